@@ -1,0 +1,81 @@
+package dev.zdm.autoconfigure;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.TableName;
+import dev.zdm.migration.ZdmConfigurationException;
+
+/**
+ * Turns {@code zdm.migrations.*} properties into {@link MigrationDefinition definitions}, refusing what can be
+ * refused without the database: unknown phases, missing tables, invalid identifiers and ids.
+ */
+final class MigrationDefinitions {
+
+	private MigrationDefinitions() {
+	}
+
+	static List<MigrationDefinition> from(ZdmProperties properties) {
+		List<MigrationDefinition> definitions = new ArrayList<>();
+		properties.getMigrations().forEach((id, migration) -> definitions.add(from(id, migration)));
+		return definitions;
+	}
+
+	static MigrationDefinition from(String id, ZdmProperties.Migration migration) {
+		if (!MigrationDefinition.isValidId(id)) {
+			throw new ZdmConfigurationException(id, "'" + id + "' is not a valid migration id",
+					"Name the migration with letters, digits, '-' and '_' only, at most 63 characters, "
+							+ "for example zdm.migrations.users-email.");
+		}
+		String prefix = "zdm.migrations." + id + ".";
+		Phase phase = Phase.fromValue(migration.getPhase());
+		if (phase == null) {
+			throw new ZdmConfigurationException(id, "unknown phase '" + migration.getPhase() + "'",
+					"Set " + prefix + "phase to one of: " + Phase.allValues() + ".");
+		}
+		if (migration.getTable() == null || migration.getTable().isBlank()) {
+			throw new ZdmConfigurationException(id, "no table is declared",
+					"Set " + prefix + "table to the table the migration changes.");
+		}
+		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
+			.requestedPhase(phase)
+			.table(table(id, prefix, migration.getTable()))
+			.key(migration.getKey().stream().map((column) -> identifier(id, prefix + "key", column)).toList())
+			.expandLocations(migration.getExpand())
+			.contractLocations(migration.getContract());
+		for (Map.Entry<String, String> up : migration.getUp().entrySet()) {
+			builder.up(identifier(id, prefix + "up", up.getKey()).name(), up.getValue());
+		}
+		for (Map.Entry<String, String> down : migration.getDown().entrySet()) {
+			builder.down(identifier(id, prefix + "down", down.getKey()).name(), down.getValue());
+		}
+		return builder.build();
+	}
+
+	private static TableName table(String id, String prefix, String table) {
+		try {
+			return TableName.parse(table);
+		}
+		catch (IllegalArgumentException ex) {
+			throw invalidIdentifier(id, prefix + "table", table);
+		}
+	}
+
+	private static SqlIdentifier identifier(String id, String property, String name) {
+		if (!SqlIdentifier.isValid(name)) {
+			throw invalidIdentifier(id, property, name);
+		}
+		return new SqlIdentifier(name);
+	}
+
+	private static ZdmConfigurationException invalidIdentifier(String id, String property, String value) {
+		return new ZdmConfigurationException(id, "'" + value + "' in " + property + " is not a valid SQL identifier",
+				"Use the name as the catalog stores it: a letter or '_', then letters, digits, '_' or '$', "
+						+ "at most 63 characters (a table may be qualified as schema.table).");
+	}
+
+}

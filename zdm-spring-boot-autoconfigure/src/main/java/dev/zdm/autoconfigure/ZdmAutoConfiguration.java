@@ -1,0 +1,60 @@
+package dev.zdm.autoconfigure;
+
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.flywaydb.core.Flyway;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.fleet.FleetSettings;
+import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.phase.MigrationParticipant;
+import dev.zdm.phase.PhaseController;
+
+/**
+ * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration Auto-configuration} for zdm's
+ * zero-downtime migrations: the phase controller and fleet registry on the application's {@link DataSource}.
+ */
+@AutoConfiguration(afterName = { "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
+		"org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration" })
+@ConditionalOnClass({ JdbcTemplate.class, Flyway.class })
+@ConditionalOnSingleCandidate(DataSource.class)
+@ConditionalOnBooleanProperty(name = "zdm.enabled", matchIfMissing = true)
+@EnableConfigurationProperties(ZdmProperties.class)
+public final class ZdmAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	InstanceInfo zdmInstanceInfo(ZdmProperties properties, Environment environment) {
+		String version = (properties.getApplicationVersion() != null) ? properties.getApplicationVersion()
+				: environment.getProperty("spring.application.version");
+		return InstanceInfo.ofThisProcess(properties.getInstanceId(),
+				environment.getProperty("spring.application.name"), version);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@DependsOnDatabaseInitialization
+	PhaseController zdmPhaseController(DataSource dataSource, ZdmProperties properties, InstanceInfo instance,
+			ObjectProvider<MigrationParticipant> participants) {
+		List<MigrationDefinition> migrations = MigrationDefinitions.from(properties);
+		ZdmProperties.Fleet fleet = properties.getFleet();
+		FleetSettings settings = new FleetSettings(fleet.getHeartbeatInterval(), fleet.getTimeout(),
+				fleet.getJoinTimeout(), fleet.getRetention());
+		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());
+	}
+
+}

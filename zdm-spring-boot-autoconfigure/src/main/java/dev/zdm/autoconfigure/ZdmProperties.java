@@ -1,0 +1,236 @@
+package dev.zdm.autoconfigure;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * Configuration properties for zdm's zero-downtime migrations.
+ */
+@ConfigurationProperties("zdm")
+public class ZdmProperties {
+
+	/**
+	 * Whether to enable zero-downtime migrations.
+	 */
+	private boolean enabled = true;
+
+	/**
+	 * Id of this instance in the fleet registry. Defaults to the application name, host, process id and a random
+	 * suffix.
+	 */
+	private @Nullable String instanceId;
+
+	/**
+	 * Version of the application shown in the fleet registry. Defaults to the build's version when known.
+	 */
+	private @Nullable String applicationVersion;
+
+	private final Fleet fleet = new Fleet();
+
+	/**
+	 * Declared migrations, by id.
+	 */
+	private Map<String, Migration> migrations = new LinkedHashMap<>();
+
+	public boolean isEnabled() {
+		return this.enabled;
+	}
+
+	public void setEnabled(boolean enabled) {
+		this.enabled = enabled;
+	}
+
+	public @Nullable String getInstanceId() {
+		return this.instanceId;
+	}
+
+	public void setInstanceId(@Nullable String instanceId) {
+		this.instanceId = instanceId;
+	}
+
+	public @Nullable String getApplicationVersion() {
+		return this.applicationVersion;
+	}
+
+	public void setApplicationVersion(@Nullable String applicationVersion) {
+		this.applicationVersion = applicationVersion;
+	}
+
+	public Fleet getFleet() {
+		return this.fleet;
+	}
+
+	public Map<String, Migration> getMigrations() {
+		return this.migrations;
+	}
+
+	public void setMigrations(Map<String, Migration> migrations) {
+		this.migrations = migrations;
+	}
+
+	/**
+	 * Fleet registry settings.
+	 */
+	public static class Fleet {
+
+		/**
+		 * How often an instance heartbeats and recomputes its effective phases.
+		 */
+		private Duration heartbeatInterval = Duration.ofSeconds(5);
+
+		/**
+		 * How long after its last heartbeat an instance drops out of the fleet. At least twice the heartbeat
+		 * interval.
+		 */
+		private Duration timeout = Duration.ofSeconds(30);
+
+		/**
+		 * How long a starting instance waits for instances more than one phase ahead of it to step back.
+		 */
+		private Duration joinTimeout = Duration.ofSeconds(30);
+
+		/**
+		 * How long an instance that stopped heartbeating stays listed in the registry.
+		 */
+		private Duration retention = Duration.ofHours(1);
+
+		public Duration getHeartbeatInterval() {
+			return this.heartbeatInterval;
+		}
+
+		public void setHeartbeatInterval(Duration heartbeatInterval) {
+			this.heartbeatInterval = heartbeatInterval;
+		}
+
+		public Duration getTimeout() {
+			return this.timeout;
+		}
+
+		public void setTimeout(Duration timeout) {
+			this.timeout = timeout;
+		}
+
+		public Duration getJoinTimeout() {
+			return this.joinTimeout;
+		}
+
+		public void setJoinTimeout(Duration joinTimeout) {
+			this.joinTimeout = joinTimeout;
+		}
+
+		public Duration getRetention() {
+			return this.retention;
+		}
+
+		public void setRetention(Duration retention) {
+			this.retention = retention;
+		}
+
+	}
+
+	/**
+	 * One migration's declaration.
+	 */
+	public static class Migration {
+
+		/**
+		 * Phase this instance requests: expand, dual-write, backfill, read-new or contract.
+		 */
+		private String phase = "expand";
+
+		/**
+		 * Table the migration changes, optionally qualified by its schema.
+		 */
+		private @Nullable String table;
+
+		/**
+		 * Key columns used to walk the table. Defaults to the primary key.
+		 */
+		private List<String> key = new ArrayList<>();
+
+		/**
+		 * New columns, each with the SQL expression over the old columns that derives it.
+		 */
+		private Map<String, String> up = new LinkedHashMap<>();
+
+		/**
+		 * Old columns, each with the SQL expression over the new columns that derives it.
+		 */
+		private Map<String, String> down = new LinkedHashMap<>();
+
+		/**
+		 * Locations of the expand scripts, run at start-up before the instance serves traffic.
+		 */
+		private List<String> expand = new ArrayList<>();
+
+		/**
+		 * Locations of the contract scripts, run once when every live instance is at contract.
+		 */
+		private List<String> contract = new ArrayList<>();
+
+		public String getPhase() {
+			return this.phase;
+		}
+
+		public void setPhase(String phase) {
+			this.phase = phase;
+		}
+
+		public @Nullable String getTable() {
+			return this.table;
+		}
+
+		public void setTable(@Nullable String table) {
+			this.table = table;
+		}
+
+		public List<String> getKey() {
+			return this.key;
+		}
+
+		public void setKey(List<String> key) {
+			this.key = key;
+		}
+
+		public Map<String, String> getUp() {
+			return this.up;
+		}
+
+		public void setUp(Map<String, String> up) {
+			this.up = up;
+		}
+
+		public Map<String, String> getDown() {
+			return this.down;
+		}
+
+		public void setDown(Map<String, String> down) {
+			this.down = down;
+		}
+
+		public List<String> getExpand() {
+			return this.expand;
+		}
+
+		public void setExpand(List<String> expand) {
+			this.expand = expand;
+		}
+
+		public List<String> getContract() {
+			return this.contract;
+		}
+
+		public void setContract(List<String> contract) {
+			this.contract = contract;
+		}
+
+	}
+
+}

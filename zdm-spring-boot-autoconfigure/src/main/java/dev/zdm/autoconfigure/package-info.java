@@ -1,0 +1,7 @@
+/**
+ * Auto-configuration for zdm.
+ */
+@NullMarked
+package dev.zdm.autoconfigure;
+
+import org.jspecify.annotations.NullMarked;

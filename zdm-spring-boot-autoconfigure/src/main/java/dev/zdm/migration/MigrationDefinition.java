@@ -1,0 +1,242 @@
+package dev.zdm.migration;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One declared migration: what the deployed instance requests, which table it changes and how the new
+ * columns derive from the old ones and back. Created with {@link #builder(String)}.
+ */
+public final class MigrationDefinition {
+
+	private static final Pattern VALID_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
+
+	private final String id;
+
+	private final Phase requestedPhase;
+
+	private final TableName table;
+
+	private final List<SqlIdentifier> key;
+
+	private final Map<SqlIdentifier, String> up;
+
+	private final Map<SqlIdentifier, String> down;
+
+	private final List<String> expandLocations;
+
+	private final List<String> contractLocations;
+
+	private MigrationDefinition(Builder builder) {
+		this.id = builder.id;
+		this.requestedPhase = builder.requestedPhase;
+		if (builder.table == null) {
+			throw new IllegalStateException("Migration '" + builder.id + "' has no table");
+		}
+		this.table = builder.table;
+		this.key = List.copyOf(builder.key);
+		this.up = Collections.unmodifiableMap(new LinkedHashMap<>(builder.up));
+		this.down = Collections.unmodifiableMap(new LinkedHashMap<>(builder.down));
+		this.expandLocations = List.copyOf(builder.expandLocations);
+		this.contractLocations = List.copyOf(builder.contractLocations);
+	}
+
+	/**
+	 * Return the migration's id, the key under {@code zdm.migrations}.
+	 * @return the id
+	 */
+	public String id() {
+		return this.id;
+	}
+
+	/**
+	 * Return the phase this instance requests.
+	 * @return the requested phase
+	 */
+	public Phase requestedPhase() {
+		return this.requestedPhase;
+	}
+
+	/**
+	 * Return the table the migration changes.
+	 * @return the table, qualified once validated against the catalog
+	 */
+	public TableName table() {
+		return this.table;
+	}
+
+	/**
+	 * Return the key columns, the primary key unless configured otherwise.
+	 * @return the key columns, empty until resolved if not configured
+	 */
+	public List<SqlIdentifier> key() {
+		return this.key;
+	}
+
+	/**
+	 * Return the new columns, each with the SQL expression over the old columns that derives it.
+	 * @return new column to expression, in declaration order
+	 */
+	public Map<SqlIdentifier, String> up() {
+		return this.up;
+	}
+
+	/**
+	 * Return the old columns, each with the SQL expression over the new columns that derives it.
+	 * @return old column to expression, in declaration order
+	 */
+	public Map<SqlIdentifier, String> down() {
+		return this.down;
+	}
+
+	/**
+	 * Return the locations of the expand scripts.
+	 * @return Flyway style locations, for example {@code classpath:db/zdm/users-email/expand}
+	 */
+	public List<String> expandLocations() {
+		return this.expandLocations;
+	}
+
+	/**
+	 * Return the locations of the contract scripts.
+	 * @return Flyway style locations
+	 */
+	public List<String> contractLocations() {
+		return this.contractLocations;
+	}
+
+	/**
+	 * Whether existing rows must be copied to the new columns, that is whether any {@code up} expression is
+	 * declared. {@link Phase#READ_NEW} needs a verified backfill only when this is {@code true}.
+	 * @return {@code true} if the migration has a backfill
+	 */
+	public boolean hasBackfill() {
+		return !this.up.isEmpty();
+	}
+
+	/**
+	 * Return a builder initialised with this definition.
+	 * @return a builder
+	 */
+	public Builder toBuilder() {
+		Builder builder = new Builder(this.id);
+		builder.requestedPhase = this.requestedPhase;
+		builder.table = this.table;
+		builder.key.addAll(this.key);
+		builder.up.putAll(this.up);
+		builder.down.putAll(this.down);
+		builder.expandLocations.addAll(this.expandLocations);
+		builder.contractLocations.addAll(this.contractLocations);
+		return builder;
+	}
+
+	/**
+	 * Whether an id may name a migration: letters, digits, {@code -} and {@code _}, at most 63 characters.
+	 * @param id the id to check
+	 * @return {@code true} if valid
+	 */
+	public static boolean isValidId(@Nullable String id) {
+		return id != null && VALID_ID.matcher(id).matches();
+	}
+
+	/**
+	 * Start a definition.
+	 * @param id the migration's id
+	 * @return a builder
+	 */
+	public static Builder builder(String id) {
+		return new Builder(id);
+	}
+
+	@Override
+	public String toString() {
+		return "MigrationDefinition[" + this.id + " on " + this.table + ", requested " + this.requestedPhase + "]";
+	}
+
+	/**
+	 * Builder for {@link MigrationDefinition}.
+	 */
+	public static final class Builder {
+
+		private final String id;
+
+		private Phase requestedPhase = Phase.EXPAND;
+
+		private @Nullable TableName table;
+
+		private final List<SqlIdentifier> key = new ArrayList<>();
+
+		private final Map<SqlIdentifier, String> up = new LinkedHashMap<>();
+
+		private final Map<SqlIdentifier, String> down = new LinkedHashMap<>();
+
+		private final List<String> expandLocations = new ArrayList<>();
+
+		private final List<String> contractLocations = new ArrayList<>();
+
+		private Builder(String id) {
+			if (!isValidId(id)) {
+				throw new IllegalArgumentException("'" + id + "' is not a valid migration id");
+			}
+			this.id = id;
+		}
+
+		public Builder requestedPhase(Phase requestedPhase) {
+			this.requestedPhase = requestedPhase;
+			return this;
+		}
+
+		public Builder table(TableName table) {
+			this.table = table;
+			return this;
+		}
+
+		public Builder table(String table) {
+			return table(TableName.parse(table));
+		}
+
+		public Builder key(List<SqlIdentifier> key) {
+			this.key.clear();
+			this.key.addAll(key);
+			return this;
+		}
+
+		public Builder key(String... columns) {
+			return key(java.util.Arrays.stream(columns).map(SqlIdentifier::new).toList());
+		}
+
+		public Builder up(String newColumn, String expression) {
+			this.up.put(new SqlIdentifier(newColumn), expression);
+			return this;
+		}
+
+		public Builder down(String oldColumn, String expression) {
+			this.down.put(new SqlIdentifier(oldColumn), expression);
+			return this;
+		}
+
+		public Builder expandLocations(List<String> locations) {
+			this.expandLocations.clear();
+			this.expandLocations.addAll(locations);
+			return this;
+		}
+
+		public Builder contractLocations(List<String> locations) {
+			this.contractLocations.clear();
+			this.contractLocations.addAll(locations);
+			return this;
+		}
+
+		public MigrationDefinition build() {
+			return new MigrationDefinition(this);
+		}
+
+	}
+
+}

@@ -1,0 +1,122 @@
+package dev.zdm.migration;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The phases a migration moves through, in order.
+ */
+public enum Phase {
+
+	/** The expand DDL has run; reads and writes use the old schema. */
+	EXPAND("expand", false),
+
+	/** Writes go to the old schema and the new one is kept in sync in the same transaction. */
+	DUAL_WRITE("dual-write", false),
+
+	/** As {@link #DUAL_WRITE}, while existing rows are copied in the background and verified. */
+	BACKFILL("backfill", false),
+
+	/** Reads and writes use the new schema and the old one is kept in sync in the same transaction. */
+	READ_NEW("read-new", true),
+
+	/** As {@link #READ_NEW} until the contract DDL drops the old schema. */
+	CONTRACT("contract", true);
+
+	private final String value;
+
+	private final boolean readsNew;
+
+	Phase(String value, boolean readsNew) {
+		this.value = value;
+		this.readsNew = readsNew;
+	}
+
+	/**
+	 * Return the value used in configuration, for example {@code dual-write}.
+	 * @return the configuration value
+	 */
+	public String value() {
+		return this.value;
+	}
+
+	/**
+	 * Whether reads come from the new schema in this phase.
+	 * @return {@code true} from {@link #READ_NEW} on
+	 */
+	public boolean readsNew() {
+		return this.readsNew;
+	}
+
+	/**
+	 * Whether the new schema is written in this phase, as source of truth or in sync.
+	 * @return {@code true} from {@link #DUAL_WRITE} on
+	 */
+	public boolean writesNew() {
+		return this != EXPAND;
+	}
+
+	/**
+	 * Whether this phase comes after the given one.
+	 * @param other the phase to compare with
+	 * @return {@code true} if this phase is later
+	 */
+	public boolean isAfter(Phase other) {
+		return ordinal() > other.ordinal();
+	}
+
+	/**
+	 * Whether this phase is the given one or comes after it.
+	 * @param other the phase to compare with
+	 * @return {@code true} if this phase is the same or later
+	 */
+	public boolean isAtLeast(Phase other) {
+		return ordinal() >= other.ordinal();
+	}
+
+	/**
+	 * Return the phase after this one, or this one if it is the last.
+	 * @return the next phase
+	 */
+	public Phase next() {
+		return (this == CONTRACT) ? this : values()[ordinal() + 1];
+	}
+
+	/**
+	 * Return the phase for a configuration value, matched ignoring case, {@code -} and {@code _}.
+	 * @param value the configuration value, for example {@code read-new}
+	 * @return the phase, or {@code null} if no phase has that value
+	 */
+	public static @Nullable Phase fromValue(@Nullable String value) {
+		if (value == null) {
+			return null;
+		}
+		String normalized = normalize(value);
+		for (Phase phase : values()) {
+			if (normalize(phase.value).equals(normalized)) {
+				return phase;
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * Return the configuration values of all phases, in order, for messages.
+	 * @return for example {@code expand, dual-write, backfill, read-new, contract}
+	 */
+	public static String allValues() {
+		return Arrays.stream(values()).map(Phase::value).collect(Collectors.joining(", "));
+	}
+
+	private static String normalize(String value) {
+		return value.trim().toLowerCase().replace("-", "").replace("_", "");
+	}
+
+	@Override
+	public String toString() {
+		return this.value;
+	}
+
+}

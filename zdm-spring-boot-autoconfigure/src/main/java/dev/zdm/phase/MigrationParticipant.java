@@ -1,0 +1,46 @@
+package dev.zdm.phase;
+
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * A concern that takes part in a migration's life on this instance: the DDL runner, the backfill, the
+ * repository proxies. Beans of this type are called by the {@link PhaseController} in {@link
+ * org.springframework.core.annotation.Order order}.
+ */
+public interface MigrationParticipant {
+
+	/**
+	 * Check the migration before anything is written to the database, zdm's own tables included. Must only
+	 * read.
+	 * @param migration the migration, validated against the catalog
+	 * @param state the migration's state as recorded, or the initial state if zdm's tables do not exist yet
+	 * @throws dev.zdm.migration.ZdmConfigurationException if the declaration cannot work
+	 */
+	default void validate(MigrationDefinition migration, MigrationState state) {
+	}
+
+	/**
+	 * Prepare the database at start-up, once zdm's tables exist and before this instance joins the fleet and
+	 * serves traffic; the expand DDL runs here.
+	 * @param migration the migration, validated against the catalog
+	 * @param state the migration's state
+	 */
+	default void beforeJoin(MigrationDefinition migration, MigrationState state) {
+	}
+
+	/**
+	 * React to a new decision, after each heartbeat. Runs on the heartbeat thread: anything that may take
+	 * longer than a moment must be handed to another thread.
+	 * @param status the migration as this instance now sees it
+	 */
+	default void afterHeartbeat(MigrationStatus status) {
+	}
+
+	/**
+	 * Stop, before this instance leaves the fleet on shutdown.
+	 * @param migration the migration
+	 */
+	default void beforeLeave(MigrationDefinition migration) {
+	}
+
+}

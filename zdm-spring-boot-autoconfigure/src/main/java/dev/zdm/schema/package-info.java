@@ -1,0 +1,7 @@
+/**
+ * zdm's own tables and their schema history.
+ */
+@NullMarked
+package dev.zdm.schema;
+
+import org.jspecify.annotations.NullMarked;

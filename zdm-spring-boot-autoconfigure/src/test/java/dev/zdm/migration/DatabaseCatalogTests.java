@@ -1,0 +1,54 @@
+package dev.zdm.migration;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests for {@link DatabaseCatalog}.
+ */
+class DatabaseCatalogTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static DatabaseCatalog catalog;
+
+	@BeforeAll
+	static void createTables() {
+		postgres.jdbc().execute("CREATE SCHEMA other");
+		postgres.jdbc().execute("CREATE TABLE users (id bigint PRIMARY KEY, email text, \"Name\" text)");
+		postgres.jdbc().execute("CREATE TABLE other.pairs (a int, b int, note text, PRIMARY KEY (b, a))");
+		catalog = new DatabaseCatalog(postgres.dataSource());
+	}
+
+	@Test
+	void findsTableOnSearchPath() {
+		assertThat(catalog.findSchema(TableName.parse("users"))).contains("public");
+		assertThat(catalog.findSchema(TableName.parse("pairs"))).isEmpty();
+		assertThat(catalog.findSchema(TableName.parse("other.pairs"))).contains("other");
+	}
+
+	@Test
+	void readsColumnsAndPrimaryKeyInOrder() {
+		assertThat(catalog.columns(TableName.parse("public.users"))).containsExactly(
+				org.assertj.core.api.Assertions.entry("id", "bigint"), org.assertj.core.api.Assertions.entry("email", "text"),
+				org.assertj.core.api.Assertions.entry("Name", "text"));
+		assertThat(catalog.primaryKey(TableName.parse("other.pairs"))).containsExactly("b", "a");
+	}
+
+	@Test
+	void checksExpressionsWithoutRunningThem() {
+		TableName users = TableName.parse("public.users");
+		assertThat(catalog.checkExpression(users, "lower(email)")).isNull();
+		assertThat(catalog.checkExpression(users, "lower(emial)")).contains("emial").contains("does not exist");
+		assertThat(catalog.checkExpression(users, "lower(email); DROP TABLE users")).contains("';'");
+		assertThat(catalog.checkExpression(users, "1) FROM users --")).contains("without a matching");
+		assertThat(catalog.relationExists("users")).isTrue();
+	}
+
+}
