@@ -20,6 +20,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.locks.LockFiguresSampler;
+import dev.zdm.locks.LockInspector;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.PhaseController;
@@ -43,6 +45,18 @@ public final class ZdmAutoConfiguration {
 				: environment.getProperty("spring.application.version");
 		return InstanceInfo.ofThisProcess(properties.getInstanceId(),
 				environment.getProperty("spring.application.name"), version);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	LockInspector zdmLockInspector(DataSource dataSource) {
+		return new LockInspector(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	LockFiguresSampler zdmLockFiguresSampler(LockInspector zdmLockInspector) {
+		return new LockFiguresSampler(zdmLockInspector);
 	}
 
 	@Bean

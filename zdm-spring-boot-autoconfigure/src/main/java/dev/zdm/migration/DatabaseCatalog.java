@@ -53,6 +53,16 @@ public class DatabaseCatalog {
 			ORDER BY k.position
 			""";
 
+	private static final String LOCK_NOT_AVAILABLE = "55P03";
+
+	private static final String EXPLAIN_LOCK_TIMEOUT = "200ms";
+
+	private static final String SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '" + EXPLAIN_LOCK_TIMEOUT + "'";
+
+	private static final int EXPLAIN_ATTEMPTS = 50;
+
+	private static final long EXPLAIN_RETRY_PAUSE_MILLIS = 100;
+
 	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
 
 	private final DataSource dataSource;
@@ -132,6 +142,25 @@ public class DatabaseCatalog {
 		if (lexicalProblem != null) {
 			return lexicalProblem;
 		}
+		for (int attempt = 1;; attempt++) {
+			try {
+				return explain(table, expression);
+			}
+			catch (LockNotAvailableException ex) {
+				if (attempt == EXPLAIN_ATTEMPTS) {
+					throw new IllegalStateException("Could not check expression on " + table + ": the table stayed locked by "
+							+ "another session for " + EXPLAIN_ATTEMPTS + " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
+				}
+				sleep(EXPLAIN_RETRY_PAUSE_MILLIS * attempt);
+			}
+		}
+	}
+
+	/**
+	 * Plan the expression in a read-only transaction with a short lock timeout, so that the check never queues
+	 * behind a lock long enough to stall the application's queries.
+	 */
+	private @Nullable String explain(TableName table, String expression) throws LockNotAvailableException {
 		Connection connection = DataSourceUtils.getConnection(this.dataSource);
 		try {
 			boolean autoCommit = connection.getAutoCommit();
@@ -140,10 +169,14 @@ public class DatabaseCatalog {
 				connection.setAutoCommit(false);
 				connection.setReadOnly(true);
 				try (Statement statement = connection.createStatement()) {
+					statement.execute(SET_LOCK_TIMEOUT);
 					statement.execute("EXPLAIN SELECT (" + expression + ") FROM " + table.quoted());
 					return null;
 				}
 				catch (SQLException ex) {
+					if (LOCK_NOT_AVAILABLE.equals(ex.getSQLState())) {
+						throw new LockNotAvailableException(ex);
+					}
 					return ex.getMessage();
 				}
 				finally {
@@ -161,6 +194,24 @@ public class DatabaseCatalog {
 		finally {
 			DataSourceUtils.releaseConnection(connection, this.dataSource);
 		}
+	}
+
+	private static void sleep(long millis) {
+		try {
+			Thread.sleep(millis);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Interrupted while waiting to check an expression", ex);
+		}
+	}
+
+	private static final class LockNotAvailableException extends Exception {
+
+		LockNotAvailableException(SQLException cause) {
+			super(cause);
+		}
+
 	}
 
 	private static String schemaOf(TableName table) {

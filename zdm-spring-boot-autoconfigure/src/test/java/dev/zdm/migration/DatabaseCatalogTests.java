@@ -1,5 +1,9 @@
 package dev.zdm.migration;
 
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.concurrent.CompletableFuture;
+
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -39,6 +43,28 @@ class DatabaseCatalogTests {
 				org.assertj.core.api.Assertions.entry("id", "bigint"), org.assertj.core.api.Assertions.entry("email", "text"),
 				org.assertj.core.api.Assertions.entry("Name", "text"));
 		assertThat(catalog.primaryKey(TableName.parse("other.pairs"))).containsExactly("b", "a");
+	}
+
+	@Test
+	void expressionCheckRetriesWithAShortLockTimeoutWhileAnotherSessionLocksTheTable() throws Exception {
+		try (Connection blocker = postgres.database().newConnection()) {
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+			}
+			CompletableFuture<Void> release = CompletableFuture.runAsync(() -> {
+				try {
+					Thread.sleep(1000);
+					blocker.rollback();
+				}
+				catch (Exception ex) {
+					throw new IllegalStateException(ex);
+				}
+			});
+			assertThat(catalog.checkExpression(TableName.parse("public.users"), "lower(email)")).isNull();
+			assertThat(release).isDone();
+			release.get();
+		}
 	}
 
 	@Test

@@ -1,0 +1,189 @@
+package dev.zdm.actuate.endpoint;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.actuate.endpoint.Access;
+import org.springframework.boot.actuate.endpoint.OperationResponseBody;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+import org.springframework.boot.actuate.endpoint.annotation.Selector;
+
+import dev.zdm.fleet.FleetMember;
+import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.locks.BlockingSession;
+import dev.zdm.locks.LockFiguresSampler;
+import dev.zdm.locks.TableLockFigures;
+import dev.zdm.phase.MigrationState;
+import dev.zdm.phase.MigrationStatus;
+import dev.zdm.phase.PhaseController;
+
+/**
+ * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase and why they differ, the
+ * fleet, the migration's state and its table's lock figures. Its write operations are off unless
+ * {@code management.endpoint.zdm.access=unrestricted}.
+ */
+@Endpoint(id = "zdm", defaultAccess = Access.READ_ONLY)
+public class ZdmEndpoint {
+
+	private final PhaseController controller;
+
+	private final LockFiguresSampler lockFigures;
+
+	/**
+	 * Create an endpoint.
+	 * @param controller the phase controller
+	 * @param lockFigures the lock figures sampled at each heartbeat
+	 */
+	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures) {
+		this.controller = controller;
+		this.lockFigures = lockFigures;
+	}
+
+	@ReadOperation
+	public ZdmDescriptor migrations() {
+		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
+		this.controller.statuses().forEach((status) -> migrations.put(status.migrationId(), describe(status)));
+		return new ZdmDescriptor(InstanceDescriptor.of(this.controller.instance()), migrations);
+	}
+
+	@ReadOperation
+	public @Nullable MigrationDescriptor migration(@Selector String id) {
+		return this.controller.migrations()
+			.stream()
+			.filter((migration) -> migration.id().equals(id))
+			.findFirst()
+			.map((migration) -> describe(this.controller.status(id)))
+			.orElse(null);
+	}
+
+	private MigrationDescriptor describe(MigrationStatus status) {
+		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
+		return new MigrationDescriptor(status.migration().table().toString(), status.requested().value(),
+				status.effective().value(), status.heldBackReason(),
+				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
+				(locks != null) ? LocksDescriptor.of(locks) : null, status.decidedAt(), status.lastHeartbeatError());
+	}
+
+	/**
+	 * Every migration this instance runs.
+	 *
+	 * @param instance this instance
+	 * @param migrations the migrations, by id
+	 */
+	public record ZdmDescriptor(InstanceDescriptor instance,
+			Map<String, MigrationDescriptor> migrations) implements OperationResponseBody {
+
+	}
+
+	/**
+	 * This instance.
+	 *
+	 * @param id its id in the fleet
+	 * @param version the application's version
+	 * @param host the host
+	 * @param pid the process id
+	 */
+	public record InstanceDescriptor(String id, @Nullable String version, String host, long pid) {
+
+		static InstanceDescriptor of(InstanceInfo instance) {
+			return new InstanceDescriptor(instance.instanceId(), instance.applicationVersion(), instance.host(),
+					instance.pid());
+		}
+
+	}
+
+	/**
+	 * One migration.
+	 *
+	 * @param table the table it changes
+	 * @param requestedPhase the phase this instance requests
+	 * @param effectivePhase the phase this instance runs at
+	 * @param heldBackReason why they differ, if they do
+	 * @param fleet every registered instance, live or not
+	 * @param state what the fleet knows of the migration's data
+	 * @param locks the table's lock figures at the last heartbeat
+	 * @param decidedAt when the effective phase was last decided
+	 * @param lastHeartbeatError the last heartbeat's failure, if it failed
+	 */
+	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
+			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
+			@Nullable LocksDescriptor locks, Instant decidedAt,
+			@Nullable String lastHeartbeatError) implements OperationResponseBody {
+
+	}
+
+	/**
+	 * One instance of the fleet.
+	 *
+	 * @param instanceId its id
+	 * @param requestedPhase the phase it requests
+	 * @param effectivePhase the phase it runs at
+	 * @param heldBackReason why they differ, if they do
+	 * @param version its application version
+	 * @param host its host
+	 * @param pid its process id
+	 * @param startedAt when it joined
+	 * @param lastHeartbeat its last heartbeat
+	 * @param live whether it still counts as live
+	 */
+	public record FleetMemberDescriptor(String instanceId, String requestedPhase, String effectivePhase,
+			@Nullable String heldBackReason, @Nullable String version, @Nullable String host, long pid,
+			Instant startedAt, Instant lastHeartbeat, boolean live) {
+
+		static FleetMemberDescriptor of(FleetMember member) {
+			return new FleetMemberDescriptor(member.instanceId(), member.requestedPhase().value(),
+					member.effectivePhase().value(), member.heldBackReason(), member.applicationVersion(),
+					member.host(), member.pid(), member.startedAt(), member.heartbeatAt(), member.live());
+		}
+
+	}
+
+	/**
+	 * What the fleet knows of a migration's data.
+	 *
+	 * @param verified whether the backfill is verified
+	 * @param verifiedAt when it was verified
+	 * @param verifiedFleet the fleet the verification holds for
+	 * @param verificationVoidReason why an earlier verification was voided
+	 * @param contracted whether the contract DDL has run
+	 * @param contractedAt when it ran
+	 * @param contractedBy which instance ran it
+	 */
+	public record StateDescriptor(boolean verified, @Nullable Instant verifiedAt, @Nullable String verifiedFleet,
+			@Nullable String verificationVoidReason, boolean contracted, @Nullable Instant contractedAt,
+			@Nullable String contractedBy) {
+
+		static StateDescriptor of(MigrationState state) {
+			return new StateDescriptor(state.isVerified(), state.verifiedAt(), state.verifiedFleet(),
+					state.verificationVoidReason(), state.isContracted(), state.contractedAt(), state.contractedBy());
+		}
+
+	}
+
+	/**
+	 * Lock figures of a migration's table.
+	 *
+	 * @param waitingSessions sessions waiting for a lock on the table
+	 * @param longestWait the longest of those waits
+	 * @param blockers the sessions they wait for, with their queries
+	 * @param oldestTransactionAge the age of the oldest open transaction in the database
+	 * @param oldestTransactionPid its backend
+	 */
+	public record LocksDescriptor(int waitingSessions, Duration longestWait, List<String> blockers,
+			@Nullable Duration oldestTransactionAge, @Nullable Integer oldestTransactionPid) {
+
+		static LocksDescriptor of(TableLockFigures figures) {
+			return new LocksDescriptor(figures.waitingSessions(), figures.longestWait(),
+					figures.blockers().stream().map(BlockingSession::describe).toList(),
+					figures.oldestTransactionAge(), figures.oldestTransactionPid());
+		}
+
+	}
+
+}

@@ -1,0 +1,7 @@
+/**
+ * The {@code zdm} actuator endpoint.
+ */
+@NullMarked
+package dev.zdm.actuate.endpoint;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,30 @@
+package dev.zdm.autoconfigure;
+
+import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+
+import dev.zdm.actuate.endpoint.ZdmEndpoint;
+import dev.zdm.locks.LockFiguresSampler;
+import dev.zdm.phase.PhaseController;
+
+/**
+ * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration Auto-configuration} for the
+ * {@link ZdmEndpoint zdm endpoint}.
+ */
+@AutoConfiguration(after = ZdmAutoConfiguration.class)
+@ConditionalOnClass(ConditionalOnAvailableEndpoint.class)
+@ConditionalOnAvailableEndpoint(ZdmEndpoint.class)
+@ConditionalOnBean(PhaseController.class)
+public final class ZdmEndpointAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler) {
+		return new ZdmEndpoint(phaseController, lockFiguresSampler);
+	}
+
+}

@@ -1,0 +1,30 @@
+package dev.zdm.autoconfigure;
+
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
+import org.springframework.boot.health.contributor.AbstractHealthIndicator;
+import org.springframework.context.annotation.Bean;
+
+import dev.zdm.health.ZdmHealthIndicator;
+import dev.zdm.phase.PhaseController;
+
+/**
+ * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration Auto-configuration} for
+ * {@link ZdmHealthIndicator}.
+ */
+@AutoConfiguration(after = ZdmAutoConfiguration.class)
+@ConditionalOnClass({ AbstractHealthIndicator.class, ConditionalOnEnabledHealthIndicator.class })
+@ConditionalOnBean(PhaseController.class)
+@ConditionalOnEnabledHealthIndicator("zdm")
+public final class ZdmHealthContributorAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
+	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController) {
+		return new ZdmHealthIndicator(phaseController);
+	}
+
+}

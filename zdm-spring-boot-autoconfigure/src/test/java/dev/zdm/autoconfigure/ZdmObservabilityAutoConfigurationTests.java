@@ -1,0 +1,180 @@
+package dev.zdm.autoconfigure;
+
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import dev.zdm.actuate.endpoint.ZdmEndpoint;
+import dev.zdm.actuate.endpoint.ZdmEndpoint.MigrationDescriptor;
+import dev.zdm.health.ZdmHealthIndicator;
+import dev.zdm.metrics.ZdmMetrics;
+import dev.zdm.phase.PhaseController;
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for the endpoint, health and metrics auto-configurations and what they show.
+ */
+class ZdmObservabilityAutoConfigurationTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, MetricsAutoConfiguration.class,
+				ZdmAutoConfiguration.class,
+				ZdmEndpointAutoConfiguration.class, ZdmHealthContributorAutoConfiguration.class,
+				ZdmMetricsAutoConfiguration.class))
+		.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+		.withPropertyValues(postgres.springProperties())
+		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.instance-id=observed",
+				"zdm.fleet.heartbeat-interval=1h", "zdm.fleet.timeout=2h", "zdm.migrations.accounts-name.table=accounts",
+				"zdm.migrations.accounts-name.phase=read-new",
+				"zdm.migrations.accounts-name.up.display_name=initcap(name)");
+
+	@BeforeAll
+	static void createTable() {
+		postgres.jdbc().execute("CREATE TABLE accounts (id bigint PRIMARY KEY, name text, display_name text)");
+	}
+
+	@Test
+	void endpointShowsRequestedAndEffectivePhaseWithTheReasonTheFleetAndTheState() {
+		this.contextRunner.run((context) -> {
+			assertThat(context).hasSingleBean(ZdmEndpoint.class);
+			ZdmEndpoint endpoint = context.getBean(ZdmEndpoint.class);
+			MigrationDescriptor migration = endpoint.migrations().migrations().get("accounts-name");
+			assertThat(migration.table()).isEqualTo("public.accounts");
+			assertThat(migration.requestedPhase()).isEqualTo("read-new");
+			assertThat(migration.effectivePhase()).isEqualTo("backfill");
+			assertThat(migration.heldBackReason()).contains("read-new needs a verified backfill");
+			assertThat(migration.fleet()).singleElement().satisfies((member) -> {
+				assertThat(member.instanceId()).isEqualTo("observed");
+				assertThat(member.live()).isTrue();
+			});
+			assertThat(migration.state().verified()).isFalse();
+			assertThat(endpoint.migration("accounts-name")).isNotNull();
+			assertThat(endpoint.migration("no-such-migration")).isNull();
+			assertThat(endpoint.migrations().instance().id()).isEqualTo("observed");
+		});
+	}
+
+	@Test
+	void endpointAndMetricsShowSessionsWaitingOnTheTableAndWhoBlocksThem() {
+		this.contextRunner.withPropertyValues("zdm.migrations.accounts-name.phase=expand").run((context) -> {
+			PhaseController controller = context.getBean(PhaseController.class);
+			try (Connection blocker = postgres.database().newConnection();
+					Connection waiter = postgres.database().newConnection()) {
+				blocker.setAutoCommit(false);
+				try (Statement statement = blocker.createStatement()) {
+					statement.execute("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE");
+				}
+				CompletableFuture<Void> waiting = CompletableFuture.runAsync(() -> {
+					try (Statement statement = waiter.createStatement()) {
+						statement.execute("SELECT count(*) FROM accounts");
+					}
+					catch (Exception ex) {
+						throw new IllegalStateException(ex);
+					}
+				});
+				try {
+					await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+						controller.refresh();
+						MigrationDescriptor migration = context.getBean(ZdmEndpoint.class).migration("accounts-name");
+						assertThat(migration.locks()).isNotNull();
+						assertThat(migration.locks().waitingSessions()).isEqualTo(1);
+						assertThat(migration.locks().blockers()).singleElement()
+							.asString()
+							.contains("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE")
+							.contains("idle in transaction");
+					});
+					MeterRegistry registry = context.getBean(MeterRegistry.class);
+					assertThat(registry.get("zdm.locks.waiters").tag("migration", "accounts-name").gauge().value())
+						.isEqualTo(1);
+					assertThat(registry.get("zdm.locks.longest.wait").timeGauge().value()).isPositive();
+					assertThat(registry.get("zdm.transactions.oldest.age").timeGauge().value()).isPositive();
+				}
+				finally {
+					blocker.rollback();
+					waiting.get(10, TimeUnit.SECONDS);
+				}
+			}
+		});
+	}
+
+	@Test
+	void metricsShowPhasesAndFleet() {
+		this.contextRunner.run((context) -> {
+			assertThat(context).hasSingleBean(ZdmMetrics.class);
+			MeterRegistry registry = context.getBean(MeterRegistry.class);
+			assertThat(registry.get("zdm.phase.requested").tag("migration", "accounts-name").gauge().value())
+				.isEqualTo(3);
+			assertThat(registry.get("zdm.phase.effective").tag("migration", "accounts-name").gauge().value())
+				.isEqualTo(2);
+			assertThat(registry.get("zdm.phase.held.back").gauge().value()).isEqualTo(1);
+			assertThat(registry.get("zdm.fleet.instances").gauge().value()).isEqualTo(1);
+			assertThat(registry.get("zdm.heartbeat.failing").gauge().value()).isZero();
+		});
+	}
+
+	@Test
+	void healthIsUpWithEachMigrationsPhases() {
+		this.contextRunner.run((context) -> {
+			Health health = context.getBean(ZdmHealthIndicator.class).health(true);
+			assertThat(health.getStatus()).isEqualTo(Status.UP);
+			assertThat(health.getDetails()).containsKey("accounts-name");
+			assertThat(health.getDetails().get("accounts-name").toString()).startsWith("backfill (requested read-new");
+		});
+	}
+
+	@Test
+	void healthIsDownWhileHeartbeatsFail() {
+		this.contextRunner.run((context) -> {
+			PhaseController controller = context.getBean(PhaseController.class);
+			postgres.jdbc().execute("ALTER TABLE zdm_instance RENAME TO zdm_instance_away");
+			try {
+				controller.refresh();
+				Health health = context.getBean(ZdmHealthIndicator.class).health(true);
+				assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+				assertThat(health.getDetails().get("accounts-name").toString()).contains("heartbeat failing");
+				assertThat(context.getBean(MeterRegistry.class).get("zdm.heartbeat.failing").gauge().value())
+					.isEqualTo(1);
+			}
+			finally {
+				postgres.jdbc().execute("ALTER TABLE zdm_instance_away RENAME TO zdm_instance");
+			}
+			controller.refresh();
+			assertThat(context.getBean(ZdmHealthIndicator.class).health(true).getStatus()).isEqualTo(Status.UP);
+		});
+	}
+
+	@Test
+	void observabilityBacksOffWhenDisabledOrNotExposed() {
+		this.contextRunner.withPropertyValues("management.endpoints.web.exposure.include=health",
+				"management.health.zdm.enabled=false")
+			.run((context) -> assertThat(context).hasSingleBean(PhaseController.class)
+				.doesNotHaveBean(ZdmEndpoint.class)
+				.doesNotHaveBean(ZdmHealthIndicator.class));
+		this.contextRunner.withPropertyValues("zdm.enabled=false")
+			.run((context) -> assertThat(context).doesNotHaveBean(ZdmEndpoint.class)
+				.doesNotHaveBean(ZdmMetrics.class)
+				.doesNotHaveBean(ZdmHealthIndicator.class));
+	}
+
+}
