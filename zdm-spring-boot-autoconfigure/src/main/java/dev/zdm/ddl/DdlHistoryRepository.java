@@ -109,6 +109,10 @@ public class DdlHistoryRepository {
 			ORDER BY t.id DESC, b.transaction_ms DESC NULLS LAST
 			""";
 
+	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+
+	private static final String DELETE_FAILED_SCRIPTS = "DELETE FROM %s WHERE NOT success";
+
 	private final JdbcTemplate jdbcTemplate;
 
 	private final TransactionTemplate transactionTemplate;
@@ -262,6 +266,21 @@ public class DdlHistoryRepository {
 			this.jdbcTemplate.update(COUNT_LOCK_TIMEOUT, report, key.migrationId(), key.step().value(), key.source(),
 					key.index());
 		});
+	}
+
+	/**
+	 * Forget the scripts a step's Flyway history records as failed, so that Flyway runs them again: the statements
+	 * they applied before failing are recorded here and are skipped, the others run.
+	 * @param flywayTable the step's Flyway history table, as named by
+	 * {@link ExpandContractRunner#historyTable(String, DdlStep)}
+	 * @return the number of failed scripts forgotten
+	 */
+	public int forgetFailedScripts(String flywayTable) {
+		String quoted = '"' + flywayTable.replace("\"", "\"\"") + '"';
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(RELATION_EXISTS, Boolean.class, quoted))) {
+			return 0;
+		}
+		return this.jdbcTemplate.update(DELETE_FAILED_SCRIPTS.formatted(quoted));
 	}
 
 	/**

@@ -333,10 +333,14 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		JavaMigration[] migrations = scripts.stream()
 			.map((script) -> new ScriptMigration(script, () -> runScript(session, migration, script, applied)))
 			.toArray(JavaMigration[]::new);
+		String historyTable = historyTable(migration.id(), step);
+		if (this.history.forgetFailedScripts(historyTable) > 0) {
+			logger.info("zdm: migration '" + migration.id() + "': resuming the " + step + " script that failed before");
+		}
 		Flyway flyway = Flyway.configure(getClass().getClassLoader())
 			.configuration(Map.of(TRANSACTIONAL_LOCK, "false"))
 			.dataSource(this.dataSource)
-			.table(historyTable(migration.id(), step))
+			.table(historyTable)
 			.locations(locations.toArray(String[]::new))
 			.skipDefaultResolvers(true)
 			.skipDefaultCallbacks(true)
