@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -99,32 +100,36 @@ public class LockSafeExecutor implements DisposableBean {
 	public void execute(DdlSession session, StatementKey key, DdlStatement statement) {
 		this.history.statementStarted(key, statement.sql(), checksum(statement.sql()));
 		ConcurrentIndex index = ConcurrentIndex.of(statement);
+		Set<String> othersInvalid = (index != null) ? invalidIndexesOfOthers(index) : Set.of();
 		for (int attempt = 1;; attempt++) {
 			this.history.attempt(key);
-			Set<String> invalidBefore = (index != null) ? prepareConcurrentIndex(session, index) : Set.of();
 			BlockerWatch watch = watchBlockers(session.pid());
 			long started = System.nanoTime();
 			try {
+				if (index != null) {
+					dropLeftovers(session, index, othersInvalid);
+				}
 				run(session, key, statement);
 				return;
 			}
 			catch (SQLException ex) {
 				Duration waited = Duration.ofNanos(System.nanoTime() - started);
 				List<BlockingSession> blockers = watch.stop();
-				if (index != null) {
-					dropNewInvalidIndexes(session, index, invalidBefore);
-				}
-				if (!isLockTimeout(ex)) {
-					String message = key + " failed: " + ex.getMessage() + " (statement: " + statement.abbreviated() + ")";
-					this.history.failed(key, String.valueOf(ex.getMessage()));
+				boolean lockTimeout = isLockTimeout(ex);
+				boolean lastAttempt = !lockTimeout || attempt >= this.settings.maxAttempts();
+				String leftover = (index != null) ? cleanUp(session, index, othersInvalid, lastAttempt) : "";
+				if (!lockTimeout) {
+					String message = key + " failed: " + ex.getMessage() + leftover + " (statement: "
+							+ statement.abbreviated() + ")";
+					this.history.failed(key, String.valueOf(ex.getMessage()) + leftover);
 					throw new DdlExecutionException(message, List.of(), ex);
 				}
 				String report = DdlStatus.LockTimeout.describe(blockers);
 				this.history.lockTimeout(key, attempt, waited, blockers, report);
-				if (attempt >= this.settings.maxAttempts()) {
+				if (lastAttempt) {
 					String message = key + " timed out waiting for a lock on all " + attempt + " attempts (lock_timeout "
-							+ this.settings.lockTimeout().toMillis() + " ms); last attempt " + report + " (statement: "
-							+ statement.abbreviated() + ")";
+							+ this.settings.lockTimeout().toMillis() + " ms); last attempt " + report + leftover
+							+ " (statement: " + statement.abbreviated() + ")";
 					this.history.failed(key, message);
 					throw new DdlExecutionException(message, blockers, ex);
 				}
@@ -186,48 +191,58 @@ public class LockSafeExecutor implements DisposableBean {
 		}
 	}
 
-	// An invalid index of the same name, left by an earlier run, would make IF NOT EXISTS skip the build.
-	private Set<String> prepareConcurrentIndex(DdlSession session, ConcurrentIndex index) {
-		List<String> invalid = this.catalog.invalidIndexes(index.table().sql());
-		if (index.name() != null) {
-			String name = index.name();
-			invalid.stream().filter((existing) -> sameIndex(existing, name)).forEach((existing) -> dropIndex(session, existing));
-			invalid = this.catalog.invalidIndexes(index.table().sql());
-		}
-		return new HashSet<>(invalid);
+	// Invalid indexes of the table that this build did not leave, except one of the build's own name: left by an
+	// earlier run, it would make IF NOT EXISTS skip the build.
+	private Set<String> invalidIndexesOfOthers(ConcurrentIndex index) {
+		Set<String> others = new HashSet<>(this.catalog.invalidIndexes(index.table().sql()));
+		others.removeIf((invalid) -> index.name() != null && sameIndex(invalid, index.name()));
+		return others;
 	}
 
-	private void dropNewInvalidIndexes(DdlSession session, ConcurrentIndex index, Set<String> before) {
+	// Drops what earlier attempts left; a lock timeout here counts as the attempt's.
+	private void dropLeftovers(DdlSession session, ConcurrentIndex index, Set<String> others) throws SQLException {
 		for (String invalid : this.catalog.invalidIndexes(index.table().sql())) {
-			if (!before.contains(invalid)) {
+			if (!others.contains(invalid)) {
 				dropIndex(session, invalid);
 			}
 		}
 	}
 
-	// The index name comes from the catalog (regclass output), so it is quoted as SQL needs it.
-	private void dropIndex(DdlSession session, String index) {
+	// After a failed build: drop the invalid index it left, once if the build is retried (the next attempt drops
+	// it otherwise), or until it is gone if this was the last attempt.
+	private String cleanUp(DdlSession session, ConcurrentIndex index, Set<String> others, boolean lastAttempt) {
 		for (int attempt = 1;; attempt++) {
-			try (Statement jdbc = session.connection().createStatement()) {
-				setTimeouts(session.connection(), false);
-				try {
-					jdbc.execute(DROP_INDEX_CONCURRENTLY + index);
-				}
-				finally {
-					jdbc.execute(RESET_TIMEOUTS);
-				}
-				logger.info("zdm: dropped invalid index " + index + " left by a failed concurrent build");
-				return;
+			try {
+				dropLeftovers(session, index, others);
+				return "";
 			}
 			catch (SQLException ex) {
+				if (!lastAttempt) {
+					return "";
+				}
 				if (!isLockTimeout(ex) || attempt >= this.settings.maxAttempts()) {
-					throw new DdlExecutionException("Could not drop invalid index " + index
-							+ " left by a failed concurrent build; drop it with DROP INDEX CONCURRENTLY " + index, List.of(),
-							ex);
+					List<String> left = new ArrayList<>(this.catalog.invalidIndexes(index.table().sql()));
+					left.removeAll(others);
+					logger.error("zdm: could not drop invalid index " + left + " left by a failed concurrent build", ex);
+					return "; invalid index " + left + " is left behind: drop it with DROP INDEX CONCURRENTLY";
 				}
 				sleep(this.settings.backoff(attempt, this.random));
 			}
 		}
+	}
+
+	// The index name comes from the catalog (regclass output), so it is quoted as SQL needs it.
+	private void dropIndex(DdlSession session, String index) throws SQLException {
+		try (Statement jdbc = session.connection().createStatement()) {
+			setTimeouts(session.connection(), false);
+			try {
+				jdbc.execute(DROP_INDEX_CONCURRENTLY + index);
+			}
+			finally {
+				jdbc.execute(RESET_TIMEOUTS);
+			}
+		}
+		logger.info("zdm: dropped invalid index " + index + " left by a failed concurrent build");
 	}
 
 	private BlockerWatch watchBlockers(int pid) {

@@ -131,6 +131,31 @@ class ExpandContractRunnerTests {
 	}
 
 	@Test
+	void concurrentIndexBuildWaitingForAnOpenTransactionIsRetriedAndLeavesNoInvalidIndex() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE visits (id bigint PRIMARY KEY, path text)");
+		jdbc.execute("INSERT INTO visits SELECT i, '/page/' || i FROM generate_series(1, 500) i");
+		String location = DdlTestScripts.write(this.scripts, "V1__index_path.sql",
+				"CREATE INDEX CONCURRENTLY IF NOT EXISTS visits_path ON visits (path);");
+		MigrationDefinition migration = migration("visits-path", "public.visits", location, null);
+		ExpandContractRunner runner = runner(postgres.newDataSource("zdm-cic-wait", 6));
+		try (Connection writer = postgres.database().newConnection()) {
+			writer.setAutoCommit(false);
+			try (Statement statement = writer.createStatement()) {
+				statement.execute("UPDATE visits SET path = path WHERE id = 1");
+			}
+			CompletableFuture<Void> expand = CompletableFuture
+				.runAsync(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> runner.history().status(migration.id(), 5).totalLockTimeouts() >= 3);
+			writer.commit();
+			expand.get(30, TimeUnit.SECONDS);
+		}
+		assertThat(indexes("visits")).containsExactlyInAnyOrder("visits_pkey", "visits_path");
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_index WHERE NOT indisvalid", Integer.class)).isZero();
+	}
+
+	@Test
 	void expandRunsOnlyPendingScriptsAndRecordsThemInItsOwnFlywayHistory() {
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("CREATE TABLE orders (id bigint PRIMARY KEY, total int)");
