@@ -87,14 +87,17 @@ class DdlStallBenchmark {
 		System.out.println();
 		System.out.println("ALTER TABLE ... ADD COLUMN queued behind a session holding a lock on the table for "
 				+ BLOCKER_HOLDS.toSeconds() + " s; " + READERS + " sessions reading by primary key in a loop");
-		System.out.printf("  %-52s %8s%n", "", "longest read");
-		System.out.printf("  %-52s %8d ms   (%d reads)%n", "no DDL (baseline)", baseline.longestMillis(), baseline.reads());
-		System.out.printf("  %-52s %8d ms   (%d reads, %d lock timeouts, DDL done after %d ms)%n",
-				"zdm, lock_timeout " + LOCK_TIMEOUT.toMillis() + " ms with retries", withZdm.longestMillis(),
-				withZdm.reads(), lockTimeouts, withZdm.ddlMillis());
-		System.out.printf("  %-52s %8d ms   (%d reads, DDL done after %d ms)%n", "plain ALTER TABLE, no lock_timeout",
-				plain.longestMillis(), plain.reads(), plain.ddlMillis());
+		System.out.printf("  %-40s %12s %10s %14s%n", "", "longest read", "reads", "reads > " + LOCK_TIMEOUT.toMillis() + " ms");
+		print("no DDL (baseline)", baseline, "");
+		print("zdm, lock_timeout " + LOCK_TIMEOUT.toMillis() + " ms, retries", withZdm,
+				lockTimeouts + " lock timeouts, DDL done after " + withZdm.ddlMillis() + " ms");
+		print("plain ALTER TABLE, no lock_timeout", plain, "DDL done after " + plain.ddlMillis() + " ms");
 		System.out.println();
+	}
+
+	private static void print(String label, Result result, String note) {
+		System.out.printf("  %-40s %9d ms %10d %14d   %s%n", label, result.longestMillis(), result.reads(),
+				result.slowReads(), note);
 	}
 
 	private Result measureBehindBlocker(DataSource readers, Runnable ddl) throws Exception {
@@ -122,6 +125,7 @@ class DdlStallBenchmark {
 		AtomicBoolean running = new AtomicBoolean(true);
 		AtomicLong longest = new AtomicLong();
 		AtomicLong reads = new AtomicLong();
+		AtomicLong slow = new AtomicLong();
 		JdbcTemplate jdbc = new JdbcTemplate(dataSource);
 		List<Thread> threads = new ArrayList<>();
 		for (int i = 0; i < READERS; i++) {
@@ -131,7 +135,11 @@ class DdlStallBenchmark {
 				while (running.get()) {
 					long started = System.nanoTime();
 					jdbc.queryForObject("SELECT payload FROM bench WHERE id = ?", String.class, id);
-					longest.accumulateAndGet(System.nanoTime() - started, Math::max);
+					long took = System.nanoTime() - started;
+					longest.accumulateAndGet(took, Math::max);
+					if (took > LOCK_TIMEOUT.toNanos()) {
+						slow.incrementAndGet();
+					}
 					reads.incrementAndGet();
 					id = (id % 10000) + 1;
 				}
@@ -151,7 +159,7 @@ class DdlStallBenchmark {
 		for (Thread thread : threads) {
 			thread.join(10_000);
 		}
-		return new Result(TimeUnit.NANOSECONDS.toMillis(longest.get()), reads.get(), ddlMillis);
+		return new Result(TimeUnit.NANOSECONDS.toMillis(longest.get()), reads.get(), slow.get(), ddlMillis);
 	}
 
 	private static void sleep(Duration duration) {
@@ -163,7 +171,7 @@ class DdlStallBenchmark {
 		}
 	}
 
-	private record Result(long longestMillis, long reads, long ddlMillis) {
+	private record Result(long longestMillis, long reads, long slowReads, long ddlMillis) {
 	}
 
 }
