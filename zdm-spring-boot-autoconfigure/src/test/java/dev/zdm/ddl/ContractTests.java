@@ -23,6 +23,7 @@ import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.schema.ZdmSchema;
@@ -160,6 +161,27 @@ class ContractTests {
 			.queryForObject("SELECT count(*) FROM contract_runs WHERE migration_id = 'pairs-old'", Integer.class))
 			.isOne();
 		assertThat(columns("pairs")).doesNotContain("old");
+	}
+
+	@Test
+	void instanceRequestingAnEarlierPhaseIsRefusedWhenTheContractIsClaimedWhileItStarts() {
+		postgres.jdbc().execute("CREATE TABLE joiners (id bigint PRIMARY KEY, old text)");
+		MigrationDefinition migration = MigrationDefinition.builder("joiners-old")
+			.table("joiners")
+			.requestedPhase(Phase.READ_NEW)
+			.build();
+		MigrationParticipant claimedMeanwhile = new MigrationParticipant() {
+
+			@Override
+			public void beforeJoin(MigrationDefinition resolved, dev.zdm.phase.MigrationState state) {
+				new MigrationStateRepository(postgres.dataSource()).markContracted(resolved.id(), "another-instance");
+			}
+
+		};
+		PhaseController controller = new PhaseController(postgres.dataSource(), List.of(migration),
+				new InstanceInfo("late-joiner", null, "localhost", 1), FLEET, List.of(claimedMeanwhile));
+		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start)
+			.withMessageContaining("requests phase read-new, but its contract DDL already ran");
 	}
 
 	private PhaseController start(MigrationDefinition migration, Phase requested, String instanceId,
