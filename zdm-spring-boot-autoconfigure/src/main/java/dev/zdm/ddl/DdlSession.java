@@ -15,7 +15,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * The database session a migration's DDL step runs on: one connection, held for the whole step, that holds the
  * migration's DDL lock (a session-level advisory lock) so that no two instances run DDL of the same migration at
- * once. Each statement runs on it in a transaction of its own, or outside any transaction.
+ * once. Each statement runs on it in a transaction of its own, or outside any transaction. Every statement zdm
+ * sends on the session besides the migration's own DDL (the lock, the timeouts, dropping an invalid index) is here.
  */
 public final class DdlSession implements AutoCloseable {
 
@@ -28,6 +29,14 @@ public final class DdlSession implements AutoCloseable {
 	private static final String TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('zdm.ddl'), hashtext(?))";
 
 	private static final String UNLOCK = "SELECT pg_advisory_unlock(hashtext('zdm.ddl'), hashtext(?))";
+
+	private static final String SET_TIMEOUTS = """
+			SELECT set_config('lock_timeout', ?, ?), set_config('statement_timeout', ?, ?)
+			""";
+
+	private static final String RESET_TIMEOUTS = "RESET lock_timeout; RESET statement_timeout";
+
+	private static final String DROP_INDEX_CONCURRENTLY = "DROP INDEX CONCURRENTLY IF EXISTS %s";
 
 	private final Connection connection;
 
@@ -102,6 +111,44 @@ public final class DdlSession implements AutoCloseable {
 			this.lockedMigrationId = migrationId;
 		}
 		return locked;
+	}
+
+	/**
+	 * Set the lock and statement timeouts, for the current transaction or for the session.
+	 * @param settings the timeouts
+	 * @param local {@code true} for the current transaction only, {@code false} for the session until
+	 * {@link #resetTimeouts()}
+	 * @throws SQLException if they cannot be set
+	 */
+	public void setTimeouts(DdlSettings settings, boolean local) throws SQLException {
+		try (PreparedStatement statement = this.connection.prepareStatement(SET_TIMEOUTS)) {
+			statement.setString(1, settings.lockTimeout().toMillis() + "ms");
+			statement.setBoolean(2, local);
+			statement.setString(3, settings.statementTimeout().toMillis() + "ms");
+			statement.setBoolean(4, local);
+			statement.execute();
+		}
+	}
+
+	/**
+	 * Reset the session's timeouts to their defaults.
+	 * @throws SQLException if they cannot be reset
+	 */
+	public void resetTimeouts() throws SQLException {
+		try (Statement statement = this.connection.createStatement()) {
+			statement.execute(RESET_TIMEOUTS);
+		}
+	}
+
+	/**
+	 * Drop an index without blocking the table's readers and writers, outside any transaction.
+	 * @param index the index's name as the catalog writes it ({@code regclass} output, quoted as SQL needs it)
+	 * @throws SQLException if it cannot be dropped, for example on a lock timeout
+	 */
+	public void dropIndexConcurrently(String index) throws SQLException {
+		try (Statement statement = this.connection.createStatement()) {
+			statement.execute(DROP_INDEX_CONCURRENTLY.formatted(index));
+		}
 	}
 
 	/**

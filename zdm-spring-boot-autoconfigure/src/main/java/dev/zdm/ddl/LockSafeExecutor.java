@@ -2,7 +2,6 @@ package dev.zdm.ddl;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -40,14 +39,6 @@ import dev.zdm.locks.LockInspector;
 public class LockSafeExecutor implements DisposableBean {
 
 	private static final Log logger = LogFactory.getLog(LockSafeExecutor.class);
-
-	private static final String SET_TIMEOUTS = """
-			SELECT set_config('lock_timeout', ?, ?), set_config('statement_timeout', ?, ?)
-			""";
-
-	private static final String RESET_TIMEOUTS = "RESET lock_timeout; RESET statement_timeout";
-
-	private static final String DROP_INDEX_CONCURRENTLY = "DROP INDEX CONCURRENTLY IF EXISTS ";
 
 	private static final String LOCK_NOT_AVAILABLE = "55P03";
 
@@ -153,21 +144,19 @@ public class LockSafeExecutor implements DisposableBean {
 	private void run(DdlSession session, StatementKey key, DdlStatement statement) throws SQLException {
 		Connection connection = session.connection();
 		if (statement.isNonTransactional()) {
+			session.setTimeouts(this.settings, false);
 			try (Statement jdbc = connection.createStatement()) {
-				setTimeouts(connection, false);
-				try {
-					jdbc.execute(statement.sql());
-				}
-				finally {
-					jdbc.execute(RESET_TIMEOUTS);
-				}
+				jdbc.execute(statement.sql());
+			}
+			finally {
+				session.resetTimeouts();
 			}
 			this.history.applied(key);
 			return;
 		}
 		connection.setAutoCommit(false);
 		try (Statement jdbc = connection.createStatement()) {
-			setTimeouts(connection, true);
+			session.setTimeouts(this.settings, true);
 			jdbc.execute(statement.sql());
 			this.history.applied(connection, key);
 			connection.commit();
@@ -178,16 +167,6 @@ public class LockSafeExecutor implements DisposableBean {
 		}
 		finally {
 			connection.setAutoCommit(true);
-		}
-	}
-
-	private void setTimeouts(Connection connection, boolean local) throws SQLException {
-		try (PreparedStatement statement = connection.prepareStatement(SET_TIMEOUTS)) {
-			statement.setString(1, this.settings.lockTimeout().toMillis() + "ms");
-			statement.setBoolean(2, local);
-			statement.setString(3, this.settings.statementTimeout().toMillis() + "ms");
-			statement.setBoolean(4, local);
-			statement.execute();
 		}
 	}
 
@@ -231,16 +210,13 @@ public class LockSafeExecutor implements DisposableBean {
 		}
 	}
 
-	// The index name comes from the catalog (regclass output), so it is quoted as SQL needs it.
 	private void dropIndex(DdlSession session, String index) throws SQLException {
-		try (Statement jdbc = session.connection().createStatement()) {
-			setTimeouts(session.connection(), false);
-			try {
-				jdbc.execute(DROP_INDEX_CONCURRENTLY + index);
-			}
-			finally {
-				jdbc.execute(RESET_TIMEOUTS);
-			}
+		session.setTimeouts(this.settings, false);
+		try {
+			session.dropIndexConcurrently(index);
+		}
+		finally {
+			session.resetTimeouts();
 		}
 		logger.info("zdm: dropped invalid index " + index + " left by a failed concurrent build");
 	}
