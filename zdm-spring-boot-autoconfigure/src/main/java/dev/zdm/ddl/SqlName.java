@@ -8,11 +8,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * A possibly qualified name read from a statement's tokens.
  *
- * @param schema the schema part as SQL text, or {@code null} if the name is not qualified
  * @param sql the whole name as SQL text, for example {@code public."Users"}
  * @param key the last part as the catalog stores it, to compare names
  */
-record SqlName(@Nullable String schema, String sql, String key) {
+record SqlName(String sql, String key) {
 
 	/**
 	 * Read a name at a position.
@@ -29,19 +28,10 @@ record SqlName(@Nullable String schema, String sql, String key) {
 		if (start + 2 < tokens.size() && tokens.get(start + 1).isSymbol(".") && tokens.get(start + 2).isName()) {
 			SqlToken second = tokens.get(start + 2);
 			end.accept(start + 3);
-			return new SqlName(first.sql(), first.sql() + "." + second.sql(), second.value());
+			return new SqlName(first.sql() + "." + second.sql(), second.value());
 		}
 		end.accept(start + 1);
-		return new SqlName(null, first.sql(), first.value());
-	}
-
-	/**
-	 * Return another name in this name's schema, as an index is in its table's schema.
-	 * @param name the other name's last part, as SQL text
-	 * @return the other name, qualified like this one
-	 */
-	String sibling(String name) {
-		return (this.schema != null) ? this.schema + "." + name : name;
+		return new SqlName(first.sql(), first.value());
 	}
 
 }
