@@ -33,6 +33,9 @@ public class DdlScriptLoader {
 	private static final List<String> TRANSACTION_CONTROL = List.of("begin", "start", "commit", "end", "rollback",
 			"abort", "savepoint", "release");
 
+	/** The version of the baseline of each step's Flyway history, below every script's version. */
+	static final MigrationVersion BASELINE = MigrationVersion.fromVersion("0");
+
 	private final ResourcePatternResolver resolver;
 
 	/**
@@ -97,6 +100,12 @@ public class DdlScriptLoader {
 					"Rename it as Flyway names versioned migrations, for example V1__add_email_address.sql.");
 		}
 		MigrationVersion version = MigrationVersion.fromVersion(matcher.group(1).replace('_', '.'));
+		if (!version.isNewerThan(BASELINE)) {
+			throw new ZdmConfigurationException(migrationId,
+					step + " script '" + fileName + "' in " + location + " has version " + version
+							+ ", which zdm's Flyway history reserves for its baseline",
+					"Number the migration's scripts from 1, for example V1__add_email_address.sql.");
+		}
 		String description = matcher.group(2).replace('_', ' ');
 		String sql;
 		try {

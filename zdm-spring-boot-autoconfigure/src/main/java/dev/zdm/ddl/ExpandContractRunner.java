@@ -346,7 +346,7 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			.skipDefaultCallbacks(true)
 			.javaMigrations(migrations)
 			.baselineOnMigrate(true)
-			.baselineVersion("0")
+			.baselineVersion(DdlScriptLoader.BASELINE)
 			.baselineDescription("zdm " + step + " baseline")
 			.cleanDisabled(true)
 			.load();
