@@ -61,7 +61,8 @@ final class MigrationDefinitions {
 	private static List<String> allowUnsafe(String id, String prefix, List<String> codes) {
 		for (String code : codes) {
 			if (UnsafeOperation.fromCode(code) == null) {
-				throw new ZdmConfigurationException(id, "unknown unsafe operation '" + code + "' in " + prefix + "allow-unsafe",
+				throw new ZdmConfigurationException(id,
+						"unknown unsafe operation '" + code + "' in " + prefix + "allow-unsafe",
 						"Use the codes of the unsafe operations to allow: " + UnsafeOperation.allCodes() + ".");
 			}
 		}

@@ -184,7 +184,8 @@ public final class DdlSession implements AutoCloseable {
 			}
 		}
 		catch (SQLException ex) {
-			throw new IllegalStateException("Could not take or release the DDL lock of migration '" + migrationId + "'", ex);
+			throw new IllegalStateException(
+					"Could not take or release the DDL lock of migration '" + migrationId + "'", ex);
 		}
 	}
 

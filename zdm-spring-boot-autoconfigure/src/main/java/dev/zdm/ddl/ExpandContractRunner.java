@@ -405,7 +405,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				action.append("\n  - ").append(recipe);
 			}
 		}
-		String codes = String.join(",", findings.stream().map((finding) -> finding.operation().code()).distinct().toList());
+		String codes = String.join(",",
+				findings.stream().map((finding) -> finding.operation().code()).distinct().toList());
 		return new ZdmConfigurationException(migration.id(), description.toString(),
 				"Use the safe recipe:" + action + "\nIf the table is small or the application is stopped and you accept "
 						+ "the lock, allow the statement with a comment '-- zdm:allow <code>' in it (or on the line "

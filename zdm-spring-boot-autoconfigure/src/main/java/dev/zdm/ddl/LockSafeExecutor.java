@@ -300,8 +300,9 @@ public class LockSafeExecutor implements DisposableBean {
 
 		static @Nullable ConcurrentIndex of(DdlStatement statement) {
 			List<SqlToken> tokens = statement.tokens();
-			if (!statement.isNonTransactional()
-					|| !(statement.startsWith("create", "index") || statement.startsWith("create", "unique", "index"))) {
+			boolean createIndex = statement.startsWith("create", "index")
+					|| statement.startsWith("create", "unique", "index");
+			if (!statement.isNonTransactional() || !createIndex) {
 				return null;
 			}
 			int on = -1;
@@ -314,8 +315,8 @@ public class LockSafeExecutor implements DisposableBean {
 				return null;
 			}
 			SqlToken before = tokens.get(on - 1);
-			String name = (before.isName() && !before.isWord("concurrently") && !before.isWord("exists")) ? before.value()
-					: null;
+			boolean named = before.isName() && !before.isWord("concurrently") && !before.isWord("exists");
+			String name = named ? before.value() : null;
 			int start = (on + 1 < tokens.size() && tokens.get(on + 1).isWord("only")) ? on + 2 : on + 1;
 			SqlName table = SqlName.read(tokens, start, (end) -> {
 			});

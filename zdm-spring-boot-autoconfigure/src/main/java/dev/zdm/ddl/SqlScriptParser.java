@@ -113,8 +113,7 @@ final class SqlScriptParser {
 			token = new SqlToken(SqlToken.Type.WORD, this.sql.substring(start, this.position).toLowerCase(Locale.ROOT));
 		}
 		else if (Character.isDigit(c)) {
-			while (this.position < this.sql.length()
-					&& (Character.isLetterOrDigit(this.sql.charAt(this.position)) || this.sql.charAt(this.position) == '.')) {
+			while (this.position < this.sql.length() && isNumberPart(this.sql.charAt(this.position))) {
 				this.position++;
 			}
 			token = new SqlToken(SqlToken.Type.NUMBER, this.sql.substring(start, this.position));
@@ -138,7 +137,8 @@ final class SqlScriptParser {
 
 	// A SQL-standard function body holds semicolons that do not end the statement.
 	private void trackAtomicBody(SqlToken token) {
-		if (token.isWord("atomic") && !this.tokens.isEmpty() && this.tokens.get(this.tokens.size() - 1).isWord("begin")) {
+		SqlToken previous = this.tokens.isEmpty() ? null : this.tokens.get(this.tokens.size() - 1);
+		if (token.isWord("atomic") && previous != null && previous.isWord("begin")) {
 			this.atomicDepth++;
 		}
 		else if (this.atomicDepth > 0 && token.isWord("case")) {
@@ -185,7 +185,8 @@ final class SqlScriptParser {
 		int contentStart = this.position + tag.length();
 		int end = this.sql.indexOf(tag, contentStart);
 		if (end < 0) {
-			throw new IllegalArgumentException("Unterminated dollar-quoted string " + tag + " starting on line " + startLine);
+			throw new IllegalArgumentException(
+					"Unterminated dollar-quoted string " + tag + " starting on line " + startLine);
 		}
 		String content = this.sql.substring(contentStart, end);
 		this.line += (int) content.chars().filter((ch) -> ch == '\n').count();
@@ -195,7 +196,7 @@ final class SqlScriptParser {
 
 	private String dollarTag() {
 		int end = this.position + 1;
-		while (end < this.sql.length() && (Character.isLetterOrDigit(this.sql.charAt(end)) || this.sql.charAt(end) == '_')) {
+		while (end < this.sql.length() && isTagPart(this.sql.charAt(end))) {
 			end++;
 		}
 		if (end < this.sql.length() && this.sql.charAt(end) == '$'
@@ -271,6 +272,14 @@ final class SqlScriptParser {
 	private char peek(int offset) {
 		int index = this.position + offset;
 		return (index < this.sql.length()) ? this.sql.charAt(index) : 0;
+	}
+
+	private static boolean isNumberPart(char c) {
+		return Character.isLetterOrDigit(c) || c == '.';
+	}
+
+	private static boolean isTagPart(char c) {
+		return Character.isLetterOrDigit(c) || c == '_';
 	}
 
 	private static boolean isWordPart(char c) {

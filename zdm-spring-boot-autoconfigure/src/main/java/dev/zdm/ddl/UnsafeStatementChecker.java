@@ -293,7 +293,8 @@ public class UnsafeStatementChecker {
 			else if (accept("validate", "constraint")) {
 				SqlToken name = next();
 				if (name != null) {
-					String column = this.statement.scope.notValidNotNullChecks.get(this.table.key() + "/" + name.value());
+					String check = this.table.key() + "/" + name.value();
+					String column = this.statement.scope.notValidNotNullChecks.get(check);
 					if (column != null) {
 						this.statement.scope.provenNotNull.add(this.table.key() + "/" + column);
 					}
@@ -350,7 +351,7 @@ public class UnsafeStatementChecker {
 			int depth = 0;
 			while (this.position < this.tokens.size()) {
 				SqlToken token = this.tokens.get(this.position);
-				if (depth == 0 && token.type() == SqlToken.Type.WORD && COLUMN_CONSTRAINT_WORDS.contains(token.value())) {
+				if (depth == 0 && isColumnConstraintWord(token)) {
 					break;
 				}
 				depth += token.isSymbol("(") ? 1 : (token.isSymbol(")") ? -1 : 0);
@@ -358,7 +359,8 @@ public class UnsafeStatementChecker {
 			}
 			SqlToken type = (typeStart < this.tokens.size()) ? this.tokens.get(typeStart) : null;
 			if (type != null && type.type() == SqlToken.Type.WORD && SERIAL_TYPES.contains(type.value())) {
-				this.statement.found(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT, type.value() + " column " + column.value());
+				this.statement.found(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT,
+						type.value() + " column " + column.value());
 				return;
 			}
 			if (containsWords("generated")) {
@@ -388,7 +390,7 @@ public class UnsafeStatementChecker {
 			int depth = 0;
 			for (int i = start + 1; i < this.tokens.size(); i++) {
 				SqlToken token = this.tokens.get(i);
-				if (depth == 0 && token.type() == SqlToken.Type.WORD && COLUMN_CONSTRAINT_WORDS.contains(token.value())) {
+				if (depth == 0 && isColumnConstraintWord(token)) {
 					break;
 				}
 				depth += token.isSymbol("(") ? 1 : (token.isSymbol(")") ? -1 : 0);
@@ -495,6 +497,10 @@ public class UnsafeStatementChecker {
 
 	}
 
+	private static boolean isColumnConstraintWord(SqlToken token) {
+		return token.type() == SqlToken.Type.WORD && COLUMN_CONSTRAINT_WORDS.contains(token.value());
+	}
+
 	/**
 	 * A column type as far as the checks need it: its base type and its modifiers.
 	 */
@@ -557,7 +563,10 @@ public class UnsafeStatementChecker {
 
 		@Override
 		public String toString() {
-			return this.base + (this.modifiers.isEmpty() ? "" : this.modifiers.toString().replace('[', '(').replace(']', ')'));
+			if (this.modifiers.isEmpty()) {
+				return this.base;
+			}
+			return this.base + this.modifiers.toString().replace('[', '(').replace(']', ')');
 		}
 
 	}
