@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import dev.zdm.ddl.UnsafeOperation;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SqlIdentifier;
@@ -46,7 +47,8 @@ final class MigrationDefinitions {
 			.table(table(id, prefix, migration.getTable()))
 			.key(migration.getKey().stream().map((column) -> identifier(id, prefix + "key", column)).toList())
 			.expandLocations(migration.getExpand())
-			.contractLocations(migration.getContract());
+			.contractLocations(migration.getContract())
+			.allowUnsafe(allowUnsafe(id, prefix, migration.getAllowUnsafe()));
 		for (Map.Entry<String, String> up : migration.getUp().entrySet()) {
 			builder.up(identifier(id, prefix + "up", up.getKey()).name(), up.getValue());
 		}
@@ -54,6 +56,17 @@ final class MigrationDefinitions {
 			builder.down(identifier(id, prefix + "down", down.getKey()).name(), down.getValue());
 		}
 		return builder.build();
+	}
+
+	private static List<String> allowUnsafe(String id, String prefix, List<String> codes) {
+		for (String code : codes) {
+			if (UnsafeOperation.fromCode(code) == null) {
+				throw new ZdmConfigurationException(id,
+						"unknown unsafe operation '" + code + "' in " + prefix + "allow-unsafe",
+						"Use the codes of the unsafe operations to allow: " + UnsafeOperation.allCodes() + ".");
+			}
+		}
+		return codes;
 	}
 
 	private static TableName table(String id, String prefix, String table) {

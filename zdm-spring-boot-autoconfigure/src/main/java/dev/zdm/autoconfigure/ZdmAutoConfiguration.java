@@ -16,8 +16,13 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
+import org.springframework.core.io.ResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.ddl.DdlHistoryRepository;
+import dev.zdm.ddl.DdlSettings;
+import dev.zdm.ddl.ExpandContractRunner;
+import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.locks.LockFiguresSampler;
@@ -55,8 +60,31 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
+	DdlSettings zdmDdlSettings(ZdmProperties properties) {
+		ZdmProperties.Ddl ddl = properties.getDdl();
+		return new DdlSettings(ddl.getLockTimeout(), ddl.getStatementTimeout(), ddl.getMaxAttempts(),
+				ddl.getInitialBackoff(), ddl.getMaxBackoff(), ddl.getJitter());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
 	LockFiguresSampler zdmLockFiguresSampler(LockInspector zdmLockInspector) {
 		return new LockFiguresSampler(zdmLockInspector);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
+			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
+			ResourceLoader resourceLoader) {
+		return new ExpandContractRunner(dataSource, settings, instance, properties.getFleet().getTimeout(),
+				contributors.orderedStream().toList(), resourceLoader);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DdlHistoryRepository zdmDdlHistoryRepository(DataSource dataSource) {
+		return new DdlHistoryRepository(dataSource);
 	}
 
 	@Bean

@@ -34,6 +34,8 @@ public class ZdmProperties {
 
 	private final Fleet fleet = new Fleet();
 
+	private final Ddl ddl = new Ddl();
+
 	/**
 	 * Declared migrations, by id.
 	 */
@@ -65,6 +67,10 @@ public class ZdmProperties {
 
 	public Fleet getFleet() {
 		return this.fleet;
+	}
+
+	public Ddl getDdl() {
+		return this.ddl;
 	}
 
 	public Map<String, Migration> getMigrations() {
@@ -136,6 +142,92 @@ public class ZdmProperties {
 	}
 
 	/**
+	 * Lock-safe DDL settings, for the expand and contract steps.
+	 */
+	public static class Ddl {
+
+		/**
+		 * How long a DDL statement waits for a lock before it gives up and is retried. The application's queries
+		 * queued behind the statement wait no longer than this.
+		 */
+		private Duration lockTimeout = Duration.ofMillis(100);
+
+		/**
+		 * How long a DDL statement may run. 0 for no limit.
+		 */
+		private Duration statementTimeout = Duration.ZERO;
+
+		/**
+		 * Maximum number of attempts of a DDL statement that times out waiting for a lock.
+		 */
+		private int maxAttempts = 30;
+
+		/**
+		 * Pause before the first retry of a DDL statement; doubled for each further retry.
+		 */
+		private Duration initialBackoff = Duration.ofMillis(200);
+
+		/**
+		 * Longest pause between two attempts of a DDL statement.
+		 */
+		private Duration maxBackoff = Duration.ofSeconds(10);
+
+		/**
+		 * Random fraction of each pause between attempts, from 0 (none) to 1.
+		 */
+		private double jitter = 0.5;
+
+		public Duration getLockTimeout() {
+			return this.lockTimeout;
+		}
+
+		public void setLockTimeout(Duration lockTimeout) {
+			this.lockTimeout = lockTimeout;
+		}
+
+		public Duration getStatementTimeout() {
+			return this.statementTimeout;
+		}
+
+		public void setStatementTimeout(Duration statementTimeout) {
+			this.statementTimeout = statementTimeout;
+		}
+
+		public int getMaxAttempts() {
+			return this.maxAttempts;
+		}
+
+		public void setMaxAttempts(int maxAttempts) {
+			this.maxAttempts = maxAttempts;
+		}
+
+		public Duration getInitialBackoff() {
+			return this.initialBackoff;
+		}
+
+		public void setInitialBackoff(Duration initialBackoff) {
+			this.initialBackoff = initialBackoff;
+		}
+
+		public Duration getMaxBackoff() {
+			return this.maxBackoff;
+		}
+
+		public void setMaxBackoff(Duration maxBackoff) {
+			this.maxBackoff = maxBackoff;
+		}
+
+		public double getJitter() {
+			return this.jitter;
+		}
+
+		public void setJitter(double jitter) {
+			this.jitter = jitter;
+		}
+
+	}
+
+	/**
 	 * One migration's declaration.
 	 */
 	public static class Migration {
@@ -174,6 +266,11 @@ public class ZdmProperties {
 		 * Locations of the contract scripts, run once when every live instance is at contract.
 		 */
 		private List<String> contract = new ArrayList<>();
+
+		/**
+		 * Codes of unsafe DDL operations to allow in all of this migration's scripts, for example create-index.
+		 */
+		private List<String> allowUnsafe = new ArrayList<>();
 
 		public String getPhase() {
 			return this.phase;
@@ -229,6 +326,14 @@ public class ZdmProperties {
 
 		public void setContract(List<String> contract) {
 			this.contract = contract;
+		}
+
+		public List<String> getAllowUnsafe() {
+			return this.allowUnsafe;
+		}
+
+		public void setAllowUnsafe(List<String> allowUnsafe) {
+			this.allowUnsafe = allowUnsafe;
 		}
 
 	}

@@ -1,10 +1,13 @@
 package dev.zdm.migration;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
@@ -33,6 +36,8 @@ public final class MigrationDefinition {
 
 	private final List<String> contractLocations;
 
+	private final Set<String> allowedUnsafe;
+
 	private MigrationDefinition(Builder builder) {
 		this.id = builder.id;
 		this.requestedPhase = builder.requestedPhase;
@@ -45,6 +50,7 @@ public final class MigrationDefinition {
 		this.down = Collections.unmodifiableMap(new LinkedHashMap<>(builder.down));
 		this.expandLocations = List.copyOf(builder.expandLocations);
 		this.contractLocations = List.copyOf(builder.contractLocations);
+		this.allowedUnsafe = Collections.unmodifiableSet(new LinkedHashSet<>(builder.allowedUnsafe));
 	}
 
 	/**
@@ -112,6 +118,14 @@ public final class MigrationDefinition {
 	}
 
 	/**
+	 * Return the codes of the unsafe DDL operations allowed in all of this migration's scripts.
+	 * @return codes such as {@code create-index}, empty unless configured
+	 */
+	public Set<String> allowedUnsafe() {
+		return this.allowedUnsafe;
+	}
+
+	/**
 	 * Whether existing rows must be copied to the new columns, that is whether any {@code up} expression is
 	 * declared. {@link Phase#READ_NEW} needs a verified backfill only when this is {@code true}.
 	 * @return {@code true} if the migration has a backfill
@@ -133,6 +147,7 @@ public final class MigrationDefinition {
 		builder.down.putAll(this.down);
 		builder.expandLocations.addAll(this.expandLocations);
 		builder.contractLocations.addAll(this.contractLocations);
+		builder.allowedUnsafe.addAll(this.allowedUnsafe);
 		return builder;
 	}
 
@@ -179,6 +194,8 @@ public final class MigrationDefinition {
 		private final List<String> expandLocations = new ArrayList<>();
 
 		private final List<String> contractLocations = new ArrayList<>();
+
+		private final Set<String> allowedUnsafe = new LinkedHashSet<>();
 
 		private Builder(String id) {
 			if (!isValidId(id)) {
@@ -230,6 +247,12 @@ public final class MigrationDefinition {
 		public Builder contractLocations(List<String> locations) {
 			this.contractLocations.clear();
 			this.contractLocations.addAll(locations);
+			return this;
+		}
+
+		public Builder allowUnsafe(Collection<String> codes) {
+			this.allowedUnsafe.clear();
+			this.allowedUnsafe.addAll(codes);
 			return this;
 		}
 

@@ -9,7 +9,8 @@ import org.jspecify.annotations.Nullable;
  * DDL has run.
  *
  * @param migrationId the migration
- * @param contractedAt when the contract DDL ran, or {@code null}
+ * @param contractedAt when the contract DDL was claimed to run (it may still be running, see
+ * {@code DdlStatus}), or {@code null}
  * @param contractedBy the instance that ran it, or {@code null}
  * @param verifiedAt when the backfill was last verified, or {@code null} if it is not (or no longer) verified
  * @param verifiedFleet the fleet the verification holds for, as recorded then
@@ -28,7 +29,7 @@ public record MigrationState(String migrationId, @Nullable Instant contractedAt,
 	}
 
 	/**
-	 * Whether the contract DDL has run.
+	 * Whether the contract DDL has run or is running: the old schema may be gone.
 	 * @return {@code true} once contracted
 	 */
 	public boolean isContracted() {

@@ -144,6 +144,10 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		synchronized (this.heartbeatMonitor) {
 			this.runtimes.values().forEach(this::heartbeat);
 		}
+		// The contract may have been claimed between the checks above and this instance's first heartbeat.
+		for (MigrationRuntime runtime : this.runtimes.values()) {
+			refuseEarlierPhaseAfterContract(runtime.migration, runtime.status().state());
+		}
 		waitForFleetToStepBack();
 		this.started = true;
 		this.heartbeatExecutor = Executors.newSingleThreadScheduledExecutor((runnable) -> {

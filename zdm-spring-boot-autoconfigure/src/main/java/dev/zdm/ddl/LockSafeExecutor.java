@@ -1,0 +1,328 @@
+package dev.zdm.ddl;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
+import java.util.zip.CRC32;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.DisposableBean;
+
+import dev.zdm.ddl.DdlHistoryRepository.StatementKey;
+import dev.zdm.locks.BlockingSession;
+import dev.zdm.locks.LockInspector;
+
+/**
+ * Runs DDL statements so that they never stall the application's queries for much longer than the lock timeout:
+ * each statement runs with {@code lock_timeout} (and {@code statement_timeout} if set) in a transaction of its own,
+ * or outside any transaction if PostgreSQL requires it ({@code CREATE INDEX CONCURRENTLY}), and is retried with
+ * exponential backoff and jitter when it times out on a lock. While a statement waits, the sessions blocking it
+ * are sampled from {@code pg_stat_activity}, so that a timeout is logged and recorded with who blocked it. A
+ * concurrent index build that fails leaves no invalid index behind: it is dropped concurrently.
+ */
+public class LockSafeExecutor implements DisposableBean {
+
+	private static final Log logger = LogFactory.getLog(LockSafeExecutor.class);
+
+	private static final String LOCK_NOT_AVAILABLE = "55P03";
+
+	private static final String DEADLOCK_DETECTED = "40P01";
+
+	private final DdlSettings settings;
+
+	private final DdlHistoryRepository history;
+
+	private final LockInspector lockInspector;
+
+	private final DdlCatalog catalog;
+
+	private final RandomGenerator random = RandomGenerator.getDefault();
+
+	private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor((runnable) -> {
+		Thread thread = new Thread(runnable, "zdm-ddl-blocker-watch");
+		thread.setDaemon(true);
+		return thread;
+	});
+
+	/**
+	 * Create an executor.
+	 * @param dataSource the application's data source, for the blocker samples and the history
+	 * @param settings the lock timeout and retry settings
+	 * @param history where attempts, lock timeouts and blockers are recorded
+	 */
+	public LockSafeExecutor(DataSource dataSource, DdlSettings settings, DdlHistoryRepository history) {
+		this.settings = settings;
+		this.history = history;
+		this.lockInspector = new LockInspector(dataSource);
+		this.catalog = new DdlCatalog(dataSource);
+	}
+
+	/**
+	 * Return the settings.
+	 * @return the settings
+	 */
+	public DdlSettings settings() {
+		return this.settings;
+	}
+
+	/**
+	 * Run one statement, retrying it while it times out on a lock, and record it as applied.
+	 * @param session the session to run it on
+	 * @param key which statement of which migration it is
+	 * @param statement the statement
+	 * @throws DdlExecutionException if it fails with another error, or times out on every attempt
+	 */
+	public void execute(DdlSession session, StatementKey key, DdlStatement statement) {
+		this.history.statementStarted(key, statement.sql(), checksum(statement.sql()));
+		ConcurrentIndex index = ConcurrentIndex.of(statement);
+		Set<String> othersInvalid = (index != null) ? invalidIndexesOfOthers(index) : Set.of();
+		for (int attempt = 1;; attempt++) {
+			this.history.attempt(key);
+			BlockerWatch watch = watchBlockers(session.pid());
+			long started = System.nanoTime();
+			try {
+				if (index != null) {
+					dropLeftovers(session, index, othersInvalid);
+				}
+				run(session, key, statement);
+				return;
+			}
+			catch (SQLException ex) {
+				Duration waited = Duration.ofNanos(System.nanoTime() - started);
+				List<BlockingSession> blockers = watch.stop();
+				boolean lockTimeout = isLockTimeout(ex);
+				boolean lastAttempt = !lockTimeout || attempt >= this.settings.maxAttempts();
+				String leftover = (index != null) ? cleanUp(session, index, othersInvalid, lastAttempt) : "";
+				if (!lockTimeout) {
+					String message = key + " failed: " + ex.getMessage() + leftover + " (statement: "
+							+ statement.abbreviated() + ")";
+					this.history.failed(key, String.valueOf(ex.getMessage()) + leftover);
+					throw new DdlExecutionException(message, List.of(), ex);
+				}
+				String report = DdlStatus.LockTimeout.describe(blockers);
+				this.history.lockTimeout(key, attempt, waited, blockers, report);
+				if (lastAttempt) {
+					String message = key + " timed out waiting for a lock on all " + attempt + " attempts (lock_timeout "
+							+ this.settings.lockTimeout().toMillis() + " ms); last attempt " + report + leftover
+							+ " (statement: " + statement.abbreviated() + ")";
+					this.history.failed(key, message);
+					throw new DdlExecutionException(message, blockers, ex);
+				}
+				Duration pause = this.settings.backoff(attempt, this.random);
+				logger.warn("zdm: " + key + " timed out waiting for a lock after " + waited.toMillis() + " ms (attempt "
+						+ attempt + " of " + this.settings.maxAttempts() + "), retrying in " + pause.toMillis() + " ms; "
+						+ report);
+				sleep(pause);
+			}
+			finally {
+				watch.stop();
+			}
+		}
+	}
+
+	@Override
+	public void destroy() {
+		this.watcher.shutdownNow();
+	}
+
+	private void run(DdlSession session, StatementKey key, DdlStatement statement) throws SQLException {
+		Connection connection = session.connection();
+		if (statement.isNonTransactional()) {
+			session.setTimeouts(this.settings, false);
+			try (Statement jdbc = connection.createStatement()) {
+				jdbc.execute(statement.sql());
+			}
+			finally {
+				session.resetTimeouts();
+			}
+			this.history.applied(key);
+			return;
+		}
+		connection.setAutoCommit(false);
+		try (Statement jdbc = connection.createStatement()) {
+			session.setTimeouts(this.settings, true);
+			jdbc.execute(statement.sql());
+			this.history.applied(connection, key);
+			connection.commit();
+		}
+		catch (SQLException | RuntimeException ex) {
+			rollback(connection);
+			throw ex;
+		}
+		finally {
+			connection.setAutoCommit(true);
+		}
+	}
+
+	// Invalid indexes of the table that this build did not leave, except one of the build's own name: left by an
+	// earlier run, it would make IF NOT EXISTS skip the build.
+	private Set<String> invalidIndexesOfOthers(ConcurrentIndex index) {
+		Set<String> others = new HashSet<>(this.catalog.invalidIndexes(index.table().sql()));
+		others.removeIf((invalid) -> index.name() != null && sameIndex(invalid, index.name()));
+		return others;
+	}
+
+	// Drops what earlier attempts left; a lock timeout here counts as the attempt's.
+	private void dropLeftovers(DdlSession session, ConcurrentIndex index, Set<String> others) throws SQLException {
+		for (String invalid : this.catalog.invalidIndexes(index.table().sql())) {
+			if (!others.contains(invalid)) {
+				dropIndex(session, invalid);
+			}
+		}
+	}
+
+	// After a failed build: drop the invalid index it left, once if the build is retried (the next attempt drops
+	// it otherwise), or until it is gone if this was the last attempt.
+	private String cleanUp(DdlSession session, ConcurrentIndex index, Set<String> others, boolean lastAttempt) {
+		for (int attempt = 1;; attempt++) {
+			try {
+				dropLeftovers(session, index, others);
+				return "";
+			}
+			catch (SQLException ex) {
+				if (!lastAttempt) {
+					return "";
+				}
+				if (!isLockTimeout(ex) || attempt >= this.settings.maxAttempts()) {
+					List<String> left = new ArrayList<>(this.catalog.invalidIndexes(index.table().sql()));
+					left.removeAll(others);
+					logger.error("zdm: could not drop invalid index " + left + " left by a failed concurrent build", ex);
+					return "; invalid index " + left + " is left behind: drop it with DROP INDEX CONCURRENTLY";
+				}
+				sleep(this.settings.backoff(attempt, this.random));
+			}
+		}
+	}
+
+	private void dropIndex(DdlSession session, String index) throws SQLException {
+		session.setTimeouts(this.settings, false);
+		try {
+			session.dropIndexConcurrently(index);
+		}
+		finally {
+			session.resetTimeouts();
+		}
+		logger.info("zdm: dropped invalid index " + index + " left by a failed concurrent build");
+	}
+
+	private BlockerWatch watchBlockers(int pid) {
+		BlockerWatch watch = new BlockerWatch();
+		long interval = Math.max(10, Math.min(250, this.settings.lockTimeout().toMillis() / 4));
+		watch.future = this.watcher.scheduleWithFixedDelay(() -> {
+			try {
+				List<BlockingSession> blockers = this.lockInspector.blockersOf(pid);
+				if (!blockers.isEmpty()) {
+					watch.seen = blockers;
+				}
+			}
+			catch (RuntimeException ex) {
+				logger.debug("zdm: could not sample the sessions blocking pid " + pid, ex);
+			}
+		}, interval, interval, TimeUnit.MILLISECONDS);
+		return watch;
+	}
+
+	private static boolean sameIndex(String catalogName, String name) {
+		String unqualified = catalogName.substring(catalogName.lastIndexOf('.') + 1);
+		return unqualified.replace("\"", "").equals(name);
+	}
+
+	private static boolean isLockTimeout(SQLException ex) {
+		return LOCK_NOT_AVAILABLE.equals(ex.getSQLState()) || DEADLOCK_DETECTED.equals(ex.getSQLState());
+	}
+
+	private static void rollback(Connection connection) {
+		try {
+			connection.rollback();
+		}
+		catch (SQLException ex) {
+			logger.debug("zdm: rollback failed", ex);
+		}
+	}
+
+	private static void sleep(Duration pause) {
+		try {
+			Thread.sleep(pause.toMillis());
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new DdlExecutionException("Interrupted while waiting to retry a DDL statement", List.of(), ex);
+		}
+	}
+
+	/**
+	 * Return a statement's checksum, as recorded to tell whether an applied statement has changed.
+	 * @param sql the statement
+	 * @return a CRC32 checksum
+	 */
+	static int checksum(String sql) {
+		CRC32 crc = new CRC32();
+		crc.update(sql.getBytes(StandardCharsets.UTF_8));
+		return (int) crc.getValue();
+	}
+
+	private static final class BlockerWatch {
+
+		private volatile List<BlockingSession> seen = List.of();
+
+		private volatile @Nullable ScheduledFuture<?> future;
+
+		List<BlockingSession> stop() {
+			ScheduledFuture<?> running = this.future;
+			if (running != null) {
+				running.cancel(false);
+			}
+			return this.seen;
+		}
+
+	}
+
+	/**
+	 * A {@code CREATE INDEX CONCURRENTLY} statement's index and table.
+	 */
+	private record ConcurrentIndex(@Nullable String name, SqlName table) {
+
+		static @Nullable ConcurrentIndex of(DdlStatement statement) {
+			List<SqlToken> tokens = statement.tokens();
+			boolean createIndex = statement.startsWith("create", "index")
+					|| statement.startsWith("create", "unique", "index");
+			if (!statement.isNonTransactional() || !createIndex) {
+				return null;
+			}
+			int on = -1;
+			for (int i = 0; i < tokens.size() && on < 0; i++) {
+				if (tokens.get(i).isWord("on")) {
+					on = i;
+				}
+			}
+			if (on < 0) {
+				return null;
+			}
+			SqlToken before = tokens.get(on - 1);
+			boolean named = before.isName() && !before.isWord("concurrently") && !before.isWord("exists");
+			String name = named ? before.value() : null;
+			int start = (on + 1 < tokens.size() && tokens.get(on + 1).isWord("only")) ? on + 2 : on + 1;
+			SqlName table = SqlName.read(tokens, start, (end) -> {
+			});
+			return (table != null) ? new ConcurrentIndex(name, table) : null;
+		}
+
+	}
+
+}
