@@ -69,6 +69,9 @@ class ZdmObservabilityAutoConfigurationTests {
 				assertThat(member.live()).isTrue();
 			});
 			assertThat(migration.state().verified()).isFalse();
+			assertThat(migration.locks()).as("lock figures when nobody waits").isNotNull();
+			assertThat(migration.locks().waitingSessions()).isZero();
+			assertThat(migration.locks().blockers()).isEmpty();
 			assertThat(endpoint.migration("accounts-name")).isNotNull();
 			assertThat(endpoint.migration("no-such-migration")).isNull();
 			assertThat(endpoint.migrations().instance().id()).isEqualTo("observed");
