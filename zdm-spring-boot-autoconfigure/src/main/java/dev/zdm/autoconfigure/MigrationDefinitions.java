@@ -7,6 +7,7 @@ import java.util.Map;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.TableName;
 import dev.zdm.migration.ZdmConfigurationException;
 
@@ -41,12 +42,19 @@ final class MigrationDefinitions {
 			throw new ZdmConfigurationException(id, "no table is declared",
 					"Set " + prefix + "table to the table the migration changes.");
 		}
+		SyncMode sync = SyncMode.fromValue(migration.getSync());
+		if (migration.getSync() != null && sync == null) {
+			throw new ZdmConfigurationException(id, "unknown sync mode '" + migration.getSync() + "'",
+					"Set " + prefix + "sync to trigger (a migration inside one table) or repositories "
+							+ "(data moving into another table).");
+		}
 		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
 			.requestedPhase(phase)
 			.table(table(id, prefix, migration.getTable()))
 			.key(migration.getKey().stream().map((column) -> identifier(id, prefix + "key", column)).toList())
 			.expandLocations(migration.getExpand())
-			.contractLocations(migration.getContract());
+			.contractLocations(migration.getContract())
+			.sync(sync);
 		for (Map.Entry<String, String> up : migration.getUp().entrySet()) {
 			builder.up(identifier(id, prefix + "up", up.getKey()).name(), up.getValue());
 		}

@@ -175,6 +175,12 @@ public class ZdmProperties {
 		 */
 		private List<String> contract = new ArrayList<>();
 
+		/**
+		 * How the side that is not the source of truth is kept in sync: trigger (same-table migrations) or
+		 * repositories (data moving into another table). Defaults to trigger when up expressions are declared.
+		 */
+		private @Nullable String sync;
+
 		public String getPhase() {
 			return this.phase;
 		}
@@ -229,6 +235,14 @@ public class ZdmProperties {
 
 		public void setContract(List<String> contract) {
 			this.contract = contract;
+		}
+
+		public @Nullable String getSync() {
+			return this.sync;
+		}
+
+		public void setSync(@Nullable String sync) {
+			this.sync = sync;
 		}
 
 	}

@@ -33,6 +33,8 @@ public final class MigrationDefinition {
 
 	private final List<String> contractLocations;
 
+	private final @Nullable SyncMode sync;
+
 	private MigrationDefinition(Builder builder) {
 		this.id = builder.id;
 		this.requestedPhase = builder.requestedPhase;
@@ -45,6 +47,7 @@ public final class MigrationDefinition {
 		this.down = Collections.unmodifiableMap(new LinkedHashMap<>(builder.down));
 		this.expandLocations = List.copyOf(builder.expandLocations);
 		this.contractLocations = List.copyOf(builder.contractLocations);
+		this.sync = builder.sync;
 	}
 
 	/**
@@ -112,6 +115,19 @@ public final class MigrationDefinition {
 	}
 
 	/**
+	 * Return how the side that is not the source of truth is kept in sync: as configured, else
+	 * {@link SyncMode#TRIGGER} when {@code up} expressions are declared (a migration inside one table) and
+	 * {@link SyncMode#REPOSITORIES} otherwise.
+	 * @return the sync mode
+	 */
+	public SyncMode sync() {
+		if (this.sync != null) {
+			return this.sync;
+		}
+		return this.up.isEmpty() ? SyncMode.REPOSITORIES : SyncMode.TRIGGER;
+	}
+
+	/**
 	 * Whether existing rows must be copied to the new columns, that is whether any {@code up} expression is
 	 * declared. {@link Phase#READ_NEW} needs a verified backfill only when this is {@code true}.
 	 * @return {@code true} if the migration has a backfill
@@ -133,6 +149,7 @@ public final class MigrationDefinition {
 		builder.down.putAll(this.down);
 		builder.expandLocations.addAll(this.expandLocations);
 		builder.contractLocations.addAll(this.contractLocations);
+		builder.sync = this.sync;
 		return builder;
 	}
 
@@ -179,6 +196,8 @@ public final class MigrationDefinition {
 		private final List<String> expandLocations = new ArrayList<>();
 
 		private final List<String> contractLocations = new ArrayList<>();
+
+		private @Nullable SyncMode sync;
 
 		private Builder(String id) {
 			if (!isValidId(id)) {
@@ -230,6 +249,11 @@ public final class MigrationDefinition {
 		public Builder contractLocations(List<String> locations) {
 			this.contractLocations.clear();
 			this.contractLocations.addAll(locations);
+			return this;
+		}
+
+		public Builder sync(@Nullable SyncMode sync) {
+			this.sync = sync;
 			return this;
 		}
 
