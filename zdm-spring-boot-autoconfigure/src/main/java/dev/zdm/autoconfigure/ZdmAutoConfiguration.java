@@ -18,6 +18,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.dualwrite.DualWriteRepositoryRegistrar;
+import dev.zdm.dualwrite.SameTableSyncTrigger;
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.migration.MigrationDefinition;
@@ -55,6 +57,17 @@ public final class ZdmAutoConfiguration {
 		FleetSettings settings = new FleetSettings(fleet.getHeartbeatInterval(), fleet.getTimeout(),
 				fleet.getJoinTimeout(), fleet.getRetention());
 		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());
+	}
+
+	@Bean
+	static DualWriteRepositoryRegistrar zdmDualWriteRepositoryRegistrar() {
+		return new DualWriteRepositoryRegistrar();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	SameTableSyncTrigger zdmSameTableSyncTrigger(DataSource dataSource) {
+		return new SameTableSyncTrigger(dataSource);
 	}
 
 }
