@@ -5,6 +5,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.lang.reflect.UndeclaredThrowableException;
+import java.util.HashMap;
 import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
@@ -56,7 +57,6 @@ public final class DualWriteRepositoryFactory {
 			throw new IllegalArgumentException(repository.getName() + " is not an interface");
 		}
 		Map<Method, Access> routes = RepositoryMethods.classify(repository, migrationId);
-		routes.keySet().forEach(ReflectionUtils::makeAccessible);
 		MigrationDefinition migration = phaseController.migrations()
 			.stream()
 			.filter((candidate) -> candidate.id().equals(migrationId))
@@ -92,6 +92,8 @@ public final class DualWriteRepositoryFactory {
 
 		private final Map<Method, Access> routes;
 
+		private final Map<Method, Method> accessibleMethods = new HashMap<>();
+
 		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation,
 				Object newImplementation, PhaseController phaseController, TransactionTemplate transactionTemplate,
 				Map<Method, Access> routes) {
@@ -103,6 +105,10 @@ public final class DualWriteRepositoryFactory {
 			this.phaseController = phaseController;
 			this.transactionTemplate = transactionTemplate;
 			this.routes = routes;
+			for (Method method : routes.keySet()) {
+				ReflectionUtils.makeAccessible(method);
+				this.accessibleMethods.put(method, method);
+			}
 		}
 
 		@Override
@@ -201,9 +207,9 @@ public final class DualWriteRepositoryFactory {
 			return result;
 		}
 
-		private static @Nullable Object call(Object target, Method method, @Nullable Object[] args) throws Throwable {
+		private @Nullable Object call(Object target, Method method, @Nullable Object[] args) throws Throwable {
 			try {
-				return method.invoke(target, args);
+				return this.accessibleMethods.getOrDefault(method, method).invoke(target, args);
 			}
 			catch (InvocationTargetException ex) {
 				throw ex.getTargetException();

@@ -29,7 +29,7 @@ import dev.zdm.phase.PhaseController;
 public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostProcessor, Ordered {
 
 	private static final List<String> FRAMEWORK_PACKAGES = List.of("java.", "javax.", "jakarta.", "kotlin.",
-			"org.springframework.", "dev.zdm.");
+			"org.springframework.");
 
 	@Override
 	public void postProcessBeanDefinitionRegistry(BeanDefinitionRegistry registry) {
