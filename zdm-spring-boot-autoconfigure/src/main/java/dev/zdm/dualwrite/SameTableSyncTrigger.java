@@ -1,6 +1,6 @@
 package dev.zdm.dualwrite;
 
-import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -30,8 +30,10 @@ import dev.zdm.migration.TableName;
  * column is {@code null} they are derived from the new ones. On {@code UPDATE}, when only the old columns change
  * the new ones are derived; when only the new ones change, the old ones are derived unless the new values already
  * are what {@code up} gives for the old ones (so a backfill or a lossy round trip never rewrites the old side).
- * A statement that sets both sides keeps both values. The triggers' {@code WHEN} conditions and
- * {@code UPDATE OF} column list keep the function from running when there is nothing to derive.
+ * A statement that sets both sides keeps both values. The trigger's {@code UPDATE OF} column list keeps the
+ * function from running for updates of other columns. It has no {@code WHEN} condition on purpose: PostgreSQL
+ * prepares a trigger's {@code WHEN} expression once per statement, which for the single-row statements of an
+ * application costs more than the function call it saves (see {@code SameTableDualWriteBenchmark}).
  */
 public class SameTableSyncTrigger implements SchemaChangeContributor {
 
@@ -41,11 +43,10 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 			WHERE n.nspname = ? AND p.proname = ? AND p.pronargs = 0
 			""";
 
-	private static final String TRIGGERS_PRESENT = """
+	private static final String TRIGGER_PRESENT = """
 			SELECT count(*)
 			FROM pg_trigger t
-			WHERE t.tgrelid = CAST(? AS regclass) AND t.tgname IN (?, ?) AND NOT t.tgisinternal
-			  AND t.tgenabled <> 'D'
+			WHERE t.tgrelid = CAST(? AS regclass) AND t.tgname = ? AND NOT t.tgisinternal AND t.tgenabled <> 'D'
 			""";
 
 	private static final int MAX_BASE_NAME_LENGTH = 55;
@@ -88,8 +89,7 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		}
 		Names names = Names.of(migration);
 		TableName table = migration.table();
-		return List.of("DROP TRIGGER IF EXISTS " + names.insertTrigger().quoted() + " ON " + table.quoted(),
-				"DROP TRIGGER IF EXISTS " + names.updateTrigger().quoted() + " ON " + table.quoted(),
+		return List.of("DROP TRIGGER IF EXISTS " + names.trigger().quoted() + " ON " + table.quoted(),
 				"DROP FUNCTION IF EXISTS " + names.function(table) + "()");
 	}
 
@@ -110,9 +110,9 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		if (sources.size() != 1 || !definition.body().equals(sources.get(0))) {
 			return false;
 		}
-		Integer triggers = this.jdbcTemplate.queryForObject(TRIGGERS_PRESENT, Integer.class, table.quoted(),
-				names.insertTrigger().name(), names.updateTrigger().name());
-		return triggers != null && triggers == 2;
+		Integer triggers = this.jdbcTemplate.queryForObject(TRIGGER_PRESENT, Integer.class, table.quoted(),
+				names.trigger().name());
+		return triggers != null && triggers == 1;
 	}
 
 	Definition define(MigrationDefinition migration) {
@@ -126,7 +126,11 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 			.stream()
 			.map(SqlIdentifier::new)
 			.toList();
-		List<SqlIdentifier> referenced = referencedColumns(tableColumns, up, down);
+		List<SqlIdentifier> upVariables = referencedColumns(tableColumns, up.values());
+		List<SqlIdentifier> downVariables = referencedColumns(tableColumns, down.values());
+		Set<SqlIdentifier> variables = new LinkedHashSet<>(upVariables);
+		variables.addAll(downVariables);
+		List<SqlIdentifier> referenced = List.copyOf(variables);
 		List<SqlIdentifier> oldColumns = down.isEmpty()
 				? referenced.stream().filter((column) -> !newColumns.contains(column)).toList()
 				: List.copyOf(down.keySet());
@@ -138,28 +142,20 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		String oldAllNull = all(oldColumns, (column) -> "NEW." + column.quoted() + " IS NULL");
 		String newConsistent = all(newColumns,
 				(column) -> "NEW." + column.quoted() + " IS NOT DISTINCT FROM (" + up.get(column) + ")");
-		String deriveNew = assignments(up, "\t\t\t");
-		String deriveOld = assignments(down, "\t\t\t");
 
-		String insertWhen = down.isEmpty() ? newAllNull : "(" + newAllNull + ") OR (" + oldAllNull + ")";
-		String updateWhen = down.isEmpty() ? "(" + oldChanged + ") AND NOT (" + newChanged + ")"
-				: "(" + oldChanged + ") <> (" + newChanged + ")";
 		Set<SqlIdentifier> updateOf = new LinkedHashSet<>(oldColumns);
 		updateOf.addAll(newColumns);
-		String insertTrigger = "CREATE OR REPLACE TRIGGER " + names.insertTrigger().quoted()
-				+ " BEFORE INSERT ON " + table.quoted() + " FOR EACH ROW WHEN (" + insertWhen
-				+ ") EXECUTE FUNCTION " + names.function(table) + "()";
-		String updateTrigger = "CREATE OR REPLACE TRIGGER " + names.updateTrigger().quoted() + " BEFORE UPDATE OF "
+		String createTrigger = "CREATE OR REPLACE TRIGGER " + names.trigger().quoted() + " BEFORE INSERT OR UPDATE OF "
 				+ updateOf.stream().map(SqlIdentifier::quoted).collect(Collectors.joining(", ")) + " ON "
-				+ table.quoted() + " FOR EACH ROW WHEN (" + updateWhen + ") EXECUTE FUNCTION "
-				+ names.function(table) + "()";
+				+ table.quoted() + " FOR EACH ROW EXECUTE FUNCTION " + names.function(table) + "()";
 
 		StringBuilder body = new StringBuilder();
 		body.append("\n-- zdm: keeps the old and new columns of migration '")
 			.append(migration.id())
 			.append("' in sync. Generated; triggers ")
-			.append(Integer.toHexString((insertTrigger + updateTrigger).hashCode()))
+			.append(Integer.toHexString(createTrigger.hashCode()))
 			.append(".\nDECLARE\n");
+		// variables named like the columns let the up and down expressions be evaluated as they are written
 		for (SqlIdentifier column : referenced) {
 			body.append('\t')
 				.append(column.quoted())
@@ -167,39 +163,34 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 				.append(table.quoted())
 				.append('.')
 				.append(column.quoted())
-				.append("%TYPE := NEW.")
-				.append(column.quoted())
-				.append(";\n");
+				.append("%TYPE;\n");
 		}
-		body.append("BEGIN\n\tIF TG_OP = 'INSERT' THEN\n");
-		body.append("\t\tIF ").append(newAllNull).append(" THEN\n").append(deriveNew);
+		body.append("BEGIN\n\tIF TG_OP = 'UPDATE' THEN\n");
+		body.append("\t\tIF (").append(oldChanged).append(") AND NOT (").append(newChanged).append(") THEN\n");
+		body.append(loads(upVariables, "\t\t\t")).append(assignments(up, "\t\t\t"));
 		if (!down.isEmpty()) {
-			body.append("\t\tELSIF ").append(oldAllNull).append(" THEN\n").append(deriveOld);
+			body.append("\t\tELSIF (").append(newChanged).append(") AND NOT (").append(oldChanged).append(") THEN\n");
+			body.append(loads(referenced, "\t\t\t"));
+			body.append("\t\t\tIF NOT (").append(newConsistent).append(") THEN\n");
+			body.append(assignments(down, "\t\t\t\t"));
+			body.append("\t\t\tEND IF;\n");
 		}
 		body.append("\t\tEND IF;\n");
-		body.append("\tELSIF (").append(oldChanged).append(") AND NOT (").append(newChanged).append(") THEN\n");
-		body.append(assignments(up, "\t\t"));
+		body.append("\tELSIF ").append(newAllNull).append(" THEN\n");
+		body.append(loads(upVariables, "\t\t")).append(assignments(up, "\t\t"));
 		if (!down.isEmpty()) {
-			body.append("\tELSIF (")
-				.append(newChanged)
-				.append(") AND NOT (")
-				.append(oldChanged)
-				.append(") AND NOT (")
-				.append(newConsistent)
-				.append(") THEN\n");
-			body.append(assignments(down, "\t\t"));
+			body.append("\tELSIF ").append(oldAllNull).append(" THEN\n");
+			body.append(loads(downVariables, "\t\t")).append(assignments(down, "\t\t"));
 		}
 		body.append("\tEND IF;\n\tRETURN NEW;\nEND\n");
 
 		String createFunction = "CREATE OR REPLACE FUNCTION " + names.function(table)
 				+ "() RETURNS trigger LANGUAGE plpgsql AS $zdm$" + body + "$zdm$";
-		return new Definition(body.toString(), List.of(createFunction, insertTrigger, updateTrigger));
+		return new Definition(body.toString(), List.of(createFunction, createTrigger));
 	}
 
 	private static List<SqlIdentifier> referencedColumns(List<SqlIdentifier> tableColumns,
-			Map<SqlIdentifier, String> up, Map<SqlIdentifier, String> down) {
-		List<String> expressions = new ArrayList<>(up.values());
-		expressions.addAll(down.values());
+			Collection<String> expressions) {
 		return tableColumns.stream()
 			.filter((column) -> expressions.stream().anyMatch((expression) -> mentions(expression, column)))
 			.toList();
@@ -216,6 +207,16 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		Pattern unquoted = Pattern.compile("(?<![A-Za-z0-9_$\"])" + Pattern.quote(name) + "(?![A-Za-z0-9_$\"])",
 				Pattern.CASE_INSENSITIVE);
 		return unquoted.matcher(expression).find();
+	}
+
+	private static String loads(List<SqlIdentifier> variables, String indent) {
+		StringBuilder loads = new StringBuilder();
+		variables.forEach((column) -> loads.append(indent)
+			.append(column.quoted())
+			.append(" := NEW.")
+			.append(column.quoted())
+			.append(";\n"));
+		return loads.toString();
 	}
 
 	private static String assignments(Map<SqlIdentifier, String> expressions, String indent) {
@@ -254,9 +255,9 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 	}
 
 	/**
-	 * The names of a migration's function and triggers, at most 63 characters.
+	 * The names of a migration's function and trigger, at most 63 characters.
 	 */
-	record Names(SqlIdentifier function, SqlIdentifier insertTrigger, SqlIdentifier updateTrigger) {
+	record Names(SqlIdentifier function, SqlIdentifier trigger) {
 
 		static Names of(MigrationDefinition migration) {
 			String base = "zdm_sync_" + migration.id().replace('-', '_');
@@ -264,8 +265,7 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 				String hash = String.format("%08x", migration.id().hashCode());
 				base = base.substring(0, MAX_BASE_NAME_LENGTH - hash.length() - 1) + "_" + hash;
 			}
-			return new Names(new SqlIdentifier(base), new SqlIdentifier(base + "_ins"),
-					new SqlIdentifier(base + "_upd"));
+			return new Names(new SqlIdentifier(base), new SqlIdentifier(base));
 		}
 
 		String function(TableName table) {

@@ -80,14 +80,13 @@ class SameTableSyncTriggerTests {
 			.down("email", "email_address")
 			.build();
 		List<String> statements = trigger.expandStatements(other);
-		assertThat(statements).hasSize(3);
+		assertThat(statements).hasSize(2);
 		statements.forEach(jdbc::execute);
 		assertThat(trigger.expandStatements(other)).isEmpty();
-		jdbc.execute("DROP TRIGGER zdm_sync_other_email_upd ON users");
-		assertThat(trigger.expandStatements(other)).hasSize(3);
+		jdbc.execute("DROP TRIGGER zdm_sync_other_email ON users");
+		assertThat(trigger.expandStatements(other)).hasSize(2);
 		trigger.contractStatements(other).forEach(jdbc::execute);
-		assertThat(triggerNames("users")).containsExactlyInAnyOrder("zdm_sync_users_email_ins",
-				"zdm_sync_users_email_upd");
+		assertThat(triggerNames("users")).containsExactly("zdm_sync_users_email");
 	}
 
 	@Test
@@ -188,9 +187,9 @@ class SameTableSyncTriggerTests {
 			.up("cents", "(amount::numeric * 100)::bigint")
 			.build();
 		trigger.expandStatements(temporary).forEach(jdbc::execute);
-		assertThat(triggerNames("prices")).contains("zdm_sync_temporary_ins", "zdm_sync_temporary_upd");
+		assertThat(triggerNames("prices")).contains("zdm_sync_temporary");
 		trigger.contractStatements(temporary).forEach(jdbc::execute);
-		assertThat(triggerNames("prices")).doesNotContain("zdm_sync_temporary_ins", "zdm_sync_temporary_upd");
+		assertThat(triggerNames("prices")).doesNotContain("zdm_sync_temporary");
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_proc WHERE proname = 'zdm_sync_temporary'",
 				Integer.class)).isZero();
 	}
