@@ -152,7 +152,7 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		StringBuilder body = new StringBuilder();
 		body.append("\n-- zdm: keeps the old and new columns of migration '")
 			.append(migration.id())
-			.append("' in sync. Generated; triggers ")
+			.append("' in sync. Generated; trigger ")
 			.append(Integer.toHexString(createTrigger.hashCode()))
 			.append(".\nDECLARE\n");
 		// variables named like the columns let the up and down expressions be evaluated as they are written
