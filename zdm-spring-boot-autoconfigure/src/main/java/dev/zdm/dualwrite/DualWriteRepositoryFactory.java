@@ -8,10 +8,14 @@ import java.lang.reflect.UndeclaredThrowableException;
 import java.util.HashMap;
 import java.util.Map;
 
+import javax.sql.DataSource;
+
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.TransactionStatus;
 import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.util.ReflectionUtils;
 
@@ -20,6 +24,7 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.PhaseController;
 
 /**
@@ -32,7 +37,8 @@ import dev.zdm.phase.PhaseController;
  * transaction: by the {@link SameTableSyncTrigger trigger} for a same-table migration, else by calling the other
  * implementation with the same arguments (from {@code dual-write} on, and until the contract DDL has run), the
  * old side first whatever the phase so that writers at adjacent phases lock rows in the same order. Any failure
- * rolls the whole write back.
+ * rolls the whole write back, except a failure of the old side at {@code contract} once the contract DDL has run,
+ * which is then undone to a savepoint and ignored.
  */
 public final class DualWriteRepositoryFactory {
 
@@ -48,11 +54,12 @@ public final class DualWriteRepositoryFactory {
 	 * @param newImplementation the implementation against the new schema
 	 * @param phaseController the started phase controller
 	 * @param transactionManager the application's transaction manager
+	 * @param dataSource the application's data source, to look up whether the contract DDL has run
 	 * @return the routing bean
 	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is not declared
 	 */
 	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
-			PhaseController phaseController, PlatformTransactionManager transactionManager) {
+			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource) {
 		if (!repository.isInterface()) {
 			throw new IllegalArgumentException(repository.getName() + " is not an interface");
 		}
@@ -69,7 +76,7 @@ public final class DualWriteRepositoryFactory {
 		TransactionTemplate transactionTemplate = new TransactionTemplate(transactionManager);
 		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
 		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phaseController,
-				transactionTemplate, routes);
+				transactionTemplate, new MigrationStateRepository(dataSource), routes);
 		return repository.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository },
 				handler));
 	}
@@ -90,13 +97,15 @@ public final class DualWriteRepositoryFactory {
 
 		private final TransactionTemplate transactionTemplate;
 
+		private final MigrationStateRepository states;
+
 		private final Map<Method, Access> routes;
 
 		private final Map<Method, Method> accessibleMethods = new HashMap<>();
 
 		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation,
 				Object newImplementation, PhaseController phaseController, TransactionTemplate transactionTemplate,
-				Map<Method, Access> routes) {
+				MigrationStateRepository states, Map<Method, Access> routes) {
 			this.repository = repository;
 			this.migrationId = migration.id();
 			this.sync = migration.sync();
@@ -104,6 +113,7 @@ public final class DualWriteRepositoryFactory {
 			this.newImplementation = newImplementation;
 			this.phaseController = phaseController;
 			this.transactionTemplate = transactionTemplate;
+			this.states = states;
 			this.routes = routes;
 			for (Method method : routes.keySet()) {
 				ReflectionUtils.makeAccessible(method);
@@ -134,23 +144,26 @@ public final class DualWriteRepositoryFactory {
 			}
 			Access access = this.routes.get(method);
 			if (method.isDefault()) {
-				return (access == Access.WRITE) ? inTransaction(() -> InvocationHandler.invokeDefault(proxy, method, args))
+				return (access == Access.WRITE)
+						? inTransaction((status) -> InvocationHandler.invokeDefault(proxy, method, args))
 						: InvocationHandler.invokeDefault(proxy, method, args);
 			}
 			if (access == Access.READ) {
 				Phase phase = this.phaseController.effectivePhase(this.migrationId);
 				return call(phase.readsNew() ? this.newImplementation : this.oldImplementation, method, args);
 			}
-			return inTransaction(() -> write(method, args));
+			return inTransaction((status) -> write(status, method, args));
 		}
 
-		private @Nullable Object write(Method method, @Nullable Object[] args) throws Throwable {
+		private @Nullable Object write(TransactionStatus status, Method method, @Nullable Object[] args)
+				throws Throwable {
 			Phase phase = this.phaseController.effectivePhase(this.migrationId);
 			Schema source = phase.readsNew() ? Schema.NEW : Schema.OLD;
 			if (this.sync == SyncMode.TRIGGER || !syncsOtherSide(phase)) {
 				return callAs(phase, source, false, null, method, args);
 			}
-			Object oldResult = callAs(phase, Schema.OLD, source != Schema.OLD, null, method, args);
+			Object oldResult = (phase == Phase.CONTRACT) ? callOldSideUnlessContracted(status, phase, method, args)
+					: callAs(phase, Schema.OLD, source != Schema.OLD, null, method, args);
 			Object newResult = callAs(phase, Schema.NEW, source != Schema.NEW, oldResult, method, args);
 			return (source == Schema.NEW) ? newResult : oldResult;
 		}
@@ -163,6 +176,34 @@ public final class DualWriteRepositoryFactory {
 				return !this.phaseController.status(this.migrationId).state().isContracted();
 			}
 			return true;
+		}
+
+		/**
+		 * At contract, the contract DDL may drop the old side as soon as the whole fleet is there, before this
+		 * instance's next heartbeat tells it so: a failed old-side write is undone to a savepoint and ignored if the
+		 * migration turns out to be contracted.
+		 */
+		private @Nullable Object callOldSideUnlessContracted(TransactionStatus status, Phase phase, Method method,
+				@Nullable Object[] args) throws Throwable {
+			Object savepoint;
+			try {
+				savepoint = status.createSavepoint();
+			}
+			catch (TransactionException ex) {
+				return callAs(phase, Schema.OLD, true, null, method, args);
+			}
+			try {
+				Object result = callAs(phase, Schema.OLD, true, null, method, args);
+				status.releaseSavepoint(savepoint);
+				return result;
+			}
+			catch (Throwable ex) {
+				status.rollbackToSavepoint(savepoint);
+				if (this.states.find(this.migrationId).isContracted()) {
+					return null;
+				}
+				throw ex;
+			}
 		}
 
 		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
@@ -190,7 +231,7 @@ public final class DualWriteRepositoryFactory {
 			Throwable[] checked = new Throwable[1];
 			Object result = this.transactionTemplate.execute((status) -> {
 				try {
-					return invocation.proceed();
+					return invocation.proceed(status);
 				}
 				catch (RuntimeException | Error ex) {
 					throw ex;
@@ -221,7 +262,7 @@ public final class DualWriteRepositoryFactory {
 	@FunctionalInterface
 	private interface Invocation {
 
-		@Nullable Object proceed() throws Throwable;
+		@Nullable Object proceed(TransactionStatus status) throws Throwable;
 
 	}
 

@@ -80,11 +80,11 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 	private static <T> T create(ConfigurableListableBeanFactory beanFactory, Class<T> repository, String migrationId,
 			String oldBean, String newBean) {
 		PhaseController phaseController = beanFactory.getBean(PhaseController.class);
+		DataSource dataSource = beanFactory.getBean(DataSource.class);
 		PlatformTransactionManager transactionManager = beanFactory.getBeanProvider(PlatformTransactionManager.class)
-			.getIfUnique(() -> new DataSourceTransactionManager(
-					beanFactory.getBean(DataSource.class)));
+			.getIfUnique(() -> new DataSourceTransactionManager(dataSource));
 		return DualWriteRepositoryFactory.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
-				beanFactory.getBean(newBean, repository), phaseController, transactionManager);
+				beanFactory.getBean(newBean, repository), phaseController, transactionManager, dataSource);
 	}
 
 	private static Class<?> repositoryInterface(String beanName, Class<?> type, ZdmRepository marker) {

@@ -164,7 +164,7 @@ class DualWriteRepositoryTests {
 			}
 		};
 		UserStore accounts = DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(), oldSide,
-				newSide, controller, new DataSourceTransactionManager(postgres.dataSource()));
+				newSide, controller, new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource());
 		accounts.insert(new User(1, "Ann", "ann@example.com"));
 		assertThat(DualWriteCall.current()).isNull();
 		if (phase == Phase.DUAL_WRITE) {
@@ -214,6 +214,36 @@ class DualWriteRepositoryTests {
 	}
 
 	@Test
+	void crossTableWriteAtContractCarriesOnOnceTheContractDdlDroppedTheOldTable() {
+		jdbc.execute("CREATE TABLE legacy (id bigint PRIMARY KEY, name text, email text)");
+		jdbc.execute("CREATE TABLE modern (id bigint PRIMARY KEY, name text, email text)");
+		MigrationDefinition migration = MigrationDefinition.builder("legacy-modern").table("legacy").build();
+		DataSource dataSource = postgres.dataSource();
+		PhaseController controller = start(migration, Phase.CONTRACT, "a", dataSource);
+		UserStore store = DualWriteRepositoryFactory.create(UserStore.class, migration.id(),
+				new ColumnUserStore(dataSource, "legacy", "email"), new ColumnUserStore(dataSource, "modern", "email"),
+				controller, new DataSourceTransactionManager(dataSource), dataSource);
+		store.insert(new User(1, "Ann", "ann@example.com"));
+		assertThat(rows("legacy")).hasSize(1);
+		// another instance runs the contract DDL; this one has not heard of it yet
+		new MigrationStateRepository(dataSource).markContracted(migration.id(), "other");
+		jdbc.execute("DROP TABLE legacy");
+		assertThat(controller.status(migration.id()).state().isContracted()).isFalse();
+		store.insert(new User(2, "Bea", "bea@example.com"));
+		assertThat(jdbc.queryForList("SELECT id FROM modern ORDER BY id", Long.class)).containsExactly(1L, 2L);
+	}
+
+	@Test
+	void failedOldSideWriteAtContractRollsBackTheWriteWhileNotContracted() {
+		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, Phase.CONTRACT, "a", postgres.dataSource()),
+				postgres.dataSource());
+		jdbc.update("INSERT INTO accounts (id, name, email) VALUES (1, 'Ann', 'ann@example.com')");
+		assertThatExceptionOfType(DataIntegrityViolationException.class)
+			.isThrownBy(() -> accounts.insert(new User(1, "Ann", "ann@example.com")));
+		assertThat(rows("customers")).isEmpty();
+	}
+
+	@Test
 	void phaseIsFixedForTheTransaction() {
 		PhaseController controller = start(USERS_EMAIL, Phase.READ_NEW, "a", postgres.dataSource(), false);
 		assertThat(controller.effectivePhase(USERS_EMAIL.id())).isEqualTo(Phase.BACKFILL);
@@ -237,7 +267,7 @@ class DualWriteRepositoryTests {
 		UserStore store = new ColumnUserStore(postgres.dataSource(), "accounts", "email");
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> DualWriteRepositoryFactory.create(UserStore.class, "nope", store, store, controller,
-					new DataSourceTransactionManager(postgres.dataSource())))
+					new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource()))
 			.withMessageContaining("no such migration is declared")
 			.withMessageContaining(UserStore.class.getName());
 	}
@@ -271,13 +301,13 @@ class DualWriteRepositoryTests {
 		return DualWriteRepositoryFactory.create(UserStore.class, USERS_EMAIL.id(),
 				new ColumnUserStore(dataSource, "users", "email"),
 				new ColumnUserStore(dataSource, "users", "email_address"), controller,
-				new DataSourceTransactionManager(dataSource));
+				new DataSourceTransactionManager(dataSource), dataSource);
 	}
 
 	static UserStore accounts(PhaseController controller, DataSource dataSource) {
 		return DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(),
 				new ColumnUserStore(dataSource, "accounts", "email"), new ColumnUserStore(dataSource, "customers", "email"),
-				controller, new DataSourceTransactionManager(dataSource));
+				controller, new DataSourceTransactionManager(dataSource), dataSource);
 	}
 
 	private static String describe(Optional<DualWriteCall> call) {
