@@ -73,12 +73,29 @@ public final class DualWriteRepositoryFactory {
 							+ migrationId + "\"), but no such migration is declared",
 					"Declare the migration under zdm.migrations." + migrationId
 							+ ", or correct the migration in @ZdmRepository."));
+		requireTriggerCanSyncBothWays(repository, migration);
 		TransactionTemplate transactionTemplate = new TransactionTemplate(transactionManager);
 		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
 		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phaseController,
 				transactionTemplate, new MigrationStateRepository(dataSource), routes);
 		return repository.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository },
 				handler));
+	}
+
+	private static void requireTriggerCanSyncBothWays(Class<?> repository, MigrationDefinition migration) {
+		if (migration.sync() != SyncMode.TRIGGER) {
+			return;
+		}
+		String id = migration.id();
+		if (migration.up().isEmpty() || migration.down().isEmpty()) {
+			String missing = migration.up().isEmpty() ? "up" : "down";
+			throw new ZdmConfigurationException(id,
+					"repository " + repository.getName() + " is routed with sync mode trigger, but migration '" + id
+							+ "' declares no " + missing + " expressions, so the trigger could not keep the "
+							+ (migration.up().isEmpty() ? "new" : "old") + " columns in sync",
+					"Declare zdm.migrations." + id + "." + missing + ", or set zdm.migrations." + id
+							+ ".sync=repositories if the data moves into another table.");
+		}
 	}
 
 	private static final class Handler implements InvocationHandler {

@@ -272,6 +272,20 @@ class DualWriteRepositoryTests {
 			.withMessageContaining(UserStore.class.getName());
 	}
 
+	@Test
+	void sameTableMigrationWithoutDownFailsWhenTheRoutingBeanIsCreated() {
+		MigrationDefinition upOnly = MigrationDefinition.builder("users-email-up-only")
+			.table("users")
+			.up("email_address", "lower(email)")
+			.build();
+		PhaseController controller = start(upOnly, Phase.DUAL_WRITE, "a", postgres.dataSource());
+		UserStore store = new ColumnUserStore(postgres.dataSource(), "users", "email");
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> DualWriteRepositoryFactory.create(UserStore.class, upOnly.id(), store, store, controller,
+					new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource()))
+			.withMessageContaining("declares no down expressions");
+	}
+
 	PhaseController start(MigrationDefinition migration, Phase phase, String instance, DataSource dataSource) {
 		return start(migration, phase, instance, dataSource, true);
 	}
