@@ -19,12 +19,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.zdm.dualwrite.JdbcClientUsers.ColumnUserStore;
+import dev.zdm.dualwrite.JdbcClientUsers.UserStore;
+import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 /**
- * Measures same-table dual-write throughput against a plain single-column write, side by side in one run. Every
+ * Measures same-table dual-write throughput against a plain single-column write, side by side in one run, in SQL
+ * and through the routing bean. Every
  * variant has a table of its own with the same {@value #DEFAULT_ROWS} rows; each client runs one write of every
  * variant in turn (in a random order each turn) and times each, so that noise from the machine falls on all variants
  * alike. Prints figures; asserts nothing about speed.
@@ -43,7 +51,9 @@ class SameTableDualWriteBenchmark {
 
 	private static final int ROWS = Integer.getInteger("zdm.benchmark.rows", DEFAULT_ROWS);
 
-	private static final int MEASURE_MILLIS = Integer.getInteger("zdm.benchmark.millis", 60_000);
+	private static final int MEASURE_MILLIS = Integer.getInteger("zdm.benchmark.millis", 50_000);
+
+	private static final int ROUTED_MILLIS = Integer.getInteger("zdm.benchmark.routed-millis", 20_000);
 
 	private static final int CLIENTS = Integer.getInteger("zdm.benchmark.clients", 2);
 
@@ -150,7 +160,70 @@ class SameTableDualWriteBenchmark {
 				latencies.count(), WAL_SAMPLE);
 	}
 
+	@Test
+	void printRoutedDualWriteThroughputRelativeToADirectSingleColumnWrite() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		for (String table : List.of("app_plain", "app_synced")) {
+			jdbc.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, name text NOT NULL, email text, "
+					+ "email_address text)");
+			jdbc.execute("INSERT INTO " + table + " (id, name, email, email_address) SELECT i, 'user ' || i, "
+					+ "'User' || i || '@Example.com', 'user' || i || '@example.com' FROM generate_series(1, " + ROWS
+					+ ") AS i");
+			jdbc.execute("VACUUM ANALYZE " + table);
+		}
+		MigrationDefinition migration = MigrationDefinition.builder("app-email")
+			.table("public.app_synced")
+			.up("email_address", "lower(email)")
+			.down("email", "email_address")
+			.requestedPhase(Phase.DUAL_WRITE)
+			.build();
+		new SameTableSyncTrigger(postgres.dataSource()).expandStatements(migration).forEach(jdbc::execute);
+		DataSource pool = postgres.newDataSource("routed", CLIENTS + 1);
+		PhaseController controller = new PhaseController(pool, List.of(migration),
+				InstanceInfo.ofThisProcess("benchmark", "benchmark", "1"), DualWriteRepositoryTests.SETTINGS, List.of());
+		controller.start();
+		try {
+			DataSourceTransactionManager transactionManager = new DataSourceTransactionManager(pool);
+			TransactionTemplate transaction = new TransactionTemplate(transactionManager);
+			UserStore direct = new ColumnUserStore(pool, "app_plain", "email");
+			UserStore directSynced = new ColumnUserStore(pool, "app_synced", "email");
+			UserStore routed = DualWriteRepositoryFactory.create(UserStore.class, migration.id(), directSynced,
+					new ColumnUserStore(pool, "app_synced", "email_address"), controller, transactionManager, pool);
+			List<String> names = List.of("JdbcClient update, @Transactional, no trigger (baseline)",
+					"JdbcClient update, @Transactional, zdm trigger",
+					"routing bean at dual-write (opens the transaction), zdm trigger");
+			Client client = (variant, random) -> {
+				long id = random.nextLong(1, ROWS + 1);
+				String email = "User" + random.nextInt(1_000_000) + "@Example.com";
+				switch (variant) {
+					case 0 -> transaction.executeWithoutResult((status) -> direct.updateEmail(id, email));
+					case 1 -> transaction.executeWithoutResult((status) -> directSynced.updateEmail(id, email));
+					default -> routed.updateEmail(id, email);
+				}
+			};
+			run(() -> client, names.size(), WARM_UP_MILLIS);
+			Latencies latencies = run(() -> client, names.size(), ROUTED_MILLIS);
+			System.out.printf(Locale.ROOT, "%n%-66s %10s %8s %8s%n", "variant (100k-row tables, one row per write)",
+					"writes/s", "ratio", "median");
+			for (int variant = 0; variant < names.size(); variant++) {
+				System.out.printf(Locale.ROOT, "%-66s %,10.0f %7.3fx %7.3fx%n", names.get(variant),
+						CLIENTS * 1e9 / latencies.trimmedMean(variant),
+						latencies.trimmedMean(0) / latencies.trimmedMean(variant),
+						latencies.median(0) / latencies.median(variant));
+			}
+			System.out.printf(Locale.ROOT, "(%,d writes per variant, %d clients, through JdbcClient on a Hikari pool)%n",
+					latencies.count(), CLIENTS);
+		}
+		finally {
+			controller.stop();
+		}
+	}
+
 	private static Latencies run(DataSource pool, long millis) throws Exception {
+		return run(() -> new StatementClient(pool), VARIANTS.size(), millis);
+	}
+
+	private static Latencies run(ClientFactory clientFactory, int variants, long millis) throws Exception {
 		AtomicBoolean stop = new AtomicBoolean();
 		CountDownLatch ready = new CountDownLatch(CLIENTS);
 		CountDownLatch go = new CountDownLatch(1);
@@ -158,44 +231,40 @@ class SameTableDualWriteBenchmark {
 		List<Exception> failures = new ArrayList<>();
 		Latencies latencies = new Latencies();
 		for (int i = 0; i < CLIENTS; i++) {
-			Thread client = new Thread(() -> {
-				try (Connection connection = pool.getConnection()) {
-					List<PreparedStatement> statements = new ArrayList<>();
-					for (Variant variant : VARIANTS) {
-						statements.add(connection.prepareStatement(variant.sql()));
-					}
+			Thread thread = new Thread(() -> {
+				try (Client client = clientFactory.create()) {
 					ready.countDown();
 					go.await();
 					ThreadLocalRandom random = ThreadLocalRandom.current();
 					List<long[]> samples = new ArrayList<>();
-					int[] order = new int[VARIANTS.size()];
+					int[] order = new int[variants];
 					Arrays.setAll(order, (index) -> index);
 					while (!stop.get()) {
-						long[] turn = new long[VARIANTS.size()];
+						long[] turn = new long[variants];
 						for (int variant : shuffled(order, random)) {
 							long before = System.nanoTime();
-							write(statements.get(variant), VARIANTS.get(variant).sql(), random);
+							client.write(variant, random);
 							turn[variant] = System.nanoTime() - before;
 						}
 						samples.add(turn);
 					}
 					latencies.add(samples);
 				}
-				catch (SQLException | InterruptedException ex) {
+				catch (Exception ex) {
 					synchronized (failures) {
 						failures.add(ex);
 					}
 				}
 			});
-			clients.add(client);
-			client.start();
+			clients.add(thread);
+			thread.start();
 		}
 		ready.await();
 		go.countDown();
 		Thread.sleep(millis);
 		stop.set(true);
-		for (Thread client : clients) {
-			client.join();
+		for (Thread thread : clients) {
+			thread.join();
 		}
 		if (!failures.isEmpty()) {
 			throw failures.get(0);
@@ -236,6 +305,54 @@ class SameTableDualWriteBenchmark {
 	}
 
 	private record Variant(String name, String sql, int baseline) {
+	}
+
+	/**
+	 * One client's way of making a write of each variant.
+	 */
+	private interface Client extends AutoCloseable {
+
+		void write(int variant, ThreadLocalRandom random) throws Exception;
+
+		@Override
+		default void close() throws Exception {
+		}
+
+	}
+
+	@FunctionalInterface
+	private interface ClientFactory {
+
+		Client create() throws Exception;
+
+	}
+
+	/**
+	 * A client with a connection of its own and a prepared statement per variant.
+	 */
+	private static final class StatementClient implements Client {
+
+		private final Connection connection;
+
+		private final List<PreparedStatement> statements = new ArrayList<>();
+
+		StatementClient(DataSource pool) throws SQLException {
+			this.connection = pool.getConnection();
+			for (Variant variant : VARIANTS) {
+				this.statements.add(this.connection.prepareStatement(variant.sql()));
+			}
+		}
+
+		@Override
+		public void write(int variant, ThreadLocalRandom random) throws SQLException {
+			SameTableDualWriteBenchmark.write(this.statements.get(variant), VARIANTS.get(variant).sql(), random);
+		}
+
+		@Override
+		public void close() throws SQLException {
+			this.connection.close();
+		}
+
 	}
 
 	/**
