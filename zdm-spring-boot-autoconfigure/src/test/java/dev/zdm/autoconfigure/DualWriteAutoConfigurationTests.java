@@ -37,8 +37,10 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRead;
 import dev.zdm.dualwrite.ZdmRepository;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.MigrationStateRepository;
+import dev.zdm.phase.PhaseController;
 import dev.zdm.schema.ZdmSchema;
 import dev.zdm.test.PostgresExtension;
 
@@ -193,6 +195,28 @@ class DualWriteAutoConfigurationTests {
 				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
 				assertThat(analysis.getDescription()).contains("Migration 'users-emial'")
 					.contains("no such migration is declared");
+			});
+	}
+
+	@Test
+	void unknownSyncModeFailsStartUp() {
+		this.contextRunner.withUserConfiguration(JdbcClientUsersConfiguration.class)
+			.withPropertyValues(instance(), "zdm.migrations.users-email.sync=magic")
+			.run((context) -> {
+				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
+				assertThat(analysis.getDescription()).contains("unknown sync mode 'magic'");
+				assertThat(analysis.getAction()).contains("zdm.migrations.users-email.sync");
+			});
+	}
+
+	@Test
+	void syncModeCanBeSetToRepositories() {
+		this.contextRunner.withUserConfiguration(JdbcClientUsersConfiguration.class)
+			.withPropertyValues(instance(), "zdm.migrations.users-email.sync=repositories")
+			.run((context) -> {
+				MigrationDefinition migration = context.getBean(PhaseController.class).migrations().get(0);
+				assertThat(migration.sync()).isEqualTo(SyncMode.REPOSITORIES);
+				assertThat(context.getBean(SameTableSyncTrigger.class).expandStatements(migration)).isEmpty();
 			});
 	}
 
