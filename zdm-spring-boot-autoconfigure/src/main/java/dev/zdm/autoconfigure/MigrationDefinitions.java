@@ -8,6 +8,7 @@ import dev.zdm.ddl.UnsafeOperation;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.TableName;
 import dev.zdm.migration.ZdmConfigurationException;
 
@@ -42,13 +43,20 @@ final class MigrationDefinitions {
 			throw new ZdmConfigurationException(id, "no table is declared",
 					"Set " + prefix + "table to the table the migration changes.");
 		}
+		SyncMode sync = SyncMode.fromValue(migration.getSync());
+		if (migration.getSync() != null && sync == null) {
+			throw new ZdmConfigurationException(id, "unknown sync mode '" + migration.getSync() + "'",
+					"Set " + prefix + "sync to trigger (a migration inside one table) or repositories "
+							+ "(data moving into another table).");
+		}
 		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
 			.requestedPhase(phase)
 			.table(table(id, prefix, migration.getTable()))
 			.key(migration.getKey().stream().map((column) -> identifier(id, prefix + "key", column)).toList())
 			.expandLocations(migration.getExpand())
 			.contractLocations(migration.getContract())
-			.allowUnsafe(allowUnsafe(id, prefix, migration.getAllowUnsafe()));
+			.allowUnsafe(allowUnsafe(id, prefix, migration.getAllowUnsafe()))
+			.sync(sync);
 		for (Map.Entry<String, String> up : migration.getUp().entrySet()) {
 			builder.up(identifier(id, prefix + "up", up.getKey()).name(), up.getValue());
 		}

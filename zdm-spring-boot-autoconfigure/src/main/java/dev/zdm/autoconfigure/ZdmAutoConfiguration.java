@@ -23,6 +23,8 @@ import dev.zdm.ddl.DdlHistoryRepository;
 import dev.zdm.ddl.DdlSettings;
 import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.dualwrite.DualWriteRepositoryRegistrar;
+import dev.zdm.dualwrite.SameTableSyncTrigger;
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.locks.LockFiguresSampler;
@@ -97,6 +99,17 @@ public final class ZdmAutoConfiguration {
 		FleetSettings settings = new FleetSettings(fleet.getHeartbeatInterval(), fleet.getTimeout(),
 				fleet.getJoinTimeout(), fleet.getRetention());
 		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());
+	}
+
+	@Bean
+	static DualWriteRepositoryRegistrar zdmDualWriteRepositoryRegistrar() {
+		return new DualWriteRepositoryRegistrar();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	SameTableSyncTrigger zdmSameTableSyncTrigger(DataSource dataSource) {
+		return new SameTableSyncTrigger(dataSource);
 	}
 
 }

@@ -272,6 +272,12 @@ public class ZdmProperties {
 		 */
 		private List<String> allowUnsafe = new ArrayList<>();
 
+		/**
+		 * How the side that is not the source of truth is kept in sync: trigger (same-table migrations) or
+		 * repositories (data moving into another table). Defaults to trigger when up expressions are declared.
+		 */
+		private @Nullable String sync;
+
 		public String getPhase() {
 			return this.phase;
 		}
@@ -334,6 +340,15 @@ public class ZdmProperties {
 
 		public void setAllowUnsafe(List<String> allowUnsafe) {
 			this.allowUnsafe = allowUnsafe;
+
+		}
+
+		public @Nullable String getSync() {
+			return this.sync;
+		}
+
+		public void setSync(@Nullable String sync) {
+			this.sync = sync;
 		}
 
 	}

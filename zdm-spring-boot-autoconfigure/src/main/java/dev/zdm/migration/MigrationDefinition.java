@@ -37,6 +37,7 @@ public final class MigrationDefinition {
 	private final List<String> contractLocations;
 
 	private final Set<String> allowedUnsafe;
+	private final @Nullable SyncMode sync;
 
 	private MigrationDefinition(Builder builder) {
 		this.id = builder.id;
@@ -51,6 +52,7 @@ public final class MigrationDefinition {
 		this.expandLocations = List.copyOf(builder.expandLocations);
 		this.contractLocations = List.copyOf(builder.contractLocations);
 		this.allowedUnsafe = Collections.unmodifiableSet(new LinkedHashSet<>(builder.allowedUnsafe));
+		this.sync = builder.sync;
 	}
 
 	/**
@@ -123,6 +125,20 @@ public final class MigrationDefinition {
 	 */
 	public Set<String> allowedUnsafe() {
 		return this.allowedUnsafe;
+
+	}
+
+	/**
+	 * Return how the side that is not the source of truth is kept in sync: as configured, else
+	 * {@link SyncMode#TRIGGER} when {@code up} expressions are declared (a migration inside one table) and
+	 * {@link SyncMode#REPOSITORIES} otherwise.
+	 * @return the sync mode
+	 */
+	public SyncMode sync() {
+		if (this.sync != null) {
+			return this.sync;
+		}
+		return this.up.isEmpty() ? SyncMode.REPOSITORIES : SyncMode.TRIGGER;
 	}
 
 	/**
@@ -148,6 +164,7 @@ public final class MigrationDefinition {
 		builder.expandLocations.addAll(this.expandLocations);
 		builder.contractLocations.addAll(this.contractLocations);
 		builder.allowedUnsafe.addAll(this.allowedUnsafe);
+		builder.sync = this.sync;
 		return builder;
 	}
 
@@ -196,6 +213,7 @@ public final class MigrationDefinition {
 		private final List<String> contractLocations = new ArrayList<>();
 
 		private final Set<String> allowedUnsafe = new LinkedHashSet<>();
+		private @Nullable SyncMode sync;
 
 		private Builder(String id) {
 			if (!isValidId(id)) {
@@ -253,6 +271,11 @@ public final class MigrationDefinition {
 		public Builder allowUnsafe(Collection<String> codes) {
 			this.allowedUnsafe.clear();
 			this.allowedUnsafe.addAll(codes);
+			return this;
+		}
+
+		public Builder sync(@Nullable SyncMode sync) {
+			this.sync = sync;
 			return this;
 		}
 

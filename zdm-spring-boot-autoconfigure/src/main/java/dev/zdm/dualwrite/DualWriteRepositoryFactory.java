@@ -1,0 +1,286 @@
+package dev.zdm.dualwrite;
+
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.lang.reflect.UndeclaredThrowableException;
+import java.util.HashMap;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.TransactionStatus;
+import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.util.ReflectionUtils;
+
+import dev.zdm.dualwrite.RepositoryMethods.Access;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.phase.MigrationStateRepository;
+import dev.zdm.phase.PhaseController;
+
+/**
+ * Creates the bean that routes a repository interface's calls to its old or new implementation by the
+ * migration's effective phase.
+ * <p>
+ * Reads go to the old implementation until {@code backfill} and to the new one from {@code read-new} on. Writes
+ * run in a transaction (the caller's, or one opened with {@code REQUIRED}) on the source-of-truth side: the old
+ * one until {@code backfill}, the new one from {@code read-new} on. The other side is kept in sync in the same
+ * transaction: by the {@link SameTableSyncTrigger trigger} for a same-table migration, else by calling the other
+ * implementation with the same arguments (from {@code dual-write} on, and until the contract DDL has run), the
+ * old side first whatever the phase so that writers at adjacent phases lock rows in the same order. Any failure
+ * rolls the whole write back, except a failure of the old side at {@code contract} once the contract DDL has run,
+ * which is then undone to a savepoint and ignored.
+ */
+public final class DualWriteRepositoryFactory {
+
+	private DualWriteRepositoryFactory() {
+	}
+
+	/**
+	 * Create a routing bean.
+	 * @param <T> the repository interface
+	 * @param repository the repository interface
+	 * @param migrationId the migration
+	 * @param oldImplementation the implementation against the old schema
+	 * @param newImplementation the implementation against the new schema
+	 * @param phaseController the started phase controller
+	 * @param transactionManager the application's transaction manager
+	 * @param dataSource the application's data source, to look up whether the contract DDL has run
+	 * @return the routing bean
+	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is not declared
+	 */
+	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
+			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource) {
+		if (!repository.isInterface()) {
+			throw new IllegalArgumentException(repository.getName() + " is not an interface");
+		}
+		Map<Method, Access> routes = RepositoryMethods.classify(repository, migrationId);
+		MigrationDefinition migration = phaseController.migrations()
+			.stream()
+			.filter((candidate) -> candidate.id().equals(migrationId))
+			.findFirst()
+			.orElseThrow(() -> new ZdmConfigurationException(migrationId,
+					"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \""
+							+ migrationId + "\"), but no such migration is declared",
+					"Declare the migration under zdm.migrations." + migrationId
+							+ ", or correct the migration in @ZdmRepository."));
+		requireTriggerCanSyncBothWays(repository, migration);
+		TransactionTemplate transactionTemplate = new TransactionTemplate(transactionManager);
+		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
+		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phaseController,
+				transactionTemplate, new MigrationStateRepository(dataSource), routes);
+		return repository.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository },
+				handler));
+	}
+
+	private static void requireTriggerCanSyncBothWays(Class<?> repository, MigrationDefinition migration) {
+		if (migration.sync() != SyncMode.TRIGGER) {
+			return;
+		}
+		String id = migration.id();
+		if (migration.up().isEmpty() || migration.down().isEmpty()) {
+			String missing = migration.up().isEmpty() ? "up" : "down";
+			throw new ZdmConfigurationException(id,
+					"repository " + repository.getName() + " is routed with sync mode trigger, but migration '" + id
+							+ "' declares no " + missing + " expressions, so the trigger could not keep the "
+							+ (migration.up().isEmpty() ? "new" : "old") + " columns in sync",
+					"Declare zdm.migrations." + id + "." + missing + ", or set zdm.migrations." + id
+							+ ".sync=repositories if the data moves into another table.");
+		}
+	}
+
+	private static final class Handler implements InvocationHandler {
+
+		private final Class<?> repository;
+
+		private final String migrationId;
+
+		private final SyncMode sync;
+
+		private final Object oldImplementation;
+
+		private final Object newImplementation;
+
+		private final PhaseController phaseController;
+
+		private final TransactionTemplate transactionTemplate;
+
+		private final MigrationStateRepository states;
+
+		private final Map<Method, Access> routes;
+
+		private final Map<Method, Method> accessibleMethods = new HashMap<>();
+
+		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation,
+				Object newImplementation, PhaseController phaseController, TransactionTemplate transactionTemplate,
+				MigrationStateRepository states, Map<Method, Access> routes) {
+			this.repository = repository;
+			this.migrationId = migration.id();
+			this.sync = migration.sync();
+			this.oldImplementation = oldImplementation;
+			this.newImplementation = newImplementation;
+			this.phaseController = phaseController;
+			this.transactionTemplate = transactionTemplate;
+			this.states = states;
+			this.routes = routes;
+			for (Method method : routes.keySet()) {
+				ReflectionUtils.makeAccessible(method);
+				this.accessibleMethods.put(method, method);
+			}
+		}
+
+		@Override
+		public @Nullable Object invoke(Object proxy, Method method, @Nullable Object[] args) throws Throwable {
+			switch (method.getName()) {
+				case "equals" -> {
+					if (method.getParameterCount() == 1) {
+						return proxy == args[0];
+					}
+				}
+				case "hashCode" -> {
+					if (method.getParameterCount() == 0) {
+						return System.identityHashCode(proxy);
+					}
+				}
+				case "toString" -> {
+					if (method.getParameterCount() == 0) {
+						return "Dual-write " + this.repository.getName() + " for migration '" + this.migrationId + "'";
+					}
+				}
+				default -> {
+				}
+			}
+			Access access = this.routes.get(method);
+			if (method.isDefault()) {
+				return (access == Access.WRITE)
+						? inTransaction((status) -> InvocationHandler.invokeDefault(proxy, method, args))
+						: InvocationHandler.invokeDefault(proxy, method, args);
+			}
+			if (access == Access.READ) {
+				Phase phase = this.phaseController.effectivePhase(this.migrationId);
+				return call(phase.readsNew() ? this.newImplementation : this.oldImplementation, method, args);
+			}
+			return inTransaction((status) -> write(status, method, args));
+		}
+
+		private @Nullable Object write(TransactionStatus status, Method method, @Nullable Object[] args)
+				throws Throwable {
+			Phase phase = this.phaseController.effectivePhase(this.migrationId);
+			Schema source = phase.readsNew() ? Schema.NEW : Schema.OLD;
+			if (this.sync == SyncMode.TRIGGER || !syncsOtherSide(phase)) {
+				return callAs(phase, source, false, null, method, args);
+			}
+			Object oldResult = (phase == Phase.CONTRACT) ? callOldSideUnlessContracted(status, phase, method, args)
+					: callAs(phase, Schema.OLD, source != Schema.OLD, null, method, args);
+			Object newResult = callAs(phase, Schema.NEW, source != Schema.NEW, oldResult, method, args);
+			return (source == Schema.NEW) ? newResult : oldResult;
+		}
+
+		private boolean syncsOtherSide(Phase phase) {
+			if (phase == Phase.EXPAND) {
+				return false;
+			}
+			if (phase == Phase.CONTRACT) {
+				return !this.phaseController.status(this.migrationId).state().isContracted();
+			}
+			return true;
+		}
+
+		/**
+		 * At contract, the contract DDL may drop the old side as soon as the whole fleet is there, before this
+		 * instance's next heartbeat tells it so: a failed old-side write is undone to a savepoint and ignored if the
+		 * migration turns out to be contracted.
+		 */
+		private @Nullable Object callOldSideUnlessContracted(TransactionStatus status, Phase phase, Method method,
+				@Nullable Object[] args) throws Throwable {
+			Object savepoint;
+			try {
+				savepoint = status.createSavepoint();
+			}
+			catch (TransactionException ex) {
+				return callAs(phase, Schema.OLD, true, null, method, args);
+			}
+			try {
+				Object result = callAs(phase, Schema.OLD, true, null, method, args);
+				status.releaseSavepoint(savepoint);
+				return result;
+			}
+			catch (Throwable ex) {
+				status.rollbackToSavepoint(savepoint);
+				if (this.states.find(this.migrationId).isContracted()) {
+					return null;
+				}
+				throw ex;
+			}
+		}
+
+		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
+				Method method, @Nullable Object[] args) throws Throwable {
+			Object target = (schema == Schema.NEW) ? this.newImplementation : this.oldImplementation;
+			try {
+				return DualWriteCall.run(this.migrationId, phase, schema, sync, otherSideResult, () -> {
+					try {
+						return call(target, method, args);
+					}
+					catch (RuntimeException | Error ex) {
+						throw ex;
+					}
+					catch (Throwable ex) {
+						throw new UndeclaredThrowableException(ex);
+					}
+				});
+			}
+			catch (UndeclaredThrowableException ex) {
+				throw ex.getUndeclaredThrowable();
+			}
+		}
+
+		private @Nullable Object inTransaction(Invocation invocation) throws Throwable {
+			Throwable[] checked = new Throwable[1];
+			Object result = this.transactionTemplate.execute((status) -> {
+				try {
+					return invocation.proceed(status);
+				}
+				catch (RuntimeException | Error ex) {
+					throw ex;
+				}
+				catch (Throwable ex) {
+					status.setRollbackOnly();
+					checked[0] = ex;
+					return null;
+				}
+			});
+			if (checked[0] != null) {
+				throw checked[0];
+			}
+			return result;
+		}
+
+		private @Nullable Object call(Object target, Method method, @Nullable Object[] args) throws Throwable {
+			try {
+				return this.accessibleMethods.getOrDefault(method, method).invoke(target, args);
+			}
+			catch (InvocationTargetException ex) {
+				throw ex.getTargetException();
+			}
+		}
+
+	}
+
+	@FunctionalInterface
+	private interface Invocation {
+
+		@Nullable Object proceed(TransactionStatus status) throws Throwable;
+
+	}
+
+}
