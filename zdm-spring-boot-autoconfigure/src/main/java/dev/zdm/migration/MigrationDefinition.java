@@ -9,6 +9,8 @@ import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
 
+import dev.zdm.backfill.BackfillSettings;
+
 /**
  * One declared migration: what the deployed instance requests, which table it changes and how the new
  * columns derive from the old ones and back. Created with {@link #builder(String)}.
@@ -33,6 +35,8 @@ public final class MigrationDefinition {
 
 	private final List<String> contractLocations;
 
+	private final BackfillSettings backfill;
+
 	private MigrationDefinition(Builder builder) {
 		this.id = builder.id;
 		this.requestedPhase = builder.requestedPhase;
@@ -45,6 +49,7 @@ public final class MigrationDefinition {
 		this.down = Collections.unmodifiableMap(new LinkedHashMap<>(builder.down));
 		this.expandLocations = List.copyOf(builder.expandLocations);
 		this.contractLocations = List.copyOf(builder.contractLocations);
+		this.backfill = builder.backfill;
 	}
 
 	/**
@@ -112,6 +117,14 @@ public final class MigrationDefinition {
 	}
 
 	/**
+	 * Return how the backfill runs.
+	 * @return the backfill settings
+	 */
+	public BackfillSettings backfill() {
+		return this.backfill;
+	}
+
+	/**
 	 * Whether existing rows must be copied to the new columns, that is whether any {@code up} expression is
 	 * declared. {@link Phase#READ_NEW} needs a verified backfill only when this is {@code true}.
 	 * @return {@code true} if the migration has a backfill
@@ -133,6 +146,7 @@ public final class MigrationDefinition {
 		builder.down.putAll(this.down);
 		builder.expandLocations.addAll(this.expandLocations);
 		builder.contractLocations.addAll(this.contractLocations);
+		builder.backfill = this.backfill;
 		return builder;
 	}
 
@@ -179,6 +193,8 @@ public final class MigrationDefinition {
 		private final List<String> expandLocations = new ArrayList<>();
 
 		private final List<String> contractLocations = new ArrayList<>();
+
+		private BackfillSettings backfill = BackfillSettings.defaults();
 
 		private Builder(String id) {
 			if (!isValidId(id)) {
@@ -230,6 +246,11 @@ public final class MigrationDefinition {
 		public Builder contractLocations(List<String> locations) {
 			this.contractLocations.clear();
 			this.contractLocations.addAll(locations);
+			return this;
+		}
+
+		public Builder backfill(BackfillSettings backfill) {
+			this.backfill = backfill;
 			return this;
 		}
 
