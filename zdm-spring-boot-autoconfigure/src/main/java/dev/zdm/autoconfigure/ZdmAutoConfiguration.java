@@ -18,6 +18,9 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.backfill.BackfillParticipant;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.migration.MigrationDefinition;
@@ -55,6 +58,20 @@ public final class ZdmAutoConfiguration {
 		FleetSettings settings = new FleetSettings(fleet.getHeartbeatInterval(), fleet.getTimeout(),
 				fleet.getJoinTimeout(), fleet.getRetention());
 		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, ZdmProperties properties,
+			ObjectProvider<BackfillThrottle> throttles) {
+		return new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
+				throttles.orderedStream().toList());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillService zdmBackfillService(DataSource dataSource) {
+		return new BackfillService(dataSource);
 	}
 
 }

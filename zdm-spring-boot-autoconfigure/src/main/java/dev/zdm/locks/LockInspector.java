@@ -36,7 +36,7 @@ public class LockInspector {
 	private static final String TABLE_WAITERS = """
 			SELECT count(DISTINCT l.pid) AS waiting,
 			       coalesce(extract(epoch FROM now() - min(l.waitstart)), 0) AS longest_wait_seconds,
-			       array_remove(array_agg(DISTINCT b.pid), NULL) AS blocker_pids
+			       coalesce(array_remove(array_agg(DISTINCT b.pid), NULL), ARRAY[]::integer[]) AS blocker_pids
 			FROM pg_locks l
 			  LEFT JOIN LATERAL unnest(pg_blocking_pids(l.pid)) AS b(pid) ON true
 			WHERE NOT l.granted AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
