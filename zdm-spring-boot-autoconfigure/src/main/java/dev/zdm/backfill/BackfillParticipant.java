@@ -103,6 +103,9 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			if (job.isDone() && System.nanoTime() >= job.notBefore && !job.leaving) {
 				BackfillRunner next = new BackfillRunner(this.dataSource, migration, status.instanceId(),
 						this.fleetTimeout, this.lockInspector, this.throttles);
+				if (job.unrecordedFailures > 0 && job.unrecordedFailure != null) {
+					next.recordEarlierFailures(job.unrecordedFailures, job.unrecordedFailure);
+				}
 				job.runner = next;
 				job.future = this.executor.submit(() -> run(migration, job, next));
 			}
@@ -165,6 +168,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			BackfillRunner.Outcome outcome = runner.run();
 			synchronized (job) {
 				job.failures = 0;
+				job.unrecordedFailures = 0;
+				job.unrecordedFailure = null;
 				if (outcome == BackfillRunner.Outcome.VERIFICATION_FAILED) {
 					job.notBefore = System.nanoTime() + MAX_RETRY_DELAY.toNanos();
 				}
@@ -179,16 +184,21 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			}
 			logger.warn("zdm: migration '" + migration.id() + "': backfill run failed (" + failures
 					+ " in a row), it is retried: " + BackfillRunner.describe(ex));
-			recordError(migration, ex);
+			recordError(migration, job, ex);
 		}
 	}
 
-	private void recordError(MigrationDefinition migration, Exception ex) {
+	private void recordError(MigrationDefinition migration, Job job, Exception ex) {
+		String failure = BackfillRunner.describe(ex);
 		try {
-			new BackfillRepository(this.dataSource).recordError(migration.id(), 1, BackfillRunner.describe(ex));
+			new BackfillRepository(this.dataSource).recordError(migration.id(), 1, failure);
 		}
 		catch (RuntimeException recordFailure) {
-			// the database is unreachable; the failure is logged
+			// the database is unreachable: the next run records it
+			synchronized (job) {
+				job.unrecordedFailures++;
+				job.unrecordedFailure = failure;
+			}
 		}
 	}
 
@@ -203,6 +213,10 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		private int failures;
 
 		private boolean leaving;
+
+		private int unrecordedFailures;
+
+		private @Nullable String unrecordedFailure;
 
 		private boolean isDone() {
 			return this.future == null || this.future.isDone();

@@ -72,6 +72,10 @@ final class BackfillRunner {
 
 	private volatile boolean eligibilityLost;
 
+	private int earlierFailures;
+
+	private @Nullable String earlierFailure;
+
 	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
 			LockInspector lockInspector, List<BackfillThrottle> throttles) {
 		this.dataSource = dataSource;
@@ -84,6 +88,17 @@ final class BackfillRunner {
 		this.registry = new FleetRegistry(dataSource);
 		this.states = new MigrationStateRepository(dataSource);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+	}
+
+	/**
+	 * Have the run record failures of earlier runs that could not be recorded then, as when the database was
+	 * down.
+	 * @param count how many
+	 * @param failure the last one
+	 */
+	void recordEarlierFailures(int count, String failure) {
+		this.earlierFailures = count;
+		this.earlierFailure = failure;
 	}
 
 	/**
@@ -150,6 +165,9 @@ final class BackfillRunner {
 		}
 		boolean copied = progress.copiedAt() != null;
 		repository.claim(id, this.instanceId, copied ? BackfillState.VERIFYING : BackfillState.RUNNING);
+		if (this.earlierFailures > 0 && this.earlierFailure != null) {
+			repository.recordError(id, this.earlierFailures, this.earlierFailure);
+		}
 		logger.info("zdm: migration '" + id + "': backfill " + (copied ? "verification" : "run") + " starts on "
 				+ this.instanceId + ((progress.lastKey() != null) ? " from key " + progress.lastKey() : ""));
 		if (!copied) {
