@@ -72,6 +72,8 @@ final class BackfillRunner {
 
 	private volatile boolean eligibilityLost;
 
+	private volatile @Nullable Thread vacuumThread;
+
 	private int earlierFailures;
 
 	private @Nullable String earlierFailure;
@@ -236,8 +238,8 @@ final class BackfillRunner {
 				repository.setState(id, BackfillState.PAUSED, null);
 				return Outcome.PAUSED;
 			}
-			if (this.settings.vacuumEveryRows() > 0 && updatedSinceVacuum >= this.settings.vacuumEveryRows()) {
-				vacuum(repository);
+			if (this.settings.vacuumEveryRows() > 0 && updatedSinceVacuum >= this.settings.vacuumEveryRows()
+					&& startVacuum()) {
 				updatedSinceVacuum = 0;
 			}
 			sleep(this.settings.pause());
@@ -445,17 +447,38 @@ final class BackfillRunner {
 		return (counted != null) ? counted : 0;
 	}
 
-	private void vacuum(BackfillRepository repository) {
-		try {
-			repository.setSessionLockTimeout(this.settings.lockTimeout());
-			repository.jdbcTemplate().execute(this.statements.vacuum());
+	/**
+	 * Start a {@code VACUUM} of the table on a connection of its own, so that batches go on meanwhile, unless
+	 * one still runs.
+	 * @return {@code true} if started
+	 */
+	private boolean startVacuum() {
+		Thread running = this.vacuumThread;
+		if (running != null && running.isAlive()) {
+			return false;
 		}
-		catch (DataAccessException ex) {
+		Thread thread = new Thread(this::vacuum, "zdm-backfill-vacuum-" + this.migration.id());
+		thread.setDaemon(true);
+		thread.start();
+		this.vacuumThread = thread;
+		return true;
+	}
+
+	private void vacuum() {
+		try (Connection connection = this.dataSource.getConnection()) {
+			connection.setAutoCommit(true);
+			BackfillRepository repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
+			repository.setSessionLockTimeout(this.settings.lockTimeout());
+			try {
+				repository.jdbcTemplate().execute(this.statements.vacuum());
+			}
+			finally {
+				repository.resetLockTimeout();
+			}
+		}
+		catch (SQLException | DataAccessException ex) {
 			logger.info("zdm: migration '" + this.migration.id() + "': skipped a VACUUM of " + this.migration.table()
 					+ ": " + describe(ex));
-		}
-		finally {
-			repository.resetLockTimeout();
 		}
 	}
 
