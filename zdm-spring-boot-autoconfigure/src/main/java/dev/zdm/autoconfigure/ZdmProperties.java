@@ -267,7 +267,7 @@ public class ZdmProperties {
 		/**
 		 * Duration a batch should take; the batch size adapts towards it.
 		 */
-		private Duration targetBatchDuration = Duration.ofMillis(200);
+		private Duration targetBatchDuration = Duration.ofMillis(100);
 
 		/**
 		 * Pause between two batches.

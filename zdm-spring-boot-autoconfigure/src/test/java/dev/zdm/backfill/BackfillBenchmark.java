@@ -41,6 +41,8 @@ class BackfillBenchmark {
 
 	private static final Duration WORKLOAD = Duration.ofSeconds(Integer.getInteger("zdm.benchmark.seconds", 15));
 
+	private static final int ROUNDS = Integer.getInteger("zdm.benchmark.rounds", 3);
+
 	private static final int WORKLOAD_THREADS = 2;
 
 	private static final int OPERATIONS_PER_SECOND_PER_THREAD = 500;
@@ -49,44 +51,31 @@ class BackfillBenchmark {
 
 	@Test
 	void backfillAgainstOneUpdateAndWorkloadLatency() throws Exception {
-		createTable("bench_update");
-		createTable("bench_backfill");
-		createTable("bench_workload");
-
-		long updateSizeBefore = tableSize("bench_update");
-		long updateStart = System.nanoTime();
-		this.jdbc.update("UPDATE bench_update SET email_address = lower(email)");
-		double updateSeconds = (System.nanoTime() - updateStart) / 1e9;
-		long updateGrowth = tableSize("bench_update") - updateSizeBefore;
-
-		long backfillSizeBefore = tableSize("bench_backfill");
-		BackfillSettings defaults = BackfillSettings.defaults();
-		BackfillSettings unpaced = new BackfillSettings(true, defaults.initialBatchSize(), defaults.minBatchSize(),
-				Integer.getInteger("zdm.benchmark.max-batch", defaults.maxBatchSize()), defaults.targetBatchDuration(),
-				defaults.pause(), defaults.lockTimeout(), defaults.statementTimeout(), defaults.maxLockWaiters(),
-				defaults.maxTransactionAge(), defaults.throttleCheckInterval(), defaults.timeWindows(),
-				defaults.timeZone(), Long.getLong("zdm.benchmark.vacuum", defaults.vacuumEveryRows()),
-				defaults.verificationPasses())
-			.withoutPacing();
-		PhaseController controller = start("bench-off", migration("bench-off", "bench_backfill", unpaced));
 		BackfillService service = new BackfillService(postgres.dataSource());
-		await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
-			BackfillProgress progress = service.progress("bench-off");
-			return progress != null && progress.state() == BackfillState.VERIFIED;
-		});
-		controller.stop();
-		BackfillProgress unpacedProgress = service.progress("bench-off");
-		double backfillSeconds = Duration.between(unpacedProgress.startedAt(), unpacedProgress.copiedAt()).toNanos() / 1e9;
-		long backfillGrowth = tableSize("bench_backfill") - backfillSizeBefore;
-		double verifySeconds = Duration
-			.between(unpacedProgress.verification().startedAt(), unpacedProgress.verification().finishedAt())
-			.toNanos() / 1e9;
-
-		if (Boolean.getBoolean("zdm.benchmark.skip-workload")) {
-			System.out.printf("rows/s update %.0f backfill %.0f ratio %.2f growth %s %s%n", ROWS / updateSeconds,
-					ROWS / backfillSeconds, updateSeconds / backfillSeconds, mb(updateGrowth), mb(backfillGrowth));
-			return;
+		List<Double> updateRates = new ArrayList<>();
+		List<Double> backfillRates = new ArrayList<>();
+		List<Long> updateGrowths = new ArrayList<>();
+		List<Long> backfillGrowths = new ArrayList<>();
+		List<Double> verifySeconds = new ArrayList<>();
+		for (int round = 1; round <= ROUNDS; round++) {
+			// one round is the UPDATE and the backfill one after the other on identical fresh tables, alternating
+			// which goes first, so that both see the same machine
+			String updateTable = "bench_update_" + round;
+			String backfillTable = "bench_backfill_" + round;
+			createTable(updateTable);
+			createTable(backfillTable);
+			if (round % 2 == 1) {
+				measureUpdate(updateTable, updateRates, updateGrowths);
+				measureBackfill(service, round, backfillTable, backfillRates, backfillGrowths, verifySeconds);
+			}
+			else {
+				measureBackfill(service, round, backfillTable, backfillRates, backfillGrowths, verifySeconds);
+				measureUpdate(updateTable, updateRates, updateGrowths);
+			}
+			this.jdbc.execute("DROP TABLE " + updateTable + ", " + backfillTable);
 		}
+
+		createTable("bench_workload");
 		Latencies baseline = workload("bench_workload", WORKLOAD);
 		PhaseController paced = start("bench-paced",
 				migration("bench-paced", "bench_workload", BackfillSettings.defaults()));
@@ -94,32 +83,72 @@ class BackfillBenchmark {
 		BackfillProgress pacedProgress = service.progress("bench-paced");
 		paced.stop();
 
-		double updateRate = ROWS / updateSeconds;
-		double backfillRate = ROWS / backfillSeconds;
+		double updateRate = median(updateRates);
+		double backfillRate = median(backfillRates);
+		double updateGrowth = median(updateGrowths.stream().map(Long::doubleValue).toList());
+		double backfillGrowth = median(backfillGrowths.stream().map(Long::doubleValue).toList());
 		System.out.println();
 		System.out.println("zdm backfill benchmark, " + ROWS + " rows, PostgreSQL "
-				+ this.jdbc.queryForObject("SHOW server_version", String.class));
-		System.out.printf("%-44s %14s %14s %8s%n", "", "one UPDATE", "backfill", "ratio");
-		System.out.printf("%-44s %14.0f %14.0f %7.2fx%n", "rows/s (backfill with pacing off)", updateRate,
+				+ this.jdbc.queryForObject("SHOW server_version", String.class) + ", median of " + ROUNDS + " rounds");
+		System.out.printf("%-52s %14s %14s %8s%n", "", "one UPDATE", "backfill", "ratio");
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "rows/s (backfill with pacing off)", updateRate,
 				backfillRate, backfillRate / updateRate);
-		System.out.printf("%-44s %14s %14s %7.2fx%n", "table growth (pg_table_size)", mb(updateGrowth),
-				mb(backfillGrowth), (double) backfillGrowth / updateGrowth);
-		System.out.printf("%-44s %14s %14.2f%n", "verification of every row (s)", "", verifySeconds);
+		System.out.printf("%-52s %14s %14s%n", "  each round", format(updateRates, "%.0f"),
+				format(backfillRates, "%.0f"));
+		System.out.printf("%-52s %14s %14s %7.2fx%n", "table growth (pg_table_size)", mb(updateGrowth),
+				mb(backfillGrowth), backfillGrowth / updateGrowth);
+		System.out.printf("%-52s %14s %14s%n", "verification of every row (s)", "", format(verifySeconds, "%.2f"));
 		System.out.println();
-		System.out.printf("%-44s %14s %14s %8s%n", "workload (" + WORKLOAD_THREADS + " x "
-				+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write)", "no backfill", "backfill", "ratio");
-		System.out.printf("%-44s %14d %14d%n", "operations", baseline.count(), during.count());
-		System.out.printf("%-44s %14.2f %14.2f %7.2fx%n", "p50 latency (ms)", baseline.percentile(50),
+		System.out.printf("%-52s %14s %14s %8s%n", "workload (" + WORKLOAD_THREADS + " x "
+				+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write, " + WORKLOAD.toSeconds() + " s)",
+				"no backfill", "backfill", "ratio");
+		System.out.printf("%-52s %14d %14d%n", "operations", baseline.count(), during.count());
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "p50 latency (ms)", baseline.percentile(50),
 				during.percentile(50), during.percentile(50) / baseline.percentile(50));
-		System.out.printf("%-44s %14.2f %14.2f %7.2fx%n", "p99 latency (ms)", baseline.percentile(99),
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "p99 latency (ms)", baseline.percentile(99),
 				during.percentile(99), during.percentile(99) / baseline.percentile(99));
-		System.out.printf("%-44s %14.2f %14.2f %7.2fx%n", "max latency (ms)", baseline.max(), during.max(),
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "max latency (ms)", baseline.max(), during.max(),
 				during.max() / baseline.max());
-		System.out.printf("%-44s %14s %14d%n", "rows backfilled during the window (default pacing)", "",
+		System.out.printf("%-52s %14s %14d%n", "rows backfilled in the window (default pacing)", "",
 				pacedProgress.rowsDone());
-		System.out.printf("%-44s %14s %14s%n", "backfill rate at default pacing (rows/s)", "",
+		System.out.printf("%-52s %14s %14s%n", "backfill rate at default pacing (rows/s)", "",
 				(pacedProgress.rate() != null) ? String.format("%.0f", pacedProgress.rate()) : "-");
 		System.out.println();
+	}
+
+	private void measureUpdate(String table, List<Double> rates, List<Long> growths) {
+		long sizeBefore = tableSize(table);
+		long start = System.nanoTime();
+		this.jdbc.update("UPDATE " + table + " SET email_address = lower(email)");
+		rates.add(ROWS / ((System.nanoTime() - start) / 1e9));
+		growths.add(tableSize(table) - sizeBefore);
+	}
+
+	private void measureBackfill(BackfillService service, int round, String table, List<Double> rates,
+			List<Long> growths, List<Double> verifySeconds) {
+		String id = "bench-off-" + round;
+		long sizeBefore = tableSize(table);
+		PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults().withoutPacing()));
+		await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+			BackfillProgress progress = service.progress(id);
+			return progress != null && progress.state() == BackfillState.VERIFIED;
+		});
+		controller.stop();
+		BackfillProgress progress = service.progress(id);
+		rates.add(ROWS / (Duration.between(progress.startedAt(), progress.copiedAt()).toNanos() / 1e9));
+		growths.add(tableSize(table) - sizeBefore);
+		verifySeconds.add(Duration.between(progress.verification().startedAt(), progress.verification().finishedAt())
+			.toNanos() / 1e9);
+	}
+
+	private static double median(List<Double> values) {
+		List<Double> sorted = values.stream().sorted().toList();
+		int middle = sorted.size() / 2;
+		return (sorted.size() % 2 == 1) ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2;
+	}
+
+	private static String format(List<Double> values, String format) {
+		return String.join(" ", values.stream().map((value) -> String.format(format, value)).toList());
 	}
 
 	private Latencies workload(String table, Duration duration) throws Exception {
@@ -210,7 +239,7 @@ class BackfillBenchmark {
 		return controller;
 	}
 
-	private static String mb(long bytes) {
+	private static String mb(double bytes) {
 		return String.format("%.1f MB", bytes / 1024.0 / 1024.0);
 	}
 
