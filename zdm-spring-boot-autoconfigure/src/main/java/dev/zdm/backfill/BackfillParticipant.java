@@ -102,7 +102,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			}
 			if (job.isDone() && System.nanoTime() >= job.notBefore && !job.leaving) {
 				BackfillRunner next = new BackfillRunner(this.dataSource, migration, status.instanceId(),
-						this.fleetTimeout, this.lockInspector, this.throttles);
+						this.fleetTimeout, this.lockInspector, this.throttles, !status.effective().readsNew());
 				if (job.unrecordedFailures > 0 && job.unrecordedFailure != null) {
 					next.recordEarlierFailures(job.unrecordedFailures, job.unrecordedFailure);
 				}

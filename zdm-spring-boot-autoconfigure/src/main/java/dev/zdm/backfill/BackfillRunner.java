@@ -56,6 +56,8 @@ final class BackfillRunner {
 
 	private final Duration fleetTimeout;
 
+	private final boolean repair;
+
 	private final BackfillPacer pacer;
 
 	private final BackfillStatements statements;
@@ -78,13 +80,19 @@ final class BackfillRunner {
 
 	private @Nullable String earlierFailure;
 
+	/**
+	 * Create a runner.
+	 * @param repair whether the run may write the new columns; {@code false} once this instance reads them, as the
+	 * new columns are then the source of truth and a verification only reports
+	 */
 	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
-			LockInspector lockInspector, List<BackfillThrottle> throttles) {
+			LockInspector lockInspector, List<BackfillThrottle> throttles, boolean repair) {
 		this.dataSource = dataSource;
 		this.migration = migration;
 		this.settings = migration.backfill();
 		this.instanceId = instanceId;
 		this.fleetTimeout = fleetTimeout;
+		this.repair = repair;
 		this.pacer = new BackfillPacer(migration, this.settings, lockInspector, throttles);
 		this.statements = new BackfillStatements(migration);
 		this.registry = new FleetRegistry(dataSource);
@@ -166,6 +174,9 @@ final class BackfillRunner {
 			return Outcome.NOTHING_TO_DO;
 		}
 		boolean copied = progress.copiedAt() != null;
+		if (!copied && !this.repair) {
+			return Outcome.NOTHING_TO_DO;
+		}
 		repository.claim(id, this.instanceId, copied ? BackfillState.VERIFYING : BackfillState.RUNNING);
 		if (this.earlierFailures > 0 && this.earlierFailure != null) {
 			repository.recordError(id, this.earlierFailures, this.earlierFailure);
@@ -290,7 +301,7 @@ final class BackfillRunner {
 			logger.info("zdm: migration '" + id + "': verification pass " + passes + " checked " + pass.checked()
 					+ " rows, " + pass.disagreeing() + " disagreed and were repaired");
 		}
-		while (pass.disagreeing() > 0 && passes < this.settings.verificationPasses());
+		while (pass.disagreeing() > 0 && this.repair && passes < this.settings.verificationPasses());
 		boolean rowsAgree = pass.disagreeing() == 0;
 		FleetCheck fleet = recordIfFleetAllows(rowsAgree);
 		boolean succeeded = rowsAgree && fleet.allowed();
@@ -302,8 +313,12 @@ final class BackfillRunner {
 			return Outcome.VERIFIED;
 		}
 		String reason = rowsAgree ? "the fleet no longer allowed the backfill while verifying: " + fleet.description()
-				: pass.disagreeing() + " rows still disagreed after " + passes + " passes";
-		this.states.voidVerification(id, "re-verification failed: " + reason);
+				: pass.disagreeing() + " rows still disagreed after " + passes + " passes"
+						+ (this.repair ? "" : " (not repaired: this instance reads the new columns, which are now "
+								+ "the source of truth)");
+		if (this.repair) {
+			this.states.voidVerification(id, "re-verification failed: " + reason);
+		}
 		repository.setState(id, BackfillState.FAILED, reason);
 		repository.recordError(id, 1, "verification failed: " + reason);
 		logger.warn("zdm: migration '" + id + "': backfill verification failed: " + reason);
@@ -365,7 +380,7 @@ final class BackfillRunner {
 				return new VerifiedBatch(0, 0, 0, lastKey, false);
 			}
 			int repaired = 0;
-			if (range.disagreeing() > 0) {
+			if (range.disagreeing() > 0 && this.repair) {
 				repaired = jdbc.update(this.statements.repair(first), first
 						? new Object[] { BackfillRepository.key(range.high()) }
 						: new Object[] { BackfillRepository.key(lastKey), BackfillRepository.key(range.high()) });
