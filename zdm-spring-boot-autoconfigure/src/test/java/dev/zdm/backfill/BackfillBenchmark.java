@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
@@ -39,11 +40,17 @@ class BackfillBenchmark {
 
 	private static final int ROWS = Integer.getInteger("zdm.benchmark.rows", 1_000_000);
 
-	private static final Duration WORKLOAD = Duration.ofSeconds(Integer.getInteger("zdm.benchmark.seconds", 15));
+	private static final int WORKLOAD_ROWS = Integer.getInteger("zdm.benchmark.workload-rows", 3_000_000);
+
+	private static final Duration WINDOW = Duration.ofSeconds(Integer.getInteger("zdm.benchmark.window-seconds", 2));
+
+	private static final int WINDOWS = Integer.getInteger("zdm.benchmark.windows", 10);
 
 	private static final int ROUNDS = Integer.getInteger("zdm.benchmark.rounds", 3);
 
 	private static final int WORKLOAD_THREADS = 2;
+
+	private static final long READ_FLAG = 1L << 62;
 
 	private static final int OPERATIONS_PER_SECOND_PER_THREAD = 500;
 
@@ -75,14 +82,44 @@ class BackfillBenchmark {
 			this.jdbc.execute("DROP TABLE " + updateTable + ", " + backfillTable);
 		}
 
-		createTable("bench_workload");
-		Latencies baseline = workload("bench_workload", WORKLOAD);
+		createTable("bench_workload", WORKLOAD_ROWS);
+		Workload workload = new Workload("bench_workload");
+		workload.start();
 		PhaseController paced = start("bench-paced",
-				migration("bench-paced", "bench_workload", BackfillSettings.defaults()));
-		Latencies during = workload("bench_workload", WORKLOAD);
+				migration("bench-paced", "bench_workload", pacedSettings()));
+		// baseline and backfill windows alternate, so that both see the same machine; the backfill is paused for
+		// the baseline windows
+		for (int window = 0; window < WINDOWS; window++) {
+			workload.record(-1);
+			service.pause("bench-paced");
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> service.progress("bench-paced").state() == BackfillState.PAUSED);
+			workload.record(0);
+			Thread.sleep(WINDOW.toMillis());
+			workload.record(-1);
+			long before = service.progress("bench-paced").rowsDone();
+			service.resume("bench-paced");
+			await().atMost(Duration.ofSeconds(30)).until(() -> service.progress("bench-paced").rowsDone() > before);
+			workload.record(1);
+			Thread.sleep(WINDOW.toMillis());
+		}
+		workload.record(-1);
 		BackfillProgress pacedProgress = service.progress("bench-paced");
 		paced.stop();
+		workload.stop();
+		Latencies baseline = workload.latencies(0);
+		Latencies during = workload.latencies(1);
+		Latencies baselineReads = workload.latencies(0, (latency) -> (latency & READ_FLAG) != 0);
+		Latencies duringReads = workload.latencies(1, (latency) -> (latency & READ_FLAG) != 0);
+		Latencies baselineWrites = workload.latencies(0, (latency) -> (latency & READ_FLAG) == 0);
+		Latencies duringWrites = workload.latencies(1, (latency) -> (latency & READ_FLAG) == 0);
 
+		if (ROUNDS == 0) {
+			updateRates.add(1.0);
+			backfillRates.add(1.0);
+			updateGrowths.add(1L);
+			backfillGrowths.add(1L);
+		}
 		double updateRate = median(updateRates);
 		double backfillRate = median(backfillRates);
 		double updateGrowth = median(updateGrowths.stream().map(Long::doubleValue).toList());
@@ -99,9 +136,11 @@ class BackfillBenchmark {
 				mb(backfillGrowth), backfillGrowth / updateGrowth);
 		System.out.printf("%-52s %14s %14s%n", "verification of every row (s)", "", format(verifySeconds, "%.2f"));
 		System.out.println();
-		System.out.printf("%-52s %14s %14s %8s%n", "workload (" + WORKLOAD_THREADS + " x "
-				+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write, " + WORKLOAD.toSeconds() + " s)",
-				"no backfill", "backfill", "ratio");
+		System.out.printf("%-52s %14s %14s %8s%n", "workload on " + WORKLOAD_ROWS + " rows (" + WORKLOAD_THREADS
+				+ " x " + OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write)", "no backfill", "backfill",
+				"ratio");
+		System.out.printf("%-52s %14s %14s%n", "  in alternating windows", WINDOWS + " x " + WINDOW.toSeconds() + " s",
+				WINDOWS + " x " + WINDOW.toSeconds() + " s");
 		System.out.printf("%-52s %14d %14d%n", "operations", baseline.count(), during.count());
 		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "p50 latency (ms)", baseline.percentile(50),
 				during.percentile(50), during.percentile(50) / baseline.percentile(50));
@@ -109,8 +148,14 @@ class BackfillBenchmark {
 				during.percentile(99), during.percentile(99) / baseline.percentile(99));
 		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "max latency (ms)", baseline.max(), during.max(),
 				during.max() / baseline.max());
-		System.out.printf("%-52s %14s %14d%n", "rows backfilled in the window (default pacing)", "",
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  reads: p99 latency (ms)", baselineReads.percentile(99),
+				duringReads.percentile(99), duringReads.percentile(99) / baselineReads.percentile(99));
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  writes: p99 latency (ms)", baselineWrites.percentile(99),
+				duringWrites.percentile(99), duringWrites.percentile(99) / baselineWrites.percentile(99));
+		System.out.printf("%-52s %14s %14d%n", "rows backfilled in the windows (default pacing)", "",
 				pacedProgress.rowsDone());
+		System.out.printf("%-52s %14s %14s%n", "backfill still copying after the last window", "",
+				(pacedProgress.copiedAt() == null) ? "yes" : "no");
 		System.out.printf("%-52s %14s %14s%n", "backfill rate at default pacing (rows/s)", "",
 				(pacedProgress.rate() != null) ? String.format("%.0f", pacedProgress.rate()) : "-");
 		System.out.println();
@@ -141,6 +186,15 @@ class BackfillBenchmark {
 			.toNanos() / 1e9);
 	}
 
+	private static BackfillSettings pacedSettings() {
+		BackfillSettings defaults = BackfillSettings.defaults();
+		return new BackfillSettings(true, defaults.initialBatchSize(), defaults.minBatchSize(), defaults.maxBatchSize(),
+				defaults.targetBatchDuration(), defaults.pause(), defaults.lockTimeout(), defaults.statementTimeout(),
+				defaults.maxLockWaiters(), defaults.maxTransactionAge(), defaults.throttleCheckInterval(),
+				defaults.timeWindows(), defaults.timeZone(),
+				Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses());
+	}
+
 	private static double median(List<Double> values) {
 		List<Double> sorted = values.stream().sorted().toList();
 		int middle = sorted.size() / 2;
@@ -151,69 +205,122 @@ class BackfillBenchmark {
 		return String.join(" ", values.stream().map((value) -> String.format(format, value)).toList());
 	}
 
-	private Latencies workload(String table, Duration duration) throws Exception {
-		AtomicBoolean running = new AtomicBoolean(true);
-		List<long[]> samples = new ArrayList<>();
-		List<Thread> threads = new ArrayList<>();
-		for (int i = 0; i < WORKLOAD_THREADS; i++) {
-			long[] latencies = new long[(int) (duration.toSeconds() * OPERATIONS_PER_SECOND_PER_THREAD * 2 + 1000)];
-			samples.add(latencies);
-			Thread thread = new Thread(() -> runWorkload(table, running, latencies));
-			thread.start();
-			threads.add(thread);
-		}
-		Thread.sleep(duration.toMillis());
-		running.set(false);
-		for (Thread thread : threads) {
-			thread.join();
-		}
-		return Latencies.of(samples);
-	}
+	/**
+	 * A steady read/write workload whose latencies are recorded into buckets.
+	 */
+	private final class Workload {
 
-	private void runWorkload(String table, AtomicBoolean running, long[] latencies) {
-		ThreadLocalRandom random = ThreadLocalRandom.current();
-		long interval = 1_000_000_000L / OPERATIONS_PER_SECOND_PER_THREAD;
-		int count = 0;
-		try (Connection connection = postgres.database().newConnection();
-				PreparedStatement read = connection.prepareStatement("SELECT * FROM " + table + " WHERE id = ?");
-				PreparedStatement write = connection.prepareStatement(
-						"UPDATE " + table + " SET email = ?, email_address = lower(?) WHERE id = ?")) {
-			long next = System.nanoTime();
-			while (running.get() && count < latencies.length - 1) {
-				long id = random.nextLong(1, ROWS + 1);
-				long start = System.nanoTime();
-				if (random.nextBoolean()) {
-					read.setLong(1, id);
-					try (ResultSet rs = read.executeQuery()) {
-						rs.next();
-					}
-				}
-				else {
-					String email = "User" + id + "-" + random.nextInt() + "@Example.COM";
-					write.setString(1, email);
-					write.setString(2, email);
-					write.setLong(3, id);
-					write.executeUpdate();
-				}
-				latencies[count++] = System.nanoTime() - start;
-				next += interval;
-				long sleep = next - System.nanoTime();
-				if (sleep > 0) {
-					Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
-				}
+		private final String table;
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private final AtomicInteger bucket = new AtomicInteger(-1);
+
+		private final List<Thread> threads = new ArrayList<>();
+
+		private final List<List<long[]>> samples = List.of(new ArrayList<>(), new ArrayList<>());
+
+		private final List<int[]> counts = new ArrayList<>();
+
+		Workload(String table) {
+			this.table = table;
+		}
+
+		void start() {
+			int capacity = (int) (WINDOWS * WINDOW.toSeconds() * OPERATIONS_PER_SECOND_PER_THREAD * 2 + 1000);
+			for (int i = 0; i < WORKLOAD_THREADS; i++) {
+				long[] baseline = new long[capacity];
+				long[] backfill = new long[capacity];
+				int[] count = new int[2];
+				this.samples.get(0).add(baseline);
+				this.samples.get(1).add(backfill);
+				this.counts.add(count);
+				Thread thread = new Thread(() -> run(new long[][] { baseline, backfill }, count));
+				thread.start();
+				this.threads.add(thread);
 			}
 		}
-		catch (Exception ex) {
-			throw new IllegalStateException(ex);
+
+		void record(int bucket) {
+			this.bucket.set(bucket);
 		}
-		latencies[latencies.length - 1] = count;
+
+		void stop() throws InterruptedException {
+			this.running.set(false);
+			for (Thread thread : this.threads) {
+				thread.join();
+			}
+		}
+
+		Latencies latencies(int bucket) {
+			return latencies(bucket, (latency) -> true);
+		}
+
+		Latencies latencies(int bucket, java.util.function.LongPredicate filter) {
+			int total = this.counts.stream().mapToInt((count) -> count[bucket]).sum();
+			long[] all = new long[total];
+			int at = 0;
+			for (int i = 0; i < this.counts.size(); i++) {
+				int count = this.counts.get(i)[bucket];
+				System.arraycopy(this.samples.get(bucket).get(i), 0, all, at, count);
+				at += count;
+			}
+			return new Latencies(Arrays.stream(all).filter(filter).map((latency) -> latency & ~READ_FLAG).sorted().toArray());
+		}
+
+		private void run(long[][] latencies, int[] counts) {
+			ThreadLocalRandom random = ThreadLocalRandom.current();
+			long interval = 1_000_000_000L / OPERATIONS_PER_SECOND_PER_THREAD;
+			try (Connection connection = postgres.database().newConnection();
+					PreparedStatement read = connection.prepareStatement("SELECT * FROM " + this.table + " WHERE id = ?");
+					PreparedStatement write = connection.prepareStatement(
+							"UPDATE " + this.table + " SET email = ?, email_address = lower(?) WHERE id = ?")) {
+				long next = System.nanoTime();
+				while (this.running.get()) {
+					long id = random.nextLong(1, WORKLOAD_ROWS + 1);
+					int bucket = this.bucket.get();
+					long start = System.nanoTime();
+					boolean reading = random.nextBoolean();
+					if (reading) {
+						read.setLong(1, id);
+						try (ResultSet rs = read.executeQuery()) {
+							rs.next();
+						}
+					}
+					else {
+						String email = "User" + id + "-" + random.nextInt() + "@Example.COM";
+						write.setString(1, email);
+						write.setString(2, email);
+						write.setLong(3, id);
+						write.executeUpdate();
+					}
+					long latency = (System.nanoTime() - start) | (reading ? READ_FLAG : 0);
+					if (bucket >= 0 && bucket == this.bucket.get() && counts[bucket] < latencies[bucket].length) {
+						latencies[bucket][counts[bucket]++] = latency;
+					}
+					next += interval;
+					long sleep = next - System.nanoTime();
+					if (sleep > 0) {
+						Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+					}
+				}
+			}
+			catch (Exception ex) {
+				throw new IllegalStateException(ex);
+			}
+		}
+
 	}
 
 	private void createTable(String table) {
+		createTable(table, ROWS);
+	}
+
+	private void createTable(String table, int rows) {
 		this.jdbc.execute("CREATE TABLE " + table
 				+ " (id bigint PRIMARY KEY, email text NOT NULL, email_address text, created_at timestamptz NOT NULL DEFAULT now(), note text)");
 		this.jdbc.update("INSERT INTO " + table + " (id, email, note) SELECT i, 'User' || i || '@Example.COM', "
-				+ "md5(i::text) FROM generate_series(1, ?) AS i", ROWS);
+				+ "md5(i::text) FROM generate_series(1, ?) AS i", rows);
 		this.jdbc.execute("VACUUM ANALYZE " + table);
 	}
 
@@ -244,19 +351,6 @@ class BackfillBenchmark {
 	}
 
 	private record Latencies(long[] sorted) {
-
-		static Latencies of(List<long[]> samples) {
-			int total = samples.stream().mapToInt((latencies) -> (int) latencies[latencies.length - 1]).sum();
-			long[] all = new long[total];
-			int at = 0;
-			for (long[] latencies : samples) {
-				int count = (int) latencies[latencies.length - 1];
-				System.arraycopy(latencies, 0, all, at, count);
-				at += count;
-			}
-			Arrays.sort(all);
-			return new Latencies(all);
-		}
 
 		int count() {
 			return this.sorted.length;
