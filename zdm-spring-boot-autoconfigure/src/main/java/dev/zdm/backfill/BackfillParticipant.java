@@ -100,7 +100,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				}
 				return;
 			}
-			if (job.isDone() && System.nanoTime() >= job.notBefore && !job.leaving) {
+			if (job.isDone() && System.nanoTime() >= job.notBefore && !job.leaving && !this.executor.isShutdown()) {
 				BackfillRunner next = new BackfillRunner(this.dataSource, migration, status.instanceId(),
 						this.fleetTimeout, this.lockInspector, this.throttles, !status.effective().readsNew());
 				if (job.unrecordedFailures > 0 && job.unrecordedFailure != null) {
