@@ -267,12 +267,12 @@ public class ZdmProperties {
 		/**
 		 * Duration a batch should take; the batch size adapts towards it.
 		 */
-		private Duration targetBatchDuration = Duration.ofMillis(50);
+		private Duration targetBatchDuration = Duration.ofMillis(20);
 
 		/**
 		 * Pause between two batches.
 		 */
-		private Duration pause = Duration.ofMillis(100);
+		private Duration pause = Duration.ofMillis(200);
 
 		/**
 		 * Lock timeout of each batch.

@@ -47,7 +47,7 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 	 * @return the default settings
 	 */
 	public static BackfillSettings defaults() {
-		return new BackfillSettings(true, 1000, 100, 50_000, Duration.ofMillis(50), Duration.ofMillis(100),
+		return new BackfillSettings(true, 1000, 100, 50_000, Duration.ofMillis(20), Duration.ofMillis(200),
 				Duration.ofSeconds(1), Duration.ofSeconds(10), 0, Duration.ofMinutes(5), Duration.ofSeconds(1), List.of(),
 				ZoneId.of("UTC"), 200_000, 3);
 	}

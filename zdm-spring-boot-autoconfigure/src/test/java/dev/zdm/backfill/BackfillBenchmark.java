@@ -189,10 +189,13 @@ class BackfillBenchmark {
 	private static BackfillSettings pacedSettings() {
 		BackfillSettings defaults = BackfillSettings.defaults();
 		return new BackfillSettings(true, defaults.initialBatchSize(), defaults.minBatchSize(), defaults.maxBatchSize(),
-				defaults.targetBatchDuration(), defaults.pause(), defaults.lockTimeout(), defaults.statementTimeout(),
-				defaults.maxLockWaiters(), defaults.maxTransactionAge(), defaults.throttleCheckInterval(),
-				defaults.timeWindows(), defaults.timeZone(),
-				Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses());
+				Duration.ofMillis(Long.getLong("zdm.benchmark.paced-target", defaults.targetBatchDuration().toMillis())),
+				Duration.ofMillis(Long.getLong("zdm.benchmark.paced-pause", defaults.pause().toMillis())),
+				defaults.lockTimeout(), defaults.statementTimeout(),
+				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Integer.MAX_VALUE : defaults.maxLockWaiters(),
+				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Duration.ZERO : defaults.maxTransactionAge(),
+				defaults.throttleCheckInterval(), defaults.timeWindows(),
+				defaults.timeZone(), Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses());
 	}
 
 	private static double median(List<Double> values) {
