@@ -1,9 +1,13 @@
 package dev.zdm.autoconfigure;
 
+import java.time.DateTimeException;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import dev.zdm.backfill.BackfillSettings;
+import dev.zdm.backfill.TimeWindow;
 import dev.zdm.ddl.UnsafeOperation;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -56,7 +60,8 @@ final class MigrationDefinitions {
 			.expandLocations(migration.getExpand())
 			.contractLocations(migration.getContract())
 			.allowUnsafe(allowUnsafe(id, prefix, migration.getAllowUnsafe()))
-			.sync(sync);
+			.sync(sync)
+			.backfill(backfill(id, prefix + "backfill.", migration.getBackfill()));
 		for (Map.Entry<String, String> up : migration.getUp().entrySet()) {
 			builder.up(identifier(id, prefix + "up", up.getKey()).name(), up.getValue());
 		}
@@ -75,6 +80,23 @@ final class MigrationDefinitions {
 			}
 		}
 		return codes;
+
+	}
+
+	private static BackfillSettings backfill(String id, String prefix, ZdmProperties.Backfill backfill) {
+		try {
+			return new BackfillSettings(backfill.isEnabled(), backfill.getInitialBatchSize(),
+					backfill.getMinBatchSize(), backfill.getMaxBatchSize(), backfill.getTargetBatchDuration(),
+					backfill.getPause(), backfill.getLockTimeout(), backfill.getStatementTimeout(),
+					backfill.getMaxLockWaiters(), backfill.getMaxTransactionAge(), backfill.getThrottleCheckInterval(),
+					backfill.getTimeWindows().stream().map(TimeWindow::parse).toList(),
+					ZoneId.of(backfill.getTimeZone()), backfill.getVacuumEveryRows(), backfill.getVerificationPasses());
+		}
+		catch (IllegalArgumentException | DateTimeException ex) {
+			throw new ZdmConfigurationException(id, "invalid backfill settings: " + ex.getMessage(),
+					"Check the " + prefix + "* properties: batch sizes with 1 <= min <= max, time windows such as "
+							+ "22:00-06:00 and a time zone such as UTC or Europe/Paris.");
+		}
 	}
 
 	private static TableName table(String id, String prefix, String table) {

@@ -19,6 +19,9 @@ import org.springframework.core.env.Environment;
 import org.springframework.core.io.ResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.backfill.BackfillParticipant;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.ddl.DdlHistoryRepository;
 import dev.zdm.ddl.DdlSettings;
 import dev.zdm.ddl.ExpandContractRunner;
@@ -108,8 +111,22 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
+	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, ZdmProperties properties,
+			ObjectProvider<BackfillThrottle> throttles) {
+		return new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
+				throttles.orderedStream().toList());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
 	SameTableSyncTrigger zdmSameTableSyncTrigger(DataSource dataSource) {
 		return new SameTableSyncTrigger(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillService zdmBackfillService(DataSource dataSource) {
+		return new BackfillService(dataSource);
 	}
 
 }

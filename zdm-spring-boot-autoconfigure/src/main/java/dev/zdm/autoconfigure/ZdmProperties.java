@@ -278,6 +278,8 @@ public class ZdmProperties {
 		 */
 		private @Nullable String sync;
 
+		private final Backfill backfill = new Backfill();
+
 		public String getPhase() {
 			return this.phase;
 		}
@@ -340,7 +342,6 @@ public class ZdmProperties {
 
 		public void setAllowUnsafe(List<String> allowUnsafe) {
 			this.allowUnsafe = allowUnsafe;
-
 		}
 
 		public @Nullable String getSync() {
@@ -349,6 +350,212 @@ public class ZdmProperties {
 
 		public void setSync(@Nullable String sync) {
 			this.sync = sync;
+		}
+
+		public Backfill getBackfill() {
+			return this.backfill;
+		}
+
+	}
+
+	/**
+	 * Backfill settings of one migration.
+	 */
+	public static class Backfill {
+
+		/**
+		 * Whether this instance may run the migration's backfill.
+		 */
+		private boolean enabled = true;
+
+		/**
+		 * Number of rows in the first batch.
+		 */
+		private int initialBatchSize = 1000;
+
+		/**
+		 * Minimum number of rows in a batch.
+		 */
+		private int minBatchSize = 100;
+
+		/**
+		 * Maximum number of rows in a batch.
+		 */
+		private int maxBatchSize = 50_000;
+
+		/**
+		 * Duration a batch should take; the batch size adapts towards it.
+		 */
+		private Duration targetBatchDuration = Duration.ofMillis(20);
+
+		/**
+		 * Pause between two batches.
+		 */
+		private Duration pause = Duration.ofMillis(200);
+
+		/**
+		 * Lock timeout of each batch.
+		 */
+		private Duration lockTimeout = Duration.ofSeconds(1);
+
+		/**
+		 * Statement timeout of each batch.
+		 */
+		private Duration statementTimeout = Duration.ofSeconds(10);
+
+		/**
+		 * Maximum number of sessions waiting on a lock on the table before the backfill holds back.
+		 */
+		private int maxLockWaiters = 0;
+
+		/**
+		 * Maximum age of the oldest open transaction before the backfill holds back. Zero to never hold back for it.
+		 */
+		private Duration maxTransactionAge = Duration.ofMinutes(5);
+
+		/**
+		 * How long to wait before checking the load again while holding back.
+		 */
+		private Duration throttleCheckInterval = Duration.ofSeconds(1);
+
+		/**
+		 * Times of day the backfill may run in, such as 22:00-06:00. Any time if empty.
+		 */
+		private List<String> timeWindows = new ArrayList<>();
+
+		/**
+		 * Time zone of the time windows.
+		 */
+		private String timeZone = "UTC";
+
+		/**
+		 * Number of rows updated between two VACUUMs of the table. Zero to leave vacuuming to autovacuum.
+		 */
+		private long vacuumEveryRows = 200_000;
+
+		/**
+		 * Maximum number of verification passes while rows keep disagreeing.
+		 */
+		private int verificationPasses = 3;
+
+		public boolean isEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public int getInitialBatchSize() {
+			return this.initialBatchSize;
+		}
+
+		public void setInitialBatchSize(int initialBatchSize) {
+			this.initialBatchSize = initialBatchSize;
+		}
+
+		public int getMinBatchSize() {
+			return this.minBatchSize;
+		}
+
+		public void setMinBatchSize(int minBatchSize) {
+			this.minBatchSize = minBatchSize;
+		}
+
+		public int getMaxBatchSize() {
+			return this.maxBatchSize;
+		}
+
+		public void setMaxBatchSize(int maxBatchSize) {
+			this.maxBatchSize = maxBatchSize;
+		}
+
+		public Duration getTargetBatchDuration() {
+			return this.targetBatchDuration;
+		}
+
+		public void setTargetBatchDuration(Duration targetBatchDuration) {
+			this.targetBatchDuration = targetBatchDuration;
+		}
+
+		public Duration getPause() {
+			return this.pause;
+		}
+
+		public void setPause(Duration pause) {
+			this.pause = pause;
+		}
+
+		public Duration getLockTimeout() {
+			return this.lockTimeout;
+		}
+
+		public void setLockTimeout(Duration lockTimeout) {
+			this.lockTimeout = lockTimeout;
+		}
+
+		public Duration getStatementTimeout() {
+			return this.statementTimeout;
+		}
+
+		public void setStatementTimeout(Duration statementTimeout) {
+			this.statementTimeout = statementTimeout;
+		}
+
+		public int getMaxLockWaiters() {
+			return this.maxLockWaiters;
+		}
+
+		public void setMaxLockWaiters(int maxLockWaiters) {
+			this.maxLockWaiters = maxLockWaiters;
+		}
+
+		public Duration getMaxTransactionAge() {
+			return this.maxTransactionAge;
+		}
+
+		public void setMaxTransactionAge(Duration maxTransactionAge) {
+			this.maxTransactionAge = maxTransactionAge;
+		}
+
+		public Duration getThrottleCheckInterval() {
+			return this.throttleCheckInterval;
+		}
+
+		public void setThrottleCheckInterval(Duration throttleCheckInterval) {
+			this.throttleCheckInterval = throttleCheckInterval;
+		}
+
+		public List<String> getTimeWindows() {
+			return this.timeWindows;
+		}
+
+		public void setTimeWindows(List<String> timeWindows) {
+			this.timeWindows = timeWindows;
+		}
+
+		public String getTimeZone() {
+			return this.timeZone;
+		}
+
+		public void setTimeZone(String timeZone) {
+			this.timeZone = timeZone;
+		}
+
+		public long getVacuumEveryRows() {
+			return this.vacuumEveryRows;
+		}
+
+		public void setVacuumEveryRows(long vacuumEveryRows) {
+			this.vacuumEveryRows = vacuumEveryRows;
+		}
+
+		public int getVerificationPasses() {
+			return this.verificationPasses;
+		}
+
+		public void setVerificationPasses(int verificationPasses) {
+			this.verificationPasses = verificationPasses;
 		}
 
 	}

@@ -12,6 +12,8 @@ import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
 
+import dev.zdm.backfill.BackfillSettings;
+
 /**
  * One declared migration: what the deployed instance requests, which table it changes and how the new
  * columns derive from the old ones and back. Created with {@link #builder(String)}.
@@ -38,6 +40,7 @@ public final class MigrationDefinition {
 
 	private final Set<String> allowedUnsafe;
 	private final @Nullable SyncMode sync;
+	private final BackfillSettings backfill;
 
 	private MigrationDefinition(Builder builder) {
 		this.id = builder.id;
@@ -53,6 +56,7 @@ public final class MigrationDefinition {
 		this.contractLocations = List.copyOf(builder.contractLocations);
 		this.allowedUnsafe = Collections.unmodifiableSet(new LinkedHashSet<>(builder.allowedUnsafe));
 		this.sync = builder.sync;
+		this.backfill = builder.backfill;
 	}
 
 	/**
@@ -125,7 +129,6 @@ public final class MigrationDefinition {
 	 */
 	public Set<String> allowedUnsafe() {
 		return this.allowedUnsafe;
-
 	}
 
 	/**
@@ -139,6 +142,15 @@ public final class MigrationDefinition {
 			return this.sync;
 		}
 		return this.up.isEmpty() ? SyncMode.REPOSITORIES : SyncMode.TRIGGER;
+
+	}
+
+	/**
+	 * Return how the backfill runs.
+	 * @return the backfill settings
+	 */
+	public BackfillSettings backfill() {
+		return this.backfill;
 	}
 
 	/**
@@ -165,6 +177,7 @@ public final class MigrationDefinition {
 		builder.contractLocations.addAll(this.contractLocations);
 		builder.allowedUnsafe.addAll(this.allowedUnsafe);
 		builder.sync = this.sync;
+		builder.backfill = this.backfill;
 		return builder;
 	}
 
@@ -214,6 +227,7 @@ public final class MigrationDefinition {
 
 		private final Set<String> allowedUnsafe = new LinkedHashSet<>();
 		private @Nullable SyncMode sync;
+		private BackfillSettings backfill = BackfillSettings.defaults();
 
 		private Builder(String id) {
 			if (!isValidId(id)) {
@@ -276,6 +290,11 @@ public final class MigrationDefinition {
 
 		public Builder sync(@Nullable SyncMode sync) {
 			this.sync = sync;
+			return this;
+		}
+
+		public Builder backfill(BackfillSettings backfill) {
+			this.backfill = backfill;
 			return this;
 		}
 

@@ -1,0 +1,81 @@
+package dev.zdm.backfill;
+
+import java.time.Duration;
+import java.time.LocalTime;
+import java.util.List;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.locks.LockInspector;
+import dev.zdm.locks.TableLockFigures;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * Decides how large the next batch is and whether the backfill should hold back now.
+ */
+final class BackfillPacer {
+
+	private final MigrationDefinition migration;
+
+	private final BackfillSettings settings;
+
+	private final LockInspector lockInspector;
+
+	private final List<BackfillThrottle> throttles;
+
+	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
+			List<BackfillThrottle> throttles) {
+		this.migration = migration;
+		this.settings = settings;
+		this.lockInspector = lockInspector;
+		this.throttles = throttles;
+	}
+
+	/**
+	 * Return the size of the next batch given how long the last one took: towards the target duration, at most
+	 * doubling or halving at a time, within the bounds.
+	 */
+	int nextBatchSize(int current, Duration took) {
+		double target = this.settings.targetBatchDuration().toNanos();
+		double factor = (took.toNanos() <= 0) ? 2.0 : target / took.toNanos();
+		factor = Math.max(0.5, Math.min(2.0, factor));
+		long next = Math.round(current * factor);
+		return (int) Math.max(this.settings.minBatchSize(), Math.min(this.settings.maxBatchSize(), next));
+	}
+
+	/**
+	 * Return why the backfill should hold back before its next batch, or {@code null} to go ahead.
+	 */
+	@Nullable String holdBackReason() {
+		List<TimeWindow> windows = this.settings.timeWindows();
+		if (!windows.isEmpty()) {
+			LocalTime now = LocalTime.now(this.settings.timeZone());
+			if (windows.stream().noneMatch((window) -> window.contains(now))) {
+				return "outside the allowed time windows " + windows + " (" + this.settings.timeZone() + ")";
+			}
+		}
+		boolean checkLocks = this.settings.maxLockWaiters() < Integer.MAX_VALUE;
+		boolean checkTransactions = !this.settings.maxTransactionAge().isZero() && !this.settings.maxTransactionAge().isNegative();
+		if (checkLocks || checkTransactions) {
+			TableLockFigures figures = this.lockInspector.tableLockFigures(this.migration.table());
+			if (checkLocks && figures.waitingSessions() > this.settings.maxLockWaiters()) {
+				return figures.waitingSessions() + " sessions wait for a lock on " + this.migration.table()
+						+ " (longest for " + figures.longestWait() + ", at most " + this.settings.maxLockWaiters()
+						+ " allowed)";
+			}
+			Duration oldest = figures.oldestTransactionAge();
+			if (checkTransactions && oldest != null && oldest.compareTo(this.settings.maxTransactionAge()) > 0) {
+				return "the transaction of pid " + figures.oldestTransactionPid() + " has been open for " + oldest
+						+ " (at most " + this.settings.maxTransactionAge() + " allowed)";
+			}
+		}
+		for (BackfillThrottle throttle : this.throttles) {
+			String reason = throttle.holdBackReason(this.migration);
+			if (reason != null) {
+				return reason;
+			}
+		}
+		return null;
+	}
+
+}

@@ -1,0 +1,97 @@
+package dev.zdm.backfill;
+
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import dev.zdm.locks.LockInspector;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.phase.MigrationState;
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * Tests for {@link BackfillPacer}, {@link TimeWindow} and the backfill's checks of a declaration.
+ */
+class BackfillPacerTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	@Test
+	void batchSizeAdaptsTowardsTargetDurationWithinBounds() {
+		BackfillPacer pacer = pacer(BackfillTests.settings(1000, 100, 4000, Duration.ZERO), List.of());
+		// the target is 50 ms
+		assertThat(pacer.nextBatchSize(1000, Duration.ofMillis(25))).isEqualTo(2000);
+		assertThat(pacer.nextBatchSize(1000, Duration.ofMillis(5))).isEqualTo(2000);
+		assertThat(pacer.nextBatchSize(1000, Duration.ofMillis(100))).isEqualTo(500);
+		assertThat(pacer.nextBatchSize(1000, Duration.ofSeconds(5))).isEqualTo(500);
+		assertThat(pacer.nextBatchSize(3000, Duration.ofMillis(10))).isEqualTo(4000);
+		assertThat(pacer.nextBatchSize(150, Duration.ofSeconds(1))).isEqualTo(100);
+	}
+
+	@Test
+	void holdsBackOutsideTimeWindows() {
+		LocalTime now = LocalTime.now(ZoneId.of("UTC"));
+		TimeWindow later = new TimeWindow(now.plusHours(2), now.plusHours(3));
+		TimeWindow current = new TimeWindow(now.minusHours(1), now.plusHours(1));
+		assertThat(pacer(windows(List.of(later)), List.of()).holdBackReason()).contains("outside the allowed time windows");
+		assertThat(pacer(windows(List.of(later, current)), List.of()).holdBackReason()).isNull();
+	}
+
+	@Test
+	void holdsBackWhileAThrottleSaysSo() {
+		BackfillThrottle lagging = (migration) -> "replica lag of 12s on " + migration.table();
+		assertThat(pacer(windows(List.of()), List.of(lagging)).holdBackReason()).isEqualTo("replica lag of 12s on users");
+	}
+
+	@Test
+	void timeWindowsWrapPastMidnight() {
+		TimeWindow night = TimeWindow.parse("22:00-06:00");
+		assertThat(night.contains(LocalTime.of(23, 0))).isTrue();
+		assertThat(night.contains(LocalTime.of(5, 59))).isTrue();
+		assertThat(night.contains(LocalTime.of(6, 0))).isFalse();
+		assertThat(night.contains(LocalTime.of(12, 0))).isFalse();
+		assertThat(TimeWindow.parse("09:00-17:30").contains(LocalTime.of(12, 0))).isTrue();
+	}
+
+	@Test
+	void compositeKeyIsRefused() {
+		MigrationDefinition migration = MigrationDefinition.builder("pairs")
+			.requestedPhase(Phase.BACKFILL)
+			.table("pairs")
+			.key("a", "b")
+			.up("c", "a + b")
+			.build();
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> new BackfillParticipant(postgres.dataSource(), Duration.ofSeconds(30), List.of())
+				.validate(migration, MigrationState.initial("pairs")))
+			.withMessageContaining("single-column key");
+	}
+
+	private static BackfillSettings windows(List<TimeWindow> windows) {
+		BackfillSettings unpaced = BackfillSettings.defaults().withoutPacing();
+		return new BackfillSettings(true, 100, 100, 100, unpaced.targetBatchDuration(), unpaced.pause(),
+				unpaced.lockTimeout(), unpaced.statementTimeout(), unpaced.maxLockWaiters(),
+				unpaced.maxTransactionAge(), unpaced.throttleCheckInterval(), windows, ZoneId.of("UTC"), 0, 3);
+	}
+
+	private static BackfillPacer pacer(BackfillSettings settings, List<BackfillThrottle> throttles) {
+		MigrationDefinition migration = MigrationDefinition.builder("users")
+			.table("users")
+			.key("id")
+			.up("email_address", "lower(email)")
+			.backfill(settings)
+			.build();
+		return new BackfillPacer(migration, settings, new LockInspector(postgres.dataSource()), throttles);
+	}
+
+}
