@@ -47,7 +47,8 @@ class ZdmObservabilityAutoConfigurationTests {
 		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.instance-id=observed",
 				"zdm.fleet.heartbeat-interval=1h", "zdm.fleet.timeout=2h", "zdm.migrations.accounts-name.table=accounts",
 				"zdm.migrations.accounts-name.phase=read-new",
-				"zdm.migrations.accounts-name.up.display_name=initcap(name)");
+				"zdm.migrations.accounts-name.up.display_name=initcap(name)",
+				"zdm.migrations.accounts-name.backfill.enabled=false");
 
 	@BeforeAll
 	static void createTable() {
