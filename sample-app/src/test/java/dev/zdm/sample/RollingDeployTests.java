@@ -12,6 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
@@ -130,10 +131,10 @@ class RollingDeployTests {
 				"zdm.fleet.heartbeat-interval=200ms", "zdm.fleet.timeout=3s", "zdm.fleet.join-timeout=5s",
 				"zdm.migrations." + MIGRATION + ".backfill.initial-batch-size=500",
 				"zdm.migrations." + MIGRATION + ".backfill.pause=10ms" };
-		ConfigurableApplicationContext context = new SpringApplicationBuilder(SampleApplication.class)
-			.properties(postgres.springProperties())
-			.properties(properties)
-			.run();
+		String[] arguments = Stream.concat(Stream.of(postgres.springProperties()), Stream.of(properties))
+			.map((property) -> "--" + property)
+			.toArray(String[]::new);
+		ConfigurableApplicationContext context = new SpringApplicationBuilder(SampleApplication.class).run(arguments);
 		int port = ((WebServerApplicationContext) context).getWebServer().getPort();
 		return new Instance(slot + "-" + phase.value(), context, RestClient.create("http://localhost:" + port));
 	}

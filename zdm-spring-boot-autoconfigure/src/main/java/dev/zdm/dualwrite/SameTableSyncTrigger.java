@@ -2,6 +2,7 @@ package dev.zdm.dualwrite;
 
 import java.util.Collection;
 import java.util.LinkedHashSet;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -49,6 +50,17 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 			WHERE t.tgrelid = CAST(? AS regclass) AND t.tgname = ? AND NOT t.tgisinternal AND t.tgenabled <> 'D'
 			""";
 
+	private static final String NOT_NULL_OLD_COLUMNS = """
+			SELECT a.attname
+			FROM pg_attribute a
+			  JOIN pg_class c ON c.oid = a.attrelid
+			  JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = ? AND c.relname = ? AND a.attname = ANY (?) AND a.attnotnull AND NOT a.attisdropped
+			  AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary
+			                  AND a.attnum = ANY (i.indkey))
+			ORDER BY a.attnum
+			""";
+
 	private static final int MAX_BASE_NAME_LENGTH = 55;
 
 	private final DatabaseCatalog catalog;
@@ -89,8 +101,25 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		}
 		Names names = Names.of(migration);
 		TableName table = migration.table();
-		return List.of("DROP TRIGGER IF EXISTS " + names.trigger().quoted() + " ON " + table.quoted(),
-				"DROP FUNCTION IF EXISTS " + names.function(table) + "()");
+		List<String> statements = new ArrayList<>();
+		for (String column : notNullOldColumns(migration)) {
+			// Once the trigger is gone nothing fills the old column, which is about to be dropped: writes of the
+			// new side in between must not fail on its NOT NULL.
+			statements.add("ALTER TABLE " + table.quoted() + " ALTER COLUMN " + new SqlIdentifier(column).quoted()
+					+ " DROP NOT NULL");
+		}
+		statements.add("DROP TRIGGER IF EXISTS " + names.trigger().quoted() + " ON " + table.quoted());
+		statements.add("DROP FUNCTION IF EXISTS " + names.function(table) + "()");
+		return statements;
+	}
+
+	private List<String> notNullOldColumns(MigrationDefinition migration) {
+		String[] oldColumns = migration.down().keySet().stream().map(SqlIdentifier::name).toArray(String[]::new);
+		if (oldColumns.length == 0) {
+			return List.of();
+		}
+		return this.jdbcTemplate.query(NOT_NULL_OLD_COLUMNS, (rs, row) -> rs.getString(1),
+				schemaOf(migration.table()), migration.table().table().name(), oldColumns);
 	}
 
 	/**

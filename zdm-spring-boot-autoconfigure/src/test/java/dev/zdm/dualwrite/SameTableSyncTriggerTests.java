@@ -194,6 +194,25 @@ class SameTableSyncTriggerTests {
 				Integer.class)).isZero();
 	}
 
+	@Test
+	void newSideInsertsKeepWorkingBetweenTheTriggerDropAndTheOldColumnDrop() {
+		jdbc.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, login text NOT NULL, username text)");
+		MigrationDefinition accounts = MigrationDefinition.builder("accounts-login")
+			.table("public.accounts")
+			.up("username", "lower(login)")
+			.down("login", "username")
+			.build();
+		trigger.expandStatements(accounts).forEach(jdbc::execute);
+		jdbc.update("INSERT INTO accounts (id, username) VALUES (1, 'ada')");
+		assertThat(jdbc.queryForObject("SELECT login FROM accounts WHERE id = 1", String.class)).isEqualTo("ada");
+		List<String> contract = trigger.contractStatements(accounts);
+		assertThat(contract.get(0)).isEqualTo("ALTER TABLE \"public\".\"accounts\" ALTER COLUMN \"login\" DROP NOT NULL");
+		contract.forEach(jdbc::execute);
+		jdbc.update("INSERT INTO accounts (id, username) VALUES (2, 'grace')");
+		assertThat(jdbc.queryForObject("SELECT username FROM accounts WHERE id = 2", String.class)).isEqualTo("grace");
+		assertThat(trigger.contractStatements(accounts)).as("nothing left to relax").noneMatch((statement) -> statement.contains("NOT NULL"));
+	}
+
 	private static Map<String, Object> user(long id) {
 		return jdbc.queryForMap("SELECT email, email_address FROM users WHERE id = ?", id);
 	}
