@@ -513,22 +513,23 @@ final class BackfillRunner {
 			T result = work.run();
 			connection.commit();
 			committed = true;
+			connection.setAutoCommit(true);
 			return result;
 		}
 		finally {
 			if (!committed) {
 				rollbackQuietly(connection);
 			}
-			connection.setAutoCommit(true);
 		}
 	}
 
 	private static void rollbackQuietly(Connection connection) {
 		try {
 			connection.rollback();
+			connection.setAutoCommit(true);
 		}
 		catch (SQLException ex) {
-			// the connection is gone; the run ends on the next statement
+			// the connection is gone: the failure that brought us here ends the run
 		}
 	}
 

@@ -73,10 +73,17 @@ class BackfillFailoverTests {
 				other[0] = startInstanceB(context.getBean(PhaseController.class).migrations().get(0).toBuilder());
 				Thread.sleep(500);
 				assertThat(service.progress("failover").runner()).isEqualTo("a");
-				Map<String, Object> runner = jdbc
-					.queryForMap("SELECT runner_pid, last_key FROM zdm_backfill WHERE migration_id = 'failover'");
-				checkpointBeforeKill[0] = Long.parseLong((String) runner.get("last_key"));
-				jdbc.queryForObject("SELECT pg_terminate_backend(?)", Boolean.class, runner.get("runner_pid"));
+				Integer runnerPid = jdbc.queryForObject(
+						"SELECT runner_pid FROM zdm_backfill WHERE migration_id = 'failover'", Integer.class);
+				// kill the runner in the middle of a batch
+				await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1)).until(() -> {
+					Map<String, Object> batch = jdbc.queryForMap(
+							"SELECT a.state, b.last_key FROM pg_stat_activity a, zdm_backfill b "
+									+ "WHERE a.pid = ? AND b.migration_id = 'failover'", runnerPid);
+					checkpointBeforeKill[0] = Long.parseLong((String) batch.get("last_key"));
+					return !"idle".equals(batch.get("state"));
+				});
+				jdbc.queryForObject("SELECT pg_terminate_backend(?)", Boolean.class, runnerPid);
 			});
 			await().atMost(Duration.ofSeconds(30)).until(() -> {
 				BackfillProgress progress = service.progress("failover");
