@@ -83,16 +83,7 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 	}
 
 	boolean containsWords(String... words) {
-		for (int i = 0; i + words.length <= this.tokens.size(); i++) {
-			boolean match = true;
-			for (int j = 0; j < words.length && match; j++) {
-				match = this.tokens.get(i + j).isWord(words[j]);
-			}
-			if (match) {
-				return true;
-			}
-		}
-		return false;
+		return SqlToken.containsWords(this.tokens, 0, words);
 	}
 
 }

@@ -1,5 +1,7 @@
 package dev.zdm.ddl;
 
+import java.util.List;
+
 /**
  * One lexical token of an SQL statement, as {@link SqlScriptParser} reads it.
  *
@@ -19,6 +21,45 @@ public record SqlToken(Type type, String value) {
 
 	boolean isName() {
 		return this.type == Type.WORD || this.type == Type.QUOTED;
+	}
+
+	/**
+	 * Whether the token at a position is the given word.
+	 */
+	static boolean isWordAt(List<SqlToken> tokens, int position, String word) {
+		return position < tokens.size() && tokens.get(position).isWord(word);
+	}
+
+	/**
+	 * Whether the tokens from a position on are the given words or symbols, in order.
+	 */
+	static boolean matchAt(List<SqlToken> tokens, int position, String... words) {
+		if (position + words.length > tokens.size()) {
+			return false;
+		}
+		for (int i = 0; i < words.length; i++) {
+			SqlToken token = tokens.get(position + i);
+			if (!token.isWord(words[i]) && !token.isSymbol(words[i])) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	/**
+	 * Whether the given words follow each other anywhere from a position on.
+	 */
+	static boolean containsWords(List<SqlToken> tokens, int from, String... words) {
+		for (int i = from; i + words.length <= tokens.size(); i++) {
+			boolean match = true;
+			for (int j = 0; j < words.length && match; j++) {
+				match = tokens.get(i + j).isWord(words[j]);
+			}
+			if (match) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**

@@ -224,18 +224,12 @@ public class UnsafeStatementChecker {
 		}
 
 		private boolean word(String word) {
-			return this.position < this.tokens.size() && this.tokens.get(this.position).isWord(word);
+			return SqlToken.isWordAt(this.tokens, this.position, word);
 		}
 
 		private boolean accept(String... words) {
-			if (this.position + words.length > this.tokens.size()) {
+			if (!SqlToken.matchAt(this.tokens, this.position, words)) {
 				return false;
-			}
-			for (int i = 0; i < words.length; i++) {
-				SqlToken token = this.tokens.get(this.position + i);
-				if (!token.isWord(words[i]) && !token.isSymbol(words[i])) {
-					return false;
-				}
 			}
 			this.position += words.length;
 			return true;
@@ -444,17 +438,12 @@ public class UnsafeStatementChecker {
 		}
 
 		private boolean word(String word) {
-			return this.position < this.tokens.size() && this.tokens.get(this.position).isWord(word);
+			return SqlToken.isWordAt(this.tokens, this.position, word);
 		}
 
 		private boolean accept(String... words) {
-			if (this.position + words.length > this.tokens.size()) {
+			if (!SqlToken.matchAt(this.tokens, this.position, words)) {
 				return false;
-			}
-			for (int i = 0; i < words.length; i++) {
-				if (!this.tokens.get(this.position + i).isWord(words[i])) {
-					return false;
-				}
 			}
 			this.position += words.length;
 			return true;
@@ -470,16 +459,7 @@ public class UnsafeStatementChecker {
 		}
 
 		private boolean containsWords(String... words) {
-			for (int i = this.position; i + words.length <= this.tokens.size(); i++) {
-				boolean match = true;
-				for (int j = 0; j < words.length && match; j++) {
-					match = this.tokens.get(i + j).isWord(words[j]);
-				}
-				if (match) {
-					return true;
-				}
-			}
-			return false;
+			return SqlToken.containsWords(this.tokens, this.position, words);
 		}
 
 		private boolean endsWith(String... words) {
