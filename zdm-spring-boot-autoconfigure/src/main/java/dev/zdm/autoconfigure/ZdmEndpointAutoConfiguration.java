@@ -8,6 +8,9 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
+import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.ddl.DdlHistoryRepository;
 import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.phase.PhaseController;
 
@@ -23,8 +26,16 @@ public final class ZdmEndpointAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler) {
-		return new ZdmEndpoint(phaseController, lockFiguresSampler);
+	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
+			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository) {
+		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@ConditionalOnBean(ZdmEndpoint.class)
+	ZdmEndpointWebExtension zdmEndpointWebExtension(ZdmEndpoint zdmEndpoint) {
+		return new ZdmEndpointWebExtension(zdmEndpoint);
 	}
 
 }

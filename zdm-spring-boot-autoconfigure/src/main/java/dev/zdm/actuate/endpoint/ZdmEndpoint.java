@@ -9,11 +9,17 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.endpoint.Access;
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
+import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.ddl.DdlHistoryRepository;
+import dev.zdm.ddl.DdlStatus;
 import dev.zdm.fleet.FleetMember;
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.locks.BlockingSession;
@@ -25,7 +31,8 @@ import dev.zdm.phase.PhaseController;
 
 /**
  * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase and why they differ, the
- * fleet, the migration's state and its table's lock figures. Its write operations are off unless
+ * fleet, the migration's state, its table's lock figures, its backfill's progress and verification and its DDL
+ * history. Its write operation (pause, resume or verify a backfill) is off unless
  * {@code management.endpoint.zdm.access=unrestricted}.
  */
 @Endpoint(id = "zdm", defaultAccess = Access.READ_ONLY)
@@ -33,16 +40,27 @@ public class ZdmEndpoint {
 
 	private final PhaseController controller;
 
+	private static final int RECENT_LOCK_TIMEOUTS = 10;
+
 	private final LockFiguresSampler lockFigures;
+
+	private final BackfillService backfill;
+
+	private final DdlHistoryRepository ddlHistory;
 
 	/**
 	 * Create an endpoint.
 	 * @param controller the phase controller
 	 * @param lockFigures the lock figures sampled at each heartbeat
+	 * @param backfill the backfill's progress and controls
+	 * @param ddlHistory the DDL history
 	 */
-	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures) {
+	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures, BackfillService backfill,
+			DdlHistoryRepository ddlHistory) {
 		this.controller = controller;
 		this.lockFigures = lockFigures;
+		this.backfill = backfill;
+		this.ddlHistory = ddlHistory;
 	}
 
 	@ReadOperation
@@ -62,12 +80,40 @@ public class ZdmEndpoint {
 			.orElse(null);
 	}
 
+	/**
+	 * Control a migration's backfill, from any instance of the fleet.
+	 * @param id the migration
+	 * @param action {@code pause}, {@code resume} or {@code verify} (verify again, and repair)
+	 * @return the backfill's progress after the action
+	 */
+	@WriteOperation
+	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action) {
+		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
+			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
+					"No migration '" + id + "' is declared; declared: " + this.controller.migrations()
+						.stream()
+						.map((migration) -> migration.id())
+						.toList());
+		}
+		switch (action) {
+			case "pause" -> this.backfill.pause(id);
+			case "resume" -> this.backfill.resume(id);
+			case "verify" -> this.backfill.verify(id);
+			default -> throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
+					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
+							+ id + "/pause");
+		}
+		return this.backfill.progress(id);
+	}
+
 	private MigrationDescriptor describe(MigrationStatus status) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
 		return new MigrationDescriptor(status.migration().table().toString(), status.requested().value(),
 				status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
-				(locks != null) ? LocksDescriptor.of(locks) : null, status.decidedAt(), status.lastHeartbeatError());
+				(locks != null) ? LocksDescriptor.of(locks) : null, this.backfill.progress(status.migrationId()),
+				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS), status.decidedAt(),
+				status.lastHeartbeatError());
 	}
 
 	/**
@@ -108,12 +154,14 @@ public class ZdmEndpoint {
 	 * @param fleet every registered instance, live or not
 	 * @param state what the fleet knows of the migration's data
 	 * @param locks the table's lock figures at the last heartbeat
+	 * @param backfill the backfill's progress and last verification, if it has started
+	 * @param ddl the expand and contract steps, their statements and their recent lock timeouts
 	 * @param decidedAt when the effective phase was last decided
 	 * @param lastHeartbeatError the last heartbeat's failure, if it failed
 	 */
 	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
 			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
-			@Nullable LocksDescriptor locks, Instant decidedAt,
+			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, DdlStatus ddl, Instant decidedAt,
 			@Nullable String lastHeartbeatError) implements OperationResponseBody {
 
 	}

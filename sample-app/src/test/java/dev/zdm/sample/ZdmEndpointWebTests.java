@@ -1,0 +1,103 @@
+package dev.zdm.sample;
+
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.client.RestClient;
+
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for {@code /actuator/zdm} over HTTP: what it shows, and its write operation off by default, on when
+ * enabled, and refusing malformed requests with a message while changing nothing.
+ */
+class ZdmEndpointWebTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	@Test
+	void endpointShowsPhasesFleetBackfillAndDdlAndItsWriteOperationIsOffByDefault() {
+		try (ConfigurableApplicationContext context = start()) {
+			RestClient client = client(context);
+			await().untilAsserted(() -> assertThat(get(client, "/actuator/zdm/customers-email").getBody())
+				.contains("\"verified\":true"));
+			String migration = get(client, "/actuator/zdm/customers-email").getBody();
+			assertThat(migration).contains("\"requestedPhase\":\"backfill\"", "\"effectivePhase\":\"backfill\"",
+					"\"table\":\"public.customers\"", "\"backfill\":{", "\"ddl\":{", "\"fleet\":[", "\"locks\":{");
+			assertThat(get(client, "/actuator/zdm").getBody()).contains("\"migrations\":{\"customers-email\"");
+			assertThat(get(client, "/actuator/zdm/no-such-migration").getStatusCode().value()).isEqualTo(404);
+			assertThat(post(client, "/actuator/zdm/customers-email/pause").getStatusCode().is4xxClientError()).isTrue();
+			assertThat(paused()).isFalse();
+		}
+	}
+
+	@Test
+	void writeOperationPausesAndResumesWhenEnabledAndRefusesMalformedRequests() {
+		try (ConfigurableApplicationContext context = start("management.endpoint.zdm.access=unrestricted")) {
+			RestClient client = client(context);
+			await().until(() -> get(client, "/actuator/zdm/customers-email").getBody().contains("\"verified\":true"));
+			ResponseEntity<String> paused = post(client, "/actuator/zdm/customers-email/pause");
+			assertThat(paused.getStatusCode().value()).isEqualTo(200);
+			assertThat(paused.getBody()).contains("\"paused\":true");
+			assertThat(paused()).isTrue();
+			ResponseEntity<String> unknownAction = post(client, "/actuator/zdm/customers-email/stop");
+			assertThat(unknownAction.getStatusCode().value()).isEqualTo(400);
+			assertThat(unknownAction.getBody()).contains("Unknown backfill action 'stop': use pause, resume or verify");
+			ResponseEntity<String> unknownMigration = post(client, "/actuator/zdm/orders-total/pause");
+			assertThat(unknownMigration.getStatusCode().value()).isEqualTo(400);
+			assertThat(unknownMigration.getBody()).contains("No migration 'orders-total' is declared");
+			assertThat(paused()).as("a malformed request changes nothing").isTrue();
+			assertThat(post(client, "/actuator/zdm/customers-email/resume").getBody()).contains("\"paused\":false");
+			assertThat(paused()).isFalse();
+		}
+	}
+
+	private static ConfigurableApplicationContext start(String... extra) {
+		String[] arguments = Stream
+			.of(Stream.of(postgres.springProperties()),
+					Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn",
+							"management.endpoints.web.exposure.include=health,zdm",
+							"zdm.migrations.customers-email.phase=backfill", "zdm.fleet.heartbeat-interval=200ms",
+							"zdm.fleet.timeout=2s"),
+					Stream.of(extra))
+			.flatMap((stream) -> stream)
+			.map((property) -> "--" + property)
+			.toArray(String[]::new);
+		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);
+	}
+
+	private static RestClient client(ConfigurableApplicationContext context) {
+		int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+		return RestClient.builder()
+			.baseUrl("http://localhost:" + port)
+			.defaultStatusHandler((status) -> true, (request, response) -> {
+			})
+			.build();
+	}
+
+	private static ResponseEntity<String> get(RestClient client, String path) {
+		return client.get().uri(path).retrieve().toEntity(String.class);
+	}
+
+	private static ResponseEntity<String> post(RestClient client, String path) {
+		return client.post().uri(path).retrieve().toEntity(String.class);
+	}
+
+	private static boolean paused() {
+		Boolean paused = postgres.jdbc()
+			.query("SELECT paused FROM zdm_backfill WHERE migration_id = 'customers-email'",
+					(rs) -> rs.next() ? rs.getBoolean(1) : Boolean.FALSE);
+		return Boolean.TRUE.equals(paused);
+	}
+
+}
