@@ -8,6 +8,7 @@ import java.util.Map;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ApplicationListener;
@@ -44,7 +45,11 @@ class EmbeddedPostgresInitializer implements ApplicationContextInitializer<Confi
 		}
 	}
 
-	private static EmbeddedPostgres startUnlessRunning(File dataDirectory, int port) {
+	private static @Nullable EmbeddedPostgres startUnlessRunning(File dataDirectory, int port) {
+		if (isListening(port)) {
+			logger.info("Using the embedded PostgreSQL another sample instance runs on port " + port);
+			return null;
+		}
 		try {
 			EmbeddedPostgres postgres = EmbeddedPostgres.builder()
 				.setDataDirectory(dataDirectory)
@@ -54,12 +59,8 @@ class EmbeddedPostgresInitializer implements ApplicationContextInitializer<Confi
 			logger.info("Started embedded PostgreSQL on port " + port + " with data in " + dataDirectory.getAbsolutePath());
 			return postgres;
 		}
-		catch (IOException | IllegalStateException ex) {
-			if (isListening(port)) {
-				logger.info("Using the embedded PostgreSQL another sample instance runs on port " + port);
-				return null;
-			}
-			throw new UncheckedIOException(new IOException("Could not start embedded PostgreSQL in " + dataDirectory, ex));
+		catch (IOException ex) {
+			throw new UncheckedIOException("Could not start embedded PostgreSQL in " + dataDirectory, ex);
 		}
 	}
 
