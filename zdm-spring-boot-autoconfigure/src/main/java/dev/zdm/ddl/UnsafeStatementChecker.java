@@ -90,19 +90,42 @@ public class UnsafeStatementChecker {
 
 	}
 
-	private final class StatementCheck {
+	/**
+	 * A position in a statement's tokens, moved on by matching words.
+	 */
+	private abstract static class TokenCursor {
+
+		final List<SqlToken> tokens;
+
+		int position;
+
+		TokenCursor(List<SqlToken> tokens) {
+			this.tokens = tokens;
+		}
+
+		boolean word(String word) {
+			return SqlToken.isWordAt(this.tokens, this.position, word);
+		}
+
+		boolean accept(String... words) {
+			if (!SqlToken.matchAt(this.tokens, this.position, words)) {
+				return false;
+			}
+			this.position += words.length;
+			return true;
+		}
+
+	}
+
+	private final class StatementCheck extends TokenCursor {
 
 		private final Scope scope;
 
-		private final List<SqlToken> tokens;
-
 		private final List<Finding> findings;
 
-		private int position;
-
 		private StatementCheck(Scope scope, List<SqlToken> tokens, List<Finding> findings) {
+			super(tokens);
 			this.scope = scope;
-			this.tokens = tokens;
 			this.findings = findings;
 		}
 
@@ -223,17 +246,6 @@ public class UnsafeStatementChecker {
 			return SqlName.read(this.tokens, this.position, (end) -> this.position = end);
 		}
 
-		private boolean word(String word) {
-			return SqlToken.isWordAt(this.tokens, this.position, word);
-		}
-
-		private boolean accept(String... words) {
-			if (!SqlToken.matchAt(this.tokens, this.position, words)) {
-				return false;
-			}
-			this.position += words.length;
-			return true;
-		}
 
 		private boolean contains(String word) {
 			return this.tokens.stream().anyMatch((token) -> token.isWord(word));
@@ -244,7 +256,7 @@ public class UnsafeStatementChecker {
 	/**
 	 * Checks one action of an {@code ALTER TABLE}.
 	 */
-	private final class ActionCheck {
+	private final class ActionCheck extends TokenCursor {
 
 		private final StatementCheck statement;
 
@@ -252,15 +264,11 @@ public class UnsafeStatementChecker {
 
 		private final boolean existing;
 
-		private final List<SqlToken> tokens;
-
-		private int position;
-
 		private ActionCheck(StatementCheck statement, SqlName table, boolean existing, List<SqlToken> tokens) {
+			super(tokens);
 			this.statement = statement;
 			this.table = table;
 			this.existing = existing;
-			this.tokens = tokens;
 		}
 
 		private void run() {
@@ -437,17 +445,6 @@ public class UnsafeStatementChecker {
 			return this.tokens.get(this.position + offset);
 		}
 
-		private boolean word(String word) {
-			return SqlToken.isWordAt(this.tokens, this.position, word);
-		}
-
-		private boolean accept(String... words) {
-			if (!SqlToken.matchAt(this.tokens, this.position, words)) {
-				return false;
-			}
-			this.position += words.length;
-			return true;
-		}
 
 		private int indexOf(String word) {
 			for (int i = this.position; i < this.tokens.size(); i++) {
