@@ -145,8 +145,14 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			this.runtimes.values().forEach(this::heartbeat);
 		}
 		// The contract may have been claimed between the checks above and this instance's first heartbeat.
-		for (MigrationRuntime runtime : this.runtimes.values()) {
-			refuseEarlierPhaseAfterContract(runtime.migration, runtime.status().state());
+		try {
+			for (MigrationRuntime runtime : this.runtimes.values()) {
+				refuseEarlierPhaseAfterContract(runtime.migration, runtime.status().state());
+			}
+		}
+		catch (ZdmConfigurationException ex) {
+			this.registry.remove(this.instance.instanceId());
+			throw ex;
 		}
 		waitForFleetToStepBack();
 		this.started = true;

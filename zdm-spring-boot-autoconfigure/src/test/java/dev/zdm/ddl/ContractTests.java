@@ -182,6 +182,10 @@ class ContractTests {
 				new InstanceInfo("late-joiner", null, "localhost", 1), FLEET, List.of(claimedMeanwhile));
 		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start)
 			.withMessageContaining("requests phase read-new, but its contract DDL already ran");
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM zdm_instance WHERE instance_id = 'late-joiner'", Integer.class))
+			.as("a refused instance leaves no row in the fleet")
+			.isZero();
 	}
 
 	private PhaseController start(MigrationDefinition migration, Phase requested, String instanceId,
