@@ -228,12 +228,7 @@ final class BackfillRunner {
 				failures = 0;
 			}
 			catch (DataAccessException ex) {
-				if (!isRetryable(ex)) {
-					throw ex;
-				}
-				failures++;
-				batchSize = Math.max(this.settings.minBatchSize(), batchSize / 2);
-				gaveUp(repository, ex, batchSize, failures);
+				batchSize = afterFailedBatch(repository, ex, batchSize, ++failures);
 				continue;
 			}
 			if (batch.rows() == 0) {
@@ -343,12 +338,7 @@ final class BackfillRunner {
 				failures = 0;
 			}
 			catch (DataAccessException ex) {
-				if (!isRetryable(ex)) {
-					throw ex;
-				}
-				failures++;
-				batchSize = Math.max(this.settings.minBatchSize(), batchSize / 2);
-				gaveUp(repository, ex, batchSize, failures);
+				batchSize = afterFailedBatch(repository, ex, batchSize, ++failures);
 				continue;
 			}
 			if (batch.rows() == 0) {
@@ -497,11 +487,20 @@ final class BackfillRunner {
 		}
 	}
 
-	private void gaveUp(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
+	/**
+	 * Handle a batch that failed: rethrow what retrying cannot help, otherwise record the error, back off and
+	 * return the halved batch size to retry with.
+	 */
+	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
+		if (!isRetryable(ex)) {
+			throw ex;
+		}
+		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);
 		repository.recordError(this.migration.id(), 1, describe(ex));
 		logger.warn("zdm: migration '" + this.migration.id() + "': backfill batch gave up (" + describe(ex)
-				+ "); retrying with " + batchSize + " rows");
+				+ "); retrying with " + smaller + " rows");
 		sleep(this.settings.throttleCheckInterval().multipliedBy(Math.min(failures, 10)));
+		return smaller;
 	}
 
 	private <T> T inTransaction(Connection connection, BackfillRepository repository, TransactionWork<T> work)

@@ -63,8 +63,6 @@ public class DatabaseCatalog {
 
 	private static final long EXPLAIN_RETRY_PAUSE_MILLIS = 100;
 
-	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
-
 	private final DataSource dataSource;
 
 	private final JdbcTemplate jdbcTemplate;
@@ -119,15 +117,6 @@ public class DatabaseCatalog {
 	 */
 	public List<String> primaryKey(TableName table) {
 		return this.jdbcTemplate.queryForList(PRIMARY_KEY, String.class, schemaOf(table), table.table().name());
-	}
-
-	/**
-	 * Whether a relation (table, view, index or sequence) with this name is visible.
-	 * @param name the name, qualified or not; quoted identifiers as in SQL
-	 * @return {@code true} if it exists
-	 */
-	public boolean relationExists(String name) {
-		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(RELATION_EXISTS, Boolean.class, name));
 	}
 
 	/**

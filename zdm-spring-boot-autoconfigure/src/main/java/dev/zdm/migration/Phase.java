@@ -51,14 +51,6 @@ public enum Phase {
 	}
 
 	/**
-	 * Whether the new schema is written in this phase, as source of truth or in sync.
-	 * @return {@code true} from {@link #DUAL_WRITE} on
-	 */
-	public boolean writesNew() {
-		return this != EXPAND;
-	}
-
-	/**
 	 * Whether this phase comes after the given one.
 	 * @param other the phase to compare with
 	 * @return {@code true} if this phase is later

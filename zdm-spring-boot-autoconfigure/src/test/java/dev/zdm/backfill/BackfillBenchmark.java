@@ -332,12 +332,7 @@ class BackfillBenchmark {
 	}
 
 	private static MigrationDefinition migration(String id, String table, BackfillSettings settings) {
-		return MigrationDefinition.builder(id)
-			.requestedPhase(Phase.BACKFILL)
-			.table(table)
-			.up("email_address", "lower(email)")
-			.backfill(settings)
-			.build();
+		return BackfillTests.migration(id, table, Phase.BACKFILL, settings);
 	}
 
 	private PhaseController start(String instance, MigrationDefinition migration) {
