@@ -26,7 +26,6 @@ import dev.zdm.ddl.DdlHistoryRepository;
 import dev.zdm.ddl.DdlSettings;
 import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.ddl.SchemaChangeContributor;
-import dev.zdm.dualwrite.DualWriteRepositoryRegistrar;
 import dev.zdm.dualwrite.SameTableSyncTrigger;
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
@@ -102,11 +101,6 @@ public final class ZdmAutoConfiguration {
 		FleetSettings settings = new FleetSettings(fleet.getHeartbeatInterval(), fleet.getTimeout(),
 				fleet.getJoinTimeout(), fleet.getRetention());
 		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());
-	}
-
-	@Bean
-	static DualWriteRepositoryRegistrar zdmDualWriteRepositoryRegistrar() {
-		return new DualWriteRepositoryRegistrar();
 	}
 
 	@Bean

@@ -73,11 +73,43 @@ public final class DualWriteRepositoryFactory {
 							+ migrationId + "\"), but no such migration is declared",
 					"Declare the migration under zdm.migrations." + migrationId
 							+ ", or correct the migration in @ZdmRepository."));
+		return create(repository, migration, oldImplementation, newImplementation, routes,
+				new ControlledPhase(phaseController, new MigrationStateRepository(dataSource)), transactionManager);
+	}
+
+	/**
+	 * Create a routing bean that routes at one fixed phase, for when zdm's phase controller does not run (zdm is
+	 * disabled): no fleet decides the phase and nothing in the database is looked up. Reads and writes follow the
+	 * phase as they would at that effective phase, except at {@code contract}, where only the new side is written
+	 * since nothing can tell whether the contract DDL has dropped the old one.
+	 * @param <T> the repository interface
+	 * @param repository the repository interface
+	 * @param migration the migration, as declared
+	 * @param phase the phase to route at
+	 * @param oldImplementation the implementation against the old schema
+	 * @param newImplementation the implementation against the new schema
+	 * @param transactionManager the application's transaction manager
+	 * @return the routing bean
+	 * @throws ZdmConfigurationException if a method cannot be routed
+	 */
+	public static <T> T createAtFixedPhase(Class<T> repository, MigrationDefinition migration, Phase phase,
+			T oldImplementation, T newImplementation, PlatformTransactionManager transactionManager) {
+		if (!repository.isInterface()) {
+			throw new IllegalArgumentException(repository.getName() + " is not an interface");
+		}
+		Map<Method, Access> routes = RepositoryMethods.classify(repository, migration.id());
+		return create(repository, migration, oldImplementation, newImplementation, routes, new FixedPhase(phase),
+				transactionManager);
+	}
+
+	private static <T> T create(Class<T> repository, MigrationDefinition migration, T oldImplementation,
+			T newImplementation, Map<Method, Access> routes, PhaseSource phases,
+			PlatformTransactionManager transactionManager) {
 		requireTriggerCanSyncBothWays(repository, migration);
 		TransactionTemplate transactionTemplate = new TransactionTemplate(transactionManager);
 		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
-		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phaseController,
-				transactionTemplate, new MigrationStateRepository(dataSource), routes);
+		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phases,
+				transactionTemplate, routes);
 		return repository.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository },
 				handler));
 	}
@@ -110,27 +142,24 @@ public final class DualWriteRepositoryFactory {
 
 		private final Object newImplementation;
 
-		private final PhaseController phaseController;
+		private final PhaseSource phases;
 
 		private final TransactionTemplate transactionTemplate;
-
-		private final MigrationStateRepository states;
 
 		private final Map<Method, Access> routes;
 
 		private final Map<Method, Method> accessibleMethods = new HashMap<>();
 
 		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation,
-				Object newImplementation, PhaseController phaseController, TransactionTemplate transactionTemplate,
-				MigrationStateRepository states, Map<Method, Access> routes) {
+				Object newImplementation, PhaseSource phases, TransactionTemplate transactionTemplate,
+				Map<Method, Access> routes) {
 			this.repository = repository;
 			this.migrationId = migration.id();
 			this.sync = migration.sync();
 			this.oldImplementation = oldImplementation;
 			this.newImplementation = newImplementation;
-			this.phaseController = phaseController;
+			this.phases = phases;
 			this.transactionTemplate = transactionTemplate;
-			this.states = states;
 			this.routes = routes;
 			for (Method method : routes.keySet()) {
 				ReflectionUtils.makeAccessible(method);
@@ -166,7 +195,7 @@ public final class DualWriteRepositoryFactory {
 						: InvocationHandler.invokeDefault(proxy, method, args);
 			}
 			if (access == Access.READ) {
-				Phase phase = this.phaseController.effectivePhase(this.migrationId);
+				Phase phase = this.phases.effectivePhase(this.migrationId);
 				return call(phase.readsNew() ? this.newImplementation : this.oldImplementation, method, args);
 			}
 			return inTransaction((status) -> write(status, method, args));
@@ -174,7 +203,7 @@ public final class DualWriteRepositoryFactory {
 
 		private @Nullable Object write(TransactionStatus status, Method method, @Nullable Object[] args)
 				throws Throwable {
-			Phase phase = this.phaseController.effectivePhase(this.migrationId);
+			Phase phase = this.phases.effectivePhase(this.migrationId);
 			Schema source = phase.readsNew() ? Schema.NEW : Schema.OLD;
 			if (this.sync == SyncMode.TRIGGER || !syncsOtherSide(phase)) {
 				return callAs(phase, source, false, null, method, args);
@@ -190,7 +219,7 @@ public final class DualWriteRepositoryFactory {
 				return false;
 			}
 			if (phase == Phase.CONTRACT) {
-				return !this.phaseController.status(this.migrationId).state().isContracted();
+				return this.phases.syncsOldSideAtContract(this.migrationId);
 			}
 			return true;
 		}
@@ -216,7 +245,7 @@ public final class DualWriteRepositoryFactory {
 			}
 			catch (Throwable ex) {
 				status.rollbackToSavepoint(savepoint);
-				if (this.states.find(this.migrationId).isContracted()) {
+				if (this.phases.contractRecorded(this.migrationId)) {
 					return null;
 				}
 				throw ex;
@@ -280,6 +309,64 @@ public final class DualWriteRepositoryFactory {
 	private interface Invocation {
 
 		@Nullable Object proceed(TransactionStatus status) throws Throwable;
+
+	}
+
+	/**
+	 * Where a routing bean gets the phase it routes at.
+	 */
+	private interface PhaseSource {
+
+		Phase effectivePhase(String migrationId);
+
+		boolean syncsOldSideAtContract(String migrationId);
+
+		boolean contractRecorded(String migrationId);
+
+	}
+
+	/**
+	 * The phase decided by the fleet, through the phase controller.
+	 */
+	private record ControlledPhase(PhaseController phaseController, MigrationStateRepository states)
+			implements PhaseSource {
+
+		@Override
+		public Phase effectivePhase(String migrationId) {
+			return this.phaseController.effectivePhase(migrationId);
+		}
+
+		@Override
+		public boolean syncsOldSideAtContract(String migrationId) {
+			return !this.phaseController.status(migrationId).state().isContracted();
+		}
+
+		@Override
+		public boolean contractRecorded(String migrationId) {
+			return this.states.find(migrationId).isContracted();
+		}
+
+	}
+
+	/**
+	 * One phase, fixed, with nothing looked up in the database.
+	 */
+	private record FixedPhase(Phase phase) implements PhaseSource {
+
+		@Override
+		public Phase effectivePhase(String migrationId) {
+			return this.phase;
+		}
+
+		@Override
+		public boolean syncsOldSideAtContract(String migrationId) {
+			return false;
+		}
+
+		@Override
+		public boolean contractRecorded(String migrationId) {
+			return false;
+		}
 
 	}
 

@@ -22,9 +22,10 @@ import dev.zdm.phase.PhaseController;
 
 /**
  * Finds the beans marked with {@link ZdmRepository @ZdmRepository} and registers, for each repository interface, a
- * primary bean that routes its calls by the migration's effective phase. Everything that would stop a call from
- * being routed (a side without an implementation, two implementations of one side, a method that cannot be
- * classified) fails start-up here, before any bean is created.
+ * primary bean that routes its calls by the migration's effective phase, or, when zdm's {@link PhaseController}
+ * does not run, as the {@link FixedPhaseRouting} says. Everything that would stop a call from being routed (a side
+ * without an implementation, two implementations of one side, a method that cannot be classified) fails start-up
+ * here, before any bean is created.
  */
 public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostProcessor, Ordered {
 
@@ -79,12 +80,37 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 
 	private static <T> T create(ConfigurableListableBeanFactory beanFactory, Class<T> repository, String migrationId,
 			String oldBean, String newBean) {
-		PhaseController phaseController = beanFactory.getBean(PhaseController.class);
+		PhaseController phaseController = beanFactory.getBeanProvider(PhaseController.class).getIfAvailable();
+		if (phaseController == null) {
+			FixedPhaseRouting routing = beanFactory.getBeanProvider(FixedPhaseRouting.class)
+				.getIfAvailable(() -> FixedPhaseRouting.unavailable("its auto-configuration is not in this context",
+						"Let Spring Boot's auto-configuration include dev.zdm.autoconfigure.ZdmAutoConfiguration."));
+			return routing.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
+					beanFactory.getBean(newBean, repository),
+					() -> transactionManager(beanFactory, repository, migrationId));
+		}
 		DataSource dataSource = beanFactory.getBean(DataSource.class);
 		PlatformTransactionManager transactionManager = beanFactory.getBeanProvider(PlatformTransactionManager.class)
 			.getIfUnique(() -> new DataSourceTransactionManager(dataSource));
 		return DualWriteRepositoryFactory.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
 				beanFactory.getBean(newBean, repository), phaseController, transactionManager, dataSource);
+	}
+
+	private static PlatformTransactionManager transactionManager(ConfigurableListableBeanFactory beanFactory,
+			Class<?> repository, String migrationId) {
+		PlatformTransactionManager transactionManager = beanFactory.getBeanProvider(PlatformTransactionManager.class)
+			.getIfUnique();
+		if (transactionManager != null) {
+			return transactionManager;
+		}
+		DataSource dataSource = beanFactory.getBeanProvider(DataSource.class).getIfUnique();
+		if (dataSource == null) {
+			throw new ZdmConfigurationException(migrationId,
+					"repository " + repository.getName() + " is routed by zdm, but the application has neither a "
+							+ "single PlatformTransactionManager nor a single DataSource to run its writes in",
+					"Define a PlatformTransactionManager bean, or a single (or @Primary) DataSource.");
+		}
+		return new DataSourceTransactionManager(dataSource);
 	}
 
 	private static Class<?> repositoryInterface(String beanName, Class<?> type, ZdmRepository marker) {

@@ -47,7 +47,7 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for the dual-write repository proxies as wired by {@link ZdmAutoConfiguration}: implementations on Spring
+ * Tests for the dual-write repository proxies as wired by {@link ZdmDualWriteAutoConfiguration}: implementations on Spring
  * Data JDBC and on {@code JdbcClient}, and start-up failures for repositories that cannot be routed.
  */
 class DualWriteAutoConfigurationTests {
@@ -60,7 +60,8 @@ class DualWriteAutoConfigurationTests {
 	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class,
 				DataSourceTransactionManagerAutoConfiguration.class, TransactionAutoConfiguration.class,
-				JdbcTemplateAutoConfiguration.class, JdbcClientAutoConfiguration.class, ZdmAutoConfiguration.class))
+				JdbcTemplateAutoConfiguration.class, JdbcClientAutoConfiguration.class, ZdmAutoConfiguration.class,
+				ZdmDualWriteAutoConfiguration.class))
 		.withPropertyValues(postgres.springProperties())
 		.withPropertyValues("zdm.fleet.heartbeat-interval=100ms", "zdm.fleet.timeout=600ms",
 				"zdm.fleet.join-timeout=500ms", "zdm.migrations.users-email.table=users",
