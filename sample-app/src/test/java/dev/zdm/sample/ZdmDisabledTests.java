@@ -147,7 +147,12 @@ class ZdmDisabledTests {
 	}
 
 	private static ResponseEntity<String> put(RestClient client, String path, String json) {
-		return client.put().uri(path).contentType(MediaType.APPLICATION_JSON).body(json).retrieve().toEntity(String.class);
+		return client.put()
+			.uri(path)
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(json)
+			.retrieve()
+			.toEntity(String.class);
 	}
 
 	private static ResponseEntity<String> delete(RestClient client, String path) {

@@ -47,8 +47,8 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for the dual-write repository proxies as wired by {@link ZdmDualWriteAutoConfiguration}: implementations on Spring
- * Data JDBC and on {@code JdbcClient}, and start-up failures for repositories that cannot be routed.
+ * Tests for the dual-write repository proxies as wired by {@link ZdmDualWriteAutoConfiguration}: implementations on
+ * Spring Data JDBC and on {@code JdbcClient}, and start-up failures for repositories that cannot be routed.
  */
 class DualWriteAutoConfigurationTests {
 

@@ -102,10 +102,12 @@ class ZdmDisabledRoutingTests {
 				assertThat(context.getBeansOfType(Users.class)).hasSize(3);
 				users.insert(new User(1, "Ann", "Ann@Example.com"));
 				users.insert(new User(2, "Bob", "Bob@Example.com"));
-				assertThat(row("users", 1)).containsEntry("email", "Ann@Example.com").containsEntry("email_address", null);
+				assertThat(row("users", 1)).containsEntry("email", "Ann@Example.com")
+					.containsEntry("email_address", null);
 				users.updateEmail(1, "Bea@Example.com");
 				users.deleteById(2);
-				assertThat(row("users", 1)).containsEntry("email", "Bea@Example.com").containsEntry("email_address", null);
+				assertThat(row("users", 1)).containsEntry("email", "Bea@Example.com")
+					.containsEntry("email_address", null);
 				assertThat(count("users")).isOne();
 				jdbc.update("UPDATE users SET email_address = 'new@side' WHERE id = 1");
 				assertThat(users.findById(1)).map(User::email).contains("Bea@Example.com");
@@ -339,7 +341,8 @@ class ZdmDisabledRoutingTests {
 
 		@Override
 		public Optional<User> findById(long id) {
-			return this.jdbc.sql("SELECT id, name, " + this.emailColumn + " AS email FROM " + this.table + " WHERE id = ?")
+			return this.jdbc
+				.sql("SELECT id, name, " + this.emailColumn + " AS email FROM " + this.table + " WHERE id = ?")
 				.param(id)
 				.query(User.class)
 				.optional();
