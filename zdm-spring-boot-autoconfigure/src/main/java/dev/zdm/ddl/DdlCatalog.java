@@ -56,6 +56,14 @@ public class DdlCatalog {
 	}
 
 	/**
+	 * Create a catalog reader without a database, for a subclass that answers every look-up itself (as the
+	 * test kit's script check does when no database is at hand).
+	 */
+	protected DdlCatalog() {
+		this.jdbcTemplate = new JdbcTemplate();
+	}
+
+	/**
 	 * Whether a relation exists.
 	 * @param relation the relation's name as SQL text, for example {@code public."Users"}
 	 * @return {@code true} if it exists

@@ -1,0 +1,463 @@
+package dev.zdm.testkit;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.ddl.DdlHistoryRepository;
+import dev.zdm.ddl.DdlStatus;
+import dev.zdm.ddl.DdlStep;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.phase.MigrationStatus;
+
+/**
+ * Walks an application's migrations through every phase, {@code expand}, {@code dual-write}, {@code backfill},
+ * {@code read-new} and {@code contract}, on a database of its own, and checks at each phase what zdm promises:
+ * <ul>
+ * <li>the application starts at the phase (its scripts passed the unsafe-operation checks) and runs at it;</li>
+ * <li>the user's {@link PhaseScenario scenario} passes;</li>
+ * <li>old and new agree for every row: from {@code dual-write} for the rows the write path derived, and for every
+ * row once the backfill is verified;</li>
+ * <li>at {@code backfill}, the backfill completed and verified;</li>
+ * <li>at {@code contract}, the contract DDL ran, and the scenario still passes afterwards.</li>
+ * </ul>
+ * {@link #run()} deploys one instance per phase, the next one starting while the current phase is checked; {@link #runMixedFleet()} runs two instances side by side at
+ * adjacent phases, as a rolling deploy does, and runs the scenario on both after every step. A failure is a
+ * {@link PhaseWalkFailure} that names the phase, the instances and, for a disagreement, the rows.
+ * <p>
+ * Every instance runs with fleet timing shortened for tests (heartbeat every 200 ms, liveness timeout 5 s) and the
+ * backfill's pause between batches shortened to 10 ms, so a walk on a small table takes seconds. Properties given
+ * with {@link #property(String, String)} override these.
+ */
+public final class PhaseWalk {
+
+	private static final Log logger = LogFactory.getLog(PhaseWalk.class);
+
+	private static final Duration POLL = Duration.ofMillis(50);
+
+	private final ZdmDatabase database;
+
+	private final List<Class<?>> sources = new ArrayList<>();
+
+	private final Set<String> migrationIds = new LinkedHashSet<>();
+
+	private final Map<String, String> properties = new LinkedHashMap<>();
+
+	private PhaseScenario scenario = (step) -> {
+	};
+
+	private Duration timeout = Duration.ofSeconds(90);
+
+	/**
+	 * Create a walk on a database. Within a test class annotated {@link ZdmTest}, declare a parameter of this type
+	 * instead.
+	 * @param database the database, which must not be shared with another walk
+	 */
+	public PhaseWalk(ZdmDatabase database) {
+		this.database = database;
+	}
+
+	/**
+	 * Set the application to walk.
+	 * @param sources the application's sources, typically its {@code @SpringBootApplication} class
+	 * @return this walk
+	 */
+	public PhaseWalk application(Class<?>... sources) {
+		this.sources.clear();
+		this.sources.addAll(Arrays.asList(sources));
+		return this;
+	}
+
+	/**
+	 * Set the migrations to walk; by default, every migration the application declares.
+	 * @param ids the migrations' ids, keys under {@code zdm.migrations}
+	 * @return this walk
+	 */
+	public PhaseWalk migrations(String... ids) {
+		this.migrationIds.clear();
+		this.migrationIds.addAll(Arrays.asList(ids));
+		return this;
+	}
+
+	/**
+	 * Set a property of every instance, overriding the application's configuration and the walk's timing.
+	 * @param key the property
+	 * @param value its value
+	 * @return this walk
+	 */
+	public PhaseWalk property(String key, String value) {
+		this.properties.put(key, value);
+		return this;
+	}
+
+	/**
+	 * Set the scenario run on every instance at every phase.
+	 * @param scenario the scenario
+	 * @return this walk
+	 */
+	public PhaseWalk scenario(PhaseScenario scenario) {
+		this.scenario = scenario;
+		return this;
+	}
+
+	/**
+	 * Set how long the walk waits for each condition: an instance reaching its phase, the backfill verifying, the
+	 * contract DDL running. 90 seconds by default.
+	 * @param timeout the bound
+	 * @return this walk
+	 */
+	public PhaseWalk timeout(Duration timeout) {
+		this.timeout = timeout;
+		return this;
+	}
+
+	/**
+	 * Return the walk's database.
+	 * @return the database
+	 */
+	public ZdmDatabase database() {
+		return this.database;
+	}
+
+	/**
+	 * Walk one instance through every phase, one deploy per phase.
+	 * @throws PhaseWalkFailure if the application, the scenario or one of zdm's checks fails
+	 */
+	public void run() {
+		requireApplication();
+		Phase[] phases = Phase.values();
+		WalkInstance current = start("walk", phases[0]);
+		for (int i = 0; i < phases.length; i++) {
+			// the next deploy starts while this phase is checked, as in a rolling deploy: it is held back until
+			// the fleet allows its phase
+			CompletableFuture<WalkInstance> next = (i + 1 < phases.length) ? startInBackground("walk", phases[i + 1])
+					: null;
+			try {
+				step(List.of(current));
+			}
+			catch (RuntimeException | Error ex) {
+				closeWhenStarted(next);
+				current.close();
+				throw ex;
+			}
+			current.close();
+			if (next != null) {
+				current = join(next);
+			}
+		}
+	}
+
+	/**
+	 * Walk two instances side by side, the old and the new version of the service, through every phase as a
+	 * rolling deploy does: the new one moves one phase ahead, then the old one follows. At every step the
+	 * scenario runs on both and the checks run.
+	 * @throws PhaseWalkFailure if the application, the scenario or one of zdm's checks fails
+	 */
+	public void runMixedFleet() {
+		requireApplication();
+		List<WalkInstance> running = new ArrayList<>();
+		try {
+			WalkInstance old = start("old", Phase.EXPAND);
+			running.add(old);
+			WalkInstance updated = start("new", Phase.EXPAND);
+			running.add(updated);
+			step(List.of(old, updated));
+			Phase[] phases = Phase.values();
+			for (int i = 1; i < phases.length; i++) {
+				updated = replace(running, updated, "new", phases[i]);
+				step(List.of(old, updated));
+				old = replace(running, old, "old", phases[i]);
+				step(List.of(old, updated));
+			}
+		}
+		finally {
+			running.forEach(WalkInstance::close);
+		}
+	}
+
+	private CompletableFuture<WalkInstance> startInBackground(String slot, Phase phase) {
+		CompletableFuture<WalkInstance> future = new CompletableFuture<>();
+		Thread thread = new Thread(() -> {
+			try {
+				future.complete(start(slot, phase));
+			}
+			catch (Throwable ex) {
+				future.completeExceptionally(ex);
+			}
+		}, "zdm-walk-start-" + phase.value());
+		thread.setContextClassLoader(Thread.currentThread().getContextClassLoader());
+		thread.setDaemon(true);
+		thread.start();
+		return future;
+	}
+
+	private static WalkInstance join(CompletableFuture<WalkInstance> future) {
+		try {
+			return future.join();
+		}
+		catch (CompletionException ex) {
+			if (ex.getCause() instanceof RuntimeException runtime) {
+				throw runtime;
+			}
+			if (ex.getCause() instanceof Error error) {
+				throw error;
+			}
+			throw ex;
+		}
+	}
+
+	private static void closeWhenStarted(@Nullable CompletableFuture<WalkInstance> future) {
+		if (future != null) {
+			try {
+				future.join().close();
+			}
+			catch (RuntimeException ex) {
+				// it failed to start: nothing to close, and the walk already failed
+			}
+		}
+	}
+
+	private void requireApplication() {
+		if (this.sources.isEmpty()) {
+			throw new IllegalStateException("Set the application to walk with application(MyApplication.class)");
+		}
+	}
+
+	private WalkInstance replace(List<WalkInstance> running, WalkInstance current, String slot, Phase phase) {
+		WalkInstance replacement = start(slot, phase);
+		running.add(replacement);
+		awaitPhases(phase, List.of(replacement));
+		running.remove(current);
+		current.close();
+		return replacement;
+	}
+
+	private void step(List<WalkInstance> instances) {
+		Phase lowest = instances.stream().map(WalkInstance::requested).min(Enum::compareTo).orElseThrow();
+		List<MigrationDefinition> migrations = migrations(lowest, instances.get(0));
+		awaitPhases(lowest, instances);
+		boolean contracting = instances.stream().allMatch((instance) -> instance.requested() == Phase.CONTRACT);
+		if (contracting) {
+			awaitContracted(lowest, instances, migrations);
+		}
+		for (WalkInstance instance : instances) {
+			runScenario(instance);
+		}
+		if (lowest.isAtLeast(Phase.BACKFILL) && !contracting) {
+			awaitBackfillVerified(lowest, instances, migrations);
+		}
+		if (lowest.isAtLeast(Phase.DUAL_WRITE) && !contracting) {
+			checkAgreement(lowest, instances, migrations);
+		}
+		logger.info("zdm walk: phase " + lowest + " passed on " + where(instances));
+	}
+
+	private List<MigrationDefinition> migrations(Phase phase, WalkInstance instance) {
+		List<MigrationDefinition> declared = instance.migrations();
+		List<String> declaredIds = declared.stream().map(MigrationDefinition::id).toList();
+		if (this.migrationIds.isEmpty()) {
+			if (declared.isEmpty()) {
+				throw new PhaseWalkFailure(phase, where(List.of(instance)),
+						"the application declares no migration under zdm.migrations", null);
+			}
+			this.migrationIds.addAll(declaredIds);
+		}
+		for (String id : this.migrationIds) {
+			if (!declaredIds.contains(id)) {
+				throw new PhaseWalkFailure(phase, where(List.of(instance)),
+						"migration '" + id + "' is not declared; the application declares " + declaredIds, null);
+			}
+		}
+		return declared.stream().filter((migration) -> this.migrationIds.contains(migration.id())).toList();
+	}
+
+	private WalkInstance start(String slot, Phase phase) {
+		String name = "walk-" + slot + "-" + phase.value();
+		List<String> arguments = new ArrayList<>();
+		for (String property : this.database.springProperties()) {
+			arguments.add("--" + property);
+		}
+		Map<String, String> defaults = new LinkedHashMap<>();
+		defaults.put("spring.main.banner-mode", "off");
+		defaults.put("server.port", "0");
+		defaults.put("zdm.instance-id", name);
+		defaults.put("zdm.fleet.heartbeat-interval", "200ms");
+		defaults.put("zdm.fleet.timeout", "5s");
+		defaults.put("zdm.fleet.join-timeout", "5s");
+		defaults.putAll(this.properties);
+		defaults.forEach((key, value) -> arguments.add("--" + key + "=" + value));
+		try {
+			ConfigurableApplicationContext context = new SpringApplicationBuilder(this.sources.toArray(Class<?>[]::new))
+				.initializers(new PhaseInitializer(phase, this.migrationIds, this.properties.keySet()))
+				.run(arguments.toArray(String[]::new));
+			return new WalkInstance(name, phase, context);
+		}
+		catch (RuntimeException ex) {
+			throw new PhaseWalkFailure(phase, "instance " + name, "the application did not start: " + describe(ex), ex);
+		}
+	}
+
+	private void awaitPhases(Phase phase, List<WalkInstance> instances) {
+		DdlHistoryRepository history = new DdlHistoryRepository(this.database.dataSource());
+		for (WalkInstance instance : instances) {
+			for (String id : this.migrationIds) {
+				await(phase, instances, () -> {
+					MigrationStatus status = instance.status(id);
+					if (status.effective() != instance.requested()) {
+						return "instance " + instance.name() + " runs migration '" + id + "' at " + status.effective()
+								+ ", not at " + instance.requested()
+								+ ((status.heldBackReason() != null) ? ": " + status.heldBackReason() : "")
+								+ ((status.lastHeartbeatError() != null)
+										? " (last heartbeat failed: " + status.lastHeartbeatError() + ")" : "");
+					}
+					if (!history.isStepDone(id, DdlStep.EXPAND)) {
+						return "the expand DDL of migration '" + id + "' has not finished: "
+								+ describeStep(history, id, DdlStep.EXPAND);
+					}
+					return null;
+				});
+			}
+		}
+	}
+
+	private void awaitContracted(Phase phase, List<WalkInstance> instances, List<MigrationDefinition> migrations) {
+		DdlHistoryRepository history = new DdlHistoryRepository(this.database.dataSource());
+		for (MigrationDefinition migration : migrations) {
+			String id = migration.id();
+			await(phase, instances, () -> {
+				if (!history.isStepDone(id, DdlStep.CONTRACT)) {
+					return "the contract DDL of migration '" + id + "' did not run: "
+							+ describeStep(history, id, DdlStep.CONTRACT);
+				}
+				for (WalkInstance instance : instances) {
+					if (!instance.status(id).state().isContracted()) {
+						return "instance " + instance.name() + " does not see migration '" + id + "' as contracted";
+					}
+				}
+				return null;
+			});
+		}
+	}
+
+	private void awaitBackfillVerified(Phase phase, List<WalkInstance> instances,
+			List<MigrationDefinition> migrations) {
+		BackfillService backfills = new BackfillService(this.database.dataSource());
+		for (MigrationDefinition migration : migrations) {
+			if (!migration.hasBackfill() || !migration.backfill().enabled()) {
+				continue;
+			}
+			String id = migration.id();
+			await(phase, instances, () -> {
+				BackfillProgress progress = backfills.progress(id);
+				if (progress == null) {
+					return "the backfill of migration '" + id + "' has not started";
+				}
+				if (progress.state() != BackfillState.VERIFIED) {
+					return "the backfill of migration '" + id + "' did not complete and verify: it is "
+							+ progress.state().value() + " after " + progress.rowsDone() + " rows"
+							+ ((progress.throttleReason() != null) ? ", throttled: " + progress.throttleReason() : "")
+							+ ((progress.lastError() != null) ? ", last error: " + progress.lastError() : "")
+							+ ((progress.verification() != null) ? ", verification: " + progress.verification() : "");
+				}
+				for (WalkInstance instance : instances) {
+					if (!instance.status(id).state().isVerified()) {
+						return "instance " + instance.name() + " does not see the backfill of migration '" + id
+								+ "' as verified";
+					}
+				}
+				return null;
+			});
+		}
+	}
+
+	private void checkAgreement(Phase phase, List<WalkInstance> instances, List<MigrationDefinition> migrations) {
+		AgreementCheck check = new AgreementCheck(this.database.dataSource());
+		for (MigrationDefinition migration : migrations) {
+			boolean verified = instances.get(0).status(migration.id()).state().isVerified();
+			String disagreement = check.check(migration, !verified);
+			if (disagreement != null) {
+				throw new PhaseWalkFailure(phase, where(instances),
+						"migration '" + migration.id() + "': " + disagreement, null);
+			}
+		}
+	}
+
+	private void runScenario(WalkInstance instance) {
+		Phase phase = instance.requested();
+		PhaseStep step = new PhaseStep(phase, instance.name(), instance.context(), instance.port(), this.database);
+		try {
+			this.scenario.run(step);
+		}
+		catch (Exception | AssertionError ex) {
+			throw new PhaseWalkFailure(phase, "instance " + instance.name(), "the scenario failed: " + ex, ex);
+		}
+	}
+
+	private void await(Phase phase, List<WalkInstance> instances, Supplier<@Nullable String> unmetCondition) {
+		long deadline = System.nanoTime() + this.timeout.toNanos();
+		String unmet = unmetCondition.get();
+		while (unmet != null) {
+			if (System.nanoTime() > deadline) {
+				throw new PhaseWalkFailure(phase, where(instances), unmet + " (waited " + this.timeout + ")", null);
+			}
+			try {
+				Thread.sleep(POLL.toMillis());
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				throw new PhaseWalkFailure(phase, where(instances), "interrupted while " + unmet, ex);
+			}
+			unmet = unmetCondition.get();
+		}
+	}
+
+	private static String describeStep(DdlHistoryRepository history, String id, DdlStep step) {
+		DdlStatus status = history.status(id, 1);
+		DdlStatus.Step recorded = status.step(step);
+		if (recorded == null) {
+			return "it has not started";
+		}
+		String last = (status.lastLockTimeout() != null) ? "; last lock timeout "
+				+ status.lastLockTimeout().describeBlockers() : "";
+		return "it is " + recorded.state() + ((recorded.error() != null) ? ": " + recorded.error() : "") + last;
+	}
+
+	private static String where(List<WalkInstance> instances) {
+		return (instances.size() == 1) ? "instance " + instances.get(0).name()
+				: "instances " + String.join(" and ", instances.stream().map(WalkInstance::name).toList());
+	}
+
+	private static String describe(Throwable failure) {
+		for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+			if (cause instanceof ZdmConfigurationException configuration) {
+				return configuration.getMessage() + "\n" + configuration.getAction();
+			}
+		}
+		Throwable root = failure;
+		while (root.getCause() != null && root.getCause() != root) {
+			root = root.getCause();
+		}
+		return (root == failure) ? String.valueOf(failure) : failure + ", caused by " + root;
+	}
+
+}

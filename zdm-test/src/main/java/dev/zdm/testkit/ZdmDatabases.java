@@ -1,0 +1,171 @@
+package dev.zdm.testkit;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Assumptions;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.postgresql.PostgreSQLContainer;
+
+import org.springframework.util.ClassUtils;
+
+import dev.zdm.test.EmbeddedPostgresServer;
+import dev.zdm.test.PostgresDatabase;
+
+/**
+ * Creates a database of its own for each test: in a Testcontainers PostgreSQL container (one per image and test
+ * JVM) when Docker is available, else on an embedded PostgreSQL server (one per test JVM).
+ * <p>
+ * The system properties {@code zdm.test.postgres} ({@code auto}, {@code testcontainers} or {@code embedded}) and
+ * {@code zdm.test.postgres-image} override what {@link ZdmTest} says.
+ */
+public final class ZdmDatabases {
+
+	/** The image used when none is configured. */
+	public static final String DEFAULT_IMAGE = "postgres:18-alpine";
+
+	private static final Log logger = LogFactory.getLog(ZdmDatabases.class);
+
+	private static final boolean testcontainersPresent = ClassUtils
+		.isPresent("org.testcontainers.postgresql.PostgreSQLContainer", ZdmDatabases.class.getClassLoader());
+
+	private static final AtomicInteger counter = new AtomicInteger();
+
+	private static volatile @Nullable String dockerUnavailable;
+
+	private static volatile boolean dockerChecked;
+
+	private ZdmDatabases() {
+	}
+
+	/**
+	 * Create a database.
+	 * @param source where PostgreSQL should come from, unless the {@code zdm.test.postgres} system property says
+	 * otherwise
+	 * @param image the container image for Testcontainers, unless {@code zdm.test.postgres-image} says otherwise
+	 * @param hint a readable part of the database name, typically the test's name
+	 * @return a new, empty database
+	 * @throws org.opentest4j.TestAbortedException if Testcontainers is required but cannot run
+	 */
+	public static ZdmDatabase create(PostgresSource source, String image, String hint) {
+		PostgresSource effective = configuredSource(source);
+		String effectiveImage = System.getProperty("zdm.test.postgres-image", image);
+		if (effective == PostgresSource.TESTCONTAINERS) {
+			String reason = whyTestcontainersCannotRun();
+			Assumptions.assumeTrue(reason == null,
+					() -> "Testcontainers PostgreSQL (" + effectiveImage + ") skipped: " + reason
+							+ ". Without Docker the kit runs on embedded PostgreSQL (PostgresSource.AUTO or EMBEDDED).");
+			return Containers.create(effectiveImage, hint);
+		}
+		if (effective == PostgresSource.AUTO) {
+			String reason = whyTestcontainersCannotRun();
+			if (reason == null) {
+				return Containers.create(effectiveImage, hint);
+			}
+			logger.info("zdm test kit: using embedded PostgreSQL, not Testcontainers: " + reason);
+		}
+		return embedded(hint);
+	}
+
+	/**
+	 * Return why the Testcontainers path cannot run here.
+	 * @return the reason, or {@code null} if Testcontainers is on the classpath and Docker is available
+	 */
+	public static @Nullable String whyTestcontainersCannotRun() {
+		if (!testcontainersPresent) {
+			return "org.testcontainers:testcontainers-postgresql is not on the test classpath";
+		}
+		if (!dockerChecked) {
+			synchronized (ZdmDatabases.class) {
+				if (!dockerChecked) {
+					dockerUnavailable = Containers.whyDockerIsUnavailable();
+					dockerChecked = true;
+				}
+			}
+		}
+		return dockerUnavailable;
+	}
+
+	private static PostgresSource configuredSource(PostgresSource source) {
+		String property = System.getProperty("zdm.test.postgres");
+		if (property == null || property.isBlank()) {
+			return source;
+		}
+		try {
+			return PostgresSource.valueOf(property.trim().toUpperCase());
+		}
+		catch (IllegalArgumentException ex) {
+			throw new IllegalArgumentException("System property zdm.test.postgres is '" + property
+					+ "'; use auto, testcontainers or embedded", ex);
+		}
+	}
+
+	private static ZdmDatabase embedded(String hint) {
+		PostgresDatabase database = EmbeddedPostgresServer.createDatabase("zdm_" + hint);
+		return new ZdmDatabase(database.url(), database.username(), database.password(), "embedded PostgreSQL",
+				database::drop);
+	}
+
+	static String databaseName(String hint) {
+		String lower = ("zdm_" + hint).toLowerCase().replaceAll("[^a-z0-9]+", "_");
+		String trimmed = (lower.length() > 40) ? lower.substring(lower.length() - 40) : lower;
+		return trimmed + "_" + counter.incrementAndGet();
+	}
+
+	/**
+	 * The Testcontainers path, in a class of its own so that nothing loads Testcontainers when it is absent.
+	 */
+	private static final class Containers {
+
+		private static final Map<String, PostgreSQLContainer> containers = new ConcurrentHashMap<>();
+
+		private static @Nullable String whyDockerIsUnavailable() {
+			try {
+				return DockerClientFactory.instance().isDockerAvailable() ? null
+						: "no Docker environment is available";
+			}
+			catch (RuntimeException | LinkageError ex) {
+				return "Docker could not be reached: " + ex.getMessage();
+			}
+		}
+
+		private static ZdmDatabase create(String image, String hint) {
+			PostgreSQLContainer container = containers.computeIfAbsent(image, Containers::start);
+			String name = databaseName(hint);
+			execute(container, "CREATE DATABASE \"" + name + "\"");
+			String url = container.getJdbcUrl().replaceFirst("/" + container.getDatabaseName() + "(\\?|$)",
+					"/" + name + "$1");
+			return new ZdmDatabase(url, container.getUsername(), container.getPassword(), "Testcontainers " + image,
+					() -> execute(container, "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)"));
+		}
+
+		private static PostgreSQLContainer start(String image) {
+			PostgreSQLContainer container = new PostgreSQLContainer(image).withCommand("postgres", "-c",
+					"max_connections=300", "-c", "fsync=off", "-c", "synchronous_commit=off");
+			container.start();
+			Runtime.getRuntime().addShutdownHook(new Thread(container::stop, "zdm-test-postgres-stop"));
+			return container;
+		}
+
+		private static void execute(PostgreSQLContainer container, String sql) {
+			try (Connection connection = DriverManager.getConnection(container.getJdbcUrl(),
+					container.getUsername(), container.getPassword());
+					Statement statement = connection.createStatement()) {
+				statement.execute(sql);
+			}
+			catch (SQLException ex) {
+				throw new IllegalStateException("Could not run '" + sql + "' on " + container.getJdbcUrl(), ex);
+			}
+		}
+
+	}
+
+}

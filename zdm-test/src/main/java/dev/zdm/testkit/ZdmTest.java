@@ -1,0 +1,49 @@
+package dev.zdm.testkit;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A test class that walks an application's migrations through their phases on a real PostgreSQL. Its test
+ * methods declare a {@link PhaseWalk} parameter (or a {@link ZdmDatabase}), each backed by a database of its own:
+ * <pre class="code">
+ * &#64;ZdmTest
+ * class CustomerMigrationTests {
+ *
+ *     &#64;Test
+ *     void walksEveryPhase(PhaseWalk walk) {
+ *         walk.application(CustomerApplication.class).scenario((step) -&gt; {
+ *             CustomerRepository customers = step.getBean(CustomerRepository.class);
+ *             // create, read, update and delete, with assertions
+ *         }).run();
+ *     }
+ *
+ * }
+ * </pre>
+ */
+@Target(ElementType.TYPE)
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+@Inherited
+@ExtendWith(ZdmExtension.class)
+public @interface ZdmTest {
+
+	/**
+	 * Where PostgreSQL comes from: by default Testcontainers when Docker is available, else embedded.
+	 * @return the source
+	 */
+	PostgresSource postgres() default PostgresSource.AUTO;
+
+	/**
+	 * The container image Testcontainers runs.
+	 * @return the image
+	 */
+	String image() default ZdmDatabases.DEFAULT_IMAGE;
+
+}

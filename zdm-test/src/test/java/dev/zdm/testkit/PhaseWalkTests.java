@@ -1,0 +1,156 @@
+package dev.zdm.testkit;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.junit.jupiter.api.Test;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.migration.Phase;
+import dev.zdm.testkit.people.PeopleApplication;
+import dev.zdm.testkit.people.PersonRepository;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * Tests for {@link PhaseWalk#run()}: a correct application walks through every phase; broken repositories,
+ * expressions, scenarios and scripts fail naming the phase and what disagrees.
+ */
+@ZdmTest(postgres = PostgresSource.EMBEDDED)
+class PhaseWalkTests {
+
+	private static final int EXISTING_PEOPLE = 300;
+
+	@Test
+	void walksEveryPhaseWithInsertsUpdatesAndDeletesAtEachOne(PhaseWalk walk) {
+		createPeople(walk.database().jdbc());
+		List<Phase> phases = new ArrayList<>();
+		Map<Long, String> emails = new ConcurrentHashMap<>();
+		long started = System.nanoTime();
+		people(walk).scenario((step) -> {
+			phases.add(step.phase());
+			crud(step, emails);
+		}).run();
+		long seconds = (System.nanoTime() - started) / 1_000_000_000;
+		assertThat(phases).containsExactly(Phase.values());
+		JdbcTemplate jdbc = walk.database().jdbc();
+		assertThat(jdbc.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'people'",
+				String.class))
+			.containsExactlyInAnyOrder("id", "name", "email_address");
+		emails.forEach((id, email) -> assertThat(
+				jdbc.queryForList("SELECT email_address FROM people WHERE id = ?", String.class, id))
+			.as("person %d", id)
+			.containsExactly(email.toLowerCase()));
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM people WHERE email_address IS NULL", Integer.class))
+			.isZero();
+		System.out.println("PhaseWalkTests: full walk through every phase took " + seconds + " s");
+	}
+
+	@Test
+	void newRepositoryThatWritesTheWrongColumnFailsNamingThePhaseAndTheRows(PhaseWalk walk) {
+		createPeople(walk.database().jdbc());
+		Map<Long, String> emails = new ConcurrentHashMap<>();
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> people(walk).property("people.new-repository", "wrong-column")
+				.scenario((step) -> crud(step, emails))
+				.run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.READ_NEW))
+			.withMessageContaining("zdm walk failed at phase read-new (instance walk-walk-read-new)")
+			.withMessageContaining("migration 'people-email': 1 of ")
+			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' but up lower\\(email\\) "
+					+ "gives 'person read-new'; \\(email='Person read-new'\\).*");
+	}
+
+	@Test
+	void upThatDisagreesWithDownFailsNamingThePhaseAndTheRows(PhaseWalk walk) {
+		createPeople(walk.database().jdbc());
+		Map<Long, String> emails = new ConcurrentHashMap<>();
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> people(walk)
+				.property("zdm.migrations.people-email.down.email", "split_part(email_address, '@', 1)")
+				.scenario((step) -> crud(step, emails))
+				.run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.READ_NEW))
+			.withMessageContaining("zdm walk failed at phase read-new")
+			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' but up lower\\(email\\) "
+					+ "gives 'person\\.read-new'; \\(email='person\\.read-new'\\).*");
+	}
+
+	@Test
+	void failingScenarioFailsNamingThePhaseAndTheInstance(PhaseWalk walk) {
+		assertThatExceptionOfType(PhaseWalkFailure.class).isThrownBy(() -> people(walk).scenario((step) -> {
+			if (step.phase() == Phase.BACKFILL) {
+				assertThat(step.getBean(PersonRepository.class).findEmail(-1)).as("a person who does not exist")
+					.isPresent();
+			}
+		}).run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.BACKFILL))
+			.withMessageContaining("zdm walk failed at phase backfill (instance walk-walk-backfill): the scenario failed")
+			.withMessageContaining("a person who does not exist");
+	}
+
+	@Test
+	void unsafeExpandScriptFailsAtExpandWithItsSafeRecipeAndChangesNothing(PhaseWalk walk) {
+		createPeople(walk.database().jdbc());
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> people(walk)
+				.property("zdm.migrations.people-email.expand", "classpath:db/zdm/people-email-unsafe/expand")
+				.run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.EXPAND))
+			.withMessageContaining("zdm walk failed at phase expand (instance walk-walk-expand): the application did "
+					+ "not start")
+			.withMessageContaining("CREATE INDEX people_email_address ON people (email_address)\" is unsafe (create-index)")
+			.withMessageContaining("Use CREATE INDEX CONCURRENTLY");
+		assertThat(walk.database()
+			.jdbc()
+			.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'people'",
+					String.class))
+			.containsExactlyInAnyOrder("id", "name", "email");
+	}
+
+	@Test
+	void undeclaredMigrationFailsWithTheDeclaredOnes(PhaseWalk walk) {
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> people(walk).migrations("people-phone").run())
+			.withMessageContaining("migration 'people-phone' is not declared; the application declares [people-email]");
+	}
+
+	static PhaseWalk people(PhaseWalk walk) {
+		return walk.application(PeopleApplication.class).property("spring.config.name", "people");
+	}
+
+	static void createPeople(JdbcTemplate jdbc) {
+		jdbc.execute("CREATE TABLE people (id bigserial PRIMARY KEY, name text NOT NULL, email text NOT NULL)");
+		jdbc.update("INSERT INTO people (name, email) SELECT 'Person ' || i, 'Person.' || i || '@Example.com' "
+				+ "FROM generate_series(1, ?) AS i", EXISTING_PEOPLE);
+	}
+
+	/**
+	 * Creates a person, reads it back, changes the e-mail address of one created earlier and deletes another.
+	 */
+	static void crud(PhaseStep step, Map<Long, String> emails) {
+		PersonRepository people = step.getBean(PersonRepository.class);
+		String suffix = step.phase().value() + ((step.instance().contains("old")) ? "-old" : "");
+		String email = "Person." + suffix + "@Example.com";
+		long id = people.create("Person " + suffix, email);
+		emails.put(id, email);
+		assertThat(people.findEmail(id)).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+			.isEqualToIgnoringCase(email);
+		long changed = (id % EXISTING_PEOPLE) + 1;
+		String changedEmail = "Changed." + suffix + "@Example.com";
+		if (people.updateEmail(changed, changedEmail)) {
+			emails.put(changed, changedEmail);
+			assertThat(people.findEmail(changed)).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+				.isEqualToIgnoringCase(changedEmail);
+		}
+		long deleted = EXISTING_PEOPLE - step.phase().ordinal() * 2 - ((step.instance().contains("old")) ? 1 : 0);
+		people.delete(deleted);
+		emails.remove(deleted);
+		assertThat(people.findEmail(deleted)).isEmpty();
+	}
+
+}

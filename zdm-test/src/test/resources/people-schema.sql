@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS people (
+    id    bigserial PRIMARY KEY,
+    name  text NOT NULL,
+    email text NOT NULL
+);
