@@ -39,7 +39,10 @@ final class PhaseInitializer implements ApplicationContextInitializer<Configurab
 	@Override
 	public void initialize(ConfigurableApplicationContext context) {
 		ConfigurableEnvironment environment = context.getEnvironment();
-		Collection<String> ids = this.migrationIds.isEmpty() ? declared(environment) : this.migrationIds;
+		List<String> declared = declared(environment);
+		// an id the application does not declare is left alone: the walk reports it with the declared ones
+		Collection<String> ids = this.migrationIds.isEmpty() ? declared
+				: declared.stream().filter(this.migrationIds::contains).toList();
 		Map<String, Object> properties = new LinkedHashMap<>();
 		for (String id : ids) {
 			String prefix = "zdm.migrations." + id + ".";

@@ -59,10 +59,8 @@ public final class ZdmDatabases {
 		PostgresSource effective = configuredSource(source);
 		String effectiveImage = System.getProperty("zdm.test.postgres-image", image);
 		if (effective == PostgresSource.TESTCONTAINERS) {
-			String reason = whyTestcontainersCannotRun();
-			Assumptions.assumeTrue(reason == null,
-					() -> "Testcontainers PostgreSQL (" + effectiveImage + ") skipped: " + reason
-							+ ". Without Docker the kit runs on embedded PostgreSQL (PostgresSource.AUTO or EMBEDDED).");
+			String skipped = whySkipped(source, image);
+			Assumptions.assumeTrue(skipped == null, skipped);
 			return Containers.create(effectiveImage, hint);
 		}
 		if (effective == PostgresSource.AUTO) {
@@ -73,6 +71,22 @@ public final class ZdmDatabases {
 			logger.info("zdm test kit: using embedded PostgreSQL, not Testcontainers: " + reason);
 		}
 		return embedded(hint);
+	}
+
+	/**
+	 * Return why tests that need this source cannot run here: Testcontainers is required but cannot run.
+	 * @param source where PostgreSQL should come from, unless {@code zdm.test.postgres} says otherwise
+	 * @param image the container image, unless {@code zdm.test.postgres-image} says otherwise
+	 * @return the reason, or {@code null} if they can run
+	 */
+	public static @Nullable String whySkipped(PostgresSource source, String image) {
+		if (configuredSource(source) != PostgresSource.TESTCONTAINERS) {
+			return null;
+		}
+		String reason = whyTestcontainersCannotRun();
+		return (reason != null) ? "Testcontainers PostgreSQL (" + System.getProperty("zdm.test.postgres-image", image)
+				+ ") skipped: " + reason
+				+ ". Without Docker the kit runs on embedded PostgreSQL (PostgresSource.AUTO or EMBEDDED)." : null;
 	}
 
 	/**

@@ -3,7 +3,10 @@ package dev.zdm.testkit;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -14,9 +17,17 @@ import org.springframework.core.annotation.AnnotatedElementUtils;
  * JUnit extension behind {@link ZdmTest}: resolves {@link PhaseWalk} and {@link ZdmDatabase} parameters, each on a
  * database of its own, and drops the databases after the test.
  */
-public class ZdmExtension implements ParameterResolver, AfterEachCallback {
+public class ZdmExtension implements ExecutionCondition, ParameterResolver, AfterEachCallback {
 
 	private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(ZdmExtension.class);
+
+	@Override
+	public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+		ZdmTest settings = settings(context);
+		String skipped = (settings != null) ? ZdmDatabases.whySkipped(settings.postgres(), settings.image()) : null;
+		return (skipped != null) ? ConditionEvaluationResult.disabled(skipped)
+				: ConditionEvaluationResult.enabled("PostgreSQL is available");
+	}
 
 	@Override
 	public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
@@ -26,8 +37,7 @@ public class ZdmExtension implements ParameterResolver, AfterEachCallback {
 
 	@Override
 	public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
-		ZdmTest settings = AnnotatedElementUtils.findMergedAnnotation(extensionContext.getRequiredTestClass(),
-				ZdmTest.class);
+		ZdmTest settings = settings(extensionContext);
 		PostgresSource source = (settings != null) ? settings.postgres() : PostgresSource.AUTO;
 		String image = (settings != null) ? settings.image() : ZdmDatabases.DEFAULT_IMAGE;
 		ZdmDatabase database = ZdmDatabases.create(source, image,
@@ -44,6 +54,12 @@ public class ZdmExtension implements ParameterResolver, AfterEachCallback {
 			database.close();
 		}
 		databases.clear();
+	}
+
+	private static @Nullable ZdmTest settings(ExtensionContext context) {
+		return context.getTestClass()
+			.map((testClass) -> AnnotatedElementUtils.findMergedAnnotation(testClass, ZdmTest.class))
+			.orElse(null);
 	}
 
 	@SuppressWarnings("unchecked")

@@ -1,0 +1,87 @@
+package dev.zdm.sample;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.web.client.HttpClientErrorException;
+import org.springframework.web.client.RestClient;
+
+import dev.zdm.migration.Phase;
+import dev.zdm.testkit.PhaseStep;
+import dev.zdm.testkit.PhaseWalk;
+import dev.zdm.testkit.ZdmScripts;
+import dev.zdm.testkit.ZdmTest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * The sample's {@code customers-email} migration walked through every phase with zdm's test kit: at each phase
+ * the service creates, reads, changes and deletes customers over HTTP, then the kit checks that old and new agree
+ * for every row, that the backfill verified and that the contract ran.
+ */
+@ZdmTest
+class CustomerMigrationWalkTests {
+
+	private static final int EXISTING_CUSTOMERS = 1_000;
+
+	@Test
+	void walksTheMigrationThroughEveryPhase(PhaseWalk walk) {
+		List<Phase> phases = new ArrayList<>();
+		long started = System.nanoTime();
+		walk.application(SampleApplication.class).scenario((step) -> {
+			phases.add(step.phase());
+			if (step.phase() == Phase.EXPAND) {
+				createExistingCustomers(step);
+			}
+			createReadChangeAndDelete(step);
+		}).run();
+		long millis = (System.nanoTime() - started) / 1_000_000;
+		assertThat(phases).containsExactly(Phase.values());
+		assertThat(walk.database()
+			.jdbc()
+			.queryForObject("SELECT count(*) FROM customers WHERE email_address IS NULL", Integer.class)).isZero();
+		System.out.println("CustomerMigrationWalkTests: the walk through every phase took " + millis + " ms");
+	}
+
+	@Test
+	void scriptsAreSafe() {
+		ZdmScripts.check("classpath:db/zdm/customers-email");
+	}
+
+	private static void createExistingCustomers(PhaseStep step) {
+		step.jdbc()
+			.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
+					+ "FROM generate_series(1, ?) AS i", EXISTING_CUSTOMERS);
+	}
+
+	private static void createReadChangeAndDelete(PhaseStep step) {
+		RestClient client = RestClient.create(step.baseUrl());
+		String email = "Ada." + step.phase().value() + "@Example.com";
+		Customer created = client.post()
+			.uri("/customers")
+			.body(Map.of("name", "Ada", "email", email))
+			.retrieve()
+			.body(Customer.class);
+		assertThat(created).isNotNull();
+		assertThat(client.get().uri("/customers/{id}", created.id()).retrieve().body(Customer.class))
+			.extracting(Customer::email, org.assertj.core.api.InstanceOfAssertFactories.STRING)
+			.isEqualToIgnoringCase(email);
+		long existing = 1 + step.phase().ordinal() * 2;
+		String changed = "Changed." + step.phase().value() + "@Example.com";
+		client.put().uri("/customers/{id}/email", existing).body(Map.of("email", changed)).retrieve().toBodilessEntity();
+		assertThat(client.get().uri("/customers/{id}", existing).retrieve().body(Customer.class))
+			.extracting(Customer::email, org.assertj.core.api.InstanceOfAssertFactories.STRING)
+			.isEqualToIgnoringCase(changed);
+		long deleted = existing + 1;
+		client.delete().uri("/customers/{id}", deleted).retrieve().toBodilessEntity();
+		assertThatExceptionOfType(HttpClientErrorException.class)
+			.isThrownBy(() -> client.get().uri("/customers/{id}", deleted).retrieve().body(Customer.class))
+			.satisfies((ex) -> assertThat(ex.getStatusCode()).isEqualTo(HttpStatus.NOT_FOUND));
+	}
+
+}

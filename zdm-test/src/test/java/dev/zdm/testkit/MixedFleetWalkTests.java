@@ -1,0 +1,53 @@
+package dev.zdm.testkit;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * Tests for {@link PhaseWalk#runMixedFleet()}: the old and the new version side by side on one database, at
+ * adjacent phases.
+ */
+@ZdmTest(postgres = PostgresSource.EMBEDDED)
+class MixedFleetWalkTests {
+
+	@Test
+	void oldAndNewInstancesSideBySideRunTheScenarioAndAgreeAfterEveryStep(PhaseWalk walk) {
+		PhaseWalkTests.createPeople(walk.database().jdbc());
+		List<String> steps = new CopyOnWriteArrayList<>();
+		Map<Long, String> emails = new ConcurrentHashMap<>();
+		PhaseWalkTests.people(walk).scenario((step) -> {
+			steps.add(step.instance());
+			PhaseWalkTests.crud(step, emails);
+		}).runMixedFleet();
+		assertThat(steps).containsExactly("walk-old-expand", "walk-new-expand", "walk-old-expand",
+				"walk-new-dual-write", "walk-old-dual-write", "walk-new-dual-write", "walk-old-dual-write",
+				"walk-new-backfill", "walk-old-backfill", "walk-new-backfill", "walk-old-backfill", "walk-new-read-new",
+				"walk-old-read-new", "walk-new-read-new", "walk-old-read-new", "walk-new-contract",
+				"walk-old-contract", "walk-new-contract");
+		emails.forEach((id, email) -> assertThat(walk.database()
+			.jdbc()
+			.queryForList("SELECT email_address FROM people WHERE id = ?", String.class, id)).as("person %d", id)
+			.containsExactly(email.toLowerCase()));
+	}
+
+	@Test
+	void upThatDisagreesWithDownFailsWhenTheNewVersionReadsNew(PhaseWalk walk) {
+		PhaseWalkTests.createPeople(walk.database().jdbc());
+		Map<Long, String> emails = new ConcurrentHashMap<>();
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> PhaseWalkTests.people(walk)
+				.property("zdm.migrations.people-email.down.email", "split_part(email_address, '@', 1)")
+				.scenario((step) -> PhaseWalkTests.crud(step, emails))
+				.runMixedFleet())
+			.withMessageContaining("zdm walk failed at phase backfill (instances walk-old-backfill and walk-new-read-new)")
+			.withMessageContaining("but up lower(email) gives 'person.read-new'");
+	}
+
+}
