@@ -45,9 +45,10 @@ import dev.zdm.phase.MigrationStatus;
  * adjacent phases, as a rolling deploy does, and runs the scenario on both after every step. A failure is a
  * {@link PhaseWalkFailure} that names the phase, the instances and, for a disagreement, the rows.
  * <p>
- * Every instance runs with fleet timing shortened for tests (heartbeat every 200 ms, liveness timeout 5 s) and the
- * backfill's pause between batches shortened to 10 ms, so a walk on a small table takes seconds. Properties given
- * with {@link #property(String, String)} override these.
+ * Every instance runs with fleet timing shortened for tests, heartbeat every 200 ms, and the backfill's pause
+ * between batches shortened to 10 ms, so a walk on a small table takes seconds. The liveness timeout is 10 s:
+ * instances leave the fleet when they stop, so a long timeout costs the walk nothing, and a loaded machine cannot
+ * drop a live instance. Properties given with {@link #property(String, String)} override these.
  */
 public final class PhaseWalk {
 
@@ -237,7 +238,7 @@ public final class PhaseWalk {
 		}
 	}
 
-	private void requireApplication() {
+	void requireApplication() {
 		if (this.sources.isEmpty()) {
 			throw new IllegalStateException("Set the application to walk with application(MyApplication.class)");
 		}
@@ -253,23 +254,48 @@ public final class PhaseWalk {
 	}
 
 	private void step(List<WalkInstance> instances) {
-		Phase lowest = instances.stream().map(WalkInstance::requested).min(Enum::compareTo).orElseThrow();
-		List<MigrationDefinition> migrations = migrations(lowest, instances.get(0));
-		awaitPhases(lowest, instances);
-		boolean contracting = instances.stream().allMatch((instance) -> instance.requested() == Phase.CONTRACT);
-		if (contracting) {
-			awaitContracted(lowest, instances, migrations);
-		}
+		enter(instances);
 		for (WalkInstance instance : instances) {
 			runScenario(instance);
 		}
-		if (lowest.isAtLeast(Phase.BACKFILL) && !contracting) {
+		check(instances);
+	}
+
+	/**
+	 * Wait until every instance runs at the phase it requests, and at {@code contract} until the contract DDL ran.
+	 * @param instances the running instances
+	 */
+	void enter(List<WalkInstance> instances) {
+		Phase lowest = lowest(instances);
+		List<MigrationDefinition> migrations = migrations(lowest, instances.get(0));
+		awaitPhases(lowest, instances);
+		if (lowest == Phase.CONTRACT) {
+			awaitContracted(lowest, instances, migrations);
+		}
+	}
+
+	/**
+	 * Run zdm's checks after the scenario ran at a step.
+	 * @param instances the running instances
+	 */
+	void check(List<WalkInstance> instances) {
+		Phase lowest = lowest(instances);
+		List<MigrationDefinition> migrations = migrations(lowest, instances.get(0));
+		if (lowest.isAtLeast(Phase.BACKFILL) && lowest != Phase.CONTRACT) {
 			awaitBackfillVerified(lowest, instances, migrations);
 		}
-		if (lowest.isAtLeast(Phase.DUAL_WRITE) && !contracting) {
+		if (lowest.isAtLeast(Phase.DUAL_WRITE) && lowest != Phase.CONTRACT) {
 			checkAgreement(lowest, instances, migrations);
 		}
 		logger.info("zdm walk: phase " + lowest + " passed on " + where(instances));
+	}
+
+	PhaseStep stepOf(WalkInstance instance) {
+		return new PhaseStep(instance.requested(), instance.name(), instance.context(), instance.port(), this.database);
+	}
+
+	private static Phase lowest(List<WalkInstance> instances) {
+		return instances.stream().map(WalkInstance::requested).min(Enum::compareTo).orElseThrow();
 	}
 
 	private List<MigrationDefinition> migrations(Phase phase, WalkInstance instance) {
@@ -291,7 +317,7 @@ public final class PhaseWalk {
 		return declared.stream().filter((migration) -> this.migrationIds.contains(migration.id())).toList();
 	}
 
-	private WalkInstance start(String slot, Phase phase) {
+	WalkInstance start(String slot, Phase phase) {
 		String name = "walk-" + slot + "-" + phase.value();
 		List<String> arguments = new ArrayList<>();
 		for (String property : this.database.springProperties()) {
@@ -302,7 +328,7 @@ public final class PhaseWalk {
 		defaults.put("server.port", "0");
 		defaults.put("zdm.instance-id", name);
 		defaults.put("zdm.fleet.heartbeat-interval", "200ms");
-		defaults.put("zdm.fleet.timeout", "5s");
+		defaults.put("zdm.fleet.timeout", "10s");
 		defaults.put("zdm.fleet.join-timeout", "5s");
 		defaults.putAll(this.properties);
 		defaults.forEach((key, value) -> arguments.add("--" + key + "=" + value));
@@ -404,7 +430,7 @@ public final class PhaseWalk {
 
 	private void runScenario(WalkInstance instance) {
 		Phase phase = instance.requested();
-		PhaseStep step = new PhaseStep(phase, instance.name(), instance.context(), instance.port(), this.database);
+		PhaseStep step = stepOf(instance);
 		try {
 			this.scenario.run(step);
 		}

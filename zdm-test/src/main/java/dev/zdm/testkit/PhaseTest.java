@@ -1,0 +1,52 @@
+package dev.zdm.testkit;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+import org.junit.jupiter.api.TestTemplate;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A test method run once at each phase, {@code expand} to {@code contract}, against the application as it runs at
+ * that phase, on a database of its own; after each run zdm's checks run as for {@link PhaseWalk#run()}. Parameters
+ * are beans of the application's context, for example its repositories, or the {@link PhaseStep}:
+ * <pre class="code">
+ * &#64;PhaseTest(application = CustomerApplication.class)
+ * void customersCanBeCreatedAndRead(CustomerRepository customers, PhaseStep step) {
+ *     Customer ada = customers.create("Ada", "Ada@Example.com");
+ *     assertThat(customers.findById(ada.id())).isPresent();
+ * }
+ * </pre>
+ * Each phase is one invocation, named after the phase; once one fails, those after it are skipped. The database
+ * comes from the test class's {@link ZdmTest} settings, Testcontainers or embedded PostgreSQL.
+ */
+@Target(ElementType.METHOD)
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+@TestTemplate
+@ExtendWith(PhaseTestExtension.class)
+public @interface PhaseTest {
+
+	/**
+	 * The application to walk, typically its {@code @SpringBootApplication} class.
+	 * @return the application's sources
+	 */
+	Class<?>[] application();
+
+	/**
+	 * The migrations to walk; by default every migration the application declares.
+	 * @return the migrations' ids
+	 */
+	String[] migrations() default {};
+
+	/**
+	 * Properties of every instance, as {@code key=value}, overriding the application's configuration and the
+	 * walk's timing.
+	 * @return the properties
+	 */
+	String[] properties() default {};
+
+}

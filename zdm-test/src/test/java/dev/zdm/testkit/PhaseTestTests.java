@@ -1,0 +1,82 @@
+package dev.zdm.testkit;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.jupiter.api.Test;
+import org.junit.platform.testkit.engine.EngineTestKit;
+import org.junit.platform.testkit.engine.Events;
+
+import dev.zdm.migration.Phase;
+import dev.zdm.testkit.people.PeopleApplication;
+import dev.zdm.testkit.people.PersonRepository;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.testkit.engine.EventConditions.abortedWithReason;
+import static org.junit.platform.testkit.engine.EventConditions.displayName;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedSuccessfully;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.instanceOf;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
+
+/**
+ * Tests for {@link PhaseTest}: the user's own test method runs at every phase with the application's beans, then
+ * zdm's checks.
+ */
+@ZdmTest(postgres = PostgresSource.EMBEDDED)
+class PhaseTestTests {
+
+	private static final List<Phase> phases = new CopyOnWriteArrayList<>();
+
+	private static final Map<Long, String> emails = new ConcurrentHashMap<>();
+
+	@PhaseTest(application = PeopleApplication.class, properties = "spring.config.name=people")
+	void runsAtEveryPhaseWithTheApplicationsBeans(PersonRepository people, PhaseStep step) {
+		phases.add(step.phase());
+		assertThat(people).isSameAs(step.getBean(PersonRepository.class));
+		PhaseWalkTests.crud(step, emails);
+		if (step.phase() == Phase.CONTRACT) {
+			assertThat(phases).as("phases run so far").containsExactly(Phase.values());
+		}
+	}
+
+	@Test
+	void wrongColumnFailsTheReadNewInvocationNamingTheRowsAndSkipsContract() {
+		Events events = EngineTestKit.engine("junit-jupiter")
+			.selectors(selectClass(BrokenNewRepository.class))
+			.execute()
+			.testEvents();
+		events.assertThatEvents()
+			.haveExactly(1, event(displayName("[expand]"), finishedSuccessfully()))
+			.haveExactly(1, event(displayName("[dual-write]"), finishedSuccessfully()))
+			.haveExactly(1, event(displayName("[backfill]"), finishedSuccessfully()))
+			.haveExactly(1,
+					event(displayName("[read-new]"),
+							finishedWithFailure(instanceOf(PhaseWalkFailure.class),
+									message((text) -> text.startsWith("zdm walk failed at phase read-new")
+											&& text.contains("but up lower(email) gives 'person read-new'")))))
+			.haveExactly(1, event(displayName("[contract]"), abortedWithReason(
+					message((text) -> text.endsWith("the walk failed at phase read-new; contract is skipped")))));
+	}
+
+	/**
+	 * Run by {@link #wrongColumnFailsTheReadNewInvocationNamingTheRowsAndSkipsContract()} only.
+	 */
+	@ZdmTest(postgres = PostgresSource.EMBEDDED)
+	static class BrokenNewRepository {
+
+		private final Map<Long, String> created = new ConcurrentHashMap<>();
+
+		@PhaseTest(application = PeopleApplication.class,
+				properties = { "spring.config.name=people", "people.new-repository=wrong-column" })
+		void createsReadsChangesAndDeletes(PhaseStep step) {
+			PhaseWalkTests.crud(step, this.created);
+		}
+
+	}
+
+}
