@@ -73,7 +73,11 @@ class CustomerMigrationWalkTests {
 			.isEqualToIgnoringCase(email);
 		long existing = 1 + step.phase().ordinal() * 2;
 		String changed = "Changed." + step.phase().value() + "@Example.com";
-		client.put().uri("/customers/{id}/email", existing).body(Map.of("email", changed)).retrieve().toBodilessEntity();
+		client.put()
+			.uri("/customers/{id}/email", existing)
+			.body(Map.of("email", changed))
+			.retrieve()
+			.toBodilessEntity();
 		assertThat(client.get().uri("/customers/{id}", existing).retrieve().body(Customer.class))
 			.extracting(Customer::email, org.assertj.core.api.InstanceOfAssertFactories.STRING)
 			.isEqualToIgnoringCase(changed);

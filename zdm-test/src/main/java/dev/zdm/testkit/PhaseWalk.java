@@ -41,8 +41,9 @@ import dev.zdm.phase.MigrationStatus;
  * <li>at {@code backfill}, the backfill completed and verified;</li>
  * <li>at {@code contract}, the contract DDL ran, and the scenario still passes afterwards.</li>
  * </ul>
- * {@link #run()} deploys one instance per phase, the next one starting while the current phase is checked; {@link #runMixedFleet()} runs two instances side by side at
- * adjacent phases, as a rolling deploy does, and runs the scenario on both after every step. A failure is a
+ * {@link #run()} deploys one instance per phase, the next one starting while the current phase is checked;
+ * {@link #runMixedFleet()} runs two instances side by side at adjacent phases, as a rolling deploy does, and runs
+ * the scenario on both after every step. A failure is a
  * {@link PhaseWalkFailure} that names the phase, the instances and, for a disagreement, the rows.
  * <p>
  * Every instance runs with fleet timing shortened for tests, heartbeat every 200 ms, and the backfill's pause

@@ -46,7 +46,8 @@ class MixedFleetWalkTests {
 				.property("zdm.migrations.people-email.down.email", "split_part(email_address, '@', 1)")
 				.scenario((step) -> PhaseWalkTests.crud(step, emails))
 				.runMixedFleet())
-			.withMessageContaining("zdm walk failed at phase backfill (instances walk-old-backfill and walk-new-read-new)")
+			.withMessageContaining(
+					"zdm walk failed at phase backfill (instances walk-old-backfill and walk-new-read-new)")
 			.withMessageContaining("but up lower(email) gives 'person.read-new'");
 	}
 

@@ -61,7 +61,8 @@ class PhaseWalkTests {
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.READ_NEW))
 			.withMessageContaining("zdm walk failed at phase read-new (instance walk-walk-read-new)")
 			.withMessageContaining("migration 'people-email': 1 of ")
-			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' but up lower\\(email\\) "
+			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' "
+					+ "but up lower\\(email\\) "
 					+ "gives 'person read-new'; \\(email='Person read-new'\\).*");
 	}
 
@@ -76,7 +77,8 @@ class PhaseWalkTests {
 				.run())
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.READ_NEW))
 			.withMessageContaining("zdm walk failed at phase read-new")
-			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' but up lower\\(email\\) "
+			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' "
+					+ "but up lower\\(email\\) "
 					+ "gives 'person\\.read-new'; \\(email='person\\.read-new'\\).*");
 	}
 
@@ -89,7 +91,8 @@ class PhaseWalkTests {
 			}
 		}).run())
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.BACKFILL))
-			.withMessageContaining("zdm walk failed at phase backfill (instance walk-walk-backfill): the scenario failed")
+			.withMessageContaining(
+					"zdm walk failed at phase backfill (instance walk-walk-backfill): the scenario failed")
 			.withMessageContaining("a person who does not exist");
 	}
 
@@ -103,7 +106,8 @@ class PhaseWalkTests {
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.EXPAND))
 			.withMessageContaining("zdm walk failed at phase expand (instance walk-walk-expand): the application did "
 					+ "not start")
-			.withMessageContaining("CREATE INDEX people_email_address ON people (email_address)\" is unsafe (create-index)")
+			.withMessageContaining(
+					"CREATE INDEX people_email_address ON people (email_address)\" is unsafe (create-index)")
 			.withMessageContaining("Use CREATE INDEX CONCURRENTLY");
 		assertThat(walk.database()
 			.jdbc()

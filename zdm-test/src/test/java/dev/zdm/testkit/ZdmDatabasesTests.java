@@ -35,7 +35,8 @@ class ZdmDatabasesTests {
 	@Test
 	void eachDatabaseIsEmptyAndOfItsOwn() {
 		try (ZdmDatabase first = ZdmDatabases.create(PostgresSource.EMBEDDED, ZdmDatabases.DEFAULT_IMAGE, "first");
-				ZdmDatabase second = ZdmDatabases.create(PostgresSource.EMBEDDED, ZdmDatabases.DEFAULT_IMAGE, "second")) {
+				ZdmDatabase second = ZdmDatabases.create(PostgresSource.EMBEDDED, ZdmDatabases.DEFAULT_IMAGE,
+						"second")) {
 			first.jdbc().execute("CREATE TABLE t (id int)");
 			assertThat(second.jdbc()
 				.queryForObject("SELECT count(*) FROM information_schema.tables WHERE table_name = 't'", Integer.class))

@@ -58,7 +58,8 @@ class ZdmScriptsTests {
 		write("contract", "V1__contract.sql", "ALTER TABLE items DROP COLUMN old_name;\n");
 		assertThat(ZdmScripts.of("filesystem:" + this.migration).findings()).extracting(UnsafeStatement::operation)
 			.containsExactly(UnsafeOperation.CREATE_INDEX, UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT,
-					UnsafeOperation.ADD_COLUMN_NOT_NULL, UnsafeOperation.ALTER_COLUMN_TYPE, UnsafeOperation.SET_NOT_NULL,
+					UnsafeOperation.ADD_COLUMN_NOT_NULL, UnsafeOperation.ALTER_COLUMN_TYPE,
+					UnsafeOperation.SET_NOT_NULL,
 					UnsafeOperation.ADD_CONSTRAINT, UnsafeOperation.ADD_UNIQUE_CONSTRAINT, UnsafeOperation.RENAME,
 					UnsafeOperation.DROP_IN_EXPAND, UnsafeOperation.VACUUM_FULL, UnsafeOperation.CLUSTER,
 					UnsafeOperation.LOCK_TABLE, UnsafeOperation.REINDEX);
@@ -109,8 +110,9 @@ class ZdmScriptsTests {
 	void locationWithoutScriptsFails() {
 		assertThatExceptionOfType(AssertionError.class)
 			.isThrownBy(() -> ZdmScripts.check("classpath:db/zdm/no-such-migration"))
-			.withMessage("No V<version>__<description>.sql scripts found in [classpath:db/zdm/no-such-migration/expand] "
-					+ "or [classpath:db/zdm/no-such-migration/contract]; check the location");
+			.withMessage("No V<version>__<description>.sql scripts found in "
+					+ "[classpath:db/zdm/no-such-migration/expand] or [classpath:db/zdm/no-such-migration/contract]; "
+					+ "check the location");
 	}
 
 	@Test
