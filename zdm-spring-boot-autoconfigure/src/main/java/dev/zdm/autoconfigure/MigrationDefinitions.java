@@ -62,6 +62,29 @@ final class MigrationDefinitions {
 			.allowUnsafe(allowUnsafe(id, prefix, migration.getAllowUnsafe()))
 			.sync(sync)
 			.backfill(backfill(id, prefix + "backfill.", migration.getBackfill()));
+		if (migration.getTargetTable() != null) {
+			builder.targetTable(table(id, prefix + "target-table", migration.getTargetTable()));
+			if (sync == SyncMode.TRIGGER) {
+				throw new ZdmConfigurationException(id, "sync: trigger is not supported for a migration into another "
+						+ "table (" + prefix + "target-table is set)",
+						"Remove " + prefix + "sync (a cross-table migration is kept in sync by the routed repository "
+								+ "calling both implementations), or move the data inside one table.");
+			}
+			if (migration.getUp().isEmpty()) {
+				throw new ZdmConfigurationException(id, "no up expressions are declared for the target table "
+						+ migration.getTargetTable(),
+						"Declare under " + prefix + "up each column of the target table with the SQL expression over "
+								+ "the source row that derives it, so that zdm can copy and verify existing rows.");
+			}
+		}
+		else if (migration.getTargetKey() != null) {
+			throw new ZdmConfigurationException(id, prefix + "target-key is set but no target table is",
+					"Set " + prefix + "target-table to the table the data moves into, or remove " + prefix
+							+ "target-key.");
+		}
+		if (migration.getTargetKey() != null) {
+			builder.targetKey(identifier(id, prefix + "target-key", migration.getTargetKey()));
+		}
 		for (Map.Entry<String, String> up : migration.getUp().entrySet()) {
 			builder.up(identifier(id, prefix + "up", up.getKey()).name(), up.getValue());
 		}
@@ -90,7 +113,8 @@ final class MigrationDefinitions {
 					backfill.getPause(), backfill.getLockTimeout(), backfill.getStatementTimeout(),
 					backfill.getMaxLockWaiters(), backfill.getMaxTransactionAge(), backfill.getThrottleCheckInterval(),
 					backfill.getTimeWindows().stream().map(TimeWindow::parse).toList(),
-					ZoneId.of(backfill.getTimeZone()), backfill.getVacuumEveryRows(), backfill.getVerificationPasses());
+					ZoneId.of(backfill.getTimeZone()), backfill.getVacuumEveryRows(), backfill.getVerificationPasses(),
+					backfill.getVerificationBatchSize(), backfill.getVerificationPause());
 		}
 		catch (IllegalArgumentException | DateTimeException ex) {
 			throw new ZdmConfigurationException(id, "invalid backfill settings: " + ex.getMessage(),

@@ -238,9 +238,22 @@ public class ZdmProperties {
 		private String phase = "expand";
 
 		/**
-		 * Table the migration changes, optionally qualified by its schema.
+		 * Table the migration changes, optionally qualified by its schema. For a migration into another table,
+		 * the source table.
 		 */
 		private @Nullable String table;
+
+		/**
+		 * Table the data moves into, optionally qualified by its schema. Its presence makes the migration a
+		 * cross-table one: up expressions then derive the target table's columns from the source row.
+		 */
+		private @Nullable String targetTable;
+
+		/**
+		 * Column of the target table holding the source row's key; must be unique in the target table.
+		 * Defaults to the name of the source table's key column.
+		 */
+		private @Nullable String targetKey;
 
 		/**
 		 * Key columns used to walk the table. Defaults to the primary key.
@@ -274,7 +287,8 @@ public class ZdmProperties {
 
 		/**
 		 * How the side that is not the source of truth is kept in sync: trigger (same-table migrations) or
-		 * repositories (data moving into another table). Defaults to trigger when up expressions are declared.
+		 * repositories (data moving into another table). Defaults to trigger when up expressions are declared for
+		 * a migration inside one table, and to repositories for a migration into another table.
 		 */
 		private @Nullable String sync;
 
@@ -294,6 +308,22 @@ public class ZdmProperties {
 
 		public void setTable(@Nullable String table) {
 			this.table = table;
+		}
+
+		public @Nullable String getTargetTable() {
+			return this.targetTable;
+		}
+
+		public void setTargetTable(@Nullable String targetTable) {
+			this.targetTable = targetTable;
+		}
+
+		public @Nullable String getTargetKey() {
+			return this.targetKey;
+		}
+
+		public void setTargetKey(@Nullable String targetKey) {
+			this.targetKey = targetKey;
 		}
 
 		public List<String> getKey() {
@@ -438,6 +468,17 @@ public class ZdmProperties {
 		 */
 		private int verificationPasses = 3;
 
+		/**
+		 * Rows read per verification batch. Verification only reads (and repairs the rows that disagree), so its
+		 * batches are larger than the copy's and do not adapt to the load.
+		 */
+		private int verificationBatchSize = 10_000;
+
+		/**
+		 * Pause between two verification batches.
+		 */
+		private Duration verificationPause = Duration.ofMillis(10);
+
 		public boolean isEnabled() {
 			return this.enabled;
 		}
@@ -556,6 +597,22 @@ public class ZdmProperties {
 
 		public void setVerificationPasses(int verificationPasses) {
 			this.verificationPasses = verificationPasses;
+		}
+
+		public int getVerificationBatchSize() {
+			return this.verificationBatchSize;
+		}
+
+		public void setVerificationBatchSize(int verificationBatchSize) {
+			this.verificationBatchSize = verificationBatchSize;
+		}
+
+		public Duration getVerificationPause() {
+			return this.verificationPause;
+		}
+
+		public void setVerificationPause(Duration verificationPause) {
+			this.verificationPause = verificationPause;
 		}
 
 	}

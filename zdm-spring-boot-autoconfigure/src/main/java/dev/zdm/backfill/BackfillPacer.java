@@ -47,12 +47,9 @@ final class BackfillPacer {
 	 * Return why the backfill should hold back before its next batch, or {@code null} to go ahead.
 	 */
 	@Nullable String holdBackReason() {
-		List<TimeWindow> windows = this.settings.timeWindows();
-		if (!windows.isEmpty()) {
-			LocalTime now = LocalTime.now(this.settings.timeZone());
-			if (windows.stream().noneMatch((window) -> window.contains(now))) {
-				return "outside the allowed time windows " + windows + " (" + this.settings.timeZone() + ")";
-			}
+		String outside = outsideTimeWindows();
+		if (outside != null) {
+			return outside;
 		}
 		boolean checkLocks = this.settings.maxLockWaiters() < Integer.MAX_VALUE;
 		boolean checkTransactions = !this.settings.maxTransactionAge().isZero() && !this.settings.maxTransactionAge().isNegative();
@@ -73,6 +70,26 @@ final class BackfillPacer {
 			String reason = throttle.holdBackReason(this.migration);
 			if (reason != null) {
 				return reason;
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * Return why a verification should hold back before its next batch, or {@code null} to go ahead: only the
+	 * time windows count, as a verification batch reads (and writes only the rare rows it repairs), so it neither
+	 * waits for row locks nor adds write load.
+	 */
+	@Nullable String verificationHoldBackReason() {
+		return outsideTimeWindows();
+	}
+
+	private @Nullable String outsideTimeWindows() {
+		List<TimeWindow> windows = this.settings.timeWindows();
+		if (!windows.isEmpty()) {
+			LocalTime now = LocalTime.now(this.settings.timeZone());
+			if (windows.stream().noneMatch((window) -> window.contains(now))) {
+				return "outside the allowed time windows " + windows + " (" + this.settings.timeZone() + ")";
 			}
 		}
 		return null;

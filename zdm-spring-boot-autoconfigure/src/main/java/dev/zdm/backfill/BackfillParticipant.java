@@ -92,6 +92,9 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		}
 		Job job = this.jobs.computeIfAbsent(migration.id(), (id) -> new Job());
 		boolean allowed = isAllowed(status);
+		if (!allowed && status.lastHeartbeatError() == null && !status.wholeFleetAtLeast(Phase.DUAL_WRITE)) {
+			restartVerificationInFlight(migration);
+		}
 		synchronized (job) {
 			BackfillRunner runner = job.runner;
 			if (!allowed) {
@@ -161,6 +164,22 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	static boolean isAllowed(MigrationStatus status) {
 		return status.lastHeartbeatError() == null && !status.state().isContracted()
 				&& status.effective().isAtLeast(Phase.BACKFILL) && status.wholeFleetAtLeast(Phase.DUAL_WRITE);
+	}
+
+	/**
+	 * Drop a verification in flight while an instance writes the old side only: rows it already checked may
+	 * disagree again, so resuming it would miss them.
+	 */
+	private void restartVerificationInFlight(MigrationDefinition migration) {
+		try {
+			if (new BackfillRepository(this.dataSource).restartVerification(migration.id())) {
+				logger.info("zdm: migration '" + migration.id() + "': verification in flight dropped: an instance "
+						+ "writes the old side only; it starts again once the whole fleet dual-writes");
+			}
+		}
+		catch (RuntimeException ex) {
+			logger.debug("zdm: migration '" + migration.id() + "': could not drop the verification in flight", ex);
+		}
 	}
 
 	private void run(MigrationDefinition migration, Job job, BackfillRunner runner) {

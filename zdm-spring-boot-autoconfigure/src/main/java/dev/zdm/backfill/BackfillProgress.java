@@ -15,8 +15,9 @@ import org.jspecify.annotations.Nullable;
  * @param rowsDone rows walked so far (checked, and updated where they disagreed)
  * @param rowsUpdated rows actually rewritten so far
  * @param rowsEstimated rows the backfill expects to walk, or {@code null} before it starts
- * @param rate rows walked per second in the current or last run, or {@code null}
- * @param eta estimated time left, or {@code null}
+ * @param rate rows walked per second in the current or last run (of the copy, or of the verification while
+ * verifying), or {@code null}
+ * @param eta estimated time left (of the copy, or of the verification pass while verifying), or {@code null}
  * @param batchSize current batch size, or {@code null}
  * @param batches batches committed so far
  * @param lastKey the key of the last row walked (the checkpoint), as text, or {@code null}
@@ -29,19 +30,20 @@ import org.jspecify.annotations.Nullable;
  * @param copiedAt when the last batch committed, or {@code null}
  * @param updatedAt when this progress was last written
  * @param verification the latest verification, or {@code null}
+ * @param verifying the verification in flight, or {@code null} if none is
  */
 public record BackfillProgress(String migrationId, BackfillState state, boolean paused, @Nullable String runner,
 		long rowsDone, long rowsUpdated, @Nullable Long rowsEstimated, @Nullable Double rate, @Nullable Duration eta,
 		@Nullable Integer batchSize, long batches, @Nullable String lastKey, @Nullable String upperBound,
 		@Nullable String resumedFrom, @Nullable String throttleReason, long errors, @Nullable String lastError,
 		@Nullable Instant startedAt, @Nullable Instant copiedAt, Instant updatedAt,
-		@Nullable BackfillVerification verification) {
+		@Nullable BackfillVerification verification, @Nullable VerificationProgress verifying) {
 
 	BackfillProgress withVerification(@Nullable BackfillVerification verification) {
 		return new BackfillProgress(this.migrationId, this.state, this.paused, this.runner, this.rowsDone,
 				this.rowsUpdated, this.rowsEstimated, this.rate, this.eta, this.batchSize, this.batches, this.lastKey,
 				this.upperBound, this.resumedFrom, this.throttleReason, this.errors, this.lastError, this.startedAt,
-				this.copiedAt, this.updatedAt, verification);
+				this.copiedAt, this.updatedAt, verification, this.verifying);
 	}
 
 }

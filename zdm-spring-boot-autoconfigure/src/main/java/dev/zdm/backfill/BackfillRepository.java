@@ -49,7 +49,9 @@ class BackfillRepository {
 	private static final String FIND = """
 			SELECT migration_id, state, paused, verify_requested, runner, rows_done, rows_updated, rows_estimated, rate,
 			       eta_seconds, batch_size, batches, last_key, upper_bound, resumed_from, throttle_reason, errors,
-			       last_error, started_at, copied_at, updated_at
+			       last_error, started_at, copied_at, updated_at, verify_pass, verify_started_at, verify_upper_bound,
+			       verify_last_key, verify_rows_checked, verify_rows_to_check, verify_rows_disagreeing,
+			       verify_rows_repaired, verify_rate, verify_eta_seconds
 			FROM zdm_backfill WHERE migration_id = ?
 			""";
 
@@ -76,7 +78,7 @@ class BackfillRepository {
 			""";
 
 	private static final String MARK_COPIED = """
-			UPDATE zdm_backfill SET copied_at = now(), state = 'verifying', eta_seconds = 0, updated_at = now()
+			UPDATE zdm_backfill SET copied_at = now(), state = 'verifying', eta_seconds = NULL, updated_at = now()
 			WHERE migration_id = ?
 			""";
 
@@ -86,9 +88,38 @@ class BackfillRepository {
 			""";
 
 	private static final String START_VERIFYING = """
-			UPDATE zdm_backfill SET state = 'verifying', verify_requested = false, throttle_reason = NULL,
-			    updated_at = now()
+			UPDATE zdm_backfill
+			SET state = 'verifying', verify_requested = false, throttle_reason = NULL, verify_pass = 1,
+			    verify_started_at = now(), verify_upper_bound = ?, verify_last_key = NULL, verify_rows_checked = 0,
+			    verify_rows_to_check = ?, verify_rows_disagreeing = 0, verify_rows_repaired = 0, verify_rate = NULL,
+			    verify_eta_seconds = NULL, rate = NULL, eta_seconds = NULL, updated_at = now()
 			WHERE migration_id = ?
+			""";
+
+	private static final String NEXT_PASS = """
+			UPDATE zdm_backfill
+			SET verify_pass = verify_pass + 1, verify_upper_bound = ?, verify_last_key = NULL, verify_rows_checked = 0,
+			    verify_rows_to_check = ?, verify_rows_disagreeing = 0, verify_eta_seconds = NULL, updated_at = now()
+			WHERE migration_id = ? AND runner = ?
+			""";
+
+	private static final String CHECKPOINT_VERIFICATION = """
+			UPDATE zdm_backfill
+			SET verify_last_key = ?, verify_rows_checked = verify_rows_checked + ?,
+			    verify_rows_disagreeing = verify_rows_disagreeing + ?, verify_rows_repaired = verify_rows_repaired + ?,
+			    verify_rate = ?, verify_eta_seconds = ?, rate = ?, eta_seconds = ?, state = 'verifying',
+			    throttle_reason = NULL, updated_at = now()
+			WHERE migration_id = ? AND runner = ?
+			RETURNING paused
+			""";
+
+	private static final String FINISH_VERIFYING = """
+			UPDATE zdm_backfill SET verify_pass = NULL, eta_seconds = NULL, updated_at = now() WHERE migration_id = ?
+			""";
+
+	private static final String RESTART_VERIFICATION = """
+			UPDATE zdm_backfill SET verify_pass = NULL, updated_at = now()
+			WHERE migration_id = ? AND verify_pass IS NOT NULL
 			""";
 
 	private static final String RECORD_ERROR = """
@@ -202,8 +233,36 @@ class BackfillRepository {
 		return !paused.isEmpty() && paused.get(0);
 	}
 
-	void startVerifying(String migrationId) {
-		this.jdbcTemplate.update(START_VERIFYING, migrationId);
+	void startVerifying(String migrationId, @Nullable String upperBound, @Nullable Long rowsToCheck) {
+		this.jdbcTemplate.update(START_VERIFYING, upperBound, rowsToCheck, migrationId);
+	}
+
+	void nextPass(String migrationId, String runner, @Nullable String upperBound, @Nullable Long rowsToCheck) {
+		this.jdbcTemplate.update(NEXT_PASS, upperBound, rowsToCheck, migrationId, runner);
+	}
+
+	boolean checkpointVerification(String migrationId, String runner, String lastKey, long rowsChecked,
+			long rowsDisagreeing, long rowsRepaired, @Nullable Double rate, @Nullable Double etaSeconds) {
+		List<Boolean> paused = this.jdbcTemplate.query(CHECKPOINT_VERIFICATION, (rs, row) -> rs.getBoolean(1), lastKey,
+				rowsChecked, rowsDisagreeing, rowsRepaired, rate, etaSeconds, rate, etaSeconds, migrationId, runner);
+		if (paused.isEmpty()) {
+			throw new IllegalStateException("Backfill of migration '" + migrationId + "' is no longer run by " + runner);
+		}
+		return paused.get(0);
+	}
+
+	void finishVerifying(String migrationId) {
+		this.jdbcTemplate.update(FINISH_VERIFYING, migrationId);
+	}
+
+	/**
+	 * Drop the verification in flight, if any, so that the next run starts a new one: some instance may have
+	 * written the old side only.
+	 * @param migrationId the migration
+	 * @return {@code true} if a verification was in flight
+	 */
+	boolean restartVerification(String migrationId) {
+		return this.jdbcTemplate.update(RESTART_VERIFICATION, migrationId) == 1;
 	}
 
 	void recordError(String migrationId, int count, String error) {
@@ -254,8 +313,22 @@ class BackfillRepository {
 				rs.getLong("batches"), rs.getString("last_key"), rs.getString("upper_bound"),
 				rs.getString("resumed_from"), rs.getString("throttle_reason"), rs.getLong("errors"),
 				rs.getString("last_error"), instant(rs.getTimestamp("started_at")),
-				instant(rs.getTimestamp("copied_at")), rs.getTimestamp("updated_at").toInstant(), null);
+				instant(rs.getTimestamp("copied_at")), rs.getTimestamp("updated_at").toInstant(), null,
+				verificationProgress(rs));
 		return new StoredProgress(progress, rs.getBoolean("verify_requested"));
+	}
+
+	private static @Nullable VerificationProgress verificationProgress(ResultSet rs) throws SQLException {
+		Integer pass = rs.getObject("verify_pass", Integer.class);
+		if (pass == null) {
+			return null;
+		}
+		Double eta = rs.getObject("verify_eta_seconds", Double.class);
+		return new VerificationProgress(pass, instant(rs.getTimestamp("verify_started_at")),
+				rs.getString("verify_upper_bound"), rs.getString("verify_last_key"), rs.getLong("verify_rows_checked"),
+				rs.getObject("verify_rows_to_check", Long.class), rs.getLong("verify_rows_disagreeing"),
+				rs.getLong("verify_rows_repaired"), rs.getObject("verify_rate", Double.class),
+				(eta != null) ? Duration.ofMillis((long) (eta * 1000)) : null);
 	}
 
 	private static BackfillVerification verification(ResultSet rs, int row) throws SQLException {

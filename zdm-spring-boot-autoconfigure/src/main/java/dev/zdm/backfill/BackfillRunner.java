@@ -15,7 +15,8 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataAccessException;
-import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
+import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -94,7 +95,7 @@ final class BackfillRunner {
 		this.fleetTimeout = fleetTimeout;
 		this.repair = repair;
 		this.pacer = new BackfillPacer(migration, this.settings, lockInspector, throttles);
-		this.statements = new BackfillStatements(migration);
+		this.statements = BackfillStatements.of(migration);
 		this.registry = new FleetRegistry(dataSource);
 		this.states = new MigrationStateRepository(dataSource);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
@@ -182,134 +183,91 @@ final class BackfillRunner {
 			repository.recordError(id, this.earlierFailures, this.earlierFailure);
 		}
 		logger.info("zdm: migration '" + id + "': backfill " + (copied ? "verification" : "run") + " starts on "
-				+ this.instanceId + ((progress.lastKey() != null) ? " from key " + progress.lastKey() : ""));
+				+ this.instanceId + ((progress.lastKey() != null && !copied) ? " from key " + progress.lastKey() : ""));
 		if (!copied) {
 			Outcome outcome = copy(connection, repository, progress);
 			if (outcome != null) {
 				return outcome;
 			}
 		}
-		return verify(connection, repository);
+		return verify(connection, repository, Objects.requireNonNull(repository.find(id)));
 	}
 
 	private @Nullable Outcome copy(Connection connection, BackfillRepository repository, BackfillProgress progress)
 			throws SQLException {
 		String id = this.migration.id();
-		JdbcTemplate jdbc = repository.jdbcTemplate();
 		String upperBound = progress.upperBound();
-		long estimated = (progress.rowsEstimated() != null) ? progress.rowsEstimated() : 0;
+		Long estimated = progress.rowsEstimated();
 		if (progress.startedAt() == null) {
-			upperBound = jdbc.queryForObject(this.statements.maxKey(), String.class);
-			estimated = estimateRows(jdbc, repository, upperBound);
+			upperBound = repository.jdbcTemplate().queryForObject(this.statements.copyBound, String.class);
+			estimated = estimateRows(repository, upperBound);
 			repository.start(id, upperBound, estimated);
 			logger.info("zdm: migration '" + id + "': backfilling about " + estimated + " rows up to key " + upperBound);
 		}
-		if (upperBound == null) {
-			repository.markCopied(id);
-			return null;
+		if (upperBound != null) {
+			int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
+			BackfillWalk walk = BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(), estimated,
+					batchSize);
+			Outcome outcome = walk(connection, repository, walk);
+			if (outcome != null) {
+				return outcome;
+			}
 		}
-		String lastKey = progress.lastKey();
-		long rowsDone = progress.rowsDone();
-		int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
-		long runRows = 0;
-		long updatedSinceVacuum = 0;
-		long runStart = System.nanoTime();
-		int failures = 0;
+		repository.markCopied(id);
+		logger.info("zdm: migration '" + id + "': backfill copied every row up to key " + upperBound);
+		return null;
+	}
+
+	/**
+	 * Verify every row up to a bound fixed when each pass starts; later rows are written with both sides in sync.
+	 * Resumes a pass in flight from its checkpoint unless a new verification was asked for.
+	 */
+	private Outcome verify(Connection connection, BackfillRepository repository, StoredProgress stored)
+			throws SQLException {
+		String id = this.migration.id();
+		VerificationProgress inFlight = stored.progress().verifying();
+		int batchSize = this.settings.verificationBatchSize();
+		BackfillWalk walk;
+		Instant startedAt;
+		if (inFlight == null || inFlight.upperBound() == null || stored.verifyRequested()) {
+			startedAt = Instant.now();
+			walk = startPass(repository, 1, 0);
+		}
+		else {
+			startedAt = (inFlight.startedAt() != null) ? inFlight.startedAt() : Instant.now();
+			walk = BackfillWalk.verification(inFlight.pass(), inFlight.upperBound(), inFlight.lastKey(),
+					inFlight.rowsChecked(), inFlight.rowsToCheck(), inFlight.rowsDisagreeing(), inFlight.rowsRepaired(),
+					batchSize);
+			logger.info("zdm: migration '" + id + "': verification pass " + walk.pass() + " resumes from key "
+					+ walk.lastKey() + " after " + walk.rows() + " rows");
+		}
 		while (true) {
-			Outcome interrupted = checkBeforeBatch(repository);
+			Outcome interrupted = walk(connection, repository, walk);
 			if (interrupted != null) {
 				return interrupted;
 			}
-			long batchStart = System.nanoTime();
-			CopiedBatch batch;
-			try {
-				batch = copyBatch(connection, repository, lastKey, upperBound, batchSize, rowsDone + runRows, estimated,
-						runRows, runStart);
-				failures = 0;
+			logger.info("zdm: migration '" + id + "': verification pass " + walk.pass() + " checked " + walk.rows()
+					+ " rows up to key " + walk.upperBound() + ", " + walk.disagreeing() + " disagreed"
+					+ (this.repair ? " and were repaired" : ""));
+			if (walk.disagreeing() == 0 || !this.repair || walk.pass() >= this.settings.verificationPasses()) {
+				break;
 			}
-			catch (DataAccessException ex) {
-				batchSize = afterFailedBatch(repository, ex, batchSize, ++failures);
-				continue;
-			}
-			if (batch.rows() == 0) {
-				repository.markCopied(id);
-				logger.info("zdm: migration '" + id + "': backfill copied " + (rowsDone + runRows) + " rows");
-				return null;
-			}
-			lastKey = batch.lastKey();
-			runRows += batch.rows();
-			updatedSinceVacuum += batch.updated();
-			batchSize = this.pacer.nextBatchSize(batchSize, Duration.ofNanos(System.nanoTime() - batchStart));
-			if (batch.paused()) {
-				repository.setState(id, BackfillState.PAUSED, null);
-				return Outcome.PAUSED;
-			}
-			if (this.settings.vacuumEveryRows() > 0 && updatedSinceVacuum >= this.settings.vacuumEveryRows()
-					&& startVacuum()) {
-				updatedSinceVacuum = 0;
-			}
-			sleep(this.settings.pause());
+			walk = startPass(repository, walk.pass() + 1, walk.changed());
 		}
-	}
-
-	private CopiedBatch copyBatch(Connection connection, BackfillRepository repository, @Nullable String lastKey,
-			String upperBound, int batchSize, long rowsDoneBefore, long estimated, long runRowsBefore, long runStart)
-			throws SQLException {
-		JdbcTemplate jdbc = repository.jdbcTemplate();
-		boolean first = lastKey == null;
-		return inTransaction(connection, repository, () -> {
-			Object[] boundArgs = first ? new Object[] { BackfillRepository.key(upperBound), batchSize }
-					: new Object[] { BackfillRepository.key(lastKey), BackfillRepository.key(upperBound), batchSize };
-			KeyRange range = jdbc.queryForObject(this.statements.batch(first),
-					(rs, row) -> new KeyRange(rs.getLong(1), 0, rs.getString(2)), boundArgs);
-			if (range == null || range.rows() == 0 || range.high() == null) {
-				return new CopiedBatch(0, 0, lastKey, false);
-			}
-			int updated = jdbc.update(this.statements.copy(first), first ? new Object[] { BackfillRepository.key(range.high()) }
-					: new Object[] { BackfillRepository.key(lastKey), BackfillRepository.key(range.high()) });
-			long runRows = runRowsBefore + range.rows();
-			double seconds = Math.max(1e-3, (System.nanoTime() - runStart) / 1e9);
-			double rate = runRows / seconds;
-			long done = rowsDoneBefore + range.rows();
-			Double eta = (estimated > 0) ? Math.max(0, estimated - done) / rate : null;
-			boolean paused = repository.checkpoint(this.migration.id(), this.instanceId, range.high(), range.rows(),
-					updated, batchSize, rate, eta, BackfillState.RUNNING);
-			return new CopiedBatch(range.rows(), updated, range.high(), paused);
-		});
-	}
-
-	private Outcome verify(Connection connection, BackfillRepository repository) throws SQLException {
-		String id = this.migration.id();
-		repository.startVerifying(id);
-		Instant startedAt = Instant.now();
-		this.eligibilityLost = false;
-		long repaired = 0;
-		int passes = 0;
-		Pass pass;
-		do {
-			passes++;
-			pass = verificationPass(connection, repository);
-			if (pass == null) {
-				return this.stopRequested ? Outcome.STOPPED : Outcome.PAUSED;
-			}
-			repaired += pass.repaired();
-			logger.info("zdm: migration '" + id + "': verification pass " + passes + " checked " + pass.checked()
-					+ " rows, " + pass.disagreeing() + " disagreed and were repaired");
-		}
-		while (pass.disagreeing() > 0 && this.repair && passes < this.settings.verificationPasses());
-		boolean rowsAgree = pass.disagreeing() == 0;
+		boolean rowsAgree = walk.disagreeing() == 0;
 		FleetCheck fleet = recordIfFleetAllows(rowsAgree);
 		boolean succeeded = rowsAgree && fleet.allowed();
-		repository.insertVerification(new BackfillVerification(id, this.instanceId, startedAt, Instant.now(), passes,
-				pass.checked(), repaired, pass.disagreeing(), succeeded, fleet.description()));
+		repository.finishVerifying(id);
+		repository.insertVerification(new BackfillVerification(id, this.instanceId, startedAt, Instant.now(),
+				walk.pass(), walk.rows(), walk.changed(), walk.disagreeing(), succeeded, fleet.description()));
 		if (succeeded) {
 			repository.setState(id, BackfillState.VERIFIED, null);
 			logger.info("zdm: migration '" + id + "': backfill verified for fleet " + fleet.description());
 			return Outcome.VERIFIED;
 		}
 		String reason = rowsAgree ? "the fleet no longer allowed the backfill while verifying: " + fleet.description()
-				: pass.disagreeing() + " rows still disagreed after " + passes + " passes"
-						+ (this.repair ? "" : " (not repaired: this instance reads the new columns, which are now "
+				: walk.disagreeing() + " rows still disagreed after " + walk.pass() + " passes"
+						+ (this.repair ? "" : " (not repaired: this instance reads the new side, which is now "
 								+ "the source of truth)");
 		if (this.repair) {
 			this.states.voidVerification(id, "re-verification failed: " + reason);
@@ -320,64 +278,121 @@ final class BackfillRunner {
 		return Outcome.VERIFICATION_FAILED;
 	}
 
-	private @Nullable Pass verificationPass(Connection connection, BackfillRepository repository) throws SQLException {
-		String lastKey = null;
-		long checked = 0;
-		long disagreeing = 0;
-		long repaired = 0;
-		int batchSize = this.settings.initialBatchSize();
+	private BackfillWalk startPass(BackfillRepository repository, int pass, long repairedBefore) {
+		String upperBound = repository.jdbcTemplate().queryForObject(this.statements.verifyBound, String.class);
+		Long rowsToCheck = estimateRows(repository, upperBound);
+		if (pass == 1) {
+			repository.startVerifying(this.migration.id(), upperBound, rowsToCheck);
+		}
+		else {
+			repository.nextPass(this.migration.id(), this.instanceId, upperBound, rowsToCheck);
+		}
+		logger.info("zdm: migration '" + this.migration.id() + "': verification pass " + pass + " checks about "
+				+ rowsToCheck + " rows up to key " + upperBound);
+		// an empty table: a bound no key reaches ends the pass at its first batch
+		return BackfillWalk.verification(pass, (upperBound != null) ? upperBound : "", null, 0, rowsToCheck, 0,
+				repairedBefore, this.settings.verificationBatchSize());
+	}
+
+	/**
+	 * The batch loop shared by the copy and the verification: walk the key up to the walk's upper bound, one
+	 * batch per transaction with its checkpoint, until a batch finds no row.
+	 * @return {@code null} when the walk is done, else how the run must end
+	 */
+	private @Nullable Outcome walk(Connection connection, BackfillRepository repository, BackfillWalk walk)
+			throws SQLException {
 		int failures = 0;
 		while (true) {
-			if (checkBeforeBatch(repository) != null) {
-				return null;
+			Outcome interrupted = checkBeforeBatch(repository, walk.verifying());
+			if (interrupted != null) {
+				return interrupted;
 			}
 			long batchStart = System.nanoTime();
-			VerifiedBatch batch;
+			Batch batch;
 			try {
-				batch = verifyBatch(connection, repository, lastKey, batchSize);
+				batch = inTransaction(connection, repository, () -> batch(repository, walk));
 				failures = 0;
 			}
 			catch (DataAccessException ex) {
-				batchSize = afterFailedBatch(repository, ex, batchSize, ++failures);
+				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
 				continue;
 			}
-			if (batch.rows() == 0) {
-				return new Pass(checked, disagreeing, repaired);
-			}
-			checked += batch.rows();
-			disagreeing += batch.disagreeing();
-			repaired += batch.repaired();
-			lastKey = batch.lastKey();
-			batchSize = this.pacer.nextBatchSize(batchSize, Duration.ofNanos(System.nanoTime() - batchStart));
-			if (batch.paused()) {
-				repository.setState(this.migration.id(), BackfillState.PAUSED, null);
+			if (batch.rows() == 0 || batch.highKey() == null) {
 				return null;
 			}
-			sleep(this.settings.pause());
+			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
+			afterBatch(walk, Duration.ofNanos(System.nanoTime() - batchStart));
+			if (batch.paused()) {
+				repository.setState(this.migration.id(), BackfillState.PAUSED, null);
+				return Outcome.PAUSED;
+			}
+			sleep(walk.verifying() ? this.settings.verificationPause() : this.settings.pause());
 		}
 	}
 
-	private VerifiedBatch verifyBatch(Connection connection, BackfillRepository repository, @Nullable String lastKey,
-			int batchSize) throws SQLException {
-		JdbcTemplate jdbc = repository.jdbcTemplate();
-		boolean first = lastKey == null;
-		return inTransaction(connection, repository, () -> {
-			Object[] args = first ? new Object[] { batchSize }
-					: new Object[] { BackfillRepository.key(lastKey), batchSize };
-			KeyRange range = jdbc.queryForObject(this.statements.verify(first),
-					(rs, row) -> new KeyRange(rs.getLong(1), rs.getLong(2), rs.getString(3)), args);
-			if (range == null || range.rows() == 0 || range.high() == null) {
-				return new VerifiedBatch(0, 0, 0, lastKey, false);
+	/**
+	 * One batch, in the caller's transaction: find the batch's key range, copy it (or check it and repair what
+	 * disagrees), and checkpoint.
+	 */
+	private Batch batch(BackfillRepository repository, BackfillWalk walk) {
+		boolean first = walk.lastKey() == null;
+		boolean verifying = walk.verifying();
+		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
+		String rangeQuery = verifying ? this.statements.verifyRange(first) : this.statements.copyRange(first);
+		KeyRange range = jdbc.queryForObject(rangeQuery, keys(walk.lastKey(), walk.upperBound(), walk.batchSize()),
+				(rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
+		if (range == null || range.rows() == 0 || range.high() == null) {
+			return new Batch(0, 0, 0, null, false);
+		}
+		MapSqlParameterSource keys = keys(walk.lastKey(), range.high(), walk.batchSize());
+		long disagreeing = 0;
+		long changed = 0;
+		if (!verifying) {
+			changed = jdbc.update(this.statements.copy(first), keys);
+		}
+		else {
+			Long found = jdbc.queryForObject(this.statements.check(first), keys, Long.class);
+			disagreeing = (found != null) ? found : 0;
+			if (disagreeing > 0 && this.repair) {
+				for (String repair : this.statements.repair(first)) {
+					changed += jdbc.update(repair, keys);
+				}
 			}
-			int repaired = 0;
-			if (range.disagreeing() > 0 && this.repair) {
-				repaired = jdbc.update(this.statements.repair(first), first
-						? new Object[] { BackfillRepository.key(range.high()) }
-						: new Object[] { BackfillRepository.key(lastKey), BackfillRepository.key(range.high()) });
+		}
+		String id = this.migration.id();
+		Double rate = walk.rate(range.rows());
+		Double eta = walk.etaSeconds(range.rows());
+		boolean paused = verifying
+				? repository.checkpointVerification(id, this.instanceId, range.high(), range.rows(), disagreeing,
+						changed, rate, eta)
+				: repository.checkpoint(id, this.instanceId, range.high(), range.rows(), changed, walk.batchSize(), rate,
+						eta, BackfillState.RUNNING);
+		return new Batch(range.rows(), changed, disagreeing, range.high(), paused);
+	}
+
+	/** The parameters of a statement on a key range: after {@code lo} (if any), up to {@code hi}, {@code n} keys. */
+	private static MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
+		return new MapSqlParameterSource().addValue("lo", BackfillRepository.key(lo))
+			.addValue("hi", BackfillRepository.key(hi))
+			.addValue("n", n);
+	}
+
+	/**
+	 * What follows each committed batch: the progress log, the next copy batch's size and the copy's
+	 * {@code VACUUM}s. A recorder of batch metrics belongs here.
+	 */
+	private void afterBatch(BackfillWalk walk, Duration took) {
+		String line = walk.progressLine();
+		if (line != null) {
+			logger.info("zdm: migration '" + this.migration.id() + "': " + line);
+		}
+		if (!walk.verifying()) {
+			walk.batchSize(this.pacer.nextBatchSize(walk.batchSize(), took));
+			if (this.settings.vacuumEveryRows() > 0 && walk.changedSinceVacuum() >= this.settings.vacuumEveryRows()
+					&& startVacuum()) {
+				walk.vacuumed();
 			}
-			boolean paused = repository.setState(this.migration.id(), BackfillState.VERIFYING, null);
-			return new VerifiedBatch(range.rows(), range.disagreeing(), repaired, range.high(), paused);
-		});
+		}
 	}
 
 	/**
@@ -413,7 +428,7 @@ final class BackfillRunner {
 	 * Stop, pause or hold back before a batch as asked.
 	 * @return the outcome if the run must end, {@code null} to run the batch
 	 */
-	private @Nullable Outcome checkBeforeBatch(BackfillRepository repository) {
+	private @Nullable Outcome checkBeforeBatch(BackfillRepository repository, boolean verifying) {
 		String id = this.migration.id();
 		boolean throttled = false;
 		while (true) {
@@ -421,7 +436,7 @@ final class BackfillRunner {
 				repository.setState(id, BackfillState.PENDING, "runner " + this.instanceId + " stopped");
 				return Outcome.STOPPED;
 			}
-			String reason = this.pacer.holdBackReason();
+			String reason = verifying ? this.pacer.verificationHoldBackReason() : this.pacer.holdBackReason();
 			if (reason == null) {
 				if (throttled) {
 					logger.info("zdm: migration '" + id + "': backfill goes on");
@@ -440,16 +455,16 @@ final class BackfillRunner {
 		}
 	}
 
-	private long estimateRows(JdbcTemplate jdbc, BackfillRepository repository, @Nullable String upperBound) {
+	private @Nullable Long estimateRows(BackfillRepository repository, @Nullable String upperBound) {
 		if (upperBound == null) {
-			return 0;
+			return 0L;
 		}
-		long estimate = repository.estimatedRows(this.migration.table().quoted());
+		long estimate = repository.estimatedRows(this.statements.estimatedTable());
 		if (estimate > 0) {
 			return estimate;
 		}
-		Long counted = jdbc.queryForObject(this.statements.countUpTo(), Long.class, BackfillRepository.key(upperBound));
-		return (counted != null) ? counted : 0;
+		return new NamedParameterJdbcTemplate(repository.jdbcTemplate()).queryForObject(this.statements.countUpTo,
+				keys(null, upperBound, 0), Long.class);
 	}
 
 	/**
@@ -459,6 +474,10 @@ final class BackfillRunner {
 	 */
 	private boolean startVacuum() {
 		Thread running = this.vacuumThread;
+		String vacuum = this.statements.vacuum();
+		if (vacuum == null) {
+			return false;
+		}
 		if (running != null && running.isAlive()) {
 			return false;
 		}
@@ -475,7 +494,7 @@ final class BackfillRunner {
 			BackfillRepository repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
 			repository.setSessionLockTimeout(this.settings.lockTimeout());
 			try {
-				repository.jdbcTemplate().execute(this.statements.vacuum());
+				repository.jdbcTemplate().execute(Objects.requireNonNull(this.statements.vacuum()));
 			}
 			finally {
 				repository.resetLockTimeout();
@@ -585,19 +604,11 @@ final class BackfillRunner {
 
 	}
 
-	private record KeyRange(long rows, long disagreeing, @Nullable String high) {
+	private record KeyRange(long rows, @Nullable String high) {
 
 	}
 
-	private record CopiedBatch(long rows, int updated, @Nullable String lastKey, boolean paused) {
-
-	}
-
-	private record VerifiedBatch(long rows, long disagreeing, int repaired, @Nullable String lastKey, boolean paused) {
-
-	}
-
-	private record Pass(long checked, long disagreeing, long repaired) {
+	private record Batch(long rows, long changed, long disagreeing, @Nullable String highKey, boolean paused) {
 
 	}
 

@@ -23,11 +23,18 @@ import java.util.List;
  * @param timeZone the zone of the time windows
  * @param vacuumEveryRows rows updated between two {@code VACUUM}s of the table, 0 for none
  * @param verificationPasses most verification passes before giving up when rows keep disagreeing
+ * @param verificationBatchSize rows read per verification batch (a fixed size: verification only reads)
+ * @param verificationPause pause between two verification batches
  */
 public record BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
 		Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
 		int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval, List<TimeWindow> timeWindows,
-		ZoneId timeZone, long vacuumEveryRows, int verificationPasses) {
+		ZoneId timeZone, long vacuumEveryRows, int verificationPasses, int verificationBatchSize,
+		Duration verificationPause) {
+
+	private static final int DEFAULT_VERIFICATION_BATCH_SIZE = 10_000;
+
+	private static final Duration DEFAULT_VERIFICATION_PAUSE = Duration.ofMillis(10);
 
 	/**
 	 * Create settings, checking they are consistent.
@@ -37,9 +44,25 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			throw new IllegalArgumentException(
 					"Backfill batch sizes must satisfy 1 <= min (" + minBatchSize + ") <= max (" + maxBatchSize + ")");
 		}
+		if (verificationBatchSize < 1) {
+			throw new IllegalArgumentException(
+					"The verification batch size must be at least 1 (was " + verificationBatchSize + ")");
+		}
 		initialBatchSize = Math.max(minBatchSize, Math.min(maxBatchSize, initialBatchSize));
 		timeWindows = List.copyOf(timeWindows);
 		verificationPasses = Math.max(2, verificationPasses);
+	}
+
+	/**
+	 * Create settings with the default verification batch size and pause.
+	 */
+	public BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
+			Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
+			int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval,
+			List<TimeWindow> timeWindows, ZoneId timeZone, long vacuumEveryRows, int verificationPasses) {
+		this(enabled, initialBatchSize, minBatchSize, maxBatchSize, targetBatchDuration, pause, lockTimeout,
+				statementTimeout, maxLockWaiters, maxTransactionAge, throttleCheckInterval, timeWindows, timeZone,
+				vacuumEveryRows, verificationPasses, DEFAULT_VERIFICATION_BATCH_SIZE, DEFAULT_VERIFICATION_PAUSE);
 	}
 
 	/**
@@ -61,7 +84,20 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		return new BackfillSettings(this.enabled, this.maxBatchSize, this.maxBatchSize, this.maxBatchSize,
 				this.targetBatchDuration, Duration.ZERO, this.lockTimeout, this.statementTimeout, Integer.MAX_VALUE,
 				Duration.ZERO, this.throttleCheckInterval, List.of(), this.timeZone, this.vacuumEveryRows,
-				this.verificationPasses);
+				this.verificationPasses, Math.max(this.verificationBatchSize, this.maxBatchSize), Duration.ZERO);
+	}
+
+	/**
+	 * Return these settings with another verification batch size and pause.
+	 * @param batchSize rows read per verification batch
+	 * @param pause pause between two verification batches
+	 * @return the settings
+	 */
+	public BackfillSettings withVerification(int batchSize, Duration pause) {
+		return new BackfillSettings(this.enabled, this.initialBatchSize, this.minBatchSize, this.maxBatchSize,
+				this.targetBatchDuration, this.pause, this.lockTimeout, this.statementTimeout, this.maxLockWaiters,
+				this.maxTransactionAge, this.throttleCheckInterval, this.timeWindows, this.timeZone,
+				this.vacuumEveryRows, this.verificationPasses, batchSize, pause);
 	}
 
 }

@@ -128,7 +128,7 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 	 * @return {@code true} for a same-table migration with {@code up} expressions
 	 */
 	public static boolean appliesTo(MigrationDefinition migration) {
-		return migration.sync() == SyncMode.TRIGGER && !migration.up().isEmpty();
+		return migration.sync() == SyncMode.TRIGGER && !migration.up().isEmpty() && !migration.isCrossTable();
 	}
 
 	private boolean isInstalled(MigrationDefinition migration, Definition definition) {

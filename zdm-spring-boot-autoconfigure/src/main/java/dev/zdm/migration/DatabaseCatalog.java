@@ -53,6 +53,17 @@ public class DatabaseCatalog {
 			ORDER BY k.position
 			""";
 
+	private static final String UNIQUE_COLUMN = """
+			SELECT EXISTS (
+			  SELECT 1
+			  FROM pg_index i
+			    JOIN pg_class c ON c.oid = i.indrelid
+			    JOIN pg_namespace n ON n.oid = c.relnamespace
+			    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+			  WHERE n.nspname = ? AND c.relname = ? AND a.attname = ? AND i.indisunique AND i.indisvalid
+			    AND i.indimmediate AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL)
+			""";
+
 	private static final String LOCK_NOT_AVAILABLE = "55P03";
 
 	private static final String EXPLAIN_LOCK_TIMEOUT = "200ms";
@@ -117,6 +128,18 @@ public class DatabaseCatalog {
 	 */
 	public List<String> primaryKey(TableName table) {
 		return this.jdbcTemplate.queryForList(PRIMARY_KEY, String.class, schemaOf(table), table.table().name());
+	}
+
+	/**
+	 * Whether a column alone is unique in a table: it is the primary key or has a unique index of its own
+	 * (valid, not deferred, not partial), as {@code INSERT ... ON CONFLICT (column)} needs.
+	 * @param table a table qualified with its schema
+	 * @param column the column
+	 * @return {@code true} if the column is unique
+	 */
+	public boolean isUniqueColumn(TableName table, SqlIdentifier column) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(UNIQUE_COLUMN, Boolean.class, schemaOf(table),
+				table.table().name(), column.name()));
 	}
 
 	/**

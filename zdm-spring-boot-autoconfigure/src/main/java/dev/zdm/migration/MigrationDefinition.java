@@ -39,8 +39,14 @@ public final class MigrationDefinition {
 	private final List<String> contractLocations;
 
 	private final Set<String> allowedUnsafe;
+
 	private final @Nullable SyncMode sync;
+
 	private final BackfillSettings backfill;
+
+	private final @Nullable TableName targetTable;
+
+	private final @Nullable SqlIdentifier targetKey;
 
 	private MigrationDefinition(Builder builder) {
 		this.id = builder.id;
@@ -57,6 +63,8 @@ public final class MigrationDefinition {
 		this.allowedUnsafe = Collections.unmodifiableSet(new LinkedHashSet<>(builder.allowedUnsafe));
 		this.sync = builder.sync;
 		this.backfill = builder.backfill;
+		this.targetTable = builder.targetTable;
+		this.targetKey = builder.targetKey;
 	}
 
 	/**
@@ -92,7 +100,41 @@ public final class MigrationDefinition {
 	}
 
 	/**
-	 * Return the new columns, each with the SQL expression over the old columns that derives it.
+	 * Return the table the data moves into, for a migration that spans two tables.
+	 * @return the target table, qualified once validated after the expand DDL, or {@code null} for a migration
+	 * inside one table
+	 */
+	public @Nullable TableName targetTable() {
+		return this.targetTable;
+	}
+
+	/**
+	 * Return the column of the target table that holds the source row's key: as configured, else the source's
+	 * (single) key column's name.
+	 * @return the target key column, or {@code null} for a migration inside one table or before the source key
+	 * is resolved
+	 */
+	public @Nullable SqlIdentifier targetKey() {
+		if (this.targetTable == null) {
+			return null;
+		}
+		if (this.targetKey != null) {
+			return this.targetKey;
+		}
+		return (this.key.size() == 1) ? this.key.get(0) : null;
+	}
+
+	/**
+	 * Whether the migration moves data into another table ({@link #targetTable()} is declared).
+	 * @return {@code true} for a cross-table migration
+	 */
+	public boolean isCrossTable() {
+		return this.targetTable != null;
+	}
+
+	/**
+	 * Return the new columns, each with the SQL expression over the old columns that derives it. For a
+	 * cross-table migration these are columns of the target table, derived from the source row.
 	 * @return new column to expression, in declaration order
 	 */
 	public Map<SqlIdentifier, String> up() {
@@ -133,16 +175,15 @@ public final class MigrationDefinition {
 
 	/**
 	 * Return how the side that is not the source of truth is kept in sync: as configured, else
-	 * {@link SyncMode#TRIGGER} when {@code up} expressions are declared (a migration inside one table) and
-	 * {@link SyncMode#REPOSITORIES} otherwise.
+	 * {@link SyncMode#TRIGGER} when {@code up} expressions are declared for a migration inside one table and
+	 * {@link SyncMode#REPOSITORIES} otherwise (always for a cross-table migration).
 	 * @return the sync mode
 	 */
 	public SyncMode sync() {
 		if (this.sync != null) {
 			return this.sync;
 		}
-		return this.up.isEmpty() ? SyncMode.REPOSITORIES : SyncMode.TRIGGER;
-
+		return (this.up.isEmpty() || isCrossTable()) ? SyncMode.REPOSITORIES : SyncMode.TRIGGER;
 	}
 
 	/**
@@ -178,6 +219,8 @@ public final class MigrationDefinition {
 		builder.allowedUnsafe.addAll(this.allowedUnsafe);
 		builder.sync = this.sync;
 		builder.backfill = this.backfill;
+		builder.targetTable = this.targetTable;
+		builder.targetKey = this.targetKey;
 		return builder;
 	}
 
@@ -201,7 +244,9 @@ public final class MigrationDefinition {
 
 	@Override
 	public String toString() {
-		return "MigrationDefinition[" + this.id + " on " + this.table + ", requested " + this.requestedPhase + "]";
+		return "MigrationDefinition[" + this.id + " on " + this.table
+				+ ((this.targetTable != null) ? " into " + this.targetTable : "") + ", requested " + this.requestedPhase
+				+ "]";
 	}
 
 	/**
@@ -226,8 +271,14 @@ public final class MigrationDefinition {
 		private final List<String> contractLocations = new ArrayList<>();
 
 		private final Set<String> allowedUnsafe = new LinkedHashSet<>();
+
 		private @Nullable SyncMode sync;
+
 		private BackfillSettings backfill = BackfillSettings.defaults();
+
+		private @Nullable TableName targetTable;
+
+		private @Nullable SqlIdentifier targetKey;
 
 		private Builder(String id) {
 			if (!isValidId(id)) {
@@ -296,6 +347,24 @@ public final class MigrationDefinition {
 		public Builder backfill(BackfillSettings backfill) {
 			this.backfill = backfill;
 			return this;
+		}
+
+		public Builder targetTable(@Nullable TableName targetTable) {
+			this.targetTable = targetTable;
+			return this;
+		}
+
+		public Builder targetTable(String targetTable) {
+			return targetTable(TableName.parse(targetTable));
+		}
+
+		public Builder targetKey(@Nullable SqlIdentifier targetKey) {
+			this.targetKey = targetKey;
+			return this;
+		}
+
+		public Builder targetKey(String targetKey) {
+			return targetKey(new SqlIdentifier(targetKey));
 		}
 
 		public MigrationDefinition build() {

@@ -60,28 +60,74 @@ public class MigrationValidator {
 
 	/**
 	 * Check what needs the expand DDL to have run: the new columns exist and the {@code down} expressions over
-	 * them are valid.
+	 * them are valid; for a cross-table migration, also that the target table exists and that its key column is
+	 * unique and of the source key's type.
 	 * @param migration a migration returned by {@link #validateBeforeExpand}
 	 * @param contracted whether the migration's contract DDL has already run
+	 * @return the migration, with its target table qualified by schema
 	 * @throws ZdmConfigurationException if the declaration does not fit the database
 	 */
-	public void validateAfterExpand(MigrationDefinition migration, boolean contracted) {
+	public MigrationDefinition validateAfterExpand(MigrationDefinition migration, boolean contracted) {
 		String id = migration.id();
-		Map<String, String> columns = this.catalog.columns(migration.table());
+		MigrationDefinition validated = migration;
+		TableName newTable = migration.table();
+		if (migration.targetTable() != null) {
+			newTable = validateTarget(migration);
+			validated = migration.toBuilder().targetTable(newTable).build();
+		}
+		Map<String, String> columns = this.catalog.columns(newTable);
 		for (SqlIdentifier newColumn : migration.up().keySet()) {
 			if (!columns.containsKey(newColumn.name())) {
 				throw new ZdmConfigurationException(id,
 						"new column '" + newColumn + "' (zdm.migrations." + id + ".up) does not exist in table '"
-								+ migration.table() + "' after the expand scripts ran",
+								+ newTable + "' after the expand scripts ran",
 						"Add the column in an expand script under " + migration.expandLocations()
 								+ ", or correct the name in zdm.migrations." + id + ".up.");
 			}
 		}
 		if (!contracted) {
 			for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
-				checkExpression(id, migration.table(), "down." + down.getKey(), down.getValue());
+				checkExpression(id, newTable, "down." + down.getKey(), down.getValue());
 			}
 		}
+		return validated;
+	}
+
+	private TableName validateTarget(MigrationDefinition migration) {
+		String id = migration.id();
+		TableName declared = migration.targetTable();
+		String schema = this.catalog.findSchema(declared)
+			.orElseThrow(() -> new ZdmConfigurationException(id,
+					"target table '" + declared + "' does not exist after the expand scripts ran (searched schemas: "
+							+ this.catalog.searchPath() + ")",
+					"Create the table in an expand script under " + migration.expandLocations()
+							+ ", or correct zdm.migrations." + id + ".target-table."));
+		TableName target = declared.inSchema(schema);
+		if (migration.key().size() != 1) {
+			throw new ZdmConfigurationException(id,
+					"a migration into another table needs a single-column key, but the key of " + migration.table()
+							+ " is " + migration.key(),
+					"Set zdm.migrations." + id + ".key to one unique, not null column of " + migration.table() + ".");
+		}
+		SqlIdentifier targetKey = migration.targetKey();
+		Map<String, String> columns = this.catalog.columns(target);
+		requireColumn(id, target, columns, targetKey, "target-key", "the target key column");
+		String keyType = this.catalog.columns(migration.table()).get(migration.key().get(0).name());
+		if (!columns.get(targetKey.name()).equals(keyType)) {
+			throw new ZdmConfigurationException(id,
+					"target key column '" + targetKey + "' of '" + target + "' is " + columns.get(targetKey.name())
+							+ " but the source key '" + migration.key().get(0) + "' of '" + migration.table() + "' is "
+							+ keyType,
+					"Give the target key column the source key's type (" + keyType + ") in the expand script.");
+		}
+		if (!this.catalog.isUniqueColumn(target, targetKey)) {
+			throw new ZdmConfigurationException(id,
+					"target key column '" + targetKey + "' is not unique in '" + target + "'",
+					"Make it the target table's primary key or give it a unique index of its own in the expand "
+							+ "script (CREATE UNIQUE INDEX CONCURRENTLY ... ON " + target + " (" + targetKey + ")): "
+							+ "each source row has at most one target row.");
+		}
+		return target;
 	}
 
 	private List<SqlIdentifier> resolveKey(MigrationDefinition migration, TableName table,

@@ -138,8 +138,9 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			MigrationState state = this.states.find(migration.id());
 			refuseEarlierPhaseAfterContract(migration, state);
 			this.participants.forEach((participant) -> participant.beforeJoin(migration, state));
-			this.validator.validateAfterExpand(migration, this.states.find(migration.id()).isContracted());
-			this.runtimes.put(migration.id(), new MigrationRuntime(migration));
+			MigrationDefinition expanded = this.validator.validateAfterExpand(migration,
+					this.states.find(migration.id()).isContracted());
+			this.runtimes.put(migration.id(), new MigrationRuntime(expanded));
 		}
 		synchronized (this.heartbeatMonitor) {
 			this.runtimes.values().forEach(this::heartbeat);
