@@ -63,7 +63,7 @@ final class MigrationDefinitions {
 			.sync(sync)
 			.backfill(backfill(id, prefix + "backfill.", migration.getBackfill()));
 		if (migration.getTargetTable() != null) {
-			builder.targetTable(table(id, prefix + "target-table", migration.getTargetTable()));
+			builder.targetTable(table(id, prefix + "target-", migration.getTargetTable()));
 			if (sync == SyncMode.TRIGGER) {
 				throw new ZdmConfigurationException(id, "sync: trigger is not supported for a migration into another "
 						+ "table (" + prefix + "target-table is set)",

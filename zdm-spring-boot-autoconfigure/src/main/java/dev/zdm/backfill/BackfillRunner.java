@@ -248,7 +248,7 @@ final class BackfillRunner {
 			}
 			logger.info("zdm: migration '" + id + "': verification pass " + walk.pass() + " checked " + walk.rows()
 					+ " rows up to key " + walk.upperBound() + ", " + walk.disagreeing() + " disagreed"
-					+ (this.repair ? " and were repaired" : ""));
+					+ ((this.repair && walk.disagreeing() > 0) ? " and were repaired" : ""));
 			if (walk.disagreeing() == 0 || !this.repair || walk.pass() >= this.settings.verificationPasses()) {
 				break;
 			}

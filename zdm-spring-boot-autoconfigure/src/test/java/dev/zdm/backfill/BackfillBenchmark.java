@@ -48,6 +48,8 @@ class BackfillBenchmark {
 
 	private static final int ROUNDS = Integer.getInteger("zdm.benchmark.rounds", 3);
 
+	private static final int SCALE_ROWS = Integer.getInteger("zdm.benchmark.scale-rows", 10_000_000);
+
 	private static final int WORKLOAD_THREADS = 2;
 
 	private static final long READ_FLAG = 1L << 62;
@@ -161,6 +163,239 @@ class BackfillBenchmark {
 		System.out.println();
 	}
 
+	@Test
+	void verificationUnderLoadCrossTableCopyAndScale() throws Exception {
+		BackfillService service = new BackfillService(postgres.dataSource());
+		String version = this.jdbc.queryForObject("SHOW server_version", String.class);
+
+		// the cross-table copy against one INSERT ... SELECT of the whole table, on identical fresh targets
+		List<Double> insertRates = new ArrayList<>();
+		List<Double> crossRates = new ArrayList<>();
+		List<Double> crossVerifyRates = new ArrayList<>();
+		for (int round = 1; round <= ROUNDS; round++) {
+			String source = "bench_cross_" + round;
+			createTable(source);
+			createTarget(source + "_insert");
+			createTarget(source + "_target");
+			if (round % 2 == 1) {
+				insertRates.add(insertSelect(source, source + "_insert", ROWS));
+				crossRates.add(crossTableBackfill(service, "bench-cross-" + round, source, ROWS, crossVerifyRates, null));
+			}
+			else {
+				crossRates.add(crossTableBackfill(service, "bench-cross-" + round, source, ROWS, crossVerifyRates, null));
+				insertRates.add(insertSelect(source, source + "_insert", ROWS));
+			}
+			this.jdbc.execute("DROP TABLE " + source + ", " + source + "_insert, " + source + "_target");
+		}
+
+		// copy at default pacing, with the workload idle and with it running, in alternating windows
+		createTable("bench_live", WORKLOAD_ROWS);
+		Workload workload = new Workload("bench_live");
+		workload.start();
+		PhaseController paced = start("bench-live", migration("bench-live", "bench_live", pacedSettings()));
+		List<Double> copyIdle = new ArrayList<>();
+		List<Double> copyLoaded = new ArrayList<>();
+		for (int window = 0; window < WINDOWS / 2; window++) {
+			workload.record(-1);
+			workload.idle(true);
+			copyIdle.add(copyWindow(service, "bench-live"));
+			workload.idle(false);
+			workload.record(1);
+			copyLoaded.add(copyWindow(service, "bench-live"));
+		}
+		workload.record(-1);
+		paced.stop();
+		workload.stop();
+		this.jdbc.execute("DROP TABLE bench_live");
+
+		// verification at default settings, with the workload idle and with it running, and the workload's
+		// latency without and during a verification
+		createTable("bench_verify", WORKLOAD_ROWS);
+		Workload verifyWorkload = new Workload("bench_verify");
+		verifyWorkload.start();
+		verifyWorkload.idle(true);
+		BackfillSettings defaults = BackfillSettings.defaults();
+		BackfillSettings verifying = pacedSettings().withVerification(
+				Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()),
+				Duration.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())));
+		BackfillSettings fastCopy = BackfillSettings.defaults().withoutPacing().withVerification(
+				verifying.verificationBatchSize(), verifying.verificationPause());
+		PhaseController verifier = start("bench-verify", migration("bench-verify", "bench_verify", fastCopy));
+		await().atMost(Duration.ofMinutes(20)).pollInterval(Duration.ofMillis(50))
+			.until(() -> service.progress("bench-verify") != null
+					&& service.progress("bench-verify").state() == BackfillState.VERIFIED);
+		List<Double> verifyIdle = new ArrayList<>();
+		List<Double> verifyLoaded = new ArrayList<>();
+		for (int window = 0; window < WINDOWS / 2; window++) {
+			verifyWorkload.idle(true);
+			verifyIdle.add(verification(service, "bench-verify"));
+			verifyWorkload.idle(false);
+			verifyWorkload.record(0);
+			Thread.sleep(WINDOW.toMillis());
+			verifyWorkload.record(2);
+			verifyLoaded.add(verification(service, "bench-verify"));
+			verifyWorkload.record(-1);
+		}
+		verifier.stop();
+		verifyWorkload.stop();
+		this.jdbc.execute("DROP TABLE bench_verify");
+		Latencies baseline = verifyWorkload.latencies(0);
+		Latencies during = verifyWorkload.latencies(2);
+
+		// both kinds at two sizes: rows/s and the JVM heap
+		int[] sizes = { ROWS, SCALE_ROWS };
+		double[][] scale = new double[2][8];
+		for (int i = 0; i < 2; i++) {
+			int rows = sizes[i];
+			String table = "bench_scale_" + i;
+			createTable(table, rows);
+			HeapSampler heap = new HeapSampler();
+			String id = "bench-scale-" + i;
+			PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults().withoutPacing()));
+			await().atMost(Duration.ofHours(2)).pollInterval(Duration.ofMillis(100))
+				.until(() -> service.progress(id) != null && service.progress(id).state() == BackfillState.VERIFIED);
+			controller.stop();
+			BackfillProgress progress = service.progress(id);
+			scale[i][0] = rows / seconds(progress.startedAt(), progress.copiedAt());
+			scale[i][1] = rows / seconds(progress.verification().startedAt(), progress.verification().finishedAt());
+			scale[i][2] = heap.stop();
+			createTarget(table + "_target");
+			List<Double> crossVerify = new ArrayList<>();
+			HeapSampler crossHeap = new HeapSampler();
+			scale[i][3] = crossTableBackfill(service, "bench-scale-cross-" + i, table, rows, crossVerify, null);
+			scale[i][4] = crossVerify.get(0);
+			scale[i][5] = crossHeap.stop();
+			this.jdbc.execute("DROP TABLE " + table + ", " + table + "_target");
+		}
+
+		System.out.println();
+		System.out.println("zdm backfill benchmark (verification, cross-table, scale), PostgreSQL " + version);
+		System.out.printf("%-52s %14s %14s %8s%n", ROWS + " rows, median of " + ROUNDS + " rounds",
+				"INSERT..SELECT", "cross-table", "ratio");
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "rows/s (cross-table copy with pacing off)",
+				median(insertRates), median(crossRates), median(crossRates) / median(insertRates));
+		System.out.printf("%-52s %14s %14s%n", "  each round", format(insertRates, "%.0f"), format(crossRates, "%.0f"));
+		System.out.printf("%-52s %14s %14.0f%n", "cross-table verification rows/s", "", median(crossVerifyRates));
+		System.out.println();
+		System.out.printf("%-52s %14s %14s %8s%n", "on " + WORKLOAD_ROWS + " rows, workload " + WORKLOAD_THREADS + " x "
+				+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s", "no workload", "workload", "ratio");
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "copy rows/s (default pacing, " + (WINDOWS / 2) + " x "
+				+ WINDOW.toSeconds() + " s each)", median(copyIdle), median(copyLoaded),
+				median(copyLoaded) / median(copyIdle));
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "verification rows/s (default settings, median of "
+				+ (WINDOWS / 2) + ")", median(verifyIdle), median(verifyLoaded), median(verifyLoaded) / median(verifyIdle));
+		System.out.printf("%-52s %14s %14s%n", "  each verification", format(verifyIdle, "%.0f"),
+				format(verifyLoaded, "%.0f"));
+		System.out.printf("%-52s %14s %14s %8s%n", "workload latency", "no verif.", "verifying", "ratio");
+		System.out.printf("%-52s %14d %14d%n", "  operations", baseline.count(), during.count());
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  p50 latency (ms)", baseline.percentile(50),
+				during.percentile(50), during.percentile(50) / baseline.percentile(50));
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  p99 latency (ms)", baseline.percentile(99),
+				during.percentile(99), during.percentile(99) / baseline.percentile(99));
+		System.out.println();
+		System.out.printf("%-52s %14s %14s %8s%n", "scale (pacing off, one run each)", ROWS + " rows",
+				SCALE_ROWS + " rows", "ratio");
+		String[] names = { "same-table copy rows/s", "same-table verification rows/s", "  JVM heap peak (MB)",
+				"cross-table copy rows/s", "cross-table verification rows/s", "  JVM heap peak (MB)" };
+		for (int row = 0; row < names.length; row++) {
+			System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", names[row], scale[0][row], scale[1][row],
+					scale[1][row] / scale[0][row]);
+		}
+		System.out.println();
+	}
+
+	private double insertSelect(String source, String target, int rows) {
+		long start = System.nanoTime();
+		this.jdbc.update("INSERT INTO " + target + " (id, email_address, note) SELECT id, lower(email), note FROM " + source);
+		return rows / ((System.nanoTime() - start) / 1e9);
+	}
+
+	private double crossTableBackfill(BackfillService service, String id, String source, int rows,
+			List<Double> verifyRates, BackfillSettings settings) {
+		MigrationDefinition migration = MigrationDefinition.builder(id)
+			.requestedPhase(Phase.BACKFILL)
+			.table(source)
+			.targetTable(source + "_target")
+			.up("email_address", "lower(email)")
+			.up("note", "note")
+			.backfill((settings != null) ? settings : BackfillSettings.defaults().withoutPacing())
+			.build();
+		PhaseController controller = start(id, migration);
+		await().atMost(Duration.ofHours(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
+			BackfillProgress progress = service.progress(id);
+			return progress != null && progress.state() == BackfillState.VERIFIED;
+		});
+		controller.stop();
+		BackfillProgress progress = service.progress(id);
+		verifyRates.add(rows / seconds(progress.verification().startedAt(), progress.verification().finishedAt()));
+		return rows / seconds(progress.startedAt(), progress.copiedAt());
+	}
+
+	/** Rows/s the paced copy makes in one window. */
+	private double copyWindow(BackfillService service, String id) throws InterruptedException {
+		long before = service.progress(id).rowsDone();
+		long start = System.nanoTime();
+		Thread.sleep(WINDOW.toMillis());
+		return (service.progress(id).rowsDone() - before) / ((System.nanoTime() - start) / 1e9);
+	}
+
+	/** Ask for a verification and return its rows/s. */
+	private double verification(BackfillService service, String id) {
+		BackfillVerification previous = service.progress(id).verification();
+		service.verify(id);
+		await().atMost(Duration.ofMinutes(30)).pollInterval(Duration.ofMillis(20)).until(() -> {
+			BackfillVerification latest = service.progress(id).verification();
+			return latest != null && !latest.finishedAt().equals(previous.finishedAt());
+		});
+		BackfillVerification latest = service.progress(id).verification();
+		return latest.rowsChecked() / seconds(latest.startedAt(), latest.finishedAt());
+	}
+
+	private static double seconds(java.time.Instant from, java.time.Instant to) {
+		return Duration.between(from, to).toNanos() / 1e9;
+	}
+
+	private void createTarget(String table) {
+		this.jdbc.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email_address text, note text)");
+	}
+
+	/** The JVM's peak used heap while it runs, sampled every 20 ms. */
+	private static final class HeapSampler {
+
+		private final java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private volatile long peak;
+
+		private final Thread thread;
+
+		HeapSampler() {
+			System.gc();
+			this.thread = new Thread(() -> {
+				while (this.running.get()) {
+					this.peak = Math.max(this.peak, this.memory.getHeapMemoryUsage().getUsed());
+					try {
+						Thread.sleep(20);
+					}
+					catch (InterruptedException ex) {
+						return;
+					}
+				}
+			});
+			this.thread.setDaemon(true);
+			this.thread.start();
+		}
+
+		/** Stop and return the peak in MB. */
+		double stop() throws InterruptedException {
+			this.running.set(false);
+			this.thread.join();
+			return this.peak / 1024.0 / 1024.0;
+		}
+
+	}
+
 	private void measureUpdate(String table, List<Double> rates, List<Long> growths) {
 		long sizeBefore = tableSize(table);
 		long start = System.nanoTime();
@@ -195,7 +430,9 @@ class BackfillBenchmark {
 				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Integer.MAX_VALUE : defaults.maxLockWaiters(),
 				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Duration.ZERO : defaults.maxTransactionAge(),
 				defaults.throttleCheckInterval(), defaults.timeWindows(),
-				defaults.timeZone(), Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses());
+				defaults.timeZone(), Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses(),
+				Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()),
+				Duration.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())));
 	}
 
 	private static double median(List<Double> values) {
@@ -221,7 +458,9 @@ class BackfillBenchmark {
 
 		private final List<Thread> threads = new ArrayList<>();
 
-		private final List<List<long[]>> samples = List.of(new ArrayList<>(), new ArrayList<>());
+		private final List<List<long[]>> samples = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+
+		private final AtomicBoolean idle = new AtomicBoolean();
 
 		private final List<int[]> counts = new ArrayList<>();
 
@@ -234,11 +473,13 @@ class BackfillBenchmark {
 			for (int i = 0; i < WORKLOAD_THREADS; i++) {
 				long[] baseline = new long[capacity];
 				long[] backfill = new long[capacity];
-				int[] count = new int[2];
+				long[] verifying = new long[capacity];
+				int[] count = new int[3];
 				this.samples.get(0).add(baseline);
 				this.samples.get(1).add(backfill);
+				this.samples.get(2).add(verifying);
 				this.counts.add(count);
-				Thread thread = new Thread(() -> run(new long[][] { baseline, backfill }, count));
+				Thread thread = new Thread(() -> run(new long[][] { baseline, backfill, verifying }, count));
 				thread.start();
 				this.threads.add(thread);
 			}
@@ -246,6 +487,11 @@ class BackfillBenchmark {
 
 		void record(int bucket) {
 			this.bucket.set(bucket);
+		}
+
+		/** Stop sending operations for a while (or start again), as for a measurement without the workload. */
+		void idle(boolean idle) {
+			this.idle.set(idle);
 		}
 
 		void stop() throws InterruptedException {
@@ -280,6 +526,11 @@ class BackfillBenchmark {
 							"UPDATE " + this.table + " SET email = ?, email_address = lower(?) WHERE id = ?")) {
 				long next = System.nanoTime();
 				while (this.running.get()) {
+					if (this.idle.get()) {
+						Thread.sleep(5);
+						next = System.nanoTime();
+						continue;
+					}
 					long id = random.nextLong(1, WORKLOAD_ROWS + 1);
 					int bucket = this.bucket.get();
 					long start = System.nanoTime();

@@ -61,7 +61,7 @@ class CrossTableValidationTests {
 	void missingTargetKeyColumnIsRefused() {
 		assertRefused(builder("order_addresses").targetKey("orderid").up("street", "address_street"),
 				"column 'orderid' (the target key column, zdm.migrations.m.target-key) does not exist",
-				"Did you mean 'order_id'?");
+				"Use one of the table's columns: order_id, street, city.");
 	}
 
 	@Test
