@@ -15,8 +15,6 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataAccessException;
-import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
-import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -63,6 +61,10 @@ final class BackfillRunner {
 
 	private final BackfillStatements statements;
 
+	private final BackfillBatches batches;
+
+	private final BackfillVacuum vacuum;
+
 	private final FleetRegistry registry;
 
 	private final MigrationStateRepository states;
@@ -74,8 +76,6 @@ final class BackfillRunner {
 	private volatile boolean stopRequested;
 
 	private volatile boolean eligibilityLost;
-
-	private volatile @Nullable Thread vacuumThread;
 
 	private int earlierFailures;
 
@@ -96,6 +96,8 @@ final class BackfillRunner {
 		this.repair = repair;
 		this.pacer = new BackfillPacer(migration, this.settings, lockInspector, throttles);
 		this.statements = BackfillStatements.of(migration);
+		this.batches = new BackfillBatches(migration, this.statements, instanceId, repair);
+		this.vacuum = new BackfillVacuum(dataSource, migration, this.statements);
 		this.registry = new FleetRegistry(dataSource);
 		this.states = new MigrationStateRepository(dataSource);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
@@ -200,7 +202,7 @@ final class BackfillRunner {
 		Long estimated = progress.rowsEstimated();
 		if (progress.startedAt() == null) {
 			upperBound = repository.jdbcTemplate().queryForObject(this.statements.copyBound, String.class);
-			estimated = estimateRows(repository, upperBound);
+			estimated = this.batches.estimateRows(repository, upperBound);
 			repository.start(id, upperBound, estimated);
 			logger.info("zdm: migration '" + id + "': backfilling about " + estimated + " rows up to key " + upperBound);
 		}
@@ -280,7 +282,7 @@ final class BackfillRunner {
 
 	private BackfillWalk startPass(BackfillRepository repository, int pass, long repairedBefore) {
 		String upperBound = repository.jdbcTemplate().queryForObject(this.statements.verifyBound, String.class);
-		Long rowsToCheck = estimateRows(repository, upperBound);
+		Long rowsToCheck = this.batches.estimateRows(repository, upperBound);
 		if (pass == 1) {
 			repository.startVerifying(this.migration.id(), upperBound, rowsToCheck);
 		}
@@ -308,9 +310,9 @@ final class BackfillRunner {
 				return interrupted;
 			}
 			long batchStart = System.nanoTime();
-			Batch batch;
+			BackfillBatches.Batch batch;
 			try {
-				batch = inTransaction(connection, repository, () -> batch(repository, walk));
+				batch = inTransaction(connection, repository, () -> this.batches.run(repository, walk));
 				failures = 0;
 			}
 			catch (DataAccessException ex) {
@@ -331,53 +333,6 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * One batch, in the caller's transaction: find the batch's key range, copy it (or check it and repair what
-	 * disagrees), and checkpoint.
-	 */
-	private Batch batch(BackfillRepository repository, BackfillWalk walk) {
-		boolean first = walk.lastKey() == null;
-		boolean verifying = walk.verifying();
-		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
-		String rangeQuery = verifying ? this.statements.verifyRange(first) : this.statements.copyRange(first);
-		KeyRange range = jdbc.queryForObject(rangeQuery, keys(walk.lastKey(), walk.upperBound(), walk.batchSize()),
-				(rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
-		if (range == null || range.rows() == 0 || range.high() == null) {
-			return new Batch(0, 0, 0, null, false);
-		}
-		MapSqlParameterSource keys = keys(walk.lastKey(), range.high(), walk.batchSize());
-		long disagreeing = 0;
-		long changed = 0;
-		if (!verifying) {
-			changed = jdbc.update(this.statements.copy(first), keys);
-		}
-		else {
-			Long found = jdbc.queryForObject(this.statements.check(first), keys, Long.class);
-			disagreeing = (found != null) ? found : 0;
-			if (disagreeing > 0 && this.repair) {
-				for (String repair : this.statements.repair(first)) {
-					changed += jdbc.update(repair, keys);
-				}
-			}
-		}
-		String id = this.migration.id();
-		Double rate = walk.rate(range.rows());
-		Double eta = walk.etaSeconds(range.rows());
-		boolean paused = verifying
-				? repository.checkpointVerification(id, this.instanceId, range.high(), range.rows(), disagreeing,
-						changed, rate, eta)
-				: repository.checkpoint(id, this.instanceId, range.high(), range.rows(), changed, walk.batchSize(), rate,
-						eta, BackfillState.RUNNING);
-		return new Batch(range.rows(), changed, disagreeing, range.high(), paused);
-	}
-
-	/** The parameters of a statement on a key range: after {@code lo} (if any), up to {@code hi}, {@code n} keys. */
-	private static MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
-		return new MapSqlParameterSource().addValue("lo", BackfillRepository.key(lo))
-			.addValue("hi", BackfillRepository.key(hi))
-			.addValue("n", n);
-	}
-
-	/**
 	 * What follows each committed batch: the progress log, the next copy batch's size and the copy's
 	 * {@code VACUUM}s. A recorder of batch metrics belongs here.
 	 */
@@ -389,7 +344,7 @@ final class BackfillRunner {
 		if (!walk.verifying()) {
 			walk.batchSize(this.pacer.nextBatchSize(walk.batchSize(), took));
 			if (this.settings.vacuumEveryRows() > 0 && walk.changedSinceVacuum() >= this.settings.vacuumEveryRows()
-					&& startVacuum()) {
+					&& this.vacuum.start()) {
 				walk.vacuumed();
 			}
 		}
@@ -452,57 +407,6 @@ final class BackfillRunner {
 				return Outcome.PAUSED;
 			}
 			sleep(this.settings.throttleCheckInterval());
-		}
-	}
-
-	private @Nullable Long estimateRows(BackfillRepository repository, @Nullable String upperBound) {
-		if (upperBound == null) {
-			return 0L;
-		}
-		long estimate = repository.estimatedRows(this.statements.estimatedTable());
-		if (estimate > 0) {
-			return estimate;
-		}
-		return new NamedParameterJdbcTemplate(repository.jdbcTemplate()).queryForObject(this.statements.countUpTo,
-				keys(null, upperBound, 0), Long.class);
-	}
-
-	/**
-	 * Start a {@code VACUUM} of the table on a connection of its own, so that batches go on meanwhile, unless
-	 * one still runs.
-	 * @return {@code true} if started
-	 */
-	private boolean startVacuum() {
-		Thread running = this.vacuumThread;
-		String vacuum = this.statements.vacuum();
-		if (vacuum == null) {
-			return false;
-		}
-		if (running != null && running.isAlive()) {
-			return false;
-		}
-		Thread thread = new Thread(this::vacuum, "zdm-backfill-vacuum-" + this.migration.id());
-		thread.setDaemon(true);
-		thread.start();
-		this.vacuumThread = thread;
-		return true;
-	}
-
-	private void vacuum() {
-		try (Connection connection = this.dataSource.getConnection()) {
-			connection.setAutoCommit(true);
-			BackfillRepository repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
-			repository.setSessionLockTimeout(this.settings.lockTimeout());
-			try {
-				repository.jdbcTemplate().execute(Objects.requireNonNull(this.statements.vacuum()));
-			}
-			finally {
-				repository.resetLockTimeout();
-			}
-		}
-		catch (SQLException | DataAccessException ex) {
-			logger.info("zdm: migration '" + this.migration.id() + "': skipped a VACUUM of " + this.migration.table()
-					+ ": " + describe(ex));
 		}
 	}
 
@@ -601,14 +505,6 @@ final class BackfillRunner {
 	private interface TransactionWork<T> {
 
 		T run() throws SQLException;
-
-	}
-
-	private record KeyRange(long rows, @Nullable String high) {
-
-	}
-
-	private record Batch(long rows, long changed, long disagreeing, @Nullable String highKey, boolean paused) {
 
 	}
 

@@ -1,0 +1,111 @@
+package dev.zdm.backfill;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
+import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
+
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * Runs one batch of a {@link BackfillWalk} on the runner's connection, in the transaction the runner opened: finds
+ * the batch's key range, copies it (or checks it and repairs what disagrees) and checkpoints. The one place where a
+ * key range is bound to a {@link BackfillStatements statement}.
+ */
+final class BackfillBatches {
+
+	private final MigrationDefinition migration;
+
+	private final BackfillStatements statements;
+
+	private final String instanceId;
+
+	private final boolean repair;
+
+	BackfillBatches(MigrationDefinition migration, BackfillStatements statements, String instanceId, boolean repair) {
+		this.migration = migration;
+		this.statements = statements;
+		this.instanceId = instanceId;
+		this.repair = repair;
+	}
+
+	/**
+	 * Run the walk's next batch.
+	 * @return the batch, with no rows when the walk is done
+	 */
+	Batch run(BackfillRepository repository, BackfillWalk walk) {
+		boolean first = walk.lastKey() == null;
+		boolean verifying = walk.verifying();
+		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
+		String rangeQuery = verifying ? this.statements.verifyRange(first) : this.statements.copyRange(first);
+		KeyRange range = jdbc.queryForObject(rangeQuery, keys(walk.lastKey(), walk.upperBound(), walk.batchSize()),
+				(rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
+		if (range == null || range.rows() == 0 || range.high() == null) {
+			return new Batch(0, 0, 0, null, false);
+		}
+		MapSqlParameterSource keys = keys(walk.lastKey(), range.high(), walk.batchSize());
+		long disagreeing = 0;
+		long changed = 0;
+		if (!verifying) {
+			changed = jdbc.update(this.statements.copy(first), keys);
+		}
+		else {
+			Long found = jdbc.queryForObject(this.statements.check(first), keys, Long.class);
+			disagreeing = (found != null) ? found : 0;
+			if (disagreeing > 0 && this.repair) {
+				for (String repair : this.statements.repair(first)) {
+					changed += jdbc.update(repair, keys);
+				}
+			}
+		}
+		String id = this.migration.id();
+		Double rate = walk.rate(range.rows());
+		Double eta = walk.etaSeconds(range.rows());
+		boolean paused = verifying
+				? repository.checkpointVerification(id, this.instanceId, range.high(), range.rows(), disagreeing,
+						changed, rate, eta)
+				: repository.checkpoint(id, this.instanceId, range.high(), range.rows(), changed, walk.batchSize(), rate,
+						eta, BackfillState.RUNNING);
+		return new Batch(range.rows(), changed, disagreeing, range.high(), paused);
+	}
+
+	/**
+	 * Estimate the rows up to a bound: the planner's estimate of the source table, else a count.
+	 */
+	@Nullable Long estimateRows(BackfillRepository repository, @Nullable String upperBound) {
+		if (upperBound == null) {
+			return 0L;
+		}
+		long estimate = repository.estimatedRows(this.statements.estimatedTable());
+		if (estimate > 0) {
+			return estimate;
+		}
+		return new NamedParameterJdbcTemplate(repository.jdbcTemplate()).queryForObject(this.statements.countUpTo,
+				keys(null, upperBound, 0), Long.class);
+	}
+
+	/** The parameters of a statement on a key range: after {@code lo} (if any), up to {@code hi}, {@code n} keys. */
+	private static MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
+		return new MapSqlParameterSource().addValue("lo", BackfillRepository.key(lo))
+			.addValue("hi", BackfillRepository.key(hi))
+			.addValue("n", n);
+	}
+
+	private record KeyRange(long rows, @Nullable String high) {
+
+	}
+
+	/**
+	 * A committed (or empty) batch.
+	 *
+	 * @param rows keys walked
+	 * @param changed rows rewritten, inserted or deleted
+	 * @param disagreeing rows found disagreeing (verification only)
+	 * @param highKey the batch's last key, or {@code null} if it found no row
+	 * @param paused whether a pause was asked for
+	 */
+	record Batch(long rows, long changed, long disagreeing, @Nullable String highKey, boolean paused) {
+
+	}
+
+}

@@ -1,0 +1,72 @@
+package dev.zdm.backfill;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * Vacuums the table a same-table copy rewrites, on a connection of its own so that batches go on meanwhile.
+ */
+final class BackfillVacuum {
+
+	private static final Log logger = LogFactory.getLog(BackfillVacuum.class);
+
+	private final DataSource dataSource;
+
+	private final MigrationDefinition migration;
+
+	private final @Nullable String statement;
+
+	private volatile @Nullable Thread thread;
+
+	BackfillVacuum(DataSource dataSource, MigrationDefinition migration, BackfillStatements statements) {
+		this.dataSource = dataSource;
+		this.migration = migration;
+		this.statement = statements.vacuum();
+	}
+
+	/**
+	 * Start a {@code VACUUM} unless one still runs or the copy leaves no dead rows.
+	 * @return {@code true} if started
+	 */
+	boolean start() {
+		Thread running = this.thread;
+		if (this.statement == null || (running != null && running.isAlive())) {
+			return false;
+		}
+		Thread started = new Thread(() -> vacuum(this.statement), "zdm-backfill-vacuum-" + this.migration.id());
+		started.setDaemon(true);
+		started.start();
+		this.thread = started;
+		return true;
+	}
+
+	private void vacuum(String statement) {
+		try (Connection connection = this.dataSource.getConnection()) {
+			connection.setAutoCommit(true);
+			BackfillRepository repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
+			repository.setSessionLockTimeout(this.migration.backfill().lockTimeout());
+			try {
+				repository.jdbcTemplate().execute(statement);
+			}
+			finally {
+				repository.resetLockTimeout();
+			}
+		}
+		catch (SQLException | DataAccessException ex) {
+			logger.info("zdm: migration '" + this.migration.id() + "': skipped a VACUUM of " + this.migration.table()
+					+ ": " + BackfillRunner.describe(ex));
+		}
+	}
+
+}
