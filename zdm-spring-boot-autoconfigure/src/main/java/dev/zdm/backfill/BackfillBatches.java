@@ -1,5 +1,7 @@
 package dev.zdm.backfill;
 
+import java.util.Objects;
+
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
@@ -38,7 +40,8 @@ final class BackfillBatches {
 		boolean verifying = walk.verifying();
 		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
 		String rangeQuery = verifying ? this.statements.verifyRange(first) : this.statements.copyRange(first);
-		KeyRange range = jdbc.queryForObject(rangeQuery, keys(walk.lastKey(), walk.upperBound(), walk.batchSize()),
+		String upperBound = Objects.requireNonNull(walk.upperBound());
+		KeyRange range = jdbc.queryForObject(rangeQuery, keys(walk.lastKey(), upperBound, walk.batchSize()),
 				(rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
 		if (range == null || range.rows() == 0 || range.high() == null) {
 			return new Batch(0, 0, 0, null, false);

@@ -291,9 +291,8 @@ final class BackfillRunner {
 		}
 		logger.info("zdm: migration '" + this.migration.id() + "': verification pass " + pass + " checks about "
 				+ rowsToCheck + " rows up to key " + upperBound);
-		// an empty table: a bound no key reaches ends the pass at its first batch
-		return BackfillWalk.verification(pass, (upperBound != null) ? upperBound : "", null, 0, rowsToCheck, 0,
-				repairedBefore, this.settings.verificationBatchSize());
+		return BackfillWalk.verification(pass, upperBound, null, 0, rowsToCheck, 0, repairedBefore,
+				this.settings.verificationBatchSize());
 	}
 
 	/**
@@ -303,6 +302,9 @@ final class BackfillRunner {
 	 */
 	private @Nullable Outcome walk(Connection connection, BackfillRepository repository, BackfillWalk walk)
 			throws SQLException {
+		if (walk.upperBound() == null) {
+			return null; // both sides were empty when the walk started
+		}
 		int failures = 0;
 		while (true) {
 			Outcome interrupted = checkBeforeBatch(repository, walk.verifying());

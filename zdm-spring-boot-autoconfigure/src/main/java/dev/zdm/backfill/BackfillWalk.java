@@ -17,7 +17,7 @@ final class BackfillWalk {
 
 	private final int pass;
 
-	private final String upperBound;
+	private final @Nullable String upperBound;
 
 	private final long rowsBefore;
 
@@ -45,7 +45,7 @@ final class BackfillWalk {
 
 	private long loggedTenths;
 
-	private BackfillWalk(boolean verifying, int pass, String upperBound, @Nullable String lastKey, long rowsBefore,
+	private BackfillWalk(boolean verifying, int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsBefore,
 			@Nullable Long rowsExpected, long disagreeingBefore, long changedBefore, int batchSize) {
 		this.verifying = verifying;
 		this.pass = pass;
@@ -64,7 +64,7 @@ final class BackfillWalk {
 		return new BackfillWalk(false, 0, upperBound, lastKey, rowsDone, rowsEstimated, 0, 0, batchSize);
 	}
 
-	static BackfillWalk verification(int pass, String upperBound, @Nullable String lastKey, long rowsChecked,
+	static BackfillWalk verification(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsChecked,
 			@Nullable Long rowsToCheck, long rowsDisagreeing, long rowsRepaired, int batchSize) {
 		return new BackfillWalk(true, pass, upperBound, lastKey, rowsChecked, rowsToCheck, rowsDisagreeing,
 				rowsRepaired, batchSize);
@@ -78,7 +78,8 @@ final class BackfillWalk {
 		return this.pass;
 	}
 
-	String upperBound() {
+	/** The largest key the walk covers, or {@code null} if there was none. */
+	@Nullable String upperBound() {
 		return this.upperBound;
 	}
 

@@ -118,6 +118,16 @@ class CrossTableBackfillTests {
 		assertThat(LiveWorkload.disagreeing(postgres, "behind", true)).isZero();
 	}
 
+	@Test
+	void emptyTablesAreVerified() {
+		LiveWorkload.create(postgres, "empty", true, 0);
+		start("empty-a", migration("empty", "empty", Phase.BACKFILL, BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
+		await().atMost(Duration.ofSeconds(30)).until(() -> verified("empty"));
+		BackfillVerification verification = this.service.progress("empty").verification();
+		assertThat(verification.succeeded()).isTrue();
+		assertThat(verification.rowsChecked()).isZero();
+	}
+
 	static MigrationDefinition migration(String id, String table, Phase phase, BackfillSettings settings) {
 		return MigrationDefinition.builder(id)
 			.requestedPhase(phase)

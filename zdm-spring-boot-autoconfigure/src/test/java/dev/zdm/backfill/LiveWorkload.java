@@ -119,7 +119,7 @@ final class LiveWorkload {
 					// an app-chosen key below the bound, in a gap or on an existing row
 					id = owned(random.nextLong(1, 2 * this.rows), owner, writers);
 				}
-				else if (choice < 40) {
+				else if (choice < 45) {
 					id = nextInsert;
 					nextInsert += writers;
 				}
@@ -130,7 +130,7 @@ final class LiveWorkload {
 				String city = (random.nextInt(10) == 0) ? null : "city " + random.nextInt(1000);
 				boolean newFirst = this.phase.get().readsNew();
 				try {
-					if (choice < 40) {
+					if (choice < 45) {
 						if (insert(connection, id, street, city, newFirst)) {
 							this.inserts.incrementAndGet();
 							commit(connection, id, street + "|" + city);
