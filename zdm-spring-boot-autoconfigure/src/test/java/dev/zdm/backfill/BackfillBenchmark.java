@@ -50,6 +50,9 @@ class BackfillBenchmark {
 
 	private static final int SCALE_ROWS = Integer.getInteger("zdm.benchmark.scale-rows", 10_000_000);
 
+	/** Whether to measure only the scale figures (the other sections print what little they measured). */
+	private static final boolean SCALE_ONLY = Boolean.getBoolean("zdm.benchmark.scale-only");
+
 	private static final int WORKLOAD_THREADS = 2;
 
 	private static final long READ_FLAG = 1L << 62;
@@ -167,6 +170,10 @@ class BackfillBenchmark {
 	void verificationUnderLoadCrossTableCopyAndScale() throws Exception {
 		BackfillService service = new BackfillService(postgres.dataSource());
 		String version = this.jdbc.queryForObject("SHOW server_version", String.class);
+		if (SCALE_ONLY) {
+			printScale(measureScale(service), version);
+			return;
+		}
 
 		// the cross-table copy against one INSERT ... SELECT of the whole table, on identical fresh targets
 		List<Double> insertRates = new ArrayList<>();
@@ -242,31 +249,7 @@ class BackfillBenchmark {
 		Latencies baseline = verifyWorkload.latencies(0);
 		Latencies during = verifyWorkload.latencies(2);
 
-		// both kinds at two sizes: rows/s and the JVM heap
-		int[] sizes = { ROWS, SCALE_ROWS };
-		double[][] scale = new double[2][8];
-		for (int i = 0; i < 2; i++) {
-			int rows = sizes[i];
-			String table = "bench_scale_" + i;
-			createTable(table, rows);
-			HeapSampler heap = new HeapSampler();
-			String id = "bench-scale-" + i;
-			PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults().withoutPacing()));
-			await().atMost(Duration.ofHours(2)).pollInterval(Duration.ofMillis(100))
-				.until(() -> service.progress(id) != null && service.progress(id).state() == BackfillState.VERIFIED);
-			controller.stop();
-			BackfillProgress progress = service.progress(id);
-			scale[i][0] = rows / seconds(progress.startedAt(), progress.copiedAt());
-			scale[i][1] = rows / seconds(progress.verification().startedAt(), progress.verification().finishedAt());
-			scale[i][2] = heap.stop();
-			createTarget(table + "_target");
-			List<Double> crossVerify = new ArrayList<>();
-			HeapSampler crossHeap = new HeapSampler();
-			scale[i][3] = crossTableBackfill(service, "bench-scale-cross-" + i, table, rows, crossVerify, null);
-			scale[i][4] = crossVerify.get(0);
-			scale[i][5] = crossHeap.stop();
-			this.jdbc.execute("DROP TABLE " + table + ", " + table + "_target");
-		}
+		double[][] scale = measureScale(service);
 
 		System.out.println();
 		System.out.println("zdm backfill benchmark (verification, cross-table, scale), PostgreSQL " + version);
@@ -293,10 +276,49 @@ class BackfillBenchmark {
 		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  p99 latency (ms)", baseline.percentile(99),
 				during.percentile(99), during.percentile(99) / baseline.percentile(99));
 		System.out.println();
+		printScale(scale, version);
+	}
+
+	/** Both kinds at two sizes: rows/s and the JVM heap. */
+	private double[][] measureScale(BackfillService service) throws InterruptedException {
+		int[] sizes = { ROWS, SCALE_ROWS };
+		double[][] scale = new double[2][8];
+		for (int i = 0; i < 2; i++) {
+			int rows = sizes[i];
+			String table = "bench_scale_" + i;
+			createTable(table, rows);
+			HeapSampler heap = new HeapSampler();
+			String id = "bench-scale-" + i;
+			PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults().withoutPacing()));
+			await().atMost(Duration.ofHours(2)).pollInterval(Duration.ofMillis(100))
+				.until(() -> service.progress(id) != null && service.progress(id).state() == BackfillState.VERIFIED);
+			controller.stop();
+			BackfillProgress progress = service.progress(id);
+			scale[i][0] = rows / seconds(progress.startedAt(), progress.copiedAt());
+			scale[i][1] = rows / seconds(progress.verification().startedAt(), progress.verification().finishedAt());
+			double[] heapPeaks = heap.stop();
+			scale[i][2] = heapPeaks[0];
+			scale[i][3] = heapPeaks[1];
+			createTarget(table + "_target");
+			List<Double> crossVerify = new ArrayList<>();
+			HeapSampler crossHeap = new HeapSampler();
+			scale[i][4] = crossTableBackfill(service, "bench-scale-cross-" + i, table, rows, crossVerify, null);
+			scale[i][5] = crossVerify.get(0);
+			double[] crossHeapPeaks = crossHeap.stop();
+			scale[i][6] = crossHeapPeaks[0];
+			scale[i][7] = crossHeapPeaks[1];
+			this.jdbc.execute("DROP TABLE " + table + ", " + table + "_target");
+		}
+		return scale;
+	}
+
+	private static void printScale(double[][] scale, String version) {
+		System.out.println("zdm backfill benchmark (scale), PostgreSQL " + version);
 		System.out.printf("%-52s %14s %14s %8s%n", "scale (pacing off, one run each)", ROWS + " rows",
 				SCALE_ROWS + " rows", "ratio");
-		String[] names = { "same-table copy rows/s", "same-table verification rows/s", "  JVM heap peak (MB)",
-				"cross-table copy rows/s", "cross-table verification rows/s", "  JVM heap peak (MB)" };
+		String[] names = { "same-table copy rows/s", "same-table verification rows/s", "  JVM heap used, peak (MB)",
+				"  JVM heap after GC, peak (MB)", "cross-table copy rows/s", "cross-table verification rows/s",
+				"  JVM heap used, peak (MB)", "  JVM heap after GC, peak (MB)" };
 		for (int row = 0; row < names.length; row++) {
 			System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", names[row], scale[0][row], scale[1][row],
 					scale[1][row] / scale[0][row]);
@@ -359,14 +381,25 @@ class BackfillBenchmark {
 		this.jdbc.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email_address text, note text)");
 	}
 
-	/** The JVM's peak used heap while it runs, sampled every 20 ms. */
+	/**
+	 * The JVM's heap while it runs, sampled every 20 ms: the peak of the heap used, and the peak of what the heap
+	 * held after a garbage collection (what stays reachable, which is what would grow with the table).
+	 */
 	private static final class HeapSampler {
 
 		private final java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
 
+		private final List<java.lang.management.MemoryPoolMXBean> pools = java.lang.management.ManagementFactory
+			.getMemoryPoolMXBeans()
+			.stream()
+			.filter((pool) -> pool.getType() == java.lang.management.MemoryType.HEAP)
+			.toList();
+
 		private final AtomicBoolean running = new AtomicBoolean(true);
 
 		private volatile long peak;
+
+		private volatile long peakAfterGc;
 
 		private final Thread thread;
 
@@ -375,6 +408,12 @@ class BackfillBenchmark {
 			this.thread = new Thread(() -> {
 				while (this.running.get()) {
 					this.peak = Math.max(this.peak, this.memory.getHeapMemoryUsage().getUsed());
+					long afterGc = this.pools.stream()
+						.map(java.lang.management.MemoryPoolMXBean::getCollectionUsage)
+						.filter(java.util.Objects::nonNull)
+						.mapToLong(java.lang.management.MemoryUsage::getUsed)
+						.sum();
+					this.peakAfterGc = Math.max(this.peakAfterGc, afterGc);
 					try {
 						Thread.sleep(20);
 					}
@@ -387,11 +426,11 @@ class BackfillBenchmark {
 			this.thread.start();
 		}
 
-		/** Stop and return the peak in MB. */
-		double stop() throws InterruptedException {
+		/** Stop and return the peaks in MB: used, and after a collection. */
+		double[] stop() throws InterruptedException {
 			this.running.set(false);
 			this.thread.join();
-			return this.peak / 1024.0 / 1024.0;
+			return new double[] { this.peak / 1024.0 / 1024.0, this.peakAfterGc / 1024.0 / 1024.0 };
 		}
 
 	}
