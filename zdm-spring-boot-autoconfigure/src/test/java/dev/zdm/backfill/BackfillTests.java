@@ -314,7 +314,10 @@ class BackfillTests {
 	}
 
 	private void awaitVerified(String id, Duration timeout) {
-		await().atMost(timeout).pollInterval(Duration.ofMillis(50)).until(() -> verified(id));
+		// The migration is marked verified (under the fleet lock) just before the verification is recorded.
+		await().atMost(timeout)
+			.pollInterval(Duration.ofMillis(50))
+			.until(() -> verified(id) && this.service.progress(id).verification() != null);
 	}
 
 	private boolean verified(String id) {
