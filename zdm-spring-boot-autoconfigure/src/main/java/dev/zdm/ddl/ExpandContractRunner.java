@@ -18,6 +18,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.migration.Context;
 import org.flywaydb.core.api.migration.JavaMigration;
@@ -34,6 +35,7 @@ import dev.zdm.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.fleet.FleetMember;
 import dev.zdm.fleet.FleetRegistry;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.locks.LockInspector;
 import dev.zdm.migration.DatabaseCatalog;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.MigrationValidator;
@@ -111,12 +113,28 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 */
 	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			Duration fleetTimeout, List<SchemaChangeContributor> contributors, ResourceLoader resourceLoader) {
+		this(dataSource, settings, instance, fleetTimeout, contributors, resourceLoader, new LockInspector(dataSource));
+	}
+
+	/**
+	 * Create a runner.
+	 * @param dataSource the application's data source
+	 * @param settings the lock timeout and retry settings
+	 * @param instance this instance
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
+	 * @param contributors the contributors of further DDL, in order
+	 * @param resourceLoader where scripts are loaded from
+	 * @param lockInspector where the sessions that block a DDL statement are read from
+	 */
+	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
+			Duration fleetTimeout, List<SchemaChangeContributor> contributors, ResourceLoader resourceLoader,
+			LockInspector lockInspector) {
 		this.dataSource = dataSource;
 		this.instance = instance;
 		this.fleetTimeout = fleetTimeout;
 		this.contributors = List.copyOf(contributors);
 		this.history = new DdlHistoryRepository(dataSource);
-		this.executor = new LockSafeExecutor(dataSource, settings, this.history);
+		this.executor = new LockSafeExecutor(dataSource, settings, this.history, lockInspector);
 		this.loader = new DdlScriptLoader(resourceLoader);
 		this.checker = new UnsafeStatementChecker(new DdlCatalog(dataSource));
 		this.states = new MigrationStateRepository(dataSource);
@@ -329,9 +347,9 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			}
 			return;
 		}
-		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), step);
 		JavaMigration[] migrations = scripts.stream()
-			.map((script) -> new ScriptMigration(script, () -> runScript(session, migration, script, applied)))
+			.map((script) -> new ScriptMigration(script, () -> runScript(session, migration, script,
+					this.history.appliedStatements(migration.id(), step))))
 			.toArray(JavaMigration[]::new);
 		String historyTable = historyTable(migration.id(), step);
 		if (this.history.forgetFailedScripts(historyTable) > 0) {
@@ -351,6 +369,14 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			.cleanDisabled(true)
 			.load();
 		try {
+			// The pending scripts' statements run before Flyway records the scripts: a statement that fails then
+			// fails outside Flyway, which would report it as a failed migration needing backups restored.
+			Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), step);
+			for (MigrationInfo pending : flyway.info().pending()) {
+				scripts.stream()
+					.filter((script) -> script.version().equals(pending.getVersion()))
+					.forEach((script) -> runScript(session, migration, script, applied));
+			}
 			flyway.migrate();
 		}
 		catch (FlywayException ex) {
