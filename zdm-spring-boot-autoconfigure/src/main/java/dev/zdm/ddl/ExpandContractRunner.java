@@ -3,6 +3,7 @@ package dev.zdm.ddl;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -16,6 +17,7 @@ import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
@@ -173,11 +175,67 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 */
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
+		if (!state.isContracted()) {
+			for (String location : migration.expandLocations()) {
+				if (this.loader.load(migration.id(), DdlStep.EXPAND, List.of(location)).isEmpty()) {
+					throw emptyLocation(migration, DdlStep.EXPAND, location);
+				}
+			}
+		}
+		for (String location : migration.contractLocations()) {
+			if (!this.loader.load(migration.id(), DdlStep.CONTRACT, List.of(location)).isEmpty()) {
+				continue;
+			}
+			if (migration.requestedPhase() == Phase.CONTRACT && !state.isContracted()) {
+				throw emptyLocation(migration, DdlStep.CONTRACT, location);
+			}
+			logger.warn("zdm: migration '" + migration.id() + "': the contract location '" + location
+					+ "' does not exist or holds no scripts; an instance that requests phase contract is refused "
+					+ "at start-up until it does");
+		}
 		List<DdlScript> expand = state.isContracted() ? List.of() : pending(migration, DdlStep.EXPAND);
 		List<DdlScript> contract = pending(migration, DdlStep.CONTRACT);
 		List<UnsafeStatement> findings = this.checker.check(expand, contract, migration.allowedUnsafe());
 		if (!findings.isEmpty()) {
 			throw unsafe(migration, findings);
+		}
+		if (!state.isContracted()) {
+			List<DdlScript> scripts = this.loader.load(migration.id(), DdlStep.EXPAND, migration.expandLocations());
+			Map<String, @Nullable String> added = new LinkedHashMap<>();
+			ScriptObjects.of(scripts)
+				.addedColumns(migration.table().table().name())
+				.forEach((column) -> added.putIfAbsent(column.column(), column.type()));
+			new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateWithExpand(migration, added,
+					scripts.stream().map(DdlScript::name).toList(), false);
+		}
+	}
+
+	/**
+	 * Refuse two migrations whose scripts create the same object or add the same column. Only reads.
+	 */
+	@Override
+	public void validateAll(List<MigrationDefinition> migrations) {
+		Map<String, String> owners = new LinkedHashMap<>();
+		for (MigrationDefinition migration : migrations) {
+			List<DdlScript> scripts = new ArrayList<>(
+					this.loader.load(migration.id(), DdlStep.EXPAND, migration.expandLocations()));
+			scripts.addAll(this.loader.load(migration.id(), DdlStep.CONTRACT, migration.contractLocations()));
+			ScriptObjects objects = ScriptObjects.of(scripts);
+			Map<String, String> own = new LinkedHashMap<>();
+			objects.created().forEach((object) -> own.putIfAbsent(object.kind() + " " + object.name(), object.script()));
+			objects.addedColumns()
+				.forEach((column) -> own.putIfAbsent("column " + column.table() + "." + column.column(), column.script()));
+			for (Map.Entry<String, String> object : own.entrySet()) {
+				String owner = "migration '" + migration.id() + "' (script " + object.getValue() + ")";
+				String other = owners.putIfAbsent(object.getKey(), owner);
+				if (other != null) {
+					throw new ZdmConfigurationException(migration.id(),
+							"the scripts of two migrations create the same " + object.getKey() + ": " + other + " and "
+									+ owner + "; nothing has run",
+							"Create each object in one migration only: remove it from the scripts of one of them, or "
+									+ "give it another name.");
+				}
+			}
 		}
 	}
 
@@ -198,7 +256,12 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			this.history.stepStarted(id, DdlStep.EXPAND, this.instance.instanceId());
 			try {
 				runScripts(session, migration, DdlStep.EXPAND, migration.expandLocations());
-				new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateAfterExpand(migration, false);
+				try {
+					new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateAfterExpand(migration, false);
+				}
+				catch (ZdmConfigurationException ex) {
+					throw refusedAfterExpand(migration, ex);
+				}
 				runContributions(session, migration, DdlStep.EXPAND);
 				this.history.stepDone(id, DdlStep.EXPAND);
 			}
@@ -417,6 +480,41 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				this.executor.execute(session, new StatementKey(migration.id(), step, source, i + 1), statement);
 			}
 		}
+	}
+
+	private static ZdmConfigurationException emptyLocation(MigrationDefinition migration, DdlStep step,
+			String location) {
+		String property = "zdm.migrations." + migration.id() + "." + step.value();
+		return new ZdmConfigurationException(migration.id(),
+				"the " + step + " location '" + location + "' (" + property + ") does not exist or holds no "
+						+ "V<version>__<description>.sql scripts; nothing has run",
+				"Put the migration's " + step + " scripts there, for example " + location + "/V1__" + step.value()
+						+ ".sql, or correct " + property + ((step == DdlStep.EXPAND)
+								? ", or remove it if the migration needs no expand DDL."
+								: ". The contract runs only once a contract location holds the scripts that drop the "
+										+ "old schema."));
+	}
+
+	// A check that can only be made once the expand has run failed: say what was applied and how to undo it.
+	private ZdmConfigurationException refusedAfterExpand(MigrationDefinition migration, ZdmConfigurationException ex) {
+		String id = migration.id();
+		String prefix = "Migration '" + id + "': ";
+		String description = ex.getDescription().startsWith(prefix) ? ex.getDescription().substring(prefix.length())
+				: ex.getDescription();
+		List<String> scripts = this.loader.load(id, DdlStep.EXPAND, migration.expandLocations())
+			.stream()
+			.map(DdlScript::name)
+			.toList();
+		String history = historyTable(id, DdlStep.EXPAND);
+		return new ZdmConfigurationException(id,
+				description + "\nThis check needs the expand to have run, so it ran first: zdm's tables (zdm_*) were "
+						+ "created and the expand scripts " + scripts + " were applied (recorded in \"" + history + "\").",
+				ex.getAction() + "\nApplied statements are not run again: correcting the declaration and starting again "
+						+ "is enough. To undo the expand instead, reverse its scripts' statements by hand (for "
+						+ "example ALTER TABLE " + migration.table() + " DROP COLUMN <the column added>), then run "
+						+ "DROP TABLE \"" + history + "\" and DELETE FROM zdm_migration WHERE migration_id = '" + id
+						+ "'.",
+				ex);
 	}
 
 	private ZdmConfigurationException unsafe(MigrationDefinition migration, List<UnsafeStatement> findings) {
