@@ -1,8 +1,6 @@
 package dev.zdm.locks;
 
 import java.util.function.IntPredicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
 
@@ -36,7 +34,8 @@ public final class QueryText {
 
 	private static final class Normalizer {
 
-		private static final Pattern PARAMETER = Pattern.compile("\\$([0-9]{1,9})(?![0-9])");
+		// Marks a constant replaced, until the placeholders are numbered; cannot occur in PostgreSQL's text.
+		private static final char PLACEHOLDER = '\u0000';
 
 		private final String sql;
 
@@ -44,11 +43,10 @@ public final class QueryText {
 
 		private int position;
 
-		private int nextParameter;
+		private int highestParameter;
 
 		private Normalizer(String sql) {
 			this.sql = sql;
-			this.nextParameter = highestParameter(sql) + 1;
 		}
 
 		private String normalize() {
@@ -72,7 +70,12 @@ public final class QueryText {
 					skipBlockComment();
 				}
 				else if (c == '$' && Character.isDigit(peek(1))) {
-					copyWhile(this.position + 1, Character::isDigit);
+					int start = this.position + 1;
+					copyWhile(start, Character::isDigit);
+					String digits = this.sql.substring(start, this.position);
+					if (digits.length() <= 9) {
+						this.highestParameter = Math.max(this.highestParameter, Integer.parseInt(digits));
+					}
 				}
 				else if (c == '$' && dollarTag() != null) {
 					skipDollarQuoted(dollarTag());
@@ -88,7 +91,19 @@ public final class QueryText {
 					this.position++;
 				}
 			}
-			return this.out.toString();
+			// Placeholders are numbered after the parameters the text already has, as pg_stat_statements does.
+			StringBuilder numbered = new StringBuilder(this.out.length() + 16);
+			int parameter = this.highestParameter;
+			for (int i = 0; i < this.out.length(); i++) {
+				char c = this.out.charAt(i);
+				if (c == PLACEHOLDER) {
+					numbered.append('$').append(++parameter);
+				}
+				else {
+					numbered.append(c);
+				}
+			}
+			return numbered.toString();
 		}
 
 		// E'..', B'..', X'..', N'..' or U&'..', not the end of a longer word.
@@ -238,22 +253,13 @@ public final class QueryText {
 		}
 
 		private void placeholder(int end) {
-			this.out.append('$').append(this.nextParameter++);
+			this.out.append(PLACEHOLDER);
 			this.position = end;
 		}
 
 		private char peek(int offset) {
 			int i = this.position + offset;
 			return (i < this.sql.length()) ? this.sql.charAt(i) : 0;
-		}
-
-		private static int highestParameter(String sql) {
-			int highest = 0;
-			Matcher matcher = PARAMETER.matcher(sql);
-			while (matcher.find()) {
-				highest = Math.max(highest, Integer.parseInt(matcher.group(1)));
-			}
-			return highest;
 		}
 
 	}

@@ -70,6 +70,8 @@ public class DatabaseCatalog {
 
 	private static final Pattern FUNCTION_CALL = Pattern.compile("([A-Za-z_][A-Za-z0-9_$]*)\\s*\\(");
 
+	private static final Pattern RAISED_AGAIN = Pattern.compile("([0-9A-Z]{5}): (.*)", Pattern.DOTALL);
+
 	private static final String LOCK_NOT_AVAILABLE = "55P03";
 
 	private static final String UNDEFINED_COLUMN = "42703";
@@ -234,8 +236,12 @@ public class DatabaseCatalog {
 						rs.next();
 						type = rs.getString(1);
 					}
-					statement.execute("ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN zdm_expression_value " + type
-							+ " GENERATED ALWAYS AS (" + expression + ") STORED");
+					// Raised again as a plain exception: some of PostgreSQL's answers here (0A000) make connection
+					// pools discard the connection. The expression cannot hold '$', so the quoting cannot break.
+					statement.execute("DO $zdm_check$ BEGIN EXECUTE $zdm_sql$ALTER TABLE pg_temp.zdm_expression_check "
+							+ "ADD COLUMN zdm_expression_value " + type + " GENERATED ALWAYS AS (" + expression
+							+ ") STORED$zdm_sql$; EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION USING ERRCODE = 'P0001', "
+							+ "MESSAGE = SQLSTATE || ': ' || SQLERRM; END $zdm_check$");
 					return new ExpressionCheck(null, false);
 				}
 				catch (SQLException ex) {
@@ -263,6 +269,11 @@ public class DatabaseCatalog {
 	private static ExpressionCheck problem(SQLException ex) {
 		String message = String.valueOf(ex.getMessage());
 		String state = String.valueOf(ex.getSQLState());
+		Matcher raised = RAISED_AGAIN.matcher(message);
+		if (raised.find()) {
+			state = raised.group(1);
+			message = "ERROR: " + raised.group(2);
+		}
 		if (message.contains("generation expression is not immutable")) {
 			return new ExpressionCheck("it is not immutable: PostgreSQL may give a different value for the same row "
 					+ "from one call, statement, session or time zone to the next", true);

@@ -11,13 +11,13 @@ import org.springframework.jdbc.core.JdbcTemplate;
 final class SchemaSnapshot {
 
 	private static final String SNAPSHOT = """
-			SELECT 'relation ' || n.nspname || '.' || c.relname || ' ' || c.relkind
+			SELECT 'relation ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text
 			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
 			  AND n.nspname NOT LIKE 'pg_temp%'
 			UNION ALL
 			SELECT 'column ' || c.oid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
-			       || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || ' ' || a.attgenerated
+			       || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || ' ' || a.attgenerated::text
 			FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
 			  AND n.nspname NOT LIKE 'pg_temp%' AND a.attnum > 0 AND NOT a.attisdropped
@@ -30,7 +30,7 @@ final class SchemaSnapshot {
 			FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
 			UNION ALL
-			SELECT 'trigger ' || t.tgrelid::regclass || '.' || t.tgname || ' ' || t.tgenabled
+			SELECT 'trigger ' || t.tgrelid::regclass || '.' || t.tgname || ' ' || t.tgenabled::text
 			FROM pg_trigger t WHERE NOT t.tgisinternal
 			UNION ALL
 			SELECT 'function ' || p.oid::regprocedure || ' ' || md5(p.prosrc)

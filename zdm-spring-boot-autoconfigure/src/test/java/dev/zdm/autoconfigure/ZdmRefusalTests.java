@@ -168,10 +168,7 @@ class ZdmRefusalTests {
 				assertThat(output).containsOnlyOnce("the contract location '" + location("no-such-folder")
 						+ "' does not exist or holds no scripts; an instance that requests phase contract is refused");
 			});
-		postgres.jdbc().execute("DROP TABLE zdm_ddl_expand_m");
-		postgres.jdbc()
-			.execute("DROP TABLE zdm_backfill_verification, zdm_backfill, zdm_ddl_blocker, zdm_ddl_lock_timeout, "
-					+ "zdm_ddl_statement, zdm_ddl_step, zdm_instance, zdm_migration, zdm_schema_history");
+		dropZdm();
 	}
 
 	@Test
@@ -234,12 +231,25 @@ class ZdmRefusalTests {
 					"zdm.migrations.m.down.email=email_address", "zdm.migrations.m.expand=" + location("add-email-address"),
 					"zdm.migrations.m.backfill.enabled=false")
 			.run((context) -> assertThat(context).hasNotFailed());
+		dropZdm();
 		postgres.jdbc().execute("ALTER TABLE users DROP COLUMN email_address");
-		postgres.jdbc().execute("DROP TABLE zdm_ddl_expand_m");
-		postgres.jdbc()
-			.execute("DROP TABLE zdm_backfill_verification, zdm_backfill, zdm_ddl_blocker, zdm_ddl_lock_timeout, "
-					+ "zdm_ddl_statement, zdm_ddl_step, zdm_instance, zdm_migration, zdm_schema_history");
-		postgres.jdbc().execute("DROP FUNCTION IF EXISTS zdm_sync_m() CASCADE");
+	}
+
+	// What a start-up that was not refused left: zdm's tables, triggers and functions.
+	private static void dropZdm() {
+		postgres.jdbc().execute("""
+				DO $$
+				DECLARE r record;
+				BEGIN
+				  FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+				           WHERE n.nspname = 'public' AND p.proname LIKE 'zdm%' LOOP
+				    EXECUTE 'DROP FUNCTION ' || r.f || ' CASCADE';
+				  END LOOP;
+				  FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'zdm%' LOOP
+				    EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', r.tablename);
+				  END LOOP;
+				END $$""");
+		assertThat(SchemaSnapshot.of(postgres.jdbc())).noneMatch((line) -> line.contains("zdm"));
 	}
 
 	private void assertRefused(List<String> properties, String description, String action) {
