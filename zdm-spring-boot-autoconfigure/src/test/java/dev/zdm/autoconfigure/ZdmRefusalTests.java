@@ -44,6 +44,8 @@ class ZdmRefusalTests {
 	static void createTablesAndScripts() throws IOException {
 		postgres.jdbc().execute("CREATE TABLE users (id bigint PRIMARY KEY, email text)");
 		postgres.jdbc().execute("CREATE TABLE events (id bigint PRIMARY KEY, payload text)");
+		postgres.jdbc().execute("CREATE FUNCTION latest_payload(text) RETURNS text LANGUAGE sql "
+				+ "AS 'SELECT max(payload) FROM events'");
 		script("add-email-address", "V1__add_email_address.sql", "ALTER TABLE users ADD COLUMN email_address text;");
 		script("add-other", "V1__add_other.sql", "ALTER TABLE users ADD COLUMN other text;");
 		script("index-a", "V1__index_a.sql",
@@ -79,6 +81,20 @@ class ZdmRefusalTests {
 				"zdm.migrations.m.up.email_address=(select max(payload) from events)",
 				"zdm.migrations.m.expand=" + location("add-email-address")),
 				"is not a deterministic function of the row: it contains a subquery", "over the row's own columns");
+	}
+
+	@Test
+	void upReadingAnotherTableThroughAFunction() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=latest_payload(email)",
+				"zdm.migrations.m.expand=" + location("add-email-address")), "it calls latest_payload() (volatile)",
+				"compute the value in the application");
+	}
+
+	@Test
+	void upReadingAnotherTablesColumn() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=events.payload",
+				"zdm.migrations.m.expand=" + location("add-email-address")),
+				"is invalid: ERROR: missing FROM-clause entry for table \"events\"", "over the table's columns");
 	}
 
 	@Test
