@@ -201,12 +201,12 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		}
 		if (!state.isContracted()) {
 			List<DdlScript> scripts = this.loader.load(migration.id(), DdlStep.EXPAND, migration.expandLocations());
+			ScriptObjects objects = ScriptObjects.of(scripts);
 			Map<String, @Nullable String> added = new LinkedHashMap<>();
-			ScriptObjects.of(scripts)
-				.addedColumns(migration.table().table().name())
+			objects.addedColumns(migration.table().table().name())
 				.forEach((column) -> added.putIfAbsent(column.column(), column.type()));
 			new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateWithExpand(migration, added,
-					scripts.stream().map(DdlScript::name).toList(), false);
+					scripts.stream().map(DdlScript::name).toList(), objects.hasDynamicStatements());
 		}
 	}
 

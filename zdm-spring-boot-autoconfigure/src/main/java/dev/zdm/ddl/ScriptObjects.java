@@ -24,6 +24,8 @@ public final class ScriptObjects {
 
 	private final List<AddedColumn> addedColumns = new ArrayList<>();
 
+	private boolean dynamic;
+
 	private ScriptObjects() {
 	}
 
@@ -68,8 +70,20 @@ public final class ScriptObjects {
 		return this.addedColumns.stream().filter((column) -> column.table().equals(table)).toList();
 	}
 
+	/**
+	 * Return whether a statement may change the schema in a way its text does not show: a {@code DO} block, or a
+	 * {@code SELECT}, {@code CALL} or {@code EXECUTE} that may run a function or procedure.
+	 * @return whether the scripts may create or add more than {@link #created()} and {@link #addedColumns()} say
+	 */
+	public boolean hasDynamicStatements() {
+		return this.dynamic;
+	}
+
 	private void read(String script, List<SqlToken> tokens) {
 		Cursor cursor = new Cursor(tokens);
+		if (cursor.word("do") || cursor.word("select") || cursor.word("call") || cursor.word("execute")) {
+			this.dynamic = true;
+		}
 		if (cursor.accept("create")) {
 			cursor.accept("or", "replace");
 			cursor.accept("unique");

@@ -64,23 +64,21 @@ public class MigrationValidator {
 	 * Check, before the expand DDL has run, what needs the columns it adds: every new column of {@code up} exists
 	 * or is added by an expand script, and the {@code down} expressions are deterministic functions of the row
 	 * with those columns. A {@code down} expression that reads a column neither in the table nor seen in the
-	 * scripts is left to {@link #validateAfterExpand}.
+	 * scripts is left to {@link #validateAfterExpand}. Call it only for a migration that is not contracted.
 	 * @param migration a migration returned by {@link #validateBeforeExpand}
 	 * @param addedByExpand the columns the expand scripts add to the migration's table, name to SQL type
 	 * ({@code null} if the type cannot be read)
 	 * @param scripts the expand scripts, for messages
-	 * @param contracted whether the migration's contract DDL has already run
+	 * @param dynamic whether the scripts may add columns their text does not show (a {@code DO} block, a function
+	 * call), so that a new column not seen in them is left to {@link #validateAfterExpand}
 	 * @throws ZdmConfigurationException if the declaration does not fit the database and the scripts
 	 */
 	public void validateWithExpand(MigrationDefinition migration, Map<String, @Nullable String> addedByExpand,
-			List<String> scripts, boolean contracted) {
-		if (contracted) {
-			return;
-		}
+			List<String> scripts, boolean dynamic) {
 		String id = migration.id();
 		Map<String, String> columns = this.catalog.columns(migration.table());
 		for (SqlIdentifier newColumn : migration.up().keySet()) {
-			if (!columns.containsKey(newColumn.name()) && !addedByExpand.containsKey(newColumn.name())) {
+			if (!columns.containsKey(newColumn.name()) && !addedByExpand.containsKey(newColumn.name()) && !dynamic) {
 				throw new ZdmConfigurationException(id,
 						"new column '" + newColumn + "' (zdm.migrations." + id + ".up) is not in table '"
 								+ migration.table() + "' and no expand script adds it ("

@@ -53,6 +53,7 @@ class ZdmRefusalTests {
 		script("index-b", "V1__index_b.sql",
 				"ALTER TABLE users ADD COLUMN b text;\nCREATE INDEX CONCURRENTLY users_lookup ON users (email);");
 		script("drop-email", "V1__drop_email.sql", "ALTER TABLE users DROP COLUMN email;");
+		script("dynamic", "V1__dynamic.sql", "DO $$ BEGIN EXECUTE 'ALTER TABLE users ADD COLUMN dyn text'; END $$;");
 		Files.createDirectories(scripts.resolve("empty"));
 	}
 
@@ -149,6 +150,34 @@ class ZdmRefusalTests {
 				"new column 'email_adress' (zdm.migrations.m.up) is not in table 'public.users' and no expand script "
 						+ "adds it (scripts: [V1__add_email_address.sql]); nothing has run",
 				"ALTER TABLE public.users ADD COLUMN email_adress");
+	}
+
+	@Test
+	void newColumnMissingAfterAnExpandItCannotReadIsRefusedSayingWhatWasAppliedAndHowToUndoIt() {
+		List<String> before = SchemaSnapshot.of(postgres.jdbc());
+		this.contextRunner
+			.withPropertyValues("zdm.migrations.m.table=users", "zdm.migrations.m.up.dyn_typo=lower(email)",
+					"zdm.migrations.m.expand=" + location("dynamic"))
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				FailureAnalysis analysis = new ZdmFailureAnalyzer().analyze(context.getStartupFailure());
+				assertThat(analysis).isNotNull();
+				assertThat(analysis.getDescription()).contains(
+						"Migration 'm': new column 'dyn_typo' (zdm.migrations.m.up) does not exist in table 'public.users' "
+								+ "after the expand scripts ran")
+					.contains("zdm's tables (zdm_*) were created and the expand scripts [V1__dynamic.sql] were applied "
+							+ "(recorded in \"zdm_ddl_expand_m\")");
+				assertThat(analysis.getAction()).contains("correct the name in zdm.migrations.m.up")
+					.contains("correcting the declaration and starting again is enough")
+					.contains("DROP TABLE \"zdm_ddl_expand_m\" and DELETE FROM zdm_migration WHERE migration_id = 'm'");
+			});
+		// The undo the report gives brings the application's schema back; zdm's other tables stay.
+		postgres.jdbc().execute("ALTER TABLE users DROP COLUMN dyn");
+		postgres.jdbc().execute("DROP TABLE \"zdm_ddl_expand_m\"");
+		postgres.jdbc().execute("DELETE FROM zdm_migration WHERE migration_id = 'm'");
+		assertThat(postgres.jdbc().queryForList("SELECT t::text FROM zdm_ddl_step t", String.class)).isEmpty();
+		dropZdm();
+		assertThat(SchemaSnapshot.of(postgres.jdbc())).isEqualTo(before);
 	}
 
 	@Test
