@@ -107,6 +107,7 @@ final class MigrationDefinitions {
 	}
 
 	private static BackfillSettings backfill(String id, String prefix, ZdmProperties.Backfill backfill) {
+		ZdmSettings.checkBackfill(id, prefix, backfill);
 		try {
 			return new BackfillSettings(backfill.isEnabled(), backfill.getInitialBatchSize(),
 					backfill.getMinBatchSize(), backfill.getMaxBatchSize(), backfill.getTargetBatchDuration(),

@@ -58,14 +58,15 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	LockInspector zdmLockInspector(DataSource dataSource) {
-		return new LockInspector(dataSource);
+	LockInspector zdmLockInspector(DataSource dataSource, ZdmProperties properties) {
+		return new LockInspector(dataSource, properties.getLocks().isShowQueryLiterals());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	DdlSettings zdmDdlSettings(ZdmProperties properties) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
+		ZdmSettings.checkDdl(ddl);
 		return new DdlSettings(ddl.getLockTimeout(), ddl.getStatementTimeout(), ddl.getMaxAttempts(),
 				ddl.getInitialBackoff(), ddl.getMaxBackoff(), ddl.getJitter());
 	}
@@ -80,9 +81,9 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
-			ResourceLoader resourceLoader) {
+			ResourceLoader resourceLoader, LockInspector lockInspector) {
 		return new ExpandContractRunner(dataSource, settings, instance, properties.getFleet().getTimeout(),
-				contributors.orderedStream().toList(), resourceLoader);
+				contributors.orderedStream().toList(), resourceLoader, lockInspector);
 	}
 
 	@Bean
@@ -96,8 +97,9 @@ public final class ZdmAutoConfiguration {
 	@DependsOnDatabaseInitialization
 	PhaseController zdmPhaseController(DataSource dataSource, ZdmProperties properties, InstanceInfo instance,
 			ObjectProvider<MigrationParticipant> participants) {
-		List<MigrationDefinition> migrations = MigrationDefinitions.from(properties);
 		ZdmProperties.Fleet fleet = properties.getFleet();
+		ZdmSettings.checkFleet(fleet);
+		List<MigrationDefinition> migrations = MigrationDefinitions.from(properties);
 		FleetSettings settings = new FleetSettings(fleet.getHeartbeatInterval(), fleet.getTimeout(),
 				fleet.getJoinTimeout(), fleet.getRetention());
 		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());

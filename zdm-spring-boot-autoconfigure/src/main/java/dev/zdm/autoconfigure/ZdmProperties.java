@@ -36,6 +36,8 @@ public class ZdmProperties {
 
 	private final Ddl ddl = new Ddl();
 
+	private final Locks locks = new Locks();
+
 	/**
 	 * Declared migrations, by id.
 	 */
@@ -71,6 +73,10 @@ public class ZdmProperties {
 
 	public Ddl getDdl() {
 		return this.ddl;
+	}
+
+	public Locks getLocks() {
+		return this.locks;
 	}
 
 	public Map<String, Migration> getMigrations() {
@@ -223,6 +229,28 @@ public class ZdmProperties {
 
 		public void setJitter(double jitter) {
 			this.jitter = jitter;
+		}
+
+	}
+
+	/**
+	 * Settings of the reports of sessions that hold locks.
+	 */
+	public static class Locks {
+
+		/**
+		 * Whether reports of blocking sessions (log, endpoint, zdm_ddl_blocker, exceptions) show their query text
+		 * as it is, constants included. Off by default: constants are the application's data, such as card numbers
+		 * or personal data, and are replaced by placeholders ($1, $2, ...). Turn on only to debug, for a short time.
+		 */
+		private boolean showQueryLiterals;
+
+		public boolean isShowQueryLiterals() {
+			return this.showQueryLiterals;
+		}
+
+		public void setShowQueryLiterals(boolean showQueryLiterals) {
+			this.showQueryLiterals = showQueryLiterals;
 		}
 
 	}

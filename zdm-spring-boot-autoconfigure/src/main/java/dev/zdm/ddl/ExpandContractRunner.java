@@ -3,6 +3,7 @@ package dev.zdm.ddl;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -18,9 +19,11 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.migration.Context;
 import org.flywaydb.core.api.migration.JavaMigration;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.Ordered;
@@ -34,10 +37,12 @@ import dev.zdm.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.fleet.FleetMember;
 import dev.zdm.fleet.FleetRegistry;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.locks.LockInspector;
 import dev.zdm.migration.DatabaseCatalog;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.MigrationValidator;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.TableName;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.MigrationState;
@@ -111,12 +116,28 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 */
 	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			Duration fleetTimeout, List<SchemaChangeContributor> contributors, ResourceLoader resourceLoader) {
+		this(dataSource, settings, instance, fleetTimeout, contributors, resourceLoader, new LockInspector(dataSource));
+	}
+
+	/**
+	 * Create a runner.
+	 * @param dataSource the application's data source
+	 * @param settings the lock timeout and retry settings
+	 * @param instance this instance
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
+	 * @param contributors the contributors of further DDL, in order
+	 * @param resourceLoader where scripts are loaded from
+	 * @param lockInspector where the sessions that block a DDL statement are read from
+	 */
+	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
+			Duration fleetTimeout, List<SchemaChangeContributor> contributors, ResourceLoader resourceLoader,
+			LockInspector lockInspector) {
 		this.dataSource = dataSource;
 		this.instance = instance;
 		this.fleetTimeout = fleetTimeout;
 		this.contributors = List.copyOf(contributors);
 		this.history = new DdlHistoryRepository(dataSource);
-		this.executor = new LockSafeExecutor(dataSource, settings, this.history);
+		this.executor = new LockSafeExecutor(dataSource, settings, this.history, lockInspector);
 		this.loader = new DdlScriptLoader(resourceLoader);
 		this.checker = new UnsafeStatementChecker(new DdlCatalog(dataSource));
 		this.states = new MigrationStateRepository(dataSource);
@@ -155,11 +176,68 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 */
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
+		if (!state.isContracted()) {
+			for (String location : migration.expandLocations()) {
+				if (this.loader.load(migration.id(), DdlStep.EXPAND, List.of(location)).isEmpty()) {
+					throw emptyLocation(migration, DdlStep.EXPAND, location);
+				}
+			}
+		}
+		for (String location : migration.contractLocations()) {
+			if (!this.loader.load(migration.id(), DdlStep.CONTRACT, List.of(location)).isEmpty()) {
+				continue;
+			}
+			if (migration.requestedPhase() == Phase.CONTRACT && !state.isContracted()) {
+				throw emptyLocation(migration, DdlStep.CONTRACT, location);
+			}
+			logger.warn("zdm: migration '" + migration.id() + "': the contract location '" + location
+					+ "' does not exist or holds no scripts; an instance that requests phase contract is refused "
+					+ "at start-up until it does");
+		}
 		List<DdlScript> expand = state.isContracted() ? List.of() : pending(migration, DdlStep.EXPAND);
 		List<DdlScript> contract = pending(migration, DdlStep.CONTRACT);
 		List<UnsafeStatement> findings = this.checker.check(expand, contract, migration.allowedUnsafe());
 		if (!findings.isEmpty()) {
 			throw unsafe(migration, findings);
+		}
+		if (!state.isContracted()) {
+			List<DdlScript> scripts = this.loader.load(migration.id(), DdlStep.EXPAND, migration.expandLocations());
+			ScriptObjects objects = ScriptObjects.of(scripts);
+			Map<String, @Nullable String> added = new LinkedHashMap<>();
+			TableName newTable = (migration.targetTable() != null) ? migration.targetTable() : migration.table();
+			objects.addedColumns(newTable.table().name())
+				.forEach((column) -> added.putIfAbsent(column.column(), column.type()));
+			new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateWithExpand(migration, added,
+					scripts.stream().map(DdlScript::name).toList(), objects.hasDynamicStatements());
+		}
+	}
+
+	/**
+	 * Refuse two migrations whose scripts create the same object or add the same column. Only reads.
+	 */
+	@Override
+	public void validateAll(List<MigrationDefinition> migrations) {
+		Map<String, String> owners = new LinkedHashMap<>();
+		for (MigrationDefinition migration : migrations) {
+			List<DdlScript> scripts = new ArrayList<>(
+					this.loader.load(migration.id(), DdlStep.EXPAND, migration.expandLocations()));
+			scripts.addAll(this.loader.load(migration.id(), DdlStep.CONTRACT, migration.contractLocations()));
+			ScriptObjects objects = ScriptObjects.of(scripts);
+			Map<String, String> own = new LinkedHashMap<>();
+			objects.created().forEach((object) -> own.putIfAbsent(object.kind() + " " + object.name(), object.script()));
+			objects.addedColumns()
+				.forEach((column) -> own.putIfAbsent("column " + column.table() + "." + column.column(), column.script()));
+			for (Map.Entry<String, String> object : own.entrySet()) {
+				String owner = "migration '" + migration.id() + "' (script " + object.getValue() + ")";
+				String other = owners.putIfAbsent(object.getKey(), owner);
+				if (other != null) {
+					throw new ZdmConfigurationException(migration.id(),
+							"the scripts of two migrations create the same " + object.getKey() + ": " + other + " and "
+									+ owner + "; nothing has run",
+							"Create each object in one migration only: remove it from the scripts of one of them, or "
+									+ "give it another name.");
+				}
+			}
 		}
 	}
 
@@ -180,7 +258,12 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			this.history.stepStarted(id, DdlStep.EXPAND, this.instance.instanceId());
 			try {
 				runScripts(session, migration, DdlStep.EXPAND, migration.expandLocations());
-				new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateAfterExpand(migration, false);
+				try {
+					new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateAfterExpand(migration, false);
+				}
+				catch (ZdmConfigurationException ex) {
+					throw refusedAfterExpand(migration, ex);
+				}
 				runContributions(session, migration, DdlStep.EXPAND);
 				this.history.stepDone(id, DdlStep.EXPAND);
 			}
@@ -329,9 +412,9 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			}
 			return;
 		}
-		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), step);
 		JavaMigration[] migrations = scripts.stream()
-			.map((script) -> new ScriptMigration(script, () -> runScript(session, migration, script, applied)))
+			.map((script) -> new ScriptMigration(script, () -> runScript(session, migration, script,
+					this.history.appliedStatements(migration.id(), step))))
 			.toArray(JavaMigration[]::new);
 		String historyTable = historyTable(migration.id(), step);
 		if (this.history.forgetFailedScripts(historyTable) > 0) {
@@ -351,6 +434,14 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			.cleanDisabled(true)
 			.load();
 		try {
+			// The pending scripts' statements run before Flyway records the scripts: a statement that fails then
+			// fails outside Flyway, which would report it as a failed migration needing backups restored.
+			Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), step);
+			for (MigrationInfo pending : flyway.info().pending()) {
+				scripts.stream()
+					.filter((script) -> script.version().equals(pending.getVersion()))
+					.forEach((script) -> runScript(session, migration, script, applied));
+			}
 			flyway.migrate();
 		}
 		catch (FlywayException ex) {
@@ -391,6 +482,41 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				this.executor.execute(session, new StatementKey(migration.id(), step, source, i + 1), statement);
 			}
 		}
+	}
+
+	private static ZdmConfigurationException emptyLocation(MigrationDefinition migration, DdlStep step,
+			String location) {
+		String property = "zdm.migrations." + migration.id() + "." + step.value();
+		return new ZdmConfigurationException(migration.id(),
+				"the " + step + " location '" + location + "' (" + property + ") does not exist or holds no "
+						+ "V<version>__<description>.sql scripts; nothing has run",
+				"Put the migration's " + step + " scripts there, for example " + location + "/V1__" + step.value()
+						+ ".sql, or correct " + property + ((step == DdlStep.EXPAND)
+								? ", or remove it if the migration needs no expand DDL."
+								: ". The contract runs only once a contract location holds the scripts that drop the "
+										+ "old schema."));
+	}
+
+	// A check that can only be made once the expand has run failed: say what was applied and how to undo it.
+	private ZdmConfigurationException refusedAfterExpand(MigrationDefinition migration, ZdmConfigurationException ex) {
+		String id = migration.id();
+		String prefix = "Migration '" + id + "': ";
+		String description = ex.getDescription().startsWith(prefix) ? ex.getDescription().substring(prefix.length())
+				: ex.getDescription();
+		List<String> scripts = this.loader.load(id, DdlStep.EXPAND, migration.expandLocations())
+			.stream()
+			.map(DdlScript::name)
+			.toList();
+		String history = historyTable(id, DdlStep.EXPAND);
+		return new ZdmConfigurationException(id,
+				description + "\nThis check needs the expand to have run, so it ran first: zdm's tables (zdm_*) were "
+						+ "created and the expand scripts " + scripts + " were applied (recorded in \"" + history + "\").",
+				ex.getAction() + "\nApplied statements are not run again: correcting the declaration and starting again "
+						+ "is enough. To undo the expand instead, reverse its scripts' statements by hand (for "
+						+ "example ALTER TABLE " + migration.table() + " DROP COLUMN <the column added>), then run "
+						+ "DROP TABLE \"" + history + "\" and DELETE FROM zdm_migration WHERE migration_id = '" + id
+						+ "'.",
+				ex);
 	}
 
 	private ZdmConfigurationException unsafe(MigrationDefinition migration, List<UnsafeStatement> findings) {

@@ -67,9 +67,21 @@ public class LockSafeExecutor implements DisposableBean {
 	 * @param history where attempts, lock timeouts and blockers are recorded
 	 */
 	public LockSafeExecutor(DataSource dataSource, DdlSettings settings, DdlHistoryRepository history) {
+		this(dataSource, settings, history, new LockInspector(dataSource));
+	}
+
+	/**
+	 * Create an executor.
+	 * @param dataSource the application's data source, for the catalog look-ups
+	 * @param settings the lock timeout and retry settings
+	 * @param history where attempts, lock timeouts and blockers are recorded
+	 * @param lockInspector where the blocking sessions are read from
+	 */
+	public LockSafeExecutor(DataSource dataSource, DdlSettings settings, DdlHistoryRepository history,
+			LockInspector lockInspector) {
 		this.settings = settings;
 		this.history = history;
-		this.lockInspector = new LockInspector(dataSource);
+		this.lockInspector = lockInspector;
 		this.catalog = new DdlCatalog(dataSource);
 	}
 

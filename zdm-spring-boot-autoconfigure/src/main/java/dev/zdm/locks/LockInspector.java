@@ -15,7 +15,8 @@ import dev.zdm.migration.TableName;
 
 /**
  * Reads lock and transaction figures from {@code pg_locks} and {@code pg_stat_activity}: who blocks a session,
- * who waits on a table, how old the oldest transaction is. Every such query zdm makes is here. Needs
+ * who waits on a table, how old the oldest transaction is. Every such query zdm makes is here, and every
+ * blocking session zdm reports comes from here, its query {@link QueryText normalized} unless asked not to. Needs
  * PostgreSQL 14 or later ({@code pg_locks.waitstart}).
  */
 public class LockInspector {
@@ -58,12 +59,25 @@ public class LockInspector {
 
 	private final JdbcTemplate jdbcTemplate;
 
+	private final boolean showQueryLiterals;
+
 	/**
-	 * Create an inspector.
+	 * Create an inspector that shows other sessions' queries with their constants replaced by placeholders.
 	 * @param dataSource the application's data source
 	 */
 	public LockInspector(DataSource dataSource) {
+		this(dataSource, false);
+	}
+
+	/**
+	 * Create an inspector.
+	 * @param dataSource the application's data source
+	 * @param showQueryLiterals whether to show other sessions' queries as they are, constants included, rather
+	 * than {@link QueryText#normalize normalized}; for debugging only, as constants may hold personal data
+	 */
+	public LockInspector(DataSource dataSource, boolean showQueryLiterals) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.showQueryLiterals = showQueryLiterals;
 	}
 
 	/**
@@ -72,7 +86,7 @@ public class LockInspector {
 	 * @return its blockers, oldest transaction first
 	 */
 	public List<BlockingSession> blockersOf(int pid) {
-		return this.jdbcTemplate.query(BLOCKERS_OF, LockInspector::session, pid);
+		return this.jdbcTemplate.query(BLOCKERS_OF, this::session, pid);
 	}
 
 	/**
@@ -88,7 +102,7 @@ public class LockInspector {
 						(Integer[]) rs.getArray("blocker_pids").getArray()),
 				table.quoted());
 		List<BlockingSession> blockers = (waiters == null || waiters.blockerPids().length == 0) ? List.of()
-				: this.jdbcTemplate.query(SESSIONS, LockInspector::session, (Object) waiters.blockerPids());
+				: this.jdbcTemplate.query(SESSIONS, this::session, (Object) waiters.blockerPids());
 		OldestTransaction oldest = oldestTransaction();
 		return new TableLockFigures((waiters != null) ? waiters.waiting() : 0,
 				(waiters != null && waiters.longestWait() != null) ? waiters.longestWait() : Duration.ZERO, blockers,
@@ -105,9 +119,11 @@ public class LockInspector {
 		return found.isEmpty() ? null : found.get(0);
 	}
 
-	private static BlockingSession session(ResultSet rs, int row) throws SQLException {
+	private BlockingSession session(ResultSet rs, int row) throws SQLException {
+		String query = rs.getString("query");
 		return new BlockingSession(rs.getInt("pid"), rs.getString("state"), rs.getString("application_name"),
-				duration(rs, "transaction_seconds"), duration(rs, "state_seconds"), rs.getString("query"));
+				duration(rs, "transaction_seconds"), duration(rs, "state_seconds"),
+				this.showQueryLiterals ? query : QueryText.normalize(query));
 	}
 
 	private static @Nullable Duration duration(ResultSet rs, String column) throws SQLException {

@@ -1,6 +1,7 @@
 package dev.zdm.migration;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -47,6 +48,7 @@ public class MigrationValidator {
 			}
 			for (Map.Entry<SqlIdentifier, String> up : migration.up().entrySet()) {
 				checkExpression(id, table, "up." + up.getKey(), up.getValue());
+				checkDeterministic(id, table, "up." + up.getKey(), up.getValue());
 			}
 		}
 		for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
@@ -56,6 +58,91 @@ public class MigrationValidator {
 			}
 		}
 		return migration.toBuilder().table(table).key(key).build();
+	}
+
+	/**
+	 * Check, before the expand DDL has run, what needs the columns it adds: every new column of {@code up} exists
+	 * or is added by an expand script, and the {@code down} expressions are deterministic functions of the row
+	 * with those columns. A {@code down} expression that reads a column neither in the table nor seen in the
+	 * scripts is left to {@link #validateAfterExpand}. Call it only for a migration that is not contracted.
+	 * @param migration a migration returned by {@link #validateBeforeExpand}
+	 * @param addedByExpand the columns the expand scripts add to the migration's table, name to SQL type
+	 * ({@code null} if the type cannot be read)
+	 * @param scripts the expand scripts, for messages
+	 * @param dynamic whether the scripts may add columns their text does not show (a {@code DO} block, a function
+	 * call), so that a new column not seen in them is left to {@link #validateAfterExpand}
+	 * @throws ZdmConfigurationException if the declaration does not fit the database and the scripts
+	 */
+	public void validateWithExpand(MigrationDefinition migration, Map<String, @Nullable String> addedByExpand,
+			List<String> scripts, boolean dynamic) {
+		String id = migration.id();
+		// The new columns of a cross-table migration live in the target table, which the expand usually creates.
+		TableName target = migration.targetTable();
+		TableName newTable = (target != null) ? target : migration.table();
+		Map<String, String> columns = (target != null)
+				? this.catalog.findSchema(target).map((schema) -> this.catalog.columns(target.inSchema(schema)))
+					.orElse(Map.of())
+				: this.catalog.columns(migration.table());
+		for (SqlIdentifier newColumn : migration.up().keySet()) {
+			if (!columns.containsKey(newColumn.name()) && !addedByExpand.containsKey(newColumn.name()) && !dynamic) {
+				throw new ZdmConfigurationException(id,
+						"new column '" + newColumn + "' (zdm.migrations." + id + ".up) is not in table '" + newTable
+								+ "' and no expand script adds it ("
+								+ (scripts.isEmpty() ? "the migration has no expand scripts" : "scripts: " + scripts)
+								+ "); nothing has run",
+						"Add the column in an expand script under zdm.migrations." + id + ".expand, for example "
+								+ "ALTER TABLE " + newTable + " ADD COLUMN " + newColumn + " text; or correct "
+								+ "the name in zdm.migrations." + id + ".up.");
+			}
+		}
+		if (target != null) {
+			// down reads the target row: checked by validateAfterExpand, once the target table exists.
+			return;
+		}
+		Map<String, String> added = new LinkedHashMap<>();
+		addedByExpand.forEach((column, type) -> {
+			if (!columns.containsKey(column)) {
+				added.put(column, (type != null) ? type : "text");
+			}
+		});
+		for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
+			DatabaseCatalog.ExpressionCheck check = this.catalog.checkDeterministic(migration.table(), added,
+					down.getValue());
+			if (check.problem() != null && !check.undefinedColumn()) {
+				throw notDeterministic(id, "down." + down.getKey(), down.getValue(), check.problem());
+			}
+		}
+	}
+
+	/**
+	 * Refuse migrations that derive or keep in sync the same column of the same table: their triggers and
+	 * backfills would overwrite each other's values.
+	 * @param migrations the migrations returned by {@link #validateBeforeExpand}, in declaration order
+	 * @throws ZdmConfigurationException naming both migrations if two of them clash
+	 */
+	public static void refuseClashes(List<MigrationDefinition> migrations) {
+		Map<String, String> owners = new LinkedHashMap<>();
+		for (MigrationDefinition migration : migrations) {
+			Map<String, String> own = new LinkedHashMap<>();
+			// up writes the new table (the target table of a cross-table migration), down the migration's table.
+			TableName upTable = (migration.targetTable() != null) ? migration.targetTable() : migration.table();
+			migration.up().keySet().forEach((column) -> own.putIfAbsent(column.name() + "' of table '" + upTable, "up"));
+			migration.down().keySet().forEach((column) -> own.putIfAbsent(column.name() + "' of table '" + migration.table(), "down"));
+			for (Map.Entry<String, String> column : own.entrySet()) {
+				String key = column.getKey();
+				String property = "zdm.migrations." + migration.id() + "." + column.getValue();
+				String owner = owners.putIfAbsent(key, property);
+				if (owner != null) {
+					throw new ZdmConfigurationException(migration.id(),
+							"column '" + key + "' is written both by "
+									+ owner + " and by " + property
+									+ ": two migrations would derive or keep in sync the same column, and one would "
+									+ "overwrite the other's values",
+							"Let one migration own the column: remove it from one of " + owner + " and " + property
+									+ ", or run the second migration after the first one's contract.");
+				}
+			}
+		}
 	}
 
 	/**
@@ -88,6 +175,7 @@ public class MigrationValidator {
 		if (!contracted) {
 			for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
 				checkExpression(id, newTable, "down." + down.getKey(), down.getValue());
+				checkDeterministic(id, newTable, "down." + down.getKey(), down.getValue());
 			}
 		}
 		return validated;
@@ -167,6 +255,26 @@ public class MigrationValidator {
 		if (problem != null) {
 			throw invalidExpression(id, property, expression, problem);
 		}
+	}
+
+	private void checkDeterministic(String id, TableName table, String property, String expression) {
+		String problem = this.catalog.checkDeterministic(table, expression);
+		if (problem != null) {
+			throw notDeterministic(id, property, expression, problem);
+		}
+	}
+
+	private static ZdmConfigurationException notDeterministic(String id, String property, String expression,
+			String problem) {
+		return new ZdmConfigurationException(id,
+				"expression zdm.migrations." + id + "." + property + " = \"" + expression
+						+ "\" is not a deterministic function of the row: " + problem,
+				"Write it over the row's own columns with immutable functions only, so that the backfill, the "
+						+ "triggers and the verification compute the same value for the same row. If you need a "
+						+ "function PostgreSQL marks STABLE or VOLATILE, wrap it in a function of your own declared "
+						+ "IMMUTABLE (only if its result really depends on its arguments alone), or compute the value "
+						+ "in the application and write it through the repositories instead of zdm.migrations." + id
+						+ "." + property.substring(0, property.indexOf('.')) + ".");
 	}
 
 	private static ZdmConfigurationException invalidExpression(String id, String property, String expression,

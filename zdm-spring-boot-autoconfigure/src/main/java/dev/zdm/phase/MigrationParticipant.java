@@ -1,5 +1,7 @@
 package dev.zdm.phase;
 
+import java.util.List;
+
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -17,6 +19,15 @@ public interface MigrationParticipant {
 	 * @throws dev.zdm.migration.ZdmConfigurationException if the declaration cannot work
 	 */
 	default void validate(MigrationDefinition migration, MigrationState state) {
+	}
+
+	/**
+	 * Check the migrations together, once each has passed {@link #validate}, before anything is written to the
+	 * database, for example that no two of them create the same object. Must only read.
+	 * @param migrations every declared migration, validated against the catalog, in declaration order
+	 * @throws dev.zdm.migration.ZdmConfigurationException if two migrations clash
+	 */
+	default void validateAll(List<MigrationDefinition> migrations) {
 	}
 
 	/**

@@ -129,6 +129,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			this.participants.forEach((participant) -> participant.validate(resolved, state));
 			validated.add(resolved);
 		}
+		MigrationValidator.refuseClashes(validated);
+		this.participants.forEach((participant) -> participant.validateAll(validated));
 		if (validated.isEmpty()) {
 			logger.info("zdm: no migrations declared");
 		}

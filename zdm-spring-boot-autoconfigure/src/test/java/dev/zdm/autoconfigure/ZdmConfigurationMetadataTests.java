@@ -19,7 +19,7 @@ class ZdmConfigurationMetadataTests {
 	void everyKeyHasADescription() throws IOException {
 		String metadata = read("META-INF/spring-configuration-metadata.json");
 		for (String key : new String[] { "zdm.enabled", "zdm.instance-id", "zdm.fleet.heartbeat-interval",
-				"zdm.fleet.timeout", "zdm.migrations" }) {
+				"zdm.fleet.timeout", "zdm.locks.show-query-literals", "zdm.migrations" }) {
 			assertThat(metadata).contains("\"name\": \"" + key + "\"");
 		}
 		assertThat(metadata).contains("How often an instance heartbeats and recomputes its effective phases.");
