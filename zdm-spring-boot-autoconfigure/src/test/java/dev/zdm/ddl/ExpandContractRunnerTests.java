@@ -54,6 +54,9 @@ class ExpandContractRunnerTests {
 
 	private final InstanceInfo instance = new InstanceInfo("runner-tests", null, "localhost", 1);
 
+	/** These tests call {@code beforeJoin} and wait for it: the expand at start-up. */
+	private static final ExpandSettings AT_STARTUP = new ExpandSettings(true, Duration.ofMinutes(10), java.util.Set.of());
+
 	@BeforeAll
 	static void createZdmTables() {
 		new ZdmSchema(postgres.dataSource()).migrate();
@@ -186,7 +189,8 @@ class ExpandContractRunnerTests {
 	}
 
 	private ExpandContractRunner runner(javax.sql.DataSource dataSource) {
-		return new ExpandContractRunner(dataSource, this.settings, this.instance, Duration.ofSeconds(5), List.of());
+		return new ExpandContractRunner(dataSource, this.settings, AT_STARTUP, this.instance, Duration.ofSeconds(5),
+				List.of());
 	}
 
 	private static List<String> columns(String table) {
