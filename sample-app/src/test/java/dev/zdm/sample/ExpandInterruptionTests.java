@@ -66,9 +66,10 @@ class ExpandInterruptionTests {
 			}
 			Process first = launch("first", "zdm.migrations." + MIGRATION + ".expand=" + expand,
 					"zdm.ddl.lock-timeout=300s");
-			await().atMost(Duration.ofSeconds(90))
-				.until(() -> count("SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c "
+			await().atMost(Duration.ofMinutes(4))
+				.until(() -> !first.isAlive() || count("SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c "
 						+ "ON c.oid = p.index_relid WHERE c.relname = 'customers_email_address'") == 1);
+			assertThat(first.isAlive()).as("the first instance builds the index; its log: %s", log("first")).isTrue();
 			Integer buildingPid = jdbc.queryForObject(
 					"SELECT pid FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.index_relid "
 							+ "WHERE c.relname = 'customers_email_address'",
@@ -112,13 +113,14 @@ class ExpandInterruptionTests {
 			}
 			Process batch = launch("batch", "zdm.ddl.expand-at-startup=true", "zdm.ddl.max-attempts=100000",
 					"zdm.ddl.initial-backoff=50ms", "zdm.ddl.max-backoff=500ms");
-			await().atMost(Duration.ofSeconds(90))
-				.until(() -> tableExists("zdm_ddl_lock_timeout")
-						&& count("SELECT count(*) FROM zdm_ddl_lock_timeout") >= 3);
-			assertThat(batch.isAlive()).as("start-up waits for the expand").isTrue();
+			await().atMost(Duration.ofMinutes(4))
+				.until(() -> !batch.isAlive() || (tableExists("zdm_ddl_lock_timeout")
+						&& count("SELECT count(*) FROM zdm_ddl_lock_timeout") >= 3));
+			assertThat(batch.isAlive()).as("start-up waits for the expand; its log: %s", log("batch")).isTrue();
 			long signalled = System.nanoTime();
 			batch.destroy();
-			assertThat(batch.waitFor(15, TimeUnit.SECONDS)).as("the process ends after the stop signal").isTrue();
+			assertThat(batch.waitFor(15, TimeUnit.SECONDS)).as("the process ends after the stop signal; its log: %s",
+					log("batch")).isTrue();
 			Duration stopped = Duration.ofNanos(System.nanoTime() - signalled);
 			System.out.println("Start-up ended " + stopped.toMillis() + " ms after the stop signal, exit code "
 					+ batch.exitValue());
@@ -150,6 +152,15 @@ class ExpandInterruptionTests {
 		Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
 		this.processes.add(process);
 		return process;
+	}
+
+	private String log(String name) {
+		try {
+			return Files.readString(this.directory.resolve(name + ".log"));
+		}
+		catch (IOException ex) {
+			return ex.toString();
+		}
 	}
 
 	private static ConfigurableApplicationContext start(String name, String... properties) {

@@ -254,7 +254,7 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		if (job == null || job.isDone()) {
 			return null;
 		}
-		return new PhaseLimit(Phase.EXPAND, "the expand DDL is not done yet: it " + job.progress().describe());
+		return new PhaseLimit(Phase.EXPAND, "the expand DDL is not done yet: it " + job.progress().summary());
 	}
 
 	/**

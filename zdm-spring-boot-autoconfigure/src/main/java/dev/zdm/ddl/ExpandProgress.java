@@ -35,14 +35,23 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 	}
 
 	/**
-	 * Describe where it stands, in one line.
+	 * Say what it does, without the figures that change on every attempt, as the held-back reason does.
+	 * @return for example {@code waits for a lock (migration 'm' expand V1__x.sql statement 1)}
+	 */
+	public String summary() {
+		StringBuilder summary = new StringBuilder(this.state.description.replace("<id>", this.migrationId));
+		if (this.statement != null && this.state != State.DONE) {
+			summary.append(" (").append(this.statement).append(')');
+		}
+		return summary.toString();
+	}
+
+	/**
+	 * Describe where it stands, in one line, with its lock timeouts, last blockers and last error.
 	 * @return a description
 	 */
 	public String describe() {
-		StringBuilder description = new StringBuilder(this.state.description.replace("<id>", this.migrationId));
-		if (this.statement != null && this.state != State.DONE) {
-			description.append(" (").append(this.statement).append(')');
-		}
+		StringBuilder description = new StringBuilder(summary());
 		if (this.lockTimeouts > 0 && this.state != State.DONE) {
 			description.append("; ").append(this.lockTimeouts).append(" lock timeouts, the last ");
 			description.append((this.lastBlockers != null) ? this.lastBlockers : "with no blocker seen");

@@ -213,7 +213,8 @@ class ExpandContractRunnerTests {
 			// Past max-attempts, and past the alert time: still trying, and reported as stalled.
 			await().atMost(Duration.ofSeconds(30)).until(() -> first.expandProgress(migration.id()).lockTimeouts() > 4
 					&& first.expandProgress(migration.id()).stalled());
-			assertThat(first.limit(migration).reason()).contains("STALLED").contains("blocked by pid");
+			assertThat(first.limit(migration).reason()).contains("waits for a lock");
+			assertThat(first.expandProgress(migration.id()).describe()).contains("STALLED").contains("blocked by pid");
 			long stopping = System.nanoTime();
 			first.destroy();
 			assertThat(Duration.ofNanos(System.nanoTime() - stopping)).as("the expand stops promptly")
