@@ -126,6 +126,9 @@ class ExpandInBackgroundTests {
 			}
 			assertThat(get(client(a), "/actuator/health").getBody() + get(client(b), "/actuator/health").getBody())
 				.contains("\"lastBlockers\":\"blocked by pid");
+			assertThat(get(client(a), "/actuator/zdm/customers-email").getBody() + get(client(b), "/actuator/zdm/customers-email").getBody())
+				.contains("\"expand\":{\"migrationId\":\"customers-email\"", "\"state\":\"WAITING_FOR_LOCK\"",
+						"\"lastBlockers\":\"blocked by pid");
 			assertThat(columns()).doesNotContain("email_address");
 
 			Timestamp released;

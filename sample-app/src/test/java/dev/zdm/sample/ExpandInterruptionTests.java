@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +45,11 @@ class ExpandInterruptionTests {
 	Path directory;
 
 	private final List<Process> processes = new ArrayList<>();
+
+	@BeforeEach
+	void emptyDatabase() {
+		postgres.jdbc().execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+	}
 
 	@AfterEach
 	void killProcesses() {

@@ -35,13 +35,17 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 	}
 
 	/**
-	 * Say what it does, without the figures that change on every attempt, as the held-back reason does.
+	 * Say what it does, and why it failed if it did, without the figures that change on every attempt, as the
+	 * held-back reason does.
 	 * @return for example {@code waits for a lock (migration 'm' expand V1__x.sql statement 1)}
 	 */
 	public String summary() {
 		StringBuilder summary = new StringBuilder(this.state.description.replace("<id>", this.migrationId));
 		if (this.statement != null && this.state != State.DONE) {
 			summary.append(" (").append(this.statement).append(')');
+		}
+		if (this.lastError != null && this.state == State.RETRYING) {
+			summary.append("; last error: ").append(this.lastError);
 		}
 		return summary.toString();
 	}
@@ -55,9 +59,6 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 		if (this.lockTimeouts > 0 && this.state != State.DONE) {
 			description.append("; ").append(this.lockTimeouts).append(" lock timeouts, the last ");
 			description.append((this.lastBlockers != null) ? this.lastBlockers : "with no blocker seen");
-		}
-		if (this.lastError != null && this.state == State.RETRYING) {
-			description.append("; last error: ").append(this.lastError);
 		}
 		if (this.stalled) {
 			description.append("; STALLED: pending for longer than zdm.ddl.expand-alert-after");
