@@ -333,8 +333,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			}
 			this.history.stepStarted(id, DdlStep.CONTRACT, this.instance.instanceId());
 			try {
-				runContributions(session, migration, DdlStep.CONTRACT, RetryControl.BOUNDED);
-				runScripts(session, migration, DdlStep.CONTRACT, migration.contractLocations(), RetryControl.BOUNDED);
+				runContributions(session, migration, DdlStep.CONTRACT, RetryControl.bounded());
+				runScripts(session, migration, DdlStep.CONTRACT, migration.contractLocations(), RetryControl.bounded());
 				this.history.stepDone(id, DdlStep.CONTRACT);
 			}
 			catch (RuntimeException ex) {

@@ -89,7 +89,7 @@ public class LockSafeExecutor implements DisposableBean {
 	 * @throws DdlExecutionException if it fails with another error, or times out on every attempt
 	 */
 	public void execute(DdlSession session, StatementKey key, DdlStatement statement) {
-		execute(session, key, statement, RetryControl.BOUNDED);
+		execute(session, key, statement, RetryControl.bounded());
 	}
 
 	/**
@@ -160,12 +160,7 @@ public class LockSafeExecutor implements DisposableBean {
 						+ attempt + (control.untilApplied() ? ", retried until it gets the lock"
 								: " of " + this.settings.maxAttempts())
 						+ "), retrying in " + pause.toMillis() + " ms; " + report);
-				if (control == RetryControl.BOUNDED) {
-					sleep(pause);
-				}
-				else {
-					control.pause(pause);
-				}
+				control.pause(pause);
 			}
 			finally {
 				watch.stop();

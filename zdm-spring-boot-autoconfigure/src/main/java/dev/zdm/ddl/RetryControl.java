@@ -13,8 +13,13 @@ import dev.zdm.locks.BlockingSession;
  */
 class RetryControl {
 
-	/** Up to {@code max-attempts} attempts per statement, never stopped. */
-	static final RetryControl BOUNDED = new RetryControl(false);
+	/**
+	 * Return a control of up to {@code max-attempts} attempts per statement, stopped only by an interrupt.
+	 * @return a new control
+	 */
+	static RetryControl bounded() {
+		return new RetryControl(false);
+	}
 
 	private final boolean untilApplied;
 
