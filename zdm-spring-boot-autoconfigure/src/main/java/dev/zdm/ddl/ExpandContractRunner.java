@@ -367,6 +367,10 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			return null;
 		});
 		job.future = future;
+		// A stop signal ends the process once the shutdown hooks are done: this one lets the statement in flight be
+		// cancelled and recorded first, whether or not the start-up thread is interrupted.
+		Thread stopOnShutdown = new Thread(() -> stop(job), "zdm-ddl-expand-shutdown");
+		Runtime.getRuntime().addShutdownHook(stopOnShutdown);
 		try {
 			// An untimed wait: a shutdown signal during start-up interrupts a start-up thread that waits so.
 			future.get();
@@ -383,6 +387,14 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				throw failure;
 			}
 			throw new IllegalStateException(ex.getCause());
+		}
+		finally {
+			try {
+				Runtime.getRuntime().removeShutdownHook(stopOnShutdown);
+			}
+			catch (IllegalStateException ex) {
+				// shutting down: the hook runs
+			}
 		}
 	}
 
