@@ -1,6 +1,9 @@
 package dev.zdm.autoconfigure;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
 
@@ -25,6 +28,7 @@ import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.ddl.DdlHistoryRepository;
 import dev.zdm.ddl.DdlSettings;
 import dev.zdm.ddl.ExpandContractRunner;
+import dev.zdm.ddl.ExpandSettings;
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.dualwrite.SameTableSyncTrigger;
 import dev.zdm.fleet.FleetSettings;
@@ -82,8 +86,17 @@ public final class ZdmAutoConfiguration {
 	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
 			ResourceLoader resourceLoader, LockInspector lockInspector) {
-		return new ExpandContractRunner(dataSource, settings, instance, properties.getFleet().getTimeout(),
-				contributors.orderedStream().toList(), resourceLoader, lockInspector);
+		ZdmProperties.Ddl ddl = properties.getDdl();
+		Set<String> paused = properties.getMigrations()
+			.entrySet()
+			.stream()
+			.filter((entry) -> entry.getValue().isExpandPaused())
+			.map(Map.Entry::getKey)
+			.collect(Collectors.toSet());
+		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused);
+		return new ExpandContractRunner(dataSource, settings, expandSettings, instance,
+				properties.getFleet().getTimeout(), contributors.orderedStream().toList(), resourceLoader,
+				lockInspector);
 	}
 
 	@Bean

@@ -1,5 +1,6 @@
 package dev.zdm.autoconfigure;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -11,6 +12,7 @@ import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.ddl.DdlHistoryRepository;
+import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.phase.PhaseController;
 
@@ -27,8 +29,10 @@ public final class ZdmEndpointAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
-			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository) {
-		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository);
+			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
+			ObjectProvider<ExpandContractRunner> expandContractRunner) {
+		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
+				expandContractRunner.getIfAvailable());
 	}
 
 	@Bean

@@ -1,5 +1,6 @@
 package dev.zdm.autoconfigure;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -8,6 +9,7 @@ import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEn
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.context.annotation.Bean;
 
+import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.phase.PhaseController;
 
@@ -23,8 +25,9 @@ public final class ZdmHealthContributorAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
-	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController) {
-		return new ZdmHealthIndicator(phaseController);
+	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController,
+			ObjectProvider<ExpandContractRunner> ddlRunner) {
+		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable());
 	}
 
 }

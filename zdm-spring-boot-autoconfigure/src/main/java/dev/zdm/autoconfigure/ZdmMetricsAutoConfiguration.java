@@ -9,7 +9,9 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 
+import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.locks.LockFiguresSampler;
+import dev.zdm.metrics.ExpandMetrics;
 import dev.zdm.metrics.ZdmMetrics;
 import dev.zdm.phase.PhaseController;
 
@@ -28,6 +30,13 @@ public final class ZdmMetricsAutoConfiguration {
 	@ConditionalOnMissingBean
 	ZdmMetrics zdmMetrics(PhaseController phaseController, LockFiguresSampler lockFiguresSampler) {
 		return new ZdmMetrics(phaseController, lockFiguresSampler);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@ConditionalOnBean(ExpandContractRunner.class)
+	ExpandMetrics zdmExpandMetrics(PhaseController phaseController, ExpandContractRunner expandContractRunner) {
+		return new ExpandMetrics(phaseController, expandContractRunner);
 	}
 
 }

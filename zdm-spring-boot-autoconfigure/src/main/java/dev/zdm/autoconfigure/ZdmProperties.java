@@ -183,6 +183,35 @@ public class ZdmProperties {
 		 */
 		private double jitter = 0.5;
 
+		/**
+		 * Whether the expand DDL runs at start-up, before the application serves, failing start-up after
+		 * max-attempts, instead of in the background while the application serves through the old schema. For
+		 * applications that need the new schema before they start, such as batch jobs.
+		 */
+		private boolean expandAtStartup;
+
+		/**
+		 * How long the expand DDL may stay pending on an instance before the health details and the
+		 * zdm.ddl.expand.stalled meter report it as stalled.
+		 */
+		private Duration expandAlertAfter = Duration.ofMinutes(10);
+
+		public boolean isExpandAtStartup() {
+			return this.expandAtStartup;
+		}
+
+		public void setExpandAtStartup(boolean expandAtStartup) {
+			this.expandAtStartup = expandAtStartup;
+		}
+
+		public Duration getExpandAlertAfter() {
+			return this.expandAlertAfter;
+		}
+
+		public void setExpandAlertAfter(Duration expandAlertAfter) {
+			this.expandAlertAfter = expandAlertAfter;
+		}
+
 		public Duration getLockTimeout() {
 			return this.lockTimeout;
 		}
@@ -320,7 +349,21 @@ public class ZdmProperties {
 		 */
 		private @Nullable String sync;
 
+		/**
+		 * Whether this instance leaves the migration's expand DDL alone: it does not start or take it over, and the
+		 * migration stays at expand on this instance until another instance has run it.
+		 */
+		private boolean expandPaused;
+
 		private final Backfill backfill = new Backfill();
+
+		public boolean isExpandPaused() {
+			return this.expandPaused;
+		}
+
+		public void setExpandPaused(boolean expandPaused) {
+			this.expandPaused = expandPaused;
+		}
 
 		public String getPhase() {
 			return this.phase;

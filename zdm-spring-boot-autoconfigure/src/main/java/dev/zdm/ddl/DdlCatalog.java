@@ -45,6 +45,18 @@ public class DdlCatalog {
 			ORDER BY 1
 			""";
 
+	private static final String INDEX_STATE = """
+			SELECT i.indisvalid,
+			       EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid)
+			FROM pg_class c
+			  JOIN pg_index i ON i.indexrelid = c.oid
+			WHERE c.relname = ? AND c.relnamespace = (SELECT t.relnamespace FROM pg_class t WHERE t.oid = to_regclass(?))
+			""";
+
+	private static final String CONSTRAINT_VALIDATED = """
+			SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ? AND convalidated)
+			""";
+
 	private final JdbcTemplate jdbcTemplate;
 
 	/**
@@ -111,6 +123,50 @@ public class DdlCatalog {
 	 */
 	public List<String> invalidIndexes(String table) {
 		return this.jdbcTemplate.queryForList(INVALID_INDEXES, String.class, table);
+	}
+
+	/**
+	 * Return the state of an index of a table's schema, to tell whether a concurrent build must run.
+	 * @param table the table's name as SQL text
+	 * @param index the index's name as the catalog stores it
+	 * @return its state
+	 */
+	public IndexState indexState(String table, String index) {
+		List<IndexState> states = this.jdbcTemplate.query(INDEX_STATE,
+				(rs, row) -> rs.getBoolean(1) ? IndexState.VALID
+						: (rs.getBoolean(2) ? IndexState.BUILDING : IndexState.INVALID),
+				index, table);
+		return states.isEmpty() ? IndexState.ABSENT : states.get(0);
+	}
+
+	/**
+	 * Whether a table's constraint exists and is validated.
+	 * @param table the table's name as SQL text
+	 * @param constraint the constraint's name as the catalog stores it
+	 * @return {@code true} if {@code VALIDATE CONSTRAINT} has nothing left to do
+	 */
+	public boolean isConstraintValidated(String table, String constraint) {
+		return Boolean.TRUE.equals(
+				this.jdbcTemplate.queryForObject(CONSTRAINT_VALIDATED, Boolean.class, table, constraint));
+	}
+
+	/**
+	 * The state of an index a concurrent build creates.
+	 */
+	public enum IndexState {
+
+		/** No such index. */
+		ABSENT,
+
+		/** Left invalid by a build that failed or was cancelled, and no session builds it. */
+		INVALID,
+
+		/** Invalid, and a session is building it now. */
+		BUILDING,
+
+		/** Built and valid. */
+		VALID
+
 	}
 
 }

@@ -36,6 +36,8 @@ public final class DdlSession implements AutoCloseable {
 
 	private static final String RESET_TIMEOUTS = "RESET lock_timeout; RESET statement_timeout";
 
+	private static final String CANCEL = "SELECT pg_cancel_backend(?)";
+
 	private static final String DROP_INDEX_CONCURRENTLY = "DROP INDEX CONCURRENTLY IF EXISTS %s";
 
 	private final Connection connection;
@@ -148,6 +150,20 @@ public final class DdlSession implements AutoCloseable {
 	public void dropIndexConcurrently(String index) throws SQLException {
 		try (Statement statement = this.connection.createStatement()) {
 			statement.execute(DROP_INDEX_CONCURRENTLY.formatted(index));
+		}
+	}
+
+	/**
+	 * Cancel whatever statement the session runs now, from another connection, as on shutdown.
+	 * @param dataSource where to take that connection from
+	 */
+	public void cancel(DataSource dataSource) {
+		try (Connection other = dataSource.getConnection(); PreparedStatement statement = other.prepareStatement(CANCEL)) {
+			statement.setInt(1, this.pid);
+			statement.execute();
+		}
+		catch (SQLException ex) {
+			logger.debug("zdm: could not cancel the statement of DDL session " + this.pid, ex);
 		}
 	}
 

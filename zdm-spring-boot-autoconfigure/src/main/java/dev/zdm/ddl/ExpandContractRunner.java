@@ -9,9 +9,14 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.random.RandomGenerator;
 
 import javax.sql.DataSource;
 
@@ -37,6 +42,7 @@ import dev.zdm.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.fleet.FleetMember;
 import dev.zdm.fleet.FleetRegistry;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.locks.BlockingSession;
 import dev.zdm.locks.LockInspector;
 import dev.zdm.migration.DatabaseCatalog;
 import dev.zdm.migration.MigrationDefinition;
@@ -48,12 +54,19 @@ import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.MigrationState;
 import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.MigrationStatus;
+import dev.zdm.phase.PhaseLimit;
 
 /**
  * Runs each migration's expand and contract DDL through Flyway and the {@link LockSafeExecutor}: checks the
  * scripts for unsafe operations before anything is written, runs the expand scripts and the
- * {@link SchemaChangeContributor contributors}' expand statements at start-up, and runs the contract once, on one
- * instance, when every live instance is at {@code contract}.
+ * {@link SchemaChangeContributor contributors}' expand statements in the background while the instance serves
+ * through the old schema (holding the phase at {@code expand} until they are done), and runs the contract once, on
+ * one instance, when every live instance is at {@code contract}.
+ * <p>
+ * The expand runs on one instance of the fleet at a time: every instance that finds it not done tries for the
+ * migration's DDL lock, and one that gets it runs the statements that have not run yet, retrying each until it
+ * gets its lock; the others wait, and take over if that instance dies. With
+ * {@link ExpandSettings#atStartup()} it runs at start-up instead, before the instance serves.
  * <p>
  * Each step of each migration has a Flyway of its own whose history table, {@code zdm_ddl_<step>_<migration>}, is
  * zdm's; Flyway orders the scripts, validates the checksums of those already applied and records each one, and
@@ -105,34 +118,55 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 	private final Map<String, Instant> contractRetryAfter = new ConcurrentHashMap<>();
 
+	private static final AtomicInteger expandThreads = new AtomicInteger();
+
+	private static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
+
+	private final ExpandSettings expandSettings;
+
+	private final Map<String, ExpandJob> expands = new ConcurrentHashMap<>();
+
+	private final ExecutorService expandExecutor = Executors.newCachedThreadPool((runnable) -> {
+		Thread thread = new Thread(runnable, "zdm-ddl-expand-" + expandThreads.incrementAndGet());
+		thread.setDaemon(true);
+		return thread;
+	});
+
+	private final RandomGenerator random = RandomGenerator.getDefault();
+
 	/**
 	 * Create a runner.
 	 * @param dataSource the application's data source
 	 * @param settings the lock timeout and retry settings
+	 * @param expandSettings when the expand runs
 	 * @param instance this instance
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
 	 * @param contributors the contributors of further DDL, in order
 	 * @param resourceLoader where scripts are loaded from
 	 */
-	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
-			Duration fleetTimeout, List<SchemaChangeContributor> contributors, ResourceLoader resourceLoader) {
-		this(dataSource, settings, instance, fleetTimeout, contributors, resourceLoader, new LockInspector(dataSource));
+	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, ExpandSettings expandSettings,
+			InstanceInfo instance, Duration fleetTimeout, List<SchemaChangeContributor> contributors,
+			ResourceLoader resourceLoader) {
+		this(dataSource, settings, expandSettings, instance, fleetTimeout, contributors, resourceLoader,
+				new LockInspector(dataSource));
 	}
 
 	/**
 	 * Create a runner.
 	 * @param dataSource the application's data source
 	 * @param settings the lock timeout and retry settings
+	 * @param expandSettings when the expand runs
 	 * @param instance this instance
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
 	 * @param contributors the contributors of further DDL, in order
 	 * @param resourceLoader where scripts are loaded from
 	 * @param lockInspector where the sessions that block a DDL statement are read from
 	 */
-	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
-			Duration fleetTimeout, List<SchemaChangeContributor> contributors, ResourceLoader resourceLoader,
-			LockInspector lockInspector) {
+	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, ExpandSettings expandSettings,
+			InstanceInfo instance, Duration fleetTimeout, List<SchemaChangeContributor> contributors,
+			ResourceLoader resourceLoader, LockInspector lockInspector) {
 		this.dataSource = dataSource;
+		this.expandSettings = expandSettings;
 		this.instance = instance;
 		this.fleetTimeout = fleetTimeout;
 		this.contributors = List.copyOf(contributors);
@@ -155,7 +189,22 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 */
 	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			Duration fleetTimeout, List<SchemaChangeContributor> contributors) {
-		this(dataSource, settings, instance, fleetTimeout, contributors, new DefaultResourceLoader());
+		this(dataSource, settings, ExpandSettings.defaults(), instance, fleetTimeout, contributors,
+				new DefaultResourceLoader());
+	}
+
+	/**
+	 * Create a runner that loads scripts with a default resource loader.
+	 * @param dataSource the application's data source
+	 * @param settings the lock timeout and retry settings
+	 * @param expandSettings when the expand runs
+	 * @param instance this instance
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
+	 * @param contributors the contributors of further DDL, in order
+	 */
+	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, ExpandSettings expandSettings,
+			InstanceInfo instance, Duration fleetTimeout, List<SchemaChangeContributor> contributors) {
+		this(dataSource, settings, expandSettings, instance, fleetTimeout, contributors, new DefaultResourceLoader());
 	}
 
 	@Override
@@ -242,7 +291,11 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	/**
-	 * Run the pending expand scripts, check the new columns exist, then run the contributors' expand statements.
+	 * Find out whether the expand is done (reading only) and, if it is not, start it in the background; or, with
+	 * {@link ExpandSettings#atStartup()}, run it now and wait for it.
+	 * @throws DdlExecutionException at start-up only, if a statement fails or times out on every attempt
+	 * @throws DdlStoppedException at start-up only, if the start-up thread is interrupted, as by a shutdown
+	 * signal: the statement in flight is cancelled and nothing of it is applied
 	 */
 	@Override
 	public void beforeJoin(MigrationDefinition migration, MigrationState state) {
@@ -250,27 +303,54 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			return;
 		}
 		String id = migration.id();
-		try (DdlSession session = DdlSession.open(this.dataSource)) {
-			session.lock(id);
-			if (this.states.find(id).isContracted()) {
-				return;
-			}
-			this.history.stepStarted(id, DdlStep.EXPAND, this.instance.instanceId());
-			try {
-				runScripts(session, migration, DdlStep.EXPAND, migration.expandLocations());
-				try {
-					new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateAfterExpand(migration, false);
-				}
-				catch (ZdmConfigurationException ex) {
-					throw refusedAfterExpand(migration, ex);
-				}
-				runContributions(session, migration, DdlStep.EXPAND);
-				this.history.stepDone(id, DdlStep.EXPAND);
-			}
-			catch (RuntimeException ex) {
-				this.history.stepFailed(id, DdlStep.EXPAND, String.valueOf(ex.getMessage()));
-				throw ex;
-			}
+		ExpandJob job = new ExpandJob(migration, !this.expandSettings.atStartup());
+		this.expands.put(id, job);
+		if (isExpandDone(migration)) {
+			job.done();
+			return;
+		}
+		if (this.expandSettings.atStartup()) {
+			expandAtStartup(job);
+			return;
+		}
+		if (this.expandSettings.paused().contains(id)) {
+			job.state(ExpandProgress.State.PAUSED);
+			logger.warn("zdm: the expand DDL of migration '" + id + "' is paused on this instance "
+					+ "(zdm.migrations." + id + ".expand-paused); the migration stays at expand until it is done");
+			return;
+		}
+		logger.info("zdm: migration '" + id + "': the expand DDL runs in the background; the instance serves "
+				+ "through the old schema and stays at expand until it is done");
+		job.future = this.expandExecutor.submit(() -> expandInBackground(job));
+	}
+
+	/**
+	 * Hold the migration at {@code expand} while its expand DDL is not done.
+	 */
+	@Override
+	public @Nullable PhaseLimit limit(MigrationDefinition migration) {
+		ExpandJob job = this.expands.get(migration.id());
+		if (job == null || job.isDone()) {
+			return null;
+		}
+		return new PhaseLimit(Phase.EXPAND, "the expand DDL is not done yet: it " + job.progress().summary());
+	}
+
+	/**
+	 * Return where a migration's expand stands on this instance.
+	 * @param migrationId the migration
+	 * @return its progress, or {@code null} if this instance has not looked at it (or it is contracted)
+	 */
+	public @Nullable ExpandProgress expandProgress(String migrationId) {
+		ExpandJob job = this.expands.get(migrationId);
+		return (job != null) ? job.progress() : null;
+	}
+
+	@Override
+	public void beforeLeave(MigrationDefinition migration) {
+		ExpandJob job = this.expands.get(migration.id());
+		if (job != null) {
+			stop(job);
 		}
 	}
 
@@ -332,8 +412,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			}
 			this.history.stepStarted(id, DdlStep.CONTRACT, this.instance.instanceId());
 			try {
-				runContributions(session, migration, DdlStep.CONTRACT);
-				runScripts(session, migration, DdlStep.CONTRACT, migration.contractLocations());
+				runContributions(session, migration, DdlStep.CONTRACT, RetryControl.bounded());
+				runScripts(session, migration, DdlStep.CONTRACT, migration.contractLocations(), RetryControl.bounded());
 				this.history.stepDone(id, DdlStep.CONTRACT);
 			}
 			catch (RuntimeException ex) {
@@ -348,6 +428,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 	@Override
 	public void destroy() {
+		this.expands.values().forEach(this::stop);
+		this.expandExecutor.shutdownNow();
 		this.contractExecutor.shutdownNow();
 		try {
 			this.contractExecutor.awaitTermination(5, TimeUnit.SECONDS);
@@ -356,6 +438,172 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			Thread.currentThread().interrupt();
 		}
 		this.executor.destroy();
+	}
+
+	private void expandAtStartup(ExpandJob job) {
+		Future<?> future = this.expandExecutor.submit(() -> {
+			expand(job);
+			return null;
+		});
+		job.future = future;
+		// A stop signal ends the process once the shutdown hooks are done: this one lets the statement in flight be
+		// cancelled and recorded first, whether or not the start-up thread is interrupted.
+		Thread stopOnShutdown = new Thread(() -> stop(job), "zdm-ddl-expand-shutdown");
+		Runtime.getRuntime().addShutdownHook(stopOnShutdown);
+		try {
+			// An untimed wait: a shutdown signal during start-up interrupts a start-up thread that waits so.
+			future.get();
+		}
+		catch (InterruptedException ex) {
+			stop(job);
+			Thread.currentThread().interrupt();
+			throw new DdlStoppedException("Start-up was stopped while the expand DDL of migration '"
+					+ job.migration.id() + "' ran; the statement in flight was cancelled and the next start resumes "
+					+ "the expand", ex);
+		}
+		catch (ExecutionException ex) {
+			if (ex.getCause() instanceof RuntimeException failure) {
+				throw failure;
+			}
+			throw new IllegalStateException(ex.getCause());
+		}
+		finally {
+			try {
+				Runtime.getRuntime().removeShutdownHook(stopOnShutdown);
+			}
+			catch (IllegalStateException ex) {
+				// shutting down: the hook runs
+			}
+		}
+	}
+
+	// Runs until the expand is done or the instance stops: never gives up, so a DDL that cannot get its lock never
+	// stops the instance.
+	private void expandInBackground(ExpandJob job) {
+		String id = job.migration.id();
+		int failures = 0;
+		while (!job.stopRequested()) {
+			try {
+				if (expand(job)) {
+					logger.info("zdm: the expand DDL of migration '" + id + "' is done");
+					return;
+				}
+			}
+			catch (DdlStoppedException ex) {
+				logger.info("zdm: the expand DDL of migration '" + id + "' stopped: " + ex.getMessage());
+				return;
+			}
+			catch (RuntimeException ex) {
+				if (job.stopRequested()) {
+					return;
+				}
+				failures++;
+				Duration pause = this.executor.settings().backoff(failures, this.random);
+				job.failed(String.valueOf(ex.getMessage()));
+				logger.warn("zdm: the expand DDL of migration '" + id + "' failed (" + failures + " in a row); it is "
+						+ "run again in " + pause.toMillis() + " ms and the migration stays at expand until it is "
+						+ "done: " + ex.getMessage());
+				job.pause(pause);
+			}
+		}
+	}
+
+	// One try: take the DDL lock (waiting for another instance that holds it), then run what has not run yet.
+	// Returns false if a stop was requested.
+	private boolean expand(ExpandJob job) {
+		MigrationDefinition migration = job.migration;
+		String id = migration.id();
+		try (DdlSession session = DdlSession.open(this.dataSource)) {
+			while (!session.tryLock(id)) {
+				job.state(ExpandProgress.State.WAITING_FOR_INSTANCE);
+				if (!job.pause(lockPollInterval())) {
+					return false;
+				}
+			}
+			if (this.states.find(id).isContracted() || isExpandDone(migration)) {
+				job.done();
+				return true;
+			}
+			job.session = session;
+			job.state(ExpandProgress.State.RUNNING);
+			this.history.stepStarted(id, DdlStep.EXPAND, this.instance.instanceId());
+			try {
+				runScripts(session, migration, DdlStep.EXPAND, migration.expandLocations(), job);
+				try {
+					new MigrationValidator(new DatabaseCatalog(this.dataSource)).validateAfterExpand(migration, false);
+				}
+				catch (ZdmConfigurationException ex) {
+					throw refusedAfterExpand(migration, ex);
+				}
+				runContributions(session, migration, DdlStep.EXPAND, job);
+				this.history.stepDone(id, DdlStep.EXPAND);
+			}
+			catch (RuntimeException ex) {
+				this.history.stepFailed(id, DdlStep.EXPAND, String.valueOf(ex.getMessage()));
+				throw ex;
+			}
+			finally {
+				job.session = null;
+			}
+			job.done();
+			return true;
+		}
+	}
+
+	private Duration lockPollInterval() {
+		Duration max = this.executor.settings().maxBackoff();
+		return (max.compareTo(Duration.ofSeconds(1)) < 0) ? max : Duration.ofSeconds(1);
+	}
+
+	// Done when the step ran to its end and none of this instance's statements is new or changed. Only reads.
+	private boolean isExpandDone(MigrationDefinition migration) {
+		if (!this.history.isStepDone(migration.id(), DdlStep.EXPAND)
+				|| !pending(migration, DdlStep.EXPAND).isEmpty()) {
+			return false;
+		}
+		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.EXPAND);
+		try {
+			for (SchemaChangeContributor contributor : this.contributors) {
+				Map<Integer, Integer> done = applied.getOrDefault(source(contributor), Map.of());
+				List<String> statements = contributor.expandStatements(migration);
+				for (int i = 0; i < statements.size(); i++) {
+					if (!Objects.equals(done.get(i + 1), LockSafeExecutor.checksum(statements.get(i)))) {
+						return false;
+					}
+				}
+			}
+		}
+		catch (RuntimeException ex) {
+			logger.debug("zdm: could not tell whether the expand of migration '" + migration.id() + "' is done", ex);
+			return false;
+		}
+		return true;
+	}
+
+	private void stop(ExpandJob job) {
+		job.requestStop();
+		Future<?> future = job.future;
+		if (future == null) {
+			return;
+		}
+		long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
+		while (!future.isDone() && System.nanoTime() < deadline) {
+			// Cancelled again until it ends: a statement may start between a check and the cancel.
+			DdlSession session = job.session;
+			if (session != null) {
+				session.cancel(this.dataSource);
+			}
+			try {
+				future.get(200, TimeUnit.MILLISECONDS);
+			}
+			catch (TimeoutException | ExecutionException ex) {
+				// checked again
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				return;
+			}
+		}
 	}
 
 	// Under the fleet's lock no instance changes phase or joins, so the check and the mark are one decision.
@@ -404,7 +652,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		return pending;
 	}
 
-	private void runScripts(DdlSession session, MigrationDefinition migration, DdlStep step, List<String> locations) {
+	private void runScripts(DdlSession session, MigrationDefinition migration, DdlStep step, List<String> locations,
+			RetryControl control) {
 		List<DdlScript> scripts = this.loader.load(migration.id(), step, locations);
 		if (scripts.isEmpty()) {
 			if (!locations.isEmpty()) {
@@ -414,7 +663,7 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		}
 		JavaMigration[] migrations = scripts.stream()
 			.map((script) -> new ScriptMigration(script, () -> runScript(session, migration, script,
-					this.history.appliedStatements(migration.id(), step))))
+					this.history.appliedStatements(migration.id(), step), control)))
 			.toArray(JavaMigration[]::new);
 		String historyTable = historyTable(migration.id(), step);
 		if (this.history.forgetFailedScripts(historyTable) > 0) {
@@ -440,7 +689,7 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			for (MigrationInfo pending : flyway.info().pending()) {
 				scripts.stream()
 					.filter((script) -> script.version().equals(pending.getVersion()))
-					.forEach((script) -> runScript(session, migration, script, applied));
+					.forEach((script) -> runScript(session, migration, script, applied, control));
 			}
 			flyway.migrate();
 		}
@@ -456,7 +705,7 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	private void runScript(DdlSession session, MigrationDefinition migration, DdlScript script,
-			Map<String, Map<Integer, Integer>> applied) {
+			Map<String, Map<Integer, Integer>> applied, RetryControl control) {
 		Map<Integer, Integer> done = applied.getOrDefault(script.name(), Map.of());
 		for (DdlStatement statement : script.statements()) {
 			StatementKey key = new StatementKey(migration.id(), script.step(), script.name(), statement.index());
@@ -468,18 +717,20 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				}
 				continue;
 			}
-			this.executor.execute(session, key, statement);
+			this.executor.execute(session, key, statement, control);
 		}
 	}
 
-	private void runContributions(DdlSession session, MigrationDefinition migration, DdlStep step) {
+	private void runContributions(DdlSession session, MigrationDefinition migration, DdlStep step,
+			RetryControl control) {
 		for (SchemaChangeContributor contributor : this.contributors) {
 			List<String> statements = (step == DdlStep.EXPAND) ? contributor.expandStatements(migration)
 					: contributor.contractStatements(migration);
-			String source = "contributor:" + ClassUtils.getUserClass(contributor).getSimpleName();
+			String source = source(contributor);
 			for (int i = 0; i < statements.size(); i++) {
 				DdlStatement statement = DdlStatement.of(i + 1, statements.get(i));
-				this.executor.execute(session, new StatementKey(migration.id(), step, source, i + 1), statement);
+				this.executor.execute(session, new StatementKey(migration.id(), step, source, i + 1), statement,
+						control);
 			}
 		}
 	}
@@ -540,6 +791,10 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 						+ ".allow-unsafe=" + codes + ".");
 	}
 
+	private static String source(SchemaChangeContributor contributor) {
+		return "contributor:" + ClassUtils.getUserClass(contributor).getSimpleName();
+	}
+
 	private static List<String> locations(MigrationDefinition migration, DdlStep step) {
 		return (step == DdlStep.EXPAND) ? migration.expandLocations() : migration.contractLocations();
 	}
@@ -556,6 +811,78 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			return name;
 		}
 		return name.substring(0, 54) + "_" + String.format("%08x", migrationId.hashCode());
+	}
+
+	/**
+	 * One migration's expand on this instance: its progress, and the control its statements run under.
+	 */
+	private final class ExpandJob extends RetryControl {
+
+		private final MigrationDefinition migration;
+
+		private final Instant pendingSince = Instant.now();
+
+		private volatile ExpandProgress.State state = ExpandProgress.State.RUNNING;
+
+		private volatile @Nullable Instant finishedAt;
+
+		private volatile @Nullable String statement;
+
+		private volatile int lockTimeouts;
+
+		private volatile @Nullable String lastBlockers;
+
+		private volatile @Nullable String lastError;
+
+		private volatile @Nullable DdlSession session;
+
+		private volatile @Nullable Future<?> future;
+
+		ExpandJob(MigrationDefinition migration, boolean untilApplied) {
+			super(untilApplied);
+			this.migration = migration;
+		}
+
+		boolean isDone() {
+			return this.state == ExpandProgress.State.DONE;
+		}
+
+		void done() {
+			this.finishedAt = Instant.now();
+			this.state = ExpandProgress.State.DONE;
+		}
+
+		void state(ExpandProgress.State state) {
+			this.state = state;
+		}
+
+		void failed(String error) {
+			this.lastError = error;
+			this.state = ExpandProgress.State.RETRYING;
+		}
+
+		@Override
+		void statement(StatementKey key, boolean applied) {
+			this.statement = key.toString();
+			this.state = ExpandProgress.State.RUNNING;
+		}
+
+		@Override
+		void lockTimedOut(StatementKey key, int attempt, List<BlockingSession> blockers, String report) {
+			this.lockTimeouts++;
+			this.lastBlockers = report;
+			this.state = ExpandProgress.State.WAITING_FOR_LOCK;
+		}
+
+		ExpandProgress progress() {
+			ExpandProgress.State current = this.state;
+			boolean stalled = current != ExpandProgress.State.DONE
+					&& Duration.between(this.pendingSince, Instant.now())
+						.compareTo(ExpandContractRunner.this.expandSettings.alertAfter()) > 0;
+			return new ExpandProgress(this.migration.id(), current, this.pendingSince, this.finishedAt,
+					this.statement, this.lockTimeouts, this.lastBlockers, this.lastError, stalled);
+		}
+
 	}
 
 	/**

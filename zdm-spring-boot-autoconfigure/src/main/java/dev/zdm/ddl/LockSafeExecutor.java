@@ -101,10 +101,33 @@ public class LockSafeExecutor implements DisposableBean {
 	 * @throws DdlExecutionException if it fails with another error, or times out on every attempt
 	 */
 	public void execute(DdlSession session, StatementKey key, DdlStatement statement) {
+		execute(session, key, statement, RetryControl.bounded());
+	}
+
+	/**
+	 * Run one statement, retrying it while it times out on a lock as the control says, and record it as applied.
+	 * @param session the session to run it on
+	 * @param key which statement of which migration it is
+	 * @param statement the statement
+	 * @param control how long to retry, and whether to stop
+	 * @throws DdlStoppedException if a stop was requested; the statement is not applied
+	 * @throws DdlExecutionException if it fails with another error, or times out on every attempt
+	 */
+	void execute(DdlSession session, StatementKey key, DdlStatement statement, RetryControl control) {
 		this.history.statementStarted(key, statement.sql(), checksum(statement.sql()));
+		control.statement(key, false);
 		ConcurrentIndex index = ConcurrentIndex.of(statement);
+		if (alreadyDone(key, statement, index, control)) {
+			this.history.applied(key);
+			control.statement(key, true);
+			return;
+		}
 		Set<String> othersInvalid = (index != null) ? invalidIndexesOfOthers(index) : Set.of();
 		for (int attempt = 1;; attempt++) {
+			if (control.stopRequested()) {
+				this.history.failed(key, "stopped before it ran: the instance is shutting down");
+				throw new DdlStoppedException(key + " stopped before it ran", null);
+			}
 			this.history.attempt(key);
 			BlockerWatch watch = watchBlockers(session.pid());
 			long started = System.nanoTime();
@@ -113,13 +136,20 @@ public class LockSafeExecutor implements DisposableBean {
 					dropLeftovers(session, index, othersInvalid);
 				}
 				run(session, key, statement);
+				control.statement(key, true);
 				return;
 			}
 			catch (SQLException ex) {
 				Duration waited = Duration.ofNanos(System.nanoTime() - started);
 				List<BlockingSession> blockers = watch.stop();
+				if (control.stopRequested()) {
+					String leftover = (index != null) ? cleanUp(session, index, othersInvalid, false) : "";
+					this.history.failed(key, "cancelled: the instance is shutting down" + leftover);
+					throw new DdlStoppedException(key + " was cancelled as the instance is shutting down; nothing "
+							+ "of it is applied and the next run starts it again", ex);
+				}
 				boolean lockTimeout = isLockTimeout(ex);
-				boolean lastAttempt = !lockTimeout || attempt >= this.settings.maxAttempts();
+				boolean lastAttempt = !lockTimeout || (!control.untilApplied() && attempt >= this.settings.maxAttempts());
 				String leftover = (index != null) ? cleanUp(session, index, othersInvalid, lastAttempt) : "";
 				if (!lockTimeout) {
 					String message = key + " failed: " + ex.getMessage() + leftover + " (statement: "
@@ -129,6 +159,7 @@ public class LockSafeExecutor implements DisposableBean {
 				}
 				String report = DdlStatus.LockTimeout.describe(blockers);
 				this.history.lockTimeout(key, attempt, waited, blockers, report);
+				control.lockTimedOut(key, attempt, blockers, report);
 				if (lastAttempt) {
 					String message = key + " timed out waiting for a lock on all " + attempt + " attempts (lock_timeout "
 							+ this.settings.lockTimeout().toMillis() + " ms); last attempt " + report + leftover
@@ -138,14 +169,44 @@ public class LockSafeExecutor implements DisposableBean {
 				}
 				Duration pause = this.settings.backoff(attempt, this.random);
 				logger.warn("zdm: " + key + " timed out waiting for a lock after " + waited.toMillis() + " ms (attempt "
-						+ attempt + " of " + this.settings.maxAttempts() + "), retrying in " + pause.toMillis() + " ms; "
-						+ report);
-				sleep(pause);
+						+ attempt + (control.untilApplied() ? ", retried until it gets the lock"
+								: " of " + this.settings.maxAttempts())
+						+ "), retrying in " + pause.toMillis() + " ms; " + report);
+				control.pause(pause);
 			}
 			finally {
 				watch.stop();
 			}
 		}
+	}
+
+	// A restarted step finds the work of a run that died: a concurrent build finished (or still running in the
+	// dead instance's backend), or a constraint already validated. Neither is started over.
+	private boolean alreadyDone(StatementKey key, DdlStatement statement, @Nullable ConcurrentIndex index,
+			RetryControl control) {
+		if (index != null && index.name() != null) {
+			for (;;) {
+				DdlCatalog.IndexState state = this.catalog.indexState(index.table().sql(), index.name());
+				if (state == DdlCatalog.IndexState.VALID) {
+					logger.info("zdm: " + key + ": index " + index.name() + " is already built and valid; not built again");
+					return true;
+				}
+				if (state != DdlCatalog.IndexState.BUILDING) {
+					return false;
+				}
+				logger.info("zdm: " + key + ": index " + index.name() + " is being built by another session; waiting for it");
+				if (!control.pause(Duration.ofSeconds(1))) {
+					this.history.failed(key, "stopped while another session built the index");
+					throw new DdlStoppedException(key + " stopped while another session built the index", null);
+				}
+			}
+		}
+		ValidatedConstraint constraint = ValidatedConstraint.of(statement);
+		if (constraint != null && this.catalog.isConstraintValidated(constraint.table().sql(), constraint.name())) {
+			logger.info("zdm: " + key + ": constraint " + constraint.name() + " is already validated; not validated again");
+			return true;
+		}
+		return false;
 	}
 
 	@Override
@@ -301,6 +362,36 @@ public class LockSafeExecutor implements DisposableBean {
 				running.cancel(false);
 			}
 			return this.seen;
+		}
+
+	}
+
+	/**
+	 * An {@code ALTER TABLE ... VALIDATE CONSTRAINT} statement's table and constraint.
+	 */
+	private record ValidatedConstraint(SqlName table, String name) {
+
+		static @Nullable ValidatedConstraint of(DdlStatement statement) {
+			List<SqlToken> tokens = statement.tokens();
+			if (!statement.startsWith("alter", "table")) {
+				return null;
+			}
+			int position = 2;
+			if (SqlToken.matchAt(tokens, position, "if", "exists")) {
+				position += 2;
+			}
+			if (SqlToken.isWordAt(tokens, position, "only")) {
+				position++;
+			}
+			int[] end = { -1 };
+			SqlName table = SqlName.read(tokens, position, (after) -> end[0] = after);
+			int size = (!tokens.isEmpty() && tokens.get(tokens.size() - 1).isSymbol(";")) ? tokens.size() - 1
+					: tokens.size();
+			if (table == null || !SqlToken.matchAt(tokens, end[0], "validate", "constraint") || end[0] + 3 != size
+					|| !tokens.get(end[0] + 2).isName()) {
+				return null;
+			}
+			return new ValidatedConstraint(table, tokens.get(end[0] + 2).value());
 		}
 
 	}

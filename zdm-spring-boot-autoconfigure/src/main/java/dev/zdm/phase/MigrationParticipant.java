@@ -2,6 +2,8 @@ package dev.zdm.phase;
 
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -32,11 +34,23 @@ public interface MigrationParticipant {
 
 	/**
 	 * Prepare the database at start-up, once zdm's tables exist and before this instance joins the fleet and
-	 * serves traffic; the expand DDL runs here.
+	 * serves traffic. Must not wait for locks: long work (the expand DDL) goes to a background thread, and
+	 * {@link #limit(MigrationDefinition)} holds the phase back until it is done.
 	 * @param migration the migration, validated against the catalog
 	 * @param state the migration's state
 	 */
 	default void beforeJoin(MigrationDefinition migration, MigrationState state) {
+	}
+
+	/**
+	 * Return the highest phase this concern lets the instance run the migration at now, as the expand DDL holds it
+	 * at {@code expand} until it is done. Called on every heartbeat, under the fleet's lock: must answer from
+	 * memory.
+	 * @param migration the migration
+	 * @return the limit, or {@code null} if this concern does not limit the phase
+	 */
+	default @Nullable PhaseLimit limit(MigrationDefinition migration) {
+		return null;
 	}
 
 	/**

@@ -140,9 +140,13 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			MigrationState state = this.states.find(migration.id());
 			refuseEarlierPhaseAfterContract(migration, state);
 			this.participants.forEach((participant) -> participant.beforeJoin(migration, state));
-			MigrationDefinition expanded = this.validator.validateAfterExpand(migration,
-					this.states.find(migration.id()).isContracted());
-			this.runtimes.put(migration.id(), new MigrationRuntime(expanded));
+			MigrationRuntime runtime = new MigrationRuntime(migration);
+			// While the expand DDL runs in the background, the new schema is checked on the first heartbeat after.
+			if (limits(migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
+				runtime.expanded(this.validator.validateAfterExpand(migration,
+						this.states.find(migration.id()).isContracted()));
+			}
+			this.runtimes.put(migration.id(), runtime);
 		}
 		synchronized (this.heartbeatMonitor) {
 			this.runtimes.values().forEach(this::heartbeat);
@@ -307,6 +311,11 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	private void heartbeat(MigrationRuntime runtime) {
+		if (!runtime.expandChecked && limits(runtime.migration).stream()
+			.noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
+			runtime.expanded(this.validator.validateAfterExpand(runtime.migration,
+					this.states.find(runtime.migration.id()).isContracted()));
+		}
 		MigrationDefinition migration = runtime.migration;
 		@Nullable MigrationStatus previous = runtime.current;
 		MigrationStatus status = Objects.requireNonNull(this.transactionTemplate.execute((transaction) -> {
@@ -317,7 +326,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 				.filter((member) -> member.live() && !member.instanceId().equals(this.instance.instanceId()))
 				.toList();
 			Phase current = (previous != null) ? previous.effective() : null;
-			PhaseDecision decision = this.policy.decide(migration, current, liveOthers, state);
+			PhaseDecision decision = this.policy.decide(migration, current, liveOthers, state, limits(migration));
 			this.registry.heartbeat(this.instance, migration.id(), migration.requestedPhase(), decision.effective(),
 					decision.heldBackReason());
 			if (decision.effective() == Phase.EXPAND && state.isVerified()) {
@@ -342,6 +351,17 @@ public class PhaseController implements InitializingBean, DisposableBean {
 						+ migration.id() + "'", ex);
 			}
 		}
+	}
+
+	private List<PhaseLimit> limits(MigrationDefinition migration) {
+		List<PhaseLimit> limits = new ArrayList<>();
+		for (MigrationParticipant participant : this.participants) {
+			PhaseLimit limit = participant.limit(migration);
+			if (limit != null) {
+				limits.add(limit);
+			}
+		}
+		return limits;
 	}
 
 	private void waitForFleetToStepBack() {
@@ -412,7 +432,9 @@ public class PhaseController implements InitializingBean, DisposableBean {
 
 	private static final class MigrationRuntime {
 
-		private final MigrationDefinition migration;
+		private volatile MigrationDefinition migration;
+
+		private volatile boolean expandChecked;
 
 		private final Object transactionKey = new Object();
 
@@ -420,6 +442,11 @@ public class PhaseController implements InitializingBean, DisposableBean {
 
 		private MigrationRuntime(MigrationDefinition migration) {
 			this.migration = migration;
+		}
+
+		private void expanded(MigrationDefinition validated) {
+			this.migration = validated;
+			this.expandChecked = true;
 		}
 
 		private MigrationStatus status() {

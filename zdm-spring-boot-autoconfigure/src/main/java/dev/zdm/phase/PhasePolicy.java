@@ -16,7 +16,9 @@ import dev.zdm.migration.Phase;
  * <li>it requests;</li>
  * <li>is at most one phase ahead of the slowest other live instance;</li>
  * <li>is at most one phase ahead of where it runs now, so the fleet sees every step;</li>
- * <li>has its data preconditions: {@code read-new} and later need a verified backfill.</li>
+ * <li>has its data preconditions: {@code read-new} and later need a verified backfill;</li>
+ * <li>is within every {@link PhaseLimit limit} of the participants: nothing past {@code expand} until the expand
+ * DDL is done.</li>
  * </ul>
  * Once the contract DDL has run, every instance runs at {@code contract}.
  */
@@ -32,6 +34,20 @@ public class PhasePolicy {
 	 */
 	public PhaseDecision decide(MigrationDefinition migration, @Nullable Phase current, List<FleetMember> liveOthers,
 			MigrationState state) {
+		return decide(migration, current, liveOthers, state, List.of());
+	}
+
+	/**
+	 * Decide the phase an instance may run at.
+	 * @param migration the migration, with the phase the instance requests
+	 * @param current the phase the instance runs at now, or {@code null} if it is joining
+	 * @param liveOthers the other live instances of the fleet
+	 * @param state the migration's fleet-wide state
+	 * @param limits the participants' limits
+	 * @return the decision
+	 */
+	public PhaseDecision decide(MigrationDefinition migration, @Nullable Phase current, List<FleetMember> liveOthers,
+			MigrationState state, List<PhaseLimit> limits) {
 		if (state.isContracted()) {
 			return new PhaseDecision(Phase.CONTRACT, null);
 		}
@@ -56,6 +72,12 @@ public class PhasePolicy {
 			reason = "read-new needs a verified backfill, and the backfill is "
 					+ ((state.verificationVoidReason() != null)
 							? "no longer verified (" + state.verificationVoidReason() + ")" : "not verified yet");
+		}
+		for (PhaseLimit limit : limits) {
+			if (effective.isAfter(limit.highest())) {
+				effective = limit.highest();
+				reason = limit.reason();
+			}
 		}
 		return new PhaseDecision(effective, reason);
 	}

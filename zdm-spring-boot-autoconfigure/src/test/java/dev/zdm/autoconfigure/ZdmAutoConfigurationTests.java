@@ -1,5 +1,7 @@
 package dev.zdm.autoconfigure;
 
+import java.time.Duration;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -18,6 +20,7 @@ import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Tests for {@link ZdmAutoConfiguration}.
@@ -64,7 +67,11 @@ class ZdmAutoConfigurationTests {
 			.run((context) -> {
 				assertThat(context).hasNotFailed().hasSingleBean(PhaseController.class);
 				PhaseController controller = context.getBean(PhaseController.class);
-				assertThat(controller.effectivePhase("users-email")).isEqualTo(Phase.DUAL_WRITE);
+				// The expand (the sync trigger) runs in the background; the phase moves on once it is done.
+				await().atMost(Duration.ofSeconds(30)).until(() -> {
+					controller.refresh();
+					return controller.effectivePhase("users-email") == Phase.DUAL_WRITE;
+				});
 				assertThat(controller.status("users-email").migration().key()).extracting(Object::toString)
 					.containsExactly("id");
 				assertThat(controller.status("users-email").migration().table()).hasToString("public.users");

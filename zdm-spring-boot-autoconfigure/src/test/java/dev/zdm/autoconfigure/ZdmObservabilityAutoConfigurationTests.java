@@ -138,6 +138,33 @@ class ZdmObservabilityAutoConfigurationTests {
 	}
 
 	@Test
+	void healthAndMetricsReportAPendingExpandAndRaiseTheStalledSignalAfterTheAlertTime() {
+		postgres.jdbc().execute("CREATE TABLE IF NOT EXISTS ledgers (id bigint PRIMARY KEY, name text)");
+		this.contextRunner
+			.withPropertyValues("zdm.migrations.ledgers-name.table=ledgers", "zdm.migrations.ledgers-name.phase=dual-write",
+					"zdm.migrations.ledgers-name.up.display_name=initcap(name)",
+					"zdm.migrations.ledgers-name.expand-paused=true", "zdm.ddl.expand-alert-after=1ms")
+			.run((context) -> {
+				Health health = context.getBean(ZdmHealthIndicator.class).health(true);
+				assertThat(health.getStatus()).as("a pending expand never makes the instance down").isEqualTo(Status.UP);
+				assertThat(health.getDetails().get("ledgers-name").toString())
+					.startsWith("expand (requested dual-write: the expand DDL is not done yet");
+				assertThat(health.getDetails().get("expand").toString()).contains("ledgers-name", "PAUSED",
+						"stalled=true");
+				MeterRegistry registry = context.getBean(MeterRegistry.class);
+				assertThat(registry.get("zdm.ddl.expand.pending").tag("migration", "ledgers-name").gauge().value())
+					.isOne();
+				assertThat(registry.get("zdm.ddl.expand.stalled").tag("migration", "ledgers-name").gauge().value())
+					.isOne();
+				assertThat(registry.get("zdm.ddl.expand.pending.time").tag("migration", "ledgers-name").timeGauge()
+					.value(java.util.concurrent.TimeUnit.NANOSECONDS)).isPositive();
+				assertThat(registry.get("zdm.ddl.expand.lock.timeouts").tag("migration", "ledgers-name")
+					.functionCounter()
+					.count()).isZero();
+			});
+	}
+
+	@Test
 	void healthIsUpWithEachMigrationsPhases() {
 		this.contextRunner.run((context) -> {
 			Health health = context.getBean(ZdmHealthIndicator.class).health(true);

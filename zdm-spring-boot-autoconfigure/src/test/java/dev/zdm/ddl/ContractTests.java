@@ -200,6 +200,8 @@ class ContractTests {
 		synchronized (this.controllers) {
 			this.controllers.add(controller);
 		}
+		// The expand runs in the background; these tests start from an expanded schema.
+		await().atMost(Duration.ofSeconds(20)).until(() -> runner.limit(migration) == null);
 		return controller;
 	}
 

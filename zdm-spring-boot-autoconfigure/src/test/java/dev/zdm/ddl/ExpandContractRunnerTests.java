@@ -33,6 +33,7 @@ import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatNoException;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -53,6 +54,9 @@ class ExpandContractRunnerTests {
 			Duration.ofMillis(300), 0.5);
 
 	private final InstanceInfo instance = new InstanceInfo("runner-tests", null, "localhost", 1);
+
+	/** These tests call {@code beforeJoin} and wait for it: the expand at start-up. */
+	private static final ExpandSettings AT_STARTUP = new ExpandSettings(true, Duration.ofMinutes(10), java.util.Set.of());
 
 	@BeforeAll
 	static void createZdmTables() {
@@ -176,6 +180,83 @@ class ExpandContractRunnerTests {
 			.containsExactly(1, 1, 1);
 	}
 
+	@Test
+	void backgroundExpandRunsOnOneInstanceAtATimeAndIsTakenOverWhenThatInstanceStops() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE tenants (id bigint PRIMARY KEY, name text)");
+		String location = DdlTestScripts.write(this.scripts, "V1__add_display_name.sql",
+				"ALTER TABLE tenants ADD COLUMN display_name text;");
+		MigrationDefinition migration = migration("tenants-name", "public.tenants", location, null);
+		ExpandSettings background = new ExpandSettings(false, Duration.ofMillis(500), java.util.Set.of());
+		DdlSettings fewAttempts = new DdlSettings(LOCK_TIMEOUT, Duration.ZERO, 2, Duration.ofMillis(50),
+				Duration.ofMillis(300), 0.5);
+		ExpandContractRunner first = new ExpandContractRunner(postgres.newDataSource("expand-first", 4), fewAttempts,
+				background, new InstanceInfo("first", null, "localhost", 1), Duration.ofSeconds(5), List.of());
+		ExpandContractRunner second = new ExpandContractRunner(postgres.newDataSource("expand-second", 4), fewAttempts,
+				background, new InstanceInfo("second", null, "localhost", 2), Duration.ofSeconds(5), List.of());
+		try (Connection blocker = postgres.database().newConnection()) {
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("SELECT count(*) FROM tenants");
+			}
+			long started = System.nanoTime();
+			first.beforeJoin(migration, MigrationState.initial(migration.id()));
+			assertThat(Duration.ofNanos(System.nanoTime() - started)).as("beforeJoin does not wait for the lock")
+				.isLessThan(Duration.ofSeconds(5));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> first.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_LOCK);
+			second.beforeJoin(migration, MigrationState.initial(migration.id()));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> second.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_INSTANCE);
+			assertThat(first.limit(migration)).isNotNull();
+			assertThat(second.limit(migration).reason()).contains("runs on another instance");
+			// Past max-attempts, and past the alert time: still trying, and reported as stalled.
+			await().atMost(Duration.ofSeconds(30)).until(() -> first.expandProgress(migration.id()).lockTimeouts() > 4
+					&& first.expandProgress(migration.id()).stalled());
+			assertThat(first.limit(migration).reason()).contains("waits for a lock");
+			assertThat(first.expandProgress(migration.id()).describe()).contains("STALLED").contains("blocked by pid");
+			long stopping = System.nanoTime();
+			first.destroy();
+			assertThat(Duration.ofNanos(System.nanoTime() - stopping)).as("the expand stops promptly")
+				.isLessThan(Duration.ofSeconds(6));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> second.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_LOCK);
+			assertThat(columns("tenants")).doesNotContain("display_name");
+			blocker.commit();
+			await().atMost(Duration.ofSeconds(30)).until(() -> second.limit(migration) == null);
+		}
+		finally {
+			first.destroy();
+			second.destroy();
+		}
+		assertThat(columns("tenants")).contains("display_name");
+		DdlStatus status = second.history().status(migration.id(), 5);
+		assertThat(status.step(DdlStep.EXPAND).isDone()).isTrue();
+		assertThat(status.step(DdlStep.EXPAND).instanceId()).isEqualTo("second");
+		assertThat(second.expandProgress(migration.id()).state()).isEqualTo(ExpandProgress.State.DONE);
+	}
+
+	@Test
+	void validIndexAndValidatedConstraintLeftByARunThatDiedAreNotBuiltOrValidatedAgain() {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE invoices (id bigint PRIMARY KEY, number text)");
+		jdbc.execute("INSERT INTO invoices SELECT i, 'n' || i FROM generate_series(1, 100) i");
+		String location = DdlTestScripts.write(this.scripts, "V1__index_and_check.sql",
+				"CREATE INDEX CONCURRENTLY invoices_number ON invoices (number);\n"
+						+ "ALTER TABLE invoices VALIDATE CONSTRAINT invoices_number_not_null;");
+		MigrationDefinition migration = migration("invoices-number", "public.invoices", location, null);
+		// What a run that died after the build and the validation leaves: the work done, its records not.
+		jdbc.execute("CREATE INDEX invoices_number ON invoices (number)");
+		jdbc.execute("ALTER TABLE invoices ADD CONSTRAINT invoices_number_not_null CHECK (number IS NOT NULL)");
+		ExpandContractRunner runner = runner(postgres.dataSource());
+		assertThatNoException()
+			.isThrownBy(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+		DdlStatus status = runner.history().status(migration.id(), 5);
+		assertThat(status.statements()).extracting(DdlStatus.Statement::state).containsExactly("applied", "applied");
+		assertThat(status.statements()).as("neither ran").extracting(DdlStatus.Statement::attempts).containsOnly(0);
+		assertThat(indexes("invoices")).containsExactlyInAnyOrder("invoices_pkey", "invoices_number");
+	}
+
 	private MigrationDefinition migration(String id, String table, String expand, String contract) {
 		MigrationDefinition.Builder builder = MigrationDefinition.builder(id).table(table).expandLocations(List.of(expand));
 		if (contract != null) {
@@ -186,7 +267,8 @@ class ExpandContractRunnerTests {
 	}
 
 	private ExpandContractRunner runner(javax.sql.DataSource dataSource) {
-		return new ExpandContractRunner(dataSource, this.settings, this.instance, Duration.ofSeconds(5), List.of());
+		return new ExpandContractRunner(dataSource, this.settings, AT_STARTUP, this.instance, Duration.ofSeconds(5),
+				List.of());
 	}
 
 	private static List<String> columns(String table) {

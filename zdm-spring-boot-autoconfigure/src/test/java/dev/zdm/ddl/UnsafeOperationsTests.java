@@ -3,6 +3,7 @@ package dev.zdm.ddl;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -143,6 +144,8 @@ class UnsafeOperationsTests {
 		assertThat(ran.state()).isEqualTo("applied");
 	}
 
+	private static final ExpandSettings AT_STARTUP = new ExpandSettings(true, Duration.ofMinutes(10), Set.of());
+
 	private static int tables;
 
 	private static synchronized String createTable() {
@@ -165,7 +168,7 @@ class UnsafeOperationsTests {
 	}
 
 	private ExpandContractRunner runner() {
-		return new ExpandContractRunner(postgres.dataSource(), DdlSettings.defaults(), this.instance,
+		return new ExpandContractRunner(postgres.dataSource(), DdlSettings.defaults(), AT_STARTUP, this.instance,
 				Duration.ofSeconds(5), List.of());
 	}
 

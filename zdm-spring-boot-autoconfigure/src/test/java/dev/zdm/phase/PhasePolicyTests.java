@@ -48,6 +48,18 @@ class PhasePolicyTests {
 	}
 
 	@Test
+	void participantLimitHoldsTheInstanceAtExpandUntilItIsLifted() {
+		PhaseLimit expandPending = new PhaseLimit(Phase.EXPAND, "the expand DDL is not done yet");
+		PhaseDecision held = this.policy.decide(migration(Phase.READ_NEW), null, List.of(), VERIFIED,
+				List.of(expandPending));
+		assertThat(held.effective()).isEqualTo(Phase.EXPAND);
+		assertThat(held.heldBackReason()).isEqualTo("the expand DDL is not done yet");
+		PhaseDecision released = this.policy.decide(migration(Phase.DUAL_WRITE), Phase.EXPAND, List.of(), NOTHING_DONE,
+				List.of());
+		assertThat(released.effective()).isEqualTo(Phase.DUAL_WRITE);
+	}
+
+	@Test
 	void readNewNeedsAVerifiedBackfill() {
 		PhaseDecision held = this.policy.decide(migration(Phase.READ_NEW), Phase.BACKFILL, List.of(), NOTHING_DONE);
 		assertThat(held.effective()).isEqualTo(Phase.BACKFILL);

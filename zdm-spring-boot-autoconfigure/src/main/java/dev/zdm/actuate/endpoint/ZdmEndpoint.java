@@ -20,6 +20,8 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.ddl.DdlHistoryRepository;
 import dev.zdm.ddl.DdlStatus;
+import dev.zdm.ddl.ExpandContractRunner;
+import dev.zdm.ddl.ExpandProgress;
 import dev.zdm.fleet.FleetMember;
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.locks.BlockingSession;
@@ -48,6 +50,8 @@ public class ZdmEndpoint {
 
 	private final DdlHistoryRepository ddlHistory;
 
+	private final @Nullable ExpandContractRunner ddlRunner;
+
 	/**
 	 * Create an endpoint.
 	 * @param controller the phase controller
@@ -57,10 +61,24 @@ public class ZdmEndpoint {
 	 */
 	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures, BackfillService backfill,
 			DdlHistoryRepository ddlHistory) {
+		this(controller, lockFigures, backfill, ddlHistory, null);
+	}
+
+	/**
+	 * Create an endpoint that also shows where each migration's expand DDL stands on this instance.
+	 * @param controller the phase controller
+	 * @param lockFigures the lock figures sampled at each heartbeat
+	 * @param backfill the backfill's progress and controls
+	 * @param ddlHistory the DDL history
+	 * @param ddlRunner the DDL runner, or {@code null}
+	 */
+	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures, BackfillService backfill,
+			DdlHistoryRepository ddlHistory, @Nullable ExpandContractRunner ddlRunner) {
 		this.controller = controller;
 		this.lockFigures = lockFigures;
 		this.backfill = backfill;
 		this.ddlHistory = ddlHistory;
+		this.ddlRunner = ddlRunner;
 	}
 
 	@ReadOperation
@@ -112,8 +130,9 @@ public class ZdmEndpoint {
 				status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
 				(locks != null) ? LocksDescriptor.of(locks) : null, this.backfill.progress(status.migrationId()),
-				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS), status.decidedAt(),
-				status.lastHeartbeatError());
+				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
+				(this.ddlRunner != null) ? this.ddlRunner.expandProgress(status.migrationId()) : null,
+				status.decidedAt(), status.lastHeartbeatError());
 	}
 
 	/**
@@ -156,12 +175,15 @@ public class ZdmEndpoint {
 	 * @param locks the table's lock figures at the last heartbeat
 	 * @param backfill the backfill's progress and last verification, if it has started
 	 * @param ddl the expand and contract steps, their statements and their recent lock timeouts
+	 * @param expand where the expand DDL stands on this instance (pending, waiting for a lock or for another
+	 * instance, stalled, done), if this instance has looked at it
 	 * @param decidedAt when the effective phase was last decided
 	 * @param lastHeartbeatError the last heartbeat's failure, if it failed
 	 */
 	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
 			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
-			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, DdlStatus ddl, Instant decidedAt,
+			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, DdlStatus ddl,
+			@Nullable ExpandProgress expand, Instant decidedAt,
 			@Nullable String lastHeartbeatError) implements OperationResponseBody {
 
 	}

@@ -1,0 +1,223 @@
+package dev.zdm.sample;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.migration.Phase;
+import dev.zdm.phase.PhaseController;
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The expand DDL interrupted for real: an instance of the sample in a JVM of its own, killed in the middle of a
+ * {@code CREATE INDEX CONCURRENTLY}, or sent a stop signal while its start-up expand waits for a lock.
+ */
+class ExpandInterruptionTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static final String MIGRATION = "customers-email";
+
+	@TempDir
+	Path directory;
+
+	private final List<Process> processes = new ArrayList<>();
+
+	@BeforeEach
+	void emptyDatabase() {
+		postgres.jdbc().execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+	}
+
+	@AfterEach
+	void killProcesses() {
+		this.processes.forEach(Process::destroyForcibly);
+	}
+
+	@Test
+	void concurrentIndexBuildInterruptedByKillingTheInstanceIsCompletedByTheNextOne() throws Exception {
+		createCustomers();
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("ALTER TABLE customers ADD COLUMN email_address text");
+		String expand = script("V1__index_email_address.sql",
+				"CREATE INDEX CONCURRENTLY IF NOT EXISTS customers_email_address ON customers (email_address);");
+		ConfigurableApplicationContext next = null;
+		try (Connection writer = postgres.database().newConnection()) {
+			// A write transaction open before the build: the build waits for it, so it is caught in the middle.
+			writer.setAutoCommit(false);
+			try (Statement statement = writer.createStatement()) {
+				statement.execute("UPDATE customers SET name = name WHERE id = 1");
+			}
+			Process first = launch("first", "zdm.migrations." + MIGRATION + ".expand=" + expand,
+					"zdm.ddl.lock-timeout=300s");
+			await().atMost(Duration.ofMinutes(4))
+				.until(() -> !first.isAlive() || count("SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c "
+						+ "ON c.oid = p.index_relid WHERE c.relname = 'customers_email_address'") == 1);
+			assertThat(first.isAlive()).as("the first instance builds the index; its log: %s", log("first")).isTrue();
+			Integer buildingPid = jdbc.queryForObject(
+					"SELECT pid FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.index_relid "
+							+ "WHERE c.relname = 'customers_email_address'",
+					Integer.class);
+			first.destroyForcibly();
+			assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+			// The killed instance's session goes with it, as PostgreSQL ends it once it sees the client gone.
+			jdbc.queryForObject("SELECT pg_terminate_backend(?)", Boolean.class, buildingPid);
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> count("SELECT count(*) FROM pg_stat_activity WHERE pid = " + buildingPid) == 0);
+			assertThat(invalidIndexes()).as("the interrupted build left an invalid index")
+				.containsExactly("customers_email_address");
+			writer.commit();
+
+			next = start("next", "zdm.migrations." + MIGRATION + ".expand=" + expand);
+			PhaseController controller = next.getBean(PhaseController.class);
+			await().atMost(Duration.ofSeconds(60))
+				.until(() -> controller.status(MIGRATION).effective() == Phase.DUAL_WRITE);
+		}
+		finally {
+			if (next != null) {
+				next.close();
+			}
+		}
+		assertThat(invalidIndexes()).isEmpty();
+		assertThat(count("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+				+ "WHERE c.relname = 'customers_email_address' AND i.indisvalid")).isOne();
+		assertThat(jdbc.queryForObject("SELECT state FROM zdm_ddl_statement WHERE migration_id = ? AND source = ?",
+				String.class, MIGRATION, "V1__index_email_address.sql")).isEqualTo("applied");
+	}
+
+	@Test
+	void stopSignalWhileTheStartUpExpandWaitsForALockEndsStartUpWithinSecondsWithNothingHalfApplied()
+			throws Exception {
+		createCustomers();
+		JdbcTemplate jdbc = postgres.jdbc();
+		try (Connection blocker = postgres.database().newConnection()) {
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("SELECT count(*) FROM customers");
+			}
+			Process batch = launch("batch", "zdm.ddl.expand-at-startup=true", "zdm.ddl.max-attempts=100000",
+					"zdm.ddl.initial-backoff=50ms", "zdm.ddl.max-backoff=500ms");
+			await().atMost(Duration.ofMinutes(4))
+				.until(() -> !batch.isAlive() || (tableExists("zdm_ddl_lock_timeout")
+						&& count("SELECT count(*) FROM zdm_ddl_lock_timeout") >= 3));
+			assertThat(batch.isAlive()).as("start-up waits for the expand; its log: %s", log("batch")).isTrue();
+			long signalled = System.nanoTime();
+			batch.destroy();
+			assertThat(batch.waitFor(15, TimeUnit.SECONDS)).as("the process ends after the stop signal; its log: %s",
+					log("batch")).isTrue();
+			Duration stopped = Duration.ofNanos(System.nanoTime() - signalled);
+			System.out.println("Start-up ended " + stopped.toMillis() + " ms after the stop signal, exit code "
+					+ batch.exitValue());
+			assertThat(stopped).isLessThan(Duration.ofSeconds(10));
+			assertThat(columns()).doesNotContain("email_address");
+			assertThat(jdbc.queryForList("SELECT state FROM zdm_ddl_statement WHERE migration_id = ?", String.class,
+					MIGRATION)).containsExactly("failed");
+			assertThat(jdbc.queryForObject("SELECT state FROM zdm_ddl_step WHERE migration_id = ? AND step = 'expand'",
+					String.class, MIGRATION)).isEqualTo("failed");
+			assertThat(count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE customers%' "
+					+ "AND state = 'active'")).isZero();
+			blocker.commit();
+		}
+		ConfigurableApplicationContext next = start("after-batch", "zdm.ddl.expand-at-startup=true");
+		try {
+			assertThat(columns()).as("the next start-up runs the expand").contains("email_address");
+		}
+		finally {
+			next.close();
+		}
+	}
+
+	private Process launch(String name, String... properties) throws IOException {
+		String java = ProcessHandle.current().info().command().orElse("java");
+		List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+				SampleApplication.class.getName()));
+		arguments(name, properties).forEach(command::add);
+		File log = this.directory.resolve(name + ".log").toFile();
+		Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
+		this.processes.add(process);
+		return process;
+	}
+
+	private String log(String name) {
+		try {
+			return Files.readString(this.directory.resolve(name + ".log"));
+		}
+		catch (IOException ex) {
+			return ex.toString();
+		}
+	}
+
+	private static ConfigurableApplicationContext start(String name, String... properties) {
+		return new SpringApplicationBuilder(SampleApplication.class)
+			.run(arguments(name, properties).toArray(String[]::new));
+	}
+
+	private static Stream<String> arguments(String name, String... properties) {
+		return Stream
+			.of(Stream.of(postgres.springProperties()),
+					Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn",
+							"logging.level.dev.zdm=info", "zdm.instance-id=" + name,
+							"zdm.migrations." + MIGRATION + ".phase=dual-write", "zdm.fleet.heartbeat-interval=200ms",
+							"zdm.fleet.timeout=3s"),
+					Stream.of(properties))
+			.flatMap((stream) -> stream)
+			.map((property) -> "--" + property);
+	}
+
+	private String script(String name, String sql) throws IOException {
+		Path expand = Files.createDirectories(this.directory.resolve("expand"));
+		Files.writeString(expand.resolve(name), sql);
+		return "filesystem:" + expand.toAbsolutePath();
+	}
+
+	private static void createCustomers() {
+		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
+		postgres.jdbc()
+			.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
+					+ "FROM generate_series(1, 1000) AS i");
+	}
+
+	private static List<String> invalidIndexes() {
+		return postgres.jdbc()
+			.queryForList("SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+					+ "WHERE NOT i.indisvalid", String.class);
+	}
+
+	private static List<String> columns() {
+		return postgres.jdbc()
+			.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'customers'",
+					String.class);
+	}
+
+	private static boolean tableExists(String table) {
+		return Boolean.TRUE.equals(postgres.jdbc().queryForObject("SELECT to_regclass(?) IS NOT NULL", Boolean.class, table));
+	}
+
+	private static int count(String sql) {
+		Integer count = postgres.jdbc().queryForObject(sql, Integer.class);
+		return (count != null) ? count : 0;
+	}
+
+}
