@@ -477,7 +477,7 @@ public final class RollingDeploy {
 				                          (default: java -jar sample-app/target/sample-app-0.1.0-SNAPSHOT.jar)
 				  --args=...              more arguments for every instance, separated by spaces
 				                          (default: fast heartbeats and a paced backfill for the sample)
-				  --migrations=a,b        the migrations to move (default: customers-email,customers-address)
+				  --migrations=a,b        the migrations to move (default: customers-email)
 				  --ports=18080,18081     the two instances' HTTP ports
 				  --jdbc-url=...          your database (with --jdbc-user, --jdbc-password); default: the sample's
 				                          embedded database, started on --database-port (15439) in --work-dir
@@ -500,7 +500,8 @@ public final class RollingDeploy {
 				"--zdm.migrations.customers-address.backfill.max-batch-size=500",
 				"--zdm.migrations.customers-address.backfill.pause=100ms");
 
-		List<String> migrations = List.of("customers-email", "customers-address");
+		// customers-address too, once zdm copies existing rows into another table (cross-table backfill).
+		List<String> migrations = List.of("customers-email");
 
 		List<Integer> ports = List.of(18080, 18081);
 
