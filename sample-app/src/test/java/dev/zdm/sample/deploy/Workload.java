@@ -62,21 +62,41 @@ public interface Workload {
 	 */
 	record Outcome(@Nullable String failure, boolean unanswered, boolean staleRead) {
 
-		static final Outcome OK = new Outcome(null, false, false);
+		/** A request that succeeded. */
+		public static final Outcome OK = new Outcome(null, false, false);
 
-		static Outcome failed(String failure) {
+		/**
+		 * A request the service answered wrongly.
+		 * @param failure what went wrong
+		 * @return the outcome
+		 */
+		public static Outcome failed(String failure) {
 			return new Outcome(failure, false, false);
 		}
 
-		static Outcome unanswered(String failure) {
+		/**
+		 * A request that got no answer.
+		 * @param failure what went wrong
+		 * @return the outcome
+		 */
+		public static Outcome unanswered(String failure) {
 			return new Outcome(failure, true, false);
 		}
 
-		static Outcome stale(String failure) {
+		/**
+		 * A read that did not return the last acknowledged value.
+		 * @param failure what it returned, and what it should have
+		 * @return the outcome
+		 */
+		public static Outcome stale(String failure) {
 			return new Outcome(failure, false, true);
 		}
 
-		boolean ok() {
+		/**
+		 * Whether the request succeeded.
+		 * @return {@code true} if so
+		 */
+		public boolean ok() {
 			return this.failure == null;
 		}
 
