@@ -1,5 +1,6 @@
 package dev.zdm.sample;
 
+import java.time.Duration;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -29,8 +30,9 @@ class ZdmEndpointWebTests {
 	void endpointShowsPhasesFleetBackfillAndDdlAndItsWriteOperationIsOffByDefault() {
 		try (ConfigurableApplicationContext context = start()) {
 			RestClient client = client(context);
-			await().untilAsserted(() -> assertThat(get(client, "/actuator/zdm/customers-email").getBody())
-				.contains("\"verified\":true"));
+			await().atMost(Duration.ofMinutes(2))
+				.untilAsserted(() -> assertThat(get(client, "/actuator/zdm/customers-email").getBody())
+					.contains("\"verified\":true"));
 			String migration = get(client, "/actuator/zdm/customers-email").getBody();
 			assertThat(migration).contains("\"requestedPhase\":\"backfill\"", "\"effectivePhase\":\"backfill\"",
 					"\"table\":\"public.customers\"", "\"backfill\":{", "\"ddl\":{", "\"fleet\":[", "\"locks\":{");
@@ -45,7 +47,8 @@ class ZdmEndpointWebTests {
 	void writeOperationPausesAndResumesWhenEnabledAndRefusesMalformedRequests() {
 		try (ConfigurableApplicationContext context = start("management.endpoint.zdm.access=unrestricted")) {
 			RestClient client = client(context);
-			await().until(() -> get(client, "/actuator/zdm/customers-email").getBody().contains("\"verified\":true"));
+			await().atMost(Duration.ofMinutes(2))
+				.until(() -> get(client, "/actuator/zdm/customers-email").getBody().contains("\"verified\":true"));
 			ResponseEntity<String> paused = post(client, "/actuator/zdm/customers-email/pause");
 			assertThat(paused.getStatusCode().value()).isEqualTo(200);
 			assertThat(paused.getBody()).contains("\"paused\":true");
