@@ -72,7 +72,11 @@ class JpaServiceWalkTests {
 
 	private final Map<Long, Shop> shops = new ConcurrentHashMap<>();
 
-	private final Map<Long, Boolean> deleted = new ConcurrentHashMap<>();
+	private final Map<Long, Boolean> deletedCustomers = new ConcurrentHashMap<>();
+
+	private final Map<Long, Boolean> deletedMembers = new ConcurrentHashMap<>();
+
+	private final Map<Long, Boolean> deletedShops = new ConcurrentHashMap<>();
 
 	/** Every successful write of a shared customer, by id and the version it wrote. */
 	private final Map<Long, Map<Long, Customer>> sharedWrites = new ConcurrentHashMap<>();
@@ -209,7 +213,7 @@ class JpaServiceWalkTests {
 				jdbc.queryForList("SELECT id, name, email_address, balance_cents, version FROM customers"));
 		this.customers.forEach((id, expected) -> {
 			Map<String, Object> row = customerRows.get(id);
-			if (this.deleted.containsKey(id)) {
+			if (this.deletedCustomers.containsKey(id)) {
 				assertThat(row).as("customer %d was deleted", id).isNull();
 				return;
 			}
@@ -239,7 +243,7 @@ class JpaServiceWalkTests {
 				jdbc.queryForList("SELECT id, name, email_address, points_total FROM members"));
 		this.members.forEach((id, expected) -> {
 			Map<String, Object> row = memberRows.get(id);
-			if (this.deleted.containsKey(id)) {
+			if (this.deletedMembers.containsKey(id)) {
 				assertThat(row).as("member %d was deleted", id).isNull();
 				return;
 			}
@@ -251,7 +255,7 @@ class JpaServiceWalkTests {
 				"SELECT s.id, s.name, a.street, a.city FROM shops s LEFT JOIN shop_addresses a ON a.shop_id = s.id"));
 		this.shops.forEach((id, expected) -> {
 			Map<String, Object> row = shopRows.get(id);
-			if (this.deleted.containsKey(id)) {
+			if (this.deletedShops.containsKey(id)) {
 				assertThat(row).as("shop %d was deleted", id).isNull();
 				return;
 			}
@@ -338,7 +342,7 @@ class JpaServiceWalkTests {
 		else {
 			long id = mine.remove(random.nextInt(mine.size()));
 			repository.deleteById(id);
-			this.deleted.put(id, true);
+			this.deletedCustomers.put(id, true);
 		}
 	}
 
@@ -406,7 +410,7 @@ class JpaServiceWalkTests {
 		else {
 			long id = mine.remove(random.nextInt(mine.size()));
 			repository.deleteById(id);
-			this.deleted.put(id, true);
+			this.deletedMembers.put(id, true);
 		}
 	}
 
@@ -439,7 +443,7 @@ class JpaServiceWalkTests {
 		else {
 			long id = mine.remove(random.nextInt(mine.size()));
 			repository.deleteById(id);
-			this.deleted.put(id, true);
+			this.deletedShops.put(id, true);
 		}
 	}
 

@@ -3,6 +3,8 @@ package dev.zdm.jpa;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -30,6 +32,11 @@ class JpaStartupOrderTests {
 
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
+
+	@BeforeAll
+	static void createTables() {
+		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
+	}
 
 	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, FlywayAutoConfiguration.class,
@@ -73,7 +80,8 @@ class JpaStartupOrderTests {
 	@Test
 	void schemaValidationAtStartUpSeesTheColumnsTheExpandAdds() {
 		List<String> properties = new ArrayList<>(List.of(postgres.springProperties()));
-		properties.addAll(List.of("spring.jpa.hibernate.ddl-auto=validate", "zdm.fleet.heartbeat-interval=200ms"));
+		properties.addAll(List.of("spring.flyway.enabled=false", "spring.jpa.hibernate.ddl-auto=validate",
+				"zdm.fleet.heartbeat-interval=200ms"));
 		try (ConfigurableApplicationContext context = new SpringApplicationBuilder(JpaServiceApplication.class)
 			.properties(properties.toArray(String[]::new))
 			.run()) {
