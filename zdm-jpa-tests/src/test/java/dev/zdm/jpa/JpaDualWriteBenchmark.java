@@ -64,7 +64,8 @@ class JpaDualWriteBenchmark {
 				.until(() -> phases.status("customers-email").effective() == Phase.DUAL_WRITE);
 			CustomerRepository routed = context.getBean(CustomerRepository.class);
 			CustomerRepository direct = context.getBean(OldCustomers.class);
-			TransactionTemplate transaction = new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+			TransactionTemplate transaction = new TransactionTemplate(
+					context.getBean(PlatformTransactionManager.class));
 			Variant[] variants = { new Variant("direct: old implementation in a TransactionTemplate",
 					(id) -> transaction.execute((status) -> write(direct, id))),
 					new Variant("routed: the routing bean at dual-write, in a TransactionTemplate",

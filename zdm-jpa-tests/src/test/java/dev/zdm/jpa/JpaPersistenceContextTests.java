@@ -71,7 +71,8 @@ class JpaPersistenceContextTests {
 			properties.add("zdm.migrations." + migration + ".phase=read-new");
 			properties.add("zdm.migrations." + migration + ".backfill.pause=10ms");
 		}
-		context = new SpringApplicationBuilder(JpaServiceApplication.class).properties(properties.toArray(String[]::new))
+		context = new SpringApplicationBuilder(JpaServiceApplication.class)
+			.properties(properties.toArray(String[]::new))
 			.run();
 		PhaseController phases = context.getBean(PhaseController.class);
 		await().atMost(Duration.ofSeconds(120))

@@ -142,9 +142,11 @@ class JpaServiceWalkTests {
 		jdbc.update("INSERT INTO customers (id, name, email, balance) SELECT i, 'customer ' || i, "
 				+ "CASE WHEN i <= ? THEN 'shared.' || i || '@example.com' ELSE 'Customer.' || i || '@Example.com' END, "
 				+ "i / 100.0 FROM generate_series(1, ?) AS i", SHARED_CUSTOMERS, EXISTING_ROWS);
-		jdbc.update("INSERT INTO members (id, name, email, points) SELECT i, 'member ' || i, 'Member.' || i || '@Example.com', i "
+		jdbc.update("INSERT INTO members (id, name, email, points) "
+				+ "SELECT i, 'member ' || i, 'Member.' || i || '@Example.com', i "
 				+ "FROM generate_series(1, ?) AS i", EXISTING_ROWS);
-		jdbc.update("INSERT INTO shops (id, name, street, city) SELECT i, 'shop ' || i, i || ' Main Street', 'City ' || i "
+		jdbc.update("INSERT INTO shops (id, name, street, city) "
+				+ "SELECT i, 'shop ' || i, i || ' Main Street', 'City ' || i "
 				+ "FROM generate_series(1, ?) AS i", EXISTING_ROWS);
 		for (String sequence : List.of("customers_id_seq", "members_id_seq", "shops_id_seq")) {
 			jdbc.queryForObject("SELECT setval(?, ?)", Long.class, sequence, EXISTING_ROWS + 100);
@@ -189,7 +191,8 @@ class JpaServiceWalkTests {
 		String notYetBackfilled = phase.readsNew() ? "false" : "%s IS NULL AND %s IS NULL";
 		assertThat(jdbc.queryForList("SELECT id, email, email_address, balance, balance_cents FROM customers "
 				+ "WHERE NOT (" + notYetBackfilled.formatted("email_address", "balance_cents") + ") AND "
-				+ "(email_address IS DISTINCT FROM lower(email) OR balance_cents IS DISTINCT FROM (balance * 100)::bigint)"))
+				+ "(email_address IS DISTINCT FROM lower(email) "
+				+ "OR balance_cents IS DISTINCT FROM (balance * 100)::bigint)"))
 			.as("customers whose old and new columns disagree at %s", phase)
 			.isEmpty();
 		assertThat(jdbc.queryForList("SELECT id, email, email_address, points, points_total FROM members "
@@ -462,7 +465,8 @@ class JpaServiceWalkTests {
 				Customer read = repository.findById(id).orElseThrow();
 				Customer written = repository.update(id, read.version(), email("shared"),
 						ThreadLocalRandom.current().nextLong(1_000_000));
-				this.sharedWrites.computeIfAbsent(id, (key) -> new ConcurrentHashMap<>()).put(written.version(), written);
+				this.sharedWrites.computeIfAbsent(id, (key) -> new ConcurrentHashMap<>())
+					.put(written.version(), written);
 				this.writes.incrementAndGet();
 			}
 			catch (ObjectOptimisticLockingFailureException ex) {
