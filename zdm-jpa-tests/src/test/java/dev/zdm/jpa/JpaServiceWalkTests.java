@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
@@ -299,6 +300,9 @@ class JpaServiceWalkTests {
 			catch (RuntimeException ex) {
 				this.failures.add(instance.name() + " (" + instance.phase() + "): " + ex);
 			}
+			finally {
+				instance.inFlight().decrementAndGet();
+			}
 		}
 	}
 
@@ -475,6 +479,9 @@ class JpaServiceWalkTests {
 			catch (RuntimeException ex) {
 				this.failures.add(instance.name() + " (" + instance.phase() + "), shared customer " + id + ": " + ex);
 			}
+			finally {
+				instance.inFlight().decrementAndGet();
+			}
 		}
 	}
 
@@ -485,9 +492,19 @@ class JpaServiceWalkTests {
 		}
 	}
 
+	/**
+	 * Pick a live instance and count an operation in flight on it; the caller ends it with {@code done()}.
+	 */
 	private Instance any() {
-		Instance[] live = this.rotation.toArray(new Instance[0]);
-		return live[ThreadLocalRandom.current().nextInt(live.length)];
+		while (true) {
+			Instance[] live = this.rotation.toArray(new Instance[0]);
+			Instance instance = live[ThreadLocalRandom.current().nextInt(live.length)];
+			instance.inFlight().incrementAndGet();
+			if (this.rotation.contains(instance)) {
+				return instance;
+			}
+			instance.inFlight().decrementAndGet();
+		}
 	}
 
 	private static long pick(List<Long> ids) {
@@ -513,9 +530,15 @@ class JpaServiceWalkTests {
 		return new Instance(slot + "-" + phase.value(), context);
 	}
 
-	private void retire(Instance old) throws InterruptedException {
+	/**
+	 * Take an instance out of the rotation and close it once the operations it is serving are done, as a rolling
+	 * deploy drains an instance before stopping it.
+	 */
+	private void retire(Instance old) {
 		this.rotation.remove(old);
-		Thread.sleep(1500);
+		await().atMost(Duration.ofSeconds(120))
+			.pollInterval(Duration.ofMillis(50))
+			.until(() -> old.inFlight().get() == 0);
 		old.close();
 	}
 
@@ -543,7 +566,11 @@ class JpaServiceWalkTests {
 
 	}
 
-	private record Instance(String name, ConfigurableApplicationContext context) {
+	private record Instance(String name, ConfigurableApplicationContext context, AtomicInteger inFlight) {
+
+		Instance(String name, ConfigurableApplicationContext context) {
+			this(name, context, new AtomicInteger());
+		}
 
 		<T> T bean(Class<T> type) {
 			return this.context.getBean(type);
