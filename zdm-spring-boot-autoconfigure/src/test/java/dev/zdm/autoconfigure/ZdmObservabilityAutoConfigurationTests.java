@@ -143,6 +143,7 @@ class ZdmObservabilityAutoConfigurationTests {
 		this.contextRunner
 			.withPropertyValues("zdm.migrations.ledgers-name.table=ledgers", "zdm.migrations.ledgers-name.phase=dual-write",
 					"zdm.migrations.ledgers-name.up.display_name=initcap(name)",
+					"zdm.migrations.ledgers-name.expand=classpath:db/zdm/ledgers-name/expand",
 					"zdm.migrations.ledgers-name.expand-paused=true", "zdm.ddl.expand-alert-after=1ms")
 			.run((context) -> {
 				Health health = context.getBean(ZdmHealthIndicator.class).health(true);
