@@ -24,8 +24,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A cross-table migration on JPA at {@code contract}, in the window between the contract DDL (which drops the old
- * columns) and the instance's next heartbeat, while the instance still believes the old side exists. Heartbeats run
- * only when the test asks, so the window lasts as long as the test needs.
+ * columns) and the instance's next heartbeat, while the instance still believes the old side exists. The existing
+ * shops are first copied and verified by zdm's backfill (contract needs a verified backfill); then the contract
+ * instance's heartbeats run only at start-up, so the window lasts as long as the test needs.
  */
 class JpaCrossTableContractTests {
 
@@ -35,14 +36,21 @@ class JpaCrossTableContractTests {
 	@Test
 	void writesBetweenTheContractDdlAndTheNextHeartbeatSucceedOnTheNewSide() {
 		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
-		Shop kept;
-		Shop deleted;
-		try (ConfigurableApplicationContext readNew = start("read-new")) {
-			ShopRepository shops = readNew.getBean(ShopRepository.class);
-			kept = shops.create("kept", "1 Old Street", "Old Town");
-			deleted = shops.create("deleted", "2 Old Street", "Old Town");
+		JdbcTemplate jdbc = postgres.jdbc();
+		long kept = jdbc.queryForObject("INSERT INTO shops (name, street, city) VALUES ('kept', '1 Old Street', "
+				+ "'Old Town') RETURNING id", Long.class);
+		long deleted = jdbc.queryForObject("INSERT INTO shops (name, street, city) VALUES ('deleted', '2 Old Street', "
+				+ "'Old Town') RETURNING id", Long.class);
+		try (ConfigurableApplicationContext backfill = start("backfill", "200ms")) {
+			// zdm's backfill copies the existing addresses and verifies them: contract needs a verified backfill.
+			PhaseController phases = backfill.getBean(PhaseController.class);
+			await().atMost(Duration.ofSeconds(120))
+				.until(() -> phases.status("shops-address").state().isVerified());
+			assertThat(jdbc.queryForList("SELECT shop_id, street FROM shop_addresses ORDER BY shop_id"))
+				.containsExactly(Map.of("shop_id", kept, "street", "1 Old Street"),
+						Map.of("shop_id", deleted, "street", "2 Old Street"));
 		}
-		try (ConfigurableApplicationContext context = start("contract")) {
+		try (ConfigurableApplicationContext context = start("contract", "1h")) {
 			PhaseController phases = context.getBean(PhaseController.class);
 			ShopRepository shops = context.getBean(ShopRepository.class);
 			assertThat(phases.effectivePhase("shops-address")).isEqualTo(Phase.CONTRACT);
@@ -50,26 +58,26 @@ class JpaCrossTableContractTests {
 			assertThat(phases.status("shops-address").state().isContracted()).as("known to this instance").isFalse();
 
 			Shop created = shops.create("created", "3 New Street", "New Town");
-			shops.updateAddress(kept.id(), "4 Moved Street", "Elsewhere");
-			shops.updateName(kept.id(), "renamed");
-			shops.deleteById(deleted.id());
+			shops.updateAddress(kept, "4 Moved Street", "Elsewhere");
+			shops.updateName(kept, "renamed");
+			shops.deleteById(deleted);
 
-			JdbcTemplate jdbc = postgres.jdbc();
 			List<Map<String, Object>> rows = jdbc.queryForList("SELECT s.id, s.name, a.street, a.city FROM shops s "
 					+ "LEFT JOIN shop_addresses a ON a.shop_id = s.id ORDER BY s.id");
 			assertThat(rows).containsExactly(
-					Map.of("id", kept.id(), "name", "renamed", "street", "4 Moved Street", "city", "Elsewhere"),
+					Map.of("id", kept, "name", "renamed", "street", "4 Moved Street", "city", "Elsewhere"),
 					Map.of("id", created.id(), "name", "created", "street", "3 New Street", "city", "New Town"));
 		}
 	}
 
 	/**
-	 * Start an instance whose heartbeats run only at start-up: the one that joins at {@code contract} runs the
-	 * contract DDL right after it, and learns that the migration is contracted only at a heartbeat that never comes.
+	 * Start an instance. With a heartbeat interval of {@code 1h} its heartbeats run only at start-up: the one that
+	 * joins at {@code contract} runs the contract DDL right after it, and learns that the migration is contracted
+	 * only at a heartbeat that never comes.
 	 */
-	private static ConfigurableApplicationContext start(String phase) {
+	private static ConfigurableApplicationContext start(String phase, String heartbeatInterval) {
 		List<String> properties = new ArrayList<>(List.of(postgres.springProperties()));
-		properties.addAll(List.of("spring.flyway.enabled=false", "zdm.fleet.heartbeat-interval=1h",
+		properties.addAll(List.of("spring.flyway.enabled=false", "zdm.fleet.heartbeat-interval=" + heartbeatInterval,
 				"zdm.fleet.timeout=3h", "zdm.migrations.shops-address.phase=" + phase));
 		return new SpringApplicationBuilder(JpaServiceApplication.class).properties(properties.toArray(String[]::new))
 			.run();
