@@ -13,6 +13,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.TableName;
 
 /**
  * Checks that a migration's old and new columns agree for every row: each new column holds what its {@code up}
@@ -21,6 +22,11 @@ import dev.zdm.migration.SqlIdentifier;
  * {@code down} from what the application wrote, so {@code up} applied to that must give back what was written: an
  * {@code up} that disagrees with {@code down} shows up here. Every statement of the check is built in this class;
  * identifiers are quoted and the expressions are the migration's own, validated at start-up.
+ * <p>
+ * For a cross-table migration the new columns are in the target table: each source row and the target row that
+ * holds its key are matched, and they agree when the target row holds what {@code up} gives for the source row. A
+ * target row with no source row is extra; a source row with no target row is missing, which is only a disagreement
+ * once the backfill copied every pre-existing row.
  */
 final class AgreementCheck {
 
@@ -41,6 +47,9 @@ final class AgreementCheck {
 	 * @return what disagrees, or {@code null} if every row agrees
 	 */
 	@Nullable String check(MigrationDefinition migration, boolean onlyDerivedRows) {
+		if (migration.isCrossTable()) {
+			return checkCrossTable(migration, onlyDerivedRows);
+		}
 		boolean forward = !migration.up().isEmpty();
 		Map<SqlIdentifier, String> derivations = forward ? migration.up() : migration.down();
 		if (derivations.isEmpty()) {
@@ -100,6 +109,123 @@ final class AgreementCheck {
 				d++;
 			}
 			if (!sources.isEmpty()) {
+				StringJoiner sourceText = new StringJoiner(", ", " (", ")");
+				for (int s = 0; s < sources.size(); s++) {
+					sourceText.add(sources.get(s).name() + "=" + literal(row.get("s" + s)));
+				}
+				message.append(sourceText);
+			}
+		}
+		return message.toString();
+	}
+
+	/**
+	 * Check a cross-table migration: source rows against target rows, matched by key, in both directions.
+	 * @param migration the migration, validated against the catalog, with a target table
+	 * @param onlyTargetRows whether to check only the rows the write path wrote into the target table (extra and
+	 * different rows), as before the backfill copied the pre-existing rows; otherwise missing rows count too
+	 * @return what disagrees, or {@code null} if every row agrees
+	 */
+	private @Nullable String checkCrossTable(MigrationDefinition migration, boolean onlyTargetRows) {
+		Map<SqlIdentifier, String> up = migration.up();
+		TableName targetTable = migration.targetTable();
+		SqlIdentifier targetKey = migration.targetKey();
+		if (up.isEmpty() || targetTable == null || targetKey == null) {
+			return null;
+		}
+		SqlIdentifier key = migration.key().get(0);
+		List<SqlIdentifier> sources = new ArrayList<>(migration.down().keySet());
+		StringJoiner sourceSelect = new StringJoiner(", ", "SELECT ", " FROM " + migration.table().quoted());
+		StringJoiner targetSelect = new StringJoiner(", ", "SELECT ", " FROM " + targetTable.quoted());
+		sourceSelect.add(key.quoted() + " AS zdm_key");
+		targetSelect.add(targetKey.quoted() + " AS zdm_key");
+		StringJoiner expected = new StringJoiner(", ", "ROW(", ")");
+		StringJoiner actual = new StringJoiner(", ", "ROW(", ")");
+		StringJoiner select = new StringJoiner(", ");
+		select.add("zdm_source.zdm_key::text AS sk").add("zdm_target.zdm_key::text AS tk");
+		int i = 0;
+		for (Map.Entry<SqlIdentifier, String> derivation : up.entrySet()) {
+			sourceSelect.add("(" + derivation.getValue() + ") AS zdm_e" + i);
+			targetSelect.add(derivation.getKey().quoted() + " AS zdm_d" + i);
+			expected.add("zdm_source.zdm_e" + i);
+			actual.add("zdm_target.zdm_d" + i);
+			select.add("zdm_source.zdm_e" + i + "::text AS e" + i).add("zdm_target.zdm_d" + i + "::text AS d" + i);
+			i++;
+		}
+		for (int s = 0; s < sources.size(); s++) {
+			sourceSelect.add(sources.get(s).quoted() + " AS zdm_s" + s);
+			select.add("zdm_source.zdm_s" + s + "::text AS s" + s);
+		}
+		String joined = " FROM (" + sourceSelect + ") AS zdm_source FULL JOIN (" + targetSelect
+				+ ") AS zdm_target ON zdm_target.zdm_key = zdm_source.zdm_key";
+		String missing = "zdm_target.zdm_key IS NULL";
+		String extra = "zdm_source.zdm_key IS NULL";
+		String different = "(zdm_source.zdm_key IS NOT NULL AND zdm_target.zdm_key IS NOT NULL AND " + expected
+				+ " IS DISTINCT FROM " + actual + ")";
+		String where = (onlyTargetRows ? "" : missing + " OR ") + extra + " OR " + different;
+		Map<String, Object> counts = this.jdbc.queryForMap("SELECT count(*) FILTER (WHERE " + missing
+				+ ") AS missing, count(*) FILTER (WHERE " + extra + ") AS extra, count(*) FILTER (WHERE " + different
+				+ ") AS different, count(zdm_source.zdm_key) AS sources, count(zdm_target.zdm_key) AS targets"
+				+ joined);
+		long missingCount = onlyTargetRows ? 0 : ((Number) counts.get("missing")).longValue();
+		long extraCount = ((Number) counts.get("extra")).longValue();
+		long differentCount = ((Number) counts.get("different")).longValue();
+		long count = missingCount + extraCount + differentCount;
+		if (count == 0) {
+			return null;
+		}
+		List<Map<String, Object>> rows = this.jdbc.queryForList("SELECT " + select + joined + " WHERE " + where
+				+ " ORDER BY coalesce(zdm_source.zdm_key, zdm_target.zdm_key) LIMIT " + ROWS_SHOWN);
+		StringBuilder message = new StringBuilder();
+		message.append(count).append(" rows disagree between ").append(migration.table()).append(" (")
+			.append(counts.get("sources")).append(" rows) and ").append(targetTable).append(" (")
+			.append(counts.get("targets")).append(" rows): ");
+		StringJoiner kinds = new StringJoiner(", ");
+		if (!onlyTargetRows) {
+			kinds.add(missingCount + " missing in " + targetTable);
+		}
+		kinds.add(extraCount + " extra in " + targetTable + " (no source row)");
+		kinds.add(differentCount + " where a target column does not hold what up gives for the source row");
+		message.append(kinds).append((count > ROWS_SHOWN) ? " (first " + ROWS_SHOWN + " shown)" : "").append(':');
+		for (Map<String, Object> row : rows) {
+			message.append("\n  - ");
+			if (row.get("tk") == null) {
+				message.append(key.name()).append('=').append(row.get("sk")).append(": no row in ")
+					.append(targetTable).append(" where up gives");
+				int d = 0;
+				for (Map.Entry<SqlIdentifier, String> derivation : up.entrySet()) {
+					message.append(' ').append(derivation.getKey().name()).append('=')
+						.append(literal(row.get("e" + d)));
+					d++;
+				}
+				message.append(';');
+			}
+			else if (row.get("sk") == null) {
+				message.append(targetKey.name()).append('=').append(row.get("tk")).append(": extra row in ")
+					.append(targetTable).append(", no row in ").append(migration.table()).append(" has this key:");
+				int d = 0;
+				for (Map.Entry<SqlIdentifier, String> derivation : up.entrySet()) {
+					message.append(' ').append(derivation.getKey().name()).append('=')
+						.append(literal(row.get("d" + d)));
+					d++;
+				}
+				message.append(';');
+			}
+			else {
+				message.append(key.name()).append('=').append(row.get("sk")).append(':');
+				int d = 0;
+				for (Map.Entry<SqlIdentifier, String> derivation : up.entrySet()) {
+					Object value = row.get("d" + d);
+					Object derived = row.get("e" + d);
+					if (value == null ? derived != null : !value.equals(derived)) {
+						message.append(' ').append(derivation.getKey().name()).append('=').append(literal(value))
+							.append(" but up ").append(derivation.getValue()).append(" gives ")
+							.append(literal(derived)).append(';');
+					}
+					d++;
+				}
+			}
+			if (row.get("sk") != null && !sources.isEmpty()) {
 				StringJoiner sourceText = new StringJoiner(", ", " (", ")");
 				for (int s = 0; s < sources.size(); s++) {
 					sourceText.add(sources.get(s).name() + "=" + literal(row.get("s" + s)));
