@@ -43,7 +43,8 @@ final class AgreementCheck {
 	 * Check one migration.
 	 * @param migration the migration, validated against the catalog
 	 * @param onlyDerivedRows whether to skip rows whose derived columns are all {@code null}, as existing rows are
-	 * before the backfill reached them
+	 * before the backfill reached them; for a cross-table migration, whether to skip source rows that have no target
+	 * row
 	 * @return what disagrees, or {@code null} if every row agrees
 	 */
 	@Nullable String check(MigrationDefinition migration, boolean onlyDerivedRows) {

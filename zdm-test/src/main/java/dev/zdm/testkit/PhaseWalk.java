@@ -37,7 +37,9 @@ import dev.zdm.phase.MigrationStatus;
  * <li>the application starts at the phase (its scripts passed the unsafe-operation checks) and runs at it;</li>
  * <li>the user's {@link PhaseScenario scenario} passes;</li>
  * <li>old and new agree for every row: from {@code dual-write} for the rows the write path derived, and for every
- * row once the backfill is verified;</li>
+ * row once the backfill is verified; for a cross-table migration, source and target rows matched by key, with
+ * target rows that have no source row reported from {@code dual-write} and missing target rows once the backfill is
+ * verified;</li>
  * <li>at {@code backfill}, the backfill completed and verified;</li>
  * <li>at {@code contract}, the contract DDL ran, and the scenario still passes afterwards.</li>
  * </ul>
