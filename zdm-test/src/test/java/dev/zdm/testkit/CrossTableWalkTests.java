@@ -53,6 +53,26 @@ class CrossTableWalkTests {
 	}
 
 	@Test
+	void walksTwoVersionsSideBySideWithInsertsUpdatesAndDeletesAtEachStep(PhaseWalk walk) {
+		createCustomers(walk.database().jdbc());
+		List<String> steps = new ArrayList<>();
+		Map<Long, String> cities = new ConcurrentHashMap<>();
+		customers(walk).scenario((step) -> {
+			steps.add(step.instance());
+			crud(step, cities);
+		}).runMixedFleet();
+		assertThat(steps).contains("walk-old-expand", "walk-new-dual-write", "walk-old-read-new", "walk-new-contract");
+		JdbcTemplate jdbc = walk.database().jdbc();
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM customers c FULL JOIN customer_addresses a "
+				+ "ON a.customer_id = c.id WHERE c.id IS NULL OR a.customer_id IS NULL", Integer.class))
+			.isZero();
+		cities.forEach((id, city) -> assertThat(
+				jdbc.queryForList("SELECT city FROM customer_addresses WHERE customer_id = ?", String.class, id))
+			.as("customer %d", id)
+			.containsExactly(city.toUpperCase(Locale.ROOT)));
+	}
+
+	@Test
 	void newRepositoryThatWritesAWrongValueFailsNamingThePhaseAndTheRow(PhaseWalk walk) {
 		createCustomers(walk.database().jdbc());
 		assertThatExceptionOfType(PhaseWalkFailure.class)
