@@ -39,6 +39,7 @@ class RollingDeployTests {
 					"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=30s", "--logging.level.root=warn",
 					"--logging.level.dev.zdm=info", "--spring.main.banner-mode=off",
 					"--zdm.migrations.customers-email.backfill.min-batch-size=50",
+					"--zdm.migrations.customers-email.backfill.initial-batch-size=50",
 					"--zdm.migrations.customers-email.backfill.max-batch-size=100",
 					"--zdm.migrations.customers-email.backfill.pause=100ms"))
 			.set("migrations", "customers-email")

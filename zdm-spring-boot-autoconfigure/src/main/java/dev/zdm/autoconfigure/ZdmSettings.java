@@ -39,7 +39,7 @@ final class ZdmSettings {
 					"at least zdm.ddl.initial-backoff (" + ddl.getInitialBackoff() + ")");
 		}
 		if (!(ddl.getJitter() >= 0 && ddl.getJitter() <= 1)) {
-			throw outOfRange(null, "zdm.ddl.jitter", ddl.getJitter(), "from 0 to 1");
+			throw outOfRange(null, "zdm.ddl.jitter", ddl.getJitter(), "a value from 0 to 1");
 		}
 	}
 
@@ -52,7 +52,7 @@ final class ZdmSettings {
 		if (backfill.getInitialBatchSize() < backfill.getMinBatchSize()
 				|| backfill.getInitialBatchSize() > backfill.getMaxBatchSize()) {
 			throw outOfRange(id, prefix + "initial-batch-size", backfill.getInitialBatchSize(),
-					"from " + prefix + "min-batch-size (" + backfill.getMinBatchSize() + ") to " + prefix
+					"a value from " + prefix + "min-batch-size (" + backfill.getMinBatchSize() + ") to " + prefix
 							+ "max-batch-size (" + backfill.getMaxBatchSize() + ")");
 		}
 		positive(id, prefix + "target-batch-duration", backfill.getTargetBatchDuration());

@@ -496,8 +496,10 @@ public final class RollingDeploy {
 		List<String> instanceArguments = List.of("--zdm.fleet.heartbeat-interval=500ms", "--zdm.fleet.timeout=10s",
 				"--zdm.fleet.join-timeout=10s", "--logging.level.root=warn", "--logging.level.dev.zdm=info",
 				"--spring.main.banner-mode=off", "--zdm.migrations.customers-email.backfill.max-batch-size=500",
+				"--zdm.migrations.customers-email.backfill.initial-batch-size=500",
 				"--zdm.migrations.customers-email.backfill.pause=100ms",
 				"--zdm.migrations.customers-address.backfill.max-batch-size=500",
+				"--zdm.migrations.customers-address.backfill.initial-batch-size=500",
 				"--zdm.migrations.customers-address.backfill.pause=100ms");
 
 		// customers-address too, once zdm copies existing rows into another table (cross-table backfill).
