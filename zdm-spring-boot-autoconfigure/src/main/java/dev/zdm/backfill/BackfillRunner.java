@@ -20,10 +20,14 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.zdm.backfill.BackfillListener.Batch;
+import dev.zdm.backfill.BackfillListener.BatchKind;
+import dev.zdm.backfill.BackfillPacer.HoldBack;
 import dev.zdm.backfill.BackfillRepository.StoredProgress;
 import dev.zdm.fleet.FleetMember;
 import dev.zdm.fleet.FleetRegistry;
 import dev.zdm.locks.LockInspector;
+import dev.zdm.locks.ReplicationLagInspector;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.MigrationStateRepository;
@@ -60,6 +64,8 @@ final class BackfillRunner {
 
 	private final BackfillPacer pacer;
 
+	private final BackfillListener listener;
+
 	private final BackfillStatements statements;
 
 	private final FleetRegistry registry;
@@ -87,13 +93,21 @@ final class BackfillRunner {
 	 */
 	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
 			LockInspector lockInspector, List<BackfillThrottle> throttles, boolean repair) {
+		this(dataSource, migration, instanceId, fleetTimeout, lockInspector, null, throttles, repair,
+				BackfillListener.NONE);
+	}
+
+	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
+			LockInspector lockInspector, @Nullable ReplicationLagInspector replicationLagInspector,
+			List<BackfillThrottle> throttles, boolean repair, BackfillListener listener) {
 		this.dataSource = dataSource;
 		this.migration = migration;
 		this.settings = migration.backfill();
 		this.instanceId = instanceId;
 		this.fleetTimeout = fleetTimeout;
 		this.repair = repair;
-		this.pacer = new BackfillPacer(migration, this.settings, lockInspector, throttles);
+		this.pacer = new BackfillPacer(migration, this.settings, lockInspector, replicationLagInspector, throttles);
+		this.listener = listener;
 		this.statements = new BackfillStatements(migration);
 		this.registry = new FleetRegistry(dataSource);
 		this.states = new MigrationStateRepository(dataSource);
@@ -221,6 +235,7 @@ final class BackfillRunner {
 				return interrupted;
 			}
 			long batchStart = System.nanoTime();
+			Batch observed = this.listener.batchStarting(this.migration, BatchKind.COPY, batchSize);
 			CopiedBatch batch;
 			try {
 				batch = copyBatch(connection, repository, lastKey, upperBound, batchSize, rowsDone + runRows, estimated,
@@ -228,9 +243,15 @@ final class BackfillRunner {
 				failures = 0;
 			}
 			catch (DataAccessException ex) {
+				observed.failed(ex, isRetryable(ex));
 				batchSize = afterFailedBatch(repository, ex, batchSize, ++failures);
 				continue;
 			}
+			catch (SQLException | RuntimeException ex) {
+				observed.failed(ex, false);
+				throw ex;
+			}
+			observed.copied(batch.rows(), batch.updated());
 			if (batch.rows() == 0) {
 				repository.markCopied(id);
 				logger.info("zdm: migration '" + id + "': backfill copied " + (rowsDone + runRows) + " rows");
@@ -242,6 +263,7 @@ final class BackfillRunner {
 			batchSize = this.pacer.nextBatchSize(batchSize, Duration.ofNanos(System.nanoTime() - batchStart));
 			if (batch.paused()) {
 				repository.setState(id, BackfillState.PAUSED, null);
+				this.listener.holdsBack(this.migration, ThrottleReason.OPERATOR);
 				return Outcome.PAUSED;
 			}
 			if (this.settings.vacuumEveryRows() > 0 && updatedSinceVacuum >= this.settings.vacuumEveryRows()
@@ -288,10 +310,19 @@ final class BackfillRunner {
 		Pass pass;
 		do {
 			passes++;
-			pass = verificationPass(connection, repository);
+			BackfillListener.Pass observed = this.listener.verificationPassStarting(this.migration, passes);
+			try {
+				pass = verificationPass(connection, repository);
+			}
+			catch (SQLException | RuntimeException ex) {
+				observed.stopped();
+				throw ex;
+			}
 			if (pass == null) {
+				observed.stopped();
 				return this.stopRequested ? Outcome.STOPPED : Outcome.PAUSED;
 			}
+			observed.finished(pass.checked(), pass.disagreeing(), pass.repaired());
 			repaired += pass.repaired();
 			logger.info("zdm: migration '" + id + "': verification pass " + passes + " checked " + pass.checked()
 					+ " rows, " + pass.disagreeing() + " disagreed and were repaired");
@@ -302,6 +333,7 @@ final class BackfillRunner {
 		boolean succeeded = rowsAgree && fleet.allowed();
 		repository.insertVerification(new BackfillVerification(id, this.instanceId, startedAt, Instant.now(), passes,
 				pass.checked(), repaired, pass.disagreeing(), succeeded, fleet.description()));
+		this.listener.verificationFinished(this.migration, passes, succeeded);
 		if (succeeded) {
 			repository.setState(id, BackfillState.VERIFIED, null);
 			logger.info("zdm: migration '" + id + "': backfill verified for fleet " + fleet.description());
@@ -332,15 +364,22 @@ final class BackfillRunner {
 				return null;
 			}
 			long batchStart = System.nanoTime();
+			Batch observed = this.listener.batchStarting(this.migration, BatchKind.VERIFY, batchSize);
 			VerifiedBatch batch;
 			try {
 				batch = verifyBatch(connection, repository, lastKey, batchSize);
 				failures = 0;
 			}
 			catch (DataAccessException ex) {
+				observed.failed(ex, isRetryable(ex));
 				batchSize = afterFailedBatch(repository, ex, batchSize, ++failures);
 				continue;
 			}
+			catch (SQLException | RuntimeException ex) {
+				observed.failed(ex, false);
+				throw ex;
+			}
+			observed.verified(batch.rows(), batch.disagreeing(), batch.repaired());
 			if (batch.rows() == 0) {
 				return new Pass(checked, disagreeing, repaired);
 			}
@@ -351,6 +390,7 @@ final class BackfillRunner {
 			batchSize = this.pacer.nextBatchSize(batchSize, Duration.ofNanos(System.nanoTime() - batchStart));
 			if (batch.paused()) {
 				repository.setState(this.migration.id(), BackfillState.PAUSED, null);
+				this.listener.holdsBack(this.migration, ThrottleReason.OPERATOR);
 				return null;
 			}
 			sleep(this.settings.pause());
@@ -416,24 +456,37 @@ final class BackfillRunner {
 	private @Nullable Outcome checkBeforeBatch(BackfillRepository repository) {
 		String id = this.migration.id();
 		boolean throttled = false;
+		@Nullable ThrottleReason heldBackFor = null;
+		long heldBackSince = 0;
 		while (true) {
 			if (this.stopRequested) {
 				repository.setState(id, BackfillState.PENDING, "runner " + this.instanceId + " stopped");
 				return Outcome.STOPPED;
 			}
-			String reason = this.pacer.holdBackReason();
-			if (reason == null) {
+			HoldBack holdBack = this.pacer.holdBack();
+			long now = System.nanoTime();
+			if (heldBackFor != null) {
+				this.listener.heldBack(this.migration, heldBackFor, Duration.ofNanos(now - heldBackSince));
+			}
+			if (holdBack == null) {
 				if (throttled) {
 					logger.info("zdm: migration '" + id + "': backfill goes on");
 				}
 				return null;
 			}
+			String reason = holdBack.description();
 			if (!throttled) {
 				logger.info("zdm: migration '" + id + "': backfill holds back: " + reason);
 				throttled = true;
 			}
+			if (holdBack.reason() != heldBackFor) {
+				this.listener.holdsBack(this.migration, holdBack.reason());
+			}
+			heldBackFor = holdBack.reason();
+			heldBackSince = now;
 			if (repository.setState(id, BackfillState.THROTTLED, reason)) {
 				repository.setState(id, BackfillState.PAUSED, null);
+				this.listener.holdsBack(this.migration, ThrottleReason.OPERATOR);
 				return Outcome.PAUSED;
 			}
 			sleep(this.settings.throttleCheckInterval());

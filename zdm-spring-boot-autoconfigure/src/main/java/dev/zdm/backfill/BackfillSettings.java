@@ -23,11 +23,18 @@ import java.util.List;
  * @param timeZone the zone of the time windows
  * @param vacuumEveryRows rows updated between two {@code VACUUM}s of the table, 0 for none
  * @param verificationPasses most verification passes before giving up when rows keep disagreeing
+ * @param maxReplicationLag replay lag of a streaming replica above which the backfill holds back, or
+ * {@link Duration#ZERO} to never hold back for it
  */
 public record BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
 		Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
 		int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval, List<TimeWindow> timeWindows,
-		ZoneId timeZone, long vacuumEveryRows, int verificationPasses) {
+		ZoneId timeZone, long vacuumEveryRows, int verificationPasses, Duration maxReplicationLag) {
+
+	/**
+	 * The default {@link #maxReplicationLag()}.
+	 */
+	public static final Duration DEFAULT_MAX_REPLICATION_LAG = Duration.ofSeconds(10);
 
 	/**
 	 * Create settings, checking they are consistent.
@@ -40,6 +47,19 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		initialBatchSize = Math.max(minBatchSize, Math.min(maxBatchSize, initialBatchSize));
 		timeWindows = List.copyOf(timeWindows);
 		verificationPasses = Math.max(2, verificationPasses);
+	}
+
+	/**
+	 * Create settings that hold back for a replication lag over {@link #DEFAULT_MAX_REPLICATION_LAG}; the
+	 * parameters are the record's components of the same names.
+	 */
+	public BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
+			Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
+			int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval, List<TimeWindow> timeWindows,
+			ZoneId timeZone, long vacuumEveryRows, int verificationPasses) {
+		this(enabled, initialBatchSize, minBatchSize, maxBatchSize, targetBatchDuration, pause, lockTimeout,
+				statementTimeout, maxLockWaiters, maxTransactionAge, throttleCheckInterval, timeWindows, timeZone,
+				vacuumEveryRows, verificationPasses, DEFAULT_MAX_REPLICATION_LAG);
 	}
 
 	/**
@@ -61,7 +81,7 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		return new BackfillSettings(this.enabled, this.maxBatchSize, this.maxBatchSize, this.maxBatchSize,
 				this.targetBatchDuration, Duration.ZERO, this.lockTimeout, this.statementTimeout, Integer.MAX_VALUE,
 				Duration.ZERO, this.throttleCheckInterval, List.of(), this.timeZone, this.vacuumEveryRows,
-				this.verificationPasses);
+				this.verificationPasses, Duration.ZERO);
 	}
 
 }
