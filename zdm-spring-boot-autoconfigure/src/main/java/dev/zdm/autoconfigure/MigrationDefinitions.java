@@ -90,7 +90,8 @@ final class MigrationDefinitions {
 					backfill.getPause(), backfill.getLockTimeout(), backfill.getStatementTimeout(),
 					backfill.getMaxLockWaiters(), backfill.getMaxTransactionAge(), backfill.getThrottleCheckInterval(),
 					backfill.getTimeWindows().stream().map(TimeWindow::parse).toList(),
-					ZoneId.of(backfill.getTimeZone()), backfill.getVacuumEveryRows(), backfill.getVerificationPasses());
+					ZoneId.of(backfill.getTimeZone()), backfill.getVacuumEveryRows(), backfill.getVerificationPasses(),
+					backfill.getMaxReplicationLag());
 		}
 		catch (IllegalArgumentException | DateTimeException ex) {
 			throw new ZdmConfigurationException(id, "invalid backfill settings: " + ex.getMessage(),

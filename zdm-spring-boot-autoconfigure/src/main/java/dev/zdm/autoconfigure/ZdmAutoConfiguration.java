@@ -19,10 +19,14 @@ import org.springframework.core.env.Environment;
 import org.springframework.core.io.ResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.backfill.BackfillListener;
 import dev.zdm.backfill.BackfillParticipant;
+import dev.zdm.backfill.BackfillProgressSampler;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillThrottle;
+import dev.zdm.ddl.DdlActivity;
 import dev.zdm.ddl.DdlHistoryRepository;
+import dev.zdm.ddl.DdlListener;
 import dev.zdm.ddl.DdlSettings;
 import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.ddl.SchemaChangeContributor;
@@ -32,6 +36,7 @@ import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.locks.LockInspector;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.phase.HeldBackTracker;
 import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.PhaseController;
 
@@ -80,9 +85,29 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
-			ResourceLoader resourceLoader) {
-		return new ExpandContractRunner(dataSource, settings, instance, properties.getFleet().getTimeout(),
-				contributors.orderedStream().toList(), resourceLoader);
+			ResourceLoader resourceLoader, ObjectProvider<DdlListener> listeners) {
+		ExpandContractRunner runner = new ExpandContractRunner(dataSource, settings, instance,
+				properties.getFleet().getTimeout(), contributors.orderedStream().toList(), resourceLoader);
+		runner.setListener(DdlListener.of(listeners.orderedStream().toList()));
+		return runner;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DdlActivity zdmDdlActivity() {
+		return new DdlActivity();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	HeldBackTracker zdmHeldBackTracker() {
+		return new HeldBackTracker();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillProgressSampler zdmBackfillProgressSampler(BackfillService backfillService) {
+		return new BackfillProgressSampler(backfillService);
 	}
 
 	@Bean
@@ -106,9 +131,11 @@ public final class ZdmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, ZdmProperties properties,
-			ObjectProvider<BackfillThrottle> throttles) {
-		return new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
+			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners) {
+		BackfillParticipant participant = new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
 				throttles.orderedStream().toList());
+		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
+		return participant;
 	}
 
 	@Bean

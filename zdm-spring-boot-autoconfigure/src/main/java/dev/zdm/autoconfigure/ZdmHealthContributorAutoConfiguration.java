@@ -1,5 +1,6 @@
 package dev.zdm.autoconfigure;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -8,7 +9,10 @@ import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEn
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.context.annotation.Bean;
 
+import dev.zdm.backfill.BackfillProgressSampler;
+import dev.zdm.ddl.DdlActivity;
 import dev.zdm.health.ZdmHealthIndicator;
+import dev.zdm.phase.HeldBackTracker;
 import dev.zdm.phase.PhaseController;
 
 /**
@@ -23,8 +27,13 @@ public final class ZdmHealthContributorAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
-	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController) {
-		return new ZdmHealthIndicator(phaseController);
+	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
+			ObjectProvider<BackfillProgressSampler> backfillProgressSampler, ObjectProvider<DdlActivity> ddlActivity,
+			ObjectProvider<HeldBackTracker> heldBackTracker) {
+		ZdmProperties.Health health = properties.getHealth();
+		return new ZdmHealthIndicator(phaseController, backfillProgressSampler.getIfAvailable(),
+				ddlActivity.getIfAvailable(), heldBackTracker.getIfAvailable(),
+				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
 	}
 
 }
