@@ -66,11 +66,16 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	 * @param throttles further load checks consulted before each batch
 	 */
 	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles) {
+		this(dataSource, fleetTimeout, throttles, new ReplicationLagInspector(dataSource));
+	}
+
+	BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles,
+			ReplicationLagInspector replicationLagInspector) {
 		this.dataSource = dataSource;
 		this.fleetTimeout = fleetTimeout;
 		this.throttles = List.copyOf(throttles);
 		this.lockInspector = new LockInspector(dataSource);
-		this.replicationLagInspector = new ReplicationLagInspector(dataSource);
+		this.replicationLagInspector = replicationLagInspector;
 		this.executor = Executors.newCachedThreadPool((runnable) -> {
 			Thread thread = new Thread(runnable, "zdm-backfill-" + threadCounter.incrementAndGet());
 			thread.setDaemon(true);
