@@ -92,12 +92,6 @@ final class BackfillRunner {
 	 * new columns are then the source of truth and a verification only reports
 	 */
 	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
-			LockInspector lockInspector, List<BackfillThrottle> throttles, boolean repair) {
-		this(dataSource, migration, instanceId, fleetTimeout, lockInspector, null, throttles, repair,
-				BackfillListener.NONE);
-	}
-
-	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
 			LockInspector lockInspector, @Nullable ReplicationLagInspector replicationLagInspector,
 			List<BackfillThrottle> throttles, boolean repair, BackfillListener listener) {
 		this.dataSource = dataSource;

@@ -284,11 +284,11 @@ public final class DualWriteRepositoryFactory {
 		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
 				Method method, @Nullable Object[] args) throws Throwable {
 			Object target = (schema == Schema.NEW) ? this.newImplementation : this.oldImplementation;
-			return observed(Operation.WRITE, schema, sync, () -> callAs(phase, schema, sync, otherSideResult, target,
+			return observed(Operation.WRITE, schema, sync, () -> invokeAs(phase, schema, sync, otherSideResult, target,
 					method, args));
 		}
 
-		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
+		private @Nullable Object invokeAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
 				Object target, Method method, @Nullable Object[] args) throws Throwable {
 			try {
 				return DualWriteCall.run(this.migrationId, phase, schema, sync, otherSideResult, () -> {
@@ -310,7 +310,7 @@ public final class DualWriteRepositoryFactory {
 
 		private @Nullable Object observed(Operation operation, Schema side, boolean sync, Call call) throws Throwable {
 			long start = System.nanoTime();
-			Throwable failure = null;
+			@Nullable Throwable failure = null;
 			try {
 				return call.proceed();
 			}

@@ -250,6 +250,31 @@ class BackfillObservabilityTests {
 	}
 
 	@Test
+	void runThatFailsOnAnErrorRetryingCannotMendIsCountedAndRetriedLater() throws Exception {
+		createUsers("refused_users", 3_000);
+		Writers writes = writers("refused_users", 3_000);
+		this.jdbc.execute("ALTER TABLE refused_users ADD CONSTRAINT refused CHECK (email_address <> 'user1@example.com')");
+		start("refused-a", BackfillTests.migration("refused", "refused_users", Phase.BACKFILL,
+				BackfillTests.settings(200, 100, 400, Duration.ZERO)), null);
+		await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+			assertThat(this.meters.get("zdm.backfill.errors").tags("migration", "refused", "stage", "run")
+				.counter()
+				.count()).isGreaterThanOrEqualTo(2);
+			assertThat(this.meters.get("zdm.backfill.errors").tags("migration", "refused", "stage", "batch")
+				.counter()
+				.count()).isGreaterThanOrEqualTo(2);
+		});
+		assertThat(counter("zdm.backfill.batch.retries", "refused")).as("a check violation is not retried").isZero();
+		TestObservationRegistryAssert.assertThat(this.observations)
+			.hasHandledContextsThatSatisfy((contexts) -> assertThat(contexts)
+				.anySatisfy((context) -> assertThat(context.getError()).isNotNull().hasMessageContaining("refused")));
+		this.jdbc.execute("ALTER TABLE refused_users DROP CONSTRAINT refused");
+		awaitVerified("refused");
+		writes.stop();
+		assertThat(disagreeing("refused_users")).isZero();
+	}
+
+	@Test
 	void failedVerificationIsCountedAndShownInTheHealthDetailsWhileTheInstanceStaysUp() throws Exception {
 		createUsers("failing_users", 5_000);
 		Writers writes = writers("failing_users", 5_000);
