@@ -2,6 +2,7 @@ package dev.zdm.metrics;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.Counter;
@@ -46,6 +47,8 @@ public class BackfillMetrics implements BackfillListener {
 
 	private final MeterRegistry registry;
 
+	private final Map<String, BatchMeters> batchMeters = new ConcurrentHashMap<>();
+
 	/**
 	 * Create a listener that records into a registry.
 	 * @param registry the registry
@@ -82,39 +85,38 @@ public class BackfillMetrics implements BackfillListener {
 
 	@Override
 	public Batch batchStarting(MigrationDefinition migration, BatchKind kind, int batchSize) {
-		String id = migration.id();
+		BatchMeters meters = this.batchMeters.computeIfAbsent(migration.id() + "/" + kind.value(),
+				(key) -> new BatchMeters(this.registry, migration.id(), kind));
 		long start = this.registry.config().clock().monotonicTime();
-		MeterRegistry registry = this.registry;
 		return new Batch() {
 
 			@Override
 			public void copied(long rows, long updated) {
 				ended();
-				counter(registry, "zdm.backfill.rows.copied", id).increment(rows);
-				counter(registry, "zdm.backfill.rows.updated", id).increment(updated);
+				meters.rows.increment(rows);
+				meters.rowsUpdated.increment(updated);
 			}
 
 			@Override
 			public void verified(long rows, long disagreeing, long repaired) {
 				ended();
-				counter(registry, "zdm.backfill.rows.verified", id).increment(rows);
-				counter(registry, "zdm.backfill.rows.disagreeing", id).increment(disagreeing);
-				counter(registry, "zdm.backfill.rows.repaired", id).increment(repaired);
+				meters.rows.increment(rows);
+				meters.rowsDisagreeing.increment(disagreeing);
+				meters.rowsRepaired.increment(repaired);
 			}
 
 			@Override
 			public void failed(Throwable failure, boolean retried) {
 				ended();
-				error(registry, id, "batch").increment();
+				meters.errors.increment();
 				if (retried) {
-					counter(registry, "zdm.backfill.batch.retries", id).increment();
+					meters.retries.increment();
 				}
 			}
 
 			private void ended() {
-				batchDuration(registry, id, kind).record(registry.config().clock().monotonicTime() - start,
-						TimeUnit.NANOSECONDS);
-				batchSize(registry, id, kind).record(batchSize);
+				meters.duration.record(meters.registry.config().clock().monotonicTime() - start, TimeUnit.NANOSECONDS);
+				meters.size.record(batchSize);
 			}
 
 		};
@@ -198,6 +200,44 @@ public class BackfillMetrics implements BackfillListener {
 			.description("Verifications of the backfill recorded")
 			.tags("migration", id, "result", succeeded ? "succeeded" : "failed")
 			.register(registry);
+	}
+
+	/**
+	 * The meters a migration's batches of one kind record into, looked up once.
+	 */
+	private static final class BatchMeters {
+
+		private final MeterRegistry registry;
+
+		private final Timer duration;
+
+		private final DistributionSummary size;
+
+		private final Counter rows;
+
+		private final Counter rowsUpdated;
+
+		private final Counter rowsDisagreeing;
+
+		private final Counter rowsRepaired;
+
+		private final Counter errors;
+
+		private final Counter retries;
+
+		BatchMeters(MeterRegistry registry, String id, BatchKind kind) {
+			this.registry = registry;
+			this.duration = batchDuration(registry, id, kind);
+			this.size = batchSize(registry, id, kind);
+			this.rows = counter(registry,
+					(kind == BatchKind.COPY) ? "zdm.backfill.rows.copied" : "zdm.backfill.rows.verified", id);
+			this.rowsUpdated = counter(registry, "zdm.backfill.rows.updated", id);
+			this.rowsDisagreeing = counter(registry, "zdm.backfill.rows.disagreeing", id);
+			this.rowsRepaired = counter(registry, "zdm.backfill.rows.repaired", id);
+			this.errors = error(registry, id, "batch");
+			this.retries = counter(registry, "zdm.backfill.batch.retries", id);
+		}
+
 	}
 
 	private static Counter counter(MeterRegistry registry, String name, String id) {
