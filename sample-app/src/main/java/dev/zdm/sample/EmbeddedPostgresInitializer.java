@@ -2,7 +2,6 @@ package dev.zdm.sample;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Map;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -10,18 +9,18 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.support.DefaultSingletonBeanRegistry;
 import org.springframework.context.ApplicationContextInitializer;
-import org.springframework.context.ApplicationListener;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.MapPropertySource;
 
 /**
- * Starts an embedded PostgreSQL for the sample when no {@code spring.datasource.url} is configured. Its data
- * directory ({@code sample.postgres.data-directory}, {@code .data/postgres} by default) is kept between runs, so
- * a phase can be changed between two runs; its port is {@code sample.postgres.port} (5439 by default), so several
- * instances of the sample share one database: the first one to start runs it.
+ * Points the sample at an embedded PostgreSQL when no {@code spring.datasource.url} is configured. Its port is
+ * {@code sample.postgres.port} (5439 by default). When a database already listens there (one started on its own
+ * with {@link SampleDatabase}, or by another instance), the sample joins it; otherwise it starts one in
+ * {@code sample.postgres.data-directory} ({@code .data/postgres} by default, kept between runs) and stops it once
+ * the application context is closed, after zdm has left the fleet and the connection pool is closed.
  */
 class EmbeddedPostgresInitializer implements ApplicationContextInitializer<ConfigurableApplicationContext> {
 
@@ -33,44 +32,33 @@ class EmbeddedPostgresInitializer implements ApplicationContextInitializer<Confi
 		if (environment.containsProperty("spring.datasource.url")) {
 			return;
 		}
-		int port = environment.getProperty("sample.postgres.port", Integer.class, 5439);
-		File dataDirectory = new File(environment.getProperty("sample.postgres.data-directory", ".data/postgres"));
+		int port = environment.getProperty("sample.postgres.port", Integer.class, SampleDatabase.DEFAULT_PORT);
+		File dataDirectory = new File(
+				environment.getProperty("sample.postgres.data-directory", SampleDatabase.DEFAULT_DATA_DIRECTORY));
 		EmbeddedPostgres postgres = startUnlessRunning(dataDirectory, port);
 		environment.getPropertySources()
 			.addFirst(new MapPropertySource("embeddedPostgres",
 					Map.of("spring.datasource.url", "jdbc:postgresql://localhost:" + port + "/postgres",
 							"spring.datasource.username", "postgres", "spring.datasource.password", "postgres")));
 		if (postgres != null) {
-			context.addApplicationListener((ApplicationListener<ContextClosedEvent>) (event) -> close(postgres));
+			// Registered before any bean, so destroyed after all of them: zdm leaves the fleet and the
+			// connection pool closes while the database still runs.
+			if (context.getBeanFactory() instanceof DefaultSingletonBeanRegistry registry) {
+				registry.registerDisposableBean("sampleEmbeddedPostgres", () -> close(postgres));
+			}
+			else {
+				Runtime.getRuntime().addShutdownHook(new Thread(() -> close(postgres), "sample-database-stop"));
+			}
 		}
 	}
 
 	private static @Nullable EmbeddedPostgres startUnlessRunning(File dataDirectory, int port) {
-		if (isListening(port)) {
-			logger.info("Using the embedded PostgreSQL another sample instance runs on port " + port);
+		if (SampleDatabase.isListening(port)) {
+			logger.info("Using the PostgreSQL that already runs on port " + port);
 			return null;
 		}
-		try {
-			EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-				.setDataDirectory(dataDirectory)
-				.setCleanDataDirectory(false)
-				.setPort(port)
-				.start();
-			logger.info("Started embedded PostgreSQL on port " + port + " with data in " + dataDirectory.getAbsolutePath());
-			return postgres;
-		}
-		catch (IOException ex) {
-			throw new UncheckedIOException("Could not start embedded PostgreSQL in " + dataDirectory, ex);
-		}
-	}
-
-	private static boolean isListening(int port) {
-		try (java.net.Socket socket = new java.net.Socket("localhost", port)) {
-			return true;
-		}
-		catch (IOException ex) {
-			return false;
-		}
+		logger.info("No PostgreSQL on port " + port + ": starting one for this instance only; it stops with it");
+		return SampleDatabase.start(dataDirectory, port);
 	}
 
 	private static void close(EmbeddedPostgres postgres) {
@@ -78,7 +66,7 @@ class EmbeddedPostgresInitializer implements ApplicationContextInitializer<Confi
 			postgres.close();
 		}
 		catch (IOException ex) {
-			logger.warn("Could not stop embedded PostgreSQL", ex);
+			logger.warn("Could not stop embedded PostgreSQL: " + ex.getMessage());
 		}
 	}
 

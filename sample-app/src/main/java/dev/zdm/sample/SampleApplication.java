@@ -10,7 +10,16 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 @SpringBootApplication
 public class SampleApplication {
 
-	public static void main(String[] args) {
+	/**
+	 * Run an instance of the sample or, with {@code database} as first argument, only its embedded PostgreSQL.
+	 * @param args the arguments
+	 * @throws InterruptedException if interrupted while the database runs
+	 */
+	public static void main(String[] args) throws InterruptedException {
+		if (args.length > 0 && args[0].equals("database")) {
+			SampleDatabase.run(args);
+			return;
+		}
 		SpringApplication application = new SpringApplication(SampleApplication.class);
 		application.addInitializers(new EmbeddedPostgresInitializer());
 		application.run(args);

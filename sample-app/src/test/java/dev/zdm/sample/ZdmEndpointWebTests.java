@@ -31,7 +31,7 @@ class ZdmEndpointWebTests {
 		try (ConfigurableApplicationContext context = start()) {
 			RestClient client = client(context);
 			// The expand runs in the background, then the phase climbs to backfill, which then verifies.
-			await().atMost(Duration.ofSeconds(90))
+			await().atMost(Duration.ofMinutes(2))
 				.untilAsserted(() -> assertThat(get(client, "/actuator/zdm/customers-email").getBody())
 					.contains("\"verified\":true"));
 			String migration = get(client, "/actuator/zdm/customers-email").getBody();
@@ -48,7 +48,7 @@ class ZdmEndpointWebTests {
 	void writeOperationPausesAndResumesWhenEnabledAndRefusesMalformedRequests() {
 		try (ConfigurableApplicationContext context = start("management.endpoint.zdm.access=unrestricted")) {
 			RestClient client = client(context);
-			await().atMost(Duration.ofSeconds(90))
+			await().atMost(Duration.ofMinutes(2))
 				.until(() -> get(client, "/actuator/zdm/customers-email").getBody().contains("\"verified\":true"));
 			ResponseEntity<String> paused = post(client, "/actuator/zdm/customers-email/pause");
 			assertThat(paused.getStatusCode().value()).isEqualTo(200);

@@ -16,8 +16,10 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jpa.autoconfigure.EntityManagerFactoryDependsOnPostProcessor;
 import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.ResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -163,6 +165,26 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	BackfillService zdmBackfillService(DataSource dataSource) {
 		return new BackfillService(dataSource);
+	}
+
+	/**
+	 * Makes the JPA {@code EntityManagerFactory} wait for the phase controller, so that Hibernate (and its
+	 * {@code ddl-auto} schema validation) starts only once zdm has validated its migrations and run what it runs at
+	 * start-up. Not when JPA itself initializes the database
+	 * ({@code spring.jpa.defer-datasource-initialization=true}): zdm then runs after the
+	 * {@code EntityManagerFactory}, as after any other database initializer.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(EntityManagerFactoryDependsOnPostProcessor.class)
+	@ConditionalOnBooleanProperty(name = "spring.jpa.defer-datasource-initialization", havingValue = false,
+			matchIfMissing = true)
+	static class JpaDependencyConfiguration {
+
+		@Bean
+		static EntityManagerFactoryDependsOnPostProcessor zdmEntityManagerFactoryDependsOnPostProcessor() {
+			return new EntityManagerFactoryDependsOnPostProcessor(PhaseController.class);
+		}
+
 	}
 
 }

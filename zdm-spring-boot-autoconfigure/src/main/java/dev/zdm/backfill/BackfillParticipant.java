@@ -93,6 +93,13 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
+		if (!migration.hasBackfill() && !state.isContracted()) {
+			// Nothing copies the rows that existed before dual-write, and nothing holds read-new back for them.
+			logger.warn("zdm: migration '" + migration.id() + "' declares no up expressions, so it has no backfill "
+					+ "and no verification: rows written before every instance ran dual-write are not copied to the "
+					+ "new side, and read-new is not held back for them. For data moved into another table declare "
+					+ "zdm.migrations." + migration.id() + ".target-table and up (see docs/backfill.md).");
+		}
 		if (migration.hasBackfill() && migration.backfill().enabled() && migration.key().size() != 1) {
 			throw new ZdmConfigurationException(migration.id(),
 					"the backfill walks a single-column key, but the key of " + migration.table() + " is "

@@ -256,7 +256,9 @@ public final class DualWriteRepositoryFactory {
 		/**
 		 * At contract, the contract DDL may drop the old side as soon as the whole fleet is there, before this
 		 * instance's next heartbeat tells it so: a failed old-side write is undone to a savepoint and ignored if the
-		 * migration turns out to be contracted.
+		 * migration turns out to be contracted. Where the transaction has no savepoints (JPA, whose failed statement
+		 * also leaves the persistence context unusable), the migration's state is read before the old side is
+		 * written instead.
 		 */
 		private @Nullable Object callOldSideUnlessContracted(TransactionStatus status, Phase phase, Method method,
 				@Nullable Object[] args) throws Throwable {
@@ -265,6 +267,9 @@ public final class DualWriteRepositoryFactory {
 				savepoint = status.createSavepoint();
 			}
 			catch (TransactionException ex) {
+				if (this.phases.contractRecorded(this.migrationId)) {
+					return null;
+				}
 				return callAs(phase, Schema.OLD, true, null, method, args);
 			}
 			try {

@@ -63,6 +63,8 @@ class BlockerReportTests {
 				ZdmAutoConfiguration.class, ZdmEndpointAutoConfiguration.class))
 		.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
 		.withPropertyValues(postgres.springProperties())
+		// The refusals that follow the expand fail start-up only when the expand runs at start-up.
+		.withPropertyValues("zdm.ddl.expand-at-startup=true")
 		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.fleet.heartbeat-interval=1h",
 				"zdm.fleet.timeout=2h");
 

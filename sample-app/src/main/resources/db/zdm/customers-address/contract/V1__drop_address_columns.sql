@@ -1,0 +1,1 @@
+ALTER TABLE customers DROP COLUMN address_street, DROP COLUMN address_city;

@@ -1,0 +1,721 @@
+package dev.zdm.sample.deploy;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+import org.jspecify.annotations.Nullable;
+import tools.jackson.databind.JsonNode;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DriverManagerDataSource;
+import org.springframework.util.FileSystemUtils;
+
+/**
+ * A rolling deploy of a zdm migration under steady traffic: two instances of the service on one database, replaced
+ * one at a time at every phase from {@code expand} to {@code contract}, one phase back and forward again, with the
+ * backfill runner killed with SIGKILL midway. At the end it prints what failed, what was lost, what disagreed and
+ * how long requests took, and exits with 1 when a target is missed.
+ * <p>
+ * Run it with {@code scripts/rolling-deploy.sh} (against the sample by default, {@code --help} for the options);
+ * {@code RollingDeployTests} runs a shortened version.
+ */
+public final class RollingDeploy {
+
+	private static final List<String> SLOTS = List.of("a", "b");
+
+	private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
+
+	static {
+		// Drop idle connections before the server does, so that no request goes out on a connection just closed.
+		if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) {
+			System.setProperty("jdk.httpclient.keepalive.timeout", "5");
+		}
+	}
+
+	private final Options options;
+
+	private final PrintStream out;
+
+	private final Map<String, ServiceInstance> instances = new LinkedHashMap<>();
+
+	private final List<String> sequence = new ArrayList<>();
+
+	private final List<Duration> stops = new ArrayList<>();
+
+	private int started;
+
+	private @Nullable Process database;
+
+	private @Nullable Traffic traffic;
+
+	private @Nullable String killed;
+
+	public RollingDeploy(Options options, PrintStream out) {
+		this.options = options;
+		this.out = out;
+	}
+
+	public static void main(String[] args) throws Exception {
+		Options options;
+		try {
+			options = Options.parse(args);
+		}
+		catch (IllegalArgumentException ex) {
+			System.err.println(ex.getMessage());
+			System.err.println();
+			System.err.println(Options.HELP);
+			System.exit(2);
+			return;
+		}
+		if (options == null) {
+			System.out.println(Options.HELP);
+			return;
+		}
+		Report report = new RollingDeploy(options, System.out).run();
+		System.exit(report.targetsMet() ? 0 : 1);
+	}
+
+	/**
+	 * Run the deploy and print its report.
+	 * @return the report
+	 * @throws Exception if the deploy could not be carried out
+	 */
+	public Report run() throws Exception {
+		Files.createDirectories(this.options.workDirectory);
+		try (var logs = Files.newDirectoryStream(this.options.workDirectory, "*.log")) {
+			for (Path log : logs) {
+				Files.delete(log);
+			}
+		}
+		try {
+			JdbcTemplate jdbc = startDatabase();
+			boolean observingDdl = observeDdl(jdbc);
+			Workload workload = this.options.workload();
+			for (String slot : SLOTS) {
+				this.instances.put(slot, startInstance(slot, "expand"));
+			}
+			awaitPhase("expand");
+			log("seeding %d rows", this.options.seedRows);
+			workload.seed(jdbc, this.options.seedRows);
+			Traffic traffic = new Traffic(workload, this.options.rate, this.options.clientThreads);
+			this.traffic = traffic;
+			for (ServiceInstance instance : this.instances.values()) {
+				traffic.warmUp(instance, this.options.warmUpRequests);
+				traffic.add(instance);
+			}
+			traffic.start();
+			log("traffic at %d requests/s", this.options.rate);
+			this.sequence.add("expand");
+			dwell();
+			step("dual-write");
+			step("backfill");
+			step("read-new");
+			step("backfill");
+			step("read-new");
+			Map<String, Long> disagreeing = workload.disagreeingRows(jdbc, this.options.migrations);
+			log("rows where old and new disagree: %s", disagreeing);
+			step("contract");
+			traffic.stop();
+			log("traffic stopped; reading back every acknowledged write");
+			List<String> lost = workload.lostWrites(this.instances.get("a").target(), 8);
+			Map<String, Integer> contractRuns = observingDdl ? contractRuns(jdbc) : Map.of();
+			Report report = report(traffic, workload, lost, disagreeing, contractRuns, observingDdl);
+			report.print(this.out);
+			return report;
+		}
+		finally {
+			shutdown();
+		}
+	}
+
+	private void step(String phase) throws InterruptedException {
+		for (String slot : SLOTS) {
+			replace(slot, phase);
+			if (phase.equals("backfill") && this.options.killRunner && this.killed == null) {
+				killRunnerMidway(phase);
+			}
+		}
+		if (phase.equals("contract")) {
+			await("the contract DDL has run", (zdm) -> this.options.migrations.stream()
+				.allMatch((id) -> zdm.path("migrations").path(id).path("state").path("contracted").asBoolean()));
+		}
+		awaitPhase(phase);
+		this.sequence.add(phase);
+		dwell();
+	}
+
+	private void replace(String slot, String phase) {
+		ServiceInstance old = this.instances.get(slot);
+		traffic().remove(old);
+		Duration stop = old.stop(this.options.stopTimeout);
+		this.stops.add(stop);
+		log("stopped %s in %d ms", old, stop.toMillis());
+		ServiceInstance replacement = startInstance(slot, phase);
+		this.instances.put(slot, replacement);
+		traffic().warmUp(replacement, this.options.warmUpRequests);
+		traffic().add(replacement);
+	}
+
+	private void killRunnerMidway(String phase) {
+		log("waiting for the backfill to be midway");
+		long deadline = System.nanoTime() + this.options.phaseTimeout.toNanos();
+		while (System.nanoTime() < deadline) {
+			for (ServiceInstance instance : List.copyOf(this.instances.values())) {
+				JsonNode zdm = instance.zdm();
+				if (zdm == null) {
+					continue;
+				}
+				for (String id : this.options.migrations) {
+					JsonNode backfill = zdm.path("migrations").path(id).path("backfill");
+					String state = backfill.path("state").asString("");
+					long done = backfill.path("rowsDone").asLong();
+					long estimated = backfill.path("rowsEstimated").asLong();
+					if (state.equalsIgnoreCase("verified")) {
+						log("the backfill of %s finished before it could be killed midway", id);
+						return;
+					}
+					if (state.equalsIgnoreCase("running") && estimated > 0 && done >= estimated / 5 && done <= estimated * 4 / 5) {
+						String runner = backfill.path("runner").asString();
+						long pid = pidOf(zdm.path("migrations").path(id).path("fleet"), runner);
+						ServiceInstance victim = this.instances.values()
+							.stream()
+							.filter((candidate) -> candidate.pid() == pid)
+							.findFirst()
+							.orElse(null);
+						if (victim == null) {
+							continue;
+						}
+						victim.kill();
+						traffic().remove(victim);
+						this.killed = String.format("%s (runner %s) killed -9 at %d%% of %s's backfill", victim.name(),
+								runner, done * 100 / estimated, id);
+						log("%s", this.killed);
+						String slot = this.instances.entrySet()
+							.stream()
+							.filter((entry) -> entry.getValue() == victim)
+							.findFirst()
+							.orElseThrow()
+							.getKey();
+						ServiceInstance replacement = startInstance(slot, phase);
+						this.instances.put(slot, replacement);
+						traffic().warmUp(replacement, this.options.warmUpRequests);
+						traffic().add(replacement);
+						return;
+					}
+				}
+			}
+			sleep(50);
+		}
+		throw new IllegalStateException("The backfill did not reach midway within " + this.options.phaseTimeout);
+	}
+
+	private static long pidOf(JsonNode fleet, String instanceId) {
+		for (JsonNode member : fleet) {
+			if (member.path("instanceId").asString().equals(instanceId)) {
+				return member.path("pid").asLong();
+			}
+		}
+		return -1;
+	}
+
+	private void awaitPhase(String phase) {
+		await("every instance runs at " + phase, (zdm) -> this.options.migrations.stream()
+			.allMatch((id) -> phase.equals(zdm.path("migrations").path(id).path("effectivePhase").asString())));
+		log("every instance runs at %s", phase);
+	}
+
+	private void await(String condition, Predicate<JsonNode> test) {
+		long deadline = System.nanoTime() + this.options.phaseTimeout.toNanos();
+		String last = "";
+		while (System.nanoTime() < deadline) {
+			boolean all = true;
+			for (ServiceInstance instance : this.instances.values()) {
+				JsonNode zdm = instance.zdm();
+				if (zdm == null || !test.test(zdm)) {
+					all = false;
+					last = (zdm != null) ? heldBack(instance, zdm) : instance.name() + " does not answer";
+				}
+			}
+			if (all) {
+				return;
+			}
+			sleep(100);
+		}
+		throw new IllegalStateException("Not the case within " + this.options.phaseTimeout + ": " + condition + "; "
+				+ last);
+	}
+
+	private String heldBack(ServiceInstance instance, JsonNode zdm) {
+		StringBuilder description = new StringBuilder(instance.name());
+		for (String id : this.options.migrations) {
+			JsonNode migration = zdm.path("migrations").path(id);
+			description.append("; ")
+				.append(id)
+				.append(": requested ")
+				.append(migration.path("requestedPhase").asString())
+				.append(", effective ")
+				.append(migration.path("effectivePhase").asString());
+			String reason = migration.path("heldBackReason").asString(null);
+			if (reason != null) {
+				description.append(" (").append(reason).append(")");
+			}
+		}
+		return description.toString();
+	}
+
+	private void dwell() throws InterruptedException {
+		Thread.sleep(this.options.dwell.toMillis());
+	}
+
+	private ServiceInstance startInstance(String slot, String phase) {
+		String name = slot + "-" + (++this.started);
+		List<String> arguments = new ArrayList<>(this.options.instanceArguments);
+		arguments.add("--zdm.instance-id=" + name);
+		for (String id : this.options.migrations) {
+			arguments.add("--zdm.migrations." + id + ".phase=" + phase);
+		}
+		arguments.addAll(this.options.databaseArguments());
+		int port = this.options.ports.get(SLOTS.indexOf(slot));
+		File log = this.options.workDirectory.resolve(name + ".log").toFile();
+		log("starting %s at %s on port %d (log: %s)", name, phase, port, log);
+		ServiceInstance instance = ServiceInstance.start(name, this.options.command, arguments, port, log);
+		long deadline = System.nanoTime() + this.options.startTimeout.toNanos();
+		while (instance.zdm() == null) {
+			if (!instance.isAlive()) {
+				throw new IllegalStateException(name + " exited while starting: see " + log);
+			}
+			if (System.nanoTime() > deadline) {
+				instance.kill();
+				throw new IllegalStateException(name + " did not answer within " + this.options.startTimeout
+						+ ": see " + log);
+			}
+			sleep(100);
+		}
+		log("%s is up", instance);
+		return instance;
+	}
+
+	private JdbcTemplate startDatabase() throws IOException {
+		if (this.options.jdbcUrl == null) {
+			int port = this.options.databasePort;
+			if (isListening(port)) {
+				throw new IllegalStateException("Something already listens on port " + port
+						+ "; pass --database-port=<a free port>, or --jdbc-url=... to use your own database");
+			}
+			Path data = this.options.workDirectory.resolve("postgres");
+			FileSystemUtils.deleteRecursively(data);
+			List<String> line = new ArrayList<>(this.options.command);
+			line.addAll(List.of("database", "--sample.postgres.port=" + port,
+					"--sample.postgres.data-directory=" + data));
+			log("starting the sample's database on port %d", port);
+			this.database = new ProcessBuilder(line).redirectErrorStream(true)
+				.redirectOutput(this.options.workDirectory.resolve("database.log").toFile())
+				.start();
+			long deadline = System.nanoTime() + this.options.startTimeout.toNanos();
+			while (!isListening(port)) {
+				if (!this.database.isAlive() || System.nanoTime() > deadline) {
+					throw new IllegalStateException("The database did not start: see "
+							+ this.options.workDirectory.resolve("database.log"));
+				}
+				sleep(100);
+			}
+		}
+		DriverManagerDataSource dataSource = new DriverManagerDataSource(this.options.effectiveJdbcUrl(),
+				this.options.jdbcUser, this.options.jdbcPassword);
+		return new JdbcTemplate(dataSource);
+	}
+
+	// An event trigger records every DDL command that commits, with the query that ran it: the contract's
+	// statements must each appear exactly once. In a schema of its own, so that the application's Flyway still finds
+	// its schema empty on a new database. Needs a superuser; without one, this check is left out.
+	private boolean observeDdl(JdbcTemplate jdbc) {
+		try {
+			jdbc.execute("DROP EVENT TRIGGER IF EXISTS rolling_deploy_ddl");
+			jdbc.execute("DROP SCHEMA IF EXISTS rolling_deploy CASCADE");
+			jdbc.execute("CREATE SCHEMA rolling_deploy");
+			jdbc.execute("CREATE TABLE rolling_deploy.ddl (id bigserial PRIMARY KEY, tag text NOT NULL, "
+					+ "query text NOT NULL)");
+			jdbc.execute("CREATE FUNCTION rolling_deploy.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS "
+					+ "$$ BEGIN INSERT INTO rolling_deploy.ddl (tag, query) VALUES (tg_tag, current_query()); END $$");
+			jdbc.execute("CREATE EVENT TRIGGER rolling_deploy_ddl ON ddl_command_end "
+					+ "EXECUTE FUNCTION rolling_deploy.log_ddl()");
+			return true;
+		}
+		catch (RuntimeException ex) {
+			log("cannot observe DDL with an event trigger (%s): the contract-once check is left out", ex.getMessage());
+			return false;
+		}
+	}
+
+	private Map<String, Integer> contractRuns(JdbcTemplate jdbc) {
+		JsonNode zdm = this.instances.get("a").zdm();
+		Map<String, Integer> runs = new LinkedHashMap<>();
+		for (String id : this.options.migrations) {
+			for (JsonNode statement : zdm.path("migrations").path(id).path("ddl").path("statements")) {
+				if (statement.path("step").asString().equalsIgnoreCase("contract")) {
+					String sql = statement.path("sql").asString().strip();
+					if (sql.endsWith(";")) {
+						sql = sql.substring(0, sql.length() - 1).strip();
+					}
+					Integer count = jdbc.queryForObject(
+							"SELECT count(*) FROM rolling_deploy.ddl WHERE strpos(query, ?) > 0", Integer.class, sql);
+					runs.put(id + ": " + sql, count);
+				}
+			}
+		}
+		return runs;
+	}
+
+	private Report report(Traffic traffic, Workload workload, List<String> lost, Map<String, Long> disagreeing,
+			Map<String, Integer> contractRuns, boolean observingDdl) {
+		double[] latency = traffic.latencyMillis(50, 99, 100);
+		Boolean contractOnce = observingDdl
+				? !contractRuns.isEmpty() && contractRuns.values().stream().allMatch((count) -> count == 1) : null;
+		return new Report(this.options, String.join(" -> ", this.sequence), this.killed, traffic.sent(),
+				traffic.warmUps(), traffic.achievedRate(), traffic.skipped(), traffic.failed(),
+				traffic.killedInFlight(), traffic.staleReads(), traffic.messages(), workload.figures(), lost,
+				disagreeing, contractRuns, contractOnce, latency[0], latency[1], latency[2],
+				this.stops.stream().max(Duration::compareTo).orElse(Duration.ZERO));
+	}
+
+	private void shutdown() {
+		if (this.traffic != null) {
+			try {
+				this.traffic.stop();
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
+		for (ServiceInstance instance : this.instances.values()) {
+			if (instance.isAlive()) {
+				instance.stop(this.options.stopTimeout);
+			}
+		}
+		if (this.database != null) {
+			this.database.destroy();
+			try {
+				this.database.waitFor();
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
+		else if (this.options.jdbcUrl != null) {
+			try {
+				JdbcTemplate jdbc = new JdbcTemplate(new DriverManagerDataSource(this.options.jdbcUrl,
+						this.options.jdbcUser, this.options.jdbcPassword));
+				jdbc.execute("DROP EVENT TRIGGER IF EXISTS rolling_deploy_ddl");
+				jdbc.execute("DROP SCHEMA IF EXISTS rolling_deploy CASCADE");
+			}
+			catch (RuntimeException ex) {
+				log("could not remove the DDL event trigger: %s", ex.getMessage());
+			}
+		}
+	}
+
+	private Traffic traffic() {
+		Traffic traffic = this.traffic;
+		if (traffic == null) {
+			throw new IllegalStateException("Traffic has not started");
+		}
+		return traffic;
+	}
+
+	private void log(String format, Object... arguments) {
+		this.out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS).format(TIME) + " "
+				+ String.format(format, arguments));
+	}
+
+	private static boolean isListening(int port) {
+		try (Socket socket = new Socket("localhost", port)) {
+			return true;
+		}
+		catch (IOException ex) {
+			return false;
+		}
+	}
+
+	private static void sleep(long millis) {
+		try {
+			Thread.sleep(millis);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Interrupted", ex);
+		}
+	}
+
+	/**
+	 * What the deploy is run against, and how.
+	 */
+	public static final class Options {
+
+		static final String HELP = """
+				Usage: scripts/rolling-deploy.sh [--option=value ...]
+
+				A rolling deploy of zdm migrations under steady traffic: two instances on one database, replaced one
+				at a time at every phase (expand, dual-write, backfill, read-new, back to backfill, read-new,
+				contract), the backfill runner killed with SIGKILL midway. Defaults run it against the sample.
+
+				  --command=...           how to start one instance; its arguments follow
+				                          (default: java -jar sample-app/target/sample-app-0.1.0-SNAPSHOT.jar)
+				  --args=...              more arguments for every instance, separated by spaces
+				                          (default: fast heartbeats and a paced backfill for the sample)
+				  --migrations=a,b        the migrations to move (default: customers-email)
+				  --ports=18080,18081     the two instances' HTTP ports
+				  --jdbc-url=...          your database (with --jdbc-user, --jdbc-password); default: the sample's
+				                          embedded database, started on --database-port (15439) in --work-dir
+				  --workload=class        the traffic, a dev.zdm.sample.deploy.Workload on the class path
+				                          (default: dev.zdm.sample.deploy.CustomerWorkload)
+				  --rate=250              requests per second
+				  --seed-rows=100000      rows written before the deploy starts
+				  --dwell=5s              time under traffic after each step
+				  --kill-runner=true      kill the backfill runner with SIGKILL midway
+				  --work-dir=target/rolling-deploy   instance logs
+				  --start-timeout=180s, --phase-timeout=300s, --stop-timeout=60s
+				""";
+
+		List<String> command = List.of("java", "-jar", "sample-app/target/sample-app-0.1.0-SNAPSHOT.jar");
+
+		List<String> instanceArguments = List.of("--zdm.fleet.heartbeat-interval=500ms", "--zdm.fleet.timeout=10s",
+				"--zdm.fleet.join-timeout=10s", "--logging.level.root=warn", "--logging.level.dev.zdm=info",
+				"--spring.main.banner-mode=off", "--zdm.migrations.customers-email.backfill.max-batch-size=500",
+				"--zdm.migrations.customers-email.backfill.pause=100ms",
+				"--zdm.migrations.customers-address.backfill.max-batch-size=500",
+				"--zdm.migrations.customers-address.backfill.pause=100ms");
+
+		// customers-address too, once zdm copies existing rows into another table (cross-table backfill).
+		List<String> migrations = List.of("customers-email");
+
+		List<Integer> ports = List.of(18080, 18081);
+
+		@Nullable String jdbcUrl;
+
+		String jdbcUser = "postgres";
+
+		String jdbcPassword = "postgres";
+
+		int databasePort = 15439;
+
+		String workload = CustomerWorkload.class.getName();
+
+		int rate = 250;
+
+		int clientThreads = 64;
+
+		int seedRows = 100_000;
+
+		int warmUpRequests = 200;
+
+		Duration dwell = Duration.ofSeconds(5);
+
+		boolean killRunner = true;
+
+		Path workDirectory = Path.of("target", "rolling-deploy");
+
+		Duration startTimeout = Duration.ofSeconds(180);
+
+		Duration phaseTimeout = Duration.ofSeconds(300);
+
+		Duration stopTimeout = Duration.ofSeconds(60);
+
+		/**
+		 * Parse command-line options.
+		 * @param args the arguments
+		 * @return the options, or {@code null} if help was asked for
+		 */
+		public static @Nullable Options parse(String... args) {
+			Options options = new Options();
+			for (String arg : args) {
+				if (arg.equals("--help") || arg.equals("-h")) {
+					return null;
+				}
+				int equals = arg.indexOf('=');
+				if (!arg.startsWith("--") || equals < 0) {
+					throw new IllegalArgumentException("Unknown argument '" + arg + "': use --option=value");
+				}
+				options.set(arg.substring(2, equals), arg.substring(equals + 1));
+			}
+			return options;
+		}
+
+		/**
+		 * Set one option.
+		 * @param name the option's name, as on the command line
+		 * @param value its value
+		 * @return these options
+		 */
+		public Options set(String name, String value) {
+			try {
+				switch (name) {
+					case "command" -> this.command = words(value);
+					case "args" -> this.instanceArguments = words(value);
+					case "migrations" -> this.migrations = List.of(value.split(","));
+					case "ports" -> this.ports = Arrays.stream(value.split(",")).map(Integer::valueOf).toList();
+					case "jdbc-url" -> this.jdbcUrl = value;
+					case "jdbc-user" -> this.jdbcUser = value;
+					case "jdbc-password" -> this.jdbcPassword = value;
+					case "database-port" -> this.databasePort = Integer.parseInt(value);
+					case "workload" -> this.workload = value;
+					case "rate" -> this.rate = Integer.parseInt(value);
+					case "client-threads" -> this.clientThreads = Integer.parseInt(value);
+					case "seed-rows" -> this.seedRows = Integer.parseInt(value);
+					case "warm-up-requests" -> this.warmUpRequests = Integer.parseInt(value);
+					case "dwell" -> this.dwell = duration(value);
+					case "kill-runner" -> this.killRunner = Boolean.parseBoolean(value);
+					case "work-dir" -> this.workDirectory = Path.of(value);
+					case "start-timeout" -> this.startTimeout = duration(value);
+					case "phase-timeout" -> this.phaseTimeout = duration(value);
+					case "stop-timeout" -> this.stopTimeout = duration(value);
+					default -> throw new IllegalArgumentException("Unknown option --" + name);
+				}
+			}
+			catch (RuntimeException ex) {
+				if (ex instanceof IllegalArgumentException && ex.getMessage().startsWith("Unknown option")) {
+					throw ex;
+				}
+				throw new IllegalArgumentException("Invalid value '" + value + "' for --" + name + ": " + ex.getMessage());
+			}
+			if (this.ports.size() != SLOTS.size()) {
+				throw new IllegalArgumentException("--ports needs " + SLOTS.size() + " ports, for example 18080,18081");
+			}
+			if (this.rate < 1) {
+				throw new IllegalArgumentException("--rate must be at least 1 request per second");
+			}
+			return this;
+		}
+
+		Workload workload() throws ReflectiveOperationException {
+			return (Workload) Class.forName(this.workload).getDeclaredConstructor().newInstance();
+		}
+
+		String effectiveJdbcUrl() {
+			return (this.jdbcUrl != null) ? this.jdbcUrl : "jdbc:postgresql://localhost:" + this.databasePort + "/postgres";
+		}
+
+		List<String> databaseArguments() {
+			if (this.jdbcUrl == null) {
+				return List.of("--sample.postgres.port=" + this.databasePort);
+			}
+			return List.of("--spring.datasource.url=" + this.jdbcUrl, "--spring.datasource.username=" + this.jdbcUser,
+					"--spring.datasource.password=" + this.jdbcPassword);
+		}
+
+		private static List<String> words(String value) {
+			return Arrays.stream(value.trim().split("\\s+")).filter((word) -> !word.isEmpty()).toList();
+		}
+
+		private static Duration duration(String value) {
+			String lower = value.trim().toLowerCase();
+			if (lower.endsWith("ms")) {
+				return Duration.ofMillis(Long.parseLong(lower.substring(0, lower.length() - 2)));
+			}
+			if (lower.endsWith("s")) {
+				return Duration.ofSeconds(Long.parseLong(lower.substring(0, lower.length() - 1)));
+			}
+			if (lower.endsWith("m")) {
+				return Duration.ofMinutes(Long.parseLong(lower.substring(0, lower.length() - 1)));
+			}
+			return Duration.ofSeconds(Long.parseLong(lower));
+		}
+
+	}
+
+	/**
+	 * What the deploy measured.
+	 *
+	 * @param options what it ran against
+	 * @param sequence the phases the fleet went through
+	 * @param killed the runner killed with SIGKILL, or {@code null} if none was
+	 * @param requests requests sent under traffic
+	 * @param warmUps requests sent to a new instance before it joined the rotation
+	 * @param rate requests per second achieved
+	 * @param notSent requests not sent because every client thread was busy
+	 * @param failed failed requests, apart from those in flight on the killed instance
+	 * @param killedInFlight requests in flight on the killed instance
+	 * @param staleReads reads that did not return the last acknowledged value
+	 * @param failures the first failures
+	 * @param writes the workload's figures
+	 * @param lostWrites acknowledged writes not readable with their last value
+	 * @param disagreeingRows rows where old and new disagree before contract, per migration
+	 * @param contractRuns executions of each contract statement
+	 * @param contractOnce whether every contract statement ran exactly once, {@code null} if not observed
+	 * @param p50 median latency of successful requests, in milliseconds
+	 * @param p99 99th percentile
+	 * @param max maximum
+	 * @param longestStop the longest graceful stop
+	 */
+	public record Report(Options options, String sequence, @Nullable String killed, long requests, long warmUps,
+			double rate, long notSent, long failed, long killedInFlight, long staleReads, List<String> failures,
+			Map<String, Long> writes, List<String> lostWrites, Map<String, Long> disagreeingRows,
+			Map<String, Integer> contractRuns, @Nullable Boolean contractOnce, double p50, double p99, double max,
+			Duration longestStop) {
+
+		public long disagreeing() {
+			return this.disagreeingRows.values().stream().mapToLong(Long::longValue).sum();
+		}
+
+		/**
+		 * Whether the deploy met the correctness targets: no failed request apart from those on the killed
+		 * instance, no stale read, no lost write, no disagreeing row, the contract DDL exactly once, the runner
+		 * killed when asked.
+		 * @return {@code true} if met
+		 */
+		public boolean correct() {
+			return this.failed == 0 && this.staleReads == 0 && this.lostWrites.isEmpty() && disagreeing() == 0
+					&& !Boolean.FALSE.equals(this.contractOnce) && (!this.options.killRunner || this.killed != null);
+		}
+
+		/**
+		 * Whether the deploy also met the latency targets: p99 under 50 ms, max under 500 ms.
+		 * @return {@code true} if every target is met
+		 */
+		public boolean targetsMet() {
+			return correct() && this.p99 < 50 && this.max < 500;
+		}
+
+		void print(PrintStream out) {
+			out.println();
+			out.println("Rolling deploy of " + String.join(", ", this.options.migrations) + ": two instances, "
+					+ this.options.rate + " requests/s asked");
+			out.println("  phases:                " + this.sequence);
+			out.println("  backfill runner:       " + ((this.killed != null) ? this.killed : "not killed"));
+			out.printf("  requests:              %d under traffic (%.0f/s), %d warm-up, %d not sent (all client threads busy)%n",
+					this.requests, this.rate, this.warmUps, this.notSent);
+			out.println("  failed requests:       " + this.failed + " (and " + this.killedInFlight
+					+ " in flight on the killed instance, counted apart)");
+			out.println("  stale reads:           " + this.staleReads
+					+ " (reads that did not return the last acknowledged value)");
+			this.failures.forEach((failure) -> out.println("    " + failure));
+			this.writes.forEach((name, value) -> out.println("  " + name + ": " + value));
+			out.println("  lost writes:           " + this.lostWrites.size()
+					+ " (acknowledged writes not readable with their last value)");
+			this.lostWrites.stream().limit(20).forEach((lost) -> out.println("    " + lost));
+			out.println("  disagreeing rows:      " + disagreeing() + " before contract " + this.disagreeingRows);
+			out.println("  contract DDL once:     " + ((this.contractOnce == null) ? "not observed"
+					: (this.contractOnce ? "yes" : "NO")) + " " + this.contractRuns);
+			out.printf("  latency:               p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", this.p50, this.p99, this.max);
+			out.println("  longest stop:          " + this.longestStop.toMillis() + " ms (SIGTERM to exit)");
+			out.println("  targets:               " + (targetsMet() ? "met"
+					: "MISSED (0 failed, 0 stale, 0 lost, 0 disagreeing, contract once, p99 < 50 ms, max < 500 ms)"));
+		}
+
+	}
+
+}

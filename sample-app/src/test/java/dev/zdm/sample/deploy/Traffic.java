@@ -1,0 +1,244 @@
+package dev.zdm.sample.deploy;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Steady traffic at a fixed rate, spread round-robin over the instances in rotation, as a load balancer would.
+ * Every request is counted and timed; a request that fails because the instance it was sent to was killed under
+ * it is counted apart.
+ */
+final class Traffic {
+
+	private static final int MAX_MESSAGES = 20;
+
+	private final Workload workload;
+
+	private final int rate;
+
+	private final List<ServiceInstance> rotation = new CopyOnWriteArrayList<>();
+
+	private final AtomicInteger next = new AtomicInteger();
+
+	private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+
+	private final ExecutorService workers;
+
+	private final Semaphore concurrency;
+
+	private final AtomicLong sent = new AtomicLong();
+
+	private final AtomicLong skipped = new AtomicLong();
+
+	private final AtomicLong failed = new AtomicLong();
+
+	private final AtomicLong staleReads = new AtomicLong();
+
+	private final AtomicLong killedInFlight = new AtomicLong();
+
+	private final AtomicLong warmUps = new AtomicLong();
+
+	private final ConcurrentLinkedQueue<String> messages = new ConcurrentLinkedQueue<>();
+
+	private final Object latencyMonitor = new Object();
+
+	private long[] latencies = new long[1 << 16];
+
+	private int latencyCount;
+
+	private volatile long startedAt;
+
+	private volatile long stoppedAt;
+
+	Traffic(Workload workload, int rate, int threads) {
+		this.workload = workload;
+		this.rate = rate;
+		this.workers = Executors.newFixedThreadPool(threads);
+		this.concurrency = new Semaphore(threads);
+	}
+
+	void add(ServiceInstance instance) {
+		this.rotation.add(instance);
+	}
+
+	/**
+	 * Take an instance out of rotation and wait until no request is in flight on it.
+	 * @param instance the instance
+	 */
+	void remove(ServiceInstance instance) {
+		this.rotation.remove(instance);
+		instance.removedFromRotation();
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+		while (instance.inFlight().get() > 0 && System.nanoTime() < deadline) {
+			sleep(5);
+		}
+	}
+
+	void start() {
+		this.startedAt = System.nanoTime();
+		long period = TimeUnit.SECONDS.toNanos(1) / this.rate;
+		this.scheduler.scheduleAtFixedRate(this::send, 0, period, TimeUnit.NANOSECONDS);
+	}
+
+	void stop() throws InterruptedException {
+		this.scheduler.shutdownNow();
+		this.scheduler.awaitTermination(10, TimeUnit.SECONDS);
+		this.workers.shutdown();
+		this.workers.awaitTermination(60, TimeUnit.SECONDS);
+		this.stoppedAt = System.nanoTime();
+	}
+
+	private void send() {
+		if (!this.concurrency.tryAcquire()) {
+			// Every worker is busy: the service is slower than the rate; count it rather than queue without bound.
+			this.skipped.incrementAndGet();
+			return;
+		}
+		this.workers.execute(() -> {
+			try {
+				request();
+			}
+			finally {
+				this.concurrency.release();
+			}
+		});
+	}
+
+	private void request() {
+		ServiceInstance[] instances = this.rotation.toArray(new ServiceInstance[0]);
+		if (instances.length == 0) {
+			this.skipped.incrementAndGet();
+			return;
+		}
+		ServiceInstance instance = instances[Math.floorMod(this.next.getAndIncrement(), instances.length)];
+		instance.inFlight().incrementAndGet();
+		long start = System.nanoTime();
+		Workload.Outcome outcome;
+		try {
+			outcome = this.workload.request(instance.target());
+		}
+		catch (RuntimeException ex) {
+			outcome = Workload.Outcome.failed(ex.toString());
+		}
+		finally {
+			instance.inFlight().decrementAndGet();
+		}
+		long elapsed = System.nanoTime() - start;
+		this.sent.incrementAndGet();
+		if (outcome.ok()) {
+			record(elapsed);
+		}
+		else if (outcome.unanswered() && instance.wasKilledUnder(start)) {
+			this.killedInFlight.incrementAndGet();
+		}
+		else {
+			(outcome.staleRead() ? this.staleReads : this.failed).incrementAndGet();
+			if (this.messages.size() < MAX_MESSAGES) {
+				this.messages.add(instance.name() + ": " + outcome.failure());
+			}
+		}
+	}
+
+	/**
+	 * Send requests to an instance before it joins the rotation, as a readiness check with warm-up would. They
+	 * are counted, and their failures too, but they are not timed.
+	 * @param instance the instance
+	 * @param requests how many requests to send
+	 */
+	void warmUp(ServiceInstance instance, int requests) {
+		for (int i = 0; i < requests; i++) {
+			Workload.Outcome outcome = this.workload.request(instance.target());
+			this.warmUps.incrementAndGet();
+			if (!outcome.ok()) {
+				(outcome.staleRead() ? this.staleReads : this.failed).incrementAndGet();
+				if (this.messages.size() < MAX_MESSAGES) {
+					this.messages.add(instance.name() + " (warm-up): " + outcome.failure());
+				}
+			}
+		}
+	}
+
+	long warmUps() {
+		return this.warmUps.get();
+	}
+
+	private void record(long nanos) {
+		synchronized (this.latencyMonitor) {
+			if (this.latencyCount == this.latencies.length) {
+				this.latencies = Arrays.copyOf(this.latencies, this.latencies.length * 2);
+			}
+			this.latencies[this.latencyCount++] = nanos;
+		}
+	}
+
+	long sent() {
+		return this.sent.get();
+	}
+
+	long skipped() {
+		return this.skipped.get();
+	}
+
+	long failed() {
+		return this.failed.get();
+	}
+
+	long staleReads() {
+		return this.staleReads.get();
+	}
+
+	long killedInFlight() {
+		return this.killedInFlight.get();
+	}
+
+	List<String> messages() {
+		return new ArrayList<>(this.messages);
+	}
+
+	double achievedRate() {
+		long end = (this.stoppedAt != 0) ? this.stoppedAt : System.nanoTime();
+		return this.sent.get() / ((end - this.startedAt) / 1e9);
+	}
+
+	/**
+	 * Return latency percentiles of the successful requests, in milliseconds.
+	 * @param percentiles the percentiles, for example 50, 99 and 100
+	 * @return the latencies
+	 */
+	double[] latencyMillis(double... percentiles) {
+		long[] sorted;
+		synchronized (this.latencyMonitor) {
+			sorted = Arrays.copyOf(this.latencies, this.latencyCount);
+		}
+		Arrays.sort(sorted);
+		double[] result = new double[percentiles.length];
+		for (int i = 0; i < percentiles.length; i++) {
+			if (sorted.length == 0) {
+				continue;
+			}
+			int index = (int) Math.ceil(percentiles[i] / 100.0 * sorted.length) - 1;
+			result[i] = sorted[Math.max(0, Math.min(sorted.length - 1, index))] / 1e6;
+		}
+		return result;
+	}
+
+	private static void sleep(long millis) {
+		try {
+			Thread.sleep(millis);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+}

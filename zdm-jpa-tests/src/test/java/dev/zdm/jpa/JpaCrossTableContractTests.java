@@ -1,0 +1,84 @@
+package dev.zdm.jpa;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.jpa.shops.Shop;
+import dev.zdm.jpa.shops.ShopRepository;
+import dev.zdm.migration.Phase;
+import dev.zdm.phase.PhaseController;
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A cross-table migration on JPA at {@code contract}, in the window between the contract DDL (which drops the old
+ * columns) and the instance's next heartbeat, while the instance still believes the old side exists. Heartbeats run
+ * only when the test asks, so the window lasts as long as the test needs.
+ */
+class JpaCrossTableContractTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	@Test
+	void writesBetweenTheContractDdlAndTheNextHeartbeatSucceedOnTheNewSide() {
+		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
+		Shop kept;
+		Shop deleted;
+		try (ConfigurableApplicationContext readNew = start("read-new")) {
+			ShopRepository shops = readNew.getBean(ShopRepository.class);
+			kept = shops.create("kept", "1 Old Street", "Old Town");
+			deleted = shops.create("deleted", "2 Old Street", "Old Town");
+		}
+		try (ConfigurableApplicationContext context = start("contract")) {
+			PhaseController phases = context.getBean(PhaseController.class);
+			ShopRepository shops = context.getBean(ShopRepository.class);
+			assertThat(phases.effectivePhase("shops-address")).isEqualTo(Phase.CONTRACT);
+			await().atMost(Duration.ofSeconds(120)).until(() -> !columns().contains("street"));
+			assertThat(phases.status("shops-address").state().isContracted()).as("known to this instance").isFalse();
+
+			Shop created = shops.create("created", "3 New Street", "New Town");
+			shops.updateAddress(kept.id(), "4 Moved Street", "Elsewhere");
+			shops.updateName(kept.id(), "renamed");
+			shops.deleteById(deleted.id());
+
+			JdbcTemplate jdbc = postgres.jdbc();
+			List<Map<String, Object>> rows = jdbc.queryForList("SELECT s.id, s.name, a.street, a.city FROM shops s "
+					+ "LEFT JOIN shop_addresses a ON a.shop_id = s.id ORDER BY s.id");
+			assertThat(rows).containsExactly(
+					Map.of("id", kept.id(), "name", "renamed", "street", "4 Moved Street", "city", "Elsewhere"),
+					Map.of("id", created.id(), "name", "created", "street", "3 New Street", "city", "New Town"));
+		}
+	}
+
+	/**
+	 * Start an instance whose heartbeats run only at start-up: the one that joins at {@code contract} runs the
+	 * contract DDL right after it, and learns that the migration is contracted only at a heartbeat that never comes.
+	 */
+	private static ConfigurableApplicationContext start(String phase) {
+		List<String> properties = new ArrayList<>(List.of(postgres.springProperties()));
+		properties.addAll(List.of("spring.flyway.enabled=false", "zdm.fleet.heartbeat-interval=1h",
+				"zdm.fleet.timeout=3h", "zdm.migrations.shops-address.phase=" + phase));
+		return new SpringApplicationBuilder(JpaServiceApplication.class).properties(properties.toArray(String[]::new))
+			.run();
+	}
+
+	private static List<String> columns() {
+		return postgres.jdbc()
+			.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'shops'",
+					String.class);
+	}
+
+}

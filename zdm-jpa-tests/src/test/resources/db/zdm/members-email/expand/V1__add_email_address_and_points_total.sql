@@ -1,0 +1,1 @@
+ALTER TABLE members ADD COLUMN email_address text, ADD COLUMN points_total bigint;

@@ -1,0 +1,1 @@
+ALTER TABLE shops DROP COLUMN street, DROP COLUMN city;
