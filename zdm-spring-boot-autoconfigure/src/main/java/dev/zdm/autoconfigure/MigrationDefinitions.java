@@ -115,7 +115,8 @@ final class MigrationDefinitions {
 					backfill.getMaxLockWaiters(), backfill.getMaxTransactionAge(), backfill.getThrottleCheckInterval(),
 					backfill.getTimeWindows().stream().map(TimeWindow::parse).toList(),
 					ZoneId.of(backfill.getTimeZone()), backfill.getVacuumEveryRows(), backfill.getVerificationPasses(),
-					backfill.getVerificationBatchSize(), backfill.getVerificationPause());
+					backfill.getVerificationBatchSize(), backfill.getVerificationPause(),
+					backfill.getMaxReplicationLag());
 		}
 		catch (IllegalArgumentException | DateTimeException ex) {
 			throw new ZdmConfigurationException(id, "invalid backfill settings: " + ex.getMessage(),

@@ -24,10 +24,14 @@ import org.springframework.core.env.Environment;
 import org.springframework.core.io.ResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.backfill.BackfillListener;
 import dev.zdm.backfill.BackfillParticipant;
+import dev.zdm.backfill.BackfillProgressSampler;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillThrottle;
+import dev.zdm.ddl.DdlActivity;
 import dev.zdm.ddl.DdlHistoryRepository;
+import dev.zdm.ddl.DdlListener;
 import dev.zdm.ddl.DdlSettings;
 import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.ddl.ExpandSettings;
@@ -38,6 +42,7 @@ import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.locks.LockInspector;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.phase.HeldBackTracker;
 import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.PhaseController;
 
@@ -87,7 +92,7 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
-			ResourceLoader resourceLoader, LockInspector lockInspector) {
+			ResourceLoader resourceLoader, LockInspector lockInspector, ObjectProvider<DdlListener> listeners) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
 		Set<String> paused = properties.getMigrations()
 			.entrySet()
@@ -96,9 +101,29 @@ public final class ZdmAutoConfiguration {
 			.map(Map.Entry::getKey)
 			.collect(Collectors.toSet());
 		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused);
-		return new ExpandContractRunner(dataSource, settings, expandSettings, instance,
+		ExpandContractRunner runner = new ExpandContractRunner(dataSource, settings, expandSettings, instance,
 				properties.getFleet().getTimeout(), contributors.orderedStream().toList(), resourceLoader,
 				lockInspector);
+		runner.setListener(DdlListener.of(listeners.orderedStream().toList()));
+		return runner;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DdlActivity zdmDdlActivity() {
+		return new DdlActivity();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	HeldBackTracker zdmHeldBackTracker() {
+		return new HeldBackTracker();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillProgressSampler zdmBackfillProgressSampler(BackfillService backfillService) {
+		return new BackfillProgressSampler(backfillService);
 	}
 
 	@Bean
@@ -123,9 +148,11 @@ public final class ZdmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, ZdmProperties properties,
-			ObjectProvider<BackfillThrottle> throttles) {
-		return new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
+			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners) {
+		BackfillParticipant participant = new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
 				throttles.orderedStream().toList());
+		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
+		return participant;
 	}
 
 	@Bean

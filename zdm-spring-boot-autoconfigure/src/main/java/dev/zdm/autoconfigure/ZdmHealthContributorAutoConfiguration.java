@@ -9,8 +9,11 @@ import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEn
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.context.annotation.Bean;
 
+import dev.zdm.backfill.BackfillProgressSampler;
+import dev.zdm.ddl.DdlActivity;
 import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.health.ZdmHealthIndicator;
+import dev.zdm.phase.HeldBackTracker;
 import dev.zdm.phase.PhaseController;
 
 /**
@@ -25,9 +28,13 @@ public final class ZdmHealthContributorAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
-	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController,
-			ObjectProvider<ExpandContractRunner> ddlRunner) {
-		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable());
+	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
+			ObjectProvider<ExpandContractRunner> ddlRunner, ObjectProvider<BackfillProgressSampler> backfillProgressSampler,
+			ObjectProvider<DdlActivity> ddlActivity, ObjectProvider<HeldBackTracker> heldBackTracker) {
+		ZdmProperties.Health health = properties.getHealth();
+		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable(), backfillProgressSampler.getIfAvailable(),
+				ddlActivity.getIfAvailable(), heldBackTracker.getIfAvailable(),
+				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
 	}
 
 }

@@ -38,6 +38,8 @@ public class ZdmProperties {
 
 	private final Locks locks = new Locks();
 
+	private final Health health = new Health();
+
 	/**
 	 * Declared migrations, by id.
 	 */
@@ -79,12 +81,49 @@ public class ZdmProperties {
 		return this.locks;
 	}
 
+	public Health getHealth() {
+		return this.health;
+	}
+
 	public Map<String, Migration> getMigrations() {
 		return this.migrations;
 	}
 
 	public void setMigrations(Map<String, Migration> migrations) {
 		this.migrations = migrations;
+	}
+
+	/**
+	 * Health contributor settings.
+	 */
+	public static class Health {
+
+		/**
+		 * How long a DDL statement may keep timing out on its lock before the health details report it.
+		 */
+		private Duration ddlBlockedThreshold = Duration.ofMinutes(1);
+
+		/**
+		 * How long a phase may be held back behind the requested one before the health details report it.
+		 */
+		private Duration heldBackThreshold = Duration.ofHours(1);
+
+		public Duration getDdlBlockedThreshold() {
+			return this.ddlBlockedThreshold;
+		}
+
+		public void setDdlBlockedThreshold(Duration ddlBlockedThreshold) {
+			this.ddlBlockedThreshold = ddlBlockedThreshold;
+		}
+
+		public Duration getHeldBackThreshold() {
+			return this.heldBackThreshold;
+		}
+
+		public void setHeldBackThreshold(Duration heldBackThreshold) {
+			this.heldBackThreshold = heldBackThreshold;
+		}
+
 	}
 
 	/**
@@ -550,6 +589,12 @@ public class ZdmProperties {
 		 */
 		private Duration verificationPause = Duration.ofMillis(10);
 
+		/**
+		 * Replay lag of a streaming replica above which the backfill holds back. Zero to never hold back for it.
+		 * Needs a role that can read pg_stat_replication's lag (pg_read_all_stats).
+		 */
+		private Duration maxReplicationLag = Duration.ofSeconds(10);
+
 		public boolean isEnabled() {
 			return this.enabled;
 		}
@@ -684,6 +729,14 @@ public class ZdmProperties {
 
 		public void setVerificationPause(Duration verificationPause) {
 			this.verificationPause = verificationPause;
+		}
+
+		public Duration getMaxReplicationLag() {
+			return this.maxReplicationLag;
+		}
+
+		public void setMaxReplicationLag(Duration maxReplicationLag) {
+			this.maxReplicationLag = maxReplicationLag;
 		}
 
 	}

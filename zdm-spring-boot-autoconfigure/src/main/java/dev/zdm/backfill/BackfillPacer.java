@@ -7,6 +7,8 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 import dev.zdm.locks.LockInspector;
+import dev.zdm.locks.ReplicationLagInspector;
+import dev.zdm.locks.ReplicationLagInspector.Replica;
 import dev.zdm.locks.TableLockFigures;
 import dev.zdm.migration.MigrationDefinition;
 
@@ -23,11 +25,19 @@ final class BackfillPacer {
 
 	private final List<BackfillThrottle> throttles;
 
+	private final @Nullable ReplicationLagInspector replicationLagInspector;
+
 	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
 			List<BackfillThrottle> throttles) {
+		this(migration, settings, lockInspector, null, throttles);
+	}
+
+	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
+			@Nullable ReplicationLagInspector replicationLagInspector, List<BackfillThrottle> throttles) {
 		this.migration = migration;
 		this.settings = settings;
 		this.lockInspector = lockInspector;
+		this.replicationLagInspector = replicationLagInspector;
 		this.throttles = throttles;
 	}
 
@@ -47,7 +57,15 @@ final class BackfillPacer {
 	 * Return why the backfill should hold back before its next batch, or {@code null} to go ahead.
 	 */
 	@Nullable String holdBackReason() {
-		String outside = outsideTimeWindows();
+		HoldBack holdBack = holdBack();
+		return (holdBack != null) ? holdBack.description() : null;
+	}
+
+	/**
+	 * Return why the backfill should hold back before its next batch, or {@code null} to go ahead.
+	 */
+	@Nullable HoldBack holdBack() {
+		HoldBack outside = outsideTimeWindows();
 		if (outside != null) {
 			return outside;
 		}
@@ -56,20 +74,30 @@ final class BackfillPacer {
 		if (checkLocks || checkTransactions) {
 			TableLockFigures figures = this.lockInspector.tableLockFigures(this.migration.table());
 			if (checkLocks && figures.waitingSessions() > this.settings.maxLockWaiters()) {
-				return figures.waitingSessions() + " sessions wait for a lock on " + this.migration.table()
-						+ " (longest for " + figures.longestWait() + ", at most " + this.settings.maxLockWaiters()
-						+ " allowed)";
+				return new HoldBack(ThrottleReason.LOCK_WAITERS, figures.waitingSessions()
+						+ " sessions wait for a lock on " + this.migration.table() + " (longest for "
+						+ figures.longestWait() + ", at most " + this.settings.maxLockWaiters() + " allowed)");
 			}
 			Duration oldest = figures.oldestTransactionAge();
 			if (checkTransactions && oldest != null && oldest.compareTo(this.settings.maxTransactionAge()) > 0) {
-				return "the transaction of pid " + figures.oldestTransactionPid() + " has been open for " + oldest
-						+ " (at most " + this.settings.maxTransactionAge() + " allowed)";
+				return new HoldBack(ThrottleReason.OLD_TRANSACTION, "the transaction of pid "
+						+ figures.oldestTransactionPid() + " has been open for " + oldest + " (at most "
+						+ this.settings.maxTransactionAge() + " allowed)");
+			}
+		}
+		Duration maxLag = this.settings.maxReplicationLag();
+		if (this.replicationLagInspector != null && !maxLag.isZero() && !maxLag.isNegative()) {
+			Replica replica = this.replicationLagInspector.replicationLag().mostLagging();
+			if (replica != null && replica.replayLag().compareTo(maxLag) > 0) {
+				return new HoldBack(ThrottleReason.REPLICATION_LAG, "replica '" + replica.applicationName() + "' ("
+						+ replica.client() + ") replays " + replica.replayLag() + " behind (at most " + maxLag
+						+ " allowed)");
 			}
 		}
 		for (BackfillThrottle throttle : this.throttles) {
 			String reason = throttle.holdBackReason(this.migration);
 			if (reason != null) {
-				return reason;
+				return new HoldBack(ThrottleReason.CUSTOM, reason);
 			}
 		}
 		return null;
@@ -81,18 +109,38 @@ final class BackfillPacer {
 	 * waits for row locks nor adds write load.
 	 */
 	@Nullable String verificationHoldBackReason() {
+		HoldBack holdBack = verificationHoldBack();
+		return (holdBack != null) ? holdBack.description() : null;
+	}
+
+	/**
+	 * Return why a verification should hold back before its next batch, or {@code null} to go ahead.
+	 * @see #verificationHoldBackReason()
+	 */
+	@Nullable HoldBack verificationHoldBack() {
 		return outsideTimeWindows();
 	}
 
-	private @Nullable String outsideTimeWindows() {
+	private @Nullable HoldBack outsideTimeWindows() {
 		List<TimeWindow> windows = this.settings.timeWindows();
 		if (!windows.isEmpty()) {
 			LocalTime now = LocalTime.now(this.settings.timeZone());
 			if (windows.stream().noneMatch((window) -> window.contains(now))) {
-				return "outside the allowed time windows " + windows + " (" + this.settings.timeZone() + ")";
+				return new HoldBack(ThrottleReason.TIME_WINDOW, "outside the allowed time windows " + windows + " ("
+						+ this.settings.timeZone() + ")");
 			}
 		}
 		return null;
+	}
+
+	/**
+	 * Why the backfill holds back.
+	 *
+	 * @param reason the kind of reason
+	 * @param description the reason in words
+	 */
+	record HoldBack(ThrottleReason reason, String description) {
+
 	}
 
 }

@@ -21,6 +21,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.DisposableBean;
 
 import dev.zdm.locks.LockInspector;
+import dev.zdm.locks.ReplicationLagInspector;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -50,6 +51,10 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 	private final LockInspector lockInspector;
 
+	private final ReplicationLagInspector replicationLagInspector;
+
+	private volatile BackfillListener listener = BackfillListener.NONE;
+
 	private final ExecutorService executor;
 
 	private final Map<String, Job> jobs = new ConcurrentHashMap<>();
@@ -61,15 +66,29 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	 * @param throttles further load checks consulted before each batch
 	 */
 	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles) {
+		this(dataSource, fleetTimeout, throttles, new ReplicationLagInspector(dataSource));
+	}
+
+	BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles,
+			ReplicationLagInspector replicationLagInspector) {
 		this.dataSource = dataSource;
 		this.fleetTimeout = fleetTimeout;
 		this.throttles = List.copyOf(throttles);
 		this.lockInspector = new LockInspector(dataSource);
+		this.replicationLagInspector = replicationLagInspector;
 		this.executor = Executors.newCachedThreadPool((runnable) -> {
 			Thread thread = new Thread(runnable, "zdm-backfill-" + threadCounter.incrementAndGet());
 			thread.setDaemon(true);
 			return thread;
 		});
+	}
+
+	/**
+	 * Set the listener told what each backfill does, to measure and trace it.
+	 * @param listener the listener
+	 */
+	public void setListener(BackfillListener listener) {
+		this.listener = listener;
 	}
 
 	@Override
@@ -112,7 +131,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			}
 			if (job.isDone() && System.nanoTime() >= job.notBefore && !job.leaving && !this.executor.isShutdown()) {
 				BackfillRunner next = new BackfillRunner(this.dataSource, migration, status.instanceId(),
-						this.fleetTimeout, this.lockInspector, this.throttles, !status.effective().readsNew());
+						this.fleetTimeout, this.lockInspector, this.replicationLagInspector, this.throttles,
+						!status.effective().readsNew(), this.listener);
 				if (job.unrecordedFailures > 0 && job.unrecordedFailure != null) {
 					next.recordEarlierFailures(job.unrecordedFailures, job.unrecordedFailure);
 				}
@@ -210,6 +230,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			}
 			logger.warn("zdm: migration '" + migration.id() + "': backfill run failed (" + failures
 					+ " in a row), it is retried: " + BackfillRunner.describe(ex));
+			this.listener.runFailed(migration, ex);
 			recordError(migration, job, ex);
 		}
 	}

@@ -19,10 +19,14 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.zdm.backfill.BackfillListener.Batch;
+import dev.zdm.backfill.BackfillListener.BatchKind;
+import dev.zdm.backfill.BackfillPacer.HoldBack;
 import dev.zdm.backfill.BackfillRepository.StoredProgress;
 import dev.zdm.fleet.FleetMember;
 import dev.zdm.fleet.FleetRegistry;
 import dev.zdm.locks.LockInspector;
+import dev.zdm.locks.ReplicationLagInspector;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.MigrationStateRepository;
@@ -59,6 +63,8 @@ final class BackfillRunner {
 
 	private final BackfillPacer pacer;
 
+	private final BackfillListener listener;
+
 	private final BackfillStatements statements;
 
 	private final BackfillBatches batches;
@@ -87,14 +93,16 @@ final class BackfillRunner {
 	 * new columns are then the source of truth and a verification only reports
 	 */
 	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
-			LockInspector lockInspector, List<BackfillThrottle> throttles, boolean repair) {
+			LockInspector lockInspector, @Nullable ReplicationLagInspector replicationLagInspector,
+			List<BackfillThrottle> throttles, boolean repair, BackfillListener listener) {
 		this.dataSource = dataSource;
 		this.migration = migration;
 		this.settings = migration.backfill();
 		this.instanceId = instanceId;
 		this.fleetTimeout = fleetTimeout;
 		this.repair = repair;
-		this.pacer = new BackfillPacer(migration, this.settings, lockInspector, throttles);
+		this.pacer = new BackfillPacer(migration, this.settings, lockInspector, replicationLagInspector, throttles);
+		this.listener = listener;
 		this.statements = BackfillStatements.of(migration);
 		this.batches = new BackfillBatches(migration, this.statements, instanceId, repair);
 		this.vacuum = new BackfillVacuum(dataSource, migration, this.statements);
@@ -244,10 +252,21 @@ final class BackfillRunner {
 					+ walk.lastKey() + " after " + walk.rows() + " rows");
 		}
 		while (true) {
-			Outcome interrupted = walk(connection, repository, walk);
+			BackfillListener.Pass observed = this.listener.verificationPassStarting(this.migration, walk.pass());
+			long changedBefore = walk.changed();
+			Outcome interrupted;
+			try {
+				interrupted = walk(connection, repository, walk);
+			}
+			catch (SQLException | RuntimeException ex) {
+				observed.stopped();
+				throw ex;
+			}
 			if (interrupted != null) {
+				observed.stopped();
 				return interrupted;
 			}
+			observed.finished(walk.rows(), walk.disagreeing(), walk.changed() - changedBefore);
 			logger.info("zdm: migration '" + id + "': verification pass " + walk.pass() + " checked " + walk.rows()
 					+ " rows up to key " + walk.upperBound() + ", " + walk.disagreeing() + " disagreed"
 					+ ((this.repair && walk.disagreeing() > 0) ? " and were repaired" : ""));
@@ -262,6 +281,7 @@ final class BackfillRunner {
 		repository.finishVerifying(id);
 		repository.insertVerification(new BackfillVerification(id, this.instanceId, startedAt, Instant.now(),
 				walk.pass(), walk.rows(), walk.changed(), walk.disagreeing(), succeeded, fleet.description()));
+		this.listener.verificationFinished(this.migration, walk.pass(), succeeded);
 		if (succeeded) {
 			repository.setState(id, BackfillState.VERIFIED, null);
 			logger.info("zdm: migration '" + id + "': backfill verified for fleet " + fleet.description());
@@ -312,14 +332,27 @@ final class BackfillRunner {
 				return interrupted;
 			}
 			long batchStart = System.nanoTime();
+			Batch observed = this.listener.batchStarting(this.migration,
+					walk.verifying() ? BatchKind.VERIFY : BatchKind.COPY, walk.batchSize());
 			BackfillBatches.Batch batch;
 			try {
 				batch = inTransaction(connection, repository, () -> this.batches.run(repository, walk));
 				failures = 0;
 			}
 			catch (DataAccessException ex) {
+				observed.failed(ex, isRetryable(ex));
 				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
 				continue;
+			}
+			catch (SQLException | RuntimeException ex) {
+				observed.failed(ex, false);
+				throw ex;
+			}
+			if (walk.verifying()) {
+				observed.verified(batch.rows(), batch.disagreeing(), batch.changed());
+			}
+			else {
+				observed.copied(batch.rows(), batch.changed());
 			}
 			if (batch.rows() == 0 || batch.highKey() == null) {
 				return null;
@@ -328,6 +361,7 @@ final class BackfillRunner {
 			afterBatch(walk, Duration.ofNanos(System.nanoTime() - batchStart));
 			if (batch.paused()) {
 				repository.setState(this.migration.id(), BackfillState.PAUSED, null);
+				this.listener.holdsBack(this.migration, ThrottleReason.OPERATOR);
 				return Outcome.PAUSED;
 			}
 			sleep(walk.verifying() ? this.settings.verificationPause() : this.settings.pause());
@@ -388,24 +422,37 @@ final class BackfillRunner {
 	private @Nullable Outcome checkBeforeBatch(BackfillRepository repository, boolean verifying) {
 		String id = this.migration.id();
 		boolean throttled = false;
+		@Nullable ThrottleReason heldBackFor = null;
+		long heldBackSince = 0;
 		while (true) {
 			if (this.stopRequested) {
 				repository.setState(id, BackfillState.PENDING, "runner " + this.instanceId + " stopped");
 				return Outcome.STOPPED;
 			}
-			String reason = verifying ? this.pacer.verificationHoldBackReason() : this.pacer.holdBackReason();
-			if (reason == null) {
+			HoldBack holdBack = verifying ? this.pacer.verificationHoldBack() : this.pacer.holdBack();
+			long now = System.nanoTime();
+			if (heldBackFor != null) {
+				this.listener.heldBack(this.migration, heldBackFor, Duration.ofNanos(now - heldBackSince));
+			}
+			if (holdBack == null) {
 				if (throttled) {
 					logger.info("zdm: migration '" + id + "': backfill goes on");
 				}
 				return null;
 			}
+			String reason = holdBack.description();
 			if (!throttled) {
 				logger.info("zdm: migration '" + id + "': backfill holds back: " + reason);
 				throttled = true;
 			}
+			if (holdBack.reason() != heldBackFor) {
+				this.listener.holdsBack(this.migration, holdBack.reason());
+			}
+			heldBackFor = holdBack.reason();
+			heldBackSince = now;
 			if (repository.setState(id, BackfillState.THROTTLED, reason)) {
 				repository.setState(id, BackfillState.PAUSED, null);
+				this.listener.holdsBack(this.migration, ThrottleReason.OPERATOR);
 				return Outcome.PAUSED;
 			}
 			sleep(this.settings.throttleCheckInterval());

@@ -25,12 +25,19 @@ import java.util.List;
  * @param verificationPasses most verification passes before giving up when rows keep disagreeing
  * @param verificationBatchSize rows read per verification batch (a fixed size: verification only reads)
  * @param verificationPause pause between two verification batches
+ * @param maxReplicationLag replay lag of a streaming replica above which the backfill holds back, or
+ * {@link Duration#ZERO} to never hold back for it
  */
 public record BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
 		Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
 		int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval, List<TimeWindow> timeWindows,
 		ZoneId timeZone, long vacuumEveryRows, int verificationPasses, int verificationBatchSize,
-		Duration verificationPause) {
+		Duration verificationPause, Duration maxReplicationLag) {
+
+	/**
+	 * The default {@link #maxReplicationLag()}.
+	 */
+	public static final Duration DEFAULT_MAX_REPLICATION_LAG = Duration.ofSeconds(10);
 
 	private static final int DEFAULT_VERIFICATION_BATCH_SIZE = 10_000;
 
@@ -54,7 +61,8 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 	}
 
 	/**
-	 * Create settings with the default verification batch size and pause.
+	 * Create settings with the default verification batch size and pause, holding back for a replication lag
+	 * over {@link #DEFAULT_MAX_REPLICATION_LAG}; the parameters are the record's components of the same names.
 	 */
 	public BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
 			Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
@@ -62,7 +70,8 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			List<TimeWindow> timeWindows, ZoneId timeZone, long vacuumEveryRows, int verificationPasses) {
 		this(enabled, initialBatchSize, minBatchSize, maxBatchSize, targetBatchDuration, pause, lockTimeout,
 				statementTimeout, maxLockWaiters, maxTransactionAge, throttleCheckInterval, timeWindows, timeZone,
-				vacuumEveryRows, verificationPasses, DEFAULT_VERIFICATION_BATCH_SIZE, DEFAULT_VERIFICATION_PAUSE);
+				vacuumEveryRows, verificationPasses, DEFAULT_VERIFICATION_BATCH_SIZE, DEFAULT_VERIFICATION_PAUSE,
+				DEFAULT_MAX_REPLICATION_LAG);
 	}
 
 	/**
@@ -84,7 +93,8 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		return new BackfillSettings(this.enabled, this.maxBatchSize, this.maxBatchSize, this.maxBatchSize,
 				this.targetBatchDuration, Duration.ZERO, this.lockTimeout, this.statementTimeout, Integer.MAX_VALUE,
 				Duration.ZERO, this.throttleCheckInterval, List.of(), this.timeZone, this.vacuumEveryRows,
-				this.verificationPasses, Math.max(this.verificationBatchSize, this.maxBatchSize), Duration.ZERO);
+				this.verificationPasses, Math.max(this.verificationBatchSize, this.maxBatchSize), Duration.ZERO,
+				Duration.ZERO);
 	}
 
 	/**
@@ -97,7 +107,7 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		return new BackfillSettings(this.enabled, this.initialBatchSize, this.minBatchSize, this.maxBatchSize,
 				this.targetBatchDuration, this.pause, this.lockTimeout, this.statementTimeout, this.maxLockWaiters,
 				this.maxTransactionAge, this.throttleCheckInterval, this.timeWindows, this.timeZone,
-				this.vacuumEveryRows, this.verificationPasses, batchSize, pause);
+				this.vacuumEveryRows, this.verificationPasses, batchSize, pause, this.maxReplicationLag);
 	}
 
 }

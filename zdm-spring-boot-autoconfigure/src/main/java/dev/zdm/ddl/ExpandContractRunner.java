@@ -213,6 +213,14 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	/**
+	 * Set the listener told about each statement's attempts, to measure and trace them.
+	 * @param listener the listener
+	 */
+	public void setListener(DdlListener listener) {
+		this.executor.setListener(listener);
+	}
+
+	/**
 	 * Return the DDL history, to read a migration's {@link DdlStatus}.
 	 * @return the history
 	 */

@@ -54,6 +54,8 @@ public class LockSafeExecutor implements DisposableBean {
 
 	private final RandomGenerator random = RandomGenerator.getDefault();
 
+	private volatile DdlListener listener = DdlListener.NONE;
+
 	private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor((runnable) -> {
 		Thread thread = new Thread(runnable, "zdm-ddl-blocker-watch");
 		thread.setDaemon(true);
@@ -94,6 +96,14 @@ public class LockSafeExecutor implements DisposableBean {
 	}
 
 	/**
+	 * Set the listener told about each statement's attempts, to measure and trace them.
+	 * @param listener the listener
+	 */
+	public void setListener(DdlListener listener) {
+		this.listener = listener;
+	}
+
+	/**
 	 * Run one statement, retrying it while it times out on a lock, and record it as applied.
 	 * @param session the session to run it on
 	 * @param key which statement of which migration it is
@@ -114,6 +124,19 @@ public class LockSafeExecutor implements DisposableBean {
 	 * @throws DdlExecutionException if it fails with another error, or times out on every attempt
 	 */
 	void execute(DdlSession session, StatementKey key, DdlStatement statement, RetryControl control) {
+		DdlListener.Execution execution = this.listener.statementStarting(key, statement);
+		try {
+			executeAttempts(session, key, statement, control, execution);
+			execution.finished(null);
+		}
+		catch (RuntimeException ex) {
+			execution.finished(ex);
+			throw ex;
+		}
+	}
+
+	private void executeAttempts(DdlSession session, StatementKey key, DdlStatement statement, RetryControl control,
+			DdlListener.Execution execution) {
 		this.history.statementStarted(key, statement.sql(), checksum(statement.sql()));
 		control.statement(key, false);
 		ConcurrentIndex index = ConcurrentIndex.of(statement);
@@ -128,6 +151,7 @@ public class LockSafeExecutor implements DisposableBean {
 				this.history.failed(key, "stopped before it ran: the instance is shutting down");
 				throw new DdlStoppedException(key + " stopped before it ran", null);
 			}
+			execution.attemptStarting(attempt);
 			this.history.attempt(key);
 			BlockerWatch watch = watchBlockers(session.pid());
 			long started = System.nanoTime();
@@ -157,6 +181,7 @@ public class LockSafeExecutor implements DisposableBean {
 					this.history.failed(key, String.valueOf(ex.getMessage()) + leftover);
 					throw new DdlExecutionException(message, List.of(), ex);
 				}
+				execution.lockTimeout(attempt, waited, blockers);
 				String report = DdlStatus.LockTimeout.describe(blockers);
 				this.history.lockTimeout(key, attempt, waited, blockers, report);
 				control.lockTimedOut(key, attempt, blockers, report);

@@ -5,6 +5,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.lang.reflect.UndeclaredThrowableException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -19,6 +20,7 @@ import org.springframework.transaction.TransactionStatus;
 import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.util.ReflectionUtils;
 
+import dev.zdm.dualwrite.DualWriteListener.Operation;
 import dev.zdm.dualwrite.RepositoryMethods.Access;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -60,6 +62,27 @@ public final class DualWriteRepositoryFactory {
 	 */
 	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
 			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource) {
+		return create(repository, migrationId, oldImplementation, newImplementation, phaseController,
+				transactionManager, dataSource, DualWriteListener.NONE);
+	}
+
+	/**
+	 * Create a routing bean that tells a listener about every call it makes on an implementation.
+	 * @param <T> the repository interface
+	 * @param repository the repository interface
+	 * @param migrationId the migration
+	 * @param oldImplementation the implementation against the old schema
+	 * @param newImplementation the implementation against the new schema
+	 * @param phaseController the started phase controller
+	 * @param transactionManager the application's transaction manager
+	 * @param dataSource the application's data source, to look up whether the contract DDL has run
+	 * @param listener the listener told about every call
+	 * @return the routing bean
+	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is not declared
+	 */
+	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
+			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource,
+			DualWriteListener listener) {
 		if (!repository.isInterface()) {
 			throw new IllegalArgumentException(repository.getName() + " is not an interface");
 		}
@@ -74,7 +97,8 @@ public final class DualWriteRepositoryFactory {
 					"Declare the migration under zdm.migrations." + migrationId
 							+ ", or correct the migration in @ZdmRepository."));
 		return create(repository, migration, oldImplementation, newImplementation, routes,
-				new ControlledPhase(phaseController, new MigrationStateRepository(dataSource)), transactionManager);
+				new ControlledPhase(phaseController, new MigrationStateRepository(dataSource)), transactionManager,
+				listener);
 	}
 
 	/**
@@ -99,17 +123,17 @@ public final class DualWriteRepositoryFactory {
 		}
 		Map<Method, Access> routes = RepositoryMethods.classify(repository, migration.id());
 		return create(repository, migration, oldImplementation, newImplementation, routes, new FixedPhase(phase),
-				transactionManager);
+				transactionManager, DualWriteListener.NONE);
 	}
 
 	private static <T> T create(Class<T> repository, MigrationDefinition migration, T oldImplementation,
 			T newImplementation, Map<Method, Access> routes, PhaseSource phases,
-			PlatformTransactionManager transactionManager) {
+			PlatformTransactionManager transactionManager, DualWriteListener listener) {
 		requireTriggerCanSyncBothWays(repository, migration);
 		TransactionTemplate transactionTemplate = new TransactionTemplate(transactionManager);
 		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
 		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phases,
-				transactionTemplate, routes);
+				transactionTemplate, routes, listener);
 		return repository.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository },
 				handler));
 	}
@@ -150,9 +174,11 @@ public final class DualWriteRepositoryFactory {
 
 		private final Map<Method, Method> accessibleMethods = new HashMap<>();
 
+		private final DualWriteListener listener;
+
 		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation,
 				Object newImplementation, PhaseSource phases, TransactionTemplate transactionTemplate,
-				Map<Method, Access> routes) {
+				Map<Method, Access> routes, DualWriteListener listener) {
 			this.repository = repository;
 			this.migrationId = migration.id();
 			this.sync = migration.sync();
@@ -161,6 +187,7 @@ public final class DualWriteRepositoryFactory {
 			this.phases = phases;
 			this.transactionTemplate = transactionTemplate;
 			this.routes = routes;
+			this.listener = listener;
 			for (Method method : routes.keySet()) {
 				ReflectionUtils.makeAccessible(method);
 				this.accessibleMethods.put(method, method);
@@ -196,7 +223,9 @@ public final class DualWriteRepositoryFactory {
 			}
 			if (access == Access.READ) {
 				Phase phase = this.phases.effectivePhase(this.migrationId);
-				return call(phase.readsNew() ? this.newImplementation : this.oldImplementation, method, args);
+				Schema side = phase.readsNew() ? Schema.NEW : Schema.OLD;
+				return observed(Operation.READ, side, false, () -> call(
+						(side == Schema.NEW) ? this.newImplementation : this.oldImplementation, method, args));
 			}
 			return inTransaction((status) -> write(status, method, args));
 		}
@@ -260,6 +289,12 @@ public final class DualWriteRepositoryFactory {
 		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
 				Method method, @Nullable Object[] args) throws Throwable {
 			Object target = (schema == Schema.NEW) ? this.newImplementation : this.oldImplementation;
+			return observed(Operation.WRITE, schema, sync, () -> invokeAs(phase, schema, sync, otherSideResult, target,
+					method, args));
+		}
+
+		private @Nullable Object invokeAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
+				Object target, Method method, @Nullable Object[] args) throws Throwable {
 			try {
 				return DualWriteCall.run(this.migrationId, phase, schema, sync, otherSideResult, () -> {
 					try {
@@ -275,6 +310,22 @@ public final class DualWriteRepositoryFactory {
 			}
 			catch (UndeclaredThrowableException ex) {
 				throw ex.getUndeclaredThrowable();
+			}
+		}
+
+		private @Nullable Object observed(Operation operation, Schema side, boolean sync, Call call) throws Throwable {
+			long start = System.nanoTime();
+			@Nullable Throwable failure = null;
+			try {
+				return call.proceed();
+			}
+			catch (Throwable ex) {
+				failure = ex;
+				throw ex;
+			}
+			finally {
+				this.listener.called(this.migrationId, operation, side, sync,
+						Duration.ofNanos(System.nanoTime() - start), failure);
 			}
 		}
 
@@ -307,6 +358,13 @@ public final class DualWriteRepositoryFactory {
 				throw ex.getTargetException();
 			}
 		}
+
+	}
+
+	@FunctionalInterface
+	private interface Call {
+
+		@Nullable Object proceed() throws Throwable;
 
 	}
 

@@ -92,8 +92,11 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 		DataSource dataSource = beanFactory.getBean(DataSource.class);
 		PlatformTransactionManager transactionManager = beanFactory.getBeanProvider(PlatformTransactionManager.class)
 			.getIfUnique(() -> new DataSourceTransactionManager(dataSource));
+		DualWriteListener listener = DualWriteListener.of(beanFactory.getBeanProvider(DualWriteListener.class)
+			.orderedStream()
+			.toList());
 		return DualWriteRepositoryFactory.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
-				beanFactory.getBean(newBean, repository), phaseController, transactionManager, dataSource);
+				beanFactory.getBean(newBean, repository), phaseController, transactionManager, dataSource, listener);
 	}
 
 	private static PlatformTransactionManager transactionManager(ConfigurableListableBeanFactory beanFactory,

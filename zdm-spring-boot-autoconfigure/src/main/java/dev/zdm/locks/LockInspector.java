@@ -18,13 +18,17 @@ import dev.zdm.migration.TableName;
  * who waits on a table, how old the oldest transaction is. Every such query zdm makes is here, and every
  * blocking session zdm reports comes from here, its query {@link QueryText normalized} unless asked not to. Needs
  * PostgreSQL 14 or later ({@code pg_locks.waitstart}).
+ * <p>
+ * Ages are measured against {@code clock_timestamp()}, never {@code now()}: {@code now()} is when the inspecting
+ * transaction started, and {@code pg_stat_activity} is read after that, so it can show a transaction that started
+ * later, whose age against {@code now()} would be negative.
  */
 public class LockInspector {
 
 	private static final String SESSION_COLUMNS = """
 			a.pid, a.state, a.application_name,
-			extract(epoch FROM now() - a.xact_start) AS transaction_seconds,
-			extract(epoch FROM now() - a.state_change) AS state_seconds,
+			extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds,
+			extract(epoch FROM clock_timestamp() - a.state_change) AS state_seconds,
 			left(a.query, 1000) AS query
 			""";
 
@@ -36,7 +40,7 @@ public class LockInspector {
 
 	private static final String TABLE_WAITERS = """
 			SELECT count(DISTINCT l.pid) AS waiting,
-			       coalesce(extract(epoch FROM now() - min(l.waitstart)), 0) AS longest_wait_seconds,
+			       coalesce(extract(epoch FROM clock_timestamp() - min(l.waitstart)), 0) AS longest_wait_seconds,
 			       coalesce(array_agg(DISTINCT b.pid) FILTER (WHERE b.pid IS NOT NULL), '{}') AS blocker_pids
 			FROM pg_locks l
 			  LEFT JOIN LATERAL unnest(pg_blocking_pids(l.pid)) AS b(pid) ON true
@@ -49,7 +53,7 @@ public class LockInspector {
 			""";
 
 	private static final String OLDEST_TRANSACTION = """
-			SELECT a.pid, extract(epoch FROM now() - a.xact_start) AS transaction_seconds
+			SELECT a.pid, extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds
 			FROM pg_stat_activity a
 			WHERE a.xact_start IS NOT NULL AND a.pid <> pg_backend_pid() AND a.datname = current_database()
 			  AND a.backend_type = 'client backend'

@@ -1,13 +1,19 @@
 package dev.zdm.autoconfigure;
 
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.tck.TestObservationRegistry;
+import io.micrometer.observation.tck.TestObservationRegistryAssert;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -23,6 +29,7 @@ import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpoint.MigrationDescriptor;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.metrics.ZdmMetrics;
+import dev.zdm.observation.DdlObservations;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
@@ -148,7 +155,9 @@ class ZdmObservabilityAutoConfigurationTests {
 			.run((context) -> {
 				Health health = context.getBean(ZdmHealthIndicator.class).health(true);
 				assertThat(health.getStatus()).as("a pending expand never makes the instance down").isEqualTo(Status.UP);
-				assertThat(health.getDetails().get("ledgers-name").toString())
+				assertThat(health.getDetails().get("ledgers-name")).asInstanceOf(InstanceOfAssertFactories.MAP)
+					.extractingByKey("phase")
+					.asString()
 					.startsWith("expand (requested dual-write: the expand DDL is not done yet");
 				assertThat(health.getDetails().get("expand").toString()).contains("ledgers-name", "PAUSED",
 						"stalled=true");
@@ -171,8 +180,120 @@ class ZdmObservabilityAutoConfigurationTests {
 			Health health = context.getBean(ZdmHealthIndicator.class).health(true);
 			assertThat(health.getStatus()).isEqualTo(Status.UP);
 			assertThat(health.getDetails()).containsKey("accounts-name");
-			assertThat(health.getDetails().get("accounts-name").toString()).startsWith("backfill (requested read-new");
+			assertThat(details(health, "accounts-name")).containsKey("heldBackFor")
+				.doesNotContainKey("problems")
+				.extractingByKey("phase")
+				.asString()
+				.startsWith("backfill (requested read-new");
 		});
+	}
+
+	@Test
+	void healthReportsAPhaseHeldBackForLongerThanTheThresholdWhileStayingUp() {
+		this.contextRunner
+			.withPropertyValues("zdm.fleet.heartbeat-interval=100ms", "zdm.health.held-back-threshold=300ms")
+			.run((context) -> await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+				Health health = context.getBean(ZdmHealthIndicator.class).health(true);
+				assertThat(health.getStatus()).isEqualTo(Status.UP);
+				assertThat(details(health, "accounts-name").get("problems")).asString()
+					.contains("phase held back at backfill for")
+					.contains("read-new needs a verified backfill");
+				assertThat(context.getBean(MeterRegistry.class)
+					.get("zdm.phase.held.back.duration")
+					.tag("migration", "accounts-name")
+					.timeGauge()
+					.value()).isGreaterThan(0.3);
+			}));
+	}
+
+	@Test
+	void contractWaitingBehindALockMovesTheDdlMetersShowsInHealthAndIsTraced() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE ledger (id bigint PRIMARY KEY, legacy text)");
+		TestObservationRegistry observations = TestObservationRegistry.create();
+		try (Connection blocker = postgres.database().newConnection()) {
+			int blockerPid = pid(blocker);
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("SELECT count(*) FROM ledger");
+			}
+			this.contextRunner.withConfiguration(AutoConfigurations.of(ZdmObservationAutoConfiguration.class))
+				.withBean(ObservationRegistry.class, () -> observations)
+				.withPropertyValues("zdm.fleet.heartbeat-interval=100ms", "zdm.migrations.ledger-legacy.table=ledger",
+						"zdm.migrations.ledger-legacy.phase=contract",
+						"zdm.migrations.ledger-legacy.contract=classpath:db/zdm/ledger-legacy/contract",
+						"zdm.ddl.initial-backoff=50ms", "zdm.ddl.max-backoff=200ms", "zdm.ddl.max-attempts=1000",
+						"zdm.health.ddl-blocked-threshold=500ms")
+				.run((context) -> {
+					MeterRegistry registry = context.getBean(MeterRegistry.class);
+					ZdmHealthIndicator indicator = context.getBean(ZdmHealthIndicator.class);
+					await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+						assertThat(registry.get("zdm.ddl.lock.timeouts")
+							.tags("migration", "ledger-legacy", "step", "contract")
+							.counter()
+							.count()).isGreaterThanOrEqualTo(3);
+						assertThat(registry.get("zdm.ddl.attempts")
+							.tags("migration", "ledger-legacy", "step", "contract")
+							.counter()
+							.count()).isGreaterThanOrEqualTo(3);
+						assertThat(registry.get("zdm.ddl.blocked")
+							.tags("migration", "ledger-legacy", "step", "contract")
+							.timer()
+							.totalTime(TimeUnit.MILLISECONDS)).isGreaterThanOrEqualTo(300);
+						assertThat(registry.get("zdm.ddl.blocked.current")
+							.tag("migration", "ledger-legacy")
+							.timeGauge()
+							.value()).isGreaterThan(0.5);
+						Health health = indicator.health(true);
+						assertThat(health.getStatus()).isEqualTo(Status.UP);
+						assertThat(details(health, "ledger-legacy").get("problems")).asString()
+							.contains("migration 'ledger-legacy' contract V1__drop_legacy.sql statement 1 blocked for")
+							.contains("blocked by pid " + blockerPid + " (idle in transaction")
+							.contains("ALTER TABLE ledger DROP COLUMN legacy");
+					});
+					assertThat(postgres.jdbc()
+						.queryForList("SELECT attname FROM pg_attribute WHERE attrelid = 'ledger'::regclass "
+								+ "AND attnum > 0 AND NOT attisdropped", String.class)).contains("legacy");
+					assertThat(registry.get("zdm.ddl.statements")
+						.tags("migration", "ledger-legacy", "step", "contract", "outcome", "applied")
+						.counter()
+						.count()).isZero();
+					blocker.commit();
+					await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+						assertThat(registry.get("zdm.ddl.statements")
+							.tags("migration", "ledger-legacy", "step", "contract", "outcome", "applied")
+							.counter()
+							.count()).isEqualTo(1);
+						assertThat(registry.get("zdm.ddl.duration")
+							.tags("migration", "ledger-legacy", "step", "contract", "outcome", "applied")
+							.timer()
+							.count()).isEqualTo(1);
+						assertThat(registry.get("zdm.ddl.blocked.current")
+							.tag("migration", "ledger-legacy")
+							.timeGauge()
+							.value()).isZero();
+						assertThat(details(indicator.health(true), "ledger-legacy")).doesNotContainKey("problems");
+					});
+					TestObservationRegistryAssert.assertThat(observations)
+						.hasAnObservation((observation) -> observation.hasNameEqualTo(DdlObservations.STATEMENT)
+							.hasLowCardinalityKeyValue("migration", "ledger-legacy")
+							.hasLowCardinalityKeyValue("step", "contract")
+							.hasLowCardinalityKeyValue("outcome", "applied")
+							.doesNotHaveError());
+				});
+		}
+	}
+
+	@SuppressWarnings("unchecked")
+	private static Map<String, Object> details(Health health, String migration) {
+		return (Map<String, Object>) health.getDetails().get(migration);
+	}
+
+	private static int pid(Connection connection) throws Exception {
+		try (Statement statement = connection.createStatement();
+				ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+			rs.next();
+			return rs.getInt(1);
+		}
 	}
 
 	@Test

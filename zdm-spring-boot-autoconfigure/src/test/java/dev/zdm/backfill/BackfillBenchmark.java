@@ -10,18 +10,30 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import javax.sql.DataSource;
 
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Measurement;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.locks.LockFiguresSampler;
+import dev.zdm.locks.LockInspector;
+import dev.zdm.metrics.BackfillMetrics;
+import dev.zdm.metrics.ZdmMetrics;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.phase.HeldBackTracker;
+import dev.zdm.phase.MigrationParticipant;
+import dev.zdm.phase.MigrationStatus;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
@@ -435,6 +447,174 @@ class BackfillBenchmark {
 
 	}
 
+	/**
+	 * The cost of zdm's meters and of the lock and progress samplers, on the same workload while a backfill runs at
+	 * default pacing: windows with them off alternate with windows with them on (every backfill event recorded, both
+	 * samplers querying at each heartbeat, once a second instead of the default five, and every meter read once a
+	 * second as a scrape would).
+	 */
+	@Test
+	void meterAndLockSamplerCostOnWorkloadLatency() throws Exception {
+		createTable("bench_observed", WORKLOAD_ROWS);
+		BackfillService service = new BackfillService(postgres.dataSource());
+		Workload workload = new Workload("bench_observed");
+		workload.start();
+		AtomicBoolean observing = new AtomicBoolean();
+		SimpleMeterRegistry registry = new SimpleMeterRegistry();
+		BackfillMetrics metrics = new BackfillMetrics(registry);
+		AtomicLong listenerNanos = new AtomicLong();
+		AtomicLong listenerCalls = new AtomicLong();
+		AtomicLong samplerNanos = new AtomicLong();
+		AtomicLong samplerCalls = new AtomicLong();
+		DataSource dataSource = postgres.newDataSource("bench-observed", 4);
+		FleetSettings fleet = new FleetSettings(Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(5),
+				Duration.ofHours(1));
+		BackfillParticipant backfill = new BackfillParticipant(dataSource, fleet.timeout(), List.of());
+		backfill.setListener(new BackfillListener() {
+
+			@Override
+			public Batch batchStarting(MigrationDefinition migration, BatchKind kind, int batchSize) {
+				if (!observing.get()) {
+					return Batch.NONE;
+				}
+				long start = cpuNanos();
+				Batch batch = metrics.batchStarting(migration, kind, batchSize);
+				listenerNanos.addAndGet(cpuNanos() - start);
+				return new Batch() {
+
+					@Override
+					public void copied(long rows, long updated) {
+						long start = cpuNanos();
+						batch.copied(rows, updated);
+						listenerNanos.addAndGet(cpuNanos() - start);
+						listenerCalls.incrementAndGet();
+					}
+
+					@Override
+					public void verified(long rows, long disagreeing, long repaired) {
+						long start = cpuNanos();
+						batch.verified(rows, disagreeing, repaired);
+						listenerNanos.addAndGet(cpuNanos() - start);
+						listenerCalls.incrementAndGet();
+					}
+
+					@Override
+					public void failed(Throwable failure, boolean retried) {
+						batch.failed(failure, retried);
+					}
+
+				};
+			}
+
+			@Override
+			public void holdsBack(MigrationDefinition migration, ThrottleReason reason) {
+				if (observing.get()) {
+					metrics.holdsBack(migration, reason);
+				}
+			}
+
+			@Override
+			public void heldBack(MigrationDefinition migration, ThrottleReason reason, Duration duration) {
+				if (observing.get()) {
+					metrics.heldBack(migration, reason, duration);
+				}
+			}
+
+		});
+		LockFiguresSampler locks = new LockFiguresSampler(new LockInspector(dataSource));
+		BackfillProgressSampler progress = new BackfillProgressSampler(new BackfillService(dataSource));
+		HeldBackTracker heldBack = new HeldBackTracker();
+		MigrationParticipant samplers = new MigrationParticipant() {
+
+			@Override
+			public void afterHeartbeat(MigrationStatus status) {
+				if (observing.get()) {
+					long start = System.nanoTime();
+					locks.afterHeartbeat(status);
+					progress.afterHeartbeat(status);
+					heldBack.afterHeartbeat(status);
+					samplerNanos.addAndGet(System.nanoTime() - start);
+					samplerCalls.incrementAndGet();
+				}
+			}
+
+		};
+		PhaseController controller = new PhaseController(dataSource,
+				List.of(migration("bench-observed", "bench_observed", pacedSettings())),
+				InstanceInfo.ofThisProcess("bench-observed", "benchmark", "1"), fleet, List.of(backfill, samplers));
+		controller.start();
+		new ZdmMetrics(controller, locks, progress, null, heldBack).bindTo(registry);
+		AtomicBoolean scraping = new AtomicBoolean(true);
+		Thread scraper = new Thread(() -> {
+			while (scraping.get()) {
+				if (observing.get()) {
+					for (Meter meter : registry.getMeters()) {
+						for (Measurement measurement : meter.measure()) {
+							measurement.getValue();
+						}
+					}
+				}
+				try {
+					Thread.sleep(1000);
+				}
+				catch (InterruptedException ex) {
+					return;
+				}
+			}
+		}, "bench-scraper");
+		scraper.start();
+		await().atMost(Duration.ofSeconds(60)).until(() -> {
+			BackfillProgress started = service.progress("bench-observed");
+			return started != null && started.rowsDone() > 0;
+		});
+		for (int window = 0; window < WINDOWS; window++) {
+			workload.record(-1);
+			observing.set(false);
+			Thread.sleep(200);
+			workload.record(0);
+			Thread.sleep(WINDOW.toMillis());
+			workload.record(-1);
+			observing.set(true);
+			Thread.sleep(200);
+			workload.record(1);
+			Thread.sleep(WINDOW.toMillis());
+		}
+		workload.record(-1);
+		BackfillProgress done = service.progress("bench-observed");
+		scraping.set(false);
+		scraper.interrupt();
+		controller.stop();
+		workload.stop();
+		Latencies off = workload.latencies(0);
+		Latencies on = workload.latencies(1);
+		System.out.println();
+		System.out.println("zdm meters and lock sampler cost, workload on " + WORKLOAD_ROWS + " rows (" + WORKLOAD_THREADS
+				+ " x " + OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write) while a backfill runs at default "
+				+ "pacing, PostgreSQL " + this.jdbc.queryForObject("SHOW server_version", String.class));
+		System.out.printf("%-52s %14s %14s %8s%n", "", "meters off", "meters on", "ratio");
+		System.out.printf("%-52s %14s %14s%n", "  in alternating windows", WINDOWS + " x " + WINDOW.toSeconds() + " s",
+				WINDOWS + " x " + WINDOW.toSeconds() + " s");
+		System.out.printf("%-52s %14d %14d%n", "operations", off.count(), on.count());
+		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "p50 latency (ms)", off.percentile(50), on.percentile(50),
+				on.percentile(50) / off.percentile(50));
+		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "p99 latency (ms)", off.percentile(99), on.percentile(99),
+				on.percentile(99) / off.percentile(99));
+		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "max latency (ms)", off.max(), on.max(),
+				on.max() / off.max());
+		System.out.printf("%-52s %14s %14.1f%n", "meters: CPU microseconds per batch recorded", "",
+				listenerNanos.get() / 1e3 / Math.max(1, listenerCalls.get()));
+		System.out.printf("%-52s %14s %14.2f%n", "samplers: wall milliseconds per heartbeat (5 queries)", "",
+				samplerNanos.get() / 1e6 / Math.max(1, samplerCalls.get()));
+		System.out.printf("%-52s %14s %14d%n", "rows backfilled in the windows", "", done.rowsDone());
+		System.out.printf("%-52s %14s %14.0f%n", "batches recorded by zdm.backfill.batch.duration", "",
+				(double) registry.get("zdm.backfill.batch.duration").tag("kind", "copy").timer().count());
+		System.out.println();
+	}
+
+	private static long cpuNanos() {
+		return java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+	}
+
 	private void measureUpdate(String table, List<Double> rates, List<Long> growths) {
 		long sizeBefore = tableSize(table);
 		long start = System.nanoTime();
@@ -471,7 +651,8 @@ class BackfillBenchmark {
 				defaults.throttleCheckInterval(), defaults.timeWindows(),
 				defaults.timeZone(), Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses(),
 				Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()),
-				Duration.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())));
+				Duration.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())),
+				defaults.maxReplicationLag());
 	}
 
 	private static double median(List<Double> values) {

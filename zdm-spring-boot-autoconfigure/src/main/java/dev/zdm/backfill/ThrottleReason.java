@@ -1,0 +1,45 @@
+package dev.zdm.backfill;
+
+/**
+ * Why a backfill holds back, as the {@code reason} of its throttle meters.
+ */
+public enum ThrottleReason {
+
+	/** Sessions wait for a lock on the migration's table. */
+	LOCK_WAITERS("lock-waiters"),
+
+	/** A transaction has been open for longer than allowed. */
+	OLD_TRANSACTION("old-transaction"),
+
+	/** A streaming replica replays later than allowed. */
+	REPLICATION_LAG("replication-lag"),
+
+	/** The time of day is outside the allowed windows. */
+	TIME_WINDOW("time-window"),
+
+	/** A {@link BackfillThrottle} bean said so. */
+	CUSTOM("custom"),
+
+	/** An operator paused the backfill. */
+	OPERATOR("operator");
+
+	private final String value;
+
+	ThrottleReason(String value) {
+		this.value = value;
+	}
+
+	/**
+	 * Return the reason as a tag value, for example {@code lock-waiters}.
+	 * @return the value
+	 */
+	public String value() {
+		return this.value;
+	}
+
+	@Override
+	public String toString() {
+		return this.value;
+	}
+
+}
