@@ -20,9 +20,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * The sample's {@code customers-email} migration walked through every phase with zdm's test kit: at each phase
- * the service creates, reads, changes and deletes customers over HTTP, then the kit checks that old and new agree
- * for every row, that the backfill verified and that the contract ran.
+ * The sample's two migrations, {@code customers-email} (inside one table) and {@code customers-address} (into
+ * {@code customer_addresses}), walked through every phase with zdm's test kit: at each phase the service creates,
+ * reads, changes and deletes customers over HTTP, then the kit checks that old and new agree for every row, that the
+ * backfill verified (copying the addresses of the customers that existed before) and that the contract ran.
  */
 @ZdmTest
 class CustomerMigrationWalkTests {
@@ -45,17 +46,26 @@ class CustomerMigrationWalkTests {
 		assertThat(walk.database()
 			.jdbc()
 			.queryForObject("SELECT count(*) FROM customers WHERE email_address IS NULL", Integer.class)).isZero();
+		assertThat(walk.database()
+			.jdbc()
+			.queryForObject("SELECT count(*) FROM customers c JOIN customer_addresses a ON a.customer_id = c.id "
+					+ "WHERE c.name LIKE 'customer %' AND a.street = c.id || ' Main Street' "
+					+ "AND a.city = 'City ' || (c.id % 100)", Integer.class))
+			.as("addresses of the customers that existed before expand, copied by the backfill")
+			.isEqualTo(EXISTING_CUSTOMERS - Phase.values().length);
 		System.out.println("CustomerMigrationWalkTests: the walk through every phase took " + millis + " ms");
 	}
 
 	@Test
 	void scriptsAreSafe() {
 		ZdmScripts.check("classpath:db/zdm/customers-email");
+		ZdmScripts.check("classpath:db/zdm/customers-address");
 	}
 
 	private static void createExistingCustomers(PhaseStep step) {
 		step.jdbc()
-			.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
+			.update("INSERT INTO customers (name, email, address_street, address_city) SELECT 'customer ' || i, "
+					+ "'Customer.' || i || '@Example.com', i || ' Main Street', 'City ' || (i % 100) "
 					+ "FROM generate_series(1, ?) AS i", EXISTING_CUSTOMERS);
 	}
 

@@ -18,8 +18,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The rolling-deploy script ({@link RollingDeploy}, run by {@code scripts/rolling-deploy.sh}), shortened: fewer rows,
  * a lower rate and shorter dwells. Two instances of the sample, each a JVM of its own, on one database under steady
- * inserts, updates, deletes and reads, replaced one at a time through every phase, one phase back and forward again,
- * with the backfill runner killed with SIGKILL midway. No request may fail (apart from those in flight on the killed
+ * inserts, updates, deletes and reads, replaced one at a time through every phase of both the sample's migrations
+ * (one inside {@code customers}, one into {@code customer_addresses}), one phase back and forward again, with the
+ * backfill runner killed with SIGKILL midway. No request may fail (apart from those in flight on the killed
  * instance), no read may be stale, no acknowledged write may be lost, old and new must agree before contract, and
  * the contract DDL must run exactly once. Latency is printed, not asserted.
  */
@@ -39,10 +40,14 @@ class RollingDeployTests {
 					"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=30s", "--logging.level.root=warn",
 					"--logging.level.dev.zdm=info", "--spring.main.banner-mode=off",
 					"--zdm.migrations.customers-email.backfill.min-batch-size=50",
-					"--zdm.migrations.customers-email.backfill.initial-batch-size=50",
+					"--zdm.migrations.customers-email.backfill.initial-batch-size=100",
 					"--zdm.migrations.customers-email.backfill.max-batch-size=100",
-					"--zdm.migrations.customers-email.backfill.pause=100ms"))
-			.set("migrations", "customers-email")
+					"--zdm.migrations.customers-email.backfill.pause=100ms",
+					"--zdm.migrations.customers-address.backfill.min-batch-size=50",
+					"--zdm.migrations.customers-address.backfill.initial-batch-size=100",
+					"--zdm.migrations.customers-address.backfill.max-batch-size=100",
+					"--zdm.migrations.customers-address.backfill.pause=100ms"))
+			.set("migrations", "customers-email,customers-address")
 			.set("ports", freePort() + "," + freePort())
 			.set("jdbc-url", value(database[0]))
 			.set("jdbc-user", value(database[1]))
@@ -64,14 +69,23 @@ class RollingDeployTests {
 		assertThat(report.staleReads()).as("stale reads").isZero();
 		assertThat(report.lostWrites()).as("lost writes").isEmpty();
 		assertThat(report.writes().get("acknowledged writes")).isGreaterThan(200);
-		assertThat(report.disagreeingRows()).as("rows where old and new disagree").containsOnlyKeys("customers-email");
+		assertThat(report.disagreeingRows()).as("rows where old and new disagree")
+			.containsOnlyKeys("customers-email", "customers-address");
 		assertThat(report.disagreeing()).as("rows where old and new disagree").isZero();
 		assertThat(report.contractOnce()).as("contract DDL ran exactly once: " + report.contractRuns()).isTrue();
 		assertThat(report.sequence())
 			.isEqualTo("expand -> dual-write -> backfill -> read-new -> backfill -> read-new -> contract");
 		assertThat(postgres.jdbc()
 			.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'customers'",
-					String.class)).as("contracted").doesNotContain("email").contains("email_address");
+					String.class))
+			.as("contracted")
+			.doesNotContain("email", "address_street", "address_city")
+			.contains("email_address");
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM customers c LEFT JOIN customer_addresses a ON a.customer_id = c.id "
+					+ "WHERE a.customer_id IS NULL", Long.class))
+			.as("customers without their address row")
+			.isZero();
 		assertThat(output.toString(StandardCharsets.UTF_8)).contains("failed requests:       0");
 	}
 

@@ -477,7 +477,7 @@ public final class RollingDeploy {
 				                          (default: java -jar sample-app/target/sample-app-0.1.0-SNAPSHOT.jar)
 				  --args=...              more arguments for every instance, separated by spaces
 				                          (default: fast heartbeats and a paced backfill for the sample)
-				  --migrations=a,b        the migrations to move (default: customers-email)
+				  --migrations=a,b        the migrations to move (default: customers-email,customers-address)
 				  --ports=18080,18081     the two instances' HTTP ports
 				  --jdbc-url=...          your database (with --jdbc-user, --jdbc-password); default: the sample's
 				                          embedded database, started on --database-port (15439) in --work-dir
@@ -495,15 +495,14 @@ public final class RollingDeploy {
 
 		List<String> instanceArguments = List.of("--zdm.fleet.heartbeat-interval=500ms", "--zdm.fleet.timeout=10s",
 				"--zdm.fleet.join-timeout=10s", "--logging.level.root=warn", "--logging.level.dev.zdm=info",
-				"--spring.main.banner-mode=off", "--zdm.migrations.customers-email.backfill.max-batch-size=500",
-				"--zdm.migrations.customers-email.backfill.initial-batch-size=500",
+				"--spring.main.banner-mode=off", "--zdm.migrations.customers-email.backfill.initial-batch-size=500",
+				"--zdm.migrations.customers-email.backfill.max-batch-size=500",
 				"--zdm.migrations.customers-email.backfill.pause=100ms",
-				"--zdm.migrations.customers-address.backfill.max-batch-size=500",
 				"--zdm.migrations.customers-address.backfill.initial-batch-size=500",
+				"--zdm.migrations.customers-address.backfill.max-batch-size=500",
 				"--zdm.migrations.customers-address.backfill.pause=100ms");
 
-		// customers-address too, once zdm copies existing rows into another table (cross-table backfill).
-		List<String> migrations = List.of("customers-email");
+		List<String> migrations = List.of("customers-email", "customers-address");
 
 		List<Integer> ports = List.of(18080, 18081);
 
