@@ -49,12 +49,9 @@ final class ZdmSettings {
 			throw outOfRange(id, prefix + "max-batch-size", backfill.getMaxBatchSize(),
 					"at least " + prefix + "min-batch-size (" + backfill.getMinBatchSize() + ")");
 		}
-		if (backfill.getInitialBatchSize() < backfill.getMinBatchSize()
-				|| backfill.getInitialBatchSize() > backfill.getMaxBatchSize()) {
-			throw outOfRange(id, prefix + "initial-batch-size", backfill.getInitialBatchSize(),
-					"a value from " + prefix + "min-batch-size (" + backfill.getMinBatchSize() + ") to " + prefix
-							+ "max-batch-size (" + backfill.getMaxBatchSize() + ")");
-		}
+		// Within 1 or more, the first batch is brought between the bounds (BackfillSettings), so that lowering
+		// max-batch-size alone does not refuse the default initial size.
+		atLeast(id, prefix + "initial-batch-size", backfill.getInitialBatchSize(), 1);
 		positive(id, prefix + "target-batch-duration", backfill.getTargetBatchDuration());
 		notNegative(id, prefix + "pause", backfill.getPause());
 		positive(id, prefix + "lock-timeout", backfill.getLockTimeout());

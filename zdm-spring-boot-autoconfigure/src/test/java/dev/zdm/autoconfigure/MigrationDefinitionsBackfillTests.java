@@ -46,6 +46,14 @@ class MigrationDefinitionsBackfillTests {
 	}
 
 	@Test
+	void aSmallerMaxBatchSizeAloneIsAcceptedAndBoundsTheFirstBatch() {
+		ZdmProperties.Migration properties = migration();
+		properties.getBackfill().setMaxBatchSize(500);
+		ZdmSettings.checkBackfill("users-email", "zdm.migrations.users-email.backfill.", properties.getBackfill());
+		assertThat(MigrationDefinitions.from("users-email", properties).backfill().initialBatchSize()).isEqualTo(500);
+	}
+
+	@Test
 	void invalidTimeWindowIsRefused() {
 		ZdmProperties.Migration properties = migration();
 		properties.getBackfill().setTimeWindows(List.of("night"));
