@@ -3,10 +3,11 @@ package dev.zdm.sample;
 import java.util.Optional;
 
 /**
- * Customer addresses. Two implementations exist while the {@code customers-address} migration runs: one on the old
- * columns {@code customers.address_street} and {@code customers.address_city}, one on the new table
- * {@code customer_addresses}; zdm routes each call by phase and, from {@code dual-write} until the contract DDL has
- * run, calls both in the same transaction.
+ * Customer addresses. Two implementations exist while the {@code customers-address}
+ * migration runs: one on the old columns {@code customers.address_street} and
+ * {@code customers.address_city}, one on the new table {@code customer_addresses}; zdm
+ * routes each call by phase and, from {@code dual-write} until the contract DDL has run,
+ * calls both in the same transaction.
  */
 public interface AddressRepository {
 

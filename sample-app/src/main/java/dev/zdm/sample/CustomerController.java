@@ -16,8 +16,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * The service's API. It knows nothing of the migrations: it uses {@link CustomerRepository} and
- * {@link AddressRepository}, which zdm routes.
+ * The service's API. It knows nothing of the migrations: it uses
+ * {@link CustomerRepository} and {@link AddressRepository}, which zdm routes.
  */
 @RestController
 @RequestMapping("/customers")
@@ -40,7 +40,8 @@ class CustomerController {
 	ResponseEntity<Customer> create(@RequestBody NewCustomer customer) {
 		Customer created = this.transaction.execute((status) -> {
 			Customer inserted = this.customers.create(customer.name(), customer.email());
-			// Every customer has an address row, empty when none was given: one source row, one target row.
+			// Every customer has an address row, empty when none was given: one source
+			// row, one target row.
 			this.addresses.save(inserted.id(), new Address(customer.street(), customer.city()));
 			return inserted;
 		});

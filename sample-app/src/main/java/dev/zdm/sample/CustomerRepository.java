@@ -3,8 +3,9 @@ package dev.zdm.sample;
 import java.util.Optional;
 
 /**
- * Customer data access. Two implementations exist while the {@code customers-email} migration runs: one on the
- * old column {@code email}, one on the new column {@code email_address}; zdm routes each call by phase.
+ * Customer data access. Two implementations exist while the {@code customers-email}
+ * migration runs: one on the old column {@code email}, one on the new column
+ * {@code email_address}; zdm routes each call by phase.
  */
 public interface CustomerRepository {
 

@@ -16,11 +16,13 @@ import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.MapPropertySource;
 
 /**
- * Points the sample at an embedded PostgreSQL when no {@code spring.datasource.url} is configured. Its port is
- * {@code sample.postgres.port} (5439 by default). When a database already listens there (one started on its own
- * with {@link SampleDatabase}, or by another instance), the sample joins it; otherwise it starts one in
- * {@code sample.postgres.data-directory} ({@code .data/postgres} by default, kept between runs) and stops it once
- * the application context is closed, after zdm has left the fleet and the connection pool is closed.
+ * Points the sample at an embedded PostgreSQL when no {@code spring.datasource.url} is
+ * configured. Its port is {@code sample.postgres.port} (5439 by default). When a database
+ * already listens there (one started on its own with {@link SampleDatabase}, or by
+ * another instance), the sample joins it; otherwise it starts one in
+ * {@code sample.postgres.data-directory} ({@code .data/postgres} by default, kept between
+ * runs) and stops it once the application context is closed, after zdm has left the fleet
+ * and the connection pool is closed.
  */
 class EmbeddedPostgresInitializer implements ApplicationContextInitializer<ConfigurableApplicationContext> {
 
@@ -41,7 +43,8 @@ class EmbeddedPostgresInitializer implements ApplicationContextInitializer<Confi
 					Map.of("spring.datasource.url", "jdbc:postgresql://localhost:" + port + "/postgres",
 							"spring.datasource.username", "postgres", "spring.datasource.password", "postgres")));
 		if (postgres != null) {
-			// Registered before any bean, so destroyed after all of them: zdm leaves the fleet and the
+			// Registered before any bean, so destroyed after all of them: zdm leaves the
+			// fleet and the
 			// connection pool closes while the database still runs.
 			if (context.getBeanFactory() instanceof DefaultSingletonBeanRegistry registry) {
 				registry.registerDisposableBean("sampleEmbeddedPostgres", () -> close(postgres));

@@ -10,7 +10,8 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * Customers on the new schema: the e-mail address in {@code customers.email_address}, lower-cased.
+ * Customers on the new schema: the e-mail address in {@code customers.email_address},
+ * lower-cased.
  */
 @Repository
 @ZdmRepository(migration = "customers-email", schema = Schema.NEW)

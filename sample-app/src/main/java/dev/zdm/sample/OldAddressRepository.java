@@ -9,8 +9,8 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * Addresses on the old schema: two columns of {@code customers}. Remove this class, and the old columns' use, once
- * the {@code customers-address} contract DDL has run.
+ * Addresses on the old schema: two columns of {@code customers}. Remove this class, and
+ * the old columns' use, once the {@code customers-address} contract DDL has run.
  */
 @Repository
 @ZdmRepository(migration = "customers-address", schema = Schema.OLD)

@@ -9,7 +9,8 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * Customers on the old schema: the e-mail address in {@code customers.email}, as the user typed it.
+ * Customers on the old schema: the e-mail address in {@code customers.email}, as the user
+ * typed it.
  */
 @Repository
 @ZdmRepository(migration = "customers-email", schema = Schema.OLD)

@@ -14,9 +14,11 @@ import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SimpleCommandLinePropertySource;
 
 /**
- * The sample's embedded PostgreSQL on its own, so that the database outlives every instance of the sample:
+ * The sample's embedded PostgreSQL on its own, so that the database outlives every
+ * instance of the sample:
  * {@code java -jar sample-app.jar database [--sample.postgres.port=5439]
- * [--sample.postgres.data-directory=.data/postgres]}. It runs until the process is stopped (Ctrl-C).
+ * [--sample.postgres.data-directory=.data/postgres]}. It runs until the process is
+ * stopped (Ctrl-C).
  */
 final class SampleDatabase {
 
@@ -33,7 +35,8 @@ final class SampleDatabase {
 		StandardEnvironment environment = new StandardEnvironment();
 		environment.getPropertySources().addFirst(new SimpleCommandLinePropertySource(args));
 		int port = environment.getProperty("sample.postgres.port", Integer.class, DEFAULT_PORT);
-		File dataDirectory = new File(environment.getProperty("sample.postgres.data-directory", DEFAULT_DATA_DIRECTORY));
+		File dataDirectory = new File(
+				environment.getProperty("sample.postgres.data-directory", DEFAULT_DATA_DIRECTORY));
 		if (isListening(port)) {
 			System.err.println("Something already listens on port " + port
 					+ ": stop it, or pass --sample.postgres.port=<another port> here and to every instance.");
@@ -52,14 +55,14 @@ final class SampleDatabase {
 			stopped.countDown();
 		}, "sample-database-stop"));
 		logger.info("Embedded PostgreSQL runs on port " + port + " (database postgres, user postgres, password "
-				+ "postgres); start instances with --sample.postgres.port=" + port + " (the default is "
-				+ DEFAULT_PORT + "). Ctrl-C stops it.");
+				+ "postgres); start instances with --sample.postgres.port=" + port + " (the default is " + DEFAULT_PORT
+				+ "). Ctrl-C stops it.");
 		stopped.await();
 	}
 
 	/**
-	 * Start an embedded PostgreSQL that keeps its data between runs. Its caller stops it: no shutdown hook of its
-	 * own races the application's shutdown.
+	 * Start an embedded PostgreSQL that keeps its data between runs. Its caller stops it:
+	 * no shutdown hook of its own races the application's shutdown.
 	 * @param dataDirectory the data directory
 	 * @param port the port
 	 * @return the running database
@@ -72,8 +75,8 @@ final class SampleDatabase {
 				.setPort(port)
 				.setRegisterShutdownHook(false)
 				.start();
-			logger.info("Started embedded PostgreSQL on port " + port + " with data in "
-					+ dataDirectory.getAbsolutePath());
+			logger.info(
+					"Started embedded PostgreSQL on port " + port + " with data in " + dataDirectory.getAbsolutePath());
 			return postgres;
 		}
 		catch (IOException ex) {

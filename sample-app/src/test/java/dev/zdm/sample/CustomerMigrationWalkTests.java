@@ -20,10 +20,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * The sample's two migrations, {@code customers-email} (inside one table) and {@code customers-address} (into
- * {@code customer_addresses}), walked through every phase with zdm's test kit: at each phase the service creates,
- * reads, changes and deletes customers over HTTP, then the kit checks that old and new agree for every row, that the
- * backfill verified (copying the addresses of the customers that existed before) and that the contract ran.
+ * The sample's two migrations, {@code customers-email} (inside one table) and
+ * {@code customers-address} (into {@code customer_addresses}), walked through every phase
+ * with zdm's test kit: at each phase the service creates, reads, changes and deletes
+ * customers over HTTP, then the kit checks that old and new agree for every row, that the
+ * backfill verified (copying the addresses of the customers that existed before) and that
+ * the contract ran.
  */
 @ZdmTest
 class CustomerMigrationWalkTests {

@@ -16,8 +16,9 @@ import org.springframework.context.ConfigurableApplicationContext;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for the shutdown of a sample instance that runs its own embedded PostgreSQL: zdm leaves the fleet, and the
- * connection pool closes, while the database still runs; the database stops last.
+ * Tests for the shutdown of a sample instance that runs its own embedded PostgreSQL: zdm
+ * leaves the fleet, and the connection pool closes, while the database still runs; the
+ * database stops last.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class EmbeddedPostgresShutdownTests {
@@ -39,8 +40,7 @@ class EmbeddedPostgresShutdownTests {
 	}
 
 	@Test
-	void instanceJoinsARunningDatabaseAndLeavesItRunning(@TempDir Path data, CapturedOutput output)
-			throws IOException {
+	void instanceJoinsARunningDatabaseAndLeavesItRunning(@TempDir Path data, CapturedOutput output) throws IOException {
 		int port = freePort();
 		try (var database = new AutoCloseableDatabase(SampleDatabase.start(data.resolve("postgres").toFile(), port))) {
 			run("--sample.postgres.port=" + port).close();
@@ -63,8 +63,8 @@ class EmbeddedPostgresShutdownTests {
 		}
 	}
 
-	private record AutoCloseableDatabase(io.zonky.test.db.postgres.embedded.EmbeddedPostgres postgres)
-			implements AutoCloseable {
+	private record AutoCloseableDatabase(
+			io.zonky.test.db.postgres.embedded.EmbeddedPostgres postgres) implements AutoCloseable {
 
 		@Override
 		public void close() throws IOException {

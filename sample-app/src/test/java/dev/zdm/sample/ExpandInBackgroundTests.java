@@ -38,9 +38,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The expand DDL runs beside the application: two instances of the sample requesting {@code dual-write} start and
- * serve while a read transaction held open by another session keeps the expand's {@code ALTER TABLE} from its
- * lock, well past the attempts a start-up expand would make, under steady inserts, updates, deletes and reads.
+ * The expand DDL runs beside the application: two instances of the sample requesting
+ * {@code dual-write} start and serve while a read transaction held open by another
+ * session keeps the expand's {@code ALTER TABLE} from its lock, well past the attempts a
+ * start-up expand would make, under steady inserts, updates, deletes and reads.
  */
 class ExpandInBackgroundTests {
 
@@ -95,7 +96,8 @@ class ExpandInBackgroundTests {
 			ConfigurableApplicationContext b = start("b");
 			instances.add(b);
 			threads.add(daemon("traffic", () -> traffic(running, List.of(client(a), client(b)))));
-			System.out.println("Instance a started in " + startUp.toMillis() + " ms while the expand waits for its lock");
+			System.out
+				.println("Instance a started in " + startUp.toMillis() + " ms while the expand waits for its lock");
 
 			ResponseEntity<String> health = get(client(a), "/actuator/health");
 			assertThat(health.getStatusCode().value()).isEqualTo(200);
@@ -108,10 +110,11 @@ class ExpandInBackgroundTests {
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> List.of(progress(a).state(), progress(b).state())
 					.contains(ExpandProgress.State.WAITING_FOR_INSTANCE));
-			assertThat(List.of(progress(a).state(), progress(b).state())).containsAnyOf(
-					ExpandProgress.State.WAITING_FOR_LOCK, ExpandProgress.State.RUNNING);
+			assertThat(List.of(progress(a).state(), progress(b).state()))
+				.containsAnyOf(ExpandProgress.State.WAITING_FOR_LOCK, ExpandProgress.State.RUNNING);
 
-			// Well past the attempts a statement gets at start-up, both instances still serve.
+			// Well past the attempts a statement gets at start-up, both instances still
+			// serve.
 			await().atMost(Duration.ofSeconds(60)).until(() -> lockTimeouts() >= 3 * MAX_ATTEMPTS);
 			long left = BLOCKER_HOLDS.toNanos() - (System.nanoTime() - blockedSince);
 			if (left > 0) {
@@ -126,13 +129,15 @@ class ExpandInBackgroundTests {
 			}
 			assertThat(get(client(a), "/actuator/health").getBody() + get(client(b), "/actuator/health").getBody())
 				.contains("\"lastBlockers\":\"blocked by pid");
-			assertThat(get(client(a), "/actuator/zdm/customers-email").getBody() + get(client(b), "/actuator/zdm/customers-email").getBody())
+			assertThat(get(client(a), "/actuator/zdm/customers-email").getBody()
+					+ get(client(b), "/actuator/zdm/customers-email").getBody())
 				.contains("\"expand\":{\"migrationId\":\"customers-email\"", "\"state\":\"WAITING_FOR_LOCK\"",
 						"\"lastBlockers\":\"blocked by pid");
 			assertThat(columns()).doesNotContain("email_address");
 
 			Timestamp released;
-			try (Statement statement = blocker.createStatement(); ResultSet rs = statement.executeQuery("SELECT clock_timestamp()")) {
+			try (Statement statement = blocker.createStatement();
+					ResultSet rs = statement.executeQuery("SELECT clock_timestamp()")) {
 				rs.next();
 				released = rs.getTimestamp(1);
 			}
@@ -142,9 +147,9 @@ class ExpandInBackgroundTests {
 					"SELECT finished_at FROM zdm_ddl_statement WHERE migration_id = ? AND source LIKE 'V1__%'",
 					Timestamp.class, MIGRATION);
 			Duration afterRelease = Duration.between(released.toInstant(), appliedAttemptStarted.toInstant());
-			System.out.println("Blocked for " + BLOCKER_HOLDS + " with " + lockTimeouts() + " lock timeouts; the ALTER's "
-					+ "successful attempt started " + afterRelease.toMillis() + " ms after the blocker left (max-backoff "
-					+ MAX_BACKOFF.toMillis() + " ms)");
+			System.out.println("Blocked for " + BLOCKER_HOLDS + " with " + lockTimeouts()
+					+ " lock timeouts; the ALTER's " + "successful attempt started " + afterRelease.toMillis()
+					+ " ms after the blocker left (max-backoff " + MAX_BACKOFF.toMillis() + " ms)");
 			assertThat(afterRelease).isLessThan(MAX_BACKOFF.plusSeconds(1));
 
 			await().atMost(Duration.ofSeconds(30))
@@ -168,7 +173,8 @@ class ExpandInBackgroundTests {
 			.allSatisfy((count) -> assertThat(count.get()).isPositive());
 	}
 
-	// Reads on sessions of their own whose lock_timeout is the DDL's + 50 ms: a read that would wait longer for a
+	// Reads on sessions of their own whose lock_timeout is the DDL's + 50 ms: a read that
+	// would wait longer for a
 	// lock fails, whatever the machine's load does to the wall-clock time.
 	private void read(AtomicBoolean running, AtomicLong reads, AtomicLong longest, ConcurrentLinkedQueue<String> slow) {
 		try (Connection connection = postgres.database().newConnection()) {
@@ -199,12 +205,14 @@ class ExpandInBackgroundTests {
 		JdbcTemplate jdbc = postgres.jdbc();
 		while (running.get()) {
 			try {
-				tooEarly.addAll(jdbc.queryForList("""
-						SELECT i.instance_id || ' runs ' || i.effective_phase FROM zdm_instance i
-						WHERE i.migration_id = ? AND i.effective_phase <> 'expand'
-						  AND NOT EXISTS (SELECT 1 FROM zdm_ddl_step s
-						                  WHERE s.migration_id = i.migration_id AND s.step = 'expand' AND s.state = 'done')
-						""", String.class, MIGRATION));
+				tooEarly.addAll(jdbc.queryForList(
+						"""
+								SELECT i.instance_id || ' runs ' || i.effective_phase FROM zdm_instance i
+								WHERE i.migration_id = ? AND i.effective_phase <> 'expand'
+								  AND NOT EXISTS (SELECT 1 FROM zdm_ddl_step s
+								                  WHERE s.migration_id = i.migration_id AND s.step = 'expand' AND s.state = 'done')
+								""",
+						String.class, MIGRATION));
 			}
 			catch (RuntimeException ex) {
 				// zdm's tables do not exist until the first instance starts
@@ -284,7 +292,8 @@ class ExpandInBackgroundTests {
 
 	private static int lockTimeouts() {
 		Integer count = postgres.jdbc()
-			.queryForObject("SELECT count(*) FROM zdm_ddl_lock_timeout WHERE migration_id = ?", Integer.class, MIGRATION);
+			.queryForObject("SELECT count(*) FROM zdm_ddl_lock_timeout WHERE migration_id = ?", Integer.class,
+					MIGRATION);
 		return (count != null) ? count : 0;
 	}
 

@@ -31,8 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The expand DDL interrupted for real: an instance of the sample in a JVM of its own, killed in the middle of a
- * {@code CREATE INDEX CONCURRENTLY}, or sent a stop signal while its start-up expand waits for a lock.
+ * The expand DDL interrupted for real: an instance of the sample in a JVM of its own,
+ * killed in the middle of a {@code CREATE INDEX CONCURRENTLY}, or sent a stop signal
+ * while its start-up expand waits for a lock.
  */
 class ExpandInterruptionTests {
 
@@ -65,7 +66,8 @@ class ExpandInterruptionTests {
 				"CREATE INDEX CONCURRENTLY IF NOT EXISTS customers_email_address ON customers (email_address);");
 		ConfigurableApplicationContext next = null;
 		try (Connection writer = postgres.database().newConnection()) {
-			// A write transaction open before the build: the build waits for it, so it is caught in the middle.
+			// A write transaction open before the build: the build waits for it, so it is
+			// caught in the middle.
 			writer.setAutoCommit(false);
 			try (Statement statement = writer.createStatement()) {
 				statement.execute("UPDATE customers SET name = name WHERE id = 1");
@@ -73,8 +75,9 @@ class ExpandInterruptionTests {
 			Process first = launch("first", "zdm.migrations." + MIGRATION + ".expand=" + expand,
 					"zdm.ddl.lock-timeout=300s");
 			await().atMost(Duration.ofMinutes(4))
-				.until(() -> !first.isAlive() || count("SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c "
-						+ "ON c.oid = p.index_relid WHERE c.relname = 'customers_email_address'") == 1);
+				.until(() -> !first.isAlive()
+						|| count("SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c "
+								+ "ON c.oid = p.index_relid WHERE c.relname = 'customers_email_address'") == 1);
 			assertThat(first.isAlive()).as("the first instance builds the index; its log: %s", log("first")).isTrue();
 			Integer buildingPid = jdbc.queryForObject(
 					"SELECT pid FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.index_relid "
@@ -82,7 +85,8 @@ class ExpandInterruptionTests {
 					Integer.class);
 			first.destroyForcibly();
 			assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
-			// The killed instance's session goes with it, as PostgreSQL ends it once it sees the client gone.
+			// The killed instance's session goes with it, as PostgreSQL ends it once it
+			// sees the client gone.
 			jdbc.queryForObject("SELECT pg_terminate_backend(?)", Boolean.class, buildingPid);
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> count("SELECT count(*) FROM pg_stat_activity WHERE pid = " + buildingPid) == 0);
@@ -102,14 +106,15 @@ class ExpandInterruptionTests {
 		}
 		assertThat(invalidIndexes()).isEmpty();
 		assertThat(count("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-				+ "WHERE c.relname = 'customers_email_address' AND i.indisvalid")).isOne();
+				+ "WHERE c.relname = 'customers_email_address' AND i.indisvalid"))
+			.isOne();
 		assertThat(jdbc.queryForObject("SELECT state FROM zdm_ddl_statement WHERE migration_id = ? AND source = ?",
-				String.class, MIGRATION, "V1__index_email_address.sql")).isEqualTo("applied");
+				String.class, MIGRATION, "V1__index_email_address.sql"))
+			.isEqualTo("applied");
 	}
 
 	@Test
-	void stopSignalWhileTheStartUpExpandWaitsForALockEndsStartUpWithinSecondsWithNothingHalfApplied()
-			throws Exception {
+	void stopSignalWhileTheStartUpExpandWaitsForALockEndsStartUpWithinSecondsWithNothingHalfApplied() throws Exception {
 		createCustomers();
 		JdbcTemplate jdbc = postgres.jdbc();
 		try (Connection blocker = postgres.database().newConnection()) {
@@ -125,19 +130,23 @@ class ExpandInterruptionTests {
 			assertThat(batch.isAlive()).as("start-up waits for the expand; its log: %s", log("batch")).isTrue();
 			long signalled = System.nanoTime();
 			batch.destroy();
-			assertThat(batch.waitFor(15, TimeUnit.SECONDS)).as("the process ends after the stop signal; its log: %s",
-					log("batch")).isTrue();
+			assertThat(batch.waitFor(15, TimeUnit.SECONDS))
+				.as("the process ends after the stop signal; its log: %s", log("batch"))
+				.isTrue();
 			Duration stopped = Duration.ofNanos(System.nanoTime() - signalled);
 			System.out.println("Start-up ended " + stopped.toMillis() + " ms after the stop signal, exit code "
 					+ batch.exitValue());
 			assertThat(stopped).isLessThan(Duration.ofSeconds(10));
 			assertThat(columns()).doesNotContain("email_address");
 			assertThat(jdbc.queryForList("SELECT state FROM zdm_ddl_statement WHERE migration_id = ?", String.class,
-					MIGRATION)).containsExactly("failed");
+					MIGRATION))
+				.containsExactly("failed");
 			assertThat(jdbc.queryForObject("SELECT state FROM zdm_ddl_step WHERE migration_id = ? AND step = 'expand'",
-					String.class, MIGRATION)).isEqualTo("failed");
+					String.class, MIGRATION))
+				.isEqualTo("failed");
 			assertThat(count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE customers%' "
-					+ "AND state = 'active'")).isZero();
+					+ "AND state = 'active'"))
+				.isZero();
 			blocker.commit();
 		}
 		ConfigurableApplicationContext next = start("after-batch", "zdm.ddl.expand-at-startup=true");
@@ -212,7 +221,8 @@ class ExpandInterruptionTests {
 	}
 
 	private static boolean tableExists(String table) {
-		return Boolean.TRUE.equals(postgres.jdbc().queryForObject("SELECT to_regclass(?) IS NOT NULL", Boolean.class, table));
+		return Boolean.TRUE
+			.equals(postgres.jdbc().queryForObject("SELECT to_regclass(?) IS NOT NULL", Boolean.class, table));
 	}
 
 	private static int count(String sql) {

@@ -25,8 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests that every metric the Grafana dashboard in {@code docs/grafana} queries, with every label it groups by,
- * exists in a running application's {@code /actuator/prometheus}.
+ * Tests that every metric the Grafana dashboard in {@code docs/grafana} queries, with
+ * every label it groups by, exists in a running application's
+ * {@code /actuator/prometheus}.
  */
 class PrometheusDashboardTests {
 
@@ -35,7 +36,8 @@ class PrometheusDashboardTests {
 
 	private static final Path DASHBOARD = Path.of("..", "docs", "grafana", "zdm-dashboard.json");
 
-	private static final Pattern EXPRESSION = Pattern.compile("\"(?:expr|definition)\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
+	private static final Pattern EXPRESSION = Pattern
+		.compile("\"(?:expr|definition)\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
 
 	private static final Pattern METRIC = Pattern.compile("\\bzdm_[a-z0-9_]+\\b");
 
@@ -47,8 +49,9 @@ class PrometheusDashboardTests {
 		assertThat(expressions).hasSizeGreaterThan(30);
 		try (ConfigurableApplicationContext context = start()) {
 			RestClient client = client(context);
-			await().untilAsserted(() -> assertThat(client.get().uri("/actuator/zdm/customers-email").retrieve()
-				.body(String.class)).contains("\"verified\":true"));
+			await().untilAsserted(
+					() -> assertThat(client.get().uri("/actuator/zdm/customers-email").retrieve().body(String.class))
+						.contains("\"verified\":true"));
 			String scrape = client.get().uri("/actuator/prometheus").retrieve().body(String.class);
 			List<String> missing = new ArrayList<>();
 			for (String expression : expressions) {
@@ -90,18 +93,15 @@ class PrometheusDashboardTests {
 	}
 
 	private static List<String> series(String scrape, String metric) {
-		return scrape.lines()
-			.filter((line) -> line.startsWith(metric + "{") || line.startsWith(metric + " "))
-			.toList();
+		return scrape.lines().filter((line) -> line.startsWith(metric + "{") || line.startsWith(metric + " ")).toList();
 	}
 
 	private static ConfigurableApplicationContext start() {
-		String[] arguments = Stream
-			.concat(Stream.of(postgres.springProperties()),
-					Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn",
-							"management.endpoints.web.exposure.include=health,zdm,prometheus",
-							"zdm.migrations.customers-email.phase=backfill", "zdm.fleet.heartbeat-interval=200ms",
-							"zdm.fleet.timeout=2s"))
+		String[] arguments = Stream.concat(Stream.of(postgres.springProperties()),
+				Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn",
+						"management.endpoints.web.exposure.include=health,zdm,prometheus",
+						"zdm.migrations.customers-email.phase=backfill", "zdm.fleet.heartbeat-interval=200ms",
+						"zdm.fleet.timeout=2s"))
 			.map((property) -> "--" + property)
 			.toArray(String[]::new);
 		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);

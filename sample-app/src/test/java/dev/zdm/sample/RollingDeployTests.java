@@ -16,13 +16,16 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The rolling-deploy script ({@link RollingDeploy}, run by {@code scripts/rolling-deploy.sh}), shortened: fewer rows,
- * a lower rate and shorter dwells. Two instances of the sample, each a JVM of its own, on one database under steady
- * inserts, updates, deletes and reads, replaced one at a time through every phase of both the sample's migrations
- * (one inside {@code customers}, one into {@code customer_addresses}), one phase back and forward again, with the
- * backfill runner killed with SIGKILL midway. No request may fail (apart from those in flight on the killed
- * instance), no read may be stale, no acknowledged write may be lost, old and new must agree before contract, and
- * the contract DDL must run exactly once. Latency is printed, not asserted.
+ * The rolling-deploy script ({@link RollingDeploy}, run by
+ * {@code scripts/rolling-deploy.sh}), shortened: fewer rows, a lower rate and shorter
+ * dwells. Two instances of the sample, each a JVM of its own, on one database under
+ * steady inserts, updates, deletes and reads, replaced one at a time through every phase
+ * of both the sample's migrations (one inside {@code customers}, one into
+ * {@code customer_addresses}), one phase back and forward again, with the backfill runner
+ * killed with SIGKILL midway. No request may fail (apart from those in flight on the
+ * killed instance), no read may be stale, no acknowledged write may be lost, old and new
+ * must agree before contract, and the contract DDL must run exactly once. Latency is
+ * printed, not asserted.
  */
 class RollingDeployTests {
 
@@ -34,19 +37,21 @@ class RollingDeployTests {
 		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 		String[] database = postgres.springProperties();
 		RollingDeploy.Options options = new RollingDeploy.Options()
-			.set("command", javaBin + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp "
-					+ System.getProperty("java.class.path") + " " + SampleApplication.class.getName())
-			.set("args", String.join(" ", "--server.address=127.0.0.1", "--zdm.fleet.heartbeat-interval=500ms",
-					"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=30s", "--logging.level.root=warn",
-					"--logging.level.dev.zdm=info", "--spring.main.banner-mode=off",
-					"--zdm.migrations.customers-email.backfill.min-batch-size=50",
-					"--zdm.migrations.customers-email.backfill.initial-batch-size=100",
-					"--zdm.migrations.customers-email.backfill.max-batch-size=100",
-					"--zdm.migrations.customers-email.backfill.pause=100ms",
-					"--zdm.migrations.customers-address.backfill.min-batch-size=50",
-					"--zdm.migrations.customers-address.backfill.initial-batch-size=100",
-					"--zdm.migrations.customers-address.backfill.max-batch-size=100",
-					"--zdm.migrations.customers-address.backfill.pause=100ms"))
+			.set("command",
+					javaBin + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp "
+							+ System.getProperty("java.class.path") + " " + SampleApplication.class.getName())
+			.set("args",
+					String.join(" ", "--server.address=127.0.0.1", "--zdm.fleet.heartbeat-interval=500ms",
+							"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=30s", "--logging.level.root=warn",
+							"--logging.level.dev.zdm=info", "--spring.main.banner-mode=off",
+							"--zdm.migrations.customers-email.backfill.min-batch-size=50",
+							"--zdm.migrations.customers-email.backfill.initial-batch-size=100",
+							"--zdm.migrations.customers-email.backfill.max-batch-size=100",
+							"--zdm.migrations.customers-email.backfill.pause=100ms",
+							"--zdm.migrations.customers-address.backfill.min-batch-size=50",
+							"--zdm.migrations.customers-address.backfill.initial-batch-size=100",
+							"--zdm.migrations.customers-address.backfill.max-batch-size=100",
+							"--zdm.migrations.customers-address.backfill.pause=100ms"))
 			.set("migrations", "customers-email,customers-address")
 			.set("ports", freePort() + "," + freePort())
 			.set("jdbc-url", value(database[0]))

@@ -22,10 +22,11 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests that the sample starts and serves with {@code zdm.enabled=false}, through the side docs/dual-write.md
- * documents: the requested phase, fixed, with {@code read-new} routed as {@code backfill} and {@code contract} on
- * the new side only, and nothing of zdm in the database. The methods run in order: the last one contracts the
- * schema by hand.
+ * Tests that the sample starts and serves with {@code zdm.enabled=false}, through the
+ * side docs/dual-write.md documents: the requested phase, fixed, with {@code read-new}
+ * routed as {@code backfill} and {@code contract} on the new side only, and nothing of
+ * zdm in the database. The methods run in order: the last one contracts the schema by
+ * hand.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ZdmDisabledTests {
@@ -51,8 +52,8 @@ class ZdmDisabledTests {
 			assertThat(get(client, "/customers/count").getBody()).isEqualTo("1");
 			assertThat(get(client, "/actuator/zdm").getStatusCode().value()).isEqualTo(404);
 		}
-		assertThat(columns()).as("no expand DDL ran").containsExactly("id", "name", "email", "created_at",
-				"address_street", "address_city");
+		assertThat(columns()).as("no expand DDL ran")
+			.containsExactly("id", "name", "email", "created_at", "address_street", "address_city");
 		assertThatZdmSentNothingToTheDatabase();
 	}
 
@@ -112,10 +113,8 @@ class ZdmDisabledTests {
 	}
 
 	private static ConfigurableApplicationContext start(String... extra) {
-		String[] arguments = Stream
-			.of(Stream.of(postgres.springProperties()),
-					Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn"),
-					Stream.of(extra))
+		String[] arguments = Stream.of(Stream.of(postgres.springProperties()),
+				Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn"), Stream.of(extra))
 			.flatMap((stream) -> stream)
 			.map((property) -> "--" + property)
 			.toArray(String[]::new);

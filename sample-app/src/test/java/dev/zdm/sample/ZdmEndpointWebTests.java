@@ -18,8 +18,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for {@code /actuator/zdm} over HTTP: what it shows, and its write operation off by default, on when
- * enabled, and refusing malformed requests with a message while changing nothing.
+ * Tests for {@code /actuator/zdm} over HTTP: what it shows, and its write operation off
+ * by default, on when enabled, and refusing malformed requests with a message while
+ * changing nothing.
  */
 class ZdmEndpointWebTests {
 
@@ -30,7 +31,8 @@ class ZdmEndpointWebTests {
 	void endpointShowsPhasesFleetBackfillAndDdlAndItsWriteOperationIsOffByDefault() {
 		try (ConfigurableApplicationContext context = start()) {
 			RestClient client = client(context);
-			// The expand runs in the background, then the phase climbs to backfill, which then verifies.
+			// The expand runs in the background, then the phase climbs to backfill, which
+			// then verifies.
 			await().atMost(Duration.ofMinutes(2))
 				.untilAsserted(() -> assertThat(get(client, "/actuator/zdm/customers-email").getBody())
 					.contains("\"verified\":true"));

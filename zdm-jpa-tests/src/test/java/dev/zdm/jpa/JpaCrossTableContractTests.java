@@ -23,10 +23,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A cross-table migration on JPA at {@code contract}, in the window between the contract DDL (which drops the old
- * columns) and the instance's next heartbeat, while the instance still believes the old side exists. The existing
- * shops are first copied and verified by zdm's backfill (contract needs a verified backfill); then the contract
- * instance's heartbeats run only at start-up, so the window lasts as long as the test needs.
+ * A cross-table migration on JPA at {@code contract}, in the window between the contract
+ * DDL (which drops the old columns) and the instance's next heartbeat, while the instance
+ * still believes the old side exists. The existing shops are first copied and verified by
+ * zdm's backfill (contract needs a verified backfill); then the contract instance's
+ * heartbeats run only at start-up, so the window lasts as long as the test needs.
  */
 class JpaCrossTableContractTests {
 
@@ -37,15 +38,16 @@ class JpaCrossTableContractTests {
 	void writesBetweenTheContractDdlAndTheNextHeartbeatSucceedOnTheNewSide() {
 		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
 		JdbcTemplate jdbc = postgres.jdbc();
-		long kept = jdbc.queryForObject("INSERT INTO shops (name, street, city) VALUES ('kept', '1 Old Street', "
-				+ "'Old Town') RETURNING id", Long.class);
+		long kept = jdbc.queryForObject(
+				"INSERT INTO shops (name, street, city) VALUES ('kept', '1 Old Street', " + "'Old Town') RETURNING id",
+				Long.class);
 		long deleted = jdbc.queryForObject("INSERT INTO shops (name, street, city) VALUES ('deleted', '2 Old Street', "
 				+ "'Old Town') RETURNING id", Long.class);
 		try (ConfigurableApplicationContext backfill = start("backfill", "200ms")) {
-			// zdm's backfill copies the existing addresses and verifies them: contract needs a verified backfill.
+			// zdm's backfill copies the existing addresses and verifies them: contract
+			// needs a verified backfill.
 			PhaseController phases = backfill.getBean(PhaseController.class);
-			await().atMost(Duration.ofSeconds(120))
-				.until(() -> phases.status("shops-address").state().isVerified());
+			await().atMost(Duration.ofSeconds(120)).until(() -> phases.status("shops-address").state().isVerified());
 			assertThat(jdbc.queryForList("SELECT shop_id, street FROM shop_addresses ORDER BY shop_id"))
 				.containsExactly(Map.of("shop_id", kept, "street", "1 Old Street"),
 						Map.of("shop_id", deleted, "street", "2 Old Street"));
@@ -71,9 +73,10 @@ class JpaCrossTableContractTests {
 	}
 
 	/**
-	 * Start an instance. With a heartbeat interval of {@code 1h} its heartbeats run only at start-up: the one that
-	 * joins at {@code contract} runs the contract DDL right after it, and learns that the migration is contracted
-	 * only at a heartbeat that never comes.
+	 * Start an instance. With a heartbeat interval of {@code 1h} its heartbeats run only
+	 * at start-up: the one that joins at {@code contract} runs the contract DDL right
+	 * after it, and learns that the migration is contracted only at a heartbeat that
+	 * never comes.
 	 */
 	private static ConfigurableApplicationContext start(String phase, String heartbeatInterval) {
 		List<String> properties = new ArrayList<>(List.of(postgres.springProperties()));

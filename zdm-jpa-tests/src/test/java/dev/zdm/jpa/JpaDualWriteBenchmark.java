@@ -27,11 +27,13 @@ import dev.zdm.test.PostgresExtension;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A JPA write through the routing bean at {@code dual-write} against the same write made directly on the old
- * implementation, each in a transaction of the application's ({@code TransactionTemplate}), side by side in one run: two clients each make one write of every
- * variant in turn, in a random order per turn, so that noise from the machine falls on both alike. Both write the
- * same table with the sync trigger installed, so the ratio is the routing bean's own cost. The write reads the
- * customer (Spring Data {@code findById}) and updates its e-mail and balance ({@code saveAndFlush}, full-column
+ * A JPA write through the routing bean at {@code dual-write} against the same write made
+ * directly on the old implementation, each in a transaction of the application's
+ * ({@code TransactionTemplate}), side by side in one run: two clients each make one write
+ * of every variant in turn, in a random order per turn, so that noise from the machine
+ * falls on both alike. Both write the same table with the sync trigger installed, so the
+ * ratio is the routing bean's own cost. The write reads the customer (Spring Data
+ * {@code findById}) and updates its e-mail and balance ({@code saveAndFlush}, full-column
  * update, {@code @Version}). Prints figures; asserts nothing.
  */
 @Tag("benchmark")
@@ -66,8 +68,9 @@ class JpaDualWriteBenchmark {
 			CustomerRepository direct = context.getBean(OldCustomers.class);
 			TransactionTemplate transaction = new TransactionTemplate(
 					context.getBean(PlatformTransactionManager.class));
-			Variant[] variants = { new Variant("direct: old implementation in a TransactionTemplate",
-					(id) -> transaction.execute((status) -> write(direct, id))),
+			Variant[] variants = {
+					new Variant("direct: old implementation in a TransactionTemplate",
+							(id) -> transaction.execute((status) -> write(direct, id))),
 					new Variant("routed: the routing bean at dual-write, in a TransactionTemplate",
 							(id) -> transaction.execute((status) -> write(routed, id))) };
 			run(variants, Duration.ofSeconds(10));

@@ -42,9 +42,10 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
- * What Hibernate's persistence context does when one transaction touches both shapes of a table that a
- * same-table migration keeps in sync, at {@code read-new} (writes go through the new shape, the trigger fills the
- * old columns): which reads see the write, which are stale, and which mappings can overwrite it.
+ * What Hibernate's persistence context does when one transaction touches both shapes of a
+ * table that a same-table migration keeps in sync, at {@code read-new} (writes go through
+ * the new shape, the trigger fills the old columns): which reads see the write, which are
+ * stale, and which mappings can overwrite it.
  */
 class JpaPersistenceContextTests {
 

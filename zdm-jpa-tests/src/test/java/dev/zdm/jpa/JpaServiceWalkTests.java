@@ -43,12 +43,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A JPA service, two instances of it on one database, each replaced one at a time at every phase from
- * {@code expand} to {@code contract}, while writers insert, update and delete through the routed repositories the
- * whole time, exercising Hibernate's behaviours: full-column updates and {@code @DynamicUpdate}, JDBC batching,
- * {@code @Version} (two writers on the same rows), a flush before a query, and a read through the other shape
- * right after a write in the same transaction. Old and new must agree at every step, and no acknowledged write may
- * be lost.
+ * A JPA service, two instances of it on one database, each replaced one at a time at
+ * every phase from {@code expand} to {@code contract}, while writers insert, update and
+ * delete through the routed repositories the whole time, exercising Hibernate's
+ * behaviours: full-column updates and {@code @DynamicUpdate}, JDBC batching,
+ * {@code @Version} (two writers on the same rows), a flush before a query, and a read
+ * through the other shape right after a write in the same transaction. Old and new must
+ * agree at every step, and no acknowledged write may be lost.
  */
 class JpaServiceWalkTests {
 
@@ -105,13 +106,15 @@ class JpaServiceWalkTests {
 		try {
 			Thread.sleep(2000);
 			assertOldAndNewAgree(Phase.EXPAND);
-			// Leapfrog: each new instance runs one phase ahead of the one it replaces, side by side for a while.
+			// Leapfrog: each new instance runs one phase ahead of the one it replaces,
+			// side by side for a while.
 			for (Phase phase : List.of(Phase.DUAL_WRITE, Phase.BACKFILL, Phase.READ_NEW, Phase.CONTRACT)) {
 				Instance next = start(phase.value(), phase);
 				this.rotation.add(next);
 				awaitEffective(phase, next);
 				if (phase == Phase.BACKFILL) {
-					// zdm's own backfill copies the existing shop addresses into shop_addresses and verifies them.
+					// zdm's own backfill copies the existing shop addresses into
+					// shop_addresses and verifies them.
 					awaitVerified(next);
 				}
 				Thread.sleep(2000);
@@ -145,20 +148,21 @@ class JpaServiceWalkTests {
 				+ "CASE WHEN i <= ? THEN 'shared.' || i || '@example.com' ELSE 'Customer.' || i || '@Example.com' END, "
 				+ "i / 100.0 FROM generate_series(1, ?) AS i", SHARED_CUSTOMERS, EXISTING_ROWS);
 		jdbc.update("INSERT INTO members (id, name, email, points) "
-				+ "SELECT i, 'member ' || i, 'Member.' || i || '@Example.com', i "
-				+ "FROM generate_series(1, ?) AS i", EXISTING_ROWS);
+				+ "SELECT i, 'member ' || i, 'Member.' || i || '@Example.com', i " + "FROM generate_series(1, ?) AS i",
+				EXISTING_ROWS);
 		jdbc.update("INSERT INTO shops (id, name, street, city) "
-				+ "SELECT i, 'shop ' || i, i || ' Main Street', 'City ' || i "
-				+ "FROM generate_series(1, ?) AS i", EXISTING_ROWS);
+				+ "SELECT i, 'shop ' || i, i || ' Main Street', 'City ' || i " + "FROM generate_series(1, ?) AS i",
+				EXISTING_ROWS);
 		for (String sequence : List.of("customers_id_seq", "members_id_seq", "shops_id_seq")) {
 			jdbc.queryForObject("SELECT setval(?, ?)", Long.class, sequence, EXISTING_ROWS + 100);
 		}
 	}
 
 	/**
-	 * Same table: until the backfill is verified, existing rows may have no new values yet; every row that has
-	 * them agrees. From {@code read-new} on, every row agrees. Other table: once zdm's backfill is verified, no
-	 * shop is missing, extra or different.
+	 * Same table: until the backfill is verified, existing rows may have no new values
+	 * yet; every row that has them agrees. From {@code read-new} on, every row agrees.
+	 * Other table: once zdm's backfill is verified, no shop is missing, extra or
+	 * different.
 	 */
 	private void assertOldAndNewAgree(Phase phase) {
 		JdbcTemplate jdbc = postgres.jdbc();
@@ -208,12 +212,12 @@ class JpaServiceWalkTests {
 			Customer last = written.get(written.keySet().stream().max(Long::compare).orElseThrow());
 			assertThat(row.get("version")).as("version of shared customer %d", id).isEqualTo(last.version());
 			assertThat(row.get("email_address")).as("e-mail of shared customer %d", id).isEqualTo(last.email());
-			assertThat(row.get("balance_cents")).as("balance of shared customer %d", id)
-				.isEqualTo(last.balanceCents());
+			assertThat(row.get("balance_cents")).as("balance of shared customer %d", id).isEqualTo(last.balanceCents());
 		}
-		assertThat(jdbc.queryForObject("SELECT count(*) FROM customers WHERE id > ? AND id <= ? AND "
-				+ "(email_address <> lower('Customer.' || id || '@Example.com') OR balance_cents <> id)", Integer.class,
-				SHARED_CUSTOMERS, EXISTING_ROWS))
+		assertThat(jdbc.queryForObject(
+				"SELECT count(*) FROM customers WHERE id > ? AND id <= ? AND "
+						+ "(email_address <> lower('Customer.' || id || '@Example.com') OR balance_cents <> id)",
+				Integer.class, SHARED_CUSTOMERS, EXISTING_ROWS))
 			.as("existing customers changed")
 			.isZero();
 		Map<Long, Map<String, Object>> memberRows = byId(
@@ -241,8 +245,9 @@ class JpaServiceWalkTests {
 			assertThat(row.get("street")).as("street of shop %d", id).isEqualTo(expected.street());
 			assertThat(row.get("city")).as("city of shop %d", id).isEqualTo(expected.city());
 		});
-		assertThat(jdbc.queryForObject("SELECT count(*) FROM shop_addresses WHERE shop_id <= ? "
-				+ "AND street <> shop_id || ' Main Street'", Integer.class, EXISTING_ROWS))
+		assertThat(jdbc.queryForObject(
+				"SELECT count(*) FROM shop_addresses WHERE shop_id <= ? " + "AND street <> shop_id || ' Main Street'",
+				Integer.class, EXISTING_ROWS))
 			.as("existing shop addresses changed")
 			.isZero();
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM shops s WHERE NOT EXISTS "
@@ -350,7 +355,8 @@ class JpaServiceWalkTests {
 			}
 		}
 		else if (dice < 16) {
-			// Both writes are pending until the query: Hibernate flushes them before it runs.
+			// Both writes are pending until the query: Hibernate flushes them before it
+			// runs.
 			long id = pick(mine);
 			String email = email("queried");
 			long points = random.nextInt(1_000_000);
@@ -363,7 +369,8 @@ class JpaServiceWalkTests {
 			this.members.put(id, new Member(id, "member", email, points));
 		}
 		else if (dice < 24) {
-			// Written through the phase's shape, then read through the other shape in the same transaction, after
+			// Written through the phase's shape, then read through the other shape in the
+			// same transaction, after
 			// a flush: the trigger has kept the other shape's columns in step.
 			long id = pick(mine);
 			String email = email("crossed");
@@ -428,10 +435,11 @@ class JpaServiceWalkTests {
 	}
 
 	/**
-	 * Two of these run at once on the same few existing customers, each reading a customer and writing it back
-	 * with the version it read, through whichever instance: at adjacent phases one writes the old shape and the
-	 * other the new. {@code @Version} refuses a write based on a stale read; every write that succeeds must be the
-	 * one the row ends with, or be followed by a later version.
+	 * Two of these run at once on the same few existing customers, each reading a
+	 * customer and writing it back with the version it read, through whichever instance:
+	 * at adjacent phases one writes the old shape and the other the new. {@code @Version}
+	 * refuses a write based on a stale read; every write that succeeds must be the one
+	 * the row ends with, or be followed by a later version.
 	 */
 	private void sharedRowsTraffic(AtomicBoolean running) {
 		while (running.get()) {
@@ -460,13 +468,14 @@ class JpaServiceWalkTests {
 
 	private void check(String what, long id, Object actual, Object expected, Instance instance) {
 		if (!java.util.Objects.equals(actual, expected)) {
-			this.failures.add(what + " " + id + " on " + instance.name() + " (" + instance.phase() + ") gave "
-					+ actual + ", expected " + expected);
+			this.failures.add(what + " " + id + " on " + instance.name() + " (" + instance.phase() + ") gave " + actual
+					+ ", expected " + expected);
 		}
 	}
 
 	/**
-	 * Pick a live instance and count an operation in flight on it; the caller ends it with {@code done()}.
+	 * Pick a live instance and count an operation in flight on it; the caller ends it
+	 * with {@code done()}.
 	 */
 	private Instance any() {
 		while (true) {
@@ -504,8 +513,8 @@ class JpaServiceWalkTests {
 	}
 
 	/**
-	 * Take an instance out of the rotation and close it once the operations it is serving are done, as a rolling
-	 * deploy drains an instance before stopping it.
+	 * Take an instance out of the rotation and close it once the operations it is serving
+	 * are done, as a rolling deploy drains an instance before stopping it.
 	 */
 	private void retire(Instance old) {
 		this.rotation.remove(old);

@@ -26,7 +26,8 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The order between zdm's phase controller and the JPA {@code EntityManagerFactory} at start-up.
+ * The order between zdm's phase controller and the JPA {@code EntityManagerFactory} at
+ * start-up.
  */
 class JpaStartupOrderTests {
 
@@ -74,8 +75,9 @@ class JpaStartupOrderTests {
 	}
 
 	/**
-	 * On a database where the expand has not run yet, Hibernate validates entities of both shapes at start-up:
-	 * it sees the new columns because zdm ran the expand before the {@code EntityManagerFactory} was created.
+	 * On a database where the expand has not run yet, Hibernate validates entities of
+	 * both shapes at start-up: it sees the new columns because zdm ran the expand before
+	 * the {@code EntityManagerFactory} was created.
 	 */
 	@Test
 	void schemaValidationAtStartUpSeesTheColumnsTheExpandAdds() {

@@ -6,8 +6,8 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 import dev.zdm.ddl.DdlExecutionException;
 
 /**
- * Reports a {@link DdlExecutionException} at start-up: which statement of which migration was given up, why,
- * and what to do about it.
+ * Reports a {@link DdlExecutionException} at start-up: which statement of which migration
+ * was given up, why, and what to do about it.
  */
 class DdlExecutionFailureAnalyzer extends AbstractFailureAnalyzer<DdlExecutionException> {
 

@@ -17,8 +17,9 @@ import dev.zdm.migration.TableName;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
- * Turns {@code zdm.migrations.*} properties into {@link MigrationDefinition definitions}, refusing what can be
- * refused without the database: unknown phases, missing tables, invalid identifiers and ids.
+ * Turns {@code zdm.migrations.*} properties into {@link MigrationDefinition definitions},
+ * refusing what can be refused without the database: unknown phases, missing tables,
+ * invalid identifiers and ids.
  */
 final class MigrationDefinitions {
 
@@ -65,22 +66,22 @@ final class MigrationDefinitions {
 		if (migration.getTargetTable() != null) {
 			builder.targetTable(table(id, prefix + "target-", migration.getTargetTable()));
 			if (sync == SyncMode.TRIGGER) {
-				throw new ZdmConfigurationException(id, "sync: trigger is not supported for a migration into another "
-						+ "table (" + prefix + "target-table is set)",
+				throw new ZdmConfigurationException(id,
+						"sync: trigger is not supported for a migration into another " + "table (" + prefix
+								+ "target-table is set)",
 						"Remove " + prefix + "sync (a cross-table migration is kept in sync by the routed repository "
 								+ "calling both implementations), or move the data inside one table.");
 			}
 			if (migration.getUp().isEmpty()) {
-				throw new ZdmConfigurationException(id, "no up expressions are declared for the target table "
-						+ migration.getTargetTable(),
+				throw new ZdmConfigurationException(id,
+						"no up expressions are declared for the target table " + migration.getTargetTable(),
 						"Declare under " + prefix + "up each column of the target table with the SQL expression over "
 								+ "the source row that derives it, so that zdm can copy and verify existing rows.");
 			}
 		}
 		else if (migration.getTargetKey() != null) {
-			throw new ZdmConfigurationException(id, prefix + "target-key is set but no target table is",
-					"Set " + prefix + "target-table to the table the data moves into, or remove " + prefix
-							+ "target-key.");
+			throw new ZdmConfigurationException(id, prefix + "target-key is set but no target table is", "Set " + prefix
+					+ "target-table to the table the data moves into, or remove " + prefix + "target-key.");
 		}
 		if (migration.getTargetKey() != null) {
 			builder.targetKey(identifier(id, prefix + "target-key", migration.getTargetKey()));

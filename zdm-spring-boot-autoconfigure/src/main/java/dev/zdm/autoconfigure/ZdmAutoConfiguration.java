@@ -47,8 +47,9 @@ import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.PhaseController;
 
 /**
- * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration Auto-configuration} for zdm's
- * zero-downtime migrations: the phase controller and fleet registry on the application's {@link DataSource}.
+ * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
+ * Auto-configuration} for zdm's zero-downtime migrations: the phase controller and fleet
+ * registry on the application's {@link DataSource}.
  */
 @AutoConfiguration(afterName = { "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
 		"org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration" })
@@ -168,11 +169,12 @@ public final class ZdmAutoConfiguration {
 	}
 
 	/**
-	 * Makes the JPA {@code EntityManagerFactory} wait for the phase controller, so that Hibernate (and its
-	 * {@code ddl-auto} schema validation) starts only once zdm has validated its migrations and run what it runs at
-	 * start-up. Not when JPA itself initializes the database
-	 * ({@code spring.jpa.defer-datasource-initialization=true}): zdm then runs after the
-	 * {@code EntityManagerFactory}, as after any other database initializer.
+	 * Makes the JPA {@code EntityManagerFactory} wait for the phase controller, so that
+	 * Hibernate (and its {@code ddl-auto} schema validation) starts only once zdm has
+	 * validated its migrations and run what it runs at start-up. Not when JPA itself
+	 * initializes the database ({@code spring.jpa.defer-datasource-initialization=true}):
+	 * zdm then runs after the {@code EntityManagerFactory}, as after any other database
+	 * initializer.
 	 */
 	@Configuration(proxyBeanMethods = false)
 	@ConditionalOnClass(EntityManagerFactoryDependsOnPostProcessor.class)

@@ -17,8 +17,8 @@ import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.phase.PhaseController;
 
 /**
- * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration Auto-configuration} for the
- * {@link ZdmEndpoint zdm endpoint}.
+ * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
+ * Auto-configuration} for the {@link ZdmEndpoint zdm endpoint}.
  */
 @AutoConfiguration(after = ZdmAutoConfiguration.class)
 @ConditionalOnClass(ConditionalOnAvailableEndpoint.class)

@@ -6,8 +6,8 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
- * Reports a {@link ZdmConfigurationException} at start-up: what is wrong with a migration's declaration and
- * what to do about it.
+ * Reports a {@link ZdmConfigurationException} at start-up: what is wrong with a
+ * migration's declaration and what to do about it.
  */
 class ZdmFailureAnalyzer extends AbstractFailureAnalyzer<ZdmConfigurationException> {
 

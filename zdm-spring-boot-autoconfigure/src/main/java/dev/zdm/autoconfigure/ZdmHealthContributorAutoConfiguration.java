@@ -17,8 +17,8 @@ import dev.zdm.phase.HeldBackTracker;
 import dev.zdm.phase.PhaseController;
 
 /**
- * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration Auto-configuration} for
- * {@link ZdmHealthIndicator}.
+ * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
+ * Auto-configuration} for {@link ZdmHealthIndicator}.
  */
 @AutoConfiguration(after = ZdmAutoConfiguration.class)
 @ConditionalOnClass({ AbstractHealthIndicator.class, ConditionalOnEnabledHealthIndicator.class })
@@ -29,11 +29,13 @@ public final class ZdmHealthContributorAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
 	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
-			ObjectProvider<ExpandContractRunner> ddlRunner, ObjectProvider<BackfillProgressSampler> backfillProgressSampler,
-			ObjectProvider<DdlActivity> ddlActivity, ObjectProvider<HeldBackTracker> heldBackTracker) {
+			ObjectProvider<ExpandContractRunner> ddlRunner,
+			ObjectProvider<BackfillProgressSampler> backfillProgressSampler, ObjectProvider<DdlActivity> ddlActivity,
+			ObjectProvider<HeldBackTracker> heldBackTracker) {
 		ZdmProperties.Health health = properties.getHealth();
-		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable(), backfillProgressSampler.getIfAvailable(),
-				ddlActivity.getIfAvailable(), heldBackTracker.getIfAvailable(),
+		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable(),
+				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
+				heldBackTracker.getIfAvailable(),
 				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
 	}
 

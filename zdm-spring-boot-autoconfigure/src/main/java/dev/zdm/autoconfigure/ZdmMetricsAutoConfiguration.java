@@ -23,8 +23,8 @@ import dev.zdm.phase.HeldBackTracker;
 import dev.zdm.phase.PhaseController;
 
 /**
- * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration Auto-configuration} for zdm's
- * Micrometer {@link ZdmMetrics metrics}.
+ * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
+ * Auto-configuration} for zdm's Micrometer {@link ZdmMetrics metrics}.
  */
 @AutoConfiguration(after = ZdmAutoConfiguration.class,
 		afterName = { "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration",

@@ -13,9 +13,9 @@ import dev.zdm.observation.DdlObservations;
 import dev.zdm.phase.PhaseController;
 
 /**
- * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration Auto-configuration} for the
- * {@link BackfillObservations observations} of zdm's backfill batches, verification passes and
- * {@link DdlObservations DDL statements}.
+ * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
+ * Auto-configuration} for the {@link BackfillObservations observations} of zdm's backfill
+ * batches, verification passes and {@link DdlObservations DDL statements}.
  */
 @AutoConfiguration(after = ZdmAutoConfiguration.class,
 		afterName = "org.springframework.boot.micrometer.observation.autoconfigure.ObservationAutoConfiguration")

@@ -22,13 +22,14 @@ public class ZdmProperties {
 	private boolean enabled = true;
 
 	/**
-	 * Id of this instance in the fleet registry. Defaults to the application name, host, process id and a random
-	 * suffix.
+	 * Id of this instance in the fleet registry. Defaults to the application name, host,
+	 * process id and a random suffix.
 	 */
 	private @Nullable String instanceId;
 
 	/**
-	 * Version of the application shown in the fleet registry. Defaults to the build's version when known.
+	 * Version of the application shown in the fleet registry. Defaults to the build's
+	 * version when known.
 	 */
 	private @Nullable String applicationVersion;
 
@@ -99,12 +100,14 @@ public class ZdmProperties {
 	public static class Health {
 
 		/**
-		 * How long a DDL statement may keep timing out on its lock before the health details report it.
+		 * How long a DDL statement may keep timing out on its lock before the health
+		 * details report it.
 		 */
 		private Duration ddlBlockedThreshold = Duration.ofMinutes(1);
 
 		/**
-		 * How long a phase may be held back behind the requested one before the health details report it.
+		 * How long a phase may be held back behind the requested one before the health
+		 * details report it.
 		 */
 		private Duration heldBackThreshold = Duration.ofHours(1);
 
@@ -137,13 +140,14 @@ public class ZdmProperties {
 		private Duration heartbeatInterval = Duration.ofSeconds(5);
 
 		/**
-		 * How long after its last heartbeat an instance drops out of the fleet. At least twice the heartbeat
-		 * interval.
+		 * How long after its last heartbeat an instance drops out of the fleet. At least
+		 * twice the heartbeat interval.
 		 */
 		private Duration timeout = Duration.ofSeconds(30);
 
 		/**
-		 * How long a starting instance waits for instances more than one phase ahead of it to step back.
+		 * How long a starting instance waits for instances more than one phase ahead of
+		 * it to step back.
 		 */
 		private Duration joinTimeout = Duration.ofSeconds(30);
 
@@ -192,8 +196,8 @@ public class ZdmProperties {
 	public static class Ddl {
 
 		/**
-		 * How long a DDL statement waits for a lock before it gives up and is retried. The application's queries
-		 * queued behind the statement wait no longer than this.
+		 * How long a DDL statement waits for a lock before it gives up and is retried.
+		 * The application's queries queued behind the statement wait no longer than this.
 		 */
 		private Duration lockTimeout = Duration.ofMillis(100);
 
@@ -203,12 +207,14 @@ public class ZdmProperties {
 		private Duration statementTimeout = Duration.ZERO;
 
 		/**
-		 * Maximum number of attempts of a DDL statement that times out waiting for a lock.
+		 * Maximum number of attempts of a DDL statement that times out waiting for a
+		 * lock.
 		 */
 		private int maxAttempts = 30;
 
 		/**
-		 * Pause before the first retry of a DDL statement; doubled for each further retry.
+		 * Pause before the first retry of a DDL statement; doubled for each further
+		 * retry.
 		 */
 		private Duration initialBackoff = Duration.ofMillis(200);
 
@@ -223,15 +229,16 @@ public class ZdmProperties {
 		private double jitter = 0.5;
 
 		/**
-		 * Whether the expand DDL runs at start-up, before the application serves, failing start-up after
-		 * max-attempts, instead of in the background while the application serves through the old schema. For
-		 * applications that need the new schema before they start, such as batch jobs.
+		 * Whether the expand DDL runs at start-up, before the application serves, failing
+		 * start-up after max-attempts, instead of in the background while the application
+		 * serves through the old schema. For applications that need the new schema before
+		 * they start, such as batch jobs.
 		 */
 		private boolean expandAtStartup;
 
 		/**
-		 * How long the expand DDL may stay pending on an instance before the health details and the
-		 * zdm.ddl.expand.stalled meter report it as stalled.
+		 * How long the expand DDL may stay pending on an instance before the health
+		 * details and the zdm.ddl.expand.stalled meter report it as stalled.
 		 */
 		private Duration expandAlertAfter = Duration.ofMinutes(10);
 
@@ -307,9 +314,11 @@ public class ZdmProperties {
 	public static class Locks {
 
 		/**
-		 * Whether reports of blocking sessions (log, endpoint, zdm_ddl_blocker, exceptions) show their query text
-		 * as it is, constants included. Off by default: constants are the application's data, such as card numbers
-		 * or personal data, and are replaced by placeholders ($1, $2, ...). Turn on only to debug, for a short time.
+		 * Whether reports of blocking sessions (log, endpoint, zdm_ddl_blocker,
+		 * exceptions) show their query text as it is, constants included. Off by default:
+		 * constants are the application's data, such as card numbers or personal data,
+		 * and are replaced by placeholders ($1, $2, ...). Turn on only to debug, for a
+		 * short time.
 		 */
 		private boolean showQueryLiterals;
 
@@ -329,25 +338,27 @@ public class ZdmProperties {
 	public static class Migration {
 
 		/**
-		 * Phase this instance requests: expand, dual-write, backfill, read-new or contract.
+		 * Phase this instance requests: expand, dual-write, backfill, read-new or
+		 * contract.
 		 */
 		private String phase = "expand";
 
 		/**
-		 * Table the migration changes, optionally qualified by its schema. For a migration into another table,
-		 * the source table.
+		 * Table the migration changes, optionally qualified by its schema. For a
+		 * migration into another table, the source table.
 		 */
 		private @Nullable String table;
 
 		/**
-		 * Table the data moves into, optionally qualified by its schema. Its presence makes the migration a
-		 * cross-table one: up expressions then derive the target table's columns from the source row.
+		 * Table the data moves into, optionally qualified by its schema. Its presence
+		 * makes the migration a cross-table one: up expressions then derive the target
+		 * table's columns from the source row.
 		 */
 		private @Nullable String targetTable;
 
 		/**
-		 * Column of the target table holding the source row's key; must be unique in the target table.
-		 * Defaults to the name of the source table's key column.
+		 * Column of the target table holding the source row's key; must be unique in the
+		 * target table. Defaults to the name of the source table's key column.
 		 */
 		private @Nullable String targetKey;
 
@@ -367,30 +378,35 @@ public class ZdmProperties {
 		private Map<String, String> down = new LinkedHashMap<>();
 
 		/**
-		 * Locations of the expand scripts, run at start-up before the instance serves traffic.
+		 * Locations of the expand scripts, run at start-up before the instance serves
+		 * traffic.
 		 */
 		private List<String> expand = new ArrayList<>();
 
 		/**
-		 * Locations of the contract scripts, run once when every live instance is at contract.
+		 * Locations of the contract scripts, run once when every live instance is at
+		 * contract.
 		 */
 		private List<String> contract = new ArrayList<>();
 
 		/**
-		 * Codes of unsafe DDL operations to allow in all of this migration's scripts, for example create-index.
+		 * Codes of unsafe DDL operations to allow in all of this migration's scripts, for
+		 * example create-index.
 		 */
 		private List<String> allowUnsafe = new ArrayList<>();
 
 		/**
-		 * How the side that is not the source of truth is kept in sync: trigger (same-table migrations) or
-		 * repositories (data moving into another table). Defaults to trigger when up expressions are declared for
-		 * a migration inside one table, and to repositories for a migration into another table.
+		 * How the side that is not the source of truth is kept in sync: trigger
+		 * (same-table migrations) or repositories (data moving into another table).
+		 * Defaults to trigger when up expressions are declared for a migration inside one
+		 * table, and to repositories for a migration into another table.
 		 */
 		private @Nullable String sync;
 
 		/**
-		 * Whether this instance leaves the migration's expand DDL alone: it does not start or take it over, and the
-		 * migration stays at expand on this instance until another instance has run it.
+		 * Whether this instance leaves the migration's expand DDL alone: it does not
+		 * start or take it over, and the migration stays at expand on this instance until
+		 * another instance has run it.
 		 */
 		private boolean expandPaused;
 
@@ -544,12 +560,14 @@ public class ZdmProperties {
 		private Duration statementTimeout = Duration.ofSeconds(10);
 
 		/**
-		 * Maximum number of sessions waiting on a lock on the table before the backfill holds back.
+		 * Maximum number of sessions waiting on a lock on the table before the backfill
+		 * holds back.
 		 */
 		private int maxLockWaiters = 0;
 
 		/**
-		 * Maximum age of the oldest open transaction before the backfill holds back. Zero to never hold back for it.
+		 * Maximum age of the oldest open transaction before the backfill holds back. Zero
+		 * to never hold back for it.
 		 */
 		private Duration maxTransactionAge = Duration.ofMinutes(5);
 
@@ -569,7 +587,8 @@ public class ZdmProperties {
 		private String timeZone = "UTC";
 
 		/**
-		 * Number of rows updated between two VACUUMs of the table. Zero to leave vacuuming to autovacuum.
+		 * Number of rows updated between two VACUUMs of the table. Zero to leave
+		 * vacuuming to autovacuum.
 		 */
 		private long vacuumEveryRows = 200_000;
 
@@ -579,8 +598,9 @@ public class ZdmProperties {
 		private int verificationPasses = 3;
 
 		/**
-		 * Rows read per verification batch. Verification only reads (and repairs the rows that disagree), so its
-		 * batches are larger than the copy's and do not adapt to the load.
+		 * Rows read per verification batch. Verification only reads (and repairs the rows
+		 * that disagree), so its batches are larger than the copy's and do not adapt to
+		 * the load.
 		 */
 		private int verificationBatchSize = 10_000;
 
@@ -590,8 +610,9 @@ public class ZdmProperties {
 		private Duration verificationPause = Duration.ofMillis(10);
 
 		/**
-		 * Replay lag of a streaming replica above which the backfill holds back. Zero to never hold back for it.
-		 * Needs a role that can read pg_stat_replication's lag (pg_read_all_stats).
+		 * Replay lag of a streaming replica above which the backfill holds back. Zero to
+		 * never hold back for it. Needs a role that can read pg_stat_replication's lag
+		 * (pg_read_all_stats).
 		 */
 		private Duration maxReplicationLag = Duration.ofSeconds(10);
 

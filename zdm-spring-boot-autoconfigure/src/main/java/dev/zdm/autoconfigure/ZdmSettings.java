@@ -7,8 +7,9 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
- * Checks every {@code zdm.*} setting against its bounds before it is used, so that a value out of range fails
- * start-up with the property, its value and its allowed range, and before anything is written to the database.
+ * Checks every {@code zdm.*} setting against its bounds before it is used, so that a
+ * value out of range fails start-up with the property, its value and its allowed range,
+ * and before anything is written to the database.
  */
 final class ZdmSettings {
 
@@ -49,7 +50,8 @@ final class ZdmSettings {
 			throw outOfRange(id, prefix + "max-batch-size", backfill.getMaxBatchSize(),
 					"at least " + prefix + "min-batch-size (" + backfill.getMinBatchSize() + ")");
 		}
-		// Within 1 or more, the first batch is brought between the bounds (BackfillSettings), so that lowering
+		// Within 1 or more, the first batch is brought between the bounds
+		// (BackfillSettings), so that lowering
 		// max-batch-size alone does not refuse the default initial size.
 		atLeast(id, prefix + "initial-batch-size", backfill.getInitialBatchSize(), 1);
 		positive(id, prefix + "target-batch-duration", backfill.getTargetBatchDuration());

@@ -10,9 +10,10 @@ import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * Runs one batch of a {@link BackfillWalk} on the runner's connection, in the transaction the runner opened: finds
- * the batch's key range, copies it (or checks it and repairs what disagrees) and checkpoints. The one place where a
- * key range is bound to a {@link BackfillStatements statement}.
+ * Runs one batch of a {@link BackfillWalk} on the runner's connection, in the transaction
+ * the runner opened: finds the batch's key range, copies it (or checks it and repairs
+ * what disagrees) and checkpoints. The one place where a key range is bound to a
+ * {@link BackfillStatements statement}.
  */
 final class BackfillBatches {
 
@@ -67,13 +68,14 @@ final class BackfillBatches {
 		boolean paused = verifying
 				? repository.checkpointVerification(id, this.instanceId, range.high(), range.rows(), disagreeing,
 						changed, rate, eta)
-				: repository.checkpoint(id, this.instanceId, range.high(), range.rows(), changed, walk.batchSize(), rate,
-						eta, BackfillState.RUNNING);
+				: repository.checkpoint(id, this.instanceId, range.high(), range.rows(), changed, walk.batchSize(),
+						rate, eta, BackfillState.RUNNING);
 		return new Batch(range.rows(), changed, disagreeing, range.high(), paused);
 	}
 
 	/**
-	 * Estimate the rows up to a bound: the planner's estimate of the source table, else a count.
+	 * Estimate the rows up to a bound: the planner's estimate of the source table, else a
+	 * count.
 	 */
 	@Nullable Long estimateRows(BackfillRepository repository, @Nullable String upperBound) {
 		if (upperBound == null) {
@@ -87,7 +89,10 @@ final class BackfillBatches {
 				keys(null, upperBound, 0), Long.class);
 	}
 
-	/** The parameters of a statement on a key range: after {@code lo} (if any), up to {@code hi}, {@code n} keys. */
+	/**
+	 * The parameters of a statement on a key range: after {@code lo} (if any), up to
+	 * {@code hi}, {@code n} keys.
+	 */
 	private static MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
 		return new MapSqlParameterSource().addValue("lo", BackfillRepository.key(lo))
 			.addValue("hi", BackfillRepository.key(hi))

@@ -6,8 +6,9 @@ import java.util.List;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * Told what a backfill does, batch by batch, so that it can be measured and traced. Every method does nothing by
- * default; the runner calls them on its own thread and they must return quickly.
+ * Told what a backfill does, batch by batch, so that it can be measured and traced. Every
+ * method does nothing by default; the runner calls them on its own thread and they must
+ * return quickly.
  */
 public interface BackfillListener {
 

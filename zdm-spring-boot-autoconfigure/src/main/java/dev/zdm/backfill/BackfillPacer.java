@@ -42,8 +42,8 @@ final class BackfillPacer {
 	}
 
 	/**
-	 * Return the size of the next batch given how long the last one took: towards the target duration, at most
-	 * doubling or halving at a time, within the bounds.
+	 * Return the size of the next batch given how long the last one took: towards the
+	 * target duration, at most doubling or halving at a time, within the bounds.
 	 */
 	int nextBatchSize(int current, Duration took) {
 		double target = this.settings.targetBatchDuration().toNanos();
@@ -54,7 +54,8 @@ final class BackfillPacer {
 	}
 
 	/**
-	 * Return why the backfill should hold back before its next batch, or {@code null} to go ahead.
+	 * Return why the backfill should hold back before its next batch, or {@code null} to
+	 * go ahead.
 	 */
 	@Nullable String holdBackReason() {
 		HoldBack holdBack = holdBack();
@@ -62,7 +63,8 @@ final class BackfillPacer {
 	}
 
 	/**
-	 * Return why the backfill should hold back before its next batch, or {@code null} to go ahead.
+	 * Return why the backfill should hold back before its next batch, or {@code null} to
+	 * go ahead.
 	 */
 	@Nullable HoldBack holdBack() {
 		HoldBack outside = outsideTimeWindows();
@@ -70,28 +72,30 @@ final class BackfillPacer {
 			return outside;
 		}
 		boolean checkLocks = this.settings.maxLockWaiters() < Integer.MAX_VALUE;
-		boolean checkTransactions = !this.settings.maxTransactionAge().isZero() && !this.settings.maxTransactionAge().isNegative();
+		boolean checkTransactions = !this.settings.maxTransactionAge().isZero()
+				&& !this.settings.maxTransactionAge().isNegative();
 		if (checkLocks || checkTransactions) {
 			TableLockFigures figures = this.lockInspector.tableLockFigures(this.migration.table());
 			if (checkLocks && figures.waitingSessions() > this.settings.maxLockWaiters()) {
-				return new HoldBack(ThrottleReason.LOCK_WAITERS, figures.waitingSessions()
-						+ " sessions wait for a lock on " + this.migration.table() + " (longest for "
-						+ figures.longestWait() + ", at most " + this.settings.maxLockWaiters() + " allowed)");
+				return new HoldBack(ThrottleReason.LOCK_WAITERS,
+						figures.waitingSessions() + " sessions wait for a lock on " + this.migration.table()
+								+ " (longest for " + figures.longestWait() + ", at most "
+								+ this.settings.maxLockWaiters() + " allowed)");
 			}
 			Duration oldest = figures.oldestTransactionAge();
 			if (checkTransactions && oldest != null && oldest.compareTo(this.settings.maxTransactionAge()) > 0) {
-				return new HoldBack(ThrottleReason.OLD_TRANSACTION, "the transaction of pid "
-						+ figures.oldestTransactionPid() + " has been open for " + oldest + " (at most "
-						+ this.settings.maxTransactionAge() + " allowed)");
+				return new HoldBack(ThrottleReason.OLD_TRANSACTION,
+						"the transaction of pid " + figures.oldestTransactionPid() + " has been open for " + oldest
+								+ " (at most " + this.settings.maxTransactionAge() + " allowed)");
 			}
 		}
 		Duration maxLag = this.settings.maxReplicationLag();
 		if (this.replicationLagInspector != null && !maxLag.isZero() && !maxLag.isNegative()) {
 			Replica replica = this.replicationLagInspector.replicationLag().mostLagging();
 			if (replica != null && replica.replayLag().compareTo(maxLag) > 0) {
-				return new HoldBack(ThrottleReason.REPLICATION_LAG, "replica '" + replica.applicationName() + "' ("
-						+ replica.client() + ") replays " + replica.replayLag() + " behind (at most " + maxLag
-						+ " allowed)");
+				return new HoldBack(ThrottleReason.REPLICATION_LAG,
+						"replica '" + replica.applicationName() + "' (" + replica.client() + ") replays "
+								+ replica.replayLag() + " behind (at most " + maxLag + " allowed)");
 			}
 		}
 		for (BackfillThrottle throttle : this.throttles) {
@@ -104,9 +108,10 @@ final class BackfillPacer {
 	}
 
 	/**
-	 * Return why a verification should hold back before its next batch, or {@code null} to go ahead: only the
-	 * time windows count, as a verification batch reads (and writes only the rare rows it repairs), so it neither
-	 * waits for row locks nor adds write load.
+	 * Return why a verification should hold back before its next batch, or {@code null}
+	 * to go ahead: only the time windows count, as a verification batch reads (and writes
+	 * only the rare rows it repairs), so it neither waits for row locks nor adds write
+	 * load.
 	 */
 	@Nullable String verificationHoldBackReason() {
 		HoldBack holdBack = verificationHoldBack();
@@ -114,7 +119,8 @@ final class BackfillPacer {
 	}
 
 	/**
-	 * Return why a verification should hold back before its next batch, or {@code null} to go ahead.
+	 * Return why a verification should hold back before its next batch, or {@code null}
+	 * to go ahead.
 	 * @see #verificationHoldBackReason()
 	 */
 	@Nullable HoldBack verificationHoldBack() {
@@ -126,8 +132,8 @@ final class BackfillPacer {
 		if (!windows.isEmpty()) {
 			LocalTime now = LocalTime.now(this.settings.timeZone());
 			if (windows.stream().noneMatch((window) -> window.contains(now))) {
-				return new HoldBack(ThrottleReason.TIME_WINDOW, "outside the allowed time windows " + windows + " ("
-						+ this.settings.timeZone() + ")");
+				return new HoldBack(ThrottleReason.TIME_WINDOW,
+						"outside the allowed time windows " + windows + " (" + this.settings.timeZone() + ")");
 			}
 		}
 		return null;

@@ -30,10 +30,11 @@ import dev.zdm.phase.MigrationState;
 import dev.zdm.phase.MigrationStatus;
 
 /**
- * Schedules each migration's backfill on a background thread of its own once the fleet allows it: every live
- * instance at least at {@code dual-write} and this one at {@code backfill} or later. It never starts at start-up
- * nor in a request thread; after each heartbeat it makes sure a run is trying, and every instance's runs compete
- * for one advisory lock so that one runner works for the fleet.
+ * Schedules each migration's backfill on a background thread of its own once the fleet
+ * allows it: every live instance at least at {@code dual-write} and this one at
+ * {@code backfill} or later. It never starts at start-up nor in a request thread; after
+ * each heartbeat it makes sure a run is trying, and every instance's runs compete for one
+ * advisory lock so that one runner works for the fleet.
  */
 public class BackfillParticipant implements MigrationParticipant, DisposableBean {
 
@@ -62,7 +63,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	/**
 	 * Create a participant.
 	 * @param dataSource the application's data source
-	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
 	 * @param throttles further load checks consulted before each batch
 	 */
 	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles) {
@@ -94,7 +96,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
 		if (!migration.hasBackfill() && !state.isContracted()) {
-			// Nothing copies the rows that existed before dual-write, and nothing holds read-new back for them.
+			// Nothing copies the rows that existed before dual-write, and nothing holds
+			// read-new back for them.
 			logger.warn("zdm: migration '" + migration.id() + "' declares no up expressions, so it has no backfill "
 					+ "and no verification: rows written before every instance ran dual-write are not copied to the "
 					+ "new side, and read-new is not held back for them. For data moved into another table declare "
@@ -157,7 +160,10 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			future = job.future;
 		}
 		if (future != null) {
-			Duration wait = migration.backfill().statementTimeout().plus(migration.backfill().lockTimeout()).plusSeconds(5);
+			Duration wait = migration.backfill()
+				.statementTimeout()
+				.plus(migration.backfill().lockTimeout())
+				.plusSeconds(5);
 			try {
 				future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
 			}
@@ -165,7 +171,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				Thread.currentThread().interrupt();
 			}
 			catch (ExecutionException | TimeoutException ex) {
-				logger.warn("zdm: migration '" + migration.id() + "': backfill did not stop cleanly: " + ex.getMessage());
+				logger
+					.warn("zdm: migration '" + migration.id() + "': backfill did not stop cleanly: " + ex.getMessage());
 			}
 		}
 	}
@@ -194,8 +201,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	}
 
 	/**
-	 * Drop a verification in flight while an instance writes the old side only: rows it already checked may
-	 * disagree again, so resuming it would miss them.
+	 * Drop a verification in flight while an instance writes the old side only: rows it
+	 * already checked may disagree again, so resuming it would miss them.
 	 */
 	private void restartVerificationInFlight(MigrationDefinition migration) {
 		try {

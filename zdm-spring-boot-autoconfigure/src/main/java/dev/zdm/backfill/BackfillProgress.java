@@ -14,13 +14,16 @@ import org.jspecify.annotations.Nullable;
  * @param runner the instance running it, or that ran it last
  * @param rowsDone rows walked so far (checked, and updated where they disagreed)
  * @param rowsUpdated rows actually rewritten so far
- * @param rowsEstimated rows the backfill expects to walk, or {@code null} before it starts
- * @param rate rows walked per second in the current or last run (of the copy, or of the verification while
+ * @param rowsEstimated rows the backfill expects to walk, or {@code null} before it
+ * starts
+ * @param rate rows walked per second in the current or last run (of the copy, or of the
+ * verification while verifying), or {@code null}
+ * @param eta estimated time left (of the copy, or of the verification pass while
  * verifying), or {@code null}
- * @param eta estimated time left (of the copy, or of the verification pass while verifying), or {@code null}
  * @param batchSize current batch size, or {@code null}
  * @param batches batches committed so far
- * @param lastKey the key of the last row walked (the checkpoint), as text, or {@code null}
+ * @param lastKey the key of the last row walked (the checkpoint), as text, or
+ * {@code null}
  * @param upperBound the largest key when the backfill started, as text, or {@code null}
  * @param resumedFrom the checkpoint the current or last run started from, or {@code null}
  * @param throttleReason why it is holding back, or {@code null}

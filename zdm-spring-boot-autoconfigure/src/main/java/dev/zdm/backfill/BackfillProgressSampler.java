@@ -12,8 +12,9 @@ import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.MigrationStatus;
 
 /**
- * Samples each migration's stored {@link BackfillProgress} on every heartbeat, so that metrics and health read
- * the fleet-wide progress, whichever instance runs the backfill, without querying the database themselves.
+ * Samples each migration's stored {@link BackfillProgress} on every heartbeat, so that
+ * metrics and health read the fleet-wide progress, whichever instance runs the backfill,
+ * without querying the database themselves.
  */
 public class BackfillProgressSampler implements MigrationParticipant {
 

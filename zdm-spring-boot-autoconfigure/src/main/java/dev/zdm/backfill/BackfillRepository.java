@@ -17,9 +17,9 @@ import org.springframework.jdbc.core.SqlParameterValue;
 
 /**
  * Reads and writes a backfill's progress ({@code zdm_backfill}) and verification results
- * ({@code zdm_backfill_verification}), and holds the statements a backfill runner sends about itself: its
- * advisory lock and its session settings. Every such statement is here; those on the migration's own table are
- * in {@link BackfillStatements}.
+ * ({@code zdm_backfill_verification}), and holds the statements a backfill runner sends
+ * about itself: its advisory lock and its session settings. Every such statement is here;
+ * those on the migration's own table are in {@link BackfillStatements}.
  */
 class BackfillRepository {
 
@@ -180,7 +180,8 @@ class BackfillRepository {
 	}
 
 	void setLocalTimeouts(Duration lockTimeout, Duration statementTimeout) {
-		this.jdbcTemplate.queryForList(LOCAL_TIMEOUTS, lockTimeout.toMillis() + "ms", statementTimeout.toMillis() + "ms");
+		this.jdbcTemplate.queryForList(LOCAL_TIMEOUTS, lockTimeout.toMillis() + "ms",
+				statementTimeout.toMillis() + "ms");
 	}
 
 	void setSessionLockTimeout(Duration lockTimeout) {
@@ -218,7 +219,8 @@ class BackfillRepository {
 		List<Boolean> paused = this.jdbcTemplate.query(CHECKPOINT, (rs, row) -> rs.getBoolean(1), lastKey, rowsDone,
 				rowsUpdated, batchSize, rate, etaSeconds, state.value(), migrationId, runner);
 		if (paused.isEmpty()) {
-			throw new IllegalStateException("Backfill of migration '" + migrationId + "' is no longer run by " + runner);
+			throw new IllegalStateException(
+					"Backfill of migration '" + migrationId + "' is no longer run by " + runner);
 		}
 		return paused.get(0);
 	}
@@ -246,7 +248,8 @@ class BackfillRepository {
 		List<Boolean> paused = this.jdbcTemplate.query(CHECKPOINT_VERIFICATION, (rs, row) -> rs.getBoolean(1), lastKey,
 				rowsChecked, rowsDisagreeing, rowsRepaired, rate, etaSeconds, rate, etaSeconds, migrationId, runner);
 		if (paused.isEmpty()) {
-			throw new IllegalStateException("Backfill of migration '" + migrationId + "' is no longer run by " + runner);
+			throw new IllegalStateException(
+					"Backfill of migration '" + migrationId + "' is no longer run by " + runner);
 		}
 		return paused.get(0);
 	}
@@ -256,8 +259,8 @@ class BackfillRepository {
 	}
 
 	/**
-	 * Drop the verification in flight, if any, so that the next run starts a new one: some instance may have
-	 * written the old side only.
+	 * Drop the verification in flight, if any, so that the next run starts a new one:
+	 * some instance may have written the old side only.
 	 * @param migrationId the migration
 	 * @return {@code true} if a verification was in flight
 	 */
@@ -295,7 +298,8 @@ class BackfillRepository {
 	}
 
 	/**
-	 * Bind a key, kept as text, untyped so that PostgreSQL reads it as the key column's type.
+	 * Bind a key, kept as text, untyped so that PostgreSQL reads it as the key column's
+	 * type.
 	 * @param key the key as text
 	 * @return the parameter
 	 */

@@ -32,10 +32,11 @@ import dev.zdm.migration.Phase;
 import dev.zdm.phase.MigrationStateRepository;
 
 /**
- * One run of one migration's backfill on this instance. A run takes a connection of its own for its whole
- * length and holds a session-level advisory lock on it, so that one runner works for the fleet; when the
- * connection or the process dies PostgreSQL releases the lock and another instance's run takes over from the
- * checkpoint, which commits with each batch.
+ * One run of one migration's backfill on this instance. A run takes a connection of its
+ * own for its whole length and holds a session-level advisory lock on it, so that one
+ * runner works for the fleet; when the connection or the process dies PostgreSQL releases
+ * the lock and another instance's run takes over from the checkpoint, which commits with
+ * each batch.
  */
 final class BackfillRunner {
 
@@ -89,8 +90,9 @@ final class BackfillRunner {
 
 	/**
 	 * Create a runner.
-	 * @param repair whether the run may write the new columns; {@code false} once this instance reads them, as the
-	 * new columns are then the source of truth and a verification only reports
+	 * @param repair whether the run may write the new columns; {@code false} once this
+	 * instance reads them, as the new columns are then the source of truth and a
+	 * verification only reports
 	 */
 	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
 			LockInspector lockInspector, @Nullable ReplicationLagInspector replicationLagInspector,
@@ -112,8 +114,8 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * Have the run record failures of earlier runs that could not be recorded then, as when the database was
-	 * down.
+	 * Have the run record failures of earlier runs that could not be recorded then, as
+	 * when the database was down.
 	 * @param count how many
 	 * @param failure the last one
 	 */
@@ -133,8 +135,8 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * Say that a heartbeat found the fleet no longer allows the backfill, so that a verification in progress is
-	 * not recorded as holding.
+	 * Say that a heartbeat found the fleet no longer allows the backfill, so that a
+	 * verification in progress is not recorded as holding.
 	 */
 	void eligibilityLost() {
 		this.eligibilityLost = true;
@@ -142,9 +144,11 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * Run the backfill, or its verification, if this instance can become the fleet's runner and there is work.
+	 * Run the backfill, or its verification, if this instance can become the fleet's
+	 * runner and there is work.
 	 * @return how the run ended
-	 * @throws DataAccessException if the database failed in a way a retry in this run cannot mend
+	 * @throws DataAccessException if the database failed in a way a retry in this run
+	 * cannot mend
 	 */
 	Outcome run() throws SQLException {
 		String id = this.migration.id();
@@ -212,7 +216,8 @@ final class BackfillRunner {
 			upperBound = repository.jdbcTemplate().queryForObject(this.statements.copyBound, String.class);
 			estimated = this.batches.estimateRows(repository, upperBound);
 			repository.start(id, upperBound, estimated);
-			logger.info("zdm: migration '" + id + "': backfilling about " + estimated + " rows up to key " + upperBound);
+			logger
+				.info("zdm: migration '" + id + "': backfilling about " + estimated + " rows up to key " + upperBound);
 		}
 		if (upperBound != null) {
 			int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
@@ -229,8 +234,9 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * Verify every row up to a bound fixed when each pass starts; later rows are written with both sides in sync.
-	 * Resumes a pass in flight from its checkpoint unless a new verification was asked for.
+	 * Verify every row up to a bound fixed when each pass starts; later rows are written
+	 * with both sides in sync. Resumes a pass in flight from its checkpoint unless a new
+	 * verification was asked for.
 	 */
 	private Outcome verify(Connection connection, BackfillRepository repository, StoredProgress stored)
 			throws SQLException {
@@ -288,9 +294,8 @@ final class BackfillRunner {
 			return Outcome.VERIFIED;
 		}
 		String reason = rowsAgree ? "the fleet no longer allowed the backfill while verifying: " + fleet.description()
-				: walk.disagreeing() + " rows still disagreed after " + walk.pass() + " passes"
-						+ (this.repair ? "" : " (not repaired: this instance reads the new side, which is now "
-								+ "the source of truth)");
+				: walk.disagreeing() + " rows still disagreed after " + walk.pass() + " passes" + (this.repair ? ""
+						: " (not repaired: this instance reads the new side, which is now " + "the source of truth)");
 		if (this.repair) {
 			this.states.voidVerification(id, "re-verification failed: " + reason);
 		}
@@ -316,8 +321,9 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * The batch loop shared by the copy and the verification: walk the key up to the walk's upper bound, one
-	 * batch per transaction with its checkpoint, until a batch finds no row.
+	 * The batch loop shared by the copy and the verification: walk the key up to the
+	 * walk's upper bound, one batch per transaction with its checkpoint, until a batch
+	 * finds no row.
 	 * @return {@code null} when the walk is done, else how the run must end
 	 */
 	private @Nullable Outcome walk(Connection connection, BackfillRepository repository, BackfillWalk walk)
@@ -369,8 +375,8 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * What follows each committed batch: the progress log, the next copy batch's size and the copy's
-	 * {@code VACUUM}s. A recorder of batch metrics belongs here.
+	 * What follows each committed batch: the progress log, the next copy batch's size and
+	 * the copy's {@code VACUUM}s. A recorder of batch metrics belongs here.
 	 */
 	private void afterBatch(BackfillWalk walk, Duration took) {
 		String line = walk.progressLine();
@@ -387,9 +393,10 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * Record the verification as holding for the live fleet, under the lock the phase controller decides under, if
-	 * the fleet still allows the backfill: every live instance at least at dual-write, this one at backfill or
-	 * later, and no heartbeat during the verification having found otherwise.
+	 * Record the verification as holding for the live fleet, under the lock the phase
+	 * controller decides under, if the fleet still allows the backfill: every live
+	 * instance at least at dual-write, this one at backfill or later, and no heartbeat
+	 * during the verification having found otherwise.
 	 */
 	private FleetCheck recordIfFleetAllows(boolean rowsAgree) {
 		String id = this.migration.id();
@@ -401,7 +408,8 @@ final class BackfillRunner {
 				.toList();
 			String description = live.stream()
 				.map((member) -> member.instanceId() + " at " + member.effectivePhase()
-						+ ((member.applicationVersion() != null) ? " (version " + member.applicationVersion() + ")" : ""))
+						+ ((member.applicationVersion() != null) ? " (version " + member.applicationVersion() + ")"
+								: ""))
 				.collect(Collectors.joining(", "));
 			boolean allowed = !this.eligibilityLost
 					&& live.stream().allMatch((member) -> member.effectivePhase().isAtLeast(Phase.DUAL_WRITE))
@@ -460,8 +468,8 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * Handle a batch that failed: rethrow what retrying cannot help, otherwise record the error, back off and
-	 * return the halved batch size to retry with.
+	 * Handle a batch that failed: rethrow what retrying cannot help, otherwise record the
+	 * error, back off and return the halved batch size to retry with.
 	 */
 	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
 		if (!isRetryable(ex)) {

@@ -7,8 +7,9 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.backfill.BackfillRepository.StoredProgress;
 
 /**
- * Pauses, resumes and re-verifies backfills, and reads their progress, from any instance of the fleet: all of it
- * goes through the stored progress, which the runner, wherever it runs, reads between batches.
+ * Pauses, resumes and re-verifies backfills, and reads their progress, from any instance
+ * of the fleet: all of it goes through the stored progress, which the runner, wherever it
+ * runs, reads between batches.
  */
 public class BackfillService {
 
@@ -31,7 +32,8 @@ public class BackfillService {
 	}
 
 	/**
-	 * Resume a paused backfill; a runner picks it up from its checkpoint at the next heartbeat.
+	 * Resume a paused backfill; a runner picks it up from its checkpoint at the next
+	 * heartbeat.
 	 * @param migrationId the migration
 	 * @return {@code true} if the backfill was known
 	 */
@@ -40,7 +42,8 @@ public class BackfillService {
 	}
 
 	/**
-	 * Ask for the backfill to be verified again, and repaired where rows disagree, even if it is verified.
+	 * Ask for the backfill to be verified again, and repaired where rows disagree, even
+	 * if it is verified.
 	 * @param migrationId the migration
 	 */
 	public void verify(String migrationId) {

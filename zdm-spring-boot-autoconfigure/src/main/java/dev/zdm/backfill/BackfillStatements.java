@@ -13,20 +13,28 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
 
 /**
- * The statements a backfill sends to the migration's tables, built once from the quoted identifiers and the
- * declared {@code up} expressions: {@link #of(MigrationDefinition)} picks those of a same-table or a cross-table
- * migration. Every statement works on a key range: {@code :lo} (exclusive, absent for the first batch, hence the
- * {@code first} variants), {@code :hi} (inclusive) and, for the statements that find a batch's range, {@code :n}
- * keys at most. Keys travel as text and are bound untyped, so PostgreSQL reads them as the key column's type.
+ * The statements a backfill sends to the migration's tables, built once from the quoted
+ * identifiers and the declared {@code up} expressions: {@link #of(MigrationDefinition)}
+ * picks those of a same-table or a cross-table migration. Every statement works on a key
+ * range: {@code :lo} (exclusive, absent for the first batch, hence the {@code first}
+ * variants), {@code :hi} (inclusive) and, for the statements that find a batch's range,
+ * {@code :n} keys at most. Keys travel as text and are bound untyped, so PostgreSQL reads
+ * them as the key column's type.
  */
 abstract sealed class BackfillStatements permits BackfillStatements.SameTable, BackfillStatements.CrossTable {
 
 	private static final Pattern LOWER_BOUND = Pattern.compile("%LO:([^%]+)%");
 
-	/** The largest key of the source table when the copy starts, as text: the copy's upper bound. */
+	/**
+	 * The largest key of the source table when the copy starts, as text: the copy's upper
+	 * bound.
+	 */
 	final String copyBound;
 
-	/** The largest key on either side when a verification pass starts, as text: the pass's upper bound. */
+	/**
+	 * The largest key on either side when a verification pass starts, as text: the pass's
+	 * upper bound.
+	 */
 	final String verifyBound;
 
 	/** Rows of the source table with a key up to {@code :hi}. */
@@ -67,17 +75,25 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 		return migration.isCrossTable() ? new CrossTable(migration) : new SameTable(migration);
 	}
 
-	/** Count and largest key of the next copy batch: source keys in the range, at most {@code :n}. */
+	/**
+	 * Count and largest key of the next copy batch: source keys in the range, at most
+	 * {@code :n}.
+	 */
 	String copyRange(boolean first) {
 		return variant(this.copyRange, first);
 	}
 
-	/** Count and largest key of the next verification batch: keys in the range on either side, at most {@code :n}. */
+	/**
+	 * Count and largest key of the next verification batch: keys in the range on either
+	 * side, at most {@code :n}.
+	 */
 	String verifyRange(boolean first) {
 		return variant(this.verifyRange, first);
 	}
 
-	/** Copies the range's source rows to the new side, leaving rows that already agree. */
+	/**
+	 * Copies the range's source rows to the new side, leaving rows that already agree.
+	 */
 	String copy(boolean first) {
 		return variant(this.copy, first);
 	}
@@ -87,12 +103,18 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 		return variant(this.check, first);
 	}
 
-	/** Repairs the range: the statements to run in order, each returning the rows it changed. */
+	/**
+	 * Repairs the range: the statements to run in order, each returning the rows it
+	 * changed.
+	 */
 	List<String> repair(boolean first) {
 		return this.repair.stream().map((statement) -> variant(statement, first)).toList();
 	}
 
-	/** Vacuums the table the copy rewrites, or {@code null} if the copy leaves no dead rows behind. */
+	/**
+	 * Vacuums the table the copy rewrites, or {@code null} if the copy leaves no dead
+	 * rows behind.
+	 */
 	abstract @Nullable String vacuum();
 
 	/** The table whose planner statistics estimate how many rows the backfill walks. */
@@ -114,8 +136,9 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 	}
 
 	/**
-	 * The statements of a migration inside one table: the new columns are set from the old ones by an
-	 * {@code UPDATE} that computes them from the current row under its row lock.
+	 * The statements of a migration inside one table: the new columns are set from the
+	 * old ones by an {@code UPDATE} that computes them from the current row under its row
+	 * lock.
 	 */
 	static final class SameTable extends BackfillStatements {
 
@@ -129,8 +152,8 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 
 		private SameTable(MigrationDefinition migration, String table, String key) {
 			super("SELECT max(" + key + ")::text FROM " + table, "SELECT max(" + key + ")::text FROM " + table,
-					"SELECT count(*) FROM " + table + " WHERE " + key + " <= :hi",
-					keysInRange(table, key), keysInRange(table, key), update(migration, table, key),
+					"SELECT count(*) FROM " + table + " WHERE " + key + " <= :hi", keysInRange(table, key),
+					keysInRange(table, key), update(migration, table, key),
 					"SELECT count(*) FROM " + table + " WHERE " + lo(key) + key + " <= :hi AND " + disagrees(migration),
 					List.of(update(migration, table, key)));
 			this.table = table;
@@ -161,10 +184,11 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 	}
 
 	/**
-	 * The statements of a migration into another table. The copy first locks the range's source rows
-	 * ({@code FOR SHARE}, in key order) and computes the target rows from the locked, latest row versions, then
-	 * upserts them: an application transaction that changed or deleted a source row either committed before
-	 * (its values are read, a deleted row is not copied) or waits for the batch. So the copy never writes a value
+	 * The statements of a migration into another table. The copy first locks the range's
+	 * source rows ({@code FOR SHARE}, in key order) and computes the target rows from the
+	 * locked, latest row versions, then upserts them: an application transaction that
+	 * changed or deleted a source row either committed before (its values are read, a
+	 * deleted row is not copied) or waits for the batch. So the copy never writes a value
 	 * older than one the application wrote, and never brings a deleted row back.
 	 */
 	static final class CrossTable extends BackfillStatements {
@@ -178,15 +202,14 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 
 		private CrossTable(MigrationDefinition migration, String source, String key, String target, String targetKey) {
 			super("SELECT max(" + key + ")::text FROM " + source,
-					"SELECT greatest((SELECT max(" + key + ") FROM " + source + "), (SELECT max(" + targetKey + ") FROM "
-							+ target + "))::text",
+					"SELECT greatest((SELECT max(" + key + ") FROM " + source + "), (SELECT max(" + targetKey
+							+ ") FROM " + target + "))::text",
 					"SELECT count(*) FROM " + source + " WHERE " + key + " <= :hi", keysInRange(source, key),
 					"SELECT count(*), max(zdm_key)::text FROM ((SELECT " + key + " AS zdm_key FROM " + source
 							+ " WHERE " + lo(key) + key + " <= :hi ORDER BY " + key + " LIMIT :n) UNION (SELECT "
-							+ targetKey + " FROM " + target + " WHERE " + lo(targetKey) + targetKey + " <= :hi ORDER BY "
-							+ targetKey + " LIMIT :n) ORDER BY 1 LIMIT :n) AS batch",
-					upsert(migration, source, key, target, targetKey),
-					check(migration, source, key, target, targetKey),
+							+ targetKey + " FROM " + target + " WHERE " + lo(targetKey) + targetKey
+							+ " <= :hi ORDER BY " + targetKey + " LIMIT :n) ORDER BY 1 LIMIT :n) AS batch",
+					upsert(migration, source, key, target, targetKey), check(migration, source, key, target, targetKey),
 					List.of(upsert(migration, source, key, target, targetKey),
 							"DELETE FROM " + target + " AS zdm_target WHERE " + lo("zdm_target." + targetKey)
 									+ "zdm_target." + targetKey + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + source
@@ -194,7 +217,10 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 			this.source = source;
 		}
 
-		/** The source row's key and its target columns computed by {@code up}, as {@code zdm_key, zdm_v1, ...}. */
+		/**
+		 * The source row's key and its target columns computed by {@code up}, as
+		 * {@code zdm_key, zdm_v1, ...}.
+		 */
 		private static String derived(MigrationDefinition migration, String source, String key, String lock) {
 			StringBuilder select = new StringBuilder("SELECT " + key + " AS zdm_key");
 			int i = 0;
@@ -217,7 +243,8 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 			String columns = joined(migration.up(), (up) -> up.getKey().quoted());
 			String targetColumns = joined(migration.up(), (up) -> "zdm_target." + up.getKey().quoted());
 			String excluded = joined(migration.up(), (up) -> "EXCLUDED." + up.getKey().quoted());
-			String assignments = joined(migration.up(), (up) -> up.getKey().quoted() + " = EXCLUDED." + up.getKey().quoted());
+			String assignments = joined(migration.up(),
+					(up) -> up.getKey().quoted() + " = EXCLUDED." + up.getKey().quoted());
 			return "WITH zdm_source AS (" + derived(migration, source, key, " ORDER BY " + key + " FOR SHARE")
 					+ ") INSERT INTO " + target + " AS zdm_target (" + targetKey + ", " + columns + ") SELECT zdm_key, "
 					+ values(migration, "zdm_source") + " FROM zdm_source ON CONFLICT (" + targetKey
@@ -232,7 +259,11 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 			for (SqlIdentifier column : migration.up().keySet()) {
 				targetValues.append(", ").append(column.quoted()).append(" AS zdm_v").append(++i);
 			}
-			targetValues.append(" FROM ").append(target).append(" WHERE ").append(lo(targetKey)).append(targetKey)
+			targetValues.append(" FROM ")
+				.append(target)
+				.append(" WHERE ")
+				.append(lo(targetKey))
+				.append(targetKey)
 				.append(" <= :hi");
 			return "SELECT count(*) FROM (" + derived(migration, source, key, "") + ") AS zdm_source FULL JOIN ("
 					+ targetValues + ") AS zdm_target USING (zdm_key) WHERE zdm_source.zdm_key IS NULL OR "
@@ -252,7 +283,10 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 
 	}
 
-	/** The lower bound condition on a key column: a placeholder the {@code first} variant drops. */
+	/**
+	 * The lower bound condition on a key column: a placeholder the {@code first} variant
+	 * drops.
+	 */
 	private static String lo(String key) {
 		return "%LO:" + key + "%";
 	}

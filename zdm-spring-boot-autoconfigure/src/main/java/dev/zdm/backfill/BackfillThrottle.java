@@ -5,8 +5,8 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * A load check the backfill consults before each batch, for example for replication lag. Declare one as a bean
- * to have every backfill hold back while it says so.
+ * A load check the backfill consults before each batch, for example for replication lag.
+ * Declare one as a bean to have every backfill hold back while it says so.
  */
 @FunctionalInterface
 public interface BackfillThrottle {

@@ -15,7 +15,8 @@ import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * Vacuums the table a same-table copy rewrites, on a connection of its own so that batches go on meanwhile.
+ * Vacuums the table a same-table copy rewrites, on a connection of its own so that
+ * batches go on meanwhile.
  */
 final class BackfillVacuum {
 

@@ -5,9 +5,9 @@ import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One walk over a key range by a runner: the copy, or one verification pass. Holds where the walk stands, what it
- * has counted, its rate and ETA, and decides when progress is worth an INFO line: at every tenth of the rows to
- * walk, or every 30 seconds.
+ * One walk over a key range by a runner: the copy, or one verification pass. Holds where
+ * the walk stands, what it has counted, its rate and ETA, and decides when progress is
+ * worth an INFO line: at every tenth of the rows to walk, or every 30 seconds.
  */
 final class BackfillWalk {
 
@@ -45,8 +45,8 @@ final class BackfillWalk {
 
 	private long loggedTenths;
 
-	private BackfillWalk(boolean verifying, int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsBefore,
-			@Nullable Long rowsExpected, long disagreeingBefore, long changedBefore, int batchSize) {
+	private BackfillWalk(boolean verifying, int pass, @Nullable String upperBound, @Nullable String lastKey,
+			long rowsBefore, @Nullable Long rowsExpected, long disagreeingBefore, long changedBefore, int batchSize) {
 		this.verifying = verifying;
 		this.pass = pass;
 		this.upperBound = upperBound;
@@ -150,14 +150,15 @@ final class BackfillWalk {
 		}
 		this.loggedTenths = tenths;
 		this.lastLog = now;
-		String expected = (this.rowsExpected != null && this.rowsExpected > 0) ? " of about " + this.rowsExpected
-				+ " rows (" + Math.min(100, rows() * 100 / this.rowsExpected) + "%)" : " rows";
+		String expected = (this.rowsExpected != null && this.rowsExpected > 0)
+				? " of about " + this.rowsExpected + " rows (" + Math.min(100, rows() * 100 / this.rowsExpected) + "%)"
+				: " rows";
 		Double eta = etaSeconds(0);
 		String rateAndEta = String.format(" at %.0f rows/s", rate(0))
 				+ ((eta != null) ? ", ETA " + Duration.ofSeconds(Math.round(eta)) : "");
 		return this.verifying
-				? "verification pass " + this.pass + " checked " + rows() + expected + rateAndEta + ", "
-						+ disagreeing() + " disagreeing, " + changed() + " repaired so far"
+				? "verification pass " + this.pass + " checked " + rows() + expected + rateAndEta + ", " + disagreeing()
+						+ " disagreeing, " + changed() + " repaired so far"
 				: "backfill copied " + rows() + expected + rateAndEta + ", " + changed() + " rewritten";
 	}
 

@@ -4,7 +4,8 @@ import java.time.LocalTime;
 import java.time.format.DateTimeParseException;
 
 /**
- * A time of day range the backfill may run in, such as {@code 22:00-06:00}; it may wrap past midnight.
+ * A time of day range the backfill may run in, such as {@code 22:00-06:00}; it may wrap
+ * past midnight.
  *
  * @param start the first time of day in the window
  * @param end the first time of day after the window

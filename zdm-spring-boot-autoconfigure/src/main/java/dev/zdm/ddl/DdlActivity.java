@@ -12,8 +12,9 @@ import dev.zdm.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.locks.BlockingSession;
 
 /**
- * A {@link DdlListener} that remembers, per migration, the statement this instance runs now and whether it has
- * timed out waiting for its lock, so that health and metrics can say how long a DDL has been blocked.
+ * A {@link DdlListener} that remembers, per migration, the statement this instance runs
+ * now and whether it has timed out waiting for its lock, so that health and metrics can
+ * say how long a DDL has been blocked.
  */
 public class DdlActivity implements DdlListener {
 
@@ -40,8 +41,8 @@ public class DdlActivity implements DdlListener {
 	}
 
 	/**
-	 * Return the statement of a migration that this instance runs now and that has timed out waiting for its
-	 * lock at least once.
+	 * Return the statement of a migration that this instance runs now and that has timed
+	 * out waiting for its lock at least once.
 	 * @param migrationId the migration
 	 * @return the blocked statement, or {@code null} if none
 	 */

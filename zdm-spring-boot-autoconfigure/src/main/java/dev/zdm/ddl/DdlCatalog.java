@@ -9,10 +9,11 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * Read-only catalog look-ups of the DDL concern: whether a relation exists, a column's type, whether a function
- * is volatile, whether a validated {@code CHECK (col IS NOT NULL)} exists, and which indexes are invalid. Every
- * catalog query the unsafe-operation checks and the executor make is here. Relation names are SQL text as
- * written in a script and are resolved by PostgreSQL with {@code to_regclass}.
+ * Read-only catalog look-ups of the DDL concern: whether a relation exists, a column's
+ * type, whether a function is volatile, whether a validated
+ * {@code CHECK (col IS NOT NULL)} exists, and which indexes are invalid. Every catalog
+ * query the unsafe-operation checks and the executor make is here. Relation names are SQL
+ * text as written in a script and are resolved by PostgreSQL with {@code to_regclass}.
  */
 public class DdlCatalog {
 
@@ -68,8 +69,8 @@ public class DdlCatalog {
 	}
 
 	/**
-	 * Create a catalog reader without a database, for a subclass that answers every look-up itself (as the
-	 * test kit's script check does when no database is at hand).
+	 * Create a catalog reader without a database, for a subclass that answers every
+	 * look-up itself (as the test kit's script check does when no database is at hand).
 	 */
 	protected DdlCatalog() {
 		this.jdbcTemplate = new JdbcTemplate();
@@ -88,7 +89,8 @@ public class DdlCatalog {
 	 * Return a column's type as {@code format_type} writes it.
 	 * @param table the table's name as SQL text
 	 * @param column the column's name as stored in the catalog
-	 * @return for example {@code character varying(20)}, or {@code null} if there is no such column
+	 * @return for example {@code character varying(20)}, or {@code null} if there is no
+	 * such column
 	 */
 	public @Nullable String columnType(String table, String column) {
 		List<String> types = this.jdbcTemplate.queryForList(COLUMN_TYPE, String.class, table, column);
@@ -105,19 +107,20 @@ public class DdlCatalog {
 	}
 
 	/**
-	 * Whether a column is known not to hold nulls: it is {@code NOT NULL} already, or a validated
-	 * {@code CHECK (col IS NOT NULL)} constraint proves it.
+	 * Whether a column is known not to hold nulls: it is {@code NOT NULL} already, or a
+	 * validated {@code CHECK (col IS NOT NULL)} constraint proves it.
 	 * @param table the table's name as SQL text
 	 * @param column the column's name as stored in the catalog
 	 * @return {@code true} if {@code SET NOT NULL} would not scan the table
 	 */
 	public boolean isProvenNotNull(String table, String column) {
-		return Boolean.TRUE.equals(
-				this.jdbcTemplate.queryForObject(PROVEN_NOT_NULL, Boolean.class, table, column, table, column));
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(PROVEN_NOT_NULL, Boolean.class, table, column, table, column));
 	}
 
 	/**
-	 * Return a table's invalid indexes, as a failed {@code CREATE INDEX CONCURRENTLY} leaves them.
+	 * Return a table's invalid indexes, as a failed {@code CREATE INDEX CONCURRENTLY}
+	 * leaves them.
 	 * @param table the table's name as SQL text
 	 * @return the indexes' names, qualified where the search path needs it
 	 */
@@ -126,16 +129,15 @@ public class DdlCatalog {
 	}
 
 	/**
-	 * Return the state of an index of a table's schema, to tell whether a concurrent build must run.
+	 * Return the state of an index of a table's schema, to tell whether a concurrent
+	 * build must run.
 	 * @param table the table's name as SQL text
 	 * @param index the index's name as the catalog stores it
 	 * @return its state
 	 */
 	public IndexState indexState(String table, String index) {
-		List<IndexState> states = this.jdbcTemplate.query(INDEX_STATE,
-				(rs, row) -> rs.getBoolean(1) ? IndexState.VALID
-						: (rs.getBoolean(2) ? IndexState.BUILDING : IndexState.INVALID),
-				index, table);
+		List<IndexState> states = this.jdbcTemplate.query(INDEX_STATE, (rs, row) -> rs.getBoolean(1) ? IndexState.VALID
+				: (rs.getBoolean(2) ? IndexState.BUILDING : IndexState.INVALID), index, table);
 		return states.isEmpty() ? IndexState.ABSENT : states.get(0);
 	}
 
@@ -146,8 +148,8 @@ public class DdlCatalog {
 	 * @return {@code true} if {@code VALIDATE CONSTRAINT} has nothing left to do
 	 */
 	public boolean isConstraintValidated(String table, String constraint) {
-		return Boolean.TRUE.equals(
-				this.jdbcTemplate.queryForObject(CONSTRAINT_VALIDATED, Boolean.class, table, constraint));
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(CONSTRAINT_VALIDATED, Boolean.class, table, constraint));
 	}
 
 	/**
@@ -158,7 +160,9 @@ public class DdlCatalog {
 		/** No such index. */
 		ABSENT,
 
-		/** Left invalid by a build that failed or was cancelled, and no session builds it. */
+		/**
+		 * Left invalid by a build that failed or was cancelled, and no session builds it.
+		 */
 		INVALID,
 
 		/** Invalid, and a session is building it now. */

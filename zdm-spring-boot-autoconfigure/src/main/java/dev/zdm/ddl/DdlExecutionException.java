@@ -7,8 +7,9 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.locks.BlockingSession;
 
 /**
- * Thrown when a DDL statement fails for good: an error other than a lock timeout, or a lock timeout on every
- * attempt. The message names the migration, the statement and, after lock timeouts, the sessions that blocked it.
+ * Thrown when a DDL statement fails for good: an error other than a lock timeout, or a
+ * lock timeout on every attempt. The message names the migration, the statement and,
+ * after lock timeouts, the sessions that blocked it.
  */
 public class DdlExecutionException extends RuntimeException {
 
@@ -17,7 +18,8 @@ public class DdlExecutionException extends RuntimeException {
 	/**
 	 * Create an exception.
 	 * @param message what failed
-	 * @param blockers the sessions that blocked the last attempt, if it timed out on a lock
+	 * @param blockers the sessions that blocked the last attempt, if it timed out on a
+	 * lock
 	 * @param cause the database's error, if any
 	 */
 	public DdlExecutionException(String message, List<BlockingSession> blockers, @Nullable Throwable cause) {

@@ -25,8 +25,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 import dev.zdm.locks.BlockingSession;
 
 /**
- * Records and reads the DDL history of migrations in {@code zdm_ddl_step}, {@code zdm_ddl_statement},
- * {@code zdm_ddl_lock_timeout} and {@code zdm_ddl_blocker}. Every statement on those tables is here.
+ * Records and reads the DDL history of migrations in {@code zdm_ddl_step},
+ * {@code zdm_ddl_statement}, {@code zdm_ddl_lock_timeout} and {@code zdm_ddl_blocker}.
+ * Every statement on those tables is here.
  */
 public class DdlHistoryRepository {
 
@@ -162,12 +163,13 @@ public class DdlHistoryRepository {
 	 * @return {@code true} if done
 	 */
 	public boolean isStepDone(String migrationId, DdlStep step) {
-		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(STEP_DONE, Boolean.class, migrationId, step.value()));
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(STEP_DONE, Boolean.class, migrationId, step.value()));
 	}
 
 	/**
-	 * Return the checksums of a step's applied statements, without writing anything, even if the tables do not
-	 * exist yet.
+	 * Return the checksums of a step's applied statements, without writing anything, even
+	 * if the tables do not exist yet.
 	 * @param migrationId the migration
 	 * @param step the step
 	 * @return source to statement index to checksum
@@ -237,7 +239,8 @@ public class DdlHistoryRepository {
 	}
 
 	/**
-	 * Record an attempt that timed out waiting for a lock, with the sessions that held it.
+	 * Record an attempt that timed out waiting for a lock, with the sessions that held
+	 * it.
 	 * @param key the statement
 	 * @param attempt the attempt
 	 * @param waited how long it waited
@@ -269,8 +272,9 @@ public class DdlHistoryRepository {
 	}
 
 	/**
-	 * Forget the scripts a step's Flyway history records as failed, so that Flyway runs them again: the statements
-	 * they applied before failing are recorded here and are skipped, the others run.
+	 * Forget the scripts a step's Flyway history records as failed, so that Flyway runs
+	 * them again: the statements they applied before failing are recorded here and are
+	 * skipped, the others run.
 	 * @param flywayTable the step's Flyway history table, as named by
 	 * {@link ExpandContractRunner#historyTable(String, DdlStep)}
 	 * @return the number of failed scripts forgotten

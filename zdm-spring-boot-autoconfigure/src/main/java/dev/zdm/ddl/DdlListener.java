@@ -9,9 +9,9 @@ import dev.zdm.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.locks.BlockingSession;
 
 /**
- * Told what each expand or contract statement does, attempt by attempt, so that it can be measured and traced.
- * Every method does nothing by default; they are called on the thread that runs the statement and must return
- * quickly.
+ * Told what each expand or contract statement does, attempt by attempt, so that it can be
+ * measured and traced. Every method does nothing by default; they are called on the
+ * thread that runs the statement and must return quickly.
  */
 public interface DdlListener {
 

@@ -5,8 +5,8 @@ import java.util.List;
 import org.flywaydb.core.api.MigrationVersion;
 
 /**
- * One expand or contract script of a migration, named as Flyway names versioned migrations
- * ({@code V<version>__<description>.sql}) and split into statements.
+ * One expand or contract script of a migration, named as Flyway names versioned
+ * migrations ({@code V<version>__<description>.sql}) and split into statements.
  *
  * @param step the step the script belongs to
  * @param version the version from the file name

@@ -21,10 +21,11 @@ import org.springframework.core.io.support.ResourcePatternUtils;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
- * Finds a migration's expand or contract scripts in its locations and reads them. Locations are written as for
- * Flyway: {@code classpath:db/zdm/users-email/expand} or {@code filesystem:/path/to/scripts}; every
- * {@code V<version>__<description>.sql} file under a location, sub-folders included, is a script. Reading only:
- * nothing here touches the database.
+ * Finds a migration's expand or contract scripts in its locations and reads them.
+ * Locations are written as for Flyway: {@code classpath:db/zdm/users-email/expand} or
+ * {@code filesystem:/path/to/scripts}; every {@code V<version>__<description>.sql} file
+ * under a location, sub-folders included, is a script. Reading only: nothing here touches
+ * the database.
  */
 public class DdlScriptLoader {
 
@@ -33,7 +34,10 @@ public class DdlScriptLoader {
 	private static final List<String> TRANSACTION_CONTROL = List.of("begin", "start", "commit", "end", "rollback",
 			"abort", "savepoint", "release");
 
-	/** The version of the baseline of each step's Flyway history, below every script's version. */
+	/**
+	 * The version of the baseline of each step's Flyway history, below every script's
+	 * version.
+	 */
 	static final MigrationVersion BASELINE = MigrationVersion.fromVersion("0");
 
 	private final ResourcePatternResolver resolver;
@@ -52,8 +56,8 @@ public class DdlScriptLoader {
 	 * @param step the step
 	 * @param locations the step's locations
 	 * @return the scripts, ordered by version
-	 * @throws ZdmConfigurationException if a script is misnamed, cannot be parsed, controls transactions, or
-	 * shares its version with another
+	 * @throws ZdmConfigurationException if a script is misnamed, cannot be parsed,
+	 * controls transactions, or shares its version with another
 	 */
 	public List<DdlScript> load(String migrationId, DdlStep step, List<String> locations) {
 		Map<String, DdlScript> byVersion = new LinkedHashMap<>();
@@ -68,8 +72,8 @@ public class DdlScriptLoader {
 				DdlScript clash = byVersion.putIfAbsent(script.version().getVersion(), script);
 				if (clash != null) {
 					throw new ZdmConfigurationException(migrationId,
-							step + " scripts " + clash.location() + " and " + script.location() + " have the same version "
-									+ script.version(),
+							step + " scripts " + clash.location() + " and " + script.location()
+									+ " have the same version " + script.version(),
 							"Give every " + step + " script of the migration a version of its own.");
 				}
 			}

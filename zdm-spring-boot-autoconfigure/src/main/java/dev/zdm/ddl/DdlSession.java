@@ -13,10 +13,12 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The database session a migration's DDL step runs on: one connection, held for the whole step, that holds the
- * migration's DDL lock (a session-level advisory lock) so that no two instances run DDL of the same migration at
- * once. Each statement runs on it in a transaction of its own, or outside any transaction. Every statement zdm
- * sends on the session besides the migration's own DDL (the lock, the timeouts, dropping an invalid index) is here.
+ * The database session a migration's DDL step runs on: one connection, held for the whole
+ * step, that holds the migration's DDL lock (a session-level advisory lock) so that no
+ * two instances run DDL of the same migration at once. Each statement runs on it in a
+ * transaction of its own, or outside any transaction. Every statement zdm sends on the
+ * session besides the migration's own DDL (the lock, the timeouts, dropping an invalid
+ * index) is here.
  */
 public final class DdlSession implements AutoCloseable {
 
@@ -116,10 +118,11 @@ public final class DdlSession implements AutoCloseable {
 	}
 
 	/**
-	 * Set the lock and statement timeouts, for the current transaction or for the session.
+	 * Set the lock and statement timeouts, for the current transaction or for the
+	 * session.
 	 * @param settings the timeouts
-	 * @param local {@code true} for the current transaction only, {@code false} for the session until
-	 * {@link #resetTimeouts()}
+	 * @param local {@code true} for the current transaction only, {@code false} for the
+	 * session until {@link #resetTimeouts()}
 	 * @throws SQLException if they cannot be set
 	 */
 	public void setTimeouts(DdlSettings settings, boolean local) throws SQLException {
@@ -143,8 +146,10 @@ public final class DdlSession implements AutoCloseable {
 	}
 
 	/**
-	 * Drop an index without blocking the table's readers and writers, outside any transaction.
-	 * @param index the index's name as the catalog writes it ({@code regclass} output, quoted as SQL needs it)
+	 * Drop an index without blocking the table's readers and writers, outside any
+	 * transaction.
+	 * @param index the index's name as the catalog writes it ({@code regclass} output,
+	 * quoted as SQL needs it)
 	 * @throws SQLException if it cannot be dropped, for example on a lock timeout
 	 */
 	public void dropIndexConcurrently(String index) throws SQLException {
@@ -154,11 +159,13 @@ public final class DdlSession implements AutoCloseable {
 	}
 
 	/**
-	 * Cancel whatever statement the session runs now, from another connection, as on shutdown.
+	 * Cancel whatever statement the session runs now, from another connection, as on
+	 * shutdown.
 	 * @param dataSource where to take that connection from
 	 */
 	public void cancel(DataSource dataSource) {
-		try (Connection other = dataSource.getConnection(); PreparedStatement statement = other.prepareStatement(CANCEL)) {
+		try (Connection other = dataSource.getConnection();
+				PreparedStatement statement = other.prepareStatement(CANCEL)) {
 			statement.setInt(1, this.pid);
 			statement.execute();
 		}
@@ -200,8 +207,8 @@ public final class DdlSession implements AutoCloseable {
 			}
 		}
 		catch (SQLException ex) {
-			throw new IllegalStateException(
-					"Could not take or release the DDL lock of migration '" + migrationId + "'", ex);
+			throw new IllegalStateException("Could not take or release the DDL lock of migration '" + migrationId + "'",
+					ex);
 		}
 	}
 

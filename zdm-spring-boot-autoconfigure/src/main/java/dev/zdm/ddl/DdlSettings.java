@@ -6,13 +6,15 @@ import java.util.random.RandomGenerator;
 /**
  * How DDL statements wait for locks and are retried.
  *
- * @param lockTimeout how long a statement waits for a lock before it gives up; the application's queries queued
- * behind it wait no longer than this
- * @param statementTimeout how long a statement may run, or {@link Duration#ZERO} for no limit
+ * @param lockTimeout how long a statement waits for a lock before it gives up; the
+ * application's queries queued behind it wait no longer than this
+ * @param statementTimeout how long a statement may run, or {@link Duration#ZERO} for no
+ * limit
  * @param maxAttempts how many times a statement that times out on a lock is tried in all
  * @param initialBackoff the pause before the first retry, doubled for each further one
  * @param maxBackoff the longest pause between two attempts
- * @param jitter the random fraction of each pause, from 0 (none) to 1 (anywhere between zero and the pause)
+ * @param jitter the random fraction of each pause, from 0 (none) to 1 (anywhere between
+ * zero and the pause)
  */
 public record DdlSettings(Duration lockTimeout, Duration statementTimeout, int maxAttempts, Duration initialBackoff,
 		Duration maxBackoff, double jitter) {
@@ -40,17 +42,18 @@ public record DdlSettings(Duration lockTimeout, Duration statementTimeout, int m
 	}
 
 	/**
-	 * The defaults: a 100 ms lock timeout, no statement timeout, 30 attempts, backing off from 200 ms to 10 s with
-	 * 50% jitter.
+	 * The defaults: a 100 ms lock timeout, no statement timeout, 30 attempts, backing off
+	 * from 200 ms to 10 s with 50% jitter.
 	 * @return the default settings
 	 */
 	public static DdlSettings defaults() {
-		return new DdlSettings(Duration.ofMillis(100), Duration.ZERO, 30, Duration.ofMillis(200), Duration.ofSeconds(10),
-				0.5);
+		return new DdlSettings(Duration.ofMillis(100), Duration.ZERO, 30, Duration.ofMillis(200),
+				Duration.ofSeconds(10), 0.5);
 	}
 
 	/**
-	 * Return the pause before the next attempt: exponential in the attempts made so far, capped, less a random part.
+	 * Return the pause before the next attempt: exponential in the attempts made so far,
+	 * capped, less a random part.
 	 * @param failedAttempts the attempts that have failed so far, at least 1
 	 * @param random the source of jitter
 	 * @return the pause

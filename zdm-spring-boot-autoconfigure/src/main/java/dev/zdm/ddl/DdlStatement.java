@@ -10,7 +10,8 @@ import java.util.Set;
  * @param line the line of the script the statement starts on
  * @param sql the statement as written, without its terminating semicolon
  * @param tokens the statement's tokens, comments left out
- * @param allowed codes of unsafe operations allowed for this statement by a {@code -- zdm:allow} comment
+ * @param allowed codes of unsafe operations allowed for this statement by a
+ * {@code -- zdm:allow} comment
  */
 public record DdlStatement(int index, int line, String sql, List<SqlToken> tokens, Set<String> allowed) {
 
@@ -28,7 +29,8 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 	}
 
 	/**
-	 * Create a statement that was not read from a script, as those of a {@link SchemaChangeContributor}.
+	 * Create a statement that was not read from a script, as those of a
+	 * {@link SchemaChangeContributor}.
 	 * @param index the statement's position, from 1
 	 * @param sql the statement
 	 * @return the statement, tokenized
@@ -44,8 +46,8 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 
 	/**
 	 * Whether PostgreSQL refuses to run this statement inside a transaction block, as for
-	 * {@code CREATE INDEX CONCURRENTLY}, {@code DROP INDEX CONCURRENTLY}, {@code REINDEX ... CONCURRENTLY} and
-	 * {@code VACUUM}.
+	 * {@code CREATE INDEX CONCURRENTLY}, {@code DROP INDEX CONCURRENTLY},
+	 * {@code REINDEX ... CONCURRENTLY} and {@code VACUUM}.
 	 * @return {@code true} if the statement must run outside a transaction
 	 */
 	public boolean isNonTransactional() {
@@ -62,7 +64,8 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 	}
 
 	/**
-	 * Return a short form of the statement for messages: on one line, at most 200 characters.
+	 * Return a short form of the statement for messages: on one line, at most 200
+	 * characters.
 	 * @return the abbreviated statement
 	 */
 	public String abbreviated() {

@@ -9,8 +9,9 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.locks.BlockingSession;
 
 /**
- * A migration's DDL as recorded: its steps, every statement that ran with its attempts and lock timeouts, and the
- * most recent lock timeouts with the sessions that blocked them.
+ * A migration's DDL as recorded: its steps, every statement that ran with its attempts
+ * and lock timeouts, and the most recent lock timeouts with the sessions that blocked
+ * them.
  *
  * @param migrationId the migration
  * @param steps the expand and contract steps that have started
@@ -112,8 +113,8 @@ public record DdlStatus(String migrationId, List<Step> steps, List<Statement> st
 	 * @param attempt the attempt that timed out
 	 * @param occurredAt when
 	 * @param waited how long the attempt waited
-	 * @param blockers the sessions that held the lock, as seen while the statement waited; empty if they were gone
-	 * before they could be seen
+	 * @param blockers the sessions that held the lock, as seen while the statement
+	 * waited; empty if they were gone before they could be seen
 	 */
 	public record LockTimeout(DdlStep step, String source, int index, int attempt, Instant occurredAt, Duration waited,
 			List<BlockingSession> blockers) {

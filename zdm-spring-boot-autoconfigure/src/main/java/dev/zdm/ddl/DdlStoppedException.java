@@ -5,8 +5,9 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Thrown when a DDL step stops because the instance is shutting down (or the step was asked to stop): the statement
- * in flight was cancelled and rolled back, nothing of it is applied, and a later run resumes the step.
+ * Thrown when a DDL step stops because the instance is shutting down (or the step was
+ * asked to stop): the statement in flight was cancelled and rolled back, nothing of it is
+ * applied, and a later run resumes the step.
  */
 public class DdlStoppedException extends DdlExecutionException {
 

@@ -57,27 +57,34 @@ import dev.zdm.phase.MigrationStatus;
 import dev.zdm.phase.PhaseLimit;
 
 /**
- * Runs each migration's expand and contract DDL through Flyway and the {@link LockSafeExecutor}: checks the
- * scripts for unsafe operations before anything is written, runs the expand scripts and the
- * {@link SchemaChangeContributor contributors}' expand statements in the background while the instance serves
- * through the old schema (holding the phase at {@code expand} until they are done), and runs the contract once, on
- * one instance, when every live instance is at {@code contract}.
+ * Runs each migration's expand and contract DDL through Flyway and the
+ * {@link LockSafeExecutor}: checks the scripts for unsafe operations before anything is
+ * written, runs the expand scripts and the {@link SchemaChangeContributor contributors}'
+ * expand statements in the background while the instance serves through the old schema
+ * (holding the phase at {@code expand} until they are done), and runs the contract once,
+ * on one instance, when every live instance is at {@code contract}.
  * <p>
- * The expand runs on one instance of the fleet at a time: every instance that finds it not done tries for the
- * migration's DDL lock, and one that gets it runs the statements that have not run yet, retrying each until it
- * gets its lock; the others wait, and take over if that instance dies. With
- * {@link ExpandSettings#atStartup()} it runs at start-up instead, before the instance serves.
+ * The expand runs on one instance of the fleet at a time: every instance that finds it
+ * not done tries for the migration's DDL lock, and one that gets it runs the statements
+ * that have not run yet, retrying each until it gets its lock; the others wait, and take
+ * over if that instance dies. With {@link ExpandSettings#atStartup()} it runs at start-up
+ * instead, before the instance serves.
  * <p>
- * Each step of each migration has a Flyway of its own whose history table, {@code zdm_ddl_<step>_<migration>}, is
- * zdm's; Flyway orders the scripts, validates the checksums of those already applied and records each one, and
- * hands every statement of a script to the executor. The contract is claimed by marking the migration contracted
- * under the fleet's lock, after checking that every live instance runs {@code contract}: from then on every
- * instance runs {@code contract} and one that requests an earlier phase is refused at start-up. The contract's
- * progress is recorded per statement, so an instance that takes over after the claimer died resumes it.
+ * Each step of each migration has a Flyway of its own whose history table,
+ * {@code zdm_ddl_<step>_<migration>}, is zdm's; Flyway orders the scripts, validates the
+ * checksums of those already applied and records each one, and hands every statement of a
+ * script to the executor. The contract is claimed by marking the migration contracted
+ * under the fleet's lock, after checking that every live instance runs {@code contract}:
+ * from then on every instance runs {@code contract} and one that requests an earlier
+ * phase is refused at start-up. The contract's progress is recorded per statement, so an
+ * instance that takes over after the claimer died resumes it.
  */
 public class ExpandContractRunner implements MigrationParticipant, Ordered, DisposableBean {
 
-	/** The order of the runner among the participants: first, so that the new schema exists for the others. */
+	/**
+	 * The order of the runner among the participants: first, so that the new schema
+	 * exists for the others.
+	 */
 	public static final int ORDER = 0;
 
 	private static final Log logger = LogFactory.getLog(ExpandContractRunner.class);
@@ -140,7 +147,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 * @param settings the lock timeout and retry settings
 	 * @param expandSettings when the expand runs
 	 * @param instance this instance
-	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
 	 * @param contributors the contributors of further DDL, in order
 	 * @param resourceLoader where scripts are loaded from
 	 */
@@ -157,7 +165,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 * @param settings the lock timeout and retry settings
 	 * @param expandSettings when the expand runs
 	 * @param instance this instance
-	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
 	 * @param contributors the contributors of further DDL, in order
 	 * @param resourceLoader where scripts are loaded from
 	 * @param lockInspector where the sessions that block a DDL statement are read from
@@ -184,7 +193,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 * @param dataSource the application's data source
 	 * @param settings the lock timeout and retry settings
 	 * @param instance this instance
-	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
 	 * @param contributors the contributors of further DDL, in order
 	 */
 	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
@@ -199,7 +209,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 * @param settings the lock timeout and retry settings
 	 * @param expandSettings when the expand runs
 	 * @param instance this instance
-	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the fleet
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
 	 * @param contributors the contributors of further DDL, in order
 	 */
 	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, ExpandSettings expandSettings,
@@ -229,7 +240,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	/**
-	 * Load the migration's scripts and check those that have not run for unsafe operations. Only reads.
+	 * Load the migration's scripts and check those that have not run for unsafe
+	 * operations. Only reads.
 	 */
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
@@ -270,7 +282,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	/**
-	 * Refuse two migrations whose scripts create the same object or add the same column. Only reads.
+	 * Refuse two migrations whose scripts create the same object or add the same column.
+	 * Only reads.
 	 */
 	@Override
 	public void validateAll(List<MigrationDefinition> migrations) {
@@ -281,9 +294,11 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			scripts.addAll(this.loader.load(migration.id(), DdlStep.CONTRACT, migration.contractLocations()));
 			ScriptObjects objects = ScriptObjects.of(scripts);
 			Map<String, String> own = new LinkedHashMap<>();
-			objects.created().forEach((object) -> own.putIfAbsent(object.kind() + " " + object.name(), object.script()));
+			objects.created()
+				.forEach((object) -> own.putIfAbsent(object.kind() + " " + object.name(), object.script()));
 			objects.addedColumns()
-				.forEach((column) -> own.putIfAbsent("column " + column.table() + "." + column.column(), column.script()));
+				.forEach((column) -> own.putIfAbsent("column " + column.table() + "." + column.column(),
+						column.script()));
 			for (Map.Entry<String, String> object : own.entrySet()) {
 				String owner = "migration '" + migration.id() + "' (script " + object.getValue() + ")";
 				String other = owners.putIfAbsent(object.getKey(), owner);
@@ -299,11 +314,14 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	/**
-	 * Find out whether the expand is done (reading only) and, if it is not, start it in the background; or, with
-	 * {@link ExpandSettings#atStartup()}, run it now and wait for it.
-	 * @throws DdlExecutionException at start-up only, if a statement fails or times out on every attempt
-	 * @throws DdlStoppedException at start-up only, if the start-up thread is interrupted, as by a shutdown
-	 * signal: the statement in flight is cancelled and nothing of it is applied
+	 * Find out whether the expand is done (reading only) and, if it is not, start it in
+	 * the background; or, with {@link ExpandSettings#atStartup()}, run it now and wait
+	 * for it.
+	 * @throws DdlExecutionException at start-up only, if a statement fails or times out
+	 * on every attempt
+	 * @throws DdlStoppedException at start-up only, if the start-up thread is
+	 * interrupted, as by a shutdown signal: the statement in flight is cancelled and
+	 * nothing of it is applied
 	 */
 	@Override
 	public void beforeJoin(MigrationDefinition migration, MigrationState state) {
@@ -323,8 +341,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		}
 		if (this.expandSettings.paused().contains(id)) {
 			job.state(ExpandProgress.State.PAUSED);
-			logger.warn("zdm: the expand DDL of migration '" + id + "' is paused on this instance "
-					+ "(zdm.migrations." + id + ".expand-paused); the migration stays at expand until it is done");
+			logger.warn("zdm: the expand DDL of migration '" + id + "' is paused on this instance " + "(zdm.migrations."
+					+ id + ".expand-paused); the migration stays at expand until it is done");
 			return;
 		}
 		logger.info("zdm: migration '" + id + "': the expand DDL runs in the background; the instance serves "
@@ -347,7 +365,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	/**
 	 * Return where a migration's expand stands on this instance.
 	 * @param migrationId the migration
-	 * @return its progress, or {@code null} if this instance has not looked at it (or it is contracted)
+	 * @return its progress, or {@code null} if this instance has not looked at it (or it
+	 * is contracted)
 	 */
 	public @Nullable ExpandProgress expandProgress(String migrationId) {
 		ExpandJob job = this.expands.get(migrationId);
@@ -363,8 +382,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	/**
-	 * Start the contract on another thread once every live instance runs {@code contract}, or resume it if it was
-	 * claimed and has not finished.
+	 * Start the contract on another thread once every live instance runs
+	 * {@code contract}, or resume it if it was claimed and has not finished.
 	 */
 	@Override
 	public void afterHeartbeat(MigrationStatus status) {
@@ -397,8 +416,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	/**
-	 * Run the contract if this instance may: claim it, then run the contributors' contract statements and the
-	 * contract scripts.
+	 * Run the contract if this instance may: claim it, then run the contributors'
+	 * contract statements and the contract scripts.
 	 * @param migration the migration
 	 * @return {@code true} if this call ran (or finished) the contract
 	 */
@@ -454,20 +473,24 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			return null;
 		});
 		job.future = future;
-		// A stop signal ends the process once the shutdown hooks are done: this one lets the statement in flight be
-		// cancelled and recorded first, whether or not the start-up thread is interrupted.
+		// A stop signal ends the process once the shutdown hooks are done: this one lets
+		// the statement in flight be
+		// cancelled and recorded first, whether or not the start-up thread is
+		// interrupted.
 		Thread stopOnShutdown = new Thread(() -> stop(job), "zdm-ddl-expand-shutdown");
 		Runtime.getRuntime().addShutdownHook(stopOnShutdown);
 		try {
-			// An untimed wait: a shutdown signal during start-up interrupts a start-up thread that waits so.
+			// An untimed wait: a shutdown signal during start-up interrupts a start-up
+			// thread that waits so.
 			future.get();
 		}
 		catch (InterruptedException ex) {
 			stop(job);
 			Thread.currentThread().interrupt();
-			throw new DdlStoppedException("Start-up was stopped while the expand DDL of migration '"
-					+ job.migration.id() + "' ran; the statement in flight was cancelled and the next start resumes "
-					+ "the expand", ex);
+			throw new DdlStoppedException(
+					"Start-up was stopped while the expand DDL of migration '" + job.migration.id()
+							+ "' ran; the statement in flight was cancelled and the next start resumes " + "the expand",
+					ex);
 		}
 		catch (ExecutionException ex) {
 			if (ex.getCause() instanceof RuntimeException failure) {
@@ -485,7 +508,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		}
 	}
 
-	// Runs until the expand is done or the instance stops: never gives up, so a DDL that cannot get its lock never
+	// Runs until the expand is done or the instance stops: never gives up, so a DDL that
+	// cannot get its lock never
 	// stops the instance.
 	private void expandInBackground(ExpandJob job) {
 		String id = job.migration.id();
@@ -516,7 +540,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		}
 	}
 
-	// One try: take the DDL lock (waiting for another instance that holds it), then run what has not run yet.
+	// One try: take the DDL lock (waiting for another instance that holds it), then run
+	// what has not run yet.
 	// Returns false if a stop was requested.
 	private boolean expand(ExpandJob job) {
 		MigrationDefinition migration = job.migration;
@@ -563,10 +588,10 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		return (max.compareTo(Duration.ofSeconds(1)) < 0) ? max : Duration.ofSeconds(1);
 	}
 
-	// Done when the step ran to its end and none of this instance's statements is new or changed. Only reads.
+	// Done when the step ran to its end and none of this instance's statements is new or
+	// changed. Only reads.
 	private boolean isExpandDone(MigrationDefinition migration) {
-		if (!this.history.isStepDone(migration.id(), DdlStep.EXPAND)
-				|| !pending(migration, DdlStep.EXPAND).isEmpty()) {
+		if (!this.history.isStepDone(migration.id(), DdlStep.EXPAND) || !pending(migration, DdlStep.EXPAND).isEmpty()) {
 			return false;
 		}
 		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.EXPAND);
@@ -596,7 +621,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		}
 		long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
 		while (!future.isDone() && System.nanoTime() < deadline) {
-			// Cancelled again until it ends: a statement may start between a check and the cancel.
+			// Cancelled again until it ends: a statement may start between a check and
+			// the cancel.
 			DdlSession session = job.session;
 			if (session != null) {
 				session.cancel(this.dataSource);
@@ -614,7 +640,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		}
 	}
 
-	// Under the fleet's lock no instance changes phase or joins, so the check and the mark are one decision.
+	// Under the fleet's lock no instance changes phase or joins, so the check and the
+	// mark are one decision.
 	private boolean claimContract(String id) {
 		return Boolean.TRUE.equals(this.transactionTemplate.execute((transaction) -> {
 			this.registry.lockMigration(id);
@@ -627,9 +654,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				.findFirst()
 				.orElse(null);
 			if (live.isEmpty() || behind != null) {
-				logger.debug("zdm: contract of migration '" + id + "' waits: "
-						+ ((behind != null) ? "instance " + behind.instanceId() + " runs " + behind.effectivePhase()
-								: "no live instance"));
+				logger.debug("zdm: contract of migration '" + id + "' waits: " + ((behind != null)
+						? "instance " + behind.instanceId() + " runs " + behind.effectivePhase() : "no live instance"));
 				return false;
 			}
 			boolean claimed = this.states.markContracted(id, this.instance.instanceId());
@@ -670,8 +696,9 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			return;
 		}
 		JavaMigration[] migrations = scripts.stream()
-			.map((script) -> new ScriptMigration(script, () -> runScript(session, migration, script,
-					this.history.appliedStatements(migration.id(), step), control)))
+			.map((script) -> new ScriptMigration(script,
+					() -> runScript(session, migration, script, this.history.appliedStatements(migration.id(), step),
+							control)))
 			.toArray(JavaMigration[]::new);
 		String historyTable = historyTable(migration.id(), step);
 		if (this.history.forgetFailedScripts(historyTable) > 0) {
@@ -691,8 +718,10 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			.cleanDisabled(true)
 			.load();
 		try {
-			// The pending scripts' statements run before Flyway records the scripts: a statement that fails then
-			// fails outside Flyway, which would report it as a failed migration needing backups restored.
+			// The pending scripts' statements run before Flyway records the scripts: a
+			// statement that fails then
+			// fails outside Flyway, which would report it as a failed migration needing
+			// backups restored.
 			Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), step);
 			for (MigrationInfo pending : flyway.info().pending()) {
 				scripts.stream()
@@ -750,13 +779,14 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				"the " + step + " location '" + location + "' (" + property + ") does not exist or holds no "
 						+ "V<version>__<description>.sql scripts; nothing has run",
 				"Put the migration's " + step + " scripts there, for example " + location + "/V1__" + step.value()
-						+ ".sql, or correct " + property + ((step == DdlStep.EXPAND)
-								? ", or remove it if the migration needs no expand DDL."
+						+ ".sql, or correct " + property
+						+ ((step == DdlStep.EXPAND) ? ", or remove it if the migration needs no expand DDL."
 								: ". The contract runs only once a contract location holds the scripts that drop the "
 										+ "old schema."));
 	}
 
-	// A check that can only be made once the expand has run failed: say what was applied and how to undo it.
+	// A check that can only be made once the expand has run failed: say what was applied
+	// and how to undo it.
 	private ZdmConfigurationException refusedAfterExpand(MigrationDefinition migration, ZdmConfigurationException ex) {
 		String id = migration.id();
 		String prefix = "Migration '" + id + "': ";
@@ -769,8 +799,10 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		String history = historyTable(id, DdlStep.EXPAND);
 		return new ZdmConfigurationException(id,
 				description + "\nThis check needs the expand to have run, so it ran first: zdm's tables (zdm_*) were "
-						+ "created and the expand scripts " + scripts + " were applied (recorded in \"" + history + "\").",
-				ex.getAction() + "\nApplied statements are not run again: correcting the declaration and starting again "
+						+ "created and the expand scripts " + scripts + " were applied (recorded in \"" + history
+						+ "\").",
+				ex.getAction()
+						+ "\nApplied statements are not run again: correcting the declaration and starting again "
 						+ "is enough. To undo the expand instead, reverse its scripts' statements by hand (for "
 						+ "example ALTER TABLE " + migration.table() + " DROP COLUMN <the column added>), then run "
 						+ "DROP TABLE \"" + history + "\" and DELETE FROM zdm_migration WHERE migration_id = '" + id
@@ -780,7 +812,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 	private ZdmConfigurationException unsafe(MigrationDefinition migration, List<UnsafeStatement> findings) {
 		StringBuilder description = new StringBuilder();
-		description.append(findings.size()).append((findings.size() == 1) ? " unsafe statement" : " unsafe statements")
+		description.append(findings.size())
+			.append((findings.size() == 1) ? " unsafe statement" : " unsafe statements")
 			.append(" in its scripts; nothing has run:");
 		StringBuilder action = new StringBuilder();
 		for (UnsafeStatement finding : findings) {
@@ -793,10 +826,11 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		String codes = String.join(",",
 				findings.stream().map((finding) -> finding.operation().code()).distinct().toList());
 		return new ZdmConfigurationException(migration.id(), description.toString(),
-				"Use the safe recipe:" + action + "\nIf the table is small or the application is stopped and you accept "
+				"Use the safe recipe:" + action
+						+ "\nIf the table is small or the application is stopped and you accept "
 						+ "the lock, allow the statement with a comment '-- zdm:allow <code>' in it (or on the line "
-						+ "before it), or the whole migration with zdm.migrations." + migration.id()
-						+ ".allow-unsafe=" + codes + ".");
+						+ "before it), or the whole migration with zdm.migrations." + migration.id() + ".allow-unsafe="
+						+ codes + ".");
 	}
 
 	private static String source(SchemaChangeContributor contributor) {
@@ -822,7 +856,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	/**
-	 * One migration's expand on this instance: its progress, and the control its statements run under.
+	 * One migration's expand on this instance: its progress, and the control its
+	 * statements run under.
 	 */
 	private final class ExpandJob extends RetryControl {
 
@@ -884,17 +919,17 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 		ExpandProgress progress() {
 			ExpandProgress.State current = this.state;
-			boolean stalled = current != ExpandProgress.State.DONE
-					&& Duration.between(this.pendingSince, Instant.now())
-						.compareTo(ExpandContractRunner.this.expandSettings.alertAfter()) > 0;
-			return new ExpandProgress(this.migration.id(), current, this.pendingSince, this.finishedAt,
-					this.statement, this.lockTimeouts, this.lastBlockers, this.lastError, stalled);
+			boolean stalled = current != ExpandProgress.State.DONE && Duration.between(this.pendingSince, Instant.now())
+				.compareTo(ExpandContractRunner.this.expandSettings.alertAfter()) > 0;
+			return new ExpandProgress(this.migration.id(), current, this.pendingSince, this.finishedAt, this.statement,
+					this.lockTimeouts, this.lastBlockers, this.lastError, stalled);
 		}
 
 	}
 
 	/**
-	 * A script, as Flyway sees it: a non-transactional migration whose statements the executor runs one by one.
+	 * A script, as Flyway sees it: a non-transactional migration whose statements the
+	 * executor runs one by one.
 	 */
 	private static final class ScriptMigration implements JavaMigration {
 

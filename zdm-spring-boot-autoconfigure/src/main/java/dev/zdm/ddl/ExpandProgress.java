@@ -6,17 +6,20 @@ import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Where a migration's expand DDL stands on this instance, for the health details, the endpoint and the meters.
+ * Where a migration's expand DDL stands on this instance, for the health details, the
+ * endpoint and the meters.
  *
  * @param migrationId the migration
  * @param state what the expand does now
- * @param pendingSince when this instance found the expand not done, or {@code null} if it found it done
+ * @param pendingSince when this instance found the expand not done, or {@code null} if it
+ * found it done
  * @param finishedAt when it was found done, or {@code null}
  * @param statement the statement it runs or waits for, or {@code null}
  * @param lockTimeouts the lock timeouts of this instance's attempts so far
  * @param lastBlockers who blocked the last attempt that timed out, or {@code null}
  * @param lastError the last error of a failed run, or {@code null}
- * @param stalled whether it has been pending for longer than {@code zdm.ddl.expand-alert-after}
+ * @param stalled whether it has been pending for longer than
+ * {@code zdm.ddl.expand-alert-after}
  */
 public record ExpandProgress(String migrationId, State state, @Nullable Instant pendingSince,
 		@Nullable Instant finishedAt, @Nullable String statement, int lockTimeouts, @Nullable String lastBlockers,
@@ -35,9 +38,10 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 	}
 
 	/**
-	 * Say what it does, and why it failed if it did, without the figures that change on every attempt, as the
-	 * held-back reason does.
-	 * @return for example {@code waits for a lock (migration 'm' expand V1__x.sql statement 1)}
+	 * Say what it does, and why it failed if it did, without the figures that change on
+	 * every attempt, as the held-back reason does.
+	 * @return for example
+	 * {@code waits for a lock (migration 'm' expand V1__x.sql statement 1)}
 	 */
 	public String summary() {
 		StringBuilder summary = new StringBuilder(this.state.description.replace("<id>", this.migrationId));
@@ -51,7 +55,8 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 	}
 
 	/**
-	 * Describe where it stands, in one line, with its lock timeouts, last blockers and last error.
+	 * Describe where it stands, in one line, with its lock timeouts, last blockers and
+	 * last error.
 	 * @return a description
 	 */
 	public String describe() {
@@ -77,13 +82,19 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 		/** A statement waits for its lock, between attempts. */
 		WAITING_FOR_LOCK("waits for a lock"),
 
-		/** Another instance holds the migration's DDL lock; this one takes over if that one dies. */
+		/**
+		 * Another instance holds the migration's DDL lock; this one takes over if that
+		 * one dies.
+		 */
 		WAITING_FOR_INSTANCE("runs on another instance"),
 
 		/** A run failed; it is run again after a pause. */
 		RETRYING("failed and is retried"),
 
-		/** This instance does not run it: {@code zdm.migrations.<id>.expand-paused} is set. */
+		/**
+		 * This instance does not run it: {@code zdm.migrations.<id>.expand-paused} is
+		 * set.
+		 */
 		PAUSED("is paused by zdm.migrations.<id>.expand-paused on this instance"),
 
 		/** It is done. */

@@ -4,11 +4,14 @@ import java.time.Duration;
 import java.util.Set;
 
 /**
- * How the expand DDL runs: in the background while the instance serves (the default), or at start-up.
+ * How the expand DDL runs: in the background while the instance serves (the default), or
+ * at start-up.
  *
- * @param atStartup whether the expand runs at start-up, before the instance serves, and fails start-up after
- * {@code max-attempts}; for applications that need the new schema before they start, such as batch jobs
- * @param alertAfter how long the expand may stay pending on an instance before it reports itself as stalled
+ * @param atStartup whether the expand runs at start-up, before the instance serves, and
+ * fails start-up after {@code max-attempts}; for applications that need the new schema
+ * before they start, such as batch jobs
+ * @param alertAfter how long the expand may stay pending on an instance before it reports
+ * itself as stalled
  * @param paused the migrations whose expand this instance does not run
  */
 public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String> paused) {
@@ -24,7 +27,8 @@ public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String>
 	}
 
 	/**
-	 * The defaults: the expand runs in the background, reports itself stalled after 10 minutes, none is paused.
+	 * The defaults: the expand runs in the background, reports itself stalled after 10
+	 * minutes, none is paused.
 	 * @return the default settings
 	 */
 	public static ExpandSettings defaults() {

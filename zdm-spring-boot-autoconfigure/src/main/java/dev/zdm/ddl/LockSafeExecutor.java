@@ -29,12 +29,14 @@ import dev.zdm.locks.BlockingSession;
 import dev.zdm.locks.LockInspector;
 
 /**
- * Runs DDL statements so that they never stall the application's queries for much longer than the lock timeout:
- * each statement runs with {@code lock_timeout} (and {@code statement_timeout} if set) in a transaction of its own,
- * or outside any transaction if PostgreSQL requires it ({@code CREATE INDEX CONCURRENTLY}), and is retried with
- * exponential backoff and jitter when it times out on a lock. While a statement waits, the sessions blocking it
- * are sampled from {@code pg_stat_activity}, so that a timeout is logged and recorded with who blocked it. A
- * concurrent index build that fails leaves no invalid index behind: it is dropped concurrently.
+ * Runs DDL statements so that they never stall the application's queries for much longer
+ * than the lock timeout: each statement runs with {@code lock_timeout} (and
+ * {@code statement_timeout} if set) in a transaction of its own, or outside any
+ * transaction if PostgreSQL requires it ({@code CREATE INDEX CONCURRENTLY}), and is
+ * retried with exponential backoff and jitter when it times out on a lock. While a
+ * statement waits, the sessions blocking it are sampled from {@code pg_stat_activity}, so
+ * that a timeout is logged and recorded with who blocked it. A concurrent index build
+ * that fails leaves no invalid index behind: it is dropped concurrently.
  */
 public class LockSafeExecutor implements DisposableBean {
 
@@ -64,7 +66,8 @@ public class LockSafeExecutor implements DisposableBean {
 
 	/**
 	 * Create an executor.
-	 * @param dataSource the application's data source, for the blocker samples and the history
+	 * @param dataSource the application's data source, for the blocker samples and the
+	 * history
 	 * @param settings the lock timeout and retry settings
 	 * @param history where attempts, lock timeouts and blockers are recorded
 	 */
@@ -104,24 +107,28 @@ public class LockSafeExecutor implements DisposableBean {
 	}
 
 	/**
-	 * Run one statement, retrying it while it times out on a lock, and record it as applied.
+	 * Run one statement, retrying it while it times out on a lock, and record it as
+	 * applied.
 	 * @param session the session to run it on
 	 * @param key which statement of which migration it is
 	 * @param statement the statement
-	 * @throws DdlExecutionException if it fails with another error, or times out on every attempt
+	 * @throws DdlExecutionException if it fails with another error, or times out on every
+	 * attempt
 	 */
 	public void execute(DdlSession session, StatementKey key, DdlStatement statement) {
 		execute(session, key, statement, RetryControl.bounded());
 	}
 
 	/**
-	 * Run one statement, retrying it while it times out on a lock as the control says, and record it as applied.
+	 * Run one statement, retrying it while it times out on a lock as the control says,
+	 * and record it as applied.
 	 * @param session the session to run it on
 	 * @param key which statement of which migration it is
 	 * @param statement the statement
 	 * @param control how long to retry, and whether to stop
 	 * @throws DdlStoppedException if a stop was requested; the statement is not applied
-	 * @throws DdlExecutionException if it fails with another error, or times out on every attempt
+	 * @throws DdlExecutionException if it fails with another error, or times out on every
+	 * attempt
 	 */
 	void execute(DdlSession session, StatementKey key, DdlStatement statement, RetryControl control) {
 		DdlListener.Execution execution = this.listener.statementStarting(key, statement);
@@ -173,7 +180,8 @@ public class LockSafeExecutor implements DisposableBean {
 							+ "of it is applied and the next run starts it again", ex);
 				}
 				boolean lockTimeout = isLockTimeout(ex);
-				boolean lastAttempt = !lockTimeout || (!control.untilApplied() && attempt >= this.settings.maxAttempts());
+				boolean lastAttempt = !lockTimeout
+						|| (!control.untilApplied() && attempt >= this.settings.maxAttempts());
 				String leftover = (index != null) ? cleanUp(session, index, othersInvalid, lastAttempt) : "";
 				if (!lockTimeout) {
 					String message = key + " failed: " + ex.getMessage() + leftover + " (statement: "
@@ -186,15 +194,17 @@ public class LockSafeExecutor implements DisposableBean {
 				this.history.lockTimeout(key, attempt, waited, blockers, report);
 				control.lockTimedOut(key, attempt, blockers, report);
 				if (lastAttempt) {
-					String message = key + " timed out waiting for a lock on all " + attempt + " attempts (lock_timeout "
-							+ this.settings.lockTimeout().toMillis() + " ms); last attempt " + report + leftover
-							+ " (statement: " + statement.abbreviated() + ")";
+					String message = key + " timed out waiting for a lock on all " + attempt
+							+ " attempts (lock_timeout " + this.settings.lockTimeout().toMillis()
+							+ " ms); last attempt " + report + leftover + " (statement: " + statement.abbreviated()
+							+ ")";
 					this.history.failed(key, message);
 					throw new DdlExecutionException(message, blockers, ex);
 				}
 				Duration pause = this.settings.backoff(attempt, this.random);
 				logger.warn("zdm: " + key + " timed out waiting for a lock after " + waited.toMillis() + " ms (attempt "
-						+ attempt + (control.untilApplied() ? ", retried until it gets the lock"
+						+ attempt
+						+ (control.untilApplied() ? ", retried until it gets the lock"
 								: " of " + this.settings.maxAttempts())
 						+ "), retrying in " + pause.toMillis() + " ms; " + report);
 				control.pause(pause);
@@ -205,21 +215,25 @@ public class LockSafeExecutor implements DisposableBean {
 		}
 	}
 
-	// A restarted step finds the work of a run that died: a concurrent build finished (or still running in the
-	// dead instance's backend), or a constraint already validated. Neither is started over.
+	// A restarted step finds the work of a run that died: a concurrent build finished (or
+	// still running in the
+	// dead instance's backend), or a constraint already validated. Neither is started
+	// over.
 	private boolean alreadyDone(StatementKey key, DdlStatement statement, @Nullable ConcurrentIndex index,
 			RetryControl control) {
 		if (index != null && index.name() != null) {
 			for (;;) {
 				DdlCatalog.IndexState state = this.catalog.indexState(index.table().sql(), index.name());
 				if (state == DdlCatalog.IndexState.VALID) {
-					logger.info("zdm: " + key + ": index " + index.name() + " is already built and valid; not built again");
+					logger.info(
+							"zdm: " + key + ": index " + index.name() + " is already built and valid; not built again");
 					return true;
 				}
 				if (state != DdlCatalog.IndexState.BUILDING) {
 					return false;
 				}
-				logger.info("zdm: " + key + ": index " + index.name() + " is being built by another session; waiting for it");
+				logger.info("zdm: " + key + ": index " + index.name()
+						+ " is being built by another session; waiting for it");
 				if (!control.pause(Duration.ofSeconds(1))) {
 					this.history.failed(key, "stopped while another session built the index");
 					throw new DdlStoppedException(key + " stopped while another session built the index", null);
@@ -228,7 +242,8 @@ public class LockSafeExecutor implements DisposableBean {
 		}
 		ValidatedConstraint constraint = ValidatedConstraint.of(statement);
 		if (constraint != null && this.catalog.isConstraintValidated(constraint.table().sql(), constraint.name())) {
-			logger.info("zdm: " + key + ": constraint " + constraint.name() + " is already validated; not validated again");
+			logger.info(
+					"zdm: " + key + ": constraint " + constraint.name() + " is already validated; not validated again");
 			return true;
 		}
 		return false;
@@ -268,7 +283,8 @@ public class LockSafeExecutor implements DisposableBean {
 		}
 	}
 
-	// Invalid indexes of the table that this build did not leave, except one of the build's own name: left by an
+	// Invalid indexes of the table that this build did not leave, except one of the
+	// build's own name: left by an
 	// earlier run, it would make IF NOT EXISTS skip the build.
 	private Set<String> invalidIndexesOfOthers(ConcurrentIndex index) {
 		Set<String> others = new HashSet<>(this.catalog.invalidIndexes(index.table().sql()));
@@ -285,7 +301,8 @@ public class LockSafeExecutor implements DisposableBean {
 		}
 	}
 
-	// After a failed build: drop the invalid index it left, once if the build is retried (the next attempt drops
+	// After a failed build: drop the invalid index it left, once if the build is retried
+	// (the next attempt drops
 	// it otherwise), or until it is gone if this was the last attempt.
 	private String cleanUp(DdlSession session, ConcurrentIndex index, Set<String> others, boolean lastAttempt) {
 		for (int attempt = 1;; attempt++) {
@@ -300,7 +317,8 @@ public class LockSafeExecutor implements DisposableBean {
 				if (!isLockTimeout(ex) || attempt >= this.settings.maxAttempts()) {
 					List<String> left = new ArrayList<>(this.catalog.invalidIndexes(index.table().sql()));
 					left.removeAll(others);
-					logger.error("zdm: could not drop invalid index " + left + " left by a failed concurrent build", ex);
+					logger.error("zdm: could not drop invalid index " + left + " left by a failed concurrent build",
+							ex);
 					return "; invalid index " + left + " is left behind: drop it with DROP INDEX CONCURRENTLY";
 				}
 				sleep(this.settings.backoff(attempt, this.random));
@@ -365,7 +383,8 @@ public class LockSafeExecutor implements DisposableBean {
 	}
 
 	/**
-	 * Return a statement's checksum, as recorded to tell whether an applied statement has changed.
+	 * Return a statement's checksum, as recorded to tell whether an applied statement has
+	 * changed.
 	 * @param sql the statement
 	 * @return a CRC32 checksum
 	 */

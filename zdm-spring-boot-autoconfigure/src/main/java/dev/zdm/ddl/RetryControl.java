@@ -7,14 +7,16 @@ import dev.zdm.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.locks.BlockingSession;
 
 /**
- * How the {@link LockSafeExecutor} retries one step's statements: up to {@code max-attempts}, or until each gets
- * its lock (the background expand); and whether it must stop, between attempts or during a pause. Subclasses
- * are told of every lock timeout.
+ * How the {@link LockSafeExecutor} retries one step's statements: up to
+ * {@code max-attempts}, or until each gets its lock (the background expand); and whether
+ * it must stop, between attempts or during a pause. Subclasses are told of every lock
+ * timeout.
  */
 class RetryControl {
 
 	/**
-	 * Return a control of up to {@code max-attempts} attempts per statement, stopped only by an interrupt.
+	 * Return a control of up to {@code max-attempts} attempts per statement, stopped only
+	 * by an interrupt.
 	 * @return a new control
 	 */
 	static RetryControl bounded() {
@@ -32,7 +34,8 @@ class RetryControl {
 	}
 
 	/**
-	 * Whether a statement that times out on a lock is retried until it gets it, whatever {@code max-attempts}.
+	 * Whether a statement that times out on a lock is retried until it gets it, whatever
+	 * {@code max-attempts}.
 	 */
 	boolean untilApplied() {
 		return this.untilApplied;

@@ -5,15 +5,17 @@ import java.util.List;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * Contributes DDL of its own to a migration's expand and contract steps, for example the trigger that keeps a
- * same-table migration's old and new columns in sync. The statements run through the same lock-safe path as the
- * migration's scripts: after the expand scripts, and before the contract scripts.
+ * Contributes DDL of its own to a migration's expand and contract steps, for example the
+ * trigger that keeps a same-table migration's old and new columns in sync. The statements
+ * run through the same lock-safe path as the migration's scripts: after the expand
+ * scripts, and before the contract scripts.
  */
 public interface SchemaChangeContributor {
 
 	/**
-	 * Return the statements to run with the expand step. They run on every start-up, so they must be
-	 * idempotent, and should return nothing when what they create already exists as it should.
+	 * Return the statements to run with the expand step. They run on every start-up, so
+	 * they must be idempotent, and should return nothing when what they create already
+	 * exists as it should.
 	 * @param migration the migration, validated against the catalog
 	 * @return the statements, in order, each a single SQL statement
 	 */

@@ -7,10 +7,11 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * What a migration's scripts create, as far as their text shows: tables, indexes, views, sequences, functions and
- * types created, and columns added to tables. Read from the statements' tokens, without the database, so that
- * clashes between migrations and new columns that no script adds are found before anything runs. Statements that
- * build their DDL at run time (in a {@code DO} block or a function) are not seen.
+ * What a migration's scripts create, as far as their text shows: tables, indexes, views,
+ * sequences, functions and types created, and columns added to tables. Read from the
+ * statements' tokens, without the database, so that clashes between migrations and new
+ * columns that no script adds are found before anything runs. Statements that build their
+ * DDL at run time (in a {@code DO} block or a function) are not seen.
  */
 public final class ScriptObjects {
 
@@ -53,8 +54,8 @@ public final class ScriptObjects {
 	}
 
 	/**
-	 * Return the columns the scripts add to tables, with {@code ALTER TABLE ... ADD COLUMN} or in a
-	 * {@code CREATE TABLE}.
+	 * Return the columns the scripts add to tables, with
+	 * {@code ALTER TABLE ... ADD COLUMN} or in a {@code CREATE TABLE}.
 	 * @return the columns, in script order
 	 */
 	public List<AddedColumn> addedColumns() {
@@ -71,9 +72,11 @@ public final class ScriptObjects {
 	}
 
 	/**
-	 * Return whether a statement may change the schema in a way its text does not show: a {@code DO} block, or a
-	 * {@code SELECT}, {@code CALL} or {@code EXECUTE} that may run a function or procedure.
-	 * @return whether the scripts may create or add more than {@link #created()} and {@link #addedColumns()} say
+	 * Return whether a statement may change the schema in a way its text does not show: a
+	 * {@code DO} block, or a {@code SELECT}, {@code CALL} or {@code EXECUTE} that may run
+	 * a function or procedure.
+	 * @return whether the scripts may create or add more than {@link #created()} and
+	 * {@link #addedColumns()} say
 	 */
 	public boolean hasDynamicStatements() {
 		return this.dynamic;
@@ -103,7 +106,8 @@ public final class ScriptObjects {
 			if (kind.equals("table") && cursor.accept("(")) {
 				for (List<SqlToken> element : cursor.elements()) {
 					if (!element.isEmpty() && element.get(0).isName() && !isConstraint(element.get(0))) {
-						this.addedColumns.add(new AddedColumn(name.key(), element.get(0).value(), type(element, 1), script));
+						this.addedColumns
+							.add(new AddedColumn(name.key(), element.get(0).value(), type(element, 1), script));
 					}
 				}
 			}
@@ -132,8 +136,9 @@ public final class ScriptObjects {
 	}
 
 	private static boolean isConstraint(SqlToken token) {
-		return token.type() == SqlToken.Type.WORD && Set.of("constraint", "primary", "unique", "check", "foreign",
-				"exclude", "like").contains(token.value());
+		return token.type() == SqlToken.Type.WORD
+				&& Set.of("constraint", "primary", "unique", "check", "foreign", "exclude", "like")
+					.contains(token.value());
 	}
 
 	// The column's type as written, or null if it cannot be read safely.

@@ -9,12 +9,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Splits a PostgreSQL script into statements and each statement into tokens. It knows enough of PostgreSQL's
- * lexical rules to find statement boundaries: string literals (with {@code E''} escapes), quoted identifiers,
- * dollar quoting, nested block comments, and SQL-standard function bodies ({@code BEGIN ATOMIC ... END}).
+ * Splits a PostgreSQL script into statements and each statement into tokens. It knows
+ * enough of PostgreSQL's lexical rules to find statement boundaries: string literals
+ * (with {@code E''} escapes), quoted identifiers, dollar quoting, nested block comments,
+ * and SQL-standard function bodies ({@code BEGIN ATOMIC ... END}).
  * <p>
- * A comment {@code -- zdm:allow <code>[, <code>...]} inside a statement, or between it and the statement before,
- * allows those unsafe operations for that statement.
+ * A comment {@code -- zdm:allow <code>[, <code>...]} inside a statement, or between it
+ * and the statement before, allows those unsafe operations for that statement.
  */
 final class SqlScriptParser {
 
@@ -50,7 +51,8 @@ final class SqlScriptParser {
 	 * Parse a script.
 	 * @param sql the script
 	 * @return its statements, empty ones left out
-	 * @throws IllegalArgumentException if a literal, identifier or comment is not terminated
+	 * @throws IllegalArgumentException if a literal, identifier or comment is not
+	 * terminated
 	 */
 	static List<DdlStatement> parse(String sql) {
 		SqlScriptParser parser = new SqlScriptParser(sql);
@@ -246,7 +248,8 @@ final class SqlScriptParser {
 		if (codes.isEmpty()) {
 			return;
 		}
-		// A comment after the semicolon on the statement's last line belongs to that statement.
+		// A comment after the semicolon on the statement's last line belongs to that
+		// statement.
 		if (this.tokens.isEmpty() && this.line == this.lastStatementEndLine && !this.statements.isEmpty()) {
 			DdlStatement last = this.statements.remove(this.statements.size() - 1);
 			Set<String> merged = new LinkedHashSet<>(last.allowed());

@@ -6,8 +6,8 @@ import java.util.List;
  * One lexical token of an SQL statement, as {@link SqlScriptParser} reads it.
  *
  * @param type what kind of token it is
- * @param value an unquoted word in lower case, a quoted identifier as written between its quotes, a string
- * literal's content, or the symbol itself
+ * @param value an unquoted word in lower case, a quoted identifier as written between its
+ * quotes, a string literal's content, or the symbol itself
  */
 public record SqlToken(Type type, String value) {
 
@@ -63,7 +63,8 @@ public record SqlToken(Type type, String value) {
 	}
 
 	/**
-	 * Return the token as it may be written back into SQL: quoted identifiers re-quoted, strings re-quoted.
+	 * Return the token as it may be written back into SQL: quoted identifiers re-quoted,
+	 * strings re-quoted.
 	 * @return the SQL text of the token
 	 */
 	String sql() {

@@ -6,9 +6,9 @@ import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Operations that block a table's readers or writers for longer than a moment, or rewrite the table, on
- * PostgreSQL, or that break instances still running the previous version. Each has a code, used to allow it,
- * why it is unsafe, and the safe recipe.
+ * Operations that block a table's readers or writers for longer than a moment, or rewrite
+ * the table, on PostgreSQL, or that break instances still running the previous version.
+ * Each has a code, used to allow it, why it is unsafe, and the safe recipe.
  */
 public enum UnsafeOperation {
 
@@ -19,7 +19,10 @@ public enum UnsafeOperation {
 			"Use CREATE INDEX CONCURRENTLY IF NOT EXISTS ... in a statement of its own; zdm runs it outside a "
 					+ "transaction and drops the index again if the build fails."),
 
-	/** {@code ADD COLUMN} whose default is volatile, a serial, an identity or a stored generated column. */
+	/**
+	 * {@code ADD COLUMN} whose default is volatile, a serial, an identity or a stored
+	 * generated column.
+	 */
 	ADD_COLUMN_VOLATILE_DEFAULT("add-column-volatile-default",
 			"ADD COLUMN with a volatile default (or a serial, identity or stored generated column) rewrites the "
 					+ "whole table under an ACCESS EXCLUSIVE lock",
@@ -48,14 +51,20 @@ public enum UnsafeOperation {
 			"Run ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; then VALIDATE CONSTRAINT c; (which does not "
 					+ "block writes); then SET NOT NULL (which then skips the scan); then DROP CONSTRAINT c."),
 
-	/** {@code ADD CONSTRAINT} of a foreign key or check without {@code NOT VALID} on an existing table. */
+	/**
+	 * {@code ADD CONSTRAINT} of a foreign key or check without {@code NOT VALID} on an
+	 * existing table.
+	 */
 	ADD_CONSTRAINT("add-constraint",
 			"ADD CONSTRAINT (foreign key or check) without NOT VALID checks every row while holding a lock that "
 					+ "blocks writes (for a foreign key, on both tables)",
 			"Add the constraint with NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT ... in a separate "
 					+ "statement: validation takes a lock that lets reads and writes go on."),
 
-	/** {@code ADD UNIQUE}, {@code PRIMARY KEY} or {@code EXCLUDE} constraint that builds its index under lock. */
+	/**
+	 * {@code ADD UNIQUE}, {@code PRIMARY KEY} or {@code EXCLUDE} constraint that builds
+	 * its index under lock.
+	 */
 	ADD_UNIQUE_CONSTRAINT("add-unique-constraint",
 			"ADD CONSTRAINT ... UNIQUE / PRIMARY KEY / EXCLUDE builds its index while holding a lock that blocks "
 					+ "reads and writes",
@@ -67,8 +76,7 @@ public enum UnsafeOperation {
 			"renaming a column or table breaks every instance still running the previous version, which keeps "
 					+ "using the old name",
 			"Do not rename in place: add the new column (or table) in the expand script, let zdm dual-write, "
-					+ "backfill "
-					+ "and read the new one, and drop the old one in the contract script."),
+					+ "backfill " + "and read the new one, and drop the old one in the contract script."),
 
 	/** {@code DROP COLUMN} or {@code DROP TABLE} in an expand script. */
 	DROP_IN_EXPAND("drop-in-expand",

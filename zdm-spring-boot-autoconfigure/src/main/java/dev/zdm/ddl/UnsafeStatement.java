@@ -8,7 +8,8 @@ import org.jspecify.annotations.Nullable;
  * @param source the script (or contributor) the statement comes from
  * @param statement the statement
  * @param operation what is unsafe about it
- * @param detail what the check found, for example the column's current and new type, or {@code null}
+ * @param detail what the check found, for example the column's current and new type, or
+ * {@code null}
  */
 public record UnsafeStatement(String source, DdlStatement statement, UnsafeOperation operation,
 		@Nullable String detail) {

@@ -10,9 +10,10 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Checks a migration's scripts, before they run, for operations that block a table's readers or writers, rewrite
- * the table, or break instances running the previous version (see {@link UnsafeOperation}). Tables the scripts
- * create themselves are new and may be changed freely. The checks only read the catalog.
+ * Checks a migration's scripts, before they run, for operations that block a table's
+ * readers or writers, rewrite the table, or break instances running the previous version
+ * (see {@link UnsafeOperation}). Tables the scripts create themselves are new and may be
+ * changed freely. The checks only read the catalog.
  */
 public class UnsafeStatementChecker {
 
@@ -246,7 +247,6 @@ public class UnsafeStatementChecker {
 			return SqlName.read(this.tokens, this.position, (end) -> this.position = end);
 		}
 
-
 		private boolean contains(String word) {
 			return this.tokens.stream().anyMatch((token) -> token.isWord(word));
 		}
@@ -335,7 +335,8 @@ public class UnsafeStatementChecker {
 			}
 		}
 
-		// CHECK ( column IS NOT NULL ) NOT VALID, remembered so that a later VALIDATE proves the column not null.
+		// CHECK ( column IS NOT NULL ) NOT VALID, remembered so that a later VALIDATE
+		// proves the column not null.
 		private void recordNotNullCheck(String name) {
 			if (this.tokens.size() - this.position >= 7 && tokenAt(1).isSymbol("(") && tokenAt(2).isName()
 					&& tokenAt(3).isWord("is") && tokenAt(4).isWord("not") && tokenAt(5).isWord("null")
@@ -445,7 +446,6 @@ public class UnsafeStatementChecker {
 			return this.tokens.get(this.position + offset);
 		}
 
-
 		private int indexOf(String word) {
 			for (int i = this.position; i < this.tokens.size(); i++) {
 				if (this.tokens.get(i).isWord(word)) {
@@ -523,9 +523,9 @@ public class UnsafeStatementChecker {
 				return true;
 			}
 			if (this.base.equals("character varying")) {
-				return target.base.equals("text") || (target.base.equals("character varying")
-						&& (target.modifiers.isEmpty() || (!this.modifiers.isEmpty()
-								&& target.modifiers.get(0) >= this.modifiers.get(0))));
+				return target.base.equals("text")
+						|| (target.base.equals("character varying") && (target.modifiers.isEmpty()
+								|| (!this.modifiers.isEmpty() && target.modifiers.get(0) >= this.modifiers.get(0))));
 			}
 			if (this.base.equals("text")) {
 				return target.base.equals("character varying") && target.modifiers.isEmpty();

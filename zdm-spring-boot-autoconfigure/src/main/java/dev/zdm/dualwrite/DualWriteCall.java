@@ -7,10 +7,12 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.migration.Phase;
 
 /**
- * The write a routing bean is making on a repository implementation, for implementations that must know whether
- * they are the source of truth or are being kept in sync. When both sides are written, the old side is always
- * written first, whatever the phase, so that concurrent writers at adjacent phases lock rows in the same order;
- * the implementation written second sees what the first returned, for example a generated key.
+ * The write a routing bean is making on a repository implementation, for implementations
+ * that must know whether they are the source of truth or are being kept in sync. When
+ * both sides are written, the old side is always written first, whatever the phase, so
+ * that concurrent writers at adjacent phases lock rows in the same order; the
+ * implementation written second sees what the first returned, for example a generated
+ * key.
  */
 public final class DualWriteCall {
 
@@ -76,9 +78,10 @@ public final class DualWriteCall {
 	}
 
 	/**
-	 * Return what the other side's implementation returned, when it was written first in this write (the new
-	 * side's implementation sees the old side's result).
-	 * @return the result, or {@code null} if this side is written first or the other side returned nothing
+	 * Return what the other side's implementation returned, when it was written first in
+	 * this write (the new side's implementation sees the old side's result).
+	 * @return the result, or {@code null} if this side is written first or the other side
+	 * returned nothing
 	 */
 	public @Nullable Object otherSideResult() {
 		return this.otherSideResult;

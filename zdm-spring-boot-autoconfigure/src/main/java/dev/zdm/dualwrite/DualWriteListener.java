@@ -6,8 +6,9 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Told about every call a routing bean makes on a repository implementation, so that it can be measured. Called
- * on the caller's thread after each call; must return quickly and never throw.
+ * Told about every call a routing bean makes on a repository implementation, so that it
+ * can be measured. Called on the caller's thread after each call; must return quickly and
+ * never throw.
  */
 @FunctionalInterface
 public interface DualWriteListener {
@@ -23,8 +24,8 @@ public interface DualWriteListener {
 	 * @param migrationId the migration
 	 * @param operation whether the call reads or writes
 	 * @param side the implementation called
-	 * @param sync whether the call kept the other side in sync, rather than writing the source of truth or
-	 * reading
+	 * @param sync whether the call kept the other side in sync, rather than writing the
+	 * source of truth or reading
 	 * @param duration how long the call took
 	 * @param failure what it threw, or {@code null} if it returned
 	 */

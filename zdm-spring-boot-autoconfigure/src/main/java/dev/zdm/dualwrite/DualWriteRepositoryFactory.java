@@ -30,17 +30,19 @@ import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.PhaseController;
 
 /**
- * Creates the bean that routes a repository interface's calls to its old or new implementation by the
- * migration's effective phase.
+ * Creates the bean that routes a repository interface's calls to its old or new
+ * implementation by the migration's effective phase.
  * <p>
- * Reads go to the old implementation until {@code backfill} and to the new one from {@code read-new} on. Writes
- * run in a transaction (the caller's, or one opened with {@code REQUIRED}) on the source-of-truth side: the old
- * one until {@code backfill}, the new one from {@code read-new} on. The other side is kept in sync in the same
- * transaction: by the {@link SameTableSyncTrigger trigger} for a same-table migration, else by calling the other
- * implementation with the same arguments (from {@code dual-write} on, and until the contract DDL has run), the
- * old side first whatever the phase so that writers at adjacent phases lock rows in the same order. Any failure
- * rolls the whole write back, except a failure of the old side at {@code contract} once the contract DDL has run,
- * which is then undone to a savepoint and ignored.
+ * Reads go to the old implementation until {@code backfill} and to the new one from
+ * {@code read-new} on. Writes run in a transaction (the caller's, or one opened with
+ * {@code REQUIRED}) on the source-of-truth side: the old one until {@code backfill}, the
+ * new one from {@code read-new} on. The other side is kept in sync in the same
+ * transaction: by the {@link SameTableSyncTrigger trigger} for a same-table migration,
+ * else by calling the other implementation with the same arguments (from
+ * {@code dual-write} on, and until the contract DDL has run), the old side first whatever
+ * the phase so that writers at adjacent phases lock rows in the same order. Any failure
+ * rolls the whole write back, except a failure of the old side at {@code contract} once
+ * the contract DDL has run, which is then undone to a savepoint and ignored.
  */
 public final class DualWriteRepositoryFactory {
 
@@ -56,9 +58,11 @@ public final class DualWriteRepositoryFactory {
 	 * @param newImplementation the implementation against the new schema
 	 * @param phaseController the started phase controller
 	 * @param transactionManager the application's transaction manager
-	 * @param dataSource the application's data source, to look up whether the contract DDL has run
+	 * @param dataSource the application's data source, to look up whether the contract
+	 * DDL has run
 	 * @return the routing bean
-	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is not declared
+	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is
+	 * not declared
 	 */
 	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
 			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource) {
@@ -67,7 +71,8 @@ public final class DualWriteRepositoryFactory {
 	}
 
 	/**
-	 * Create a routing bean that tells a listener about every call it makes on an implementation.
+	 * Create a routing bean that tells a listener about every call it makes on an
+	 * implementation.
 	 * @param <T> the repository interface
 	 * @param repository the repository interface
 	 * @param migrationId the migration
@@ -75,10 +80,12 @@ public final class DualWriteRepositoryFactory {
 	 * @param newImplementation the implementation against the new schema
 	 * @param phaseController the started phase controller
 	 * @param transactionManager the application's transaction manager
-	 * @param dataSource the application's data source, to look up whether the contract DDL has run
+	 * @param dataSource the application's data source, to look up whether the contract
+	 * DDL has run
 	 * @param listener the listener told about every call
 	 * @return the routing bean
-	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is not declared
+	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is
+	 * not declared
 	 */
 	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
 			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource,
@@ -92,8 +99,8 @@ public final class DualWriteRepositoryFactory {
 			.filter((candidate) -> candidate.id().equals(migrationId))
 			.findFirst()
 			.orElseThrow(() -> new ZdmConfigurationException(migrationId,
-					"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \""
-							+ migrationId + "\"), but no such migration is declared",
+					"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \"" + migrationId
+							+ "\"), but no such migration is declared",
 					"Declare the migration under zdm.migrations." + migrationId
 							+ ", or correct the migration in @ZdmRepository."));
 		return create(repository, migration, oldImplementation, newImplementation, routes,
@@ -102,10 +109,11 @@ public final class DualWriteRepositoryFactory {
 	}
 
 	/**
-	 * Create a routing bean that routes at one fixed phase, for when zdm's phase controller does not run (zdm is
-	 * disabled): no fleet decides the phase and nothing in the database is looked up. Reads and writes follow the
-	 * phase as they would at that effective phase, except at {@code contract}, where only the new side is written
-	 * since nothing can tell whether the contract DDL has dropped the old one.
+	 * Create a routing bean that routes at one fixed phase, for when zdm's phase
+	 * controller does not run (zdm is disabled): no fleet decides the phase and nothing
+	 * in the database is looked up. Reads and writes follow the phase as they would at
+	 * that effective phase, except at {@code contract}, where only the new side is
+	 * written since nothing can tell whether the contract DDL has dropped the old one.
 	 * @param <T> the repository interface
 	 * @param repository the repository interface
 	 * @param migration the migration, as declared
@@ -134,8 +142,8 @@ public final class DualWriteRepositoryFactory {
 		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
 		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phases,
 				transactionTemplate, routes, listener);
-		return repository.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository },
-				handler));
+		return repository
+			.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository }, handler));
 	}
 
 	private static void requireTriggerCanSyncBothWays(Class<?> repository, MigrationDefinition migration) {
@@ -176,9 +184,9 @@ public final class DualWriteRepositoryFactory {
 
 		private final DualWriteListener listener;
 
-		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation,
-				Object newImplementation, PhaseSource phases, TransactionTemplate transactionTemplate,
-				Map<Method, Access> routes, DualWriteListener listener) {
+		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation, Object newImplementation,
+				PhaseSource phases, TransactionTemplate transactionTemplate, Map<Method, Access> routes,
+				DualWriteListener listener) {
 			this.repository = repository;
 			this.migrationId = migration.id();
 			this.sync = migration.sync();
@@ -224,8 +232,9 @@ public final class DualWriteRepositoryFactory {
 			if (access == Access.READ) {
 				Phase phase = this.phases.effectivePhase(this.migrationId);
 				Schema side = phase.readsNew() ? Schema.NEW : Schema.OLD;
-				return observed(Operation.READ, side, false, () -> call(
-						(side == Schema.NEW) ? this.newImplementation : this.oldImplementation, method, args));
+				return observed(Operation.READ, side, false,
+						() -> call((side == Schema.NEW) ? this.newImplementation : this.oldImplementation, method,
+								args));
 			}
 			return inTransaction((status) -> write(status, method, args));
 		}
@@ -254,11 +263,12 @@ public final class DualWriteRepositoryFactory {
 		}
 
 		/**
-		 * At contract, the contract DDL may drop the old side as soon as the whole fleet is there, before this
-		 * instance's next heartbeat tells it so: a failed old-side write is undone to a savepoint and ignored if the
-		 * migration turns out to be contracted. Where the transaction has no savepoints (JPA, whose failed statement
-		 * also leaves the persistence context unusable), the migration's state is read before the old side is
-		 * written instead.
+		 * At contract, the contract DDL may drop the old side as soon as the whole fleet
+		 * is there, before this instance's next heartbeat tells it so: a failed old-side
+		 * write is undone to a savepoint and ignored if the migration turns out to be
+		 * contracted. Where the transaction has no savepoints (JPA, whose failed
+		 * statement also leaves the persistence context unusable), the migration's state
+		 * is read before the old side is written instead.
 		 */
 		private @Nullable Object callOldSideUnlessContracted(TransactionStatus status, Phase phase, Method method,
 				@Nullable Object[] args) throws Throwable {
@@ -289,8 +299,8 @@ public final class DualWriteRepositoryFactory {
 		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
 				Method method, @Nullable Object[] args) throws Throwable {
 			Object target = (schema == Schema.NEW) ? this.newImplementation : this.oldImplementation;
-			return observed(Operation.WRITE, schema, sync, () -> invokeAs(phase, schema, sync, otherSideResult, target,
-					method, args));
+			return observed(Operation.WRITE, schema, sync,
+					() -> invokeAs(phase, schema, sync, otherSideResult, target, method, args));
 		}
 
 		private @Nullable Object invokeAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
@@ -391,8 +401,8 @@ public final class DualWriteRepositoryFactory {
 	/**
 	 * The phase decided by the fleet, through the phase controller.
 	 */
-	private record ControlledPhase(PhaseController phaseController, MigrationStateRepository states)
-			implements PhaseSource {
+	private record ControlledPhase(PhaseController phaseController,
+			MigrationStateRepository states) implements PhaseSource {
 
 		@Override
 		public Phase effectivePhase(String migrationId) {

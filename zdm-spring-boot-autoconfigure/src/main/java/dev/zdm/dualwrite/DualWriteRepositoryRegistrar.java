@@ -21,11 +21,12 @@ import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.PhaseController;
 
 /**
- * Finds the beans marked with {@link ZdmRepository @ZdmRepository} and registers, for each repository interface, a
- * primary bean that routes its calls by the migration's effective phase, or, when zdm's {@link PhaseController}
- * does not run, as the {@link FixedPhaseRouting} says. Everything that would stop a call from being routed (a side
- * without an implementation, two implementations of one side, a method that cannot be classified) fails start-up
- * here, before any bean is created.
+ * Finds the beans marked with {@link ZdmRepository @ZdmRepository} and registers, for
+ * each repository interface, a primary bean that routes its calls by the migration's
+ * effective phase, or, when zdm's {@link PhaseController} does not run, as the
+ * {@link FixedPhaseRouting} says. Everything that would stop a call from being routed (a
+ * side without an implementation, two implementations of one side, a method that cannot
+ * be classified) fails start-up here, before any bean is created.
  */
 public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostProcessor, Ordered {
 
@@ -92,9 +93,8 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 		DataSource dataSource = beanFactory.getBean(DataSource.class);
 		PlatformTransactionManager transactionManager = beanFactory.getBeanProvider(PlatformTransactionManager.class)
 			.getIfUnique(() -> new DataSourceTransactionManager(dataSource));
-		DualWriteListener listener = DualWriteListener.of(beanFactory.getBeanProvider(DualWriteListener.class)
-			.orderedStream()
-			.toList());
+		DualWriteListener listener = DualWriteListener
+			.of(beanFactory.getBeanProvider(DualWriteListener.class).orderedStream().toList());
 		return DualWriteRepositoryFactory.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
 				beanFactory.getBean(newBean, repository), phaseController, transactionManager, dataSource, listener);
 	}
@@ -121,8 +121,9 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 		if (marker.repository() != void.class) {
 			if (!marker.repository().isInterface() || !marker.repository().isAssignableFrom(userType)) {
 				throw new ZdmConfigurationException(marker.migration(),
-						"bean '" + beanName + "' (" + userType.getName() + ") is marked with @ZdmRepository(repository = "
-								+ marker.repository().getName() + ".class), which is not an interface it implements",
+						"bean '" + beanName + "' (" + userType.getName()
+								+ ") is marked with @ZdmRepository(repository = " + marker.repository().getName()
+								+ ".class), which is not an interface it implements",
 						"Set repository to the interface the routing bean should implement.");
 			}
 			return marker.repository();
@@ -165,13 +166,11 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 				return names.get(0);
 			}
 			String side = schema.name();
-			throw new ZdmConfigurationException(this.migrationId,
-					"repository " + repository.getName() + " has "
-							+ (names.isEmpty() ? "no implementation" : names.size() + " implementations " + names)
-							+ " marked with @ZdmRepository(migration = \"" + this.migrationId + "\", schema = " + side
-							+ ")",
-					"Provide exactly one bean implementing " + repository.getSimpleName()
-							+ " against the " + side.toLowerCase() + " schema, marked with @ZdmRepository(migration = \""
+			throw new ZdmConfigurationException(this.migrationId, "repository " + repository.getName() + " has "
+					+ (names.isEmpty() ? "no implementation" : names.size() + " implementations " + names)
+					+ " marked with @ZdmRepository(migration = \"" + this.migrationId + "\", schema = " + side + ")",
+					"Provide exactly one bean implementing " + repository.getSimpleName() + " against the "
+							+ side.toLowerCase() + " schema, marked with @ZdmRepository(migration = \""
 							+ this.migrationId + "\", schema = Schema." + side + ").");
 		}
 

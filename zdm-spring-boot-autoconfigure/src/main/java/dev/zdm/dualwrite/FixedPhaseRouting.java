@@ -15,17 +15,21 @@ import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
- * Routes repositories when zdm's phase controller does not run ({@code zdm.enabled=false}): each at the phase its
- * migration requests, fixed, with no fleet, no DDL, no sync trigger management, no backfill and nothing looked up
- * in the database. Two requested phases are routed otherwise, because zdm cannot check what makes them safe:
+ * Routes repositories when zdm's phase controller does not run
+ * ({@code zdm.enabled=false}): each at the phase its migration requests, fixed, with no
+ * fleet, no DDL, no sync trigger management, no backfill and nothing looked up in the
+ * database. Two requested phases are routed otherwise, because zdm cannot check what
+ * makes them safe:
  * <ul>
- * <li>{@code read-new} routes as {@code backfill} (reads stay on the old side, complete in every phase before the
- * contract DDL), since nothing checks that the backfill has been verified;</li>
- * <li>{@code contract} reads and writes the new side only, since nothing can tell whether the contract DDL has
- * dropped the old one.</li>
+ * <li>{@code read-new} routes as {@code backfill} (reads stay on the old side, complete
+ * in every phase before the contract DDL), since nothing checks that the backfill has
+ * been verified;</li>
+ * <li>{@code contract} reads and writes the new side only, since nothing can tell whether
+ * the contract DDL has dropped the old one.</li>
  * </ul>
- * When zdm is enabled but could not start (no single {@code DataSource}, no Flyway), an {@link #unavailable
- * unavailable} routing refuses every routed repository instead, with the reason.
+ * When zdm is enabled but could not start (no single {@code DataSource}, no Flyway), an
+ * {@link #unavailable unavailable} routing refuses every routed repository instead, with
+ * the reason.
  */
 public final class FixedPhaseRouting {
 
@@ -54,8 +58,10 @@ public final class FixedPhaseRouting {
 	}
 
 	/**
-	 * Return a routing that refuses every routed repository, for zdm enabled but not running.
-	 * @param reason why zdm does not run, for example {@code "the application has no DataSource"}
+	 * Return a routing that refuses every routed repository, for zdm enabled but not
+	 * running.
+	 * @param reason why zdm does not run, for example
+	 * {@code "the application has no DataSource"}
 	 * @param action what to do about it
 	 * @return the routing
 	 */
@@ -73,17 +79,18 @@ public final class FixedPhaseRouting {
 	}
 
 	/**
-	 * Create the routing bean of a repository interface, logging a warning that no fleet safety applies.
+	 * Create the routing bean of a repository interface, logging a warning that no fleet
+	 * safety applies.
 	 * @param <T> the repository interface
 	 * @param repository the repository interface
 	 * @param migrationId the migration its implementations are marked with
 	 * @param oldImplementation the implementation against the old schema
 	 * @param newImplementation the implementation against the new schema
-	 * @param transactionManager the transaction manager to run writes in, looked up once the routing is known to
-	 * be possible
+	 * @param transactionManager the transaction manager to run writes in, looked up once
+	 * the routing is known to be possible
 	 * @return the routing bean
-	 * @throws ZdmConfigurationException if zdm is enabled but not running, the migration is not declared or a
-	 * method cannot be routed
+	 * @throws ZdmConfigurationException if zdm is enabled but not running, the migration
+	 * is not declared or a method cannot be routed
 	 */
 	public <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
 			Supplier<PlatformTransactionManager> transactionManager) {
@@ -99,15 +106,15 @@ public final class FixedPhaseRouting {
 			.filter((candidate) -> candidate.id().equals(migrationId))
 			.findFirst()
 			.orElseThrow(() -> new ZdmConfigurationException(migrationId,
-					"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \""
-							+ migrationId + "\"), but no such migration is declared",
+					"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \"" + migrationId
+							+ "\"), but no such migration is declared",
 					"Declare the migration under zdm.migrations." + migrationId
 							+ ", or correct the migration in @ZdmRepository."));
 		Phase phase = routedPhase(migration.requestedPhase());
 		T routing = DualWriteRepositoryFactory.createAtFixedPhase(repository, migration, phase, oldImplementation,
 				newImplementation, transactionManager.get());
-		logger.warn("zdm is disabled (zdm.enabled=false): " + repository.getName() + " routes migration '"
-				+ migrationId + "' at a fixed phase, " + describe(migration, phase) + ". No fleet keeps this "
+		logger.warn("zdm is disabled (zdm.enabled=false): " + repository.getName() + " routes migration '" + migrationId
+				+ "' at a fixed phase, " + describe(migration, phase) + ". No fleet keeps this "
 				+ "instance within one phase of the others, and zdm runs no DDL, installs or removes no sync "
 				+ "trigger, and runs no backfill or verification.");
 		return routing;
@@ -119,9 +126,11 @@ public final class FixedPhaseRouting {
 		boolean trigger = migration.sync() == SyncMode.TRIGGER;
 		return switch (requested) {
 			case EXPAND -> routed + ": reads and writes the old side only";
-			case DUAL_WRITE, BACKFILL -> routed + ": reads and writes the old side, "
-					+ (trigger ? "the new columns kept in sync only by a sync trigger zdm installed while enabled"
-							: "then writes the new side in the same transaction");
+			case DUAL_WRITE,
+					BACKFILL ->
+				routed + ": reads and writes the old side, "
+						+ (trigger ? "the new columns kept in sync only by a sync trigger zdm installed while enabled"
+								: "then writes the new side in the same transaction");
 			case READ_NEW -> routed + ": nothing checks that the backfill was verified, so reads stay on the old "
 					+ "side; writes the old side, "
 					+ (trigger ? "the new columns kept in sync only by a sync trigger zdm installed while enabled"

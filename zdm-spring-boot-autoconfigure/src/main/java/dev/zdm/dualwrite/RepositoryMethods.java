@@ -16,8 +16,9 @@ import org.springframework.util.ReflectionUtils;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
- * Tells the reads of a repository interface from its writes: by {@link ZdmRead @ZdmRead} and
- * {@link ZdmWrite @ZdmWrite}, else by the method's name. A method that cannot be told is refused at start-up.
+ * Tells the reads of a repository interface from its writes: by {@link ZdmRead @ZdmRead}
+ * and {@link ZdmWrite @ZdmWrite}, else by the method's name. A method that cannot be told
+ * is refused at start-up.
  */
 final class RepositoryMethods {
 
@@ -33,8 +34,9 @@ final class RepositoryMethods {
 	}
 
 	/**
-	 * Classify every method of a repository interface that the routing bean must route. Default methods are
-	 * included only when annotated: otherwise their body runs and routes the calls it makes.
+	 * Classify every method of a repository interface that the routing bean must route.
+	 * Default methods are included only when annotated: otherwise their body runs and
+	 * routes the calls it makes.
 	 * @param repository the repository interface
 	 * @param migrationId the migration, for messages
 	 * @return each routed method with its access
@@ -58,9 +60,9 @@ final class RepositoryMethods {
 		boolean read = AnnotatedElementUtils.hasAnnotation(method, ZdmRead.class);
 		boolean write = AnnotatedElementUtils.hasAnnotation(method, ZdmWrite.class);
 		if (read && write) {
-			throw new ZdmConfigurationException(migrationId,
-					"repository method " + describe(repository, method) + " is annotated with both @ZdmRead and "
-							+ "@ZdmWrite",
+			throw new ZdmConfigurationException(
+					migrationId, "repository method " + describe(repository, method)
+							+ " is annotated with both @ZdmRead and " + "@ZdmWrite",
 					"Keep the one that says what the method does.");
 		}
 		if (read || write) {

@@ -23,18 +23,22 @@ import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.TableName;
 
 /**
- * Keeps a same-table migration's old and new columns in sync inside every writing statement, whoever sends it:
- * a row trigger derived from the migration's {@code up} and {@code down} expressions, installed with the expand
- * step and dropped with the contract step. Every statement zdm generates for the trigger is in this class.
+ * Keeps a same-table migration's old and new columns in sync inside every writing
+ * statement, whoever sends it: a row trigger derived from the migration's {@code up} and
+ * {@code down} expressions, installed with the expand step and dropped with the contract
+ * step. Every statement zdm generates for the trigger is in this class.
  * <p>
- * On {@code INSERT}, when every new column is {@code null} they are derived from the old ones, else when every old
- * column is {@code null} they are derived from the new ones. On {@code UPDATE}, when only the old columns change
- * the new ones are derived; when only the new ones change, the old ones are derived unless the new values already
- * are what {@code up} gives for the old ones (so a backfill or a lossy round trip never rewrites the old side).
- * A statement that sets both sides keeps both values. The trigger's {@code UPDATE OF} column list keeps the
- * function from running for updates of other columns. It has no {@code WHEN} condition on purpose: PostgreSQL
- * prepares a trigger's {@code WHEN} expression once per statement, which for the single-row statements of an
- * application costs more than the function call it saves (see {@code SameTableDualWriteBenchmark}).
+ * On {@code INSERT}, when every new column is {@code null} they are derived from the old
+ * ones, else when every old column is {@code null} they are derived from the new ones. On
+ * {@code UPDATE}, when only the old columns change the new ones are derived; when only
+ * the new ones change, the old ones are derived unless the new values already are what
+ * {@code up} gives for the old ones (so a backfill or a lossy round trip never rewrites
+ * the old side). A statement that sets both sides keeps both values. The trigger's
+ * {@code UPDATE OF} column list keeps the function from running for updates of other
+ * columns. It has no {@code WHEN} condition on purpose: PostgreSQL prepares a trigger's
+ * {@code WHEN} expression once per statement, which for the single-row statements of an
+ * application costs more than the function call it saves (see
+ * {@code SameTableDualWriteBenchmark}).
  */
 public class SameTableSyncTrigger implements SchemaChangeContributor {
 
@@ -77,9 +81,10 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 	}
 
 	/**
-	 * Return the statements that install the trigger, or nothing when the migration is not synced by a trigger or
-	 * the trigger is already installed as it should be.
-	 * @param migration the migration, validated against the catalog, after its expand scripts ran
+	 * Return the statements that install the trigger, or nothing when the migration is
+	 * not synced by a trigger or the trigger is already installed as it should be.
+	 * @param migration the migration, validated against the catalog, after its expand
+	 * scripts ran
 	 * @return the statements, in order
 	 */
 	@Override
@@ -103,7 +108,8 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		TableName table = migration.table();
 		List<String> statements = new ArrayList<>();
 		for (String column : notNullOldColumns(migration)) {
-			// Once the trigger is gone nothing fills the old column, which is about to be dropped: writes of the
+			// Once the trigger is gone nothing fills the old column, which is about to be
+			// dropped: writes of the
 			// new side in between must not fail on its NOT NULL.
 			statements.add("ALTER TABLE " + table.quoted() + " ALTER COLUMN " + new SqlIdentifier(column).quoted()
 					+ " DROP NOT NULL");
@@ -118,8 +124,8 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		if (oldColumns.length == 0) {
 			return List.of();
 		}
-		return this.jdbcTemplate.query(NOT_NULL_OLD_COLUMNS, (rs, row) -> rs.getString(1),
-				schemaOf(migration.table()), migration.table().table().name(), oldColumns);
+		return this.jdbcTemplate.query(NOT_NULL_OLD_COLUMNS, (rs, row) -> rs.getString(1), schemaOf(migration.table()),
+				migration.table().table().name(), oldColumns);
 	}
 
 	/**
@@ -163,10 +169,10 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		List<SqlIdentifier> oldColumns = down.isEmpty()
 				? referenced.stream().filter((column) -> !newColumns.contains(column)).toList()
 				: List.copyOf(down.keySet());
-		String oldChanged = any(oldColumns, (column) -> "OLD." + column.quoted() + " IS DISTINCT FROM NEW."
-				+ column.quoted());
-		String newChanged = any(newColumns, (column) -> "OLD." + column.quoted() + " IS DISTINCT FROM NEW."
-				+ column.quoted());
+		String oldChanged = any(oldColumns,
+				(column) -> "OLD." + column.quoted() + " IS DISTINCT FROM NEW." + column.quoted());
+		String newChanged = any(newColumns,
+				(column) -> "OLD." + column.quoted() + " IS DISTINCT FROM NEW." + column.quoted());
 		String newAllNull = all(newColumns, (column) -> "NEW." + column.quoted() + " IS NULL");
 		String oldAllNull = all(oldColumns, (column) -> "NEW." + column.quoted() + " IS NULL");
 		String newConsistent = all(newColumns,
@@ -184,7 +190,8 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 			.append("' in sync. Generated; trigger ")
 			.append(Integer.toHexString(createTrigger.hashCode()))
 			.append(".\nDECLARE\n");
-		// variables named like the columns let the up and down expressions be evaluated as they are written
+		// variables named like the columns let the up and down expressions be evaluated
+		// as they are written
 		for (SqlIdentifier column : referenced) {
 			body.append('\t')
 				.append(column.quoted())
@@ -265,7 +272,9 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 
 	private static String all(List<SqlIdentifier> columns, Function<SqlIdentifier, String> condition) {
 		return columns.isEmpty() ? "true"
-				: columns.stream().map((column) -> "(" + condition.apply(column) + ")").collect(Collectors.joining(" AND "));
+				: columns.stream()
+					.map((column) -> "(" + condition.apply(column) + ")")
+					.collect(Collectors.joining(" AND "));
 	}
 
 	private static String schemaOf(TableName table) {
@@ -276,8 +285,8 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 	}
 
 	/**
-	 * The generated trigger: the function's body, to compare with what is installed, and the statements that
-	 * install it.
+	 * The generated trigger: the function's body, to compare with what is installed, and
+	 * the statements that install it.
 	 */
 	record Definition(String body, List<String> statements) {
 

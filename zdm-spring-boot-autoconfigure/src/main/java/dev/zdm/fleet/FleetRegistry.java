@@ -15,9 +15,9 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.migration.Phase;
 
 /**
- * The fleet registry: which instances run which phase of each migration, and when each last heartbeated. All
- * times are the database's, so the instances' clocks do not matter. Every statement on {@code zdm_instance} is
- * here.
+ * The fleet registry: which instances run which phase of each migration, and when each
+ * last heartbeated. All times are the database's, so the instances' clocks do not matter.
+ * Every statement on {@code zdm_instance} is here.
  */
 public class FleetRegistry {
 
@@ -58,7 +58,8 @@ public class FleetRegistry {
 	}
 
 	/**
-	 * Serialise phase decisions for one migration across the fleet until the current transaction ends.
+	 * Serialise phase decisions for one migration across the fleet until the current
+	 * transaction ends.
 	 * @param migrationId the migration
 	 */
 	public void lockMigration(String migrationId) {
@@ -77,7 +78,8 @@ public class FleetRegistry {
 	}
 
 	/**
-	 * Register an instance's phases for a migration, or refresh them, and record a heartbeat.
+	 * Register an instance's phases for a migration, or refresh them, and record a
+	 * heartbeat.
 	 * @param instance the instance
 	 * @param migrationId the migration
 	 * @param requested the requested phase

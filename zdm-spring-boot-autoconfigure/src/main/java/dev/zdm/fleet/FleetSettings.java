@@ -5,10 +5,11 @@ import java.time.Duration;
 /**
  * How the fleet registry keeps time.
  *
- * @param heartbeatInterval how often an instance heartbeats and recomputes its effective phase
+ * @param heartbeatInterval how often an instance heartbeats and recomputes its effective
+ * phase
  * @param timeout how long after its last heartbeat an instance drops out of the fleet
- * @param joinTimeout how long a joining instance waits for instances more than one phase ahead of it to step
- * back
+ * @param joinTimeout how long a joining instance waits for instances more than one phase
+ * ahead of it to step back
  * @param retention how long an instance that stopped heartbeating stays listed
  */
 public record FleetSettings(Duration heartbeatInterval, Duration timeout, Duration joinTimeout, Duration retention) {

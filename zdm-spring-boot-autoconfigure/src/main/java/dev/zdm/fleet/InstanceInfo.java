@@ -19,7 +19,8 @@ public record InstanceInfo(String instanceId, @Nullable String applicationVersio
 
 	/**
 	 * Describe this process.
-	 * @param instanceId the configured id, or {@code null} to derive one from the name, host and a random suffix
+	 * @param instanceId the configured id, or {@code null} to derive one from the name,
+	 * host and a random suffix
 	 * @param applicationName the application's name, used in a derived id
 	 * @param applicationVersion the application's version, if known
 	 * @return this instance

@@ -23,13 +23,15 @@ import dev.zdm.phase.MigrationStatus;
 import dev.zdm.phase.PhaseController;
 
 /**
- * {@link org.springframework.boot.health.contributor.HealthIndicator} for zdm: down while an instance cannot
- * heartbeat (so the fleet may drop it), up otherwise, with each migration's phases and its problems: a failed
- * backfill or verification, a DDL statement blocked for longer than a threshold, a phase held back for longer than
- * a threshold. A problem never makes the indicator down, as the instance still serves correctly. Under
- * {@code expand}, where each migration's expand DDL stands (what it waits for, who blocked its last attempt, and
- * {@code stalled} once it has been pending for longer than {@code zdm.ddl.expand-alert-after}). A pending or
- * stalled expand never makes the instance down either: it serves correctly through the old schema meanwhile.
+ * {@link org.springframework.boot.health.contributor.HealthIndicator} for zdm: down while
+ * an instance cannot heartbeat (so the fleet may drop it), up otherwise, with each
+ * migration's phases and its problems: a failed backfill or verification, a DDL statement
+ * blocked for longer than a threshold, a phase held back for longer than a threshold. A
+ * problem never makes the indicator down, as the instance still serves correctly. Under
+ * {@code expand}, where each migration's expand DDL stands (what it waits for, who
+ * blocked its last attempt, and {@code stalled} once it has been pending for longer than
+ * {@code zdm.ddl.expand-alert-after}). A pending or stalled expand never makes the
+ * instance down either: it serves correctly through the old schema meanwhile.
  */
 public class ZdmHealthIndicator extends AbstractHealthIndicator {
 
@@ -65,7 +67,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 	/**
 	 * Create an indicator that does not report the expand DDL's progress.
 	 * @param controller the phase controller
-	 * @param backfillProgress the backfill progress sampled at each heartbeat, or {@code null}
+	 * @param backfillProgress the backfill progress sampled at each heartbeat, or
+	 * {@code null}
 	 * @param ddlActivity the DDL this instance runs, or {@code null}
 	 * @param heldBack since when phases are held back, or {@code null}
 	 * @param thresholds from when a blocked DDL or a held-back phase is a problem
@@ -79,7 +82,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 	 * Create an indicator.
 	 * @param controller the phase controller
 	 * @param ddlRunner the DDL runner, whose expand progress is reported, or {@code null}
-	 * @param backfillProgress the backfill progress sampled at each heartbeat, or {@code null}
+	 * @param backfillProgress the backfill progress sampled at each heartbeat, or
+	 * {@code null}
 	 * @param ddlActivity the DDL this instance runs, or {@code null}
 	 * @param heldBack since when phases are held back, or {@code null}
 	 * @param thresholds from when a blocked DDL or a held-back phase is a problem
@@ -103,9 +107,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			String id = status.migrationId();
 			Map<String, Object> details = new LinkedHashMap<>();
 			List<String> problems = new ArrayList<>();
-			String phase = status.effective().value()
-					+ ((status.effective() != status.requested()) ? " (requested " + status.requested() + ": "
-							+ status.heldBackReason() + ")" : "");
+			String phase = status.effective().value() + ((status.effective() != status.requested())
+					? " (requested " + status.requested() + ": " + status.heldBackReason() + ")" : "");
 			details.put("phase", phase);
 			if (status.lastHeartbeatError() != null) {
 				builder.down();
@@ -124,9 +127,9 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 				details.put("backfill", progress.state().value() + (progress.paused() ? " (paused)" : ""));
 				BackfillVerification verification = progress.verification();
 				if (verification != null && !verification.succeeded()) {
-					problems.add("backfill verification failed: " + verification.rowsDisagreeing()
-							+ " rows disagreed after " + verification.passes() + " passes (fleet "
-							+ verification.fleet() + ")");
+					problems.add(
+							"backfill verification failed: " + verification.rowsDisagreeing() + " rows disagreed after "
+									+ verification.passes() + " passes (fleet " + verification.fleet() + ")");
 				}
 				else if (progress.state() == BackfillState.FAILED) {
 					problems.add("backfill failed: " + progress.lastError());
@@ -161,7 +164,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 		if (blocked.blockers().isEmpty()) {
 			return "the blocking session was gone before it could be identified";
 		}
-		return "blocked by " + String.join("; ", blocked.blockers().stream().map((session) -> session.describe()).toList());
+		return "blocked by "
+				+ String.join("; ", blocked.blockers().stream().map((session) -> session.describe()).toList());
 	}
 
 	/**

@@ -9,8 +9,8 @@ import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.MigrationStatus;
 
 /**
- * Samples each migration's {@link TableLockFigures lock figures} on every heartbeat, so that metrics and the
- * endpoint read them without querying the database themselves.
+ * Samples each migration's {@link TableLockFigures lock figures} on every heartbeat, so
+ * that metrics and the endpoint read them without querying the database themselves.
  */
 public class LockFiguresSampler implements MigrationParticipant {
 

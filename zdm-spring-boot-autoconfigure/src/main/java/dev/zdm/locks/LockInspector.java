@@ -14,14 +14,16 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.migration.TableName;
 
 /**
- * Reads lock and transaction figures from {@code pg_locks} and {@code pg_stat_activity}: who blocks a session,
- * who waits on a table, how old the oldest transaction is. Every such query zdm makes is here, and every
- * blocking session zdm reports comes from here, its query {@link QueryText normalized} unless asked not to. Needs
- * PostgreSQL 14 or later ({@code pg_locks.waitstart}).
+ * Reads lock and transaction figures from {@code pg_locks} and {@code pg_stat_activity}:
+ * who blocks a session, who waits on a table, how old the oldest transaction is. Every
+ * such query zdm makes is here, and every blocking session zdm reports comes from here,
+ * its query {@link QueryText normalized} unless asked not to. Needs PostgreSQL 14 or
+ * later ({@code pg_locks.waitstart}).
  * <p>
- * Ages are measured against {@code clock_timestamp()}, never {@code now()}: {@code now()} is when the inspecting
- * transaction started, and {@code pg_stat_activity} is read after that, so it can show a transaction that started
- * later, whose age against {@code now()} would be negative.
+ * Ages are measured against {@code clock_timestamp()}, never {@code now()}: {@code now()}
+ * is when the inspecting transaction started, and {@code pg_stat_activity} is read after
+ * that, so it can show a transaction that started later, whose age against {@code now()}
+ * would be negative.
  */
 public class LockInspector {
 
@@ -66,7 +68,8 @@ public class LockInspector {
 	private final boolean showQueryLiterals;
 
 	/**
-	 * Create an inspector that shows other sessions' queries with their constants replaced by placeholders.
+	 * Create an inspector that shows other sessions' queries with their constants
+	 * replaced by placeholders.
 	 * @param dataSource the application's data source
 	 */
 	public LockInspector(DataSource dataSource) {
@@ -76,8 +79,9 @@ public class LockInspector {
 	/**
 	 * Create an inspector.
 	 * @param dataSource the application's data source
-	 * @param showQueryLiterals whether to show other sessions' queries as they are, constants included, rather
-	 * than {@link QueryText#normalize normalized}; for debugging only, as constants may hold personal data
+	 * @param showQueryLiterals whether to show other sessions' queries as they are,
+	 * constants included, rather than {@link QueryText#normalize normalized}; for
+	 * debugging only, as constants may hold personal data
 	 */
 	public LockInspector(DataSource dataSource, boolean showQueryLiterals) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
@@ -94,16 +98,16 @@ public class LockInspector {
 	}
 
 	/**
-	 * Return the lock figures of a table: waiters, longest wait, blockers and the oldest open transaction.
+	 * Return the lock figures of a table: waiters, longest wait, blockers and the oldest
+	 * open transaction.
 	 * @param table the table
 	 * @return the figures
 	 */
 	public TableLockFigures tableLockFigures(TableName table) {
 		record Waiters(int waiting, Duration longestWait, Integer[] blockerPids) {
 		}
-		Waiters waiters = this.jdbcTemplate.queryForObject(TABLE_WAITERS,
-				(rs, row) -> new Waiters(rs.getInt("waiting"), duration(rs, "longest_wait_seconds"),
-						(Integer[]) rs.getArray("blocker_pids").getArray()),
+		Waiters waiters = this.jdbcTemplate.queryForObject(TABLE_WAITERS, (rs, row) -> new Waiters(rs.getInt("waiting"),
+				duration(rs, "longest_wait_seconds"), (Integer[]) rs.getArray("blocker_pids").getArray()),
 				table.quoted());
 		List<BlockingSession> blockers = (waiters == null || waiters.blockerPids().length == 0) ? List.of()
 				: this.jdbcTemplate.query(SESSIONS, this::session, (Object) waiters.blockerPids());

@@ -5,15 +5,16 @@ import java.util.function.IntPredicate;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Query text as zdm shows and stores it for another session: its constants replaced by placeholders
- * {@code $1}, {@code $2}, ..., as {@code pg_stat_statements} shows queries, so that reports of blocking sessions
- * never copy the values an application wrote (card numbers, personal data) into logs, zdm's tables or the
- * endpoint.
+ * Query text as zdm shows and stores it for another session: its constants replaced by
+ * placeholders {@code $1}, {@code $2}, ..., as {@code pg_stat_statements} shows queries,
+ * so that reports of blocking sessions never copy the values an application wrote (card
+ * numbers, personal data) into logs, zdm's tables or the endpoint.
  * <p>
- * Replaced: string constants ({@code '...'}, {@code E'...'}, {@code B'...'}, {@code X'...'}, {@code N'...'},
- * {@code U&'...'}), dollar-quoted strings ({@code $$...$$}, {@code $tag$...$tag$}) and numbers. Comments are
- * removed. Identifiers, keywords, operators and existing parameters are kept. A text cut off inside a constant
- * has the rest replaced.
+ * Replaced: string constants ({@code '...'}, {@code E'...'}, {@code B'...'},
+ * {@code X'...'}, {@code N'...'}, {@code U&'...'}), dollar-quoted strings
+ * ({@code $$...$$}, {@code $tag$...$tag$}) and numbers. Comments are removed.
+ * Identifiers, keywords, operators and existing parameters are kept. A text cut off
+ * inside a constant has the rest replaced.
  */
 public final class QueryText {
 
@@ -21,7 +22,8 @@ public final class QueryText {
 	}
 
 	/**
-	 * Return a query's text with its constants replaced by placeholders and its comments removed.
+	 * Return a query's text with its constants replaced by placeholders and its comments
+	 * removed.
 	 * @param query the query text, possibly cut off
 	 * @return the normalized text, or {@code null} if the query is {@code null}
 	 */
@@ -34,7 +36,8 @@ public final class QueryText {
 
 	private static final class Normalizer {
 
-		// Marks a constant replaced, until the placeholders are numbered; cannot occur in PostgreSQL's text.
+		// Marks a constant replaced, until the placeholders are numbered; cannot occur in
+		// PostgreSQL's text.
 		private static final char PLACEHOLDER = '\u0000';
 
 		private final String sql;
@@ -91,7 +94,8 @@ public final class QueryText {
 					this.position++;
 				}
 			}
-			// Placeholders are numbered after the parameters the text already has, as pg_stat_statements does.
+			// Placeholders are numbered after the parameters the text already has, as
+			// pg_stat_statements does.
 			StringBuilder numbered = new StringBuilder(this.out.length() + 16);
 			int parameter = this.highestParameter;
 			for (int i = 0; i < this.out.length(); i++) {
@@ -167,7 +171,8 @@ public final class QueryText {
 			if (this.sql.startsWith("0x", i) || this.sql.startsWith("0X", i) || this.sql.startsWith("0o", i)
 					|| this.sql.startsWith("0O", i) || this.sql.startsWith("0b", i) || this.sql.startsWith("0B", i)) {
 				i += 2;
-				while (i < this.sql.length() && (Character.isLetterOrDigit(this.sql.charAt(i)) || this.sql.charAt(i) == '_')) {
+				while (i < this.sql.length()
+						&& (Character.isLetterOrDigit(this.sql.charAt(i)) || this.sql.charAt(i) == '_')) {
 					i++;
 				}
 				placeholder(i);
@@ -176,7 +181,8 @@ public final class QueryText {
 			while (i < this.sql.length() && (Character.isDigit(this.sql.charAt(i)) || this.sql.charAt(i) == '_')) {
 				i++;
 			}
-			if (i < this.sql.length() && this.sql.charAt(i) == '.' && !(i + 1 < this.sql.length() && this.sql.charAt(i + 1) == '.')) {
+			if (i < this.sql.length() && this.sql.charAt(i) == '.'
+					&& !(i + 1 < this.sql.length() && this.sql.charAt(i + 1) == '.')) {
 				i++;
 				while (i < this.sql.length() && Character.isDigit(this.sql.charAt(i))) {
 					i++;
@@ -184,7 +190,8 @@ public final class QueryText {
 			}
 			if (i < this.sql.length() && (this.sql.charAt(i) == 'e' || this.sql.charAt(i) == 'E')) {
 				int exponent = i + 1;
-				if (exponent < this.sql.length() && (this.sql.charAt(exponent) == '+' || this.sql.charAt(exponent) == '-')) {
+				if (exponent < this.sql.length()
+						&& (this.sql.charAt(exponent) == '+' || this.sql.charAt(exponent) == '-')) {
 					exponent++;
 				}
 				if (exponent < this.sql.length() && Character.isDigit(this.sql.charAt(exponent))) {

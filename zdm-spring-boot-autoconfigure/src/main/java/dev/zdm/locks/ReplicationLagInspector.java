@@ -12,9 +12,10 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * Reads the replay lag of the streaming replicas from {@code pg_stat_replication}. The lag columns are only
- * shown to a role that has the privileges of {@code pg_read_all_stats} (or is a superuser); for another role
- * the lag cannot be read, which is logged once.
+ * Reads the replay lag of the streaming replicas from {@code pg_stat_replication}. The
+ * lag columns are only shown to a role that has the privileges of
+ * {@code pg_read_all_stats} (or is a superuser); for another role the lag cannot be read,
+ * which is logged once.
  */
 public class ReplicationLagInspector {
 
@@ -46,8 +47,8 @@ public class ReplicationLagInspector {
 
 	/**
 	 * Return the replicas and their replay lag, if this role may read them.
-	 * @return the replicas, most lagging first, or {@link ReplicationLag#unreadable()} if the role cannot read
-	 * their lag
+	 * @return the replicas, most lagging first, or {@link ReplicationLag#unreadable()} if
+	 * the role cannot read their lag
 	 */
 	public ReplicationLag replicationLag() {
 		if (!isReadable()) {
@@ -82,7 +83,8 @@ public class ReplicationLagInspector {
 	/**
 	 * The streaming replicas of the database, as {@code pg_stat_replication} shows them.
 	 *
-	 * @param readable whether this role may read their lag; if not, {@code replicas} is empty
+	 * @param readable whether this role may read their lag; if not, {@code replicas} is
+	 * empty
 	 * @param replicas the replicas, most lagging first
 	 */
 	public record ReplicationLag(boolean readable, List<Replica> replicas) {
@@ -107,8 +109,8 @@ public class ReplicationLagInspector {
 	 * @param applicationName its {@code application_name}
 	 * @param client its address, or {@code local}
 	 * @param state its WAL sender's state, for example {@code streaming}
-	 * @param replayLag how long ago the WAL it has replayed last was flushed here, or {@link Duration#ZERO} when
-	 * it has caught up
+	 * @param replayLag how long ago the WAL it has replayed last was flushed here, or
+	 * {@link Duration#ZERO} when it has caught up
 	 */
 	public record Replica(@Nullable String applicationName, @Nullable String client, @Nullable String state,
 			Duration replayLag) {

@@ -11,7 +11,8 @@ import org.jspecify.annotations.Nullable;
  * @param waitingSessions how many sessions wait for a lock on the table
  * @param longestWait the longest of those waits, or {@link Duration#ZERO}
  * @param blockers the sessions holding the locks they wait for
- * @param oldestTransactionAge the age of the oldest open transaction in the database, or {@code null}
+ * @param oldestTransactionAge the age of the oldest open transaction in the database, or
+ * {@code null}
  * @param oldestTransactionPid the backend of that transaction, or {@code null}
  */
 public record TableLockFigures(int waitingSessions, Duration longestWait, List<BlockingSession> blockers,

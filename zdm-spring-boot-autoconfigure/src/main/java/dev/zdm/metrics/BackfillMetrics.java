@@ -15,23 +15,26 @@ import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * {@link BackfillListener} that records what the backfills running on this instance do, each meter tagged with
- * the {@code migration}:
+ * {@link BackfillListener} that records what the backfills running on this instance do,
+ * each meter tagged with the {@code migration}:
  * <ul>
- * <li>{@code zdm.backfill.rows.copied}, {@code zdm.backfill.rows.updated}: rows walked and rewritten by copy
- * batches;</li>
+ * <li>{@code zdm.backfill.rows.copied}, {@code zdm.backfill.rows.updated}: rows walked
+ * and rewritten by copy batches;</li>
  * <li>{@code zdm.backfill.rows.verified}, {@code zdm.backfill.rows.disagreeing},
- * {@code zdm.backfill.rows.repaired}: rows checked, found disagreeing and repaired by verification batches;</li>
- * <li>{@code zdm.backfill.batch.duration} (timer) and {@code zdm.backfill.batch.size} (rows asked for), tagged
- * with the {@code kind} ({@code copy} or {@code verify});</li>
+ * {@code zdm.backfill.rows.repaired}: rows checked, found disagreeing and repaired by
+ * verification batches;</li>
+ * <li>{@code zdm.backfill.batch.duration} (timer) and {@code zdm.backfill.batch.size}
+ * (rows asked for), tagged with the {@code kind} ({@code copy} or {@code verify});</li>
  * <li>{@code zdm.backfill.batch.retries}: failed batches retried with fewer rows;</li>
- * <li>{@code zdm.backfill.errors}: failures, tagged with the {@code stage} ({@code batch}, {@code run} or
- * {@code verification});</li>
- * <li>{@code zdm.backfill.throttle.pauses} and {@code zdm.backfill.throttle.time} (seconds): times the backfill
- * started holding back and how long it held back, tagged with the {@code reason};</li>
- * <li>{@code zdm.backfill.verification.passes}: verification passes that walked every row;</li>
- * <li>{@code zdm.backfill.verifications}: verifications recorded, tagged with the {@code result}
- * ({@code succeeded} or {@code failed}).</li>
+ * <li>{@code zdm.backfill.errors}: failures, tagged with the {@code stage}
+ * ({@code batch}, {@code run} or {@code verification});</li>
+ * <li>{@code zdm.backfill.throttle.pauses} and {@code zdm.backfill.throttle.time}
+ * (seconds): times the backfill started holding back and how long it held back, tagged
+ * with the {@code reason};</li>
+ * <li>{@code zdm.backfill.verification.passes}: verification passes that walked every
+ * row;</li>
+ * <li>{@code zdm.backfill.verifications}: verifications recorded, tagged with the
+ * {@code result} ({@code succeeded} or {@code failed}).</li>
  * </ul>
  */
 public class BackfillMetrics implements BackfillListener {
@@ -58,7 +61,8 @@ public class BackfillMetrics implements BackfillListener {
 	}
 
 	/**
-	 * Register every meter of a migration at zero, so that dashboards show it before anything happens.
+	 * Register every meter of a migration at zero, so that dashboards show it before
+	 * anything happens.
 	 * @param registry the registry
 	 * @param migrationId the migration
 	 */

@@ -16,16 +16,17 @@ import dev.zdm.ddl.DdlStep;
 import dev.zdm.locks.BlockingSession;
 
 /**
- * {@link DdlListener} that records the expand and contract statements this instance runs, each meter tagged with
- * the {@code migration} and the {@code step} ({@code expand} or {@code contract}):
+ * {@link DdlListener} that records the expand and contract statements this instance runs,
+ * each meter tagged with the {@code migration} and the {@code step} ({@code expand} or
+ * {@code contract}):
  * <ul>
- * <li>{@code zdm.ddl.statements}: statements finished, tagged with the {@code outcome} ({@code applied} or
- * {@code failed});</li>
+ * <li>{@code zdm.ddl.statements}: statements finished, tagged with the {@code outcome}
+ * ({@code applied} or {@code failed});</li>
  * <li>{@code zdm.ddl.attempts}: attempts, the first one included;</li>
  * <li>{@code zdm.ddl.lock.timeouts}: attempts that timed out waiting for a lock;</li>
  * <li>{@code zdm.ddl.blocked} (timer): how long each of those attempts waited;</li>
- * <li>{@code zdm.ddl.duration} (timer): how long each statement took, retries included, tagged with the
- * {@code outcome}.</li>
+ * <li>{@code zdm.ddl.duration} (timer): how long each statement took, retries included,
+ * tagged with the {@code outcome}.</li>
  * </ul>
  */
 public class DdlMetrics implements DdlListener {
@@ -41,7 +42,8 @@ public class DdlMetrics implements DdlListener {
 	}
 
 	/**
-	 * Register every meter of a migration at zero, so that dashboards show it before anything happens.
+	 * Register every meter of a migration at zero, so that dashboards show it before
+	 * anything happens.
 	 * @param registry the registry
 	 * @param migrationId the migration
 	 */
@@ -79,8 +81,8 @@ public class DdlMetrics implements DdlListener {
 			@Override
 			public void finished(@Nullable Throwable failure) {
 				statements(registry, id, step, failure == null).increment();
-				duration(registry, id, step, failure == null)
-					.record(registry.config().clock().monotonicTime() - start, TimeUnit.NANOSECONDS);
+				duration(registry, id, step, failure == null).record(registry.config().clock().monotonicTime() - start,
+						TimeUnit.NANOSECONDS);
 			}
 
 		};

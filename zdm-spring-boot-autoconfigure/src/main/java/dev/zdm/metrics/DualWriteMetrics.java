@@ -11,16 +11,18 @@ import dev.zdm.dualwrite.DualWriteListener;
 import dev.zdm.dualwrite.Schema;
 
 /**
- * {@link DualWriteListener} that records the calls the routing beans make on the repository implementations,
- * each meter tagged with the {@code migration}:
+ * {@link DualWriteListener} that records the calls the routing beans make on the
+ * repository implementations, each meter tagged with the {@code migration}:
  * <ul>
- * <li>{@code zdm.dualwrite.calls}: calls, tagged with the {@code operation} ({@code read} or {@code write}), the
- * {@code side} called ({@code old} or {@code new}), its {@code role} ({@code source} of truth, or {@code sync} of
- * the other side) and the {@code outcome} ({@code success} or {@code failure});</li>
- * <li>{@code zdm.dualwrite.sync.failures}: sync calls that failed, rolling the whole write back, tagged with the
- * {@code side};</li>
- * <li>{@code zdm.dualwrite.sync.duration} (timer): time spent in the implementation that keeps the other side in
- * sync, for migrations synced by calling both implementations, tagged with the {@code side}.</li>
+ * <li>{@code zdm.dualwrite.calls}: calls, tagged with the {@code operation} ({@code read}
+ * or {@code write}), the {@code side} called ({@code old} or {@code new}), its
+ * {@code role} ({@code source} of truth, or {@code sync} of the other side) and the
+ * {@code outcome} ({@code success} or {@code failure});</li>
+ * <li>{@code zdm.dualwrite.sync.failures}: sync calls that failed, rolling the whole
+ * write back, tagged with the {@code side};</li>
+ * <li>{@code zdm.dualwrite.sync.duration} (timer): time spent in the implementation that
+ * keeps the other side in sync, for migrations synced by calling both implementations,
+ * tagged with the {@code side}.</li>
  * </ul>
  */
 public class DualWriteMetrics implements DualWriteListener {
@@ -36,7 +38,8 @@ public class DualWriteMetrics implements DualWriteListener {
 	}
 
 	/**
-	 * Register every meter of a migration at zero, so that dashboards show it before anything happens.
+	 * Register every meter of a migration at zero, so that dashboards show it before
+	 * anything happens.
 	 * @param registry the registry
 	 * @param migrationId the migration
 	 */

@@ -17,16 +17,17 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.phase.PhaseController;
 
 /**
- * {@link MeterBinder} for where each migration's expand DDL stands on this instance, tagged with the
- * {@code migration}:
+ * {@link MeterBinder} for where each migration's expand DDL stands on this instance,
+ * tagged with the {@code migration}:
  * <ul>
- * <li>{@code zdm.ddl.expand.pending}: 1 while the expand is not done (the migration stays at {@code expand}),
- * else 0;</li>
- * <li>{@code zdm.ddl.expand.pending.time}: how long it has been pending, 0 once done;</li>
+ * <li>{@code zdm.ddl.expand.pending}: 1 while the expand is not done (the migration stays
+ * at {@code expand}), else 0;</li>
+ * <li>{@code zdm.ddl.expand.pending.time}: how long it has been pending, 0 once
+ * done;</li>
  * <li>{@code zdm.ddl.expand.stalled}: 1 once it has been pending for longer than
  * {@code zdm.ddl.expand-alert-after}, else 0: the signal to alert on;</li>
- * <li>{@code zdm.ddl.expand.lock.timeouts}: attempts of this instance's expand statements that timed out waiting
- * for a lock.</li>
+ * <li>{@code zdm.ddl.expand.lock.timeouts}: attempts of this instance's expand statements
+ * that timed out waiting for a lock.</li>
  * </ul>
  * None queries the database.
  */
@@ -51,23 +52,29 @@ public class ExpandMetrics implements MeterBinder {
 		for (MigrationDefinition migration : this.controller.migrations()) {
 			String id = migration.id();
 			Tags tags = Tags.of("migration", id);
-			Gauge.builder("zdm.ddl.expand.pending", this,
-					(metrics) -> metrics.progress(id, (progress) -> (progress.state() != ExpandProgress.State.DONE) ? 1 : 0))
+			Gauge
+				.builder("zdm.ddl.expand.pending", this,
+						(metrics) -> metrics.progress(id,
+								(progress) -> (progress.state() != ExpandProgress.State.DONE) ? 1 : 0))
 				.description("Whether the expand DDL is not done yet")
 				.tags(tags)
 				.register(registry);
-			TimeGauge.builder("zdm.ddl.expand.pending.time", this, TimeUnit.SECONDS,
-					(metrics) -> metrics.progress(id, (progress) -> progress.pendingFor(Instant.now()).toMillis() / 1000.0))
+			TimeGauge
+				.builder("zdm.ddl.expand.pending.time", this, TimeUnit.SECONDS,
+						(metrics) -> metrics.progress(id,
+								(progress) -> progress.pendingFor(Instant.now()).toMillis() / 1000.0))
 				.description("How long the expand DDL has been pending")
 				.tags(tags)
 				.register(registry);
-			Gauge.builder("zdm.ddl.expand.stalled", this,
-					(metrics) -> metrics.progress(id, (progress) -> progress.stalled() ? 1 : 0))
+			Gauge
+				.builder("zdm.ddl.expand.stalled", this,
+						(metrics) -> metrics.progress(id, (progress) -> progress.stalled() ? 1 : 0))
 				.description("Whether the expand DDL has been pending for longer than zdm.ddl.expand-alert-after")
 				.tags(tags)
 				.register(registry);
-			FunctionCounter.builder("zdm.ddl.expand.lock.timeouts", this,
-					(metrics) -> metrics.progress(id, ExpandProgress::lockTimeouts))
+			FunctionCounter
+				.builder("zdm.ddl.expand.lock.timeouts", this,
+						(metrics) -> metrics.progress(id, ExpandProgress::lockTimeouts))
 				.description("Attempts of the expand DDL that timed out waiting for a lock")
 				.tags(tags)
 				.register(registry);

@@ -22,8 +22,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceUtils;
 
 /**
- * Read-only look-ups in PostgreSQL's catalog: every query zdm makes to learn about the application's tables
- * is here. Nothing here writes to the database.
+ * Read-only look-ups in PostgreSQL's catalog: every query zdm makes to learn about the
+ * application's tables is here. Nothing here writes to the database.
  */
 public class DatabaseCatalog {
 
@@ -109,7 +109,8 @@ public class DatabaseCatalog {
 	}
 
 	/**
-	 * Find the schema holding a table: the configured one, or the first schema on the search path that has it.
+	 * Find the schema holding a table: the configured one, or the first schema on the
+	 * search path that has it.
 	 * @param table the table
 	 * @return the table's schema, or empty if no such table is visible
 	 */
@@ -152,8 +153,9 @@ public class DatabaseCatalog {
 	}
 
 	/**
-	 * Whether a column alone is unique in a table: it is the primary key or has a unique index of its own
-	 * (valid, not deferred, not partial), as {@code INSERT ... ON CONFLICT (column)} needs.
+	 * Whether a column alone is unique in a table: it is the primary key or has a unique
+	 * index of its own (valid, not deferred, not partial), as
+	 * {@code INSERT ... ON CONFLICT (column)} needs.
 	 * @param table a table qualified with its schema
 	 * @param column the column
 	 * @return {@code true} if the column is unique
@@ -164,8 +166,9 @@ public class DatabaseCatalog {
 	}
 
 	/**
-	 * Check that an SQL expression over a table's columns is well formed, without evaluating it: it is planned
-	 * with {@code EXPLAIN} in a read-only transaction that is rolled back.
+	 * Check that an SQL expression over a table's columns is well formed, without
+	 * evaluating it: it is planned with {@code EXPLAIN} in a read-only transaction that
+	 * is rolled back.
 	 * @param table a table qualified with its schema
 	 * @param expression the expression
 	 * @return PostgreSQL's error message, or {@code null} if the expression is valid
@@ -181,8 +184,9 @@ public class DatabaseCatalog {
 			}
 			catch (LockNotAvailableException ex) {
 				if (attempt == EXPLAIN_ATTEMPTS) {
-					throw new IllegalStateException("Could not check expression on " + table + ": the table stayed locked by "
-							+ "another session for " + EXPLAIN_ATTEMPTS + " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
+					throw new IllegalStateException("Could not check expression on " + table
+							+ ": the table stayed locked by " + "another session for " + EXPLAIN_ATTEMPTS
+							+ " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
 				}
 				sleep(EXPLAIN_RETRY_PAUSE_MILLIS * attempt);
 			}
@@ -190,23 +194,25 @@ public class DatabaseCatalog {
 	}
 
 	/**
-	 * Check that an SQL expression is a deterministic function of one row of a table, by PostgreSQL's own
-	 * judgement: it is tried as a stored generated column of a temporary copy of the table, which PostgreSQL
-	 * accepts only for expressions over the row's own columns with immutable functions, operators and casts, and
-	 * without subqueries, aggregates, window or set-returning functions. The copy is made in a transaction that is
-	 * rolled back; the table itself is only read, under a short lock timeout.
+	 * Check that an SQL expression is a deterministic function of one row of a table, by
+	 * PostgreSQL's own judgement: it is tried as a stored generated column of a temporary
+	 * copy of the table, which PostgreSQL accepts only for expressions over the row's own
+	 * columns with immutable functions, operators and casts, and without subqueries,
+	 * aggregates, window or set-returning functions. The copy is made in a transaction
+	 * that is rolled back; the table itself is only read, under a short lock timeout.
 	 * @param table the table whose row the expression reads, qualified with its schema
 	 * @param expression the expression
-	 * @return what makes it not deterministic, naming the offending part where PostgreSQL allows, or {@code null}
-	 * if it is deterministic
+	 * @return what makes it not deterministic, naming the offending part where PostgreSQL
+	 * allows, or {@code null} if it is deterministic
 	 */
 	public @Nullable String checkDeterministic(TableName table, String expression) {
 		return checkDeterministic(table, Map.of(), expression).problem();
 	}
 
 	/**
-	 * Check that an SQL expression is a deterministic function of one row of a table that has, beside its own
-	 * columns, the given columns, such as those an expand script will add.
+	 * Check that an SQL expression is a deterministic function of one row of a table that
+	 * has, beside its own columns, the given columns, such as those an expand script will
+	 * add.
 	 * @param table the table whose row the expression reads, qualified with its schema
 	 * @param addedColumns columns to add to the copy of the table, name to SQL type
 	 * @param expression the expression
@@ -228,8 +234,9 @@ public class DatabaseCatalog {
 			}
 			catch (LockNotAvailableException ex) {
 				if (attempt == EXPLAIN_ATTEMPTS) {
-					throw new IllegalStateException("Could not check expression on " + table + ": the table stayed locked by "
-							+ "another session for " + EXPLAIN_ATTEMPTS + " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
+					throw new IllegalStateException("Could not check expression on " + table
+							+ ": the table stayed locked by " + "another session for " + EXPLAIN_ATTEMPTS
+							+ " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
 				}
 				sleep(EXPLAIN_RETRY_PAUSE_MILLIS * attempt);
 			}
@@ -245,8 +252,8 @@ public class DatabaseCatalog {
 				connection.setAutoCommit(false);
 				try (Statement statement = connection.createStatement()) {
 					statement.execute(SET_LOCK_TIMEOUT);
-					statement.execute("CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted()
-							+ ") ON COMMIT DROP");
+					statement.execute(
+							"CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted() + ") ON COMMIT DROP");
 					for (Map.Entry<String, String> column : addedColumns.entrySet()) {
 						statement.execute("ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN IF NOT EXISTS "
 								+ new SqlIdentifier(column.getKey()).quoted() + " " + column.getValue());
@@ -254,13 +261,16 @@ public class DatabaseCatalog {
 					statement.execute("CREATE TEMPORARY VIEW zdm_expression_type AS SELECT (" + expression
 							+ ") AS value FROM pg_temp.zdm_expression_check");
 					String type;
-					try (ResultSet rs = statement.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-							+ "WHERE attrelid = 'pg_temp.zdm_expression_type'::regclass AND attname = 'value'")) {
+					try (ResultSet rs = statement
+						.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+								+ "WHERE attrelid = 'pg_temp.zdm_expression_type'::regclass AND attname = 'value'")) {
 						rs.next();
 						type = rs.getString(1);
 					}
-					// Raised again as a plain exception: some of PostgreSQL's answers here (0A000) make connection
-					// pools discard the connection. The expression cannot hold '$', so the quoting cannot break.
+					// Raised again as a plain exception: some of PostgreSQL's answers
+					// here (0A000) make connection
+					// pools discard the connection. The expression cannot hold '$', so
+					// the quoting cannot break.
 					statement.execute("DO $zdm_check$ BEGIN EXECUTE $zdm_sql$ALTER TABLE pg_temp.zdm_expression_check "
 							+ "ADD COLUMN zdm_expression_value " + type + " GENERATED ALWAYS AS (" + expression
 							+ ") STORED$zdm_sql$; EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION USING ERRCODE = 'P0001', "
@@ -302,11 +312,12 @@ public class DatabaseCatalog {
 					+ "from one call, statement, session or time zone to the next", true);
 		}
 		if (message.contains("subquery")) {
-			return new ExpressionCheck("it contains a subquery, which reads rows other than the one being written", false);
+			return new ExpressionCheck("it contains a subquery, which reads rows other than the one being written",
+					false);
 		}
 		if (state.equals("42803") || message.contains("aggregate")) {
-			return new ExpressionCheck("it calls an aggregate function, which reads rows other than the one being "
-					+ "written", false);
+			return new ExpressionCheck(
+					"it calls an aggregate function, which reads rows other than the one being " + "written", false);
 		}
 		if (state.equals("42P20") || message.contains("window function")) {
 			return new ExpressionCheck("it calls a window function, which reads rows other than the one being written",
@@ -322,7 +333,8 @@ public class DatabaseCatalog {
 		return new ExpressionCheck(message, false);
 	}
 
-	// The functions named in the expression that PostgreSQL marks stable or volatile in every visible form.
+	// The functions named in the expression that PostgreSQL marks stable or volatile in
+	// every visible form.
 	private String notImmutableFunctions(String expression) {
 		Matcher matcher = FUNCTION_CALL.matcher(expression);
 		Set<String> names = new LinkedHashSet<>();
@@ -345,8 +357,10 @@ public class DatabaseCatalog {
 	 * The result of a check of an expression.
 	 *
 	 * @param problem what is wrong, or {@code null} if nothing is
-	 * @param notImmutable whether it is wrong for calling a function, operator or cast that is not immutable
-	 * @param undefinedColumn whether it is wrong for reading a column the table does not have
+	 * @param notImmutable whether it is wrong for calling a function, operator or cast
+	 * that is not immutable
+	 * @param undefinedColumn whether it is wrong for reading a column the table does not
+	 * have
 	 */
 	public record ExpressionCheck(@Nullable String problem, boolean notImmutable, boolean undefinedColumn) {
 
@@ -357,8 +371,9 @@ public class DatabaseCatalog {
 	}
 
 	/**
-	 * Plan the expression in a read-only transaction with a short lock timeout, so that the check never queues
-	 * behind a lock long enough to stall the application's queries.
+	 * Plan the expression in a read-only transaction with a short lock timeout, so that
+	 * the check never queues behind a lock long enough to stall the application's
+	 * queries.
 	 */
 	private @Nullable String explain(TableName table, String expression) throws LockNotAvailableException {
 		Connection connection = DataSourceUtils.getConnection(this.dataSource);

@@ -15,8 +15,9 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.backfill.BackfillSettings;
 
 /**
- * One declared migration: what the deployed instance requests, which table it changes and how the new
- * columns derive from the old ones and back. Created with {@link #builder(String)}.
+ * One declared migration: what the deployed instance requests, which table it changes and
+ * how the new columns derive from the old ones and back. Created with
+ * {@link #builder(String)}.
  */
 public final class MigrationDefinition {
 
@@ -101,18 +102,18 @@ public final class MigrationDefinition {
 
 	/**
 	 * Return the table the data moves into, for a migration that spans two tables.
-	 * @return the target table, qualified once validated after the expand DDL, or {@code null} for a migration
-	 * inside one table
+	 * @return the target table, qualified once validated after the expand DDL, or
+	 * {@code null} for a migration inside one table
 	 */
 	public @Nullable TableName targetTable() {
 		return this.targetTable;
 	}
 
 	/**
-	 * Return the column of the target table that holds the source row's key: as configured, else the source's
-	 * (single) key column's name.
-	 * @return the target key column, or {@code null} for a migration inside one table or before the source key
-	 * is resolved
+	 * Return the column of the target table that holds the source row's key: as
+	 * configured, else the source's (single) key column's name.
+	 * @return the target key column, or {@code null} for a migration inside one table or
+	 * before the source key is resolved
 	 */
 	public @Nullable SqlIdentifier targetKey() {
 		if (this.targetTable == null) {
@@ -125,7 +126,8 @@ public final class MigrationDefinition {
 	}
 
 	/**
-	 * Whether the migration moves data into another table ({@link #targetTable()} is declared).
+	 * Whether the migration moves data into another table ({@link #targetTable()} is
+	 * declared).
 	 * @return {@code true} for a cross-table migration
 	 */
 	public boolean isCrossTable() {
@@ -133,8 +135,9 @@ public final class MigrationDefinition {
 	}
 
 	/**
-	 * Return the new columns, each with the SQL expression over the old columns that derives it. For a
-	 * cross-table migration these are columns of the target table, derived from the source row.
+	 * Return the new columns, each with the SQL expression over the old columns that
+	 * derives it. For a cross-table migration these are columns of the target table,
+	 * derived from the source row.
 	 * @return new column to expression, in declaration order
 	 */
 	public Map<SqlIdentifier, String> up() {
@@ -142,7 +145,8 @@ public final class MigrationDefinition {
 	}
 
 	/**
-	 * Return the old columns, each with the SQL expression over the new columns that derives it.
+	 * Return the old columns, each with the SQL expression over the new columns that
+	 * derives it.
 	 * @return old column to expression, in declaration order
 	 */
 	public Map<SqlIdentifier, String> down() {
@@ -151,7 +155,8 @@ public final class MigrationDefinition {
 
 	/**
 	 * Return the locations of the expand scripts.
-	 * @return Flyway style locations, for example {@code classpath:db/zdm/users-email/expand}
+	 * @return Flyway style locations, for example
+	 * {@code classpath:db/zdm/users-email/expand}
 	 */
 	public List<String> expandLocations() {
 		return this.expandLocations;
@@ -166,7 +171,8 @@ public final class MigrationDefinition {
 	}
 
 	/**
-	 * Return the codes of the unsafe DDL operations allowed in all of this migration's scripts.
+	 * Return the codes of the unsafe DDL operations allowed in all of this migration's
+	 * scripts.
 	 * @return codes such as {@code create-index}, empty unless configured
 	 */
 	public Set<String> allowedUnsafe() {
@@ -174,9 +180,10 @@ public final class MigrationDefinition {
 	}
 
 	/**
-	 * Return how the side that is not the source of truth is kept in sync: as configured, else
-	 * {@link SyncMode#TRIGGER} when {@code up} expressions are declared for a migration inside one table and
-	 * {@link SyncMode#REPOSITORIES} otherwise (always for a cross-table migration).
+	 * Return how the side that is not the source of truth is kept in sync: as configured,
+	 * else {@link SyncMode#TRIGGER} when {@code up} expressions are declared for a
+	 * migration inside one table and {@link SyncMode#REPOSITORIES} otherwise (always for
+	 * a cross-table migration).
 	 * @return the sync mode
 	 */
 	public SyncMode sync() {
@@ -195,8 +202,9 @@ public final class MigrationDefinition {
 	}
 
 	/**
-	 * Whether existing rows must be copied to the new columns, that is whether any {@code up} expression is
-	 * declared. {@link Phase#READ_NEW} needs a verified backfill only when this is {@code true}.
+	 * Whether existing rows must be copied to the new columns, that is whether any
+	 * {@code up} expression is declared. {@link Phase#READ_NEW} needs a verified backfill
+	 * only when this is {@code true}.
 	 * @return {@code true} if the migration has a backfill
 	 */
 	public boolean hasBackfill() {
@@ -225,7 +233,8 @@ public final class MigrationDefinition {
 	}
 
 	/**
-	 * Whether an id may name a migration: letters, digits, {@code -} and {@code _}, at most 63 characters.
+	 * Whether an id may name a migration: letters, digits, {@code -} and {@code _}, at
+	 * most 63 characters.
 	 * @param id the id to check
 	 * @return {@code true} if valid
 	 */

@@ -8,8 +8,8 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Checks a migration's declaration against the database catalog. It only reads: a declaration it refuses has
- * changed nothing in the database.
+ * Checks a migration's declaration against the database catalog. It only reads: a
+ * declaration it refuses has changed nothing in the database.
  */
 public class MigrationValidator {
 
@@ -24,10 +24,11 @@ public class MigrationValidator {
 	}
 
 	/**
-	 * Check what can be checked before the expand DDL has run: the table, the key, the old columns and the
-	 * {@code up} expressions over them.
+	 * Check what can be checked before the expand DDL has run: the table, the key, the
+	 * old columns and the {@code up} expressions over them.
 	 * @param migration the declared migration
-	 * @param contracted whether the migration's contract DDL has already run, so the old columns are gone
+	 * @param contracted whether the migration's contract DDL has already run, so the old
+	 * columns are gone
 	 * @return the migration with its table qualified by schema and its key resolved
 	 * @throws ZdmConfigurationException if the declaration does not fit the database
 	 */
@@ -35,8 +36,8 @@ public class MigrationValidator {
 		String id = migration.id();
 		String schema = this.catalog.findSchema(migration.table())
 			.orElseThrow(() -> new ZdmConfigurationException(id,
-					"table '" + migration.table() + "' does not exist (searched schemas: "
-							+ this.catalog.searchPath() + ")",
+					"table '" + migration.table() + "' does not exist (searched schemas: " + this.catalog.searchPath()
+							+ ")",
 					"Check zdm.migrations." + id + ".table. The table must exist before zdm starts: "
 							+ "the application's own migrations run first."));
 		TableName table = migration.table().inSchema(schema);
@@ -61,28 +62,32 @@ public class MigrationValidator {
 	}
 
 	/**
-	 * Check, before the expand DDL has run, what needs the columns it adds: every new column of {@code up} exists
-	 * or is added by an expand script, and the {@code down} expressions are deterministic functions of the row
-	 * with those columns. A {@code down} expression that reads a column neither in the table nor seen in the
-	 * scripts is left to {@link #validateAfterExpand}. Call it only for a migration that is not contracted.
+	 * Check, before the expand DDL has run, what needs the columns it adds: every new
+	 * column of {@code up} exists or is added by an expand script, and the {@code down}
+	 * expressions are deterministic functions of the row with those columns. A
+	 * {@code down} expression that reads a column neither in the table nor seen in the
+	 * scripts is left to {@link #validateAfterExpand}. Call it only for a migration that
+	 * is not contracted.
 	 * @param migration a migration returned by {@link #validateBeforeExpand}
-	 * @param addedByExpand the columns the expand scripts add to the migration's table, name to SQL type
-	 * ({@code null} if the type cannot be read)
+	 * @param addedByExpand the columns the expand scripts add to the migration's table,
+	 * name to SQL type ({@code null} if the type cannot be read)
 	 * @param scripts the expand scripts, for messages
-	 * @param dynamic whether the scripts may add columns their text does not show (a {@code DO} block, a function
-	 * call), so that a new column not seen in them is left to {@link #validateAfterExpand}
-	 * @throws ZdmConfigurationException if the declaration does not fit the database and the scripts
+	 * @param dynamic whether the scripts may add columns their text does not show (a
+	 * {@code DO} block, a function call), so that a new column not seen in them is left
+	 * to {@link #validateAfterExpand}
+	 * @throws ZdmConfigurationException if the declaration does not fit the database and
+	 * the scripts
 	 */
 	public void validateWithExpand(MigrationDefinition migration, Map<String, @Nullable String> addedByExpand,
 			List<String> scripts, boolean dynamic) {
 		String id = migration.id();
-		// The new columns of a cross-table migration live in the target table, which the expand usually creates.
+		// The new columns of a cross-table migration live in the target table, which the
+		// expand usually creates.
 		TableName target = migration.targetTable();
 		TableName newTable = (target != null) ? target : migration.table();
-		Map<String, String> columns = (target != null)
-				? this.catalog.findSchema(target).map((schema) -> this.catalog.columns(target.inSchema(schema)))
-					.orElse(Map.of())
-				: this.catalog.columns(migration.table());
+		Map<String, String> columns = (target != null) ? this.catalog.findSchema(target)
+			.map((schema) -> this.catalog.columns(target.inSchema(schema)))
+			.orElse(Map.of()) : this.catalog.columns(migration.table());
 		for (SqlIdentifier newColumn : migration.up().keySet()) {
 			if (!columns.containsKey(newColumn.name()) && !addedByExpand.containsKey(newColumn.name()) && !dynamic) {
 				throw new ZdmConfigurationException(id,
@@ -96,7 +101,8 @@ public class MigrationValidator {
 			}
 		}
 		if (target != null) {
-			// down reads the target row: checked by validateAfterExpand, once the target table exists.
+			// down reads the target row: checked by validateAfterExpand, once the target
+			// table exists.
 			return;
 		}
 		Map<String, String> added = new LinkedHashMap<>();
@@ -115,27 +121,32 @@ public class MigrationValidator {
 	}
 
 	/**
-	 * Refuse migrations that derive or keep in sync the same column of the same table: their triggers and
-	 * backfills would overwrite each other's values.
-	 * @param migrations the migrations returned by {@link #validateBeforeExpand}, in declaration order
+	 * Refuse migrations that derive or keep in sync the same column of the same table:
+	 * their triggers and backfills would overwrite each other's values.
+	 * @param migrations the migrations returned by {@link #validateBeforeExpand}, in
+	 * declaration order
 	 * @throws ZdmConfigurationException naming both migrations if two of them clash
 	 */
 	public static void refuseClashes(List<MigrationDefinition> migrations) {
 		Map<String, String> owners = new LinkedHashMap<>();
 		for (MigrationDefinition migration : migrations) {
 			Map<String, String> own = new LinkedHashMap<>();
-			// up writes the new table (the target table of a cross-table migration), down the migration's table.
+			// up writes the new table (the target table of a cross-table migration), down
+			// the migration's table.
 			TableName upTable = (migration.targetTable() != null) ? migration.targetTable() : migration.table();
-			migration.up().keySet().forEach((column) -> own.putIfAbsent(column.name() + "' of table '" + upTable, "up"));
-			migration.down().keySet().forEach((column) -> own.putIfAbsent(column.name() + "' of table '" + migration.table(), "down"));
+			migration.up()
+				.keySet()
+				.forEach((column) -> own.putIfAbsent(column.name() + "' of table '" + upTable, "up"));
+			migration.down()
+				.keySet()
+				.forEach((column) -> own.putIfAbsent(column.name() + "' of table '" + migration.table(), "down"));
 			for (Map.Entry<String, String> column : own.entrySet()) {
 				String key = column.getKey();
 				String property = "zdm.migrations." + migration.id() + "." + column.getValue();
 				String owner = owners.putIfAbsent(key, property);
 				if (owner != null) {
 					throw new ZdmConfigurationException(migration.id(),
-							"column '" + key + "' is written both by "
-									+ owner + " and by " + property
+							"column '" + key + "' is written both by " + owner + " and by " + property
 									+ ": two migrations would derive or keep in sync the same column, and one would "
 									+ "overwrite the other's values",
 							"Let one migration own the column: remove it from one of " + owner + " and " + property
@@ -146,9 +157,10 @@ public class MigrationValidator {
 	}
 
 	/**
-	 * Check what needs the expand DDL to have run: the new columns exist and the {@code down} expressions over
-	 * them are valid; for a cross-table migration, also that the target table exists and that its key column is
-	 * unique and of the source key's type.
+	 * Check what needs the expand DDL to have run: the new columns exist and the
+	 * {@code down} expressions over them are valid; for a cross-table migration, also
+	 * that the target table exists and that its key column is unique and of the source
+	 * key's type.
 	 * @param migration a migration returned by {@link #validateBeforeExpand}
 	 * @param contracted whether the migration's contract DDL has already run
 	 * @return the migration, with its target table qualified by schema

@@ -13,13 +13,22 @@ public enum Phase {
 	/** The expand DDL has run; reads and writes use the old schema. */
 	EXPAND("expand", false),
 
-	/** Writes go to the old schema and the new one is kept in sync in the same transaction. */
+	/**
+	 * Writes go to the old schema and the new one is kept in sync in the same
+	 * transaction.
+	 */
 	DUAL_WRITE("dual-write", false),
 
-	/** As {@link #DUAL_WRITE}, while existing rows are copied in the background and verified. */
+	/**
+	 * As {@link #DUAL_WRITE}, while existing rows are copied in the background and
+	 * verified.
+	 */
 	BACKFILL("backfill", false),
 
-	/** Reads and writes use the new schema and the old one is kept in sync in the same transaction. */
+	/**
+	 * Reads and writes use the new schema and the old one is kept in sync in the same
+	 * transaction.
+	 */
 	READ_NEW("read-new", true),
 
 	/** As {@link #READ_NEW} until the contract DDL drops the old schema. */
@@ -77,7 +86,8 @@ public enum Phase {
 	}
 
 	/**
-	 * Return the phase for a configuration value, matched ignoring case, {@code -} and {@code _}.
+	 * Return the phase for a configuration value, matched ignoring case, {@code -} and
+	 * {@code _}.
 	 * @param value the configuration value, for example {@code read-new}
 	 * @return the phase, or {@code null} if no phase has that value
 	 */

@@ -3,8 +3,9 @@ package dev.zdm.migration;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Lexical checks on SQL expressions taken from configuration ({@code up} and {@code down}), made before the
- * database sees them: one expression, no statement separators, no comments, balanced quotes and parentheses.
+ * Lexical checks on SQL expressions taken from configuration ({@code up} and
+ * {@code down}), made before the database sees them: one expression, no statement
+ * separators, no comments, balanced quotes and parentheses.
  */
 public final class SqlExpressions {
 
@@ -14,7 +15,8 @@ public final class SqlExpressions {
 	/**
 	 * Return what is wrong with an expression, lexically.
 	 * @param expression the expression
-	 * @return the problem, or {@code null} if the expression may be sent to the database for checking
+	 * @return the problem, or {@code null} if the expression may be sent to the database
+	 * for checking
 	 */
 	public static @Nullable String lexicalProblem(@Nullable String expression) {
 		if (expression == null || expression.isBlank()) {

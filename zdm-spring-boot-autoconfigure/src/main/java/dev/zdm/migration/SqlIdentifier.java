@@ -3,8 +3,8 @@ package dev.zdm.migration;
 import java.util.regex.Pattern;
 
 /**
- * An SQL identifier taken from configuration: validated when created, always quoted when written into a
- * statement.
+ * An SQL identifier taken from configuration: validated when created, always quoted when
+ * written into a statement.
  *
  * @param name the identifier as stored in the catalog
  */
@@ -24,8 +24,8 @@ public record SqlIdentifier(String name) {
 	}
 
 	/**
-	 * Whether a name is a plain SQL identifier: a letter or underscore, then letters, digits, underscores or
-	 * dollar signs, at most 63 characters.
+	 * Whether a name is a plain SQL identifier: a letter or underscore, then letters,
+	 * digits, underscores or dollar signs, at most 63 characters.
 	 * @param name the name to check
 	 * @return {@code true} if it may be used as an identifier
 	 */

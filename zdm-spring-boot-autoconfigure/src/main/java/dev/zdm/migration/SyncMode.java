@@ -3,19 +3,21 @@ package dev.zdm.migration;
 import org.jspecify.annotations.Nullable;
 
 /**
- * How a migration keeps the side that is not the source of truth in sync while both are written.
+ * How a migration keeps the side that is not the source of truth in sync while both are
+ * written.
  */
 public enum SyncMode {
 
 	/**
-	 * Inside the writing statement, by a row trigger derived from {@code up} and {@code down}: for migrations
-	 * inside one table (rename, split, type change). Also covers writes from outside the application.
+	 * Inside the writing statement, by a row trigger derived from {@code up} and
+	 * {@code down}: for migrations inside one table (rename, split, type change). Also
+	 * covers writes from outside the application.
 	 */
 	TRIGGER("trigger"),
 
 	/**
-	 * By calling the old and the new repository implementation in the same transaction: for migrations that move
-	 * data into another table.
+	 * By calling the old and the new repository implementation in the same transaction:
+	 * for migrations that move data into another table.
 	 */
 	REPOSITORIES("repositories");
 

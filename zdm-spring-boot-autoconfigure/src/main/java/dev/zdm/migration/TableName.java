@@ -5,7 +5,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * A table named in configuration, optionally qualified by its schema.
  *
- * @param schema the schema, or {@code null} to use the first schema on the search path that has the table
+ * @param schema the schema, or {@code null} to use the first schema on the search path
+ * that has the table
  * @param table the table
  */
 public record TableName(@Nullable SqlIdentifier schema, SqlIdentifier table) {

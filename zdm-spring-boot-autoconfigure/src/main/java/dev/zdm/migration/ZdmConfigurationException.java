@@ -3,9 +3,9 @@ package dev.zdm.migration;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Thrown at start-up when a migration's declaration or the application's use of it is wrong. It says what is
- * wrong and what to do; nothing has been changed in the database when it is thrown, unless its description
- * says otherwise.
+ * Thrown at start-up when a migration's declaration or the application's use of it is
+ * wrong. It says what is wrong and what to do; nothing has been changed in the database
+ * when it is thrown, unless its description says otherwise.
  */
 public class ZdmConfigurationException extends RuntimeException {
 
@@ -15,7 +15,8 @@ public class ZdmConfigurationException extends RuntimeException {
 
 	/**
 	 * Create a new exception.
-	 * @param migrationId the migration concerned, or {@code null} if it concerns none in particular
+	 * @param migrationId the migration concerned, or {@code null} if it concerns none in
+	 * particular
 	 * @param description what is wrong
 	 * @param action what to do about it
 	 */
@@ -25,7 +26,8 @@ public class ZdmConfigurationException extends RuntimeException {
 
 	/**
 	 * Create a new exception.
-	 * @param migrationId the migration concerned, or {@code null} if it concerns none in particular
+	 * @param migrationId the migration concerned, or {@code null} if it concerns none in
+	 * particular
 	 * @param description what is wrong
 	 * @param action what to do about it
 	 * @param cause the underlying cause, if any

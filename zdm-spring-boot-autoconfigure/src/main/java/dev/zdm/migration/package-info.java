@@ -1,5 +1,6 @@
 /**
- * Declared migrations: phases, definitions, and their validation against the database catalog.
+ * Declared migrations: phases, definitions, and their validation against the database
+ * catalog.
  */
 @NullMarked
 package dev.zdm.migration;

@@ -7,9 +7,10 @@ import dev.zdm.backfill.BackfillListener;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * {@link BackfillListener} that observes each backfill batch ({@value #BATCH}, tagged with the {@code migration}
- * and the {@code kind}, {@code copy} or {@code verify}) and each verification pass ({@value #VERIFICATION_PASS},
- * tagged with the {@code migration}). Tags are low-cardinality only; a failed batch carries its error.
+ * {@link BackfillListener} that observes each backfill batch ({@value #BATCH}, tagged
+ * with the {@code migration} and the {@code kind}, {@code copy} or {@code verify}) and
+ * each verification pass ({@value #VERIFICATION_PASS}, tagged with the
+ * {@code migration}). Tags are low-cardinality only; a failed batch carries its error.
  */
 public class BackfillObservations implements BackfillListener {
 

@@ -13,9 +13,10 @@ import dev.zdm.ddl.DdlStatement;
 import dev.zdm.locks.BlockingSession;
 
 /**
- * {@link DdlListener} that observes each expand and contract statement ({@value #STATEMENT}), tagged with the
- * {@code migration}, the {@code step} and the {@code outcome}, with an event for each attempt that timed out on
- * a lock. Tags are low-cardinality only; a failed statement carries its error.
+ * {@link DdlListener} that observes each expand and contract statement
+ * ({@value #STATEMENT}), tagged with the {@code migration}, the {@code step} and the
+ * {@code outcome}, with an event for each attempt that timed out on a lock. Tags are
+ * low-cardinality only; a failed statement carries its error.
  */
 public class DdlObservations implements DdlListener {
 

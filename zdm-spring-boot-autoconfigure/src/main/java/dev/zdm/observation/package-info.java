@@ -1,6 +1,6 @@
 /**
- * Micrometer observations of zdm's DDL statements, backfill batches and verification passes, seen as spans by
- * a user with tracing.
+ * Micrometer observations of zdm's DDL statements, backfill batches and verification
+ * passes, seen as spans by a user with tracing.
  */
 @NullMarked
 package dev.zdm.observation;

@@ -8,8 +8,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Remembers, per migration, since which heartbeat this instance's effective phase has been behind the requested
- * one, so that a phase held back for long can be reported.
+ * Remembers, per migration, since which heartbeat this instance's effective phase has
+ * been behind the requested one, so that a phase held back for long can be reported.
  */
 public class HeldBackTracker implements MigrationParticipant {
 
@@ -26,7 +26,8 @@ public class HeldBackTracker implements MigrationParticipant {
 	}
 
 	/**
-	 * Return for how long a migration's effective phase has been behind the requested one.
+	 * Return for how long a migration's effective phase has been behind the requested
+	 * one.
 	 * @param migrationId the migration
 	 * @return how long, or {@code null} if it is not held back
 	 */

@@ -7,35 +7,39 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * A concern that takes part in a migration's life on this instance: the DDL runner, the backfill, the
- * repository proxies. Beans of this type are called by the {@link PhaseController} in {@link
- * org.springframework.core.annotation.Order order}.
+ * A concern that takes part in a migration's life on this instance: the DDL runner, the
+ * backfill, the repository proxies. Beans of this type are called by the
+ * {@link PhaseController} in {@link org.springframework.core.annotation.Order order}.
  */
 public interface MigrationParticipant {
 
 	/**
-	 * Check the migration before anything is written to the database, zdm's own tables included. Must only
-	 * read.
+	 * Check the migration before anything is written to the database, zdm's own tables
+	 * included. Must only read.
 	 * @param migration the migration, validated against the catalog
-	 * @param state the migration's state as recorded, or the initial state if zdm's tables do not exist yet
+	 * @param state the migration's state as recorded, or the initial state if zdm's
+	 * tables do not exist yet
 	 * @throws dev.zdm.migration.ZdmConfigurationException if the declaration cannot work
 	 */
 	default void validate(MigrationDefinition migration, MigrationState state) {
 	}
 
 	/**
-	 * Check the migrations together, once each has passed {@link #validate}, before anything is written to the
-	 * database, for example that no two of them create the same object. Must only read.
-	 * @param migrations every declared migration, validated against the catalog, in declaration order
+	 * Check the migrations together, once each has passed {@link #validate}, before
+	 * anything is written to the database, for example that no two of them create the
+	 * same object. Must only read.
+	 * @param migrations every declared migration, validated against the catalog, in
+	 * declaration order
 	 * @throws dev.zdm.migration.ZdmConfigurationException if two migrations clash
 	 */
 	default void validateAll(List<MigrationDefinition> migrations) {
 	}
 
 	/**
-	 * Prepare the database at start-up, once zdm's tables exist and before this instance joins the fleet and
-	 * serves traffic. Must not wait for locks: long work (the expand DDL) goes to a background thread, and
-	 * {@link #limit(MigrationDefinition)} holds the phase back until it is done.
+	 * Prepare the database at start-up, once zdm's tables exist and before this instance
+	 * joins the fleet and serves traffic. Must not wait for locks: long work (the expand
+	 * DDL) goes to a background thread, and {@link #limit(MigrationDefinition)} holds the
+	 * phase back until it is done.
 	 * @param migration the migration, validated against the catalog
 	 * @param state the migration's state
 	 */
@@ -43,9 +47,9 @@ public interface MigrationParticipant {
 	}
 
 	/**
-	 * Return the highest phase this concern lets the instance run the migration at now, as the expand DDL holds it
-	 * at {@code expand} until it is done. Called on every heartbeat, under the fleet's lock: must answer from
-	 * memory.
+	 * Return the highest phase this concern lets the instance run the migration at now,
+	 * as the expand DDL holds it at {@code expand} until it is done. Called on every
+	 * heartbeat, under the fleet's lock: must answer from memory.
 	 * @param migration the migration
 	 * @return the limit, or {@code null} if this concern does not limit the phase
 	 */
@@ -54,8 +58,8 @@ public interface MigrationParticipant {
 	}
 
 	/**
-	 * React to a new decision, after each heartbeat. Runs on the heartbeat thread: anything that may take
-	 * longer than a moment must be handed to another thread.
+	 * React to a new decision, after each heartbeat. Runs on the heartbeat thread:
+	 * anything that may take longer than a moment must be handed to another thread.
 	 * @param status the migration as this instance now sees it
 	 */
 	default void afterHeartbeat(MigrationStatus status) {

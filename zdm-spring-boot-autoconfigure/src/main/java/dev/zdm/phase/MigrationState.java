@@ -5,14 +5,15 @@ import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
 /**
- * What the whole fleet knows of a migration's data: whether its backfill is verified and whether its contract
- * DDL has run.
+ * What the whole fleet knows of a migration's data: whether its backfill is verified and
+ * whether its contract DDL has run.
  *
  * @param migrationId the migration
- * @param contractedAt when the contract DDL was claimed to run (it may still be running, see
- * {@code DdlStatus}), or {@code null}
+ * @param contractedAt when the contract DDL was claimed to run (it may still be running,
+ * see {@code DdlStatus}), or {@code null}
  * @param contractedBy the instance that ran it, or {@code null}
- * @param verifiedAt when the backfill was last verified, or {@code null} if it is not (or no longer) verified
+ * @param verifiedAt when the backfill was last verified, or {@code null} if it is not (or
+ * no longer) verified
  * @param verifiedFleet the fleet the verification holds for, as recorded then
  * @param verificationVoidReason why an earlier verification was voided, if it was
  */

@@ -13,8 +13,8 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * Reads and records a migration's fleet-wide state in {@code zdm_migration}. Every statement on that table is
- * here.
+ * Reads and records a migration's fleet-wide state in {@code zdm_migration}. Every
+ * statement on that table is here.
  */
 public class MigrationStateRepository {
 
@@ -65,7 +65,8 @@ public class MigrationStateRepository {
 	}
 
 	/**
-	 * Return a migration's state without writing anything, even if zdm's tables do not exist yet.
+	 * Return a migration's state without writing anything, even if zdm's tables do not
+	 * exist yet.
 	 * @param migrationId the migration
 	 * @return the recorded state, or the initial state if none is recorded
 	 */
@@ -81,7 +82,8 @@ public class MigrationStateRepository {
 	 * Record that the contract DDL has run.
 	 * @param migrationId the migration
 	 * @param instanceId the instance that ran it
-	 * @return {@code true} if this call recorded it, {@code false} if it was already recorded
+	 * @return {@code true} if this call recorded it, {@code false} if it was already
+	 * recorded
 	 */
 	public boolean markContracted(String migrationId, String instanceId) {
 		return this.jdbcTemplate.update(MARK_CONTRACTED, instanceId, migrationId) == 1;
@@ -108,8 +110,8 @@ public class MigrationStateRepository {
 
 	private static MigrationState state(ResultSet rs, int row) throws SQLException {
 		return new MigrationState(rs.getString("migration_id"), instant(rs.getTimestamp("contracted_at")),
-				rs.getString("contracted_by"), instant(rs.getTimestamp("verified_at")),
-				rs.getString("verified_fleet"), rs.getString("verification_void_reason"));
+				rs.getString("contracted_by"), instant(rs.getTimestamp("verified_at")), rs.getString("verified_fleet"),
+				rs.getString("verification_void_reason"));
 	}
 
 	private static @Nullable Instant instant(@Nullable Timestamp timestamp) {

@@ -15,7 +15,8 @@ import dev.zdm.migration.Phase;
  * @param migration the migration's definition, validated against the catalog
  * @param instanceId this instance's id
  * @param effective the phase this instance runs at
- * @param heldBackReason why the effective phase is behind the requested one, or {@code null}
+ * @param heldBackReason why the effective phase is behind the requested one, or
+ * {@code null}
  * @param fleet every registered instance, live or not, this one included
  * @param state the migration's fleet-wide state
  * @param decidedAt when this was decided (this instance's clock)

@@ -37,13 +37,15 @@ import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.schema.ZdmSchema;
 
 /**
- * Runs this instance's side of every declared migration: validates the declarations, creates zdm's tables,
- * lets the {@link MigrationParticipant participants} prepare the database, joins the fleet and then, on every
- * heartbeat, recomputes the effective phase of each migration from the requested phase, the live fleet and the
- * migration's data preconditions.
+ * Runs this instance's side of every declared migration: validates the declarations,
+ * creates zdm's tables, lets the {@link MigrationParticipant participants} prepare the
+ * database, joins the fleet and then, on every heartbeat, recomputes the effective phase
+ * of each migration from the requested phase, the live fleet and the migration's data
+ * preconditions.
  * <p>
- * {@link #effectivePhase(String)} is the phase the application's code should act on. Inside a transaction it
- * is fixed: the first call in a transaction decides it for the rest of that transaction.
+ * {@link #effectivePhase(String)} is the phase the application's code should act on.
+ * Inside a transaction it is fixed: the first call in a transaction decides it for the
+ * rest of that transaction.
  */
 public class PhaseController implements InitializingBean, DisposableBean {
 
@@ -113,8 +115,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
-	 * Validate, prepare and join the fleet, then start heartbeating. Nothing is written to the database until
-	 * every declared migration has been validated.
+	 * Validate, prepare and join the fleet, then start heartbeating. Nothing is written
+	 * to the database until every declared migration has been validated.
 	 * @throws ZdmConfigurationException if a declaration is wrong
 	 */
 	public void start() {
@@ -141,17 +143,19 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			refuseEarlierPhaseAfterContract(migration, state);
 			this.participants.forEach((participant) -> participant.beforeJoin(migration, state));
 			MigrationRuntime runtime = new MigrationRuntime(migration);
-			// While the expand DDL runs in the background, the new schema is checked on the first heartbeat after.
+			// While the expand DDL runs in the background, the new schema is checked on
+			// the first heartbeat after.
 			if (limits(migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
-				runtime.expanded(this.validator.validateAfterExpand(migration,
-						this.states.find(migration.id()).isContracted()));
+				runtime.expanded(
+						this.validator.validateAfterExpand(migration, this.states.find(migration.id()).isContracted()));
 			}
 			this.runtimes.put(migration.id(), runtime);
 		}
 		synchronized (this.heartbeatMonitor) {
 			this.runtimes.values().forEach(this::heartbeat);
 		}
-		// The contract may have been claimed between the checks above and this instance's first heartbeat.
+		// The contract may have been claimed between the checks above and this instance's
+		// first heartbeat.
 		try {
 			for (MigrationRuntime runtime : this.runtimes.values()) {
 				refuseEarlierPhaseAfterContract(runtime.migration, runtime.status().state());
@@ -203,16 +207,17 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
-	 * Heartbeat now and recompute every migration's effective phase, without waiting for the next scheduled
-	 * heartbeat.
+	 * Heartbeat now and recompute every migration's effective phase, without waiting for
+	 * the next scheduled heartbeat.
 	 */
 	public void refresh() {
 		heartbeatAll();
 	}
 
 	/**
-	 * Return the phase this instance runs a migration at. Inside a transaction the first call decides the phase
-	 * for the rest of that transaction, whatever the heartbeat decides meanwhile.
+	 * Return the phase this instance runs a migration at. Inside a transaction the first
+	 * call decides the phase for the rest of that transaction, whatever the heartbeat
+	 * decides meanwhile.
 	 * @param migrationId the migration
 	 * @return the effective phase
 	 * @throws IllegalArgumentException if no such migration is declared
@@ -241,8 +246,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
-	 * Return a migration as this instance saw it at its last heartbeat: requested and effective phase, why they
-	 * differ, the fleet and the migration's state.
+	 * Return a migration as this instance saw it at its last heartbeat: requested and
+	 * effective phase, why they differ, the fleet and the migration's state.
 	 * @param migrationId the migration
 	 * @return the status
 	 */
@@ -301,7 +306,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 				}
 				catch (RuntimeException ex) {
 					runtime.failed(ex);
-					logger.warn("zdm: heartbeat for migration '" + runtime.migration.id() + "' failed: " + ex.getMessage());
+					logger.warn(
+							"zdm: heartbeat for migration '" + runtime.migration.id() + "' failed: " + ex.getMessage());
 				}
 			}
 			if (++this.heartbeats % 20 == 0) {
@@ -311,8 +317,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	private void heartbeat(MigrationRuntime runtime) {
-		if (!runtime.expandChecked && limits(runtime.migration).stream()
-			.noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
+		if (!runtime.expandChecked
+				&& limits(runtime.migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
 			runtime.expanded(this.validator.validateAfterExpand(runtime.migration,
 					this.states.find(runtime.migration.id()).isContracted()));
 		}
@@ -330,7 +336,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			this.registry.heartbeat(this.instance, migration.id(), migration.requestedPhase(), decision.effective(),
 					decision.heldBackReason());
 			if (decision.effective() == Phase.EXPAND && state.isVerified()) {
-				String reason = "instance " + this.instance.instanceId() + " runs expand and writes the old columns only";
+				String reason = "instance " + this.instance.instanceId()
+						+ " runs expand and writes the old columns only";
 				if (this.states.voidVerification(migration.id(), reason)) {
 					logger.warn("zdm: migration '" + migration.id() + "': backfill verification voided: " + reason);
 				}

@@ -11,14 +11,16 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 
 /**
- * The rules that turn a requested phase into an effective one. An instance runs at the highest phase that
+ * The rules that turn a requested phase into an effective one. An instance runs at the
+ * highest phase that
  * <ul>
  * <li>it requests;</li>
  * <li>is at most one phase ahead of the slowest other live instance;</li>
  * <li>is at most one phase ahead of where it runs now, so the fleet sees every step;</li>
- * <li>has its data preconditions: {@code read-new} and later need a verified backfill;</li>
- * <li>is within every {@link PhaseLimit limit} of the participants: nothing past {@code expand} until the expand
- * DDL is done.</li>
+ * <li>has its data preconditions: {@code read-new} and later need a verified
+ * backfill;</li>
+ * <li>is within every {@link PhaseLimit limit} of the participants: nothing past
+ * {@code expand} until the expand DDL is done.</li>
  * </ul>
  * Once the contract DDL has run, every instance runs at {@code contract}.
  */
@@ -53,8 +55,7 @@ public class PhasePolicy {
 		}
 		Phase effective = migration.requestedPhase();
 		String reason = null;
-		Optional<FleetMember> slowest = liveOthers.stream()
-			.min(Comparator.comparing(FleetMember::effectivePhase));
+		Optional<FleetMember> slowest = liveOthers.stream().min(Comparator.comparing(FleetMember::effectivePhase));
 		if (slowest.isPresent()) {
 			Phase allowed = slowest.get().effectivePhase().next();
 			if (effective.isAfter(allowed)) {

@@ -5,9 +5,9 @@ import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 
 /**
- * zdm's own tables ({@code zdm_migration}, {@code zdm_instance} and those of the DDL and backfill concerns),
- * created and upgraded through a Flyway of zdm's own whose history table, {@code zdm_schema_history}, is never
- * the application's.
+ * zdm's own tables ({@code zdm_migration}, {@code zdm_instance} and those of the DDL and
+ * backfill concerns), created and upgraded through a Flyway of zdm's own whose history
+ * table, {@code zdm_schema_history}, is never the application's.
  */
 public class ZdmSchema {
 
@@ -28,7 +28,8 @@ public class ZdmSchema {
 	}
 
 	/**
-	 * Create or upgrade zdm's tables. Safe to call from several instances at once: Flyway serialises them.
+	 * Create or upgrade zdm's tables. Safe to call from several instances at once: Flyway
+	 * serialises them.
 	 */
 	public void migrate() {
 		Flyway.configure(getClass().getClassLoader())

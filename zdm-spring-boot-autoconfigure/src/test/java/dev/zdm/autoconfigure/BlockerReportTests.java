@@ -36,10 +36,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests that reports of a session blocking zdm's DDL, or waited on by the application, carry its query with its
- * constants replaced by placeholders everywhere zdm shows or stores it, unless asked otherwise; and that an
- * expand statement given up at start-up is reported by a failure analysis, not after Flyway's advice to restore
- * backups.
+ * Tests that reports of a session blocking zdm's DDL, or waited on by the application,
+ * carry its query with its constants replaced by placeholders everywhere zdm shows or
+ * stores it, unless asked otherwise; and that an expand statement given up at start-up is
+ * reported by a failure analysis, not after Flyway's advice to restore backups.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class BlockerReportTests {
@@ -63,7 +63,8 @@ class BlockerReportTests {
 				ZdmAutoConfiguration.class, ZdmEndpointAutoConfiguration.class))
 		.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
 		.withPropertyValues(postgres.springProperties())
-		// The refusals that follow the expand fail start-up only when the expand runs at start-up.
+		// The refusals that follow the expand fail start-up only when the expand runs at
+		// start-up.
 		.withPropertyValues("zdm.ddl.expand-at-startup=true")
 		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.fleet.heartbeat-interval=1h",
 				"zdm.fleet.timeout=2h");
@@ -124,7 +125,8 @@ class BlockerReportTests {
 		assertThat(postgres.jdbc()
 			.queryForObject("SELECT count(*) FROM pg_attribute WHERE attrelid = 'cards'::regclass "
 					+ "AND attname = 'number_last4'", Integer.class))
-			.as("the given-up column").isZero();
+			.as("the given-up column")
+			.isZero();
 	}
 
 	@Test
@@ -170,7 +172,8 @@ class BlockerReportTests {
 					try {
 						await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
 							controller.refresh();
-							MigrationDescriptor migration = context.getBean(ZdmEndpoint.class).migration("payments-last4");
+							MigrationDescriptor migration = context.getBean(ZdmEndpoint.class)
+								.migration("payments-last4");
 							assertThat(migration.locks()).isNotNull();
 							assertThat(migration.locks().blockers()).isNotEmpty();
 							shown.clear();

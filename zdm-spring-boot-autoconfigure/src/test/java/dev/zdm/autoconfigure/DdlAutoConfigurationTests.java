@@ -59,8 +59,9 @@ class DdlAutoConfigurationTests {
 		this.contextRunner
 			.withPropertyValues("zdm.ddl.lock-timeout=50ms", "zdm.ddl.statement-timeout=1m", "zdm.ddl.max-attempts=7",
 					"zdm.ddl.initial-backoff=20ms", "zdm.ddl.max-backoff=2s", "zdm.ddl.jitter=0.25")
-			.run((context) -> assertThat(context.getBean(DdlSettings.class)).isEqualTo(new DdlSettings(
-					Duration.ofMillis(50), Duration.ofMinutes(1), 7, Duration.ofMillis(20), Duration.ofSeconds(2), 0.25)));
+			.run((context) -> assertThat(context.getBean(DdlSettings.class))
+				.isEqualTo(new DdlSettings(Duration.ofMillis(50), Duration.ofMinutes(1), 7, Duration.ofMillis(20),
+						Duration.ofSeconds(2), 0.25)));
 	}
 
 	@Test
@@ -77,7 +78,8 @@ class DdlAutoConfigurationTests {
 				await().atMost(Duration.ofSeconds(30))
 					.until(() -> controller.status("subscribers-email").effective() == Phase.DUAL_WRITE);
 				assertThat(columns("subscribers")).contains("email_address");
-				assertThat(context.getBean(DdlHistoryRepository.class).status("subscribers-email", 1)
+				assertThat(context.getBean(DdlHistoryRepository.class)
+					.status("subscribers-email", 1)
 					.step(DdlStep.EXPAND)
 					.isDone()).isTrue();
 				assertThat(context.getBean(ExpandContractRunner.class).expandProgress("subscribers-email").state())
@@ -91,8 +93,7 @@ class DdlAutoConfigurationTests {
 		Files.writeString(scripts.resolve("V1__add_email_address.sql"),
 				"ALTER TABLE batch_subscribers ADD COLUMN email_address text;");
 		this.contextRunner
-			.withPropertyValues("zdm.ddl.expand-at-startup=true",
-					"zdm.migrations.batch-email.table=batch_subscribers",
+			.withPropertyValues("zdm.ddl.expand-at-startup=true", "zdm.migrations.batch-email.table=batch_subscribers",
 					"zdm.migrations.batch-email.phase=dual-write",
 					"zdm.migrations.batch-email.up.email_address=lower(email)",
 					"zdm.migrations.batch-email.expand=filesystem:" + scripts.toAbsolutePath())
@@ -141,7 +142,8 @@ class DdlAutoConfigurationTests {
 	@Test
 	void unknownAllowanceFailsStartUp() {
 		this.contextRunner
-			.withPropertyValues("zdm.migrations.bad.table=subscribers", "zdm.migrations.bad.allow-unsafe=create-indexes")
+			.withPropertyValues("zdm.migrations.bad.table=subscribers",
+					"zdm.migrations.bad.allow-unsafe=create-indexes")
 			.run((context) -> assertThat(context).getFailure()
 				.rootCause()
 				.isInstanceOf(ZdmConfigurationException.class)

@@ -47,8 +47,9 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for the dual-write repository proxies as wired by {@link ZdmDualWriteAutoConfiguration}: implementations on
- * Spring Data JDBC and on {@code JdbcClient}, and start-up failures for repositories that cannot be routed.
+ * Tests for the dual-write repository proxies as wired by
+ * {@link ZdmDualWriteAutoConfiguration}: implementations on Spring Data JDBC and on
+ * {@code JdbcClient}, and start-up failures for repositories that cannot be routed.
  */
 class DualWriteAutoConfigurationTests {
 
@@ -174,7 +175,8 @@ class DualWriteAutoConfigurationTests {
 			.run((context) -> {
 				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
 				assertThat(analysis.getDescription()).contains(Users.class.getName())
-					.contains("no implementation marked with @ZdmRepository(migration = \"users-email\", schema = NEW)");
+					.contains(
+							"no implementation marked with @ZdmRepository(migration = \"users-email\", schema = NEW)");
 			});
 	}
 

@@ -16,7 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for the mapping of {@code zdm.migrations.<id>.backfill.*} in {@link MigrationDefinitions}.
+ * Tests for the mapping of {@code zdm.migrations.<id>.backfill.*} in
+ * {@link MigrationDefinitions}.
  */
 class MigrationDefinitionsBackfillTests {
 

@@ -12,8 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for the mapping of a cross-table declaration ({@code target-table}, {@code target-key}) and the
- * verification settings in {@link MigrationDefinitions}.
+ * Tests for the mapping of a cross-table declaration ({@code target-table},
+ * {@code target-key}) and the verification settings in {@link MigrationDefinitions}.
  */
 class MigrationDefinitionsCrossTableTests {
 
@@ -65,7 +65,8 @@ class MigrationDefinitionsCrossTableTests {
 	void invalidTargetTableIsRefused() {
 		ZdmProperties.Migration properties = migration();
 		properties.setTargetTable("customer addresses");
-		assertRefused(properties, "'customer addresses' in zdm.migrations.customers-address.target-table is not a valid",
+		assertRefused(properties,
+				"'customer addresses' in zdm.migrations.customers-address.target-table is not a valid",
 				"Use the name as the catalog stores it");
 	}
 

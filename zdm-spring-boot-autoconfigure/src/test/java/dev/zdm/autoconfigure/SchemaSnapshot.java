@@ -5,8 +5,9 @@ import java.util.List;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * The database schema as PostgreSQL's catalog holds it, for tests that show that something changed nothing:
- * relations, columns, constraints, indexes, triggers and functions outside the system schemas, zdm's included.
+ * The database schema as PostgreSQL's catalog holds it, for tests that show that
+ * something changed nothing: relations, columns, constraints, indexes, triggers and
+ * functions outside the system schemas, zdm's included.
  */
 final class SchemaSnapshot {
 

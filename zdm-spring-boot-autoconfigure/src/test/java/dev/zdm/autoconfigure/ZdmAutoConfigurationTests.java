@@ -67,7 +67,8 @@ class ZdmAutoConfigurationTests {
 			.run((context) -> {
 				assertThat(context).hasNotFailed().hasSingleBean(PhaseController.class);
 				PhaseController controller = context.getBean(PhaseController.class);
-				// The expand (the sync trigger) runs in the background; the phase moves on once it is done.
+				// The expand (the sync trigger) runs in the background; the phase moves
+				// on once it is done.
 				await().atMost(Duration.ofSeconds(30)).until(() -> {
 					controller.refresh();
 					return controller.effectivePhase("users-email") == Phase.DUAL_WRITE;
@@ -88,8 +89,8 @@ class ZdmAutoConfigurationTests {
 	@Test
 	void earlierPhaseAfterContractFailsStartUpWithAnAnalysis() {
 		String id = "contracted-one";
-		this.contextRunner.withPropertyValues("zdm.migrations." + id + ".phase=contract",
-				"zdm.migrations." + id + ".table=users")
+		this.contextRunner
+			.withPropertyValues("zdm.migrations." + id + ".phase=contract", "zdm.migrations." + id + ".table=users")
 			.run((context) -> assertThat(context).hasNotFailed());
 		new MigrationStateRepository(postgres.dataSource()).markContracted(id, "somebody");
 		this.contextRunner

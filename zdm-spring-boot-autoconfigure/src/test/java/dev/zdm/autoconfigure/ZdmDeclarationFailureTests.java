@@ -16,8 +16,8 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests that each bad declaration fails start-up with a message saying what is wrong and what to do, and leaves
- * the database as it was: no zdm table is created.
+ * Tests that each bad declaration fails start-up with a message saying what is wrong and
+ * what to do, and leaves the database as it was: no zdm table is created.
  */
 class ZdmDeclarationFailureTests {
 
@@ -91,7 +91,8 @@ class ZdmDeclarationFailureTests {
 	@Test
 	void unsafeUpExpression() {
 		assertRefused(
-				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email); DROP TABLE users"),
+				List.of("zdm.migrations.m.table=users",
+						"zdm.migrations.m.up.email_address=lower(email); DROP TABLE users"),
 				"expression zdm.migrations.m.up.email_address = \"lower(email); DROP TABLE users\" is invalid: it contains ';'",
 				"Write a single SQL expression");
 	}
@@ -119,8 +120,10 @@ class ZdmDeclarationFailureTests {
 
 	private static List<String> tables() {
 		return postgres.jdbc()
-			.queryForList("SELECT table_schema || '.' || table_name FROM information_schema.tables "
-					+ "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1", String.class);
+			.queryForList(
+					"SELECT table_schema || '.' || table_name FROM information_schema.tables "
+							+ "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+					String.class);
 	}
 
 }

@@ -47,10 +47,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
- * Tests for routed repositories when zdm does not run: with {@code zdm.enabled=false} they are routed at the
- * requested phase (read-new as backfill, contract on the new side only) and zdm sends nothing to the database; when
- * zdm is enabled but cannot start, start-up fails with the reason. No test of this class enables zdm, so the
- * database never gets zdm's tables.
+ * Tests for routed repositories when zdm does not run: with {@code zdm.enabled=false}
+ * they are routed at the requested phase (read-new as backfill, contract on the new side
+ * only) and zdm sends nothing to the database; when zdm is enabled but cannot start,
+ * start-up fails with the reason. No test of this class enables zdm, so the database
+ * never gets zdm's tables.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class ZdmDisabledRoutingTests {
@@ -112,8 +113,9 @@ class ZdmDisabledRoutingTests {
 				jdbc.update("UPDATE users SET email_address = 'new@side' WHERE id = 1");
 				assertThat(users.findById(1)).map(User::email).contains("Bea@Example.com");
 			});
-		assertThat(output).contains("zdm is disabled (zdm.enabled=false): " + Users.class.getName()
-				+ " routes migration 'users-email' at a fixed phase, expand: reads and writes the old side only")
+		assertThat(output)
+			.contains("zdm is disabled (zdm.enabled=false): " + Users.class.getName()
+					+ " routes migration 'users-email' at a fixed phase, expand: reads and writes the old side only")
 			.contains("No fleet keeps this instance within one phase of the others");
 		assertThatZdmSentNothingToTheDatabase();
 	}
@@ -152,8 +154,7 @@ class ZdmDisabledRoutingTests {
 				assertThat(users.findById(1)).map(User::email).contains("bea@example.com");
 				jdbc.execute("ALTER TABLE customers ADD CONSTRAINT short_email CHECK (length(email) < 16)");
 				try {
-					assertThat(catchThrowable(
-							() -> users.insert(new User(3, "Cyd", "cyd@a-long-domain.example.com"))))
+					assertThat(catchThrowable(() -> users.insert(new User(3, "Cyd", "cyd@a-long-domain.example.com"))))
 						.as("a failed sync fails the write")
 						.isNotNull();
 					assertThat(count("accounts")).as("and rolls the old side back").isOne();
@@ -282,9 +283,11 @@ class ZdmDisabledRoutingTests {
 
 	private static void assertThatZdmSentNothingToTheDatabase() {
 		assertThat(jdbc.queryForList("SELECT relname FROM pg_class WHERE relname LIKE 'zdm%'", String.class))
-			.as("zdm's tables").isEmpty();
+			.as("zdm's tables")
+			.isEmpty();
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal", Integer.class))
-			.as("triggers").isZero();
+			.as("triggers")
+			.isZero();
 	}
 
 	private static FailureAnalysis analyzeStartupFailure(Throwable failure) {
@@ -321,7 +324,8 @@ class ZdmDisabledRoutingTests {
 	}
 
 	/**
-	 * {@link Users} on one table and e-mail column, recording the phase each table was last written at.
+	 * {@link Users} on one table and e-mail column, recording the phase each table was
+	 * last written at.
 	 */
 	static class RecordingUsers implements Users {
 

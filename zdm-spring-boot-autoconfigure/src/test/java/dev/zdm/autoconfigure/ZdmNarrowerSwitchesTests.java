@@ -37,8 +37,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests that the switches turning a part of zdm off (the backfill, the endpoint, the health contributor, the
- * metrics) leave an application with routed repositories runnable, routed by the phase controller.
+ * Tests that the switches turning a part of zdm off (the backfill, the endpoint, the
+ * health contributor, the metrics) leave an application with routed repositories
+ * runnable, routed by the phase controller.
  */
 class ZdmNarrowerSwitchesTests {
 
@@ -76,7 +77,8 @@ class ZdmNarrowerSwitchesTests {
 			.run((context) -> {
 				assertThat(context).hasNotFailed().hasSingleBean(PhaseController.class);
 				PhaseController controller = context.getBean(PhaseController.class);
-				// The phase climbs one step per heartbeat, then stays at backfill with its reason.
+				// The phase climbs one step per heartbeat, then stays at backfill with
+				// its reason.
 				await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
 					assertThat(controller.effectivePhase("users-email")).isEqualTo(Phase.BACKFILL);
 					assertThat(controller.status("users-email").heldBackReason())

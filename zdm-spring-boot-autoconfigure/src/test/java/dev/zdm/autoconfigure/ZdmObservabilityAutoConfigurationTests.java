@@ -46,14 +46,13 @@ class ZdmObservabilityAutoConfigurationTests {
 
 	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, MetricsAutoConfiguration.class,
-				ZdmAutoConfiguration.class,
-				ZdmEndpointAutoConfiguration.class, ZdmHealthContributorAutoConfiguration.class,
-				ZdmMetricsAutoConfiguration.class))
+				ZdmAutoConfiguration.class, ZdmEndpointAutoConfiguration.class,
+				ZdmHealthContributorAutoConfiguration.class, ZdmMetricsAutoConfiguration.class))
 		.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
 		.withPropertyValues(postgres.springProperties())
 		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.instance-id=observed",
-				"zdm.fleet.heartbeat-interval=1h", "zdm.fleet.timeout=2h", "zdm.migrations.accounts-name.table=accounts",
-				"zdm.migrations.accounts-name.phase=read-new",
+				"zdm.fleet.heartbeat-interval=1h", "zdm.fleet.timeout=2h",
+				"zdm.migrations.accounts-name.table=accounts", "zdm.migrations.accounts-name.phase=read-new",
 				"zdm.migrations.accounts-name.up.display_name=initcap(name)",
 				"zdm.migrations.accounts-name.backfill.enabled=false");
 
@@ -148,13 +147,15 @@ class ZdmObservabilityAutoConfigurationTests {
 	void healthAndMetricsReportAPendingExpandAndRaiseTheStalledSignalAfterTheAlertTime() {
 		postgres.jdbc().execute("CREATE TABLE IF NOT EXISTS ledgers (id bigint PRIMARY KEY, name text)");
 		this.contextRunner
-			.withPropertyValues("zdm.migrations.ledgers-name.table=ledgers", "zdm.migrations.ledgers-name.phase=dual-write",
+			.withPropertyValues("zdm.migrations.ledgers-name.table=ledgers",
+					"zdm.migrations.ledgers-name.phase=dual-write",
 					"zdm.migrations.ledgers-name.up.display_name=initcap(name)",
 					"zdm.migrations.ledgers-name.expand=classpath:db/zdm/ledgers-name/expand",
 					"zdm.migrations.ledgers-name.expand-paused=true", "zdm.ddl.expand-alert-after=1ms")
 			.run((context) -> {
 				Health health = context.getBean(ZdmHealthIndicator.class).health(true);
-				assertThat(health.getStatus()).as("a pending expand never makes the instance down").isEqualTo(Status.UP);
+				assertThat(health.getStatus()).as("a pending expand never makes the instance down")
+					.isEqualTo(Status.UP);
 				assertThat(health.getDetails().get("ledgers-name")).asInstanceOf(InstanceOfAssertFactories.MAP)
 					.extractingByKey("phase")
 					.asString()
@@ -166,9 +167,12 @@ class ZdmObservabilityAutoConfigurationTests {
 					.isOne();
 				assertThat(registry.get("zdm.ddl.expand.stalled").tag("migration", "ledgers-name").gauge().value())
 					.isOne();
-				assertThat(registry.get("zdm.ddl.expand.pending.time").tag("migration", "ledgers-name").timeGauge()
+				assertThat(registry.get("zdm.ddl.expand.pending.time")
+					.tag("migration", "ledgers-name")
+					.timeGauge()
 					.value(java.util.concurrent.TimeUnit.NANOSECONDS)).isPositive();
-				assertThat(registry.get("zdm.ddl.expand.lock.timeouts").tag("migration", "ledgers-name")
+				assertThat(registry.get("zdm.ddl.expand.lock.timeouts")
+					.tag("migration", "ledgers-name")
 					.functionCounter()
 					.count()).isZero();
 			});
@@ -252,7 +256,8 @@ class ZdmObservabilityAutoConfigurationTests {
 					});
 					assertThat(postgres.jdbc()
 						.queryForList("SELECT attname FROM pg_attribute WHERE attrelid = 'ledger'::regclass "
-								+ "AND attnum > 0 AND NOT attisdropped", String.class)).contains("legacy");
+								+ "AND attnum > 0 AND NOT attisdropped", String.class))
+						.contains("legacy");
 					assertThat(registry.get("zdm.ddl.statements")
 						.tags("migration", "ledger-legacy", "step", "contract", "outcome", "applied")
 						.counter()
@@ -319,8 +324,9 @@ class ZdmObservabilityAutoConfigurationTests {
 
 	@Test
 	void observabilityBacksOffWhenDisabledOrNotExposed() {
-		this.contextRunner.withPropertyValues("management.endpoints.web.exposure.include=health",
-				"management.health.zdm.enabled=false")
+		this.contextRunner
+			.withPropertyValues("management.endpoints.web.exposure.include=health",
+					"management.health.zdm.enabled=false")
 			.run((context) -> assertThat(context).hasSingleBean(PhaseController.class)
 				.doesNotHaveBean(ZdmEndpoint.class)
 				.doesNotHaveBean(ZdmHealthIndicator.class));

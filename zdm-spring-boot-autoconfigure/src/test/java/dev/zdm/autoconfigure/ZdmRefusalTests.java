@@ -23,9 +23,9 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests that declarations, scripts and settings that cannot work are refused at start-up with a failure analysis
- * naming the problem and the fix, before anything is written: the schema, zdm's tables included, is the same
- * before and after.
+ * Tests that declarations, scripts and settings that cannot work are refused at start-up
+ * with a failure analysis naming the problem and the fix, before anything is written: the
+ * schema, zdm's tables included, is the same before and after.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class ZdmRefusalTests {
@@ -39,15 +39,17 @@ class ZdmRefusalTests {
 	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, ZdmAutoConfiguration.class))
 		.withPropertyValues(postgres.springProperties())
-		// The refusals that follow the expand fail start-up only when the expand runs at start-up.
+		// The refusals that follow the expand fail start-up only when the expand runs at
+		// start-up.
 		.withPropertyValues("zdm.ddl.expand-at-startup=true");
 
 	@BeforeAll
 	static void createTablesAndScripts() throws IOException {
 		postgres.jdbc().execute("CREATE TABLE users (id bigint PRIMARY KEY, email text)");
 		postgres.jdbc().execute("CREATE TABLE events (id bigint PRIMARY KEY, payload text)");
-		postgres.jdbc().execute("CREATE FUNCTION latest_payload(text) RETURNS text LANGUAGE sql "
-				+ "AS 'SELECT max(payload) FROM events'");
+		postgres.jdbc()
+			.execute("CREATE FUNCTION latest_payload(text) RETURNS text LANGUAGE sql "
+					+ "AS 'SELECT max(payload) FROM events'");
 		script("add-email-address", "V1__add_email_address.sql", "ALTER TABLE users ADD COLUMN email_address text;");
 		script("add-other", "V1__add_other.sql", "ALTER TABLE users ADD COLUMN other text;");
 		script("index-a", "V1__index_a.sql",
@@ -61,75 +63,85 @@ class ZdmRefusalTests {
 
 	@Test
 	void upWithAStableFunction() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)||now()::text",
-				"zdm.migrations.m.expand=" + location("add-email-address")),
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)||now()::text",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
 				"up.email_address = \"lower(email)||now()::text\" is not a deterministic function of the row: it is not "
 						+ "immutable",
 				"IMMUTABLE");
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)||now()::text",
-				"zdm.migrations.m.expand=" + location("add-email-address")), "it calls now() (stable)",
-				"compute the value in the application");
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)||now()::text",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
+				"it calls now() (stable)", "compute the value in the application");
 	}
 
 	@Test
 	void upWithAVolatileFunction() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=email || random()::text",
-				"zdm.migrations.m.expand=" + location("add-email-address")), "it calls random() (volatile)",
-				"wrap it in a function of your own declared IMMUTABLE");
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=email || random()::text",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
+				"it calls random() (volatile)", "wrap it in a function of your own declared IMMUTABLE");
 	}
 
 	@Test
 	void upWithASubqueryOnAnotherTable() {
-		assertRefused(List.of("zdm.migrations.m.table=users",
-				"zdm.migrations.m.up.email_address=(select max(payload) from events)",
-				"zdm.migrations.m.expand=" + location("add-email-address")),
+		assertRefused(
+				List.of("zdm.migrations.m.table=users",
+						"zdm.migrations.m.up.email_address=(select max(payload) from events)",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
 				"is not a deterministic function of the row: it contains a subquery", "over the row's own columns");
 	}
 
 	@Test
 	void upReadingAnotherTableThroughAFunction() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=latest_payload(email)",
-				"zdm.migrations.m.expand=" + location("add-email-address")), "it calls latest_payload() (volatile)",
-				"compute the value in the application");
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=latest_payload(email)",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
+				"it calls latest_payload() (volatile)", "compute the value in the application");
 	}
 
 	@Test
 	void upReadingAnotherTablesColumn() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=events.payload",
-				"zdm.migrations.m.expand=" + location("add-email-address")),
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=events.payload",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
 				"is invalid: ERROR: missing FROM-clause entry for table \"events\"", "over the table's columns");
 	}
 
 	@Test
 	void upWithAnAggregate() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=max(email)",
-				"zdm.migrations.m.expand=" + location("add-email-address")), "it calls an aggregate function",
-				"over the row's own columns");
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=max(email)",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
+				"it calls an aggregate function", "over the row's own columns");
 	}
 
 	@Test
 	void upWithAWindowFunction() {
-		assertRefused(List.of("zdm.migrations.m.table=users",
-				"zdm.migrations.m.up.email_address=email || row_number() over ()",
-				"zdm.migrations.m.expand=" + location("add-email-address")), "it calls a window function",
-				"over the row's own columns");
+		assertRefused(
+				List.of("zdm.migrations.m.table=users",
+						"zdm.migrations.m.up.email_address=email || row_number() over ()",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
+				"it calls a window function", "over the row's own columns");
 	}
 
 	@Test
 	void downWithAVolatileFunctionOverAColumnTheExpandAdds() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)",
-				"zdm.migrations.m.down.email=email_address || clock_timestamp()::text",
-				"zdm.migrations.m.expand=" + location("add-email-address")),
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)",
+						"zdm.migrations.m.down.email=email_address || clock_timestamp()::text",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
 				"down.email = \"email_address || clock_timestamp()::text\" is not a deterministic function of the row",
 				"IMMUTABLE");
 	}
 
 	@Test
 	void twoMigrationsDerivingTheSameColumn() {
-		assertRefused(List.of("zdm.migrations.first.table=users", "zdm.migrations.first.up.email_address=lower(email)",
-				"zdm.migrations.first.expand=" + location("add-email-address"), "zdm.migrations.second.table=users",
-				"zdm.migrations.second.up.email_address=upper(email)",
-				"zdm.migrations.second.expand=" + location("add-email-address")),
+		assertRefused(
+				List.of("zdm.migrations.first.table=users", "zdm.migrations.first.up.email_address=lower(email)",
+						"zdm.migrations.first.expand=" + location("add-email-address"),
+						"zdm.migrations.second.table=users", "zdm.migrations.second.up.email_address=upper(email)",
+						"zdm.migrations.second.expand=" + location("add-email-address")),
 				"column 'email_address' of table 'public.users' is written both by zdm.migrations.first.up and by "
 						+ "zdm.migrations.second.up",
 				"Let one migration own the column");
@@ -147,8 +159,9 @@ class ZdmRefusalTests {
 
 	@Test
 	void newColumnThatNoExpandScriptAdds() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_adress=lower(email)",
-				"zdm.migrations.m.expand=" + location("add-email-address")),
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_adress=lower(email)",
+						"zdm.migrations.m.expand=" + location("add-email-address")),
 				"new column 'email_adress' (zdm.migrations.m.up) is not in table 'public.users' and no expand script "
 						+ "adds it (scripts: [V1__add_email_address.sql]); nothing has run",
 				"ALTER TABLE public.users ADD COLUMN email_adress");
@@ -173,7 +186,8 @@ class ZdmRefusalTests {
 					.contains("correcting the declaration and starting again is enough")
 					.contains("DROP TABLE \"zdm_ddl_expand_m\" and DELETE FROM zdm_migration WHERE migration_id = 'm'");
 			});
-		// The undo the report gives brings the application's schema back; zdm's other tables stay.
+		// The undo the report gives brings the application's schema back; zdm's other
+		// tables stay.
 		postgres.jdbc().execute("ALTER TABLE users DROP COLUMN dyn");
 		postgres.jdbc().execute("DROP TABLE \"zdm_ddl_expand_m\"");
 		postgres.jdbc().execute("DELETE FROM zdm_migration WHERE migration_id = 'm'");
@@ -184,8 +198,9 @@ class ZdmRefusalTests {
 
 	@Test
 	void missingExpandLocation() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)",
-				"zdm.migrations.m.expand=" + location("no-such-folder")),
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)",
+						"zdm.migrations.m.expand=" + location("no-such-folder")),
 				"the expand location '" + location("no-such-folder")
 						+ "' (zdm.migrations.m.expand) does not exist or holds no V<version>__<description>.sql scripts",
 				"Put the migration's expand scripts there");
@@ -199,8 +214,9 @@ class ZdmRefusalTests {
 
 	@Test
 	void missingContractLocationWhenTheContractIsRequested() {
-		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.phase=contract",
-				"zdm.migrations.m.contract=" + location("no-such-folder")),
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.phase=contract",
+						"zdm.migrations.m.contract=" + location("no-such-folder")),
 				"the contract location '" + location("no-such-folder") + "' (zdm.migrations.m.contract) does not exist",
 				"The contract runs only once a contract location holds the scripts");
 	}
@@ -272,10 +288,9 @@ class ZdmRefusalTests {
 
 	@Test
 	void aValidDeclarationOverTheSameScriptsStarts() {
-		this.contextRunner
-			.withPropertyValues("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)",
-					"zdm.migrations.m.down.email=email_address", "zdm.migrations.m.expand=" + location("add-email-address"),
-					"zdm.migrations.m.backfill.enabled=false")
+		this.contextRunner.withPropertyValues("zdm.migrations.m.table=users",
+				"zdm.migrations.m.up.email_address=lower(email)", "zdm.migrations.m.down.email=email_address",
+				"zdm.migrations.m.expand=" + location("add-email-address"), "zdm.migrations.m.backfill.enabled=false")
 			.run((context) -> assertThat(context).hasNotFailed());
 		dropZdm();
 		postgres.jdbc().execute("ALTER TABLE users DROP COLUMN email_address");

@@ -40,8 +40,9 @@ import dev.zdm.test.PostgresExtension;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Measures the backfill side by side with one {@code UPDATE} of the whole table, and the latency of a concurrent
- * read/write workload with and without a backfill running. Prints figures; asserts nothing about speed. Run with
+ * Measures the backfill side by side with one {@code UPDATE} of the whole table, and the
+ * latency of a concurrent read/write workload with and without a backfill running. Prints
+ * figures; asserts nothing about speed. Run with
  * {@code ./mvnw -Pbenchmark -pl zdm-test-support,zdm-spring-boot-autoconfigure test -Dtest=BackfillBenchmark}.
  */
 @Tag("benchmark")
@@ -62,7 +63,10 @@ class BackfillBenchmark {
 
 	private static final int SCALE_ROWS = Integer.getInteger("zdm.benchmark.scale-rows", 10_000_000);
 
-	/** Whether to measure only the scale figures (the other sections print what little they measured). */
+	/**
+	 * Whether to measure only the scale figures (the other sections print what little
+	 * they measured).
+	 */
 	private static final boolean SCALE_ONLY = Boolean.getBoolean("zdm.benchmark.scale-only");
 
 	private static final int WORKLOAD_THREADS = 2;
@@ -82,7 +86,8 @@ class BackfillBenchmark {
 		List<Long> backfillGrowths = new ArrayList<>();
 		List<Double> verifySeconds = new ArrayList<>();
 		for (int round = 1; round <= ROUNDS; round++) {
-			// one round is the UPDATE and the backfill one after the other on identical fresh tables, alternating
+			// one round is the UPDATE and the backfill one after the other on identical
+			// fresh tables, alternating
 			// which goes first, so that both see the same machine
 			String updateTable = "bench_update_" + round;
 			String backfillTable = "bench_backfill_" + round;
@@ -102,9 +107,9 @@ class BackfillBenchmark {
 		createTable("bench_workload", WORKLOAD_ROWS);
 		Workload workload = new Workload("bench_workload");
 		workload.start();
-		PhaseController paced = start("bench-paced",
-				migration("bench-paced", "bench_workload", pacedSettings()));
-		// baseline and backfill windows alternate, so that both see the same machine; the backfill is paused for
+		PhaseController paced = start("bench-paced", migration("bench-paced", "bench_workload", pacedSettings()));
+		// baseline and backfill windows alternate, so that both see the same machine; the
+		// backfill is paused for
 		// the baseline windows
 		for (int window = 0; window < WINDOWS; window++) {
 			workload.record(-1);
@@ -145,17 +150,18 @@ class BackfillBenchmark {
 		System.out.println("zdm backfill benchmark, " + ROWS + " rows, PostgreSQL "
 				+ this.jdbc.queryForObject("SHOW server_version", String.class) + ", median of " + ROUNDS + " rounds");
 		System.out.printf("%-52s %14s %14s %8s%n", "", "one UPDATE", "backfill", "ratio");
-		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "rows/s (backfill with pacing off)", updateRate,
-				backfillRate, backfillRate / updateRate);
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "rows/s (backfill with pacing off)", updateRate, backfillRate,
+				backfillRate / updateRate);
 		System.out.printf("%-52s %14s %14s%n", "  each round", format(updateRates, "%.0f"),
 				format(backfillRates, "%.0f"));
 		System.out.printf("%-52s %14s %14s %7.2fx%n", "table growth (pg_table_size)", mb(updateGrowth),
 				mb(backfillGrowth), backfillGrowth / updateGrowth);
 		System.out.printf("%-52s %14s %14s%n", "verification of every row (s)", "", format(verifySeconds, "%.2f"));
 		System.out.println();
-		System.out.printf("%-52s %14s %14s %8s%n", "workload on " + WORKLOAD_ROWS + " rows (" + WORKLOAD_THREADS
-				+ " x " + OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write)", "no backfill", "backfill",
-				"ratio");
+		System.out.printf(
+				"%-52s %14s %14s %8s%n", "workload on " + WORKLOAD_ROWS + " rows (" + WORKLOAD_THREADS + " x "
+						+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write)",
+				"no backfill", "backfill", "ratio");
 		System.out.printf("%-52s %14s %14s%n", "  in alternating windows", WINDOWS + " x " + WINDOW.toSeconds() + " s",
 				WINDOWS + " x " + WINDOW.toSeconds() + " s");
 		System.out.printf("%-52s %14d %14d%n", "operations", baseline.count(), during.count());
@@ -187,7 +193,8 @@ class BackfillBenchmark {
 			return;
 		}
 
-		// the cross-table copy against one INSERT ... SELECT of the whole table, on identical fresh targets
+		// the cross-table copy against one INSERT ... SELECT of the whole table, on
+		// identical fresh targets
 		List<Double> insertRates = new ArrayList<>();
 		List<Double> crossRates = new ArrayList<>();
 		List<Double> crossVerifyRates = new ArrayList<>();
@@ -198,16 +205,19 @@ class BackfillBenchmark {
 			createTarget(source + "_target");
 			if (round % 2 == 1) {
 				insertRates.add(insertSelect(source, source + "_insert", ROWS));
-				crossRates.add(crossTableBackfill(service, "bench-cross-" + round, source, ROWS, crossVerifyRates, null));
+				crossRates
+					.add(crossTableBackfill(service, "bench-cross-" + round, source, ROWS, crossVerifyRates, null));
 			}
 			else {
-				crossRates.add(crossTableBackfill(service, "bench-cross-" + round, source, ROWS, crossVerifyRates, null));
+				crossRates
+					.add(crossTableBackfill(service, "bench-cross-" + round, source, ROWS, crossVerifyRates, null));
 				insertRates.add(insertSelect(source, source + "_insert", ROWS));
 			}
 			this.jdbc.execute("DROP TABLE " + source + ", " + source + "_insert, " + source + "_target");
 		}
 
-		// copy at default pacing, with the workload idle and with it running, in alternating windows
+		// copy at default pacing, with the workload idle and with it running, in
+		// alternating windows
 		createTable("bench_live", WORKLOAD_ROWS);
 		Workload workload = new Workload("bench_live");
 		workload.start();
@@ -227,7 +237,8 @@ class BackfillBenchmark {
 		workload.stop();
 		this.jdbc.execute("DROP TABLE bench_live");
 
-		// verification at default settings, with the workload idle and with it running, and the workload's
+		// verification at default settings, with the workload idle and with it running,
+		// and the workload's
 		// latency without and during a verification
 		createTable("bench_verify", WORKLOAD_ROWS);
 		Workload verifyWorkload = new Workload("bench_verify");
@@ -236,11 +247,14 @@ class BackfillBenchmark {
 		BackfillSettings defaults = BackfillSettings.defaults();
 		BackfillSettings verifying = pacedSettings().withVerification(
 				Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()),
-				Duration.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())));
-		BackfillSettings fastCopy = BackfillSettings.defaults().withoutPacing().withVerification(
-				verifying.verificationBatchSize(), verifying.verificationPause());
+				Duration.ofMillis(
+						Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())));
+		BackfillSettings fastCopy = BackfillSettings.defaults()
+			.withoutPacing()
+			.withVerification(verifying.verificationBatchSize(), verifying.verificationPause());
 		PhaseController verifier = start("bench-verify", migration("bench-verify", "bench_verify", fastCopy));
-		await().atMost(Duration.ofMinutes(20)).pollInterval(Duration.ofMillis(50))
+		await().atMost(Duration.ofMinutes(20))
+			.pollInterval(Duration.ofMillis(50))
 			.until(() -> service.progress("bench-verify") != null
 					&& service.progress("bench-verify").state() == BackfillState.VERIFIED);
 		List<Double> verifyIdle = new ArrayList<>();
@@ -265,8 +279,8 @@ class BackfillBenchmark {
 
 		System.out.println();
 		System.out.println("zdm backfill benchmark (verification, cross-table, scale), PostgreSQL " + version);
-		System.out.printf("%-52s %14s %14s %8s%n", ROWS + " rows, median of " + ROUNDS + " rounds",
-				"INSERT..SELECT", "cross-table", "ratio");
+		System.out.printf("%-52s %14s %14s %8s%n", ROWS + " rows, median of " + ROUNDS + " rounds", "INSERT..SELECT",
+				"cross-table", "ratio");
 		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "rows/s (cross-table copy with pacing off)",
 				median(insertRates), median(crossRates), median(crossRates) / median(insertRates));
 		System.out.printf("%-52s %14s %14s%n", "  each round", format(insertRates, "%.0f"), format(crossRates, "%.0f"));
@@ -274,11 +288,12 @@ class BackfillBenchmark {
 		System.out.println();
 		System.out.printf("%-52s %14s %14s %8s%n", "on " + WORKLOAD_ROWS + " rows, workload " + WORKLOAD_THREADS + " x "
 				+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s", "no workload", "workload", "ratio");
-		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "copy rows/s (default pacing, " + (WINDOWS / 2) + " x "
-				+ WINDOW.toSeconds() + " s each)", median(copyIdle), median(copyLoaded),
-				median(copyLoaded) / median(copyIdle));
-		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "verification rows/s (default settings, median of "
-				+ (WINDOWS / 2) + ")", median(verifyIdle), median(verifyLoaded), median(verifyLoaded) / median(verifyIdle));
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n",
+				"copy rows/s (default pacing, " + (WINDOWS / 2) + " x " + WINDOW.toSeconds() + " s each)",
+				median(copyIdle), median(copyLoaded), median(copyLoaded) / median(copyIdle));
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n",
+				"verification rows/s (default settings, median of " + (WINDOWS / 2) + ")", median(verifyIdle),
+				median(verifyLoaded), median(verifyLoaded) / median(verifyIdle));
 		System.out.printf("%-52s %14s %14s%n", "  each verification", format(verifyIdle, "%.0f"),
 				format(verifyLoaded, "%.0f"));
 		System.out.printf("%-52s %14s %14s %8s%n", "workload latency", "no verif.", "verifying", "ratio");
@@ -302,7 +317,8 @@ class BackfillBenchmark {
 			HeapSampler heap = new HeapSampler();
 			String id = "bench-scale-" + i;
 			PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults().withoutPacing()));
-			await().atMost(Duration.ofHours(2)).pollInterval(Duration.ofMillis(100))
+			await().atMost(Duration.ofHours(2))
+				.pollInterval(Duration.ofMillis(100))
 				.until(() -> service.progress(id) != null && service.progress(id).state() == BackfillState.VERIFIED);
 			controller.stop();
 			BackfillProgress progress = service.progress(id);
@@ -340,7 +356,8 @@ class BackfillBenchmark {
 
 	private double insertSelect(String source, String target, int rows) {
 		long start = System.nanoTime();
-		this.jdbc.update("INSERT INTO " + target + " (id, email_address, note) SELECT id, lower(email), note FROM " + source);
+		this.jdbc.update(
+				"INSERT INTO " + target + " (id, email_address, note) SELECT id, lower(email), note FROM " + source);
 		return rows / ((System.nanoTime() - start) / 1e9);
 	}
 
@@ -394,12 +411,14 @@ class BackfillBenchmark {
 	}
 
 	/**
-	 * The JVM's heap while it runs, sampled every 20 ms: the peak of the heap used, and the peak of what the heap
-	 * held after a garbage collection (what stays reachable, which is what would grow with the table).
+	 * The JVM's heap while it runs, sampled every 20 ms: the peak of the heap used, and
+	 * the peak of what the heap held after a garbage collection (what stays reachable,
+	 * which is what would grow with the table).
 	 */
 	private static final class HeapSampler {
 
-		private final java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+		private final java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory
+			.getMemoryMXBean();
 
 		private final List<java.lang.management.MemoryPoolMXBean> pools = java.lang.management.ManagementFactory
 			.getMemoryPoolMXBeans()
@@ -448,10 +467,11 @@ class BackfillBenchmark {
 	}
 
 	/**
-	 * The cost of zdm's meters and of the lock and progress samplers, on the same workload while a backfill runs at
-	 * default pacing: windows with them off alternate with windows with them on (every backfill event recorded, both
-	 * samplers querying at each heartbeat, once a second instead of the default five, and every meter read once a
-	 * second as a scrape would).
+	 * The cost of zdm's meters and of the lock and progress samplers, on the same
+	 * workload while a backfill runs at default pacing: windows with them off alternate
+	 * with windows with them on (every backfill event recorded, both samplers querying at
+	 * each heartbeat, once a second instead of the default five, and every meter read
+	 * once a second as a scrape would).
 	 */
 	@Test
 	void meterAndLockSamplerCostOnWorkloadLatency() throws Exception {
@@ -588,9 +608,10 @@ class BackfillBenchmark {
 		Latencies off = workload.latencies(0);
 		Latencies on = workload.latencies(1);
 		System.out.println();
-		System.out.println("zdm meters and lock sampler cost, workload on " + WORKLOAD_ROWS + " rows (" + WORKLOAD_THREADS
-				+ " x " + OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write) while a backfill runs at default "
-				+ "pacing, PostgreSQL " + this.jdbc.queryForObject("SHOW server_version", String.class));
+		System.out.println(
+				"zdm meters and lock sampler cost, workload on " + WORKLOAD_ROWS + " rows (" + WORKLOAD_THREADS + " x "
+						+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write) while a backfill runs at default "
+						+ "pacing, PostgreSQL " + this.jdbc.queryForObject("SHOW server_version", String.class));
 		System.out.printf("%-52s %14s %14s %8s%n", "", "meters off", "meters on", "ratio");
 		System.out.printf("%-52s %14s %14s%n", "  in alternating windows", WINDOWS + " x " + WINDOW.toSeconds() + " s",
 				WINDOWS + " x " + WINDOW.toSeconds() + " s");
@@ -636,22 +657,25 @@ class BackfillBenchmark {
 		BackfillProgress progress = service.progress(id);
 		rates.add(ROWS / (Duration.between(progress.startedAt(), progress.copiedAt()).toNanos() / 1e9));
 		growths.add(tableSize(table) - sizeBefore);
-		verifySeconds.add(Duration.between(progress.verification().startedAt(), progress.verification().finishedAt())
-			.toNanos() / 1e9);
+		verifySeconds
+			.add(Duration.between(progress.verification().startedAt(), progress.verification().finishedAt()).toNanos()
+					/ 1e9);
 	}
 
 	private static BackfillSettings pacedSettings() {
 		BackfillSettings defaults = BackfillSettings.defaults();
 		return new BackfillSettings(true, defaults.initialBatchSize(), defaults.minBatchSize(), defaults.maxBatchSize(),
-				Duration.ofMillis(Long.getLong("zdm.benchmark.paced-target", defaults.targetBatchDuration().toMillis())),
+				Duration
+					.ofMillis(Long.getLong("zdm.benchmark.paced-target", defaults.targetBatchDuration().toMillis())),
 				Duration.ofMillis(Long.getLong("zdm.benchmark.paced-pause", defaults.pause().toMillis())),
 				defaults.lockTimeout(), defaults.statementTimeout(),
 				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Integer.MAX_VALUE : defaults.maxLockWaiters(),
 				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Duration.ZERO : defaults.maxTransactionAge(),
-				defaults.throttleCheckInterval(), defaults.timeWindows(),
-				defaults.timeZone(), Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses(),
+				defaults.throttleCheckInterval(), defaults.timeWindows(), defaults.timeZone(),
+				Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses(),
 				Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()),
-				Duration.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())),
+				Duration.ofMillis(
+						Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())),
 				defaults.maxReplicationLag());
 	}
 
@@ -709,7 +733,10 @@ class BackfillBenchmark {
 			this.bucket.set(bucket);
 		}
 
-		/** Stop sending operations for a while (or start again), as for a measurement without the workload. */
+		/**
+		 * Stop sending operations for a while (or start again), as for a measurement
+		 * without the workload.
+		 */
 		void idle(boolean idle) {
 			this.idle.set(idle);
 		}
@@ -734,14 +761,16 @@ class BackfillBenchmark {
 				System.arraycopy(this.samples.get(bucket).get(i), 0, all, at, count);
 				at += count;
 			}
-			return new Latencies(Arrays.stream(all).filter(filter).map((latency) -> latency & ~READ_FLAG).sorted().toArray());
+			return new Latencies(
+					Arrays.stream(all).filter(filter).map((latency) -> latency & ~READ_FLAG).sorted().toArray());
 		}
 
 		private void run(long[][] latencies, int[] counts) {
 			ThreadLocalRandom random = ThreadLocalRandom.current();
 			long interval = 1_000_000_000L / OPERATIONS_PER_SECOND_PER_THREAD;
 			try (Connection connection = postgres.database().newConnection();
-					PreparedStatement read = connection.prepareStatement("SELECT * FROM " + this.table + " WHERE id = ?");
+					PreparedStatement read = connection
+						.prepareStatement("SELECT * FROM " + this.table + " WHERE id = ?");
 					PreparedStatement write = connection.prepareStatement(
 							"UPDATE " + this.table + " SET email = ?, email_address = lower(?) WHERE id = ?")) {
 				long next = System.nanoTime();

@@ -23,8 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests that a backfill finishes when its database restarts mid-way. Uses a PostgreSQL server of its own, so
- * that the restart affects no other test.
+ * Tests that a backfill finishes when its database restarts mid-way. Uses a PostgreSQL
+ * server of its own, so that the restart affects no other test.
  */
 class BackfillDatabaseRestartTests {
 

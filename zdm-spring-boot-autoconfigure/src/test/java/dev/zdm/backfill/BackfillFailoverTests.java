@@ -24,7 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests that another instance takes a backfill over from its checkpoint when the runner dies.
+ * Tests that another instance takes a backfill over from its checkpoint when the runner
+ * dies.
  */
 class BackfillFailoverTests {
 
@@ -77,9 +78,9 @@ class BackfillFailoverTests {
 						"SELECT runner_pid FROM zdm_backfill WHERE migration_id = 'failover'", Integer.class);
 				// kill the runner in the middle of a batch
 				await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1)).until(() -> {
-					Map<String, Object> batch = jdbc.queryForMap(
-							"SELECT a.state, b.last_key FROM pg_stat_activity a, zdm_backfill b "
-									+ "WHERE a.pid = ? AND b.migration_id = 'failover'", runnerPid);
+					Map<String, Object> batch = jdbc
+						.queryForMap("SELECT a.state, b.last_key FROM pg_stat_activity a, zdm_backfill b "
+								+ "WHERE a.pid = ? AND b.migration_id = 'failover'", runnerPid);
 					checkpointBeforeKill[0] = Long.parseLong((String) batch.get("last_key"));
 					return !"idle".equals(batch.get("state"));
 				});
@@ -96,9 +97,11 @@ class BackfillFailoverTests {
 			assertThat(progress.errors()).isPositive();
 			assertThat(progress.verification().succeeded()).isTrue();
 			assertThat(jdbc.queryForObject(
-					"SELECT count(*) FROM failover_users WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
+					"SELECT count(*) FROM failover_users WHERE email_address IS DISTINCT FROM lower(email)",
+					Long.class))
 				.isZero();
-			// every row rewritten exactly once: the killed batch rolled back, none committed twice
+			// every row rewritten exactly once: the killed batch rolled back, none
+			// committed twice
 			assertThat(jdbc.queryForList("SELECT DISTINCT touches FROM failover_users", Integer.class))
 				.containsExactly(1);
 		}
@@ -111,8 +114,9 @@ class BackfillFailoverTests {
 
 	private PhaseController startInstanceB(dev.zdm.migration.MigrationDefinition.Builder migration) {
 		DataSource dataSource = postgres.newDataSource("b", 4);
-		PhaseController controller = new PhaseController(dataSource, List.of(migration.requestedPhase(Phase.BACKFILL).build()),
-				InstanceInfo.ofThisProcess("b", "test", "1"), BackfillTests.FLEET,
+		PhaseController controller = new PhaseController(dataSource,
+				List.of(migration.requestedPhase(Phase.BACKFILL).build()), InstanceInfo.ofThisProcess("b", "test", "1"),
+				BackfillTests.FLEET,
 				List.of(new BackfillParticipant(dataSource, BackfillTests.FLEET.timeout(), List.of())));
 		controller.start();
 		return controller;

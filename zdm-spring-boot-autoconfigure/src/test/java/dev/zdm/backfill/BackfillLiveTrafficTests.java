@@ -19,9 +19,10 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests that same-table and cross-table migrations reach {@code read-new} while the application inserts (at more
- * than 50 rows/s, above the backfill's bound and below it), updates and deletes throughout the copy and the
- * verification, with no disagreeing, missing or extra row and no lost write.
+ * Tests that same-table and cross-table migrations reach {@code read-new} while the
+ * application inserts (at more than 50 rows/s, above the backfill's bound and below it),
+ * updates and deletes throughout the copy and the verification, with no disagreeing,
+ * missing or extra row and no lost write.
  */
 class BackfillLiveTrafficTests {
 
@@ -30,7 +31,10 @@ class BackfillLiveTrafficTests {
 
 	private static final int ROWS = 20_000;
 
-	/** The bound this test states: from start-up to read-new for 20,000 rows under the workload. */
+	/**
+	 * The bound this test states: from start-up to read-new for 20,000 rows under the
+	 * workload.
+	 */
 	private static final Duration READ_NEW_WITHIN = Duration.ofSeconds(120);
 
 	private final List<PhaseController> controllers = new ArrayList<>();
@@ -59,7 +63,8 @@ class BackfillLiveTrafficTests {
 				() -> controller.status(id).effective(), 600);
 		long started = System.nanoTime();
 		workload.start(3);
-		// counts of writes at the first and the last moment the copy, then the verification, was seen in flight
+		// counts of writes at the first and the last moment the copy, then the
+		// verification, was seen in flight
 		long[] copyFirst = null;
 		long[] copyLast = null;
 		long[] verifyFirst = null;

@@ -49,8 +49,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for the backfill's meters, observations and health details against a real PostgreSQL, while the
- * application inserts, updates and deletes rows.
+ * Tests for the backfill's meters, observations and health details against a real
+ * PostgreSQL, while the application inserts, updates and deletes rows.
  */
 class BackfillObservabilityTests {
 
@@ -95,14 +95,17 @@ class BackfillObservabilityTests {
 			assertThat(gauge("zdm.backfill.rate", "observed")).isPositive();
 			assertThat(this.meters.get("zdm.backfill.eta").tag("migration", "observed").timeGauge().value())
 				.isGreaterThanOrEqualTo(0);
-			assertThat(this.meters.get("zdm.backfill.state").tags("migration", "observed", "state", "running")
+			assertThat(this.meters.get("zdm.backfill.state")
+				.tags("migration", "observed", "state", "running")
 				.gauge()
 				.value()).isEqualTo(1);
 		});
-		assertThat(this.meters.get("zdm.backfill.batch.duration").tags("migration", "observed", "kind", "copy")
+		assertThat(this.meters.get("zdm.backfill.batch.duration")
+			.tags("migration", "observed", "kind", "copy")
 			.timer()
 			.count()).isPositive();
-		assertThat(this.meters.get("zdm.backfill.batch.size").tags("migration", "observed", "kind", "copy")
+		assertThat(this.meters.get("zdm.backfill.batch.size")
+			.tags("migration", "observed", "kind", "copy")
 			.summary()
 			.mean()).isBetween(100.0, 400.0);
 		assertThat(counter("zdm.backfill.rows.updated", "observed")).isPositive();
@@ -112,21 +115,25 @@ class BackfillObservabilityTests {
 		assertThat(counter("zdm.backfill.rows.verified", "observed")).isGreaterThan(7_000);
 		assertThat(counter("zdm.backfill.verification.passes", "observed")).isPositive();
 		// the verification is marked before its result is recorded and counted
-		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(this.meters
-			.get("zdm.backfill.verifications")
-			.tags("migration", "observed", "result", "succeeded")
-			.counter()
-			.count()).isEqualTo(1));
-		assertThat(this.meters.get("zdm.backfill.batch.duration").tags("migration", "observed", "kind", "verify")
+		await().atMost(Duration.ofSeconds(10))
+			.untilAsserted(() -> assertThat(this.meters.get("zdm.backfill.verifications")
+				.tags("migration", "observed", "result", "succeeded")
+				.counter()
+				.count()).isEqualTo(1));
+		assertThat(this.meters.get("zdm.backfill.batch.duration")
+			.tags("migration", "observed", "kind", "verify")
 			.timer()
 			.count()).isPositive();
-		await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(this.meters.get("zdm.backfill.state")
-			.tags("migration", "observed", "state", "verified")
-			.gauge()
-			.value()).isEqualTo(1));
+		await().atMost(Duration.ofSeconds(5))
+			.untilAsserted(() -> assertThat(this.meters.get("zdm.backfill.state")
+				.tags("migration", "observed", "state", "verified")
+				.gauge()
+				.value()).isEqualTo(1));
 
-		// rows changed behind the backfill's back are found and repaired by a verification the operator asks for
-		int corrupted = this.jdbc.update("UPDATE observed_users SET email_address = 'behind its back' WHERE id % 97 = 0");
+		// rows changed behind the backfill's back are found and repaired by a
+		// verification the operator asks for
+		int corrupted = this.jdbc
+			.update("UPDATE observed_users SET email_address = 'behind its back' WHERE id % 97 = 0");
 		assertThat(corrupted).isPositive();
 		this.service.verify("observed");
 		await().atMost(Duration.ofSeconds(30))
@@ -198,7 +205,8 @@ class BackfillObservabilityTests {
 			second.join();
 		}
 
-		// a streaming replica that replays later than the bound; the query on pg_stat_replication runs each time
+		// a streaming replica that replays later than the bound; the query on
+		// pg_stat_replication runs each time
 		int readsBefore = lag.reads.get();
 		lag.lag.set(Duration.ofSeconds(30));
 		awaitHeldBack("throttled", ThrottleReason.REPLICATION_LAG, "replica 'simulated-standby'");
@@ -215,8 +223,8 @@ class BackfillObservabilityTests {
 				.tags("migration", "throttled", "reason", "operator")
 				.counter()
 				.count() >= 1);
-		await().atMost(Duration.ofSeconds(5)).untilAsserted(
-				() -> assertThat(gauge("zdm.backfill.paused", "throttled")).isEqualTo(1));
+		await().atMost(Duration.ofSeconds(5))
+			.untilAsserted(() -> assertThat(gauge("zdm.backfill.paused", "throttled")).isEqualTo(1));
 		this.service.resume("throttled");
 		awaitVerified("throttled");
 		writes.stop();
@@ -237,15 +245,15 @@ class BackfillObservabilityTests {
 			start("contended-a", BackfillTests.migration("contended", "contended_users", Phase.BACKFILL,
 					BackfillTests.settings(200, 100, 400, Duration.ZERO)), null);
 			await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-				assertThat(this.meters.get("zdm.backfill.errors").tags("migration", "contended", "stage", "batch")
+				assertThat(this.meters.get("zdm.backfill.errors")
+					.tags("migration", "contended", "stage", "batch")
 					.counter()
 					.count()).isGreaterThanOrEqualTo(2);
 				assertThat(counter("zdm.backfill.batch.retries", "contended")).isGreaterThanOrEqualTo(2);
 			});
 			TestObservationRegistryAssert.assertThat(this.observations)
-				.hasHandledContextsThatSatisfy((contexts) -> assertThat(contexts)
-					.anySatisfy((context) -> assertThat(context.getError()).isNotNull()
-						.hasMessageContaining("lock timeout")));
+				.hasHandledContextsThatSatisfy((contexts) -> assertThat(contexts).anySatisfy(
+						(context) -> assertThat(context.getError()).isNotNull().hasMessageContaining("lock timeout")));
 			holder.rollback();
 		}
 		awaitVerified("contended");
@@ -257,14 +265,17 @@ class BackfillObservabilityTests {
 	void runThatFailsOnAnErrorRetryingCannotMendIsCountedAndRetriedLater() throws Exception {
 		createUsers("refused_users", 3_000);
 		Writers writes = writers("refused_users", 3_000);
-		this.jdbc.execute("ALTER TABLE refused_users ADD CONSTRAINT refused CHECK (email_address <> 'user1@example.com')");
+		this.jdbc
+			.execute("ALTER TABLE refused_users ADD CONSTRAINT refused CHECK (email_address <> 'user1@example.com')");
 		start("refused-a", BackfillTests.migration("refused", "refused_users", Phase.BACKFILL,
 				BackfillTests.settings(200, 100, 400, Duration.ZERO)), null);
 		await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-			assertThat(this.meters.get("zdm.backfill.errors").tags("migration", "refused", "stage", "run")
+			assertThat(this.meters.get("zdm.backfill.errors")
+				.tags("migration", "refused", "stage", "run")
 				.counter()
 				.count()).isGreaterThanOrEqualTo(2);
-			assertThat(this.meters.get("zdm.backfill.errors").tags("migration", "refused", "stage", "batch")
+			assertThat(this.meters.get("zdm.backfill.errors")
+				.tags("migration", "refused", "stage", "batch")
 				.counter()
 				.count()).isGreaterThanOrEqualTo(2);
 		});
@@ -286,15 +297,18 @@ class BackfillObservabilityTests {
 				BackfillTests.settings(500, 100, 2000, Duration.ZERO));
 		PhaseController controller = start("failing-a", migration, null);
 		await().atMost(Duration.ofSeconds(30)).until(() -> controller.effectivePhase("failing") == Phase.READ_NEW);
-		// the new column is now the source of truth: a verification only reports rows that disagree
+		// the new column is now the source of truth: a verification only reports rows
+		// that disagree
 		int corrupted = this.jdbc.update("UPDATE failing_users SET email_address = 'not derived' WHERE id % 89 = 0");
 		assertThat(corrupted).isPositive();
 		this.service.verify("failing");
 		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-			assertThat(this.meters.get("zdm.backfill.verifications").tags("migration", "failing", "result", "failed")
+			assertThat(this.meters.get("zdm.backfill.verifications")
+				.tags("migration", "failing", "result", "failed")
 				.counter()
 				.count()).isEqualTo(1);
-			assertThat(this.meters.get("zdm.backfill.errors").tags("migration", "failing", "stage", "verification")
+			assertThat(this.meters.get("zdm.backfill.errors")
+				.tags("migration", "failing", "stage", "verification")
 				.counter()
 				.count()).isEqualTo(1);
 			Health health = this.health.health(true);
@@ -315,7 +329,8 @@ class BackfillObservabilityTests {
 			assertThat(progress.state()).isEqualTo(BackfillState.THROTTLED);
 			assertThat(progress.throttleReason()).contains(description);
 			assertThat(pauses(id, reason)).isGreaterThanOrEqualTo(1);
-			assertThat(this.meters.get("zdm.backfill.throttle.time").tags("migration", id, "reason", reason.value())
+			assertThat(this.meters.get("zdm.backfill.throttle.time")
+				.tags("migration", id, "reason", reason.value())
 				.counter()
 				.count()).as("seconds held back").isGreaterThan(0.3);
 		});
@@ -325,7 +340,8 @@ class BackfillObservabilityTests {
 	}
 
 	private double pauses(String id, ThrottleReason reason) {
-		return this.meters.get("zdm.backfill.throttle.pauses").tags("migration", id, "reason", reason.value())
+		return this.meters.get("zdm.backfill.throttle.pauses")
+			.tags("migration", id, "reason", reason.value())
 			.counter()
 			.count();
 	}
@@ -354,7 +370,8 @@ class BackfillObservabilityTests {
 		controller.start();
 		this.controllers.add(controller);
 		new ZdmMetrics(controller, locks, progress, null, heldBack).bindTo(this.meters);
-		this.health = new ZdmHealthIndicator(controller, progress, null, heldBack, ZdmHealthIndicator.Thresholds.DEFAULTS);
+		this.health = new ZdmHealthIndicator(controller, progress, null, heldBack,
+				ZdmHealthIndicator.Thresholds.DEFAULTS);
 		return controller;
 	}
 
@@ -366,7 +383,8 @@ class BackfillObservabilityTests {
 	}
 
 	private void awaitVerified(String id) {
-		await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50))
+		await().atMost(Duration.ofSeconds(120))
+			.pollInterval(Duration.ofMillis(50))
 			.until(() -> Boolean.TRUE.equals(this.jdbc.queryForObject(
 					"SELECT verified_at IS NOT NULL FROM zdm_migration WHERE migration_id = ?", Boolean.class, id)));
 	}
@@ -382,7 +400,8 @@ class BackfillObservabilityTests {
 	}
 
 	private void createUsers(String table, int rows) {
-		this.jdbc.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+		this.jdbc
+			.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
 		this.jdbc.update("INSERT INTO " + table
 				+ " (id, email) SELECT i, 'User' || i || '@Example.COM' FROM generate_series(1, ?) AS i", rows);
 		this.jdbc.execute("ANALYZE " + table);
@@ -402,8 +421,9 @@ class BackfillObservabilityTests {
 	}
 
 	/**
-	 * Replication lag as {@code pg_stat_replication} shows it, the query run every time, plus a simulated standby
-	 * whose lag the test sets: the embedded server has no replica.
+	 * Replication lag as {@code pg_stat_replication} shows it, the query run every time,
+	 * plus a simulated standby whose lag the test sets: the embedded server has no
+	 * replica.
 	 */
 	static final class SimulatedReplicationLag extends ReplicationLagInspector {
 
@@ -433,8 +453,8 @@ class BackfillObservabilityTests {
 	}
 
 	/**
-	 * Two sessions that insert, update and delete rows of a table, keeping the new column derived from the old one
-	 * as the application's dual-write would.
+	 * Two sessions that insert, update and delete rows of a table, keeping the new column
+	 * derived from the old one as the application's dual-write would.
 	 */
 	static final class Writers {
 

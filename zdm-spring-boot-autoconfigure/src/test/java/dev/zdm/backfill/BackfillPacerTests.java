@@ -19,7 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for {@link BackfillPacer}, {@link TimeWindow} and the backfill's checks of a declaration.
+ * Tests for {@link BackfillPacer}, {@link TimeWindow} and the backfill's checks of a
+ * declaration.
  */
 class BackfillPacerTests {
 
@@ -43,14 +44,16 @@ class BackfillPacerTests {
 		LocalTime now = LocalTime.now(ZoneId.of("UTC"));
 		TimeWindow later = new TimeWindow(now.plusHours(2), now.plusHours(3));
 		TimeWindow current = new TimeWindow(now.minusHours(1), now.plusHours(1));
-		assertThat(pacer(windows(List.of(later)), List.of()).holdBackReason()).contains("outside the allowed time windows");
+		assertThat(pacer(windows(List.of(later)), List.of()).holdBackReason())
+			.contains("outside the allowed time windows");
 		assertThat(pacer(windows(List.of(later, current)), List.of()).holdBackReason()).isNull();
 	}
 
 	@Test
 	void holdsBackWhileAThrottleSaysSo() {
 		BackfillThrottle lagging = (migration) -> "replica lag of 12s on " + migration.table();
-		assertThat(pacer(windows(List.of()), List.of(lagging)).holdBackReason()).isEqualTo("replica lag of 12s on users");
+		assertThat(pacer(windows(List.of()), List.of(lagging)).holdBackReason())
+			.isEqualTo("replica lag of 12s on users");
 	}
 
 	@Test

@@ -33,8 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for the backfill against a real PostgreSQL: {@link BackfillParticipant}, {@link BackfillService} and the
- * runner behind them.
+ * Tests for the backfill against a real PostgreSQL: {@link BackfillParticipant},
+ * {@link BackfillService} and the runner behind them.
  */
 class BackfillTests {
 
@@ -123,10 +123,12 @@ class BackfillTests {
 	@Test
 	void pauseAndResumeWorkFleetWide() throws Exception {
 		createUsers("paused_users", 20_000);
-		start("pause-a", migration("pause", "paused_users", Phase.BACKFILL, settings(200, 200, 200, Duration.ofMillis(20))));
+		start("pause-a",
+				migration("pause", "paused_users", Phase.BACKFILL, settings(200, 200, 200, Duration.ofMillis(20))));
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("pause") > 1000);
 		this.service.pause("pause");
-		await().atMost(Duration.ofSeconds(5)).until(() -> this.service.progress("pause").state() == BackfillState.PAUSED);
+		await().atMost(Duration.ofSeconds(5))
+			.until(() -> this.service.progress("pause").state() == BackfillState.PAUSED);
 		long paused = rowsDone("pause");
 		Thread.sleep(1000);
 		assertThat(rowsDone("pause")).isEqualTo(paused);
@@ -281,7 +283,8 @@ class BackfillTests {
 	}
 
 	private void createUsers(String table, int rows) {
-		this.jdbc.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+		this.jdbc
+			.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
 		this.jdbc.update("INSERT INTO " + table
 				+ " (id, email) SELECT i, 'User' || i || '@Example.COM' FROM generate_series(1, ?) AS i", rows);
 		this.jdbc.execute("ANALYZE " + table);
@@ -314,7 +317,8 @@ class BackfillTests {
 	}
 
 	private void awaitVerified(String id, Duration timeout) {
-		// The migration is marked verified (under the fleet lock) just before the verification is recorded.
+		// The migration is marked verified (under the fleet lock) just before the
+		// verification is recorded.
 		await().atMost(timeout)
 			.pollInterval(Duration.ofMillis(50))
 			.until(() -> verified(id) && this.service.progress(id).verification() != null);

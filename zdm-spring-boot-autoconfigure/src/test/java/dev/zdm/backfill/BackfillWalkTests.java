@@ -24,7 +24,8 @@ class BackfillWalkTests {
 			}
 		}
 		assertThat(lines).hasSize(10);
-		assertThat(lines.get(0)).startsWith("backfill copied 100 of about 1000 rows (10%) at ").contains("80 rewritten");
+		assertThat(lines.get(0)).startsWith("backfill copied 100 of about 1000 rows (10%) at ")
+			.contains("80 rewritten");
 		assertThat(lines.get(9)).startsWith("backfill copied 1000 of about 1000 rows (100%)");
 		assertThat(walk.rows()).isEqualTo(1000);
 		assertThat(walk.changed()).isEqualTo(800);

@@ -23,9 +23,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for the backfill and verification of a migration into another table against a real PostgreSQL: the
- * {@code read-new} gate, takeover of a verification whose runner dies, and repair of target rows changed, deleted
- * or added behind zdm's back.
+ * Tests for the backfill and verification of a migration into another table against a
+ * real PostgreSQL: the {@code read-new} gate, takeover of a verification whose runner
+ * dies, and repair of target rows changed, deleted or added behind zdm's back.
  */
 class CrossTableBackfillTests {
 
@@ -81,12 +81,14 @@ class CrossTableBackfillTests {
 		Instant killedAt = Instant.now();
 		// a leaves too, so that b, not a's retry, takes over
 		this.controllers.remove(0).stop();
-		await().atMost(Duration.ofSeconds(60)).until(() -> this.service.progress("taken").state() == BackfillState.VERIFIED);
+		await().atMost(Duration.ofSeconds(60))
+			.until(() -> this.service.progress("taken").state() == BackfillState.VERIFIED);
 		BackfillProgress progress = this.service.progress("taken");
 		assertThat(progress.runner()).isEqualTo("taken-b");
 		BackfillVerification verification = progress.verification();
 		assertThat(verification.succeeded()).isTrue();
-		// the same pass went on from its checkpoint: it started before the kill, and counted every row once
+		// the same pass went on from its checkpoint: it started before the kill, and
+		// counted every row once
 		assertThat(verification.passes()).isEqualTo(1);
 		assertThat(verification.startedAt()).isBefore(killedAt);
 		assertThat(verification.rowsChecked()).isEqualTo(rows);
@@ -96,14 +98,16 @@ class CrossTableBackfillTests {
 	@Test
 	void verificationRepairsTargetRowsChangedMissingOrAddedBehindItsBack() {
 		LiveWorkload.create(postgres, "behind", true, 5_000);
-		start("behind-a", migration("behind", "behind", Phase.BACKFILL, BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
+		start("behind-a",
+				migration("behind", "behind", Phase.BACKFILL, BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> verified("behind"));
 		BackfillVerification first = this.service.progress("behind").verification();
 		int changed = this.jdbc.update("UPDATE behind_addresses SET city = 'behind its back' WHERE order_id % 100 = 0");
 		int deleted = this.jdbc.update("DELETE FROM behind_addresses WHERE order_id % 100 = 2");
 		int added = this.jdbc.update("INSERT INTO behind_addresses (order_id, street, city) "
 				+ "SELECT i, 'extra', 'extra' FROM generate_series(1, 99, 2) AS i");
-		int beyond = this.jdbc.update("INSERT INTO behind_addresses (order_id, street, city) VALUES (1000001, 'x', 'y')");
+		int beyond = this.jdbc
+			.update("INSERT INTO behind_addresses (order_id, street, city) VALUES (1000001, 'x', 'y')");
 		assertThat(LiveWorkload.disagreeing(postgres, "behind", true)).isEqualTo(changed + deleted + added + beyond);
 		this.service.verify("behind");
 		await().atMost(Duration.ofSeconds(30)).until(() -> {
@@ -121,7 +125,8 @@ class CrossTableBackfillTests {
 	@Test
 	void emptyTablesAreVerified() {
 		LiveWorkload.create(postgres, "empty", true, 0);
-		start("empty-a", migration("empty", "empty", Phase.BACKFILL, BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
+		start("empty-a",
+				migration("empty", "empty", Phase.BACKFILL, BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> verified("empty"));
 		BackfillVerification verification = this.service.progress("empty").verification();
 		assertThat(verification.succeeded()).isTrue();

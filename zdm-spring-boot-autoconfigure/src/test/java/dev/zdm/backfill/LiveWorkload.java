@@ -19,14 +19,19 @@ import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 
 /**
- * An application's writes on a table being migrated, as its routed repositories would send them: inserts (new keys
- * above the table's and app-chosen keys below it, into gaps), updates and deletes of random rows, each written to
- * both sides in one transaction, the old side first before {@code read-new} and the new side first from then on.
- * Every writer owns the keys congruent to its number, so the last value acknowledged for each key is known.
+ * An application's writes on a table being migrated, as its routed repositories would
+ * send them: inserts (new keys above the table's and app-chosen keys below it, into
+ * gaps), updates and deletes of random rows, each written to both sides in one
+ * transaction, the old side first before {@code read-new} and the new side first from
+ * then on. Every writer owns the keys congruent to its number, so the last value
+ * acknowledged for each key is known.
  * <p>
- * Same-table: {@code t(id bigint, street text, city text, street_new text, city_new text)} with
- * {@code street_new = street}, {@code city_new = upper(city)}. Cross-table: {@code t(id bigint, street text,
- * city text)} and {@code t_addresses(order_id bigint, street text, city text)} with the same expressions.
+ * Same-table:
+ * {@code t(id bigint, street text, city text, street_new text, city_new text)} with
+ * {@code street_new = street}, {@code city_new = upper(city)}. Cross-table:
+ * {@code t(id bigint, street text,
+ * city text)} and {@code t_addresses(order_id bigint, street text, city text)} with the
+ * same expressions.
  */
 final class LiveWorkload {
 
@@ -67,16 +72,20 @@ final class LiveWorkload {
 	}
 
 	/**
-	 * Create the table(s) with {@code rows} keys from 1 to {@code 2 * rows}, every other key left free so that
-	 * the application can insert below the backfill's bound. The new side is empty.
+	 * Create the table(s) with {@code rows} keys from 1 to {@code 2 * rows}, every other
+	 * key left free so that the application can insert below the backfill's bound. The
+	 * new side is empty.
 	 */
 	static void create(PostgresExtension postgres, String table, boolean crossTable, long rows) {
 		String newColumns = crossTable ? "" : ", street_new text, city_new text";
-		postgres.jdbc().execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, street text, city text" + newColumns + ")");
-		postgres.jdbc().update("INSERT INTO " + table + " (id, street, city) SELECT 2 * i, 'street ' || i, "
-				+ "CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END FROM generate_series(1, ?) AS i", rows);
+		postgres.jdbc()
+			.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, street text, city text" + newColumns + ")");
+		postgres.jdbc()
+			.update("INSERT INTO " + table + " (id, street, city) SELECT 2 * i, 'street ' || i, "
+					+ "CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END FROM generate_series(1, ?) AS i", rows);
 		if (crossTable) {
-			postgres.jdbc().execute("CREATE TABLE " + table + "_addresses (order_id bigint PRIMARY KEY, street text, city text)");
+			postgres.jdbc()
+				.execute("CREATE TABLE " + table + "_addresses (order_id bigint PRIMARY KEY, street text, city text)");
 		}
 		postgres.jdbc().execute("ANALYZE " + table);
 	}
@@ -178,8 +187,10 @@ final class LiveWorkload {
 	private boolean insert(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
 			throws SQLException {
 		if (!this.crossTable) {
-			return execute(connection, "INSERT INTO " + this.table + " (id, street, city, street_new, city_new) "
-					+ "VALUES (?, ?, ?, ?, upper(?)) ON CONFLICT DO NOTHING", id, street, city, street, city) == 1;
+			return execute(connection,
+					"INSERT INTO " + this.table + " (id, street, city, street_new, city_new) "
+							+ "VALUES (?, ?, ?, ?, upper(?)) ON CONFLICT DO NOTHING",
+					id, street, city, street, city) == 1;
 		}
 		String old = "INSERT INTO " + this.table + " (id, street, city) VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
 		String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, street, city) VALUES (?, ?, upper(?)) "
@@ -206,7 +217,8 @@ final class LiveWorkload {
 			execute(connection, upsertNew, id, street, city, id);
 			return execute(connection, old, street, city, id) == 1;
 		}
-		return execute(connection, old, street, city, id) == 1 && execute(connection, upsertNew, id, street, city, id) == 1;
+		return execute(connection, old, street, city, id) == 1
+				&& execute(connection, upsertNew, id, street, city, id) == 1;
 	}
 
 	private void delete(Connection connection, long id, boolean newFirst) throws SQLException {
@@ -235,14 +247,19 @@ final class LiveWorkload {
 
 	/** Keys whose two sides disagree, counting missing and extra rows on the new side. */
 	static long disagreeing(PostgresExtension postgres, String table, boolean crossTable) {
-		String sql = crossTable ? "SELECT count(*) FROM " + table + " o FULL JOIN " + table
-				+ "_addresses a ON a.order_id = o.id WHERE o.id IS NULL OR a.order_id IS NULL "
-				+ "OR ROW(a.street, a.city) IS DISTINCT FROM ROW(o.street, upper(o.city))"
-				: "SELECT count(*) FROM " + table + " WHERE ROW(street_new, city_new) IS DISTINCT FROM ROW(street, upper(city))";
+		String sql = crossTable
+				? "SELECT count(*) FROM " + table + " o FULL JOIN " + table
+						+ "_addresses a ON a.order_id = o.id WHERE o.id IS NULL OR a.order_id IS NULL "
+						+ "OR ROW(a.street, a.city) IS DISTINCT FROM ROW(o.street, upper(o.city))"
+				: "SELECT count(*) FROM " + table
+						+ " WHERE ROW(street_new, city_new) IS DISTINCT FROM ROW(street, upper(city))";
 		return postgres.jdbc().queryForObject(sql, Long.class);
 	}
 
-	/** Keys whose acknowledged last write is not what the old side holds: lost writes or resurrected rows. */
+	/**
+	 * Keys whose acknowledged last write is not what the old side holds: lost writes or
+	 * resurrected rows.
+	 */
 	long lostWrites() {
 		Map<Long, String> stored = new ConcurrentHashMap<>();
 		this.postgres.jdbc().query("SELECT id, street, city FROM " + this.table, (rs) -> {

@@ -34,8 +34,8 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for the contract step of {@link ExpandContractRunner}: it runs once, on one instance, once every live
- * instance is at {@code contract}.
+ * Tests for the contract step of {@link ExpandContractRunner}: it runs once, on one
+ * instance, once every live instance is at {@code contract}.
  */
 class ContractTests {
 
@@ -68,8 +68,8 @@ class ContractTests {
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("CREATE TABLE people (id bigint PRIMARY KEY, name text)");
 		jdbc.execute("INSERT INTO people SELECT i, 'person ' || i FROM generate_series(1, 100) i");
-		MigrationDefinition migration = migration("people-name", "people", "ALTER TABLE people ADD COLUMN full_name text;",
-				"ALTER TABLE people DROP COLUMN name;");
+		MigrationDefinition migration = migration("people-name", "people",
+				"ALTER TABLE people ADD COLUMN full_name text;", "ALTER TABLE people DROP COLUMN name;");
 		SyncTriggerContributor trigger = new SyncTriggerContributor();
 		PhaseController readNew = start(migration, Phase.READ_NEW, "instance-b", trigger);
 		assertThat(triggers("people")).containsExactly("people_sync");
@@ -128,7 +128,8 @@ class ContractTests {
 				awaitBarrier(barrier);
 				return runnerB.contract(migration);
 			});
-			assertThat(List.of(ranOnA.get(30, TimeUnit.SECONDS), ranOnB.get(30, TimeUnit.SECONDS))).containsOnlyOnce(true);
+			assertThat(List.of(ranOnA.get(30, TimeUnit.SECONDS), ranOnB.get(30, TimeUnit.SECONDS)))
+				.containsOnlyOnce(true);
 			assertThat(postgres.jdbc()
 				.queryForList("SELECT application_name FROM contract_runs WHERE migration_id = ?", String.class,
 						migration.id()))
@@ -192,8 +193,8 @@ class ContractTests {
 			SchemaChangeContributor contributor) {
 		DataSource pool = postgres.newDataSource(instanceId, 8);
 		InstanceInfo instance = new InstanceInfo(instanceId, null, "localhost", 1);
-		ExpandContractRunner runner = new ExpandContractRunner(pool, this.settings, instance,
-				FLEET.timeout(), (contributor != null) ? List.of(contributor) : List.of());
+		ExpandContractRunner runner = new ExpandContractRunner(pool, this.settings, instance, FLEET.timeout(),
+				(contributor != null) ? List.of(contributor) : List.of());
 		PhaseController controller = new PhaseController(pool,
 				List.of(migration.toBuilder().requestedPhase(requested).build()), instance, FLEET, List.of(runner));
 		controller.start();
@@ -206,7 +207,8 @@ class ContractTests {
 	}
 
 	private MigrationDefinition migration(String id, String table, String expand, String contract) {
-		String expandLocation = DdlTestScripts.write(this.scripts.resolve(id).resolve("expand"), "V1__expand.sql", expand);
+		String expandLocation = DdlTestScripts.write(this.scripts.resolve(id).resolve("expand"), "V1__expand.sql",
+				expand);
 		String contractLocation = DdlTestScripts.write(this.scripts.resolve(id).resolve("contract"), "V1__contract.sql",
 				contract);
 		return MigrationDefinition.builder(id)
@@ -238,8 +240,9 @@ class ContractTests {
 	}
 
 	/**
-	 * Installs a trigger that keeps the new column in sync with the expand step, and removes it with the contract
-	 * step, as the dual-write concern does for a same-table migration.
+	 * Installs a trigger that keeps the new column in sync with the expand step, and
+	 * removes it with the contract step, as the dual-write concern does for a same-table
+	 * migration.
 	 */
 	static final class SyncTriggerContributor implements SchemaChangeContributor {
 

@@ -29,7 +29,8 @@ class DdlScriptLoaderTests {
 		DdlTestScripts.write(this.scripts.resolve("more"), "V2__two.sql", "SELECT 2; SELECT 22;");
 		DdlTestScripts.write(this.scripts, "V1_1__one_one.sql", "SELECT 11;");
 		List<DdlScript> loaded = this.loader.load("m", DdlStep.EXPAND, List.of(location));
-		assertThat(loaded).extracting(DdlScript::name).containsExactly("V1_1__one_one.sql", "V2__two.sql", "V10__ten.sql");
+		assertThat(loaded).extracting(DdlScript::name)
+			.containsExactly("V1_1__one_one.sql", "V2__two.sql", "V10__ten.sql");
 		assertThat(loaded.get(0).description()).isEqualTo("one one");
 		assertThat(loaded.get(1).statements()).hasSize(2);
 	}

@@ -28,9 +28,10 @@ import dev.zdm.schema.ZdmSchema;
 import dev.zdm.test.PostgresExtension;
 
 /**
- * Prints the longest stall of a steady read workload while an {@code ALTER TABLE} waits behind a session that
- * holds a lock on the table, with zdm's lock timeout and retries and with a plain {@code ALTER TABLE}, side by side.
- * Asserts nothing. Run with {@code ./mvnw -Pbenchmark ... test -Dtest=DdlStallBenchmark}.
+ * Prints the longest stall of a steady read workload while an {@code ALTER TABLE} waits
+ * behind a session that holds a lock on the table, with zdm's lock timeout and retries
+ * and with a plain {@code ALTER TABLE}, side by side. Asserts nothing. Run with
+ * {@code ./mvnw -Pbenchmark ... test -Dtest=DdlStallBenchmark}.
  */
 @Tag("benchmark")
 class DdlStallBenchmark {
@@ -88,7 +89,8 @@ class DdlStallBenchmark {
 		System.out.println();
 		System.out.println("ALTER TABLE ... ADD COLUMN queued behind a session holding a lock on the table for "
 				+ BLOCKER_HOLDS.toSeconds() + " s; " + READERS + " sessions reading by primary key in a loop");
-		System.out.printf("  %-40s %12s %10s %14s%n", "", "longest read", "reads", "reads > " + LOCK_TIMEOUT.toMillis() + " ms");
+		System.out.printf("  %-40s %12s %10s %14s%n", "", "longest read", "reads",
+				"reads > " + LOCK_TIMEOUT.toMillis() + " ms");
 		print("no DDL (baseline)", baseline, "");
 		print("zdm, lock_timeout " + LOCK_TIMEOUT.toMillis() + " ms, retries", withZdm,
 				lockTimeouts + " lock timeouts, DDL done after " + withZdm.ddlMillis() + " ms");

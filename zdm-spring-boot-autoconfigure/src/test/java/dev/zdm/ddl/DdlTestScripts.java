@@ -6,7 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Writes expand and contract scripts to a folder for a test and returns their {@code filesystem:} location.
+ * Writes expand and contract scripts to a folder for a test and returns their
+ * {@code filesystem:} location.
  */
 final class DdlTestScripts {
 

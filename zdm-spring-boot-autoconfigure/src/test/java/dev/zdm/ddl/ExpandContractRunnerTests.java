@@ -37,7 +37,8 @@ import static org.assertj.core.api.Assertions.assertThatNoException;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for {@link ExpandContractRunner}'s expand step and {@link LockSafeExecutor} on a real PostgreSQL.
+ * Tests for {@link ExpandContractRunner}'s expand step and {@link LockSafeExecutor} on a
+ * real PostgreSQL.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class ExpandContractRunnerTests {
@@ -56,7 +57,8 @@ class ExpandContractRunnerTests {
 	private final InstanceInfo instance = new InstanceInfo("runner-tests", null, "localhost", 1);
 
 	/** These tests call {@code beforeJoin} and wait for it: the expand at start-up. */
-	private static final ExpandSettings AT_STARTUP = new ExpandSettings(true, Duration.ofMinutes(10), java.util.Set.of());
+	private static final ExpandSettings AT_STARTUP = new ExpandSettings(true, Duration.ofMinutes(10),
+			java.util.Set.of());
 
 	@BeforeAll
 	static void createZdmTables() {
@@ -113,7 +115,8 @@ class ExpandContractRunnerTests {
 	void failedConcurrentUniqueIndexLeavesNoInvalidIndexAndRunsOnceTheDataIsFixed() {
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("CREATE TABLE members (id bigint PRIMARY KEY, email text)");
-		jdbc.execute("INSERT INTO members SELECT i, 'user' || (i % 50) || '@example.com' FROM generate_series(1, 200) i");
+		jdbc.execute(
+				"INSERT INTO members SELECT i, 'user' || (i % 50) || '@example.com' FROM generate_series(1, 200) i");
 		String location = DdlTestScripts.write(this.scripts, "V1__unique_email.sql",
 				"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS members_email_key ON members (email);");
 		MigrationDefinition migration = migration("members-email", "public.members", location, null);
@@ -173,8 +176,10 @@ class ExpandContractRunnerTests {
 		runner.validate(migration, MigrationState.initial(migration.id()));
 		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
 		assertThat(columns("orders")).contains("amount", "currency");
-		assertThat(jdbc.queryForList("SELECT version FROM \"zdm_ddl_expand_orders-amount\" WHERE success ORDER BY installed_rank",
-				String.class)).containsExactly("0", "1", "2");
+		assertThat(jdbc.queryForList(
+				"SELECT version FROM \"zdm_ddl_expand_orders-amount\" WHERE success ORDER BY installed_rank",
+				String.class))
+			.containsExactly("0", "1", "2");
 		assertThat(jdbc.queryForObject("SELECT to_regclass('flyway_schema_history') IS NULL", Boolean.class)).isTrue();
 		assertThat(runner.history().status(migration.id(), 5).statements()).extracting(DdlStatus.Statement::attempts)
 			.containsExactly(1, 1, 1);
@@ -207,12 +212,15 @@ class ExpandContractRunnerTests {
 				.until(() -> first.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_LOCK);
 			second.beforeJoin(migration, MigrationState.initial(migration.id()));
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> second.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_INSTANCE);
+				.until(() -> second.expandProgress(migration.id())
+					.state() == ExpandProgress.State.WAITING_FOR_INSTANCE);
 			assertThat(first.limit(migration)).isNotNull();
 			assertThat(second.limit(migration).reason()).contains("runs on another instance");
-			// Past max-attempts, and past the alert time: still trying, and reported as stalled.
-			await().atMost(Duration.ofSeconds(30)).until(() -> first.expandProgress(migration.id()).lockTimeouts() > 4
-					&& first.expandProgress(migration.id()).stalled());
+			// Past max-attempts, and past the alert time: still trying, and reported as
+			// stalled.
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> first.expandProgress(migration.id()).lockTimeouts() > 4
+						&& first.expandProgress(migration.id()).stalled());
 			assertThat(first.limit(migration).reason()).contains("waits for a lock");
 			assertThat(first.expandProgress(migration.id()).describe()).contains("STALLED").contains("blocked by pid");
 			long stopping = System.nanoTime();
@@ -245,12 +253,12 @@ class ExpandContractRunnerTests {
 				"CREATE INDEX CONCURRENTLY invoices_number ON invoices (number);\n"
 						+ "ALTER TABLE invoices VALIDATE CONSTRAINT invoices_number_not_null;");
 		MigrationDefinition migration = migration("invoices-number", "public.invoices", location, null);
-		// What a run that died after the build and the validation leaves: the work done, its records not.
+		// What a run that died after the build and the validation leaves: the work done,
+		// its records not.
 		jdbc.execute("CREATE INDEX invoices_number ON invoices (number)");
 		jdbc.execute("ALTER TABLE invoices ADD CONSTRAINT invoices_number_not_null CHECK (number IS NOT NULL)");
 		ExpandContractRunner runner = runner(postgres.dataSource());
-		assertThatNoException()
-			.isThrownBy(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+		assertThatNoException().isThrownBy(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
 		DdlStatus status = runner.history().status(migration.id(), 5);
 		assertThat(status.statements()).extracting(DdlStatus.Statement::state).containsExactly("applied", "applied");
 		assertThat(status.statements()).as("neither ran").extracting(DdlStatus.Statement::attempts).containsOnly(0);
@@ -258,7 +266,9 @@ class ExpandContractRunnerTests {
 	}
 
 	private MigrationDefinition migration(String id, String table, String expand, String contract) {
-		MigrationDefinition.Builder builder = MigrationDefinition.builder(id).table(table).expandLocations(List.of(expand));
+		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
+			.table(table)
+			.expandLocations(List.of(expand));
 		if (contract != null) {
 			builder.contractLocations(List.of(contract));
 		}
@@ -273,14 +283,15 @@ class ExpandContractRunnerTests {
 
 	private static List<String> columns(String table) {
 		return postgres.jdbc()
-			.queryForList("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped",
+			.queryForList(
+					"SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped",
 					String.class, table);
 	}
 
 	private static List<String> indexes(String table) {
 		return postgres.jdbc()
-			.queryForList("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass(?)", String.class,
-					table);
+			.queryForList("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass(?)",
+					String.class, table);
 	}
 
 	private static int pid(Connection connection) throws Exception {
@@ -292,7 +303,8 @@ class ExpandContractRunnerTests {
 	}
 
 	/**
-	 * Threads that read the table in a loop on their own sessions and keep the longest read.
+	 * Threads that read the table in a loop on their own sessions and keep the longest
+	 * read.
 	 */
 	static final class ReadWorkload {
 

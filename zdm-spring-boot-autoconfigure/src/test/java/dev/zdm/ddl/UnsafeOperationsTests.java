@@ -29,8 +29,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests that every {@link UnsafeOperation} in an expand script is refused at start-up, with the statement, the
- * reason and the safe recipe, before anything is written, and that it runs once it is allowed.
+ * Tests that every {@link UnsafeOperation} in an expand script is refused at start-up,
+ * with the statement, the reason and the safe recipe, before anything is written, and
+ * that it runs once it is allowed.
  */
 class UnsafeOperationsTests {
 
@@ -109,16 +110,15 @@ class UnsafeOperationsTests {
 		String before = fingerprint();
 		PhaseController controller = new PhaseController(postgres.dataSource(), List.of(migration), this.instance,
 				fleet(), List.of(runner()));
-		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start)
-			.satisfies((ex) -> {
-				assertThat(ex.getDescription()).contains("V1__unsafe.sql line 1")
-					.contains(statement)
-					.contains("(" + code + ")")
-					.contains(reason);
-				assertThat(ex.getAction()).contains(recipe)
-					.contains("-- zdm:allow <code>")
-					.contains("zdm.migrations." + migration.id() + ".allow-unsafe=" + code);
-			});
+		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start).satisfies((ex) -> {
+			assertThat(ex.getDescription()).contains("V1__unsafe.sql line 1")
+				.contains(statement)
+				.contains("(" + code + ")")
+				.contains(reason);
+			assertThat(ex.getAction()).contains(recipe)
+				.contains("-- zdm:allow <code>")
+				.contains("zdm.migrations." + migration.id() + ".allow-unsafe=" + code);
+		});
 		assertThat(fingerprint()).isEqualTo(before);
 		assertThat(new DdlHistoryRepository(postgres.dataSource()).status(migration.id(), 1).statements()).isEmpty();
 	}
@@ -133,7 +133,8 @@ class UnsafeOperationsTests {
 		String statement = template.replace("{t}", table);
 		boolean byComment = statement.hashCode() % 2 == 0;
 		MigrationDefinition migration = migration(table,
-				(byComment ? "-- zdm:allow " + code + "\n" : "") + statement + ";", byComment ? List.of() : List.of(code));
+				(byComment ? "-- zdm:allow " + code + "\n" : "") + statement + ";",
+				byComment ? List.of() : List.of(code));
 		new ZdmSchema(postgres.dataSource()).migrate();
 		new MigrationStateRepository(postgres.dataSource()).register(migration.id());
 		ExpandContractRunner runner = runner();
@@ -153,8 +154,7 @@ class UnsafeOperationsTests {
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("CREATE TABLE " + table
 				+ " (id bigint PRIMARY KEY, name text, code varchar(10), qty int, owner_id bigint)");
-		jdbc.execute("INSERT INTO " + table
-				+ " SELECT i, 'n' || i, 'c' || i, i, NULL FROM generate_series(1, 100) i");
+		jdbc.execute("INSERT INTO " + table + " SELECT i, 'n' || i, 'c' || i, i, NULL FROM generate_series(1, 100) i");
 		return table;
 	}
 

@@ -16,7 +16,8 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for {@link UnsafeStatementChecker}: the safe recipes pass, and the checks see what the scripts do.
+ * Tests for {@link UnsafeStatementChecker}: the safe recipes pass, and the checks see
+ * what the scripts do.
  */
 class UnsafeStatementCheckerTests {
 
@@ -33,8 +34,9 @@ class UnsafeStatementCheckerTests {
 	@BeforeAll
 	static void createTables() {
 		postgres.jdbc().execute("CREATE TABLE owners (id bigint PRIMARY KEY)");
-		postgres.jdbc().execute("CREATE TABLE items (id bigint PRIMARY KEY, name text, code varchar(10), "
-				+ "price numeric(10, 2), qty int, owner_id bigint, note text)");
+		postgres.jdbc()
+			.execute("CREATE TABLE items (id bigint PRIMARY KEY, name text, code varchar(10), "
+					+ "price numeric(10, 2), qty int, owner_id bigint, note text)");
 	}
 
 	@Test

@@ -32,9 +32,9 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Two instances at adjacent phases, one writing the old side and one the new, on the same rows at the same time,
- * in real concurrent sessions (each instance on a pool of its own), with a writer from outside the application
- * too.
+ * Two instances at adjacent phases, one writing the old side and one the new, on the same
+ * rows at the same time, in real concurrent sessions (each instance on a pool of its
+ * own), with a writer from outside the application too.
  */
 class ConcurrentDualWriteTests {
 
@@ -81,16 +81,15 @@ class ConcurrentDualWriteTests {
 		UserStore writesOld = DualWriteRepositoryTests.users(a, poolA);
 		UserStore writesNew = DualWriteRepositoryTests.users(b, poolB);
 		JdbcTemplate outside = new JdbcTemplate(postgres.newDataSource("outside", 2));
-		List<Throwable> failures = runConcurrently(
-				(i) -> write(writesOld, "a", i),
-				(i) -> write(writesNew, "b", i),
-				(i) -> outside.update("UPDATE users SET " + ((i % 2 == 0) ? "email" : "email_address") + " = ? WHERE id = ?",
+		List<Throwable> failures = runConcurrently((i) -> write(writesOld, "a", i), (i) -> write(writesNew, "b", i),
+				(i) -> outside.update(
+						"UPDATE users SET " + ((i % 2 == 0) ? "email" : "email_address") + " = ? WHERE id = ?",
 						"outside" + i + "@x", randomRow()));
 		assertThat(failures).isEmpty();
-		assertThat(jdbc.queryForObject("SELECT count(*) FROM users", Integer.class))
-			.isEqualTo(ROWS + 2 * WRITES / 10);
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM users", Integer.class)).isEqualTo(ROWS + 2 * WRITES / 10);
 		assertThat(jdbc.queryForList("SELECT id, email, email_address FROM users "
-				+ "WHERE email IS DISTINCT FROM email_address OR email_address IS NULL")).isEmpty();
+				+ "WHERE email IS DISTINCT FROM email_address OR email_address IS NULL"))
+			.isEmpty();
 	}
 
 	@Test

@@ -28,8 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for the {@link DualWriteMetrics} of a routing bean whose migration moves data into another table, synced
- * by calling both implementations.
+ * Tests for the {@link DualWriteMetrics} of a routing bean whose migration moves data
+ * into another table, synced by calling both implementations.
  */
 class DualWriteMetricsTests {
 
@@ -78,12 +78,14 @@ class DualWriteMetricsTests {
 		assertThat(calls("write", "new", "sync", "success")).isEqualTo(4);
 		assertThat(calls("read", "old", "source", "success")).isEqualTo(1);
 		assertThat(calls("read", "new", "source", "success")).isZero();
-		assertThat(this.meters.get("zdm.dualwrite.sync.duration").tags("migration", "accounts-customers", "side", "new")
+		assertThat(this.meters.get("zdm.dualwrite.sync.duration")
+			.tags("migration", "accounts-customers", "side", "new")
 			.timer()
 			.count()).isEqualTo(4);
 		assertThat(syncFailures()).isZero();
 
-		// the new table's check refuses what the old one accepts: the sync fails and the whole write rolls back
+		// the new table's check refuses what the old one accepts: the sync fails and the
+		// whole write rolls back
 		assertThatExceptionOfType(DataIntegrityViolationException.class)
 			.isThrownBy(() -> accounts.insert(new User(3, "Cy", "no-at-sign")));
 		assertThat(postgres.jdbc().queryForObject("SELECT count(*) FROM accounts WHERE id = 3", Integer.class))

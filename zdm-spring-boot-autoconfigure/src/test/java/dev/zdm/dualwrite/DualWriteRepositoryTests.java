@@ -38,9 +38,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for {@link DualWriteRepositoryFactory} with repositories on {@code JdbcClient}: where reads come from and
- * what the old and new sides hold after writes, in every phase, for a same-table migration (synced by the trigger)
- * and a cross-table one (synced by the repositories).
+ * Tests for {@link DualWriteRepositoryFactory} with repositories on {@code JdbcClient}:
+ * where reads come from and what the old and new sides hold after writes, in every phase,
+ * for a same-table migration (synced by the trigger) and a cross-table one (synced by the
+ * repositories).
  */
 class DualWriteRepositoryTests {
 
@@ -103,7 +104,8 @@ class DualWriteRepositoryTests {
 	void sameTableWritesGoToTheSourceOfTruthAndTheTriggerSyncsTheOtherSide(Phase phase) {
 		UserStore users = users(start(USERS_EMAIL, phase, "a", postgres.dataSource()), postgres.dataSource());
 		users.insert(new User(1, "Ann", "Ann@Example.com"));
-		// the source of truth keeps the value as written; the other side is derived through up (lower) or down
+		// the source of truth keeps the value as written; the other side is derived
+		// through up (lower) or down
 		String derivedNew = phase.readsNew() ? "Ann@Example.com" : "ann@example.com";
 		assertThat(user(1)).containsEntry("email", "Ann@Example.com").containsEntry("email_address", derivedNew);
 		users.updateEmail(1, "Bea@Example.com");
@@ -111,7 +113,8 @@ class DualWriteRepositoryTests {
 		assertThat(user(1)).containsEntry("email", "Bea@Example.com").containsEntry("email_address", derivedNew);
 		users.insertAll(List.of(new User(2, "Cy", "cy@example.com"), new User(3, "Di", "di@example.com")));
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM users WHERE id IN (2, 3) AND email = email_address",
-				Integer.class)).isEqualTo(2);
+				Integer.class))
+			.isEqualTo(2);
 		users.deleteById(1);
 		assertThat(jdbc.queryForList("SELECT id FROM users ORDER BY id", Long.class)).containsExactly(2L, 3L);
 	}
@@ -179,7 +182,8 @@ class DualWriteRepositoryTests {
 	void failedTriggerSyncRollsBackTheWrite() {
 		UserStore users = users(start(USERS_EMAIL, Phase.DUAL_WRITE, "a", postgres.dataSource()),
 				postgres.dataSource());
-		// the old column accepts it; the new column derived from it breaks the new column's check
+		// the old column accepts it; the new column derived from it breaks the new
+		// column's check
 		assertThatExceptionOfType(DataIntegrityViolationException.class)
 			.isThrownBy(() -> users.insert(new User(1, "Ann", "no-at-sign")));
 		assertThat(rows("users")).isEmpty();
@@ -199,16 +203,18 @@ class DualWriteRepositoryTests {
 	void failedSyncRollsBackTheApplicationsWholeTransactionEvenIfTheApplicationCarriesOn() {
 		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, Phase.DUAL_WRITE, "a", postgres.dataSource()),
 				postgres.dataSource());
-		TransactionTemplate transaction = new TransactionTemplate(new DataSourceTransactionManager(postgres.dataSource()));
-		assertThatExceptionOfType(UnexpectedRollbackException.class).isThrownBy(() -> transaction.executeWithoutResult((status) -> {
-			accounts.insert(new User(1, "Ann", "ann@example.com"));
-			try {
-				accounts.insert(new User(2, "Bea", "no-at-sign"));
-			}
-			catch (DataIntegrityViolationException ex) {
-				// the application ignores the failure
-			}
-		}));
+		TransactionTemplate transaction = new TransactionTemplate(
+				new DataSourceTransactionManager(postgres.dataSource()));
+		assertThatExceptionOfType(UnexpectedRollbackException.class)
+			.isThrownBy(() -> transaction.executeWithoutResult((status) -> {
+				accounts.insert(new User(1, "Ann", "ann@example.com"));
+				try {
+					accounts.insert(new User(2, "Bea", "no-at-sign"));
+				}
+				catch (DataIntegrityViolationException ex) {
+					// the application ignores the failure
+				}
+			}));
 		assertThat(rows("accounts")).isEmpty();
 		assertThat(rows("customers")).isEmpty();
 	}
@@ -248,7 +254,8 @@ class DualWriteRepositoryTests {
 		PhaseController controller = start(USERS_EMAIL, Phase.READ_NEW, "a", postgres.dataSource(), false);
 		assertThat(controller.effectivePhase(USERS_EMAIL.id())).isEqualTo(Phase.BACKFILL);
 		UserStore users = users(controller, postgres.dataSource());
-		TransactionTemplate transaction = new TransactionTemplate(new DataSourceTransactionManager(postgres.dataSource()));
+		TransactionTemplate transaction = new TransactionTemplate(
+				new DataSourceTransactionManager(postgres.dataSource()));
 		transaction.executeWithoutResult((status) -> {
 			assertThat(users.findById(1)).isEmpty();
 			new MigrationStateRepository(postgres.dataSource()).markVerified(USERS_EMAIL.id(), "test");
@@ -320,8 +327,9 @@ class DualWriteRepositoryTests {
 
 	static UserStore accounts(PhaseController controller, DataSource dataSource) {
 		return DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(),
-				new ColumnUserStore(dataSource, "accounts", "email"), new ColumnUserStore(dataSource, "customers", "email"),
-				controller, new DataSourceTransactionManager(dataSource), dataSource);
+				new ColumnUserStore(dataSource, "accounts", "email"),
+				new ColumnUserStore(dataSource, "customers", "email"), controller,
+				new DataSourceTransactionManager(dataSource), dataSource);
 	}
 
 	private static String describe(Optional<DualWriteCall> call) {

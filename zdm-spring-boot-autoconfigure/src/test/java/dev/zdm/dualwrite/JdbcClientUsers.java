@@ -8,9 +8,10 @@ import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
- * Test repositories written on {@link JdbcClient}: one interface, an implementation against each side of a
- * same-table migration ({@code users.email} renamed to {@code users.email_address}) and of a cross-table one
- * ({@code accounts} moved into {@code customers}).
+ * Test repositories written on {@link JdbcClient}: one interface, an implementation
+ * against each side of a same-table migration ({@code users.email} renamed to
+ * {@code users.email_address}) and of a cross-table one ({@code accounts} moved into
+ * {@code customers}).
  */
 final class JdbcClientUsers {
 
@@ -55,7 +56,8 @@ final class JdbcClientUsers {
 
 		@Override
 		public Optional<User> findById(long id) {
-			return this.jdbc.sql("SELECT id, name, " + this.emailColumn + " AS email FROM " + this.table + " WHERE id = ?")
+			return this.jdbc
+				.sql("SELECT id, name, " + this.emailColumn + " AS email FROM " + this.table + " WHERE id = ?")
 				.param(id)
 				.query(User.class)
 				.optional();
@@ -63,7 +65,8 @@ final class JdbcClientUsers {
 
 		@Override
 		public List<User> everyone() {
-			return this.jdbc.sql("SELECT id, name, " + this.emailColumn + " AS email FROM " + this.table + " ORDER BY id")
+			return this.jdbc
+				.sql("SELECT id, name, " + this.emailColumn + " AS email FROM " + this.table + " ORDER BY id")
 				.query(User.class)
 				.list();
 		}

@@ -31,15 +31,16 @@ import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 /**
- * Measures same-table dual-write throughput against a plain single-column write, side by side in one run, in SQL
- * and through the routing bean. Every
- * variant has a table of its own with the same {@value #DEFAULT_ROWS} rows; each client runs one write of every
- * variant in turn (in a random order each turn) and times each, so that noise from the machine falls on all variants
- * alike. Prints figures; asserts nothing about speed.
+ * Measures same-table dual-write throughput against a plain single-column write, side by
+ * side in one run, in SQL and through the routing bean. Every variant has a table of its
+ * own with the same {@value #DEFAULT_ROWS} rows; each client runs one write of every
+ * variant in turn (in a random order each turn) and times each, so that noise from the
+ * machine falls on all variants alike. Prints figures; asserts nothing about speed.
  * <p>
- * Run with {@code ./mvnw -q -B -o -Pbenchmark -pl zdm-test-support,zdm-spring-boot-autoconfigure test
- * -Dtest=SameTableDualWriteBenchmark}; {@code -Dzdm.benchmark.rows}, {@code -Dzdm.benchmark.millis} and
- * {@code -Dzdm.benchmark.clients} change its size.
+ * Run with
+ * {@code ./mvnw -q -B -o -Pbenchmark -pl zdm-test-support,zdm-spring-boot-autoconfigure test
+ * -Dtest=SameTableDualWriteBenchmark}; {@code -Dzdm.benchmark.rows},
+ * {@code -Dzdm.benchmark.millis} and {@code -Dzdm.benchmark.clients} change its size.
  */
 @Tag("benchmark")
 class SameTableDualWriteBenchmark {
@@ -108,7 +109,8 @@ class SameTableDualWriteBenchmark {
 				.build();
 			trigger.expandStatements(migration).forEach(jdbc::execute);
 		}
-		// the design measured and rejected: the same function, run only when WHEN says there is work to do
+		// the design measured and rejected: the same function, run only when WHEN says
+		// there is work to do
 		jdbc.execute("DROP TRIGGER zdm_sync_when_trigger ON when_trigger");
 		jdbc.execute("CREATE TRIGGER when_insert BEFORE INSERT ON when_trigger FOR EACH ROW "
 				+ "WHEN (NEW.email_address IS NULL OR NEW.email IS NULL) EXECUTE FUNCTION zdm_sync_when_trigger()");
@@ -180,7 +182,8 @@ class SameTableDualWriteBenchmark {
 		new SameTableSyncTrigger(postgres.dataSource()).expandStatements(migration).forEach(jdbc::execute);
 		DataSource pool = postgres.newDataSource("routed", CLIENTS + 1);
 		PhaseController controller = new PhaseController(pool, List.of(migration),
-				InstanceInfo.ofThisProcess("benchmark", "benchmark", "1"), DualWriteRepositoryTests.SETTINGS, List.of());
+				InstanceInfo.ofThisProcess("benchmark", "benchmark", "1"), DualWriteRepositoryTests.SETTINGS,
+				List.of());
 		controller.start();
 		try {
 			DataSourceTransactionManager transactionManager = new DataSourceTransactionManager(pool);
@@ -211,8 +214,9 @@ class SameTableDualWriteBenchmark {
 						latencies.trimmedMean(0) / latencies.trimmedMean(variant),
 						latencies.median(0) / latencies.median(variant));
 			}
-			System.out.printf(Locale.ROOT, "(%,d writes per variant, %d clients, through JdbcClient on a Hikari pool)%n",
-					latencies.count(), CLIENTS);
+			System.out.printf(Locale.ROOT,
+					"(%,d writes per variant, %d clients, through JdbcClient on a Hikari pool)%n", latencies.count(),
+					CLIENTS);
 		}
 		finally {
 			controller.stop();

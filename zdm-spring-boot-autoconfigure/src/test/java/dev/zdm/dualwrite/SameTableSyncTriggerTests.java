@@ -19,7 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for {@link SameTableSyncTrigger}: every write here is plain SQL, as from outside the application.
+ * Tests for {@link SameTableSyncTrigger}: every write here is plain SQL, as from outside
+ * the application.
  */
 class SameTableSyncTriggerTests {
 
@@ -136,7 +137,8 @@ class SameTableSyncTriggerTests {
 		jdbc.execute("SET session_replication_role = replica; "
 				+ "INSERT INTO users (id, email) VALUES (1, 'Mixed@Case'); RESET session_replication_role");
 		assertThat(user(1)).containsEntry("email_address", null);
-		// as a backfill does: the new side is set to up(old); down(up(old)) would lose the case
+		// as a backfill does: the new side is set to up(old); down(up(old)) would lose
+		// the case
 		jdbc.update("UPDATE users SET email_address = lower(email) WHERE id = 1");
 		assertThat(user(1)).containsEntry("email", "Mixed@Case").containsEntry("email_address", "mixed@case");
 	}
@@ -190,8 +192,9 @@ class SameTableSyncTriggerTests {
 		assertThat(triggerNames("prices")).contains("zdm_sync_temporary");
 		trigger.contractStatements(temporary).forEach(jdbc::execute);
 		assertThat(triggerNames("prices")).doesNotContain("zdm_sync_temporary");
-		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_proc WHERE proname = 'zdm_sync_temporary'",
-				Integer.class)).isZero();
+		assertThat(
+				jdbc.queryForObject("SELECT count(*) FROM pg_proc WHERE proname = 'zdm_sync_temporary'", Integer.class))
+			.isZero();
 	}
 
 	@Test
@@ -206,11 +209,13 @@ class SameTableSyncTriggerTests {
 		jdbc.update("INSERT INTO accounts (id, username) VALUES (1, 'ada')");
 		assertThat(jdbc.queryForObject("SELECT login FROM accounts WHERE id = 1", String.class)).isEqualTo("ada");
 		List<String> contract = trigger.contractStatements(accounts);
-		assertThat(contract.get(0)).isEqualTo("ALTER TABLE \"public\".\"accounts\" ALTER COLUMN \"login\" DROP NOT NULL");
+		assertThat(contract.get(0))
+			.isEqualTo("ALTER TABLE \"public\".\"accounts\" ALTER COLUMN \"login\" DROP NOT NULL");
 		contract.forEach(jdbc::execute);
 		jdbc.update("INSERT INTO accounts (id, username) VALUES (2, 'grace')");
 		assertThat(jdbc.queryForObject("SELECT username FROM accounts WHERE id = 2", String.class)).isEqualTo("grace");
-		assertThat(trigger.contractStatements(accounts)).as("nothing left to relax").noneMatch((statement) -> statement.contains("NOT NULL"));
+		assertThat(trigger.contractStatements(accounts)).as("nothing left to relax")
+			.noneMatch((statement) -> statement.contains("NOT NULL"));
 	}
 
 	private static Map<String, Object> user(long id) {

@@ -36,7 +36,8 @@ class LockInspectorTests {
 		try (Connection later = postgres.database().newConnection()) {
 			int laterPid = pid(later);
 			Object[] seen = transaction.execute((status) -> {
-				// now() of the inspecting transaction is fixed here, before the other transaction starts
+				// now() of the inspecting transaction is fixed here, before the other
+				// transaction starts
 				new JdbcTemplate(dataSource).queryForObject("SELECT now()", Object.class);
 				sleep(Duration.ofMillis(300));
 				try {

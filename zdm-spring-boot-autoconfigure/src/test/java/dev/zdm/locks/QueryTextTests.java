@@ -11,7 +11,8 @@ class QueryTextTests {
 
 	@Test
 	void stringsAndNumbersBecomePlaceholders() {
-		assertThat(QueryText.normalize("UPDATE cards SET number = '4111111111111111', ssn = '078-05-1120' WHERE id = 42"))
+		assertThat(
+				QueryText.normalize("UPDATE cards SET number = '4111111111111111', ssn = '078-05-1120' WHERE id = 42"))
 			.isEqualTo("UPDATE cards SET number = $1, ssn = $2 WHERE id = $3");
 	}
 

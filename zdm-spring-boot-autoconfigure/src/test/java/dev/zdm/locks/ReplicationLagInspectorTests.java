@@ -16,8 +16,9 @@ import dev.zdm.test.PostgresExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for {@link ReplicationLagInspector} against a real PostgreSQL, which has no streaming replica: the lag of
- * a replica is simulated where the backfill consults it (see {@code BackfillObservabilityTests}).
+ * Tests for {@link ReplicationLagInspector} against a real PostgreSQL, which has no
+ * streaming replica: the lag of a replica is simulated where the backfill consults it
+ * (see {@code BackfillObservabilityTests}).
  */
 @ExtendWith(OutputCaptureExtension.class)
 class ReplicationLagInspectorTests {
@@ -41,7 +42,8 @@ class ReplicationLagInspectorTests {
 		SimpleDriverDataSource observer = new SimpleDriverDataSource(new org.postgresql.Driver(),
 				url.contains("?") ? url.substring(0, url.indexOf('?')) : url, "lag_observer", "observer");
 		assertThat(new org.springframework.jdbc.core.JdbcTemplate(observer).queryForObject("SELECT current_user",
-				String.class)).isEqualTo("lag_observer");
+				String.class))
+			.isEqualTo("lag_observer");
 		ReplicationLagInspector inspector = new ReplicationLagInspector(observer);
 		assertThat(inspector.replicationLag().readable()).isFalse();
 		assertThat(inspector.replicationLag()).isEqualTo(new ReplicationLag(false, java.util.List.of()));

@@ -10,7 +10,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for {@link MigrationValidator}'s checks of a migration into another table, once the expand DDL has run.
+ * Tests for {@link MigrationValidator}'s checks of a migration into another table, once
+ * the expand DDL has run.
  */
 class CrossTableValidationTests {
 
@@ -46,8 +47,8 @@ class CrossTableValidationTests {
 
 	@Test
 	void uniqueIndexOnTheTargetKeyIsEnough() {
-		MigrationDefinition migration = validate(builder("indexed_addresses").targetKey("order_id").up("street",
-				"address_street"));
+		MigrationDefinition migration = validate(
+				builder("indexed_addresses").targetKey("order_id").up("street", "address_street"));
 		assertThat(migration.targetKey().name()).isEqualTo("order_id");
 	}
 
@@ -89,11 +90,13 @@ class CrossTableValidationTests {
 	@Test
 	void downExpressionsAreCheckedAgainstTheTargetTable() {
 		assertRefused(
-				builder("order_addresses").targetKey("order_id").up("street", "address_street").down("address_street",
-						"address_street"),
+				builder("order_addresses").targetKey("order_id")
+					.up("street", "address_street")
+					.down("address_street", "address_street"),
 				"expression zdm.migrations.m.down.address_street = \"address_street\" is invalid", "");
-		validate(builder("order_addresses").targetKey("order_id").up("street", "address_street").down("address_street",
-				"street"));
+		validate(builder("order_addresses").targetKey("order_id")
+			.up("street", "address_street")
+			.down("address_street", "street"));
 	}
 
 	private static MigrationDefinition.Builder builder(String target) {

@@ -41,7 +41,8 @@ class DatabaseCatalogTests {
 	@Test
 	void readsColumnsAndPrimaryKeyInOrder() {
 		assertThat(catalog.columns(TableName.parse("public.users"))).containsExactly(
-				org.assertj.core.api.Assertions.entry("id", "bigint"), org.assertj.core.api.Assertions.entry("email", "text"),
+				org.assertj.core.api.Assertions.entry("id", "bigint"),
+				org.assertj.core.api.Assertions.entry("email", "text"),
 				org.assertj.core.api.Assertions.entry("Name", "text"));
 		assertThat(catalog.primaryKey(TableName.parse("other.pairs"))).containsExactly("b", "a");
 	}
@@ -54,8 +55,8 @@ class DatabaseCatalogTests {
 			try (Statement statement = blocker.createStatement()) {
 				statement.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
 			}
-			CompletableFuture<String> check = CompletableFuture
-				.supplyAsync(() -> String.valueOf(checking.checkExpression(TableName.parse("public.users"), "lower(email)")));
+			CompletableFuture<String> check = CompletableFuture.supplyAsync(
+					() -> String.valueOf(checking.checkExpression(TableName.parse("public.users"), "lower(email)")));
 			double longestWaitSeconds = 0;
 			long releaseAt = System.nanoTime() + 1_500_000_000L;
 			while (System.nanoTime() < releaseAt) {

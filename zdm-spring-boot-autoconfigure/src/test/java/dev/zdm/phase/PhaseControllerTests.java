@@ -33,8 +33,8 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for {@link PhaseController}: several instances, each a controller on a pool of its own, against a real
- * PostgreSQL.
+ * Tests for {@link PhaseController}: several instances, each a controller on a pool of
+ * its own, against a real PostgreSQL.
  */
 class PhaseControllerTests {
 
@@ -117,7 +117,8 @@ class PhaseControllerTests {
 					.filter((member) -> member.instanceId().equals("first"))
 					.findFirst()
 					.ifPresent((member) -> {
-						if (firstPhases.isEmpty() || firstPhases.get(firstPhases.size() - 1) != member.effectivePhase()) {
+						if (firstPhases.isEmpty()
+								|| firstPhases.get(firstPhases.size() - 1) != member.effectivePhase()) {
 							firstPhases.add(member.effectivePhase());
 						}
 					});
@@ -262,9 +263,9 @@ class PhaseControllerTests {
 	}
 
 	private int instanceRows(String instanceId) {
-		Integer count = new JdbcTemplate(postgres.dataSource())
-			.queryForObject("SELECT count(*) FROM zdm_instance WHERE instance_id = ? AND migration_id = ?",
-					Integer.class, instanceId, this.id);
+		Integer count = new JdbcTemplate(postgres.dataSource()).queryForObject(
+				"SELECT count(*) FROM zdm_instance WHERE instance_id = ? AND migration_id = ?", Integer.class,
+				instanceId, this.id);
 		return (count != null) ? count : 0;
 	}
 

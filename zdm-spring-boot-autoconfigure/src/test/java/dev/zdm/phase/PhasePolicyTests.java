@@ -102,14 +102,15 @@ class PhasePolicyTests {
 	}
 
 	private static MigrationDefinition migration(Phase requested) {
-		return MigrationDefinition.builder("m").table("users").up("email_address", "lower(email)")
+		return MigrationDefinition.builder("m")
+			.table("users")
+			.up("email_address", "lower(email)")
 			.requestedPhase(requested)
 			.build();
 	}
 
 	private static FleetMember member(String id, Phase effective) {
-		return new FleetMember(id, "m", effective, effective, null, "1", "host", 1, Instant.now(), Instant.now(),
-				true);
+		return new FleetMember(id, "m", effective, effective, null, "1", "host", 1, Instant.now(), Instant.now(), true);
 	}
 
 }

@@ -10,9 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 /**
- * One embedded PostgreSQL server per test JVM, started on first use and stopped when the JVM exits.
- * The binaries' version is chosen by the build ({@code postgres-binaries.version}, profiles {@code pg14}
- * and {@code pg18}).
+ * One embedded PostgreSQL server per test JVM, started on first use and stopped when the
+ * JVM exits. The binaries' version is chosen by the build
+ * ({@code postgres-binaries.version}, profiles {@code pg14} and {@code pg18}).
  */
 public final class EmbeddedPostgresServer {
 

@@ -12,9 +12,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * JUnit extension that gives a test class a database of its own on the shared embedded PostgreSQL
- * server, created before the first test and dropped after the last. Register it as a static field:
- * <pre class="code">
+ * JUnit extension that gives a test class a database of its own on the shared embedded
+ * PostgreSQL server, created before the first test and dropped after the last. Register
+ * it as a static field: <pre class="code">
  * &#64;RegisterExtension
  * static final PostgresExtension postgres = new PostgresExtension();
  * </pre>

@@ -16,17 +16,20 @@ import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.TableName;
 
 /**
- * Checks that a migration's old and new columns agree for every row: each new column holds what its {@code up}
- * expression gives for the row's old columns (or, for a migration with {@code down} expressions only, each old
- * column holds what {@code down} gives for the new ones). While the new side is written it is derived through
- * {@code down} from what the application wrote, so {@code up} applied to that must give back what was written: an
- * {@code up} that disagrees with {@code down} shows up here. Every statement of the check is built in this class;
- * identifiers are quoted and the expressions are the migration's own, validated at start-up.
+ * Checks that a migration's old and new columns agree for every row: each new column
+ * holds what its {@code up} expression gives for the row's old columns (or, for a
+ * migration with {@code down} expressions only, each old column holds what {@code down}
+ * gives for the new ones). While the new side is written it is derived through
+ * {@code down} from what the application wrote, so {@code up} applied to that must give
+ * back what was written: an {@code up} that disagrees with {@code down} shows up here.
+ * Every statement of the check is built in this class; identifiers are quoted and the
+ * expressions are the migration's own, validated at start-up.
  * <p>
- * For a cross-table migration the new columns are in the target table: each source row and the target row that
- * holds its key are matched, and they agree when the target row holds what {@code up} gives for the source row. A
- * target row with no source row is extra; a source row with no target row is missing, which is only a disagreement
- * once the backfill copied every pre-existing row.
+ * For a cross-table migration the new columns are in the target table: each source row
+ * and the target row that holds its key are matched, and they agree when the target row
+ * holds what {@code up} gives for the source row. A target row with no source row is
+ * extra; a source row with no target row is missing, which is only a disagreement once
+ * the backfill copied every pre-existing row.
  */
 final class AgreementCheck {
 
@@ -42,9 +45,9 @@ final class AgreementCheck {
 	/**
 	 * Check one migration.
 	 * @param migration the migration, validated against the catalog
-	 * @param onlyDerivedRows whether to skip rows whose derived columns are all {@code null}, as existing rows are
-	 * before the backfill reached them; for a cross-table migration, whether to skip source rows that have no target
-	 * row
+	 * @param onlyDerivedRows whether to skip rows whose derived columns are all
+	 * {@code null}, as existing rows are before the backfill reached them; for a
+	 * cross-table migration, whether to skip source rows that have no target row
 	 * @return what disagrees, or {@code null} if every row agrees
 	 */
 	@Nullable String check(MigrationDefinition migration, boolean onlyDerivedRows) {
@@ -86,11 +89,16 @@ final class AgreementCheck {
 		List<Map<String, Object>> rows = this.jdbc.queryForList("SELECT " + select + " FROM " + table + " WHERE "
 				+ where + ((order.isEmpty()) ? "" : " ORDER BY " + order) + " LIMIT " + ROWS_SHOWN);
 		StringBuilder message = new StringBuilder();
-		message.append(count).append(" of ").append(total).append(" rows of ").append(migration.table())
+		message.append(count)
+			.append(" of ")
+			.append(total)
+			.append(" rows of ")
+			.append(migration.table())
 			.append(" disagree between old and new: ")
 			.append(forward ? "a new column does not hold what up gives for the old columns"
 					: "an old column does not hold what down gives for the new columns")
-			.append((count > ROWS_SHOWN) ? " (first " + ROWS_SHOWN + " shown)" : "").append(':');
+			.append((count > ROWS_SHOWN) ? " (first " + ROWS_SHOWN + " shown)" : "")
+			.append(':');
 		for (Map<String, Object> row : rows) {
 			message.append("\n  - ");
 			StringJoiner keyText = new StringJoiner(", ");
@@ -103,9 +111,17 @@ final class AgreementCheck {
 				Object actual = row.get("d" + d);
 				Object expected = row.get("e" + d);
 				if (actual == null ? expected != null : !actual.equals(expected)) {
-					message.append(' ').append(derivation.getKey().name()).append('=').append(literal(actual))
-						.append(" but ").append(forward ? "up" : "down").append(' ')
-						.append(derivation.getValue()).append(" gives ").append(literal(expected)).append(';');
+					message.append(' ')
+						.append(derivation.getKey().name())
+						.append('=')
+						.append(literal(actual))
+						.append(" but ")
+						.append(forward ? "up" : "down")
+						.append(' ')
+						.append(derivation.getValue())
+						.append(" gives ")
+						.append(literal(expected))
+						.append(';');
 				}
 				d++;
 			}
@@ -121,10 +137,12 @@ final class AgreementCheck {
 	}
 
 	/**
-	 * Check a cross-table migration: source rows against target rows, matched by key, in both directions.
+	 * Check a cross-table migration: source rows against target rows, matched by key, in
+	 * both directions.
 	 * @param migration the migration, validated against the catalog, with a target table
-	 * @param onlyTargetRows whether to check only the rows the write path wrote into the target table (extra and
-	 * different rows), as before the backfill copied the pre-existing rows; otherwise missing rows count too
+	 * @param onlyTargetRows whether to check only the rows the write path wrote into the
+	 * target table (extra and different rows), as before the backfill copied the
+	 * pre-existing rows; otherwise missing rows count too
 	 * @return what disagrees, or {@code null} if every row agrees
 	 */
 	private @Nullable String checkCrossTable(MigrationDefinition migration, boolean onlyTargetRows) {
@@ -178,9 +196,16 @@ final class AgreementCheck {
 		List<Map<String, Object>> rows = this.jdbc.queryForList("SELECT " + select + joined + " WHERE " + where
 				+ " ORDER BY coalesce(zdm_source.zdm_key, zdm_target.zdm_key) LIMIT " + ROWS_SHOWN);
 		StringBuilder message = new StringBuilder();
-		message.append(count).append(" rows disagree between ").append(migration.table()).append(" (")
-			.append(counts.get("sources")).append(" rows) and ").append(targetTable).append(" (")
-			.append(counts.get("targets")).append(" rows): ");
+		message.append(count)
+			.append(" rows disagree between ")
+			.append(migration.table())
+			.append(" (")
+			.append(counts.get("sources"))
+			.append(" rows) and ")
+			.append(targetTable)
+			.append(" (")
+			.append(counts.get("targets"))
+			.append(" rows): ");
 		StringJoiner kinds = new StringJoiner(", ");
 		if (!onlyTargetRows) {
 			kinds.add(missingCount + " missing in " + targetTable);
@@ -191,22 +216,36 @@ final class AgreementCheck {
 		for (Map<String, Object> row : rows) {
 			message.append("\n  - ");
 			if (row.get("tk") == null) {
-				message.append(key.name()).append('=').append(row.get("sk")).append(": no row in ")
-					.append(targetTable).append(" where up gives");
+				message.append(key.name())
+					.append('=')
+					.append(row.get("sk"))
+					.append(": no row in ")
+					.append(targetTable)
+					.append(" where up gives");
 				int d = 0;
 				for (Map.Entry<SqlIdentifier, String> derivation : up.entrySet()) {
-					message.append(' ').append(derivation.getKey().name()).append('=')
+					message.append(' ')
+						.append(derivation.getKey().name())
+						.append('=')
 						.append(literal(row.get("e" + d)));
 					d++;
 				}
 				message.append(';');
 			}
 			else if (row.get("sk") == null) {
-				message.append(targetKey.name()).append('=').append(row.get("tk")).append(": extra row in ")
-					.append(targetTable).append(", no row in ").append(migration.table()).append(" has this key:");
+				message.append(targetKey.name())
+					.append('=')
+					.append(row.get("tk"))
+					.append(": extra row in ")
+					.append(targetTable)
+					.append(", no row in ")
+					.append(migration.table())
+					.append(" has this key:");
 				int d = 0;
 				for (Map.Entry<SqlIdentifier, String> derivation : up.entrySet()) {
-					message.append(' ').append(derivation.getKey().name()).append('=')
+					message.append(' ')
+						.append(derivation.getKey().name())
+						.append('=')
 						.append(literal(row.get("d" + d)));
 					d++;
 				}
@@ -219,9 +258,15 @@ final class AgreementCheck {
 					Object value = row.get("d" + d);
 					Object derived = row.get("e" + d);
 					if (value == null ? derived != null : !value.equals(derived)) {
-						message.append(' ').append(derivation.getKey().name()).append('=').append(literal(value))
-							.append(" but up ").append(derivation.getValue()).append(" gives ")
-							.append(literal(derived)).append(';');
+						message.append(' ')
+							.append(derivation.getKey().name())
+							.append('=')
+							.append(literal(value))
+							.append(" but up ")
+							.append(derivation.getValue())
+							.append(" gives ")
+							.append(literal(derived))
+							.append(';');
 					}
 					d++;
 				}

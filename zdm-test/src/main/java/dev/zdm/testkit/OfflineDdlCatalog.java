@@ -8,13 +8,18 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.ddl.DdlCatalog;
 
 /**
- * A {@link DdlCatalog} for checking scripts without a database: every table the scripts do not create is taken to
- * exist, no column type is known (so a type change of an existing column cannot be shown to be safe), no column is
- * proven not null, and a function is volatile when it is one of PostgreSQL's volatile built-ins that defaults use.
+ * A {@link DdlCatalog} for checking scripts without a database: every table the scripts
+ * do not create is taken to exist, no column type is known (so a type change of an
+ * existing column cannot be shown to be safe), no column is proven not null, and a
+ * function is volatile when it is one of PostgreSQL's volatile built-ins that defaults
+ * use.
  */
 final class OfflineDdlCatalog extends DdlCatalog {
 
-	/** PostgreSQL's volatile built-in functions (and those of uuid-ossp) that a column default may call. */
+	/**
+	 * PostgreSQL's volatile built-in functions (and those of uuid-ossp) that a column
+	 * default may call.
+	 */
 	static final Set<String> VOLATILE_FUNCTIONS = Set.of("random", "random_normal", "gen_random_uuid", "uuidv4",
 			"uuidv7", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4", "clock_timestamp", "timeofday",
 			"nextval", "setval", "txid_current", "pg_current_xact_id");

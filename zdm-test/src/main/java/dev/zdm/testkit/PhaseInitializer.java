@@ -16,8 +16,8 @@ import org.springframework.core.env.MapPropertySource;
 import dev.zdm.migration.Phase;
 
 /**
- * Sets the phase a walk's instance requests on every walked migration the application declares, and shortens
- * the backfill's pacing for tests unless the walk sets it.
+ * Sets the phase a walk's instance requests on every walked migration the application
+ * declares, and shortens the backfill's pacing for tests unless the walk sets it.
  */
 final class PhaseInitializer implements ApplicationContextInitializer<ConfigurableApplicationContext> {
 
@@ -40,7 +40,8 @@ final class PhaseInitializer implements ApplicationContextInitializer<Configurab
 	public void initialize(ConfigurableApplicationContext context) {
 		ConfigurableEnvironment environment = context.getEnvironment();
 		List<String> declared = declared(environment);
-		// an id the application does not declare is left alone: the walk reports it with the declared ones
+		// an id the application does not declare is left alone: the walk reports it with
+		// the declared ones
 		Collection<String> ids = this.migrationIds.isEmpty() ? declared
 				: declared.stream().filter(this.migrationIds::contains).toList();
 		Map<String, Object> properties = new LinkedHashMap<>();

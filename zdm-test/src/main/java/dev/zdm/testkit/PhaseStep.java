@@ -8,7 +8,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.migration.Phase;
 
 /**
- * One instance of the application at one phase of a walk, as a {@link PhaseScenario} sees it.
+ * One instance of the application at one phase of a walk, as a {@link PhaseScenario} sees
+ * it.
  */
 public final class PhaseStep {
 
@@ -22,8 +23,7 @@ public final class PhaseStep {
 
 	private final ZdmDatabase database;
 
-	PhaseStep(Phase phase, String instance, ApplicationContext context, @Nullable Integer port,
-			ZdmDatabase database) {
+	PhaseStep(Phase phase, String instance, ApplicationContext context, @Nullable Integer port, ZdmDatabase database) {
 		this.phase = phase;
 		this.instance = instance;
 		this.context = context;
@@ -40,7 +40,8 @@ public final class PhaseStep {
 	}
 
 	/**
-	 * Return the instance's name, for example {@code old} or {@code new} in a mixed fleet.
+	 * Return the instance's name, for example {@code old} or {@code new} in a mixed
+	 * fleet.
 	 * @return the name
 	 */
 	public String instance() {
@@ -56,7 +57,8 @@ public final class PhaseStep {
 	}
 
 	/**
-	 * Return a bean of the instance's application context, for example the routed repository.
+	 * Return a bean of the instance's application context, for example the routed
+	 * repository.
 	 * @param <T> the bean's type
 	 * @param type the bean's type
 	 * @return the bean

@@ -10,18 +10,18 @@ import org.junit.jupiter.api.TestTemplate;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A test method run once at each phase, {@code expand} to {@code contract}, against the application as it runs at
- * that phase, on a database of its own; after each run zdm's checks run as for {@link PhaseWalk#run()}. Parameters
- * are beans of the application's context, for example its repositories, or the {@link PhaseStep}:
- * <pre class="code">
+ * A test method run once at each phase, {@code expand} to {@code contract}, against the
+ * application as it runs at that phase, on a database of its own; after each run zdm's
+ * checks run as for {@link PhaseWalk#run()}. Parameters are beans of the application's
+ * context, for example its repositories, or the {@link PhaseStep}: <pre class="code">
  * &#64;PhaseTest(application = CustomerApplication.class)
  * void customersCanBeCreatedAndRead(CustomerRepository customers, PhaseStep step) {
  *     Customer ada = customers.create("Ada", "Ada@Example.com");
  *     assertThat(customers.findById(ada.id())).isPresent();
  * }
- * </pre>
- * Each phase is one invocation, named after the phase; once one fails, those after it are skipped. The database
- * comes from the test class's {@link ZdmTest} settings, Testcontainers or embedded PostgreSQL.
+ * </pre> Each phase is one invocation, named after the phase; once one fails, those after
+ * it are skipped. The database comes from the test class's {@link ZdmTest} settings,
+ * Testcontainers or embedded PostgreSQL.
  */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)
@@ -43,8 +43,8 @@ public @interface PhaseTest {
 	String[] migrations() default {};
 
 	/**
-	 * Properties of every instance, as {@code key=value}, overriding the application's configuration and the
-	 * walk's timing.
+	 * Properties of every instance, as {@code key=value}, overriding the application's
+	 * configuration and the walk's timing.
 	 * @return the properties
 	 */
 	String[] properties() default {};

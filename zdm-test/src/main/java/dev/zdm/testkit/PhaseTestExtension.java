@@ -19,7 +19,8 @@ import org.springframework.core.annotation.AnnotatedElementUtils;
 import dev.zdm.migration.Phase;
 
 /**
- * JUnit extension behind {@link PhaseTest}: one invocation per phase, one walk per test method.
+ * JUnit extension behind {@link PhaseTest}: one invocation per phase, one walk per test
+ * method.
  */
 class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 
@@ -34,8 +35,8 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 	@Override
 	public Stream<TestTemplateInvocationContext> provideTestTemplateInvocationContexts(ExtensionContext context) {
 		PhaseTest settings = context.getRequiredTestMethod().getAnnotation(PhaseTest.class);
-		Walk walk = context.getStore(NAMESPACE).getOrComputeIfAbsent(Walk.class, (key) -> new Walk(context, settings),
-				Walk.class);
+		Walk walk = context.getStore(NAMESPACE)
+			.getOrComputeIfAbsent(Walk.class, (key) -> new Walk(context, settings), Walk.class);
 		return Stream.of(Phase.values()).map((phase) -> new PhaseInvocation(walk, phase));
 	}
 
@@ -163,7 +164,8 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 	}
 
 	/**
-	 * Starts the phase's instance before the test, resolves its beans, and checks and stops it after.
+	 * Starts the phase's instance before the test, resolves its beans, and checks and
+	 * stops it after.
 	 */
 	private static final class PhaseCallbacks implements BeforeEachCallback, AfterEachCallback, ParameterResolver {
 

@@ -31,27 +31,33 @@ import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.MigrationStatus;
 
 /**
- * Walks an application's migrations through every phase, {@code expand}, {@code dual-write}, {@code backfill},
- * {@code read-new} and {@code contract}, on a database of its own, and checks at each phase what zdm promises:
+ * Walks an application's migrations through every phase, {@code expand},
+ * {@code dual-write}, {@code backfill}, {@code read-new} and {@code contract}, on a
+ * database of its own, and checks at each phase what zdm promises:
  * <ul>
- * <li>the application starts at the phase (its scripts passed the unsafe-operation checks) and runs at it;</li>
+ * <li>the application starts at the phase (its scripts passed the unsafe-operation
+ * checks) and runs at it;</li>
  * <li>the user's {@link PhaseScenario scenario} passes;</li>
- * <li>old and new agree for every row: from {@code dual-write} for the rows the write path derived, and for every
- * row once the backfill is verified; for a cross-table migration, source and target rows matched by key, with
- * target rows that have no source row reported from {@code dual-write} and missing target rows once the backfill is
+ * <li>old and new agree for every row: from {@code dual-write} for the rows the write
+ * path derived, and for every row once the backfill is verified; for a cross-table
+ * migration, source and target rows matched by key, with target rows that have no source
+ * row reported from {@code dual-write} and missing target rows once the backfill is
  * verified;</li>
  * <li>at {@code backfill}, the backfill completed and verified;</li>
- * <li>at {@code contract}, the contract DDL ran, and the scenario still passes afterwards.</li>
+ * <li>at {@code contract}, the contract DDL ran, and the scenario still passes
+ * afterwards.</li>
  * </ul>
- * {@link #run()} deploys one instance per phase, the next one starting while the current phase is checked;
- * {@link #runMixedFleet()} runs two instances side by side at adjacent phases, as a rolling deploy does, and runs
- * the scenario on both after every step. A failure is a
- * {@link PhaseWalkFailure} that names the phase, the instances and, for a disagreement, the rows.
+ * {@link #run()} deploys one instance per phase, the next one starting while the current
+ * phase is checked; {@link #runMixedFleet()} runs two instances side by side at adjacent
+ * phases, as a rolling deploy does, and runs the scenario on both after every step. A
+ * failure is a {@link PhaseWalkFailure} that names the phase, the instances and, for a
+ * disagreement, the rows.
  * <p>
- * Every instance runs with fleet timing shortened for tests, heartbeat every 200 ms, and the backfill's pause
- * between batches shortened to 10 ms, so a walk on a small table takes seconds. The liveness timeout is 10 s:
- * instances leave the fleet when they stop, so a long timeout costs the walk nothing, and a loaded machine cannot
- * drop a live instance. Properties given with {@link #property(String, String)} override these.
+ * Every instance runs with fleet timing shortened for tests, heartbeat every 200 ms, and
+ * the backfill's pause between batches shortened to 10 ms, so a walk on a small table
+ * takes seconds. The liveness timeout is 10 s: instances leave the fleet when they stop,
+ * so a long timeout costs the walk nothing, and a loaded machine cannot drop a live
+ * instance. Properties given with {@link #property(String, String)} override these.
  */
 public final class PhaseWalk {
 
@@ -73,8 +79,8 @@ public final class PhaseWalk {
 	private Duration timeout = Duration.ofSeconds(90);
 
 	/**
-	 * Create a walk on a database. Within a test class annotated {@link ZdmTest}, declare a parameter of this type
-	 * instead.
+	 * Create a walk on a database. Within a test class annotated {@link ZdmTest}, declare
+	 * a parameter of this type instead.
 	 * @param database the database, which must not be shared with another walk
 	 */
 	public PhaseWalk(ZdmDatabase database) {
@@ -83,7 +89,8 @@ public final class PhaseWalk {
 
 	/**
 	 * Set the application to walk.
-	 * @param sources the application's sources, typically its {@code @SpringBootApplication} class
+	 * @param sources the application's sources, typically its
+	 * {@code @SpringBootApplication} class
 	 * @return this walk
 	 */
 	public PhaseWalk application(Class<?>... sources) {
@@ -104,7 +111,8 @@ public final class PhaseWalk {
 	}
 
 	/**
-	 * Set a property of every instance, overriding the application's configuration and the walk's timing.
+	 * Set a property of every instance, overriding the application's configuration and
+	 * the walk's timing.
 	 * @param key the property
 	 * @param value its value
 	 * @return this walk
@@ -125,8 +133,8 @@ public final class PhaseWalk {
 	}
 
 	/**
-	 * Set how long the walk waits for each condition: an instance reaching its phase, the backfill verifying, the
-	 * contract DDL running. 90 seconds by default.
+	 * Set how long the walk waits for each condition: an instance reaching its phase, the
+	 * backfill verifying, the contract DDL running. 90 seconds by default.
 	 * @param timeout the bound
 	 * @return this walk
 	 */
@@ -145,14 +153,16 @@ public final class PhaseWalk {
 
 	/**
 	 * Walk one instance through every phase, one deploy per phase.
-	 * @throws PhaseWalkFailure if the application, the scenario or one of zdm's checks fails
+	 * @throws PhaseWalkFailure if the application, the scenario or one of zdm's checks
+	 * fails
 	 */
 	public void run() {
 		requireApplication();
 		Phase[] phases = Phase.values();
 		WalkInstance current = start("walk", phases[0]);
 		for (int i = 0; i < phases.length; i++) {
-			// the next deploy starts while this phase is checked, as in a rolling deploy: it is held back until
+			// the next deploy starts while this phase is checked, as in a rolling deploy:
+			// it is held back until
 			// the fleet allows its phase
 			CompletableFuture<WalkInstance> next = (i + 1 < phases.length) ? startInBackground("walk", phases[i + 1])
 					: null;
@@ -172,10 +182,12 @@ public final class PhaseWalk {
 	}
 
 	/**
-	 * Walk two instances side by side, the old and the new version of the service, through every phase as a
-	 * rolling deploy does: the new one moves one phase ahead, then the old one follows. At every step the
-	 * scenario runs on both and the checks run.
-	 * @throws PhaseWalkFailure if the application, the scenario or one of zdm's checks fails
+	 * Walk two instances side by side, the old and the new version of the service,
+	 * through every phase as a rolling deploy does: the new one moves one phase ahead,
+	 * then the old one follows. At every step the scenario runs on both and the checks
+	 * run.
+	 * @throws PhaseWalkFailure if the application, the scenario or one of zdm's checks
+	 * fails
 	 */
 	public void runMixedFleet() {
 		requireApplication();
@@ -265,7 +277,8 @@ public final class PhaseWalk {
 	}
 
 	/**
-	 * Wait until every instance runs at the phase it requests, and at {@code contract} until the contract DDL ran.
+	 * Wait until every instance runs at the phase it requests, and at {@code contract}
+	 * until the contract DDL ran.
 	 * @param instances the running instances
 	 */
 	void enter(List<WalkInstance> instances) {
@@ -466,8 +479,8 @@ public final class PhaseWalk {
 		if (recorded == null) {
 			return "it has not started";
 		}
-		String last = (status.lastLockTimeout() != null) ? "; last lock timeout "
-				+ status.lastLockTimeout().describeBlockers() : "";
+		String last = (status.lastLockTimeout() != null)
+				? "; last lock timeout " + status.lastLockTimeout().describeBlockers() : "";
 		return "it is " + recorded.state() + ((recorded.error() != null) ? ": " + recorded.error() : "") + last;
 	}
 

@@ -14,7 +14,8 @@ public class PhaseWalkFailure extends AssertionError {
 	/**
 	 * Create a failure.
 	 * @param phase the phase the walk failed at
-	 * @param where the instances that ran at the time, for example {@code instance walk-dual-write}
+	 * @param where the instances that ran at the time, for example
+	 * {@code instance walk-dual-write}
 	 * @param message what failed
 	 * @param cause the failure underneath, if any
 	 */

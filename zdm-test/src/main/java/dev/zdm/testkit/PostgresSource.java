@@ -5,10 +5,16 @@ package dev.zdm.testkit;
  */
 public enum PostgresSource {
 
-	/** Testcontainers when it is on the classpath and Docker is available, else embedded PostgreSQL. */
+	/**
+	 * Testcontainers when it is on the classpath and Docker is available, else embedded
+	 * PostgreSQL.
+	 */
 	AUTO,
 
-	/** A Testcontainers PostgreSQL container; tests are skipped, with the reason, when Docker is not available. */
+	/**
+	 * A Testcontainers PostgreSQL container; tests are skipped, with the reason, when
+	 * Docker is not available.
+	 */
 	TESTCONTAINERS,
 
 	/** An embedded PostgreSQL server started in the test JVM, without Docker. */

@@ -6,7 +6,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DriverManagerDataSource;
 
 /**
- * A PostgreSQL database of its own for one test, on Testcontainers or embedded PostgreSQL, dropped when closed.
+ * A PostgreSQL database of its own for one test, on Testcontainers or embedded
+ * PostgreSQL, dropped when closed.
  */
 public final class ZdmDatabase implements AutoCloseable {
 
@@ -56,8 +57,8 @@ public final class ZdmDatabase implements AutoCloseable {
 	}
 
 	/**
-	 * Return where the database runs, for messages: for example {@code embedded PostgreSQL} or
-	 * {@code Testcontainers postgres:18-alpine}.
+	 * Return where the database runs, for messages: for example
+	 * {@code embedded PostgreSQL} or {@code Testcontainers postgres:18-alpine}.
 	 * @return the description
 	 */
 	public String description() {
@@ -65,8 +66,8 @@ public final class ZdmDatabase implements AutoCloseable {
 	}
 
 	/**
-	 * Return the {@code spring.datasource.*} properties that point an application at this database, as a
-	 * service connection would.
+	 * Return the {@code spring.datasource.*} properties that point an application at this
+	 * database, as a service connection would.
 	 * @return {@code key=value} pairs
 	 */
 	public String[] springProperties() {

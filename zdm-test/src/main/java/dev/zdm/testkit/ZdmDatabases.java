@@ -21,11 +21,13 @@ import dev.zdm.test.EmbeddedPostgresServer;
 import dev.zdm.test.PostgresDatabase;
 
 /**
- * Creates a database of its own for each test: in a Testcontainers PostgreSQL container (one per image and test
- * JVM) when Docker is available, else on an embedded PostgreSQL server (one per test JVM).
+ * Creates a database of its own for each test: in a Testcontainers PostgreSQL container
+ * (one per image and test JVM) when Docker is available, else on an embedded PostgreSQL
+ * server (one per test JVM).
  * <p>
- * The system properties {@code zdm.test.postgres} ({@code auto}, {@code testcontainers} or {@code embedded}) and
- * {@code zdm.test.postgres-image} override what {@link ZdmTest} says.
+ * The system properties {@code zdm.test.postgres} ({@code auto}, {@code testcontainers}
+ * or {@code embedded}) and {@code zdm.test.postgres-image} override what {@link ZdmTest}
+ * says.
  */
 public final class ZdmDatabases {
 
@@ -48,12 +50,14 @@ public final class ZdmDatabases {
 
 	/**
 	 * Create a database.
-	 * @param source where PostgreSQL should come from, unless the {@code zdm.test.postgres} system property says
-	 * otherwise
-	 * @param image the container image for Testcontainers, unless {@code zdm.test.postgres-image} says otherwise
+	 * @param source where PostgreSQL should come from, unless the
+	 * {@code zdm.test.postgres} system property says otherwise
+	 * @param image the container image for Testcontainers, unless
+	 * {@code zdm.test.postgres-image} says otherwise
 	 * @param hint a readable part of the database name, typically the test's name
 	 * @return a new, empty database
-	 * @throws org.opentest4j.TestAbortedException if Testcontainers is required but cannot run
+	 * @throws org.opentest4j.TestAbortedException if Testcontainers is required but
+	 * cannot run
 	 */
 	public static ZdmDatabase create(PostgresSource source, String image, String hint) {
 		PostgresSource effective = configuredSource(source);
@@ -74,9 +78,12 @@ public final class ZdmDatabases {
 	}
 
 	/**
-	 * Return why tests that need this source cannot run here: Testcontainers is required but cannot run.
-	 * @param source where PostgreSQL should come from, unless {@code zdm.test.postgres} says otherwise
-	 * @param image the container image, unless {@code zdm.test.postgres-image} says otherwise
+	 * Return why tests that need this source cannot run here: Testcontainers is required
+	 * but cannot run.
+	 * @param source where PostgreSQL should come from, unless {@code zdm.test.postgres}
+	 * says otherwise
+	 * @param image the container image, unless {@code zdm.test.postgres-image} says
+	 * otherwise
 	 * @return the reason, or {@code null} if they can run
 	 */
 	public static @Nullable String whySkipped(PostgresSource source, String image) {
@@ -84,14 +91,17 @@ public final class ZdmDatabases {
 			return null;
 		}
 		String reason = whyTestcontainersCannotRun();
-		return (reason != null) ? "Testcontainers PostgreSQL (" + System.getProperty("zdm.test.postgres-image", image)
-				+ ") skipped: " + reason
-				+ ". Without Docker the kit runs on embedded PostgreSQL (PostgresSource.AUTO or EMBEDDED)." : null;
+		return (reason != null)
+				? "Testcontainers PostgreSQL (" + System.getProperty("zdm.test.postgres-image", image) + ") skipped: "
+						+ reason
+						+ ". Without Docker the kit runs on embedded PostgreSQL (PostgresSource.AUTO or EMBEDDED)."
+				: null;
 	}
 
 	/**
 	 * Return why the Testcontainers path cannot run here.
-	 * @return the reason, or {@code null} if Testcontainers is on the classpath and Docker is available
+	 * @return the reason, or {@code null} if Testcontainers is on the classpath and
+	 * Docker is available
 	 */
 	public static @Nullable String whyTestcontainersCannotRun() {
 		if (!testcontainersPresent) {
@@ -117,8 +127,9 @@ public final class ZdmDatabases {
 			return PostgresSource.valueOf(property.trim().toUpperCase());
 		}
 		catch (IllegalArgumentException ex) {
-			throw new IllegalArgumentException("System property zdm.test.postgres is '" + property
-					+ "'; use auto, testcontainers or embedded", ex);
+			throw new IllegalArgumentException(
+					"System property zdm.test.postgres is '" + property + "'; use auto, testcontainers or embedded",
+					ex);
 		}
 	}
 
@@ -135,7 +146,8 @@ public final class ZdmDatabases {
 	}
 
 	/**
-	 * The Testcontainers path, in a class of its own so that nothing loads Testcontainers when it is absent.
+	 * The Testcontainers path, in a class of its own so that nothing loads Testcontainers
+	 * when it is absent.
 	 */
 	private static final class Containers {
 
@@ -143,8 +155,7 @@ public final class ZdmDatabases {
 
 		private static @Nullable String whyDockerIsUnavailable() {
 			try {
-				return DockerClientFactory.instance().isDockerAvailable() ? null
-						: "no Docker environment is available";
+				return DockerClientFactory.instance().isDockerAvailable() ? null : "no Docker environment is available";
 			}
 			catch (RuntimeException | LinkageError ex) {
 				return "Docker could not be reached: " + ex.getMessage();
@@ -155,8 +166,8 @@ public final class ZdmDatabases {
 			PostgreSQLContainer container = containers.computeIfAbsent(image, Containers::start);
 			String name = databaseName(hint);
 			execute(container, "CREATE DATABASE \"" + name + "\"");
-			String url = container.getJdbcUrl().replaceFirst("/" + container.getDatabaseName() + "(\\?|$)",
-					"/" + name + "$1");
+			String url = container.getJdbcUrl()
+				.replaceFirst("/" + container.getDatabaseName() + "(\\?|$)", "/" + name + "$1");
 			return new ZdmDatabase(url, container.getUsername(), container.getPassword(), "Testcontainers " + image,
 					() -> execute(container, "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)"));
 		}
@@ -170,9 +181,8 @@ public final class ZdmDatabases {
 		}
 
 		private static void execute(PostgreSQLContainer container, String sql) {
-			try (Connection connection = DriverManager.getConnection(container.getJdbcUrl(),
-					container.getUsername(), container.getPassword());
-					Statement statement = connection.createStatement()) {
+			try (Connection connection = DriverManager.getConnection(container.getJdbcUrl(), container.getUsername(),
+					container.getPassword()); Statement statement = connection.createStatement()) {
 				statement.execute(sql);
 			}
 			catch (SQLException ex) {

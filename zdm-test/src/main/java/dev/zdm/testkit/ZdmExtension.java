@@ -14,8 +14,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 import org.springframework.core.annotation.AnnotatedElementUtils;
 
 /**
- * JUnit extension behind {@link ZdmTest}: resolves {@link PhaseWalk} and {@link ZdmDatabase} parameters, each on a
- * database of its own, and drops the databases after the test.
+ * JUnit extension behind {@link ZdmTest}: resolves {@link PhaseWalk} and
+ * {@link ZdmDatabase} parameters, each on a database of its own, and drops the databases
+ * after the test.
  */
 public class ZdmExtension implements ExecutionCondition, ParameterResolver, AfterEachCallback {
 

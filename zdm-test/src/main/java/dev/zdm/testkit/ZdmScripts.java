@@ -21,18 +21,19 @@ import dev.zdm.ddl.UnsafeStatementChecker;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
- * Checks a migration's expand and contract scripts for unsafe operations in a plain unit test, with the same
- * checks, findings and safe recipes as the application's start-up:
+ * Checks a migration's expand and contract scripts for unsafe operations in a plain unit
+ * test, with the same checks, findings and safe recipes as the application's start-up:
  * <pre class="code">
  * &#64;Test
  * void scriptsAreSafe() {
  *     ZdmScripts.check("classpath:db/zdm/users-email");
  * }
- * </pre>
- * A migration's location holds an {@code expand} and a {@code contract} folder of
- * {@code V<version>__<description>.sql} scripts. Without a database every table the scripts do not create is taken
- * to exist and no column's current type is known, so a type change of an existing column is always reported; give
- * a {@link #usingDatabase(DataSource) data source} to check against its catalog exactly as start-up does.
+ * </pre> A migration's location holds an {@code expand} and a {@code contract} folder of
+ * {@code V<version>__<description>.sql} scripts. Without a database every table the
+ * scripts do not create is taken to exist and no column's current type is known, so a
+ * type change of an existing column is always reported; give a
+ * {@link #usingDatabase(DataSource) data source} to check against its catalog exactly as
+ * start-up does.
  */
 public final class ZdmScripts {
 
@@ -56,9 +57,10 @@ public final class ZdmScripts {
 	}
 
 	/**
-	 * Check the scripts of a migration, failing with every unsafe statement and its safe recipe.
-	 * @param location the migration's location, holding its {@code expand} and {@code contract} folders, for
-	 * example {@code classpath:db/zdm/users-email}
+	 * Check the scripts of a migration, failing with every unsafe statement and its safe
+	 * recipe.
+	 * @param location the migration's location, holding its {@code expand} and
+	 * {@code contract} folders, for example {@code classpath:db/zdm/users-email}
 	 * @throws AssertionError if a script is unsafe or cannot be read
 	 */
 	public static void check(String location) {
@@ -67,7 +69,8 @@ public final class ZdmScripts {
 
 	/**
 	 * Start a check of the scripts of a migration.
-	 * @param location the migration's location, holding its {@code expand} and {@code contract} folders
+	 * @param location the migration's location, holding its {@code expand} and
+	 * {@code contract} folders
 	 * @return the check, to configure further
 	 */
 	public static ZdmScripts of(String location) {
@@ -78,8 +81,8 @@ public final class ZdmScripts {
 	}
 
 	/**
-	 * Start a check of scripts in explicit locations, as a migration's {@code expand} and {@code contract}
-	 * properties name them.
+	 * Start a check of scripts in explicit locations, as a migration's {@code expand} and
+	 * {@code contract} properties name them.
 	 * @param expandLocations the expand locations
 	 * @param contractLocations the contract locations
 	 * @return the check, to configure further
@@ -89,7 +92,8 @@ public final class ZdmScripts {
 	}
 
 	/**
-	 * Allow unsafe operations in all the scripts, as {@code zdm.migrations.<id>.allow-unsafe} does.
+	 * Allow unsafe operations in all the scripts, as
+	 * {@code zdm.migrations.<id>.allow-unsafe} does.
 	 * @param codes operation codes such as {@code create-index}
 	 * @return a check that allows them
 	 */
@@ -106,8 +110,8 @@ public final class ZdmScripts {
 	}
 
 	/**
-	 * Check against a database's catalog (existing tables, column types, functions, constraints), exactly as
-	 * start-up does. Only reads the catalog.
+	 * Check against a database's catalog (existing tables, column types, functions,
+	 * constraints), exactly as start-up does. Only reads the catalog.
 	 * @param dataSource the database, with the application's schema before the migration
 	 * @return a check that uses it
 	 */
@@ -151,15 +155,20 @@ public final class ZdmScripts {
 	}
 
 	/**
-	 * Describe unsafe statements as start-up does: each statement with why it is unsafe, then each safe recipe.
+	 * Describe unsafe statements as start-up does: each statement with why it is unsafe,
+	 * then each safe recipe.
 	 * @param migration the migration, for the message
 	 * @param findings the unsafe statements
 	 * @return the description
 	 */
 	static String describe(String migration, List<UnsafeStatement> findings) {
 		StringBuilder message = new StringBuilder();
-		message.append("Migration '").append(migration).append("': ").append(findings.size())
-			.append((findings.size() == 1) ? " unsafe statement" : " unsafe statements").append(" in its scripts:");
+		message.append("Migration '")
+			.append(migration)
+			.append("': ")
+			.append(findings.size())
+			.append((findings.size() == 1) ? " unsafe statement" : " unsafe statements")
+			.append(" in its scripts:");
 		List<String> recipes = new ArrayList<>();
 		for (UnsafeStatement finding : findings) {
 			message.append("\n  - ").append(finding.describe());

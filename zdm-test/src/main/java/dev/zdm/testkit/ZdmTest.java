@@ -10,9 +10,9 @@ import java.lang.annotation.Target;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A test class that walks an application's migrations through their phases on a real PostgreSQL. Its test
- * methods declare a {@link PhaseWalk} parameter (or a {@link ZdmDatabase}), each backed by a database of its own:
- * <pre class="code">
+ * A test class that walks an application's migrations through their phases on a real
+ * PostgreSQL. Its test methods declare a {@link PhaseWalk} parameter (or a
+ * {@link ZdmDatabase}), each backed by a database of its own: <pre class="code">
  * &#64;ZdmTest
  * class CustomerMigrationTests {
  *
@@ -35,7 +35,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 public @interface ZdmTest {
 
 	/**
-	 * Where PostgreSQL comes from: by default Testcontainers when Docker is available, else embedded.
+	 * Where PostgreSQL comes from: by default Testcontainers when Docker is available,
+	 * else embedded.
 	 * @return the source
 	 */
 	PostgresSource postgres() default PostgresSource.AUTO;

@@ -10,8 +10,9 @@ import dev.zdm.migration.MigrationDefinition;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for {@link AgreementCheck} on a cross-table migration: missing, extra and different target rows, and which
- * of them count before the backfill copied the pre-existing rows.
+ * Tests for {@link AgreementCheck} on a cross-table migration: missing, extra and
+ * different target rows, and which of them count before the backfill copied the
+ * pre-existing rows.
  */
 @ZdmTest(postgres = PostgresSource.EMBEDDED)
 class AgreementCheckCrossTableTests {
@@ -58,10 +59,10 @@ class AgreementCheckCrossTableTests {
 	void missingTargetRowsCountOnlyOnceThePreExistingRowsAreCopied() {
 		copy("id <= 20");
 		assertThat(this.check.check(MIGRATION, true)).isNull();
-		assertThat(this.check.check(MIGRATION, false)).startsWith(
-				"10 rows disagree between customers (30 rows) and customer_addresses (20 rows): 10 missing in "
-						+ "customer_addresses, 0 extra in customer_addresses (no source row), 0 where a target column "
-						+ "does not hold what up gives for the source row:")
+		assertThat(this.check.check(MIGRATION, false))
+			.startsWith("10 rows disagree between customers (30 rows) and customer_addresses (20 rows): 10 missing in "
+					+ "customer_addresses, 0 extra in customer_addresses (no source row), 0 where a target column "
+					+ "does not hold what up gives for the source row:")
 			.contains("\n  - id=21: no row in customer_addresses where up gives street='21 Main Street' "
 					+ "city='CITY 21'; (address_street='21 Main Street')")
 			.doesNotContain("id=20:");

@@ -18,9 +18,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for {@link PhaseWalk#run()} with a cross-table migration: a correct application walks through every phase
- * with source and target rows agreeing; a new repository that writes a wrong value or leaves a target row behind
- * fails naming the phase and the row.
+ * Tests for {@link PhaseWalk#run()} with a cross-table migration: a correct application
+ * walks through every phase with source and target rows agreeing; a new repository that
+ * writes a wrong value or leaves a target row behind fails naming the phase and the row.
  */
 @ZdmTest(postgres = PostgresSource.EMBEDDED)
 class CrossTableWalkTests {
@@ -116,8 +116,8 @@ class CrossTableWalkTests {
 	}
 
 	/**
-	 * Creates a customer and reads its city back, changes the address of one created earlier, deletes an existing
-	 * one, and creates and deletes another.
+	 * Creates a customer and reads its city back, changes the address of one created
+	 * earlier, deletes an existing one, and creates and deletes another.
 	 */
 	static void crud(PhaseStep step, Map<Long, String> cities) {
 		CustomerRepository customers = step.getBean(CustomerRepository.class);
@@ -134,8 +134,7 @@ class CrossTableWalkTests {
 			assertThat(customers.findCity(changed)).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
 				.isEqualToIgnoringCase(changedCity);
 		}
-		long deleted = EXISTING_CUSTOMERS - step.phase().ordinal() * 2
-				- ((step.instance().contains("old")) ? 1 : 0);
+		long deleted = EXISTING_CUSTOMERS - step.phase().ordinal() * 2 - ((step.instance().contains("old")) ? 1 : 0);
 		customers.delete(deleted);
 		cities.remove(deleted);
 		assertThat(customers.findCity(deleted)).isEmpty();

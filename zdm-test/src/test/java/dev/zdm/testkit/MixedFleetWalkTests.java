@@ -11,8 +11,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for {@link PhaseWalk#runMixedFleet()}: the old and the new version side by side on one database, at
- * adjacent phases.
+ * Tests for {@link PhaseWalk#runMixedFleet()}: the old and the new version side by side
+ * on one database, at adjacent phases.
  */
 @ZdmTest(postgres = PostgresSource.EMBEDDED)
 class MixedFleetWalkTests {
@@ -29,11 +29,11 @@ class MixedFleetWalkTests {
 		assertThat(steps).containsExactly("walk-old-expand", "walk-new-expand", "walk-old-expand",
 				"walk-new-dual-write", "walk-old-dual-write", "walk-new-dual-write", "walk-old-dual-write",
 				"walk-new-backfill", "walk-old-backfill", "walk-new-backfill", "walk-old-backfill", "walk-new-read-new",
-				"walk-old-read-new", "walk-new-read-new", "walk-old-read-new", "walk-new-contract",
-				"walk-old-contract", "walk-new-contract");
-		emails.forEach((id, email) -> assertThat(walk.database()
-			.jdbc()
-			.queryForList("SELECT email_address FROM people WHERE id = ?", String.class, id)).as("person %d", id)
+				"walk-old-read-new", "walk-new-read-new", "walk-old-read-new", "walk-new-contract", "walk-old-contract",
+				"walk-new-contract");
+		emails.forEach((id, email) -> assertThat(
+				walk.database().jdbc().queryForList("SELECT email_address FROM people WHERE id = ?", String.class, id))
+			.as("person %d", id)
 			.containsExactly(email.toLowerCase()));
 	}
 

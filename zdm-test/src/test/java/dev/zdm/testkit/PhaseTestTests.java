@@ -24,8 +24,8 @@ import static org.junit.platform.testkit.engine.TestExecutionResultConditions.in
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 /**
- * Tests for {@link PhaseTest}: the user's own test method runs at every phase with the application's beans, then
- * zdm's checks.
+ * Tests for {@link PhaseTest}: the user's own test method runs at every phase with the
+ * application's beans, then zdm's checks.
  */
 @ZdmTest(postgres = PostgresSource.EMBEDDED)
 class PhaseTestTests {
@@ -64,7 +64,8 @@ class PhaseTestTests {
 	}
 
 	/**
-	 * Run by {@link #wrongColumnFailsTheReadNewInvocationNamingTheRowsAndSkipsContract()} only.
+	 * Run by {@link #wrongColumnFailsTheReadNewInvocationNamingTheRowsAndSkipsContract()}
+	 * only.
 	 */
 	@ZdmTest(postgres = PostgresSource.EMBEDDED)
 	static class BrokenNewRepository {

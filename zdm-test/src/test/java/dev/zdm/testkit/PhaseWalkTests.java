@@ -17,8 +17,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests for {@link PhaseWalk#run()}: a correct application walks through every phase; broken repositories,
- * expressions, scenarios and scripts fail naming the phase and what disagrees.
+ * Tests for {@link PhaseWalk#run()}: a correct application walks through every phase;
+ * broken repositories, expressions, scenarios and scripts fail naming the phase and what
+ * disagrees.
  */
 @ZdmTest(postgres = PostgresSource.EMBEDDED)
 class PhaseWalkTests {
@@ -41,10 +42,11 @@ class PhaseWalkTests {
 		assertThat(jdbc.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'people'",
 				String.class))
 			.containsExactlyInAnyOrder("id", "name", "email_address");
-		emails.forEach((id, email) -> assertThat(
-				jdbc.queryForList("SELECT email_address FROM people WHERE id = ?", String.class, id))
-			.as("person %d", id)
-			.containsExactly(email.toLowerCase()));
+		emails.forEach((id,
+				email) -> assertThat(
+						jdbc.queryForList("SELECT email_address FROM people WHERE id = ?", String.class, id))
+					.as("person %d", id)
+					.containsExactly(email.toLowerCase()));
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM people WHERE email_address IS NULL", Integer.class))
 			.isZero();
 		System.out.println("PhaseWalkTests: full walk through every phase took " + seconds + " s");
@@ -62,8 +64,7 @@ class PhaseWalkTests {
 			.withMessageContaining("zdm walk failed at phase read-new (instance walk-walk-read-new)")
 			.withMessageContaining("migration 'people-email': 1 of ")
 			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' "
-					+ "but up lower\\(email\\) "
-					+ "gives 'person read-new'; \\(email='Person read-new'\\).*");
+					+ "but up lower\\(email\\) " + "gives 'person read-new'; \\(email='Person read-new'\\).*");
 	}
 
 	@Test
@@ -78,8 +79,7 @@ class PhaseWalkTests {
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.READ_NEW))
 			.withMessageContaining("zdm walk failed at phase read-new")
 			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' "
-					+ "but up lower\\(email\\) "
-					+ "gives 'person\\.read-new'; \\(email='person\\.read-new'\\).*");
+					+ "but up lower\\(email\\) " + "gives 'person\\.read-new'; \\(email='person\\.read-new'\\).*");
 	}
 
 	@Test
@@ -104,8 +104,8 @@ class PhaseWalkTests {
 				.property("zdm.migrations.people-email.expand", "classpath:db/zdm/people-email-unsafe/expand")
 				.run())
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.EXPAND))
-			.withMessageContaining("zdm walk failed at phase expand (instance walk-walk-expand): the application did "
-					+ "not start")
+			.withMessageContaining(
+					"zdm walk failed at phase expand (instance walk-walk-expand): the application did " + "not start")
 			.withMessageContaining(
 					"CREATE INDEX people_email_address ON people (email_address)\" is unsafe (create-index)")
 			.withMessageContaining("Use CREATE INDEX CONCURRENTLY");
@@ -134,7 +134,8 @@ class PhaseWalkTests {
 	}
 
 	/**
-	 * Creates a person, reads it back, changes the e-mail address of one created earlier and deletes another.
+	 * Creates a person, reads it back, changes the e-mail address of one created earlier
+	 * and deletes another.
 	 */
 	static void crud(PhaseStep step, Map<Long, String> emails) {
 		PersonRepository people = step.getBean(PersonRepository.class);

@@ -7,8 +7,8 @@ import dev.zdm.migration.Phase;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The Testcontainers path: a walk on a PostgreSQL container. Skipped, with the reason, where Docker is not
- * available.
+ * The Testcontainers path: a walk on a PostgreSQL container. Skipped, with the reason,
+ * where Docker is not available.
  */
 @ZdmTest(postgres = PostgresSource.TESTCONTAINERS, image = "postgres:17-alpine")
 class TestcontainersWalkTests {

@@ -8,7 +8,8 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Tests for {@link ZdmDatabases}: how the kit chooses between Testcontainers and embedded PostgreSQL.
+ * Tests for {@link ZdmDatabases}: how the kit chooses between Testcontainers and embedded
+ * PostgreSQL.
  */
 class ZdmDatabasesTests {
 

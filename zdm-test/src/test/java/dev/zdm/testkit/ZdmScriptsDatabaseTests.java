@@ -13,7 +13,8 @@ import dev.zdm.ddl.UnsafeStatement;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for {@link ZdmScripts#usingDatabase}: against a database's catalog the check gives what start-up gives.
+ * Tests for {@link ZdmScripts#usingDatabase}: against a database's catalog the check
+ * gives what start-up gives.
  */
 @ZdmTest(postgres = PostgresSource.EMBEDDED)
 class ZdmScriptsDatabaseTests {

@@ -59,10 +59,9 @@ class ZdmScriptsTests {
 		assertThat(ZdmScripts.of("filesystem:" + this.migration).findings()).extracting(UnsafeStatement::operation)
 			.containsExactly(UnsafeOperation.CREATE_INDEX, UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT,
 					UnsafeOperation.ADD_COLUMN_NOT_NULL, UnsafeOperation.ALTER_COLUMN_TYPE,
-					UnsafeOperation.SET_NOT_NULL,
-					UnsafeOperation.ADD_CONSTRAINT, UnsafeOperation.ADD_UNIQUE_CONSTRAINT, UnsafeOperation.RENAME,
-					UnsafeOperation.DROP_IN_EXPAND, UnsafeOperation.VACUUM_FULL, UnsafeOperation.CLUSTER,
-					UnsafeOperation.LOCK_TABLE, UnsafeOperation.REINDEX);
+					UnsafeOperation.SET_NOT_NULL, UnsafeOperation.ADD_CONSTRAINT, UnsafeOperation.ADD_UNIQUE_CONSTRAINT,
+					UnsafeOperation.RENAME, UnsafeOperation.DROP_IN_EXPAND, UnsafeOperation.VACUUM_FULL,
+					UnsafeOperation.CLUSTER, UnsafeOperation.LOCK_TABLE, UnsafeOperation.REINDEX);
 	}
 
 	@Test
@@ -87,11 +86,10 @@ class ZdmScriptsTests {
 	@Test
 	void typeChangeOfAnExistingColumnCannotBeShownSafeWithoutADatabase() throws IOException {
 		write("expand", "V1__expand.sql", "ALTER TABLE items ALTER COLUMN code TYPE varchar(20);\n");
-		assertThat(ZdmScripts.of("filesystem:" + this.migration).findings()).singleElement()
-			.satisfies((finding) -> {
-				assertThat(finding.operation()).isEqualTo(UnsafeOperation.ALTER_COLUMN_TYPE);
-				assertThat(finding.detail()).isEqualTo("column code cannot be shown to keep its storage");
-			});
+		assertThat(ZdmScripts.of("filesystem:" + this.migration).findings()).singleElement().satisfies((finding) -> {
+			assertThat(finding.operation()).isEqualTo(UnsafeOperation.ALTER_COLUMN_TYPE);
+			assertThat(finding.detail()).isEqualTo("column code cannot be shown to keep its storage");
+		});
 	}
 
 	@Test

@@ -22,9 +22,10 @@ import tools.jackson.databind.json.JsonMapper;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * The sample's traffic: customers created (with an address), their e-mail and address changed, read back and
- * deleted, on rows that existed before the deploy as well as new ones. Every customer is used by one request at a
- * time, so each read knows the value it must return.
+ * The sample's traffic: customers created (with an address), their e-mail and address
+ * changed, read back and deleted, on rows that existed before the deploy as well as new
+ * ones. Every customer is used by one request at a time, so each read knows the value it
+ * must return.
  */
 public class CustomerWorkload implements Workload {
 
@@ -49,8 +50,8 @@ public class CustomerWorkload implements Workload {
 				+ "SELECT 'customer ' || i, 'Customer.' || i || '@Example.com', i || ' Main Street', 'City ' || (i % 100) "
 				+ "FROM generate_series(1, ?) AS i RETURNING id, email, address_street, address_city", (row) -> {
 					long id = row.getLong(1);
-					this.customers.put(id, new Customer(row.getString(2),
-							new Address(row.getString(3), row.getString(4)), false));
+					this.customers.put(id,
+							new Customer(row.getString(2), new Address(row.getString(3), row.getString(4)), false));
 					ids.add(id);
 				}, rows);
 		Collections.shuffle(ids);
@@ -95,9 +96,8 @@ public class CustomerWorkload implements Workload {
 		String email = "New.Customer." + n + "@Example.com";
 		Address address = new Address(n + " New Street", "New City " + (n % 10));
 		try {
-			HttpTarget.Response response = target.send("POST", "/customers",
-					"{\"name\":\"new customer\",\"email\":\"" + email + "\",\"street\":\"" + address.street()
-							+ "\",\"city\":\"" + address.city() + "\"}");
+			HttpTarget.Response response = target.send("POST", "/customers", "{\"name\":\"new customer\",\"email\":\""
+					+ email + "\",\"street\":\"" + address.street() + "\",\"city\":\"" + address.city() + "\"}");
 			if (response.status() != 201) {
 				return Outcome.failed("create answered " + response.status() + ": " + response.body());
 			}
@@ -158,8 +158,8 @@ public class CustomerWorkload implements Workload {
 			}
 			String email = this.json.readTree(response.body()).get("email").asString();
 			// The new column holds the address lower-cased (up: lower(email)).
-			return customer.email().equalsIgnoreCase(email) ? Outcome.OK
-					: Outcome.stale("GET /customers/" + id + " gave e-mail " + email + ", expected " + customer.email());
+			return customer.email().equalsIgnoreCase(email) ? Outcome.OK : Outcome
+				.stale("GET /customers/" + id + " gave e-mail " + email + ", expected " + customer.email());
 		}
 		catch (IOException ex) {
 			return Outcome.unanswered("GET /customers/" + id + ": " + ex);
@@ -170,8 +170,8 @@ public class CustomerWorkload implements Workload {
 		try {
 			HttpTarget.Response response = target.send("GET", "/customers/" + id + "/address", null);
 			if (response.status() != 200) {
-				return Outcome.stale("GET /customers/" + id + "/address answered " + response.status()
-						+ ", expected " + customer.address());
+				return Outcome.stale("GET /customers/" + id + "/address answered " + response.status() + ", expected "
+						+ customer.address());
 			}
 			JsonNode node = this.json.readTree(response.body());
 			Address address = new Address(node.get("street").asString(), node.get("city").asString());
@@ -226,8 +226,7 @@ public class CustomerWorkload implements Workload {
 		}
 		HttpTarget.Response address = target.send("GET", "/customers/" + id + "/address", null);
 		if (address.status() != 200) {
-			return "customer " + id + "'s address answers " + address.status() + ", acknowledged "
-					+ customer.address();
+			return "customer " + id + "'s address answers " + address.status() + ", acknowledged " + customer.address();
 		}
 		JsonNode node = this.json.readTree(address.body());
 		Address stored = new Address(node.get("street").asString(), node.get("city").asString());

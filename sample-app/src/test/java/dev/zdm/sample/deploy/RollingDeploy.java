@@ -26,13 +26,14 @@ import org.springframework.jdbc.datasource.DriverManagerDataSource;
 import org.springframework.util.FileSystemUtils;
 
 /**
- * A rolling deploy of a zdm migration under steady traffic: two instances of the service on one database, replaced
- * one at a time at every phase from {@code expand} to {@code contract}, one phase back and forward again, with the
- * backfill runner killed with SIGKILL midway. At the end it prints what failed, what was lost, what disagreed and
- * how long requests took, and exits with 1 when a target is missed.
+ * A rolling deploy of a zdm migration under steady traffic: two instances of the service
+ * on one database, replaced one at a time at every phase from {@code expand} to
+ * {@code contract}, one phase back and forward again, with the backfill runner killed
+ * with SIGKILL midway. At the end it prints what failed, what was lost, what disagreed
+ * and how long requests took, and exits with 1 when a target is missed.
  * <p>
- * Run it with {@code scripts/rolling-deploy.sh} (against the sample by default, {@code --help} for the options);
- * {@code RollingDeployTests} runs a shortened version.
+ * Run it with {@code scripts/rolling-deploy.sh} (against the sample by default,
+ * {@code --help} for the options); {@code RollingDeployTests} runs a shortened version.
  */
 public final class RollingDeploy {
 
@@ -41,7 +42,8 @@ public final class RollingDeploy {
 	private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
 
 	static {
-		// Drop idle connections before the server does, so that no request goes out on a connection just closed.
+		// Drop idle connections before the server does, so that no request goes out on a
+		// connection just closed.
 		if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) {
 			System.setProperty("jdk.httpclient.keepalive.timeout", "5");
 		}
@@ -189,7 +191,8 @@ public final class RollingDeploy {
 						log("the backfill of %s finished before it could be killed midway", id);
 						return;
 					}
-					if (state.equalsIgnoreCase("running") && estimated > 0 && done >= estimated / 5 && done <= estimated * 4 / 5) {
+					if (state.equalsIgnoreCase("running") && estimated > 0 && done >= estimated / 5
+							&& done <= estimated * 4 / 5) {
 						String runner = backfill.path("runner").asString();
 						long pid = pidOf(zdm.path("migrations").path(id).path("fleet"), runner);
 						ServiceInstance victim = this.instances.values()
@@ -256,8 +259,8 @@ public final class RollingDeploy {
 			}
 			sleep(100);
 		}
-		throw new IllegalStateException("Not the case within " + this.options.phaseTimeout + ": " + condition + "; "
-				+ last);
+		throw new IllegalStateException(
+				"Not the case within " + this.options.phaseTimeout + ": " + condition + "; " + last);
 	}
 
 	private String heldBack(ServiceInstance instance, JsonNode zdm) {
@@ -301,8 +304,8 @@ public final class RollingDeploy {
 			}
 			if (System.nanoTime() > deadline) {
 				instance.kill();
-				throw new IllegalStateException(name + " did not answer within " + this.options.startTimeout
-						+ ": see " + log);
+				throw new IllegalStateException(
+						name + " did not answer within " + this.options.startTimeout + ": see " + log);
 			}
 			sleep(100);
 		}
@@ -320,8 +323,8 @@ public final class RollingDeploy {
 			Path data = this.options.workDirectory.resolve("postgres");
 			FileSystemUtils.deleteRecursively(data);
 			List<String> line = new ArrayList<>(this.options.command);
-			line.addAll(List.of("database", "--sample.postgres.port=" + port,
-					"--sample.postgres.data-directory=" + data));
+			line.addAll(
+					List.of("database", "--sample.postgres.port=" + port, "--sample.postgres.data-directory=" + data));
 			log("starting the sample's database on port %d", port);
 			this.database = new ProcessBuilder(line).redirectErrorStream(true)
 				.redirectOutput(this.options.workDirectory.resolve("database.log").toFile())
@@ -329,8 +332,8 @@ public final class RollingDeploy {
 			long deadline = System.nanoTime() + this.options.startTimeout.toNanos();
 			while (!isListening(port)) {
 				if (!this.database.isAlive() || System.nanoTime() > deadline) {
-					throw new IllegalStateException("The database did not start: see "
-							+ this.options.workDirectory.resolve("database.log"));
+					throw new IllegalStateException(
+							"The database did not start: see " + this.options.workDirectory.resolve("database.log"));
 				}
 				sleep(100);
 			}
@@ -340,9 +343,12 @@ public final class RollingDeploy {
 		return new JdbcTemplate(dataSource);
 	}
 
-	// An event trigger records every DDL command that commits, with the query that ran it: the contract's
-	// statements must each appear exactly once. In a schema of its own, so that the application's Flyway still finds
-	// its schema empty on a new database. Needs a superuser; without one, this check is left out.
+	// An event trigger records every DDL command that commits, with the query that ran
+	// it: the contract's
+	// statements must each appear exactly once. In a schema of its own, so that the
+	// application's Flyway still finds
+	// its schema empty on a new database. Needs a superuser; without one, this check is
+	// left out.
 	private boolean observeDdl(JdbcTemplate jdbc) {
 		try {
 			jdbc.execute("DROP EVENT TRIGGER IF EXISTS rolling_deploy_ddl");
@@ -438,8 +444,8 @@ public final class RollingDeploy {
 	}
 
 	private void log(String format, Object... arguments) {
-		this.out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS).format(TIME) + " "
-				+ String.format(format, arguments));
+		this.out.println(
+				LocalTime.now().truncatedTo(ChronoUnit.SECONDS).format(TIME) + " " + String.format(format, arguments));
 	}
 
 	private static boolean isListening(int port) {
@@ -591,7 +597,8 @@ public final class RollingDeploy {
 				if (ex instanceof IllegalArgumentException && ex.getMessage().startsWith("Unknown option")) {
 					throw ex;
 				}
-				throw new IllegalArgumentException("Invalid value '" + value + "' for --" + name + ": " + ex.getMessage());
+				throw new IllegalArgumentException(
+						"Invalid value '" + value + "' for --" + name + ": " + ex.getMessage());
 			}
 			if (this.ports.size() != SLOTS.size()) {
 				throw new IllegalArgumentException("--ports needs " + SLOTS.size() + " ports, for example 18080,18081");
@@ -607,7 +614,8 @@ public final class RollingDeploy {
 		}
 
 		String effectiveJdbcUrl() {
-			return (this.jdbcUrl != null) ? this.jdbcUrl : "jdbc:postgresql://localhost:" + this.databasePort + "/postgres";
+			return (this.jdbcUrl != null) ? this.jdbcUrl
+					: "jdbc:postgresql://localhost:" + this.databasePort + "/postgres";
 		}
 
 		List<String> databaseArguments() {
@@ -654,9 +662,11 @@ public final class RollingDeploy {
 	 * @param failures the first failures
 	 * @param writes the workload's figures
 	 * @param lostWrites acknowledged writes not readable with their last value
-	 * @param disagreeingRows rows where old and new disagree before contract, per migration
+	 * @param disagreeingRows rows where old and new disagree before contract, per
+	 * migration
 	 * @param contractRuns executions of each contract statement
-	 * @param contractOnce whether every contract statement ran exactly once, {@code null} if not observed
+	 * @param contractOnce whether every contract statement ran exactly once, {@code null}
+	 * if not observed
 	 * @param p50 median latency of successful requests, in milliseconds
 	 * @param p99 99th percentile
 	 * @param max maximum
@@ -673,9 +683,9 @@ public final class RollingDeploy {
 		}
 
 		/**
-		 * Whether the deploy met the correctness targets: no failed request apart from those on the killed
-		 * instance, no stale read, no lost write, no disagreeing row, the contract DDL exactly once, the runner
-		 * killed when asked.
+		 * Whether the deploy met the correctness targets: no failed request apart from
+		 * those on the killed instance, no stale read, no lost write, no disagreeing row,
+		 * the contract DDL exactly once, the runner killed when asked.
 		 * @return {@code true} if met
 		 */
 		public boolean correct() {
@@ -684,7 +694,8 @@ public final class RollingDeploy {
 		}
 
 		/**
-		 * Whether the deploy also met the latency targets: p99 under 50 ms, max under 500 ms.
+		 * Whether the deploy also met the latency targets: p99 under 50 ms, max under 500
+		 * ms.
 		 * @return {@code true} if every target is met
 		 */
 		public boolean targetsMet() {
@@ -697,7 +708,8 @@ public final class RollingDeploy {
 					+ this.options.rate + " requests/s asked");
 			out.println("  phases:                " + this.sequence);
 			out.println("  backfill runner:       " + ((this.killed != null) ? this.killed : "not killed"));
-			out.printf("  requests:              %d under traffic (%.0f/s), %d warm-up, %d not sent (all client threads busy)%n",
+			out.printf(
+					"  requests:              %d under traffic (%.0f/s), %d warm-up, %d not sent (all client threads busy)%n",
 					this.requests, this.rate, this.warmUps, this.notSent);
 			out.println("  failed requests:       " + this.failed + " (and " + this.killedInFlight
 					+ " in flight on the killed instance, counted apart)");
@@ -709,9 +721,11 @@ public final class RollingDeploy {
 					+ " (acknowledged writes not readable with their last value)");
 			this.lostWrites.stream().limit(20).forEach((lost) -> out.println("    " + lost));
 			out.println("  disagreeing rows:      " + disagreeing() + " before contract " + this.disagreeingRows);
-			out.println("  contract DDL once:     " + ((this.contractOnce == null) ? "not observed"
-					: (this.contractOnce ? "yes" : "NO")) + " " + this.contractRuns);
-			out.printf("  latency:               p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", this.p50, this.p99, this.max);
+			out.println("  contract DDL once:     "
+					+ ((this.contractOnce == null) ? "not observed" : (this.contractOnce ? "yes" : "NO")) + " "
+					+ this.contractRuns);
+			out.printf("  latency:               p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", this.p50, this.p99,
+					this.max);
 			out.println("  longest stop:          " + this.longestStop.toMillis() + " ms (SIGTERM to exit)");
 			out.println("  targets:               " + (targetsMet() ? "met"
 					: "MISSED (0 failed, 0 stale, 0 lost, 0 disagreeing, contract once, p99 < 50 ms, max < 500 ms)"));

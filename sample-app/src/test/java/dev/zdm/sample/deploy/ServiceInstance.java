@@ -16,8 +16,8 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * One instance of the service: a JVM process of its own, started with the phases it requests, stopped gracefully
- * (SIGTERM) or killed (SIGKILL).
+ * One instance of the service: a JVM process of its own, started with the phases it
+ * requests, stopped gracefully (SIGTERM) or killed (SIGKILL).
  */
 final class ServiceInstance {
 
@@ -42,8 +42,9 @@ final class ServiceInstance {
 	}
 
 	/**
-	 * Start an instance. It gets a connection pool of its own, as behind a load balancer, so that no request to
-	 * its replacement on the same port goes out on a connection the stopped instance closed.
+	 * Start an instance. It gets a connection pool of its own, as behind a load balancer,
+	 * so that no request to its replacement on the same port goes out on a connection the
+	 * stopped instance closed.
 	 */
 	static ServiceInstance start(String name, List<String> command, List<String> arguments, int port, File log) {
 		List<String> line = new ArrayList<>(command);
@@ -90,7 +91,8 @@ final class ServiceInstance {
 	}
 
 	/**
-	 * Return {@code /actuator/zdm} of this instance, or {@code null} while it does not answer.
+	 * Return {@code /actuator/zdm} of this instance, or {@code null} while it does not
+	 * answer.
 	 * @return the endpoint's body
 	 */
 	JsonNode zdm() {
@@ -104,7 +106,8 @@ final class ServiceInstance {
 	}
 
 	/**
-	 * Stop gracefully, as a platform stops a container: SIGTERM, then wait for the process to end.
+	 * Stop gracefully, as a platform stops a container: SIGTERM, then wait for the
+	 * process to end.
 	 * @param timeout how long to wait
 	 * @return how long the stop took
 	 */
@@ -124,7 +127,8 @@ final class ServiceInstance {
 	}
 
 	/**
-	 * Kill with SIGKILL ({@code kill -9}), leaving no chance to leave the fleet or finish a request.
+	 * Kill with SIGKILL ({@code kill -9}), leaving no chance to leave the fleet or finish
+	 * a request.
 	 */
 	void kill() {
 		this.killedAt = System.nanoTime();
@@ -142,7 +146,8 @@ final class ServiceInstance {
 	}
 
 	/**
-	 * Whether a request sent at the given time was in flight on this instance when it was killed.
+	 * Whether a request sent at the given time was in flight on this instance when it was
+	 * killed.
 	 * @param sentAt when the request was sent ({@link System#nanoTime()})
 	 * @return {@code true} if so
 	 */

@@ -14,9 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Steady traffic at a fixed rate, spread round-robin over the instances in rotation, as a load balancer would.
- * Every request is counted and timed; a request that fails because the instance it was sent to was killed under
- * it is counted apart.
+ * Steady traffic at a fixed rate, spread round-robin over the instances in rotation, as a
+ * load balancer would. Every request is counted and timed; a request that fails because
+ * the instance it was sent to was killed under it is counted apart.
  */
 final class Traffic {
 
@@ -100,7 +100,8 @@ final class Traffic {
 
 	private void send() {
 		if (!this.concurrency.tryAcquire()) {
-			// Every worker is busy: the service is slower than the rate; count it rather than queue without bound.
+			// Every worker is busy: the service is slower than the rate; count it rather
+			// than queue without bound.
 			this.skipped.incrementAndGet();
 			return;
 		}
@@ -150,8 +151,9 @@ final class Traffic {
 	}
 
 	/**
-	 * Send requests to an instance before it joins the rotation, as a readiness check with warm-up would. They
-	 * are counted, and their failures too, but they are not timed.
+	 * Send requests to an instance before it joins the rotation, as a readiness check
+	 * with warm-up would. They are counted, and their failures too, but they are not
+	 * timed.
 	 * @param instance the instance
 	 * @param requests how many requests to send
 	 */

@@ -8,24 +8,26 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * The traffic a rolling deploy sends to the service, and the checks of what it wrote. Implement it for your own
- * service and pass its class name with {@code --workload}; {@link CustomerWorkload} is the sample's.
+ * The traffic a rolling deploy sends to the service, and the checks of what it wrote.
+ * Implement it for your own service and pass its class name with {@code --workload};
+ * {@link CustomerWorkload} is the sample's.
  * <p>
  * Implementations are called from many threads at once.
  */
 public interface Workload {
 
 	/**
-	 * Write the rows that exist before the migration starts, once the instances have created the schema.
+	 * Write the rows that exist before the migration starts, once the instances have
+	 * created the schema.
 	 * @param jdbc the database
 	 * @param rows how many rows to write
 	 */
 	void seed(JdbcTemplate jdbc, int rows);
 
 	/**
-	 * Send one request, a read or a write chosen at random, and remember what an acknowledged write wrote. A
-	 * write whose outcome is unknown (the request could not be answered) must be remembered as such, and left out
-	 * of later checks.
+	 * Send one request, a read or a write chosen at random, and remember what an
+	 * acknowledged write wrote. A write whose outcome is unknown (the request could not
+	 * be answered) must be remembered as such, and left out of later checks.
 	 * @param target the instance to send it to
 	 * @return the outcome
 	 */
@@ -35,12 +37,14 @@ public interface Workload {
 	 * Read back, through the service, every row an acknowledged write touched.
 	 * @param target the instance to read through
 	 * @param threads how many requests to send at once
-	 * @return one description per acknowledged write that is not readable with its last value
+	 * @return one description per acknowledged write that is not readable with its last
+	 * value
 	 */
 	List<String> lostWrites(HttpTarget target, int threads);
 
 	/**
-	 * Count the rows whose old and new shapes disagree, per migration, in one snapshot of the database.
+	 * Count the rows whose old and new shapes disagree, per migration, in one snapshot of
+	 * the database.
 	 * @param jdbc the database
 	 * @param migrations the migrations moved by the deploy
 	 * @return the count per migration
@@ -58,7 +62,8 @@ public interface Workload {
 	 *
 	 * @param failure why the request failed, or {@code null} if it succeeded
 	 * @param unanswered whether it failed because no answer came (the instance went away)
-	 * @param staleRead whether it was a read that did not return the last acknowledged value
+	 * @param staleRead whether it was a read that did not return the last acknowledged
+	 * value
 	 */
 	record Outcome(@Nullable String failure, boolean unanswered, boolean staleRead) {
 

@@ -28,7 +28,8 @@ public interface CustomerRepository {
 	 * @param email the new e-mail address
 	 * @param balanceCents the new balance
 	 * @return the customer as written, with its new version
-	 * @throws org.springframework.orm.ObjectOptimisticLockingFailureException if the customer changed since
+	 * @throws org.springframework.orm.ObjectOptimisticLockingFailureException if the
+	 * customer changed since
 	 */
 	Customer update(long id, long version, String email, long balanceCents);
 

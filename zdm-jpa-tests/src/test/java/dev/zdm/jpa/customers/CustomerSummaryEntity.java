@@ -5,8 +5,9 @@ import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 
 /**
- * Another part of the service that maps {@code customers} in the old shape, with full-column updates and no
- * {@code @Version}: the mapping that can overwrite a write made through the new shape in the same transaction.
+ * Another part of the service that maps {@code customers} in the old shape, with
+ * full-column updates and no {@code @Version}: the mapping that can overwrite a write
+ * made through the new shape in the same transaction.
  */
 @Entity
 @Table(name = "customers")

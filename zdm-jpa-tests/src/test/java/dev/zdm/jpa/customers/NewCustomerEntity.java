@@ -9,8 +9,9 @@ import jakarta.persistence.Table;
 import jakarta.persistence.Version;
 
 /**
- * A row of {@code customers} in the new shape: {@code email_address} and {@code balance_cents} (bigint). Updates
- * write every mapped column (Hibernate's default).
+ * A row of {@code customers} in the new shape: {@code email_address} and
+ * {@code balance_cents} (bigint). Updates write every mapped column (Hibernate's
+ * default).
  */
 @Entity
 @Table(name = "customers")

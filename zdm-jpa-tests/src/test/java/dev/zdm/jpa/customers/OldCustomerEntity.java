@@ -11,8 +11,8 @@ import jakarta.persistence.Table;
 import jakarta.persistence.Version;
 
 /**
- * A row of {@code customers} in the old shape: {@code email} and {@code balance} (numeric). Updates write every
- * mapped column (Hibernate's default).
+ * A row of {@code customers} in the old shape: {@code email} and {@code balance}
+ * (numeric). Updates write every mapped column (Hibernate's default).
  */
 @Entity
 @Table(name = "customers")

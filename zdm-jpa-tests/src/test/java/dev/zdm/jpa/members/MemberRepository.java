@@ -4,7 +4,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The service's access to members, implemented once per schema shape on an {@code EntityManager} and routed by zdm.
+ * The service's access to members, implemented once per schema shape on an
+ * {@code EntityManager} and routed by zdm.
  */
 public interface MemberRepository {
 

@@ -9,8 +9,8 @@ import jakarta.persistence.Table;
 import org.hibernate.annotations.DynamicUpdate;
 
 /**
- * A row of {@code members} in the new shape: {@code email_address} and {@code points_total} (bigint). Updates
- * write only the columns that changed.
+ * A row of {@code members} in the new shape: {@code email_address} and
+ * {@code points_total} (bigint). Updates write only the columns that changed.
  */
 @Entity
 @Table(name = "members")

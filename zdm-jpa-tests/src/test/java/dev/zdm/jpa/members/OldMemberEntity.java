@@ -9,8 +9,8 @@ import jakarta.persistence.Table;
 import org.hibernate.annotations.DynamicUpdate;
 
 /**
- * A row of {@code members} in the old shape: {@code email} and {@code points} (integer). Updates write only
- * the columns that changed.
+ * A row of {@code members} in the old shape: {@code email} and {@code points} (integer).
+ * Updates write only the columns that changed.
  */
 @Entity
 @Table(name = "members")

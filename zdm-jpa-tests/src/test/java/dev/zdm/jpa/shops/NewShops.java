@@ -13,13 +13,16 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * Shops on the new shape: the shop in {@code shops}, its address in {@code shop_addresses}.
+ * Shops on the new shape: the shop in {@code shops}, its address in
+ * {@code shop_addresses}.
  * <p>
- * While both shapes are written, the old implementation has already written the {@code shops} row in this call,
- * through another entity class mapped to the same table. So every write here first flushes (the old side's
- * changes reach the database), then reads the shop afresh and writes only what differs: the {@code shops} row is
- * left as the old side wrote it, and this side adds or changes the address. Once the old side is no longer written
- * (after the contract DDL) the same code writes the {@code shops} row itself.
+ * While both shapes are written, the old implementation has already written the
+ * {@code shops} row in this call, through another entity class mapped to the same table.
+ * So every write here first flushes (the old side's changes reach the database), then
+ * reads the shop afresh and writes only what differs: the {@code shops} row is left as
+ * the old side wrote it, and this side adds or changes the address. Once the old side is
+ * no longer written (after the contract DDL) the same code writes the {@code shops} row
+ * itself.
  */
 @Component
 @ZdmRepository(migration = "shops-address", schema = Schema.NEW)
@@ -35,8 +38,7 @@ public class NewShops implements ShopRepository {
 	public Shop create(String name, String street, String city) {
 		this.entityManager.flush();
 		DualWriteCall call = DualWriteCall.current();
-		ShopEntity shop = (call != null && call.otherSideResult() instanceof Shop written) ? fresh(written.id())
-				: null;
+		ShopEntity shop = (call != null && call.otherSideResult() instanceof Shop written) ? fresh(written.id()) : null;
 		if (shop == null) {
 			shop = new ShopEntity(name);
 			this.entityManager.persist(shop);
@@ -92,8 +94,9 @@ public class NewShops implements ShopRepository {
 	}
 
 	/**
-	 * The shop as the database has it now. A shop already in the persistence context is refreshed, since the old
-	 * side may have changed or deleted its row through another entity class.
+	 * The shop as the database has it now. A shop already in the persistence context is
+	 * refreshed, since the old side may have changed or deleted its row through another
+	 * entity class.
 	 */
 	private @Nullable ShopEntity fresh(long id) {
 		long rows = this.entityManager.createQuery("SELECT count(s) FROM ShopEntity s WHERE s.id = :id", Long.class)

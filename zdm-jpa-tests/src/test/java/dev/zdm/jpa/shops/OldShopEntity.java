@@ -9,7 +9,8 @@ import jakarta.persistence.Table;
 import jakarta.persistence.Version;
 
 /**
- * A row of {@code shops} in the old shape, with its address in {@code street} and {@code city}.
+ * A row of {@code shops} in the old shape, with its address in {@code street} and
+ * {@code city}.
  */
 @Entity
 @Table(name = "shops")

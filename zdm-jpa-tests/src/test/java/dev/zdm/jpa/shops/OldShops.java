@@ -8,7 +8,8 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * Shops on the old shape: the address in {@code shops}. Written first whenever both shapes are written.
+ * Shops on the old shape: the address in {@code shops}. Written first whenever both
+ * shapes are written.
  */
 @Component
 @ZdmRepository(migration = "shops-address", schema = Schema.OLD)

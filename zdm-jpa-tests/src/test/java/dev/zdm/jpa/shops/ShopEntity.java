@@ -12,8 +12,8 @@ import jakarta.persistence.Version;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A row of {@code shops} in the new shape: no address columns, the address is a {@link ShopAddressEntity} of its own
- * table.
+ * A row of {@code shops} in the new shape: no address columns, the address is a
+ * {@link ShopAddressEntity} of its own table.
  */
 @Entity
 @Table(name = "shops")

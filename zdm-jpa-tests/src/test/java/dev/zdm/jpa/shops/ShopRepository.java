@@ -3,8 +3,9 @@ package dev.zdm.jpa.shops;
 import java.util.Optional;
 
 /**
- * The service's access to shops. The address moves from {@code shops} into {@code shop_addresses}: implemented once
- * per schema shape and routed by zdm, which calls both implementations while both shapes are written.
+ * The service's access to shops. The address moves from {@code shops} into
+ * {@code shop_addresses}: implemented once per schema shape and routed by zdm, which
+ * calls both implementations while both shapes are written.
  */
 public interface ShopRepository {
 

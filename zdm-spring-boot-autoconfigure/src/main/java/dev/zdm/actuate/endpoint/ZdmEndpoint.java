@@ -32,9 +32,10 @@ import dev.zdm.phase.MigrationStatus;
 import dev.zdm.phase.PhaseController;
 
 /**
- * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase and why they differ, the
- * fleet, the migration's state, its table's lock figures, its backfill's progress and verification and its DDL
- * history. Its write operation (pause, resume or verify a backfill) is off unless
+ * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase
+ * and why they differ, the fleet, the migration's state, its table's lock figures, its
+ * backfill's progress and verification and its DDL history. Its write operation (pause,
+ * resume or verify a backfill) is off unless
  * {@code management.endpoint.zdm.access=unrestricted}.
  */
 @Endpoint(id = "zdm", defaultAccess = Access.READ_ONLY)
@@ -65,7 +66,8 @@ public class ZdmEndpoint {
 	}
 
 	/**
-	 * Create an endpoint that also shows where each migration's expand DDL stands on this instance.
+	 * Create an endpoint that also shows where each migration's expand DDL stands on this
+	 * instance.
 	 * @param controller the phase controller
 	 * @param lockFigures the lock figures sampled at each heartbeat
 	 * @param backfill the backfill's progress and controls
@@ -101,17 +103,16 @@ public class ZdmEndpoint {
 	/**
 	 * Control a migration's backfill, from any instance of the fleet.
 	 * @param id the migration
-	 * @param action {@code pause}, {@code resume} or {@code verify} (verify again, and repair)
+	 * @param action {@code pause}, {@code resume} or {@code verify} (verify again, and
+	 * repair)
 	 * @return the backfill's progress after the action
 	 */
 	@WriteOperation
 	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action) {
 		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
 			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
-					"No migration '" + id + "' is declared; declared: " + this.controller.migrations()
-						.stream()
-						.map((migration) -> migration.id())
-						.toList());
+					"No migration '" + id + "' is declared; declared: "
+							+ this.controller.migrations().stream().map((migration) -> migration.id()).toList());
 		}
 		switch (action) {
 			case "pause" -> this.backfill.pause(id);
@@ -174,9 +175,10 @@ public class ZdmEndpoint {
 	 * @param state what the fleet knows of the migration's data
 	 * @param locks the table's lock figures at the last heartbeat
 	 * @param backfill the backfill's progress and last verification, if it has started
-	 * @param ddl the expand and contract steps, their statements and their recent lock timeouts
-	 * @param expand where the expand DDL stands on this instance (pending, waiting for a lock or for another
-	 * instance, stalled, done), if this instance has looked at it
+	 * @param ddl the expand and contract steps, their statements and their recent lock
+	 * timeouts
+	 * @param expand where the expand DDL stands on this instance (pending, waiting for a
+	 * lock or for another instance, stalled, done), if this instance has looked at it
 	 * @param decidedAt when the effective phase was last decided
 	 * @param lastHeartbeatError the last heartbeat's failure, if it failed
 	 */
@@ -250,8 +252,8 @@ public class ZdmEndpoint {
 
 		static LocksDescriptor of(TableLockFigures figures) {
 			return new LocksDescriptor(figures.waitingSessions(), figures.longestWait(),
-					figures.blockers().stream().map(BlockingSession::describe).toList(),
-					figures.oldestTransactionAge(), figures.oldestTransactionPid());
+					figures.blockers().stream().map(BlockingSession::describe).toList(), figures.oldestTransactionAge(),
+					figures.oldestTransactionPid());
 		}
 
 	}

@@ -10,9 +10,9 @@ import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
 import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExtension;
 
 /**
- * {@link EndpointWebExtension @EndpointWebExtension} for the {@link ZdmEndpoint}: a malformed write request
- * (unknown migration or action) is answered with {@code 400 Bad Request} and a body that says what is wrong and
- * what to send instead.
+ * {@link EndpointWebExtension @EndpointWebExtension} for the {@link ZdmEndpoint}: a
+ * malformed write request (unknown migration or action) is answered with
+ * {@code 400 Bad Request} and a body that says what is wrong and what to send instead.
  */
 @EndpointWebExtension(endpoint = ZdmEndpoint.class)
 public class ZdmEndpointWebExtension {

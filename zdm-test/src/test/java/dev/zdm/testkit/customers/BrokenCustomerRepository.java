@@ -9,9 +9,10 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * A broken new-schema repository. With {@code customers.new-repository=wrong-value} its inserts write the customer's
- * name as the street; with {@code forgets-delete} its deletes leave the address row behind. Reads through it look
- * right; source and target disagree.
+ * A broken new-schema repository. With {@code customers.new-repository=wrong-value} its
+ * inserts write the customer's name as the street; with {@code forgets-delete} its
+ * deletes leave the address row behind. Reads through it look right; source and target
+ * disagree.
  */
 @Repository
 @ZdmRepository(migration = "customers-address", schema = Schema.NEW)
@@ -20,8 +21,7 @@ class BrokenCustomerRepository extends NewCustomerRepository {
 
 	private final boolean wrongValue;
 
-	BrokenCustomerRepository(JdbcClient jdbc,
-			@Value("${customers.new-repository}") String broken) {
+	BrokenCustomerRepository(JdbcClient jdbc, @Value("${customers.new-repository}") String broken) {
 		super(jdbc);
 		this.wrongValue = "wrong-value".equals(broken);
 	}

@@ -12,10 +12,11 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * Customers on the new schema: the address in {@code customer_addresses}, the city upper-cased. The customer row
- * itself is shared: when the old side already wrote it, its generated key is reused. With
- * {@code customers.new-repository} set to {@code wrong-value} its inserts write the customer's name as the street,
- * and with {@code forgets-delete} its deletes leave the address behind: bugs the walk must find.
+ * Customers on the new schema: the address in {@code customer_addresses}, the city
+ * upper-cased. The customer row itself is shared: when the old side already wrote it, its
+ * generated key is reused. With {@code customers.new-repository} set to
+ * {@code wrong-value} its inserts write the customer's name as the street, and with
+ * {@code forgets-delete} its deletes leave the address behind: bugs the walk must find.
  */
 @Repository
 @ZdmRepository(migration = "customers-address", schema = Schema.NEW)

@@ -9,7 +9,8 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * Customers on the old schema: the address in {@code customers.address_street} and {@code address_city}.
+ * Customers on the old schema: the address in {@code customers.address_street} and
+ * {@code address_city}.
  */
 @Repository
 @ZdmRepository(migration = "customers-address", schema = Schema.OLD)
@@ -23,8 +24,7 @@ class OldCustomerRepository implements CustomerRepository {
 
 	@Override
 	public long create(String name, String street, String city) {
-		return this.jdbc
-			.sql("INSERT INTO customers (name, address_street, address_city) VALUES (?, ?, ?) RETURNING id")
+		return this.jdbc.sql("INSERT INTO customers (name, address_street, address_city) VALUES (?, ?, ?) RETURNING id")
 			.params(name, street, city)
 			.query(Long.class)
 			.single();

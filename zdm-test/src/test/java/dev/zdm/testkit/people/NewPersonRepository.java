@@ -11,8 +11,9 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * People on the new schema: {@code email_address}, lower-cased. With {@code people.new-repository=wrong-column}
- * its inserts also write the person's name into the old {@code email} column, a bug the walk must find.
+ * People on the new schema: {@code email_address}, lower-cased. With
+ * {@code people.new-repository=wrong-column} its inserts also write the person's name
+ * into the old {@code email} column, a bug the walk must find.
  */
 @Repository
 @ZdmRepository(migration = "people-email", schema = Schema.NEW)

@@ -8,8 +8,8 @@ import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
 
 /**
- * A broken new-schema repository: its inserts write the person's name into the old {@code email} column. Reads
- * through it look right; old and new disagree.
+ * A broken new-schema repository: its inserts write the person's name into the old
+ * {@code email} column. Reads through it look right; old and new disagree.
  */
 @Repository
 @ZdmRepository(migration = "people-email", schema = Schema.NEW)
