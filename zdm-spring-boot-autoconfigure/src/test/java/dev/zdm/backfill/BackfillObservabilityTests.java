@@ -63,6 +63,10 @@ class BackfillObservabilityTests {
 
 	private final List<PhaseController> controllers = new ArrayList<>();
 
+	// Micrometer holds a gauge's object weakly: the binders must outlive the test's
+	// reads.
+	private final List<ZdmMetrics> metrics = new ArrayList<>();
+
 	private final List<Writers> writers = new ArrayList<>();
 
 	private final JdbcTemplate jdbc = postgres.jdbc();
@@ -369,7 +373,9 @@ class BackfillObservabilityTests {
 				List.of(backfill, progress, locks, heldBack));
 		controller.start();
 		this.controllers.add(controller);
-		new ZdmMetrics(controller, locks, progress, null, heldBack).bindTo(this.meters);
+		ZdmMetrics zdmMetrics = new ZdmMetrics(controller, locks, progress, null, heldBack);
+		zdmMetrics.bindTo(this.meters);
+		this.metrics.add(zdmMetrics);
 		this.health = new ZdmHealthIndicator(controller, progress, null, heldBack,
 				ZdmHealthIndicator.Thresholds.DEFAULTS);
 		return controller;
