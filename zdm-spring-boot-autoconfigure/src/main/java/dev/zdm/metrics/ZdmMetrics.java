@@ -56,7 +56,9 @@ import dev.zdm.phase.PhaseController;
  * Gauges read what the last heartbeat saw; none queries the database. The backfill's
  * gauges are the same on every instance, as stored for the fleet. This binder also
  * registers the meters of {@link BackfillMetrics}, {@link DdlMetrics} and
- * {@link DualWriteMetrics} at zero, so that dashboards show them from the start.
+ * {@link DualWriteMetrics} at zero, so that dashboards show them from the start. The
+ * gauges hold this binder strongly, so a binder bound by hand keeps reporting after it
+ * goes out of scope.
  */
 public class ZdmMetrics implements MeterBinder {
 
@@ -119,6 +121,7 @@ public class ZdmMetrics implements MeterBinder {
 						(metrics) -> metrics.lockFigure(id, (figures) -> figures.longestWait().toNanos() / 1e9))
 				.description("Longest wait for a lock on the migration's table")
 				.tags(tags)
+				.strongReference(true)
 				.register(registry);
 			TimeGauge
 				.builder("zdm.transactions.oldest.age", this, TimeUnit.SECONDS,
@@ -127,6 +130,7 @@ public class ZdmMetrics implements MeterBinder {
 										? figures.oldestTransactionAge().toNanos() / 1e9 : 0))
 				.description("Age of the oldest open transaction in the database")
 				.tags(tags)
+				.strongReference(true)
 				.register(registry);
 			timeGauge(registry, "zdm.phase.held.back.duration",
 					"How long the effective phase has been behind the requested one", tags,
@@ -154,6 +158,7 @@ public class ZdmMetrics implements MeterBinder {
 			})
 				.description("1 for the state the backfill is in, else 0")
 				.tags(tags.and("state", state.value()))
+				.strongReference(true)
 				.register(registry);
 		}
 		backfillGauge(registry, "zdm.backfill.paused", "Whether an operator has paused the backfill", tags, id,
@@ -177,12 +182,16 @@ public class ZdmMetrics implements MeterBinder {
 		Gauge.builder(name, this, (metrics) -> {
 			BackfillProgress progress = metrics.backfillProgress(id);
 			return (progress != null) ? value.applyAsDouble(progress) : Double.NaN;
-		}).description(description).tags(tags).register(registry);
+		}).description(description).tags(tags).strongReference(true).register(registry);
 	}
 
 	private void timeGauge(MeterRegistry registry, String name, String description, Tags tags,
 			ToDoubleFunction<ZdmMetrics> seconds) {
-		TimeGauge.builder(name, this, TimeUnit.SECONDS, seconds).description(description).tags(tags).register(registry);
+		TimeGauge.builder(name, this, TimeUnit.SECONDS, seconds)
+			.description(description)
+			.tags(tags)
+			.strongReference(true)
+			.register(registry);
 	}
 
 	private @Nullable BackfillProgress backfillProgress(String id) {
@@ -198,6 +207,7 @@ public class ZdmMetrics implements MeterBinder {
 		Gauge.builder(name, this.controller, (controller) -> value.applyAsDouble(controller.status(id)))
 			.description(description)
 			.tags(tags)
+			.strongReference(true)
 			.register(registry);
 	}
 
@@ -206,6 +216,7 @@ public class ZdmMetrics implements MeterBinder {
 		Gauge.builder(name, this, (metrics) -> metrics.lockFigure(id, value))
 			.description("Sessions waiting for a lock on the migration's table")
 			.tags(tags)
+			.strongReference(true)
 			.register(registry);
 	}
 

@@ -373,9 +373,7 @@ class BackfillObservabilityTests {
 				List.of(backfill, progress, locks, heldBack));
 		controller.start();
 		this.controllers.add(controller);
-		ZdmMetrics zdmMetrics = new ZdmMetrics(controller, locks, progress, null, heldBack);
-		zdmMetrics.bindTo(this.meters);
-		this.metrics.add(zdmMetrics);
+		new ZdmMetrics(controller, locks, progress, null, heldBack).bindTo(this.meters);
 		this.health = new ZdmHealthIndicator(controller, progress, null, heldBack,
 				ZdmHealthIndicator.Thresholds.DEFAULTS);
 		return controller;
