@@ -587,11 +587,13 @@ class BackfillBenchmark {
 			BackfillProgress started = service.progress("bench-observed");
 			return started != null && started.rowsDone() > 0;
 		});
+		// The windows without meters alternate between two buckets (0 and 2): comparing
+		// them with each other shows the noise floor of the comparison with meters on.
 		for (int window = 0; window < WINDOWS; window++) {
 			workload.record(-1);
 			observing.set(false);
 			Thread.sleep(200);
-			workload.record(0);
+			workload.record((window % 2 == 0) ? 0 : 2);
 			Thread.sleep(WINDOW.toMillis());
 			workload.record(-1);
 			observing.set(true);
@@ -605,7 +607,9 @@ class BackfillBenchmark {
 		scraper.interrupt();
 		controller.stop();
 		workload.stop();
-		Latencies off = workload.latencies(0);
+		Latencies offEven = workload.latencies(0);
+		Latencies offOdd = workload.latencies(2);
+		Latencies off = offEven.merge(offOdd);
 		Latencies on = workload.latencies(1);
 		System.out.println();
 		System.out.println(
@@ -622,6 +626,12 @@ class BackfillBenchmark {
 				on.percentile(99) / off.percentile(99));
 		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "max latency (ms)", off.max(), on.max(),
 				on.max() / off.max());
+		System.out.printf("%-52s %14s %14s %8s%n", "noise floor: meters off against meters off",
+				"odd windows", "even windows", "");
+		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "  p50 latency (ms)", offOdd.percentile(50),
+				offEven.percentile(50), offEven.percentile(50) / offOdd.percentile(50));
+		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "  p99 latency (ms)", offOdd.percentile(99),
+				offEven.percentile(99), offEven.percentile(99) / offOdd.percentile(99));
 		System.out.printf("%-52s %14s %14.1f%n", "meters: CPU microseconds per batch recorded", "",
 				listenerNanos.get() / 1e3 / Math.max(1, listenerCalls.get()));
 		System.out.printf("%-52s %14s %14.2f%n", "samplers: wall milliseconds per heartbeat (5 queries)", "",
@@ -849,6 +859,13 @@ class BackfillBenchmark {
 	}
 
 	private record Latencies(long[] sorted) {
+
+		Latencies merge(Latencies other) {
+			long[] all = Arrays.copyOf(this.sorted, this.sorted.length + other.sorted.length);
+			System.arraycopy(other.sorted, 0, all, this.sorted.length, other.sorted.length);
+			Arrays.sort(all);
+			return new Latencies(all);
+		}
 
 		int count() {
 			return this.sorted.length;
