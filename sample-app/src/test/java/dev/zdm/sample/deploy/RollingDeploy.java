@@ -133,6 +133,7 @@ public final class RollingDeploy {
 			log("rows where old and new disagree: %s", disagreeing);
 			step("contract");
 			traffic.stop();
+			traffic.slowRequestsBySecond().forEach((line) -> log("slow requests at %s", line));
 			log("traffic stopped; reading back every acknowledged write");
 			List<String> lost = workload.lostWrites(this.instances.get("a").target(), 8);
 			Map<String, Integer> contractRuns = observingDdl ? contractRuns(jdbc) : Map.of();

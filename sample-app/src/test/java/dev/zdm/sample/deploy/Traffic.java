@@ -1,8 +1,12 @@
 package dev.zdm.sample.deploy;
 
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -21,6 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Traffic {
 
 	private static final int MAX_MESSAGES = 20;
+
+	private static final long SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+	private static final int MAX_SLOW = 10_000;
 
 	private final Workload workload;
 
@@ -49,6 +57,8 @@ final class Traffic {
 	private final AtomicLong warmUps = new AtomicLong();
 
 	private final ConcurrentLinkedQueue<String> messages = new ConcurrentLinkedQueue<>();
+
+	private final ConcurrentLinkedQueue<SlowRequest> slow = new ConcurrentLinkedQueue<>();
 
 	private final Object latencyMonitor = new Object();
 
@@ -138,6 +148,10 @@ final class Traffic {
 		this.sent.incrementAndGet();
 		if (outcome.ok()) {
 			record(elapsed);
+			if (elapsed > SLOW_NANOS && this.slow.size() < MAX_SLOW) {
+				this.slow.add(new SlowRequest(LocalTime.now().minusNanos(elapsed).truncatedTo(ChronoUnit.SECONDS),
+						instance.name(), elapsed / 1e6));
+			}
 		}
 		else if (outcome.unanswered() && instance.wasKilledUnder(start)) {
 			this.killedInFlight.incrementAndGet();
@@ -234,6 +248,26 @@ final class Traffic {
 		return result;
 	}
 
+	/**
+	 * Return the successful requests slower than 100 ms, counted by the second they
+	 * started in, with the slowest of each second and the instance it went to.
+	 * @return one line per second, in time order
+	 */
+	List<String> slowRequestsBySecond() {
+		Map<LocalTime, List<SlowRequest>> bySecond = new TreeMap<>();
+		this.slow.forEach((request) -> bySecond.computeIfAbsent(request.second(), (second) -> new ArrayList<>())
+			.add(request));
+		List<String> lines = new ArrayList<>();
+		bySecond.forEach((second, requests) -> {
+			SlowRequest slowest = requests.stream()
+				.max((a, b) -> Double.compare(a.millis(), b.millis()))
+				.orElseThrow();
+			lines.add(String.format("%s %4d slower than 100 ms, slowest %7.1f ms (%s)", second, requests.size(),
+					slowest.millis(), slowest.instance()));
+		});
+		return lines;
+	}
+
 	private static void sleep(long millis) {
 		try {
 			Thread.sleep(millis);
@@ -241,6 +275,10 @@ final class Traffic {
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
 		}
+	}
+
+	private record SlowRequest(LocalTime second, String instance, double millis) {
+
 	}
 
 }
