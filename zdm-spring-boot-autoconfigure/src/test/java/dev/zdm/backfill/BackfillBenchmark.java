@@ -626,8 +626,8 @@ class BackfillBenchmark {
 				on.percentile(99) / off.percentile(99));
 		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "max latency (ms)", off.max(), on.max(),
 				on.max() / off.max());
-		System.out.printf("%-52s %14s %14s %8s%n", "noise floor: meters off against meters off",
-				"odd windows", "even windows", "");
+		System.out.printf("%-52s %14s %14s %8s%n", "noise floor: meters off against meters off", "odd windows",
+				"even windows", "");
 		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "  p50 latency (ms)", offOdd.percentile(50),
 				offEven.percentile(50), offEven.percentile(50) / offOdd.percentile(50));
 		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "  p99 latency (ms)", offOdd.percentile(99),

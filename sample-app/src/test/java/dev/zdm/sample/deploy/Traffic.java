@@ -255,13 +255,11 @@ final class Traffic {
 	 */
 	List<String> slowRequestsBySecond() {
 		Map<LocalTime, List<SlowRequest>> bySecond = new TreeMap<>();
-		this.slow.forEach((request) -> bySecond.computeIfAbsent(request.second(), (second) -> new ArrayList<>())
-			.add(request));
+		this.slow.forEach(
+				(request) -> bySecond.computeIfAbsent(request.second(), (second) -> new ArrayList<>()).add(request));
 		List<String> lines = new ArrayList<>();
 		bySecond.forEach((second, requests) -> {
-			SlowRequest slowest = requests.stream()
-				.max((a, b) -> Double.compare(a.millis(), b.millis()))
-				.orElseThrow();
+			SlowRequest slowest = requests.stream().max((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
 			lines.add(String.format("%s %4d slower than 100 ms, slowest %7.1f ms (%s)", second, requests.size(),
 					slowest.millis(), slowest.instance()));
 		});
