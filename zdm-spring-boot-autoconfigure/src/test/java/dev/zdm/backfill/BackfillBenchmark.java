@@ -589,17 +589,20 @@ class BackfillBenchmark {
 		});
 		// The windows without meters alternate between two buckets (0 and 2): comparing
 		// them with each other shows the noise floor of the comparison with meters on.
+		// Each window's p99 is also kept, to compare each window with meters on with the
+		// window before it: pairs of neighbours see the same background, and their median
+		// ratio is not moved by the odd slow window.
+		List<Latencies> offWindows = new ArrayList<>();
+		List<Latencies> onWindows = new ArrayList<>();
 		for (int window = 0; window < WINDOWS; window++) {
+			int offBucket = (window % 2 == 0) ? 0 : 2;
 			workload.record(-1);
 			observing.set(false);
 			Thread.sleep(200);
-			workload.record((window % 2 == 0) ? 0 : 2);
-			Thread.sleep(WINDOW.toMillis());
-			workload.record(-1);
+			offWindows.add(workload.window(offBucket, WINDOW));
 			observing.set(true);
 			Thread.sleep(200);
-			workload.record(1);
-			Thread.sleep(WINDOW.toMillis());
+			onWindows.add(workload.window(1, WINDOW));
 		}
 		workload.record(-1);
 		BackfillProgress done = service.progress("bench-observed");
@@ -632,6 +635,18 @@ class BackfillBenchmark {
 				offEven.percentile(50), offEven.percentile(50) / offOdd.percentile(50));
 		System.out.printf("%-52s %14.3f %14.3f %7.3fx%n", "  p99 latency (ms)", offOdd.percentile(99),
 				offEven.percentile(99), offEven.percentile(99) / offOdd.percentile(99));
+		List<Double> pairs = new ArrayList<>();
+		List<Double> offPairs = new ArrayList<>();
+		for (int i = 0; i < WINDOWS; i++) {
+			pairs.add(onWindows.get(i).percentile(99) / offWindows.get(i).percentile(99));
+			if (i > 0) {
+				offPairs.add(offWindows.get(i).percentile(99) / offWindows.get(i - 1).percentile(99));
+			}
+		}
+		System.out.printf("%-52s %14s %14s %7.3fx%n", "p99, median of window pairs (on / off before it)", "", "",
+				median(pairs));
+		System.out.printf("%-52s %14s %14s %7.3fx%n", "  noise floor: the same for off / off before it", "", "",
+				median(offPairs));
 		System.out.printf("%-52s %14s %14.1f%n", "meters: CPU microseconds per batch recorded", "",
 				listenerNanos.get() / 1e3 / Math.max(1, listenerCalls.get()));
 		System.out.printf("%-52s %14s %14.2f%n", "samplers: wall milliseconds per heartbeat (5 queries)", "",
@@ -741,6 +756,26 @@ class BackfillBenchmark {
 
 		void record(int bucket) {
 			this.bucket.set(bucket);
+		}
+
+		/**
+		 * Record into a bucket for a while, and return what was recorded then.
+		 */
+		Latencies window(int bucket, Duration length) throws InterruptedException {
+			int[] from = this.counts.stream().mapToInt((count) -> count[bucket]).toArray();
+			record(bucket);
+			Thread.sleep(length.toMillis());
+			record(-1);
+			// operations that finished just before the switch are still being recorded
+			Thread.sleep(20);
+			List<Long> window = new ArrayList<>();
+			for (int i = 0; i < this.counts.size(); i++) {
+				long[] samples = this.samples.get(bucket).get(i);
+				for (int j = from[i]; j < this.counts.get(i)[bucket]; j++) {
+					window.add(samples[j] & ~READ_FLAG);
+				}
+			}
+			return new Latencies(window.stream().mapToLong(Long::longValue).sorted().toArray());
 		}
 
 		/**
