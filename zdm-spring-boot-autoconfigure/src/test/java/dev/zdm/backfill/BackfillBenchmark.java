@@ -487,7 +487,8 @@ class BackfillBenchmark {
 		AtomicLong samplerNanos = new AtomicLong();
 		AtomicLong samplerCalls = new AtomicLong();
 		DataSource dataSource = postgres.newDataSource("bench-observed", 4);
-		FleetSettings fleet = new FleetSettings(Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(5),
+		// zdm's default fleet timing: the samplers run once per heartbeat, every 5 s
+		FleetSettings fleet = new FleetSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(30),
 				Duration.ofHours(1));
 		BackfillParticipant backfill = new BackfillParticipant(dataSource, fleet.timeout(), List.of());
 		backfill.setListener(new BackfillListener() {
