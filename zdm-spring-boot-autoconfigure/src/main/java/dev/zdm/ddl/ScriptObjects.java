@@ -211,32 +211,7 @@ public final class ScriptObjects {
 
 		// The comma-separated elements from here to the closing parenthesis or the end.
 		private List<List<SqlToken>> elements() {
-			List<List<SqlToken>> elements = new ArrayList<>();
-			List<SqlToken> current = new ArrayList<>();
-			int depth = 0;
-			for (int i = this.position; i < this.tokens.size(); i++) {
-				SqlToken token = this.tokens.get(i);
-				if (token.isSymbol("(")) {
-					depth++;
-				}
-				else if (token.isSymbol(")")) {
-					if (depth == 0) {
-						break;
-					}
-					depth--;
-				}
-				if (depth == 0 && token.isSymbol(",")) {
-					elements.add(current);
-					current = new ArrayList<>();
-				}
-				else {
-					current.add(token);
-				}
-			}
-			if (!current.isEmpty()) {
-				elements.add(current);
-			}
-			return elements;
+			return SqlToken.splitAtTopLevelCommas(this.tokens, this.position);
 		}
 
 	}

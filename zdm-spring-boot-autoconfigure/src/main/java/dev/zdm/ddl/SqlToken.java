@@ -1,5 +1,6 @@
 package dev.zdm.ddl;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -26,6 +27,44 @@ public record SqlToken(Type type, String value) {
 	/**
 	 * Whether the token at a position is the given word.
 	 */
+	/**
+	 * Split the tokens from a position into the elements separated by commas outside
+	 * parentheses, up to a closing parenthesis that has no opening one or the end: the
+	 * columns and constraints of a {@code CREATE TABLE}, or the actions of an
+	 * {@code ALTER TABLE}.
+	 * @param tokens the tokens
+	 * @param from where to start
+	 * @return the elements, each its tokens without the separating comma
+	 */
+	static List<List<SqlToken>> splitAtTopLevelCommas(List<SqlToken> tokens, int from) {
+		List<List<SqlToken>> elements = new ArrayList<>();
+		List<SqlToken> current = new ArrayList<>();
+		int depth = 0;
+		for (int i = from; i < tokens.size(); i++) {
+			SqlToken token = tokens.get(i);
+			if (token.isSymbol("(")) {
+				depth++;
+			}
+			else if (token.isSymbol(")")) {
+				if (depth == 0) {
+					break;
+				}
+				depth--;
+			}
+			if (depth == 0 && token.isSymbol(",")) {
+				elements.add(current);
+				current = new ArrayList<>();
+			}
+			else {
+				current.add(token);
+			}
+		}
+		if (!current.isEmpty()) {
+			elements.add(current);
+		}
+		return elements;
+	}
+
 	static boolean isWordAt(List<SqlToken> tokens, int position, String word) {
 		return position < tokens.size() && tokens.get(position).isWord(word);
 	}

@@ -200,29 +200,7 @@ public class UnsafeStatementChecker {
 		}
 
 		private List<List<SqlToken>> actions() {
-			List<List<SqlToken>> actions = new ArrayList<>();
-			List<SqlToken> current = new ArrayList<>();
-			int depth = 0;
-			for (int i = this.position; i < this.tokens.size(); i++) {
-				SqlToken token = this.tokens.get(i);
-				if (token.isSymbol("(")) {
-					depth++;
-				}
-				else if (token.isSymbol(")")) {
-					depth--;
-				}
-				if (depth == 0 && token.isSymbol(",")) {
-					actions.add(current);
-					current = new ArrayList<>();
-				}
-				else {
-					current.add(token);
-				}
-			}
-			if (!current.isEmpty()) {
-				actions.add(current);
-			}
-			return actions;
+			return SqlToken.splitAtTopLevelCommas(this.tokens, this.position);
 		}
 
 		private void dropInExpand(String what) {
