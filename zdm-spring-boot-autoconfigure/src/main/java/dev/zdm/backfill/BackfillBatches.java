@@ -1,9 +1,11 @@
 package dev.zdm.backfill;
 
+import java.sql.SQLException;
 import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 
@@ -16,6 +18,8 @@ import dev.zdm.migration.MigrationDefinition;
  * {@link BackfillStatements statement}.
  */
 final class BackfillBatches {
+
+	private static final String UNIQUE_VIOLATION = "23505";
 
 	private final MigrationDefinition migration;
 
@@ -51,7 +55,7 @@ final class BackfillBatches {
 		long disagreeing = 0;
 		long changed = 0;
 		if (!verifying) {
-			changed = jdbc.update(this.statements.copy(first), keys);
+			changed = copy(jdbc, first, keys);
 		}
 		else {
 			Long found = jdbc.queryForObject(this.statements.check(first), keys, Long.class);
@@ -71,6 +75,31 @@ final class BackfillBatches {
 				: repository.checkpoint(id, this.instanceId, range.high(), range.rows(), changed, walk.batchSize(),
 						rate, eta, BackfillState.RUNNING);
 		return new Batch(range.rows(), changed, disagreeing, range.high(), paused);
+	}
+
+	/**
+	 * Copy a range. A copy that can fail with a unique violation (an application
+	 * transaction inserted one of the range's target rows after the statement's snapshot)
+	 * runs after a savepoint; when it fails so, it is undone and the range copied by the
+	 * statement that handles conflicts.
+	 */
+	private long copy(NamedParameterJdbcTemplate jdbc, boolean first, MapSqlParameterSource keys) {
+		String onConflict = this.statements.copyOnConflict(first);
+		if (onConflict == null) {
+			return jdbc.update(this.statements.copy(first), keys);
+		}
+		jdbc.getJdbcOperations().execute(BackfillStatements.COPY_SAVEPOINT);
+		try {
+			return jdbc.update(this.statements.copy(first), keys);
+		}
+		catch (DataIntegrityViolationException ex) {
+			if (!(ex.getMostSpecificCause() instanceof SQLException sqlException)
+					|| !UNIQUE_VIOLATION.equals(sqlException.getSQLState())) {
+				throw ex;
+			}
+			jdbc.getJdbcOperations().execute(BackfillStatements.ROLLBACK_TO_COPY_SAVEPOINT);
+			return jdbc.update(onConflict, keys);
+		}
 	}
 
 	/**

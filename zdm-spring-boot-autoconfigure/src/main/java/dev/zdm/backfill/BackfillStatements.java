@@ -26,6 +26,15 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 	private static final Pattern LOWER_BOUND = Pattern.compile("%LO:([^%]+)%");
 
 	/**
+	 * Marks where a copy batch's transaction stands before its copy statement, so that a
+	 * copy that fails with a unique violation can be undone alone.
+	 */
+	static final String COPY_SAVEPOINT = "SAVEPOINT zdm_copy";
+
+	/** Undoes the copy statement after {@link #COPY_SAVEPOINT}. */
+	static final String ROLLBACK_TO_COPY_SAVEPOINT = "ROLLBACK TO SAVEPOINT zdm_copy";
+
+	/**
 	 * The largest key of the source table when the copy starts, as text: the copy's upper
 	 * bound.
 	 */
@@ -97,6 +106,13 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 	String copy(boolean first) {
 		return variant(this.copy, first);
 	}
+
+	/**
+	 * The statement that copies the range instead of {@link #copy(boolean)} when that one
+	 * fails with a unique violation (rolled back to {@link #COPY_SAVEPOINT}), or
+	 * {@code null} if the copy cannot fail so.
+	 */
+	abstract @Nullable String copyOnConflict(boolean first);
 
 	/** Counts the range's keys whose two sides disagree (different, missing or extra). */
 	String check(boolean first) {
@@ -172,6 +188,11 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 		}
 
 		@Override
+		@Nullable String copyOnConflict(boolean first) {
+			return null;
+		}
+
+		@Override
 		String vacuum() {
 			return this.vacuum;
 		}
@@ -184,23 +205,31 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 	}
 
 	/**
-	 * The statements of a migration into another table. The copy first locks the range's
-	 * source rows ({@code FOR SHARE}, in key order) and computes the target rows from the
-	 * locked, latest row versions, then upserts them: an application transaction that
-	 * changed or deleted a source row either committed before (its values are read, a
-	 * deleted row is not copied) or waits for the batch. So the copy never writes a value
-	 * older than one the application wrote, and never brings a deleted row back.
+	 * The statements of a migration into another table. The copy inserts the range's
+	 * source rows that have no target row yet, computed from the source rows it locks
+	 * ({@code FOR SHARE}, in key order), so from their latest row versions: an
+	 * application transaction that changed or deleted a source row either committed
+	 * before (its values are read, a deleted row is not copied) or waits for the batch.
+	 * It never writes a target row that exists: one that the application inserted after
+	 * the statement's snapshot makes the insert fail with a unique violation, and the
+	 * batch is then copied again by the upsert of {@link #copyOnConflict(boolean)}, which
+	 * leaves rows that agree. So the copy never writes a value older than one the
+	 * application wrote, and never brings a deleted row back; target rows that differ are
+	 * left to the verification.
 	 */
 	static final class CrossTable extends BackfillStatements {
 
 		private final String source;
 
+		private final String[] upsert;
+
 		CrossTable(MigrationDefinition migration) {
-			this(migration, migration.table().quoted(), migration.key().get(0).quoted(),
-					migration.targetTable().quoted(), migration.targetKey().quoted());
+			this(migration, migration.table().quoted(), migration.table().table().quoted(),
+					migration.key().get(0).quoted(), migration.targetTable().quoted(), migration.targetKey().quoted());
 		}
 
-		private CrossTable(MigrationDefinition migration, String source, String key, String target, String targetKey) {
+		private CrossTable(MigrationDefinition migration, String source, String sourceName, String key, String target,
+				String targetKey) {
 			super("SELECT max(" + key + ")::text FROM " + source,
 					"SELECT greatest((SELECT max(" + key + ") FROM " + source + "), (SELECT max(" + targetKey
 							+ ") FROM " + target + "))::text",
@@ -209,12 +238,37 @@ abstract sealed class BackfillStatements permits BackfillStatements.SameTable, B
 							+ " WHERE " + lo(key) + key + " <= :hi ORDER BY " + key + " LIMIT :n) UNION (SELECT "
 							+ targetKey + " FROM " + target + " WHERE " + lo(targetKey) + targetKey
 							+ " <= :hi ORDER BY " + targetKey + " LIMIT :n) ORDER BY 1 LIMIT :n) AS batch",
-					upsert(migration, source, key, target, targetKey), check(migration, source, key, target, targetKey),
+					insertMissing(migration, source, sourceName, key, target, targetKey),
+					check(migration, source, key, target, targetKey),
 					List.of(upsert(migration, source, key, target, targetKey),
 							"DELETE FROM " + target + " AS zdm_target WHERE " + lo("zdm_target." + targetKey)
 									+ "zdm_target." + targetKey + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + source
 									+ " AS zdm_source WHERE zdm_source." + key + " = zdm_target." + targetKey + ")"));
 			this.source = source;
+			this.upsert = variants(upsert(migration, source, key, target, targetKey));
+		}
+
+		/**
+		 * Inserts the target rows of the range's source rows that have none, locking the
+		 * source rows in key order. The source table keeps its own name (the {@code up}
+		 * expressions may use it); the target range is repeated in the subquery so that
+		 * the planner probes only the batch's part of the target's key index.
+		 */
+		private static String insertMissing(MigrationDefinition migration, String source, String sourceName, String key,
+				String target, String targetKey) {
+			String columns = joined(migration.up(), (up) -> up.getKey().quoted());
+			String expressions = joined(migration.up(), (up) -> "(" + up.getValue() + ")");
+			return "INSERT INTO " + target + " (" + targetKey + ", " + columns + ") SELECT " + sourceName + "." + key
+					+ ", " + expressions + " FROM " + source + " WHERE " + lo(sourceName + "." + key) + sourceName + "."
+					+ key + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + target + " AS zdm_target WHERE "
+					+ lo("zdm_target." + targetKey) + "zdm_target." + targetKey + " <= :hi AND zdm_target." + targetKey
+					+ " = " + sourceName + "." + key + ") ORDER BY " + sourceName + "." + key + " FOR SHARE OF "
+					+ sourceName;
+		}
+
+		@Override
+		String copyOnConflict(boolean first) {
+			return variant(this.upsert, first);
 		}
 
 		/**

@@ -3,10 +3,14 @@ package dev.zdm.backfill;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,6 +26,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
+import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
@@ -33,8 +40,10 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.HeldBackTracker;
 import dev.zdm.phase.MigrationParticipant;
+import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.MigrationStatus;
 import dev.zdm.phase.PhaseController;
+import dev.zdm.schema.ZdmSchema;
 import dev.zdm.test.PostgresExtension;
 
 import static org.awaitility.Awaitility.await;
@@ -304,6 +313,200 @@ class BackfillBenchmark {
 				during.percentile(99), during.percentile(99) / baseline.percentile(99));
 		System.out.println();
 		printScale(scale, version);
+	}
+
+	/**
+	 * Where the cross-table copy's time goes, and the copy before and after its statement
+	 * changed, side by side: each variant copies the whole source table into a fresh
+	 * target, in batches of the pacing-off size (one transaction each) unless it is the
+	 * single statement; the order of the variants rotates from round to round, and each
+	 * round has a fresh source table. The "batch loop" variants run what a runner's batch
+	 * runs (timeouts, range query, copy, checkpoint, commit) with the old and the new
+	 * copy statement; "zdm runner" is the real runner with this code.
+	 * {@code -Dzdm.benchmark.profile-rows=N} picks the size (default
+	 * {@code zdm.benchmark.rows}).
+	 */
+	@Test
+	void crossTableCopyProfile() throws Exception {
+		int rows = Integer.getInteger("zdm.benchmark.profile-rows", ROWS);
+		int batch = BackfillSettings.defaults().withoutPacing().maxBatchSize();
+		new ZdmSchema(postgres.dataSource()).migrate();
+		BackfillService service = new BackfillService(postgres.dataSource());
+		String version = this.jdbc.queryForObject("SHOW server_version", String.class);
+		String columns = "(id, email_address, note)";
+		String values = "id, lower(email), note";
+		LinkedHashMap<String, CopyVariant> variants = new LinkedHashMap<>();
+		variants.put("one INSERT ... SELECT (whole table)", (source, target, round) -> this.jdbc
+			.update("INSERT INTO " + target + " " + columns + " SELECT " + values + " FROM " + source));
+		variants.put("batches: INSERT ... SELECT", (source, target, round) -> batches(rows, batch, "INSERT INTO "
+				+ target + " " + columns + " SELECT " + values + " FROM " + source + " WHERE id > :lo AND id <= :hi"));
+		variants.put("batches: + FOR SHARE, in key order",
+				(source, target, round) -> batches(rows, batch, "INSERT INTO " + target + " " + columns + " SELECT "
+						+ values + " FROM " + source + " WHERE id > :lo AND id <= :hi ORDER BY id FOR SHARE"));
+		variants.put("batches: + FOR SHARE, no ORDER BY",
+				(source, target, round) -> batches(rows, batch, "INSERT INTO " + target + " " + columns + " SELECT "
+						+ values + " FROM " + source + " WHERE id > :lo AND id <= :hi FOR SHARE"));
+		variants.put("batches: ON CONFLICT DO UPDATE, no lock",
+				(source, target, round) -> batches(rows, batch,
+						"INSERT INTO " + target + " AS t " + columns + " SELECT " + values + " FROM " + source
+								+ " WHERE id > :lo AND id <= :hi ON CONFLICT (id) DO UPDATE SET email_address = "
+								+ "EXCLUDED.email_address, note = EXCLUDED.note WHERE ROW(t.email_address, t.note) "
+								+ "IS DISTINCT FROM ROW(EXCLUDED.email_address, EXCLUDED.note)"));
+		variants
+			.put("batches: ON CONFLICT DO NOTHING + FOR SHARE",
+					(source, target, round) -> batches(rows, batch, "INSERT INTO " + target + " " + columns + " SELECT "
+							+ values + " FROM " + source
+							+ " WHERE id > :lo AND id <= :hi ORDER BY id FOR SHARE ON CONFLICT (id) DO NOTHING"));
+		variants.put("batches: old copy statement (CTE, FOR SHARE, upsert)",
+				(source, target, round) -> batches(rows, batch, profiled(source, target).copyOnConflict(false)));
+		variants.put("batches: new copy statement (FOR SHARE, NOT EXISTS)",
+				(source, target, round) -> batches(rows, batch, profiled(source, target).copy(false)));
+		variants.put("batch loop, old copy statement",
+				(source, target, round) -> batchLoop(source, target, rows, batch, "profile-old-" + round, false));
+		variants.put("batch loop, new copy statement",
+				(source, target, round) -> batchLoop(source, target, rows, batch, "profile-new-" + round, true));
+		variants.put("zdm runner (pacing off)", (source, target, round) -> {
+			crossTableBackfill(service, "bench-profile-" + round, source, rows, new ArrayList<>(), null);
+		});
+		List<String> names = new ArrayList<>(variants.keySet());
+		Map<String, List<Double>> rates = new HashMap<>();
+		List<String> plans = new ArrayList<>();
+		for (int round = 1; round <= ROUNDS; round++) {
+			String source = "bench_profile_" + round;
+			createTable(source, rows);
+			for (int i = 0; i < names.size(); i++) {
+				String name = names.get((i + (round - 1) * 4) % names.size());
+				String target = source + "_target";
+				createTarget(target);
+				long start = System.nanoTime();
+				variants.get(name).copy(source, target, round);
+				double rate = rows / ((System.nanoTime() - start) / 1e9);
+				if (name.startsWith("zdm runner")) {
+					BackfillProgress progress = service.progress("bench-profile-" + round);
+					rate = rows / seconds(progress.startedAt(), progress.copiedAt());
+				}
+				Long copied = this.jdbc.queryForObject("SELECT count(*) FROM " + target, Long.class);
+				if (copied == null || copied != rows) {
+					throw new IllegalStateException(name + " copied " + copied + " rows of " + rows);
+				}
+				rates.computeIfAbsent(name, (key) -> new ArrayList<>()).add(rate);
+				if (round == 1 && name.equals(names.get(0))) {
+					plans.add(plan(source, target, rows, batch, "full target"));
+					this.jdbc.execute("TRUNCATE " + target);
+					plans.add(plan(source, target, rows, batch, "empty target"));
+				}
+				this.jdbc.execute("DROP TABLE " + target);
+			}
+			this.jdbc.execute("DROP TABLE " + source);
+		}
+		double baseline = median(rates.get(names.get(0)));
+		System.out.println();
+		System.out.println("zdm cross-table copy profile, " + rows + " rows, batches of " + batch + ", PostgreSQL "
+				+ version + ", median of " + ROUNDS + " rounds, load average " + loadAverage());
+		System.out.printf("%-56s %10s %8s  %s%n", "", "rows/s", "ratio", "each round");
+		for (String name : names) {
+			double rate = median(rates.get(name));
+			System.out.printf("%-56s %10.0f %7.2fx  %s%n", name, rate, rate / baseline,
+					format(rates.get(name), "%.0f"));
+		}
+		plans.forEach(System.out::println);
+		System.out.println();
+	}
+
+	/** The plan of the new copy statement for a batch in the middle of the table. */
+	private String plan(String source, String target, int rows, int batch, String label) {
+		this.jdbc.execute("ANALYZE " + target);
+		NamedParameterJdbcTemplate named = new NamedParameterJdbcTemplate(this.jdbc);
+		MapSqlParameterSource range = new MapSqlParameterSource()
+			.addValue("lo", BackfillRepository.key(Integer.toString(rows / 2)))
+			.addValue("hi", BackfillRepository.key(Integer.toString(rows / 2 + batch)));
+		return "plan of the new copy statement, " + label + ":\n  " + String.join("\n  ",
+				named.queryForList("EXPLAIN (COSTS OFF) " + profiled(source, target).copy(false), range, String.class));
+	}
+
+	private static String loadAverage() {
+		return String.format("%.1f",
+				java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+	}
+
+	private static BackfillStatements profiled(String source, String target) {
+		return BackfillStatements.of(MigrationDefinition.builder("profile")
+			.table(source)
+			.key("id")
+			.targetTable(target)
+			.up("email_address", "lower(email)")
+			.up("note", "note")
+			.build());
+	}
+
+	/** Run a statement over consecutive key ranges, one transaction each. */
+	private void batches(int rows, int batch, String statement) throws SQLException {
+		try (Connection connection = postgres.database().newConnection()) {
+			connection.setAutoCommit(false);
+			NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(
+					new SingleConnectionDataSource(connection, true));
+			for (long lo = 0; lo < rows; lo += batch) {
+				jdbc.update(statement,
+						new MapSqlParameterSource().addValue("lo", BackfillRepository.key(Long.toString(lo)))
+							.addValue("hi", BackfillRepository.key(Long.toString(Math.min(rows, lo + batch)))));
+				connection.commit();
+			}
+		}
+	}
+
+	/**
+	 * What a runner's copy batches send, with the old copy statement (the upsert) or the
+	 * new one (after a savepoint): the local timeouts, the range query, the copy and the
+	 * checkpoint, one transaction per batch.
+	 */
+	private void batchLoop(String source, String target, int rows, int batch, String id, boolean newStatement)
+			throws SQLException {
+		BackfillStatements statements = profiled(source, target);
+		BackfillSettings settings = BackfillSettings.defaults();
+		try (Connection connection = postgres.database().newConnection()) {
+			BackfillRepository repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
+			NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
+			new MigrationStateRepository(postgres.dataSource()).register(id);
+			repository.ensure(id);
+			repository.claim(id, "profile", BackfillState.RUNNING);
+			String upper = Integer.toString(rows);
+			repository.start(id, upper, rows);
+			connection.setAutoCommit(false);
+			String last = null;
+			while (true) {
+				boolean first = last == null;
+				repository.setLocalTimeouts(settings.lockTimeout(), settings.statementTimeout());
+				MapSqlParameterSource range = new MapSqlParameterSource().addValue("lo", BackfillRepository.key(last))
+					.addValue("hi", BackfillRepository.key(upper))
+					.addValue("n", batch);
+				Map<String, Object> found = jdbc.queryForMap(statements.copyRange(first), range);
+				long count = ((Number) found.get("count")).longValue();
+				if (count == 0) {
+					connection.commit();
+					break;
+				}
+				String high = (String) found.get("max");
+				range.addValue("hi", BackfillRepository.key(high));
+				long changed;
+				if (newStatement) {
+					repository.jdbcTemplate().execute(BackfillStatements.COPY_SAVEPOINT);
+					changed = jdbc.update(statements.copy(first), range);
+				}
+				else {
+					changed = jdbc.update(statements.copyOnConflict(first), range);
+				}
+				repository.checkpoint(id, "profile", high, count, changed, batch, null, null, BackfillState.RUNNING);
+				connection.commit();
+				last = high;
+			}
+		}
+	}
+
+	@FunctionalInterface
+	private interface CopyVariant {
+
+		void copy(String source, String target, int round) throws Exception;
+
 	}
 
 	/** Both kinds at two sizes: rows/s and the JVM heap. */

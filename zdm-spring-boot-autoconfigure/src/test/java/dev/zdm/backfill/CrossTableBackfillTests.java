@@ -123,6 +123,26 @@ class CrossTableBackfillTests {
 	}
 
 	@Test
+	void copyLeavesExistingTargetRowsAndVerificationRepairsThoseThatDiffer() {
+		LiveWorkload.create(postgres, "existing", true, 5_000);
+		// rows left by an earlier run (for example before going back to expand): some
+		// agree, some differ
+		int agreeing = this.jdbc.update("INSERT INTO existing_addresses (order_id, street, city) "
+				+ "SELECT id, street, upper(city) FROM existing WHERE id % 10 = 0");
+		int differing = this.jdbc.update("INSERT INTO existing_addresses (order_id, street, city) "
+				+ "SELECT id, 'earlier', 'earlier' FROM existing WHERE id % 10 = 4");
+		start("existing-a", migration("existing", "existing", Phase.BACKFILL,
+				BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
+		await().atMost(Duration.ofSeconds(30)).until(() -> verified("existing"));
+		BackfillProgress progress = this.service.progress("existing");
+		assertThat(progress.rowsUpdated()).as("rows the copy inserted").isEqualTo(5_000 - agreeing - differing);
+		BackfillVerification verification = progress.verification();
+		assertThat(verification.succeeded()).isTrue();
+		assertThat(verification.rowsRepaired()).isEqualTo(differing);
+		assertThat(LiveWorkload.disagreeing(postgres, "existing", true)).isZero();
+	}
+
+	@Test
 	void emptyTablesAreVerified() {
 		LiveWorkload.create(postgres, "empty", true, 0);
 		start("empty-a",
