@@ -29,6 +29,7 @@ import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.locks.LockInspector;
 import dev.zdm.metrics.BackfillMetrics;
 import dev.zdm.metrics.ZdmMetrics;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.HeldBackTracker;
@@ -690,19 +691,19 @@ class BackfillBenchmark {
 
 	private static BackfillSettings pacedSettings() {
 		BackfillSettings defaults = BackfillSettings.defaults();
-		return new BackfillSettings(true, defaults.initialBatchSize(), defaults.minBatchSize(), defaults.maxBatchSize(),
-				Duration
-					.ofMillis(Long.getLong("zdm.benchmark.paced-target", defaults.targetBatchDuration().toMillis())),
-				Duration.ofMillis(Long.getLong("zdm.benchmark.paced-pause", defaults.pause().toMillis())),
-				defaults.lockTimeout(), defaults.statementTimeout(),
-				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Integer.MAX_VALUE : defaults.maxLockWaiters(),
-				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Duration.ZERO : defaults.maxTransactionAge(),
-				defaults.throttleCheckInterval(), defaults.timeWindows(), defaults.timeZone(),
-				Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses(),
-				Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()),
-				Duration.ofMillis(
-						Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())),
-				defaults.maxReplicationLag());
+		boolean noLoadChecks = Boolean.getBoolean("zdm.benchmark.no-load-checks");
+		return defaults.toBuilder()
+			.targetBatchDuration(Duration
+				.ofMillis(Long.getLong("zdm.benchmark.paced-target", defaults.targetBatchDuration().toMillis())))
+			.pause(Duration.ofMillis(Long.getLong("zdm.benchmark.paced-pause", defaults.pause().toMillis())))
+			.maxLockWaiters(noLoadChecks ? Integer.MAX_VALUE : defaults.maxLockWaiters())
+			.maxTransactionAge(noLoadChecks ? Duration.ZERO : defaults.maxTransactionAge())
+			.vacuumEveryRows(Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()))
+			.verificationBatchSize(
+					Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()))
+			.verificationPause(Duration
+				.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())))
+			.build();
 	}
 
 	private static double median(List<Double> values) {
