@@ -54,6 +54,7 @@ class CrossTableBackfillTests {
 		assertThat(controller.status("gated").heldBackReason()).contains("read-new needs a verified backfill");
 		assertThat(LiveWorkload.disagreeing(postgres, "gated", true)).isPositive();
 		await().atMost(Duration.ofSeconds(60)).until(() -> controller.status("gated").effective() == Phase.READ_NEW);
+		await().atMost(Duration.ofSeconds(5)).until(() -> verified("gated"));
 		assertThat(this.service.progress("gated").verification().succeeded()).isTrue();
 		assertThat(LiveWorkload.disagreeing(postgres, "gated", true)).isZero();
 		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM gated_addresses", Long.class)).isEqualTo(10_000);
@@ -156,9 +157,14 @@ class CrossTableBackfillTests {
 		return controller;
 	}
 
+	/**
+	 * Whether the migration is marked verified and the verification recorded: it is
+	 * marked (under the fleet's lock) just before the verification is recorded.
+	 */
 	private boolean verified(String id) {
 		return Boolean.TRUE.equals(this.jdbc.queryForObject(
-				"SELECT verified_at IS NOT NULL FROM zdm_migration WHERE migration_id = ?", Boolean.class, id));
+				"SELECT verified_at IS NOT NULL FROM zdm_migration WHERE migration_id = ?", Boolean.class, id))
+				&& this.service.progress(id).verification() != null;
 	}
 
 	private long rowsDone(String id) {
