@@ -6,14 +6,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import dev.zdm.backfill.BackfillSettings;
-import dev.zdm.backfill.TimeWindow;
 import dev.zdm.ddl.UnsafeOperation;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.TableName;
+import dev.zdm.migration.TimeWindow;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
@@ -110,14 +110,24 @@ final class MigrationDefinitions {
 	private static BackfillSettings backfill(String id, String prefix, ZdmProperties.Backfill backfill) {
 		ZdmSettings.checkBackfill(id, prefix, backfill);
 		try {
-			return new BackfillSettings(backfill.isEnabled(), backfill.getInitialBatchSize(),
-					backfill.getMinBatchSize(), backfill.getMaxBatchSize(), backfill.getTargetBatchDuration(),
-					backfill.getPause(), backfill.getLockTimeout(), backfill.getStatementTimeout(),
-					backfill.getMaxLockWaiters(), backfill.getMaxTransactionAge(), backfill.getThrottleCheckInterval(),
-					backfill.getTimeWindows().stream().map(TimeWindow::parse).toList(),
-					ZoneId.of(backfill.getTimeZone()), backfill.getVacuumEveryRows(), backfill.getVerificationPasses(),
-					backfill.getVerificationBatchSize(), backfill.getVerificationPause(),
-					backfill.getMaxReplicationLag());
+			return BackfillSettings.builder()
+				.enabled(backfill.isEnabled())
+				.batchSizes(backfill.getInitialBatchSize(), backfill.getMinBatchSize(), backfill.getMaxBatchSize())
+				.targetBatchDuration(backfill.getTargetBatchDuration())
+				.pause(backfill.getPause())
+				.lockTimeout(backfill.getLockTimeout())
+				.statementTimeout(backfill.getStatementTimeout())
+				.maxLockWaiters(backfill.getMaxLockWaiters())
+				.maxTransactionAge(backfill.getMaxTransactionAge())
+				.throttleCheckInterval(backfill.getThrottleCheckInterval())
+				.timeWindows(backfill.getTimeWindows().stream().map(TimeWindow::parse).toList())
+				.timeZone(ZoneId.of(backfill.getTimeZone()))
+				.vacuumEveryRows(backfill.getVacuumEveryRows())
+				.verificationPasses(backfill.getVerificationPasses())
+				.verificationBatchSize(backfill.getVerificationBatchSize())
+				.verificationPause(backfill.getVerificationPause())
+				.maxReplicationLag(backfill.getMaxReplicationLag())
+				.build();
 		}
 		catch (IllegalArgumentException | DateTimeException ex) {
 			throw new ZdmConfigurationException(id, "invalid backfill settings: " + ex.getMessage(),

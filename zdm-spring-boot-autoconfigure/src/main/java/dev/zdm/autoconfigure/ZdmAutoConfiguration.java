@@ -35,6 +35,7 @@ import dev.zdm.ddl.DdlListener;
 import dev.zdm.ddl.DdlSettings;
 import dev.zdm.ddl.ExpandContractRunner;
 import dev.zdm.ddl.ExpandSettings;
+import dev.zdm.ddl.LockSafeExecutor;
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.dualwrite.SameTableSyncTrigger;
 import dev.zdm.fleet.FleetSettings;
@@ -79,8 +80,12 @@ public final class ZdmAutoConfiguration {
 	DdlSettings zdmDdlSettings(ZdmProperties properties) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
 		ZdmSettings.checkDdl(ddl);
-		return new DdlSettings(ddl.getLockTimeout(), ddl.getStatementTimeout(), ddl.getMaxAttempts(),
-				ddl.getInitialBackoff(), ddl.getMaxBackoff(), ddl.getJitter());
+		return DdlSettings.defaults()
+			.withLockTimeout(ddl.getLockTimeout())
+			.withStatementTimeout(ddl.getStatementTimeout())
+			.withMaxAttempts(ddl.getMaxAttempts())
+			.withBackoff(ddl.getInitialBackoff(), ddl.getMaxBackoff())
+			.withJitter(ddl.getJitter());
 	}
 
 	@Bean
@@ -93,7 +98,8 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
-			ResourceLoader resourceLoader, LockInspector lockInspector, ObjectProvider<DdlListener> listeners) {
+			ResourceLoader resourceLoader, LockInspector lockInspector, DdlHistoryRepository history,
+			ObjectProvider<DdlListener> listeners) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
 		Set<String> paused = properties.getMigrations()
 			.entrySet()
@@ -102,9 +108,9 @@ public final class ZdmAutoConfiguration {
 			.map(Map.Entry::getKey)
 			.collect(Collectors.toSet());
 		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused);
-		ExpandContractRunner runner = new ExpandContractRunner(dataSource, settings, expandSettings, instance,
-				properties.getFleet().getTimeout(), contributors.orderedStream().toList(), resourceLoader,
-				lockInspector);
+		LockSafeExecutor executor = new LockSafeExecutor(dataSource, settings, history, lockInspector);
+		ExpandContractRunner runner = new ExpandContractRunner(dataSource, executor, expandSettings, instance,
+				properties.getFleet().getTimeout(), contributors.orderedStream().toList(), resourceLoader);
 		runner.setListener(DdlListener.of(listeners.orderedStream().toList()));
 		return runner;
 	}
@@ -141,17 +147,20 @@ public final class ZdmAutoConfiguration {
 		ZdmProperties.Fleet fleet = properties.getFleet();
 		ZdmSettings.checkFleet(fleet);
 		List<MigrationDefinition> migrations = MigrationDefinitions.from(properties);
-		FleetSettings settings = new FleetSettings(fleet.getHeartbeatInterval(), fleet.getTimeout(),
-				fleet.getJoinTimeout(), fleet.getRetention());
+		FleetSettings settings = FleetSettings.defaults()
+			.withHeartbeat(fleet.getHeartbeatInterval(), fleet.getTimeout())
+			.withJoinTimeout(fleet.getJoinTimeout())
+			.withRetention(fleet.getRetention());
 		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, ZdmProperties properties,
-			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners) {
+			LockInspector lockInspector, ObjectProvider<BackfillThrottle> throttles,
+			ObjectProvider<BackfillListener> listeners) {
 		BackfillParticipant participant = new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
-				throttles.orderedStream().toList());
+				throttles.orderedStream().toList(), lockInspector);
 		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
 		return participant;
 	}

@@ -1,21 +1,24 @@
 package dev.zdm.backfill;
 
 import java.sql.SQLException;
+import java.sql.Types;
 import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.jdbc.core.SqlParameterValue;
 import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 
+import dev.zdm.backfill.BackfillRepository.Checkpoint;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
  * Runs one batch of a {@link BackfillWalk} on the runner's connection, in the transaction
  * the runner opened: finds the batch's key range, copies it (or checks it and repairs
- * what disagrees) and checkpoints. The one place where a key range is bound to a
- * {@link BackfillStatements statement}.
+ * what disagrees) and checkpoints. The one place where a {@link BackfillStatements
+ * statement} on the migration's tables runs, and where a key range is bound to it.
  */
 final class BackfillBatches {
 
@@ -66,14 +69,10 @@ final class BackfillBatches {
 				}
 			}
 		}
-		String id = this.migration.id();
-		Double rate = walk.rate(range.rows());
-		Double eta = walk.etaSeconds(range.rows());
-		boolean paused = verifying
-				? repository.checkpointVerification(id, this.instanceId, range.high(), range.rows(), disagreeing,
-						changed, rate, eta)
-				: repository.checkpoint(id, this.instanceId, range.high(), range.rows(), changed, walk.batchSize(),
-						rate, eta, BackfillState.RUNNING);
+		Checkpoint checkpoint = new Checkpoint(range.high(), range.rows(), changed, disagreeing, walk.batchSize(),
+				walk.rate(range.rows()), walk.etaSeconds(range.rows()));
+		boolean paused = verifying ? repository.checkpointVerification(this.migration.id(), this.instanceId, checkpoint)
+				: repository.checkpoint(this.migration.id(), this.instanceId, checkpoint);
 		return new Batch(range.rows(), changed, disagreeing, range.high(), paused);
 	}
 
@@ -103,6 +102,33 @@ final class BackfillBatches {
 	}
 
 	/**
+	 * Return the upper bound of a walk that starts now: the source's largest key for the
+	 * copy, the largest key on either side for a verification pass.
+	 * @param repository the run's repository
+	 * @param verifying whether the walk is a verification pass
+	 * @return the bound as text, or {@code null} if there is no row
+	 */
+	@Nullable String upperBound(BackfillRepository repository, boolean verifying) {
+		return repository.jdbcTemplate()
+			.queryForObject(verifying ? this.statements.verifyBound : this.statements.copyBound, String.class);
+	}
+
+	/**
+	 * Whether the copy leaves dead rows for a {@code VACUUM} to reclaim.
+	 */
+	boolean vacuums() {
+		return this.statements.vacuum() != null;
+	}
+
+	/**
+	 * Vacuum the table the copy rewrites.
+	 * @param repository the repository of the vacuum's own connection
+	 */
+	void vacuum(BackfillRepository repository) {
+		repository.jdbcTemplate().execute(Objects.requireNonNull(this.statements.vacuum()));
+	}
+
+	/**
 	 * Estimate the rows up to a bound: the planner's estimate of the source table, else a
 	 * count.
 	 */
@@ -123,9 +149,15 @@ final class BackfillBatches {
 	 * {@code hi}, {@code n} keys.
 	 */
 	private static MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
-		return new MapSqlParameterSource().addValue("lo", BackfillRepository.key(lo))
-			.addValue("hi", BackfillRepository.key(hi))
-			.addValue("n", n);
+		return new MapSqlParameterSource().addValue("lo", key(lo)).addValue("hi", key(hi)).addValue("n", n);
+	}
+
+	/**
+	 * Bind a key, kept as text, untyped so that PostgreSQL reads it as the key column's
+	 * type.
+	 */
+	static SqlParameterValue key(@Nullable String key) {
+		return new SqlParameterValue(Types.OTHER, key);
 	}
 
 	private record KeyRange(long rows, @Nullable String high) {

@@ -10,7 +10,9 @@ import dev.zdm.locks.LockInspector;
 import dev.zdm.locks.ReplicationLagInspector;
 import dev.zdm.locks.ReplicationLagInspector.Replica;
 import dev.zdm.locks.TableLockFigures;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.TimeWindow;
 
 /**
  * Decides how large the next batch is and whether the backfill should hold back now.

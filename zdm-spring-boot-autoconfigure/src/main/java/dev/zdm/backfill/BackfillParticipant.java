@@ -20,6 +20,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 
+import dev.zdm.fleet.FleetRegistry;
 import dev.zdm.locks.LockInspector;
 import dev.zdm.locks.ReplicationLagInspector;
 import dev.zdm.migration.MigrationDefinition;
@@ -27,6 +28,7 @@ import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.MigrationState;
+import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.MigrationStatus;
 
 /**
@@ -46,19 +48,23 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 	private final DataSource dataSource;
 
-	private final Duration fleetTimeout;
-
-	private final List<BackfillThrottle> throttles;
-
-	private final LockInspector lockInspector;
-
-	private final ReplicationLagInspector replicationLagInspector;
-
-	private volatile BackfillListener listener = BackfillListener.NONE;
+	private volatile BackfillEnvironment environment;
 
 	private final ExecutorService executor;
 
 	private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+
+	/**
+	 * Create a participant that reads lock figures with a {@link LockInspector} of its
+	 * own.
+	 * @param dataSource the application's data source
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param throttles further load checks consulted before each batch
+	 */
+	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles) {
+		this(dataSource, fleetTimeout, throttles, new LockInspector(dataSource));
+	}
 
 	/**
 	 * Create a participant.
@@ -66,18 +72,20 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
 	 * fleet
 	 * @param throttles further load checks consulted before each batch
+	 * @param lockInspector where the load checks before each batch read lock waiters and
+	 * old transactions
 	 */
-	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles) {
-		this(dataSource, fleetTimeout, throttles, new ReplicationLagInspector(dataSource));
+	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles,
+			LockInspector lockInspector) {
+		this(dataSource, fleetTimeout, throttles, lockInspector, new ReplicationLagInspector(dataSource));
 	}
 
 	BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles,
-			ReplicationLagInspector replicationLagInspector) {
+			LockInspector lockInspector, ReplicationLagInspector replicationLagInspector) {
 		this.dataSource = dataSource;
-		this.fleetTimeout = fleetTimeout;
-		this.throttles = List.copyOf(throttles);
-		this.lockInspector = new LockInspector(dataSource);
-		this.replicationLagInspector = replicationLagInspector;
+		this.environment = new BackfillEnvironment(dataSource, new FleetRegistry(dataSource),
+				new MigrationStateRepository(dataSource), fleetTimeout, lockInspector, replicationLagInspector,
+				throttles, BackfillListener.NONE);
 		this.executor = Executors.newCachedThreadPool((runnable) -> {
 			Thread thread = new Thread(runnable, "zdm-backfill-" + threadCounter.incrementAndGet());
 			thread.setDaemon(true);
@@ -90,7 +98,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	 * @param listener the listener
 	 */
 	public void setListener(BackfillListener listener) {
-		this.listener = listener;
+		this.environment = this.environment.withListener(listener);
 	}
 
 	@Override
@@ -133,9 +141,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				return;
 			}
 			if (job.isDone() && System.nanoTime() >= job.notBefore && !job.leaving && !this.executor.isShutdown()) {
-				BackfillRunner next = new BackfillRunner(this.dataSource, migration, status.instanceId(),
-						this.fleetTimeout, this.lockInspector, this.replicationLagInspector, this.throttles,
-						!status.effective().readsNew(), this.listener);
+				BackfillRunner next = new BackfillRunner(this.environment, migration, status.instanceId(),
+						!status.effective().readsNew());
 				if (job.unrecordedFailures > 0 && job.unrecordedFailure != null) {
 					next.recordEarlierFailures(job.unrecordedFailures, job.unrecordedFailure);
 				}
@@ -236,14 +243,14 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				job.notBefore = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
 			}
 			logger.warn("zdm: migration '" + migration.id() + "': backfill run failed (" + failures
-					+ " in a row), it is retried: " + BackfillRunner.describe(ex));
-			this.listener.runFailed(migration, ex);
+					+ " in a row), it is retried: " + BackfillErrors.describe(ex));
+			this.environment.listener().runFailed(migration, ex);
 			recordError(migration, job, ex);
 		}
 	}
 
 	private void recordError(MigrationDefinition migration, Job job, Exception ex) {
-		String failure = BackfillRunner.describe(ex);
+		String failure = BackfillErrors.describe(ex);
 		try {
 			new BackfillRepository(this.dataSource).recordError(migration.id(), 1, failure);
 		}

@@ -3,7 +3,6 @@ package dev.zdm.backfill;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
-import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -13,7 +12,6 @@ import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.jdbc.core.SqlParameterValue;
 
 /**
  * Reads and writes a backfill's progress ({@code zdm_backfill}) and verification results
@@ -214,15 +212,19 @@ class BackfillRepository {
 		this.jdbcTemplate.update(START, upperBound, estimatedRows, migrationId);
 	}
 
-	boolean checkpoint(String migrationId, String runner, String lastKey, long rowsDone, long rowsUpdated,
-			int batchSize, @Nullable Double rate, @Nullable Double etaSeconds, BackfillState state) {
-		List<Boolean> paused = this.jdbcTemplate.query(CHECKPOINT, (rs, row) -> rs.getBoolean(1), lastKey, rowsDone,
-				rowsUpdated, batchSize, rate, etaSeconds, state.value(), migrationId, runner);
-		if (paused.isEmpty()) {
-			throw new IllegalStateException(
-					"Backfill of migration '" + migrationId + "' is no longer run by " + runner);
-		}
-		return paused.get(0);
+	/**
+	 * Record a copy batch, in its transaction.
+	 * @param migrationId the migration
+	 * @param runner the instance that runs the copy
+	 * @param checkpoint the batch
+	 * @return whether a pause was asked for
+	 * @throws IllegalStateException if another instance took the run over
+	 */
+	boolean checkpoint(String migrationId, String runner, Checkpoint checkpoint) {
+		return paused(migrationId, runner,
+				this.jdbcTemplate.query(CHECKPOINT, (rs, row) -> rs.getBoolean(1), checkpoint.lastKey(),
+						checkpoint.rows(), checkpoint.changed(), checkpoint.batchSize(), checkpoint.rate(),
+						checkpoint.etaSeconds(), BackfillState.RUNNING.value(), migrationId, runner));
 	}
 
 	void markCopied(String migrationId) {
@@ -243,10 +245,22 @@ class BackfillRepository {
 		this.jdbcTemplate.update(NEXT_PASS, upperBound, rowsToCheck, migrationId, runner);
 	}
 
-	boolean checkpointVerification(String migrationId, String runner, String lastKey, long rowsChecked,
-			long rowsDisagreeing, long rowsRepaired, @Nullable Double rate, @Nullable Double etaSeconds) {
-		List<Boolean> paused = this.jdbcTemplate.query(CHECKPOINT_VERIFICATION, (rs, row) -> rs.getBoolean(1), lastKey,
-				rowsChecked, rowsDisagreeing, rowsRepaired, rate, etaSeconds, rate, etaSeconds, migrationId, runner);
+	/**
+	 * Record a verification batch, in its transaction.
+	 * @param migrationId the migration
+	 * @param runner the instance that runs the verification
+	 * @param checkpoint the batch
+	 * @return whether a pause was asked for
+	 * @throws IllegalStateException if another instance took the run over
+	 */
+	boolean checkpointVerification(String migrationId, String runner, Checkpoint checkpoint) {
+		return paused(migrationId, runner,
+				this.jdbcTemplate.query(CHECKPOINT_VERIFICATION, (rs, row) -> rs.getBoolean(1), checkpoint.lastKey(),
+						checkpoint.rows(), checkpoint.disagreeing(), checkpoint.changed(), checkpoint.rate(),
+						checkpoint.etaSeconds(), checkpoint.rate(), checkpoint.etaSeconds(), migrationId, runner));
+	}
+
+	private static boolean paused(String migrationId, String runner, List<Boolean> paused) {
 		if (paused.isEmpty()) {
 			throw new IllegalStateException(
 					"Backfill of migration '" + migrationId + "' is no longer run by " + runner);
@@ -297,16 +311,6 @@ class BackfillRepository {
 		return found.isEmpty() ? null : found.get(0);
 	}
 
-	/**
-	 * Bind a key, kept as text, untyped so that PostgreSQL reads it as the key column's
-	 * type.
-	 * @param key the key as text
-	 * @return the parameter
-	 */
-	static SqlParameterValue key(@Nullable String key) {
-		return new SqlParameterValue(Types.OTHER, key);
-	}
-
 	private static StoredProgress progress(ResultSet rs, int row) throws SQLException {
 		double eta = rs.getDouble("eta_seconds");
 		Duration etaDuration = rs.wasNull() ? null : Duration.ofMillis((long) (eta * 1000));
@@ -353,6 +357,22 @@ class BackfillRepository {
 	 * @param verifyRequested whether a re-verification was asked for
 	 */
 	record StoredProgress(BackfillProgress progress, boolean verifyRequested) {
+
+	}
+
+	/**
+	 * A committed batch, as its checkpoint records it.
+	 *
+	 * @param lastKey the batch's last key
+	 * @param rows keys walked
+	 * @param changed rows rewritten, inserted or deleted (repaired, for a verification)
+	 * @param disagreeing rows found disagreeing (verification only)
+	 * @param batchSize the batch size the walk ran with
+	 * @param rate rows per second in this run, or {@code null}
+	 * @param etaSeconds seconds left, or {@code null} if unknown
+	 */
+	record Checkpoint(String lastKey, long rows, long changed, long disagreeing, int batchSize, @Nullable Double rate,
+			@Nullable Double etaSeconds) {
 
 	}
 

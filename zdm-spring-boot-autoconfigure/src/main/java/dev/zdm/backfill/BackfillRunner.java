@@ -1,56 +1,34 @@
 package dev.zdm.backfill;
 
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Objects;
-import java.util.stream.Collectors;
-
-import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataAccessException;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.jdbc.datasource.SingleConnectionDataSource;
-import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.backfill.BackfillListener.Batch;
 import dev.zdm.backfill.BackfillListener.BatchKind;
-import dev.zdm.backfill.BackfillPacer.HoldBack;
 import dev.zdm.backfill.BackfillRepository.StoredProgress;
-import dev.zdm.fleet.FleetMember;
-import dev.zdm.fleet.FleetRegistry;
-import dev.zdm.locks.LockInspector;
-import dev.zdm.locks.ReplicationLagInspector;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
-import dev.zdm.migration.Phase;
-import dev.zdm.phase.MigrationStateRepository;
 
 /**
- * One run of one migration's backfill on this instance. A run takes a connection of its
- * own for its whole length and holds a session-level advisory lock on it, so that one
- * runner works for the fleet; when the connection or the process dies PostgreSQL releases
- * the lock and another instance's run takes over from the checkpoint, which commits with
- * each batch.
+ * One run of one migration's backfill on this instance: the copy, then the verification
+ * passes, each a {@link BackfillWalk walk} over the key through one batch loop. The run
+ * holds a {@link BackfillSession session} of its own, whose advisory lock makes it the
+ * fleet's runner; it holds back as its {@link BackfillHoldBack pacing} says, and the
+ * {@link BackfillVerificationGate gate} records how the verification ended.
  */
 final class BackfillRunner {
 
 	private static final Log logger = LogFactory.getLog(BackfillRunner.class);
 
-	private static final String LOCK_NOT_AVAILABLE = "55P03";
-
-	private static final String QUERY_CANCELED = "57014";
-
-	private static final String DEADLOCK_DETECTED = "40P01";
-
-	private static final String SERIALIZATION_FAILURE = "40001";
-
-	private final DataSource dataSource;
+	private final BackfillEnvironment environment;
 
 	private final MigrationDefinition migration;
 
@@ -58,31 +36,19 @@ final class BackfillRunner {
 
 	private final String instanceId;
 
-	private final Duration fleetTimeout;
-
 	private final boolean repair;
 
-	private final BackfillPacer pacer;
-
 	private final BackfillListener listener;
-
-	private final BackfillStatements statements;
 
 	private final BackfillBatches batches;
 
 	private final BackfillVacuum vacuum;
 
-	private final FleetRegistry registry;
+	private final BackfillStopSignal signal = new BackfillStopSignal();
 
-	private final MigrationStateRepository states;
+	private final BackfillHoldBack holdBack;
 
-	private final TransactionTemplate transactionTemplate;
-
-	private final Object monitor = new Object();
-
-	private volatile boolean stopRequested;
-
-	private volatile boolean eligibilityLost;
+	private final BackfillVerificationGate gate;
 
 	private int earlierFailures;
 
@@ -90,27 +56,24 @@ final class BackfillRunner {
 
 	/**
 	 * Create a runner.
+	 * @param environment what every run works with
+	 * @param migration the migration to backfill
+	 * @param instanceId this instance
 	 * @param repair whether the run may write the new columns; {@code false} once this
 	 * instance reads them, as the new columns are then the source of truth and a
 	 * verification only reports
 	 */
-	BackfillRunner(DataSource dataSource, MigrationDefinition migration, String instanceId, Duration fleetTimeout,
-			LockInspector lockInspector, @Nullable ReplicationLagInspector replicationLagInspector,
-			List<BackfillThrottle> throttles, boolean repair, BackfillListener listener) {
-		this.dataSource = dataSource;
+	BackfillRunner(BackfillEnvironment environment, MigrationDefinition migration, String instanceId, boolean repair) {
+		this.environment = environment;
 		this.migration = migration;
 		this.settings = migration.backfill();
 		this.instanceId = instanceId;
-		this.fleetTimeout = fleetTimeout;
 		this.repair = repair;
-		this.pacer = new BackfillPacer(migration, this.settings, lockInspector, replicationLagInspector, throttles);
-		this.listener = listener;
-		this.statements = BackfillStatements.of(migration);
-		this.batches = new BackfillBatches(migration, this.statements, instanceId, repair);
-		this.vacuum = new BackfillVacuum(dataSource, migration, this.statements);
-		this.registry = new FleetRegistry(dataSource);
-		this.states = new MigrationStateRepository(dataSource);
-		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		this.listener = environment.listener();
+		this.batches = new BackfillBatches(migration, BackfillStatements.of(migration), instanceId, repair);
+		this.vacuum = new BackfillVacuum(environment.dataSource(), migration, this.batches);
+		this.holdBack = new BackfillHoldBack(migration, instanceId, environment, this.signal);
+		this.gate = new BackfillVerificationGate(migration, instanceId, repair, environment, this.signal);
 	}
 
 	/**
@@ -128,10 +91,7 @@ final class BackfillRunner {
 	 * Ask the run to stop after its current batch.
 	 */
 	void requestStop() {
-		this.stopRequested = true;
-		synchronized (this.monitor) {
-			this.monitor.notifyAll();
-		}
+		this.signal.requestStop();
 	}
 
 	/**
@@ -139,8 +99,7 @@ final class BackfillRunner {
 	 * verification in progress is not recorded as holding.
 	 */
 	void eligibilityLost() {
-		this.eligibilityLost = true;
-		requestStop();
+		this.signal.eligibilityLost();
 	}
 
 	/**
@@ -152,42 +111,38 @@ final class BackfillRunner {
 	 */
 	Outcome run() throws SQLException {
 		String id = this.migration.id();
-		try (Connection connection = this.dataSource.getConnection()) {
-			connection.setAutoCommit(true);
-			BackfillRepository repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
+		try (BackfillSession session = BackfillSession.open(this.environment.dataSource(), this.migration)) {
+			BackfillRepository repository = session.repository();
 			repository.ensure(id);
-			StoredProgress stored = Objects.requireNonNull(repository.find(id));
-			if (stored.progress().paused()) {
-				return Outcome.PAUSED;
+			Outcome nothingToDo = nothingToDo(Objects.requireNonNull(repository.find(id)));
+			if (nothingToDo != null) {
+				return nothingToDo;
 			}
-			boolean verified = this.states.find(id).isVerified();
-			if (verified && !stored.verifyRequested()) {
-				return Outcome.NOTHING_TO_DO;
-			}
-			if (!repository.tryLock(id)) {
+			if (!session.tryLock()) {
 				return Outcome.NOT_RUNNER;
 			}
-			try {
-				repository.keepAlive();
-				return runHoldingLock(connection, repository);
-			}
-			finally {
-				release(connection, repository);
-			}
+			return runHoldingLock(session);
 		}
 	}
 
-	private Outcome runHoldingLock(Connection connection, BackfillRepository repository) throws SQLException {
-		String id = this.migration.id();
-		// read again under the lock: the previous runner may have moved on since
-		StoredProgress stored = Objects.requireNonNull(repository.find(id));
-		BackfillProgress progress = stored.progress();
-		if (progress.paused()) {
+	private @Nullable Outcome nothingToDo(StoredProgress stored) {
+		if (stored.progress().paused()) {
 			return Outcome.PAUSED;
 		}
-		if (this.states.find(id).isVerified() && !stored.verifyRequested()) {
-			return Outcome.NOTHING_TO_DO;
+		boolean verified = this.environment.states().find(this.migration.id()).isVerified();
+		return (verified && !stored.verifyRequested()) ? Outcome.NOTHING_TO_DO : null;
+	}
+
+	private Outcome runHoldingLock(BackfillSession session) throws SQLException {
+		String id = this.migration.id();
+		BackfillRepository repository = session.repository();
+		// read again under the lock: the previous runner may have moved on since
+		StoredProgress stored = Objects.requireNonNull(repository.find(id));
+		Outcome nothingToDo = nothingToDo(stored);
+		if (nothingToDo != null) {
+			return nothingToDo;
 		}
+		BackfillProgress progress = stored.progress();
 		boolean copied = progress.copiedAt() != null;
 		if (!copied && !this.repair) {
 			return Outcome.NOTHING_TO_DO;
@@ -196,40 +151,37 @@ final class BackfillRunner {
 		if (this.earlierFailures > 0 && this.earlierFailure != null) {
 			repository.recordError(id, this.earlierFailures, this.earlierFailure);
 		}
-		logger.info("zdm: migration '" + id + "': backfill " + (copied ? "verification" : "run") + " starts on "
-				+ this.instanceId + ((progress.lastKey() != null && !copied) ? " from key " + progress.lastKey() : ""));
+		log("backfill " + (copied ? "verification" : "run") + " starts on " + this.instanceId
+				+ ((progress.lastKey() != null && !copied) ? " from key " + progress.lastKey() : ""));
 		if (!copied) {
-			Outcome outcome = copy(connection, repository, progress);
+			Outcome outcome = copy(session, progress);
 			if (outcome != null) {
 				return outcome;
 			}
 		}
-		return verify(connection, repository, Objects.requireNonNull(repository.find(id)));
+		return verify(session, Objects.requireNonNull(repository.find(id)));
 	}
 
-	private @Nullable Outcome copy(Connection connection, BackfillRepository repository, BackfillProgress progress)
-			throws SQLException {
-		String id = this.migration.id();
+	private @Nullable Outcome copy(BackfillSession session, BackfillProgress progress) throws SQLException {
+		BackfillRepository repository = session.repository();
 		String upperBound = progress.upperBound();
 		Long estimated = progress.rowsEstimated();
 		if (progress.startedAt() == null) {
-			upperBound = repository.jdbcTemplate().queryForObject(this.statements.copyBound, String.class);
+			upperBound = this.batches.upperBound(repository, false);
 			estimated = this.batches.estimateRows(repository, upperBound);
-			repository.start(id, upperBound, estimated);
-			logger
-				.info("zdm: migration '" + id + "': backfilling about " + estimated + " rows up to key " + upperBound);
+			repository.start(this.migration.id(), upperBound, estimated);
+			log("backfilling about " + estimated + " rows up to key " + upperBound);
 		}
 		if (upperBound != null) {
 			int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
-			BackfillWalk walk = BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(), estimated,
-					batchSize);
-			Outcome outcome = walk(connection, repository, walk);
+			Outcome outcome = walk(session,
+					BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(), estimated, batchSize));
 			if (outcome != null) {
 				return outcome;
 			}
 		}
-		repository.markCopied(id);
-		logger.info("zdm: migration '" + id + "': backfill copied every row up to key " + upperBound);
+		repository.markCopied(this.migration.id());
+		log("backfill copied every row up to key " + upperBound);
 		return null;
 	}
 
@@ -238,11 +190,9 @@ final class BackfillRunner {
 	 * with both sides in sync. Resumes a pass in flight from its checkpoint unless a new
 	 * verification was asked for.
 	 */
-	private Outcome verify(Connection connection, BackfillRepository repository, StoredProgress stored)
-			throws SQLException {
-		String id = this.migration.id();
+	private Outcome verify(BackfillSession session, StoredProgress stored) throws SQLException {
+		BackfillRepository repository = session.repository();
 		VerificationProgress inFlight = stored.progress().verifying();
-		int batchSize = this.settings.verificationBatchSize();
 		BackfillWalk walk;
 		Instant startedAt;
 		if (inFlight == null || inFlight.upperBound() == null || stored.verifyRequested()) {
@@ -253,16 +203,16 @@ final class BackfillRunner {
 			startedAt = (inFlight.startedAt() != null) ? inFlight.startedAt() : Instant.now();
 			walk = BackfillWalk.verification(inFlight.pass(), inFlight.upperBound(), inFlight.lastKey(),
 					inFlight.rowsChecked(), inFlight.rowsToCheck(), inFlight.rowsDisagreeing(), inFlight.rowsRepaired(),
-					batchSize);
-			logger.info("zdm: migration '" + id + "': verification pass " + walk.pass() + " resumes from key "
-					+ walk.lastKey() + " after " + walk.rows() + " rows");
+					this.settings.verificationBatchSize());
+			log("verification pass " + walk.pass() + " resumes from key " + walk.lastKey() + " after " + walk.rows()
+					+ " rows");
 		}
 		while (true) {
 			BackfillListener.Pass observed = this.listener.verificationPassStarting(this.migration, walk.pass());
 			long changedBefore = walk.changed();
 			Outcome interrupted;
 			try {
-				interrupted = walk(connection, repository, walk);
+				interrupted = walk(session, walk);
 			}
 			catch (SQLException | RuntimeException ex) {
 				observed.stopped();
@@ -273,40 +223,18 @@ final class BackfillRunner {
 				return interrupted;
 			}
 			observed.finished(walk.rows(), walk.disagreeing(), walk.changed() - changedBefore);
-			logger.info("zdm: migration '" + id + "': verification pass " + walk.pass() + " checked " + walk.rows()
-					+ " rows up to key " + walk.upperBound() + ", " + walk.disagreeing() + " disagreed"
+			log("verification pass " + walk.pass() + " checked " + walk.rows() + " rows up to key " + walk.upperBound()
+					+ ", " + walk.disagreeing() + " disagreed"
 					+ ((this.repair && walk.disagreeing() > 0) ? " and were repaired" : ""));
 			if (walk.disagreeing() == 0 || !this.repair || walk.pass() >= this.settings.verificationPasses()) {
-				break;
+				return this.gate.record(repository, walk, startedAt);
 			}
 			walk = startPass(repository, walk.pass() + 1, walk.changed());
 		}
-		boolean rowsAgree = walk.disagreeing() == 0;
-		FleetCheck fleet = recordIfFleetAllows(rowsAgree);
-		boolean succeeded = rowsAgree && fleet.allowed();
-		repository.finishVerifying(id);
-		repository.insertVerification(new BackfillVerification(id, this.instanceId, startedAt, Instant.now(),
-				walk.pass(), walk.rows(), walk.changed(), walk.disagreeing(), succeeded, fleet.description()));
-		this.listener.verificationFinished(this.migration, walk.pass(), succeeded);
-		if (succeeded) {
-			repository.setState(id, BackfillState.VERIFIED, null);
-			logger.info("zdm: migration '" + id + "': backfill verified for fleet " + fleet.description());
-			return Outcome.VERIFIED;
-		}
-		String reason = rowsAgree ? "the fleet no longer allowed the backfill while verifying: " + fleet.description()
-				: walk.disagreeing() + " rows still disagreed after " + walk.pass() + " passes" + (this.repair ? ""
-						: " (not repaired: this instance reads the new side, which is now " + "the source of truth)");
-		if (this.repair) {
-			this.states.voidVerification(id, "re-verification failed: " + reason);
-		}
-		repository.setState(id, BackfillState.FAILED, reason);
-		repository.recordError(id, 1, "verification failed: " + reason);
-		logger.warn("zdm: migration '" + id + "': backfill verification failed: " + reason);
-		return Outcome.VERIFICATION_FAILED;
 	}
 
 	private BackfillWalk startPass(BackfillRepository repository, int pass, long repairedBefore) {
-		String upperBound = repository.jdbcTemplate().queryForObject(this.statements.verifyBound, String.class);
+		String upperBound = this.batches.upperBound(repository, true);
 		Long rowsToCheck = this.batches.estimateRows(repository, upperBound);
 		if (pass == 1) {
 			repository.startVerifying(this.migration.id(), upperBound, rowsToCheck);
@@ -314,8 +242,7 @@ final class BackfillRunner {
 		else {
 			repository.nextPass(this.migration.id(), this.instanceId, upperBound, rowsToCheck);
 		}
-		logger.info("zdm: migration '" + this.migration.id() + "': verification pass " + pass + " checks about "
-				+ rowsToCheck + " rows up to key " + upperBound);
+		log("verification pass " + pass + " checks about " + rowsToCheck + " rows up to key " + upperBound);
 		return BackfillWalk.verification(pass, upperBound, null, 0, rowsToCheck, 0, repairedBefore,
 				this.settings.verificationBatchSize());
 	}
@@ -326,14 +253,14 @@ final class BackfillRunner {
 	 * finds no row.
 	 * @return {@code null} when the walk is done, else how the run must end
 	 */
-	private @Nullable Outcome walk(Connection connection, BackfillRepository repository, BackfillWalk walk)
-			throws SQLException {
+	private @Nullable Outcome walk(BackfillSession session, BackfillWalk walk) throws SQLException {
 		if (walk.upperBound() == null) {
 			return null; // both sides were empty when the walk started
 		}
+		BackfillRepository repository = session.repository();
 		int failures = 0;
 		while (true) {
-			Outcome interrupted = checkBeforeBatch(repository, walk.verifying());
+			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
 			if (interrupted != null) {
 				return interrupted;
 			}
@@ -342,11 +269,11 @@ final class BackfillRunner {
 					walk.verifying() ? BatchKind.VERIFY : BatchKind.COPY, walk.batchSize());
 			BackfillBatches.Batch batch;
 			try {
-				batch = inTransaction(connection, repository, () -> this.batches.run(repository, walk));
+				batch = session.inTransaction(() -> this.batches.run(repository, walk));
 				failures = 0;
 			}
 			catch (DataAccessException ex) {
-				observed.failed(ex, isRetryable(ex));
+				observed.failed(ex, BackfillErrors.isRetryable(ex));
 				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
 				continue;
 			}
@@ -366,25 +293,23 @@ final class BackfillRunner {
 			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
 			afterBatch(walk, Duration.ofNanos(System.nanoTime() - batchStart));
 			if (batch.paused()) {
-				repository.setState(this.migration.id(), BackfillState.PAUSED, null);
-				this.listener.holdsBack(this.migration, ThrottleReason.OPERATOR);
-				return Outcome.PAUSED;
+				return this.holdBack.paused(repository);
 			}
-			sleep(walk.verifying() ? this.settings.verificationPause() : this.settings.pause());
+			this.signal.sleep(walk.verifying() ? this.settings.verificationPause() : this.settings.pause());
 		}
 	}
 
 	/**
 	 * What follows each committed batch: the progress log, the next copy batch's size and
-	 * the copy's {@code VACUUM}s. A recorder of batch metrics belongs here.
+	 * the copy's {@code VACUUM}s.
 	 */
 	private void afterBatch(BackfillWalk walk, Duration took) {
 		String line = walk.progressLine();
 		if (line != null) {
-			logger.info("zdm: migration '" + this.migration.id() + "': " + line);
+			log(line);
 		}
 		if (!walk.verifying()) {
-			walk.batchSize(this.pacer.nextBatchSize(walk.batchSize(), took));
+			walk.batchSize(this.holdBack.pacer().nextBatchSize(walk.batchSize(), took));
 			if (this.settings.vacuumEveryRows() > 0 && walk.changedSinceVacuum() >= this.settings.vacuumEveryRows()
 					&& this.vacuum.start()) {
 				walk.vacuumed();
@@ -393,180 +318,24 @@ final class BackfillRunner {
 	}
 
 	/**
-	 * Record the verification as holding for the live fleet, under the lock the phase
-	 * controller decides under, if the fleet still allows the backfill: every live
-	 * instance at least at dual-write, this one at backfill or later, and no heartbeat
-	 * during the verification having found otherwise.
-	 */
-	private FleetCheck recordIfFleetAllows(boolean rowsAgree) {
-		String id = this.migration.id();
-		return Objects.requireNonNull(this.transactionTemplate.execute((transaction) -> {
-			this.registry.lockMigration(id);
-			List<FleetMember> live = this.registry.members(id, this.fleetTimeout)
-				.stream()
-				.filter(FleetMember::live)
-				.toList();
-			String description = live.stream()
-				.map((member) -> member.instanceId() + " at " + member.effectivePhase()
-						+ ((member.applicationVersion() != null) ? " (version " + member.applicationVersion() + ")"
-								: ""))
-				.collect(Collectors.joining(", "));
-			boolean allowed = !this.eligibilityLost
-					&& live.stream().allMatch((member) -> member.effectivePhase().isAtLeast(Phase.DUAL_WRITE))
-					&& live.stream()
-						.anyMatch((member) -> member.instanceId().equals(this.instanceId)
-								&& member.effectivePhase().isAtLeast(Phase.BACKFILL));
-			if (allowed && rowsAgree) {
-				this.states.markVerified(id, description);
-			}
-			return new FleetCheck(allowed, description);
-		}));
-	}
-
-	/**
-	 * Stop, pause or hold back before a batch as asked.
-	 * @return the outcome if the run must end, {@code null} to run the batch
-	 */
-	private @Nullable Outcome checkBeforeBatch(BackfillRepository repository, boolean verifying) {
-		String id = this.migration.id();
-		boolean throttled = false;
-		@Nullable ThrottleReason heldBackFor = null;
-		long heldBackSince = 0;
-		while (true) {
-			if (this.stopRequested) {
-				repository.setState(id, BackfillState.PENDING, "runner " + this.instanceId + " stopped");
-				return Outcome.STOPPED;
-			}
-			HoldBack holdBack = verifying ? this.pacer.verificationHoldBack() : this.pacer.holdBack();
-			long now = System.nanoTime();
-			if (heldBackFor != null) {
-				this.listener.heldBack(this.migration, heldBackFor, Duration.ofNanos(now - heldBackSince));
-			}
-			if (holdBack == null) {
-				if (throttled) {
-					logger.info("zdm: migration '" + id + "': backfill goes on");
-				}
-				return null;
-			}
-			String reason = holdBack.description();
-			if (!throttled) {
-				logger.info("zdm: migration '" + id + "': backfill holds back: " + reason);
-				throttled = true;
-			}
-			if (holdBack.reason() != heldBackFor) {
-				this.listener.holdsBack(this.migration, holdBack.reason());
-			}
-			heldBackFor = holdBack.reason();
-			heldBackSince = now;
-			if (repository.setState(id, BackfillState.THROTTLED, reason)) {
-				repository.setState(id, BackfillState.PAUSED, null);
-				this.listener.holdsBack(this.migration, ThrottleReason.OPERATOR);
-				return Outcome.PAUSED;
-			}
-			sleep(this.settings.throttleCheckInterval());
-		}
-	}
-
-	/**
 	 * Handle a batch that failed: rethrow what retrying cannot help, otherwise record the
 	 * error, back off and return the halved batch size to retry with.
 	 */
 	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
-		if (!isRetryable(ex)) {
+		if (!BackfillErrors.isRetryable(ex)) {
 			throw ex;
 		}
 		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);
-		repository.recordError(this.migration.id(), 1, describe(ex));
-		logger.warn("zdm: migration '" + this.migration.id() + "': backfill batch gave up (" + describe(ex)
+		String failure = BackfillErrors.describe(ex);
+		repository.recordError(this.migration.id(), 1, failure);
+		logger.warn("zdm: migration '" + this.migration.id() + "': backfill batch gave up (" + failure
 				+ "); retrying with " + smaller + " rows");
-		sleep(this.settings.throttleCheckInterval().multipliedBy(Math.min(failures, 10)));
+		this.signal.sleep(this.settings.throttleCheckInterval().multipliedBy(Math.min(failures, 10)));
 		return smaller;
 	}
 
-	private <T> T inTransaction(Connection connection, BackfillRepository repository, TransactionWork<T> work)
-			throws SQLException {
-		connection.setAutoCommit(false);
-		boolean committed = false;
-		try {
-			repository.setLocalTimeouts(this.settings.lockTimeout(), this.settings.statementTimeout());
-			T result = work.run();
-			connection.commit();
-			committed = true;
-			connection.setAutoCommit(true);
-			return result;
-		}
-		finally {
-			if (!committed) {
-				rollbackQuietly(connection);
-			}
-		}
-	}
-
-	private static void rollbackQuietly(Connection connection) {
-		try {
-			connection.rollback();
-			connection.setAutoCommit(true);
-		}
-		catch (SQLException ex) {
-			// the connection is gone: the failure that brought us here ends the run
-		}
-	}
-
-	private void release(Connection connection, BackfillRepository repository) {
-		try {
-			if (!connection.getAutoCommit()) {
-				connection.rollback();
-				connection.setAutoCommit(true);
-			}
-			repository.unlock(this.migration.id());
-		}
-		catch (SQLException | DataAccessException ex) {
-			// the connection is gone, and the lock with it
-		}
-	}
-
-	private void sleep(Duration duration) {
-		if (duration.isZero() || duration.isNegative()) {
-			return;
-		}
-		synchronized (this.monitor) {
-			if (this.stopRequested) {
-				return;
-			}
-			try {
-				this.monitor.wait(Math.max(1, duration.toMillis()));
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
-				this.stopRequested = true;
-			}
-		}
-	}
-
-	static boolean isRetryable(DataAccessException ex) {
-		if (ex.getMostSpecificCause() instanceof SQLException sqlException) {
-			String state = sqlException.getSQLState();
-			return LOCK_NOT_AVAILABLE.equals(state) || QUERY_CANCELED.equals(state) || DEADLOCK_DETECTED.equals(state)
-					|| SERIALIZATION_FAILURE.equals(state);
-		}
-		return false;
-	}
-
-	static String describe(Throwable ex) {
-		Throwable cause = (ex instanceof DataAccessException dataAccess) ? dataAccess.getMostSpecificCause() : ex;
-		String message = cause.getMessage();
-		return cause.getClass().getSimpleName() + ": " + ((message != null) ? message.strip() : "");
-	}
-
-	@FunctionalInterface
-	private interface TransactionWork<T> {
-
-		T run() throws SQLException;
-
-	}
-
-	private record FleetCheck(boolean allowed, String description) {
-
+	private void log(String message) {
+		logger.info("zdm: migration '" + this.migration.id() + "': " + message);
 	}
 
 	/**

@@ -15,8 +15,8 @@ import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * Vacuums the table a same-table copy rewrites, on a connection of its own so that
- * batches go on meanwhile.
+ * Vacuums the table a same-table copy rewrites, on a connection and a thread of its own
+ * so that batches go on meanwhile.
  */
 final class BackfillVacuum {
 
@@ -26,14 +26,14 @@ final class BackfillVacuum {
 
 	private final MigrationDefinition migration;
 
-	private final @Nullable String statement;
+	private final BackfillBatches batches;
 
 	private volatile @Nullable Thread thread;
 
-	BackfillVacuum(DataSource dataSource, MigrationDefinition migration, BackfillStatements statements) {
+	BackfillVacuum(DataSource dataSource, MigrationDefinition migration, BackfillBatches batches) {
 		this.dataSource = dataSource;
 		this.migration = migration;
-		this.statement = statements.vacuum();
+		this.batches = batches;
 	}
 
 	/**
@@ -42,23 +42,23 @@ final class BackfillVacuum {
 	 */
 	boolean start() {
 		Thread running = this.thread;
-		if (this.statement == null || (running != null && running.isAlive())) {
+		if (!this.batches.vacuums() || (running != null && running.isAlive())) {
 			return false;
 		}
-		Thread started = new Thread(() -> vacuum(this.statement), "zdm-backfill-vacuum-" + this.migration.id());
+		Thread started = new Thread(this::vacuum, "zdm-backfill-vacuum-" + this.migration.id());
 		started.setDaemon(true);
 		started.start();
 		this.thread = started;
 		return true;
 	}
 
-	private void vacuum(String statement) {
+	private void vacuum() {
 		try (Connection connection = this.dataSource.getConnection()) {
 			connection.setAutoCommit(true);
 			BackfillRepository repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
 			repository.setSessionLockTimeout(this.migration.backfill().lockTimeout());
 			try {
-				repository.jdbcTemplate().execute(statement);
+				this.batches.vacuum(repository);
 			}
 			finally {
 				repository.resetLockTimeout();
@@ -66,7 +66,7 @@ final class BackfillVacuum {
 		}
 		catch (SQLException | DataAccessException ex) {
 			logger.info("zdm: migration '" + this.migration.id() + "': skipped a VACUUM of " + this.migration.table()
-					+ ": " + BackfillRunner.describe(ex));
+					+ ": " + BackfillErrors.describe(ex));
 		}
 	}
 

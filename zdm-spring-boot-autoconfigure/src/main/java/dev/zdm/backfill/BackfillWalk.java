@@ -45,9 +45,13 @@ final class BackfillWalk {
 
 	private long loggedTenths;
 
-	private BackfillWalk(boolean verifying, int pass, @Nullable String upperBound, @Nullable String lastKey,
-			long rowsBefore, @Nullable Long rowsExpected, long disagreeingBefore, long changedBefore, int batchSize) {
-		this.verifying = verifying;
+	/**
+	 * Create a walk.
+	 * @param pass the verification pass, or 0 for the copy
+	 */
+	private BackfillWalk(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsBefore,
+			@Nullable Long rowsExpected, long disagreeingBefore, long changedBefore, int batchSize) {
+		this.verifying = pass > 0;
 		this.pass = pass;
 		this.upperBound = upperBound;
 		this.lastKey = lastKey;
@@ -61,13 +65,17 @@ final class BackfillWalk {
 
 	static BackfillWalk copy(String upperBound, @Nullable String lastKey, long rowsDone, @Nullable Long rowsEstimated,
 			int batchSize) {
-		return new BackfillWalk(false, 0, upperBound, lastKey, rowsDone, rowsEstimated, 0, 0, batchSize);
+		return new BackfillWalk(0, upperBound, lastKey, rowsDone, rowsEstimated, 0, 0, batchSize);
 	}
 
+	/**
+	 * Return a verification pass, from its checkpoint or from the start.
+	 * @param pass the pass, from 1
+	 */
 	static BackfillWalk verification(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsChecked,
 			@Nullable Long rowsToCheck, long rowsDisagreeing, long rowsRepaired, int batchSize) {
-		return new BackfillWalk(true, pass, upperBound, lastKey, rowsChecked, rowsToCheck, rowsDisagreeing,
-				rowsRepaired, batchSize);
+		return new BackfillWalk(pass, upperBound, lastKey, rowsChecked, rowsToCheck, rowsDisagreeing, rowsRepaired,
+				batchSize);
 	}
 
 	boolean verifying() {

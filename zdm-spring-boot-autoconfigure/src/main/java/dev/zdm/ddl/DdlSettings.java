@@ -52,6 +52,60 @@ public record DdlSettings(Duration lockTimeout, Duration statementTimeout, int m
 	}
 
 	/**
+	 * Return these settings with another lock timeout.
+	 * @param lockTimeout how long a statement waits for a lock before it gives up
+	 * @return the settings
+	 */
+	public DdlSettings withLockTimeout(Duration lockTimeout) {
+		return new DdlSettings(lockTimeout, this.statementTimeout, this.maxAttempts, this.initialBackoff,
+				this.maxBackoff, this.jitter);
+	}
+
+	/**
+	 * Return these settings with another statement timeout.
+	 * @param statementTimeout how long a statement may run, or {@link Duration#ZERO} for
+	 * no limit
+	 * @return the settings
+	 */
+	public DdlSettings withStatementTimeout(Duration statementTimeout) {
+		return new DdlSettings(this.lockTimeout, statementTimeout, this.maxAttempts, this.initialBackoff,
+				this.maxBackoff, this.jitter);
+	}
+
+	/**
+	 * Return these settings with another number of attempts.
+	 * @param maxAttempts how many times a statement that times out on a lock is tried in
+	 * all
+	 * @return the settings
+	 */
+	public DdlSettings withMaxAttempts(int maxAttempts) {
+		return new DdlSettings(this.lockTimeout, this.statementTimeout, maxAttempts, this.initialBackoff,
+				this.maxBackoff, this.jitter);
+	}
+
+	/**
+	 * Return these settings with another backoff between attempts.
+	 * @param initialBackoff the pause before the first retry, doubled for each further
+	 * one
+	 * @param maxBackoff the longest pause between two attempts
+	 * @return the settings
+	 */
+	public DdlSettings withBackoff(Duration initialBackoff, Duration maxBackoff) {
+		return new DdlSettings(this.lockTimeout, this.statementTimeout, this.maxAttempts, initialBackoff, maxBackoff,
+				this.jitter);
+	}
+
+	/**
+	 * Return these settings with another jitter.
+	 * @param jitter the random fraction of each pause, from 0 (none) to 1
+	 * @return the settings
+	 */
+	public DdlSettings withJitter(double jitter) {
+		return new DdlSettings(this.lockTimeout, this.statementTimeout, this.maxAttempts, this.initialBackoff,
+				this.maxBackoff, jitter);
+	}
+
+	/**
 	 * Return the pause before the next attempt: exponential in the attempts made so far,
 	 * capped, less a random part.
 	 * @param failedAttempts the attempts that have failed so far, at least 1

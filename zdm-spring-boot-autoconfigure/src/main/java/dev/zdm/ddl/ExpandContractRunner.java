@@ -174,13 +174,33 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	public ExpandContractRunner(DataSource dataSource, DdlSettings settings, ExpandSettings expandSettings,
 			InstanceInfo instance, Duration fleetTimeout, List<SchemaChangeContributor> contributors,
 			ResourceLoader resourceLoader, LockInspector lockInspector) {
+		this(dataSource,
+				new LockSafeExecutor(dataSource, settings, new DdlHistoryRepository(dataSource), lockInspector),
+				expandSettings, instance, fleetTimeout, contributors, resourceLoader);
+	}
+
+	/**
+	 * Create a runner.
+	 * @param dataSource the application's data source
+	 * @param executor runs each statement; the runner reads and records the DDL's
+	 * progress in the executor's history, and stops the executor when it is destroyed
+	 * @param expandSettings when the expand runs
+	 * @param instance this instance
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param contributors the contributors of further DDL, in order
+	 * @param resourceLoader where scripts are loaded from
+	 */
+	public ExpandContractRunner(DataSource dataSource, LockSafeExecutor executor, ExpandSettings expandSettings,
+			InstanceInfo instance, Duration fleetTimeout, List<SchemaChangeContributor> contributors,
+			ResourceLoader resourceLoader) {
 		this.dataSource = dataSource;
 		this.expandSettings = expandSettings;
 		this.instance = instance;
 		this.fleetTimeout = fleetTimeout;
 		this.contributors = List.copyOf(contributors);
-		this.history = new DdlHistoryRepository(dataSource);
-		this.executor = new LockSafeExecutor(dataSource, settings, this.history, lockInspector);
+		this.history = executor.history();
+		this.executor = executor;
 		this.loader = new DdlScriptLoader(resourceLoader);
 		this.checker = new UnsafeStatementChecker(new DdlCatalog(dataSource));
 		this.states = new MigrationStateRepository(dataSource);
@@ -644,11 +664,7 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	// mark are one decision.
 	private boolean claimContract(String id) {
 		return Boolean.TRUE.equals(this.transactionTemplate.execute((transaction) -> {
-			this.registry.lockMigration(id);
-			List<FleetMember> live = this.registry.members(id, this.fleetTimeout)
-				.stream()
-				.filter(FleetMember::live)
-				.toList();
+			List<FleetMember> live = this.registry.lockLiveMembers(id, this.fleetTimeout);
 			FleetMember behind = live.stream()
 				.filter((member) -> member.effectivePhase() != Phase.CONTRACT)
 				.findFirst()

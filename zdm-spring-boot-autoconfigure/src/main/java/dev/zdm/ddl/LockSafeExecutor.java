@@ -99,6 +99,14 @@ public class LockSafeExecutor implements DisposableBean {
 	}
 
 	/**
+	 * Return where attempts, lock timeouts and blockers are recorded.
+	 * @return the history
+	 */
+	DdlHistoryRepository history() {
+		return this.history;
+	}
+
+	/**
 	 * Set the listener told about each statement's attempts, to measure and trace them.
 	 * @param listener the listener
 	 */

@@ -58,16 +58,6 @@ public class FleetRegistry {
 	}
 
 	/**
-	 * Serialise phase decisions for one migration across the fleet until the current
-	 * transaction ends.
-	 * @param migrationId the migration
-	 */
-	public void lockMigration(String migrationId) {
-		this.jdbcTemplate.query(LOCK_MIGRATION, (rs) -> {
-		}, migrationId);
-	}
-
-	/**
 	 * Return every registered instance of a migration, live or not.
 	 * @param migrationId the migration
 	 * @param timeout how long since its last heartbeat an instance still counts as live
@@ -75,6 +65,21 @@ public class FleetRegistry {
 	 */
 	public List<FleetMember> members(String migrationId, Duration timeout) {
 		return this.jdbcTemplate.query(MEMBERS, FleetRegistry::member, seconds(timeout), migrationId);
+	}
+
+	/**
+	 * Lock the migration's fleet until the current transaction ends, and return its live
+	 * members. Every decision about a migration's phases is taken under this lock, so
+	 * that no instance joins or changes phase while another decides from the same
+	 * members; call it in a transaction.
+	 * @param migrationId the migration
+	 * @param timeout how long since its last heartbeat an instance still counts as live
+	 * @return the live members, oldest first
+	 */
+	public List<FleetMember> lockLiveMembers(String migrationId, Duration timeout) {
+		this.jdbcTemplate.query(LOCK_MIGRATION, (rs) -> {
+		}, migrationId);
+		return members(migrationId, timeout).stream().filter(FleetMember::live).toList();
 	}
 
 	/**

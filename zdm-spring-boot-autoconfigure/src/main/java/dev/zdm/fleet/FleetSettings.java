@@ -27,4 +27,46 @@ public record FleetSettings(Duration heartbeatInterval, Duration timeout, Durati
 		}
 	}
 
+	/**
+	 * Return the defaults, as the {@code zdm.fleet.*} properties have them: a heartbeat
+	 * every 5 seconds, out of the fleet after 30 seconds without one, joining waits at
+	 * most 30 seconds, and stopped instances are listed for an hour.
+	 * @return the default settings
+	 */
+	public static FleetSettings defaults() {
+		return new FleetSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(30),
+				Duration.ofHours(1));
+	}
+
+	/**
+	 * Return these settings with another heartbeat interval and liveness timeout, which
+	 * are checked together.
+	 * @param heartbeatInterval how often an instance heartbeats
+	 * @param timeout how long after its last heartbeat an instance drops out of the
+	 * fleet, at least twice the interval
+	 * @return the settings
+	 */
+	public FleetSettings withHeartbeat(Duration heartbeatInterval, Duration timeout) {
+		return new FleetSettings(heartbeatInterval, timeout, this.joinTimeout, this.retention);
+	}
+
+	/**
+	 * Return these settings with another join timeout.
+	 * @param joinTimeout how long a joining instance waits for instances more than one
+	 * phase ahead of it to step back
+	 * @return the settings
+	 */
+	public FleetSettings withJoinTimeout(Duration joinTimeout) {
+		return new FleetSettings(this.heartbeatInterval, this.timeout, joinTimeout, this.retention);
+	}
+
+	/**
+	 * Return these settings with another retention.
+	 * @param retention how long an instance that stopped heartbeating stays listed
+	 * @return the settings
+	 */
+	public FleetSettings withRetention(Duration retention) {
+		return new FleetSettings(this.heartbeatInterval, this.timeout, this.joinTimeout, retention);
+	}
+
 }

@@ -12,8 +12,6 @@ import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
 
-import dev.zdm.backfill.BackfillSettings;
-
 /**
  * One declared migration: what the deployed instance requests, which table it changes and
  * how the new columns derive from the old ones and back. Created with

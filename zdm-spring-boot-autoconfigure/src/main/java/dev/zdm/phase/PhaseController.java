@@ -325,12 +325,11 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		MigrationDefinition migration = runtime.migration;
 		@Nullable MigrationStatus previous = runtime.current;
 		MigrationStatus status = Objects.requireNonNull(this.transactionTemplate.execute((transaction) -> {
-			this.registry.lockMigration(migration.id());
-			MigrationState state = this.states.find(migration.id());
-			List<FleetMember> liveOthers = this.registry.members(migration.id(), this.settings.timeout())
+			List<FleetMember> liveOthers = this.registry.lockLiveMembers(migration.id(), this.settings.timeout())
 				.stream()
-				.filter((member) -> member.live() && !member.instanceId().equals(this.instance.instanceId()))
+				.filter((member) -> !member.instanceId().equals(this.instance.instanceId()))
 				.toList();
+			MigrationState state = this.states.find(migration.id());
 			Phase current = (previous != null) ? previous.effective() : null;
 			PhaseDecision decision = this.policy.decide(migration, current, liveOthers, state, limits(migration));
 			this.registry.heartbeat(this.instance, migration.id(), migration.requestedPhase(), decision.effective(),

@@ -59,9 +59,12 @@ class DdlAutoConfigurationTests {
 		this.contextRunner
 			.withPropertyValues("zdm.ddl.lock-timeout=50ms", "zdm.ddl.statement-timeout=1m", "zdm.ddl.max-attempts=7",
 					"zdm.ddl.initial-backoff=20ms", "zdm.ddl.max-backoff=2s", "zdm.ddl.jitter=0.25")
-			.run((context) -> assertThat(context.getBean(DdlSettings.class))
-				.isEqualTo(new DdlSettings(Duration.ofMillis(50), Duration.ofMinutes(1), 7, Duration.ofMillis(20),
-						Duration.ofSeconds(2), 0.25)));
+			.run((context) -> assertThat(context.getBean(DdlSettings.class)).isEqualTo(DdlSettings.defaults()
+				.withLockTimeout(Duration.ofMillis(50))
+				.withStatementTimeout(Duration.ofMinutes(1))
+				.withMaxAttempts(7)
+				.withBackoff(Duration.ofMillis(20), Duration.ofSeconds(2))
+				.withJitter(0.25)));
 	}
 
 	@Test

@@ -7,9 +7,9 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import dev.zdm.backfill.BackfillSettings;
-import dev.zdm.backfill.TimeWindow;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.TimeWindow;
 import dev.zdm.migration.ZdmConfigurationException;
 
 import static org.assertj.core.api.Assertions.assertThat;

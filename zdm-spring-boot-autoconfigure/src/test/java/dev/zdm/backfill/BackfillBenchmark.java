@@ -36,6 +36,7 @@ import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.locks.LockInspector;
 import dev.zdm.metrics.BackfillMetrics;
 import dev.zdm.metrics.ZdmMetrics;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.HeldBackTracker;
@@ -418,8 +419,8 @@ class BackfillBenchmark {
 		this.jdbc.execute("ANALYZE " + target);
 		NamedParameterJdbcTemplate named = new NamedParameterJdbcTemplate(this.jdbc);
 		MapSqlParameterSource range = new MapSqlParameterSource()
-			.addValue("lo", BackfillRepository.key(Integer.toString(rows / 2)))
-			.addValue("hi", BackfillRepository.key(Integer.toString(rows / 2 + batch)));
+			.addValue("lo", BackfillBatches.key(Integer.toString(rows / 2)))
+			.addValue("hi", BackfillBatches.key(Integer.toString(rows / 2 + batch)));
 		return "plan of the new copy statement, " + label + ":\n  " + String.join("\n  ",
 				named.queryForList("EXPLAIN (COSTS OFF) " + profiled(source, target).copy(false), range, String.class));
 	}
@@ -447,8 +448,8 @@ class BackfillBenchmark {
 					new SingleConnectionDataSource(connection, true));
 			for (long lo = 0; lo < rows; lo += batch) {
 				jdbc.update(statement,
-						new MapSqlParameterSource().addValue("lo", BackfillRepository.key(Long.toString(lo)))
-							.addValue("hi", BackfillRepository.key(Long.toString(Math.min(rows, lo + batch)))));
+						new MapSqlParameterSource().addValue("lo", BackfillBatches.key(Long.toString(lo)))
+							.addValue("hi", BackfillBatches.key(Long.toString(Math.min(rows, lo + batch)))));
 				connection.commit();
 			}
 		}
@@ -476,8 +477,8 @@ class BackfillBenchmark {
 			while (true) {
 				boolean first = last == null;
 				repository.setLocalTimeouts(settings.lockTimeout(), settings.statementTimeout());
-				MapSqlParameterSource range = new MapSqlParameterSource().addValue("lo", BackfillRepository.key(last))
-					.addValue("hi", BackfillRepository.key(upper))
+				MapSqlParameterSource range = new MapSqlParameterSource().addValue("lo", BackfillBatches.key(last))
+					.addValue("hi", BackfillBatches.key(upper))
 					.addValue("n", batch);
 				Map<String, Object> found = jdbc.queryForMap(statements.copyRange(first), range);
 				long count = ((Number) found.get("count")).longValue();
@@ -486,7 +487,7 @@ class BackfillBenchmark {
 					break;
 				}
 				String high = (String) found.get("max");
-				range.addValue("hi", BackfillRepository.key(high));
+				range.addValue("hi", BackfillBatches.key(high));
 				long changed;
 				if (newStatement) {
 					repository.jdbcTemplate().execute(BackfillStatements.COPY_SAVEPOINT);
@@ -495,7 +496,8 @@ class BackfillBenchmark {
 				else {
 					changed = jdbc.update(statements.copyOnConflict(first), range);
 				}
-				repository.checkpoint(id, "profile", high, count, changed, batch, null, null, BackfillState.RUNNING);
+				repository.checkpoint(id, "profile",
+						new BackfillRepository.Checkpoint(high, count, changed, 0, batch, null, null));
 				connection.commit();
 				last = high;
 			}
@@ -893,19 +895,19 @@ class BackfillBenchmark {
 
 	private static BackfillSettings pacedSettings() {
 		BackfillSettings defaults = BackfillSettings.defaults();
-		return new BackfillSettings(true, defaults.initialBatchSize(), defaults.minBatchSize(), defaults.maxBatchSize(),
-				Duration
-					.ofMillis(Long.getLong("zdm.benchmark.paced-target", defaults.targetBatchDuration().toMillis())),
-				Duration.ofMillis(Long.getLong("zdm.benchmark.paced-pause", defaults.pause().toMillis())),
-				defaults.lockTimeout(), defaults.statementTimeout(),
-				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Integer.MAX_VALUE : defaults.maxLockWaiters(),
-				Boolean.getBoolean("zdm.benchmark.no-load-checks") ? Duration.ZERO : defaults.maxTransactionAge(),
-				defaults.throttleCheckInterval(), defaults.timeWindows(), defaults.timeZone(),
-				Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()), defaults.verificationPasses(),
-				Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()),
-				Duration.ofMillis(
-						Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())),
-				defaults.maxReplicationLag());
+		boolean noLoadChecks = Boolean.getBoolean("zdm.benchmark.no-load-checks");
+		return defaults.toBuilder()
+			.targetBatchDuration(Duration
+				.ofMillis(Long.getLong("zdm.benchmark.paced-target", defaults.targetBatchDuration().toMillis())))
+			.pause(Duration.ofMillis(Long.getLong("zdm.benchmark.paced-pause", defaults.pause().toMillis())))
+			.maxLockWaiters(noLoadChecks ? Integer.MAX_VALUE : defaults.maxLockWaiters())
+			.maxTransactionAge(noLoadChecks ? Duration.ZERO : defaults.maxTransactionAge())
+			.vacuumEveryRows(Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()))
+			.verificationBatchSize(
+					Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()))
+			.verificationPause(Duration
+				.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())))
+			.build();
 	}
 
 	private static double median(List<Double> values) {

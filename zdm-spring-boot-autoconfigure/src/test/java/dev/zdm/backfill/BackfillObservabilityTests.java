@@ -38,6 +38,7 @@ import dev.zdm.locks.ReplicationLagInspector.ReplicationLag;
 import dev.zdm.locks.ReplicationLagInspector.Replica;
 import dev.zdm.metrics.BackfillMetrics;
 import dev.zdm.metrics.ZdmMetrics;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.observation.BackfillObservations;
@@ -174,11 +175,18 @@ class BackfillObservabilityTests {
 	void throttleMetersCountPausesAndTimeHeldBackByReason() throws Exception {
 		createUsers("throttled_users", 30_000);
 		Writers writes = writers("throttled_users", 30_000);
-		BackfillSettings defaults = BackfillSettings.defaults();
-		BackfillSettings settings = new BackfillSettings(true, 100, 100, 100, Duration.ofMillis(50),
-				Duration.ofMillis(20), Duration.ofMillis(500), Duration.ofSeconds(5), 1, Duration.ofSeconds(1),
-				Duration.ofMillis(100), defaults.timeWindows(), defaults.timeZone(), 0, 3,
-				defaults.verificationBatchSize(), defaults.verificationPause(), Duration.ofSeconds(5));
+		BackfillSettings settings = BackfillSettings.builder()
+			.batchSizes(100, 100, 100)
+			.targetBatchDuration(Duration.ofMillis(50))
+			.pause(Duration.ofMillis(20))
+			.lockTimeout(Duration.ofMillis(500))
+			.statementTimeout(Duration.ofSeconds(5))
+			.maxLockWaiters(1)
+			.maxTransactionAge(Duration.ofSeconds(1))
+			.throttleCheckInterval(Duration.ofMillis(100))
+			.vacuumEveryRows(0)
+			.maxReplicationLag(Duration.ofSeconds(5))
+			.build();
 		SimulatedReplicationLag lag = new SimulatedReplicationLag(postgres.dataSource());
 		start("throttled-a", BackfillTests.migration("throttled", "throttled_users", Phase.BACKFILL, settings), lag);
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("throttled") > 500);
@@ -362,6 +370,7 @@ class BackfillObservabilityTests {
 			@Nullable ReplicationLagInspector replicationLag) {
 		DataSource dataSource = postgres.newDataSource(instance, 6);
 		BackfillParticipant backfill = new BackfillParticipant(dataSource, BackfillTests.FLEET.timeout(), List.of(),
+				new LockInspector(dataSource),
 				(replicationLag != null) ? replicationLag : new ReplicationLagInspector(dataSource));
 		backfill.setListener(BackfillListener
 			.of(List.of(new BackfillMetrics(this.meters), new BackfillObservations(this.observations))));

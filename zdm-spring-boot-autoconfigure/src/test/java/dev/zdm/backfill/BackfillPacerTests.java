@@ -9,8 +9,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.zdm.locks.LockInspector;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.TimeWindow;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.MigrationState;
 import dev.zdm.test.PostgresExtension;
@@ -81,10 +83,18 @@ class BackfillPacerTests {
 	}
 
 	private static BackfillSettings windows(List<TimeWindow> windows) {
-		BackfillSettings unpaced = BackfillSettings.defaults().withoutPacing();
-		return new BackfillSettings(true, 100, 100, 100, unpaced.targetBatchDuration(), unpaced.pause(),
-				unpaced.lockTimeout(), unpaced.statementTimeout(), unpaced.maxLockWaiters(),
-				unpaced.maxTransactionAge(), unpaced.throttleCheckInterval(), windows, ZoneId.of("UTC"), 0, 3);
+		return BackfillSettings.defaults()
+			.withoutPacing()
+			.toBuilder()
+			.batchSizes(100, 100, 100)
+			.timeWindows(windows)
+			.timeZone(ZoneId.of("UTC"))
+			.vacuumEveryRows(0)
+			.verificationPasses(3)
+			.verificationBatchSize(BackfillSettings.defaults().verificationBatchSize())
+			.verificationPause(BackfillSettings.defaults().verificationPause())
+			.maxReplicationLag(BackfillSettings.DEFAULT_MAX_REPLICATION_LAG)
+			.build();
 	}
 
 	private static BackfillPacer pacer(BackfillSettings settings, List<BackfillThrottle> throttles) {

@@ -24,6 +24,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.PhaseController;
@@ -127,8 +128,10 @@ class BackfillTests {
 				migration("pause", "paused_users", Phase.BACKFILL, settings(200, 200, 200, Duration.ofMillis(20))));
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("pause") > 1000);
 		this.service.pause("pause");
+		// the pause is stored at once; the runner sees it at its next checkpoint, commits
+		// the batch in flight and ends, releasing its lock
 		await().atMost(Duration.ofSeconds(5))
-			.until(() -> this.service.progress("pause").state() == BackfillState.PAUSED);
+			.until(() -> this.service.progress("pause").state() == BackfillState.PAUSED && !runnerHoldsLock("pause"));
 		long paused = rowsDone("pause");
 		Thread.sleep(1000);
 		assertThat(rowsDone("pause")).isEqualTo(paused);
@@ -143,10 +146,17 @@ class BackfillTests {
 	@Test
 	void throttleHoldsWhileSessionsWaitOnALock() throws Exception {
 		createUsers("locked_users", 20_000);
-		BackfillSettings defaults = settings(200, 200, 200, Duration.ofMillis(20));
-		BackfillSettings settings = new BackfillSettings(true, 200, 200, 200, Duration.ofMillis(50),
-				Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(5), 1, Duration.ZERO,
-				Duration.ofMillis(100), defaults.timeWindows(), defaults.timeZone(), 0, 3);
+		BackfillSettings settings = BackfillSettings.builder()
+			.batchSizes(200, 200, 200)
+			.targetBatchDuration(Duration.ofMillis(50))
+			.pause(Duration.ofMillis(20))
+			.lockTimeout(Duration.ofMillis(200))
+			.statementTimeout(Duration.ofSeconds(5))
+			.maxLockWaiters(1)
+			.maxTransactionAge(Duration.ZERO)
+			.throttleCheckInterval(Duration.ofMillis(100))
+			.vacuumEveryRows(0)
+			.build();
 		start("lock-a", migration("lock", "locked_users", Phase.BACKFILL, settings));
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("lock") > 1000);
 		try (Connection holder = postgres.database().newConnection();
@@ -290,11 +300,26 @@ class BackfillTests {
 		this.jdbc.execute("ANALYZE " + table);
 	}
 
+	private boolean runnerHoldsLock(String id) {
+		Long locks = this.jdbc.queryForObject(
+				"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+						+ "AND classid = hashtext('zdm.backfill')::oid AND objid = hashtext(?)::oid AND objsubid = 2",
+				Long.class, id);
+		return locks != null && locks > 0;
+	}
+
 	static BackfillSettings settings(int initial, int min, int max, Duration pause) {
-		BackfillSettings defaults = BackfillSettings.defaults();
-		return new BackfillSettings(true, initial, min, max, Duration.ofMillis(50), pause, Duration.ofMillis(500),
-				Duration.ofSeconds(5), 0, Duration.ofMinutes(1), Duration.ofMillis(100), defaults.timeWindows(),
-				defaults.timeZone(), 5_000, 3);
+		return BackfillSettings.builder()
+			.batchSizes(initial, min, max)
+			.targetBatchDuration(Duration.ofMillis(50))
+			.pause(pause)
+			.lockTimeout(Duration.ofMillis(500))
+			.statementTimeout(Duration.ofSeconds(5))
+			.maxLockWaiters(0)
+			.maxTransactionAge(Duration.ofMinutes(1))
+			.throttleCheckInterval(Duration.ofMillis(100))
+			.vacuumEveryRows(5_000)
+			.build();
 	}
 
 	static MigrationDefinition migration(String id, String table, Phase phase, BackfillSettings settings) {

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.PhaseController;
@@ -53,6 +54,7 @@ class CrossTableBackfillTests {
 		assertThat(controller.status("gated").heldBackReason()).contains("read-new needs a verified backfill");
 		assertThat(LiveWorkload.disagreeing(postgres, "gated", true)).isPositive();
 		await().atMost(Duration.ofSeconds(60)).until(() -> controller.status("gated").effective() == Phase.READ_NEW);
+		await().atMost(Duration.ofSeconds(5)).until(() -> verified("gated"));
 		assertThat(this.service.progress("gated").verification().succeeded()).isTrue();
 		assertThat(LiveWorkload.disagreeing(postgres, "gated", true)).isZero();
 		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM gated_addresses", Long.class)).isEqualTo(10_000);

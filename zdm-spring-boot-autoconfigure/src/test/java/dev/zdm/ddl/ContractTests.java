@@ -48,8 +48,9 @@ class ContractTests {
 	private static final FleetSettings FLEET = new FleetSettings(Duration.ofMillis(100), Duration.ofMillis(600),
 			Duration.ofMillis(500), Duration.ofHours(1));
 
-	private final DdlSettings settings = new DdlSettings(Duration.ofMillis(100), Duration.ZERO, 50,
-			Duration.ofMillis(50), Duration.ofMillis(500), 0.5);
+	private final DdlSettings settings = DdlSettings.defaults()
+		.withMaxAttempts(50)
+		.withBackoff(Duration.ofMillis(50), Duration.ofMillis(500));
 
 	private final List<PhaseController> controllers = new ArrayList<>();
 

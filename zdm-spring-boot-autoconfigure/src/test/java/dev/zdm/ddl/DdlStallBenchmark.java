@@ -69,7 +69,10 @@ class DdlStallBenchmark {
 			.build();
 		new MigrationStateRepository(postgres.dataSource()).register(migration.id());
 		ExpandContractRunner runner = new ExpandContractRunner(postgres.newDataSource("bench-zdm", 4),
-				new DdlSettings(LOCK_TIMEOUT, Duration.ZERO, 1000, Duration.ofMillis(100), Duration.ofSeconds(1), 0.5),
+				DdlSettings.defaults()
+					.withLockTimeout(LOCK_TIMEOUT)
+					.withMaxAttempts(1000)
+					.withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1)),
 				new ExpandSettings(true, Duration.ofMinutes(10), java.util.Set.of()),
 				new InstanceInfo("bench", null, "localhost", 1), Duration.ofSeconds(5), List.of());
 		Result withZdm = measureBehindBlocker(readers,

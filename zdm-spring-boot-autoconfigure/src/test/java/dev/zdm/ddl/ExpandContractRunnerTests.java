@@ -51,8 +51,10 @@ class ExpandContractRunnerTests {
 	@TempDir
 	Path scripts;
 
-	private final DdlSettings settings = new DdlSettings(LOCK_TIMEOUT, Duration.ZERO, 200, Duration.ofMillis(50),
-			Duration.ofMillis(300), 0.5);
+	private final DdlSettings settings = DdlSettings.defaults()
+		.withLockTimeout(LOCK_TIMEOUT)
+		.withMaxAttempts(200)
+		.withBackoff(Duration.ofMillis(50), Duration.ofMillis(300));
 
 	private final InstanceInfo instance = new InstanceInfo("runner-tests", null, "localhost", 1);
 
@@ -193,8 +195,7 @@ class ExpandContractRunnerTests {
 				"ALTER TABLE tenants ADD COLUMN display_name text;");
 		MigrationDefinition migration = migration("tenants-name", "public.tenants", location, null);
 		ExpandSettings background = new ExpandSettings(false, Duration.ofMillis(500), java.util.Set.of());
-		DdlSettings fewAttempts = new DdlSettings(LOCK_TIMEOUT, Duration.ZERO, 2, Duration.ofMillis(50),
-				Duration.ofMillis(300), 0.5);
+		DdlSettings fewAttempts = this.settings.withMaxAttempts(2);
 		ExpandContractRunner first = new ExpandContractRunner(postgres.newDataSource("expand-first", 4), fewAttempts,
 				background, new InstanceInfo("first", null, "localhost", 1), Duration.ofSeconds(5), List.of());
 		ExpandContractRunner second = new ExpandContractRunner(postgres.newDataSource("expand-second", 4), fewAttempts,

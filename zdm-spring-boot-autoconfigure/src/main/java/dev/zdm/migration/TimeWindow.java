@@ -1,4 +1,4 @@
-package dev.zdm.backfill;
+package dev.zdm.migration;
 
 import java.time.LocalTime;
 import java.time.format.DateTimeParseException;
