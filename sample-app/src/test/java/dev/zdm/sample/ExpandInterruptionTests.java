@@ -49,12 +49,23 @@ class ExpandInterruptionTests {
 
 	@BeforeEach
 	void emptyDatabase() {
-		postgres.jdbc().execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+		// A backend a killed instance left running (a concurrent index build waits for
+		// the DROP's transaction while the DROP waits for its lock: a deadlock) is ended
+		// first; the test's own idle pool connections are left alone.
+		JdbcTemplate jdbc = postgres.jdbc();
+		String others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+				+ "AND backend_type = 'client backend' AND state <> 'idle'";
+		jdbc.queryForList("SELECT pg_terminate_backend(pid) " + others, Boolean.class);
+		await().atMost(Duration.ofSeconds(30)).until(() -> count("SELECT count(*) " + others) == 0);
+		jdbc.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
 	}
 
 	@AfterEach
-	void killProcesses() {
-		this.processes.forEach(Process::destroyForcibly);
+	void killProcesses() throws InterruptedException {
+		for (Process process : this.processes) {
+			process.destroyForcibly();
+			process.waitFor(30, TimeUnit.SECONDS);
+		}
 	}
 
 	@Test
@@ -72,8 +83,12 @@ class ExpandInterruptionTests {
 			try (Statement statement = writer.createStatement()) {
 				statement.execute("UPDATE customers SET name = name WHERE id = 1");
 			}
+			// The sample's other migration, customers-address, is paused on this
+			// instance:
+			// its CREATE TABLE ... REFERENCES customers would wait behind the writer for
+			// the 300 s lock timeout, and the build's lock request would queue behind it.
 			Process first = launch("first", "zdm.migrations." + MIGRATION + ".expand=" + expand,
-					"zdm.ddl.lock-timeout=300s");
+					"zdm.ddl.lock-timeout=300s", "zdm.migrations.customers-address.expand-paused=true");
 			await().atMost(Duration.ofMinutes(4))
 				.until(() -> !first.isAlive()
 						|| count("SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c "

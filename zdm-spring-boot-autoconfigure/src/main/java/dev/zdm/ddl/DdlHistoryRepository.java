@@ -26,10 +26,18 @@ import dev.zdm.locks.BlockingSession;
 
 /**
  * Records and reads the DDL history of migrations in {@code zdm_ddl_step},
- * {@code zdm_ddl_statement}, {@code zdm_ddl_lock_timeout} and {@code zdm_ddl_blocker}.
- * Every statement on those tables is here.
+ * {@code zdm_ddl_statement}, {@code zdm_ddl_lock_timeout} and {@code zdm_ddl_blocker},
+ * and the operator's pauses in {@code zdm_ddl_pause}. Every statement on those tables is
+ * here.
  */
 public class DdlHistoryRepository {
+
+	/**
+	 * How many of a migration's most recent lock timeouts (with their blockers) are kept:
+	 * older ones are deleted as new ones are recorded, since a background expand retries
+	 * until it gets its lock. The per-statement totals count them all.
+	 */
+	public static final int KEPT_LOCK_TIMEOUTS = 200;
 
 	private static final String TABLES_EXIST = "SELECT to_regclass('zdm_ddl_statement') IS NOT NULL";
 
@@ -66,6 +74,11 @@ public class DdlHistoryRepository {
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
+	private static final String MARK_PAUSED = """
+			UPDATE zdm_ddl_statement SET state = 'paused', finished_at = now(), error = ?
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
+			""";
+
 	private static final String MARK_FAILED = """
 			UPDATE zdm_ddl_statement SET state = 'failed', finished_at = now(), error = ?
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
@@ -84,6 +97,22 @@ public class DdlHistoryRepository {
 	private static final String INSERT_BLOCKER = """
 			INSERT INTO zdm_ddl_blocker (lock_timeout_id, pid, state, application_name, state_ms, transaction_ms, query)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
+			""";
+
+	private static final String DELETE_OLD_LOCK_TIMEOUTS = """
+			DELETE FROM zdm_ddl_lock_timeout WHERE migration_id = ? AND id <= (
+			    SELECT id FROM zdm_ddl_lock_timeout WHERE migration_id = ? ORDER BY id DESC OFFSET ? LIMIT 1)
+			""";
+
+	private static final String INSERT_PAUSE = """
+			INSERT INTO zdm_ddl_pause (migration_id, step, instance_id) VALUES (?, ?, ?)
+			ON CONFLICT (migration_id, step) DO NOTHING
+			""";
+
+	private static final String DELETE_PAUSE = "DELETE FROM zdm_ddl_pause WHERE migration_id = ? AND step = ?";
+
+	private static final String FIND_PAUSE = """
+			SELECT instance_id, paused_at FROM zdm_ddl_pause WHERE migration_id = ? AND step = ?
 			""";
 
 	private static final String COUNT_LOCK_TIMEOUT = """
@@ -154,6 +183,16 @@ public class DdlHistoryRepository {
 	 */
 	public void stepFailed(String migrationId, DdlStep step, String error) {
 		this.jdbcTemplate.update(FINISH_STEP, "failed", error, migrationId, step.value());
+	}
+
+	/**
+	 * Record that a step stopped because it was paused.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @param reason who paused it, and what was stopped
+	 */
+	public void stepPaused(String migrationId, DdlStep step, String reason) {
+		this.jdbcTemplate.update(FINISH_STEP, "paused", reason, migrationId, step.value());
 	}
 
 	/**
@@ -230,6 +269,16 @@ public class DdlHistoryRepository {
 	}
 
 	/**
+	 * Record that a statement was stopped, or cancelled while it waited for its lock,
+	 * because its step was paused; the next run starts it again.
+	 * @param key the statement
+	 * @param reason who paused the step, and what was stopped
+	 */
+	public void paused(StatementKey key, String reason) {
+		this.jdbcTemplate.update(MARK_PAUSED, reason, key.migrationId(), key.step().value(), key.source(), key.index());
+	}
+
+	/**
 	 * Record that a statement failed for good.
 	 * @param key the statement
 	 * @param error why
@@ -268,7 +317,45 @@ public class DdlHistoryRepository {
 			}
 			this.jdbcTemplate.update(COUNT_LOCK_TIMEOUT, report, key.migrationId(), key.step().value(), key.source(),
 					key.index());
+			this.jdbcTemplate.update(DELETE_OLD_LOCK_TIMEOUTS, key.migrationId(), key.migrationId(),
+					KEPT_LOCK_TIMEOUTS);
 		});
+	}
+
+	/**
+	 * Pause a migration's step fleet-wide, unless it is paused already (then the first
+	 * pause is kept).
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @param instanceId the instance whose endpoint pauses it
+	 * @return the pause in force
+	 */
+	public DdlPause pause(String migrationId, DdlStep step, String instanceId) {
+		this.jdbcTemplate.update(INSERT_PAUSE, migrationId, step.value(), instanceId);
+		return Objects.requireNonNull(findPause(migrationId, step));
+	}
+
+	/**
+	 * Resume a migration's paused step.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @return {@code true} if it was paused
+	 */
+	public boolean resume(String migrationId, DdlStep step) {
+		return this.jdbcTemplate.update(DELETE_PAUSE, migrationId, step.value()) > 0;
+	}
+
+	/**
+	 * Return the pause of a migration's step.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @return the pause, or {@code null} if the step is not paused
+	 */
+	public @Nullable DdlPause findPause(String migrationId, DdlStep step) {
+		List<DdlPause> pauses = this.jdbcTemplate.query(FIND_PAUSE,
+				(rs, row) -> new DdlPause(rs.getString("instance_id"), instant(rs.getTimestamp("paused_at"))),
+				migrationId, step.value());
+		return pauses.isEmpty() ? null : pauses.get(0);
 	}
 
 	/**

@@ -40,6 +40,13 @@ public final class DdlSession implements AutoCloseable {
 
 	private static final String CANCEL = "SELECT pg_cancel_backend(?)";
 
+	// A wait for a lock on a table or another object; not the waits of a concurrent
+	// index build for older transactions, which come after it has its lock.
+	private static final String CANCEL_IF_WAITING_FOR_LOCK = """
+			SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+			WHERE pid = ? AND wait_event_type = 'Lock' AND wait_event NOT IN ('virtualxid', 'transactionid')
+			""";
+
 	private static final String DROP_INDEX_CONCURRENTLY = "DROP INDEX CONCURRENTLY IF EXISTS %s";
 
 	private final Connection connection;
@@ -171,6 +178,27 @@ public final class DdlSession implements AutoCloseable {
 		}
 		catch (SQLException ex) {
 			logger.debug("zdm: could not cancel the statement of DDL session " + this.pid, ex);
+		}
+	}
+
+	/**
+	 * Cancel the statement the session runs now only if it waits for a lock on a table or
+	 * another object, from another connection: a statement that has its locks, such as a
+	 * concurrent index build waiting for older transactions, goes on.
+	 * @param dataSource where to take that connection from
+	 * @return {@code true} if a statement was cancelled
+	 */
+	public boolean cancelIfWaitingForLock(DataSource dataSource) {
+		try (Connection other = dataSource.getConnection();
+				PreparedStatement statement = other.prepareStatement(CANCEL_IF_WAITING_FOR_LOCK)) {
+			statement.setInt(1, this.pid);
+			try (ResultSet rs = statement.executeQuery()) {
+				return rs.next() && rs.getBoolean(1);
+			}
+		}
+		catch (SQLException ex) {
+			logger.debug("zdm: could not cancel the lock wait of DDL session " + this.pid, ex);
+			return false;
 		}
 	}
 

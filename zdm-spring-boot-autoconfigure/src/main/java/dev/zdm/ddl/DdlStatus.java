@@ -66,7 +66,7 @@ public record DdlStatus(String migrationId, List<Step> steps, List<Statement> st
 	 * One step of a migration.
 	 *
 	 * @param step expand or contract
-	 * @param state {@code running}, {@code done} or {@code failed}
+	 * @param state {@code running}, {@code done}, {@code failed} or {@code paused}
 	 * @param instanceId the instance that ran it last
 	 * @param startedAt when it started last
 	 * @param finishedAt when it finished, or {@code null}
@@ -92,7 +92,7 @@ public record DdlStatus(String migrationId, List<Step> steps, List<Statement> st
 	 * @param source the script's file name, or {@code contributor:<class>}
 	 * @param index the statement's position in its source, from 1
 	 * @param sql the statement
-	 * @param state {@code running}, {@code applied} or {@code failed}
+	 * @param state {@code running}, {@code applied}, {@code failed} or {@code paused}
 	 * @param attempts how many times it was tried
 	 * @param lockTimeouts how many of those attempts timed out on a lock
 	 * @param startedAt when it started last

@@ -13,6 +13,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -68,7 +70,11 @@ import dev.zdm.phase.PhaseLimit;
  * not done tries for the migration's DDL lock, and one that gets it runs the statements
  * that have not run yet, retrying each until it gets its lock; the others wait, and take
  * over if that instance dies. With {@link ExpandSettings#atStartup()} it runs at start-up
- * instead, before the instance serves.
+ * instead, before the instance serves. The operator may pause it for the whole fleet
+ * ({@link #pauseExpand(String)}): no instance starts or takes it over until it is
+ * resumed, and the instance running it stops at the next safe point (a statement waiting
+ * for its lock is cancelled; one that has its locks, such as a concurrent index build,
+ * runs to its end).
  * <p>
  * Each step of each migration has a Flyway of its own whose history table,
  * {@code zdm_ddl_<step>_<migration>}, is zdm's; Flyway orders the scripts, validates the
@@ -135,6 +141,12 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 	private final ExecutorService expandExecutor = Executors.newCachedThreadPool((runnable) -> {
 		Thread thread = new Thread(runnable, "zdm-ddl-expand-" + expandThreads.incrementAndGet());
+		thread.setDaemon(true);
+		return thread;
+	});
+
+	private final ScheduledExecutorService pauseWatcher = Executors.newSingleThreadScheduledExecutor((runnable) -> {
+		Thread thread = new Thread(runnable, "zdm-ddl-expand-pause-watch");
 		thread.setDaemon(true);
 		return thread;
 	});
@@ -356,6 +368,16 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			return;
 		}
 		if (this.expandSettings.atStartup()) {
+			DdlPause pause = this.history.findPause(id, DdlStep.EXPAND);
+			if (pause != null) {
+				throw new ZdmConfigurationException(id,
+						"its expand DDL is not done and is paused for the whole fleet (" + pause.describe()
+								+ "), so this instance, which runs it at start-up (zdm.ddl.expand-at-startup=true), "
+								+ "cannot start; nothing has run",
+						"Resume the expand with POST /actuator/zdm/" + id + "/expand/resume on a running instance "
+								+ "(or DELETE FROM zdm_ddl_pause WHERE migration_id = '" + id
+								+ "'), then start again; or start without zdm.ddl.expand-at-startup.");
+			}
 			expandAtStartup(job);
 			return;
 		}
@@ -368,6 +390,50 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 		logger.info("zdm: migration '" + id + "': the expand DDL runs in the background; the instance serves "
 				+ "through the old schema and stays at expand until it is done");
 		job.future = this.expandExecutor.submit(() -> expandInBackground(job));
+		long poll = lockPollInterval().toMillis();
+		job.pauseWatch = this.pauseWatcher.scheduleWithFixedDelay(() -> watchPause(job), poll, poll,
+				TimeUnit.MILLISECONDS);
+	}
+
+	/**
+	 * Pause a migration's expand DDL for the whole fleet, from any instance: no instance
+	 * starts or takes it over until it is {@link #resumeExpand(String) resumed}, and the
+	 * instance running it stops within about a second: a statement waiting for its lock
+	 * (or between attempts) is cancelled and recorded as paused, a statement that has its
+	 * locks (a concurrent index build, a constraint validation) runs to its end and the
+	 * expand stops before the next one.
+	 * @param migrationId the migration
+	 * @return where the expand stands on this instance
+	 * @throws IllegalStateException if the expand is done
+	 */
+	public ExpandProgress pauseExpand(String migrationId) {
+		ExpandJob job = this.expands.get(migrationId);
+		if (job == null || job.isDone()) {
+			throw new IllegalStateException("The expand DDL of migration '" + migrationId
+					+ "' is done; there is nothing to pause. Pause the backfill with POST /actuator/zdm/" + migrationId
+					+ "/pause instead if that is what you meant");
+		}
+		DdlPause pause = this.history.pause(migrationId, DdlStep.EXPAND, this.instance.instanceId());
+		job.pausedBy(pause);
+		return job.progress();
+	}
+
+	/**
+	 * Resume a migration's expand DDL paused by {@link #pauseExpand(String)}: the
+	 * instances that wait for it start its next attempt within about a second.
+	 * @param migrationId the migration
+	 * @return where the expand stands on this instance
+	 * @throws IllegalStateException if the expand is done and not paused
+	 */
+	public ExpandProgress resumeExpand(String migrationId) {
+		ExpandJob job = this.expands.get(migrationId);
+		boolean resumed = this.history.resume(migrationId, DdlStep.EXPAND);
+		if (job == null || (job.isDone() && !resumed)) {
+			throw new IllegalStateException(
+					"The expand DDL of migration '" + migrationId + "' is done; there is nothing to resume");
+		}
+		job.pausedBy(null);
+		return job.progress();
 	}
 
 	/**
@@ -475,6 +541,7 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 	@Override
 	public void destroy() {
+		this.pauseWatcher.shutdownNow();
 		this.expands.values().forEach(this::stop);
 		this.expandExecutor.shutdownNow();
 		this.contractExecutor.shutdownNow();
@@ -529,40 +596,59 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	}
 
 	// Runs until the expand is done or the instance stops: never gives up, so a DDL that
-	// cannot get its lock never
-	// stops the instance.
+	// cannot get its lock never stops the instance. While the operator's pause is in
+	// force it starts nothing.
 	private void expandInBackground(ExpandJob job) {
 		String id = job.migration.id();
 		int failures = 0;
-		while (!job.stopRequested()) {
-			try {
-				if (expand(job)) {
-					logger.info("zdm: the expand DDL of migration '" + id + "' is done");
-					return;
+		try {
+			while (!job.shutdownRequested()) {
+				refreshPause(job);
+				if (job.pauseRequested()) {
+					job.state(ExpandProgress.State.PAUSED);
+					job.idle(lockPollInterval());
+					continue;
+				}
+				try {
+					if (expand(job)) {
+						logger.info("zdm: the expand DDL of migration '" + id + "' is done");
+						return;
+					}
+				}
+				catch (DdlStoppedException ex) {
+					logger.info("zdm: the expand DDL of migration '" + id + "' stopped: " + ex.getMessage());
+					if (job.shutdownRequested()) {
+						return;
+					}
+				}
+				catch (RuntimeException ex) {
+					if (job.shutdownRequested()) {
+						return;
+					}
+					if (job.pauseRequested()) {
+						continue;
+					}
+					failures++;
+					Duration pause = this.executor.settings().backoff(failures, this.random);
+					job.failed(String.valueOf(ex.getMessage()));
+					logger.warn("zdm: the expand DDL of migration '" + id + "' failed (" + failures + " in a row); it "
+							+ "is run again in " + pause.toMillis() + " ms and the migration stays at expand until it "
+							+ "is done: " + ex.getMessage());
+					job.pause(pause);
 				}
 			}
-			catch (DdlStoppedException ex) {
-				logger.info("zdm: the expand DDL of migration '" + id + "' stopped: " + ex.getMessage());
-				return;
-			}
-			catch (RuntimeException ex) {
-				if (job.stopRequested()) {
-					return;
-				}
-				failures++;
-				Duration pause = this.executor.settings().backoff(failures, this.random);
-				job.failed(String.valueOf(ex.getMessage()));
-				logger.warn("zdm: the expand DDL of migration '" + id + "' failed (" + failures + " in a row); it is "
-						+ "run again in " + pause.toMillis() + " ms and the migration stays at expand until it is "
-						+ "done: " + ex.getMessage());
-				job.pause(pause);
+		}
+		finally {
+			ScheduledFuture<?> watch = job.pauseWatch;
+			if (watch != null) {
+				watch.cancel(false);
 			}
 		}
 	}
 
 	// One try: take the DDL lock (waiting for another instance that holds it), then run
 	// what has not run yet.
-	// Returns false if a stop was requested.
+	// Returns false if a stop or a pause was requested.
 	private boolean expand(ExpandJob job) {
 		MigrationDefinition migration = job.migration;
 		String id = migration.id();
@@ -576,6 +662,13 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			if (this.states.find(id).isContracted() || isExpandDone(migration)) {
 				job.done();
 				return true;
+			}
+			if (job.untilApplied()) {
+				// Taking over from an instance that stopped for the pause.
+				refreshPause(job);
+				if (job.stopRequested()) {
+					return false;
+				}
 			}
 			job.session = session;
 			job.state(ExpandProgress.State.RUNNING);
@@ -592,7 +685,12 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				this.history.stepDone(id, DdlStep.EXPAND);
 			}
 			catch (RuntimeException ex) {
-				this.history.stepFailed(id, DdlStep.EXPAND, String.valueOf(ex.getMessage()));
+				if (job.pauseRequested()) {
+					this.history.stepPaused(id, DdlStep.EXPAND, job.stopReason());
+				}
+				else {
+					this.history.stepFailed(id, DdlStep.EXPAND, String.valueOf(ex.getMessage()));
+				}
 				throw ex;
 			}
 			finally {
@@ -600,6 +698,37 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			}
 			job.done();
 			return true;
+		}
+	}
+
+	// Every poll interval while the expand runs in the background: follow the operator's
+	// pause, and cancel a statement that waits for its lock when it is paused.
+	private void watchPause(ExpandJob job) {
+		if (job.isDone() || job.shutdownRequested()) {
+			return;
+		}
+		refreshPause(job);
+		DdlSession session = job.session;
+		try {
+			if (job.pauseRequested() && session != null && session.cancelIfWaitingForLock(this.dataSource)) {
+				logger.info("zdm: cancelled the expand statement of migration '" + job.migration.id()
+						+ "' that waited for its lock, as the expand is paused");
+			}
+		}
+		catch (RuntimeException ex) {
+			// A scheduled task ends on an exception: keep watching.
+			logger.debug("zdm: could not cancel the expand statement of migration '" + job.migration.id() + "'", ex);
+		}
+	}
+
+	// A failed read keeps what was read last: the next read follows the pause.
+	private void refreshPause(ExpandJob job) {
+		try {
+			job.pausedBy(this.history.findPause(job.migration.id(), DdlStep.EXPAND));
+		}
+		catch (RuntimeException ex) {
+			logger.debug("zdm: could not read whether the expand of migration '" + job.migration.id() + "' is paused",
+					ex);
 		}
 	}
 
@@ -897,6 +1026,10 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 		private volatile @Nullable Future<?> future;
 
+		private volatile @Nullable ScheduledFuture<?> pauseWatch;
+
+		private @Nullable DdlPause fleetPause;
+
 		ExpandJob(MigrationDefinition migration, boolean untilApplied) {
 			super(untilApplied);
 			this.migration = migration;
@@ -913,6 +1046,27 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 		void state(ExpandProgress.State state) {
 			this.state = state;
+		}
+
+		// Follows the operator's pause as read from the database, or as set or cleared
+		// through this instance's endpoint.
+		synchronized void pausedBy(@Nullable DdlPause pause) {
+			DdlPause before = this.fleetPause;
+			this.fleetPause = pause;
+			String id = this.migration.id();
+			if (pause != null && before == null) {
+				requestPause("the expand is " + pause.describe());
+				logger.warn("zdm: the expand DDL of migration '" + id + "' is " + pause.describe() + " for the whole "
+						+ "fleet; no instance starts or takes it over, and the migration stays at expand, until it "
+						+ "is resumed with POST /actuator/zdm/" + id + "/expand/resume");
+			}
+			else if (pause == null && before != null) {
+				clearPause();
+				if (this.state == ExpandProgress.State.PAUSED && this.future != null) {
+					this.state = ExpandProgress.State.RUNNING;
+				}
+				logger.info("zdm: the expand DDL of migration '" + id + "' is resumed");
+			}
 		}
 
 		void failed(String error) {
@@ -937,8 +1091,12 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 			ExpandProgress.State current = this.state;
 			boolean stalled = current != ExpandProgress.State.DONE && Duration.between(this.pendingSince, Instant.now())
 				.compareTo(ExpandContractRunner.this.expandSettings.alertAfter()) > 0;
+			DdlPause pause;
+			synchronized (this) {
+				pause = this.fleetPause;
+			}
 			return new ExpandProgress(this.migration.id(), current, this.pendingSince, this.finishedAt, this.statement,
-					this.lockTimeouts, this.lastBlockers, this.lastError, stalled);
+					this.lockTimeouts, this.lastBlockers, this.lastError, stalled, pause);
 		}
 
 	}

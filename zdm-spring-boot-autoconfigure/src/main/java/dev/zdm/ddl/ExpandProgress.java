@@ -20,10 +20,12 @@ import org.jspecify.annotations.Nullable;
  * @param lastError the last error of a failed run, or {@code null}
  * @param stalled whether it has been pending for longer than
  * {@code zdm.ddl.expand-alert-after}
+ * @param pause the operator's fleet-wide pause (through which instance, and when), or
+ * {@code null}; the state is {@link State#PAUSED} once this instance has stopped for it
  */
 public record ExpandProgress(String migrationId, State state, @Nullable Instant pendingSince,
 		@Nullable Instant finishedAt, @Nullable String statement, int lockTimeouts, @Nullable String lastBlockers,
-		@Nullable String lastError, boolean stalled) {
+		@Nullable String lastError, boolean stalled, @Nullable DdlPause pause) {
 
 	/**
 	 * Return how long the expand has been pending, or zero once it is done.
@@ -44,9 +46,16 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 	 * {@code waits for a lock (migration 'm' expand V1__x.sql statement 1)}
 	 */
 	public String summary() {
+		if (this.state == State.PAUSED && this.pause != null) {
+			return "is " + this.pause.describe() + " for the whole fleet; resume it with POST /actuator/zdm/"
+					+ this.migrationId + "/expand/resume";
+		}
 		StringBuilder summary = new StringBuilder(this.state.description.replace("<id>", this.migrationId));
-		if (this.statement != null && this.state != State.DONE) {
+		if (this.statement != null && this.state != State.DONE && this.state != State.PAUSED) {
 			summary.append(" (").append(this.statement).append(')');
+		}
+		if (this.pause != null && this.state != State.DONE) {
+			summary.append("; ").append(this.pause.describe()).append(": it stops before its next statement");
 		}
 		if (this.lastError != null && this.state == State.RETRYING) {
 			summary.append("; last error: ").append(this.lastError);
@@ -92,8 +101,9 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 		RETRYING("failed and is retried"),
 
 		/**
-		 * This instance does not run it: {@code zdm.migrations.<id>.expand-paused} is
-		 * set.
+		 * This instance does not run it: the operator paused it for the whole fleet
+		 * through the endpoint (see {@link ExpandProgress#pause()}), or
+		 * {@code zdm.migrations.<id>.expand-paused} is set on this instance.
 		 */
 		PAUSED("is paused by zdm.migrations.<id>.expand-paused on this instance"),
 

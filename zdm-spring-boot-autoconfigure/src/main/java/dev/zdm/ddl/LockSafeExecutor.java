@@ -163,8 +163,8 @@ public class LockSafeExecutor implements DisposableBean {
 		Set<String> othersInvalid = (index != null) ? invalidIndexesOfOthers(index) : Set.of();
 		for (int attempt = 1;; attempt++) {
 			if (control.stopRequested()) {
-				this.history.failed(key, "stopped before it ran: the instance is shutting down");
-				throw new DdlStoppedException(key + " stopped before it ran", null);
+				stopped(key, control, "stopped before it ran: " + control.stopReason());
+				throw new DdlStoppedException(key + " stopped before it ran: " + control.stopReason(), null);
 			}
 			execution.attemptStarting(attempt);
 			this.history.attempt(key);
@@ -183,8 +183,8 @@ public class LockSafeExecutor implements DisposableBean {
 				List<BlockingSession> blockers = watch.stop();
 				if (control.stopRequested()) {
 					String leftover = (index != null) ? cleanUp(session, index, othersInvalid, false) : "";
-					this.history.failed(key, "cancelled: the instance is shutting down" + leftover);
-					throw new DdlStoppedException(key + " was cancelled as the instance is shutting down; nothing "
+					stopped(key, control, "cancelled: " + control.stopReason() + leftover);
+					throw new DdlStoppedException(key + " was cancelled (" + control.stopReason() + "); nothing "
 							+ "of it is applied and the next run starts it again", ex);
 				}
 				boolean lockTimeout = isLockTimeout(ex);
@@ -243,7 +243,7 @@ public class LockSafeExecutor implements DisposableBean {
 				logger.info("zdm: " + key + ": index " + index.name()
 						+ " is being built by another session; waiting for it");
 				if (!control.pause(Duration.ofSeconds(1))) {
-					this.history.failed(key, "stopped while another session built the index");
+					stopped(key, control, "stopped while another session built the index: " + control.stopReason());
 					throw new DdlStoppedException(key + " stopped while another session built the index", null);
 				}
 			}
@@ -260,6 +260,17 @@ public class LockSafeExecutor implements DisposableBean {
 	@Override
 	public void destroy() {
 		this.watcher.shutdownNow();
+	}
+
+	// A paused step's statement is recorded as paused, one stopped by a shutdown as
+	// failed: the next run starts either again.
+	private void stopped(StatementKey key, RetryControl control, String reason) {
+		if (control.pauseRequested()) {
+			this.history.paused(key, reason);
+		}
+		else {
+			this.history.failed(key, reason);
+		}
 	}
 
 	private void run(DdlSession session, StatementKey key, DdlStatement statement) throws SQLException {

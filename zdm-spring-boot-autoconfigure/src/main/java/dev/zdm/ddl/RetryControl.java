@@ -3,14 +3,16 @@ package dev.zdm.ddl;
 import java.time.Duration;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.zdm.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.locks.BlockingSession;
 
 /**
  * How the {@link LockSafeExecutor} retries one step's statements: up to
  * {@code max-attempts}, or until each gets its lock (the background expand); and whether
- * it must stop, between attempts or during a pause. Subclasses are told of every lock
- * timeout.
+ * it must stop, between attempts or during a pause, because the instance shuts down or
+ * the step is paused by the operator. Subclasses are told of every lock timeout.
  */
 class RetryControl {
 
@@ -29,6 +31,8 @@ class RetryControl {
 
 	private volatile boolean stopRequested;
 
+	private volatile @Nullable String pauseReason;
+
 	RetryControl(boolean untilApplied) {
 		this.untilApplied = untilApplied;
 	}
@@ -41,26 +45,93 @@ class RetryControl {
 		return this.untilApplied;
 	}
 
+	/**
+	 * Whether the statements must stop: the instance shuts down, or the step is paused.
+	 */
 	boolean stopRequested() {
+		return this.stopRequested || this.pauseReason != null;
+	}
+
+	/**
+	 * Whether the instance shuts down.
+	 */
+	boolean shutdownRequested() {
 		return this.stopRequested;
+	}
+
+	/**
+	 * Whether the step is paused (and the instance does not shut down).
+	 */
+	boolean pauseRequested() {
+		return !this.stopRequested && this.pauseReason != null;
+	}
+
+	/**
+	 * Say why the statements stop, for the history and the log.
+	 */
+	String stopReason() {
+		String pause = this.pauseReason;
+		return (!this.stopRequested && pause != null) ? pause : "the instance is shutting down";
 	}
 
 	void requestStop() {
 		this.stopRequested = true;
+		wakeUp();
+	}
+
+	/**
+	 * Stop the statements until {@link #clearPause()}: a pause between attempts ends, and
+	 * the next attempt does not start.
+	 * @param reason why, for example who paused the step
+	 */
+	void requestPause(String reason) {
+		this.pauseReason = reason;
+		wakeUp();
+	}
+
+	void clearPause() {
+		this.pauseReason = null;
+		wakeUp();
+	}
+
+	/**
+	 * Wait, returning early if the instance shuts down or the pause is cleared.
+	 * @param wait how long at most
+	 */
+	void idle(Duration wait) {
+		long deadline = System.nanoTime() + wait.toNanos();
+		synchronized (this.monitor) {
+			while (!this.stopRequested && this.pauseReason != null) {
+				long left = deadline - System.nanoTime();
+				if (left <= 0) {
+					return;
+				}
+				try {
+					this.monitor.wait(Math.max(1, left / 1_000_000), 0);
+				}
+				catch (InterruptedException ex) {
+					Thread.currentThread().interrupt();
+					this.stopRequested = true;
+				}
+			}
+		}
+	}
+
+	private void wakeUp() {
 		synchronized (this.monitor) {
 			this.monitor.notifyAll();
 		}
 	}
 
 	/**
-	 * Pause, returning early if a stop is requested.
+	 * Pause, returning early if a stop or a pause of the step is requested.
 	 * @param pause how long
-	 * @return {@code false} if a stop was requested
+	 * @return {@code false} if a stop or a pause was requested
 	 */
 	boolean pause(Duration pause) {
 		long deadline = System.nanoTime() + pause.toNanos();
 		synchronized (this.monitor) {
-			while (!this.stopRequested) {
+			while (!stopRequested()) {
 				long left = deadline - System.nanoTime();
 				if (left <= 0) {
 					return true;

@@ -1,6 +1,7 @@
 package dev.zdm.metrics;
 
 import java.time.Instant;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -22,6 +23,12 @@ import dev.zdm.phase.PhaseController;
  * <ul>
  * <li>{@code zdm.ddl.expand.pending}: 1 while the expand is not done (the migration stays
  * at {@code expand}), else 0;</li>
+ * <li>{@code zdm.ddl.expand.state}, tagged with the {@code state} ({@code running},
+ * {@code waiting-for-lock}, {@code waiting-for-instance}, {@code retrying},
+ * {@code paused}, {@code done}): 1 for the state the expand is in, else 0;</li>
+ * <li>{@code zdm.ddl.expand.paused}: 1 while the expand is paused, for the whole fleet
+ * through the endpoint or on this instance by {@code zdm.migrations.<id>.expand-paused},
+ * else 0;</li>
  * <li>{@code zdm.ddl.expand.pending.time}: how long it has been pending, 0 once
  * done;</li>
  * <li>{@code zdm.ddl.expand.stalled}: 1 once it has been pending for longer than
@@ -58,6 +65,26 @@ public class ExpandMetrics implements MeterBinder {
 								(progress) -> (progress.state() != ExpandProgress.State.DONE) ? 1 : 0))
 				.description("Whether the expand DDL is not done yet")
 				.tags(tags)
+				.strongReference(true)
+				.register(registry);
+			for (ExpandProgress.State state : ExpandProgress.State.values()) {
+				Gauge
+					.builder("zdm.ddl.expand.state", this,
+							(metrics) -> metrics.progress(id, (progress) -> (progress.state() == state) ? 1 : 0))
+					.description("1 for the state the expand DDL is in, else 0")
+					.tags(tags.and("state", state.name().toLowerCase(Locale.ROOT).replace('_', '-')))
+					.strongReference(true)
+					.register(registry);
+			}
+			Gauge
+				.builder("zdm.ddl.expand.paused", this,
+						(metrics) -> metrics.progress(id,
+								(progress) -> (progress.state() == ExpandProgress.State.PAUSED
+										|| (progress.pause() != null && progress.state() != ExpandProgress.State.DONE))
+												? 1 : 0))
+				.description("Whether the expand DDL is paused, for the whole fleet or on this instance")
+				.tags(tags)
+				.strongReference(true)
 				.register(registry);
 			TimeGauge
 				.builder("zdm.ddl.expand.pending.time", this, TimeUnit.SECONDS,
@@ -65,12 +92,14 @@ public class ExpandMetrics implements MeterBinder {
 								(progress) -> progress.pendingFor(Instant.now()).toMillis() / 1000.0))
 				.description("How long the expand DDL has been pending")
 				.tags(tags)
+				.strongReference(true)
 				.register(registry);
 			Gauge
 				.builder("zdm.ddl.expand.stalled", this,
 						(metrics) -> metrics.progress(id, (progress) -> progress.stalled() ? 1 : 0))
 				.description("Whether the expand DDL has been pending for longer than zdm.ddl.expand-alert-after")
 				.tags(tags)
+				.strongReference(true)
 				.register(registry);
 			FunctionCounter
 				.builder("zdm.ddl.expand.lock.timeouts", this,

@@ -34,9 +34,9 @@ import dev.zdm.phase.PhaseController;
 /**
  * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase
  * and why they differ, the fleet, the migration's state, its table's lock figures, its
- * backfill's progress and verification and its DDL history. Its write operation (pause,
- * resume or verify a backfill) is off unless
- * {@code management.endpoint.zdm.access=unrestricted}.
+ * backfill's progress and verification and its DDL history. Its write operations (pause,
+ * resume or verify a backfill; pause or resume an expand DDL for the whole fleet) are off
+ * unless {@code management.endpoint.zdm.access=unrestricted}.
  */
 @Endpoint(id = "zdm", defaultAccess = Access.READ_ONLY)
 public class ZdmEndpoint {
@@ -123,6 +123,43 @@ public class ZdmEndpoint {
 							+ id + "/pause");
 		}
 		return this.backfill.progress(id);
+	}
+
+	/**
+	 * Pause or resume a migration's expand DDL for the whole fleet, from any instance.
+	 * @param id the migration
+	 * @param step {@code expand}
+	 * @param action {@code pause} or {@code resume}
+	 * @return where the expand stands on this instance after the action
+	 */
+	@WriteOperation
+	public ExpandProgress ddl(@Selector String id, @Selector String step, @Selector String action) {
+		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
+			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
+					"No migration '" + id + "' is declared; declared: "
+							+ this.controller.migrations().stream().map((migration) -> migration.id()).toList());
+		}
+		if (!"expand".equals(step)) {
+			throw new InvalidEndpointRequestException("Unknown step '" + step + "'", "Unknown step '" + step
+					+ "': only the expand can be paused or resumed, as in POST /actuator/zdm/" + id + "/expand/pause");
+		}
+		if (!"pause".equals(action) && !"resume".equals(action)) {
+			throw new InvalidEndpointRequestException("Unknown expand action '" + action + "'",
+					"Unknown expand action '" + action + "': use pause or resume, as in POST /actuator/zdm/" + id
+							+ "/expand/pause");
+		}
+		ExpandContractRunner runner = this.ddlRunner;
+		if (runner == null) {
+			throw new InvalidEndpointRequestException("No DDL runner",
+					"This application runs no expand DDL (no ExpandContractRunner bean), so there is none to "
+							+ action);
+		}
+		try {
+			return "pause".equals(action) ? runner.pauseExpand(id) : runner.resumeExpand(id);
+		}
+		catch (IllegalStateException ex) {
+			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
+		}
 	}
 
 	private MigrationDescriptor describe(MigrationStatus status) {

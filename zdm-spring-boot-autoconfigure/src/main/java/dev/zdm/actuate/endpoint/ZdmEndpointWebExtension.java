@@ -11,8 +11,9 @@ import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExten
 
 /**
  * {@link EndpointWebExtension @EndpointWebExtension} for the {@link ZdmEndpoint}: a
- * malformed write request (unknown migration or action) is answered with
- * {@code 400 Bad Request} and a body that says what is wrong and what to send instead.
+ * malformed write request (unknown migration, step or action, or an expand that is done)
+ * is answered with {@code 400 Bad Request} and a body that says what is wrong and what to
+ * send instead.
  */
 @EndpointWebExtension(endpoint = ZdmEndpoint.class)
 public class ZdmEndpointWebExtension {
@@ -35,11 +36,25 @@ public class ZdmEndpointWebExtension {
 					: new WebEndpointResponse<>(WebEndpointResponse.STATUS_NO_CONTENT);
 		}
 		catch (InvalidEndpointRequestException ex) {
-			Map<String, Object> body = new LinkedHashMap<>();
-			body.put("status", WebEndpointResponse.STATUS_BAD_REQUEST);
-			body.put("error", ex.getReason());
-			return new WebEndpointResponse<>(body, WebEndpointResponse.STATUS_BAD_REQUEST);
+			return badRequest(ex);
 		}
+	}
+
+	@WriteOperation
+	public WebEndpointResponse<Object> ddl(@Selector String id, @Selector String step, @Selector String action) {
+		try {
+			return new WebEndpointResponse<>(this.delegate.ddl(id, step, action), WebEndpointResponse.STATUS_OK);
+		}
+		catch (InvalidEndpointRequestException ex) {
+			return badRequest(ex);
+		}
+	}
+
+	private static WebEndpointResponse<Object> badRequest(InvalidEndpointRequestException ex) {
+		Map<String, Object> body = new LinkedHashMap<>();
+		body.put("status", WebEndpointResponse.STATUS_BAD_REQUEST);
+		body.put("error", ex.getReason());
+		return new WebEndpointResponse<>(body, WebEndpointResponse.STATUS_BAD_REQUEST);
 	}
 
 }
