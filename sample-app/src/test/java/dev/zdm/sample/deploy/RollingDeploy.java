@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 import org.jspecify.annotations.Nullable;
@@ -67,9 +68,18 @@ public final class RollingDeploy {
 
 	private @Nullable String killed;
 
+	private @Nullable String priorityFailure;
+
+	private List<String> instanceCommand;
+
+	private String classDataSharing = "off (--cds=false)";
+
+	private int unsettled;
+
 	public RollingDeploy(Options options, PrintStream out) {
 		this.options = options;
 		this.out = out;
+		this.instanceCommand = options.command;
 	}
 
 	public static void main(String[] args) throws Exception {
@@ -107,6 +117,7 @@ public final class RollingDeploy {
 		try {
 			JdbcTemplate jdbc = startDatabase();
 			boolean observingDdl = observeDdl(jdbc);
+			this.instanceCommand = classDataSharing();
 			Workload workload = this.options.workload();
 			for (String slot : SLOTS) {
 				this.instances.put(slot, startInstance(slot, "expand"));
@@ -117,33 +128,41 @@ public final class RollingDeploy {
 			Traffic traffic = new Traffic(workload, this.options.rate, this.options.clientThreads);
 			this.traffic = traffic;
 			for (ServiceInstance instance : this.instances.values()) {
-				traffic.warmUp(instance, this.options.warmUpRequests);
-				traffic.add(instance);
+				join(instance);
 			}
 			traffic.start();
 			log("traffic at %d requests/s", this.options.rate);
 			this.sequence.add("expand");
 			dwell();
-			step("dual-write");
-			step("backfill");
-			step("read-new");
-			step("backfill");
-			step("read-new");
-			Map<String, Long> disagreeing = workload.disagreeingRows(jdbc, this.options.migrations);
-			log("rows where old and new disagree: %s", disagreeing);
-			step("contract");
+			Map<String, Long> disagreeing = Map.of();
+			for (String phase : this.options.phases) {
+				if (phase.equals("contract")) {
+					disagreeing = disagreeingRows(workload, jdbc);
+				}
+				step(phase);
+			}
+			if (!this.options.phases.contains("contract")) {
+				disagreeing = disagreeingRows(workload, jdbc);
+			}
 			traffic.stop();
 			traffic.slowRequestsBySecond().forEach((line) -> log("slow requests at %s", line));
 			log("traffic stopped; reading back every acknowledged write");
 			List<String> lost = workload.lostWrites(this.instances.get("a").target(), 8);
-			Map<String, Integer> contractRuns = observingDdl ? contractRuns(jdbc) : Map.of();
-			Report report = report(traffic, workload, lost, disagreeing, contractRuns, observingDdl);
+			boolean contracting = this.options.phases.contains("contract");
+			Map<String, Integer> contractRuns = (observingDdl && contracting) ? contractRuns(jdbc) : Map.of();
+			Report report = report(traffic, workload, lost, disagreeing, contractRuns, observingDdl && contracting);
 			report.print(this.out);
 			return report;
 		}
 		finally {
 			shutdown();
 		}
+	}
+
+	private Map<String, Long> disagreeingRows(Workload workload, JdbcTemplate jdbc) {
+		Map<String, Long> disagreeing = workload.disagreeingRows(jdbc, this.options.migrations);
+		log("rows where old and new disagree: %s", disagreeing);
+		return disagreeing;
 	}
 
 	private void step(String phase) throws InterruptedException {
@@ -170,8 +189,40 @@ public final class RollingDeploy {
 		log("stopped %s in %d ms", old, stop.toMillis());
 		ServiceInstance replacement = startInstance(slot, phase);
 		this.instances.put(slot, replacement);
-		traffic().warmUp(replacement, this.options.warmUpRequests);
-		traffic().add(replacement);
+		join(replacement);
+	}
+
+	/**
+	 * Warm a new instance up and add it to the rotation, as a readiness check with
+	 * warm-up would: first the warm-up requests while it still runs at a low priority,
+	 * then (back at normal priority) rounds of requests until their latency settles.
+	 */
+	private void join(ServiceInstance instance) {
+		long start = System.nanoTime();
+		traffic().warmUp(instance, this.options.warmUpRequests, this.options.warmUpThreads);
+		String priority = "";
+		if (this.options.nice != 0) {
+			String failure = instance.raisePriority();
+			if (failure != null) {
+				if (this.priorityFailure == null) {
+					this.priorityFailure = failure;
+				}
+				priority = ", still at nice " + this.options.nice + " (" + failure + ")";
+			}
+			else {
+				priority = ", back at nice 0";
+			}
+		}
+		Traffic.Settled settled = traffic().settle(instance, this.options.warmUpThreads, this.options.warmUpP99,
+				this.options.warmUpTimeout);
+		if (!settled.settled()) {
+			this.unsettled++;
+		}
+		log("%s joins the rotation after %d warm-up requests%s, then %d until p99 %.1f ms (%s) in %d ms",
+				instance.name(), this.options.warmUpRequests, priority, settled.requests(), settled.p99(),
+				settled.settled() ? "settled" : "NOT settled within " + this.options.warmUpTimeout.toSeconds() + " s",
+				Duration.ofNanos(System.nanoTime() - start).toMillis());
+		traffic().add(instance);
 	}
 
 	private void killRunnerMidway(String phase) {
@@ -217,8 +268,7 @@ public final class RollingDeploy {
 							.getKey();
 						ServiceInstance replacement = startInstance(slot, phase);
 						this.instances.put(slot, replacement);
-						traffic().warmUp(replacement, this.options.warmUpRequests);
-						traffic().add(replacement);
+						join(replacement);
 						return;
 					}
 				}
@@ -297,8 +347,10 @@ public final class RollingDeploy {
 		int port = this.options.ports.get(SLOTS.indexOf(slot));
 		File log = this.options.workDirectory.resolve(name + ".log").toFile();
 		log("starting %s at %s on port %d (log: %s)", name, phase, port, log);
-		ServiceInstance instance = ServiceInstance.start(name, this.options.command, arguments, port, log);
-		long deadline = System.nanoTime() + this.options.startTimeout.toNanos();
+		ServiceInstance instance = ServiceInstance.start(name, this.instanceCommand, arguments, port, log,
+				this.options.nice);
+		long start = System.nanoTime();
+		long deadline = start + this.options.startTimeout.toNanos();
 		while (instance.zdm() == null) {
 			if (!instance.isAlive()) {
 				throw new IllegalStateException(name + " exited while starting: see " + log);
@@ -310,8 +362,70 @@ public final class RollingDeploy {
 			}
 			sleep(100);
 		}
-		log("%s is up", instance);
+		log("%s is up in %d ms", instance, Duration.ofNanos(System.nanoTime() - start).toMillis());
 		return instance;
+	}
+
+	/**
+	 * With a command of the form {@code java [options] -jar app.jar}, extract the jar and
+	 * make a class data sharing archive of it with a training run that exits once its
+	 * context is refreshed (zdm disabled, so that it takes no part in the fleet), and
+	 * return the command that starts instances with that archive. Less CPU goes to
+	 * loading classes at every start.
+	 */
+	private List<String> classDataSharing() throws IOException, InterruptedException {
+		List<String> command = this.options.command;
+		int jar = command.indexOf("-jar");
+		if (!this.options.cds) {
+			return command;
+		}
+		if (jar < 0 || jar != command.size() - 2) {
+			this.classDataSharing = "not used: the command is not of the form 'java [options] -jar app.jar'";
+			return command;
+		}
+		long start = System.nanoTime();
+		Path jarFile = Path.of(command.get(jar + 1)).toAbsolutePath();
+		Path directory = this.options.workDirectory.resolve("cds").toAbsolutePath();
+		FileSystemUtils.deleteRecursively(directory);
+		List<String> java = command.subList(0, jar);
+		List<String> extract = new ArrayList<>(java);
+		extract.addAll(List.of("-Djarmode=tools", "-jar", jarFile.toString(), "extract", "--destination",
+				directory.toString()));
+		Path extracted = directory.resolve(jarFile.getFileName());
+		Path archive = directory.resolve("application.jsa");
+		List<String> training = new ArrayList<>(java);
+		training.addAll(List.of("-XX:ArchiveClassesAtExit=" + archive, "-Dspring.context.exit=onRefresh", "-jar",
+				extracted.toString()));
+		training.addAll(this.options.instanceArguments);
+		training.addAll(this.options.databaseArguments());
+		training.addAll(List.of("--zdm.enabled=false", "--server.port=0"));
+		log("class data sharing: extracting %s and making an archive with a training run", jarFile.getFileName());
+		// Of the training run, the archive is what counts, not how the run ended.
+		if (!Integer.valueOf(0).equals(runToEnd(extract, "cds-extract.log"))
+				|| runToEnd(training, "cds-training.log") == null || !Files.isRegularFile(archive)) {
+			this.classDataSharing = "FAILED, instances start without it: see "
+					+ this.options.workDirectory.resolve("cds-training.log");
+			log("class data sharing %s", this.classDataSharing);
+			return command;
+		}
+		this.classDataSharing = "instances start from " + extracted.getFileName() + " extracted, with "
+				+ archive.getFileName() + " (" + Files.size(archive) / (1024 * 1024) + " MB, made in "
+				+ Duration.ofNanos(System.nanoTime() - start).toSeconds() + " s)";
+		log("class data sharing: %s", this.classDataSharing);
+		List<String> withArchive = new ArrayList<>(java);
+		withArchive.addAll(List.of("-XX:SharedArchiveFile=" + archive, "-jar", extracted.toString()));
+		return withArchive;
+	}
+
+	private @Nullable Integer runToEnd(List<String> line, String logName) throws IOException, InterruptedException {
+		Process process = new ProcessBuilder(line).redirectErrorStream(true)
+			.redirectOutput(this.options.workDirectory.resolve(logName).toFile())
+			.start();
+		if (!process.waitFor(this.options.startTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+			process.destroyForcibly().waitFor();
+			return null;
+		}
+		return process.exitValue();
 	}
 
 	private JdbcTemplate startDatabase() throws IOException {
@@ -393,10 +507,20 @@ public final class RollingDeploy {
 		double[] latency = traffic.latencyMillis(50, 99, 100);
 		Boolean contractOnce = observingDdl
 				? !contractRuns.isEmpty() && contractRuns.values().stream().allMatch((count) -> count == 1) : null;
-		return new Report(this.options, String.join(" -> ", this.sequence), this.killed, traffic.sent(),
-				traffic.warmUps(), traffic.achievedRate(), traffic.skipped(), traffic.failed(),
-				traffic.killedInFlight(), traffic.staleReads(), traffic.messages(), workload.figures(), lost,
-				disagreeing, contractRuns, contractOnce, latency[0], latency[1], latency[2],
+		String priority = (this.options.nice == 0) ? "off (--no-nice): new instances start at normal priority"
+				: "new instances start at nice " + this.options.nice + ", raised to 0 before they join"
+						+ ((this.priorityFailure != null)
+								? " - FAILED, they stayed at nice " + this.options.nice + ": " + this.priorityFailure
+								: "");
+		String warmUp = this.options.warmUpRequests + " requests (" + this.options.warmUpThreads
+				+ " at a time), then rounds of 200 until p99 < " + this.options.warmUpP99.toMillis() + " ms"
+				+ ((this.unsettled > 0) ? "; " + this.unsettled + " instance(s) joined unsettled after "
+						+ this.options.warmUpTimeout.toSeconds() + " s" : "");
+		return new Report(this.options, String.join(" -> ", this.sequence), this.killed, priority,
+				this.classDataSharing, warmUp, traffic.clientCores(), traffic.sent(), traffic.warmUps(),
+				traffic.achievedRate(), traffic.skipped(), traffic.failed(), traffic.killedInFlight(),
+				traffic.staleReads(), traffic.messages(), workload.figures(), lost, disagreeing, contractRuns,
+				contractOnce, latency[0], latency[1], latency[2],
 				this.stops.stream().max(Duration::compareTo).orElse(Duration.ZERO));
 	}
 
@@ -493,7 +617,21 @@ public final class RollingDeploy {
 				  --rate=250              requests per second
 				  --seed-rows=100000      rows written before the deploy starts
 				  --dwell=5s              time under traffic after each step
-				  --kill-runner=true      kill the backfill runner with SIGKILL midway
+				  --phases=dual-write,backfill,read-new,backfill,read-new,contract
+				                          the phases to deploy after expand, in order (a shorter list for
+				                          a shorter run: each phase replaces both instances)
+				  --kill-runner=true      kill the backfill runner with SIGKILL midway (at the first backfill)
+				  --nice=19               start each new instance at this niceness (Linux nice) and raise every
+				                          thread back to 0 once it is warmed up, so that starting it takes CPU
+				                          the serving instance does not need; needs root (or CAP_SYS_NICE) to
+				                          raise it back. --no-nice starts instances at normal priority
+				  --cds=true              with a command 'java [options] -jar app.jar': extract the jar and start
+				                          instances with a class data sharing archive made by a training run
+				  --warm-up-requests=3000 requests sent to a new instance before it joins the rotation
+				  --warm-up-threads=4     of them, sent at once
+				  --warm-up-p99=50ms, --warm-up-timeout=60s
+				                          then rounds of 200 requests until one's p99 is under the bound
+				                          (at most for the timeout)
 				  --work-dir=target/rolling-deploy   instance logs
 				  --start-timeout=180s, --phase-timeout=300s, --stop-timeout=60s
 				""";
@@ -529,7 +667,19 @@ public final class RollingDeploy {
 
 		int seedRows = 100_000;
 
-		int warmUpRequests = 200;
+		List<String> phases = List.of("dual-write", "backfill", "read-new", "backfill", "read-new", "contract");
+
+		int nice = 19;
+
+		boolean cds = true;
+
+		int warmUpRequests = 3000;
+
+		int warmUpThreads = 4;
+
+		Duration warmUpP99 = Duration.ofMillis(50);
+
+		Duration warmUpTimeout = Duration.ofSeconds(60);
 
 		Duration dwell = Duration.ofSeconds(5);
 
@@ -553,6 +703,10 @@ public final class RollingDeploy {
 			for (String arg : args) {
 				if (arg.equals("--help") || arg.equals("-h")) {
 					return null;
+				}
+				if (arg.equals("--no-nice")) {
+					options.set("nice", "0");
+					continue;
 				}
 				int equals = arg.indexOf('=');
 				if (!arg.startsWith("--") || equals < 0) {
@@ -584,7 +738,13 @@ public final class RollingDeploy {
 					case "rate" -> this.rate = Integer.parseInt(value);
 					case "client-threads" -> this.clientThreads = Integer.parseInt(value);
 					case "seed-rows" -> this.seedRows = Integer.parseInt(value);
+					case "phases" -> this.phases = phases(value);
+					case "nice" -> this.nice = Integer.parseInt(value);
+					case "cds" -> this.cds = Boolean.parseBoolean(value);
 					case "warm-up-requests" -> this.warmUpRequests = Integer.parseInt(value);
+					case "warm-up-threads" -> this.warmUpThreads = Integer.parseInt(value);
+					case "warm-up-p99" -> this.warmUpP99 = duration(value);
+					case "warm-up-timeout" -> this.warmUpTimeout = duration(value);
 					case "dwell" -> this.dwell = duration(value);
 					case "kill-runner" -> this.killRunner = Boolean.parseBoolean(value);
 					case "work-dir" -> this.workDirectory = Path.of(value);
@@ -607,6 +767,12 @@ public final class RollingDeploy {
 			if (this.rate < 1) {
 				throw new IllegalArgumentException("--rate must be at least 1 request per second");
 			}
+			if (this.nice < 0 || this.nice > 19) {
+				throw new IllegalArgumentException("--nice must be between 0 (off) and 19");
+			}
+			if (this.warmUpThreads < 1) {
+				throw new IllegalArgumentException("--warm-up-threads must be at least 1");
+			}
 			return this;
 		}
 
@@ -625,6 +791,17 @@ public final class RollingDeploy {
 			}
 			return List.of("--spring.datasource.url=" + this.jdbcUrl, "--spring.datasource.username=" + this.jdbcUser,
 					"--spring.datasource.password=" + this.jdbcPassword);
+		}
+
+		private static List<String> phases(String value) {
+			List<String> phases = List.of(value.split(","));
+			for (String phase : phases) {
+				if (!List.of("dual-write", "backfill", "read-new", "contract").contains(phase)) {
+					throw new IllegalArgumentException("unknown phase '" + phase
+							+ "': list the phases after expand, each one of dual-write, backfill, read-new, contract");
+				}
+			}
+			return phases;
 		}
 
 		private static List<String> words(String value) {
@@ -653,6 +830,10 @@ public final class RollingDeploy {
 	 * @param options what it ran against
 	 * @param sequence the phases the fleet went through
 	 * @param killed the runner killed with SIGKILL, or {@code null} if none was
+	 * @param priority how new instances were started and raised to normal priority
+	 * @param classDataSharing whether instances started with a class data sharing archive
+	 * @param warmUp how new instances were warmed up before they joined the rotation
+	 * @param clientCores the CPU the load generator used while the traffic ran, in cores
 	 * @param requests requests sent under traffic
 	 * @param warmUps requests sent to a new instance before it joined the rotation
 	 * @param rate requests per second achieved
@@ -673,8 +854,9 @@ public final class RollingDeploy {
 	 * @param max maximum
 	 * @param longestStop the longest graceful stop
 	 */
-	public record Report(Options options, String sequence, @Nullable String killed, long requests, long warmUps,
-			double rate, long notSent, long failed, long killedInFlight, long staleReads, List<String> failures,
+	public record Report(Options options, String sequence, @Nullable String killed, String priority,
+			String classDataSharing, String warmUp, double clientCores, long requests, long warmUps, double rate,
+			long notSent, long failed, long killedInFlight, long staleReads, List<String> failures,
 			Map<String, Long> writes, List<String> lostWrites, Map<String, Long> disagreeingRows,
 			Map<String, Integer> contractRuns, @Nullable Boolean contractOnce, double p50, double p99, double max,
 			Duration longestStop) {
@@ -691,7 +873,8 @@ public final class RollingDeploy {
 		 */
 		public boolean correct() {
 			return this.failed == 0 && this.staleReads == 0 && this.lostWrites.isEmpty() && disagreeing() == 0
-					&& !Boolean.FALSE.equals(this.contractOnce) && (!this.options.killRunner || this.killed != null);
+					&& !Boolean.FALSE.equals(this.contractOnce)
+					&& (!this.options.killRunner || !this.options.phases.contains("backfill") || this.killed != null);
 		}
 
 		/**
@@ -709,6 +892,9 @@ public final class RollingDeploy {
 					+ this.options.rate + " requests/s asked");
 			out.println("  phases:                " + this.sequence);
 			out.println("  backfill runner:       " + ((this.killed != null) ? this.killed : "not killed"));
+			out.println("  start-up priority:     " + this.priority);
+			out.println("  class data sharing:    " + this.classDataSharing);
+			out.println("  warm-up:               " + this.warmUp);
 			out.printf(
 					"  requests:              %d under traffic (%.0f/s), %d warm-up, %d not sent (all client threads busy)%n",
 					this.requests, this.rate, this.warmUps, this.notSent);
@@ -727,6 +913,8 @@ public final class RollingDeploy {
 					+ this.contractRuns);
 			out.printf("  latency:               p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", this.p50, this.p99,
 					this.max);
+			out.printf("  load generator CPU:    %.2f of %d cores on average while the traffic ran%n", this.clientCores,
+					Runtime.getRuntime().availableProcessors());
 			out.println("  longest stop:          " + this.longestStop.toMillis() + " ms (SIGTERM to exit)");
 			out.println("  targets:               " + (targetsMet() ? "met"
 					: "MISSED (0 failed, 0 stale, 0 lost, 0 disagreeing, contract once, p99 < 50 ms, max < 500 ms)"));

@@ -5,13 +5,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
+import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -45,9 +49,15 @@ final class ServiceInstance {
 	 * Start an instance. It gets a connection pool of its own, as behind a load balancer,
 	 * so that no request to its replacement on the same port goes out on a connection the
 	 * stopped instance closed.
+	 * @param nice the niceness to start it at (Linux {@code nice}), 0 for none
 	 */
-	static ServiceInstance start(String name, List<String> command, List<String> arguments, int port, File log) {
-		List<String> line = new ArrayList<>(command);
+	static ServiceInstance start(String name, List<String> command, List<String> arguments, int port, File log,
+			int nice) {
+		List<String> line = new ArrayList<>();
+		if (nice != 0) {
+			line.addAll(List.of("nice", "-n", Integer.toString(nice)));
+		}
+		line.addAll(command);
 		line.addAll(arguments);
 		line.add("--server.port=" + port);
 		try {
@@ -76,6 +86,10 @@ final class ServiceInstance {
 
 	long pid() {
 		return this.process.pid();
+	}
+
+	Process process() {
+		return this.process;
 	}
 
 	HttpTarget target() {
@@ -138,6 +152,75 @@ final class ServiceInstance {
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
+		}
+	}
+
+	/**
+	 * Set every thread of this instance (and of its child processes, when the command is
+	 * a wrapper) back to niceness 0, as it was started with {@code nice}. Threads started
+	 * meanwhile inherit the niceness of the thread that starts them, so this repeats
+	 * until none is left at another niceness.
+	 * @return {@code null} if done, or why it could not be done
+	 */
+	@Nullable String raisePriority() {
+		try {
+			for (int round = 0; round < 5; round++) {
+				List<String> niced = nicedThreads();
+				if (niced.isEmpty()) {
+					return null;
+				}
+				List<String> line = new ArrayList<>(List.of("renice", "-n", "0", "-p"));
+				line.addAll(niced);
+				Process renice = new ProcessBuilder(line).redirectErrorStream(true).start();
+				String output = new String(renice.getInputStream().readAllBytes()).strip();
+				if (renice.waitFor() != 0 && nicedThreads().size() == niced.size()) {
+					return "renice failed: " + output;
+				}
+			}
+			return "threads still niced after 5 rounds: " + nicedThreads().size();
+		}
+		catch (IOException | UncheckedIOException ex) {
+			return ex.getMessage();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			return "interrupted";
+		}
+	}
+
+	private List<String> nicedThreads() throws IOException {
+		List<String> niced = new ArrayList<>();
+		List<ProcessHandle> processes = Stream
+			.concat(Stream.of(this.process.toHandle()), this.process.toHandle().descendants())
+			.toList();
+		for (ProcessHandle handle : processes) {
+			Path tasks = Path.of("/proc", Long.toString(handle.pid()), "task");
+			if (!Files.isDirectory(tasks)) {
+				continue;
+			}
+			try (Stream<Path> threads = Files.list(tasks)) {
+				for (Path thread : threads.toList()) {
+					Integer niceness = niceness(thread.resolve("stat"));
+					if (niceness != null && niceness != 0) {
+						niced.add(thread.getFileName().toString());
+					}
+				}
+			}
+		}
+		return niced;
+	}
+
+	// Field 19 of /proc/<pid>/task/<tid>/stat; the name, field 2, is in parentheses and
+	// may contain spaces.
+	private static @Nullable Integer niceness(Path stat) {
+		try {
+			String line = Files.readString(stat);
+			String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+			return Integer.valueOf(fields[16]);
+		}
+		catch (IOException | RuntimeException ex) {
+			// The thread ended meanwhile.
+			return null;
 		}
 	}
 

@@ -1,6 +1,9 @@
 package dev.zdm.sample.deploy;
 
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +32,10 @@ final class Traffic {
 	private static final long SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
 	private static final int MAX_SLOW = 10_000;
+
+	private static final int SETTLE_ROUND = 200;
+
+	private static final DateTimeFormatter SECOND = DateTimeFormatter.ofPattern("HH:mm:ss");
 
 	private final Workload workload;
 
@@ -70,6 +77,10 @@ final class Traffic {
 
 	private volatile long stoppedAt;
 
+	private volatile long cpuAtStart = -1;
+
+	private volatile long cpuAtStop = -1;
+
 	Traffic(Workload workload, int rate, int threads) {
 		this.workload = workload;
 		this.rate = rate;
@@ -95,6 +106,7 @@ final class Traffic {
 	}
 
 	void start() {
+		this.cpuAtStart = processCpuNanos();
 		this.startedAt = System.nanoTime();
 		long period = TimeUnit.SECONDS.toNanos(1) / this.rate;
 		this.scheduler.scheduleAtFixedRate(this::send, 0, period, TimeUnit.NANOSECONDS);
@@ -105,7 +117,28 @@ final class Traffic {
 		this.scheduler.awaitTermination(10, TimeUnit.SECONDS);
 		this.workers.shutdown();
 		this.workers.awaitTermination(60, TimeUnit.SECONDS);
-		this.stoppedAt = System.nanoTime();
+		if (this.stoppedAt == 0) {
+			this.stoppedAt = System.nanoTime();
+			this.cpuAtStop = processCpuNanos();
+		}
+	}
+
+	/**
+	 * Return the CPU this program (the load generator and everything else it does:
+	 * warm-ups, polling the instances) used while the traffic ran, in cores: 1.0 is one
+	 * core busy all the time.
+	 * @return the cores used on average, or -1 if the JVM does not tell
+	 */
+	double clientCores() {
+		long start = this.cpuAtStart;
+		long end = (this.cpuAtStop >= 0) ? this.cpuAtStop : processCpuNanos();
+		long wall = ((this.stoppedAt != 0) ? this.stoppedAt : System.nanoTime()) - this.startedAt;
+		return (start < 0 || end < 0 || wall <= 0) ? -1 : (double) (end - start) / wall;
+	}
+
+	private static long processCpuNanos() {
+		return (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
+				? os.getProcessCpuTime() : -1;
 	}
 
 	private void send() {
@@ -166,22 +199,73 @@ final class Traffic {
 
 	/**
 	 * Send requests to an instance before it joins the rotation, as a readiness check
-	 * with warm-up would. They are counted, and their failures too, but they are not
-	 * timed.
+	 * with warm-up would, several at a time. They are counted, and their failures too,
+	 * but they are not timed.
 	 * @param instance the instance
 	 * @param requests how many requests to send
+	 * @param threads how many to send at once
 	 */
-	void warmUp(ServiceInstance instance, int requests) {
-		for (int i = 0; i < requests; i++) {
-			Workload.Outcome outcome = this.workload.request(instance.target());
-			this.warmUps.incrementAndGet();
-			if (!outcome.ok()) {
-				(outcome.staleRead() ? this.staleReads : this.failed).incrementAndGet();
-				if (this.messages.size() < MAX_MESSAGES) {
-					this.messages.add(instance.name() + " (warm-up): " + outcome.failure());
-				}
-			}
+	void warmUp(ServiceInstance instance, int requests, int threads) {
+		warmUpRound(instance, requests, threads);
+	}
+
+	/**
+	 * Send rounds of requests to an instance before it joins the rotation until the 99th
+	 * percentile of a round's latency is under a bound, or time is up.
+	 * @param instance the instance
+	 * @param threads how many requests to send at once
+	 * @param p99 the bound
+	 * @param timeout how long to keep trying
+	 * @return the rounds sent and the 99th percentile of the last, in milliseconds
+	 */
+	Settled settle(ServiceInstance instance, int threads, Duration p99, Duration timeout) {
+		long deadline = System.nanoTime() + timeout.toNanos();
+		int rounds = 0;
+		double last;
+		do {
+			long[] latencies = warmUpRound(instance, SETTLE_ROUND, threads);
+			rounds++;
+			Arrays.sort(latencies);
+			last = (latencies.length > 0) ? latencies[(int) Math.ceil(0.99 * latencies.length) - 1] / 1e6
+					: Double.MAX_VALUE;
 		}
+		while (last >= p99.toNanos() / 1e6 && System.nanoTime() < deadline);
+		return new Settled(rounds, rounds * SETTLE_ROUND, last, last < p99.toNanos() / 1e6);
+	}
+
+	private long[] warmUpRound(ServiceInstance instance, int requests, int threads) {
+		AtomicInteger remaining = new AtomicInteger(requests);
+		long[] latencies = new long[requests];
+		AtomicInteger answered = new AtomicInteger();
+		ExecutorService executor = Executors.newFixedThreadPool(threads);
+		try {
+			for (int i = 0; i < threads; i++) {
+				executor.execute(() -> {
+					while (remaining.getAndDecrement() > 0) {
+						long start = System.nanoTime();
+						Workload.Outcome outcome = this.workload.request(instance.target());
+						long elapsed = System.nanoTime() - start;
+						this.warmUps.incrementAndGet();
+						if (outcome.ok()) {
+							latencies[answered.getAndIncrement()] = elapsed;
+						}
+						else {
+							(outcome.staleRead() ? this.staleReads : this.failed).incrementAndGet();
+							if (this.messages.size() < MAX_MESSAGES) {
+								this.messages.add(instance.name() + " (warm-up): " + outcome.failure());
+							}
+						}
+					}
+				});
+			}
+			executor.shutdown();
+			executor.awaitTermination(1, TimeUnit.HOURS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			executor.shutdownNow();
+		}
+		return Arrays.copyOf(latencies, answered.get());
 	}
 
 	long warmUps() {
@@ -260,8 +344,8 @@ final class Traffic {
 		List<String> lines = new ArrayList<>();
 		bySecond.forEach((second, requests) -> {
 			SlowRequest slowest = requests.stream().max((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
-			lines.add(String.format("%s %4d slower than 100 ms, slowest %7.1f ms (%s)", second, requests.size(),
-					slowest.millis(), slowest.instance()));
+			lines.add(String.format("%s %4d slower than 100 ms, slowest %7.1f ms (%s)", SECOND.format(second),
+					requests.size(), slowest.millis(), slowest.instance()));
 		});
 		return lines;
 	}
@@ -276,6 +360,18 @@ final class Traffic {
 	}
 
 	private record SlowRequest(LocalTime second, String instance, double millis) {
+
+	}
+
+	/**
+	 * How a new instance settled before it joined the rotation.
+	 *
+	 * @param rounds the rounds of requests sent
+	 * @param requests the requests sent in them
+	 * @param p99 the 99th percentile latency of the last round, in milliseconds
+	 * @param settled whether it was under the bound
+	 */
+	record Settled(int rounds, int requests, double p99, boolean settled) {
 
 	}
 
