@@ -40,6 +40,8 @@ public final class RollingDeploy {
 
 	private static final List<String> SLOTS = List.of("a", "b");
 
+	private static final int WARM_UP_ROUND = 200;
+
 	private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
 
 	static {
@@ -69,6 +71,11 @@ public final class RollingDeploy {
 	private @Nullable String killed;
 
 	private @Nullable String priorityFailure;
+
+	// While set, the runner is killed midway at the first chance, also during warm-ups.
+	private @Nullable String killPhase;
+
+	private boolean killOver;
 
 	private List<String> instanceCommand;
 
@@ -167,10 +174,14 @@ public final class RollingDeploy {
 
 	private void step(String phase) throws InterruptedException {
 		for (String slot : SLOTS) {
+			if (phase.equals("backfill") && this.options.killRunner && !this.killOver) {
+				this.killPhase = phase;
+			}
 			replace(slot, phase);
-			if (phase.equals("backfill") && this.options.killRunner && this.killed == null) {
+			if (this.killPhase != null) {
 				killRunnerMidway(phase);
 			}
+			this.killOver |= phase.equals("backfill") && this.options.killRunner;
 		}
 		if (phase.equals("contract")) {
 			await("the contract DDL has run", (zdm) -> this.options.migrations.stream()
@@ -199,7 +210,13 @@ public final class RollingDeploy {
 	 */
 	private void join(ServiceInstance instance) {
 		long start = System.nanoTime();
-		traffic().warmUp(instance, this.options.warmUpRequests, this.options.warmUpThreads);
+		for (int sent = 0; sent < this.options.warmUpRequests; sent += WARM_UP_ROUND) {
+			traffic().warmUp(instance, Math.min(WARM_UP_ROUND, this.options.warmUpRequests - sent),
+					this.options.warmUpThreads);
+			if (killedWhileWarmingUp(instance)) {
+				return;
+			}
+		}
 		String priority = "";
 		if (this.options.nice != 0) {
 			String failure = instance.raisePriority();
@@ -213,69 +230,109 @@ public final class RollingDeploy {
 				priority = ", back at nice 0";
 			}
 		}
-		Traffic.Settled settled = traffic().settle(instance, this.options.warmUpThreads, this.options.warmUpP99,
-				this.options.warmUpTimeout);
-		if (!settled.settled()) {
+		long deadline = System.nanoTime() + this.options.warmUpTimeout.toNanos();
+		double bound = this.options.warmUpP99.toNanos() / 1e6;
+		int rounds = 0;
+		double p99;
+		do {
+			p99 = traffic().warmUp(instance, WARM_UP_ROUND, this.options.warmUpThreads);
+			rounds++;
+			if (killedWhileWarmingUp(instance)) {
+				return;
+			}
+		}
+		while (p99 >= bound && System.nanoTime() < deadline);
+		if (p99 >= bound) {
 			this.unsettled++;
 		}
 		log("%s joins the rotation after %d warm-up requests%s, then %d until p99 %.1f ms (%s) in %d ms",
-				instance.name(), this.options.warmUpRequests, priority, settled.requests(), settled.p99(),
-				settled.settled() ? "settled" : "NOT settled within " + this.options.warmUpTimeout.toSeconds() + " s",
+				instance.name(), this.options.warmUpRequests, priority, rounds * WARM_UP_ROUND, p99,
+				(p99 < bound) ? "settled" : "NOT settled within " + this.options.warmUpTimeout.toSeconds() + " s",
 				Duration.ofNanos(System.nanoTime() - start).toMillis());
 		traffic().add(instance);
+	}
+
+	private boolean killedWhileWarmingUp(ServiceInstance instance) {
+		String phase = this.killPhase;
+		if (phase != null) {
+			killRunnerIfMidway(phase, 60);
+		}
+		return !instance.isAlive();
 	}
 
 	private void killRunnerMidway(String phase) {
 		log("waiting for the backfill to be midway");
 		long deadline = System.nanoTime() + this.options.phaseTimeout.toNanos();
 		while (System.nanoTime() < deadline) {
-			for (ServiceInstance instance : List.copyOf(this.instances.values())) {
-				JsonNode zdm = instance.zdm();
-				if (zdm == null) {
-					continue;
-				}
-				for (String id : this.options.migrations) {
-					JsonNode backfill = zdm.path("migrations").path(id).path("backfill");
-					String state = backfill.path("state").asString("");
-					long done = backfill.path("rowsDone").asLong();
-					long estimated = backfill.path("rowsEstimated").asLong();
-					if (state.equalsIgnoreCase("verified")) {
-						log("the backfill of %s finished before it could be killed midway", id);
-						return;
-					}
-					if (state.equalsIgnoreCase("running") && estimated > 0 && done >= estimated / 5
-							&& done <= estimated * 4 / 5) {
-						String runner = backfill.path("runner").asString();
-						long pid = pidOf(zdm.path("migrations").path(id).path("fleet"), runner);
-						ServiceInstance victim = this.instances.values()
-							.stream()
-							.filter((candidate) -> candidate.pid() == pid)
-							.findFirst()
-							.orElse(null);
-						if (victim == null) {
-							continue;
-						}
-						victim.kill();
-						traffic().remove(victim);
-						this.killed = String.format("%s (runner %s) killed -9 at %d%% of %s's backfill", victim.name(),
-								runner, done * 100 / estimated, id);
-						log("%s", this.killed);
-						String slot = this.instances.entrySet()
-							.stream()
-							.filter((entry) -> entry.getValue() == victim)
-							.findFirst()
-							.orElseThrow()
-							.getKey();
-						ServiceInstance replacement = startInstance(slot, phase);
-						this.instances.put(slot, replacement);
-						join(replacement);
-						return;
-					}
-				}
+			if (killRunnerIfMidway(phase, 20)) {
+				return;
 			}
 			sleep(50);
 		}
 		throw new IllegalStateException("The backfill did not reach midway within " + this.options.phaseTimeout);
+	}
+
+	/**
+	 * Kill the backfill runner with SIGKILL if the backfill is between 20% and 80% done,
+	 * and start a replacement. A runner not yet in the rotation (still warming up) is
+	 * killed only from {@code fromPercentWarming} on, so that the kill preferably hits an
+	 * instance serving traffic, yet still happens midway when warm-ups are long.
+	 * @return whether the kill is over: done, or the backfill finished first
+	 */
+	private boolean killRunnerIfMidway(String phase, int fromPercentWarming) {
+		for (ServiceInstance instance : List.copyOf(this.instances.values())) {
+			JsonNode zdm = instance.zdm();
+			if (zdm == null) {
+				continue;
+			}
+			for (String id : this.options.migrations) {
+				JsonNode backfill = zdm.path("migrations").path(id).path("backfill");
+				String state = backfill.path("state").asString("");
+				long done = backfill.path("rowsDone").asLong();
+				long estimated = backfill.path("rowsEstimated").asLong();
+				if (state.equalsIgnoreCase("verified")) {
+					log("the backfill of %s finished before it could be killed midway", id);
+					this.killPhase = null;
+					return true;
+				}
+				if (!state.equalsIgnoreCase("running") || estimated <= 0 || done < estimated / 5
+						|| done > estimated * 4 / 5) {
+					continue;
+				}
+				String runner = backfill.path("runner").asString();
+				long pid = pidOf(zdm.path("migrations").path(id).path("fleet"), runner);
+				ServiceInstance victim = this.instances.values()
+					.stream()
+					.filter((candidate) -> candidate.pid() == pid)
+					.findFirst()
+					.orElse(null);
+				if (victim == null) {
+					continue;
+				}
+				boolean serving = traffic().inRotation(victim);
+				if (!serving && done * 100 < estimated * fromPercentWarming) {
+					continue;
+				}
+				victim.kill();
+				traffic().remove(victim);
+				this.killPhase = null;
+				this.killed = String.format("%s (runner %s, %s) killed -9 at %d%% of %s's backfill", victim.name(),
+						runner, serving ? "serving traffic" : "still warming up, not in the rotation",
+						done * 100 / estimated, id);
+				log("%s", this.killed);
+				String slot = this.instances.entrySet()
+					.stream()
+					.filter((entry) -> entry.getValue() == victim)
+					.findFirst()
+					.orElseThrow()
+					.getKey();
+				ServiceInstance replacement = startInstance(slot, phase);
+				this.instances.put(slot, replacement);
+				join(replacement);
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private static long pidOf(JsonNode fleet, String instanceId) {

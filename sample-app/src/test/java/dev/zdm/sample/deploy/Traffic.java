@@ -1,7 +1,6 @@
 package dev.zdm.sample.deploy;
 
 import java.lang.management.ManagementFactory;
-import java.time.Duration;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
@@ -32,8 +31,6 @@ final class Traffic {
 	private static final long SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
 	private static final int MAX_SLOW = 10_000;
-
-	private static final int SETTLE_ROUND = 200;
 
 	private static final DateTimeFormatter SECOND = DateTimeFormatter.ofPattern("HH:mm:ss");
 
@@ -197,40 +194,26 @@ final class Traffic {
 		}
 	}
 
-	/**
-	 * Send requests to an instance before it joins the rotation, as a readiness check
-	 * with warm-up would, several at a time. They are counted, and their failures too,
-	 * but they are not timed.
-	 * @param instance the instance
-	 * @param requests how many requests to send
-	 * @param threads how many to send at once
-	 */
-	void warmUp(ServiceInstance instance, int requests, int threads) {
-		warmUpRound(instance, requests, threads);
+	boolean inRotation(ServiceInstance instance) {
+		return this.rotation.contains(instance);
 	}
 
 	/**
-	 * Send rounds of requests to an instance before it joins the rotation until the 99th
-	 * percentile of a round's latency is under a bound, or time is up.
+	 * Send requests to an instance before it joins the rotation, as a readiness check
+	 * with warm-up would, several at a time. They are counted, and their failures too,
+	 * but they are not part of the latency figures.
 	 * @param instance the instance
-	 * @param threads how many requests to send at once
-	 * @param p99 the bound
-	 * @param timeout how long to keep trying
-	 * @return the rounds sent and the 99th percentile of the last, in milliseconds
+	 * @param requests how many requests to send
+	 * @param threads how many to send at once
+	 * @return the 99th percentile of their latency, in milliseconds
 	 */
-	Settled settle(ServiceInstance instance, int threads, Duration p99, Duration timeout) {
-		long deadline = System.nanoTime() + timeout.toNanos();
-		int rounds = 0;
-		double last;
-		do {
-			long[] latencies = warmUpRound(instance, SETTLE_ROUND, threads);
-			rounds++;
-			Arrays.sort(latencies);
-			last = (latencies.length > 0) ? latencies[(int) Math.ceil(0.99 * latencies.length) - 1] / 1e6
-					: Double.MAX_VALUE;
+	double warmUp(ServiceInstance instance, int requests, int threads) {
+		long[] latencies = warmUpRound(instance, requests, threads);
+		if (latencies.length == 0) {
+			return Double.MAX_VALUE;
 		}
-		while (last >= p99.toNanos() / 1e6 && System.nanoTime() < deadline);
-		return new Settled(rounds, rounds * SETTLE_ROUND, last, last < p99.toNanos() / 1e6);
+		Arrays.sort(latencies);
+		return latencies[(int) Math.ceil(0.99 * latencies.length) - 1] / 1e6;
 	}
 
 	private long[] warmUpRound(ServiceInstance instance, int requests, int threads) {
@@ -360,18 +343,6 @@ final class Traffic {
 	}
 
 	private record SlowRequest(LocalTime second, String instance, double millis) {
-
-	}
-
-	/**
-	 * How a new instance settled before it joined the rotation.
-	 *
-	 * @param rounds the rounds of requests sent
-	 * @param requests the requests sent in them
-	 * @param p99 the 99th percentile latency of the last round, in milliseconds
-	 * @param settled whether it was under the bound
-	 */
-	record Settled(int rounds, int requests, double p99, boolean settled) {
 
 	}
 
