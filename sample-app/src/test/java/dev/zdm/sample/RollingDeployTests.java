@@ -60,7 +60,7 @@ class RollingDeployTests {
 			.set("rate", "60")
 			.set("seed-rows", "10000")
 			.set("warm-up-requests", "20")
-			.set("warm-up-timeout", "5s")
+			.set("warm-up-timeout", "1s")
 			.set("dwell", "1s")
 			.set("start-timeout", "600s")
 			.set("phase-timeout", "600s")

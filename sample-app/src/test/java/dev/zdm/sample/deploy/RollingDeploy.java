@@ -33,6 +33,13 @@ import org.springframework.util.FileSystemUtils;
  * with SIGKILL midway. At the end it prints what failed, what was lost, what disagreed
  * and how long requests took, and exits with 1 when a target is missed.
  * <p>
+ * All of it runs on one machine, where a starting instance competes for the CPU with the
+ * one serving the traffic, unlike on a fleet. So new instances start at a low priority
+ * ({@code nice}, raised back once warmed up) and, with a {@code java -jar} command, with
+ * a class data sharing archive; each joins the rotation only after a warm-up whose
+ * latency has settled, as behind a readiness check. The report says which of these were
+ * in effect.
+ * <p>
  * Run it with {@code scripts/rolling-deploy.sh} (against the sample by default,
  * {@code --help} for the options); {@code RollingDeployTests} runs a shortened version.
  */
