@@ -155,7 +155,8 @@ public final class RollingDeploy {
 				}
 				step(phase);
 			}
-			if (!this.options.phases.contains("contract")) {
+			// Before the backfill is verified (read-new), old and new disagree by design.
+			if (!this.options.phases.contains("contract") && this.options.phases.contains("read-new")) {
 				disagreeing = disagreeingRows(workload, jdbc);
 			}
 			traffic.stop();
@@ -971,7 +972,9 @@ public final class RollingDeploy {
 			out.println("  lost writes:           " + this.lostWrites.size()
 					+ " (acknowledged writes not readable with their last value)");
 			this.lostWrites.stream().limit(20).forEach((lost) -> out.println("    " + lost));
-			out.println("  disagreeing rows:      " + disagreeing() + " before contract " + this.disagreeingRows);
+			out.println("  disagreeing rows:      " + (this.disagreeingRows.isEmpty()
+					? "not checked (the deploy did not reach read-new, before which old and new disagree by design)"
+					: disagreeing() + " before contract " + this.disagreeingRows));
 			out.println("  contract DDL once:     "
 					+ ((this.contractOnce == null) ? "not observed" : (this.contractOnce ? "yes" : "NO")) + " "
 					+ this.contractRuns);
