@@ -53,7 +53,8 @@ class CrossTableBackfillTests {
 		assertThat(controller.status("gated").effective()).isEqualTo(Phase.BACKFILL);
 		assertThat(controller.status("gated").heldBackReason()).contains("read-new needs a verified backfill");
 		assertThat(LiveWorkload.disagreeing(postgres, "gated", true)).isPositive();
-		await().atMost(Duration.ofSeconds(60)).until(() -> controller.status("gated").effective() == Phase.READ_NEW);
+		await().atMost(Duration.ofSeconds(60))
+			.until(() -> controller.status("gated").effective() == Phase.READ_NEW && verified("gated"));
 		assertThat(this.service.progress("gated").verification().succeeded()).isTrue();
 		assertThat(LiveWorkload.disagreeing(postgres, "gated", true)).isZero();
 		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM gated_addresses", Long.class)).isEqualTo(10_000);
@@ -133,7 +134,7 @@ class CrossTableBackfillTests {
 		int differing = this.jdbc.update("INSERT INTO existing_addresses (order_id, street, city) "
 				+ "SELECT id, 'earlier', 'earlier' FROM existing WHERE id % 10 = 4");
 		start("existing-a", migration("existing", "existing", Phase.BACKFILL,
-				BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
+				BackfillFixtures.settings(1000, 100, 2000, Duration.ZERO)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> verified("existing"));
 		BackfillProgress progress = this.service.progress("existing");
 		assertThat(progress.rowsUpdated()).as("rows the copy inserted").isEqualTo(5_000 - agreeing - differing);
