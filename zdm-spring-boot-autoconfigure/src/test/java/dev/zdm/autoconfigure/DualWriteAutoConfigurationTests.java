@@ -36,6 +36,7 @@ import dev.zdm.dualwrite.SameTableSyncTrigger;
 import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRead;
 import dev.zdm.dualwrite.ZdmRepository;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -64,8 +65,8 @@ class DualWriteAutoConfigurationTests {
 				JdbcTemplateAutoConfiguration.class, JdbcClientAutoConfiguration.class, ZdmAutoConfiguration.class,
 				ZdmDualWriteAutoConfiguration.class))
 		.withPropertyValues(postgres.springProperties())
-		.withPropertyValues("zdm.fleet.heartbeat-interval=100ms", "zdm.fleet.timeout=600ms",
-				"zdm.fleet.join-timeout=500ms", "zdm.migrations.users-email.table=users",
+		.withPropertyValues(TestFleet.properties())
+		.withPropertyValues("zdm.migrations.users-email.table=users",
 				"zdm.migrations.users-email.up[email_address]=lower(email)",
 				"zdm.migrations.users-email.down[email]=email_address");
 

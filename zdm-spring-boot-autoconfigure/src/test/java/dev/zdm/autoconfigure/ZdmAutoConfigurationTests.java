@@ -13,6 +13,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.MigrationStateRepository;
@@ -34,8 +35,8 @@ class ZdmAutoConfigurationTests {
 		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, FlywayAutoConfiguration.class,
 				ZdmAutoConfiguration.class))
 		.withPropertyValues(postgres.springProperties())
-		.withPropertyValues("spring.flyway.locations=classpath:db/test-app", "zdm.fleet.heartbeat-interval=200ms",
-				"zdm.fleet.timeout=2s", "zdm.fleet.join-timeout=1s");
+		.withPropertyValues(TestFleet.properties())
+		.withPropertyValues("spring.flyway.locations=classpath:db/test-app");
 
 	@Test
 	void backsOffWithoutADataSource() {

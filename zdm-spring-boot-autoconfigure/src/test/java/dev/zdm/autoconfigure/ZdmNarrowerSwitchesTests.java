@@ -27,9 +27,11 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.metrics.ZdmMetrics;
 import dev.zdm.migration.Phase;
+import dev.zdm.phase.HeartbeatCounter;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
@@ -56,8 +58,8 @@ class ZdmNarrowerSwitchesTests {
 				ZdmHealthContributorAutoConfiguration.class, ZdmMetricsAutoConfiguration.class))
 		.withUserConfiguration(UsersConfiguration.class)
 		.withPropertyValues(postgres.springProperties())
-		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.fleet.heartbeat-interval=100ms",
-				"zdm.fleet.timeout=1s", "zdm.fleet.join-timeout=500ms", "zdm.migrations.users-email.table=users",
+		.withPropertyValues(TestFleet.properties())
+		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.migrations.users-email.table=users",
 				"zdm.migrations.users-email.up.email_address=lower(email)",
 				"zdm.migrations.users-email.down.email=email_address");
 
@@ -71,7 +73,7 @@ class ZdmNarrowerSwitchesTests {
 
 	@Test
 	void backfillDisabledLeavesRoutingRunnableAndReadNewHeldBack() {
-		this.contextRunner
+		this.contextRunner.withBean(HeartbeatCounter.class, HeartbeatCounter::new)
 			.withPropertyValues(instance(), "zdm.migrations.users-email.phase=read-new",
 					"zdm.migrations.users-email.backfill.enabled=false")
 			.run((context) -> {
@@ -93,8 +95,9 @@ class ZdmNarrowerSwitchesTests {
 				assertThat(users.findById(1)).map(User::email).contains("Bea@Example.com");
 				users.deleteById(1);
 				assertThat(jdbc.queryForObject("SELECT count(*) FROM users WHERE id = 1", Integer.class)).isZero();
-				int heartbeats = 10;
-				Thread.sleep(heartbeats * 100);
+				// each heartbeat gives a backfill its chance to start, and the phase its
+				// chance to move on
+				context.getBean(HeartbeatCounter.class).awaitHeartbeats(5);
 				assertThat(jdbc.queryForObject("SELECT count(*) FROM users WHERE id > 1000 AND email_address IS NULL",
 						Integer.class))
 					.as("rows no backfill copied")

@@ -32,6 +32,7 @@ import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.locks.LockInspector;
 import dev.zdm.metrics.BackfillMetrics;
@@ -1083,14 +1084,14 @@ class BackfillBenchmark {
 	}
 
 	private static MigrationDefinition migration(String id, String table, BackfillSettings settings) {
-		return BackfillTests.migration(id, table, Phase.BACKFILL, settings);
+		return BackfillFixtures.migration(id, table, Phase.BACKFILL, settings);
 	}
 
 	private PhaseController start(String instance, MigrationDefinition migration) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
 		PhaseController controller = new PhaseController(dataSource, List.of(migration),
-				InstanceInfo.ofThisProcess(instance, "benchmark", "1"), BackfillTests.FLEET,
-				List.of(new BackfillParticipant(dataSource, BackfillTests.FLEET.timeout(), List.of())));
+				InstanceInfo.ofThisProcess(instance, "benchmark", "1"), TestFleet.SETTINGS,
+				List.of(new BackfillParticipant(dataSource, TestFleet.SETTINGS.timeout(), List.of())));
 		controller.start();
 		return controller;
 	}

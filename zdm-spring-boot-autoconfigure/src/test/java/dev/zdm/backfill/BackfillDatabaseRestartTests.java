@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -16,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
+import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.PhaseController;
 
@@ -42,16 +45,26 @@ class BackfillDatabaseRestartTests {
 			jdbc.execute("CREATE TABLE restart_users (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
 			jdbc.update("INSERT INTO restart_users (id, email) SELECT i, 'User' || i || '@Example.COM' "
 					+ "FROM generate_series(1, 30000) AS i");
+			BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
+			AtomicInteger failedRuns = new AtomicInteger();
+			backfill.setListener(new BackfillListener() {
+
+				@Override
+				public void runFailed(MigrationDefinition migration, Throwable failure) {
+					failedRuns.incrementAndGet();
+				}
+
+			});
 			controller = new PhaseController(dataSource,
-					List.of(BackfillTests.migration("restart", "restart_users", Phase.BACKFILL,
-							BackfillTests.settings(300, 300, 300, Duration.ofMillis(20)))),
-					InstanceInfo.ofThisProcess("a", "test", "1"), BackfillTests.FLEET,
-					List.of(new BackfillParticipant(dataSource, BackfillTests.FLEET.timeout(), List.of())));
+					List.of(BackfillFixtures.migration("restart", "restart_users", Phase.BACKFILL,
+							BackfillFixtures.settings(300, 300, 300, Duration.ofMillis(20)))),
+					InstanceInfo.ofThisProcess("a", "test", "1"), TestFleet.SETTINGS, List.of(backfill));
 			controller.start();
 			BackfillService service = new BackfillService(dataSource);
 			await().atMost(Duration.ofSeconds(20)).until(() -> service.progress("restart").rowsDone() > 3000);
 			server.close();
-			Thread.sleep(1000);
+			// the run in flight fails on the closed database before it comes back
+			await().atMost(Duration.ofSeconds(20)).until(() -> failedRuns.get() > 0);
 			server = start(port);
 			await().atMost(Duration.ofSeconds(60))
 				.ignoreExceptions()

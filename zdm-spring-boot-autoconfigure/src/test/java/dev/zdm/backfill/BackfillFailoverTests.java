@@ -16,6 +16,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.autoconfigure.ZdmAutoConfiguration;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
+import dev.zdm.phase.HeartbeatCounter;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
@@ -39,8 +41,8 @@ class BackfillFailoverTests {
 	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, ZdmAutoConfiguration.class))
 		.withPropertyValues(postgres.springProperties())
+		.withPropertyValues(TestFleet.properties())
 		.withPropertyValues("spring.datasource.hikari.maximum-pool-size=4", "zdm.instance-id=a",
-				"zdm.fleet.heartbeat-interval=100ms", "zdm.fleet.timeout=600ms", "zdm.fleet.join-timeout=500ms",
 				"zdm.migrations.failover.phase=backfill", "zdm.migrations.failover.table=failover_users",
 				"zdm.migrations.failover.up[email_address]=lower(email)",
 				"zdm.migrations.failover.backfill.initial-batch-size=" + BATCH,
@@ -62,6 +64,7 @@ class BackfillFailoverTests {
 				+ "FROM generate_series(1, ?) AS i", ROWS);
 		BackfillService service = new BackfillService(postgres.dataSource());
 		PhaseController[] other = new PhaseController[1];
+		HeartbeatCounter heartbeatsOfB = new HeartbeatCounter();
 		long[] checkpointBeforeKill = new long[1];
 		try {
 			this.contextRunner.run((context) -> {
@@ -71,8 +74,10 @@ class BackfillFailoverTests {
 					return progress != null && progress.rowsDone() > 5 * BATCH;
 				});
 				assertThat(service.progress("failover").runner()).isEqualTo("a");
-				other[0] = startInstanceB(context.getBean(PhaseController.class).migrations().get(0).toBuilder());
-				Thread.sleep(500);
+				other[0] = startInstanceB(context.getBean(PhaseController.class).migrations().get(0).toBuilder(),
+						heartbeatsOfB);
+				// at each heartbeat b tries to become the runner
+				heartbeatsOfB.awaitHeartbeats(5);
 				assertThat(service.progress("failover").runner()).isEqualTo("a");
 				Integer runnerPid = jdbc.queryForObject(
 						"SELECT runner_pid FROM zdm_backfill WHERE migration_id = 'failover'", Integer.class);
@@ -112,12 +117,13 @@ class BackfillFailoverTests {
 		}
 	}
 
-	private PhaseController startInstanceB(dev.zdm.migration.MigrationDefinition.Builder migration) {
+	private PhaseController startInstanceB(dev.zdm.migration.MigrationDefinition.Builder migration,
+			HeartbeatCounter heartbeats) {
 		DataSource dataSource = postgres.newDataSource("b", 4);
 		PhaseController controller = new PhaseController(dataSource,
 				List.of(migration.requestedPhase(Phase.BACKFILL).build()), InstanceInfo.ofThisProcess("b", "test", "1"),
-				BackfillTests.FLEET,
-				List.of(new BackfillParticipant(dataSource, BackfillTests.FLEET.timeout(), List.of())));
+				TestFleet.SETTINGS,
+				List.of(new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()), heartbeats));
 		controller.start();
 		return controller;
 	}

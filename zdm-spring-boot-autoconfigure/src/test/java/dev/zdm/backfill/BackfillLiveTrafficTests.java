@@ -12,12 +12,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.migration.BackfillSettings;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Tests that same-table and cross-table migrations reach {@code read-new} while the
@@ -87,7 +89,12 @@ class BackfillLiveTrafficTests {
 			Thread.sleep(5);
 		}
 		double seconds = (System.nanoTime() - started) / 1e9;
-		Thread.sleep(1000);
+		long[] atReadNew = counts(workload);
+		// inserts, updates and deletes go on at read-new
+		await().atMost(Duration.ofSeconds(30)).until(() -> {
+			long[] now = counts(workload);
+			return now[0] > atReadNew[0] + 20 && now[1] > atReadNew[1] + 20 && now[2] > atReadNew[2] + 20;
+		});
 		workload.stop();
 		assertThat(workload.failure()).isNull();
 		assertThat(copyFirst).as("copy observed").isNotNull();
@@ -111,7 +118,7 @@ class BackfillLiveTrafficTests {
 	}
 
 	static MigrationDefinition migration(String id, String table, boolean crossTable, Phase phase) {
-		BackfillSettings settings = BackfillTests.settings(200, 100, 1000, Duration.ofMillis(30))
+		BackfillSettings settings = BackfillFixtures.settings(200, 100, 1000, Duration.ofMillis(30))
 			.withVerification(500, Duration.ofMillis(40));
 		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
 			.requestedPhase(phase)
@@ -130,8 +137,8 @@ class BackfillLiveTrafficTests {
 	private PhaseController start(String instance, MigrationDefinition migration) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
 		PhaseController controller = new PhaseController(dataSource, List.of(migration),
-				InstanceInfo.ofThisProcess(instance, "test", "1"), BackfillTests.FLEET,
-				List.of(new BackfillParticipant(dataSource, BackfillTests.FLEET.timeout(), List.of())));
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS,
+				List.of(new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of())));
 		controller.start();
 		this.controllers.add(controller);
 		return controller;

@@ -30,6 +30,7 @@ import org.springframework.boot.health.contributor.Status;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.locks.LockFiguresSampler;
 import dev.zdm.locks.LockInspector;
@@ -88,8 +89,8 @@ class BackfillObservabilityTests {
 	void metersAndSpansMoveDuringTheCopyAndTheVerificationWhileTheApplicationWrites() throws Exception {
 		createUsers("observed_users", 10_000);
 		Writers writes = writers("observed_users", 10_000);
-		start("observed-a", BackfillTests.migration("observed", "observed_users", Phase.BACKFILL,
-				BackfillTests.settings(200, 100, 400, Duration.ofMillis(10))), null);
+		start("observed-a", BackfillFixtures.migration("observed", "observed_users", Phase.BACKFILL,
+				BackfillFixtures.settings(200, 100, 400, Duration.ofMillis(10))), null);
 		await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
 			BackfillProgress progress = this.service.progress("observed");
 			assertThat(progress).isNotNull();
@@ -188,7 +189,7 @@ class BackfillObservabilityTests {
 			.maxReplicationLag(Duration.ofSeconds(5))
 			.build();
 		SimulatedReplicationLag lag = new SimulatedReplicationLag(postgres.dataSource());
-		start("throttled-a", BackfillTests.migration("throttled", "throttled_users", Phase.BACKFILL, settings), lag);
+		start("throttled-a", BackfillFixtures.migration("throttled", "throttled_users", Phase.BACKFILL, settings), lag);
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("throttled") > 500);
 
 		// an open transaction older than the bound
@@ -254,8 +255,8 @@ class BackfillObservabilityTests {
 			try (Statement statement = holder.createStatement()) {
 				statement.execute("SELECT * FROM contended_users WHERE id = 1 FOR UPDATE");
 			}
-			start("contended-a", BackfillTests.migration("contended", "contended_users", Phase.BACKFILL,
-					BackfillTests.settings(200, 100, 400, Duration.ZERO)), null);
+			start("contended-a", BackfillFixtures.migration("contended", "contended_users", Phase.BACKFILL,
+					BackfillFixtures.settings(200, 100, 400, Duration.ZERO)), null);
 			await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
 				assertThat(this.meters.get("zdm.backfill.errors")
 					.tags("migration", "contended", "stage", "batch")
@@ -279,8 +280,8 @@ class BackfillObservabilityTests {
 		Writers writes = writers("refused_users", 3_000);
 		this.jdbc
 			.execute("ALTER TABLE refused_users ADD CONSTRAINT refused CHECK (email_address <> 'user1@example.com')");
-		start("refused-a", BackfillTests.migration("refused", "refused_users", Phase.BACKFILL,
-				BackfillTests.settings(200, 100, 400, Duration.ZERO)), null);
+		start("refused-a", BackfillFixtures.migration("refused", "refused_users", Phase.BACKFILL,
+				BackfillFixtures.settings(200, 100, 400, Duration.ZERO)), null);
 		await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
 			assertThat(this.meters.get("zdm.backfill.errors")
 				.tags("migration", "refused", "stage", "run")
@@ -305,8 +306,8 @@ class BackfillObservabilityTests {
 	void failedVerificationIsCountedAndShownInTheHealthDetailsWhileTheInstanceStaysUp() throws Exception {
 		createUsers("failing_users", 5_000);
 		Writers writes = writers("failing_users", 5_000);
-		MigrationDefinition migration = BackfillTests.migration("failing", "failing_users", Phase.READ_NEW,
-				BackfillTests.settings(500, 100, 2000, Duration.ZERO));
+		MigrationDefinition migration = BackfillFixtures.migration("failing", "failing_users", Phase.READ_NEW,
+				BackfillFixtures.settings(500, 100, 2000, Duration.ZERO));
 		PhaseController controller = start("failing-a", migration, null);
 		await().atMost(Duration.ofSeconds(30)).until(() -> controller.effectivePhase("failing") == Phase.READ_NEW);
 		// the new column is now the source of truth: a verification only reports rows
@@ -369,7 +370,7 @@ class BackfillObservabilityTests {
 	private PhaseController start(String instance, MigrationDefinition migration,
 			@Nullable ReplicationLagInspector replicationLag) {
 		DataSource dataSource = postgres.newDataSource(instance, 6);
-		BackfillParticipant backfill = new BackfillParticipant(dataSource, BackfillTests.FLEET.timeout(), List.of(),
+		BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.SETTINGS.timeout(), List.of(),
 				new LockInspector(dataSource),
 				(replicationLag != null) ? replicationLag : new ReplicationLagInspector(dataSource));
 		backfill.setListener(BackfillListener
@@ -378,7 +379,7 @@ class BackfillObservabilityTests {
 		LockFiguresSampler locks = new LockFiguresSampler(new LockInspector(dataSource));
 		HeldBackTracker heldBack = new HeldBackTracker();
 		PhaseController controller = new PhaseController(dataSource, List.of(migration),
-				InstanceInfo.ofThisProcess(instance, "test", "1"), BackfillTests.FLEET,
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS,
 				List.of(backfill, progress, locks, heldBack));
 		controller.start();
 		this.controllers.add(controller);

@@ -31,7 +31,7 @@ class BackfillPacerTests {
 
 	@Test
 	void batchSizeAdaptsTowardsTargetDurationWithinBounds() {
-		BackfillPacer pacer = pacer(BackfillTests.settings(1000, 100, 4000, Duration.ZERO), List.of());
+		BackfillPacer pacer = pacer(BackfillFixtures.settings(1000, 100, 4000, Duration.ZERO), List.of());
 		// the target is 50 ms
 		assertThat(pacer.nextBatchSize(1000, Duration.ofMillis(25))).isEqualTo(2000);
 		assertThat(pacer.nextBatchSize(1000, Duration.ofMillis(5))).isEqualTo(2000);

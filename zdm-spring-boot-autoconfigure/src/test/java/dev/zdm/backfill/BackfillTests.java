@@ -22,14 +22,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
-import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.migration.BackfillSettings;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.phase.HeartbeatCounter;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
+import static dev.zdm.backfill.BackfillFixtures.migration;
+import static dev.zdm.backfill.BackfillFixtures.settings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -42,10 +45,21 @@ class BackfillTests {
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
 
-	static final FleetSettings FLEET = new FleetSettings(Duration.ofMillis(100), Duration.ofMillis(600),
-			Duration.ofMillis(500), Duration.ofHours(1));
-
 	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final Map<String, HeartbeatCounter> heartbeats = new ConcurrentHashMap<>();
+
+	/** How often a backfill checked the load again while it held back. */
+	private final AtomicLong heldBackChecks = new AtomicLong();
+
+	private final BackfillListener listener = new BackfillListener() {
+
+		@Override
+		public void heldBack(MigrationDefinition migration, ThrottleReason reason, Duration duration) {
+			BackfillTests.this.heldBackChecks.incrementAndGet();
+		}
+
+	};
 
 	private final JdbcTemplate jdbc = postgres.jdbc();
 
@@ -73,13 +87,14 @@ class BackfillTests {
 			thread.start();
 			threads.add(thread);
 		}
-		await().atMost(Duration.ofSeconds(2)).until(() -> writes.get() > 200);
+		await().atMost(Duration.ofSeconds(30)).until(() -> writes.get() > 200);
 		start("hot-a", migration);
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("hot") > 0);
 		long writesWhenStarted = writes.get();
 		awaitVerified("hot", Duration.ofSeconds(60));
 		assertThat(writes.get()).as("writes during the backfill").isGreaterThan(writesWhenStarted + 500);
-		Thread.sleep(200);
+		long writesWhenVerified = writes.get();
+		await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() > writesWhenVerified + 100);
 		writing.set(false);
 		for (Thread thread : threads) {
 			thread.join();
@@ -113,7 +128,8 @@ class BackfillTests {
 		createUsers("early_users", 2_000);
 		start("early-old", migration("early", "early_users", Phase.EXPAND, settings(200, 50, 1000, Duration.ZERO)));
 		start("early-new", migration("early", "early_users", Phase.BACKFILL, settings(200, 50, 1000, Duration.ZERO)));
-		Thread.sleep(1000);
+		// each heartbeat gives the backfill its chance to start
+		this.heartbeats.get("early-new").awaitHeartbeats(5);
 		assertThat(this.service.progress("early")).isNull();
 		assertThat(disagreeing("early_users")).isEqualTo(2_000);
 		this.controllers.remove(0).stop();
@@ -133,7 +149,8 @@ class BackfillTests {
 		await().atMost(Duration.ofSeconds(5))
 			.until(() -> this.service.progress("pause").state() == BackfillState.PAUSED && !runnerHoldsLock("pause"));
 		long paused = rowsDone("pause");
-		Thread.sleep(1000);
+		// each heartbeat starts a run, which finds the backfill paused
+		this.heartbeats.get("pause-a").awaitHeartbeats(5);
 		assertThat(rowsDone("pause")).isEqualTo(paused);
 		assertThat(this.service.progress("pause").paused()).isTrue();
 		assertThat(disagreeing("paused_users")).isGreaterThan(0);
@@ -171,7 +188,8 @@ class BackfillTests {
 			await().atMost(Duration.ofSeconds(5))
 				.until(() -> this.service.progress("lock").state() == BackfillState.THROTTLED);
 			long held = rowsDone("lock");
-			Thread.sleep(1000);
+			long checks = this.heldBackChecks.get();
+			await().atMost(Duration.ofSeconds(10)).until(() -> this.heldBackChecks.get() >= checks + 5);
 			BackfillProgress progress = this.service.progress("lock");
 			assertThat(progress.rowsDone()).isEqualTo(held);
 			assertThat(progress.state()).isEqualTo(BackfillState.THROTTLED);
@@ -308,34 +326,14 @@ class BackfillTests {
 		return locks != null && locks > 0;
 	}
 
-	static BackfillSettings settings(int initial, int min, int max, Duration pause) {
-		return BackfillSettings.builder()
-			.batchSizes(initial, min, max)
-			.targetBatchDuration(Duration.ofMillis(50))
-			.pause(pause)
-			.lockTimeout(Duration.ofMillis(500))
-			.statementTimeout(Duration.ofSeconds(5))
-			.maxLockWaiters(0)
-			.maxTransactionAge(Duration.ofMinutes(1))
-			.throttleCheckInterval(Duration.ofMillis(100))
-			.vacuumEveryRows(5_000)
-			.build();
-	}
-
-	static MigrationDefinition migration(String id, String table, Phase phase, BackfillSettings settings) {
-		return MigrationDefinition.builder(id)
-			.requestedPhase(phase)
-			.table(table)
-			.up("email_address", "lower(email)")
-			.backfill(settings)
-			.build();
-	}
-
 	private PhaseController start(String instance, MigrationDefinition migration) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
+		BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
+		backfill.setListener(this.listener);
+		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		this.heartbeats.put(instance, heartbeats);
 		PhaseController controller = new PhaseController(dataSource, List.of(migration),
-				InstanceInfo.ofThisProcess(instance, "test", "1"), FLEET,
-				List.of(new BackfillParticipant(dataSource, FLEET.timeout(), List.of())));
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of(backfill, heartbeats));
 		controller.start();
 		this.controllers.add(controller);
 		return controller;

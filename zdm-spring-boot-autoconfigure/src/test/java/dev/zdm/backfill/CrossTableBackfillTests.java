@@ -15,6 +15,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.fleet.InstanceInfo;
 import dev.zdm.migration.BackfillSettings;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.PhaseController;
@@ -47,14 +48,14 @@ class CrossTableBackfillTests {
 	@Test
 	void readNewIsHeldBackUntilTheCrossTableBackfillIsVerified() {
 		LiveWorkload.create(postgres, "gated", true, 10_000);
-		BackfillSettings slow = BackfillTests.settings(200, 200, 200, Duration.ofMillis(50));
+		BackfillSettings slow = BackfillFixtures.settings(200, 200, 200, Duration.ofMillis(50));
 		PhaseController controller = start("gated-a", migration("gated", "gated", Phase.READ_NEW, slow));
 		await().atMost(Duration.ofSeconds(20)).until(() -> rowsDone("gated") > 1000);
 		assertThat(controller.status("gated").effective()).isEqualTo(Phase.BACKFILL);
 		assertThat(controller.status("gated").heldBackReason()).contains("read-new needs a verified backfill");
 		assertThat(LiveWorkload.disagreeing(postgres, "gated", true)).isPositive();
-		await().atMost(Duration.ofSeconds(60)).until(() -> controller.status("gated").effective() == Phase.READ_NEW);
-		await().atMost(Duration.ofSeconds(5)).until(() -> verified("gated"));
+		await().atMost(Duration.ofSeconds(60))
+			.until(() -> controller.status("gated").effective() == Phase.READ_NEW && verified("gated"));
 		assertThat(this.service.progress("gated").verification().succeeded()).isTrue();
 		assertThat(LiveWorkload.disagreeing(postgres, "gated", true)).isZero();
 		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM gated_addresses", Long.class)).isEqualTo(10_000);
@@ -64,7 +65,7 @@ class CrossTableBackfillTests {
 	void verificationResumesFromItsCheckpointAfterRunnerDies() throws Exception {
 		int rows = 40_000;
 		LiveWorkload.create(postgres, "taken", true, rows);
-		BackfillSettings settings = BackfillTests.settings(5000, 1000, 20_000, Duration.ZERO)
+		BackfillSettings settings = BackfillFixtures.settings(5000, 1000, 20_000, Duration.ZERO)
 			.withVerification(500, Duration.ofMillis(40));
 		start("taken-a", migration("taken", "taken", Phase.BACKFILL, settings));
 		await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(10)).until(() -> {
@@ -100,8 +101,8 @@ class CrossTableBackfillTests {
 	@Test
 	void verificationRepairsTargetRowsChangedMissingOrAddedBehindItsBack() {
 		LiveWorkload.create(postgres, "behind", true, 5_000);
-		start("behind-a",
-				migration("behind", "behind", Phase.BACKFILL, BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
+		start("behind-a", migration("behind", "behind", Phase.BACKFILL,
+				BackfillFixtures.settings(1000, 100, 2000, Duration.ZERO)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> verified("behind"));
 		BackfillVerification first = this.service.progress("behind").verification();
 		int changed = this.jdbc.update("UPDATE behind_addresses SET city = 'behind its back' WHERE order_id % 100 = 0");
@@ -134,7 +135,7 @@ class CrossTableBackfillTests {
 		int differing = this.jdbc.update("INSERT INTO existing_addresses (order_id, street, city) "
 				+ "SELECT id, 'earlier', 'earlier' FROM existing WHERE id % 10 = 4");
 		start("existing-a", migration("existing", "existing", Phase.BACKFILL,
-				BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
+				BackfillFixtures.settings(1000, 100, 2000, Duration.ZERO)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> verified("existing"));
 		BackfillProgress progress = this.service.progress("existing");
 		assertThat(progress.rowsUpdated()).as("rows the copy inserted").isEqualTo(5_000 - agreeing - differing);
@@ -148,7 +149,7 @@ class CrossTableBackfillTests {
 	void emptyTablesAreVerified() {
 		LiveWorkload.create(postgres, "empty", true, 0);
 		start("empty-a",
-				migration("empty", "empty", Phase.BACKFILL, BackfillTests.settings(1000, 100, 2000, Duration.ZERO)));
+				migration("empty", "empty", Phase.BACKFILL, BackfillFixtures.settings(1000, 100, 2000, Duration.ZERO)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> verified("empty"));
 		BackfillVerification verification = this.service.progress("empty").verification();
 		assertThat(verification.succeeded()).isTrue();
@@ -170,8 +171,8 @@ class CrossTableBackfillTests {
 	private PhaseController start(String instance, MigrationDefinition migration) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
 		PhaseController controller = new PhaseController(dataSource, List.of(migration),
-				InstanceInfo.ofThisProcess(instance, "test", "1"), BackfillTests.FLEET,
-				List.of(new BackfillParticipant(dataSource, BackfillTests.FLEET.timeout(), List.of())));
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS,
+				List.of(new BackfillParticipant(dataSource, TestFleet.SETTINGS.timeout(), List.of())));
 		controller.start();
 		this.controllers.add(controller);
 		return controller;

@@ -4,7 +4,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 
@@ -18,11 +20,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.fleet.FleetRegistry;
-import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.phase.HeartbeatCounter;
 import dev.zdm.phase.MigrationParticipant;
 import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.PhaseController;
@@ -45,14 +48,13 @@ class ContractTests {
 	@TempDir
 	Path scripts;
 
-	private static final FleetSettings FLEET = new FleetSettings(Duration.ofMillis(100), Duration.ofMillis(600),
-			Duration.ofMillis(500), Duration.ofHours(1));
-
 	private final DdlSettings settings = DdlSettings.defaults()
 		.withMaxAttempts(50)
 		.withBackoff(Duration.ofMillis(50), Duration.ofMillis(500));
 
 	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final Map<String, HeartbeatCounter> heartbeats = new ConcurrentHashMap<>();
 
 	@BeforeAll
 	static void createTables() {
@@ -77,7 +79,8 @@ class ContractTests {
 		PhaseController contract = start(migration, Phase.CONTRACT, "instance-a", trigger);
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> contract.status(migration.id()).effective() == Phase.CONTRACT);
-		Thread.sleep(FLEET.heartbeatInterval().multipliedBy(15).toMillis());
+		// each heartbeat of instance-a gives it its chance to run the contract
+		this.heartbeats.get("instance-a").awaitHeartbeats(5);
 		assertThat(columns("people")).contains("name", "full_name");
 		assertThat(new MigrationStateRepository(postgres.dataSource()).find(migration.id()).isContracted()).isFalse();
 		assertThat(triggers("people")).containsExactly("people_sync");
@@ -158,7 +161,9 @@ class ContractTests {
 		b.get(30, TimeUnit.SECONDS);
 		await().atMost(Duration.ofSeconds(20))
 			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
-		Thread.sleep(FLEET.heartbeatInterval().multipliedBy(10).toMillis());
+		// each heartbeat of either instance gives it its chance to run the contract again
+		this.heartbeats.get("together-a").awaitHeartbeats(5);
+		this.heartbeats.get("together-b").awaitHeartbeats(5);
 		assertThat(postgres.jdbc()
 			.queryForObject("SELECT count(*) FROM contract_runs WHERE migration_id = 'pairs-old'", Integer.class))
 			.isOne();
@@ -181,7 +186,7 @@ class ContractTests {
 
 		};
 		PhaseController controller = new PhaseController(postgres.dataSource(), List.of(migration),
-				new InstanceInfo("late-joiner", null, "localhost", 1), FLEET, List.of(claimedMeanwhile));
+				new InstanceInfo("late-joiner", null, "localhost", 1), TestFleet.SETTINGS, List.of(claimedMeanwhile));
 		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start)
 			.withMessageContaining("requests phase read-new, but its contract DDL already ran");
 		assertThat(postgres.jdbc()
@@ -194,10 +199,13 @@ class ContractTests {
 			SchemaChangeContributor contributor) {
 		DataSource pool = postgres.newDataSource(instanceId, 8);
 		InstanceInfo instance = new InstanceInfo(instanceId, null, "localhost", 1);
-		ExpandContractRunner runner = new ExpandContractRunner(pool, this.settings, instance, FLEET.timeout(),
+		ExpandContractRunner runner = new ExpandContractRunner(pool, this.settings, instance, TestFleet.TIMEOUT,
 				(contributor != null) ? List.of(contributor) : List.of());
+		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		this.heartbeats.put(instanceId, heartbeats);
 		PhaseController controller = new PhaseController(pool,
-				List.of(migration.toBuilder().requestedPhase(requested).build()), instance, FLEET, List.of(runner));
+				List.of(migration.toBuilder().requestedPhase(requested).build()), instance, TestFleet.SETTINGS,
+				List.of(runner, heartbeats));
 		controller.start();
 		synchronized (this.controllers) {
 			this.controllers.add(controller);

@@ -15,8 +15,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
-import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.MigrationState;
@@ -109,7 +109,7 @@ class UnsafeOperationsTests {
 		MigrationDefinition migration = migration(table, statement + ";", List.of());
 		String before = fingerprint();
 		PhaseController controller = new PhaseController(postgres.dataSource(), List.of(migration), this.instance,
-				fleet(), List.of(runner()));
+				TestFleet.SETTINGS, List.of(runner()));
 		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start).satisfies((ex) -> {
 			assertThat(ex.getDescription()).contains("V1__unsafe.sql line 1")
 				.contains(statement)
@@ -170,11 +170,6 @@ class UnsafeOperationsTests {
 	private ExpandContractRunner runner() {
 		return new ExpandContractRunner(postgres.dataSource(), DdlSettings.defaults(), AT_STARTUP, this.instance,
 				Duration.ofSeconds(5), List.of());
-	}
-
-	private static FleetSettings fleet() {
-		return new FleetSettings(Duration.ofMillis(100), Duration.ofMillis(600), Duration.ofMillis(500),
-				Duration.ofHours(1));
 	}
 
 	private static String fingerprint() {

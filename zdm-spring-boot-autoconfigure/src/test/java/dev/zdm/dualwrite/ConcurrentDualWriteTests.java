@@ -23,6 +23,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.dualwrite.JdbcClientUsers.User;
 import dev.zdm.dualwrite.JdbcClientUsers.UserStore;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.MigrationStateRepository;
@@ -56,7 +57,7 @@ class ConcurrentDualWriteTests {
 		jdbc.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, name text, email text)");
 		jdbc.execute("CREATE TABLE customers (id bigint PRIMARY KEY, name text, email text)");
 		new SameTableSyncTrigger(postgres.dataSource())
-			.expandStatements(DualWriteRepositoryTests.USERS_EMAIL.toBuilder().table("public.users").build())
+			.expandStatements(JdbcClientUsers.USERS_EMAIL.toBuilder().table("public.users").build())
 			.forEach(jdbc::execute);
 	}
 
@@ -67,7 +68,7 @@ class ConcurrentDualWriteTests {
 
 	@Test
 	void sameTableWritersAtBackfillAndReadNewAndFromOutsideLeaveOldAndNewEqual() throws Exception {
-		MigrationDefinition migration = DualWriteRepositoryTests.USERS_EMAIL;
+		MigrationDefinition migration = JdbcClientUsers.USERS_EMAIL;
 		DataSource poolA = postgres.newDataSource("a", 4);
 		DataSource poolB = postgres.newDataSource("b", 4);
 		PhaseController a = start(migration, Phase.BACKFILL, "a", poolA);
@@ -78,8 +79,8 @@ class ConcurrentDualWriteTests {
 		for (int id = 1; id <= ROWS; id++) {
 			jdbc.update("INSERT INTO users (id, name, email) VALUES (?, 'user', ?)", id, "initial" + id + "@x");
 		}
-		UserStore writesOld = DualWriteRepositoryTests.users(a, poolA);
-		UserStore writesNew = DualWriteRepositoryTests.users(b, poolB);
+		UserStore writesOld = JdbcClientUsers.users(a, poolA);
+		UserStore writesNew = JdbcClientUsers.users(b, poolB);
 		JdbcTemplate outside = new JdbcTemplate(postgres.newDataSource("outside", 2));
 		List<Throwable> failures = runConcurrently((i) -> write(writesOld, "a", i), (i) -> write(writesNew, "b", i),
 				(i) -> outside.update(
@@ -94,7 +95,7 @@ class ConcurrentDualWriteTests {
 
 	@Test
 	void crossTableWritersAtBackfillAndReadNewLeaveBothTablesEqualWithoutDeadlocks() throws Exception {
-		MigrationDefinition migration = DualWriteRepositoryTests.ACCOUNTS_CUSTOMERS;
+		MigrationDefinition migration = JdbcClientUsers.ACCOUNTS_CUSTOMERS;
 		DataSource poolA = postgres.newDataSource("a2", 4);
 		DataSource poolB = postgres.newDataSource("b2", 4);
 		PhaseController a = start(migration, Phase.BACKFILL, "a2", poolA);
@@ -103,8 +104,8 @@ class ConcurrentDualWriteTests {
 			jdbc.update("INSERT INTO accounts (id, name, email) VALUES (?, 'user', ?)", id, "initial" + id + "@x");
 			jdbc.update("INSERT INTO customers (id, name, email) VALUES (?, 'user', ?)", id, "initial" + id + "@x");
 		}
-		UserStore writesOldFirst = DualWriteRepositoryTests.accounts(a, poolA);
-		UserStore writesNewFirst = DualWriteRepositoryTests.accounts(b, poolB);
+		UserStore writesOldFirst = JdbcClientUsers.accounts(a, poolA);
+		UserStore writesNewFirst = JdbcClientUsers.accounts(b, poolB);
 		List<Throwable> failures = runConcurrently((i) -> write(writesOldFirst, "a", i),
 				(i) -> write(writesNewFirst, "b", i));
 		assertThat(failures).isEmpty();
@@ -153,7 +154,7 @@ class ConcurrentDualWriteTests {
 	private PhaseController start(MigrationDefinition migration, Phase phase, String instance, DataSource dataSource) {
 		PhaseController controller = new PhaseController(dataSource,
 				List.of(migration.toBuilder().requestedPhase(phase).build()),
-				InstanceInfo.ofThisProcess(instance, "test", "1"), DualWriteRepositoryTests.SETTINGS, List.of());
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of());
 		controller.start();
 		this.controllers.add(controller);
 		return controller;

@@ -1,6 +1,5 @@
 package dev.zdm.dualwrite;
 
-import java.time.Duration;
 import java.util.List;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -16,8 +15,8 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import dev.zdm.dualwrite.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.dualwrite.JdbcClientUsers.User;
 import dev.zdm.dualwrite.JdbcClientUsers.UserStore;
-import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.metrics.DualWriteMetrics;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -60,9 +59,7 @@ class DualWriteMetricsTests {
 	@Test
 	void callsAreCountedBySideRoleAndOutcomeAndAFailedSyncIsCountedAndRollsBack() {
 		this.controller = new PhaseController(postgres.dataSource(), List.of(ACCOUNTS_CUSTOMERS),
-				InstanceInfo.ofThisProcess("metered", "test", "1"), new FleetSettings(Duration.ofMillis(100),
-						Duration.ofMillis(600), Duration.ofMillis(500), Duration.ofHours(1)),
-				List.of());
+				InstanceInfo.ofThisProcess("metered", "test", "1"), TestFleet.SETTINGS, List.of());
 		this.controller.start();
 		UserStore accounts = DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(),
 				new ColumnUserStore(postgres.dataSource(), "accounts", "email"),

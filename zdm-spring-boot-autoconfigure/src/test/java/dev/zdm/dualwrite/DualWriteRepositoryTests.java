@@ -1,6 +1,5 @@
 package dev.zdm.dualwrite;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +24,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 import dev.zdm.dualwrite.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.dualwrite.JdbcClientUsers.User;
 import dev.zdm.dualwrite.JdbcClientUsers.UserStore;
-import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -34,6 +33,10 @@ import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
+import static dev.zdm.dualwrite.JdbcClientUsers.ACCOUNTS_CUSTOMERS;
+import static dev.zdm.dualwrite.JdbcClientUsers.USERS_EMAIL;
+import static dev.zdm.dualwrite.JdbcClientUsers.accounts;
+import static dev.zdm.dualwrite.JdbcClientUsers.users;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -47,21 +50,6 @@ class DualWriteRepositoryTests {
 
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
-
-	static final FleetSettings SETTINGS = new FleetSettings(Duration.ofMillis(100), Duration.ofMillis(600),
-			Duration.ofMillis(500), Duration.ofHours(1));
-
-	/** Same table: users.email becomes users.email_address, lower-cased. */
-	static final MigrationDefinition USERS_EMAIL = MigrationDefinition.builder("users-email")
-		.table("users")
-		.up("email_address", "lower(email)")
-		.down("email", "email_address")
-		.build();
-
-	/** Cross table: accounts move into customers. */
-	static final MigrationDefinition ACCOUNTS_CUSTOMERS = MigrationDefinition.builder("accounts-customers")
-		.table("accounts")
-		.build();
 
 	private static JdbcTemplate jdbc;
 
@@ -301,7 +289,7 @@ class DualWriteRepositoryTests {
 			boolean verify) {
 		PhaseController controller = new PhaseController(dataSource,
 				List.of(migration.toBuilder().requestedPhase(phase).build()),
-				InstanceInfo.ofThisProcess(instance, "test", "1"), SETTINGS, List.of());
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of());
 		controller.start();
 		this.controllers.add(controller);
 		if (!verify) {
@@ -316,20 +304,6 @@ class DualWriteRepositoryTests {
 		}
 		assertThat(controller.effectivePhase(migration.id())).isEqualTo(verify ? phase : Phase.BACKFILL);
 		return controller;
-	}
-
-	static UserStore users(PhaseController controller, DataSource dataSource) {
-		return DualWriteRepositoryFactory.create(UserStore.class, USERS_EMAIL.id(),
-				new ColumnUserStore(dataSource, "users", "email"),
-				new ColumnUserStore(dataSource, "users", "email_address"), controller,
-				new DataSourceTransactionManager(dataSource), dataSource);
-	}
-
-	static UserStore accounts(PhaseController controller, DataSource dataSource) {
-		return DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(),
-				new ColumnUserStore(dataSource, "accounts", "email"),
-				new ColumnUserStore(dataSource, "customers", "email"), controller,
-				new DataSourceTransactionManager(dataSource), dataSource);
 	}
 
 	private static String describe(Optional<DualWriteCall> call) {

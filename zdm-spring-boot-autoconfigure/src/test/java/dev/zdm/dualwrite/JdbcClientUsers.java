@@ -6,16 +6,58 @@ import java.util.Optional;
 import javax.sql.DataSource;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.phase.PhaseController;
 
 /**
  * Test repositories written on {@link JdbcClient}: one interface, an implementation
  * against each side of a same-table migration ({@code users.email} renamed to
  * {@code users.email_address}) and of a cross-table one ({@code accounts} moved into
- * {@code customers}).
+ * {@code customers}), the two migrations, and the routing repository of each.
  */
 final class JdbcClientUsers {
 
+	/** Same table: users.email becomes users.email_address, lower-cased. */
+	static final MigrationDefinition USERS_EMAIL = MigrationDefinition.builder("users-email")
+		.table("users")
+		.up("email_address", "lower(email)")
+		.down("email", "email_address")
+		.build();
+
+	/** Cross table: accounts move into customers. */
+	static final MigrationDefinition ACCOUNTS_CUSTOMERS = MigrationDefinition.builder("accounts-customers")
+		.table("accounts")
+		.build();
+
 	private JdbcClientUsers() {
+	}
+
+	/**
+	 * Return the routing repository of {@link #USERS_EMAIL}.
+	 * @param controller the phase controller that routes it
+	 * @param dataSource the database
+	 * @return the repository
+	 */
+	static UserStore users(PhaseController controller, DataSource dataSource) {
+		return DualWriteRepositoryFactory.create(UserStore.class, USERS_EMAIL.id(),
+				new ColumnUserStore(dataSource, "users", "email"),
+				new ColumnUserStore(dataSource, "users", "email_address"), controller,
+				new DataSourceTransactionManager(dataSource), dataSource);
+	}
+
+	/**
+	 * Return the routing repository of {@link #ACCOUNTS_CUSTOMERS}.
+	 * @param controller the phase controller that routes it
+	 * @param dataSource the database
+	 * @return the repository
+	 */
+	static UserStore accounts(PhaseController controller, DataSource dataSource) {
+		return DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(),
+				new ColumnUserStore(dataSource, "accounts", "email"),
+				new ColumnUserStore(dataSource, "customers", "email"), controller,
+				new DataSourceTransactionManager(dataSource), dataSource);
 	}
 
 	record User(long id, String name, String email) {

@@ -25,6 +25,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 import dev.zdm.dualwrite.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.dualwrite.JdbcClientUsers.UserStore;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.phase.PhaseController;
@@ -182,8 +183,7 @@ class SameTableDualWriteBenchmark {
 		new SameTableSyncTrigger(postgres.dataSource()).expandStatements(migration).forEach(jdbc::execute);
 		DataSource pool = postgres.newDataSource("routed", CLIENTS + 1);
 		PhaseController controller = new PhaseController(pool, List.of(migration),
-				InstanceInfo.ofThisProcess("benchmark", "benchmark", "1"), DualWriteRepositoryTests.SETTINGS,
-				List.of());
+				InstanceInfo.ofThisProcess("benchmark", "benchmark", "1"), TestFleet.SETTINGS, List.of());
 		controller.start();
 		try {
 			DataSourceTransactionManager transactionManager = new DataSourceTransactionManager(pool);

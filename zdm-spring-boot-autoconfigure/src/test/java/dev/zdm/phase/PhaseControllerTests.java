@@ -22,6 +22,7 @@ import dev.zdm.fleet.FleetMember;
 import dev.zdm.fleet.FleetRegistry;
 import dev.zdm.fleet.FleetSettings;
 import dev.zdm.fleet.InstanceInfo;
+import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -40,9 +41,6 @@ class PhaseControllerTests {
 
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
-
-	private static final FleetSettings FAST = new FleetSettings(Duration.ofMillis(100), Duration.ofMillis(700),
-			Duration.ofSeconds(3), Duration.ofHours(1));
 
 	/** Settings under which only {@link PhaseController#refresh()} moves an instance. */
 	private static final FleetSettings MANUAL = new FleetSettings(Duration.ofHours(1), Duration.ofHours(2),
@@ -97,8 +95,8 @@ class PhaseControllerTests {
 
 	@Test
 	void phaseSkippedInOneDeployAdvancesOnePhaseAtATimeAsTheFleetFollows() throws Exception {
-		PhaseController old = start("old", withoutBackfill(Phase.EXPAND), FAST);
-		PhaseController first = start("first", withoutBackfill(Phase.CONTRACT), FAST);
+		PhaseController old = start("old", withoutBackfill(Phase.EXPAND), TestFleet.SETTINGS);
+		PhaseController first = start("first", withoutBackfill(Phase.CONTRACT), TestFleet.SETTINGS);
 		assertThat(first.status(this.id).effective()).isEqualTo(Phase.DUAL_WRITE);
 		List<Phase> firstPhases = new CopyOnWriteArrayList<>();
 		AtomicInteger widestGap = new AtomicInteger();
@@ -106,7 +104,7 @@ class PhaseControllerTests {
 		FleetRegistry registry = new FleetRegistry(postgres.dataSource());
 		Thread watcher = new Thread(() -> {
 			while (watching.get()) {
-				List<FleetMember> live = registry.members(this.id, FAST.timeout())
+				List<FleetMember> live = registry.members(this.id, TestFleet.TIMEOUT)
 					.stream()
 					.filter(FleetMember::live)
 					.toList();
@@ -125,7 +123,7 @@ class PhaseControllerTests {
 			}
 		});
 		watcher.start();
-		PhaseController second = start("second", withoutBackfill(Phase.CONTRACT), FAST);
+		PhaseController second = start("second", withoutBackfill(Phase.CONTRACT), TestFleet.SETTINGS);
 		old.stop();
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> first.status(this.id).effective() == Phase.CONTRACT
@@ -138,11 +136,17 @@ class PhaseControllerTests {
 
 	@Test
 	void instanceThatStopsHeartbeatingDropsOutAfterTheTimeout() {
-		PhaseController upgraded = start("upgraded", withoutBackfill(Phase.BACKFILL), FAST);
+		PhaseController upgraded = start("upgraded", withoutBackfill(Phase.BACKFILL), TestFleet.SETTINGS);
 		registerInstanceThatNeverHeartbeatsAgain("crashed", Phase.EXPAND);
 		upgraded.refresh();
 		assertThat(upgraded.status(this.id).effective()).isEqualTo(Phase.DUAL_WRITE);
 		assertThat(upgraded.status(this.id).heldBackReason()).contains("instance crashed runs expand");
+		// as if half the timeout had passed since its heartbeat: still live
+		TestFleet.age(postgres.dataSource(), "crashed", TestFleet.TIMEOUT.dividedBy(2));
+		upgraded.refresh();
+		assertThat(upgraded.status(this.id).effective()).isEqualTo(Phase.DUAL_WRITE);
+		// as if more than the timeout had passed: dropped out
+		TestFleet.expire(postgres.dataSource(), "crashed");
 		await().atMost(Duration.ofSeconds(5)).until(() -> upgraded.status(this.id).effective() == Phase.BACKFILL);
 		assertThat(upgraded.status(this.id).fleet()).filteredOn((member) -> member.instanceId().equals("crashed"))
 			.singleElement()
@@ -172,7 +176,7 @@ class PhaseControllerTests {
 
 	@Test
 	void gracefulShutdownLeavesTheFleet() {
-		PhaseController controller = start("leaving", withoutBackfill(Phase.DUAL_WRITE), FAST);
+		PhaseController controller = start("leaving", withoutBackfill(Phase.DUAL_WRITE), TestFleet.SETTINGS);
 		assertThat(instanceRows("leaving")).isEqualTo(1);
 		controller.stop();
 		assertThat(instanceRows("leaving")).isZero();
@@ -207,9 +211,9 @@ class PhaseControllerTests {
 
 	@Test
 	void joiningInstanceMoreThanOnePhaseBehindWaitsForTheFleetToStepBack() {
-		PhaseController ahead = start("ahead", withoutBackfill(Phase.READ_NEW), FAST);
+		PhaseController ahead = start("ahead", withoutBackfill(Phase.READ_NEW), TestFleet.SETTINGS);
 		assertThat(ahead.status(this.id).effective()).isEqualTo(Phase.READ_NEW);
-		PhaseController behind = start("behind", withoutBackfill(Phase.EXPAND), FAST);
+		PhaseController behind = start("behind", withoutBackfill(Phase.EXPAND), TestFleet.SETTINGS);
 		assertThat(behind.status(this.id).effective()).isEqualTo(Phase.EXPAND);
 		FleetMember aheadNow = behind.status(this.id)
 			.fleet()

@@ -19,12 +19,12 @@ class MixedFleetWalkTests {
 
 	@Test
 	void oldAndNewInstancesSideBySideRunTheScenarioAndAgreeAfterEveryStep(PhaseWalk walk) {
-		PhaseWalkTests.createPeople(walk.database().jdbc());
+		PeopleFixtures.createPeople(walk.database().jdbc());
 		List<String> steps = new CopyOnWriteArrayList<>();
 		Map<Long, String> emails = new ConcurrentHashMap<>();
-		PhaseWalkTests.people(walk).scenario((step) -> {
+		PeopleFixtures.people(walk).scenario((step) -> {
 			steps.add(step.instance());
-			PhaseWalkTests.crud(step, emails);
+			PeopleFixtures.crud(step, emails);
 		}).runMixedFleet();
 		assertThat(steps).containsExactly("walk-old-expand", "walk-new-expand", "walk-old-expand",
 				"walk-new-dual-write", "walk-old-dual-write", "walk-new-dual-write", "walk-old-dual-write",
@@ -39,12 +39,12 @@ class MixedFleetWalkTests {
 
 	@Test
 	void upThatDisagreesWithDownFailsWhenTheNewVersionReadsNew(PhaseWalk walk) {
-		PhaseWalkTests.createPeople(walk.database().jdbc());
+		PeopleFixtures.createPeople(walk.database().jdbc());
 		Map<Long, String> emails = new ConcurrentHashMap<>();
 		assertThatExceptionOfType(PhaseWalkFailure.class)
-			.isThrownBy(() -> PhaseWalkTests.people(walk)
+			.isThrownBy(() -> PeopleFixtures.people(walk)
 				.property("zdm.migrations.people-email.down.email", "split_part(email_address, '@', 1)")
-				.scenario((step) -> PhaseWalkTests.crud(step, emails))
+				.scenario((step) -> PeopleFixtures.crud(step, emails))
 				.runMixedFleet())
 			.withMessageContaining(
 					"zdm walk failed at phase backfill (instances walk-old-backfill and walk-new-read-new)")

@@ -38,7 +38,7 @@ class PhaseTestTests {
 	void runsAtEveryPhaseWithTheApplicationsBeans(PersonRepository people, PhaseStep step) {
 		phases.add(step.phase());
 		assertThat(people).isSameAs(step.getBean(PersonRepository.class));
-		PhaseWalkTests.crud(step, emails);
+		PeopleFixtures.crud(step, emails);
 		if (step.phase() == Phase.CONTRACT) {
 			assertThat(phases).as("phases run so far").containsExactly(Phase.values());
 		}
@@ -75,7 +75,7 @@ class PhaseTestTests {
 		@PhaseTest(application = PeopleApplication.class,
 				properties = { "spring.config.name=people", "people.new-repository=wrong-column" })
 		void createsReadsChangesAndDeletes(PhaseStep step) {
-			PhaseWalkTests.crud(step, this.created);
+			PeopleFixtures.crud(step, this.created);
 		}
 
 	}

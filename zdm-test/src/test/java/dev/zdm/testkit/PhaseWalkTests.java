@@ -10,9 +10,11 @@ import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.migration.Phase;
-import dev.zdm.testkit.people.PeopleApplication;
 import dev.zdm.testkit.people.PersonRepository;
 
+import static dev.zdm.testkit.PeopleFixtures.createPeople;
+import static dev.zdm.testkit.PeopleFixtures.crud;
+import static dev.zdm.testkit.PeopleFixtures.people;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -23,8 +25,6 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  */
 @ZdmTest(postgres = PostgresSource.EMBEDDED)
 class PhaseWalkTests {
-
-	private static final int EXISTING_PEOPLE = 300;
 
 	@Test
 	void walksEveryPhaseWithInsertsUpdatesAndDeletesAtEachOne(PhaseWalk walk) {
@@ -121,41 +121,6 @@ class PhaseWalkTests {
 		assertThatExceptionOfType(PhaseWalkFailure.class)
 			.isThrownBy(() -> people(walk).migrations("people-phone").run())
 			.withMessageContaining("migration 'people-phone' is not declared; the application declares [people-email]");
-	}
-
-	static PhaseWalk people(PhaseWalk walk) {
-		return walk.application(PeopleApplication.class).property("spring.config.name", "people");
-	}
-
-	static void createPeople(JdbcTemplate jdbc) {
-		jdbc.execute("CREATE TABLE people (id bigserial PRIMARY KEY, name text NOT NULL, email text NOT NULL)");
-		jdbc.update("INSERT INTO people (name, email) SELECT 'Person ' || i, 'Person.' || i || '@Example.com' "
-				+ "FROM generate_series(1, ?) AS i", EXISTING_PEOPLE);
-	}
-
-	/**
-	 * Creates a person, reads it back, changes the e-mail address of one created earlier
-	 * and deletes another.
-	 */
-	static void crud(PhaseStep step, Map<Long, String> emails) {
-		PersonRepository people = step.getBean(PersonRepository.class);
-		String suffix = step.phase().value() + ((step.instance().contains("old")) ? "-old" : "");
-		String email = "Person." + suffix + "@Example.com";
-		long id = people.create("Person " + suffix, email);
-		emails.put(id, email);
-		assertThat(people.findEmail(id)).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
-			.isEqualToIgnoringCase(email);
-		long changed = (id % EXISTING_PEOPLE) + 1;
-		String changedEmail = "Changed." + suffix + "@Example.com";
-		if (people.updateEmail(changed, changedEmail)) {
-			emails.put(changed, changedEmail);
-			assertThat(people.findEmail(changed)).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
-				.isEqualToIgnoringCase(changedEmail);
-		}
-		long deleted = EXISTING_PEOPLE - step.phase().ordinal() * 2 - ((step.instance().contains("old")) ? 1 : 0);
-		people.delete(deleted);
-		emails.remove(deleted);
-		assertThat(people.findEmail(deleted)).isEmpty();
 	}
 
 }

@@ -16,9 +16,9 @@ class TestcontainersWalkTests {
 	@Test
 	void walksEveryPhaseOnAContainer(PhaseWalk walk) {
 		assertThat(walk.database().description()).isEqualTo("Testcontainers postgres:17-alpine");
-		PhaseWalkTests.createPeople(walk.database().jdbc());
+		PeopleFixtures.createPeople(walk.database().jdbc());
 		java.util.List<Phase> phases = new java.util.concurrent.CopyOnWriteArrayList<>();
-		PhaseWalkTests.people(walk).scenario((step) -> phases.add(step.phase())).run();
+		PeopleFixtures.people(walk).scenario((step) -> phases.add(step.phase())).run();
 		assertThat(phases).containsExactly(Phase.values());
 	}
 
