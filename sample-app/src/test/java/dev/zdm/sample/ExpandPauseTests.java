@@ -6,6 +6,8 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,14 +22,8 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.web.client.RestClient;
 
-import dev.zdm.ddl.DdlHistoryRepository;
-import dev.zdm.ddl.DdlStep;
-import dev.zdm.ddl.ExpandContractRunner;
-import dev.zdm.ddl.ExpandProgress;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.MigrationStateRepository;
 import dev.zdm.phase.PhaseController;
-import dev.zdm.schema.ZdmSchema;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -47,6 +43,8 @@ class ExpandPauseTests {
 
 	private static final String MIGRATION = "customers-email";
 
+	private static final Pattern EXPAND_STATE = Pattern.compile("\"expand\":\\{[^{}]*\"state\":\"([A-Z_]+)\"");
+
 	private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
 
 	private static final String WAITING_ALTER = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
@@ -61,9 +59,18 @@ class ExpandPauseTests {
 				+ "FROM generate_series(1, 1000) AS i");
 		// Paused before any instance starts (as an operator would have paused it on the
 		// running fleet): neither instance starts the expand.
-		new ZdmSchema(postgres.dataSource()).migrate();
-		new MigrationStateRepository(postgres.dataSource()).register(MIGRATION);
-		new DdlHistoryRepository(postgres.dataSource()).pause(MIGRATION, DdlStep.EXPAND, "operator");
+		// zdm's tables as a fleet leaves them (ZdmSchema), with the expand paused.
+		Flyway.configure()
+			.dataSource(postgres.dataSource())
+			.table("zdm_schema_history")
+			.locations("classpath:dev/zdm/schema/db")
+			.baselineOnMigrate(true)
+			.baselineVersion("0")
+			.load()
+			.migrate();
+		jdbc.update("INSERT INTO zdm_migration (migration_id) VALUES (?)", MIGRATION);
+		jdbc.update("INSERT INTO zdm_ddl_pause (migration_id, step, instance_id) VALUES (?, 'expand', 'operator')",
+				MIGRATION);
 		List<ConfigurableApplicationContext> instances = new ArrayList<>();
 		try (Connection blocker = postgres.database().newConnection()) {
 			ConfigurableApplicationContext a = start("a");
@@ -71,11 +78,11 @@ class ExpandPauseTests {
 			ConfigurableApplicationContext b = start("b");
 			instances.add(b);
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> progress(a).state() == ExpandProgress.State.PAUSED
-						&& progress(b).state() == ExpandProgress.State.PAUSED);
+				.until(() -> "PAUSED".equals(expandState(a)) && "PAUSED".equals(expandState(b)));
 			Thread.sleep(MAX_BACKOFF.multipliedBy(2).toMillis());
 			assertThat(attempts()).isZero();
-			assertThat(progress(a).pause().instanceId()).isEqualTo("operator");
+			assertThat(get(client(a), "/actuator/zdm/" + MIGRATION).getBody())
+				.contains("\"pause\":{\"instanceId\":\"operator\"");
 
 			// Resumed while a read transaction is open: the ALTER waits for its lock, and
 			// the lock timeout is long, so it is caught waiting.
@@ -95,8 +102,7 @@ class ExpandPauseTests {
 			System.out.println("The waiting ALTER was cancelled "
 					+ Duration.ofNanos(System.nanoTime() - pauseSent).toMillis() + " ms after the pause request");
 			await().atMost(Duration.ofSeconds(10))
-				.until(() -> progress(a).state() == ExpandProgress.State.PAUSED
-						&& progress(b).state() == ExpandProgress.State.PAUSED);
+				.until(() -> "PAUSED".equals(expandState(a)) && "PAUSED".equals(expandState(b)));
 			assertThat(jdbc.queryForObject(
 					"SELECT state || ': ' || error FROM zdm_ddl_statement WHERE migration_id = ? AND source LIKE 'V1__%'",
 					String.class, MIGRATION))
@@ -112,9 +118,11 @@ class ExpandPauseTests {
 			assertThat(columns()).doesNotContain("email_address");
 			assertThat(attempts()).isEqualTo(attempts);
 			for (ConfigurableApplicationContext instance : instances) {
-				assertThat(progress(instance).state()).isEqualTo(ExpandProgress.State.PAUSED);
-				assertThat(progress(instance).pause()).isNotNull();
-				assertThat(progress(instance).summary()).contains("is paused through the endpoint of instance a at",
+				assertThat(expandState(instance)).isEqualTo("PAUSED");
+				assertThat(get(client(instance), "/actuator/zdm/" + MIGRATION).getBody())
+					.contains("\"pause\":{\"instanceId\":");
+				assertThat(status(instance).heldBackReason()).contains(
+						"is paused through the endpoint of instance a at",
 						"for the whole fleet; resume it with POST /actuator/zdm/customers-email/expand/resume");
 				assertThat(status(instance).effective()).isEqualTo(Phase.EXPAND);
 				assertThat(status(instance).heldBackReason()).contains("is paused through the endpoint of instance a");
@@ -195,8 +203,10 @@ class ExpandPauseTests {
 		return context.getBean(PhaseController.class).status(MIGRATION);
 	}
 
-	private static ExpandProgress progress(ConfigurableApplicationContext context) {
-		return context.getBean(ExpandContractRunner.class).expandProgress(MIGRATION);
+	private static String expandState(ConfigurableApplicationContext context) {
+		String body = get(client(context), "/actuator/zdm/" + MIGRATION).getBody();
+		Matcher state = EXPAND_STATE.matcher((body != null) ? body : "");
+		return state.find() ? state.group(1) : "none";
 	}
 
 	private static int attempts() {

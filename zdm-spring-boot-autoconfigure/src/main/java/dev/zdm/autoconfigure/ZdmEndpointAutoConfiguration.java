@@ -1,45 +1,17 @@
 package dev.zdm.autoconfigure;
 
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.context.annotation.Bean;
-
-import dev.zdm.actuate.endpoint.ZdmEndpoint;
-import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
-import dev.zdm.backfill.BackfillService;
-import dev.zdm.ddl.DdlHistoryRepository;
-import dev.zdm.ddl.ExpandContractRunner;
-import dev.zdm.locks.LockFiguresSampler;
-import dev.zdm.phase.PhaseController;
+import org.springframework.context.annotation.Import;
 
 /**
  * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
- * Auto-configuration} for the {@link ZdmEndpoint zdm endpoint}.
+ * Auto-configuration} for the zdm endpoint.
  */
 @AutoConfiguration(after = ZdmAutoConfiguration.class)
 @ConditionalOnClass(ConditionalOnAvailableEndpoint.class)
-@ConditionalOnAvailableEndpoint(ZdmEndpoint.class)
-@ConditionalOnBean(PhaseController.class)
+@Import(ZdmConfigurationImportSelector.class)
 public final class ZdmEndpointAutoConfiguration {
-
-	@Bean
-	@ConditionalOnMissingBean
-	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
-			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
-			ObjectProvider<ExpandContractRunner> expandContractRunner) {
-		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
-				expandContractRunner.getIfAvailable());
-	}
-
-	@Bean
-	@ConditionalOnMissingBean
-	@ConditionalOnBean(ZdmEndpoint.class)
-	ZdmEndpointWebExtension zdmEndpointWebExtension(ZdmEndpoint zdmEndpoint) {
-		return new ZdmEndpointWebExtension(zdmEndpoint);
-	}
 
 }

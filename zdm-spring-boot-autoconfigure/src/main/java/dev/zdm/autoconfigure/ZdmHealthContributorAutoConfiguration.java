@@ -1,42 +1,19 @@
 package dev.zdm.autoconfigure;
 
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
-import org.springframework.context.annotation.Bean;
-
-import dev.zdm.backfill.BackfillProgressSampler;
-import dev.zdm.ddl.DdlActivity;
-import dev.zdm.ddl.ExpandContractRunner;
-import dev.zdm.health.ZdmHealthIndicator;
-import dev.zdm.phase.HeldBackTracker;
-import dev.zdm.phase.PhaseController;
+import org.springframework.context.annotation.Import;
 
 /**
  * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
- * Auto-configuration} for {@link ZdmHealthIndicator}.
+ * Auto-configuration} for {@code ZdmHealthIndicator}.
  */
 @AutoConfiguration(after = ZdmAutoConfiguration.class)
 @ConditionalOnClass({ AbstractHealthIndicator.class, ConditionalOnEnabledHealthIndicator.class })
-@ConditionalOnBean(PhaseController.class)
 @ConditionalOnEnabledHealthIndicator("zdm")
+@Import(ZdmConfigurationImportSelector.class)
 public final class ZdmHealthContributorAutoConfiguration {
-
-	@Bean
-	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
-	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
-			ObjectProvider<ExpandContractRunner> ddlRunner,
-			ObjectProvider<BackfillProgressSampler> backfillProgressSampler, ObjectProvider<DdlActivity> ddlActivity,
-			ObjectProvider<HeldBackTracker> heldBackTracker) {
-		ZdmProperties.Health health = properties.getHealth();
-		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable(),
-				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
-				heldBackTracker.getIfAvailable(),
-				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
-	}
 
 }

@@ -42,7 +42,7 @@ public record BackfillProgress(String migrationId, BackfillState state, boolean 
 		@Nullable Instant startedAt, @Nullable Instant copiedAt, Instant updatedAt,
 		@Nullable BackfillVerification verification, @Nullable VerificationProgress verifying) {
 
-	BackfillProgress withVerification(@Nullable BackfillVerification verification) {
+	public BackfillProgress withVerification(@Nullable BackfillVerification verification) {
 		return new BackfillProgress(this.migrationId, this.state, this.paused, this.runner, this.rowsDone,
 				this.rowsUpdated, this.rowsEstimated, this.rate, this.eta, this.batchSize, this.batches, this.lastKey,
 				this.upperBound, this.resumedFrom, this.throttleReason, this.errors, this.lastError, this.startedAt,

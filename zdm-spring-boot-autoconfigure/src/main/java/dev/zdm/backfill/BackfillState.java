@@ -34,7 +34,7 @@ public enum BackfillState {
 		return name().toLowerCase();
 	}
 
-	static BackfillState fromValue(String value) {
+	public static BackfillState fromValue(String value) {
 		return valueOf(value.toUpperCase());
 	}
 

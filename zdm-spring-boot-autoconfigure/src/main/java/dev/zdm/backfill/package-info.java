@@ -1,7 +1,7 @@
 /**
- * The background backfill: copies existing rows from the old columns to the new ones in
- * keyset batches, paced and throttled, with one runner for the fleet, and verifies the
- * result.
+ * The backfill's API: {@link BackfillService} (pause, resume, verify, progress), what it
+ * reports ({@link BackfillProgress}) and the {@link BackfillThrottle} extension point.
+ * The backfill itself runs in {@code dev.zdm.phase}.
  */
 @NullMarked
 package dev.zdm.backfill;

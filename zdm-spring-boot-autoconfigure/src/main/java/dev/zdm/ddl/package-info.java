@@ -1,5 +1,6 @@
 /**
- * Lock-safe expand and contract DDL.
+ * The DDL extension point: {@link SchemaChangeContributor}. The lock-safe expand and
+ * contract DDL runs in {@code dev.zdm.phase}.
  */
 @NullMarked
 package dev.zdm.ddl;

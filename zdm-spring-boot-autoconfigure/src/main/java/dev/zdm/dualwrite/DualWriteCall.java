@@ -87,8 +87,21 @@ public final class DualWriteCall {
 		return this.otherSideResult;
 	}
 
-	static <T> T run(String migrationId, Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
-			Supplier<T> action) {
+	/**
+	 * Run an implementation's method as one side of a routed call, so that
+	 * {@link #current()} describes it meanwhile. For zdm's routing proxy, not for
+	 * application code.
+	 * @param <T> the result type
+	 * @param migrationId the migration
+	 * @param phase the effective phase the call is routed at
+	 * @param schema the side the implementation writes
+	 * @param sync whether it writes as the sync of the other side
+	 * @param otherSideResult what the other side returned, if it was called first
+	 * @param action the call
+	 * @return what the call returned
+	 */
+	public static <T> T run(String migrationId, Phase phase, Schema schema, boolean sync,
+			@Nullable Object otherSideResult, Supplier<T> action) {
 		DualWriteCall previous = current.get();
 		current.set(new DualWriteCall(migrationId, phase, schema, sync, otherSideResult));
 		try {

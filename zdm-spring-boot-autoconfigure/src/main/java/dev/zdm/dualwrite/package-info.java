@@ -1,6 +1,9 @@
 /**
- * Dual-write repository proxies routed by the effective phase, and the trigger that keeps
- * a same-table migration's old and new columns in sync inside the writing statement.
+ * The dual-write API: {@link ZdmRepository @ZdmRepository} marks an implementation of a
+ * repository interface for one schema shape, {@link ZdmRead @ZdmRead} and
+ * {@link ZdmWrite @ZdmWrite} tell reads from writes, {@link DualWriteCall} tells an
+ * implementation which call it serves. The routing proxies are built in
+ * {@code dev.zdm.phase}.
  */
 @NullMarked
 package dev.zdm.dualwrite;

@@ -1,6 +1,6 @@
 /**
- * Declared migrations: phases, definitions, and their validation against the database
- * catalog.
+ * Declared migrations: {@link Phase}, {@link MigrationDefinition} and the values it
+ * holds, and {@link ZdmConfigurationException}, the refusal of a declaration.
  */
 @NullMarked
 package dev.zdm.migration;

@@ -11,7 +11,7 @@ import org.jspecify.annotations.Nullable;
  * Remembers, per migration, since which heartbeat this instance's effective phase has
  * been behind the requested one, so that a phase held back for long can be reported.
  */
-public class HeldBackTracker implements MigrationParticipant {
+class HeldBackTracker implements MigrationParticipant {
 
 	private final Map<String, Instant> heldBackSince = new ConcurrentHashMap<>();
 

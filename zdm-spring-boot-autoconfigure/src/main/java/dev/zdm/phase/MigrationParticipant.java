@@ -7,11 +7,15 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * A concern that takes part in a migration's life on this instance: the DDL runner, the
- * backfill, the repository proxies. Beans of this type are called by the
+ * A concern that takes part in a migration's life on this instance: the expand and
+ * contract DDL ({@link ExpandContractRunner}, first), the backfill's scheduler
+ * ({@link BackfillParticipant}), and what keeps the figures the endpoint, health and
+ * meters read ({@link HeldBackTracker}, {@link BackfillProgressSampler},
+ * {@link LockFiguresSampler}). The repository proxies are not participants: they read the
+ * effective phase from the controller. Beans of this type are called by the
  * {@link PhaseController} in {@link org.springframework.core.annotation.Order order}.
  */
-public interface MigrationParticipant {
+interface MigrationParticipant {
 
 	/**
 	 * Check the migration before anything is written to the database, zdm's own tables

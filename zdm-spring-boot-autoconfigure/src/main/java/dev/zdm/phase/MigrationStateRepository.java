@@ -16,7 +16,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * Reads and records a migration's fleet-wide state in {@code zdm_migration}. Every
  * statement on that table is here.
  */
-public class MigrationStateRepository {
+class MigrationStateRepository {
 
 	private static final String TABLE_EXISTS = "SELECT to_regclass('zdm_migration') IS NOT NULL";
 

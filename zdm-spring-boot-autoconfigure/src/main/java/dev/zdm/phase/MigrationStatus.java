@@ -5,7 +5,6 @@ import java.util.List;
 
 import org.jspecify.annotations.Nullable;
 
-import dev.zdm.fleet.FleetMember;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 

@@ -25,16 +25,9 @@ import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
-import dev.zdm.fleet.FleetMember;
-import dev.zdm.fleet.FleetRegistry;
-import dev.zdm.fleet.FleetSettings;
-import dev.zdm.fleet.InstanceInfo;
-import dev.zdm.migration.DatabaseCatalog;
 import dev.zdm.migration.MigrationDefinition;
-import dev.zdm.migration.MigrationValidator;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
-import dev.zdm.schema.ZdmSchema;
 
 /**
  * Runs this instance's side of every declared migration: validates the declarations,
@@ -91,7 +84,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 * @param settings the fleet's timing
 	 * @param participants the concerns taking part, in order
 	 */
-	public PhaseController(DataSource dataSource, List<MigrationDefinition> migrations, InstanceInfo instance,
+	PhaseController(DataSource dataSource, List<MigrationDefinition> migrations, InstanceInfo instance,
 			FleetSettings settings, List<MigrationParticipant> participants) {
 		this.dataSource = dataSource;
 		this.declared = List.copyOf(migrations);
@@ -275,7 +268,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 * Return this instance.
 	 * @return this instance
 	 */
-	public InstanceInfo instance() {
+	InstanceInfo instance() {
 		return this.instance;
 	}
 
@@ -283,7 +276,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 * Return the fleet's timing.
 	 * @return the settings
 	 */
-	public FleetSettings settings() {
+	FleetSettings settings() {
 		return this.settings;
 	}
 

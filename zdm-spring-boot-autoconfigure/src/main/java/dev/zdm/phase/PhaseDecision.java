@@ -11,6 +11,6 @@ import dev.zdm.migration.Phase;
  * @param heldBackReason why the effective phase is behind the requested one, or
  * {@code null} if it is not
  */
-public record PhaseDecision(Phase effective, @Nullable String heldBackReason) {
+record PhaseDecision(Phase effective, @Nullable String heldBackReason) {
 
 }

@@ -10,6 +10,6 @@ import dev.zdm.migration.Phase;
  * @param highest the highest phase allowed
  * @param reason why, as shown in the held-back reason
  */
-public record PhaseLimit(Phase highest, String reason) {
+record PhaseLimit(Phase highest, String reason) {
 
 }

@@ -6,7 +6,6 @@ import java.util.Optional;
 
 import org.jspecify.annotations.Nullable;
 
-import dev.zdm.fleet.FleetMember;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 
@@ -24,7 +23,7 @@ import dev.zdm.migration.Phase;
  * </ul>
  * Once the contract DDL has run, every instance runs at {@code contract}.
  */
-public class PhasePolicy {
+class PhasePolicy {
 
 	/**
 	 * Decide the phase an instance may run at.

@@ -1,6 +1,8 @@
 /**
- * The phase controller: requested and effective phases, the rules between them, and the
- * migration's fleet-wide state.
+ * zdm at run time: the {@link PhaseController} and everything it drives (the fleet
+ * registry, the expand and contract DDL, the backfill, the dual-write routing, the
+ * endpoint, health and meters) and their configuration. Package-private but for the
+ * controller and the values it returns; see {@code docs/architecture.md}.
  */
 @NullMarked
 package dev.zdm.phase;

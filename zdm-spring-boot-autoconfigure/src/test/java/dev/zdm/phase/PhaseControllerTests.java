@@ -18,15 +18,9 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
-import dev.zdm.fleet.FleetMember;
-import dev.zdm.fleet.FleetRegistry;
-import dev.zdm.fleet.FleetSettings;
-import dev.zdm.fleet.InstanceInfo;
-import dev.zdm.fleet.TestFleet;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
-import dev.zdm.schema.ZdmSchema;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -12,6 +12,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
+import javax.sql.DataSource;
+
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -22,13 +24,11 @@ import org.springframework.context.ConfigurableApplicationContext;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
-import dev.zdm.ddl.DdlHistoryRepository;
-import dev.zdm.ddl.DdlStatus;
-import dev.zdm.ddl.DdlStep;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.phase.MigrationStatus;
+import dev.zdm.phase.TestKitSupport;
 
 /**
  * Walks an application's migrations through every phase, {@code expand},
@@ -360,7 +360,7 @@ public final class PhaseWalk {
 	}
 
 	private void awaitPhases(Phase phase, List<WalkInstance> instances) {
-		DdlHistoryRepository history = new DdlHistoryRepository(this.database.dataSource());
+		DataSource dataSource = this.database.dataSource();
 		for (WalkInstance instance : instances) {
 			for (String id : this.migrationIds) {
 				await(phase, instances, () -> {
@@ -372,9 +372,9 @@ public final class PhaseWalk {
 								+ ((status.lastHeartbeatError() != null)
 										? " (last heartbeat failed: " + status.lastHeartbeatError() + ")" : "");
 					}
-					if (!history.isStepDone(id, DdlStep.EXPAND)) {
+					if (!TestKitSupport.isDdlStepDone(dataSource, id, false)) {
 						return "the expand DDL of migration '" + id + "' has not finished: "
-								+ describeStep(history, id, DdlStep.EXPAND);
+								+ TestKitSupport.describeDdlStep(dataSource, id, false);
 					}
 					return null;
 				});
@@ -383,13 +383,13 @@ public final class PhaseWalk {
 	}
 
 	private void awaitContracted(Phase phase, List<WalkInstance> instances, List<MigrationDefinition> migrations) {
-		DdlHistoryRepository history = new DdlHistoryRepository(this.database.dataSource());
+		DataSource dataSource = this.database.dataSource();
 		for (MigrationDefinition migration : migrations) {
 			String id = migration.id();
 			await(phase, instances, () -> {
-				if (!history.isStepDone(id, DdlStep.CONTRACT)) {
+				if (!TestKitSupport.isDdlStepDone(dataSource, id, true)) {
 					return "the contract DDL of migration '" + id + "' did not run: "
-							+ describeStep(history, id, DdlStep.CONTRACT);
+							+ TestKitSupport.describeDdlStep(dataSource, id, true);
 				}
 				for (WalkInstance instance : instances) {
 					if (!instance.status(id).state().isContracted()) {
@@ -403,7 +403,7 @@ public final class PhaseWalk {
 
 	private void awaitBackfillVerified(Phase phase, List<WalkInstance> instances,
 			List<MigrationDefinition> migrations) {
-		BackfillService backfills = new BackfillService(this.database.dataSource());
+		BackfillService backfills = TestKitSupport.backfillService(this.database.dataSource());
 		for (MigrationDefinition migration : migrations) {
 			if (!migration.hasBackfill() || !migration.backfill().enabled()) {
 				continue;
@@ -471,17 +471,6 @@ public final class PhaseWalk {
 			}
 			unmet = unmetCondition.get();
 		}
-	}
-
-	private static String describeStep(DdlHistoryRepository history, String id, DdlStep step) {
-		DdlStatus status = history.status(id, 1);
-		DdlStatus.Step recorded = status.step(step);
-		if (recorded == null) {
-			return "it has not started";
-		}
-		String last = (status.lastLockTimeout() != null)
-				? "; last lock timeout " + status.lastLockTimeout().describeBlockers() : "";
-		return "it is " + recorded.state() + ((recorded.error() != null) ? ": " + recorded.error() : "") + last;
 	}
 
 	private static String where(List<WalkInstance> instances) {

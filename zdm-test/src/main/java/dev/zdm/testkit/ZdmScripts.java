@@ -9,16 +9,10 @@ import javax.sql.DataSource;
 
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.core.io.DefaultResourceLoader;
-
-import dev.zdm.ddl.DdlCatalog;
-import dev.zdm.ddl.DdlScript;
-import dev.zdm.ddl.DdlScriptLoader;
-import dev.zdm.ddl.DdlStep;
-import dev.zdm.ddl.UnsafeOperation;
-import dev.zdm.ddl.UnsafeStatement;
-import dev.zdm.ddl.UnsafeStatementChecker;
 import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.phase.TestKitSupport;
+import dev.zdm.phase.UnsafeOperation;
+import dev.zdm.phase.UnsafeStatement;
 
 /**
  * Checks a migration's expand and contract scripts for unsafe operations in a plain unit
@@ -125,22 +119,16 @@ public final class ZdmScripts {
 	 * @throws AssertionError if a script cannot be read or parsed
 	 */
 	public List<UnsafeStatement> findings() {
-		DdlScriptLoader loader = new DdlScriptLoader(new DefaultResourceLoader());
-		List<DdlScript> expand;
-		List<DdlScript> contract;
 		try {
-			expand = loader.load(this.migration, DdlStep.EXPAND, this.expandLocations);
-			contract = loader.load(this.migration, DdlStep.CONTRACT, this.contractLocations);
+			return TestKitSupport.checkScripts(this.migration, this.expandLocations, this.contractLocations,
+					this.allowed, this.dataSource);
 		}
 		catch (ZdmConfigurationException ex) {
 			throw new AssertionError(ex.getMessage() + "\n" + ex.getAction(), ex);
 		}
-		if (expand.isEmpty() && contract.isEmpty()) {
-			throw new AssertionError("No V<version>__<description>.sql scripts found in " + this.expandLocations
-					+ " or " + this.contractLocations + "; check the location");
+		catch (IllegalArgumentException ex) {
+			throw new AssertionError(ex.getMessage(), ex);
 		}
-		DdlCatalog catalog = (this.dataSource != null) ? new DdlCatalog(this.dataSource) : new OfflineDdlCatalog();
-		return new UnsafeStatementChecker(catalog).check(expand, contract, this.allowed);
 	}
 
 	/**

@@ -1,7 +1,0 @@
-/**
- * The {@code zdm} actuator endpoint.
- */
-@NullMarked
-package dev.zdm.actuate.endpoint;
-
-import org.jspecify.annotations.NullMarked;

@@ -1,7 +1,0 @@
-/**
- * Micrometer metrics for zdm.
- */
-@NullMarked
-package dev.zdm.metrics;
-
-import org.jspecify.annotations.NullMarked;

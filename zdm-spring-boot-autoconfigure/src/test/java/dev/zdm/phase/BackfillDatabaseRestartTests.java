@@ -1,0 +1,116 @@
+package dev.zdm.phase;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests that a backfill finishes when its database restarts mid-way. Uses a PostgreSQL
+ * server of its own, so that the restart affects no other test.
+ */
+class BackfillDatabaseRestartTests {
+
+	@TempDir
+	Path dataDirectory;
+
+	@Test
+	void backfillFinishesAfterDatabaseRestart() throws Exception {
+		int port = freePort();
+		EmbeddedPostgres server = start(port);
+		HikariDataSource dataSource = dataSource(server);
+		PhaseController controller = null;
+		try {
+			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+			jdbc.execute("CREATE TABLE restart_users (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+			jdbc.update("INSERT INTO restart_users (id, email) SELECT i, 'User' || i || '@Example.COM' "
+					+ "FROM generate_series(1, 30000) AS i");
+			BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
+			AtomicInteger failedRuns = new AtomicInteger();
+			backfill.setListener(new BackfillListener() {
+
+				@Override
+				public void runFailed(MigrationDefinition migration, Throwable failure) {
+					failedRuns.incrementAndGet();
+				}
+
+			});
+			controller = new PhaseController(dataSource,
+					List.of(BackfillFixtures.migration("restart", "restart_users", Phase.BACKFILL,
+							BackfillFixtures.settings(300, 300, 300, Duration.ofMillis(20)))),
+					InstanceInfo.ofThisProcess("a", "test", "1"), TestFleet.SETTINGS, List.of(backfill));
+			controller.start();
+			BackfillService service = new JdbcBackfillService(dataSource);
+			await().atMost(Duration.ofSeconds(20)).until(() -> service.progress("restart").rowsDone() > 3000);
+			server.close();
+			// the run in flight fails on the closed database before it comes back
+			await().atMost(Duration.ofSeconds(20)).until(() -> failedRuns.get() > 0);
+			server = start(port);
+			await().atMost(Duration.ofSeconds(60))
+				.ignoreExceptions()
+				.until(() -> service.progress("restart").state() == BackfillState.VERIFIED);
+			BackfillProgress progress = service.progress("restart");
+			assertThat(progress.errors()).isPositive();
+			assertThat(progress.resumedFrom()).isNotNull();
+			assertThat(progress.verification().succeeded()).isTrue();
+			assertThat(jdbc.queryForObject(
+					"SELECT count(*) FROM restart_users WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
+				.isZero();
+		}
+		finally {
+			if (controller != null) {
+				controller.stop();
+			}
+			dataSource.close();
+			server.close();
+		}
+	}
+
+	private EmbeddedPostgres start(int port) throws IOException {
+		Files.createDirectories(this.dataDirectory);
+		return EmbeddedPostgres.builder()
+			.setDataDirectory(this.dataDirectory)
+			.setCleanDataDirectory(false)
+			.setPort(port)
+			.setServerConfig("fsync", "off")
+			.start();
+	}
+
+	private static HikariDataSource dataSource(EmbeddedPostgres server) {
+		HikariConfig config = new HikariConfig();
+		config.setJdbcUrl(server.getJdbcUrl("postgres", "postgres"));
+		config.setUsername("postgres");
+		config.setPassword("postgres");
+		config.setMaximumPoolSize(4);
+		config.setMinimumIdle(0);
+		config.setConnectionTimeout(1000);
+		return new HikariDataSource(config);
+	}
+
+	private static int freePort() throws IOException {
+		try (ServerSocket socket = new ServerSocket(0)) {
+			return socket.getLocalPort();
+		}
+	}
+
+}
