@@ -1078,15 +1078,12 @@ class ExpandContractRunner implements MigrationParticipant, Ordered, DisposableB
 
 		ExpandProgress progress() {
 			ExpandProgress.State current = this.state;
+			boolean stalled = current != ExpandProgress.State.DONE && Duration.between(this.pendingSince, Instant.now())
+				.compareTo(ExpandContractRunner.this.expandSettings.alertAfter()) > 0;
 			DdlPause pause;
 			synchronized (this) {
 				pause = this.fleetPause;
 			}
-			// An operator's pause is not a stall: the alert is for an expand that cannot
-			// get on, not for one held on purpose.
-			boolean stalled = current != ExpandProgress.State.DONE && current != ExpandProgress.State.PAUSED
-					&& pause == null && Duration.between(this.pendingSince, Instant.now())
-						.compareTo(ExpandContractRunner.this.expandSettings.alertAfter()) > 0;
 			return new ExpandProgress(this.migration.id(), current, this.pendingSince, this.finishedAt, this.statement,
 					this.lockTimeouts, this.lastBlockers, this.lastError, stalled, pause);
 		}
