@@ -679,7 +679,7 @@ public final class RollingDeploy {
 				                          embedded database, started on --database-port (15439) in --work-dir
 				  --workload=class        the traffic, a dev.zdm.sample.deploy.Workload on the class path
 				                          (default: dev.zdm.sample.deploy.CustomerWorkload)
-				  --rate=200              requests per second
+				  --rate=150              requests per second
 				  --seed-rows=100000      rows written before the deploy starts
 				  --dwell=5s              time under traffic after each step
 				  --phases=dual-write,backfill,read-new,backfill,read-new,contract
@@ -726,7 +726,7 @@ public final class RollingDeploy {
 
 		String workload = CustomerWorkload.class.getName();
 
-		int rate = 200;
+		int rate = 150;
 
 		int clientThreads = 64;
 
