@@ -16,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.ResponseEntity;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -26,6 +25,9 @@ import dev.zdm.migration.Phase;
 import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
+import static dev.zdm.sample.InstanceHttp.client;
+import static dev.zdm.sample.InstanceHttp.get;
+import static dev.zdm.sample.InstanceHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -231,23 +233,6 @@ class ExpandPauseTests {
 		return postgres.jdbc()
 			.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'customers'",
 					String.class);
-	}
-
-	private static RestClient client(ConfigurableApplicationContext context) {
-		int port = ((WebServerApplicationContext) context).getWebServer().getPort();
-		return RestClient.builder()
-			.baseUrl("http://localhost:" + port)
-			.defaultStatusHandler((status) -> true, (request, response) -> {
-			})
-			.build();
-	}
-
-	private static ResponseEntity<String> get(RestClient client, String path) {
-		return client.get().uri(path).retrieve().toEntity(String.class);
-	}
-
-	private static ResponseEntity<String> post(RestClient client, String path) {
-		return client.post().uri(path).retrieve().toEntity(String.class);
 	}
 
 }

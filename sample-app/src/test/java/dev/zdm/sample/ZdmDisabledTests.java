@@ -10,7 +10,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -19,6 +18,10 @@ import org.springframework.web.client.RestClient;
 
 import dev.zdm.test.PostgresExtension;
 
+import static dev.zdm.sample.InstanceHttp.client;
+import static dev.zdm.sample.InstanceHttp.get;
+import static dev.zdm.sample.InstanceHttp.put;
+import static dev.zdm.sample.InstanceHttp.delete;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -121,15 +124,6 @@ class ZdmDisabledTests {
 		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);
 	}
 
-	private static RestClient client(ConfigurableApplicationContext context) {
-		int port = ((WebServerApplicationContext) context).getWebServer().getPort();
-		return RestClient.builder()
-			.baseUrl("http://localhost:" + port)
-			.defaultStatusHandler((status) -> true, (request, response) -> {
-			})
-			.build();
-	}
-
 	private static long create(RestClient client, String name, String email) {
 		ResponseEntity<Customer> created = client.post()
 			.uri("/customers")
@@ -140,23 +134,6 @@ class ZdmDisabledTests {
 		assertThat(created.getStatusCode().value()).isEqualTo(201);
 		assertThat(created.getBody()).isNotNull();
 		return created.getBody().id();
-	}
-
-	private static ResponseEntity<String> get(RestClient client, String path) {
-		return client.get().uri(path).retrieve().toEntity(String.class);
-	}
-
-	private static ResponseEntity<String> put(RestClient client, String path, String json) {
-		return client.put()
-			.uri(path)
-			.contentType(MediaType.APPLICATION_JSON)
-			.body(json)
-			.retrieve()
-			.toEntity(String.class);
-	}
-
-	private static ResponseEntity<String> delete(RestClient client, String path) {
-		return client.delete().uri(path).retrieve().toEntity(String.class);
 	}
 
 }

@@ -7,13 +7,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.client.RestClient;
 
 import dev.zdm.test.PostgresExtension;
 
+import static dev.zdm.sample.InstanceHttp.client;
+import static dev.zdm.sample.InstanceHttp.get;
+import static dev.zdm.sample.InstanceHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -80,23 +82,6 @@ class ZdmEndpointWebTests {
 			.map((property) -> "--" + property)
 			.toArray(String[]::new);
 		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);
-	}
-
-	private static RestClient client(ConfigurableApplicationContext context) {
-		int port = ((WebServerApplicationContext) context).getWebServer().getPort();
-		return RestClient.builder()
-			.baseUrl("http://localhost:" + port)
-			.defaultStatusHandler((status) -> true, (request, response) -> {
-			})
-			.build();
-	}
-
-	private static ResponseEntity<String> get(RestClient client, String path) {
-		return client.get().uri(path).retrieve().toEntity(String.class);
-	}
-
-	private static ResponseEntity<String> post(RestClient client, String path) {
-		return client.post().uri(path).retrieve().toEntity(String.class);
 	}
 
 	private static boolean paused() {
