@@ -59,11 +59,9 @@ final class BackfillVerificationGate {
 	Outcome record(BackfillRepository repository, BackfillWalk walk, Instant startedAt) {
 		String id = this.migration.id();
 		boolean rowsAgree = walk.disagreeing() == 0;
-		FleetCheck fleet = recordIfFleetAllows(rowsAgree);
+		FleetCheck fleet = recordIfFleetAllows(walk, startedAt);
 		boolean succeeded = rowsAgree && fleet.allowed();
 		repository.finishVerifying(id);
-		repository.insertVerification(new BackfillVerification(id, this.instanceId, startedAt, Instant.now(),
-				walk.pass(), walk.rows(), walk.changed(), walk.disagreeing(), succeeded, fleet.description()));
 		this.environment.listener().verificationFinished(this.migration, walk.pass(), succeeded);
 		if (succeeded) {
 			repository.setState(id, BackfillState.VERIFIED, null);
@@ -83,13 +81,14 @@ final class BackfillVerificationGate {
 	}
 
 	/**
-	 * Record the verification as holding for the live fleet, under the fleet's lock, if
-	 * the fleet still allows the backfill: every live instance at least at dual-write,
-	 * this one at backfill or later, and no heartbeat during the verification having
-	 * found otherwise.
+	 * Store the verification's record and, if every row agreed, mark it as holding for
+	 * the live fleet, under the fleet's lock, if the fleet still allows the backfill:
+	 * every live instance at least at dual-write, this one at backfill or later, and no
+	 * heartbeat during the verification having found otherwise.
 	 */
-	private FleetCheck recordIfFleetAllows(boolean rowsAgree) {
+	private FleetCheck recordIfFleetAllows(BackfillWalk walk, Instant startedAt) {
 		String id = this.migration.id();
+		boolean rowsAgree = walk.disagreeing() == 0;
 		return Objects.requireNonNull(this.transactionTemplate.execute((transaction) -> {
 			List<FleetMember> live = this.environment.fleet().lockLiveMembers(id, this.environment.fleetTimeout());
 			String description = live.stream()
@@ -102,6 +101,12 @@ final class BackfillVerificationGate {
 					&& live.stream()
 						.anyMatch((member) -> member.instanceId().equals(this.instanceId)
 								&& member.effectivePhase().isAtLeast(Phase.BACKFILL));
+			// The verification's record and the mark read-new waits for are written in
+			// one
+			// transaction: a reader never sees the migration verified without its record.
+			new BackfillRepository(this.environment.dataSource())
+				.insertVerification(new BackfillVerification(id, this.instanceId, startedAt, Instant.now(), walk.pass(),
+						walk.rows(), walk.changed(), walk.disagreeing(), allowed && rowsAgree, description));
 			if (allowed && rowsAgree) {
 				this.environment.states().markVerified(id, description);
 			}

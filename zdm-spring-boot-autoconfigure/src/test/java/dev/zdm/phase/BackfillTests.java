@@ -227,6 +227,29 @@ class BackfillTests {
 	}
 
 	@Test
+	void verificationIsMarkedOnlyTogetherWithItsRecord() throws Exception {
+		new ZdmSchema(postgres.dataSource()).migrate();
+		createUsers("together_users", 2_000);
+		try (Connection holder = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (Statement statement = holder.createStatement()) {
+				// the verification's record cannot be written while this lock is held
+				statement.execute("LOCK TABLE zdm_backfill_verification IN EXCLUSIVE MODE");
+			}
+			start("together-a",
+					migration("together", "together_users", Phase.BACKFILL, settings(500, 100, 2000, Duration.ZERO)));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> this.jdbc.queryForObject("SELECT count(*) FROM pg_stat_activity "
+						+ "WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO zdm_backfill_verification%'",
+						Long.class) > 0);
+			assertThat(verified("together")).as("marked verified while its record is not written").isFalse();
+			holder.commit();
+		}
+		awaitVerified("together", Duration.ofSeconds(20));
+		assertThat(this.service.progress("together").verification().succeeded()).isTrue();
+	}
+
+	@Test
 	void backfillVerifiesAgainAfterAnInstanceWritesOldOnly() throws Exception {
 		createUsers("void_users", 5_000);
 		start("void-a", migration("void", "void_users", Phase.BACKFILL, settings(500, 100, 2000, Duration.ZERO)));
@@ -341,8 +364,7 @@ class BackfillTests {
 	}
 
 	private void awaitVerified(String id, Duration timeout) {
-		// The migration is marked verified (under the fleet lock) just before the
-		// verification is recorded.
+		// The mark and the verification's record are written in one transaction.
 		await().atMost(timeout)
 			.pollInterval(Duration.ofMillis(50))
 			.until(() -> verified(id) && this.service.progress(id).verification() != null);

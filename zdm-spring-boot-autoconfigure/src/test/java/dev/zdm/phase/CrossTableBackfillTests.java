@@ -182,7 +182,7 @@ class CrossTableBackfillTests {
 
 	/**
 	 * Whether the migration is marked verified and the verification's record is stored
-	 * (the runner marks it first).
+	 * (the runner writes both in one transaction).
 	 */
 	private boolean verified(String id) {
 		BackfillProgress progress = this.service.progress(id);
