@@ -1,14 +1,18 @@
 package dev.zdm.phase;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -45,6 +49,13 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	private static final Log logger = LogFactory.getLog(PhaseController.class);
 
 	private static final AtomicInteger threadCounter = new AtomicInteger();
+
+	/**
+	 * The longest a graceful stop waits to leave the fleet: with the database down, the
+	 * pool would otherwise hold the stop for its own connection timeout (30 s by
+	 * default), past many a platform's grace period.
+	 */
+	private static final Duration LEAVE_BOUND = Duration.ofSeconds(5);
 
 	private final DataSource dataSource;
 
@@ -190,12 +201,38 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		for (MigrationRuntime runtime : this.runtimes.values()) {
 			this.participants.forEach((participant) -> quietly(participant::beforeLeave, runtime.migration));
 		}
+		leaveFleet();
+	}
+
+	/**
+	 * Remove this instance from the fleet, waiting at most {@link #LEAVE_BOUND} (or the
+	 * fleet timeout, if shorter): an instance that cannot leave drops out after the fleet
+	 * timeout anyway.
+	 */
+	private void leaveFleet() {
+		Duration bound = (this.settings.timeout().compareTo(LEAVE_BOUND) < 0) ? this.settings.timeout() : LEAVE_BOUND;
+		String instanceId = this.instance.instanceId();
+		CompletableFuture<Void> leaving = CompletableFuture.runAsync(() -> this.registry.remove(instanceId), (task) -> {
+			Thread thread = new Thread(task, "zdm-leave-" + threadCounter.incrementAndGet());
+			thread.setDaemon(true);
+			thread.start();
+		});
 		try {
-			this.registry.remove(this.instance.instanceId());
-			logger.info("zdm: instance " + this.instance.instanceId() + " left the fleet");
+			leaving.get(bound.toMillis(), TimeUnit.MILLISECONDS);
+			logger.info("zdm: instance " + instanceId + " left the fleet");
 		}
-		catch (RuntimeException ex) {
-			logger.warn("zdm: could not leave the fleet; the instance drops out after " + this.settings.timeout(), ex);
+		catch (TimeoutException ex) {
+			logger.warn("zdm: could not leave the fleet within " + bound
+					+ " (is the database reachable?); the instance drops out of it after " + this.settings.timeout());
+		}
+		catch (ExecutionException ex) {
+			Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
+			logger.warn("zdm: could not leave the fleet (" + cause.getMessage()
+					+ "); the instance drops out of it after " + this.settings.timeout());
+			logger.debug("zdm: leaving the fleet failed", cause);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
 		}
 	}
 

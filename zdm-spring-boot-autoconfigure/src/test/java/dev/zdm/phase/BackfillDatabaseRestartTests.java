@@ -19,6 +19,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 
@@ -26,7 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests that a backfill finishes when its database restarts mid-way. Uses a PostgreSQL
+ * Tests that a backfill finishes when its database restarts mid-way, and that a graceful
+ * stop with the database down does not wait for the pool's timeout. Uses a PostgreSQL
  * server of its own, so that the restart affects no other test.
  */
 class BackfillDatabaseRestartTests {
@@ -81,6 +83,49 @@ class BackfillDatabaseRestartTests {
 			if (controller != null) {
 				controller.stop();
 			}
+			dataSource.close();
+			server.close();
+		}
+	}
+
+	@Test
+	void gracefulStopWithTheDatabaseDownReturnsWithinItsBoundAndLeavesTheRowToTimeOut() throws Exception {
+		int port = freePort();
+		EmbeddedPostgres server = start(port);
+		HikariDataSource dataSource = dataSource(server);
+		// as an application's pool: a borrower waits up to 30 s for a connection
+		dataSource.getHikariConfigMXBean().setConnectionTimeout(30_000);
+		FleetSettings settings = new FleetSettings(Duration.ofSeconds(2), Duration.ofSeconds(30),
+				TestFleet.JOIN_TIMEOUT, Duration.ofHours(1));
+		PhaseController controller = new PhaseController(dataSource,
+				List.of(BackfillFixtures.migration("down", "down_users", Phase.DUAL_WRITE,
+						BackfillSettings.defaults())),
+				InstanceInfo.ofThisProcess("down", "test", "1"), settings, List.of());
+		try {
+			new JdbcTemplate(dataSource)
+				.execute("CREATE TABLE down_users (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+			controller.start();
+			server.close();
+			// idle for longer than the pool trusts them unchecked (500 ms), its
+			// connections
+			// are checked, found dead, and new ones tried until its timeout
+			Thread.sleep(1000);
+			long stopping = System.nanoTime();
+			controller.stop();
+			Duration took = Duration.ofNanos(System.nanoTime() - stopping);
+			assertThat(took).as("stop with the database down").isLessThan(Duration.ofSeconds(8));
+			// the pool closes as the application's would after the stop, which also ends
+			// the attempt to leave still waiting for a connection
+			dataSource.close();
+			server = start(port);
+			// the instance could not leave: its row is still there, to time out
+			try (HikariDataSource after = dataSource(server)) {
+				assertThat(new JdbcTemplate(after)
+					.queryForObject("SELECT count(*) FROM zdm_instance WHERE instance_id LIKE 'down%'", Long.class))
+					.isEqualTo(1);
+			}
+		}
+		finally {
 			dataSource.close();
 			server.close();
 		}
