@@ -10,6 +10,9 @@ import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
@@ -38,8 +41,13 @@ final class AgreementCheck {
 
 	private final JdbcTemplate jdbc;
 
+	private final TransactionTemplate snapshot;
+
 	AgreementCheck(DataSource dataSource) {
 		this.jdbc = new JdbcTemplate(dataSource);
+		this.snapshot = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		this.snapshot.setIsolationLevel(TransactionDefinition.ISOLATION_REPEATABLE_READ);
+		this.snapshot.setReadOnly(true);
 	}
 
 	/**
@@ -51,6 +59,12 @@ final class AgreementCheck {
 	 * @return what disagrees, or {@code null} if every row agrees
 	 */
 	@Nullable String check(MigrationDefinition migration, boolean onlyDerivedRows) {
+		// the counts and the rows listed come from one snapshot, so that they agree while
+		// the application (or a backfill's repairs) keeps writing
+		return this.snapshot.execute((status) -> checkInSnapshot(migration, onlyDerivedRows));
+	}
+
+	private @Nullable String checkInSnapshot(MigrationDefinition migration, boolean onlyDerivedRows) {
 		if (migration.isCrossTable()) {
 			return checkCrossTable(migration, onlyDerivedRows);
 		}

@@ -77,6 +77,8 @@ class CrossTableWalkTests {
 		createCustomers(walk.database().jdbc());
 		assertThatExceptionOfType(PhaseWalkFailure.class)
 			.isThrownBy(() -> customers(walk).property("customers.new-repository", "wrong-value")
+				// no backfill, as below: its repairs would race with the check
+				.property("zdm.migrations.customers-address.backfill.enabled", "false")
 				.scenario((step) -> crud(step, new ConcurrentHashMap<>()))
 				.run())
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.DUAL_WRITE))
@@ -95,6 +97,12 @@ class CrossTableWalkTests {
 		createCustomers(walk.database().jdbc());
 		assertThatExceptionOfType(PhaseWalkFailure.class)
 			.isThrownBy(() -> customers(walk).property("customers.new-repository", "forgets-delete")
+				// no backfill: the next deploy, started while this step runs, would
+				// otherwise
+				// copy and repair rows while the step is checked, and the rows left
+				// behind
+				// would depend on when it starts
+				.property("zdm.migrations.customers-address.backfill.enabled", "false")
 				.scenario((step) -> crud(step, new ConcurrentHashMap<>()))
 				.run())
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.DUAL_WRITE))
