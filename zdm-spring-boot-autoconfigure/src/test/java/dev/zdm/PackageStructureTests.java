@@ -64,9 +64,10 @@ class PackageStructureTests {
 					"dev.zdm.migration.BackfillSettings", "dev.zdm.migration.MigrationDefinition",
 					"dev.zdm.migration.Phase", "dev.zdm.migration.SqlIdentifier", "dev.zdm.migration.SyncMode",
 					"dev.zdm.migration.TableName", "dev.zdm.migration.TimeWindow",
-					"dev.zdm.migration.ZdmConfigurationException", "dev.zdm.phase.FleetMember",
-					"dev.zdm.phase.MigrationState", "dev.zdm.phase.MigrationStatus", "dev.zdm.phase.PhaseController",
-					"dev.zdm.phase.TestKitSupport", "dev.zdm.phase.UnsafeOperation", "dev.zdm.phase.UnsafeStatement");
+					"dev.zdm.migration.ZdmConfigurationException", "dev.zdm.internal.fleet.FleetMember",
+					"dev.zdm.internal.fleet.MigrationState", "dev.zdm.internal.fleet.MigrationStatus",
+					"dev.zdm.internal.fleet.PhaseController", "dev.zdm.testkit.TestKitSupport",
+					"dev.zdm.ddl.UnsafeOperation", "dev.zdm.ddl.UnsafeStatement");
 	}
 
 	@Test

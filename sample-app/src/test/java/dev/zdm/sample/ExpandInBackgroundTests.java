@@ -30,8 +30,9 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.web.client.RestClient;
 
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -283,7 +284,7 @@ class ExpandInBackgroundTests {
 		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);
 	}
 
-	private static dev.zdm.phase.MigrationStatus status(ConfigurableApplicationContext context) {
+	private static dev.zdm.internal.fleet.MigrationStatus status(ConfigurableApplicationContext context) {
 		return context.getBean(PhaseController.class).status(MIGRATION);
 	}
 

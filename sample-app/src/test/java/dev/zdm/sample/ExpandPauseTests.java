@@ -21,8 +21,10 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.web.client.RestClient;
 
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static dev.zdm.sample.InstanceHttp.client;
@@ -201,7 +203,7 @@ class ExpandPauseTests {
 		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);
 	}
 
-	private static dev.zdm.phase.MigrationStatus status(ConfigurableApplicationContext context) {
+	private static dev.zdm.internal.fleet.MigrationStatus status(ConfigurableApplicationContext context) {
 		return context.getBean(PhaseController.class).status(MIGRATION);
 	}
 

@@ -19,9 +19,9 @@ import org.springframework.web.client.RestClient;
 import dev.zdm.test.PostgresExtension;
 
 import static dev.zdm.sample.InstanceHttp.client;
+import static dev.zdm.sample.InstanceHttp.delete;
 import static dev.zdm.sample.InstanceHttp.get;
 import static dev.zdm.sample.InstanceHttp.put;
-import static dev.zdm.sample.InstanceHttp.delete;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

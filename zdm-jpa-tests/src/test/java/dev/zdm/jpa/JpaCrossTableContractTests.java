@@ -13,10 +13,10 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.jpa.shops.Shop;
 import dev.zdm.jpa.shops.ShopRepository;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -17,11 +17,11 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.jpa.customers.Customer;
 import dev.zdm.jpa.customers.CustomerRepository;
 import dev.zdm.jpa.customers.OldCustomers;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static org.awaitility.Awaitility.await;

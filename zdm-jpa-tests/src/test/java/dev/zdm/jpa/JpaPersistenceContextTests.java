@@ -24,6 +24,7 @@ import org.springframework.orm.ObjectOptimisticLockingFailureException;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.jpa.customers.Customer;
 import dev.zdm.jpa.customers.CustomerRepository;
 import dev.zdm.jpa.customers.CustomerRepository.Draft;
@@ -34,7 +35,6 @@ import dev.zdm.jpa.members.MemberRepository;
 import dev.zdm.jpa.members.OldMemberEntity;
 import dev.zdm.jpa.members.OldMembers;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;

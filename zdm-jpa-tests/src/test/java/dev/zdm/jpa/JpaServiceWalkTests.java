@@ -26,6 +26,7 @@ import org.springframework.orm.ObjectOptimisticLockingFailureException;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.jpa.customers.Customer;
 import dev.zdm.jpa.customers.CustomerRepository;
 import dev.zdm.jpa.customers.CustomerRepository.Draft;
@@ -36,7 +37,6 @@ import dev.zdm.jpa.members.OldMembers;
 import dev.zdm.jpa.shops.Shop;
 import dev.zdm.jpa.shops.ShopRepository;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -18,9 +18,9 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ConfigurableApplicationContext;
 
 import dev.zdm.autoconfigure.ZdmAutoConfiguration;
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.jpa.customers.CustomerRepository;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.PhaseController;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;

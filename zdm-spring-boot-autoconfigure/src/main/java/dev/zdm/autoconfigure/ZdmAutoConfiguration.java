@@ -1,16 +1,52 @@
 package dev.zdm.autoconfigure;
 
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
 import javax.sql.DataSource;
 
 import org.flywaydb.core.Flyway;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.context.annotation.Import;
+import org.springframework.boot.jpa.autoconfigure.EntityManagerFactoryDependsOnPostProcessor;
+import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.core.io.ResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillThrottle;
+import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.internal.backfill.BackfillListener;
+import dev.zdm.internal.backfill.BackfillParticipant;
+import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.JdbcBackfillService;
+import dev.zdm.internal.ddl.DdlActivity;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.DdlListener;
+import dev.zdm.internal.ddl.DdlSettings;
+import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandSettings;
+import dev.zdm.internal.ddl.LockSafeExecutor;
+import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
+import dev.zdm.internal.fleet.FleetSettings;
+import dev.zdm.internal.fleet.HeldBackTracker;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationParticipant;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.migration.MigrationDefinition;
 
 /**
  * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
@@ -23,7 +59,144 @@ import org.springframework.jdbc.core.JdbcTemplate;
 @ConditionalOnSingleCandidate(DataSource.class)
 @ConditionalOnBooleanProperty(name = "zdm.enabled", matchIfMissing = true)
 @EnableConfigurationProperties(ZdmProperties.class)
-@Import(ZdmConfigurationImportSelector.class)
 public final class ZdmAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	InstanceInfo zdmInstanceInfo(ZdmProperties properties, Environment environment) {
+		String version = (properties.getApplicationVersion() != null) ? properties.getApplicationVersion()
+				: environment.getProperty("spring.application.version");
+		return InstanceInfo.ofThisProcess(properties.getInstanceId(),
+				environment.getProperty("spring.application.name"), version);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	LockInspector zdmLockInspector(DataSource dataSource, ZdmProperties properties) {
+		return new LockInspector(dataSource, properties.getLocks().isShowQueryLiterals());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DdlSettings zdmDdlSettings(ZdmProperties properties) {
+		ZdmProperties.Ddl ddl = properties.getDdl();
+		ZdmSettings.checkDdl(ddl);
+		return DdlSettings.defaults()
+			.withLockTimeout(ddl.getLockTimeout())
+			.withStatementTimeout(ddl.getStatementTimeout())
+			.withMaxAttempts(ddl.getMaxAttempts())
+			.withBackoff(ddl.getInitialBackoff(), ddl.getMaxBackoff())
+			.withJitter(ddl.getJitter());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	LockFiguresSampler zdmLockFiguresSampler(LockInspector zdmLockInspector) {
+		return new LockFiguresSampler(zdmLockInspector);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
+			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
+			ResourceLoader resourceLoader, LockInspector lockInspector, DdlHistoryRepository history,
+			ObjectProvider<DdlListener> listeners) {
+		ZdmProperties.Ddl ddl = properties.getDdl();
+		Set<String> paused = properties.getMigrations()
+			.entrySet()
+			.stream()
+			.filter((entry) -> entry.getValue().isExpandPaused())
+			.map(Map.Entry::getKey)
+			.collect(Collectors.toSet());
+		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused);
+		LockSafeExecutor executor = new LockSafeExecutor(dataSource, settings, history, lockInspector);
+		ExpandContractRunner runner = new ExpandContractRunner(dataSource, executor, expandSettings, instance,
+				properties.getFleet().getTimeout(), contributors.orderedStream().toList(), resourceLoader);
+		runner.setListener(DdlListener.of(listeners.orderedStream().toList()));
+		return runner;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DdlActivity zdmDdlActivity() {
+		return new DdlActivity();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	HeldBackTracker zdmHeldBackTracker() {
+		return new HeldBackTracker();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillProgressSampler zdmBackfillProgressSampler(BackfillService backfillService) {
+		return new BackfillProgressSampler(backfillService);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DdlHistoryRepository zdmDdlHistoryRepository(DataSource dataSource) {
+		return new DdlHistoryRepository(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@DependsOnDatabaseInitialization
+	PhaseController zdmPhaseController(DataSource dataSource, ZdmProperties properties, InstanceInfo instance,
+			ObjectProvider<MigrationParticipant> participants) {
+		ZdmProperties.Fleet fleet = properties.getFleet();
+		ZdmSettings.checkFleet(fleet);
+		List<MigrationDefinition> migrations = MigrationDefinitions.from(properties);
+		FleetSettings settings = FleetSettings.defaults()
+			.withHeartbeat(fleet.getHeartbeatInterval(), fleet.getTimeout())
+			.withJoinTimeout(fleet.getJoinTimeout())
+			.withRetention(fleet.getRetention());
+		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, ZdmProperties properties,
+			LockInspector lockInspector, ObjectProvider<BackfillThrottle> throttles,
+			ObjectProvider<BackfillListener> listeners) {
+		BackfillParticipant participant = new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
+				throttles.orderedStream().toList(), lockInspector);
+		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
+		return participant;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	SameTableSyncTrigger zdmSameTableSyncTrigger(DataSource dataSource) {
+		return new SameTableSyncTrigger(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillService zdmBackfillService(DataSource dataSource) {
+		return new JdbcBackfillService(dataSource);
+	}
+
+	/**
+	 * Makes the JPA {@code EntityManagerFactory} wait for the phase controller, so that
+	 * Hibernate (and its {@code ddl-auto} schema validation) starts only once zdm has
+	 * validated its migrations and run what it runs at start-up. Not when JPA itself
+	 * initializes the database ({@code spring.jpa.defer-datasource-initialization=true}):
+	 * zdm then runs after the {@code EntityManagerFactory}, as after any other database
+	 * initializer.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(EntityManagerFactoryDependsOnPostProcessor.class)
+	@ConditionalOnBooleanProperty(name = "spring.jpa.defer-datasource-initialization", havingValue = false,
+			matchIfMissing = true)
+	static class JpaDependencyConfiguration {
+
+		@Bean
+		static EntityManagerFactoryDependsOnPostProcessor zdmEntityManagerFactoryDependsOnPostProcessor() {
+			return new EntityManagerFactoryDependsOnPostProcessor(PhaseController.class);
+		}
+
+	}
 
 }

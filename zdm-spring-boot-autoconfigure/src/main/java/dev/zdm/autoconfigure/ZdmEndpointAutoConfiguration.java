@@ -1,9 +1,21 @@
 package dev.zdm.autoconfigure;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
-import org.springframework.context.annotation.Import;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import dev.zdm.actuate.endpoint.ZdmEndpoint;
+import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.locks.LockFiguresSampler;
 
 /**
  * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
@@ -11,7 +23,24 @@ import org.springframework.context.annotation.Import;
  */
 @AutoConfiguration(after = ZdmAutoConfiguration.class)
 @ConditionalOnClass(ConditionalOnAvailableEndpoint.class)
-@Import(ZdmConfigurationImportSelector.class)
+@ConditionalOnAvailableEndpoint(ZdmEndpoint.class)
+@ConditionalOnBean(PhaseController.class)
 public final class ZdmEndpointAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
+			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
+			ObjectProvider<ExpandContractRunner> expandContractRunner) {
+		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
+				expandContractRunner.getIfAvailable());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@ConditionalOnBean(ZdmEndpoint.class)
+	ZdmEndpointWebExtension zdmEndpointWebExtension(ZdmEndpoint zdmEndpoint) {
+		return new ZdmEndpointWebExtension(zdmEndpoint);
+	}
 
 }

@@ -1,10 +1,21 @@
 package dev.zdm.autoconfigure;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
-import org.springframework.context.annotation.Import;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import dev.zdm.health.ZdmHealthIndicator;
+import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.ddl.DdlActivity;
+import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.fleet.HeldBackTracker;
+import dev.zdm.internal.fleet.PhaseController;
 
 /**
  * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
@@ -13,7 +24,20 @@ import org.springframework.context.annotation.Import;
 @AutoConfiguration(after = ZdmAutoConfiguration.class)
 @ConditionalOnClass({ AbstractHealthIndicator.class, ConditionalOnEnabledHealthIndicator.class })
 @ConditionalOnEnabledHealthIndicator("zdm")
-@Import(ZdmConfigurationImportSelector.class)
+@ConditionalOnBean(PhaseController.class)
 public final class ZdmHealthContributorAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
+	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
+			ObjectProvider<ExpandContractRunner> ddlRunner,
+			ObjectProvider<BackfillProgressSampler> backfillProgressSampler, ObjectProvider<DdlActivity> ddlActivity,
+			ObjectProvider<HeldBackTracker> heldBackTracker) {
+		ZdmProperties.Health health = properties.getHealth();
+		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable(),
+				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
+				heldBackTracker.getIfAvailable(),
+				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
+	}
 
 }

@@ -1,10 +1,27 @@
 package dev.zdm.autoconfigure;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
-import org.springframework.context.annotation.Import;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.ddl.DdlActivity;
+import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.fleet.HeldBackTracker;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.metrics.BackfillMetrics;
+import dev.zdm.metrics.DdlMetrics;
+import dev.zdm.metrics.DualWriteMetrics;
+import dev.zdm.metrics.ExpandMetrics;
+import dev.zdm.metrics.ZdmMetrics;
 
 /**
  * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
@@ -14,7 +31,41 @@ import org.springframework.context.annotation.Import;
 		afterName = { "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration",
 				"org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration" })
 @ConditionalOnClass(MeterBinder.class)
-@Import(ZdmConfigurationImportSelector.class)
+@ConditionalOnBean({ PhaseController.class, MeterRegistry.class })
 public final class ZdmMetricsAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	ZdmMetrics zdmMetrics(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
+			ObjectProvider<BackfillProgressSampler> backfillProgressSampler, ObjectProvider<DdlActivity> ddlActivity,
+			ObjectProvider<HeldBackTracker> heldBackTracker) {
+		return new ZdmMetrics(phaseController, lockFiguresSampler, backfillProgressSampler.getIfAvailable(),
+				ddlActivity.getIfAvailable(), heldBackTracker.getIfAvailable());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillMetrics zdmBackfillMetrics(MeterRegistry meterRegistry) {
+		return new BackfillMetrics(meterRegistry);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DdlMetrics zdmDdlMetrics(MeterRegistry meterRegistry) {
+		return new DdlMetrics(meterRegistry);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DualWriteMetrics zdmDualWriteMetrics(MeterRegistry meterRegistry) {
+		return new DualWriteMetrics(meterRegistry);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@ConditionalOnBean(ExpandContractRunner.class)
+	ExpandMetrics zdmExpandMetrics(PhaseController phaseController, ExpandContractRunner expandContractRunner) {
+		return new ExpandMetrics(phaseController, expandContractRunner);
+	}
 
 }

@@ -24,11 +24,10 @@ import org.springframework.context.ConfigurableApplicationContext;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
-import dev.zdm.phase.MigrationStatus;
-import dev.zdm.phase.TestKitSupport;
 
 /**
  * Walks an application's migrations through every phase, {@code expand},

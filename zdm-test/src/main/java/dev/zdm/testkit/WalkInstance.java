@@ -6,10 +6,10 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.context.ConfigurableApplicationContext;
 
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
-import dev.zdm.phase.MigrationStatus;
-import dev.zdm.phase.PhaseController;
 
 /**
  * One running instance of the application in a walk.

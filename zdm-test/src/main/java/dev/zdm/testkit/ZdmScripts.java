@@ -9,10 +9,9 @@ import javax.sql.DataSource;
 
 import org.jspecify.annotations.Nullable;
 
+import dev.zdm.ddl.UnsafeOperation;
+import dev.zdm.ddl.UnsafeStatement;
 import dev.zdm.migration.ZdmConfigurationException;
-import dev.zdm.phase.TestKitSupport;
-import dev.zdm.phase.UnsafeOperation;
-import dev.zdm.phase.UnsafeStatement;
 
 /**
  * Checks a migration's expand and contract scripts for unsafe operations in a plain unit

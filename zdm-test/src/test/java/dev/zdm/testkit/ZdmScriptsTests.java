@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.zdm.phase.UnsafeOperation;
-import dev.zdm.phase.UnsafeStatement;
+import dev.zdm.ddl.UnsafeOperation;
+import dev.zdm.ddl.UnsafeStatement;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;

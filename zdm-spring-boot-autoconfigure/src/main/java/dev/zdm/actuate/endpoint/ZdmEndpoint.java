@@ -1,0 +1,298 @@
+package dev.zdm.actuate.endpoint;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.actuate.endpoint.Access;
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
+import org.springframework.boot.actuate.endpoint.OperationResponseBody;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+import org.springframework.boot.actuate.endpoint.annotation.Selector;
+import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.DdlStatus;
+import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandProgress;
+import dev.zdm.internal.fleet.FleetMember;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationState;
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.locks.BlockingSession;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.TableLockFigures;
+
+/**
+ * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase
+ * and why they differ, the fleet, the migration's state, its table's lock figures, its
+ * backfill's progress and verification and its DDL history. Its write operations (pause,
+ * resume or verify a backfill; pause or resume an expand DDL for the whole fleet) are off
+ * unless {@code management.endpoint.zdm.access=unrestricted}.
+ */
+@Endpoint(id = "zdm", defaultAccess = Access.READ_ONLY)
+public class ZdmEndpoint {
+
+	private final PhaseController controller;
+
+	private static final int RECENT_LOCK_TIMEOUTS = 10;
+
+	private final LockFiguresSampler lockFigures;
+
+	private final BackfillService backfill;
+
+	private final DdlHistoryRepository ddlHistory;
+
+	private final @Nullable ExpandContractRunner ddlRunner;
+
+	/**
+	 * Create an endpoint.
+	 * @param controller the phase controller
+	 * @param lockFigures the lock figures sampled at each heartbeat
+	 * @param backfill the backfill's progress and controls
+	 * @param ddlHistory the DDL history
+	 */
+	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures, BackfillService backfill,
+			DdlHistoryRepository ddlHistory) {
+		this(controller, lockFigures, backfill, ddlHistory, null);
+	}
+
+	/**
+	 * Create an endpoint that also shows where each migration's expand DDL stands on this
+	 * instance.
+	 * @param controller the phase controller
+	 * @param lockFigures the lock figures sampled at each heartbeat
+	 * @param backfill the backfill's progress and controls
+	 * @param ddlHistory the DDL history
+	 * @param ddlRunner the DDL runner, or {@code null}
+	 */
+	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures, BackfillService backfill,
+			DdlHistoryRepository ddlHistory, @Nullable ExpandContractRunner ddlRunner) {
+		this.controller = controller;
+		this.lockFigures = lockFigures;
+		this.backfill = backfill;
+		this.ddlHistory = ddlHistory;
+		this.ddlRunner = ddlRunner;
+	}
+
+	@ReadOperation
+	public ZdmDescriptor migrations() {
+		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
+		this.controller.statuses().forEach((status) -> migrations.put(status.migrationId(), describe(status)));
+		return new ZdmDescriptor(InstanceDescriptor.of(this.controller.instance()), migrations);
+	}
+
+	@ReadOperation
+	public @Nullable MigrationDescriptor migration(@Selector String id) {
+		return this.controller.migrations()
+			.stream()
+			.filter((migration) -> migration.id().equals(id))
+			.findFirst()
+			.map((migration) -> describe(this.controller.status(id)))
+			.orElse(null);
+	}
+
+	/**
+	 * Control a migration's backfill, from any instance of the fleet.
+	 * @param id the migration
+	 * @param action {@code pause}, {@code resume} or {@code verify} (verify again, and
+	 * repair)
+	 * @return the backfill's progress after the action
+	 */
+	@WriteOperation
+	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action) {
+		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
+			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
+					"No migration '" + id + "' is declared; declared: "
+							+ this.controller.migrations().stream().map((migration) -> migration.id()).toList());
+		}
+		switch (action) {
+			case "pause" -> this.backfill.pause(id);
+			case "resume" -> this.backfill.resume(id);
+			case "verify" -> this.backfill.verify(id);
+			default -> throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
+					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
+							+ id + "/pause");
+		}
+		return this.backfill.progress(id);
+	}
+
+	/**
+	 * Pause or resume a migration's expand DDL for the whole fleet, from any instance.
+	 * @param id the migration
+	 * @param step {@code expand}
+	 * @param action {@code pause} or {@code resume}
+	 * @return where the expand stands on this instance after the action
+	 */
+	@WriteOperation
+	public ExpandProgress ddl(@Selector String id, @Selector String step, @Selector String action) {
+		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
+			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
+					"No migration '" + id + "' is declared; declared: "
+							+ this.controller.migrations().stream().map((migration) -> migration.id()).toList());
+		}
+		if (!"expand".equals(step)) {
+			throw new InvalidEndpointRequestException("Unknown step '" + step + "'", "Unknown step '" + step
+					+ "': only the expand can be paused or resumed, as in POST /actuator/zdm/" + id + "/expand/pause");
+		}
+		if (!"pause".equals(action) && !"resume".equals(action)) {
+			throw new InvalidEndpointRequestException("Unknown expand action '" + action + "'",
+					"Unknown expand action '" + action + "': use pause or resume, as in POST /actuator/zdm/" + id
+							+ "/expand/pause");
+		}
+		ExpandContractRunner runner = this.ddlRunner;
+		if (runner == null) {
+			throw new InvalidEndpointRequestException("No DDL runner",
+					"This application runs no expand DDL (no ExpandContractRunner bean), so there is none to "
+							+ action);
+		}
+		try {
+			return "pause".equals(action) ? runner.pauseExpand(id) : runner.resumeExpand(id);
+		}
+		catch (IllegalStateException ex) {
+			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
+		}
+	}
+
+	private MigrationDescriptor describe(MigrationStatus status) {
+		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
+		return new MigrationDescriptor(status.migration().table().toString(), status.requested().value(),
+				status.effective().value(), status.heldBackReason(),
+				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
+				(locks != null) ? LocksDescriptor.of(locks) : null, this.backfill.progress(status.migrationId()),
+				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
+				(this.ddlRunner != null) ? this.ddlRunner.expandProgress(status.migrationId()) : null,
+				status.decidedAt(), status.lastHeartbeatError());
+	}
+
+	/**
+	 * Every migration this instance runs.
+	 *
+	 * @param instance this instance
+	 * @param migrations the migrations, by id
+	 */
+	public record ZdmDescriptor(InstanceDescriptor instance,
+			Map<String, MigrationDescriptor> migrations) implements OperationResponseBody {
+
+	}
+
+	/**
+	 * This instance.
+	 *
+	 * @param id its id in the fleet
+	 * @param version the application's version
+	 * @param host the host
+	 * @param pid the process id
+	 */
+	public record InstanceDescriptor(String id, @Nullable String version, String host, long pid) {
+
+		static InstanceDescriptor of(InstanceInfo instance) {
+			return new InstanceDescriptor(instance.instanceId(), instance.applicationVersion(), instance.host(),
+					instance.pid());
+		}
+
+	}
+
+	/**
+	 * One migration.
+	 *
+	 * @param table the table it changes
+	 * @param requestedPhase the phase this instance requests
+	 * @param effectivePhase the phase this instance runs at
+	 * @param heldBackReason why they differ, if they do
+	 * @param fleet every registered instance, live or not
+	 * @param state what the fleet knows of the migration's data
+	 * @param locks the table's lock figures at the last heartbeat
+	 * @param backfill the backfill's progress and last verification, if it has started
+	 * @param ddl the expand and contract steps, their statements and their recent lock
+	 * timeouts
+	 * @param expand where the expand DDL stands on this instance (pending, waiting for a
+	 * lock or for another instance, stalled, done), if this instance has looked at it
+	 * @param decidedAt when the effective phase was last decided
+	 * @param lastHeartbeatError the last heartbeat's failure, if it failed
+	 */
+	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
+			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
+			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, DdlStatus ddl,
+			@Nullable ExpandProgress expand, Instant decidedAt,
+			@Nullable String lastHeartbeatError) implements OperationResponseBody {
+
+	}
+
+	/**
+	 * One instance of the fleet.
+	 *
+	 * @param instanceId its id
+	 * @param requestedPhase the phase it requests
+	 * @param effectivePhase the phase it runs at
+	 * @param heldBackReason why they differ, if they do
+	 * @param version its application version
+	 * @param host its host
+	 * @param pid its process id
+	 * @param startedAt when it joined
+	 * @param lastHeartbeat its last heartbeat
+	 * @param live whether it still counts as live
+	 */
+	public record FleetMemberDescriptor(String instanceId, String requestedPhase, String effectivePhase,
+			@Nullable String heldBackReason, @Nullable String version, @Nullable String host, long pid,
+			Instant startedAt, Instant lastHeartbeat, boolean live) {
+
+		static FleetMemberDescriptor of(FleetMember member) {
+			return new FleetMemberDescriptor(member.instanceId(), member.requestedPhase().value(),
+					member.effectivePhase().value(), member.heldBackReason(), member.applicationVersion(),
+					member.host(), member.pid(), member.startedAt(), member.heartbeatAt(), member.live());
+		}
+
+	}
+
+	/**
+	 * What the fleet knows of a migration's data.
+	 *
+	 * @param verified whether the backfill is verified
+	 * @param verifiedAt when it was verified
+	 * @param verifiedFleet the fleet the verification holds for
+	 * @param verificationVoidReason why an earlier verification was voided
+	 * @param contracted whether the contract DDL has run
+	 * @param contractedAt when it ran
+	 * @param contractedBy which instance ran it
+	 */
+	public record StateDescriptor(boolean verified, @Nullable Instant verifiedAt, @Nullable String verifiedFleet,
+			@Nullable String verificationVoidReason, boolean contracted, @Nullable Instant contractedAt,
+			@Nullable String contractedBy) {
+
+		static StateDescriptor of(MigrationState state) {
+			return new StateDescriptor(state.isVerified(), state.verifiedAt(), state.verifiedFleet(),
+					state.verificationVoidReason(), state.isContracted(), state.contractedAt(), state.contractedBy());
+		}
+
+	}
+
+	/**
+	 * Lock figures of a migration's table.
+	 *
+	 * @param waitingSessions sessions waiting for a lock on the table
+	 * @param longestWait the longest of those waits
+	 * @param blockers the sessions they wait for, with their queries
+	 * @param oldestTransactionAge the age of the oldest open transaction in the database
+	 * @param oldestTransactionPid its backend
+	 */
+	public record LocksDescriptor(int waitingSessions, Duration longestWait, List<String> blockers,
+			@Nullable Duration oldestTransactionAge, @Nullable Integer oldestTransactionPid) {
+
+		static LocksDescriptor of(TableLockFigures figures) {
+			return new LocksDescriptor(figures.waitingSessions(), figures.longestWait(),
+					figures.blockers().stream().map(BlockingSession::describe).toList(), figures.oldestTransactionAge(),
+					figures.oldestTransactionPid());
+		}
+
+	}
+
+}

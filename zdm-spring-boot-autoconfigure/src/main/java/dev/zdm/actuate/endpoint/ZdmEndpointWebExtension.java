@@ -1,0 +1,60 @@
+package dev.zdm.actuate.endpoint;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
+import org.springframework.boot.actuate.endpoint.annotation.Selector;
+import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
+import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
+import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExtension;
+
+/**
+ * {@link EndpointWebExtension @EndpointWebExtension} for the {@link ZdmEndpoint}: a
+ * malformed write request (unknown migration, step or action, or an expand that is done)
+ * is answered with {@code 400 Bad Request} and a body that says what is wrong and what to
+ * send instead.
+ */
+@EndpointWebExtension(endpoint = ZdmEndpoint.class)
+public class ZdmEndpointWebExtension {
+
+	private final ZdmEndpoint delegate;
+
+	/**
+	 * Create an extension.
+	 * @param delegate the endpoint
+	 */
+	public ZdmEndpointWebExtension(ZdmEndpoint delegate) {
+		this.delegate = delegate;
+	}
+
+	@WriteOperation
+	public WebEndpointResponse<Object> backfill(@Selector String id, @Selector String action) {
+		try {
+			Object progress = this.delegate.backfill(id, action);
+			return (progress != null) ? new WebEndpointResponse<>(progress, WebEndpointResponse.STATUS_OK)
+					: new WebEndpointResponse<>(WebEndpointResponse.STATUS_NO_CONTENT);
+		}
+		catch (InvalidEndpointRequestException ex) {
+			return badRequest(ex);
+		}
+	}
+
+	@WriteOperation
+	public WebEndpointResponse<Object> ddl(@Selector String id, @Selector String step, @Selector String action) {
+		try {
+			return new WebEndpointResponse<>(this.delegate.ddl(id, step, action), WebEndpointResponse.STATUS_OK);
+		}
+		catch (InvalidEndpointRequestException ex) {
+			return badRequest(ex);
+		}
+	}
+
+	private static WebEndpointResponse<Object> badRequest(InvalidEndpointRequestException ex) {
+		Map<String, Object> body = new LinkedHashMap<>();
+		body.put("status", WebEndpointResponse.STATUS_BAD_REQUEST);
+		body.put("error", ex.getReason());
+		return new WebEndpointResponse<>(body, WebEndpointResponse.STATUS_BAD_REQUEST);
+	}
+
+}

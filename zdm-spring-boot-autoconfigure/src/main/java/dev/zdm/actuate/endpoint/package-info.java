@@ -1,0 +1,7 @@
+/**
+ * PLACEHOLDER dev.zdm.actuate.endpoint.
+ */
+@NullMarked
+package dev.zdm.actuate.endpoint;
+
+import org.jspecify.annotations.NullMarked;

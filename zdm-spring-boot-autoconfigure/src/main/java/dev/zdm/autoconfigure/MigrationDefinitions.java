@@ -1,0 +1,162 @@
+package dev.zdm.autoconfigure;
+
+import java.time.DateTimeException;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import dev.zdm.autoconfigure.ZdmProperties;
+import dev.zdm.ddl.UnsafeOperation;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.SyncMode;
+import dev.zdm.migration.TableName;
+import dev.zdm.migration.TimeWindow;
+import dev.zdm.migration.ZdmConfigurationException;
+
+/**
+ * Turns {@code zdm.migrations.*} properties into {@link MigrationDefinition definitions},
+ * refusing what can be refused without the database: unknown phases, missing tables,
+ * invalid identifiers and ids.
+ */
+final class MigrationDefinitions {
+
+	private MigrationDefinitions() {
+	}
+
+	static List<MigrationDefinition> from(ZdmProperties properties) {
+		List<MigrationDefinition> definitions = new ArrayList<>();
+		properties.getMigrations().forEach((id, migration) -> definitions.add(from(id, migration)));
+		return definitions;
+	}
+
+	static MigrationDefinition from(String id, ZdmProperties.Migration migration) {
+		if (!MigrationDefinition.isValidId(id)) {
+			throw new ZdmConfigurationException(id, "'" + id + "' is not a valid migration id",
+					"Name the migration with letters, digits, '-' and '_' only, at most 63 characters, "
+							+ "for example zdm.migrations.users-email.");
+		}
+		String prefix = "zdm.migrations." + id + ".";
+		Phase phase = Phase.fromValue(migration.getPhase());
+		if (phase == null) {
+			throw new ZdmConfigurationException(id, "unknown phase '" + migration.getPhase() + "'",
+					"Set " + prefix + "phase to one of: " + Phase.allValues() + ".");
+		}
+		if (migration.getTable() == null || migration.getTable().isBlank()) {
+			throw new ZdmConfigurationException(id, "no table is declared",
+					"Set " + prefix + "table to the table the migration changes.");
+		}
+		SyncMode sync = SyncMode.fromValue(migration.getSync());
+		if (migration.getSync() != null && sync == null) {
+			throw new ZdmConfigurationException(id, "unknown sync mode '" + migration.getSync() + "'",
+					"Set " + prefix + "sync to trigger (a migration inside one table) or repositories "
+							+ "(data moving into another table).");
+		}
+		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
+			.requestedPhase(phase)
+			.table(table(id, prefix, migration.getTable()))
+			.key(migration.getKey().stream().map((column) -> identifier(id, prefix + "key", column)).toList())
+			.expandLocations(migration.getExpand())
+			.contractLocations(migration.getContract())
+			.allowUnsafe(allowUnsafe(id, prefix, migration.getAllowUnsafe()))
+			.sync(sync)
+			.backfill(backfill(id, prefix + "backfill.", migration.getBackfill()));
+		if (migration.getTargetTable() != null) {
+			builder.targetTable(table(id, prefix + "target-", migration.getTargetTable()));
+			if (sync == SyncMode.TRIGGER) {
+				throw new ZdmConfigurationException(id,
+						"sync: trigger is not supported for a migration into another " + "table (" + prefix
+								+ "target-table is set)",
+						"Remove " + prefix + "sync (a cross-table migration is kept in sync by the routed repository "
+								+ "calling both implementations), or move the data inside one table.");
+			}
+			if (migration.getUp().isEmpty()) {
+				throw new ZdmConfigurationException(id,
+						"no up expressions are declared for the target table " + migration.getTargetTable(),
+						"Declare under " + prefix + "up each column of the target table with the SQL expression over "
+								+ "the source row that derives it, so that zdm can copy and verify existing rows.");
+			}
+		}
+		else if (migration.getTargetKey() != null) {
+			throw new ZdmConfigurationException(id, prefix + "target-key is set but no target table is", "Set " + prefix
+					+ "target-table to the table the data moves into, or remove " + prefix + "target-key.");
+		}
+		if (migration.getTargetKey() != null) {
+			builder.targetKey(identifier(id, prefix + "target-key", migration.getTargetKey()));
+		}
+		for (Map.Entry<String, String> up : migration.getUp().entrySet()) {
+			builder.up(identifier(id, prefix + "up", up.getKey()).name(), up.getValue());
+		}
+		for (Map.Entry<String, String> down : migration.getDown().entrySet()) {
+			builder.down(identifier(id, prefix + "down", down.getKey()).name(), down.getValue());
+		}
+		return builder.build();
+	}
+
+	private static List<String> allowUnsafe(String id, String prefix, List<String> codes) {
+		for (String code : codes) {
+			if (UnsafeOperation.fromCode(code) == null) {
+				throw new ZdmConfigurationException(id,
+						"unknown unsafe operation '" + code + "' in " + prefix + "allow-unsafe",
+						"Use the codes of the unsafe operations to allow: " + UnsafeOperation.allCodes() + ".");
+			}
+		}
+		return codes;
+
+	}
+
+	private static BackfillSettings backfill(String id, String prefix, ZdmProperties.Backfill backfill) {
+		ZdmSettings.checkBackfill(id, prefix, backfill);
+		try {
+			return BackfillSettings.builder()
+				.enabled(backfill.isEnabled())
+				.batchSizes(backfill.getInitialBatchSize(), backfill.getMinBatchSize(), backfill.getMaxBatchSize())
+				.targetBatchDuration(backfill.getTargetBatchDuration())
+				.pause(backfill.getPause())
+				.lockTimeout(backfill.getLockTimeout())
+				.statementTimeout(backfill.getStatementTimeout())
+				.maxLockWaiters(backfill.getMaxLockWaiters())
+				.maxTransactionAge(backfill.getMaxTransactionAge())
+				.throttleCheckInterval(backfill.getThrottleCheckInterval())
+				.timeWindows(backfill.getTimeWindows().stream().map(TimeWindow::parse).toList())
+				.timeZone(ZoneId.of(backfill.getTimeZone()))
+				.vacuumEveryRows(backfill.getVacuumEveryRows())
+				.verificationPasses(backfill.getVerificationPasses())
+				.verificationBatchSize(backfill.getVerificationBatchSize())
+				.verificationPause(backfill.getVerificationPause())
+				.maxReplicationLag(backfill.getMaxReplicationLag())
+				.build();
+		}
+		catch (IllegalArgumentException | DateTimeException ex) {
+			throw new ZdmConfigurationException(id, "invalid backfill settings: " + ex.getMessage(),
+					"Check the " + prefix + "* properties: batch sizes with 1 <= min <= max, time windows such as "
+							+ "22:00-06:00 and a time zone such as UTC or Europe/Paris.");
+		}
+	}
+
+	private static TableName table(String id, String prefix, String table) {
+		try {
+			return TableName.parse(table);
+		}
+		catch (IllegalArgumentException ex) {
+			throw invalidIdentifier(id, prefix + "table", table);
+		}
+	}
+
+	private static SqlIdentifier identifier(String id, String property, String name) {
+		if (!SqlIdentifier.isValid(name)) {
+			throw invalidIdentifier(id, property, name);
+		}
+		return new SqlIdentifier(name);
+	}
+
+	private static ZdmConfigurationException invalidIdentifier(String id, String property, String value) {
+		return new ZdmConfigurationException(id, "'" + value + "' in " + property + " is not a valid SQL identifier",
+				"Use the name as the catalog stores it: a letter or '_', then letters, digits, '_' or '$', "
+						+ "at most 63 characters (a table may be qualified as schema.table).");
+	}
+
+}

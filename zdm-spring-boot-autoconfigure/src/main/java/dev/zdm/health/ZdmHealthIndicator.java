@@ -1,0 +1,184 @@
+package dev.zdm.health;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.health.contributor.AbstractHealthIndicator;
+import org.springframework.boot.health.contributor.Health;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.BackfillVerification;
+import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.ddl.DdlActivity;
+import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandProgress;
+import dev.zdm.internal.fleet.HeldBackTracker;
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.PhaseController;
+
+/**
+ * {@link org.springframework.boot.health.contributor.HealthIndicator} for zdm: down while
+ * an instance cannot heartbeat (so the fleet may drop it), up otherwise, with each
+ * migration's phases and its problems: a failed backfill or verification, a DDL statement
+ * blocked for longer than a threshold, a phase held back for longer than a threshold. A
+ * problem never makes the indicator down, as the instance still serves correctly. Under
+ * {@code expand}, where each migration's expand DDL stands (what it waits for, who
+ * blocked its last attempt, and {@code stalled} once it has been pending for longer than
+ * {@code zdm.ddl.expand-alert-after}). A pending or stalled expand never makes the
+ * instance down either: it serves correctly through the old schema meanwhile.
+ */
+public class ZdmHealthIndicator extends AbstractHealthIndicator {
+
+	private final PhaseController controller;
+
+	private final @Nullable ExpandContractRunner ddlRunner;
+
+	private final @Nullable BackfillProgressSampler backfillProgress;
+
+	private final @Nullable DdlActivity ddlActivity;
+
+	private final @Nullable HeldBackTracker heldBack;
+
+	private final Thresholds thresholds;
+
+	/**
+	 * Create an indicator that shows each migration's phases only.
+	 * @param controller the phase controller
+	 */
+	public ZdmHealthIndicator(PhaseController controller) {
+		this(controller, null, null, null, null, Thresholds.DEFAULTS);
+	}
+
+	/**
+	 * Create an indicator that also reports where each migration's expand DDL stands.
+	 * @param controller the phase controller
+	 * @param ddlRunner the DDL runner, or {@code null}
+	 */
+	public ZdmHealthIndicator(PhaseController controller, @Nullable ExpandContractRunner ddlRunner) {
+		this(controller, ddlRunner, null, null, null, Thresholds.DEFAULTS);
+	}
+
+	/**
+	 * Create an indicator that does not report the expand DDL's progress.
+	 * @param controller the phase controller
+	 * @param backfillProgress the backfill progress sampled at each heartbeat, or
+	 * {@code null}
+	 * @param ddlActivity the DDL this instance runs, or {@code null}
+	 * @param heldBack since when phases are held back, or {@code null}
+	 * @param thresholds from when a blocked DDL or a held-back phase is a problem
+	 */
+	public ZdmHealthIndicator(PhaseController controller, @Nullable BackfillProgressSampler backfillProgress,
+			@Nullable DdlActivity ddlActivity, @Nullable HeldBackTracker heldBack, Thresholds thresholds) {
+		this(controller, null, backfillProgress, ddlActivity, heldBack, thresholds);
+	}
+
+	/**
+	 * Create an indicator.
+	 * @param controller the phase controller
+	 * @param ddlRunner the DDL runner, whose expand progress is reported, or {@code null}
+	 * @param backfillProgress the backfill progress sampled at each heartbeat, or
+	 * {@code null}
+	 * @param ddlActivity the DDL this instance runs, or {@code null}
+	 * @param heldBack since when phases are held back, or {@code null}
+	 * @param thresholds from when a blocked DDL or a held-back phase is a problem
+	 */
+	public ZdmHealthIndicator(PhaseController controller, @Nullable ExpandContractRunner ddlRunner,
+			@Nullable BackfillProgressSampler backfillProgress, @Nullable DdlActivity ddlActivity,
+			@Nullable HeldBackTracker heldBack, Thresholds thresholds) {
+		super("zdm health check failed");
+		this.controller = controller;
+		this.ddlRunner = ddlRunner;
+		this.backfillProgress = backfillProgress;
+		this.ddlActivity = ddlActivity;
+		this.heldBack = heldBack;
+		this.thresholds = thresholds;
+	}
+
+	@Override
+	protected void doHealthCheck(Health.Builder builder) {
+		builder.up();
+		for (MigrationStatus status : this.controller.statuses()) {
+			String id = status.migrationId();
+			Map<String, Object> details = new LinkedHashMap<>();
+			List<String> problems = new ArrayList<>();
+			String phase = status.effective().value() + ((status.effective() != status.requested())
+					? " (requested " + status.requested() + ": " + status.heldBackReason() + ")" : "");
+			details.put("phase", phase);
+			if (status.lastHeartbeatError() != null) {
+				builder.down();
+				problems.add("heartbeat failing: " + status.lastHeartbeatError());
+			}
+			Duration heldBackFor = (this.heldBack != null) ? this.heldBack.heldBackFor(id) : null;
+			if (heldBackFor != null) {
+				details.put("heldBackFor", heldBackFor.toString());
+				if (heldBackFor.compareTo(this.thresholds.heldBack()) > 0) {
+					problems.add("phase held back at " + status.effective() + " for " + heldBackFor + " (over "
+							+ this.thresholds.heldBack() + "): " + status.heldBackReason());
+				}
+			}
+			BackfillProgress progress = (this.backfillProgress != null) ? this.backfillProgress.progress(id) : null;
+			if (progress != null) {
+				details.put("backfill", progress.state().value() + (progress.paused() ? " (paused)" : ""));
+				BackfillVerification verification = progress.verification();
+				if (verification != null && !verification.succeeded()) {
+					problems.add(
+							"backfill verification failed: " + verification.rowsDisagreeing() + " rows disagreed after "
+									+ verification.passes() + " passes (fleet " + verification.fleet() + ")");
+				}
+				else if (progress.state() == BackfillState.FAILED) {
+					problems.add("backfill failed: " + progress.lastError());
+				}
+			}
+			DdlActivity.Blocked blocked = (this.ddlActivity != null) ? this.ddlActivity.blocked(id) : null;
+			if (blocked != null && blocked.duration().compareTo(this.thresholds.ddlBlocked()) > 0) {
+				problems.add(blocked.key() + " blocked for " + blocked.duration() + " (over "
+						+ this.thresholds.ddlBlocked() + ", " + blocked.lockTimeouts() + " lock timeouts); "
+						+ describe(blocked) + " (statement: " + blocked.statement() + ")");
+			}
+			if (!problems.isEmpty()) {
+				details.put("problems", problems);
+			}
+			builder.withDetail(id, details);
+		}
+		Map<String, Object> expand = new LinkedHashMap<>();
+		if (this.ddlRunner != null) {
+			for (MigrationStatus status : this.controller.statuses()) {
+				ExpandProgress progress = this.ddlRunner.expandProgress(status.migrationId());
+				if (progress != null && progress.state() != ExpandProgress.State.DONE) {
+					expand.put(status.migrationId(), progress);
+				}
+			}
+		}
+		if (!expand.isEmpty()) {
+			builder.withDetail("expand", expand);
+		}
+	}
+
+	private static String describe(DdlActivity.Blocked blocked) {
+		if (blocked.blockers().isEmpty()) {
+			return "the blocking session was gone before it could be identified";
+		}
+		return "blocked by "
+				+ String.join("; ", blocked.blockers().stream().map((session) -> session.describe()).toList());
+	}
+
+	/**
+	 * From when a blocked DDL statement or a held-back phase is reported as a problem.
+	 *
+	 * @param ddlBlocked how long a DDL statement may keep timing out on its lock
+	 * @param heldBack how long a phase may be held back
+	 */
+	public record Thresholds(Duration ddlBlocked, Duration heldBack) {
+
+		/** One minute for a blocked DDL statement, one hour for a held-back phase. */
+		public static final Thresholds DEFAULTS = new Thresholds(Duration.ofMinutes(1), Duration.ofHours(1));
+
+	}
+
+}

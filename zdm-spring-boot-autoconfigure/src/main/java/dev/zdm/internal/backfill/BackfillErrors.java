@@ -1,0 +1,50 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.SQLException;
+
+import org.springframework.dao.DataAccessException;
+
+/**
+ * Tells which failures of a batch a retry can mend, and describes a failure in one line
+ * for the log and the stored progress.
+ */
+public final class BackfillErrors {
+
+	private static final String LOCK_NOT_AVAILABLE = "55P03";
+
+	private static final String QUERY_CANCELED = "57014";
+
+	private static final String DEADLOCK_DETECTED = "40P01";
+
+	private static final String SERIALIZATION_FAILURE = "40001";
+
+	private BackfillErrors() {
+	}
+
+	/**
+	 * Whether a failed batch may be retried: it timed out on a lock or a statement
+	 * timeout, or lost a deadlock or a serialization conflict.
+	 * @param ex the failure
+	 * @return {@code true} if a retry can mend it
+	 */
+	static boolean isRetryable(DataAccessException ex) {
+		if (ex.getMostSpecificCause() instanceof SQLException sqlException) {
+			String state = sqlException.getSQLState();
+			return LOCK_NOT_AVAILABLE.equals(state) || QUERY_CANCELED.equals(state) || DEADLOCK_DETECTED.equals(state)
+					|| SERIALIZATION_FAILURE.equals(state);
+		}
+		return false;
+	}
+
+	/**
+	 * Describe a failure by its most specific cause.
+	 * @param ex the failure
+	 * @return its type and message
+	 */
+	static String describe(Throwable ex) {
+		Throwable cause = (ex instanceof DataAccessException dataAccess) ? dataAccess.getMostSpecificCause() : ex;
+		String message = cause.getMessage();
+		return cause.getClass().getSimpleName() + ": " + ((message != null) ? message.strip() : "");
+	}
+
+}

@@ -1,0 +1,103 @@
+package dev.zdm.internal.backfill;
+
+import java.time.Duration;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.internal.backfill.BackfillPacer.HoldBack;
+import dev.zdm.internal.backfill.BackfillRunner.Outcome;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * Holds a run back before each batch while its {@link BackfillPacer pacer} says so:
+ * records the state and its reason, tells the listener, logs when the run holds back and
+ * goes on, and sees a stop or an operator's pause asked for meanwhile.
+ */
+public final class BackfillHoldBack {
+
+	private static final Log logger = LogFactory.getLog(BackfillHoldBack.class);
+
+	private final MigrationDefinition migration;
+
+	private final String instanceId;
+
+	private final BackfillPacer pacer;
+
+	private final BackfillListener listener;
+
+	private final BackfillStopSignal signal;
+
+	BackfillHoldBack(MigrationDefinition migration, String instanceId, BackfillEnvironment environment,
+			BackfillStopSignal signal) {
+		this.migration = migration;
+		this.instanceId = instanceId;
+		this.pacer = new BackfillPacer(migration, migration.backfill(), environment.lockInspector(),
+				environment.replicationLagInspector(), environment.throttles());
+		this.listener = environment.listener();
+		this.signal = signal;
+	}
+
+	BackfillPacer pacer() {
+		return this.pacer;
+	}
+
+	/**
+	 * Stop, pause or hold back before a batch as asked.
+	 * @param repository the run's repository
+	 * @param verifying whether the batch is a verification's
+	 * @return the outcome if the run must end, {@code null} to run the batch
+	 */
+	@Nullable Outcome beforeBatch(BackfillRepository repository, boolean verifying) {
+		String id = this.migration.id();
+		boolean throttled = false;
+		@Nullable ThrottleReason heldBackFor = null;
+		long heldBackSince = 0;
+		while (true) {
+			if (this.signal.isStopRequested()) {
+				repository.setState(id, BackfillState.PENDING, "runner " + this.instanceId + " stopped");
+				return Outcome.STOPPED;
+			}
+			HoldBack holdBack = verifying ? this.pacer.verificationHoldBack() : this.pacer.holdBack();
+			long now = System.nanoTime();
+			if (heldBackFor != null) {
+				this.listener.heldBack(this.migration, heldBackFor, Duration.ofNanos(now - heldBackSince));
+			}
+			if (holdBack == null) {
+				if (throttled) {
+					logger.info("zdm: migration '" + id + "': backfill goes on");
+				}
+				return null;
+			}
+			String reason = holdBack.description();
+			if (!throttled) {
+				logger.info("zdm: migration '" + id + "': backfill holds back: " + reason);
+				throttled = true;
+			}
+			if (holdBack.reason() != heldBackFor) {
+				this.listener.holdsBack(this.migration, holdBack.reason());
+			}
+			heldBackFor = holdBack.reason();
+			heldBackSince = now;
+			if (repository.setState(id, BackfillState.THROTTLED, reason)) {
+				return paused(repository);
+			}
+			this.signal.sleep(this.migration.backfill().throttleCheckInterval());
+		}
+	}
+
+	/**
+	 * End the run for an operator's pause, found in the stored progress.
+	 * @param repository the run's repository
+	 * @return {@link Outcome#PAUSED}
+	 */
+	Outcome paused(BackfillRepository repository) {
+		repository.setState(this.migration.id(), BackfillState.PAUSED, null);
+		this.listener.holdsBack(this.migration, ThrottleReason.OPERATOR);
+		return Outcome.PAUSED;
+	}
+
+}

@@ -1,0 +1,289 @@
+package dev.zdm.internal.backfill;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.DisposableBean;
+
+import dev.zdm.backfill.BackfillThrottle;
+import dev.zdm.internal.fleet.FleetRegistry;
+import dev.zdm.internal.fleet.MigrationParticipant;
+import dev.zdm.internal.fleet.MigrationState;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.internal.locks.ReplicationLagInspector;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+
+/**
+ * Schedules each migration's backfill on a background thread of its own once the fleet
+ * allows it: every live instance at least at {@code dual-write} and this one at
+ * {@code backfill} or later. It never starts at start-up nor in a request thread; after
+ * each heartbeat it makes sure a run is trying, and every instance's runs compete for one
+ * advisory lock so that one runner works for the fleet.
+ */
+public class BackfillParticipant implements MigrationParticipant, DisposableBean {
+
+	private static final Log logger = LogFactory.getLog(BackfillParticipant.class);
+
+	private static final AtomicInteger threadCounter = new AtomicInteger();
+
+	private static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(30);
+
+	private final DataSource dataSource;
+
+	private volatile BackfillEnvironment environment;
+
+	private final ExecutorService executor;
+
+	private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+
+	/**
+	 * Create a participant that reads lock figures with a {@link LockInspector} of its
+	 * own.
+	 * @param dataSource the application's data source
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param throttles further load checks consulted before each batch
+	 */
+	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles) {
+		this(dataSource, fleetTimeout, throttles, new LockInspector(dataSource));
+	}
+
+	/**
+	 * Create a participant.
+	 * @param dataSource the application's data source
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param throttles further load checks consulted before each batch
+	 * @param lockInspector where the load checks before each batch read lock waiters and
+	 * old transactions
+	 */
+	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles,
+			LockInspector lockInspector) {
+		this(dataSource, fleetTimeout, throttles, lockInspector, new ReplicationLagInspector(dataSource));
+	}
+
+	BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles,
+			LockInspector lockInspector, ReplicationLagInspector replicationLagInspector) {
+		this.dataSource = dataSource;
+		this.environment = new BackfillEnvironment(dataSource, new FleetRegistry(dataSource),
+				new MigrationStateRepository(dataSource), fleetTimeout, lockInspector, replicationLagInspector,
+				throttles, BackfillListener.NONE);
+		this.executor = Executors.newCachedThreadPool((runnable) -> {
+			Thread thread = new Thread(runnable, "zdm-backfill-" + threadCounter.incrementAndGet());
+			thread.setDaemon(true);
+			return thread;
+		});
+	}
+
+	/**
+	 * Set the listener told what each backfill does, to measure and trace it.
+	 * @param listener the listener
+	 */
+	public void setListener(BackfillListener listener) {
+		this.environment = this.environment.withListener(listener);
+	}
+
+	@Override
+	public void validate(MigrationDefinition migration, MigrationState state) {
+		if (!migration.hasBackfill() && !state.isContracted()) {
+			// Nothing copies the rows that existed before dual-write, and nothing holds
+			// read-new back for them.
+			logger.warn("zdm: migration '" + migration.id() + "' declares no up expressions, so it has no backfill "
+					+ "and no verification: rows written before every instance ran dual-write are not copied to the "
+					+ "new side, and read-new is not held back for them. For data moved into another table declare "
+					+ "zdm.migrations." + migration.id() + ".target-table and up (see docs/backfill.md).");
+		}
+		if (migration.hasBackfill() && migration.backfill().enabled() && migration.key().size() != 1) {
+			throw new ZdmConfigurationException(migration.id(),
+					"the backfill walks a single-column key, but the key of " + migration.table() + " is "
+							+ migration.key(),
+					"Set zdm.migrations." + migration.id() + ".key to one unique, not null column of "
+							+ migration.table() + ", or set zdm.migrations." + migration.id()
+							+ ".backfill.enabled=false and copy the rows another way.");
+		}
+	}
+
+	@Override
+	public void afterHeartbeat(MigrationStatus status) {
+		MigrationDefinition migration = status.migration();
+		if (!migration.hasBackfill() || !migration.backfill().enabled()) {
+			return;
+		}
+		Job job = this.jobs.computeIfAbsent(migration.id(), (id) -> new Job());
+		boolean allowed = isAllowed(status);
+		if (!allowed && status.lastHeartbeatError() == null && !status.wholeFleetAtLeast(Phase.DUAL_WRITE)) {
+			restartVerificationInFlight(migration);
+		}
+		synchronized (job) {
+			BackfillRunner runner = job.runner;
+			if (!allowed) {
+				if (runner != null && !job.isDone()) {
+					runner.eligibilityLost();
+				}
+				return;
+			}
+			if (job.isDone() && System.nanoTime() >= job.notBefore && !job.leaving && !this.executor.isShutdown()) {
+				BackfillRunner next = new BackfillRunner(this.environment, migration, status.instanceId(),
+						!status.effective().readsNew());
+				if (job.unrecordedFailures > 0 && job.unrecordedFailure != null) {
+					next.recordEarlierFailures(job.unrecordedFailures, job.unrecordedFailure);
+				}
+				job.runner = next;
+				job.future = this.executor.submit(() -> run(migration, job, next));
+			}
+		}
+	}
+
+	@Override
+	public void beforeLeave(MigrationDefinition migration) {
+		Job job = this.jobs.get(migration.id());
+		if (job == null) {
+			return;
+		}
+		Future<?> future;
+		synchronized (job) {
+			job.leaving = true;
+			if (job.runner != null) {
+				job.runner.requestStop();
+			}
+			future = job.future;
+		}
+		if (future != null) {
+			Duration wait = migration.backfill()
+				.statementTimeout()
+				.plus(migration.backfill().lockTimeout())
+				.plusSeconds(5);
+			try {
+				future.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+			catch (ExecutionException | TimeoutException ex) {
+				logger
+					.warn("zdm: migration '" + migration.id() + "': backfill did not stop cleanly: " + ex.getMessage());
+			}
+		}
+	}
+
+	@Override
+	public void destroy() {
+		this.jobs.values().forEach((job) -> {
+			synchronized (job) {
+				job.leaving = true;
+				if (job.runner != null) {
+					job.runner.requestStop();
+				}
+			}
+		});
+		this.executor.shutdown();
+	}
+
+	/**
+	 * Whether the fleet allows this instance to run the backfill now.
+	 * @param status the migration as this instance sees it
+	 * @return {@code true} if allowed
+	 */
+	static boolean isAllowed(MigrationStatus status) {
+		return status.lastHeartbeatError() == null && !status.state().isContracted()
+				&& status.effective().isAtLeast(Phase.BACKFILL) && status.wholeFleetAtLeast(Phase.DUAL_WRITE);
+	}
+
+	/**
+	 * Drop a verification in flight while an instance writes the old side only: rows it
+	 * already checked may disagree again, so resuming it would miss them.
+	 */
+	private void restartVerificationInFlight(MigrationDefinition migration) {
+		try {
+			if (new BackfillRepository(this.dataSource).restartVerification(migration.id())) {
+				logger.info("zdm: migration '" + migration.id() + "': verification in flight dropped: an instance "
+						+ "writes the old side only; it starts again once the whole fleet dual-writes");
+			}
+		}
+		catch (RuntimeException ex) {
+			logger.debug("zdm: migration '" + migration.id() + "': could not drop the verification in flight", ex);
+		}
+	}
+
+	private void run(MigrationDefinition migration, Job job, BackfillRunner runner) {
+		try {
+			BackfillRunner.Outcome outcome = runner.run();
+			synchronized (job) {
+				job.failures = 0;
+				job.unrecordedFailures = 0;
+				job.unrecordedFailure = null;
+				if (outcome == BackfillRunner.Outcome.VERIFICATION_FAILED) {
+					job.notBefore = System.nanoTime() + MAX_RETRY_DELAY.toNanos();
+				}
+			}
+		}
+		catch (Exception ex) {
+			int failures;
+			synchronized (job) {
+				failures = ++job.failures;
+				long delay = Math.min(MAX_RETRY_DELAY.toMillis(), 250L << Math.min(failures, 10));
+				job.notBefore = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
+			}
+			logger.warn("zdm: migration '" + migration.id() + "': backfill run failed (" + failures
+					+ " in a row), it is retried: " + BackfillErrors.describe(ex));
+			this.environment.listener().runFailed(migration, ex);
+			recordError(migration, job, ex);
+		}
+	}
+
+	private void recordError(MigrationDefinition migration, Job job, Exception ex) {
+		String failure = BackfillErrors.describe(ex);
+		try {
+			new BackfillRepository(this.dataSource).recordError(migration.id(), 1, failure);
+		}
+		catch (RuntimeException recordFailure) {
+			// the database is unreachable: the next run records it
+			synchronized (job) {
+				job.unrecordedFailures++;
+				job.unrecordedFailure = failure;
+			}
+		}
+	}
+
+	private static final class Job {
+
+		private @Nullable BackfillRunner runner;
+
+		private @Nullable Future<?> future;
+
+		private long notBefore = System.nanoTime();
+
+		private int failures;
+
+		private boolean leaving;
+
+		private int unrecordedFailures;
+
+		private @Nullable String unrecordedFailure;
+
+		private boolean isDone() {
+			return this.future == null || this.future.isDone();
+		}
+
+	}
+
+}

@@ -1,0 +1,384 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.BackfillVerification;
+import dev.zdm.backfill.VerificationProgress;
+
+/**
+ * Reads and writes a backfill's progress ({@code zdm_backfill}) and verification results
+ * ({@code zdm_backfill_verification}), and holds the statements a backfill runner sends
+ * about itself: its advisory lock and its session settings. Every such statement is here;
+ * those on the migration's own table are in {@link BackfillStatements}.
+ */
+public class BackfillRepository {
+
+	private static final String TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('zdm.backfill'), hashtext(?))";
+
+	private static final String UNLOCK = "SELECT pg_advisory_unlock(hashtext('zdm.backfill'), hashtext(?))";
+
+	private static final String KEEP_ALIVE = """
+			SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+			       set_config('tcp_keepalives_count', '3', false)
+			""";
+
+	private static final String LOCAL_TIMEOUTS = """
+			SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)
+			""";
+
+	private static final String SESSION_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, false)";
+
+	private static final String RESET_LOCK_TIMEOUT = "RESET lock_timeout";
+
+	private static final String ESTIMATED_ROWS = "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)";
+
+	private static final String ENSURE = """
+			INSERT INTO zdm_backfill (migration_id) VALUES (?) ON CONFLICT (migration_id) DO NOTHING
+			""";
+
+	private static final String FIND = """
+			SELECT migration_id, state, paused, verify_requested, runner, rows_done, rows_updated, rows_estimated, rate,
+			       eta_seconds, batch_size, batches, last_key, upper_bound, resumed_from, throttle_reason, errors,
+			       last_error, started_at, copied_at, updated_at, verify_pass, verify_started_at, verify_upper_bound,
+			       verify_last_key, verify_rows_checked, verify_rows_to_check, verify_rows_disagreeing,
+			       verify_rows_repaired, verify_rate, verify_eta_seconds
+			FROM zdm_backfill WHERE migration_id = ?
+			""";
+
+	private static final String CLAIM = """
+			UPDATE zdm_backfill
+			SET runner = ?, runner_pid = pg_backend_pid(), resumed_from = last_key, state = ?, throttle_reason = NULL,
+			    updated_at = now()
+			WHERE migration_id = ?
+			""";
+
+	private static final String START = """
+			UPDATE zdm_backfill
+			SET upper_bound = ?, rows_estimated = ?, started_at = now(), copied_at = NULL, last_key = NULL,
+			    resumed_from = NULL, rows_done = 0, rows_updated = 0, batches = 0, state = 'running', updated_at = now()
+			WHERE migration_id = ?
+			""";
+
+	private static final String CHECKPOINT = """
+			UPDATE zdm_backfill
+			SET last_key = ?, rows_done = rows_done + ?, rows_updated = rows_updated + ?, batches = batches + 1,
+			    batch_size = ?, rate = ?, eta_seconds = ?, state = ?, throttle_reason = NULL, updated_at = now()
+			WHERE migration_id = ? AND runner = ?
+			RETURNING paused
+			""";
+
+	private static final String MARK_COPIED = """
+			UPDATE zdm_backfill SET copied_at = now(), state = 'verifying', eta_seconds = NULL, updated_at = now()
+			WHERE migration_id = ?
+			""";
+
+	private static final String SET_STATE = """
+			UPDATE zdm_backfill SET state = ?, throttle_reason = ?, updated_at = now() WHERE migration_id = ?
+			RETURNING paused
+			""";
+
+	private static final String START_VERIFYING = """
+			UPDATE zdm_backfill
+			SET state = 'verifying', verify_requested = false, throttle_reason = NULL, verify_pass = 1,
+			    verify_started_at = now(), verify_upper_bound = ?, verify_last_key = NULL, verify_rows_checked = 0,
+			    verify_rows_to_check = ?, verify_rows_disagreeing = 0, verify_rows_repaired = 0, verify_rate = NULL,
+			    verify_eta_seconds = NULL, rate = NULL, eta_seconds = NULL, updated_at = now()
+			WHERE migration_id = ?
+			""";
+
+	private static final String NEXT_PASS = """
+			UPDATE zdm_backfill
+			SET verify_pass = verify_pass + 1, verify_upper_bound = ?, verify_last_key = NULL, verify_rows_checked = 0,
+			    verify_rows_to_check = ?, verify_rows_disagreeing = 0, verify_eta_seconds = NULL, updated_at = now()
+			WHERE migration_id = ? AND runner = ?
+			""";
+
+	private static final String CHECKPOINT_VERIFICATION = """
+			UPDATE zdm_backfill
+			SET verify_last_key = ?, verify_rows_checked = verify_rows_checked + ?,
+			    verify_rows_disagreeing = verify_rows_disagreeing + ?, verify_rows_repaired = verify_rows_repaired + ?,
+			    verify_rate = ?, verify_eta_seconds = ?, rate = ?, eta_seconds = ?, state = 'verifying',
+			    throttle_reason = NULL, updated_at = now()
+			WHERE migration_id = ? AND runner = ?
+			RETURNING paused
+			""";
+
+	private static final String FINISH_VERIFYING = """
+			UPDATE zdm_backfill SET verify_pass = NULL, eta_seconds = NULL, updated_at = now() WHERE migration_id = ?
+			""";
+
+	private static final String RESTART_VERIFICATION = """
+			UPDATE zdm_backfill SET verify_pass = NULL, updated_at = now()
+			WHERE migration_id = ? AND verify_pass IS NOT NULL
+			""";
+
+	private static final String RECORD_ERROR = """
+			UPDATE zdm_backfill SET errors = errors + ?, last_error = ?, updated_at = now() WHERE migration_id = ?
+			""";
+
+	private static final String PAUSE = """
+			INSERT INTO zdm_backfill (migration_id, paused, state) VALUES (?, true, 'paused')
+			ON CONFLICT (migration_id) DO UPDATE
+			SET paused = true, state = CASE WHEN zdm_backfill.state = 'verified' THEN 'verified' ELSE 'paused' END,
+			    updated_at = now()
+			""";
+
+	private static final String RESUME = """
+			UPDATE zdm_backfill
+			SET paused = false, state = CASE WHEN state = 'paused' THEN 'pending' ELSE state END, updated_at = now()
+			WHERE migration_id = ?
+			""";
+
+	private static final String REQUEST_VERIFICATION = """
+			INSERT INTO zdm_backfill (migration_id, verify_requested) VALUES (?, true)
+			ON CONFLICT (migration_id) DO UPDATE SET verify_requested = true, updated_at = now()
+			""";
+
+	private static final String INSERT_VERIFICATION = """
+			INSERT INTO zdm_backfill_verification
+			    (migration_id, runner, started_at, passes, rows_checked, rows_repaired, rows_disagreeing, succeeded, fleet)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			""";
+
+	private static final String LATEST_VERIFICATION = """
+			SELECT migration_id, runner, started_at, finished_at, passes, rows_checked, rows_repaired, rows_disagreeing,
+			       succeeded, fleet
+			FROM zdm_backfill_verification WHERE migration_id = ?
+			ORDER BY finished_at DESC, verification_id DESC LIMIT 1
+			""";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	BackfillRepository(DataSource dataSource) {
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	JdbcTemplate jdbcTemplate() {
+		return this.jdbcTemplate;
+	}
+
+	boolean tryLock(String migrationId) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_LOCK, Boolean.class, migrationId));
+	}
+
+	void unlock(String migrationId) {
+		this.jdbcTemplate.queryForObject(UNLOCK, Boolean.class, migrationId);
+	}
+
+	void keepAlive() {
+		this.jdbcTemplate.queryForList(KEEP_ALIVE);
+	}
+
+	void setLocalTimeouts(Duration lockTimeout, Duration statementTimeout) {
+		this.jdbcTemplate.queryForList(LOCAL_TIMEOUTS, lockTimeout.toMillis() + "ms",
+				statementTimeout.toMillis() + "ms");
+	}
+
+	void setSessionLockTimeout(Duration lockTimeout) {
+		this.jdbcTemplate.queryForList(SESSION_LOCK_TIMEOUT, lockTimeout.toMillis() + "ms");
+	}
+
+	void resetLockTimeout() {
+		this.jdbcTemplate.execute(RESET_LOCK_TIMEOUT);
+	}
+
+	long estimatedRows(String quotedTable) {
+		Long estimate = this.jdbcTemplate.queryForObject(ESTIMATED_ROWS, Long.class, quotedTable);
+		return (estimate != null) ? estimate : -1;
+	}
+
+	void ensure(String migrationId) {
+		this.jdbcTemplate.update(ENSURE, migrationId);
+	}
+
+	@Nullable StoredProgress find(String migrationId) {
+		List<StoredProgress> found = this.jdbcTemplate.query(FIND, BackfillRepository::progress, migrationId);
+		return found.isEmpty() ? null : found.get(0);
+	}
+
+	void claim(String migrationId, String runner, BackfillState state) {
+		this.jdbcTemplate.update(CLAIM, runner, state.value(), migrationId);
+	}
+
+	void start(String migrationId, @Nullable String upperBound, long estimatedRows) {
+		this.jdbcTemplate.update(START, upperBound, estimatedRows, migrationId);
+	}
+
+	/**
+	 * Record a copy batch, in its transaction.
+	 * @param migrationId the migration
+	 * @param runner the instance that runs the copy
+	 * @param checkpoint the batch
+	 * @return whether a pause was asked for
+	 * @throws IllegalStateException if another instance took the run over
+	 */
+	boolean checkpoint(String migrationId, String runner, Checkpoint checkpoint) {
+		return paused(migrationId, runner,
+				this.jdbcTemplate.query(CHECKPOINT, (rs, row) -> rs.getBoolean(1), checkpoint.lastKey(),
+						checkpoint.rows(), checkpoint.changed(), checkpoint.batchSize(), checkpoint.rate(),
+						checkpoint.etaSeconds(), BackfillState.RUNNING.value(), migrationId, runner));
+	}
+
+	void markCopied(String migrationId) {
+		this.jdbcTemplate.update(MARK_COPIED, migrationId);
+	}
+
+	boolean setState(String migrationId, BackfillState state, @Nullable String reason) {
+		List<Boolean> paused = this.jdbcTemplate.query(SET_STATE, (rs, row) -> rs.getBoolean(1), state.value(), reason,
+				migrationId);
+		return !paused.isEmpty() && paused.get(0);
+	}
+
+	void startVerifying(String migrationId, @Nullable String upperBound, @Nullable Long rowsToCheck) {
+		this.jdbcTemplate.update(START_VERIFYING, upperBound, rowsToCheck, migrationId);
+	}
+
+	void nextPass(String migrationId, String runner, @Nullable String upperBound, @Nullable Long rowsToCheck) {
+		this.jdbcTemplate.update(NEXT_PASS, upperBound, rowsToCheck, migrationId, runner);
+	}
+
+	/**
+	 * Record a verification batch, in its transaction.
+	 * @param migrationId the migration
+	 * @param runner the instance that runs the verification
+	 * @param checkpoint the batch
+	 * @return whether a pause was asked for
+	 * @throws IllegalStateException if another instance took the run over
+	 */
+	boolean checkpointVerification(String migrationId, String runner, Checkpoint checkpoint) {
+		return paused(migrationId, runner,
+				this.jdbcTemplate.query(CHECKPOINT_VERIFICATION, (rs, row) -> rs.getBoolean(1), checkpoint.lastKey(),
+						checkpoint.rows(), checkpoint.disagreeing(), checkpoint.changed(), checkpoint.rate(),
+						checkpoint.etaSeconds(), checkpoint.rate(), checkpoint.etaSeconds(), migrationId, runner));
+	}
+
+	private static boolean paused(String migrationId, String runner, List<Boolean> paused) {
+		if (paused.isEmpty()) {
+			throw new IllegalStateException(
+					"Backfill of migration '" + migrationId + "' is no longer run by " + runner);
+		}
+		return paused.get(0);
+	}
+
+	void finishVerifying(String migrationId) {
+		this.jdbcTemplate.update(FINISH_VERIFYING, migrationId);
+	}
+
+	/**
+	 * Drop the verification in flight, if any, so that the next run starts a new one:
+	 * some instance may have written the old side only.
+	 * @param migrationId the migration
+	 * @return {@code true} if a verification was in flight
+	 */
+	boolean restartVerification(String migrationId) {
+		return this.jdbcTemplate.update(RESTART_VERIFICATION, migrationId) == 1;
+	}
+
+	void recordError(String migrationId, int count, String error) {
+		this.jdbcTemplate.update(RECORD_ERROR, count, error, migrationId);
+	}
+
+	void pause(String migrationId) {
+		this.jdbcTemplate.update(PAUSE, migrationId);
+	}
+
+	boolean resume(String migrationId) {
+		return this.jdbcTemplate.update(RESUME, migrationId) == 1;
+	}
+
+	void requestVerification(String migrationId) {
+		this.jdbcTemplate.update(REQUEST_VERIFICATION, migrationId);
+	}
+
+	void insertVerification(BackfillVerification verification) {
+		this.jdbcTemplate.update(INSERT_VERIFICATION, verification.migrationId(), verification.runner(),
+				Timestamp.from(verification.startedAt()), verification.passes(), verification.rowsChecked(),
+				verification.rowsRepaired(), verification.rowsDisagreeing(), verification.succeeded(),
+				verification.fleet());
+	}
+
+	@Nullable BackfillVerification latestVerification(String migrationId) {
+		List<BackfillVerification> found = this.jdbcTemplate.query(LATEST_VERIFICATION,
+				BackfillRepository::verification, migrationId);
+		return found.isEmpty() ? null : found.get(0);
+	}
+
+	private static StoredProgress progress(ResultSet rs, int row) throws SQLException {
+		double eta = rs.getDouble("eta_seconds");
+		Duration etaDuration = rs.wasNull() ? null : Duration.ofMillis((long) (eta * 1000));
+		BackfillProgress progress = new BackfillProgress(rs.getString("migration_id"),
+				BackfillState.fromValue(rs.getString("state")), rs.getBoolean("paused"), rs.getString("runner"),
+				rs.getLong("rows_done"), rs.getLong("rows_updated"), rs.getObject("rows_estimated", Long.class),
+				rs.getObject("rate", Double.class), etaDuration, rs.getObject("batch_size", Integer.class),
+				rs.getLong("batches"), rs.getString("last_key"), rs.getString("upper_bound"),
+				rs.getString("resumed_from"), rs.getString("throttle_reason"), rs.getLong("errors"),
+				rs.getString("last_error"), instant(rs.getTimestamp("started_at")),
+				instant(rs.getTimestamp("copied_at")), rs.getTimestamp("updated_at").toInstant(), null,
+				verificationProgress(rs));
+		return new StoredProgress(progress, rs.getBoolean("verify_requested"));
+	}
+
+	private static @Nullable VerificationProgress verificationProgress(ResultSet rs) throws SQLException {
+		Integer pass = rs.getObject("verify_pass", Integer.class);
+		if (pass == null) {
+			return null;
+		}
+		Double eta = rs.getObject("verify_eta_seconds", Double.class);
+		return new VerificationProgress(pass, instant(rs.getTimestamp("verify_started_at")),
+				rs.getString("verify_upper_bound"), rs.getString("verify_last_key"), rs.getLong("verify_rows_checked"),
+				rs.getObject("verify_rows_to_check", Long.class), rs.getLong("verify_rows_disagreeing"),
+				rs.getLong("verify_rows_repaired"), rs.getObject("verify_rate", Double.class),
+				(eta != null) ? Duration.ofMillis((long) (eta * 1000)) : null);
+	}
+
+	private static BackfillVerification verification(ResultSet rs, int row) throws SQLException {
+		return new BackfillVerification(rs.getString("migration_id"), rs.getString("runner"),
+				rs.getTimestamp("started_at").toInstant(), rs.getTimestamp("finished_at").toInstant(),
+				rs.getInt("passes"), rs.getLong("rows_checked"), rs.getLong("rows_repaired"),
+				rs.getLong("rows_disagreeing"), rs.getBoolean("succeeded"), rs.getString("fleet"));
+	}
+
+	private static @Nullable Instant instant(@Nullable Timestamp timestamp) {
+		return (timestamp != null) ? timestamp.toInstant() : null;
+	}
+
+	/**
+	 * Progress as stored, with the flags only the runner needs.
+	 *
+	 * @param progress the progress
+	 * @param verifyRequested whether a re-verification was asked for
+	 */
+	record StoredProgress(BackfillProgress progress, boolean verifyRequested) {
+
+	}
+
+	/**
+	 * A committed batch, as its checkpoint records it.
+	 *
+	 * @param lastKey the batch's last key
+	 * @param rows keys walked
+	 * @param changed rows rewritten, inserted or deleted (repaired, for a verification)
+	 * @param disagreeing rows found disagreeing (verification only)
+	 * @param batchSize the batch size the walk ran with
+	 * @param rate rows per second in this run, or {@code null}
+	 * @param etaSeconds seconds left, or {@code null} if unknown
+	 */
+	record Checkpoint(String lastKey, long rows, long changed, long disagreeing, int batchSize, @Nullable Double rate,
+			@Nullable Double etaSeconds) {
+
+	}
+
+}

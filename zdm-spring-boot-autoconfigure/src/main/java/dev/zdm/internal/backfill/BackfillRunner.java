@@ -1,0 +1,353 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.dao.DataAccessException;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.VerificationProgress;
+import dev.zdm.internal.backfill.BackfillListener.Batch;
+import dev.zdm.internal.backfill.BackfillListener.BatchKind;
+import dev.zdm.internal.backfill.BackfillRepository.StoredProgress;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * One run of one migration's backfill on this instance: the copy, then the verification
+ * passes, each a {@link BackfillWalk walk} over the key through one batch loop. The run
+ * holds a {@link BackfillSession session} of its own, whose advisory lock makes it the
+ * fleet's runner; it holds back as its {@link BackfillHoldBack pacing} says, and the
+ * {@link BackfillVerificationGate gate} records how the verification ended.
+ */
+public final class BackfillRunner {
+
+	private static final Log logger = LogFactory.getLog(BackfillRunner.class);
+
+	private final BackfillEnvironment environment;
+
+	private final MigrationDefinition migration;
+
+	private final BackfillSettings settings;
+
+	private final String instanceId;
+
+	private final boolean repair;
+
+	private final BackfillListener listener;
+
+	private final BackfillBatches batches;
+
+	private final BackfillVacuum vacuum;
+
+	private final BackfillStopSignal signal = new BackfillStopSignal();
+
+	private final BackfillHoldBack holdBack;
+
+	private final BackfillVerificationGate gate;
+
+	private int earlierFailures;
+
+	private @Nullable String earlierFailure;
+
+	/**
+	 * Create a runner.
+	 * @param environment what every run works with
+	 * @param migration the migration to backfill
+	 * @param instanceId this instance
+	 * @param repair whether the run may write the new columns; {@code false} once this
+	 * instance reads them, as the new columns are then the source of truth and a
+	 * verification only reports
+	 */
+	BackfillRunner(BackfillEnvironment environment, MigrationDefinition migration, String instanceId, boolean repair) {
+		this.environment = environment;
+		this.migration = migration;
+		this.settings = migration.backfill();
+		this.instanceId = instanceId;
+		this.repair = repair;
+		this.listener = environment.listener();
+		this.batches = new BackfillBatches(migration, BackfillStatements.of(migration), instanceId, repair);
+		this.vacuum = new BackfillVacuum(environment.dataSource(), migration, this.batches);
+		this.holdBack = new BackfillHoldBack(migration, instanceId, environment, this.signal);
+		this.gate = new BackfillVerificationGate(migration, instanceId, repair, environment, this.signal);
+	}
+
+	/**
+	 * Have the run record failures of earlier runs that could not be recorded then, as
+	 * when the database was down.
+	 * @param count how many
+	 * @param failure the last one
+	 */
+	void recordEarlierFailures(int count, String failure) {
+		this.earlierFailures = count;
+		this.earlierFailure = failure;
+	}
+
+	/**
+	 * Ask the run to stop after its current batch.
+	 */
+	void requestStop() {
+		this.signal.requestStop();
+	}
+
+	/**
+	 * Say that a heartbeat found the fleet no longer allows the backfill, so that a
+	 * verification in progress is not recorded as holding.
+	 */
+	void eligibilityLost() {
+		this.signal.eligibilityLost();
+	}
+
+	/**
+	 * Run the backfill, or its verification, if this instance can become the fleet's
+	 * runner and there is work.
+	 * @return how the run ended
+	 * @throws DataAccessException if the database failed in a way a retry in this run
+	 * cannot mend
+	 */
+	Outcome run() throws SQLException {
+		String id = this.migration.id();
+		try (BackfillSession session = BackfillSession.open(this.environment.dataSource(), this.migration)) {
+			BackfillRepository repository = session.repository();
+			repository.ensure(id);
+			Outcome nothingToDo = nothingToDo(Objects.requireNonNull(repository.find(id)));
+			if (nothingToDo != null) {
+				return nothingToDo;
+			}
+			if (!session.tryLock()) {
+				return Outcome.NOT_RUNNER;
+			}
+			return runHoldingLock(session);
+		}
+	}
+
+	private @Nullable Outcome nothingToDo(StoredProgress stored) {
+		if (stored.progress().paused()) {
+			return Outcome.PAUSED;
+		}
+		boolean verified = this.environment.states().find(this.migration.id()).isVerified();
+		return (verified && !stored.verifyRequested()) ? Outcome.NOTHING_TO_DO : null;
+	}
+
+	private Outcome runHoldingLock(BackfillSession session) throws SQLException {
+		String id = this.migration.id();
+		BackfillRepository repository = session.repository();
+		// read again under the lock: the previous runner may have moved on since
+		StoredProgress stored = Objects.requireNonNull(repository.find(id));
+		Outcome nothingToDo = nothingToDo(stored);
+		if (nothingToDo != null) {
+			return nothingToDo;
+		}
+		BackfillProgress progress = stored.progress();
+		boolean copied = progress.copiedAt() != null;
+		if (!copied && !this.repair) {
+			return Outcome.NOTHING_TO_DO;
+		}
+		repository.claim(id, this.instanceId, copied ? BackfillState.VERIFYING : BackfillState.RUNNING);
+		if (this.earlierFailures > 0 && this.earlierFailure != null) {
+			repository.recordError(id, this.earlierFailures, this.earlierFailure);
+		}
+		log("backfill " + (copied ? "verification" : "run") + " starts on " + this.instanceId
+				+ ((progress.lastKey() != null && !copied) ? " from key " + progress.lastKey() : ""));
+		if (!copied) {
+			Outcome outcome = copy(session, progress);
+			if (outcome != null) {
+				return outcome;
+			}
+		}
+		return verify(session, Objects.requireNonNull(repository.find(id)));
+	}
+
+	private @Nullable Outcome copy(BackfillSession session, BackfillProgress progress) throws SQLException {
+		BackfillRepository repository = session.repository();
+		String upperBound = progress.upperBound();
+		Long estimated = progress.rowsEstimated();
+		if (progress.startedAt() == null) {
+			upperBound = this.batches.upperBound(repository, false);
+			estimated = this.batches.estimateRows(repository, upperBound);
+			repository.start(this.migration.id(), upperBound, estimated);
+			log("backfilling about " + estimated + " rows up to key " + upperBound);
+		}
+		if (upperBound != null) {
+			int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
+			Outcome outcome = walk(session,
+					BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(), estimated, batchSize));
+			if (outcome != null) {
+				return outcome;
+			}
+		}
+		repository.markCopied(this.migration.id());
+		log("backfill copied every row up to key " + upperBound);
+		return null;
+	}
+
+	/**
+	 * Verify every row up to a bound fixed when each pass starts; later rows are written
+	 * with both sides in sync. Resumes a pass in flight from its checkpoint unless a new
+	 * verification was asked for.
+	 */
+	private Outcome verify(BackfillSession session, StoredProgress stored) throws SQLException {
+		BackfillRepository repository = session.repository();
+		VerificationProgress inFlight = stored.progress().verifying();
+		BackfillWalk walk;
+		Instant startedAt;
+		if (inFlight == null || inFlight.upperBound() == null || stored.verifyRequested()) {
+			startedAt = Instant.now();
+			walk = startPass(repository, 1, 0);
+		}
+		else {
+			startedAt = (inFlight.startedAt() != null) ? inFlight.startedAt() : Instant.now();
+			walk = BackfillWalk.verification(inFlight.pass(), inFlight.upperBound(), inFlight.lastKey(),
+					inFlight.rowsChecked(), inFlight.rowsToCheck(), inFlight.rowsDisagreeing(), inFlight.rowsRepaired(),
+					this.settings.verificationBatchSize());
+			log("verification pass " + walk.pass() + " resumes from key " + walk.lastKey() + " after " + walk.rows()
+					+ " rows");
+		}
+		while (true) {
+			BackfillListener.Pass observed = this.listener.verificationPassStarting(this.migration, walk.pass());
+			long changedBefore = walk.changed();
+			Outcome interrupted;
+			try {
+				interrupted = walk(session, walk);
+			}
+			catch (SQLException | RuntimeException ex) {
+				observed.stopped();
+				throw ex;
+			}
+			if (interrupted != null) {
+				observed.stopped();
+				return interrupted;
+			}
+			observed.finished(walk.rows(), walk.disagreeing(), walk.changed() - changedBefore);
+			log("verification pass " + walk.pass() + " checked " + walk.rows() + " rows up to key " + walk.upperBound()
+					+ ", " + walk.disagreeing() + " disagreed"
+					+ ((this.repair && walk.disagreeing() > 0) ? " and were repaired" : ""));
+			if (walk.disagreeing() == 0 || !this.repair || walk.pass() >= this.settings.verificationPasses()) {
+				return this.gate.record(repository, walk, startedAt);
+			}
+			walk = startPass(repository, walk.pass() + 1, walk.changed());
+		}
+	}
+
+	private BackfillWalk startPass(BackfillRepository repository, int pass, long repairedBefore) {
+		String upperBound = this.batches.upperBound(repository, true);
+		Long rowsToCheck = this.batches.estimateRows(repository, upperBound);
+		if (pass == 1) {
+			repository.startVerifying(this.migration.id(), upperBound, rowsToCheck);
+		}
+		else {
+			repository.nextPass(this.migration.id(), this.instanceId, upperBound, rowsToCheck);
+		}
+		log("verification pass " + pass + " checks about " + rowsToCheck + " rows up to key " + upperBound);
+		return BackfillWalk.verification(pass, upperBound, null, 0, rowsToCheck, 0, repairedBefore,
+				this.settings.verificationBatchSize());
+	}
+
+	/**
+	 * The batch loop shared by the copy and the verification: walk the key up to the
+	 * walk's upper bound, one batch per transaction with its checkpoint, until a batch
+	 * finds no row.
+	 * @return {@code null} when the walk is done, else how the run must end
+	 */
+	private @Nullable Outcome walk(BackfillSession session, BackfillWalk walk) throws SQLException {
+		if (walk.upperBound() == null) {
+			return null; // both sides were empty when the walk started
+		}
+		BackfillRepository repository = session.repository();
+		int failures = 0;
+		while (true) {
+			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
+			if (interrupted != null) {
+				return interrupted;
+			}
+			long batchStart = System.nanoTime();
+			Batch observed = this.listener.batchStarting(this.migration,
+					walk.verifying() ? BatchKind.VERIFY : BatchKind.COPY, walk.batchSize());
+			BackfillBatches.Batch batch;
+			try {
+				batch = session.inTransaction(() -> this.batches.run(repository, walk));
+				failures = 0;
+			}
+			catch (DataAccessException ex) {
+				observed.failed(ex, BackfillErrors.isRetryable(ex));
+				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
+				continue;
+			}
+			catch (SQLException | RuntimeException ex) {
+				observed.failed(ex, false);
+				throw ex;
+			}
+			if (walk.verifying()) {
+				observed.verified(batch.rows(), batch.disagreeing(), batch.changed());
+			}
+			else {
+				observed.copied(batch.rows(), batch.changed());
+			}
+			if (batch.rows() == 0 || batch.highKey() == null) {
+				return null;
+			}
+			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
+			afterBatch(walk, Duration.ofNanos(System.nanoTime() - batchStart));
+			if (batch.paused()) {
+				return this.holdBack.paused(repository);
+			}
+			this.signal.sleep(walk.verifying() ? this.settings.verificationPause() : this.settings.pause());
+		}
+	}
+
+	/**
+	 * What follows each committed batch: the progress log, the next copy batch's size and
+	 * the copy's {@code VACUUM}s.
+	 */
+	private void afterBatch(BackfillWalk walk, Duration took) {
+		String line = walk.progressLine();
+		if (line != null) {
+			log(line);
+		}
+		if (!walk.verifying()) {
+			walk.batchSize(this.holdBack.pacer().nextBatchSize(walk.batchSize(), took));
+			if (this.settings.vacuumEveryRows() > 0 && walk.changedSinceVacuum() >= this.settings.vacuumEveryRows()
+					&& this.vacuum.start()) {
+				walk.vacuumed();
+			}
+		}
+	}
+
+	/**
+	 * Handle a batch that failed: rethrow what retrying cannot help, otherwise record the
+	 * error, back off and return the halved batch size to retry with.
+	 */
+	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
+		if (!BackfillErrors.isRetryable(ex)) {
+			throw ex;
+		}
+		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);
+		String failure = BackfillErrors.describe(ex);
+		repository.recordError(this.migration.id(), 1, failure);
+		logger.warn("zdm: migration '" + this.migration.id() + "': backfill batch gave up (" + failure
+				+ "); retrying with " + smaller + " rows");
+		this.signal.sleep(this.settings.throttleCheckInterval().multipliedBy(Math.min(failures, 10)));
+		return smaller;
+	}
+
+	private void log(String message) {
+		logger.info("zdm: migration '" + this.migration.id() + "': " + message);
+	}
+
+	/**
+	 * How a run ended.
+	 */
+	enum Outcome {
+
+		NOT_RUNNER, NOTHING_TO_DO, PAUSED, STOPPED, VERIFIED, VERIFICATION_FAILED
+
+	}
+
+}

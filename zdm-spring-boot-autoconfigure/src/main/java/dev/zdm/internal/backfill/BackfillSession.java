@@ -1,0 +1,157 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * The connection a run holds for its whole length: the advisory lock that makes it the
+ * fleet's runner is taken on it, and each batch runs on it in a transaction of its own,
+ * with the batch's timeouts. Closing it releases the lock; if the connection or the
+ * process dies, PostgreSQL releases it with the session, and another instance takes over.
+ */
+public final class BackfillSession implements AutoCloseable {
+
+	private final Connection connection;
+
+	private final BackfillRepository repository;
+
+	private final String migrationId;
+
+	private final BackfillSettings settings;
+
+	private boolean locked;
+
+	private BackfillSession(Connection connection, MigrationDefinition migration) {
+		this.connection = connection;
+		this.repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
+		this.migrationId = migration.id();
+		this.settings = migration.backfill();
+	}
+
+	/**
+	 * Take a connection from the pool for a run.
+	 * @param dataSource the application's data source
+	 * @param migration the migration the run backfills
+	 * @return the session
+	 * @throws SQLException if no connection could be had
+	 */
+	static BackfillSession open(DataSource dataSource, MigrationDefinition migration) throws SQLException {
+		Connection connection = dataSource.getConnection();
+		try {
+			connection.setAutoCommit(true);
+			return new BackfillSession(connection, migration);
+		}
+		catch (SQLException | RuntimeException ex) {
+			connection.close();
+			throw ex;
+		}
+	}
+
+	/**
+	 * Return the repository of zdm's backfill tables on this session's connection.
+	 * @return the repository
+	 */
+	BackfillRepository repository() {
+		return this.repository;
+	}
+
+	/**
+	 * Try to become the fleet's runner of the migration's backfill; once it is, have the
+	 * connection notice a vanished peer within about 25 seconds.
+	 * @return {@code true} if this session holds the lock
+	 */
+	boolean tryLock() {
+		if (!this.repository.tryLock(this.migrationId)) {
+			return false;
+		}
+		this.locked = true;
+		this.repository.keepAlive();
+		return true;
+	}
+
+	/**
+	 * Run work in a transaction of its own with the batch's lock and statement timeouts;
+	 * it commits if the work returns, else rolls back.
+	 * @param <T> the type of the work's result
+	 * @param work the work
+	 * @return the work's result
+	 * @throws SQLException if the connection fails
+	 */
+	<T> T inTransaction(Work<T> work) throws SQLException {
+		this.connection.setAutoCommit(false);
+		boolean committed = false;
+		try {
+			this.repository.setLocalTimeouts(this.settings.lockTimeout(), this.settings.statementTimeout());
+			T result = work.run();
+			this.connection.commit();
+			committed = true;
+			this.connection.setAutoCommit(true);
+			return result;
+		}
+		finally {
+			if (!committed) {
+				rollbackQuietly();
+			}
+		}
+	}
+
+	private void rollbackQuietly() {
+		try {
+			this.connection.rollback();
+			this.connection.setAutoCommit(true);
+		}
+		catch (SQLException ex) {
+			// the connection is gone: the failure that brought us here ends the run
+		}
+	}
+
+	/**
+	 * Release the lock, if this session holds it, and return the connection to the pool.
+	 * @throws SQLException if the connection could not be closed
+	 */
+	@Override
+	public void close() throws SQLException {
+		try {
+			if (this.locked) {
+				release();
+			}
+		}
+		finally {
+			this.connection.close();
+		}
+	}
+
+	private void release() {
+		try {
+			if (!this.connection.getAutoCommit()) {
+				this.connection.rollback();
+				this.connection.setAutoCommit(true);
+			}
+			this.repository.unlock(this.migrationId);
+		}
+		catch (SQLException | DataAccessException ex) {
+			// the connection is gone, and the lock with it
+		}
+	}
+
+	/**
+	 * Work run in a transaction.
+	 *
+	 * @param <T> the type of its result
+	 */
+	@FunctionalInterface
+	interface Work<T> {
+
+		T run() throws SQLException;
+
+	}
+
+}

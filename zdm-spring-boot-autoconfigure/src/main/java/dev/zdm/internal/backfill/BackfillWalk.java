@@ -1,0 +1,177 @@
+package dev.zdm.internal.backfill;
+
+import java.time.Duration;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One walk over a key range by a runner: the copy, or one verification pass. Holds where
+ * the walk stands, what it has counted, its rate and ETA, and decides when progress is
+ * worth an INFO line: at every tenth of the rows to walk, or every 30 seconds.
+ */
+public final class BackfillWalk {
+
+	private static final long LOG_INTERVAL_NANOS = Duration.ofSeconds(30).toNanos();
+
+	private final boolean verifying;
+
+	private final int pass;
+
+	private final @Nullable String upperBound;
+
+	private final long rowsBefore;
+
+	private final @Nullable Long rowsExpected;
+
+	private final long disagreeingBefore;
+
+	private final long changedBefore;
+
+	private final long runStart = System.nanoTime();
+
+	private @Nullable String lastKey;
+
+	private int batchSize;
+
+	private long runRows;
+
+	private long runChanged;
+
+	private long runDisagreeing;
+
+	private long changedSinceVacuum;
+
+	private long lastLog = this.runStart;
+
+	private long loggedTenths;
+
+	/**
+	 * Create a walk.
+	 * @param pass the verification pass, or 0 for the copy
+	 */
+	private BackfillWalk(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsBefore,
+			@Nullable Long rowsExpected, long disagreeingBefore, long changedBefore, int batchSize) {
+		this.verifying = pass > 0;
+		this.pass = pass;
+		this.upperBound = upperBound;
+		this.lastKey = lastKey;
+		this.rowsBefore = rowsBefore;
+		this.rowsExpected = rowsExpected;
+		this.disagreeingBefore = disagreeingBefore;
+		this.changedBefore = changedBefore;
+		this.batchSize = batchSize;
+		this.loggedTenths = tenths(rowsBefore);
+	}
+
+	static BackfillWalk copy(String upperBound, @Nullable String lastKey, long rowsDone, @Nullable Long rowsEstimated,
+			int batchSize) {
+		return new BackfillWalk(0, upperBound, lastKey, rowsDone, rowsEstimated, 0, 0, batchSize);
+	}
+
+	/**
+	 * Return a verification pass, from its checkpoint or from the start.
+	 * @param pass the pass, from 1
+	 */
+	static BackfillWalk verification(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsChecked,
+			@Nullable Long rowsToCheck, long rowsDisagreeing, long rowsRepaired, int batchSize) {
+		return new BackfillWalk(pass, upperBound, lastKey, rowsChecked, rowsToCheck, rowsDisagreeing, rowsRepaired,
+				batchSize);
+	}
+
+	boolean verifying() {
+		return this.verifying;
+	}
+
+	int pass() {
+		return this.pass;
+	}
+
+	/** The largest key the walk covers, or {@code null} if there was none. */
+	@Nullable String upperBound() {
+		return this.upperBound;
+	}
+
+	@Nullable String lastKey() {
+		return this.lastKey;
+	}
+
+	int batchSize() {
+		return this.batchSize;
+	}
+
+	void batchSize(int batchSize) {
+		this.batchSize = batchSize;
+	}
+
+	/** Rows walked so far, before this run and in it. */
+	long rows() {
+		return this.rowsBefore + this.runRows;
+	}
+
+	/** Rows found disagreeing so far (in this pass, for a verification). */
+	long disagreeing() {
+		return this.disagreeingBefore + this.runDisagreeing;
+	}
+
+	/** Rows rewritten so far (over all passes, for a verification). */
+	long changed() {
+		return this.changedBefore + this.runChanged;
+	}
+
+	long changedSinceVacuum() {
+		return this.changedSinceVacuum;
+	}
+
+	void vacuumed() {
+		this.changedSinceVacuum = 0;
+	}
+
+	/** Rows per second in this run, counting a batch not yet committed. */
+	double rate(long batchRows) {
+		double seconds = Math.max(1e-3, (System.nanoTime() - this.runStart) / 1e9);
+		return (this.runRows + batchRows) / seconds;
+	}
+
+	/** Seconds left, counting a batch not yet committed, or {@code null} if unknown. */
+	@Nullable Double etaSeconds(long batchRows) {
+		if (this.rowsExpected == null || this.rowsExpected <= 0) {
+			return null;
+		}
+		return Math.max(0, this.rowsExpected - rows() - batchRows) / rate(batchRows);
+	}
+
+	/** Count a committed batch. */
+	void advance(String highKey, long rows, long changed, long disagreeing) {
+		this.lastKey = highKey;
+		this.runRows += rows;
+		this.runChanged += changed;
+		this.runDisagreeing += disagreeing;
+		this.changedSinceVacuum += changed;
+	}
+
+	/** Return a progress line if one is due, or {@code null}. */
+	@Nullable String progressLine() {
+		long now = System.nanoTime();
+		long tenths = tenths(rows());
+		if (tenths <= this.loggedTenths && now - this.lastLog < LOG_INTERVAL_NANOS) {
+			return null;
+		}
+		this.loggedTenths = tenths;
+		this.lastLog = now;
+		String expected = (this.rowsExpected != null && this.rowsExpected > 0)
+				? " of about " + this.rowsExpected + " rows (" + Math.min(100, rows() * 100 / this.rowsExpected) + "%)"
+				: " rows";
+		Double eta = etaSeconds(0);
+		String rateAndEta = String.format(" at %.0f rows/s", rate(0))
+				+ ((eta != null) ? ", ETA " + Duration.ofSeconds(Math.round(eta)) : "");
+		return this.verifying
+				? "verification pass " + this.pass + " checked " + rows() + expected + rateAndEta + ", " + disagreeing()
+						+ " disagreeing, " + changed() + " repaired so far"
+				: "backfill copied " + rows() + expected + rateAndEta + ", " + changed() + " rewritten";
+	}
+
+	private long tenths(long rows) {
+		return (this.rowsExpected != null && this.rowsExpected > 0) ? rows * 10 / this.rowsExpected : 0;
+	}
+
+}

@@ -1,0 +1,7 @@
+/**
+ * PLACEHOLDER dev.zdm.internal.backfill.
+ */
+@NullMarked
+package dev.zdm.internal.backfill;
+
+import org.jspecify.annotations.NullMarked;

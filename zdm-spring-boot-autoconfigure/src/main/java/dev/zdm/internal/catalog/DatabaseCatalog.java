@@ -1,0 +1,442 @@
+package dev.zdm.internal.catalog;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceUtils;
+
+import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.TableName;
+
+/**
+ * Read-only look-ups in PostgreSQL's catalog: every query zdm makes to learn about the
+ * application's tables is here. Nothing here writes to the database.
+ */
+public class DatabaseCatalog {
+
+	private static final String FIND_TABLE = """
+			SELECT n.nspname
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relname = ? AND c.relkind IN ('r', 'p')
+			  AND (n.nspname = CAST(? AS text)
+			       OR (CAST(? AS text) IS NULL AND n.nspname = ANY (current_schemas(false))))
+			ORDER BY array_position(current_schemas(false), n.nspname::text) NULLS LAST
+			LIMIT 1
+			""";
+
+	private static final String SEARCH_PATH = "SELECT array_to_string(current_schemas(false), ', ')";
+
+	private static final String COLUMNS = """
+			SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
+			FROM pg_attribute a
+			  JOIN pg_class c ON c.oid = a.attrelid
+			  JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
+			ORDER BY a.attnum
+			""";
+
+	private static final String PRIMARY_KEY = """
+			SELECT a.attname
+			FROM pg_index i
+			  JOIN pg_class c ON c.oid = i.indrelid
+			  JOIN pg_namespace n ON n.oid = c.relnamespace
+			  CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+			  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+			WHERE i.indisprimary AND n.nspname = ? AND c.relname = ?
+			ORDER BY k.position
+			""";
+
+	private static final String UNIQUE_COLUMN = """
+			SELECT EXISTS (
+			  SELECT 1
+			  FROM pg_index i
+			    JOIN pg_class c ON c.oid = i.indrelid
+			    JOIN pg_namespace n ON n.oid = c.relnamespace
+			    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+			  WHERE n.nspname = ? AND c.relname = ? AND a.attname = ? AND i.indisunique AND i.indisvalid
+			    AND i.indimmediate AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL)
+			""";
+
+	private static final String NOT_IMMUTABLE_FUNCTIONS = """
+			SELECT p.proname || '() (' || CASE min(p.provolatile) WHEN 's' THEN 'stable' ELSE 'volatile' END || ')'
+			FROM pg_proc p
+			WHERE p.proname = ANY (?) AND pg_function_is_visible(p.oid)
+			GROUP BY p.proname
+			HAVING bool_and(p.provolatile <> 'i')
+			ORDER BY p.proname
+			""";
+
+	private static final Pattern FUNCTION_CALL = Pattern.compile("([A-Za-z_][A-Za-z0-9_$]*)\\s*\\(");
+
+	private static final Pattern RAISED_AGAIN = Pattern.compile("([0-9A-Z]{5}): (.*)", Pattern.DOTALL);
+
+	private static final String LOCK_NOT_AVAILABLE = "55P03";
+
+	private static final String UNDEFINED_COLUMN = "42703";
+
+	private static final String EXPLAIN_LOCK_TIMEOUT = "200ms";
+
+	private static final String SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '" + EXPLAIN_LOCK_TIMEOUT + "'";
+
+	private static final int EXPLAIN_ATTEMPTS = 50;
+
+	private static final long EXPLAIN_RETRY_PAUSE_MILLIS = 100;
+
+	private final DataSource dataSource;
+
+	private final JdbcTemplate jdbcTemplate;
+
+	/**
+	 * Create a catalog reader.
+	 * @param dataSource the application's data source
+	 */
+	public DatabaseCatalog(DataSource dataSource) {
+		this.dataSource = dataSource;
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	/**
+	 * Find the schema holding a table: the configured one, or the first schema on the
+	 * search path that has it.
+	 * @param table the table
+	 * @return the table's schema, or empty if no such table is visible
+	 */
+	public Optional<String> findSchema(TableName table) {
+		String schema = (table.schema() != null) ? table.schema().name() : null;
+		List<String> found = this.jdbcTemplate.queryForList(FIND_TABLE, String.class, table.table().name(), schema,
+				schema);
+		return found.stream().findFirst();
+	}
+
+	/**
+	 * Return the schemas on the search path, for messages.
+	 * @return for example {@code public}
+	 */
+	public String searchPath() {
+		String path = this.jdbcTemplate.queryForObject(SEARCH_PATH, String.class);
+		return (path != null) ? path : "";
+	}
+
+	/**
+	 * Return a table's columns and their types.
+	 * @param table a table qualified with its schema
+	 * @return column name to SQL type, in column order
+	 */
+	public Map<String, String> columns(TableName table) {
+		Map<String, String> columns = new LinkedHashMap<>();
+		this.jdbcTemplate.query(COLUMNS, (rs) -> {
+			columns.put(rs.getString("attname"), rs.getString("type"));
+		}, schemaOf(table), table.table().name());
+		return columns;
+	}
+
+	/**
+	 * Return a table's primary key columns.
+	 * @param table a table qualified with its schema
+	 * @return the key columns in key order, empty if the table has no primary key
+	 */
+	public List<String> primaryKey(TableName table) {
+		return this.jdbcTemplate.queryForList(PRIMARY_KEY, String.class, schemaOf(table), table.table().name());
+	}
+
+	/**
+	 * Whether a column alone is unique in a table: it is the primary key or has a unique
+	 * index of its own (valid, not deferred, not partial), as
+	 * {@code INSERT ... ON CONFLICT (column)} needs.
+	 * @param table a table qualified with its schema
+	 * @param column the column
+	 * @return {@code true} if the column is unique
+	 */
+	public boolean isUniqueColumn(TableName table, SqlIdentifier column) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(UNIQUE_COLUMN, Boolean.class, schemaOf(table),
+				table.table().name(), column.name()));
+	}
+
+	/**
+	 * Check that an SQL expression over a table's columns is well formed, without
+	 * evaluating it: it is planned with {@code EXPLAIN} in a read-only transaction that
+	 * is rolled back.
+	 * @param table a table qualified with its schema
+	 * @param expression the expression
+	 * @return PostgreSQL's error message, or {@code null} if the expression is valid
+	 */
+	public @Nullable String checkExpression(TableName table, String expression) {
+		String lexicalProblem = SqlExpressions.lexicalProblem(expression);
+		if (lexicalProblem != null) {
+			return lexicalProblem;
+		}
+		for (int attempt = 1;; attempt++) {
+			try {
+				return explain(table, expression);
+			}
+			catch (LockNotAvailableException ex) {
+				if (attempt == EXPLAIN_ATTEMPTS) {
+					throw new IllegalStateException("Could not check expression on " + table
+							+ ": the table stayed locked by " + "another session for " + EXPLAIN_ATTEMPTS
+							+ " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
+				}
+				sleep(EXPLAIN_RETRY_PAUSE_MILLIS * attempt);
+			}
+		}
+	}
+
+	/**
+	 * Check that an SQL expression is a deterministic function of one row of a table, by
+	 * PostgreSQL's own judgement: it is tried as a stored generated column of a temporary
+	 * copy of the table, which PostgreSQL accepts only for expressions over the row's own
+	 * columns with immutable functions, operators and casts, and without subqueries,
+	 * aggregates, window or set-returning functions. The copy is made in a transaction
+	 * that is rolled back; the table itself is only read, under a short lock timeout.
+	 * @param table the table whose row the expression reads, qualified with its schema
+	 * @param expression the expression
+	 * @return what makes it not deterministic, naming the offending part where PostgreSQL
+	 * allows, or {@code null} if it is deterministic
+	 */
+	public @Nullable String checkDeterministic(TableName table, String expression) {
+		return checkDeterministic(table, Map.of(), expression).problem();
+	}
+
+	/**
+	 * Check that an SQL expression is a deterministic function of one row of a table that
+	 * has, beside its own columns, the given columns, such as those an expand script will
+	 * add.
+	 * @param table the table whose row the expression reads, qualified with its schema
+	 * @param addedColumns columns to add to the copy of the table, name to SQL type
+	 * @param expression the expression
+	 * @return the result of the check
+	 * @see #checkDeterministic(TableName, String)
+	 */
+	public ExpressionCheck checkDeterministic(TableName table, Map<String, String> addedColumns, String expression) {
+		String lexicalProblem = SqlExpressions.lexicalProblem(expression);
+		if (lexicalProblem != null) {
+			return new ExpressionCheck(lexicalProblem, false);
+		}
+		for (int attempt = 1;; attempt++) {
+			try {
+				ExpressionCheck check = tryAsGeneratedColumn(table, addedColumns, expression);
+				if (check.problem() != null && check.notImmutable()) {
+					return new ExpressionCheck(check.problem() + notImmutableFunctions(expression), true);
+				}
+				return check;
+			}
+			catch (LockNotAvailableException ex) {
+				if (attempt == EXPLAIN_ATTEMPTS) {
+					throw new IllegalStateException("Could not check expression on " + table
+							+ ": the table stayed locked by " + "another session for " + EXPLAIN_ATTEMPTS
+							+ " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
+				}
+				sleep(EXPLAIN_RETRY_PAUSE_MILLIS * attempt);
+			}
+		}
+	}
+
+	private ExpressionCheck tryAsGeneratedColumn(TableName table, Map<String, String> addedColumns, String expression)
+			throws LockNotAvailableException {
+		Connection connection = DataSourceUtils.getConnection(this.dataSource);
+		try {
+			boolean autoCommit = connection.getAutoCommit();
+			try {
+				connection.setAutoCommit(false);
+				try (Statement statement = connection.createStatement()) {
+					statement.execute(SET_LOCK_TIMEOUT);
+					statement.execute(
+							"CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted() + ") ON COMMIT DROP");
+					for (Map.Entry<String, String> column : addedColumns.entrySet()) {
+						statement.execute("ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN IF NOT EXISTS "
+								+ new SqlIdentifier(column.getKey()).quoted() + " " + column.getValue());
+					}
+					statement.execute("CREATE TEMPORARY VIEW zdm_expression_type AS SELECT (" + expression
+							+ ") AS value FROM pg_temp.zdm_expression_check");
+					String type;
+					try (ResultSet rs = statement
+						.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+								+ "WHERE attrelid = 'pg_temp.zdm_expression_type'::regclass AND attname = 'value'")) {
+						rs.next();
+						type = rs.getString(1);
+					}
+					// Raised again as a plain exception: some of PostgreSQL's answers
+					// here (0A000) make connection
+					// pools discard the connection. The expression cannot hold '$', so
+					// the quoting cannot break.
+					statement.execute("DO $zdm_check$ BEGIN EXECUTE $zdm_sql$ALTER TABLE pg_temp.zdm_expression_check "
+							+ "ADD COLUMN zdm_expression_value " + type + " GENERATED ALWAYS AS (" + expression
+							+ ") STORED$zdm_sql$; EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION USING ERRCODE = 'P0001', "
+							+ "MESSAGE = SQLSTATE || ': ' || SQLERRM; END $zdm_check$");
+					return new ExpressionCheck(null, false);
+				}
+				catch (SQLException ex) {
+					if (LOCK_NOT_AVAILABLE.equals(ex.getSQLState())) {
+						throw new LockNotAvailableException(ex);
+					}
+					return problem(ex);
+				}
+				finally {
+					connection.rollback();
+				}
+			}
+			finally {
+				connection.setAutoCommit(autoCommit);
+			}
+		}
+		catch (SQLException ex) {
+			throw new IllegalStateException("Could not check expression on " + table, ex);
+		}
+		finally {
+			DataSourceUtils.releaseConnection(connection, this.dataSource);
+		}
+	}
+
+	private static ExpressionCheck problem(SQLException ex) {
+		String message = String.valueOf(ex.getMessage());
+		String state = String.valueOf(ex.getSQLState());
+		Matcher raised = RAISED_AGAIN.matcher(message);
+		if (raised.find()) {
+			state = raised.group(1);
+			message = "ERROR: " + raised.group(2);
+		}
+		if (message.contains("generation expression is not immutable")) {
+			return new ExpressionCheck("it is not immutable: PostgreSQL may give a different value for the same row "
+					+ "from one call, statement, session or time zone to the next", true);
+		}
+		if (message.contains("subquery")) {
+			return new ExpressionCheck("it contains a subquery, which reads rows other than the one being written",
+					false);
+		}
+		if (state.equals("42803") || message.contains("aggregate")) {
+			return new ExpressionCheck(
+					"it calls an aggregate function, which reads rows other than the one being " + "written", false);
+		}
+		if (state.equals("42P20") || message.contains("window function")) {
+			return new ExpressionCheck("it calls a window function, which reads rows other than the one being written",
+					false);
+		}
+		if (message.contains("set-returning")) {
+			return new ExpressionCheck("it calls a set-returning function, which gives several values for one row",
+					false);
+		}
+		if (state.equals(UNDEFINED_COLUMN)) {
+			return new ExpressionCheck(message, false, true);
+		}
+		return new ExpressionCheck(message, false);
+	}
+
+	// The functions named in the expression that PostgreSQL marks stable or volatile in
+	// every visible form.
+	private String notImmutableFunctions(String expression) {
+		Matcher matcher = FUNCTION_CALL.matcher(expression);
+		Set<String> names = new LinkedHashSet<>();
+		while (matcher.find()) {
+			names.add(matcher.group(1).toLowerCase(Locale.ROOT));
+		}
+		if (names.isEmpty()) {
+			return "; a cast or operator in it is not immutable (for example a cast from a time or date type to text)";
+		}
+		List<String> found = this.jdbcTemplate.queryForList(NOT_IMMUTABLE_FUNCTIONS, String.class,
+				(Object) names.toArray(String[]::new));
+		if (found.isEmpty()) {
+			return "; a cast or operator in it, or the form of a function it calls for these argument types, is not "
+					+ "immutable (for example a cast from a time or date type to text)";
+		}
+		return "; it calls " + String.join(", ", found);
+	}
+
+	/**
+	 * The result of a check of an expression.
+	 *
+	 * @param problem what is wrong, or {@code null} if nothing is
+	 * @param notImmutable whether it is wrong for calling a function, operator or cast
+	 * that is not immutable
+	 * @param undefinedColumn whether it is wrong for reading a column the table does not
+	 * have
+	 */
+	public record ExpressionCheck(@Nullable String problem, boolean notImmutable, boolean undefinedColumn) {
+
+		ExpressionCheck(@Nullable String problem, boolean notImmutable) {
+			this(problem, notImmutable, false);
+		}
+
+	}
+
+	/**
+	 * Plan the expression in a read-only transaction with a short lock timeout, so that
+	 * the check never queues behind a lock long enough to stall the application's
+	 * queries.
+	 */
+	private @Nullable String explain(TableName table, String expression) throws LockNotAvailableException {
+		Connection connection = DataSourceUtils.getConnection(this.dataSource);
+		try {
+			boolean autoCommit = connection.getAutoCommit();
+			boolean readOnly = connection.isReadOnly();
+			try {
+				connection.setAutoCommit(false);
+				connection.setReadOnly(true);
+				try (Statement statement = connection.createStatement()) {
+					statement.execute(SET_LOCK_TIMEOUT);
+					statement.execute("EXPLAIN SELECT (" + expression + ") FROM " + table.quoted());
+					return null;
+				}
+				catch (SQLException ex) {
+					if (LOCK_NOT_AVAILABLE.equals(ex.getSQLState())) {
+						throw new LockNotAvailableException(ex);
+					}
+					return ex.getMessage();
+				}
+				finally {
+					connection.rollback();
+				}
+			}
+			finally {
+				connection.setReadOnly(readOnly);
+				connection.setAutoCommit(autoCommit);
+			}
+		}
+		catch (SQLException ex) {
+			throw new IllegalStateException("Could not check expression on " + table, ex);
+		}
+		finally {
+			DataSourceUtils.releaseConnection(connection, this.dataSource);
+		}
+	}
+
+	private static void sleep(long millis) {
+		try {
+			Thread.sleep(millis);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Interrupted while waiting to check an expression", ex);
+		}
+	}
+
+	private static final class LockNotAvailableException extends Exception {
+
+		LockNotAvailableException(SQLException cause) {
+			super(cause);
+		}
+
+	}
+
+	private static String schemaOf(TableName table) {
+		if (table.schema() == null) {
+			throw new IllegalArgumentException("Table " + table + " must be qualified with its schema");
+		}
+		return table.schema().name();
+	}
+
+}

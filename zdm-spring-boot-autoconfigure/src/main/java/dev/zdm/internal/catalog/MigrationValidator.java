@@ -1,0 +1,309 @@
+package dev.zdm.internal.catalog;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.TableName;
+import dev.zdm.migration.ZdmConfigurationException;
+
+/**
+ * Checks a migration's declaration against the database catalog. It only reads: a
+ * declaration it refuses has changed nothing in the database.
+ */
+public class MigrationValidator {
+
+	private final DatabaseCatalog catalog;
+
+	/**
+	 * Create a validator.
+	 * @param catalog the catalog to check against
+	 */
+	public MigrationValidator(DatabaseCatalog catalog) {
+		this.catalog = catalog;
+	}
+
+	/**
+	 * Check what can be checked before the expand DDL has run: the table, the key, the
+	 * old columns and the {@code up} expressions over them.
+	 * @param migration the declared migration
+	 * @param contracted whether the migration's contract DDL has already run, so the old
+	 * columns are gone
+	 * @return the migration with its table qualified by schema and its key resolved
+	 * @throws ZdmConfigurationException if the declaration does not fit the database
+	 */
+	public MigrationDefinition validateBeforeExpand(MigrationDefinition migration, boolean contracted) {
+		String id = migration.id();
+		String schema = this.catalog.findSchema(migration.table())
+			.orElseThrow(() -> new ZdmConfigurationException(id,
+					"table '" + migration.table() + "' does not exist (searched schemas: " + this.catalog.searchPath()
+							+ ")",
+					"Check zdm.migrations." + id + ".table. The table must exist before zdm starts: "
+							+ "the application's own migrations run first."));
+		TableName table = migration.table().inSchema(schema);
+		Map<String, String> columns = this.catalog.columns(table);
+		List<SqlIdentifier> key = resolveKey(migration, table, columns);
+		if (!contracted) {
+			for (SqlIdentifier oldColumn : migration.down().keySet()) {
+				requireColumn(id, table, columns, oldColumn, "down", "an old column");
+			}
+			for (Map.Entry<SqlIdentifier, String> up : migration.up().entrySet()) {
+				checkExpression(id, table, "up." + up.getKey(), up.getValue());
+				checkDeterministic(id, table, "up." + up.getKey(), up.getValue());
+			}
+		}
+		for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
+			String problem = SqlExpressions.lexicalProblem(down.getValue());
+			if (problem != null) {
+				throw invalidExpression(id, "down." + down.getKey(), down.getValue(), problem);
+			}
+		}
+		return migration.toBuilder().table(table).key(key).build();
+	}
+
+	/**
+	 * Check, before the expand DDL has run, what needs the columns it adds: every new
+	 * column of {@code up} exists or is added by an expand script, and the {@code down}
+	 * expressions are deterministic functions of the row with those columns. A
+	 * {@code down} expression that reads a column neither in the table nor seen in the
+	 * scripts is left to {@link #validateAfterExpand}. Call it only for a migration that
+	 * is not contracted.
+	 * @param migration a migration returned by {@link #validateBeforeExpand}
+	 * @param addedByExpand the columns the expand scripts add to the migration's table,
+	 * name to SQL type ({@code null} if the type cannot be read)
+	 * @param scripts the expand scripts, for messages
+	 * @param dynamic whether the scripts may add columns their text does not show (a
+	 * {@code DO} block, a function call), so that a new column not seen in them is left
+	 * to {@link #validateAfterExpand}
+	 * @throws ZdmConfigurationException if the declaration does not fit the database and
+	 * the scripts
+	 */
+	public void validateWithExpand(MigrationDefinition migration, Map<String, @Nullable String> addedByExpand,
+			List<String> scripts, boolean dynamic) {
+		String id = migration.id();
+		// The new columns of a cross-table migration live in the target table, which the
+		// expand usually creates.
+		TableName target = migration.targetTable();
+		TableName newTable = (target != null) ? target : migration.table();
+		Map<String, String> columns = (target != null) ? this.catalog.findSchema(target)
+			.map((schema) -> this.catalog.columns(target.inSchema(schema)))
+			.orElse(Map.of()) : this.catalog.columns(migration.table());
+		for (SqlIdentifier newColumn : migration.up().keySet()) {
+			if (!columns.containsKey(newColumn.name()) && !addedByExpand.containsKey(newColumn.name()) && !dynamic) {
+				throw new ZdmConfigurationException(id,
+						"new column '" + newColumn + "' (zdm.migrations." + id + ".up) is not in table '" + newTable
+								+ "' and no expand script adds it ("
+								+ (scripts.isEmpty() ? "the migration has no expand scripts" : "scripts: " + scripts)
+								+ "); nothing has run",
+						"Add the column in an expand script under zdm.migrations." + id + ".expand, for example "
+								+ "ALTER TABLE " + newTable + " ADD COLUMN " + newColumn + " text; or correct "
+								+ "the name in zdm.migrations." + id + ".up.");
+			}
+		}
+		if (target != null) {
+			// down reads the target row: checked by validateAfterExpand, once the target
+			// table exists.
+			return;
+		}
+		Map<String, String> added = new LinkedHashMap<>();
+		addedByExpand.forEach((column, type) -> {
+			if (!columns.containsKey(column)) {
+				added.put(column, (type != null) ? type : "text");
+			}
+		});
+		for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
+			DatabaseCatalog.ExpressionCheck check = this.catalog.checkDeterministic(migration.table(), added,
+					down.getValue());
+			if (check.problem() != null && !check.undefinedColumn()) {
+				throw notDeterministic(id, "down." + down.getKey(), down.getValue(), check.problem());
+			}
+		}
+	}
+
+	/**
+	 * Refuse migrations that derive or keep in sync the same column of the same table:
+	 * their triggers and backfills would overwrite each other's values.
+	 * @param migrations the migrations returned by {@link #validateBeforeExpand}, in
+	 * declaration order
+	 * @throws ZdmConfigurationException naming both migrations if two of them clash
+	 */
+	public static void refuseClashes(List<MigrationDefinition> migrations) {
+		Map<String, String> owners = new LinkedHashMap<>();
+		for (MigrationDefinition migration : migrations) {
+			Map<String, String> own = new LinkedHashMap<>();
+			// up writes the new table (the target table of a cross-table migration), down
+			// the migration's table.
+			TableName upTable = (migration.targetTable() != null) ? migration.targetTable() : migration.table();
+			migration.up()
+				.keySet()
+				.forEach((column) -> own.putIfAbsent(column.name() + "' of table '" + upTable, "up"));
+			migration.down()
+				.keySet()
+				.forEach((column) -> own.putIfAbsent(column.name() + "' of table '" + migration.table(), "down"));
+			for (Map.Entry<String, String> column : own.entrySet()) {
+				String key = column.getKey();
+				String property = "zdm.migrations." + migration.id() + "." + column.getValue();
+				String owner = owners.putIfAbsent(key, property);
+				if (owner != null) {
+					throw new ZdmConfigurationException(migration.id(),
+							"column '" + key + "' is written both by " + owner + " and by " + property
+									+ ": two migrations would derive or keep in sync the same column, and one would "
+									+ "overwrite the other's values",
+							"Let one migration own the column: remove it from one of " + owner + " and " + property
+									+ ", or run the second migration after the first one's contract.");
+				}
+			}
+		}
+	}
+
+	/**
+	 * Check what needs the expand DDL to have run: the new columns exist and the
+	 * {@code down} expressions over them are valid; for a cross-table migration, also
+	 * that the target table exists and that its key column is unique and of the source
+	 * key's type.
+	 * @param migration a migration returned by {@link #validateBeforeExpand}
+	 * @param contracted whether the migration's contract DDL has already run
+	 * @return the migration, with its target table qualified by schema
+	 * @throws ZdmConfigurationException if the declaration does not fit the database
+	 */
+	public MigrationDefinition validateAfterExpand(MigrationDefinition migration, boolean contracted) {
+		String id = migration.id();
+		MigrationDefinition validated = migration;
+		TableName newTable = migration.table();
+		if (migration.targetTable() != null) {
+			newTable = validateTarget(migration);
+			validated = migration.toBuilder().targetTable(newTable).build();
+		}
+		Map<String, String> columns = this.catalog.columns(newTable);
+		for (SqlIdentifier newColumn : migration.up().keySet()) {
+			if (!columns.containsKey(newColumn.name())) {
+				throw new ZdmConfigurationException(id,
+						"new column '" + newColumn + "' (zdm.migrations." + id + ".up) does not exist in table '"
+								+ newTable + "' after the expand scripts ran",
+						"Add the column in an expand script under " + migration.expandLocations()
+								+ ", or correct the name in zdm.migrations." + id + ".up.");
+			}
+		}
+		if (!contracted) {
+			for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
+				checkExpression(id, newTable, "down." + down.getKey(), down.getValue());
+				checkDeterministic(id, newTable, "down." + down.getKey(), down.getValue());
+			}
+		}
+		return validated;
+	}
+
+	private TableName validateTarget(MigrationDefinition migration) {
+		String id = migration.id();
+		TableName declared = migration.targetTable();
+		String schema = this.catalog.findSchema(declared)
+			.orElseThrow(() -> new ZdmConfigurationException(id,
+					"target table '" + declared + "' does not exist after the expand scripts ran (searched schemas: "
+							+ this.catalog.searchPath() + ")",
+					"Create the table in an expand script under " + migration.expandLocations()
+							+ ", or correct zdm.migrations." + id + ".target-table."));
+		TableName target = declared.inSchema(schema);
+		if (migration.key().size() != 1) {
+			throw new ZdmConfigurationException(id,
+					"a migration into another table needs a single-column key, but the key of " + migration.table()
+							+ " is " + migration.key(),
+					"Set zdm.migrations." + id + ".key to one unique, not null column of " + migration.table() + ".");
+		}
+		SqlIdentifier targetKey = migration.targetKey();
+		Map<String, String> columns = this.catalog.columns(target);
+		requireColumn(id, target, columns, targetKey, "target-key", "the target key column");
+		String keyType = this.catalog.columns(migration.table()).get(migration.key().get(0).name());
+		if (!columns.get(targetKey.name()).equals(keyType)) {
+			throw new ZdmConfigurationException(id,
+					"target key column '" + targetKey + "' of '" + target + "' is " + columns.get(targetKey.name())
+							+ " but the source key '" + migration.key().get(0) + "' of '" + migration.table() + "' is "
+							+ keyType,
+					"Give the target key column the source key's type (" + keyType + ") in the expand script.");
+		}
+		if (!this.catalog.isUniqueColumn(target, targetKey)) {
+			throw new ZdmConfigurationException(id,
+					"target key column '" + targetKey + "' is not unique in '" + target + "'",
+					"Make it the target table's primary key or give it a unique index of its own in the expand "
+							+ "script (CREATE UNIQUE INDEX CONCURRENTLY ... ON " + target + " (" + targetKey + ")): "
+							+ "each source row has at most one target row.");
+		}
+		return target;
+	}
+
+	private List<SqlIdentifier> resolveKey(MigrationDefinition migration, TableName table,
+			Map<String, String> columns) {
+		String id = migration.id();
+		if (!migration.key().isEmpty()) {
+			for (SqlIdentifier column : migration.key()) {
+				requireColumn(id, table, columns, column, "key", "a key column");
+			}
+			return migration.key();
+		}
+		List<String> primaryKey = this.catalog.primaryKey(table);
+		if (primaryKey.isEmpty()) {
+			throw new ZdmConfigurationException(id, "table '" + table + "' has no primary key",
+					"Set zdm.migrations." + id + ".key to a unique, not null column of the table.");
+		}
+		List<SqlIdentifier> key = new ArrayList<>();
+		primaryKey.forEach((column) -> key.add(new SqlIdentifier(column)));
+		return key;
+	}
+
+	private void requireColumn(String id, TableName table, Map<String, String> columns, SqlIdentifier column,
+			String property, String role) {
+		if (columns.containsKey(column.name())) {
+			return;
+		}
+		String hint = caseInsensitiveMatch(columns, column.name());
+		throw new ZdmConfigurationException(id,
+				"column '" + column + "' (" + role + ", zdm.migrations." + id + "." + property
+						+ ") does not exist in table '" + table + "'",
+				"Use one of the table's columns: " + String.join(", ", columns.keySet()) + "."
+						+ ((hint != null) ? " Did you mean '" + hint + "'?" : ""));
+	}
+
+	private void checkExpression(String id, TableName table, String property, String expression) {
+		String problem = this.catalog.checkExpression(table, expression);
+		if (problem != null) {
+			throw invalidExpression(id, property, expression, problem);
+		}
+	}
+
+	private void checkDeterministic(String id, TableName table, String property, String expression) {
+		String problem = this.catalog.checkDeterministic(table, expression);
+		if (problem != null) {
+			throw notDeterministic(id, property, expression, problem);
+		}
+	}
+
+	private static ZdmConfigurationException notDeterministic(String id, String property, String expression,
+			String problem) {
+		return new ZdmConfigurationException(id,
+				"expression zdm.migrations." + id + "." + property + " = \"" + expression
+						+ "\" is not a deterministic function of the row: " + problem,
+				"Write it over the row's own columns with immutable functions only, so that the backfill, the "
+						+ "triggers and the verification compute the same value for the same row. If you need a "
+						+ "function PostgreSQL marks STABLE or VOLATILE, wrap it in a function of your own declared "
+						+ "IMMUTABLE (only if its result really depends on its arguments alone), or compute the value "
+						+ "in the application and write it through the repositories instead of zdm.migrations." + id
+						+ "." + property.substring(0, property.indexOf('.')) + ".");
+	}
+
+	private static ZdmConfigurationException invalidExpression(String id, String property, String expression,
+			String problem) {
+		return new ZdmConfigurationException(id,
+				"expression zdm.migrations." + id + "." + property + " = \"" + expression + "\" is invalid: " + problem,
+				"Write a single SQL expression over the table's columns, for example lower(email). "
+						+ "Statements, comments and subqueries that change data are not allowed.");
+	}
+
+	private static @Nullable String caseInsensitiveMatch(Map<String, String> columns, String name) {
+		return columns.keySet().stream().filter((column) -> column.equalsIgnoreCase(name)).findFirst().orElse(null);
+	}
+
+}

@@ -1,0 +1,469 @@
+package dev.zdm.internal.ddl;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.support.GeneratedKeyHolder;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.locks.BlockingSession;
+
+/**
+ * Records and reads the DDL history of migrations in {@code zdm_ddl_step},
+ * {@code zdm_ddl_statement}, {@code zdm_ddl_lock_timeout} and {@code zdm_ddl_blocker},
+ * and the operator's pauses in {@code zdm_ddl_pause}. Every statement on those tables is
+ * here.
+ */
+public class DdlHistoryRepository {
+
+	/**
+	 * How many of a migration's most recent lock timeouts (with their blockers) are kept:
+	 * older ones are deleted as new ones are recorded, since a background expand retries
+	 * until it gets its lock. The per-statement totals count them all.
+	 */
+	public static final int KEPT_LOCK_TIMEOUTS = 200;
+
+	private static final String TABLES_EXIST = "SELECT to_regclass('zdm_ddl_statement') IS NOT NULL";
+
+	private static final String START_STEP = """
+			INSERT INTO zdm_ddl_step (migration_id, step, state, instance_id) VALUES (?, ?, 'running', ?)
+			ON CONFLICT (migration_id, step) DO UPDATE
+			SET state = 'running', instance_id = excluded.instance_id, started_at = now(), finished_at = NULL,
+			    error = NULL
+			""";
+
+	private static final String FINISH_STEP = """
+			UPDATE zdm_ddl_step SET state = ?, finished_at = now(), error = ? WHERE migration_id = ? AND step = ?
+			""";
+
+	private static final String STEP_DONE = """
+			SELECT EXISTS (SELECT 1 FROM zdm_ddl_step WHERE migration_id = ? AND step = ? AND state = 'done')
+			""";
+
+	private static final String START_STATEMENT = """
+			INSERT INTO zdm_ddl_statement (migration_id, step, source, statement_index, statement, checksum, state)
+			VALUES (?, ?, ?, ?, ?, ?, 'running')
+			ON CONFLICT (migration_id, step, source, statement_index) DO UPDATE
+			SET statement = excluded.statement, checksum = excluded.checksum, state = 'running', started_at = now(),
+			    finished_at = NULL, error = NULL
+			""";
+
+	private static final String COUNT_ATTEMPT = """
+			UPDATE zdm_ddl_statement SET attempts = attempts + 1
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
+			""";
+
+	private static final String MARK_APPLIED = """
+			UPDATE zdm_ddl_statement SET state = 'applied', finished_at = now(), error = NULL
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
+			""";
+
+	private static final String MARK_PAUSED = """
+			UPDATE zdm_ddl_statement SET state = 'paused', finished_at = now(), error = ?
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
+			""";
+
+	private static final String MARK_FAILED = """
+			UPDATE zdm_ddl_statement SET state = 'failed', finished_at = now(), error = ?
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
+			""";
+
+	private static final String APPLIED_CHECKSUMS = """
+			SELECT source, statement_index, checksum FROM zdm_ddl_statement
+			WHERE migration_id = ? AND step = ? AND state = 'applied'
+			""";
+
+	private static final String INSERT_LOCK_TIMEOUT = """
+			INSERT INTO zdm_ddl_lock_timeout (migration_id, step, source, statement_index, attempt, waited_ms)
+			VALUES (?, ?, ?, ?, ?, ?)
+			""";
+
+	private static final String INSERT_BLOCKER = """
+			INSERT INTO zdm_ddl_blocker (lock_timeout_id, pid, state, application_name, state_ms, transaction_ms, query)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			""";
+
+	private static final String DELETE_OLD_LOCK_TIMEOUTS = """
+			DELETE FROM zdm_ddl_lock_timeout WHERE migration_id = ? AND id <= (
+			    SELECT id FROM zdm_ddl_lock_timeout WHERE migration_id = ? ORDER BY id DESC OFFSET ? LIMIT 1)
+			""";
+
+	private static final String INSERT_PAUSE = """
+			INSERT INTO zdm_ddl_pause (migration_id, step, instance_id) VALUES (?, ?, ?)
+			ON CONFLICT (migration_id, step) DO NOTHING
+			""";
+
+	private static final String DELETE_PAUSE = "DELETE FROM zdm_ddl_pause WHERE migration_id = ? AND step = ?";
+
+	private static final String FIND_PAUSE = """
+			SELECT instance_id, paused_at FROM zdm_ddl_pause WHERE migration_id = ? AND step = ?
+			""";
+
+	private static final String COUNT_LOCK_TIMEOUT = """
+			UPDATE zdm_ddl_statement SET lock_timeouts = lock_timeouts + 1, error = ?
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
+			""";
+
+	private static final String STEPS = """
+			SELECT step, state, instance_id, started_at, finished_at, error FROM zdm_ddl_step
+			WHERE migration_id = ? ORDER BY started_at
+			""";
+
+	private static final String STATEMENTS = """
+			SELECT step, source, statement_index, statement, state, attempts, lock_timeouts, started_at, finished_at, error
+			FROM zdm_ddl_statement WHERE migration_id = ?
+			ORDER BY started_at, step, source, statement_index
+			""";
+
+	private static final String LOCK_TIMEOUTS = """
+			SELECT t.id, t.step, t.source, t.statement_index, t.attempt, t.occurred_at, t.waited_ms,
+			       b.pid, b.state, b.application_name, b.state_ms, b.transaction_ms, b.query
+			FROM (SELECT * FROM zdm_ddl_lock_timeout WHERE migration_id = ? ORDER BY id DESC LIMIT ?) t
+			  LEFT JOIN zdm_ddl_blocker b ON b.lock_timeout_id = t.id
+			ORDER BY t.id DESC, b.transaction_ms DESC NULLS LAST
+			""";
+
+	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+
+	private static final String DELETE_FAILED_SCRIPTS = "DELETE FROM %s WHERE NOT success";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	private final TransactionTemplate transactionTemplate;
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 */
+	public DdlHistoryRepository(DataSource dataSource) {
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+	}
+
+	/**
+	 * Record that a step starts on an instance.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @param instanceId the instance
+	 */
+	public void stepStarted(String migrationId, DdlStep step, String instanceId) {
+		this.jdbcTemplate.update(START_STEP, migrationId, step.value(), instanceId);
+	}
+
+	/**
+	 * Record that a step ran to its end.
+	 * @param migrationId the migration
+	 * @param step the step
+	 */
+	public void stepDone(String migrationId, DdlStep step) {
+		this.jdbcTemplate.update(FINISH_STEP, "done", null, migrationId, step.value());
+	}
+
+	/**
+	 * Record that a step failed.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @param error why
+	 */
+	public void stepFailed(String migrationId, DdlStep step, String error) {
+		this.jdbcTemplate.update(FINISH_STEP, "failed", error, migrationId, step.value());
+	}
+
+	/**
+	 * Record that a step stopped because it was paused.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @param reason who paused it, and what was stopped
+	 */
+	public void stepPaused(String migrationId, DdlStep step, String reason) {
+		this.jdbcTemplate.update(FINISH_STEP, "paused", reason, migrationId, step.value());
+	}
+
+	/**
+	 * Whether a step has run to its end.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @return {@code true} if done
+	 */
+	public boolean isStepDone(String migrationId, DdlStep step) {
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(STEP_DONE, Boolean.class, migrationId, step.value()));
+	}
+
+	/**
+	 * Return the checksums of a step's applied statements, without writing anything, even
+	 * if the tables do not exist yet.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @return source to statement index to checksum
+	 */
+	public Map<String, Map<Integer, Integer>> appliedStatements(String migrationId, DdlStep step) {
+		Map<String, Map<Integer, Integer>> applied = new LinkedHashMap<>();
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+			return applied;
+		}
+		this.jdbcTemplate.query(APPLIED_CHECKSUMS, (rs) -> {
+			applied.computeIfAbsent(rs.getString("source"), (source) -> new LinkedHashMap<>())
+				.put(rs.getInt("statement_index"), rs.getInt("checksum"));
+		}, migrationId, step.value());
+		return applied;
+	}
+
+	/**
+	 * Record that a statement starts.
+	 * @param key the statement
+	 * @param sql its text
+	 * @param checksum its checksum
+	 */
+	public void statementStarted(StatementKey key, String sql, int checksum) {
+		this.jdbcTemplate.update(START_STATEMENT, key.migrationId(), key.step().value(), key.source(), key.index(), sql,
+				checksum);
+	}
+
+	/**
+	 * Count an attempt of a statement.
+	 * @param key the statement
+	 */
+	public void attempt(StatementKey key) {
+		this.jdbcTemplate.update(COUNT_ATTEMPT, key.migrationId(), key.step().value(), key.source(), key.index());
+	}
+
+	/**
+	 * Record that a statement is applied.
+	 * @param key the statement
+	 */
+	public void applied(StatementKey key) {
+		this.jdbcTemplate.update(MARK_APPLIED, key.migrationId(), key.step().value(), key.source(), key.index());
+	}
+
+	/**
+	 * Record that a statement is applied, in the transaction that applied it.
+	 * @param connection the connection whose transaction ran the statement
+	 * @param key the statement
+	 * @throws SQLException if the update fails
+	 */
+	public void applied(Connection connection, StatementKey key) throws SQLException {
+		try (PreparedStatement statement = connection.prepareStatement(MARK_APPLIED)) {
+			statement.setString(1, key.migrationId());
+			statement.setString(2, key.step().value());
+			statement.setString(3, key.source());
+			statement.setInt(4, key.index());
+			statement.executeUpdate();
+		}
+	}
+
+	/**
+	 * Record that a statement was stopped, or cancelled while it waited for its lock,
+	 * because its step was paused; the next run starts it again.
+	 * @param key the statement
+	 * @param reason who paused the step, and what was stopped
+	 */
+	public void paused(StatementKey key, String reason) {
+		this.jdbcTemplate.update(MARK_PAUSED, reason, key.migrationId(), key.step().value(), key.source(), key.index());
+	}
+
+	/**
+	 * Record that a statement failed for good.
+	 * @param key the statement
+	 * @param error why
+	 */
+	public void failed(StatementKey key, String error) {
+		this.jdbcTemplate.update(MARK_FAILED, error, key.migrationId(), key.step().value(), key.source(), key.index());
+	}
+
+	/**
+	 * Record an attempt that timed out waiting for a lock, with the sessions that held
+	 * it.
+	 * @param key the statement
+	 * @param attempt the attempt
+	 * @param waited how long it waited
+	 * @param blockers the sessions that blocked it
+	 * @param report the blocker report, kept as the statement's last error
+	 */
+	public void lockTimeout(StatementKey key, int attempt, Duration waited, List<BlockingSession> blockers,
+			String report) {
+		this.transactionTemplate.executeWithoutResult((transaction) -> {
+			GeneratedKeyHolder keys = new GeneratedKeyHolder();
+			this.jdbcTemplate.update((connection) -> {
+				PreparedStatement statement = connection.prepareStatement(INSERT_LOCK_TIMEOUT, new String[] { "id" });
+				statement.setString(1, key.migrationId());
+				statement.setString(2, key.step().value());
+				statement.setString(3, key.source());
+				statement.setInt(4, key.index());
+				statement.setInt(5, attempt);
+				statement.setLong(6, waited.toMillis());
+				return statement;
+			}, keys);
+			long id = Objects.requireNonNull(keys.getKey()).longValue();
+			for (BlockingSession blocker : blockers) {
+				this.jdbcTemplate.update(INSERT_BLOCKER, id, blocker.pid(), blocker.state(), blocker.applicationName(),
+						millis(blocker.stateAge()), millis(blocker.transactionAge()), blocker.query());
+			}
+			this.jdbcTemplate.update(COUNT_LOCK_TIMEOUT, report, key.migrationId(), key.step().value(), key.source(),
+					key.index());
+			this.jdbcTemplate.update(DELETE_OLD_LOCK_TIMEOUTS, key.migrationId(), key.migrationId(),
+					KEPT_LOCK_TIMEOUTS);
+		});
+	}
+
+	/**
+	 * Pause a migration's step fleet-wide, unless it is paused already (then the first
+	 * pause is kept).
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @param instanceId the instance whose endpoint pauses it
+	 * @return the pause in force
+	 */
+	public DdlPause pause(String migrationId, DdlStep step, String instanceId) {
+		this.jdbcTemplate.update(INSERT_PAUSE, migrationId, step.value(), instanceId);
+		return Objects.requireNonNull(findPause(migrationId, step));
+	}
+
+	/**
+	 * Resume a migration's paused step.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @return {@code true} if it was paused
+	 */
+	public boolean resume(String migrationId, DdlStep step) {
+		return this.jdbcTemplate.update(DELETE_PAUSE, migrationId, step.value()) > 0;
+	}
+
+	/**
+	 * Return the pause of a migration's step.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @return the pause, or {@code null} if the step is not paused
+	 */
+	public @Nullable DdlPause findPause(String migrationId, DdlStep step) {
+		List<DdlPause> pauses = this.jdbcTemplate.query(FIND_PAUSE,
+				(rs, row) -> new DdlPause(rs.getString("instance_id"), instant(rs.getTimestamp("paused_at"))),
+				migrationId, step.value());
+		return pauses.isEmpty() ? null : pauses.get(0);
+	}
+
+	/**
+	 * Forget the scripts a step's Flyway history records as failed, so that Flyway runs
+	 * them again: the statements they applied before failing are recorded here and are
+	 * skipped, the others run.
+	 * @param flywayTable the step's Flyway history table, as named by
+	 * {@link ExpandContractRunner#historyTable(String, DdlStep)}
+	 * @return the number of failed scripts forgotten
+	 */
+	public int forgetFailedScripts(String flywayTable) {
+		String quoted = '"' + flywayTable.replace("\"", "\"\"") + '"';
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(RELATION_EXISTS, Boolean.class, quoted))) {
+			return 0;
+		}
+		return this.jdbcTemplate.update(DELETE_FAILED_SCRIPTS.formatted(quoted));
+	}
+
+	/**
+	 * Return a migration's DDL status.
+	 * @param migrationId the migration
+	 * @param recentLockTimeouts how many of the latest lock timeouts to include
+	 * @return the status, empty if nothing ran yet
+	 */
+	public DdlStatus status(String migrationId, int recentLockTimeouts) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+			return new DdlStatus(migrationId, List.of(), List.of(), List.of());
+		}
+		List<DdlStatus.Step> steps = this.jdbcTemplate.query(STEPS,
+				(rs, row) -> new DdlStatus.Step(step(rs.getString("step")), rs.getString("state"),
+						rs.getString("instance_id"), instant(rs.getTimestamp("started_at")),
+						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error")),
+				migrationId);
+		List<DdlStatus.Statement> statements = this.jdbcTemplate.query(STATEMENTS,
+				(rs, row) -> new DdlStatus.Statement(step(rs.getString("step")), rs.getString("source"),
+						rs.getInt("statement_index"), rs.getString("statement"), rs.getString("state"),
+						rs.getInt("attempts"), rs.getInt("lock_timeouts"), instant(rs.getTimestamp("started_at")),
+						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error")),
+				migrationId);
+		return new DdlStatus(migrationId, steps, statements, lockTimeouts(migrationId, recentLockTimeouts));
+	}
+
+	private List<DdlStatus.LockTimeout> lockTimeouts(String migrationId, int limit) {
+		Map<Long, DdlStatus.LockTimeout> timeouts = new LinkedHashMap<>();
+		Map<Long, List<BlockingSession>> blockers = new LinkedHashMap<>();
+		this.jdbcTemplate.query(LOCK_TIMEOUTS, (rs) -> {
+			long id = rs.getLong("id");
+			List<BlockingSession> sessions = blockers.computeIfAbsent(id, (key) -> new ArrayList<>());
+			timeouts.computeIfAbsent(id, (key) -> {
+				try {
+					return new DdlStatus.LockTimeout(step(rs.getString("step")), rs.getString("source"),
+							rs.getInt("statement_index"), rs.getInt("attempt"), instant(rs.getTimestamp("occurred_at")),
+							Duration.ofMillis(rs.getLong("waited_ms")), sessions);
+				}
+				catch (SQLException ex) {
+					throw new IllegalStateException(ex);
+				}
+			});
+			int pid = rs.getInt("pid");
+			if (!rs.wasNull()) {
+				sessions.add(new BlockingSession(pid, rs.getString("state"), rs.getString("application_name"),
+						duration(rs, "transaction_ms"), duration(rs, "state_ms"), rs.getString("query")));
+			}
+		}, migrationId, limit);
+		return timeouts.values()
+			.stream()
+			.map((timeout) -> new DdlStatus.LockTimeout(timeout.step(), timeout.source(), timeout.index(),
+					timeout.attempt(), timeout.occurredAt(), timeout.waited(), List.copyOf(timeout.blockers())))
+			.toList();
+	}
+
+	private static DdlStep step(String value) {
+		return DdlStep.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+	}
+
+	private static @Nullable Long millis(@Nullable Duration duration) {
+		return (duration != null) ? duration.toMillis() : null;
+	}
+
+	private static @Nullable Duration duration(ResultSet rs, String column) throws SQLException {
+		long millis = rs.getLong(column);
+		return rs.wasNull() ? null : Duration.ofMillis(millis);
+	}
+
+	private static Instant instant(Timestamp timestamp) {
+		return timestamp.toInstant();
+	}
+
+	private static @Nullable Instant nullableInstant(@Nullable Timestamp timestamp) {
+		return (timestamp != null) ? timestamp.toInstant() : null;
+	}
+
+	/**
+	 * Identifies one statement of one step of one migration.
+	 *
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @param source the script's file name, or {@code contributor:<class>}
+	 * @param index the statement's position in its source, from 1
+	 */
+	public record StatementKey(String migrationId, DdlStep step, String source, int index) {
+
+		@Override
+		public String toString() {
+			return "migration '" + this.migrationId + "' " + this.step + " " + this.source + " statement " + this.index;
+		}
+
+	}
+
+}

@@ -1,0 +1,176 @@
+package dev.zdm.internal.ddl.script;
+
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * Read-only catalog look-ups of the DDL concern: whether a relation exists, a column's
+ * type, whether a function is volatile, whether a validated
+ * {@code CHECK (col IS NOT NULL)} exists, and which indexes are invalid. Every catalog
+ * query the unsafe-operation checks and the executor make is here. Relation names are SQL
+ * text as written in a script and are resolved by PostgreSQL with {@code to_regclass}.
+ */
+public class DdlCatalog {
+
+	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+
+	private static final String COLUMN_TYPE = """
+			SELECT format_type(a.atttypid, a.atttypmod)
+			FROM pg_attribute a
+			WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND a.attnum > 0 AND NOT a.attisdropped
+			""";
+
+	private static final String IS_VOLATILE = """
+			SELECT coalesce(bool_or(p.provolatile = 'v'), false) FROM pg_proc p WHERE p.proname = ?
+			""";
+
+	private static final String PROVEN_NOT_NULL = """
+			SELECT EXISTS (
+			    SELECT 1 FROM pg_attribute a
+			    WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND a.attnotnull)
+			  OR EXISTS (
+			    SELECT 1 FROM pg_constraint c
+			    WHERE c.conrelid = to_regclass(?) AND c.contype = 'c' AND c.convalidated
+			      AND pg_get_constraintdef(c.oid) = 'CHECK ((' || quote_ident(?) || ' IS NOT NULL))')
+			""";
+
+	private static final String INVALID_INDEXES = """
+			SELECT i.indexrelid::regclass::text
+			FROM pg_index i
+			WHERE i.indrelid = to_regclass(?) AND NOT i.indisvalid
+			ORDER BY 1
+			""";
+
+	private static final String INDEX_STATE = """
+			SELECT i.indisvalid,
+			       EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid)
+			FROM pg_class c
+			  JOIN pg_index i ON i.indexrelid = c.oid
+			WHERE c.relname = ? AND c.relnamespace = (SELECT t.relnamespace FROM pg_class t WHERE t.oid = to_regclass(?))
+			""";
+
+	private static final String CONSTRAINT_VALIDATED = """
+			SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ? AND convalidated)
+			""";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	/**
+	 * Create a catalog reader.
+	 * @param dataSource the application's data source
+	 */
+	public DdlCatalog(DataSource dataSource) {
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	/**
+	 * Create a catalog reader without a database, for a subclass that answers every
+	 * look-up itself (as the test kit's script check does when no database is at hand).
+	 */
+	protected DdlCatalog() {
+		this.jdbcTemplate = new JdbcTemplate();
+	}
+
+	/**
+	 * Whether a relation exists.
+	 * @param relation the relation's name as SQL text, for example {@code public."Users"}
+	 * @return {@code true} if it exists
+	 */
+	public boolean relationExists(String relation) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(RELATION_EXISTS, Boolean.class, relation));
+	}
+
+	/**
+	 * Return a column's type as {@code format_type} writes it.
+	 * @param table the table's name as SQL text
+	 * @param column the column's name as stored in the catalog
+	 * @return for example {@code character varying(20)}, or {@code null} if there is no
+	 * such column
+	 */
+	public @Nullable String columnType(String table, String column) {
+		List<String> types = this.jdbcTemplate.queryForList(COLUMN_TYPE, String.class, table, column);
+		return types.isEmpty() ? null : types.get(0);
+	}
+
+	/**
+	 * Whether any function of this name is volatile.
+	 * @param function the function's name, unqualified
+	 * @return {@code true} if a volatile function has that name
+	 */
+	public boolean isVolatile(String function) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(IS_VOLATILE, Boolean.class, function));
+	}
+
+	/**
+	 * Whether a column is known not to hold nulls: it is {@code NOT NULL} already, or a
+	 * validated {@code CHECK (col IS NOT NULL)} constraint proves it.
+	 * @param table the table's name as SQL text
+	 * @param column the column's name as stored in the catalog
+	 * @return {@code true} if {@code SET NOT NULL} would not scan the table
+	 */
+	public boolean isProvenNotNull(String table, String column) {
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(PROVEN_NOT_NULL, Boolean.class, table, column, table, column));
+	}
+
+	/**
+	 * Return a table's invalid indexes, as a failed {@code CREATE INDEX CONCURRENTLY}
+	 * leaves them.
+	 * @param table the table's name as SQL text
+	 * @return the indexes' names, qualified where the search path needs it
+	 */
+	public List<String> invalidIndexes(String table) {
+		return this.jdbcTemplate.queryForList(INVALID_INDEXES, String.class, table);
+	}
+
+	/**
+	 * Return the state of an index of a table's schema, to tell whether a concurrent
+	 * build must run.
+	 * @param table the table's name as SQL text
+	 * @param index the index's name as the catalog stores it
+	 * @return its state
+	 */
+	public IndexState indexState(String table, String index) {
+		List<IndexState> states = this.jdbcTemplate.query(INDEX_STATE, (rs, row) -> rs.getBoolean(1) ? IndexState.VALID
+				: (rs.getBoolean(2) ? IndexState.BUILDING : IndexState.INVALID), index, table);
+		return states.isEmpty() ? IndexState.ABSENT : states.get(0);
+	}
+
+	/**
+	 * Whether a table's constraint exists and is validated.
+	 * @param table the table's name as SQL text
+	 * @param constraint the constraint's name as the catalog stores it
+	 * @return {@code true} if {@code VALIDATE CONSTRAINT} has nothing left to do
+	 */
+	public boolean isConstraintValidated(String table, String constraint) {
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(CONSTRAINT_VALIDATED, Boolean.class, table, constraint));
+	}
+
+	/**
+	 * The state of an index a concurrent build creates.
+	 */
+	public enum IndexState {
+
+		/** No such index. */
+		ABSENT,
+
+		/**
+		 * Left invalid by a build that failed or was cancelled, and no session builds it.
+		 */
+		INVALID,
+
+		/** Invalid, and a session is building it now. */
+		BUILDING,
+
+		/** Built and valid. */
+		VALID
+
+	}
+
+}

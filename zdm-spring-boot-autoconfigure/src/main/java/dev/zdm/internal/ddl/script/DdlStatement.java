@@ -1,0 +1,94 @@
+package dev.zdm.internal.ddl.script;
+
+import java.util.List;
+import java.util.Set;
+
+import dev.zdm.ddl.SchemaChangeContributor;
+
+/**
+ * One SQL statement of a DDL script, with its tokens for the unsafe-operation checks.
+ *
+ * @param index the statement's position in its script, from 1
+ * @param line the line of the script the statement starts on
+ * @param sql the statement as written, without its terminating semicolon
+ * @param tokens the statement's tokens, comments left out
+ * @param allowed codes of unsafe operations allowed for this statement by a
+ * {@code -- zdm:allow} comment
+ */
+public record DdlStatement(int index, int line, String sql, List<SqlToken> tokens, Set<String> allowed) {
+
+	/**
+	 * Create a statement.
+	 * @param index the statement's position in its script, from 1
+	 * @param line the line of the script the statement starts on
+	 * @param sql the statement as written
+	 * @param tokens the statement's tokens
+	 * @param allowed codes allowed for this statement
+	 */
+	public DdlStatement {
+		tokens = List.copyOf(tokens);
+		allowed = Set.copyOf(allowed);
+	}
+
+	/**
+	 * Create a statement that was not read from a script, as those of a
+	 * {@link SchemaChangeContributor}.
+	 * @param index the statement's position, from 1
+	 * @param sql the statement
+	 * @return the statement, tokenized
+	 */
+	public static DdlStatement of(int index, String sql) {
+		List<DdlStatement> parsed = SqlScriptParser.parse(sql);
+		if (parsed.size() != 1) {
+			throw new IllegalArgumentException("Expected one SQL statement but found " + parsed.size() + ": " + sql);
+		}
+		DdlStatement statement = parsed.get(0);
+		return new DdlStatement(index, 1, statement.sql(), statement.tokens(), statement.allowed());
+	}
+
+	/**
+	 * Whether PostgreSQL refuses to run this statement inside a transaction block, as for
+	 * {@code CREATE INDEX CONCURRENTLY}, {@code DROP INDEX CONCURRENTLY},
+	 * {@code REINDEX ... CONCURRENTLY} and {@code VACUUM}.
+	 * @return {@code true} if the statement must run outside a transaction
+	 */
+	public boolean isNonTransactional() {
+		if (startsWith("vacuum") || startsWith("alter", "system") || startsWith("create", "database")
+				|| startsWith("drop", "database")) {
+			return true;
+		}
+		boolean concurrently = this.tokens.stream().anyMatch((token) -> token.isWord("concurrently"));
+		if (!concurrently) {
+			return false;
+		}
+		return startsWith("create", "index") || startsWith("create", "unique", "index") || startsWith("drop", "index")
+				|| startsWith("reindex") || (startsWith("alter", "table") && containsWords("detach", "partition"));
+	}
+
+	/**
+	 * Return a short form of the statement for messages: on one line, at most 200
+	 * characters.
+	 * @return the abbreviated statement
+	 */
+	public String abbreviated() {
+		String oneLine = this.sql.replaceAll("\\s+", " ").trim();
+		return (oneLine.length() <= 200) ? oneLine : oneLine.substring(0, 197) + "...";
+	}
+
+	public boolean startsWith(String... words) {
+		if (this.tokens.size() < words.length) {
+			return false;
+		}
+		for (int i = 0; i < words.length; i++) {
+			if (!this.tokens.get(i).isWord(words[i])) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	boolean containsWords(String... words) {
+		return SqlToken.containsWords(this.tokens, 0, words);
+	}
+
+}

@@ -1,0 +1,532 @@
+package dev.zdm.internal.ddl.script;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.ddl.UnsafeOperation;
+import dev.zdm.ddl.UnsafeStatement;
+
+/**
+ * Checks a migration's scripts, before they run, for operations that block a table's
+ * readers or writers, rewrite the table, or break instances running the previous version
+ * (see {@link UnsafeOperation}). Tables the scripts create themselves are new and may be
+ * changed freely. The checks only read the catalog.
+ */
+public class UnsafeStatementChecker {
+
+	private static final Set<String> SERIAL_TYPES = Set.of("serial", "bigserial", "smallserial", "serial2", "serial4",
+			"serial8");
+
+	private static final Set<String> COLUMN_CONSTRAINT_WORDS = Set.of("default", "not", "null", "constraint", "check",
+			"unique", "primary", "references", "generated", "collate");
+
+	private final DdlCatalog catalog;
+
+	/**
+	 * Create a checker.
+	 * @param catalog the catalog to check existing tables against
+	 */
+	public UnsafeStatementChecker(DdlCatalog catalog) {
+		this.catalog = catalog;
+	}
+
+	/**
+	 * Check a migration's pending scripts.
+	 * @param expandScripts the expand scripts that have not run yet, in order
+	 * @param contractScripts the contract scripts that have not run yet, in order
+	 * @param allowed codes of the operations the migration allows in all its scripts
+	 * @return the unsafe statements that are not allowed, in order
+	 */
+	public List<UnsafeStatement> check(List<DdlScript> expandScripts, List<DdlScript> contractScripts,
+			Set<String> allowed) {
+		List<UnsafeStatement> findings = new ArrayList<>();
+		Scope expand = new Scope(DdlStep.EXPAND, Set.of());
+		for (DdlScript script : expandScripts) {
+			script.statements().forEach((statement) -> check(expand, script.name(), statement, allowed, findings));
+		}
+		Scope contract = new Scope(DdlStep.CONTRACT, expand.newTables);
+		for (DdlScript script : contractScripts) {
+			script.statements().forEach((statement) -> check(contract, script.name(), statement, allowed, findings));
+		}
+		return findings;
+	}
+
+	private void check(Scope scope, String source, DdlStatement statement, Set<String> allowed,
+			List<UnsafeStatement> findings) {
+		List<Finding> found = new ArrayList<>();
+		new StatementCheck(scope, statement.tokens(), found).run();
+		for (Finding finding : found) {
+			String code = finding.operation().code();
+			if (!allowed.contains(code) && !statement.allowed().contains(code)) {
+				findings.add(new UnsafeStatement(source, statement, finding.operation(), finding.detail()));
+			}
+		}
+	}
+
+	private record Finding(UnsafeOperation operation, @Nullable String detail) {
+	}
+
+	/**
+	 * What the scripts of one step have done so far, as far as the checks care.
+	 */
+	private static final class Scope {
+
+		private final DdlStep step;
+
+		private final Set<String> createdBefore;
+
+		private final Set<String> newTables = new HashSet<>();
+
+		private final Map<String, String> notValidNotNullChecks = new HashMap<>();
+
+		private final Set<String> provenNotNull = new HashSet<>();
+
+		private Scope(DdlStep step, Set<String> createdBefore) {
+			this.step = step;
+			this.createdBefore = createdBefore;
+		}
+
+	}
+
+	/**
+	 * A position in a statement's tokens, moved on by matching words.
+	 */
+	private abstract static class TokenCursor {
+
+		final List<SqlToken> tokens;
+
+		int position;
+
+		TokenCursor(List<SqlToken> tokens) {
+			this.tokens = tokens;
+		}
+
+		boolean word(String word) {
+			return SqlToken.isWordAt(this.tokens, this.position, word);
+		}
+
+		boolean accept(String... words) {
+			if (!SqlToken.matchAt(this.tokens, this.position, words)) {
+				return false;
+			}
+			this.position += words.length;
+			return true;
+		}
+
+	}
+
+	private final class StatementCheck extends TokenCursor {
+
+		private final Scope scope;
+
+		private final List<Finding> findings;
+
+		private StatementCheck(Scope scope, List<SqlToken> tokens, List<Finding> findings) {
+			super(tokens);
+			this.scope = scope;
+			this.findings = findings;
+		}
+
+		private void run() {
+			if (accept("create")) {
+				accept("or", "replace");
+				if (accept("table") || accept("unlogged", "table")) {
+					accept("if", "not", "exists");
+					SqlName table = name();
+					if (table != null) {
+						this.scope.newTables.add(table.key());
+					}
+				}
+				else if (accept("index") || accept("unique", "index")) {
+					createIndex();
+				}
+			}
+			else if (accept("alter", "table")) {
+				alterTable();
+			}
+			else if (accept("drop", "table")) {
+				dropInExpand("DROP TABLE");
+			}
+			else if (accept("vacuum")) {
+				if (contains("full")) {
+					found(UnsafeOperation.VACUUM_FULL, null);
+				}
+			}
+			else if (accept("cluster")) {
+				found(UnsafeOperation.CLUSTER, null);
+			}
+			else if (accept("lock")) {
+				found(UnsafeOperation.LOCK_TABLE, null);
+			}
+			else if (accept("reindex")) {
+				if (!contains("concurrently")) {
+					found(UnsafeOperation.REINDEX, null);
+				}
+			}
+		}
+
+		private void createIndex() {
+			if (accept("concurrently")) {
+				return;
+			}
+			while (this.position < this.tokens.size() && !word("on")) {
+				this.position++;
+			}
+			if (!accept("on")) {
+				return;
+			}
+			accept("only");
+			SqlName table = name();
+			if (table != null && existing(table)) {
+				found(UnsafeOperation.CREATE_INDEX, "on existing table " + table.sql());
+			}
+		}
+
+		private void alterTable() {
+			accept("if", "exists");
+			accept("only");
+			SqlName table = name();
+			if (table == null) {
+				return;
+			}
+			accept("*");
+			boolean existing = existing(table);
+			for (List<SqlToken> action : actions()) {
+				new ActionCheck(this, table, existing, action).run();
+			}
+		}
+
+		private List<List<SqlToken>> actions() {
+			return SqlToken.splitAtTopLevelCommas(this.tokens, this.position);
+		}
+
+		private void dropInExpand(String what) {
+			if (this.scope.step == DdlStep.EXPAND) {
+				found(UnsafeOperation.DROP_IN_EXPAND, what + " in an expand script");
+			}
+		}
+
+		private boolean existing(SqlName table) {
+			if (this.scope.newTables.contains(table.key())) {
+				return false;
+			}
+			return this.scope.createdBefore.contains(table.key())
+					|| UnsafeStatementChecker.this.catalog.relationExists(table.sql());
+		}
+
+		private void found(UnsafeOperation operation, @Nullable String detail) {
+			this.findings.add(new Finding(operation, detail));
+		}
+
+		private @Nullable SqlName name() {
+			return SqlName.read(this.tokens, this.position, (end) -> this.position = end);
+		}
+
+		private boolean contains(String word) {
+			return this.tokens.stream().anyMatch((token) -> token.isWord(word));
+		}
+
+	}
+
+	/**
+	 * Checks one action of an {@code ALTER TABLE}.
+	 */
+	private final class ActionCheck extends TokenCursor {
+
+		private final StatementCheck statement;
+
+		private final SqlName table;
+
+		private final boolean existing;
+
+		private ActionCheck(StatementCheck statement, SqlName table, boolean existing, List<SqlToken> tokens) {
+			super(tokens);
+			this.statement = statement;
+			this.table = table;
+			this.existing = existing;
+		}
+
+		private void run() {
+			if (accept("add")) {
+				add();
+			}
+			else if (accept("alter")) {
+				accept("column");
+				SqlToken column = next();
+				if (column != null && column.isName()) {
+					alterColumn(column.value());
+				}
+			}
+			else if (accept("rename")) {
+				if (!accept("constraint")) {
+					this.statement.found(UnsafeOperation.RENAME, null);
+				}
+			}
+			else if (accept("drop")) {
+				if (!accept("constraint")) {
+					this.statement.dropInExpand("DROP COLUMN");
+				}
+			}
+			else if (accept("validate", "constraint")) {
+				SqlToken name = next();
+				if (name != null) {
+					String check = this.table.key() + "/" + name.value();
+					String column = this.statement.scope.notValidNotNullChecks.get(check);
+					if (column != null) {
+						this.statement.scope.provenNotNull.add(this.table.key() + "/" + column);
+					}
+				}
+			}
+		}
+
+		private void add() {
+			if (accept("constraint")) {
+				SqlToken name = next();
+				addConstraint((name != null) ? name.value() : null);
+			}
+			else if (word("foreign") || word("check") || word("unique") || word("primary") || word("exclude")) {
+				addConstraint(null);
+			}
+			else {
+				accept("column");
+				accept("if", "not", "exists");
+				addColumn();
+			}
+		}
+
+		private void addConstraint(@Nullable String name) {
+			boolean notValid = endsWith("not", "valid");
+			if (word("foreign") || word("check")) {
+				if (word("check") && notValid && name != null) {
+					recordNotNullCheck(name);
+				}
+				if (!notValid && this.existing) {
+					this.statement.found(UnsafeOperation.ADD_CONSTRAINT, null);
+				}
+			}
+			else if ((word("unique") || word("primary") || word("exclude")) && !containsWords("using", "index")
+					&& this.existing) {
+				this.statement.found(UnsafeOperation.ADD_UNIQUE_CONSTRAINT, null);
+			}
+		}
+
+		// CHECK ( column IS NOT NULL ) NOT VALID, remembered so that a later VALIDATE
+		// proves the column not null.
+		private void recordNotNullCheck(String name) {
+			if (this.tokens.size() - this.position >= 7 && tokenAt(1).isSymbol("(") && tokenAt(2).isName()
+					&& tokenAt(3).isWord("is") && tokenAt(4).isWord("not") && tokenAt(5).isWord("null")
+					&& tokenAt(6).isSymbol(")")) {
+				this.statement.scope.notValidNotNullChecks.put(this.table.key() + "/" + name, tokenAt(2).value());
+			}
+		}
+
+		private void addColumn() {
+			SqlToken column = next();
+			if (column == null || !this.existing) {
+				return;
+			}
+			int typeStart = this.position;
+			int depth = 0;
+			while (this.position < this.tokens.size()) {
+				SqlToken token = this.tokens.get(this.position);
+				if (depth == 0 && isColumnConstraintWord(token)) {
+					break;
+				}
+				depth += token.isSymbol("(") ? 1 : (token.isSymbol(")") ? -1 : 0);
+				this.position++;
+			}
+			SqlToken type = (typeStart < this.tokens.size()) ? this.tokens.get(typeStart) : null;
+			if (type != null && type.type() == SqlToken.Type.WORD && SERIAL_TYPES.contains(type.value())) {
+				this.statement.found(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT,
+						type.value() + " column " + column.value());
+				return;
+			}
+			if (containsWords("generated")) {
+				this.statement.found(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT,
+						"identity or generated column " + column.value());
+				return;
+			}
+			String volatileFunction = volatileFunctionInDefault();
+			if (volatileFunction != null) {
+				this.statement.found(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT,
+						"default of " + column.value() + " calls volatile function " + volatileFunction + "()");
+				return;
+			}
+			if (containsWords("not", "null") && !containsWords("default")) {
+				this.statement.found(UnsafeOperation.ADD_COLUMN_NOT_NULL, "column " + column.value());
+			}
+			if (containsWords("unique") || containsWords("primary", "key")) {
+				this.statement.found(UnsafeOperation.ADD_UNIQUE_CONSTRAINT, "column " + column.value());
+			}
+		}
+
+		private @Nullable String volatileFunctionInDefault() {
+			int start = indexOf("default");
+			if (start < 0) {
+				return null;
+			}
+			int depth = 0;
+			for (int i = start + 1; i < this.tokens.size(); i++) {
+				SqlToken token = this.tokens.get(i);
+				if (depth == 0 && isColumnConstraintWord(token)) {
+					break;
+				}
+				depth += token.isSymbol("(") ? 1 : (token.isSymbol(")") ? -1 : 0);
+				if (token.isName() && i + 1 < this.tokens.size() && this.tokens.get(i + 1).isSymbol("(")
+						&& UnsafeStatementChecker.this.catalog.isVolatile(token.value())) {
+					return token.value();
+				}
+			}
+			return null;
+		}
+
+		private void alterColumn(String column) {
+			if (accept("type") || accept("set", "data", "type")) {
+				if (this.existing) {
+					String problem = typeChangeProblem(column);
+					if (problem != null) {
+						this.statement.found(UnsafeOperation.ALTER_COLUMN_TYPE, problem);
+					}
+				}
+			}
+			else if (accept("set", "not", "null")) {
+				if (this.existing && !this.statement.scope.provenNotNull.contains(this.table.key() + "/" + column)
+						&& !UnsafeStatementChecker.this.catalog.isProvenNotNull(this.table.sql(), column)) {
+					this.statement.found(UnsafeOperation.SET_NOT_NULL, "column " + column);
+				}
+			}
+		}
+
+		private @Nullable String typeChangeProblem(String column) {
+			if (containsWords("using")) {
+				return "USING rewrites every row of column " + column;
+			}
+			String current = UnsafeStatementChecker.this.catalog.columnType(this.table.sql(), column);
+			ColumnType target = ColumnType.parse(this.tokens.subList(this.position, this.tokens.size()));
+			if (current == null || target == null) {
+				return "column " + column + " cannot be shown to keep its storage";
+			}
+			ColumnType from = ColumnType.parse(SqlScriptParser.parse(current).get(0).tokens());
+			if (from == null || !from.canWidenTo(target)) {
+				return "column " + column + " from " + current + " to " + target;
+			}
+			return null;
+		}
+
+		private @Nullable SqlToken next() {
+			return (this.position < this.tokens.size()) ? this.tokens.get(this.position++) : null;
+		}
+
+		private SqlToken tokenAt(int offset) {
+			return this.tokens.get(this.position + offset);
+		}
+
+		private int indexOf(String word) {
+			for (int i = this.position; i < this.tokens.size(); i++) {
+				if (this.tokens.get(i).isWord(word)) {
+					return i;
+				}
+			}
+			return -1;
+		}
+
+		private boolean containsWords(String... words) {
+			return SqlToken.containsWords(this.tokens, this.position, words);
+		}
+
+		private boolean endsWith(String... words) {
+			int start = this.tokens.size() - words.length;
+			if (start < this.position) {
+				return false;
+			}
+			for (int i = 0; i < words.length; i++) {
+				if (!this.tokens.get(start + i).isWord(words[i])) {
+					return false;
+				}
+			}
+			return true;
+		}
+
+	}
+
+	private static boolean isColumnConstraintWord(SqlToken token) {
+		return token.type() == SqlToken.Type.WORD && COLUMN_CONSTRAINT_WORDS.contains(token.value());
+	}
+
+	/**
+	 * A column type as far as the checks need it: its base type and its modifiers.
+	 */
+	private record ColumnType(String base, List<Integer> modifiers) {
+
+		private static final Map<String, String> ALIASES = Map.of("varchar", "character varying", "decimal", "numeric",
+				"int", "integer", "int4", "integer", "int8", "bigint", "int2", "smallint");
+
+		static @Nullable ColumnType parse(List<SqlToken> tokens) {
+			StringBuilder base = new StringBuilder();
+			List<Integer> modifiers = new ArrayList<>();
+			int i = 0;
+			while (i < tokens.size() && tokens.get(i).type() == SqlToken.Type.WORD && !tokens.get(i).isWord("collate")
+					&& !tokens.get(i).isWord("using")) {
+				base.append((base.length() > 0) ? " " : "").append(tokens.get(i).value());
+				i++;
+			}
+			if (i < tokens.size() && tokens.get(i).isSymbol("(")) {
+				i++;
+				while (i < tokens.size() && !tokens.get(i).isSymbol(")")) {
+					SqlToken token = tokens.get(i);
+					if (token.type() == SqlToken.Type.NUMBER) {
+						try {
+							modifiers.add(Integer.parseInt(token.value()));
+						}
+						catch (NumberFormatException ex) {
+							return null;
+						}
+					}
+					i++;
+				}
+			}
+			if (base.length() == 0) {
+				return null;
+			}
+			String name = base.toString();
+			return new ColumnType(ALIASES.getOrDefault(name, name), modifiers);
+		}
+
+		// Changes PostgreSQL makes without rewriting the table or rebuilding its indexes.
+		boolean canWidenTo(ColumnType target) {
+			if (equals(target)) {
+				return true;
+			}
+			if (this.base.equals("character varying")) {
+				return target.base.equals("text")
+						|| (target.base.equals("character varying") && (target.modifiers.isEmpty()
+								|| (!this.modifiers.isEmpty() && target.modifiers.get(0) >= this.modifiers.get(0))));
+			}
+			if (this.base.equals("text")) {
+				return target.base.equals("character varying") && target.modifiers.isEmpty();
+			}
+			if (this.base.equals("numeric") && target.base.equals("numeric")) {
+				return target.modifiers.isEmpty() || (this.modifiers.size() == 2 && target.modifiers.size() == 2
+						&& target.modifiers.get(0) >= this.modifiers.get(0)
+						&& target.modifiers.get(1).equals(this.modifiers.get(1)));
+			}
+			return false;
+		}
+
+		@Override
+		public String toString() {
+			if (this.modifiers.isEmpty()) {
+				return this.base;
+			}
+			return this.base + this.modifiers.toString().replace('[', '(').replace(']', ')');
+		}
+
+	}
+
+}

@@ -1,0 +1,448 @@
+package dev.zdm.internal.dualwrite;
+
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.lang.reflect.UndeclaredThrowableException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.TransactionStatus;
+import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.util.ReflectionUtils;
+
+import dev.zdm.dualwrite.DualWriteCall;
+import dev.zdm.dualwrite.Schema;
+import dev.zdm.internal.dualwrite.DualWriteListener.Operation;
+import dev.zdm.internal.dualwrite.RepositoryMethods.Access;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
+import dev.zdm.migration.ZdmConfigurationException;
+
+/**
+ * Creates the bean that routes a repository interface's calls to its old or new
+ * implementation by the migration's effective phase.
+ * <p>
+ * Reads go to the old implementation until {@code backfill} and to the new one from
+ * {@code read-new} on. Writes run in a transaction (the caller's, or one opened with
+ * {@code REQUIRED}) on the source-of-truth side: the old one until {@code backfill}, the
+ * new one from {@code read-new} on. The other side is kept in sync in the same
+ * transaction: by the {@link SameTableSyncTrigger trigger} for a same-table migration,
+ * else by calling the other implementation with the same arguments (from
+ * {@code dual-write} on, and until the contract DDL has run), the old side first whatever
+ * the phase so that writers at adjacent phases lock rows in the same order. Any failure
+ * rolls the whole write back, except a failure of the old side at {@code contract} once
+ * the contract DDL has run, which is then undone to a savepoint and ignored.
+ */
+public final class DualWriteRepositoryFactory {
+
+	private DualWriteRepositoryFactory() {
+	}
+
+	/**
+	 * Create a routing bean.
+	 * @param <T> the repository interface
+	 * @param repository the repository interface
+	 * @param migrationId the migration
+	 * @param oldImplementation the implementation against the old schema
+	 * @param newImplementation the implementation against the new schema
+	 * @param phaseController the started phase controller
+	 * @param transactionManager the application's transaction manager
+	 * @param dataSource the application's data source, to look up whether the contract
+	 * DDL has run
+	 * @return the routing bean
+	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is
+	 * not declared
+	 */
+	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
+			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource) {
+		return create(repository, migrationId, oldImplementation, newImplementation, phaseController,
+				transactionManager, dataSource, DualWriteListener.NONE);
+	}
+
+	/**
+	 * Create a routing bean that tells a listener about every call it makes on an
+	 * implementation.
+	 * @param <T> the repository interface
+	 * @param repository the repository interface
+	 * @param migrationId the migration
+	 * @param oldImplementation the implementation against the old schema
+	 * @param newImplementation the implementation against the new schema
+	 * @param phaseController the started phase controller
+	 * @param transactionManager the application's transaction manager
+	 * @param dataSource the application's data source, to look up whether the contract
+	 * DDL has run
+	 * @param listener the listener told about every call
+	 * @return the routing bean
+	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is
+	 * not declared
+	 */
+	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
+			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource,
+			DualWriteListener listener) {
+		if (!repository.isInterface()) {
+			throw new IllegalArgumentException(repository.getName() + " is not an interface");
+		}
+		Map<Method, Access> routes = RepositoryMethods.classify(repository, migrationId);
+		MigrationDefinition migration = phaseController.migrations()
+			.stream()
+			.filter((candidate) -> candidate.id().equals(migrationId))
+			.findFirst()
+			.orElseThrow(() -> new ZdmConfigurationException(migrationId,
+					"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \"" + migrationId
+							+ "\"), but no such migration is declared",
+					"Declare the migration under zdm.migrations." + migrationId
+							+ ", or correct the migration in @ZdmRepository."));
+		return create(repository, migration, oldImplementation, newImplementation, routes,
+				new ControlledPhase(phaseController, new MigrationStateRepository(dataSource)), transactionManager,
+				listener);
+	}
+
+	/**
+	 * Create a routing bean that routes at one fixed phase, for when zdm's phase
+	 * controller does not run (zdm is disabled): no fleet decides the phase and nothing
+	 * in the database is looked up. Reads and writes follow the phase as they would at
+	 * that effective phase, except at {@code contract}, where only the new side is
+	 * written since nothing can tell whether the contract DDL has dropped the old one.
+	 * @param <T> the repository interface
+	 * @param repository the repository interface
+	 * @param migration the migration, as declared
+	 * @param phase the phase to route at
+	 * @param oldImplementation the implementation against the old schema
+	 * @param newImplementation the implementation against the new schema
+	 * @param transactionManager the application's transaction manager
+	 * @return the routing bean
+	 * @throws ZdmConfigurationException if a method cannot be routed
+	 */
+	public static <T> T createAtFixedPhase(Class<T> repository, MigrationDefinition migration, Phase phase,
+			T oldImplementation, T newImplementation, PlatformTransactionManager transactionManager) {
+		if (!repository.isInterface()) {
+			throw new IllegalArgumentException(repository.getName() + " is not an interface");
+		}
+		Map<Method, Access> routes = RepositoryMethods.classify(repository, migration.id());
+		return create(repository, migration, oldImplementation, newImplementation, routes, new FixedPhase(phase),
+				transactionManager, DualWriteListener.NONE);
+	}
+
+	private static <T> T create(Class<T> repository, MigrationDefinition migration, T oldImplementation,
+			T newImplementation, Map<Method, Access> routes, PhaseSource phases,
+			PlatformTransactionManager transactionManager, DualWriteListener listener) {
+		requireTriggerCanSyncBothWays(repository, migration);
+		TransactionTemplate transactionTemplate = new TransactionTemplate(transactionManager);
+		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
+		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phases,
+				transactionTemplate, routes, listener);
+		return repository
+			.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository }, handler));
+	}
+
+	private static void requireTriggerCanSyncBothWays(Class<?> repository, MigrationDefinition migration) {
+		if (migration.sync() != SyncMode.TRIGGER) {
+			return;
+		}
+		String id = migration.id();
+		if (migration.up().isEmpty() || migration.down().isEmpty()) {
+			String missing = migration.up().isEmpty() ? "up" : "down";
+			throw new ZdmConfigurationException(id,
+					"repository " + repository.getName() + " is routed with sync mode trigger, but migration '" + id
+							+ "' declares no " + missing + " expressions, so the trigger could not keep the "
+							+ (migration.up().isEmpty() ? "new" : "old") + " columns in sync",
+					"Declare zdm.migrations." + id + "." + missing + ", or set zdm.migrations." + id
+							+ ".sync=repositories if the data moves into another table.");
+		}
+	}
+
+	private static final class Handler implements InvocationHandler {
+
+		private final Class<?> repository;
+
+		private final String migrationId;
+
+		private final SyncMode sync;
+
+		private final Object oldImplementation;
+
+		private final Object newImplementation;
+
+		private final PhaseSource phases;
+
+		private final TransactionTemplate transactionTemplate;
+
+		private final Map<Method, Access> routes;
+
+		private final Map<Method, Method> accessibleMethods = new HashMap<>();
+
+		private final DualWriteListener listener;
+
+		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation, Object newImplementation,
+				PhaseSource phases, TransactionTemplate transactionTemplate, Map<Method, Access> routes,
+				DualWriteListener listener) {
+			this.repository = repository;
+			this.migrationId = migration.id();
+			this.sync = migration.sync();
+			this.oldImplementation = oldImplementation;
+			this.newImplementation = newImplementation;
+			this.phases = phases;
+			this.transactionTemplate = transactionTemplate;
+			this.routes = routes;
+			this.listener = listener;
+			for (Method method : routes.keySet()) {
+				ReflectionUtils.makeAccessible(method);
+				this.accessibleMethods.put(method, method);
+			}
+		}
+
+		@Override
+		public @Nullable Object invoke(Object proxy, Method method, @Nullable Object[] args) throws Throwable {
+			switch (method.getName()) {
+				case "equals" -> {
+					if (method.getParameterCount() == 1) {
+						return proxy == args[0];
+					}
+				}
+				case "hashCode" -> {
+					if (method.getParameterCount() == 0) {
+						return System.identityHashCode(proxy);
+					}
+				}
+				case "toString" -> {
+					if (method.getParameterCount() == 0) {
+						return "Dual-write " + this.repository.getName() + " for migration '" + this.migrationId + "'";
+					}
+				}
+				default -> {
+				}
+			}
+			Access access = this.routes.get(method);
+			if (method.isDefault()) {
+				return (access == Access.WRITE)
+						? inTransaction((status) -> InvocationHandler.invokeDefault(proxy, method, args))
+						: InvocationHandler.invokeDefault(proxy, method, args);
+			}
+			if (access == Access.READ) {
+				Phase phase = this.phases.effectivePhase(this.migrationId);
+				Schema side = phase.readsNew() ? Schema.NEW : Schema.OLD;
+				return observed(Operation.READ, side, false,
+						() -> call((side == Schema.NEW) ? this.newImplementation : this.oldImplementation, method,
+								args));
+			}
+			return inTransaction((status) -> write(status, method, args));
+		}
+
+		private @Nullable Object write(TransactionStatus status, Method method, @Nullable Object[] args)
+				throws Throwable {
+			Phase phase = this.phases.effectivePhase(this.migrationId);
+			Schema source = phase.readsNew() ? Schema.NEW : Schema.OLD;
+			if (this.sync == SyncMode.TRIGGER || !syncsOtherSide(phase)) {
+				return callAs(phase, source, false, null, method, args);
+			}
+			Object oldResult = (phase == Phase.CONTRACT) ? callOldSideUnlessContracted(status, phase, method, args)
+					: callAs(phase, Schema.OLD, source != Schema.OLD, null, method, args);
+			Object newResult = callAs(phase, Schema.NEW, source != Schema.NEW, oldResult, method, args);
+			return (source == Schema.NEW) ? newResult : oldResult;
+		}
+
+		private boolean syncsOtherSide(Phase phase) {
+			if (phase == Phase.EXPAND) {
+				return false;
+			}
+			if (phase == Phase.CONTRACT) {
+				return this.phases.syncsOldSideAtContract(this.migrationId);
+			}
+			return true;
+		}
+
+		/**
+		 * At contract, the contract DDL may drop the old side as soon as the whole fleet
+		 * is there, before this instance's next heartbeat tells it so: a failed old-side
+		 * write is undone to a savepoint and ignored if the migration turns out to be
+		 * contracted. Where the transaction has no savepoints (JPA, whose failed
+		 * statement also leaves the persistence context unusable), the migration's state
+		 * is read before the old side is written instead.
+		 */
+		private @Nullable Object callOldSideUnlessContracted(TransactionStatus status, Phase phase, Method method,
+				@Nullable Object[] args) throws Throwable {
+			Object savepoint;
+			try {
+				savepoint = status.createSavepoint();
+			}
+			catch (TransactionException ex) {
+				if (this.phases.contractRecorded(this.migrationId)) {
+					return null;
+				}
+				return callAs(phase, Schema.OLD, true, null, method, args);
+			}
+			try {
+				Object result = callAs(phase, Schema.OLD, true, null, method, args);
+				status.releaseSavepoint(savepoint);
+				return result;
+			}
+			catch (Throwable ex) {
+				status.rollbackToSavepoint(savepoint);
+				if (this.phases.contractRecorded(this.migrationId)) {
+					return null;
+				}
+				throw ex;
+			}
+		}
+
+		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
+				Method method, @Nullable Object[] args) throws Throwable {
+			Object target = (schema == Schema.NEW) ? this.newImplementation : this.oldImplementation;
+			return observed(Operation.WRITE, schema, sync,
+					() -> invokeAs(phase, schema, sync, otherSideResult, target, method, args));
+		}
+
+		private @Nullable Object invokeAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
+				Object target, Method method, @Nullable Object[] args) throws Throwable {
+			try {
+				return DualWriteCall.run(this.migrationId, phase, schema, sync, otherSideResult, () -> {
+					try {
+						return call(target, method, args);
+					}
+					catch (RuntimeException | Error ex) {
+						throw ex;
+					}
+					catch (Throwable ex) {
+						throw new UndeclaredThrowableException(ex);
+					}
+				});
+			}
+			catch (UndeclaredThrowableException ex) {
+				throw ex.getUndeclaredThrowable();
+			}
+		}
+
+		private @Nullable Object observed(Operation operation, Schema side, boolean sync, Call call) throws Throwable {
+			long start = System.nanoTime();
+			@Nullable Throwable failure = null;
+			try {
+				return call.proceed();
+			}
+			catch (Throwable ex) {
+				failure = ex;
+				throw ex;
+			}
+			finally {
+				this.listener.called(this.migrationId, operation, side, sync,
+						Duration.ofNanos(System.nanoTime() - start), failure);
+			}
+		}
+
+		private @Nullable Object inTransaction(Invocation invocation) throws Throwable {
+			Throwable[] checked = new Throwable[1];
+			Object result = this.transactionTemplate.execute((status) -> {
+				try {
+					return invocation.proceed(status);
+				}
+				catch (RuntimeException | Error ex) {
+					throw ex;
+				}
+				catch (Throwable ex) {
+					status.setRollbackOnly();
+					checked[0] = ex;
+					return null;
+				}
+			});
+			if (checked[0] != null) {
+				throw checked[0];
+			}
+			return result;
+		}
+
+		private @Nullable Object call(Object target, Method method, @Nullable Object[] args) throws Throwable {
+			try {
+				return this.accessibleMethods.getOrDefault(method, method).invoke(target, args);
+			}
+			catch (InvocationTargetException ex) {
+				throw ex.getTargetException();
+			}
+		}
+
+	}
+
+	@FunctionalInterface
+	private interface Call {
+
+		@Nullable Object proceed() throws Throwable;
+
+	}
+
+	@FunctionalInterface
+	private interface Invocation {
+
+		@Nullable Object proceed(TransactionStatus status) throws Throwable;
+
+	}
+
+	/**
+	 * Where a routing bean gets the phase it routes at.
+	 */
+	private interface PhaseSource {
+
+		Phase effectivePhase(String migrationId);
+
+		boolean syncsOldSideAtContract(String migrationId);
+
+		boolean contractRecorded(String migrationId);
+
+	}
+
+	/**
+	 * The phase decided by the fleet, through the phase controller.
+	 */
+	private record ControlledPhase(PhaseController phaseController,
+			MigrationStateRepository states) implements PhaseSource {
+
+		@Override
+		public Phase effectivePhase(String migrationId) {
+			return this.phaseController.effectivePhase(migrationId);
+		}
+
+		@Override
+		public boolean syncsOldSideAtContract(String migrationId) {
+			return !this.phaseController.status(migrationId).state().isContracted();
+		}
+
+		@Override
+		public boolean contractRecorded(String migrationId) {
+			return this.states.find(migrationId).isContracted();
+		}
+
+	}
+
+	/**
+	 * One phase, fixed, with nothing looked up in the database.
+	 */
+	private record FixedPhase(Phase phase) implements PhaseSource {
+
+		@Override
+		public Phase effectivePhase(String migrationId) {
+			return this.phase;
+		}
+
+		@Override
+		public boolean syncsOldSideAtContract(String migrationId) {
+			return false;
+		}
+
+		@Override
+		public boolean contractRecorded(String migrationId) {
+			return false;
+		}
+
+	}
+
+}

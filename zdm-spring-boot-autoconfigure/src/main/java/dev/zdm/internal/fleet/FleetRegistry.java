@@ -1,0 +1,141 @@
+package dev.zdm.internal.fleet;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.migration.Phase;
+
+/**
+ * The fleet registry: which instances run which phase of each migration, and when each
+ * last heartbeated. All times are the database's, so the instances' clocks do not matter.
+ * Every statement on {@code zdm_instance} is here.
+ */
+public class FleetRegistry {
+
+	private static final String LOCK_MIGRATION = "SELECT pg_advisory_xact_lock(hashtext('zdm.fleet'), hashtext(?))";
+
+	private static final String MEMBERS = """
+			SELECT instance_id, migration_id, requested_phase, effective_phase, held_back_reason,
+			       application_version, host, pid, started_at, heartbeat_at,
+			       heartbeat_at > now() - make_interval(secs => ?) AS live
+			FROM zdm_instance
+			WHERE migration_id = ?
+			ORDER BY started_at, instance_id
+			""";
+
+	private static final String UPSERT = """
+			INSERT INTO zdm_instance (instance_id, migration_id, requested_phase, effective_phase, held_back_reason,
+			                          application_version, host, pid, started_at, heartbeat_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), now())
+			ON CONFLICT (instance_id, migration_id) DO UPDATE
+			SET requested_phase = excluded.requested_phase,
+			    effective_phase = excluded.effective_phase,
+			    held_back_reason = excluded.held_back_reason,
+			    heartbeat_at = now()
+			""";
+
+	private static final String REMOVE_INSTANCE = "DELETE FROM zdm_instance WHERE instance_id = ?";
+
+	private static final String PURGE = "DELETE FROM zdm_instance WHERE heartbeat_at < now() - make_interval(secs => ?)";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	/**
+	 * Create a registry.
+	 * @param dataSource the application's data source
+	 */
+	public FleetRegistry(DataSource dataSource) {
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	/**
+	 * Return every registered instance of a migration, live or not.
+	 * @param migrationId the migration
+	 * @param timeout how long since its last heartbeat an instance still counts as live
+	 * @return the members, oldest first
+	 */
+	public List<FleetMember> members(String migrationId, Duration timeout) {
+		return this.jdbcTemplate.query(MEMBERS, FleetRegistry::member, seconds(timeout), migrationId);
+	}
+
+	/**
+	 * Lock the migration's fleet until the current transaction ends, and return its live
+	 * members. Every decision about a migration's phases is taken under this lock, so
+	 * that no instance joins or changes phase while another decides from the same
+	 * members; call it in a transaction.
+	 * @param migrationId the migration
+	 * @param timeout how long since its last heartbeat an instance still counts as live
+	 * @return the live members, oldest first
+	 */
+	public List<FleetMember> lockLiveMembers(String migrationId, Duration timeout) {
+		this.jdbcTemplate.query(LOCK_MIGRATION, (rs) -> {
+		}, migrationId);
+		return members(migrationId, timeout).stream().filter(FleetMember::live).toList();
+	}
+
+	/**
+	 * Register an instance's phases for a migration, or refresh them, and record a
+	 * heartbeat.
+	 * @param instance the instance
+	 * @param migrationId the migration
+	 * @param requested the requested phase
+	 * @param effective the effective phase
+	 * @param heldBackReason why the effective phase is behind the requested one, if it is
+	 */
+	public void heartbeat(InstanceInfo instance, String migrationId, Phase requested, Phase effective,
+			@Nullable String heldBackReason) {
+		this.jdbcTemplate.update(UPSERT, instance.instanceId(), migrationId, requested.value(), effective.value(),
+				heldBackReason, instance.applicationVersion(), instance.host(), instance.pid());
+	}
+
+	/**
+	 * Remove an instance from the fleet of every migration, as on a graceful shutdown.
+	 * @param instanceId the instance
+	 */
+	public void remove(String instanceId) {
+		this.jdbcTemplate.update(REMOVE_INSTANCE, instanceId);
+	}
+
+	/**
+	 * Forget instances whose last heartbeat is older than the retention.
+	 * @param retention how long a stopped instance stays listed
+	 * @return the number of rows removed
+	 */
+	public int purge(Duration retention) {
+		return this.jdbcTemplate.update(PURGE, seconds(retention));
+	}
+
+	private static double seconds(Duration duration) {
+		return duration.toNanos() / 1_000_000_000.0;
+	}
+
+	private static FleetMember member(ResultSet rs, int row) throws SQLException {
+		return new FleetMember(rs.getString("instance_id"), rs.getString("migration_id"),
+				phase(rs.getString("requested_phase")), phase(rs.getString("effective_phase")),
+				rs.getString("held_back_reason"), rs.getString("application_version"), rs.getString("host"),
+				rs.getLong("pid"), instant(rs.getTimestamp("started_at")), instant(rs.getTimestamp("heartbeat_at")),
+				rs.getBoolean("live"));
+	}
+
+	private static Phase phase(String value) {
+		Phase phase = Phase.fromValue(value);
+		if (phase == null) {
+			throw new IllegalStateException("Unknown phase '" + value + "' in zdm_instance");
+		}
+		return phase;
+	}
+
+	private static java.time.Instant instant(Timestamp timestamp) {
+		return timestamp.toInstant();
+	}
+
+}

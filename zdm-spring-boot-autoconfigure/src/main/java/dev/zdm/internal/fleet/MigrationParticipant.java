@@ -1,0 +1,83 @@
+package dev.zdm.internal.fleet;
+
+import java.util.List;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.internal.backfill.BackfillParticipant;
+import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * A concern that takes part in a migration's life on this instance: the expand and
+ * contract DDL ({@link ExpandContractRunner}, first), the backfill's scheduler
+ * ({@link BackfillParticipant}), and what keeps the figures the endpoint, health and
+ * meters read ({@link HeldBackTracker}, {@link BackfillProgressSampler},
+ * {@link LockFiguresSampler}). The repository proxies are not participants: they read the
+ * effective phase from the controller. Beans of this type are called by the
+ * {@link PhaseController} in {@link org.springframework.core.annotation.Order order}.
+ */
+public interface MigrationParticipant {
+
+	/**
+	 * Check the migration before anything is written to the database, zdm's own tables
+	 * included. Must only read.
+	 * @param migration the migration, validated against the catalog
+	 * @param state the migration's state as recorded, or the initial state if zdm's
+	 * tables do not exist yet
+	 * @throws dev.zdm.migration.ZdmConfigurationException if the declaration cannot work
+	 */
+	default void validate(MigrationDefinition migration, MigrationState state) {
+	}
+
+	/**
+	 * Check the migrations together, once each has passed {@link #validate}, before
+	 * anything is written to the database, for example that no two of them create the
+	 * same object. Must only read.
+	 * @param migrations every declared migration, validated against the catalog, in
+	 * declaration order
+	 * @throws dev.zdm.migration.ZdmConfigurationException if two migrations clash
+	 */
+	default void validateAll(List<MigrationDefinition> migrations) {
+	}
+
+	/**
+	 * Prepare the database at start-up, once zdm's tables exist and before this instance
+	 * joins the fleet and serves traffic. Must not wait for locks: long work (the expand
+	 * DDL) goes to a background thread, and {@link #limit(MigrationDefinition)} holds the
+	 * phase back until it is done.
+	 * @param migration the migration, validated against the catalog
+	 * @param state the migration's state
+	 */
+	default void beforeJoin(MigrationDefinition migration, MigrationState state) {
+	}
+
+	/**
+	 * Return the highest phase this concern lets the instance run the migration at now,
+	 * as the expand DDL holds it at {@code expand} until it is done. Called on every
+	 * heartbeat, under the fleet's lock: must answer from memory.
+	 * @param migration the migration
+	 * @return the limit, or {@code null} if this concern does not limit the phase
+	 */
+	default @Nullable PhaseLimit limit(MigrationDefinition migration) {
+		return null;
+	}
+
+	/**
+	 * React to a new decision, after each heartbeat. Runs on the heartbeat thread:
+	 * anything that may take longer than a moment must be handed to another thread.
+	 * @param status the migration as this instance now sees it
+	 */
+	default void afterHeartbeat(MigrationStatus status) {
+	}
+
+	/**
+	 * Stop, before this instance leaves the fleet on shutdown.
+	 * @param migration the migration
+	 */
+	default void beforeLeave(MigrationDefinition migration) {
+	}
+
+}

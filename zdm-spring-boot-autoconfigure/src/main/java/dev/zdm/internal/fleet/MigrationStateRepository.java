@@ -1,0 +1,121 @@
+package dev.zdm.internal.fleet;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * Reads and records a migration's fleet-wide state in {@code zdm_migration}. Every
+ * statement on that table is here.
+ */
+public class MigrationStateRepository {
+
+	private static final String TABLE_EXISTS = "SELECT to_regclass('zdm_migration') IS NOT NULL";
+
+	private static final String INSERT_IF_ABSENT = """
+			INSERT INTO zdm_migration (migration_id) VALUES (?) ON CONFLICT (migration_id) DO NOTHING
+			""";
+
+	private static final String FIND = """
+			SELECT migration_id, contracted_at, contracted_by, verified_at, verified_fleet, verification_void_reason
+			FROM zdm_migration WHERE migration_id = ?
+			""";
+
+	private static final String MARK_CONTRACTED = """
+			UPDATE zdm_migration SET contracted_at = now(), contracted_by = ?
+			WHERE migration_id = ? AND contracted_at IS NULL
+			""";
+
+	private static final String MARK_VERIFIED = """
+			UPDATE zdm_migration
+			SET verified_at = now(), verified_fleet = ?, verification_voided_at = NULL, verification_void_reason = NULL
+			WHERE migration_id = ?
+			""";
+
+	private static final String VOID_VERIFICATION = """
+			UPDATE zdm_migration
+			SET verified_at = NULL, verification_voided_at = now(), verification_void_reason = ?
+			WHERE migration_id = ? AND verified_at IS NOT NULL
+			""";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 */
+	public MigrationStateRepository(DataSource dataSource) {
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	/**
+	 * Record that zdm knows a migration; does nothing if it already does.
+	 * @param migrationId the migration
+	 */
+	public void register(String migrationId) {
+		this.jdbcTemplate.update(INSERT_IF_ABSENT, migrationId);
+	}
+
+	/**
+	 * Return a migration's state without writing anything, even if zdm's tables do not
+	 * exist yet.
+	 * @param migrationId the migration
+	 * @return the recorded state, or the initial state if none is recorded
+	 */
+	public MigrationState find(String migrationId) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLE_EXISTS, Boolean.class))) {
+			return MigrationState.initial(migrationId);
+		}
+		List<MigrationState> found = this.jdbcTemplate.query(FIND, MigrationStateRepository::state, migrationId);
+		return found.isEmpty() ? MigrationState.initial(migrationId) : found.get(0);
+	}
+
+	/**
+	 * Record that the contract DDL has run.
+	 * @param migrationId the migration
+	 * @param instanceId the instance that ran it
+	 * @return {@code true} if this call recorded it, {@code false} if it was already
+	 * recorded
+	 */
+	public boolean markContracted(String migrationId, String instanceId) {
+		return this.jdbcTemplate.update(MARK_CONTRACTED, instanceId, migrationId) == 1;
+	}
+
+	/**
+	 * Record a successful verification of the backfill.
+	 * @param migrationId the migration
+	 * @param fleet a description of the fleet the verification holds for
+	 */
+	public void markVerified(String migrationId, String fleet) {
+		this.jdbcTemplate.update(MARK_VERIFIED, fleet, migrationId);
+	}
+
+	/**
+	 * Void the backfill's verification, as when an instance writes the old columns only.
+	 * @param migrationId the migration
+	 * @param reason why
+	 * @return {@code true} if a verification was voided
+	 */
+	public boolean voidVerification(String migrationId, String reason) {
+		return this.jdbcTemplate.update(VOID_VERIFICATION, reason, migrationId) == 1;
+	}
+
+	private static MigrationState state(ResultSet rs, int row) throws SQLException {
+		return new MigrationState(rs.getString("migration_id"), instant(rs.getTimestamp("contracted_at")),
+				rs.getString("contracted_by"), instant(rs.getTimestamp("verified_at")), rs.getString("verified_fleet"),
+				rs.getString("verification_void_reason"));
+	}
+
+	private static @Nullable Instant instant(@Nullable Timestamp timestamp) {
+		return (timestamp != null) ? timestamp.toInstant() : null;
+	}
+
+}

@@ -1,0 +1,510 @@
+package dev.zdm.internal.fleet;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.InitializingBean;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.catalog.MigrationValidator;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+
+/**
+ * Runs this instance's side of every declared migration: validates the declarations,
+ * creates zdm's tables, lets the {@link MigrationParticipant participants} prepare the
+ * database, joins the fleet and then, on every heartbeat, recomputes the effective phase
+ * of each migration from the requested phase, the live fleet and the migration's data
+ * preconditions.
+ * <p>
+ * {@link #effectivePhase(String)} is the phase the application's code should act on.
+ * Inside a transaction it is fixed: the first call in a transaction decides it for the
+ * rest of that transaction.
+ */
+public class PhaseController implements InitializingBean, DisposableBean {
+
+	private static final Log logger = LogFactory.getLog(PhaseController.class);
+
+	private static final AtomicInteger threadCounter = new AtomicInteger();
+
+	/**
+	 * The longest a graceful stop waits to leave the fleet: with the database down, the
+	 * pool would otherwise hold the stop for its own connection timeout (30 s by
+	 * default), past many a platform's grace period.
+	 */
+	private static final Duration LEAVE_BOUND = Duration.ofSeconds(5);
+
+	private final DataSource dataSource;
+
+	private final List<MigrationDefinition> declared;
+
+	private final InstanceInfo instance;
+
+	private final FleetSettings settings;
+
+	private final List<MigrationParticipant> participants;
+
+	private final FleetRegistry registry;
+
+	private final MigrationStateRepository states;
+
+	private final MigrationValidator validator;
+
+	private final PhasePolicy policy = new PhasePolicy();
+
+	private final TransactionTemplate transactionTemplate;
+
+	private final Map<String, MigrationRuntime> runtimes = new LinkedHashMap<>();
+
+	private final Object heartbeatMonitor = new Object();
+
+	private @Nullable ScheduledExecutorService heartbeatExecutor;
+
+	private volatile boolean started;
+
+	private int heartbeats;
+
+	/**
+	 * Create a controller.
+	 * @param dataSource the application's data source
+	 * @param migrations the declared migrations
+	 * @param instance this instance
+	 * @param settings the fleet's timing
+	 * @param participants the concerns taking part, in order
+	 */
+	public PhaseController(DataSource dataSource, List<MigrationDefinition> migrations, InstanceInfo instance,
+			FleetSettings settings, List<MigrationParticipant> participants) {
+		this.dataSource = dataSource;
+		this.declared = List.copyOf(migrations);
+		this.instance = instance;
+		this.settings = settings;
+		this.participants = List.copyOf(participants);
+		this.registry = new FleetRegistry(dataSource);
+		this.states = new MigrationStateRepository(dataSource);
+		this.validator = new MigrationValidator(new DatabaseCatalog(dataSource));
+		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+	}
+
+	@Override
+	public void afterPropertiesSet() {
+		start();
+	}
+
+	@Override
+	public void destroy() {
+		stop();
+	}
+
+	/**
+	 * Validate, prepare and join the fleet, then start heartbeating. Nothing is written
+	 * to the database until every declared migration has been validated.
+	 * @throws ZdmConfigurationException if a declaration is wrong
+	 */
+	public void start() {
+		if (this.started) {
+			return;
+		}
+		List<MigrationDefinition> validated = new ArrayList<>();
+		for (MigrationDefinition migration : this.declared) {
+			MigrationState state = this.states.find(migration.id());
+			refuseEarlierPhaseAfterContract(migration, state);
+			MigrationDefinition resolved = this.validator.validateBeforeExpand(migration, state.isContracted());
+			this.participants.forEach((participant) -> participant.validate(resolved, state));
+			validated.add(resolved);
+		}
+		MigrationValidator.refuseClashes(validated);
+		this.participants.forEach((participant) -> participant.validateAll(validated));
+		if (validated.isEmpty()) {
+			logger.info("zdm: no migrations declared");
+		}
+		new ZdmSchema(this.dataSource).migrate();
+		for (MigrationDefinition migration : validated) {
+			this.states.register(migration.id());
+			MigrationState state = this.states.find(migration.id());
+			refuseEarlierPhaseAfterContract(migration, state);
+			this.participants.forEach((participant) -> participant.beforeJoin(migration, state));
+			MigrationRuntime runtime = new MigrationRuntime(migration);
+			// While the expand DDL runs in the background, the new schema is checked on
+			// the first heartbeat after.
+			if (limits(migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
+				runtime.expanded(
+						this.validator.validateAfterExpand(migration, this.states.find(migration.id()).isContracted()));
+			}
+			this.runtimes.put(migration.id(), runtime);
+		}
+		synchronized (this.heartbeatMonitor) {
+			this.runtimes.values().forEach(this::heartbeat);
+		}
+		// The contract may have been claimed between the checks above and this instance's
+		// first heartbeat.
+		try {
+			for (MigrationRuntime runtime : this.runtimes.values()) {
+				refuseEarlierPhaseAfterContract(runtime.migration, runtime.status().state());
+			}
+		}
+		catch (ZdmConfigurationException ex) {
+			this.registry.remove(this.instance.instanceId());
+			throw ex;
+		}
+		waitForFleetToStepBack();
+		this.started = true;
+		this.heartbeatExecutor = Executors.newSingleThreadScheduledExecutor((runnable) -> {
+			Thread thread = new Thread(runnable, "zdm-heartbeat-" + threadCounter.incrementAndGet());
+			thread.setDaemon(true);
+			return thread;
+		});
+		long interval = this.settings.heartbeatInterval().toMillis();
+		this.heartbeatExecutor.scheduleWithFixedDelay(this::heartbeatAll, interval, interval, TimeUnit.MILLISECONDS);
+	}
+
+	/**
+	 * Stop heartbeating and leave the fleet, as on a graceful shutdown.
+	 */
+	public void stop() {
+		if (!this.started) {
+			return;
+		}
+		this.started = false;
+		ScheduledExecutorService executor = this.heartbeatExecutor;
+		if (executor != null) {
+			executor.shutdownNow();
+			try {
+				executor.awaitTermination(this.settings.heartbeatInterval().toMillis() * 2, TimeUnit.MILLISECONDS);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
+		for (MigrationRuntime runtime : this.runtimes.values()) {
+			this.participants.forEach((participant) -> quietly(participant::beforeLeave, runtime.migration));
+		}
+		leaveFleet();
+	}
+
+	/**
+	 * Remove this instance from the fleet, waiting at most {@link #LEAVE_BOUND} (or the
+	 * fleet timeout, if shorter): an instance that cannot leave drops out after the fleet
+	 * timeout anyway.
+	 */
+	private void leaveFleet() {
+		Duration bound = (this.settings.timeout().compareTo(LEAVE_BOUND) < 0) ? this.settings.timeout() : LEAVE_BOUND;
+		String instanceId = this.instance.instanceId();
+		CompletableFuture<Void> leaving = CompletableFuture.runAsync(() -> this.registry.remove(instanceId), (task) -> {
+			Thread thread = new Thread(task, "zdm-leave-" + threadCounter.incrementAndGet());
+			thread.setDaemon(true);
+			thread.start();
+		});
+		try {
+			leaving.get(bound.toMillis(), TimeUnit.MILLISECONDS);
+			logger.info("zdm: instance " + instanceId + " left the fleet");
+		}
+		catch (TimeoutException ex) {
+			logger.warn("zdm: could not leave the fleet within " + bound
+					+ " (is the database reachable?); the instance drops out of it after " + this.settings.timeout());
+		}
+		catch (ExecutionException ex) {
+			Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
+			logger.warn("zdm: could not leave the fleet (" + cause.getMessage()
+					+ "); the instance drops out of it after " + this.settings.timeout());
+			logger.debug("zdm: leaving the fleet failed", cause);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	/**
+	 * Heartbeat now and recompute every migration's effective phase, without waiting for
+	 * the next scheduled heartbeat.
+	 */
+	public void refresh() {
+		heartbeatAll();
+	}
+
+	/**
+	 * Return the phase this instance runs a migration at. Inside a transaction the first
+	 * call decides the phase for the rest of that transaction, whatever the heartbeat
+	 * decides meanwhile.
+	 * @param migrationId the migration
+	 * @return the effective phase
+	 * @throws IllegalArgumentException if no such migration is declared
+	 * @throws IllegalStateException if the controller has not joined the fleet yet
+	 */
+	public Phase effectivePhase(String migrationId) {
+		MigrationRuntime runtime = runtime(migrationId);
+		if (!TransactionSynchronizationManager.isSynchronizationActive()) {
+			return runtime.status().effective();
+		}
+		Phase bound = (Phase) TransactionSynchronizationManager.getResource(runtime.transactionKey);
+		if (bound != null) {
+			return bound;
+		}
+		Phase phase = runtime.status().effective();
+		TransactionSynchronizationManager.bindResource(runtime.transactionKey, phase);
+		TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+
+			@Override
+			public void afterCompletion(int status) {
+				TransactionSynchronizationManager.unbindResourceIfPossible(runtime.transactionKey);
+			}
+
+		});
+		return phase;
+	}
+
+	/**
+	 * Return a migration as this instance saw it at its last heartbeat: requested and
+	 * effective phase, why they differ, the fleet and the migration's state.
+	 * @param migrationId the migration
+	 * @return the status
+	 */
+	public MigrationStatus status(String migrationId) {
+		return runtime(migrationId).status();
+	}
+
+	/**
+	 * Return every declared migration's status.
+	 * @return the statuses, in declaration order
+	 */
+	public List<MigrationStatus> statuses() {
+		return this.runtimes.values().stream().map(MigrationRuntime::status).toList();
+	}
+
+	/**
+	 * Return the declared migrations, validated against the catalog.
+	 * @return the migrations, in declaration order
+	 */
+	public List<MigrationDefinition> migrations() {
+		return this.runtimes.values().stream().map((runtime) -> runtime.migration).toList();
+	}
+
+	/**
+	 * Return this instance.
+	 * @return this instance
+	 */
+	public InstanceInfo instance() {
+		return this.instance;
+	}
+
+	/**
+	 * Return the fleet's timing.
+	 * @return the settings
+	 */
+	FleetSettings settings() {
+		return this.settings;
+	}
+
+	private void refuseEarlierPhaseAfterContract(MigrationDefinition migration, MigrationState state) {
+		if (state.isContracted() && migration.requestedPhase() != Phase.CONTRACT) {
+			throw new ZdmConfigurationException(migration.id(),
+					"requests phase " + migration.requestedPhase() + ", but its contract DDL already ran at "
+							+ state.contractedAt() + " (on instance " + state.contractedBy()
+							+ "), so the old schema is gone",
+					"Set zdm.migrations." + migration.id() + ".phase=contract and deploy code that uses the new "
+							+ "schema only. A contracted migration cannot go back.");
+		}
+	}
+
+	private void heartbeatAll() {
+		synchronized (this.heartbeatMonitor) {
+			for (MigrationRuntime runtime : this.runtimes.values()) {
+				try {
+					heartbeat(runtime);
+				}
+				catch (RuntimeException ex) {
+					runtime.failed(ex);
+					logger.warn(
+							"zdm: heartbeat for migration '" + runtime.migration.id() + "' failed: " + ex.getMessage());
+				}
+			}
+			if (++this.heartbeats % 20 == 0) {
+				quietly((retention) -> this.registry.purge(retention), this.settings.retention());
+			}
+		}
+	}
+
+	private void heartbeat(MigrationRuntime runtime) {
+		if (!runtime.expandChecked
+				&& limits(runtime.migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
+			runtime.expanded(this.validator.validateAfterExpand(runtime.migration,
+					this.states.find(runtime.migration.id()).isContracted()));
+		}
+		MigrationDefinition migration = runtime.migration;
+		@Nullable MigrationStatus previous = runtime.current;
+		MigrationStatus status = Objects.requireNonNull(this.transactionTemplate.execute((transaction) -> {
+			List<FleetMember> liveOthers = this.registry.lockLiveMembers(migration.id(), this.settings.timeout())
+				.stream()
+				.filter((member) -> !member.instanceId().equals(this.instance.instanceId()))
+				.toList();
+			MigrationState state = this.states.find(migration.id());
+			Phase current = (previous != null) ? previous.effective() : null;
+			PhaseDecision decision = this.policy.decide(migration, current, liveOthers, state, limits(migration));
+			this.registry.heartbeat(this.instance, migration.id(), migration.requestedPhase(), decision.effective(),
+					decision.heldBackReason());
+			if (decision.effective() == Phase.EXPAND && state.isVerified()) {
+				String reason = "instance " + this.instance.instanceId()
+						+ " runs expand and writes the old columns only";
+				if (this.states.voidVerification(migration.id(), reason)) {
+					logger.warn("zdm: migration '" + migration.id() + "': backfill verification voided: " + reason);
+				}
+				state = this.states.find(migration.id());
+			}
+			List<FleetMember> fleet = this.registry.members(migration.id(), this.settings.timeout());
+			return new MigrationStatus(migration, this.instance.instanceId(), decision.effective(),
+					decision.heldBackReason(), fleet, state, Instant.now(), null);
+		}));
+		runtime.current = status;
+		logChange(previous, status);
+		for (MigrationParticipant participant : this.participants) {
+			try {
+				participant.afterHeartbeat(status);
+			}
+			catch (RuntimeException ex) {
+				logger.warn("zdm: " + participant.getClass().getSimpleName() + " failed after heartbeat of migration '"
+						+ migration.id() + "'", ex);
+			}
+		}
+	}
+
+	private List<PhaseLimit> limits(MigrationDefinition migration) {
+		List<PhaseLimit> limits = new ArrayList<>();
+		for (MigrationParticipant participant : this.participants) {
+			PhaseLimit limit = participant.limit(migration);
+			if (limit != null) {
+				limits.add(limit);
+			}
+		}
+		return limits;
+	}
+
+	private void waitForFleetToStepBack() {
+		long deadline = System.nanoTime() + this.settings.joinTimeout().toNanos();
+		long pause = Math.max(10, this.settings.heartbeatInterval().toMillis() / 4);
+		for (MigrationRuntime runtime : this.runtimes.values()) {
+			while (tooFarAhead(runtime.status()) != null && System.nanoTime() < deadline) {
+				sleep(pause);
+				synchronized (this.heartbeatMonitor) {
+					heartbeat(runtime);
+				}
+			}
+			FleetMember ahead = tooFarAhead(runtime.status());
+			if (ahead != null) {
+				logger.warn("zdm: migration '" + runtime.migration.id() + "': instance " + ahead.instanceId()
+						+ " still runs " + ahead.effectivePhase() + ", more than one phase ahead of this instance ("
+						+ runtime.status().effective() + "), after " + this.settings.joinTimeout()
+						+ "; going back more than one phase at a time is not safe");
+			}
+		}
+	}
+
+	private @Nullable FleetMember tooFarAhead(MigrationStatus status) {
+		return status.liveMembers()
+			.stream()
+			.filter((member) -> member.effectivePhase().isAfter(status.effective().next()))
+			.findFirst()
+			.orElse(null);
+	}
+
+	private void logChange(@Nullable MigrationStatus previous, MigrationStatus status) {
+		if (previous != null && previous.effective() == status.effective()
+				&& Objects.equals(previous.heldBackReason(), status.heldBackReason())) {
+			return;
+		}
+		String message = "zdm: migration '" + status.migrationId() + "' runs at " + status.effective()
+				+ ((status.heldBackReason() != null)
+						? " (requested " + status.requested() + ": " + status.heldBackReason() + ")" : "");
+		logger.info(message);
+	}
+
+	private MigrationRuntime runtime(String migrationId) {
+		MigrationRuntime runtime = this.runtimes.get(migrationId);
+		if (runtime == null) {
+			throw new IllegalArgumentException(
+					"No migration '" + migrationId + "' is declared; declared: " + this.runtimes.keySet());
+		}
+		return runtime;
+	}
+
+	private static <T> void quietly(Consumer<T> action, T argument) {
+		try {
+			action.accept(argument);
+		}
+		catch (RuntimeException ex) {
+			logger.warn("zdm: " + ex.getMessage(), ex);
+		}
+	}
+
+	private static void sleep(long millis) {
+		try {
+			Thread.sleep(millis);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	private static final class MigrationRuntime {
+
+		private volatile MigrationDefinition migration;
+
+		private volatile boolean expandChecked;
+
+		private final Object transactionKey = new Object();
+
+		private volatile @Nullable MigrationStatus current;
+
+		private MigrationRuntime(MigrationDefinition migration) {
+			this.migration = migration;
+		}
+
+		private void expanded(MigrationDefinition validated) {
+			this.migration = validated;
+			this.expandChecked = true;
+		}
+
+		private MigrationStatus status() {
+			MigrationStatus status = this.current;
+			if (status == null) {
+				throw new IllegalStateException(
+						"zdm has not joined the fleet for migration '" + this.migration.id() + "' yet");
+			}
+			return status;
+		}
+
+		private void failed(RuntimeException ex) {
+			MigrationStatus status = this.current;
+			if (status != null) {
+				this.current = new MigrationStatus(status.migration(), status.instanceId(), status.effective(),
+						status.heldBackReason(), status.fleet(), status.state(), status.decidedAt(),
+						String.valueOf(ex.getMessage()));
+			}
+		}
+
+	}
+
+}

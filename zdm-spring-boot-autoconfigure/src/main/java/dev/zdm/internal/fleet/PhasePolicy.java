@@ -1,0 +1,85 @@
+package dev.zdm.internal.fleet;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+
+/**
+ * The rules that turn a requested phase into an effective one. An instance runs at the
+ * highest phase that
+ * <ul>
+ * <li>it requests;</li>
+ * <li>is at most one phase ahead of the slowest other live instance;</li>
+ * <li>is at most one phase ahead of where it runs now, so the fleet sees every step;</li>
+ * <li>has its data preconditions: {@code read-new} and later need a verified
+ * backfill;</li>
+ * <li>is within every {@link PhaseLimit limit} of the participants: nothing past
+ * {@code expand} until the expand DDL is done.</li>
+ * </ul>
+ * Once the contract DDL has run, every instance runs at {@code contract}.
+ */
+public class PhasePolicy {
+
+	/**
+	 * Decide the phase an instance may run at.
+	 * @param migration the migration, with the phase the instance requests
+	 * @param current the phase the instance runs at now, or {@code null} if it is joining
+	 * @param liveOthers the other live instances of the fleet
+	 * @param state the migration's fleet-wide state
+	 * @return the decision
+	 */
+	public PhaseDecision decide(MigrationDefinition migration, @Nullable Phase current, List<FleetMember> liveOthers,
+			MigrationState state) {
+		return decide(migration, current, liveOthers, state, List.of());
+	}
+
+	/**
+	 * Decide the phase an instance may run at.
+	 * @param migration the migration, with the phase the instance requests
+	 * @param current the phase the instance runs at now, or {@code null} if it is joining
+	 * @param liveOthers the other live instances of the fleet
+	 * @param state the migration's fleet-wide state
+	 * @param limits the participants' limits
+	 * @return the decision
+	 */
+	public PhaseDecision decide(MigrationDefinition migration, @Nullable Phase current, List<FleetMember> liveOthers,
+			MigrationState state, List<PhaseLimit> limits) {
+		if (state.isContracted()) {
+			return new PhaseDecision(Phase.CONTRACT, null);
+		}
+		Phase effective = migration.requestedPhase();
+		String reason = null;
+		Optional<FleetMember> slowest = liveOthers.stream().min(Comparator.comparing(FleetMember::effectivePhase));
+		if (slowest.isPresent()) {
+			Phase allowed = slowest.get().effectivePhase().next();
+			if (effective.isAfter(allowed)) {
+				effective = allowed;
+				reason = "instance " + slowest.get().instanceId() + " runs " + slowest.get().effectivePhase()
+						+ " and no instance may run more than one phase ahead of the slowest live instance";
+			}
+		}
+		if (current != null && effective.isAfter(current.next())) {
+			effective = current.next();
+			reason = "the phase moves up one step per heartbeat so that the whole fleet sees each step";
+		}
+		if (migration.hasBackfill() && effective.isAtLeast(Phase.READ_NEW) && !state.isVerified()) {
+			effective = Phase.BACKFILL;
+			reason = "read-new needs a verified backfill, and the backfill is "
+					+ ((state.verificationVoidReason() != null)
+							? "no longer verified (" + state.verificationVoidReason() + ")" : "not verified yet");
+		}
+		for (PhaseLimit limit : limits) {
+			if (effective.isAfter(limit.highest())) {
+				effective = limit.highest();
+				reason = limit.reason();
+			}
+		}
+		return new PhaseDecision(effective, reason);
+	}
+
+}

@@ -1,0 +1,152 @@
+package dev.zdm.internal.locks;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.migration.TableName;
+
+/**
+ * Reads lock and transaction figures from {@code pg_locks} and {@code pg_stat_activity}:
+ * who blocks a session, who waits on a table, how old the oldest transaction is. Every
+ * such query zdm makes is here, and every blocking session zdm reports comes from here,
+ * its query {@link QueryText normalized} unless asked not to. Needs PostgreSQL 14 or
+ * later ({@code pg_locks.waitstart}).
+ * <p>
+ * Ages are measured against {@code clock_timestamp()}, never {@code now()}: {@code now()}
+ * is when the inspecting transaction started, and {@code pg_stat_activity} is read after
+ * that, so it can show a transaction that started later, whose age against {@code now()}
+ * would be negative.
+ */
+public class LockInspector {
+
+	private static final String SESSION_COLUMNS = """
+			a.pid, a.state, a.application_name,
+			extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds,
+			extract(epoch FROM clock_timestamp() - a.state_change) AS state_seconds,
+			left(a.query, 1000) AS query
+			""";
+
+	private static final String BLOCKERS_OF = "SELECT " + SESSION_COLUMNS + """
+			FROM pg_stat_activity a
+			WHERE a.pid = ANY (pg_blocking_pids(?))
+			ORDER BY a.xact_start NULLS LAST
+			""";
+
+	private static final String TABLE_WAITERS = """
+			SELECT count(DISTINCT l.pid) AS waiting,
+			       coalesce(extract(epoch FROM clock_timestamp() - min(l.waitstart)), 0) AS longest_wait_seconds,
+			       coalesce(array_agg(DISTINCT b.pid) FILTER (WHERE b.pid IS NOT NULL), '{}') AS blocker_pids
+			FROM pg_locks l
+			  LEFT JOIN LATERAL unnest(pg_blocking_pids(l.pid)) AS b(pid) ON true
+			WHERE NOT l.granted AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND l.relation = to_regclass(?) AND l.pid <> pg_backend_pid()
+			""";
+
+	private static final String SESSIONS = "SELECT " + SESSION_COLUMNS + """
+			FROM pg_stat_activity a WHERE a.pid = ANY (?) ORDER BY a.xact_start NULLS LAST
+			""";
+
+	private static final String OLDEST_TRANSACTION = """
+			SELECT a.pid, extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds
+			FROM pg_stat_activity a
+			WHERE a.xact_start IS NOT NULL AND a.pid <> pg_backend_pid() AND a.datname = current_database()
+			  AND a.backend_type = 'client backend'
+			ORDER BY a.xact_start
+			LIMIT 1
+			""";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	private final boolean showQueryLiterals;
+
+	/**
+	 * Create an inspector that shows other sessions' queries with their constants
+	 * replaced by placeholders.
+	 * @param dataSource the application's data source
+	 */
+	public LockInspector(DataSource dataSource) {
+		this(dataSource, false);
+	}
+
+	/**
+	 * Create an inspector.
+	 * @param dataSource the application's data source
+	 * @param showQueryLiterals whether to show other sessions' queries as they are,
+	 * constants included, rather than {@link QueryText#normalize normalized}; for
+	 * debugging only, as constants may hold personal data
+	 */
+	public LockInspector(DataSource dataSource, boolean showQueryLiterals) {
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.showQueryLiterals = showQueryLiterals;
+	}
+
+	/**
+	 * Return the sessions that block a backend.
+	 * @param pid the blocked backend
+	 * @return its blockers, oldest transaction first
+	 */
+	public List<BlockingSession> blockersOf(int pid) {
+		return this.jdbcTemplate.query(BLOCKERS_OF, this::session, pid);
+	}
+
+	/**
+	 * Return the lock figures of a table: waiters, longest wait, blockers and the oldest
+	 * open transaction.
+	 * @param table the table
+	 * @return the figures
+	 */
+	public TableLockFigures tableLockFigures(TableName table) {
+		record Waiters(int waiting, Duration longestWait, Integer[] blockerPids) {
+		}
+		Waiters waiters = this.jdbcTemplate.queryForObject(TABLE_WAITERS, (rs, row) -> new Waiters(rs.getInt("waiting"),
+				duration(rs, "longest_wait_seconds"), (Integer[]) rs.getArray("blocker_pids").getArray()),
+				table.quoted());
+		List<BlockingSession> blockers = (waiters == null || waiters.blockerPids().length == 0) ? List.of()
+				: this.jdbcTemplate.query(SESSIONS, this::session, (Object) waiters.blockerPids());
+		OldestTransaction oldest = oldestTransaction();
+		return new TableLockFigures((waiters != null) ? waiters.waiting() : 0,
+				(waiters != null && waiters.longestWait() != null) ? waiters.longestWait() : Duration.ZERO, blockers,
+				(oldest != null) ? oldest.age() : null, (oldest != null) ? oldest.pid() : null);
+	}
+
+	/**
+	 * Return the oldest open transaction of another client session in this database.
+	 * @return the oldest transaction, or {@code null} if none is open
+	 */
+	public @Nullable OldestTransaction oldestTransaction() {
+		List<OldestTransaction> found = this.jdbcTemplate.query(OLDEST_TRANSACTION,
+				(rs, row) -> new OldestTransaction(rs.getInt("pid"), duration(rs, "transaction_seconds")));
+		return found.isEmpty() ? null : found.get(0);
+	}
+
+	private BlockingSession session(ResultSet rs, int row) throws SQLException {
+		String query = rs.getString("query");
+		return new BlockingSession(rs.getInt("pid"), rs.getString("state"), rs.getString("application_name"),
+				duration(rs, "transaction_seconds"), duration(rs, "state_seconds"),
+				this.showQueryLiterals ? query : QueryText.normalize(query));
+	}
+
+	private static @Nullable Duration duration(ResultSet rs, String column) throws SQLException {
+		double seconds = rs.getDouble(column);
+		return rs.wasNull() ? null : Duration.ofNanos((long) (seconds * 1_000_000_000L));
+	}
+
+	/**
+	 * The oldest open transaction.
+	 *
+	 * @param pid its backend
+	 * @param age how long it has been open
+	 */
+	public record OldestTransaction(int pid, @Nullable Duration age) {
+
+	}
+
+}

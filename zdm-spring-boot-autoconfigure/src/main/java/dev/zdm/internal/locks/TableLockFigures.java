@@ -1,0 +1,21 @@
+package dev.zdm.internal.locks;
+
+import java.time.Duration;
+import java.util.List;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Lock figures for one table at one moment.
+ *
+ * @param waitingSessions how many sessions wait for a lock on the table
+ * @param longestWait the longest of those waits, or {@link Duration#ZERO}
+ * @param blockers the sessions holding the locks they wait for
+ * @param oldestTransactionAge the age of the oldest open transaction in the database, or
+ * {@code null}
+ * @param oldestTransactionPid the backend of that transaction, or {@code null}
+ */
+public record TableLockFigures(int waitingSessions, Duration longestWait, List<BlockingSession> blockers,
+		@Nullable Duration oldestTransactionAge, @Nullable Integer oldestTransactionPid) {
+
+}

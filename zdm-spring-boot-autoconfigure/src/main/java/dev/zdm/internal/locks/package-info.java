@@ -1,0 +1,7 @@
+/**
+ * PLACEHOLDER dev.zdm.internal.locks.
+ */
+@NullMarked
+package dev.zdm.internal.locks;
+
+import org.jspecify.annotations.NullMarked;

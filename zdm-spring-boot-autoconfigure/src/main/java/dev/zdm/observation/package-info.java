@@ -1,0 +1,7 @@
+/**
+ * PLACEHOLDER dev.zdm.observation.
+ */
+@NullMarked
+package dev.zdm.observation;
+
+import org.jspecify.annotations.NullMarked;

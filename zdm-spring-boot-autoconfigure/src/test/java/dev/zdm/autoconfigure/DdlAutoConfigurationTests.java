@@ -1,0 +1,163 @@
+package dev.zdm.autoconfigure;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import dev.zdm.autoconfigure.ZdmAutoConfiguration;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.DdlSettings;
+import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandProgress;
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for the lock-safe DDL part of {@link ZdmAutoConfiguration}.
+ */
+class DdlAutoConfigurationTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, ZdmAutoConfiguration.class))
+		.withPropertyValues(postgres.springProperties());
+
+	@BeforeAll
+	static void createTable() {
+		postgres.jdbc().execute("CREATE TABLE subscribers (id bigint PRIMARY KEY, email text)");
+	}
+
+	@Test
+	void ddlSettingsDefaultToAShortLockTimeout() {
+		this.contextRunner.run((context) -> {
+			assertThat(context).hasSingleBean(ExpandContractRunner.class).hasSingleBean(DdlHistoryRepository.class);
+			DdlSettings settings = context.getBean(DdlSettings.class);
+			assertThat(settings.lockTimeout()).isLessThanOrEqualTo(Duration.ofMillis(100));
+			assertThat(settings).isEqualTo(DdlSettings.defaults());
+		});
+	}
+
+	@Test
+	void ddlSettingsCanBeConfigured() {
+		this.contextRunner
+			.withPropertyValues("zdm.ddl.lock-timeout=50ms", "zdm.ddl.statement-timeout=1m", "zdm.ddl.max-attempts=7",
+					"zdm.ddl.initial-backoff=20ms", "zdm.ddl.max-backoff=2s", "zdm.ddl.jitter=0.25")
+			.run((context) -> assertThat(context.getBean(DdlSettings.class)).isEqualTo(DdlSettings.defaults()
+				.withLockTimeout(Duration.ofMillis(50))
+				.withStatementTimeout(Duration.ofMinutes(1))
+				.withMaxAttempts(7)
+				.withBackoff(Duration.ofMillis(20), Duration.ofSeconds(2))
+				.withJitter(0.25)));
+	}
+
+	@Test
+	void expandScriptsFromTheClasspathRunInTheBackground() {
+		this.contextRunner
+			.withPropertyValues("zdm.migrations.subscribers-email.table=subscribers",
+					"zdm.migrations.subscribers-email.phase=dual-write", "zdm.fleet.heartbeat-interval=100ms",
+					"zdm.migrations.subscribers-email.up.email_address=lower(email)",
+					"zdm.migrations.subscribers-email.expand=classpath:db/zdm/subscribers-email/expand",
+					"zdm.migrations.subscribers-email.contract=classpath:db/zdm/subscribers-email/contract")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				PhaseController controller = context.getBean(PhaseController.class);
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> controller.status("subscribers-email").effective() == Phase.DUAL_WRITE);
+				assertThat(columns("subscribers")).contains("email_address");
+				assertThat(context.getBean(DdlHistoryRepository.class)
+					.status("subscribers-email", 1)
+					.step(DdlStep.EXPAND)
+					.isDone()).isTrue();
+				assertThat(context.getBean(ExpandContractRunner.class).expandProgress("subscribers-email").state())
+					.isEqualTo(ExpandProgress.State.DONE);
+			});
+	}
+
+	@Test
+	void expandAtStartUpRunsBeforeTheContextIsReady(@TempDir Path scripts) throws Exception {
+		postgres.jdbc().execute("CREATE TABLE batch_subscribers (id bigint PRIMARY KEY, email text)");
+		Files.writeString(scripts.resolve("V1__add_email_address.sql"),
+				"ALTER TABLE batch_subscribers ADD COLUMN email_address text;");
+		this.contextRunner
+			.withPropertyValues("zdm.ddl.expand-at-startup=true", "zdm.migrations.batch-email.table=batch_subscribers",
+					"zdm.migrations.batch-email.phase=dual-write",
+					"zdm.migrations.batch-email.up.email_address=lower(email)",
+					"zdm.migrations.batch-email.expand=filesystem:" + scripts.toAbsolutePath())
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(columns("batch_subscribers")).contains("email_address");
+				assertThat(context.getBean(PhaseController.class).status("batch-email").effective())
+					.isEqualTo(Phase.DUAL_WRITE);
+			});
+	}
+
+	@Test
+	void pausedExpandDoesNotRunAndHoldsTheMigrationAtExpand(@TempDir Path scripts) throws Exception {
+		postgres.jdbc().execute("CREATE TABLE paused_subscribers (id bigint PRIMARY KEY, email text)");
+		Files.writeString(scripts.resolve("V1__add_email_address.sql"),
+				"ALTER TABLE paused_subscribers ADD COLUMN email_address text;");
+		this.contextRunner
+			.withPropertyValues("zdm.migrations.paused-email.table=paused_subscribers",
+					"zdm.migrations.paused-email.phase=dual-write", "zdm.migrations.paused-email.expand-paused=true",
+					"zdm.migrations.paused-email.expand=filesystem:" + scripts.toAbsolutePath())
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				PhaseController controller = context.getBean(PhaseController.class);
+				controller.refresh();
+				assertThat(controller.status("paused-email").effective()).isEqualTo(Phase.EXPAND);
+				assertThat(controller.status("paused-email").heldBackReason())
+					.contains("is paused by zdm.migrations.paused-email.expand-paused");
+				assertThat(columns("paused_subscribers")).doesNotContain("email_address");
+			});
+	}
+
+	@Test
+	void unsafeExpandScriptFailsStartUpUnlessAllowed() {
+		ApplicationContextRunner unsafe = this.contextRunner.withPropertyValues(
+				"zdm.migrations.subscribers-index.table=subscribers",
+				"zdm.migrations.subscribers-index.expand=classpath:db/zdm/subscribers-index/expand");
+		unsafe.run((context) -> assertThat(context).getFailure()
+			.rootCause()
+			.isInstanceOf(ZdmConfigurationException.class)
+			.hasMessageContaining("CREATE INDEX subscribers_email ON subscribers (email)")
+			.hasMessageContaining("(create-index)"));
+		unsafe.withPropertyValues("zdm.migrations.subscribers-index.allow-unsafe=create-index")
+			.run((context) -> assertThat(context).hasNotFailed());
+	}
+
+	@Test
+	void unknownAllowanceFailsStartUp() {
+		this.contextRunner
+			.withPropertyValues("zdm.migrations.bad.table=subscribers",
+					"zdm.migrations.bad.allow-unsafe=create-indexes")
+			.run((context) -> assertThat(context).getFailure()
+				.rootCause()
+				.isInstanceOf(ZdmConfigurationException.class)
+				.hasMessageContaining("unknown unsafe operation 'create-indexes'"));
+	}
+
+	private static List<String> columns(String table) {
+		return postgres.jdbc()
+			.queryForList("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 "
+					+ "AND NOT attisdropped", String.class, table);
+	}
+
+}

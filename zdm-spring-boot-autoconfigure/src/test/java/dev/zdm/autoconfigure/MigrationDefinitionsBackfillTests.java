@@ -1,0 +1,74 @@
+package dev.zdm.autoconfigure;
+
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.zdm.autoconfigure.ZdmProperties;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.TimeWindow;
+import dev.zdm.migration.ZdmConfigurationException;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * Tests for the mapping of {@code zdm.migrations.<id>.backfill.*} in
+ * {@link MigrationDefinitions}.
+ */
+class MigrationDefinitionsBackfillTests {
+
+	@Test
+	void backfillDefaultsMatchSettingsDefaults() {
+		assertThat(MigrationDefinitions.from("users-email", migration()).backfill())
+			.isEqualTo(BackfillSettings.defaults());
+	}
+
+	@Test
+	void backfillPropertiesAreMapped() {
+		ZdmProperties.Migration properties = migration();
+		ZdmProperties.Backfill backfill = properties.getBackfill();
+		backfill.setMaxBatchSize(20_000);
+		backfill.setPause(Duration.ofMillis(250));
+		backfill.setTimeWindows(List.of("22:00-06:00"));
+		backfill.setTimeZone("Europe/Paris");
+		backfill.setVacuumEveryRows(0);
+		MigrationDefinition definition = MigrationDefinitions.from("users-email", properties);
+		assertThat(definition.backfill().maxBatchSize()).isEqualTo(20_000);
+		assertThat(definition.backfill().pause()).isEqualTo(Duration.ofMillis(250));
+		assertThat(definition.backfill().timeWindows())
+			.containsExactly(new TimeWindow(LocalTime.of(22, 0), LocalTime.of(6, 0)));
+		assertThat(definition.backfill().timeZone()).isEqualTo(ZoneId.of("Europe/Paris"));
+		assertThat(definition.backfill().vacuumEveryRows()).isZero();
+		assertThat(definition.toBuilder().build().backfill()).isEqualTo(definition.backfill());
+	}
+
+	@Test
+	void aSmallerMaxBatchSizeAloneIsAcceptedAndBoundsTheFirstBatch() {
+		ZdmProperties.Migration properties = migration();
+		properties.getBackfill().setMaxBatchSize(500);
+		ZdmSettings.checkBackfill("users-email", "zdm.migrations.users-email.backfill.", properties.getBackfill());
+		assertThat(MigrationDefinitions.from("users-email", properties).backfill().initialBatchSize()).isEqualTo(500);
+	}
+
+	@Test
+	void invalidTimeWindowIsRefused() {
+		ZdmProperties.Migration properties = migration();
+		properties.getBackfill().setTimeWindows(List.of("night"));
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> MigrationDefinitions.from("users-email", properties))
+			.satisfies((ex) -> assertThat(ex.getAction()).contains("zdm.migrations.users-email.backfill."));
+	}
+
+	private static ZdmProperties.Migration migration() {
+		ZdmProperties.Migration migration = new ZdmProperties.Migration();
+		migration.setTable("users");
+		migration.setPhase("backfill");
+		return migration;
+	}
+
+}

@@ -1,0 +1,130 @@
+package dev.zdm.autoconfigure;
+
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import dev.zdm.autoconfigure.ZdmAutoConfiguration;
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests that each bad declaration fails start-up with a message saying what is wrong and
+ * what to do, and leaves the database as it was: no zdm table is created.
+ */
+class ZdmDeclarationFailureTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, ZdmAutoConfiguration.class))
+		.withPropertyValues(postgres.springProperties());
+
+	private static List<String> tablesBefore;
+
+	@BeforeAll
+	static void createApplicationTable() {
+		postgres.jdbc().execute("CREATE TABLE users (id bigint PRIMARY KEY, email text, email_address text)");
+		postgres.jdbc().execute("CREATE TABLE events (payload text)");
+		tablesBefore = tables();
+	}
+
+	@Test
+	void unknownTable() {
+		assertRefused("zdm.migrations.m.table=userz", "Migration 'm': table 'userz' does not exist",
+				"Check zdm.migrations.m.table");
+	}
+
+	@Test
+	void unknownColumn() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.down.emial=email_address"),
+				"column 'emial' (an old column, zdm.migrations.m.down) does not exist in table 'public.users'",
+				"Use one of the table's columns: id, email, email_address.");
+	}
+
+	@Test
+	void unknownKeyColumn() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.key=uid"),
+				"column 'uid' (a key column, zdm.migrations.m.key) does not exist", "Use one of the table's columns");
+	}
+
+	@Test
+	void tableWithoutPrimaryKeyAndNoKey() {
+		assertRefused("zdm.migrations.m.table=events", "table 'public.events' has no primary key",
+				"Set zdm.migrations.m.key");
+	}
+
+	@Test
+	void unknownPhase() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.phase=dual-wrte"),
+				"Migration 'm': unknown phase 'dual-wrte'",
+				"Set zdm.migrations.m.phase to one of: expand, dual-write, backfill, read-new, contract.");
+	}
+
+	@Test
+	void invalidTableIdentifier() {
+		assertRefused("zdm.migrations.m.table=users;drop table users",
+				"'users;drop table users' in zdm.migrations.m.table is not a valid SQL identifier",
+				"Use the name as the catalog stores it");
+	}
+
+	@Test
+	void invalidColumnIdentifier() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up[email address]=lower(email)"),
+				"'email address' in zdm.migrations.m.up is not a valid SQL identifier", "Use the name as the catalog");
+	}
+
+	@Test
+	void invalidMigrationId() {
+		assertRefused("zdm.migrations[bad id!].table=users", "'bad id!' is not a valid migration id",
+				"letters, digits, '-' and '_'");
+	}
+
+	@Test
+	void unsafeUpExpression() {
+		assertRefused(
+				List.of("zdm.migrations.m.table=users",
+						"zdm.migrations.m.up.email_address=lower(email); DROP TABLE users"),
+				"expression zdm.migrations.m.up.email_address = \"lower(email); DROP TABLE users\" is invalid: it contains ';'",
+				"Write a single SQL expression");
+	}
+
+	@Test
+	void upExpressionOverUnknownColumn() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(mail)"),
+				"is invalid: ERROR: column \"mail\" does not exist", "Write a single SQL expression");
+	}
+
+	private void assertRefused(String property, String description, String action) {
+		assertRefused(List.of(property), description, action);
+	}
+
+	private void assertRefused(List<String> properties, String description, String action) {
+		this.contextRunner.withPropertyValues(properties.toArray(String[]::new)).run((context) -> {
+			assertThat(context).hasFailed();
+			FailureAnalysis analysis = new ZdmFailureAnalyzer().analyze(context.getStartupFailure());
+			assertThat(analysis).as("failure analysis").isNotNull();
+			assertThat(analysis.getDescription()).contains(description);
+			assertThat(analysis.getAction()).contains(action);
+		});
+		assertThat(tables()).as("tables after a refused declaration").isEqualTo(tablesBefore);
+	}
+
+	private static List<String> tables() {
+		return postgres.jdbc()
+			.queryForList(
+					"SELECT table_schema || '.' || table_name FROM information_schema.tables "
+							+ "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+					String.class);
+	}
+
+}

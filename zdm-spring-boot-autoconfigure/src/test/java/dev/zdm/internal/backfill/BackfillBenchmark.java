@@ -1,0 +1,1302 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.Measurement;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
+import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+import org.springframework.util.Assert;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.BackfillVerification;
+import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.internal.fleet.FleetSettings;
+import dev.zdm.internal.fleet.HeldBackTracker;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.metrics.BackfillMetrics;
+import dev.zdm.metrics.ZdmMetrics;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestFleet;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Measures the backfill side by side with one {@code UPDATE} of the whole table, and the
+ * latency of a concurrent read/write workload with and without a backfill running. Prints
+ * figures; asserts nothing about speed. Run with
+ * {@code ./mvnw -Pbenchmark -pl zdm-test-support,zdm-spring-boot-autoconfigure test -Dtest=BackfillBenchmark}.
+ */
+@Tag("benchmark")
+class BackfillBenchmark {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static final int ROWS = Integer.getInteger("zdm.benchmark.rows", 1_000_000);
+
+	private static final int WORKLOAD_ROWS = Integer.getInteger("zdm.benchmark.workload-rows", 3_000_000);
+
+	private static final Duration WINDOW = Duration.ofSeconds(Integer.getInteger("zdm.benchmark.window-seconds", 2));
+
+	private static final int WINDOWS = Integer.getInteger("zdm.benchmark.windows", 10);
+
+	private static final int ROUNDS = Integer.getInteger("zdm.benchmark.rounds", 3);
+
+	private static final int SCALE_ROWS = Integer.getInteger("zdm.benchmark.scale-rows", 10_000_000);
+
+	/**
+	 * Whether to measure only the scale figures (the other sections print what little
+	 * they measured).
+	 */
+	private static final boolean SCALE_ONLY = Boolean.getBoolean("zdm.benchmark.scale-only");
+
+	private static final int WORKLOAD_THREADS = 2;
+
+	private static final long READ_FLAG = 1L << 62;
+
+	private static final int OPERATIONS_PER_SECOND_PER_THREAD = 500;
+
+	private final JdbcTemplate jdbc = postgres.jdbc();
+
+	/**
+	 * The pool the measured runners use, its connections warmed (see {@link #warmPool}),
+	 * as an application's pool is; {@code null} until a test warms it.
+	 */
+	private @Nullable DataSource runners;
+
+	/**
+	 * One warmed connection for the statements the runners are measured against (one
+	 * {@code UPDATE}, one {@code INSERT ... SELECT}); {@code null} until a test warms it.
+	 */
+	private @Nullable JdbcTemplate statements;
+
+	@Test
+	void backfillAgainstOneUpdateAndWorkloadLatency() throws Exception {
+		BackfillService service = new JdbcBackfillService(postgres.dataSource());
+		warmPools();
+		List<Double> updateRates = new ArrayList<>();
+		List<Double> backfillRates = new ArrayList<>();
+		List<Long> updateGrowths = new ArrayList<>();
+		List<Long> backfillGrowths = new ArrayList<>();
+		List<Double> verifySeconds = new ArrayList<>();
+		for (int round = 1; round <= ROUNDS; round++) {
+			// one round is the UPDATE and the backfill one after the other on identical
+			// fresh tables, alternating
+			// which goes first, so that both see the same machine
+			String updateTable = "bench_update_" + round;
+			String backfillTable = "bench_backfill_" + round;
+			createTable(updateTable);
+			createTable(backfillTable);
+			if (round % 2 == 1) {
+				measureUpdate(updateTable, updateRates, updateGrowths);
+				measureBackfill(service, round, backfillTable, backfillRates, backfillGrowths, verifySeconds);
+			}
+			else {
+				measureBackfill(service, round, backfillTable, backfillRates, backfillGrowths, verifySeconds);
+				measureUpdate(updateTable, updateRates, updateGrowths);
+			}
+			this.jdbc.execute("DROP TABLE " + updateTable + ", " + backfillTable);
+		}
+
+		createTable("bench_workload", WORKLOAD_ROWS);
+		Workload workload = new Workload("bench_workload");
+		workload.start();
+		PhaseController paced = start("bench-paced", migration("bench-paced", "bench_workload", pacedSettings()));
+		// baseline and backfill windows alternate, so that both see the same machine; the
+		// backfill is paused for
+		// the baseline windows
+		for (int window = 0; window < WINDOWS; window++) {
+			workload.record(-1);
+			service.pause("bench-paced");
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> service.progress("bench-paced").state() == BackfillState.PAUSED);
+			workload.record(0);
+			Thread.sleep(WINDOW.toMillis());
+			workload.record(-1);
+			long before = service.progress("bench-paced").rowsDone();
+			service.resume("bench-paced");
+			await().atMost(Duration.ofSeconds(30)).until(() -> service.progress("bench-paced").rowsDone() > before);
+			workload.record(1);
+			Thread.sleep(WINDOW.toMillis());
+		}
+		workload.record(-1);
+		BackfillProgress pacedProgress = service.progress("bench-paced");
+		paced.stop();
+		workload.stop();
+		Latencies baseline = workload.latencies(0);
+		Latencies during = workload.latencies(1);
+		Latencies baselineReads = workload.latencies(0, (latency) -> (latency & READ_FLAG) != 0);
+		Latencies duringReads = workload.latencies(1, (latency) -> (latency & READ_FLAG) != 0);
+		Latencies baselineWrites = workload.latencies(0, (latency) -> (latency & READ_FLAG) == 0);
+		Latencies duringWrites = workload.latencies(1, (latency) -> (latency & READ_FLAG) == 0);
+
+		if (ROUNDS == 0) {
+			updateRates.add(1.0);
+			backfillRates.add(1.0);
+			updateGrowths.add(1L);
+			backfillGrowths.add(1L);
+		}
+		double updateRate = median(updateRates);
+		double backfillRate = median(backfillRates);
+		double updateGrowth = median(updateGrowths.stream().map(Long::doubleValue).toList());
+		double backfillGrowth = median(backfillGrowths.stream().map(Long::doubleValue).toList());
+		System.out.println();
+		System.out.println("zdm backfill benchmark, " + ROWS + " rows, PostgreSQL "
+				+ this.jdbc.queryForObject("SHOW server_version", String.class) + ", median of " + ROUNDS + " rounds");
+		System.out.printf("%-52s %14s %14s %8s%n", "", "one UPDATE", "backfill", "ratio");
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "rows/s (backfill with pacing off)", updateRate, backfillRate,
+				backfillRate / updateRate);
+		System.out.printf("%-52s %14s %14s%n", "  each round", format(updateRates, "%.0f"),
+				format(backfillRates, "%.0f"));
+		System.out.printf("%-52s %14s %14s %7.2fx%n", "table growth (pg_table_size)", mb(updateGrowth),
+				mb(backfillGrowth), backfillGrowth / updateGrowth);
+		System.out.printf("%-52s %14s %14s%n", "verification of every row (s)", "", format(verifySeconds, "%.2f"));
+		System.out.println();
+		System.out.printf(
+				"%-52s %14s %14s %8s%n", "workload on " + WORKLOAD_ROWS + " rows (" + WORKLOAD_THREADS + " x "
+						+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write)",
+				"no backfill", "backfill", "ratio");
+		System.out.printf("%-52s %14s %14s%n", "  in alternating windows", WINDOWS + " x " + WINDOW.toSeconds() + " s",
+				WINDOWS + " x " + WINDOW.toSeconds() + " s");
+		System.out.printf("%-52s %14d %14d%n", "operations", baseline.count(), during.count());
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "p50 latency (ms)", baseline.percentile(50),
+				during.percentile(50), during.percentile(50) / baseline.percentile(50));
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "p99 latency (ms)", baseline.percentile(99),
+				during.percentile(99), during.percentile(99) / baseline.percentile(99));
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "max latency (ms)", baseline.max(), during.max(),
+				during.max() / baseline.max());
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  reads: p99 latency (ms)", baselineReads.percentile(99),
+				duringReads.percentile(99), duringReads.percentile(99) / baselineReads.percentile(99));
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  writes: p99 latency (ms)", baselineWrites.percentile(99),
+				duringWrites.percentile(99), duringWrites.percentile(99) / baselineWrites.percentile(99));
+		System.out.printf("%-52s %14s %14d%n", "rows backfilled in the windows (default pacing)", "",
+				pacedProgress.rowsDone());
+		System.out.printf("%-52s %14s %14s%n", "backfill still copying after the last window", "",
+				(pacedProgress.copiedAt() == null) ? "yes" : "no");
+		System.out.printf("%-52s %14s %14s%n", "backfill rate at default pacing (rows/s)", "",
+				(pacedProgress.rate() != null) ? String.format("%.0f", pacedProgress.rate()) : "-");
+		System.out.println();
+	}
+
+	@Test
+	void verificationUnderLoadCrossTableCopyAndScale() throws Exception {
+		BackfillService service = new JdbcBackfillService(postgres.dataSource());
+		String version = this.jdbc.queryForObject("SHOW server_version", String.class);
+		warmPools();
+		if (SCALE_ONLY) {
+			printScale(measureScale(service), version);
+			return;
+		}
+
+		// the cross-table copy against one INSERT ... SELECT of the whole table, on
+		// identical fresh targets
+		List<Double> insertRates = new ArrayList<>();
+		List<Double> crossRates = new ArrayList<>();
+		List<Double> crossVerifyRates = new ArrayList<>();
+		for (int round = 1; round <= ROUNDS; round++) {
+			String source = "bench_cross_" + round;
+			createTable(source);
+			createTarget(source + "_insert");
+			createTarget(source + "_target");
+			if (round % 2 == 1) {
+				insertRates.add(insertSelect(source, source + "_insert", ROWS));
+				crossRates
+					.add(crossTableBackfill(service, "bench-cross-" + round, source, ROWS, crossVerifyRates, null));
+			}
+			else {
+				crossRates
+					.add(crossTableBackfill(service, "bench-cross-" + round, source, ROWS, crossVerifyRates, null));
+				insertRates.add(insertSelect(source, source + "_insert", ROWS));
+			}
+			this.jdbc.execute("DROP TABLE " + source + ", " + source + "_insert, " + source + "_target");
+		}
+
+		// copy at default pacing, with the workload idle and with it running, in
+		// alternating windows
+		createTable("bench_live", WORKLOAD_ROWS);
+		Workload workload = new Workload("bench_live");
+		workload.start();
+		PhaseController paced = start("bench-live", migration("bench-live", "bench_live", pacedSettings()));
+		List<Double> copyIdle = new ArrayList<>();
+		List<Double> copyLoaded = new ArrayList<>();
+		for (int window = 0; window < WINDOWS / 2; window++) {
+			workload.record(-1);
+			workload.idle(true);
+			copyIdle.add(copyWindow(service, "bench-live"));
+			workload.idle(false);
+			workload.record(1);
+			copyLoaded.add(copyWindow(service, "bench-live"));
+		}
+		workload.record(-1);
+		paced.stop();
+		workload.stop();
+		this.jdbc.execute("DROP TABLE bench_live");
+
+		// verification at default settings, with the workload idle and with it running,
+		// and the workload's
+		// latency without and during a verification
+		createTable("bench_verify", WORKLOAD_ROWS);
+		Workload verifyWorkload = new Workload("bench_verify");
+		verifyWorkload.start();
+		verifyWorkload.idle(true);
+		BackfillSettings defaults = BackfillSettings.defaults();
+		BackfillSettings verifying = pacedSettings().withVerification(
+				Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()),
+				Duration.ofMillis(
+						Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())));
+		BackfillSettings fastCopy = BackfillSettings.defaults()
+			.withoutPacing()
+			.withVerification(verifying.verificationBatchSize(), verifying.verificationPause());
+		PhaseController verifier = start("bench-verify", migration("bench-verify", "bench_verify", fastCopy));
+		await().atMost(Duration.ofMinutes(20))
+			.pollInterval(Duration.ofMillis(50))
+			.until(() -> service.progress("bench-verify") != null
+					&& service.progress("bench-verify").state() == BackfillState.VERIFIED);
+		List<Double> verifyIdle = new ArrayList<>();
+		List<Double> verifyLoaded = new ArrayList<>();
+		for (int window = 0; window < WINDOWS / 2; window++) {
+			verifyWorkload.idle(true);
+			verifyIdle.add(verification(service, "bench-verify"));
+			verifyWorkload.idle(false);
+			verifyWorkload.record(0);
+			Thread.sleep(WINDOW.toMillis());
+			verifyWorkload.record(2);
+			verifyLoaded.add(verification(service, "bench-verify"));
+			verifyWorkload.record(-1);
+		}
+		verifier.stop();
+		verifyWorkload.stop();
+		this.jdbc.execute("DROP TABLE bench_verify");
+		Latencies baseline = verifyWorkload.latencies(0);
+		Latencies during = verifyWorkload.latencies(2);
+
+		double[][] scale = measureScale(service);
+
+		System.out.println();
+		System.out.println("zdm backfill benchmark (verification, cross-table, scale), PostgreSQL " + version);
+		System.out.printf("%-52s %14s %14s %8s%n", ROWS + " rows, median of " + ROUNDS + " rounds", "INSERT..SELECT",
+				"cross-table", "ratio");
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", "rows/s (cross-table copy with pacing off)",
+				median(insertRates), median(crossRates), median(crossRates) / median(insertRates));
+		System.out.printf("%-52s %14s %14s%n", "  each round", format(insertRates, "%.0f"), format(crossRates, "%.0f"));
+		System.out.printf("%-52s %14s %14.0f%n", "cross-table verification rows/s", "", median(crossVerifyRates));
+		System.out.println();
+		System.out.printf("%-52s %14s %14s %8s%n", "on " + WORKLOAD_ROWS + " rows, workload " + WORKLOAD_THREADS + " x "
+				+ OPERATIONS_PER_SECOND_PER_THREAD + " ops/s", "no workload", "workload", "ratio");
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n",
+				"copy rows/s (default pacing, " + (WINDOWS / 2) + " x " + WINDOW.toSeconds() + " s each)",
+				median(copyIdle), median(copyLoaded), median(copyLoaded) / median(copyIdle));
+		System.out.printf("%-52s %14.0f %14.0f %7.2fx%n",
+				"verification rows/s (default settings, median of " + (WINDOWS / 2) + ")", median(verifyIdle),
+				median(verifyLoaded), median(verifyLoaded) / median(verifyIdle));
+		System.out.printf("%-52s %14s %14s%n", "  each verification", format(verifyIdle, "%.0f"),
+				format(verifyLoaded, "%.0f"));
+		System.out.printf("%-52s %14s %14s %8s%n", "workload latency", "no verif.", "verifying", "ratio");
+		System.out.printf("%-52s %14d %14d%n", "  operations", baseline.count(), during.count());
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  p50 latency (ms)", baseline.percentile(50),
+				during.percentile(50), during.percentile(50) / baseline.percentile(50));
+		System.out.printf("%-52s %14.2f %14.2f %7.2fx%n", "  p99 latency (ms)", baseline.percentile(99),
+				during.percentile(99), during.percentile(99) / baseline.percentile(99));
+		System.out.println();
+		printScale(scale, version);
+	}
+
+	/**
+	 * Where the cross-table copy's time goes, and the copy before and after its statement
+	 * changed, side by side: each variant copies the whole source table into a fresh
+	 * target, in batches of the pacing-off size (one transaction each) unless it is the
+	 * single statement; the order of the variants rotates from round to round, and each
+	 * round has a fresh source table. The "batch loop" variants run what a runner's batch
+	 * runs (timeouts, range query, copy, checkpoint, commit) with the old and the new
+	 * copy statement; "zdm runner" is the real runner with this code.
+	 * {@code -Dzdm.benchmark.profile-rows=N} picks the size (default
+	 * {@code zdm.benchmark.rows}).
+	 */
+	@Test
+	void crossTableCopyProfile() throws Exception {
+		int rows = Integer.getInteger("zdm.benchmark.profile-rows", ROWS);
+		int batch = BackfillSettings.defaults().withoutPacing().maxBatchSize();
+		new ZdmSchema(postgres.dataSource()).migrate();
+		BackfillService service = new JdbcBackfillService(postgres.dataSource());
+		String version = this.jdbc.queryForObject("SHOW server_version", String.class);
+		warmPools();
+		JdbcTemplate statements = warmStatements();
+		String columns = "(id, email_address, note)";
+		String values = "id, lower(email), note";
+		LinkedHashMap<String, CopyVariant> variants = new LinkedHashMap<>();
+		variants.put("one INSERT ... SELECT (whole table)", (source, target, round) -> statements
+			.update("INSERT INTO " + target + " " + columns + " SELECT " + values + " FROM " + source));
+		variants.put("  the same on a new connection", (source, target, round) -> {
+			try (Connection connection = postgres.database().newConnection();
+					Statement statement = connection.createStatement()) {
+				statement
+					.executeUpdate("INSERT INTO " + target + " " + columns + " SELECT " + values + " FROM " + source);
+			}
+		});
+		variants.put("batches: INSERT ... SELECT", (source, target, round) -> batches(rows, batch, "INSERT INTO "
+				+ target + " " + columns + " SELECT " + values + " FROM " + source + " WHERE id > :lo AND id <= :hi"));
+		variants.put("batches: + FOR SHARE, in key order",
+				(source, target, round) -> batches(rows, batch, "INSERT INTO " + target + " " + columns + " SELECT "
+						+ values + " FROM " + source + " WHERE id > :lo AND id <= :hi ORDER BY id FOR SHARE"));
+		variants.put("batches: + FOR SHARE, no ORDER BY",
+				(source, target, round) -> batches(rows, batch, "INSERT INTO " + target + " " + columns + " SELECT "
+						+ values + " FROM " + source + " WHERE id > :lo AND id <= :hi FOR SHARE"));
+		variants.put("batches: ON CONFLICT DO UPDATE, no lock",
+				(source, target, round) -> batches(rows, batch,
+						"INSERT INTO " + target + " AS t " + columns + " SELECT " + values + " FROM " + source
+								+ " WHERE id > :lo AND id <= :hi ON CONFLICT (id) DO UPDATE SET email_address = "
+								+ "EXCLUDED.email_address, note = EXCLUDED.note WHERE ROW(t.email_address, t.note) "
+								+ "IS DISTINCT FROM ROW(EXCLUDED.email_address, EXCLUDED.note)"));
+		variants
+			.put("batches: ON CONFLICT DO NOTHING + FOR SHARE",
+					(source, target, round) -> batches(rows, batch, "INSERT INTO " + target + " " + columns + " SELECT "
+							+ values + " FROM " + source
+							+ " WHERE id > :lo AND id <= :hi ORDER BY id FOR SHARE ON CONFLICT (id) DO NOTHING"));
+		variants.put("batches: old copy statement (CTE, FOR SHARE, upsert)",
+				(source, target, round) -> batches(rows, batch, profiled(source, target).copyOnConflict(false)));
+		variants.put("batches: new copy statement (FOR SHARE, NOT EXISTS)",
+				(source, target, round) -> batches(rows, batch, profiled(source, target).copy(false)));
+		variants.put("batch loop, old copy statement",
+				(source, target, round) -> batchLoop(source, target, rows, batch, "profile-old-" + round, false));
+		variants.put("batch loop, new copy statement",
+				(source, target, round) -> batchLoop(source, target, rows, batch, "profile-new-" + round, true));
+		variants.put("zdm runner (pacing off)", (source, target, round) -> {
+			crossTableBackfill(service, "bench-profile-" + round, source, rows, new ArrayList<>(), null);
+		});
+		variants.put("  the same on a new pool", (source, target, round) -> {
+			crossTableBackfill(service, "bench-profile-new-" + round, source, rows, new ArrayList<>(), null,
+					postgres.newDataSource("bench-profile-new-" + round, 4));
+		});
+		String only = System.getProperty("zdm.benchmark.profile-variants");
+		if (only != null) {
+			// the first variant is the baseline the others are compared with
+			String baselineName = variants.keySet().iterator().next();
+			List<String> wanted = List.of(only.split(","));
+			variants.keySet()
+				.removeIf((name) -> !name.equals(baselineName) && wanted.stream().noneMatch(name::contains));
+		}
+		List<String> names = new ArrayList<>(variants.keySet());
+		Map<String, List<Double>> rates = new HashMap<>();
+		List<String> plans = new ArrayList<>();
+		for (int round = 1; round <= ROUNDS; round++) {
+			String source = "bench_profile_" + round;
+			createTable(source, rows);
+			for (int i = 0; i < names.size(); i++) {
+				String name = names.get((i + (round - 1) * 4) % names.size());
+				String target = source + "_target";
+				createTarget(target);
+				long start = System.nanoTime();
+				variants.get(name).copy(source, target, round);
+				double rate = rows / ((System.nanoTime() - start) / 1e9);
+				if (name.startsWith("zdm runner") || name.contains("new pool")) {
+					BackfillProgress progress = service
+						.progress((name.contains("new pool") ? "bench-profile-new-" : "bench-profile-") + round);
+					rate = rows / seconds(progress.startedAt(), progress.copiedAt());
+				}
+				Long copied = this.jdbc.queryForObject("SELECT count(*) FROM " + target, Long.class);
+				if (copied == null || copied != rows) {
+					throw new IllegalStateException(name + " copied " + copied + " rows of " + rows);
+				}
+				rates.computeIfAbsent(name, (key) -> new ArrayList<>()).add(rate);
+				if (round == 1 && name.equals(names.get(0))) {
+					plans.add(plan(source, target, rows, batch, "full target"));
+					this.jdbc.execute("TRUNCATE " + target);
+					plans.add(plan(source, target, rows, batch, "empty target"));
+				}
+				this.jdbc.execute("DROP TABLE " + target);
+			}
+			this.jdbc.execute("DROP TABLE " + source);
+		}
+		double baseline = median(rates.get(names.get(0)));
+		System.out.println();
+		System.out.println("zdm cross-table copy profile, " + rows + " rows, batches of " + batch + ", PostgreSQL "
+				+ version + ", median of " + ROUNDS + " rounds, load average " + loadAverage());
+		System.out.printf("%-56s %10s %8s  %s%n", "", "rows/s", "ratio", "each round");
+		for (String name : names) {
+			double rate = median(rates.get(name));
+			System.out.printf("%-56s %10.0f %7.2fx  %s%n", name, rate, rate / baseline,
+					format(rates.get(name), "%.0f"));
+		}
+		plans.forEach(System.out::println);
+		System.out.println();
+	}
+
+	/** The plan of the new copy statement for a batch in the middle of the table. */
+	private String plan(String source, String target, int rows, int batch, String label) {
+		this.jdbc.execute("ANALYZE " + target);
+		NamedParameterJdbcTemplate named = new NamedParameterJdbcTemplate(this.jdbc);
+		MapSqlParameterSource range = new MapSqlParameterSource()
+			.addValue("lo", BackfillBatches.key(Integer.toString(rows / 2)))
+			.addValue("hi", BackfillBatches.key(Integer.toString(rows / 2 + batch)));
+		return "plan of the new copy statement, " + label + ":\n  " + String.join("\n  ",
+				named.queryForList("EXPLAIN (COSTS OFF) " + profiled(source, target).copy(false), range, String.class));
+	}
+
+	private static String loadAverage() {
+		return String.format("%.1f",
+				java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+	}
+
+	private static BackfillStatements profiled(String source, String target) {
+		return BackfillStatements.of(MigrationDefinition.builder("profile")
+			.table(source)
+			.key("id")
+			.targetTable(target)
+			.up("email_address", "lower(email)")
+			.up("note", "note")
+			.build());
+	}
+
+	/** Run a statement over consecutive key ranges, one transaction each. */
+	private void batches(int rows, int batch, String statement) throws SQLException {
+		try (Connection connection = warmStatements().getDataSource().getConnection()) {
+			connection.setAutoCommit(false);
+			NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(
+					new SingleConnectionDataSource(connection, true));
+			for (long lo = 0; lo < rows; lo += batch) {
+				jdbc.update(statement,
+						new MapSqlParameterSource().addValue("lo", BackfillBatches.key(Long.toString(lo)))
+							.addValue("hi", BackfillBatches.key(Long.toString(Math.min(rows, lo + batch)))));
+				connection.commit();
+			}
+			connection.setAutoCommit(true);
+		}
+	}
+
+	/**
+	 * What a runner's copy batches send, with the old copy statement (the upsert) or the
+	 * new one (after a savepoint): the local timeouts, the range query, the copy and the
+	 * checkpoint, one transaction per batch.
+	 */
+	private void batchLoop(String source, String target, int rows, int batch, String id, boolean newStatement)
+			throws SQLException {
+		BackfillStatements statements = profiled(source, target);
+		BackfillSettings settings = BackfillSettings.defaults();
+		try (Connection connection = warmStatements().getDataSource().getConnection()) {
+			BackfillRepository repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
+			NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
+			new MigrationStateRepository(postgres.dataSource()).register(id);
+			repository.ensure(id);
+			repository.claim(id, "profile", BackfillState.RUNNING);
+			String upper = Integer.toString(rows);
+			repository.start(id, upper, rows);
+			connection.setAutoCommit(false);
+			String last = null;
+			while (true) {
+				boolean first = last == null;
+				repository.setLocalTimeouts(settings.lockTimeout(), settings.statementTimeout());
+				MapSqlParameterSource range = new MapSqlParameterSource().addValue("lo", BackfillBatches.key(last))
+					.addValue("hi", BackfillBatches.key(upper))
+					.addValue("n", batch);
+				Map<String, Object> found = jdbc.queryForMap(statements.copyRange(first), range);
+				long count = ((Number) found.get("count")).longValue();
+				if (count == 0) {
+					connection.commit();
+					connection.setAutoCommit(true);
+					break;
+				}
+				String high = (String) found.get("max");
+				range.addValue("hi", BackfillBatches.key(high));
+				long changed;
+				if (newStatement) {
+					repository.jdbcTemplate().execute(BackfillStatements.COPY_SAVEPOINT);
+					changed = jdbc.update(statements.copy(first), range);
+				}
+				else {
+					changed = jdbc.update(statements.copyOnConflict(first), range);
+				}
+				repository.checkpoint(id, "profile",
+						new BackfillRepository.Checkpoint(high, count, changed, 0, batch, null, null));
+				connection.commit();
+				last = high;
+			}
+		}
+	}
+
+	@FunctionalInterface
+	private interface CopyVariant {
+
+		void copy(String source, String target, int round) throws Exception;
+
+	}
+
+	/** Both kinds at two sizes: rows/s and the JVM heap. */
+	private double[][] measureScale(BackfillService service) throws InterruptedException {
+		int[] sizes = { ROWS, SCALE_ROWS };
+		double[][] scale = new double[2][10];
+		for (int i = 0; i < 2; i++) {
+			int rows = sizes[i];
+			String table = "bench_scale_" + i;
+			createTable(table, rows);
+			HeapSampler heap = new HeapSampler();
+			String id = "bench-scale-" + i;
+			PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults().withoutPacing()),
+					warmRunners());
+			await().atMost(Duration.ofHours(2))
+				.pollInterval(Duration.ofMillis(100))
+				.until(() -> service.progress(id) != null && service.progress(id).state() == BackfillState.VERIFIED);
+			controller.stop();
+			BackfillProgress progress = service.progress(id);
+			scale[i][0] = rows / seconds(progress.startedAt(), progress.copiedAt());
+			scale[i][1] = rows / seconds(progress.verification().startedAt(), progress.verification().finishedAt());
+			double[] heapPeaks = heap.stop();
+			scale[i][2] = heapPeaks[0];
+			scale[i][3] = heapPeaks[1];
+			createTarget(table + "_target");
+			List<Double> crossVerify = new ArrayList<>();
+			HeapSampler crossHeap = new HeapSampler();
+			scale[i][4] = crossTableBackfill(service, "bench-scale-cross-" + i, table, rows, crossVerify, null);
+			scale[i][5] = crossVerify.get(0);
+			double[] crossHeapPeaks = crossHeap.stop();
+			scale[i][6] = crossHeapPeaks[0];
+			scale[i][7] = crossHeapPeaks[1];
+			this.jdbc.execute("DROP TABLE " + table + ", " + table + "_target");
+			// the same work as single statements on a fresh identical table: how the
+			// database's own rate changes with the size, beside the runner's
+			String statements = "bench_scale_statements_" + i;
+			createTable(statements, rows);
+			long start = System.nanoTime();
+			warmStatements().update("UPDATE " + statements + " SET email_address = lower(email)");
+			scale[i][8] = rows / ((System.nanoTime() - start) / 1e9);
+			createTarget(statements + "_target");
+			scale[i][9] = insertSelect(statements, statements + "_target", rows);
+			this.jdbc.execute("DROP TABLE " + statements + ", " + statements + "_target");
+		}
+		return scale;
+	}
+
+	private static void printScale(double[][] scale, String version) {
+		System.out.println("zdm backfill benchmark (scale), PostgreSQL " + version);
+		System.out.printf("%-52s %14s %14s %8s%n", "scale (pacing off, one run each)", ROWS + " rows",
+				SCALE_ROWS + " rows", "ratio");
+		String[] names = { "same-table copy rows/s", "same-table verification rows/s", "  JVM heap used, peak (MB)",
+				"  JVM heap after GC, peak (MB)", "cross-table copy rows/s", "cross-table verification rows/s",
+				"  JVM heap used, peak (MB)", "  JVM heap after GC, peak (MB)",
+				"  one UPDATE of a fresh table (no zdm), rows/s", "  one INSERT ... SELECT (no zdm), rows/s" };
+		int[] order = { 0, 8, 1, 2, 3, 4, 9, 5, 6, 7 };
+		for (int row : order) {
+			System.out.printf("%-52s %14.0f %14.0f %7.2fx%n", names[row], scale[0][row], scale[1][row],
+					scale[1][row] / scale[0][row]);
+		}
+		System.out.println();
+	}
+
+	private double insertSelect(String source, String target, int rows) {
+		JdbcTemplate statements = warmStatements();
+		long start = System.nanoTime();
+		statements.update(
+				"INSERT INTO " + target + " (id, email_address, note) SELECT id, lower(email), note FROM " + source);
+		return rows / ((System.nanoTime() - start) / 1e9);
+	}
+
+	private double crossTableBackfill(BackfillService service, String id, String source, int rows,
+			List<Double> verifyRates, @Nullable BackfillSettings settings) {
+		return crossTableBackfill(service, id, source, rows, verifyRates, settings, warmRunners());
+	}
+
+	private double crossTableBackfill(BackfillService service, String id, String source, int rows,
+			List<Double> verifyRates, @Nullable BackfillSettings settings, DataSource dataSource) {
+		MigrationDefinition migration = MigrationDefinition.builder(id)
+			.requestedPhase(Phase.BACKFILL)
+			.table(source)
+			.targetTable(source + "_target")
+			.up("email_address", "lower(email)")
+			.up("note", "note")
+			.backfill((settings != null) ? settings : BackfillSettings.defaults().withoutPacing())
+			.build();
+		PhaseController controller = start(id, migration, dataSource);
+		await().atMost(Duration.ofHours(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
+			BackfillProgress progress = service.progress(id);
+			return progress != null && progress.state() == BackfillState.VERIFIED;
+		});
+		controller.stop();
+		BackfillProgress progress = service.progress(id);
+		verifyRates.add(rows / seconds(progress.verification().startedAt(), progress.verification().finishedAt()));
+		return rows / seconds(progress.startedAt(), progress.copiedAt());
+	}
+
+	/** Rows/s the paced copy makes in one window. */
+	private double copyWindow(BackfillService service, String id) throws InterruptedException {
+		long before = service.progress(id).rowsDone();
+		long start = System.nanoTime();
+		Thread.sleep(WINDOW.toMillis());
+		return (service.progress(id).rowsDone() - before) / ((System.nanoTime() - start) / 1e9);
+	}
+
+	/** Ask for a verification and return its rows/s. */
+	private double verification(BackfillService service, String id) {
+		BackfillVerification previous = service.progress(id).verification();
+		service.verify(id);
+		await().atMost(Duration.ofMinutes(30)).pollInterval(Duration.ofMillis(20)).until(() -> {
+			BackfillVerification latest = service.progress(id).verification();
+			return latest != null && !latest.finishedAt().equals(previous.finishedAt());
+		});
+		BackfillVerification latest = service.progress(id).verification();
+		return latest.rowsChecked() / seconds(latest.startedAt(), latest.finishedAt());
+	}
+
+	private static double seconds(java.time.Instant from, java.time.Instant to) {
+		return Duration.between(from, to).toNanos() / 1e9;
+	}
+
+	private void createTarget(String table) {
+		this.jdbc.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email_address text, note text)");
+	}
+
+	/**
+	 * The JVM's heap while it runs, sampled every 20 ms: the peak of the heap used, and
+	 * the peak of what the heap held after a garbage collection (what stays reachable,
+	 * which is what would grow with the table).
+	 */
+	private static final class HeapSampler {
+
+		private final java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory
+			.getMemoryMXBean();
+
+		private final List<java.lang.management.MemoryPoolMXBean> pools = java.lang.management.ManagementFactory
+			.getMemoryPoolMXBeans()
+			.stream()
+			.filter((pool) -> pool.getType() == java.lang.management.MemoryType.HEAP)
+			.toList();
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private volatile long peak;
+
+		private volatile long peakAfterGc;
+
+		private final Thread thread;
+
+		HeapSampler() {
+			System.gc();
+			this.thread = new Thread(() -> {
+				while (this.running.get()) {
+					this.peak = Math.max(this.peak, this.memory.getHeapMemoryUsage().getUsed());
+					long afterGc = this.pools.stream()
+						.map(java.lang.management.MemoryPoolMXBean::getCollectionUsage)
+						.filter(java.util.Objects::nonNull)
+						.mapToLong(java.lang.management.MemoryUsage::getUsed)
+						.sum();
+					this.peakAfterGc = Math.max(this.peakAfterGc, afterGc);
+					try {
+						Thread.sleep(20);
+					}
+					catch (InterruptedException ex) {
+						return;
+					}
+				}
+			});
+			this.thread.setDaemon(true);
+			this.thread.start();
+		}
+
+		/** Stop and return the peaks in MB: used, and after a collection. */
+		double[] stop() throws InterruptedException {
+			this.running.set(false);
+			this.thread.join();
+			return new double[] { this.peak / 1024.0 / 1024.0, this.peakAfterGc / 1024.0 / 1024.0 };
+		}
+
+	}
+
+	/**
+	 * The cost of zdm's meters and of the lock and progress samplers, on the same
+	 * workload while a backfill runs at default pacing, in windows that take turns: with
+	 * them off (alternately into two buckets, whose comparison is the noise floor), with
+	 * them on at zdm's default rates (every backfill event recorded, both samplers
+	 * querying every 5 s, the default heartbeat, and every meter read once a second as a
+	 * scrape would), and with them on at {@code zdm.benchmark.meter-amplification} times
+	 * those rates (25 by default). A cost below this machine's noise at the default rates
+	 * shows at the amplified ones, and scales down with the rate: each sampling and each
+	 * scrape costs the same, so the default rates cost their share of the amplified cost.
+	 * {@code zdm.benchmark.meter-windows} windows of each kind (60 by default), on a
+	 * table large enough for the backfill to run through all of them.
+	 */
+	@Test
+	void meterAndLockSamplerCostOnWorkloadLatency() throws Exception {
+		int windows = Integer.getInteger("zdm.benchmark.meter-windows", 60);
+		int amplification = Integer.getInteger("zdm.benchmark.meter-amplification", 25);
+		// about 20,000 rows/s at default pacing, through three windows a turn
+		int rows = (int) Math.max(WORKLOAD_ROWS, windows * 3 * (WINDOW.toMillis() + 250) * 22L);
+		createTable("bench_observed", rows);
+		BackfillService service = new JdbcBackfillService(postgres.dataSource());
+		Workload workload = new Workload("bench_observed", rows);
+		workload.start(windows * 2);
+		// 0: off, 1: default rates, 2: amplified rates
+		AtomicInteger observing = new AtomicInteger();
+		SimpleMeterRegistry registry = new SimpleMeterRegistry();
+		BackfillMetrics metrics = new BackfillMetrics(registry);
+		AtomicLong listenerNanos = new AtomicLong();
+		AtomicLong listenerCalls = new AtomicLong();
+		AtomicLong samplerNanos = new AtomicLong();
+		AtomicLong samplerCalls = new AtomicLong();
+		DataSource dataSource = postgres.newDataSource("bench-observed", 4);
+		// zdm's default fleet timing: the samplers run once per heartbeat, every 5 s
+		FleetSettings fleet = new FleetSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(30),
+				Duration.ofHours(1));
+		BackfillParticipant backfill = new BackfillParticipant(dataSource, fleet.timeout(), List.of());
+		backfill.setListener(new BackfillListener() {
+
+			@Override
+			public Batch batchStarting(MigrationDefinition migration, BatchKind kind, int batchSize) {
+				if (observing.get() == 0) {
+					return Batch.NONE;
+				}
+				long start = cpuNanos();
+				Batch batch = metrics.batchStarting(migration, kind, batchSize);
+				listenerNanos.addAndGet(cpuNanos() - start);
+				return new Batch() {
+
+					@Override
+					public void copied(long rows, long updated) {
+						long start = cpuNanos();
+						batch.copied(rows, updated);
+						listenerNanos.addAndGet(cpuNanos() - start);
+						listenerCalls.incrementAndGet();
+					}
+
+					@Override
+					public void verified(long rows, long disagreeing, long repaired) {
+						long start = cpuNanos();
+						batch.verified(rows, disagreeing, repaired);
+						listenerNanos.addAndGet(cpuNanos() - start);
+						listenerCalls.incrementAndGet();
+					}
+
+					@Override
+					public void failed(Throwable failure, boolean retried) {
+						batch.failed(failure, retried);
+					}
+
+				};
+			}
+
+			@Override
+			public void holdsBack(MigrationDefinition migration, ThrottleReason reason) {
+				if (observing.get() != 0) {
+					metrics.holdsBack(migration, reason);
+				}
+			}
+
+			@Override
+			public void heldBack(MigrationDefinition migration, ThrottleReason reason, Duration duration) {
+				if (observing.get() != 0) {
+					metrics.heldBack(migration, reason, duration);
+				}
+			}
+
+		});
+		LockFiguresSampler locks = new LockFiguresSampler(new LockInspector(dataSource));
+		BackfillProgressSampler progress = new BackfillProgressSampler(new JdbcBackfillService(dataSource));
+		HeldBackTracker heldBack = new HeldBackTracker();
+		PhaseController controller = new PhaseController(dataSource,
+				List.of(migration("bench-observed", "bench_observed", pacedSettings())),
+				InstanceInfo.ofThisProcess("bench-observed", "benchmark", "1"), fleet, List.of(backfill));
+		controller.start();
+		new ZdmMetrics(controller, locks, progress, null, heldBack).bindTo(registry);
+		// The samplers as a heartbeat runs them (every 5 s), and a scrape (every second),
+		// each at its rate times the amplification in amplified windows.
+		AtomicBoolean sampling = new AtomicBoolean(true);
+		Thread sampler = new Thread(() -> {
+			long lastSample = 0;
+			long lastScrape = 0;
+			while (sampling.get()) {
+				int mode = observing.get();
+				long now = System.nanoTime();
+				long factor = (mode == 2) ? amplification : 1;
+				if (mode != 0 && now - lastSample >= fleet.heartbeatInterval().toNanos() / factor) {
+					lastSample = now;
+					long start = System.nanoTime();
+					MigrationStatus status = controller.status("bench-observed");
+					locks.afterHeartbeat(status);
+					progress.afterHeartbeat(status);
+					heldBack.afterHeartbeat(status);
+					if (mode == 1) {
+						samplerNanos.addAndGet(System.nanoTime() - start);
+						samplerCalls.incrementAndGet();
+					}
+				}
+				if (mode != 0 && now - lastScrape >= 1_000_000_000L / factor) {
+					lastScrape = now;
+					for (Meter meter : registry.getMeters()) {
+						for (Measurement measurement : meter.measure()) {
+							measurement.getValue();
+						}
+					}
+				}
+				try {
+					Thread.sleep(5);
+				}
+				catch (InterruptedException ex) {
+					return;
+				}
+			}
+		}, "bench-sampler");
+		sampler.start();
+		await().atMost(Duration.ofSeconds(60)).until(() -> {
+			BackfillProgress started = service.progress("bench-observed");
+			return started != null && started.rowsDone() > 0;
+		});
+		// Each turn: a window without meters (into bucket 0 or 2, alternately: comparing
+		// the two shows the noise floor), one at the default rates (bucket 1) and one at
+		// the amplified rates (bucket 3), in an order drawn anew each turn, so that
+		// nothing periodic in the background (the backfill's VACUUMs) falls on one kind
+		// more than another. Each window's p99 is also kept, to compare windows of one
+		// turn, which see the same background.
+		List<Latencies> offWindows = new ArrayList<>();
+		List<Latencies> onWindows = new ArrayList<>();
+		List<Latencies> amplifiedWindows = new ArrayList<>();
+		java.util.Random order = new java.util.Random(42);
+		for (int window = 0; window < windows; window++) {
+			int offBucket = (window % 2 == 0) ? 0 : 2;
+			List<Integer> modes = new ArrayList<>(List.of(0, 1, 2));
+			java.util.Collections.shuffle(modes, order);
+			for (int mode : modes) {
+				workload.record(-1);
+				observing.set(mode);
+				Thread.sleep(200);
+				switch (mode) {
+					case 0 -> offWindows.add(workload.window(offBucket, WINDOW));
+					case 1 -> onWindows.add(workload.window(1, WINDOW));
+					default -> amplifiedWindows.add(workload.window(3, WINDOW));
+				}
+			}
+		}
+		workload.record(-1);
+		BackfillProgress done = service.progress("bench-observed");
+		sampling.set(false);
+		sampler.interrupt();
+		sampler.join();
+		controller.stop();
+		workload.stop();
+		Latencies offEven = workload.latencies(0);
+		Latencies offOdd = workload.latencies(2);
+		Latencies off = offEven.merge(offOdd);
+		Latencies on = workload.latencies(1);
+		Latencies amplified = workload.latencies(3);
+		double floor = offEven.percentile(99) / offOdd.percentile(99);
+		double onRatio = on.percentile(99) / off.percentile(99);
+		double amplifiedRatio = amplified.percentile(99) / off.percentile(99);
+		System.out.println();
+		System.out.println("zdm meters and lock sampler cost, workload on " + rows + " rows (" + WORKLOAD_THREADS
+				+ " x " + OPERATIONS_PER_SECOND_PER_THREAD + " ops/s, 1:1 read/write) while a backfill runs at default "
+				+ "pacing, PostgreSQL " + this.jdbc.queryForObject("SHOW server_version", String.class));
+		System.out.printf("%-52s %14s %14s %14s%n", "", "meters off", "default rates", amplification + "x the rates");
+		System.out.printf("%-52s %14s %14s %14s%n", "  in windows taking turns",
+				windows + " x " + WINDOW.toSeconds() + " s", windows + " x " + WINDOW.toSeconds() + " s",
+				windows + " x " + WINDOW.toSeconds() + " s");
+		System.out.printf("%-52s %14d %14d %14d%n", "operations", off.count(), on.count(), amplified.count());
+		for (int percentile : new int[] { 50, 99 }) {
+			System.out.printf("%-52s %14.3f %14.3f %14.3f%n", "p" + percentile + " latency (ms)",
+					off.percentile(percentile), on.percentile(percentile), amplified.percentile(percentile));
+			System.out.printf("%-52s %14s %13.3fx %13.3fx%n", "  ratio to meters off", "",
+					on.percentile(percentile) / off.percentile(percentile),
+					amplified.percentile(percentile) / off.percentile(percentile));
+		}
+		System.out.printf("%-52s %14.3f %14.3f %14.3f%n", "max latency (ms)", off.max(), on.max(), amplified.max());
+		System.out.printf("%-52s %13.3fx%n", "noise floor: p99 of even / odd windows off", floor);
+		List<Double> pairs = new ArrayList<>();
+		List<Double> amplifiedPairs = new ArrayList<>();
+		List<Double> offPairs = new ArrayList<>();
+		for (int i = 0; i < windows; i++) {
+			pairs.add(onWindows.get(i).percentile(99) / offWindows.get(i).percentile(99));
+			amplifiedPairs.add(amplifiedWindows.get(i).percentile(99) / offWindows.get(i).percentile(99));
+			if (i > 0) {
+				offPairs.add(offWindows.get(i).percentile(99) / offWindows.get(i - 1).percentile(99));
+			}
+		}
+		System.out.printf("%-52s %14s %13.3fx %13.3fx%n", "p99, median of each window / the turn's off window", "",
+				median(pairs), median(amplifiedPairs));
+		System.out.printf("%-52s %13.3fx%n", "  noise floor: off window / the turn's before", median(offPairs));
+		// the amplified windows cost the default rates' cost times the amplification
+		// (the meters' recording per batch is not amplified: it is measured below)
+		double perDefault = (amplifiedRatio - 1) / amplification;
+		System.out.printf("%-52s %14s %+13.2f%%%n", "p99 cost at the default rates, from the amplified", "",
+				perDefault * 100);
+		System.out.printf("%-52s %14s %14.1f%n", "meters: CPU microseconds per batch recorded", "",
+				listenerNanos.get() / 1e3 / Math.max(1, listenerCalls.get()));
+		System.out.printf("%-52s %14s %14.2f%n", "samplers: wall milliseconds per sampling (5 queries)", "",
+				samplerNanos.get() / 1e6 / Math.max(1, samplerCalls.get()));
+		System.out.printf("%-52s %14s %14d%n", "rows backfilled by the end of the windows", "", done.rowsDone());
+		System.out.printf("%-52s %14s %14s%n", "backfill still copying after the last window", "",
+				(done.copiedAt() == null) ? "yes" : "no");
+		System.out.printf("%-52s %14s %14.0f%n", "batches recorded by zdm.backfill.batch.duration", "",
+				(double) registry.get("zdm.backfill.batch.duration").tag("kind", "copy").timer().count());
+		System.out.println();
+	}
+
+	private static long cpuNanos() {
+		return java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+	}
+
+	private void measureUpdate(String table, List<Double> rates, List<Long> growths) {
+		JdbcTemplate statements = warmStatements();
+		long sizeBefore = tableSize(table);
+		long start = System.nanoTime();
+		statements.update("UPDATE " + table + " SET email_address = lower(email)");
+		rates.add(ROWS / ((System.nanoTime() - start) / 1e9));
+		growths.add(tableSize(table) - sizeBefore);
+	}
+
+	private void measureBackfill(BackfillService service, int round, String table, List<Double> rates,
+			List<Long> growths, List<Double> verifySeconds) {
+		String id = "bench-off-" + round;
+		long sizeBefore = tableSize(table);
+		PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults().withoutPacing()),
+				warmRunners());
+		await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+			BackfillProgress progress = service.progress(id);
+			return progress != null && progress.state() == BackfillState.VERIFIED;
+		});
+		controller.stop();
+		BackfillProgress progress = service.progress(id);
+		rates.add(ROWS / (Duration.between(progress.startedAt(), progress.copiedAt()).toNanos() / 1e9));
+		growths.add(tableSize(table) - sizeBefore);
+		verifySeconds
+			.add(Duration.between(progress.verification().startedAt(), progress.verification().finishedAt()).toNanos()
+					/ 1e9);
+	}
+
+	private static BackfillSettings pacedSettings() {
+		BackfillSettings defaults = BackfillSettings.defaults();
+		boolean noLoadChecks = Boolean.getBoolean("zdm.benchmark.no-load-checks");
+		return defaults.toBuilder()
+			.targetBatchDuration(Duration
+				.ofMillis(Long.getLong("zdm.benchmark.paced-target", defaults.targetBatchDuration().toMillis())))
+			.pause(Duration.ofMillis(Long.getLong("zdm.benchmark.paced-pause", defaults.pause().toMillis())))
+			.maxLockWaiters(noLoadChecks ? Integer.MAX_VALUE : defaults.maxLockWaiters())
+			.maxTransactionAge(noLoadChecks ? Duration.ZERO : defaults.maxTransactionAge())
+			.vacuumEveryRows(Long.getLong("zdm.benchmark.paced-vacuum", defaults.vacuumEveryRows()))
+			.verificationBatchSize(
+					Integer.getInteger("zdm.benchmark.verification-batch", defaults.verificationBatchSize()))
+			.verificationPause(Duration
+				.ofMillis(Long.getLong("zdm.benchmark.verification-pause", defaults.verificationPause().toMillis())))
+			.build();
+	}
+
+	private static double median(List<Double> values) {
+		List<Double> sorted = values.stream().sorted().toList();
+		int middle = sorted.size() / 2;
+		return (sorted.size() % 2 == 1) ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2;
+	}
+
+	private static String format(List<Double> values, String format) {
+		return String.join(" ", values.stream().map((value) -> String.format(format, value)).toList());
+	}
+
+	/**
+	 * A steady read/write workload whose latencies are recorded into buckets.
+	 */
+	private final class Workload {
+
+		private final String table;
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private final AtomicInteger bucket = new AtomicInteger(-1);
+
+		private final List<Thread> threads = new ArrayList<>();
+
+		private final List<List<long[]>> samples = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+				new ArrayList<>());
+
+		private final AtomicBoolean idle = new AtomicBoolean();
+
+		private final List<int[]> counts = new ArrayList<>();
+
+		private final int rows;
+
+		Workload(String table) {
+			this(table, WORKLOAD_ROWS);
+		}
+
+		Workload(String table, int rows) {
+			this.table = table;
+			this.rows = rows;
+		}
+
+		void start() {
+			start(WINDOWS);
+		}
+
+		void start(int windows) {
+			int capacity = (int) (windows * WINDOW.toSeconds() * OPERATIONS_PER_SECOND_PER_THREAD * 2 + 1000);
+			for (int i = 0; i < WORKLOAD_THREADS; i++) {
+				long[][] buckets = new long[this.samples.size()][];
+				for (int bucket = 0; bucket < buckets.length; bucket++) {
+					buckets[bucket] = new long[capacity];
+					this.samples.get(bucket).add(buckets[bucket]);
+				}
+				int[] count = new int[buckets.length];
+				this.counts.add(count);
+				Thread thread = new Thread(() -> run(buckets, count));
+				thread.start();
+				this.threads.add(thread);
+			}
+		}
+
+		void record(int bucket) {
+			this.bucket.set(bucket);
+		}
+
+		/**
+		 * Record into a bucket for a while, and return what was recorded then.
+		 */
+		Latencies window(int bucket, Duration length) throws InterruptedException {
+			int[] from = this.counts.stream().mapToInt((count) -> count[bucket]).toArray();
+			record(bucket);
+			Thread.sleep(length.toMillis());
+			record(-1);
+			// operations that finished just before the switch are still being recorded
+			Thread.sleep(20);
+			List<Long> window = new ArrayList<>();
+			for (int i = 0; i < this.counts.size(); i++) {
+				long[] samples = this.samples.get(bucket).get(i);
+				for (int j = from[i]; j < this.counts.get(i)[bucket]; j++) {
+					window.add(samples[j] & ~READ_FLAG);
+				}
+			}
+			return new Latencies(window.stream().mapToLong(Long::longValue).sorted().toArray());
+		}
+
+		/**
+		 * Stop sending operations for a while (or start again), as for a measurement
+		 * without the workload.
+		 */
+		void idle(boolean idle) {
+			this.idle.set(idle);
+		}
+
+		void stop() throws InterruptedException {
+			this.running.set(false);
+			for (Thread thread : this.threads) {
+				thread.join();
+			}
+		}
+
+		Latencies latencies(int bucket) {
+			return latencies(bucket, (latency) -> true);
+		}
+
+		Latencies latencies(int bucket, java.util.function.LongPredicate filter) {
+			int total = this.counts.stream().mapToInt((count) -> count[bucket]).sum();
+			long[] all = new long[total];
+			int at = 0;
+			for (int i = 0; i < this.counts.size(); i++) {
+				int count = this.counts.get(i)[bucket];
+				System.arraycopy(this.samples.get(bucket).get(i), 0, all, at, count);
+				at += count;
+			}
+			return new Latencies(
+					Arrays.stream(all).filter(filter).map((latency) -> latency & ~READ_FLAG).sorted().toArray());
+		}
+
+		private void run(long[][] latencies, int[] counts) {
+			ThreadLocalRandom random = ThreadLocalRandom.current();
+			long interval = 1_000_000_000L / OPERATIONS_PER_SECOND_PER_THREAD;
+			try (Connection connection = postgres.database().newConnection();
+					PreparedStatement read = connection
+						.prepareStatement("SELECT * FROM " + this.table + " WHERE id = ?");
+					PreparedStatement write = connection.prepareStatement(
+							"UPDATE " + this.table + " SET email = ?, email_address = lower(?) WHERE id = ?")) {
+				long next = System.nanoTime();
+				while (this.running.get()) {
+					if (this.idle.get()) {
+						Thread.sleep(5);
+						next = System.nanoTime();
+						continue;
+					}
+					long id = random.nextLong(1, this.rows + 1);
+					int bucket = this.bucket.get();
+					long start = System.nanoTime();
+					boolean reading = random.nextBoolean();
+					if (reading) {
+						read.setLong(1, id);
+						try (ResultSet rs = read.executeQuery()) {
+							rs.next();
+						}
+					}
+					else {
+						String email = "User" + id + "-" + random.nextInt() + "@Example.COM";
+						write.setString(1, email);
+						write.setString(2, email);
+						write.setLong(3, id);
+						write.executeUpdate();
+					}
+					long latency = (System.nanoTime() - start) | (reading ? READ_FLAG : 0);
+					if (bucket >= 0 && bucket == this.bucket.get() && counts[bucket] < latencies[bucket].length) {
+						latencies[bucket][counts[bucket]++] = latency;
+					}
+					next += interval;
+					long sleep = next - System.nanoTime();
+					if (sleep > 0) {
+						Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+					}
+				}
+			}
+			catch (Exception ex) {
+				throw new IllegalStateException(ex);
+			}
+		}
+
+	}
+
+	private void createTable(String table) {
+		createTable(table, ROWS);
+	}
+
+	private void createTable(String table, int rows) {
+		this.jdbc.execute("CREATE TABLE " + table
+				+ " (id bigint PRIMARY KEY, email text NOT NULL, email_address text, created_at timestamptz NOT NULL DEFAULT now(), note text)");
+		this.jdbc.update("INSERT INTO " + table + " (id, email, note) SELECT i, 'User' || i || '@Example.COM', "
+				+ "md5(i::text) FROM generate_series(1, ?) AS i", rows);
+		this.jdbc.execute("VACUUM ANALYZE " + table);
+	}
+
+	private long tableSize(String table) {
+		return this.jdbc.queryForObject("SELECT pg_table_size(?::regclass)", Long.class, table);
+	}
+
+	private static MigrationDefinition migration(String id, String table, BackfillSettings settings) {
+		return BackfillFixtures.migration(id, table, Phase.BACKFILL, settings);
+	}
+
+	private PhaseController start(String instance, MigrationDefinition migration) {
+		return start(instance, migration, postgres.newDataSource(instance, 4));
+	}
+
+	private PhaseController start(String instance, MigrationDefinition migration, DataSource dataSource) {
+		PhaseController controller = new PhaseController(dataSource, List.of(migration),
+				InstanceInfo.ofThisProcess(instance, "benchmark", "1"), TestFleet.SETTINGS,
+				List.of(new BackfillParticipant(dataSource, TestFleet.SETTINGS.timeout(), List.of())));
+		controller.start();
+		return controller;
+	}
+
+	/**
+	 * Warm the pools the measured copies use. A server process maps the shared buffers'
+	 * memory page by page as it first touches them: on this machine a new connection
+	 * copying 1,000,000 rows spends about a third of its time on those page faults
+	 * (32,000 of them, 128 MB), and a connection that has done so once does not again. An
+	 * application's pool keeps its connections for hours, so the runners are measured on
+	 * warmed connections, and so are the statements they are compared with.
+	 */
+	private void warmPools() throws SQLException {
+		this.runners = warmPool("bench-runners", 4);
+		this.statements = new JdbcTemplate(warmPool("bench-statements", 1));
+	}
+
+	private DataSource warmRunners() {
+		Assert.state(this.runners != null, "warmPools() first");
+		return this.runners;
+	}
+
+	private JdbcTemplate warmStatements() {
+		Assert.state(this.statements != null, "warmPools() first");
+		return this.statements;
+	}
+
+	/**
+	 * A pool whose every connection has written more pages than the shared buffers hold
+	 * (into a table it then rolls back), so that each has touched all of their memory.
+	 */
+	private DataSource warmPool(String name, int size) throws SQLException {
+		HikariDataSource pool = postgres.newDataSource(name, size);
+		// kept for the whole test: never retired for idleness or age
+		pool.getHikariConfigMXBean().setMinimumIdle(size);
+		pool.getHikariConfigMXBean().setMaxLifetime(0);
+		Long buffers = this.jdbc
+			.queryForObject("SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers'", Long.class);
+		long rows = (long) ((buffers != null ? buffers : 0) / 1000 * 1.25);
+		List<Connection> held = new ArrayList<>();
+		try {
+			for (int i = 0; i < size; i++) {
+				held.add(pool.getConnection());
+			}
+			for (Connection connection : held) {
+				connection.setAutoCommit(false);
+				try (Statement statement = connection.createStatement()) {
+					statement.execute("CREATE TABLE bench_warm (filler text)");
+					statement.executeUpdate(
+							"INSERT INTO bench_warm SELECT repeat('x', 900) FROM generate_series(1, " + rows + ")");
+				}
+				connection.rollback();
+				connection.setAutoCommit(true);
+			}
+		}
+		finally {
+			for (Connection connection : held) {
+				connection.close();
+			}
+		}
+		return pool;
+	}
+
+	private static String mb(double bytes) {
+		return String.format("%.1f MB", bytes / 1024.0 / 1024.0);
+	}
+
+	private record Latencies(long[] sorted) {
+
+		Latencies merge(Latencies other) {
+			long[] all = Arrays.copyOf(this.sorted, this.sorted.length + other.sorted.length);
+			System.arraycopy(other.sorted, 0, all, this.sorted.length, other.sorted.length);
+			Arrays.sort(all);
+			return new Latencies(all);
+		}
+
+		int count() {
+			return this.sorted.length;
+		}
+
+		double percentile(int percentile) {
+			int index = (int) Math.ceil(percentile / 100.0 * this.sorted.length) - 1;
+			return this.sorted[Math.max(0, index)] / 1e6;
+		}
+
+		double max() {
+			return this.sorted[this.sorted.length - 1] / 1e6;
+		}
+
+	}
+
+}

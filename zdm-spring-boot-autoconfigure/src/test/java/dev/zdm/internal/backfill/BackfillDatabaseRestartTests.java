@@ -1,0 +1,170 @@
+package dev.zdm.internal.backfill;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.fleet.FleetMember;
+import dev.zdm.internal.fleet.FleetRegistry;
+import dev.zdm.internal.fleet.FleetSettings;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests that a backfill finishes when its database restarts mid-way, and that a graceful
+ * stop with the database down does not wait for the pool's timeout. Uses a PostgreSQL
+ * server of its own, so that the restart affects no other test.
+ */
+class BackfillDatabaseRestartTests {
+
+	@TempDir
+	Path dataDirectory;
+
+	@Test
+	void backfillFinishesAfterDatabaseRestart() throws Exception {
+		int port = freePort();
+		EmbeddedPostgres server = start(port);
+		HikariDataSource dataSource = dataSource(server);
+		PhaseController controller = null;
+		try {
+			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+			jdbc.execute("CREATE TABLE restart_users (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+			jdbc.update("INSERT INTO restart_users (id, email) SELECT i, 'User' || i || '@Example.COM' "
+					+ "FROM generate_series(1, 30000) AS i");
+			BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
+			AtomicInteger failedRuns = new AtomicInteger();
+			backfill.setListener(new BackfillListener() {
+
+				@Override
+				public void runFailed(MigrationDefinition migration, Throwable failure) {
+					failedRuns.incrementAndGet();
+				}
+
+			});
+			controller = new PhaseController(dataSource,
+					List.of(BackfillFixtures.migration("restart", "restart_users", Phase.BACKFILL,
+							BackfillFixtures.settings(300, 300, 300, Duration.ofMillis(20)))),
+					InstanceInfo.ofThisProcess("a", "test", "1"), TestFleet.SETTINGS, List.of(backfill));
+			controller.start();
+			BackfillService service = new JdbcBackfillService(dataSource);
+			await().atMost(Duration.ofSeconds(20)).until(() -> service.progress("restart").rowsDone() > 3000);
+			server.close();
+			// the run in flight fails on the closed database before it comes back
+			await().atMost(Duration.ofSeconds(20)).until(() -> failedRuns.get() > 0);
+			server = start(port);
+			await().atMost(Duration.ofSeconds(60))
+				.ignoreExceptions()
+				.until(() -> service.progress("restart").state() == BackfillState.VERIFIED);
+			BackfillProgress progress = service.progress("restart");
+			assertThat(progress.errors()).isPositive();
+			assertThat(progress.resumedFrom()).isNotNull();
+			assertThat(progress.verification().succeeded()).isTrue();
+			assertThat(jdbc.queryForObject(
+					"SELECT count(*) FROM restart_users WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
+				.isZero();
+		}
+		finally {
+			if (controller != null) {
+				controller.stop();
+			}
+			dataSource.close();
+			server.close();
+		}
+	}
+
+	@Test
+	void gracefulStopWithTheDatabaseDownReturnsWithinItsBoundAndLeavesTheRowToTimeOut() throws Exception {
+		int port = freePort();
+		EmbeddedPostgres server = start(port);
+		HikariDataSource dataSource = dataSource(server);
+		// as an application's pool: a borrower waits up to 30 s for a connection
+		dataSource.getHikariConfigMXBean().setConnectionTimeout(30_000);
+		FleetSettings settings = new FleetSettings(Duration.ofSeconds(2), Duration.ofSeconds(30),
+				TestFleet.JOIN_TIMEOUT, Duration.ofHours(1));
+		PhaseController controller = new PhaseController(dataSource,
+				List.of(BackfillFixtures.migration("down", "down_users", Phase.DUAL_WRITE,
+						BackfillSettings.defaults())),
+				InstanceInfo.ofThisProcess("down", "test", "1"), settings, List.of());
+		try {
+			new JdbcTemplate(dataSource)
+				.execute("CREATE TABLE down_users (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+			controller.start();
+			server.close();
+			// idle for longer than the pool trusts them unchecked (500 ms), its
+			// connections
+			// are checked, found dead, and new ones tried until its timeout
+			Thread.sleep(1000);
+			long stopping = System.nanoTime();
+			controller.stop();
+			Duration took = Duration.ofNanos(System.nanoTime() - stopping);
+			assertThat(took).as("stop with the database down").isLessThan(Duration.ofSeconds(8));
+			// the pool closes as the application's would after the stop, which also ends
+			// the attempt to leave still waiting for a connection
+			dataSource.close();
+			server = start(port);
+			// the instance could not leave: its row is still there, to time out
+			try (HikariDataSource after = dataSource(server)) {
+				assertThat(new FleetRegistry(after).members("down", settings.timeout()))
+					.extracting(FleetMember::instanceId)
+					.singleElement()
+					.asString()
+					.startsWith("down");
+			}
+		}
+		finally {
+			dataSource.close();
+			server.close();
+		}
+	}
+
+	private EmbeddedPostgres start(int port) throws IOException {
+		Files.createDirectories(this.dataDirectory);
+		return EmbeddedPostgres.builder()
+			.setDataDirectory(this.dataDirectory)
+			.setCleanDataDirectory(false)
+			.setPort(port)
+			.setServerConfig("fsync", "off")
+			.start();
+	}
+
+	private static HikariDataSource dataSource(EmbeddedPostgres server) {
+		HikariConfig config = new HikariConfig();
+		config.setJdbcUrl(server.getJdbcUrl("postgres", "postgres"));
+		config.setUsername("postgres");
+		config.setPassword("postgres");
+		config.setMaximumPoolSize(4);
+		config.setMinimumIdle(0);
+		config.setConnectionTimeout(1000);
+		return new HikariDataSource(config);
+	}
+
+	private static int freePort() throws IOException {
+		try (ServerSocket socket = new ServerSocket(0)) {
+			return socket.getLocalPort();
+		}
+	}
+
+}

@@ -1,0 +1,394 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.BackfillVerification;
+import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.HeartbeatCounter;
+import dev.zdm.testing.TestFleet;
+
+import static dev.zdm.testing.BackfillFixtures.migration;
+import static dev.zdm.testing.BackfillFixtures.settings;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for the backfill against a real PostgreSQL: {@link BackfillParticipant},
+ * {@link BackfillService} and the runner behind them.
+ */
+class BackfillTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final Map<String, HeartbeatCounter> heartbeats = new ConcurrentHashMap<>();
+
+	/** How often a backfill checked the load again while it held back. */
+	private final AtomicLong heldBackChecks = new AtomicLong();
+
+	private final BackfillListener listener = new BackfillListener() {
+
+		@Override
+		public void heldBack(MigrationDefinition migration, ThrottleReason reason, Duration duration) {
+			BackfillTests.this.heldBackChecks.incrementAndGet();
+		}
+
+	};
+
+	private final JdbcTemplate jdbc = postgres.jdbc();
+
+	private final BackfillService service = new JdbcBackfillService(postgres.dataSource());
+
+	@AfterEach
+	void stopControllers() {
+		this.controllers.forEach(PhaseController::stop);
+	}
+
+	@Test
+	void backfillCompletesAndVerifiesUnderConcurrentWritesOnHotKeys() throws Exception {
+		createUsers("hot_users", 20_000);
+		MigrationDefinition migration = migration("hot", "hot_users", Phase.BACKFILL,
+				settings(200, 50, 400, Duration.ofMillis(10)));
+		int writers = 4;
+		AtomicBoolean writing = new AtomicBoolean(true);
+		Map<Long, String> acknowledged = new ConcurrentHashMap<>();
+		AtomicLong writes = new AtomicLong();
+		AtomicReference<Throwable> failure = new AtomicReference<>();
+		List<Thread> threads = new ArrayList<>();
+		for (int writer = 0; writer < writers; writer++) {
+			int owner = writer;
+			Thread thread = new Thread(() -> write(owner, writers, writing, acknowledged, writes, failure));
+			thread.start();
+			threads.add(thread);
+		}
+		await().atMost(Duration.ofSeconds(30)).until(() -> writes.get() > 200);
+		start("hot-a", migration);
+		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("hot") > 0);
+		long writesWhenStarted = writes.get();
+		awaitVerified("hot", Duration.ofSeconds(60));
+		assertThat(writes.get()).as("writes during the backfill").isGreaterThan(writesWhenStarted + 500);
+		long writesWhenVerified = writes.get();
+		await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() > writesWhenVerified + 100);
+		writing.set(false);
+		for (Thread thread : threads) {
+			thread.join();
+		}
+		assertThat(failure.get()).isNull();
+		assertThat(writes.get()).isGreaterThan(1000);
+		assertThat(disagreeing("hot_users")).isZero();
+		Map<Long, String> stored = new ConcurrentHashMap<>();
+		this.jdbc.query("SELECT id, email FROM hot_users", (rs) -> {
+			stored.put(rs.getLong(1), rs.getString(2));
+		});
+		acknowledged.forEach((id, email) -> {
+			if (email.isEmpty()) {
+				assertThat(stored).as("deleted key %s", id).doesNotContainKey(id);
+			}
+			else {
+				assertThat(stored).as("key %s", id).containsEntry(id, email);
+			}
+		});
+		BackfillProgress progress = this.service.progress("hot");
+		assertThat(progress.verification().succeeded()).isTrue();
+		assertThat(progress.verification().rowsDisagreeing()).isZero();
+		assertThat(progress.verification().fleet()).contains("hot-a at backfill");
+		// rows the writers deleted before the backfill reached them are not walked
+		assertThat(progress.rowsDone()).isGreaterThan(15_000);
+		assertThat(progress.batches()).isGreaterThan(40);
+	}
+
+	@Test
+	void backfillIsNotStartedBeforeTheWholeFleetDualWrites() throws Exception {
+		createUsers("early_users", 2_000);
+		start("early-old", migration("early", "early_users", Phase.EXPAND, settings(200, 50, 1000, Duration.ZERO)));
+		start("early-new", migration("early", "early_users", Phase.BACKFILL, settings(200, 50, 1000, Duration.ZERO)));
+		// each heartbeat gives the backfill its chance to start
+		this.heartbeats.get("early-new").awaitHeartbeats(5);
+		assertThat(this.service.progress("early")).isNull();
+		assertThat(disagreeing("early_users")).isEqualTo(2_000);
+		this.controllers.remove(0).stop();
+		awaitVerified("early", Duration.ofSeconds(20));
+		assertThat(disagreeing("early_users")).isZero();
+	}
+
+	@Test
+	void pauseAndResumeWorkFleetWide() throws Exception {
+		createUsers("paused_users", 20_000);
+		start("pause-a",
+				migration("pause", "paused_users", Phase.BACKFILL, settings(200, 200, 200, Duration.ofMillis(20))));
+		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("pause") > 1000);
+		this.service.pause("pause");
+		// the pause is stored at once; the runner sees it at its next checkpoint, commits
+		// the batch in flight and ends, releasing its lock
+		await().atMost(Duration.ofSeconds(5))
+			.until(() -> this.service.progress("pause").state() == BackfillState.PAUSED && !runnerHoldsLock("pause"));
+		long paused = rowsDone("pause");
+		// each heartbeat starts a run, which finds the backfill paused
+		this.heartbeats.get("pause-a").awaitHeartbeats(5);
+		assertThat(rowsDone("pause")).isEqualTo(paused);
+		assertThat(this.service.progress("pause").paused()).isTrue();
+		assertThat(disagreeing("paused_users")).isGreaterThan(0);
+		assertThat(this.service.resume("pause")).isTrue();
+		awaitVerified("pause", Duration.ofSeconds(30));
+		assertThat(disagreeing("paused_users")).isZero();
+		assertThat(this.service.progress("pause").resumedFrom()).isNotNull();
+	}
+
+	@Test
+	void throttleHoldsWhileSessionsWaitOnALock() throws Exception {
+		createUsers("locked_users", 20_000);
+		BackfillSettings settings = BackfillSettings.builder()
+			.batchSizes(200, 200, 200)
+			.targetBatchDuration(Duration.ofMillis(50))
+			.pause(Duration.ofMillis(20))
+			.lockTimeout(Duration.ofMillis(200))
+			.statementTimeout(Duration.ofSeconds(5))
+			.maxLockWaiters(1)
+			.maxTransactionAge(Duration.ZERO)
+			.throttleCheckInterval(Duration.ofMillis(100))
+			.vacuumEveryRows(0)
+			.build();
+		start("lock-a", migration("lock", "locked_users", Phase.BACKFILL, settings));
+		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("lock") > 1000);
+		try (Connection holder = postgres.database().newConnection();
+				Connection waiter1 = postgres.database().newConnection();
+				Connection waiter2 = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (Statement statement = holder.createStatement()) {
+				statement.execute("LOCK TABLE locked_users IN SHARE MODE");
+			}
+			Thread first = waitOnLock(waiter1, 1);
+			Thread second = waitOnLock(waiter2, 2);
+			await().atMost(Duration.ofSeconds(5))
+				.until(() -> this.service.progress("lock").state() == BackfillState.THROTTLED);
+			long held = rowsDone("lock");
+			long checks = this.heldBackChecks.get();
+			await().atMost(Duration.ofSeconds(10)).until(() -> this.heldBackChecks.get() >= checks + 5);
+			BackfillProgress progress = this.service.progress("lock");
+			assertThat(progress.rowsDone()).isEqualTo(held);
+			assertThat(progress.state()).isEqualTo(BackfillState.THROTTLED);
+			assertThat(progress.throttleReason()).contains("sessions wait for a lock on public.locked_users");
+			holder.rollback();
+			first.join();
+			second.join();
+		}
+		awaitVerified("lock", Duration.ofSeconds(30));
+		assertThat(disagreeing("locked_users")).isZero();
+	}
+
+	@Test
+	void verificationRepairsRowsChangedBehindItsBack() throws Exception {
+		createUsers("verify_users", 5_000);
+		MigrationDefinition migration = migration("verify", "verify_users", Phase.BACKFILL,
+				settings(500, 100, 2000, Duration.ZERO));
+		start("verify-a", migration);
+		awaitVerified("verify", Duration.ofSeconds(20));
+		BackfillVerification first = this.service.progress("verify").verification();
+		int corrupted = this.jdbc.update("UPDATE verify_users SET email_address = 'behind its back' WHERE id % 50 = 0");
+		this.service.verify("verify");
+		await().atMost(Duration.ofSeconds(20)).until(() -> {
+			BackfillVerification latest = this.service.progress("verify").verification();
+			return latest != null && !latest.finishedAt().equals(first.finishedAt());
+		});
+		BackfillVerification second = this.service.progress("verify").verification();
+		assertThat(second.rowsRepaired()).isEqualTo(corrupted);
+		assertThat(second.passes()).isEqualTo(2);
+		assertThat(second.rowsDisagreeing()).isZero();
+		assertThat(second.rowsChecked()).isEqualTo(5_000);
+		assertThat(second.succeeded()).isTrue();
+		assertThat(disagreeing("verify_users")).isZero();
+	}
+
+	@Test
+	void verificationIsMarkedOnlyTogetherWithItsRecord() throws Exception {
+		new ZdmSchema(postgres.dataSource()).migrate();
+		createUsers("together_users", 2_000);
+		try (Connection holder = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (Statement statement = holder.createStatement()) {
+				// the verification's record cannot be written while this lock is held
+				statement.execute("LOCK TABLE zdm_backfill_verification IN EXCLUSIVE MODE");
+			}
+			start("together-a",
+					migration("together", "together_users", Phase.BACKFILL, settings(500, 100, 2000, Duration.ZERO)));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> this.jdbc.queryForObject("SELECT count(*) FROM pg_stat_activity "
+						+ "WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO zdm_backfill_verification%'",
+						Long.class) > 0);
+			assertThat(verified("together")).as("marked verified while its record is not written").isFalse();
+			holder.commit();
+		}
+		awaitVerified("together", Duration.ofSeconds(20));
+		assertThat(this.service.progress("together").verification().succeeded()).isTrue();
+	}
+
+	@Test
+	void backfillVerifiesAgainAfterAnInstanceWritesOldOnly() throws Exception {
+		createUsers("void_users", 5_000);
+		start("void-a", migration("void", "void_users", Phase.BACKFILL, settings(500, 100, 2000, Duration.ZERO)));
+		awaitVerified("void", Duration.ofSeconds(20));
+		PhaseController old = start("void-old",
+				migration("void", "void_users", Phase.EXPAND, settings(500, 100, 2000, Duration.ZERO)));
+		assertThat(verified("void")).isFalse();
+		this.jdbc.update("UPDATE void_users SET email = 'OLD-ONLY@EXAMPLE.COM' WHERE id <= 10");
+		old.stop();
+		awaitVerified("void", Duration.ofSeconds(20));
+		assertThat(disagreeing("void_users")).isZero();
+		assertThat(this.service.progress("void").verification().rowsRepaired()).isEqualTo(10);
+	}
+
+	private void write(int owner, int writers, AtomicBoolean writing, Map<Long, String> acknowledged, AtomicLong writes,
+			AtomicReference<Throwable> failure) {
+		ThreadLocalRandom random = ThreadLocalRandom.current();
+		long nextInsert = 1_000_000L + owner;
+		try (Connection connection = postgres.database().newConnection();
+				PreparedStatement update = connection
+					.prepareStatement("UPDATE hot_users SET email = ?, email_address = lower(?) WHERE id = ?");
+				PreparedStatement delete = connection.prepareStatement("DELETE FROM hot_users WHERE id = ?");
+				PreparedStatement insert = connection.prepareStatement(
+						"INSERT INTO hot_users (id, email, email_address) VALUES (?, ?, lower(?)) ON CONFLICT DO NOTHING")) {
+			while (writing.get()) {
+				int choice = random.nextInt(100);
+				long id;
+				if (choice < 50) {
+					id = owned(random.nextLong(1, 41), owner, writers);
+				}
+				else {
+					id = owned(random.nextLong(1, 20_001), owner, writers);
+				}
+				String email = "User" + id + "-" + random.nextInt(1_000_000) + "@Example.COM";
+				if (choice < 80) {
+					update.setString(1, email);
+					update.setString(2, email);
+					update.setLong(3, id);
+					if (update.executeUpdate() == 1) {
+						acknowledged.put(id, email);
+					}
+				}
+				else if (choice < 88) {
+					delete.setLong(1, id);
+					delete.executeUpdate();
+					acknowledged.put(id, "");
+				}
+				else {
+					long insertId = (choice < 94) ? id : nextInsert;
+					if (insertId == nextInsert) {
+						nextInsert += writers;
+					}
+					insert.setLong(1, insertId);
+					insert.setString(2, email);
+					insert.setString(3, email);
+					if (insert.executeUpdate() == 1) {
+						acknowledged.put(insertId, email);
+					}
+				}
+				writes.incrementAndGet();
+			}
+		}
+		catch (Throwable ex) {
+			failure.set(ex);
+		}
+	}
+
+	private static long owned(long id, int owner, int writers) {
+		return id - (id % writers) + owner;
+	}
+
+	private Thread waitOnLock(Connection connection, long id) {
+		Thread thread = new Thread(() -> {
+			try (Statement statement = connection.createStatement()) {
+				statement.executeUpdate("UPDATE locked_users SET email = email WHERE id = " + id);
+			}
+			catch (SQLException ex) {
+				throw new IllegalStateException(ex);
+			}
+		});
+		thread.start();
+		return thread;
+	}
+
+	private void createUsers(String table, int rows) {
+		this.jdbc
+			.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+		this.jdbc.update("INSERT INTO " + table
+				+ " (id, email) SELECT i, 'User' || i || '@Example.COM' FROM generate_series(1, ?) AS i", rows);
+		this.jdbc.execute("ANALYZE " + table);
+	}
+
+	private boolean runnerHoldsLock(String id) {
+		Long locks = this.jdbc.queryForObject(
+				"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+						+ "AND classid = hashtext('zdm.backfill')::oid AND objid = hashtext(?)::oid AND objsubid = 2",
+				Long.class, id);
+		return locks != null && locks > 0;
+	}
+
+	private PhaseController start(String instance, MigrationDefinition migration) {
+		DataSource dataSource = postgres.newDataSource(instance, 4);
+		BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
+		backfill.setListener(this.listener);
+		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		this.heartbeats.put(instance, heartbeats);
+		PhaseController controller = new PhaseController(dataSource, List.of(migration),
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of(backfill, heartbeats));
+		controller.start();
+		this.controllers.add(controller);
+		return controller;
+	}
+
+	private void awaitVerified(String id, Duration timeout) {
+		// The mark and the verification's record are written in one transaction.
+		await().atMost(timeout)
+			.pollInterval(Duration.ofMillis(50))
+			.until(() -> verified(id) && this.service.progress(id).verification() != null);
+	}
+
+	private boolean verified(String id) {
+		return Boolean.TRUE.equals(this.jdbc.queryForObject(
+				"SELECT verified_at IS NOT NULL FROM zdm_migration WHERE migration_id = ?", Boolean.class, id));
+	}
+
+	private long rowsDone(String id) {
+		BackfillProgress progress = this.service.progress(id);
+		return (progress != null) ? progress.rowsDone() : 0;
+	}
+
+	private long disagreeing(String table) {
+		return this.jdbc.queryForObject(
+				"SELECT count(*) FROM " + table + " WHERE email_address IS DISTINCT FROM lower(email)", Long.class);
+	}
+
+}

@@ -1,0 +1,48 @@
+package dev.zdm.internal.backfill;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests for {@link BackfillWalk}: its counters and when it asks for a progress line.
+ */
+class BackfillWalkTests {
+
+	@Test
+	void copyLogsAtEveryTenthOfTheRows() {
+		BackfillWalk walk = BackfillWalk.copy("1000", null, 0, 1000L, 50);
+		List<String> lines = new ArrayList<>();
+		for (int batch = 1; batch <= 20; batch++) {
+			walk.advance(String.valueOf(batch * 50), 50, 40, 0);
+			String line = walk.progressLine();
+			if (line != null) {
+				lines.add(line);
+			}
+		}
+		assertThat(lines).hasSize(10);
+		assertThat(lines.get(0)).startsWith("backfill copied 100 of about 1000 rows (10%) at ")
+			.contains("80 rewritten");
+		assertThat(lines.get(9)).startsWith("backfill copied 1000 of about 1000 rows (100%)");
+		assertThat(walk.rows()).isEqualTo(1000);
+		assertThat(walk.changed()).isEqualTo(800);
+		assertThat(walk.lastKey()).isEqualTo("1000");
+	}
+
+	@Test
+	void resumedVerificationCountsFromItsCheckpoint() {
+		BackfillWalk walk = BackfillWalk.verification(2, "5000", "2500", 2500, 5000L, 3, 7, 500);
+		assertThat(walk.progressLine()).isNull();
+		walk.advance("3000", 500, 2, 2);
+		assertThat(walk.rows()).isEqualTo(3000);
+		assertThat(walk.disagreeing()).isEqualTo(5);
+		assertThat(walk.changed()).isEqualTo(9);
+		assertThat(walk.progressLine()).startsWith("verification pass 2 checked 3000 of about 5000 rows (60%) at ")
+			.endsWith("5 disagreeing, 9 repaired so far");
+		assertThat(walk.etaSeconds(0)).isNotNull().isPositive();
+	}
+
+}

@@ -1,0 +1,281 @@
+package dev.zdm.internal.ddl;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.FleetRegistry;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationParticipant;
+import dev.zdm.internal.fleet.MigrationState;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.DdlTestScripts;
+import dev.zdm.testing.HeartbeatCounter;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for the contract step of {@link ExpandContractRunner}: it runs once, on one
+ * instance, once every live instance is at {@code contract}.
+ */
+class ContractTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	@TempDir
+	Path scripts;
+
+	private final DdlSettings settings = DdlSettings.defaults()
+		.withMaxAttempts(50)
+		.withBackoff(Duration.ofMillis(50), Duration.ofMillis(500));
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final Map<String, HeartbeatCounter> heartbeats = new ConcurrentHashMap<>();
+
+	@BeforeAll
+	static void createTables() {
+		postgres.jdbc().execute("CREATE TABLE contract_runs (migration_id text, application_name text)");
+	}
+
+	@org.junit.jupiter.api.AfterEach
+	void stopControllers() {
+		this.controllers.forEach(PhaseController::stop);
+	}
+
+	@Test
+	void contractWaitsWhileAnInstanceAtReadNewIsLiveAndRunsOnceItLeaves() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE people (id bigint PRIMARY KEY, name text)");
+		jdbc.execute("INSERT INTO people SELECT i, 'person ' || i FROM generate_series(1, 100) i");
+		MigrationDefinition migration = migration("people-name", "people",
+				"ALTER TABLE people ADD COLUMN full_name text;", "ALTER TABLE people DROP COLUMN name;");
+		SyncTriggerContributor trigger = new SyncTriggerContributor();
+		PhaseController readNew = start(migration, Phase.READ_NEW, "instance-b", trigger);
+		assertThat(triggers("people")).containsExactly("people_sync");
+		PhaseController contract = start(migration, Phase.CONTRACT, "instance-a", trigger);
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> contract.status(migration.id()).effective() == Phase.CONTRACT);
+		// each heartbeat of instance-a gives it its chance to run the contract
+		this.heartbeats.get("instance-a").awaitHeartbeats(5);
+		assertThat(columns("people")).contains("name", "full_name");
+		assertThat(new MigrationStateRepository(postgres.dataSource()).find(migration.id()).isContracted()).isFalse();
+		assertThat(triggers("people")).containsExactly("people_sync");
+		readNew.stop();
+		await().atMost(Duration.ofSeconds(20))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
+		assertThat(columns("people")).doesNotContain("name").contains("full_name");
+		assertThat(triggers("people")).isEmpty();
+		assertThat(new MigrationStateRepository(postgres.dataSource()).find(migration.id()).contractedBy())
+			.isEqualTo("instance-a");
+		DdlStatus status = new DdlHistoryRepository(postgres.dataSource()).status(migration.id(), 5);
+		assertThat(status.statements()).filteredOn((statement) -> statement.step() == DdlStep.CONTRACT)
+			.extracting(DdlStatus.Statement::source)
+			.containsExactly("contributor:SyncTriggerContributor", "contributor:SyncTriggerContributor",
+					"V1__contract.sql");
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> start(migration, Phase.READ_NEW, "instance-c", trigger))
+			.withMessageContaining("contract DDL already ran");
+	}
+
+	@Test
+	void twoInstancesRacingForContractRunItExactlyOnce() throws Exception {
+		DataSource poolA = postgres.newDataSource("race-a", 6);
+		DataSource poolB = postgres.newDataSource("race-b", 6);
+		new ZdmSchema(postgres.dataSource()).migrate();
+		for (int round = 1; round <= 5; round++) {
+			String table = "race_" + round;
+			postgres.jdbc().execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, old text, new text)");
+			MigrationDefinition migration = migration("race-" + round, "public." + table,
+					"ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS new text;",
+					"INSERT INTO contract_runs VALUES ('race-" + round + "', current_setting('application_name'));\n"
+							+ "ALTER TABLE " + table + " DROP COLUMN old;");
+			new MigrationStateRepository(postgres.dataSource()).register(migration.id());
+			InstanceInfo a = new InstanceInfo("race-a", null, "localhost", 1);
+			InstanceInfo b = new InstanceInfo("race-b", null, "localhost", 2);
+			FleetRegistry registry = new FleetRegistry(postgres.dataSource());
+			registry.heartbeat(a, migration.id(), Phase.CONTRACT, Phase.CONTRACT, null);
+			registry.heartbeat(b, migration.id(), Phase.CONTRACT, Phase.CONTRACT, null);
+			ExpandContractRunner runnerA = new ExpandContractRunner(poolA, this.settings, a, Duration.ofSeconds(30),
+					List.of());
+			ExpandContractRunner runnerB = new ExpandContractRunner(poolB, this.settings, b, Duration.ofSeconds(30),
+					List.of());
+			CyclicBarrier barrier = new CyclicBarrier(2);
+			CompletableFuture<Boolean> ranOnA = CompletableFuture.supplyAsync(() -> {
+				awaitBarrier(barrier);
+				return runnerA.contract(migration);
+			});
+			CompletableFuture<Boolean> ranOnB = CompletableFuture.supplyAsync(() -> {
+				awaitBarrier(barrier);
+				return runnerB.contract(migration);
+			});
+			assertThat(List.of(ranOnA.get(30, TimeUnit.SECONDS), ranOnB.get(30, TimeUnit.SECONDS)))
+				.containsOnlyOnce(true);
+			assertThat(postgres.jdbc()
+				.queryForList("SELECT application_name FROM contract_runs WHERE migration_id = ?", String.class,
+						migration.id()))
+				.containsExactly(ranOnA.get() ? "race-a" : "race-b");
+			assertThat(new MigrationStateRepository(postgres.dataSource()).find(migration.id()).contractedBy())
+				.isEqualTo(ranOnA.get() ? "race-a" : "race-b");
+			assertThat(runnerA.contract(migration)).isFalse();
+			assertThat(runnerB.contract(migration)).isFalse();
+			runnerA.destroy();
+			runnerB.destroy();
+		}
+	}
+
+	@Test
+	void twoInstancesStartedTogetherAtContractRunItOnce() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE pairs (id bigint PRIMARY KEY, old text)");
+		MigrationDefinition migration = migration("pairs-old", "pairs", "ALTER TABLE pairs ADD COLUMN new text;",
+				"INSERT INTO contract_runs VALUES ('pairs-old', current_setting('application_name'));\n"
+						+ "ALTER TABLE pairs DROP COLUMN old;");
+		CompletableFuture<PhaseController> a = CompletableFuture
+			.supplyAsync(() -> start(migration, Phase.CONTRACT, "together-a", null));
+		CompletableFuture<PhaseController> b = CompletableFuture
+			.supplyAsync(() -> start(migration, Phase.CONTRACT, "together-b", null));
+		a.get(30, TimeUnit.SECONDS);
+		b.get(30, TimeUnit.SECONDS);
+		await().atMost(Duration.ofSeconds(20))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
+		// each heartbeat of either instance gives it its chance to run the contract again
+		this.heartbeats.get("together-a").awaitHeartbeats(5);
+		this.heartbeats.get("together-b").awaitHeartbeats(5);
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM contract_runs WHERE migration_id = 'pairs-old'", Integer.class))
+			.isOne();
+		assertThat(columns("pairs")).doesNotContain("old");
+	}
+
+	@Test
+	void instanceRequestingAnEarlierPhaseIsRefusedWhenTheContractIsClaimedWhileItStarts() {
+		postgres.jdbc().execute("CREATE TABLE joiners (id bigint PRIMARY KEY, old text)");
+		MigrationDefinition migration = MigrationDefinition.builder("joiners-old")
+			.table("joiners")
+			.requestedPhase(Phase.READ_NEW)
+			.build();
+		MigrationParticipant claimedMeanwhile = new MigrationParticipant() {
+
+			@Override
+			public void beforeJoin(MigrationDefinition resolved, dev.zdm.internal.fleet.MigrationState state) {
+				new MigrationStateRepository(postgres.dataSource()).markContracted(resolved.id(), "another-instance");
+			}
+
+		};
+		PhaseController controller = new PhaseController(postgres.dataSource(), List.of(migration),
+				new InstanceInfo("late-joiner", null, "localhost", 1), TestFleet.SETTINGS, List.of(claimedMeanwhile));
+		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start)
+			.withMessageContaining("requests phase read-new, but its contract DDL already ran");
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM zdm_instance WHERE instance_id = 'late-joiner'", Integer.class))
+			.as("a refused instance leaves no row in the fleet")
+			.isZero();
+	}
+
+	private PhaseController start(MigrationDefinition migration, Phase requested, String instanceId,
+			SchemaChangeContributor contributor) {
+		DataSource pool = postgres.newDataSource(instanceId, 8);
+		InstanceInfo instance = new InstanceInfo(instanceId, null, "localhost", 1);
+		ExpandContractRunner runner = new ExpandContractRunner(pool, this.settings, instance, TestFleet.TIMEOUT,
+				(contributor != null) ? List.of(contributor) : List.of());
+		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		this.heartbeats.put(instanceId, heartbeats);
+		PhaseController controller = new PhaseController(pool,
+				List.of(migration.toBuilder().requestedPhase(requested).build()), instance, TestFleet.SETTINGS,
+				List.of(runner, heartbeats));
+		controller.start();
+		synchronized (this.controllers) {
+			this.controllers.add(controller);
+		}
+		// The expand runs in the background; these tests start from an expanded schema.
+		await().atMost(Duration.ofSeconds(20)).until(() -> runner.limit(migration) == null);
+		return controller;
+	}
+
+	private MigrationDefinition migration(String id, String table, String expand, String contract) {
+		String expandLocation = DdlTestScripts.write(this.scripts.resolve(id).resolve("expand"), "V1__expand.sql",
+				expand);
+		String contractLocation = DdlTestScripts.write(this.scripts.resolve(id).resolve("contract"), "V1__contract.sql",
+				contract);
+		return MigrationDefinition.builder(id)
+			.table(table)
+			.expandLocations(List.of(expandLocation))
+			.contractLocations(List.of(contractLocation))
+			.build();
+	}
+
+	private static List<String> columns(String table) {
+		return postgres.jdbc()
+			.queryForList("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 "
+					+ "AND NOT attisdropped", String.class, table);
+	}
+
+	private static List<String> triggers(String table) {
+		return postgres.jdbc()
+			.queryForList("SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(?) AND NOT tgisinternal",
+					String.class, table);
+	}
+
+	private static void awaitBarrier(CyclicBarrier barrier) {
+		try {
+			barrier.await(10, TimeUnit.SECONDS);
+		}
+		catch (Exception ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	/**
+	 * Installs a trigger that keeps the new column in sync with the expand step, and
+	 * removes it with the contract step, as the dual-write concern does for a same-table
+	 * migration.
+	 */
+	static final class SyncTriggerContributor implements SchemaChangeContributor {
+
+		@Override
+		public List<String> expandStatements(MigrationDefinition migration) {
+			return List.of("""
+					CREATE OR REPLACE FUNCTION people_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+					BEGIN
+					  NEW.full_name := NEW.name;
+					  RETURN NEW;
+					END $$""", "CREATE OR REPLACE TRIGGER people_sync BEFORE INSERT OR UPDATE ON "
+					+ migration.table().quoted() + " FOR EACH ROW EXECUTE FUNCTION people_sync()");
+		}
+
+		@Override
+		public List<String> contractStatements(MigrationDefinition migration) {
+			return List.of("DROP TRIGGER IF EXISTS people_sync ON " + migration.table().quoted(),
+					"DROP FUNCTION IF EXISTS people_sync()");
+		}
+
+	}
+
+}

@@ -1,0 +1,356 @@
+package dev.zdm.internal.ddl;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.zaxxer.hikari.HikariDataSource;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationState;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.internal.locks.BlockingSession;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.DdlTestScripts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatNoException;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for {@link ExpandContractRunner}'s expand step and {@link LockSafeExecutor} on a
+ * real PostgreSQL.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class ExpandContractRunnerTests {
+
+	private static final Duration LOCK_TIMEOUT = Duration.ofMillis(100);
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	@TempDir
+	Path scripts;
+
+	private final DdlSettings settings = DdlSettings.defaults()
+		.withLockTimeout(LOCK_TIMEOUT)
+		.withMaxAttempts(200)
+		.withBackoff(Duration.ofMillis(50), Duration.ofMillis(300));
+
+	private final InstanceInfo instance = new InstanceInfo("runner-tests", null, "localhost", 1);
+
+	/** These tests call {@code beforeJoin} and wait for it: the expand at start-up. */
+	private static final ExpandSettings AT_STARTUP = new ExpandSettings(true, Duration.ofMinutes(10),
+			java.util.Set.of());
+
+	@BeforeAll
+	static void createZdmTables() {
+		new ZdmSchema(postgres.dataSource()).migrate();
+	}
+
+	@Test
+	void expandRetriesWhileAnotherSessionHoldsALockAndReportsTheBlocker(CapturedOutput output) throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, email text)");
+		jdbc.execute("INSERT INTO accounts SELECT i, 'user' || i || '@example.com' FROM generate_series(1, 1000) i");
+		String location = DdlTestScripts.write(this.scripts, "V1__add_email_address.sql",
+				"ALTER TABLE accounts ADD COLUMN email_address text;");
+		MigrationDefinition migration = migration("accounts-email", "public.accounts", location, null);
+		ExpandContractRunner runner = runner(postgres.newDataSource("zdm-ddl", 6));
+		runner.validate(migration, MigrationState.initial(migration.id()));
+		try (Connection blocker = postgres.database().newConnection();
+				HikariDataSource readers = postgres.newDataSource("readers", 4)) {
+			blocker.setClientInfo("ApplicationName", "report-me");
+			int blockerPid = pid(blocker);
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("SELECT count(*) FROM accounts");
+			}
+			ReadWorkload reads = new ReadWorkload(readers, 3);
+			CompletableFuture<Void> expand = CompletableFuture
+				.runAsync(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> runner.history().status(migration.id(), 5).totalLockTimeouts() >= 5);
+			assertThat(expand).isNotDone();
+			assertThat(columns("accounts")).doesNotContain("email_address");
+			blocker.commit();
+			expand.get(30, TimeUnit.SECONDS);
+			long longestRead = reads.stop();
+			assertThat(columns("accounts")).contains("email_address");
+			assertThat(reads.completed()).isGreaterThan(0);
+			assertThat(longestRead).isLessThan(LOCK_TIMEOUT.toMillis() + 400);
+			DdlStatus status = runner.history().status(migration.id(), 5);
+			assertThat(status.lastStatement().state()).isEqualTo("applied");
+			assertThat(status.lastStatement().attempts()).isGreaterThan(status.lastStatement().lockTimeouts());
+			assertThat(status.step(DdlStep.EXPAND).isDone()).isTrue();
+			BlockingSession reported = status.lastLockTimeout().blockers().get(0);
+			assertThat(reported.pid()).isEqualTo(blockerPid);
+			assertThat(reported.state()).isEqualTo("idle in transaction");
+			assertThat(reported.applicationName()).isEqualTo("report-me");
+			assertThat(reported.query()).contains("SELECT count(*) FROM accounts");
+			assertThat(reported.transactionAge()).isPositive();
+			assertThat(output).contains("timed out waiting for a lock")
+				.contains("blocked by pid " + blockerPid + " (idle in transaction");
+		}
+	}
+
+	@Test
+	void failedConcurrentUniqueIndexLeavesNoInvalidIndexAndRunsOnceTheDataIsFixed() {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE members (id bigint PRIMARY KEY, email text)");
+		jdbc.execute(
+				"INSERT INTO members SELECT i, 'user' || (i % 50) || '@example.com' FROM generate_series(1, 200) i");
+		String location = DdlTestScripts.write(this.scripts, "V1__unique_email.sql",
+				"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS members_email_key ON members (email);");
+		MigrationDefinition migration = migration("members-email", "public.members", location, null);
+		ExpandContractRunner runner = runner(postgres.newDataSource("zdm-cic", 6));
+		runner.validate(migration, MigrationState.initial(migration.id()));
+		assertThatExceptionOfType(DdlExecutionException.class)
+			.isThrownBy(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())))
+			.withMessageContaining("members_email_key")
+			.withMessageContaining("could not create unique index");
+		assertThat(indexes("members")).containsExactly("members_pkey");
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_index WHERE NOT indisvalid", Integer.class)).isZero();
+		DdlStatus status = runner.history().status(migration.id(), 5);
+		assertThat(status.lastStatement().state()).isEqualTo("failed");
+		assertThat(status.step(DdlStep.EXPAND).state()).isEqualTo("failed");
+		jdbc.execute("UPDATE members SET email = 'user' || id || '@example.com'");
+		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
+		assertThat(indexes("members")).containsExactlyInAnyOrder("members_pkey", "members_email_key");
+		assertThat(runner.history().status(migration.id(), 5).lastStatement().state()).isEqualTo("applied");
+	}
+
+	@Test
+	void concurrentIndexBuildWaitingForAnOpenTransactionIsRetriedAndLeavesNoInvalidIndex() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE visits (id bigint PRIMARY KEY, path text)");
+		jdbc.execute("INSERT INTO visits SELECT i, '/page/' || i FROM generate_series(1, 500) i");
+		String location = DdlTestScripts.write(this.scripts, "V1__index_path.sql",
+				"CREATE INDEX CONCURRENTLY IF NOT EXISTS visits_path ON visits (path);");
+		MigrationDefinition migration = migration("visits-path", "public.visits", location, null);
+		ExpandContractRunner runner = runner(postgres.newDataSource("zdm-cic-wait", 6));
+		try (Connection writer = postgres.database().newConnection()) {
+			writer.setAutoCommit(false);
+			try (Statement statement = writer.createStatement()) {
+				statement.execute("UPDATE visits SET path = path WHERE id = 1");
+			}
+			CompletableFuture<Void> expand = CompletableFuture
+				.runAsync(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> runner.history().status(migration.id(), 5).totalLockTimeouts() >= 3);
+			writer.commit();
+			expand.get(30, TimeUnit.SECONDS);
+		}
+		assertThat(indexes("visits")).containsExactlyInAnyOrder("visits_pkey", "visits_path");
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_index WHERE NOT indisvalid", Integer.class)).isZero();
+	}
+
+	@Test
+	void expandRunsOnlyPendingScriptsAndRecordsThemInItsOwnFlywayHistory() {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE orders (id bigint PRIMARY KEY, total int)");
+		String location = DdlTestScripts.write(this.scripts, "V1__add_amount.sql",
+				"ALTER TABLE orders ADD COLUMN amount numeric(12, 2);\n"
+						+ "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_amount ON orders (amount);");
+		MigrationDefinition migration = migration("orders-amount", "public.orders", location, null);
+		ExpandContractRunner runner = runner(postgres.dataSource());
+		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
+		DdlTestScripts.write(this.scripts, "V2__add_currency.sql", "ALTER TABLE orders ADD COLUMN currency text;");
+		runner.validate(migration, MigrationState.initial(migration.id()));
+		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
+		assertThat(columns("orders")).contains("amount", "currency");
+		assertThat(jdbc.queryForList(
+				"SELECT version FROM \"zdm_ddl_expand_orders-amount\" WHERE success ORDER BY installed_rank",
+				String.class))
+			.containsExactly("0", "1", "2");
+		assertThat(jdbc.queryForObject("SELECT to_regclass('flyway_schema_history') IS NULL", Boolean.class)).isTrue();
+		assertThat(runner.history().status(migration.id(), 5).statements()).extracting(DdlStatus.Statement::attempts)
+			.containsExactly(1, 1, 1);
+	}
+
+	@Test
+	void backgroundExpandRunsOnOneInstanceAtATimeAndIsTakenOverWhenThatInstanceStops() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE tenants (id bigint PRIMARY KEY, name text)");
+		String location = DdlTestScripts.write(this.scripts, "V1__add_display_name.sql",
+				"ALTER TABLE tenants ADD COLUMN display_name text;");
+		MigrationDefinition migration = migration("tenants-name", "public.tenants", location, null);
+		ExpandSettings background = new ExpandSettings(false, Duration.ofMillis(500), java.util.Set.of());
+		DdlSettings fewAttempts = this.settings.withMaxAttempts(2);
+		ExpandContractRunner first = new ExpandContractRunner(postgres.newDataSource("expand-first", 4), fewAttempts,
+				background, new InstanceInfo("first", null, "localhost", 1), Duration.ofSeconds(5), List.of());
+		ExpandContractRunner second = new ExpandContractRunner(postgres.newDataSource("expand-second", 4), fewAttempts,
+				background, new InstanceInfo("second", null, "localhost", 2), Duration.ofSeconds(5), List.of());
+		try (Connection blocker = postgres.database().newConnection()) {
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("SELECT count(*) FROM tenants");
+			}
+			long started = System.nanoTime();
+			first.beforeJoin(migration, MigrationState.initial(migration.id()));
+			assertThat(Duration.ofNanos(System.nanoTime() - started)).as("beforeJoin does not wait for the lock")
+				.isLessThan(Duration.ofSeconds(5));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> first.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_LOCK);
+			second.beforeJoin(migration, MigrationState.initial(migration.id()));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> second.expandProgress(migration.id())
+					.state() == ExpandProgress.State.WAITING_FOR_INSTANCE);
+			assertThat(first.limit(migration)).isNotNull();
+			assertThat(second.limit(migration).reason()).contains("runs on another instance");
+			// Past max-attempts, and past the alert time: still trying, and reported as
+			// stalled.
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> first.expandProgress(migration.id()).lockTimeouts() > 4
+						&& first.expandProgress(migration.id()).stalled());
+			assertThat(first.limit(migration).reason()).contains("waits for a lock");
+			assertThat(first.expandProgress(migration.id()).describe()).contains("STALLED").contains("blocked by pid");
+			long stopping = System.nanoTime();
+			first.destroy();
+			assertThat(Duration.ofNanos(System.nanoTime() - stopping)).as("the expand stops promptly")
+				.isLessThan(Duration.ofSeconds(6));
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> second.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_LOCK);
+			assertThat(columns("tenants")).doesNotContain("display_name");
+			blocker.commit();
+			await().atMost(Duration.ofSeconds(30)).until(() -> second.limit(migration) == null);
+		}
+		finally {
+			first.destroy();
+			second.destroy();
+		}
+		assertThat(columns("tenants")).contains("display_name");
+		DdlStatus status = second.history().status(migration.id(), 5);
+		assertThat(status.step(DdlStep.EXPAND).isDone()).isTrue();
+		assertThat(status.step(DdlStep.EXPAND).instanceId()).isEqualTo("second");
+		assertThat(second.expandProgress(migration.id()).state()).isEqualTo(ExpandProgress.State.DONE);
+	}
+
+	@Test
+	void validIndexAndValidatedConstraintLeftByARunThatDiedAreNotBuiltOrValidatedAgain() {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE invoices (id bigint PRIMARY KEY, number text)");
+		jdbc.execute("INSERT INTO invoices SELECT i, 'n' || i FROM generate_series(1, 100) i");
+		String location = DdlTestScripts.write(this.scripts, "V1__index_and_check.sql",
+				"CREATE INDEX CONCURRENTLY invoices_number ON invoices (number);\n"
+						+ "ALTER TABLE invoices VALIDATE CONSTRAINT invoices_number_not_null;");
+		MigrationDefinition migration = migration("invoices-number", "public.invoices", location, null);
+		// What a run that died after the build and the validation leaves: the work done,
+		// its records not.
+		jdbc.execute("CREATE INDEX invoices_number ON invoices (number)");
+		jdbc.execute("ALTER TABLE invoices ADD CONSTRAINT invoices_number_not_null CHECK (number IS NOT NULL)");
+		ExpandContractRunner runner = runner(postgres.dataSource());
+		assertThatNoException().isThrownBy(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+		DdlStatus status = runner.history().status(migration.id(), 5);
+		assertThat(status.statements()).extracting(DdlStatus.Statement::state).containsExactly("applied", "applied");
+		assertThat(status.statements()).as("neither ran").extracting(DdlStatus.Statement::attempts).containsOnly(0);
+		assertThat(indexes("invoices")).containsExactlyInAnyOrder("invoices_pkey", "invoices_number");
+	}
+
+	private MigrationDefinition migration(String id, String table, String expand, String contract) {
+		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
+			.table(table)
+			.expandLocations(List.of(expand));
+		if (contract != null) {
+			builder.contractLocations(List.of(contract));
+		}
+		new MigrationStateRepository(postgres.dataSource()).register(id);
+		return builder.build();
+	}
+
+	private ExpandContractRunner runner(javax.sql.DataSource dataSource) {
+		return new ExpandContractRunner(dataSource, this.settings, AT_STARTUP, this.instance, Duration.ofSeconds(5),
+				List.of());
+	}
+
+	private static List<String> columns(String table) {
+		return postgres.jdbc()
+			.queryForList(
+					"SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped",
+					String.class, table);
+	}
+
+	private static List<String> indexes(String table) {
+		return postgres.jdbc()
+			.queryForList("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass(?)",
+					String.class, table);
+	}
+
+	private static int pid(Connection connection) throws Exception {
+		try (Statement statement = connection.createStatement();
+				ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+			rs.next();
+			return rs.getInt(1);
+		}
+	}
+
+	/**
+	 * Threads that read the table in a loop on their own sessions and keep the longest
+	 * read.
+	 */
+	static final class ReadWorkload {
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private final AtomicLong longestNanos = new AtomicLong();
+
+		private final AtomicLong completed = new AtomicLong();
+
+		private final List<Thread> threads = new ArrayList<>();
+
+		ReadWorkload(javax.sql.DataSource dataSource, int threads) {
+			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+			for (int i = 0; i < threads; i++) {
+				Thread thread = new Thread(() -> {
+					long id = 1;
+					while (this.running.get()) {
+						long started = System.nanoTime();
+						jdbc.queryForList("SELECT email FROM accounts WHERE id = ?", String.class, id);
+						long took = System.nanoTime() - started;
+						this.longestNanos.accumulateAndGet(took, Math::max);
+						this.completed.incrementAndGet();
+						id = (id % 1000) + 1;
+					}
+				}, "reader-" + i);
+				thread.setDaemon(true);
+				thread.start();
+				this.threads.add(thread);
+			}
+		}
+
+		long stop() throws InterruptedException {
+			this.running.set(false);
+			for (Thread thread : this.threads) {
+				thread.join(10_000);
+			}
+			return TimeUnit.NANOSECONDS.toMillis(this.longestNanos.get());
+		}
+
+		long completed() {
+			return this.completed.get();
+		}
+
+	}
+
+}

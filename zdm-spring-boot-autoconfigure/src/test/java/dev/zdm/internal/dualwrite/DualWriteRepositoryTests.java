@@ -1,0 +1,328 @@
+package dev.zdm.internal.dualwrite;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.UnexpectedRollbackException;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import dev.zdm.dualwrite.DualWriteCall;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.JdbcClientUsers;
+import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
+import dev.zdm.testing.JdbcClientUsers.User;
+import dev.zdm.testing.JdbcClientUsers.UserStore;
+import dev.zdm.testing.TestFleet;
+
+import static dev.zdm.testing.JdbcClientUsers.ACCOUNTS_CUSTOMERS;
+import static dev.zdm.testing.JdbcClientUsers.USERS_EMAIL;
+import static dev.zdm.testing.JdbcClientUsers.accounts;
+import static dev.zdm.testing.JdbcClientUsers.users;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * Tests for {@link DualWriteRepositoryFactory} with repositories on {@code JdbcClient}:
+ * where reads come from and what the old and new sides hold after writes, in every phase,
+ * for a same-table migration (synced by the trigger) and a cross-table one (synced by the
+ * repositories).
+ */
+class DualWriteRepositoryTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static JdbcTemplate jdbc;
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	@BeforeAll
+	static void createTables() {
+		jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, "
+				+ "email_address text CHECK (email_address LIKE '%@%'))");
+		jdbc.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, name text, email text)");
+		jdbc.execute("CREATE TABLE customers (id bigint PRIMARY KEY, name text, email text CHECK (email LIKE '%@%'))");
+		SameTableSyncTrigger trigger = new SameTableSyncTrigger(postgres.dataSource());
+		trigger.expandStatements(USERS_EMAIL.toBuilder().table("public.users").build()).forEach(jdbc::execute);
+	}
+
+	@BeforeEach
+	void emptyTables() {
+		jdbc.execute("TRUNCATE users, accounts, customers");
+	}
+
+	@AfterEach
+	void stopControllers() {
+		this.controllers.forEach(PhaseController::stop);
+	}
+
+	@ParameterizedTest
+	@EnumSource(Phase.class)
+	void sameTableReadsComeFromOldSideUntilBackfillAndFromNewSideFromReadNewOn(Phase phase) {
+		UserStore users = users(start(USERS_EMAIL, phase, "a", postgres.dataSource()), postgres.dataSource());
+		// a statement that sets both sides keeps both values, so each side holds its own
+		jdbc.update("INSERT INTO users (id, name, email, email_address) VALUES (1, 'Ann', 'old@side', 'new@side')");
+		String expected = phase.readsNew() ? "new@side" : "old@side";
+		assertThat(users.findById(1)).map(User::email).contains(expected);
+		assertThat(users.everyone()).extracting(User::email).containsExactly(expected);
+	}
+
+	@ParameterizedTest
+	@EnumSource(Phase.class)
+	void sameTableWritesGoToTheSourceOfTruthAndTheTriggerSyncsTheOtherSide(Phase phase) {
+		UserStore users = users(start(USERS_EMAIL, phase, "a", postgres.dataSource()), postgres.dataSource());
+		users.insert(new User(1, "Ann", "Ann@Example.com"));
+		// the source of truth keeps the value as written; the other side is derived
+		// through up (lower) or down
+		String derivedNew = phase.readsNew() ? "Ann@Example.com" : "ann@example.com";
+		assertThat(user(1)).containsEntry("email", "Ann@Example.com").containsEntry("email_address", derivedNew);
+		users.updateEmail(1, "Bea@Example.com");
+		derivedNew = phase.readsNew() ? "Bea@Example.com" : "bea@example.com";
+		assertThat(user(1)).containsEntry("email", "Bea@Example.com").containsEntry("email_address", derivedNew);
+		users.insertAll(List.of(new User(2, "Cy", "cy@example.com"), new User(3, "Di", "di@example.com")));
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM users WHERE id IN (2, 3) AND email = email_address",
+				Integer.class))
+			.isEqualTo(2);
+		users.deleteById(1);
+		assertThat(jdbc.queryForList("SELECT id FROM users ORDER BY id", Long.class)).containsExactly(2L, 3L);
+	}
+
+	@ParameterizedTest
+	@EnumSource(Phase.class)
+	void crossTableReadsComeFromOldTableUntilBackfillAndFromNewTableFromReadNewOn(Phase phase) {
+		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, phase, "a", postgres.dataSource()),
+				postgres.dataSource());
+		jdbc.update("INSERT INTO accounts (id, name, email) VALUES (1, 'Ann', 'old@table')");
+		jdbc.update("INSERT INTO customers (id, name, email) VALUES (1, 'Ann', 'new@table')");
+		assertThat(accounts.findById(1)).map(User::email).contains(phase.readsNew() ? "new@table" : "old@table");
+	}
+
+	@ParameterizedTest
+	@EnumSource(Phase.class)
+	void crossTableWritesGoToBothTablesFromDualWriteOn(Phase phase) {
+		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, phase, "a", postgres.dataSource()),
+				postgres.dataSource());
+		accounts.insert(new User(1, "Ann", "ann@example.com"));
+		accounts.insert(new User(2, "Bea", "bea@example.com"));
+		accounts.updateEmail(1, "ann@example.org");
+		accounts.deleteById(2);
+		assertThat(rows("accounts")).containsExactly(Map.of("id", 1L, "name", "Ann", "email", "ann@example.org"));
+		if (phase == Phase.EXPAND) {
+			assertThat(rows("customers")).isEmpty();
+		}
+		else {
+			assertThat(rows("customers")).isEqualTo(rows("accounts"));
+		}
+	}
+
+	@ParameterizedTest
+	@EnumSource(value = Phase.class, names = { "DUAL_WRITE", "READ_NEW" })
+	void crossTableWritesTheOldTableFirstAndTellsTheSyncCallApart(Phase phase) {
+		PhaseController controller = start(ACCOUNTS_CUSTOMERS, phase, "a", postgres.dataSource());
+		List<String> calls = new ArrayList<>();
+		UserStore oldSide = new ColumnUserStore(postgres.dataSource(), "accounts", "email") {
+			@Override
+			public void insert(User user) {
+				calls.add(describe(DualWriteCall.current()));
+				super.insert(user);
+			}
+		};
+		UserStore newSide = new ColumnUserStore(postgres.dataSource(), "customers", "email") {
+			@Override
+			public void insert(User user) {
+				calls.add(describe(DualWriteCall.current()));
+				super.insert(user);
+			}
+		};
+		UserStore accounts = DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(), oldSide,
+				newSide, controller, new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource());
+		accounts.insert(new User(1, "Ann", "ann@example.com"));
+		assertThat(DualWriteCall.current()).isNull();
+		if (phase == Phase.DUAL_WRITE) {
+			assertThat(calls).containsExactly("OLD source of truth at dual-write", "NEW sync at dual-write");
+		}
+		else {
+			assertThat(calls).containsExactly("OLD sync at read-new", "NEW source of truth at read-new");
+		}
+	}
+
+	@Test
+	void failedTriggerSyncRollsBackTheWrite() {
+		UserStore users = users(start(USERS_EMAIL, Phase.DUAL_WRITE, "a", postgres.dataSource()),
+				postgres.dataSource());
+		// the old column accepts it; the new column derived from it breaks the new
+		// column's check
+		assertThatExceptionOfType(DataIntegrityViolationException.class)
+			.isThrownBy(() -> users.insert(new User(1, "Ann", "no-at-sign")));
+		assertThat(rows("users")).isEmpty();
+	}
+
+	@Test
+	void failedRepositorySyncRollsBackTheWrite() {
+		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, Phase.DUAL_WRITE, "a", postgres.dataSource()),
+				postgres.dataSource());
+		assertThatExceptionOfType(DataIntegrityViolationException.class)
+			.isThrownBy(() -> accounts.insert(new User(1, "Ann", "no-at-sign")));
+		assertThat(rows("accounts")).isEmpty();
+		assertThat(rows("customers")).isEmpty();
+	}
+
+	@Test
+	void failedSyncRollsBackTheApplicationsWholeTransactionEvenIfTheApplicationCarriesOn() {
+		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, Phase.DUAL_WRITE, "a", postgres.dataSource()),
+				postgres.dataSource());
+		TransactionTemplate transaction = new TransactionTemplate(
+				new DataSourceTransactionManager(postgres.dataSource()));
+		assertThatExceptionOfType(UnexpectedRollbackException.class)
+			.isThrownBy(() -> transaction.executeWithoutResult((status) -> {
+				accounts.insert(new User(1, "Ann", "ann@example.com"));
+				try {
+					accounts.insert(new User(2, "Bea", "no-at-sign"));
+				}
+				catch (DataIntegrityViolationException ex) {
+					// the application ignores the failure
+				}
+			}));
+		assertThat(rows("accounts")).isEmpty();
+		assertThat(rows("customers")).isEmpty();
+	}
+
+	@Test
+	void crossTableWriteAtContractCarriesOnOnceTheContractDdlDroppedTheOldTable() {
+		jdbc.execute("CREATE TABLE legacy (id bigint PRIMARY KEY, name text, email text)");
+		jdbc.execute("CREATE TABLE modern (id bigint PRIMARY KEY, name text, email text)");
+		MigrationDefinition migration = MigrationDefinition.builder("legacy-modern").table("legacy").build();
+		DataSource dataSource = postgres.dataSource();
+		PhaseController controller = start(migration, Phase.CONTRACT, "a", dataSource);
+		UserStore store = DualWriteRepositoryFactory.create(UserStore.class, migration.id(),
+				new ColumnUserStore(dataSource, "legacy", "email"), new ColumnUserStore(dataSource, "modern", "email"),
+				controller, new DataSourceTransactionManager(dataSource), dataSource);
+		store.insert(new User(1, "Ann", "ann@example.com"));
+		assertThat(rows("legacy")).hasSize(1);
+		// another instance runs the contract DDL; this one has not heard of it yet
+		new MigrationStateRepository(dataSource).markContracted(migration.id(), "other");
+		jdbc.execute("DROP TABLE legacy");
+		assertThat(controller.status(migration.id()).state().isContracted()).isFalse();
+		store.insert(new User(2, "Bea", "bea@example.com"));
+		assertThat(jdbc.queryForList("SELECT id FROM modern ORDER BY id", Long.class)).containsExactly(1L, 2L);
+	}
+
+	@Test
+	void failedOldSideWriteAtContractRollsBackTheWriteWhileNotContracted() {
+		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, Phase.CONTRACT, "a", postgres.dataSource()),
+				postgres.dataSource());
+		jdbc.update("INSERT INTO accounts (id, name, email) VALUES (1, 'Ann', 'ann@example.com')");
+		assertThatExceptionOfType(DataIntegrityViolationException.class)
+			.isThrownBy(() -> accounts.insert(new User(1, "Ann", "ann@example.com")));
+		assertThat(rows("customers")).isEmpty();
+	}
+
+	@Test
+	void phaseIsFixedForTheTransaction() {
+		PhaseController controller = start(USERS_EMAIL, Phase.READ_NEW, "a", postgres.dataSource(), false);
+		assertThat(controller.effectivePhase(USERS_EMAIL.id())).isEqualTo(Phase.BACKFILL);
+		UserStore users = users(controller, postgres.dataSource());
+		TransactionTemplate transaction = new TransactionTemplate(
+				new DataSourceTransactionManager(postgres.dataSource()));
+		transaction.executeWithoutResult((status) -> {
+			assertThat(users.findById(1)).isEmpty();
+			new MigrationStateRepository(postgres.dataSource()).markVerified(USERS_EMAIL.id(), "test");
+			controller.refresh();
+			assertThat(controller.status(USERS_EMAIL.id()).effective()).isEqualTo(Phase.READ_NEW);
+			users.insert(new User(1, "Ann", "Ann@Example.com"));
+		});
+		assertThat(user(1)).containsEntry("email", "Ann@Example.com").containsEntry("email_address", "ann@example.com");
+		users.insert(new User(2, "Bea", "Bea@Example.com"));
+		assertThat(user(2)).containsEntry("email", "Bea@Example.com").containsEntry("email_address", "Bea@Example.com");
+	}
+
+	@Test
+	void undeclaredMigrationFailsWhenTheRoutingBeanIsCreated() {
+		PhaseController controller = start(ACCOUNTS_CUSTOMERS, Phase.DUAL_WRITE, "a", postgres.dataSource());
+		UserStore store = new ColumnUserStore(postgres.dataSource(), "accounts", "email");
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> DualWriteRepositoryFactory.create(UserStore.class, "nope", store, store, controller,
+					new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource()))
+			.withMessageContaining("no such migration is declared")
+			.withMessageContaining(UserStore.class.getName());
+	}
+
+	@Test
+	void sameTableMigrationWithoutDownFailsWhenTheRoutingBeanIsCreated() {
+		MigrationDefinition upOnly = MigrationDefinition.builder("users-email-up-only")
+			.table("users")
+			.up("email_address", "lower(email)")
+			.build();
+		PhaseController controller = start(upOnly, Phase.DUAL_WRITE, "a", postgres.dataSource());
+		UserStore store = new ColumnUserStore(postgres.dataSource(), "users", "email");
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> DualWriteRepositoryFactory.create(UserStore.class, upOnly.id(), store, store, controller,
+					new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource()))
+			.withMessageContaining("declares no down expressions");
+	}
+
+	PhaseController start(MigrationDefinition migration, Phase phase, String instance, DataSource dataSource) {
+		return start(migration, phase, instance, dataSource, true);
+	}
+
+	PhaseController start(MigrationDefinition migration, Phase phase, String instance, DataSource dataSource,
+			boolean verify) {
+		PhaseController controller = new PhaseController(dataSource,
+				List.of(migration.toBuilder().requestedPhase(phase).build()),
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of());
+		controller.start();
+		this.controllers.add(controller);
+		if (!verify) {
+			new MigrationStateRepository(dataSource).voidVerification(migration.id(), "test");
+			controller.refresh();
+		}
+		else if (phase.readsNew() && migration.hasBackfill()) {
+			new MigrationStateRepository(dataSource).markVerified(migration.id(), "test");
+			for (int i = 0; i < 3 && controller.effectivePhase(migration.id()) != phase; i++) {
+				controller.refresh();
+			}
+		}
+		assertThat(controller.effectivePhase(migration.id())).isEqualTo(verify ? phase : Phase.BACKFILL);
+		return controller;
+	}
+
+	private static String describe(Optional<DualWriteCall> call) {
+		return call.map((c) -> c.schema() + (c.isSync() ? " sync" : " source of truth") + " at " + c.phase())
+			.orElse("none");
+	}
+
+	private static String describe(DualWriteCall call) {
+		return describe(Optional.ofNullable(call));
+	}
+
+	private static Map<String, Object> user(long id) {
+		return jdbc.queryForMap("SELECT email, email_address FROM users WHERE id = ?", id);
+	}
+
+	private static List<Map<String, Object>> rows(String table) {
+		return jdbc.queryForList("SELECT * FROM " + table + " ORDER BY id");
+	}
+
+}

@@ -1,0 +1,115 @@
+package dev.zdm.internal.fleet;
+
+import java.time.Instant;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests for {@link PhasePolicy}: the rules alone, without a database.
+ */
+class PhasePolicyTests {
+
+	private final PhasePolicy policy = new PhasePolicy();
+
+	private static final MigrationState NOTHING_DONE = MigrationState.initial("m");
+
+	private static final MigrationState VERIFIED = new MigrationState("m", null, null, Instant.now(), "fleet", null);
+
+	private static final MigrationState CONTRACTED = new MigrationState("m", Instant.now(), "x", Instant.now(), "fleet",
+			null);
+
+	@Test
+	void loneInstanceRunsAtItsRequestedPhase() {
+		PhaseDecision decision = this.policy.decide(migration(Phase.BACKFILL), null, List.of(), NOTHING_DONE);
+		assertThat(decision.effective()).isEqualTo(Phase.BACKFILL);
+		assertThat(decision.heldBackReason()).isNull();
+	}
+
+	@Test
+	void instanceRunsAtMostOnePhaseAheadOfTheSlowestOtherInstance() {
+		PhaseDecision decision = this.policy.decide(migration(Phase.BACKFILL), null,
+				List.of(member("old", Phase.EXPAND), member("peer", Phase.DUAL_WRITE)), NOTHING_DONE);
+		assertThat(decision.effective()).isEqualTo(Phase.DUAL_WRITE);
+		assertThat(decision.heldBackReason()).contains("instance old runs expand");
+	}
+
+	@Test
+	void runningInstanceMovesUpOnePhasePerDecision() {
+		PhaseDecision decision = this.policy.decide(migration(Phase.CONTRACT), Phase.DUAL_WRITE, List.of(), VERIFIED);
+		assertThat(decision.effective()).isEqualTo(Phase.BACKFILL);
+		assertThat(decision.heldBackReason()).contains("one step per heartbeat");
+	}
+
+	@Test
+	void participantLimitHoldsTheInstanceAtExpandUntilItIsLifted() {
+		PhaseLimit expandPending = new PhaseLimit(Phase.EXPAND, "the expand DDL is not done yet");
+		PhaseDecision held = this.policy.decide(migration(Phase.READ_NEW), null, List.of(), VERIFIED,
+				List.of(expandPending));
+		assertThat(held.effective()).isEqualTo(Phase.EXPAND);
+		assertThat(held.heldBackReason()).isEqualTo("the expand DDL is not done yet");
+		PhaseDecision released = this.policy.decide(migration(Phase.DUAL_WRITE), Phase.EXPAND, List.of(), NOTHING_DONE,
+				List.of());
+		assertThat(released.effective()).isEqualTo(Phase.DUAL_WRITE);
+	}
+
+	@Test
+	void readNewNeedsAVerifiedBackfill() {
+		PhaseDecision held = this.policy.decide(migration(Phase.READ_NEW), Phase.BACKFILL, List.of(), NOTHING_DONE);
+		assertThat(held.effective()).isEqualTo(Phase.BACKFILL);
+		assertThat(held.heldBackReason()).contains("verified backfill");
+		PhaseDecision released = this.policy.decide(migration(Phase.READ_NEW), Phase.BACKFILL, List.of(), VERIFIED);
+		assertThat(released.effective()).isEqualTo(Phase.READ_NEW);
+		assertThat(released.heldBackReason()).isNull();
+	}
+
+	@Test
+	void migrationWithoutBackfillNeedsNoVerification() {
+		MigrationDefinition noBackfill = MigrationDefinition.builder("m")
+			.table("users")
+			.requestedPhase(Phase.READ_NEW)
+			.build();
+		assertThat(this.policy.decide(noBackfill, Phase.BACKFILL, List.of(), NOTHING_DONE).effective())
+			.isEqualTo(Phase.READ_NEW);
+	}
+
+	@Test
+	void voidedVerificationIsGivenAsTheReason() {
+		MigrationState voided = new MigrationState("m", null, null, null, null, "instance x runs expand");
+		PhaseDecision decision = this.policy.decide(migration(Phase.READ_NEW), Phase.BACKFILL, List.of(), voided);
+		assertThat(decision.heldBackReason()).contains("no longer verified (instance x runs expand)");
+	}
+
+	@Test
+	void contractedMigrationRunsAtContractWhateverTheFleet() {
+		PhaseDecision decision = this.policy.decide(migration(Phase.CONTRACT), Phase.READ_NEW,
+				List.of(member("old", Phase.READ_NEW)), CONTRACTED);
+		assertThat(decision.effective()).isEqualTo(Phase.CONTRACT);
+	}
+
+	@Test
+	void lowerRequestIsAlwaysHonoured() {
+		PhaseDecision decision = this.policy.decide(migration(Phase.DUAL_WRITE), Phase.READ_NEW,
+				List.of(member("peer", Phase.READ_NEW)), VERIFIED);
+		assertThat(decision.effective()).isEqualTo(Phase.DUAL_WRITE);
+		assertThat(decision.heldBackReason()).isNull();
+	}
+
+	private static MigrationDefinition migration(Phase requested) {
+		return MigrationDefinition.builder("m")
+			.table("users")
+			.up("email_address", "lower(email)")
+			.requestedPhase(requested)
+			.build();
+	}
+
+	private static FleetMember member(String id, Phase effective) {
+		return new FleetMember(id, "m", effective, effective, null, "1", "host", 1, Instant.now(), Instant.now(), true);
+	}
+
+}

@@ -1,0 +1,82 @@
+package dev.zdm.internal.locks;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import dev.zdm.migration.TableName;
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests for {@link LockInspector} against a real PostgreSQL.
+ */
+class LockInspectorTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	@Test
+	void transactionAgesAreNotNegativeWhenTheTransactionStartedAfterTheInspectingOne() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE inspected (id bigint PRIMARY KEY)");
+		DataSource dataSource = postgres.newDataSource("inspector", 2);
+		LockInspector inspector = new LockInspector(dataSource);
+		TransactionTemplate transaction = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		try (Connection later = postgres.database().newConnection()) {
+			int laterPid = pid(later);
+			Object[] seen = transaction.execute((status) -> {
+				// now() of the inspecting transaction is fixed here, before the other
+				// transaction starts
+				new JdbcTemplate(dataSource).queryForObject("SELECT now()", Object.class);
+				sleep(Duration.ofMillis(300));
+				try {
+					later.setAutoCommit(false);
+					try (Statement statement = later.createStatement()) {
+						statement.execute("SELECT 1");
+					}
+				}
+				catch (Exception ex) {
+					throw new IllegalStateException(ex);
+				}
+				return new Object[] { inspector.oldestTransaction(),
+						inspector.tableLockFigures(TableName.parse("inspected")) };
+			});
+			LockInspector.OldestTransaction oldest = (LockInspector.OldestTransaction) seen[0];
+			TableLockFigures figures = (TableLockFigures) seen[1];
+			assertThat(oldest.pid()).isEqualTo(laterPid);
+			assertThat(oldest.age()).isGreaterThanOrEqualTo(Duration.ZERO).isLessThan(Duration.ofSeconds(30));
+			assertThat(figures.oldestTransactionPid()).isEqualTo(laterPid);
+			assertThat(figures.oldestTransactionAge()).isGreaterThanOrEqualTo(Duration.ZERO);
+			later.rollback();
+		}
+	}
+
+	private static int pid(Connection connection) throws Exception {
+		try (Statement statement = connection.createStatement();
+				ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+			rs.next();
+			return rs.getInt(1);
+		}
+	}
+
+	private static void sleep(Duration duration) {
+		try {
+			Thread.sleep(duration.toMillis());
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+}

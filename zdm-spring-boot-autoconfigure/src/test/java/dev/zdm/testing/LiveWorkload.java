@@ -1,0 +1,275 @@
+package dev.zdm.testing;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+
+/**
+ * An application's writes on a table being migrated, as its routed repositories would
+ * send them: inserts (new keys above the table's and app-chosen keys below it, into
+ * gaps), updates and deletes of random rows, each written to both sides in one
+ * transaction, the old side first before {@code read-new} and the new side first from
+ * then on. Every writer owns the keys congruent to its number, so the last value
+ * acknowledged for each key is known.
+ * <p>
+ * Same-table:
+ * {@code t(id bigint, street text, city text, street_new text, city_new text)} with
+ * {@code street_new = street}, {@code city_new = upper(city)}. Cross-table:
+ * {@code t(id bigint, street text,
+ * city text)} and {@code t_addresses(order_id bigint, street text, city text)} with the
+ * same expressions.
+ */
+public final class LiveWorkload {
+
+	private final PostgresExtension postgres;
+
+	private final String table;
+
+	private final boolean crossTable;
+
+	private final long rows;
+
+	private final Supplier<Phase> phase;
+
+	private final int operationsPerSecond;
+
+	private final AtomicBoolean writing = new AtomicBoolean(true);
+
+	private final AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+
+	final Map<Long, String> acknowledged = new ConcurrentHashMap<>();
+
+	public final AtomicLong inserts = new AtomicLong();
+
+	public final AtomicLong updates = new AtomicLong();
+
+	public final AtomicLong deletes = new AtomicLong();
+
+	private final List<Thread> threads = new ArrayList<>();
+
+	public LiveWorkload(PostgresExtension postgres, String table, boolean crossTable, long rows, Supplier<Phase> phase,
+			int operationsPerSecond) {
+		this.postgres = postgres;
+		this.table = table;
+		this.crossTable = crossTable;
+		this.rows = rows;
+		this.phase = phase;
+		this.operationsPerSecond = operationsPerSecond;
+	}
+
+	/**
+	 * Create the table(s) with {@code rows} keys from 1 to {@code 2 * rows}, every other
+	 * key left free so that the application can insert below the backfill's bound. The
+	 * new side is empty.
+	 */
+	public static void create(PostgresExtension postgres, String table, boolean crossTable, long rows) {
+		String newColumns = crossTable ? "" : ", street_new text, city_new text";
+		postgres.jdbc()
+			.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, street text, city text" + newColumns + ")");
+		postgres.jdbc()
+			.update("INSERT INTO " + table + " (id, street, city) SELECT 2 * i, 'street ' || i, "
+					+ "CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END FROM generate_series(1, ?) AS i", rows);
+		if (crossTable) {
+			postgres.jdbc()
+				.execute("CREATE TABLE " + table + "_addresses (order_id bigint PRIMARY KEY, street text, city text)");
+		}
+		postgres.jdbc().execute("ANALYZE " + table);
+	}
+
+	public void start(int writers) {
+		for (int writer = 0; writer < writers; writer++) {
+			int owner = writer;
+			Thread thread = new Thread(() -> write(owner, writers), "workload-" + this.table + "-" + writer);
+			thread.start();
+			this.threads.add(thread);
+		}
+	}
+
+	public void stop() throws InterruptedException {
+		this.writing.set(false);
+		for (Thread thread : this.threads) {
+			thread.join();
+		}
+	}
+
+	public @Nullable Throwable failure() {
+		return this.failure.get();
+	}
+
+	long writes() {
+		return this.inserts.get() + this.updates.get() + this.deletes.get();
+	}
+
+	private void write(int owner, int writers) {
+		ThreadLocalRandom random = ThreadLocalRandom.current();
+		long nextInsert = 2 * this.rows + 1_000 + owner;
+		long pauseNanos = 1_000_000_000L * writers / this.operationsPerSecond;
+		try (Connection connection = this.postgres.database().newConnection()) {
+			connection.setAutoCommit(false);
+			long next = System.nanoTime();
+			while (this.writing.get()) {
+				int choice = random.nextInt(100);
+				long id;
+				if (choice < 30) {
+					// an app-chosen key below the bound, in a gap or on an existing row
+					id = owned(random.nextLong(1, 2 * this.rows), owner, writers);
+				}
+				else if (choice < 45) {
+					id = nextInsert;
+					nextInsert += writers;
+				}
+				else {
+					id = owned(random.nextLong(1, 2 * this.rows), owner, writers);
+				}
+				String street = "street " + id + "-" + random.nextInt(1_000_000);
+				String city = (random.nextInt(10) == 0) ? null : "city " + random.nextInt(1000);
+				boolean newFirst = this.phase.get().readsNew();
+				try {
+					if (choice < 45) {
+						if (insert(connection, id, street, city, newFirst)) {
+							this.inserts.incrementAndGet();
+							commit(connection, id, street + "|" + city);
+						}
+						else {
+							connection.rollback();
+						}
+					}
+					else if (choice < 88) {
+						if (update(connection, id, street, city, newFirst)) {
+							this.updates.incrementAndGet();
+							commit(connection, id, street + "|" + city);
+						}
+						else {
+							connection.rollback();
+						}
+					}
+					else {
+						delete(connection, id, newFirst);
+						this.deletes.incrementAndGet();
+						commit(connection, id, "");
+					}
+				}
+				catch (SQLException ex) {
+					connection.rollback();
+					throw ex;
+				}
+				next += pauseNanos;
+				long sleep = next - System.nanoTime();
+				if (sleep > 0) {
+					Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+				}
+			}
+		}
+		catch (Throwable ex) {
+			this.failure.compareAndSet(null, ex);
+		}
+	}
+
+	private void commit(Connection connection, long id, String value) throws SQLException {
+		connection.commit();
+		this.acknowledged.put(id, value);
+	}
+
+	private boolean insert(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
+			throws SQLException {
+		if (!this.crossTable) {
+			return execute(connection,
+					"INSERT INTO " + this.table + " (id, street, city, street_new, city_new) "
+							+ "VALUES (?, ?, ?, ?, upper(?)) ON CONFLICT DO NOTHING",
+					id, street, city, street, city) == 1;
+		}
+		String old = "INSERT INTO " + this.table + " (id, street, city) VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
+		String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, street, city) VALUES (?, ?, upper(?)) "
+				+ "ON CONFLICT (order_id) DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
+		if (newFirst) {
+			execute(connection, upsertNew, id, street, city);
+			return execute(connection, old, id, street, city) == 1;
+		}
+		return execute(connection, old, id, street, city) == 1 && execute(connection, upsertNew, id, street, city) == 1;
+	}
+
+	private boolean update(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
+			throws SQLException {
+		if (!this.crossTable) {
+			return execute(connection, "UPDATE " + this.table + " SET street = ?, city = ?, street_new = ?, "
+					+ "city_new = upper(?) WHERE id = ?", street, city, street, city, id) == 1;
+		}
+		String old = "UPDATE " + this.table + " SET street = ?, city = ? WHERE id = ?";
+		// the new side's write is an upsert: the backfill may not have copied the row yet
+		String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, street, city) "
+				+ "SELECT ?, ?, upper(?) WHERE EXISTS (SELECT 1 FROM " + this.table + " WHERE id = ?) "
+				+ "ON CONFLICT (order_id) DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
+		if (newFirst) {
+			execute(connection, upsertNew, id, street, city, id);
+			return execute(connection, old, street, city, id) == 1;
+		}
+		return execute(connection, old, street, city, id) == 1
+				&& execute(connection, upsertNew, id, street, city, id) == 1;
+	}
+
+	private void delete(Connection connection, long id, boolean newFirst) throws SQLException {
+		String old = "DELETE FROM " + this.table + " WHERE id = ?";
+		if (!this.crossTable) {
+			execute(connection, old, id);
+			return;
+		}
+		String deleteNew = "DELETE FROM " + this.table + "_addresses WHERE order_id = ?";
+		execute(connection, newFirst ? deleteNew : old, id);
+		execute(connection, newFirst ? old : deleteNew, id);
+	}
+
+	private static int execute(Connection connection, String sql, Object... values) throws SQLException {
+		try (PreparedStatement statement = connection.prepareStatement(sql)) {
+			for (int i = 0; i < values.length; i++) {
+				statement.setObject(i + 1, values[i]);
+			}
+			return statement.executeUpdate();
+		}
+	}
+
+	private static long owned(long id, int owner, int writers) {
+		return id - (id % writers) + owner;
+	}
+
+	/** Keys whose two sides disagree, counting missing and extra rows on the new side. */
+	public static long disagreeing(PostgresExtension postgres, String table, boolean crossTable) {
+		String sql = crossTable
+				? "SELECT count(*) FROM " + table + " o FULL JOIN " + table
+						+ "_addresses a ON a.order_id = o.id WHERE o.id IS NULL OR a.order_id IS NULL "
+						+ "OR ROW(a.street, a.city) IS DISTINCT FROM ROW(o.street, upper(o.city))"
+				: "SELECT count(*) FROM " + table
+						+ " WHERE ROW(street_new, city_new) IS DISTINCT FROM ROW(street, upper(city))";
+		return postgres.jdbc().queryForObject(sql, Long.class);
+	}
+
+	/**
+	 * Keys whose acknowledged last write is not what the old side holds: lost writes or
+	 * resurrected rows.
+	 */
+	public long lostWrites() {
+		Map<Long, String> stored = new ConcurrentHashMap<>();
+		this.postgres.jdbc().query("SELECT id, street, city FROM " + this.table, (rs) -> {
+			stored.put(rs.getLong(1), rs.getString(2) + "|" + rs.getString(3));
+		});
+		return this.acknowledged.entrySet()
+			.stream()
+			.filter((entry) -> entry.getValue().isEmpty() ? stored.containsKey(entry.getKey())
+					: !entry.getValue().equals(stored.get(entry.getKey())))
+			.count();
+	}
+
+}

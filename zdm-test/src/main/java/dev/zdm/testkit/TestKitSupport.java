@@ -1,0 +1,104 @@
+package dev.zdm.testkit;
+
+import java.util.List;
+import java.util.Set;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.core.io.DefaultResourceLoader;
+
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.ddl.UnsafeStatement;
+import dev.zdm.internal.backfill.JdbcBackfillService;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.DdlStatus;
+import dev.zdm.internal.ddl.script.DdlCatalog;
+import dev.zdm.internal.ddl.script.DdlScript;
+import dev.zdm.internal.ddl.script.DdlScriptLoader;
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.ddl.script.OfflineDdlCatalog;
+import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
+import dev.zdm.migration.ZdmConfigurationException;
+
+/**
+ * What zdm's test kit ({@code zdm-test}) reads of zdm beyond its API: the start-up check
+ * of a migration's scripts, where its DDL steps stand, and its backfill. For the test
+ * kit; an application uses the beans.
+ */
+public final class TestKitSupport {
+
+	private TestKitSupport() {
+	}
+
+	/**
+	 * Check a migration's scripts for unsafe statements, exactly as start-up does.
+	 * @param migrationId the migration, for messages
+	 * @param expandLocations where its expand scripts are
+	 * @param contractLocations where its contract scripts are
+	 * @param allowed the codes of unsafe operations allowed for the whole migration
+	 * @param dataSource the database whose catalog answers look-ups (tables, column
+	 * types, functions, constraints), or {@code null} to check without one: every table
+	 * the scripts do not create is then taken to exist, and no column type is known
+	 * @return the unsafe statements that are not allowed, in script order
+	 * @throws ZdmConfigurationException if a script cannot be read or parsed
+	 * @throws IllegalArgumentException if no script is found
+	 */
+	public static List<UnsafeStatement> checkScripts(String migrationId, List<String> expandLocations,
+			List<String> contractLocations, Set<String> allowed, @Nullable DataSource dataSource) {
+		DdlScriptLoader loader = new DdlScriptLoader(new DefaultResourceLoader());
+		List<DdlScript> expand = loader.load(migrationId, DdlStep.EXPAND, expandLocations);
+		List<DdlScript> contract = loader.load(migrationId, DdlStep.CONTRACT, contractLocations);
+		if (expand.isEmpty() && contract.isEmpty()) {
+			throw new IllegalArgumentException("No V<version>__<description>.sql scripts found in " + expandLocations
+					+ " or " + contractLocations + "; check the location");
+		}
+		DdlCatalog catalog = (dataSource != null) ? new DdlCatalog(dataSource) : new OfflineDdlCatalog();
+		return new UnsafeStatementChecker(catalog).check(expand, contract, allowed);
+	}
+
+	/**
+	 * Return whether a migration's expand or contract DDL is done.
+	 * @param dataSource the database
+	 * @param migrationId the migration
+	 * @param contract {@code true} for the contract step, {@code false} for the expand
+	 * @return whether every statement of the step is applied
+	 */
+	public static boolean isDdlStepDone(DataSource dataSource, String migrationId, boolean contract) {
+		return new DdlHistoryRepository(dataSource).isStepDone(migrationId, step(contract));
+	}
+
+	/**
+	 * Describe where a migration's expand or contract DDL stands, for a message.
+	 * @param dataSource the database
+	 * @param migrationId the migration
+	 * @param contract {@code true} for the contract step, {@code false} for the expand
+	 * @return for example "it is FAILED: ..." or "it has not started"
+	 */
+	public static String describeDdlStep(DataSource dataSource, String migrationId, boolean contract) {
+		DdlStatus status = new DdlHistoryRepository(dataSource).status(migrationId, 1);
+		DdlStatus.Step recorded = status.step(step(contract));
+		if (recorded == null) {
+			return "it has not started";
+		}
+		String last = (status.lastLockTimeout() != null)
+				? "; last lock timeout " + status.lastLockTimeout().describeBlockers() : "";
+		return "it is " + recorded.state() + ((recorded.error() != null) ? ": " + recorded.error() : "") + last;
+	}
+
+	/**
+	 * Return a {@link BackfillService} on a database, as the bean of an application on it
+	 * is.
+	 * @param dataSource the database
+	 * @return the service
+	 */
+	public static BackfillService backfillService(DataSource dataSource) {
+		return new JdbcBackfillService(dataSource);
+	}
+
+	private static DdlStep step(boolean contract) {
+		return contract ? DdlStep.CONTRACT : DdlStep.EXPAND;
+	}
+
+}
