@@ -23,7 +23,6 @@ import org.springframework.web.client.RestClient;
 
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.PhaseController;
-import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 

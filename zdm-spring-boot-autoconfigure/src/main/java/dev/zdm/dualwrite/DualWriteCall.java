@@ -1,8 +1,8 @@
 package dev.zdm.dualwrite;
 
-import java.util.function.Supplier;
-
 import org.jspecify.annotations.Nullable;
+
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 import dev.zdm.migration.Phase;
 
@@ -13,10 +13,11 @@ import dev.zdm.migration.Phase;
  * that concurrent writers at adjacent phases lock rows in the same order; the
  * implementation written second sees what the first returned, for example a generated
  * key.
+ * <p>
+ * zdm's routing proxy binds the call to the thread for the length of the implementation's
+ * method, as a resource of {@link TransactionSynchronizationManager} keyed by this class.
  */
 public final class DualWriteCall {
-
-	private static final ThreadLocal<@Nullable DualWriteCall> current = new ThreadLocal<>();
 
 	private final String migrationId;
 
@@ -28,7 +29,15 @@ public final class DualWriteCall {
 
 	private final @Nullable Object otherSideResult;
 
-	private DualWriteCall(String migrationId, Phase phase, Schema schema, boolean sync,
+	/**
+	 * Create a description of one side of a routed write.
+	 * @param migrationId the migration
+	 * @param phase the effective phase the call is routed at
+	 * @param schema the side the implementation writes
+	 * @param sync whether it writes as the sync of the other side
+	 * @param otherSideResult what the other side returned, if it was called first
+	 */
+	public DualWriteCall(String migrationId, Phase phase, Schema schema, boolean sync,
 			@Nullable Object otherSideResult) {
 		this.migrationId = migrationId;
 		this.phase = phase;
@@ -42,7 +51,7 @@ public final class DualWriteCall {
 	 * @return the call, or {@code null} outside a routed write
 	 */
 	public static @Nullable DualWriteCall current() {
-		return current.get();
+		return (DualWriteCall) TransactionSynchronizationManager.getResource(DualWriteCall.class);
 	}
 
 	/**
@@ -85,36 +94,6 @@ public final class DualWriteCall {
 	 */
 	public @Nullable Object otherSideResult() {
 		return this.otherSideResult;
-	}
-
-	/**
-	 * Run an implementation's method as one side of a routed call, so that
-	 * {@link #current()} describes it meanwhile. For zdm's routing proxy, not for
-	 * application code.
-	 * @param <T> the result type
-	 * @param migrationId the migration
-	 * @param phase the effective phase the call is routed at
-	 * @param schema the side the implementation writes
-	 * @param sync whether it writes as the sync of the other side
-	 * @param otherSideResult what the other side returned, if it was called first
-	 * @param action the call
-	 * @return what the call returned
-	 */
-	public static <T> T run(String migrationId, Phase phase, Schema schema, boolean sync,
-			@Nullable Object otherSideResult, Supplier<T> action) {
-		DualWriteCall previous = current.get();
-		current.set(new DualWriteCall(migrationId, phase, schema, sync, otherSideResult));
-		try {
-			return action.get();
-		}
-		finally {
-			if (previous != null) {
-				current.set(previous);
-			}
-			else {
-				current.remove();
-			}
-		}
 	}
 
 }

@@ -20,14 +20,13 @@ import dev.zdm.internal.ddl.script.DdlScriptLoader;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.ddl.script.OfflineDdlCatalog;
 import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
-import dev.zdm.migration.ZdmConfigurationException;
 
 /**
  * What zdm's test kit ({@code zdm-test}) reads of zdm beyond its API: the start-up check
  * of a migration's scripts, where its DDL steps stand, and its backfill. For the test
  * kit; an application uses the beans.
  */
-public final class TestKitSupport {
+final class TestKitSupport {
 
 	private TestKitSupport() {
 	}

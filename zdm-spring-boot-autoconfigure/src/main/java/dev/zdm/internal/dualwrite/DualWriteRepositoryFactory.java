@@ -17,6 +17,7 @@ import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.TransactionStatus;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.util.ReflectionUtils;
 
@@ -307,21 +308,18 @@ public final class DualWriteRepositoryFactory {
 
 		private @Nullable Object invokeAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
 				Object target, Method method, @Nullable Object[] args) throws Throwable {
+			DualWriteCall previous = (DualWriteCall) TransactionSynchronizationManager
+				.unbindResourceIfPossible(DualWriteCall.class);
+			TransactionSynchronizationManager.bindResource(DualWriteCall.class,
+					new DualWriteCall(this.migrationId, phase, schema, sync, otherSideResult));
 			try {
-				return DualWriteCall.run(this.migrationId, phase, schema, sync, otherSideResult, () -> {
-					try {
-						return call(target, method, args);
-					}
-					catch (RuntimeException | Error ex) {
-						throw ex;
-					}
-					catch (Throwable ex) {
-						throw new UndeclaredThrowableException(ex);
-					}
-				});
+				return call(target, method, args);
 			}
-			catch (UndeclaredThrowableException ex) {
-				throw ex.getUndeclaredThrowable();
+			finally {
+				TransactionSynchronizationManager.unbindResource(DualWriteCall.class);
+				if (previous != null) {
+					TransactionSynchronizationManager.bindResource(DualWriteCall.class, previous);
+				}
 			}
 		}
 

@@ -4,18 +4,14 @@ import java.util.List;
 
 import org.jspecify.annotations.Nullable;
 
-import dev.zdm.internal.backfill.BackfillParticipant;
-import dev.zdm.internal.backfill.BackfillProgressSampler;
-import dev.zdm.internal.ddl.ExpandContractRunner;
-import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
  * A concern that takes part in a migration's life on this instance: the expand and
- * contract DDL ({@link ExpandContractRunner}, first), the backfill's scheduler
- * ({@link BackfillParticipant}), and what keeps the figures the endpoint, health and
- * meters read ({@link HeldBackTracker}, {@link BackfillProgressSampler},
- * {@link LockFiguresSampler}). The repository proxies are not participants: they read the
+ * contract DDL ({@code ExpandContractRunner}, first), the backfill's scheduler
+ * ({@code BackfillParticipant}), and what keeps the figures the endpoint, health and
+ * meters read ({@link HeldBackTracker}, {@code BackfillProgressSampler},
+ * {@code LockFiguresSampler}). The repository proxies are not participants: they read the
  * effective phase from the controller. Beans of this type are called by the
  * {@link PhaseController} in {@link org.springframework.core.annotation.Order order}.
  */

@@ -4,8 +4,6 @@ import java.time.Instant;
 
 import org.jspecify.annotations.Nullable;
 
-import dev.zdm.internal.ddl.DdlStatus;
-
 /**
  * What the whole fleet knows of a migration's data: whether its backfill is verified and
  * whether its contract DDL has run.

@@ -34,7 +34,6 @@ import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
-import dev.zdm.testing.BackfillFixtures;
 import dev.zdm.testing.HeartbeatCounter;
 import dev.zdm.testing.TestFleet;
 

@@ -29,7 +29,6 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
-import dev.zdm.testing.JdbcClientUsers;
 import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
 import dev.zdm.testing.JdbcClientUsers.UserStore;

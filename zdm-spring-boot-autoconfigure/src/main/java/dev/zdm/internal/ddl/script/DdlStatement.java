@@ -3,8 +3,6 @@ package dev.zdm.internal.ddl.script;
 import java.util.List;
 import java.util.Set;
 
-import dev.zdm.ddl.SchemaChangeContributor;
-
 /**
  * One SQL statement of a DDL script, with its tokens for the unsafe-operation checks.
  *
@@ -32,7 +30,7 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 
 	/**
 	 * Create a statement that was not read from a script, as those of a
-	 * {@link SchemaChangeContributor}.
+	 * {@code SchemaChangeContributor}.
 	 * @param index the statement's position, from 1
 	 * @param sql the statement
 	 * @return the statement, tokenized

@@ -64,7 +64,8 @@ public class UnsafeStatementChecker {
 		for (Finding finding : found) {
 			String code = finding.operation().code();
 			if (!allowed.contains(code) && !statement.allowed().contains(code)) {
-				findings.add(new UnsafeStatement(source, statement, finding.operation(), finding.detail()));
+				findings.add(new UnsafeStatement(source, statement.index(), statement.line(), statement.sql(),
+						finding.operation(), finding.detail()));
 			}
 		}
 	}

@@ -15,7 +15,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
-import dev.zdm.ddl.UnsafeOperation;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.DdlStatus;
@@ -36,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Tests that every {@link UnsafeOperation} in an expand script is refused at start-up,
+ * Tests that every {@code UnsafeOperation} in an expand script is refused at start-up,
  * with the statement, the reason and the safe recipe, before anything is written, and
  * that it runs once it is allowed.
  */

@@ -87,7 +87,7 @@ class UnsafeStatementCheckerTests {
 				ALTER TABLE items ALTER COLUMN note TYPE int USING note::int;
 				ALTER TABLE items ALTER COLUMN code TYPE text, ALTER COLUMN name TYPE varchar(3);
 				""");
-		assertThat(this.checker.check(expand, List.of(), Set.of())).extracting((finding) -> finding.statement().index())
+		assertThat(this.checker.check(expand, List.of(), Set.of())).extracting((finding) -> finding.index())
 			.containsExactly(1, 2, 3, 4, 5);
 	}
 
@@ -113,7 +113,7 @@ class UnsafeStatementCheckerTests {
 				""");
 		assertThat(this.checker.check(expand, List.of(), Set.of("vacuum-full"))).singleElement()
 			.satisfies((finding) -> {
-				assertThat(finding.statement().line()).isEqualTo(4);
+				assertThat(finding.line()).isEqualTo(4);
 				assertThat(finding.describe()).startsWith("V1__script.sql line 4: \"CREATE INDEX items_price");
 			});
 	}
