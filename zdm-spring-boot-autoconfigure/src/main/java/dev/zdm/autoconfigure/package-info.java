@@ -1,6 +1,6 @@
 /**
- * Auto-configuration for zdm: the public auto-configurations, which import the
- * package-private configurations of {@code dev.zdm.phase}, and {@link ZdmProperties}.
+ * Auto-configuration for zdm: the auto-configurations, each holding the beans it creates,
+ * and {@link ZdmProperties}.
  */
 @NullMarked
 package dev.zdm.autoconfigure;

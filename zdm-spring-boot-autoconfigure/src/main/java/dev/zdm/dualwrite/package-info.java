@@ -3,7 +3,7 @@
  * repository interface for one schema shape, {@link ZdmRead @ZdmRead} and
  * {@link ZdmWrite @ZdmWrite} tell reads from writes, {@link DualWriteCall} tells an
  * implementation which call it serves. The routing proxies are built in
- * {@code dev.zdm.phase}.
+ * {@code dev.zdm.internal.dualwrite}.
  */
 @NullMarked
 package dev.zdm.dualwrite;

@@ -1,5 +1,6 @@
 /**
- * PLACEHOLDER dev.zdm.health.
+ * The zdm health indicator, created by
+ * {@link dev.zdm.autoconfigure.ZdmHealthContributorAutoConfiguration}.
  */
 @NullMarked
 package dev.zdm.health;

@@ -1,5 +1,6 @@
 /**
- * PLACEHOLDER dev.zdm.metrics.
+ * zdm's Micrometer meters, created by
+ * {@link dev.zdm.autoconfigure.ZdmMetricsAutoConfiguration}.
  */
 @NullMarked
 package dev.zdm.metrics;

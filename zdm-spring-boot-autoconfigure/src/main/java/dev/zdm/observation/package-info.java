@@ -1,5 +1,6 @@
 /**
- * PLACEHOLDER dev.zdm.observation.
+ * zdm's Micrometer observations of backfill batches, verification passes and DDL
+ * statements, created by {@link dev.zdm.autoconfigure.ZdmObservationAutoConfiguration}.
  */
 @NullMarked
 package dev.zdm.observation;

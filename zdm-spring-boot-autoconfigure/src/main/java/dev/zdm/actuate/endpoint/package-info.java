@@ -1,5 +1,6 @@
 /**
- * PLACEHOLDER dev.zdm.actuate.endpoint.
+ * The {@code zdm} Actuator endpoint, created by
+ * {@link dev.zdm.autoconfigure.ZdmEndpointAutoConfiguration}.
  */
 @NullMarked
 package dev.zdm.actuate.endpoint;

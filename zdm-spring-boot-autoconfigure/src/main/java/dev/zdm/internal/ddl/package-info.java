@@ -1,5 +1,6 @@
 /**
- * PLACEHOLDER dev.zdm.internal.ddl.
+ * zdm's engine: the lock-safe DDL executor and its retries, the expand and contract
+ * runners and the DDL history. Not API: types are public for the other engine packages.
  */
 @NullMarked
 package dev.zdm.internal.ddl;

@@ -1,5 +1,6 @@
 /**
- * PLACEHOLDER dev.zdm.internal.dualwrite.
+ * zdm's engine: the routing repository proxies and the same-table sync trigger. Not API:
+ * types are public for the auto-configuration.
  */
 @NullMarked
 package dev.zdm.internal.dualwrite;

@@ -1,5 +1,7 @@
 /**
- * PLACEHOLDER dev.zdm.internal.ddl.script.
+ * zdm's engine: reading expand and contract scripts into statements, and the check for
+ * statements that block or rewrite a table. Not API: types are public for the other
+ * engine packages.
  */
 @NullMarked
 package dev.zdm.internal.ddl.script;
