@@ -68,6 +68,9 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 				}
 				this.walk.property(property.substring(0, equals).trim(), property.substring(equals + 1).trim());
 			}
+			if (settings.beforeExpand().length > 0) {
+				this.walk.beforeExpand(settings.beforeExpand());
+			}
 		}
 
 		void enter(Phase phase) {
@@ -115,7 +118,7 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 				throw ex;
 			}
 			finally {
-				running.close();
+				this.walk.stop(running);
 			}
 		}
 
@@ -130,8 +133,9 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 		public void close() {
 			WalkInstance running = this.instance;
 			if (running != null) {
-				running.close();
+				this.walk.stop(running);
 			}
+			this.walk.report();
 			this.database.close();
 		}
 
