@@ -104,6 +104,43 @@ class ConversionCheckTests {
 			.hasSize(3);
 	}
 
+	@Test
+	void crossTableConversionIsCheckedFromTheSourceRowToTheTargetColumnsAndBack(ZdmDatabase database) {
+		JdbcTemplate jdbc = database.jdbc();
+		jdbc.execute("CREATE TABLE customers (id bigserial PRIMARY KEY, name text, address_street text, "
+				+ "address_city text)");
+		jdbc.execute("CREATE TABLE customer_addresses (customer_id bigint PRIMARY KEY, street text, city text)");
+		jdbc.update("INSERT INTO customers (name, address_street, address_city) VALUES ('Ada', '1 Main Street', "
+				+ "'Paris')");
+		MigrationDefinition migration = MigrationDefinition.builder("customers-address")
+			.table("customers")
+			.key("id")
+			.targetTable("customer_addresses")
+			.targetKey("customer_id")
+			.up("street", "address_street")
+			.up("city", "upper(address_city)")
+			.down("address_street", "street")
+			.down("address_city", "city")
+			.build();
+		Conversion conversion = Conversion.of("customers-address")
+			.upExample(Map.of("address_street", "1 Main Street", "address_city", "Paris"),
+					Map.of("street", "1 Main Street", "city", "PARIS"));
+		ConversionCheck check = new ConversionCheck(database.dataSource());
+		assertThat(check.check(migration, conversion))
+			.contains("the round trip down(up(x)) = x fails for 1 of 1 rows of ")
+			.contains("  - id=1: address_street='1 Main Street', address_city='Paris': up gives "
+					+ "street='1 Main Street', city='PARIS', down gives back address_street='1 Main Street', "
+					+ "address_city='PARIS'")
+			.doesNotContain("examples that");
+		assertThat(check.check(migration, conversion.lossy())).isNull();
+		assertThat(check.check(migration,
+				Conversion.of("customers-address")
+					.upExample(Map.of("address_city", "Paris"), Map.of("city", "Paris"))
+					.lossy()))
+			.contains("  - up city = upper(address_city) for address_city='Paris': expected city='Paris', "
+					+ "PostgreSQL gives 'PARIS'");
+	}
+
 	private static String check(ZdmDatabase database, MigrationDefinition migration, Conversion conversion) {
 		return new ConversionCheck(database.dataSource()).check(migration, conversion);
 	}
