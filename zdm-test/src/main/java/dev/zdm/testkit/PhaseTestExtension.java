@@ -55,7 +55,8 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 
 		Walk(ExtensionContext context, PhaseTest settings) {
 			ZdmTest zdmTest = AnnotatedElementUtils.findMergedAnnotation(context.getRequiredTestClass(), ZdmTest.class);
-			this.database = ZdmDatabases.create((zdmTest != null) ? zdmTest.postgres() : PostgresSource.AUTO,
+			this.database = ZdmDatabases.create(context.getRequiredTestClass(),
+					(zdmTest != null) ? zdmTest.postgres() : PostgresSource.AUTO,
 					(zdmTest != null) ? zdmTest.image() : ZdmDatabases.DEFAULT_IMAGE,
 					context.getRequiredTestClass().getSimpleName() + "_" + context.getRequiredTestMethod().getName());
 			this.walk = new PhaseWalk(this.database).application(settings.application())
