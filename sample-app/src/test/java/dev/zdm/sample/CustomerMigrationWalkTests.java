@@ -7,12 +7,15 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.http.HttpStatus;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.web.client.HttpClientErrorException;
 import org.springframework.web.client.RestClient;
 
+import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.migration.Phase;
 import dev.zdm.testkit.PhaseStep;
 import dev.zdm.testkit.PhaseWalk;
+import dev.zdm.testkit.WalkReport;
 import dev.zdm.testkit.ZdmScripts;
 import dev.zdm.testkit.ZdmTest;
 
@@ -36,15 +39,19 @@ class CustomerMigrationWalkTests {
 	void walksTheMigrationThroughEveryPhase(PhaseWalk walk) {
 		List<Phase> phases = new ArrayList<>();
 		long started = System.nanoTime();
-		walk.application(SampleApplication.class).scenario((step) -> {
-			phases.add(step.phase());
-			if (step.phase() == Phase.EXPAND) {
-				createExistingCustomers(step);
-			}
-			createReadChangeAndDelete(step);
-		}).run();
+		WalkReport report = walk.application(SampleApplication.class)
+			.beforeExpand(CustomerMigrationWalkTests::createExistingCustomers)
+			.scenario((step) -> {
+				phases.add(step.phase());
+				createReadChangeAndDelete(step);
+			})
+			.run();
 		long millis = (System.nanoTime() - started) / 1_000_000;
 		assertThat(phases).containsExactly(Phase.values());
+		BackfillProgress emails = report.backfillProgress("customers-email");
+		assertThat(emails).isNotNull();
+		assertThat(emails.rowsUpdated()).as("e-mail addresses the backfill copied")
+			.isGreaterThanOrEqualTo(EXISTING_CUSTOMERS - 2L * Phase.values().length);
 		assertThat(walk.database()
 			.jdbc()
 			.queryForObject("SELECT count(*) FROM customers WHERE email_address IS NULL", Integer.class)).isZero();
@@ -64,11 +71,10 @@ class CustomerMigrationWalkTests {
 		ZdmScripts.check("classpath:db/zdm/customers-address");
 	}
 
-	private static void createExistingCustomers(PhaseStep step) {
-		step.jdbc()
-			.update("INSERT INTO customers (name, email, address_street, address_city) SELECT 'customer ' || i, "
-					+ "'Customer.' || i || '@Example.com', i || ' Main Street', 'City ' || (i % 100) "
-					+ "FROM generate_series(1, ?) AS i", EXISTING_CUSTOMERS);
+	private static void createExistingCustomers(JdbcTemplate jdbc) {
+		jdbc.update("INSERT INTO customers (name, email, address_street, address_city) SELECT 'customer ' || i, "
+				+ "'Customer.' || i || '@Example.com', i || ' Main Street', 'City ' || (i % 100) "
+				+ "FROM generate_series(1, ?) AS i", EXISTING_CUSTOMERS);
 	}
 
 	private static void createReadChangeAndDelete(PhaseStep step) {

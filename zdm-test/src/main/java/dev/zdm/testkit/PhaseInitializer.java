@@ -1,23 +1,31 @@
 package dev.zdm.testkit;
 
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.support.GenericApplicationContext;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.MapPropertySource;
 
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 
 /**
  * Sets the phase a walk's instance requests on every walked migration the application
- * declares, and shortens the backfill's pacing for tests unless the walk sets it.
+ * declares, and shortens the backfill's pacing for tests unless the walk sets it. In the
+ * walk's first instance it adds the walk's {@link BeforeExpand} step, which zdm's phase
+ * controller then waits for.
  */
 final class PhaseInitializer implements ApplicationContextInitializer<ConfigurableApplicationContext> {
 
@@ -28,12 +36,18 @@ final class PhaseInitializer implements ApplicationContextInitializer<Configurab
 
 	private final Set<String> migrationIds;
 
+	private static final String BEFORE_EXPAND_BEAN = "zdmWalkBeforeExpand";
+
 	private final Set<String> walkProperties;
 
-	PhaseInitializer(Phase phase, Set<String> migrationIds, Set<String> walkProperties) {
+	private final @Nullable BeforeExpand beforeExpand;
+
+	PhaseInitializer(Phase phase, Set<String> migrationIds, Set<String> walkProperties,
+			@Nullable BeforeExpand beforeExpand) {
 		this.phase = phase;
 		this.migrationIds = Set.copyOf(migrationIds);
 		this.walkProperties = Set.copyOf(walkProperties);
+		this.beforeExpand = beforeExpand;
 	}
 
 	@Override
@@ -55,6 +69,29 @@ final class PhaseInitializer implements ApplicationContextInitializer<Configurab
 			properties.put(prefix + "phase", this.phase.value());
 		}
 		environment.getPropertySources().addFirst(new MapPropertySource("zdmWalk", properties));
+		if (this.beforeExpand != null) {
+			addBeforeExpand(context, this.beforeExpand);
+		}
+	}
+
+	private static void addBeforeExpand(ConfigurableApplicationContext context, BeforeExpand beforeExpand) {
+		if (!(context instanceof GenericApplicationContext generic)) {
+			throw new IllegalStateException("The walk's beforeExpand step needs a GenericApplicationContext, not a "
+					+ context.getClass().getName());
+		}
+		generic.registerBean(BEFORE_EXPAND_BEAN, BeforeExpand.class, () -> beforeExpand);
+		// BeforeExpandDetector orders the step after the application's database
+		// initializers, for zdm's phase controller too where Spring Boot's
+		// initialization ordering is in use; this covers an application without it
+		context.addBeanFactoryPostProcessor((beanFactory) -> {
+			for (String name : beanFactory.getBeanNamesForType(PhaseController.class, true, false)) {
+				BeanDefinition definition = beanFactory.getBeanDefinition(name);
+				String[] dependsOn = definition.getDependsOn();
+				String[] merged = (dependsOn != null) ? Arrays.copyOf(dependsOn, dependsOn.length + 1) : new String[1];
+				merged[merged.length - 1] = BEFORE_EXPAND_BEAN;
+				definition.setDependsOn(merged);
+			}
+		});
 	}
 
 	private static List<String> declared(ConfigurableEnvironment environment) {

@@ -49,4 +49,13 @@ public @interface PhaseTest {
 	 */
 	String[] properties() default {};
 
+	/**
+	 * SQL scripts that insert the rows that exist before the migration, run once after
+	 * the application's own schema migrations and before zdm's expand, as
+	 * {@link PhaseWalk#beforeExpand(String...)} runs them; for example
+	 * {@code classpath:seed/products.sql}.
+	 * @return the scripts' locations
+	 */
+	String[] beforeExpand() default {};
+
 }

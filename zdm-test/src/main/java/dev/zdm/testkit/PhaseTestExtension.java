@@ -55,7 +55,8 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 
 		Walk(ExtensionContext context, PhaseTest settings) {
 			ZdmTest zdmTest = AnnotatedElementUtils.findMergedAnnotation(context.getRequiredTestClass(), ZdmTest.class);
-			this.database = ZdmDatabases.create((zdmTest != null) ? zdmTest.postgres() : PostgresSource.AUTO,
+			this.database = ZdmDatabases.create(context.getRequiredTestClass(),
+					(zdmTest != null) ? zdmTest.postgres() : PostgresSource.AUTO,
 					(zdmTest != null) ? zdmTest.image() : ZdmDatabases.DEFAULT_IMAGE,
 					context.getRequiredTestClass().getSimpleName() + "_" + context.getRequiredTestMethod().getName());
 			this.walk = new PhaseWalk(this.database).application(settings.application())
@@ -67,6 +68,9 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 							"@PhaseTest property '" + property + "' is not written as key=value");
 				}
 				this.walk.property(property.substring(0, equals).trim(), property.substring(equals + 1).trim());
+			}
+			if (settings.beforeExpand().length > 0) {
+				this.walk.beforeExpand(settings.beforeExpand());
 			}
 		}
 
@@ -115,7 +119,7 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 				throw ex;
 			}
 			finally {
-				running.close();
+				this.walk.stop(running);
 			}
 		}
 
@@ -130,8 +134,9 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 		public void close() {
 			WalkInstance running = this.instance;
 			if (running != null) {
-				running.close();
+				this.walk.stop(running);
 			}
+			this.walk.report();
 			this.database.close();
 		}
 

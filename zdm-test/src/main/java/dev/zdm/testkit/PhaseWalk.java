@@ -20,6 +20,11 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.io.DefaultResourceLoader;
+import org.springframework.core.io.Resource;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.init.ResourceDatabasePopulator;
+import org.springframework.util.function.ThrowingConsumer;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
@@ -57,6 +62,14 @@ import dev.zdm.migration.ZdmConfigurationException;
  * takes seconds. The liveness timeout is 10 s: instances leave the fleet when they stop,
  * so a long timeout costs the walk nothing, and a loaded machine cannot drop a live
  * instance. Properties given with {@link #property(String, String)} override these.
+ * <p>
+ * Rows that exist before the migration are inserted by a
+ * {@link #beforeExpand(ThrowingConsumer) beforeExpand} step, which runs after the
+ * application's own schema migrations and before zdm's expand; a walk whose backfill
+ * copies none of the rows fails at {@code backfill}, since the copy was never exercised.
+ * {@link #conversion(Conversion) Conversion examples} are checked against PostgreSQL's
+ * evaluation of {@code up} and {@code down} once the expand DDL has run, before any
+ * scenario. The walk returns a {@link WalkReport} of where its time went, and logs it.
  */
 public final class PhaseWalk {
 
@@ -76,6 +89,18 @@ public final class PhaseWalk {
 	};
 
 	private Duration timeout = Duration.ofSeconds(90);
+
+	private @Nullable ThrowingConsumer<JdbcTemplate> beforeExpand;
+
+	private final Map<String, Conversion> conversions = new LinkedHashMap<>();
+
+	private WalkTimes times = new WalkTimes();
+
+	private final Map<String, BackfillProgress> backfills = new LinkedHashMap<>();
+
+	private boolean started;
+
+	private boolean conversionsChecked;
 
 	/**
 	 * Create a walk on a database. Within a test class annotated {@link ZdmTest}, declare
@@ -143,6 +168,59 @@ public final class PhaseWalk {
 	}
 
 	/**
+	 * Set a step that inserts the rows that exist before the migration. It runs once, in
+	 * the walk's first instance, after the application's own schema migrations (Flyway,
+	 * Liquibase, {@code spring.sql.init}) and before zdm's phase controller starts, so
+	 * before the expand DDL and the sync trigger: the backfill then copies and verifies
+	 * these rows. Rows inserted later, at {@code expand}, get their new columns from the
+	 * sync trigger, and the backfill has nothing to copy. <pre class="code">
+	 * walk.beforeExpand((jdbc) -&gt; jdbc.update("INSERT INTO products (name, price) "
+	 *         + "SELECT 'product ' || i, i * 1.01 FROM generate_series(1, 500) AS i"))
+	 * </pre>
+	 * @param step the step, given a {@link JdbcTemplate} on the walk's database
+	 * @return this walk
+	 */
+	public PhaseWalk beforeExpand(ThrowingConsumer<JdbcTemplate> step) {
+		this.beforeExpand = step;
+		return this;
+	}
+
+	/**
+	 * Set SQL scripts that insert the rows that exist before the migration, run as
+	 * {@link #beforeExpand(ThrowingConsumer)} runs its step.
+	 * @param scriptLocations the scripts, for example {@code classpath:seed/products.sql}
+	 * @return this walk
+	 * @throws IllegalArgumentException if a script does not exist
+	 */
+	public PhaseWalk beforeExpand(String... scriptLocations) {
+		DefaultResourceLoader loader = new DefaultResourceLoader();
+		ResourceDatabasePopulator populator = new ResourceDatabasePopulator();
+		for (String location : scriptLocations) {
+			Resource script = loader.getResource(location);
+			if (!script.exists()) {
+				throw new IllegalArgumentException("No beforeExpand script at '" + location
+						+ "'; give its location, for example classpath:seed/products.sql");
+			}
+			populator.addScript(script);
+		}
+		return beforeExpand((jdbc) -> populator.execute(jdbc.getDataSource()));
+	}
+
+	/**
+	 * Add examples of a migration's conversion, checked against PostgreSQL's evaluation
+	 * of its {@code up} and {@code down} expressions once the expand DDL has created the
+	 * new columns, before any scenario runs and before the next phase's instance starts;
+	 * the round trip of {@code down} and {@code up} is checked on the rows that exist at
+	 * that time and on values generated from the columns' types. Only reads the database.
+	 * @param conversion the examples
+	 * @return this walk
+	 */
+	public PhaseWalk conversion(Conversion conversion) {
+		this.conversions.put(conversion.migrationId(), conversion);
+		return this;
+	}
+
+	/**
 	 * Return the walk's database.
 	 * @return the database
 	 */
@@ -152,13 +230,23 @@ public final class PhaseWalk {
 
 	/**
 	 * Walk one instance through every phase, one deploy per phase.
+	 * @return where the walk's time went, and what its backfills copied
 	 * @throws PhaseWalkFailure if the application, the scenario or one of zdm's checks
 	 * fails
 	 */
-	public void run() {
+	public WalkReport run() {
 		requireApplication();
+		begin();
 		Phase[] phases = Phase.values();
 		WalkInstance current = start("walk", phases[0]);
+		try {
+			// the conversion checks run before the next deploy starts
+			enter(List.of(current));
+		}
+		catch (RuntimeException | Error ex) {
+			stop(current);
+			throw ex;
+		}
 		for (int i = 0; i < phases.length; i++) {
 			// the next deploy starts while this phase is checked, as in a rolling deploy:
 			// it is held back until
@@ -170,14 +258,15 @@ public final class PhaseWalk {
 			}
 			catch (RuntimeException | Error ex) {
 				closeWhenStarted(next);
-				current.close();
+				stop(current);
 				throw ex;
 			}
-			current.close();
+			stop(current);
 			if (next != null) {
 				current = join(next);
 			}
 		}
+		return report();
 	}
 
 	/**
@@ -185,11 +274,13 @@ public final class PhaseWalk {
 	 * through every phase as a rolling deploy does: the new one moves one phase ahead,
 	 * then the old one follows. At every step the scenario runs on both and the checks
 	 * run.
+	 * @return where the walk's time went, and what its backfills copied
 	 * @throws PhaseWalkFailure if the application, the scenario or one of zdm's checks
 	 * fails
 	 */
-	public void runMixedFleet() {
+	public WalkReport runMixedFleet() {
 		requireApplication();
+		begin();
 		List<WalkInstance> running = new ArrayList<>();
 		try {
 			WalkInstance old = start("old", Phase.EXPAND);
@@ -206,8 +297,32 @@ public final class PhaseWalk {
 			}
 		}
 		finally {
-			running.forEach(WalkInstance::close);
+			running.forEach(this::stop);
 		}
+		return report();
+	}
+
+	private void begin() {
+		this.times = new WalkTimes();
+		this.backfills.clear();
+		this.started = false;
+		this.conversionsChecked = false;
+	}
+
+	/**
+	 * Return where the walk's time went so far, and log it.
+	 * @return the report
+	 */
+	WalkReport report() {
+		WalkReport report = new WalkReport(this.times.sinceStart(), this.times, this.backfills);
+		logger.info(report);
+		return report;
+	}
+
+	void stop(WalkInstance instance) {
+		long started = System.nanoTime();
+		instance.close();
+		this.times.add(WalkTimes.Activity.APPLICATION_STOP, started);
 	}
 
 	private CompletableFuture<WalkInstance> startInBackground(String slot, Phase phase) {
@@ -263,7 +378,7 @@ public final class PhaseWalk {
 		running.add(replacement);
 		awaitPhases(phase, List.of(replacement));
 		running.remove(current);
-		current.close();
+		stop(current);
 		return replacement;
 	}
 
@@ -287,6 +402,10 @@ public final class PhaseWalk {
 		if (lowest == Phase.CONTRACT) {
 			awaitContracted(lowest, instances, migrations);
 		}
+		if (!this.conversionsChecked) {
+			this.conversionsChecked = true;
+			checkConversions(lowest, instances, migrations);
+		}
 	}
 
 	/**
@@ -300,7 +419,13 @@ public final class PhaseWalk {
 			awaitBackfillVerified(lowest, instances, migrations);
 		}
 		if (lowest.isAtLeast(Phase.DUAL_WRITE) && lowest != Phase.CONTRACT) {
-			checkAgreement(lowest, instances, migrations);
+			long started = System.nanoTime();
+			try {
+				checkAgreement(lowest, instances, migrations);
+			}
+			finally {
+				this.times.add(WalkTimes.Activity.AGREEMENT_CHECK, started);
+			}
 		}
 		logger.info("zdm walk: phase " + lowest + " passed on " + where(instances));
 	}
@@ -347,14 +472,25 @@ public final class PhaseWalk {
 		defaults.put("zdm.fleet.join-timeout", "5s");
 		defaults.putAll(this.properties);
 		defaults.forEach((key, value) -> arguments.add("--" + key + "=" + value));
+		BeforeExpand beforeExpand = null;
+		synchronized (this) {
+			if (!this.started && this.beforeExpand != null) {
+				beforeExpand = new BeforeExpand(this.beforeExpand, this.database, this.times);
+			}
+			this.started = true;
+		}
+		long started = System.nanoTime();
 		try {
 			ConfigurableApplicationContext context = new SpringApplicationBuilder(this.sources.toArray(Class<?>[]::new))
-				.initializers(new PhaseInitializer(phase, this.migrationIds, this.properties.keySet()))
+				.initializers(new PhaseInitializer(phase, this.migrationIds, this.properties.keySet(), beforeExpand))
 				.run(arguments.toArray(String[]::new));
 			return new WalkInstance(name, phase, context);
 		}
 		catch (RuntimeException ex) {
 			throw new PhaseWalkFailure(phase, "instance " + name, "the application did not start: " + describe(ex), ex);
+		}
+		finally {
+			this.times.add(WalkTimes.Activity.APPLICATION_START, started);
 		}
 	}
 
@@ -362,7 +498,7 @@ public final class PhaseWalk {
 		DataSource dataSource = this.database.dataSource();
 		for (WalkInstance instance : instances) {
 			for (String id : this.migrationIds) {
-				await(phase, instances, () -> {
+				await(WalkTimes.Activity.PHASES_AND_DDL, phase, instances, () -> {
 					MigrationStatus status = instance.status(id);
 					if (status.effective() != instance.requested()) {
 						return "instance " + instance.name() + " runs migration '" + id + "' at " + status.effective()
@@ -385,7 +521,7 @@ public final class PhaseWalk {
 		DataSource dataSource = this.database.dataSource();
 		for (MigrationDefinition migration : migrations) {
 			String id = migration.id();
-			await(phase, instances, () -> {
+			await(WalkTimes.Activity.PHASES_AND_DDL, phase, instances, () -> {
 				if (!TestKitSupport.isDdlStepDone(dataSource, id, true)) {
 					return "the contract DDL of migration '" + id + "' did not run: "
 							+ TestKitSupport.describeDdlStep(dataSource, id, true);
@@ -408,7 +544,7 @@ public final class PhaseWalk {
 				continue;
 			}
 			String id = migration.id();
-			await(phase, instances, () -> {
+			await(WalkTimes.Activity.BACKFILL, phase, instances, () -> {
 				BackfillProgress progress = backfills.progress(id);
 				if (progress == null) {
 					return "the backfill of migration '" + id + "' has not started";
@@ -428,6 +564,66 @@ public final class PhaseWalk {
 				}
 				return null;
 			});
+			if (!this.backfills.containsKey(id)) {
+				BackfillProgress verified = backfills.progress(id);
+				if (verified != null) {
+					this.backfills.put(id, verified);
+					refuseBackfillThatCopiedNothing(phase, instances, migration, verified);
+				}
+			}
+		}
+	}
+
+	/**
+	 * Fail when the backfill copied no row: every row already held its new columns, so
+	 * the walk never exercised the copy, typically because the rows that should predate
+	 * the migration were inserted after the sync trigger was installed.
+	 */
+	private void refuseBackfillThatCopiedNothing(Phase phase, List<WalkInstance> instances,
+			MigrationDefinition migration, BackfillProgress progress) {
+		if (progress.rowsUpdated() > 0) {
+			return;
+		}
+		String found = (progress.rowsDone() == 0) ? "found no row in " + migration.table() + " to copy"
+				: "walked " + progress.rowsDone() + " rows of " + migration.table()
+						+ " and copied none of them: each already held what up gives"
+						+ (migration.isCrossTable() ? " in " + migration.targetTable() : "");
+		throw new PhaseWalkFailure(phase, where(instances), "the backfill of migration '" + migration.id() + "' "
+				+ found + ", so the walk did not exercise the copy of rows that predate the migration. Rows written "
+				+ "after expand get their new side from the "
+				+ (migration.isCrossTable() ? "repositories" : "sync trigger")
+				+ ", not from the backfill. Insert the rows that exist before the migration with "
+				+ "PhaseWalk.beforeExpand(jdbc -> ...) (or @PhaseTest(beforeExpand = \"classpath:...sql\")), which "
+				+ "runs after the application's own schema migrations and before zdm's expand; or turn the backfill "
+				+ "off with zdm.migrations." + migration.id() + ".backfill.enabled=false if the table is empty "
+				+ "everywhere it is deployed", null);
+	}
+
+	private void checkConversions(Phase phase, List<WalkInstance> instances, List<MigrationDefinition> migrations) {
+		if (this.conversions.isEmpty()) {
+			return;
+		}
+		long started = System.nanoTime();
+		try {
+			ConversionCheck check = new ConversionCheck(this.database.dataSource());
+			for (Conversion conversion : this.conversions.values()) {
+				MigrationDefinition migration = migrations.stream()
+					.filter((candidate) -> candidate.id().equals(conversion.migrationId()))
+					.findFirst()
+					.orElseThrow(() -> new PhaseWalkFailure(phase, where(instances),
+							"conversion examples are given for migration '" + conversion.migrationId()
+									+ "', which the walk does not walk; it walks "
+									+ migrations.stream().map(MigrationDefinition::id).toList(),
+							null));
+				String failure = check.check(migration, conversion);
+				if (failure != null) {
+					throw new PhaseWalkFailure(phase, where(instances), "migration '" + migration.id()
+							+ "': the conversion check failed before any scenario ran:\n" + failure, null);
+				}
+			}
+		}
+		finally {
+			this.times.add(WalkTimes.Activity.CONVERSION_CHECK, started);
 		}
 	}
 
@@ -446,29 +642,45 @@ public final class PhaseWalk {
 	private void runScenario(WalkInstance instance) {
 		Phase phase = instance.requested();
 		PhaseStep step = stepOf(instance);
+		long started = System.nanoTime();
 		try {
 			this.scenario.run(step);
 		}
 		catch (Exception | AssertionError ex) {
 			throw new PhaseWalkFailure(phase, "instance " + instance.name(), "the scenario failed: " + ex, ex);
 		}
+		finally {
+			this.times.add(WalkTimes.Activity.SCENARIO, started);
+		}
 	}
 
-	private void await(Phase phase, List<WalkInstance> instances, Supplier<@Nullable String> unmetCondition) {
-		long deadline = System.nanoTime() + this.timeout.toNanos();
-		String unmet = unmetCondition.get();
-		while (unmet != null) {
-			if (System.nanoTime() > deadline) {
-				throw new PhaseWalkFailure(phase, where(instances), unmet + " (waited " + this.timeout + ")", null);
+	/**
+	 * Wait until a condition holds, reading it again every {@link #POLL} until the walk's
+	 * timeout: the fleet, the DDL and the backfill keep their state in the database and
+	 * signal nothing, so the walk reads the state rather than waiting a fixed time.
+	 */
+	private void await(WalkTimes.Activity activity, Phase phase, List<WalkInstance> instances,
+			Supplier<@Nullable String> unmetCondition) {
+		long started = System.nanoTime();
+		long deadline = started + this.timeout.toNanos();
+		try {
+			String unmet = unmetCondition.get();
+			while (unmet != null) {
+				if (System.nanoTime() > deadline) {
+					throw new PhaseWalkFailure(phase, where(instances), unmet + " (waited " + this.timeout + ")", null);
+				}
+				try {
+					Thread.sleep(POLL.toMillis());
+				}
+				catch (InterruptedException ex) {
+					Thread.currentThread().interrupt();
+					throw new PhaseWalkFailure(phase, where(instances), "interrupted while " + unmet, ex);
+				}
+				unmet = unmetCondition.get();
 			}
-			try {
-				Thread.sleep(POLL.toMillis());
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
-				throw new PhaseWalkFailure(phase, where(instances), "interrupted while " + unmet, ex);
-			}
-			unmet = unmetCondition.get();
+		}
+		finally {
+			this.times.add(activity, started);
 		}
 	}
 

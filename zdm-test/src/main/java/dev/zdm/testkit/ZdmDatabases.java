@@ -13,6 +13,7 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Assumptions;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.JdbcDatabaseContainer;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 
 import org.springframework.util.ClassUtils;
@@ -75,6 +76,59 @@ public final class ZdmDatabases {
 			logger.info("zdm test kit: using embedded PostgreSQL, not Testcontainers: " + reason);
 		}
 		return embedded(hint);
+	}
+
+	/**
+	 * Create a database for a test class: on the PostgreSQL container the class defines
+	 * for Spring Boot ({@code @ServiceConnection} or {@code @ImportTestcontainers}) when
+	 * there is one, unless embedded PostgreSQL is asked for; else as
+	 * {@link #create(PostgresSource, String, String)} does.
+	 * @param testClass the test class
+	 * @param source where PostgreSQL should come from
+	 * @param image the container image for Testcontainers
+	 * @param hint a readable part of the database name
+	 * @return a new, empty database
+	 * @throws org.opentest4j.TestAbortedException if the class's container or
+	 * Testcontainers is required but cannot run
+	 */
+	static ZdmDatabase create(Class<?> testClass, PostgresSource source, String image, String hint) {
+		String definition = containerDefinition(testClass);
+		if (definition != null && configuredSource(source) != PostgresSource.EMBEDDED) {
+			String skipped = whySkipped(testClass, source, image);
+			Assumptions.assumeTrue(skipped == null, skipped);
+			return Containers.create(testClass, hint);
+		}
+		return create(source, image, hint);
+	}
+
+	/**
+	 * Describe the PostgreSQL container a test class defines for Spring Boot.
+	 * @param testClass the test class
+	 * @return the definition, or {@code null} if it defines none or Testcontainers is
+	 * absent
+	 */
+	static @Nullable String containerDefinition(Class<?> testClass) {
+		return testcontainersPresent ? Containers.definition(testClass) : null;
+	}
+
+	/**
+	 * Return why a test class cannot run here: it walks on a container (its own
+	 * definition, or Testcontainers is required) and Docker is not available.
+	 * @param testClass the test class
+	 * @param source where PostgreSQL should come from
+	 * @param image the container image
+	 * @return the reason, or {@code null} if it can run
+	 */
+	static @Nullable String whySkipped(Class<?> testClass, PostgresSource source, String image) {
+		String definition = containerDefinition(testClass);
+		if (definition == null || configuredSource(source) == PostgresSource.EMBEDDED) {
+			return whySkipped(source, image);
+		}
+		String reason = whyTestcontainersCannotRun();
+		return (reason != null)
+				? "The walk runs on " + definition + " of the test class, skipped: " + reason
+						+ ". Without Docker, run with -Dzdm.test.postgres=embedded to walk on embedded PostgreSQL."
+				: null;
 	}
 
 	/**
@@ -162,13 +216,35 @@ public final class ZdmDatabases {
 			}
 		}
 
+		private static @Nullable String definition(Class<?> testClass) {
+			UserContainers.Definition definition = UserContainers.find(testClass);
+			return (definition != null) ? definition.toString() : null;
+		}
+
+		private static ZdmDatabase create(Class<?> testClass, String hint) {
+			UserContainers.Definition definition = UserContainers.find(testClass);
+			if (definition == null) {
+				throw new IllegalStateException(testClass.getName() + " defines no PostgreSQL container");
+			}
+			JdbcDatabaseContainer<?> container = definition.container();
+			synchronized (container) {
+				if (!container.isRunning()) {
+					container.start();
+				}
+			}
+			return create(container, definition.description(), hint);
+		}
+
 		private static ZdmDatabase create(String image, String hint) {
-			PostgreSQLContainer container = containers.computeIfAbsent(image, Containers::start);
+			return create(containers.computeIfAbsent(image, Containers::start), "Testcontainers " + image, hint);
+		}
+
+		private static ZdmDatabase create(JdbcDatabaseContainer<?> container, String description, String hint) {
 			String name = databaseName(hint);
 			execute(container, "CREATE DATABASE \"" + name + "\"");
 			String url = container.getJdbcUrl()
 				.replaceFirst("/" + container.getDatabaseName() + "(\\?|$)", "/" + name + "$1");
-			return new ZdmDatabase(url, container.getUsername(), container.getPassword(), "Testcontainers " + image,
+			return new ZdmDatabase(url, container.getUsername(), container.getPassword(), description,
 					() -> execute(container, "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)"));
 		}
 
@@ -180,7 +256,7 @@ public final class ZdmDatabases {
 			return container;
 		}
 
-		private static void execute(PostgreSQLContainer container, String sql) {
+		private static void execute(JdbcDatabaseContainer<?> container, String sql) {
 			try (Connection connection = DriverManager.getConnection(container.getJdbcUrl(), container.getUsername(),
 					container.getPassword()); Statement statement = connection.createStatement()) {
 				statement.execute(sql);

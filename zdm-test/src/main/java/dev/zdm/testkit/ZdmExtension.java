@@ -25,7 +25,11 @@ public class ZdmExtension implements ExecutionCondition, ParameterResolver, Afte
 	@Override
 	public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
 		ZdmTest settings = settings(context);
-		String skipped = (settings != null) ? ZdmDatabases.whySkipped(settings.postgres(), settings.image()) : null;
+		String skipped = context.getTestClass()
+			.map((testClass) -> ZdmDatabases.whySkipped(testClass,
+					(settings != null) ? settings.postgres() : PostgresSource.AUTO,
+					(settings != null) ? settings.image() : ZdmDatabases.DEFAULT_IMAGE))
+			.orElse(null);
 		return (skipped != null) ? ConditionEvaluationResult.disabled(skipped)
 				: ConditionEvaluationResult.enabled("PostgreSQL is available");
 	}
@@ -41,7 +45,7 @@ public class ZdmExtension implements ExecutionCondition, ParameterResolver, Afte
 		ZdmTest settings = settings(extensionContext);
 		PostgresSource source = (settings != null) ? settings.postgres() : PostgresSource.AUTO;
 		String image = (settings != null) ? settings.image() : ZdmDatabases.DEFAULT_IMAGE;
-		ZdmDatabase database = ZdmDatabases.create(source, image,
+		ZdmDatabase database = ZdmDatabases.create(extensionContext.getRequiredTestClass(), source, image,
 				extensionContext.getRequiredTestClass().getSimpleName() + "_"
 						+ extensionContext.getRequiredTestMethod().getName());
 		databases(extensionContext).add(database);

@@ -34,7 +34,8 @@ class PhaseTestTests {
 
 	private static final Map<Long, String> emails = new ConcurrentHashMap<>();
 
-	@PhaseTest(application = PeopleApplication.class, properties = "spring.config.name=people")
+	@PhaseTest(application = PeopleApplication.class, properties = "spring.config.name=people",
+			beforeExpand = "classpath:seed/people.sql")
 	void runsAtEveryPhaseWithTheApplicationsBeans(PersonRepository people, PhaseStep step) {
 		phases.add(step.phase());
 		assertThat(people).isSameAs(step.getBean(PersonRepository.class));
@@ -73,7 +74,8 @@ class PhaseTestTests {
 		private final Map<Long, String> created = new ConcurrentHashMap<>();
 
 		@PhaseTest(application = PeopleApplication.class,
-				properties = { "spring.config.name=people", "people.new-repository=wrong-column" })
+				properties = { "spring.config.name=people", "people.new-repository=wrong-column" },
+				beforeExpand = "classpath:seed/people.sql")
 		void createsReadsChangesAndDeletes(PhaseStep step) {
 			PeopleFixtures.crud(step, this.created);
 		}

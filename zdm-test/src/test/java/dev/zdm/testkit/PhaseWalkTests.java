@@ -1,5 +1,6 @@
 package dev.zdm.testkit;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,11 +33,16 @@ class PhaseWalkTests {
 		List<Phase> phases = new ArrayList<>();
 		Map<Long, String> emails = new ConcurrentHashMap<>();
 		long started = System.nanoTime();
-		people(walk).scenario((step) -> {
+		WalkReport report = people(walk).scenario((step) -> {
 			phases.add(step.phase());
 			crud(step, emails);
 		}).run();
 		long seconds = (System.nanoTime() - started) / 1_000_000_000;
+		assertThat(report.applicationStartCount()).isEqualTo(Phase.values().length);
+		assertThat(report.total()).isPositive().isLessThanOrEqualTo(Duration.ofNanos(System.nanoTime() - started));
+		assertThat(report.applicationStarts()).isPositive();
+		assertThat(report.scenarios()).isPositive();
+		assertThat(report.agreementChecks()).isPositive();
 		assertThat(phases).containsExactly(Phase.values());
 		JdbcTemplate jdbc = walk.database().jdbc();
 		assertThat(jdbc.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'people'",
@@ -49,7 +55,7 @@ class PhaseWalkTests {
 					.containsExactly(email.toLowerCase()));
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM people WHERE email_address IS NULL", Integer.class))
 			.isZero();
-		System.out.println("PhaseWalkTests: full walk through every phase took " + seconds + " s");
+		System.out.println("PhaseWalkTests: full walk through every phase took " + seconds + " s; " + report);
 	}
 
 	@Test

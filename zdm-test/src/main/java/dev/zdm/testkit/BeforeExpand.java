@@ -1,0 +1,41 @@
+package dev.zdm.testkit;
+
+import org.springframework.beans.factory.InitializingBean;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.util.function.ThrowingConsumer;
+
+/**
+ * A walk's {@link PhaseWalk#beforeExpand(ThrowingConsumer) beforeExpand} step, run once,
+ * in the first instance of the walk, after the application's own schema migrations and
+ * before zdm's phase controller starts (and with it the expand DDL and the sync trigger).
+ * A bean of the instance's context, ordered by {@link BeforeExpandDetector}.
+ */
+final class BeforeExpand implements InitializingBean {
+
+	private final ThrowingConsumer<JdbcTemplate> step;
+
+	private final ZdmDatabase database;
+
+	private final WalkTimes times;
+
+	BeforeExpand(ThrowingConsumer<JdbcTemplate> step, ZdmDatabase database, WalkTimes times) {
+		this.step = step;
+		this.database = database;
+		this.times = times;
+	}
+
+	@Override
+	public void afterPropertiesSet() {
+		long started = System.nanoTime();
+		try {
+			this.step.acceptWithException(this.database.jdbc());
+		}
+		catch (Exception ex) {
+			throw new IllegalStateException("The walk's beforeExpand step failed: " + ex, ex);
+		}
+		finally {
+			this.times.add(WalkTimes.Activity.BEFORE_EXPAND, started);
+		}
+	}
+
+}
