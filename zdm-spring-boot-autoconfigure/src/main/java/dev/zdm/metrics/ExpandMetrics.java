@@ -12,7 +12,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
-import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
@@ -42,14 +42,14 @@ public class ExpandMetrics implements MeterBinder {
 
 	private final PhaseController controller;
 
-	private final ExpandContractRunner runner;
+	private final ExpandRunner runner;
 
 	/**
 	 * Create a binder.
 	 * @param controller the phase controller, for the declared migrations
-	 * @param runner the DDL runner
+	 * @param runner the expand runner
 	 */
-	public ExpandMetrics(PhaseController controller, ExpandContractRunner runner) {
+	public ExpandMetrics(PhaseController controller, ExpandRunner runner) {
 		this.controller = controller;
 		this.runner = runner;
 	}
