@@ -3,8 +3,13 @@ package dev.zdm.internal.ddl;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -21,6 +26,8 @@ import dev.zdm.migration.MigrationDefinition;
 final class ExpandJob extends RetryControl {
 
 	private static final Log logger = LogFactory.getLog(ExpandRunner.class);
+
+	private static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
 
 	private final MigrationDefinition migration;
 
@@ -108,6 +115,38 @@ final class ExpandJob extends RetryControl {
 		this.lockTimeouts++;
 		this.lastBlockers = report;
 		this.state = ExpandProgress.State.WAITING_FOR_LOCK;
+	}
+
+	/**
+	 * Stop the job's thread: cancel its statement in flight, again until the thread ends
+	 * or a few seconds have passed.
+	 * @param dataSource a data source to cancel the statement from
+	 */
+	void stop(DataSource dataSource) {
+		requestStop();
+		Future<?> future = this.future;
+		if (future == null) {
+			return;
+		}
+		long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
+		while (!future.isDone() && System.nanoTime() < deadline) {
+			// Cancelled again until it ends: a statement may start between a check and
+			// the cancel.
+			DdlSession session = this.session;
+			if (session != null) {
+				session.cancel(dataSource);
+			}
+			try {
+				future.get(200, TimeUnit.MILLISECONDS);
+			}
+			catch (TimeoutException | ExecutionException ex) {
+				// checked again
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				return;
+			}
+		}
 	}
 
 	ExpandProgress progress() {

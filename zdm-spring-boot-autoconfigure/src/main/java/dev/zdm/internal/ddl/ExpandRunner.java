@@ -9,8 +9,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 
@@ -64,8 +62,6 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 	private static final Log logger = LogFactory.getLog(ExpandRunner.class);
 
 	private static final AtomicInteger expandThreads = new AtomicInteger();
-
-	private static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
 
 	private final DataSource dataSource;
 
@@ -236,13 +232,13 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 	public void beforeLeave(MigrationDefinition migration) {
 		ExpandJob job = this.expands.get(migration.id());
 		if (job != null) {
-			stop(job);
+			job.stop(this.dataSource);
 		}
 	}
 
 	@Override
 	public void destroy() {
-		this.expands.values().forEach(this::stop);
+		this.expands.values().forEach((job) -> job.stop(this.dataSource));
 		this.expandExecutor.shutdownNow();
 	}
 
@@ -255,7 +251,7 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 		// A stop signal ends the process once the shutdown hooks are done: this one lets
 		// the statement in flight be cancelled and recorded first, whether or not the
 		// start-up thread is interrupted.
-		Thread stopOnShutdown = new Thread(() -> stop(job), "zdm-ddl-expand-shutdown");
+		Thread stopOnShutdown = new Thread(() -> job.stop(this.dataSource), "zdm-ddl-expand-shutdown");
 		Runtime.getRuntime().addShutdownHook(stopOnShutdown);
 		try {
 			// An untimed wait: a shutdown signal during start-up interrupts a start-up
@@ -263,7 +259,7 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 			future.get();
 		}
 		catch (InterruptedException ex) {
-			stop(job);
+			job.stop(this.dataSource);
 			Thread.currentThread().interrupt();
 			throw new DdlStoppedException(
 					"Start-up was stopped while the expand DDL of migration '" + job.migration().id()
@@ -410,33 +406,6 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 		catch (RuntimeException ex) {
 			logger.debug("zdm: could not tell whether the expand of migration '" + migration.id() + "' is done", ex);
 			return false;
-		}
-	}
-
-	private void stop(ExpandJob job) {
-		job.requestStop();
-		Future<?> future = job.future;
-		if (future == null) {
-			return;
-		}
-		long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
-		while (!future.isDone() && System.nanoTime() < deadline) {
-			// Cancelled again until it ends: a statement may start between a check and
-			// the cancel.
-			DdlSession session = job.session;
-			if (session != null) {
-				session.cancel(this.dataSource);
-			}
-			try {
-				future.get(200, TimeUnit.MILLISECONDS);
-			}
-			catch (TimeoutException | ExecutionException ex) {
-				// checked again
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
-				return;
-			}
 		}
 	}
 
