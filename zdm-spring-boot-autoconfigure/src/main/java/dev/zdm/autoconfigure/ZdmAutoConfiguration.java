@@ -31,21 +31,34 @@ import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.backfill.JdbcBackfillService;
+import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.catalog.MigrationValidator;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlListener;
 import dev.zdm.internal.ddl.DdlSettings;
-import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ContractRunner;
+import dev.zdm.internal.ddl.DdlScriptValidator;
+import dev.zdm.internal.ddl.ExpandPause;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandSettings;
+import dev.zdm.internal.ddl.FlywayStep;
 import dev.zdm.internal.ddl.LockSafeExecutor;
+import dev.zdm.internal.ddl.SchemaChangeContributions;
+import dev.zdm.internal.ddl.script.DdlCatalog;
+import dev.zdm.internal.ddl.script.DdlScriptLoader;
+import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
 import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
+import dev.zdm.internal.fleet.FleetRegistry;
 import dev.zdm.internal.fleet.FleetSettings;
 import dev.zdm.internal.fleet.HeldBackTracker;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationParticipant;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.internal.locks.ReplicationLagInspector;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -78,6 +91,12 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
+	ReplicationLagInspector zdmReplicationLagInspector(DataSource dataSource) {
+		return new ReplicationLagInspector(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
 	DdlSettings zdmDdlSettings(ZdmProperties properties) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
 		ZdmSettings.checkDdl(ddl);
@@ -97,10 +116,47 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
-			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
-			ResourceLoader resourceLoader, LockInspector lockInspector, DdlHistoryRepository history,
-			ObjectProvider<DdlListener> listeners) {
+	LockSafeExecutor zdmLockSafeExecutor(DataSource dataSource, DdlSettings settings, DdlHistoryRepository history,
+			LockInspector lockInspector, ObjectProvider<DdlListener> listeners) {
+		LockSafeExecutor executor = new LockSafeExecutor(dataSource, settings, history, lockInspector);
+		executor.setListener(DdlListener.of(listeners.orderedStream().toList()));
+		return executor;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	FlywayStep zdmFlywayStep(DataSource dataSource, LockSafeExecutor executor, DdlHistoryRepository history,
+			ResourceLoader resourceLoader) {
+		return new FlywayStep(dataSource, executor, history, new DdlScriptLoader(resourceLoader));
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	SchemaChangeContributions zdmSchemaChangeContributions(ObjectProvider<SchemaChangeContributor> contributors,
+			LockSafeExecutor executor) {
+		return new SchemaChangeContributions(contributors.orderedStream().toList(), executor);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DdlScriptValidator zdmDdlScriptValidator(DataSource dataSource, FlywayStep flywayStep,
+			MigrationValidator migrationValidator) {
+		return new DdlScriptValidator(flywayStep, new UnsafeStatementChecker(new DdlCatalog(dataSource)),
+				migrationValidator);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ExpandPause zdmExpandPause(DataSource dataSource, DdlHistoryRepository history, InstanceInfo instance) {
+		return new ExpandPause(dataSource, history, instance);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ExpandRunner zdmExpandRunner(DataSource dataSource, FlywayStep flywayStep, SchemaChangeContributions contributions,
+			ExpandPause expandPause, DdlHistoryRepository history, MigrationStateRepository states,
+			MigrationValidator migrationValidator, DdlSettings settings, ZdmProperties properties,
+			InstanceInfo instance) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
 		Set<String> paused = properties.getMigrations()
 			.entrySet()
@@ -109,11 +165,17 @@ public final class ZdmAutoConfiguration {
 			.map(Map.Entry::getKey)
 			.collect(Collectors.toSet());
 		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused);
-		LockSafeExecutor executor = new LockSafeExecutor(dataSource, settings, history, lockInspector);
-		ExpandContractRunner runner = new ExpandContractRunner(dataSource, executor, expandSettings, instance,
-				properties.getFleet().getTimeout(), contributors.orderedStream().toList(), resourceLoader);
-		runner.setListener(DdlListener.of(listeners.orderedStream().toList()));
-		return runner;
+		return new ExpandRunner(dataSource, flywayStep, contributions, expandPause, history, states, migrationValidator,
+				settings, expandSettings, instance);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ContractRunner zdmContractRunner(DataSource dataSource, FlywayStep flywayStep,
+			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
+			FleetRegistry registry, DdlSettings settings, ZdmProperties properties, InstanceInfo instance) {
+		return new ContractRunner(dataSource, flywayStep, contributions, history, states, registry, settings, instance,
+				properties.getFleet().getTimeout());
 	}
 
 	@Bean
@@ -142,8 +204,27 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
+	FleetRegistry zdmFleetRegistry(DataSource dataSource) {
+		return new FleetRegistry(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	MigrationStateRepository zdmMigrationStateRepository(DataSource dataSource) {
+		return new MigrationStateRepository(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	MigrationValidator zdmMigrationValidator(DataSource dataSource) {
+		return new MigrationValidator(new DatabaseCatalog(dataSource));
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
 	@DependsOnDatabaseInitialization
-	PhaseController zdmPhaseController(DataSource dataSource, ZdmProperties properties, InstanceInfo instance,
+	PhaseController zdmPhaseController(DataSource dataSource, FleetRegistry registry, MigrationStateRepository states,
+			MigrationValidator migrationValidator, ZdmProperties properties, InstanceInfo instance,
 			ObjectProvider<MigrationParticipant> participants) {
 		ZdmProperties.Fleet fleet = properties.getFleet();
 		ZdmSettings.checkFleet(fleet);
@@ -152,16 +233,18 @@ public final class ZdmAutoConfiguration {
 			.withHeartbeat(fleet.getHeartbeatInterval(), fleet.getTimeout())
 			.withJoinTimeout(fleet.getJoinTimeout())
 			.withRetention(fleet.getRetention());
-		return new PhaseController(dataSource, migrations, instance, settings, participants.orderedStream().toList());
+		return new PhaseController(dataSource, registry, states, migrationValidator, migrations, instance, settings,
+				participants.orderedStream().toList());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, ZdmProperties properties,
-			LockInspector lockInspector, ObjectProvider<BackfillThrottle> throttles,
-			ObjectProvider<BackfillListener> listeners) {
-		BackfillParticipant participant = new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
-				throttles.orderedStream().toList(), lockInspector);
+	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, FleetRegistry registry,
+			MigrationStateRepository states, LockInspector lockInspector,
+			ReplicationLagInspector replicationLagInspector, ZdmProperties properties,
+			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners) {
+		BackfillParticipant participant = new BackfillParticipant(dataSource, registry, states, lockInspector,
+				replicationLagInspector, properties.getFleet().getTimeout(), throttles.orderedStream().toList());
 		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
 		return participant;
 	}

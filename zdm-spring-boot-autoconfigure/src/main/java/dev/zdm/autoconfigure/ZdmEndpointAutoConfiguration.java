@@ -13,7 +13,7 @@ import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
-import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 
@@ -31,9 +31,9 @@ public final class ZdmEndpointAutoConfiguration {
 	@ConditionalOnMissingBean
 	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
-			ObjectProvider<ExpandContractRunner> expandContractRunner) {
+			ObjectProvider<ExpandRunner> expandRunner) {
 		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
-				expandContractRunner.getIfAvailable());
+				expandRunner.getIfAvailable());
 	}
 
 	@Bean

@@ -13,7 +13,7 @@ import org.springframework.context.annotation.Configuration;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.ddl.DdlActivity;
-import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.HeldBackTracker;
 import dev.zdm.internal.fleet.PhaseController;
 
@@ -30,11 +30,10 @@ public final class ZdmHealthContributorAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
 	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
-			ObjectProvider<ExpandContractRunner> ddlRunner,
-			ObjectProvider<BackfillProgressSampler> backfillProgressSampler, ObjectProvider<DdlActivity> ddlActivity,
-			ObjectProvider<HeldBackTracker> heldBackTracker) {
+			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<BackfillProgressSampler> backfillProgressSampler,
+			ObjectProvider<DdlActivity> ddlActivity, ObjectProvider<HeldBackTracker> heldBackTracker) {
 		ZdmProperties.Health health = properties.getHealth();
-		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable(),
+		return new ZdmHealthIndicator(phaseController, expandRunner.getIfAvailable(),
 				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
 				heldBackTracker.getIfAvailable(),
 				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));

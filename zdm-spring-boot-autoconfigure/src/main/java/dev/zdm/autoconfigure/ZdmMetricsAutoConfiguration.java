@@ -13,7 +13,7 @@ import org.springframework.context.annotation.Configuration;
 
 import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.ddl.DdlActivity;
-import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.HeldBackTracker;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
@@ -63,9 +63,9 @@ public final class ZdmMetricsAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	@ConditionalOnBean(ExpandContractRunner.class)
-	ExpandMetrics zdmExpandMetrics(PhaseController phaseController, ExpandContractRunner expandContractRunner) {
-		return new ExpandMetrics(phaseController, expandContractRunner);
+	@ConditionalOnBean(ExpandRunner.class)
+	ExpandMetrics zdmExpandMetrics(PhaseController phaseController, ExpandRunner expandRunner) {
+		return new ExpandMetrics(phaseController, expandRunner);
 	}
 
 }

@@ -16,7 +16,7 @@ import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.ddl.DdlActivity;
-import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.fleet.HeldBackTracker;
 import dev.zdm.internal.fleet.MigrationStatus;
@@ -37,7 +37,7 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 
 	private final PhaseController controller;
 
-	private final @Nullable ExpandContractRunner ddlRunner;
+	private final @Nullable ExpandRunner expandRunner;
 
 	private final @Nullable BackfillProgressSampler backfillProgress;
 
@@ -58,10 +58,10 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 	/**
 	 * Create an indicator that also reports where each migration's expand DDL stands.
 	 * @param controller the phase controller
-	 * @param ddlRunner the DDL runner, or {@code null}
+	 * @param expandRunner the expand runner, or {@code null}
 	 */
-	public ZdmHealthIndicator(PhaseController controller, @Nullable ExpandContractRunner ddlRunner) {
-		this(controller, ddlRunner, null, null, null, Thresholds.DEFAULTS);
+	public ZdmHealthIndicator(PhaseController controller, @Nullable ExpandRunner expandRunner) {
+		this(controller, expandRunner, null, null, null, Thresholds.DEFAULTS);
 	}
 
 	/**
@@ -81,19 +81,20 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 	/**
 	 * Create an indicator.
 	 * @param controller the phase controller
-	 * @param ddlRunner the DDL runner, whose expand progress is reported, or {@code null}
+	 * @param expandRunner the expand runner, whose expand progress is reported, or
+	 * {@code null}
 	 * @param backfillProgress the backfill progress sampled at each heartbeat, or
 	 * {@code null}
 	 * @param ddlActivity the DDL this instance runs, or {@code null}
 	 * @param heldBack since when phases are held back, or {@code null}
 	 * @param thresholds from when a blocked DDL or a held-back phase is a problem
 	 */
-	public ZdmHealthIndicator(PhaseController controller, @Nullable ExpandContractRunner ddlRunner,
+	public ZdmHealthIndicator(PhaseController controller, @Nullable ExpandRunner expandRunner,
 			@Nullable BackfillProgressSampler backfillProgress, @Nullable DdlActivity ddlActivity,
 			@Nullable HeldBackTracker heldBack, Thresholds thresholds) {
 		super("zdm health check failed");
 		this.controller = controller;
-		this.ddlRunner = ddlRunner;
+		this.expandRunner = expandRunner;
 		this.backfillProgress = backfillProgress;
 		this.ddlActivity = ddlActivity;
 		this.heldBack = heldBack;
@@ -147,9 +148,9 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			builder.withDetail(id, details);
 		}
 		Map<String, Object> expand = new LinkedHashMap<>();
-		if (this.ddlRunner != null) {
+		if (this.expandRunner != null) {
 			for (MigrationStatus status : this.controller.statuses()) {
-				ExpandProgress progress = this.ddlRunner.expandProgress(status.migrationId());
+				ExpandProgress progress = this.expandRunner.expandProgress(status.migrationId());
 				if (progress != null && progress.state() != ExpandProgress.State.DONE) {
 					expand.put(status.migrationId(), progress);
 				}

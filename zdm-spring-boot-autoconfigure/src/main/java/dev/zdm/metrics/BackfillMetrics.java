@@ -39,15 +39,6 @@ import dev.zdm.migration.MigrationDefinition;
  */
 public class BackfillMetrics implements BackfillListener {
 
-	private static final Map<String, String> DESCRIPTIONS = Map.of("zdm.backfill.rows.copied",
-			"Rows walked by the backfill's copy batches", "zdm.backfill.rows.updated",
-			"Rows rewritten by the backfill's copy batches", "zdm.backfill.rows.verified",
-			"Rows checked by the backfill's verification", "zdm.backfill.rows.disagreeing",
-			"Rows whose new columns disagreed with the old ones when verified", "zdm.backfill.rows.repaired",
-			"Rows repaired by the backfill's verification", "zdm.backfill.batch.retries",
-			"Failed backfill batches retried with fewer rows", "zdm.backfill.verification.passes",
-			"Verification passes that walked every row");
-
 	private final MeterRegistry registry;
 
 	private final Map<String, BatchMeters> batchMeters = new ConcurrentHashMap<>();
@@ -71,10 +62,8 @@ public class BackfillMetrics implements BackfillListener {
 			batchDuration(registry, migrationId, kind);
 			batchSize(registry, migrationId, kind);
 		}
-		for (String name : new String[] { "zdm.backfill.rows.copied", "zdm.backfill.rows.updated",
-				"zdm.backfill.rows.verified", "zdm.backfill.rows.disagreeing", "zdm.backfill.rows.repaired",
-				"zdm.backfill.batch.retries", "zdm.backfill.verification.passes" }) {
-			counter(registry, name, migrationId);
+		for (MigrationCounter counter : MigrationCounter.values()) {
+			counter.register(registry, migrationId);
 		}
 		for (String stage : new String[] { "batch", "run", "verification" }) {
 			error(registry, migrationId, stage);
@@ -133,7 +122,7 @@ public class BackfillMetrics implements BackfillListener {
 
 			@Override
 			public void finished(long checked, long disagreeing, long repaired) {
-				counter(registry, "zdm.backfill.verification.passes", migration.id()).increment();
+				MigrationCounter.VERIFICATION_PASSES.register(registry, migration.id()).increment();
 			}
 
 		};
@@ -233,19 +222,50 @@ public class BackfillMetrics implements BackfillListener {
 			this.registry = registry;
 			this.duration = batchDuration(registry, id, kind);
 			this.size = batchSize(registry, id, kind);
-			this.rows = counter(registry,
-					(kind == BatchKind.COPY) ? "zdm.backfill.rows.copied" : "zdm.backfill.rows.verified", id);
-			this.rowsUpdated = counter(registry, "zdm.backfill.rows.updated", id);
-			this.rowsDisagreeing = counter(registry, "zdm.backfill.rows.disagreeing", id);
-			this.rowsRepaired = counter(registry, "zdm.backfill.rows.repaired", id);
+			this.rows = ((kind == BatchKind.COPY) ? MigrationCounter.ROWS_COPIED : MigrationCounter.ROWS_VERIFIED)
+				.register(registry, id);
+			this.rowsUpdated = MigrationCounter.ROWS_UPDATED.register(registry, id);
+			this.rowsDisagreeing = MigrationCounter.ROWS_DISAGREEING.register(registry, id);
+			this.rowsRepaired = MigrationCounter.ROWS_REPAIRED.register(registry, id);
 			this.errors = error(registry, id, "batch");
-			this.retries = counter(registry, "zdm.backfill.batch.retries", id);
+			this.retries = MigrationCounter.BATCH_RETRIES.register(registry, id);
 		}
 
 	}
 
-	private static Counter counter(MeterRegistry registry, String name, String id) {
-		return Counter.builder(name).description(DESCRIPTIONS.get(name)).tags("migration", id).register(registry);
+	/**
+	 * The counters tagged with the migration only.
+	 */
+	private enum MigrationCounter {
+
+		ROWS_COPIED("zdm.backfill.rows.copied", "Rows walked by the backfill's copy batches"),
+
+		ROWS_UPDATED("zdm.backfill.rows.updated", "Rows rewritten by the backfill's copy batches"),
+
+		ROWS_VERIFIED("zdm.backfill.rows.verified", "Rows checked by the backfill's verification"),
+
+		ROWS_DISAGREEING("zdm.backfill.rows.disagreeing",
+				"Rows whose new columns disagreed with the old ones when verified"),
+
+		ROWS_REPAIRED("zdm.backfill.rows.repaired", "Rows repaired by the backfill's verification"),
+
+		BATCH_RETRIES("zdm.backfill.batch.retries", "Failed backfill batches retried with fewer rows"),
+
+		VERIFICATION_PASSES("zdm.backfill.verification.passes", "Verification passes that walked every row");
+
+		private final String name;
+
+		private final String description;
+
+		MigrationCounter(String name, String description) {
+			this.name = name;
+			this.description = description;
+		}
+
+		Counter register(MeterRegistry registry, String id) {
+			return Counter.builder(this.name).description(this.description).tags("migration", id).register(registry);
+		}
+
 	}
 
 }

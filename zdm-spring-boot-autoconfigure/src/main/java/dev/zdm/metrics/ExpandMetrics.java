@@ -12,7 +12,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
-import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
@@ -42,14 +42,14 @@ public class ExpandMetrics implements MeterBinder {
 
 	private final PhaseController controller;
 
-	private final ExpandContractRunner runner;
+	private final ExpandRunner runner;
 
 	/**
 	 * Create a binder.
 	 * @param controller the phase controller, for the declared migrations
-	 * @param runner the DDL runner
+	 * @param runner the expand runner
 	 */
-	public ExpandMetrics(PhaseController controller, ExpandContractRunner runner) {
+	public ExpandMetrics(PhaseController controller, ExpandRunner runner) {
 		this.controller = controller;
 		this.runner = runner;
 	}
@@ -59,33 +59,17 @@ public class ExpandMetrics implements MeterBinder {
 		for (MigrationDefinition migration : this.controller.migrations()) {
 			String id = migration.id();
 			Tags tags = Tags.of("migration", id);
-			Gauge
-				.builder("zdm.ddl.expand.pending", this,
-						(metrics) -> metrics.progress(id,
-								(progress) -> (progress.state() != ExpandProgress.State.DONE) ? 1 : 0))
-				.description("Whether the expand DDL is not done yet")
-				.tags(tags)
-				.strongReference(true)
-				.register(registry);
+			gauge(registry, "zdm.ddl.expand.pending", "Whether the expand DDL is not done yet", tags, id,
+					(progress) -> (progress.state() != ExpandProgress.State.DONE) ? 1 : 0);
 			for (ExpandProgress.State state : ExpandProgress.State.values()) {
-				Gauge
-					.builder("zdm.ddl.expand.state", this,
-							(metrics) -> metrics.progress(id, (progress) -> (progress.state() == state) ? 1 : 0))
-					.description("1 for the state the expand DDL is in, else 0")
-					.tags(tags.and("state", state.name().toLowerCase(Locale.ROOT).replace('_', '-')))
-					.strongReference(true)
-					.register(registry);
+				gauge(registry, "zdm.ddl.expand.state", "1 for the state the expand DDL is in, else 0",
+						tags.and("state", state.name().toLowerCase(Locale.ROOT).replace('_', '-')), id,
+						(progress) -> (progress.state() == state) ? 1 : 0);
 			}
-			Gauge
-				.builder("zdm.ddl.expand.paused", this,
-						(metrics) -> metrics.progress(id,
-								(progress) -> (progress.state() == ExpandProgress.State.PAUSED
-										|| (progress.pause() != null && progress.state() != ExpandProgress.State.DONE))
-												? 1 : 0))
-				.description("Whether the expand DDL is paused, for the whole fleet or on this instance")
-				.tags(tags)
-				.strongReference(true)
-				.register(registry);
+			gauge(registry, "zdm.ddl.expand.paused",
+					"Whether the expand DDL is paused, for the whole fleet or on this instance", tags, id,
+					(progress) -> (progress.state() == ExpandProgress.State.PAUSED
+							|| (progress.pause() != null && progress.state() != ExpandProgress.State.DONE)) ? 1 : 0);
 			TimeGauge
 				.builder("zdm.ddl.expand.pending.time", this, TimeUnit.SECONDS,
 						(metrics) -> metrics.progress(id,
@@ -94,13 +78,9 @@ public class ExpandMetrics implements MeterBinder {
 				.tags(tags)
 				.strongReference(true)
 				.register(registry);
-			Gauge
-				.builder("zdm.ddl.expand.stalled", this,
-						(metrics) -> metrics.progress(id, (progress) -> progress.stalled() ? 1 : 0))
-				.description("Whether the expand DDL has been pending for longer than zdm.ddl.expand-alert-after")
-				.tags(tags)
-				.strongReference(true)
-				.register(registry);
+			gauge(registry, "zdm.ddl.expand.stalled",
+					"Whether the expand DDL has been pending for longer than zdm.ddl.expand-alert-after", tags, id,
+					(progress) -> progress.stalled() ? 1 : 0);
 			FunctionCounter
 				.builder("zdm.ddl.expand.lock.timeouts", this,
 						(metrics) -> metrics.progress(id, ExpandProgress::lockTimeouts))
@@ -108,6 +88,15 @@ public class ExpandMetrics implements MeterBinder {
 				.tags(tags)
 				.register(registry);
 		}
+	}
+
+	private void gauge(MeterRegistry registry, String name, String description, Tags tags, String id,
+			ToDoubleFunction<ExpandProgress> value) {
+		Gauge.builder(name, this, (metrics) -> metrics.progress(id, value))
+			.description(description)
+			.tags(tags)
+			.strongReference(true)
+			.register(registry);
 	}
 
 	private double progress(String id, ToDoubleFunction<ExpandProgress> value) {

@@ -15,10 +15,11 @@ import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import dev.zdm.autoconfigure.ZdmAutoConfiguration;
+import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
-import dev.zdm.internal.ddl.ExpandContractRunner;
 import dev.zdm.internal.ddl.ExpandProgress;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
@@ -48,7 +49,9 @@ class DdlAutoConfigurationTests {
 	@Test
 	void ddlSettingsDefaultToAShortLockTimeout() {
 		this.contextRunner.run((context) -> {
-			assertThat(context).hasSingleBean(ExpandContractRunner.class).hasSingleBean(DdlHistoryRepository.class);
+			assertThat(context).hasSingleBean(ExpandRunner.class)
+				.hasSingleBean(ContractRunner.class)
+				.hasSingleBean(DdlHistoryRepository.class);
 			DdlSettings settings = context.getBean(DdlSettings.class);
 			assertThat(settings.lockTimeout()).isLessThanOrEqualTo(Duration.ofMillis(100));
 			assertThat(settings).isEqualTo(DdlSettings.defaults());
@@ -86,7 +89,7 @@ class DdlAutoConfigurationTests {
 					.status("subscribers-email", 1)
 					.step(DdlStep.EXPAND)
 					.isDone()).isTrue();
-				assertThat(context.getBean(ExpandContractRunner.class).expandProgress("subscribers-email").state())
+				assertThat(context.getBean(ExpandRunner.class).expandProgress("subscribers-email").state())
 					.isEqualTo(ExpandProgress.State.DONE);
 			});
 	}

@@ -14,6 +14,7 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 
 import dev.zdm.internal.dualwrite.DualWriteRepositoryFactory;
 import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -21,6 +22,7 @@ import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
 import dev.zdm.testing.JdbcClientUsers.UserStore;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -58,14 +60,14 @@ class DualWriteMetricsTests {
 
 	@Test
 	void callsAreCountedBySideRoleAndOutcomeAndAFailedSyncIsCountedAndRollsBack() {
-		this.controller = new PhaseController(postgres.dataSource(), List.of(ACCOUNTS_CUSTOMERS),
+		this.controller = TestEngine.phaseController(postgres.dataSource(), List.of(ACCOUNTS_CUSTOMERS),
 				InstanceInfo.ofThisProcess("metered", "test", "1"), TestFleet.SETTINGS, List.of());
 		this.controller.start();
 		UserStore accounts = DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(),
 				new ColumnUserStore(postgres.dataSource(), "accounts", "email"),
 				new ColumnUserStore(postgres.dataSource(), "customers", "email"), this.controller,
-				new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource(),
-				new DualWriteMetrics(this.meters));
+				new DataSourceTransactionManager(postgres.dataSource()),
+				new MigrationStateRepository(postgres.dataSource()), new DualWriteMetrics(this.meters));
 		accounts.insert(new User(1, "Ann", "ann@example.com"));
 		accounts.insert(new User(2, "Bea", "bea@example.com"));
 		accounts.updateEmail(1, "ann@example.org");

@@ -10,6 +10,7 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 
 import dev.zdm.dualwrite.ZdmRead;
 import dev.zdm.internal.dualwrite.DualWriteRepositoryFactory;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
 
@@ -46,7 +47,7 @@ public final class JdbcClientUsers {
 		return DualWriteRepositoryFactory.create(UserStore.class, USERS_EMAIL.id(),
 				new ColumnUserStore(dataSource, "users", "email"),
 				new ColumnUserStore(dataSource, "users", "email_address"), controller,
-				new DataSourceTransactionManager(dataSource), dataSource);
+				new DataSourceTransactionManager(dataSource), new MigrationStateRepository(dataSource));
 	}
 
 	/**
@@ -59,7 +60,7 @@ public final class JdbcClientUsers {
 		return DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(),
 				new ColumnUserStore(dataSource, "accounts", "email"),
 				new ColumnUserStore(dataSource, "customers", "email"), controller,
-				new DataSourceTransactionManager(dataSource), dataSource);
+				new DataSourceTransactionManager(dataSource), new MigrationStateRepository(dataSource));
 	}
 
 	public record User(long id, String name, String email) {

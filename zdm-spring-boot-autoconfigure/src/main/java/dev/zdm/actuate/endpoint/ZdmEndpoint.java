@@ -20,7 +20,7 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
-import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.internal.fleet.InstanceInfo;
@@ -51,7 +51,7 @@ public class ZdmEndpoint {
 
 	private final DdlHistoryRepository ddlHistory;
 
-	private final @Nullable ExpandContractRunner ddlRunner;
+	private final @Nullable ExpandRunner expandRunner;
 
 	/**
 	 * Create an endpoint.
@@ -72,15 +72,15 @@ public class ZdmEndpoint {
 	 * @param lockFigures the lock figures sampled at each heartbeat
 	 * @param backfill the backfill's progress and controls
 	 * @param ddlHistory the DDL history
-	 * @param ddlRunner the DDL runner, or {@code null}
+	 * @param expandRunner the expand runner, or {@code null}
 	 */
 	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures, BackfillService backfill,
-			DdlHistoryRepository ddlHistory, @Nullable ExpandContractRunner ddlRunner) {
+			DdlHistoryRepository ddlHistory, @Nullable ExpandRunner expandRunner) {
 		this.controller = controller;
 		this.lockFigures = lockFigures;
 		this.backfill = backfill;
 		this.ddlHistory = ddlHistory;
-		this.ddlRunner = ddlRunner;
+		this.expandRunner = expandRunner;
 	}
 
 	@ReadOperation
@@ -109,11 +109,7 @@ public class ZdmEndpoint {
 	 */
 	@WriteOperation
 	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action) {
-		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
-			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
-					"No migration '" + id + "' is declared; declared: "
-							+ this.controller.migrations().stream().map((migration) -> migration.id()).toList());
-		}
+		requireDeclared(id);
 		switch (action) {
 			case "pause" -> this.backfill.pause(id);
 			case "resume" -> this.backfill.resume(id);
@@ -134,11 +130,7 @@ public class ZdmEndpoint {
 	 */
 	@WriteOperation
 	public ExpandProgress ddl(@Selector String id, @Selector String step, @Selector String action) {
-		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
-			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
-					"No migration '" + id + "' is declared; declared: "
-							+ this.controller.migrations().stream().map((migration) -> migration.id()).toList());
-		}
+		requireDeclared(id);
 		if (!"expand".equals(step)) {
 			throw new InvalidEndpointRequestException("Unknown step '" + step + "'", "Unknown step '" + step
 					+ "': only the expand can be paused or resumed, as in POST /actuator/zdm/" + id + "/expand/pause");
@@ -148,17 +140,26 @@ public class ZdmEndpoint {
 					"Unknown expand action '" + action + "': use pause or resume, as in POST /actuator/zdm/" + id
 							+ "/expand/pause");
 		}
-		ExpandContractRunner runner = this.ddlRunner;
+		ExpandRunner runner = this.expandRunner;
 		if (runner == null) {
 			throw new InvalidEndpointRequestException("No DDL runner",
-					"This application runs no expand DDL (no ExpandContractRunner bean), so there is none to "
-							+ action);
+					"This application runs no expand DDL (no ExpandRunner bean), so there is none to " + action);
 		}
 		try {
 			return "pause".equals(action) ? runner.pauseExpand(id) : runner.resumeExpand(id);
 		}
 		catch (IllegalStateException ex) {
 			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
+		}
+	}
+
+	private void requireDeclared(String id) {
+		try {
+			this.controller.migration(id);
+		}
+		catch (IllegalArgumentException ex) {
+			String message = String.valueOf(ex.getMessage());
+			throw new InvalidEndpointRequestException(message, message);
 		}
 	}
 
@@ -169,7 +170,7 @@ public class ZdmEndpoint {
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
 				(locks != null) ? LocksDescriptor.of(locks) : null, this.backfill.progress(status.migrationId()),
 				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
-				(this.ddlRunner != null) ? this.ddlRunner.expandProgress(status.migrationId()) : null,
+				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
 				status.decidedAt(), status.lastHeartbeatError());
 	}
 

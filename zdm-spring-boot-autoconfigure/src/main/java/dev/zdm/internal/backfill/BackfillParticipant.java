@@ -56,37 +56,24 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	private final Map<String, Job> jobs = new ConcurrentHashMap<>();
 
 	/**
-	 * Create a participant that reads lock figures with a {@link LockInspector} of its
-	 * own.
-	 * @param dataSource the application's data source
-	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
-	 * fleet
-	 * @param throttles further load checks consulted before each batch
-	 */
-	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles) {
-		this(dataSource, fleetTimeout, throttles, new LockInspector(dataSource));
-	}
-
-	/**
 	 * Create a participant.
 	 * @param dataSource the application's data source
+	 * @param registry the fleet, whose live instances the backfill waits for
+	 * @param states where each migration's state is recorded
+	 * @param lockInspector where the load checks before each batch read lock waiters and
+	 * old transactions
+	 * @param replicationLagInspector where the load checks before each batch read the
+	 * replicas' lag
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
 	 * fleet
 	 * @param throttles further load checks consulted before each batch
-	 * @param lockInspector where the load checks before each batch read lock waiters and
-	 * old transactions
 	 */
-	public BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles,
-			LockInspector lockInspector) {
-		this(dataSource, fleetTimeout, throttles, lockInspector, new ReplicationLagInspector(dataSource));
-	}
-
-	BackfillParticipant(DataSource dataSource, Duration fleetTimeout, List<BackfillThrottle> throttles,
-			LockInspector lockInspector, ReplicationLagInspector replicationLagInspector) {
+	public BackfillParticipant(DataSource dataSource, FleetRegistry registry, MigrationStateRepository states,
+			LockInspector lockInspector, ReplicationLagInspector replicationLagInspector, Duration fleetTimeout,
+			List<BackfillThrottle> throttles) {
 		this.dataSource = dataSource;
-		this.environment = new BackfillEnvironment(dataSource, new FleetRegistry(dataSource),
-				new MigrationStateRepository(dataSource), fleetTimeout, lockInspector, replicationLagInspector,
-				throttles, BackfillListener.NONE);
+		this.environment = new BackfillEnvironment(dataSource, registry, states, fleetTimeout, lockInspector,
+				replicationLagInspector, throttles, BackfillListener.NONE);
 		this.executor = Executors.newCachedThreadPool((runnable) -> {
 			Thread thread = new Thread(runnable, "zdm-backfill-" + threadCounter.incrementAndGet());
 			thread.setDaemon(true);

@@ -364,7 +364,7 @@ public class DdlHistoryRepository {
 	 * them again: the statements they applied before failing are recorded here and are
 	 * skipped, the others run.
 	 * @param flywayTable the step's Flyway history table, as named by
-	 * {@link ExpandContractRunner#historyTable(String, DdlStep)}
+	 * {@link FlywayStep#historyTable(String, DdlStep)}
 	 * @return the number of failed scripts forgotten
 	 */
 	public int forgetFailedScripts(String flywayTable) {

@@ -70,17 +70,6 @@ public class LockSafeExecutor implements DisposableBean {
 
 	/**
 	 * Create an executor.
-	 * @param dataSource the application's data source, for the blocker samples and the
-	 * history
-	 * @param settings the lock timeout and retry settings
-	 * @param history where attempts, lock timeouts and blockers are recorded
-	 */
-	public LockSafeExecutor(DataSource dataSource, DdlSettings settings, DdlHistoryRepository history) {
-		this(dataSource, settings, history, new LockInspector(dataSource));
-	}
-
-	/**
-	 * Create an executor.
 	 * @param dataSource the application's data source, for the catalog look-ups
 	 * @param settings the lock timeout and retry settings
 	 * @param history where attempts, lock timeouts and blockers are recorded

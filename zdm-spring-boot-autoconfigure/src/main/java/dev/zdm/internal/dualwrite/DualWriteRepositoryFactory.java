@@ -7,9 +7,8 @@ import java.lang.reflect.Proxy;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-
-import javax.sql.DataSource;
 
 import org.jspecify.annotations.Nullable;
 
@@ -61,16 +60,16 @@ public final class DualWriteRepositoryFactory {
 	 * @param newImplementation the implementation against the new schema
 	 * @param phaseController the started phase controller
 	 * @param transactionManager the application's transaction manager
-	 * @param dataSource the application's data source, to look up whether the contract
-	 * DDL has run
+	 * @param states where to look up whether the contract DDL has run
 	 * @return the routing bean
 	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is
 	 * not declared
 	 */
 	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
-			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource) {
+			PhaseController phaseController, PlatformTransactionManager transactionManager,
+			MigrationStateRepository states) {
 		return create(repository, migrationId, oldImplementation, newImplementation, phaseController,
-				transactionManager, dataSource, DualWriteListener.NONE);
+				transactionManager, states, DualWriteListener.NONE);
 	}
 
 	/**
@@ -83,22 +82,34 @@ public final class DualWriteRepositoryFactory {
 	 * @param newImplementation the implementation against the new schema
 	 * @param phaseController the started phase controller
 	 * @param transactionManager the application's transaction manager
-	 * @param dataSource the application's data source, to look up whether the contract
-	 * DDL has run
+	 * @param states where to look up whether the contract DDL has run
 	 * @param listener the listener told about every call
 	 * @return the routing bean
 	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is
 	 * not declared
 	 */
 	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
-			PhaseController phaseController, PlatformTransactionManager transactionManager, DataSource dataSource,
-			DualWriteListener listener) {
+			PhaseController phaseController, PlatformTransactionManager transactionManager,
+			MigrationStateRepository states, DualWriteListener listener) {
 		if (!repository.isInterface()) {
 			throw new IllegalArgumentException(repository.getName() + " is not an interface");
 		}
 		Map<Method, Access> routes = RepositoryMethods.classify(repository, migrationId);
-		MigrationDefinition migration = phaseController.migrations()
-			.stream()
+		MigrationDefinition migration = declared(repository, migrationId, phaseController.migrations());
+		return create(repository, migration, oldImplementation, newImplementation, routes,
+				new ControlledPhase(phaseController, states), transactionManager, listener);
+	}
+
+	/**
+	 * Return the migration a repository is routed by.
+	 * @param repository the repository interface
+	 * @param migrationId the migration named in its {@code @ZdmRepository}
+	 * @param migrations the declared migrations
+	 * @return the migration
+	 * @throws ZdmConfigurationException if no such migration is declared
+	 */
+	static MigrationDefinition declared(Class<?> repository, String migrationId, List<MigrationDefinition> migrations) {
+		return migrations.stream()
 			.filter((candidate) -> candidate.id().equals(migrationId))
 			.findFirst()
 			.orElseThrow(() -> new ZdmConfigurationException(migrationId,
@@ -106,9 +117,6 @@ public final class DualWriteRepositoryFactory {
 							+ "\"), but no such migration is declared",
 					"Declare the migration under zdm.migrations." + migrationId
 							+ ", or correct the migration in @ZdmRepository."));
-		return create(repository, migration, oldImplementation, newImplementation, routes,
-				new ControlledPhase(phaseController, new MigrationStateRepository(dataSource)), transactionManager,
-				listener);
 	}
 
 	/**

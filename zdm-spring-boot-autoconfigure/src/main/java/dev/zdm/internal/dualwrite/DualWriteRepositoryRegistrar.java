@@ -19,6 +19,7 @@ import org.springframework.util.ClassUtils;
 
 import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.ZdmConfigurationException;
 
@@ -98,7 +99,8 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 		DualWriteListener listener = DualWriteListener
 			.of(beanFactory.getBeanProvider(DualWriteListener.class).orderedStream().toList());
 		return DualWriteRepositoryFactory.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
-				beanFactory.getBean(newBean, repository), phaseController, transactionManager, dataSource, listener);
+				beanFactory.getBean(newBean, repository), phaseController, transactionManager,
+				beanFactory.getBean(MigrationStateRepository.class), listener);
 	}
 
 	private static PlatformTransactionManager transactionManager(ConfigurableListableBeanFactory beanFactory,

@@ -101,15 +101,8 @@ public final class FixedPhaseRouting {
 					this.unavailableAction + " Or set zdm.enabled=false to route it at the requested phase without "
 							+ "zdm's fleet safety (see zdm's docs/dual-write.md).");
 		}
-		MigrationDefinition migration = this.migrations.get()
-			.stream()
-			.filter((candidate) -> candidate.id().equals(migrationId))
-			.findFirst()
-			.orElseThrow(() -> new ZdmConfigurationException(migrationId,
-					"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \"" + migrationId
-							+ "\"), but no such migration is declared",
-					"Declare the migration under zdm.migrations." + migrationId
-							+ ", or correct the migration in @ZdmRepository."));
+		MigrationDefinition migration = DualWriteRepositoryFactory.declared(repository, migrationId,
+				this.migrations.get());
 		Phase phase = routedPhase(migration.requestedPhase());
 		T routing = DualWriteRepositoryFactory.createAtFixedPhase(repository, migration, phase, oldImplementation,
 				newImplementation, transactionManager.get());

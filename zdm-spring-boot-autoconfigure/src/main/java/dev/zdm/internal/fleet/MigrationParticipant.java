@@ -7,13 +7,14 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
- * A concern that takes part in a migration's life on this instance: the expand and
- * contract DDL ({@code ExpandContractRunner}, first), the backfill's scheduler
- * ({@code BackfillParticipant}), and what keeps the figures the endpoint, health and
- * meters read ({@link HeldBackTracker}, {@code BackfillProgressSampler},
- * {@code LockFiguresSampler}). The repository proxies are not participants: they read the
- * effective phase from the controller. Beans of this type are called by the
- * {@link PhaseController} in {@link org.springframework.core.annotation.Order order}.
+ * A concern that takes part in a migration's life on this instance: the DDL, first (the
+ * scripts' checks in {@code DdlScriptValidator}, then {@code ExpandRunner} and
+ * {@code ContractRunner}), the backfill's scheduler ({@code BackfillParticipant}), and
+ * what keeps the figures the endpoint, health and meters read ({@link HeldBackTracker},
+ * {@code BackfillProgressSampler}, {@code LockFiguresSampler}). The repository proxies
+ * are not participants: they read the effective phase from the controller. Beans of this
+ * type are called by the {@link PhaseController} in
+ * {@link org.springframework.core.annotation.Order order}.
  */
 public interface MigrationParticipant {
 

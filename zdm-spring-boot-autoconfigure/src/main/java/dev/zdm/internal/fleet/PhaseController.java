@@ -25,11 +25,8 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.InitializingBean;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.transaction.support.TransactionSynchronization;
-import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
-import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.MigrationValidator;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -91,22 +88,26 @@ public class PhaseController implements InitializingBean, DisposableBean {
 
 	/**
 	 * Create a controller.
-	 * @param dataSource the application's data source
+	 * @param dataSource the application's data source, for zdm's own tables
+	 * @param registry the fleet
+	 * @param states where each migration's state is recorded
+	 * @param validator checks the declarations against the catalog
 	 * @param migrations the declared migrations
 	 * @param instance this instance
 	 * @param settings the fleet's timing
 	 * @param participants the concerns taking part, in order
 	 */
-	public PhaseController(DataSource dataSource, List<MigrationDefinition> migrations, InstanceInfo instance,
+	public PhaseController(DataSource dataSource, FleetRegistry registry, MigrationStateRepository states,
+			MigrationValidator validator, List<MigrationDefinition> migrations, InstanceInfo instance,
 			FleetSettings settings, List<MigrationParticipant> participants) {
 		this.dataSource = dataSource;
+		this.registry = registry;
+		this.states = states;
+		this.validator = validator;
 		this.declared = List.copyOf(migrations);
 		this.instance = instance;
 		this.settings = settings;
 		this.participants = List.copyOf(participants);
-		this.registry = new FleetRegistry(dataSource);
-		this.states = new MigrationStateRepository(dataSource);
-		this.validator = new MigrationValidator(new DatabaseCatalog(dataSource));
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
 	}
 
@@ -164,7 +165,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		// first heartbeat.
 		try {
 			for (MigrationRuntime runtime : this.runtimes.values()) {
-				refuseEarlierPhaseAfterContract(runtime.migration, runtime.status().state());
+				refuseEarlierPhaseAfterContract(runtime.migration(), runtime.status().state());
 			}
 		}
 		catch (ZdmConfigurationException ex) {
@@ -201,7 +202,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			}
 		}
 		for (MigrationRuntime runtime : this.runtimes.values()) {
-			this.participants.forEach((participant) -> quietly(participant::beforeLeave, runtime.migration));
+			this.participants.forEach((participant) -> quietly(participant::beforeLeave, runtime.migration()));
 		}
 		leaveFleet();
 	}
@@ -256,25 +257,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 * @throws IllegalStateException if the controller has not joined the fleet yet
 	 */
 	public Phase effectivePhase(String migrationId) {
-		MigrationRuntime runtime = runtime(migrationId);
-		if (!TransactionSynchronizationManager.isSynchronizationActive()) {
-			return runtime.status().effective();
-		}
-		Phase bound = (Phase) TransactionSynchronizationManager.getResource(runtime.transactionKey);
-		if (bound != null) {
-			return bound;
-		}
-		Phase phase = runtime.status().effective();
-		TransactionSynchronizationManager.bindResource(runtime.transactionKey, phase);
-		TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
-
-			@Override
-			public void afterCompletion(int status) {
-				TransactionSynchronizationManager.unbindResourceIfPossible(runtime.transactionKey);
-			}
-
-		});
-		return phase;
+		return runtime(migrationId).effectivePhase();
 	}
 
 	/**
@@ -300,7 +283,18 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 * @return the migrations, in declaration order
 	 */
 	public List<MigrationDefinition> migrations() {
-		return this.runtimes.values().stream().map((runtime) -> runtime.migration).toList();
+		return this.runtimes.values().stream().map(MigrationRuntime::migration).toList();
+	}
+
+	/**
+	 * Return a declared migration, validated against the catalog.
+	 * @param migrationId the migration
+	 * @return the migration
+	 * @throws IllegalArgumentException if no such migration is declared, with a message
+	 * that lists the declared ones
+	 */
+	public MigrationDefinition migration(String migrationId) {
+		return runtime(migrationId).migration();
 	}
 
 	/**
@@ -338,8 +332,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 				}
 				catch (RuntimeException ex) {
 					runtime.failed(ex);
-					logger.warn(
-							"zdm: heartbeat for migration '" + runtime.migration.id() + "' failed: " + ex.getMessage());
+					logger.warn("zdm: heartbeat for migration '" + runtime.migration().id() + "' failed: "
+							+ ex.getMessage());
 				}
 			}
 			if (++this.heartbeats % 20 == 0) {
@@ -349,13 +343,13 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	private void heartbeat(MigrationRuntime runtime) {
-		if (!runtime.expandChecked
-				&& limits(runtime.migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
-			runtime.expanded(this.validator.validateAfterExpand(runtime.migration,
-					this.states.find(runtime.migration.id()).isContracted()));
+		if (!runtime.expandChecked()
+				&& limits(runtime.migration()).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
+			runtime.expanded(this.validator.validateAfterExpand(runtime.migration(),
+					this.states.find(runtime.migration().id()).isContracted()));
 		}
-		MigrationDefinition migration = runtime.migration;
-		@Nullable MigrationStatus previous = runtime.current;
+		MigrationDefinition migration = runtime.migration();
+		@Nullable MigrationStatus previous = runtime.current();
 		MigrationStatus status = Objects.requireNonNull(this.transactionTemplate.execute((transaction) -> {
 			List<FleetMember> liveOthers = this.registry.lockLiveMembers(migration.id(), this.settings.timeout())
 				.stream()
@@ -378,7 +372,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			return new MigrationStatus(migration, this.instance.instanceId(), decision.effective(),
 					decision.heldBackReason(), fleet, state, Instant.now(), null);
 		}));
-		runtime.current = status;
+		runtime.decided(status);
 		logChange(previous, status);
 		for (MigrationParticipant participant : this.participants) {
 			try {
@@ -414,7 +408,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			}
 			FleetMember ahead = tooFarAhead(runtime.status());
 			if (ahead != null) {
-				logger.warn("zdm: migration '" + runtime.migration.id() + "': instance " + ahead.instanceId()
+				logger.warn("zdm: migration '" + runtime.migration().id() + "': instance " + ahead.instanceId()
 						+ " still runs " + ahead.effectivePhase() + ", more than one phase ahead of this instance ("
 						+ runtime.status().effective() + "), after " + this.settings.joinTimeout()
 						+ "; going back more than one phase at a time is not safe");
@@ -466,45 +460,6 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
 		}
-	}
-
-	private static final class MigrationRuntime {
-
-		private volatile MigrationDefinition migration;
-
-		private volatile boolean expandChecked;
-
-		private final Object transactionKey = new Object();
-
-		private volatile @Nullable MigrationStatus current;
-
-		private MigrationRuntime(MigrationDefinition migration) {
-			this.migration = migration;
-		}
-
-		private void expanded(MigrationDefinition validated) {
-			this.migration = validated;
-			this.expandChecked = true;
-		}
-
-		private MigrationStatus status() {
-			MigrationStatus status = this.current;
-			if (status == null) {
-				throw new IllegalStateException(
-						"zdm has not joined the fleet for migration '" + this.migration.id() + "' yet");
-			}
-			return status;
-		}
-
-		private void failed(RuntimeException ex) {
-			MigrationStatus status = this.current;
-			if (status != null) {
-				this.current = new MigrationStatus(status.migration(), status.instanceId(), status.effective(),
-						status.heldBackReason(), status.fleet(), status.state(), status.decidedAt(),
-						String.valueOf(ex.getMessage()));
-			}
-		}
-
 	}
 
 }

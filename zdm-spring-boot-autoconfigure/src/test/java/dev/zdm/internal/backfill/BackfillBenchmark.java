@@ -55,6 +55,7 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.awaitility.Awaitility.await;
@@ -773,7 +774,7 @@ class BackfillBenchmark {
 		// zdm's default fleet timing: the samplers run once per heartbeat, every 5 s
 		FleetSettings fleet = new FleetSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(30),
 				Duration.ofHours(1));
-		BackfillParticipant backfill = new BackfillParticipant(dataSource, fleet.timeout(), List.of());
+		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, fleet.timeout(), List.of());
 		backfill.setListener(new BackfillListener() {
 
 			@Override
@@ -828,7 +829,7 @@ class BackfillBenchmark {
 		LockFiguresSampler locks = new LockFiguresSampler(new LockInspector(dataSource));
 		BackfillProgressSampler progress = new BackfillProgressSampler(new JdbcBackfillService(dataSource));
 		HeldBackTracker heldBack = new HeldBackTracker();
-		PhaseController controller = new PhaseController(dataSource,
+		PhaseController controller = TestEngine.phaseController(dataSource,
 				List.of(migration("bench-observed", "bench_observed", pacedSettings())),
 				InstanceInfo.ofThisProcess("bench-observed", "benchmark", "1"), fleet, List.of(backfill));
 		controller.start();
@@ -1205,9 +1206,9 @@ class BackfillBenchmark {
 	}
 
 	private PhaseController start(String instance, MigrationDefinition migration, DataSource dataSource) {
-		PhaseController controller = new PhaseController(dataSource, List.of(migration),
+		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
 				InstanceInfo.ofThisProcess(instance, "benchmark", "1"), TestFleet.SETTINGS,
-				List.of(new BackfillParticipant(dataSource, TestFleet.SETTINGS.timeout(), List.of())));
+				List.of(TestEngine.backfillParticipant(dataSource, TestFleet.SETTINGS.timeout(), List.of())));
 		controller.start();
 		return controller;
 	}

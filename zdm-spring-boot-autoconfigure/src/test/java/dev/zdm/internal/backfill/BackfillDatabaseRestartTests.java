@@ -28,6 +28,7 @@ import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -54,7 +55,7 @@ class BackfillDatabaseRestartTests {
 			jdbc.execute("CREATE TABLE restart_users (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
 			jdbc.update("INSERT INTO restart_users (id, email) SELECT i, 'User' || i || '@Example.COM' "
 					+ "FROM generate_series(1, 30000) AS i");
-			BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
+			BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
 			AtomicInteger failedRuns = new AtomicInteger();
 			backfill.setListener(new BackfillListener() {
 
@@ -64,7 +65,7 @@ class BackfillDatabaseRestartTests {
 				}
 
 			});
-			controller = new PhaseController(dataSource,
+			controller = TestEngine.phaseController(dataSource,
 					List.of(BackfillFixtures.migration("restart", "restart_users", Phase.BACKFILL,
 							BackfillFixtures.settings(300, 300, 300, Duration.ofMillis(20)))),
 					InstanceInfo.ofThisProcess("a", "test", "1"), TestFleet.SETTINGS, List.of(backfill));
@@ -104,7 +105,7 @@ class BackfillDatabaseRestartTests {
 		dataSource.getHikariConfigMXBean().setConnectionTimeout(30_000);
 		FleetSettings settings = new FleetSettings(Duration.ofSeconds(2), Duration.ofSeconds(30),
 				TestFleet.JOIN_TIMEOUT, Duration.ofHours(1));
-		PhaseController controller = new PhaseController(dataSource,
+		PhaseController controller = TestEngine.phaseController(dataSource,
 				List.of(BackfillFixtures.migration("down", "down_users", Phase.DUAL_WRITE,
 						BackfillSettings.defaults())),
 				InstanceInfo.ofThisProcess("down", "test", "1"), settings, List.of());

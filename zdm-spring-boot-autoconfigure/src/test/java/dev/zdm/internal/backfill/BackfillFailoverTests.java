@@ -23,6 +23,7 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.HeartbeatCounter;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -123,10 +124,10 @@ class BackfillFailoverTests {
 	private PhaseController startInstanceB(dev.zdm.migration.MigrationDefinition.Builder migration,
 			HeartbeatCounter heartbeats) {
 		DataSource dataSource = postgres.newDataSource("b", 4);
-		PhaseController controller = new PhaseController(dataSource,
+		PhaseController controller = TestEngine.phaseController(dataSource,
 				List.of(migration.requestedPhase(Phase.BACKFILL).build()), InstanceInfo.ofThisProcess("b", "test", "1"),
 				TestFleet.SETTINGS,
-				List.of(new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()), heartbeats));
+				List.of(TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()), heartbeats));
 		controller.start();
 		return controller;
 	}

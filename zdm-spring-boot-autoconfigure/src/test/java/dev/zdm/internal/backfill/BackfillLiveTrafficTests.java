@@ -20,6 +20,7 @@ import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.BackfillFixtures;
 import dev.zdm.testing.LiveWorkload;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -140,9 +141,9 @@ class BackfillLiveTrafficTests {
 
 	private PhaseController start(String instance, MigrationDefinition migration) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
-		PhaseController controller = new PhaseController(dataSource, List.of(migration),
+		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
 				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS,
-				List.of(new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of())));
+				List.of(TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of())));
 		controller.start();
 		this.controllers.add(controller);
 		return controller;

@@ -34,8 +34,10 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.health.ZdmHealthIndicator;
+import dev.zdm.internal.fleet.FleetRegistry;
 import dev.zdm.internal.fleet.HeldBackTracker;
 import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
@@ -50,6 +52,7 @@ import dev.zdm.migration.Phase;
 import dev.zdm.observation.BackfillObservations;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -375,15 +378,16 @@ class BackfillObservabilityTests {
 	private PhaseController start(String instance, MigrationDefinition migration,
 			@Nullable ReplicationLagInspector replicationLag) {
 		DataSource dataSource = postgres.newDataSource(instance, 6);
-		BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.SETTINGS.timeout(), List.of(),
-				new LockInspector(dataSource),
-				(replicationLag != null) ? replicationLag : new ReplicationLagInspector(dataSource));
+		BackfillParticipant backfill = new BackfillParticipant(dataSource, new FleetRegistry(dataSource),
+				new MigrationStateRepository(dataSource), new LockInspector(dataSource),
+				(replicationLag != null) ? replicationLag : new ReplicationLagInspector(dataSource),
+				TestFleet.SETTINGS.timeout(), List.of());
 		backfill.setListener(BackfillListener
 			.of(List.of(new BackfillMetrics(this.meters), new BackfillObservations(this.observations))));
 		BackfillProgressSampler progress = new BackfillProgressSampler(new JdbcBackfillService(dataSource));
 		LockFiguresSampler locks = new LockFiguresSampler(new LockInspector(dataSource));
 		HeldBackTracker heldBack = new HeldBackTracker();
-		PhaseController controller = new PhaseController(dataSource, List.of(migration),
+		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
 				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS,
 				List.of(backfill, progress, locks, heldBack));
 		controller.start();

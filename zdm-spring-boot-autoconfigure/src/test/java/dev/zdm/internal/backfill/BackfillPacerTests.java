@@ -18,6 +18,7 @@ import dev.zdm.migration.TimeWindow;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestEngine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -79,7 +80,7 @@ class BackfillPacerTests {
 			.up("c", "a + b")
 			.build();
 		assertThatExceptionOfType(ZdmConfigurationException.class)
-			.isThrownBy(() -> new BackfillParticipant(postgres.dataSource(), Duration.ofSeconds(30), List.of())
+			.isThrownBy(() -> TestEngine.backfillParticipant(postgres.dataSource(), Duration.ofSeconds(30), List.of())
 				.validate(migration, MigrationState.initial("pairs")))
 			.withMessageContaining("single-column key");
 	}

@@ -35,6 +35,7 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.HeartbeatCounter;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static dev.zdm.testing.BackfillFixtures.migration;
@@ -357,11 +358,11 @@ class BackfillTests {
 
 	private PhaseController start(String instance, MigrationDefinition migration) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
-		BackfillParticipant backfill = new BackfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
+		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
 		backfill.setListener(this.listener);
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
 		this.heartbeats.put(instance, heartbeats);
-		PhaseController controller = new PhaseController(dataSource, List.of(migration),
+		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
 				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of(backfill, heartbeats));
 		controller.start();
 		this.controllers.add(controller);

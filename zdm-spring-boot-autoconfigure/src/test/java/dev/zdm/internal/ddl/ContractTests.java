@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import javax.sql.DataSource;
 
@@ -32,8 +33,10 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.DdlRunners;
 import dev.zdm.testing.DdlTestScripts;
 import dev.zdm.testing.HeartbeatCounter;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -41,8 +44,8 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for the contract step of {@link ExpandContractRunner}: it runs once, on one
- * instance, once every live instance is at {@code contract}.
+ * Tests for {@link ContractRunner}: the contract step runs once, on one instance, once
+ * every live instance is at {@code contract}.
  */
 class ContractTests {
 
@@ -123,18 +126,16 @@ class ContractTests {
 			FleetRegistry registry = new FleetRegistry(postgres.dataSource());
 			registry.heartbeat(a, migration.id(), Phase.CONTRACT, Phase.CONTRACT, null);
 			registry.heartbeat(b, migration.id(), Phase.CONTRACT, Phase.CONTRACT, null);
-			ExpandContractRunner runnerA = new ExpandContractRunner(poolA, this.settings, a, Duration.ofSeconds(30),
-					List.of());
-			ExpandContractRunner runnerB = new ExpandContractRunner(poolB, this.settings, b, Duration.ofSeconds(30),
-					List.of());
+			DdlRunners runnerA = DdlRunners.create(poolA, this.settings, a, Duration.ofSeconds(30), List.of());
+			DdlRunners runnerB = DdlRunners.create(poolB, this.settings, b, Duration.ofSeconds(30), List.of());
 			CyclicBarrier barrier = new CyclicBarrier(2);
 			CompletableFuture<Boolean> ranOnA = CompletableFuture.supplyAsync(() -> {
 				awaitBarrier(barrier);
-				return runnerA.contract(migration);
+				return runnerA.contract().contract(migration);
 			});
 			CompletableFuture<Boolean> ranOnB = CompletableFuture.supplyAsync(() -> {
 				awaitBarrier(barrier);
-				return runnerB.contract(migration);
+				return runnerB.contract().contract(migration);
 			});
 			assertThat(List.of(ranOnA.get(30, TimeUnit.SECONDS), ranOnB.get(30, TimeUnit.SECONDS)))
 				.containsOnlyOnce(true);
@@ -144,8 +145,8 @@ class ContractTests {
 				.containsExactly(ranOnA.get() ? "race-a" : "race-b");
 			assertThat(new MigrationStateRepository(postgres.dataSource()).find(migration.id()).contractedBy())
 				.isEqualTo(ranOnA.get() ? "race-a" : "race-b");
-			assertThat(runnerA.contract(migration)).isFalse();
-			assertThat(runnerB.contract(migration)).isFalse();
+			assertThat(runnerA.contract().contract(migration)).isFalse();
+			assertThat(runnerB.contract().contract(migration)).isFalse();
 			runnerA.destroy();
 			runnerB.destroy();
 		}
@@ -189,7 +190,7 @@ class ContractTests {
 			}
 
 		};
-		PhaseController controller = new PhaseController(postgres.dataSource(), List.of(migration),
+		PhaseController controller = TestEngine.phaseController(postgres.dataSource(), List.of(migration),
 				new InstanceInfo("late-joiner", null, "localhost", 1), TestFleet.SETTINGS, List.of(claimedMeanwhile));
 		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start)
 			.withMessageContaining("requests phase read-new, but its contract DDL already ran");
@@ -203,19 +204,19 @@ class ContractTests {
 			SchemaChangeContributor contributor) {
 		DataSource pool = postgres.newDataSource(instanceId, 8);
 		InstanceInfo instance = new InstanceInfo(instanceId, null, "localhost", 1);
-		ExpandContractRunner runner = new ExpandContractRunner(pool, this.settings, instance, TestFleet.TIMEOUT,
+		DdlRunners runner = DdlRunners.create(pool, this.settings, instance, TestFleet.TIMEOUT,
 				(contributor != null) ? List.of(contributor) : List.of());
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
 		this.heartbeats.put(instanceId, heartbeats);
-		PhaseController controller = new PhaseController(pool,
+		PhaseController controller = TestEngine.phaseController(pool,
 				List.of(migration.toBuilder().requestedPhase(requested).build()), instance, TestFleet.SETTINGS,
-				List.of(runner, heartbeats));
+				Stream.concat(runner.participants().stream(), Stream.of(heartbeats)).toList());
 		controller.start();
 		synchronized (this.controllers) {
 			this.controllers.add(controller);
 		}
 		// The expand runs in the background; these tests start from an expanded schema.
-		await().atMost(Duration.ofSeconds(20)).until(() -> runner.limit(migration) == null);
+		await().atMost(Duration.ofSeconds(20)).until(() -> runner.expand().limit(migration) == null);
 		return controller;
 	}
 

@@ -26,6 +26,7 @@ import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.DdlRunners;
 import dev.zdm.testing.DdlTestScripts;
 
 /**
@@ -69,7 +70,7 @@ class DdlStallBenchmark {
 			.expandLocations(List.of(location))
 			.build();
 		new MigrationStateRepository(postgres.dataSource()).register(migration.id());
-		ExpandContractRunner runner = new ExpandContractRunner(postgres.newDataSource("bench-zdm", 4),
+		DdlRunners runner = DdlRunners.create(postgres.newDataSource("bench-zdm", 4),
 				DdlSettings.defaults()
 					.withLockTimeout(LOCK_TIMEOUT)
 					.withMaxAttempts(1000)
@@ -77,7 +78,7 @@ class DdlStallBenchmark {
 				new ExpandSettings(true, Duration.ofMinutes(10), java.util.Set.of()),
 				new InstanceInfo("bench", null, "localhost", 1), Duration.ofSeconds(5), List.of());
 		Result withZdm = measureBehindBlocker(readers,
-				() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+				() -> runner.expand().beforeJoin(migration, MigrationState.initial(migration.id())));
 		int lockTimeouts = runner.history().status(migration.id(), 1).totalLockTimeouts();
 
 		Result plain = measureBehindBlocker(readers, () -> {

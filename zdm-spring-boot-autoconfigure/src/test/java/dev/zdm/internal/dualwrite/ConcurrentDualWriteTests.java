@@ -29,6 +29,7 @@ import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.JdbcClientUsers;
 import dev.zdm.testing.JdbcClientUsers.User;
 import dev.zdm.testing.JdbcClientUsers.UserStore;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -153,7 +154,7 @@ class ConcurrentDualWriteTests {
 	}
 
 	private PhaseController start(MigrationDefinition migration, Phase phase, String instance, DataSource dataSource) {
-		PhaseController controller = new PhaseController(dataSource,
+		PhaseController controller = TestEngine.phaseController(dataSource,
 				List.of(migration.toBuilder().requestedPhase(phase).build()),
 				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of());
 		controller.start();

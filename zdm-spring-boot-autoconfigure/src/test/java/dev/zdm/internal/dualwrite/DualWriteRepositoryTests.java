@@ -32,6 +32,7 @@ import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
 import dev.zdm.testing.JdbcClientUsers.UserStore;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static dev.zdm.testing.JdbcClientUsers.ACCOUNTS_CUSTOMERS;
@@ -156,7 +157,8 @@ class DualWriteRepositoryTests {
 			}
 		};
 		UserStore accounts = DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(), oldSide,
-				newSide, controller, new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource());
+				newSide, controller, new DataSourceTransactionManager(postgres.dataSource()),
+				new MigrationStateRepository(postgres.dataSource()));
 		accounts.insert(new User(1, "Ann", "ann@example.com"));
 		assertThat(DualWriteCall.current()).isNull();
 		if (phase == Phase.DUAL_WRITE) {
@@ -217,7 +219,7 @@ class DualWriteRepositoryTests {
 		PhaseController controller = start(migration, Phase.CONTRACT, "a", dataSource);
 		UserStore store = DualWriteRepositoryFactory.create(UserStore.class, migration.id(),
 				new ColumnUserStore(dataSource, "legacy", "email"), new ColumnUserStore(dataSource, "modern", "email"),
-				controller, new DataSourceTransactionManager(dataSource), dataSource);
+				controller, new DataSourceTransactionManager(dataSource), new MigrationStateRepository(dataSource));
 		store.insert(new User(1, "Ann", "ann@example.com"));
 		assertThat(rows("legacy")).hasSize(1);
 		// another instance runs the contract DDL; this one has not heard of it yet
@@ -263,7 +265,8 @@ class DualWriteRepositoryTests {
 		UserStore store = new ColumnUserStore(postgres.dataSource(), "accounts", "email");
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> DualWriteRepositoryFactory.create(UserStore.class, "nope", store, store, controller,
-					new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource()))
+					new DataSourceTransactionManager(postgres.dataSource()),
+					new MigrationStateRepository(postgres.dataSource())))
 			.withMessageContaining("no such migration is declared")
 			.withMessageContaining(UserStore.class.getName());
 	}
@@ -278,7 +281,8 @@ class DualWriteRepositoryTests {
 		UserStore store = new ColumnUserStore(postgres.dataSource(), "users", "email");
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> DualWriteRepositoryFactory.create(UserStore.class, upOnly.id(), store, store, controller,
-					new DataSourceTransactionManager(postgres.dataSource()), postgres.dataSource()))
+					new DataSourceTransactionManager(postgres.dataSource()),
+					new MigrationStateRepository(postgres.dataSource())))
 			.withMessageContaining("declares no down expressions");
 	}
 
@@ -288,7 +292,7 @@ class DualWriteRepositoryTests {
 
 	PhaseController start(MigrationDefinition migration, Phase phase, String instance, DataSource dataSource,
 			boolean verify) {
-		PhaseController controller = new PhaseController(dataSource,
+		PhaseController controller = TestEngine.phaseController(dataSource,
 				List.of(migration.toBuilder().requestedPhase(phase).build()),
 				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of());
 		controller.start();

@@ -23,12 +23,14 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.UserStore;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 /**
@@ -182,7 +184,7 @@ class SameTableDualWriteBenchmark {
 			.build();
 		new SameTableSyncTrigger(postgres.dataSource()).expandStatements(migration).forEach(jdbc::execute);
 		DataSource pool = postgres.newDataSource("routed", CLIENTS + 1);
-		PhaseController controller = new PhaseController(pool, List.of(migration),
+		PhaseController controller = TestEngine.phaseController(pool, List.of(migration),
 				InstanceInfo.ofThisProcess("benchmark", "benchmark", "1"), TestFleet.SETTINGS, List.of());
 		controller.start();
 		try {
@@ -191,7 +193,8 @@ class SameTableDualWriteBenchmark {
 			UserStore direct = new ColumnUserStore(pool, "app_plain", "email");
 			UserStore directSynced = new ColumnUserStore(pool, "app_synced", "email");
 			UserStore routed = DualWriteRepositoryFactory.create(UserStore.class, migration.id(), directSynced,
-					new ColumnUserStore(pool, "app_synced", "email_address"), controller, transactionManager, pool);
+					new ColumnUserStore(pool, "app_synced", "email_address"), controller, transactionManager,
+					new MigrationStateRepository(pool));
 			List<String> names = List.of("JdbcClient update, @Transactional, no trigger (baseline)",
 					"JdbcClient update, @Transactional, zdm trigger",
 					"routing bean at dual-write (opens the transaction), zdm trigger");

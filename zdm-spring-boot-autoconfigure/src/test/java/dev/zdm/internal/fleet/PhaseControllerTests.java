@@ -22,6 +22,7 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -255,8 +256,8 @@ class PhaseControllerTests {
 	}
 
 	private PhaseController controller(String instanceId, MigrationDefinition migration, FleetSettings settings) {
-		PhaseController controller = new PhaseController(postgres.newDataSource(instanceId, 3), List.of(migration),
-				InstanceInfo.ofThisProcess(instanceId, "test", "1.0"), settings, List.of());
+		PhaseController controller = TestEngine.phaseController(postgres.newDataSource(instanceId, 3),
+				List.of(migration), InstanceInfo.ofThisProcess(instanceId, "test", "1.0"), settings, List.of());
 		this.started.add(controller);
 		return controller;
 	}

@@ -18,7 +18,6 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.DdlStatus;
-import dev.zdm.internal.ddl.ExpandContractRunner;
 import dev.zdm.internal.ddl.ExpandSettings;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationState;
@@ -28,7 +27,9 @@ import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.DdlRunners;
 import dev.zdm.testing.DdlTestScripts;
+import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -114,8 +115,8 @@ class UnsafeOperationsTests {
 		String statement = template.replace("{t}", table);
 		MigrationDefinition migration = migration(table, statement + ";", List.of());
 		String before = fingerprint();
-		PhaseController controller = new PhaseController(postgres.dataSource(), List.of(migration), this.instance,
-				TestFleet.SETTINGS, List.of(runner()));
+		PhaseController controller = TestEngine.phaseController(postgres.dataSource(), List.of(migration),
+				this.instance, TestFleet.SETTINGS, runner().participants());
 		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(controller::start).satisfies((ex) -> {
 			assertThat(ex.getDescription()).contains("V1__unsafe.sql line 1")
 				.contains(statement)
@@ -143,9 +144,9 @@ class UnsafeOperationsTests {
 				byComment ? List.of() : List.of(code));
 		new ZdmSchema(postgres.dataSource()).migrate();
 		new MigrationStateRepository(postgres.dataSource()).register(migration.id());
-		ExpandContractRunner runner = runner();
-		runner.validate(migration, MigrationState.initial(migration.id()));
-		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
+		DdlRunners runner = runner();
+		runner.validator().validate(migration, MigrationState.initial(migration.id()));
+		runner.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
 		DdlStatus.Statement ran = runner.history().status(migration.id(), 1).lastStatement();
 		assertThat(ran.sql()).isEqualTo(statement);
 		assertThat(ran.state()).isEqualTo("applied");
@@ -173,8 +174,8 @@ class UnsafeOperationsTests {
 			.build();
 	}
 
-	private ExpandContractRunner runner() {
-		return new ExpandContractRunner(postgres.dataSource(), DdlSettings.defaults(), AT_STARTUP, this.instance,
+	private DdlRunners runner() {
+		return DdlRunners.create(postgres.dataSource(), DdlSettings.defaults(), AT_STARTUP, this.instance,
 				Duration.ofSeconds(5), List.of());
 	}
 

@@ -31,6 +31,7 @@ import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.internal.locks.BlockingSession;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.DdlRunners;
 import dev.zdm.testing.DdlTestScripts;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,11 +40,10 @@ import static org.assertj.core.api.Assertions.assertThatNoException;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for {@link ExpandContractRunner}'s expand step and {@link LockSafeExecutor} on a
- * real PostgreSQL.
+ * Tests for {@link ExpandRunner} and {@link LockSafeExecutor} on a real PostgreSQL.
  */
 @ExtendWith(OutputCaptureExtension.class)
-class ExpandContractRunnerTests {
+class ExpandRunnerTests {
 
 	private static final Duration LOCK_TIMEOUT = Duration.ofMillis(100);
 
@@ -77,8 +77,8 @@ class ExpandContractRunnerTests {
 		String location = DdlTestScripts.write(this.scripts, "V1__add_email_address.sql",
 				"ALTER TABLE accounts ADD COLUMN email_address text;");
 		MigrationDefinition migration = migration("accounts-email", "public.accounts", location, null);
-		ExpandContractRunner runner = runner(postgres.newDataSource("zdm-ddl", 6));
-		runner.validate(migration, MigrationState.initial(migration.id()));
+		DdlRunners runner = runner(postgres.newDataSource("zdm-ddl", 6));
+		runner.validator().validate(migration, MigrationState.initial(migration.id()));
 		try (Connection blocker = postgres.database().newConnection();
 				HikariDataSource readers = postgres.newDataSource("readers", 4)) {
 			blocker.setClientInfo("ApplicationName", "report-me");
@@ -89,7 +89,7 @@ class ExpandContractRunnerTests {
 			}
 			ReadWorkload reads = new ReadWorkload(readers, 3);
 			CompletableFuture<Void> expand = CompletableFuture
-				.runAsync(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+				.runAsync(() -> runner.expand().beforeJoin(migration, MigrationState.initial(migration.id())));
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> runner.history().status(migration.id(), 5).totalLockTimeouts() >= 5);
 			assertThat(expand).isNotDone();
@@ -124,10 +124,10 @@ class ExpandContractRunnerTests {
 		String location = DdlTestScripts.write(this.scripts, "V1__unique_email.sql",
 				"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS members_email_key ON members (email);");
 		MigrationDefinition migration = migration("members-email", "public.members", location, null);
-		ExpandContractRunner runner = runner(postgres.newDataSource("zdm-cic", 6));
-		runner.validate(migration, MigrationState.initial(migration.id()));
+		DdlRunners runner = runner(postgres.newDataSource("zdm-cic", 6));
+		runner.validator().validate(migration, MigrationState.initial(migration.id()));
 		assertThatExceptionOfType(DdlExecutionException.class)
-			.isThrownBy(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())))
+			.isThrownBy(() -> runner.expand().beforeJoin(migration, MigrationState.initial(migration.id())))
 			.withMessageContaining("members_email_key")
 			.withMessageContaining("could not create unique index");
 		assertThat(indexes("members")).containsExactly("members_pkey");
@@ -136,7 +136,7 @@ class ExpandContractRunnerTests {
 		assertThat(status.lastStatement().state()).isEqualTo("failed");
 		assertThat(status.step(DdlStep.EXPAND).state()).isEqualTo("failed");
 		jdbc.execute("UPDATE members SET email = 'user' || id || '@example.com'");
-		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
+		runner.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
 		assertThat(indexes("members")).containsExactlyInAnyOrder("members_pkey", "members_email_key");
 		assertThat(runner.history().status(migration.id(), 5).lastStatement().state()).isEqualTo("applied");
 	}
@@ -149,14 +149,14 @@ class ExpandContractRunnerTests {
 		String location = DdlTestScripts.write(this.scripts, "V1__index_path.sql",
 				"CREATE INDEX CONCURRENTLY IF NOT EXISTS visits_path ON visits (path);");
 		MigrationDefinition migration = migration("visits-path", "public.visits", location, null);
-		ExpandContractRunner runner = runner(postgres.newDataSource("zdm-cic-wait", 6));
+		DdlRunners runner = runner(postgres.newDataSource("zdm-cic-wait", 6));
 		try (Connection writer = postgres.database().newConnection()) {
 			writer.setAutoCommit(false);
 			try (Statement statement = writer.createStatement()) {
 				statement.execute("UPDATE visits SET path = path WHERE id = 1");
 			}
 			CompletableFuture<Void> expand = CompletableFuture
-				.runAsync(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+				.runAsync(() -> runner.expand().beforeJoin(migration, MigrationState.initial(migration.id())));
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> runner.history().status(migration.id(), 5).totalLockTimeouts() >= 3);
 			writer.commit();
@@ -174,11 +174,11 @@ class ExpandContractRunnerTests {
 				"ALTER TABLE orders ADD COLUMN amount numeric(12, 2);\n"
 						+ "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_amount ON orders (amount);");
 		MigrationDefinition migration = migration("orders-amount", "public.orders", location, null);
-		ExpandContractRunner runner = runner(postgres.dataSource());
-		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
+		DdlRunners runner = runner(postgres.dataSource());
+		runner.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
 		DdlTestScripts.write(this.scripts, "V2__add_currency.sql", "ALTER TABLE orders ADD COLUMN currency text;");
-		runner.validate(migration, MigrationState.initial(migration.id()));
-		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
+		runner.validator().validate(migration, MigrationState.initial(migration.id()));
+		runner.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
 		assertThat(columns("orders")).contains("amount", "currency");
 		assertThat(jdbc.queryForList(
 				"SELECT version FROM \"zdm_ddl_expand_orders-amount\" WHERE success ORDER BY installed_rank",
@@ -198,43 +198,49 @@ class ExpandContractRunnerTests {
 		MigrationDefinition migration = migration("tenants-name", "public.tenants", location, null);
 		ExpandSettings background = new ExpandSettings(false, Duration.ofMillis(500), java.util.Set.of());
 		DdlSettings fewAttempts = this.settings.withMaxAttempts(2);
-		ExpandContractRunner first = new ExpandContractRunner(postgres.newDataSource("expand-first", 4), fewAttempts,
-				background, new InstanceInfo("first", null, "localhost", 1), Duration.ofSeconds(5), List.of());
-		ExpandContractRunner second = new ExpandContractRunner(postgres.newDataSource("expand-second", 4), fewAttempts,
-				background, new InstanceInfo("second", null, "localhost", 2), Duration.ofSeconds(5), List.of());
+		DdlRunners first = DdlRunners.create(postgres.newDataSource("expand-first", 4), fewAttempts, background,
+				new InstanceInfo("first", null, "localhost", 1), Duration.ofSeconds(5), List.of());
+		DdlRunners second = DdlRunners.create(postgres.newDataSource("expand-second", 4), fewAttempts, background,
+				new InstanceInfo("second", null, "localhost", 2), Duration.ofSeconds(5), List.of());
 		try (Connection blocker = postgres.database().newConnection()) {
 			blocker.setAutoCommit(false);
 			try (Statement statement = blocker.createStatement()) {
 				statement.execute("SELECT count(*) FROM tenants");
 			}
 			long started = System.nanoTime();
-			first.beforeJoin(migration, MigrationState.initial(migration.id()));
+			first.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
 			assertThat(Duration.ofNanos(System.nanoTime() - started)).as("beforeJoin does not wait for the lock")
 				.isLessThan(Duration.ofSeconds(5));
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> first.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_LOCK);
-			second.beforeJoin(migration, MigrationState.initial(migration.id()));
+				.until(() -> first.expand()
+					.expandProgress(migration.id())
+					.state() == ExpandProgress.State.WAITING_FOR_LOCK);
+			second.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> second.expandProgress(migration.id())
+				.until(() -> second.expand()
+					.expandProgress(migration.id())
 					.state() == ExpandProgress.State.WAITING_FOR_INSTANCE);
-			assertThat(first.limit(migration)).isNotNull();
-			assertThat(second.limit(migration).reason()).contains("runs on another instance");
+			assertThat(first.expand().limit(migration)).isNotNull();
+			assertThat(second.expand().limit(migration).reason()).contains("runs on another instance");
 			// Past max-attempts, and past the alert time: still trying, and reported as
 			// stalled.
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> first.expandProgress(migration.id()).lockTimeouts() > 4
-						&& first.expandProgress(migration.id()).stalled());
-			assertThat(first.limit(migration).reason()).contains("waits for a lock");
-			assertThat(first.expandProgress(migration.id()).describe()).contains("STALLED").contains("blocked by pid");
+				.until(() -> first.expand().expandProgress(migration.id()).lockTimeouts() > 4
+						&& first.expand().expandProgress(migration.id()).stalled());
+			assertThat(first.expand().limit(migration).reason()).contains("waits for a lock");
+			assertThat(first.expand().expandProgress(migration.id()).describe()).contains("STALLED")
+				.contains("blocked by pid");
 			long stopping = System.nanoTime();
 			first.destroy();
 			assertThat(Duration.ofNanos(System.nanoTime() - stopping)).as("the expand stops promptly")
 				.isLessThan(Duration.ofSeconds(6));
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> second.expandProgress(migration.id()).state() == ExpandProgress.State.WAITING_FOR_LOCK);
+				.until(() -> second.expand()
+					.expandProgress(migration.id())
+					.state() == ExpandProgress.State.WAITING_FOR_LOCK);
 			assertThat(columns("tenants")).doesNotContain("display_name");
 			blocker.commit();
-			await().atMost(Duration.ofSeconds(30)).until(() -> second.limit(migration) == null);
+			await().atMost(Duration.ofSeconds(30)).until(() -> second.expand().limit(migration) == null);
 		}
 		finally {
 			first.destroy();
@@ -244,7 +250,7 @@ class ExpandContractRunnerTests {
 		DdlStatus status = second.history().status(migration.id(), 5);
 		assertThat(status.step(DdlStep.EXPAND).isDone()).isTrue();
 		assertThat(status.step(DdlStep.EXPAND).instanceId()).isEqualTo("second");
-		assertThat(second.expandProgress(migration.id()).state()).isEqualTo(ExpandProgress.State.DONE);
+		assertThat(second.expand().expandProgress(migration.id()).state()).isEqualTo(ExpandProgress.State.DONE);
 	}
 
 	@Test
@@ -260,8 +266,9 @@ class ExpandContractRunnerTests {
 		// its records not.
 		jdbc.execute("CREATE INDEX invoices_number ON invoices (number)");
 		jdbc.execute("ALTER TABLE invoices ADD CONSTRAINT invoices_number_not_null CHECK (number IS NOT NULL)");
-		ExpandContractRunner runner = runner(postgres.dataSource());
-		assertThatNoException().isThrownBy(() -> runner.beforeJoin(migration, MigrationState.initial(migration.id())));
+		DdlRunners runner = runner(postgres.dataSource());
+		assertThatNoException()
+			.isThrownBy(() -> runner.expand().beforeJoin(migration, MigrationState.initial(migration.id())));
 		DdlStatus status = runner.history().status(migration.id(), 5);
 		assertThat(status.statements()).extracting(DdlStatus.Statement::state).containsExactly("applied", "applied");
 		assertThat(status.statements()).as("neither ran").extracting(DdlStatus.Statement::attempts).containsOnly(0);
@@ -279,8 +286,8 @@ class ExpandContractRunnerTests {
 		return builder.build();
 	}
 
-	private ExpandContractRunner runner(javax.sql.DataSource dataSource) {
-		return new ExpandContractRunner(dataSource, this.settings, AT_STARTUP, this.instance, Duration.ofSeconds(5),
+	private DdlRunners runner(javax.sql.DataSource dataSource) {
+		return DdlRunners.create(dataSource, this.settings, AT_STARTUP, this.instance, Duration.ofSeconds(5),
 				List.of());
 	}
 

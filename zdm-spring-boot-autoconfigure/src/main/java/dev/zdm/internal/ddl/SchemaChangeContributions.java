@@ -1,0 +1,86 @@
+package dev.zdm.internal.ddl;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import org.springframework.util.ClassUtils;
+
+import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.internal.ddl.DdlHistoryRepository.StatementKey;
+import dev.zdm.internal.ddl.script.DdlStatement;
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * Runs the expand and contract statements of the {@link SchemaChangeContributor
+ * contributors} through the {@link LockSafeExecutor}, each recorded in the DDL history
+ * under {@code contributor:<class name>} like a script's statements.
+ */
+public class SchemaChangeContributions {
+
+	private final List<SchemaChangeContributor> contributors;
+
+	private final LockSafeExecutor executor;
+
+	/**
+	 * Create the contributions.
+	 * @param contributors the contributors of further DDL, in order
+	 * @param executor runs each statement
+	 */
+	public SchemaChangeContributions(List<SchemaChangeContributor> contributors, LockSafeExecutor executor) {
+		this.contributors = List.copyOf(contributors);
+		this.executor = executor;
+	}
+
+	/**
+	 * Run every contributor's statements of a step, in order.
+	 * @param session the session to run them on, holding the migration's DDL lock
+	 * @param migration the migration
+	 * @param step the step
+	 * @param control how long each statement is retried
+	 * @throws DdlExecutionException if a statement fails
+	 */
+	public void run(DdlSession session, MigrationDefinition migration, DdlStep step, RetryControl control) {
+		for (SchemaChangeContributor contributor : this.contributors) {
+			List<String> statements = statements(contributor, migration, step);
+			String source = source(contributor);
+			for (int i = 0; i < statements.size(); i++) {
+				DdlStatement statement = DdlStatement.of(i + 1, statements.get(i));
+				this.executor.execute(session, new StatementKey(migration.id(), step, source, i + 1), statement,
+						control);
+			}
+		}
+	}
+
+	/**
+	 * Return whether every contributor's statement of a step was applied as it reads now.
+	 * @param migration the migration
+	 * @param step the step
+	 * @param applied the checksums of the step's applied statements, by source and index
+	 * @return {@code true} if none is new or changed
+	 */
+	public boolean areApplied(MigrationDefinition migration, DdlStep step, Map<String, Map<Integer, Integer>> applied) {
+		for (SchemaChangeContributor contributor : this.contributors) {
+			Map<Integer, Integer> done = applied.getOrDefault(source(contributor), Map.of());
+			List<String> statements = statements(contributor, migration, step);
+			for (int i = 0; i < statements.size(); i++) {
+				if (!Objects.equals(done.get(i + 1), LockSafeExecutor.checksum(statements.get(i)))) {
+					return false;
+				}
+			}
+		}
+		return true;
+	}
+
+	private static List<String> statements(SchemaChangeContributor contributor, MigrationDefinition migration,
+			DdlStep step) {
+		return (step == DdlStep.EXPAND) ? contributor.expandStatements(migration)
+				: contributor.contractStatements(migration);
+	}
+
+	private static String source(SchemaChangeContributor contributor) {
+		return "contributor:" + ClassUtils.getUserClass(contributor).getSimpleName();
+	}
+
+}

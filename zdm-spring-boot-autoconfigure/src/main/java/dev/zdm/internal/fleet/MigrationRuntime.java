@@ -1,0 +1,94 @@
+package dev.zdm.internal.fleet;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+
+/**
+ * One migration as this instance runs it: the status its last heartbeat decided, and the
+ * effective phase fixed for the length of each transaction.
+ */
+final class MigrationRuntime {
+
+	private volatile MigrationDefinition migration;
+
+	private volatile boolean expandChecked;
+
+	private final Object transactionKey = new Object();
+
+	private volatile @Nullable MigrationStatus current;
+
+	MigrationRuntime(MigrationDefinition migration) {
+		this.migration = migration;
+	}
+
+	MigrationDefinition migration() {
+		return this.migration;
+	}
+
+	boolean expandChecked() {
+		return this.expandChecked;
+	}
+
+	void expanded(MigrationDefinition validated) {
+		this.migration = validated;
+		this.expandChecked = true;
+	}
+
+	@Nullable MigrationStatus current() {
+		return this.current;
+	}
+
+	void decided(MigrationStatus status) {
+		this.current = status;
+	}
+
+	MigrationStatus status() {
+		MigrationStatus status = this.current;
+		if (status == null) {
+			throw new IllegalStateException(
+					"zdm has not joined the fleet for migration '" + this.migration.id() + "' yet");
+		}
+		return status;
+	}
+
+	/**
+	 * Return the effective phase. Inside a transaction the first call decides the phase
+	 * for the rest of that transaction, whatever the heartbeat decides meanwhile.
+	 * @return the effective phase
+	 */
+	Phase effectivePhase() {
+		if (!TransactionSynchronizationManager.isSynchronizationActive()) {
+			return status().effective();
+		}
+		Phase bound = (Phase) TransactionSynchronizationManager.getResource(this.transactionKey);
+		if (bound != null) {
+			return bound;
+		}
+		Phase phase = status().effective();
+		TransactionSynchronizationManager.bindResource(this.transactionKey, phase);
+		TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+
+			@Override
+			public void afterCompletion(int status) {
+				TransactionSynchronizationManager.unbindResourceIfPossible(MigrationRuntime.this.transactionKey);
+			}
+
+		});
+		return phase;
+	}
+
+	void failed(RuntimeException ex) {
+		MigrationStatus status = this.current;
+		if (status != null) {
+			this.current = new MigrationStatus(status.migration(), status.instanceId(), status.effective(),
+					status.heldBackReason(), status.fleet(), status.state(), status.decidedAt(),
+					String.valueOf(ex.getMessage()));
+		}
+	}
+
+}

@@ -1,0 +1,64 @@
+package dev.zdm.testing;
+
+import java.time.Duration;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import dev.zdm.backfill.BackfillThrottle;
+import dev.zdm.internal.backfill.BackfillParticipant;
+import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.catalog.MigrationValidator;
+import dev.zdm.internal.fleet.FleetRegistry;
+import dev.zdm.internal.fleet.FleetSettings;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationParticipant;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.internal.locks.ReplicationLagInspector;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * The engine's classes built on a data source by hand, each with the collaborators the
+ * auto-configuration would hand it, for the tests that run an instance without an
+ * application context.
+ *
+ * @see DdlRunners
+ */
+public final class TestEngine {
+
+	private TestEngine() {
+	}
+
+	/**
+	 * Create a phase controller.
+	 * @param dataSource the instance's data source
+	 * @param migrations the declared migrations
+	 * @param instance the instance
+	 * @param settings the fleet's timing
+	 * @param participants the concerns taking part, in order
+	 * @return the controller, not started
+	 */
+	public static PhaseController phaseController(DataSource dataSource, List<MigrationDefinition> migrations,
+			InstanceInfo instance, FleetSettings settings, List<MigrationParticipant> participants) {
+		return new PhaseController(dataSource, new FleetRegistry(dataSource), new MigrationStateRepository(dataSource),
+				new MigrationValidator(new DatabaseCatalog(dataSource)), migrations, instance, settings, participants);
+	}
+
+	/**
+	 * Create a backfill participant.
+	 * @param dataSource the instance's data source
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param throttles further load checks consulted before each batch
+	 * @return the participant
+	 */
+	public static BackfillParticipant backfillParticipant(DataSource dataSource, Duration fleetTimeout,
+			List<BackfillThrottle> throttles) {
+		return new BackfillParticipant(dataSource, new FleetRegistry(dataSource),
+				new MigrationStateRepository(dataSource), new LockInspector(dataSource),
+				new ReplicationLagInspector(dataSource), fleetTimeout, throttles);
+	}
+
+}
