@@ -38,6 +38,7 @@ import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandContractRunner;
 import dev.zdm.internal.ddl.ExpandSettings;
 import dev.zdm.internal.ddl.LockSafeExecutor;
+import dev.zdm.internal.ddl.declared.DeclaredOperations;
 import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
 import dev.zdm.internal.fleet.FleetSettings;
 import dev.zdm.internal.fleet.HeldBackTracker;
@@ -170,6 +171,12 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	SameTableSyncTrigger zdmSameTableSyncTrigger(DataSource dataSource) {
 		return new SameTableSyncTrigger(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DeclaredOperations zdmDeclaredOperations(DataSource dataSource, ResourceLoader resourceLoader) {
+		return new DeclaredOperations(dataSource, resourceLoader);
 	}
 
 	@Bean
