@@ -47,6 +47,7 @@ import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.internal.locks.TransactionPoolingCheck;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -171,6 +172,12 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	SameTableSyncTrigger zdmSameTableSyncTrigger(DataSource dataSource) {
 		return new SameTableSyncTrigger(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	TransactionPoolingCheck zdmTransactionPoolingCheck(DataSource dataSource) {
+		return new TransactionPoolingCheck(dataSource);
 	}
 
 	@Bean
