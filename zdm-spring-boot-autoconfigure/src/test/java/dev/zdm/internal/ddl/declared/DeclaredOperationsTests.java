@@ -13,6 +13,7 @@ import java.util.function.UnaryOperator;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -125,6 +126,45 @@ class DeclaredOperationsTests {
 				.isEmpty();
 			runner.destroy();
 		}
+	}
+
+	@Test
+	void columnNotNullAndCheckOfAPartitionedTableReachEveryPartition() {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, kind text, n int) "
+				+ "PARTITION BY RANGE (at)");
+		jdbc.execute("CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
+		jdbc.execute("CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+		jdbc.execute(
+				"INSERT INTO events SELECT i, DATE '2025-01-01' + (i % 700), 'k', i FROM generate_series(1, 1000) i");
+		new MigrationStateRepository(postgres.dataSource()).register("events-declared");
+		MigrationDefinition migration = MigrationDefinition.builder("events-declared")
+			.table("public.events")
+			.key("id")
+			.column("status", "text", "'new'")
+			.notNull("kind")
+			.check("events_n_positive", "n > 0")
+			.build();
+		DeclaredOperations declared = new DeclaredOperations(postgres.dataSource(), new DefaultResourceLoader());
+		declared.validate(migration, MigrationState.initial(migration.id()));
+		ExpandContractRunner runner = new ExpandContractRunner(postgres.dataSource(), this.settings,
+				new ExpandSettings(true, Duration.ofMinutes(10), Set.of()),
+				new InstanceInfo("declared-tests", null, "localhost", 1), Duration.ofSeconds(5), List.of(declared));
+		runner.beforeJoin(migration, MigrationState.initial(migration.id()));
+		new MigrationStateRepository(postgres.dataSource()).markContracted(migration.id(), "declared-tests");
+		assertThat(runner.contract(migration)).isTrue();
+		runner.destroy();
+		for (String partition : List.of("events_2025", "events_2026")) {
+			assertThat(jdbc.queryForObject("SELECT count(*) FROM " + partition + " WHERE status = 'new'", Long.class))
+				.isPositive();
+			assertThat(jdbc.queryForObject("SELECT attnotnull FROM pg_attribute WHERE attrelid = '" + partition
+					+ "'::regclass AND attname = 'kind'", Boolean.class))
+				.isTrue();
+			assertThat(jdbc.queryForObject("SELECT bool_and(convalidated) FROM pg_constraint WHERE conrelid = '"
+					+ partition + "'::regclass AND conname = 'events_n_positive'", Boolean.class))
+				.isTrue();
+		}
+		assertThat(declared.contractStatements(migration)).isEmpty();
 	}
 
 	private static int lockTimeouts(ExpandContractRunner runner, String id, DdlStep step) {
