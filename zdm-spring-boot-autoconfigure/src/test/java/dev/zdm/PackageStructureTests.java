@@ -40,8 +40,8 @@ class PackageStructureTests {
 
 	/** The engine's packages, lowest first: each may use only those before it. */
 	static final List<String> INTERNAL_LAYERS = List.of("dev.zdm.internal.catalog", "dev.zdm.internal.ddl.script",
-			"dev.zdm.internal.fleet", "dev.zdm.internal.locks", "dev.zdm.internal.ddl", "dev.zdm.internal.backfill",
-			"dev.zdm.internal.dualwrite");
+			"dev.zdm.internal.fleet", "dev.zdm.internal.locks", "dev.zdm.internal.ddl", "dev.zdm.internal.ddl.declared",
+			"dev.zdm.internal.backfill", "dev.zdm.internal.dualwrite");
 
 	/** What the auto-configurations create for Actuator and Micrometer. */
 	static final Set<String> ADAPTER_PACKAGES = Set.of("dev.zdm.actuate.endpoint", "dev.zdm.health", "dev.zdm.metrics",

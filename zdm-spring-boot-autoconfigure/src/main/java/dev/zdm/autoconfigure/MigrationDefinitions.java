@@ -93,7 +93,69 @@ final class MigrationDefinitions {
 		for (Map.Entry<String, String> down : migration.getDown().entrySet()) {
 			builder.down(identifier(id, prefix + "down", down.getKey()).name(), down.getValue());
 		}
+		declared(id, prefix, migration, builder);
 		return builder.build();
+	}
+
+	// Only the names and the shape are checked here; the catalog checks come before
+	// anything runs (DeclaredOperations).
+	private static void declared(String id, String prefix, ZdmProperties.Migration migration,
+			MigrationDefinition.Builder builder) {
+		migration.getColumns().forEach((name, column) -> {
+			String property = prefix + "columns." + name;
+			identifier(id, prefix + "columns", name);
+			if (column.getType() == null || column.getType().isBlank()) {
+				throw new ZdmConfigurationException(id, "no type is declared for column '" + name + "'",
+						"Set " + property + ".type to the column's SQL type, for example text or numeric(10,2).");
+			}
+			builder.column(name, column.getType(), column.getDefault());
+		});
+		migration.getIndexes()
+			.forEach((name, columns) -> builder.index(identifier(id, prefix + "indexes", name).name(),
+					columns(id, prefix + "indexes." + name, columns)));
+		ZdmProperties.Constraints constraints = migration.getConstraints();
+		builder.notNull(columns(id, prefix + "constraints.not-null", constraints.getNotNull()));
+		constraints.getChecks().forEach((name, expression) -> {
+			identifier(id, prefix + "constraints.checks", name);
+			if (expression == null || expression.isBlank()) {
+				throw new ZdmConfigurationException(id, "check constraint '" + name + "' has no expression",
+						"Set " + prefix + "constraints.checks." + name + " to a boolean SQL expression over the "
+								+ "table's columns, for example total >= 0.");
+			}
+			builder.check(name, expression);
+		});
+		constraints.getForeignKeys().forEach((name, foreignKey) -> {
+			String property = prefix + "constraints.foreign-keys." + name;
+			identifier(id, prefix + "constraints.foreign-keys", name);
+			if (foreignKey.getReferences() == null || foreignKey.getReferences().isBlank()) {
+				throw new ZdmConfigurationException(id, "foreign key '" + name + "' references no table",
+						"Set " + property + ".references to the referenced table.");
+			}
+			try {
+				TableName.parse(foreignKey.getReferences());
+			}
+			catch (IllegalArgumentException ex) {
+				throw invalidIdentifier(id, property + ".references", foreignKey.getReferences());
+			}
+			builder.foreignKey(name, List.of(columns(id, property + ".columns", foreignKey.getColumns())),
+					foreignKey.getReferences(),
+					List.of(optionalColumns(id, property + ".referenced-columns", foreignKey.getReferencedColumns())));
+		});
+		constraints.getUnique()
+			.forEach((name, columns) -> builder.unique(identifier(id, prefix + "constraints.unique", name).name(),
+					columns(id, prefix + "constraints.unique." + name, columns)));
+	}
+
+	private static String[] columns(String id, String property, List<String> columns) {
+		if (columns.isEmpty() && !property.endsWith("not-null")) {
+			throw new ZdmConfigurationException(id, property + " names no column",
+					"List the columns under " + property + ", for example " + property + "=customer_id.");
+		}
+		return optionalColumns(id, property, columns);
+	}
+
+	private static String[] optionalColumns(String id, String property, List<String> columns) {
+		return columns.stream().map((column) -> identifier(id, property, column).name()).toArray(String[]::new);
 	}
 
 	private static List<String> allowUnsafe(String id, String prefix, List<String> codes) {

@@ -33,18 +33,19 @@ import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.MigrationValidator;
+import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlListener;
-import dev.zdm.internal.ddl.DdlSettings;
-import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlScriptValidator;
+import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandPause;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandSettings;
 import dev.zdm.internal.ddl.FlywayStep;
 import dev.zdm.internal.ddl.LockSafeExecutor;
 import dev.zdm.internal.ddl.SchemaChangeContributions;
+import dev.zdm.internal.ddl.declared.DeclaredOperations;
 import dev.zdm.internal.ddl.script.DdlCatalog;
 import dev.zdm.internal.ddl.script.DdlScriptLoader;
 import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
@@ -59,6 +60,7 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
+import dev.zdm.internal.locks.TransactionPoolingCheck;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -253,6 +255,18 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	SameTableSyncTrigger zdmSameTableSyncTrigger(DataSource dataSource) {
 		return new SameTableSyncTrigger(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	TransactionPoolingCheck zdmTransactionPoolingCheck(DataSource dataSource) {
+		return new TransactionPoolingCheck(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	DeclaredOperations zdmDeclaredOperations(DataSource dataSource, ResourceLoader resourceLoader) {
+		return new DeclaredOperations(dataSource, resourceLoader);
 	}
 
 	@Bean

@@ -410,7 +410,40 @@ public class ZdmProperties {
 		 */
 		private boolean expandPaused;
 
+		/**
+		 * Columns to add with the expand step, each with its SQL type and an optional
+		 * default that is not volatile.
+		 */
+		private Map<String, Column> columns = new LinkedHashMap<>();
+
+		/**
+		 * Indexes to build concurrently with the expand step, each with its columns.
+		 */
+		private Map<String, List<String>> indexes = new LinkedHashMap<>();
+
+		private final Constraints constraints = new Constraints();
+
 		private final Backfill backfill = new Backfill();
+
+		public Map<String, Column> getColumns() {
+			return this.columns;
+		}
+
+		public void setColumns(Map<String, Column> columns) {
+			this.columns = columns;
+		}
+
+		public Map<String, List<String>> getIndexes() {
+			return this.indexes;
+		}
+
+		public void setIndexes(Map<String, List<String>> indexes) {
+			this.indexes = indexes;
+		}
+
+		public Constraints getConstraints() {
+			return this.constraints;
+		}
 
 		public boolean isExpandPaused() {
 			return this.expandPaused;
@@ -510,6 +543,148 @@ public class ZdmProperties {
 
 		public Backfill getBackfill() {
 			return this.backfill;
+		}
+
+	}
+
+	/**
+	 * A column a migration declares, added with the expand step.
+	 */
+	public static class Column {
+
+		/**
+		 * SQL type of the column, for example text or numeric(10,2).
+		 */
+		private @Nullable String type;
+
+		/**
+		 * Default of the column, an SQL expression that is not volatile so that the table
+		 * is not rewritten, for example 'new' (quoted) or 0.
+		 */
+		private @Nullable String defaultValue;
+
+		public @Nullable String getType() {
+			return this.type;
+		}
+
+		public void setType(@Nullable String type) {
+			this.type = type;
+		}
+
+		public @Nullable String getDefault() {
+			return this.defaultValue;
+		}
+
+		public void setDefault(@Nullable String defaultValue) {
+			this.defaultValue = defaultValue;
+		}
+
+	}
+
+	/**
+	 * Constraints a migration declares, added with the contract step in the lock-safe
+	 * way.
+	 */
+	public static class Constraints {
+
+		/**
+		 * Columns to make NOT NULL: a NOT VALID check, validated, then SET NOT NULL.
+		 */
+		private List<String> notNull = new ArrayList<>();
+
+		/**
+		 * Check constraints, each name with its boolean SQL expression: added NOT VALID,
+		 * then validated.
+		 */
+		private Map<String, String> checks = new LinkedHashMap<>();
+
+		/**
+		 * Foreign keys by name: added NOT VALID, then validated.
+		 */
+		private Map<String, ForeignKey> foreignKeys = new LinkedHashMap<>();
+
+		/**
+		 * Unique constraints, each name with its columns: the index is built
+		 * concurrently, then the constraint added over it.
+		 */
+		private Map<String, List<String>> unique = new LinkedHashMap<>();
+
+		public List<String> getNotNull() {
+			return this.notNull;
+		}
+
+		public void setNotNull(List<String> notNull) {
+			this.notNull = notNull;
+		}
+
+		public Map<String, String> getChecks() {
+			return this.checks;
+		}
+
+		public void setChecks(Map<String, String> checks) {
+			this.checks = checks;
+		}
+
+		public Map<String, ForeignKey> getForeignKeys() {
+			return this.foreignKeys;
+		}
+
+		public void setForeignKeys(Map<String, ForeignKey> foreignKeys) {
+			this.foreignKeys = foreignKeys;
+		}
+
+		public Map<String, List<String>> getUnique() {
+			return this.unique;
+		}
+
+		public void setUnique(Map<String, List<String>> unique) {
+			this.unique = unique;
+		}
+
+	}
+
+	/**
+	 * A foreign key a migration declares.
+	 */
+	public static class ForeignKey {
+
+		/**
+		 * Referencing columns of the migration's table.
+		 */
+		private List<String> columns = new ArrayList<>();
+
+		/**
+		 * Referenced table, optionally qualified by its schema.
+		 */
+		private @Nullable String references;
+
+		/**
+		 * Referenced columns. Defaults to the referenced table's primary key.
+		 */
+		private List<String> referencedColumns = new ArrayList<>();
+
+		public List<String> getColumns() {
+			return this.columns;
+		}
+
+		public void setColumns(List<String> columns) {
+			this.columns = columns;
+		}
+
+		public @Nullable String getReferences() {
+			return this.references;
+		}
+
+		public void setReferences(@Nullable String references) {
+			this.references = references;
+		}
+
+		public List<String> getReferencedColumns() {
+			return this.referencedColumns;
+		}
+
+		public void setReferencedColumns(List<String> referencedColumns) {
+			this.referencedColumns = referencedColumns;
 		}
 
 	}

@@ -101,6 +101,15 @@ public enum UnsafeOperation {
 			"Remove the LOCK TABLE: each statement runs in a transaction of its own with a lock_timeout and is "
 					+ "retried."),
 
+	/** {@code CREATE INDEX CONCURRENTLY} on a partitioned table. */
+	PARTITIONED_CONCURRENT_INDEX("partitioned-concurrent-index",
+			"PostgreSQL refuses CREATE INDEX CONCURRENTLY on a partitioned table (and building the index without "
+					+ "CONCURRENTLY blocks writes to every partition while it builds)",
+			"Build it partition by partition: CREATE INDEX <name> ON ONLY <parent> (<columns>) (instant: an invalid "
+					+ "index of the parent only); for each partition CREATE INDEX CONCURRENTLY <name>_<partition> ON "
+					+ "<partition> (<columns>) and ALTER INDEX <name> ATTACH PARTITION <name>_<partition>; the "
+					+ "parent's index is valid once every partition's is attached."),
+
 	/** {@code REINDEX} without {@code CONCURRENTLY}. */
 	REINDEX("reindex",
 			"REINDEX without CONCURRENTLY blocks writes to the table (and reads that use the index) while it runs",

@@ -12,8 +12,8 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
-import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandProgress;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
 

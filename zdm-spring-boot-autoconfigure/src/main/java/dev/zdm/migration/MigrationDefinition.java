@@ -47,6 +47,8 @@ public final class MigrationDefinition {
 
 	private final @Nullable SqlIdentifier targetKey;
 
+	private final DeclaredChanges declared;
+
 	private MigrationDefinition(Builder builder) {
 		this.id = builder.id;
 		this.requestedPhase = builder.requestedPhase;
@@ -64,6 +66,8 @@ public final class MigrationDefinition {
 		this.backfill = builder.backfill;
 		this.targetTable = builder.targetTable;
 		this.targetKey = builder.targetKey;
+		this.declared = new DeclaredChanges(builder.columns, builder.indexes, builder.notNull, builder.checks,
+				builder.foreignKeys, builder.unique);
 	}
 
 	/**
@@ -200,6 +204,15 @@ public final class MigrationDefinition {
 	}
 
 	/**
+	 * Return the schema changes declared instead of written in scripts, which zdm turns
+	 * into lock-safe statements.
+	 * @return the declared changes, empty unless configured
+	 */
+	public DeclaredChanges declared() {
+		return this.declared;
+	}
+
+	/**
 	 * Whether existing rows must be copied to the new columns, that is whether any
 	 * {@code up} expression is declared. {@link Phase#READ_NEW} needs a verified backfill
 	 * only when this is {@code true}.
@@ -227,6 +240,12 @@ public final class MigrationDefinition {
 		builder.backfill = this.backfill;
 		builder.targetTable = this.targetTable;
 		builder.targetKey = this.targetKey;
+		builder.columns.addAll(this.declared.columns());
+		builder.indexes.addAll(this.declared.indexes());
+		builder.notNull.addAll(this.declared.notNull());
+		builder.checks.addAll(this.declared.checks());
+		builder.foreignKeys.addAll(this.declared.foreignKeys());
+		builder.unique.addAll(this.declared.unique());
 		return builder;
 	}
 
@@ -286,6 +305,18 @@ public final class MigrationDefinition {
 		private @Nullable TableName targetTable;
 
 		private @Nullable SqlIdentifier targetKey;
+
+		private final List<DeclaredChanges.Column> columns = new ArrayList<>();
+
+		private final List<DeclaredChanges.Index> indexes = new ArrayList<>();
+
+		private final List<SqlIdentifier> notNull = new ArrayList<>();
+
+		private final List<DeclaredChanges.Check> checks = new ArrayList<>();
+
+		private final List<DeclaredChanges.ForeignKey> foreignKeys = new ArrayList<>();
+
+		private final List<DeclaredChanges.Unique> unique = new ArrayList<>();
 
 		private Builder(String id) {
 			if (!isValidId(id)) {
@@ -372,6 +403,81 @@ public final class MigrationDefinition {
 
 		public Builder targetKey(String targetKey) {
 			return targetKey(new SqlIdentifier(targetKey));
+		}
+
+		/**
+		 * Declare a column to add with the expand step.
+		 * @param name the column
+		 * @param type its SQL type
+		 * @param defaultValue its default (not volatile), or {@code null} for none
+		 * @return this builder
+		 */
+		public Builder column(String name, String type, @Nullable String defaultValue) {
+			this.columns.add(new DeclaredChanges.Column(new SqlIdentifier(name), type, defaultValue));
+			return this;
+		}
+
+		/**
+		 * Declare an index to build concurrently with the expand step.
+		 * @param name the index
+		 * @param columns its columns
+		 * @return this builder
+		 */
+		public Builder index(String name, String... columns) {
+			this.indexes.add(new DeclaredChanges.Index(new SqlIdentifier(name), identifiers(columns)));
+			return this;
+		}
+
+		/**
+		 * Declare columns to make {@code NOT NULL} with the contract step.
+		 * @param columns the columns
+		 * @return this builder
+		 */
+		public Builder notNull(String... columns) {
+			this.notNull.addAll(identifiers(columns));
+			return this;
+		}
+
+		/**
+		 * Declare a check constraint to add with the contract step.
+		 * @param name the constraint
+		 * @param expression its boolean expression
+		 * @return this builder
+		 */
+		public Builder check(String name, String expression) {
+			this.checks.add(new DeclaredChanges.Check(new SqlIdentifier(name), expression));
+			return this;
+		}
+
+		/**
+		 * Declare a foreign key to add with the contract step.
+		 * @param name the constraint
+		 * @param columns the referencing columns
+		 * @param references the referenced table
+		 * @param referencedColumns the referenced columns, empty for its primary key
+		 * @return this builder
+		 */
+		public Builder foreignKey(String name, List<String> columns, String references,
+				List<String> referencedColumns) {
+			this.foreignKeys.add(
+					new DeclaredChanges.ForeignKey(new SqlIdentifier(name), identifiers(columns.toArray(String[]::new)),
+							TableName.parse(references), identifiers(referencedColumns.toArray(String[]::new))));
+			return this;
+		}
+
+		/**
+		 * Declare a unique constraint to add with the contract step.
+		 * @param name the constraint and its index
+		 * @param columns its columns
+		 * @return this builder
+		 */
+		public Builder unique(String name, String... columns) {
+			this.unique.add(new DeclaredChanges.Unique(new SqlIdentifier(name), identifiers(columns)));
+			return this;
+		}
+
+		private static List<SqlIdentifier> identifiers(String... names) {
+			return java.util.Arrays.stream(names).map(SqlIdentifier::new).toList();
 		}
 
 		public MigrationDefinition build() {

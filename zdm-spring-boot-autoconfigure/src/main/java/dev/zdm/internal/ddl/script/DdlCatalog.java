@@ -19,6 +19,8 @@ public class DdlCatalog {
 
 	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
 
+	private static final String PARTITIONED = "SELECT coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(?)), false)";
+
 	private static final String COLUMN_TYPE = """
 			SELECT format_type(a.atttypid, a.atttypmod)
 			FROM pg_attribute a
@@ -83,6 +85,16 @@ public class DdlCatalog {
 	 */
 	public boolean relationExists(String relation) {
 		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(RELATION_EXISTS, Boolean.class, relation));
+	}
+
+	/**
+	 * Whether a relation is a partitioned table, on which PostgreSQL builds no index
+	 * concurrently.
+	 * @param relation the relation's name as SQL text
+	 * @return {@code true} if it exists and is partitioned
+	 */
+	public boolean isPartitioned(String relation) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(PARTITIONED, Boolean.class, relation));
 	}
 
 	/**

@@ -28,6 +28,11 @@ public final class OfflineDdlCatalog extends DdlCatalog {
 	}
 
 	@Override
+	public boolean isPartitioned(String relation) {
+		return false;
+	}
+
+	@Override
 	public @Nullable String columnType(String table, String column) {
 		return null;
 	}

@@ -84,6 +84,8 @@ public class UnsafeStatementChecker {
 
 		private final Set<String> newTables = new HashSet<>();
 
+		private final Set<String> partitionedTables = new HashSet<>();
+
 		private final Map<String, String> notValidNotNullChecks = new HashMap<>();
 
 		private final Set<String> provenNotNull = new HashSet<>();
@@ -142,6 +144,9 @@ public class UnsafeStatementChecker {
 					SqlName table = name();
 					if (table != null) {
 						this.scope.newTables.add(table.key());
+						if (SqlToken.containsWords(this.tokens, this.position, "partition", "by")) {
+							this.scope.partitionedTables.add(table.key());
+						}
 					}
 				}
 				else if (accept("index") || accept("unique", "index")) {
@@ -173,18 +178,29 @@ public class UnsafeStatementChecker {
 		}
 
 		private void createIndex() {
-			if (accept("concurrently")) {
-				return;
-			}
+			boolean concurrently = accept("concurrently");
 			while (this.position < this.tokens.size() && !word("on")) {
 				this.position++;
 			}
 			if (!accept("on")) {
 				return;
 			}
-			accept("only");
+			boolean only = accept("only");
 			SqlName table = name();
-			if (table != null && existing(table)) {
+			if (table == null) {
+				return;
+			}
+			// ON ONLY a partitioned table builds nothing: it is the first step of the
+			// recipe for one.
+			if (concurrently || only) {
+				if (concurrently && partitioned(table)) {
+					found(UnsafeOperation.PARTITIONED_CONCURRENT_INDEX, "on partitioned table " + table.sql());
+				}
+				if (concurrently || partitioned(table)) {
+					return;
+				}
+			}
+			if (existing(table)) {
 				found(UnsafeOperation.CREATE_INDEX, "on existing table " + table.sql());
 			}
 		}
@@ -205,6 +221,11 @@ public class UnsafeStatementChecker {
 
 		private List<List<SqlToken>> actions() {
 			return SqlToken.splitAtTopLevelCommas(this.tokens, this.position);
+		}
+
+		private boolean partitioned(SqlName table) {
+			return this.scope.partitionedTables.contains(table.key())
+					|| UnsafeStatementChecker.this.catalog.isPartitioned(table.sql());
 		}
 
 		private void dropInExpand(String what) {

@@ -1,0 +1,233 @@
+package dev.zdm.internal.ddl.declared;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceUtils;
+
+import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.TableName;
+
+/**
+ * What the declared changes need to know of the catalog: every query they make is here.
+ * Only reads; the check of a declared column's type and default runs on a temporary table
+ * in a transaction that is rolled back.
+ */
+class DeclaredCatalog {
+
+	private static final String COLUMNS = """
+			SELECT a.attname, a.attnotnull
+			FROM pg_attribute a
+			WHERE a.attrelid = CAST(? AS regclass) AND a.attnum > 0 AND NOT a.attisdropped
+			ORDER BY a.attnum
+			""";
+
+	private static final String CONSTRAINT = """
+			SELECT c.contype, c.convalidated
+			FROM pg_constraint c
+			WHERE c.conrelid = CAST(? AS regclass) AND c.conname = ?
+			""";
+
+	private static final String RELATION_IN_SCHEMA = """
+			SELECT c.relkind, coalesce(i.indrelid = CAST(? AS regclass), false)
+			FROM pg_class c
+			  JOIN pg_namespace n ON n.oid = c.relnamespace
+			  LEFT JOIN pg_index i ON i.indexrelid = c.oid
+			WHERE n.nspname = ? AND c.relname = ?
+			""";
+
+	private static final String INDEX_VALID = """
+			SELECT i.indisvalid
+			FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE i.indrelid = CAST(? AS regclass) AND c.relname = ?
+			""";
+
+	private static final String RELKIND = "SELECT c.relkind FROM pg_class c WHERE c.oid = CAST(? AS regclass)";
+
+	private static final String UNIQUE_OVER = """
+			SELECT EXISTS (
+			    SELECT 1 FROM pg_index i
+			    WHERE i.indrelid = CAST(? AS regclass) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+			      AND i.indexprs IS NULL AND i.indnkeyatts = cardinality(CAST(? AS text[]))
+			      AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+			           WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))
+			          = (SELECT array_agg(x ORDER BY x) FROM unnest(CAST(? AS text[])) AS x))
+			""";
+
+	private static final String SERVER_VERSION = "SELECT current_setting('server_version_num')::int";
+
+	private final DataSource dataSource;
+
+	private final JdbcTemplate jdbcTemplate;
+
+	DeclaredCatalog(DataSource dataSource) {
+		this.dataSource = dataSource;
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	/**
+	 * Return a table's columns, each with whether it is {@code NOT NULL}.
+	 * @param table a table qualified with its schema
+	 * @return column name to {@code attnotnull}, in column order
+	 */
+	Map<String, Boolean> columns(TableName table) {
+		Map<String, Boolean> columns = new LinkedHashMap<>();
+		this.jdbcTemplate.query(COLUMNS, (rs) -> {
+			columns.put(rs.getString(1), rs.getBoolean(2));
+		}, table.quoted());
+		return columns;
+	}
+
+	/**
+	 * Return a table's constraint of a name.
+	 * @param table a table qualified with its schema
+	 * @param name the constraint
+	 * @return the constraint, or {@code null} if the table has none of that name
+	 */
+	@Nullable Constraint constraint(TableName table, SqlIdentifier name) {
+		List<Constraint> found = this.jdbcTemplate.query(CONSTRAINT,
+				(rs, row) -> new Constraint(rs.getString(1).charAt(0), rs.getBoolean(2)), table.quoted(), name.name());
+		return found.isEmpty() ? null : found.get(0);
+	}
+
+	/**
+	 * Return what a name is in a table's schema.
+	 * @param table a table qualified with its schema
+	 * @param name the name of an index to create
+	 * @return {@code null} if nothing has that name, {@code "index"} for an index of the
+	 * table, else what the relation is
+	 */
+	@Nullable String relation(TableName table, SqlIdentifier name) {
+		List<String> found = this.jdbcTemplate.query(RELATION_IN_SCHEMA,
+				(rs, row) -> rs.getBoolean(2) ? "index" : kind(rs.getString(1).charAt(0)), table.quoted(),
+				schemaOf(table), name.name());
+		return found.isEmpty() ? null : found.get(0);
+	}
+
+	/**
+	 * Whether a table has a valid index of a name.
+	 * @param table a table qualified with its schema
+	 * @param name the index
+	 * @return {@code true} if it is built and valid
+	 */
+	boolean isIndexValid(TableName table, SqlIdentifier name) {
+		List<Boolean> valid = this.jdbcTemplate.queryForList(INDEX_VALID, Boolean.class, table.quoted(), name.name());
+		return !valid.isEmpty() && Boolean.TRUE.equals(valid.get(0));
+	}
+
+	/**
+	 * Whether a table is partitioned ({@code relkind = 'p'}).
+	 * @param table a table qualified with its schema
+	 * @return {@code true} for a partitioned table
+	 */
+	boolean isPartitioned(TableName table) {
+		List<String> kind = this.jdbcTemplate.queryForList(RELKIND, String.class, table.quoted());
+		return !kind.isEmpty() && "p".equals(kind.get(0));
+	}
+
+	/**
+	 * Whether a unique index (or the primary key) of a table is exactly over some
+	 * columns, as a foreign key referencing them needs.
+	 * @param table a table qualified with its schema
+	 * @param columns the columns
+	 * @return {@code true} if such a valid, non-partial unique index exists
+	 */
+	boolean isUniqueOver(TableName table, List<SqlIdentifier> columns) {
+		String[] names = columns.stream().map(SqlIdentifier::name).toArray(String[]::new);
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(UNIQUE_OVER, Boolean.class, table.quoted(), names, names));
+	}
+
+	/**
+	 * Return the server's version number, for example {@code 170002}.
+	 * @return {@code server_version_num}
+	 */
+	int serverVersion() {
+		Integer version = this.jdbcTemplate.queryForObject(SERVER_VERSION, Integer.class);
+		return (version != null) ? version : 0;
+	}
+
+	/**
+	 * Try a column's type and default on a temporary table of one row, in a transaction
+	 * that is rolled back, and tell whether PostgreSQL would add it without rewriting the
+	 * table (it then keeps the default as the missing value of existing rows).
+	 * @param type the column's SQL type
+	 * @param defaultValue its default, or {@code null}
+	 * @return PostgreSQL's error, or {@code "volatile"} if the default would rewrite the
+	 * table, or {@code null} if the column can be added at once
+	 */
+	@Nullable String checkColumn(String type, @Nullable String defaultValue) {
+		Connection connection = DataSourceUtils.getConnection(this.dataSource);
+		try {
+			boolean autoCommit = connection.getAutoCommit();
+			connection.setAutoCommit(false);
+			try (Statement statement = connection.createStatement()) {
+				statement.execute("CREATE TEMPORARY TABLE zdm_column_check (zdm_row int) ON COMMIT DROP");
+				statement.execute("INSERT INTO pg_temp.zdm_column_check VALUES (1)");
+				statement.execute("ALTER TABLE pg_temp.zdm_column_check ADD COLUMN zdm_value " + type
+						+ ((defaultValue != null) ? " DEFAULT (" + defaultValue + ")" : ""));
+				if (defaultValue == null) {
+					return null;
+				}
+				try (ResultSet rs = statement.executeQuery("SELECT atthasmissing FROM pg_attribute "
+						+ "WHERE attrelid = 'pg_temp.zdm_column_check'::regclass AND attname = 'zdm_value'")) {
+					return (rs.next() && rs.getBoolean(1)) ? null : "volatile";
+				}
+			}
+			catch (SQLException ex) {
+				return String.valueOf(ex.getMessage());
+			}
+			finally {
+				connection.rollback();
+				connection.setAutoCommit(autoCommit);
+			}
+		}
+		catch (SQLException ex) {
+			throw new IllegalStateException("Could not check a declared column", ex);
+		}
+		finally {
+			DataSourceUtils.releaseConnection(connection, this.dataSource);
+		}
+	}
+
+	private static String kind(char relkind) {
+		return switch (relkind) {
+			case 'r' -> "table";
+			case 'p' -> "partitioned table";
+			case 'v' -> "view";
+			case 'm' -> "materialized view";
+			case 'S' -> "sequence";
+			case 'i', 'I' -> "index of another table";
+			default -> "relation";
+		};
+	}
+
+	private static String schemaOf(TableName table) {
+		if (table.schema() == null) {
+			throw new IllegalArgumentException("Table " + table + " must be qualified with its schema");
+		}
+		return table.schema().name();
+	}
+
+	/**
+	 * A table's constraint.
+	 *
+	 * @param type {@code pg_constraint.contype}: {@code c} check, {@code f} foreign key,
+	 * {@code u} unique, {@code p} primary key, {@code n} not null
+	 * @param validated whether it is validated
+	 */
+	record Constraint(char type, boolean validated) {
+
+	}
+
+}

@@ -1,0 +1,138 @@
+package dev.zdm.internal.locks;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.internal.fleet.MigrationParticipant;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.ZdmConfigurationException;
+
+/**
+ * Refuses to start behind a pooler in transaction (or statement) mode, such as PgBouncer
+ * with {@code pool_mode = transaction}: there a connection is not one database session,
+ * so the session-level advisory locks that keep the expand, the contract and the backfill
+ * on one instance, and the session settings of a concurrent index build, do not hold from
+ * one transaction to the next.
+ * <p>
+ * Such a pooler gives a client's next transaction whichever server session is free. So
+ * while a second connection holds a transaction open, the first one's backend must stay
+ * its own: if the second connection got the first one's backend, or the first one moved
+ * to another, the connections are pooled per transaction. A direct connection or a
+ * session-mode pool never shows either. The check only reads {@code pg_backend_pid()}.
+ */
+public class TransactionPoolingCheck implements MigrationParticipant {
+
+	private static final Log logger = LogFactory.getLog(TransactionPoolingCheck.class);
+
+	private static final String BACKEND_PID = "SELECT pg_backend_pid()";
+
+	private static final int ROUNDS = 3;
+
+	private final DataSource dataSource;
+
+	/**
+	 * Create a check.
+	 * @param dataSource the application's data source
+	 */
+	public TransactionPoolingCheck(DataSource dataSource) {
+		this.dataSource = dataSource;
+	}
+
+	@Override
+	public void validateAll(List<MigrationDefinition> migrations) {
+		if (migrations.isEmpty()) {
+			return;
+		}
+		Integer poolSize = maximumPoolSize(this.dataSource);
+		if (poolSize != null && poolSize < 2) {
+			// the check holds two connections at once; with one, the second would wait
+			// for the
+			// pool's connection timeout
+			logger.debug("zdm: not checking for a transaction-mode pooler: the pool holds " + poolSize + " connection");
+			return;
+		}
+		String evidence;
+		try {
+			evidence = transactionPooling();
+		}
+		catch (SQLException ex) {
+			logger.debug("zdm: could not tell whether the data source pools connections per transaction", ex);
+			return;
+		}
+		if (evidence != null) {
+			throw new ZdmConfigurationException(null, "the data source reaches PostgreSQL through a pooler in "
+					+ "transaction mode (such as PgBouncer with pool_mode = transaction): " + evidence + ". There a "
+					+ "connection is not one database session, so zdm's session-level advisory locks (one instance "
+					+ "runs the expand, the contract and the backfill) and the session settings of a concurrent index "
+					+ "build do not hold from one transaction to the next; nothing has run",
+					"Point the application's data source at PostgreSQL directly, or at a pool in session mode "
+							+ "(PgBouncer: pool_mode = session for that database or user), at least on the "
+							+ "instances that run zdm; or set zdm.enabled=false.");
+		}
+	}
+
+	/**
+	 * Look for a connection that changes backends between transactions.
+	 * @return what shows it, or {@code null} if every connection kept its backend
+	 * @throws SQLException if a connection fails
+	 */
+	String transactionPooling() throws SQLException {
+		try (Connection first = this.dataSource.getConnection()) {
+			first.setAutoCommit(true);
+			for (int round = 0; round < ROUNDS; round++) {
+				int before = pid(first);
+				try (Connection second = this.dataSource.getConnection()) {
+					second.setAutoCommit(false);
+					try {
+						int held = pid(second);
+						int after = pid(first);
+						if (held == before) {
+							return "a second connection was given backend " + held
+									+ " that the first one had used in its previous transaction";
+						}
+						if (after != before) {
+							return "one connection ran on backend " + before + " and then on backend " + after;
+						}
+					}
+					finally {
+						second.rollback();
+						second.setAutoCommit(true);
+					}
+				}
+			}
+		}
+		return null;
+	}
+
+	private static @Nullable Integer maximumPoolSize(DataSource dataSource) {
+		for (String getter : new String[] { "getMaximumPoolSize", "getMaxTotal", "getMaxActive" }) {
+			try {
+				Object size = dataSource.getClass().getMethod(getter).invoke(dataSource);
+				if (size instanceof Integer integer) {
+					return integer;
+				}
+			}
+			catch (ReflectiveOperationException | RuntimeException ex) {
+				// not this pool's getter
+			}
+		}
+		return null;
+	}
+
+	private static int pid(Connection connection) throws SQLException {
+		try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(BACKEND_PID)) {
+			rs.next();
+			return rs.getInt(1);
+		}
+	}
+
+}

@@ -1,0 +1,279 @@
+package dev.zdm.internal.ddl.declared;
+
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
+
+import com.zaxxer.hikari.HikariDataSource;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import org.springframework.core.io.DefaultResourceLoader;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.internal.ddl.DdlSettings;
+import dev.zdm.internal.ddl.DdlStatus;
+import dev.zdm.internal.ddl.ExpandSettings;
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationState;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.DdlRunners;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests that each declared operation's generated statements, run by the expand or
+ * contract step, produce the intended column, index or constraint on a real PostgreSQL,
+ * while another session holds a conflicting lock on the table, without holding up a
+ * concurrent reader for much longer than the lock timeout.
+ */
+class DeclaredOperationsTests {
+
+	private static final Duration LOCK_TIMEOUT = Duration.ofMillis(100);
+
+	private static final int ROWS = 2000;
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private final DdlSettings settings = DdlSettings.defaults()
+		.withLockTimeout(LOCK_TIMEOUT)
+		.withMaxAttempts(200)
+		.withBackoff(Duration.ofMillis(50), Duration.ofMillis(300));
+
+	@BeforeAll
+	static void createTables() {
+		new ZdmSchema(postgres.dataSource()).migrate();
+		postgres.jdbc().execute("CREATE TABLE customers (id bigint PRIMARY KEY)");
+		postgres.jdbc().execute("INSERT INTO customers SELECT i FROM generate_series(1, 100) i");
+	}
+
+	@ParameterizedTest
+	@EnumSource(Operation.class)
+	void generatedStatementsRunUnderAHeldLockWithoutBlockingReaders(Operation operation) throws Exception {
+		String table = "orders_" + operation.name().toLowerCase();
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute(
+				"CREATE TABLE " + table + " (id bigint PRIMARY KEY, customer_id bigint, number text, total numeric)");
+		jdbc.execute(
+				"INSERT INTO " + table + " SELECT i, 1 + i % 100, 'N' || i, i FROM generate_series(1, " + ROWS + ") i");
+		String id = table.replace('_', '-');
+		new MigrationStateRepository(postgres.dataSource()).register(id);
+		MigrationDefinition migration = operation.declare
+			.apply(MigrationDefinition.builder(id).table("public." + table))
+			.build();
+		DeclaredOperations declared = new DeclaredOperations(postgres.dataSource(), new DefaultResourceLoader());
+		declared.validate(migration, MigrationState.initial(id));
+		assertThat(operation.done(jdbc, table)).as("before the step").isFalse();
+		try (HikariDataSource pool = postgres.newDataSource("zdm-ddl-" + table, 4);
+				HikariDataSource readerPool = postgres.newDataSource("readers-" + table, 3);
+				Connection blocker = postgres.database().newConnection()) {
+			DdlRunners runner = DdlRunners.create(pool, this.settings,
+					new ExpandSettings(true, Duration.ofMinutes(10), Set.of()),
+					new InstanceInfo("declared-tests", null, "localhost", 1), Duration.ofSeconds(5), List.of(declared));
+			runner.validator().validate(migration, MigrationState.initial(id));
+			if (operation.step == DdlStep.CONTRACT) {
+				runner.expand().beforeJoin(migration, MigrationState.initial(id));
+				new MigrationStateRepository(postgres.dataSource()).markContracted(id, "declared-tests");
+			}
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				// a write in flight: its lock conflicts with every statement the step
+				// starts with, and a concurrent index build waits for its transaction
+				statement.execute("UPDATE " + table + " SET total = total WHERE id = 1");
+			}
+			Readers readers = new Readers(readerPool, table);
+			CompletableFuture<Void> step = CompletableFuture.runAsync(() -> {
+				if (operation.step == DdlStep.EXPAND) {
+					runner.expand().beforeJoin(migration, MigrationState.initial(id));
+				}
+				else {
+					runner.contract().contract(migration);
+				}
+			});
+			await().atMost(Duration.ofSeconds(30)).until(() -> lockTimeouts(runner, id, operation.step) >= 3);
+			assertThat(step).isNotDone();
+			assertThat(operation.done(jdbc, table)).as("while the lock is held").isFalse();
+			blocker.commit();
+			step.get(60, TimeUnit.SECONDS);
+			long longestRead = readers.stop();
+			assertThat(readers.completed()).isGreaterThan(0);
+			assertThat(longestRead).as("longest read (ms)").isLessThan(LOCK_TIMEOUT.toMillis() + 400);
+			assertThat(operation.done(jdbc, table)).as("after the step").isTrue();
+			DdlStatus status = runner.history().status(id, 5);
+			assertThat(status.step(operation.step).isDone()).isTrue();
+			assertThat(status.statements()).isNotEmpty()
+				.allSatisfy((statement) -> assertThat(statement.source()).isEqualTo("contributor:DeclaredOperations"))
+				.allSatisfy((statement) -> assertThat(statement.state()).isEqualTo("applied"));
+			assertThat((operation.step == DdlStep.EXPAND) ? declared.expandStatements(migration)
+					: declared.contractStatements(migration))
+				.as("statements left once the step is done")
+				.isEmpty();
+			runner.destroy();
+		}
+	}
+
+	@Test
+	void columnNotNullAndCheckOfAPartitionedTableReachEveryPartition() {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, kind text, n int) "
+				+ "PARTITION BY RANGE (at)");
+		jdbc.execute("CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
+		jdbc.execute("CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+		jdbc.execute(
+				"INSERT INTO events SELECT i, DATE '2025-01-01' + (i % 700), 'k', i FROM generate_series(1, 1000) i");
+		new MigrationStateRepository(postgres.dataSource()).register("events-declared");
+		MigrationDefinition migration = MigrationDefinition.builder("events-declared")
+			.table("public.events")
+			.key("id")
+			.column("status", "text", "'new'")
+			.notNull("kind")
+			.check("events_n_positive", "n > 0")
+			.build();
+		DeclaredOperations declared = new DeclaredOperations(postgres.dataSource(), new DefaultResourceLoader());
+		declared.validate(migration, MigrationState.initial(migration.id()));
+		DdlRunners runner = DdlRunners.create(postgres.dataSource(), this.settings,
+				new ExpandSettings(true, Duration.ofMinutes(10), Set.of()),
+				new InstanceInfo("declared-tests", null, "localhost", 1), Duration.ofSeconds(5), List.of(declared));
+		runner.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
+		new MigrationStateRepository(postgres.dataSource()).markContracted(migration.id(), "declared-tests");
+		assertThat(runner.contract().contract(migration)).isTrue();
+		runner.destroy();
+		for (String partition : List.of("events_2025", "events_2026")) {
+			assertThat(jdbc.queryForObject("SELECT count(*) FROM " + partition + " WHERE status = 'new'", Long.class))
+				.isPositive();
+			assertThat(jdbc.queryForObject("SELECT attnotnull FROM pg_attribute WHERE attrelid = '" + partition
+					+ "'::regclass AND attname = 'kind'", Boolean.class))
+				.isTrue();
+			assertThat(jdbc.queryForObject("SELECT bool_and(convalidated) FROM pg_constraint WHERE conrelid = '"
+					+ partition + "'::regclass AND conname = 'events_n_positive'", Boolean.class))
+				.isTrue();
+		}
+		assertThat(declared.contractStatements(migration)).isEmpty();
+	}
+
+	private static int lockTimeouts(DdlRunners runner, String id, DdlStep step) {
+		return runner.history()
+			.status(id, 5)
+			.statements()
+			.stream()
+			.filter((statement) -> statement.step() == step)
+			.mapToInt(DdlStatus.Statement::lockTimeouts)
+			.sum();
+	}
+
+	enum Operation {
+
+		COLUMN(DdlStep.EXPAND, (builder) -> builder.column("status", "text", "'new'"),
+				"SELECT count(*) = 1 FROM pg_attribute WHERE attrelid = '%1$s'::regclass AND attname = 'status'",
+				"SELECT count(*) = " + ROWS + " FROM %1$s WHERE status = 'new'"),
+
+		INDEX(DdlStep.EXPAND, (builder) -> builder.index("orders_index_customer", "customer_id"),
+				"SELECT count(*) = 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+						+ "WHERE c.relname = 'orders_index_customer' AND i.indisvalid "
+						+ "AND i.indrelid = '%1$s'::regclass AND pg_get_indexdef(i.indexrelid) LIKE '%%(customer_id)'"),
+
+		NOT_NULL(DdlStep.CONTRACT, (builder) -> builder.notNull("customer_id"),
+				"SELECT attnotnull FROM pg_attribute WHERE attrelid = '%1$s'::regclass AND attname = 'customer_id'",
+				"SELECT count(*) = 0 FROM pg_constraint WHERE conrelid = '%1$s'::regclass AND conname LIKE 'zdm%%'"),
+
+		CHECK(DdlStep.CONTRACT, (builder) -> builder.check("orders_check_total", "total >= 0"),
+				"SELECT count(*) = 1 FROM pg_constraint WHERE conrelid = '%1$s'::regclass "
+						+ "AND conname = 'orders_check_total' AND contype = 'c' AND convalidated"),
+
+		FOREIGN_KEY(DdlStep.CONTRACT,
+				(builder) -> builder.foreignKey("orders_fk_customer", List.of("customer_id"), "customers", List.of()),
+				"SELECT count(*) = 1 FROM pg_constraint WHERE conrelid = '%1$s'::regclass "
+						+ "AND conname = 'orders_fk_customer' AND contype = 'f' AND convalidated "
+						+ "AND confrelid = 'customers'::regclass"),
+
+		UNIQUE(DdlStep.CONTRACT, (builder) -> builder.unique("orders_unique_number", "number"),
+				"SELECT count(*) = 1 FROM pg_constraint co JOIN pg_index i ON i.indexrelid = co.conindid "
+						+ "WHERE co.conrelid = '%1$s'::regclass AND co.conname = 'orders_unique_number' "
+						+ "AND co.contype = 'u' AND i.indisvalid AND i.indisunique");
+
+		private final DdlStep step;
+
+		private final UnaryOperator<MigrationDefinition.Builder> declare;
+
+		private final String[] checks;
+
+		Operation(DdlStep step, UnaryOperator<MigrationDefinition.Builder> declare, String... checks) {
+			this.step = step;
+			this.declare = declare;
+			this.checks = checks;
+		}
+
+		boolean done(JdbcTemplate jdbc, String table) {
+			for (String check : this.checks) {
+				if (!Boolean.TRUE.equals(jdbc.queryForObject(String.format(check, table), Boolean.class))) {
+					return false;
+				}
+			}
+			return true;
+		}
+
+	}
+
+	/**
+	 * Readers of the table, measuring the longest read.
+	 */
+	static final class Readers {
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private final AtomicLong longestNanos = new AtomicLong();
+
+		private final AtomicLong completed = new AtomicLong();
+
+		private final List<Thread> threads;
+
+		Readers(javax.sql.DataSource dataSource, String table) {
+			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+			this.threads = java.util.stream.IntStream.range(0, 2).mapToObj((n) -> {
+				Thread thread = new Thread(() -> {
+					long id = 1;
+					while (this.running.get()) {
+						long started = System.nanoTime();
+						jdbc.queryForList("SELECT total FROM " + table + " WHERE id = ?", Object.class, id);
+						this.longestNanos.accumulateAndGet(System.nanoTime() - started, Math::max);
+						this.completed.incrementAndGet();
+						id = (id % ROWS) + 1;
+					}
+				}, "reader-" + n);
+				thread.setDaemon(true);
+				thread.start();
+				return thread;
+			}).toList();
+		}
+
+		long stop() throws InterruptedException {
+			this.running.set(false);
+			for (Thread thread : this.threads) {
+				thread.join(10_000);
+			}
+			return TimeUnit.NANOSECONDS.toMillis(this.longestNanos.get());
+		}
+
+		long completed() {
+			return this.completed.get();
+		}
+
+	}
+
+}

@@ -1,0 +1,123 @@
+package dev.zdm.internal.locks;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import dev.zdm.autoconfigure.ZdmAutoConfiguration;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.test.PostgresDatabase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.PgBouncer;
+import dev.zdm.testing.SchemaSnapshot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatNoException;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Tests that zdm refuses to start behind a real PgBouncer in transaction mode, with the
+ * reason and what to do, changing nothing, and starts behind PgBouncer in session mode
+ * and on a direct connection. Skipped when the {@code pgbouncer} binary is not installed.
+ */
+class TransactionPoolingCheckTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static PgBouncer pgBouncer;
+
+	private final List<MigrationDefinition> migrations = List
+		.of(MigrationDefinition.builder("m").table("public.users").build());
+
+	@BeforeAll
+	static void startPgBouncer() {
+		Path binary = PgBouncer.binary();
+		assumeTrue(binary != null, "pgbouncer is not installed (" + PgBouncer.INSTALL + ")");
+		postgres.jdbc().execute("CREATE TABLE users (id bigint PRIMARY KEY, email text)");
+		pgBouncer = PgBouncer.start(binary, postgres.database());
+	}
+
+	@AfterAll
+	static void stopPgBouncer() {
+		if (pgBouncer != null) {
+			pgBouncer.close();
+		}
+	}
+
+	@Test
+	void transactionModeIsRefused() {
+		try (HikariDataSource dataSource = dataSource(pgBouncer.transactionModeUrl())) {
+			assertThatExceptionOfType(ZdmConfigurationException.class)
+				.isThrownBy(() -> new TransactionPoolingCheck(dataSource).validateAll(this.migrations))
+				.satisfies((ex) -> {
+					assertThat(ex.getDescription())
+						.contains("the data source reaches PostgreSQL through a pooler in transaction mode")
+						.contains("nothing has run");
+					assertThat(ex.getAction()).contains("at a pool in session mode");
+				});
+		}
+	}
+
+	@Test
+	void sessionModeAndADirectConnectionAreAccepted() {
+		try (HikariDataSource session = dataSource(pgBouncer.sessionModeUrl());
+				HikariDataSource direct = dataSource(postgres.database().url())) {
+			assertThatNoException().isThrownBy(() -> new TransactionPoolingCheck(session).validateAll(this.migrations));
+			assertThatNoException().isThrownBy(() -> new TransactionPoolingCheck(direct).validateAll(this.migrations));
+		}
+	}
+
+	@Test
+	void applicationBehindTransactionModeFailsToStartWithTheReasonAndChangesNothing() {
+		List<String> before = SchemaSnapshot.of(postgres.jdbc());
+		PostgresDatabase database = postgres.database();
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, ZdmAutoConfiguration.class))
+			.withPropertyValues("spring.datasource.url=" + pgBouncer.transactionModeUrl(),
+					"spring.datasource.username=" + database.username(),
+					"spring.datasource.password=" + database.password(), "zdm.migrations.m.table=users",
+					"zdm.migrations.m.phase=dual-write")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				ZdmConfigurationException refusal = refusal(context.getStartupFailure());
+				assertThat(refusal).as("refusal in %s", context.getStartupFailure()).isNotNull();
+				assertThat(refusal.getDescription()).contains("pooler in transaction mode");
+				assertThat(refusal.getAction()).contains("Point the application's data source at PostgreSQL directly");
+			});
+		assertThat(SchemaSnapshot.of(postgres.jdbc())).as("schema after the refusal").isEqualTo(before);
+	}
+
+	private static ZdmConfigurationException refusal(Throwable failure) {
+		for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+			if (cause instanceof ZdmConfigurationException refusal) {
+				return refusal;
+			}
+		}
+		return null;
+	}
+
+	private static HikariDataSource dataSource(String url) {
+		PostgresDatabase database = postgres.database();
+		HikariConfig config = new HikariConfig();
+		config.setJdbcUrl(url);
+		config.setUsername(database.username());
+		config.setPassword(database.password());
+		config.setMaximumPoolSize(4);
+		config.setMinimumIdle(0);
+		return new HikariDataSource(config);
+	}
+
+}
