@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -39,6 +40,7 @@ import static org.awaitility.Awaitility.await;
  * long, so that the statement is caught waiting for its lock; meanwhile it queues the
  * table's other lock requests, so the instances start before it does.
  */
+@Isolated
 class ExpandPauseTests {
 
 	@RegisterExtension
