@@ -142,8 +142,7 @@ public final class EmbeddedPostgresServer {
 		}
 	}
 
-	// Where the library puts its own: in the temporary directory, named epg*, so that
-	// it removes one a killed JVM left behind.
+	// Where and as the library makes its own; removed by the shutdown hook.
 	private static Path newDataDirectory() {
 		try {
 			return Files.createTempDirectory("epg");
