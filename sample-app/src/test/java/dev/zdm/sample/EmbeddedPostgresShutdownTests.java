@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -21,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * database stops last.
  */
 @ExtendWith(OutputCaptureExtension.class)
+@Isolated
 class EmbeddedPostgresShutdownTests {
 
 	@Test

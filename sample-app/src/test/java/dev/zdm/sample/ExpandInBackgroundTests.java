@@ -22,6 +22,7 @@ import java.util.stream.Stream;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
@@ -44,6 +45,7 @@ import static org.awaitility.Awaitility.await;
  * session keeps the expand's {@code ALTER TABLE} from its lock, well past the attempts a
  * start-up expand would make, under steady inserts, updates, deletes and reads.
  */
+@Isolated
 class ExpandInBackgroundTests {
 
 	@RegisterExtension

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -35,6 +36,7 @@ import static org.awaitility.Awaitility.await;
  * killed in the middle of a {@code CREATE INDEX CONCURRENTLY}, or sent a stop signal
  * while its start-up expand waits for a lock.
  */
+@Isolated
 class ExpandInterruptionTests {
 
 	@RegisterExtension

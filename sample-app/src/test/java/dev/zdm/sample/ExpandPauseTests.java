@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -39,6 +40,7 @@ import static org.awaitility.Awaitility.await;
  * long, so that the statement is caught waiting for its lock; meanwhile it queues the
  * table's other lock requests, so the instances start before it does.
  */
+@Isolated
 class ExpandPauseTests {
 
 	@RegisterExtension
@@ -49,6 +51,13 @@ class ExpandPauseTests {
 	private static final Pattern EXPAND_STATE = Pattern.compile("\"expand\":\\{[^{}]*\"state\":\"([A-Z_]+)\"");
 
 	private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
+
+	private static final Duration HEARTBEAT_INTERVAL = Duration.ofMillis(200);
+
+	// An instance's background expand re-reads the fleet's pause every max-backoff (at
+	// most a second): this many heartbeats span at least that many of its reads, on a
+	// slow machine as on a fast one, since a loaded machine slows the heartbeat too.
+	private static final int HEARTBEATS_PER_PAUSE_READ = (int) (MAX_BACKOFF.toMillis() / HEARTBEAT_INTERVAL.toMillis());
 
 	private static final String WAITING_ALTER = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
 			+ "AND query LIKE '%ALTER TABLE customers ADD COLUMN email_address%' AND pid <> pg_backend_pid()";
@@ -75,14 +84,17 @@ class ExpandPauseTests {
 		jdbc.update("INSERT INTO zdm_ddl_pause (migration_id, step, instance_id) VALUES (?, 'expand', 'operator')",
 				MIGRATION);
 		List<ConfigurableApplicationContext> instances = new ArrayList<>();
+		List<InstanceHeartbeats> heartbeats = List.of(new InstanceHeartbeats(MIGRATION),
+				new InstanceHeartbeats(MIGRATION));
 		try (Connection blocker = postgres.database().newConnection()) {
-			ConfigurableApplicationContext a = start("a");
+			ConfigurableApplicationContext a = start("a", heartbeats.get(0));
 			instances.add(a);
-			ConfigurableApplicationContext b = start("b");
+			ConfigurableApplicationContext b = start("b", heartbeats.get(1));
 			instances.add(b);
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> "PAUSED".equals(expandState(a)) && "PAUSED".equals(expandState(b)));
-			Thread.sleep(MAX_BACKOFF.multipliedBy(2).toMillis());
+			// Two of each instance's reads of the pause later, nothing has run.
+			awaitHeartbeats(heartbeats, 2 * HEARTBEATS_PER_PAUSE_READ);
 			assertThat(attempts()).isZero();
 			assertThat(get(client(a), "/actuator/zdm/" + MIGRATION).getBody())
 				.contains("\"pause\":{\"instanceId\":\"operator\"");
@@ -117,7 +129,7 @@ class ExpandPauseTests {
 			// The blocker leaves: still, no instance runs the expand while it is paused.
 			blocker.commit();
 			int attempts = attempts();
-			Thread.sleep(MAX_BACKOFF.multipliedBy(4).toMillis());
+			awaitHeartbeats(heartbeats, 4 * HEARTBEATS_PER_PAUSE_READ);
 			assertThat(columns()).doesNotContain("email_address");
 			assertThat(attempts()).isEqualTo(attempts);
 			for (ConfigurableApplicationContext instance : instances) {
@@ -184,7 +196,11 @@ class ExpandPauseTests {
 		assertThat(response.getBody()).contains(message);
 	}
 
-	private static ConfigurableApplicationContext start(String name) {
+	private static void awaitHeartbeats(List<InstanceHeartbeats> heartbeats, int count) {
+		heartbeats.forEach((instance) -> instance.awaitMore(count));
+	}
+
+	private static ConfigurableApplicationContext start(String name, InstanceHeartbeats heartbeats) {
 		// customers-address, the sample's other migration, is paused on both instances:
 		// its CREATE TABLE would queue behind the ALTER for the lock on customers.
 		String[] arguments = Stream
@@ -194,12 +210,13 @@ class ExpandPauseTests {
 							"management.endpoint.zdm.access=unrestricted",
 							"management.endpoints.web.exposure.include=health,zdm", "zdm.instance-id=" + name,
 							"zdm.migrations." + MIGRATION + ".phase=dual-write",
-							"zdm.migrations.customers-address.expand-paused=true", "zdm.fleet.heartbeat-interval=200ms",
+							"zdm.migrations.customers-address.expand-paused=true",
+							"zdm.fleet.heartbeat-interval=" + HEARTBEAT_INTERVAL.toMillis() + "ms",
 							"zdm.fleet.timeout=3s", "zdm.ddl.lock-timeout=60s", "zdm.ddl.initial-backoff=50ms",
 							"zdm.ddl.max-backoff=" + MAX_BACKOFF.toMillis() + "ms"))
 			.map((property) -> "--" + property)
 			.toArray(String[]::new);
-		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);
+		return heartbeats.countIn(new SpringApplicationBuilder(SampleApplication.class)).run(arguments);
 	}
 
 	private static dev.zdm.internal.fleet.MigrationStatus status(ConfigurableApplicationContext context) {

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -27,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * must agree before contract, and the contract DDL must run exactly once. Latency is
  * printed, not asserted.
  */
+@Order(1)
 class RollingDeployTests {
 
 	@RegisterExtension

@@ -64,6 +64,12 @@ class JpaServiceWalkTests {
 
 	private static final int WRITERS = 3;
 
+	// Traffic at each step, before old and new are compared: acknowledged writes served
+	// by every instance in the rotation, and reads through the other shape.
+	private static final int WRITES_PER_INSTANCE_PER_STEP = 150;
+
+	private static final int CROSS_SHAPE_READS_PER_STEP = 12;
+
 	private final List<Instance> rotation = new CopyOnWriteArrayList<>();
 
 	private final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
@@ -104,7 +110,7 @@ class JpaServiceWalkTests {
 		}
 		threads.forEach(Thread::start);
 		try {
-			Thread.sleep(2000);
+			awaitTraffic(CROSS_SHAPE_READS_PER_STEP);
 			assertOldAndNewAgree(Phase.EXPAND);
 			// Leapfrog: each new instance runs one phase ahead of the one it replaces,
 			// side by side for a while.
@@ -117,7 +123,7 @@ class JpaServiceWalkTests {
 					// shop_addresses and verifies them.
 					awaitVerified(next);
 				}
-				Thread.sleep(2000);
+				awaitTraffic(CROSS_SHAPE_READS_PER_STEP);
 				assertOldAndNewAgree(phase);
 				retire(previous);
 				previous = next;
@@ -126,7 +132,8 @@ class JpaServiceWalkTests {
 				.pollInterval(Duration.ofMillis(200))
 				.until(() -> !columns("customers").contains("email") && !columns("members").contains("email")
 						&& !columns("shops").contains("street"));
-			Thread.sleep(1500);
+			// contracted: there is no other shape to read through
+			awaitTraffic(0);
 		}
 		finally {
 			running.set(false);
@@ -274,6 +281,7 @@ class JpaServiceWalkTests {
 					shopOperation(instance, myShops, dice - 70);
 				}
 				this.writes.incrementAndGet();
+				instance.served().incrementAndGet();
 			}
 			catch (RuntimeException ex) {
 				this.failures.add(instance.name() + " (" + instance.phase() + "): " + ex);
@@ -524,6 +532,23 @@ class JpaServiceWalkTests {
 		old.close();
 	}
 
+	/**
+	 * Wait until every instance in the rotation has served a number of writes more, and
+	 * the writers have read through the other shape a number of times more: traffic
+	 * through both shapes, counted, rather than a while of it.
+	 * @param crossShapeReadsToWait reads through the other shape to wait for
+	 */
+	private void awaitTraffic(int crossShapeReadsToWait) {
+		Map<Instance, Long> served = new HashMap<>();
+		this.rotation.forEach((instance) -> served.put(instance, instance.served().get()));
+		long crossShapeReads = this.crossShapeReads.get();
+		await().atMost(Duration.ofSeconds(120))
+			.pollInterval(Duration.ofMillis(50))
+			.until(() -> this.crossShapeReads.get() >= crossShapeReads + crossShapeReadsToWait && served.entrySet()
+				.stream()
+				.allMatch((entry) -> entry.getKey().served().get() >= entry.getValue() + WRITES_PER_INSTANCE_PER_STEP));
+	}
+
 	private static void awaitEffective(Phase phase, Instance... instances) {
 		await().atMost(Duration.ofSeconds(240))
 			.pollInterval(Duration.ofMillis(200))
@@ -555,10 +580,11 @@ class JpaServiceWalkTests {
 
 	}
 
-	private record Instance(String name, ConfigurableApplicationContext context, AtomicInteger inFlight) {
+	private record Instance(String name, ConfigurableApplicationContext context, AtomicInteger inFlight,
+			AtomicLong served) {
 
 		Instance(String name, ConfigurableApplicationContext context) {
-			this(name, context, new AtomicInteger());
+			this(name, context, new AtomicInteger(), new AtomicLong());
 		}
 
 		<T> T bean(Class<T> type) {

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
@@ -44,6 +45,7 @@ import static org.awaitility.Awaitility.await;
  * reported by a failure analysis, not after Flyway's advice to restore backups.
  */
 @ExtendWith(OutputCaptureExtension.class)
+@Isolated
 class BlockerReportTests {
 
 	private static final String CARD = "4111111111111111";

@@ -5,6 +5,7 @@ import java.time.LocalTime;
 import java.time.ZoneId;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.zdm.autoconfigure.ZdmProperties;
@@ -20,6 +21,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  * Tests for the mapping of {@code zdm.migrations.<id>.backfill.*} in
  * {@link MigrationDefinitions}.
  */
+@Tag("no-database")
 class MigrationDefinitionsBackfillTests {
 
 	@Test

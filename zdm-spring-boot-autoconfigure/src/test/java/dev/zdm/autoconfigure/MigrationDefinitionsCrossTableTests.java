@@ -2,6 +2,7 @@ package dev.zdm.autoconfigure;
 
 import java.time.Duration;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.zdm.autoconfigure.ZdmProperties;
@@ -16,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  * Tests for the mapping of a cross-table declaration ({@code target-table},
  * {@code target-key}) and the verification settings in {@link MigrationDefinitions}.
  */
+@Tag("no-database")
 class MigrationDefinitionsCrossTableTests {
 
 	@Test

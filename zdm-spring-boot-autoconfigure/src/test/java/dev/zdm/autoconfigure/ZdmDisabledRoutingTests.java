@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
@@ -59,6 +60,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
  * never gets zdm's tables.
  */
 @ExtendWith(OutputCaptureExtension.class)
+@Isolated
 class ZdmDisabledRoutingTests {
 
 	@RegisterExtension

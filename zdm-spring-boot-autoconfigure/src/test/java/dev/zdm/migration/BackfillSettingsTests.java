@@ -5,6 +5,7 @@ import java.time.LocalTime;
 import java.time.ZoneId;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.zdm.migration.BackfillSettings;
@@ -16,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 /**
  * Tests for {@link BackfillSettings} and its builder.
  */
+@Tag("no-database")
 class BackfillSettingsTests {
 
 	private static final BackfillSettings CUSTOM = BackfillSettings.builder()

@@ -2,23 +2,31 @@ package dev.zdm.test;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.jspecify.annotations.Nullable;
 
 /**
- * One embedded PostgreSQL server per test JVM, started on first use and stopped when the
- * JVM exits. The binaries' version is chosen by the build
- * ({@code postgres-binaries.version}, profiles {@code pg14} and {@code pg18}).
+ * One embedded PostgreSQL server per test JVM, started on first use (a test class that
+ * asks for no database starts none) and stopped when the JVM exits; every test class of
+ * the JVM gets a database of its own on it. Its data directory is a copy of one
+ * {@code initdb} made once per PostgreSQL version and kept in the temporary directory.
+ * The binaries' version is chosen by the build ({@code postgres-binaries.version},
+ * profiles {@code pg14} and {@code pg18}).
  */
 public final class EmbeddedPostgresServer {
 
 	private static final AtomicInteger databaseCounter = new AtomicInteger();
 
 	private static volatile EmbeddedPostgres server;
+
+	private static volatile @Nullable Path dataDirectory;
 
 	private EmbeddedPostgresServer() {
 	}
@@ -77,17 +85,70 @@ public final class EmbeddedPostgresServer {
 	}
 
 	private static EmbeddedPostgres start() {
+		DataDirectoryTemplate template = DataDirectoryTemplate.forThisJvm();
+		Path dataDirectory = newDataDirectory();
+		EmbeddedPostgresServer.dataDirectory = dataDirectory;
+		boolean copied = template.copyTo(dataDirectory);
 		try {
-			return EmbeddedPostgres.builder()
-				.setServerConfig("max_connections", "300")
-				.setServerConfig("fsync", "off")
-				.setServerConfig("synchronous_commit", "off")
-				.setServerConfig("full_page_writes", "off")
-				.setServerConfig("shared_buffers", "256MB")
-				.start();
+			return start(dataDirectory, copied ? null : template);
+		}
+		catch (IOException | RuntimeException ex) {
+			if (!copied) {
+				throw new IllegalStateException("Could not start embedded PostgreSQL", ex);
+			}
+			// A template another version left, or a damaged one: initdb as without one.
+			template.discard();
+			DataDirectoryTemplate.delete(dataDirectory, false);
+			try {
+				return start(dataDirectory, template);
+			}
+			catch (IOException | RuntimeException retry) {
+				retry.addSuppressed(ex);
+				throw new IllegalStateException("Could not start embedded PostgreSQL", retry);
+			}
+		}
+	}
+
+	// initdb runs only on a data directory with no postgresql.conf: one copied from the
+	// template starts at once, and a new one is published as the template.
+	private static EmbeddedPostgres start(Path dataDirectory, @Nullable DataDirectoryTemplate publishTo)
+			throws IOException {
+		EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+			.setDataDirectory(dataDirectory)
+			.setCleanDataDirectory(false)
+			.setServerConfig("max_connections", "300")
+			.setServerConfig("fsync", "off")
+			.setServerConfig("synchronous_commit", "off")
+			.setServerConfig("full_page_writes", "off")
+			.setServerConfig("shared_buffers", "256MB");
+		if (publishTo != null) {
+			builder.setDataDirectoryCustomizer((initialized) -> publishTo.publish(initialized.toPath()));
+		}
+		return builder.start();
+	}
+
+	/**
+	 * Prepare a data directory for a server a test starts on its own, as one that
+	 * restarts its server: filled from the template of the shared server's data directory
+	 * if there is one, so that the server starts without {@code initdb}. Start it with
+	 * {@code EmbeddedPostgres.builder().setDataDirectory(dataDirectory)
+	 * .setCleanDataDirectory(false)}.
+	 * @param dataDirectory an empty directory, or one a server already ran on (left as it
+	 * is)
+	 */
+	public static void prepareDataDirectory(Path dataDirectory) {
+		if (!Files.exists(dataDirectory.resolve("postgresql.conf"))) {
+			DataDirectoryTemplate.forThisJvm().copyTo(dataDirectory);
+		}
+	}
+
+	// Where and as the library makes its own; removed by the shutdown hook.
+	private static Path newDataDirectory() {
+		try {
+			return Files.createTempDirectory("epg");
 		}
 		catch (IOException ex) {
-			throw new UncheckedIOException("Could not start embedded PostgreSQL", ex);
+			throw new UncheckedIOException("Could not create a data directory for embedded PostgreSQL", ex);
 		}
 	}
 
@@ -97,6 +158,11 @@ public final class EmbeddedPostgresServer {
 		}
 		catch (IOException ex) {
 			// the JVM is exiting; nothing useful to do
+		}
+		// kept by the library, as it did not create it
+		Path created = dataDirectory;
+		if (created != null) {
+			DataDirectoryTemplate.delete(created, true);
 		}
 	}
 

@@ -21,6 +21,12 @@ import org.springframework.jdbc.core.JdbcTemplate;
  */
 public final class PostgresExtension implements BeforeAllCallback, AfterAllCallback {
 
+	/**
+	 * The tag of a test class that needs no database, so that the quick set
+	 * ({@code -Dgroups=no-database}) runs without starting one.
+	 */
+	public static final String NO_DATABASE = "no-database";
+
 	private final List<HikariDataSource> dataSources = new ArrayList<>();
 
 	private @Nullable PostgresDatabase database;
@@ -29,6 +35,10 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
 
 	@Override
 	public void beforeAll(ExtensionContext context) {
+		if (context.getTags().contains(NO_DATABASE)) {
+			throw new IllegalStateException(context.getRequiredTestClass().getName() + " is tagged " + NO_DATABASE
+					+ " but asks for a database: remove the tag, or the database");
+		}
 		this.database = EmbeddedPostgresServer.createDatabase(context.getRequiredTestClass().getSimpleName());
 	}
 

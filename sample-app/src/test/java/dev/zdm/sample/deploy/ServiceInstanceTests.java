@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -21,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * normal priority, on real processes.
  */
 @EnabledOnOs(OS.LINUX)
+@Tag("no-database")
 class ServiceInstanceTests {
 
 	@TempDir

@@ -13,6 +13,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -27,6 +28,7 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.test.EmbeddedPostgresServer;
 import dev.zdm.testing.BackfillFixtures;
 import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
@@ -39,6 +41,7 @@ import static org.awaitility.Awaitility.await;
  * stop with the database down does not wait for the pool's timeout. Uses a PostgreSQL
  * server of its own, so that the restart affects no other test.
  */
+@Isolated
 class BackfillDatabaseRestartTests {
 
 	@TempDir
@@ -143,6 +146,7 @@ class BackfillDatabaseRestartTests {
 
 	private EmbeddedPostgres start(int port) throws IOException {
 		Files.createDirectories(this.dataDirectory);
+		EmbeddedPostgresServer.prepareDataDirectory(this.dataDirectory);
 		return EmbeddedPostgres.builder()
 			.setDataDirectory(this.dataDirectory)
 			.setCleanDataDirectory(false)

@@ -9,6 +9,7 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
@@ -32,6 +33,7 @@ import static org.awaitility.Awaitility.await;
  * updates and deletes throughout the copy and the verification, with no disagreeing,
  * missing or extra row and no lost write.
  */
+@Isolated
 class BackfillLiveTrafficTests {
 
 	@RegisterExtension

@@ -56,6 +56,7 @@ import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -105,10 +106,14 @@ class BackfillObservabilityTests {
 			assertThat(progress.copiedAt()).as("still copying").isNull();
 			assertThat(counter("zdm.backfill.rows.copied", "observed")).isPositive();
 			assertThat(gauge("zdm.backfill.rows.done", "observed")).isPositive();
-			assertThat(gauge("zdm.backfill.rows.remaining", "observed")).isPositive();
-			assertThat(gauge("zdm.backfill.rate", "observed")).isPositive();
+			double remaining = gauge("zdm.backfill.rows.remaining", "observed");
+			double rate = gauge("zdm.backfill.rate", "observed");
+			assertThat(remaining).isPositive();
+			assertThat(rate).isPositive();
+			// the estimate is the rows left at the rate so far, as of the same batch
+			// (stored to the millisecond)
 			assertThat(this.meters.get("zdm.backfill.eta").tag("migration", "observed").timeGauge().value())
-				.isGreaterThanOrEqualTo(0);
+				.isCloseTo(remaining / rate, within(0.002));
 			assertThat(this.meters.get("zdm.backfill.state")
 				.tags("migration", "observed", "state", "running")
 				.gauge()

@@ -3,6 +3,7 @@ package dev.zdm.internal.backfill;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Tests for {@link BackfillWalk}: its counters and when it asks for a progress line.
  */
+@Tag("no-database")
 class BackfillWalkTests {
 
 	@Test

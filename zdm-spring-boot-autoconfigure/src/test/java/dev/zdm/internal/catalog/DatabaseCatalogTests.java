@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import dev.zdm.migration.TableName;
 import dev.zdm.test.PostgresExtension;
@@ -21,6 +22,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * Tests for {@link DatabaseCatalog}.
  */
+@Isolated
 class DatabaseCatalogTests {
 
 	@RegisterExtension

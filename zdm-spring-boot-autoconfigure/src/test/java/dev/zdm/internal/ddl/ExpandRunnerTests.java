@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
@@ -43,6 +44,7 @@ import static org.awaitility.Awaitility.await;
  * Tests for {@link ExpandRunner} and {@link LockSafeExecutor} on a real PostgreSQL.
  */
 @ExtendWith(OutputCaptureExtension.class)
+@Isolated
 class ExpandRunnerTests {
 
 	private static final Duration LOCK_TIMEOUT = Duration.ofMillis(100);

@@ -3,6 +3,7 @@ package dev.zdm.internal.fleet;
 import java.time.Instant;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.zdm.migration.MigrationDefinition;
@@ -13,6 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Tests for {@link PhasePolicy}: the rules alone, without a database.
  */
+@Tag("no-database")
 class PhasePolicyTests {
 
 	private final PhasePolicy policy = new PhasePolicy();

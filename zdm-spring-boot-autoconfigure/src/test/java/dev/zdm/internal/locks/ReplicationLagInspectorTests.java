@@ -5,6 +5,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
@@ -21,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (see {@code BackfillObservabilityTests}).
  */
 @ExtendWith(OutputCaptureExtension.class)
+@Isolated
 class ReplicationLagInspectorTests {
 
 	@RegisterExtension

@@ -3,6 +3,7 @@ package dev.zdm.internal.ddl.script;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,6 +18,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 /**
  * Tests for {@link DdlScriptLoader}.
  */
+@Tag("no-database")
 class DdlScriptLoaderTests {
 
 	@TempDir

@@ -2,6 +2,7 @@ package dev.zdm.internal.ddl.script;
 
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 /**
  * Tests for {@link SqlScriptParser}.
  */
+@Tag("no-database")
 class SqlScriptParserTests {
 
 	@Test
