@@ -27,6 +27,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.internal.backfill.ApplicationLatency;
 import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
@@ -159,10 +160,12 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, ZdmProperties properties,
 			LockInspector lockInspector, ObjectProvider<BackfillThrottle> throttles,
-			ObjectProvider<BackfillListener> listeners) {
+			ObjectProvider<BackfillListener> listeners, ObjectProvider<ApplicationLatency> applicationLatency) {
 		BackfillParticipant participant = new BackfillParticipant(dataSource, properties.getFleet().getTimeout(),
 				throttles.orderedStream().toList(), lockInspector);
 		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
+		participant.setApplicationLatency(applicationLatency.getIfAvailable());
+		participant.setMaxConcurrentBackfills(properties.getFleet().getMaxConcurrentBackfills());
 		return participant;
 	}
 

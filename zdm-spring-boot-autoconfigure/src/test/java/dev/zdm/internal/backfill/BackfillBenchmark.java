@@ -545,7 +545,7 @@ class BackfillBenchmark {
 					changed = jdbc.update(statements.copyOnConflict(first), range);
 				}
 				repository.checkpoint(id, "profile",
-						new BackfillRepository.Checkpoint(high, count, changed, 0, batch, null, null));
+						new BackfillRepository.Checkpoint(high, count, changed, 0, batch, null, null, null));
 				connection.commit();
 				last = high;
 			}
