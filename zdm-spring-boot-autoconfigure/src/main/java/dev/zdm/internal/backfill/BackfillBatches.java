@@ -117,7 +117,7 @@ public final class BackfillBatches {
 	 * Time one read of the source row with a key, on the run's connection, outside a
 	 * transaction: the pacing's probe of what a point read on the table costs now.
 	 * @param repository the run's repository
-	 * @param key a key the walk has seen
+	 * @param key a key of the table
 	 * @return how long the read took, in nanoseconds
 	 */
 	long probe(BackfillRepository repository, String key) {

@@ -30,9 +30,9 @@ final class BackfillImpact {
 	 */
 	static final Duration BASELINE_WINDOW = Duration.ofMillis(250);
 
-	private static final int BASELINE_PROBES = 10;
+	private static final int BASELINE_PROBES = 8;
 
-	private static final int PROBES_AFTER_BATCH = 3;
+	private static final int PROBES_IN_A_ROW = 3;
 
 	/**
 	 * Fewest application calls a window must hold for their mean to count.
@@ -85,13 +85,15 @@ final class BackfillImpact {
 	 */
 	void learnBaseline(BackfillRepository repository, String key) {
 		Totals before = totals();
-		long[] probes = new long[BASELINE_PROBES];
+		// the same estimator as after a batch (the fastest of a few probes in a row),
+		// taken several times across the window, and its median
+		long[] fastest = new long[BASELINE_PROBES];
 		Duration spacing = BASELINE_WINDOW.dividedBy(BASELINE_PROBES);
-		for (int i = 0; i < probes.length; i++) {
+		for (int i = 0; i < fastest.length; i++) {
 			this.signal.sleep(spacing);
-			probes[i] = this.batches.probe(repository, key);
+			fastest[i] = fastestProbe(repository, key);
 		}
-		this.baselineProbe = median(probes);
+		this.baselineProbe = median(fastest);
 		Totals after = totals();
 		if (before != null && after != null && after.calls() - before.calls() >= MIN_APPLICATION_CALLS) {
 			this.baselineApplication = after.meanSince(before);
@@ -107,10 +109,7 @@ final class BackfillImpact {
 	 * @return the reading
 	 */
 	Reading read(BackfillRepository repository, String key) {
-		long[] probes = new long[PROBES_AFTER_BATCH];
-		for (int i = 0; i < probes.length; i++) {
-			probes[i] = this.batches.probe(repository, key);
-		}
+		long probe = fastestProbe(repository, key);
 		double application = Double.NaN;
 		Totals now = totals();
 		Totals start = this.windowStart;
@@ -123,8 +122,19 @@ final class BackfillImpact {
 			this.autovacuumPhase = repository.autovacuumPhase(this.migration.table().quoted());
 			this.autovacuumCheckedAt = checkedAt;
 		}
-		return new Reading(median(probes), this.baselineProbe, application, this.baselineApplication,
-				this.autovacuumPhase);
+		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase);
+	}
+
+	/**
+	 * The fastest of a few probes in a row: a busy server slows them all, while one
+	 * descheduled probe on a shared machine does not count.
+	 */
+	private long fastestProbe(BackfillRepository repository, String key) {
+		long fastest = Long.MAX_VALUE;
+		for (int i = 0; i < PROBES_IN_A_ROW; i++) {
+			fastest = Math.min(fastest, this.batches.probe(repository, key));
+		}
+		return fastest;
 	}
 
 	private @Nullable Totals totals() {
@@ -142,8 +152,8 @@ final class BackfillImpact {
 	 * What the workload feels after a batch, and what it felt in the last baseline
 	 * window; times in nanoseconds, {@code NaN} where unknown.
 	 *
-	 * @param probe the median of the probes after the batch
-	 * @param baselineProbe the median of the probes in the baseline window
+	 * @param probe the fastest of the probes in a row after the batch
+	 * @param baselineProbe the median of the same in the baseline window
 	 * @param application the mean of the application's calls since the last reading
 	 * @param baselineApplication their mean in the baseline window
 	 * @param autovacuumPhase the phase of an autovacuum on the table, or {@code null}

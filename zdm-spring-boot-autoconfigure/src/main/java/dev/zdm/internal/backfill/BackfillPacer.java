@@ -76,6 +76,10 @@ public final class BackfillPacer {
 	 */
 	private double batchNanos;
 
+	private @Nullable ThrottleReason lastOver;
+
+	private @Nullable String lastWhy;
+
 	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
 			List<BackfillThrottle> throttles) {
 		this(migration, settings, lockInspector, null, throttles);
@@ -155,14 +159,22 @@ public final class BackfillPacer {
 						reading.probe() / reading.baselineProbe(), budget);
 			}
 			long longest = this.settings.targetBatchDuration().toNanos();
-			if (over != null) {
+			// one reading over the budget may be noise on a busy machine: two in a row
+			// (or autovacuum) make the copy back off
+			boolean confirmed = over != null && (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM);
+			this.lastOver = reason;
+			if (confirmed) {
 				this.batchNanos = Math.max(Math.min(MIN_BATCH_NANOS, longest), this.batchNanos / 2);
 				this.duty = Math.max(MIN_DUTY, this.duty / 2);
+				this.lastWhy = reason.value() + ": " + over;
 				why = over;
 			}
 			else {
-				this.batchNanos = Math.min(longest, this.batchNanos * 1.5);
-				this.duty = Math.min(1, this.duty + DUTY_STEP);
+				reason = null;
+				if (over == null) {
+					this.batchNanos = Math.min(longest, this.batchNanos * 1.5);
+					this.duty = Math.min(1, this.duty + DUTY_STEP);
+				}
 			}
 			double nanosPerRow = (double) tookNanos / Math.max(1, rows);
 			long wanted = Math.round(this.batchNanos / nanosPerRow);
@@ -187,9 +199,15 @@ public final class BackfillPacer {
 			}
 		}
 		Duration pause = Duration.ofNanos(Math.max(0, pauseNanos));
-		String pacedBy = (reason != null)
-				? reason.value() + ": " + why + "; batches of " + size + " rows, " + pause.toMillis() + " ms pause"
-				: null;
+		String pace = "batches of " + size + " rows, " + pause.toMillis() + " ms pause";
+		String pacedBy = null;
+		if (reason != null) {
+			pacedBy = reason.value() + ": " + why + "; " + pace;
+		}
+		else if (this.duty < 1 && this.lastWhy != null) {
+			pacedBy = String.format(Locale.ROOT, "speeding up again, the copy runs %.0f%% of the time, after %s; %s",
+					this.duty * 100, this.lastWhy, pace);
+		}
 		return new Pace(size, pause, reason, pacedBy);
 	}
 

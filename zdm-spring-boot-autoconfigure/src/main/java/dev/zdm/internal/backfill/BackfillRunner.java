@@ -346,7 +346,9 @@ public final class BackfillRunner {
 	 */
 	private void pace(BackfillRepository repository, BackfillWalk walk, long rows, Duration took) {
 		BackfillPacer pacer = this.holdBack.pacer();
-		String key = Objects.requireNonNull(walk.lastKey());
+		// the last key of the copy: a row the copy does not touch until its last batch,
+		// whereas the first read of a row a batch just rewrote pays for pruning its page
+		String key = Objects.requireNonNull(walk.upperBound());
 		BackfillImpact.Reading reading = null;
 		if (pacer.isPacing()) {
 			if (this.impact.baselineDue()) {
