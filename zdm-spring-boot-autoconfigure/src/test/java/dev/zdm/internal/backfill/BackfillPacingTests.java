@@ -99,12 +99,12 @@ class BackfillPacingTests {
 
 	@Test
 	void copyBacksOffWhileTheApplicationFeelsItAndSpeedsUpOnceItIsGone() throws Exception {
-		createUsers("paced", 400_000);
+		createUsers("paced", 250_000);
 		SimpleMeterRegistry meters = new SimpleMeterRegistry();
 		try (HikariDataSource application = applicationPool(meters)) {
 			AtomicBoolean running = new AtomicBoolean(true);
 			AtomicReference<Throwable> failure = new AtomicReference<>();
-			List<Thread> workload = startWorkload(application, "paced", 400_000, 4, running, failure);
+			List<Thread> workload = startWorkload(application, "paced", 250_000, 4, running, failure);
 			BackfillSettings settings = BackfillSettings.builder()
 				.throttleCheckInterval(Duration.ofMillis(200))
 				.vacuumEveryRows(0)
