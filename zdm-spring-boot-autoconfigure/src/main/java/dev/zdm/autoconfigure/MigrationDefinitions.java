@@ -190,6 +190,9 @@ final class MigrationDefinitions {
 				.verificationBatchSize(backfill.getVerificationBatchSize())
 				.verificationPause(backfill.getVerificationPause())
 				.maxReplicationLag(backfill.getMaxReplicationLag())
+				.maxLatencyIncrease(ZdmSettings.latencyIncrease(id, prefix + "max-latency-increase",
+						backfill.getMaxLatencyIncrease()))
+				.maxRowsPerSecond(backfill.getMaxRowsPerSecond())
 				.build();
 		}
 		catch (IllegalArgumentException | DateTimeException ex) {

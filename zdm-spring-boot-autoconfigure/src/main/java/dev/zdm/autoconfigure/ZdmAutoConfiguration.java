@@ -27,6 +27,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.internal.backfill.ApplicationLatency;
 import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
@@ -244,10 +245,13 @@ public final class ZdmAutoConfiguration {
 	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, FleetRegistry registry,
 			MigrationStateRepository states, LockInspector lockInspector,
 			ReplicationLagInspector replicationLagInspector, ZdmProperties properties,
-			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners) {
+			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners,
+			ObjectProvider<ApplicationLatency> applicationLatency) {
 		BackfillParticipant participant = new BackfillParticipant(dataSource, registry, states, lockInspector,
 				replicationLagInspector, properties.getFleet().getTimeout(), throttles.orderedStream().toList());
 		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
+		participant.setApplicationLatency(applicationLatency.getIfAvailable());
+		participant.setMaxConcurrentBackfills(properties.getFleet().getMaxConcurrentBackfills());
 		return participant;
 	}
 

@@ -11,6 +11,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+import dev.zdm.internal.backfill.ApplicationLatency;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.ExpandRunner;
@@ -21,6 +22,7 @@ import dev.zdm.metrics.BackfillMetrics;
 import dev.zdm.metrics.DdlMetrics;
 import dev.zdm.metrics.DualWriteMetrics;
 import dev.zdm.metrics.ExpandMetrics;
+import dev.zdm.metrics.MicrometerApplicationLatency;
 import dev.zdm.metrics.ZdmMetrics;
 
 /**
@@ -47,6 +49,12 @@ public final class ZdmMetricsAutoConfiguration {
 	@ConditionalOnMissingBean
 	BackfillMetrics zdmBackfillMetrics(MeterRegistry meterRegistry) {
 		return new BackfillMetrics(meterRegistry);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean(ApplicationLatency.class)
+	MicrometerApplicationLatency zdmApplicationLatency(MeterRegistry meterRegistry) {
+		return new MicrometerApplicationLatency(meterRegistry);
 	}
 
 	@Bean

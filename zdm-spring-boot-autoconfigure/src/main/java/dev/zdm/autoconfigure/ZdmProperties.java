@@ -156,6 +156,13 @@ public class ZdmProperties {
 		 */
 		private Duration retention = Duration.ofHours(1);
 
+		/**
+		 * Maximum number of backfills (copy or verification) running at once on the
+		 * database across the fleet; more wait in a queue shown in the endpoint. One at a
+		 * time per table whatever this says.
+		 */
+		private int maxConcurrentBackfills = 2;
+
 		public Duration getHeartbeatInterval() {
 			return this.heartbeatInterval;
 		}
@@ -186,6 +193,14 @@ public class ZdmProperties {
 
 		public void setRetention(Duration retention) {
 			this.retention = retention;
+		}
+
+		public int getMaxConcurrentBackfills() {
+			return this.maxConcurrentBackfills;
+		}
+
+		public void setMaxConcurrentBackfills(int maxConcurrentBackfills) {
+			this.maxConcurrentBackfills = maxConcurrentBackfills;
 		}
 
 	}
@@ -715,14 +730,30 @@ public class ZdmProperties {
 		private int maxBatchSize = 50_000;
 
 		/**
-		 * Duration a batch should take; the batch size adapts towards it.
+		 * Longest duration a copy batch should take (it holds its rows' locks that long).
+		 * Batches grow towards it while the workload does not feel the copy, and shrink
+		 * while it does.
 		 */
-		private Duration targetBatchDuration = Duration.ofMillis(20);
+		private Duration targetBatchDuration = Duration.ofMillis(200);
 
 		/**
-		 * Pause between two batches.
+		 * Least pause between two copy batches. The pacing lengthens it while the
+		 * workload feels the copy.
 		 */
-		private Duration pause = Duration.ofMillis(200);
+		private Duration pause = Duration.ZERO;
+
+		/**
+		 * How much slower the workload's database calls may get while the copy runs than
+		 * while it pauses, such as 20%. The copy slows down when they get slower than
+		 * that.
+		 */
+		private String maxLatencyIncrease = "20%";
+
+		/**
+		 * Maximum number of rows the copy walks per second, across the fleet. Zero for no
+		 * ceiling.
+		 */
+		private long maxRowsPerSecond;
 
 		/**
 		 * Lock timeout of each batch.
@@ -925,6 +956,22 @@ public class ZdmProperties {
 
 		public void setVerificationPause(Duration verificationPause) {
 			this.verificationPause = verificationPause;
+		}
+
+		public String getMaxLatencyIncrease() {
+			return this.maxLatencyIncrease;
+		}
+
+		public void setMaxLatencyIncrease(String maxLatencyIncrease) {
+			this.maxLatencyIncrease = maxLatencyIncrease;
+		}
+
+		public long getMaxRowsPerSecond() {
+			return this.maxRowsPerSecond;
+		}
+
+		public void setMaxRowsPerSecond(long maxRowsPerSecond) {
+			this.maxRowsPerSecond = maxRowsPerSecond;
 		}
 
 		public Duration getMaxReplicationLag() {

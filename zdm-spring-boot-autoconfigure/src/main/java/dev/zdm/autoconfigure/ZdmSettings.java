@@ -29,6 +29,7 @@ final class ZdmSettings {
 		}
 		notNegative(null, "zdm.fleet.join-timeout", fleet.getJoinTimeout());
 		positive(null, "zdm.fleet.retention", fleet.getRetention());
+		atLeast(null, "zdm.fleet.max-concurrent-backfills", fleet.getMaxConcurrentBackfills(), 1);
 	}
 
 	static void checkDdl(ZdmProperties.Ddl ddl) {
@@ -66,10 +67,38 @@ final class ZdmSettings {
 			throw outOfRange(id, prefix + "vacuum-every-rows", backfill.getVacuumEveryRows(),
 					"0 (leave vacuuming to autovacuum) or more");
 		}
+		if (backfill.getMaxRowsPerSecond() < 0) {
+			throw outOfRange(id, prefix + "max-rows-per-second", backfill.getMaxRowsPerSecond(),
+					"0 (no ceiling) or more");
+		}
+		latencyIncrease(id, prefix + "max-latency-increase", backfill.getMaxLatencyIncrease());
 		if (backfill.getVerificationPasses() < 2) {
 			throw outOfRange(id, prefix + "verification-passes", backfill.getVerificationPasses(),
 					"at least 2 (one pass to find and repair rows, one to confirm them)");
 		}
+	}
+
+	/**
+	 * Read a latency budget such as {@code 20%} (or the fraction {@code 0.2}).
+	 * @param id the migration
+	 * @param property the property's name
+	 * @param value the property's value
+	 * @return the budget as a fraction
+	 */
+	static double latencyIncrease(@Nullable String id, String property, @Nullable String value) {
+		String text = (value != null) ? value.strip() : "";
+		double fraction;
+		try {
+			fraction = text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1).strip()) / 100
+					: Double.parseDouble(text);
+		}
+		catch (NumberFormatException ex) {
+			fraction = Double.NaN;
+		}
+		if (!(fraction > 0 && fraction <= 10)) {
+			throw outOfRange(id, property, value, "a percentage above 0% and at most 1000%, for example 20%");
+		}
+		return fraction;
 	}
 
 	private static void positive(@Nullable String id, String property, @Nullable Duration value) {

@@ -21,7 +21,28 @@ public enum ThrottleReason {
 	CUSTOM("custom"),
 
 	/** An operator paused the backfill. */
-	OPERATOR("operator");
+	OPERATOR("operator"),
+
+	/**
+	 * A point read on the migration's table takes longer than while the copy pauses, by
+	 * more than the latency budget.
+	 */
+	TABLE_LATENCY("table-latency"),
+
+	/**
+	 * The application's own database calls (its connection pool's acquire and usage
+	 * times) take longer than while the copy pauses, by more than the latency budget.
+	 */
+	APPLICATION_LATENCY("application-latency"),
+
+	/** Autovacuum works on the migration's table. */
+	AUTOVACUUM("autovacuum"),
+
+	/** The copy reached its rows per second ceiling. */
+	ROWS_PER_SECOND("rows-per-second"),
+
+	/** Other backfills hold the fleet's backfill slots on the table or the database. */
+	CONCURRENCY("concurrency");
 
 	private final String value;
 

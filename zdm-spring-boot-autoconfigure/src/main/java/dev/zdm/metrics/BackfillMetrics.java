@@ -30,7 +30,9 @@ import dev.zdm.migration.MigrationDefinition;
  * ({@code batch}, {@code run} or {@code verification});</li>
  * <li>{@code zdm.backfill.throttle.pauses} and {@code zdm.backfill.throttle.time}
  * (seconds): times the backfill started holding back and how long it held back, tagged
- * with the {@code reason};</li>
+ * with the {@code reason}: the load checks and the queue for a backfill slot, and the
+ * pacing's pauses while a signal ({@code table-latency}, {@code application-latency},
+ * {@code autovacuum}, {@code rows-per-second}) holds the copy back;</li>
  * <li>{@code zdm.backfill.verification.passes}: verification passes that walked every
  * row;</li>
  * <li>{@code zdm.backfill.verifications}: verifications recorded, tagged with the

@@ -12,9 +12,11 @@ import java.util.List;
  * @param initialBatchSize rows in the first batch
  * @param minBatchSize fewest rows in a batch
  * @param maxBatchSize most rows in a batch
- * @param targetBatchDuration how long a batch should take; the batch size adapts towards
- * it
- * @param pause pause between batches
+ * @param targetBatchDuration the longest a copy batch should take (it holds its rows'
+ * locks that long); batches grow towards it while the workload does not feel the copy and
+ * shrink while it does
+ * @param pause least pause between two copy batches; the pacing lengthens it while the
+ * workload feels the copy
  * @param lockTimeout {@code lock_timeout} of each batch
  * @param statementTimeout {@code statement_timeout} of each batch
  * @param maxLockWaiters most sessions waiting on a lock on the table before the backfill
@@ -34,17 +36,26 @@ import java.util.List;
  * @param verificationPause pause between two verification batches
  * @param maxReplicationLag replay lag of a streaming replica above which the backfill
  * holds back, or {@link Duration#ZERO} to never hold back for it
+ * @param maxLatencyIncrease how much slower than while the copy pauses the workload's
+ * database calls may become while it copies, as a fraction ({@code 0.2} for 20%); the
+ * copy slows down when they do
+ * @param maxRowsPerSecond most rows the copy walks per second, or 0 for no ceiling
  */
 public record BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
 		Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
 		int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval, List<TimeWindow> timeWindows,
 		ZoneId timeZone, long vacuumEveryRows, int verificationPasses, int verificationBatchSize,
-		Duration verificationPause, Duration maxReplicationLag) {
+		Duration verificationPause, Duration maxReplicationLag, double maxLatencyIncrease, long maxRowsPerSecond) {
 
 	/**
 	 * The default {@link #maxReplicationLag()}.
 	 */
 	public static final Duration DEFAULT_MAX_REPLICATION_LAG = Duration.ofSeconds(10);
+
+	/**
+	 * The default {@link #maxLatencyIncrease()}: 20%.
+	 */
+	public static final double DEFAULT_MAX_LATENCY_INCREASE = 0.2;
 
 	private static final int DEFAULT_VERIFICATION_BATCH_SIZE = 10_000;
 
@@ -66,6 +77,14 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		initialBatchSize = Math.max(minBatchSize, Math.min(maxBatchSize, initialBatchSize));
 		timeWindows = List.copyOf(timeWindows);
 		verificationPasses = Math.max(2, verificationPasses);
+		if (!(maxLatencyIncrease > 0)) {
+			throw new IllegalArgumentException(
+					"The latency increase allowed must be above 0% (was " + maxLatencyIncrease * 100 + "%)");
+		}
+		if (maxRowsPerSecond < 0) {
+			throw new IllegalArgumentException(
+					"The rows per second ceiling must be at least 0, for none (was " + maxRowsPerSecond + ")");
+		}
 	}
 
 	/**
@@ -107,6 +126,8 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			.verificationBatchSize(Math.max(this.verificationBatchSize, this.maxBatchSize))
 			.verificationPause(Duration.ZERO)
 			.maxReplicationLag(Duration.ZERO)
+			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
+			.maxRowsPerSecond(0)
 			.build();
 	}
 
@@ -134,9 +155,9 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 
 		private int maxBatchSize = 50_000;
 
-		private Duration targetBatchDuration = Duration.ofMillis(20);
+		private Duration targetBatchDuration = Duration.ofMillis(200);
 
-		private Duration pause = Duration.ofMillis(200);
+		private Duration pause = Duration.ZERO;
 
 		private Duration lockTimeout = Duration.ofSeconds(1);
 
@@ -162,6 +183,10 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 
 		private Duration maxReplicationLag = DEFAULT_MAX_REPLICATION_LAG;
 
+		private double maxLatencyIncrease = DEFAULT_MAX_LATENCY_INCREASE;
+
+		private long maxRowsPerSecond;
+
 		private Builder() {
 		}
 
@@ -184,6 +209,8 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			this.verificationBatchSize = settings.verificationBatchSize;
 			this.verificationPause = settings.verificationPause;
 			this.maxReplicationLag = settings.maxReplicationLag;
+			this.maxLatencyIncrease = settings.maxLatencyIncrease;
+			this.maxRowsPerSecond = settings.maxRowsPerSecond;
 		}
 
 		public Builder enabled(boolean enabled) {
@@ -287,6 +314,16 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			return this;
 		}
 
+		public Builder maxLatencyIncrease(double maxLatencyIncrease) {
+			this.maxLatencyIncrease = maxLatencyIncrease;
+			return this;
+		}
+
+		public Builder maxRowsPerSecond(long maxRowsPerSecond) {
+			this.maxRowsPerSecond = maxRowsPerSecond;
+			return this;
+		}
+
 		/**
 		 * Build the settings, checking they are consistent.
 		 * @return the settings
@@ -297,7 +334,7 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 					this.targetBatchDuration, this.pause, this.lockTimeout, this.statementTimeout, this.maxLockWaiters,
 					this.maxTransactionAge, this.throttleCheckInterval, this.timeWindows, this.timeZone,
 					this.vacuumEveryRows, this.verificationPasses, this.verificationBatchSize, this.verificationPause,
-					this.maxReplicationLag);
+					this.maxReplicationLag, this.maxLatencyIncrease, this.maxRowsPerSecond);
 		}
 
 	}

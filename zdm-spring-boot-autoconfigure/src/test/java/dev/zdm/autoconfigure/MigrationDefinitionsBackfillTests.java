@@ -58,6 +58,32 @@ class MigrationDefinitionsBackfillTests {
 	}
 
 	@Test
+	void latencyBudgetAndRowsCeilingAreMapped() {
+		ZdmProperties.Migration properties = migration();
+		properties.getBackfill().setMaxLatencyIncrease("35%");
+		properties.getBackfill().setMaxRowsPerSecond(5_000);
+		BackfillSettings settings = MigrationDefinitions.from("users-email", properties).backfill();
+		assertThat(settings.maxLatencyIncrease()).isEqualTo(0.35);
+		assertThat(settings.maxRowsPerSecond()).isEqualTo(5_000);
+		properties.getBackfill().setMaxLatencyIncrease("0.5");
+		assertThat(MigrationDefinitions.from("users-email", properties).backfill().maxLatencyIncrease()).isEqualTo(0.5);
+	}
+
+	@Test
+	void latencyBudgetThatIsNotAPercentageIsRefused() {
+		ZdmProperties.Migration properties = migration();
+		properties.getBackfill().setMaxLatencyIncrease("fast");
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> ZdmSettings.checkBackfill("users-email", "zdm.migrations.users-email.backfill.",
+					properties.getBackfill()))
+			.withMessageContaining("zdm.migrations.users-email.backfill.max-latency-increase is fast")
+			.satisfies((ex) -> assertThat(ex.getAction()).contains("for example 20%"));
+		properties.getBackfill().setMaxLatencyIncrease("0%");
+		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(() -> ZdmSettings
+			.checkBackfill("users-email", "zdm.migrations.users-email.backfill.", properties.getBackfill()));
+	}
+
+	@Test
 	void invalidTimeWindowIsRefused() {
 		ZdmProperties.Migration properties = migration();
 		properties.getBackfill().setTimeWindows(List.of("night"));

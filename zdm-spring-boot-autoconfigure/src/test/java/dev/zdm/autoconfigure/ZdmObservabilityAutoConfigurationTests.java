@@ -34,6 +34,7 @@ import dev.zdm.autoconfigure.ZdmMetricsAutoConfiguration;
 import dev.zdm.autoconfigure.ZdmObservationAutoConfiguration;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.metrics.MicrometerApplicationLatency;
 import dev.zdm.metrics.ZdmMetrics;
 import dev.zdm.observation.DdlObservations;
 import dev.zdm.test.PostgresExtension;
@@ -64,6 +65,23 @@ class ZdmObservabilityAutoConfigurationTests {
 	@BeforeAll
 	static void createTable() {
 		postgres.jdbc().execute("CREATE TABLE accounts (id bigint PRIMARY KEY, name text, display_name text)");
+	}
+
+	@Test
+	void endpointShowsTheBackfillsBudgetAndTheQueue() {
+		this.contextRunner
+			.withPropertyValues("zdm.migrations.accounts-name.backfill.max-latency-increase=35%",
+					"zdm.migrations.accounts-name.backfill.max-rows-per-second=5000")
+			.run((context) -> {
+				assertThat(context).hasSingleBean(MicrometerApplicationLatency.class);
+				ZdmEndpoint endpoint = context.getBean(ZdmEndpoint.class);
+				MigrationDescriptor migration = endpoint.migrations().migrations().get("accounts-name");
+				assertThat(migration.pacing().maxLatencyIncrease()).isEqualTo("35%");
+				assertThat(migration.pacing().maxRowsPerSecond()).isEqualTo(5000);
+				assertThat(migration.pacing().heldBackBy()).isNull();
+				assertThat(migration.pacing().queued()).isFalse();
+				assertThat(endpoint.migrations().backfillQueue()).isEmpty();
+			});
 	}
 
 	@Test

@@ -1,5 +1,6 @@
 package dev.zdm.actuate.endpoint;
 
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -18,6 +19,8 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.backfill.BackfillHoldBack;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
 import dev.zdm.internal.ddl.ExpandProgress;
@@ -30,6 +33,7 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.BlockingSession;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.TableLockFigures;
+import dev.zdm.migration.BackfillSettings;
 
 /**
  * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase
@@ -87,7 +91,12 @@ public class ZdmEndpoint {
 	public ZdmDescriptor migrations() {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
 		this.controller.statuses().forEach((status) -> migrations.put(status.migrationId(), describe(status)));
-		return new ZdmDescriptor(InstanceDescriptor.of(this.controller.instance()), migrations);
+		List<String> queue = migrations.entrySet()
+			.stream()
+			.filter((entry) -> entry.getValue().pacing().queued())
+			.map(Map.Entry::getKey)
+			.toList();
+		return new ZdmDescriptor(InstanceDescriptor.of(this.controller.instance()), migrations, queue);
 	}
 
 	@ReadOperation
@@ -165,10 +174,12 @@ public class ZdmEndpoint {
 
 	private MigrationDescriptor describe(MigrationStatus status) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
+		BackfillProgress backfill = this.backfill.progress(status.migrationId());
 		return new MigrationDescriptor(status.migration().table().toString(), status.requested().value(),
 				status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
-				(locks != null) ? LocksDescriptor.of(locks) : null, this.backfill.progress(status.migrationId()),
+				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
+				PacingDescriptor.of(status.migration().backfill(), backfill),
 				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
 				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
 				status.decidedAt(), status.lastHeartbeatError());
@@ -179,9 +190,11 @@ public class ZdmEndpoint {
 	 *
 	 * @param instance this instance
 	 * @param migrations the migrations, by id
+	 * @param backfillQueue the migrations whose backfill waits for a slot, the fleet's
+	 * cap on backfills at once being reached
 	 */
-	public record ZdmDescriptor(InstanceDescriptor instance,
-			Map<String, MigrationDescriptor> migrations) implements OperationResponseBody {
+	public record ZdmDescriptor(InstanceDescriptor instance, Map<String, MigrationDescriptor> migrations,
+			List<String> backfillQueue) implements OperationResponseBody {
 
 	}
 
@@ -213,6 +226,7 @@ public class ZdmEndpoint {
 	 * @param state what the fleet knows of the migration's data
 	 * @param locks the table's lock figures at the last heartbeat
 	 * @param backfill the backfill's progress and last verification, if it has started
+	 * @param pacing the backfill's budget and what holds it back now
 	 * @param ddl the expand and contract steps, their statements and their recent lock
 	 * timeouts
 	 * @param expand where the expand DDL stands on this instance (pending, waiting for a
@@ -222,9 +236,39 @@ public class ZdmEndpoint {
 	 */
 	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
 			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
-			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, DdlStatus ddl,
-			@Nullable ExpandProgress expand, Instant decidedAt,
+			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, PacingDescriptor pacing,
+			DdlStatus ddl, @Nullable ExpandProgress expand, Instant decidedAt,
 			@Nullable String lastHeartbeatError) implements OperationResponseBody {
+
+	}
+
+	/**
+	 * A backfill's budget, as configured, and what holds it back now.
+	 *
+	 * @param maxLatencyIncrease how much slower the workload's database calls may get
+	 * while the copy runs than while it pauses, such as {@code 20%}, or {@code null} if
+	 * the copy is not paced by them
+	 * @param maxRowsPerSecond the copy's rows per second ceiling, or {@code null} for
+	 * none
+	 * @param heldBackBy what holds the backfill back now and by how much, or {@code null}
+	 * if nothing does
+	 * @param queued whether the backfill waits in the fleet's queue for a slot
+	 */
+	public record PacingDescriptor(@Nullable String maxLatencyIncrease, @Nullable Long maxRowsPerSecond,
+			@Nullable String heldBackBy, boolean queued) {
+
+		static PacingDescriptor of(BackfillSettings settings, @Nullable BackfillProgress progress) {
+			double increase = settings.maxLatencyIncrease();
+			String budget = Double.isFinite(increase)
+					? BigDecimal.valueOf(increase * 100).stripTrailingZeros().toPlainString() + "%" : null;
+			Long ceiling = (settings.maxRowsPerSecond() > 0) ? settings.maxRowsPerSecond() : null;
+			String reason = (progress != null
+					&& (progress.state() == BackfillState.RUNNING || progress.state() == BackfillState.THROTTLED))
+							? progress.throttleReason() : null;
+			boolean queued = reason != null && progress.state() == BackfillState.THROTTLED
+					&& reason.startsWith(BackfillHoldBack.QUEUED);
+			return new PacingDescriptor(budget, ceiling, reason, queued);
+		}
 
 	}
 

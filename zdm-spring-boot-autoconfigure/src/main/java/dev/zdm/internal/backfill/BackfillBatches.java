@@ -70,7 +70,7 @@ public final class BackfillBatches {
 			}
 		}
 		Checkpoint checkpoint = new Checkpoint(range.high(), range.rows(), changed, disagreeing, walk.batchSize(),
-				walk.rate(range.rows()), walk.etaSeconds(range.rows()));
+				walk.rate(range.rows()), walk.etaSeconds(range.rows()), walk.pacedBy());
 		boolean paused = verifying ? repository.checkpointVerification(this.migration.id(), this.instanceId, checkpoint)
 				: repository.checkpoint(this.migration.id(), this.instanceId, checkpoint);
 		return new Batch(range.rows(), changed, disagreeing, range.high(), paused);
@@ -111,6 +111,20 @@ public final class BackfillBatches {
 	@Nullable String upperBound(BackfillRepository repository, boolean verifying) {
 		return repository.jdbcTemplate()
 			.queryForObject(verifying ? this.statements.verifyBound : this.statements.copyBound, String.class);
+	}
+
+	/**
+	 * Time one read of the source row with a key, on the run's connection, outside a
+	 * transaction: the pacing's probe of what a point read on the table costs now.
+	 * @param repository the run's repository
+	 * @param key a key of the table
+	 * @return how long the read took, in nanoseconds
+	 */
+	long probe(BackfillRepository repository, String key) {
+		long start = System.nanoTime();
+		repository.jdbcTemplate().query(this.statements.probe, (rs) -> {
+		}, key(key));
+		return System.nanoTime() - start;
 	}
 
 	/**

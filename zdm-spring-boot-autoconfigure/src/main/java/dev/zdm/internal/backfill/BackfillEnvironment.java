@@ -26,13 +26,35 @@ import dev.zdm.internal.locks.ReplicationLagInspector;
  * {@code null} for no such check
  * @param throttles further load checks consulted before each batch
  * @param listener the listener told of each batch, pass and hold-back
+ * @param applicationLatency the application's own database call times, for the pacing, or
+ * {@code null} if they cannot be read
+ * @param maxConcurrentBackfills most backfill runs at once on the database, across the
+ * fleet
  */
 public record BackfillEnvironment(DataSource dataSource, FleetRegistry fleet, MigrationStateRepository states,
 		Duration fleetTimeout, LockInspector lockInspector, @Nullable ReplicationLagInspector replicationLagInspector,
-		List<BackfillThrottle> throttles, BackfillListener listener) {
+		List<BackfillThrottle> throttles, BackfillListener listener, @Nullable ApplicationLatency applicationLatency,
+		int maxConcurrentBackfills) {
+
+	/**
+	 * The default {@link #maxConcurrentBackfills()}.
+	 */
+	public static final int DEFAULT_MAX_CONCURRENT_BACKFILLS = 2;
 
 	public BackfillEnvironment {
 		throttles = List.copyOf(throttles);
+		if (maxConcurrentBackfills < 1) {
+			throw new IllegalArgumentException(
+					"At least one backfill must be allowed at once (was " + maxConcurrentBackfills + ")");
+		}
+	}
+
+	public BackfillEnvironment(DataSource dataSource, FleetRegistry fleet, MigrationStateRepository states,
+			Duration fleetTimeout, LockInspector lockInspector,
+			@Nullable ReplicationLagInspector replicationLagInspector, List<BackfillThrottle> throttles,
+			BackfillListener listener) {
+		this(dataSource, fleet, states, fleetTimeout, lockInspector, replicationLagInspector, throttles, listener, null,
+				DEFAULT_MAX_CONCURRENT_BACKFILLS);
 	}
 
 	/**
@@ -42,7 +64,30 @@ public record BackfillEnvironment(DataSource dataSource, FleetRegistry fleet, Mi
 	 */
 	BackfillEnvironment withListener(BackfillListener listener) {
 		return new BackfillEnvironment(this.dataSource, this.fleet, this.states, this.fleetTimeout, this.lockInspector,
-				this.replicationLagInspector, this.throttles, listener);
+				this.replicationLagInspector, this.throttles, listener, this.applicationLatency,
+				this.maxConcurrentBackfills);
+	}
+
+	/**
+	 * Return this environment with the application's database call times.
+	 * @param applicationLatency the application's database call times, or {@code null}
+	 * @return the environment
+	 */
+	BackfillEnvironment withApplicationLatency(@Nullable ApplicationLatency applicationLatency) {
+		return new BackfillEnvironment(this.dataSource, this.fleet, this.states, this.fleetTimeout, this.lockInspector,
+				this.replicationLagInspector, this.throttles, this.listener, applicationLatency,
+				this.maxConcurrentBackfills);
+	}
+
+	/**
+	 * Return this environment with another cap on the backfills at once.
+	 * @param maxConcurrentBackfills most backfill runs at once on the database
+	 * @return the environment
+	 */
+	BackfillEnvironment withMaxConcurrentBackfills(int maxConcurrentBackfills) {
+		return new BackfillEnvironment(this.dataSource, this.fleet, this.states, this.fleetTimeout, this.lockInspector,
+				this.replicationLagInspector, this.throttles, this.listener, this.applicationLatency,
+				maxConcurrentBackfills);
 	}
 
 }

@@ -19,6 +19,11 @@ import dev.zdm.migration.MigrationDefinition;
  */
 public final class BackfillHoldBack {
 
+	/**
+	 * How the reason of a backfill waiting for a slot starts.
+	 */
+	public static final String QUEUED = "queued behind";
+
 	private static final Log logger = LogFactory.getLog(BackfillHoldBack.class);
 
 	private final MigrationDefinition migration;
@@ -30,6 +35,8 @@ public final class BackfillHoldBack {
 	private final BackfillListener listener;
 
 	private final BackfillStopSignal signal;
+
+	private boolean queued;
 
 	BackfillHoldBack(MigrationDefinition migration, String instanceId, BackfillEnvironment environment,
 			BackfillStopSignal signal) {
@@ -87,6 +94,55 @@ public final class BackfillHoldBack {
 			}
 			this.signal.sleep(this.migration.backfill().throttleCheckInterval());
 		}
+	}
+
+	/**
+	 * Wait, in the fleet's queue, for a backfill slot on the table and the database,
+	 * recording who holds them as the reason; see a stop or an operator's pause
+	 * meanwhile.
+	 * @param session the run's session
+	 * @param maxPerDatabase how many backfills may run at once on the database
+	 * @return the outcome if the run must end, {@code null} once the slot is taken
+	 */
+	@Nullable Outcome awaitSlot(BackfillSession session, int maxPerDatabase) {
+		BackfillRepository repository = session.repository();
+		String id = this.migration.id();
+		long since = 0;
+		while (true) {
+			if (this.signal.isStopRequested()) {
+				repository.setState(id, BackfillState.PENDING, "runner " + this.instanceId + " stopped");
+				return Outcome.STOPPED;
+			}
+			long now = System.nanoTime();
+			if (this.queued) {
+				this.listener.heldBack(this.migration, ThrottleReason.CONCURRENCY, Duration.ofNanos(now - since));
+			}
+			if (session.tryTakeSlot(maxPerDatabase)) {
+				if (this.queued) {
+					logger.info("zdm: migration '" + id + "': backfill leaves the queue and goes on");
+				}
+				return null;
+			}
+			String reason = QUEUED + " the backfills of " + repository.slotHolders(id) + " (at most " + maxPerDatabase
+					+ " at once on the database, one per table: zdm.fleet.max-concurrent-backfills)";
+			if (!this.queued) {
+				logger.info("zdm: migration '" + id + "': backfill " + reason);
+				this.listener.holdsBack(this.migration, ThrottleReason.CONCURRENCY);
+				this.queued = true;
+			}
+			since = now;
+			if (repository.setState(id, BackfillState.THROTTLED, reason)) {
+				return paused(repository);
+			}
+			this.signal.sleep(this.migration.backfill().throttleCheckInterval());
+		}
+	}
+
+	/**
+	 * Whether the run waited in the queue for its slot.
+	 */
+	boolean wasQueued() {
+		return this.queued;
 	}
 
 	/**

@@ -3,6 +3,7 @@ package dev.zdm.internal.backfill;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.util.List;
+import java.util.Locale;
 
 import org.jspecify.annotations.Nullable;
 
@@ -21,6 +22,39 @@ import dev.zdm.migration.TimeWindow;
  */
 public final class BackfillPacer {
 
+	/**
+	 * The copy's share of time at the start: half, until the first readings say more.
+	 */
+	static final double INITIAL_DUTY = 0.5;
+
+	/**
+	 * The least share of time the copy keeps while the workload feels it: with batches of
+	 * {@link #MIN_BATCH_NANOS}, a pause of about 195 ms, as the fixed setting that kept
+	 * the workload's p99 within 1.2x in issue 21's measurement (5 ms batches, 200 ms
+	 * pause).
+	 */
+	static final double MIN_DUTY = 0.025;
+
+	/**
+	 * How much the copy's share of time grows after a batch the workload did not feel:
+	 * from the least share to all the time in about 40 batches.
+	 */
+	static final double DUTY_STEP = 0.025;
+
+	static final long INITIAL_BATCH_NANOS = Duration.ofMillis(20).toNanos();
+
+	/**
+	 * The shortest batches the pacing goes down to: 5 ms, the fixed batch length that
+	 * kept the workload's p99 within 1.2x in issue 21's measurement.
+	 */
+	static final long MIN_BATCH_NANOS = Duration.ofMillis(5).toNanos();
+
+	/**
+	 * Below this a probe's excess over its baseline is noise: a JDBC round trip of a
+	 * point read varies by tens of microseconds on an idle server.
+	 */
+	static final long PROBE_NOISE_NANOS = Duration.ofNanos(50_000).toNanos();
+
 	private final MigrationDefinition migration;
 
 	private final BackfillSettings settings;
@@ -30,6 +64,21 @@ public final class BackfillPacer {
 	private final List<BackfillThrottle> throttles;
 
 	private final @Nullable ReplicationLagInspector replicationLagInspector;
+
+	/**
+	 * The share of time the copy runs, between {@link #MIN_DUTY} and 1.
+	 */
+	private double duty = INITIAL_DUTY;
+
+	/**
+	 * How long the next batch should take, between {@link #MIN_BATCH_NANOS} and the
+	 * target batch duration.
+	 */
+	private double batchNanos;
+
+	private @Nullable ThrottleReason lastOver;
+
+	private @Nullable String lastWhy;
 
 	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
 			List<BackfillThrottle> throttles) {
@@ -43,6 +92,7 @@ public final class BackfillPacer {
 		this.lockInspector = lockInspector;
 		this.replicationLagInspector = replicationLagInspector;
 		this.throttles = throttles;
+		this.batchNanos = Math.min(INITIAL_BATCH_NANOS, settings.targetBatchDuration().toNanos());
 	}
 
 	/**
@@ -55,6 +105,129 @@ public final class BackfillPacer {
 		factor = Math.max(0.5, Math.min(2.0, factor));
 		long next = Math.round(current * factor);
 		return (int) Math.max(this.settings.minBatchSize(), Math.min(this.settings.maxBatchSize(), next));
+	}
+
+	/**
+	 * Return the pace of the next copy batch from how the last one went and what the
+	 * workload felt: additive increase, multiplicative decrease of the share of time the
+	 * copy runs, and of the batches' length. While the workload feels nothing beyond the
+	 * budget, batches grow by half up to {@code target-batch-duration} (and
+	 * {@code max-batch-size}) and the pause shrinks until the copy runs all the time;
+	 * when a signal goes over, both the batches' length and the copy's share of time
+	 * halve at once. The rows per second ceiling then lengthens the pause if it must.
+	 * With pacing off ({@link BackfillSettings#withoutPacing()}, an infinite budget) the
+	 * batch size follows {@link #nextBatchSize(int, Duration)} and the pause is the fixed
+	 * one.
+	 * @param rows the rows the last batch walked
+	 * @param batchSize the last batch's size
+	 * @param took how long the last batch took
+	 * @param reading what the workload felt, or {@code null} if not read
+	 * @return the pace of the next batch
+	 */
+	Pace nextPace(long rows, int batchSize, Duration took, BackfillImpact.@Nullable Reading reading) {
+		long tookNanos = Math.max(1, took.toNanos());
+		int size;
+		long pauseNanos;
+		ThrottleReason reason = null;
+		String why = null;
+		if (!isPacing() || reading == null) {
+			size = nextBatchSize(batchSize, took);
+			pauseNanos = this.settings.pause().toNanos();
+		}
+		else {
+			double budget = 1 + this.settings.maxLatencyIncrease();
+			String over = null;
+			if (reading.autovacuumPhase() != null) {
+				reason = ThrottleReason.AUTOVACUUM;
+				over = "autovacuum works on " + this.migration.table() + " (" + reading.autovacuumPhase() + ")";
+			}
+			else if (!Double.isNaN(reading.application()) && !Double.isNaN(reading.baselineApplication())
+					&& reading.application() > reading.baselineApplication() * budget) {
+				reason = ThrottleReason.APPLICATION_LATENCY;
+				over = String.format(Locale.ROOT,
+						"the application's database calls take %.2f ms against %.2f ms while the copy pauses "
+								+ "(%.2fx, at most %.2fx)",
+						reading.application() / 1e6, reading.baselineApplication() / 1e6,
+						reading.application() / reading.baselineApplication(), budget);
+			}
+			else if (!Double.isNaN(reading.baselineProbe())
+					&& reading.probe() > reading.baselineProbe() * budget + PROBE_NOISE_NANOS) {
+				reason = ThrottleReason.TABLE_LATENCY;
+				over = String.format(Locale.ROOT,
+						"a point read on %s takes %.3f ms against %.3f ms while the copy pauses (%.2fx, at most %.2fx)",
+						this.migration.table(), reading.probe() / 1e6, reading.baselineProbe() / 1e6,
+						reading.probe() / reading.baselineProbe(), budget);
+			}
+			long longest = this.settings.targetBatchDuration().toNanos();
+			// one reading over the budget may be noise on a busy machine: two in a row
+			// (or autovacuum) make the copy back off
+			boolean confirmed = over != null && (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM);
+			this.lastOver = reason;
+			if (confirmed) {
+				this.batchNanos = Math.max(Math.min(MIN_BATCH_NANOS, longest), this.batchNanos / 2);
+				this.duty = Math.max(MIN_DUTY, this.duty / 2);
+				this.lastWhy = reason.value() + ": " + over;
+				why = over;
+			}
+			else {
+				reason = null;
+				if (over == null) {
+					this.batchNanos = Math.min(longest, this.batchNanos * 1.5);
+					this.duty = Math.min(1, this.duty + DUTY_STEP);
+				}
+			}
+			double nanosPerRow = (double) tookNanos / Math.max(1, rows);
+			long wanted = Math.round(this.batchNanos / nanosPerRow);
+			size = (int) Math.max(this.settings.minBatchSize(),
+					Math.min(Math.min(this.settings.maxBatchSize(), 2L * batchSize), wanted));
+			pauseNanos = Math.max(this.settings.pause().toNanos(), Math.round(tookNanos * (1 - this.duty) / this.duty));
+			pauseNanos = Math.min(pauseNanos, this.settings.throttleCheckInterval().toNanos());
+		}
+		long ceiling = this.settings.maxRowsPerSecond();
+		if (ceiling > 0) {
+			size = (int) Math.max(this.settings.minBatchSize(), Math.min(size, ceiling));
+			// the next batch runs about as fast per row as this one
+			double nextNanos = (double) tookNanos / Math.max(1, rows) * size;
+			long cycle = Math.round(size * 1e9 / ceiling);
+			long needed = Math.round(cycle - nextNanos);
+			if (needed > pauseNanos) {
+				pauseNanos = needed;
+				if (why == null) {
+					reason = ThrottleReason.ROWS_PER_SECOND;
+					why = "at most " + ceiling + " rows/s (max-rows-per-second)";
+				}
+			}
+		}
+		Duration pause = Duration.ofNanos(Math.max(0, pauseNanos));
+		String pace = "batches of " + size + " rows, " + pause.toMillis() + " ms pause";
+		String pacedBy = null;
+		if (reason != null) {
+			pacedBy = reason.value() + ": " + why + "; " + pace;
+		}
+		else if (this.duty < 1 && this.lastWhy != null) {
+			pacedBy = String.format(Locale.ROOT, "speeding up again, the copy runs %.0f%% of the time, after %s; %s",
+					this.duty * 100, this.lastWhy, pace);
+		}
+		return new Pace(size, pause, reason, pacedBy);
+	}
+
+	/**
+	 * Whether the copy is paced by what the workload feels (a finite latency budget).
+	 */
+	boolean isPacing() {
+		return Double.isFinite(this.settings.maxLatencyIncrease());
+	}
+
+	/**
+	 * The pace of the next copy batch.
+	 *
+	 * @param batchSize the most rows it walks
+	 * @param pause the pause before it
+	 * @param reason the signal that holds the copy back now, or {@code null} if none does
+	 * @param pacedBy that signal and by how much, in words, or {@code null}
+	 */
+	record Pace(int batchSize, Duration pause, @Nullable ThrottleReason reason, @Nullable String pacedBy) {
+
 	}
 
 	/**

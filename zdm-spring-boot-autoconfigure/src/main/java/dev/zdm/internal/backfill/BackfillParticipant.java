@@ -89,6 +89,22 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		this.environment = this.environment.withListener(listener);
 	}
 
+	/**
+	 * Set where the pacing reads the application's own database call times.
+	 * @param applicationLatency the application's database call times, or {@code null}
+	 */
+	public void setApplicationLatency(@Nullable ApplicationLatency applicationLatency) {
+		this.environment = this.environment.withApplicationLatency(applicationLatency);
+	}
+
+	/**
+	 * Set how many backfills may run at once on the database, across the fleet.
+	 * @param maxConcurrentBackfills at least 1
+	 */
+	public void setMaxConcurrentBackfills(int maxConcurrentBackfills) {
+		this.environment = this.environment.withMaxConcurrentBackfills(maxConcurrentBackfills);
+	}
+
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
 		if (!migration.hasBackfill() && !state.isContracted()) {

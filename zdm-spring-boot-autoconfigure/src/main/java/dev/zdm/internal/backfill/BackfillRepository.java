@@ -30,6 +30,29 @@ public class BackfillRepository {
 
 	private static final String UNLOCK = "SELECT pg_advisory_unlock(hashtext('zdm.backfill'), hashtext(?))";
 
+	private static final String TRY_TABLE_SLOT = "SELECT pg_try_advisory_lock(hashtext('zdm.backfill.table'), hashtext(?))";
+
+	private static final String UNLOCK_TABLE_SLOT = "SELECT pg_advisory_unlock(hashtext('zdm.backfill.table'), hashtext(?))";
+
+	private static final String TRY_DATABASE_SLOT = "SELECT pg_try_advisory_lock(hashtext('zdm.backfill.slot'), ?)";
+
+	private static final String UNLOCK_DATABASE_SLOT = "SELECT pg_advisory_unlock(hashtext('zdm.backfill.slot'), ?)";
+
+	// the runners holding a slot; an advisory lock on two int4 keys shows them as oids
+	private static final String SLOT_HOLDERS = """
+			SELECT DISTINCT b.migration_id FROM zdm_backfill b
+			JOIN pg_locks l ON l.pid = b.runner_pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+			WHERE l.classid IN ((hashtext('zdm.backfill.slot')::bigint & 4294967295)::oid,
+			                    (hashtext('zdm.backfill.table')::bigint & 4294967295)::oid)
+			  AND b.migration_id <> ?
+			ORDER BY b.migration_id
+			""";
+
+	private static final String AUTOVACUUM = """
+			SELECT v.phase FROM pg_stat_progress_vacuum v JOIN pg_stat_activity a ON a.pid = v.pid
+			WHERE v.relid = to_regclass(?) AND a.backend_type = 'autovacuum worker' LIMIT 1
+			""";
+
 	private static final String KEEP_ALIVE = """
 			SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
 			       set_config('tcp_keepalives_count', '3', false)
@@ -75,7 +98,7 @@ public class BackfillRepository {
 	private static final String CHECKPOINT = """
 			UPDATE zdm_backfill
 			SET last_key = ?, rows_done = rows_done + ?, rows_updated = rows_updated + ?, batches = batches + 1,
-			    batch_size = ?, rate = ?, eta_seconds = ?, state = ?, throttle_reason = NULL, updated_at = now()
+			    batch_size = ?, rate = ?, eta_seconds = ?, state = ?, throttle_reason = ?, updated_at = now()
 			WHERE migration_id = ? AND runner = ?
 			RETURNING paused
 			""";
@@ -178,6 +201,52 @@ public class BackfillRepository {
 		this.jdbcTemplate.queryForObject(UNLOCK, Boolean.class, migrationId);
 	}
 
+	/**
+	 * Try to take the table's backfill slot, so that one backfill at a time works on a
+	 * table across the fleet.
+	 * @param quotedTable the table
+	 * @return {@code true} if taken
+	 */
+	boolean tryTableSlot(String quotedTable) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_TABLE_SLOT, Boolean.class, quotedTable));
+	}
+
+	void releaseTableSlot(String quotedTable) {
+		this.jdbcTemplate.queryForObject(UNLOCK_TABLE_SLOT, Boolean.class, quotedTable);
+	}
+
+	/**
+	 * Try to take one of the database's backfill slots.
+	 * @param slot the slot, from 1
+	 * @return {@code true} if taken
+	 */
+	boolean tryDatabaseSlot(int slot) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_DATABASE_SLOT, Boolean.class, slot));
+	}
+
+	void releaseDatabaseSlot(int slot) {
+		this.jdbcTemplate.queryForObject(UNLOCK_DATABASE_SLOT, Boolean.class, slot);
+	}
+
+	/**
+	 * Return the other migrations whose runners hold a backfill slot now.
+	 * @param migrationId the migration asking
+	 * @return their ids
+	 */
+	List<String> slotHolders(String migrationId) {
+		return this.jdbcTemplate.queryForList(SLOT_HOLDERS, String.class, migrationId);
+	}
+
+	/**
+	 * Return the phase of an autovacuum working on a table, or {@code null} if none does.
+	 * @param quotedTable the table
+	 * @return the phase
+	 */
+	@Nullable String autovacuumPhase(String quotedTable) {
+		List<String> phases = this.jdbcTemplate.queryForList(AUTOVACUUM, String.class, quotedTable);
+		return phases.isEmpty() ? null : phases.get(0);
+	}
+
 	void keepAlive() {
 		this.jdbcTemplate.queryForList(KEEP_ALIVE);
 	}
@@ -229,7 +298,8 @@ public class BackfillRepository {
 		return paused(migrationId, runner,
 				this.jdbcTemplate.query(CHECKPOINT, (rs, row) -> rs.getBoolean(1), checkpoint.lastKey(),
 						checkpoint.rows(), checkpoint.changed(), checkpoint.batchSize(), checkpoint.rate(),
-						checkpoint.etaSeconds(), BackfillState.RUNNING.value(), migrationId, runner));
+						checkpoint.etaSeconds(), BackfillState.RUNNING.value(), checkpoint.pacedBy(), migrationId,
+						runner));
 	}
 
 	void markCopied(String migrationId) {
@@ -375,9 +445,10 @@ public class BackfillRepository {
 	 * @param batchSize the batch size the walk ran with
 	 * @param rate rows per second in this run, or {@code null}
 	 * @param etaSeconds seconds left, or {@code null} if unknown
+	 * @param pacedBy what limits the copy's pace now, in words, or {@code null}
 	 */
 	record Checkpoint(String lastKey, long rows, long changed, long disagreeing, int batchSize, @Nullable Double rate,
-			@Nullable Double etaSeconds) {
+			@Nullable Double etaSeconds, @Nullable String pacedBy) {
 
 	}
 

@@ -13,6 +13,7 @@ import org.springframework.dao.DataAccessException;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.backfill.VerificationProgress;
 import dev.zdm.internal.backfill.BackfillListener.Batch;
 import dev.zdm.internal.backfill.BackfillListener.BatchKind;
@@ -53,6 +54,10 @@ public final class BackfillRunner {
 
 	private final BackfillVerificationGate gate;
 
+	private final BackfillImpact impact;
+
+	private @Nullable ThrottleReason pacedFor;
+
 	private int earlierFailures;
 
 	private @Nullable String earlierFailure;
@@ -77,6 +82,7 @@ public final class BackfillRunner {
 		this.vacuum = new BackfillVacuum(environment.dataSource(), migration, this.batches);
 		this.holdBack = new BackfillHoldBack(migration, instanceId, environment, this.signal);
 		this.gate = new BackfillVerificationGate(migration, instanceId, repair, environment, this.signal);
+		this.impact = new BackfillImpact(migration, this.batches, environment.applicationLatency(), this.signal);
 	}
 
 	/**
@@ -151,6 +157,13 @@ public final class BackfillRunner {
 			return Outcome.NOTHING_TO_DO;
 		}
 		repository.claim(id, this.instanceId, copied ? BackfillState.VERIFYING : BackfillState.RUNNING);
+		Outcome queued = this.holdBack.awaitSlot(session, this.environment.maxConcurrentBackfills());
+		if (queued != null) {
+			return queued;
+		}
+		if (this.holdBack.wasQueued()) {
+			repository.setState(id, copied ? BackfillState.VERIFYING : BackfillState.RUNNING, null);
+		}
 		if (this.earlierFailures > 0 && this.earlierFailure != null) {
 			repository.recordError(id, this.earlierFailures, this.earlierFailure);
 		}
@@ -293,12 +306,18 @@ public final class BackfillRunner {
 			if (batch.rows() == 0 || batch.highKey() == null) {
 				return null;
 			}
+			Duration took = Duration.ofNanos(System.nanoTime() - batchStart);
 			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
-			afterBatch(walk, Duration.ofNanos(System.nanoTime() - batchStart));
+			afterBatch(walk);
 			if (batch.paused()) {
 				return this.holdBack.paused(repository);
 			}
-			this.signal.sleep(walk.verifying() ? this.settings.verificationPause() : this.settings.pause());
+			if (walk.verifying()) {
+				this.signal.sleep(this.settings.verificationPause());
+			}
+			else {
+				pace(repository, walk, batch.rows(), took);
+			}
 		}
 	}
 
@@ -306,16 +325,49 @@ public final class BackfillRunner {
 	 * What follows each committed batch: the progress log, the next copy batch's size and
 	 * the copy's {@code VACUUM}s.
 	 */
-	private void afterBatch(BackfillWalk walk, Duration took) {
+	private void afterBatch(BackfillWalk walk) {
 		String line = walk.progressLine();
 		if (line != null) {
 			log(line);
 		}
 		if (!walk.verifying()) {
-			walk.batchSize(this.holdBack.pacer().nextBatchSize(walk.batchSize(), took));
 			if (this.settings.vacuumEveryRows() > 0 && walk.changedSinceVacuum() >= this.settings.vacuumEveryRows()
 					&& this.vacuum.start()) {
 				walk.vacuumed();
+			}
+		}
+	}
+
+	/**
+	 * Pace the copy after a batch: read what the workload feels, size the next batch and
+	 * pause as the pacer says, tell the listener which signal holds the copy back and for
+	 * how long, and learn the baseline again when it is due (its window, with no batch,
+	 * stands in for the pause).
+	 */
+	private void pace(BackfillRepository repository, BackfillWalk walk, long rows, Duration took) {
+		BackfillPacer pacer = this.holdBack.pacer();
+		// the last key of the copy: a row the copy does not touch until its last batch,
+		// whereas the first read of a row a batch just rewrote pays for pruning its page
+		String key = Objects.requireNonNull(walk.upperBound());
+		BackfillImpact.Reading reading = null;
+		if (pacer.isPacing()) {
+			if (this.impact.baselineDue()) {
+				this.impact.learnBaseline(repository, key);
+			}
+			reading = this.impact.read(repository, key);
+		}
+		BackfillPacer.Pace pace = pacer.nextPace(rows, walk.batchSize(), took, reading);
+		walk.batchSize(pace.batchSize());
+		walk.pacedBy(pace.pacedBy());
+		ThrottleReason reason = pace.reason();
+		if (reason != null && reason != this.pacedFor) {
+			this.listener.holdsBack(this.migration, reason);
+		}
+		this.pacedFor = reason;
+		if (!pace.pause().isZero()) {
+			this.signal.sleep(pace.pause());
+			if (reason != null) {
+				this.listener.heldBack(this.migration, reason, pace.pause());
 			}
 		}
 	}

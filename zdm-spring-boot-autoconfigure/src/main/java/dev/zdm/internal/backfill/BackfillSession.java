@@ -27,13 +27,20 @@ public final class BackfillSession implements AutoCloseable {
 
 	private final BackfillSettings settings;
 
+	private final String table;
+
 	private boolean locked;
+
+	private boolean tableSlot;
+
+	private int databaseSlot;
 
 	private BackfillSession(Connection connection, MigrationDefinition migration) {
 		this.connection = connection;
 		this.repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
 		this.migrationId = migration.id();
 		this.settings = migration.backfill();
+		this.table = migration.table().quoted();
 	}
 
 	/**
@@ -75,6 +82,28 @@ public final class BackfillSession implements AutoCloseable {
 		this.locked = true;
 		this.repository.keepAlive();
 		return true;
+	}
+
+	/**
+	 * Try to take a backfill slot for the run: the table's (one backfill at a time per
+	 * table) and one of the database's, across the fleet. Session-level advisory locks,
+	 * like the runner's, so a runner that dies frees its slots with its session.
+	 * @param maxPerDatabase how many backfills may run at once on the database
+	 * @return {@code true} if this session holds both
+	 */
+	boolean tryTakeSlot(int maxPerDatabase) {
+		if (!this.tableSlot) {
+			this.tableSlot = this.repository.tryTableSlot(this.table);
+			if (!this.tableSlot) {
+				return false;
+			}
+		}
+		for (int slot = 1; this.databaseSlot == 0 && slot <= maxPerDatabase; slot++) {
+			if (this.repository.tryDatabaseSlot(slot)) {
+				this.databaseSlot = slot;
+			}
+		}
+		return this.databaseSlot != 0;
 	}
 
 	/**
@@ -134,6 +163,12 @@ public final class BackfillSession implements AutoCloseable {
 			if (!this.connection.getAutoCommit()) {
 				this.connection.rollback();
 				this.connection.setAutoCommit(true);
+			}
+			if (this.databaseSlot != 0) {
+				this.repository.releaseDatabaseSlot(this.databaseSlot);
+			}
+			if (this.tableSlot) {
+				this.repository.releaseTableSlot(this.table);
 			}
 			this.repository.unlock(this.migrationId);
 		}

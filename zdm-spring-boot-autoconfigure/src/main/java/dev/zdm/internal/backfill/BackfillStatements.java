@@ -49,6 +49,12 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	/** Rows of the source table with a key up to {@code :hi}. */
 	final String countUpTo;
 
+	/**
+	 * Reads the source row with one key (bound untyped, as text): the pacing's probe, an
+	 * index point read like the workload's own.
+	 */
+	final String probe;
+
 	private final String[] copyRange;
 
 	private final String[] verifyRange;
@@ -59,11 +65,12 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 	private final List<String[]> repair;
 
-	BackfillStatements(String copyBound, String verifyBound, String countUpTo, String copyRange, String verifyRange,
-			String copy, String check, List<String> repair) {
+	BackfillStatements(String copyBound, String verifyBound, String countUpTo, String probe, String copyRange,
+			String verifyRange, String copy, String check, List<String> repair) {
 		this.copyBound = copyBound;
 		this.verifyBound = verifyBound;
 		this.countUpTo = countUpTo;
+		this.probe = probe;
 		this.copyRange = variants(copyRange);
 		this.verifyRange = variants(verifyRange);
 		this.copy = variants(copy);
@@ -168,8 +175,8 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 		private SameTable(MigrationDefinition migration, String table, String key) {
 			super("SELECT max(" + key + ")::text FROM " + table, "SELECT max(" + key + ")::text FROM " + table,
-					"SELECT count(*) FROM " + table + " WHERE " + key + " <= :hi", keysInRange(table, key),
-					keysInRange(table, key), update(migration, table, key),
+					"SELECT count(*) FROM " + table + " WHERE " + key + " <= :hi", probe(table, key),
+					keysInRange(table, key), keysInRange(table, key), update(migration, table, key),
 					"SELECT count(*) FROM " + table + " WHERE " + lo(key) + key + " <= :hi AND " + disagrees(migration),
 					List.of(update(migration, table, key)));
 			this.table = table;
@@ -233,7 +240,8 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			super("SELECT max(" + key + ")::text FROM " + source,
 					"SELECT greatest((SELECT max(" + key + ") FROM " + source + "), (SELECT max(" + targetKey
 							+ ") FROM " + target + "))::text",
-					"SELECT count(*) FROM " + source + " WHERE " + key + " <= :hi", keysInRange(source, key),
+					"SELECT count(*) FROM " + source + " WHERE " + key + " <= :hi", probe(source, key),
+					keysInRange(source, key),
 					"SELECT count(*), max(zdm_key)::text FROM ((SELECT " + key + " AS zdm_key FROM " + source
 							+ " WHERE " + lo(key) + key + " <= :hi ORDER BY " + key + " LIMIT :n) UNION (SELECT "
 							+ targetKey + " FROM " + target + " WHERE " + lo(targetKey) + targetKey
@@ -343,6 +351,10 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	 */
 	private static String lo(String key) {
 		return "%LO:" + key + "%";
+	}
+
+	private static String probe(String table, String key) {
+		return "SELECT " + key + " FROM " + table + " WHERE " + key + " = ?";
 	}
 
 	private static String keysInRange(String table, String key) {

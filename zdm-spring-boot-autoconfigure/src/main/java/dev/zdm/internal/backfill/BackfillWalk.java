@@ -45,6 +45,8 @@ public final class BackfillWalk {
 
 	private long loggedTenths;
 
+	private @Nullable String pacedBy;
+
 	/**
 	 * Create a walk.
 	 * @param pass the verification pass, or 0 for the copy
@@ -97,6 +99,17 @@ public final class BackfillWalk {
 
 	int batchSize() {
 		return this.batchSize;
+	}
+
+	/**
+	 * Return what limits the copy's pace now, in words, or {@code null} if nothing does.
+	 */
+	@Nullable String pacedBy() {
+		return this.pacedBy;
+	}
+
+	void pacedBy(@Nullable String pacedBy) {
+		this.pacedBy = pacedBy;
 	}
 
 	void batchSize(int batchSize) {
@@ -167,7 +180,8 @@ public final class BackfillWalk {
 		return this.verifying
 				? "verification pass " + this.pass + " checked " + rows() + expected + rateAndEta + ", " + disagreeing()
 						+ " disagreeing, " + changed() + " repaired so far"
-				: "backfill copied " + rows() + expected + rateAndEta + ", " + changed() + " rewritten";
+				: "backfill copied " + rows() + expected + rateAndEta + ", " + changed() + " rewritten"
+						+ ((this.pacedBy != null) ? "; paced by " + this.pacedBy : "; at full pace");
 	}
 
 	private long tenths(long rows) {

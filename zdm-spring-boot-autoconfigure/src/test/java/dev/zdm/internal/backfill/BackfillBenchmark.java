@@ -462,6 +462,354 @@ class BackfillBenchmark {
 	}
 
 	/** The plan of the new copy statement for a batch in the middle of the table. */
+	/**
+	 * Issue 21's pacing figures, side by side in one run: the copy at default settings on
+	 * an idle database against one {@code UPDATE} (same-table) and one
+	 * {@code INSERT ... SELECT} (cross-table); a workload from outside the JVM (pgbench)
+	 * in windows with the copy paused and copying, at default settings and at fixed
+	 * settings; a traffic spike in the middle of the copy; each against its target.
+	 * {@code -Dzdm.benchmark.pacing-rows=N} (1,000,000) sets the idle tables' size,
+	 * {@code -Dzdm.benchmark.pacing-10m=true} adds 10,000,000 rows,
+	 * {@code -Dzdm.benchmark.fixed=5:200,10:200} the fixed settings tried (target batch
+	 * ms:pause ms), {@code -Dzdm.benchmark.pgbench-rows}, {@code -Dzdm.benchmark.windows}
+	 * and {@code -Dzdm.benchmark.window-seconds} the workload's table and windows.
+	 */
+	@Test
+	void pacingByImpact() throws Exception {
+		BackfillService service = new JdbcBackfillService(postgres.dataSource());
+		warmPools();
+		List<String> verdicts = new ArrayList<>();
+		List<Integer> sizes = new ArrayList<>(List.of(Integer.getInteger("zdm.benchmark.pacing-rows", 1_000_000)));
+		if (Boolean.getBoolean("zdm.benchmark.pacing-10m")) {
+			sizes.add(10_000_000);
+		}
+		System.out.println();
+		System.out.println("zdm pacing benchmark, PostgreSQL "
+				+ this.jdbc.queryForObject("SHOW server_version", String.class) + ", load average " + loadAverage());
+		System.out.printf("%-56s %14s %14s %8s%n", "idle database, copy at default settings", "statement", "copy",
+				"ratio");
+		for (int rows : sizes) {
+			String same = "pace_same_" + rows;
+			createTable(same, rows);
+			String update = same + "_update";
+			createTable(update, rows);
+			long start = System.nanoTime();
+			warmStatements().update("UPDATE " + update + " SET email_address = lower(email)");
+			double updateRate = rows / ((System.nanoTime() - start) / 1e9);
+			PhaseController controller = start("pace-same-" + rows,
+					migration("pace-same-" + rows, same, BackfillSettings.defaults()), warmRunners());
+			BackfillProgress copied = awaitCopied(service, "pace-same-" + rows);
+			controller.stop();
+			double copyRate = rows / seconds(copied.startedAt(), copied.copiedAt());
+			System.out.printf("%-56s %14.0f %14.0f %7.2fx%n", "same-table, " + rows + " rows, rows/s vs one UPDATE",
+					updateRate, copyRate, copyRate / updateRate);
+			verdicts.add(verdict("idle same-table copy at " + rows + " rows vs one UPDATE", copyRate / updateRate, ">=",
+					0.6));
+			this.jdbc.execute("DROP TABLE " + same + ", " + update);
+			String cross = "pace_cross_" + rows;
+			createTable(cross, rows);
+			createTarget(cross + "_target");
+			createTarget(cross + "_insert");
+			double insertRate = insertSelect(cross, cross + "_insert", rows);
+			double crossRate = crossTableBackfill(service, "pace-cross-" + rows, cross, rows, new ArrayList<>(),
+					BackfillSettings.defaults());
+			System.out.printf("%-56s %14.0f %14.0f %7.2fx%n",
+					"cross-table, " + rows + " rows, rows/s vs one INSERT ... SELECT", insertRate, crossRate,
+					crossRate / insertRate);
+			verdicts.add(verdict("idle cross-table copy at " + rows + " rows vs one INSERT ... SELECT",
+					crossRate / insertRate, ">=", 0.6));
+			this.jdbc.execute("DROP TABLE " + cross + ", " + cross + "_target, " + cross + "_insert");
+		}
+
+		PgBench pgbench = PgBench.locate();
+		if (pgbench == null) {
+			System.out.println();
+			System.out
+				.println("pgbench not found (PATH, /usr/lib/postgresql/*/bin): the workload runs outside the JVM, "
+						+ "install it with 'apt-get install postgresql-client' (Debian, Ubuntu), 'dnf install postgresql' "
+						+ "or 'brew install libpq', or set -Dzdm.benchmark.pgbench=/path/to/pgbench");
+		}
+		else {
+			int workloadRows = Integer.getInteger("zdm.benchmark.pgbench-rows", WORKLOAD_ROWS);
+			List<WorkloadRun> runs = new ArrayList<>();
+			runs.add(workloadRun(service, pgbench, "defaults", BackfillSettings.defaults(), workloadRows));
+			for (String fixed : System.getProperty("zdm.benchmark.fixed", "5:200,10:200").split(",")) {
+				String[] parts = fixed.split(":");
+				BackfillSettings settings = BackfillSettings.defaults()
+					.toBuilder()
+					.maxLatencyIncrease(Double.POSITIVE_INFINITY)
+					.targetBatchDuration(Duration.ofMillis(Long.parseLong(parts[0].strip())))
+					.pause(Duration.ofMillis(Long.parseLong(parts[1].strip())))
+					.build();
+				runs.add(workloadRun(service, pgbench,
+						"fixed " + parts[0].strip() + " ms batches, " + parts[1].strip() + " ms pause", settings,
+						workloadRows));
+			}
+			System.out.println();
+			System.out.printf("%-44s %9s %9s %9s %9s %9s %9s %7s %9s%n",
+					"pgbench workload (" + pgbench.describe() + ")", "p50 off", "p99 off", "max off", "p50 on",
+					"p99 on", "max on", "p99", "rows/s");
+			WorkloadRun best = null;
+			for (WorkloadRun run : runs) {
+				System.out.printf("%-44s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %6.2fx %9.0f%n", run.label(),
+						run.paused().percentile(50), run.paused().percentile(99), run.paused().max(),
+						run.copying().percentile(50), run.copying().percentile(99), run.copying().max(), run.p99Ratio(),
+						run.rowsPerSecond());
+				if (run != runs.get(0) && run.p99Ratio() <= 1.2
+						&& (best == null || run.rowsPerSecond() > best.rowsPerSecond())) {
+					best = run;
+				}
+			}
+			WorkloadRun defaults = runs.get(0);
+			verdicts.add(verdict("workload p99 copying vs paused, defaults", defaults.p99Ratio(), "<=", 1.2));
+			if (best != null) {
+				verdicts.add(verdict("rows/s at defaults vs best fixed setting within 1.2x (" + best.label() + ")",
+						defaults.rowsPerSecond() / best.rowsPerSecond(), ">=", 2.0));
+			}
+			else {
+				System.out.println("no fixed setting kept the p99 within 1.2x in this run");
+			}
+			double[] spike = spikeRun(service, pgbench, workloadRows);
+			System.out.printf("%-56s %14.1f%n", "spike (workload doubled): s until p99 within 1.2x", spike[0]);
+			System.out.printf("%-56s %14.1f%n", "after the spike: s until the copy is back to its rate", spike[1]);
+			verdicts.add(verdict("spike: seconds until p99 within 1.2x again", spike[0], "<=", 2.0));
+			verdicts.add(verdict("after the spike: seconds until the copy speeds up again", spike[1], "<=", 10.0));
+		}
+		System.out.println();
+		System.out.println("targets (issue 21)");
+		verdicts.forEach(System.out::println);
+		System.out.println();
+	}
+
+	private static String verdict(String what, double value, String comparison, double target) {
+		boolean met = comparison.equals(">=") ? value >= target : value <= target;
+		return String.format("  %-72s %8.2f  target %s %.2f  %s", what, value, comparison, target,
+				met ? "met" : "NOT MET");
+	}
+
+	private BackfillProgress awaitCopied(BackfillService service, String id) {
+		await().atMost(Duration.ofHours(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
+			BackfillProgress progress = service.progress(id);
+			return progress != null && progress.copiedAt() != null;
+		});
+		return service.progress(id);
+	}
+
+	/**
+	 * Run pgbench against a table while the copy alternates between paused and copying
+	 * windows; the latencies come from pgbench's own per-transaction log.
+	 */
+	private WorkloadRun workloadRun(BackfillService service, PgBench pgbench, String label, BackfillSettings settings,
+			int rows) throws Exception {
+		String table = "pace_workload";
+		createTable(table, rows);
+		String id = "pace-" + Math.abs(label.hashCode());
+		List<long[]> paused = new ArrayList<>();
+		List<long[]> copying = new ArrayList<>();
+		long rowsCopied = 0;
+		long nanosCopying = 0;
+		try (PgBench.Run run = pgbench.start(postgres, table, rows, 1, WINDOWS * 2 * WINDOW.toSeconds() + 60)) {
+			PhaseController controller = start(id, migration(id, table, settings), warmRunners());
+			await().atMost(Duration.ofMinutes(1))
+				.until(() -> service.progress(id) != null && service.progress(id).rowsDone() > 0);
+			for (int window = 0; window < WINDOWS; window++) {
+				service.pause(id);
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> service.progress(id).state() == BackfillState.PAUSED);
+				paused.add(new long[] { System.currentTimeMillis(), sleepWindow() });
+				long before = service.progress(id).rowsDone();
+				service.resume(id);
+				await().atMost(Duration.ofSeconds(30)).until(() -> service.progress(id).rowsDone() > before);
+				long from = System.nanoTime();
+				long start = service.progress(id).rowsDone();
+				copying.add(new long[] { System.currentTimeMillis(), sleepWindow() });
+				rowsCopied += service.progress(id).rowsDone() - start;
+				nanosCopying += System.nanoTime() - from;
+			}
+			controller.stop();
+			List<long[]> transactions = run.stop();
+			this.jdbc.execute("DROP TABLE " + table);
+			this.jdbc.update("DELETE FROM zdm_backfill WHERE migration_id = ?", id);
+			return new WorkloadRun(label, latencies(transactions, paused), latencies(transactions, copying),
+					rowsCopied / (nanosCopying / 1e9));
+		}
+	}
+
+	/**
+	 * The copy at defaults under pgbench, with a second pgbench doubling the workload for
+	 * a while: how long until the p99 (in 0.5 s buckets) is back within 1.2x of the
+	 * paused windows, and how long after the spike until the copy is back to 80% of its
+	 * rate before it.
+	 */
+	private double[] spikeRun(BackfillService service, PgBench pgbench, int rows) throws Exception {
+		String table = "pace_spike";
+		createTable(table, rows);
+		String id = "pace-spike";
+		long seconds = 4L * WINDOW.toSeconds() + 30;
+		try (PgBench.Run run = pgbench.start(postgres, table, rows, 1, seconds + 60)) {
+			PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults()), warmRunners());
+			await().atMost(Duration.ofMinutes(1))
+				.until(() -> service.progress(id) != null && service.progress(id).rowsDone() > 0);
+			service.pause(id);
+			await().atMost(Duration.ofSeconds(30)).until(() -> service.progress(id).state() == BackfillState.PAUSED);
+			long[] baselineWindow = { System.currentTimeMillis(), sleepWindow() };
+			service.resume(id);
+			Thread.sleep(WINDOW.toMillis() * 2);
+			long before = service.progress(id).rowsDone();
+			Thread.sleep(WINDOW.toMillis());
+			double rateBefore = (service.progress(id).rowsDone() - before) / (double) WINDOW.toSeconds();
+			long spikeStart = System.currentTimeMillis();
+			try (PgBench.Run spike = pgbench.start(postgres, table, rows, 1, WINDOW.toSeconds() * 2)) {
+				spike.awaitEnd();
+			}
+			long spikeEnd = System.currentTimeMillis();
+			double speedUp = Double.NaN;
+			long last = service.progress(id).rowsDone();
+			for (int i = 1; i <= 40 && service.progress(id).copiedAt() == null; i++) {
+				Thread.sleep(250);
+				long now = service.progress(id).rowsDone();
+				if ((now - last) * 4 >= 0.8 * rateBefore) {
+					speedUp = (System.currentTimeMillis() - spikeEnd) / 1000.0;
+					break;
+				}
+				last = now;
+			}
+			controller.stop();
+			List<long[]> transactions = run.stop();
+			double baselineP99 = latencies(transactions, List.of(baselineWindow)).percentile(99);
+			double recovered = Double.NaN;
+			for (long bucket = spikeStart; bucket < spikeEnd; bucket += 500) {
+				Latencies in = latencies(transactions, List.of(new long[] { bucket, bucket + 500 }));
+				if (in.count() > 0 && in.percentile(99) <= 1.2 * baselineP99) {
+					recovered = (bucket + 500 - spikeStart) / 1000.0;
+					break;
+				}
+			}
+			this.jdbc.execute("DROP TABLE " + table);
+			return new double[] { recovered, speedUp };
+		}
+	}
+
+	private long sleepWindow() throws InterruptedException {
+		Thread.sleep(WINDOW.toMillis());
+		return System.currentTimeMillis();
+	}
+
+	/** The latencies of the transactions that ended in the windows ({from, to} in ms). */
+	private static Latencies latencies(List<long[]> transactions, List<long[]> windows) {
+		long[] in = transactions.stream()
+			.filter((transaction) -> windows.stream()
+				.anyMatch((window) -> transaction[0] >= window[0] && transaction[0] < window[1]))
+			.mapToLong((transaction) -> transaction[1])
+			.sorted()
+			.toArray();
+		return new Latencies((in.length > 0) ? in : new long[] { 0 });
+	}
+
+	private record WorkloadRun(String label, Latencies paused, Latencies copying, double rowsPerSecond) {
+
+		double p99Ratio() {
+			return this.copying.percentile(99) / this.paused.percentile(99);
+		}
+
+	}
+
+	/**
+	 * pgbench, the workload from outside the JVM: 4 clients at 400 transactions per
+	 * second, half point reads, half single-row updates of random rows, as in issue 21.
+	 */
+	private record PgBench(String executable) {
+
+		static @Nullable PgBench locate() {
+			String configured = System.getProperty("zdm.benchmark.pgbench");
+			List<java.nio.file.Path> candidates = new ArrayList<>();
+			if (configured != null) {
+				candidates.add(java.nio.file.Path.of(configured));
+			}
+			for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+				candidates.add(java.nio.file.Path.of(dir, "pgbench"));
+			}
+			java.io.File[] versions = new java.io.File("/usr/lib/postgresql").listFiles();
+			if (versions != null) {
+				for (java.io.File version : versions) {
+					candidates.add(version.toPath().resolve("bin/pgbench"));
+				}
+			}
+			return candidates.stream()
+				.filter(java.nio.file.Files::isExecutable)
+				.findFirst()
+				.map((path) -> new PgBench(path.toString()))
+				.orElse(null);
+		}
+
+		String describe() {
+			return "4 clients, " + Integer.getInteger("zdm.benchmark.pgbench-rate", 400) + " tx/s, ms";
+		}
+
+		Run start(PostgresExtension postgres, String table, int rows, int scale, long seconds) throws Exception {
+			HikariDataSource dataSource = (HikariDataSource) postgres.dataSource();
+			java.net.URI uri = java.net.URI.create(dataSource.getJdbcUrl().substring("jdbc:".length()));
+			java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("zdm-pgbench");
+			java.nio.file.Path script = dir.resolve("workload.sql");
+			java.nio.file.Files.writeString(script,
+					"\\set id random(1, " + rows + ")\n\\set kind random(0, 1)\n" + "\\if :kind = 0\nSELECT email FROM "
+							+ table + " WHERE id = :id;\n\\else\nUPDATE " + table
+							+ " SET email = email WHERE id = :id;\n\\endif\n");
+			String database = uri.getPath().substring(1);
+			int query = database.indexOf('?');
+			database = (query >= 0) ? database.substring(0, query) : database;
+			ProcessBuilder builder = new ProcessBuilder(this.executable, "-n", "-h", uri.getHost(), "-p",
+					String.valueOf(uri.getPort()), "-U", dataSource.getUsername(), "-c", "4", "-j", "2", "-R",
+					String.valueOf(Integer.getInteger("zdm.benchmark.pgbench-rate", 400)), "-T",
+					String.valueOf(seconds), "-f", script.toString(), "-l", "--log-prefix",
+					dir.resolve("log").toString(), database);
+			builder.environment().put("PGPASSWORD", String.valueOf(dataSource.getPassword()));
+			builder.directory(dir.toFile());
+			builder.redirectErrorStream(true);
+			builder.redirectOutput(dir.resolve("output.txt").toFile());
+			return new Run(builder.start(), dir);
+		}
+
+		record Run(Process process, java.nio.file.Path dir) implements AutoCloseable {
+
+			void awaitEnd() throws InterruptedException {
+				this.process.waitFor();
+			}
+
+			/**
+			 * Stop pgbench and read its log: per transaction {end in epoch ms, latency in
+			 * ns}.
+			 */
+			List<long[]> stop() throws Exception {
+				this.process.destroy();
+				this.process.waitFor();
+				List<long[]> transactions = new ArrayList<>();
+				try (var logs = java.nio.file.Files.list(this.dir)) {
+					for (java.nio.file.Path log : logs.filter((path) -> path.getFileName().toString().startsWith("log"))
+						.toList()) {
+						for (String line : java.nio.file.Files.readAllLines(log)) {
+							// client transaction latency-us script epoch-s epoch-us
+							// [lag-us]
+							String[] fields = line.split(" ");
+							if (fields.length >= 6 && !fields[2].equals("skipped")) {
+								long end = Long.parseLong(fields[4]) * 1000 + Long.parseLong(fields[5]) / 1000;
+								transactions.add(new long[] { end, Long.parseLong(fields[2]) * 1000 });
+							}
+						}
+					}
+				}
+				return transactions;
+			}
+
+			@Override
+			public void close() {
+				this.process.destroy();
+			}
+
+		}
+
+	}
+
 	private String plan(String source, String target, int rows, int batch, String label) {
 		this.jdbc.execute("ANALYZE " + target);
 		NamedParameterJdbcTemplate named = new NamedParameterJdbcTemplate(this.jdbc);
@@ -546,7 +894,7 @@ class BackfillBenchmark {
 					changed = jdbc.update(statements.copyOnConflict(first), range);
 				}
 				repository.checkpoint(id, "profile",
-						new BackfillRepository.Checkpoint(high, count, changed, 0, batch, null, null));
+						new BackfillRepository.Checkpoint(high, count, changed, 0, batch, null, null, null));
 				connection.commit();
 				last = high;
 			}

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.zdm.backfill.BackfillThrottle;
+import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.migration.BackfillSettings;
@@ -42,6 +43,76 @@ class BackfillPacerTests {
 		assertThat(pacer.nextBatchSize(1000, Duration.ofSeconds(5))).isEqualTo(500);
 		assertThat(pacer.nextBatchSize(3000, Duration.ofMillis(10))).isEqualTo(4000);
 		assertThat(pacer.nextBatchSize(150, Duration.ofSeconds(1))).isEqualTo(100);
+	}
+
+	@Test
+	void paceGrowsWhileTheWorkloadFeelsNothingAndBacksOffOnTwoReadingsOverTheBudget() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		Duration took = Duration.ofMillis(10);
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, took, probe(100, 100));
+		for (int i = 0; i < 40; i++) {
+			pace = pacer.nextPace(pace.batchSize(), pace.batchSize(),
+					took.multipliedBy(pace.batchSize()).dividedBy(1000), probe(100, 105));
+		}
+		// 200 ms batches (the target batch duration) at 10 µs a row, no pause
+		assertThat(pace.batchSize()).isEqualTo(20_000);
+		assertThat(pace.pause()).isZero();
+		assertThat(pace.reason()).isNull();
+		assertThat(pace.pacedBy()).isNull();
+		Duration batch = Duration.ofMillis(200);
+		// one reading over the budget is not enough: it may be noise
+		BackfillPacer.Pace once = pacer.nextPace(20_000, 20_000, batch, probe(100, 400));
+		assertThat(once.reason()).isNull();
+		assertThat(once.batchSize()).isEqualTo(20_000);
+		BackfillPacer.Pace twice = pacer.nextPace(20_000, 20_000, batch, probe(100, 400));
+		assertThat(twice.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
+		assertThat(twice.batchSize()).isEqualTo(10_000);
+		assertThat(twice.pause()).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+		assertThat(twice.pacedBy()).startsWith("table-latency: a point read on users takes 0.400 ms against "
+				+ "0.100 ms while the copy pauses (4.00x, at most 1.20x); batches of 10000 rows");
+		BackfillPacer.Pace thrice = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), probe(100, 400));
+		assertThat(thrice.batchSize()).isEqualTo(5_000);
+		assertThat(thrice.pause()).isGreaterThan(twice.pause());
+		BackfillPacer.Pace calm = pacer.nextPace(5_000, 5_000, batch.dividedBy(4), probe(100, 100));
+		assertThat(calm.reason()).isNull();
+		assertThat(calm.pacedBy()).startsWith("speeding up again, the copy runs");
+	}
+
+	@Test
+	void applicationLatencyOverTheBudgetHoldsTheCopyBack() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults().toBuilder().maxLatencyIncrease(0.5).build(), List.of());
+		BackfillImpact.Reading slower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null);
+		BackfillImpact.Reading muchSlower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null);
+		assertThat(pacer.nextPace(1000, 1000, Duration.ofMillis(10), slower).reason()).isNull();
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), muchSlower);
+		assertThat(pace.reason()).isEqualTo(ThrottleReason.APPLICATION_LATENCY);
+		assertThat(pace.pacedBy()).contains("(1.60x, at most 1.50x)");
+	}
+
+	@Test
+	void rowsPerSecondCeilingLengthensThePause() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults().toBuilder().maxRowsPerSecond(1000).build(), List.of());
+		// 20 µs a row: the next batch would take 30 ms, 1500 rows, over the ceiling
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(20), probe(100, 100));
+		assertThat(pace.batchSize()).isEqualTo(1000);
+		// 1000 rows take 20 ms, so a second's worth of rows leaves 980 ms to pause
+		assertThat(pace.pause()).isBetween(Duration.ofMillis(979), Duration.ofMillis(981));
+		assertThat(pace.reason()).isEqualTo(ThrottleReason.ROWS_PER_SECOND);
+	}
+
+	@Test
+	void withoutPacingKeepsTheFixedPauseAndReadsNothing() {
+		BackfillSettings settings = BackfillSettings.defaults().withoutPacing();
+		BackfillPacer pacer = pacer(settings, List.of());
+		assertThat(pacer.isPacing()).isFalse();
+		BackfillPacer.Pace pace = pacer.nextPace(50_000, 50_000, Duration.ofMillis(100), null);
+		assertThat(pace.batchSize()).isEqualTo(50_000);
+		assertThat(pace.pause()).isZero();
+		assertThat(pace.reason()).isNull();
+	}
+
+	private static BackfillImpact.Reading probe(long baselineMicros, long probeMicros) {
+		return new BackfillImpact.Reading(probeMicros * 1000, baselineMicros * 1000, Double.NaN, Double.NaN, null);
 	}
 
 	@Test

@@ -1,0 +1,313 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.internal.backfill.BackfillListener.BatchKind;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.metrics.MicrometerApplicationLatency;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static dev.zdm.testing.BackfillFixtures.migration;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for the copy's pacing by what the workload feels, its rows per second ceiling and
+ * the fleet's cap on backfills at once, against a real PostgreSQL with real concurrent
+ * sessions. They assert on rates and on the signals the pacing reports, not on how long
+ * anything takes.
+ */
+class BackfillPacingTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private final JdbcTemplate jdbc = postgres.jdbc();
+
+	private final BackfillService service = new JdbcBackfillService(postgres.dataSource());
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final List<BatchStart> batches = new CopyOnWriteArrayList<>();
+
+	private final Map<ThrottleReason, Long> heldBackNanos = new ConcurrentHashMap<>();
+
+	private final BackfillListener listener = new BackfillListener() {
+
+		@Override
+		public Batch batchStarting(MigrationDefinition migration, BatchKind kind, int batchSize) {
+			long start = System.nanoTime();
+			return new Batch() {
+
+				@Override
+				public void copied(long rows, long updated) {
+					BackfillPacingTests.this.batches
+						.add(new BatchStart(migration.id(), kind, start, System.nanoTime(), rows));
+				}
+
+				@Override
+				public void verified(long rows, long disagreeing, long repaired) {
+					BackfillPacingTests.this.batches
+						.add(new BatchStart(migration.id(), kind, start, System.nanoTime(), rows));
+				}
+
+			};
+		}
+
+		@Override
+		public void heldBack(MigrationDefinition migration, ThrottleReason reason, Duration duration) {
+			BackfillPacingTests.this.heldBackNanos.merge(reason, duration.toNanos(), Long::sum);
+		}
+
+	};
+
+	@AfterEach
+	void stop() {
+		this.controllers.forEach(PhaseController::stop);
+	}
+
+	@Test
+	void copyBacksOffWhileTheApplicationFeelsItAndSpeedsUpOnceItIsGone() throws Exception {
+		createUsers("paced", 250_000);
+		SimpleMeterRegistry meters = new SimpleMeterRegistry();
+		try (HikariDataSource application = applicationPool(meters)) {
+			AtomicBoolean running = new AtomicBoolean(true);
+			AtomicReference<Throwable> failure = new AtomicReference<>();
+			List<Thread> workload = startWorkload(application, "paced", 250_000, 4, running, failure);
+			BackfillSettings settings = BackfillSettings.builder()
+				.throttleCheckInterval(Duration.ofMillis(200))
+				.vacuumEveryRows(0)
+				.build();
+			start("pacer", List.of(migration("paced", "paced", Phase.BACKFILL, settings)), 2,
+					new MicrometerApplicationLatency(meters));
+			// the application's updates wait for the rows a batch holds: their mean
+			// latency rises with the batches, and the copy must back off for it
+			await().atMost(Duration.ofSeconds(60))
+				.until(() -> this.heldBackNanos.getOrDefault(ThrottleReason.APPLICATION_LATENCY, 0L) > 0);
+			// and say so where an operator looks
+			await().atMost(Duration.ofSeconds(60)).until(() -> pacedBy("paced", "application-latency: "));
+			int batchesWithWorkload = this.batches.size();
+			await().atMost(Duration.ofSeconds(60)).until(() -> this.batches.size() >= batchesWithWorkload + 20);
+			List<BatchStart> backingOff = List.copyOf(this.batches.subList(batchesWithWorkload, this.batches.size()));
+			running.set(false);
+			for (Thread thread : workload) {
+				thread.join();
+			}
+			assertThat(failure.get()).isNull();
+			int batchesWithout = this.batches.size();
+			awaitVerified("paced");
+			List<BatchStart> without = this.batches.subList(batchesWithout, this.batches.size())
+				.stream()
+				.filter((batch) -> batch.kind() == BatchKind.COPY)
+				.toList();
+			assertThat(this.service.progress("paced").verification()).isNotNull();
+			assertThat(without).hasSizeGreaterThan(2);
+			double slow = rate(backingOff);
+			double fast = rate(without);
+			assertThat(fast).as("rows/s without the workload (%.0f) against while backing off (%.0f)", fast, slow)
+				.isGreaterThan(2 * slow);
+			assertThat(maxRows(without)).isGreaterThan(4 * minRows(backingOff));
+		}
+	}
+
+	@Test
+	void copyStaysUnderItsRowsPerSecondCeiling() {
+		createUsers("ceiling", 12_000);
+		BackfillSettings settings = BackfillSettings.builder()
+			.batchSizes(500, 100, 50_000)
+			.maxRowsPerSecond(3_000)
+			.vacuumEveryRows(0)
+			.build();
+		start("ceiling", List.of(migration("ceiling", "ceiling", Phase.BACKFILL, settings)), 2, null);
+		awaitVerified("ceiling");
+		List<BatchStart> copies = this.batches.stream().filter((batch) -> batch.kind() == BatchKind.COPY).toList();
+		assertThat(copies).hasSizeGreaterThan(3);
+		long first = copies.get(0).startNanos();
+		long rowsBefore = 0;
+		for (BatchStart batch : copies) {
+			if (batch.startNanos() > first) {
+				double rate = rowsBefore * 1e9 / (batch.startNanos() - first);
+				assertThat(rate).as("rows/s before a batch").isLessThanOrEqualTo(3_000 * 1.05);
+			}
+			rowsBefore += batch.rows();
+		}
+		assertThat(this.heldBackNanos.getOrDefault(ThrottleReason.ROWS_PER_SECOND, 0L)).isPositive();
+	}
+
+	@Test
+	void twoMigrationsShareTheFleetsCapOnBackfillsAtOnce() {
+		createUsers("first_table", 6_000);
+		createUsers("second_table", 6_000);
+		BackfillSettings settings = BackfillSettings.builder()
+			.batchSizes(500, 100, 50_000)
+			.maxRowsPerSecond(4_000)
+			.throttleCheckInterval(Duration.ofMillis(100))
+			.vacuumEveryRows(0)
+			.build();
+		MigrationDefinition first = migration("first", "first_table", Phase.BACKFILL, settings);
+		MigrationDefinition second = migration("second", "second_table", Phase.BACKFILL, settings);
+		start("capped", List.of(first, second), 1, null);
+		// one of them waits in the queue, naming the one that holds the slot
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> queuedBehind("first", "second") || queuedBehind("second", "first"));
+		awaitVerified("first");
+		awaitVerified("second");
+		long firstStart = startOf("first");
+		long firstEnd = endOf("first");
+		long secondStart = startOf("second");
+		long secondEnd = endOf("second");
+		assertThat(firstEnd < secondStart || secondEnd < firstStart).as("the two backfills' batches never interleave")
+			.isTrue();
+		assertThat(this.heldBackNanos.getOrDefault(ThrottleReason.CONCURRENCY, 0L)).isPositive();
+	}
+
+	private boolean pacedBy(String id, String prefix) {
+		String reason = this.service.progress(id).throttleReason();
+		return reason != null && reason.startsWith(prefix);
+	}
+
+	private boolean queuedBehind(String waiting, String holder) {
+		BackfillProgress progress = this.service.progress(waiting);
+		return progress != null && progress.state() == BackfillState.THROTTLED && progress.throttleReason() != null
+				&& progress.throttleReason().startsWith(BackfillHoldBack.QUEUED + " the backfills of [" + holder + "]");
+	}
+
+	private long startOf(String migration) {
+		return this.batches.stream()
+			.filter((batch) -> batch.migration().equals(migration))
+			.mapToLong(BatchStart::startNanos)
+			.min()
+			.orElseThrow();
+	}
+
+	private long endOf(String migration) {
+		return this.batches.stream()
+			.filter((batch) -> batch.migration().equals(migration))
+			.mapToLong(BatchStart::endNanos)
+			.max()
+			.orElseThrow();
+	}
+
+	private static double rate(List<BatchStart> batches) {
+		long rows = batches.stream().mapToLong(BatchStart::rows).sum();
+		long nanos = batches.get(batches.size() - 1).endNanos() - batches.get(0).startNanos();
+		return rows * 1e9 / nanos;
+	}
+
+	private static long maxRows(List<BatchStart> batches) {
+		return batches.stream().mapToLong(BatchStart::rows).max().orElseThrow();
+	}
+
+	private static long minRows(List<BatchStart> batches) {
+		return batches.stream().mapToLong(BatchStart::rows).min().orElseThrow();
+	}
+
+	/**
+	 * A pool of the application's own, whose acquire and usage times go to a meter
+	 * registry as HikariCP records them.
+	 */
+	private static HikariDataSource applicationPool(SimpleMeterRegistry meters) {
+		HikariDataSource shared = (HikariDataSource) postgres.dataSource();
+		HikariConfig config = new HikariConfig();
+		config.setJdbcUrl(shared.getJdbcUrl());
+		config.setUsername(shared.getUsername());
+		config.setPassword(shared.getPassword());
+		config.setMaximumPoolSize(4);
+		config.setPoolName("application");
+		config.setMetricRegistry(meters);
+		return new HikariDataSource(config);
+	}
+
+	/**
+	 * Start sessions that update random rows of the table through the application's pool
+	 * until told to stop.
+	 */
+	private static List<Thread> startWorkload(DataSource application, String table, int rows, int sessions,
+			AtomicBoolean running, AtomicReference<Throwable> failure) {
+		List<Thread> threads = new ArrayList<>();
+		for (int i = 0; i < sessions; i++) {
+			Thread thread = new Thread(() -> {
+				while (running.get()) {
+					try (Connection connection = application.getConnection();
+							PreparedStatement update = connection
+								.prepareStatement("UPDATE " + table + " SET email = email WHERE id = ?")) {
+						update.setLong(1, ThreadLocalRandom.current().nextLong(1, rows + 1));
+						update.executeUpdate();
+					}
+					catch (Exception ex) {
+						failure.compareAndSet(null, ex);
+						return;
+					}
+				}
+			}, "application-" + i);
+			thread.start();
+			threads.add(thread);
+		}
+		return threads;
+	}
+
+	private void createUsers(String table, int rows) {
+		this.jdbc
+			.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+		this.jdbc.update("INSERT INTO " + table
+				+ " (id, email) SELECT i, 'User' || i || '@Example.COM' FROM generate_series(1, ?) AS i", rows);
+		this.jdbc.execute("ANALYZE " + table);
+	}
+
+	private void start(String instance, List<MigrationDefinition> migrations, int maxConcurrent,
+			@Nullable ApplicationLatency applicationLatency) {
+		DataSource dataSource = postgres.newDataSource(instance, 4);
+		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
+		backfill.setListener(this.listener);
+		backfill.setApplicationLatency(applicationLatency);
+		backfill.setMaxConcurrentBackfills(maxConcurrent);
+		PhaseController controller = TestEngine.phaseController(dataSource, migrations,
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of(backfill));
+		controller.start();
+		this.controllers.add(controller);
+	}
+
+	private void awaitVerified(String id) {
+		await().atMost(Duration.ofSeconds(120))
+			.pollInterval(Duration.ofMillis(50))
+			.until(() -> Boolean.TRUE.equals(this.jdbc.queryForObject(
+					"SELECT verified_at IS NOT NULL FROM zdm_migration WHERE migration_id = ?", Boolean.class, id)));
+	}
+
+	private record BatchStart(String migration, BatchKind kind, long startNanos, long endNanos, long rows) {
+
+	}
+
+}
