@@ -684,8 +684,8 @@ public final class RollingDeploy {
 
 				  --command=...           how to start one instance; its arguments follow
 				                          (default: java -jar sample-app/target/sample-app-0.1.0-SNAPSHOT.jar)
-				  --args=...              more arguments for every instance, separated by spaces
-				                          (default: fast heartbeats and a paced backfill for the sample)
+				  --args=...              more arguments for every instance, separated by spaces (default: fast
+				                          heartbeats, quiet logs and, with the sample, a paced backfill)
 				  --migrations=a,b        the migrations to move (default: customers-email,customers-address)
 				  --ports=18080,18081     the two instances' HTTP ports
 				  --jdbc-url=...          your database (with --jdbc-user, --jdbc-password); default: the sample's
@@ -720,6 +720,11 @@ public final class RollingDeploy {
 
 		List<String> command = List.of("java", "-jar", "sample-app/target/sample-app-0.1.0-SNAPSHOT.jar");
 
+		// For any service: fast heartbeats and quiet logs.
+		static final List<String> SERVICE_ARGUMENTS = List.of("--zdm.fleet.heartbeat-interval=500ms",
+				"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=10s", "--logging.level.root=warn",
+				"--logging.level.dev.zdm=info", "--spring.main.banner-mode=off");
+
 		List<String> instanceArguments = List.of("--zdm.fleet.heartbeat-interval=500ms", "--zdm.fleet.timeout=10s",
 				"--zdm.fleet.join-timeout=10s", "--logging.level.root=warn", "--logging.level.dev.zdm=info",
 				"--spring.main.banner-mode=off", "--zdm.migrations.customers-email.backfill.initial-batch-size=500",
@@ -728,6 +733,8 @@ public final class RollingDeploy {
 				"--zdm.migrations.customers-address.backfill.initial-batch-size=500",
 				"--zdm.migrations.customers-address.backfill.max-batch-size=500",
 				"--zdm.migrations.customers-address.backfill.pause=100ms");
+
+		private boolean argumentsGiven;
 
 		List<String> migrations = List.of("customers-email", "customers-address");
 
@@ -812,8 +819,19 @@ public final class RollingDeploy {
 		public Options set(String name, String value) {
 			try {
 				switch (name) {
-					case "command" -> this.command = words(value);
-					case "args" -> this.instanceArguments = words(value);
+					case "command" -> {
+						this.command = words(value);
+						// The default arguments tune the sample's migrations, which
+						// another
+						// service does not have.
+						if (!this.argumentsGiven) {
+							this.instanceArguments = SERVICE_ARGUMENTS;
+						}
+					}
+					case "args" -> {
+						this.instanceArguments = words(value);
+						this.argumentsGiven = true;
+					}
 					case "migrations" -> this.migrations = List.of(value.split(","));
 					case "ports" -> this.ports = Arrays.stream(value.split(",")).map(Integer::valueOf).toList();
 					case "jdbc-url" -> this.jdbcUrl = value;
