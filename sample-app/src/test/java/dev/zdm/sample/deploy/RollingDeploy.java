@@ -4,7 +4,10 @@ import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.MalformedURLException;
 import java.net.Socket;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -112,7 +115,16 @@ public final class RollingDeploy {
 			System.out.println(Options.HELP);
 			return;
 		}
-		Report report = new RollingDeploy(options, System.out).run();
+		RollingDeploy deploy = new RollingDeploy(options, System.out);
+		Report report;
+		try {
+			report = deploy.run();
+		}
+		catch (IllegalArgumentException ex) {
+			System.err.println(ex.getMessage());
+			System.exit(2);
+			return;
+		}
 		System.exit(report.targetsMet() ? 0 : 1);
 	}
 
@@ -122,6 +134,8 @@ public final class RollingDeploy {
 	 * @throws Exception if the deploy could not be carried out
 	 */
 	public Report run() throws Exception {
+		// Before anything starts, so that a wrong workload costs nothing.
+		Workload workload = this.options.workload();
 		Files.createDirectories(this.options.workDirectory);
 		try (var logs = Files.newDirectoryStream(this.options.workDirectory, "*.log")) {
 			for (Path log : logs) {
@@ -132,7 +146,6 @@ public final class RollingDeploy {
 			JdbcTemplate jdbc = startDatabase();
 			boolean observingDdl = observeDdl(jdbc);
 			this.instanceCommand = classDataSharing();
-			Workload workload = this.options.workload();
 			for (String slot : SLOTS) {
 				this.instances.put(slot, startInstance(slot, "expand"));
 			}
@@ -671,14 +684,18 @@ public final class RollingDeploy {
 
 				  --command=...           how to start one instance; its arguments follow
 				                          (default: java -jar sample-app/target/sample-app-0.1.0-SNAPSHOT.jar)
-				  --args=...              more arguments for every instance, separated by spaces
-				                          (default: fast heartbeats and a paced backfill for the sample)
+				  --args=...              more arguments for every instance, separated by spaces (default: fast
+				                          heartbeats, quiet logs and, with the sample, a paced backfill)
 				  --migrations=a,b        the migrations to move (default: customers-email,customers-address)
 				  --ports=18080,18081     the two instances' HTTP ports
 				  --jdbc-url=...          your database (with --jdbc-user, --jdbc-password); default: the sample's
 				                          embedded database, started on --database-port (15439) in --work-dir
-				  --workload=class        the traffic, a dev.zdm.sample.deploy.Workload on the class path
-				                          (default: dev.zdm.sample.deploy.CustomerWorkload)
+				  --workload-file=path    the traffic, described in a JSON file: requests (method, path and body
+				                          templates), their mix, and the read that checks each acknowledged
+				                          write (format: docs/lifecycle.md, "Your own workload")
+				  --workload-class=class  or the traffic as a class implementing dev.zdm.sample.deploy.Workload
+				                          (default: dev.zdm.sample.deploy.CustomerWorkload, the sample's)
+				  --workload-jar=a.jar[:b.jar]  where --workload-class is, with what it needs
 				  --rate=150              requests per second
 				  --seed-rows=100000      rows written before the deploy starts
 				  --dwell=5s              time under traffic after each step
@@ -703,6 +720,11 @@ public final class RollingDeploy {
 
 		List<String> command = List.of("java", "-jar", "sample-app/target/sample-app-0.1.0-SNAPSHOT.jar");
 
+		// For any service: fast heartbeats and quiet logs.
+		static final List<String> SERVICE_ARGUMENTS = List.of("--zdm.fleet.heartbeat-interval=500ms",
+				"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=10s", "--logging.level.root=warn",
+				"--logging.level.dev.zdm=info", "--spring.main.banner-mode=off");
+
 		List<String> instanceArguments = List.of("--zdm.fleet.heartbeat-interval=500ms", "--zdm.fleet.timeout=10s",
 				"--zdm.fleet.join-timeout=10s", "--logging.level.root=warn", "--logging.level.dev.zdm=info",
 				"--spring.main.banner-mode=off", "--zdm.migrations.customers-email.backfill.initial-batch-size=500",
@@ -711,6 +733,8 @@ public final class RollingDeploy {
 				"--zdm.migrations.customers-address.backfill.initial-batch-size=500",
 				"--zdm.migrations.customers-address.backfill.max-batch-size=500",
 				"--zdm.migrations.customers-address.backfill.pause=100ms");
+
+		private boolean argumentsGiven;
 
 		List<String> migrations = List.of("customers-email", "customers-address");
 
@@ -725,6 +749,10 @@ public final class RollingDeploy {
 		int databasePort = 15439;
 
 		String workload = CustomerWorkload.class.getName();
+
+		@Nullable Path workloadFile;
+
+		List<Path> workloadJars = List.of();
 
 		int rate = 150;
 
@@ -791,15 +819,31 @@ public final class RollingDeploy {
 		public Options set(String name, String value) {
 			try {
 				switch (name) {
-					case "command" -> this.command = words(value);
-					case "args" -> this.instanceArguments = words(value);
+					case "command" -> {
+						this.command = words(value);
+						// The default arguments tune the sample's migrations, which
+						// another
+						// service does not have.
+						if (!this.argumentsGiven) {
+							this.instanceArguments = SERVICE_ARGUMENTS;
+						}
+					}
+					case "args" -> {
+						this.instanceArguments = words(value);
+						this.argumentsGiven = true;
+					}
 					case "migrations" -> this.migrations = List.of(value.split(","));
 					case "ports" -> this.ports = Arrays.stream(value.split(",")).map(Integer::valueOf).toList();
 					case "jdbc-url" -> this.jdbcUrl = value;
 					case "jdbc-user" -> this.jdbcUser = value;
 					case "jdbc-password" -> this.jdbcPassword = value;
 					case "database-port" -> this.databasePort = Integer.parseInt(value);
-					case "workload" -> this.workload = value;
+					case "workload", "workload-class" -> this.workload = value;
+					case "workload-file" -> this.workloadFile = Path.of(value);
+					case "workload-jar" -> this.workloadJars = Arrays.stream(value.split(File.pathSeparator))
+						.filter((jar) -> !jar.isBlank())
+						.map(Path::of)
+						.toList();
 					case "rate" -> this.rate = Integer.parseInt(value);
 					case "client-threads" -> this.clientThreads = Integer.parseInt(value);
 					case "seed-rows" -> this.seedRows = Integer.parseInt(value);
@@ -841,8 +885,58 @@ public final class RollingDeploy {
 			return this;
 		}
 
-		Workload workload() throws ReflectiveOperationException {
-			return (Workload) Class.forName(this.workload).getDeclaredConstructor().newInstance();
+		/**
+		 * Create the workload: the one described in {@code --workload-file}, or an
+		 * instance of {@code --workload-class}, loaded from {@code --workload-jar} when
+		 * given.
+		 * @return the workload
+		 * @throws IllegalArgumentException if it cannot be made, with why
+		 */
+		public Workload workload() {
+			if (this.workloadFile != null) {
+				return FileWorkload.read(this.workloadFile);
+			}
+			ClassLoader loader = getClass().getClassLoader();
+			if (!this.workloadJars.isEmpty()) {
+				URL[] urls = new URL[this.workloadJars.size()];
+				for (int i = 0; i < urls.length; i++) {
+					Path jar = this.workloadJars.get(i);
+					if (!Files.exists(jar)) {
+						throw new IllegalArgumentException(
+								"--workload-jar: " + jar.toAbsolutePath() + " does not exist");
+					}
+					try {
+						urls[i] = jar.toUri().toURL();
+					}
+					catch (MalformedURLException ex) {
+						throw new IllegalArgumentException("--workload-jar: " + jar + ": " + ex.getMessage(), ex);
+					}
+				}
+				// Closed with the JVM: the workload's classes are used until the deploy
+				// ends.
+				loader = new URLClassLoader(urls, loader);
+			}
+			Class<?> type;
+			try {
+				type = Class.forName(this.workload, true, loader);
+			}
+			catch (ClassNotFoundException ex) {
+				throw new IllegalArgumentException("--workload-class: no class " + this.workload + " on the class path"
+						+ (this.workloadJars.isEmpty() ? " (pass its jar with --workload-jar)"
+								: " or in " + this.workloadJars),
+						ex);
+			}
+			if (!Workload.class.isAssignableFrom(type)) {
+				throw new IllegalArgumentException(
+						"--workload-class: " + type.getName() + " does not implement " + Workload.class.getName());
+			}
+			try {
+				return (Workload) type.getDeclaredConstructor().newInstance();
+			}
+			catch (ReflectiveOperationException ex) {
+				throw new IllegalArgumentException("--workload-class: cannot create " + type.getName()
+						+ " with a public constructor without arguments: " + ex, ex);
+			}
 		}
 
 		String effectiveJdbcUrl() {

@@ -1,0 +1,4 @@
+CREATE TABLE parcels (
+    id        bigserial PRIMARY KEY,
+    recipient text NOT NULL
+);
