@@ -22,6 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
@@ -244,6 +245,16 @@ class TwoMigrationsOnOneTableTests {
 	 */
 	private @org.jspecify.annotations.Nullable String disagreement(long id,
 			@org.jspecify.annotations.Nullable Product expected, boolean newTableComplete) {
+		// From contract on the old columns are no longer kept: the trigger is dropped
+		// before
+		// the price column, and the supplier column is not written once the contract is
+		// claimed. Both read before the row, so an old column is checked only when the
+		// write was synced to it.
+		boolean priceTriggerInstalled = Boolean.TRUE.equals(postgres.jdbc()
+			.queryForObject("SELECT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'zdm_sync_products_price')",
+					Boolean.class));
+		boolean supplierContracted = new MigrationStateRepository(postgres.dataSource()).find("products-supplier")
+			.isContracted();
 		List<Map<String, Object>> rows = postgres.jdbc()
 			.queryForList("SELECT to_jsonb(p) ->> 'price' AS price, to_jsonb(p) ->> 'price_cents' AS price_cents, "
 					+ "'supplier_name' IN (SELECT jsonb_object_keys(to_jsonb(p))) AS has_supplier_name, "
@@ -257,7 +268,7 @@ class TwoMigrationsOnOneTableTests {
 		Map<String, Object> row = rows.get(0);
 		List<String> wrong = new ArrayList<>();
 		Object price = row.get("price");
-		if (price != null
+		if (price != null && priceTriggerInstalled
 				&& new BigDecimal(price.toString()).movePointRight(2).longValueExact() != expected.priceCents()) {
 			wrong.add("price " + price);
 		}
@@ -265,7 +276,7 @@ class TwoMigrationsOnOneTableTests {
 		if (priceCents != null && Long.parseLong(priceCents.toString()) != expected.priceCents()) {
 			wrong.add("price_cents " + priceCents);
 		}
-		if (Boolean.TRUE.equals(row.get("has_supplier_name"))
+		if (Boolean.TRUE.equals(row.get("has_supplier_name")) && !supplierContracted
 				&& !expected.supplier().equals(row.get("supplier_name"))) {
 			wrong.add("supplier_name " + row.get("supplier_name"));
 		}
