@@ -6,6 +6,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +46,10 @@ import dev.zdm.migration.ZdmConfigurationException;
  * the phase so that writers at adjacent phases lock rows in the same order. Any failure
  * rolls the whole write back, except a failure of the old side at {@code contract} once
  * the contract DDL has run, which is then undone to a savepoint and ignored.
+ * <p>
+ * When another declared migration shares a table with this one, a routed call made after
+ * a routed write of that other migration in the same transaction first makes the write
+ * visible to this migration's entity classes ({@link SharedTableWrites}).
  */
 public final class DualWriteRepositoryFactory {
 
@@ -96,7 +101,7 @@ public final class DualWriteRepositoryFactory {
 		}
 		Map<Method, Access> routes = RepositoryMethods.classify(repository, migrationId);
 		MigrationDefinition migration = declared(repository, migrationId, phaseController.migrations());
-		return create(repository, migration, oldImplementation, newImplementation, routes,
+		return create(repository, migration, phaseController.migrations(), oldImplementation, newImplementation, routes,
 				new ControlledPhase(phaseController, states), transactionManager, listener);
 	}
 
@@ -128,6 +133,8 @@ public final class DualWriteRepositoryFactory {
 	 * @param <T> the repository interface
 	 * @param repository the repository interface
 	 * @param migration the migration, as declared
+	 * @param declared every declared migration, to find the ones that share a table with
+	 * this one
 	 * @param phase the phase to route at
 	 * @param oldImplementation the implementation against the old schema
 	 * @param newImplementation the implementation against the new schema
@@ -135,24 +142,26 @@ public final class DualWriteRepositoryFactory {
 	 * @return the routing bean
 	 * @throws ZdmConfigurationException if a method cannot be routed
 	 */
-	public static <T> T createAtFixedPhase(Class<T> repository, MigrationDefinition migration, Phase phase,
-			T oldImplementation, T newImplementation, PlatformTransactionManager transactionManager) {
+	public static <T> T createAtFixedPhase(Class<T> repository, MigrationDefinition migration,
+			Collection<MigrationDefinition> declared, Phase phase, T oldImplementation, T newImplementation,
+			PlatformTransactionManager transactionManager) {
 		if (!repository.isInterface()) {
 			throw new IllegalArgumentException(repository.getName() + " is not an interface");
 		}
 		Map<Method, Access> routes = RepositoryMethods.classify(repository, migration.id());
-		return create(repository, migration, oldImplementation, newImplementation, routes, new FixedPhase(phase),
-				transactionManager, DualWriteListener.NONE);
+		return create(repository, migration, declared, oldImplementation, newImplementation, routes,
+				new FixedPhase(phase), transactionManager, DualWriteListener.NONE);
 	}
 
-	private static <T> T create(Class<T> repository, MigrationDefinition migration, T oldImplementation,
-			T newImplementation, Map<Method, Access> routes, PhaseSource phases,
-			PlatformTransactionManager transactionManager, DualWriteListener listener) {
+	private static <T> T create(Class<T> repository, MigrationDefinition migration,
+			Collection<MigrationDefinition> declared, T oldImplementation, T newImplementation,
+			Map<Method, Access> routes, PhaseSource phases, PlatformTransactionManager transactionManager,
+			DualWriteListener listener) {
 		requireTriggerCanSyncBothWays(repository, migration);
 		TransactionTemplate transactionTemplate = new TransactionTemplate(transactionManager);
 		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
 		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phases,
-				transactionTemplate, routes, listener);
+				transactionTemplate, routes, listener, SharedTableWrites.of(migration, declared));
 		return repository
 			.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository }, handler));
 	}
@@ -195,9 +204,11 @@ public final class DualWriteRepositoryFactory {
 
 		private final DualWriteListener listener;
 
+		private final @Nullable SharedTableWrites sharedTableWrites;
+
 		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation, Object newImplementation,
 				PhaseSource phases, TransactionTemplate transactionTemplate, Map<Method, Access> routes,
-				DualWriteListener listener) {
+				DualWriteListener listener, @Nullable SharedTableWrites sharedTableWrites) {
 			this.repository = repository;
 			this.migrationId = migration.id();
 			this.sync = migration.sync();
@@ -207,6 +218,7 @@ public final class DualWriteRepositoryFactory {
 			this.transactionTemplate = transactionTemplate;
 			this.routes = routes;
 			this.listener = listener;
+			this.sharedTableWrites = sharedTableWrites;
 			for (Method method : routes.keySet()) {
 				ReflectionUtils.makeAccessible(method);
 				this.accessibleMethods.put(method, method);
@@ -241,6 +253,9 @@ public final class DualWriteRepositoryFactory {
 						: InvocationHandler.invokeDefault(proxy, method, args);
 			}
 			if (access == Access.READ) {
+				if (this.sharedTableWrites != null) {
+					this.sharedTableWrites.beforeCall();
+				}
 				Phase phase = this.phases.effectivePhase(this.migrationId);
 				Schema side = phase.readsNew() ? Schema.NEW : Schema.OLD;
 				return observed(Operation.READ, side, false,
@@ -251,6 +266,17 @@ public final class DualWriteRepositoryFactory {
 		}
 
 		private @Nullable Object write(TransactionStatus status, Method method, @Nullable Object[] args)
+				throws Throwable {
+			if (this.sharedTableWrites == null) {
+				return routeWrite(status, method, args);
+			}
+			this.sharedTableWrites.beforeCall();
+			Object result = routeWrite(status, method, args);
+			this.sharedTableWrites.afterWrite();
+			return result;
+		}
+
+		private @Nullable Object routeWrite(TransactionStatus status, Method method, @Nullable Object[] args)
 				throws Throwable {
 			Phase phase = this.phases.effectivePhase(this.migrationId);
 			Schema source = phase.readsNew() ? Schema.NEW : Schema.OLD;

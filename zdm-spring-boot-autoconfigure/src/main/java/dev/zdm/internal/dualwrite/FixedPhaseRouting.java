@@ -104,8 +104,8 @@ public final class FixedPhaseRouting {
 		MigrationDefinition migration = DualWriteRepositoryFactory.declared(repository, migrationId,
 				this.migrations.get());
 		Phase phase = routedPhase(migration.requestedPhase());
-		T routing = DualWriteRepositoryFactory.createAtFixedPhase(repository, migration, phase, oldImplementation,
-				newImplementation, transactionManager.get());
+		T routing = DualWriteRepositoryFactory.createAtFixedPhase(repository, migration, this.migrations.get(), phase,
+				oldImplementation, newImplementation, transactionManager.get());
 		logger.warn("zdm is disabled (zdm.enabled=false): " + repository.getName() + " routes migration '" + migrationId
 				+ "' at a fixed phase, " + describe(migration, phase) + ". No fleet keeps this "
 				+ "instance within one phase of the others, and zdm runs no DDL, installs or removes no sync "

@@ -1,0 +1,7 @@
+package dev.zdm.products;
+
+import org.springframework.data.jpa.repository.JpaRepository;
+
+interface NewProducts extends JpaRepository<NewProductEntity, Long> {
+
+}
