@@ -30,7 +30,9 @@ import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.backfill.JdbcBackfillService;
+import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlListener;
@@ -100,7 +102,7 @@ public final class ZdmAutoConfiguration {
 	ExpandContractRunner zdmExpandContractRunner(DataSource dataSource, DdlSettings settings, InstanceInfo instance,
 			ZdmProperties properties, ObjectProvider<SchemaChangeContributor> contributors,
 			ResourceLoader resourceLoader, LockInspector lockInspector, DdlHistoryRepository history,
-			ObjectProvider<DdlListener> listeners) {
+			ObjectProvider<DdlListener> listeners, ObjectProvider<ContractPrecondition> contractPrecondition) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
 		Set<String> paused = properties.getMigrations()
 			.entrySet()
@@ -113,7 +115,14 @@ public final class ZdmAutoConfiguration {
 		ExpandContractRunner runner = new ExpandContractRunner(dataSource, executor, expandSettings, instance,
 				properties.getFleet().getTimeout(), contributors.orderedStream().toList(), resourceLoader);
 		runner.setListener(DdlListener.of(listeners.orderedStream().toList()));
+		contractPrecondition.ifAvailable(runner::setContractPrecondition);
 		return runner;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	FinalContractCheck zdmFinalContractCheck(DataSource dataSource, InstanceInfo instance, ZdmProperties properties) {
+		return new FinalContractCheck(dataSource, instance.instanceId(), properties.getLocks().isShowQueryLiterals());
 	}
 
 	@Bean

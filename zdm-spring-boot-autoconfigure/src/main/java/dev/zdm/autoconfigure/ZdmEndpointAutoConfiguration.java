@@ -12,6 +12,7 @@ import org.springframework.context.annotation.Configuration;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.ExpandContractRunner;
 import dev.zdm.internal.fleet.PhaseController;
@@ -31,9 +32,12 @@ public final class ZdmEndpointAutoConfiguration {
 	@ConditionalOnMissingBean
 	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
-			ObjectProvider<ExpandContractRunner> expandContractRunner) {
-		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
-				expandContractRunner.getIfAvailable());
+			ObjectProvider<ExpandContractRunner> expandContractRunner,
+			ObjectProvider<FinalContractCheck> finalContractCheck) {
+		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
+				ddlHistoryRepository, expandContractRunner.getIfAvailable());
+		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
+		return endpoint;
 	}
 
 	@Bean

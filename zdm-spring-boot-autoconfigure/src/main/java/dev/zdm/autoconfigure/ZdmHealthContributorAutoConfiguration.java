@@ -12,6 +12,7 @@ import org.springframework.context.annotation.Configuration;
 
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.ExpandContractRunner;
 import dev.zdm.internal.fleet.HeldBackTracker;
@@ -32,12 +33,14 @@ public final class ZdmHealthContributorAutoConfiguration {
 	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
 			ObjectProvider<ExpandContractRunner> ddlRunner,
 			ObjectProvider<BackfillProgressSampler> backfillProgressSampler, ObjectProvider<DdlActivity> ddlActivity,
-			ObjectProvider<HeldBackTracker> heldBackTracker) {
+			ObjectProvider<HeldBackTracker> heldBackTracker, ObjectProvider<FinalContractCheck> finalContractCheck) {
 		ZdmProperties.Health health = properties.getHealth();
-		return new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable(),
+		ZdmHealthIndicator indicator = new ZdmHealthIndicator(phaseController, ddlRunner.getIfAvailable(),
 				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
 				heldBackTracker.getIfAvailable(),
 				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
+		indicator.setContractCheck(finalContractCheck.getIfAvailable());
+		return indicator;
 	}
 
 }

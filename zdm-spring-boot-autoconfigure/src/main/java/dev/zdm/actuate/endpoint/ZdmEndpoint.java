@@ -5,12 +5,14 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.endpoint.Access;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
@@ -18,6 +20,9 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.backfill.ContractAction;
+import dev.zdm.internal.backfill.ContractCheck;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
 import dev.zdm.internal.ddl.ExpandContractRunner;
@@ -30,6 +35,7 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.BlockingSession;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.TableLockFigures;
+import dev.zdm.migration.MigrationDefinition;
 
 /**
  * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase
@@ -45,6 +51,8 @@ public class ZdmEndpoint {
 
 	private static final int RECENT_LOCK_TIMEOUTS = 10;
 
+	private static final int RECENT_CONTRACT_ACTIONS = 10;
+
 	private final LockFiguresSampler lockFigures;
 
 	private final BackfillService backfill;
@@ -52,6 +60,8 @@ public class ZdmEndpoint {
 	private final DdlHistoryRepository ddlHistory;
 
 	private final @Nullable ExpandContractRunner ddlRunner;
+
+	private @Nullable FinalContractCheck contractCheck;
 
 	/**
 	 * Create an endpoint.
@@ -81,6 +91,14 @@ public class ZdmEndpoint {
 		this.backfill = backfill;
 		this.ddlHistory = ddlHistory;
 		this.ddlRunner = ddlRunner;
+	}
+
+	/**
+	 * Set the final check before each contract, to show it and act on it.
+	 * @param contractCheck the check
+	 */
+	public void setContractCheck(@Nullable FinalContractCheck contractCheck) {
+		this.contractCheck = contractCheck;
 	}
 
 	@ReadOperation
@@ -132,16 +150,40 @@ public class ZdmEndpoint {
 	 * @param action {@code pause} or {@code resume}
 	 * @return where the expand stands on this instance after the action
 	 */
+	public ExpandProgress ddl(String id, String step, String action) {
+		return (ExpandProgress) ddl(id, step, action, null, SecurityContext.NONE);
+	}
+
+	/**
+	 * Pause or resume a migration's expand DDL for the whole fleet, or act on the final
+	 * check that holds its contract back, from any instance.
+	 * @param id the migration
+	 * @param step {@code expand} or {@code contract}
+	 * @param action {@code pause} or {@code resume} for the expand; {@code recheck},
+	 * {@code apply-old} or {@code override} for the contract
+	 * @param reason why, recorded with who asked; required for {@code apply-old} and
+	 * {@code override}
+	 * @param securityContext who asks
+	 * @return where the expand stands on this instance, or the final check, after the
+	 * action
+	 */
 	@WriteOperation
-	public ExpandProgress ddl(@Selector String id, @Selector String step, @Selector String action) {
-		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
-			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
+	public Object ddl(@Selector String id, @Selector String step, @Selector String action, @Nullable String reason,
+			SecurityContext securityContext) {
+		MigrationDefinition migration = this.controller.migrations()
+			.stream()
+			.filter((candidate) -> candidate.id().equals(id))
+			.findFirst()
+			.orElseThrow(() -> new InvalidEndpointRequestException("No migration '" + id + "' is declared",
 					"No migration '" + id + "' is declared; declared: "
-							+ this.controller.migrations().stream().map((migration) -> migration.id()).toList());
+							+ this.controller.migrations().stream().map((candidate) -> candidate.id()).toList()));
+		if ("contract".equals(step)) {
+			return contract(migration, action, reason, securityContext);
 		}
 		if (!"expand".equals(step)) {
-			throw new InvalidEndpointRequestException("Unknown step '" + step + "'", "Unknown step '" + step
-					+ "': only the expand can be paused or resumed, as in POST /actuator/zdm/" + id + "/expand/pause");
+			throw new InvalidEndpointRequestException("Unknown step '" + step + "'",
+					"Unknown step '" + step + "': use expand (pause, resume) or contract (recheck, apply-old, "
+							+ "override), as in POST /actuator/zdm/" + id + "/expand/pause");
 		}
 		if (!"pause".equals(action) && !"resume".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown expand action '" + action + "'",
@@ -162,6 +204,52 @@ public class ZdmEndpoint {
 		}
 	}
 
+	private ContractDescriptor contract(MigrationDefinition migration, String action, @Nullable String reason,
+			SecurityContext securityContext) {
+		String id = migration.id();
+		FinalContractCheck check = this.contractCheck;
+		if (check == null) {
+			throw new InvalidEndpointRequestException("No final contract check",
+					"This application runs no final contract check (no FinalContractCheck bean)");
+		}
+		String principal = (securityContext.getPrincipal() != null) ? securityContext.getPrincipal().getName()
+				: "anonymous";
+		String trimmed = (reason != null && !reason.isBlank()) ? reason.strip() : null;
+		ContractAction recorded = new ContractAction(action, principal, this.controller.instance().instanceId(),
+				trimmed, Instant.now());
+		try {
+			switch (action) {
+				case "recheck" -> check.recheck(id, recorded);
+				case "apply-old" -> {
+					if (trimmed == null) {
+						throw new IllegalArgumentException("Applying the old side of migration '" + id
+								+ "' to the new side needs a reason, as in {\"reason\": \"orders written by the "
+								+ "billing job\"}; it is recorded with who gave it");
+					}
+					check.applyOld(migration, recorded);
+				}
+				case "override" -> check.override(id, recorded);
+				default -> throw new IllegalArgumentException("Unknown contract action '" + action
+						+ "': use recheck, apply-old or override, as in POST /actuator/zdm/" + id
+						+ "/contract/recheck");
+			}
+		}
+		catch (IllegalArgumentException | IllegalStateException ex) {
+			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
+		}
+		return Objects.requireNonNull(contractDescriptor(id));
+	}
+
+	private @Nullable ContractDescriptor contractDescriptor(String id) {
+		FinalContractCheck check = this.contractCheck;
+		if (check == null) {
+			return null;
+		}
+		ContractCheck stored = check.repository().find(id);
+		List<ContractAction> actions = check.repository().actions(id, RECENT_CONTRACT_ACTIONS);
+		return (stored != null || !actions.isEmpty()) ? new ContractDescriptor(stored, actions) : null;
+	}
+
 	private MigrationDescriptor describe(MigrationStatus status) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
 		return new MigrationDescriptor(status.migration().table().toString(), status.requested().value(),
@@ -170,7 +258,7 @@ public class ZdmEndpoint {
 				(locks != null) ? LocksDescriptor.of(locks) : null, this.backfill.progress(status.migrationId()),
 				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
 				(this.ddlRunner != null) ? this.ddlRunner.expandProgress(status.migrationId()) : null,
-				status.decidedAt(), status.lastHeartbeatError());
+				contractDescriptor(status.migrationId()), status.decidedAt(), status.lastHeartbeatError());
 	}
 
 	/**
@@ -216,14 +304,27 @@ public class ZdmEndpoint {
 	 * timeouts
 	 * @param expand where the expand DDL stands on this instance (pending, waiting for a
 	 * lock or for another instance, stalled, done), if this instance has looked at it
+	 * @param contractCheck the final check before the contract and the operator's actions
+	 * on it, once it has run
 	 * @param decidedAt when the effective phase was last decided
 	 * @param lastHeartbeatError the last heartbeat's failure, if it failed
 	 */
 	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
 			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
 			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, DdlStatus ddl,
-			@Nullable ExpandProgress expand, Instant decidedAt,
+			@Nullable ExpandProgress expand, @Nullable ContractDescriptor contractCheck, Instant decidedAt,
 			@Nullable String lastHeartbeatError) implements OperationResponseBody {
+
+	}
+
+	/**
+	 * The final check before a migration's contract and what operators did about it.
+	 *
+	 * @param check the latest check, if one ran
+	 * @param actions the most recent operator actions on it, most recent first
+	 */
+	public record ContractDescriptor(@Nullable ContractCheck check,
+			List<ContractAction> actions) implements OperationResponseBody {
 
 	}
 

@@ -162,6 +162,8 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 
 	private final RandomGenerator random = RandomGenerator.getDefault();
 
+	private volatile ContractPrecondition contractPrecondition = ContractPrecondition.NONE;
+
 	/**
 	 * Create a runner.
 	 * @param dataSource the application's data source
@@ -270,6 +272,15 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 	 */
 	public void setListener(DdlListener listener) {
 		this.executor.setListener(listener);
+	}
+
+	/**
+	 * Set what must hold before a contract is claimed, such as a final check that old and
+	 * new agree.
+	 * @param contractPrecondition the precondition
+	 */
+	public void setContractPrecondition(ContractPrecondition contractPrecondition) {
+		this.contractPrecondition = contractPrecondition;
 	}
 
 	/**
@@ -529,7 +540,7 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				}
 				logger.info("zdm: resuming the contract of migration '" + id + "'");
 			}
-			else if (!claimContract(id)) {
+			else if (contractHeldBack(migration) || !claimContract(id)) {
 				return false;
 			}
 			this.history.stepStarted(id, DdlStep.CONTRACT, this.instance.instanceId());
@@ -796,6 +807,14 @@ public class ExpandContractRunner implements MigrationParticipant, Ordered, Disp
 				return;
 			}
 		}
+	}
+
+	private boolean contractHeldBack(MigrationDefinition migration) {
+		String reason = this.contractPrecondition.holdBack(migration);
+		if (reason != null) {
+			logger.debug("zdm: contract of migration '" + migration.id() + "' is held back: " + reason);
+		}
+		return reason != null;
 	}
 
 	// Under the fleet's lock no instance changes phase or joins, so the check and the
