@@ -128,6 +128,8 @@ final class MigrationDefinitions {
 				.verificationBatchSize(backfill.getVerificationBatchSize())
 				.verificationPause(backfill.getVerificationPause())
 				.maxReplicationLag(backfill.getMaxReplicationLag())
+				.maxBatchAttempts(backfill.getMaxBatchAttempts())
+				.failureBudget(backfill.getFailureWindow(), backfill.getMaxFailureShare())
 				.build();
 		}
 		catch (IllegalArgumentException | DateTimeException ex) {

@@ -136,7 +136,10 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			}
 			BackfillProgress progress = (this.backfillProgress != null) ? this.backfillProgress.progress(id) : null;
 			if (progress != null) {
-				details.put("backfill", progress.state().value() + (progress.paused() ? " (paused)" : ""));
+				// a backfill stopped by its failure budget is paused until resumed: it
+				// says failed
+				details.put("backfill", progress.state().value()
+						+ ((progress.paused() && progress.state() != BackfillState.FAILED) ? " (paused)" : ""));
 				BackfillVerification verification = progress.verification();
 				if (verification != null && !verification.succeeded()) {
 					problems.add(

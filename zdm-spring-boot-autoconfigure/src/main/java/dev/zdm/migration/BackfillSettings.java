@@ -34,12 +34,19 @@ import java.util.List;
  * @param verificationPause pause between two verification batches
  * @param maxReplicationLag replay lag of a streaming replica above which the backfill
  * holds back, or {@link Duration#ZERO} to never hold back for it
+ * @param maxBatchAttempts failed attempts in a row of one batch after which the backfill
+ * stops in the {@code failed} state until it is resumed
+ * @param failureWindow how many of the latest batch attempts {@code maxFailureShare} is
+ * taken over
+ * @param maxFailureShare share of failed attempts among the latest {@code failureWindow}
+ * above which the backfill stops in the {@code failed} state until it is resumed
  */
 public record BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
 		Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
 		int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval, List<TimeWindow> timeWindows,
 		ZoneId timeZone, long vacuumEveryRows, int verificationPasses, int verificationBatchSize,
-		Duration verificationPause, Duration maxReplicationLag) {
+		Duration verificationPause, Duration maxReplicationLag, int maxBatchAttempts, int failureWindow,
+		double maxFailureShare) {
 
 	/**
 	 * The default {@link #maxReplicationLag()}.
@@ -62,6 +69,12 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		if (verificationBatchSize < 1) {
 			throw new IllegalArgumentException(
 					"The verification batch size must be at least 1 (was " + verificationBatchSize + ")");
+		}
+		if (maxBatchAttempts < 1 || failureWindow < 1 || !(maxFailureShare > 0 && maxFailureShare <= 1)) {
+			throw new IllegalArgumentException(
+					"The backfill's failure budget must satisfy max-batch-attempts >= 1 (was " + maxBatchAttempts
+							+ "), failure-window >= 1 (was " + failureWindow + ") and 0 < max-failure-share <= 1 (was "
+							+ maxFailureShare + ")");
 		}
 		initialBatchSize = Math.max(minBatchSize, Math.min(maxBatchSize, initialBatchSize));
 		timeWindows = List.copyOf(timeWindows);
@@ -162,6 +175,12 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 
 		private Duration maxReplicationLag = DEFAULT_MAX_REPLICATION_LAG;
 
+		private int maxBatchAttempts = 10;
+
+		private int failureWindow = 100;
+
+		private double maxFailureShare = 0.5;
+
 		private Builder() {
 		}
 
@@ -184,6 +203,9 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			this.verificationBatchSize = settings.verificationBatchSize;
 			this.verificationPause = settings.verificationPause;
 			this.maxReplicationLag = settings.maxReplicationLag;
+			this.maxBatchAttempts = settings.maxBatchAttempts;
+			this.failureWindow = settings.failureWindow;
+			this.maxFailureShare = settings.maxFailureShare;
 		}
 
 		public Builder enabled(boolean enabled) {
@@ -287,6 +309,17 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			return this;
 		}
 
+		public Builder maxBatchAttempts(int maxBatchAttempts) {
+			this.maxBatchAttempts = maxBatchAttempts;
+			return this;
+		}
+
+		public Builder failureBudget(int failureWindow, double maxFailureShare) {
+			this.failureWindow = failureWindow;
+			this.maxFailureShare = maxFailureShare;
+			return this;
+		}
+
 		/**
 		 * Build the settings, checking they are consistent.
 		 * @return the settings
@@ -297,7 +330,7 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 					this.targetBatchDuration, this.pause, this.lockTimeout, this.statementTimeout, this.maxLockWaiters,
 					this.maxTransactionAge, this.throttleCheckInterval, this.timeWindows, this.timeZone,
 					this.vacuumEveryRows, this.verificationPasses, this.verificationBatchSize, this.verificationPause,
-					this.maxReplicationLag);
+					this.maxReplicationLag, this.maxBatchAttempts, this.failureWindow, this.maxFailureShare);
 		}
 
 	}

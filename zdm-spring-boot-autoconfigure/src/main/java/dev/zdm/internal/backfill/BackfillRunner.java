@@ -53,6 +53,8 @@ public final class BackfillRunner {
 
 	private final BackfillVerificationGate gate;
 
+	private final BackfillFailureBudget failureBudget;
+
 	private int earlierFailures;
 
 	private @Nullable String earlierFailure;
@@ -77,6 +79,7 @@ public final class BackfillRunner {
 		this.vacuum = new BackfillVacuum(environment.dataSource(), migration, this.batches);
 		this.holdBack = new BackfillHoldBack(migration, instanceId, environment, this.signal);
 		this.gate = new BackfillVerificationGate(migration, instanceId, repair, environment, this.signal);
+		this.failureBudget = new BackfillFailureBudget(this.settings);
 	}
 
 	/**
@@ -274,9 +277,17 @@ public final class BackfillRunner {
 			try {
 				batch = session.inTransaction(() -> this.batches.run(repository, walk));
 				failures = 0;
+				this.failureBudget.succeeded();
 			}
 			catch (DataAccessException ex) {
 				observed.failed(ex, BackfillErrors.isRetryable(ex));
+				if (BackfillErrors.isSessionLost(ex)) {
+					throw ex; // the run ends; the next one resumes from the checkpoint
+				}
+				String spent = this.failureBudget.failed(walk.lastKey());
+				if (spent != null) {
+					return stopFailed(repository, walk, spent, ex);
+				}
 				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
 				continue;
 			}
@@ -321,13 +332,26 @@ public final class BackfillRunner {
 	}
 
 	/**
-	 * Handle a batch that failed: rethrow what retrying cannot help, otherwise record the
+	 * Stop the backfill in the {@code failed} state, paused so that only an operator's
+	 * resume starts it again.
+	 */
+	private Outcome stopFailed(BackfillRepository repository, BackfillWalk walk, String spent, DataAccessException ex) {
+		String id = this.migration.id();
+		String failure = "backfill stopped: " + spent + " at the " + (walk.verifying() ? "verification" : "copy")
+				+ " batch of keys after " + ((walk.lastKey() != null) ? walk.lastKey() : "the first") + " up to "
+				+ walk.upperBound() + " (at most " + walk.batchSize() + " keys); last error: "
+				+ BackfillErrors.describe(ex) + ". Mend the cause, then resume with POST /actuator/zdm/" + id
+				+ "/resume (or BackfillService#resume)";
+		repository.stopFailed(id, failure);
+		logger.error("zdm: migration '" + id + "': " + failure);
+		return Outcome.FAILED;
+	}
+
+	/**
+	 * Handle a batch that failed and may be retried within the failure budget: record the
 	 * error, back off and return the halved batch size to retry with.
 	 */
 	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
-		if (!BackfillErrors.isRetryable(ex)) {
-			throw ex;
-		}
 		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);
 		String failure = BackfillErrors.describe(ex);
 		repository.recordError(this.migration.id(), 1, failure);
@@ -346,7 +370,7 @@ public final class BackfillRunner {
 	 */
 	enum Outcome {
 
-		NOT_RUNNER, NOTHING_TO_DO, PAUSED, STOPPED, VERIFIED, VERIFICATION_FAILED
+		NOT_RUNNER, NOTHING_TO_DO, PAUSED, STOPPED, VERIFIED, VERIFICATION_FAILED, FAILED
 
 	}
 
