@@ -46,7 +46,7 @@ class ExpandPauseTests {
 
 	private static final String MIGRATION = "customers-email";
 
-	private static final Pattern EXPAND_STATE = Pattern.compile("\"expand\":\\{[^{}]*\"state\":\"([A-Z_]+)\"");
+	private static final Pattern EXPAND_STATE = Pattern.compile("\"expand\":\\{[^{}]*\"state\":\"([a-z-]+)\"");
 
 	private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
 
@@ -81,7 +81,7 @@ class ExpandPauseTests {
 			ConfigurableApplicationContext b = start("b");
 			instances.add(b);
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> "PAUSED".equals(expandState(a)) && "PAUSED".equals(expandState(b)));
+				.until(() -> "paused".equals(expandState(a)) && "paused".equals(expandState(b)));
 			Thread.sleep(MAX_BACKOFF.multipliedBy(2).toMillis());
 			assertThat(attempts()).isZero();
 			assertThat(get(client(a), "/actuator/zdm/" + MIGRATION).getBody())
@@ -105,7 +105,7 @@ class ExpandPauseTests {
 			System.out.println("The waiting ALTER was cancelled "
 					+ Duration.ofNanos(System.nanoTime() - pauseSent).toMillis() + " ms after the pause request");
 			await().atMost(Duration.ofSeconds(10))
-				.until(() -> "PAUSED".equals(expandState(a)) && "PAUSED".equals(expandState(b)));
+				.until(() -> "paused".equals(expandState(a)) && "paused".equals(expandState(b)));
 			assertThat(jdbc.queryForObject(
 					"SELECT state || ': ' || error FROM zdm_ddl_statement WHERE migration_id = ? AND source LIKE 'V1__%'",
 					String.class, MIGRATION))
@@ -121,7 +121,7 @@ class ExpandPauseTests {
 			assertThat(columns()).doesNotContain("email_address");
 			assertThat(attempts()).isEqualTo(attempts);
 			for (ConfigurableApplicationContext instance : instances) {
-				assertThat(expandState(instance)).isEqualTo("PAUSED");
+				assertThat(expandState(instance)).isEqualTo("paused");
 				assertThat(get(client(instance), "/actuator/zdm/" + MIGRATION).getBody())
 					.contains("\"pause\":{\"instanceId\":");
 				assertThat(status(instance).heldBackReason()).contains(
@@ -137,10 +137,10 @@ class ExpandPauseTests {
 					.gauge()
 					.value()).isEqualTo(1);
 			}
-			assertThat(get(client(b), "/actuator/zdm/" + MIGRATION).getBody()).contains("\"state\":\"PAUSED\"",
+			assertThat(get(client(b), "/actuator/zdm/" + MIGRATION).getBody()).contains("\"state\":\"paused\"",
 					"\"pause\":{\"instanceId\":\"a\"");
 			assertThat(get(client(b), "/actuator/health").getBody()).contains("\"status\":\"UP\"",
-					"\"state\":\"PAUSED\"", "\"pause\":{\"instanceId\":\"a\"");
+					"\"state\":\"paused\"", "\"pause\":{\"instanceId\":\"a\"");
 
 			// Malformed requests change nothing.
 			Timestamp pausedAt = pausedAt();

@@ -1,7 +1,6 @@
 package dev.zdm.metrics;
 
 import java.time.Instant;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -72,7 +71,7 @@ public class ExpandMetrics implements MeterBinder {
 					.builder("zdm.ddl.expand.state", this,
 							(metrics) -> metrics.progress(id, (progress) -> (progress.state() == state) ? 1 : 0))
 					.description("1 for the state the expand DDL is in, else 0")
-					.tags(tags.and("state", state.name().toLowerCase(Locale.ROOT).replace('_', '-')))
+					.tags(tags.and("state", state.value()))
 					.strongReference(true)
 					.register(registry);
 			}
