@@ -1,11 +1,15 @@
 package dev.zdm.autoconfigure;
 
+import javax.sql.DataSource;
+
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.actuate.audit.AuditEventRepository;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -15,6 +19,7 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.ExpandContractRunner;
+import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 
@@ -33,10 +38,13 @@ public final class ZdmEndpointAutoConfiguration {
 	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
 			ObjectProvider<ExpandContractRunner> expandContractRunner,
-			ObjectProvider<FinalContractCheck> finalContractCheck) {
+			ObjectProvider<FinalContractCheck> finalContractCheck, DataSource dataSource,
+			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository) {
 		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
 				ddlHistoryRepository, expandContractRunner.getIfAvailable());
 		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
+		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
+				auditEventRepository.getIfAvailable());
 		return endpoint;
 	}
 

@@ -2,6 +2,7 @@ package dev.zdm.actuate.endpoint;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +10,8 @@ import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.boot.actuate.audit.AuditEvent;
+import org.springframework.boot.actuate.audit.AuditEventRepository;
 import org.springframework.boot.actuate.endpoint.Access;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
@@ -17,10 +20,10 @@ import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
+import org.springframework.context.ApplicationEventPublisher;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
-import dev.zdm.internal.backfill.ContractAction;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
@@ -31,6 +34,8 @@ import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.BlockingSession;
 import dev.zdm.internal.locks.LockFiguresSampler;
@@ -51,7 +56,7 @@ public class ZdmEndpoint {
 
 	private static final int RECENT_LOCK_TIMEOUTS = 10;
 
-	private static final int RECENT_CONTRACT_ACTIONS = 10;
+	private static final int RECENT_OPERATOR_ACTIONS = 10;
 
 	private final LockFiguresSampler lockFigures;
 
@@ -62,6 +67,12 @@ public class ZdmEndpoint {
 	private final @Nullable ExpandContractRunner ddlRunner;
 
 	private @Nullable FinalContractCheck contractCheck;
+
+	private @Nullable OperatorActionRepository operatorActions;
+
+	private @Nullable ApplicationEventPublisher eventPublisher;
+
+	private @Nullable AuditEventRepository auditEvents;
 
 	/**
 	 * Create an endpoint.
@@ -101,6 +112,22 @@ public class ZdmEndpoint {
 		this.contractCheck = contractCheck;
 	}
 
+	/**
+	 * Record every write operation: who (the authenticated principal, else
+	 * {@code anonymous}), which instance, when and why, in {@code zdm_operator_action},
+	 * as a {@link ZdmOperatorActionEvent} and, with an audit event repository, as a Boot
+	 * {@link AuditEvent} of type {@value ZdmOperatorActionEvent#AUDIT_EVENT_TYPE}.
+	 * @param operatorActions where actions are stored
+	 * @param eventPublisher where the events are published, or {@code null}
+	 * @param auditEvents where audit events are added, or {@code null}
+	 */
+	public void setAuditing(OperatorActionRepository operatorActions,
+			@Nullable ApplicationEventPublisher eventPublisher, @Nullable AuditEventRepository auditEvents) {
+		this.operatorActions = operatorActions;
+		this.eventPublisher = eventPublisher;
+		this.auditEvents = auditEvents;
+	}
+
 	@ReadOperation
 	public ZdmDescriptor migrations() {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
@@ -125,8 +152,22 @@ public class ZdmEndpoint {
 	 * repair)
 	 * @return the backfill's progress after the action
 	 */
+	public @Nullable BackfillProgress backfill(String id, String action) {
+		return backfill(id, action, null, SecurityContext.NONE);
+	}
+
+	/**
+	 * Control a migration's backfill, from any instance of the fleet.
+	 * @param id the migration
+	 * @param action {@code pause}, {@code resume} or {@code verify} (verify again, and
+	 * repair)
+	 * @param reason why, recorded with who asked
+	 * @param securityContext who asks
+	 * @return the backfill's progress after the action
+	 */
 	@WriteOperation
-	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action) {
+	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action, @Nullable String reason,
+			SecurityContext securityContext) {
 		if (this.controller.migrations().stream().noneMatch((migration) -> migration.id().equals(id))) {
 			throw new InvalidEndpointRequestException("No migration '" + id + "' is declared",
 					"No migration '" + id + "' is declared; declared: "
@@ -140,6 +181,7 @@ public class ZdmEndpoint {
 					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
 							+ id + "/pause");
 		}
+		record(id, "backfill." + action, reason, securityContext);
 		return this.backfill.progress(id);
 	}
 
@@ -197,14 +239,16 @@ public class ZdmEndpoint {
 							+ action);
 		}
 		try {
-			return "pause".equals(action) ? runner.pauseExpand(id) : runner.resumeExpand(id);
+			ExpandProgress progress = "pause".equals(action) ? runner.pauseExpand(id) : runner.resumeExpand(id);
+			record(id, "expand." + action, reason, securityContext);
+			return progress;
 		}
 		catch (IllegalStateException ex) {
 			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
 		}
 	}
 
-	private ContractDescriptor contract(MigrationDefinition migration, String action, @Nullable String reason,
+	private ContractCheck contract(MigrationDefinition migration, String action, @Nullable String reason,
 			SecurityContext securityContext) {
 		String id = migration.id();
 		FinalContractCheck check = this.contractCheck;
@@ -212,11 +256,8 @@ public class ZdmEndpoint {
 			throw new InvalidEndpointRequestException("No final contract check",
 					"This application runs no final contract check (no FinalContractCheck bean)");
 		}
-		String principal = (securityContext.getPrincipal() != null) ? securityContext.getPrincipal().getName()
-				: "anonymous";
 		String trimmed = (reason != null && !reason.isBlank()) ? reason.strip() : null;
-		ContractAction recorded = new ContractAction(action, principal, this.controller.instance().instanceId(),
-				trimmed, Instant.now());
+		OperatorAction recorded = action("contract." + action, trimmed, securityContext);
 		try {
 			switch (action) {
 				case "recheck" -> check.recheck(id, recorded);
@@ -237,17 +278,41 @@ public class ZdmEndpoint {
 		catch (IllegalArgumentException | IllegalStateException ex) {
 			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
 		}
-		return Objects.requireNonNull(contractDescriptor(id));
+		record(id, recorded);
+		return Objects.requireNonNull(check.repository().find(id));
 	}
 
-	private @Nullable ContractDescriptor contractDescriptor(String id) {
-		FinalContractCheck check = this.contractCheck;
-		if (check == null) {
-			return null;
+	private OperatorAction action(String action, @Nullable String reason, SecurityContext securityContext) {
+		String principal = (securityContext.getPrincipal() != null) ? securityContext.getPrincipal().getName()
+				: OperatorAction.ANONYMOUS;
+		String trimmed = (reason != null && !reason.isBlank()) ? reason.strip() : null;
+		// to the microsecond, as stored, so that the event and the stored record agree
+		return new OperatorAction(action, principal, this.controller.instance().instanceId(), trimmed,
+				Instant.now().truncatedTo(ChronoUnit.MICROS));
+	}
+
+	private void record(String id, String action, @Nullable String reason, SecurityContext securityContext) {
+		record(id, action(action, reason, securityContext));
+	}
+
+	private void record(String id, OperatorAction action) {
+		if (this.operatorActions != null) {
+			this.operatorActions.record(id, action);
 		}
-		ContractCheck stored = check.repository().find(id);
-		List<ContractAction> actions = check.repository().actions(id, RECENT_CONTRACT_ACTIONS);
-		return (stored != null || !actions.isEmpty()) ? new ContractDescriptor(stored, actions) : null;
+		if (this.eventPublisher != null) {
+			this.eventPublisher.publishEvent(new ZdmOperatorActionEvent(this, id, action));
+		}
+		if (this.auditEvents != null) {
+			Map<String, Object> data = new LinkedHashMap<>();
+			data.put("migration", id);
+			data.put("action", action.action());
+			data.put("instance", action.instanceId());
+			if (action.reason() != null) {
+				data.put("reason", action.reason());
+			}
+			this.auditEvents.add(new AuditEvent(action.actedAt(), action.principal(),
+					ZdmOperatorActionEvent.AUDIT_EVENT_TYPE, data));
+		}
 	}
 
 	private MigrationDescriptor describe(MigrationStatus status) {
@@ -258,7 +323,10 @@ public class ZdmEndpoint {
 				(locks != null) ? LocksDescriptor.of(locks) : null, this.backfill.progress(status.migrationId()),
 				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
 				(this.ddlRunner != null) ? this.ddlRunner.expandProgress(status.migrationId()) : null,
-				contractDescriptor(status.migrationId()), status.decidedAt(), status.lastHeartbeatError());
+				(this.contractCheck != null) ? this.contractCheck.repository().find(status.migrationId()) : null,
+				(this.operatorActions != null)
+						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
+				status.decidedAt(), status.lastHeartbeatError());
 	}
 
 	/**
@@ -304,27 +372,17 @@ public class ZdmEndpoint {
 	 * timeouts
 	 * @param expand where the expand DDL stands on this instance (pending, waiting for a
 	 * lock or for another instance, stalled, done), if this instance has looked at it
-	 * @param contractCheck the final check before the contract and the operator's actions
-	 * on it, once it has run
+	 * @param contractCheck the final check before the contract, once it has run
+	 * @param actions the most recent operator actions through the endpoint, most recent
+	 * first
 	 * @param decidedAt when the effective phase was last decided
 	 * @param lastHeartbeatError the last heartbeat's failure, if it failed
 	 */
 	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
 			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
 			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, DdlStatus ddl,
-			@Nullable ExpandProgress expand, @Nullable ContractDescriptor contractCheck, Instant decidedAt,
-			@Nullable String lastHeartbeatError) implements OperationResponseBody {
-
-	}
-
-	/**
-	 * The final check before a migration's contract and what operators did about it.
-	 *
-	 * @param check the latest check, if one ran
-	 * @param actions the most recent operator actions on it, most recent first
-	 */
-	public record ContractDescriptor(@Nullable ContractCheck check,
-			List<ContractAction> actions) implements OperationResponseBody {
+			@Nullable ExpandProgress expand, @Nullable ContractCheck contractCheck, List<OperatorAction> actions,
+			Instant decidedAt, @Nullable String lastHeartbeatError) implements OperationResponseBody {
 
 	}
 

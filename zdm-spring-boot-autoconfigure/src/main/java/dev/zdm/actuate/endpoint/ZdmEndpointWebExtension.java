@@ -32,9 +32,10 @@ public class ZdmEndpointWebExtension {
 	}
 
 	@WriteOperation
-	public WebEndpointResponse<Object> backfill(@Selector String id, @Selector String action) {
+	public WebEndpointResponse<Object> backfill(@Selector String id, @Selector String action, @Nullable String reason,
+			SecurityContext securityContext) {
 		try {
-			Object progress = this.delegate.backfill(id, action);
+			Object progress = this.delegate.backfill(id, action, reason, securityContext);
 			return (progress != null) ? new WebEndpointResponse<>(progress, WebEndpointResponse.STATUS_OK)
 					: new WebEndpointResponse<>(WebEndpointResponse.STATUS_NO_CONTENT);
 		}

@@ -1,5 +1,6 @@
 package dev.zdm.internal.backfill;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
@@ -61,6 +62,18 @@ final class BackfillFailureBudget {
 					+ "max-failure-share " + this.maxFailureShare + " of failure-window " + this.window.length + ")";
 		}
 		return null;
+	}
+
+	/**
+	 * Start afresh, as after the backfill stopped on the spent budget.
+	 */
+	void reset() {
+		Arrays.fill(this.window, false);
+		this.next = 0;
+		this.filled = 0;
+		this.failed = 0;
+		this.inARow = 0;
+		this.failingAfter = null;
 	}
 
 	/**

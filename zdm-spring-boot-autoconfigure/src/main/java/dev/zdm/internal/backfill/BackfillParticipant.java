@@ -147,6 +147,10 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				if (job.unrecordedFailures > 0 && job.unrecordedFailure != null) {
 					next.recordEarlierFailures(job.unrecordedFailures, job.unrecordedFailure);
 				}
+				if (job.failureBudget == null) {
+					job.failureBudget = new BackfillFailureBudget(migration.backfill());
+				}
+				next.useFailureBudget(job.failureBudget);
 				job.runner = next;
 				job.future = this.executor.submit(() -> run(migration, job, next));
 			}
@@ -279,6 +283,9 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		private int unrecordedFailures;
 
 		private @Nullable String unrecordedFailure;
+
+		// outlives each run: a batch whose failure ends the run counts across runs
+		private @Nullable BackfillFailureBudget failureBudget;
 
 		private boolean isDone() {
 			return this.future == null || this.future.isDone();

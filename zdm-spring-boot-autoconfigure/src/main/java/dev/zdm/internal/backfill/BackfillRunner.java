@@ -53,7 +53,7 @@ public final class BackfillRunner {
 
 	private final BackfillVerificationGate gate;
 
-	private final BackfillFailureBudget failureBudget;
+	private BackfillFailureBudget failureBudget;
 
 	private int earlierFailures;
 
@@ -91,6 +91,15 @@ public final class BackfillRunner {
 	void recordEarlierFailures(int count, String failure) {
 		this.earlierFailures = count;
 		this.earlierFailure = failure;
+	}
+
+	/**
+	 * Have the run count its failed batches in a budget that outlives it, so that a batch
+	 * whose failure ends each run counts across runs.
+	 * @param failureBudget the budget
+	 */
+	void useFailureBudget(BackfillFailureBudget failureBudget) {
+		this.failureBudget = failureBudget;
 	}
 
 	/**
@@ -180,8 +189,8 @@ public final class BackfillRunner {
 		}
 		if (upperBound != null) {
 			int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
-			Outcome outcome = walk(session,
-					BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(), estimated, batchSize));
+			Outcome outcome = walk(session, BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(),
+					progress.rowsUpdated(), estimated, batchSize));
 			if (outcome != null) {
 				return outcome;
 			}
@@ -210,8 +219,10 @@ public final class BackfillRunner {
 			walk = BackfillWalk.verification(inFlight.pass(), inFlight.upperBound(), inFlight.lastKey(),
 					inFlight.rowsChecked(), inFlight.rowsToCheck(), inFlight.rowsDisagreeing(), inFlight.rowsRepaired(),
 					this.settings.verificationBatchSize());
-			log("verification pass " + walk.pass() + " resumes from key " + walk.lastKey() + " after " + walk.rows()
-					+ " rows");
+			log("verification pass " + walk.pass()
+					+ ((walk.lastKey() != null)
+							? " resumes from key " + walk.lastKey() + " after " + walk.rows() + " rows"
+							: " starts from the beginning"));
 		}
 		while (true) {
 			BackfillListener.Pass observed = this.listener.verificationPassStarting(this.migration, walk.pass());
@@ -288,6 +299,9 @@ public final class BackfillRunner {
 				if (spent != null) {
 					return stopFailed(repository, walk, spent, ex);
 				}
+				if (!BackfillErrors.isRetryable(ex)) {
+					throw ex; // the run ends, and the next one tries the batch again
+				}
 				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
 				continue;
 			}
@@ -343,13 +357,15 @@ public final class BackfillRunner {
 				+ BackfillErrors.describe(ex) + ". Mend the cause, then resume with POST /actuator/zdm/" + id
 				+ "/resume (or BackfillService#resume)";
 		repository.stopFailed(id, failure);
+		this.failureBudget.reset();
 		logger.error("zdm: migration '" + id + "': " + failure);
 		return Outcome.FAILED;
 	}
 
 	/**
-	 * Handle a batch that failed and may be retried within the failure budget: record the
-	 * error, back off and return the halved batch size to retry with.
+	 * Handle a batch that failed on a lock or statement timeout or a deadlock, within the
+	 * failure budget: record the error, back off and return the halved batch size to
+	 * retry with.
 	 */
 	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
 		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);

@@ -15,10 +15,9 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.internal.locks.QueryText;
 
 /**
- * Reads and writes the final contract check ({@code zdm_contract_check}) and the
- * operator's actions on it ({@code zdm_contract_action}), and finds the sessions that
- * write a migration's tables ({@code pg_stat_activity}, {@code pg_locks}). Every such
- * statement is here; those on the migration's own tables are in
+ * Reads and writes the final contract check ({@code zdm_contract_check}), and finds the
+ * sessions that write a migration's tables ({@code pg_stat_activity}, {@code pg_locks}).
+ * Every such statement is here; those on the migration's own tables are in
  * {@link BackfillStatements}.
  */
 public class ContractCheckRepository {
@@ -46,15 +45,6 @@ public class ContractCheckRepository {
 
 	private static final String OVERRIDE = """
 			UPDATE zdm_contract_check SET override_reason = ? WHERE migration_id = ? AND held
-			""";
-
-	private static final String RECORD_ACTION = """
-			INSERT INTO zdm_contract_action (migration_id, action, principal, instance_id, reason) VALUES (?, ?, ?, ?, ?)
-			""";
-
-	private static final String ACTIONS = """
-			SELECT action, principal, instance_id, reason, acted_at FROM zdm_contract_action
-			WHERE migration_id = ? ORDER BY acted_at DESC, action_id DESC LIMIT ?
 			""";
 
 	// Sessions of this database, other than this one, that hold a row lock on one of the
@@ -118,24 +108,6 @@ public class ContractCheckRepository {
 
 	boolean override(String migrationId, String reason) {
 		return this.jdbcTemplate.update(OVERRIDE, reason, migrationId) > 0;
-	}
-
-	void recordAction(String migrationId, ContractAction action) {
-		this.jdbcTemplate.update(RECORD_ACTION, migrationId, action.action(), action.principal(), action.instanceId(),
-				action.reason());
-	}
-
-	/**
-	 * Return the most recent operator actions on a migration's final check.
-	 * @param migrationId the migration
-	 * @param limit how many at most
-	 * @return the actions, most recent first
-	 */
-	public List<ContractAction> actions(String migrationId, int limit) {
-		return this.jdbcTemplate.query(ACTIONS,
-				(rs, row) -> new ContractAction(rs.getString("action"), rs.getString("principal"),
-						rs.getString("instance_id"), rs.getString("reason"), rs.getTimestamp("acted_at").toInstant()),
-				migrationId, limit);
 	}
 
 	/**

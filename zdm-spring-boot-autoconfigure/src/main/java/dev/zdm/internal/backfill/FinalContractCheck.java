@@ -20,6 +20,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.fleet.MigrationParticipant;
+import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
@@ -34,7 +35,8 @@ import dev.zdm.migration.Phase;
  * contract would drop. Nothing is repaired and the contract is held back, with the rows
  * and the writers seen, until an operator asks for a re-check (after stopping the writer
  * and, if its writes should be kept, applying the old side to the new with
- * {@link #applyOld}) or overrides the check with a reason. Every such action is recorded.
+ * {@link #applyOld}) or overrides the check with a reason, through the endpoint, which
+ * records every such action.
  * <p>
  * After each heartbeat at {@code contract} it reads the stored check, so that every
  * instance's health and meters show it without querying the database.
@@ -166,14 +168,13 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * @return the rows changed
 	 * @throws IllegalStateException if the contract is not held back
 	 */
-	public long applyOld(MigrationDefinition migration, ContractAction action) {
+	public long applyOld(MigrationDefinition migration, OperatorAction action) {
 		String id = migration.id();
 		ContractCheck stored = this.repository.find(id);
 		if (stored == null || !stored.held()) {
 			throw new IllegalStateException("The contract of migration '" + id + "' is not held back by a final "
 					+ "check; there is nothing to apply");
 		}
-		this.repository.recordAction(id, action);
 		BackfillStatements statements = BackfillStatements.of(migration);
 		BackfillSettings settings = migration.backfill();
 		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(this.dataSource);
@@ -215,12 +216,11 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * @param action who asks for it and why
 	 * @throws IllegalStateException if the contract is not held back
 	 */
-	public void recheck(String migrationId, ContractAction action) {
+	public void recheck(String migrationId, OperatorAction action) {
 		if (!this.repository.requestRecheck(migrationId)) {
 			throw new IllegalStateException("The contract of migration '" + migrationId
 					+ "' is not held back by a final check; there is nothing to re-check");
 		}
-		this.repository.recordAction(migrationId, action);
 		logger.info("zdm: migration '" + migrationId + "': re-check of the final contract check asked for by "
 				+ action.principal() + " through instance " + action.instanceId()
 				+ ((action.reason() != null) ? ": " + action.reason() : ""));
@@ -233,7 +233,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * @throws IllegalArgumentException if no reason is given
 	 * @throws IllegalStateException if the contract is not held back
 	 */
-	public void override(String migrationId, ContractAction action) {
+	public void override(String migrationId, OperatorAction action) {
 		String reason = action.reason();
 		if (reason == null || reason.isBlank()) {
 			throw new IllegalArgumentException("An override of the final contract check of migration '" + migrationId
@@ -244,7 +244,6 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 			throw new IllegalStateException("The contract of migration '" + migrationId
 					+ "' is not held back by a final check; there is nothing to override");
 		}
-		this.repository.recordAction(migrationId, action);
 		logger.warn("zdm: migration '" + migrationId + "': the final contract check is overridden by "
 				+ action.principal() + " through instance " + action.instanceId() + ": " + reason
 				+ "; the contract runs over it and drops what the old side holds");

@@ -26,7 +26,7 @@ import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
-import dev.zdm.actuate.endpoint.ZdmEndpoint.ContractDescriptor;
+import dev.zdm.actuate.endpoint.ZdmEndpoint.MigrationDescriptor;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandContractRunner;
@@ -34,6 +34,8 @@ import dev.zdm.internal.ddl.ExpandSettings;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.internal.locks.LockFiguresSampler;
@@ -103,9 +105,8 @@ class FinalContractCheckTests {
 		b.controller().stop();
 		ZdmEndpoint endpoint = endpoint(a);
 		await().atMost(Duration.ofSeconds(30))
-			.until(() -> contract(endpoint) != null && contract(endpoint).check() != null
-					&& contract(endpoint).check().held());
-		ContractCheck held = contract(endpoint).check();
+			.until(() -> contract(endpoint).contractCheck() != null && contract(endpoint).contractCheck().held());
+		ContractCheck held = contract(endpoint).contractCheck();
 		assertThat(held.reason()).contains("contract held back").contains("outside the application");
 		assertThat(held.rowsDisagreeing()).isPositive();
 		assertThat(held.rows()).isNotEmpty().allMatch((row) -> row.matches("key \\d+: (missing|extra|different)"));
@@ -149,10 +150,10 @@ class FinalContractCheckTests {
 			assertThat(kept).as("key " + write.getKey())
 				.isEqualTo(write.getValue().isEmpty() ? List.of() : List.of(write.getValue()));
 		}
-		ContractDescriptor after = contract(endpoint);
-		assertThat(after.check().held()).isFalse();
+		MigrationDescriptor after = contract(endpoint);
+		assertThat(after.contractCheck().held()).isFalse();
 		assertThat(after.actions()).singleElement().satisfies((action) -> {
-			assertThat(action.action()).isEqualTo("apply-old");
+			assertThat(action.action()).isEqualTo("contract.apply-old");
 			assertThat(action.principal()).isEqualTo("anonymous");
 			assertThat(action.instanceId()).isEqualTo("held-a");
 			assertThat(action.reason()).isEqualTo("the billing job wrote them; it is stopped");
@@ -170,9 +171,8 @@ class FinalContractCheckTests {
 		b.controller().stop();
 		ZdmEndpoint endpoint = endpoint(a);
 		await().atMost(Duration.ofSeconds(30))
-			.until(() -> contract(endpoint) != null && contract(endpoint).check() != null
-					&& contract(endpoint).check().held());
-		assertThat(contract(endpoint).check().rowsDisagreeing()).isEqualTo(10);
+			.until(() -> contract(endpoint).contractCheck() != null && contract(endpoint).contractCheck().held());
+		assertThat(contract(endpoint).contractCheck().rowsDisagreeing()).isEqualTo(10);
 		a.heartbeats().awaitHeartbeats(10);
 		assertThat(tableExists("over_contracted")).isFalse();
 		SecurityContext alice = new SecurityContext() {
@@ -191,11 +191,11 @@ class FinalContractCheckTests {
 		endpoint.ddl("over", "contract", "override", "rows 2 to 20 are test data", alice);
 		await().atMost(Duration.ofSeconds(30)).until(() -> tableExists("over_contracted"));
 		assertThat(contract(endpoint).actions()).singleElement().satisfies((action) -> {
-			assertThat(action.action()).isEqualTo("override");
+			assertThat(action.action()).isEqualTo("contract.override");
 			assertThat(action.principal()).isEqualTo("alice");
 			assertThat(action.reason()).isEqualTo("rows 2 to 20 are test data");
 		});
-		assertThat(contract(endpoint).check().overrideReason()).isEqualTo("rows 2 to 20 are test data");
+		assertThat(contract(endpoint).contractCheck().overrideReason()).isEqualTo("rows 2 to 20 are test data");
 	}
 
 	@Test
@@ -219,7 +219,7 @@ class FinalContractCheckTests {
 		assertThat(held.rows()).containsExactly("key 3: different", "key 4: different");
 		assertThat(check.holdBack(migration)).as("held until a re-check").isEqualTo(held.reason());
 		long changed = check.applyOld(migration,
-				new ContractAction("apply-old", "anonymous", "people-a", "test", java.time.Instant.now()));
+				new OperatorAction("contract.apply-old", "anonymous", "people-a", "test", java.time.Instant.now()));
 		assertThat(changed).isEqualTo(2);
 		assertThat(this.jdbc.queryForList("SELECT email_address FROM people ORDER BY id", String.class))
 			.containsExactly("a@x", "B@X", "c@x", "d@x");
@@ -227,8 +227,8 @@ class FinalContractCheckTests {
 		assertThat(check.repository().find("people-email").held()).isFalse();
 	}
 
-	private @Nullable ContractDescriptor contract(ZdmEndpoint endpoint) {
-		return endpoint.migrations().migrations().values().iterator().next().contractCheck();
+	private MigrationDescriptor contract(ZdmEndpoint endpoint) {
+		return endpoint.migrations().migrations().values().iterator().next();
 	}
 
 	private ZdmEndpoint endpoint(Started started) {
@@ -237,6 +237,7 @@ class FinalContractCheckTests {
 				new LockFiguresSampler(new LockInspector(dataSource)), new JdbcBackfillService(dataSource),
 				new DdlHistoryRepository(dataSource), started.runner());
 		endpoint.setContractCheck(started.check());
+		endpoint.setAuditing(new OperatorActionRepository(dataSource), null, null);
 		return endpoint;
 	}
 
