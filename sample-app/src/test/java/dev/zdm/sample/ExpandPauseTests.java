@@ -147,7 +147,9 @@ class ExpandPauseTests {
 			assertBadRequest(post(client(b), "/actuator/zdm/" + MIGRATION + "/expand/stop"),
 					"Unknown expand action 'stop': use pause or resume");
 			assertBadRequest(post(client(b), "/actuator/zdm/" + MIGRATION + "/contract/resume"),
-					"Unknown step 'contract': only the expand can be paused or resumed");
+					"Unknown contract action 'resume': use recheck, apply-old or override");
+			assertBadRequest(post(client(b), "/actuator/zdm/" + MIGRATION + "/backfill/pause"),
+					"Unknown step 'backfill': use expand (pause, resume) or contract (recheck, apply-old, override)");
 			assertBadRequest(post(client(b), "/actuator/zdm/orders-total/expand/resume"),
 					"No migration 'orders-total' is declared");
 			assertThat(pausedAt()).isEqualTo(pausedAt);
