@@ -48,7 +48,7 @@ class ExpandPauseTests {
 
 	private static final String MIGRATION = "customers-email";
 
-	private static final Pattern EXPAND_STATE = Pattern.compile("\"expand\":\\{[^{}]*\"state\":\"([A-Z_]+)\"");
+	private static final Pattern EXPAND_STATE = Pattern.compile("\"expand\":\\{[^{}]*\"state\":\"([a-z-]+)\"");
 
 	private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
 
@@ -92,7 +92,7 @@ class ExpandPauseTests {
 			ConfigurableApplicationContext b = start("b", heartbeats.get(1));
 			instances.add(b);
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> "PAUSED".equals(expandState(a)) && "PAUSED".equals(expandState(b)));
+				.until(() -> "paused".equals(expandState(a)) && "paused".equals(expandState(b)));
 			// Two of each instance's reads of the pause later, nothing has run.
 			awaitHeartbeats(heartbeats, 2 * HEARTBEATS_PER_PAUSE_READ);
 			assertThat(attempts()).isZero();
@@ -117,7 +117,7 @@ class ExpandPauseTests {
 			System.out.println("The waiting ALTER was cancelled "
 					+ Duration.ofNanos(System.nanoTime() - pauseSent).toMillis() + " ms after the pause request");
 			await().atMost(Duration.ofSeconds(10))
-				.until(() -> "PAUSED".equals(expandState(a)) && "PAUSED".equals(expandState(b)));
+				.until(() -> "paused".equals(expandState(a)) && "paused".equals(expandState(b)));
 			assertThat(jdbc.queryForObject(
 					"SELECT state || ': ' || error FROM zdm_ddl_statement WHERE migration_id = ? AND source LIKE 'V1__%'",
 					String.class, MIGRATION))
@@ -133,7 +133,7 @@ class ExpandPauseTests {
 			assertThat(columns()).doesNotContain("email_address");
 			assertThat(attempts()).isEqualTo(attempts);
 			for (ConfigurableApplicationContext instance : instances) {
-				assertThat(expandState(instance)).isEqualTo("PAUSED");
+				assertThat(expandState(instance)).isEqualTo("paused");
 				assertThat(get(client(instance), "/actuator/zdm/" + MIGRATION).getBody())
 					.contains("\"pause\":{\"instanceId\":");
 				assertThat(status(instance).heldBackReason()).contains(
@@ -149,17 +149,19 @@ class ExpandPauseTests {
 					.gauge()
 					.value()).isEqualTo(1);
 			}
-			assertThat(get(client(b), "/actuator/zdm/" + MIGRATION).getBody()).contains("\"state\":\"PAUSED\"",
+			assertThat(get(client(b), "/actuator/zdm/" + MIGRATION).getBody()).contains("\"state\":\"paused\"",
 					"\"pause\":{\"instanceId\":\"a\"");
 			assertThat(get(client(b), "/actuator/health").getBody()).contains("\"status\":\"UP\"",
-					"\"state\":\"PAUSED\"", "\"pause\":{\"instanceId\":\"a\"");
+					"\"state\":\"paused\"", "\"pause\":{\"instanceId\":\"a\"");
 
 			// Malformed requests change nothing.
 			Timestamp pausedAt = pausedAt();
 			assertBadRequest(post(client(b), "/actuator/zdm/" + MIGRATION + "/expand/stop"),
 					"Unknown expand action 'stop': use pause or resume");
 			assertBadRequest(post(client(b), "/actuator/zdm/" + MIGRATION + "/contract/resume"),
-					"Unknown step 'contract': only the expand can be paused or resumed");
+					"Unknown contract action 'resume': use recheck, apply-old or override");
+			assertBadRequest(post(client(b), "/actuator/zdm/" + MIGRATION + "/backfill/pause"),
+					"Unknown step 'backfill': use expand (pause, resume) or contract (recheck, apply-old, override)");
 			assertBadRequest(post(client(b), "/actuator/zdm/orders-total/expand/resume"),
 					"No migration 'orders-total' is declared");
 			assertThat(pausedAt()).isEqualTo(pausedAt);

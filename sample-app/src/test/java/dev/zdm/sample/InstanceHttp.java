@@ -29,7 +29,13 @@ final class InstanceHttp {
 	}
 
 	static ResponseEntity<String> post(RestClient client, String path) {
-		return client.post().uri(path).retrieve().toEntity(String.class);
+		// the endpoint's write operations read an optional reason from a JSON body
+		return client.post()
+			.uri(path)
+			.contentType(MediaType.APPLICATION_JSON)
+			.body("{}")
+			.retrieve()
+			.toEntity(String.class);
 	}
 
 	static ResponseEntity<String> put(RestClient client, String path, String json) {

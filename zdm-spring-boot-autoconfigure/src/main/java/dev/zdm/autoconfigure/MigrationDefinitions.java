@@ -35,7 +35,9 @@ final class MigrationDefinitions {
 
 	static MigrationDefinition from(String id, ZdmProperties.Migration migration) {
 		if (!MigrationDefinition.isValidId(id)) {
-			throw new ZdmConfigurationException(id, "'" + id + "' is not a valid migration id",
+			// said once, and a long one shortened: the description is read on a console
+			String shown = (id.length() > 63) ? id.substring(0, 40) + "... (" + id.length() + " characters)" : id;
+			throw new ZdmConfigurationException(null, "'" + shown + "' is not a valid migration id",
 					"Name the migration with letters, digits, '-' and '_' only, at most 63 characters, "
 							+ "for example zdm.migrations.users-email.");
 		}
@@ -193,6 +195,8 @@ final class MigrationDefinitions {
 				.maxLatencyIncrease(ZdmSettings.latencyIncrease(id, prefix + "max-latency-increase",
 						backfill.getMaxLatencyIncrease()))
 				.maxRowsPerSecond(backfill.getMaxRowsPerSecond())
+				.maxBatchAttempts(backfill.getMaxBatchAttempts())
+				.failureBudget(backfill.getFailureWindow(), backfill.getMaxFailureShare())
 				.build();
 		}
 		catch (IllegalArgumentException | DateTimeException ex) {

@@ -31,9 +31,11 @@ import dev.zdm.internal.backfill.ApplicationLatency;
 import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.MigrationValidator;
+import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
@@ -176,9 +178,18 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	ContractRunner zdmContractRunner(DataSource dataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
-			FleetRegistry registry, DdlSettings settings, ZdmProperties properties, InstanceInfo instance) {
-		return new ContractRunner(dataSource, flywayStep, contributions, history, states, registry, settings, instance,
-				properties.getFleet().getTimeout());
+			FleetRegistry registry, DdlSettings settings, ZdmProperties properties, InstanceInfo instance,
+			ObjectProvider<ContractPrecondition> contractPrecondition) {
+		ContractRunner runner = new ContractRunner(dataSource, flywayStep, contributions, history, states, registry,
+				settings, instance, properties.getFleet().getTimeout());
+		contractPrecondition.ifAvailable(runner::setContractPrecondition);
+		return runner;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	FinalContractCheck zdmFinalContractCheck(DataSource dataSource, InstanceInfo instance, ZdmProperties properties) {
+		return new FinalContractCheck(dataSource, instance.instanceId(), properties.getLocks().isShowQueryLiterals());
 	}
 
 	@Bean

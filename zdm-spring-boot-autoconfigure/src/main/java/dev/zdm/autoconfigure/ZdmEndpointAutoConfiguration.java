@@ -1,19 +1,25 @@
 package dev.zdm.autoconfigure;
 
+import javax.sql.DataSource;
+
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.actuate.audit.AuditEventRepository;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.ExpandRunner;
+import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 
@@ -31,9 +37,15 @@ public final class ZdmEndpointAutoConfiguration {
 	@ConditionalOnMissingBean
 	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
-			ObjectProvider<ExpandRunner> expandRunner) {
-		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
-				expandRunner.getIfAvailable());
+			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
+			DataSource dataSource, ApplicationEventPublisher eventPublisher,
+			ObjectProvider<AuditEventRepository> auditEventRepository) {
+		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
+				ddlHistoryRepository, expandRunner.getIfAvailable());
+		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
+		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
+				auditEventRepository.getIfAvailable());
+		return endpoint;
 	}
 
 	@Bean

@@ -12,6 +12,7 @@ import org.springframework.context.annotation.Configuration;
 
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.HeldBackTracker;
@@ -31,12 +32,15 @@ public final class ZdmHealthContributorAutoConfiguration {
 	@ConditionalOnMissingBean(name = "zdmHealthIndicator")
 	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<BackfillProgressSampler> backfillProgressSampler,
-			ObjectProvider<DdlActivity> ddlActivity, ObjectProvider<HeldBackTracker> heldBackTracker) {
+			ObjectProvider<DdlActivity> ddlActivity, ObjectProvider<HeldBackTracker> heldBackTracker,
+			ObjectProvider<FinalContractCheck> finalContractCheck) {
 		ZdmProperties.Health health = properties.getHealth();
-		return new ZdmHealthIndicator(phaseController, expandRunner.getIfAvailable(),
+		ZdmHealthIndicator indicator = new ZdmHealthIndicator(phaseController, expandRunner.getIfAvailable(),
 				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
 				heldBackTracker.getIfAvailable(),
 				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
+		indicator.setContractCheck(finalContractCheck.getIfAvailable());
+		return indicator;
 	}
 
 }

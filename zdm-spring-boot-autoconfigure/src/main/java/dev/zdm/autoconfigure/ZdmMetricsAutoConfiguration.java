@@ -13,12 +13,14 @@ import org.springframework.context.annotation.Configuration;
 
 import dev.zdm.internal.backfill.ApplicationLatency;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.HeldBackTracker;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.metrics.BackfillMetrics;
+import dev.zdm.metrics.ContractCheckMetrics;
 import dev.zdm.metrics.DdlMetrics;
 import dev.zdm.metrics.DualWriteMetrics;
 import dev.zdm.metrics.ExpandMetrics;
@@ -43,6 +45,14 @@ public final class ZdmMetricsAutoConfiguration {
 			ObjectProvider<HeldBackTracker> heldBackTracker) {
 		return new ZdmMetrics(phaseController, lockFiguresSampler, backfillProgressSampler.getIfAvailable(),
 				ddlActivity.getIfAvailable(), heldBackTracker.getIfAvailable());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@ConditionalOnBean(FinalContractCheck.class)
+	ContractCheckMetrics zdmContractCheckMetrics(PhaseController phaseController,
+			FinalContractCheck finalContractCheck) {
+		return new ContractCheckMetrics(phaseController, finalContractCheck);
 	}
 
 	@Bean

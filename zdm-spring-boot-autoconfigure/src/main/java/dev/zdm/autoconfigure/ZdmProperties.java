@@ -822,6 +822,23 @@ public class ZdmProperties {
 		 */
 		private Duration maxReplicationLag = Duration.ofSeconds(10);
 
+		/**
+		 * Failed attempts in a row of one batch after which the backfill stops in the
+		 * failed state until it is resumed.
+		 */
+		private int maxBatchAttempts = 10;
+
+		/**
+		 * How many of the latest batch attempts max-failure-share is taken over.
+		 */
+		private int failureWindow = 100;
+
+		/**
+		 * Share of failed attempts among the latest failure-window above which the
+		 * backfill stops in the failed state until it is resumed.
+		 */
+		private double maxFailureShare = 0.5;
+
 		public boolean isEnabled() {
 			return this.enabled;
 		}
@@ -980,6 +997,30 @@ public class ZdmProperties {
 
 		public void setMaxReplicationLag(Duration maxReplicationLag) {
 			this.maxReplicationLag = maxReplicationLag;
+		}
+
+		public int getMaxBatchAttempts() {
+			return this.maxBatchAttempts;
+		}
+
+		public void setMaxBatchAttempts(int maxBatchAttempts) {
+			this.maxBatchAttempts = maxBatchAttempts;
+		}
+
+		public int getFailureWindow() {
+			return this.failureWindow;
+		}
+
+		public void setFailureWindow(int failureWindow) {
+			this.failureWindow = failureWindow;
+		}
+
+		public double getMaxFailureShare() {
+			return this.maxFailureShare;
+		}
+
+		public void setMaxFailureShare(double maxFailureShare) {
+			this.maxFailureShare = maxFailureShare;
 		}
 
 	}

@@ -1,5 +1,7 @@
 package dev.zdm.backfill;
 
+import com.fasterxml.jackson.annotation.JsonValue;
+
 /**
  * Where a migration's backfill stands, as every instance reads it.
  */
@@ -23,13 +25,18 @@ public enum BackfillState {
 	/** Verified: every row agreed. */
 	VERIFIED,
 
-	/** The last run stopped on an error; another run retries. */
+	/**
+	 * The verification found rows still disagreeing, or the batches kept failing beyond
+	 * the failure budget (the backfill is then paused until it is resumed).
+	 */
 	FAILED;
 
 	/**
-	 * Return the value stored in the database.
+	 * Return the value stored in the database, and shown by the endpoint and the health
+	 * details.
 	 * @return the lower-case name
 	 */
+	@JsonValue
 	public String value() {
 		return name().toLowerCase();
 	}

@@ -15,6 +15,8 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.ContractCheck;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.ddl.ExpandRunner;
@@ -46,6 +48,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 	private final @Nullable HeldBackTracker heldBack;
 
 	private final Thresholds thresholds;
+
+	private @Nullable FinalContractCheck contractCheck;
 
 	/**
 	 * Create an indicator that shows each migration's phases only.
@@ -101,6 +105,14 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 		this.thresholds = thresholds;
 	}
 
+	/**
+	 * Set the final check before each contract, to report a contract it holds back.
+	 * @param contractCheck the check, or {@code null}
+	 */
+	public void setContractCheck(@Nullable FinalContractCheck contractCheck) {
+		this.contractCheck = contractCheck;
+	}
+
 	@Override
 	protected void doHealthCheck(Health.Builder builder) {
 		builder.up();
@@ -125,7 +137,10 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			}
 			BackfillProgress progress = (this.backfillProgress != null) ? this.backfillProgress.progress(id) : null;
 			if (progress != null) {
-				details.put("backfill", progress.state().value() + (progress.paused() ? " (paused)" : ""));
+				// a backfill stopped by its failure budget is paused until resumed: it
+				// says failed
+				details.put("backfill", progress.state().value()
+						+ ((progress.paused() && progress.state() != BackfillState.FAILED) ? " (paused)" : ""));
 				BackfillVerification verification = progress.verification();
 				if (verification != null && !verification.succeeded()) {
 					problems.add(
@@ -135,6 +150,12 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 				else if (progress.state() == BackfillState.FAILED) {
 					problems.add("backfill failed: " + progress.lastError());
 				}
+			}
+			ContractCheck contractHeld = (this.contractCheck != null) ? this.contractCheck.held(id) : null;
+			if (contractHeld != null) {
+				details.put("contract", "held (" + contractHeld.rowsDisagreeing() + " keys disagree)");
+				problems.add(contractHeld.reason() + "; disagreeing keys: " + contractHeld.rows()
+						+ "; sessions seen writing: " + contractHeld.writers());
 			}
 			DdlActivity.Blocked blocked = (this.ddlActivity != null) ? this.ddlActivity.blocked(id) : null;
 			if (blocked != null && blocked.duration().compareTo(this.thresholds.ddlBlocked()) > 0) {

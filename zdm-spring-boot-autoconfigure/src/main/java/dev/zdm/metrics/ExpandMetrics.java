@@ -1,7 +1,6 @@
 package dev.zdm.metrics;
 
 import java.time.Instant;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -63,8 +62,7 @@ public class ExpandMetrics implements MeterBinder {
 					(progress) -> (progress.state() != ExpandProgress.State.DONE) ? 1 : 0);
 			for (ExpandProgress.State state : ExpandProgress.State.values()) {
 				gauge(registry, "zdm.ddl.expand.state", "1 for the state the expand DDL is in, else 0",
-						tags.and("state", state.name().toLowerCase(Locale.ROOT).replace('_', '-')), id,
-						(progress) -> (progress.state() == state) ? 1 : 0);
+						tags.and("state", state.value()), id, (progress) -> (progress.state() == state) ? 1 : 0);
 			}
 			gauge(registry, "zdm.ddl.expand.paused",
 					"Whether the expand DDL is paused, for the whole fleet or on this instance", tags, id,

@@ -40,12 +40,19 @@ import java.util.List;
  * database calls may become while it copies, as a fraction ({@code 0.2} for 20%); the
  * copy slows down when they do
  * @param maxRowsPerSecond most rows the copy walks per second, or 0 for no ceiling
+ * @param maxBatchAttempts failed attempts in a row of one batch after which the backfill
+ * stops in the {@code failed} state until it is resumed
+ * @param failureWindow how many of the latest batch attempts {@code maxFailureShare} is
+ * taken over
+ * @param maxFailureShare share of failed attempts among the latest {@code failureWindow}
+ * above which the backfill stops in the {@code failed} state until it is resumed
  */
 public record BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
 		Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
 		int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval, List<TimeWindow> timeWindows,
 		ZoneId timeZone, long vacuumEveryRows, int verificationPasses, int verificationBatchSize,
-		Duration verificationPause, Duration maxReplicationLag, double maxLatencyIncrease, long maxRowsPerSecond) {
+		Duration verificationPause, Duration maxReplicationLag, double maxLatencyIncrease, long maxRowsPerSecond,
+		int maxBatchAttempts, int failureWindow, double maxFailureShare) {
 
 	/**
 	 * The default {@link #maxReplicationLag()}.
@@ -73,6 +80,12 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		if (verificationBatchSize < 1) {
 			throw new IllegalArgumentException(
 					"The verification batch size must be at least 1 (was " + verificationBatchSize + ")");
+		}
+		if (maxBatchAttempts < 1 || failureWindow < 1 || !(maxFailureShare > 0 && maxFailureShare <= 1)) {
+			throw new IllegalArgumentException(
+					"The backfill's failure budget must satisfy max-batch-attempts >= 1 (was " + maxBatchAttempts
+							+ "), failure-window >= 1 (was " + failureWindow + ") and 0 < max-failure-share <= 1 (was "
+							+ maxFailureShare + ")");
 		}
 		initialBatchSize = Math.max(minBatchSize, Math.min(maxBatchSize, initialBatchSize));
 		timeWindows = List.copyOf(timeWindows);
@@ -187,6 +200,12 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 
 		private long maxRowsPerSecond;
 
+		private int maxBatchAttempts = 10;
+
+		private int failureWindow = 100;
+
+		private double maxFailureShare = 0.5;
+
 		private Builder() {
 		}
 
@@ -211,6 +230,9 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			this.maxReplicationLag = settings.maxReplicationLag;
 			this.maxLatencyIncrease = settings.maxLatencyIncrease;
 			this.maxRowsPerSecond = settings.maxRowsPerSecond;
+			this.maxBatchAttempts = settings.maxBatchAttempts;
+			this.failureWindow = settings.failureWindow;
+			this.maxFailureShare = settings.maxFailureShare;
 		}
 
 		public Builder enabled(boolean enabled) {
@@ -324,6 +346,17 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			return this;
 		}
 
+		public Builder maxBatchAttempts(int maxBatchAttempts) {
+			this.maxBatchAttempts = maxBatchAttempts;
+			return this;
+		}
+
+		public Builder failureBudget(int failureWindow, double maxFailureShare) {
+			this.failureWindow = failureWindow;
+			this.maxFailureShare = maxFailureShare;
+			return this;
+		}
+
 		/**
 		 * Build the settings, checking they are consistent.
 		 * @return the settings
@@ -334,7 +367,8 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 					this.targetBatchDuration, this.pause, this.lockTimeout, this.statementTimeout, this.maxLockWaiters,
 					this.maxTransactionAge, this.throttleCheckInterval, this.timeWindows, this.timeZone,
 					this.vacuumEveryRows, this.verificationPasses, this.verificationBatchSize, this.verificationPause,
-					this.maxReplicationLag, this.maxLatencyIncrease, this.maxRowsPerSecond);
+					this.maxReplicationLag, this.maxLatencyIncrease, this.maxRowsPerSecond, this.maxBatchAttempts,
+					this.failureWindow, this.maxFailureShare);
 		}
 
 	}

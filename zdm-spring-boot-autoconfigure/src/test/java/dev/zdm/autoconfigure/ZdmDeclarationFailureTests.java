@@ -90,6 +90,19 @@ class ZdmDeclarationFailureTests {
 	}
 
 	@Test
+	void migrationIdTooLongIsShownOnceAndShortened() {
+		String id = "m".repeat(200);
+		this.contextRunner.withPropertyValues("zdm.migrations." + id + ".table=users").run((context) -> {
+			assertThat(context).hasFailed();
+			FailureAnalysis analysis = new ZdmFailureAnalyzer().analyze(context.getStartupFailure());
+			assertThat(analysis.getDescription())
+				.isEqualTo("'" + "m".repeat(40) + "... (200 characters)' is not a valid migration id");
+			assertThat(analysis.getAction()).contains("at most 63 characters");
+		});
+		assertThat(tables()).as("tables after a refused declaration").isEqualTo(tablesBefore);
+	}
+
+	@Test
 	void unsafeUpExpression() {
 		assertRefused(
 				List.of("zdm.migrations.m.table=users",

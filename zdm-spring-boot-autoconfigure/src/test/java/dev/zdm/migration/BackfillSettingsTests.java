@@ -39,14 +39,17 @@ class BackfillSettingsTests {
 		.maxReplicationLag(Duration.ofSeconds(15))
 		.maxLatencyIncrease(0.16)
 		.maxRowsPerSecond(17)
+		.maxBatchAttempts(16)
+		.failureBudget(17, 0.18)
 		.build();
 
 	@Test
 	void builderSetsEachComponentByName() {
-		assertThat(CUSTOM).isEqualTo(new BackfillSettings(false, 300, 200, 400, Duration.ofMillis(30),
-				Duration.ofMillis(40), Duration.ofMillis(500), Duration.ofSeconds(6), 7, Duration.ofMinutes(8),
-				Duration.ofMillis(900), List.of(new TimeWindow(LocalTime.of(22, 0), LocalTime.of(6, 0))),
-				ZoneId.of("Europe/Paris"), 11, 12, 13, Duration.ofMillis(14), Duration.ofSeconds(15), 0.16, 17));
+		assertThat(CUSTOM)
+			.isEqualTo(new BackfillSettings(false, 300, 200, 400, Duration.ofMillis(30), Duration.ofMillis(40),
+					Duration.ofMillis(500), Duration.ofSeconds(6), 7, Duration.ofMinutes(8), Duration.ofMillis(900),
+					List.of(new TimeWindow(LocalTime.of(22, 0), LocalTime.of(6, 0))), ZoneId.of("Europe/Paris"), 11, 12,
+					13, Duration.ofMillis(14), Duration.ofSeconds(15), 0.16, 17, 16, 17, 0.18));
 	}
 
 	@Test

@@ -3,24 +3,32 @@ package dev.zdm.actuate.endpoint;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.boot.actuate.audit.AuditEvent;
+import org.springframework.boot.actuate.audit.AuditEventRepository;
 import org.springframework.boot.actuate.endpoint.Access;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
+import org.springframework.context.ApplicationEventPublisher;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.backfill.BackfillHoldBack;
+import dev.zdm.internal.backfill.ContractCheck;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
 import dev.zdm.internal.ddl.ExpandProgress;
@@ -29,11 +37,14 @@ import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.BlockingSession;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.TableLockFigures;
 import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
 
 /**
  * {@link Endpoint @Endpoint} that shows every migration: requested and effective phase
@@ -49,6 +60,8 @@ public class ZdmEndpoint {
 
 	private static final int RECENT_LOCK_TIMEOUTS = 10;
 
+	private static final int RECENT_OPERATOR_ACTIONS = 10;
+
 	private final LockFiguresSampler lockFigures;
 
 	private final BackfillService backfill;
@@ -56,6 +69,14 @@ public class ZdmEndpoint {
 	private final DdlHistoryRepository ddlHistory;
 
 	private final @Nullable ExpandRunner expandRunner;
+
+	private @Nullable FinalContractCheck contractCheck;
+
+	private @Nullable OperatorActionRepository operatorActions;
+
+	private @Nullable ApplicationEventPublisher eventPublisher;
+
+	private @Nullable AuditEventRepository auditEvents;
 
 	/**
 	 * Create an endpoint.
@@ -87,6 +108,30 @@ public class ZdmEndpoint {
 		this.expandRunner = expandRunner;
 	}
 
+	/**
+	 * Set the final check before each contract, to show it and act on it.
+	 * @param contractCheck the check
+	 */
+	public void setContractCheck(@Nullable FinalContractCheck contractCheck) {
+		this.contractCheck = contractCheck;
+	}
+
+	/**
+	 * Record every write operation: who (the authenticated principal, else
+	 * {@code anonymous}), which instance, when and why, in {@code zdm_operator_action},
+	 * as a {@link ZdmOperatorActionEvent} and, with an audit event repository, as a Boot
+	 * {@link AuditEvent} of type {@value ZdmOperatorActionEvent#AUDIT_EVENT_TYPE}.
+	 * @param operatorActions where actions are stored
+	 * @param eventPublisher where the events are published, or {@code null}
+	 * @param auditEvents where audit events are added, or {@code null}
+	 */
+	public void setAuditing(OperatorActionRepository operatorActions,
+			@Nullable ApplicationEventPublisher eventPublisher, @Nullable AuditEventRepository auditEvents) {
+		this.operatorActions = operatorActions;
+		this.eventPublisher = eventPublisher;
+		this.auditEvents = auditEvents;
+	}
+
 	@ReadOperation
 	public ZdmDescriptor migrations() {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
@@ -116,8 +161,22 @@ public class ZdmEndpoint {
 	 * repair)
 	 * @return the backfill's progress after the action
 	 */
+	public @Nullable BackfillProgress backfill(String id, String action) {
+		return backfill(id, action, null, SecurityContext.NONE);
+	}
+
+	/**
+	 * Control a migration's backfill, from any instance of the fleet.
+	 * @param id the migration
+	 * @param action {@code pause}, {@code resume} or {@code verify} (verify again, and
+	 * repair)
+	 * @param reason why, recorded with who asked
+	 * @param securityContext who asks
+	 * @return the backfill's progress after the action
+	 */
 	@WriteOperation
-	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action) {
+	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action, @Nullable String reason,
+			SecurityContext securityContext) {
 		requireDeclared(id);
 		switch (action) {
 			case "pause" -> this.backfill.pause(id);
@@ -127,6 +186,7 @@ public class ZdmEndpoint {
 					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
 							+ id + "/pause");
 		}
+		record(id, "backfill." + action, reason, securityContext);
 		return this.backfill.progress(id);
 	}
 
@@ -137,12 +197,34 @@ public class ZdmEndpoint {
 	 * @param action {@code pause} or {@code resume}
 	 * @return where the expand stands on this instance after the action
 	 */
+	public ExpandProgress ddl(String id, String step, String action) {
+		return (ExpandProgress) ddl(id, step, action, null, SecurityContext.NONE);
+	}
+
+	/**
+	 * Pause or resume a migration's expand DDL for the whole fleet, or act on the final
+	 * check that holds its contract back, from any instance.
+	 * @param id the migration
+	 * @param step {@code expand} or {@code contract}
+	 * @param action {@code pause} or {@code resume} for the expand; {@code recheck},
+	 * {@code apply-old} or {@code override} for the contract
+	 * @param reason why, recorded with who asked; required for {@code apply-old} and
+	 * {@code override}
+	 * @param securityContext who asks
+	 * @return where the expand stands on this instance, or the final check, after the
+	 * action
+	 */
 	@WriteOperation
-	public ExpandProgress ddl(@Selector String id, @Selector String step, @Selector String action) {
-		requireDeclared(id);
+	public Object ddl(@Selector String id, @Selector String step, @Selector String action, @Nullable String reason,
+			SecurityContext securityContext) {
+		MigrationDefinition migration = requireDeclared(id);
+		if ("contract".equals(step)) {
+			return contract(migration, action, reason, securityContext);
+		}
 		if (!"expand".equals(step)) {
-			throw new InvalidEndpointRequestException("Unknown step '" + step + "'", "Unknown step '" + step
-					+ "': only the expand can be paused or resumed, as in POST /actuator/zdm/" + id + "/expand/pause");
+			throw new InvalidEndpointRequestException("Unknown step '" + step + "'",
+					"Unknown step '" + step + "': use expand (pause, resume) or contract (recheck, apply-old, "
+							+ "override), as in POST /actuator/zdm/" + id + "/expand/pause");
 		}
 		if (!"pause".equals(action) && !"resume".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown expand action '" + action + "'",
@@ -155,20 +237,89 @@ public class ZdmEndpoint {
 					"This application runs no expand DDL (no ExpandRunner bean), so there is none to " + action);
 		}
 		try {
-			return "pause".equals(action) ? runner.pauseExpand(id) : runner.resumeExpand(id);
+			ExpandProgress progress = "pause".equals(action) ? runner.pauseExpand(id) : runner.resumeExpand(id);
+			record(id, "expand." + action, reason, securityContext);
+			return progress;
 		}
 		catch (IllegalStateException ex) {
 			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
 		}
 	}
 
-	private void requireDeclared(String id) {
+	private MigrationDefinition requireDeclared(String id) {
 		try {
-			this.controller.migration(id);
+			return this.controller.migration(id);
 		}
 		catch (IllegalArgumentException ex) {
 			String message = String.valueOf(ex.getMessage());
 			throw new InvalidEndpointRequestException(message, message);
+		}
+	}
+
+	private ContractCheck contract(MigrationDefinition migration, String action, @Nullable String reason,
+			SecurityContext securityContext) {
+		String id = migration.id();
+		FinalContractCheck check = this.contractCheck;
+		if (check == null) {
+			throw new InvalidEndpointRequestException("No final contract check",
+					"This application runs no final contract check (no FinalContractCheck bean)");
+		}
+		String trimmed = (reason != null && !reason.isBlank()) ? reason.strip() : null;
+		OperatorAction recorded = action("contract." + action, trimmed, securityContext);
+		try {
+			switch (action) {
+				case "recheck" -> check.recheck(id, recorded);
+				case "apply-old" -> {
+					if (trimmed == null) {
+						throw new IllegalArgumentException("Applying the old side of migration '" + id
+								+ "' to the new side needs a reason, as in {\"reason\": \"orders written by the "
+								+ "billing job\"}; it is recorded with who gave it");
+					}
+					check.applyOld(migration, recorded);
+				}
+				case "override" -> check.override(id, recorded);
+				default -> throw new IllegalArgumentException("Unknown contract action '" + action
+						+ "': use recheck, apply-old or override, as in POST /actuator/zdm/" + id
+						+ "/contract/recheck");
+			}
+		}
+		catch (IllegalArgumentException | IllegalStateException ex) {
+			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
+		}
+		record(id, recorded);
+		return Objects.requireNonNull(check.repository().find(id));
+	}
+
+	private OperatorAction action(String action, @Nullable String reason, SecurityContext securityContext) {
+		String principal = (securityContext.getPrincipal() != null) ? securityContext.getPrincipal().getName()
+				: OperatorAction.ANONYMOUS;
+		String trimmed = (reason != null && !reason.isBlank()) ? reason.strip() : null;
+		// to the microsecond, as stored, so that the event and the stored record agree
+		return new OperatorAction(action, principal, this.controller.instance().instanceId(), trimmed,
+				Instant.now().truncatedTo(ChronoUnit.MICROS));
+	}
+
+	private void record(String id, String action, @Nullable String reason, SecurityContext securityContext) {
+		record(id, action(action, reason, securityContext));
+	}
+
+	private void record(String id, OperatorAction action) {
+		if (this.operatorActions != null) {
+			this.operatorActions.record(id, action);
+		}
+		if (this.eventPublisher != null) {
+			this.eventPublisher.publishEvent(new ZdmOperatorActionEvent(this, id, action));
+		}
+		if (this.auditEvents != null) {
+			Map<String, Object> data = new LinkedHashMap<>();
+			data.put("migration", id);
+			data.put("action", action.action());
+			data.put("instance", action.instanceId());
+			if (action.reason() != null) {
+				data.put("reason", action.reason());
+			}
+			this.auditEvents.add(new AuditEvent(action.actedAt(), action.principal(),
+					ZdmOperatorActionEvent.AUDIT_EVENT_TYPE, data));
 		}
 	}
 
@@ -182,6 +333,9 @@ public class ZdmEndpoint {
 				PacingDescriptor.of(status.migration().backfill(), backfill),
 				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
 				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
+				(this.contractCheck != null) ? this.contractCheck.repository().find(status.migrationId()) : null,
+				(this.operatorActions != null)
+						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
 				status.decidedAt(), status.lastHeartbeatError());
 	}
 
@@ -231,13 +385,17 @@ public class ZdmEndpoint {
 	 * timeouts
 	 * @param expand where the expand DDL stands on this instance (pending, waiting for a
 	 * lock or for another instance, stalled, done), if this instance has looked at it
+	 * @param contractCheck the final check before the contract, once it has run
+	 * @param actions the most recent operator actions through the endpoint, most recent
+	 * first
 	 * @param decidedAt when the effective phase was last decided
 	 * @param lastHeartbeatError the last heartbeat's failure, if it failed
 	 */
 	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
 			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
 			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, PacingDescriptor pacing,
-			DdlStatus ddl, @Nullable ExpandProgress expand, Instant decidedAt,
+			DdlStatus ddl, @Nullable ExpandProgress expand, @Nullable ContractCheck contractCheck,
+			List<OperatorAction> actions, Instant decidedAt,
 			@Nullable String lastHeartbeatError) implements OperationResponseBody {
 
 	}

@@ -3,7 +3,10 @@ package dev.zdm.actuate.endpoint;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
@@ -29,9 +32,10 @@ public class ZdmEndpointWebExtension {
 	}
 
 	@WriteOperation
-	public WebEndpointResponse<Object> backfill(@Selector String id, @Selector String action) {
+	public WebEndpointResponse<Object> backfill(@Selector String id, @Selector String action, @Nullable String reason,
+			SecurityContext securityContext) {
 		try {
-			Object progress = this.delegate.backfill(id, action);
+			Object progress = this.delegate.backfill(id, action, reason, securityContext);
 			return (progress != null) ? new WebEndpointResponse<>(progress, WebEndpointResponse.STATUS_OK)
 					: new WebEndpointResponse<>(WebEndpointResponse.STATUS_NO_CONTENT);
 		}
@@ -41,9 +45,11 @@ public class ZdmEndpointWebExtension {
 	}
 
 	@WriteOperation
-	public WebEndpointResponse<Object> ddl(@Selector String id, @Selector String step, @Selector String action) {
+	public WebEndpointResponse<Object> ddl(@Selector String id, @Selector String step, @Selector String action,
+			@Nullable String reason, SecurityContext securityContext) {
 		try {
-			return new WebEndpointResponse<>(this.delegate.ddl(id, step, action), WebEndpointResponse.STATUS_OK);
+			return new WebEndpointResponse<>(this.delegate.ddl(id, step, action, reason, securityContext),
+					WebEndpointResponse.STATUS_OK);
 		}
 		catch (InvalidEndpointRequestException ex) {
 			return badRequest(ex);

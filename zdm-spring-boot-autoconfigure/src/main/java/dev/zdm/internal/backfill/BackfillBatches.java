@@ -162,7 +162,7 @@ public final class BackfillBatches {
 	 * The parameters of a statement on a key range: after {@code lo} (if any), up to
 	 * {@code hi}, {@code n} keys.
 	 */
-	private static MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
+	static MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
 		return new MapSqlParameterSource().addValue("lo", key(lo)).addValue("hi", key(hi)).addValue("n", n);
 	}
 

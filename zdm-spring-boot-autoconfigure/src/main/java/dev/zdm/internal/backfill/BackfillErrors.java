@@ -18,6 +18,10 @@ public final class BackfillErrors {
 
 	private static final String SERIALIZATION_FAILURE = "40001";
 
+	private static final String CONNECTION_EXCEPTION = "08";
+
+	private static final String OPERATOR_INTERVENTION = "57";
+
 	private BackfillErrors() {
 	}
 
@@ -34,6 +38,23 @@ public final class BackfillErrors {
 					|| SERIALIZATION_FAILURE.equals(state);
 		}
 		return false;
+	}
+
+	/**
+	 * Whether a failure means the run's session is gone or unusable (a connection
+	 * failure, the server shutting down, or a failure without a SQL state): the run ends,
+	 * and the next one resumes from the checkpoint, rather than spending the failure
+	 * budget on a database that is away.
+	 * @param ex the failure
+	 * @return {@code true} if the session is lost
+	 */
+	static boolean isSessionLost(DataAccessException ex) {
+		if (ex.getMostSpecificCause() instanceof SQLException sqlException) {
+			String state = sqlException.getSQLState();
+			return state == null || state.startsWith(CONNECTION_EXCEPTION)
+					|| (state.startsWith(OPERATOR_INTERVENTION) && !QUERY_CANCELED.equals(state));
+		}
+		return true;
 	}
 
 	/**

@@ -150,6 +150,10 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				if (job.unrecordedFailures > 0 && job.unrecordedFailure != null) {
 					next.recordEarlierFailures(job.unrecordedFailures, job.unrecordedFailure);
 				}
+				if (job.failureBudget == null) {
+					job.failureBudget = new BackfillFailureBudget(migration.backfill());
+				}
+				next.useFailureBudget(job.failureBudget);
 				job.runner = next;
 				job.future = this.executor.submit(() -> run(migration, job, next));
 			}
@@ -282,6 +286,9 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		private int unrecordedFailures;
 
 		private @Nullable String unrecordedFailure;
+
+		// outlives each run: a batch whose failure ends the run counts across runs
+		private @Nullable BackfillFailureBudget failureBudget;
 
 		private boolean isDone() {
 			return this.future == null || this.future.isDone();

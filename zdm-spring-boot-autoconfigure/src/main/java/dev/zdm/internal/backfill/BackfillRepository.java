@@ -159,6 +159,13 @@ public class BackfillRepository {
 			    updated_at = now()
 			""";
 
+	private static final String STOP_FAILED = """
+			UPDATE zdm_backfill
+			SET paused = true, state = 'failed', throttle_reason = NULL, errors = errors + 1, last_error = ?,
+			    updated_at = now()
+			WHERE migration_id = ?
+			""";
+
 	private static final String RESUME = """
 			UPDATE zdm_backfill
 			SET paused = false, state = CASE WHEN state = 'paused' THEN 'pending' ELSE state END, updated_at = now()
@@ -363,6 +370,10 @@ public class BackfillRepository {
 
 	void pause(String migrationId) {
 		this.jdbcTemplate.update(PAUSE, migrationId);
+	}
+
+	void stopFailed(String migrationId, String failure) {
+		this.jdbcTemplate.update(STOP_FAILED, failure, migrationId);
 	}
 
 	boolean resume(String migrationId) {

@@ -58,6 +58,8 @@ public final class BackfillRunner {
 
 	private @Nullable ThrottleReason pacedFor;
 
+	private BackfillFailureBudget failureBudget;
+
 	private int earlierFailures;
 
 	private @Nullable String earlierFailure;
@@ -83,6 +85,7 @@ public final class BackfillRunner {
 		this.holdBack = new BackfillHoldBack(migration, instanceId, environment, this.signal);
 		this.gate = new BackfillVerificationGate(migration, instanceId, repair, environment, this.signal);
 		this.impact = new BackfillImpact(migration, this.batches, environment.applicationLatency(), this.signal);
+		this.failureBudget = new BackfillFailureBudget(this.settings);
 	}
 
 	/**
@@ -94,6 +97,15 @@ public final class BackfillRunner {
 	void recordEarlierFailures(int count, String failure) {
 		this.earlierFailures = count;
 		this.earlierFailure = failure;
+	}
+
+	/**
+	 * Have the run count its failed batches in a budget that outlives it, so that a batch
+	 * whose failure ends each run counts across runs.
+	 * @param failureBudget the budget
+	 */
+	void useFailureBudget(BackfillFailureBudget failureBudget) {
+		this.failureBudget = failureBudget;
 	}
 
 	/**
@@ -190,8 +202,8 @@ public final class BackfillRunner {
 		}
 		if (upperBound != null) {
 			int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
-			Outcome outcome = walk(session,
-					BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(), estimated, batchSize));
+			Outcome outcome = walk(session, BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(),
+					progress.rowsUpdated(), estimated, batchSize));
 			if (outcome != null) {
 				return outcome;
 			}
@@ -220,8 +232,10 @@ public final class BackfillRunner {
 			walk = BackfillWalk.verification(inFlight.pass(), inFlight.upperBound(), inFlight.lastKey(),
 					inFlight.rowsChecked(), inFlight.rowsToCheck(), inFlight.rowsDisagreeing(), inFlight.rowsRepaired(),
 					this.settings.verificationBatchSize());
-			log("verification pass " + walk.pass() + " resumes from key " + walk.lastKey() + " after " + walk.rows()
-					+ " rows");
+			log("verification pass " + walk.pass()
+					+ ((walk.lastKey() != null)
+							? " resumes from key " + walk.lastKey() + " after " + walk.rows() + " rows"
+							: " starts from the beginning"));
 		}
 		while (true) {
 			BackfillListener.Pass observed = this.listener.verificationPassStarting(this.migration, walk.pass());
@@ -287,9 +301,20 @@ public final class BackfillRunner {
 			try {
 				batch = session.inTransaction(() -> this.batches.run(repository, walk));
 				failures = 0;
+				this.failureBudget.succeeded();
 			}
 			catch (DataAccessException ex) {
 				observed.failed(ex, BackfillErrors.isRetryable(ex));
+				if (BackfillErrors.isSessionLost(ex)) {
+					throw ex; // the run ends; the next one resumes from the checkpoint
+				}
+				String spent = this.failureBudget.failed(walk.lastKey());
+				if (spent != null) {
+					return stopFailed(repository, walk, spent, ex);
+				}
+				if (!BackfillErrors.isRetryable(ex)) {
+					throw ex; // the run ends, and the next one tries the batch again
+				}
 				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
 				continue;
 			}
@@ -373,13 +398,28 @@ public final class BackfillRunner {
 	}
 
 	/**
-	 * Handle a batch that failed: rethrow what retrying cannot help, otherwise record the
-	 * error, back off and return the halved batch size to retry with.
+	 * Stop the backfill in the {@code failed} state, paused so that only an operator's
+	 * resume starts it again.
+	 */
+	private Outcome stopFailed(BackfillRepository repository, BackfillWalk walk, String spent, DataAccessException ex) {
+		String id = this.migration.id();
+		String failure = "backfill stopped: " + spent + " at the " + (walk.verifying() ? "verification" : "copy")
+				+ " batch of keys after " + ((walk.lastKey() != null) ? walk.lastKey() : "the first") + " up to "
+				+ walk.upperBound() + " (at most " + walk.batchSize() + " keys); last error: "
+				+ BackfillErrors.describe(ex) + ". Mend the cause, then resume with POST /actuator/zdm/" + id
+				+ "/resume (or BackfillService#resume)";
+		repository.stopFailed(id, failure);
+		this.failureBudget.reset();
+		logger.error("zdm: migration '" + id + "': " + failure);
+		return Outcome.FAILED;
+	}
+
+	/**
+	 * Handle a batch that failed on a lock or statement timeout or a deadlock, within the
+	 * failure budget: record the error, back off and return the halved batch size to
+	 * retry with.
 	 */
 	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
-		if (!BackfillErrors.isRetryable(ex)) {
-			throw ex;
-		}
 		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);
 		String failure = BackfillErrors.describe(ex);
 		repository.recordError(this.migration.id(), 1, failure);
@@ -398,7 +438,7 @@ public final class BackfillRunner {
 	 */
 	enum Outcome {
 
-		NOT_RUNNER, NOTHING_TO_DO, PAUSED, STOPPED, VERIFIED, VERIFICATION_FAILED
+		NOT_RUNNER, NOTHING_TO_DO, PAUSED, STOPPED, VERIFIED, VERIFICATION_FAILED, FAILED
 
 	}
 

@@ -65,8 +65,13 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 	private final List<String[]> repair;
 
+	private final String[] disagreeing;
+
+	private final List<String[]> applyOld;
+
 	BackfillStatements(String copyBound, String verifyBound, String countUpTo, String probe, String copyRange,
-			String verifyRange, String copy, String check, List<String> repair) {
+			String verifyRange, String copy, String check, List<String> repair, String disagreeing,
+			List<String> applyOld) {
 		this.copyBound = copyBound;
 		this.verifyBound = verifyBound;
 		this.countUpTo = countUpTo;
@@ -76,6 +81,8 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		this.copy = variants(copy);
 		this.check = variants(check);
 		this.repair = repair.stream().map(BackfillStatements::variants).toList();
+		this.disagreeing = variants(disagreeing);
+		this.applyOld = applyOld.stream().map(BackfillStatements::variants).toList();
 	}
 
 	/**
@@ -135,6 +142,25 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	}
 
 	/**
+	 * The range's keys whose two sides disagree at the final check before the contract,
+	 * as {@code zdm_key} (text) and {@code zdm_kind} ({@code different}, {@code missing}
+	 * or {@code extra}), in key order. A same-table row agrees when its new columns are
+	 * {@code up} of its old ones or its old columns {@code down} of its new ones, as the
+	 * sync trigger leaves every row the application writes.
+	 */
+	String disagreeing(boolean first) {
+		return variant(this.disagreeing, first);
+	}
+
+	/**
+	 * Sets the new side of the range's disagreeing keys from the old side: the statements
+	 * to run in order, each returning the rows it changed.
+	 */
+	List<String> applyOld(boolean first) {
+		return this.applyOld.stream().map((statement) -> variant(statement, first)).toList();
+	}
+
+	/**
 	 * Vacuums the table the copy rewrites, or {@code null} if the copy leaves no dead
 	 * rows behind.
 	 */
@@ -178,7 +204,12 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 					"SELECT count(*) FROM " + table + " WHERE " + key + " <= :hi", probe(table, key),
 					keysInRange(table, key), keysInRange(table, key), update(migration, table, key),
 					"SELECT count(*) FROM " + table + " WHERE " + lo(key) + key + " <= :hi AND " + disagrees(migration),
-					List.of(update(migration, table, key)));
+					List.of(update(migration, table, key)),
+					"SELECT " + key + "::text AS zdm_key, 'different' AS zdm_kind FROM " + table + " WHERE " + lo(key)
+							+ key + " <= :hi AND NOT (" + agrees(migration) + ") ORDER BY " + key,
+					List.of("UPDATE " + table + " AS " + migration.table().table().quoted() + " SET "
+							+ joined(migration.up(), (up) -> up.getKey().quoted() + " = (" + up.getValue() + ")")
+							+ " WHERE " + lo(key) + key + " <= :hi AND NOT (" + agrees(migration) + ")"));
 			this.table = table;
 			this.vacuum = "VACUUM " + table;
 		}
@@ -192,6 +223,23 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		private static String disagrees(MigrationDefinition migration) {
 			return "ROW(" + joined(migration.up(), (up) -> up.getKey().quoted()) + ") IS DISTINCT FROM ROW("
 					+ joined(migration.up(), (up) -> "(" + up.getValue() + ")") + ")";
+		}
+
+		/**
+		 * Whether a row's sides agree through {@code up}, or through {@code down} when it
+		 * is declared (a lossy {@code down} leaves rows the application wrote on the new
+		 * side that {@code up} does not give back).
+		 */
+		private static String agrees(MigrationDefinition migration) {
+			String up = "ROW(" + joined(migration.up(), (entry) -> entry.getKey().quoted())
+					+ ") IS NOT DISTINCT FROM ROW(" + joined(migration.up(), (entry) -> "(" + entry.getValue() + ")")
+					+ ")";
+			if (migration.down().isEmpty()) {
+				return up;
+			}
+			return up + " OR ROW(" + joined(migration.down(), (entry) -> entry.getKey().quoted())
+					+ ") IS NOT DISTINCT FROM ROW(" + joined(migration.down(), (entry) -> "(" + entry.getValue() + ")")
+					+ ")";
 		}
 
 		@Override
@@ -248,10 +296,9 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 							+ " <= :hi ORDER BY " + targetKey + " LIMIT :n) ORDER BY 1 LIMIT :n) AS batch",
 					insertMissing(migration, source, sourceName, key, target, targetKey),
 					check(migration, source, key, target, targetKey),
-					List.of(upsert(migration, source, key, target, targetKey),
-							"DELETE FROM " + target + " AS zdm_target WHERE " + lo("zdm_target." + targetKey)
-									+ "zdm_target." + targetKey + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + source
-									+ " AS zdm_source WHERE zdm_source." + key + " = zdm_target." + targetKey + ")"));
+					repairs(migration, source, key, target, targetKey),
+					disagreeing(migration, source, key, target, targetKey),
+					repairs(migration, source, key, target, targetKey));
 			this.source = source;
 			this.upsert = variants(upsert(migration, source, key, target, targetKey));
 		}
@@ -272,6 +319,14 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 					+ lo("zdm_target." + targetKey) + "zdm_target." + targetKey + " <= :hi AND zdm_target." + targetKey
 					+ " = " + sourceName + "." + key + ") ORDER BY " + sourceName + "." + key + " FOR SHARE OF "
 					+ sourceName;
+		}
+
+		private static List<String> repairs(MigrationDefinition migration, String source, String key, String target,
+				String targetKey) {
+			return List.of(upsert(migration, source, key, target, targetKey),
+					"DELETE FROM " + target + " AS zdm_target WHERE " + lo("zdm_target." + targetKey) + "zdm_target."
+							+ targetKey + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + source + " AS zdm_source WHERE "
+							+ "zdm_source." + key + " = zdm_target." + targetKey + ")");
 		}
 
 		@Override
@@ -316,6 +371,22 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 		private static String check(MigrationDefinition migration, String source, String key, String target,
 				String targetKey) {
+			return "SELECT count(*) FROM " + fullJoin(migration, source, key, target, targetKey);
+		}
+
+		private static String disagreeing(MigrationDefinition migration, String source, String key, String target,
+				String targetKey) {
+			return "SELECT zdm_key::text AS zdm_key, CASE WHEN zdm_target.zdm_key IS NULL THEN 'missing' "
+					+ "WHEN zdm_source.zdm_key IS NULL THEN 'extra' ELSE 'different' END AS zdm_kind FROM "
+					+ fullJoin(migration, source, key, target, targetKey) + " ORDER BY zdm_key";
+		}
+
+		/**
+		 * The range's source rows computed by {@code up} joined with its target rows by
+		 * key, keeping the keys missing, extra or different.
+		 */
+		private static String fullJoin(MigrationDefinition migration, String source, String key, String target,
+				String targetKey) {
 			StringBuilder targetValues = new StringBuilder("SELECT " + targetKey + " AS zdm_key");
 			int i = 0;
 			for (SqlIdentifier column : migration.up().keySet()) {
@@ -327,8 +398,8 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 				.append(lo(targetKey))
 				.append(targetKey)
 				.append(" <= :hi");
-			return "SELECT count(*) FROM (" + derived(migration, source, key, "") + ") AS zdm_source FULL JOIN ("
-					+ targetValues + ") AS zdm_target USING (zdm_key) WHERE zdm_source.zdm_key IS NULL OR "
+			return "(" + derived(migration, source, key, "") + ") AS zdm_source FULL JOIN (" + targetValues
+					+ ") AS zdm_target USING (zdm_key) WHERE zdm_source.zdm_key IS NULL OR "
 					+ "zdm_target.zdm_key IS NULL OR ROW(" + values(migration, "zdm_source") + ") IS DISTINCT FROM ROW("
 					+ values(migration, "zdm_target") + ")";
 		}

@@ -65,9 +65,15 @@ public final class BackfillWalk {
 		this.loggedTenths = tenths(rowsBefore);
 	}
 
-	static BackfillWalk copy(String upperBound, @Nullable String lastKey, long rowsDone, @Nullable Long rowsEstimated,
-			int batchSize) {
-		return new BackfillWalk(0, upperBound, lastKey, rowsDone, rowsEstimated, 0, 0, batchSize);
+	/**
+	 * Return the copy, from its checkpoint or from the start.
+	 * @param rowsDone rows walked by earlier runs
+	 * @param rowsUpdated rows rewritten by earlier runs, so that the progress line counts
+	 * them as the stored progress does
+	 */
+	static BackfillWalk copy(String upperBound, @Nullable String lastKey, long rowsDone, long rowsUpdated,
+			@Nullable Long rowsEstimated, int batchSize) {
+		return new BackfillWalk(0, upperBound, lastKey, rowsDone, rowsEstimated, 0, rowsUpdated, batchSize);
 	}
 
 	/**

@@ -79,6 +79,8 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private final Set<String> contractsRunning = ConcurrentHashMap.newKeySet();
 
+	private volatile ContractPrecondition contractPrecondition = ContractPrecondition.NONE;
+
 	private final Set<String> contractsDone = ConcurrentHashMap.newKeySet();
 
 	private final Map<String, Instant> contractRetryAfter = new ConcurrentHashMap<>();
@@ -170,7 +172,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 				}
 				logger.info("zdm: resuming the contract of migration '" + id + "'");
 			}
-			else if (!claimContract(migration)) {
+			else if (contractHeldBack(migration) || !claimContract(migration)) {
 				return false;
 			}
 			this.history.stepStarted(id, DdlStep.CONTRACT, this.instance.instanceId());
@@ -188,6 +190,23 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			logger.info("zdm: contract of migration '" + id + "' done on instance " + this.instance.instanceId());
 			return true;
 		}
+	}
+
+	/**
+	 * Set what must hold before a contract is claimed, such as a final check that old and
+	 * new agree.
+	 * @param contractPrecondition the precondition
+	 */
+	public void setContractPrecondition(ContractPrecondition contractPrecondition) {
+		this.contractPrecondition = contractPrecondition;
+	}
+
+	private boolean contractHeldBack(MigrationDefinition migration) {
+		String reason = this.contractPrecondition.holdBack(migration);
+		if (reason != null) {
+			logger.debug("zdm: contract of migration '" + migration.id() + "' is held back: " + reason);
+		}
+		return reason != null;
 	}
 
 	/**

@@ -2,7 +2,9 @@ package dev.zdm.internal.ddl;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -114,6 +116,16 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 
 		State(String description) {
 			this.description = description;
+		}
+
+		/**
+		 * Return the state as the endpoint, the health details and the meters show it.
+		 * @return the lower-case name, words joined by {@code -}, for example
+		 * {@code waiting-for-lock}
+		 */
+		@JsonValue
+		public String value() {
+			return name().toLowerCase(Locale.ROOT).replace('_', '-');
 		}
 
 	}

@@ -16,7 +16,7 @@ class BackfillWalkTests {
 
 	@Test
 	void copyLogsAtEveryTenthOfTheRows() {
-		BackfillWalk walk = BackfillWalk.copy("1000", null, 0, 1000L, 50);
+		BackfillWalk walk = BackfillWalk.copy("1000", null, 0, 0, 1000L, 50);
 		List<String> lines = new ArrayList<>();
 		for (int batch = 1; batch <= 20; batch++) {
 			walk.advance(String.valueOf(batch * 50), 50, 40, 0);
@@ -32,6 +32,17 @@ class BackfillWalkTests {
 		assertThat(walk.rows()).isEqualTo(1000);
 		assertThat(walk.changed()).isEqualTo(800);
 		assertThat(walk.lastKey()).isEqualTo("1000");
+	}
+
+	@Test
+	void resumedCopyCountsRowsWalkedAndRewrittenByEarlierRuns() {
+		// an earlier run on another instance walked 400 rows and rewrote 300 of them
+		BackfillWalk walk = BackfillWalk.copy("1000", "400", 400, 300, 1000L, 100);
+		walk.advance("500", 100, 60, 0);
+		assertThat(walk.rows()).isEqualTo(500);
+		assertThat(walk.changed()).as("as the stored rowsUpdated counts them").isEqualTo(360);
+		assertThat(walk.progressLine()).startsWith("backfill copied 500 of about 1000 rows (50%) at ")
+			.endsWith(", 360 rewritten");
 	}
 
 	@Test

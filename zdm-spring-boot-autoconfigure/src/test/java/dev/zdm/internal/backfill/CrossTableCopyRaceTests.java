@@ -140,7 +140,7 @@ class CrossTableCopyRaceTests {
 			hold.executeQuery().close();
 		}
 		BackfillBatches batches = new BackfillBatches(migration, BackfillStatements.of(migration), "race", true);
-		BackfillWalk walk = BackfillWalk.copy(upperBound, null, 0, (long) ROWS, 10 * ROWS);
+		BackfillWalk walk = BackfillWalk.copy(upperBound, null, 0, 0, (long) ROWS, 10 * ROWS);
 		CompletableFuture<BackfillBatches.Batch> batch = CompletableFuture.supplyAsync(() -> {
 			try {
 				runner.setAutoCommit(false);

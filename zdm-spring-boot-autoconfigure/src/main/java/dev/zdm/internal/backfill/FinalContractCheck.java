@@ -1,0 +1,322 @@
+package dev.zdm.internal.backfill;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
+import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import dev.zdm.internal.ddl.ContractPrecondition;
+import dev.zdm.internal.fleet.MigrationParticipant;
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+
+/**
+ * The final check before a migration's contract DDL: once every live instance runs
+ * {@code contract}, old and new are compared once more, key by key in both directions
+ * (for a migration into another table: no target row missing, extra or different). Every
+ * write of the application keeps both sides in sync until the contract DDL has run, so a
+ * disagreement now can only come from a writer outside the application, whose writes the
+ * contract would drop. Nothing is repaired and the contract is held back, with the rows
+ * and the writers seen, until an operator asks for a re-check (after stopping the writer
+ * and, if its writes should be kept, applying the old side to the new with
+ * {@link #applyOld}) or overrides the check with a reason, through the endpoint, which
+ * records every such action.
+ * <p>
+ * After each heartbeat at {@code contract} it reads the stored check, so that every
+ * instance's health and meters show it without querying the database.
+ */
+public class FinalContractCheck implements ContractPrecondition, MigrationParticipant {
+
+	private static final Log logger = LogFactory.getLog(FinalContractCheck.class);
+
+	/** How many disagreeing keys a check keeps. */
+	static final int SAMPLE = 20;
+
+	/** How many writing sessions a check keeps. */
+	static final int WRITERS = 10;
+
+	private final DataSource dataSource;
+
+	private final String instanceId;
+
+	private final ContractCheckRepository repository;
+
+	private final Map<String, ContractCheck> held = new ConcurrentHashMap<>();
+
+	/**
+	 * Create a check.
+	 * @param dataSource the application's data source
+	 * @param instanceId this instance
+	 * @param showQueryLiterals whether to show the writers' queries with their constants
+	 */
+	public FinalContractCheck(DataSource dataSource, String instanceId, boolean showQueryLiterals) {
+		this.dataSource = dataSource;
+		this.instanceId = instanceId;
+		this.repository = new ContractCheckRepository(dataSource, showQueryLiterals);
+	}
+
+	/**
+	 * Return the repository of the checks and of the operator's actions.
+	 * @return the repository
+	 */
+	public ContractCheckRepository repository() {
+		return this.repository;
+	}
+
+	@Override
+	public @Nullable String holdBack(MigrationDefinition migration) {
+		if (!migration.hasBackfill() || migration.key().size() != 1) {
+			return null;
+		}
+		String id = migration.id();
+		ContractCheck stored = this.repository.find(id);
+		if (stored != null && stored.held()) {
+			if (stored.overrideReason() != null) {
+				logger.warn("zdm: migration '" + id + "': the contract runs over the final check that held it back ("
+						+ stored.reason() + "), as an operator overrode it: " + stored.overrideReason());
+				return null;
+			}
+			if (!stored.recheckRequested()) {
+				return stored.reason();
+			}
+		}
+		ContractCheck check = check(migration);
+		this.repository.save(check);
+		if (check.held()) {
+			this.held.put(id, check);
+			logger.warn("zdm: migration '" + id + "': " + check.reason() + "; disagreeing keys: " + check.rows()
+					+ "; sessions seen writing: " + (check.writers().isEmpty() ? "none" : check.writers()));
+			return check.reason();
+		}
+		this.held.remove(id);
+		logger.info("zdm: migration '" + id + "': final check before the contract found old and new agreeing on all "
+				+ check.rowsChecked() + " keys");
+		return null;
+	}
+
+	/**
+	 * Check old and new of a migration once, reading only.
+	 * @param migration the migration
+	 * @return the result, not stored
+	 */
+	ContractCheck check(MigrationDefinition migration) {
+		BackfillStatements statements = BackfillStatements.of(migration);
+		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(this.dataSource);
+		BackfillSettings settings = migration.backfill();
+		int batchSize = settings.verificationBatchSize();
+		String bound = jdbc.getJdbcTemplate().queryForObject(statements.verifyBound, String.class);
+		long checked = 0;
+		List<String> rows = new ArrayList<>();
+		long[] disagreeing = new long[1];
+		String lo = null;
+		while (bound != null) {
+			boolean first = lo == null;
+			Range range = jdbc.queryForObject(statements.verifyRange(first), BackfillBatches.keys(lo, bound, batchSize),
+					(rs, row) -> new Range(rs.getLong(1), rs.getString(2)));
+			if (range == null || range.rows() == 0 || range.high() == null) {
+				break;
+			}
+			jdbc.query(statements.disagreeing(first), BackfillBatches.keys(lo, range.high(), batchSize), (rs) -> {
+				disagreeing[0]++;
+				if (rows.size() < SAMPLE) {
+					rows.add("key " + rs.getString("zdm_key") + ": " + rs.getString("zdm_kind"));
+				}
+			});
+			checked += range.rows();
+			lo = range.high();
+			sleep(settings.verificationPause());
+		}
+		if (disagreeing[0] == 0) {
+			return new ContractCheck(migration.id(), false, Instant.now(), this.instanceId, checked, 0, List.of(),
+					List.of(), null, false, null);
+		}
+		List<String> writers = writers(migration);
+		String id = migration.id();
+		String reason = "contract held back: the final check found " + disagreeing[0] + " of " + checked
+				+ " keys disagreeing between " + sides(migration) + " with every live instance at contract, which "
+				+ "only a writer outside the application can cause; the contract would lose its writes. Stop the "
+				+ "writer, then apply the old side with POST /actuator/zdm/" + id + "/contract/apply-old (with a "
+				+ "reason) if its writes are to be kept, and ask for a re-check with POST /actuator/zdm/" + id
+				+ "/contract/recheck; or run the contract over it with POST /actuator/zdm/" + id
+				+ "/contract/override and a reason";
+		return new ContractCheck(id, true, Instant.now(), this.instanceId, checked, disagreeing[0], rows, writers,
+				reason, false, null);
+	}
+
+	/**
+	 * Set the new side of every disagreeing key from the old side, in batches, and ask
+	 * for a re-check. For keys an outside writer wrote to the old side only, whose writes
+	 * the contract would otherwise drop.
+	 * @param migration the migration
+	 * @param action who asks for it and why
+	 * @return the rows changed
+	 * @throws IllegalStateException if the contract is not held back
+	 */
+	public long applyOld(MigrationDefinition migration, OperatorAction action) {
+		String id = migration.id();
+		ContractCheck stored = this.repository.find(id);
+		if (stored == null || !stored.held()) {
+			throw new IllegalStateException("The contract of migration '" + id + "' is not held back by a final "
+					+ "check; there is nothing to apply");
+		}
+		BackfillStatements statements = BackfillStatements.of(migration);
+		BackfillSettings settings = migration.backfill();
+		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(this.dataSource);
+		TransactionTemplate transactions = new TransactionTemplate(new DataSourceTransactionManager(this.dataSource));
+		int batchSize = settings.verificationBatchSize();
+		String bound = jdbc.getJdbcTemplate().queryForObject(statements.verifyBound, String.class);
+		long changed = 0;
+		String lo = null;
+		while (bound != null) {
+			boolean first = lo == null;
+			Range range = jdbc.queryForObject(statements.verifyRange(first), BackfillBatches.keys(lo, bound, batchSize),
+					(rs, row) -> new Range(rs.getLong(1), rs.getString(2)));
+			if (range == null || range.rows() == 0 || range.high() == null) {
+				break;
+			}
+			MapSqlParameterSource keys = BackfillBatches.keys(lo, range.high(), batchSize);
+			Long batch = transactions.execute((transaction) -> {
+				new BackfillRepository(this.dataSource).setLocalTimeouts(settings.lockTimeout(),
+						settings.statementTimeout());
+				long rows = 0;
+				for (String statement : statements.applyOld(first)) {
+					rows += jdbc.update(statement, keys);
+				}
+				return rows;
+			});
+			changed += (batch != null) ? batch : 0;
+			lo = range.high();
+		}
+		this.repository.requestRecheck(id);
+		logger.warn("zdm: migration '" + id + "': " + changed + " rows of the new side set from the old side, as "
+				+ action.principal() + " asked through instance " + action.instanceId() + ": " + action.reason()
+				+ "; the contract runs once a re-check finds every key agreeing");
+		return changed;
+	}
+
+	/**
+	 * Ask for the held check to run again before the next attempt of the contract.
+	 * @param migrationId the migration
+	 * @param action who asks for it and why
+	 * @throws IllegalStateException if the contract is not held back
+	 */
+	public void recheck(String migrationId, OperatorAction action) {
+		if (!this.repository.requestRecheck(migrationId)) {
+			throw new IllegalStateException("The contract of migration '" + migrationId
+					+ "' is not held back by a final check; there is nothing to re-check");
+		}
+		logger.info("zdm: migration '" + migrationId + "': re-check of the final contract check asked for by "
+				+ action.principal() + " through instance " + action.instanceId()
+				+ ((action.reason() != null) ? ": " + action.reason() : ""));
+	}
+
+	/**
+	 * Let the contract run over the held check.
+	 * @param migrationId the migration
+	 * @param action who overrides it and why; the reason is required
+	 * @throws IllegalArgumentException if no reason is given
+	 * @throws IllegalStateException if the contract is not held back
+	 */
+	public void override(String migrationId, OperatorAction action) {
+		String reason = action.reason();
+		if (reason == null || reason.isBlank()) {
+			throw new IllegalArgumentException("An override of the final contract check of migration '" + migrationId
+					+ "' needs a reason, as in {\"reason\": \"the rows listed are test data\"}; it is recorded with "
+					+ "who gave it");
+		}
+		if (!this.repository.override(migrationId, reason)) {
+			throw new IllegalStateException("The contract of migration '" + migrationId
+					+ "' is not held back by a final check; there is nothing to override");
+		}
+		logger.warn("zdm: migration '" + migrationId + "': the final contract check is overridden by "
+				+ action.principal() + " through instance " + action.instanceId() + ": " + reason
+				+ "; the contract runs over it and drops what the old side holds");
+	}
+
+	/**
+	 * Return the check that holds a migration's contract back, as seen at the last
+	 * heartbeat.
+	 * @param migrationId the migration
+	 * @return the check, or {@code null} if none holds it back
+	 */
+	public @Nullable ContractCheck held(String migrationId) {
+		return this.held.get(migrationId);
+	}
+
+	@Override
+	public void afterHeartbeat(MigrationStatus status) {
+		String id = status.migrationId();
+		if (status.effective() != Phase.CONTRACT || status.state().isContracted()
+				|| !status.migration().hasBackfill()) {
+			this.held.remove(id);
+			return;
+		}
+		try {
+			ContractCheck stored = this.repository.find(id);
+			if (stored != null && stored.held() && stored.overrideReason() == null) {
+				this.held.put(id, stored);
+			}
+			else {
+				this.held.remove(id);
+			}
+		}
+		catch (RuntimeException ex) {
+			logger.debug("zdm: migration '" + id + "': could not read the final contract check", ex);
+		}
+	}
+
+	private List<String> writers(MigrationDefinition migration) {
+		List<String> tables = new ArrayList<>(List.of(migration.table().quoted()));
+		List<String> names = new ArrayList<>(List.of(migration.table().table().name()));
+		if (migration.targetTable() != null) {
+			tables.add(migration.targetTable().quoted());
+			names.add(migration.targetTable().table().name());
+		}
+		try {
+			return this.repository.writers(tables, names, WRITERS);
+		}
+		catch (RuntimeException ex) {
+			logger.debug("zdm: migration '" + migration.id() + "': could not read the sessions writing its tables", ex);
+			return List.of("the sessions writing the tables could not be read: " + ex.getMessage());
+		}
+	}
+
+	private static String sides(MigrationDefinition migration) {
+		return (migration.targetTable() != null) ? migration.table() + " and " + migration.targetTable()
+				: "the old and new columns of " + migration.table();
+	}
+
+	private static void sleep(Duration pause) {
+		if (pause.isZero()) {
+			return;
+		}
+		try {
+			Thread.sleep(pause.toMillis());
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Interrupted during the final contract check", ex);
+		}
+	}
+
+	private record Range(long rows, @Nullable String high) {
+
+	}
+
+}

@@ -1,0 +1,25 @@
+package dev.zdm.internal.ddl;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * What must hold before a migration's contract DDL is claimed, asked by the
+ * {@link ExpandContractRunner} once every live instance runs {@code contract}, on the
+ * instance that holds the migration's DDL lock, before the contract is claimed.
+ */
+@FunctionalInterface
+public interface ContractPrecondition {
+
+	/** A precondition that always holds. */
+	ContractPrecondition NONE = (migration) -> null;
+
+	/**
+	 * Check whether the contract may run now.
+	 * @param migration the migration, with every live instance at {@code contract}
+	 * @return {@code null} if it may, else why it is held back
+	 */
+	@Nullable String holdBack(MigrationDefinition migration);
+
+}

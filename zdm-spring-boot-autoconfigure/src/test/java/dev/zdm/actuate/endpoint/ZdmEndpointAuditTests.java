@@ -1,0 +1,119 @@
+package dev.zdm.actuate.endpoint;
+
+import java.security.Principal;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.actuate.audit.AuditEvent;
+import org.springframework.boot.actuate.audit.InMemoryAuditEventRepository;
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
+
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.backfill.JdbcBackfillService;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.OperatorActionRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * Tests for the audit trail of the {@link ZdmEndpoint}'s write operations against a real
+ * PostgreSQL: who (the principal, else anonymous), which instance, when and why, stored,
+ * shown in the endpoint, published as an event and added as a Boot audit event.
+ */
+class ZdmEndpointAuditTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private PhaseController controller;
+
+	@AfterEach
+	void stop() {
+		if (this.controller != null) {
+			this.controller.stop();
+		}
+	}
+
+	@Test
+	void everyWriteOperationIsRecordedWithPrincipalInstanceAndReason() {
+		postgres.jdbc().execute("CREATE TABLE audited (id bigint PRIMARY KEY, email text, email_address text)");
+		DataSource dataSource = postgres.newDataSource("audit-a", 4);
+		this.controller = TestEngine.phaseController(dataSource,
+				List.of(BackfillFixtures.migration("audited", "audited", Phase.EXPAND,
+						BackfillFixtures.settings(100, 100, 100, Duration.ZERO))),
+				InstanceInfo.ofThisProcess("audit-a", "test", "1"), TestFleet.SETTINGS, List.of());
+		this.controller.start();
+		ZdmEndpoint endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
+				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource));
+		List<Object> events = new CopyOnWriteArrayList<>();
+		InMemoryAuditEventRepository audit = new InMemoryAuditEventRepository();
+		endpoint.setAuditing(new OperatorActionRepository(dataSource), events::add, audit);
+		assertThat(endpoint.backfill("audited", "pause", "  the nightly import runs  ", user("alice")).state())
+			.isEqualTo(BackfillState.PAUSED);
+		endpoint.backfill("audited", "resume", null, SecurityContext.NONE);
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> endpoint.backfill("audited", "stop", "typo", user("bob")));
+		List<OperatorAction> actions = endpoint.migration("audited").actions();
+		assertThat(actions).extracting(OperatorAction::action).containsExactly("backfill.resume", "backfill.pause");
+		OperatorAction pause = actions.get(1);
+		assertThat(pause.principal()).isEqualTo("alice");
+		assertThat(pause.instanceId()).isEqualTo("audit-a");
+		assertThat(pause.reason()).isEqualTo("the nightly import runs");
+		assertThat(pause.actedAt()).isNotNull();
+		OperatorAction resume = actions.get(0);
+		assertThat(resume.principal()).isEqualTo("anonymous");
+		assertThat(resume.reason()).isNull();
+		assertThat(postgres.jdbc()
+			.queryForList("SELECT principal || ' ' || action FROM zdm_operator_action WHERE migration_id = 'audited' "
+					+ "ORDER BY action_id", String.class))
+			.containsExactly("alice backfill.pause", "anonymous backfill.resume");
+		assertThat(events).hasSize(2).allMatch(ZdmOperatorActionEvent.class::isInstance);
+		ZdmOperatorActionEvent event = (ZdmOperatorActionEvent) events.get(0);
+		assertThat(event.getMigrationId()).isEqualTo("audited");
+		assertThat(event.getAction()).isEqualTo(pause);
+		List<AuditEvent> audited = audit.find("alice", null, ZdmOperatorActionEvent.AUDIT_EVENT_TYPE);
+		assertThat(audited).singleElement().satisfies((auditEvent) -> {
+			assertThat(auditEvent.getData()).containsEntry("migration", "audited")
+				.containsEntry("action", "backfill.pause")
+				.containsEntry("instance", "audit-a")
+				.containsEntry("reason", "the nightly import runs");
+		});
+		assertThat(audit.find(null, null, null)).hasSize(2);
+	}
+
+	private static SecurityContext user(String name) {
+		return new SecurityContext() {
+
+			@Override
+			public Principal getPrincipal() {
+				return () -> name;
+			}
+
+			@Override
+			public boolean isUserInRole(String role) {
+				return false;
+			}
+
+		};
+	}
+
+}

@@ -1,0 +1,119 @@
+package dev.zdm.internal.backfill;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.HeartbeatCounter;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for the backfill's failure budget: a batch that fails every time stops the
+ * backfill in the {@code failed} state after the budget, and only a resume starts it
+ * again; a share of failures over the window spends it too.
+ */
+class BackfillFailureBudgetTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final JdbcTemplate jdbc = postgres.jdbc();
+
+	private final BackfillService service = new JdbcBackfillService(postgres.dataSource());
+
+	@AfterEach
+	void stopControllers() {
+		this.controllers.forEach(PhaseController::stop);
+	}
+
+	@Test
+	void backfillWhoseBatchFailsEveryTimeStopsAfterTheBudgetAndResumesOnCommand() {
+		this.jdbc.execute("CREATE TABLE refused (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc
+			.update("INSERT INTO refused (id, email) SELECT i, 'User' || i || '@X' FROM generate_series(1, 3000) i");
+		// every value the copy writes breaks the constraint, every time
+		this.jdbc
+			.execute("ALTER TABLE refused ADD CONSTRAINT refused_lower CHECK (email_address = upper(email_address))");
+		BackfillSettings settings = BackfillFixtures.settings(500, 100, 500, Duration.ZERO)
+			.toBuilder()
+			.maxBatchAttempts(4)
+			.build();
+		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		start("refused-a", BackfillFixtures.migration("refused", "refused", Phase.BACKFILL, settings), heartbeats);
+		await().atMost(Duration.ofSeconds(30)).until(() -> state("refused") == BackfillState.FAILED);
+		BackfillProgress failed = this.service.progress("refused");
+		assertThat(failed.paused()).isTrue();
+		assertThat(failed.lastError()).contains("the same batch failed 4 times in a row")
+			.contains("keys after the first")
+			.contains("refused_lower")
+			.contains("POST /actuator/zdm/refused/resume");
+		assertThat(failed.rowsDone()).isZero();
+		// stopped: no instance retries it, whatever the heartbeats
+		heartbeats.awaitHeartbeats(20);
+		BackfillProgress later = this.service.progress("refused");
+		assertThat(later.state()).isEqualTo(BackfillState.FAILED);
+		assertThat(later.errors()).isEqualTo(failed.errors());
+		this.jdbc.execute("ALTER TABLE refused DROP CONSTRAINT refused_lower");
+		assertThat(this.service.resume("refused")).isTrue();
+		await().atMost(Duration.ofSeconds(30)).until(() -> state("refused") == BackfillState.VERIFIED);
+		assertThat(this.jdbc.queryForObject(
+				"SELECT count(*) FROM refused WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
+			.isZero();
+	}
+
+	@Test
+	void budgetIsSpentByOneBatchFailingInARowOrByAShareOfTheWindow() {
+		BackfillFailureBudget sameBatch = new BackfillFailureBudget(
+				BackfillSettings.builder().maxBatchAttempts(3).failureBudget(100, 0.5).build());
+		assertThat(sameBatch.failed("10")).isNull();
+		assertThat(sameBatch.failed("10")).isNull();
+		assertThat(sameBatch.failed("10")).contains("the same batch failed 3 times in a row");
+		BackfillFailureBudget share = new BackfillFailureBudget(
+				BackfillSettings.builder().maxBatchAttempts(3).failureBudget(10, 0.5).build());
+		// failures spread over batches that then pass: never three in a row
+		for (int i = 0; i < 5; i++) {
+			assertThat(share.failed(String.valueOf(i))).isNull();
+			share.succeeded();
+		}
+		assertThat(share.failed("5")).as("5 of the last 10 failed").isNull();
+		assertThat(share.failed("5")).as("6 of the last 10 failed").contains("6 of the last 10 batch attempts failed");
+	}
+
+	private BackfillState state(String id) {
+		BackfillProgress progress = this.service.progress(id);
+		return (progress != null) ? progress.state() : BackfillState.PENDING;
+	}
+
+	private void start(String instance, dev.zdm.migration.MigrationDefinition migration, HeartbeatCounter heartbeats) {
+		DataSource dataSource = postgres.newDataSource(instance, 4);
+		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS,
+				List.of(TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()), heartbeats));
+		controller.start();
+		this.controllers.add(controller);
+	}
+
+}

@@ -1,0 +1,362 @@
+package dev.zdm.internal.backfill;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.actuate.endpoint.ZdmEndpoint;
+import dev.zdm.actuate.endpoint.ZdmEndpoint.MigrationDescriptor;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.DdlSettings;
+import dev.zdm.internal.ddl.ExpandSettings;
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.OperatorActionRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.DdlRunners;
+import dev.zdm.testing.DdlTestScripts;
+import dev.zdm.testing.HeartbeatCounter;
+import dev.zdm.testing.LiveWorkload;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for the final check before the contract DDL against a real PostgreSQL: a writer
+ * outside the application that writes the old side with every live instance at
+ * {@code contract} holds the contract back, with the reason, the keys and the writer in
+ * the endpoint; once it stops and its rows are applied, a re-check lets the contract run,
+ * and nothing the application or the outside writer wrote is lost or left orphaned.
+ */
+class FinalContractCheckTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static final long OUTSIDE_KEYS = 5_000_000;
+
+	@TempDir
+	Path scripts;
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final List<DdlRunners> runners = new ArrayList<>();
+
+	private final JdbcTemplate jdbc = postgres.jdbc();
+
+	@AfterEach
+	void stopControllers() {
+		this.controllers.forEach(PhaseController::stop);
+		this.runners.forEach(DdlRunners::destroy);
+	}
+
+	@Test
+	void contractIsHeldBackWhileAnOutsideWriterWritesTheOldSideAndRunsOnceItStopsAndARecheckIsClean() throws Exception {
+		LiveWorkload.create(postgres, "held", true, 3_000);
+		// rows of the outside writer's own keys, copied by the backfill like any other
+		this.jdbc.update("INSERT INTO held (id, street, city) SELECT ?::bigint + i, 'outside ' || i, 'city' "
+				+ "FROM generate_series(0, 199) AS i", OUTSIDE_KEYS);
+		// The contract keeps the new side and drops the old: this one records both as the
+		// contract sees them, in one statement, so that what it would lose can be
+		// counted.
+		MigrationDefinition migration = migration("held",
+				"CREATE TABLE held_at_contract AS SELECT o.id, o.street, "
+						+ "o.city, a.order_id, a.street AS new_street, a.city AS new_city FROM held AS o "
+						+ "FULL JOIN held_addresses AS a ON a.order_id = o.id;");
+		Started a = start("held-a", migration, Phase.CONTRACT);
+		Started b = start("held-b", migration, Phase.READ_NEW);
+		LiveWorkload workload = new LiveWorkload(postgres, "held", true, 3_000,
+				() -> a.controller().status("held").effective(), 200);
+		workload.start(2);
+		await().atMost(Duration.ofSeconds(60)).until(() -> a.controller().status("held").effective() == Phase.CONTRACT);
+		OutsideWriter outside = new OutsideWriter();
+		outside.start();
+		await().atMost(Duration.ofSeconds(20)).until(() -> outside.writes.get() >= 50);
+		// the last instance at read-new leaves: every live instance runs contract
+		b.controller().stop();
+		ZdmEndpoint endpoint = endpoint(a);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> contract(endpoint).contractCheck() != null && contract(endpoint).contractCheck().held());
+		ContractCheck held = contract(endpoint).contractCheck();
+		assertThat(held.reason()).contains("contract held back").contains("outside the application");
+		assertThat(held.rowsDisagreeing()).isPositive();
+		assertThat(held.rows()).isNotEmpty().allMatch((row) -> row.matches("key \\d+: (missing|extra|different)"));
+		assertThat(held.writers()).anyMatch((writer) -> writer.contains("application 'outside-writer'"));
+		assertThat(held.writers()).noneMatch((writer) -> writer.contains("'outside "));
+		assertThat(a.check().held("held")).isNotNull();
+		// held while the writer goes on: the contract does not run, whatever the
+		// heartbeats
+		a.heartbeats().awaitHeartbeats(20);
+		assertThat(new MigrationStateRepository(postgres.dataSource()).find("held").isContracted()).isFalse();
+		assertThat(tableExists("held_at_contract")).isFalse();
+		// an operator action with no reason where one is needed is refused and changes
+		// nothing
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> endpoint.ddl("held", "contract", "override", null, SecurityContext.NONE))
+			.withMessageContaining("needs a reason");
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> endpoint.ddl("held", "contract", "apply-old", " ", SecurityContext.NONE))
+			.withMessageContaining("needs a reason");
+		assertThat(contract(endpoint).actions()).isEmpty();
+		outside.stop();
+		endpoint.ddl("held", "contract", "apply-old", "the billing job wrote them; it is stopped",
+				SecurityContext.NONE);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone("held", DdlStep.CONTRACT));
+		workload.stop();
+		assertThat(workload.failure()).isNull();
+		assertThat(workload.inserts.get()).isPositive();
+		assertThat(workload.updates.get()).isPositive();
+		assertThat(workload.deletes.get()).isPositive();
+		assertThat(workload.lostWrites()).isZero();
+		// nothing the contract dropped was missing from the new side, and no orphan
+		assertThat(this.jdbc.queryForObject(
+				"SELECT count(*) FROM held_at_contract WHERE id IS NULL "
+						+ "OR order_id IS NULL OR ROW(new_street, new_city) IS DISTINCT FROM ROW(street, upper(city))",
+				Long.class))
+			.isZero();
+		for (Map.Entry<Long, String> write : outside.written.entrySet()) {
+			List<String> kept = this.jdbc.queryForList("SELECT new_street FROM held_at_contract WHERE order_id = ?",
+					String.class, write.getKey());
+			assertThat(kept).as("key " + write.getKey())
+				.isEqualTo(write.getValue().isEmpty() ? List.of() : List.of(write.getValue()));
+		}
+		MigrationDescriptor after = contract(endpoint);
+		assertThat(after.contractCheck().held()).isFalse();
+		assertThat(after.actions()).singleElement().satisfies((action) -> {
+			assertThat(action.action()).isEqualTo("contract.apply-old");
+			assertThat(action.principal()).isEqualTo("anonymous");
+			assertThat(action.instanceId()).isEqualTo("held-a");
+			assertThat(action.reason()).isEqualTo("the billing job wrote them; it is stopped");
+		});
+	}
+
+	@Test
+	void overrideWithAReasonLetsTheContractRunOverAHeldCheck() throws Exception {
+		LiveWorkload.create(postgres, "over", true, 500);
+		MigrationDefinition migration = migration("over", "CREATE TABLE over_contracted (id int);");
+		Started a = start("over-a", migration, Phase.CONTRACT);
+		Started b = start("over-b", migration, Phase.READ_NEW);
+		await().atMost(Duration.ofSeconds(60)).until(() -> a.controller().status("over").effective() == Phase.CONTRACT);
+		this.jdbc.update("UPDATE over SET street = 'changed behind the application' WHERE id <= 20");
+		b.controller().stop();
+		ZdmEndpoint endpoint = endpoint(a);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> contract(endpoint).contractCheck() != null && contract(endpoint).contractCheck().held());
+		assertThat(contract(endpoint).contractCheck().rowsDisagreeing()).isEqualTo(10);
+		a.heartbeats().awaitHeartbeats(10);
+		assertThat(tableExists("over_contracted")).isFalse();
+		SecurityContext alice = new SecurityContext() {
+
+			@Override
+			public java.security.Principal getPrincipal() {
+				return () -> "alice";
+			}
+
+			@Override
+			public boolean isUserInRole(String role) {
+				return false;
+			}
+
+		};
+		endpoint.ddl("over", "contract", "override", "rows 2 to 20 are test data", alice);
+		await().atMost(Duration.ofSeconds(30)).until(() -> tableExists("over_contracted"));
+		assertThat(contract(endpoint).actions()).singleElement().satisfies((action) -> {
+			assertThat(action.action()).isEqualTo("contract.override");
+			assertThat(action.principal()).isEqualTo("alice");
+			assertThat(action.reason()).isEqualTo("rows 2 to 20 are test data");
+		});
+		assertThat(contract(endpoint).contractCheck().overrideReason()).isEqualTo("rows 2 to 20 are test data");
+	}
+
+	@Test
+	void sameTableRowsAgreeThroughUpOrDownAndApplyingTheOldSideRewritesOnlyThoseThatDisagree() {
+		this.jdbc.execute("CREATE TABLE people (id bigint PRIMARY KEY, email text, email_address text)");
+		new ZdmSchema(postgres.dataSource()).migrate();
+		this.jdbc.execute("INSERT INTO zdm_migration (migration_id) VALUES ('people-email')");
+		// 1: new = up(old); 2: written on the new side, old = down(new), which up does
+		// not give back; 3 and 4: written behind the trigger's back
+		this.jdbc.update("INSERT INTO people VALUES (1, 'A@x', 'a@x'), (2, 'B@X', 'B@X'), (3, 'c@x', 'other'), "
+				+ "(4, 'D@x', NULL)");
+		MigrationDefinition migration = MigrationDefinition.builder("people-email")
+			.table("people")
+			.key("id")
+			.up("email_address", "lower(email)")
+			.down("email", "email_address")
+			.build();
+		FinalContractCheck check = new FinalContractCheck(postgres.dataSource(), "people-a", false);
+		assertThat(check.holdBack(migration)).contains("2 of 4 keys disagreeing");
+		ContractCheck held = check.repository().find("people-email");
+		assertThat(held.rows()).containsExactly("key 3: different", "key 4: different");
+		assertThat(check.holdBack(migration)).as("held until a re-check").isEqualTo(held.reason());
+		long changed = check.applyOld(migration,
+				new OperatorAction("contract.apply-old", "anonymous", "people-a", "test", java.time.Instant.now()));
+		assertThat(changed).isEqualTo(2);
+		assertThat(this.jdbc.queryForList("SELECT email_address FROM people ORDER BY id", String.class))
+			.containsExactly("a@x", "B@X", "c@x", "d@x");
+		assertThat(check.holdBack(migration)).isNull();
+		assertThat(check.repository().find("people-email").held()).isFalse();
+	}
+
+	private MigrationDescriptor contract(ZdmEndpoint endpoint) {
+		return endpoint.migrations().migrations().values().iterator().next();
+	}
+
+	private ZdmEndpoint endpoint(Started started) {
+		DataSource dataSource = started.dataSource();
+		ZdmEndpoint endpoint = new ZdmEndpoint(started.controller(),
+				new LockFiguresSampler(new LockInspector(dataSource)), new JdbcBackfillService(dataSource),
+				new DdlHistoryRepository(dataSource), started.runner().expand());
+		endpoint.setContractCheck(started.check());
+		endpoint.setAuditing(new OperatorActionRepository(dataSource), null, null);
+		return endpoint;
+	}
+
+	private boolean tableExists(String table) {
+		return Boolean.TRUE.equals(this.jdbc.queryForObject("SELECT to_regclass(?) IS NOT NULL", Boolean.class, table));
+	}
+
+	private MigrationDefinition migration(String id, String contract) {
+		String location = DdlTestScripts.write(this.scripts.resolve(id).resolve("contract"), "V1__contract.sql",
+				contract);
+		return MigrationDefinition.builder(id)
+			.table(id)
+			.targetTable(id + "_addresses")
+			.targetKey("order_id")
+			.up("street", "street")
+			.up("city", "upper(city)")
+			.contractLocations(List.of(location))
+			.backfill(BackfillFixtures.settings(1000, 100, 2000, Duration.ZERO))
+			.build();
+	}
+
+	private Started start(String instance, MigrationDefinition migration, Phase requested) {
+		DataSource dataSource = postgres.newDataSource(instance, 6);
+		InstanceInfo info = InstanceInfo.ofThisProcess(instance, "test", "1");
+		DdlRunners runner = DdlRunners.create(dataSource,
+				DdlSettings.defaults().withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)),
+				ExpandSettings.defaults(), info, TestFleet.TIMEOUT, List.of());
+		FinalContractCheck check = new FinalContractCheck(dataSource, instance, false);
+		runner.contract().setContractPrecondition(check);
+		this.runners.add(runner);
+		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		PhaseController controller = TestEngine.phaseController(dataSource,
+				List.of(migration.toBuilder().requestedPhase(requested).build()), info, TestFleet.SETTINGS,
+				List.of(runner.validator(), runner.expand(), runner.contract(),
+						TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()), check, heartbeats));
+		controller.start();
+		this.controllers.add(controller);
+		return new Started(dataSource, controller, runner, check, heartbeats);
+	}
+
+	private record Started(DataSource dataSource, PhaseController controller, DdlRunners runner,
+			FinalContractCheck check, HeartbeatCounter heartbeats) {
+
+	}
+
+	/**
+	 * A writer outside the application (a job, {@code psql}) that writes the old side
+	 * only, on keys of its own: updates and deletes of its rows, and inserts of new ones.
+	 * Remembers the street it last wrote per key, empty for a deleted row.
+	 */
+	private static final class OutsideWriter {
+
+		private final Map<Long, String> written = new ConcurrentHashMap<>();
+
+		private final AtomicLong writes = new AtomicLong();
+
+		private final AtomicBoolean writing = new AtomicBoolean(true);
+
+		private final AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+
+		private final Thread thread = new Thread(this::write, "outside-writer");
+
+		void start() {
+			this.thread.start();
+		}
+
+		void stop() throws InterruptedException {
+			this.writing.set(false);
+			this.thread.join();
+			assertThat(this.failure.get()).isNull();
+		}
+
+		private void write() {
+			ThreadLocalRandom random = ThreadLocalRandom.current();
+			long nextInsert = OUTSIDE_KEYS + 1_000_000;
+			try (Connection connection = postgres.database().newConnection()) {
+				connection.setClientInfo("ApplicationName", "outside-writer");
+				while (this.writing.get()) {
+					int choice = random.nextInt(10);
+					if (choice < 3) {
+						long id = nextInsert++;
+						String street = "inserted outside " + id;
+						execute(connection, "INSERT INTO held (id, street, city) VALUES (?, ?, 'x')", id, street);
+						this.written.put(id, street);
+					}
+					else if (choice < 9) {
+						long id = OUTSIDE_KEYS + random.nextInt(200);
+						String street = "updated outside " + random.nextInt(1_000_000);
+						if (execute(connection, "UPDATE held SET street = ? WHERE id = ?", street, id) == 1) {
+							this.written.put(id, street);
+						}
+					}
+					else {
+						long id = OUTSIDE_KEYS + random.nextInt(200);
+						execute(connection, "DELETE FROM held WHERE id = ?", id);
+						this.written.put(id, "");
+					}
+					this.writes.incrementAndGet();
+					Thread.sleep(5);
+				}
+			}
+			catch (Throwable ex) {
+				this.failure.set(ex);
+			}
+		}
+
+		private static int execute(Connection connection, String sql, Object... values) throws Exception {
+			try (PreparedStatement statement = connection.prepareStatement(sql)) {
+				for (int i = 0; i < values.length; i++) {
+					statement.setObject(i + 1, values[i]);
+				}
+				return statement.executeUpdate();
+			}
+		}
+
+	}
+
+}
