@@ -42,7 +42,7 @@ class BackfillWalkTests {
 		assertThat(walk.rows()).isEqualTo(500);
 		assertThat(walk.changed()).as("as the stored rowsUpdated counts them").isEqualTo(360);
 		assertThat(walk.progressLine()).startsWith("backfill copied 500 of about 1000 rows (50%) at ")
-			.endsWith(", 360 rewritten");
+			.contains(", 360 rewritten;");
 	}
 
 	@Test
