@@ -135,7 +135,7 @@ class ExpandInBackgroundTests {
 				.contains("\"lastBlockers\":\"blocked by pid");
 			assertThat(get(client(a), "/actuator/zdm/customers-email").getBody()
 					+ get(client(b), "/actuator/zdm/customers-email").getBody())
-				.contains("\"expand\":{\"migrationId\":\"customers-email\"", "\"state\":\"WAITING_FOR_LOCK\"",
+				.contains("\"expand\":{\"migrationId\":\"customers-email\"", "\"state\":\"waiting-for-lock\"",
 						"\"lastBlockers\":\"blocked by pid");
 			assertThat(columns()).doesNotContain("email_address");
 
