@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -29,6 +30,7 @@ import static org.awaitility.Awaitility.await;
  * every label it groups by, exists in a running application's
  * {@code /actuator/prometheus}.
  */
+@Isolated
 class PrometheusDashboardTests {
 
 	@RegisterExtension

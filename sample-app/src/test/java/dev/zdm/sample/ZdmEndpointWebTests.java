@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -24,6 +25,7 @@ import static org.awaitility.Awaitility.await;
  * by default, on when enabled, and refusing malformed requests with a message while
  * changing nothing.
  */
+@Isolated
 class ZdmEndpointWebTests {
 
 	@RegisterExtension
