@@ -16,6 +16,9 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jdbc.metadata.CompositeDataSourcePoolMetadataProvider;
+import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadata;
+import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadataProvider;
 import org.springframework.boot.jpa.autoconfigure.EntityManagerFactoryDependsOnPostProcessor;
 import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
@@ -274,8 +277,12 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	TransactionPoolingCheck zdmTransactionPoolingCheck(DataSource dataSource) {
-		return new TransactionPoolingCheck(dataSource);
+	TransactionPoolingCheck zdmTransactionPoolingCheck(DataSource dataSource,
+			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders) {
+		DataSourcePoolMetadata pool = new CompositeDataSourcePoolMetadataProvider(
+				poolMetadataProviders.orderedStream().toList())
+			.getDataSourcePoolMetadata(dataSource);
+		return new TransactionPoolingCheck(dataSource, (pool != null) ? pool.getMax() : null);
 	}
 
 	@Bean

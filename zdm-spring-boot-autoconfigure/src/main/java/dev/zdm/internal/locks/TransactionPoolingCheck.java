@@ -39,12 +39,17 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 
 	private final DataSource dataSource;
 
+	private final @Nullable Integer maximumPoolSize;
+
 	/**
 	 * Create a check.
 	 * @param dataSource the application's data source
+	 * @param maximumPoolSize the most connections its pool hands out at once, {@code -1}
+	 * for no limit, or {@code null} if not known
 	 */
-	public TransactionPoolingCheck(DataSource dataSource) {
+	public TransactionPoolingCheck(DataSource dataSource, @Nullable Integer maximumPoolSize) {
 		this.dataSource = dataSource;
+		this.maximumPoolSize = maximumPoolSize;
 	}
 
 	@Override
@@ -52,12 +57,11 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 		if (migrations.isEmpty()) {
 			return;
 		}
-		Integer poolSize = maximumPoolSize(this.dataSource);
-		if (poolSize != null && poolSize < 2) {
-			// the check holds two connections at once; with one, the second would wait
-			// for the
-			// pool's connection timeout
-			logger.debug("zdm: not checking for a transaction-mode pooler: the pool holds " + poolSize + " connection");
+		if (this.maximumPoolSize != null && this.maximumPoolSize >= 0 && this.maximumPoolSize < 2) {
+			// the check holds two connections at once; with a pool of one the second
+			// would wait for the pool's connection timeout
+			logger.debug("zdm: not checking for a transaction-mode pooler: the pool holds " + this.maximumPoolSize
+					+ " connection");
 			return;
 		}
 		String evidence;
@@ -108,21 +112,6 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 						second.setAutoCommit(true);
 					}
 				}
-			}
-		}
-		return null;
-	}
-
-	private static @Nullable Integer maximumPoolSize(DataSource dataSource) {
-		for (String getter : new String[] { "getMaximumPoolSize", "getMaxTotal", "getMaxActive" }) {
-			try {
-				Object size = dataSource.getClass().getMethod(getter).invoke(dataSource);
-				if (size instanceof Integer integer) {
-					return integer;
-				}
-			}
-			catch (ReflectiveOperationException | RuntimeException ex) {
-				// not this pool's getter
 			}
 		}
 		return null;

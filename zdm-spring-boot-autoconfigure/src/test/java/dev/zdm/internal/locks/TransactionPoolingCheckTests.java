@@ -1,7 +1,11 @@
 package dev.zdm.internal.locks;
 
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
+
+import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -13,6 +17,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.jdbc.datasource.DelegatingDataSource;
 
 import dev.zdm.autoconfigure.ZdmAutoConfiguration;
 import dev.zdm.migration.MigrationDefinition;
@@ -61,7 +66,7 @@ class TransactionPoolingCheckTests {
 	void transactionModeIsRefused() {
 		try (HikariDataSource dataSource = dataSource(pgBouncer.transactionModeUrl())) {
 			assertThatExceptionOfType(ZdmConfigurationException.class)
-				.isThrownBy(() -> new TransactionPoolingCheck(dataSource).validateAll(this.migrations))
+				.isThrownBy(() -> new TransactionPoolingCheck(dataSource, 4).validateAll(this.migrations))
 				.satisfies((ex) -> {
 					assertThat(ex.getDescription())
 						.contains("the data source reaches PostgreSQL through a pooler in transaction mode")
@@ -75,8 +80,10 @@ class TransactionPoolingCheckTests {
 	void sessionModeAndADirectConnectionAreAccepted() {
 		try (HikariDataSource session = dataSource(pgBouncer.sessionModeUrl());
 				HikariDataSource direct = dataSource(postgres.database().url())) {
-			assertThatNoException().isThrownBy(() -> new TransactionPoolingCheck(session).validateAll(this.migrations));
-			assertThatNoException().isThrownBy(() -> new TransactionPoolingCheck(direct).validateAll(this.migrations));
+			assertThatNoException()
+				.isThrownBy(() -> new TransactionPoolingCheck(session, 4).validateAll(this.migrations));
+			assertThatNoException()
+				.isThrownBy(() -> new TransactionPoolingCheck(direct, 4).validateAll(this.migrations));
 		}
 	}
 
@@ -100,6 +107,33 @@ class TransactionPoolingCheckTests {
 		assertThat(SchemaSnapshot.of(postgres.jdbc())).as("schema after the refusal").isEqualTo(before);
 	}
 
+	@Test
+	void poolOfOneConnectionIsNotChecked() {
+		try (HikariDataSource dataSource = dataSource(pgBouncer.transactionModeUrl())) {
+			CountingDataSource counting = new CountingDataSource(dataSource);
+			assertThatNoException()
+				.isThrownBy(() -> new TransactionPoolingCheck(counting, 1).validateAll(this.migrations));
+			assertThat(counting.connections).as("connections taken for a pool of one").isZero();
+			assertThatExceptionOfType(ZdmConfigurationException.class)
+				.isThrownBy(() -> new TransactionPoolingCheck(counting, null).validateAll(this.migrations));
+			assertThat(counting.connections).as("connections taken when the pool size is not known").isPositive();
+		}
+	}
+
+	@Test
+	void applicationPassesItsPoolSizeToTheCheck() {
+		PostgresDatabase database = postgres.database();
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, ZdmAutoConfiguration.class))
+			.withPropertyValues("spring.datasource.url=" + database.url(),
+					"spring.datasource.username=" + database.username(),
+					"spring.datasource.password=" + database.password(), "spring.datasource.hikari.maximum-pool-size=3")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(context.getBean(TransactionPoolingCheck.class)).extracting("maximumPoolSize").isEqualTo(3);
+			});
+	}
+
 	private static ZdmConfigurationException refusal(Throwable failure) {
 		for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
 			if (cause instanceof ZdmConfigurationException refusal) {
@@ -107,6 +141,23 @@ class TransactionPoolingCheckTests {
 			}
 		}
 		return null;
+	}
+
+	/** A data source that counts the connections taken from the pool it wraps. */
+	private static final class CountingDataSource extends DelegatingDataSource {
+
+		private int connections;
+
+		CountingDataSource(DataSource target) {
+			super(target);
+		}
+
+		@Override
+		public Connection getConnection() throws SQLException {
+			this.connections++;
+			return super.getConnection();
+		}
+
 	}
 
 	private static HikariDataSource dataSource(String url) {
