@@ -9,9 +9,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -189,27 +186,7 @@ public class CustomerWorkload implements Workload {
 			.stream()
 			.filter((entry) -> entry.getValue().touched && !entry.getValue().unknown())
 			.toList();
-		ExecutorService executor = Executors.newFixedThreadPool(threads);
-		try {
-			List<Future<@Nullable String>> checks = new ArrayList<>();
-			for (Map.Entry<Long, Customer> entry : touched) {
-				checks.add(executor.submit(() -> lostWrite(target, entry.getKey(), entry.getValue())));
-			}
-			List<String> lost = new ArrayList<>();
-			for (Future<@Nullable String> check : checks) {
-				String description = check.get();
-				if (description != null) {
-					lost.add(description);
-				}
-			}
-			return lost;
-		}
-		catch (Exception ex) {
-			throw new IllegalStateException("Could not read back the acknowledged writes", ex);
-		}
-		finally {
-			executor.shutdownNow();
-		}
+		return Workload.readBack(touched, threads, (entry) -> lostWrite(target, entry.getKey(), entry.getValue()));
 	}
 
 	private @Nullable String lostWrite(HttpTarget target, long id, Customer customer) throws IOException {

@@ -12,9 +12,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -275,27 +272,7 @@ public final class FileWorkload implements Workload {
 			.stream()
 			.filter((entity) -> entity.written && !entity.unknown)
 			.toList();
-		ExecutorService executor = Executors.newFixedThreadPool(threads);
-		try {
-			List<Future<@Nullable String>> checks = new ArrayList<>();
-			for (Entity entity : written) {
-				checks.add(executor.submit(() -> entity.expected.mismatch(target, this.json)));
-			}
-			List<String> lost = new ArrayList<>();
-			for (Future<@Nullable String> check : checks) {
-				String mismatch = check.get();
-				if (mismatch != null) {
-					lost.add(mismatch);
-				}
-			}
-			return lost;
-		}
-		catch (Exception ex) {
-			throw new IllegalStateException("Could not read back the acknowledged writes", ex);
-		}
-		finally {
-			executor.shutdownNow();
-		}
+		return Workload.readBack(written, threads, (entity) -> entity.expected.mismatch(target, this.json));
 	}
 
 	@Override

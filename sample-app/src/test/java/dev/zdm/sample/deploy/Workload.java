@@ -1,7 +1,12 @@
 package dev.zdm.sample.deploy;
 
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import org.jspecify.annotations.Nullable;
 
@@ -56,6 +61,58 @@ public interface Workload {
 	 * @return the figures, by name
 	 */
 	Map<String, Long> figures();
+
+	/**
+	 * Read back acknowledged writes with several requests at once: a helper for
+	 * {@link #lostWrites(HttpTarget, int)}.
+	 * @param <T> what a write is remembered as
+	 * @param writes the acknowledged writes
+	 * @param threads how many to read at once
+	 * @param readBack reads one back, returning a description if it is not readable with
+	 * its last value, else {@code null}
+	 * @return the descriptions of the writes not readable with their last value
+	 */
+	static <T> List<String> readBack(List<T> writes, int threads, ReadBack<T> readBack) {
+		ExecutorService executor = Executors.newFixedThreadPool(threads);
+		try {
+			List<Future<@Nullable String>> checks = new ArrayList<>();
+			for (T write : writes) {
+				checks.add(executor.submit(() -> readBack.mismatch(write)));
+			}
+			List<String> lost = new ArrayList<>();
+			for (Future<@Nullable String> check : checks) {
+				String mismatch = check.get();
+				if (mismatch != null) {
+					lost.add(mismatch);
+				}
+			}
+			return lost;
+		}
+		catch (Exception ex) {
+			throw new IllegalStateException("Could not read back the acknowledged writes", ex);
+		}
+		finally {
+			executor.shutdownNow();
+		}
+	}
+
+	/**
+	 * Reads one acknowledged write back through the service.
+	 *
+	 * @param <T> what a write is remembered as
+	 */
+	@FunctionalInterface
+	interface ReadBack<T> {
+
+		/**
+		 * Read the write back.
+		 * @param write the write
+		 * @return what differs from its last value, or {@code null} if nothing does
+		 * @throws IOException if the service cannot be read
+		 */
+		@Nullable String mismatch(T write) throws IOException;
+
+	}
 
 	/**
 	 * The outcome of one request.
