@@ -64,6 +64,13 @@ class ZdmDeclarationFailureTests {
 	}
 
 	@Test
+	void keyColumnThatMayBeNull() {
+		assertRefused(List.of("zdm.migrations.m.table=events", "zdm.migrations.m.key=payload"),
+				"key column 'payload' (zdm.migrations.m.key) of table 'public.events' may be null",
+				"Use not null columns as the key");
+	}
+
+	@Test
 	void unknownPhase() {
 		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.phase=dual-wrte"),
 				"Migration 'm': unknown phase 'dual-wrte'",

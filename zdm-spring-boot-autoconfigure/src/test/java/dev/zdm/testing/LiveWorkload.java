@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +32,9 @@ import dev.zdm.test.PostgresExtension;
  * {@code street_new = street}, {@code city_new = upper(city)}. Cross-table:
  * {@code t(id bigint, street text,
  * city text)} and {@code t_addresses(order_id bigint, street text, city text)} with the
- * same expressions.
+ * same expressions. With {@link #withTenants()} a same-table table is keyed by
+ * {@code (tenant text, id bigint)} instead, the tenant a function of the id
+ * ({@link #TENANT}) whose values need quoting in a key's text form.
  */
 public final class LiveWorkload {
 
@@ -61,6 +64,15 @@ public final class LiveWorkload {
 
 	private final List<Thread> threads = new ArrayList<>();
 
+	/**
+	 * The tenant of an id, in SQL over {@code id}: names with a comma, a quote, braces, a
+	 * space, a backslash, the word null and a plain one.
+	 */
+	public static final String TENANT = "(ARRAY['acme, inc.', 'q\"uote', '{braces}', 'sp ace', 'back\\slash', "
+			+ "'NULL', 'plain'])[id % 7 + 1]";
+
+	private boolean tenants;
+
 	public LiveWorkload(PostgresExtension postgres, String table, boolean crossTable, long rows, Supplier<Phase> phase,
 			int operationsPerSecond) {
 		this.postgres = postgres;
@@ -83,6 +95,35 @@ public final class LiveWorkload {
 		postgres.jdbc()
 			.update("INSERT INTO " + table + " (id, street, city) SELECT 2 * i, 'street ' || i, "
 					+ "CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END FROM generate_series(1, ?) AS i", rows);
+		created(postgres, table, crossTable);
+	}
+
+	/**
+	 * Create a same-table table keyed by {@code (tenant, id)}, with {@code rows} keys as
+	 * {@link #create} makes them.
+	 */
+	public static void createWithTenants(PostgresExtension postgres, String table, long rows) {
+		postgres.jdbc()
+			.execute("CREATE TABLE " + table + " (tenant text NOT NULL, id bigint NOT NULL, street text, city text, "
+					+ "street_new text, city_new text, PRIMARY KEY (tenant, id))");
+		postgres.jdbc()
+			.update("INSERT INTO " + table + " (tenant, id, street, city) SELECT " + TENANT.replace("id", "2 * i")
+					+ ", 2 * i, 'street ' || i, CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END "
+					+ "FROM generate_series(1, ?) AS i", rows);
+		created(postgres, table, false);
+	}
+
+	/**
+	 * Write a table made by {@link #createWithTenants}: every statement names the row by
+	 * tenant and id.
+	 * @return this workload
+	 */
+	public LiveWorkload withTenants() {
+		this.tenants = true;
+		return this;
+	}
+
+	private static void created(PostgresExtension postgres, String table, boolean crossTable) {
 		if (crossTable) {
 			postgres.jdbc()
 				.execute("CREATE TABLE " + table + "_addresses (order_id bigint PRIMARY KEY, street text, city text)");
@@ -186,6 +227,13 @@ public final class LiveWorkload {
 
 	private boolean insert(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
 			throws SQLException {
+		if (this.tenants) {
+			return execute(connection,
+					"INSERT INTO " + this.table + " (tenant, id, street, city, street_new, city_new) " + "SELECT "
+							+ TENANT + ", id, ?, ?, ?, upper(?) FROM (SELECT ?::bigint AS id) AS v "
+							+ "ON CONFLICT DO NOTHING",
+					street, city, street, city, id) == 1;
+		}
 		if (!this.crossTable) {
 			return execute(connection,
 					"INSERT INTO " + this.table + " (id, street, city, street_new, city_new) "
@@ -206,7 +254,7 @@ public final class LiveWorkload {
 			throws SQLException {
 		if (!this.crossTable) {
 			return execute(connection, "UPDATE " + this.table + " SET street = ?, city = ?, street_new = ?, "
-					+ "city_new = upper(?) WHERE id = ?", street, city, street, city, id) == 1;
+					+ "city_new = upper(?) WHERE " + row(), withKey(id, street, city, street, city)) == 1;
 		}
 		String old = "UPDATE " + this.table + " SET street = ?, city = ? WHERE id = ?";
 		// the new side's write is an upsert: the backfill may not have copied the row yet
@@ -222,14 +270,29 @@ public final class LiveWorkload {
 	}
 
 	private void delete(Connection connection, long id, boolean newFirst) throws SQLException {
-		String old = "DELETE FROM " + this.table + " WHERE id = ?";
 		if (!this.crossTable) {
-			execute(connection, old, id);
+			execute(connection, "DELETE FROM " + this.table + " WHERE " + row(), withKey(id));
 			return;
 		}
+		String old = "DELETE FROM " + this.table + " WHERE id = ?";
 		String deleteNew = "DELETE FROM " + this.table + "_addresses WHERE order_id = ?";
 		execute(connection, newFirst ? deleteNew : old, id);
 		execute(connection, newFirst ? old : deleteNew, id);
+	}
+
+	/** The condition that names a same-table row: by tenant and id, or by id. */
+	private String row() {
+		return this.tenants ? "tenant = " + TENANT.replace("id", "CAST(? AS bigint)") + " AND id = ?" : "id = ?";
+	}
+
+	/** The values of a statement followed by those of {@link #row()} for an id. */
+	private Object[] withKey(long id, Object... values) {
+		Object[] all = Arrays.copyOf(values, values.length + (this.tenants ? 2 : 1));
+		all[values.length] = id;
+		if (this.tenants) {
+			all[values.length + 1] = id;
+		}
+		return all;
 	}
 
 	private static int execute(Connection connection, String sql, Object... values) throws SQLException {

@@ -49,12 +49,13 @@ public final class BackfillBatches {
 		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
 		String rangeQuery = verifying ? this.statements.verifyRange(first) : this.statements.copyRange(first);
 		String upperBound = Objects.requireNonNull(walk.upperBound());
-		KeyRange range = jdbc.queryForObject(rangeQuery, keys(walk.lastKey(), upperBound, walk.batchSize()),
+		KeyRange range = jdbc.queryForObject(rangeQuery,
+				this.statements.keys(walk.lastKey(), upperBound, walk.batchSize()),
 				(rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
 		if (range == null || range.rows() == 0 || range.high() == null) {
 			return new Batch(0, 0, 0, null, false);
 		}
-		MapSqlParameterSource keys = keys(walk.lastKey(), range.high(), walk.batchSize());
+		MapSqlParameterSource keys = this.statements.keys(walk.lastKey(), range.high(), walk.batchSize());
 		long disagreeing = 0;
 		long changed = 0;
 		if (!verifying) {
@@ -123,7 +124,7 @@ public final class BackfillBatches {
 	long probe(BackfillRepository repository, String key) {
 		long start = System.nanoTime();
 		repository.jdbcTemplate().query(this.statements.probe, (rs) -> {
-		}, key(key));
+		}, this.statements.probeArguments(key));
 		return System.nanoTime() - start;
 	}
 
@@ -155,15 +156,7 @@ public final class BackfillBatches {
 			return estimate;
 		}
 		return new NamedParameterJdbcTemplate(repository.jdbcTemplate()).queryForObject(this.statements.countUpTo,
-				keys(null, upperBound, 0), Long.class);
-	}
-
-	/**
-	 * The parameters of a statement on a key range: after {@code lo} (if any), up to
-	 * {@code hi}, {@code n} keys.
-	 */
-	static MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
-		return new MapSqlParameterSource().addValue("lo", key(lo)).addValue("hi", key(hi)).addValue("n", n);
+				this.statements.keys(null, upperBound, 0), Long.class);
 	}
 
 	/**

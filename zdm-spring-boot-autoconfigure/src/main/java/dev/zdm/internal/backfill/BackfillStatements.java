@@ -9,6 +9,8 @@ import java.util.stream.Collectors;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
+
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
 
@@ -69,33 +71,61 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 	private final List<String[]> applyOld;
 
-	BackfillStatements(String copyBound, String verifyBound, String countUpTo, String probe, String copyRange,
-			String verifyRange, String copy, String check, List<String> repair, String disagreeing,
+	private final KeyColumns key;
+
+	BackfillStatements(KeyColumns key, String copyBound, String verifyBound, String countUpTo, String probe,
+			String copyRange, String verifyRange, String copy, String check, List<String> repair, String disagreeing,
 			List<String> applyOld) {
+		this.key = key;
 		this.copyBound = copyBound;
 		this.verifyBound = verifyBound;
-		this.countUpTo = countUpTo;
+		this.countUpTo = key.bind(countUpTo);
 		this.probe = probe;
 		this.copyRange = variants(copyRange);
 		this.verifyRange = variants(verifyRange);
 		this.copy = variants(copy);
 		this.check = variants(check);
-		this.repair = repair.stream().map(BackfillStatements::variants).toList();
+		this.repair = repair.stream().map(this::variants).toList();
 		this.disagreeing = variants(disagreeing);
-		this.applyOld = applyOld.stream().map(BackfillStatements::variants).toList();
+		this.applyOld = applyOld.stream().map(this::variants).toList();
 	}
 
 	/**
 	 * Return the statements for a migration.
-	 * @param migration a validated migration with a single-column key
+	 * @param migration a validated migration: a single-column key, or a key of several
+	 * columns inside one table
 	 * @return its statements
 	 */
 	static BackfillStatements of(MigrationDefinition migration) {
-		if (migration.key().size() != 1) {
-			throw new IllegalArgumentException("A backfill walks a single-column key; migration '" + migration.id()
-					+ "' has key " + migration.key());
+		if (migration.isCrossTable() && migration.key().size() != 1) {
+			throw new IllegalArgumentException("A backfill into another table walks a single-column key; migration '"
+					+ migration.id() + "' has key " + migration.key());
 		}
 		return migration.isCrossTable() ? new CrossTable(migration) : new SameTable(migration);
+	}
+
+	/**
+	 * The parameters of a statement on a key range: after {@code lo} (if any), up to
+	 * {@code hi}, {@code n} keys at most.
+	 * @param lo the range's exclusive lower bound as text, {@code null} for the first
+	 * @param hi the range's inclusive upper bound as text
+	 * @param n the most keys
+	 * @return the parameters
+	 */
+	MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
+		MapSqlParameterSource parameters = new MapSqlParameterSource().addValue("n", n);
+		this.key.bind(parameters, "lo", lo);
+		this.key.bind(parameters, "hi", hi);
+		return parameters;
+	}
+
+	/**
+	 * The arguments of {@link #probe}: the key's columns.
+	 * @param key a key as text
+	 * @return the arguments
+	 */
+	Object[] probeArguments(String key) {
+		return this.key.values(key);
 	}
 
 	/**
@@ -169,11 +199,11 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	/** The table whose planner statistics estimate how many rows the backfill walks. */
 	abstract String estimatedTable();
 
-	private static String[] variants(String template) {
+	final String[] variants(String template) {
 		String first = LOWER_BOUND.matcher(template).replaceAll("");
 		String next = LOWER_BOUND.matcher(template)
 			.replaceAll((match) -> Matcher.quoteReplacement(match.group(1) + " > :lo AND "));
-		return new String[] { first, next };
+		return new String[] { this.key.bind(first), this.key.bind(next) };
 	}
 
 	private static String variant(String[] variants, boolean first) {
@@ -196,20 +226,22 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		private final String table;
 
 		SameTable(MigrationDefinition migration) {
-			this(migration, migration.table().quoted(), migration.key().get(0).quoted());
+			this(migration, migration.table().quoted(), KeyColumns.of(migration.key(), ""));
 		}
 
-		private SameTable(MigrationDefinition migration, String table, String key) {
-			super("SELECT max(" + key + ")::text FROM " + table, "SELECT max(" + key + ")::text FROM " + table,
-					"SELECT count(*) FROM " + table + " WHERE " + key + " <= :hi", probe(table, key),
-					keysInRange(table, key), keysInRange(table, key), update(migration, table, key),
-					"SELECT count(*) FROM " + table + " WHERE " + lo(key) + key + " <= :hi AND " + disagrees(migration),
-					List.of(update(migration, table, key)),
-					"SELECT " + key + "::text AS zdm_key, 'different' AS zdm_kind FROM " + table + " WHERE " + lo(key)
-							+ key + " <= :hi AND NOT (" + agrees(migration) + ") ORDER BY " + key,
+		private SameTable(MigrationDefinition migration, String table, KeyColumns key) {
+			super(key, key.largest(table), key.largest(table),
+					"SELECT count(*) FROM " + table + " WHERE " + key.row() + " <= :hi", key.probe(table),
+					key.inRange(table), key.inRange(table), update(migration, table, key.row()),
+					"SELECT count(*) FROM "
+							+ table + " WHERE " + lo(key.row()) + key.row() + " <= :hi AND " + disagrees(migration),
+					List.of(update(migration, table, key.row())),
+					"SELECT " + key.text() + " AS zdm_key, 'different' AS zdm_kind FROM " + table + " WHERE "
+							+ lo(key.row()) + key.row() + " <= :hi AND NOT (" + agrees(migration) + ") ORDER BY "
+							+ key.columns(""),
 					List.of("UPDATE " + table + " AS " + migration.table().table().quoted() + " SET "
 							+ joined(migration.up(), (up) -> up.getKey().quoted() + " = (" + up.getValue() + ")")
-							+ " WHERE " + lo(key) + key + " <= :hi AND NOT (" + agrees(migration) + ")"));
+							+ " WHERE " + lo(key.row()) + key.row() + " <= :hi AND NOT (" + agrees(migration) + ")"));
 			this.table = table;
 			this.vacuum = "VACUUM " + table;
 		}
@@ -285,11 +317,12 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 		private CrossTable(MigrationDefinition migration, String source, String sourceName, String key, String target,
 				String targetKey) {
-			super("SELECT max(" + key + ")::text FROM " + source,
+			super(KeyColumns.of(migration.key(), ""), "SELECT max(" + key + ")::text FROM " + source,
 					"SELECT greatest((SELECT max(" + key + ") FROM " + source + "), (SELECT max(" + targetKey
 							+ ") FROM " + target + "))::text",
-					"SELECT count(*) FROM " + source + " WHERE " + key + " <= :hi", probe(source, key),
-					keysInRange(source, key),
+					"SELECT count(*) FROM " + source + " WHERE " + key + " <= :hi",
+					KeyColumns.of(migration.key(), "").probe(source),
+					KeyColumns.of(migration.key(), "").inRange(source),
 					"SELECT count(*), max(zdm_key)::text FROM ((SELECT " + key + " AS zdm_key FROM " + source
 							+ " WHERE " + lo(key) + key + " <= :hi ORDER BY " + key + " LIMIT :n) UNION (SELECT "
 							+ targetKey + " FROM " + target + " WHERE " + lo(targetKey) + targetKey
@@ -424,13 +457,121 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		return "%LO:" + key + "%";
 	}
 
-	private static String probe(String table, String key) {
-		return "SELECT " + key + " FROM " + table + " WHERE " + key + " = ?";
-	}
+	/**
+	 * The key's columns, and the forms in which the statements use them: one column, or
+	 * several compared as a row ({@code (tenant_id, id) > (:lo_1, :lo_2)}), which a
+	 * B-tree index on the key's columns serves as it serves one column. A key travels as
+	 * text: a single column's text form, or a text array literal of the columns' text
+	 * forms ({@code {42,acme}}), each column bound untyped so that PostgreSQL reads it as
+	 * its column's type.
+	 */
+	static final class KeyColumns {
 
-	private static String keysInRange(String table, String key) {
-		return "SELECT count(*), max(" + key + ")::text FROM (SELECT " + key + " FROM " + table + " WHERE " + lo(key)
-				+ key + " <= :hi ORDER BY " + key + " LIMIT :n) AS batch";
+		private static final Pattern BOUND = Pattern.compile(":(lo|hi)\\b");
+
+		private final List<String> columns;
+
+		private KeyColumns(List<String> columns) {
+			this.columns = columns;
+		}
+
+		static KeyColumns of(List<SqlIdentifier> key, String qualifier) {
+			return new KeyColumns(key.stream().map((column) -> qualifier + column.quoted()).toList());
+		}
+
+		boolean composite() {
+			return this.columns.size() > 1;
+		}
+
+		/** The key as one value to compare: the column, or the row of the columns. */
+		String row() {
+			return composite() ? "(" + String.join(", ", this.columns) + ")" : this.columns.get(0);
+		}
+
+		/** The columns, for an {@code ORDER BY}, with an optional direction. */
+		String columns(String direction) {
+			return this.columns.stream().map((column) -> column + direction).collect(Collectors.joining(", "));
+		}
+
+		/** The key's text form. */
+		String text() {
+			if (!composite()) {
+				return this.columns.get(0) + "::text";
+			}
+			return "ARRAY[" + this.columns.stream().map((column) -> column + "::text").collect(Collectors.joining(", "))
+					+ "]::text";
+		}
+
+		/** The largest key of a table, as text. */
+		String largest(String table) {
+			if (!composite()) {
+				return "SELECT max(" + this.columns.get(0) + ")::text FROM " + table;
+			}
+			return "SELECT " + text() + " FROM " + table + " ORDER BY " + columns(" DESC") + " LIMIT 1";
+		}
+
+		/** Reads the row of one key, bound by {@link #values(String)}. */
+		String probe(String table) {
+			String parameters = this.columns.stream().map((column) -> "?").collect(Collectors.joining(", "));
+			return "SELECT " + this.columns.get(0) + " FROM " + table + " WHERE " + row() + " = "
+					+ (composite() ? "(" + parameters + ")" : parameters);
+		}
+
+		/**
+		 * Count and largest key of the next batch: keys in the range, at most {@code :n}.
+		 */
+		String inRange(String table) {
+			String batch = "SELECT " + columns("") + " FROM " + table + " WHERE " + lo(row()) + row()
+					+ " <= :hi ORDER BY " + columns("") + " LIMIT :n";
+			if (!composite()) {
+				return "SELECT count(*), max(" + this.columns.get(0) + ")::text FROM (" + batch + ") AS batch";
+			}
+			return "WITH batch AS MATERIALIZED (" + batch + ") SELECT (SELECT count(*) FROM batch), (SELECT " + text()
+					+ " FROM batch ORDER BY " + columns(" DESC") + " LIMIT 1)";
+		}
+
+		/**
+		 * Turn the bounds of a statement into rows of the key's columns, for a key of
+		 * several columns.
+		 */
+		String bind(String statement) {
+			if (!composite()) {
+				return statement;
+			}
+			return BOUND.matcher(statement).replaceAll((match) -> {
+				StringBuilder row = new StringBuilder("(");
+				for (int i = 1; i <= this.columns.size(); i++) {
+					row.append((i > 1) ? ", " : "").append(':').append(match.group(1)).append('_').append(i);
+				}
+				return Matcher.quoteReplacement(row.append(')').toString());
+			});
+		}
+
+		void bind(MapSqlParameterSource parameters, String name, @Nullable String key) {
+			if (!composite()) {
+				parameters.addValue(name, BackfillBatches.key(key));
+			}
+			else if (key != null) {
+				Object[] values = values(key);
+				for (int i = 0; i < values.length; i++) {
+					parameters.addValue(name + "_" + (i + 1), values[i]);
+				}
+			}
+		}
+
+		/** The columns' values of a key kept as text, each bound untyped. */
+		Object[] values(String key) {
+			if (!composite()) {
+				return new Object[] { BackfillBatches.key(key) };
+			}
+			List<String> parts = KeyText.split(key);
+			if (parts.size() != this.columns.size()) {
+				throw new IllegalArgumentException(
+						"Key " + key + " does not have the " + this.columns.size() + " columns of " + row());
+			}
+			return parts.stream().map(BackfillBatches::key).toArray();
+		}
+
 	}
 
 }

@@ -81,7 +81,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 
 	@Override
 	public @Nullable String holdBack(MigrationDefinition migration) {
-		if (!migration.hasBackfill() || migration.key().size() != 1) {
+		if (!migration.hasBackfill()) {
 			return null;
 		}
 		String id = migration.id();
@@ -127,12 +127,12 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 		String lo = null;
 		while (bound != null) {
 			boolean first = lo == null;
-			Range range = jdbc.queryForObject(statements.verifyRange(first), BackfillBatches.keys(lo, bound, batchSize),
+			Range range = jdbc.queryForObject(statements.verifyRange(first), statements.keys(lo, bound, batchSize),
 					(rs, row) -> new Range(rs.getLong(1), rs.getString(2)));
 			if (range == null || range.rows() == 0 || range.high() == null) {
 				break;
 			}
-			jdbc.query(statements.disagreeing(first), BackfillBatches.keys(lo, range.high(), batchSize), (rs) -> {
+			jdbc.query(statements.disagreeing(first), statements.keys(lo, range.high(), batchSize), (rs) -> {
 				disagreeing[0]++;
 				if (rows.size() < SAMPLE) {
 					rows.add("key " + rs.getString("zdm_key") + ": " + rs.getString("zdm_kind"));
@@ -185,12 +185,12 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 		String lo = null;
 		while (bound != null) {
 			boolean first = lo == null;
-			Range range = jdbc.queryForObject(statements.verifyRange(first), BackfillBatches.keys(lo, bound, batchSize),
+			Range range = jdbc.queryForObject(statements.verifyRange(first), statements.keys(lo, bound, batchSize),
 					(rs, row) -> new Range(rs.getLong(1), rs.getString(2)));
 			if (range == null || range.rows() == 0 || range.high() == null) {
 				break;
 			}
-			MapSqlParameterSource keys = BackfillBatches.keys(lo, range.high(), batchSize);
+			MapSqlParameterSource keys = statements.keys(lo, range.high(), batchSize);
 			Long batch = transactions.execute((transaction) -> {
 				new BackfillRepository(this.dataSource).setLocalTimeouts(settings.lockTimeout(),
 						settings.statementTimeout());

@@ -51,6 +51,15 @@ public class DatabaseCatalog {
 			ORDER BY a.attnum
 			""";
 
+	private static final String NULLABLE_COLUMNS = """
+			SELECT a.attname
+			FROM pg_attribute a
+			  JOIN pg_class c ON c.oid = a.attrelid
+			  JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND NOT a.attnotnull
+			ORDER BY a.attnum
+			""";
+
 	private static final String PRIMARY_KEY = """
 			SELECT a.attname
 			FROM pg_index i
@@ -144,6 +153,15 @@ public class DatabaseCatalog {
 			columns.put(rs.getString("attname"), rs.getString("type"));
 		}, schemaOf(table), table.table().name());
 		return columns;
+	}
+
+	/**
+	 * Return the columns of a table that may hold nulls.
+	 * @param table a table qualified with its schema
+	 * @return the columns without a {@code NOT NULL} constraint, in table order
+	 */
+	public List<String> nullableColumns(TableName table) {
+		return this.jdbcTemplate.queryForList(NULLABLE_COLUMNS, String.class, schemaOf(table), table.table().name());
 	}
 
 	/**

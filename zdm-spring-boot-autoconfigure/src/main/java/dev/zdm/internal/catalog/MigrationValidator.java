@@ -242,6 +242,17 @@ public class MigrationValidator {
 			for (SqlIdentifier column : migration.key()) {
 				requireColumn(id, table, columns, column, "key", "a key column");
 			}
+			List<String> nullable = this.catalog.nullableColumns(table);
+			for (SqlIdentifier column : migration.key()) {
+				if (nullable.contains(column.name())) {
+					throw new ZdmConfigurationException(id,
+							"key column '" + column + "' (zdm.migrations." + id + ".key) of table '" + table
+									+ "' may be null, and the backfill and the verification walk the key: rows "
+									+ "with a null key would never be copied or checked",
+							"Use not null columns as the key (the primary key's, by leaving zdm.migrations." + id
+									+ ".key unset), or make the column NOT NULL first.");
+				}
+			}
 			return migration.key();
 		}
 		List<String> primaryKey = this.catalog.primaryKey(table);

@@ -581,6 +581,55 @@ class BackfillBenchmark {
 		System.out.println();
 	}
 
+	/**
+	 * A same-table copy over a key of two columns ({@code (tenant, id)}, 20 tenants)
+	 * against the same copy over a single-column key, each on a fresh table of the same
+	 * rows, pacing off, rounds alternating; target: at least 0.9x (issue 25).
+	 * {@code -Dzdm.benchmark.composite-rows=N} (1,000,000) sets the tables' size.
+	 */
+	@Test
+	void compositeKeyAgainstSingleColumnKey() throws Exception {
+		BackfillService service = new JdbcBackfillService(postgres.dataSource());
+		warmPools();
+		int rows = Integer.getInteger("zdm.benchmark.composite-rows", 1_000_000);
+		List<Double> single = new ArrayList<>();
+		List<Double> composite = new ArrayList<>();
+		for (int round = 0; round < 3; round++) {
+			for (boolean tenants : new boolean[] { false, true }) {
+				String table = (tenants ? "keyed_pair_" : "keyed_one_") + round;
+				this.jdbc.execute("CREATE TABLE " + table + " (tenant text NOT NULL, id bigint NOT NULL, email text "
+						+ "NOT NULL, email_address text, note text, PRIMARY KEY "
+						+ (tenants ? "(tenant, id))" : "(id))"));
+				this.jdbc.update(
+						"INSERT INTO " + table + " (tenant, id, email, note) SELECT 'tenant-' || (i % 20), "
+								+ "i, 'User' || i || '@Example.COM', md5(i::text) FROM generate_series(1, ?) AS i",
+						rows);
+				this.jdbc.execute("VACUUM ANALYZE " + table);
+				String id = "keyed-" + tenants + "-" + round;
+				MigrationDefinition migration = migration(id, table, BackfillSettings.defaults().withoutPacing());
+				if (tenants) {
+					migration = migration.toBuilder().key("tenant", "id").build();
+				}
+				PhaseController controller = start(id, migration, warmRunners());
+				BackfillProgress copied = awaitCopied(service, id);
+				controller.stop();
+				(tenants ? composite : single).add(rows / seconds(copied.startedAt(), copied.copiedAt()));
+				this.jdbc.execute("DROP TABLE " + table);
+			}
+		}
+		System.out.println();
+		System.out.println("zdm composite key benchmark, " + rows + " rows, PostgreSQL "
+				+ this.jdbc.queryForObject("SHOW server_version", String.class) + ", load average " + loadAverage()
+				+ ", median of 3 alternating rounds, pacing off");
+		System.out.printf("%-44s %14s %14s %8s%n", "", "key (id)", "(tenant, id)", "ratio");
+		System.out.printf("%-44s %14.0f %14.0f %7.2fx%n", "rows/s of the same-table copy", median(single),
+				median(composite), median(composite) / median(single));
+		System.out.printf("%-44s %s | %s%n", "  each round", format(single, "%.0f"), format(composite, "%.0f"));
+		System.out
+			.println(verdict("composite-key copy vs single-column key", median(composite) / median(single), ">=", 0.9));
+		System.out.println();
+	}
+
 	private static String verdict(String what, double value, String comparison, double target) {
 		boolean met = comparison.equals(">=") ? value >= target : value <= target;
 		return String.format("  %-72s %8.2f  target %s %.2f  %s", what, value, comparison, target,

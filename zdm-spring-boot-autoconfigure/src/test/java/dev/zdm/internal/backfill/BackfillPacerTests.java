@@ -143,17 +143,20 @@ class BackfillPacerTests {
 	}
 
 	@Test
-	void compositeKeyIsRefused() {
-		MigrationDefinition migration = MigrationDefinition.builder("pairs")
+	void compositeKeyIsRefusedOnlyForAMigrationIntoAnotherTable() {
+		MigrationDefinition sameTable = MigrationDefinition.builder("pairs")
 			.requestedPhase(Phase.BACKFILL)
 			.table("pairs")
 			.key("a", "b")
 			.up("c", "a + b")
 			.build();
+		BackfillParticipant participant = TestEngine.backfillParticipant(postgres.dataSource(), Duration.ofSeconds(30),
+				List.of());
+		participant.validate(sameTable, MigrationState.initial("pairs"));
+		MigrationDefinition crossTable = sameTable.toBuilder().targetTable("pair_sums").targetKey("a").build();
 		assertThatExceptionOfType(ZdmConfigurationException.class)
-			.isThrownBy(() -> TestEngine.backfillParticipant(postgres.dataSource(), Duration.ofSeconds(30), List.of())
-				.validate(migration, MigrationState.initial("pairs")))
-			.withMessageContaining("single-column key");
+			.isThrownBy(() -> participant.validate(crossTable, MigrationState.initial("pairs")))
+			.withMessageContaining("into another table walks a single-column key");
 	}
 
 	private static BackfillSettings windows(List<TimeWindow> windows) {

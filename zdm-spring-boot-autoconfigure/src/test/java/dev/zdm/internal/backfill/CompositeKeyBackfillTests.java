@@ -1,0 +1,169 @@
+package dev.zdm.internal.backfill;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.LiveWorkload;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for a same-table migration of a table keyed by several columns
+ * ({@code (tenant, id)}, tenants whose names need quoting in a key's text form): the copy
+ * and the verification walk the key as a row under inserts, updates and deletes, the
+ * checkpoint holds the key's text form, and the final check before the contract names
+ * disagreeing keys by all their columns.
+ */
+class CompositeKeyBackfillTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static final int ROWS = 10_000;
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final JdbcTemplate jdbc = postgres.jdbc();
+
+	private final BackfillService service = new JdbcBackfillService(postgres.dataSource());
+
+	@AfterEach
+	void stopControllers() {
+		this.controllers.forEach(PhaseController::stop);
+	}
+
+	@Test
+	void copyAndVerificationWalkACompositeKeyUnderLiveInsertsUpdatesAndDeletes() throws Exception {
+		LiveWorkload.createWithTenants(postgres, "tenant_rows", ROWS);
+		MigrationDefinition migration = MigrationDefinition.builder("tenants")
+			.requestedPhase(Phase.READ_NEW)
+			.table("tenant_rows")
+			.backfill(BackfillFixtures.settings(200, 100, 1000, Duration.ofMillis(20))
+				.withVerification(500, Duration.ofMillis(20)))
+			.up("street_new", "street")
+			.up("city_new", "upper(city)")
+			.build();
+		PhaseController controller = start("tenants-a", migration);
+		LiveWorkload workload = new LiveWorkload(postgres, "tenant_rows", false, ROWS,
+				() -> controller.status("tenants").effective(), 400)
+			.withTenants();
+		workload.start(3);
+		long[] atCopy = null;
+		long[] atVerification = null;
+		long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+		while (controller.status("tenants").effective() != Phase.READ_NEW) {
+			assertThat(System.nanoTime()).as("read-new within 120 s").isLessThan(deadline);
+			assertThat(workload.failure()).isNull();
+			BackfillProgress progress = this.service.progress("tenants");
+			if (atCopy == null && progress != null && progress.copiedAt() == null && progress.rowsDone() > 0) {
+				atCopy = counts(workload);
+			}
+			if (atVerification == null && progress != null && progress.verifying() != null
+					&& progress.verifying().rowsChecked() > 0) {
+				atVerification = counts(workload);
+			}
+			Thread.sleep(5);
+		}
+		long[] atReadNew = counts(workload);
+		await().atMost(Duration.ofSeconds(30)).until(() -> {
+			long[] now = counts(workload);
+			return now[0] > atReadNew[0] + 10 && now[1] > atReadNew[1] + 10 && now[2] > atReadNew[2] + 10;
+		});
+		workload.stop();
+		assertThat(workload.failure()).isNull();
+		assertThat(atCopy).as("copy seen in flight").isNotNull();
+		assertThat(atVerification).as("verification seen in flight").isNotNull();
+		for (int kind = 0; kind < 3; kind++) {
+			assertThat(atVerification[kind]).as("writes of kind %s during the copy", kind).isGreaterThan(atCopy[kind]);
+			assertThat(atReadNew[kind]).as("writes of kind %s during the verification", kind)
+				.isGreaterThan(atVerification[kind]);
+		}
+		assertThat(LiveWorkload.disagreeing(postgres, "tenant_rows", false)).as("disagreeing rows").isZero();
+		assertThat(workload.lostWrites()).as("lost writes").isZero();
+		BackfillProgress progress = this.service.progress("tenants");
+		assertThat(progress.rowsDone()).isGreaterThanOrEqualTo(ROWS - workload.deletes.get());
+		assertThat(progress.verification().succeeded()).isTrue();
+		assertThat(progress.verification().rowsChecked()).isGreaterThan(ROWS / 2);
+		// the copy's checkpoint holds its last key in text form, every column of it
+		String lastKey = this.jdbc.queryForObject("SELECT last_key FROM zdm_backfill WHERE migration_id = 'tenants'",
+				String.class);
+		assertThat(KeyText.split(lastKey)).hasSize(2);
+	}
+
+	@Test
+	void finalCheckNamesDisagreeingKeysByEveryColumnAndAppliesTheOldSideToThem() {
+		this.jdbc.execute("CREATE TABLE members (tenant text NOT NULL, id bigint NOT NULL, email text, "
+				+ "email_address text, PRIMARY KEY (tenant, id))");
+		new ZdmSchema(postgres.dataSource()).migrate();
+		this.jdbc.execute("INSERT INTO zdm_migration (migration_id) VALUES ('members-email')");
+		this.jdbc.update("INSERT INTO members VALUES ('acme, inc.', 1, 'A@x', 'a@x'), ('acme, inc.', 2, 'B@x', 'x'), "
+				+ "('q\"uote', 1, 'C@x', 'c@x'), ('{braces}', 1, 'D@x', NULL), ('plain', 1, 'E@x', 'e@x')");
+		MigrationDefinition migration = MigrationDefinition.builder("members-email")
+			.table("members")
+			.key("tenant", "id")
+			.up("email_address", "lower(email)")
+			.build();
+		FinalContractCheck check = new FinalContractCheck(postgres.dataSource(), "members-a", false);
+		assertThat(check.holdBack(migration)).contains("2 of 5 keys disagreeing");
+		assertThat(check.repository().find("members-email").rows())
+			.containsExactlyInAnyOrder("key {\"acme, inc.\",2}: different", "key {\"{braces}\",1}: different");
+		long changed = check.applyOld(migration,
+				new OperatorAction("contract.apply-old", "anonymous", "members-a", "test", Instant.now()));
+		assertThat(changed).isEqualTo(2);
+		assertThat(this.jdbc.queryForList("SELECT email_address FROM members ORDER BY email", String.class))
+			.containsExactly("a@x", "b@x", "c@x", "d@x", "e@x");
+		assertThat(check.holdBack(migration)).isNull();
+	}
+
+	@Test
+	void keyTextOfSeveralColumnsIsReadBackAsPostgreSqlWroteIt() {
+		String literal = this.jdbc.queryForObject(
+				"SELECT ARRAY['acme, inc.', 'q\"uote', '{braces}', 'sp ace', 'back\\slash', 'NULL', '', 'plain']::text",
+				String.class);
+		assertThat(KeyText.split(literal)).containsExactly("acme, inc.", "q\"uote", "{braces}", "sp ace", "back\\slash",
+				"NULL", "", "plain");
+		assertThatIllegalArgumentException().isThrownBy(() -> KeyText.split("{1,NULL}")).withMessageContaining("null");
+		assertThatIllegalArgumentException().isThrownBy(() -> KeyText.split("42"))
+			.withMessageContaining("Not a key of several columns");
+	}
+
+	private static long[] counts(LiveWorkload workload) {
+		return new long[] { workload.inserts.get(), workload.updates.get(), workload.deletes.get() };
+	}
+
+	private PhaseController start(String instance, MigrationDefinition migration) {
+		DataSource dataSource = postgres.newDataSource(instance, 4);
+		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS,
+				List.of(TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of())));
+		controller.start();
+		this.controllers.add(controller);
+		return controller;
+	}
+
+}
