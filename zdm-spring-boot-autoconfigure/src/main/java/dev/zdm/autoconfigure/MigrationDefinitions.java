@@ -82,13 +82,14 @@ final class MigrationDefinitions {
 								+ "the source row that derives it, so that zdm can copy and verify existing rows.");
 			}
 		}
-		else if (migration.getTargetKey() != null) {
+		else if (!migration.getTargetKey().isEmpty()) {
 			throw new ZdmConfigurationException(id, prefix + "target-key is set but no target table is", "Set " + prefix
 					+ "target-table to the table the data moves into, or remove " + prefix + "target-key.");
 		}
-		if (migration.getTargetKey() != null) {
-			builder.targetKey(identifier(id, prefix + "target-key", migration.getTargetKey()));
-		}
+		builder.targetKey(migration.getTargetKey()
+			.stream()
+			.map((column) -> identifier(id, prefix + "target-key", column))
+			.toList());
 		for (Map.Entry<String, String> up : migration.getUp().entrySet()) {
 			builder.up(identifier(id, prefix + "up", up.getKey()).name(), up.getValue());
 		}

@@ -372,10 +372,11 @@ public class ZdmProperties {
 		private @Nullable String targetTable;
 
 		/**
-		 * Column of the target table holding the source row's key; must be unique in the
-		 * target table. Defaults to the name of the source table's key column.
+		 * Columns of the target table holding the source row's key, in the order of the
+		 * key's columns; unique together in the target table. Defaults to the names of
+		 * the source table's key columns.
 		 */
-		private @Nullable String targetKey;
+		private List<String> targetKey = new ArrayList<>();
 
 		/**
 		 * Key columns used to walk the table. Defaults to the primary key.
@@ -492,11 +493,11 @@ public class ZdmProperties {
 			this.targetTable = targetTable;
 		}
 
-		public @Nullable String getTargetKey() {
+		public List<String> getTargetKey() {
 			return this.targetKey;
 		}
 
-		public void setTargetKey(@Nullable String targetKey) {
+		public void setTargetKey(List<String> targetKey) {
 			this.targetKey = targetKey;
 		}
 

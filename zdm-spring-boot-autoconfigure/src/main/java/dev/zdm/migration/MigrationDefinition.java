@@ -45,7 +45,7 @@ public final class MigrationDefinition {
 
 	private final @Nullable TableName targetTable;
 
-	private final @Nullable SqlIdentifier targetKey;
+	private final List<SqlIdentifier> targetKey;
 
 	private final DeclaredChanges declared;
 
@@ -65,7 +65,7 @@ public final class MigrationDefinition {
 		this.sync = builder.sync;
 		this.backfill = builder.backfill;
 		this.targetTable = builder.targetTable;
-		this.targetKey = builder.targetKey;
+		this.targetKey = List.copyOf(builder.targetKey);
 		this.declared = new DeclaredChanges(builder.columns, builder.indexes, builder.notNull, builder.checks,
 				builder.foreignKeys, builder.unique);
 	}
@@ -114,17 +114,26 @@ public final class MigrationDefinition {
 	/**
 	 * Return the column of the target table that holds the source row's key: as
 	 * configured, else the source's (single) key column's name.
-	 * @return the target key column, or {@code null} for a migration inside one table or
-	 * before the source key is resolved
+	 * @return the target key column, or {@code null} for a migration inside one table,
+	 * before the source key is resolved, or for a key of several columns
+	 * @see #targetKeys()
 	 */
 	public @Nullable SqlIdentifier targetKey() {
+		List<SqlIdentifier> targetKeys = targetKeys();
+		return (targetKeys.size() == 1) ? targetKeys.get(0) : null;
+	}
+
+	/**
+	 * Return the columns of the target table that hold the source row's key, in the order
+	 * of the source key's columns: as configured, else the source key's names.
+	 * @return the target key columns, empty for a migration inside one table or before
+	 * the source key is resolved
+	 */
+	public List<SqlIdentifier> targetKeys() {
 		if (this.targetTable == null) {
-			return null;
+			return List.of();
 		}
-		if (this.targetKey != null) {
-			return this.targetKey;
-		}
-		return (this.key.size() == 1) ? this.key.get(0) : null;
+		return this.targetKey.isEmpty() ? this.key : this.targetKey;
 	}
 
 	/**
@@ -239,7 +248,7 @@ public final class MigrationDefinition {
 		builder.sync = this.sync;
 		builder.backfill = this.backfill;
 		builder.targetTable = this.targetTable;
-		builder.targetKey = this.targetKey;
+		builder.targetKey.addAll(this.targetKey);
 		builder.columns.addAll(this.declared.columns());
 		builder.indexes.addAll(this.declared.indexes());
 		builder.notNull.addAll(this.declared.notNull());
@@ -304,7 +313,7 @@ public final class MigrationDefinition {
 
 		private @Nullable TableName targetTable;
 
-		private @Nullable SqlIdentifier targetKey;
+		private final List<SqlIdentifier> targetKey = new ArrayList<>();
 
 		private final List<DeclaredChanges.Column> columns = new ArrayList<>();
 
@@ -397,12 +406,17 @@ public final class MigrationDefinition {
 		}
 
 		public Builder targetKey(@Nullable SqlIdentifier targetKey) {
-			this.targetKey = targetKey;
+			return targetKey((targetKey != null) ? List.of(targetKey) : List.of());
+		}
+
+		public Builder targetKey(List<SqlIdentifier> targetKey) {
+			this.targetKey.clear();
+			this.targetKey.addAll(targetKey);
 			return this;
 		}
 
-		public Builder targetKey(String targetKey) {
-			return targetKey(new SqlIdentifier(targetKey));
+		public Builder targetKey(String... columns) {
+			return targetKey(java.util.Arrays.stream(columns).map(SqlIdentifier::new).toList());
 		}
 
 		/**

@@ -1,6 +1,7 @@
 package dev.zdm.autoconfigure;
 
 import java.time.Duration;
+import java.util.List;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -23,7 +24,7 @@ class MigrationDefinitionsCrossTableTests {
 	@Test
 	void crossTableDeclarationIsMapped() {
 		ZdmProperties.Migration properties = migration();
-		properties.setTargetKey("customer_id");
+		properties.setTargetKey(List.of("customer_id"));
 		MigrationDefinition definition = MigrationDefinitions.from("customers-address", properties);
 		assertThat(definition.isCrossTable()).isTrue();
 		assertThat(definition.targetTable()).hasToString("customer_addresses");
@@ -60,7 +61,7 @@ class MigrationDefinitionsCrossTableTests {
 	void targetKeyWithoutTargetTableIsRefused() {
 		ZdmProperties.Migration properties = migration();
 		properties.setTargetTable(null);
-		properties.setTargetKey("customer_id");
+		properties.setTargetKey(List.of("customer_id"));
 		assertRefused(properties, "target-key is set but no target table is", "target-table");
 	}
 

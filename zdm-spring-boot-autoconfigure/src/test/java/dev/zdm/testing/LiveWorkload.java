@@ -99,18 +99,24 @@ public final class LiveWorkload {
 	}
 
 	/**
-	 * Create a same-table table keyed by {@code (tenant, id)}, with {@code rows} keys as
-	 * {@link #create} makes them.
+	 * Create a table keyed by {@code (tenant, id)}, with {@code rows} keys as
+	 * {@link #create} makes them; for a cross-table migration the target is keyed by
+	 * {@code (tenant, order_id)}.
 	 */
-	public static void createWithTenants(PostgresExtension postgres, String table, long rows) {
+	public static void createWithTenants(PostgresExtension postgres, String table, boolean crossTable, long rows) {
 		postgres.jdbc()
-			.execute("CREATE TABLE " + table + " (tenant text NOT NULL, id bigint NOT NULL, street text, city text, "
-					+ "street_new text, city_new text, PRIMARY KEY (tenant, id))");
+			.execute("CREATE TABLE " + table + " (tenant text NOT NULL, id bigint NOT NULL, street text, city text"
+					+ (crossTable ? "" : ", street_new text, city_new text") + ", PRIMARY KEY (tenant, id))");
 		postgres.jdbc()
 			.update("INSERT INTO " + table + " (tenant, id, street, city) SELECT " + TENANT.replace("id", "2 * i")
 					+ ", 2 * i, 'street ' || i, CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END "
 					+ "FROM generate_series(1, ?) AS i", rows);
-		created(postgres, table, false);
+		if (crossTable) {
+			postgres.jdbc()
+				.execute("CREATE TABLE " + table + "_addresses (tenant text NOT NULL, order_id bigint NOT NULL, "
+						+ "street text, city text, PRIMARY KEY (tenant, order_id))");
+		}
+		postgres.jdbc().execute("ANALYZE " + table);
 	}
 
 	/**
@@ -227,12 +233,25 @@ public final class LiveWorkload {
 
 	private boolean insert(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
 			throws SQLException {
-		if (this.tenants) {
+		if (this.tenants && !this.crossTable) {
 			return execute(connection,
 					"INSERT INTO " + this.table + " (tenant, id, street, city, street_new, city_new) " + "SELECT "
 							+ TENANT + ", id, ?, ?, ?, upper(?) FROM (SELECT ?::bigint AS id) AS v "
 							+ "ON CONFLICT DO NOTHING",
 					street, city, street, city, id) == 1;
+		}
+		if (this.tenants) {
+			String old = "INSERT INTO " + this.table + " (tenant, id, street, city) SELECT " + TENANT
+					+ ", id, ?, ? FROM (SELECT ?::bigint AS id) AS v ON CONFLICT DO NOTHING";
+			String upsertNew = "INSERT INTO " + this.table + "_addresses (tenant, order_id, street, city) SELECT "
+					+ TENANT + ", id, ?, upper(?) FROM (SELECT ?::bigint AS id) AS v ON CONFLICT (tenant, order_id) "
+					+ "DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
+			if (newFirst) {
+				execute(connection, upsertNew, street, city, id);
+				return execute(connection, old, street, city, id) == 1;
+			}
+			return execute(connection, old, street, city, id) == 1
+					&& execute(connection, upsertNew, street, city, id) == 1;
 		}
 		if (!this.crossTable) {
 			return execute(connection,
@@ -256,17 +275,23 @@ public final class LiveWorkload {
 			return execute(connection, "UPDATE " + this.table + " SET street = ?, city = ?, street_new = ?, "
 					+ "city_new = upper(?) WHERE " + row(), withKey(id, street, city, street, city)) == 1;
 		}
-		String old = "UPDATE " + this.table + " SET street = ?, city = ? WHERE id = ?";
+		String old = "UPDATE " + this.table + " SET street = ?, city = ? WHERE " + row();
+		Object[] oldValues = withKey(id, street, city);
 		// the new side's write is an upsert: the backfill may not have copied the row yet
-		String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, street, city) "
-				+ "SELECT ?, ?, upper(?) WHERE EXISTS (SELECT 1 FROM " + this.table + " WHERE id = ?) "
-				+ "ON CONFLICT (order_id) DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
+		String upsertNew = this.tenants
+				? "INSERT INTO " + this.table + "_addresses (tenant, order_id, street, city) SELECT " + TENANT
+						+ ", id, ?, upper(?) FROM (SELECT ?::bigint AS id) AS v WHERE EXISTS (SELECT 1 FROM "
+						+ this.table + " WHERE " + row() + ") ON CONFLICT (tenant, order_id) "
+						+ "DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city"
+				: "INSERT INTO " + this.table + "_addresses (order_id, street, city) "
+						+ "SELECT ?, ?, upper(?) WHERE EXISTS (SELECT 1 FROM " + this.table + " WHERE id = ?) "
+						+ "ON CONFLICT (order_id) DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
+		Object[] newValues = this.tenants ? withKey(id, street, city, id) : new Object[] { id, street, city, id };
 		if (newFirst) {
-			execute(connection, upsertNew, id, street, city, id);
-			return execute(connection, old, street, city, id) == 1;
+			execute(connection, upsertNew, newValues);
+			return execute(connection, old, oldValues) == 1;
 		}
-		return execute(connection, old, street, city, id) == 1
-				&& execute(connection, upsertNew, id, street, city, id) == 1;
+		return execute(connection, old, oldValues) == 1 && execute(connection, upsertNew, newValues) == 1;
 	}
 
 	private void delete(Connection connection, long id, boolean newFirst) throws SQLException {
@@ -274,10 +299,10 @@ public final class LiveWorkload {
 			execute(connection, "DELETE FROM " + this.table + " WHERE " + row(), withKey(id));
 			return;
 		}
-		String old = "DELETE FROM " + this.table + " WHERE id = ?";
-		String deleteNew = "DELETE FROM " + this.table + "_addresses WHERE order_id = ?";
-		execute(connection, newFirst ? deleteNew : old, id);
-		execute(connection, newFirst ? old : deleteNew, id);
+		String old = "DELETE FROM " + this.table + " WHERE " + row();
+		String deleteNew = "DELETE FROM " + this.table + "_addresses WHERE " + row().replace("id = ?", "order_id = ?");
+		execute(connection, newFirst ? deleteNew : old, withKey(id));
+		execute(connection, newFirst ? old : deleteNew, withKey(id));
 	}
 
 	/** The condition that names a same-table row: by tenant and id, or by id. */

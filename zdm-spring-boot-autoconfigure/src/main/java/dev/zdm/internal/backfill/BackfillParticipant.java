@@ -115,15 +115,6 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 					+ "new side, and read-new is not held back for them. For data moved into another table declare "
 					+ "zdm.migrations." + migration.id() + ".target-table and up (see docs/backfill.md).");
 		}
-		if (migration.hasBackfill() && migration.backfill().enabled() && migration.isCrossTable()
-				&& migration.key().size() != 1) {
-			throw new ZdmConfigurationException(migration.id(),
-					"a backfill into another table walks a single-column key, but the key of " + migration.table()
-							+ " is " + migration.key(),
-					"Set zdm.migrations." + migration.id() + ".key to one unique, not null column of "
-							+ migration.table() + ", or set zdm.migrations." + migration.id()
-							+ ".backfill.enabled=false and copy the rows another way.");
-		}
 	}
 
 	@Override

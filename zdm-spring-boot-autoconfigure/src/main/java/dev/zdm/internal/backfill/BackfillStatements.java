@@ -1,7 +1,9 @@
 package dev.zdm.internal.backfill;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -92,15 +94,10 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 	/**
 	 * Return the statements for a migration.
-	 * @param migration a validated migration: a single-column key, or a key of several
-	 * columns inside one table
+	 * @param migration a validated migration
 	 * @return its statements
 	 */
 	static BackfillStatements of(MigrationDefinition migration) {
-		if (migration.isCrossTable() && migration.key().size() != 1) {
-			throw new IllegalArgumentException("A backfill into another table walks a single-column key; migration '"
-					+ migration.id() + "' has key " + migration.key());
-		}
 		return migration.isCrossTable() ? new CrossTable(migration) : new SameTable(migration);
 	}
 
@@ -312,28 +309,53 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 		CrossTable(MigrationDefinition migration) {
 			this(migration, migration.table().quoted(), migration.table().table().quoted(),
-					migration.key().get(0).quoted(), migration.targetTable().quoted(), migration.targetKey().quoted());
+					Objects.requireNonNull(migration.targetTable()).quoted());
 		}
 
-		private CrossTable(MigrationDefinition migration, String source, String sourceName, String key, String target,
-				String targetKey) {
-			super(KeyColumns.of(migration.key(), ""), "SELECT max(" + key + ")::text FROM " + source,
-					"SELECT greatest((SELECT max(" + key + ") FROM " + source + "), (SELECT max(" + targetKey
-							+ ") FROM " + target + "))::text",
-					"SELECT count(*) FROM " + source + " WHERE " + key + " <= :hi",
-					KeyColumns.of(migration.key(), "").probe(source),
-					KeyColumns.of(migration.key(), "").inRange(source),
-					"SELECT count(*), max(zdm_key)::text FROM ((SELECT " + key + " AS zdm_key FROM " + source
-							+ " WHERE " + lo(key) + key + " <= :hi ORDER BY " + key + " LIMIT :n) UNION (SELECT "
-							+ targetKey + " FROM " + target + " WHERE " + lo(targetKey) + targetKey
-							+ " <= :hi ORDER BY " + targetKey + " LIMIT :n) ORDER BY 1 LIMIT :n) AS batch",
-					insertMissing(migration, source, sourceName, key, target, targetKey),
-					check(migration, source, key, target, targetKey),
-					repairs(migration, source, key, target, targetKey),
-					disagreeing(migration, source, key, target, targetKey),
-					repairs(migration, source, key, target, targetKey));
+		private CrossTable(MigrationDefinition migration, String source, String sourceName, String target) {
+			this(migration, source, sourceName, target, KeyColumns.of(migration.key(), ""),
+					KeyColumns.of(migration.targetKeys(), ""), KeyColumns.aliases(migration.key().size()));
+		}
+
+		private CrossTable(MigrationDefinition migration, String source, String sourceName, String target,
+				KeyColumns key, KeyColumns targetKey, KeyColumns alias) {
+			super(key, key.largest(source), largestOfBoth(source, key, target, targetKey, alias),
+					"SELECT count(*) FROM " + source + " WHERE " + key.row() + " <= :hi", key.probe(source),
+					key.inRange(source), inRangeOfBoth(source, key, target, targetKey, alias),
+					insertMissing(migration, source, sourceName, target),
+					"SELECT count(*) FROM " + fullJoin(migration, source, key, target, targetKey, alias),
+					repairs(migration, source, key, target, targetKey, alias),
+					disagreeing(migration, source, key, target, targetKey, alias),
+					repairs(migration, source, key, target, targetKey, alias));
 			this.source = source;
-			this.upsert = variants(upsert(migration, source, key, target, targetKey));
+			this.upsert = variants(upsert(migration, source, key, target, targetKey, alias));
+		}
+
+		/** The largest key on either side, as text. */
+		private static String largestOfBoth(String source, KeyColumns key, String target, KeyColumns targetKey,
+				KeyColumns alias) {
+			if (!key.composite()) {
+				return "SELECT greatest((SELECT max(" + key.row() + ") FROM " + source + "), (SELECT max("
+						+ targetKey.row() + ") FROM " + target + "))::text";
+			}
+			return "SELECT " + alias.text() + " FROM ((SELECT " + key.aliased() + " FROM " + source + " ORDER BY "
+					+ key.columns(" DESC") + " LIMIT 1) UNION ALL (SELECT " + targetKey.aliased() + " FROM " + target
+					+ " ORDER BY " + targetKey.columns(" DESC") + " LIMIT 1)) AS bounds ORDER BY "
+					+ alias.columns(" DESC") + " LIMIT 1";
+		}
+
+		/** Count and largest key of the next batch: keys in the range on either side. */
+		private static String inRangeOfBoth(String source, KeyColumns key, String target, KeyColumns targetKey,
+				KeyColumns alias) {
+			String keys = "(SELECT " + key.aliased() + " FROM " + source + " WHERE " + lo(key.row()) + key.row()
+					+ " <= :hi ORDER BY " + key.columns("") + " LIMIT :n) UNION (SELECT " + targetKey.columns("")
+					+ " FROM " + target + " WHERE " + lo(targetKey.row()) + targetKey.row() + " <= :hi ORDER BY "
+					+ targetKey.columns("") + " LIMIT :n) ORDER BY " + alias.columns("") + " LIMIT :n";
+			if (!key.composite()) {
+				return "SELECT count(*), max(zdm_key)::text FROM (" + keys + ") AS batch";
+			}
+			return "WITH batch AS MATERIALIZED (" + keys + ") SELECT (SELECT count(*) FROM batch), (SELECT "
+					+ alias.text() + " FROM batch ORDER BY " + alias.columns(" DESC") + " LIMIT 1)";
 		}
 
 		/**
@@ -342,24 +364,26 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		 * expressions may use it); the target range is repeated in the subquery so that
 		 * the planner probes only the batch's part of the target's key index.
 		 */
-		private static String insertMissing(MigrationDefinition migration, String source, String sourceName, String key,
-				String target, String targetKey) {
+		private static String insertMissing(MigrationDefinition migration, String source, String sourceName,
+				String target) {
+			KeyColumns key = KeyColumns.of(migration.key(), sourceName + ".");
+			KeyColumns targetKey = KeyColumns.of(migration.targetKeys(), "zdm_target.");
 			String columns = joined(migration.up(), (up) -> up.getKey().quoted());
 			String expressions = joined(migration.up(), (up) -> "(" + up.getValue() + ")");
-			return "INSERT INTO " + target + " (" + targetKey + ", " + columns + ") SELECT " + sourceName + "." + key
-					+ ", " + expressions + " FROM " + source + " WHERE " + lo(sourceName + "." + key) + sourceName + "."
-					+ key + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + target + " AS zdm_target WHERE "
-					+ lo("zdm_target." + targetKey) + "zdm_target." + targetKey + " <= :hi AND zdm_target." + targetKey
-					+ " = " + sourceName + "." + key + ") ORDER BY " + sourceName + "." + key + " FOR SHARE OF "
-					+ sourceName;
+			return "INSERT INTO " + target + " (" + KeyColumns.of(migration.targetKeys(), "").columns("") + ", "
+					+ columns + ") SELECT " + key.columns("") + ", " + expressions + " FROM " + source + " WHERE "
+					+ lo(key.row()) + key.row() + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + target
+					+ " AS zdm_target WHERE " + lo(targetKey.row()) + targetKey.row() + " <= :hi AND " + targetKey.row()
+					+ " = " + key.row() + ") ORDER BY " + key.columns("") + " FOR SHARE OF " + sourceName;
 		}
 
-		private static List<String> repairs(MigrationDefinition migration, String source, String key, String target,
-				String targetKey) {
-			return List.of(upsert(migration, source, key, target, targetKey),
-					"DELETE FROM " + target + " AS zdm_target WHERE " + lo("zdm_target." + targetKey) + "zdm_target."
-							+ targetKey + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + source + " AS zdm_source WHERE "
-							+ "zdm_source." + key + " = zdm_target." + targetKey + ")");
+		private static List<String> repairs(MigrationDefinition migration, String source, KeyColumns key, String target,
+				KeyColumns targetKey, KeyColumns alias) {
+			KeyColumns targetRow = KeyColumns.of(migration.targetKeys(), "zdm_target.");
+			return List.of(upsert(migration, source, key, target, targetKey, alias),
+					"DELETE FROM " + target + " AS zdm_target WHERE " + lo(targetRow.row()) + targetRow.row()
+							+ " <= :hi AND NOT EXISTS (SELECT 1 FROM " + source + " AS zdm_source WHERE "
+							+ KeyColumns.of(migration.key(), "zdm_source.").row() + " = " + targetRow.row() + ")");
 		}
 
 		@Override
@@ -369,15 +393,16 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 		/**
 		 * The source row's key and its target columns computed by {@code up}, as
-		 * {@code zdm_key, zdm_v1, ...}.
+		 * {@code zdm_key, zdm_v1, ...} ({@code zdm_key_1, zdm_key_2, ...} for a key of
+		 * several columns).
 		 */
-		private static String derived(MigrationDefinition migration, String source, String key, String lock) {
-			StringBuilder select = new StringBuilder("SELECT " + key + " AS zdm_key");
+		private static String derived(MigrationDefinition migration, String source, KeyColumns key, String lock) {
+			StringBuilder select = new StringBuilder("SELECT " + key.aliased());
 			int i = 0;
 			for (String expression : migration.up().values()) {
 				select.append(", (").append(expression).append(") AS zdm_v").append(++i);
 			}
-			return select + " FROM " + source + " WHERE " + lo(key) + key + " <= :hi" + lock;
+			return select + " FROM " + source + " WHERE " + lo(key.row()) + key.row() + " <= :hi" + lock;
 		}
 
 		private static String values(MigrationDefinition migration, String alias) {
@@ -388,39 +413,37 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			return values.toString();
 		}
 
-		private static String upsert(MigrationDefinition migration, String source, String key, String target,
-				String targetKey) {
+		private static String upsert(MigrationDefinition migration, String source, KeyColumns key, String target,
+				KeyColumns targetKey, KeyColumns alias) {
 			String columns = joined(migration.up(), (up) -> up.getKey().quoted());
 			String targetColumns = joined(migration.up(), (up) -> "zdm_target." + up.getKey().quoted());
 			String excluded = joined(migration.up(), (up) -> "EXCLUDED." + up.getKey().quoted());
 			String assignments = joined(migration.up(),
 					(up) -> up.getKey().quoted() + " = EXCLUDED." + up.getKey().quoted());
-			return "WITH zdm_source AS (" + derived(migration, source, key, " ORDER BY " + key + " FOR SHARE")
-					+ ") INSERT INTO " + target + " AS zdm_target (" + targetKey + ", " + columns + ") SELECT zdm_key, "
-					+ values(migration, "zdm_source") + " FROM zdm_source ON CONFLICT (" + targetKey
-					+ ") DO UPDATE SET " + assignments + " WHERE ROW(" + targetColumns + ") IS DISTINCT FROM ROW("
-					+ excluded + ")";
+			return "WITH zdm_source AS ("
+					+ derived(migration, source, key, " ORDER BY " + key.columns("") + " FOR SHARE") + ") INSERT INTO "
+					+ target + " AS zdm_target (" + targetKey.columns("") + ", " + columns + ") SELECT "
+					+ alias.columns("") + ", " + values(migration, "zdm_source") + " FROM zdm_source ON CONFLICT ("
+					+ targetKey.columns("") + ") DO UPDATE SET " + assignments + " WHERE ROW(" + targetColumns
+					+ ") IS DISTINCT FROM ROW(" + excluded + ")";
 		}
 
-		private static String check(MigrationDefinition migration, String source, String key, String target,
-				String targetKey) {
-			return "SELECT count(*) FROM " + fullJoin(migration, source, key, target, targetKey);
-		}
-
-		private static String disagreeing(MigrationDefinition migration, String source, String key, String target,
-				String targetKey) {
-			return "SELECT zdm_key::text AS zdm_key, CASE WHEN zdm_target.zdm_key IS NULL THEN 'missing' "
-					+ "WHEN zdm_source.zdm_key IS NULL THEN 'extra' ELSE 'different' END AS zdm_kind FROM "
-					+ fullJoin(migration, source, key, target, targetKey) + " ORDER BY zdm_key";
+		private static String disagreeing(MigrationDefinition migration, String source, KeyColumns key, String target,
+				KeyColumns targetKey, KeyColumns alias) {
+			String first = alias.columns.get(0);
+			return "SELECT " + alias.text() + " AS zdm_key, CASE WHEN zdm_target." + first
+					+ " IS NULL THEN 'missing' WHEN zdm_source." + first
+					+ " IS NULL THEN 'extra' ELSE 'different' END AS zdm_kind FROM "
+					+ fullJoin(migration, source, key, target, targetKey, alias) + " ORDER BY " + alias.columns("");
 		}
 
 		/**
 		 * The range's source rows computed by {@code up} joined with its target rows by
 		 * key, keeping the keys missing, extra or different.
 		 */
-		private static String fullJoin(MigrationDefinition migration, String source, String key, String target,
-				String targetKey) {
-			StringBuilder targetValues = new StringBuilder("SELECT " + targetKey + " AS zdm_key");
+		private static String fullJoin(MigrationDefinition migration, String source, KeyColumns key, String target,
+				KeyColumns targetKey, KeyColumns alias) {
+			StringBuilder targetValues = new StringBuilder("SELECT " + targetKey.aliased());
 			int i = 0;
 			for (SqlIdentifier column : migration.up().keySet()) {
 				targetValues.append(", ").append(column.quoted()).append(" AS zdm_v").append(++i);
@@ -428,13 +451,14 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			targetValues.append(" FROM ")
 				.append(target)
 				.append(" WHERE ")
-				.append(lo(targetKey))
-				.append(targetKey)
+				.append(lo(targetKey.row()))
+				.append(targetKey.row())
 				.append(" <= :hi");
+			String first = alias.columns.get(0);
 			return "(" + derived(migration, source, key, "") + ") AS zdm_source FULL JOIN (" + targetValues
-					+ ") AS zdm_target USING (zdm_key) WHERE zdm_source.zdm_key IS NULL OR "
-					+ "zdm_target.zdm_key IS NULL OR ROW(" + values(migration, "zdm_source") + ") IS DISTINCT FROM ROW("
-					+ values(migration, "zdm_target") + ")";
+					+ ") AS zdm_target USING (" + alias.columns("") + ") WHERE zdm_source." + first + " IS NULL OR "
+					+ "zdm_target." + first + " IS NULL OR ROW(" + values(migration, "zdm_source")
+					+ ") IS DISTINCT FROM ROW(" + values(migration, "zdm_target") + ")";
 		}
 
 		@Override
@@ -479,8 +503,33 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			return new KeyColumns(key.stream().map((column) -> qualifier + column.quoted()).toList());
 		}
 
+		/**
+		 * The names a statement gives the key's columns: {@code zdm_key}, or
+		 * {@code zdm_key_1, zdm_key_2, ...}.
+		 */
+		static KeyColumns aliases(int size) {
+			if (size == 1) {
+				return new KeyColumns(List.of("zdm_key"));
+			}
+			List<String> aliases = new ArrayList<>();
+			for (int i = 1; i <= size; i++) {
+				aliases.add("zdm_key_" + i);
+			}
+			return new KeyColumns(aliases);
+		}
+
 		boolean composite() {
 			return this.columns.size() > 1;
+		}
+
+		/** The columns named as {@link #aliases(int)}, for a select list. */
+		String aliased() {
+			List<String> aliases = aliases(this.columns.size()).columns;
+			List<String> items = new ArrayList<>();
+			for (int i = 0; i < this.columns.size(); i++) {
+				items.add(this.columns.get(i) + " AS " + aliases.get(i));
+			}
+			return String.join(", ", items);
 		}
 
 		/** The key as one value to compare: the column, or the row of the columns. */

@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
 
@@ -80,6 +81,20 @@ public class DatabaseCatalog {
 			    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
 			  WHERE n.nspname = ? AND c.relname = ? AND a.attname = ? AND i.indisunique AND i.indisvalid
 			    AND i.indimmediate AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL)
+			""";
+
+	private static final String UNIQUE_KEY = """
+			SELECT EXISTS (
+			  SELECT 1
+			  FROM pg_index i
+			    JOIN pg_class c ON c.oid = i.indrelid
+			    JOIN pg_namespace n ON n.oid = c.relnamespace
+			  WHERE n.nspname = ? AND c.relname = ? AND i.indisunique AND i.indisvalid AND i.indimmediate
+			    AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = cardinality(?::text[])
+			    AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
+			         FROM generate_series(0, i.indnkeyatts - 1) AS k
+			           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[k])
+			        = (SELECT array_agg(name ORDER BY name) FROM unnest(?::text[]) AS name))
 			""";
 
 	private static final String NOT_IMMUTABLE_FUNCTIONS = """
@@ -184,6 +199,25 @@ public class DatabaseCatalog {
 	public boolean isUniqueColumn(TableName table, SqlIdentifier column) {
 		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(UNIQUE_COLUMN, Boolean.class, schemaOf(table),
 				table.table().name(), column.name()));
+	}
+
+	/**
+	 * Whether some columns together are unique in a table: the primary key or a unique
+	 * index over exactly those columns, in any order (valid, not deferred, not partial),
+	 * as {@code INSERT ... ON CONFLICT (columns)} needs.
+	 * @param table a table qualified with its schema
+	 * @param columns the columns
+	 * @return {@code true} if the columns are unique together
+	 */
+	public boolean isUniqueKey(TableName table, List<SqlIdentifier> columns) {
+		if (columns.size() == 1) {
+			return isUniqueColumn(table, columns.get(0));
+		}
+		String names = columns.stream()
+			.map((column) -> "\"" + column.name().replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
+			.collect(Collectors.joining(",", "{", "}"));
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(UNIQUE_KEY, Boolean.class, schemaOf(table),
+				table.table().name(), names, names));
 	}
 
 	/**

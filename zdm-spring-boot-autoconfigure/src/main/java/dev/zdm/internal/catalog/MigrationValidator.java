@@ -208,29 +208,37 @@ public class MigrationValidator {
 					"Create the table in an expand script under " + migration.expandLocations()
 							+ ", or correct zdm.migrations." + id + ".target-table."));
 		TableName target = declared.inSchema(schema);
-		if (migration.key().size() != 1) {
+		List<SqlIdentifier> key = migration.key();
+		List<SqlIdentifier> targetKey = migration.targetKeys();
+		if (targetKey.size() != key.size()) {
 			throw new ZdmConfigurationException(id,
-					"a migration into another table needs a single-column key, but the key of " + migration.table()
-							+ " is " + migration.key(),
-					"Set zdm.migrations." + id + ".key to one unique, not null column of " + migration.table() + ".");
+					"zdm.migrations." + id + ".target-key names " + targetKey.size() + " column(s) " + targetKey
+							+ " but the key of " + migration.table() + " has " + key.size() + " " + key,
+					"Name one target key column for each column of the key, in the key's order.");
 		}
-		SqlIdentifier targetKey = migration.targetKey();
 		Map<String, String> columns = this.catalog.columns(target);
-		requireColumn(id, target, columns, targetKey, "target-key", "the target key column");
-		String keyType = this.catalog.columns(migration.table()).get(migration.key().get(0).name());
-		if (!columns.get(targetKey.name()).equals(keyType)) {
-			throw new ZdmConfigurationException(id,
-					"target key column '" + targetKey + "' of '" + target + "' is " + columns.get(targetKey.name())
-							+ " but the source key '" + migration.key().get(0) + "' of '" + migration.table() + "' is "
-							+ keyType,
-					"Give the target key column the source key's type (" + keyType + ") in the expand script.");
+		Map<String, String> sourceColumns = this.catalog.columns(migration.table());
+		for (int i = 0; i < key.size(); i++) {
+			SqlIdentifier column = targetKey.get(i);
+			requireColumn(id, target, columns, column, "target-key", "the target key column");
+			String keyType = sourceColumns.get(key.get(i).name());
+			if (!columns.get(column.name()).equals(keyType)) {
+				throw new ZdmConfigurationException(id,
+						"target key column '" + column + "' of '" + target + "' is " + columns.get(column.name())
+								+ " but the source key '" + key.get(i) + "' of '" + migration.table() + "' is "
+								+ keyType,
+						"Give the target key column the source key's type (" + keyType + ") in the expand script.");
+			}
 		}
-		if (!this.catalog.isUniqueColumn(target, targetKey)) {
+		if (!this.catalog.isUniqueKey(target, targetKey)) {
+			String list = String.join(", ", targetKey.stream().map(SqlIdentifier::toString).toList());
 			throw new ZdmConfigurationException(id,
-					"target key column '" + targetKey + "' is not unique in '" + target + "'",
-					"Make it the target table's primary key or give it a unique index of its own in the expand "
-							+ "script (CREATE UNIQUE INDEX CONCURRENTLY ... ON " + target + " (" + targetKey + ")): "
-							+ "each source row has at most one target row.");
+					((targetKey.size() == 1) ? "target key column '" + list + "' is"
+							: "target key columns (" + list + ") are") + " not unique in '" + target + "'",
+					"Make " + ((targetKey.size() == 1) ? "it" : "them") + " the target table's primary key or give "
+							+ ((targetKey.size() == 1) ? "it a unique index of its own" : "them a unique index")
+							+ " in the expand script (CREATE UNIQUE INDEX CONCURRENTLY ... ON " + target + " (" + list
+							+ ")): each source row has at most one target row.");
 		}
 		return target;
 	}

@@ -142,23 +142,6 @@ class BackfillPacerTests {
 		assertThat(TimeWindow.parse("09:00-17:30").contains(LocalTime.of(12, 0))).isTrue();
 	}
 
-	@Test
-	void compositeKeyIsRefusedOnlyForAMigrationIntoAnotherTable() {
-		MigrationDefinition sameTable = MigrationDefinition.builder("pairs")
-			.requestedPhase(Phase.BACKFILL)
-			.table("pairs")
-			.key("a", "b")
-			.up("c", "a + b")
-			.build();
-		BackfillParticipant participant = TestEngine.backfillParticipant(postgres.dataSource(), Duration.ofSeconds(30),
-				List.of());
-		participant.validate(sameTable, MigrationState.initial("pairs"));
-		MigrationDefinition crossTable = sameTable.toBuilder().targetTable("pair_sums").targetKey("a").build();
-		assertThatExceptionOfType(ZdmConfigurationException.class)
-			.isThrownBy(() -> participant.validate(crossTable, MigrationState.initial("pairs")))
-			.withMessageContaining("into another table walks a single-column key");
-	}
-
 	private static BackfillSettings windows(List<TimeWindow> windows) {
 		return BackfillSettings.defaults()
 			.withoutPacing()

@@ -33,11 +33,11 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for a same-table migration of a table keyed by several columns
- * ({@code (tenant, id)}, tenants whose names need quoting in a key's text form): the copy
- * and the verification walk the key as a row under inserts, updates and deletes, the
- * checkpoint holds the key's text form, and the final check before the contract names
- * disagreeing keys by all their columns.
+ * Tests for migrations of a table keyed by several columns ({@code (tenant, id)}, tenants
+ * whose names need quoting in a key's text form), inside the table and into another keyed
+ * by {@code (tenant, order_id)}: the copy and the verification walk the key as a row
+ * under inserts, updates and deletes, the checkpoint holds the key's text form, and the
+ * final check before the contract names disagreeing keys by all their columns.
  */
 class CompositeKeyBackfillTests {
 
@@ -58,28 +58,39 @@ class CompositeKeyBackfillTests {
 	}
 
 	@Test
-	void copyAndVerificationWalkACompositeKeyUnderLiveInsertsUpdatesAndDeletes() throws Exception {
-		LiveWorkload.createWithTenants(postgres, "tenant_rows", ROWS);
-		MigrationDefinition migration = MigrationDefinition.builder("tenants")
+	void sameTableCopyAndVerificationWalkACompositeKeyUnderLiveInsertsUpdatesAndDeletes() throws Exception {
+		reachesReadNewUnderLiveWrites("tenants", "tenant_rows", false);
+	}
+
+	@Test
+	void crossTableCopyAndVerificationWalkACompositeKeyUnderLiveInsertsUpdatesAndDeletes() throws Exception {
+		reachesReadNewUnderLiveWrites("tenants-cross", "tenant_orders", true);
+	}
+
+	private void reachesReadNewUnderLiveWrites(String id, String table, boolean crossTable) throws Exception {
+		LiveWorkload.createWithTenants(postgres, table, crossTable, ROWS);
+		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
 			.requestedPhase(Phase.READ_NEW)
-			.table("tenant_rows")
+			.table(table)
 			.backfill(BackfillFixtures.settings(200, 100, 1000, Duration.ofMillis(20))
-				.withVerification(500, Duration.ofMillis(20)))
-			.up("street_new", "street")
-			.up("city_new", "upper(city)")
-			.build();
-		PhaseController controller = start("tenants-a", migration);
-		LiveWorkload workload = new LiveWorkload(postgres, "tenant_rows", false, ROWS,
-				() -> controller.status("tenants").effective(), 400)
+				.withVerification(500, Duration.ofMillis(20)));
+		MigrationDefinition migration = crossTable ? builder.targetTable(table + "_addresses")
+			.targetKey("tenant", "order_id")
+			.up("street", "street")
+			.up("city", "upper(city)")
+			.build() : builder.up("street_new", "street").up("city_new", "upper(city)").build();
+		PhaseController controller = start(id + "-a", migration);
+		LiveWorkload workload = new LiveWorkload(postgres, table, crossTable, ROWS,
+				() -> controller.status(id).effective(), 400)
 			.withTenants();
 		workload.start(3);
 		long[] atCopy = null;
 		long[] atVerification = null;
 		long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-		while (controller.status("tenants").effective() != Phase.READ_NEW) {
+		while (controller.status(id).effective() != Phase.READ_NEW) {
 			assertThat(System.nanoTime()).as("read-new within 120 s").isLessThan(deadline);
 			assertThat(workload.failure()).isNull();
-			BackfillProgress progress = this.service.progress("tenants");
+			BackfillProgress progress = this.service.progress(id);
 			if (atCopy == null && progress != null && progress.copiedAt() == null && progress.rowsDone() > 0) {
 				atCopy = counts(workload);
 			}
@@ -103,15 +114,15 @@ class CompositeKeyBackfillTests {
 			assertThat(atReadNew[kind]).as("writes of kind %s during the verification", kind)
 				.isGreaterThan(atVerification[kind]);
 		}
-		assertThat(LiveWorkload.disagreeing(postgres, "tenant_rows", false)).as("disagreeing rows").isZero();
+		assertThat(LiveWorkload.disagreeing(postgres, table, crossTable)).as("disagreeing rows").isZero();
 		assertThat(workload.lostWrites()).as("lost writes").isZero();
-		BackfillProgress progress = this.service.progress("tenants");
+		BackfillProgress progress = this.service.progress(id);
 		assertThat(progress.rowsDone()).isGreaterThanOrEqualTo(ROWS - workload.deletes.get());
 		assertThat(progress.verification().succeeded()).isTrue();
 		assertThat(progress.verification().rowsChecked()).isGreaterThan(ROWS / 2);
 		// the copy's checkpoint holds its last key in text form, every column of it
-		String lastKey = this.jdbc.queryForObject("SELECT last_key FROM zdm_backfill WHERE migration_id = 'tenants'",
-				String.class);
+		String lastKey = this.jdbc.queryForObject("SELECT last_key FROM zdm_backfill WHERE migration_id = ?",
+				String.class, id);
 		assertThat(KeyText.split(lastKey)).hasSize(2);
 	}
 

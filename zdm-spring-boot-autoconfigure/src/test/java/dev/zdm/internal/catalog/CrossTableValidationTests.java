@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
@@ -34,6 +35,12 @@ class CrossTableValidationTests {
 				CREATE TABLE indexed_addresses (id serial PRIMARY KEY, order_id bigint, street text, city text);
 				CREATE UNIQUE INDEX indexed_addresses_key ON indexed_addresses (order_id);
 				CREATE TABLE int_addresses (order_id int PRIMARY KEY, street text, city text);
+				CREATE TABLE tenant_orders (tenant text NOT NULL, id bigint NOT NULL, street text,
+				  PRIMARY KEY (tenant, id));
+				CREATE TABLE tenant_addresses (tenant text NOT NULL, order_id bigint NOT NULL, street text);
+				CREATE UNIQUE INDEX tenant_addresses_key ON tenant_addresses (order_id, tenant);
+				CREATE TABLE tenant_loose_addresses (tenant text NOT NULL, order_id bigint NOT NULL, street text);
+				CREATE UNIQUE INDEX tenant_loose_addresses_tenant ON tenant_loose_addresses (tenant);
 				""");
 		validator = new MigrationValidator(new DatabaseCatalog(postgres.dataSource()));
 	}
@@ -53,6 +60,38 @@ class CrossTableValidationTests {
 		MigrationDefinition migration = validate(
 				builder("indexed_addresses").targetKey("order_id").up("street", "address_street"));
 		assertThat(migration.targetKey().name()).isEqualTo("order_id");
+	}
+
+	@Test
+	void keyOfSeveralColumnsMapsToTargetColumnsUniqueTogetherInAnyOrder() {
+		MigrationDefinition migration = validate(MigrationDefinition.builder("m")
+			.table("tenant_orders")
+			.targetTable("tenant_addresses")
+			.targetKey("tenant", "order_id")
+			.up("street", "street"));
+		assertThat(migration.key()).extracting(SqlIdentifier::name).containsExactly("tenant", "id");
+		assertThat(migration.targetKeys()).extracting(SqlIdentifier::name).containsExactly("tenant", "order_id");
+		assertThat(migration.targetKey()).as("no single target key column").isNull();
+	}
+
+	@Test
+	void targetKeyOfAnotherNumberOfColumnsOrNotUniqueTogetherIsRefused() {
+		assertRefused(
+				MigrationDefinition.builder("m")
+					.table("tenant_orders")
+					.targetTable("tenant_addresses")
+					.targetKey("order_id")
+					.up("street", "street"),
+				"target-key names 1 column(s) [order_id] but the key of public.tenant_orders has 2",
+				"Name one target key column for each column of the key");
+		assertRefused(
+				MigrationDefinition.builder("m")
+					.table("tenant_orders")
+					.targetTable("tenant_loose_addresses")
+					.targetKey("tenant", "order_id")
+					.up("street", "street"),
+				"target key columns (tenant, order_id) are not unique in 'public.tenant_loose_addresses'",
+				"CREATE UNIQUE INDEX CONCURRENTLY ... ON public.tenant_loose_addresses (tenant, order_id)");
 	}
 
 	@Test
