@@ -60,7 +60,7 @@ class ZdmDeclarationFailureTests {
 	@Test
 	void tableWithoutPrimaryKeyAndNoKey() {
 		assertRefused("zdm.migrations.m.table=events", "table 'public.events' has no primary key",
-				"Set zdm.migrations.m.key");
+				"CREATE UNIQUE INDEX CONCURRENTLY \"events_pkey\" ON \"public\".\"events\" (\"id\")");
 	}
 
 	@Test

@@ -265,8 +265,12 @@ public class MigrationValidator {
 		}
 		List<String> primaryKey = this.catalog.primaryKey(table);
 		if (primaryKey.isEmpty()) {
-			throw new ZdmConfigurationException(id, "table '" + table + "' has no primary key",
-					"Set zdm.migrations." + id + ".key to a unique, not null column of the table.");
+			throw new ZdmConfigurationException(id,
+					"table '" + table + "' has no primary key, and the backfill and the verification walk a key",
+					"Set zdm.migrations." + id + ".key to not null columns that are unique together, if the table "
+							+ "has them; otherwise give the table a primary key first, while it serves traffic, with "
+							+ "these statements (docs/backfill.md, \"Tables without a key\"):\n"
+							+ KeyRecipe.of(table, columns).describe());
 		}
 		List<SqlIdentifier> key = new ArrayList<>();
 		primaryKey.forEach((column) -> key.add(new SqlIdentifier(column)));
