@@ -61,6 +61,8 @@ public final class LiveWorkload {
 
 	private final List<Thread> threads = new ArrayList<>();
 
+	private volatile boolean oldOnlyAtExpand;
+
 	public LiveWorkload(PostgresExtension postgres, String table, boolean crossTable, long rows, Supplier<Phase> phase,
 			int operationsPerSecond) {
 		this.postgres = postgres;
@@ -88,6 +90,18 @@ public final class LiveWorkload {
 				.execute("CREATE TABLE " + table + "_addresses (order_id bigint PRIMARY KEY, street text, city text)");
 		}
 		postgres.jdbc().execute("ANALYZE " + table);
+	}
+
+	/**
+	 * Write the old side only while the phase is {@code expand}, as the routed
+	 * repositories do, for a test whose new side may be dropped (an abandon): the same
+	 * table's sync trigger, if there is one, fills its new columns. By default every
+	 * write goes to both sides whatever the phase.
+	 * @return this workload
+	 */
+	public LiveWorkload oldOnlyAtExpand() {
+		this.oldOnlyAtExpand = true;
+		return this;
 	}
 
 	public void start(int writers) {
@@ -137,10 +151,12 @@ public final class LiveWorkload {
 				}
 				String street = "street " + id + "-" + random.nextInt(1_000_000);
 				String city = (random.nextInt(10) == 0) ? null : "city " + random.nextInt(1000);
-				boolean newFirst = this.phase.get().readsNew();
+				Phase phase = this.phase.get();
+				boolean newFirst = phase.readsNew();
+				boolean oldOnly = this.oldOnlyAtExpand && phase == Phase.EXPAND;
 				try {
 					if (choice < 45) {
-						if (insert(connection, id, street, city, newFirst)) {
+						if (insert(connection, id, street, city, newFirst, oldOnly)) {
 							this.inserts.incrementAndGet();
 							commit(connection, id, street + "|" + city);
 						}
@@ -149,7 +165,7 @@ public final class LiveWorkload {
 						}
 					}
 					else if (choice < 88) {
-						if (update(connection, id, street, city, newFirst)) {
+						if (update(connection, id, street, city, newFirst, oldOnly)) {
 							this.updates.incrementAndGet();
 							commit(connection, id, street + "|" + city);
 						}
@@ -158,7 +174,7 @@ public final class LiveWorkload {
 						}
 					}
 					else {
-						delete(connection, id, newFirst);
+						delete(connection, id, newFirst, oldOnly);
 						this.deletes.incrementAndGet();
 						commit(connection, id, "");
 					}
@@ -184,15 +200,18 @@ public final class LiveWorkload {
 		this.acknowledged.put(id, value);
 	}
 
-	private boolean insert(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
-			throws SQLException {
+	private boolean insert(Connection connection, long id, String street, @Nullable String city, boolean newFirst,
+			boolean oldOnly) throws SQLException {
+		String old = "INSERT INTO " + this.table + " (id, street, city) VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
+		if (oldOnly) {
+			return execute(connection, old, id, street, city) == 1;
+		}
 		if (!this.crossTable) {
 			return execute(connection,
 					"INSERT INTO " + this.table + " (id, street, city, street_new, city_new) "
 							+ "VALUES (?, ?, ?, ?, upper(?)) ON CONFLICT DO NOTHING",
 					id, street, city, street, city) == 1;
 		}
-		String old = "INSERT INTO " + this.table + " (id, street, city) VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
 		String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, street, city) VALUES (?, ?, upper(?)) "
 				+ "ON CONFLICT (order_id) DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
 		if (newFirst) {
@@ -202,13 +221,16 @@ public final class LiveWorkload {
 		return execute(connection, old, id, street, city) == 1 && execute(connection, upsertNew, id, street, city) == 1;
 	}
 
-	private boolean update(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
-			throws SQLException {
+	private boolean update(Connection connection, long id, String street, @Nullable String city, boolean newFirst,
+			boolean oldOnly) throws SQLException {
+		String old = "UPDATE " + this.table + " SET street = ?, city = ? WHERE id = ?";
+		if (oldOnly) {
+			return execute(connection, old, street, city, id) == 1;
+		}
 		if (!this.crossTable) {
 			return execute(connection, "UPDATE " + this.table + " SET street = ?, city = ?, street_new = ?, "
 					+ "city_new = upper(?) WHERE id = ?", street, city, street, city, id) == 1;
 		}
-		String old = "UPDATE " + this.table + " SET street = ?, city = ? WHERE id = ?";
 		// the new side's write is an upsert: the backfill may not have copied the row yet
 		String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, street, city) "
 				+ "SELECT ?, ?, upper(?) WHERE EXISTS (SELECT 1 FROM " + this.table + " WHERE id = ?) "
@@ -221,9 +243,9 @@ public final class LiveWorkload {
 				&& execute(connection, upsertNew, id, street, city, id) == 1;
 	}
 
-	private void delete(Connection connection, long id, boolean newFirst) throws SQLException {
+	private void delete(Connection connection, long id, boolean newFirst, boolean oldOnly) throws SQLException {
 		String old = "DELETE FROM " + this.table + " WHERE id = ?";
-		if (!this.crossTable) {
+		if (!this.crossTable || oldOnly) {
 			execute(connection, old, id);
 			return;
 		}
