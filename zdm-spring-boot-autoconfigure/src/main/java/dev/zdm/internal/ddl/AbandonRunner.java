@@ -123,6 +123,8 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 
 	private final Set<String> done = ConcurrentHashMap.newKeySet();
 
+	private final Set<String> fleetOnOldSide = ConcurrentHashMap.newKeySet();
+
 	private final Map<String, Instant> retryAfter = new ConcurrentHashMap<>();
 
 	private final Map<String, AbandonProgress> progress = new ConcurrentHashMap<>();
@@ -240,7 +242,13 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 		if (!state.isAbandoned()) {
 			String waiting = waitingFor(status);
 			if (waiting != null) {
+				this.fleetOnOldSide.remove(id);
 				progress(id, AbandonProgress.WAITING, "for " + waiting + " to route to the old side only", state);
+				return;
+			}
+			// A transaction that began before its instance routed to the old side only
+			// may still write the new side: the claim waits a heartbeat more.
+			if (this.fleetOnOldSide.add(id)) {
 				return;
 			}
 		}
