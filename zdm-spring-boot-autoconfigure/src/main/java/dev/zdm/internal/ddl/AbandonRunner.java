@@ -263,7 +263,10 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 				}
 				catch (RuntimeException ex) {
 					this.retryAfter.put(id, Instant.now().plus(this.settings.maxBackoff()));
-					progress(id, AbandonProgress.FAILED, ex.getMessage(), this.states.find(id));
+					// the database may be what failed: what is known of the claim is kept
+					AbandonProgress last = this.progress.get(id);
+					progress(id, AbandonProgress.FAILED, ex.getMessage(), (last != null) ? last.claimedAt() : null,
+							(last != null) ? last.claimedBy() : null);
 					logger.error("zdm: abandon of migration '" + id + "' failed; it is retried after "
 							+ this.settings.maxBackoff() + ": " + ex.getMessage(), ex);
 				}
@@ -437,9 +440,14 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 	}
 
 	private void progress(String migrationId, String state, @Nullable String detail, MigrationState migration) {
+		progress(migrationId, state, detail, migration.abandonedAt(), migration.abandonedBy());
+	}
+
+	private void progress(String migrationId, String state, @Nullable String detail, @Nullable Instant claimedAt,
+			@Nullable String claimedBy) {
 		AbandonProgress previous = this.progress.get(migrationId);
-		AbandonProgress next = new AbandonProgress(state, detail, this.abandonSettings.reason(migrationId),
-				migration.abandonedAt(), migration.abandonedBy());
+		AbandonProgress next = new AbandonProgress(state, detail, this.abandonSettings.reason(migrationId), claimedAt,
+				claimedBy);
 		this.progress.put(migrationId, next);
 		if (previous == null || !previous.state().equals(state) || !Objects.equals(previous.detail(), detail)) {
 			logger.info("zdm: abandon of migration '" + migrationId + "': " + state
