@@ -1,5 +1,6 @@
 package dev.zdm.autoconfigure;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,6 +40,8 @@ import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.MigrationValidator;
 import dev.zdm.internal.ddl.ContractPrecondition;
+import dev.zdm.internal.ddl.AbandonRunner;
+import dev.zdm.internal.ddl.AbandonSettings;
 import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
@@ -62,6 +65,7 @@ import dev.zdm.internal.fleet.HeldBackTracker;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
@@ -187,6 +191,24 @@ public final class ZdmAutoConfiguration {
 				settings, instance, properties.getFleet().getTimeout());
 		contractPrecondition.ifAvailable(runner::setContractPrecondition);
 		return runner;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	AbandonRunner zdmAbandonRunner(DataSource dataSource, FlywayStep flywayStep, LockSafeExecutor executor,
+			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry, DdlSettings settings,
+			ZdmProperties properties, InstanceInfo instance) {
+		Map<String, String> reasons = new HashMap<>();
+		Map<String, List<String>> locations = new HashMap<>();
+		properties.getMigrations().forEach((id, migration) -> {
+			if (migration.getAbandonReason() != null) {
+				reasons.put(id, migration.getAbandonReason());
+			}
+			locations.put(id, migration.getAbandon());
+		});
+		return new AbandonRunner(dataSource, flywayStep, executor, history, states, registry,
+				new OperatorActionRepository(dataSource), settings, new AbandonSettings(reasons, locations), instance,
+				properties.getFleet().getTimeout());
 	}
 
 	@Bean

@@ -17,6 +17,7 @@ import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.FinalContractCheck;
+import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.OperatorActionRepository;
@@ -38,11 +39,12 @@ public final class ZdmEndpointAutoConfiguration {
 	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
-			DataSource dataSource, ApplicationEventPublisher eventPublisher,
-			ObjectProvider<AuditEventRepository> auditEventRepository) {
+			ObjectProvider<AbandonRunner> abandonRunner, DataSource dataSource,
+			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository) {
 		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
 				ddlHistoryRepository, expandRunner.getIfAvailable());
 		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
+		endpoint.setAbandonRunner(abandonRunner.getIfAvailable());
 		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
 				auditEventRepository.getIfAvailable());
 		return endpoint;

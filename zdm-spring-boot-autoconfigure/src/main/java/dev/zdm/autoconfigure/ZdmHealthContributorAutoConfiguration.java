@@ -13,6 +13,7 @@ import org.springframework.context.annotation.Configuration;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.backfill.FinalContractCheck;
+import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.HeldBackTracker;
@@ -33,13 +34,14 @@ public final class ZdmHealthContributorAutoConfiguration {
 	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<BackfillProgressSampler> backfillProgressSampler,
 			ObjectProvider<DdlActivity> ddlActivity, ObjectProvider<HeldBackTracker> heldBackTracker,
-			ObjectProvider<FinalContractCheck> finalContractCheck) {
+			ObjectProvider<FinalContractCheck> finalContractCheck, ObjectProvider<AbandonRunner> abandonRunner) {
 		ZdmProperties.Health health = properties.getHealth();
 		ZdmHealthIndicator indicator = new ZdmHealthIndicator(phaseController, expandRunner.getIfAvailable(),
 				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
 				heldBackTracker.getIfAvailable(),
 				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
 		indicator.setContractCheck(finalContractCheck.getIfAvailable());
+		indicator.setAbandonRunner(abandonRunner.getIfAvailable());
 		return indicator;
 	}
 

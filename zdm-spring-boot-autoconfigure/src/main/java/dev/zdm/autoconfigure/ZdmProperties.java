@@ -354,7 +354,8 @@ public class ZdmProperties {
 
 		/**
 		 * Phase this instance requests: expand, dual-write, backfill, read-new or
-		 * contract.
+		 * contract; or abandon, to take a migration that has not contracted back to where
+		 * it started.
 		 */
 		private String phase = "expand";
 
@@ -404,6 +405,19 @@ public class ZdmProperties {
 		 * contract.
 		 */
 		private List<String> contract = new ArrayList<>();
+
+		/**
+		 * Locations of the abandon scripts, which undo what the expand scripts did when
+		 * the migration is abandoned; only needed when zdm cannot reverse an expand
+		 * script by itself.
+		 */
+		private List<String> abandon = new ArrayList<>();
+
+		/**
+		 * Why the migration is abandoned; required with phase abandon, and recorded with
+		 * it.
+		 */
+		private @Nullable String abandonReason;
 
 		/**
 		 * Codes of unsafe DDL operations to allow in all of this migration's scripts, for
@@ -539,6 +553,22 @@ public class ZdmProperties {
 
 		public void setContract(List<String> contract) {
 			this.contract = contract;
+		}
+
+		public List<String> getAbandon() {
+			return this.abandon;
+		}
+
+		public void setAbandon(List<String> abandon) {
+			this.abandon = abandon;
+		}
+
+		public @Nullable String getAbandonReason() {
+			return this.abandonReason;
+		}
+
+		public void setAbandonReason(@Nullable String abandonReason) {
+			this.abandonReason = abandonReason;
 		}
 
 		public List<String> getAllowUnsafe() {

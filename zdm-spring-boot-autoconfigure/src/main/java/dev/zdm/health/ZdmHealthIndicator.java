@@ -17,6 +17,8 @@ import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
+import dev.zdm.internal.ddl.AbandonProgress;
+import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.ddl.ExpandRunner;
@@ -50,6 +52,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 	private final Thresholds thresholds;
 
 	private @Nullable FinalContractCheck contractCheck;
+
+	private @Nullable AbandonRunner abandonRunner;
 
 	/**
 	 * Create an indicator that shows each migration's phases only.
@@ -113,6 +117,14 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 		this.contractCheck = contractCheck;
 	}
 
+	/**
+	 * Set the abandon runner, to report where each abandon stands.
+	 * @param abandonRunner the runner, or {@code null}
+	 */
+	public void setAbandonRunner(@Nullable AbandonRunner abandonRunner) {
+		this.abandonRunner = abandonRunner;
+	}
+
 	@Override
 	protected void doHealthCheck(Health.Builder builder) {
 		builder.up();
@@ -156,6 +168,13 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 				details.put("contract", "held (" + contractHeld.rowsDisagreeing() + " keys disagree)");
 				problems.add(contractHeld.reason() + "; disagreeing keys: " + contractHeld.rows()
 						+ "; sessions seen writing: " + contractHeld.writers());
+			}
+			AbandonProgress abandon = (this.abandonRunner != null) ? this.abandonRunner.progress(id) : null;
+			if (abandon != null) {
+				details.put("abandon", abandon.state() + ((abandon.detail() != null) ? " " + abandon.detail() : ""));
+				if (AbandonProgress.FAILED.equals(abandon.state())) {
+					problems.add("abandon failed (it is tried again): " + abandon.detail());
+				}
 			}
 			DdlActivity.Blocked blocked = (this.ddlActivity != null) ? this.ddlActivity.blocked(id) : null;
 			if (blocked != null && blocked.duration().compareTo(this.thresholds.ddlBlocked()) > 0) {

@@ -22,6 +22,7 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.TableLockFigures;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
 
 /**
  * {@link MeterBinder} for zdm's phase, fleet and lock figures, each tagged with the
@@ -105,12 +106,13 @@ public class ZdmMetrics implements MeterBinder {
 		for (MigrationDefinition migration : this.controller.migrations()) {
 			String id = migration.id();
 			Tags tags = Tags.of("migration", id);
-			status(registry, "zdm.phase.requested", "Requested phase, 0 (expand) to 4 (contract)", tags, id,
-					(status) -> status.requested().ordinal());
+			status(registry, "zdm.phase.requested", "Requested phase, 0 (expand) to 4 (contract), 5 (abandon)", tags,
+					id, (status) -> status.requested().ordinal());
 			status(registry, "zdm.phase.effective", "Effective phase, 0 (expand) to 4 (contract)", tags, id,
 					(status) -> status.effective().ordinal());
 			status(registry, "zdm.phase.held.back", "Whether the effective phase is behind the requested one", tags, id,
-					(status) -> (status.effective() != status.requested()) ? 1 : 0);
+					(status) -> (status.effective() != status.requested() && status.requested() != Phase.ABANDON) ? 1
+							: 0);
 			status(registry, "zdm.fleet.instances", "Live instances in the fleet", tags, id,
 					(status) -> status.fleet().stream().filter(FleetMember::live).count());
 			status(registry, "zdm.heartbeat.failing", "Whether this instance's heartbeats fail", tags, id,

@@ -1,6 +1,7 @@
 package dev.zdm.migration;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Collectors;
 
 import org.jspecify.annotations.Nullable;
@@ -32,7 +33,16 @@ public enum Phase {
 	READ_NEW("read-new", true),
 
 	/** As {@link #READ_NEW} until the contract DDL drops the old schema. */
-	CONTRACT("contract", true);
+	CONTRACT("contract", true),
+
+	/**
+	 * Not a step of the order: takes a migration that has not contracted back to where it
+	 * started. Reads go to the old schema, and the new one is kept in sync while any live
+	 * instance still needs it; once none does, what the expand created is dropped. An
+	 * instance never runs at this phase: it is only requested, and the instance runs at
+	 * {@link #DUAL_WRITE}, then {@link #EXPAND}.
+	 */
+	ABANDON("abandon", false);
 
 	private final String value;
 
@@ -60,7 +70,9 @@ public enum Phase {
 	}
 
 	/**
-	 * Whether this phase comes after the given one.
+	 * Whether this phase comes after the given one, in the order of the steps.
+	 * {@link #ABANDON} is outside that order: compare only the phases an instance runs
+	 * at.
 	 * @param other the phase to compare with
 	 * @return {@code true} if this phase is later
 	 */
@@ -78,11 +90,12 @@ public enum Phase {
 	}
 
 	/**
-	 * Return the phase after this one, or this one if it is the last.
+	 * Return the phase after this one, or this one if it is the last (or
+	 * {@link #ABANDON}).
 	 * @return the next phase
 	 */
 	public Phase next() {
-		return (this == CONTRACT) ? this : values()[ordinal() + 1];
+		return (this == CONTRACT || this == ABANDON) ? this : values()[ordinal() + 1];
 	}
 
 	/**
@@ -105,8 +118,17 @@ public enum Phase {
 	}
 
 	/**
+	 * Return the phases a migration moves through, in order: every phase but
+	 * {@link #ABANDON}.
+	 * @return {@code expand} to {@code contract}
+	 */
+	public static List<Phase> steps() {
+		return List.of(EXPAND, DUAL_WRITE, BACKFILL, READ_NEW, CONTRACT);
+	}
+
+	/**
 	 * Return the configuration values of all phases, in order, for messages.
-	 * @return for example {@code expand, dual-write, backfill, read-new, contract}
+	 * @return {@code expand, dual-write, backfill, read-new, contract, abandon}
 	 */
 	public static String allValues() {
 		return Arrays.stream(values()).map(Phase::value).collect(Collectors.joining(", "));

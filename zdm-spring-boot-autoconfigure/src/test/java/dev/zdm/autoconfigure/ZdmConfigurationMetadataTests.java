@@ -25,6 +25,10 @@ class ZdmConfigurationMetadataTests {
 			assertThat(metadata).contains("\"name\": \"" + key + "\"");
 		}
 		assertThat(metadata).contains("How often an instance heartbeats and recomputes its effective phases.");
+		for (String key : new String[] { "zdm.migrations.values.phase", "\"value\": \"abandon\"",
+				"Needs abandon-reason." }) {
+			assertThat(metadata).contains(key);
+		}
 		String properties = metadata.substring(metadata.indexOf("\"properties\""));
 		assertThat(properties).as("a property without a description")
 			.doesNotContainPattern("\"name\": \"zdm\\.[^\"]+\",\\s*\"type\": \"[^\"]+\",\\s*\"sourceType\"");

@@ -74,7 +74,7 @@ class ZdmDeclarationFailureTests {
 	void unknownPhase() {
 		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.phase=dual-wrte"),
 				"Migration 'm': unknown phase 'dual-wrte'",
-				"Set zdm.migrations.m.phase to one of: expand, dual-write, backfill, read-new, contract.");
+				"Set zdm.migrations.m.phase to one of: expand, dual-write, backfill, read-new, contract, abandon.");
 	}
 
 	@Test

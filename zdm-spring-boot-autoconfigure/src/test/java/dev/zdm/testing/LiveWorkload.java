@@ -73,6 +73,8 @@ public final class LiveWorkload {
 
 	private boolean tenants;
 
+	private volatile boolean oldOnlyAtExpand;
+
 	public LiveWorkload(PostgresExtension postgres, String table, boolean crossTable, long rows, Supplier<Phase> phase,
 			int operationsPerSecond) {
 		this.postgres = postgres;
@@ -137,6 +139,18 @@ public final class LiveWorkload {
 		postgres.jdbc().execute("ANALYZE " + table);
 	}
 
+	/**
+	 * Write the old side only while the phase is {@code expand}, as the routed
+	 * repositories do, for a test whose new side may be dropped (an abandon): the same
+	 * table's sync trigger, if there is one, fills its new columns. By default every
+	 * write goes to both sides whatever the phase.
+	 * @return this workload
+	 */
+	public LiveWorkload oldOnlyAtExpand() {
+		this.oldOnlyAtExpand = true;
+		return this;
+	}
+
 	public void start(int writers) {
 		for (int writer = 0; writer < writers; writer++) {
 			int owner = writer;
@@ -184,10 +198,12 @@ public final class LiveWorkload {
 				}
 				String street = "street " + id + "-" + random.nextInt(1_000_000);
 				String city = (random.nextInt(10) == 0) ? null : "city " + random.nextInt(1000);
-				boolean newFirst = this.phase.get().readsNew();
+				Phase phase = this.phase.get();
+				boolean newFirst = phase.readsNew();
+				boolean oldOnly = this.oldOnlyAtExpand && phase == Phase.EXPAND;
 				try {
 					if (choice < 45) {
-						if (insert(connection, id, street, city, newFirst)) {
+						if (insert(connection, id, street, city, newFirst, oldOnly)) {
 							this.inserts.incrementAndGet();
 							commit(connection, id, street + "|" + city);
 						}
@@ -196,7 +212,7 @@ public final class LiveWorkload {
 						}
 					}
 					else if (choice < 88) {
-						if (update(connection, id, street, city, newFirst)) {
+						if (update(connection, id, street, city, newFirst, oldOnly)) {
 							this.updates.incrementAndGet();
 							commit(connection, id, street + "|" + city);
 						}
@@ -205,7 +221,7 @@ public final class LiveWorkload {
 						}
 					}
 					else {
-						delete(connection, id, newFirst);
+						delete(connection, id, newFirst, oldOnly);
 						this.deletes.incrementAndGet();
 						commit(connection, id, "");
 					}
@@ -231,27 +247,22 @@ public final class LiveWorkload {
 		this.acknowledged.put(id, value);
 	}
 
-	private boolean insert(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
-			throws SQLException {
-		if (this.tenants && !this.crossTable) {
+	private boolean insert(Connection connection, long id, String street, @Nullable String city, boolean newFirst,
+			boolean oldOnly) throws SQLException {
+		if (this.tenants && !this.crossTable && !oldOnly) {
 			return execute(connection,
 					"INSERT INTO " + this.table + " (tenant, id, street, city, street_new, city_new) " + "SELECT "
 							+ TENANT + ", id, ?, ?, ?, upper(?) FROM (SELECT ?::bigint AS id) AS v "
 							+ "ON CONFLICT DO NOTHING",
 					street, city, street, city, id) == 1;
 		}
-		if (this.tenants) {
-			String old = "INSERT INTO " + this.table + " (tenant, id, street, city) SELECT " + TENANT
-					+ ", id, ?, ? FROM (SELECT ?::bigint AS id) AS v ON CONFLICT DO NOTHING";
-			String upsertNew = "INSERT INTO " + this.table + "_addresses (tenant, order_id, street, city) SELECT "
-					+ TENANT + ", id, ?, upper(?) FROM (SELECT ?::bigint AS id) AS v ON CONFLICT (tenant, order_id) "
-					+ "DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
-			if (newFirst) {
-				execute(connection, upsertNew, street, city, id);
-				return execute(connection, old, street, city, id) == 1;
-			}
-			return execute(connection, old, street, city, id) == 1
-					&& execute(connection, upsertNew, street, city, id) == 1;
+		String old = this.tenants
+				? "INSERT INTO " + this.table + " (tenant, id, street, city) SELECT " + TENANT
+						+ ", id, ?, ? FROM (SELECT ?::bigint AS id) AS v ON CONFLICT DO NOTHING"
+				: "INSERT INTO " + this.table + " (id, street, city) VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
+		Object[] values = this.tenants ? new Object[] { street, city, id } : new Object[] { id, street, city };
+		if (oldOnly) {
+			return execute(connection, old, values) == 1;
 		}
 		if (!this.crossTable) {
 			return execute(connection,
@@ -259,24 +270,31 @@ public final class LiveWorkload {
 							+ "VALUES (?, ?, ?, ?, upper(?)) ON CONFLICT DO NOTHING",
 					id, street, city, street, city) == 1;
 		}
-		String old = "INSERT INTO " + this.table + " (id, street, city) VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
-		String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, street, city) VALUES (?, ?, upper(?)) "
-				+ "ON CONFLICT (order_id) DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
+		// the same values in the same order as the old side's insert
+		String upsertNew = this.tenants
+				? "INSERT INTO " + this.table + "_addresses (tenant, order_id, street, city) SELECT " + TENANT
+						+ ", id, ?, upper(?) FROM (SELECT ?::bigint AS id) AS v ON CONFLICT (tenant, order_id) "
+						+ "DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city"
+				: "INSERT INTO " + this.table + "_addresses (order_id, street, city) VALUES (?, ?, upper(?)) "
+						+ "ON CONFLICT (order_id) DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
 		if (newFirst) {
-			execute(connection, upsertNew, id, street, city);
-			return execute(connection, old, id, street, city) == 1;
+			execute(connection, upsertNew, values);
+			return execute(connection, old, values) == 1;
 		}
-		return execute(connection, old, id, street, city) == 1 && execute(connection, upsertNew, id, street, city) == 1;
+		return execute(connection, old, values) == 1 && execute(connection, upsertNew, values) == 1;
 	}
 
-	private boolean update(Connection connection, long id, String street, @Nullable String city, boolean newFirst)
-			throws SQLException {
+	private boolean update(Connection connection, long id, String street, @Nullable String city, boolean newFirst,
+			boolean oldOnly) throws SQLException {
+		String old = "UPDATE " + this.table + " SET street = ?, city = ? WHERE " + row();
+		Object[] oldValues = withKey(id, street, city);
+		if (oldOnly) {
+			return execute(connection, old, oldValues) == 1;
+		}
 		if (!this.crossTable) {
 			return execute(connection, "UPDATE " + this.table + " SET street = ?, city = ?, street_new = ?, "
 					+ "city_new = upper(?) WHERE " + row(), withKey(id, street, city, street, city)) == 1;
 		}
-		String old = "UPDATE " + this.table + " SET street = ?, city = ? WHERE " + row();
-		Object[] oldValues = withKey(id, street, city);
 		// the new side's write is an upsert: the backfill may not have copied the row yet
 		String upsertNew = this.tenants
 				? "INSERT INTO " + this.table + "_addresses (tenant, order_id, street, city) SELECT " + TENANT
@@ -294,12 +312,12 @@ public final class LiveWorkload {
 		return execute(connection, old, oldValues) == 1 && execute(connection, upsertNew, newValues) == 1;
 	}
 
-	private void delete(Connection connection, long id, boolean newFirst) throws SQLException {
-		if (!this.crossTable) {
-			execute(connection, "DELETE FROM " + this.table + " WHERE " + row(), withKey(id));
+	private void delete(Connection connection, long id, boolean newFirst, boolean oldOnly) throws SQLException {
+		String old = "DELETE FROM " + this.table + " WHERE " + row();
+		if (!this.crossTable || oldOnly) {
+			execute(connection, old, withKey(id));
 			return;
 		}
-		String old = "DELETE FROM " + this.table + " WHERE " + row();
 		String deleteNew = "DELETE FROM " + this.table + "_addresses WHERE " + row().replace("id = ?", "order_id = ?");
 		execute(connection, newFirst ? deleteNew : old, withKey(id));
 		execute(connection, newFirst ? old : deleteNew, withKey(id));

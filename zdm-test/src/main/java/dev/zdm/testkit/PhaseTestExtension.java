@@ -37,7 +37,7 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 		PhaseTest settings = context.getRequiredTestMethod().getAnnotation(PhaseTest.class);
 		Walk walk = context.getStore(NAMESPACE)
 			.getOrComputeIfAbsent(Walk.class, (key) -> new Walk(context, settings), Walk.class);
-		return Stream.of(Phase.values()).map((phase) -> new PhaseInvocation(walk, phase));
+		return Phase.steps().stream().map((phase) -> new PhaseInvocation(walk, phase));
 	}
 
 	/**

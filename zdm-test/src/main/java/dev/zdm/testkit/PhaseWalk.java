@@ -237,7 +237,7 @@ public final class PhaseWalk {
 	public WalkReport run() {
 		requireApplication();
 		begin();
-		Phase[] phases = Phase.values();
+		Phase[] phases = Phase.steps().toArray(Phase[]::new);
 		WalkInstance current = start("walk", phases[0]);
 		try {
 			// the conversion checks run before the next deploy starts
@@ -288,7 +288,7 @@ public final class PhaseWalk {
 			WalkInstance updated = start("new", Phase.EXPAND);
 			running.add(updated);
 			step(List.of(old, updated));
-			Phase[] phases = Phase.values();
+			Phase[] phases = Phase.steps().toArray(Phase[]::new);
 			for (int i = 1; i < phases.length; i++) {
 				updated = replace(running, updated, "new", phases[i]);
 				step(List.of(old, updated));

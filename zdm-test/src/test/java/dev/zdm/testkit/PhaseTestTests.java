@@ -41,7 +41,7 @@ class PhaseTestTests {
 		assertThat(people).isSameAs(step.getBean(PersonRepository.class));
 		PeopleFixtures.crud(step, emails);
 		if (step.phase() == Phase.CONTRACT) {
-			assertThat(phases).as("phases run so far").containsExactly(Phase.values());
+			assertThat(phases).as("phases run so far").containsExactlyElementsOf(Phase.steps());
 		}
 	}
 

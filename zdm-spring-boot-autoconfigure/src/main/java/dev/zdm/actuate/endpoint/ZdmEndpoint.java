@@ -29,6 +29,8 @@ import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.backfill.BackfillHoldBack;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
+import dev.zdm.internal.ddl.AbandonProgress;
+import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
 import dev.zdm.internal.ddl.ExpandProgress;
@@ -72,6 +74,8 @@ public class ZdmEndpoint {
 
 	private @Nullable FinalContractCheck contractCheck;
 
+	private @Nullable AbandonRunner abandonRunner;
+
 	private @Nullable OperatorActionRepository operatorActions;
 
 	private @Nullable ApplicationEventPublisher eventPublisher;
@@ -114,6 +118,14 @@ public class ZdmEndpoint {
 	 */
 	public void setContractCheck(@Nullable FinalContractCheck contractCheck) {
 		this.contractCheck = contractCheck;
+	}
+
+	/**
+	 * Set the abandon runner, to show where each abandon stands on this instance.
+	 * @param abandonRunner the runner
+	 */
+	public void setAbandonRunner(@Nullable AbandonRunner abandonRunner) {
+		this.abandonRunner = abandonRunner;
 	}
 
 	/**
@@ -334,6 +346,7 @@ public class ZdmEndpoint {
 				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
 				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
 				(this.contractCheck != null) ? this.contractCheck.repository().find(status.migrationId()) : null,
+				(this.abandonRunner != null) ? this.abandonRunner.progress(status.migrationId()) : null,
 				(this.operatorActions != null)
 						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
 				status.decidedAt(), status.lastHeartbeatError());
@@ -386,6 +399,8 @@ public class ZdmEndpoint {
 	 * @param expand where the expand DDL stands on this instance (pending, waiting for a
 	 * lock or for another instance, stalled, done), if this instance has looked at it
 	 * @param contractCheck the final check before the contract, once it has run
+	 * @param abandon where the abandon stands (waiting for which instances, dropping,
+	 * done), if this instance abandons the migration
 	 * @param actions the most recent operator actions through the endpoint, most recent
 	 * first
 	 * @param decidedAt when the effective phase was last decided
@@ -395,7 +410,7 @@ public class ZdmEndpoint {
 			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
 			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, PacingDescriptor pacing,
 			DdlStatus ddl, @Nullable ExpandProgress expand, @Nullable ContractCheck contractCheck,
-			List<OperatorAction> actions, Instant decidedAt,
+			@Nullable AbandonProgress abandon, List<OperatorAction> actions, Instant decidedAt,
 			@Nullable String lastHeartbeatError) implements OperationResponseBody {
 
 	}

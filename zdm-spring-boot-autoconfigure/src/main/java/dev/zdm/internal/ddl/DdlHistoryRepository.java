@@ -132,6 +132,12 @@ public class DdlHistoryRepository {
 			ORDER BY started_at, step, source, statement_index
 			""";
 
+	private static final String STARTED_STATEMENTS = """
+			SELECT source, statement_index, statement, state FROM zdm_ddl_statement
+			WHERE migration_id = ? AND step = ?
+			ORDER BY started_at, source, statement_index
+			""";
+
 	private static final String LOCK_TIMEOUTS = """
 			SELECT t.id, t.step, t.source, t.statement_index, t.attempt, t.occurred_at, t.waited_ms,
 			       b.pid, b.state, b.application_name, b.state_ms, b.transaction_ms, b.query
@@ -224,6 +230,24 @@ public class DdlHistoryRepository {
 				.put(rs.getInt("statement_index"), rs.getInt("checksum"));
 		}, migrationId, step.value());
 		return applied;
+	}
+
+	/**
+	 * Return every statement of a step that was started, applied or not, with its text,
+	 * in the order they started. Only reads.
+	 * @param migrationId the migration
+	 * @param step the step
+	 * @return the statements
+	 */
+	public List<RecordedStatement> startedStatements(String migrationId, DdlStep step) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+			return List.of();
+		}
+		return this.jdbcTemplate
+			.query(STARTED_STATEMENTS,
+					(rs, row) -> new RecordedStatement(rs.getString("source"), rs.getInt("statement_index"),
+							rs.getString("statement"), "applied".equals(rs.getString("state"))),
+					migrationId, step.value());
 	}
 
 	/**
@@ -447,6 +471,19 @@ public class DdlHistoryRepository {
 
 	private static @Nullable Instant nullableInstant(@Nullable Timestamp timestamp) {
 		return (timestamp != null) ? timestamp.toInstant() : null;
+	}
+
+	/**
+	 * A statement as the history recorded it.
+	 *
+	 * @param source the script's file name, or {@code contributor:<class>}
+	 * @param index the statement's position in its source, from 1
+	 * @param sql the statement
+	 * @param applied whether it was applied (else it was started and failed, paused or
+	 * cut short)
+	 */
+	public record RecordedStatement(String source, int index, String sql, boolean applied) {
+
 	}
 
 	/**

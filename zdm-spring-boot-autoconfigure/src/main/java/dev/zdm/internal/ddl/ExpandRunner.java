@@ -138,7 +138,7 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 	 */
 	@Override
 	public void beforeJoin(MigrationDefinition migration, MigrationState state) {
-		if (state.isContracted()) {
+		if (state.isContracted() || state.isAbandoned() || migration.requestedPhase() == Phase.ABANDON) {
 			return;
 		}
 		String id = migration.id();
@@ -345,7 +345,8 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 					return false;
 				}
 			}
-			if (this.states.find(id).isContracted() || isExpandDone(migration)) {
+			MigrationState state = this.states.find(id);
+			if (state.isContracted() || state.isAbandoned() || isExpandDone(migration)) {
 				job.done();
 				return true;
 			}

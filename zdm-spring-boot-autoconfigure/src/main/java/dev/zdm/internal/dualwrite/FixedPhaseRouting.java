@@ -75,7 +75,7 @@ public final class FixedPhaseRouting {
 	 * @return the phase to route at
 	 */
 	public static Phase routedPhase(Phase requested) {
-		return (requested == Phase.READ_NEW) ? Phase.BACKFILL : requested;
+		return (requested == Phase.READ_NEW) ? Phase.BACKFILL : (requested == Phase.ABANDON) ? Phase.EXPAND : requested;
 	}
 
 	/**
@@ -128,6 +128,7 @@ public final class FixedPhaseRouting {
 					+ "side; writes the old side, "
 					+ (trigger ? "the new columns kept in sync only by a sync trigger zdm installed while enabled"
 							: "then the new side in the same transaction");
+			case ABANDON -> routed + ": reads and writes the old side only; nothing drops what the expand created";
 			case CONTRACT -> routed + ": reads and writes the new side only, since nothing can tell whether the "
 					+ "contract DDL has dropped the old side";
 		};

@@ -7,6 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.jspecify.annotations.Nullable;
 
+import dev.zdm.migration.Phase;
+
 /**
  * Remembers, per migration, since which heartbeat this instance's effective phase has
  * been behind the requested one, so that a phase held back for long can be reported.
@@ -17,7 +19,8 @@ public class HeldBackTracker implements MigrationParticipant {
 
 	@Override
 	public void afterHeartbeat(MigrationStatus status) {
-		if (status.effective() == status.requested()) {
+		// abandon is never an effective phase: the abandon reports its own progress
+		if (status.effective() == status.requested() || status.requested() == Phase.ABANDON) {
 			this.heldBackSince.remove(status.migrationId());
 		}
 		else {

@@ -16,9 +16,27 @@ import org.jspecify.annotations.Nullable;
  * no longer) verified
  * @param verifiedFleet the fleet the verification holds for, as recorded then
  * @param verificationVoidReason why an earlier verification was voided, if it was
+ * @param abandonedAt when the abandon was claimed (what the expand created may still be
+ * being dropped, see {@code DdlStatus}), or {@code null}
+ * @param abandonedBy the instance that claimed it, or {@code null}
  */
 public record MigrationState(String migrationId, @Nullable Instant contractedAt, @Nullable String contractedBy,
-		@Nullable Instant verifiedAt, @Nullable String verifiedFleet, @Nullable String verificationVoidReason) {
+		@Nullable Instant verifiedAt, @Nullable String verifiedFleet, @Nullable String verificationVoidReason,
+		@Nullable Instant abandonedAt, @Nullable String abandonedBy) {
+
+	/**
+	 * Create the state of a migration that is not abandoned.
+	 * @param migrationId the migration
+	 * @param contractedAt when the contract DDL was claimed to run, or {@code null}
+	 * @param contractedBy the instance that ran it, or {@code null}
+	 * @param verifiedAt when the backfill was last verified, or {@code null}
+	 * @param verifiedFleet the fleet the verification holds for
+	 * @param verificationVoidReason why an earlier verification was voided, if it was
+	 */
+	public MigrationState(String migrationId, @Nullable Instant contractedAt, @Nullable String contractedBy,
+			@Nullable Instant verifiedAt, @Nullable String verifiedFleet, @Nullable String verificationVoidReason) {
+		this(migrationId, contractedAt, contractedBy, verifiedAt, verifiedFleet, verificationVoidReason, null, null);
+	}
 
 	/**
 	 * The state of a migration zdm has not seen before.
@@ -26,7 +44,7 @@ public record MigrationState(String migrationId, @Nullable Instant contractedAt,
 	 * @return a state with nothing done
 	 */
 	public static MigrationState initial(String migrationId) {
-		return new MigrationState(migrationId, null, null, null, null, null);
+		return new MigrationState(migrationId, null, null, null, null, null, null, null);
 	}
 
 	/**
@@ -35,6 +53,15 @@ public record MigrationState(String migrationId, @Nullable Instant contractedAt,
 	 */
 	public boolean isContracted() {
 		return this.contractedAt != null;
+	}
+
+	/**
+	 * Whether the migration is abandoned: the abandon was claimed, every instance routes
+	 * to the old side only, and what the expand created is dropped or being dropped.
+	 * @return {@code true} once abandoned
+	 */
+	public boolean isAbandoned() {
+		return this.abandonedAt != null;
 	}
 
 	/**

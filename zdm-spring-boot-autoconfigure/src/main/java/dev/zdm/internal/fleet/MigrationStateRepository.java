@@ -25,14 +25,31 @@ public class MigrationStateRepository {
 			""";
 
 	private static final String FIND = """
-			SELECT migration_id, contracted_at, contracted_by, verified_at, verified_fleet, verification_void_reason
+			SELECT migration_id, contracted_at, contracted_by, verified_at, verified_fleet, verification_void_reason,
+			       abandoned_at, abandoned_by
 			FROM zdm_migration WHERE migration_id = ?
 			""";
 
 	private static final String MARK_CONTRACTED = """
 			UPDATE zdm_migration SET contracted_at = now(), contracted_by = ?
-			WHERE migration_id = ? AND contracted_at IS NULL
+			WHERE migration_id = ? AND contracted_at IS NULL AND abandoned_at IS NULL
 			""";
+
+	private static final String MARK_ABANDONED = """
+			UPDATE zdm_migration SET abandoned_at = now(), abandoned_by = ?, abandon_reason = ?
+			WHERE migration_id = ? AND contracted_at IS NULL AND abandoned_at IS NULL
+			""";
+
+	// What zdm knows of an abandoned migration's data; its DDL history and the operator
+	// actions stay, as the record of what ran and who asked.
+	private static final List<String> FORGET = List.of("DELETE FROM zdm_backfill_verification WHERE migration_id = ?",
+			"DELETE FROM zdm_backfill WHERE migration_id = ?", "DELETE FROM zdm_contract_check WHERE migration_id = ?",
+			"DELETE FROM zdm_ddl_pause WHERE migration_id = ?", """
+					UPDATE zdm_migration
+					SET verified_at = NULL, verified_fleet = NULL, verification_voided_at = NULL,
+					    verification_void_reason = NULL
+					WHERE migration_id = ?
+					""");
 
 	private static final String MARK_VERIFIED = """
 			UPDATE zdm_migration
@@ -90,6 +107,28 @@ public class MigrationStateRepository {
 	}
 
 	/**
+	 * Record that the migration is abandoned, unless it is contracted.
+	 * @param migrationId the migration
+	 * @param instanceId the instance that claimed the abandon
+	 * @param reason why, as declared
+	 * @return {@code true} if this call recorded it, {@code false} if it was already
+	 * recorded or the migration is contracted
+	 */
+	public boolean markAbandoned(String migrationId, String instanceId, String reason) {
+		return this.jdbcTemplate.update(MARK_ABANDONED, instanceId, reason, migrationId) == 1;
+	}
+
+	/**
+	 * Forget an abandoned migration's data: its backfill, verifications, final check and
+	 * pauses, and whether it was verified. Its row, DDL history and operator actions
+	 * stay.
+	 * @param migrationId the migration
+	 */
+	public void forget(String migrationId) {
+		FORGET.forEach((statement) -> this.jdbcTemplate.update(statement, migrationId));
+	}
+
+	/**
 	 * Record a successful verification of the backfill.
 	 * @param migrationId the migration
 	 * @param fleet a description of the fleet the verification holds for
@@ -111,7 +150,8 @@ public class MigrationStateRepository {
 	private static MigrationState state(ResultSet rs, int row) throws SQLException {
 		return new MigrationState(rs.getString("migration_id"), instant(rs.getTimestamp("contracted_at")),
 				rs.getString("contracted_by"), instant(rs.getTimestamp("verified_at")), rs.getString("verified_fleet"),
-				rs.getString("verification_void_reason"));
+				rs.getString("verification_void_reason"), instant(rs.getTimestamp("abandoned_at")),
+				rs.getString("abandoned_by"));
 	}
 
 	private static @Nullable Instant instant(@Nullable Timestamp timestamp) {

@@ -133,7 +133,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		List<MigrationDefinition> validated = new ArrayList<>();
 		for (MigrationDefinition migration : this.declared) {
 			MigrationState state = this.states.find(migration.id());
-			refuseEarlierPhaseAfterContract(migration, state);
+			refuseImpossiblePhase(migration, state);
 			MigrationDefinition resolved = this.validator.validateBeforeExpand(migration, state.isContracted());
 			this.participants.forEach((participant) -> participant.validate(resolved, state));
 			validated.add(resolved);
@@ -147,14 +147,13 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		for (MigrationDefinition migration : validated) {
 			this.states.register(migration.id());
 			MigrationState state = this.states.find(migration.id());
-			refuseEarlierPhaseAfterContract(migration, state);
+			refuseImpossiblePhase(migration, state);
 			this.participants.forEach((participant) -> participant.beforeJoin(migration, state));
 			MigrationRuntime runtime = new MigrationRuntime(migration);
 			// While the expand DDL runs in the background, the new schema is checked on
 			// the first heartbeat after.
 			if (limits(migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
-				runtime.expanded(
-						this.validator.validateAfterExpand(migration, this.states.find(migration.id()).isContracted()));
+				runtime.expanded(validateAfterExpand(migration));
 			}
 			this.runtimes.put(migration.id(), runtime);
 		}
@@ -165,7 +164,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		// first heartbeat.
 		try {
 			for (MigrationRuntime runtime : this.runtimes.values()) {
-				refuseEarlierPhaseAfterContract(runtime.migration(), runtime.status().state());
+				refuseImpossiblePhase(runtime.migration(), runtime.status().state());
 			}
 		}
 		catch (ZdmConfigurationException ex) {
@@ -313,7 +312,31 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		return this.settings;
 	}
 
-	private void refuseEarlierPhaseAfterContract(MigrationDefinition migration, MigrationState state) {
+	// An abandoning instance never runs the expand and routes to the old side whenever
+	// the new one may be gone, so it does not need the new schema checked.
+	private MigrationDefinition validateAfterExpand(MigrationDefinition migration) {
+		if (migration.requestedPhase() == Phase.ABANDON) {
+			return migration;
+		}
+		return this.validator.validateAfterExpand(migration, this.states.find(migration.id()).isContracted());
+	}
+
+	private void refuseImpossiblePhase(MigrationDefinition migration, MigrationState state) {
+		if (state.isContracted() && migration.requestedPhase() == Phase.ABANDON) {
+			throw new ZdmConfigurationException(migration.id(),
+					"requests abandon, but its contract DDL already ran at " + state.contractedAt() + " (on instance "
+							+ state.contractedBy() + "), so the old schema is gone and there is nothing to go back to",
+					"Set zdm.migrations." + migration.id() + ".phase=contract. A contracted migration cannot be "
+							+ "abandoned; to undo it, write a new migration that goes the other way.");
+		}
+		if (state.isAbandoned() && migration.requestedPhase() != Phase.ABANDON) {
+			throw new ZdmConfigurationException(migration.id(),
+					"requests phase " + migration.requestedPhase() + ", but the migration was abandoned at "
+							+ state.abandonedAt() + " (claimed by instance " + state.abandonedBy()
+							+ "): what its expand created is dropped",
+					"Set zdm.migrations." + migration.id() + ".phase=abandon, or remove the declaration and the "
+							+ "new code. To run the migration again, declare it under a new id.");
+		}
 		if (state.isContracted() && migration.requestedPhase() != Phase.CONTRACT) {
 			throw new ZdmConfigurationException(migration.id(),
 					"requests phase " + migration.requestedPhase() + ", but its contract DDL already ran at "
@@ -345,8 +368,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	private void heartbeat(MigrationRuntime runtime) {
 		if (!runtime.expandChecked()
 				&& limits(runtime.migration()).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
-			runtime.expanded(this.validator.validateAfterExpand(runtime.migration(),
-					this.states.find(runtime.migration().id()).isContracted()));
+			runtime.expanded(validateAfterExpand(runtime.migration()));
 		}
 		MigrationDefinition migration = runtime.migration();
 		@Nullable MigrationStatus previous = runtime.current();

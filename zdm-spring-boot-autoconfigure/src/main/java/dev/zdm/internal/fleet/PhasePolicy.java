@@ -21,7 +21,9 @@ import dev.zdm.migration.Phase;
  * <li>is within every {@link PhaseLimit limit} of the participants: nothing past
  * {@code expand} until the expand DDL is done.</li>
  * </ul>
- * Once the contract DDL has run, every instance runs at {@code contract}.
+ * Once the contract DDL has run, every instance runs at {@code contract}. An instance
+ * that requests {@code abandon}, and every instance of an abandoned migration, runs as
+ * {@link AbandonPolicy} decides.
  */
 public class PhasePolicy {
 
@@ -51,6 +53,9 @@ public class PhasePolicy {
 			MigrationState state, List<PhaseLimit> limits) {
 		if (state.isContracted()) {
 			return new PhaseDecision(Phase.CONTRACT, null);
+		}
+		if (migration.requestedPhase() == Phase.ABANDON || state.isAbandoned()) {
+			return AbandonPolicy.decide(liveOthers, state);
 		}
 		Phase effective = migration.requestedPhase();
 		String reason = null;

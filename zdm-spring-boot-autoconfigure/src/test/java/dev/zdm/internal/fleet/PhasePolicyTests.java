@@ -102,6 +102,45 @@ class PhasePolicyTests {
 		assertThat(decision.heldBackReason()).isNull();
 	}
 
+	@Test
+	void abandoningInstanceReadsOldAndKeepsTheNewSideInSyncWhileAnotherInstanceReadsNew() {
+		PhaseDecision decision = this.policy.decide(migration(Phase.ABANDON), null,
+				List.of(member("peer", Phase.READ_NEW)), VERIFIED);
+		assertThat(decision.effective()).isEqualTo(Phase.DUAL_WRITE);
+		assertThat(decision.heldBackReason()).contains("instance peer (read-new)");
+	}
+
+	@Test
+	void instanceAtReadNewStepsBackToTheOldSideBesideAnAbandoningInstance() {
+		PhaseDecision decision = this.policy.decide(migration(Phase.READ_NEW), Phase.READ_NEW,
+				List.of(new FleetMember("abandoning", "m", Phase.ABANDON, Phase.DUAL_WRITE, null, "1", "host", 1,
+						Instant.now(), Instant.now(), true)),
+				VERIFIED);
+		assertThat(decision.effective()).isEqualTo(Phase.BACKFILL);
+		assertThat(decision.effective().readsNew()).isFalse();
+	}
+
+	@Test
+	void abandoningInstanceRoutesToTheOldSideOnlyOnceNoOtherInstanceNeedsTheNewSide() {
+		FleetMember otherAbandoning = new FleetMember("other", "m", Phase.ABANDON, Phase.DUAL_WRITE, null, "1", "host",
+				1, Instant.now(), Instant.now(), true);
+		PhaseDecision decision = this.policy.decide(migration(Phase.ABANDON), Phase.DUAL_WRITE,
+				List.of(otherAbandoning, member("old", Phase.EXPAND)), VERIFIED);
+		assertThat(decision.effective()).isEqualTo(Phase.EXPAND);
+		assertThat(decision.heldBackReason()).contains("waiting for instances other (abandon, at dual-write), old");
+	}
+
+	@Test
+	void everyInstanceOfAnAbandonedMigrationRunsAtExpand() {
+		MigrationState abandoned = new MigrationState("m", null, null, null, null, null, Instant.now(), "x");
+		assertThat(this.policy.decide(migration(Phase.BACKFILL), Phase.BACKFILL, List.of(), abandoned).effective())
+			.isEqualTo(Phase.EXPAND);
+		assertThat(
+				this.policy.decide(migration(Phase.ABANDON), null, List.of(member("peer", Phase.READ_NEW)), abandoned)
+					.effective())
+			.isEqualTo(Phase.EXPAND);
+	}
+
 	private static MigrationDefinition migration(Phase requested) {
 		return MigrationDefinition.builder("m")
 			.table("users")

@@ -1,7 +1,7 @@
 package dev.zdm.internal.ddl.script;
 
 /**
- * The two steps of a migration that change the schema.
+ * The steps of a migration that change the schema.
  */
 public enum DdlStep {
 
@@ -9,7 +9,13 @@ public enum DdlStep {
 	EXPAND("expand"),
 
 	/** Drops the old schema, once, when no live instance needs it any more. */
-	CONTRACT("contract");
+	CONTRACT("contract"),
+
+	/**
+	 * Drops what the expand created, once, when a migration is abandoned and no live
+	 * instance needs the new schema any more.
+	 */
+	ABANDON("abandon");
 
 	private final String value;
 

@@ -1,0 +1,201 @@
+package dev.zdm.sample;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.internal.ddl.AbandonProgress;
+import dev.zdm.internal.ddl.AbandonRunner;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * An abandon interrupted for real: the instance dropping what the expand created, in a
+ * JVM of its own, is killed while a drop waits for a lock another session holds, with
+ * part of the drops applied; the instance that starts next finishes it, and the schema is
+ * the one before the expand.
+ */
+@Isolated
+class AbandonInterruptionTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static final String MIGRATION = "customers-email";
+
+	// What the application sees of the schema, zdm's own tables left out (its sync
+	// trigger and function are in).
+	private static final String SCHEMA = """
+			SELECT 'relation ' || c.relname || ' ' || c.relkind::text FROM pg_class c
+			WHERE c.relnamespace = 'public'::regnamespace AND c.relname NOT LIKE 'zdm\\_%'
+			UNION ALL
+			SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+			FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+			WHERE c.relnamespace = 'public'::regnamespace AND c.relname NOT LIKE 'zdm\\_%' AND a.attnum > 0
+			  AND NOT a.attisdropped
+			UNION ALL
+			SELECT 'constraint ' || co.conname || ' ' || pg_get_constraintdef(co.oid)
+			FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid
+			WHERE co.connamespace = 'public'::regnamespace AND c.relname NOT LIKE 'zdm\\_%'
+			UNION ALL
+			SELECT 'trigger ' || t.tgrelid::regclass || '.' || t.tgname FROM pg_trigger t WHERE NOT t.tgisinternal
+			UNION ALL
+			SELECT 'function ' || p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+			ORDER BY 1
+			""";
+
+	@TempDir
+	Path directory;
+
+	private final List<Process> processes = new ArrayList<>();
+
+	@AfterEach
+	void killProcesses() throws InterruptedException {
+		for (Process process : this.processes) {
+			process.destroyForcibly();
+			process.waitFor(30, TimeUnit.SECONDS);
+		}
+	}
+
+	@Test
+	void abandonInterruptedByKillingTheInstanceMidDropIsFinishedByTheNextOne() throws Exception {
+		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
+				+ "FROM generate_series(1, 1000) AS i");
+		List<String> beforeExpand = jdbc.queryForList(SCHEMA, String.class);
+		String expand = script("V1__email_address_and_audit.sql", """
+				ALTER TABLE customers ADD COLUMN email_address text;
+				CREATE TABLE customers_email_audit (customer_id bigint PRIMARY KEY, changed_at timestamptz);
+				""");
+		try (ConfigurableApplicationContext expanded = start("expander", "phase=dual-write", expand)) {
+			PhaseController controller = expanded.getBean(PhaseController.class);
+			await().atMost(Duration.ofSeconds(60))
+				.until(() -> controller.status(MIGRATION).effective() == Phase.DUAL_WRITE);
+		}
+		assertThat(jdbc.queryForList(SCHEMA, String.class)).contains("trigger customers.zdm_sync_customers_email",
+				"column customers.email_address text", "relation customers_email_audit r");
+		try (Connection blocker = postgres.database().newConnection()) {
+			// The drops run in the reverse order of the expand: the trigger and its
+			// function, then the audit table, which this open transaction keeps, then the
+			// column.
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("SELECT count(*) FROM customers_email_audit");
+			}
+			Process first = launch("first", "phase=abandon", expand, "zdm.ddl.lock-timeout=200ms",
+					"zdm.ddl.max-attempts=100000", "zdm.ddl.initial-backoff=50ms", "zdm.ddl.max-backoff=500ms");
+			await().atMost(Duration.ofMinutes(3))
+				.until(() -> !first.isAlive() || count("SELECT count(*) FROM zdm_ddl_lock_timeout "
+						+ "WHERE migration_id = '" + MIGRATION + "' AND step = 'abandon'") >= 3);
+			assertThat(first.isAlive()).as("the first instance drops; its log: %s", log("first")).isTrue();
+			first.destroyForcibly();
+			assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+			List<String> midway = jdbc.queryForList(SCHEMA, String.class);
+			assertThat(midway).as("the trigger is dropped")
+				.noneMatch((line) -> line.contains("zdm_sync_customers_email"));
+			assertThat(midway).as("the table and the column are not")
+				.contains("relation customers_email_audit r", "column customers.email_address text");
+			assertThat(jdbc.queryForObject("SELECT state FROM zdm_ddl_step WHERE migration_id = ? AND step = 'abandon'",
+					String.class, MIGRATION))
+				.isEqualTo("running");
+			blocker.commit();
+		}
+		try (ConfigurableApplicationContext next = start("next", "phase=abandon", expand)) {
+			AbandonRunner runner = next.getBean(AbandonRunner.class);
+			await().atMost(Duration.ofSeconds(60))
+				.until(() -> runner.progress(MIGRATION) != null
+						&& runner.progress(MIGRATION).state().equals(AbandonProgress.DONE));
+			assertThat(next.getBean(PhaseController.class).status(MIGRATION).effective()).isEqualTo(Phase.EXPAND);
+		}
+		assertThat(jdbc.queryForList(SCHEMA, String.class)).isEqualTo(beforeExpand);
+		assertThat(jdbc.queryForList(
+				"SELECT DISTINCT state FROM zdm_ddl_statement WHERE migration_id = ? " + "AND step = 'abandon'",
+				String.class, MIGRATION))
+			.containsExactly("applied");
+		assertThat(jdbc.queryForObject("SELECT abandoned_by FROM zdm_migration WHERE migration_id = ?", String.class,
+				MIGRATION))
+			.isEqualTo("first");
+	}
+
+	private Process launch(String name, String... properties) throws IOException {
+		String java = ProcessHandle.current().info().command().orElse("java");
+		List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+				SampleApplication.class.getName()));
+		arguments(name, properties).forEach(command::add);
+		File log = this.directory.resolve(name + ".log").toFile();
+		Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
+		this.processes.add(process);
+		return process;
+	}
+
+	private String log(String name) {
+		try {
+			return Files.readString(this.directory.resolve(name + ".log"));
+		}
+		catch (IOException ex) {
+			return ex.toString();
+		}
+	}
+
+	private static ConfigurableApplicationContext start(String name, String... properties) {
+		return new SpringApplicationBuilder(SampleApplication.class)
+			.run(arguments(name, properties).toArray(String[]::new));
+	}
+
+	// Properties starting with phase= and expand locations (filesystem:) are the
+	// migration's own.
+	private static Stream<String> arguments(String name, String... properties) {
+		return Stream
+			.of(Stream.of(postgres.springProperties()),
+					Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn",
+							"logging.level.dev.zdm=info", "zdm.instance-id=" + name,
+							"zdm.fleet.heartbeat-interval=200ms", "zdm.fleet.timeout=3s",
+							"zdm.migrations.customers-address.expand-paused=true",
+							"zdm.migrations." + MIGRATION + ".abandon-reason=the e-mail rename is postponed"),
+					Stream.of(properties)
+						.map((property) -> property.startsWith("phase=") ? migration(property)
+								: property.startsWith("filesystem:") ? migration("expand=" + property) : property))
+			.flatMap((stream) -> stream)
+			.map((property) -> "--" + property);
+	}
+
+	private static String migration(String property) {
+		return "zdm.migrations." + MIGRATION + "." + property;
+	}
+
+	private String script(String name, String sql) throws IOException {
+		Path expand = Files.createDirectories(this.directory.resolve("expand"));
+		Files.writeString(expand.resolve(name), sql);
+		return "filesystem:" + expand.toAbsolutePath();
+	}
+
+	private static int count(String sql) {
+		Integer count = postgres.jdbc().queryForObject(sql, Integer.class);
+		return (count != null) ? count : 0;
+	}
+
+}
