@@ -263,6 +263,12 @@ public final class ZdmAutoConfiguration {
 		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
 		participant.setApplicationLatency(applicationLatency.getIfAvailable());
 		participant.setMaxConcurrentBackfills(properties.getFleet().getMaxConcurrentBackfills());
+		participant.setClearOverrides(properties.getMigrations()
+			.entrySet()
+			.stream()
+			.filter((entry) -> entry.getValue().getBackfill().isClearOverrides())
+			.map(Map.Entry::getKey)
+			.collect(Collectors.toSet()));
 		return participant;
 	}
 

@@ -16,6 +16,7 @@ import org.springframework.context.annotation.Configuration;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.backfill.BackfillOverrideRepository;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.ExpandRunner;
@@ -45,6 +46,7 @@ public final class ZdmEndpointAutoConfiguration {
 		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
 		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
 				auditEventRepository.getIfAvailable());
+		endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource));
 		return endpoint;
 	}
 

@@ -839,6 +839,13 @@ public class ZdmProperties {
 		 */
 		private double maxFailureShare = 0.5;
 
+		/**
+		 * Whether to clear the settings changed live through the endpoint, so that the
+		 * declared ones apply again: once per distinct declaration of the backfill's
+		 * settings, by the first instance that starts with it.
+		 */
+		private boolean clearOverrides;
+
 		public boolean isEnabled() {
 			return this.enabled;
 		}
@@ -1021,6 +1028,14 @@ public class ZdmProperties {
 
 		public void setMaxFailureShare(double maxFailureShare) {
 			this.maxFailureShare = maxFailureShare;
+		}
+
+		public boolean isClearOverrides() {
+			return this.clearOverrides;
+		}
+
+		public void setClearOverrides(boolean clearOverrides) {
+			this.clearOverrides = clearOverrides;
 		}
 
 	}
