@@ -181,7 +181,7 @@ public final class BackfillTuning {
 		Function<Map.Entry<String, Object>, Object> format = (entry) -> {
 			Object value = entry.getValue();
 			if (value instanceof Duration duration) {
-				return (duration.toNanos() % 1_000_000 == 0) ? duration.toMillis() + "ms" : duration.toString();
+				return BackfillOverrides.format(duration);
 			}
 			if ("maxLatencyIncrease".equals(entry.getKey()) && value instanceof Double fraction) {
 				return Double.isFinite(fraction)

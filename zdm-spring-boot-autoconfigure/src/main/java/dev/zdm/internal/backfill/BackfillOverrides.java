@@ -250,7 +250,15 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 			.collect(Collectors.joining(", "));
 	}
 
-	private static String format(Duration duration) {
+	/**
+	 * Format a duration as the properties take it: {@code 120s}, {@code 500ms}, else ISO.
+	 * @param duration the duration
+	 * @return the duration in words
+	 */
+	public static String format(Duration duration) {
+		if (!duration.isZero() && duration.getNano() == 0) {
+			return duration.getSeconds() + "s";
+		}
 		return (duration.toNanos() % 1_000_000 == 0) ? duration.toMillis() + "ms" : duration.toString();
 	}
 

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -18,8 +19,10 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -140,6 +143,61 @@ class BackfillLiveTuningTests {
 		}
 	}
 
+	@Test
+	void declarationClearsTheOverridesOncePerDistinctDeclarationNotAtEachStart() {
+		postgres.jdbc().execute("CREATE TABLE declared_orders (id bigint PRIMARY KEY, email text, email_address text)");
+		BackfillSettings declared = BackfillFixtures.settings(100, 100, 1000, Duration.ofMillis(20));
+		MigrationDefinition migration = BackfillFixtures.migration("declared", "declared_orders", Phase.DUAL_WRITE,
+				declared);
+		new ZdmSchema(postgres.dataSource()).migrate();
+		new MigrationStateRepository(postgres.dataSource()).register("declared");
+		this.overrides.save("declared", overrides(2000), action("alice"));
+		// the first instance of a deploy whose declaration says so clears them
+		Instance a = start("declared-a", migration, true);
+		a.heartbeats.awaitHeartbeats(1);
+		assertThat(this.overrides.find("declared").overrides().isEmpty()).isTrue();
+		assertThat(this.overrides.find("declared").setBy()).isEqualTo(BackfillOverrides.DECLARATION);
+		assertThat(actions("declared")).containsExactly("declaration backfill.tuning.clear");
+		// an operator tunes again; the other instances of the same deploy, and restarts
+		// of it, leave that in place
+		this.overrides.save("declared", overrides(3000), action("bob"));
+		Instance b = start("declared-b", migration, true);
+		b.heartbeats.awaitHeartbeats(2);
+		a.controller.stop();
+		Instance again = start("declared-a2", migration, true);
+		again.heartbeats.awaitHeartbeats(2);
+		assertThat(this.overrides.find("declared").overrides()).isEqualTo(overrides(3000));
+		assertThat(this.overrides.find("declared").setBy()).isEqualTo("bob");
+		// a deploy declaring other settings clears them again, once
+		MigrationDefinition redeclared = BackfillFixtures.migration("declared", "declared_orders", Phase.DUAL_WRITE,
+				declared.toBuilder().pause(Duration.ofMillis(10)).build());
+		Instance c = start("declared-c", redeclared, true);
+		c.heartbeats.awaitHeartbeats(1);
+		assertThat(this.overrides.find("declared").overrides().isEmpty()).isTrue();
+		assertThat(actions("declared")).containsExactly("declaration backfill.tuning.clear",
+				"declaration backfill.tuning.clear");
+		// without the property, a declaration never clears them
+		this.overrides.save("declared", overrides(4000), action("carol"));
+		MigrationDefinition other = BackfillFixtures.migration("declared", "declared_orders", Phase.DUAL_WRITE,
+				declared.toBuilder().pause(Duration.ofMillis(5)).build());
+		start("declared-d", other, false).heartbeats.awaitHeartbeats(2);
+		assertThat(this.overrides.find("declared").overrides()).isEqualTo(overrides(4000));
+	}
+
+	private static BackfillOverrides overrides(int maxBatchSize) {
+		return new BackfillOverrides(null, null, maxBatchSize, null, null, null, null, null, null, null);
+	}
+
+	private static OperatorAction action(String principal) {
+		return new OperatorAction(BackfillOverrides.CHANGE_ACTION, principal, "test", null, Instant.now());
+	}
+
+	private static List<String> actions(String migrationId) {
+		return postgres.jdbc()
+			.queryForList("SELECT principal || ' ' || action FROM zdm_operator_action WHERE migration_id = ? "
+					+ "ORDER BY action_id", String.class, migrationId);
+	}
+
 	private void change(BackfillOverrides change) {
 		BackfillOverrideRepository.Stored stored = this.overrides.find(ID);
 		BackfillOverrides merged = ((stored != null) ? stored.overrides() : BackfillOverrides.NONE).with(change);
@@ -148,11 +206,18 @@ class BackfillLiveTuningTests {
 	}
 
 	private Instance start(String instanceId, MigrationDefinition migration) {
+		return start(instanceId, migration, false);
+	}
+
+	private Instance start(String instanceId, MigrationDefinition migration, boolean clearOverrides) {
 		DataSource dataSource = postgres.newDataSource(instanceId, 4);
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
 		PaceRecorder pace = new PaceRecorder(heartbeats);
 		BackfillParticipant participant = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
 		participant.setListener(pace);
+		if (clearOverrides) {
+			participant.setClearOverrides(Set.of(migration.id()));
+		}
 		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
 				InstanceInfo.ofThisProcess(instanceId, "test", "1"), TestFleet.SETTINGS,
 				List.of(participant, heartbeats));
