@@ -145,9 +145,11 @@ public final class ZdmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	DdlScriptValidator zdmDdlScriptValidator(DataSource dataSource, FlywayStep flywayStep,
-			MigrationValidator migrationValidator) {
-		return new DdlScriptValidator(flywayStep, new UnsafeStatementChecker(new DdlCatalog(dataSource)),
-				migrationValidator);
+			MigrationValidator migrationValidator, ZdmProperties properties) {
+		DdlScriptValidator validator = new DdlScriptValidator(flywayStep,
+				new UnsafeStatementChecker(new DdlCatalog(dataSource)), migrationValidator);
+		validator.setRequireAllowReason(properties.getDdl().isRequireAllowReason());
+		return validator;
 	}
 
 	@Bean

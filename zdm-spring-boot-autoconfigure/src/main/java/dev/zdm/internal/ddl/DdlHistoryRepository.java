@@ -58,11 +58,12 @@ public class DdlHistoryRepository {
 			""";
 
 	private static final String START_STATEMENT = """
-			INSERT INTO zdm_ddl_statement (migration_id, step, source, statement_index, statement, checksum, state)
-			VALUES (?, ?, ?, ?, ?, ?, 'running')
+			INSERT INTO zdm_ddl_statement (migration_id, step, source, statement_index, statement, checksum, state,
+			                               allowed)
+			VALUES (?, ?, ?, ?, ?, ?, 'running', ?)
 			ON CONFLICT (migration_id, step, source, statement_index) DO UPDATE
 			SET statement = excluded.statement, checksum = excluded.checksum, state = 'running', started_at = now(),
-			    finished_at = NULL, error = NULL
+			    finished_at = NULL, error = NULL, allowed = excluded.allowed
 			""";
 
 	private static final String COUNT_ATTEMPT = """
@@ -127,7 +128,8 @@ public class DdlHistoryRepository {
 			""";
 
 	private static final String STATEMENTS = """
-			SELECT step, source, statement_index, statement, state, attempts, lock_timeouts, started_at, finished_at, error
+			SELECT step, source, statement_index, statement, state, attempts, lock_timeouts, started_at, finished_at, error,
+			       allowed
 			FROM zdm_ddl_statement WHERE migration_id = ?
 			ORDER BY started_at, step, source, statement_index
 			""";
@@ -233,8 +235,20 @@ public class DdlHistoryRepository {
 	 * @param checksum its checksum
 	 */
 	public void statementStarted(StatementKey key, String sql, int checksum) {
+		statementStarted(key, sql, checksum, null);
+	}
+
+	/**
+	 * Record that a statement starts, with the unsafe operations its script allowed.
+	 * @param key the statement
+	 * @param sql its text
+	 * @param checksum its checksum
+	 * @param allowed the codes a {@code -- zdm:allow} comment allowed, each with its
+	 * reason, or {@code null}
+	 */
+	public void statementStarted(StatementKey key, String sql, int checksum, @Nullable String allowed) {
 		this.jdbcTemplate.update(START_STATEMENT, key.migrationId(), key.step().value(), key.source(), key.index(), sql,
-				checksum);
+				checksum, allowed);
 	}
 
 	/**
@@ -394,7 +408,8 @@ public class DdlHistoryRepository {
 				(rs, row) -> new DdlStatus.Statement(step(rs.getString("step")), rs.getString("source"),
 						rs.getInt("statement_index"), rs.getString("statement"), rs.getString("state"),
 						rs.getInt("attempts"), rs.getInt("lock_timeouts"), instant(rs.getTimestamp("started_at")),
-						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error")),
+						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error"),
+						rs.getString("allowed")),
 				migrationId);
 		return new DdlStatus(migrationId, steps, statements, lockTimeouts(migrationId, recentLockTimeouts));
 	}

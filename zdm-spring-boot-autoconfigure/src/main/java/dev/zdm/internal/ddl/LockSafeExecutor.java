@@ -145,7 +145,7 @@ public class LockSafeExecutor implements DisposableBean {
 
 	private void executeAttempts(DdlSession session, StatementKey key, DdlStatement statement, RetryControl control,
 			DdlListener.Execution execution) {
-		this.history.statementStarted(key, statement.sql(), checksum(statement.sql()));
+		this.history.statementStarted(key, statement.sql(), checksum(statement.sql()), statement.allowedDescription());
 		control.statement(key, false);
 		ConcurrentIndex index = ConcurrentIndex.of(statement);
 		if (alreadyDone(key, statement, index, control)) {

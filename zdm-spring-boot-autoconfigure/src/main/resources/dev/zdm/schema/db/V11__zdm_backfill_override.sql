@@ -22,3 +22,7 @@ CREATE TABLE zdm_backfill_override (
     reason                text,
     cleared_declaration   text
 );
+
+-- The DDL history also records, with each statement, the unsafe operations a "-- zdm:allow <code>: <reason>" comment
+-- allowed for it and why, such as "add-column-volatile-default: the table has 40 rows".
+ALTER TABLE zdm_ddl_statement ADD COLUMN allowed text;
