@@ -58,12 +58,16 @@ public class DdlHistoryRepository {
 			""";
 
 	private static final String START_STATEMENT = """
-			INSERT INTO zdm_ddl_statement (migration_id, step, source, statement_index, statement, checksum, state,
-			                               allowed)
-			VALUES (?, ?, ?, ?, ?, ?, 'running', ?)
+			INSERT INTO zdm_ddl_statement (migration_id, step, source, statement_index, statement, checksum, state)
+			VALUES (?, ?, ?, ?, ?, ?, 'running')
 			ON CONFLICT (migration_id, step, source, statement_index) DO UPDATE
 			SET statement = excluded.statement, checksum = excluded.checksum, state = 'running', started_at = now(),
-			    finished_at = NULL, error = NULL, allowed = excluded.allowed
+			    finished_at = NULL, error = NULL, allowed = NULL
+			""";
+
+	private static final String RECORD_ALLOWED = """
+			UPDATE zdm_ddl_statement SET allowed = ?
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
 	private static final String COUNT_ATTEMPT = """
@@ -235,20 +239,20 @@ public class DdlHistoryRepository {
 	 * @param checksum its checksum
 	 */
 	public void statementStarted(StatementKey key, String sql, int checksum) {
-		statementStarted(key, sql, checksum, null);
+		this.jdbcTemplate.update(START_STATEMENT, key.migrationId(), key.step().value(), key.source(), key.index(), sql,
+				checksum);
 	}
 
 	/**
-	 * Record that a statement starts, with the unsafe operations its script allowed.
+	 * Record, once a statement has started, the unsafe operations its script allowed for
+	 * it and why.
 	 * @param key the statement
-	 * @param sql its text
-	 * @param checksum its checksum
 	 * @param allowed the codes a {@code -- zdm:allow} comment allowed, each with its
-	 * reason, or {@code null}
+	 * reason, such as {@code create-index: the table has 40 rows}
 	 */
-	public void statementStarted(StatementKey key, String sql, int checksum, @Nullable String allowed) {
-		this.jdbcTemplate.update(START_STATEMENT, key.migrationId(), key.step().value(), key.source(), key.index(), sql,
-				checksum, allowed);
+	public void allowed(StatementKey key, String allowed) {
+		this.jdbcTemplate.update(RECORD_ALLOWED, allowed, key.migrationId(), key.step().value(), key.source(),
+				key.index());
 	}
 
 	/**
