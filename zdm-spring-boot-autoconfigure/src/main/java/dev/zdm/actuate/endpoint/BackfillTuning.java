@@ -63,7 +63,7 @@ public final class BackfillTuning {
 		catch (IllegalArgumentException ex) {
 			throw invalid("Backfill settings of migration '" + id + "' not changed: " + ex.getMessage());
 		}
-		this.repository.save(id, overrides, action);
+		this.repository.change(id, change, action);
 		return describe(migration);
 	}
 

@@ -235,9 +235,12 @@ public class ZdmEndpoint {
 			return contract(migration, action, reason, securityContext);
 		}
 		if (!"expand".equals(step)) {
-			throw new InvalidEndpointRequestException("Unknown step '" + step + "'",
-					"Unknown step '" + step + "': use expand (pause, resume) or contract (recheck, apply-old, "
-							+ "override), as in POST /actuator/zdm/" + id + "/expand/pause");
+			throw new InvalidEndpointRequestException("Unknown step '" + step + "'", "Unknown step '" + step
+					+ "': use expand (pause, resume) or contract (recheck, apply-old, "
+					+ "override), as in POST /actuator/zdm/" + id + "/expand/pause"
+					+ ("backfill".equals(step)
+							? "; the backfill's settings change with POST /actuator/zdm/" + id + "/backfill/tuning/set"
+							: ""));
 		}
 		if (!"pause".equals(action) && !"resume".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown expand action '" + action + "'",

@@ -48,6 +48,29 @@ public class BackfillOverrideRepository {
 			    set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on, set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
 			""";
 
+	// the change merged over the stored overrides in the statement, so that two changes
+	// at once keep both
+	private static final String CHANGE = """
+			INSERT INTO zdm_backfill_override (migration_id, initial_batch_size, min_batch_size, max_batch_size,
+			    target_batch_duration, pause, max_rows_per_second, max_latency_increase, max_lock_waiters,
+			    max_transaction_age, max_replication_lag, set_by, set_on, set_at, reason)
+			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?)
+			ON CONFLICT (migration_id) DO UPDATE SET
+			    initial_batch_size = coalesce(EXCLUDED.initial_batch_size, zdm_backfill_override.initial_batch_size),
+			    min_batch_size = coalesce(EXCLUDED.min_batch_size, zdm_backfill_override.min_batch_size),
+			    max_batch_size = coalesce(EXCLUDED.max_batch_size, zdm_backfill_override.max_batch_size),
+			    target_batch_duration = coalesce(EXCLUDED.target_batch_duration,
+			                                     zdm_backfill_override.target_batch_duration),
+			    pause = coalesce(EXCLUDED.pause, zdm_backfill_override.pause),
+			    max_rows_per_second = coalesce(EXCLUDED.max_rows_per_second, zdm_backfill_override.max_rows_per_second),
+			    max_latency_increase = coalesce(EXCLUDED.max_latency_increase,
+			                                    zdm_backfill_override.max_latency_increase),
+			    max_lock_waiters = coalesce(EXCLUDED.max_lock_waiters, zdm_backfill_override.max_lock_waiters),
+			    max_transaction_age = coalesce(EXCLUDED.max_transaction_age, zdm_backfill_override.max_transaction_age),
+			    max_replication_lag = coalesce(EXCLUDED.max_replication_lag, zdm_backfill_override.max_replication_lag),
+			    set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on, set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
+			""";
+
 	// one statement, so that of the instances of a rolling deploy starting with the same
 	// declaration one clears and the others find it cleared
 	private static final String CLEAR_FOR_DECLARATION = """
@@ -94,6 +117,20 @@ public class BackfillOverrideRepository {
 				overrides.maxBatchSize(), iso(overrides.targetBatchDuration()), iso(overrides.pause()),
 				overrides.maxRowsPerSecond(), overrides.maxLatencyIncrease(), overrides.maxLockWaiters(),
 				iso(overrides.maxTransactionAge()), iso(overrides.maxReplicationLag()), action.principal(),
+				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
+	}
+
+	/**
+	 * Change some of a migration's overrides, keeping the others.
+	 * @param migrationId the migration
+	 * @param change the overrides to set; those left {@code null} keep their stored value
+	 * @param action who asked, from which instance, when and why
+	 */
+	public void change(String migrationId, BackfillOverrides change, OperatorAction action) {
+		this.jdbcTemplate.update(CHANGE, migrationId, change.initialBatchSize(), change.minBatchSize(),
+				change.maxBatchSize(), iso(change.targetBatchDuration()), iso(change.pause()),
+				change.maxRowsPerSecond(), change.maxLatencyIncrease(), change.maxLockWaiters(),
+				iso(change.maxTransactionAge()), iso(change.maxReplicationLag()), action.principal(),
 				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
 	}
 

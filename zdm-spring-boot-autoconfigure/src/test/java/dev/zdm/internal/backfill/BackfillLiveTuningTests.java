@@ -199,9 +199,7 @@ class BackfillLiveTuningTests {
 	}
 
 	private void change(BackfillOverrides change) {
-		BackfillOverrideRepository.Stored stored = this.overrides.find(ID);
-		BackfillOverrides merged = ((stored != null) ? stored.overrides() : BackfillOverrides.NONE).with(change);
-		this.overrides.save(ID, merged,
+		this.overrides.change(ID, change,
 				new OperatorAction(BackfillOverrides.CHANGE_ACTION, "alice", "test", "faster", Instant.now()));
 	}
 
