@@ -38,6 +38,15 @@ final class InstanceHttp {
 			.toEntity(String.class);
 	}
 
+	static ResponseEntity<String> post(RestClient client, String path, String json) {
+		return client.post()
+			.uri(path)
+			.contentType(MediaType.APPLICATION_JSON)
+			.body(json)
+			.retrieve()
+			.toEntity(String.class);
+	}
+
 	static ResponseEntity<String> put(RestClient client, String path, String json) {
 		return client.put()
 			.uri(path)

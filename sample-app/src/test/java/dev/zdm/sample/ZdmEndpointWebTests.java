@@ -1,6 +1,7 @@
 package dev.zdm.sample;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -47,6 +48,10 @@ class ZdmEndpointWebTests {
 			assertThat(get(client, "/actuator/zdm/no-such-migration").getStatusCode().value()).isEqualTo(404);
 			assertThat(post(client, "/actuator/zdm/customers-email/pause").getStatusCode().is4xxClientError()).isTrue();
 			assertThat(paused()).isFalse();
+			assertThat(post(client, "/actuator/zdm/customers-email/backfill/tuning/set", "{\"maxBatchSize\": 2000}")
+				.getStatusCode()
+				.is4xxClientError()).isTrue();
+			assertThat(overrides()).isEmpty();
 		}
 	}
 
@@ -69,6 +74,25 @@ class ZdmEndpointWebTests {
 			assertThat(paused()).as("a malformed request changes nothing").isTrue();
 			assertThat(post(client, "/actuator/zdm/customers-email/resume").getBody()).contains("\"paused\":false");
 			assertThat(paused()).isFalse();
+			String tuning = "/actuator/zdm/customers-email/backfill/tuning/";
+			ResponseEntity<String> tuned = post(client, tuning + "set",
+					"{\"maxBatchSize\": 2000, \"pause\": \"50ms\", \"reason\": \"faster at night\"}");
+			assertThat(tuned.getStatusCode().value()).isEqualTo(200);
+			assertThat(tuned.getBody()).contains("\"overrides\":{\"maxBatchSize\":2000,\"pause\":\"50ms\"}",
+					"\"setBy\":\"anonymous\"", "\"reason\":\"faster at night\"");
+			assertThat(get(client, "/actuator/zdm/customers-email").getBody()).contains("\"tuning\":{\"declared\":{",
+					"\"overrides\":{\"maxBatchSize\":2000,\"pause\":\"50ms\"}");
+			ResponseEntity<String> malformed = post(client, tuning + "set",
+					"{\"maxBatchSize\": \"lots\", \"pause\": 0}");
+			assertThat(malformed.getStatusCode().value()).isEqualTo(400);
+			assertThat(malformed.getBody())
+				.contains("maxBatchSize is 'lots', which is not a whole number such as 2000");
+			ResponseEntity<String> outOfRange = post(client, tuning + "set", "{\"pause\": \"-1s\"}");
+			assertThat(outOfRange.getStatusCode().value()).isEqualTo(400);
+			assertThat(outOfRange.getBody()).contains("pause is -1s, which is out of range");
+			assertThat(overrides()).as("a malformed request changes nothing").containsExactly("2000 00:00:00.05");
+			assertThat(post(client, tuning + "clear", "{\"reason\": \"done\"}").getBody()).contains("\"overrides\":{}");
+			assertThat(overrides()).containsExactly("null null");
 		}
 	}
 
@@ -84,6 +108,12 @@ class ZdmEndpointWebTests {
 			.map((property) -> "--" + property)
 			.toArray(String[]::new);
 		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);
+	}
+
+	private static List<String> overrides() {
+		return postgres.jdbc()
+			.queryForList("SELECT coalesce(max_batch_size::text, 'null') || ' ' || coalesce(pause::text, 'null') "
+					+ "FROM zdm_backfill_override " + "WHERE migration_id = 'customers-email'", String.class);
 	}
 
 	private static boolean paused() {

@@ -152,9 +152,11 @@ public final class ZdmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	DdlScriptValidator zdmDdlScriptValidator(DataSource dataSource, FlywayStep flywayStep,
-			MigrationValidator migrationValidator) {
-		return new DdlScriptValidator(flywayStep, new UnsafeStatementChecker(new DdlCatalog(dataSource)),
-				migrationValidator);
+			MigrationValidator migrationValidator, ZdmProperties properties) {
+		DdlScriptValidator validator = new DdlScriptValidator(flywayStep,
+				new UnsafeStatementChecker(new DdlCatalog(dataSource)), migrationValidator);
+		validator.setRequireAllowReason(properties.getDdl().isRequireAllowReason());
+		return validator;
 	}
 
 	@Bean
@@ -288,6 +290,12 @@ public final class ZdmAutoConfiguration {
 		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
 		participant.setApplicationLatency(applicationLatency.getIfAvailable());
 		participant.setMaxConcurrentBackfills(properties.getFleet().getMaxConcurrentBackfills());
+		participant.setClearOverrides(properties.getMigrations()
+			.entrySet()
+			.stream()
+			.filter((entry) -> entry.getValue().getBackfill().isClearOverrides())
+			.map(Map.Entry::getKey)
+			.collect(Collectors.toSet()));
 		return participant;
 	}
 

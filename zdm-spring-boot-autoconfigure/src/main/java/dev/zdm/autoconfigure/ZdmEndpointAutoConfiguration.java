@@ -16,6 +16,7 @@ import org.springframework.context.annotation.Configuration;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.backfill.BackfillOverrideRepository;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
@@ -47,6 +48,7 @@ public final class ZdmEndpointAutoConfiguration {
 		endpoint.setAbandonRunner(abandonRunner.getIfAvailable());
 		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
 				auditEventRepository.getIfAvailable());
+		endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource));
 		return endpoint;
 	}
 

@@ -217,6 +217,13 @@ public class ZdmProperties {
 		private Duration lockTimeout = Duration.ofMillis(100);
 
 		/**
+		 * Whether a '-- zdm:allow <code>' comment that accepts an unsafe statement must
+		 * give a reason after the code and a colon ('-- zdm:allow <code>: <reason>'); a
+		 * bare one is refused at start-up.
+		 */
+		private boolean requireAllowReason;
+
+		/**
 		 * How long a DDL statement may run. 0 for no limit.
 		 */
 		private Duration statementTimeout = Duration.ZERO;
@@ -271,6 +278,14 @@ public class ZdmProperties {
 
 		public void setExpandAlertAfter(Duration expandAlertAfter) {
 			this.expandAlertAfter = expandAlertAfter;
+		}
+
+		public boolean isRequireAllowReason() {
+			return this.requireAllowReason;
+		}
+
+		public void setRequireAllowReason(boolean requireAllowReason) {
+			this.requireAllowReason = requireAllowReason;
 		}
 
 		public Duration getLockTimeout() {
@@ -870,6 +885,13 @@ public class ZdmProperties {
 		 */
 		private double maxFailureShare = 0.5;
 
+		/**
+		 * Whether to clear the settings changed live through the endpoint, so that the
+		 * declared ones apply again: once per distinct declaration of the backfill's
+		 * settings, by the first instance that starts with it.
+		 */
+		private boolean clearOverrides;
+
 		public boolean isEnabled() {
 			return this.enabled;
 		}
@@ -1052,6 +1074,14 @@ public class ZdmProperties {
 
 		public void setMaxFailureShare(double maxFailureShare) {
 			this.maxFailureShare = maxFailureShare;
+		}
+
+		public boolean isClearOverrides() {
+			return this.clearOverrides;
+		}
+
+		public void setClearOverrides(boolean clearOverrides) {
+			this.clearOverrides = clearOverrides;
 		}
 
 	}

@@ -17,6 +17,8 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import dev.zdm.autoconfigure.ZdmAutoConfiguration;
 import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.DdlStatus;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.ddl.ExpandRunner;
@@ -144,6 +146,47 @@ class DdlAutoConfigurationTests {
 			.hasMessageContaining("(create-index)"));
 		unsafe.withPropertyValues("zdm.migrations.subscribers-index.allow-unsafe=create-index")
 			.run((context) -> assertThat(context).hasNotFailed());
+	}
+
+	@Test
+	void allowWithoutReasonFailsStartUpWhenRequiredAndTheReasonIsRecordedWithTheStatement(@TempDir Path scripts)
+			throws Exception {
+		postgres.jdbc().execute("CREATE TABLE reasoned_subscribers (id bigint PRIMARY KEY, email text)");
+		Path script = scripts.resolve("V1__index_email.sql");
+		Files.writeString(script, """
+				ALTER TABLE reasoned_subscribers ADD COLUMN email_address text;
+				-- zdm:allow create-index
+				CREATE INDEX reasoned_email ON reasoned_subscribers (email);
+				""");
+		ApplicationContextRunner runner = this.contextRunner.withPropertyValues("zdm.ddl.expand-at-startup=true",
+				"zdm.ddl.require-allow-reason=true", "zdm.migrations.reasoned.table=reasoned_subscribers",
+				"zdm.migrations.reasoned.phase=dual-write", "zdm.migrations.reasoned.up.email_address=lower(email)",
+				"zdm.migrations.reasoned.expand=filesystem:" + scripts.toAbsolutePath());
+		runner.run((context) -> assertThat(context).getFailure()
+			.rootCause()
+			.isInstanceOf(ZdmConfigurationException.class)
+			.hasMessageContaining("Migration 'reasoned': a -- zdm:allow comment gives no reason, which "
+					+ "zdm.ddl.require-allow-reason=true requires; nothing has run:\n"
+					+ "  - V1__index_email.sql line 2: -- zdm:allow create-index")
+			.satisfies((ex) -> assertThat(((ZdmConfigurationException) ex).getAction())
+				.contains("'-- zdm:allow create-index: the table has 40 rows'")));
+		assertThat(columns("reasoned_subscribers")).doesNotContain("email_address");
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT to_regclass('zdm_ddl_statement') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+					+ "zdm_ddl_statement WHERE migration_id = 'reasoned')", Boolean.class))
+			.isFalse();
+		Files.writeString(script, """
+				ALTER TABLE reasoned_subscribers ADD COLUMN email_address text;
+				-- zdm:allow create-index: the table has 40 rows
+				CREATE INDEX reasoned_email ON reasoned_subscribers (email);
+				""");
+		runner.run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(new DdlHistoryRepository(postgres.dataSource()).status("reasoned", 10).statements())
+				.filteredOn((statement) -> statement.source().equals("V1__index_email.sql"))
+				.extracting(DdlStatus.Statement::allowed)
+				.containsExactly(null, "create-index: the table has 40 rows");
+		});
 	}
 
 	@Test

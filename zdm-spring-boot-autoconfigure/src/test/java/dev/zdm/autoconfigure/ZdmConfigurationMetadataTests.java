@@ -21,10 +21,12 @@ class ZdmConfigurationMetadataTests {
 	void everyKeyHasADescription() throws IOException {
 		String metadata = read("META-INF/spring-configuration-metadata.json");
 		for (String key : new String[] { "zdm.enabled", "zdm.instance-id", "zdm.fleet.heartbeat-interval",
-				"zdm.fleet.timeout", "zdm.locks.show-query-literals", "zdm.migrations" }) {
+				"zdm.fleet.timeout", "zdm.locks.show-query-literals", "zdm.ddl.require-allow-reason",
+				"zdm.migrations" }) {
 			assertThat(metadata).contains("\"name\": \"" + key + "\"");
 		}
-		assertThat(metadata).contains("How often an instance heartbeats and recomputes its effective phases.");
+		assertThat(metadata).contains("How often an instance heartbeats and recomputes its effective phases.")
+			.contains("Whether a '-- zdm:allow <code>' comment that accepts an unsafe statement must give a reason");
 		for (String key : new String[] { "zdm.migrations.values.phase", "\"value\": \"abandon\"",
 				"Needs abandon-reason." }) {
 			assertThat(metadata).contains(key);

@@ -1,5 +1,6 @@
 package dev.zdm.testkit;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -14,6 +15,7 @@ import dev.zdm.ddl.UnsafeStatement;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
+import dev.zdm.internal.ddl.script.AllowReasons;
 import dev.zdm.internal.ddl.script.DdlCatalog;
 import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.DdlScriptLoader;
@@ -40,12 +42,16 @@ final class TestKitSupport {
 	 * @param dataSource the database whose catalog answers look-ups (tables, column
 	 * types, functions, constraints), or {@code null} to check without one: every table
 	 * the scripts do not create is then taken to exist, and no column type is known
+	 * @param requireAllowReason whether a {@code -- zdm:allow} comment must give a
+	 * reason, as {@code zdm.ddl.require-allow-reason=true} makes start-up require
 	 * @return the unsafe statements that are not allowed, in script order
-	 * @throws ZdmConfigurationException if a script cannot be read or parsed
+	 * @throws ZdmConfigurationException if a script cannot be read or parsed, or a
+	 * {@code -- zdm:allow} comment gives no reason where one is required
 	 * @throws IllegalArgumentException if no script is found
 	 */
 	public static List<UnsafeStatement> checkScripts(String migrationId, List<String> expandLocations,
-			List<String> contractLocations, Set<String> allowed, @Nullable DataSource dataSource) {
+			List<String> contractLocations, Set<String> allowed, @Nullable DataSource dataSource,
+			boolean requireAllowReason) {
 		DdlScriptLoader loader = new DdlScriptLoader(new DefaultResourceLoader());
 		List<DdlScript> expand = loader.load(migrationId, DdlStep.EXPAND, expandLocations);
 		List<DdlScript> contract = loader.load(migrationId, DdlStep.CONTRACT, contractLocations);
@@ -54,7 +60,13 @@ final class TestKitSupport {
 					+ " or " + contractLocations + "; check the location");
 		}
 		DdlCatalog catalog = (dataSource != null) ? new DdlCatalog(dataSource) : new OfflineDdlCatalog();
-		return new UnsafeStatementChecker(catalog).check(expand, contract, allowed);
+		List<UnsafeStatement> findings = new UnsafeStatementChecker(catalog).check(expand, contract, allowed);
+		if (findings.isEmpty() && requireAllowReason) {
+			List<DdlScript> scripts = new ArrayList<>(expand);
+			scripts.addAll(contract);
+			AllowReasons.require(migrationId, scripts);
+		}
+		return findings;
 	}
 
 	/**

@@ -40,13 +40,16 @@ public final class ZdmScripts {
 
 	private final @Nullable DataSource dataSource;
 
+	private final boolean requireAllowReason;
+
 	private ZdmScripts(String migration, List<String> expandLocations, List<String> contractLocations,
-			Set<String> allowed, @Nullable DataSource dataSource) {
+			Set<String> allowed, @Nullable DataSource dataSource, boolean requireAllowReason) {
 		this.migration = migration;
 		this.expandLocations = List.copyOf(expandLocations);
 		this.contractLocations = List.copyOf(contractLocations);
 		this.allowed = Set.copyOf(allowed);
 		this.dataSource = dataSource;
+		this.requireAllowReason = requireAllowReason;
 	}
 
 	/**
@@ -70,7 +73,7 @@ public final class ZdmScripts {
 		String base = location.endsWith("/") ? location.substring(0, location.length() - 1) : location;
 		String name = base.substring(base.lastIndexOf('/') + 1);
 		String migration = name.contains(":") ? name.substring(name.indexOf(':') + 1) : name;
-		return new ZdmScripts(migration, List.of(base + "/expand"), List.of(base + "/contract"), Set.of(), null);
+		return new ZdmScripts(migration, List.of(base + "/expand"), List.of(base + "/contract"), Set.of(), null, false);
 	}
 
 	/**
@@ -81,7 +84,7 @@ public final class ZdmScripts {
 	 * @return the check, to configure further
 	 */
 	public static ZdmScripts of(List<String> expandLocations, List<String> contractLocations) {
-		return new ZdmScripts("scripts", expandLocations, contractLocations, Set.of(), null);
+		return new ZdmScripts("scripts", expandLocations, contractLocations, Set.of(), null, false);
 	}
 
 	/**
@@ -99,7 +102,8 @@ public final class ZdmScripts {
 			}
 			allowed.add(code);
 		}
-		return new ZdmScripts(this.migration, this.expandLocations, this.contractLocations, allowed, this.dataSource);
+		return new ZdmScripts(this.migration, this.expandLocations, this.contractLocations, allowed, this.dataSource,
+				this.requireAllowReason);
 	}
 
 	/**
@@ -109,18 +113,33 @@ public final class ZdmScripts {
 	 * @return a check that uses it
 	 */
 	public ZdmScripts usingDatabase(DataSource dataSource) {
-		return new ZdmScripts(this.migration, this.expandLocations, this.contractLocations, this.allowed, dataSource);
+		return new ZdmScripts(this.migration, this.expandLocations, this.contractLocations, this.allowed, dataSource,
+				this.requireAllowReason);
+	}
+
+	/**
+	 * Require a reason on every {@code -- zdm:allow <code>} comment
+	 * ({@code -- zdm:allow <code>: <reason>}), as
+	 * {@code zdm.ddl.require-allow-reason=true} makes start-up require: the check fails
+	 * on a bare one, naming its script, line and code.
+	 * @return a check that requires them
+	 */
+	public ZdmScripts requiringAllowReasons() {
+		return new ZdmScripts(this.migration, this.expandLocations, this.contractLocations, this.allowed,
+				this.dataSource, true);
 	}
 
 	/**
 	 * Return the unsafe statements of the scripts that are not allowed.
 	 * @return the findings, in script order, empty if the scripts are safe
-	 * @throws AssertionError if a script cannot be read or parsed
+	 * @throws AssertionError if a script cannot be read or parsed, or a
+	 * {@code -- zdm:allow} comment gives no reason where {@link #requiringAllowReasons()}
+	 * requires one
 	 */
 	public List<UnsafeStatement> findings() {
 		try {
 			return TestKitSupport.checkScripts(this.migration, this.expandLocations, this.contractLocations,
-					this.allowed, this.dataSource);
+					this.allowed, this.dataSource, this.requireAllowReason);
 		}
 		catch (ZdmConfigurationException ex) {
 			throw new AssertionError(ex.getMessage() + "\n" + ex.getAction(), ex);
@@ -167,7 +186,7 @@ public final class ZdmScripts {
 		message.append("\nUse the safe recipe:");
 		recipes.forEach((recipe) -> message.append("\n  - ").append(recipe));
 		message.append("\nIf the table is small or the application is stopped and you accept the lock, allow the "
-				+ "statement with a comment '-- zdm:allow <code>' in it (or on the line before it), or the whole "
+				+ "statement with a comment '-- zdm:allow <code>: <reason>' in it (or on the line before it), or the whole "
 				+ "migration with zdm.migrations.<id>.allow-unsafe=<codes>.");
 		return message.toString();
 	}

@@ -100,6 +100,31 @@ class ZdmScriptsTests {
 	}
 
 	@Test
+	void allowWithoutReasonIsRefusedWhenReasonsAreRequiredAsAtStartUp() throws IOException {
+		write("expand", "V1__expand.sql", """
+				-- zdm:allow create-index: the table has 40 rows
+				CREATE INDEX items_name ON items (name);
+				CREATE INDEX items_code ON items (code); -- zdm:allow create-index
+				""");
+		write("contract", "V1__contract.sql", "/* zdm:allow lock-table */ LOCK TABLE items;\n");
+		ZdmScripts.check("filesystem:" + this.migration);
+		assertThatExceptionOfType(AssertionError.class)
+			.isThrownBy(() -> ZdmScripts.of("filesystem:" + this.migration).requiringAllowReasons().check())
+			.withMessageContaining("2 -- zdm:allow comments give no reason, which zdm.ddl.require-allow-reason=true "
+					+ "requires; nothing has run:\n  - V1__expand.sql line 3: -- zdm:allow create-index\n"
+					+ "  - V1__contract.sql line 1: -- zdm:allow lock-table")
+			.withMessageContaining("Give the reason after the code and a colon, as in "
+					+ "'-- zdm:allow create-index: the table has 40 rows'");
+		write("expand", "V1__expand.sql", """
+				-- zdm:allow create-index: the table has 40 rows
+				CREATE INDEX items_name ON items (name);
+				CREATE INDEX items_code ON items (code); -- zdm:allow create-index: and so has this one
+				""");
+		write("contract", "V1__contract.sql", "/* zdm:allow lock-table: a test of it */ LOCK TABLE items;\n");
+		ZdmScripts.of("filesystem:" + this.migration).requiringAllowReasons().check();
+	}
+
+	@Test
 	void unknownCodeIsRefusedWithTheValidOnes() {
 		assertThatIllegalArgumentException()
 			.isThrownBy(() -> ZdmScripts.of("classpath:db/zdm/people-email").allowing("create-idx"))

@@ -27,6 +27,8 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.backfill.BackfillHoldBack;
+import dev.zdm.internal.backfill.BackfillOverrideRepository;
+import dev.zdm.internal.backfill.BackfillOverrides;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonProgress;
@@ -81,6 +83,8 @@ public class ZdmEndpoint {
 	private @Nullable ApplicationEventPublisher eventPublisher;
 
 	private @Nullable AuditEventRepository auditEvents;
+
+	private @Nullable BackfillTuning tuning;
 
 	/**
 	 * Create an endpoint.
@@ -142,6 +146,15 @@ public class ZdmEndpoint {
 		this.operatorActions = operatorActions;
 		this.eventPublisher = eventPublisher;
 		this.auditEvents = auditEvents;
+	}
+
+	/**
+	 * Let operators change the settings that pace each backfill, live and fleet-wide, and
+	 * show them.
+	 * @param overrides where the overrides are stored
+	 */
+	public void setBackfillOverrides(BackfillOverrideRepository overrides) {
+		this.tuning = new BackfillTuning(overrides);
 	}
 
 	@ReadOperation
@@ -234,9 +247,12 @@ public class ZdmEndpoint {
 			return contract(migration, action, reason, securityContext);
 		}
 		if (!"expand".equals(step)) {
-			throw new InvalidEndpointRequestException("Unknown step '" + step + "'",
-					"Unknown step '" + step + "': use expand (pause, resume) or contract (recheck, apply-old, "
-							+ "override), as in POST /actuator/zdm/" + id + "/expand/pause");
+			throw new InvalidEndpointRequestException("Unknown step '" + step + "'", "Unknown step '" + step
+					+ "': use expand (pause, resume) or contract (recheck, apply-old, "
+					+ "override), as in POST /actuator/zdm/" + id + "/expand/pause"
+					+ ("backfill".equals(step)
+							? "; the backfill's settings change with POST /actuator/zdm/" + id + "/backfill/tuning/set"
+							: ""));
 		}
 		if (!"pause".equals(action) && !"resume".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown expand action '" + action + "'",
@@ -256,6 +272,70 @@ public class ZdmEndpoint {
 		catch (IllegalStateException ex) {
 			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
 		}
+	}
+
+	/**
+	 * Change the settings that pace a migration's backfill, live and fleet-wide (every
+	 * instance reads them at its next heartbeat), or clear them, from any instance:
+	 * {@code POST /actuator/zdm/{id}/backfill/tuning/set} with the settings to change,
+	 * {@code .../clear} to go back to the declared ones.
+	 * @param id the migration
+	 * @param step {@code backfill}
+	 * @param setting {@code tuning}
+	 * @param action {@code set} or {@code clear}
+	 * @param initialBatchSize rows in the next batch
+	 * @param minBatchSize fewest rows in a batch
+	 * @param maxBatchSize most rows in a batch
+	 * @param targetBatchDuration the longest a copy batch should take, such as
+	 * {@code 200ms}
+	 * @param pause least pause between two copy batches
+	 * @param maxRowsPerSecond most rows per second, 0 for no ceiling
+	 * @param maxLatencyIncrease the workload's latency budget, such as {@code 20%}
+	 * @param maxLockWaiters most sessions waiting on a lock on the table before the
+	 * backfill holds back
+	 * @param maxTransactionAge age of the oldest transaction above which it holds back,
+	 * {@code 0s} for never
+	 * @param maxReplicationLag replica lag above which it holds back, {@code 0s} for
+	 * never
+	 * @param reason why, recorded with who asked
+	 * @param securityContext who asks
+	 * @return the backfill's tuning after the change
+	 */
+	@WriteOperation
+	public BackfillTuning.TuningDescriptor tuning(@Selector String id, @Selector String step, @Selector String setting,
+			@Selector String action, @Nullable String initialBatchSize, @Nullable String minBatchSize,
+			@Nullable String maxBatchSize, @Nullable String targetBatchDuration, @Nullable String pause,
+			@Nullable String maxRowsPerSecond, @Nullable String maxLatencyIncrease, @Nullable String maxLockWaiters,
+			@Nullable String maxTransactionAge, @Nullable String maxReplicationLag, @Nullable String reason,
+			SecurityContext securityContext) {
+		MigrationDefinition migration = requireDeclared(id);
+		BackfillTuning tuning = this.tuning;
+		if (!"backfill".equals(step) || !"tuning".equals(setting) || tuning == null || !migration.hasBackfill()
+				|| (!"set".equals(action) && !"clear".equals(action))) {
+			String message = (tuning == null) ? "This application has no live tuning of backfills"
+					: !migration.hasBackfill() ? "Migration '" + id + "' has no backfill to tune"
+							: "Unknown operation '" + step + "/" + setting + "/" + action + "': use POST /actuator/zdm/"
+									+ id + "/backfill/tuning/set with the settings to change, or .../clear";
+			throw new InvalidEndpointRequestException(message, message);
+		}
+		OperatorAction recorded = action(
+				"set".equals(action) ? BackfillOverrides.CHANGE_ACTION : BackfillOverrides.CLEAR_ACTION, reason,
+				securityContext);
+		Map<String, @Nullable String> values = new LinkedHashMap<>();
+		values.put("initialBatchSize", initialBatchSize);
+		values.put("minBatchSize", minBatchSize);
+		values.put("maxBatchSize", maxBatchSize);
+		values.put("targetBatchDuration", targetBatchDuration);
+		values.put("pause", pause);
+		values.put("maxRowsPerSecond", maxRowsPerSecond);
+		values.put("maxLatencyIncrease", maxLatencyIncrease);
+		values.put("maxLockWaiters", maxLockWaiters);
+		values.put("maxTransactionAge", maxTransactionAge);
+		values.put("maxReplicationLag", maxReplicationLag);
+		BackfillTuning.TuningDescriptor result = "set".equals(action) ? tuning.change(migration, values, recorded)
+				: tuning.clear(migration, recorded);
+		record(id, recorded);
+		return result;
 	}
 
 	private MigrationDefinition requireDeclared(String id) {
@@ -342,7 +422,10 @@ public class ZdmEndpoint {
 				status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
 				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
-				PacingDescriptor.of(status.migration().backfill(), backfill),
+				PacingDescriptor.of((this.tuning != null) ? this.tuning.effective(status.migration())
+						: status.migration().backfill(), backfill),
+				(this.tuning != null && status.migration().hasBackfill()) ? this.tuning.describe(status.migration())
+						: null,
 				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
 				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
 				(this.contractCheck != null) ? this.contractCheck.repository().find(status.migrationId()) : null,
@@ -394,6 +477,8 @@ public class ZdmEndpoint {
 	 * @param locks the table's lock figures at the last heartbeat
 	 * @param backfill the backfill's progress and last verification, if it has started
 	 * @param pacing the backfill's budget and what holds it back now
+	 * @param tuning the backfill's settings as declared and as an operator overrode them
+	 * live, and who did it
 	 * @param ddl the expand and contract steps, their statements and their recent lock
 	 * timeouts
 	 * @param expand where the expand DDL stands on this instance (pending, waiting for a
@@ -409,9 +494,9 @@ public class ZdmEndpoint {
 	public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
 			@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
 			@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, PacingDescriptor pacing,
-			DdlStatus ddl, @Nullable ExpandProgress expand, @Nullable ContractCheck contractCheck,
-			@Nullable AbandonProgress abandon, List<OperatorAction> actions, Instant decidedAt,
-			@Nullable String lastHeartbeatError) implements OperationResponseBody {
+			BackfillTuning.@Nullable TuningDescriptor tuning, DdlStatus ddl, @Nullable ExpandProgress expand,
+			@Nullable ContractCheck contractCheck, @Nullable AbandonProgress abandon, List<OperatorAction> actions,
+			Instant decidedAt, @Nullable String lastHeartbeatError) implements OperationResponseBody {
 
 	}
 

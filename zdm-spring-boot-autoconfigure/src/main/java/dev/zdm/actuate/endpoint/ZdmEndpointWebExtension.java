@@ -14,9 +14,9 @@ import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExten
 
 /**
  * {@link EndpointWebExtension @EndpointWebExtension} for the {@link ZdmEndpoint}: a
- * malformed write request (unknown migration, step or action, or an expand that is done)
- * is answered with {@code 400 Bad Request} and a body that says what is wrong and what to
- * send instead.
+ * malformed write request (unknown migration, step or action, an expand that is done, or
+ * a backfill setting that is malformed or out of range) is answered with
+ * {@code 400 Bad Request} and a body that says what is wrong and what to send instead.
  */
 @EndpointWebExtension(endpoint = ZdmEndpoint.class)
 public class ZdmEndpointWebExtension {
@@ -49,6 +49,25 @@ public class ZdmEndpointWebExtension {
 			@Nullable String reason, SecurityContext securityContext) {
 		try {
 			return new WebEndpointResponse<>(this.delegate.ddl(id, step, action, reason, securityContext),
+					WebEndpointResponse.STATUS_OK);
+		}
+		catch (InvalidEndpointRequestException ex) {
+			return badRequest(ex);
+		}
+	}
+
+	@WriteOperation
+	public WebEndpointResponse<Object> tuning(@Selector String id, @Selector String step, @Selector String setting,
+			@Selector String action, @Nullable String initialBatchSize, @Nullable String minBatchSize,
+			@Nullable String maxBatchSize, @Nullable String targetBatchDuration, @Nullable String pause,
+			@Nullable String maxRowsPerSecond, @Nullable String maxLatencyIncrease, @Nullable String maxLockWaiters,
+			@Nullable String maxTransactionAge, @Nullable String maxReplicationLag, @Nullable String reason,
+			SecurityContext securityContext) {
+		try {
+			return new WebEndpointResponse<>(
+					this.delegate.tuning(id, step, setting, action, initialBatchSize, minBatchSize, maxBatchSize,
+							targetBatchDuration, pause, maxRowsPerSecond, maxLatencyIncrease, maxLockWaiters,
+							maxTransactionAge, maxReplicationLag, reason, securityContext),
 					WebEndpointResponse.STATUS_OK);
 		}
 		catch (InvalidEndpointRequestException ex) {

@@ -58,6 +58,16 @@ public interface BackfillListener {
 	}
 
 	/**
+	 * The copy's next batch is paced: its size and the pause before it are decided, from
+	 * the settings as declared or as an operator overrode them live.
+	 * @param migration the migration
+	 * @param batchSize the most rows the next batch walks
+	 * @param pause the pause before it
+	 */
+	default void paced(MigrationDefinition migration, int batchSize, Duration pause) {
+	}
+
+	/**
 	 * A run of the backfill failed; it is retried later.
 	 * @param migration the migration
 	 * @param failure what failed

@@ -57,7 +57,8 @@ public final class BackfillPacer {
 
 	private final MigrationDefinition migration;
 
-	private final BackfillSettings settings;
+	// replaced by an operator's live change (BackfillRunner#tune), read by the run
+	private volatile BackfillSettings settings;
 
 	private final LockInspector lockInspector;
 
@@ -93,6 +94,14 @@ public final class BackfillPacer {
 		this.replicationLagInspector = replicationLagInspector;
 		this.throttles = throttles;
 		this.batchNanos = Math.min(INITIAL_BATCH_NANOS, settings.targetBatchDuration().toNanos());
+	}
+
+	/**
+	 * Pace by other settings from now on, as when an operator changed them live.
+	 * @param settings the settings
+	 */
+	void tune(BackfillSettings settings) {
+		this.settings = settings;
 	}
 
 	/**
@@ -159,6 +168,8 @@ public final class BackfillPacer {
 						reading.probe() / reading.baselineProbe(), budget);
 			}
 			long longest = this.settings.targetBatchDuration().toNanos();
+			// within a target batch duration an operator may have lowered
+			this.batchNanos = Math.min(this.batchNanos, longest);
 			// one reading over the budget may be noise on a busy machine: two in a row
 			// (or autovacuum) make the copy back off
 			boolean confirmed = over != null && (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM);

@@ -1,8 +1,12 @@
 package dev.zdm.internal.backfill;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -21,13 +25,17 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.DisposableBean;
 
 import dev.zdm.backfill.BackfillThrottle;
+import dev.zdm.internal.backfill.BackfillOverrideRepository.Stored;
 import dev.zdm.internal.fleet.FleetRegistry;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -55,6 +63,10 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 	private final Map<String, Job> jobs = new ConcurrentHashMap<>();
 
+	private final BackfillOverrideRepository overrides;
+
+	private Set<String> clearOverrides = Set.of();
+
 	/**
 	 * Create a participant.
 	 * @param dataSource the application's data source
@@ -72,6 +84,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			LockInspector lockInspector, ReplicationLagInspector replicationLagInspector, Duration fleetTimeout,
 			List<BackfillThrottle> throttles) {
 		this.dataSource = dataSource;
+		this.overrides = new BackfillOverrideRepository(dataSource);
 		this.environment = new BackfillEnvironment(dataSource, registry, states, fleetTimeout, lockInspector,
 				replicationLagInspector, throttles, BackfillListener.NONE);
 		this.executor = Executors.newCachedThreadPool((runnable) -> {
@@ -105,6 +118,28 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		this.environment = this.environment.withMaxConcurrentBackfills(maxConcurrentBackfills);
 	}
 
+	/**
+	 * Set the migrations whose declaration clears the live overrides of their backfill's
+	 * settings ({@code zdm.migrations.<id>.backfill.clear-overrides=true}): once per
+	 * distinct declaration of the settings, by the first instance that starts with it.
+	 * @param migrationIds the migrations
+	 */
+	public void setClearOverrides(Set<String> migrationIds) {
+		this.clearOverrides = Set.copyOf(migrationIds);
+	}
+
+	/**
+	 * Return the settings this instance runs a migration's backfill with: the declared
+	 * ones with the live overrides read at the last heartbeat merged over them.
+	 * @param migration the migration
+	 * @return the settings
+	 */
+	public BackfillSettings settings(MigrationDefinition migration) {
+		Job job = this.jobs.get(migration.id());
+		BackfillSettings settings = (job != null) ? job.settings : null;
+		return (settings != null) ? settings : migration.backfill();
+	}
+
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
 		if (!migration.hasBackfill() && !state.isContracted()) {
@@ -120,11 +155,20 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	@Override
 	public void afterHeartbeat(MigrationStatus status) {
 		MigrationDefinition migration = status.migration();
-		if (!migration.hasBackfill() || !migration.backfill().enabled()) {
+		if (!migration.hasBackfill()) {
 			return;
 		}
 		Job job = this.jobs.computeIfAbsent(migration.id(), (id) -> new Job());
+		if (!job.declarationApplied) {
+			job.declarationApplied = clearOverridesForDeclaration(migration, status.instanceId());
+		}
+		if (!migration.backfill().enabled()) {
+			return;
+		}
 		boolean allowed = isAllowed(status);
+		if (allowed) {
+			readOverrides(migration, job);
+		}
 		if (!allowed && status.lastHeartbeatError() == null && !status.wholeFleetAtLeast(Phase.DUAL_WRITE)) {
 			restartVerificationInFlight(migration);
 		}
@@ -146,6 +190,9 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 					job.failureBudget = new BackfillFailureBudget(migration.backfill());
 				}
 				next.useFailureBudget(job.failureBudget);
+				if (job.settings != null && job.tuning != null) {
+					next.tune(job.settings, job.tuning);
+				}
 				job.runner = next;
 				job.future = this.executor.submit(() -> run(migration, job, next));
 			}
@@ -205,6 +252,80 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	static boolean isAllowed(MigrationStatus status) {
 		return status.lastHeartbeatError() == null && !status.state().isContracted()
 				&& status.effective().isAtLeast(Phase.BACKFILL) && status.wholeFleetAtLeast(Phase.DUAL_WRITE);
+	}
+
+	/**
+	 * Clear the overrides if this instance's declaration says so and no instance cleared
+	 * them for the same declaration before, as the other instances of a rolling deploy.
+	 * @return whether this is done with, so as not to try again at the next heartbeat
+	 */
+	private boolean clearOverridesForDeclaration(MigrationDefinition migration, String instanceId) {
+		if (!this.clearOverrides.contains(migration.id())) {
+			return true;
+		}
+		String id = migration.id();
+		String declaration = BackfillOverrides.fingerprint(migration.backfill());
+		OperatorAction clear = new OperatorAction(BackfillOverrides.CLEAR_ACTION, BackfillOverrides.DECLARATION,
+				instanceId, "zdm.migrations." + id + ".backfill.clear-overrides=true (declaration " + declaration + ")",
+				Instant.now().truncatedTo(ChronoUnit.MICROS));
+		try {
+			if (this.overrides.clearForDeclaration(id, declaration, clear)) {
+				new OperatorActionRepository(this.dataSource).record(id, clear);
+				logger.info("zdm: migration '" + id + "': live overrides of the backfill's settings cleared, as "
+						+ "zdm.migrations." + id + ".backfill.clear-overrides=true says; instances starting later "
+						+ "with the same declaration leave overrides set since in place");
+			}
+			return true;
+		}
+		catch (RuntimeException ex) {
+			logger.debug("zdm: migration '" + id + "': could not clear the backfill's overrides yet", ex);
+			return false;
+		}
+	}
+
+	/**
+	 * Read the live overrides of the migration's backfill settings, a lookup by key, and
+	 * hand them to the run in progress when they changed.
+	 */
+	private void readOverrides(MigrationDefinition migration, Job job) {
+		BackfillOverrideRepository.Stored stored;
+		try {
+			stored = this.overrides.find(migration.id());
+		}
+		catch (RuntimeException ex) {
+			logger.debug("zdm: migration '" + migration.id() + "': could not read the backfill's overrides", ex);
+			return;
+		}
+		if (Objects.equals(stored, job.overrides)) {
+			return;
+		}
+		BackfillOverrides values = (stored != null) ? stored.overrides() : BackfillOverrides.NONE;
+		BackfillSettings declared = migration.backfill();
+		BackfillSettings settings;
+		String tuning;
+		String by = (stored != null && stored.setBy() != null) ? " by " + stored.setBy() + " on " + stored.setOn()
+				+ ((stored.reason() != null) ? " (" + stored.reason() + ")" : "") : "";
+		try {
+			settings = values.applyTo(declared);
+			tuning = values.isEmpty() ? "as declared again, the overrides cleared" + by
+					: "overridden live: " + values.describe() + by;
+		}
+		catch (IllegalArgumentException ex) {
+			settings = declared;
+			tuning = "as declared: the overrides " + values.describe() + by + " do not fit this instance's declared "
+					+ "settings (" + ex.getMessage() + ")";
+			logger.warn("zdm: migration '" + migration.id() + "': backfill settings " + tuning
+					+ ". Change or clear them with POST /actuator/zdm/" + migration.id() + "/backfill/tuning/...");
+		}
+		synchronized (job) {
+			job.overrides = stored;
+			job.settings = settings;
+			job.tuning = tuning;
+			BackfillRunner runner = job.runner;
+			if (runner != null && !job.isDone()) {
+				runner.tune(settings, tuning);
+			}
+		}
 	}
 
 	/**
@@ -274,6 +395,15 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		private int failures;
 
 		private boolean leaving;
+
+		private boolean declarationApplied;
+
+		// the overrides read at the last heartbeat, and the settings they make
+		private @Nullable Stored overrides;
+
+		private volatile @Nullable BackfillSettings settings;
+
+		private @Nullable String tuning;
 
 		private int unrecordedFailures;
 

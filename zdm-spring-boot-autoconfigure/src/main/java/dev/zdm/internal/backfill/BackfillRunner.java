@@ -36,7 +36,13 @@ public final class BackfillRunner {
 
 	private final MigrationDefinition migration;
 
-	private final BackfillSettings settings;
+	// replaced by an operator's live change (tune), from the heartbeat thread
+	private volatile BackfillSettings settings;
+
+	private volatile String tuning = "as declared";
+
+	// the settings the run's batches follow, on the run's thread
+	private BackfillSettings applied;
 
 	private final String instanceId;
 
@@ -77,6 +83,7 @@ public final class BackfillRunner {
 		this.environment = environment;
 		this.migration = migration;
 		this.settings = migration.backfill();
+		this.applied = this.settings;
 		this.instanceId = instanceId;
 		this.repair = repair;
 		this.listener = environment.listener();
@@ -106,6 +113,20 @@ public final class BackfillRunner {
 	 */
 	void useFailureBudget(BackfillFailureBudget failureBudget) {
 		this.failureBudget = failureBudget;
+	}
+
+	/**
+	 * Run with other settings from the next batch on, as when an operator changed them
+	 * live: a pause in progress ends, so that a shorter one applies at once.
+	 * @param settings the declared settings with the operator's overrides merged over
+	 * them
+	 * @param description the overrides and who set them, for the progress log
+	 */
+	void tune(BackfillSettings settings, String description) {
+		this.tuning = description;
+		this.settings = settings;
+		this.holdBack.pacer().tune(settings);
+		this.signal.wake();
 	}
 
 	/**
@@ -290,6 +311,10 @@ public final class BackfillRunner {
 		BackfillRepository repository = session.repository();
 		int failures = 0;
 		while (true) {
+			BackfillSettings current = this.settings;
+			if (current != this.applied) {
+				tuned(walk, current);
+			}
 			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
 			if (interrupted != null) {
 				return interrupted;
@@ -347,6 +372,26 @@ public final class BackfillRunner {
 	}
 
 	/**
+	 * Follow settings an operator changed: a copy's next batch is brought within the new
+	 * bounds, or starts at the new initial size if that changed; the progress log says
+	 * from where they apply.
+	 */
+	private void tuned(BackfillWalk walk, BackfillSettings current) {
+		if (!walk.verifying()) {
+			int size = (current.initialBatchSize() != this.applied.initialBatchSize()) ? current.initialBatchSize()
+					: walk.batchSize();
+			walk.batchSize(Math.max(current.minBatchSize(), Math.min(current.maxBatchSize(), size)));
+		}
+		if (!current.equals(this.applied)) {
+			log("backfill settings " + this.tuning + "; they apply from the next "
+					+ (walk.verifying() ? "verification" : "copy") + " batch"
+					+ ((walk.lastKey() != null) ? " after key " + walk.lastKey() : "")
+					+ (walk.verifying() ? "" : ", of " + walk.batchSize() + " rows"));
+		}
+		this.applied = current;
+	}
+
+	/**
 	 * What follows each committed batch: the progress log, the next copy batch's size and
 	 * the copy's {@code VACUUM}s.
 	 */
@@ -382,6 +427,7 @@ public final class BackfillRunner {
 			reading = this.impact.read(repository, key);
 		}
 		BackfillPacer.Pace pace = pacer.nextPace(rows, walk.batchSize(), took, reading);
+		this.listener.paced(this.migration, pace.batchSize(), pace.pause());
 		walk.batchSize(pace.batchSize());
 		walk.pacedBy(pace.pacedBy());
 		ThrottleReason reason = pace.reason();

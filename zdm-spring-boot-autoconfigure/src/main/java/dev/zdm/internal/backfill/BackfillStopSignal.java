@@ -32,6 +32,16 @@ public final class BackfillStopSignal {
 		requestStop();
 	}
 
+	/**
+	 * End a pause in progress without asking the run to stop, as when an operator changed
+	 * its settings: the run goes on with them.
+	 */
+	void wake() {
+		synchronized (this.monitor) {
+			this.monitor.notifyAll();
+		}
+	}
+
 	boolean isStopRequested() {
 		return this.stopRequested;
 	}

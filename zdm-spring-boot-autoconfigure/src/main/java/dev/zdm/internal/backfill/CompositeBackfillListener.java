@@ -73,6 +73,11 @@ public final class CompositeBackfillListener implements BackfillListener {
 	}
 
 	@Override
+	public void paced(MigrationDefinition migration, int batchSize, Duration pause) {
+		this.listeners.forEach((listener) -> listener.paced(migration, batchSize, pause));
+	}
+
+	@Override
 	public void runFailed(MigrationDefinition migration, Throwable failure) {
 		this.listeners.forEach((listener) -> listener.runFailed(migration, failure));
 	}

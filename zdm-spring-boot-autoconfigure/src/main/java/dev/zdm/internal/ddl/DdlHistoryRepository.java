@@ -62,7 +62,12 @@ public class DdlHistoryRepository {
 			VALUES (?, ?, ?, ?, ?, ?, 'running')
 			ON CONFLICT (migration_id, step, source, statement_index) DO UPDATE
 			SET statement = excluded.statement, checksum = excluded.checksum, state = 'running', started_at = now(),
-			    finished_at = NULL, error = NULL
+			    finished_at = NULL, error = NULL, allowed = NULL
+			""";
+
+	private static final String RECORD_ALLOWED = """
+			UPDATE zdm_ddl_statement SET allowed = ?
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
 	private static final String COUNT_ATTEMPT = """
@@ -127,7 +132,8 @@ public class DdlHistoryRepository {
 			""";
 
 	private static final String STATEMENTS = """
-			SELECT step, source, statement_index, statement, state, attempts, lock_timeouts, started_at, finished_at, error
+			SELECT step, source, statement_index, statement, state, attempts, lock_timeouts, started_at, finished_at, error,
+			       allowed
 			FROM zdm_ddl_statement WHERE migration_id = ?
 			ORDER BY started_at, step, source, statement_index
 			""";
@@ -259,6 +265,18 @@ public class DdlHistoryRepository {
 	public void statementStarted(StatementKey key, String sql, int checksum) {
 		this.jdbcTemplate.update(START_STATEMENT, key.migrationId(), key.step().value(), key.source(), key.index(), sql,
 				checksum);
+	}
+
+	/**
+	 * Record, once a statement has started, the unsafe operations its script allowed for
+	 * it and why.
+	 * @param key the statement
+	 * @param allowed the codes a {@code -- zdm:allow} comment allowed, each with its
+	 * reason, such as {@code create-index: the table has 40 rows}
+	 */
+	public void allowed(StatementKey key, String allowed) {
+		this.jdbcTemplate.update(RECORD_ALLOWED, allowed, key.migrationId(), key.step().value(), key.source(),
+				key.index());
 	}
 
 	/**
@@ -418,7 +436,8 @@ public class DdlHistoryRepository {
 				(rs, row) -> new DdlStatus.Statement(step(rs.getString("step")), rs.getString("source"),
 						rs.getInt("statement_index"), rs.getString("statement"), rs.getString("state"),
 						rs.getInt("attempts"), rs.getInt("lock_timeouts"), instant(rs.getTimestamp("started_at")),
-						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error")),
+						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error"),
+						rs.getString("allowed")),
 				migrationId);
 		return new DdlStatus(migrationId, steps, statements, lockTimeouts(migrationId, recentLockTimeouts));
 	}

@@ -13,6 +13,7 @@ import org.springframework.core.Ordered;
 
 import dev.zdm.ddl.UnsafeStatement;
 import dev.zdm.internal.catalog.MigrationValidator;
+import dev.zdm.internal.ddl.script.AllowReasons;
 import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.ddl.script.ScriptObjects;
@@ -46,6 +47,8 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 
 	private final MigrationValidator validator;
 
+	private boolean requireAllowReason;
+
 	/**
 	 * Create a validator.
 	 * @param scripts where the scripts, and which of their statements have run, are read
@@ -57,6 +60,15 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 		this.scripts = scripts;
 		this.checker = checker;
 		this.validator = validator;
+	}
+
+	/**
+	 * Set whether a {@code -- zdm:allow <code>} comment in a script that has not run must
+	 * give a reason ({@code -- zdm:allow <code>: <reason>}).
+	 * @param requireAllowReason whether to refuse a bare one at start-up
+	 */
+	public void setRequireAllowReason(boolean requireAllowReason) {
+		this.requireAllowReason = requireAllowReason;
 	}
 
 	@Override
@@ -93,6 +105,11 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 		List<UnsafeStatement> findings = this.checker.check(expand, contract, migration.allowedUnsafe());
 		if (!findings.isEmpty()) {
 			throw unsafe(migration, findings);
+		}
+		if (this.requireAllowReason) {
+			List<DdlScript> pending = new ArrayList<>(expand);
+			pending.addAll(contract);
+			AllowReasons.require(migration.id(), pending);
 		}
 		if (!state.isContracted()) {
 			List<DdlScript> scripts = this.scripts.load(migration, DdlStep.EXPAND);
@@ -168,9 +185,9 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 		return new ZdmConfigurationException(migration.id(), description.toString(),
 				"Use the safe recipe:" + action
 						+ "\nIf the table is small or the application is stopped and you accept "
-						+ "the lock, allow the statement with a comment '-- zdm:allow <code>' in it (or on the line "
-						+ "before it), or the whole migration with zdm.migrations." + migration.id() + ".allow-unsafe="
-						+ codes + ".");
+						+ "the lock, allow the statement with a comment '-- zdm:allow <code>: <reason>' in it (or on "
+						+ "the line before it), or the whole migration with zdm.migrations." + migration.id()
+						+ ".allow-unsafe=" + codes + ".");
 	}
 
 }

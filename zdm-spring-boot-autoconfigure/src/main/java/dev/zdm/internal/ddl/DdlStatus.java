@@ -99,9 +99,13 @@ public record DdlStatus(String migrationId, List<Step> steps, List<Statement> st
 	 * @param startedAt when it started last
 	 * @param finishedAt when it was applied or failed, or {@code null}
 	 * @param error the last error, or {@code null}
+	 * @param allowed the unsafe operations a {@code -- zdm:allow} comment allowed for the
+	 * statement, each with its reason, such as
+	 * {@code create-index: the table has 40 rows}, or {@code null}
 	 */
 	public record Statement(DdlStep step, String source, int index, String sql, String state, int attempts,
-			int lockTimeouts, Instant startedAt, @Nullable Instant finishedAt, @Nullable String error) {
+			int lockTimeouts, Instant startedAt, @Nullable Instant finishedAt, @Nullable String error,
+			@Nullable String allowed) {
 
 	}
 

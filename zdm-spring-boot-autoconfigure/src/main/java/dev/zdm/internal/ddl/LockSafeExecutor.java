@@ -146,6 +146,10 @@ public class LockSafeExecutor implements DisposableBean {
 	private void executeAttempts(DdlSession session, StatementKey key, DdlStatement statement, RetryControl control,
 			DdlListener.Execution execution) {
 		this.history.statementStarted(key, statement.sql(), checksum(statement.sql()));
+		String allowed = statement.allowedDescription();
+		if (allowed != null) {
+			this.history.allowed(key, allowed);
+		}
 		control.statement(key, false);
 		ConcurrentIndex index = ConcurrentIndex.of(statement);
 		if (alreadyDone(key, statement, index, control)) {

@@ -3,6 +3,8 @@ package dev.zdm.internal.ddl.script;
 import java.util.List;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One SQL statement of a DDL script, with its tokens for the unsafe-operation checks.
  *
@@ -12,8 +14,11 @@ import java.util.Set;
  * @param tokens the statement's tokens, comments left out
  * @param allowed codes of unsafe operations allowed for this statement by a
  * {@code -- zdm:allow} comment
+ * @param allows the {@code -- zdm:allow} comments' codes, each with its line and the
+ * reason given after it, if any
  */
-public record DdlStatement(int index, int line, String sql, List<SqlToken> tokens, Set<String> allowed) {
+public record DdlStatement(int index, int line, String sql, List<SqlToken> tokens, Set<String> allowed,
+		List<Allow> allows) {
 
 	/**
 	 * Create a statement.
@@ -22,10 +27,40 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 	 * @param sql the statement as written
 	 * @param tokens the statement's tokens
 	 * @param allowed codes allowed for this statement
+	 * @param allows the codes allowed, with their lines and reasons
 	 */
 	public DdlStatement {
 		tokens = List.copyOf(tokens);
 		allowed = Set.copyOf(allowed);
+		allows = List.copyOf(allows);
+	}
+
+	/**
+	 * Create a statement whose allowed codes carry no reason.
+	 * @param index the statement's position in its script, from 1
+	 * @param line the line of the script the statement starts on
+	 * @param sql the statement as written
+	 * @param tokens the statement's tokens
+	 * @param allowed codes allowed for this statement
+	 */
+	public DdlStatement(int index, int line, String sql, List<SqlToken> tokens, Set<String> allowed) {
+		this(index, line, sql, tokens, allowed, allowed.stream().map((code) -> new Allow(code, line, null)).toList());
+	}
+
+	/**
+	 * Describe the {@code -- zdm:allow} comments of this statement for the DDL history,
+	 * such as {@code create-index: the table has 40 rows}.
+	 * @return the codes with their reasons, or {@code null} if nothing is allowed by a
+	 * comment
+	 */
+	public @Nullable String allowedDescription() {
+		if (this.allows.isEmpty()) {
+			return null;
+		}
+		return String.join("; ",
+				this.allows.stream()
+					.map((allow) -> allow.code() + ((allow.reason() != null) ? ": " + allow.reason() : ""))
+					.toList());
 	}
 
 	/**
@@ -41,7 +76,7 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 			throw new IllegalArgumentException("Expected one SQL statement but found " + parsed.size() + ": " + sql);
 		}
 		DdlStatement statement = parsed.get(0);
-		return new DdlStatement(index, 1, statement.sql(), statement.tokens(), statement.allowed());
+		return new DdlStatement(index, 1, statement.sql(), statement.tokens(), statement.allowed(), statement.allows());
 	}
 
 	/**
@@ -87,6 +122,17 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 
 	boolean containsWords(String... words) {
 		return SqlToken.containsWords(this.tokens, 0, words);
+	}
+
+	/**
+	 * An unsafe operation allowed by a {@code -- zdm:allow <code>: <reason>} comment.
+	 *
+	 * @param code the operation's code
+	 * @param line the line of the script the comment is on
+	 * @param reason why, as written after the code and a colon, or {@code null}
+	 */
+	public record Allow(String code, int line, @Nullable String reason) {
+
 	}
 
 }

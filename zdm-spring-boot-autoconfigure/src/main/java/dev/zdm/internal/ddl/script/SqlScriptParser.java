@@ -8,18 +8,22 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Splits a PostgreSQL script into statements and each statement into tokens. It knows
  * enough of PostgreSQL's lexical rules to find statement boundaries: string literals
  * (with {@code E''} escapes), quoted identifiers, dollar quoting, nested block comments,
  * and SQL-standard function bodies ({@code BEGIN ATOMIC ... END}).
  * <p>
- * A comment {@code -- zdm:allow <code>[, <code>...]} inside a statement, or between it
- * and the statement before, allows those unsafe operations for that statement.
+ * A comment {@code -- zdm:allow <code>[, <code>...][: <reason>]} inside a statement, or
+ * between it and the statement before, allows those unsafe operations for that statement,
+ * for the reason given after the colon (to the end of the line).
  */
 public final class SqlScriptParser {
 
-	private static final Pattern ALLOW = Pattern.compile("zdm:allow\\s+([a-z-]+(?:\\s*,\\s*[a-z-]+)*)");
+	private static final Pattern ALLOW = Pattern
+		.compile("zdm:allow\\s+([a-z-]+(?:\\s*,\\s*[a-z-]+)*)(?:[ \\t]*:[ \\t]*([^\\r\\n]*))?");
 
 	private final String sql;
 
@@ -28,6 +32,8 @@ public final class SqlScriptParser {
 	private List<SqlToken> tokens = new ArrayList<>();
 
 	private final Set<String> allowed = new LinkedHashSet<>();
+
+	private final List<DdlStatement.Allow> allows = new ArrayList<>();
 
 	private int position;
 
@@ -73,7 +79,7 @@ public final class SqlScriptParser {
 			}
 			else if (c == '-' && next == '-') {
 				int end = this.sql.indexOf('\n', this.position);
-				comment(this.sql.substring(this.position, (end < 0) ? this.sql.length() : end));
+				comment(this.sql.substring(this.position, (end < 0) ? this.sql.length() : end), this.line);
 				this.position = (end < 0) ? this.sql.length() : end;
 			}
 			else if (c == '/' && next == '*') {
@@ -223,7 +229,7 @@ public final class SqlScriptParser {
 				depth--;
 				this.position += 2;
 				if (depth == 0) {
-					comment(this.sql.substring(start, this.position));
+					comment(this.sql.substring(start, this.position), startLine);
 					return;
 				}
 			}
@@ -237,12 +243,17 @@ public final class SqlScriptParser {
 		throw new IllegalArgumentException("Unterminated comment starting on line " + startLine);
 	}
 
-	private void comment(String text) {
+	private void comment(String text, int startLine) {
 		Set<String> codes = new LinkedHashSet<>();
+		List<DdlStatement.Allow> allows = new ArrayList<>();
 		Matcher matcher = ALLOW.matcher(text);
 		while (matcher.find()) {
+			int line = startLine + (int) text.substring(0, matcher.start()).chars().filter((c) -> c == '\n').count();
+			String reason = reason(matcher.group(2));
 			for (String code : matcher.group(1).split(",")) {
-				codes.add(code.trim());
+				if (codes.add(code.trim())) {
+					allows.add(new DdlStatement.Allow(code.trim(), line, reason));
+				}
 			}
 		}
 		if (codes.isEmpty()) {
@@ -254,20 +265,40 @@ public final class SqlScriptParser {
 			DdlStatement last = this.statements.remove(this.statements.size() - 1);
 			Set<String> merged = new LinkedHashSet<>(last.allowed());
 			merged.addAll(codes);
-			this.statements.add(new DdlStatement(last.index(), last.line(), last.sql(), last.tokens(), merged));
+			List<DdlStatement.Allow> mergedAllows = new ArrayList<>(last.allows());
+			mergedAllows.addAll(allows);
+			this.statements
+				.add(new DdlStatement(last.index(), last.line(), last.sql(), last.tokens(), merged, mergedAllows));
 			return;
 		}
 		this.allowed.addAll(codes);
+		this.allows.addAll(allows);
+	}
+
+	/**
+	 * Return the reason written after the codes, without the end of a block comment.
+	 */
+	private static @Nullable String reason(@Nullable String text) {
+		if (text == null) {
+			return null;
+		}
+		String reason = text.strip();
+		if (reason.endsWith("*/")) {
+			reason = reason.substring(0, reason.length() - 2).strip();
+		}
+		return reason.isEmpty() ? null : reason;
 	}
 
 	private void endStatement() {
 		if (!this.tokens.isEmpty()) {
 			this.statements.add(new DdlStatement(this.statements.size() + 1, this.statementLine,
-					this.sql.substring(this.statementStart, this.statementEnd), this.tokens, this.allowed));
+					this.sql.substring(this.statementStart, this.statementEnd), this.tokens, this.allowed,
+					this.allows));
 			this.lastStatementEndLine = this.line;
 		}
 		this.tokens = new ArrayList<>();
 		this.allowed.clear();
+		this.allows.clear();
 		this.statementStart = -1;
 		this.atomicDepth = 0;
 	}

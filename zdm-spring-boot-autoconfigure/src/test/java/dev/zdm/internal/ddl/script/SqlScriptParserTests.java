@@ -49,6 +49,33 @@ class SqlScriptParserTests {
 	}
 
 	@Test
+	void readsTheReasonAfterTheCodesAndAColonWithTheCommentsLine() {
+		List<DdlStatement> statements = SqlScriptParser.parse("""
+				-- zdm:allow add-column-volatile-default: the table has 40 rows
+				ALTER TABLE t ADD COLUMN id2 uuid DEFAULT gen_random_uuid();
+				CREATE INDEX b ON t (b); -- zdm:allow create-index, rename:   nightly window, app stopped
+				CREATE /* zdm:allow lock-table: the only writer is us */ INDEX c ON t (c);
+				-- zdm:allow create-index
+				CREATE INDEX d ON t (d);
+				-- zdm:allow create-index small table, no colon
+				CREATE INDEX e ON t (e);
+				CREATE INDEX f ON t (f);
+				""");
+		assertThat(statements).extracting(DdlStatement::allows)
+			.containsExactly(List.of(new DdlStatement.Allow("add-column-volatile-default", 1, "the table has 40 rows")),
+					List.of(new DdlStatement.Allow("create-index", 3, "nightly window, app stopped"),
+							new DdlStatement.Allow("rename", 3, "nightly window, app stopped")),
+					List.of(new DdlStatement.Allow("lock-table", 4, "the only writer is us")),
+					List.of(new DdlStatement.Allow("create-index", 5, null)),
+					List.of(new DdlStatement.Allow("create-index", 7, null)), List.of());
+		assertThat(statements).extracting(DdlStatement::allowedDescription)
+			.containsExactly("add-column-volatile-default: the table has 40 rows",
+					"create-index: nightly window, app stopped; rename: nightly window, app stopped",
+					"lock-table: the only writer is us", "create-index", "create-index", null);
+		assertThat(statements.get(1).allowed()).containsExactlyInAnyOrder("create-index", "rename");
+	}
+
+	@Test
 	void knowsWhichStatementsRunOutsideATransaction() {
 		assertThat(DdlStatement.of(1, "CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)").isNonTransactional()).isTrue();
 		assertThat(DdlStatement.of(1, "DROP INDEX CONCURRENTLY IF EXISTS i").isNonTransactional()).isTrue();

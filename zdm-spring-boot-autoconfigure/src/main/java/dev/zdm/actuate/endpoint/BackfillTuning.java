@@ -1,0 +1,220 @@
+package dev.zdm.actuate.endpoint;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
+import org.springframework.boot.convert.ApplicationConversionService;
+import org.springframework.core.convert.ConversionException;
+import org.springframework.core.convert.ConversionService;
+
+import dev.zdm.internal.backfill.BackfillOverrideRepository;
+import dev.zdm.internal.backfill.BackfillOverrides;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * The {@link ZdmEndpoint}'s live tuning of a backfill: reads the values of a request as
+ * the properties are read (durations such as {@code 500ms} or {@code PT0.5S}, a latency
+ * budget such as {@code 20%}), checks them against the declared settings as the
+ * properties are checked, stores them as overrides that every instance reads at its next
+ * heartbeat, and shows them.
+ */
+public final class BackfillTuning {
+
+	private static final ConversionService conversion = ApplicationConversionService.getSharedInstance();
+
+	private final BackfillOverrideRepository repository;
+
+	BackfillTuning(BackfillOverrideRepository repository) {
+		this.repository = repository;
+	}
+
+	/**
+	 * Change some settings of a migration's backfill, keeping the other overrides.
+	 * @param migration the migration
+	 * @param values the values sent, by name, {@code null} for those not sent
+	 * @param action who asks, where, when and why
+	 * @return the tuning after the change
+	 * @throws InvalidEndpointRequestException if a value is malformed or out of range, or
+	 * none is sent; nothing is changed then
+	 */
+	TuningDescriptor change(MigrationDefinition migration, Map<String, @Nullable String> values,
+			OperatorAction action) {
+		String id = migration.id();
+		BackfillOverrides change = parse(id, values);
+		if (change.isEmpty()) {
+			throw invalid("Send at least one setting to change, as in POST /actuator/zdm/" + id
+					+ "/backfill/tuning/set with {\"maxBatchSize\": 2000, \"pause\": \"500ms\", \"reason\": \"...\"}; "
+					+ "the settings are " + String.join(", ", values.keySet()));
+		}
+		BackfillOverrideRepository.Stored stored = this.repository.find(id);
+		BackfillOverrides overrides = ((stored != null) ? stored.overrides() : BackfillOverrides.NONE).with(change);
+		try {
+			overrides.applyTo(migration.backfill());
+		}
+		catch (IllegalArgumentException ex) {
+			throw invalid("Backfill settings of migration '" + id + "' not changed: " + ex.getMessage());
+		}
+		this.repository.change(id, change, action);
+		return describe(migration);
+	}
+
+	/**
+	 * Clear every override of a migration's backfill: its declared settings apply again.
+	 * @param migration the migration
+	 * @param action who asks, where, when and why
+	 * @return the tuning after the clear
+	 */
+	TuningDescriptor clear(MigrationDefinition migration, OperatorAction action) {
+		this.repository.save(migration.id(), BackfillOverrides.NONE, action);
+		return describe(migration);
+	}
+
+	/**
+	 * Return the settings a migration's backfill runs with: the declared ones with the
+	 * overrides merged over them, or the declared ones if the overrides do not fit them.
+	 * @param migration the migration
+	 * @return the settings
+	 */
+	BackfillSettings effective(MigrationDefinition migration) {
+		BackfillOverrideRepository.Stored stored = this.repository.find(migration.id());
+		try {
+			return (stored != null) ? stored.overrides().applyTo(migration.backfill()) : migration.backfill();
+		}
+		catch (IllegalArgumentException ex) {
+			return migration.backfill();
+		}
+	}
+
+	/**
+	 * Return a migration's tuning: its declared settings, the overrides and who set them.
+	 * @param migration the migration
+	 * @return the tuning
+	 */
+	TuningDescriptor describe(MigrationDefinition migration) {
+		BackfillOverrideRepository.Stored stored = this.repository.find(migration.id());
+		BackfillOverrides overrides = (stored != null) ? stored.overrides() : BackfillOverrides.NONE;
+		String conflict = null;
+		try {
+			overrides.applyTo(migration.backfill());
+		}
+		catch (IllegalArgumentException ex) {
+			conflict = "the overrides do not fit this instance's declared settings, which it runs with: "
+					+ ex.getMessage();
+		}
+		return new TuningDescriptor(BackfillOverrides.tunable(migration.backfill()), overrides.values(),
+				(stored != null) ? stored.setBy() : null, (stored != null) ? stored.setOn() : null,
+				(stored != null) ? stored.setAt() : null, (stored != null) ? stored.reason() : null, conflict);
+	}
+
+	private static BackfillOverrides parse(String id, Map<String, @Nullable String> values) {
+		BackfillOverrides overrides = new BackfillOverrides(value(values, "initialBatchSize", Integer.class),
+				value(values, "minBatchSize", Integer.class), value(values, "maxBatchSize", Integer.class),
+				value(values, "targetBatchDuration", Duration.class), value(values, "pause", Duration.class),
+				value(values, "maxRowsPerSecond", Long.class), latencyIncrease(values.get("maxLatencyIncrease")),
+				value(values, "maxLockWaiters", Integer.class), value(values, "maxTransactionAge", Duration.class),
+				value(values, "maxReplicationLag", Duration.class));
+		try {
+			overrides.check();
+		}
+		catch (IllegalArgumentException ex) {
+			throw invalid("Backfill settings of migration '" + id + "' not changed: " + ex.getMessage());
+		}
+		return overrides;
+	}
+
+	private static <T> @Nullable T value(Map<String, @Nullable String> values, String name, Class<T> type) {
+		String value = values.get(name);
+		if (value == null || value.isBlank()) {
+			return null;
+		}
+		String example = (type == Duration.class) ? "a duration such as \"500ms\", \"2s\" or \"PT0.5S\""
+				: "a whole number such as 2000";
+		try {
+			T converted = conversion.convert(value.strip(), type);
+			if (converted == null) {
+				throw invalid(name + " is empty: send " + example);
+			}
+			return converted;
+		}
+		catch (ConversionException ex) {
+			throw invalid(name + " is '" + value + "', which is not " + example);
+		}
+	}
+
+	/**
+	 * Read a latency budget as {@code zdm.migrations.<id>.backfill.max-latency-increase}
+	 * is read: {@code 20%}, or the fraction {@code 0.2}.
+	 */
+	private static @Nullable Double latencyIncrease(@Nullable String value) {
+		if (value == null || value.isBlank()) {
+			return null;
+		}
+		String text = value.strip();
+		try {
+			return text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1).strip()) / 100
+					: Double.parseDouble(text);
+		}
+		catch (NumberFormatException ex) {
+			throw invalid("maxLatencyIncrease is '" + value + "', which is not a percentage such as \"20%\"");
+		}
+	}
+
+	private static InvalidEndpointRequestException invalid(String message) {
+		return new InvalidEndpointRequestException(message, message);
+	}
+
+	/**
+	 * Describe settings for the endpoint: durations as {@code 500ms}, the latency budget
+	 * as a percentage.
+	 */
+	private static Map<String, Object> shown(Map<String, Object> values) {
+		Map<String, Object> shown = new LinkedHashMap<>();
+		Function<Map.Entry<String, Object>, Object> format = (entry) -> {
+			Object value = entry.getValue();
+			if (value instanceof Duration duration) {
+				return BackfillOverrides.format(duration);
+			}
+			if ("maxLatencyIncrease".equals(entry.getKey()) && value instanceof Double fraction) {
+				return Double.isFinite(fraction)
+						? BigDecimal.valueOf(fraction * 100).stripTrailingZeros().toPlainString() + "%" : "off";
+			}
+			return value;
+		};
+		values.entrySet().forEach((entry) -> shown.put(entry.getKey(), format.apply(entry)));
+		return shown;
+	}
+
+	/**
+	 * A backfill's live tuning: the settings that pace it as declared, those an operator
+	 * overrode, and who did it last.
+	 *
+	 * @param declared the settings as this instance declares them
+	 * @param overrides the settings overridden, fleet-wide; the others are as declared
+	 * @param setBy who changed or cleared the overrides last ({@code declaration} when a
+	 * declaration with {@code clear-overrides=true} cleared them)
+	 * @param setOn from which instance
+	 * @param setAt when
+	 * @param reason why, as given
+	 * @param conflict why this instance runs with its declared settings although
+	 * overrides are set, if it does
+	 */
+	public record TuningDescriptor(Map<String, Object> declared, Map<String, Object> overrides, @Nullable String setBy,
+			@Nullable String setOn, @Nullable Instant setAt, @Nullable String reason, @Nullable String conflict) {
+
+		public TuningDescriptor {
+			declared = shown(declared);
+			overrides = shown(overrides);
+		}
+
+	}
+
+}

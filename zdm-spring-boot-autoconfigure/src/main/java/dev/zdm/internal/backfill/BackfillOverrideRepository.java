@@ -1,0 +1,189 @@
+package dev.zdm.internal.backfill;
+
+import java.math.BigDecimal;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.internal.fleet.OperatorAction;
+
+/**
+ * Reads and writes the live overrides of each migration's backfill settings
+ * ({@code zdm_backfill_override}): one row per migration, read by primary key at each
+ * heartbeat. Every statement on the table is here.
+ */
+public class BackfillOverrideRepository {
+
+	private static final String FIND = """
+			SELECT initial_batch_size, min_batch_size, max_batch_size,
+			       extract(epoch FROM target_batch_duration) AS target_batch_duration, extract(epoch FROM pause) AS pause,
+			       max_rows_per_second, max_latency_increase, max_lock_waiters,
+			       extract(epoch FROM max_transaction_age) AS max_transaction_age,
+			       extract(epoch FROM max_replication_lag) AS max_replication_lag,
+			       set_by, set_on, set_at, reason
+			FROM zdm_backfill_override WHERE migration_id = ?
+			""";
+
+	// durations are sent as ISO-8601 text, which PostgreSQL reads as an interval
+	private static final String SAVE = """
+			INSERT INTO zdm_backfill_override (migration_id, initial_batch_size, min_batch_size, max_batch_size,
+			    target_batch_duration, pause, max_rows_per_second, max_latency_increase, max_lock_waiters,
+			    max_transaction_age, max_replication_lag, set_by, set_on, set_at, reason)
+			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?)
+			ON CONFLICT (migration_id) DO UPDATE SET
+			    initial_batch_size = EXCLUDED.initial_batch_size, min_batch_size = EXCLUDED.min_batch_size,
+			    max_batch_size = EXCLUDED.max_batch_size, target_batch_duration = EXCLUDED.target_batch_duration,
+			    pause = EXCLUDED.pause, max_rows_per_second = EXCLUDED.max_rows_per_second,
+			    max_latency_increase = EXCLUDED.max_latency_increase, max_lock_waiters = EXCLUDED.max_lock_waiters,
+			    max_transaction_age = EXCLUDED.max_transaction_age, max_replication_lag = EXCLUDED.max_replication_lag,
+			    set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on, set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
+			""";
+
+	// the change merged over the stored overrides in the statement, so that two changes
+	// at once keep both
+	private static final String CHANGE = """
+			INSERT INTO zdm_backfill_override (migration_id, initial_batch_size, min_batch_size, max_batch_size,
+			    target_batch_duration, pause, max_rows_per_second, max_latency_increase, max_lock_waiters,
+			    max_transaction_age, max_replication_lag, set_by, set_on, set_at, reason)
+			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?)
+			ON CONFLICT (migration_id) DO UPDATE SET
+			    initial_batch_size = coalesce(EXCLUDED.initial_batch_size, zdm_backfill_override.initial_batch_size),
+			    min_batch_size = coalesce(EXCLUDED.min_batch_size, zdm_backfill_override.min_batch_size),
+			    max_batch_size = coalesce(EXCLUDED.max_batch_size, zdm_backfill_override.max_batch_size),
+			    target_batch_duration = coalesce(EXCLUDED.target_batch_duration,
+			                                     zdm_backfill_override.target_batch_duration),
+			    pause = coalesce(EXCLUDED.pause, zdm_backfill_override.pause),
+			    max_rows_per_second = coalesce(EXCLUDED.max_rows_per_second, zdm_backfill_override.max_rows_per_second),
+			    max_latency_increase = coalesce(EXCLUDED.max_latency_increase,
+			                                    zdm_backfill_override.max_latency_increase),
+			    max_lock_waiters = coalesce(EXCLUDED.max_lock_waiters, zdm_backfill_override.max_lock_waiters),
+			    max_transaction_age = coalesce(EXCLUDED.max_transaction_age, zdm_backfill_override.max_transaction_age),
+			    max_replication_lag = coalesce(EXCLUDED.max_replication_lag, zdm_backfill_override.max_replication_lag),
+			    set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on, set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
+			""";
+
+	// one statement, so that of the instances of a rolling deploy starting with the same
+	// declaration one clears and the others find it cleared
+	private static final String CLEAR_FOR_DECLARATION = """
+			INSERT INTO zdm_backfill_override (migration_id, cleared_declaration, set_by, set_on, set_at, reason)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (migration_id) DO UPDATE SET
+			    initial_batch_size = NULL, min_batch_size = NULL, max_batch_size = NULL, target_batch_duration = NULL,
+			    pause = NULL, max_rows_per_second = NULL, max_latency_increase = NULL, max_lock_waiters = NULL,
+			    max_transaction_age = NULL, max_replication_lag = NULL,
+			    cleared_declaration = EXCLUDED.cleared_declaration, set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on,
+			    set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
+			WHERE zdm_backfill_override.cleared_declaration IS DISTINCT FROM EXCLUDED.cleared_declaration
+			""";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 */
+	public BackfillOverrideRepository(DataSource dataSource) {
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	/**
+	 * Return a migration's overrides and who set them.
+	 * @param migrationId the migration
+	 * @return the overrides, or {@code null} if none was ever set or cleared
+	 */
+	public @Nullable Stored find(String migrationId) {
+		List<Stored> found = this.jdbcTemplate.query(FIND, (rs, row) -> stored(rs), migrationId);
+		return found.isEmpty() ? null : found.get(0);
+	}
+
+	/**
+	 * Replace a migration's overrides.
+	 * @param migrationId the migration
+	 * @param overrides the overrides, all of them; {@link BackfillOverrides#NONE} clears
+	 * them
+	 * @param action who asked, from which instance, when and why
+	 */
+	public void save(String migrationId, BackfillOverrides overrides, OperatorAction action) {
+		this.jdbcTemplate.update(SAVE, migrationId, overrides.initialBatchSize(), overrides.minBatchSize(),
+				overrides.maxBatchSize(), iso(overrides.targetBatchDuration()), iso(overrides.pause()),
+				overrides.maxRowsPerSecond(), overrides.maxLatencyIncrease(), overrides.maxLockWaiters(),
+				iso(overrides.maxTransactionAge()), iso(overrides.maxReplicationLag()), action.principal(),
+				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
+	}
+
+	/**
+	 * Change some of a migration's overrides, keeping the others.
+	 * @param migrationId the migration
+	 * @param change the overrides to set; those left {@code null} keep their stored value
+	 * @param action who asked, from which instance, when and why
+	 */
+	public void change(String migrationId, BackfillOverrides change, OperatorAction action) {
+		this.jdbcTemplate.update(CHANGE, migrationId, change.initialBatchSize(), change.minBatchSize(),
+				change.maxBatchSize(), iso(change.targetBatchDuration()), iso(change.pause()),
+				change.maxRowsPerSecond(), change.maxLatencyIncrease(), change.maxLockWaiters(),
+				iso(change.maxTransactionAge()), iso(change.maxReplicationLag()), action.principal(),
+				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
+	}
+
+	/**
+	 * Clear a migration's overrides for a declaration that says so, unless that same
+	 * declaration cleared them already.
+	 * @param migrationId the migration
+	 * @param declaration the declaration's fingerprint
+	 * @param action the clear, as recorded
+	 * @return whether they were cleared now
+	 */
+	public boolean clearForDeclaration(String migrationId, String declaration, OperatorAction action) {
+		return this.jdbcTemplate.update(CLEAR_FOR_DECLARATION, migrationId, declaration, action.principal(),
+				action.instanceId(), Timestamp.from(action.actedAt()), action.reason()) > 0;
+	}
+
+	private static Stored stored(ResultSet rs) throws SQLException {
+		BackfillOverrides overrides = new BackfillOverrides(integer(rs, "initial_batch_size"),
+				integer(rs, "min_batch_size"), integer(rs, "max_batch_size"), duration(rs, "target_batch_duration"),
+				duration(rs, "pause"), rs.getObject("max_rows_per_second", Long.class),
+				rs.getObject("max_latency_increase", Double.class), integer(rs, "max_lock_waiters"),
+				duration(rs, "max_transaction_age"), duration(rs, "max_replication_lag"));
+		Timestamp setAt = rs.getTimestamp("set_at");
+		return new Stored(overrides, rs.getString("set_by"), rs.getString("set_on"),
+				(setAt != null) ? setAt.toInstant() : null, rs.getString("reason"));
+	}
+
+	private static @Nullable Integer integer(ResultSet rs, String column) throws SQLException {
+		return rs.getObject(column, Integer.class);
+	}
+
+	private static @Nullable Duration duration(ResultSet rs, String column) throws SQLException {
+		BigDecimal seconds = rs.getBigDecimal(column);
+		return (seconds != null) ? Duration.ofNanos(seconds.movePointRight(9).longValue()) : null;
+	}
+
+	private static @Nullable String iso(@Nullable Duration duration) {
+		return (duration != null) ? duration.toString() : null;
+	}
+
+	/**
+	 * A migration's overrides as stored, with who set or cleared them last.
+	 *
+	 * @param overrides the overrides, {@link BackfillOverrides#NONE} once cleared
+	 * @param setBy the principal who last changed or cleared them
+	 * @param setOn the instance whose endpoint was called, or that cleared them for its
+	 * declaration
+	 * @param setAt when
+	 * @param reason why, as given
+	 */
+	public record Stored(BackfillOverrides overrides, @Nullable String setBy, @Nullable String setOn,
+			@Nullable Instant setAt, @Nullable String reason) {
+
+	}
+
+}

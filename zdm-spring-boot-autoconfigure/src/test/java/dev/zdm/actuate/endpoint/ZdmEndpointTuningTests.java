@@ -1,0 +1,203 @@
+package dev.zdm.actuate.endpoint;
+
+import java.security.Principal;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.actuate.audit.AuditEvent;
+import org.springframework.boot.actuate.audit.InMemoryAuditEventRepository;
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
+
+import dev.zdm.actuate.endpoint.BackfillTuning.TuningDescriptor;
+import dev.zdm.internal.backfill.BackfillOverrideRepository;
+import dev.zdm.internal.backfill.JdbcBackfillService;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.OperatorActionRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.entry;
+
+/**
+ * Tests for the live tuning operations of the {@link ZdmEndpoint} against a real
+ * PostgreSQL: values read as the properties are, refused with a message and nothing
+ * changed when malformed or out of range, audited with principal and reason, and shown
+ * with the declared values.
+ */
+class ZdmEndpointTuningTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private PhaseController controller;
+
+	private ZdmEndpoint endpoint;
+
+	private String migrationId;
+
+	private final List<Object> events = new CopyOnWriteArrayList<>();
+
+	private final InMemoryAuditEventRepository audit = new InMemoryAuditEventRepository();
+
+	@AfterEach
+	void stop() {
+		if (this.controller != null) {
+			this.controller.stop();
+		}
+	}
+
+	@Test
+	void settingsChangedLiveAreStoredShownAndAuditedWithPrincipalAndReason() {
+		start("tuned_a");
+		TuningDescriptor tuning = set("maxBatchSize", "2000", "pause", "500ms", "maxLatencyIncrease", "35%",
+				"maxTransactionAge", "PT2M", "reason", "  the copy is too slow  ", "user", "alice");
+		assertThat(tuning.overrides()).containsExactly(entry("maxBatchSize", 2000), entry("pause", "500ms"),
+				entry("maxLatencyIncrease", "35%"), entry("maxTransactionAge", "120s"));
+		assertThat(tuning.declared()).containsEntry("maxBatchSize", 1000)
+			.containsEntry("pause", "0ms")
+			.containsEntry("maxLatencyIncrease", "20%");
+		assertThat(tuning.setBy()).isEqualTo("alice");
+		assertThat(tuning.setOn()).isEqualTo("tune-a");
+		assertThat(tuning.reason()).isEqualTo("the copy is too slow");
+		assertThat(tuning.setAt()).isNotNull();
+		// a later change keeps what the first set, and a plain number of a duration is
+		// in milliseconds, as in the properties
+		tuning = set("minBatchSize", 50, "targetBatchDuration", 300, "user", "bob");
+		assertThat(tuning.overrides()).containsEntry("maxBatchSize", 2000)
+			.containsEntry("minBatchSize", 50)
+			.containsEntry("targetBatchDuration", "300ms");
+		assertThat(tuning.setBy()).isEqualTo("bob");
+		assertThat(tuning.reason()).isNull();
+		ZdmEndpoint.MigrationDescriptor shown = this.endpoint.migration("tuned_a");
+		assertThat(shown.tuning()).isEqualTo(tuning);
+		assertThat(shown.pacing().maxLatencyIncrease()).as("the budget in force").isEqualTo("35%");
+		assertThat(this.endpoint.migrations().migrations().get("tuned_a").tuning()).isEqualTo(tuning);
+		TuningDescriptor cleared = this.endpoint.tuning("tuned_a", "backfill", "tuning", "clear", null, null, null,
+				null, null, null, null, null, null, null, "back to the declaration", user("carol"));
+		assertThat(cleared.overrides()).isEmpty();
+		assertThat(cleared.setBy()).isEqualTo("carol");
+		List<OperatorAction> actions = this.endpoint.migration("tuned_a").actions();
+		assertThat(actions).extracting((action) -> action.principal() + " " + action.action())
+			.containsExactly("carol backfill.tuning.clear", "bob backfill.tuning", "alice backfill.tuning");
+		assertThat(actions.get(2).reason()).isEqualTo("the copy is too slow");
+		assertThat(actions.get(2).instanceId()).isEqualTo("tune-a");
+		assertThat(this.events).hasSize(3).allMatch(ZdmOperatorActionEvent.class::isInstance);
+		List<AuditEvent> audited = this.audit.find("alice", null, ZdmOperatorActionEvent.AUDIT_EVENT_TYPE);
+		assertThat(audited).singleElement()
+			.satisfies((event) -> assertThat(event.getData()).containsEntry("action", "backfill.tuning")
+				.containsEntry("reason", "the copy is too slow"));
+	}
+
+	@Test
+	void malformedOrOutOfRangeSettingsAreRefusedWithAMessageAndChangeNothing() {
+		start("tuned_b");
+		set("maxBatchSize", "2000", "user", "alice");
+		assertRefused("maxBatchSize is 'lots', which is not a whole number such as 2000", "maxBatchSize", "lots");
+		assertRefused("pause is 'soon', which is not a duration such as \"500ms\", \"2s\" or \"PT0.5S\"", "pause",
+				"soon", "maxBatchSize", "3000");
+		assertRefused("Backfill settings of migration 'tuned_b' not changed: pause is -5s, which is out of range: "
+				+ "set it to a duration of 0 or more, for example 0s or 500ms", "pause", "-5s");
+		assertRefused("minBatchSize is 0, which is out of range: set it to 1 or more", "minBatchSize", "0");
+		assertRefused("maxLatencyIncrease is 'fast', which is not a percentage such as \"20%\"", "maxLatencyIncrease",
+				"fast");
+		assertRefused("maxLatencyIncrease is 2000.0%, which is out of range", "maxLatencyIncrease", "2000%");
+		// within range alone, but below the declared minimum of 100 rows
+		assertRefused("the batch sizes would be min 100 and max 50 (minBatchSize declared, maxBatchSize overridden)",
+				"maxBatchSize", "50");
+		assertRefused("Send at least one setting to change", "reason", "nothing");
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> this.endpoint.tuning("tuned_b", "backfill", "tuning", "reset", null, null, null, null,
+					null, null, null, null, null, null, null, SecurityContext.NONE))
+			.withMessageContaining("use POST /actuator/zdm/tuned_b/backfill/tuning/set");
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> this.endpoint.tuning("orders", "backfill", "tuning", "set", null, null, "10", null, null,
+					null, null, null, null, null, null, SecurityContext.NONE))
+			.withMessageContaining("No migration 'orders' is declared");
+		TuningDescriptor unchanged = this.endpoint.migration("tuned_b").tuning();
+		assertThat(unchanged.overrides()).containsExactly(entry("maxBatchSize", 2000));
+		assertThat(unchanged.setBy()).isEqualTo("alice");
+		assertThat(this.endpoint.migration("tuned_b").actions()).hasSize(1);
+		assertThat(this.events).hasSize(1);
+	}
+
+	private void assertRefused(String message, Object... values) {
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> set(append(values, "user", "mallory")))
+			.withMessageContaining(message);
+	}
+
+	private static Object[] append(Object[] values, Object... more) {
+		Object[] all = new Object[values.length + more.length];
+		System.arraycopy(values, 0, all, 0, values.length);
+		System.arraycopy(more, 0, all, values.length, more.length);
+		return all;
+	}
+
+	/**
+	 * Call the set operation as the web layer does, with the values of a JSON body (each
+	 * converted to text) by name, and who asks.
+	 */
+	private TuningDescriptor set(Object... namesAndValues) {
+		Map<String, String> body = new HashMap<>();
+		for (int i = 0; i < namesAndValues.length; i += 2) {
+			body.put((String) namesAndValues[i], String.valueOf(namesAndValues[i + 1]));
+		}
+		return this.endpoint.tuning(this.migrationId, "backfill", "tuning", "set", body.get("initialBatchSize"),
+				body.get("minBatchSize"), body.get("maxBatchSize"), body.get("targetBatchDuration"), body.get("pause"),
+				body.get("maxRowsPerSecond"), body.get("maxLatencyIncrease"), body.get("maxLockWaiters"),
+				body.get("maxTransactionAge"), body.get("maxReplicationLag"), body.get("reason"),
+				(body.get("user") != null) ? user(body.get("user")) : SecurityContext.NONE);
+	}
+
+	private void start(String id) {
+		this.migrationId = id;
+		postgres.jdbc().execute("CREATE TABLE " + id + " (id bigint PRIMARY KEY, email text, email_address text)");
+		DataSource dataSource = postgres.newDataSource("tune-" + id, 4);
+		this.controller = TestEngine.phaseController(dataSource,
+				List.of(BackfillFixtures.migration(id, id, Phase.EXPAND,
+						BackfillFixtures.settings(1000, 100, 1000, Duration.ZERO))),
+				InstanceInfo.ofThisProcess("tune-a", "test", "1"), TestFleet.SETTINGS, List.of());
+		this.controller.start();
+		this.endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
+				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource));
+		this.endpoint.setAuditing(new OperatorActionRepository(dataSource), this.events::add, this.audit);
+		this.endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource));
+	}
+
+	private static SecurityContext user(String name) {
+		return new SecurityContext() {
+
+			@Override
+			public Principal getPrincipal() {
+				return () -> name;
+			}
+
+			@Override
+			public boolean isUserInRole(String role) {
+				return false;
+			}
+
+		};
+	}
+
+}

@@ -1,0 +1,96 @@
+package dev.zdm.internal.backfill;
+
+import java.time.Duration;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import dev.zdm.migration.BackfillSettings;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+/**
+ * Tests for {@link BackfillOverrides}: how live overrides merge over the declared
+ * settings and which values they refuse.
+ */
+@Tag("no-database")
+class BackfillOverridesTests {
+
+	private final BackfillSettings declared = BackfillSettings.builder()
+		.batchSizes(1000, 100, 5000)
+		.pause(Duration.ofMillis(20))
+		.build();
+
+	@Test
+	void overridesReplaceOnlyWhatTheySetAndALaterChangeKeepsEarlierOnes() {
+		BackfillOverrides first = new BackfillOverrides(null, null, 2000, null, Duration.ofMillis(500), null, null,
+				null, null, null);
+		BackfillOverrides both = first
+			.with(new BackfillOverrides(null, 200, null, null, null, 300L, 0.5, 3, Duration.ZERO, null));
+		BackfillSettings merged = both.applyTo(this.declared);
+		assertThat(merged.minBatchSize()).isEqualTo(200);
+		assertThat(merged.maxBatchSize()).isEqualTo(2000);
+		assertThat(merged.initialBatchSize()).isEqualTo(1000);
+		assertThat(merged.pause()).isEqualTo(Duration.ofMillis(500));
+		assertThat(merged.maxRowsPerSecond()).isEqualTo(300);
+		assertThat(merged.maxLatencyIncrease()).isEqualTo(0.5);
+		assertThat(merged.maxLockWaiters()).isEqualTo(3);
+		assertThat(merged.maxTransactionAge()).isEqualTo(Duration.ZERO);
+		assertThat(merged.maxReplicationLag()).isEqualTo(this.declared.maxReplicationLag());
+		assertThat(merged.targetBatchDuration()).isEqualTo(this.declared.targetBatchDuration());
+		assertThat(merged.lockTimeout()).isEqualTo(this.declared.lockTimeout());
+		assertThat(both.describe()).isEqualTo("minBatchSize=200, maxBatchSize=2000, pause=500ms, maxRowsPerSecond=300, "
+				+ "maxLatencyIncrease=0.5, maxLockWaiters=3, maxTransactionAge=0ms");
+		assertThat(BackfillOverrides.NONE.applyTo(this.declared)).isSameAs(this.declared);
+		assertThat(BackfillOverrides.NONE.isEmpty()).isTrue();
+		assertThat(BackfillOverrides.NONE.describe()).isEqualTo("none");
+	}
+
+	@Test
+	void initialBatchSizeIsBroughtWithinTheMergedBounds() {
+		BackfillSettings merged = new BackfillOverrides(null, 2000, 3000, null, null, null, null, null, null, null)
+			.applyTo(this.declared);
+		assertThat(merged.initialBatchSize()).isEqualTo(2000);
+	}
+
+	@Test
+	void valuesOutOfRangeAreRefusedWithTheirNameAndRange() {
+		assertThatIllegalArgumentException().isThrownBy(() -> overrides(0, null, null, null).applyTo(this.declared))
+			.withMessage("minBatchSize is 0, which is out of range: set it to 1 or more");
+		assertThatIllegalArgumentException().isThrownBy(() -> overrides(500, 400, null, null).check())
+			.withMessage("maxBatchSize is 400, which is out of range: set it to at least minBatchSize (500)");
+		assertThatIllegalArgumentException()
+			.isThrownBy(() -> overrides(null, null, Duration.ofMillis(-1), null).check())
+			.withMessage("pause is -1ms, which is out of range: set it to a duration of 0 or more, for example 0s "
+					+ "or 500ms");
+		assertThatIllegalArgumentException().isThrownBy(() -> overrides(null, null, null, Duration.ZERO).check())
+			.withMessageStartingWith("targetBatchDuration is 0ms, which is out of range");
+		assertThatIllegalArgumentException()
+			.isThrownBy(() -> new BackfillOverrides(null, null, null, null, null, -1L, null, null, null, null).check())
+			.withMessage("maxRowsPerSecond is -1, which is out of range: set it to 0 (no ceiling) or more");
+		assertThatIllegalArgumentException()
+			.isThrownBy(() -> new BackfillOverrides(null, null, null, null, null, null, 0.0, null, null, null).check())
+			.withMessageStartingWith("maxLatencyIncrease is 0.0%, which is out of range");
+	}
+
+	@Test
+	void boundsThatDoNotFitTheDeclaredOnesAreRefused() {
+		assertThatIllegalArgumentException().isThrownBy(() -> overrides(null, 50, null, null).applyTo(this.declared))
+			.withMessageContaining("the batch sizes would be min 100 and max 50 (minBatchSize declared, "
+					+ "maxBatchSize overridden): the max must be at least the min");
+	}
+
+	@Test
+	void fingerprintIsTheSameForTheSameDeclarationOnly() {
+		assertThat(BackfillOverrides.fingerprint(this.declared))
+			.isEqualTo(BackfillOverrides.fingerprint(this.declared.toBuilder().build()))
+			.hasSize(16)
+			.isNotEqualTo(BackfillOverrides.fingerprint(this.declared.toBuilder().pause(Duration.ZERO).build()));
+	}
+
+	private static BackfillOverrides overrides(Integer min, Integer max, Duration pause, Duration target) {
+		return new BackfillOverrides(null, min, max, target, pause, null, null, null, null, null);
+	}
+
+}
