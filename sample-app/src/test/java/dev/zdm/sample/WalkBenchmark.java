@@ -53,8 +53,9 @@ class WalkBenchmark {
 		System.out.println("Walk of the sample's two migrations (customers-email, customers-address; 1,000 existing "
 				+ "customers) through " + Phase.values().length + " phases, against starting the sample application "
 				+ "once per phase; one JVM, embedded PostgreSQL, warm-up start " + seconds(warmUp.starts()));
-		System.out.printf(Locale.ROOT, "  %-7s %9s %7s %16s %18s %7s %s%n", "round", "walk", "starts", "sample starts",
-				"(+ stops)", "ratio", "target <= " + TARGET + "x");
+		System.out.printf(Locale.ROOT, "  %-7s %9s %7s %16s %18s %7s %-13s %22s %7s%n", "round", "walk", "starts",
+				Phase.values().length + " starts", "(+ stops)", "ratio", "<= " + TARGET + "x", "walk, restart at each",
+				"ratio");
 		for (Round round : results) {
 			print(String.valueOf(round.number()), round);
 		}

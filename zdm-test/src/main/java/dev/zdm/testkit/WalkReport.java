@@ -14,7 +14,9 @@ import dev.zdm.backfill.BackfillProgress;
  * {@link PhaseWalk#runMixedFleet()}, and logged at {@code INFO} by {@link PhaseWalk}.
  * <p>
  * The times are sums per activity. The next phase's instance starts while the current
- * phase is checked, so the sums can add up to more than {@link #total()}.
+ * phase is checked, so the sums can add up to more than {@link #total()};
+ * {@link #applicationStartsWaitedFor()} is the part of the starts the walk waited for,
+ * and {@link #kitOverhead()} what the walk spent outside every activity.
  */
 public final class WalkReport {
 
