@@ -57,6 +57,8 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 
 		private long enteredAt;
 
+		private boolean closed;
+
 		Walk(ExtensionContext context, PhaseTest settings) {
 			ZdmTest zdmTest = AnnotatedElementUtils.findMergedAnnotation(context.getRequiredTestClass(), ZdmTest.class);
 			this.database = ZdmDatabases.create(context.getRequiredTestClass(),
@@ -157,6 +159,11 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 
 		@Override
 		public void close() {
+			// after the last phase, and again when JUnit closes the store
+			if (this.closed) {
+				return;
+			}
+			this.closed = true;
 			for (WalkInstance running : new WalkInstance[] { this.instance, this.kept }) {
 				if (running != null) {
 					this.walk.stop(running);
