@@ -22,7 +22,7 @@ final class WalkInstance implements AutoCloseable {
 
 	private Phase requested;
 
-	private @Nullable Phase startedAt;
+	private boolean moved;
 
 	private final ConfigurableApplicationContext context;
 
@@ -41,15 +41,7 @@ final class WalkInstance implements AutoCloseable {
 	 * @return the name
 	 */
 	String name() {
-		return (this.startedAt != null) ? this.name + ", moved to " + this.requested : this.name;
-	}
-
-	/**
-	 * Return the phase the instance started at.
-	 * @return the phase
-	 */
-	Phase startedAt() {
-		return (this.startedAt != null) ? this.startedAt : this.requested;
+		return this.moved ? this.name + ", moved to " + this.requested : this.name;
 	}
 
 	/**
@@ -61,9 +53,6 @@ final class WalkInstance implements AutoCloseable {
 	 * @param phase the phase
 	 */
 	void moveTo(Phase phase) {
-		if (this.startedAt == null) {
-			this.startedAt = this.requested;
-		}
 		MapPropertySource walkProperties = (MapPropertySource) this.context.getEnvironment()
 			.getPropertySources()
 			.get(PhaseInitializer.PROPERTY_SOURCE);
@@ -79,6 +68,7 @@ final class WalkInstance implements AutoCloseable {
 			}
 		}
 		this.requested = phase;
+		this.moved = true;
 	}
 
 	Phase requested() {
