@@ -35,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 @ZdmTest
 class CustomerMigrationWalkTests {
 
-	private static final int EXISTING_CUSTOMERS = 1_000;
+	static final int EXISTING_CUSTOMERS = 1_000;
 
 	@Test
 	void walksTheMigrationThroughEveryPhase(PhaseWalk walk) {
@@ -73,13 +73,13 @@ class CustomerMigrationWalkTests {
 		ZdmScripts.check("classpath:db/zdm/customers-address");
 	}
 
-	private static void createExistingCustomers(JdbcTemplate jdbc) {
+	static void createExistingCustomers(JdbcTemplate jdbc) {
 		jdbc.update("INSERT INTO customers (name, email, address_street, address_city) SELECT 'customer ' || i, "
 				+ "'Customer.' || i || '@Example.com', i || ' Main Street', 'City ' || (i % 100) "
 				+ "FROM generate_series(1, ?) AS i", EXISTING_CUSTOMERS);
 	}
 
-	private static void createReadChangeAndDelete(PhaseStep step) {
+	static void createReadChangeAndDelete(PhaseStep step) {
 		RestClient client = RestClient.create(step.baseUrl());
 		String email = "Ada." + step.phase().value() + "@Example.com";
 		Customer created = client.post()

@@ -38,6 +38,13 @@ final class PhaseInitializer implements ApplicationContextInitializer<Configurab
 
 	private static final String BEFORE_EXPAND_BEAN = "zdmWalkBeforeExpand";
 
+	/** The name of the property source that holds the phase the instance requests. */
+	static final String PROPERTY_SOURCE = "zdmWalk";
+
+	static final String MIGRATIONS_PREFIX = "zdm.migrations.";
+
+	static final String PHASE_SUFFIX = ".phase";
+
 	private final Set<String> walkProperties;
 
 	private final @Nullable BeforeExpand beforeExpand;
@@ -60,15 +67,15 @@ final class PhaseInitializer implements ApplicationContextInitializer<Configurab
 				: declared.stream().filter(this.migrationIds::contains).toList();
 		Map<String, Object> properties = new LinkedHashMap<>();
 		for (String id : ids) {
-			String prefix = "zdm.migrations." + id + ".";
+			String prefix = MIGRATIONS_PREFIX + id + ".";
 			FAST_BACKFILL.forEach((key, value) -> {
 				if (!this.walkProperties.contains(prefix + key)) {
 					properties.put(prefix + key, value);
 				}
 			});
-			properties.put(prefix + "phase", this.phase.value());
+			properties.put(MIGRATIONS_PREFIX + id + PHASE_SUFFIX, this.phase.value());
 		}
-		environment.getPropertySources().addFirst(new MapPropertySource("zdmWalk", properties));
+		environment.getPropertySources().addFirst(new MapPropertySource(PROPERTY_SOURCE, properties));
 		if (this.beforeExpand != null) {
 			addBeforeExpand(context, this.beforeExpand);
 		}

@@ -20,8 +20,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *     assertThat(customers.findById(ada.id())).isPresent();
  * }
  * </pre> Each phase is one invocation, named after the phase; once one fails, those after
- * it are skipped. The database comes from the test class's {@link ZdmTest} settings,
- * Testcontainers or embedded PostgreSQL.
+ * it are skipped. Before each invocation the application starts at the phase, except at
+ * {@code backfill}, where the instance of {@code dual-write} is moved on (see
+ * {@link PhaseWalk#restartEveryPhase()}). The database comes from the test class's
+ * {@link ZdmTest} settings, Testcontainers or embedded PostgreSQL.
  */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)
@@ -57,5 +59,13 @@ public @interface PhaseTest {
 	 * @return the scripts' locations
 	 */
 	String[] beforeExpand() default {};
+
+	/**
+	 * Whether to start a new instance at {@code backfill} too, where the walk otherwise
+	 * moves the instance of {@code dual-write} on, as
+	 * {@link PhaseWalk#restartEveryPhase()} does.
+	 * @return {@code true} to start an instance at every phase
+	 */
+	boolean restartEveryPhase() default false;
 
 }

@@ -51,7 +51,13 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 
 		private @Nullable WalkInstance instance;
 
+		private @Nullable WalkInstance kept;
+
 		private @Nullable Phase failedAt;
+
+		private long enteredAt;
+
+		private boolean closed;
 
 		Walk(ExtensionContext context, PhaseTest settings) {
 			ZdmTest zdmTest = AnnotatedElementUtils.findMergedAnnotation(context.getRequiredTestClass(), ZdmTest.class);
@@ -72,20 +78,32 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 			if (settings.beforeExpand().length > 0) {
 				this.walk.beforeExpand(settings.beforeExpand());
 			}
+			if (settings.restartEveryPhase()) {
+				this.walk.restartEveryPhase();
+			}
 		}
 
 		void enter(Phase phase) {
 			Assumptions.assumeTrue(this.failedAt == null,
 					() -> "the walk failed at phase " + this.failedAt + "; " + phase + " is skipped");
 			try {
-				WalkInstance started = this.walk.start("walk", phase);
-				this.instance = started;
-				this.walk.enter(List.of(started));
+				WalkInstance running = this.kept;
+				this.kept = null;
+				if (running != null) {
+					this.instance = running;
+					this.walk.move(running, phase);
+				}
+				else {
+					running = this.walk.start("walk", phase);
+					this.instance = running;
+				}
+				this.walk.enter(List.of(running));
 			}
 			catch (RuntimeException | Error ex) {
 				this.failedAt = phase;
 				throw ex;
 			}
+			this.enteredAt = System.nanoTime();
 		}
 
 		PhaseStep step() {
@@ -106,12 +124,17 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 			if (running == null) {
 				return;
 			}
+			this.walk.testMethodRan(this.enteredAt);
+			boolean keep = false;
 			try {
 				if (testFailed) {
 					this.failedAt = phase;
 				}
 				else {
 					this.walk.check(List.of(running));
+					int step = Phase.steps().indexOf(phase);
+					keep = step + 1 < Phase.steps().size()
+							&& this.walk.movesWithoutRestart(phase, Phase.steps().get(step + 1));
 				}
 			}
 			catch (RuntimeException | Error ex) {
@@ -119,7 +142,12 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 				throw ex;
 			}
 			finally {
-				this.walk.stop(running);
+				if (keep) {
+					this.kept = running;
+				}
+				else {
+					this.walk.stop(running);
+				}
 			}
 		}
 
@@ -132,9 +160,15 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 
 		@Override
 		public void close() {
-			WalkInstance running = this.instance;
-			if (running != null) {
-				this.walk.stop(running);
+			// after the last phase, and again when JUnit closes the store
+			if (this.closed) {
+				return;
+			}
+			this.closed = true;
+			for (WalkInstance running : new WalkInstance[] { this.instance, this.kept }) {
+				if (running != null) {
+					this.walk.stop(running);
+				}
 			}
 			this.walk.report();
 			this.database.close();

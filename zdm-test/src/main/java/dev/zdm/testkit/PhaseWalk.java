@@ -52,10 +52,12 @@ import dev.zdm.migration.ZdmConfigurationException;
  * afterwards.</li>
  * </ul>
  * {@link #run()} deploys one instance per phase, the next one starting while the current
- * phase is checked; {@link #runMixedFleet()} runs two instances side by side at adjacent
- * phases, as a rolling deploy does, and runs the scenario on both after every step. A
- * failure is a {@link PhaseWalkFailure} that names the phase, the instances and, for a
- * disagreement, the rows.
+ * phase is checked, except at {@code backfill}, where the instance of {@code dual-write}
+ * is moved on without a restart ({@link #restartEveryPhase()} turns that off);
+ * {@link #runMixedFleet()} runs two instances side by side at adjacent phases, as a
+ * rolling deploy does, and runs the scenario on both after every step. A failure is a
+ * {@link PhaseWalkFailure} that names the phase, the instances and, for a disagreement,
+ * the rows.
  * <p>
  * Every instance runs with fleet timing shortened for tests, heartbeat every 200 ms, and
  * the backfill's pause between batches shortened to 10 ms, so a walk on a small table
@@ -101,6 +103,8 @@ public final class PhaseWalk {
 	private boolean started;
 
 	private boolean conversionsChecked;
+
+	private boolean restartEveryPhase;
 
 	/**
 	 * Create a walk on a database. Within a test class annotated {@link ZdmTest}, declare
@@ -248,10 +252,11 @@ public final class PhaseWalk {
 			throw ex;
 		}
 		for (int i = 0; i < phases.length; i++) {
+			Phase following = (i + 1 < phases.length) ? phases[i + 1] : null;
+			boolean move = following != null && movesWithoutRestart(phases[i], following);
 			// the next deploy starts while this phase is checked, as in a rolling deploy:
-			// it is held back until
-			// the fleet allows its phase
-			CompletableFuture<WalkInstance> next = (i + 1 < phases.length) ? startInBackground("walk", phases[i + 1])
+			// it is held back until the fleet allows its phase
+			CompletableFuture<WalkInstance> next = (following != null && !move) ? startInBackground("walk", following)
 					: null;
 			try {
 				step(List.of(current));
@@ -261,12 +266,65 @@ public final class PhaseWalk {
 				stop(current);
 				throw ex;
 			}
-			stop(current);
-			if (next != null) {
-				current = join(next);
+			if (move) {
+				move(current, following);
+			}
+			else {
+				stop(current);
+				if (next != null) {
+					current = join(next);
+				}
 			}
 		}
 		return report();
+	}
+
+	/**
+	 * Start a new instance at every phase, including {@code backfill}, where the walk
+	 * otherwise moves the instance that ran {@code dual-write} on to {@code backfill}
+	 * without a restart (the application starts nothing differently at {@code backfill};
+	 * see the test kit's documentation).
+	 * @return this walk
+	 */
+	public PhaseWalk restartEveryPhase() {
+		this.restartEveryPhase = true;
+		return this;
+	}
+
+	/**
+	 * Whether the walk moves the running instance from one phase to the next instead of
+	 * starting a new one. Only {@code dual-write} to {@code backfill}: the instance
+	 * routes its repositories the same way at both (writes to both sides, reads from the
+	 * old one) and nothing in its start-up depends on the difference; the backfill is
+	 * started by a heartbeat, in a new instance as in a moved one. Every other deploy
+	 * starts an instance that does something differently from its first request on: the
+	 * first on the expanded schema, reads from the new side, the contract's checks at
+	 * start-up.
+	 * @param from the phase the instance runs
+	 * @param to the next phase
+	 * @return whether to move it
+	 */
+	boolean movesWithoutRestart(Phase from, Phase to) {
+		return !this.restartEveryPhase && from == Phase.DUAL_WRITE && to == Phase.BACKFILL;
+	}
+
+	/**
+	 * Move a running instance to the next phase without a restart.
+	 * @param instance the instance
+	 * @param phase the next phase
+	 */
+	void move(WalkInstance instance, Phase phase) {
+		long started = System.nanoTime();
+		try {
+			instance.moveTo(phase);
+		}
+		catch (RuntimeException ex) {
+			throw new PhaseWalkFailure(phase, "instance " + instance.name(),
+					"the instance could not be moved to " + phase + ": " + describe(ex), ex);
+		}
+		finally {
+			this.times.add(WalkTimes.Activity.PHASES_AND_DDL, started);
+		}
 	}
 
 	/**
@@ -314,7 +372,17 @@ public final class PhaseWalk {
 	 * @return the report
 	 */
 	WalkReport report() {
-		WalkReport report = new WalkReport(this.times.sinceStart(), this.times, this.backfills);
+		Duration total = this.times.sinceStart();
+		Duration ddl = Duration.ZERO;
+		for (String id : this.migrationIds) {
+			try {
+				ddl = ddl.plus(TestKitSupport.ddlTime(this.database.dataSource(), id));
+			}
+			catch (RuntimeException ex) {
+				// zdm's tables do not exist: the walk failed before zdm started
+			}
+		}
+		WalkReport report = new WalkReport(total, this.times, this.backfills, ddl);
 		logger.info(report);
 		return report;
 	}
@@ -341,7 +409,8 @@ public final class PhaseWalk {
 		return future;
 	}
 
-	private static WalkInstance join(CompletableFuture<WalkInstance> future) {
+	private WalkInstance join(CompletableFuture<WalkInstance> future) {
+		long started = System.nanoTime();
 		try {
 			return future.join();
 		}
@@ -353,6 +422,9 @@ public final class PhaseWalk {
 				throw error;
 			}
 			throw ex;
+		}
+		finally {
+			this.times.waitedForStart(started);
 		}
 	}
 
@@ -428,6 +500,14 @@ public final class PhaseWalk {
 			}
 		}
 		logger.info("zdm walk: phase " + lowest + " passed on " + where(instances));
+	}
+
+	/**
+	 * Add the time of a {@link PhaseTest @PhaseTest} method to the walk's report.
+	 * @param startedNanos when it started, from {@link System#nanoTime()}
+	 */
+	void testMethodRan(long startedNanos) {
+		this.times.add(WalkTimes.Activity.TEST_METHOD, startedNanos);
 	}
 
 	PhaseStep stepOf(WalkInstance instance) {

@@ -1,5 +1,6 @@
 package dev.zdm.testkit;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -96,6 +97,22 @@ final class TestKitSupport {
 		String last = (status.lastLockTimeout() != null)
 				? "; last lock timeout " + status.lastLockTimeout().describeBlockers() : "";
 		return "it is " + recorded.state() + ((recorded.error() != null) ? ": " + recorded.error() : "") + last;
+	}
+
+	/**
+	 * Return how long a migration's expand and contract DDL took, as zdm recorded them.
+	 * @param dataSource the database
+	 * @param migrationId the migration
+	 * @return the sum over the steps that finished
+	 */
+	static Duration ddlTime(DataSource dataSource, String migrationId) {
+		Duration total = Duration.ZERO;
+		for (DdlStatus.Step step : new DdlHistoryRepository(dataSource).status(migrationId, 1).steps()) {
+			if (step.finishedAt() != null) {
+				total = total.plus(Duration.between(step.startedAt(), step.finishedAt()));
+			}
+		}
+		return total;
 	}
 
 	/**

@@ -1,10 +1,12 @@
 package dev.zdm.testkit;
 
 import java.util.List;
+import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.MapPropertySource;
 
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.PhaseController;
@@ -18,7 +20,9 @@ final class WalkInstance implements AutoCloseable {
 
 	private final String name;
 
-	private final Phase requested;
+	private Phase requested;
+
+	private boolean moved;
 
 	private final ConfigurableApplicationContext context;
 
@@ -31,8 +35,40 @@ final class WalkInstance implements AutoCloseable {
 		this.controller = context.getBean(PhaseController.class);
 	}
 
+	/**
+	 * Return the instance's name for messages: its zdm instance id, and the phase it was
+	 * moved to if it was.
+	 * @return the name
+	 */
 	String name() {
-		return this.name;
+		return this.moved ? this.name + ", moved to " + this.requested : this.name;
+	}
+
+	/**
+	 * Request the next phase for every migration the walk set the phase of, as a restart
+	 * with {@code zdm.migrations.<id>.phase} changed would, without the restart: the
+	 * walk's property source says the new phase, and zdm's phase controller requests it
+	 * and heartbeats at once. The effective phase is then the fleet's decision, as
+	 * always.
+	 * @param phase the phase
+	 */
+	void moveTo(Phase phase) {
+		MapPropertySource walkProperties = (MapPropertySource) this.context.getEnvironment()
+			.getPropertySources()
+			.get(PhaseInitializer.PROPERTY_SOURCE);
+		if (walkProperties == null) {
+			throw new IllegalStateException("Instance " + this.name + " was not started by the walk");
+		}
+		for (Map.Entry<String, Object> property : walkProperties.getSource().entrySet()) {
+			String key = property.getKey();
+			if (key.startsWith(PhaseInitializer.MIGRATIONS_PREFIX) && key.endsWith(PhaseInitializer.PHASE_SUFFIX)) {
+				property.setValue(phase.value());
+				this.controller.requestPhase(key.substring(PhaseInitializer.MIGRATIONS_PREFIX.length(),
+						key.length() - PhaseInitializer.PHASE_SUFFIX.length()), phase);
+			}
+		}
+		this.requested = phase;
+		this.moved = true;
 	}
 
 	Phase requested() {
@@ -63,7 +99,7 @@ final class WalkInstance implements AutoCloseable {
 
 	@Override
 	public String toString() {
-		return this.name;
+		return name();
 	}
 
 }

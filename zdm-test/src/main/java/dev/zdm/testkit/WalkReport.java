@@ -14,7 +14,9 @@ import dev.zdm.backfill.BackfillProgress;
  * {@link PhaseWalk#runMixedFleet()}, and logged at {@code INFO} by {@link PhaseWalk}.
  * <p>
  * The times are sums per activity. The next phase's instance starts while the current
- * phase is checked, so the sums can add up to more than {@link #total()}.
+ * phase is checked, so the sums can add up to more than {@link #total()};
+ * {@link #applicationStartsWaitedFor()} is the part of the starts the walk waited for,
+ * and {@link #kitOverhead()} what the walk spent outside every activity.
  */
 public final class WalkReport {
 
@@ -24,10 +26,13 @@ public final class WalkReport {
 
 	private final Map<String, BackfillProgress> backfills;
 
-	WalkReport(Duration total, WalkTimes times, Map<String, BackfillProgress> backfills) {
+	private final Duration ddl;
+
+	WalkReport(Duration total, WalkTimes times, Map<String, BackfillProgress> backfills, Duration ddl) {
 		this.total = total;
 		this.times = times;
 		this.backfills = Map.copyOf(backfills);
+		this.ddl = ddl;
 	}
 
 	/**
@@ -46,6 +51,16 @@ public final class WalkReport {
 	 */
 	public Duration applicationStarts() {
 		return this.times.of(WalkTimes.Activity.APPLICATION_START);
+	}
+
+	/**
+	 * Return how long the walk waited for instances to start: the first instance's start,
+	 * and the part of each later start that did not run beside the checks of the phase
+	 * before.
+	 * @return the time, at most {@link #applicationStarts()}
+	 */
+	public Duration applicationStartsWaitedFor() {
+		return this.times.startsWaitedFor();
 	}
 
 	/**
@@ -82,6 +97,17 @@ public final class WalkReport {
 	}
 
 	/**
+	 * Return how long the expand and contract DDL of the walked migrations took, as zdm
+	 * recorded it. The DDL runs in the background of an instance's start (expand) or
+	 * while the walk waits for the contract: this time is part of
+	 * {@link #applicationStarts()} and {@link #phasesAndDdl()}, not added to them.
+	 * @return the sum
+	 */
+	public Duration ddl() {
+		return this.ddl;
+	}
+
+	/**
 	 * Return the time spent waiting for the backfill to copy and verify.
 	 * @return the sum
 	 */
@@ -98,6 +124,14 @@ public final class WalkReport {
 	}
 
 	/**
+	 * Return the time spent in the user's {@link PhaseTest @PhaseTest} methods.
+	 * @return the sum over every phase, zero for a {@link PhaseWalk} with a scenario
+	 */
+	public Duration testMethods() {
+		return this.times.of(WalkTimes.Activity.TEST_METHOD);
+	}
+
+	/**
 	 * Return the time spent checking that old and new agree.
 	 * @return the sum
 	 */
@@ -111,6 +145,16 @@ public final class WalkReport {
 	 */
 	public Duration applicationStops() {
 		return this.times.of(WalkTimes.Activity.APPLICATION_STOP);
+	}
+
+	/**
+	 * Return the walk's own work: its wall time less the time its thread spent in the
+	 * activities above (starts it waited for, waits, checks, scenarios, test methods,
+	 * stops). For {@code @PhaseTest} it includes JUnit's own work between the phases.
+	 * @return the time
+	 */
+	public Duration kitOverhead() {
+		return this.times.unaccounted(this.total);
 	}
 
 	/**
@@ -131,9 +175,14 @@ public final class WalkReport {
 			int count = this.times.count(activity);
 			if (count > 0) {
 				parts.add(activity.description() + " " + seconds(this.times.of(activity))
-						+ ((activity == WalkTimes.Activity.APPLICATION_START) ? " (" + count + ")" : ""));
+						+ ((activity == WalkTimes.Activity.APPLICATION_START)
+								? " (" + count + ", waited for " + seconds(applicationStartsWaitedFor()) + ")" : ""));
+			}
+			if (activity == WalkTimes.Activity.PHASES_AND_DDL) {
+				parts.add("DDL " + seconds(this.ddl) + " (within the starts and waits)");
 			}
 		}
+		parts.add("the kit's own work " + seconds(kitOverhead()));
 		StringBuilder text = new StringBuilder("zdm walk took " + seconds(this.total) + ": " + parts);
 		this.backfills.forEach((id, progress) -> text.append("; backfill of '")
 			.append(id)

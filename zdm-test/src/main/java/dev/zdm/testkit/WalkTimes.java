@@ -7,6 +7,9 @@ import java.util.Map;
 /**
  * Where a walk's time goes, summed by activity. Instances start in the background while
  * the phase before is checked, so the sums can add up to more than the walk's wall time.
+ * What the walk's own thread spends (activities on it, and waiting for an instance that
+ * starts in the background) is also summed on its own: the rest of the wall time is the
+ * walk's own work.
  */
 final class WalkTimes {
 
@@ -16,14 +19,57 @@ final class WalkTimes {
 
 	private final long started = System.nanoTime();
 
+	private final Thread walkThread = Thread.currentThread();
+
+	private long startsWaitedFor;
+
+	private long accounted;
+
 	/**
 	 * Add the time since {@code startedNanos} to an activity.
 	 * @param activity the activity
 	 * @param startedNanos when it started, from {@link System#nanoTime()}
 	 */
 	synchronized void add(Activity activity, long startedNanos) {
-		this.nanos.merge(activity, System.nanoTime() - startedNanos, Long::sum);
+		long elapsed = System.nanoTime() - startedNanos;
+		this.nanos.merge(activity, elapsed, Long::sum);
 		this.counts.merge(activity, 1, Integer::sum);
+		if (Thread.currentThread() == this.walkThread && !activity.nested) {
+			this.accounted += elapsed;
+			if (activity == Activity.APPLICATION_START) {
+				this.startsWaitedFor += elapsed;
+			}
+		}
+	}
+
+	/**
+	 * Add the time since {@code startedNanos} that the walk's thread waited for an
+	 * instance starting in the background.
+	 * @param startedNanos when it began to wait, from {@link System#nanoTime()}
+	 */
+	synchronized void waitedForStart(long startedNanos) {
+		long elapsed = System.nanoTime() - startedNanos;
+		this.startsWaitedFor += elapsed;
+		this.accounted += elapsed;
+	}
+
+	/**
+	 * Return how long the walk's thread waited for instances to start: the starts it ran
+	 * itself, and the rest of those that started in the background.
+	 * @return the time
+	 */
+	synchronized Duration startsWaitedFor() {
+		return Duration.ofNanos(this.startsWaitedFor);
+	}
+
+	/**
+	 * Return the time the walk's thread spent outside every activity: the walk's own
+	 * work.
+	 * @param total the walk's wall time
+	 * @return the time
+	 */
+	synchronized Duration unaccounted(Duration total) {
+		return Duration.ofNanos(Math.max(0, total.toNanos() - this.accounted));
 	}
 
 	synchronized Duration of(Activity activity) {
@@ -48,14 +94,15 @@ final class WalkTimes {
 		 */
 		APPLICATION_START("application starts"),
 
-		/** The walk's beforeExpand step. */
-		BEFORE_EXPAND("beforeExpand"),
+		/** The walk's beforeExpand step, part of the first instance's start. */
+		BEFORE_EXPAND("beforeExpand", true),
 
 		/** The conversion examples and round trips. */
 		CONVERSION_CHECK("conversion checks"),
 
 		/**
-		 * Waiting for instances to reach their phase and for the expand and contract DDL.
+		 * Waiting for instances to reach their phase and for the expand and contract DDL,
+		 * and moving an instance to the next phase.
 		 */
 		PHASES_AND_DDL("waiting for phases and DDL"),
 
@@ -65,6 +112,9 @@ final class WalkTimes {
 		/** The user's scenario. */
 		SCENARIO("scenarios"),
 
+		/** The user's {@code @PhaseTest} methods. */
+		TEST_METHOD("test methods"),
+
 		/** Checking that old and new agree. */
 		AGREEMENT_CHECK("agreement checks"),
 
@@ -73,8 +123,15 @@ final class WalkTimes {
 
 		private final String description;
 
+		private final boolean nested;
+
 		Activity(String description) {
+			this(description, false);
+		}
+
+		Activity(String description, boolean nested) {
 			this.description = description;
+			this.nested = nested;
 		}
 
 		String description() {

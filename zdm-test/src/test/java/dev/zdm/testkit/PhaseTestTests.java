@@ -2,6 +2,7 @@ package dev.zdm.testkit;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -9,6 +10,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 
+import org.springframework.context.ApplicationContext;
+
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.testkit.people.PeopleApplication;
 import dev.zdm.testkit.people.PersonRepository;
@@ -34,14 +38,23 @@ class PhaseTestTests {
 
 	private static final Map<Long, String> emails = new ConcurrentHashMap<>();
 
+	private static final Map<Phase, ApplicationContext> contexts = new ConcurrentHashMap<>();
+
 	@PhaseTest(application = PeopleApplication.class, properties = "spring.config.name=people",
 			beforeExpand = "classpath:seed/people.sql")
 	void runsAtEveryPhaseWithTheApplicationsBeans(PersonRepository people, PhaseStep step) {
 		phases.add(step.phase());
+		contexts.put(step.phase(), step.context());
 		assertThat(people).isSameAs(step.getBean(PersonRepository.class));
+		assertThat(step.getBean(PhaseController.class).status("people-email").effective()).isEqualTo(step.phase());
 		PeopleFixtures.crud(step, emails);
+		if (step.phase() == Phase.BACKFILL) {
+			assertThat(step.context()).as("dual-write's instance, moved on").isSameAs(contexts.get(Phase.DUAL_WRITE));
+			assertThat(step.instance()).isEqualTo("walk-walk-dual-write, moved to backfill");
+		}
 		if (step.phase() == Phase.CONTRACT) {
 			assertThat(phases).as("phases run so far").containsExactlyElementsOf(Phase.steps());
+			assertThat(Set.copyOf(contexts.values())).as("distinct contexts").hasSize(Phase.steps().size() - 1);
 		}
 	}
 

@@ -39,6 +39,10 @@ final class MigrationRuntime {
 		this.expandChecked = true;
 	}
 
+	void requested(Phase phase) {
+		this.migration = this.migration.toBuilder().requestedPhase(phase).build();
+	}
+
 	@Nullable MigrationStatus current() {
 		return this.current;
 	}

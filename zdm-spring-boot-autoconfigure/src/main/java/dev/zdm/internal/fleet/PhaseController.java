@@ -247,6 +247,28 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
+	 * Request another phase for a migration on this running instance and heartbeat at
+	 * once, as the instance's configuration would request it after a restart; the fleet
+	 * then decides the effective phase as on every heartbeat. For zdm's test kit, which
+	 * moves an instance between two phases whose deploys start nothing differently
+	 * instead of restarting it.
+	 * @param migrationId the migration
+	 * @param phase the phase to request
+	 * @throws IllegalArgumentException if no such migration is declared
+	 * @throws ZdmConfigurationException if the migration is contracted and the phase is
+	 * not {@code contract}
+	 */
+	public void requestPhase(String migrationId, Phase phase) {
+		MigrationRuntime runtime = runtime(migrationId);
+		synchronized (this.heartbeatMonitor) {
+			refuseImpossiblePhase(runtime.migration().toBuilder().requestedPhase(phase).build(),
+					this.states.find(migrationId));
+			runtime.requested(phase);
+			heartbeat(runtime);
+		}
+	}
+
+	/**
 	 * Return the phase this instance runs a migration at. Inside a transaction the first
 	 * call decides the phase for the rest of that transaction, whatever the heartbeat
 	 * decides meanwhile.

@@ -192,6 +192,34 @@ class PhaseControllerTests {
 	}
 
 	@Test
+	void phaseRequestedOnARunningInstanceIsDecidedByTheFleetAndRecordedAtOnce() {
+		PhaseController old = start("old", withoutBackfill(Phase.EXPAND), MANUAL);
+		PhaseController moved = start("moved", withoutBackfill(Phase.DUAL_WRITE), MANUAL);
+		moved.requestPhase(this.id, Phase.BACKFILL);
+		assertThat(moved.status(this.id).requested()).isEqualTo(Phase.BACKFILL);
+		assertThat(moved.status(this.id).effective()).isEqualTo(Phase.DUAL_WRITE);
+		assertThat(moved.status(this.id).heldBackReason()).contains("instance old runs expand");
+		old.stop();
+		moved.requestPhase(this.id, Phase.BACKFILL);
+		assertThat(moved.status(this.id).effective()).isEqualTo(Phase.BACKFILL);
+		assertThat(new JdbcTemplate(postgres.dataSource())
+			.queryForObject("SELECT requested_phase || ' ' || effective_phase FROM zdm_instance WHERE instance_id = ? "
+					+ "AND migration_id = ?", String.class, "moved", this.id))
+			.isEqualTo("backfill backfill");
+	}
+
+	@Test
+	void earlierPhaseRequestedOnARunningInstanceAfterContractIsRefused() {
+		PhaseController running = start("running", withoutBackfill(Phase.READ_NEW), MANUAL);
+		assertThat(new MigrationStateRepository(postgres.dataSource()).markContracted(this.id, "other")).isTrue();
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> running.requestPhase(this.id, Phase.READ_NEW))
+			.withMessageContaining("requests phase read-new, but its contract DDL already ran");
+		running.requestPhase(this.id, Phase.CONTRACT);
+		assertThat(running.status(this.id).requested()).isEqualTo(Phase.CONTRACT);
+	}
+
+	@Test
 	void instanceRunningExpandVoidsTheBackfillVerification() {
 		MigrationStateRepository states = new MigrationStateRepository(postgres.dataSource());
 		PhaseController newer = start("newer", withBackfill(Phase.READ_NEW), MANUAL);
