@@ -79,7 +79,7 @@ class DualWriteRepositoryTests {
 	}
 
 	@ParameterizedTest
-	@EnumSource(Phase.class)
+	@EnumSource(value = Phase.class, names = "ABANDON", mode = EnumSource.Mode.EXCLUDE)
 	void sameTableReadsComeFromOldSideUntilBackfillAndFromNewSideFromReadNewOn(Phase phase) {
 		UserStore users = users(start(USERS_EMAIL, phase, "a", postgres.dataSource()), postgres.dataSource());
 		// a statement that sets both sides keeps both values, so each side holds its own
@@ -90,7 +90,7 @@ class DualWriteRepositoryTests {
 	}
 
 	@ParameterizedTest
-	@EnumSource(Phase.class)
+	@EnumSource(value = Phase.class, names = "ABANDON", mode = EnumSource.Mode.EXCLUDE)
 	void sameTableWritesGoToTheSourceOfTruthAndTheTriggerSyncsTheOtherSide(Phase phase) {
 		UserStore users = users(start(USERS_EMAIL, phase, "a", postgres.dataSource()), postgres.dataSource());
 		users.insert(new User(1, "Ann", "Ann@Example.com"));
@@ -110,7 +110,7 @@ class DualWriteRepositoryTests {
 	}
 
 	@ParameterizedTest
-	@EnumSource(Phase.class)
+	@EnumSource(value = Phase.class, names = "ABANDON", mode = EnumSource.Mode.EXCLUDE)
 	void crossTableReadsComeFromOldTableUntilBackfillAndFromNewTableFromReadNewOn(Phase phase) {
 		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, phase, "a", postgres.dataSource()),
 				postgres.dataSource());
@@ -120,7 +120,7 @@ class DualWriteRepositoryTests {
 	}
 
 	@ParameterizedTest
-	@EnumSource(Phase.class)
+	@EnumSource(value = Phase.class, names = "ABANDON", mode = EnumSource.Mode.EXCLUDE)
 	void crossTableWritesGoToBothTablesFromDualWriteOn(Phase phase) {
 		UserStore accounts = accounts(start(ACCOUNTS_CUSTOMERS, phase, "a", postgres.dataSource()),
 				postgres.dataSource());
