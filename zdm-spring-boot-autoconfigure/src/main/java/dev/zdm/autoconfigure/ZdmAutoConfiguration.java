@@ -47,6 +47,7 @@ import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandSettings;
 import dev.zdm.internal.ddl.FlywayStep;
 import dev.zdm.internal.ddl.LockSafeExecutor;
+import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.ddl.SchemaChangeContributions;
 import dev.zdm.internal.ddl.declared.DeclaredOperations;
 import dev.zdm.internal.ddl.script.DdlCatalog;
@@ -184,6 +185,14 @@ public final class ZdmAutoConfiguration {
 				settings, instance, properties.getFleet().getTimeout());
 		contractPrecondition.ifAvailable(runner::setContractPrecondition);
 		return runner;
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	MigrationPlanner zdmMigrationPlanner(DataSource dataSource, FlywayStep flywayStep,
+			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
+			DdlSettings settings, BackfillService backfillService) {
+		return new MigrationPlanner(dataSource, flywayStep, contributions, history, states, settings, backfillService);
 	}
 
 	@Bean

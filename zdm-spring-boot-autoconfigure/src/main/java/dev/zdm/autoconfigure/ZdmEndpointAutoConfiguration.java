@@ -19,6 +19,7 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.ExpandRunner;
+import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
@@ -39,10 +40,11 @@ public final class ZdmEndpointAutoConfiguration {
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
 			DataSource dataSource, ApplicationEventPublisher eventPublisher,
-			ObjectProvider<AuditEventRepository> auditEventRepository) {
+			ObjectProvider<AuditEventRepository> auditEventRepository, ObjectProvider<MigrationPlanner> planner) {
 		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
 				ddlHistoryRepository, expandRunner.getIfAvailable());
 		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
+		endpoint.setPlanner(planner.getIfAvailable());
 		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
 				auditEventRepository.getIfAvailable());
 		return endpoint;
