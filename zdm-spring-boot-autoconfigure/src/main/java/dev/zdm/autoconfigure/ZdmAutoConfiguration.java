@@ -189,10 +189,12 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	MigrationPlanner zdmMigrationPlanner(DataSource dataSource, FlywayStep flywayStep,
+	@DependsOnDatabaseInitialization
+	MigrationPlanner zdmMigrationPlanner(ZdmProperties properties, DataSource dataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			DdlSettings settings, BackfillService backfillService) {
-		return new MigrationPlanner(dataSource, flywayStep, contributions, history, states, settings, backfillService);
+		return new MigrationPlanner(MigrationDefinitions.from(properties), dataSource, flywayStep, contributions,
+				history, states, settings, backfillService);
 	}
 
 	@Bean

@@ -82,8 +82,11 @@ public class MigrationPlanner {
 
 	private final TransactionTemplate readOnly;
 
+	private final List<MigrationDefinition> migrations;
+
 	/**
 	 * Create a planner.
+	 * @param migrations the declared migrations
 	 * @param dataSource the application's data source
 	 * @param scripts where the expand and contract scripts are loaded from
 	 * @param contributions the contributors whose statements run with the scripts
@@ -92,9 +95,10 @@ public class MigrationPlanner {
 	 * @param settings the DDL settings, for the lock timeout
 	 * @param backfill the backfill's progress, for a measured rate, or {@code null}
 	 */
-	public MigrationPlanner(DataSource dataSource, FlywayStep scripts, SchemaChangeContributions contributions,
-			DdlHistoryRepository history, MigrationStateRepository states, DdlSettings settings,
-			@Nullable BackfillService backfill) {
+	public MigrationPlanner(List<MigrationDefinition> migrations, DataSource dataSource, FlywayStep scripts,
+			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
+			DdlSettings settings, @Nullable BackfillService backfill) {
+		this.migrations = List.copyOf(migrations);
 		this.scripts = scripts;
 		this.contributions = contributions;
 		this.history = history;
@@ -109,6 +113,22 @@ public class MigrationPlanner {
 		this.readOnly = new TransactionTemplate(transactionManager);
 		this.readOnly.setReadOnly(true);
 		this.readOnly.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+	}
+
+	/**
+	 * Return the declared migrations, as declared.
+	 * @return the migrations, in declaration order
+	 */
+	public List<MigrationDefinition> migrations() {
+		return this.migrations;
+	}
+
+	/**
+	 * Compute the plan of each declared migration, each in a read-only transaction.
+	 * @return the plans, in declaration order
+	 */
+	public List<MigrationPlan> planAll() {
+		return this.migrations.stream().map(this::plan).toList();
 	}
 
 	/**

@@ -314,7 +314,8 @@ class MigrationPlannerTests {
 				new LockInspector(dataSource));
 		FlywayStep scripts = new FlywayStep(dataSource, executor, history,
 				new DdlScriptLoader(new DefaultResourceLoader()));
-		return new MigrationPlanner(dataSource, scripts, new SchemaChangeContributions(contributors, executor), history,
+		return new MigrationPlanner(List.of(), dataSource, scripts,
+				new SchemaChangeContributions(contributors, executor), history,
 				new MigrationStateRepository(dataSource), this.settings, new JdbcBackfillService(dataSource));
 	}
 
