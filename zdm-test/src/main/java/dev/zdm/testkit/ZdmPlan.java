@@ -1,16 +1,27 @@
 package dev.zdm.testkit;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import org.springframework.beans.factory.InitializingBean;
+import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.support.GenericApplicationContext;
 import org.springframework.util.ClassUtils;
+
+import dev.zdm.autoconfigure.ZdmEndpointAutoConfiguration;
+import dev.zdm.autoconfigure.ZdmHealthContributorAutoConfiguration;
+import dev.zdm.autoconfigure.ZdmMetricsAutoConfiguration;
+import dev.zdm.autoconfigure.ZdmObservationAutoConfiguration;
+import dev.zdm.internal.fleet.PhaseController;
 
 /**
  * What each phase of an application's migrations will do, the same plan as {@code GET
@@ -53,15 +64,23 @@ public final class ZdmPlan {
 	 * disabled
 	 */
 	public static ZdmPlan of(Class<?> application, ZdmDatabase database, String... properties) {
-		String[] arguments = Stream
-			.of(Stream.of(database.springProperties()),
-					Stream.of("spring.main.banner-mode=off", "logging.level.root=warn"), Stream.of(properties))
+		String[] arguments = Stream.of(Stream.of(database.springProperties()),
+				// the actuator and Micrometer create their beans eagerly, and zdm's need
+				// the phase controller
+				Stream.of("spring.main.banner-mode=off", "logging.level.root=warn",
+						"spring.autoconfigure.exclude="
+								+ String.join(",", ZdmHealthContributorAutoConfiguration.class.getName(),
+										ZdmMetricsAutoConfiguration.class.getName(),
+										ZdmObservationAutoConfiguration.class.getName(),
+										ZdmEndpointAutoConfiguration.class.getName())),
+				Stream.of(properties))
 			.flatMap((stream) -> stream)
 			.map((property) -> "--" + property)
 			.toArray(String[]::new);
 		try (ConfigurableApplicationContext context = new SpringApplicationBuilder(application)
 			.web(WebApplicationType.NONE)
 			.lazyInitialization(true)
+			.initializers(new PhaseControllerGuard())
 			.run(arguments)) {
 			Map<String, String> texts = new LinkedHashMap<>();
 			Map<String, List<String>> statements = new LinkedHashMap<>();
@@ -145,6 +164,39 @@ public final class ZdmPlan {
 		try (ZdmDatabase database = ZdmDatabases.create(PostgresSource.AUTO, ZdmDatabases.DEFAULT_IMAGE, "plan")) {
 			System.out.println(of(application, database, properties.toArray(String[]::new)).text());
 		}
+	}
+
+	/**
+	 * Makes sure zdm's phase controller, which writes as it starts, does not start while
+	 * the plan is computed: a bean the application creates eagerly that needs it fails
+	 * the start with the reason instead.
+	 */
+	private static final class PhaseControllerGuard
+			implements ApplicationContextInitializer<ConfigurableApplicationContext> {
+
+		private static final String GUARD_BEAN = "zdmPlanPhaseControllerGuard";
+
+		@Override
+		public void initialize(ConfigurableApplicationContext context) {
+			if (context instanceof GenericApplicationContext generic) {
+				generic.registerBean(GUARD_BEAN, InitializingBean.class, () -> () -> {
+					throw new IllegalStateException("A bean of the application needs zdm's phase controller at "
+							+ "start-up, which would start zdm (and write to the database) while the plan is "
+							+ "computed; make that bean @Lazy, or look at the plan through GET /actuator/zdm/{id}/plan");
+				});
+			}
+			context.addBeanFactoryPostProcessor((beanFactory) -> {
+				for (String name : beanFactory.getBeanNamesForType(PhaseController.class, true, false)) {
+					BeanDefinition definition = beanFactory.getBeanDefinition(name);
+					String[] dependsOn = definition.getDependsOn();
+					String[] merged = (dependsOn != null) ? Arrays.copyOf(dependsOn, dependsOn.length + 1)
+							: new String[1];
+					merged[merged.length - 1] = GUARD_BEAN;
+					definition.setDependsOn(merged);
+				}
+			});
+		}
+
 	}
 
 }

@@ -321,7 +321,8 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 			if (level == Level.NONE) {
 				level = Level.ACCESS_EXCLUSIVE;
 			}
-			return new StatementLock(level, (table != null) ? table.sql() : null, work, also, String.join("; ", notes));
+			return new StatementLock(level, (table != null) ? table.sql() : null, work, also,
+					String.join("; ", notes.stream().distinct().toList()));
 		}
 
 		private static StatementLock lock(Level level, @Nullable SqlName table, Work work, String note) {
