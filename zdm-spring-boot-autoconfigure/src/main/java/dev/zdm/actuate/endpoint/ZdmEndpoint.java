@@ -203,12 +203,7 @@ public class ZdmEndpoint {
 			throw new InvalidEndpointRequestException("No planner",
 					"This application has no MigrationPlanner bean, so there is no plan to show");
 		}
-		MigrationDefinition migration = this.controller.migrations()
-			.stream()
-			.filter((candidate) -> candidate.id().equals(id))
-			.findFirst()
-			.orElse(null);
-		return (migration != null) ? planner.plan(migration) : null;
+		return planner.plan(id);
 	}
 
 	/**

@@ -132,6 +132,19 @@ public class MigrationPlanner {
 	}
 
 	/**
+	 * Compute the plan of a declared migration, in a read-only transaction.
+	 * @param migrationId the migration
+	 * @return the plan, or {@code null} if no such migration is declared
+	 */
+	public @Nullable MigrationPlan plan(String migrationId) {
+		return this.migrations.stream()
+			.filter((migration) -> migration.id().equals(migrationId))
+			.findFirst()
+			.map(this::plan)
+			.orElse(null);
+	}
+
+	/**
 	 * Compute a migration's plan, in a read-only transaction.
 	 * @param migration the migration
 	 * @return the plan

@@ -261,6 +261,7 @@ class MigrationPlannerTests {
 		DataSource dataSource = postgres.dataSource();
 		MigrationPlan plan = planner(dataSource).plan(migration);
 		assertThat(plan.allStatements()).isNotEmpty();
+		assertThat(planner(dataSource).plan("no-such-migration")).isNull();
 		assertThat(SchemaSnapshot.of(jdbc)).isEqualTo(schema);
 		assertThat(zdmRows(jdbc)).isEqualTo(zdmRows);
 		SchemaChangeContributor writer = new SchemaChangeContributor() {
