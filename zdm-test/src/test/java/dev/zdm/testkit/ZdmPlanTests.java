@@ -9,6 +9,7 @@ import dev.zdm.testkit.products.ProductApplication;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatException;
 
 /**
  * Tests for {@link ZdmPlan}: the plan of an application's migrations, computed with the
@@ -55,6 +56,19 @@ class ZdmPlanTests {
 			.containsExactly("id", "name", "price");
 		assertThatIllegalArgumentException().isThrownBy(() -> plan.text("orders-total"))
 			.withMessage("No migration 'orders-total' is declared; the application declares [products-price]");
+	}
+
+	@Test
+	void beanThatNeedsThePhaseControllerAtStartUpFailsThePlanAndZdmWritesNothing(ZdmDatabase database) {
+		// without lazy initialization every bean starts, the phase controller among them
+		assertThatException()
+			.isThrownBy(() -> ZdmPlan.of(ProductApplication.class, database, "spring.config.name=products",
+					"spring.main.lazy-initialization=false"))
+			.havingRootCause()
+			.isInstanceOf(IllegalStateException.class)
+			.withMessageStartingWith("A bean of the application needs zdm's phase controller at start-up");
+		assertThat(database.jdbc().queryForList("SELECT relname FROM pg_class WHERE relname LIKE 'zdm%'", String.class))
+			.isEmpty();
 	}
 
 }
