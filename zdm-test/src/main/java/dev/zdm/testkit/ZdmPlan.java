@@ -12,9 +12,13 @@ import org.springframework.beans.factory.InitializingBean;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.support.GenericApplicationContext;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.MapPropertySource;
 import org.springframework.util.ClassUtils;
 
 import dev.zdm.autoconfigure.ZdmEndpointAutoConfiguration;
@@ -64,16 +68,9 @@ public final class ZdmPlan {
 	 * disabled
 	 */
 	public static ZdmPlan of(Class<?> application, ZdmDatabase database, String... properties) {
-		String[] arguments = Stream.of(Stream.of(database.springProperties()),
-				// the actuator and Micrometer create their beans eagerly, and zdm's need
-				// the phase controller
-				Stream.of("spring.main.banner-mode=off", "logging.level.root=warn",
-						"spring.autoconfigure.exclude="
-								+ String.join(",", ZdmHealthContributorAutoConfiguration.class.getName(),
-										ZdmMetricsAutoConfiguration.class.getName(),
-										ZdmObservationAutoConfiguration.class.getName(),
-										ZdmEndpointAutoConfiguration.class.getName())),
-				Stream.of(properties))
+		String[] arguments = Stream
+			.of(Stream.of(database.springProperties()),
+					Stream.of("spring.main.banner-mode=off", "logging.level.root=warn"), Stream.of(properties))
 			.flatMap((stream) -> stream)
 			.map((property) -> "--" + property)
 			.toArray(String[]::new);
@@ -168,16 +165,29 @@ public final class ZdmPlan {
 
 	/**
 	 * Makes sure zdm's phase controller, which writes as it starts, does not start while
-	 * the plan is computed: a bean the application creates eagerly that needs it fails
-	 * the start with the reason instead.
+	 * the plan is computed: zdm's actuator, metrics and observation beans are left out,
+	 * and a bean the application creates eagerly that needs it fails the start with the
+	 * reason instead.
 	 */
 	private static final class PhaseControllerGuard
 			implements ApplicationContextInitializer<ConfigurableApplicationContext> {
 
 		private static final String GUARD_BEAN = "zdmPlanPhaseControllerGuard";
 
+		private static final String EXCLUDE = "spring.autoconfigure.exclude";
+
 		@Override
 		public void initialize(ConfigurableApplicationContext context) {
+			// the actuator and Micrometer create their beans eagerly, and zdm's need the
+			// phase controller: left out, with whatever the application excludes itself
+			ConfigurableEnvironment environment = context.getEnvironment();
+			List<String> exclude = new ArrayList<>(
+					Binder.get(environment).bind(EXCLUDE, Bindable.listOf(String.class)).orElse(List.of()));
+			exclude.addAll(List.of(ZdmHealthContributorAutoConfiguration.class.getName(),
+					ZdmMetricsAutoConfiguration.class.getName(), ZdmObservationAutoConfiguration.class.getName(),
+					ZdmEndpointAutoConfiguration.class.getName()));
+			environment.getPropertySources()
+				.addFirst(new MapPropertySource("zdmPlan", Map.of(EXCLUDE, String.join(",", exclude))));
 			if (context instanceof GenericApplicationContext generic) {
 				generic.registerBean(GUARD_BEAN, InitializingBean.class, () -> () -> {
 					throw new IllegalStateException("A bean of the application needs zdm's phase controller at "
