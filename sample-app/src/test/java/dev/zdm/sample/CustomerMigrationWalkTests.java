@@ -17,6 +17,7 @@ import dev.zdm.migration.Phase;
 import dev.zdm.testkit.PhaseStep;
 import dev.zdm.testkit.PhaseWalk;
 import dev.zdm.testkit.WalkReport;
+import dev.zdm.testkit.ZdmPlan;
 import dev.zdm.testkit.ZdmScripts;
 import dev.zdm.testkit.ZdmTest;
 
@@ -29,7 +30,8 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  * with zdm's test kit: at each phase the service creates, reads, changes and deletes
  * customers over HTTP, then the kit checks that old and new agree for every row, that the
  * backfill verified (copying the addresses of the customers that existed before) and that
- * the contract ran.
+ * the contract ran; the plan shown before the walk is, statement by statement, what the
+ * DDL history records after it.
  */
 @Isolated
 @ZdmTest
@@ -41,6 +43,10 @@ class CustomerMigrationWalkTests {
 	void walksTheMigrationThroughEveryPhase(PhaseWalk walk) {
 		List<Phase> phases = new ArrayList<>();
 		long started = System.nanoTime();
+		// the plan before anything runs, on the walk's database: only the application's
+		// own Flyway has run
+		ZdmPlan plan = ZdmPlan.of(SampleApplication.class, walk.database());
+		System.out.println(plan.text());
 		WalkReport report = walk.application(SampleApplication.class)
 			.beforeExpand(CustomerMigrationWalkTests::createExistingCustomers)
 			.scenario((step) -> {
@@ -65,6 +71,16 @@ class CustomerMigrationWalkTests {
 			.as("addresses of the customers that existed before expand, copied by the backfill")
 			.isEqualTo(EXISTING_CUSTOMERS - Phase.steps().size());
 		System.out.println("CustomerMigrationWalkTests: the walk through every phase took " + millis + " ms");
+		assertThat(plan.migrationIds()).containsExactly("customers-email", "customers-address");
+		for (String id : plan.migrationIds()) {
+			assertThat(plan.statements(id)).as("the plan of %s, statement by statement, against the DDL history", id)
+				.isNotEmpty()
+				.containsExactlyElementsOf(walk.database()
+					.jdbc()
+					.queryForList("SELECT step || ' ' || source || ' #' || statement_index || ': ' || statement "
+							+ "FROM zdm_ddl_statement WHERE migration_id = ? AND state = 'applied' "
+							+ "ORDER BY started_at, step, source, statement_index", String.class, id));
+		}
 	}
 
 	@Test

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.client.RestClient;
 
@@ -46,6 +47,28 @@ class ZdmEndpointWebTests {
 					"\"table\":\"public.customers\"", "\"backfill\":{", "\"ddl\":{", "\"fleet\":[", "\"locks\":{");
 			assertThat(get(client, "/actuator/zdm").getBody()).contains("\"migrations\":{\"customers-email\"");
 			assertThat(get(client, "/actuator/zdm/no-such-migration").getStatusCode().value()).isEqualTo(404);
+			ResponseEntity<String> plan = client.get()
+				.uri("/actuator/zdm/customers-email/plan")
+				.accept(MediaType.APPLICATION_JSON)
+				.retrieve()
+				.toEntity(String.class);
+			assertThat(plan.getStatusCode().value()).isEqualTo(200);
+			assertThat(plan.getBody()).contains("\"plan\":{\"migrationId\":\"customers-email\"",
+					"\"source\":\"V1__add_email_address.sql\"", "\"status\":\"applied\"",
+					"\"lock\":\"ACCESS EXCLUSIVE\"", "\"text\":\"zdm plan of migration 'customers-email'");
+			ResponseEntity<String> text = client.get()
+				.uri("/actuator/zdm/customers-email/plan")
+				.accept(MediaType.TEXT_PLAIN)
+				.retrieve()
+				.toEntity(String.class);
+			assertThat(text.getStatusCode().value()).isEqualTo(200);
+			assertThat(text.getHeaders().getContentType().isCompatibleWith(MediaType.TEXT_PLAIN)).isTrue();
+			assertThat(text.getBody()).startsWith("zdm plan of migration 'customers-email'")
+				.contains("[applied] V1__add_email_address.sql #1: ALTER TABLE customers ADD COLUMN email_address text",
+						"Phase contract: ", "[to run] V1__drop_email.sql #1: ALTER TABLE customers DROP COLUMN email");
+			ResponseEntity<String> unknownView = get(client, "/actuator/zdm/customers-email/plans");
+			assertThat(unknownView.getStatusCode().value()).isEqualTo(400);
+			assertThat(get(client, "/actuator/zdm/no-such-migration/plan").getStatusCode().value()).isEqualTo(404);
 			assertThat(post(client, "/actuator/zdm/customers-email/pause").getStatusCode().is4xxClientError()).isTrue();
 			assertThat(paused()).isFalse();
 			assertThat(post(client, "/actuator/zdm/customers-email/backfill/tuning/set", "{\"maxBatchSize\": 2000}")

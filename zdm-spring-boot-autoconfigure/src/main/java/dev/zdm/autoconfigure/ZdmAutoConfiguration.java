@@ -53,6 +53,7 @@ import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.ExpandSettings;
 import dev.zdm.internal.ddl.FlywayStep;
 import dev.zdm.internal.ddl.LockSafeExecutor;
+import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.ddl.SchemaChangeContributions;
 import dev.zdm.internal.ddl.declared.DeclaredOperations;
 import dev.zdm.internal.ddl.script.DdlCatalog;
@@ -211,6 +212,16 @@ public final class ZdmAutoConfiguration {
 		return new AbandonRunner(dataSource, flywayStep, executor, history, states, registry,
 				new OperatorActionRepository(dataSource), settings, new AbandonSettings(reasons, locations), instance,
 				properties.getFleet().getTimeout());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@DependsOnDatabaseInitialization
+	MigrationPlanner zdmMigrationPlanner(ZdmProperties properties, DataSource dataSource, FlywayStep flywayStep,
+			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
+			DdlSettings settings, BackfillService backfillService) {
+		return new MigrationPlanner(MigrationDefinitions.from(properties), dataSource, flywayStep, contributions,
+				history, states, settings, backfillService);
 	}
 
 	@Bean

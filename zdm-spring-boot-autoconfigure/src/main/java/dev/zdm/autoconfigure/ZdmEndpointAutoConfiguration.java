@@ -21,6 +21,7 @@ import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.ExpandRunner;
+import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
@@ -41,11 +42,13 @@ public final class ZdmEndpointAutoConfiguration {
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
 			ObjectProvider<AbandonRunner> abandonRunner, DataSource dataSource,
-			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository) {
+			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository,
+			ObjectProvider<MigrationPlanner> planner) {
 		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
 				ddlHistoryRepository, expandRunner.getIfAvailable());
 		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
 		endpoint.setAbandonRunner(abandonRunner.getIfAvailable());
+		endpoint.setPlanner(planner.getIfAvailable());
 		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
 				auditEventRepository.getIfAvailable());
 		endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource));

@@ -2,13 +2,16 @@ package dev.zdm.testkit;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import javax.sql.DataSource;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.context.ApplicationContext;
 import org.springframework.core.io.DefaultResourceLoader;
 
 import dev.zdm.backfill.BackfillService;
@@ -16,6 +19,8 @@ import dev.zdm.ddl.UnsafeStatement;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
+import dev.zdm.internal.ddl.MigrationPlan;
+import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.ddl.script.AllowReasons;
 import dev.zdm.internal.ddl.script.DdlCatalog;
 import dev.zdm.internal.ddl.script.DdlScript;
@@ -125,8 +130,48 @@ final class TestKitSupport {
 		return new JdbcBackfillService(dataSource);
 	}
 
+	/**
+	 * Compute the plan of every migration an application declares, through its
+	 * {@code MigrationPlanner} bean, in read-only transactions.
+	 * @param context the application's context
+	 * @return each migration's plan, by id, in declaration order
+	 * @throws IllegalStateException if zdm is disabled or the application declares no
+	 * migration
+	 */
+	static Map<String, Plan> plans(ApplicationContext context) {
+		MigrationPlanner planner = context.getBeanProvider(MigrationPlanner.class).getIfAvailable();
+		if (planner == null) {
+			throw new IllegalStateException("The application has no zdm planner: zdm is disabled (zdm.enabled=false) "
+					+ "or its auto-configuration did not apply (it needs a single DataSource, Flyway and Spring JDBC)");
+		}
+		Map<String, Plan> plans = new LinkedHashMap<>();
+		for (MigrationPlan plan : planner.planAll()) {
+			plans.put(plan.migrationId(),
+					new Plan(plan.render(),
+							plan.allStatements()
+								.stream()
+								.map((statement) -> statement.step() + " " + statement.source() + " #"
+										+ statement.index() + ": " + statement.sql())
+								.toList()));
+		}
+		if (plans.isEmpty()) {
+			throw new IllegalStateException("The application declares no migration (zdm.migrations.<id>.*)");
+		}
+		return plans;
+	}
+
 	private static DdlStep step(boolean contract) {
 		return contract ? DdlStep.CONTRACT : DdlStep.EXPAND;
+	}
+
+	/**
+	 * A migration's plan, as the kit shows it.
+	 *
+	 * @param text the plan as text
+	 * @param statements each statement as {@code <step> <source> #<index>: <sql>}
+	 */
+	record Plan(String text, List<String> statements) {
+
 	}
 
 }

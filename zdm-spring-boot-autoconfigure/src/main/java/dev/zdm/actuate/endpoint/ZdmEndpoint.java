@@ -37,6 +37,8 @@ import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.ddl.ExpandRunner;
+import dev.zdm.internal.ddl.MigrationPlan;
+import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationState;
@@ -79,6 +81,8 @@ public class ZdmEndpoint {
 	private @Nullable AbandonRunner abandonRunner;
 
 	private @Nullable OperatorActionRepository operatorActions;
+
+	private @Nullable MigrationPlanner planner;
 
 	private @Nullable ApplicationEventPublisher eventPublisher;
 
@@ -133,6 +137,14 @@ public class ZdmEndpoint {
 	}
 
 	/**
+	 * Set the planner that shows what each phase of a migration will do.
+	 * @param planner the planner
+	 */
+	public void setPlanner(@Nullable MigrationPlanner planner) {
+		this.planner = planner;
+	}
+
+	/**
 	 * Record every write operation: who (the authenticated principal, else
 	 * {@code anonymous}), which instance, when and why, in {@code zdm_operator_action},
 	 * as a {@link ZdmOperatorActionEvent} and, with an audit event repository, as a Boot
@@ -177,6 +189,46 @@ public class ZdmEndpoint {
 			.findFirst()
 			.map((migration) -> describe(this.controller.status(id)))
 			.orElse(null);
+	}
+
+	/**
+	 * Show what each phase of a migration will do, computed without writing anything:
+	 * {@code GET /actuator/zdm/{id}/plan}.
+	 * @param id the migration
+	 * @param view {@code plan}
+	 * @return the plan, structured and as text, or {@code null} if no such migration is
+	 * declared
+	 */
+	@ReadOperation
+	public @Nullable PlanDescriptor plan(@Selector String id, @Selector String view) {
+		MigrationPlan plan = computePlan(id, view);
+		return (plan != null) ? new PlanDescriptor(plan, plan.render()) : null;
+	}
+
+	/**
+	 * Show what each phase of a migration will do as text, for
+	 * {@code curl -H 'Accept: text/plain'}.
+	 * @param id the migration
+	 * @param view {@code plan}
+	 * @return the plan as text, or {@code null} if no such migration is declared
+	 */
+	@ReadOperation(produces = "text/plain;charset=UTF-8")
+	public @Nullable String textPlan(@Selector String id, @Selector String view) {
+		MigrationPlan plan = computePlan(id, view);
+		return (plan != null) ? plan.render() : null;
+	}
+
+	private @Nullable MigrationPlan computePlan(String id, String view) {
+		if (!"plan".equals(view)) {
+			throw new InvalidEndpointRequestException("Unknown view '" + view + "'",
+					"Unknown view '" + view + "': use GET /actuator/zdm/" + id + "/plan");
+		}
+		MigrationPlanner planner = this.planner;
+		if (planner == null) {
+			throw new InvalidEndpointRequestException("No planner",
+					"This application has no MigrationPlanner bean, so there is no plan to show");
+		}
+		return planner.plan(id);
 	}
 
 	/**
@@ -445,6 +497,16 @@ public class ZdmEndpoint {
 	 */
 	public record ZdmDescriptor(InstanceDescriptor instance, Map<String, MigrationDescriptor> migrations,
 			List<String> backfillQueue) implements OperationResponseBody {
+
+	}
+
+	/**
+	 * What each phase of a migration will do.
+	 *
+	 * @param plan the plan, structured
+	 * @param text the same plan as text
+	 */
+	public record PlanDescriptor(MigrationPlan plan, String text) implements OperationResponseBody {
 
 	}
 

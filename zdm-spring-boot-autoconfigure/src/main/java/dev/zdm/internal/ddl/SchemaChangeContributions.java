@@ -73,13 +73,16 @@ public class SchemaChangeContributions {
 		return true;
 	}
 
-	private static List<String> statements(SchemaChangeContributor contributor, MigrationDefinition migration,
-			DdlStep step) {
+	List<SchemaChangeContributor> contributors() {
+		return this.contributors;
+	}
+
+	static List<String> statements(SchemaChangeContributor contributor, MigrationDefinition migration, DdlStep step) {
 		return (step == DdlStep.EXPAND) ? contributor.expandStatements(migration)
 				: contributor.contractStatements(migration);
 	}
 
-	private static String source(SchemaChangeContributor contributor) {
+	static String source(SchemaChangeContributor contributor) {
 		return "contributor:" + ClassUtils.getUserClass(contributor).getSimpleName();
 	}
 

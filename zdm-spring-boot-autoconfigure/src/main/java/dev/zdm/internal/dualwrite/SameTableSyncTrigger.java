@@ -17,6 +17,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.ddl.SchemaChangePreview;
+import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
@@ -40,7 +42,7 @@ import dev.zdm.migration.TableName;
  * application costs more than the function call it saves (see
  * {@code SameTableDualWriteBenchmark}).
  */
-public class SameTableSyncTrigger implements SchemaChangeContributor {
+public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChangePreview {
 
 	private static final String FUNCTION_SOURCE = """
 			SELECT p.prosrc
@@ -99,6 +101,28 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 		return definition.statements();
 	}
 
+	/**
+	 * Return the statements that will install the trigger once the expand scripts have
+	 * added their columns: the same as {@link #expandStatements} returns then, since the
+	 * function declares a variable for each column the expressions read.
+	 * @param migration the migration, its table qualified with its schema
+	 * @param added the columns the expand adds before the trigger is installed
+	 * @return the statements, in order
+	 */
+	@Override
+	public List<String> expandStatementsAfter(MigrationDefinition migration, List<AddedColumn> added) {
+		if (!appliesTo(migration)) {
+			return List.of();
+		}
+		String table = migration.table().table().name();
+		List<String> columns = added.stream()
+			.filter((column) -> column.table().equals(table))
+			.map(AddedColumn::column)
+			.toList();
+		Definition definition = define(migration, columns);
+		return isInstalled(migration, definition) ? List.of() : definition.statements();
+	}
+
 	@Override
 	public List<String> contractStatements(MigrationDefinition migration) {
 		if (!appliesTo(migration)) {
@@ -151,16 +175,20 @@ public class SameTableSyncTrigger implements SchemaChangeContributor {
 	}
 
 	Definition define(MigrationDefinition migration) {
+		return define(migration, List.of());
+	}
+
+	// The columns the expand adds, if they are not in the table yet, come after its
+	// columns, as they will in the catalog.
+	private Definition define(MigrationDefinition migration, List<String> addedColumns) {
 		TableName table = migration.table();
 		Names names = Names.of(migration);
 		Map<SqlIdentifier, String> up = migration.up();
 		Map<SqlIdentifier, String> down = migration.down();
 		List<SqlIdentifier> newColumns = List.copyOf(up.keySet());
-		List<SqlIdentifier> tableColumns = this.catalog.columns(table)
-			.keySet()
-			.stream()
-			.map(SqlIdentifier::new)
-			.toList();
+		Set<String> columnNames = new LinkedHashSet<>(this.catalog.columns(table).keySet());
+		columnNames.addAll(addedColumns);
+		List<SqlIdentifier> tableColumns = columnNames.stream().map(SqlIdentifier::new).toList();
 		List<SqlIdentifier> upVariables = referencedColumns(tableColumns, up.values());
 		List<SqlIdentifier> downVariables = referencedColumns(tableColumns, down.values());
 		Set<SqlIdentifier> variables = new LinkedHashSet<>(upVariables);

@@ -60,6 +60,13 @@ public class DdlCatalog {
 			SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ? AND convalidated)
 			""";
 
+	private static final String TABLE_ESTIMATE = """
+			SELECT c.oid::regclass::text AS name, c.reltuples::bigint AS reltuples, s.n_live_tup,
+			       pg_total_relation_size(c.oid) AS bytes
+			FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+			WHERE c.oid = to_regclass(?)
+			""";
+
 	private final JdbcTemplate jdbcTemplate;
 
 	/**
@@ -162,6 +169,38 @@ public class DdlCatalog {
 	public boolean isConstraintValidated(String table, String constraint) {
 		return Boolean.TRUE
 			.equals(this.jdbcTemplate.queryForObject(CONSTRAINT_VALIDATED, Boolean.class, table, constraint));
+	}
+
+	/**
+	 * Return the planner's estimate of a table's rows and its size on disk, indexes and
+	 * TOAST included, without reading the table.
+	 * @param relation the table, as SQL text
+	 * @return the estimate, or {@code null} if there is no such table
+	 */
+	public @Nullable TableEstimate tableEstimate(String relation) {
+		List<TableEstimate> found = this.jdbcTemplate.query(TABLE_ESTIMATE, (rs, row) -> {
+			long reltuples = rs.getLong("reltuples");
+			long live = rs.getLong("n_live_tup");
+			boolean analyzed = reltuples >= 0;
+			// a table never analyzed (or vacuumed) has reltuples -1: the statistics
+			// collector's count of live rows is the next best figure
+			return new TableEstimate(rs.getString("name"), analyzed ? reltuples : Math.max(0, live), analyzed,
+					rs.getLong("bytes"));
+		}, relation);
+		return found.isEmpty() ? null : found.get(0);
+	}
+
+	/**
+	 * A table's estimated rows and size.
+	 *
+	 * @param table the table, as PostgreSQL names it
+	 * @param rows estimated rows: {@code pg_class.reltuples}, or
+	 * {@code pg_stat_all_tables.n_live_tup} if the table was never analyzed
+	 * @param analyzed whether {@code rows} comes from {@code reltuples}
+	 * @param bytes {@code pg_total_relation_size}
+	 */
+	public record TableEstimate(String table, long rows, boolean analyzed, long bytes) {
+
 	}
 
 	/**

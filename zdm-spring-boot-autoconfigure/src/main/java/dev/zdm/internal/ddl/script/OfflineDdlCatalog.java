@@ -52,4 +52,9 @@ public final class OfflineDdlCatalog extends DdlCatalog {
 		return List.of();
 	}
 
+	@Override
+	public @Nullable TableEstimate tableEstimate(String relation) {
+		return null;
+	}
+
 }

@@ -45,25 +45,44 @@ public class UnsafeStatementChecker {
 	 */
 	public List<UnsafeStatement> check(List<DdlScript> expandScripts, List<DdlScript> contractScripts,
 			Set<String> allowed) {
+		return check(expandScripts, contractScripts, allowed, false);
+	}
+
+	/**
+	 * Check a migration's statements, those allowed included, as the plan shows them.
+	 * @param expandStatements the expand step's statements in the order they run (each
+	 * script, or contributor, as a script)
+	 * @param contractStatements the contract step's statements in the order they run
+	 * @return every unsafe statement, allowed or not, in order; the caller tells which
+	 * are allowed
+	 */
+	public List<UnsafeStatement> checkAll(List<DdlScript> expandStatements, List<DdlScript> contractStatements) {
+		return check(expandStatements, contractStatements, Set.of(), true);
+	}
+
+	private List<UnsafeStatement> check(List<DdlScript> expandScripts, List<DdlScript> contractScripts,
+			Set<String> allowed, boolean includeAllowed) {
 		List<UnsafeStatement> findings = new ArrayList<>();
 		Scope expand = new Scope(DdlStep.EXPAND, Set.of());
 		for (DdlScript script : expandScripts) {
-			script.statements().forEach((statement) -> check(expand, script.name(), statement, allowed, findings));
+			script.statements()
+				.forEach((statement) -> check(expand, script.name(), statement, allowed, includeAllowed, findings));
 		}
 		Scope contract = new Scope(DdlStep.CONTRACT, expand.newTables);
 		for (DdlScript script : contractScripts) {
-			script.statements().forEach((statement) -> check(contract, script.name(), statement, allowed, findings));
+			script.statements()
+				.forEach((statement) -> check(contract, script.name(), statement, allowed, includeAllowed, findings));
 		}
 		return findings;
 	}
 
-	private void check(Scope scope, String source, DdlStatement statement, Set<String> allowed,
+	private void check(Scope scope, String source, DdlStatement statement, Set<String> allowed, boolean includeAllowed,
 			List<UnsafeStatement> findings) {
 		List<Finding> found = new ArrayList<>();
 		new StatementCheck(scope, statement.tokens(), found).run();
 		for (Finding finding : found) {
 			String code = finding.operation().code();
-			if (!allowed.contains(code) && !statement.allowed().contains(code)) {
+			if (includeAllowed || (!allowed.contains(code) && !statement.allowed().contains(code))) {
 				findings.add(new UnsafeStatement(source, statement.index(), statement.line(), statement.sql(),
 						finding.operation(), finding.detail()));
 			}

@@ -1,0 +1,501 @@
+package dev.zdm.internal.ddl;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+import javax.sql.DataSource;
+
+import org.flywaydb.core.api.MigrationVersion;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.ddl.UnsafeOperation;
+import dev.zdm.ddl.UnsafeStatement;
+import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.ddl.script.DdlCatalog;
+import dev.zdm.internal.ddl.script.DdlCatalog.TableEstimate;
+import dev.zdm.internal.ddl.script.DdlScript;
+import dev.zdm.internal.ddl.script.DdlStatement;
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.ddl.script.ScriptObjects;
+import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
+import dev.zdm.internal.ddl.script.StatementLock;
+import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
+import dev.zdm.internal.fleet.MigrationState;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
+import dev.zdm.migration.TableName;
+
+/**
+ * Computes a {@link MigrationPlan}: the statements each phase runs, from the same sources
+ * and in the same order as the {@link ExpandRunner} and the {@link ContractRunner} run
+ * them (the expand scripts through the {@link FlywayStep}, then the
+ * {@link SchemaChangeContributions contributors}' expand statements, such as the sync
+ * trigger and the declared changes; at contract the contributors' statements, then the
+ * contract scripts), each with its lock and its table's size, the backfill's estimate and
+ * the unsafe-statement check's findings.
+ * <p>
+ * Everything is read in one read-only transaction, so computing a plan writes nothing,
+ * even through a contributor. A contributor's expand statements depend on the columns the
+ * expand scripts add: one that is a {@link SchemaChangePreview} (the sync trigger) is
+ * asked what they will be; any other is asked with the catalog as it is now.
+ */
+public class MigrationPlanner {
+
+	private static final String TO_RUN = "to run";
+
+	private static final String APPLIED = "applied";
+
+	private static final String ZDM_BACKFILL_TABLE = "zdm_backfill";
+
+	private final FlywayStep scripts;
+
+	private final SchemaChangeContributions contributions;
+
+	private final DdlHistoryRepository history;
+
+	private final MigrationStateRepository states;
+
+	private final DdlCatalog ddlCatalog;
+
+	private final DatabaseCatalog catalog;
+
+	private final DdlSettings settings;
+
+	private final @Nullable BackfillService backfill;
+
+	private final TransactionTemplate readOnly;
+
+	private final List<MigrationDefinition> migrations;
+
+	/**
+	 * Create a planner.
+	 * @param migrations the declared migrations
+	 * @param dataSource the application's data source
+	 * @param scripts where the expand and contract scripts are loaded from
+	 * @param contributions the contributors whose statements run with the scripts
+	 * @param history where the applied statements are read
+	 * @param states where the migration's state is read
+	 * @param settings the DDL settings, for the lock timeout
+	 * @param backfill the backfill's progress, for a measured rate, or {@code null}
+	 */
+	public MigrationPlanner(List<MigrationDefinition> migrations, DataSource dataSource, FlywayStep scripts,
+			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
+			DdlSettings settings, @Nullable BackfillService backfill) {
+		this.migrations = List.copyOf(migrations);
+		this.scripts = scripts;
+		this.contributions = contributions;
+		this.history = history;
+		this.states = states;
+		this.ddlCatalog = new DdlCatalog(dataSource);
+		this.catalog = new DatabaseCatalog(dataSource);
+		this.settings = settings;
+		this.backfill = backfill;
+		DataSourceTransactionManager transactionManager = new DataSourceTransactionManager(dataSource);
+		// SET TRANSACTION READ ONLY: PostgreSQL refuses any write, whoever tries it
+		transactionManager.setEnforceReadOnly(true);
+		this.readOnly = new TransactionTemplate(transactionManager);
+		this.readOnly.setReadOnly(true);
+		this.readOnly.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+	}
+
+	/**
+	 * Return the declared migrations, as declared.
+	 * @return the migrations, in declaration order
+	 */
+	public List<MigrationDefinition> migrations() {
+		return this.migrations;
+	}
+
+	/**
+	 * Compute the plan of each declared migration, each in a read-only transaction.
+	 * @return the plans, in declaration order
+	 */
+	public List<MigrationPlan> planAll() {
+		return this.migrations.stream().map(this::plan).toList();
+	}
+
+	/**
+	 * Compute the plan of a declared migration, in a read-only transaction.
+	 * @param migrationId the migration
+	 * @return the plan, or {@code null} if no such migration is declared
+	 */
+	public @Nullable MigrationPlan plan(String migrationId) {
+		return this.migrations.stream()
+			.filter((migration) -> migration.id().equals(migrationId))
+			.findFirst()
+			.map(this::plan)
+			.orElse(null);
+	}
+
+	/**
+	 * Compute a migration's plan, in a read-only transaction.
+	 * @param migration the migration
+	 * @return the plan
+	 */
+	public MigrationPlan plan(MigrationDefinition migration) {
+		return Objects.requireNonNull(this.readOnly.execute((transaction) -> compute(migration)));
+	}
+
+	private MigrationPlan compute(MigrationDefinition declared) {
+		MigrationDefinition migration = qualified(declared);
+		String id = migration.id();
+		MigrationState state = this.states.find(id);
+		DdlStatus recorded = this.history.status(id, 0);
+		List<Source> expand = new ArrayList<>();
+		List<Source> contract = new ArrayList<>();
+		if (state.isContracted()) {
+			expand.addAll(recordedSources(recorded, DdlStep.EXPAND));
+			contract.addAll(recordedSources(recorded, DdlStep.CONTRACT));
+		}
+		else {
+			expand.addAll(expandSources(migration, recorded));
+			contract.addAll(contractSources(migration, recorded));
+		}
+		Map<String, Set<UnsafeOperation>> unsafe = new LinkedHashMap<>();
+		List<MigrationPlan.Finding> findings = findings(migration, expand, contract, unsafe);
+		Map<String, MigrationPlan.TableSize> sizes = new LinkedHashMap<>();
+		size(sizes, migration.table().toString());
+		if (migration.targetTable() != null) {
+			size(sizes, migration.targetTable().toString());
+		}
+		List<MigrationPlan.Statement> expandStatements = statements(DdlStep.EXPAND, expand, unsafe, sizes);
+		List<MigrationPlan.Statement> contractStatements = statements(DdlStep.CONTRACT, contract, unsafe, sizes);
+		MigrationPlan.BackfillEstimate backfill = backfillEstimate(migration, sizes);
+		List<MigrationPlan.PhasePlan> phases = List.of(
+				new MigrationPlan.PhasePlan(Phase.EXPAND.value(), expandSummary(migration, expandStatements),
+						expandStatements),
+				new MigrationPlan.PhasePlan(Phase.DUAL_WRITE.value(), dualWriteSummary(migration), List.of()),
+				new MigrationPlan.PhasePlan(Phase.BACKFILL.value(), backfillSummary(migration, backfill), List.of()),
+				new MigrationPlan.PhasePlan(Phase.READ_NEW.value(), readNewSummary(migration), List.of()),
+				new MigrationPlan.PhasePlan(Phase.CONTRACT.value(), contractSummary(migration, contractStatements),
+						contractStatements));
+		return new MigrationPlan(id, migration.table().toString(),
+				(migration.targetTable() != null) ? migration.targetTable().toString() : null,
+				migration.requestedPhase().value(), state.isContracted(), Instant.now(),
+				sizes.values().stream().distinct().toList(), phases, backfill, findings);
+	}
+
+	private MigrationDefinition qualified(MigrationDefinition migration) {
+		if (migration.table().schema() != null) {
+			return migration;
+		}
+		return this.catalog.findSchema(migration.table())
+			.map((schema) -> migration.toBuilder().table(migration.table().inSchema(schema)).build())
+			.orElse(migration);
+	}
+
+	// The expand: the scripts, then each contributor's statements, told what the
+	// statements before it add.
+	private List<Source> expandSources(MigrationDefinition migration, DdlStatus recorded) {
+		List<Source> sources = new ArrayList<>();
+		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.EXPAND);
+		List<DdlScript> scripts = this.scripts.load(migration, DdlStep.EXPAND);
+		for (DdlScript script : scripts) {
+			sources.add(Source.of(script, applied));
+		}
+		List<AddedColumn> added = new ArrayList<>(ScriptObjects.of(scripts).addedColumns());
+		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
+			List<String> statements = (contributor instanceof SchemaChangePreview preview)
+					? preview.expandStatementsAfter(migration, List.copyOf(added))
+					: contributor.expandStatements(migration);
+			Source source = contributed(SchemaChangeContributions.source(contributor), DdlStep.EXPAND, statements,
+					recorded);
+			sources.add(source);
+			added.addAll(ScriptObjects.of(List.of(source.script())).addedColumns());
+		}
+		return sources;
+	}
+
+	// The contract: each contributor's statements, then the scripts.
+	private List<Source> contractSources(MigrationDefinition migration, DdlStatus recorded) {
+		List<Source> sources = new ArrayList<>();
+		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
+			sources.add(contributed(SchemaChangeContributions.source(contributor), DdlStep.CONTRACT,
+					SchemaChangeContributions.statements(contributor, migration, DdlStep.CONTRACT), recorded));
+		}
+		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.CONTRACT);
+		for (DdlScript script : this.scripts.load(migration, DdlStep.CONTRACT)) {
+			sources.add(Source.of(script, applied));
+		}
+		return sources;
+	}
+
+	// A contributor returns only what is left to do, so what it already applied comes
+	// from the history.
+	private static Source contributed(String name, DdlStep step, List<String> statements, DdlStatus recorded) {
+		List<DdlStatement> parsed = new ArrayList<>();
+		List<String> statuses = new ArrayList<>();
+		List<DdlStatus.Statement> applied = recorded.statements()
+			.stream()
+			.filter((statement) -> statement.step() == step && statement.source().equals(name)
+					&& APPLIED.equals(statement.state()))
+			.toList();
+		for (int i = 0; i < statements.size(); i++) {
+			String sql = statements.get(i);
+			int index = i + 1;
+			parsed.add(DdlStatement.of(index, sql));
+			boolean done = applied.stream()
+				.anyMatch((statement) -> statement.index() == index && statement.sql().equals(sql));
+			statuses.add(done ? APPLIED : TO_RUN);
+		}
+		if (statements.isEmpty()) {
+			for (DdlStatus.Statement statement : applied) {
+				parsed.add(DdlStatement.of(statement.index(), statement.sql()));
+				statuses.add(APPLIED);
+			}
+		}
+		return new Source(script(step, name, parsed), statuses);
+	}
+
+	private static List<Source> recordedSources(DdlStatus recorded, DdlStep step) {
+		Map<String, List<DdlStatement>> bySource = new LinkedHashMap<>();
+		recorded.statements()
+			.stream()
+			.filter((statement) -> statement.step() == step)
+			.forEach((statement) -> bySource.computeIfAbsent(statement.source(), (key) -> new ArrayList<>())
+				.add(DdlStatement.of(statement.index(), statement.sql())));
+		return bySource.entrySet()
+			.stream()
+			.map((entry) -> new Source(script(step, entry.getKey(), entry.getValue()),
+					entry.getValue().stream().map((statement) -> APPLIED).toList()))
+			.toList();
+	}
+
+	private static DdlScript script(DdlStep step, String name, List<DdlStatement> statements) {
+		return new DdlScript(step, MigrationVersion.fromVersion("1"), name, name, name, 0, statements);
+	}
+
+	private List<MigrationPlan.Finding> findings(MigrationDefinition migration, List<Source> expand,
+			List<Source> contract, Map<String, Set<UnsafeOperation>> unsafe) {
+		UnsafeStatementChecker checker = new UnsafeStatementChecker(this.ddlCatalog);
+		List<UnsafeStatement> found = checker.checkAll(expand.stream().map(Source::script).toList(),
+				contract.stream().map(Source::script).toList());
+		List<MigrationPlan.Finding> findings = new ArrayList<>();
+		for (UnsafeStatement statement : found) {
+			DdlStep step = expand.stream().anyMatch((source) -> source.script().name().equals(statement.source()))
+					? DdlStep.EXPAND : DdlStep.CONTRACT;
+			Source source = ((step == DdlStep.EXPAND) ? expand : contract).stream()
+				.filter((candidate) -> candidate.script().name().equals(statement.source()))
+				.findFirst()
+				.orElseThrow();
+			unsafe
+				.computeIfAbsent(key(step, statement.source(), statement.index()),
+						(key) -> EnumSet.noneOf(UnsafeOperation.class))
+				.add(statement.operation());
+			findings.add(new MigrationPlan.Finding(step.value(), statement.source(), statement.index(),
+					statement.operation().code(),
+					statement.operation().reason()
+							+ ((statement.detail() != null) ? " [" + statement.detail() + "]" : "") + ". Safe way: "
+							+ statement.operation().recipe(),
+					verdict(migration, source, statement)));
+		}
+		return findings;
+	}
+
+	private static String verdict(MigrationDefinition migration, Source source, UnsafeStatement found) {
+		DdlStatement statement = source.script()
+			.statements()
+			.stream()
+			.filter((candidate) -> candidate.index() == found.index())
+			.findFirst()
+			.orElseThrow();
+		String code = found.operation().code();
+		if (APPLIED.equals(source.status(statement))) {
+			return "applied already";
+		}
+		if (statement.allowed().contains(code)) {
+			return "allowed by -- zdm:allow " + code;
+		}
+		if (migration.allowedUnsafe().contains(code)) {
+			return "allowed by zdm.migrations." + migration.id() + ".allow-unsafe";
+		}
+		if (source.script().name().startsWith("contributor:")) {
+			return "generated: not checked at start-up";
+		}
+		return "refused at start-up";
+	}
+
+	private List<MigrationPlan.Statement> statements(DdlStep step, List<Source> sources,
+			Map<String, Set<UnsafeOperation>> unsafe, Map<String, MigrationPlan.TableSize> sizes) {
+		List<MigrationPlan.Statement> statements = new ArrayList<>();
+		for (Source source : sources) {
+			String name = source.script().name();
+			for (DdlStatement statement : source.script().statements()) {
+				Set<UnsafeOperation> operations = unsafe.getOrDefault(key(step, name, statement.index()), Set.of());
+				StatementLock lock = StatementLock.of(statement, operations);
+				MigrationPlan.TableSize size = (lock.table() != null) ? size(sizes, lock.table()) : null;
+				if (lock.also() != null) {
+					size(sizes, lock.also());
+				}
+				List<String> findings = operations.stream()
+					.map((operation) -> operation.code() + ": " + operation.reason())
+					.toList();
+				statements.add(new MigrationPlan.Statement(statements.size() + 1, step.value(), name, statement.index(),
+						statement.sql(), source.status(statement), lock.level().value(), lock.table(),
+						lock.work().name().toLowerCase(java.util.Locale.ROOT), lock.level().blocks(), lock.also(),
+						lock.note(), (size != null) ? size.rows() : null, (size != null) ? size.bytes() : null,
+						findings));
+			}
+		}
+		return statements;
+	}
+
+	private MigrationPlan.@Nullable TableSize size(Map<String, MigrationPlan.TableSize> sizes, String table) {
+		if (sizes.containsKey(table)) {
+			return sizes.get(table);
+		}
+		TableEstimate estimate = this.ddlCatalog.tableEstimate(table);
+		if (estimate == null) {
+			return null;
+		}
+		MigrationPlan.TableSize size = sizes.values()
+			.stream()
+			.filter((known) -> known.table().equals(estimate.table()))
+			.findFirst()
+			.orElseGet(() -> new MigrationPlan.TableSize(estimate.table(), estimate.rows(), estimate.analyzed()
+					? "pg_class.reltuples" : "pg_stat_all_tables.n_live_tup: the table was never analyzed",
+					estimate.bytes()));
+		sizes.put(table, size);
+		return size;
+	}
+
+	private MigrationPlan.@Nullable BackfillEstimate backfillEstimate(MigrationDefinition migration,
+			Map<String, MigrationPlan.TableSize> sizes) {
+		if (migration.up().isEmpty()) {
+			return null;
+		}
+		MigrationPlan.TableSize size = size(sizes, migration.table().toString());
+		long rows = (size != null) ? size.rows() : 0;
+		BackfillSettings settings = migration.backfill();
+		BackfillProgress progress = progress(migration.id());
+		if (progress != null && progress.rate() != null && progress.rate() > 0) {
+			double rate = progress.rate();
+			long left = Math.max(0, rows - progress.rowsDone());
+			return new MigrationPlan.BackfillEstimate(rows, rate, Duration.ofMillis(Math.round(left * 1000 / rate)),
+					"the rate measured in the backfill's " + progress.state().value() + " run, "
+							+ MigrationPlan.formatRows(progress.rowsDone())
+							+ " rows walked so far; time for the rows left");
+		}
+		// The pacer aims at batches of target-batch-duration, up to max-batch-size rows,
+		// with at least the pause between them: the fastest the settings let it go.
+		double cycleSeconds = (settings.targetBatchDuration().toNanos() + settings.pause().toNanos()) / 1e9;
+		double rate = (cycleSeconds > 0) ? settings.maxBatchSize() / cycleSeconds : Double.NaN;
+		String how = "no backfill has run yet, so from the settings: at most max-batch-size (" + settings.maxBatchSize()
+				+ ") rows per target-batch-duration (" + settings.targetBatchDuration().toMillis() + " ms) plus pause ("
+				+ settings.pause().toMillis() + " ms)";
+		if (settings.maxRowsPerSecond() > 0 && !(rate < settings.maxRowsPerSecond())) {
+			rate = settings.maxRowsPerSecond();
+			how = "no backfill has run yet, so from the settings: max-rows-per-second (" + settings.maxRowsPerSecond()
+					+ ")";
+		}
+		if (Double.isNaN(rate)) {
+			return new MigrationPlan.BackfillEstimate(rows, null, null,
+					how + ": no bound; set max-rows-per-second, or run the backfill on a copy to measure it");
+		}
+		return new MigrationPlan.BackfillEstimate(rows, rate, Duration.ofMillis(Math.round(rows * 1000 / rate)),
+				how + ", which is the shortest it can take: the pacing slows the copy down while the workload "
+						+ "feels it, so the real time is longer; verification passes come on top");
+	}
+
+	private @Nullable BackfillProgress progress(String migrationId) {
+		if (this.backfill == null || !this.ddlCatalog.relationExists(ZDM_BACKFILL_TABLE)) {
+			return null;
+		}
+		return this.backfill.progress(migrationId);
+	}
+
+	private String expandSummary(MigrationDefinition migration, List<MigrationPlan.Statement> statements) {
+		if (statements.isEmpty()) {
+			return "no expand DDL";
+		}
+		return "the expand DDL runs on one instance of the fleet, in the background while instances serve through "
+				+ "the old schema (or at start-up with zdm.ddl.expand-at-startup), each statement in a transaction "
+				+ "of its own with lock_timeout " + this.settings.lockTimeout().toMillis()
+				+ " ms, retried until it gets its lock; the scripts run through Flyway, recorded in \""
+				+ FlywayStep.historyTable(migration.id(), DdlStep.EXPAND) + "\"";
+	}
+
+	private static String dualWriteSummary(MigrationDefinition migration) {
+		if (migration.sync() == SyncMode.TRIGGER && !migration.isCrossTable() && !migration.up().isEmpty()) {
+			return "no DDL: the sync trigger installed at expand fills the other side inside each writing statement";
+		}
+		if (migration.isCrossTable()) {
+			return "no DDL: writes go through both repository implementations, old side first, in one transaction";
+		}
+		return "no DDL: writes go through both repository implementations";
+	}
+
+	private static String backfillSummary(MigrationDefinition migration,
+			MigrationPlan.@Nullable BackfillEstimate backfill) {
+		if (backfill == null) {
+			return "no backfill: the migration has no up expressions";
+		}
+		BackfillSettings settings = migration.backfill();
+		return "no DDL: the backfill " + backfill.describe() + ". Each batch is one short transaction: ROW EXCLUSIVE "
+				+ "on " + ((migration.targetTable() != null) ? migration.targetTable() : migration.table())
+				+ " and row locks on its key range, at most " + settings.targetBatchDuration().toMillis()
+				+ " ms long, with " + "lock_timeout " + settings.lockTimeout().toMillis()
+				+ " ms; then verification passes in batches of " + settings.verificationBatchSize()
+				+ " rows (reads only)";
+	}
+
+	private static String readNewSummary(MigrationDefinition migration) {
+		return "no DDL: reads come from the new side"
+				+ (migration.up().isEmpty() ? "" : "; entered only once the backfill is verified for the whole fleet");
+	}
+
+	private String contractSummary(MigrationDefinition migration, List<MigrationPlan.Statement> statements) {
+		String check = migration.up().isEmpty() ? ""
+				: "a final check that old and new agree (reads only) holds it back while they do not; then ";
+		if (statements.isEmpty()) {
+			return "once every live instance runs contract: " + check + "no contract DDL";
+		}
+		return "once every live instance runs contract: " + check + "the contract DDL runs once, on one instance, "
+				+ "each statement with lock_timeout " + this.settings.lockTimeout().toMillis()
+				+ " ms and a bounded number of attempts; the scripts run through Flyway, recorded in \""
+				+ FlywayStep.historyTable(migration.id(), DdlStep.CONTRACT) + "\"";
+	}
+
+	private static String key(DdlStep step, String source, int index) {
+		return step.value() + "/" + source + "/" + index;
+	}
+
+	/**
+	 * A script, or a contributor's statements as one, with the status of each statement.
+	 */
+	private record Source(DdlScript script, List<String> statuses) {
+
+		static Source of(DdlScript script, Map<String, Map<Integer, Integer>> applied) {
+			Map<Integer, Integer> done = applied.getOrDefault(script.name(), Map.of());
+			return new Source(script,
+					script.statements()
+						.stream()
+						.map((statement) -> Objects.equals(done.get(statement.index()),
+								LockSafeExecutor.checksum(statement.sql())) ? APPLIED : TO_RUN)
+						.toList());
+		}
+
+		String status(DdlStatement statement) {
+			return this.statuses.get(this.script.statements().indexOf(statement));
+		}
+
+	}
+
+}
