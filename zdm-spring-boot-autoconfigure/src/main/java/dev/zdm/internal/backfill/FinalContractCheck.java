@@ -13,6 +13,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
@@ -56,6 +57,12 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	private final String instanceId;
 
 	private final ContractCheckRepository repository;
+
+	/**
+	 * How often a batch of {@link #applyOld} is tried when it fails in a way a retry can
+	 * mend (a lock or statement timeout, a deadlock).
+	 */
+	private static final int APPLY_ATTEMPTS = 10;
 
 	private final Map<String, ContractCheck> held = new ConcurrentHashMap<>();
 
@@ -191,15 +198,32 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				break;
 			}
 			MapSqlParameterSource keys = statements.keys(lo, range.high(), batchSize);
-			Long batch = transactions.execute((transaction) -> {
-				new BackfillRepository(this.dataSource).setLocalTimeouts(settings.lockTimeout(),
-						settings.statementTimeout());
-				long rows = 0;
-				for (String statement : statements.applyOld(first)) {
-					rows += jdbc.update(statement, keys);
+			Long batch = null;
+			for (int attempt = 1;; attempt++) {
+				try {
+					batch = transactions.execute((transaction) -> {
+						new BackfillRepository(this.dataSource).setLocalTimeouts(settings.lockTimeout(),
+								settings.statementTimeout());
+						long rows = 0;
+						for (String statement : statements.applyOld(first)) {
+							rows += jdbc.update(statement, keys);
+						}
+						return rows;
+					});
+					break;
 				}
-				return rows;
-			});
+				catch (DataAccessException ex) {
+					// the application's own writes may hold a row of the batch past the
+					// lock timeout: the batch is rolled back whole and tried again
+					if (!BackfillErrors.isRetryable(ex) || attempt == APPLY_ATTEMPTS) {
+						throw ex;
+					}
+					logger.info("zdm: migration '" + id + "': applying the old side to keys after " + lo + " failed ("
+							+ ex.getMostSpecificCause().getMessage() + "), attempt " + attempt + " of " + APPLY_ATTEMPTS
+							+ "; trying again");
+					sleep(settings.throttleCheckInterval().multipliedBy(attempt));
+				}
+			}
 			changed += (batch != null) ? batch : 0;
 			lo = range.high();
 		}
