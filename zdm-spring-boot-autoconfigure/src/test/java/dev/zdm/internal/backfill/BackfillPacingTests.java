@@ -21,6 +21,7 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -49,6 +50,7 @@ import static org.awaitility.Awaitility.await;
  * sessions. They assert on rates and on the signals the pacing reports, not on how long
  * anything takes.
  */
+@Isolated
 class BackfillPacingTests {
 
 	@RegisterExtension

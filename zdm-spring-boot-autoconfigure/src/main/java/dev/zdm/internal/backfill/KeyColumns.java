@@ -1,0 +1,160 @@
+package dev.zdm.internal.backfill;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
+
+import dev.zdm.migration.SqlIdentifier;
+
+/**
+ * The key's columns, and the forms in which the statements use them: one column, or
+ * several compared as a row ({@code (tenant_id, id) > (:lo_1, :lo_2)}), which a B-tree
+ * index on the key's columns serves as it serves one column. A key travels as text: a
+ * single column's text form, or a text array literal of the columns' text forms
+ * ({@code {42,acme}}), each column bound untyped so that PostgreSQL reads it as its
+ * column's type.
+ */
+final class KeyColumns {
+
+	private static final Pattern BOUND = Pattern.compile(":(lo|hi)\\b");
+
+	private final List<String> columns;
+
+	private KeyColumns(List<String> columns) {
+		this.columns = columns;
+	}
+
+	static KeyColumns of(List<SqlIdentifier> key, String qualifier) {
+		return new KeyColumns(key.stream().map((column) -> qualifier + column.quoted()).toList());
+	}
+
+	/**
+	 * The names a statement gives the key's columns: {@code zdm_key}, or
+	 * {@code zdm_key_1, zdm_key_2, ...}.
+	 */
+	static KeyColumns aliases(int size) {
+		if (size == 1) {
+			return new KeyColumns(List.of("zdm_key"));
+		}
+		List<String> aliases = new ArrayList<>();
+		for (int i = 1; i <= size; i++) {
+			aliases.add("zdm_key_" + i);
+		}
+		return new KeyColumns(aliases);
+	}
+
+	/** The first column. */
+	String first() {
+		return this.columns.get(0);
+	}
+
+	boolean composite() {
+		return this.columns.size() > 1;
+	}
+
+	/** The columns named as {@link #aliases(int)}, for a select list. */
+	String aliased() {
+		List<String> aliases = aliases(this.columns.size()).columns;
+		List<String> items = new ArrayList<>();
+		for (int i = 0; i < this.columns.size(); i++) {
+			items.add(this.columns.get(i) + " AS " + aliases.get(i));
+		}
+		return String.join(", ", items);
+	}
+
+	/** The key as one value to compare: the column, or the row of the columns. */
+	String row() {
+		return composite() ? "(" + String.join(", ", this.columns) + ")" : this.columns.get(0);
+	}
+
+	/** The columns, for an {@code ORDER BY}, with an optional direction. */
+	String columns(String direction) {
+		return this.columns.stream().map((column) -> column + direction).collect(Collectors.joining(", "));
+	}
+
+	/** The key's text form. */
+	String text() {
+		if (!composite()) {
+			return this.columns.get(0) + "::text";
+		}
+		return "ARRAY[" + this.columns.stream().map((column) -> column + "::text").collect(Collectors.joining(", "))
+				+ "]::text";
+	}
+
+	/** The largest key of a table, as text. */
+	String largest(String table) {
+		if (!composite()) {
+			return "SELECT max(" + this.columns.get(0) + ")::text FROM " + table;
+		}
+		return "SELECT " + text() + " FROM " + table + " ORDER BY " + columns(" DESC") + " LIMIT 1";
+	}
+
+	/** Reads the row of one key, bound by {@link #values(String)}. */
+	String probe(String table) {
+		String parameters = this.columns.stream().map((column) -> "?").collect(Collectors.joining(", "));
+		return "SELECT " + this.columns.get(0) + " FROM " + table + " WHERE " + row() + " = "
+				+ (composite() ? "(" + parameters + ")" : parameters);
+	}
+
+	/**
+	 * Count and largest key of the next batch: keys in the range, at most {@code :n}.
+	 */
+	String inRange(String table) {
+		String batch = "SELECT " + columns("") + " FROM " + table + " WHERE " + BackfillStatements.lo(row()) + row()
+				+ " <= :hi ORDER BY " + columns("") + " LIMIT :n";
+		if (!composite()) {
+			return "SELECT count(*), max(" + this.columns.get(0) + ")::text FROM (" + batch + ") AS batch";
+		}
+		return "WITH batch AS MATERIALIZED (" + batch + ") SELECT (SELECT count(*) FROM batch), (SELECT " + text()
+				+ " FROM batch ORDER BY " + columns(" DESC") + " LIMIT 1)";
+	}
+
+	/**
+	 * Turn the bounds of a statement into rows of the key's columns, for a key of several
+	 * columns.
+	 */
+	String bind(String statement) {
+		if (!composite()) {
+			return statement;
+		}
+		return BOUND.matcher(statement).replaceAll((match) -> {
+			StringBuilder row = new StringBuilder("(");
+			for (int i = 1; i <= this.columns.size(); i++) {
+				row.append((i > 1) ? ", " : "").append(':').append(match.group(1)).append('_').append(i);
+			}
+			return Matcher.quoteReplacement(row.append(')').toString());
+		});
+	}
+
+	void bind(MapSqlParameterSource parameters, String name, @Nullable String key) {
+		if (!composite()) {
+			parameters.addValue(name, BackfillBatches.key(key));
+		}
+		else if (key != null) {
+			Object[] values = values(key);
+			for (int i = 0; i < values.length; i++) {
+				parameters.addValue(name + "_" + (i + 1), values[i]);
+			}
+		}
+	}
+
+	/** The columns' values of a key kept as text, each bound untyped. */
+	Object[] values(String key) {
+		if (!composite()) {
+			return new Object[] { BackfillBatches.key(key) };
+		}
+		List<String> parts = KeyText.split(key);
+		if (parts.size() != this.columns.size()) {
+			throw new IllegalArgumentException(
+					"Key " + key + " does not have the " + this.columns.size() + " columns of " + row());
+		}
+		return parts.stream().map(BackfillBatches::key).toArray();
+	}
+
+}
