@@ -24,10 +24,16 @@ public class MigrationStateRepository {
 			INSERT INTO zdm_migration (migration_id) VALUES (?) ON CONFLICT (migration_id) DO NOTHING
 			""";
 
+	// Read through the row as JSON, so that a column a later version of zdm's schema adds
+	// reads as null: an instance validates its declarations (reading this) before it
+	// upgrades zdm's tables, and another instance may be upgrading them meanwhile.
 	private static final String FIND = """
-			SELECT migration_id, contracted_at, contracted_by, verified_at, verified_fleet, verification_void_reason,
-			       abandoned_at, abandoned_by
-			FROM zdm_migration WHERE migration_id = ?
+			SELECT m->>'migration_id' AS migration_id,
+			       (m->>'contracted_at')::timestamptz AS contracted_at, m->>'contracted_by' AS contracted_by,
+			       (m->>'verified_at')::timestamptz AS verified_at, m->>'verified_fleet' AS verified_fleet,
+			       m->>'verification_void_reason' AS verification_void_reason,
+			       (m->>'abandoned_at')::timestamptz AS abandoned_at, m->>'abandoned_by' AS abandoned_by
+			FROM (SELECT to_jsonb(zdm_migration) AS m FROM zdm_migration WHERE migration_id = ?) AS migration
 			""";
 
 	private static final String MARK_CONTRACTED = """
