@@ -13,7 +13,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
 
@@ -70,17 +69,6 @@ public class DatabaseCatalog {
 			  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
 			WHERE i.indisprimary AND n.nspname = ? AND c.relname = ?
 			ORDER BY k.position
-			""";
-
-	private static final String UNIQUE_COLUMN = """
-			SELECT EXISTS (
-			  SELECT 1
-			  FROM pg_index i
-			    JOIN pg_class c ON c.oid = i.indrelid
-			    JOIN pg_namespace n ON n.oid = c.relnamespace
-			    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-			  WHERE n.nspname = ? AND c.relname = ? AND a.attname = ? AND i.indisunique AND i.indisvalid
-			    AND i.indimmediate AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL)
 			""";
 
 	private static final String UNIQUE_KEY = """
@@ -189,19 +177,6 @@ public class DatabaseCatalog {
 	}
 
 	/**
-	 * Whether a column alone is unique in a table: it is the primary key or has a unique
-	 * index of its own (valid, not deferred, not partial), as
-	 * {@code INSERT ... ON CONFLICT (column)} needs.
-	 * @param table a table qualified with its schema
-	 * @param column the column
-	 * @return {@code true} if the column is unique
-	 */
-	public boolean isUniqueColumn(TableName table, SqlIdentifier column) {
-		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(UNIQUE_COLUMN, Boolean.class, schemaOf(table),
-				table.table().name(), column.name()));
-	}
-
-	/**
 	 * Whether some columns together are unique in a table: the primary key or a unique
 	 * index over exactly those columns, in any order (valid, not deferred, not partial),
 	 * as {@code INSERT ... ON CONFLICT (columns)} needs.
@@ -210,12 +185,7 @@ public class DatabaseCatalog {
 	 * @return {@code true} if the columns are unique together
 	 */
 	public boolean isUniqueKey(TableName table, List<SqlIdentifier> columns) {
-		if (columns.size() == 1) {
-			return isUniqueColumn(table, columns.get(0));
-		}
-		String names = columns.stream()
-			.map((column) -> "\"" + column.name().replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
-			.collect(Collectors.joining(",", "{", "}"));
+		String[] names = columns.stream().map(SqlIdentifier::name).toArray(String[]::new);
 		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(UNIQUE_KEY, Boolean.class, schemaOf(table),
 				table.table().name(), names, names));
 	}
