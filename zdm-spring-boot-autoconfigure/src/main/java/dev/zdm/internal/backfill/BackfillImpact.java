@@ -59,6 +59,8 @@ final class BackfillImpact {
 
 	private long autovacuumCheckedAt;
 
+	private @Nullable TailSampler sampler;
+
 	private @Nullable String autovacuumPhase;
 
 	BackfillImpact(MigrationDefinition migration, BackfillBatches batches,
@@ -67,6 +69,14 @@ final class BackfillImpact {
 		this.batches = batches;
 		this.applicationLatency = applicationLatency;
 		this.signal = signal;
+	}
+
+	/**
+	 * Read the workload's tail from the probes of a sampler from now on.
+	 * @param sampler the sampler, or {@code null} to stop reading it
+	 */
+	void sampleTail(@Nullable TailSampler sampler) {
+		this.sampler = sampler;
 	}
 
 	/**
@@ -85,6 +95,10 @@ final class BackfillImpact {
 	 */
 	void learnBaseline(BackfillRepository repository, String key) {
 		Totals before = totals();
+		TailSampler sampler = this.sampler;
+		if (sampler != null) {
+			sampler.baselineWindow(true);
+		}
 		// the same estimator as after a batch (the fastest of a few probes in a row),
 		// taken several times across the window, and its median
 		long[] fastest = new long[BASELINE_PROBES];
@@ -94,6 +108,9 @@ final class BackfillImpact {
 			fastest[i] = fastestProbe(repository, key);
 		}
 		this.baselineProbe = median(fastest);
+		if (sampler != null) {
+			sampler.baselineWindow(false);
+		}
 		Totals after = totals();
 		if (before != null && after != null && after.calls() - before.calls() >= MIN_APPLICATION_CALLS) {
 			this.baselineApplication = after.meanSince(before);
@@ -106,9 +123,10 @@ final class BackfillImpact {
 	 * Read what the workload feels now, after a batch.
 	 * @param repository the run's repository
 	 * @param key a key of the table to probe
+	 * @param budget the factor over the baseline the workload's calls may take
 	 * @return the reading
 	 */
-	Reading read(BackfillRepository repository, String key) {
+	Reading read(BackfillRepository repository, String key, double budget) {
 		long probe = fastestProbe(repository, key);
 		double application = Double.NaN;
 		Totals now = totals();
@@ -122,7 +140,10 @@ final class BackfillImpact {
 			this.autovacuumPhase = repository.autovacuumPhase(this.migration.table().quoted());
 			this.autovacuumCheckedAt = checkedAt;
 		}
-		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase);
+		TailSampler sampler = this.sampler;
+		TailSampler.Tail tail = (sampler != null) ? sampler.tail(budget) : null;
+		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase,
+				tail);
 	}
 
 	/**
@@ -157,9 +178,11 @@ final class BackfillImpact {
 	 * @param application the mean of the application's calls since the last reading
 	 * @param baselineApplication their mean in the baseline window
 	 * @param autovacuumPhase the phase of an autovacuum on the table, or {@code null}
+	 * @param tail the probes taken at any moment since the last reading with enough of
+	 * them, or {@code null} if none
 	 */
 	record Reading(double probe, double baselineProbe, double application, double baselineApplication,
-			@Nullable String autovacuumPhase) {
+			@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail) {
 
 	}
 

@@ -81,6 +81,12 @@ public final class BackfillPacer {
 
 	private @Nullable String lastWhy;
 
+	/**
+	 * Whether the last reading of the workload's tail found it slower than the budget:
+	 * the copy does not speed up again until one does not.
+	 */
+	private boolean tailOver;
+
 	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
 			List<BackfillThrottle> throttles) {
 		this(migration, settings, lockInspector, null, throttles);
@@ -144,7 +150,7 @@ public final class BackfillPacer {
 			pauseNanos = this.settings.pause().toNanos();
 		}
 		else {
-			double budget = 1 + this.settings.maxLatencyIncrease();
+			double budget = budget();
 			String over = null;
 			if (reading.autovacuumPhase() != null) {
 				reason = ThrottleReason.AUTOVACUUM;
@@ -159,6 +165,16 @@ public final class BackfillPacer {
 						reading.application() / 1e6, reading.baselineApplication() / 1e6,
 						reading.application() / reading.baselineApplication(), budget);
 			}
+			else if (reading.tail() != null && reading.tail().over()) {
+				TailSampler.Tail tail = reading.tail();
+				reason = ThrottleReason.TABLE_LATENCY;
+				over = String.format(Locale.ROOT,
+						"%.0f%% of %d point reads on %s taken at any moment of the copy took longer than %.3f ms "
+								+ "(the slowest 5%% while the copy pauses, %.2fx), at most %.0f%% by chance, with "
+								+ "other sessions committing %.0f transactions/s",
+						tail.share() * 100, tail.probes(), this.migration.table(), tail.threshold() / 1e6, budget,
+						tail.allowed() * 100, tail.workloadRate());
+			}
 			else if (!Double.isNaN(reading.baselineProbe())
 					&& reading.probe() > reading.baselineProbe() * budget + PROBE_NOISE_NANOS) {
 				reason = ThrottleReason.TABLE_LATENCY;
@@ -171,8 +187,14 @@ public final class BackfillPacer {
 			// within a target batch duration an operator may have lowered
 			this.batchNanos = Math.min(this.batchNanos, longest);
 			// one reading over the budget may be noise on a busy machine: two in a row
-			// (or autovacuum) make the copy back off
-			boolean confirmed = over != null && (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM);
+			// (or autovacuum, or the tail, whose reading already counts many probes
+			// against chance) make the copy back off
+			boolean tailRead = reading.tail() != null;
+			if (tailRead) {
+				this.tailOver = reading.tail().over();
+			}
+			boolean confirmed = over != null
+					&& (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM || (tailRead && this.tailOver));
 			this.lastOver = reason;
 			if (confirmed) {
 				this.batchNanos = Math.max(Math.min(MIN_BATCH_NANOS, longest), this.batchNanos / 2);
@@ -182,7 +204,7 @@ public final class BackfillPacer {
 			}
 			else {
 				reason = null;
-				if (over == null) {
+				if (over == null && !this.tailOver) {
 					this.batchNanos = Math.min(longest, this.batchNanos * 1.5);
 					this.duty = Math.min(1, this.duty + DUTY_STEP);
 				}
@@ -220,6 +242,13 @@ public final class BackfillPacer {
 					this.duty * 100, this.lastWhy, pace);
 		}
 		return new Pace(size, pause, reason, pacedBy);
+	}
+
+	/**
+	 * The factor over the baseline the workload's calls may take while the copy runs.
+	 */
+	double budget() {
+		return 1 + this.settings.maxLatencyIncrease();
 	}
 
 	/**

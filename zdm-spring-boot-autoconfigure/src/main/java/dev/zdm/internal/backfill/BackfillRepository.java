@@ -53,6 +53,10 @@ public class BackfillRepository {
 			WHERE v.relid = to_regclass(?) AND a.backend_type = 'autovacuum worker' LIMIT 1
 			""";
 
+	private static final String COMMITTED = """
+			SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()
+			""";
+
 	private static final String KEEP_ALIVE = """
 			SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
 			       set_config('tcp_keepalives_count', '3', false)
@@ -252,6 +256,15 @@ public class BackfillRepository {
 	@Nullable String autovacuumPhase(String quotedTable) {
 		List<String> phases = this.jdbcTemplate.queryForList(AUTOVACUUM, String.class, quotedTable);
 		return phases.isEmpty() ? null : phases.get(0);
+	}
+
+	/**
+	 * Return how many transactions the database's sessions have ended, as its statistics
+	 * say (each session reports at most once a second).
+	 */
+	long committedTransactions() {
+		Long count = this.jdbcTemplate.queryForObject(COMMITTED, Long.class);
+		return (count != null) ? count : 0;
 	}
 
 	void keepAlive() {

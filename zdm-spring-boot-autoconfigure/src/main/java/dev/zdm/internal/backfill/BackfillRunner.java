@@ -223,8 +223,26 @@ public final class BackfillRunner {
 		}
 		if (upperBound != null) {
 			int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
-			Outcome outcome = walk(session, BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(),
-					progress.rowsUpdated(), estimated, batchSize));
+			// probes at any moment of the copy, on a connection of their own, for the
+			// workload's tail; the copy's last key is a row it leaves alone until its
+			// last batch
+			TailSampler sampler = this.holdBack.pacer().isPacing()
+					? new TailSampler(this.environment.dataSource(), this.migration, this.batches) : null;
+			if (sampler != null) {
+				sampler.start(upperBound);
+				this.impact.sampleTail(sampler);
+			}
+			Outcome outcome;
+			try {
+				outcome = walk(session, BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(),
+						progress.rowsUpdated(), estimated, batchSize));
+			}
+			finally {
+				if (sampler != null) {
+					this.impact.sampleTail(null);
+					sampler.stop();
+				}
+			}
 			if (outcome != null) {
 				return outcome;
 			}
@@ -424,7 +442,7 @@ public final class BackfillRunner {
 			if (this.impact.baselineDue()) {
 				this.impact.learnBaseline(repository, key);
 			}
-			reading = this.impact.read(repository, key);
+			reading = this.impact.read(repository, key, pacer.budget());
 		}
 		BackfillPacer.Pace pace = pacer.nextPace(rows, walk.batchSize(), took, reading);
 		this.listener.paced(this.migration, pace.batchSize(), pace.pause());

@@ -81,12 +81,60 @@ class BackfillPacerTests {
 	@Test
 	void applicationLatencyOverTheBudgetHoldsTheCopyBack() {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults().toBuilder().maxLatencyIncrease(0.5).build(), List.of());
-		BackfillImpact.Reading slower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null);
-		BackfillImpact.Reading muchSlower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null);
+		BackfillImpact.Reading slower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null, null);
+		BackfillImpact.Reading muchSlower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null,
+				null);
 		assertThat(pacer.nextPace(1000, 1000, Duration.ofMillis(10), slower).reason()).isNull();
 		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), muchSlower);
 		assertThat(pace.reason()).isEqualTo(ThrottleReason.APPLICATION_LATENCY);
 		assertThat(pace.pacedBy()).contains("(1.60x, at most 1.50x)");
+	}
+
+	@Test
+	void slowTailOfProbesBacksOffAtOnceAndHoldsThePaceUntilATailReadsCalm() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		Duration took = Duration.ofMillis(10);
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, took, probe(100, 100));
+		for (int i = 0; i < 40; i++) {
+			pace = pacer.nextPace(pace.batchSize(), pace.batchSize(),
+					took.multipliedBy(pace.batchSize()).dividedBy(1000), probe(100, 100));
+		}
+		assertThat(pace.batchSize()).isEqualTo(20_000);
+		assertThat(pace.pause()).isZero();
+		Duration batch = Duration.ofMillis(200);
+		// 12 of 40 probes slower than the baseline's slowest 5% with the budget, while
+		// other sessions commit 300 transactions a second: one reading is enough, as it
+		// already counts 40 probes against chance (at most 15% by chance)
+		BackfillPacer.Pace slow = pacer.nextPace(20_000, 20_000, batch, tail(40, 12, 300));
+		assertThat(slow.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
+		assertThat(slow.batchSize()).isEqualTo(10_000);
+		assertThat(slow.pause()).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+		assertThat(slow.pacedBy()).startsWith("table-latency: 30% of 40 point reads on users taken at any moment of "
+				+ "the copy took longer than 0.170 ms (the slowest 5% while the copy pauses, 1.20x), at most 15% by "
+				+ "chance, with other sessions committing 300 transactions/s");
+		// no tail read after it (too few probes yet): the copy keeps its pace
+		BackfillPacer.Pace held = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), probe(100, 100));
+		assertThat(held.reason()).isNull();
+		assertThat(held.batchSize()).isEqualTo(10_000);
+		// the same share of time: half the batch time, half the pause
+		assertThat(held.pause()).isBetween(slow.pause().dividedBy(2).minusMillis(1),
+				slow.pause().dividedBy(2).plusMillis(1));
+		// a tail within chance lets it speed up again
+		BackfillPacer.Pace calm = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tail(40, 2, 300));
+		assertThat(calm.reason()).isNull();
+		assertThat(calm.batchSize()).isEqualTo(15_000);
+		assertThat(calm.pause()).isLessThan(slow.pause());
+	}
+
+	@Test
+	void slowTailOfProbesWithoutAWorkloadDoesNotHoldTheCopyBack() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		// every probe slow, but the other sessions commit 5 transactions a second: no one
+		// feels the copy but the probe itself
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), tail(40, 40, 5));
+		// it speeds up: batches half as long again, at most twice as many rows
+		assertThat(pace.reason()).isNull();
+		assertThat(pace.batchSize()).isEqualTo(2000);
 	}
 
 	@Test
@@ -111,8 +159,14 @@ class BackfillPacerTests {
 		assertThat(pace.reason()).isNull();
 	}
 
+	private static BackfillImpact.Reading tail(int probes, int slow, double workloadRate) {
+		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
+				new TailSampler.Tail(probes, slow, 170_000, workloadRate));
+	}
+
 	private static BackfillImpact.Reading probe(long baselineMicros, long probeMicros) {
-		return new BackfillImpact.Reading(probeMicros * 1000, baselineMicros * 1000, Double.NaN, Double.NaN, null);
+		return new BackfillImpact.Reading(probeMicros * 1000, baselineMicros * 1000, Double.NaN, Double.NaN, null,
+				null);
 	}
 
 	@Test

@@ -1,0 +1,151 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for {@link TailSampler}: its probes, at any moment, see what other sessions'
+ * calls feel, and a slow tail counts only while other sessions commit.
+ */
+@Isolated("its probes time reads: other test classes running beside it would slow them by turns")
+class TailSamplerTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private final JdbcTemplate jdbc = postgres.jdbc();
+
+	private final AtomicBoolean running = new AtomicBoolean(true);
+
+	@AfterEach
+	void stop() {
+		this.running.set(false);
+	}
+
+	@Test
+	void probesSlowedByAnotherSessionCountAsTheWorkloadsTailOnlyWhileAWorkloadRuns() throws Exception {
+		this.jdbc.execute("CREATE TABLE tail (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc.execute("INSERT INTO tail SELECT g, 'a' || g, NULL FROM generate_series(1, 10000) g");
+		this.jdbc.execute("CREATE TABLE tail_work (id int PRIMARY KEY, n bigint)");
+		this.jdbc.execute("INSERT INTO tail_work VALUES (1, 0)");
+		MigrationDefinition migration = BackfillFixtures
+			.migration("tail", "tail", Phase.BACKFILL, BackfillSettings.defaults())
+			.toBuilder()
+			.key("id")
+			.build();
+		BackfillBatches batches = new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
+		TailSampler sampler = new TailSampler(postgres.dataSource(), migration, batches);
+		AtomicBoolean workload = new AtomicBoolean(true);
+		AtomicBoolean blocking = new AtomicBoolean(false);
+		// another application's calls: about 200 small transactions a second
+		Thread writer = thread(() -> {
+			try (Connection connection = postgres.database().newConnection();
+					Statement statement = connection.createStatement()) {
+				while (this.running.get()) {
+					if (workload.get()) {
+						statement.execute("UPDATE tail_work SET n = n + 1 WHERE id = 1");
+					}
+					Thread.sleep(5);
+				}
+			}
+		});
+		// what slows the workload: a session that takes the table's lock for 40 ms out of
+		// every 80, so that about half of the reads at any moment wait
+		Thread locker = thread(() -> {
+			try (Connection connection = postgres.database().newConnection();
+					Statement statement = connection.createStatement()) {
+				while (this.running.get()) {
+					if (blocking.get()) {
+						connection.setAutoCommit(false);
+						statement.execute("LOCK TABLE tail IN ACCESS EXCLUSIVE MODE");
+						statement.execute("SELECT pg_sleep(0.04)");
+						connection.commit();
+						connection.setAutoCommit(true);
+					}
+					Thread.sleep(40);
+				}
+			}
+		});
+		sampler.start("10000");
+		try {
+			sampler.baselineWindow(true);
+			await().atMost(Duration.ofSeconds(30)).until(() -> sampler.baselineProbes() >= 60);
+			sampler.baselineWindow(false);
+			sampler.tail(1.2); // forget the probes taken before the workload was counted
+			// nothing slows the reads: whatever the tail reads, it is not over
+			AtomicReference<TailSampler.Tail> calm = new AtomicReference<>();
+			await().atMost(Duration.ofSeconds(30)).until(() -> {
+				TailSampler.Tail tail = sampler.tail(1.2);
+				calm.set(tail);
+				return tail != null && tail.workloadRate() >= TailSampler.MIN_WORKLOAD_RATE;
+			});
+			assertThat(calm.get().over()).as("tail without impact: %s", calm.get()).isFalse();
+			blocking.set(true);
+			AtomicReference<TailSampler.Tail> slow = new AtomicReference<>();
+			await().atMost(Duration.ofSeconds(30)).until(() -> {
+				TailSampler.Tail tail = sampler.tail(1.2);
+				slow.set(tail);
+				return tail != null && tail.over();
+			});
+			assertThat(slow.get().share()).isGreaterThan(0.2);
+			// the same slow reads with no one else committing: only the probe feels them
+			workload.set(false);
+			AtomicReference<TailSampler.Tail> alone = new AtomicReference<>();
+			await().atMost(Duration.ofSeconds(30)).until(() -> {
+				TailSampler.Tail tail = sampler.tail(1.2);
+				alone.set(tail);
+				return tail != null && tail.workloadRate() < TailSampler.MIN_WORKLOAD_RATE;
+			});
+			assertThat(alone.get().share()).isGreaterThan(0.2);
+			assertThat(alone.get().over()).isFalse();
+		}
+		finally {
+			sampler.stop();
+			this.running.set(false);
+			writer.join();
+			locker.join();
+		}
+	}
+
+	private Thread thread(Work work) {
+		Thread thread = new Thread(() -> {
+			try {
+				work.run();
+			}
+			catch (Exception ex) {
+				if (this.running.get()) {
+					throw new IllegalStateException(ex);
+				}
+			}
+		});
+		thread.setDaemon(true);
+		thread.start();
+		return thread;
+	}
+
+	interface Work {
+
+		void run() throws Exception;
+
+	}
+
+}
