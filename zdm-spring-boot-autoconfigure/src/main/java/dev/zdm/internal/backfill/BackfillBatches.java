@@ -136,6 +136,13 @@ public final class BackfillBatches {
 	}
 
 	/**
+	 * The copy's {@code VACUUM} statement, or {@code null} if it runs none.
+	 */
+	@Nullable String vacuumStatement() {
+		return this.statements.vacuum();
+	}
+
+	/**
 	 * Vacuum the table the copy rewrites.
 	 * @param repository the repository of the vacuum's own connection
 	 */

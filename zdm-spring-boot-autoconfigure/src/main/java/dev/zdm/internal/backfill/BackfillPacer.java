@@ -170,10 +170,10 @@ public final class BackfillPacer {
 				reason = ThrottleReason.TABLE_LATENCY;
 				over = String.format(Locale.ROOT,
 						"%.0f%% of %d point reads on %s taken at any moment of the copy took longer than %.3f ms "
-								+ "(the slowest 5%% while the copy pauses, %.2fx), at most %.0f%% by chance, with "
-								+ "other sessions committing %.0f transactions/s",
+								+ "(the slowest 5%% while the copy pauses, %.2fx), at most %.0f%% by chance; other "
+								+ "sessions busy %.0f%% of the time",
 						tail.share() * 100, tail.probes(), this.migration.table(), tail.threshold() / 1e6, budget,
-						tail.allowed() * 100, tail.workloadRate());
+						tail.allowed() * 100, tail.busyShare() * 100);
 			}
 			else if (!Double.isNaN(reading.baselineProbe())
 					&& reading.probe() > reading.baselineProbe() * budget + PROBE_NOISE_NANOS) {

@@ -53,9 +53,14 @@ public class BackfillRepository {
 			WHERE v.relid = to_regclass(?) AND a.backend_type = 'autovacuum worker' LIMIT 1
 			""";
 
-	private static final String COMMITTED = """
-			SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()
+	private static final String OTHERS_BUSY = """
+			SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND backend_type = 'client backend'
+			  AND state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid() AND pid <> ALL (?)
+			  AND query IS DISTINCT FROM ?
 			""";
+
+	private static final String BACKEND_PID = "SELECT pg_backend_pid()";
 
 	private static final String KEEP_ALIVE = """
 			SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
@@ -259,12 +264,22 @@ public class BackfillRepository {
 	}
 
 	/**
-	 * Return how many transactions the database's sessions have ended, as its statistics
-	 * say (each session reports at most once a second).
+	 * Return how many other sessions of the database run a statement or a transaction
+	 * right now.
+	 * @param excludedPids backends that do not count (the copy's own)
+	 * @param excludedQuery a statement that does not count (the copy's {@code VACUUM})
 	 */
-	long committedTransactions() {
-		Long count = this.jdbcTemplate.queryForObject(COMMITTED, Long.class);
+	long othersBusy(Integer[] excludedPids, @Nullable String excludedQuery) {
+		Long count = this.jdbcTemplate.queryForObject(OTHERS_BUSY, Long.class, excludedPids, excludedQuery);
 		return (count != null) ? count : 0;
+	}
+
+	/**
+	 * Return the backend process of this repository's connection.
+	 */
+	int backendPid() {
+		Integer pid = this.jdbcTemplate.queryForObject(BACKEND_PID, Integer.class);
+		return (pid != null) ? pid : 0;
 	}
 
 	void keepAlive() {

@@ -229,7 +229,7 @@ public final class BackfillRunner {
 			TailSampler sampler = this.holdBack.pacer().isPacing()
 					? new TailSampler(this.environment.dataSource(), this.migration, this.batches) : null;
 			if (sampler != null) {
-				sampler.start(upperBound);
+				sampler.start(upperBound, repository.backendPid());
 				this.impact.sampleTail(sampler);
 			}
 			Outcome outcome;

@@ -44,21 +44,20 @@ final class TailSampler {
 	static final int MIN_PROBES = 30;
 
 	/**
-	 * Transactions a second the database's other sessions must commit for a workload to
-	 * count as present.
+	 * The share of checks that must find another session of the database busy (running a
+	 * statement or inside a transaction) for a workload to count as present: a workload
+	 * of a few hundred short transactions a second is busy a tenth of the time and more,
+	 * an idle application's heartbeats far less than 1%.
 	 */
-	static final double MIN_WORKLOAD_RATE = 20;
-
-	private static final int BASELINE_CAPACITY = 128;
-
-	private static final long WORKLOAD_CHECK_NANOS = Duration.ofSeconds(1).toNanos();
+	static final double MIN_BUSY_SHARE = 0.02;
 
 	/**
-	 * Checks of the committed transactions the workload's rate spans: a session reports
-	 * its transactions at most once a second, so that a rate over one second reads
-	 * nothing or twice as much by turns.
+	 * Checks of the other sessions the busy share spans, one every other read: the last 3
+	 * seconds or so.
 	 */
-	private static final int WORKLOAD_CHECKS = 3;
+	private static final int BUSY_CHECKS = 150;
+
+	private static final int BASELINE_CAPACITY = 128;
 
 	/**
 	 * Reads before the first that counts: the first reads on a new connection, or after
@@ -84,7 +83,11 @@ final class TailSampler {
 
 	private int copyingCount;
 
-	private double workloadRate = Double.NaN;
+	private final boolean[] busy = new boolean[BUSY_CHECKS];
+
+	private int busyChecks;
+
+	private int busyNext;
 
 	private volatile boolean inBaseline;
 
@@ -101,10 +104,11 @@ final class TailSampler {
 	/**
 	 * Start probing a key of the table.
 	 * @param key the key to read
+	 * @param copyPids the backends of the copy, which do not count as a workload
 	 */
-	void start(String key) {
+	void start(String key, Integer... copyPids) {
 		this.running = true;
-		Thread started = new Thread(() -> sample(key), "zdm-backfill-probe-" + this.migration.id());
+		Thread started = new Thread(() -> sample(key, copyPids), "zdm-backfill-probe-" + this.migration.id());
 		started.setDaemon(true);
 		started.start();
 		this.thread = started;
@@ -162,7 +166,12 @@ final class TailSampler {
 			}
 			int probes = this.copyingCount;
 			this.copyingCount = 0;
-			return new Tail(probes, over, threshold, this.workloadRate);
+			int busy = 0;
+			for (int i = 0; i < this.busyChecks; i++) {
+				busy += this.busy[i] ? 1 : 0;
+			}
+			double busyShare = (this.busyChecks > 0) ? (double) busy / this.busyChecks : 0;
+			return new Tail(probes, over, threshold, busyShare);
 		}
 	}
 
@@ -175,31 +184,18 @@ final class TailSampler {
 		}
 	}
 
-	private void sample(String key) {
+	private void sample(String key, Integer[] copyPids) {
 		BackfillRepository repository = new BackfillRepository(this.dataSource);
-		long[] checkedAt = new long[WORKLOAD_CHECKS + 1];
-		long[] commits = new long[WORKLOAD_CHECKS + 1];
-		long[] probes = new long[WORKLOAD_CHECKS + 1];
-		int checks = 0;
+		String vacuum = this.batches.vacuumStatement();
 		long probed = 0;
 		try {
 			while (this.running) {
-				long now = System.nanoTime();
-				if (checks == 0 || now - checkedAt[(checks - 1) % checkedAt.length] >= WORKLOAD_CHECK_NANOS) {
-					int slot = checks % checkedAt.length;
-					checkedAt[slot] = now;
-					commits[slot] = repository.committedTransactions();
-					probes[slot] = probed;
-					checks++;
-					if (checks > WORKLOAD_CHECKS) {
-						int oldest = checks % checkedAt.length;
-						double seconds = (now - checkedAt[oldest]) / 1e9;
-						// less this sampler's own reads and checks
-						long own = (probed - probes[oldest]) + WORKLOAD_CHECKS;
-						double rate = Math.max(0, (commits[slot] - commits[oldest] - own) / seconds);
-						synchronized (this.lock) {
-							this.workloadRate = rate;
-						}
+				if (probed % 2 == 0) {
+					boolean othersBusy = repository.othersBusy(copyPids, vacuum) > 0;
+					synchronized (this.lock) {
+						this.busy[this.busyNext] = othersBusy;
+						this.busyNext = (this.busyNext + 1) % this.busy.length;
+						this.busyChecks = Math.min(this.busyChecks + 1, this.busy.length);
 					}
 				}
 				boolean baselineBefore = this.inBaseline;
@@ -248,9 +244,9 @@ final class TailSampler {
 	 * @param slow how many took longer than the threshold
 	 * @param threshold the slowest baseline probes' time with the budget added, in
 	 * nanoseconds
-	 * @param workloadRate transactions a second the other sessions commit
+	 * @param busyShare the share of the last checks that found another session busy
 	 */
-	record Tail(int probes, int slow, double threshold, double workloadRate) {
+	record Tail(int probes, int slow, double threshold, double busyShare) {
 
 		/**
 		 * Whether a workload runs beside the copy and more probes were slow than chance
@@ -259,7 +255,7 @@ final class TailSampler {
 		 * @return whether the workload's tail feels the copy
 		 */
 		boolean over() {
-			return this.workloadRate >= MIN_WORKLOAD_RATE && share() > allowed();
+			return this.busyShare >= MIN_BUSY_SHARE && share() > allowed();
 		}
 
 		/**

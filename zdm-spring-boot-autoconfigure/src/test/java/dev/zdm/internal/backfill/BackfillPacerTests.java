@@ -103,15 +103,15 @@ class BackfillPacerTests {
 		assertThat(pace.pause()).isZero();
 		Duration batch = Duration.ofMillis(200);
 		// 12 of 40 probes slower than the baseline's slowest 5% with the budget, while
-		// other sessions commit 300 transactions a second: one reading is enough, as it
+		// other sessions are busy a tenth of the time: one reading is enough, as it
 		// already counts 40 probes against chance (at most 15% by chance)
-		BackfillPacer.Pace slow = pacer.nextPace(20_000, 20_000, batch, tail(40, 12, 300));
+		BackfillPacer.Pace slow = pacer.nextPace(20_000, 20_000, batch, tail(40, 12, 0.1));
 		assertThat(slow.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
 		assertThat(slow.batchSize()).isEqualTo(10_000);
 		assertThat(slow.pause()).isGreaterThanOrEqualTo(Duration.ofMillis(200));
 		assertThat(slow.pacedBy()).startsWith("table-latency: 30% of 40 point reads on users taken at any moment of "
 				+ "the copy took longer than 0.170 ms (the slowest 5% while the copy pauses, 1.20x), at most 15% by "
-				+ "chance, with other sessions committing 300 transactions/s");
+				+ "chance; other sessions busy 10% of the time");
 		// no tail read after it (too few probes yet): the copy keeps its pace
 		BackfillPacer.Pace held = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), probe(100, 100));
 		assertThat(held.reason()).isNull();
@@ -120,7 +120,7 @@ class BackfillPacerTests {
 		assertThat(held.pause()).isBetween(slow.pause().dividedBy(2).minusMillis(1),
 				slow.pause().dividedBy(2).plusMillis(1));
 		// a tail within chance lets it speed up again
-		BackfillPacer.Pace calm = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tail(40, 2, 300));
+		BackfillPacer.Pace calm = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tail(40, 2, 0.1));
 		assertThat(calm.reason()).isNull();
 		assertThat(calm.batchSize()).isEqualTo(15_000);
 		assertThat(calm.pause()).isLessThan(slow.pause());
@@ -129,9 +129,9 @@ class BackfillPacerTests {
 	@Test
 	void slowTailOfProbesWithoutAWorkloadDoesNotHoldTheCopyBack() {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
-		// every probe slow, but the other sessions commit 5 transactions a second: no one
-		// feels the copy but the probe itself
-		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), tail(40, 40, 5));
+		// every probe slow, but other sessions are busy 1% of the time: no one feels the
+		// copy but the probe itself
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), tail(40, 40, 0.01));
 		// it speeds up: batches half as long again, at most twice as many rows
 		assertThat(pace.reason()).isNull();
 		assertThat(pace.batchSize()).isEqualTo(2000);
@@ -159,9 +159,9 @@ class BackfillPacerTests {
 		assertThat(pace.reason()).isNull();
 	}
 
-	private static BackfillImpact.Reading tail(int probes, int slow, double workloadRate) {
+	private static BackfillImpact.Reading tail(int probes, int slow, double busyShare) {
 		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
-				new TailSampler.Tail(probes, slow, 170_000, workloadRate));
+				new TailSampler.Tail(probes, slow, 170_000, busyShare));
 	}
 
 	private static BackfillImpact.Reading probe(long baselineMicros, long probeMicros) {
