@@ -76,97 +76,62 @@ public class ZdmEndpoint {
 
 	private final @Nullable ExpandRunner expandRunner;
 
-	private @Nullable FinalContractCheck contractCheck;
+	private final @Nullable FinalContractCheck contractCheck;
 
-	private @Nullable AbandonRunner abandonRunner;
+	private final @Nullable AbandonRunner abandonRunner;
 
-	private @Nullable OperatorActionRepository operatorActions;
+	private final @Nullable MigrationPlanner planner;
 
-	private @Nullable MigrationPlanner planner;
+	private final @Nullable BackfillTuning tuning;
 
-	private @Nullable ApplicationEventPublisher eventPublisher;
+	private final @Nullable OperatorActionRepository operatorActions;
 
-	private @Nullable AuditEventRepository auditEvents;
+	private final @Nullable ApplicationEventPublisher eventPublisher;
 
-	private @Nullable BackfillTuning tuning;
+	private final @Nullable AuditEventRepository auditEvents;
 
 	/**
-	 * Create an endpoint.
+	 * Create an endpoint. Every write operation is recorded: who (the authenticated
+	 * principal, else {@code anonymous}), which instance, when and why, in
+	 * {@code zdm_operator_action}, as a {@link ZdmOperatorActionEvent} and, with an audit
+	 * event repository, as a Boot {@link AuditEvent} of type
+	 * {@value ZdmOperatorActionEvent#AUDIT_EVENT_TYPE}.
 	 * @param controller the phase controller
 	 * @param lockFigures the lock figures sampled at each heartbeat
 	 * @param backfill the backfill's progress and controls
 	 * @param ddlHistory the DDL history
+	 * @param expandRunner the expand runner, to show where each migration's expand DDL
+	 * stands on this instance and pause it, or {@code null}
+	 * @param contractCheck the final check before each contract, to show it and act on
+	 * it, or {@code null}
+	 * @param abandonRunner the abandon runner, to show where each abandon stands on this
+	 * instance, or {@code null}
+	 * @param planner the planner that shows what each phase of a migration will do, or
+	 * {@code null}
+	 * @param backfillOverrides where operators' live, fleet-wide changes of the settings
+	 * that pace each backfill are stored, or {@code null} for no live tuning
+	 * @param operatorActions where actions are stored, or {@code null}
+	 * @param eventPublisher where the events are published, or {@code null}
+	 * @param auditEvents where audit events are added, or {@code null}
 	 */
 	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures, BackfillService backfill,
-			DdlHistoryRepository ddlHistory) {
-		this(controller, lockFigures, backfill, ddlHistory, null);
-	}
-
-	/**
-	 * Create an endpoint that also shows where each migration's expand DDL stands on this
-	 * instance.
-	 * @param controller the phase controller
-	 * @param lockFigures the lock figures sampled at each heartbeat
-	 * @param backfill the backfill's progress and controls
-	 * @param ddlHistory the DDL history
-	 * @param expandRunner the expand runner, or {@code null}
-	 */
-	public ZdmEndpoint(PhaseController controller, LockFiguresSampler lockFigures, BackfillService backfill,
-			DdlHistoryRepository ddlHistory, @Nullable ExpandRunner expandRunner) {
+			DdlHistoryRepository ddlHistory, @Nullable ExpandRunner expandRunner,
+			@Nullable FinalContractCheck contractCheck, @Nullable AbandonRunner abandonRunner,
+			@Nullable MigrationPlanner planner, @Nullable BackfillOverrideRepository backfillOverrides,
+			@Nullable OperatorActionRepository operatorActions, @Nullable ApplicationEventPublisher eventPublisher,
+			@Nullable AuditEventRepository auditEvents) {
 		this.controller = controller;
 		this.lockFigures = lockFigures;
 		this.backfill = backfill;
 		this.ddlHistory = ddlHistory;
 		this.expandRunner = expandRunner;
-	}
-
-	/**
-	 * Set the final check before each contract, to show it and act on it.
-	 * @param contractCheck the check
-	 */
-	public void setContractCheck(@Nullable FinalContractCheck contractCheck) {
 		this.contractCheck = contractCheck;
-	}
-
-	/**
-	 * Set the abandon runner, to show where each abandon stands on this instance.
-	 * @param abandonRunner the runner
-	 */
-	public void setAbandonRunner(@Nullable AbandonRunner abandonRunner) {
 		this.abandonRunner = abandonRunner;
-	}
-
-	/**
-	 * Set the planner that shows what each phase of a migration will do.
-	 * @param planner the planner
-	 */
-	public void setPlanner(@Nullable MigrationPlanner planner) {
 		this.planner = planner;
-	}
-
-	/**
-	 * Record every write operation: who (the authenticated principal, else
-	 * {@code anonymous}), which instance, when and why, in {@code zdm_operator_action},
-	 * as a {@link ZdmOperatorActionEvent} and, with an audit event repository, as a Boot
-	 * {@link AuditEvent} of type {@value ZdmOperatorActionEvent#AUDIT_EVENT_TYPE}.
-	 * @param operatorActions where actions are stored
-	 * @param eventPublisher where the events are published, or {@code null}
-	 * @param auditEvents where audit events are added, or {@code null}
-	 */
-	public void setAuditing(OperatorActionRepository operatorActions,
-			@Nullable ApplicationEventPublisher eventPublisher, @Nullable AuditEventRepository auditEvents) {
+		this.tuning = (backfillOverrides != null) ? new BackfillTuning(backfillOverrides) : null;
 		this.operatorActions = operatorActions;
 		this.eventPublisher = eventPublisher;
 		this.auditEvents = auditEvents;
-	}
-
-	/**
-	 * Let operators change the settings that pace each backfill, live and fleet-wide, and
-	 * show them.
-	 * @param overrides where the overrides are stored
-	 */
-	public void setBackfillOverrides(BackfillOverrideRepository overrides) {
-		this.tuning = new BackfillTuning(overrides);
 	}
 
 	@ReadOperation

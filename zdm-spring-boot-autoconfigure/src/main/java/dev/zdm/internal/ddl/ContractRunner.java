@@ -53,7 +53,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private final ClaimedDdlStep step;
 
-	private volatile ContractPrecondition contractPrecondition = ContractPrecondition.NONE;
+	private final ContractPrecondition contractPrecondition;
 
 	/**
 	 * Create a runner.
@@ -68,15 +68,18 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 * @param instance this instance
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
 	 * fleet
+	 * @param contractPrecondition what must hold before a contract is claimed, such as a
+	 * final check that old and new agree ({@link ContractPrecondition#NONE} for nothing)
 	 */
 	public ContractRunner(DataSource dataSource, FlywayStep scripts, SchemaChangeContributions contributions,
 			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry, DdlSettings settings,
-			InstanceInfo instance, Duration fleetTimeout) {
+			InstanceInfo instance, Duration fleetTimeout, ContractPrecondition contractPrecondition) {
 		this.scripts = scripts;
 		this.contributions = contributions;
 		this.history = history;
 		this.states = states;
 		this.instance = instance;
+		this.contractPrecondition = contractPrecondition;
 		this.step = new ClaimedDdlStep(DdlStep.CONTRACT, dataSource, history, registry, settings.maxBackoff(),
 				fleetTimeout, logger);
 	}
@@ -130,15 +133,6 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			logger.info("zdm: contract of migration '" + id + "' done on instance " + this.instance.instanceId());
 			return true;
 		});
-	}
-
-	/**
-	 * Set what must hold before a contract is claimed, such as a final check that old and
-	 * new agree.
-	 * @param contractPrecondition the precondition
-	 */
-	public void setContractPrecondition(ContractPrecondition contractPrecondition) {
-		this.contractPrecondition = contractPrecondition;
 	}
 
 	private boolean contractHeldBack(MigrationDefinition migration) {

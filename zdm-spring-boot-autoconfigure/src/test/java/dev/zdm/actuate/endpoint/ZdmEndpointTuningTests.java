@@ -179,9 +179,9 @@ class ZdmEndpointTuningTests {
 				InstanceInfo.ofThisProcess("tune-a", "test", "1"), TestFleet.SETTINGS, List.of());
 		this.controller.start();
 		this.endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
-				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource));
-		this.endpoint.setAuditing(new OperatorActionRepository(dataSource), this.events::add, this.audit);
-		this.endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource));
+				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), null, null, null, null,
+				new BackfillOverrideRepository(dataSource), new OperatorActionRepository(dataSource), this.events::add,
+				this.audit);
 	}
 
 	private static SecurityContext user(String name) {
