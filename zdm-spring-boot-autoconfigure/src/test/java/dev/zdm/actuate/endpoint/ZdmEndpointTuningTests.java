@@ -88,7 +88,7 @@ class ZdmEndpointTuningTests {
 			.containsEntry("targetBatchDuration", "300ms");
 		assertThat(tuning.setBy()).isEqualTo("bob");
 		assertThat(tuning.reason()).isNull();
-		ZdmEndpoint.MigrationDescriptor shown = this.endpoint.migration("tuned_a");
+		MigrationDescriptor shown = this.endpoint.migration("tuned_a");
 		assertThat(shown.tuning()).isEqualTo(tuning);
 		assertThat(shown.pacing().maxLatencyIncrease()).as("the budget in force").isEqualTo("35%");
 		assertThat(this.endpoint.migrations().migrations().get("tuned_a").tuning()).isEqualTo(tuning);

@@ -25,8 +25,8 @@ import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.actuate.endpoint.MigrationDescriptor;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
-import dev.zdm.actuate.endpoint.ZdmEndpoint.MigrationDescriptor;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandSettings;
