@@ -1,25 +1,20 @@
 package dev.zdm.sample;
 
-import java.io.File;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -27,6 +22,7 @@ import dev.zdm.internal.ddl.AbandonProgress;
 import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
+import dev.zdm.sample.deploy.ApplicationInstances;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -70,14 +66,18 @@ class AbandonInterruptionTests {
 	@TempDir
 	Path directory;
 
-	private final List<Process> processes = new ArrayList<>();
+	private ApplicationInstances instances;
+
+	@BeforeEach
+	void instances() {
+		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
+				"zdm.migrations.customers-address.expand-paused=true",
+				"zdm.migrations." + MIGRATION + ".abandon-reason=the e-mail rename is postponed");
+	}
 
 	@AfterEach
-	void killProcesses() throws InterruptedException {
-		for (Process process : this.processes) {
-			process.destroyForcibly();
-			process.waitFor(30, TimeUnit.SECONDS);
-		}
+	void killProcesses() {
+		this.instances.close();
 	}
 
 	@Test
@@ -87,11 +87,11 @@ class AbandonInterruptionTests {
 		jdbc.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
 				+ "FROM generate_series(1, 1000) AS i");
 		List<String> beforeExpand = jdbc.queryForList(SCHEMA, String.class);
-		String expand = script("V1__email_address_and_audit.sql", """
+		String expand = "expand=" + this.instances.script("V1__email_address_and_audit.sql", """
 				ALTER TABLE customers ADD COLUMN email_address text;
 				CREATE TABLE customers_email_audit (customer_id bigint PRIMARY KEY, changed_at timestamptz);
 				""");
-		try (ConfigurableApplicationContext expanded = start("expander", "phase=dual-write", expand)) {
+		try (ConfigurableApplicationContext expanded = this.instances.start("expander", "phase=dual-write", expand)) {
 			PhaseController controller = expanded.getBean(PhaseController.class);
 			await().atMost(Duration.ofSeconds(60))
 				.until(() -> controller.status(MIGRATION).effective() == Phase.DUAL_WRITE);
@@ -106,12 +106,13 @@ class AbandonInterruptionTests {
 			try (Statement statement = blocker.createStatement()) {
 				statement.execute("SELECT count(*) FROM customers_email_audit");
 			}
-			Process first = launch("first", "phase=abandon", expand, "zdm.ddl.lock-timeout=200ms",
+			Process first = this.instances.launch("first", "phase=abandon", expand, "zdm.ddl.lock-timeout=200ms",
 					"zdm.ddl.max-attempts=100000", "zdm.ddl.initial-backoff=50ms", "zdm.ddl.max-backoff=500ms");
 			await().atMost(Duration.ofMinutes(3))
 				.until(() -> !first.isAlive() || count("SELECT count(*) FROM zdm_ddl_lock_timeout "
 						+ "WHERE migration_id = '" + MIGRATION + "' AND step = 'abandon'") >= 3);
-			assertThat(first.isAlive()).as("the first instance drops; its log: %s", log("first")).isTrue();
+			assertThat(first.isAlive()).as("the first instance drops; its log: %s", this.instances.log("first"))
+				.isTrue();
 			first.destroyForcibly();
 			assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
 			List<String> midway = jdbc.queryForList(SCHEMA, String.class);
@@ -124,7 +125,7 @@ class AbandonInterruptionTests {
 				.isEqualTo("running");
 			blocker.commit();
 		}
-		try (ConfigurableApplicationContext next = start("next", "phase=abandon", expand)) {
+		try (ConfigurableApplicationContext next = this.instances.start("next", "phase=abandon", expand)) {
 			AbandonRunner runner = next.getBean(AbandonRunner.class);
 			await().atMost(Duration.ofSeconds(60))
 				.until(() -> runner.progress(MIGRATION) != null
@@ -139,58 +140,6 @@ class AbandonInterruptionTests {
 		assertThat(jdbc.queryForObject("SELECT abandoned_by FROM zdm_migration WHERE migration_id = ?", String.class,
 				MIGRATION))
 			.isEqualTo("first");
-	}
-
-	private Process launch(String name, String... properties) throws IOException {
-		String java = ProcessHandle.current().info().command().orElse("java");
-		List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-				SampleApplication.class.getName()));
-		arguments(name, properties).forEach(command::add);
-		File log = this.directory.resolve(name + ".log").toFile();
-		Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
-		this.processes.add(process);
-		return process;
-	}
-
-	private String log(String name) {
-		try {
-			return Files.readString(this.directory.resolve(name + ".log"));
-		}
-		catch (IOException ex) {
-			return ex.toString();
-		}
-	}
-
-	private static ConfigurableApplicationContext start(String name, String... properties) {
-		return new SpringApplicationBuilder(SampleApplication.class)
-			.run(arguments(name, properties).toArray(String[]::new));
-	}
-
-	// Properties starting with phase= and expand locations (filesystem:) are the
-	// migration's own.
-	private static Stream<String> arguments(String name, String... properties) {
-		return Stream
-			.of(Stream.of(postgres.springProperties()),
-					Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn",
-							"logging.level.dev.zdm=info", "zdm.instance-id=" + name,
-							"zdm.fleet.heartbeat-interval=200ms", "zdm.fleet.timeout=3s",
-							"zdm.migrations.customers-address.expand-paused=true",
-							"zdm.migrations." + MIGRATION + ".abandon-reason=the e-mail rename is postponed"),
-					Stream.of(properties)
-						.map((property) -> property.startsWith("phase=") ? migration(property)
-								: property.startsWith("filesystem:") ? migration("expand=" + property) : property))
-			.flatMap((stream) -> stream)
-			.map((property) -> "--" + property);
-	}
-
-	private static String migration(String property) {
-		return "zdm.migrations." + MIGRATION + "." + property;
-	}
-
-	private String script(String name, String sql) throws IOException {
-		Path expand = Files.createDirectories(this.directory.resolve("expand"));
-		Files.writeString(expand.resolve(name), sql);
-		return "filesystem:" + expand.toAbsolutePath();
 	}
 
 	private static int count(String sql) {

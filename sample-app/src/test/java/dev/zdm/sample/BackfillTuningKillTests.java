@@ -1,25 +1,20 @@
 package dev.zdm.sample;
 
-import java.io.File;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -30,6 +25,7 @@ import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.BackfillSettings;
+import dev.zdm.sample.deploy.ApplicationInstances;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -55,14 +51,18 @@ class BackfillTuningKillTests {
 	@TempDir
 	Path directory;
 
-	private final List<Process> processes = new ArrayList<>();
+	private ApplicationInstances instances;
+
+	@BeforeEach
+	void instances() {
+		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
+				"zdm.migrations.customers-address.expand-paused=true",
+				"zdm.migrations." + MIGRATION + ".backfill.max-rows-per-second=2000");
+	}
 
 	@AfterEach
-	void killProcesses() throws InterruptedException {
-		for (Process process : this.processes) {
-			process.destroyForcibly();
-			process.waitFor(30, TimeUnit.SECONDS);
-		}
+	void killProcesses() {
+		this.instances.close();
 	}
 
 	@Test
@@ -74,9 +74,10 @@ class BackfillTuningKillTests {
 		// zdm's own tables, as the first instance would create them, so that the test can
 		// read the backfill's progress from the start
 		new ZdmSchema(postgres.dataSource()).migrate();
-		Process first = launch("first", "phase=backfill");
+		Process first = this.instances.launch("first", "phase=backfill");
 		await().atMost(Duration.ofMinutes(3)).until(() -> {
-			assertThat(first.isAlive()).as("the first instance runs; its log: %s", log("first")).isTrue();
+			assertThat(first.isAlive()).as("the first instance runs; its log: %s", this.instances.log("first"))
+				.isTrue();
 			Map<String, Object> progress = progress();
 			return progress != null && "first".equals(progress.get("runner"))
 					&& ((Number) progress.get("batches")).longValue() > 5;
@@ -97,7 +98,7 @@ class BackfillTuningKillTests {
 		first.destroyForcibly();
 		assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
 		long rowsAtKill = ((Number) progress().get("rows_done")).longValue();
-		try (ConfigurableApplicationContext next = start("next", "phase=backfill")) {
+		try (ConfigurableApplicationContext next = this.instances.start("next", "phase=backfill")) {
 			await().atMost(Duration.ofSeconds(90)).until(() -> {
 				Map<String, Object> progress = progress();
 				return "next".equals(progress.get("runner"))
@@ -116,52 +117,6 @@ class BackfillTuningKillTests {
 	private static Map<String, Object> progress() {
 		List<Map<String, Object>> rows = postgres.jdbc().queryForList(PROGRESS);
 		return rows.isEmpty() ? null : rows.get(0);
-	}
-
-	private Process launch(String name, String... properties) throws IOException {
-		String java = ProcessHandle.current().info().command().orElse("java");
-		List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-				SampleApplication.class.getName()));
-		arguments(name, properties).forEach(command::add);
-		File log = this.directory.resolve(name + ".log").toFile();
-		Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
-		this.processes.add(process);
-		return process;
-	}
-
-	private String log(String name) {
-		try {
-			return Files.readString(this.directory.resolve(name + ".log"));
-		}
-		catch (IOException ex) {
-			return ex.toString();
-		}
-	}
-
-	private static ConfigurableApplicationContext start(String name, String... properties) {
-		return new SpringApplicationBuilder(SampleApplication.class)
-			.run(arguments(name, properties).toArray(String[]::new));
-	}
-
-	// A property starting with phase= is the migration's own.
-	private static Stream<String> arguments(String name, String... properties) {
-		return Stream.of(Stream.of(postgres.springProperties()),
-				Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn",
-						"logging.level.dev.zdm=info", "zdm.instance-id=" + name, "zdm.fleet.heartbeat-interval=200ms",
-						"zdm.fleet.timeout=3s", "zdm.migrations.customers-address.expand-paused=true",
-						"zdm.migrations." + MIGRATION + ".backfill.max-rows-per-second=2000"),
-				Stream.of(properties).map((property) -> property.startsWith("phase=") ? migration(property) : property))
-			.flatMap((stream) -> stream)
-			.map((property) -> "--" + property);
-	}
-
-	private static String migration(String property) {
-		return "zdm.migrations." + MIGRATION + "." + property;
-	}
-
-	private static int count(String sql) {
-		Integer count = postgres.jdbc().queryForObject(sql, Integer.class);
-		return (count != null) ? count : 0;
 	}
 
 }

@@ -1,16 +1,11 @@
 package dev.zdm.sample;
 
-import java.io.File;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterEach;
@@ -20,12 +15,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
+import dev.zdm.sample.deploy.ApplicationInstances;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -47,7 +42,13 @@ class ExpandInterruptionTests {
 	@TempDir
 	Path directory;
 
-	private final List<Process> processes = new ArrayList<>();
+	private ApplicationInstances instances;
+
+	@BeforeEach
+	void instances() {
+		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
+				"phase=dual-write");
+	}
 
 	@BeforeEach
 	void emptyDatabase() {
@@ -63,11 +64,8 @@ class ExpandInterruptionTests {
 	}
 
 	@AfterEach
-	void killProcesses() throws InterruptedException {
-		for (Process process : this.processes) {
-			process.destroyForcibly();
-			process.waitFor(30, TimeUnit.SECONDS);
-		}
+	void killProcesses() {
+		this.instances.close();
 	}
 
 	@Test
@@ -75,7 +73,7 @@ class ExpandInterruptionTests {
 		createCustomers();
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("ALTER TABLE customers ADD COLUMN email_address text");
-		String expand = script("V1__index_email_address.sql",
+		String expand = this.instances.script("V1__index_email_address.sql",
 				"CREATE INDEX CONCURRENTLY IF NOT EXISTS customers_email_address ON customers (email_address);");
 		ConfigurableApplicationContext next = null;
 		try (Connection writer = postgres.database().newConnection()) {
@@ -89,13 +87,15 @@ class ExpandInterruptionTests {
 			// instance:
 			// its CREATE TABLE ... REFERENCES customers would wait behind the writer for
 			// the 300 s lock timeout, and the build's lock request would queue behind it.
-			Process first = launch("first", "zdm.migrations." + MIGRATION + ".expand=" + expand,
-					"zdm.ddl.lock-timeout=300s", "zdm.migrations.customers-address.expand-paused=true");
+			Process first = this.instances.launch("first", "expand=" + expand, "zdm.ddl.lock-timeout=300s",
+					"zdm.migrations.customers-address.expand-paused=true");
 			await().atMost(Duration.ofMinutes(4))
 				.until(() -> !first.isAlive()
 						|| count("SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c "
 								+ "ON c.oid = p.index_relid WHERE c.relname = 'customers_email_address'") == 1);
-			assertThat(first.isAlive()).as("the first instance builds the index; its log: %s", log("first")).isTrue();
+			assertThat(first.isAlive())
+				.as("the first instance builds the index; its log: %s", this.instances.log("first"))
+				.isTrue();
 			Integer buildingPid = jdbc.queryForObject(
 					"SELECT pid FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.index_relid "
 							+ "WHERE c.relname = 'customers_email_address'",
@@ -111,7 +111,7 @@ class ExpandInterruptionTests {
 				.containsExactly("customers_email_address");
 			writer.commit();
 
-			next = start("next", "zdm.migrations." + MIGRATION + ".expand=" + expand);
+			next = this.instances.start("next", "expand=" + expand);
 			PhaseController controller = next.getBean(PhaseController.class);
 			await().atMost(Duration.ofSeconds(60))
 				.until(() -> controller.status(MIGRATION).effective() == Phase.DUAL_WRITE);
@@ -139,16 +139,17 @@ class ExpandInterruptionTests {
 			try (Statement statement = blocker.createStatement()) {
 				statement.execute("SELECT count(*) FROM customers");
 			}
-			Process batch = launch("batch", "zdm.ddl.expand-at-startup=true", "zdm.ddl.max-attempts=100000",
-					"zdm.ddl.initial-backoff=50ms", "zdm.ddl.max-backoff=500ms");
+			Process batch = this.instances.launch("batch", "zdm.ddl.expand-at-startup=true",
+					"zdm.ddl.max-attempts=100000", "zdm.ddl.initial-backoff=50ms", "zdm.ddl.max-backoff=500ms");
 			await().atMost(Duration.ofMinutes(4))
 				.until(() -> !batch.isAlive() || (tableExists("zdm_ddl_lock_timeout")
 						&& count("SELECT count(*) FROM zdm_ddl_lock_timeout") >= 3));
-			assertThat(batch.isAlive()).as("start-up waits for the expand; its log: %s", log("batch")).isTrue();
+			assertThat(batch.isAlive()).as("start-up waits for the expand; its log: %s", this.instances.log("batch"))
+				.isTrue();
 			long signalled = System.nanoTime();
 			batch.destroy();
 			assertThat(batch.waitFor(15, TimeUnit.SECONDS))
-				.as("the process ends after the stop signal; its log: %s", log("batch"))
+				.as("the process ends after the stop signal; its log: %s", this.instances.log("batch"))
 				.isTrue();
 			Duration stopped = Duration.ofNanos(System.nanoTime() - signalled);
 			System.out.println("Start-up ended " + stopped.toMillis() + " ms after the stop signal, exit code "
@@ -166,56 +167,13 @@ class ExpandInterruptionTests {
 				.isZero();
 			blocker.commit();
 		}
-		ConfigurableApplicationContext next = start("after-batch", "zdm.ddl.expand-at-startup=true");
+		ConfigurableApplicationContext next = this.instances.start("after-batch", "zdm.ddl.expand-at-startup=true");
 		try {
 			assertThat(columns()).as("the next start-up runs the expand").contains("email_address");
 		}
 		finally {
 			next.close();
 		}
-	}
-
-	private Process launch(String name, String... properties) throws IOException {
-		String java = ProcessHandle.current().info().command().orElse("java");
-		List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-				SampleApplication.class.getName()));
-		arguments(name, properties).forEach(command::add);
-		File log = this.directory.resolve(name + ".log").toFile();
-		Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
-		this.processes.add(process);
-		return process;
-	}
-
-	private String log(String name) {
-		try {
-			return Files.readString(this.directory.resolve(name + ".log"));
-		}
-		catch (IOException ex) {
-			return ex.toString();
-		}
-	}
-
-	private static ConfigurableApplicationContext start(String name, String... properties) {
-		return new SpringApplicationBuilder(SampleApplication.class)
-			.run(arguments(name, properties).toArray(String[]::new));
-	}
-
-	private static Stream<String> arguments(String name, String... properties) {
-		return Stream
-			.of(Stream.of(postgres.springProperties()),
-					Stream.of("server.port=0", "spring.main.banner-mode=off", "logging.level.root=warn",
-							"logging.level.dev.zdm=info", "zdm.instance-id=" + name,
-							"zdm.migrations." + MIGRATION + ".phase=dual-write", "zdm.fleet.heartbeat-interval=200ms",
-							"zdm.fleet.timeout=3s"),
-					Stream.of(properties))
-			.flatMap((stream) -> stream)
-			.map((property) -> "--" + property);
-	}
-
-	private String script(String name, String sql) throws IOException {
-		Path expand = Files.createDirectories(this.directory.resolve("expand"));
-		Files.writeString(expand.resolve(name), sql);
-		return "filesystem:" + expand.toAbsolutePath();
 	}
 
 	private static void createCustomers() {

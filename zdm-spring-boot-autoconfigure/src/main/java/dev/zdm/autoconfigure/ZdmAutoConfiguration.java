@@ -35,6 +35,8 @@ import dev.zdm.internal.backfill.ApplicationLatency;
 import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.BackfillRepository;
+import dev.zdm.internal.backfill.ContractCheckRepository;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.catalog.DatabaseCatalog;
@@ -190,17 +192,17 @@ public final class ZdmAutoConfiguration {
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			FleetRegistry registry, DdlSettings settings, ZdmProperties properties, InstanceInfo instance,
 			ObjectProvider<ContractPrecondition> contractPrecondition) {
-		ContractRunner runner = new ContractRunner(dataSource, flywayStep, contributions, history, states, registry,
-				settings, instance, properties.getFleet().getTimeout());
-		contractPrecondition.ifAvailable(runner::setContractPrecondition);
-		return runner;
+		return new ContractRunner(dataSource, flywayStep, contributions, history, states, registry, settings, instance,
+				properties.getFleet().getTimeout(),
+				contractPrecondition.getIfAvailable(() -> ContractPrecondition.NONE));
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	AbandonRunner zdmAbandonRunner(DataSource dataSource, FlywayStep flywayStep, LockSafeExecutor executor,
-			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry, DdlSettings settings,
-			ZdmProperties properties, InstanceInfo instance) {
+			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry,
+			OperatorActionRepository operatorActions, DdlSettings settings, ZdmProperties properties,
+			InstanceInfo instance) {
 		Map<String, String> reasons = new HashMap<>();
 		Map<String, List<String>> locations = new HashMap<>();
 		properties.getMigrations().forEach((id, migration) -> {
@@ -209,9 +211,8 @@ public final class ZdmAutoConfiguration {
 			}
 			locations.put(id, migration.getAbandon());
 		});
-		return new AbandonRunner(dataSource, flywayStep, executor, history, states, registry,
-				new OperatorActionRepository(dataSource), settings, new AbandonSettings(reasons, locations), instance,
-				properties.getFleet().getTimeout());
+		return new AbandonRunner(dataSource, flywayStep, executor, history, states, registry, operatorActions, settings,
+				new AbandonSettings(reasons, locations), instance, properties.getFleet().getTimeout());
 	}
 
 	@Bean
@@ -226,8 +227,27 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	FinalContractCheck zdmFinalContractCheck(DataSource dataSource, InstanceInfo instance, ZdmProperties properties) {
-		return new FinalContractCheck(dataSource, instance.instanceId(), properties.getLocks().isShowQueryLiterals());
+	FinalContractCheck zdmFinalContractCheck(DataSource dataSource, InstanceInfo instance,
+			ContractCheckRepository contractChecks, BackfillRepository backfills) {
+		return new FinalContractCheck(dataSource, instance.instanceId(), contractChecks, backfills);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ContractCheckRepository zdmContractCheckRepository(DataSource dataSource, ZdmProperties properties) {
+		return new ContractCheckRepository(dataSource, properties.getLocks().isShowQueryLiterals());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	BackfillRepository zdmBackfillRepository(DataSource dataSource) {
+		return new BackfillRepository(dataSource);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	OperatorActionRepository zdmOperatorActionRepository(DataSource dataSource) {
+		return new OperatorActionRepository(dataSource);
 	}
 
 	@Bean

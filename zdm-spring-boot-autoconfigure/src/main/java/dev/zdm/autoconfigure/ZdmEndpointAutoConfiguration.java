@@ -41,18 +41,13 @@ public final class ZdmEndpointAutoConfiguration {
 	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
-			ObjectProvider<AbandonRunner> abandonRunner, DataSource dataSource,
-			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository,
-			ObjectProvider<MigrationPlanner> planner) {
-		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
-				ddlHistoryRepository, expandRunner.getIfAvailable());
-		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
-		endpoint.setAbandonRunner(abandonRunner.getIfAvailable());
-		endpoint.setPlanner(planner.getIfAvailable());
-		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
+			ObjectProvider<AbandonRunner> abandonRunner, ObjectProvider<MigrationPlanner> planner,
+			DataSource dataSource, OperatorActionRepository operatorActions, ApplicationEventPublisher eventPublisher,
+			ObjectProvider<AuditEventRepository> auditEventRepository) {
+		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
+				expandRunner.getIfAvailable(), finalContractCheck.getIfAvailable(), abandonRunner.getIfAvailable(),
+				planner.getIfAvailable(), new BackfillOverrideRepository(dataSource), operatorActions, eventPublisher,
 				auditEventRepository.getIfAvailable());
-		endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource));
-		return endpoint;
 	}
 
 	@Bean

@@ -36,13 +36,10 @@ public final class ZdmHealthContributorAutoConfiguration {
 			ObjectProvider<DdlActivity> ddlActivity, ObjectProvider<HeldBackTracker> heldBackTracker,
 			ObjectProvider<FinalContractCheck> finalContractCheck, ObjectProvider<AbandonRunner> abandonRunner) {
 		ZdmProperties.Health health = properties.getHealth();
-		ZdmHealthIndicator indicator = new ZdmHealthIndicator(phaseController, expandRunner.getIfAvailable(),
+		return new ZdmHealthIndicator(phaseController, expandRunner.getIfAvailable(),
 				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
-				heldBackTracker.getIfAvailable(),
+				heldBackTracker.getIfAvailable(), finalContractCheck.getIfAvailable(), abandonRunner.getIfAvailable(),
 				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
-		indicator.setContractCheck(finalContractCheck.getIfAvailable());
-		indicator.setAbandonRunner(abandonRunner.getIfAvailable());
-		return indicator;
 	}
 
 }

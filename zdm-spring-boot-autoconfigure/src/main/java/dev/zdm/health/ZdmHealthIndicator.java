@@ -49,42 +49,11 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 
 	private final @Nullable HeldBackTracker heldBack;
 
+	private final @Nullable FinalContractCheck contractCheck;
+
+	private final @Nullable AbandonRunner abandonRunner;
+
 	private final Thresholds thresholds;
-
-	private @Nullable FinalContractCheck contractCheck;
-
-	private @Nullable AbandonRunner abandonRunner;
-
-	/**
-	 * Create an indicator that shows each migration's phases only.
-	 * @param controller the phase controller
-	 */
-	public ZdmHealthIndicator(PhaseController controller) {
-		this(controller, null, null, null, null, Thresholds.DEFAULTS);
-	}
-
-	/**
-	 * Create an indicator that also reports where each migration's expand DDL stands.
-	 * @param controller the phase controller
-	 * @param expandRunner the expand runner, or {@code null}
-	 */
-	public ZdmHealthIndicator(PhaseController controller, @Nullable ExpandRunner expandRunner) {
-		this(controller, expandRunner, null, null, null, Thresholds.DEFAULTS);
-	}
-
-	/**
-	 * Create an indicator that does not report the expand DDL's progress.
-	 * @param controller the phase controller
-	 * @param backfillProgress the backfill progress sampled at each heartbeat, or
-	 * {@code null}
-	 * @param ddlActivity the DDL this instance runs, or {@code null}
-	 * @param heldBack since when phases are held back, or {@code null}
-	 * @param thresholds from when a blocked DDL or a held-back phase is a problem
-	 */
-	public ZdmHealthIndicator(PhaseController controller, @Nullable BackfillProgressSampler backfillProgress,
-			@Nullable DdlActivity ddlActivity, @Nullable HeldBackTracker heldBack, Thresholds thresholds) {
-		this(controller, null, backfillProgress, ddlActivity, heldBack, thresholds);
-	}
 
 	/**
 	 * Create an indicator.
@@ -95,34 +64,25 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 	 * {@code null}
 	 * @param ddlActivity the DDL this instance runs, or {@code null}
 	 * @param heldBack since when phases are held back, or {@code null}
+	 * @param contractCheck the final check before each contract, to report a contract it
+	 * holds back, or {@code null}
+	 * @param abandonRunner the abandon runner, to report where each abandon stands, or
+	 * {@code null}
 	 * @param thresholds from when a blocked DDL or a held-back phase is a problem
 	 */
 	public ZdmHealthIndicator(PhaseController controller, @Nullable ExpandRunner expandRunner,
 			@Nullable BackfillProgressSampler backfillProgress, @Nullable DdlActivity ddlActivity,
-			@Nullable HeldBackTracker heldBack, Thresholds thresholds) {
+			@Nullable HeldBackTracker heldBack, @Nullable FinalContractCheck contractCheck,
+			@Nullable AbandonRunner abandonRunner, Thresholds thresholds) {
 		super("zdm health check failed");
 		this.controller = controller;
 		this.expandRunner = expandRunner;
 		this.backfillProgress = backfillProgress;
 		this.ddlActivity = ddlActivity;
 		this.heldBack = heldBack;
-		this.thresholds = thresholds;
-	}
-
-	/**
-	 * Set the final check before each contract, to report a contract it holds back.
-	 * @param contractCheck the check, or {@code null}
-	 */
-	public void setContractCheck(@Nullable FinalContractCheck contractCheck) {
 		this.contractCheck = contractCheck;
-	}
-
-	/**
-	 * Set the abandon runner, to report where each abandon stands.
-	 * @param abandonRunner the runner, or {@code null}
-	 */
-	public void setAbandonRunner(@Nullable AbandonRunner abandonRunner) {
 		this.abandonRunner = abandonRunner;
+		this.thresholds = thresholds;
 	}
 
 	@Override

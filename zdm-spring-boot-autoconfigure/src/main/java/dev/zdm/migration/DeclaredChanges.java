@@ -1,5 +1,6 @@
 package dev.zdm.migration;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import org.jspecify.annotations.Nullable;
@@ -127,6 +128,69 @@ public record DeclaredChanges(List<Column> columns, List<Index> indexes, List<Sq
 
 		public Unique {
 			columns = List.copyOf(columns);
+		}
+
+	}
+
+	/**
+	 * Collects the changes a {@link MigrationDefinition.Builder} is told of, in the order
+	 * they are declared.
+	 */
+	static final class Builder {
+
+		private final List<Column> columns = new ArrayList<>();
+
+		private final List<Index> indexes = new ArrayList<>();
+
+		private final List<SqlIdentifier> notNull = new ArrayList<>();
+
+		private final List<Check> checks = new ArrayList<>();
+
+		private final List<ForeignKey> foreignKeys = new ArrayList<>();
+
+		private final List<Unique> unique = new ArrayList<>();
+
+		void column(String name, String type, @Nullable String defaultValue) {
+			this.columns.add(new Column(new SqlIdentifier(name), type, defaultValue));
+		}
+
+		void index(String name, String... columns) {
+			this.indexes.add(new Index(new SqlIdentifier(name), identifiers(List.of(columns))));
+		}
+
+		void notNull(String... columns) {
+			this.notNull.addAll(identifiers(List.of(columns)));
+		}
+
+		void check(String name, String expression) {
+			this.checks.add(new Check(new SqlIdentifier(name), expression));
+		}
+
+		void foreignKey(String name, List<String> columns, String references, List<String> referencedColumns) {
+			this.foreignKeys.add(new ForeignKey(new SqlIdentifier(name), identifiers(columns),
+					TableName.parse(references), identifiers(referencedColumns)));
+		}
+
+		void unique(String name, String... columns) {
+			this.unique.add(new Unique(new SqlIdentifier(name), identifiers(List.of(columns))));
+		}
+
+		void addAll(DeclaredChanges declared) {
+			this.columns.addAll(declared.columns());
+			this.indexes.addAll(declared.indexes());
+			this.notNull.addAll(declared.notNull());
+			this.checks.addAll(declared.checks());
+			this.foreignKeys.addAll(declared.foreignKeys());
+			this.unique.addAll(declared.unique());
+		}
+
+		DeclaredChanges build() {
+			return new DeclaredChanges(this.columns, this.indexes, this.notNull, this.checks, this.foreignKeys,
+					this.unique);
+		}
+
+		private static List<SqlIdentifier> identifiers(List<String> names) {
+			return names.stream().map(SqlIdentifier::new).toList();
 		}
 
 	}

@@ -66,8 +66,7 @@ public final class MigrationDefinition {
 		this.backfill = builder.backfill;
 		this.targetTable = builder.targetTable;
 		this.targetKey = List.copyOf(builder.targetKey);
-		this.declared = new DeclaredChanges(builder.columns, builder.indexes, builder.notNull, builder.checks,
-				builder.foreignKeys, builder.unique);
+		this.declared = builder.declared.build();
 	}
 
 	/**
@@ -249,12 +248,7 @@ public final class MigrationDefinition {
 		builder.backfill = this.backfill;
 		builder.targetTable = this.targetTable;
 		builder.targetKey.addAll(this.targetKey);
-		builder.columns.addAll(this.declared.columns());
-		builder.indexes.addAll(this.declared.indexes());
-		builder.notNull.addAll(this.declared.notNull());
-		builder.checks.addAll(this.declared.checks());
-		builder.foreignKeys.addAll(this.declared.foreignKeys());
-		builder.unique.addAll(this.declared.unique());
+		builder.declared.addAll(this.declared);
 		return builder;
 	}
 
@@ -315,17 +309,7 @@ public final class MigrationDefinition {
 
 		private final List<SqlIdentifier> targetKey = new ArrayList<>();
 
-		private final List<DeclaredChanges.Column> columns = new ArrayList<>();
-
-		private final List<DeclaredChanges.Index> indexes = new ArrayList<>();
-
-		private final List<SqlIdentifier> notNull = new ArrayList<>();
-
-		private final List<DeclaredChanges.Check> checks = new ArrayList<>();
-
-		private final List<DeclaredChanges.ForeignKey> foreignKeys = new ArrayList<>();
-
-		private final List<DeclaredChanges.Unique> unique = new ArrayList<>();
+		private final DeclaredChanges.Builder declared = new DeclaredChanges.Builder();
 
 		private Builder(String id) {
 			if (!isValidId(id)) {
@@ -427,7 +411,7 @@ public final class MigrationDefinition {
 		 * @return this builder
 		 */
 		public Builder column(String name, String type, @Nullable String defaultValue) {
-			this.columns.add(new DeclaredChanges.Column(new SqlIdentifier(name), type, defaultValue));
+			this.declared.column(name, type, defaultValue);
 			return this;
 		}
 
@@ -438,7 +422,7 @@ public final class MigrationDefinition {
 		 * @return this builder
 		 */
 		public Builder index(String name, String... columns) {
-			this.indexes.add(new DeclaredChanges.Index(new SqlIdentifier(name), identifiers(columns)));
+			this.declared.index(name, columns);
 			return this;
 		}
 
@@ -448,7 +432,7 @@ public final class MigrationDefinition {
 		 * @return this builder
 		 */
 		public Builder notNull(String... columns) {
-			this.notNull.addAll(identifiers(columns));
+			this.declared.notNull(columns);
 			return this;
 		}
 
@@ -459,7 +443,7 @@ public final class MigrationDefinition {
 		 * @return this builder
 		 */
 		public Builder check(String name, String expression) {
-			this.checks.add(new DeclaredChanges.Check(new SqlIdentifier(name), expression));
+			this.declared.check(name, expression);
 			return this;
 		}
 
@@ -473,9 +457,7 @@ public final class MigrationDefinition {
 		 */
 		public Builder foreignKey(String name, List<String> columns, String references,
 				List<String> referencedColumns) {
-			this.foreignKeys.add(
-					new DeclaredChanges.ForeignKey(new SqlIdentifier(name), identifiers(columns.toArray(String[]::new)),
-							TableName.parse(references), identifiers(referencedColumns.toArray(String[]::new))));
+			this.declared.foreignKey(name, columns, references, referencedColumns);
 			return this;
 		}
 
@@ -486,12 +468,8 @@ public final class MigrationDefinition {
 		 * @return this builder
 		 */
 		public Builder unique(String name, String... columns) {
-			this.unique.add(new DeclaredChanges.Unique(new SqlIdentifier(name), identifiers(columns)));
+			this.declared.unique(name, columns);
 			return this;
-		}
-
-		private static List<SqlIdentifier> identifiers(String... names) {
-			return java.util.Arrays.stream(names).map(SqlIdentifier::new).toList();
 		}
 
 		public MigrationDefinition build() {

@@ -28,8 +28,8 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
+import dev.zdm.actuate.endpoint.MigrationDescriptor;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
-import dev.zdm.actuate.endpoint.ZdmEndpoint.MigrationDescriptor;
 import dev.zdm.autoconfigure.ZdmAutoConfiguration;
 import dev.zdm.autoconfigure.ZdmEndpointAutoConfiguration;
 import dev.zdm.internal.fleet.PhaseController;

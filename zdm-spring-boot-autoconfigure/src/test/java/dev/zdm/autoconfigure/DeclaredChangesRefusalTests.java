@@ -37,6 +37,9 @@ class DeclaredChangesRefusalTests {
 	static void createApplicationTables() {
 		postgres.jdbc().execute("CREATE TABLE customers (id bigint PRIMARY KEY, code text)");
 		postgres.jdbc()
+			.execute(
+					"CREATE TABLE regions (id bigint PRIMARY KEY, code text CONSTRAINT regions_code UNIQUE DEFERRABLE)");
+		postgres.jdbc()
 			.execute("CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, number text, total numeric)");
 		postgres.jdbc().execute("CREATE TABLE orders_taken (id bigint)");
 		postgres.jdbc()
@@ -94,6 +97,17 @@ class DeclaredChangesRefusalTests {
 				"columns [code] of table 'public.customers' (zdm.migrations.m.constraints.foreign-keys.orders_customer) "
 						+ "have no unique index or primary key of their own",
 				"Reference the primary key or columns with a unique constraint");
+	}
+
+	@Test
+	void foreignKeyToDeferrableUniqueConstraint() {
+		assertRefused(
+				List.of("zdm.migrations.m.constraints.foreign-keys.orders_region.columns=number",
+						"zdm.migrations.m.constraints.foreign-keys.orders_region.references=regions",
+						"zdm.migrations.m.constraints.foreign-keys.orders_region.referenced-columns=code"),
+				"columns [code] of table 'public.regions' (zdm.migrations.m.constraints.foreign-keys.orders_region) "
+						+ "have no unique index or primary key of their own",
+				"with a unique constraint that is not deferrable");
 	}
 
 	@Test

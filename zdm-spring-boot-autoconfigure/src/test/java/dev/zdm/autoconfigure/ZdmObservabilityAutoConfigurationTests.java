@@ -25,8 +25,8 @@ import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import dev.zdm.actuate.endpoint.MigrationDescriptor;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
-import dev.zdm.actuate.endpoint.ZdmEndpoint.MigrationDescriptor;
 import dev.zdm.autoconfigure.ZdmAutoConfiguration;
 import dev.zdm.autoconfigure.ZdmEndpointAutoConfiguration;
 import dev.zdm.autoconfigure.ZdmHealthContributorAutoConfiguration;

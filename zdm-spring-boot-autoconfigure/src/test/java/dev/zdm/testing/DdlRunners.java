@@ -10,6 +10,7 @@ import org.springframework.core.io.DefaultResourceLoader;
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.MigrationValidator;
+import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlScriptValidator;
@@ -54,10 +55,12 @@ public record DdlRunners(DdlScriptValidator validator, ExpandRunner expand, Cont
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
 	 * fleet
 	 * @param contributors the contributors of further DDL, in order
+	 * @param contractPrecondition what must hold before the contract is claimed
 	 * @return the participants
 	 */
 	public static DdlRunners create(DataSource dataSource, DdlSettings settings, ExpandSettings expandSettings,
-			InstanceInfo instance, Duration fleetTimeout, List<SchemaChangeContributor> contributors) {
+			InstanceInfo instance, Duration fleetTimeout, List<SchemaChangeContributor> contributors,
+			ContractPrecondition contractPrecondition) {
 		DdlHistoryRepository history = new DdlHistoryRepository(dataSource);
 		MigrationStateRepository states = new MigrationStateRepository(dataSource);
 		MigrationValidator validator = new MigrationValidator(new DatabaseCatalog(dataSource));
@@ -71,8 +74,26 @@ public record DdlRunners(DdlScriptValidator validator, ExpandRunner expand, Cont
 				new ExpandRunner(dataSource, scripts, contributions, pause, history, states, validator, settings,
 						expandSettings, instance),
 				new ContractRunner(dataSource, scripts, contributions, history, states, new FleetRegistry(dataSource),
-						settings, instance, fleetTimeout),
+						settings, instance, fleetTimeout, contractPrecondition),
 				pause, executor, history);
+	}
+
+	/**
+	 * Wire the DDL participants of one instance, loading scripts with a default resource
+	 * loader, with no precondition to the contract.
+	 * @param dataSource the instance's data source
+	 * @param settings the lock timeout and retry settings
+	 * @param expandSettings when the expand runs
+	 * @param instance the instance
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param contributors the contributors of further DDL, in order
+	 * @return the participants
+	 */
+	public static DdlRunners create(DataSource dataSource, DdlSettings settings, ExpandSettings expandSettings,
+			InstanceInfo instance, Duration fleetTimeout, List<SchemaChangeContributor> contributors) {
+		return create(dataSource, settings, expandSettings, instance, fleetTimeout, contributors,
+				ContractPrecondition.NONE);
 	}
 
 	/**

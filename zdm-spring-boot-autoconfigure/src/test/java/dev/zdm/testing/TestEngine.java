@@ -7,6 +7,9 @@ import javax.sql.DataSource;
 
 import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.internal.backfill.BackfillParticipant;
+import dev.zdm.internal.backfill.BackfillRepository;
+import dev.zdm.internal.backfill.ContractCheckRepository;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.MigrationValidator;
 import dev.zdm.internal.fleet.FleetRegistry;
@@ -59,6 +62,18 @@ public final class TestEngine {
 		return new BackfillParticipant(dataSource, new FleetRegistry(dataSource),
 				new MigrationStateRepository(dataSource), new LockInspector(dataSource),
 				new ReplicationLagInspector(dataSource), fleetTimeout, throttles);
+	}
+
+	/**
+	 * Create the final check before the contract, showing the writers' queries without
+	 * their constants.
+	 * @param dataSource the instance's data source
+	 * @param instanceId the instance
+	 * @return the check
+	 */
+	public static FinalContractCheck finalContractCheck(DataSource dataSource, String instanceId) {
+		return new FinalContractCheck(dataSource, instanceId, new ContractCheckRepository(dataSource, false),
+				new BackfillRepository(dataSource));
 	}
 
 }

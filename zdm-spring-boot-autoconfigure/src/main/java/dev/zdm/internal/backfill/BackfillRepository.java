@@ -201,7 +201,11 @@ public class BackfillRepository {
 
 	private final JdbcTemplate jdbcTemplate;
 
-	BackfillRepository(DataSource dataSource) {
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source, or one session's
+	 */
+	public BackfillRepository(DataSource dataSource) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
 	}
 

@@ -58,6 +58,8 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 
 	private final ContractCheckRepository repository;
 
+	private final BackfillRepository backfills;
+
 	/**
 	 * How often a batch of {@link #applyOld} is tried when it fails in a way a retry can
 	 * mend (a lock or statement timeout, a deadlock).
@@ -70,12 +72,16 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * Create a check.
 	 * @param dataSource the application's data source
 	 * @param instanceId this instance
-	 * @param showQueryLiterals whether to show the writers' queries with their constants
+	 * @param repository where the checks and the operator's actions on them are stored
+	 * @param backfills sets the backfill's timeouts on the transactions that apply the
+	 * old side
 	 */
-	public FinalContractCheck(DataSource dataSource, String instanceId, boolean showQueryLiterals) {
+	public FinalContractCheck(DataSource dataSource, String instanceId, ContractCheckRepository repository,
+			BackfillRepository backfills) {
 		this.dataSource = dataSource;
 		this.instanceId = instanceId;
-		this.repository = new ContractCheckRepository(dataSource, showQueryLiterals);
+		this.repository = repository;
+		this.backfills = backfills;
 	}
 
 	/**
@@ -202,8 +208,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 			for (int attempt = 1;; attempt++) {
 				try {
 					batch = transactions.execute((transaction) -> {
-						new BackfillRepository(this.dataSource).setLocalTimeouts(settings.lockTimeout(),
-								settings.statementTimeout());
+						this.backfills.setLocalTimeouts(settings.lockTimeout(), settings.statementTimeout());
 						long rows = 0;
 						for (String statement : statements.applyOld(first)) {
 							rows += jdbc.update(statement, keys);

@@ -179,7 +179,8 @@ public class DatabaseCatalog {
 	/**
 	 * Whether some columns together are unique in a table: the primary key or a unique
 	 * index over exactly those columns, in any order (valid, not deferred, not partial),
-	 * as {@code INSERT ... ON CONFLICT (columns)} needs.
+	 * as {@code INSERT ... ON CONFLICT (columns)} and a foreign key referencing them
+	 * need.
 	 * @param table a table qualified with its schema
 	 * @param columns the columns
 	 * @return {@code true} if the columns are unique together

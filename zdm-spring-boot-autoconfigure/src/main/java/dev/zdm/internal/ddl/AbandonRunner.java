@@ -8,9 +8,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
@@ -21,8 +18,6 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.Ordered;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.internal.ddl.DdlHistoryRepository.RecordedStatement;
 import dev.zdm.internal.ddl.DdlHistoryRepository.StatementKey;
@@ -89,8 +84,6 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 
 	private static final Log logger = LogFactory.getLog(AbandonRunner.class);
 
-	private final DataSource dataSource;
-
 	private final FlywayStep scripts;
 
 	private final LockSafeExecutor executor;
@@ -99,33 +92,15 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 
 	private final MigrationStateRepository states;
 
-	private final FleetRegistry registry;
-
 	private final OperatorActionRepository actions;
-
-	private final DdlSettings settings;
 
 	private final AbandonSettings abandonSettings;
 
 	private final InstanceInfo instance;
 
-	private final Duration fleetTimeout;
-
-	private final TransactionTemplate transactionTemplate;
-
-	private final ExecutorService abandonExecutor = Executors.newSingleThreadExecutor((runnable) -> {
-		Thread thread = new Thread(runnable, "zdm-ddl-abandon");
-		thread.setDaemon(true);
-		return thread;
-	});
-
-	private final Set<String> running = ConcurrentHashMap.newKeySet();
-
-	private final Set<String> done = ConcurrentHashMap.newKeySet();
+	private final ClaimedDdlStep step;
 
 	private final Set<String> fleetOnOldSide = ConcurrentHashMap.newKeySet();
-
-	private final Map<String, Instant> retryAfter = new ConcurrentHashMap<>();
 
 	private final Map<String, AbandonProgress> progress = new ConcurrentHashMap<>();
 
@@ -150,18 +125,15 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry,
 			OperatorActionRepository actions, DdlSettings settings, AbandonSettings abandonSettings,
 			InstanceInfo instance, Duration fleetTimeout) {
-		this.dataSource = dataSource;
 		this.scripts = scripts;
 		this.executor = executor;
 		this.history = history;
 		this.states = states;
-		this.registry = registry;
 		this.actions = actions;
-		this.settings = settings;
 		this.abandonSettings = abandonSettings;
 		this.instance = instance;
-		this.fleetTimeout = fleetTimeout;
-		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		this.step = new ClaimedDdlStep(DdlStep.ABANDON, dataSource, history, registry, settings.maxBackoff(),
+				fleetTimeout, logger);
 	}
 
 	@Override
@@ -235,7 +207,7 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 			return;
 		}
 		String id = status.migrationId();
-		if (this.done.contains(id) || this.running.contains(id)) {
+		if (this.step.isRunningOrDone(id)) {
 			return;
 		}
 		MigrationState state = status.state();
@@ -252,29 +224,12 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 				return;
 			}
 		}
-		Instant retry = this.retryAfter.get(id);
-		if (retry != null && Instant.now().isBefore(retry)) {
-			return;
-		}
-		if (this.running.add(id)) {
-			this.abandonExecutor.execute(() -> {
-				try {
-					abandon(status.migration());
-				}
-				catch (RuntimeException ex) {
-					this.retryAfter.put(id, Instant.now().plus(this.settings.maxBackoff()));
-					// the database may be what failed: what is known of the claim is kept
-					AbandonProgress last = this.progress.get(id);
-					progress(id, AbandonProgress.FAILED, ex.getMessage(), (last != null) ? last.claimedAt() : null,
-							(last != null) ? last.claimedBy() : null);
-					logger.error("zdm: abandon of migration '" + id + "' failed; it is retried after "
-							+ this.settings.maxBackoff() + ": " + ex.getMessage(), ex);
-				}
-				finally {
-					this.running.remove(id);
-				}
-			});
-		}
+		this.step.start(id, () -> abandon(status.migration()), (ex) -> {
+			// the database may be what failed: what is known of the claim is kept
+			AbandonProgress last = this.progress.get(id);
+			progress(id, AbandonProgress.FAILED, ex.getMessage(), (last != null) ? last.claimedAt() : null,
+					(last != null) ? last.claimedBy() : null);
+		});
 	}
 
 	/**
@@ -285,14 +240,7 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 	 */
 	public boolean abandon(MigrationDefinition migration) {
 		String id = migration.id();
-		try (DdlSession session = DdlSession.open(this.dataSource)) {
-			if (!session.tryLock(id)) {
-				MigrationState state = this.states.find(id);
-				if (state.isAbandoned()) {
-					progress(id, AbandonProgress.DROPPING, "on instance " + state.abandonedBy(), state);
-				}
-				return false;
-			}
+		return this.step.withLock(id, (session) -> {
 			MigrationState state = this.states.find(id);
 			if (state.isContracted()) {
 				throw new IllegalStateException("Migration '" + id + "' is contracted and cannot be abandoned");
@@ -312,20 +260,17 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 						+ state.abandonedBy() + ")");
 			}
 			progress(id, AbandonProgress.DROPPING, "on instance " + this.instance.instanceId(), state);
-			this.history.stepStarted(id, DdlStep.ABANDON, this.instance.instanceId());
-			try {
-				drop(session, migration);
-				this.history.stepDone(id, DdlStep.ABANDON);
-			}
-			catch (RuntimeException ex) {
-				this.history.stepFailed(id, DdlStep.ABANDON, String.valueOf(ex.getMessage()));
-				throw ex;
-			}
+			this.step.runRecorded(id, this.instance.instanceId(), () -> drop(session, migration));
 			forget(migration, state);
 			logger.info("zdm: abandon of migration '" + id + "' done on instance " + this.instance.instanceId()
 					+ ": what its expand created is dropped and zdm's data of it cleared");
 			return true;
-		}
+		}, () -> {
+			MigrationState state = this.states.find(id);
+			if (state.isAbandoned()) {
+				progress(id, AbandonProgress.DROPPING, "on instance " + state.abandonedBy(), state);
+			}
+		});
 	}
 
 	/**
@@ -389,7 +334,7 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 	private void forget(MigrationDefinition migration, MigrationState state) {
 		String id = migration.id();
 		this.states.forget(id);
-		this.done.add(id);
+		this.step.done(id);
 		progress(id, AbandonProgress.DONE, null, state);
 	}
 
@@ -401,8 +346,7 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 	private boolean claim(MigrationDefinition migration) {
 		String id = migration.id();
 		String reason = Objects.requireNonNull(this.abandonSettings.reason(id));
-		boolean claimed = Boolean.TRUE.equals(this.transactionTemplate.execute((transaction) -> {
-			List<FleetMember> live = this.registry.lockLiveMembers(id, this.fleetTimeout);
+		boolean claimed = this.step.claim(id, (live) -> {
 			String waiting = describe(live.stream().filter(AbandonRunner::notYetAbandoning).toList());
 			if (live.isEmpty() || waiting != null) {
 				logger.debug("zdm: abandon of migration '" + id + "' waits for "
@@ -410,7 +354,7 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 				return false;
 			}
 			return this.states.markAbandoned(id, this.instance.instanceId(), reason);
-		}));
+		});
 		if (claimed) {
 			this.actions.record(id,
 					new OperatorAction("abandon", PRINCIPAL, this.instance.instanceId(), reason, Instant.now()));
@@ -457,13 +401,7 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 
 	@Override
 	public void destroy() {
-		this.abandonExecutor.shutdownNow();
-		try {
-			this.abandonExecutor.awaitTermination(5, TimeUnit.SECONDS);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-		}
+		this.step.stop();
 	}
 
 }

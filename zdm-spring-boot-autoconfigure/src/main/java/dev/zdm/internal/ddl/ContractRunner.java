@@ -1,14 +1,6 @@
 package dev.zdm.internal.ddl;
 
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 import javax.sql.DataSource;
 
@@ -17,8 +9,6 @@ import org.apache.commons.logging.LogFactory;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.Ordered;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.ddl.script.DdlStep;
@@ -51,8 +41,6 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private static final Log logger = LogFactory.getLog(ContractRunner.class);
 
-	private final DataSource dataSource;
-
 	private final FlywayStep scripts;
 
 	private final SchemaChangeContributions contributions;
@@ -61,29 +49,11 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private final MigrationStateRepository states;
 
-	private final FleetRegistry registry;
-
-	private final DdlSettings settings;
-
 	private final InstanceInfo instance;
 
-	private final Duration fleetTimeout;
+	private final ClaimedDdlStep step;
 
-	private final TransactionTemplate transactionTemplate;
-
-	private final ExecutorService contractExecutor = Executors.newSingleThreadExecutor((runnable) -> {
-		Thread thread = new Thread(runnable, "zdm-ddl-contract");
-		thread.setDaemon(true);
-		return thread;
-	});
-
-	private final Set<String> contractsRunning = ConcurrentHashMap.newKeySet();
-
-	private volatile ContractPrecondition contractPrecondition = ContractPrecondition.NONE;
-
-	private final Set<String> contractsDone = ConcurrentHashMap.newKeySet();
-
-	private final Map<String, Instant> contractRetryAfter = new ConcurrentHashMap<>();
+	private final ContractPrecondition contractPrecondition;
 
 	/**
 	 * Create a runner.
@@ -98,20 +68,20 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 * @param instance this instance
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
 	 * fleet
+	 * @param contractPrecondition what must hold before a contract is claimed, such as a
+	 * final check that old and new agree ({@link ContractPrecondition#NONE} for nothing)
 	 */
 	public ContractRunner(DataSource dataSource, FlywayStep scripts, SchemaChangeContributions contributions,
 			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry, DdlSettings settings,
-			InstanceInfo instance, Duration fleetTimeout) {
-		this.dataSource = dataSource;
+			InstanceInfo instance, Duration fleetTimeout, ContractPrecondition contractPrecondition) {
 		this.scripts = scripts;
 		this.contributions = contributions;
 		this.history = history;
 		this.states = states;
-		this.registry = registry;
-		this.settings = settings;
 		this.instance = instance;
-		this.fleetTimeout = fleetTimeout;
-		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		this.contractPrecondition = contractPrecondition;
+		this.step = new ClaimedDdlStep(DdlStep.CONTRACT, dataSource, history, registry, settings.maxBackoff(),
+				fleetTimeout, logger);
 	}
 
 	@Override
@@ -126,31 +96,13 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	@Override
 	public void afterHeartbeat(MigrationStatus status) {
 		String id = status.migrationId();
-		if (this.contractsDone.contains(id) || this.contractsRunning.contains(id)) {
+		if (this.step.isRunningOrDone(id)) {
 			return;
 		}
 		if (!status.state().isContracted() && !status.wholeFleetAtLeast(Phase.CONTRACT)) {
 			return;
 		}
-		Instant retryAfter = this.contractRetryAfter.get(id);
-		if (retryAfter != null && Instant.now().isBefore(retryAfter)) {
-			return;
-		}
-		if (this.contractsRunning.add(id)) {
-			this.contractExecutor.execute(() -> {
-				try {
-					contract(status.migration());
-				}
-				catch (RuntimeException ex) {
-					this.contractRetryAfter.put(id, Instant.now().plus(this.settings.maxBackoff()));
-					logger.error("zdm: contract of migration '" + id + "' failed; it is retried after "
-							+ this.settings.maxBackoff() + ": " + ex.getMessage(), ex);
-				}
-				finally {
-					this.contractsRunning.remove(id);
-				}
-			});
-		}
+		this.step.start(id, () -> contract(status.migration()));
 	}
 
 	/**
@@ -161,13 +113,10 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 */
 	public boolean contract(MigrationDefinition migration) {
 		String id = migration.id();
-		try (DdlSession session = DdlSession.open(this.dataSource)) {
-			if (!session.tryLock(id)) {
-				return false;
-			}
+		return this.step.withLock(id, (session) -> {
 			if (this.states.find(id).isContracted()) {
 				if (this.history.isStepDone(id, DdlStep.CONTRACT)) {
-					this.contractsDone.add(id);
+					this.step.done(id);
 					return false;
 				}
 				logger.info("zdm: resuming the contract of migration '" + id + "'");
@@ -175,30 +124,15 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			else if (contractHeldBack(migration) || !claimContract(migration)) {
 				return false;
 			}
-			this.history.stepStarted(id, DdlStep.CONTRACT, this.instance.instanceId());
-			try {
+			this.step.runRecorded(id, this.instance.instanceId(), () -> {
 				this.contributions.run(session, migration, DdlStep.CONTRACT, RetryControl.bounded());
 				this.scripts.run(session, migration, DdlStep.CONTRACT, migration.contractLocations(),
 						RetryControl.bounded());
-				this.history.stepDone(id, DdlStep.CONTRACT);
-			}
-			catch (RuntimeException ex) {
-				this.history.stepFailed(id, DdlStep.CONTRACT, String.valueOf(ex.getMessage()));
-				throw ex;
-			}
-			this.contractsDone.add(id);
+			});
+			this.step.done(id);
 			logger.info("zdm: contract of migration '" + id + "' done on instance " + this.instance.instanceId());
 			return true;
-		}
-	}
-
-	/**
-	 * Set what must hold before a contract is claimed, such as a final check that old and
-	 * new agree.
-	 * @param contractPrecondition the precondition
-	 */
-	public void setContractPrecondition(ContractPrecondition contractPrecondition) {
-		this.contractPrecondition = contractPrecondition;
+		});
 	}
 
 	private boolean contractHeldBack(MigrationDefinition migration) {
@@ -221,8 +155,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 */
 	private boolean claimContract(MigrationDefinition migration) {
 		String id = migration.id();
-		return Boolean.TRUE.equals(this.transactionTemplate.execute((transaction) -> {
-			List<FleetMember> live = this.registry.lockLiveMembers(id, this.fleetTimeout);
+		return this.step.claim(id, (live) -> {
 			FleetMember behind = live.stream()
 				.filter((member) -> member.effectivePhase() != Phase.CONTRACT)
 				.findFirst()
@@ -238,18 +171,12 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 						+ this.instance.instanceId() + " runs the contract DDL");
 			}
 			return claimed;
-		}));
+		});
 	}
 
 	@Override
 	public void destroy() {
-		this.contractExecutor.shutdownNow();
-		try {
-			this.contractExecutor.awaitTermination(5, TimeUnit.SECONDS);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-		}
+		this.step.stop();
 	}
 
 }

@@ -2,12 +2,8 @@ package dev.zdm.internal.ddl;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +25,8 @@ import dev.zdm.internal.locks.BlockingSession;
  * Records and reads the DDL history of migrations in {@code zdm_ddl_step},
  * {@code zdm_ddl_statement}, {@code zdm_ddl_lock_timeout} and {@code zdm_ddl_blocker},
  * and the operator's pauses in {@code zdm_ddl_pause}. Every statement on those tables is
- * here.
+ * here, but for the reads that show the history ({@link DdlStatus}), which are in
+ * {@link DdlStatusReader}.
  */
 public class DdlHistoryRepository {
 
@@ -126,30 +123,10 @@ public class DdlHistoryRepository {
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
-	private static final String STEPS = """
-			SELECT step, state, instance_id, started_at, finished_at, error FROM zdm_ddl_step
-			WHERE migration_id = ? ORDER BY started_at
-			""";
-
-	private static final String STATEMENTS = """
-			SELECT step, source, statement_index, statement, state, attempts, lock_timeouts, started_at, finished_at, error,
-			       allowed
-			FROM zdm_ddl_statement WHERE migration_id = ?
-			ORDER BY started_at, step, source, statement_index
-			""";
-
 	private static final String STARTED_STATEMENTS = """
 			SELECT source, statement_index, statement, state FROM zdm_ddl_statement
 			WHERE migration_id = ? AND step = ?
 			ORDER BY started_at, source, statement_index
-			""";
-
-	private static final String LOCK_TIMEOUTS = """
-			SELECT t.id, t.step, t.source, t.statement_index, t.attempt, t.occurred_at, t.waited_ms,
-			       b.pid, b.state, b.application_name, b.state_ms, b.transaction_ms, b.query
-			FROM (SELECT * FROM zdm_ddl_lock_timeout WHERE migration_id = ? ORDER BY id DESC LIMIT ?) t
-			  LEFT JOIN zdm_ddl_blocker b ON b.lock_timeout_id = t.id
-			ORDER BY t.id DESC, b.transaction_ms DESC NULLS LAST
 			""";
 
 	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
@@ -160,6 +137,8 @@ public class DdlHistoryRepository {
 
 	private final TransactionTemplate transactionTemplate;
 
+	private final DdlStatusReader statusReader;
+
 	/**
 	 * Create a repository.
 	 * @param dataSource the application's data source
@@ -167,6 +146,7 @@ public class DdlHistoryRepository {
 	public DdlHistoryRepository(DataSource dataSource) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		this.statusReader = new DdlStatusReader(this.jdbcTemplate);
 	}
 
 	/**
@@ -396,7 +376,7 @@ public class DdlHistoryRepository {
 	 */
 	public @Nullable DdlPause findPause(String migrationId, DdlStep step) {
 		List<DdlPause> pauses = this.jdbcTemplate.query(FIND_PAUSE,
-				(rs, row) -> new DdlPause(rs.getString("instance_id"), instant(rs.getTimestamp("paused_at"))),
+				(rs, row) -> new DdlPause(rs.getString("instance_id"), rs.getTimestamp("paused_at").toInstant()),
 				migrationId, step.value());
 		return pauses.isEmpty() ? null : pauses.get(0);
 	}
@@ -427,69 +407,11 @@ public class DdlHistoryRepository {
 		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
 			return new DdlStatus(migrationId, List.of(), List.of(), List.of());
 		}
-		List<DdlStatus.Step> steps = this.jdbcTemplate.query(STEPS,
-				(rs, row) -> new DdlStatus.Step(step(rs.getString("step")), rs.getString("state"),
-						rs.getString("instance_id"), instant(rs.getTimestamp("started_at")),
-						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error")),
-				migrationId);
-		List<DdlStatus.Statement> statements = this.jdbcTemplate.query(STATEMENTS,
-				(rs, row) -> new DdlStatus.Statement(step(rs.getString("step")), rs.getString("source"),
-						rs.getInt("statement_index"), rs.getString("statement"), rs.getString("state"),
-						rs.getInt("attempts"), rs.getInt("lock_timeouts"), instant(rs.getTimestamp("started_at")),
-						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error"),
-						rs.getString("allowed")),
-				migrationId);
-		return new DdlStatus(migrationId, steps, statements, lockTimeouts(migrationId, recentLockTimeouts));
-	}
-
-	private List<DdlStatus.LockTimeout> lockTimeouts(String migrationId, int limit) {
-		Map<Long, DdlStatus.LockTimeout> timeouts = new LinkedHashMap<>();
-		Map<Long, List<BlockingSession>> blockers = new LinkedHashMap<>();
-		this.jdbcTemplate.query(LOCK_TIMEOUTS, (rs) -> {
-			long id = rs.getLong("id");
-			List<BlockingSession> sessions = blockers.computeIfAbsent(id, (key) -> new ArrayList<>());
-			timeouts.computeIfAbsent(id, (key) -> {
-				try {
-					return new DdlStatus.LockTimeout(step(rs.getString("step")), rs.getString("source"),
-							rs.getInt("statement_index"), rs.getInt("attempt"), instant(rs.getTimestamp("occurred_at")),
-							Duration.ofMillis(rs.getLong("waited_ms")), sessions);
-				}
-				catch (SQLException ex) {
-					throw new IllegalStateException(ex);
-				}
-			});
-			int pid = rs.getInt("pid");
-			if (!rs.wasNull()) {
-				sessions.add(new BlockingSession(pid, rs.getString("state"), rs.getString("application_name"),
-						duration(rs, "transaction_ms"), duration(rs, "state_ms"), rs.getString("query")));
-			}
-		}, migrationId, limit);
-		return timeouts.values()
-			.stream()
-			.map((timeout) -> new DdlStatus.LockTimeout(timeout.step(), timeout.source(), timeout.index(),
-					timeout.attempt(), timeout.occurredAt(), timeout.waited(), List.copyOf(timeout.blockers())))
-			.toList();
-	}
-
-	private static DdlStep step(String value) {
-		return DdlStep.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+		return this.statusReader.status(migrationId, recentLockTimeouts);
 	}
 
 	private static @Nullable Long millis(@Nullable Duration duration) {
 		return (duration != null) ? duration.toMillis() : null;
-	}
-
-	private static @Nullable Duration duration(ResultSet rs, String column) throws SQLException {
-		long millis = rs.getLong(column);
-		return rs.wasNull() ? null : Duration.ofMillis(millis);
-	}
-
-	private static Instant instant(Timestamp timestamp) {
-		return timestamp.toInstant();
-	}
-
-	private static @Nullable Instant nullableInstant(@Nullable Timestamp timestamp) {
-		return (timestamp != null) ? timestamp.toInstant() : null;
 	}
 
 	/**

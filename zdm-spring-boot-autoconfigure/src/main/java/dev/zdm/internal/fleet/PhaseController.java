@@ -133,7 +133,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		List<MigrationDefinition> validated = new ArrayList<>();
 		for (MigrationDefinition migration : this.declared) {
 			MigrationState state = this.states.find(migration.id());
-			refuseImpossiblePhase(migration, state);
+			this.policy.refuseImpossible(migration, state);
 			MigrationDefinition resolved = this.validator.validateBeforeExpand(migration, state.isContracted());
 			this.participants.forEach((participant) -> participant.validate(resolved, state));
 			validated.add(resolved);
@@ -147,7 +147,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		for (MigrationDefinition migration : validated) {
 			this.states.register(migration.id());
 			MigrationState state = this.states.find(migration.id());
-			refuseImpossiblePhase(migration, state);
+			this.policy.refuseImpossible(migration, state);
 			this.participants.forEach((participant) -> participant.beforeJoin(migration, state));
 			MigrationRuntime runtime = new MigrationRuntime(migration);
 			// While the expand DDL runs in the background, the new schema is checked on
@@ -164,7 +164,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		// first heartbeat.
 		try {
 			for (MigrationRuntime runtime : this.runtimes.values()) {
-				refuseImpossiblePhase(runtime.migration(), runtime.status().state());
+				this.policy.refuseImpossible(runtime.migration(), runtime.status().state());
 			}
 		}
 		catch (ZdmConfigurationException ex) {
@@ -261,7 +261,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	public void requestPhase(String migrationId, Phase phase) {
 		MigrationRuntime runtime = runtime(migrationId);
 		synchronized (this.heartbeatMonitor) {
-			refuseImpossiblePhase(runtime.migration().toBuilder().requestedPhase(phase).build(),
+			this.policy.refuseImpossible(runtime.migration().toBuilder().requestedPhase(phase).build(),
 					this.states.find(migrationId));
 			runtime.requested(phase);
 			heartbeat(runtime);
@@ -341,32 +341,6 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			return migration;
 		}
 		return this.validator.validateAfterExpand(migration, this.states.find(migration.id()).isContracted());
-	}
-
-	private void refuseImpossiblePhase(MigrationDefinition migration, MigrationState state) {
-		if (state.isContracted() && migration.requestedPhase() == Phase.ABANDON) {
-			throw new ZdmConfigurationException(migration.id(),
-					"requests abandon, but its contract DDL already ran at " + state.contractedAt() + " (on instance "
-							+ state.contractedBy() + "), so the old schema is gone and there is nothing to go back to",
-					"Set zdm.migrations." + migration.id() + ".phase=contract. A contracted migration cannot be "
-							+ "abandoned; to undo it, write a new migration that goes the other way.");
-		}
-		if (state.isAbandoned() && migration.requestedPhase() != Phase.ABANDON) {
-			throw new ZdmConfigurationException(migration.id(),
-					"requests phase " + migration.requestedPhase() + ", but the migration was abandoned at "
-							+ state.abandonedAt() + " (claimed by instance " + state.abandonedBy()
-							+ "): what its expand created is dropped",
-					"Set zdm.migrations." + migration.id() + ".phase=abandon, or remove the declaration and the "
-							+ "new code. To run the migration again, declare it under a new id.");
-		}
-		if (state.isContracted() && migration.requestedPhase() != Phase.CONTRACT) {
-			throw new ZdmConfigurationException(migration.id(),
-					"requests phase " + migration.requestedPhase() + ", but its contract DDL already ran at "
-							+ state.contractedAt() + " (on instance " + state.contractedBy()
-							+ "), so the old schema is gone",
-					"Set zdm.migrations." + migration.id() + ".phase=contract and deploy code that uses the new "
-							+ "schema only. A contracted migration cannot go back.");
-		}
 	}
 
 	private void heartbeatAll() {

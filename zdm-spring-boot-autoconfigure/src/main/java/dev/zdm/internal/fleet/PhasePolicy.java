@@ -8,6 +8,7 @@ import org.jspecify.annotations.Nullable;
 
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
 
 /**
  * The rules that turn a requested phase into an effective one. An instance runs at the
@@ -21,8 +22,9 @@ import dev.zdm.migration.Phase;
  * <li>is within every {@link PhaseLimit limit} of the participants: nothing past
  * {@code expand} until the expand DDL is done.</li>
  * </ul>
- * Once the contract DDL has run, every instance runs at {@code contract}. An instance
- * that requests {@code abandon}, and every instance of an abandoned migration, runs as
+ * Once the contract DDL has run, every instance runs at {@code contract}, and one that
+ * requests another phase is refused ({@link #refuseImpossible}). An instance that
+ * requests {@code abandon}, and every instance of an abandoned migration, runs as
  * {@link AbandonPolicy} decides.
  */
 public class PhasePolicy {
@@ -85,6 +87,40 @@ public class PhasePolicy {
 			}
 		}
 		return new PhaseDecision(effective, reason);
+	}
+
+	/**
+	 * Refuse a requested phase that the migration's recorded state rules out: any but
+	 * {@code contract} once the contract DDL has run, any but {@code abandon} once the
+	 * abandon was claimed, and {@code abandon} after the contract.
+	 * @param migration the migration, with the phase the instance requests
+	 * @param state the migration's fleet-wide state
+	 * @throws ZdmConfigurationException if the phase cannot be requested
+	 */
+	public void refuseImpossible(MigrationDefinition migration, MigrationState state) {
+		if (state.isContracted() && migration.requestedPhase() == Phase.ABANDON) {
+			throw new ZdmConfigurationException(migration.id(),
+					"requests abandon, but its contract DDL already ran at " + state.contractedAt() + " (on instance "
+							+ state.contractedBy() + "), so the old schema is gone and there is nothing to go back to",
+					"Set zdm.migrations." + migration.id() + ".phase=contract. A contracted migration cannot be "
+							+ "abandoned; to undo it, write a new migration that goes the other way.");
+		}
+		if (state.isAbandoned() && migration.requestedPhase() != Phase.ABANDON) {
+			throw new ZdmConfigurationException(migration.id(),
+					"requests phase " + migration.requestedPhase() + ", but the migration was abandoned at "
+							+ state.abandonedAt() + " (claimed by instance " + state.abandonedBy()
+							+ "): what its expand created is dropped",
+					"Set zdm.migrations." + migration.id() + ".phase=abandon, or remove the declaration and the "
+							+ "new code. To run the migration again, declare it under a new id.");
+		}
+		if (state.isContracted() && migration.requestedPhase() != Phase.CONTRACT) {
+			throw new ZdmConfigurationException(migration.id(),
+					"requests phase " + migration.requestedPhase() + ", but its contract DDL already ran at "
+							+ state.contractedAt() + " (on instance " + state.contractedBy()
+							+ "), so the old schema is gone",
+					"Set zdm.migrations." + migration.id() + ".phase=contract and deploy code that uses the new "
+							+ "schema only. A contracted migration cannot go back.");
+		}
 	}
 
 }

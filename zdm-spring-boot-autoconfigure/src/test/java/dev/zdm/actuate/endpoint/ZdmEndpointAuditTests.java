@@ -62,11 +62,11 @@ class ZdmEndpointAuditTests {
 						BackfillFixtures.settings(100, 100, 100, Duration.ZERO))),
 				InstanceInfo.ofThisProcess("audit-a", "test", "1"), TestFleet.SETTINGS, List.of());
 		this.controller.start();
-		ZdmEndpoint endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
-				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource));
 		List<Object> events = new CopyOnWriteArrayList<>();
 		InMemoryAuditEventRepository audit = new InMemoryAuditEventRepository();
-		endpoint.setAuditing(new OperatorActionRepository(dataSource), events::add, audit);
+		ZdmEndpoint endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
+				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), null, null, null, null, null,
+				new OperatorActionRepository(dataSource), events::add, audit);
 		assertThat(endpoint.backfill("audited", "pause", "  the nightly import runs  ", user("alice")).state())
 			.isEqualTo(BackfillState.PAUSED);
 		endpoint.backfill("audited", "resume", null, SecurityContext.NONE);

@@ -88,7 +88,7 @@ class ZdmEndpointTuningTests {
 			.containsEntry("targetBatchDuration", "300ms");
 		assertThat(tuning.setBy()).isEqualTo("bob");
 		assertThat(tuning.reason()).isNull();
-		ZdmEndpoint.MigrationDescriptor shown = this.endpoint.migration("tuned_a");
+		MigrationDescriptor shown = this.endpoint.migration("tuned_a");
 		assertThat(shown.tuning()).isEqualTo(tuning);
 		assertThat(shown.pacing().maxLatencyIncrease()).as("the budget in force").isEqualTo("35%");
 		assertThat(this.endpoint.migrations().migrations().get("tuned_a").tuning()).isEqualTo(tuning);
@@ -179,9 +179,9 @@ class ZdmEndpointTuningTests {
 				InstanceInfo.ofThisProcess("tune-a", "test", "1"), TestFleet.SETTINGS, List.of());
 		this.controller.start();
 		this.endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
-				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource));
-		this.endpoint.setAuditing(new OperatorActionRepository(dataSource), this.events::add, this.audit);
-		this.endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource));
+				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), null, null, null, null,
+				new BackfillOverrideRepository(dataSource), new OperatorActionRepository(dataSource), this.events::add,
+				this.audit);
 	}
 
 	private static SecurityContext user(String name) {

@@ -398,7 +398,7 @@ class BackfillObservabilityTests {
 		controller.start();
 		this.controllers.add(controller);
 		new ZdmMetrics(controller, locks, progress, null, heldBack).bindTo(this.meters);
-		this.health = new ZdmHealthIndicator(controller, progress, null, heldBack,
+		this.health = new ZdmHealthIndicator(controller, null, progress, null, heldBack, null, null,
 				ZdmHealthIndicator.Thresholds.DEFAULTS);
 		return controller;
 	}

@@ -25,8 +25,8 @@ import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.actuate.endpoint.MigrationDescriptor;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
-import dev.zdm.actuate.endpoint.ZdmEndpoint.MigrationDescriptor;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandSettings;
@@ -217,7 +217,7 @@ class FinalContractCheckTests {
 			.up("email_address", "lower(email)")
 			.down("email", "email_address")
 			.build();
-		FinalContractCheck check = new FinalContractCheck(postgres.dataSource(), "people-a", false);
+		FinalContractCheck check = TestEngine.finalContractCheck(postgres.dataSource(), "people-a");
 		assertThat(check.holdBack(migration)).contains("2 of 4 keys disagreeing");
 		ContractCheck held = check.repository().find("people-email");
 		assertThat(held.rows()).containsExactly("key 3: different", "key 4: different");
@@ -237,12 +237,9 @@ class FinalContractCheckTests {
 
 	private ZdmEndpoint endpoint(Started started) {
 		DataSource dataSource = started.dataSource();
-		ZdmEndpoint endpoint = new ZdmEndpoint(started.controller(),
-				new LockFiguresSampler(new LockInspector(dataSource)), new JdbcBackfillService(dataSource),
-				new DdlHistoryRepository(dataSource), started.runner().expand());
-		endpoint.setContractCheck(started.check());
-		endpoint.setAuditing(new OperatorActionRepository(dataSource), null, null);
-		return endpoint;
+		return new ZdmEndpoint(started.controller(), new LockFiguresSampler(new LockInspector(dataSource)),
+				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), started.runner().expand(),
+				started.check(), null, null, null, new OperatorActionRepository(dataSource), null, null);
 	}
 
 	private boolean tableExists(String table) {
@@ -266,11 +263,10 @@ class FinalContractCheckTests {
 	private Started start(String instance, MigrationDefinition migration, Phase requested) {
 		DataSource dataSource = postgres.newDataSource(instance, 6);
 		InstanceInfo info = InstanceInfo.ofThisProcess(instance, "test", "1");
+		FinalContractCheck check = TestEngine.finalContractCheck(dataSource, instance);
 		DdlRunners runner = DdlRunners.create(dataSource,
 				DdlSettings.defaults().withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)),
-				ExpandSettings.defaults(), info, TestFleet.TIMEOUT, List.of());
-		FinalContractCheck check = new FinalContractCheck(dataSource, instance, false);
-		runner.contract().setContractPrecondition(check);
+				ExpandSettings.defaults(), info, TestFleet.TIMEOUT, List.of(), check);
 		this.runners.add(runner);
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
 		PhaseController controller = TestEngine.phaseController(dataSource,

@@ -54,16 +54,6 @@ class DeclaredCatalog {
 
 	private static final String RELKIND = "SELECT c.relkind FROM pg_class c WHERE c.oid = CAST(? AS regclass)";
 
-	private static final String UNIQUE_OVER = """
-			SELECT EXISTS (
-			    SELECT 1 FROM pg_index i
-			    WHERE i.indrelid = CAST(? AS regclass) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
-			      AND i.indexprs IS NULL AND i.indnkeyatts = cardinality(CAST(? AS text[]))
-			      AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
-			           WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))
-			          = (SELECT array_agg(x ORDER BY x) FROM unnest(CAST(? AS text[])) AS x))
-			""";
-
 	private static final String SERVER_VERSION = "SELECT current_setting('server_version_num')::int";
 
 	private final DataSource dataSource;
@@ -133,19 +123,6 @@ class DeclaredCatalog {
 	boolean isPartitioned(TableName table) {
 		List<String> kind = this.jdbcTemplate.queryForList(RELKIND, String.class, table.quoted());
 		return !kind.isEmpty() && "p".equals(kind.get(0));
-	}
-
-	/**
-	 * Whether a unique index (or the primary key) of a table is exactly over some
-	 * columns, as a foreign key referencing them needs.
-	 * @param table a table qualified with its schema
-	 * @param columns the columns
-	 * @return {@code true} if such a valid, non-partial unique index exists
-	 */
-	boolean isUniqueOver(TableName table, List<SqlIdentifier> columns) {
-		String[] names = columns.stream().map(SqlIdentifier::name).toArray(String[]::new);
-		return Boolean.TRUE
-			.equals(this.jdbcTemplate.queryForObject(UNIQUE_OVER, Boolean.class, table.quoted(), names, names));
 	}
 
 	/**

@@ -255,12 +255,12 @@ class DeclaredChecks {
 					"Give " + property + ".columns and " + property + ".referenced-columns the same number "
 							+ "of columns.");
 		}
-		if (!this.catalog.isUniqueOver(references, referenced)) {
+		if (!this.databaseCatalog.isUniqueKey(references, referenced)) {
 			throw context.refused(
 					"columns " + referenced + " of table '" + references + "' (" + property + ") have no "
 							+ "unique index or primary key of their own, which PostgreSQL needs for a foreign key",
-					"Reference the primary key or columns with a unique constraint, or declare that unique "
-							+ "constraint first (in another migration).");
+					"Reference the primary key or columns with a unique constraint that is not deferrable, or "
+							+ "declare that unique constraint first (in another migration).");
 		}
 	}
 

@@ -1,0 +1,227 @@
+package dev.zdm.internal.ddl;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.logging.Log;
+
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.FleetMember;
+import dev.zdm.internal.fleet.FleetRegistry;
+
+/**
+ * A DDL step that one instance claims for the whole fleet and runs in the background: the
+ * contract and the abandon. What they share is here: the thread the step runs on, which
+ * migrations it runs or has finished, the wait before a failed run is tried again, the
+ * migration's DDL lock around a run, the claim under the fleet's lock, and the step's
+ * start and end in the DDL history. What the step decides (when to start, who may claim,
+ * what to run) stays with its runner.
+ */
+final class ClaimedDdlStep {
+
+	private final DdlStep step;
+
+	private final DataSource dataSource;
+
+	private final DdlHistoryRepository history;
+
+	private final FleetRegistry registry;
+
+	private final Duration retryWait;
+
+	private final Duration fleetTimeout;
+
+	private final Log logger;
+
+	private final TransactionTemplate transactionTemplate;
+
+	private final ExecutorService executor;
+
+	private final Set<String> running = ConcurrentHashMap.newKeySet();
+
+	private final Set<String> done = ConcurrentHashMap.newKeySet();
+
+	private final Map<String, Instant> retryAfter = new ConcurrentHashMap<>();
+
+	/**
+	 * Create a step.
+	 * @param step the step, which names the thread and the history's records
+	 * @param dataSource the application's data source
+	 * @param history where the step's start and end are recorded
+	 * @param registry the fleet, locked for the claim
+	 * @param retryWait the wait before a failed run is tried again
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param logger the runner's logger, which reports a failed run
+	 */
+	ClaimedDdlStep(DdlStep step, DataSource dataSource, DdlHistoryRepository history, FleetRegistry registry,
+			Duration retryWait, Duration fleetTimeout, Log logger) {
+		this.step = step;
+		this.dataSource = dataSource;
+		this.history = history;
+		this.registry = registry;
+		this.retryWait = retryWait;
+		this.fleetTimeout = fleetTimeout;
+		this.logger = logger;
+		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		this.executor = Executors.newSingleThreadExecutor((runnable) -> {
+			Thread thread = new Thread(runnable, "zdm-ddl-" + step.value());
+			thread.setDaemon(true);
+			return thread;
+		});
+	}
+
+	/**
+	 * Whether the step of a migration runs on this instance now or has finished here.
+	 * @param migrationId the migration
+	 * @return {@code true} if there is nothing to start
+	 */
+	boolean isRunningOrDone(String migrationId) {
+		return this.done.contains(migrationId) || this.running.contains(migrationId);
+	}
+
+	/**
+	 * Record that the step of a migration has finished, so it is not started again.
+	 * @param migrationId the migration
+	 */
+	void done(String migrationId) {
+		this.done.add(migrationId);
+	}
+
+	/**
+	 * Start the step of a migration on the step's thread, unless it runs already or
+	 * failed less than the retry wait ago. A run that fails is logged and tried again
+	 * after the wait.
+	 * @param migrationId the migration
+	 * @param run the run
+	 */
+	void start(String migrationId, Runnable run) {
+		start(migrationId, run, (ex) -> {
+		});
+	}
+
+	/**
+	 * Start the step of a migration on the step's thread, unless it runs already or
+	 * failed less than the retry wait ago. A run that fails is logged and tried again
+	 * after the wait.
+	 * @param migrationId the migration
+	 * @param run the run
+	 * @param onFailure told of a failed run, before it is logged
+	 */
+	void start(String migrationId, Runnable run, Consumer<RuntimeException> onFailure) {
+		Instant retry = this.retryAfter.get(migrationId);
+		if (retry != null && Instant.now().isBefore(retry)) {
+			return;
+		}
+		if (this.running.add(migrationId)) {
+			this.executor.execute(() -> {
+				try {
+					run.run();
+				}
+				catch (RuntimeException ex) {
+					this.retryAfter.put(migrationId, Instant.now().plus(this.retryWait));
+					onFailure.accept(ex);
+					this.logger.error("zdm: " + this.step + " of migration '" + migrationId + "' failed; it is retried "
+							+ "after " + this.retryWait + ": " + ex.getMessage(), ex);
+				}
+				finally {
+					this.running.remove(migrationId);
+				}
+			});
+		}
+	}
+
+	/**
+	 * Run something with the migration's DDL lock held, on a session of its own, if no
+	 * other session holds it.
+	 * @param migrationId the migration
+	 * @param locked what runs with the lock; it answers whether it ran (or finished) the
+	 * step
+	 * @return what {@code locked} answered, or {@code false} if the lock is held
+	 * elsewhere
+	 */
+	boolean withLock(String migrationId, Predicate<DdlSession> locked) {
+		return withLock(migrationId, locked, () -> {
+		});
+	}
+
+	/**
+	 * Run something with the migration's DDL lock held, on a session of its own, if no
+	 * other session holds it.
+	 * @param migrationId the migration
+	 * @param locked what runs with the lock; it answers whether it ran (or finished) the
+	 * step
+	 * @param lockedElsewhere what runs instead when another session holds the lock
+	 * @return what {@code locked} answered, or {@code false} if the lock is held
+	 * elsewhere
+	 */
+	boolean withLock(String migrationId, Predicate<DdlSession> locked, Runnable lockedElsewhere) {
+		try (DdlSession session = DdlSession.open(this.dataSource)) {
+			if (!session.tryLock(migrationId)) {
+				lockedElsewhere.run();
+				return false;
+			}
+			return locked.test(session);
+		}
+	}
+
+	/**
+	 * Claim the step in one transaction that holds the fleet's lock, where no instance
+	 * changes phase or joins.
+	 * @param migrationId the migration
+	 * @param claim given the live instances, checks that they allow the step and marks it
+	 * claimed; it answers whether it did
+	 * @return {@code true} if this instance claimed the step
+	 */
+	boolean claim(String migrationId, Predicate<List<FleetMember>> claim) {
+		return Boolean.TRUE.equals(this.transactionTemplate
+			.execute((transaction) -> claim.test(this.registry.lockLiveMembers(migrationId, this.fleetTimeout))));
+	}
+
+	/**
+	 * Run the step's DDL, recording its start and its end (done, or failed with the
+	 * error) in the DDL history.
+	 * @param migrationId the migration
+	 * @param instanceId this instance, recorded as the one that runs it
+	 * @param ddl the DDL
+	 */
+	void runRecorded(String migrationId, String instanceId, Runnable ddl) {
+		this.history.stepStarted(migrationId, this.step, instanceId);
+		try {
+			ddl.run();
+			this.history.stepDone(migrationId, this.step);
+		}
+		catch (RuntimeException ex) {
+			this.history.stepFailed(migrationId, this.step, String.valueOf(ex.getMessage()));
+			throw ex;
+		}
+	}
+
+	/**
+	 * Stop the step's thread, waiting a few seconds for a run to end.
+	 */
+	void stop() {
+		this.executor.shutdownNow();
+		try {
+			this.executor.awaitTermination(5, TimeUnit.SECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+}
