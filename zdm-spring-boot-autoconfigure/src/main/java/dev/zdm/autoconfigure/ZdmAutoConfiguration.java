@@ -68,6 +68,7 @@ import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
@@ -94,6 +95,12 @@ public final class ZdmAutoConfiguration {
 				: environment.getProperty("spring.application.version");
 		return InstanceInfo.ofThisProcess(properties.getInstanceId(),
 				environment.getProperty("spring.application.name"), version);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ZdmTables zdmTables(ZdmProperties properties) {
+		return ZdmSettings.tables(properties.getSchema());
 	}
 
 	@Bean
@@ -210,8 +217,8 @@ public final class ZdmAutoConfiguration {
 			locations.put(id, migration.getAbandon());
 		});
 		return new AbandonRunner(dataSource, flywayStep, executor, history, states, registry,
-				new OperatorActionRepository(dataSource), settings, new AbandonSettings(reasons, locations), instance,
-				properties.getFleet().getTimeout());
+				new OperatorActionRepository(dataSource, states.tables()), settings,
+				new AbandonSettings(reasons, locations), instance, properties.getFleet().getTimeout());
 	}
 
 	@Bean
@@ -226,8 +233,10 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	FinalContractCheck zdmFinalContractCheck(DataSource dataSource, InstanceInfo instance, ZdmProperties properties) {
-		return new FinalContractCheck(dataSource, instance.instanceId(), properties.getLocks().isShowQueryLiterals());
+	FinalContractCheck zdmFinalContractCheck(DataSource dataSource, InstanceInfo instance, ZdmProperties properties,
+			ZdmTables tables) {
+		return new FinalContractCheck(dataSource, instance.instanceId(), properties.getLocks().isShowQueryLiterals(),
+				tables);
 	}
 
 	@Bean
@@ -250,20 +259,20 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	DdlHistoryRepository zdmDdlHistoryRepository(DataSource dataSource) {
-		return new DdlHistoryRepository(dataSource);
+	DdlHistoryRepository zdmDdlHistoryRepository(DataSource dataSource, ZdmTables tables) {
+		return new DdlHistoryRepository(dataSource, tables);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	FleetRegistry zdmFleetRegistry(DataSource dataSource) {
-		return new FleetRegistry(dataSource);
+	FleetRegistry zdmFleetRegistry(DataSource dataSource, ZdmTables tables) {
+		return new FleetRegistry(dataSource, tables);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	MigrationStateRepository zdmMigrationStateRepository(DataSource dataSource) {
-		return new MigrationStateRepository(dataSource);
+	MigrationStateRepository zdmMigrationStateRepository(DataSource dataSource, ZdmTables tables) {
+		return new MigrationStateRepository(dataSource, tables);
 	}
 
 	@Bean
@@ -334,8 +343,8 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	BackfillService zdmBackfillService(DataSource dataSource) {
-		return new JdbcBackfillService(dataSource);
+	BackfillService zdmBackfillService(DataSource dataSource, ZdmTables tables) {
+		return new JdbcBackfillService(dataSource, tables);
 	}
 
 	/**

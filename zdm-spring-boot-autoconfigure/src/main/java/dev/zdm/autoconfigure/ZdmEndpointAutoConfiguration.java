@@ -24,6 +24,7 @@ import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.LockFiguresSampler;
 
 /**
@@ -43,15 +44,15 @@ public final class ZdmEndpointAutoConfiguration {
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
 			ObjectProvider<AbandonRunner> abandonRunner, DataSource dataSource,
 			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository,
-			ObjectProvider<MigrationPlanner> planner) {
+			ObjectProvider<MigrationPlanner> planner, ZdmTables tables) {
 		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
 				ddlHistoryRepository, expandRunner.getIfAvailable());
 		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
 		endpoint.setAbandonRunner(abandonRunner.getIfAvailable());
 		endpoint.setPlanner(planner.getIfAvailable());
-		endpoint.setAuditing(new OperatorActionRepository(dataSource), eventPublisher,
+		endpoint.setAuditing(new OperatorActionRepository(dataSource, tables), eventPublisher,
 				auditEventRepository.getIfAvailable());
-		endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource));
+		endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource, tables));
 		return endpoint;
 	}
 

@@ -23,6 +23,7 @@ import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -67,15 +68,26 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	private final Map<String, ContractCheck> held = new ConcurrentHashMap<>();
 
 	/**
-	 * Create a check.
+	 * Create a check on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 * @param instanceId this instance
 	 * @param showQueryLiterals whether to show the writers' queries with their constants
 	 */
 	public FinalContractCheck(DataSource dataSource, String instanceId, boolean showQueryLiterals) {
+		this(dataSource, instanceId, showQueryLiterals, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a check.
+	 * @param dataSource the application's data source
+	 * @param instanceId this instance
+	 * @param showQueryLiterals whether to show the writers' queries with their constants
+	 * @param tables where zdm's tables are
+	 */
+	public FinalContractCheck(DataSource dataSource, String instanceId, boolean showQueryLiterals, ZdmTables tables) {
 		this.dataSource = dataSource;
 		this.instanceId = instanceId;
-		this.repository = new ContractCheckRepository(dataSource, showQueryLiterals);
+		this.repository = new ContractCheckRepository(dataSource, showQueryLiterals, tables);
 	}
 
 	/**

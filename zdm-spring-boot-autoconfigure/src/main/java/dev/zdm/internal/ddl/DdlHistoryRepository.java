@@ -23,6 +23,7 @@ import org.springframework.jdbc.support.GeneratedKeyHolder;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.BlockingSession;
 
 /**
@@ -160,13 +161,25 @@ public class DdlHistoryRepository {
 
 	private final TransactionTemplate transactionTemplate;
 
+	private final ZdmTables tables;
+
 	/**
-	 * Create a repository.
+	 * Create a repository on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 */
 	public DdlHistoryRepository(DataSource dataSource) {
+		this(dataSource, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
+	 */
+	public DdlHistoryRepository(DataSource dataSource, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		this.tables = tables;
 	}
 
 	/**
@@ -176,7 +189,7 @@ public class DdlHistoryRepository {
 	 * @param instanceId the instance
 	 */
 	public void stepStarted(String migrationId, DdlStep step, String instanceId) {
-		this.jdbcTemplate.update(START_STEP, migrationId, step.value(), instanceId);
+		this.jdbcTemplate.update(this.tables.qualify(START_STEP), migrationId, step.value(), instanceId);
 	}
 
 	/**
@@ -185,7 +198,7 @@ public class DdlHistoryRepository {
 	 * @param step the step
 	 */
 	public void stepDone(String migrationId, DdlStep step) {
-		this.jdbcTemplate.update(FINISH_STEP, "done", null, migrationId, step.value());
+		this.jdbcTemplate.update(this.tables.qualify(FINISH_STEP), "done", null, migrationId, step.value());
 	}
 
 	/**
@@ -195,7 +208,7 @@ public class DdlHistoryRepository {
 	 * @param error why
 	 */
 	public void stepFailed(String migrationId, DdlStep step, String error) {
-		this.jdbcTemplate.update(FINISH_STEP, "failed", error, migrationId, step.value());
+		this.jdbcTemplate.update(this.tables.qualify(FINISH_STEP), "failed", error, migrationId, step.value());
 	}
 
 	/**
@@ -205,7 +218,7 @@ public class DdlHistoryRepository {
 	 * @param reason who paused it, and what was stopped
 	 */
 	public void stepPaused(String migrationId, DdlStep step, String reason) {
-		this.jdbcTemplate.update(FINISH_STEP, "paused", reason, migrationId, step.value());
+		this.jdbcTemplate.update(this.tables.qualify(FINISH_STEP), "paused", reason, migrationId, step.value());
 	}
 
 	/**
@@ -215,8 +228,8 @@ public class DdlHistoryRepository {
 	 * @return {@code true} if done
 	 */
 	public boolean isStepDone(String migrationId, DdlStep step) {
-		return Boolean.TRUE
-			.equals(this.jdbcTemplate.queryForObject(STEP_DONE, Boolean.class, migrationId, step.value()));
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(STEP_DONE), Boolean.class,
+				migrationId, step.value()));
 	}
 
 	/**
@@ -228,10 +241,10 @@ public class DdlHistoryRepository {
 	 */
 	public Map<String, Map<Integer, Integer>> appliedStatements(String migrationId, DdlStep step) {
 		Map<String, Map<Integer, Integer>> applied = new LinkedHashMap<>();
-		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(TABLES_EXIST), Boolean.class))) {
 			return applied;
 		}
-		this.jdbcTemplate.query(APPLIED_CHECKSUMS, (rs) -> {
+		this.jdbcTemplate.query(this.tables.qualify(APPLIED_CHECKSUMS), (rs) -> {
 			applied.computeIfAbsent(rs.getString("source"), (source) -> new LinkedHashMap<>())
 				.put(rs.getInt("statement_index"), rs.getInt("checksum"));
 		}, migrationId, step.value());
@@ -246,11 +259,11 @@ public class DdlHistoryRepository {
 	 * @return the statements
 	 */
 	public List<RecordedStatement> startedStatements(String migrationId, DdlStep step) {
-		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(TABLES_EXIST), Boolean.class))) {
 			return List.of();
 		}
 		return this.jdbcTemplate
-			.query(STARTED_STATEMENTS,
+			.query(this.tables.qualify(STARTED_STATEMENTS),
 					(rs, row) -> new RecordedStatement(rs.getString("source"), rs.getInt("statement_index"),
 							rs.getString("statement"), "applied".equals(rs.getString("state"))),
 					migrationId, step.value());
@@ -263,8 +276,8 @@ public class DdlHistoryRepository {
 	 * @param checksum its checksum
 	 */
 	public void statementStarted(StatementKey key, String sql, int checksum) {
-		this.jdbcTemplate.update(START_STATEMENT, key.migrationId(), key.step().value(), key.source(), key.index(), sql,
-				checksum);
+		this.jdbcTemplate.update(this.tables.qualify(START_STATEMENT), key.migrationId(), key.step().value(),
+				key.source(), key.index(), sql, checksum);
 	}
 
 	/**
@@ -275,8 +288,8 @@ public class DdlHistoryRepository {
 	 * reason, such as {@code create-index: the table has 40 rows}
 	 */
 	public void allowed(StatementKey key, String allowed) {
-		this.jdbcTemplate.update(RECORD_ALLOWED, allowed, key.migrationId(), key.step().value(), key.source(),
-				key.index());
+		this.jdbcTemplate.update(this.tables.qualify(RECORD_ALLOWED), allowed, key.migrationId(), key.step().value(),
+				key.source(), key.index());
 	}
 
 	/**
@@ -284,7 +297,8 @@ public class DdlHistoryRepository {
 	 * @param key the statement
 	 */
 	public void attempt(StatementKey key) {
-		this.jdbcTemplate.update(COUNT_ATTEMPT, key.migrationId(), key.step().value(), key.source(), key.index());
+		this.jdbcTemplate.update(this.tables.qualify(COUNT_ATTEMPT), key.migrationId(), key.step().value(),
+				key.source(), key.index());
 	}
 
 	/**
@@ -292,7 +306,8 @@ public class DdlHistoryRepository {
 	 * @param key the statement
 	 */
 	public void applied(StatementKey key) {
-		this.jdbcTemplate.update(MARK_APPLIED, key.migrationId(), key.step().value(), key.source(), key.index());
+		this.jdbcTemplate.update(this.tables.qualify(MARK_APPLIED), key.migrationId(), key.step().value(), key.source(),
+				key.index());
 	}
 
 	/**
@@ -302,7 +317,7 @@ public class DdlHistoryRepository {
 	 * @throws SQLException if the update fails
 	 */
 	public void applied(Connection connection, StatementKey key) throws SQLException {
-		try (PreparedStatement statement = connection.prepareStatement(MARK_APPLIED)) {
+		try (PreparedStatement statement = connection.prepareStatement(this.tables.qualify(MARK_APPLIED))) {
 			statement.setString(1, key.migrationId());
 			statement.setString(2, key.step().value());
 			statement.setString(3, key.source());
@@ -318,7 +333,8 @@ public class DdlHistoryRepository {
 	 * @param reason who paused the step, and what was stopped
 	 */
 	public void paused(StatementKey key, String reason) {
-		this.jdbcTemplate.update(MARK_PAUSED, reason, key.migrationId(), key.step().value(), key.source(), key.index());
+		this.jdbcTemplate.update(this.tables.qualify(MARK_PAUSED), reason, key.migrationId(), key.step().value(),
+				key.source(), key.index());
 	}
 
 	/**
@@ -327,7 +343,8 @@ public class DdlHistoryRepository {
 	 * @param error why
 	 */
 	public void failed(StatementKey key, String error) {
-		this.jdbcTemplate.update(MARK_FAILED, error, key.migrationId(), key.step().value(), key.source(), key.index());
+		this.jdbcTemplate.update(this.tables.qualify(MARK_FAILED), error, key.migrationId(), key.step().value(),
+				key.source(), key.index());
 	}
 
 	/**
@@ -344,7 +361,8 @@ public class DdlHistoryRepository {
 		this.transactionTemplate.executeWithoutResult((transaction) -> {
 			GeneratedKeyHolder keys = new GeneratedKeyHolder();
 			this.jdbcTemplate.update((connection) -> {
-				PreparedStatement statement = connection.prepareStatement(INSERT_LOCK_TIMEOUT, new String[] { "id" });
+				PreparedStatement statement = connection.prepareStatement(this.tables.qualify(INSERT_LOCK_TIMEOUT),
+						new String[] { "id" });
 				statement.setString(1, key.migrationId());
 				statement.setString(2, key.step().value());
 				statement.setString(3, key.source());
@@ -355,13 +373,14 @@ public class DdlHistoryRepository {
 			}, keys);
 			long id = Objects.requireNonNull(keys.getKey()).longValue();
 			for (BlockingSession blocker : blockers) {
-				this.jdbcTemplate.update(INSERT_BLOCKER, id, blocker.pid(), blocker.state(), blocker.applicationName(),
-						millis(blocker.stateAge()), millis(blocker.transactionAge()), blocker.query());
+				this.jdbcTemplate.update(this.tables.qualify(INSERT_BLOCKER), id, blocker.pid(), blocker.state(),
+						blocker.applicationName(), millis(blocker.stateAge()), millis(blocker.transactionAge()),
+						blocker.query());
 			}
-			this.jdbcTemplate.update(COUNT_LOCK_TIMEOUT, report, key.migrationId(), key.step().value(), key.source(),
-					key.index());
-			this.jdbcTemplate.update(DELETE_OLD_LOCK_TIMEOUTS, key.migrationId(), key.migrationId(),
-					KEPT_LOCK_TIMEOUTS);
+			this.jdbcTemplate.update(this.tables.qualify(COUNT_LOCK_TIMEOUT), report, key.migrationId(),
+					key.step().value(), key.source(), key.index());
+			this.jdbcTemplate.update(this.tables.qualify(DELETE_OLD_LOCK_TIMEOUTS), key.migrationId(),
+					key.migrationId(), KEPT_LOCK_TIMEOUTS);
 		});
 	}
 
@@ -374,7 +393,7 @@ public class DdlHistoryRepository {
 	 * @return the pause in force
 	 */
 	public DdlPause pause(String migrationId, DdlStep step, String instanceId) {
-		this.jdbcTemplate.update(INSERT_PAUSE, migrationId, step.value(), instanceId);
+		this.jdbcTemplate.update(this.tables.qualify(INSERT_PAUSE), migrationId, step.value(), instanceId);
 		return Objects.requireNonNull(findPause(migrationId, step));
 	}
 
@@ -385,7 +404,7 @@ public class DdlHistoryRepository {
 	 * @return {@code true} if it was paused
 	 */
 	public boolean resume(String migrationId, DdlStep step) {
-		return this.jdbcTemplate.update(DELETE_PAUSE, migrationId, step.value()) > 0;
+		return this.jdbcTemplate.update(this.tables.qualify(DELETE_PAUSE), migrationId, step.value()) > 0;
 	}
 
 	/**
@@ -395,7 +414,7 @@ public class DdlHistoryRepository {
 	 * @return the pause, or {@code null} if the step is not paused
 	 */
 	public @Nullable DdlPause findPause(String migrationId, DdlStep step) {
-		List<DdlPause> pauses = this.jdbcTemplate.query(FIND_PAUSE,
+		List<DdlPause> pauses = this.jdbcTemplate.query(this.tables.qualify(FIND_PAUSE),
 				(rs, row) -> new DdlPause(rs.getString("instance_id"), instant(rs.getTimestamp("paused_at"))),
 				migrationId, step.value());
 		return pauses.isEmpty() ? null : pauses.get(0);
@@ -424,15 +443,15 @@ public class DdlHistoryRepository {
 	 * @return the status, empty if nothing ran yet
 	 */
 	public DdlStatus status(String migrationId, int recentLockTimeouts) {
-		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(TABLES_EXIST), Boolean.class))) {
 			return new DdlStatus(migrationId, List.of(), List.of(), List.of());
 		}
-		List<DdlStatus.Step> steps = this.jdbcTemplate.query(STEPS,
+		List<DdlStatus.Step> steps = this.jdbcTemplate.query(this.tables.qualify(STEPS),
 				(rs, row) -> new DdlStatus.Step(step(rs.getString("step")), rs.getString("state"),
 						rs.getString("instance_id"), instant(rs.getTimestamp("started_at")),
 						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error")),
 				migrationId);
-		List<DdlStatus.Statement> statements = this.jdbcTemplate.query(STATEMENTS,
+		List<DdlStatus.Statement> statements = this.jdbcTemplate.query(this.tables.qualify(STATEMENTS),
 				(rs, row) -> new DdlStatus.Statement(step(rs.getString("step")), rs.getString("source"),
 						rs.getInt("statement_index"), rs.getString("statement"), rs.getString("state"),
 						rs.getInt("attempts"), rs.getInt("lock_timeouts"), instant(rs.getTimestamp("started_at")),
@@ -445,7 +464,7 @@ public class DdlHistoryRepository {
 	private List<DdlStatus.LockTimeout> lockTimeouts(String migrationId, int limit) {
 		Map<Long, DdlStatus.LockTimeout> timeouts = new LinkedHashMap<>();
 		Map<Long, List<BlockingSession>> blockers = new LinkedHashMap<>();
-		this.jdbcTemplate.query(LOCK_TIMEOUTS, (rs) -> {
+		this.jdbcTemplate.query(this.tables.qualify(LOCK_TIMEOUTS), (rs) -> {
 			long id = rs.getLong("id");
 			List<BlockingSession> sessions = blockers.computeIfAbsent(id, (key) -> new ArrayList<>());
 			timeouts.computeIfAbsent(id, (key) -> {

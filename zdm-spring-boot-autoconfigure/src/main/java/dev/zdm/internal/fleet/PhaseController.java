@@ -143,7 +143,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		if (validated.isEmpty()) {
 			logger.info("zdm: no migrations declared");
 		}
-		new ZdmSchema(this.dataSource).migrate();
+		new ZdmSchema(this.dataSource, this.states.tables()).migrate();
 		for (MigrationDefinition migration : validated) {
 			this.states.register(migration.id());
 			MigrationState state = this.states.find(migration.id());
