@@ -42,7 +42,7 @@ public final class ZdmEndpointAutoConfiguration {
 	ZdmEndpoint zdmEndpoint(PhaseController phaseController, LockFiguresSampler lockFiguresSampler,
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
-			ObjectProvider<AbandonRunner> abandonRunner, DataSource dataSource,
+			ObjectProvider<AbandonRunner> abandonRunner, ZdmDataSource dataSource,
 			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository,
 			ObjectProvider<MigrationPlanner> planner, ZdmTables tables) {
 		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
@@ -50,9 +50,9 @@ public final class ZdmEndpointAutoConfiguration {
 		endpoint.setContractCheck(finalContractCheck.getIfAvailable());
 		endpoint.setAbandonRunner(abandonRunner.getIfAvailable());
 		endpoint.setPlanner(planner.getIfAvailable());
-		endpoint.setAuditing(new OperatorActionRepository(dataSource, tables), eventPublisher,
+		endpoint.setAuditing(new OperatorActionRepository(dataSource.get(), tables), eventPublisher,
 				auditEventRepository.getIfAvailable());
-		endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource, tables));
+		endpoint.setBackfillOverrides(new BackfillOverrideRepository(dataSource.get(), tables));
 		return endpoint;
 	}
 

@@ -282,6 +282,15 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
+	 * Return the data source zdm runs on, whose database holds the migrated tables and
+	 * zdm's own.
+	 * @return the data source
+	 */
+	public DataSource dataSource() {
+		return this.dataSource;
+	}
+
+	/**
 	 * Return a migration as this instance saw it at its last heartbeat: requested and
 	 * effective phase, why they differ, the fleet and the migration's state.
 	 * @param migrationId the migration
