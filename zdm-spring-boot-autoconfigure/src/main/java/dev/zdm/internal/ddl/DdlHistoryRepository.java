@@ -183,6 +183,14 @@ public class DdlHistoryRepository {
 	}
 
 	/**
+	 * Return where zdm's tables are.
+	 * @return zdm's tables
+	 */
+	public ZdmTables tables() {
+		return this.tables;
+	}
+
+	/**
 	 * Record that a step starts on an instance.
 	 * @param migrationId the migration
 	 * @param step the step
