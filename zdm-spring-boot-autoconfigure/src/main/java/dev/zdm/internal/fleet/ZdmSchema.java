@@ -79,9 +79,12 @@ public class ZdmSchema {
 			.migrate();
 	}
 
-	// Not Flyway's createSchemas: two instances starting at once would both try to create
-	// it. Checked before creating, so that a role without CREATE on the database works
-	// with a schema made for it beforehand.
+	// Rather than Flyway's createSchemas, so that a role that may not create it is
+	// refused
+	// with what to do. Checked before creating, so that a role without CREATE on the
+	// database works with a schema made for it beforehand; under a lock, so that
+	// instances
+	// starting together create it once.
 	private void createIfMissing(String schema) {
 		try (Connection connection = this.dataSource.getConnection()) {
 			boolean autoCommit = connection.getAutoCommit();
