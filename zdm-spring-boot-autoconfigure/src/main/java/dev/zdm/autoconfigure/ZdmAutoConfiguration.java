@@ -10,12 +10,12 @@ import javax.sql.DataSource;
 
 import org.flywaydb.core.Flyway;
 
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.jdbc.metadata.CompositeDataSourcePoolMetadataProvider;
 import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadata;
@@ -23,6 +23,7 @@ import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadataProvider;
 import org.springframework.boot.jpa.autoconfigure.EntityManagerFactoryDependsOnPostProcessor;
 import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.ResourceLoader;
@@ -70,6 +71,7 @@ import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
@@ -79,12 +81,13 @@ import dev.zdm.migration.MigrationDefinition;
 /**
  * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
  * Auto-configuration} for zdm's zero-downtime migrations: the phase controller and fleet
- * registry on the application's {@link DataSource}.
+ * registry on the application's {@link DataSource}, or on the one {@code zdm.data-source}
+ * names when there are several.
  */
 @AutoConfiguration(afterName = { "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
 		"org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration" })
 @ConditionalOnClass({ JdbcTemplate.class, Flyway.class })
-@ConditionalOnSingleCandidate(DataSource.class)
+@Conditional(OnZdmDataSourceCondition.class)
 @ConditionalOnBooleanProperty(name = "zdm.enabled", matchIfMissing = true)
 @EnableConfigurationProperties(ZdmProperties.class)
 public final class ZdmAutoConfiguration {
@@ -99,15 +102,26 @@ public final class ZdmAutoConfiguration {
 	}
 
 	@Bean
-	@ConditionalOnMissingBean
-	LockInspector zdmLockInspector(DataSource dataSource, ZdmProperties properties) {
-		return new LockInspector(dataSource, properties.getLocks().isShowQueryLiterals());
+	ZdmDataSource zdmDataSource(ZdmProperties properties, ListableBeanFactory beanFactory) {
+		return ZdmDataSource.resolve(properties.getDataSource(), beanFactory);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	ReplicationLagInspector zdmReplicationLagInspector(DataSource dataSource) {
-		return new ReplicationLagInspector(dataSource);
+	ZdmTables zdmTables(ZdmProperties properties) {
+		return ZdmSettings.tables(properties.getSchema());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	LockInspector zdmLockInspector(ZdmDataSource dataSource, ZdmProperties properties) {
+		return new LockInspector(dataSource.get(), properties.getLocks().isShowQueryLiterals());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ReplicationLagInspector zdmReplicationLagInspector(ZdmDataSource dataSource) {
+		return new ReplicationLagInspector(dataSource.get());
 	}
 
 	@Bean
@@ -131,18 +145,18 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	LockSafeExecutor zdmLockSafeExecutor(DataSource dataSource, DdlSettings settings, DdlHistoryRepository history,
+	LockSafeExecutor zdmLockSafeExecutor(ZdmDataSource dataSource, DdlSettings settings, DdlHistoryRepository history,
 			LockInspector lockInspector, ObjectProvider<DdlListener> listeners) {
-		LockSafeExecutor executor = new LockSafeExecutor(dataSource, settings, history, lockInspector);
+		LockSafeExecutor executor = new LockSafeExecutor(dataSource.get(), settings, history, lockInspector);
 		executor.setListener(DdlListener.of(listeners.orderedStream().toList()));
 		return executor;
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	FlywayStep zdmFlywayStep(DataSource dataSource, LockSafeExecutor executor, DdlHistoryRepository history,
+	FlywayStep zdmFlywayStep(ZdmDataSource dataSource, LockSafeExecutor executor, DdlHistoryRepository history,
 			ResourceLoader resourceLoader) {
-		return new FlywayStep(dataSource, executor, history, new DdlScriptLoader(resourceLoader));
+		return new FlywayStep(dataSource.get(), executor, history, new DdlScriptLoader(resourceLoader));
 	}
 
 	@Bean
@@ -154,26 +168,26 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	DdlScriptValidator zdmDdlScriptValidator(DataSource dataSource, FlywayStep flywayStep,
+	DdlScriptValidator zdmDdlScriptValidator(ZdmDataSource dataSource, FlywayStep flywayStep,
 			MigrationValidator migrationValidator, ZdmProperties properties) {
 		DdlScriptValidator validator = new DdlScriptValidator(flywayStep,
-				new UnsafeStatementChecker(new DdlCatalog(dataSource)), migrationValidator);
+				new UnsafeStatementChecker(new DdlCatalog(dataSource.get())), migrationValidator);
 		validator.setRequireAllowReason(properties.getDdl().isRequireAllowReason());
 		return validator;
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	ExpandPause zdmExpandPause(DataSource dataSource, DdlHistoryRepository history, InstanceInfo instance) {
-		return new ExpandPause(dataSource, history, instance);
+	ExpandPause zdmExpandPause(ZdmDataSource dataSource, DdlHistoryRepository history, InstanceInfo instance) {
+		return new ExpandPause(dataSource.get(), history, instance);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	ExpandRunner zdmExpandRunner(DataSource dataSource, FlywayStep flywayStep, SchemaChangeContributions contributions,
-			ExpandPause expandPause, DdlHistoryRepository history, MigrationStateRepository states,
-			MigrationValidator migrationValidator, DdlSettings settings, ZdmProperties properties,
-			InstanceInfo instance) {
+	ExpandRunner zdmExpandRunner(ZdmDataSource dataSource, FlywayStep flywayStep,
+			SchemaChangeContributions contributions, ExpandPause expandPause, DdlHistoryRepository history,
+			MigrationStateRepository states, MigrationValidator migrationValidator, DdlSettings settings,
+			ZdmProperties properties, InstanceInfo instance) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
 		Set<String> paused = properties.getMigrations()
 			.entrySet()
@@ -182,24 +196,24 @@ public final class ZdmAutoConfiguration {
 			.map(Map.Entry::getKey)
 			.collect(Collectors.toSet());
 		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused);
-		return new ExpandRunner(dataSource, flywayStep, contributions, expandPause, history, states, migrationValidator,
-				settings, expandSettings, instance);
+		return new ExpandRunner(dataSource.get(), flywayStep, contributions, expandPause, history, states,
+				migrationValidator, settings, expandSettings, instance);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	ContractRunner zdmContractRunner(DataSource dataSource, FlywayStep flywayStep,
+	ContractRunner zdmContractRunner(ZdmDataSource dataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			FleetRegistry registry, DdlSettings settings, ZdmProperties properties, InstanceInfo instance,
 			ObjectProvider<ContractPrecondition> contractPrecondition) {
-		return new ContractRunner(dataSource, flywayStep, contributions, history, states, registry, settings, instance,
-				properties.getFleet().getTimeout(),
+		return new ContractRunner(dataSource.get(), flywayStep, contributions, history, states, registry, settings,
+				instance, properties.getFleet().getTimeout(),
 				contractPrecondition.getIfAvailable(() -> ContractPrecondition.NONE));
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	AbandonRunner zdmAbandonRunner(DataSource dataSource, FlywayStep flywayStep, LockSafeExecutor executor,
+	AbandonRunner zdmAbandonRunner(ZdmDataSource dataSource, FlywayStep flywayStep, LockSafeExecutor executor,
 			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry,
 			OperatorActionRepository operatorActions, DdlSettings settings, ZdmProperties properties,
 			InstanceInfo instance) {
@@ -211,43 +225,44 @@ public final class ZdmAutoConfiguration {
 			}
 			locations.put(id, migration.getAbandon());
 		});
-		return new AbandonRunner(dataSource, flywayStep, executor, history, states, registry, operatorActions, settings,
-				new AbandonSettings(reasons, locations), instance, properties.getFleet().getTimeout());
+		return new AbandonRunner(dataSource.get(), flywayStep, executor, history, states, registry, operatorActions,
+				settings, new AbandonSettings(reasons, locations), instance, properties.getFleet().getTimeout());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	@DependsOnDatabaseInitialization
-	MigrationPlanner zdmMigrationPlanner(ZdmProperties properties, DataSource dataSource, FlywayStep flywayStep,
+	MigrationPlanner zdmMigrationPlanner(ZdmProperties properties, ZdmDataSource dataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			DdlSettings settings, BackfillService backfillService) {
-		return new MigrationPlanner(MigrationDefinitions.from(properties), dataSource, flywayStep, contributions,
+		return new MigrationPlanner(MigrationDefinitions.from(properties), dataSource.get(), flywayStep, contributions,
 				history, states, settings, backfillService);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	FinalContractCheck zdmFinalContractCheck(DataSource dataSource, InstanceInfo instance,
+	FinalContractCheck zdmFinalContractCheck(ZdmDataSource dataSource, InstanceInfo instance,
 			ContractCheckRepository contractChecks, BackfillRepository backfills) {
-		return new FinalContractCheck(dataSource, instance.instanceId(), contractChecks, backfills);
+		return new FinalContractCheck(dataSource.get(), instance.instanceId(), contractChecks, backfills);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	ContractCheckRepository zdmContractCheckRepository(DataSource dataSource, ZdmProperties properties) {
-		return new ContractCheckRepository(dataSource, properties.getLocks().isShowQueryLiterals());
+	ContractCheckRepository zdmContractCheckRepository(ZdmDataSource dataSource, ZdmProperties properties,
+			ZdmTables tables) {
+		return new ContractCheckRepository(dataSource.get(), properties.getLocks().isShowQueryLiterals(), tables);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	BackfillRepository zdmBackfillRepository(DataSource dataSource) {
-		return new BackfillRepository(dataSource);
+	BackfillRepository zdmBackfillRepository(ZdmDataSource dataSource, ZdmTables tables) {
+		return new BackfillRepository(dataSource.get(), tables);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	OperatorActionRepository zdmOperatorActionRepository(DataSource dataSource) {
-		return new OperatorActionRepository(dataSource);
+	OperatorActionRepository zdmOperatorActionRepository(ZdmDataSource dataSource, ZdmTables tables) {
+		return new OperatorActionRepository(dataSource.get(), tables);
 	}
 
 	@Bean
@@ -270,34 +285,34 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	DdlHistoryRepository zdmDdlHistoryRepository(DataSource dataSource) {
-		return new DdlHistoryRepository(dataSource);
+	DdlHistoryRepository zdmDdlHistoryRepository(ZdmDataSource dataSource, ZdmTables tables) {
+		return new DdlHistoryRepository(dataSource.get(), tables);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	FleetRegistry zdmFleetRegistry(DataSource dataSource) {
-		return new FleetRegistry(dataSource);
+	FleetRegistry zdmFleetRegistry(ZdmDataSource dataSource, ZdmTables tables) {
+		return new FleetRegistry(dataSource.get(), tables);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	MigrationStateRepository zdmMigrationStateRepository(DataSource dataSource) {
-		return new MigrationStateRepository(dataSource);
+	MigrationStateRepository zdmMigrationStateRepository(ZdmDataSource dataSource, ZdmTables tables) {
+		return new MigrationStateRepository(dataSource.get(), tables);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	MigrationValidator zdmMigrationValidator(DataSource dataSource) {
-		return new MigrationValidator(new DatabaseCatalog(dataSource));
+	MigrationValidator zdmMigrationValidator(ZdmDataSource dataSource) {
+		return new MigrationValidator(new DatabaseCatalog(dataSource.get()));
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	@DependsOnDatabaseInitialization
-	PhaseController zdmPhaseController(DataSource dataSource, FleetRegistry registry, MigrationStateRepository states,
-			MigrationValidator migrationValidator, ZdmProperties properties, InstanceInfo instance,
-			ObjectProvider<MigrationParticipant> participants) {
+	PhaseController zdmPhaseController(ZdmDataSource dataSource, FleetRegistry registry,
+			MigrationStateRepository states, MigrationValidator migrationValidator, ZdmProperties properties,
+			InstanceInfo instance, ObjectProvider<MigrationParticipant> participants) {
 		ZdmProperties.Fleet fleet = properties.getFleet();
 		ZdmSettings.checkFleet(fleet);
 		List<MigrationDefinition> migrations = MigrationDefinitions.from(properties);
@@ -305,18 +320,18 @@ public final class ZdmAutoConfiguration {
 			.withHeartbeat(fleet.getHeartbeatInterval(), fleet.getTimeout())
 			.withJoinTimeout(fleet.getJoinTimeout())
 			.withRetention(fleet.getRetention());
-		return new PhaseController(dataSource, registry, states, migrationValidator, migrations, instance, settings,
-				participants.orderedStream().toList());
+		return new PhaseController(dataSource.get(), registry, states, migrationValidator, migrations, instance,
+				settings, participants.orderedStream().toList());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	BackfillParticipant zdmBackfillParticipant(DataSource dataSource, FleetRegistry registry,
+	BackfillParticipant zdmBackfillParticipant(ZdmDataSource dataSource, FleetRegistry registry,
 			MigrationStateRepository states, LockInspector lockInspector,
 			ReplicationLagInspector replicationLagInspector, ZdmProperties properties,
 			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners,
 			ObjectProvider<ApplicationLatency> applicationLatency) {
-		BackfillParticipant participant = new BackfillParticipant(dataSource, registry, states, lockInspector,
+		BackfillParticipant participant = new BackfillParticipant(dataSource.get(), registry, states, lockInspector,
 				replicationLagInspector, properties.getFleet().getTimeout(), throttles.orderedStream().toList());
 		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
 		participant.setApplicationLatency(applicationLatency.getIfAvailable());
@@ -332,30 +347,30 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	SameTableSyncTrigger zdmSameTableSyncTrigger(DataSource dataSource) {
-		return new SameTableSyncTrigger(dataSource);
+	SameTableSyncTrigger zdmSameTableSyncTrigger(ZdmDataSource dataSource) {
+		return new SameTableSyncTrigger(dataSource.get());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	TransactionPoolingCheck zdmTransactionPoolingCheck(DataSource dataSource,
+	TransactionPoolingCheck zdmTransactionPoolingCheck(ZdmDataSource dataSource,
 			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders) {
 		DataSourcePoolMetadata pool = new CompositeDataSourcePoolMetadataProvider(
 				poolMetadataProviders.orderedStream().toList())
-			.getDataSourcePoolMetadata(dataSource);
-		return new TransactionPoolingCheck(dataSource, (pool != null) ? pool.getMax() : null);
+			.getDataSourcePoolMetadata(dataSource.get());
+		return new TransactionPoolingCheck(dataSource.get(), (pool != null) ? pool.getMax() : null);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	DeclaredOperations zdmDeclaredOperations(DataSource dataSource, ResourceLoader resourceLoader) {
-		return new DeclaredOperations(dataSource, resourceLoader);
+	DeclaredOperations zdmDeclaredOperations(ZdmDataSource dataSource, ResourceLoader resourceLoader) {
+		return new DeclaredOperations(dataSource.get(), resourceLoader);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	BackfillService zdmBackfillService(DataSource dataSource) {
-		return new JdbcBackfillService(dataSource);
+	BackfillService zdmBackfillService(ZdmDataSource dataSource, ZdmTables tables) {
+		return new JdbcBackfillService(dataSource.get(), tables);
 	}
 
 	/**

@@ -60,7 +60,8 @@ public final class ZdmDualWriteAutoConfiguration {
 			return FixedPhaseRouting.unavailable(
 					"the application has " + dataSources.length + " DataSource beans " + Arrays.toString(dataSources)
 							+ " and zdm runs on a single one",
-					"Mark the DataSource of the database the migration runs on with @Primary.");
+					"Set zdm.data-source to the name of the DataSource bean of the database the migration runs on, "
+							+ "or mark that bean @Primary.");
 		}
 		return FixedPhaseRouting.unavailable("zdm's auto-configuration did not start",
 				"Start the application with --debug and look for ZdmAutoConfiguration in the condition evaluation "

@@ -24,6 +24,7 @@ import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.LockFiguresSampler;
 
 /**
@@ -42,12 +43,12 @@ public final class ZdmEndpointAutoConfiguration {
 			BackfillService backfillService, DdlHistoryRepository ddlHistoryRepository,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
 			ObjectProvider<AbandonRunner> abandonRunner, ObjectProvider<MigrationPlanner> planner,
-			DataSource dataSource, OperatorActionRepository operatorActions, ApplicationEventPublisher eventPublisher,
-			ObjectProvider<AuditEventRepository> auditEventRepository) {
+			ZdmDataSource dataSource, ZdmTables tables, OperatorActionRepository operatorActions,
+			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository) {
 		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
 				expandRunner.getIfAvailable(), finalContractCheck.getIfAvailable(), abandonRunner.getIfAvailable(),
-				planner.getIfAvailable(), new BackfillOverrideRepository(dataSource), operatorActions, eventPublisher,
-				auditEventRepository.getIfAvailable());
+				planner.getIfAvailable(), new BackfillOverrideRepository(dataSource.get(), tables), operatorActions,
+				eventPublisher, auditEventRepository.getIfAvailable());
 	}
 
 	@Bean

@@ -33,6 +33,18 @@ public class ZdmProperties {
 	 */
 	private @Nullable String applicationVersion;
 
+	/**
+	 * Schema of zdm's own tables (zdm_migration, zdm_instance, ...), created if missing.
+	 * Defaults to the connection's current schema.
+	 */
+	private @Nullable String schema;
+
+	/**
+	 * Name of the DataSource bean zdm runs on when the application has several. Defaults
+	 * to the single DataSource bean, or the primary one.
+	 */
+	private @Nullable String dataSource;
+
 	private final Fleet fleet = new Fleet();
 
 	private final Ddl ddl = new Ddl();
@@ -68,6 +80,22 @@ public class ZdmProperties {
 
 	public void setApplicationVersion(@Nullable String applicationVersion) {
 		this.applicationVersion = applicationVersion;
+	}
+
+	public @Nullable String getSchema() {
+		return this.schema;
+	}
+
+	public void setSchema(@Nullable String schema) {
+		this.schema = schema;
+	}
+
+	public @Nullable String getDataSource() {
+		return this.dataSource;
+	}
+
+	public void setDataSource(@Nullable String dataSource) {
+		this.dataSource = dataSource;
 	}
 
 	public Fleet getFleet() {

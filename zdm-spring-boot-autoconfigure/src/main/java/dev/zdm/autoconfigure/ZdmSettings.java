@@ -5,6 +5,8 @@ import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
 import dev.zdm.autoconfigure.ZdmProperties;
+import dev.zdm.internal.fleet.ZdmTables;
+import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
@@ -15,6 +17,17 @@ import dev.zdm.migration.ZdmConfigurationException;
 final class ZdmSettings {
 
 	private ZdmSettings() {
+	}
+
+	static ZdmTables tables(@Nullable String schema) {
+		if (schema != null && !SqlIdentifier.isValid(schema)) {
+			throw new ZdmConfigurationException(null,
+					"zdm.schema '" + schema + "' is not a plain SQL identifier (a letter or underscore, then letters, "
+							+ "digits, underscores or dollar signs, at most 63 characters)",
+					"Set zdm.schema to the name of the schema for zdm's tables, such as zdm, or remove it to keep "
+							+ "them in the connection's current schema.");
+		}
+		return ZdmTables.inSchema(schema);
 	}
 
 	static void checkFleet(ZdmProperties.Fleet fleet) {

@@ -21,14 +21,14 @@ class ZdmConfigurationMetadataTests {
 	void everyKeyHasADescription() throws IOException {
 		String metadata = read("META-INF/spring-configuration-metadata.json");
 		for (String key : new String[] { "zdm.enabled", "zdm.instance-id", "zdm.fleet.heartbeat-interval",
-				"zdm.fleet.timeout", "zdm.locks.show-query-literals", "zdm.ddl.require-allow-reason",
-				"zdm.migrations" }) {
+				"zdm.fleet.timeout", "zdm.locks.show-query-literals", "zdm.ddl.require-allow-reason", "zdm.migrations",
+				"zdm.schema", "zdm.data-source" }) {
 			assertThat(metadata).contains("\"name\": \"" + key + "\"");
 		}
 		assertThat(metadata).contains("How often an instance heartbeats and recomputes its effective phases.")
 			.contains("Whether a '-- zdm:allow <code>' comment that accepts an unsafe statement must give a reason");
 		for (String key : new String[] { "zdm.migrations.values.phase", "\"value\": \"abandon\"",
-				"Needs abandon-reason." }) {
+				"Needs abandon-reason.", "\"target\": \"javax.sql.DataSource\"" }) {
 			assertThat(metadata).contains(key);
 		}
 		String properties = metadata.substring(metadata.indexOf("\"properties\""));

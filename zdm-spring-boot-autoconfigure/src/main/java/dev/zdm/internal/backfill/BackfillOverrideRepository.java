@@ -15,6 +15,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.ZdmTables;
 
 /**
  * Reads and writes the live overrides of each migration's backfill settings
@@ -51,30 +52,30 @@ public class BackfillOverrideRepository {
 	// the change merged over the stored overrides in the statement, so that two changes
 	// at once keep both
 	private static final String CHANGE = """
-			INSERT INTO zdm_backfill_override (migration_id, initial_batch_size, min_batch_size, max_batch_size,
+			INSERT INTO zdm_backfill_override AS o (migration_id, initial_batch_size, min_batch_size, max_batch_size,
 			    target_batch_duration, pause, max_rows_per_second, max_latency_increase, max_lock_waiters,
 			    max_transaction_age, max_replication_lag, set_by, set_on, set_at, reason)
 			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?)
 			ON CONFLICT (migration_id) DO UPDATE SET
-			    initial_batch_size = coalesce(EXCLUDED.initial_batch_size, zdm_backfill_override.initial_batch_size),
-			    min_batch_size = coalesce(EXCLUDED.min_batch_size, zdm_backfill_override.min_batch_size),
-			    max_batch_size = coalesce(EXCLUDED.max_batch_size, zdm_backfill_override.max_batch_size),
+			    initial_batch_size = coalesce(EXCLUDED.initial_batch_size, o.initial_batch_size),
+			    min_batch_size = coalesce(EXCLUDED.min_batch_size, o.min_batch_size),
+			    max_batch_size = coalesce(EXCLUDED.max_batch_size, o.max_batch_size),
 			    target_batch_duration = coalesce(EXCLUDED.target_batch_duration,
-			                                     zdm_backfill_override.target_batch_duration),
-			    pause = coalesce(EXCLUDED.pause, zdm_backfill_override.pause),
-			    max_rows_per_second = coalesce(EXCLUDED.max_rows_per_second, zdm_backfill_override.max_rows_per_second),
+			                                     o.target_batch_duration),
+			    pause = coalesce(EXCLUDED.pause, o.pause),
+			    max_rows_per_second = coalesce(EXCLUDED.max_rows_per_second, o.max_rows_per_second),
 			    max_latency_increase = coalesce(EXCLUDED.max_latency_increase,
-			                                    zdm_backfill_override.max_latency_increase),
-			    max_lock_waiters = coalesce(EXCLUDED.max_lock_waiters, zdm_backfill_override.max_lock_waiters),
-			    max_transaction_age = coalesce(EXCLUDED.max_transaction_age, zdm_backfill_override.max_transaction_age),
-			    max_replication_lag = coalesce(EXCLUDED.max_replication_lag, zdm_backfill_override.max_replication_lag),
+			                                    o.max_latency_increase),
+			    max_lock_waiters = coalesce(EXCLUDED.max_lock_waiters, o.max_lock_waiters),
+			    max_transaction_age = coalesce(EXCLUDED.max_transaction_age, o.max_transaction_age),
+			    max_replication_lag = coalesce(EXCLUDED.max_replication_lag, o.max_replication_lag),
 			    set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on, set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
 			""";
 
 	// one statement, so that of the instances of a rolling deploy starting with the same
 	// declaration one clears and the others find it cleared
 	private static final String CLEAR_FOR_DECLARATION = """
-			INSERT INTO zdm_backfill_override (migration_id, cleared_declaration, set_by, set_on, set_at, reason)
+			INSERT INTO zdm_backfill_override AS o (migration_id, cleared_declaration, set_by, set_on, set_at, reason)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (migration_id) DO UPDATE SET
 			    initial_batch_size = NULL, min_batch_size = NULL, max_batch_size = NULL, target_batch_duration = NULL,
@@ -82,17 +83,29 @@ public class BackfillOverrideRepository {
 			    max_transaction_age = NULL, max_replication_lag = NULL,
 			    cleared_declaration = EXCLUDED.cleared_declaration, set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on,
 			    set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
-			WHERE zdm_backfill_override.cleared_declaration IS DISTINCT FROM EXCLUDED.cleared_declaration
+			WHERE o.cleared_declaration IS DISTINCT FROM EXCLUDED.cleared_declaration
 			""";
 
 	private final JdbcTemplate jdbcTemplate;
 
+	private final ZdmTables tables;
+
 	/**
-	 * Create a repository.
+	 * Create a repository on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 */
 	public BackfillOverrideRepository(DataSource dataSource) {
+		this(dataSource, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
+	 */
+	public BackfillOverrideRepository(DataSource dataSource, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.tables = tables;
 	}
 
 	/**
@@ -101,7 +114,7 @@ public class BackfillOverrideRepository {
 	 * @return the overrides, or {@code null} if none was ever set or cleared
 	 */
 	public @Nullable Stored find(String migrationId) {
-		List<Stored> found = this.jdbcTemplate.query(FIND, (rs, row) -> stored(rs), migrationId);
+		List<Stored> found = this.jdbcTemplate.query(this.tables.qualify(FIND), (rs, row) -> stored(rs), migrationId);
 		return found.isEmpty() ? null : found.get(0);
 	}
 
@@ -113,11 +126,11 @@ public class BackfillOverrideRepository {
 	 * @param action who asked, from which instance, when and why
 	 */
 	public void save(String migrationId, BackfillOverrides overrides, OperatorAction action) {
-		this.jdbcTemplate.update(SAVE, migrationId, overrides.initialBatchSize(), overrides.minBatchSize(),
-				overrides.maxBatchSize(), iso(overrides.targetBatchDuration()), iso(overrides.pause()),
-				overrides.maxRowsPerSecond(), overrides.maxLatencyIncrease(), overrides.maxLockWaiters(),
-				iso(overrides.maxTransactionAge()), iso(overrides.maxReplicationLag()), action.principal(),
-				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
+		this.jdbcTemplate.update(this.tables.qualify(SAVE), migrationId, overrides.initialBatchSize(),
+				overrides.minBatchSize(), overrides.maxBatchSize(), iso(overrides.targetBatchDuration()),
+				iso(overrides.pause()), overrides.maxRowsPerSecond(), overrides.maxLatencyIncrease(),
+				overrides.maxLockWaiters(), iso(overrides.maxTransactionAge()), iso(overrides.maxReplicationLag()),
+				action.principal(), action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
 	}
 
 	/**
@@ -127,8 +140,8 @@ public class BackfillOverrideRepository {
 	 * @param action who asked, from which instance, when and why
 	 */
 	public void change(String migrationId, BackfillOverrides change, OperatorAction action) {
-		this.jdbcTemplate.update(CHANGE, migrationId, change.initialBatchSize(), change.minBatchSize(),
-				change.maxBatchSize(), iso(change.targetBatchDuration()), iso(change.pause()),
+		this.jdbcTemplate.update(this.tables.qualify(CHANGE), migrationId, change.initialBatchSize(),
+				change.minBatchSize(), change.maxBatchSize(), iso(change.targetBatchDuration()), iso(change.pause()),
 				change.maxRowsPerSecond(), change.maxLatencyIncrease(), change.maxLockWaiters(),
 				iso(change.maxTransactionAge()), iso(change.maxReplicationLag()), action.principal(),
 				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
@@ -143,8 +156,8 @@ public class BackfillOverrideRepository {
 	 * @return whether they were cleared now
 	 */
 	public boolean clearForDeclaration(String migrationId, String declaration, OperatorAction action) {
-		return this.jdbcTemplate.update(CLEAR_FOR_DECLARATION, migrationId, declaration, action.principal(),
-				action.instanceId(), Timestamp.from(action.actedAt()), action.reason()) > 0;
+		return this.jdbcTemplate.update(this.tables.qualify(CLEAR_FOR_DECLARATION), migrationId, declaration,
+				action.principal(), action.instanceId(), Timestamp.from(action.actedAt()), action.reason()) > 0;
 	}
 
 	private static Stored stored(ResultSet rs) throws SQLException {

@@ -84,7 +84,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			LockInspector lockInspector, ReplicationLagInspector replicationLagInspector, Duration fleetTimeout,
 			List<BackfillThrottle> throttles) {
 		this.dataSource = dataSource;
-		this.overrides = new BackfillOverrideRepository(dataSource);
+		this.overrides = new BackfillOverrideRepository(dataSource, states.tables());
 		this.environment = new BackfillEnvironment(dataSource, registry, states, fleetTimeout, lockInspector,
 				replicationLagInspector, throttles, BackfillListener.NONE);
 		this.executor = Executors.newCachedThreadPool((runnable) -> {
@@ -270,7 +270,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				Instant.now().truncatedTo(ChronoUnit.MICROS));
 		try {
 			if (this.overrides.clearForDeclaration(id, declaration, clear)) {
-				new OperatorActionRepository(this.dataSource).record(id, clear);
+				new OperatorActionRepository(this.dataSource, this.environment.states().tables()).record(id, clear);
 				logger.info("zdm: migration '" + id + "': live overrides of the backfill's settings cleared, as "
 						+ "zdm.migrations." + id + ".backfill.clear-overrides=true says; instances starting later "
 						+ "with the same declaration leave overrides set since in place");
@@ -334,7 +334,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	 */
 	private void restartVerificationInFlight(MigrationDefinition migration) {
 		try {
-			if (new BackfillRepository(this.dataSource).restartVerification(migration.id())) {
+			if (new BackfillRepository(this.dataSource, this.environment.states().tables())
+				.restartVerification(migration.id())) {
 				logger.info("zdm: migration '" + migration.id() + "': verification in flight dropped: an instance "
 						+ "writes the old side only; it starts again once the whole fleet dual-writes");
 			}
@@ -373,7 +374,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	private void recordError(MigrationDefinition migration, Job job, Exception ex) {
 		String failure = BackfillErrors.describe(ex);
 		try {
-			new BackfillRepository(this.dataSource).recordError(migration.id(), 1, failure);
+			new BackfillRepository(this.dataSource, this.environment.states().tables()).recordError(migration.id(), 1,
+					failure);
 		}
 		catch (RuntimeException recordFailure) {
 			// the database is unreachable: the next run records it

@@ -17,6 +17,7 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.backfill.VerificationProgress;
+import dev.zdm.internal.fleet.ZdmTables;
 
 /**
  * Reads and writes a backfill's progress ({@code zdm_backfill}) and verification results
@@ -162,9 +163,9 @@ public class BackfillRepository {
 			""";
 
 	private static final String PAUSE = """
-			INSERT INTO zdm_backfill (migration_id, paused, state) VALUES (?, true, 'paused')
+			INSERT INTO zdm_backfill AS b (migration_id, paused, state) VALUES (?, true, 'paused')
 			ON CONFLICT (migration_id) DO UPDATE
-			SET paused = true, state = CASE WHEN zdm_backfill.state = 'verified' THEN 'verified' ELSE 'paused' END,
+			SET paused = true, state = CASE WHEN b.state = 'verified' THEN 'verified' ELSE 'paused' END,
 			    updated_at = now()
 			""";
 
@@ -201,12 +202,24 @@ public class BackfillRepository {
 
 	private final JdbcTemplate jdbcTemplate;
 
+	private final ZdmTables tables;
+
 	/**
-	 * Create a repository.
+	 * Create a repository of zdm's tables where they are by default.
 	 * @param dataSource the application's data source, or one session's
 	 */
 	public BackfillRepository(DataSource dataSource) {
+		this(dataSource, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source, or one session's
+	 * @param tables where zdm's tables are
+	 */
+	public BackfillRepository(DataSource dataSource, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.tables = tables;
 	}
 
 	JdbcTemplate jdbcTemplate() {
@@ -254,7 +267,7 @@ public class BackfillRepository {
 	 * @return their ids
 	 */
 	List<String> slotHolders(String migrationId) {
-		return this.jdbcTemplate.queryForList(SLOT_HOLDERS, String.class, migrationId);
+		return this.jdbcTemplate.queryForList(this.tables.qualify(SLOT_HOLDERS), String.class, migrationId);
 	}
 
 	/**
@@ -309,20 +322,21 @@ public class BackfillRepository {
 	}
 
 	void ensure(String migrationId) {
-		this.jdbcTemplate.update(ENSURE, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(ENSURE), migrationId);
 	}
 
 	@Nullable StoredProgress find(String migrationId) {
-		List<StoredProgress> found = this.jdbcTemplate.query(FIND, BackfillRepository::progress, migrationId);
+		List<StoredProgress> found = this.jdbcTemplate.query(this.tables.qualify(FIND), BackfillRepository::progress,
+				migrationId);
 		return found.isEmpty() ? null : found.get(0);
 	}
 
 	void claim(String migrationId, String runner, BackfillState state) {
-		this.jdbcTemplate.update(CLAIM, runner, state.value(), migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(CLAIM), runner, state.value(), migrationId);
 	}
 
 	void start(String migrationId, @Nullable String upperBound, long estimatedRows) {
-		this.jdbcTemplate.update(START, upperBound, estimatedRows, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(START), upperBound, estimatedRows, migrationId);
 	}
 
 	/**
@@ -335,28 +349,28 @@ public class BackfillRepository {
 	 */
 	boolean checkpoint(String migrationId, String runner, Checkpoint checkpoint) {
 		return paused(migrationId, runner,
-				this.jdbcTemplate.query(CHECKPOINT, (rs, row) -> rs.getBoolean(1), checkpoint.lastKey(),
-						checkpoint.rows(), checkpoint.changed(), checkpoint.batchSize(), checkpoint.rate(),
-						checkpoint.etaSeconds(), BackfillState.RUNNING.value(), checkpoint.pacedBy(), migrationId,
-						runner));
+				this.jdbcTemplate.query(this.tables.qualify(CHECKPOINT), (rs, row) -> rs.getBoolean(1),
+						checkpoint.lastKey(), checkpoint.rows(), checkpoint.changed(), checkpoint.batchSize(),
+						checkpoint.rate(), checkpoint.etaSeconds(), BackfillState.RUNNING.value(), checkpoint.pacedBy(),
+						migrationId, runner));
 	}
 
 	void markCopied(String migrationId) {
-		this.jdbcTemplate.update(MARK_COPIED, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(MARK_COPIED), migrationId);
 	}
 
 	boolean setState(String migrationId, BackfillState state, @Nullable String reason) {
-		List<Boolean> paused = this.jdbcTemplate.query(SET_STATE, (rs, row) -> rs.getBoolean(1), state.value(), reason,
-				migrationId);
+		List<Boolean> paused = this.jdbcTemplate.query(this.tables.qualify(SET_STATE), (rs, row) -> rs.getBoolean(1),
+				state.value(), reason, migrationId);
 		return !paused.isEmpty() && paused.get(0);
 	}
 
 	void startVerifying(String migrationId, @Nullable String upperBound, @Nullable Long rowsToCheck) {
-		this.jdbcTemplate.update(START_VERIFYING, upperBound, rowsToCheck, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(START_VERIFYING), upperBound, rowsToCheck, migrationId);
 	}
 
 	void nextPass(String migrationId, String runner, @Nullable String upperBound, @Nullable Long rowsToCheck) {
-		this.jdbcTemplate.update(NEXT_PASS, upperBound, rowsToCheck, migrationId, runner);
+		this.jdbcTemplate.update(this.tables.qualify(NEXT_PASS), upperBound, rowsToCheck, migrationId, runner);
 	}
 
 	/**
@@ -369,9 +383,10 @@ public class BackfillRepository {
 	 */
 	boolean checkpointVerification(String migrationId, String runner, Checkpoint checkpoint) {
 		return paused(migrationId, runner,
-				this.jdbcTemplate.query(CHECKPOINT_VERIFICATION, (rs, row) -> rs.getBoolean(1), checkpoint.lastKey(),
-						checkpoint.rows(), checkpoint.disagreeing(), checkpoint.changed(), checkpoint.rate(),
-						checkpoint.etaSeconds(), checkpoint.rate(), checkpoint.etaSeconds(), migrationId, runner));
+				this.jdbcTemplate.query(this.tables.qualify(CHECKPOINT_VERIFICATION), (rs, row) -> rs.getBoolean(1),
+						checkpoint.lastKey(), checkpoint.rows(), checkpoint.disagreeing(), checkpoint.changed(),
+						checkpoint.rate(), checkpoint.etaSeconds(), checkpoint.rate(), checkpoint.etaSeconds(),
+						migrationId, runner));
 	}
 
 	private static boolean paused(String migrationId, String runner, List<Boolean> paused) {
@@ -383,7 +398,7 @@ public class BackfillRepository {
 	}
 
 	void finishVerifying(String migrationId) {
-		this.jdbcTemplate.update(FINISH_VERIFYING, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(FINISH_VERIFYING), migrationId);
 	}
 
 	/**
@@ -393,38 +408,38 @@ public class BackfillRepository {
 	 * @return {@code true} if a verification was in flight
 	 */
 	boolean restartVerification(String migrationId) {
-		return this.jdbcTemplate.update(RESTART_VERIFICATION, migrationId) == 1;
+		return this.jdbcTemplate.update(this.tables.qualify(RESTART_VERIFICATION), migrationId) == 1;
 	}
 
 	void recordError(String migrationId, int count, String error) {
-		this.jdbcTemplate.update(RECORD_ERROR, count, error, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(RECORD_ERROR), count, error, migrationId);
 	}
 
 	void pause(String migrationId) {
-		this.jdbcTemplate.update(PAUSE, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(PAUSE), migrationId);
 	}
 
 	void stopFailed(String migrationId, String failure) {
-		this.jdbcTemplate.update(STOP_FAILED, failure, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(STOP_FAILED), failure, migrationId);
 	}
 
 	boolean resume(String migrationId) {
-		return this.jdbcTemplate.update(RESUME, migrationId) == 1;
+		return this.jdbcTemplate.update(this.tables.qualify(RESUME), migrationId) == 1;
 	}
 
 	void requestVerification(String migrationId) {
-		this.jdbcTemplate.update(REQUEST_VERIFICATION, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(REQUEST_VERIFICATION), migrationId);
 	}
 
 	void insertVerification(BackfillVerification verification) {
-		this.jdbcTemplate.update(INSERT_VERIFICATION, verification.migrationId(), verification.runner(),
-				Timestamp.from(verification.startedAt()), verification.passes(), verification.rowsChecked(),
-				verification.rowsRepaired(), verification.rowsDisagreeing(), verification.succeeded(),
-				verification.fleet());
+		this.jdbcTemplate.update(this.tables.qualify(INSERT_VERIFICATION), verification.migrationId(),
+				verification.runner(), Timestamp.from(verification.startedAt()), verification.passes(),
+				verification.rowsChecked(), verification.rowsRepaired(), verification.rowsDisagreeing(),
+				verification.succeeded(), verification.fleet());
 	}
 
 	@Nullable BackfillVerification latestVerification(String migrationId) {
-		List<BackfillVerification> found = this.jdbcTemplate.query(LATEST_VERIFICATION,
+		List<BackfillVerification> found = this.jdbcTemplate.query(this.tables.qualify(LATEST_VERIFICATION),
 				BackfillRepository::verification, migrationId);
 		return found.isEmpty() ? null : found.get(0);
 	}

@@ -153,7 +153,8 @@ public final class BackfillRunner {
 	 */
 	Outcome run() throws SQLException {
 		String id = this.migration.id();
-		try (BackfillSession session = BackfillSession.open(this.environment.dataSource(), this.migration)) {
+		try (BackfillSession session = BackfillSession.open(this.environment.dataSource(),
+				this.environment.states().tables(), this.migration)) {
 			BackfillRepository repository = session.repository();
 			repository.ensure(id);
 			Outcome nothingToDo = nothingToDo(Objects.requireNonNull(repository.find(id)));

@@ -8,6 +8,7 @@ import javax.sql.DataSource;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 
@@ -35,9 +36,9 @@ public final class BackfillSession implements AutoCloseable {
 
 	private int databaseSlot;
 
-	private BackfillSession(Connection connection, MigrationDefinition migration) {
+	private BackfillSession(Connection connection, ZdmTables tables, MigrationDefinition migration) {
 		this.connection = connection;
-		this.repository = new BackfillRepository(new SingleConnectionDataSource(connection, true));
+		this.repository = new BackfillRepository(new SingleConnectionDataSource(connection, true), tables);
 		this.migrationId = migration.id();
 		this.settings = migration.backfill();
 		this.table = migration.table().quoted();
@@ -46,15 +47,17 @@ public final class BackfillSession implements AutoCloseable {
 	/**
 	 * Take a connection from the pool for a run.
 	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
 	 * @param migration the migration the run backfills
 	 * @return the session
 	 * @throws SQLException if no connection could be had
 	 */
-	static BackfillSession open(DataSource dataSource, MigrationDefinition migration) throws SQLException {
+	static BackfillSession open(DataSource dataSource, ZdmTables tables, MigrationDefinition migration)
+			throws SQLException {
 		Connection connection = dataSource.getConnection();
 		try {
 			connection.setAutoCommit(true);
-			return new BackfillSession(connection, migration);
+			return new BackfillSession(connection, tables, migration);
 		}
 		catch (SQLException | RuntimeException ex) {
 			connection.close();

@@ -105,7 +105,7 @@ public final class BackfillVerificationGate {
 			// The verification's record and the mark read-new waits for are written in
 			// one
 			// transaction: a reader never sees the migration verified without its record.
-			new BackfillRepository(this.environment.dataSource())
+			new BackfillRepository(this.environment.dataSource(), this.environment.states().tables())
 				.insertVerification(new BackfillVerification(id, this.instanceId, startedAt, Instant.now(), walk.pass(),
 						walk.rows(), walk.changed(), walk.disagreeing(), allowed && rowsAgree, description));
 			if (allowed && rowsAgree) {

@@ -12,6 +12,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.QueryText;
 
 /**
@@ -71,15 +72,29 @@ public class ContractCheckRepository {
 
 	private final boolean showQueryLiterals;
 
+	private final ZdmTables tables;
+
 	/**
-	 * Create a repository.
+	 * Create a repository on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 * @param showQueryLiterals whether to show other sessions' queries with their
 	 * constants, rather than {@link QueryText#normalize normalized}
 	 */
 	public ContractCheckRepository(DataSource dataSource, boolean showQueryLiterals) {
+		this(dataSource, showQueryLiterals, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 * @param showQueryLiterals whether to show other sessions' queries with their
+	 * constants, rather than {@link QueryText#normalize normalized}
+	 * @param tables where zdm's tables are
+	 */
+	public ContractCheckRepository(DataSource dataSource, boolean showQueryLiterals, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
 		this.showQueryLiterals = showQueryLiterals;
+		this.tables = tables;
 	}
 
 	JdbcTemplate jdbcTemplate() {
@@ -92,22 +107,22 @@ public class ContractCheckRepository {
 	 * @return the check, or {@code null} if none ran
 	 */
 	public @Nullable ContractCheck find(String migrationId) {
-		List<ContractCheck> found = this.jdbcTemplate.query(FIND, this::check, migrationId);
+		List<ContractCheck> found = this.jdbcTemplate.query(this.tables.qualify(FIND), this::check, migrationId);
 		return found.isEmpty() ? null : found.get(0);
 	}
 
 	void save(ContractCheck check) {
-		this.jdbcTemplate.update(SAVE, check.migrationId(), check.held(), check.checkedBy(), check.rowsChecked(),
-				check.rowsDisagreeing(), String.join("\n", check.rows()), String.join("\n", check.writers()),
-				check.reason());
+		this.jdbcTemplate.update(this.tables.qualify(SAVE), check.migrationId(), check.held(), check.checkedBy(),
+				check.rowsChecked(), check.rowsDisagreeing(), String.join("\n", check.rows()),
+				String.join("\n", check.writers()), check.reason());
 	}
 
 	boolean requestRecheck(String migrationId) {
-		return this.jdbcTemplate.update(REQUEST_RECHECK, migrationId) > 0;
+		return this.jdbcTemplate.update(this.tables.qualify(REQUEST_RECHECK), migrationId) > 0;
 	}
 
 	boolean override(String migrationId, String reason) {
-		return this.jdbcTemplate.update(OVERRIDE, reason, migrationId) > 0;
+		return this.jdbcTemplate.update(this.tables.qualify(OVERRIDE), reason, migrationId) > 0;
 	}
 
 	/**

@@ -23,6 +23,7 @@ import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -69,7 +70,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	private final Map<String, ContractCheck> held = new ConcurrentHashMap<>();
 
 	/**
-	 * Create a check.
+	 * Create a check on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 * @param instanceId this instance
 	 * @param repository where the checks and the operator's actions on them are stored

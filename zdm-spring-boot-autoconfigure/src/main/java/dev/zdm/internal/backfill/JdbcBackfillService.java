@@ -7,6 +7,7 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.BackfillRepository.StoredProgress;
+import dev.zdm.internal.fleet.ZdmTables;
 
 /**
  * The {@link BackfillService}: everything goes through the stored progress
@@ -17,11 +18,20 @@ public final class JdbcBackfillService implements BackfillService {
 	private final BackfillRepository repository;
 
 	/**
-	 * Create a service.
+	 * Create a service on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 */
 	public JdbcBackfillService(DataSource dataSource) {
-		this.repository = new BackfillRepository(dataSource);
+		this(dataSource, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a service.
+	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
+	 */
+	public JdbcBackfillService(DataSource dataSource, ZdmTables tables) {
+		this.repository = new BackfillRepository(dataSource, tables);
 	}
 
 	@Override

@@ -19,6 +19,7 @@ import org.springframework.jdbc.support.GeneratedKeyHolder;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.BlockingSession;
 
 /**
@@ -139,14 +140,34 @@ public class DdlHistoryRepository {
 
 	private final DdlStatusReader statusReader;
 
+	private final ZdmTables tables;
+
 	/**
-	 * Create a repository.
+	 * Create a repository on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 */
 	public DdlHistoryRepository(DataSource dataSource) {
+		this(dataSource, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
+	 */
+	public DdlHistoryRepository(DataSource dataSource, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
-		this.statusReader = new DdlStatusReader(this.jdbcTemplate);
+		this.statusReader = new DdlStatusReader(this.jdbcTemplate, tables);
+		this.tables = tables;
+	}
+
+	/**
+	 * Return where zdm's tables are.
+	 * @return zdm's tables
+	 */
+	public ZdmTables tables() {
+		return this.tables;
 	}
 
 	/**
@@ -156,7 +177,7 @@ public class DdlHistoryRepository {
 	 * @param instanceId the instance
 	 */
 	public void stepStarted(String migrationId, DdlStep step, String instanceId) {
-		this.jdbcTemplate.update(START_STEP, migrationId, step.value(), instanceId);
+		this.jdbcTemplate.update(this.tables.qualify(START_STEP), migrationId, step.value(), instanceId);
 	}
 
 	/**
@@ -165,7 +186,7 @@ public class DdlHistoryRepository {
 	 * @param step the step
 	 */
 	public void stepDone(String migrationId, DdlStep step) {
-		this.jdbcTemplate.update(FINISH_STEP, "done", null, migrationId, step.value());
+		this.jdbcTemplate.update(this.tables.qualify(FINISH_STEP), "done", null, migrationId, step.value());
 	}
 
 	/**
@@ -175,7 +196,7 @@ public class DdlHistoryRepository {
 	 * @param error why
 	 */
 	public void stepFailed(String migrationId, DdlStep step, String error) {
-		this.jdbcTemplate.update(FINISH_STEP, "failed", error, migrationId, step.value());
+		this.jdbcTemplate.update(this.tables.qualify(FINISH_STEP), "failed", error, migrationId, step.value());
 	}
 
 	/**
@@ -185,7 +206,7 @@ public class DdlHistoryRepository {
 	 * @param reason who paused it, and what was stopped
 	 */
 	public void stepPaused(String migrationId, DdlStep step, String reason) {
-		this.jdbcTemplate.update(FINISH_STEP, "paused", reason, migrationId, step.value());
+		this.jdbcTemplate.update(this.tables.qualify(FINISH_STEP), "paused", reason, migrationId, step.value());
 	}
 
 	/**
@@ -195,8 +216,8 @@ public class DdlHistoryRepository {
 	 * @return {@code true} if done
 	 */
 	public boolean isStepDone(String migrationId, DdlStep step) {
-		return Boolean.TRUE
-			.equals(this.jdbcTemplate.queryForObject(STEP_DONE, Boolean.class, migrationId, step.value()));
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(STEP_DONE), Boolean.class,
+				migrationId, step.value()));
 	}
 
 	/**
@@ -208,10 +229,10 @@ public class DdlHistoryRepository {
 	 */
 	public Map<String, Map<Integer, Integer>> appliedStatements(String migrationId, DdlStep step) {
 		Map<String, Map<Integer, Integer>> applied = new LinkedHashMap<>();
-		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(TABLES_EXIST), Boolean.class))) {
 			return applied;
 		}
-		this.jdbcTemplate.query(APPLIED_CHECKSUMS, (rs) -> {
+		this.jdbcTemplate.query(this.tables.qualify(APPLIED_CHECKSUMS), (rs) -> {
 			applied.computeIfAbsent(rs.getString("source"), (source) -> new LinkedHashMap<>())
 				.put(rs.getInt("statement_index"), rs.getInt("checksum"));
 		}, migrationId, step.value());
@@ -226,11 +247,11 @@ public class DdlHistoryRepository {
 	 * @return the statements
 	 */
 	public List<RecordedStatement> startedStatements(String migrationId, DdlStep step) {
-		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(TABLES_EXIST), Boolean.class))) {
 			return List.of();
 		}
 		return this.jdbcTemplate
-			.query(STARTED_STATEMENTS,
+			.query(this.tables.qualify(STARTED_STATEMENTS),
 					(rs, row) -> new RecordedStatement(rs.getString("source"), rs.getInt("statement_index"),
 							rs.getString("statement"), "applied".equals(rs.getString("state"))),
 					migrationId, step.value());
@@ -243,8 +264,8 @@ public class DdlHistoryRepository {
 	 * @param checksum its checksum
 	 */
 	public void statementStarted(StatementKey key, String sql, int checksum) {
-		this.jdbcTemplate.update(START_STATEMENT, key.migrationId(), key.step().value(), key.source(), key.index(), sql,
-				checksum);
+		this.jdbcTemplate.update(this.tables.qualify(START_STATEMENT), key.migrationId(), key.step().value(),
+				key.source(), key.index(), sql, checksum);
 	}
 
 	/**
@@ -255,8 +276,8 @@ public class DdlHistoryRepository {
 	 * reason, such as {@code create-index: the table has 40 rows}
 	 */
 	public void allowed(StatementKey key, String allowed) {
-		this.jdbcTemplate.update(RECORD_ALLOWED, allowed, key.migrationId(), key.step().value(), key.source(),
-				key.index());
+		this.jdbcTemplate.update(this.tables.qualify(RECORD_ALLOWED), allowed, key.migrationId(), key.step().value(),
+				key.source(), key.index());
 	}
 
 	/**
@@ -264,7 +285,8 @@ public class DdlHistoryRepository {
 	 * @param key the statement
 	 */
 	public void attempt(StatementKey key) {
-		this.jdbcTemplate.update(COUNT_ATTEMPT, key.migrationId(), key.step().value(), key.source(), key.index());
+		this.jdbcTemplate.update(this.tables.qualify(COUNT_ATTEMPT), key.migrationId(), key.step().value(),
+				key.source(), key.index());
 	}
 
 	/**
@@ -272,7 +294,8 @@ public class DdlHistoryRepository {
 	 * @param key the statement
 	 */
 	public void applied(StatementKey key) {
-		this.jdbcTemplate.update(MARK_APPLIED, key.migrationId(), key.step().value(), key.source(), key.index());
+		this.jdbcTemplate.update(this.tables.qualify(MARK_APPLIED), key.migrationId(), key.step().value(), key.source(),
+				key.index());
 	}
 
 	/**
@@ -282,7 +305,7 @@ public class DdlHistoryRepository {
 	 * @throws SQLException if the update fails
 	 */
 	public void applied(Connection connection, StatementKey key) throws SQLException {
-		try (PreparedStatement statement = connection.prepareStatement(MARK_APPLIED)) {
+		try (PreparedStatement statement = connection.prepareStatement(this.tables.qualify(MARK_APPLIED))) {
 			statement.setString(1, key.migrationId());
 			statement.setString(2, key.step().value());
 			statement.setString(3, key.source());
@@ -298,7 +321,8 @@ public class DdlHistoryRepository {
 	 * @param reason who paused the step, and what was stopped
 	 */
 	public void paused(StatementKey key, String reason) {
-		this.jdbcTemplate.update(MARK_PAUSED, reason, key.migrationId(), key.step().value(), key.source(), key.index());
+		this.jdbcTemplate.update(this.tables.qualify(MARK_PAUSED), reason, key.migrationId(), key.step().value(),
+				key.source(), key.index());
 	}
 
 	/**
@@ -307,7 +331,8 @@ public class DdlHistoryRepository {
 	 * @param error why
 	 */
 	public void failed(StatementKey key, String error) {
-		this.jdbcTemplate.update(MARK_FAILED, error, key.migrationId(), key.step().value(), key.source(), key.index());
+		this.jdbcTemplate.update(this.tables.qualify(MARK_FAILED), error, key.migrationId(), key.step().value(),
+				key.source(), key.index());
 	}
 
 	/**
@@ -324,7 +349,8 @@ public class DdlHistoryRepository {
 		this.transactionTemplate.executeWithoutResult((transaction) -> {
 			GeneratedKeyHolder keys = new GeneratedKeyHolder();
 			this.jdbcTemplate.update((connection) -> {
-				PreparedStatement statement = connection.prepareStatement(INSERT_LOCK_TIMEOUT, new String[] { "id" });
+				PreparedStatement statement = connection.prepareStatement(this.tables.qualify(INSERT_LOCK_TIMEOUT),
+						new String[] { "id" });
 				statement.setString(1, key.migrationId());
 				statement.setString(2, key.step().value());
 				statement.setString(3, key.source());
@@ -335,13 +361,14 @@ public class DdlHistoryRepository {
 			}, keys);
 			long id = Objects.requireNonNull(keys.getKey()).longValue();
 			for (BlockingSession blocker : blockers) {
-				this.jdbcTemplate.update(INSERT_BLOCKER, id, blocker.pid(), blocker.state(), blocker.applicationName(),
-						millis(blocker.stateAge()), millis(blocker.transactionAge()), blocker.query());
+				this.jdbcTemplate.update(this.tables.qualify(INSERT_BLOCKER), id, blocker.pid(), blocker.state(),
+						blocker.applicationName(), millis(blocker.stateAge()), millis(blocker.transactionAge()),
+						blocker.query());
 			}
-			this.jdbcTemplate.update(COUNT_LOCK_TIMEOUT, report, key.migrationId(), key.step().value(), key.source(),
-					key.index());
-			this.jdbcTemplate.update(DELETE_OLD_LOCK_TIMEOUTS, key.migrationId(), key.migrationId(),
-					KEPT_LOCK_TIMEOUTS);
+			this.jdbcTemplate.update(this.tables.qualify(COUNT_LOCK_TIMEOUT), report, key.migrationId(),
+					key.step().value(), key.source(), key.index());
+			this.jdbcTemplate.update(this.tables.qualify(DELETE_OLD_LOCK_TIMEOUTS), key.migrationId(),
+					key.migrationId(), KEPT_LOCK_TIMEOUTS);
 		});
 	}
 
@@ -354,7 +381,7 @@ public class DdlHistoryRepository {
 	 * @return the pause in force
 	 */
 	public DdlPause pause(String migrationId, DdlStep step, String instanceId) {
-		this.jdbcTemplate.update(INSERT_PAUSE, migrationId, step.value(), instanceId);
+		this.jdbcTemplate.update(this.tables.qualify(INSERT_PAUSE), migrationId, step.value(), instanceId);
 		return Objects.requireNonNull(findPause(migrationId, step));
 	}
 
@@ -365,7 +392,7 @@ public class DdlHistoryRepository {
 	 * @return {@code true} if it was paused
 	 */
 	public boolean resume(String migrationId, DdlStep step) {
-		return this.jdbcTemplate.update(DELETE_PAUSE, migrationId, step.value()) > 0;
+		return this.jdbcTemplate.update(this.tables.qualify(DELETE_PAUSE), migrationId, step.value()) > 0;
 	}
 
 	/**
@@ -375,7 +402,7 @@ public class DdlHistoryRepository {
 	 * @return the pause, or {@code null} if the step is not paused
 	 */
 	public @Nullable DdlPause findPause(String migrationId, DdlStep step) {
-		List<DdlPause> pauses = this.jdbcTemplate.query(FIND_PAUSE,
+		List<DdlPause> pauses = this.jdbcTemplate.query(this.tables.qualify(FIND_PAUSE),
 				(rs, row) -> new DdlPause(rs.getString("instance_id"), rs.getTimestamp("paused_at").toInstant()),
 				migrationId, step.value());
 		return pauses.isEmpty() ? null : pauses.get(0);
@@ -404,7 +431,7 @@ public class DdlHistoryRepository {
 	 * @return the status, empty if nothing ran yet
 	 */
 	public DdlStatus status(String migrationId, int recentLockTimeouts) {
-		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLES_EXIST, Boolean.class))) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(TABLES_EXIST), Boolean.class))) {
 			return new DdlStatus(migrationId, List.of(), List.of(), List.of());
 		}
 		return this.statusReader.status(migrationId, recentLockTimeouts);

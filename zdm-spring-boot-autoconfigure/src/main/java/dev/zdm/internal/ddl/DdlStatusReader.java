@@ -16,6 +16,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.BlockingSession;
 
 /**
@@ -48,8 +49,11 @@ final class DdlStatusReader {
 
 	private final JdbcTemplate jdbcTemplate;
 
-	DdlStatusReader(JdbcTemplate jdbcTemplate) {
+	private final ZdmTables tables;
+
+	DdlStatusReader(JdbcTemplate jdbcTemplate, ZdmTables tables) {
 		this.jdbcTemplate = jdbcTemplate;
+		this.tables = tables;
 	}
 
 	/**
@@ -59,12 +63,12 @@ final class DdlStatusReader {
 	 * @return the status, empty if nothing ran yet
 	 */
 	DdlStatus status(String migrationId, int recentLockTimeouts) {
-		List<DdlStatus.Step> steps = this.jdbcTemplate.query(STEPS,
+		List<DdlStatus.Step> steps = this.jdbcTemplate.query(this.tables.qualify(STEPS),
 				(rs, row) -> new DdlStatus.Step(step(rs.getString("step")), rs.getString("state"),
 						rs.getString("instance_id"), instant(rs.getTimestamp("started_at")),
 						nullableInstant(rs.getTimestamp("finished_at")), rs.getString("error")),
 				migrationId);
-		List<DdlStatus.Statement> statements = this.jdbcTemplate.query(STATEMENTS,
+		List<DdlStatus.Statement> statements = this.jdbcTemplate.query(this.tables.qualify(STATEMENTS),
 				(rs, row) -> new DdlStatus.Statement(step(rs.getString("step")), rs.getString("source"),
 						rs.getInt("statement_index"), rs.getString("statement"), rs.getString("state"),
 						rs.getInt("attempts"), rs.getInt("lock_timeouts"), instant(rs.getTimestamp("started_at")),
@@ -77,7 +81,7 @@ final class DdlStatusReader {
 	private List<DdlStatus.LockTimeout> lockTimeouts(String migrationId, int limit) {
 		Map<Long, DdlStatus.LockTimeout> timeouts = new LinkedHashMap<>();
 		Map<Long, List<BlockingSession>> blockers = new LinkedHashMap<>();
-		this.jdbcTemplate.query(LOCK_TIMEOUTS, (rs) -> {
+		this.jdbcTemplate.query(this.tables.qualify(LOCK_TIMEOUTS), (rs) -> {
 			long id = rs.getLong("id");
 			List<BlockingSession> sessions = blockers.computeIfAbsent(id, (key) -> new ArrayList<>());
 			timeouts.computeIfAbsent(id, (key) -> {

@@ -65,7 +65,8 @@ public class ExpandPause implements DisposableBean {
 							+ "), so this instance, which runs it at start-up (zdm.ddl.expand-at-startup=true), "
 							+ "cannot start; nothing has run",
 					"Resume the expand with POST /actuator/zdm/" + migrationId + "/expand/resume on a running instance "
-							+ "(or DELETE FROM zdm_ddl_pause WHERE migration_id = '" + migrationId
+							+ "(or " + this.history.tables().qualify("DELETE FROM zdm_ddl_pause")
+							+ " WHERE migration_id = '" + migrationId
 							+ "'), then start again; or start without zdm.ddl.expand-at-startup.");
 		}
 	}

@@ -430,7 +430,8 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 						+ "\nApplied statements are not run again: correcting the declaration and starting again "
 						+ "is enough. To undo the expand instead, reverse its scripts' statements by hand (for "
 						+ "example ALTER TABLE " + migration.table() + " DROP COLUMN <the column added>), then run "
-						+ "DROP TABLE \"" + history + "\" and DELETE FROM zdm_migration WHERE migration_id = '" + id
+						+ "DROP TABLE \"" + history + "\" and "
+						+ this.states.tables().qualify("DELETE FROM zdm_migration") + " WHERE migration_id = '" + id
 						+ "'.",
 				ex);
 	}

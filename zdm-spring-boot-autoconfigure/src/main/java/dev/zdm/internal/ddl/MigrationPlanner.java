@@ -415,7 +415,8 @@ public class MigrationPlanner {
 	}
 
 	private @Nullable BackfillProgress progress(String migrationId) {
-		if (this.backfill == null || !this.ddlCatalog.relationExists(ZDM_BACKFILL_TABLE)) {
+		if (this.backfill == null
+				|| !this.ddlCatalog.relationExists(this.states.tables().qualify(ZDM_BACKFILL_TABLE))) {
 			return null;
 		}
 		return this.backfill.progress(migrationId);

@@ -93,7 +93,7 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 					beanFactory.getBean(newBean, repository),
 					() -> transactionManager(beanFactory, repository, migrationId));
 		}
-		DataSource dataSource = beanFactory.getBean(DataSource.class);
+		DataSource dataSource = phaseController.dataSource();
 		PlatformTransactionManager transactionManager = beanFactory.getBeanProvider(PlatformTransactionManager.class)
 			.getIfUnique(() -> new DataSourceTransactionManager(dataSource));
 		DualWriteListener listener = DualWriteListener

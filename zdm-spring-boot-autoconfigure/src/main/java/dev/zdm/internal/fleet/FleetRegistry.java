@@ -49,12 +49,24 @@ public class FleetRegistry {
 
 	private final JdbcTemplate jdbcTemplate;
 
+	private final ZdmTables tables;
+
 	/**
-	 * Create a registry.
+	 * Create a registry on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 */
 	public FleetRegistry(DataSource dataSource) {
+		this(dataSource, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a registry.
+	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
+	 */
+	public FleetRegistry(DataSource dataSource, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.tables = tables;
 	}
 
 	/**
@@ -64,7 +76,8 @@ public class FleetRegistry {
 	 * @return the members, oldest first
 	 */
 	public List<FleetMember> members(String migrationId, Duration timeout) {
-		return this.jdbcTemplate.query(MEMBERS, FleetRegistry::member, seconds(timeout), migrationId);
+		return this.jdbcTemplate.query(this.tables.qualify(MEMBERS), FleetRegistry::member, seconds(timeout),
+				migrationId);
 	}
 
 	/**
@@ -93,8 +106,8 @@ public class FleetRegistry {
 	 */
 	public void heartbeat(InstanceInfo instance, String migrationId, Phase requested, Phase effective,
 			@Nullable String heldBackReason) {
-		this.jdbcTemplate.update(UPSERT, instance.instanceId(), migrationId, requested.value(), effective.value(),
-				heldBackReason, instance.applicationVersion(), instance.host(), instance.pid());
+		this.jdbcTemplate.update(this.tables.qualify(UPSERT), instance.instanceId(), migrationId, requested.value(),
+				effective.value(), heldBackReason, instance.applicationVersion(), instance.host(), instance.pid());
 	}
 
 	/**
@@ -102,7 +115,7 @@ public class FleetRegistry {
 	 * @param instanceId the instance
 	 */
 	public void remove(String instanceId) {
-		this.jdbcTemplate.update(REMOVE_INSTANCE, instanceId);
+		this.jdbcTemplate.update(this.tables.qualify(REMOVE_INSTANCE), instanceId);
 	}
 
 	/**
@@ -111,7 +124,7 @@ public class FleetRegistry {
 	 * @return the number of rows removed
 	 */
 	public int purge(Duration retention) {
-		return this.jdbcTemplate.update(PURGE, seconds(retention));
+		return this.jdbcTemplate.update(this.tables.qualify(PURGE), seconds(retention));
 	}
 
 	private static double seconds(Duration duration) {

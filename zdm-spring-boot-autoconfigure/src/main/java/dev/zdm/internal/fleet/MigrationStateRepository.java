@@ -33,7 +33,7 @@ public class MigrationStateRepository {
 			       (m->>'verified_at')::timestamptz AS verified_at, m->>'verified_fleet' AS verified_fleet,
 			       m->>'verification_void_reason' AS verification_void_reason,
 			       (m->>'abandoned_at')::timestamptz AS abandoned_at, m->>'abandoned_by' AS abandoned_by
-			FROM (SELECT to_jsonb(zdm_migration) AS m FROM zdm_migration WHERE migration_id = ?) AS migration
+			FROM (SELECT to_jsonb(state) AS m FROM zdm_migration state WHERE migration_id = ?) AS migration
 			""";
 
 	private static final String MARK_CONTRACTED = """
@@ -71,12 +71,32 @@ public class MigrationStateRepository {
 
 	private final JdbcTemplate jdbcTemplate;
 
+	private final ZdmTables tables;
+
 	/**
-	 * Create a repository.
+	 * Create a repository on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 */
 	public MigrationStateRepository(DataSource dataSource) {
+		this(dataSource, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
+	 */
+	public MigrationStateRepository(DataSource dataSource, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.tables = tables;
+	}
+
+	/**
+	 * Return where zdm's tables are, for the other repositories on them.
+	 * @return zdm's tables
+	 */
+	public ZdmTables tables() {
+		return this.tables;
 	}
 
 	/**
@@ -84,7 +104,7 @@ public class MigrationStateRepository {
 	 * @param migrationId the migration
 	 */
 	public void register(String migrationId) {
-		this.jdbcTemplate.update(INSERT_IF_ABSENT, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(INSERT_IF_ABSENT), migrationId);
 	}
 
 	/**
@@ -94,10 +114,11 @@ public class MigrationStateRepository {
 	 * @return the recorded state, or the initial state if none is recorded
 	 */
 	public MigrationState find(String migrationId) {
-		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TABLE_EXISTS, Boolean.class))) {
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(TABLE_EXISTS), Boolean.class))) {
 			return MigrationState.initial(migrationId);
 		}
-		List<MigrationState> found = this.jdbcTemplate.query(FIND, MigrationStateRepository::state, migrationId);
+		List<MigrationState> found = this.jdbcTemplate.query(this.tables.qualify(FIND), MigrationStateRepository::state,
+				migrationId);
 		return found.isEmpty() ? MigrationState.initial(migrationId) : found.get(0);
 	}
 
@@ -109,7 +130,7 @@ public class MigrationStateRepository {
 	 * recorded
 	 */
 	public boolean markContracted(String migrationId, String instanceId) {
-		return this.jdbcTemplate.update(MARK_CONTRACTED, instanceId, migrationId) == 1;
+		return this.jdbcTemplate.update(this.tables.qualify(MARK_CONTRACTED), instanceId, migrationId) == 1;
 	}
 
 	/**
@@ -121,7 +142,7 @@ public class MigrationStateRepository {
 	 * recorded or the migration is contracted
 	 */
 	public boolean markAbandoned(String migrationId, String instanceId, String reason) {
-		return this.jdbcTemplate.update(MARK_ABANDONED, instanceId, reason, migrationId) == 1;
+		return this.jdbcTemplate.update(this.tables.qualify(MARK_ABANDONED), instanceId, reason, migrationId) == 1;
 	}
 
 	/**
@@ -131,7 +152,7 @@ public class MigrationStateRepository {
 	 * @param migrationId the migration
 	 */
 	public void forget(String migrationId) {
-		FORGET.forEach((statement) -> this.jdbcTemplate.update(statement, migrationId));
+		FORGET.forEach((statement) -> this.jdbcTemplate.update(this.tables.qualify(statement), migrationId));
 	}
 
 	/**
@@ -140,7 +161,7 @@ public class MigrationStateRepository {
 	 * @param fleet a description of the fleet the verification holds for
 	 */
 	public void markVerified(String migrationId, String fleet) {
-		this.jdbcTemplate.update(MARK_VERIFIED, fleet, migrationId);
+		this.jdbcTemplate.update(this.tables.qualify(MARK_VERIFIED), fleet, migrationId);
 	}
 
 	/**
@@ -150,7 +171,7 @@ public class MigrationStateRepository {
 	 * @return {@code true} if a verification was voided
 	 */
 	public boolean voidVerification(String migrationId, String reason) {
-		return this.jdbcTemplate.update(VOID_VERIFICATION, reason, migrationId) == 1;
+		return this.jdbcTemplate.update(this.tables.qualify(VOID_VERIFICATION), reason, migrationId) == 1;
 	}
 
 	private static MigrationState state(ResultSet rs, int row) throws SQLException {

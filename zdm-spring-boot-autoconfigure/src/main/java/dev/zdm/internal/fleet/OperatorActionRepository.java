@@ -25,12 +25,24 @@ public class OperatorActionRepository {
 
 	private final JdbcTemplate jdbcTemplate;
 
+	private final ZdmTables tables;
+
 	/**
-	 * Create a repository.
+	 * Create a repository on zdm's tables in the connection's current schema.
 	 * @param dataSource the application's data source
 	 */
 	public OperatorActionRepository(DataSource dataSource) {
+		this(dataSource, ZdmTables.DEFAULT);
+	}
+
+	/**
+	 * Create a repository.
+	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
+	 */
+	public OperatorActionRepository(DataSource dataSource, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.tables = tables;
 	}
 
 	/**
@@ -39,8 +51,8 @@ public class OperatorActionRepository {
 	 * @param action the action
 	 */
 	public void record(String migrationId, OperatorAction action) {
-		this.jdbcTemplate.update(RECORD, migrationId, action.action(), action.principal(), action.instanceId(),
-				action.reason(), Timestamp.from(action.actedAt()));
+		this.jdbcTemplate.update(this.tables.qualify(RECORD), migrationId, action.action(), action.principal(),
+				action.instanceId(), action.reason(), Timestamp.from(action.actedAt()));
 	}
 
 	/**
@@ -50,7 +62,7 @@ public class OperatorActionRepository {
 	 * @return the actions, most recent first
 	 */
 	public List<OperatorAction> recent(String migrationId, int limit) {
-		return this.jdbcTemplate.query(RECENT,
+		return this.jdbcTemplate.query(this.tables.qualify(RECENT),
 				(rs, row) -> new OperatorAction(rs.getString("action"), rs.getString("principal"),
 						rs.getString("instance_id"), rs.getString("reason"), rs.getTimestamp("acted_at").toInstant()),
 				migrationId, limit);

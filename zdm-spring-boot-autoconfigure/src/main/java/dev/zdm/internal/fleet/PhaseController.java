@@ -143,7 +143,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		if (validated.isEmpty()) {
 			logger.info("zdm: no migrations declared");
 		}
-		new ZdmSchema(this.dataSource).migrate();
+		new ZdmSchema(this.dataSource, this.states.tables()).migrate();
 		for (MigrationDefinition migration : validated) {
 			this.states.register(migration.id());
 			MigrationState state = this.states.find(migration.id());
@@ -279,6 +279,15 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 */
 	public Phase effectivePhase(String migrationId) {
 		return runtime(migrationId).effectivePhase();
+	}
+
+	/**
+	 * Return the data source zdm runs on, whose database holds the migrated tables and
+	 * zdm's own.
+	 * @return the data source
+	 */
+	public DataSource dataSource() {
+		return this.dataSource;
 	}
 
 	/**

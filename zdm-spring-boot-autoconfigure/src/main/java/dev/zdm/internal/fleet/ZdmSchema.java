@@ -1,13 +1,24 @@
 package dev.zdm.internal.fleet;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
 import javax.sql.DataSource;
 
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+
+import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.ZdmConfigurationException;
 
 /**
  * zdm's own tables ({@code zdm_migration}, {@code zdm_instance} and those of the DDL and
  * backfill concerns), created and upgraded through a Flyway of zdm's own whose history
- * table, {@code zdm_schema_history}, is never the application's.
+ * table, {@code zdm_schema_history}, is never the application's. In the schema
+ * {@link ZdmTables} names, created if missing, or else in the connection's current one.
  */
 public class ZdmSchema {
 
@@ -17,14 +28,30 @@ public class ZdmSchema {
 	/** Where zdm's own schema migrations are. */
 	public static final String LOCATION = "classpath:dev/zdm/schema/db";
 
+	private static final String LOCK_SCHEMA = "SELECT pg_advisory_xact_lock(hashtext('zdm.schema'))";
+
+	private static final String SCHEMA_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)";
+
 	private final DataSource dataSource;
+
+	private final ZdmTables tables;
+
+	/**
+	 * Create a schema manager for zdm's tables in the connection's current schema.
+	 * @param dataSource the application's data source
+	 */
+	public ZdmSchema(DataSource dataSource) {
+		this(dataSource, ZdmTables.DEFAULT);
+	}
 
 	/**
 	 * Create a schema manager.
 	 * @param dataSource the application's data source
+	 * @param tables where zdm's tables are
 	 */
-	public ZdmSchema(DataSource dataSource) {
+	public ZdmSchema(DataSource dataSource, ZdmTables tables) {
 		this.dataSource = dataSource;
+		this.tables = tables;
 	}
 
 	/**
@@ -32,8 +59,15 @@ public class ZdmSchema {
 	 * serialises them.
 	 */
 	public void migrate() {
-		Flyway.configure(getClass().getClassLoader())
-			.dataSource(this.dataSource)
+		FluentConfiguration configuration = Flyway.configure(getClass().getClassLoader());
+		String schema = this.tables.schema();
+		if (schema != null) {
+			createIfMissing(schema);
+			// Flyway puts its history table in the schema and runs zdm's scripts with
+			// it first on the search_path.
+			configuration.schemas(schema).createSchemas(false);
+		}
+		configuration.dataSource(this.dataSource)
 			.table(HISTORY_TABLE)
 			.locations(LOCATION)
 			.baselineOnMigrate(true)
@@ -43,6 +77,49 @@ public class ZdmSchema {
 			.cleanDisabled(true)
 			.load()
 			.migrate();
+	}
+
+	// Rather than Flyway's createSchemas, so that a role that may not create it is
+	// refused
+	// with what to do. Checked before creating, so that a role without CREATE on the
+	// database works with a schema made for it beforehand; under a lock, so that
+	// instances
+	// starting together create it once.
+	private void createIfMissing(String schema) {
+		try (Connection connection = this.dataSource.getConnection()) {
+			boolean autoCommit = connection.getAutoCommit();
+			connection.setAutoCommit(false);
+			try (PreparedStatement lock = connection.prepareStatement(LOCK_SCHEMA);
+					PreparedStatement exists = connection.prepareStatement(SCHEMA_EXISTS)) {
+				lock.execute();
+				exists.setString(1, schema);
+				try (ResultSet rs = exists.executeQuery()) {
+					rs.next();
+					if (!rs.getBoolean(1)) {
+						try (Statement create = connection.createStatement()) {
+							create.execute("CREATE SCHEMA " + new SqlIdentifier(schema).quoted());
+						}
+					}
+				}
+				connection.commit();
+			}
+			catch (SQLException ex) {
+				connection.rollback();
+				throw ex;
+			}
+			finally {
+				connection.setAutoCommit(autoCommit);
+			}
+		}
+		catch (SQLException ex) {
+			throw new ZdmConfigurationException(null,
+					"zdm could not create the schema '" + schema + "' (zdm.schema) for its " + "tables: "
+							+ ex.getMessage(),
+					"Create the schema beforehand (CREATE SCHEMA " + schema + " AUTHORIZATION <the application's "
+							+ "role>), or grant the application's role CREATE on the database, or leave zdm.schema "
+							+ "unset to keep zdm's tables in the connection's current schema.",
+					ex);
+		}
 	}
 
 }

@@ -1,0 +1,259 @@
+package dev.zdm.autoconfigure;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.NestedExceptionUtils;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.dualwrite.Schema;
+import dev.zdm.dualwrite.ZdmRepository;
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.test.EmbeddedPostgresServer;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
+import dev.zdm.testing.JdbcClientUsers.User;
+import dev.zdm.testing.JdbcClientUsers.UserStore;
+import dev.zdm.testing.LiveWorkload;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for the choice of the {@link DataSource} zdm runs on when the application has
+ * two, each on a PostgreSQL server of its own: {@code billing}, this class's database on
+ * the shared embedded server, and {@code orders}, on a second server started here.
+ */
+class ZdmDataSourceSelectionTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	@TempDir
+	static Path ordersDataDirectory;
+
+	private static EmbeddedPostgres ordersServer;
+
+	// owned by the test, not by the contexts that use it
+	private static HikariDataSource orders;
+
+	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(ZdmAutoConfiguration.class, ZdmDualWriteAutoConfiguration.class))
+		.withBean("ordersDataSource", DataSource.class, () -> orders, (bean) -> bean.setDestroyMethodName(""))
+		.withBean("billingDataSource", DataSource.class, () -> postgres.newDataSource("billing", 6))
+		.withPropertyValues(TestFleet.properties());
+
+	@BeforeAll
+	static void startOrdersServer() throws IOException {
+		EmbeddedPostgresServer.prepareDataDirectory(ordersDataDirectory);
+		ordersServer = EmbeddedPostgres.builder()
+			.setDataDirectory(ordersDataDirectory)
+			.setCleanDataDirectory(false)
+			.setServerConfig("fsync", "off")
+			.start();
+		orders = dataSource(ordersServer, "orders-test");
+		new JdbcTemplate(orders).execute("CREATE TABLE invoices (id bigint PRIMARY KEY, street text)");
+	}
+
+	@AfterAll
+	static void stopOrdersServer() throws IOException {
+		if (orders != null) {
+			orders.close();
+		}
+		if (ordersServer != null) {
+			ordersServer.close();
+		}
+	}
+
+	@Test
+	void migrationWalksToContractUnderWritesOnTheDataSourceZdmDataSourceNamesAndNothingOnTheOther() throws Exception {
+		// the same table name on both servers: only billing's is migrated
+		LiveWorkload.create(postgres, "invoices", false, 2_000);
+		AtomicReference<PhaseController> controller = new AtomicReference<>();
+		LiveWorkload workload = new LiveWorkload(postgres, "invoices", false, 2_000,
+				() -> (controller.get() != null) ? controller.get().status("invoices").effective() : Phase.EXPAND, 300);
+		workload.start(2);
+		try {
+			this.contextRunner.withPropertyValues("zdm.data-source=billingDataSource", "zdm.instance-id=billing-a",
+					"zdm.migrations.invoices.phase=contract", "zdm.migrations.invoices.table=invoices",
+					"zdm.migrations.invoices.up.street_new=street", "zdm.migrations.invoices.up.city_new=upper(city)",
+					"zdm.migrations.invoices.backfill.initial-batch-size=200")
+				.run((context) -> {
+					assertThat(context).hasNotFailed();
+					controller.set(context.getBean(PhaseController.class));
+					MigrationStateRepository states = context.getBean(MigrationStateRepository.class);
+					await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+						assertThat(workload.failure()).isNull();
+						assertThat(states.find("invoices").isContracted()).isTrue();
+					});
+					long writes = writes(workload);
+					await().atMost(Duration.ofSeconds(20)).until(() -> writes(workload) > writes + 30);
+				});
+		}
+		finally {
+			workload.stop();
+		}
+		assertThat(workload.failure()).isNull();
+		assertThat(workload.lostWrites()).as("lost writes").isZero();
+		assertThat(LiveWorkload.disagreeing(postgres, "invoices", false)).as("disagreeing rows").isZero();
+		assertThat(zdmTables(postgres.dataSource())).contains("zdm_migration", "zdm_instance", "zdm_backfill");
+		assertThat(zdmTables(orders)).as("zdm's tables on the other server").isEmpty();
+		assertThat(new JdbcTemplate(orders).queryForList(
+				"SELECT column_name FROM information_schema.columns WHERE table_name = 'invoices' ORDER BY 1",
+				String.class))
+			.containsExactly("id", "street");
+	}
+
+	@Test
+	void routedRepositoriesWriteInTheNamedDataSourcesDatabase() {
+		postgres.jdbc()
+			.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, email_address text)");
+		this.contextRunner.withUserConfiguration(BillingUsersConfiguration.class)
+			.withPropertyValues("zdm.data-source=billingDataSource", "zdm.instance-id=billing-users",
+					"zdm.migrations.users-email.phase=dual-write", "zdm.migrations.users-email.table=users",
+					"zdm.migrations.users-email.up.email_address=lower(email)",
+					"zdm.migrations.users-email.down.email=email_address")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				PhaseController controller = context.getBean(PhaseController.class);
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> controller.status("users-email").effective() == Phase.DUAL_WRITE);
+				UserStore users = context.getBean(UserStore.class);
+				users.insert(new User(1, "Ann", "Ann@Example.com"));
+				assertThat(postgres.jdbc().queryForMap("SELECT email, email_address FROM users WHERE id = 1"))
+					.isEqualTo(Map.of("email", "Ann@Example.com", "email_address", "ann@example.com"));
+				assertThat(users.findById(1)).map(User::email).contains("Ann@Example.com");
+			});
+	}
+
+	@Test
+	void thePrimaryDataSourceIsUsedWithoutTheSetting() {
+		postgres.jdbc().execute("CREATE TABLE primary_notes (id bigint PRIMARY KEY, body text, body_new text)");
+		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(ZdmAutoConfiguration.class))
+			.withBean("ordersDataSource", DataSource.class, () -> orders, (bean) -> bean.setDestroyMethodName(""))
+			.withBean("billingDataSource", DataSource.class, () -> postgres.newDataSource("billing-primary", 4),
+					(bean) -> bean.setPrimary(true))
+			.withPropertyValues(TestFleet.properties())
+			.withPropertyValues("zdm.instance-id=primary-a", "zdm.migrations.primary-notes.phase=dual-write",
+					"zdm.migrations.primary-notes.table=primary_notes", "zdm.migrations.primary-notes.up.body_new=body")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				PhaseController controller = context.getBean(PhaseController.class);
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> controller.status("primary-notes").effective() == Phase.DUAL_WRITE);
+				assertThat(context.getBean(ZdmDataSource.class).beanName()).isEqualTo("billingDataSource");
+			});
+		assertThat(zdmTables(orders)).as("zdm's tables on the other server").isEmpty();
+	}
+
+	@Test
+	void severalDataSourcesWithMigrationsAndNoneChosenFailStartUpSayingToSetZdmDataSource() {
+		this.contextRunner
+			.withPropertyValues("zdm.instance-id=unchosen", "zdm.migrations.unchosen.table=invoices",
+					"zdm.migrations.unchosen.phase=dual-write")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.isInstanceOf(ZdmConfigurationException.class)
+					.hasMessageContaining("2 DataSource beans [ordersDataSource, billingDataSource], none of them "
+							+ "primary, and zdm.data-source does not say which one zdm runs on");
+				assertThat(((ZdmConfigurationException) NestedExceptionUtils.getRootCause(context.getStartupFailure()))
+					.getAction()).contains("Set zdm.data-source to the name of the DataSource bean");
+			});
+		assertThat(zdmTables(orders)).isEmpty();
+		assertThat(migrationRows(postgres.dataSource(), "unchosen")).isZero();
+	}
+
+	@Test
+	void severalDataSourcesWithoutMigrationsOrChoiceBackOff() {
+		this.contextRunner.withPropertyValues("zdm.instance-id=idle")
+			.run((context) -> assertThat(context).hasNotFailed().doesNotHaveBean(PhaseController.class));
+	}
+
+	@Test
+	void aNameThatIsNoDataSourceFailsStartUpListingThem() {
+		this.contextRunner
+			.withPropertyValues("zdm.data-source=inventoryDataSource", "zdm.instance-id=unknown",
+					"zdm.migrations.unknown.table=invoices")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.isInstanceOf(ZdmConfigurationException.class)
+					.hasMessageContaining("zdm.data-source is 'inventoryDataSource', which is not the name of a "
+							+ "DataSource bean; the DataSource beans are [ordersDataSource, billingDataSource]");
+			});
+		assertThat(zdmTables(orders)).isEmpty();
+		assertThat(migrationRows(postgres.dataSource(), "unknown")).isZero();
+	}
+
+	private static long writes(LiveWorkload workload) {
+		return workload.inserts.get() + workload.updates.get() + workload.deletes.get();
+	}
+
+	private static List<String> zdmTables(DataSource dataSource) {
+		return new JdbcTemplate(dataSource).queryForList(
+				"SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'zdm\\_%' ORDER BY 1",
+				String.class);
+	}
+
+	private static int migrationRows(DataSource dataSource, String id) {
+		JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+		if (!Boolean.TRUE
+			.equals(jdbc.queryForObject("SELECT to_regclass('zdm_migration') IS NOT NULL", Boolean.class))) {
+			return 0;
+		}
+		return jdbc.queryForObject("SELECT count(*) FROM zdm_migration WHERE migration_id = ?", Integer.class, id);
+	}
+
+	private static HikariDataSource dataSource(EmbeddedPostgres server, String poolName) {
+		HikariConfig config = new HikariConfig();
+		config.setPoolName(poolName);
+		config.setJdbcUrl(server.getJdbcUrl("postgres", "postgres"));
+		config.setUsername("postgres");
+		config.setPassword("postgres");
+		config.setMaximumPoolSize(4);
+		config.setMinimumIdle(0);
+		return new HikariDataSource(config);
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class BillingUsersConfiguration {
+
+		@Bean
+		@ZdmRepository(migration = "users-email", schema = Schema.OLD)
+		UserStore oldUsers() {
+			return new ColumnUserStore(postgres.dataSource(), "users", "email");
+		}
+
+		@Bean
+		@ZdmRepository(migration = "users-email", schema = Schema.NEW)
+		UserStore newUsers() {
+			return new ColumnUserStore(postgres.dataSource(), "users", "email_address");
+		}
+
+	}
+
+}
