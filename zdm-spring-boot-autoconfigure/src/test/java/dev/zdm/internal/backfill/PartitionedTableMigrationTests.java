@@ -1,0 +1,443 @@
+package dev.zdm.internal.backfill;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.DdlSettings;
+import dev.zdm.internal.ddl.ExpandSettings;
+import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.DdlRunners;
+import dev.zdm.testing.DdlTestScripts;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A whole migration of a range-partitioned table, {@code events} partitioned by
+ * {@code created_at} with the primary key {@code (id, created_at)} as the migration's
+ * key, walked expand, dual-write, backfill, read-new and contract by two instances in
+ * rolling deploys, under inserts, updates and deletes that run from before the expand
+ * until after the contract, through the parent and straight into partitions. One
+ * partition is attached with rows of its own during dual-write, one created
+ * {@code PARTITION OF} during the backfill and one attached during the backfill, its rows
+ * behind the copy's checkpoint (the verification repairs them).
+ */
+class PartitionedTableMigrationTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static final int ROWS = 30_000;
+
+	private static final String ID = "events-city";
+
+	/** {@code created_at} of a row, in SQL over a bound id: a minute per id. */
+	private static final String CREATED_AT = "(timestamptz '2026-01-01 00:00:00+00' + interval '1 minute' * CAST(? AS double precision))";
+
+	@TempDir
+	Path scripts;
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final List<DdlRunners> runners = new ArrayList<>();
+
+	private final JdbcTemplate jdbc = postgres.jdbc();
+
+	private final BackfillService service = new JdbcBackfillService(postgres.dataSource());
+
+	@AfterEach
+	void stop() {
+		this.controllers.forEach(PhaseController::stop);
+		this.runners.forEach(DdlRunners::destroy);
+	}
+
+	@Test
+	void rangePartitionedTableIsMigratedToContractUnderLiveWritesWithPartitionsAttachedAndCreatedMidMigration()
+			throws Exception {
+		this.jdbc.execute("CREATE TABLE events (id bigint NOT NULL, created_at timestamptz NOT NULL, street text, "
+				+ "city text, PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at)");
+		partition("events_p0", 0, 20_000);
+		partition("events_p1", 20_000, 40_000);
+		partition("events_p2", 40_000, 80_000);
+		this.jdbc.update(
+				"INSERT INTO events (id, created_at, street, city) SELECT 2 * i, " + CREATED_AT.replace("?", "2 * i")
+						+ ", 'street ' || i, CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END "
+						+ "FROM generate_series(1, ?) AS i",
+				ROWS);
+		this.jdbc.execute("ANALYZE events");
+		MigrationDefinition migration = migration();
+		Writes writes = new Writes();
+		writes.start();
+		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > 30);
+		// deploy 1: both instances at dual-write, the expand adds the column and the
+		// trigger on the parent
+		Started a = start("events-a", migration, Phase.DUAL_WRITE);
+		Started b = start("events-b", migration, Phase.DUAL_WRITE);
+		writes.follow(a.controller(), b.controller());
+		await().atMost(Duration.ofSeconds(60))
+			.until(() -> a.effective() == Phase.DUAL_WRITE && b.effective() == Phase.DUAL_WRITE);
+		long atDualWrite = writes.total();
+		// a partition attached with rows of its own written without the trigger
+		attach("events_archive", -10_000, 0);
+		writes.low = -10_000;
+		this.jdbc.update("INSERT INTO events_archive (id, created_at, street, city) VALUES (-1, "
+				+ CREATED_AT.replace("?", "-1") + ", 'straight in', 'nantes')");
+		assertThat(this.jdbc.queryForObject("SELECT city_upper FROM events WHERE id = -1", String.class))
+			.as("the trigger on an attached partition")
+			.isEqualTo("NANTES");
+		this.jdbc.update("DELETE FROM events WHERE id = -1");
+		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atDualWrite + 50);
+		// deploy 2: a first instance moves on, the backfill runs
+		a.controller().stop();
+		Started a2 = start("events-a2", migration, Phase.CONTRACT);
+		writes.follow(a2.controller(), b.controller());
+		await().atMost(Duration.ofSeconds(60)).until(() -> {
+			BackfillProgress progress = this.service.progress(ID);
+			return progress != null && progress.copiedAt() == null && progress.rowsDone() > 0;
+		});
+		long atBackfill = writes.total();
+		this.jdbc.execute("CREATE TABLE events_p3 PARTITION OF events FOR VALUES FROM (" + at(80_000) + ") TO ("
+				+ at(120_000) + ")");
+		writes.high = 120_000;
+		// rows behind the copy's checkpoint: the copy does not see them, the verification
+		// repairs them
+		attach("events_old", -20_000, -10_000);
+		writes.low = -20_000;
+		BackfillProgress atAttach = this.service.progress(ID);
+		assertThat(atAttach.copiedAt()).as("attached while the copy runs").isNull();
+		// deploy 3: the second instance moves on to read-new
+		b.controller().stop();
+		Started b2 = start("events-b2", migration, Phase.READ_NEW);
+		writes.follow(a2.controller(), b2.controller());
+		await().atMost(Duration.ofSeconds(120))
+			.until(() -> a2.effective() == Phase.CONTRACT && b2.effective() == Phase.READ_NEW);
+		long atReadNew = writes.total();
+		assertThat(atReadNew).as("writes during the backfill").isGreaterThan(atBackfill + 50);
+		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atReadNew + 50);
+		assertThat(writes.failure()).isNull();
+		assertThat(disagreeing()).as("rows whose new column disagrees, at read-new").isZero();
+		BackfillProgress progress = this.service.progress(ID);
+		assertThat(progress.verification().succeeded()).isTrue();
+		assertThat(progress.verification().rowsRepaired()).as("rows of the partition attached behind the copy")
+			.isGreaterThan(4_500);
+		assertThat(progress.rowsEstimated()).as("estimated from the partitions").isGreaterThanOrEqualTo(ROWS);
+		assertThat(
+				this.jdbc.queryForObject("SELECT last_key FROM zdm_backfill WHERE migration_id = ?", String.class, ID))
+			.as("checkpoint over the key tuple")
+			.startsWith("{");
+		// deploy 4: the last instance moves on, the contract runs
+		b2.controller().stop();
+		Started b3 = start("events-b3", migration, Phase.CONTRACT);
+		writes.follow(a2.controller(), b3.controller());
+		await().atMost(Duration.ofSeconds(60))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(ID, DdlStep.CONTRACT));
+		long atContract = writes.total();
+		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atContract + 50);
+		writes.stop();
+		assertThat(writes.failure()).isNull();
+		assertThat(writes.inserts.get()).isPositive();
+		assertThat(writes.updates.get()).isPositive();
+		assertThat(writes.deletes.get()).isPositive();
+		assertThat(writes.straightIntoPartitions.get()).isPositive();
+		assertThat(columns()).containsExactly("id", "created_at", "street", "city_upper");
+		assertThat(writes.lostWrites()).as("lost writes").isZero();
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM events WHERE street LIKE 'archived %' "
+				+ "AND city_upper IS NULL AND id % 97 <> 0", Long.class))
+			.as("attached rows left without the new value")
+			.isZero();
+	}
+
+	private MigrationDefinition migration() {
+		String expand = DdlTestScripts.write(this.scripts.resolve("expand"), "V1__city_upper.sql",
+				"ALTER TABLE events ADD COLUMN city_upper text;\n");
+		String contract = DdlTestScripts.write(this.scripts.resolve("contract"), "V1__drop_city.sql",
+				"ALTER TABLE events DROP COLUMN city;\n");
+		return MigrationDefinition.builder(ID)
+			.table("events")
+			.sync(SyncMode.TRIGGER)
+			.up("city_upper", "upper(city)")
+			.down("city", "lower(city_upper)")
+			.expandLocations(List.of(expand))
+			.contractLocations(List.of(contract))
+			.backfill(BackfillFixtures.settings(200, 100, 500, Duration.ofMillis(30))
+				.withVerification(1000, Duration.ofMillis(10)))
+			.build();
+	}
+
+	private void partition(String name, long fromId, long toId) {
+		this.jdbc.execute("CREATE TABLE " + name + " PARTITION OF events FOR VALUES FROM (" + at(fromId) + ") TO ("
+				+ at(toId) + ")");
+	}
+
+	/**
+	 * Attach a table made with the parent's columns and key, holding a row for every
+	 * other id of its range, written without the trigger: the new column is empty.
+	 */
+	private void attach(String name, long fromId, long toId) {
+		this.jdbc.execute("CREATE TABLE " + name + " (id bigint NOT NULL, created_at timestamptz NOT NULL, "
+				+ "street text, city text, city_upper text, PRIMARY KEY (id, created_at))");
+		this.jdbc.update("INSERT INTO " + name + " (id, created_at, street, city) SELECT i, "
+				+ CREATED_AT.replace("?", "i") + ", 'archived ' || i, CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i "
+				+ "END FROM generate_series(?::bigint, ?::bigint - 1, 2) AS i", fromId, toId);
+		this.jdbc.execute("ALTER TABLE events ATTACH PARTITION " + name + " FOR VALUES FROM (" + at(fromId) + ") TO ("
+				+ at(toId) + ")");
+	}
+
+	private static String at(long id) {
+		return "'" + java.time.Instant.parse("2026-01-01T00:00:00Z").plus(Duration.ofMinutes(id)) + "'";
+	}
+
+	private long disagreeing() {
+		return this.jdbc.queryForObject("SELECT count(*) FROM events WHERE city_upper IS DISTINCT FROM upper(city)",
+				Long.class);
+	}
+
+	private List<String> columns() {
+		return this.jdbc.queryForList("SELECT attname FROM pg_attribute WHERE attrelid = 'events'::regclass "
+				+ "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", String.class);
+	}
+
+	private Started start(String instance, MigrationDefinition migration, Phase requested) {
+		DataSource dataSource = postgres.newDataSource(instance, 6);
+		InstanceInfo info = InstanceInfo.ofThisProcess(instance, "test", "1");
+		List<SchemaChangeContributor> contributors = List.of(new SameTableSyncTrigger(dataSource));
+		DdlRunners runner = DdlRunners.create(dataSource,
+				DdlSettings.defaults().withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)),
+				ExpandSettings.defaults(), info, TestFleet.TIMEOUT, contributors);
+		FinalContractCheck check = new FinalContractCheck(dataSource, instance, false);
+		runner.contract().setContractPrecondition(check);
+		this.runners.add(runner);
+		PhaseController controller = TestEngine.phaseController(dataSource,
+				List.of(migration.toBuilder().requestedPhase(requested).build()), info, TestFleet.SETTINGS,
+				List.of(runner.validator(), runner.expand(), runner.contract(),
+						TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()), check));
+		controller.start();
+		this.controllers.add(controller);
+		return new Started(controller);
+	}
+
+	private record Started(PhaseController controller) {
+
+		Phase effective() {
+			return this.controller.status(ID).effective();
+		}
+
+	}
+
+	/**
+	 * The application's writes, as its routed repositories send them with the trigger
+	 * keeping the other side in sync: the old side ({@code city}) before
+	 * {@code read-new}, the new side ({@code city_upper}) from then on. Each writer
+	 * follows the phase of one of the two instances, owns the ids congruent to its
+	 * number, and sends half its inserts and updates straight into the row's partition.
+	 * Acknowledged values are kept as the new side should hold them.
+	 */
+	private final class Writes {
+
+		private static final int WRITERS = 4;
+
+		private final AtomicBoolean writing = new AtomicBoolean(true);
+
+		private final AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+
+		private final Map<Long, String> acknowledged = new ConcurrentHashMap<>();
+
+		private final List<Thread> threads = new ArrayList<>();
+
+		private volatile List<Supplier<Phase>> phases = List.of(() -> Phase.EXPAND);
+
+		volatile long low = 1;
+
+		volatile long high = 80_000;
+
+		final AtomicLong inserts = new AtomicLong();
+
+		final AtomicLong updates = new AtomicLong();
+
+		final AtomicLong deletes = new AtomicLong();
+
+		final AtomicLong straightIntoPartitions = new AtomicLong();
+
+		void start() {
+			for (int writer = 0; writer < WRITERS; writer++) {
+				int owner = writer;
+				Thread thread = new Thread(() -> write(owner), "events-writer-" + writer);
+				thread.start();
+				this.threads.add(thread);
+			}
+		}
+
+		void follow(PhaseController first, PhaseController second) {
+			this.phases = List.of(() -> first.status(ID).effective(), () -> second.status(ID).effective());
+		}
+
+		void stop() throws InterruptedException {
+			this.writing.set(false);
+			for (Thread thread : this.threads) {
+				thread.join();
+			}
+		}
+
+		@Nullable Throwable failure() {
+			return this.failure.get();
+		}
+
+		long total() {
+			return this.inserts.get() + this.updates.get() + this.deletes.get();
+		}
+
+		private void write(int owner) {
+			ThreadLocalRandom random = ThreadLocalRandom.current();
+			try (Connection connection = postgres.database().newConnection()) {
+				connection.setAutoCommit(false);
+				while (this.writing.get()) {
+					long id = random.nextLong(this.low, this.high);
+					id = id - Math.floorMod(id, WRITERS) + owner;
+					if (id >= this.high) {
+						continue;
+					}
+					List<Supplier<Phase>> followed = this.phases;
+					boolean newSide = followed.get(owner % followed.size()).get().readsNew();
+					String table = random.nextBoolean() ? partitionOf(id) : "events";
+					String street = "street " + id + "-" + random.nextInt(1_000_000);
+					String city = (random.nextInt(10) == 0) ? null : "city " + random.nextInt(1000);
+					String value = (newSide && city != null) ? city.toUpperCase(java.util.Locale.ROOT) : city;
+					String column = newSide ? "city_upper" : "city";
+					int choice = random.nextInt(100);
+					try {
+						if (choice < 45) {
+							if (execute(connection,
+									"INSERT INTO " + table + " (id, created_at, street, " + column + ") VALUES (?, "
+											+ CREATED_AT + ", ?, ?) ON CONFLICT DO NOTHING",
+									id, id, street, value) == 1) {
+								this.inserts.incrementAndGet();
+								counted(table);
+								commit(connection, id, street, city);
+							}
+							else {
+								connection.rollback();
+							}
+						}
+						else if (choice < 88) {
+							if (execute(connection,
+									"UPDATE " + table + " SET street = ?, " + column
+											+ " = ? WHERE id = ? AND created_at = " + CREATED_AT,
+									street, value, id, id) == 1) {
+								this.updates.incrementAndGet();
+								counted(table);
+								commit(connection, id, street, city);
+							}
+							else {
+								connection.rollback();
+							}
+						}
+						else {
+							execute(connection, "DELETE FROM events WHERE id = ? AND created_at = " + CREATED_AT, id,
+									id);
+							this.deletes.incrementAndGet();
+							connection.commit();
+							this.acknowledged.put(id, "");
+						}
+					}
+					catch (SQLException ex) {
+						connection.rollback();
+						throw ex;
+					}
+					Thread.sleep(5);
+				}
+			}
+			catch (Throwable ex) {
+				this.failure.compareAndSet(null, ex);
+			}
+		}
+
+		private void counted(String table) {
+			if (!table.equals("events")) {
+				this.straightIntoPartitions.incrementAndGet();
+			}
+		}
+
+		private void commit(Connection connection, long id, String street, @Nullable String city) throws SQLException {
+			connection.commit();
+			this.acknowledged.put(id, street + "|" + ((city != null) ? city.toUpperCase(java.util.Locale.ROOT) : null));
+		}
+
+		private String partitionOf(long id) {
+			if (id < -10_000) {
+				return "events_old";
+			}
+			if (id < 0) {
+				return "events_archive";
+			}
+			if (id < 20_000) {
+				return "events_p0";
+			}
+			if (id < 40_000) {
+				return "events_p1";
+			}
+			return (id < 80_000) ? "events_p2" : "events_p3";
+		}
+
+		private int execute(Connection connection, String sql, Object... values) throws SQLException {
+			try (PreparedStatement statement = connection.prepareStatement(sql)) {
+				for (int i = 0; i < values.length; i++) {
+					statement.setObject(i + 1, values[i]);
+				}
+				return statement.executeUpdate();
+			}
+		}
+
+		/**
+		 * Ids whose acknowledged last write is not what the table holds on the new side.
+		 */
+		long lostWrites() {
+			Map<Long, String> stored = new ConcurrentHashMap<>();
+			PartitionedTableMigrationTests.this.jdbc.query("SELECT id, street, city_upper FROM events", (rs) -> {
+				stored.put(rs.getLong(1), rs.getString(2) + "|" + rs.getString(3));
+			});
+			return this.acknowledged.entrySet()
+				.stream()
+				.filter((entry) -> entry.getValue().isEmpty() ? stored.containsKey(entry.getKey())
+						: !entry.getValue().equals(stored.get(entry.getKey())))
+				.count();
+		}
+
+	}
+
+}
