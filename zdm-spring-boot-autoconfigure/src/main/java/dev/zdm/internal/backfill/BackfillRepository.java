@@ -66,7 +66,16 @@ public class BackfillRepository {
 
 	private static final String RESET_LOCK_TIMEOUT = "RESET lock_timeout";
 
-	private static final String ESTIMATED_ROWS = "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)";
+	// A partitioned table holds no rows of its own and autovacuum never analyzes it (its
+	// reltuples stays -1): its partitions' estimates add up to its own, -1 while none
+	// of them was analyzed either
+	private static final String ESTIMATED_ROWS = """
+			SELECT CASE WHEN c.relkind = 'p' THEN
+			         (SELECT coalesce(sum(l.reltuples) FILTER (WHERE l.reltuples >= 0), -1)
+			          FROM pg_partition_tree(c.oid) AS t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf)
+			       ELSE c.reltuples END::bigint
+			FROM pg_class c WHERE c.oid = to_regclass(?)
+			""";
 
 	private static final String ENSURE = """
 			INSERT INTO zdm_backfill (migration_id) VALUES (?) ON CONFLICT (migration_id) DO NOTHING

@@ -31,6 +31,8 @@ import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandSettings;
+import dev.zdm.internal.ddl.script.DdlCatalog;
+import dev.zdm.internal.ddl.script.DdlCatalog.TableEstimate;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
 import dev.zdm.internal.fleet.InstanceInfo;
@@ -100,7 +102,8 @@ class PartitionedTableMigrationTests {
 						+ ", 'street ' || i, CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END "
 						+ "FROM generate_series(1, ?) AS i",
 				ROWS);
-		this.jdbc.execute("ANALYZE events");
+		// as autovacuum does: it never analyzes a partitioned table, only its partitions
+		this.jdbc.execute("ANALYZE events_p0, events_p1, events_p2");
 		MigrationDefinition migration = migration();
 		Writes writes = new Writes();
 		writes.start();
@@ -181,6 +184,26 @@ class PartitionedTableMigrationTests {
 				+ "AND city_upper IS NULL AND id % 97 <> 0", Long.class))
 			.as("attached rows left without the new value")
 			.isZero();
+	}
+
+	@Test
+	void estimatesOfAPartitionedTableAddUpThoseOfItsPartitions() {
+		this.jdbc.execute("CREATE TABLE visits (id bigint PRIMARY KEY, page text) PARTITION BY RANGE (id)");
+		this.jdbc.execute("CREATE TABLE visits_1 PARTITION OF visits FOR VALUES FROM (0) TO (1000)");
+		this.jdbc.execute("CREATE TABLE visits_2 PARTITION OF visits FOR VALUES FROM (1000) TO (5000)");
+		this.jdbc.update("INSERT INTO visits SELECT i, 'page ' || i FROM generate_series(1, 3999) AS i");
+		this.jdbc.execute("ANALYZE visits_1, visits_2");
+		assertThat(
+				this.jdbc.queryForObject("SELECT reltuples FROM pg_class WHERE oid = 'visits'::regclass", Double.class))
+			.as("the parent's own estimate")
+			.isLessThanOrEqualTo(0);
+		assertThat(new BackfillRepository(postgres.dataSource()).estimatedRows("\"public\".\"visits\""))
+			.isEqualTo(3999);
+		TableEstimate estimate = new DdlCatalog(postgres.dataSource()).tableEstimate("visits");
+		assertThat(estimate.rows()).isEqualTo(3999);
+		assertThat(estimate.analyzed()).isTrue();
+		assertThat(estimate.bytes()).isEqualTo(this.jdbc.queryForObject(
+				"SELECT pg_total_relation_size('visits_1') + pg_total_relation_size('visits_2')", Long.class));
 	}
 
 	private MigrationDefinition migration() {

@@ -60,11 +60,18 @@ public class DdlCatalog {
 			SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ? AND convalidated)
 			""";
 
+	// a partitioned table's rows and size are its partitions' (its own reltuples stays -1
+	// and its size 0): their figures add up, reltuples -1 while none was analyzed
 	private static final String TABLE_ESTIMATE = """
-			SELECT c.oid::regclass::text AS name, c.reltuples::bigint AS reltuples, s.n_live_tup,
-			       pg_total_relation_size(c.oid) AS bytes
-			FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+			SELECT c.oid::regclass::text AS name,
+			       coalesce(sum(l.reltuples) FILTER (WHERE l.reltuples >= 0), -1)::bigint AS reltuples,
+			       coalesce(sum(s.n_live_tup), 0) AS n_live_tup, coalesce(sum(pg_total_relation_size(l.oid)), 0) AS bytes
+			FROM pg_class c
+			  LEFT JOIN pg_class l ON CASE WHEN c.relkind = 'p'
+			    THEN l.oid IN (SELECT t.relid FROM pg_partition_tree(c.oid) AS t WHERE t.isleaf) ELSE l.oid = c.oid END
+			  LEFT JOIN pg_stat_all_tables s ON s.relid = l.oid
 			WHERE c.oid = to_regclass(?)
+			GROUP BY c.oid
 			""";
 
 	private final JdbcTemplate jdbcTemplate;
