@@ -85,13 +85,44 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 						+ ((column.defaultValue() != null) ? " DEFAULT (" + column.defaultValue() + ")" : ""));
 			}
 		}
+		boolean partitioned = !declared.indexes().isEmpty() && this.catalog.isPartitioned(table);
 		for (DeclaredChanges.Index index : declared.indexes()) {
-			if (!this.catalog.isIndexValid(table, index.name())) {
+			if (this.catalog.isIndexValid(table, index.name())) {
+				continue;
+			}
+			if (partitioned) {
+				partitionedIndex(statements, table, index.name(), index.columns());
+			}
+			else {
 				statements.add("CREATE INDEX CONCURRENTLY IF NOT EXISTS " + index.name().quoted() + " ON "
 						+ table.quoted() + " (" + quoted(index.columns()) + ")");
 			}
 		}
 		return statements;
+	}
+
+	// PostgreSQL builds no index of a partitioned table concurrently: the parent's index
+	// is created ON ONLY the parent (a catalog change, invalid until each partition has
+	// one attached), each partition's built concurrently and attached. Partitions
+	// created or attached later get theirs from PostgreSQL, as for any index of the
+	// parent.
+	private void partitionedIndex(List<String> statements, TableName table, SqlIdentifier name,
+			List<SqlIdentifier> columns) {
+		TableName index = new TableName(table.schema(), name);
+		statements.add("CREATE INDEX IF NOT EXISTS " + name.quoted() + " ON ONLY " + table.quoted() + " ("
+				+ quoted(columns) + ")");
+		for (DeclaredCatalog.Partition partition : this.catalog.partitions(table, index)) {
+			if (partition.indexAttached()) {
+				continue;
+			}
+			SqlIdentifier own = partitionIndex(name, partition.table());
+			if (!this.catalog.isIndexValid(partition.table(), own)) {
+				statements.add("CREATE INDEX CONCURRENTLY IF NOT EXISTS " + own.quoted() + " ON "
+						+ partition.table().quoted() + " (" + quoted(columns) + ")");
+			}
+			statements.add("ALTER INDEX " + index.quoted() + " ATTACH PARTITION "
+					+ new TableName(partition.table().schema(), own).quoted());
+		}
 	}
 
 	@Override
@@ -133,8 +164,13 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 			addThenValidate(statements, alter, table, foreignKey.name(), "FOREIGN KEY (" + quoted(foreignKey.columns())
 					+ ") REFERENCES " + references.quoted() + " (" + quoted(referenced) + ")");
 		}
+		boolean partitioned = !declared.unique().isEmpty() && this.catalog.isPartitioned(table);
 		for (DeclaredChanges.Unique unique : declared.unique()) {
 			if (this.catalog.constraint(table, unique.name()) != null) {
+				continue;
+			}
+			if (partitioned) {
+				partitionedUnique(statements, table, unique.name(), unique.columns());
 				continue;
 			}
 			if (!this.catalog.isIndexValid(table, unique.name())) {
@@ -145,6 +181,41 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 					+ unique.name().quoted());
 		}
 		return statements;
+	}
+
+	// A partitioned table takes no constraint USING INDEX, but a unique constraint added
+	// to it adopts, without building anything, each partition's unique index that backs a
+	// constraint of the same columns: each partition gets its index built concurrently
+	// and its constraint from it, then the parent's constraint is a catalog change.
+	private void partitionedUnique(List<String> statements, TableName table, SqlIdentifier name,
+			List<SqlIdentifier> columns) {
+		TableName none = new TableName(table.schema(), new SqlIdentifier("zdm_no_index"));
+		for (DeclaredCatalog.Partition partition : this.catalog.partitions(table, none)) {
+			SqlIdentifier own = partitionIndex(name, partition.table());
+			if (this.catalog.constraint(partition.table(), own) != null) {
+				continue;
+			}
+			if (!this.catalog.isIndexValid(partition.table(), own)) {
+				statements.add("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS " + own.quoted() + " ON "
+						+ partition.table().quoted() + " (" + quoted(columns) + ")");
+			}
+			statements.add("ALTER TABLE " + partition.table().quoted() + " ADD CONSTRAINT " + own.quoted()
+					+ " UNIQUE USING INDEX " + own.quoted());
+		}
+		statements.add("ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + name.quoted() + " UNIQUE ("
+				+ quoted(columns) + ")");
+	}
+
+	/**
+	 * Return the name of a partition's index (or unique constraint) for one declared on
+	 * its partitioned table, at most 63 characters.
+	 * @param name the declared index or constraint
+	 * @param partition the partition
+	 * @return the partition's index name
+	 */
+	static SqlIdentifier partitionIndex(SqlIdentifier name, TableName partition) {
+		String own = name.name() + "_" + partition.table().name();
+		return limited(own, own);
 	}
 
 	private void addThenValidate(List<String> statements, String alter, TableName table, SqlIdentifier name,
@@ -165,9 +236,12 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 	 * @return the check's name
 	 */
 	static SqlIdentifier notNullCheck(SqlIdentifier column) {
-		String name = "zdm_not_null_" + column.name();
+		return limited("zdm_not_null_" + column.name(), column.name());
+	}
+
+	private static SqlIdentifier limited(String name, String hashed) {
 		if (name.length() > 63) {
-			String hash = String.format("%08x", column.name().hashCode());
+			String hash = String.format("%08x", hashed.hashCode());
 			name = name.substring(0, 63 - hash.length() - 1) + "_" + hash;
 		}
 		return new SqlIdentifier(name);
