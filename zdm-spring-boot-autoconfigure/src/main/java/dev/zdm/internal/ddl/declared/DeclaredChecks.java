@@ -25,8 +25,10 @@ import dev.zdm.migration.ZdmConfigurationException;
 
 /**
  * Checks a migration's declared changes against the catalog before anything runs, and
- * refuses a migration of a partitioned table for what zdm cannot do on one. Each refusal
- * names the property and says what to do. Only reads.
+ * refuses those of a partitioned table that zdm cannot build on it: an index or unique
+ * constraint when a partition is partitioned in turn or not a table, a unique constraint
+ * that misses a column of the partition key, a foreign key before PostgreSQL 18. Each
+ * refusal names the property and says what to do. Only reads.
  */
 class DeclaredChecks {
 

@@ -36,9 +36,12 @@ import dev.zdm.migration.TableName;
  * {@code SET NOT NULL} (which skips its scan thanks to the validated check) and the check
  * dropped; a check or foreign key is added {@code NOT VALID} then validated; a unique
  * constraint's index is built with {@code CREATE UNIQUE INDEX CONCURRENTLY} and the
- * constraint added {@code USING INDEX}. Every statement is generated from what the
- * catalog already has, so a step that resumes after a failure runs only what is left, and
- * a step with nothing left returns nothing.
+ * constraint added {@code USING INDEX}. On a partitioned table, where PostgreSQL builds
+ * no index concurrently, an index is created {@code ON ONLY} the parent and each
+ * partition's built concurrently and attached, and a unique constraint is added to each
+ * partition from its own index before the parent's adopts them. Every statement is
+ * generated from what the catalog already has, so a step that resumes after a failure
+ * runs only what is left, and a step with nothing left returns nothing.
  */
 public class DeclaredOperations implements SchemaChangeContributor, MigrationParticipant {
 
@@ -58,9 +61,9 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 	}
 
 	/**
-	 * Refuse declarations the catalog does not support, and a partitioned table for what
-	 * zdm cannot do on it, unless the migration is contracted (its contract scripts may
-	 * have dropped what the declarations named). Only reads.
+	 * Refuse declarations the catalog does not support, and those of a partitioned table
+	 * that zdm cannot build on it, unless the migration is contracted (its contract
+	 * scripts may have dropped what the declarations named). Only reads.
 	 */
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
