@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -51,14 +52,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A whole migration of a range-partitioned table, {@code events} partitioned by
- * {@code created_at} with the primary key {@code (id, created_at)} as the migration's
- * key, walked expand, dual-write, backfill, read-new and contract by two instances in
- * rolling deploys, under inserts, updates and deletes that run from before the expand
- * until after the contract, through the parent and straight into partitions. One
- * partition is attached with rows of its own during dual-write, one created
- * {@code PARTITION OF} during the backfill and one attached during the backfill, its rows
- * behind the copy's checkpoint (the verification repairs them).
+ * Whole migrations of a range-partitioned table, partitioned by {@code created_at} with
+ * the primary key {@code (id, created_at)} as the migration's key, inside the table (kept
+ * in sync by the trigger) and into another table keyed by {@code (order_id, created_at)}:
+ * walked expand, dual-write, backfill, read-new and contract by two instances in rolling
+ * deploys, under inserts, updates and deletes that run from before the expand until after
+ * the contract, through the parent and straight into partitions. One partition is
+ * attached with rows of its own during dual-write, one created {@code PARTITION OF}
+ * during the backfill and one attached during the backfill, its rows behind the copy's
+ * checkpoint (the verification repairs them).
  */
 class PartitionedTableMigrationTests {
 
@@ -66,8 +68,6 @@ class PartitionedTableMigrationTests {
 	static final PostgresExtension postgres = new PostgresExtension();
 
 	private static final int ROWS = 30_000;
-
-	private static final String ID = "events-city";
 
 	/** {@code created_at} of a row, in SQL over a bound id: a minute per id. */
 	private static final String CREATED_AT = "(timestamptz '2026-01-01 00:00:00+00' + interval '1 minute' * CAST(? AS double precision))";
@@ -83,6 +83,13 @@ class PartitionedTableMigrationTests {
 
 	private final BackfillService service = new JdbcBackfillService(postgres.dataSource());
 
+	/** The partitioned table, {@code events} or {@code orders}. */
+	private String table = "";
+
+	private boolean crossTable;
+
+	private String id = "";
+
 	@AfterEach
 	void stop() {
 		this.controllers.forEach(PhaseController::stop);
@@ -90,63 +97,77 @@ class PartitionedTableMigrationTests {
 	}
 
 	@Test
-	void rangePartitionedTableIsMigratedToContractUnderLiveWritesWithPartitionsAttachedAndCreatedMidMigration()
+	void sameTableMigrationOfARangePartitionedTableReachesContractUnderLiveWritesWithPartitionsAddedMidMigration()
 			throws Exception {
-		this.jdbc.execute("CREATE TABLE events (id bigint NOT NULL, created_at timestamptz NOT NULL, street text, "
-				+ "city text, PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at)");
-		partition("events_p0", 0, 20_000);
-		partition("events_p1", 20_000, 40_000);
-		partition("events_p2", 40_000, 80_000);
-		this.jdbc.update(
-				"INSERT INTO events (id, created_at, street, city) SELECT 2 * i, " + CREATED_AT.replace("?", "2 * i")
-						+ ", 'street ' || i, CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END "
-						+ "FROM generate_series(1, ?) AS i",
-				ROWS);
+		migratesToContract("events", false);
+	}
+
+	@Test
+	void crossTableMigrationOfARangePartitionedTableReachesContractUnderLiveWritesWithPartitionsAddedMidMigration()
+			throws Exception {
+		migratesToContract("orders", true);
+	}
+
+	private void migratesToContract(String table, boolean crossTable) throws Exception {
+		this.table = table;
+		this.crossTable = crossTable;
+		this.id = table + "-city";
+		this.jdbc
+			.execute("CREATE TABLE " + table + " (id bigint NOT NULL, created_at timestamptz NOT NULL, street text, "
+					+ "city text, PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at)");
+		partition("_p0", 0, 20_000);
+		partition("_p1", 20_000, 40_000);
+		partition("_p2", 40_000, 80_000);
+		this.jdbc.update("INSERT INTO " + table + " (id, created_at, street, city) SELECT 2 * i, "
+				+ CREATED_AT.replace("?", "2 * i")
+				+ ", 'street ' || i, CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END "
+				+ "FROM generate_series(1, ?) AS i", ROWS);
 		// as autovacuum does: it never analyzes a partitioned table, only its partitions
-		this.jdbc.execute("ANALYZE events_p0, events_p1, events_p2");
+		this.jdbc.execute("ANALYZE " + table + "_p0, " + table + "_p1, " + table + "_p2");
 		MigrationDefinition migration = migration();
 		Writes writes = new Writes();
 		writes.start();
 		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > 30);
-		// deploy 1: both instances at dual-write, the expand adds the column and the
-		// trigger on the parent
-		Started a = start("events-a", migration, Phase.DUAL_WRITE);
-		Started b = start("events-b", migration, Phase.DUAL_WRITE);
+		// deploy 1: both instances at dual-write, the expand adds the new side (and the
+		// trigger on the parent)
+		Started a = start(table + "-a", migration, Phase.DUAL_WRITE);
+		Started b = start(table + "-b", migration, Phase.DUAL_WRITE);
 		writes.follow(a.controller(), b.controller());
 		await().atMost(Duration.ofSeconds(60))
 			.until(() -> a.effective() == Phase.DUAL_WRITE && b.effective() == Phase.DUAL_WRITE);
 		long atDualWrite = writes.total();
-		// a partition attached with rows of its own written without the trigger
-		attach("events_archive", -10_000, 0);
+		// a partition attached with rows of its own, written on the old side only
+		attach("_archive", -10_000, 0);
 		writes.low = -10_000;
-		this.jdbc.update("INSERT INTO events_archive (id, created_at, street, city) VALUES (-1, "
-				+ CREATED_AT.replace("?", "-1") + ", 'straight in', 'nantes')");
-		assertThat(this.jdbc.queryForObject("SELECT city_upper FROM events WHERE id = -1", String.class))
-			.as("the trigger on an attached partition")
-			.isEqualTo("NANTES");
-		this.jdbc.update("DELETE FROM events WHERE id = -1");
+		if (!crossTable) {
+			this.jdbc.update("INSERT INTO " + table + "_archive (id, created_at, street, city) VALUES (-1, "
+					+ CREATED_AT.replace("?", "-1") + ", 'straight in', 'nantes')");
+			assertThat(this.jdbc.queryForObject("SELECT city_upper FROM " + table + " WHERE id = -1", String.class))
+				.as("the trigger on an attached partition")
+				.isEqualTo("NANTES");
+			this.jdbc.update("DELETE FROM " + table + " WHERE id = -1");
+		}
 		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atDualWrite + 50);
 		// deploy 2: a first instance moves on, the backfill runs
 		a.controller().stop();
-		Started a2 = start("events-a2", migration, Phase.CONTRACT);
+		Started a2 = start(table + "-a2", migration, Phase.CONTRACT);
 		writes.follow(a2.controller(), b.controller());
 		await().atMost(Duration.ofSeconds(60)).until(() -> {
-			BackfillProgress progress = this.service.progress(ID);
+			BackfillProgress progress = this.service.progress(this.id);
 			return progress != null && progress.copiedAt() == null && progress.rowsDone() > 0;
 		});
 		long atBackfill = writes.total();
-		this.jdbc.execute("CREATE TABLE events_p3 PARTITION OF events FOR VALUES FROM (" + at(80_000) + ") TO ("
-				+ at(120_000) + ")");
+		partition("_p3", 80_000, 120_000);
 		writes.high = 120_000;
 		// rows behind the copy's checkpoint: the copy does not see them, the verification
 		// repairs them
-		attach("events_old", -20_000, -10_000);
+		attach("_old", -20_000, -10_000);
 		writes.low = -20_000;
-		BackfillProgress atAttach = this.service.progress(ID);
+		BackfillProgress atAttach = this.service.progress(this.id);
 		assertThat(atAttach.copiedAt()).as("attached while the copy runs").isNull();
 		// deploy 3: the second instance moves on to read-new
 		b.controller().stop();
-		Started b2 = start("events-b2", migration, Phase.READ_NEW);
+		Started b2 = start(table + "-b2", migration, Phase.READ_NEW);
 		writes.follow(a2.controller(), b2.controller());
 		await().atMost(Duration.ofSeconds(120))
 			.until(() -> a2.effective() == Phase.CONTRACT && b2.effective() == Phase.READ_NEW);
@@ -154,22 +175,22 @@ class PartitionedTableMigrationTests {
 		assertThat(atReadNew).as("writes during the backfill").isGreaterThan(atBackfill + 50);
 		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atReadNew + 50);
 		assertThat(writes.failure()).isNull();
-		assertThat(disagreeing()).as("rows whose new column disagrees, at read-new").isZero();
-		BackfillProgress progress = this.service.progress(ID);
+		assertThat(disagreeing()).as("keys whose sides disagree, at read-new").isZero();
+		BackfillProgress progress = this.service.progress(this.id);
 		assertThat(progress.verification().succeeded()).isTrue();
 		assertThat(progress.verification().rowsRepaired()).as("rows of the partition attached behind the copy")
 			.isGreaterThan(4_500);
 		assertThat(progress.rowsEstimated()).as("estimated from the partitions").isGreaterThanOrEqualTo(ROWS);
-		assertThat(
-				this.jdbc.queryForObject("SELECT last_key FROM zdm_backfill WHERE migration_id = ?", String.class, ID))
+		assertThat(this.jdbc.queryForObject("SELECT last_key FROM zdm_backfill WHERE migration_id = ?", String.class,
+				this.id))
 			.as("checkpoint over the key tuple")
 			.startsWith("{");
 		// deploy 4: the last instance moves on, the contract runs
 		b2.controller().stop();
-		Started b3 = start("events-b3", migration, Phase.CONTRACT);
+		Started b3 = start(table + "-b3", migration, Phase.CONTRACT);
 		writes.follow(a2.controller(), b3.controller());
 		await().atMost(Duration.ofSeconds(60))
-			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(ID, DdlStep.CONTRACT));
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(this.id, DdlStep.CONTRACT));
 		long atContract = writes.total();
 		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atContract + 50);
 		writes.stop();
@@ -178,12 +199,26 @@ class PartitionedTableMigrationTests {
 		assertThat(writes.updates.get()).isPositive();
 		assertThat(writes.deletes.get()).isPositive();
 		assertThat(writes.straightIntoPartitions.get()).isPositive();
-		assertThat(columns()).containsExactly("id", "created_at", "street", "city_upper");
 		assertThat(writes.lostWrites()).as("lost writes").isZero();
-		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM events WHERE street LIKE 'archived %' "
-				+ "AND city_upper IS NULL AND id % 97 <> 0", Long.class))
-			.as("attached rows left without the new value")
-			.isZero();
+		if (crossTable) {
+			assertThat(this.jdbc.queryForObject("SELECT count(*) FROM " + table + "_at_contract WHERE id IS NULL "
+					+ "OR order_id IS NULL OR ROW(new_street, new_city) IS DISTINCT FROM ROW(street, upper(city))",
+					Long.class))
+				.as("keys missing or disagreeing on the new side when the contract ran")
+				.isZero();
+			assertThat(this.jdbc.queryForObject("SELECT count(*) FROM " + table + " o LEFT JOIN " + table
+					+ "_addresses a ON (a.order_id, a.created_at) = (o.id, o.created_at) "
+					+ "WHERE o.street LIKE 'archived %' AND a.order_id IS NULL", Long.class))
+				.as("attached rows left without a new row")
+				.isZero();
+		}
+		else {
+			assertThat(columns()).containsExactly("id", "created_at", "street", "city_upper");
+			assertThat(this.jdbc.queryForObject("SELECT count(*) FROM " + table + " WHERE street LIKE 'archived %' "
+					+ "AND city_upper IS NULL AND id % 97 <> 0", Long.class))
+				.as("attached rows left without the new value")
+				.isZero();
+		}
 	}
 
 	@Test
@@ -207,39 +242,59 @@ class PartitionedTableMigrationTests {
 	}
 
 	private MigrationDefinition migration() {
-		String expand = DdlTestScripts.write(this.scripts.resolve("expand"), "V1__city_upper.sql",
-				"ALTER TABLE events ADD COLUMN city_upper text;\n");
-		String contract = DdlTestScripts.write(this.scripts.resolve("contract"), "V1__drop_city.sql",
-				"ALTER TABLE events DROP COLUMN city;\n");
-		return MigrationDefinition.builder(ID)
-			.table("events")
-			.sync(SyncMode.TRIGGER)
+		String table = this.table;
+		MigrationDefinition.Builder builder = MigrationDefinition.builder(this.id)
+			.table(table)
+			.backfill(BackfillFixtures.settings(200, 100, 500, Duration.ofMillis(30))
+				.withVerification(1000, Duration.ofMillis(10)));
+		if (this.crossTable) {
+			// the contract records both sides as it finds them, in one statement
+			return builder.targetTable(table + "_addresses")
+				.targetKey("order_id", "created_at")
+				.up("street", "street")
+				.up("city", "upper(city)")
+				.expandLocations(List.of(script("expand",
+						"CREATE TABLE " + table + "_addresses (order_id bigint "
+								+ "NOT NULL, created_at timestamptz NOT NULL, street text, city text, "
+								+ "PRIMARY KEY (order_id, created_at));\n")))
+				.contractLocations(List.of(script("contract",
+						"CREATE TABLE " + table + "_at_contract AS SELECT o.id, a.order_id, o.street, o.city, "
+								+ "a.street AS new_street, a.city AS new_city FROM " + table + " AS o FULL JOIN "
+								+ table + "_addresses AS a ON (a.order_id, a.created_at) = (o.id, o.created_at);\n")))
+				.build();
+		}
+		return builder.sync(SyncMode.TRIGGER)
 			.up("city_upper", "upper(city)")
 			.down("city", "lower(city_upper)")
-			.expandLocations(List.of(expand))
-			.contractLocations(List.of(contract))
-			.backfill(BackfillFixtures.settings(200, 100, 500, Duration.ofMillis(30))
-				.withVerification(1000, Duration.ofMillis(10)))
+			.expandLocations(List.of(script("expand", "ALTER TABLE " + table + " ADD COLUMN city_upper text;\n")))
+			.contractLocations(List.of(script("contract", "ALTER TABLE " + table + " DROP COLUMN city;\n")))
 			.build();
 	}
 
-	private void partition(String name, long fromId, long toId) {
-		this.jdbc.execute("CREATE TABLE " + name + " PARTITION OF events FOR VALUES FROM (" + at(fromId) + ") TO ("
-				+ at(toId) + ")");
+	private String script(String step, String sql) {
+		return DdlTestScripts.write(this.scripts.resolve(this.table).resolve(step), "V1__" + step + ".sql", sql);
+	}
+
+	private void partition(String suffix, long fromId, long toId) {
+		this.jdbc.execute("CREATE TABLE " + this.table + suffix + " PARTITION OF " + this.table + " FOR VALUES FROM ("
+				+ at(fromId) + ") TO (" + at(toId) + ")");
 	}
 
 	/**
 	 * Attach a table made with the parent's columns and key, holding a row for every
-	 * other id of its range, written without the trigger: the new column is empty.
+	 * other id of its range, written on the old side only (the new column empty, no new
+	 * row).
 	 */
-	private void attach(String name, long fromId, long toId) {
+	private void attach(String suffix, long fromId, long toId) {
+		String name = this.table + suffix;
 		this.jdbc.execute("CREATE TABLE " + name + " (id bigint NOT NULL, created_at timestamptz NOT NULL, "
-				+ "street text, city text, city_upper text, PRIMARY KEY (id, created_at))");
+				+ "street text, city text" + (this.crossTable ? "" : ", city_upper text")
+				+ ", PRIMARY KEY (id, created_at))");
 		this.jdbc.update("INSERT INTO " + name + " (id, created_at, street, city) SELECT i, "
 				+ CREATED_AT.replace("?", "i") + ", 'archived ' || i, CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i "
 				+ "END FROM generate_series(?::bigint, ?::bigint - 1, 2) AS i", fromId, toId);
-		this.jdbc.execute("ALTER TABLE events ATTACH PARTITION " + name + " FOR VALUES FROM (" + at(fromId) + ") TO ("
-				+ at(toId) + ")");
+		this.jdbc.execute("ALTER TABLE " + this.table + " ATTACH PARTITION " + name + " FOR VALUES FROM (" + at(fromId)
+				+ ") TO (" + at(toId) + ")");
 	}
 
 	private static String at(long id) {
@@ -247,13 +302,17 @@ class PartitionedTableMigrationTests {
 	}
 
 	private long disagreeing() {
-		return this.jdbc.queryForObject("SELECT count(*) FROM events WHERE city_upper IS DISTINCT FROM upper(city)",
-				Long.class);
+		String table = this.table;
+		return this.jdbc.queryForObject(this.crossTable ? "SELECT count(*) FROM " + table + " o FULL JOIN " + table
+				+ "_addresses a "
+				+ "ON (a.order_id, a.created_at) = (o.id, o.created_at) WHERE o.id IS NULL OR a.order_id IS NULL "
+				+ "OR ROW(a.street, a.city) IS DISTINCT FROM ROW(o.street, upper(o.city))"
+				: "SELECT count(*) FROM " + table + " WHERE city_upper IS DISTINCT FROM upper(city)", Long.class);
 	}
 
 	private List<String> columns() {
-		return this.jdbc.queryForList("SELECT attname FROM pg_attribute WHERE attrelid = 'events'::regclass "
-				+ "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", String.class);
+		return this.jdbc.queryForList("SELECT attname FROM pg_attribute WHERE attrelid = CAST(? AS regclass) "
+				+ "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", String.class, this.table);
 	}
 
 	private Started start(String instance, MigrationDefinition migration, Phase requested) {
@@ -272,24 +331,26 @@ class PartitionedTableMigrationTests {
 						TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()), check));
 		controller.start();
 		this.controllers.add(controller);
-		return new Started(controller);
+		return new Started(controller, migration.id());
 	}
 
-	private record Started(PhaseController controller) {
+	private record Started(PhaseController controller, String migrationId) {
 
 		Phase effective() {
-			return this.controller.status(ID).effective();
+			return this.controller.status(this.migrationId).effective();
 		}
 
 	}
 
 	/**
-	 * The application's writes, as its routed repositories send them with the trigger
-	 * keeping the other side in sync: the old side ({@code city}) before
-	 * {@code read-new}, the new side ({@code city_upper}) from then on. Each writer
-	 * follows the phase of one of the two instances, owns the ids congruent to its
-	 * number, and sends half its inserts and updates straight into the row's partition.
-	 * Acknowledged values are kept as the new side should hold them.
+	 * The application's writes, as its routed repositories send them, each writer
+	 * following the phase of one of the two instances, owning the ids congruent to its
+	 * number and sending half its inserts and updates on the old side straight into the
+	 * row's partition. Inside the table, with the trigger keeping the other side in sync:
+	 * the old side ({@code city}) before {@code read-new}, the new side
+	 * ({@code city_upper}) from then on. Into another table: both sides in one
+	 * transaction, the old side only at {@code expand}, the new side first from
+	 * {@code read-new} on. Acknowledged values are kept as the new side should hold them.
 	 */
 	private final class Writes {
 
@@ -302,6 +363,12 @@ class PartitionedTableMigrationTests {
 		private final Map<Long, String> acknowledged = new ConcurrentHashMap<>();
 
 		private final List<Thread> threads = new ArrayList<>();
+
+		private final String table = PartitionedTableMigrationTests.this.table;
+
+		private final boolean crossTable = PartitionedTableMigrationTests.this.crossTable;
+
+		private final String id = PartitionedTableMigrationTests.this.id;
 
 		private volatile List<Supplier<Phase>> phases = List.of(() -> Phase.EXPAND);
 
@@ -320,14 +387,14 @@ class PartitionedTableMigrationTests {
 		void start() {
 			for (int writer = 0; writer < WRITERS; writer++) {
 				int owner = writer;
-				Thread thread = new Thread(() -> write(owner), "events-writer-" + writer);
+				Thread thread = new Thread(() -> write(owner), this.table + "-writer-" + writer);
 				thread.start();
 				this.threads.add(thread);
 			}
 		}
 
 		void follow(PhaseController first, PhaseController second) {
-			this.phases = List.of(() -> first.status(ID).effective(), () -> second.status(ID).effective());
+			this.phases = List.of(() -> first.status(this.id).effective(), () -> second.status(this.id).effective());
 		}
 
 		void stop() throws InterruptedException {
@@ -356,21 +423,16 @@ class PartitionedTableMigrationTests {
 						continue;
 					}
 					List<Supplier<Phase>> followed = this.phases;
-					boolean newSide = followed.get(owner % followed.size()).get().readsNew();
-					String table = random.nextBoolean() ? partitionOf(id) : "events";
+					Phase phase = followed.get(owner % followed.size()).get();
+					String target = random.nextBoolean() ? partitionOf(id) : this.table;
 					String street = "street " + id + "-" + random.nextInt(1_000_000);
 					String city = (random.nextInt(10) == 0) ? null : "city " + random.nextInt(1000);
-					String value = (newSide && city != null) ? city.toUpperCase(java.util.Locale.ROOT) : city;
-					String column = newSide ? "city_upper" : "city";
 					int choice = random.nextInt(100);
 					try {
 						if (choice < 45) {
-							if (execute(connection,
-									"INSERT INTO " + table + " (id, created_at, street, " + column + ") VALUES (?, "
-											+ CREATED_AT + ", ?, ?) ON CONFLICT DO NOTHING",
-									id, id, street, value) == 1) {
+							if (insert(connection, phase, target, id, street, city)) {
 								this.inserts.incrementAndGet();
-								counted(table);
+								counted(target);
 								commit(connection, id, street, city);
 							}
 							else {
@@ -378,12 +440,9 @@ class PartitionedTableMigrationTests {
 							}
 						}
 						else if (choice < 88) {
-							if (execute(connection,
-									"UPDATE " + table + " SET street = ?, " + column
-											+ " = ? WHERE id = ? AND created_at = " + CREATED_AT,
-									street, value, id, id) == 1) {
+							if (update(connection, phase, target, id, street, city)) {
 								this.updates.incrementAndGet();
-								counted(table);
+								counted(target);
 								commit(connection, id, street, city);
 							}
 							else {
@@ -391,8 +450,7 @@ class PartitionedTableMigrationTests {
 							}
 						}
 						else {
-							execute(connection, "DELETE FROM events WHERE id = ? AND created_at = " + CREATED_AT, id,
-									id);
+							delete(connection, phase, id);
 							this.deletes.incrementAndGet();
 							connection.commit();
 							this.acknowledged.put(id, "");
@@ -410,31 +468,99 @@ class PartitionedTableMigrationTests {
 			}
 		}
 
-		private void counted(String table) {
-			if (!table.equals("events")) {
+		private boolean insert(Connection connection, Phase phase, String target, long id, String street,
+				@Nullable String city) throws SQLException {
+			if (!this.crossTable) {
+				boolean newSide = phase.readsNew();
+				return execute(connection,
+						"INSERT INTO " + target + " (id, created_at, street, " + (newSide ? "city_upper" : "city")
+								+ ") VALUES (?, " + CREATED_AT + ", ?, ?) ON CONFLICT DO NOTHING",
+						id, id, street, newSide ? upper(city) : city) == 1;
+			}
+			String old = "INSERT INTO " + target + " (id, created_at, street, city) VALUES (?, " + CREATED_AT
+					+ ", ?, ?) ON CONFLICT DO NOTHING";
+			String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, created_at, street, city) "
+					+ "VALUES (?, " + CREATED_AT + ", ?, upper(?)) " + UPSERT;
+			if (phase == Phase.EXPAND) {
+				return execute(connection, old, id, id, street, city) == 1;
+			}
+			if (phase.readsNew()) {
+				execute(connection, upsertNew, id, id, street, city);
+				return execute(connection, old, id, id, street, city) == 1;
+			}
+			return execute(connection, old, id, id, street, city) == 1
+					&& execute(connection, upsertNew, id, id, street, city) == 1;
+		}
+
+		private boolean update(Connection connection, Phase phase, String target, long id, String street,
+				@Nullable String city) throws SQLException {
+			if (!this.crossTable) {
+				boolean newSide = phase.readsNew();
+				return execute(connection,
+						"UPDATE " + target + " SET street = ?, " + (newSide ? "city_upper" : "city")
+								+ " = ? WHERE id = ? AND created_at = " + CREATED_AT,
+						street, newSide ? upper(city) : city, id, id) == 1;
+			}
+			String old = "UPDATE " + target + " SET street = ?, city = ? WHERE id = ? AND created_at = " + CREATED_AT;
+			// the new side's write is an upsert: the backfill may not have copied the row
+			String upsertNew = "INSERT INTO " + this.table + "_addresses (order_id, created_at, street, city) "
+					+ "SELECT ?, " + CREATED_AT + ", ?, upper(?) WHERE EXISTS (SELECT 1 FROM " + this.table
+					+ " WHERE id = ? AND created_at = " + CREATED_AT + ") " + UPSERT;
+			if (phase == Phase.EXPAND) {
+				return execute(connection, old, street, city, id, id) == 1;
+			}
+			if (phase.readsNew()) {
+				execute(connection, upsertNew, id, id, street, city, id, id);
+				return execute(connection, old, street, city, id, id) == 1;
+			}
+			return execute(connection, old, street, city, id, id) == 1
+					&& execute(connection, upsertNew, id, id, street, city, id, id) == 1;
+		}
+
+		private void delete(Connection connection, Phase phase, long id) throws SQLException {
+			String old = "DELETE FROM " + this.table + " WHERE id = ? AND created_at = " + CREATED_AT;
+			if (!this.crossTable || phase == Phase.EXPAND) {
+				execute(connection, old, id, id);
+				return;
+			}
+			String deleteNew = "DELETE FROM " + this.table + "_addresses WHERE order_id = ? AND created_at = "
+					+ CREATED_AT;
+			execute(connection, phase.readsNew() ? deleteNew : old, id, id);
+			execute(connection, phase.readsNew() ? old : deleteNew, id, id);
+		}
+
+		private static final String UPSERT = "ON CONFLICT (order_id, created_at) "
+				+ "DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city";
+
+		private void counted(String target) {
+			if (!target.equals(this.table)) {
 				this.straightIntoPartitions.incrementAndGet();
 			}
 		}
 
 		private void commit(Connection connection, long id, String street, @Nullable String city) throws SQLException {
 			connection.commit();
-			this.acknowledged.put(id, street + "|" + ((city != null) ? city.toUpperCase(java.util.Locale.ROOT) : null));
+			this.acknowledged.put(id, street + "|" + upper(city));
+		}
+
+		private static @Nullable String upper(@Nullable String city) {
+			return (city != null) ? city.toUpperCase(Locale.ROOT) : null;
 		}
 
 		private String partitionOf(long id) {
 			if (id < -10_000) {
-				return "events_old";
+				return this.table + "_old";
 			}
 			if (id < 0) {
-				return "events_archive";
+				return this.table + "_archive";
 			}
 			if (id < 20_000) {
-				return "events_p0";
+				return this.table + "_p0";
 			}
 			if (id < 40_000) {
-				return "events_p1";
+				return this.table + "_p1";
 			}
-			return (id < 80_000) ? "events_p2" : "events_p3";
+			return this.table + ((id < 80_000) ? "_p2" : "_p3");
 		}
 
 		private int execute(Connection connection, String sql, Object... values) throws SQLException {
@@ -447,18 +573,27 @@ class PartitionedTableMigrationTests {
 		}
 
 		/**
-		 * Ids whose acknowledged last write is not what the table holds on the new side.
+		 * Ids whose acknowledged last write is not what the table holds: on the new side,
+		 * and on the old side too for a migration into another table.
 		 */
 		long lostWrites() {
-			Map<Long, String> stored = new ConcurrentHashMap<>();
-			PartitionedTableMigrationTests.this.jdbc.query("SELECT id, street, city_upper FROM events", (rs) -> {
-				stored.put(rs.getLong(1), rs.getString(2) + "|" + rs.getString(3));
-			});
-			return this.acknowledged.entrySet()
-				.stream()
-				.filter((entry) -> entry.getValue().isEmpty() ? stored.containsKey(entry.getKey())
-						: !entry.getValue().equals(stored.get(entry.getKey())))
-				.count();
+			List<String> sides = this.crossTable
+					? List.of("SELECT id, street, upper(city) FROM " + this.table,
+							"SELECT order_id, street, city FROM " + this.table + "_addresses")
+					: List.of("SELECT id, street, city_upper FROM " + this.table);
+			long lost = 0;
+			for (String side : sides) {
+				Map<Long, String> stored = new ConcurrentHashMap<>();
+				PartitionedTableMigrationTests.this.jdbc.query(side, (rs) -> {
+					stored.put(rs.getLong(1), rs.getString(2) + "|" + rs.getString(3));
+				});
+				lost += this.acknowledged.entrySet()
+					.stream()
+					.filter((entry) -> entry.getValue().isEmpty() ? stored.containsKey(entry.getKey())
+							: !entry.getValue().equals(stored.get(entry.getKey())))
+					.count();
+			}
+			return lost;
 		}
 
 	}
