@@ -48,9 +48,18 @@ public class BackfillRepository {
 			ORDER BY b.migration_id
 			""";
 
+	// on a partitioned table autovacuum works on its partitions, read from the catalog
+	// without locking them (pg_partition_tree would wait for a partition's lock)
 	private static final String AUTOVACUUM = """
+			WITH RECURSIVE tree (oid, relkind) AS (
+			    SELECT c.oid, c.relkind FROM pg_class c WHERE c.oid = to_regclass(?)
+			    UNION ALL
+			    SELECT c.oid, c.relkind FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
+			      JOIN pg_class c ON c.oid = i.inhrelid
+			    WHERE t.relkind = 'p')
 			SELECT v.phase FROM pg_stat_progress_vacuum v JOIN pg_stat_activity a ON a.pid = v.pid
-			WHERE v.relid = to_regclass(?) AND a.backend_type = 'autovacuum worker' LIMIT 1
+			WHERE v.relid IN (SELECT t.oid FROM tree t) AND a.backend_type = 'autovacuum worker'
+			LIMIT 1
 			""";
 
 	private static final String KEEP_ALIVE = """
@@ -68,13 +77,17 @@ public class BackfillRepository {
 
 	// A partitioned table holds no rows of its own and autovacuum never analyzes it (its
 	// reltuples stays -1): its partitions' estimates add up to its own, -1 while none
-	// of them was analyzed either
+	// of them was analyzed either. The partitions are read from the catalog without
+	// locking them.
 	private static final String ESTIMATED_ROWS = """
-			SELECT CASE WHEN c.relkind = 'p' THEN
-			         (SELECT coalesce(sum(l.reltuples) FILTER (WHERE l.reltuples >= 0), -1)
-			          FROM pg_partition_tree(c.oid) AS t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf)
-			       ELSE c.reltuples END::bigint
-			FROM pg_class c WHERE c.oid = to_regclass(?)
+			WITH RECURSIVE tree (oid, relkind, reltuples) AS (
+			    SELECT c.oid, c.relkind, c.reltuples FROM pg_class c WHERE c.oid = to_regclass(?)
+			    UNION ALL
+			    SELECT c.oid, c.relkind, c.reltuples FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
+			      JOIN pg_class c ON c.oid = i.inhrelid
+			    WHERE t.relkind = 'p')
+			SELECT coalesce(sum(t.reltuples) FILTER (WHERE t.reltuples >= 0), -1)::bigint FROM tree t
+			WHERE t.relkind <> 'p'
 			""";
 
 	private static final String ENSURE = """

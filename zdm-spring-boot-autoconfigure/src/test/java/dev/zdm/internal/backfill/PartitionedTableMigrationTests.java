@@ -9,8 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -222,7 +224,7 @@ class PartitionedTableMigrationTests {
 	}
 
 	@Test
-	void estimatesOfAPartitionedTableAddUpThoseOfItsPartitions() {
+	void estimatesOfAPartitionedTableAddUpThoseOfItsPartitions() throws Exception {
 		this.jdbc.execute("CREATE TABLE visits (id bigint PRIMARY KEY, page text) PARTITION BY RANGE (id)");
 		this.jdbc.execute("CREATE TABLE visits_1 PARTITION OF visits FOR VALUES FROM (0) TO (1000)");
 		this.jdbc.execute("CREATE TABLE visits_2 PARTITION OF visits FOR VALUES FROM (1000) TO (5000)");
@@ -239,6 +241,19 @@ class PartitionedTableMigrationTests {
 		assertThat(estimate.analyzed()).isTrue();
 		assertThat(estimate.bytes()).isEqualTo(this.jdbc.queryForObject(
 				"SELECT pg_total_relation_size('visits_1') + pg_total_relation_size('visits_2')", Long.class));
+		// read from the catalog: a partition locked by a DDL does not hold up the
+		// backfill's
+		// estimate
+		try (Connection holder = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (java.sql.Statement statement = holder.createStatement()) {
+				statement.execute("LOCK TABLE visits_2 IN ACCESS EXCLUSIVE MODE");
+			}
+			assertThat(CompletableFuture
+				.supplyAsync(() -> new BackfillRepository(postgres.dataSource()).estimatedRows("\"public\".\"visits\""))
+				.get(10, TimeUnit.SECONDS)).isEqualTo(3999);
+			holder.rollback();
+		}
 	}
 
 	private MigrationDefinition migration() {
