@@ -69,7 +69,7 @@ class DeclaredCatalog {
 	private static final String PARTITIONS = """
 			SELECT n.nspname, c.relname, c.relkind,
 			       EXISTS (SELECT 1 FROM pg_inherits ii JOIN pg_index x ON x.indexrelid = ii.inhrelid
-			               WHERE ii.inhparent = to_regclass(?) AND x.indrelid = c.oid)
+			               WHERE ii.inhparent = to_regclass(CAST(? AS text)) AND x.indrelid = c.oid)
 			FROM pg_inherits i
 			  JOIN pg_class c ON c.oid = i.inhrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -174,16 +174,16 @@ class DeclaredCatalog {
 	/**
 	 * Return a partitioned table's direct partitions.
 	 * @param table a partitioned table qualified with its schema
-	 * @param index the parent's index whose attached indexes to look for, qualified with
-	 * the table's schema
+	 * @param index the parent's index whose attached indexes to look for, or {@code null}
 	 * @return the partitions, by schema and name
 	 */
-	List<Partition> partitions(TableName table, TableName index) {
+	List<Partition> partitions(TableName table, @Nullable SqlIdentifier index) {
+		String parentIndex = (index != null) ? new TableName(table.schema(), index).quoted() : null;
 		return this.jdbcTemplate.query(PARTITIONS,
 				(rs, row) -> new Partition(
 						new TableName(new SqlIdentifier(rs.getString(1)), new SqlIdentifier(rs.getString(2))),
 						rs.getString(3).charAt(0), rs.getBoolean(4)),
-				index.quoted(), table.quoted());
+				parentIndex, table.quoted());
 	}
 
 	/**
@@ -284,7 +284,7 @@ class DeclaredCatalog {
 	 * @param kind its {@code pg_class.relkind}: {@code r} a table, {@code p} partitioned
 	 * in turn, {@code f} a foreign table
 	 * @param indexAttached whether it has an index attached to the parent's index asked
-	 * for
+	 * for, {@code false} if none was
 	 */
 	record Partition(TableName table, char kind, boolean indexAttached) {
 

@@ -129,8 +129,7 @@ class DeclaredChecks {
 		String prefix = "zdm.migrations." + migration.id() + ".";
 		if (!declared.indexes().isEmpty() || !declared.unique().isEmpty()) {
 			String property = declared.indexes().isEmpty() ? prefix + "constraints.unique" : prefix + "indexes";
-			TableName none = new TableName(migration.table().schema(), new SqlIdentifier("zdm_no_index"));
-			for (DeclaredCatalog.Partition partition : this.catalog.partitions(migration.table(), none)) {
+			for (DeclaredCatalog.Partition partition : this.catalog.partitions(migration.table(), null)) {
 				if (partition.kind() != 'r') {
 					throw new ZdmConfigurationException(migration.id(),
 							"table '" + migration.table() + "' is partitioned, and its partition '" + partition.table()

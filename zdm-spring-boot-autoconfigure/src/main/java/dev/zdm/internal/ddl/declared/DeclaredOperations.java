@@ -114,7 +114,7 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 		TableName index = new TableName(table.schema(), name);
 		statements.add("CREATE INDEX IF NOT EXISTS " + name.quoted() + " ON ONLY " + table.quoted() + " ("
 				+ quoted(columns) + ")");
-		for (DeclaredCatalog.Partition partition : this.catalog.partitions(table, index)) {
+		for (DeclaredCatalog.Partition partition : this.catalog.partitions(table, name)) {
 			if (partition.indexAttached()) {
 				continue;
 			}
@@ -192,8 +192,7 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 	// and its constraint from it, then the parent's constraint is a catalog change.
 	private void partitionedUnique(List<String> statements, TableName table, SqlIdentifier name,
 			List<SqlIdentifier> columns) {
-		TableName none = new TableName(table.schema(), new SqlIdentifier("zdm_no_index"));
-		for (DeclaredCatalog.Partition partition : this.catalog.partitions(table, none)) {
+		for (DeclaredCatalog.Partition partition : this.catalog.partitions(table, null)) {
 			SqlIdentifier own = partitionIndex(name, partition.table());
 			if (this.catalog.constraint(partition.table(), own) != null) {
 				continue;
