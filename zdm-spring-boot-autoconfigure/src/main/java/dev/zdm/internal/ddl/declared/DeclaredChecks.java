@@ -152,8 +152,7 @@ class DeclaredChecks {
 					String property = prefix + "constraints.unique." + unique.name().name();
 					throw new ZdmConfigurationException(migration.id(),
 							"table '" + migration.table() + "' is partitioned by "
-									+ (partitionKey.contains(null) ? "an expression"
-											: String.join(", ", partitionKey.stream().map(String::valueOf).toList()))
+									+ (partitionKey.contains(null) ? "an expression" : String.join(", ", partitionKey))
 									+ ", and PostgreSQL enforces a unique constraint of a partitioned table only "
 									+ "over columns that include every column of the partition key (" + property + ": "
 									+ String.join(", ", columns) + "); nothing has run",
