@@ -148,13 +148,30 @@ class DeclaredChangesRefusalTests {
 	}
 
 	@Test
-	void indexOfAPartitionedTable() {
+	void uniqueConstraintOfAPartitionedTableWithoutThePartitionKey() {
 		assertRefused(
 				List.of("zdm.migrations.m.table=events", "zdm.migrations.m.key=id",
-						"zdm.migrations.m.indexes.events_at=at"),
-				"table 'public.events' is partitioned, and PostgreSQL cannot build an index of a partitioned table "
-						+ "concurrently (zdm.migrations.m.indexes)",
-				"CREATE INDEX <name> ON ONLY public.events (<columns>)");
+						"zdm.migrations.m.constraints.unique.events_id=id"),
+				"table 'public.events' is partitioned by at, and PostgreSQL enforces a unique constraint of a "
+						+ "partitioned table only over columns that include every column of the partition key "
+						+ "(zdm.migrations.m.constraints.unique.events_id: id)",
+				"Add the partition key's columns to zdm.migrations.m.constraints.unique.events_id");
+	}
+
+	@Test
+	void indexOfAPartitionedTableWhosePartitionIsPartitionedInTurn() {
+		postgres.jdbc()
+			.execute("CREATE TABLE IF NOT EXISTS nested (id bigint, at date NOT NULL, PRIMARY KEY (id, at)) "
+					+ "PARTITION BY RANGE (at)");
+		postgres.jdbc()
+			.execute("CREATE TABLE IF NOT EXISTS nested_2026 PARTITION OF nested FOR VALUES FROM ('2026-01-01') "
+					+ "TO ('2027-01-01') PARTITION BY RANGE (id)");
+		schemaBefore = SchemaSnapshot.of(postgres.jdbc());
+		assertRefused(
+				List.of("zdm.migrations.m.table=nested", "zdm.migrations.m.key=id, at",
+						"zdm.migrations.m.indexes.nested_at=at"),
+				"table 'public.nested' is partitioned, and its partition 'public.nested_2026' is partitioned in turn",
+				"CREATE INDEX <name> ON ONLY public.nested (<columns>)");
 	}
 
 	private void assertRefused(List<String> properties, String description, String action) {

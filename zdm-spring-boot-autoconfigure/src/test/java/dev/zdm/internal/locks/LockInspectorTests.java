@@ -64,6 +64,41 @@ class LockInspectorTests {
 		}
 	}
 
+	@Test
+	void waitersOnAPartitionCountAsWaitersOnItsPartitionedTable() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE parted (id bigint PRIMARY KEY) PARTITION BY RANGE (id)");
+		postgres.jdbc().execute("CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (100)");
+		postgres.jdbc().execute("CREATE TABLE parted_2 PARTITION OF parted FOR VALUES FROM (100) TO (200)");
+		LockInspector inspector = new LockInspector(postgres.dataSource());
+		try (Connection holder = postgres.database().newConnection();
+				Connection writer = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (Statement statement = holder.createStatement()) {
+				statement.execute("LOCK TABLE parted_2 IN ACCESS EXCLUSIVE MODE");
+			}
+			int holderPid = pid(holder);
+			// the insert locks the parent, then waits for the partition
+			Thread insert = new Thread(() -> {
+				try (Statement statement = writer.createStatement()) {
+					statement.execute("INSERT INTO parted VALUES (150)");
+				}
+				catch (Exception ex) {
+					throw new IllegalStateException(ex);
+				}
+			});
+			insert.start();
+			org.awaitility.Awaitility.await()
+				.atMost(Duration.ofSeconds(10))
+				.until(() -> inspector.tableLockFigures(TableName.parse("parted")).waitingSessions() == 1);
+			TableLockFigures figures = inspector.tableLockFigures(TableName.parse("parted"));
+			assertThat(figures.blockers()).extracting(BlockingSession::pid).containsExactly(holderPid);
+			assertThat(inspector.tableLockFigures(TableName.parse("parted_1")).waitingSessions()).isZero();
+			holder.rollback();
+			insert.join(10_000);
+		}
+		assertThat(postgres.jdbc().queryForObject("SELECT count(*) FROM parted", Long.class)).isOne();
+	}
+
 	private static int pid(Connection connection) throws Exception {
 		try (Statement statement = connection.createStatement();
 				ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {

@@ -54,6 +54,29 @@ class DeclaredCatalog {
 
 	private static final String RELKIND = "SELECT c.relkind FROM pg_class c WHERE c.oid = CAST(? AS regclass)";
 
+	// the direct partitions, each with whether it has an index attached to the parent's
+	// index of a name (null while the parent has none)
+	private static final String PARTITIONS = """
+			SELECT n.nspname, c.relname, c.relkind,
+			       EXISTS (SELECT 1 FROM pg_inherits ii JOIN pg_index x ON x.indexrelid = ii.inhrelid
+			               WHERE ii.inhparent = to_regclass(CAST(? AS text)) AND x.indrelid = c.oid)
+			FROM pg_inherits i
+			  JOIN pg_class c ON c.oid = i.inhrelid
+			  JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE i.inhparent = CAST(? AS regclass)
+			ORDER BY n.nspname, c.relname
+			""";
+
+	// the partition key's columns; an expression of the key reads as null
+	private static final String PARTITION_KEY = """
+			SELECT a.attname
+			FROM pg_partitioned_table p
+			  CROSS JOIN LATERAL unnest(p.partattrs::int2[]) WITH ORDINALITY AS k (attnum, position)
+			  LEFT JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.attnum
+			WHERE p.partrelid = CAST(? AS regclass)
+			ORDER BY k.position
+			""";
+
 	private static final String SERVER_VERSION = "SELECT current_setting('server_version_num')::int";
 
 	private final DataSource dataSource;
@@ -123,6 +146,30 @@ class DeclaredCatalog {
 	boolean isPartitioned(TableName table) {
 		List<String> kind = this.jdbcTemplate.queryForList(RELKIND, String.class, table.quoted());
 		return !kind.isEmpty() && "p".equals(kind.get(0));
+	}
+
+	/**
+	 * Return a partitioned table's direct partitions.
+	 * @param table a partitioned table qualified with its schema
+	 * @param index the parent's index whose attached indexes to look for, or {@code null}
+	 * @return the partitions, by schema and name
+	 */
+	List<Partition> partitions(TableName table, @Nullable SqlIdentifier index) {
+		String parentIndex = (index != null) ? new TableName(table.schema(), index).quoted() : null;
+		return this.jdbcTemplate.query(PARTITIONS,
+				(rs, row) -> new Partition(
+						new TableName(new SqlIdentifier(rs.getString(1)), new SqlIdentifier(rs.getString(2))),
+						rs.getString(3).charAt(0), rs.getBoolean(4)),
+				parentIndex, table.quoted());
+	}
+
+	/**
+	 * Return the columns of a partitioned table's partition key.
+	 * @param table a partitioned table qualified with its schema
+	 * @return the columns in key order, {@code null} for an expression
+	 */
+	List<@Nullable String> partitionKey(TableName table) {
+		return this.jdbcTemplate.query(PARTITION_KEY, (rs, row) -> rs.getString(1), table.quoted());
 	}
 
 	/**
@@ -204,6 +251,19 @@ class DeclaredCatalog {
 	 * @param validated whether it is validated
 	 */
 	record Constraint(char type, boolean validated) {
+
+	}
+
+	/**
+	 * A partition of a partitioned table.
+	 *
+	 * @param table the partition, qualified with its schema
+	 * @param kind its {@code pg_class.relkind}: {@code r} a table, {@code p} partitioned
+	 * in turn, {@code f} a foreign table
+	 * @param indexAttached whether it has an index attached to the parent's index asked
+	 * for, {@code false} if none was
+	 */
+	record Partition(TableName table, char kind, boolean indexAttached) {
 
 	}
 

@@ -25,8 +25,10 @@ import dev.zdm.migration.ZdmConfigurationException;
 
 /**
  * Checks a migration's declared changes against the catalog before anything runs, and
- * refuses a migration of a partitioned table for what zdm cannot do on one. Each refusal
- * names the property and says what to do. Only reads.
+ * refuses those of a partitioned table that zdm cannot build on it: an index or unique
+ * constraint when a partition is partitioned in turn or not a table, a unique constraint
+ * that misses a column of the partition key, a foreign key before PostgreSQL 18. Each
+ * refusal names the property and says what to do. Only reads.
  */
 class DeclaredChecks {
 
@@ -127,16 +129,39 @@ class DeclaredChecks {
 		String prefix = "zdm.migrations." + migration.id() + ".";
 		if (!declared.indexes().isEmpty() || !declared.unique().isEmpty()) {
 			String property = declared.indexes().isEmpty() ? prefix + "constraints.unique" : prefix + "indexes";
-			throw new ZdmConfigurationException(migration.id(), "table '" + migration.table()
-					+ "' is partitioned, and PostgreSQL cannot build an index of a partitioned table concurrently ("
-					+ property + "); building it otherwise blocks every write to every partition; nothing has run",
-					"Remove " + property + " and build the index in the migration's scripts, partition by partition: "
-							+ "CREATE INDEX <name> ON ONLY " + migration.table() + " (<columns>) (instant: an "
-							+ "invalid index of the parent only); for each partition CREATE INDEX CONCURRENTLY "
-							+ "<name>_<partition> ON <partition> (<columns>) and ALTER INDEX <name> ATTACH "
-							+ "PARTITION <name>_<partition> (the parent's index becomes valid once every "
-							+ "partition's is attached). For a unique constraint the index must include the "
-							+ "partition key.");
+			for (DeclaredCatalog.Partition partition : this.catalog.partitions(migration.table(), null)) {
+				if (partition.kind() != 'r') {
+					throw new ZdmConfigurationException(migration.id(),
+							"table '" + migration.table() + "' is partitioned, and its partition '" + partition.table()
+									+ "' is " + ((partition.kind() == 'p') ? "partitioned in turn" : "not a table")
+									+ ": zdm builds a declared index (" + property
+									+ ") on each partition of a partitioned "
+									+ "table concurrently, one level deep; nothing has run",
+							"Remove " + property + " and build the index in the migration's scripts: CREATE INDEX "
+									+ "<name> ON ONLY " + migration.table() + " (<columns>); for each partition, at "
+									+ "every level, CREATE INDEX CONCURRENTLY (or ON ONLY for a partitioned one) and "
+									+ "ALTER INDEX <parent index> ATTACH PARTITION <its index>.");
+				}
+			}
+		}
+		if (!declared.unique().isEmpty()) {
+			List<@Nullable String> partitionKey = this.catalog.partitionKey(migration.table());
+			for (DeclaredChanges.Unique unique : declared.unique()) {
+				List<String> columns = unique.columns().stream().map(SqlIdentifier::name).toList();
+				if (partitionKey.contains(null) || !columns.containsAll(partitionKey)) {
+					String property = prefix + "constraints.unique." + unique.name().name();
+					throw new ZdmConfigurationException(migration.id(),
+							"table '" + migration.table() + "' is partitioned by "
+									+ (partitionKey.contains(null) ? "an expression" : String.join(", ", partitionKey))
+									+ ", and PostgreSQL enforces a unique constraint of a partitioned table only "
+									+ "over columns that include every column of the partition key (" + property + ": "
+									+ String.join(", ", columns) + "); nothing has run",
+							partitionKey.contains(null)
+									? "Remove " + property + ", or declare it on each partition as a migration "
+											+ "of its own (zdm.migrations.<id>.table set to the partition)."
+									: "Add the partition key's columns to " + property + ".");
+				}
+			}
 		}
 		if (!declared.foreignKeys().isEmpty() && this.catalog.serverVersion() < POSTGRES_18) {
 			throw new ZdmConfigurationException(migration.id(),

@@ -36,9 +36,12 @@ import dev.zdm.migration.TableName;
  * {@code SET NOT NULL} (which skips its scan thanks to the validated check) and the check
  * dropped; a check or foreign key is added {@code NOT VALID} then validated; a unique
  * constraint's index is built with {@code CREATE UNIQUE INDEX CONCURRENTLY} and the
- * constraint added {@code USING INDEX}. Every statement is generated from what the
- * catalog already has, so a step that resumes after a failure runs only what is left, and
- * a step with nothing left returns nothing.
+ * constraint added {@code USING INDEX}. On a partitioned table, where PostgreSQL builds
+ * no index concurrently, an index is created {@code ON ONLY} the parent and each
+ * partition's built concurrently and attached, and a unique constraint is added to each
+ * partition from its own index before the parent's adopts them. Every statement is
+ * generated from what the catalog already has, so a step that resumes after a failure
+ * runs only what is left, and a step with nothing left returns nothing.
  */
 public class DeclaredOperations implements SchemaChangeContributor, MigrationParticipant {
 
@@ -58,9 +61,9 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 	}
 
 	/**
-	 * Refuse declarations the catalog does not support, and a partitioned table for what
-	 * zdm cannot do on it, unless the migration is contracted (its contract scripts may
-	 * have dropped what the declarations named). Only reads.
+	 * Refuse declarations the catalog does not support, and those of a partitioned table
+	 * that zdm cannot build on it, unless the migration is contracted (its contract
+	 * scripts may have dropped what the declarations named). Only reads.
 	 */
 	@Override
 	public void validate(MigrationDefinition migration, MigrationState state) {
@@ -85,13 +88,44 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 						+ ((column.defaultValue() != null) ? " DEFAULT (" + column.defaultValue() + ")" : ""));
 			}
 		}
+		boolean partitioned = !declared.indexes().isEmpty() && this.catalog.isPartitioned(table);
 		for (DeclaredChanges.Index index : declared.indexes()) {
-			if (!this.catalog.isIndexValid(table, index.name())) {
+			if (this.catalog.isIndexValid(table, index.name())) {
+				continue;
+			}
+			if (partitioned) {
+				partitionedIndex(statements, table, index.name(), index.columns());
+			}
+			else {
 				statements.add("CREATE INDEX CONCURRENTLY IF NOT EXISTS " + index.name().quoted() + " ON "
 						+ table.quoted() + " (" + quoted(index.columns()) + ")");
 			}
 		}
 		return statements;
+	}
+
+	// PostgreSQL builds no index of a partitioned table concurrently: the parent's index
+	// is created ON ONLY the parent (a catalog change, invalid until each partition has
+	// one attached), each partition's built concurrently and attached. Partitions
+	// created or attached later get theirs from PostgreSQL, as for any index of the
+	// parent.
+	private void partitionedIndex(List<String> statements, TableName table, SqlIdentifier name,
+			List<SqlIdentifier> columns) {
+		TableName index = new TableName(table.schema(), name);
+		statements.add("CREATE INDEX IF NOT EXISTS " + name.quoted() + " ON ONLY " + table.quoted() + " ("
+				+ quoted(columns) + ")");
+		for (DeclaredCatalog.Partition partition : this.catalog.partitions(table, name)) {
+			if (partition.indexAttached()) {
+				continue;
+			}
+			SqlIdentifier own = partitionIndex(name, partition.table());
+			if (!this.catalog.isIndexValid(partition.table(), own)) {
+				statements.add("CREATE INDEX CONCURRENTLY IF NOT EXISTS " + own.quoted() + " ON "
+						+ partition.table().quoted() + " (" + quoted(columns) + ")");
+			}
+			statements.add("ALTER INDEX " + index.quoted() + " ATTACH PARTITION "
+					+ new TableName(partition.table().schema(), own).quoted());
+		}
 	}
 
 	@Override
@@ -133,8 +167,13 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 			addThenValidate(statements, alter, table, foreignKey.name(), "FOREIGN KEY (" + quoted(foreignKey.columns())
 					+ ") REFERENCES " + references.quoted() + " (" + quoted(referenced) + ")");
 		}
+		boolean partitioned = !declared.unique().isEmpty() && this.catalog.isPartitioned(table);
 		for (DeclaredChanges.Unique unique : declared.unique()) {
 			if (this.catalog.constraint(table, unique.name()) != null) {
+				continue;
+			}
+			if (partitioned) {
+				partitionedUnique(statements, table, unique.name(), unique.columns());
 				continue;
 			}
 			if (!this.catalog.isIndexValid(table, unique.name())) {
@@ -145,6 +184,40 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 					+ unique.name().quoted());
 		}
 		return statements;
+	}
+
+	// A partitioned table takes no constraint USING INDEX, but a unique constraint added
+	// to it adopts, without building anything, each partition's unique index that backs a
+	// constraint of the same columns: each partition gets its index built concurrently
+	// and its constraint from it, then the parent's constraint is a catalog change.
+	private void partitionedUnique(List<String> statements, TableName table, SqlIdentifier name,
+			List<SqlIdentifier> columns) {
+		for (DeclaredCatalog.Partition partition : this.catalog.partitions(table, null)) {
+			SqlIdentifier own = partitionIndex(name, partition.table());
+			if (this.catalog.constraint(partition.table(), own) != null) {
+				continue;
+			}
+			if (!this.catalog.isIndexValid(partition.table(), own)) {
+				statements.add("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS " + own.quoted() + " ON "
+						+ partition.table().quoted() + " (" + quoted(columns) + ")");
+			}
+			statements.add("ALTER TABLE " + partition.table().quoted() + " ADD CONSTRAINT " + own.quoted()
+					+ " UNIQUE USING INDEX " + own.quoted());
+		}
+		statements.add("ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + name.quoted() + " UNIQUE ("
+				+ quoted(columns) + ")");
+	}
+
+	/**
+	 * Return the name of a partition's index (or unique constraint) for one declared on
+	 * its partitioned table, at most 63 characters.
+	 * @param name the declared index or constraint
+	 * @param partition the partition
+	 * @return the partition's index name
+	 */
+	static SqlIdentifier partitionIndex(SqlIdentifier name, TableName partition) {
+		String own = name.name() + "_" + partition.table().name();
+		return limited(own, own);
 	}
 
 	private void addThenValidate(List<String> statements, String alter, TableName table, SqlIdentifier name,
@@ -165,9 +238,12 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 	 * @return the check's name
 	 */
 	static SqlIdentifier notNullCheck(SqlIdentifier column) {
-		String name = "zdm_not_null_" + column.name();
+		return limited("zdm_not_null_" + column.name(), column.name());
+	}
+
+	private static SqlIdentifier limited(String name, String hashed) {
 		if (name.length() > 63) {
-			String hash = String.format("%08x", column.name().hashCode());
+			String hash = String.format("%08x", hashed.hashCode());
 			name = name.substring(0, 63 - hash.length() - 1) + "_" + hash;
 		}
 		return new SqlIdentifier(name);

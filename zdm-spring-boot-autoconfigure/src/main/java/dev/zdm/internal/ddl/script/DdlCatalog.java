@@ -60,11 +60,23 @@ public class DdlCatalog {
 			SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ? AND convalidated)
 			""";
 
+	// a partitioned table's rows and size are its partitions' (its own reltuples stays -1
+	// and its size 0): their figures add up, reltuples -1 while none was analyzed; the
+	// partitions are read from the catalog without locking them
 	private static final String TABLE_ESTIMATE = """
-			SELECT c.oid::regclass::text AS name, c.reltuples::bigint AS reltuples, s.n_live_tup,
-			       pg_total_relation_size(c.oid) AS bytes
-			FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-			WHERE c.oid = to_regclass(?)
+			WITH RECURSIVE tree (oid, relkind, root) AS (
+			    SELECT c.oid, c.relkind, c.oid FROM pg_class c WHERE c.oid = to_regclass(?)
+			    UNION ALL
+			    SELECT c.oid, c.relkind, t.root FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
+			      JOIN pg_class c ON c.oid = i.inhrelid
+			    WHERE t.relkind = 'p')
+			SELECT t.root::regclass::text AS name,
+			       coalesce(sum(c.reltuples) FILTER (WHERE c.relkind <> 'p' AND c.reltuples >= 0), -1)::bigint
+			         AS reltuples,
+			       coalesce(sum(s.n_live_tup) FILTER (WHERE c.relkind <> 'p'), 0) AS n_live_tup,
+			       coalesce(sum(pg_total_relation_size(c.oid)) FILTER (WHERE c.relkind <> 'p'), 0) AS bytes
+			FROM tree t JOIN pg_class c ON c.oid = t.oid LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+			GROUP BY t.root
 			""";
 
 	private final JdbcTemplate jdbcTemplate;

@@ -167,6 +167,73 @@ class DeclaredOperationsTests {
 		assertThat(declared.contractStatements(migration)).isEmpty();
 	}
 
+	@Test
+	void indexAndUniqueConstraintOfAPartitionedTableAreBuiltPartitionByPartitionUnderWrites() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE logs (id bigint NOT NULL, at date NOT NULL, kind text, ref bigint, "
+				+ "PRIMARY KEY (id, at)) PARTITION BY RANGE (at)");
+		jdbc.execute("CREATE TABLE logs_2025 PARTITION OF logs FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
+		jdbc.execute("CREATE TABLE logs_2026 PARTITION OF logs FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+		jdbc.execute("INSERT INTO logs SELECT i, DATE '2025-01-01' + (i % 700), 'k' || (i % 7), i "
+				+ "FROM generate_series(1, 20000) i");
+		new MigrationStateRepository(postgres.dataSource()).register("logs-declared");
+		MigrationDefinition migration = MigrationDefinition.builder("logs-declared")
+			.table("public.logs")
+			.index("logs_kind", "kind")
+			.unique("logs_ref_at", "ref", "at")
+			.build();
+		DeclaredOperations declared = new DeclaredOperations(postgres.dataSource(), new DefaultResourceLoader());
+		declared.validate(migration, MigrationState.initial(migration.id()));
+		assertThat(declared.expandStatements(migration)).containsExactly(
+				"CREATE INDEX IF NOT EXISTS \"logs_kind\" ON ONLY \"public\".\"logs\" (\"kind\")",
+				"CREATE INDEX CONCURRENTLY IF NOT EXISTS \"logs_kind_logs_2025\" ON \"public\".\"logs_2025\" (\"kind\")",
+				"ALTER INDEX \"public\".\"logs_kind\" ATTACH PARTITION \"public\".\"logs_kind_logs_2025\"",
+				"CREATE INDEX CONCURRENTLY IF NOT EXISTS \"logs_kind_logs_2026\" ON \"public\".\"logs_2026\" (\"kind\")",
+				"ALTER INDEX \"public\".\"logs_kind\" ATTACH PARTITION \"public\".\"logs_kind_logs_2026\"");
+		try (HikariDataSource pool = postgres.newDataSource("zdm-ddl-logs", 4);
+				HikariDataSource writerPool = postgres.newDataSource("writers-logs", 3)) {
+			DdlRunners runner = DdlRunners.create(pool, this.settings,
+					new ExpandSettings(true, Duration.ofMinutes(10), Set.of()),
+					new InstanceInfo("declared-tests", null, "localhost", 1), Duration.ofSeconds(5), List.of(declared));
+			Writers writers = new Writers(writerPool);
+			await().atMost(Duration.ofSeconds(10)).until(() -> writers.completed() > 20);
+			runner.validator().validate(migration, MigrationState.initial(migration.id()));
+			long beforeExpand = writers.completed();
+			runner.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
+			long atExpand = writers.completed();
+			assertThat(atExpand).as("writes during the expand").isGreaterThan(beforeExpand);
+			new MigrationStateRepository(postgres.dataSource()).markContracted(migration.id(), "declared-tests");
+			assertThat(runner.contract().contract(migration)).isTrue();
+			long atContract = writers.completed();
+			long longestWrite = writers.stop();
+			assertThat(writers.failure()).isNull();
+			assertThat(atContract).as("writes during the contract").isGreaterThan(atExpand);
+			assertThat(longestWrite).as("longest write (ms)").isLessThan(LOCK_TIMEOUT.toMillis() + 600);
+			DdlStatus status = runner.history().status(migration.id(), 20);
+			assertThat(status.statements()).hasSize(10)
+				.allSatisfy((statement) -> assertThat(statement.source()).isEqualTo("contributor:DeclaredOperations"))
+				.allSatisfy((statement) -> assertThat(statement.state()).isEqualTo("applied"));
+			runner.destroy();
+		}
+		assertThat(jdbc.queryForObject("SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = 'logs_kind'::regclass",
+				Boolean.class))
+			.isTrue();
+		assertThat(jdbc.queryForList("SELECT c.conrelid::regclass::text || ':' || c.conname FROM pg_constraint c "
+				+ "WHERE c.conparentid = (SELECT oid FROM pg_constraint WHERE conrelid = 'logs'::regclass "
+				+ "AND conname = 'logs_ref_at' AND contype = 'u') ORDER BY 1", String.class))
+			.as("the partitions' constraints, adopted by the parent's")
+			.containsExactly("logs_2025:logs_ref_at_logs_2025", "logs_2026:logs_ref_at_logs_2026");
+		assertThat(declared.expandStatements(migration)).isEmpty();
+		assertThat(declared.contractStatements(migration)).isEmpty();
+		// a partition created afterwards gets both from PostgreSQL
+		jdbc.execute("CREATE TABLE logs_2027 PARTITION OF logs FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')");
+		assertThat(
+				jdbc.queryForObject("SELECT count(*) FROM pg_inherits i JOIN pg_index x ON x.indexrelid = i.inhrelid "
+						+ "WHERE x.indrelid = 'logs_2027'::regclass AND i.inhparent IN ('logs_kind'::regclass, "
+						+ "'logs_ref_at'::regclass)", Long.class))
+			.isEqualTo(2);
+	}
+
 	private static int lockTimeouts(DdlRunners runner, String id, DdlStep step) {
 		return runner.history()
 			.status(id, 5)
@@ -233,6 +300,71 @@ class DeclaredOperationsTests {
 	/**
 	 * Readers of the table, measuring the longest read.
 	 */
+	/**
+	 * Writers of the {@code logs} table: inserts of new rows and updates of existing ones
+	 * through the parent, each timed.
+	 */
+	static final class Writers {
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private final AtomicLong longestNanos = new AtomicLong();
+
+		private final AtomicLong completed = new AtomicLong();
+
+		private final java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+
+		private final List<Thread> threads;
+
+		Writers(javax.sql.DataSource dataSource) {
+			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+			this.threads = java.util.stream.IntStream.range(0, 2).mapToObj((n) -> {
+				Thread thread = new Thread(() -> {
+					long next = 100_000 + n;
+					try {
+						while (this.running.get()) {
+							long started = System.nanoTime();
+							if (next % 3 == 0) {
+								jdbc.update("UPDATE logs SET kind = 'u' || ? WHERE id = ?", next, next % 20_000 + 1);
+							}
+							else {
+								jdbc.update("INSERT INTO logs VALUES (?, DATE '2025-01-01' + (? % 700)::int, 'new', ?)",
+										next, next, next);
+							}
+							this.longestNanos.accumulateAndGet(System.nanoTime() - started, Math::max);
+							this.completed.incrementAndGet();
+							next += 2;
+							Thread.sleep(2);
+						}
+					}
+					catch (Throwable ex) {
+						this.failure.compareAndSet(null, ex);
+					}
+				}, "writer-" + n);
+				thread.setDaemon(true);
+				thread.start();
+				return thread;
+			}).toList();
+		}
+
+		long stop() throws InterruptedException {
+			this.running.set(false);
+			for (Thread thread : this.threads) {
+				thread.join(10_000);
+			}
+			return TimeUnit.NANOSECONDS.toMillis(this.longestNanos.get());
+		}
+
+		long completed() {
+			return this.completed.get();
+		}
+
+		Throwable failure() {
+			return this.failure.get();
+		}
+
+	}
+
 	static final class Readers {
 
 		private final AtomicBoolean running = new AtomicBoolean(true);
