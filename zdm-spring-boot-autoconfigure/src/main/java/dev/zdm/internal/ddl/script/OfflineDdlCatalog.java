@@ -38,6 +38,16 @@ public final class OfflineDdlCatalog extends DdlCatalog {
 	}
 
 	@Override
+	public @Nullable String columnCollation(String table, String column) {
+		return null;
+	}
+
+	@Override
+	public List<String> checksOnColumn(String table, String column) {
+		return List.of();
+	}
+
+	@Override
 	public boolean isVolatile(String function) {
 		return VOLATILE_FUNCTIONS.contains(function.toLowerCase());
 	}

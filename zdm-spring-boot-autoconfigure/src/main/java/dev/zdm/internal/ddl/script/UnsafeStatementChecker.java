@@ -105,6 +105,10 @@ public class UnsafeStatementChecker {
 
 		private final Set<String> partitionedTables = new HashSet<>();
 
+		private final Set<String> newIndexes = new HashSet<>();
+
+		private final Set<String> newOthers = new HashSet<>();
+
 		private final Map<String, String> notValidNotNullChecks = new HashMap<>();
 
 		private final Set<String> provenNotNull = new HashSet<>();
@@ -171,16 +175,68 @@ public class UnsafeStatementChecker {
 				else if (accept("index") || accept("unique", "index")) {
 					createIndex();
 				}
+				else if (accept("materialized", "view") || accept("domain")) {
+					accept("if", "not", "exists");
+					SqlName created = name();
+					if (created != null) {
+						this.scope.newOthers.add(created.key());
+					}
+				}
 			}
 			else if (accept("alter", "table")) {
 				alterTable();
 			}
+			else if (accept("alter", "index")) {
+				accept("if", "exists");
+				SqlName index = name();
+				if (index != null && containsAfter("set", "tablespace")
+						&& !this.scope.newIndexes.contains(index.key())) {
+					found(UnsafeOperation.TABLE_REWRITE, "SET TABLESPACE of index " + index.sql());
+				}
+			}
+			else if (accept("alter", "domain")) {
+				alterDomain();
+			}
+			else if (word("alter") && renames()) {
+				found(UnsafeOperation.RENAME, null);
+			}
 			else if (accept("drop", "table")) {
 				dropInExpand("DROP TABLE");
+			}
+			else if (accept("drop", "view") || accept("drop", "materialized", "view")) {
+				dropInExpand("DROP VIEW");
+			}
+			else if (accept("drop", "schema")) {
+				dropInExpand("DROP SCHEMA");
+			}
+			else if (accept("drop", "index")) {
+				dropIndex();
+			}
+			else if (accept("drop", "database")) {
+				found(UnsafeOperation.DROP_DATABASE, null);
+			}
+			else if (accept("truncate")) {
+				truncate();
+			}
+			else if (accept("update") || accept("delete", "from") || accept("merge", "into")) {
+				changeRows();
+			}
+			else if (accept("refresh", "materialized", "view")) {
+				if (!accept("concurrently")) {
+					SqlName view = name();
+					if (view != null && !this.scope.newOthers.contains(view.key())) {
+						found(UnsafeOperation.REFRESH_MATERIALIZED_VIEW, null);
+					}
+				}
 			}
 			else if (accept("vacuum")) {
 				if (contains("full")) {
 					found(UnsafeOperation.VACUUM_FULL, null);
+				}
+			}
+			else if (accept("repack")) {
+				if (!contains("concurrently")) {
+					found(UnsafeOperation.VACUUM_FULL, "REPACK without CONCURRENTLY");
 				}
 			}
 			else if (accept("cluster")) {
@@ -198,6 +254,8 @@ public class UnsafeStatementChecker {
 
 		private void createIndex() {
 			boolean concurrently = accept("concurrently");
+			accept("if", "not", "exists");
+			SqlName index = word("on") ? null : name();
 			while (this.position < this.tokens.size() && !word("on")) {
 				this.position++;
 			}
@@ -208,6 +266,9 @@ public class UnsafeStatementChecker {
 			SqlName table = name();
 			if (table == null) {
 				return;
+			}
+			if (index != null && !existing(table)) {
+				this.scope.newIndexes.add(index.key());
 			}
 			// ON ONLY a partitioned table builds nothing: it is the first step of the
 			// recipe for one.
@@ -236,6 +297,79 @@ public class UnsafeStatementChecker {
 			for (List<SqlToken> action : actions()) {
 				new ActionCheck(this, table, existing, action).run();
 			}
+		}
+
+		// DROP INDEX [CONCURRENTLY] [IF EXISTS] name [, ...]: an index that does not
+		// exist, or one built on a table the scripts create, takes no lock that matters.
+		private void dropIndex() {
+			if (accept("concurrently")) {
+				return;
+			}
+			accept("if", "exists");
+			for (List<SqlToken> names : actions()) {
+				SqlName index = SqlName.read(names, 0, (end) -> {
+				});
+				if (index != null && !this.scope.newIndexes.contains(index.key())
+						&& UnsafeStatementChecker.this.catalog.relationExists(index.sql())) {
+					found(UnsafeOperation.DROP_INDEX, "index " + index.sql());
+				}
+			}
+		}
+
+		// TRUNCATE [TABLE] [ONLY] name [*] [, ...] [CASCADE]
+		private void truncate() {
+			accept("table");
+			for (List<SqlToken> names : actions()) {
+				int start = SqlToken.isWordAt(names, 0, "only") ? 1 : 0;
+				SqlName table = SqlName.read(names, start, (end) -> {
+				});
+				if (table != null && existing(table)) {
+					found(UnsafeOperation.TRUNCATE, "table " + table.sql()
+							+ (contains("cascade") ? ", and with CASCADE the tables referencing it" : ""));
+					return;
+				}
+			}
+		}
+
+		private void changeRows() {
+			accept("only");
+			SqlName table = name();
+			if (table != null && existing(table)) {
+				found(UnsafeOperation.BACKFILL_IN_SCRIPT, "rows of existing table " + table.sql());
+			}
+		}
+
+		private void alterDomain() {
+			SqlName domain = name();
+			if (domain == null || this.scope.newOthers.contains(domain.key())) {
+				return;
+			}
+			if (accept("add")) {
+				int end = this.tokens.size();
+				boolean notValid = end >= 2 && this.tokens.get(end - 2).isWord("not")
+						&& this.tokens.get(end - 1).isWord("valid");
+				if (!notValid) {
+					found(UnsafeOperation.ADD_CONSTRAINT, "on domain " + domain.sql());
+				}
+			}
+			else if (accept("set", "not", "null")) {
+				found(UnsafeOperation.ADD_CONSTRAINT, "SET NOT NULL on domain " + domain.sql()
+						+ ": add CHECK (VALUE IS NOT NULL) NOT VALID and validate it instead");
+			}
+			else if (accept("rename")) {
+				if (!accept("constraint")) {
+					found(UnsafeOperation.RENAME, null);
+				}
+			}
+		}
+
+		// ALTER SCHEMA / TYPE / VIEW / MATERIALIZED VIEW ... RENAME (TO, VALUE, COLUMN,
+		// ATTRIBUTE), which old instances still name.
+		private boolean renames() {
+			boolean object = SqlToken.matchAt(this.tokens, 1, "schema") || SqlToken.matchAt(this.tokens, 1, "type")
+					|| SqlToken.matchAt(this.tokens, 1, "view")
+					|| SqlToken.matchAt(this.tokens, 1, "materialized", "view");
+			return object && contains("rename") && !containsAfter("rename", "constraint");
 		}
 
 		private List<List<SqlToken>> actions() {
@@ -273,6 +407,10 @@ public class UnsafeStatementChecker {
 			return this.tokens.stream().anyMatch((token) -> token.isWord(word));
 		}
 
+		private boolean containsAfter(String... words) {
+			return SqlToken.containsWords(this.tokens, this.position, words);
+		}
+
 	}
 
 	/**
@@ -307,6 +445,20 @@ public class UnsafeStatementChecker {
 			else if (accept("rename")) {
 				if (!accept("constraint")) {
 					this.statement.found(UnsafeOperation.RENAME, null);
+				}
+			}
+			else if (accept("set", "schema")) {
+				this.statement.found(UnsafeOperation.RENAME, "SET SCHEMA moves the table");
+			}
+			else if (accept("set", "tablespace") || accept("set", "logged") || accept("set", "unlogged")
+					|| accept("set", "access", "method")) {
+				if (this.existing) {
+					this.statement.found(UnsafeOperation.TABLE_REWRITE, null);
+				}
+			}
+			else if (accept("detach", "partition")) {
+				if (this.existing && !containsWords("concurrently") && !containsWords("finalize")) {
+					this.statement.found(UnsafeOperation.DETACH_PARTITION, "of " + this.table.sql());
 				}
 			}
 			else if (accept("drop")) {
@@ -405,6 +557,13 @@ public class UnsafeStatementChecker {
 			if (containsWords("unique") || containsWords("primary", "key")) {
 				this.statement.found(UnsafeOperation.ADD_UNIQUE_CONSTRAINT, "column " + column.value());
 			}
+			if (containsWords("references") || containsWords("check")) {
+				this.statement.found(UnsafeOperation.ADD_CONSTRAINT,
+						((containsWords("references") ? "foreign key" : "check") + " of new column " + column.value()));
+			}
+			if (type != null && type.isWord("json")) {
+				this.statement.found(UnsafeOperation.JSON_COLUMN, "column " + column.value());
+			}
 		}
 
 		private @Nullable String volatileFunctionInDefault() {
@@ -436,6 +595,11 @@ public class UnsafeStatementChecker {
 					}
 				}
 			}
+			else if (accept("set", "expression")) {
+				if (this.existing) {
+					this.statement.found(UnsafeOperation.TABLE_REWRITE, "SET EXPRESSION of column " + column);
+				}
+			}
 			else if (accept("set", "not", "null")) {
 				if (this.existing && !this.statement.scope.provenNotNull.contains(this.table.key() + "/" + column)
 						&& !UnsafeStatementChecker.this.catalog.isProvenNotNull(this.table.sql(), column)) {
@@ -456,6 +620,21 @@ public class UnsafeStatementChecker {
 			ColumnType from = ColumnType.parse(SqlScriptParser.parse(current).get(0).tokens());
 			if (from == null || !from.canWidenTo(target)) {
 				return "column " + column + " from " + current + " to " + target;
+			}
+			int collate = indexOf("collate");
+			SqlName collation = (collate >= 0) ? SqlName.read(this.tokens, collate + 1, (end) -> {
+			}) : null;
+			if (collation != null) {
+				String currentCollation = UnsafeStatementChecker.this.catalog.columnCollation(this.table.sql(), column);
+				if (!collation.key().equals(currentCollation)) {
+					return "column " + column + " changes its collation from " + currentCollation + " to "
+							+ collation.key() + ", which rebuilds its indexes";
+				}
+			}
+			List<String> checks = UnsafeStatementChecker.this.catalog.checksOnColumn(this.table.sql(), column);
+			if (!checks.isEmpty()) {
+				return "column " + column + " has check constraint " + String.join(", ", checks)
+						+ ", checked again on every row";
 			}
 			return null;
 		}

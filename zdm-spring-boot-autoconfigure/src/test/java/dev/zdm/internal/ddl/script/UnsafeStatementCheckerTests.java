@@ -8,10 +8,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import org.springframework.core.io.DefaultResourceLoader;
 
 import dev.zdm.ddl.UnsafeOperation;
+import dev.zdm.ddl.UnsafeStatement;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.DdlTestScripts;
 
@@ -39,6 +42,150 @@ class UnsafeStatementCheckerTests {
 		postgres.jdbc()
 			.execute("CREATE TABLE items (id bigint PRIMARY KEY, name text, code varchar(10), "
 					+ "price numeric(10, 2), qty int, owner_id bigint, note text)");
+		postgres.jdbc().execute("CREATE INDEX items_code ON items (code)");
+		postgres.jdbc()
+			.execute("CREATE TABLE hosts (id bigint PRIMARY KEY, address cidr, seen timestamp(3), "
+					+ "seen_tz timestamptz(3), took interval(2), flags varbit(4), label varchar(10) "
+					+ "CONSTRAINT hosts_label_check CHECK (label <> ''), total numeric(6, 2) GENERATED ALWAYS AS "
+					+ "(id * 2) STORED)");
+		postgres.jdbc()
+			.execute("CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at); CREATE TABLE events_2026 "
+					+ "PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+		postgres.jdbc()
+			.execute("CREATE MATERIALIZED VIEW item_totals AS SELECT owner_id, count(*) FROM items GROUP BY 1");
+		postgres.jdbc().execute("CREATE VIEW item_names AS SELECT id, name FROM items");
+		postgres.jdbc().execute("CREATE DOMAIN positive AS int");
+		postgres.jdbc().execute("CREATE TYPE item_state AS ENUM ('new', 'done')");
+		postgres.jdbc().execute("CREATE SCHEMA reports");
+	}
+
+	@ParameterizedTest(name = "{1}: {0}")
+	@CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+			DROP INDEX items_code                                            | drop-index
+			DROP INDEX IF EXISTS public.items_code                           | drop-index
+			ALTER TABLE events DETACH PARTITION events_2026                  | detach-partition
+			ALTER TABLE items SET TABLESPACE pg_default                      | table-rewrite
+			ALTER TABLE items SET UNLOGGED                                   | table-rewrite
+			ALTER TABLE items SET LOGGED                                     | table-rewrite
+			ALTER TABLE items SET ACCESS METHOD heap                         | table-rewrite
+			ALTER TABLE hosts ALTER COLUMN total SET EXPRESSION AS (id * 3)  | table-rewrite
+			ALTER INDEX items_code SET TABLESPACE pg_default                 | table-rewrite
+			TRUNCATE items                                                   | truncate
+			TRUNCATE TABLE ONLY owners CASCADE                               | truncate
+			DROP DATABASE archive                                            | drop-database
+			UPDATE items SET note = lower(name)                              | backfill-in-script
+			DELETE FROM ONLY items WHERE qty = 0                             | backfill-in-script
+			MERGE INTO items i USING owners o ON i.owner_id = o.id WHEN MATCHED THEN DELETE | backfill-in-script
+			ALTER TABLE items ADD COLUMN doc json                            | json-column
+			REFRESH MATERIALIZED VIEW item_totals                            | refresh-materialized-view
+			ALTER TABLE items ADD COLUMN maker_id bigint REFERENCES owners (id) | add-constraint
+			ALTER TABLE items ADD COLUMN rank int CHECK (rank > 0)           | add-constraint
+			ALTER DOMAIN positive ADD CONSTRAINT positive_check CHECK (VALUE > 0) | add-constraint
+			ALTER DOMAIN positive SET NOT NULL                               | add-constraint
+			ALTER SCHEMA reports RENAME TO reporting                         | rename
+			ALTER TYPE item_state RENAME VALUE 'done' TO 'finished'          | rename
+			ALTER TYPE item_state RENAME TO item_status                      | rename
+			ALTER VIEW item_names RENAME COLUMN name TO title                | rename
+			ALTER MATERIALIZED VIEW item_totals RENAME TO owner_totals       | rename
+			ALTER TABLE items SET SCHEMA reports                             | rename
+			ALTER TABLE items ALTER COLUMN name TYPE text COLLATE "C"        | alter-column-type
+			ALTER TABLE hosts ALTER COLUMN label TYPE varchar(20)            | alter-column-type
+			ALTER TABLE hosts ALTER COLUMN seen_tz TYPE timestamp(6)         | alter-column-type
+			ALTER TABLE hosts ALTER COLUMN seen TYPE timestamp(0)            | alter-column-type
+			ALTER TABLE hosts ALTER COLUMN address TYPE text                 | alter-column-type
+			REPACK items                                                     | vacuum-full
+			DROP VIEW item_names                                             | drop-in-expand
+			DROP MATERIALIZED VIEW IF EXISTS item_totals                     | drop-in-expand
+			DROP SCHEMA reports                                              | drop-in-expand
+			""")
+	void peerHazardIsFoundWithItsCode(String statement, String code) {
+		assertThat(this.checker.check(scripts("expand", statement + ";"), List.of(), Set.of()))
+			.extracting((finding) -> finding.operation().code())
+			.containsExactly(code);
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+			DROP INDEX CONCURRENTLY IF EXISTS items_code
+			DROP INDEX IF EXISTS no_such_index
+			ALTER TABLE events DETACH PARTITION events_2026 CONCURRENTLY
+			ALTER TABLE events DETACH PARTITION events_2026 FINALIZE
+			ALTER TABLE items SET (fillfactor = 90)
+			ALTER TABLE items ADD COLUMN doc jsonb
+			REFRESH MATERIALIZED VIEW CONCURRENTLY item_totals
+			ALTER DOMAIN positive ADD CONSTRAINT positive_check CHECK (VALUE > 0) NOT VALID
+			ALTER DOMAIN positive VALIDATE CONSTRAINT positive_check
+			ALTER DOMAIN positive RENAME CONSTRAINT positive_check TO positive_value
+			ALTER TYPE item_state ADD VALUE IF NOT EXISTS 'archived' AFTER 'done'
+			ALTER INDEX items_code RENAME TO items_code_idx
+			ALTER TABLE items ALTER COLUMN name TYPE text COLLATE "default"
+			ALTER TABLE hosts ALTER COLUMN seen TYPE timestamp(6)
+			ALTER TABLE hosts ALTER COLUMN seen TYPE timestamp
+			ALTER TABLE hosts ALTER COLUMN seen_tz TYPE timestamptz
+			ALTER TABLE hosts ALTER COLUMN took TYPE interval(4)
+			ALTER TABLE hosts ALTER COLUMN address TYPE inet
+			ALTER TABLE hosts ALTER COLUMN flags TYPE varbit(8)
+			ALTER TABLE hosts ALTER COLUMN flags TYPE bit varying
+			INSERT INTO owners (id) VALUES (1) ON CONFLICT DO NOTHING
+			REPACK (CONCURRENTLY) items
+			""")
+	void safeFormOfPeerHazardPasses(String statement) {
+		assertThat(this.checker.check(scripts("expand", statement + ";"), List.of(), Set.of())).isEmpty();
+	}
+
+	@Test
+	void objectsTheScriptsCreateMayBeChangedFreely() {
+		List<DdlScript> expand = scripts("expand", """
+				CREATE TABLE staging (id bigint PRIMARY KEY, doc text);
+				CREATE INDEX staging_doc ON staging (doc);
+				DROP INDEX staging_doc;
+				UPDATE staging SET doc = upper(doc);
+				DELETE FROM staging WHERE doc IS NULL;
+				TRUNCATE staging;
+				ALTER TABLE staging SET UNLOGGED;
+				ALTER TABLE staging ADD COLUMN owner_id bigint REFERENCES owners (id);
+				CREATE MATERIALIZED VIEW staging_totals AS SELECT count(*) FROM staging WITH NO DATA;
+				REFRESH MATERIALIZED VIEW staging_totals;
+				CREATE DOMAIN short_text AS text;
+				ALTER DOMAIN short_text ADD CONSTRAINT short_text_length CHECK (length(VALUE) < 10);
+				""");
+		assertThat(this.checker.check(expand, List.of(), Set.of())).isEmpty();
+	}
+
+	@Test
+	void dropsOfAViewOrSchemaAreForTheContract() {
+		List<DdlScript> contract = scripts("contract", """
+				DROP VIEW item_names;
+				DROP SCHEMA reports;
+				""");
+		assertThat(this.checker.check(List.of(), contract, Set.of())).isEmpty();
+	}
+
+	@Test
+	void typeChangeDetailSaysWhatIsCheckedOrRebuilt() {
+		List<DdlScript> expand = scripts("expand", """
+				ALTER TABLE hosts ALTER COLUMN label TYPE text;
+				ALTER TABLE items ALTER COLUMN code TYPE varchar(20) COLLATE pg_catalog."C";
+				""");
+		assertThat(this.checker.check(expand, List.of(), Set.of())).extracting(UnsafeStatement::detail)
+			.containsExactly("column label has check constraint hosts_label_check, checked again on every row",
+					"column code changes its collation from default to C, which rebuilds its indexes");
+	}
+
+	@Test
+	void newCodesAreAllowedByCommentAndForTheMigration() {
+		List<DdlScript> expand = scripts("expand", """
+				-- zdm:allow drop-index: the index is tiny
+				DROP INDEX items_code;
+				TRUNCATE items; -- zdm:allow truncate: test data only
+				/* zdm:allow backfill-in-script, rename: 40 rows */
+				UPDATE items SET note = name;
+				ALTER TABLE items ADD COLUMN doc json; -- zdm:allow json-column: never compared
+				ALTER TABLE items SET UNLOGGED;
+				""");
+		assertThat(this.checker.check(expand, List.of(), Set.of("table-rewrite"))).isEmpty();
+		assertThat(this.checker.check(expand, List.of(), Set.of())).extracting(UnsafeStatement::operation)
+			.containsExactly(UnsafeOperation.TABLE_REWRITE);
 	}
 
 	@Test
