@@ -21,11 +21,11 @@ public enum UnsafeOperation {
 
 	/**
 	 * {@code ADD COLUMN} whose default is volatile, a serial, an identity or a stored
-	 * generated column.
+	 * generated column, or a column of a domain with constraints.
 	 */
 	ADD_COLUMN_VOLATILE_DEFAULT("add-column-volatile-default",
-			"ADD COLUMN with a volatile default (or a serial, identity or stored generated column) rewrites the "
-					+ "whole table under an ACCESS EXCLUSIVE lock",
+			"ADD COLUMN with a volatile default (or a serial, identity or stored generated column, or a column of a "
+					+ "domain with constraints) rewrites the whole table under an ACCESS EXCLUSIVE lock",
 			"Add the column without a default (or with a constant or stable default such as now()), set the default "
 					+ "with ALTER COLUMN ... SET DEFAULT for new rows, and fill existing rows with the backfill."),
 

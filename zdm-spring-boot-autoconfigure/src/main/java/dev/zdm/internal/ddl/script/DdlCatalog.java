@@ -41,6 +41,13 @@ public class DdlCatalog {
 			ORDER BY c.conname
 			""";
 
+	private static final String CONSTRAINED_DOMAIN = """
+			SELECT EXISTS (
+			    SELECT 1 FROM pg_type t
+			    WHERE t.oid = to_regtype(?) AND t.typtype = 'd'
+			      AND (t.typnotnull OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.contypid = t.oid)))
+			""";
+
 	private static final String IS_VOLATILE = """
 			SELECT coalesce(bool_or(p.provolatile = 'v'), false) FROM pg_proc p WHERE p.proname = ?
 			""";
@@ -152,6 +159,16 @@ public class DdlCatalog {
 	 */
 	public List<String> checksOnColumn(String table, String column) {
 		return this.jdbcTemplate.queryForList(CHECKS_ON_COLUMN, String.class, table, column);
+	}
+
+	/**
+	 * Whether a type is a domain with a check or not-null constraint, a column of which
+	 * PostgreSQL adds by rewriting the table.
+	 * @param type the type's name as SQL text
+	 * @return {@code true} if it is such a domain
+	 */
+	public boolean isConstrainedDomain(String type) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(CONSTRAINED_DOMAIN, Boolean.class, type));
 	}
 
 	/**

@@ -48,6 +48,11 @@ public final class OfflineDdlCatalog extends DdlCatalog {
 	}
 
 	@Override
+	public boolean isConstrainedDomain(String type) {
+		return false;
+	}
+
+	@Override
 	public boolean isVolatile(String function) {
 		return VOLATILE_FUNCTIONS.contains(function.toLowerCase());
 	}

@@ -109,6 +109,8 @@ public class UnsafeStatementChecker {
 
 		private final Set<String> newOthers = new HashSet<>();
 
+		private final Set<String> constrainedDomains = new HashSet<>();
+
 		private final Map<String, String> notValidNotNullChecks = new HashMap<>();
 
 		private final Set<String> provenNotNull = new HashSet<>();
@@ -175,11 +177,20 @@ public class UnsafeStatementChecker {
 				else if (accept("index") || accept("unique", "index")) {
 					createIndex();
 				}
-				else if (accept("materialized", "view") || accept("domain")) {
+				else if (accept("materialized", "view")) {
 					accept("if", "not", "exists");
 					SqlName created = name();
 					if (created != null) {
 						this.scope.newOthers.add(created.key());
+					}
+				}
+				else if (accept("domain")) {
+					SqlName created = name();
+					if (created != null) {
+						this.scope.newOthers.add(created.key());
+						if (contains("check") || containsAfter("not", "null")) {
+							this.scope.constrainedDomains.add(created.key());
+						}
 					}
 				}
 			}
@@ -538,6 +549,14 @@ public class UnsafeStatementChecker {
 			if (type != null && type.type() == SqlToken.Type.WORD && SERIAL_TYPES.contains(type.value())) {
 				this.statement.found(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT,
 						type.value() + " column " + column.value());
+				return;
+			}
+			SqlName typeName = SqlName.read(this.tokens, typeStart, (end) -> {
+			});
+			if (typeName != null && (this.statement.scope.constrainedDomains.contains(typeName.key())
+					|| UnsafeStatementChecker.this.catalog.isConstrainedDomain(typeName.sql()))) {
+				this.statement.found(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT,
+						"column " + column.value() + " of domain " + typeName.sql() + ", which has constraints");
 				return;
 			}
 			if (containsWords("generated")) {

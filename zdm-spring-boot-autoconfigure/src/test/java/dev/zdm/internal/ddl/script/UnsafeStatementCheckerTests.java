@@ -55,6 +55,7 @@ class UnsafeStatementCheckerTests {
 			.execute("CREATE MATERIALIZED VIEW item_totals AS SELECT owner_id, count(*) FROM items GROUP BY 1");
 		postgres.jdbc().execute("CREATE VIEW item_names AS SELECT id, name FROM items");
 		postgres.jdbc().execute("CREATE DOMAIN positive AS int");
+		postgres.jdbc().execute("CREATE DOMAIN counted AS int NOT NULL DEFAULT 0 CHECK (VALUE >= 0)");
 		postgres.jdbc().execute("CREATE TYPE item_state AS ENUM ('new', 'done')");
 		postgres.jdbc().execute("CREATE SCHEMA reports");
 	}
@@ -94,6 +95,7 @@ class UnsafeStatementCheckerTests {
 			ALTER TABLE hosts ALTER COLUMN seen TYPE timestamp(0)            | alter-column-type
 			ALTER TABLE hosts ALTER COLUMN address TYPE text                 | alter-column-type
 			REPACK items                                                     | vacuum-full
+			ALTER TABLE items ADD COLUMN stock counted                       | add-column-volatile-default
 			DROP VIEW item_names                                             | drop-in-expand
 			DROP MATERIALIZED VIEW IF EXISTS item_totals                     | drop-in-expand
 			DROP SCHEMA reports                                              | drop-in-expand
@@ -128,6 +130,7 @@ class UnsafeStatementCheckerTests {
 			ALTER TABLE hosts ALTER COLUMN flags TYPE bit varying
 			INSERT INTO owners (id) VALUES (1) ON CONFLICT DO NOTHING
 			REPACK (CONCURRENTLY) items
+			ALTER TABLE items ADD COLUMN stock positive
 			""")
 	void safeFormOfPeerHazardPasses(String statement) {
 		assertThat(this.checker.check(scripts("expand", statement + ";"), List.of(), Set.of())).isEmpty();
@@ -150,6 +153,17 @@ class UnsafeStatementCheckerTests {
 				ALTER DOMAIN short_text ADD CONSTRAINT short_text_length CHECK (length(VALUE) < 10);
 				""");
 		assertThat(this.checker.check(expand, List.of(), Set.of())).isEmpty();
+	}
+
+	@Test
+	void columnOfADomainWithConstraintsCreatedByTheScriptsIsFound() {
+		List<DdlScript> expand = scripts("expand", """
+				CREATE DOMAIN percent AS int CHECK (VALUE BETWEEN 0 AND 100);
+				ALTER TABLE items ADD COLUMN discount percent;
+				""");
+		assertThat(this.checker.check(expand, List.of(), Set.of())).singleElement()
+			.satisfies((finding) -> assertThat(finding.detail())
+				.isEqualTo("column discount of domain percent, which has constraints"));
 	}
 
 	@Test
