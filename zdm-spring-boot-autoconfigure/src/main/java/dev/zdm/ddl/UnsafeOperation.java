@@ -49,7 +49,10 @@ public enum UnsafeOperation {
 			"Add a new column of the new type in the expand script, let zdm dual-write and backfill it, read the new "
 					+ "column, and drop the old one in the contract script."),
 
-	/** {@code SET NOT NULL} without a validated {@code CHECK (col IS NOT NULL)}. */
+	/**
+	 * {@code SET NOT NULL} (or {@code ADD PRIMARY KEY USING INDEX} over a nullable
+	 * column) without a validated {@code CHECK (col IS NOT NULL)}.
+	 */
 	SET_NOT_NULL("set-not-null",
 			"SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock unless a validated CHECK (col IS "
 					+ "NOT NULL) constraint already proves it",

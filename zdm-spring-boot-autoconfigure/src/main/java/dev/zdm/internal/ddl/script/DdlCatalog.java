@@ -41,6 +41,13 @@ public class DdlCatalog {
 			ORDER BY c.conname
 			""";
 
+	private static final String NULLABLE_INDEX_COLUMNS = """
+			SELECT a.attname
+			FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+			WHERE i.indexrelid = to_regclass(?) AND NOT a.attnotnull
+			ORDER BY a.attnum
+			""";
+
 	private static final String CONSTRAINED_DOMAIN = """
 			SELECT EXISTS (
 			    SELECT 1 FROM pg_type t
@@ -159,6 +166,16 @@ public class DdlCatalog {
 	 */
 	public List<String> checksOnColumn(String table, String column) {
 		return this.jdbcTemplate.queryForList(CHECKS_ON_COLUMN, String.class, table, column);
+	}
+
+	/**
+	 * Return the columns of an index that are not {@code NOT NULL}, which
+	 * {@code ADD PRIMARY KEY USING INDEX} sets {@code NOT NULL}.
+	 * @param index the index's name as SQL text
+	 * @return the columns' names, or none if there is no such index
+	 */
+	public List<String> nullableIndexColumns(String index) {
+		return this.jdbcTemplate.queryForList(NULLABLE_INDEX_COLUMNS, String.class, index);
 	}
 
 	/**

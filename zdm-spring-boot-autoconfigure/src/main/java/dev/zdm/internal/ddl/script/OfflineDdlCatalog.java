@@ -48,6 +48,11 @@ public final class OfflineDdlCatalog extends DdlCatalog {
 	}
 
 	@Override
+	public List<String> nullableIndexColumns(String index) {
+		return List.of();
+	}
+
+	@Override
 	public boolean isConstrainedDomain(String type) {
 		return false;
 	}

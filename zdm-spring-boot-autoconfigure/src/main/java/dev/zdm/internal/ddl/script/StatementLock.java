@@ -475,9 +475,13 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 			}
 			else if (constraint) {
 				boolean usingIndex = hasAfter("using", "index");
-				this.work = usingIndex ? Work.NONE : Work.SCAN;
-				this.note = usingIndex ? "turns a built index into a constraint"
-						: "builds the constraint's index while reads and writes wait";
+				boolean setsNotNull = usingIndex && this.unsafe.contains(UnsafeOperation.SET_NOT_NULL);
+				this.work = (usingIndex && !setsNotNull) ? Work.NONE : Work.SCAN;
+				this.note = setsNotNull
+						? "turns a built index into a primary key, checking every row for NULL while "
+								+ "reads and writes wait"
+						: (usingIndex ? "turns a built index into a constraint"
+								: "builds the constraint's index while reads and writes wait");
 			}
 			else {
 				if (this.unsafe.contains(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT)) {

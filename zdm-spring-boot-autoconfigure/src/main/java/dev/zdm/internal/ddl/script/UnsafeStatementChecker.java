@@ -518,6 +518,28 @@ public class UnsafeStatementChecker {
 					&& this.existing) {
 				this.statement.found(UnsafeOperation.ADD_UNIQUE_CONSTRAINT, null);
 			}
+			else if (word("primary") && this.existing) {
+				primaryKeyUsingIndex();
+			}
+		}
+
+		// PRIMARY KEY USING INDEX sets the index's columns NOT NULL, with the same scan
+		// as
+		// SET NOT NULL unless a validated check proves them.
+		private void primaryKeyUsingIndex() {
+			int using = indexOf("using");
+			SqlName index = SqlName.read(this.tokens, using + 2, (end) -> {
+			});
+			if (index == null) {
+				return;
+			}
+			for (String column : UnsafeStatementChecker.this.catalog.nullableIndexColumns(index.sql())) {
+				if (!this.statement.scope.provenNotNull.contains(this.table.key() + "/" + column)
+						&& !UnsafeStatementChecker.this.catalog.isProvenNotNull(this.table.sql(), column)) {
+					this.statement.found(UnsafeOperation.SET_NOT_NULL,
+							"PRIMARY KEY USING INDEX sets column " + column + " NOT NULL");
+				}
+			}
 		}
 
 		// CHECK ( column IS NOT NULL ) NOT VALID, remembered so that a later VALIDATE

@@ -167,6 +167,26 @@ class UnsafeStatementCheckerTests {
 	}
 
 	@Test
+	void primaryKeyUsingIndexOverANullableColumnScansUnlessACheckProvesIt() {
+		postgres.jdbc().execute("CREATE TABLE codes (code text, label text)");
+		postgres.jdbc().execute("CREATE UNIQUE INDEX codes_code ON codes (code)");
+		List<DdlScript> unsafe = scripts("expand",
+				"ALTER TABLE codes ADD CONSTRAINT codes_pkey PRIMARY KEY USING INDEX " + "codes_code;");
+		assertThat(this.checker.check(unsafe, List.of(), Set.of())).singleElement().satisfies((finding) -> {
+			assertThat(finding.operation()).isEqualTo(UnsafeOperation.SET_NOT_NULL);
+			assertThat(finding.detail()).isEqualTo("PRIMARY KEY USING INDEX sets column code NOT NULL");
+		});
+		List<DdlScript> safe = scripts("expand", """
+				ALTER TABLE codes ADD CONSTRAINT codes_code_not_null CHECK (code IS NOT NULL) NOT VALID;
+				ALTER TABLE codes VALIDATE CONSTRAINT codes_code_not_null;
+				ALTER TABLE codes ADD CONSTRAINT codes_pkey PRIMARY KEY USING INDEX codes_code;
+				""");
+		assertThat(this.checker.check(safe, List.of(), Set.of())).isEmpty();
+		postgres.jdbc().execute("ALTER TABLE codes ALTER COLUMN code SET NOT NULL");
+		assertThat(this.checker.check(unsafe, List.of(), Set.of())).isEmpty();
+	}
+
+	@Test
 	void dropsOfAViewOrSchemaAreForTheContract() {
 		List<DdlScript> contract = scripts("contract", """
 				DROP VIEW item_names;
