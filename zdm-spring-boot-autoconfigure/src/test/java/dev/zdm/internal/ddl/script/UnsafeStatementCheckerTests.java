@@ -187,6 +187,54 @@ class UnsafeStatementCheckerTests {
 	}
 
 	@Test
+	void typeChangesTheCheckLetsThroughKeepTheTableAndItsIndexesOnThisPostgreSql() {
+		postgres.jdbc()
+			.execute("CREATE TABLE widened (id bigint PRIMARY KEY, seen timestamp(3), seen_tz timestamptz(3), "
+					+ "took interval(2), at time(2), address cidr, flags varbit(4), code varchar(10), amount numeric(6, 2))");
+		postgres.jdbc()
+			.execute("INSERT INTO widened SELECT i, now(), now(), '1 second', now(), '10.0.0.0/8', B'1010', "
+					+ "'c' || i, i FROM generate_series(1, 100) i");
+		for (String column : List.of("seen", "seen_tz", "took", "at", "address", "flags", "code", "amount")) {
+			postgres.jdbc().execute("CREATE INDEX widened_" + column + " ON widened (" + column + ")");
+		}
+		String before = storage("widened");
+		List<String> changes = List.of("ALTER TABLE widened ALTER COLUMN seen TYPE timestamp(6)",
+				"ALTER TABLE widened ALTER COLUMN seen_tz TYPE timestamptz",
+				"ALTER TABLE widened ALTER COLUMN took TYPE interval",
+				"ALTER TABLE widened ALTER COLUMN at TYPE time(5)",
+				"ALTER TABLE widened ALTER COLUMN address TYPE inet",
+				"ALTER TABLE widened ALTER COLUMN flags TYPE varbit", "ALTER TABLE widened ALTER COLUMN code TYPE text",
+				"ALTER TABLE widened ALTER COLUMN amount TYPE numeric(9, 2)");
+		for (String change : changes) {
+			assertThat(this.checker.check(scripts("expand", change + ";"), List.of(), Set.of())).as(change).isEmpty();
+			postgres.jdbc().execute(change);
+		}
+		assertThat(storage("widened")).isEqualTo(before);
+	}
+
+	@Test
+	void collationChangeTheCheckFindsRebuildsTheIndexOnThisPostgreSql() {
+		postgres.jdbc().execute("CREATE TABLE collated (id bigint PRIMARY KEY, name text)");
+		postgres.jdbc().execute("CREATE INDEX collated_name ON collated (name)");
+		String before = storage("collated");
+		String change = "ALTER TABLE collated ALTER COLUMN name TYPE text COLLATE \"C\"";
+		assertThat(this.checker.check(scripts("expand", change + ";"), List.of(), Set.of()))
+			.extracting(UnsafeStatement::operation)
+			.containsExactly(UnsafeOperation.ALTER_COLUMN_TYPE);
+		postgres.jdbc().execute(change);
+		assertThat(storage("collated")).isNotEqualTo(before);
+	}
+
+	// the files of a table and its indexes: a rewrite or a rebuild gives them new ones
+	private static String storage(String table) {
+		return postgres.jdbc()
+			.queryForObject(
+					"SELECT string_agg(c.relname || '=' || c.relfilenode, ',' ORDER BY c.relname) FROM pg_class c "
+							+ "WHERE c.oid = ?::regclass OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ?::regclass)",
+					String.class, table, table);
+	}
+
+	@Test
 	void dropsOfAViewOrSchemaAreForTheContract() {
 		List<DdlScript> contract = scripts("contract", """
 				DROP VIEW item_names;
