@@ -184,7 +184,7 @@ public enum UnsafeOperation {
 	/** {@code ADD COLUMN} of type {@code json} on an existing table. */
 	JSON_COLUMN("json-column",
 			"a json column has no equality operator, so queries of the running instances that compare whole rows "
-					+ "(SELECT DISTINCT, UNION, GROUP BY over every column) fail once it is added",
+					+ "(SELECT DISTINCT *, UNION without ALL) fail once it is added",
 			"Use jsonb instead of json."),
 
 	/** {@code REFRESH MATERIALIZED VIEW} without {@code CONCURRENTLY}. */
