@@ -62,15 +62,16 @@ public enum UnsafeOperation {
 	/**
 	 * {@code ADD CONSTRAINT} of a foreign key or check without {@code NOT VALID} on an
 	 * existing table (or a column added with {@code REFERENCES} or {@code CHECK}), or a
-	 * constraint added to a domain without {@code NOT VALID}.
+	 * domain's constraint added without {@code NOT VALID} or validated.
 	 */
 	ADD_CONSTRAINT("add-constraint",
 			"ADD CONSTRAINT (foreign key or check) without NOT VALID checks every row while holding a lock that "
 					+ "blocks writes (for a foreign key, on both tables; for a domain, on every table with a column "
-					+ "of it)",
-			"Add the constraint with NOT VALID, then run ALTER TABLE (or ALTER DOMAIN) ... VALIDATE CONSTRAINT ... in "
-					+ "a separate statement: validation takes a lock that lets reads and writes go on. For a column, "
-					+ "add it without REFERENCES or CHECK first, then add the constraint that way."),
+					+ "of it, and there VALIDATE CONSTRAINT does the same)",
+			"Add the constraint with NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT ... in a separate "
+					+ "statement: validation takes a lock that lets reads and writes go on. For a column, add it "
+					+ "without REFERENCES or CHECK first, then add the constraint that way; for a domain, put the "
+					+ "check on the tables' columns instead."),
 
 	/**
 	 * {@code ADD UNIQUE}, {@code PRIMARY KEY} or {@code EXCLUDE} constraint that builds

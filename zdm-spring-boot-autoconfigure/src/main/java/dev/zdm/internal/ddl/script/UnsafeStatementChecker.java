@@ -286,22 +286,28 @@ public class UnsafeStatementChecker {
 			}
 		}
 
+		// Checking a domain's rows holds a SHARE lock on every table with a column of it,
+		// VALIDATE CONSTRAINT included (unlike a table's): only a NOT VALID add is brief.
 		private void alterDomain() {
 			SqlName domain = name();
 			if (domain == null || this.scope.newOthers.contains(domain.key())) {
 				return;
 			}
+			String instead = ", blocking writes to every table with a column of it while it checks them: put the "
+					+ "check on those tables' columns instead (ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT)";
 			if (accept("add")) {
 				int end = this.tokens.size();
 				boolean notValid = end >= 2 && this.tokens.get(end - 2).isWord("not")
 						&& this.tokens.get(end - 1).isWord("valid");
 				if (!notValid) {
-					found(UnsafeOperation.ADD_CONSTRAINT, "on domain " + domain.sql());
+					found(UnsafeOperation.ADD_CONSTRAINT, "ADD CONSTRAINT on domain " + domain.sql() + instead);
 				}
 			}
+			else if (accept("validate", "constraint")) {
+				found(UnsafeOperation.ADD_CONSTRAINT, "VALIDATE CONSTRAINT on domain " + domain.sql() + instead);
+			}
 			else if (accept("set", "not", "null")) {
-				found(UnsafeOperation.ADD_CONSTRAINT, "SET NOT NULL on domain " + domain.sql()
-						+ ": add CHECK (VALUE IS NOT NULL) NOT VALID and validate it instead");
+				found(UnsafeOperation.ADD_CONSTRAINT, "SET NOT NULL on domain " + domain.sql() + instead);
 			}
 			else if (accept("rename")) {
 				if (!accept("constraint")) {

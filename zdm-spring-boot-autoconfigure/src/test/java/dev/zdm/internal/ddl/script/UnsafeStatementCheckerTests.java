@@ -1,6 +1,9 @@
 package dev.zdm.internal.ddl.script;
 
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.Set;
 
@@ -19,6 +22,7 @@ import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.DdlTestScripts;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * Tests for {@link UnsafeStatementChecker}: the safe recipes pass, and the checks see
@@ -83,6 +87,7 @@ class UnsafeStatementCheckerTests {
 			ALTER TABLE items ADD COLUMN rank int CHECK (rank > 0)           | add-constraint
 			ALTER DOMAIN positive ADD CONSTRAINT positive_check CHECK (VALUE > 0) | add-constraint
 			ALTER DOMAIN positive SET NOT NULL                               | add-constraint
+			ALTER DOMAIN positive VALIDATE CONSTRAINT positive_check         | add-constraint
 			ALTER SCHEMA reports RENAME TO reporting                         | rename
 			ALTER TYPE item_state RENAME VALUE 'done' TO 'finished'          | rename
 			ALTER TYPE item_state RENAME TO item_status                      | rename
@@ -116,7 +121,6 @@ class UnsafeStatementCheckerTests {
 			ALTER TABLE items ADD COLUMN doc jsonb
 			REFRESH MATERIALIZED VIEW CONCURRENTLY item_totals
 			ALTER DOMAIN positive ADD CONSTRAINT positive_check CHECK (VALUE > 0) NOT VALID
-			ALTER DOMAIN positive VALIDATE CONSTRAINT positive_check
 			ALTER DOMAIN positive RENAME CONSTRAINT positive_check TO positive_value
 			ALTER TYPE item_state ADD VALUE IF NOT EXISTS 'archived' AFTER 'done'
 			ALTER INDEX items_code RENAME TO items_code_idx
@@ -232,6 +236,33 @@ class UnsafeStatementCheckerTests {
 					"SELECT string_agg(c.relname || '=' || c.relfilenode, ',' ORDER BY c.relname) FROM pg_class c "
 							+ "WHERE c.oid = ?::regclass OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ?::regclass)",
 					String.class, table, table);
+	}
+
+	@Test
+	void validatingADomainConstraintBlocksWritesUnlikeATableConstraint() throws Exception {
+		postgres.jdbc().execute("CREATE DOMAIN quantity AS int");
+		postgres.jdbc().execute("CREATE TABLE stock (id bigint PRIMARY KEY, amount quantity)");
+		postgres.jdbc().execute("INSERT INTO stock VALUES (1, 1)");
+		postgres.jdbc().execute("ALTER DOMAIN quantity ADD CONSTRAINT quantity_positive CHECK (VALUE > 0) NOT VALID");
+		postgres.jdbc().execute("ALTER TABLE stock ADD CONSTRAINT stock_amount_positive CHECK (amount > 0) NOT VALID");
+		String domain = "ALTER DOMAIN quantity VALIDATE CONSTRAINT quantity_positive";
+		assertThat(this.checker.check(scripts("expand", domain + ";"), List.of(), Set.of()))
+			.extracting(UnsafeStatement::operation)
+			.containsExactly(UnsafeOperation.ADD_CONSTRAINT);
+		String table = "ALTER TABLE stock VALIDATE CONSTRAINT stock_amount_positive";
+		assertThat(this.checker.check(scripts("expand", table + ";"), List.of(), Set.of())).isEmpty();
+		try (Connection writer = postgres.dataSource().getConnection();
+				Connection ddl = postgres.dataSource().getConnection();
+				Statement write = writer.createStatement();
+				Statement statement = ddl.createStatement()) {
+			writer.setAutoCommit(false);
+			write.execute("INSERT INTO stock VALUES (2, 2)");
+			statement.execute("SET lock_timeout = '200ms'");
+			assertThatExceptionOfType(SQLException.class).isThrownBy(() -> statement.execute(domain))
+				.satisfies((ex) -> assertThat(ex.getSQLState()).isEqualTo("55P03"));
+			statement.execute(table);
+			writer.commit();
+		}
 	}
 
 	@Test
