@@ -3,6 +3,7 @@ package dev.zdm.internal.ddl.script;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Set;
@@ -227,6 +228,29 @@ class UnsafeStatementCheckerTests {
 			.containsExactly(UnsafeOperation.ALTER_COLUMN_TYPE);
 		postgres.jdbc().execute(change);
 		assertThat(storage("collated")).isNotEqualTo(before);
+	}
+
+	@Test
+	void wideningAColumnWithACheckChecksEveryRowAgainOnThisPostgreSql() throws Exception {
+		postgres.jdbc()
+			.execute("CREATE FUNCTION counted_check(text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS "
+					+ "$$ BEGIN RAISE NOTICE 'checked %', $1; RETURN true; END $$");
+		postgres.jdbc()
+			.execute("CREATE TABLE labels (id bigint PRIMARY KEY, label varchar(10) CHECK (counted_check(label)))");
+		postgres.jdbc().execute("INSERT INTO labels SELECT i, 'l' || i FROM generate_series(1, 3) i");
+		String change = "ALTER TABLE labels ALTER COLUMN label TYPE varchar(20)";
+		assertThat(this.checker.check(scripts("expand", change + ";"), List.of(), Set.of()))
+			.extracting(UnsafeStatement::operation)
+			.containsExactly(UnsafeOperation.ALTER_COLUMN_TYPE);
+		try (Connection connection = postgres.dataSource().getConnection();
+				Statement statement = connection.createStatement()) {
+			statement.execute(change);
+			int checked = 0;
+			for (SQLWarning warning = statement.getWarnings(); warning != null; warning = warning.getNextWarning()) {
+				checked += warning.getMessage().startsWith("checked ") ? 1 : 0;
+			}
+			assertThat(checked).isEqualTo(3);
+		}
 	}
 
 	// the files of a table and its indexes: a rewrite or a rebuild gives them new ones
