@@ -80,7 +80,7 @@ public class UnsafeStatementChecker {
 		}
 	}
 
-	record Finding(UnsafeOperation operation, @Nullable String detail) {
+	private record Finding(UnsafeOperation operation, @Nullable String detail) {
 	}
 
 	private final class StatementCheck extends TokenCursor {
