@@ -67,6 +67,37 @@ class ZdmScriptsTests {
 	}
 
 	@Test
+	void hazardsOfThePeerLintersAreFoundWithoutADatabase() throws IOException {
+		write("expand", "V1__expand.sql", """
+				DROP INDEX items_code;
+				ALTER TABLE events DETACH PARTITION events_2025;
+				ALTER TABLE items SET UNLOGGED;
+				TRUNCATE items CASCADE;
+				DROP DATABASE archive;
+				UPDATE items SET label = lower(name);
+				ALTER TABLE items ADD COLUMN doc json;
+				REFRESH MATERIALIZED VIEW item_totals;
+				ALTER TYPE item_state RENAME VALUE 'done' TO 'finished';
+				ALTER TABLE items ADD COLUMN owner_id bigint REFERENCES owners (id);
+				""");
+		write("contract", "V1__contract.sql", """
+				DROP INDEX CONCURRENTLY IF EXISTS items_code;
+				ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY;
+				REFRESH MATERIALIZED VIEW CONCURRENTLY item_totals;
+				""");
+		assertThat(ZdmScripts.of("filesystem:" + this.migration).findings()).extracting(UnsafeStatement::operation)
+			.containsExactly(UnsafeOperation.DROP_INDEX, UnsafeOperation.DETACH_PARTITION,
+					UnsafeOperation.TABLE_REWRITE, UnsafeOperation.TRUNCATE, UnsafeOperation.DROP_DATABASE,
+					UnsafeOperation.BACKFILL_IN_SCRIPT, UnsafeOperation.JSON_COLUMN,
+					UnsafeOperation.REFRESH_MATERIALIZED_VIEW, UnsafeOperation.RENAME, UnsafeOperation.ADD_CONSTRAINT);
+		assertThatExceptionOfType(AssertionError.class)
+			.isThrownBy(() -> ZdmScripts.check("filesystem:" + this.migration))
+			.withMessageContaining("V1__expand.sql line 1: \"DROP INDEX items_code\" is unsafe (drop-index): "
+					+ UnsafeOperation.DROP_INDEX.reason())
+			.withMessageContaining("drop-index: " + UnsafeOperation.DROP_INDEX.recipe());
+	}
+
+	@Test
 	void safeRecipesPassWithoutADatabase() throws IOException {
 		write("expand", "V1__expand.sql", """
 				CREATE INDEX CONCURRENTLY IF NOT EXISTS items_name ON items (name);

@@ -3,6 +3,7 @@ package dev.zdm.internal.ddl.script;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.jspecify.annotations.Nullable;
 
@@ -15,8 +16,15 @@ import org.jspecify.annotations.Nullable;
  */
 record ColumnType(String base, List<Integer> modifiers) {
 
-	private static final Map<String, String> ALIASES = Map.of("varchar", "character varying", "decimal", "numeric",
-			"int", "integer", "int4", "integer", "int8", "bigint", "int2", "smallint");
+	private static final Map<String, String> ALIASES = Map.ofEntries(Map.entry("varchar", "character varying"),
+			Map.entry("decimal", "numeric"), Map.entry("int", "integer"), Map.entry("int4", "integer"),
+			Map.entry("int8", "bigint"), Map.entry("int2", "smallint"), Map.entry("varbit", "bit varying"),
+			Map.entry("timestamp", "timestamp without time zone"), Map.entry("timestamptz", "timestamp with time zone"),
+			Map.entry("time", "time without time zone"), Map.entry("timetz", "time with time zone"));
+
+	// Types whose precision may grow (or be dropped, meaning 6) without a rewrite.
+	private static final Set<String> TEMPORAL = Set.of("timestamp without time zone", "timestamp with time zone",
+			"time without time zone", "interval");
 
 	static @Nullable ColumnType parse(List<SqlToken> tokens) {
 		StringBuilder base = new StringBuilder();
@@ -41,6 +49,14 @@ record ColumnType(String base, List<Integer> modifiers) {
 				}
 				i++;
 			}
+			// words after the modifiers belong to the type, as in timestamp(3) with time
+			// zone
+			i++;
+			while (i < tokens.size() && tokens.get(i).type() == SqlToken.Type.WORD && !tokens.get(i).isWord("collate")
+					&& !tokens.get(i).isWord("using")) {
+				base.append(" ").append(tokens.get(i).value());
+				i++;
+			}
 		}
 		if (base.length() == 0) {
 			return null;
@@ -61,12 +77,26 @@ record ColumnType(String base, List<Integer> modifiers) {
 		if (this.base.equals("text")) {
 			return target.base.equals("character varying") && target.modifiers.isEmpty();
 		}
+		if (this.base.equals("bit varying")) {
+			return target.base.equals("bit varying") && (target.modifiers.isEmpty()
+					|| (!this.modifiers.isEmpty() && target.modifiers.get(0) >= this.modifiers.get(0)));
+		}
+		if (this.base.equals("cidr")) {
+			return target.base.equals("inet");
+		}
+		if (TEMPORAL.contains(this.base) && this.base.equals(target.base)) {
+			return precision(target) >= precision(this);
+		}
 		if (this.base.equals("numeric") && target.base.equals("numeric")) {
 			return target.modifiers.isEmpty() || (this.modifiers.size() == 2 && target.modifiers.size() == 2
 					&& target.modifiers.get(0) >= this.modifiers.get(0)
 					&& target.modifiers.get(1).equals(this.modifiers.get(1)));
 		}
 		return false;
+	}
+
+	private static int precision(ColumnType type) {
+		return type.modifiers.isEmpty() ? 6 : type.modifiers.get(0);
 	}
 
 	@Override

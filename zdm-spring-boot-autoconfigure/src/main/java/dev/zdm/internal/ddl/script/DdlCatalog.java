@@ -10,10 +10,11 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
  * Read-only catalog look-ups of the DDL concern: whether a relation exists, a column's
- * type, whether a function is volatile, whether a validated
- * {@code CHECK (col IS NOT NULL)} exists, and which indexes are invalid. Every catalog
- * query the unsafe-operation checks and the executor make is here. Relation names are SQL
- * text as written in a script and are resolved by PostgreSQL with {@code to_regclass}.
+ * type, collation and check constraints, whether a function is volatile, whether a
+ * validated {@code CHECK (col IS NOT NULL)} exists, and which indexes are invalid. Every
+ * catalog query the unsafe-operation checks and the executor make is here. Relation names
+ * are SQL text as written in a script and are resolved by PostgreSQL with
+ * {@code to_regclass}.
  */
 public class DdlCatalog {
 
@@ -25,6 +26,33 @@ public class DdlCatalog {
 			SELECT format_type(a.atttypid, a.atttypmod)
 			FROM pg_attribute a
 			WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND a.attnum > 0 AND NOT a.attisdropped
+			""";
+
+	private static final String COLUMN_COLLATION = """
+			SELECT co.collname
+			FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation
+			WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND a.attnum > 0 AND NOT a.attisdropped
+			""";
+
+	private static final String CHECKS_ON_COLUMN = """
+			SELECT c.conname
+			FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+			WHERE c.conrelid = to_regclass(?) AND c.contype = 'c' AND a.attname = ?
+			ORDER BY c.conname
+			""";
+
+	private static final String NULLABLE_INDEX_COLUMNS = """
+			SELECT a.attname
+			FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+			WHERE i.indexrelid = to_regclass(?) AND NOT a.attnotnull
+			ORDER BY a.attnum
+			""";
+
+	private static final String CONSTRAINED_DOMAIN = """
+			SELECT EXISTS (
+			    SELECT 1 FROM pg_type t
+			    WHERE t.oid = to_regtype(?) AND t.typtype = 'd'
+			      AND (t.typnotnull OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.contypid = t.oid)))
 			""";
 
 	private static final String IS_VOLATILE = """
@@ -126,6 +154,50 @@ public class DdlCatalog {
 	public @Nullable String columnType(String table, String column) {
 		List<String> types = this.jdbcTemplate.queryForList(COLUMN_TYPE, String.class, table, column);
 		return types.isEmpty() ? null : types.get(0);
+	}
+
+	/**
+	 * Return a column's collation.
+	 * @param table the table's name as SQL text
+	 * @param column the column's name as stored in the catalog
+	 * @return the collation's name as the catalog stores it, for example {@code default}
+	 * or {@code C}, or {@code null} if there is no such column or its type has no
+	 * collation
+	 */
+	public @Nullable String columnCollation(String table, String column) {
+		List<String> collations = this.jdbcTemplate.queryForList(COLUMN_COLLATION, String.class, table, column);
+		return collations.isEmpty() ? null : collations.get(0);
+	}
+
+	/**
+	 * Return the check constraints of a table that involve a column, which PostgreSQL
+	 * checks again on every row when the column's type changes.
+	 * @param table the table's name as SQL text
+	 * @param column the column's name as stored in the catalog
+	 * @return the constraints' names
+	 */
+	public List<String> checksOnColumn(String table, String column) {
+		return this.jdbcTemplate.queryForList(CHECKS_ON_COLUMN, String.class, table, column);
+	}
+
+	/**
+	 * Return the columns of an index that are not {@code NOT NULL}, which
+	 * {@code ADD PRIMARY KEY USING INDEX} sets {@code NOT NULL}.
+	 * @param index the index's name as SQL text
+	 * @return the columns' names, or none if there is no such index
+	 */
+	public List<String> nullableIndexColumns(String index) {
+		return this.jdbcTemplate.queryForList(NULLABLE_INDEX_COLUMNS, String.class, index);
+	}
+
+	/**
+	 * Whether a type is a domain with a check or not-null constraint, a column of which
+	 * PostgreSQL adds by rewriting the table.
+	 * @param type the type's name as SQL text
+	 * @return {@code true} if it is such a domain
+	 */
+	public boolean isConstrainedDomain(String type) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(CONSTRAINED_DOMAIN, Boolean.class, type));
 	}
 
 	/**

@@ -38,6 +38,26 @@ public final class OfflineDdlCatalog extends DdlCatalog {
 	}
 
 	@Override
+	public @Nullable String columnCollation(String table, String column) {
+		return null;
+	}
+
+	@Override
+	public List<String> checksOnColumn(String table, String column) {
+		return List.of();
+	}
+
+	@Override
+	public List<String> nullableIndexColumns(String index) {
+		return List.of();
+	}
+
+	@Override
+	public boolean isConstrainedDomain(String type) {
+		return false;
+	}
+
+	@Override
 	public boolean isVolatile(String function) {
 		return VOLATILE_FUNCTIONS.contains(function.toLowerCase());
 	}

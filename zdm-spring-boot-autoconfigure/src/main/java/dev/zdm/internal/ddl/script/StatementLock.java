@@ -214,6 +214,14 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 				accept("only");
 				return lock(Level.ACCESS_EXCLUSIVE, name(), Work.NONE, "empties the table");
 			}
+			if (accept("refresh", "materialized", "view")) {
+				boolean concurrently = accept("concurrently");
+				return concurrently
+						? lock(Level.SHARE_ROW_EXCLUSIVE, name(), Work.SCAN,
+								"runs the view's query and applies the differences while reads go on")
+						: lock(Level.ACCESS_EXCLUSIVE, name(), Work.REWRITE,
+								"runs the view's query and replaces its rows while reads wait");
+			}
 			if (accept("comment", "on")) {
 				return new StatementLock(Level.NONE, null, Work.NONE, null, "changes a comment in the catalog");
 			}
@@ -436,6 +444,17 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 				this.level = Level.SHARE_UPDATE_EXCLUSIVE;
 				this.note = "changes storage parameters";
 			}
+			else if (this.unsafe.contains(UnsafeOperation.TABLE_REWRITE) && (starts("set", "tablespace")
+					|| starts("set", "logged") || starts("set", "unlogged") || starts("set", "access", "method"))) {
+				this.work = Work.REWRITE;
+				this.note = "writes the table anew";
+			}
+			else if (starts("detach", "partition")) {
+				boolean concurrently = has("concurrently") || has("finalize");
+				this.level = concurrently ? Level.SHARE_UPDATE_EXCLUSIVE : Level.ACCESS_EXCLUSIVE;
+				this.note = concurrently ? "detaches a partition while reads and writes go on"
+						: "detaches a partition while reads and writes of every partition wait";
+			}
 		}
 
 		private void add() {
@@ -456,9 +475,13 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 			}
 			else if (constraint) {
 				boolean usingIndex = hasAfter("using", "index");
-				this.work = usingIndex ? Work.NONE : Work.SCAN;
-				this.note = usingIndex ? "turns a built index into a constraint"
-						: "builds the constraint's index while reads and writes wait";
+				boolean setsNotNull = usingIndex && this.unsafe.contains(UnsafeOperation.SET_NOT_NULL);
+				this.work = (usingIndex && !setsNotNull) ? Work.NONE : Work.SCAN;
+				this.note = setsNotNull
+						? "turns a built index into a primary key, checking every row for NULL while "
+								+ "reads and writes wait"
+						: (usingIndex ? "turns a built index into a constraint"
+								: "builds the constraint's index while reads and writes wait");
 			}
 			else {
 				if (this.unsafe.contains(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT)) {
@@ -491,6 +514,10 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 				this.work = scans ? Work.SCAN : Work.NONE;
 				this.note = scans ? "sets NOT NULL, checking every row while reads and writes wait"
 						: "sets NOT NULL, proven by a validated check: no scan";
+			}
+			else if (has("set") && has("expression")) {
+				this.work = Work.REWRITE;
+				this.note = "changes a generated column's expression, rewriting every row";
 			}
 			else if (has("drop") && has("not")) {
 				this.note = "drops NOT NULL";

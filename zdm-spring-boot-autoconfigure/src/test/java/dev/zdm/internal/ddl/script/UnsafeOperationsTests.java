@@ -100,7 +100,24 @@ class UnsafeOperationsTests {
 				unsafe("cluster", "CLUSTER {t} USING {t}_pkey", "rewrites the table", "pg_repack"),
 				unsafe("lock-table", "LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE", "explicit lock",
 						"Remove the LOCK TABLE"),
-				unsafe("reindex", "REINDEX TABLE {t}", "blocks writes", "REINDEX ... CONCURRENTLY"));
+				unsafe("reindex", "REINDEX TABLE {t}", "blocks writes", "REINDEX ... CONCURRENTLY"),
+				unsafe("drop-index", "DROP INDEX {t}_code", "ACCESS EXCLUSIVE lock on the index's table",
+						"DROP INDEX CONCURRENTLY IF EXISTS"),
+				unsafe("table-rewrite", "ALTER TABLE {t} SET UNLOGGED", "writes the whole table or index anew",
+						"pg_repack"),
+				unsafe("truncate", "TRUNCATE {t}", "empties a table the running instances use",
+						"drop it in the contract script"),
+				unsafe("drop-database", "DROP DATABASE IF EXISTS zdm_no_such_database", "destroys a whole database",
+						"drop databases by hand"),
+				unsafe("backfill-in-script", "UPDATE {t} SET qty = qty + 1", "locks every row it changes",
+						"declare the migration's up expressions"),
+				unsafe("json-column", "ALTER TABLE {t} ADD COLUMN doc json", "no equality operator", "Use jsonb"),
+				unsafe("refresh-materialized-view", "REFRESH MATERIALIZED VIEW {t}_totals", "blocking every read of it",
+						"REFRESH MATERIALIZED VIEW CONCURRENTLY"),
+				unsafe("add-constraint", "ALTER TABLE {t} ADD COLUMN maker_id bigint REFERENCES owners (id)",
+						"without NOT VALID checks every row", "add it without REFERENCES or CHECK first"),
+				unsafe("alter-column-type", "ALTER TABLE {t} ALTER COLUMN name TYPE text COLLATE \"C\"",
+						"a new collation rebuilds the column's indexes", "Add a new column of the new type"));
 	}
 
 	private static Arguments unsafe(String code, String statement, String reason, String recipe) {
@@ -162,6 +179,8 @@ class UnsafeOperationsTests {
 		jdbc.execute("CREATE TABLE " + table
 				+ " (id bigint PRIMARY KEY, name text, code varchar(10), qty int, owner_id bigint)");
 		jdbc.execute("INSERT INTO " + table + " SELECT i, 'n' || i, 'c' || i, i, NULL FROM generate_series(1, 100) i");
+		jdbc.execute("CREATE INDEX " + table + "_code ON " + table + " (code)");
+		jdbc.execute("CREATE MATERIALIZED VIEW " + table + "_totals AS SELECT count(*) FROM generate_series(1, 10)");
 		return table;
 	}
 
