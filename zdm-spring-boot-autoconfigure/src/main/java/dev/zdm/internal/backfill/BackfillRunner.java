@@ -453,6 +453,9 @@ public final class BackfillRunner {
 		if (reason != null && reason != this.pacedFor) {
 			this.listener.holdsBack(this.migration, reason);
 		}
+		if (reason != null && logger.isDebugEnabled()) {
+			logger.debug("zdm: migration '" + this.migration.id() + "': paced by " + pace.pacedBy());
+		}
 		this.pacedFor = reason;
 		if (!pace.pause().isZero()) {
 			this.signal.sleep(pace.pause());

@@ -471,7 +471,8 @@ class BackfillBenchmark {
 	 * {@code -Dzdm.benchmark.pacing-rows=N} (1,000,000) sets the idle tables' size,
 	 * {@code -Dzdm.benchmark.pacing-10m=true} adds 10,000,000 rows,
 	 * {@code -Dzdm.benchmark.fixed=5:200,10:200} the fixed settings tried (target batch
-	 * ms:pause ms), {@code -Dzdm.benchmark.pgbench-rows}, {@code -Dzdm.benchmark.windows}
+	 * ms:pause ms, empty for none), {@code -Dzdm.benchmark.pacing-idle=false} leaves out
+	 * the idle tables, {@code -Dzdm.benchmark.pgbench-rows}, {@code -Dzdm.benchmark.windows}
 	 * and {@code -Dzdm.benchmark.window-seconds} the workload's table and windows.
 	 */
 	@Test
@@ -488,6 +489,9 @@ class BackfillBenchmark {
 				+ this.jdbc.queryForObject("SHOW server_version", String.class) + ", load average " + loadAverage());
 		System.out.printf("%-56s %14s %14s %8s%n", "idle database, copy at default settings", "statement", "copy",
 				"ratio");
+		if (!Boolean.parseBoolean(System.getProperty("zdm.benchmark.pacing-idle", "true"))) {
+			sizes.clear();
+		}
 		for (int rows : sizes) {
 			String same = "pace_same_" + rows;
 			createTable(same, rows);
@@ -534,6 +538,9 @@ class BackfillBenchmark {
 			List<WorkloadRun> runs = new ArrayList<>();
 			runs.add(workloadRun(service, pgbench, "defaults", BackfillSettings.defaults(), workloadRows));
 			for (String fixed : System.getProperty("zdm.benchmark.fixed", "5:200,10:200").split(",")) {
+				if (fixed.isBlank()) {
+					continue;
+				}
 				String[] parts = fixed.split(":");
 				BackfillSettings settings = BackfillSettings.defaults()
 					.toBuilder()
