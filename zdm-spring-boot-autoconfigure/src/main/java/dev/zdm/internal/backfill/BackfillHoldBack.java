@@ -30,7 +30,7 @@ public final class BackfillHoldBack {
 
 	private final String instanceId;
 
-	private final BackfillPacer pacer;
+	private BackfillPacer pacer;
 
 	private final BackfillListener listener;
 
@@ -50,6 +50,14 @@ public final class BackfillHoldBack {
 
 	BackfillPacer pacer() {
 		return this.pacer;
+	}
+
+	/**
+	 * Go on with the pace an earlier run of the migration reached.
+	 * @param pacer that run's pacer
+	 */
+	void usePacer(BackfillPacer pacer) {
+		this.pacer = pacer;
 	}
 
 	/**

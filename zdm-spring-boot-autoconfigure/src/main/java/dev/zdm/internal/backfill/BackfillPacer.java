@@ -82,10 +82,11 @@ public final class BackfillPacer {
 	private @Nullable String lastWhy;
 
 	/**
-	 * Whether the last reading of the workload's tail found it slower than the budget:
-	 * the copy does not speed up again until one does not.
+	 * Whether the last reading of the workload's tail kept the copy from speeding up (it
+	 * was over the budget, or between calm and over): the copy does not speed up again
+	 * until one reads calm.
 	 */
-	private boolean tailOver;
+	private boolean tailHolds;
 
 	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
 			List<BackfillThrottle> throttles) {
@@ -189,12 +190,12 @@ public final class BackfillPacer {
 			// one reading over the budget may be noise on a busy machine: two in a row
 			// (or autovacuum, or the tail, whose reading already counts many probes
 			// against chance) make the copy back off
-			boolean tailRead = reading.tail() != null;
-			if (tailRead) {
-				this.tailOver = reading.tail().over();
+			TailSampler.Tail tail = reading.tail();
+			if (tail != null) {
+				this.tailHolds = !tail.calm();
 			}
-			boolean confirmed = over != null
-					&& (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM || (tailRead && this.tailOver));
+			boolean confirmed = over != null && (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM
+					|| (tail != null && tail.over()));
 			this.lastOver = reason;
 			if (confirmed) {
 				this.batchNanos = Math.max(Math.min(MIN_BATCH_NANOS, longest), this.batchNanos / 2);
@@ -204,7 +205,7 @@ public final class BackfillPacer {
 			}
 			else {
 				reason = null;
-				if (over == null && !this.tailOver) {
+				if (over == null && !this.tailHolds) {
 					this.batchNanos = Math.min(longest, this.batchNanos * 1.5);
 					this.duty = Math.min(1, this.duty + DUTY_STEP);
 				}

@@ -190,6 +190,10 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 					job.failureBudget = new BackfillFailureBudget(migration.backfill());
 				}
 				next.useFailureBudget(job.failureBudget);
+				if (job.pacer != null) {
+					next.continuePacing(job.pacer);
+				}
+				job.pacer = next.pacer();
 				if (job.settings != null && job.tuning != null) {
 					next.tune(job.settings, job.tuning);
 				}
@@ -413,6 +417,9 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 		// outlives each run: a batch whose failure ends the run counts across runs
 		private @Nullable BackfillFailureBudget failureBudget;
+
+		// the pace the last run reached, which the next one goes on with
+		private @Nullable BackfillPacer pacer;
 
 		private boolean isDone() {
 			return this.future == null || this.future.isDone();

@@ -116,6 +116,25 @@ public final class BackfillRunner {
 	}
 
 	/**
+	 * Go on at the pace an earlier run of the migration on this instance reached (its
+	 * share of time and batch length), instead of starting again from the initial pace:
+	 * an operator's pause and resume, or a run that ended on an error, does not undo what
+	 * the pacing learnt.
+	 * @param pacer the earlier run's pacer
+	 */
+	void continuePacing(BackfillPacer pacer) {
+		pacer.tune(this.settings);
+		this.holdBack.usePacer(pacer);
+	}
+
+	/**
+	 * Return this run's pacer.
+	 */
+	BackfillPacer pacer() {
+		return this.holdBack.pacer();
+	}
+
+	/**
 	 * Run with other settings from the next batch on, as when an operator changed them
 	 * live: a pause in progress ends, so that a shorter one applies at once.
 	 * @param settings the declared settings with the operator's overrides merged over

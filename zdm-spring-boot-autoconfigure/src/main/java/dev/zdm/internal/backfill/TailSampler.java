@@ -251,7 +251,8 @@ final class TailSampler {
 		/**
 		 * Whether a workload runs beside the copy and more probes were slow than chance
 		 * allows: the share expected of the baseline's slowest {@link #BASELINE_QUANTILE}
-		 * plus three standard deviations of that share over this many probes.
+		 * plus two standard deviations of that share over this many probes (a reading
+		 * counts many probes, so one reading decides).
 		 * @return whether the workload's tail feels the copy
 		 */
 		boolean over() {
@@ -259,12 +260,30 @@ final class TailSampler {
 		}
 
 		/**
+		 * Whether the tail is calm enough for the copy to speed up: no workload, or no
+		 * more slow probes than the expected share plus one standard deviation. Between
+		 * calm and over the copy keeps its pace, so that it settles near what the
+		 * workload can bear instead of swinging around it.
+		 * @return whether the copy may speed up
+		 */
+		boolean calm() {
+			return this.busyShare < MIN_BUSY_SHARE || share() <= expected() + deviation();
+		}
+
+		/**
 		 * The largest share of slow probes chance explains.
 		 * @return the share
 		 */
 		double allowed() {
-			double expected = 1 - BASELINE_QUANTILE;
-			return expected + 3 * Math.sqrt(expected * (1 - expected) / this.probes);
+			return expected() + 2 * deviation();
+		}
+
+		private static double expected() {
+			return 1 - BASELINE_QUANTILE;
+		}
+
+		private double deviation() {
+			return Math.sqrt(expected() * (1 - expected()) / this.probes);
 		}
 
 		double share() {

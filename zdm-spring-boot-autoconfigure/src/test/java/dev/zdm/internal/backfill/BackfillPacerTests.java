@@ -104,13 +104,14 @@ class BackfillPacerTests {
 		Duration batch = Duration.ofMillis(200);
 		// 12 of 40 probes slower than the baseline's slowest 5% with the budget, while
 		// other sessions are busy a tenth of the time: one reading is enough, as it
-		// already counts 40 probes against chance (at most 15% by chance)
+		// already counts 40 probes against chance (at most 12% by chance: 5% and two
+		// standard deviations)
 		BackfillPacer.Pace slow = pacer.nextPace(20_000, 20_000, batch, tail(40, 12, 0.1));
 		assertThat(slow.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
 		assertThat(slow.batchSize()).isEqualTo(10_000);
 		assertThat(slow.pause()).isGreaterThanOrEqualTo(Duration.ofMillis(200));
 		assertThat(slow.pacedBy()).startsWith("table-latency: 30% of 40 point reads on users taken at any moment of "
-				+ "the copy took longer than 0.170 ms (the slowest 5% while the copy pauses, 1.20x), at most 15% by "
+				+ "the copy took longer than 0.170 ms (the slowest 5% while the copy pauses, 1.20x), at most 12% by "
 				+ "chance; other sessions busy 10% of the time");
 		// no tail read after it (too few probes yet): the copy keeps its pace
 		BackfillPacer.Pace held = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), probe(100, 100));
@@ -119,6 +120,11 @@ class BackfillPacerTests {
 		// the same share of time: half the batch time, half the pause
 		assertThat(held.pause()).isBetween(slow.pause().dividedBy(2).minusMillis(1),
 				slow.pause().dividedBy(2).plusMillis(1));
+		// a tail between calm (5% and one standard deviation, 8%) and over keeps the pace
+		BackfillPacer.Pace between = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tail(40, 4, 0.1));
+		assertThat(between.reason()).isNull();
+		assertThat(between.batchSize()).isEqualTo(10_000);
+		assertThat(between.pause()).isEqualTo(held.pause());
 		// a tail within chance lets it speed up again
 		BackfillPacer.Pace calm = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tail(40, 2, 0.1));
 		assertThat(calm.reason()).isNull();
