@@ -10,6 +10,7 @@ import javax.sql.DataSource;
 
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.jspecify.annotations.Nullable;
 
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -28,7 +29,9 @@ public class ZdmSchema {
 	/** Where zdm's own schema migrations are. */
 	public static final String LOCATION = "classpath:dev/zdm/schema/db";
 
-	private static final String LOCK_SCHEMA = "SELECT pg_advisory_xact_lock(hashtext('zdm.schema'))";
+	private static final String LOCK = "SELECT pg_advisory_lock(hashtext('zdm.schema'))";
+
+	private static final String UNLOCK = "SELECT pg_advisory_unlock(hashtext('zdm.schema'))";
 
 	private static final String SCHEMA_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)";
 
@@ -55,19 +58,47 @@ public class ZdmSchema {
 	}
 
 	/**
-	 * Create or upgrade zdm's tables. Safe to call from several instances at once: Flyway
-	 * serialises them.
+	 * Create or upgrade zdm's tables. Safe to call from several instances at once: each
+	 * runs zdm's scripts holding a session advisory lock, on a connection of its own, so
+	 * that they run one after another (Flyway's own lock is taken only once its history
+	 * table exists, so instances starting together on an empty schema raced to create and
+	 * baseline it).
 	 */
 	public void migrate() {
+		try (Connection connection = this.dataSource.getConnection()) {
+			boolean autoCommit = connection.getAutoCommit();
+			connection.setAutoCommit(true);
+			try (Statement lock = connection.createStatement()) {
+				lock.execute(LOCK);
+			}
+			try {
+				String schema = this.tables.schema();
+				if (schema != null) {
+					createIfMissing(connection, schema);
+				}
+				flyway(schema).migrate();
+			}
+			finally {
+				try (Statement unlock = connection.createStatement()) {
+					unlock.execute(UNLOCK);
+				}
+				connection.setAutoCommit(autoCommit);
+			}
+		}
+		catch (SQLException ex) {
+			throw new IllegalStateException(
+					"zdm could not take the lock to create or upgrade its tables: " + ex.getMessage(), ex);
+		}
+	}
+
+	private Flyway flyway(@Nullable String schema) {
 		FluentConfiguration configuration = Flyway.configure(getClass().getClassLoader());
-		String schema = this.tables.schema();
 		if (schema != null) {
-			createIfMissing(schema);
 			// Flyway puts its history table in the schema and runs zdm's scripts with
-			// it first on the search_path.
+			// it first on the search_path
 			configuration.schemas(schema).createSchemas(false);
 		}
-		configuration.dataSource(this.dataSource)
+		return configuration.dataSource(this.dataSource)
 			.table(HISTORY_TABLE)
 			.locations(LOCATION)
 			.baselineOnMigrate(true)
@@ -75,46 +106,27 @@ public class ZdmSchema {
 			.baselineDescription("zdm baseline")
 			.validateMigrationNaming(true)
 			.cleanDisabled(true)
-			.load()
-			.migrate();
+			.load();
 	}
 
 	// Rather than Flyway's createSchemas, so that a role that may not create it is
-	// refused
-	// with what to do. Checked before creating, so that a role without CREATE on the
-	// database works with a schema made for it beforehand; under a lock, so that
-	// instances
-	// starting together create it once.
-	private void createIfMissing(String schema) {
-		try (Connection connection = this.dataSource.getConnection()) {
-			boolean autoCommit = connection.getAutoCommit();
-			connection.setAutoCommit(false);
-			try (PreparedStatement lock = connection.prepareStatement(LOCK_SCHEMA);
-					PreparedStatement exists = connection.prepareStatement(SCHEMA_EXISTS)) {
-				lock.execute();
-				exists.setString(1, schema);
-				try (ResultSet rs = exists.executeQuery()) {
-					rs.next();
-					if (!rs.getBoolean(1)) {
-						try (Statement create = connection.createStatement()) {
-							create.execute("CREATE SCHEMA " + new SqlIdentifier(schema).quoted());
-						}
+	// refused with what to do; checked before creating, so that a role without CREATE
+	// on the database works with a schema made for it beforehand
+	private void createIfMissing(Connection connection, String schema) {
+		try (PreparedStatement exists = connection.prepareStatement(SCHEMA_EXISTS)) {
+			exists.setString(1, schema);
+			try (ResultSet rs = exists.executeQuery()) {
+				rs.next();
+				if (!rs.getBoolean(1)) {
+					try (Statement create = connection.createStatement()) {
+						create.execute("CREATE SCHEMA " + new SqlIdentifier(schema).quoted());
 					}
 				}
-				connection.commit();
-			}
-			catch (SQLException ex) {
-				connection.rollback();
-				throw ex;
-			}
-			finally {
-				connection.setAutoCommit(autoCommit);
 			}
 		}
 		catch (SQLException ex) {
 			throw new ZdmConfigurationException(null,
-					"zdm could not create the schema '" + schema + "' (zdm.schema) for its " + "tables: "
-							+ ex.getMessage(),
+					"zdm could not create the schema '" + schema + "' (zdm.schema) for its tables: " + ex.getMessage(),
 					"Create the schema beforehand (CREATE SCHEMA " + schema + " AUTHORIZATION <the application's "
 							+ "role>), or grant the application's role CREATE on the database, or leave zdm.schema "
 							+ "unset to keep zdm's tables in the connection's current schema.",
