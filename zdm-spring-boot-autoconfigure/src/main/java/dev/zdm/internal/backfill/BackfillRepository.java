@@ -17,6 +17,7 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.backfill.VerificationProgress;
+import dev.zdm.internal.catalog.PartitionTree;
 import dev.zdm.internal.fleet.ZdmTables;
 
 /**
@@ -49,18 +50,11 @@ public class BackfillRepository {
 			ORDER BY b.migration_id
 			""";
 
-	// on a partitioned table autovacuum works on its partitions, read from the catalog
-	// without locking them (pg_partition_tree would wait for a partition's lock)
-	private static final String AUTOVACUUM = """
-			WITH RECURSIVE tree (oid, relkind) AS (
-			    SELECT c.oid, c.relkind FROM pg_class c WHERE c.oid = to_regclass(?)
-			    UNION ALL
-			    SELECT c.oid, c.relkind FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
-			      JOIN pg_class c ON c.oid = i.inhrelid
-			    WHERE t.relkind = 'p')
-			SELECT v.phase FROM pg_stat_progress_vacuum v JOIN pg_stat_activity a ON a.pid = v.pid
-			WHERE v.relid IN (SELECT t.oid FROM tree t) AND a.backend_type = 'autovacuum worker'
-			LIMIT 1
+	// on a partitioned table autovacuum works on its partitions
+	private static final String AUTOVACUUM = PartitionTree.WITH + """
+						SELECT v.phase FROM pg_stat_progress_vacuum v JOIN pg_stat_activity a ON a.pid = v.pid
+						WHERE v.relid IN (SELECT t.oid FROM tree t) AND a.backend_type = 'autovacuum worker'
+						ORDER BY a.xact_start NULLS LAST
 			""";
 
 	private static final String OTHERS_BUSY = """
@@ -87,17 +81,11 @@ public class BackfillRepository {
 
 	// A partitioned table holds no rows of its own and autovacuum never analyzes it (its
 	// reltuples stays -1): its partitions' estimates add up to its own, -1 while none
-	// of them was analyzed either. The partitions are read from the catalog without
-	// locking them.
-	private static final String ESTIMATED_ROWS = """
-			WITH RECURSIVE tree (oid, relkind, reltuples) AS (
-			    SELECT c.oid, c.relkind, c.reltuples FROM pg_class c WHERE c.oid = to_regclass(?)
-			    UNION ALL
-			    SELECT c.oid, c.relkind, c.reltuples FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
-			      JOIN pg_class c ON c.oid = i.inhrelid
-			    WHERE t.relkind = 'p')
-			SELECT coalesce(sum(t.reltuples) FILTER (WHERE t.reltuples >= 0), -1)::bigint FROM tree t
-			WHERE t.relkind <> 'p'
+	// of them was analyzed either.
+	private static final String ESTIMATED_ROWS = PartitionTree.WITH + """
+						SELECT coalesce(sum(c.reltuples) FILTER (WHERE c.reltuples >= 0), -1)::bigint
+						FROM tree t JOIN pg_class c ON c.oid = t.oid
+						WHERE t.relkind <> 'p'
 			""";
 
 	private static final String ENSURE = """

@@ -11,6 +11,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.internal.catalog.PartitionTree;
 import dev.zdm.migration.TableName;
 
 /**
@@ -40,23 +41,17 @@ public class LockInspector {
 			ORDER BY a.xact_start NULLS LAST
 			""";
 
-	// a partitioned table's partitions at every level, read from the catalog without
-	// locking them (pg_partition_tree would wait for a partition's lock to read it)
-	private static final String TABLE_WAITERS = """
-			WITH RECURSIVE tree (oid, relkind) AS (
-			    SELECT c.oid, c.relkind FROM pg_class c WHERE c.oid = to_regclass(?)
-			    UNION ALL
-			    SELECT c.oid, c.relkind FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
-			      JOIN pg_class c ON c.oid = i.inhrelid
-			    WHERE t.relkind = 'p')
-			SELECT count(DISTINCT l.pid) AS waiting,
-			       coalesce(extract(epoch FROM clock_timestamp() - min(l.waitstart)), 0) AS longest_wait_seconds,
-			       coalesce(array_agg(DISTINCT b.pid) FILTER (WHERE b.pid IS NOT NULL), '{}') AS blocker_pids
-			FROM pg_locks l
-			  LEFT JOIN LATERAL unnest(pg_blocking_pids(l.pid)) AS b(pid) ON true
-			WHERE NOT l.granted AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			  AND l.relation IN (SELECT t.oid FROM tree t) AND l.pid <> pg_backend_pid()
-			""";
+	// waiters on the table or, for a partitioned table, on any of its partitions
+	private static final String TABLE_WAITERS = PartitionTree.WITH
+			+ """
+					SELECT count(DISTINCT l.pid) AS waiting,
+					       coalesce(extract(epoch FROM clock_timestamp() - min(l.waitstart)), 0) AS longest_wait_seconds,
+					       coalesce(array_agg(DISTINCT b.pid) FILTER (WHERE b.pid IS NOT NULL), '{}') AS blocker_pids
+					FROM pg_locks l
+					  LEFT JOIN LATERAL unnest(pg_blocking_pids(l.pid)) AS b(pid) ON true
+					WHERE NOT l.granted AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+					  AND l.relation IN (SELECT t.oid FROM tree t) AND l.pid <> pg_backend_pid()
+					""";
 
 	private static final String SESSIONS = "SELECT " + SESSION_COLUMNS + """
 			FROM pg_stat_activity a WHERE a.pid = ANY (?) ORDER BY a.xact_start NULLS LAST

@@ -8,6 +8,8 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.internal.catalog.PartitionTree;
+
 /**
  * Read-only catalog look-ups of the DDL concern: whether a relation exists, a column's
  * type, collation and check constraints, whether a function is volatile, whether a
@@ -89,15 +91,8 @@ public class DdlCatalog {
 			""";
 
 	// a partitioned table's rows and size are its partitions' (its own reltuples stays -1
-	// and its size 0): their figures add up, reltuples -1 while none was analyzed; the
-	// partitions are read from the catalog without locking them
-	private static final String TABLE_ESTIMATE = """
-			WITH RECURSIVE tree (oid, relkind, root) AS (
-			    SELECT c.oid, c.relkind, c.oid FROM pg_class c WHERE c.oid = to_regclass(?)
-			    UNION ALL
-			    SELECT c.oid, c.relkind, t.root FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
-			      JOIN pg_class c ON c.oid = i.inhrelid
-			    WHERE t.relkind = 'p')
+	// and its size 0): their figures add up, reltuples -1 while none was analyzed
+	private static final String TABLE_ESTIMATE = PartitionTree.WITH + """
 			SELECT t.root::regclass::text AS name,
 			       coalesce(sum(c.reltuples) FILTER (WHERE c.relkind <> 'p' AND c.reltuples >= 0), -1)::bigint
 			         AS reltuples,
