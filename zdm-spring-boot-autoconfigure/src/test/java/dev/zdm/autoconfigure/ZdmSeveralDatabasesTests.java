@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
@@ -139,6 +140,12 @@ class ZdmSeveralDatabasesTests {
 					assertThat(other.migrations()).extracting("id").containsExactly("shipments");
 					ZdmEndpoint endpoint = context.getBean(ZdmEndpoint.class);
 					assertThat(endpoint.migrations().migrations()).containsOnlyKeys("invoices", "shipments");
+					// a write operation acts where the migration runs, and is recorded
+					// there
+					assertThat(endpoint
+						.tuning("shipments", "backfill", "tuning", "set", null, null, null, null, null, "50000", null,
+								null, null, null, "pace the orders copy", SecurityContext.NONE)
+						.overrides()).isNotEmpty();
 					await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
 						assertThat(billingWorkload.failure()).isNull();
 						assertThat(ordersWorkload.failure()).isNull();
@@ -179,6 +186,8 @@ class ZdmSeveralDatabasesTests {
 		assertThat(migrationIds(postgres.dataSource())).contains("invoices").doesNotContain("shipments");
 		assertThat(migrationIds(orders)).contains("shipments").doesNotContain("invoices");
 		assertThat(instances(orders)).as("the other engine left its fleet on shutdown").isZero();
+		assertThat(actions(orders, "shipments")).containsExactly("backfill.tuning");
+		assertThat(actions(postgres.dataSource(), "shipments")).isEmpty();
 	}
 
 	@Test
@@ -253,6 +262,11 @@ class ZdmSeveralDatabasesTests {
 			return List.of();
 		}
 		return jdbc.queryForList("SELECT migration_id FROM zdm_migration ORDER BY 1", String.class);
+	}
+
+	private static List<String> actions(DataSource dataSource, String id) {
+		return new JdbcTemplate(dataSource).queryForList(
+				"SELECT action FROM zdm_operator_action WHERE migration_id = ? ORDER BY action_id", String.class, id);
 	}
 
 	private static long instances(DataSource dataSource) {
