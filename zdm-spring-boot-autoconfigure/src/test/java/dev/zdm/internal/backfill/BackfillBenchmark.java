@@ -472,9 +472,8 @@ class BackfillBenchmark {
 	 * {@code -Dzdm.benchmark.pacing-10m=true} adds 10,000,000 rows,
 	 * {@code -Dzdm.benchmark.fixed=5:200,10:200} the fixed settings tried (target batch
 	 * ms:pause ms, empty for none), {@code -Dzdm.benchmark.pacing-idle=false} leaves out
-	 * the idle tables, {@code -Dzdm.benchmark.pgbench-rows},
-	 * {@code -Dzdm.benchmark.windows} and {@code -Dzdm.benchmark.window-seconds} the
-	 * workload's table and windows.
+	 * the idle tables, {@code -Dzdm.benchmark.pgbench-rows}, {@code -Dzdm.benchmark.windows}
+	 * and {@code -Dzdm.benchmark.window-seconds} the workload's table and windows.
 	 */
 	@Test
 	void pacingByImpact() throws Exception {
