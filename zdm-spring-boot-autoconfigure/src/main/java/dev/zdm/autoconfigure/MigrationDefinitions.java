@@ -33,6 +33,25 @@ final class MigrationDefinitions {
 		return definitions;
 	}
 
+	/**
+	 * Return the definitions of the migrations on one data source.
+	 * @param properties the properties
+	 * @param dataSource the name of the data source's bean
+	 * @param zdmDataSource whether it is the one zdm runs on, which also takes the
+	 * migrations that name no data source
+	 * @return the definitions
+	 */
+	static List<MigrationDefinition> from(ZdmProperties properties, String dataSource, boolean zdmDataSource) {
+		List<MigrationDefinition> definitions = new ArrayList<>();
+		properties.getMigrations().forEach((id, migration) -> {
+			String named = migration.getDataSource();
+			if ((named == null) ? zdmDataSource : named.equals(dataSource)) {
+				definitions.add(from(id, migration));
+			}
+		});
+		return definitions;
+	}
+
 	static MigrationDefinition from(String id, ZdmProperties.Migration migration) {
 		if (!MigrationDefinition.isValidId(id)) {
 			// said once, and a long one shortened: the description is read on a console

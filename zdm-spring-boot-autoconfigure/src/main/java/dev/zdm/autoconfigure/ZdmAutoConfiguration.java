@@ -1,10 +1,6 @@
 package dev.zdm.autoconfigure;
 
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
 
@@ -17,8 +13,6 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProp
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.jdbc.metadata.CompositeDataSourcePoolMetadataProvider;
-import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadata;
 import org.springframework.boot.jdbc.metadata.DataSourcePoolMetadataProvider;
 import org.springframework.boot.jpa.autoconfigure.EntityManagerFactoryDependsOnPostProcessor;
 import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
@@ -40,10 +34,8 @@ import dev.zdm.internal.backfill.BackfillRepository;
 import dev.zdm.internal.backfill.ContractCheckRepository;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.backfill.JdbcBackfillService;
-import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.MigrationValidator;
 import dev.zdm.internal.ddl.AbandonRunner;
-import dev.zdm.internal.ddl.AbandonSettings;
 import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlActivity;
@@ -53,18 +45,13 @@ import dev.zdm.internal.ddl.DdlScriptValidator;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandPause;
 import dev.zdm.internal.ddl.ExpandRunner;
-import dev.zdm.internal.ddl.ExpandSettings;
 import dev.zdm.internal.ddl.FlywayStep;
 import dev.zdm.internal.ddl.LockSafeExecutor;
 import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.ddl.SchemaChangeContributions;
 import dev.zdm.internal.ddl.declared.DeclaredOperations;
-import dev.zdm.internal.ddl.script.DdlCatalog;
-import dev.zdm.internal.ddl.script.DdlScriptLoader;
-import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
 import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
 import dev.zdm.internal.fleet.FleetRegistry;
-import dev.zdm.internal.fleet.FleetSettings;
 import dev.zdm.internal.fleet.HeldBackTracker;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationParticipant;
@@ -103,19 +90,21 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	ZdmDataSource zdmDataSource(ZdmProperties properties, ListableBeanFactory beanFactory) {
-		return ZdmDataSource.resolve(properties.getDataSource(), beanFactory);
+		ZdmDataSource dataSource = ZdmDataSource.resolve(properties.getDataSource(), beanFactory);
+		ZdmEngines.checkDataSources(properties, beanFactory);
+		return dataSource;
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	ZdmTables zdmTables(ZdmProperties properties) {
-		return ZdmSettings.tables(properties.getSchema());
+		return ZdmEngineFactory.tables(properties);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	LockInspector zdmLockInspector(ZdmDataSource dataSource, ZdmProperties properties) {
-		return new LockInspector(dataSource.get(), properties.getLocks().isShowQueryLiterals());
+		return ZdmEngineFactory.lockInspector(dataSource.get(), properties);
 	}
 
 	@Bean
@@ -127,14 +116,7 @@ public final class ZdmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	DdlSettings zdmDdlSettings(ZdmProperties properties) {
-		ZdmProperties.Ddl ddl = properties.getDdl();
-		ZdmSettings.checkDdl(ddl);
-		return DdlSettings.defaults()
-			.withLockTimeout(ddl.getLockTimeout())
-			.withStatementTimeout(ddl.getStatementTimeout())
-			.withMaxAttempts(ddl.getMaxAttempts())
-			.withBackoff(ddl.getInitialBackoff(), ddl.getMaxBackoff())
-			.withJitter(ddl.getJitter());
+		return ZdmEngineFactory.ddlSettings(properties);
 	}
 
 	@Bean
@@ -147,16 +129,15 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	LockSafeExecutor zdmLockSafeExecutor(ZdmDataSource dataSource, DdlSettings settings, DdlHistoryRepository history,
 			LockInspector lockInspector, ObjectProvider<DdlListener> listeners) {
-		LockSafeExecutor executor = new LockSafeExecutor(dataSource.get(), settings, history, lockInspector);
-		executor.setListener(DdlListener.of(listeners.orderedStream().toList()));
-		return executor;
+		return ZdmEngineFactory.lockSafeExecutor(dataSource.get(), settings, history, lockInspector,
+				listeners.orderedStream().toList());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	FlywayStep zdmFlywayStep(ZdmDataSource dataSource, LockSafeExecutor executor, DdlHistoryRepository history,
 			ResourceLoader resourceLoader) {
-		return new FlywayStep(dataSource.get(), executor, history, new DdlScriptLoader(resourceLoader));
+		return ZdmEngineFactory.flywayStep(dataSource.get(), executor, history, resourceLoader);
 	}
 
 	@Bean
@@ -170,10 +151,7 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	DdlScriptValidator zdmDdlScriptValidator(ZdmDataSource dataSource, FlywayStep flywayStep,
 			MigrationValidator migrationValidator, ZdmProperties properties) {
-		DdlScriptValidator validator = new DdlScriptValidator(flywayStep,
-				new UnsafeStatementChecker(new DdlCatalog(dataSource.get())), migrationValidator);
-		validator.setRequireAllowReason(properties.getDdl().isRequireAllowReason());
-		return validator;
+		return ZdmEngineFactory.ddlScriptValidator(dataSource.get(), flywayStep, migrationValidator, properties);
 	}
 
 	@Bean
@@ -188,16 +166,8 @@ public final class ZdmAutoConfiguration {
 			SchemaChangeContributions contributions, ExpandPause expandPause, DdlHistoryRepository history,
 			MigrationStateRepository states, MigrationValidator migrationValidator, DdlSettings settings,
 			ZdmProperties properties, InstanceInfo instance) {
-		ZdmProperties.Ddl ddl = properties.getDdl();
-		Set<String> paused = properties.getMigrations()
-			.entrySet()
-			.stream()
-			.filter((entry) -> entry.getValue().isExpandPaused())
-			.map(Map.Entry::getKey)
-			.collect(Collectors.toSet());
-		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused);
-		return new ExpandRunner(dataSource.get(), flywayStep, contributions, expandPause, history, states,
-				migrationValidator, settings, expandSettings, instance);
+		return ZdmEngineFactory.expandRunner(dataSource.get(), flywayStep, contributions, expandPause, history, states,
+				migrationValidator, settings, properties, instance);
 	}
 
 	@Bean
@@ -206,9 +176,8 @@ public final class ZdmAutoConfiguration {
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			FleetRegistry registry, DdlSettings settings, ZdmProperties properties, InstanceInfo instance,
 			ObjectProvider<ContractPrecondition> contractPrecondition) {
-		return new ContractRunner(dataSource.get(), flywayStep, contributions, history, states, registry, settings,
-				instance, properties.getFleet().getTimeout(),
-				contractPrecondition.getIfAvailable(() -> ContractPrecondition.NONE));
+		return ZdmEngineFactory.contractRunner(dataSource.get(), flywayStep, contributions, history, states, registry,
+				settings, properties, instance, contractPrecondition.getIfAvailable(() -> ContractPrecondition.NONE));
 	}
 
 	@Bean
@@ -217,16 +186,8 @@ public final class ZdmAutoConfiguration {
 			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry,
 			OperatorActionRepository operatorActions, DdlSettings settings, ZdmProperties properties,
 			InstanceInfo instance) {
-		Map<String, String> reasons = new HashMap<>();
-		Map<String, List<String>> locations = new HashMap<>();
-		properties.getMigrations().forEach((id, migration) -> {
-			if (migration.getAbandonReason() != null) {
-				reasons.put(id, migration.getAbandonReason());
-			}
-			locations.put(id, migration.getAbandon());
-		});
-		return new AbandonRunner(dataSource.get(), flywayStep, executor, history, states, registry, operatorActions,
-				settings, new AbandonSettings(reasons, locations), instance, properties.getFleet().getTimeout());
+		return ZdmEngineFactory.abandonRunner(dataSource.get(), flywayStep, executor, history, states, registry,
+				operatorActions, settings, properties, instance);
 	}
 
 	@Bean
@@ -235,7 +196,7 @@ public final class ZdmAutoConfiguration {
 	MigrationPlanner zdmMigrationPlanner(ZdmProperties properties, ZdmDataSource dataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			DdlSettings settings, BackfillService backfillService) {
-		return new MigrationPlanner(MigrationDefinitions.from(properties), dataSource.get(), flywayStep, contributions,
+		return new MigrationPlanner(migrations(properties, dataSource), dataSource.get(), flywayStep, contributions,
 				history, states, settings, backfillService);
 	}
 
@@ -243,14 +204,14 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	FinalContractCheck zdmFinalContractCheck(ZdmDataSource dataSource, InstanceInfo instance,
 			ContractCheckRepository contractChecks, BackfillRepository backfills) {
-		return new FinalContractCheck(dataSource.get(), instance.instanceId(), contractChecks, backfills);
+		return ZdmEngineFactory.finalContractCheck(dataSource.get(), instance, contractChecks, backfills);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	ContractCheckRepository zdmContractCheckRepository(ZdmDataSource dataSource, ZdmProperties properties,
 			ZdmTables tables) {
-		return new ContractCheckRepository(dataSource.get(), properties.getLocks().isShowQueryLiterals(), tables);
+		return ZdmEngineFactory.contractCheckRepository(dataSource.get(), properties, tables);
 	}
 
 	@Bean
@@ -304,7 +265,7 @@ public final class ZdmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	MigrationValidator zdmMigrationValidator(ZdmDataSource dataSource) {
-		return new MigrationValidator(new DatabaseCatalog(dataSource.get()));
+		return ZdmEngineFactory.migrationValidator(dataSource.get());
 	}
 
 	@Bean
@@ -313,15 +274,8 @@ public final class ZdmAutoConfiguration {
 	PhaseController zdmPhaseController(ZdmDataSource dataSource, FleetRegistry registry,
 			MigrationStateRepository states, MigrationValidator migrationValidator, ZdmProperties properties,
 			InstanceInfo instance, ObjectProvider<MigrationParticipant> participants) {
-		ZdmProperties.Fleet fleet = properties.getFleet();
-		ZdmSettings.checkFleet(fleet);
-		List<MigrationDefinition> migrations = MigrationDefinitions.from(properties);
-		FleetSettings settings = FleetSettings.defaults()
-			.withHeartbeat(fleet.getHeartbeatInterval(), fleet.getTimeout())
-			.withJoinTimeout(fleet.getJoinTimeout())
-			.withRetention(fleet.getRetention());
-		return new PhaseController(dataSource.get(), registry, states, migrationValidator, migrations, instance,
-				settings, participants.orderedStream().toList());
+		return ZdmEngineFactory.phaseController(dataSource.get(), registry, states, migrationValidator, properties,
+				instance, migrations(properties, dataSource), participants.orderedStream().toList());
 	}
 
 	@Bean
@@ -331,46 +285,56 @@ public final class ZdmAutoConfiguration {
 			ReplicationLagInspector replicationLagInspector, ZdmProperties properties,
 			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners,
 			ObjectProvider<ApplicationLatency> applicationLatency) {
-		BackfillParticipant participant = new BackfillParticipant(dataSource.get(), registry, states, lockInspector,
-				replicationLagInspector, properties.getFleet().getTimeout(), throttles.orderedStream().toList());
-		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
-		participant.setApplicationLatency(applicationLatency.getIfAvailable());
-		participant.setMaxConcurrentBackfills(properties.getFleet().getMaxConcurrentBackfills());
-		participant.setClearOverrides(properties.getMigrations()
-			.entrySet()
-			.stream()
-			.filter((entry) -> entry.getValue().getBackfill().isClearOverrides())
-			.map(Map.Entry::getKey)
-			.collect(Collectors.toSet()));
-		return participant;
+		return ZdmEngineFactory.backfillParticipant(dataSource.get(), registry, states, lockInspector,
+				replicationLagInspector, properties, throttles.orderedStream().toList(),
+				listeners.orderedStream().toList(), applicationLatency.getIfAvailable());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	SameTableSyncTrigger zdmSameTableSyncTrigger(ZdmDataSource dataSource) {
-		return new SameTableSyncTrigger(dataSource.get());
+		return ZdmEngineFactory.sameTableSyncTrigger(dataSource.get());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	TransactionPoolingCheck zdmTransactionPoolingCheck(ZdmDataSource dataSource,
 			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders) {
-		DataSourcePoolMetadata pool = new CompositeDataSourcePoolMetadataProvider(
-				poolMetadataProviders.orderedStream().toList())
-			.getDataSourcePoolMetadata(dataSource.get());
-		return new TransactionPoolingCheck(dataSource.get(), (pool != null) ? pool.getMax() : null);
+		return ZdmEngineFactory.transactionPoolingCheck(dataSource.get(),
+				poolMetadataProviders.orderedStream().toList());
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	DeclaredOperations zdmDeclaredOperations(ZdmDataSource dataSource, ResourceLoader resourceLoader) {
-		return new DeclaredOperations(dataSource.get(), resourceLoader);
+		return ZdmEngineFactory.declaredOperations(dataSource.get(), resourceLoader);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	BackfillService zdmBackfillService(ZdmDataSource dataSource, ZdmTables tables) {
 		return new JdbcBackfillService(dataSource.get(), tables);
+	}
+
+	@Bean
+	@DependsOnDatabaseInitialization
+	ZdmEngines zdmEngines(ZdmProperties properties, ZdmDataSource dataSource, ListableBeanFactory beanFactory,
+			PhaseController zdmPhaseController, InstanceInfo instance, DdlSettings ddlSettings,
+			ResourceLoader resourceLoader, ObjectProvider<DdlListener> ddlListeners,
+			ObjectProvider<SchemaChangeContributor> contributors, ObjectProvider<BackfillThrottle> throttles,
+			ObjectProvider<BackfillListener> backfillListeners, ObjectProvider<ApplicationLatency> applicationLatency,
+			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders) {
+		// zdmPhaseController is taken so that zdm's own engine starts first and stops
+		// last
+		return new ZdmEngines(properties, dataSource, beanFactory,
+				new ZdmEngineFactory.Shared(properties, instance, ddlSettings, resourceLoader,
+						ddlListeners.orderedStream().toList(), contributors.orderedStream().toList(),
+						throttles.orderedStream().toList(), backfillListeners.orderedStream().toList(),
+						applicationLatency.getIfAvailable(), poolMetadataProviders.orderedStream().toList()));
+	}
+
+	private static List<MigrationDefinition> migrations(ZdmProperties properties, ZdmDataSource dataSource) {
+		return MigrationDefinitions.from(properties, dataSource.beanName(), true);
 	}
 
 	/**
@@ -389,7 +353,7 @@ public final class ZdmAutoConfiguration {
 
 		@Bean
 		static EntityManagerFactoryDependsOnPostProcessor zdmEntityManagerFactoryDependsOnPostProcessor() {
-			return new EntityManagerFactoryDependsOnPostProcessor(PhaseController.class);
+			return new EntityManagerFactoryDependsOnPostProcessor(PhaseController.class, ZdmEngines.class);
 		}
 
 	}

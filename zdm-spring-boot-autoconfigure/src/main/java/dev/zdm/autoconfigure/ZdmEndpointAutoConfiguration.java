@@ -44,11 +44,21 @@ public final class ZdmEndpointAutoConfiguration {
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<FinalContractCheck> finalContractCheck,
 			ObjectProvider<AbandonRunner> abandonRunner, ObjectProvider<MigrationPlanner> planner,
 			ZdmDataSource dataSource, ZdmTables tables, OperatorActionRepository operatorActions,
-			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository) {
-		return new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService, ddlHistoryRepository,
-				expandRunner.getIfAvailable(), finalContractCheck.getIfAvailable(), abandonRunner.getIfAvailable(),
-				planner.getIfAvailable(), new BackfillOverrideRepository(dataSource.get(), tables), operatorActions,
-				eventPublisher, auditEventRepository.getIfAvailable());
+			ApplicationEventPublisher eventPublisher, ObjectProvider<AuditEventRepository> auditEventRepository,
+			ObjectProvider<ZdmEngines> engines) {
+		ZdmEndpoint endpoint = new ZdmEndpoint(phaseController, lockFiguresSampler, backfillService,
+				ddlHistoryRepository, expandRunner.getIfAvailable(), finalContractCheck.getIfAvailable(),
+				abandonRunner.getIfAvailable(), planner.getIfAvailable(),
+				new BackfillOverrideRepository(dataSource.get(), tables), operatorActions, eventPublisher,
+				auditEventRepository.getIfAvailable());
+		engines.ifAvailable((others) -> endpoint.setOtherDatabases(others.engines()
+			.stream()
+			.map((engine) -> new ZdmEndpoint(engine.controller(), engine.lockFiguresSampler(), engine.backfillService(),
+					engine.ddlHistory(), engine.expandRunner(), engine.finalContractCheck(), engine.abandonRunner(),
+					engine.planner(), new BackfillOverrideRepository(engine.dataSource(), engine.tables()),
+					engine.operatorActions(), eventPublisher, auditEventRepository.getIfAvailable()))
+			.toList()));
+		return endpoint;
 	}
 
 	@Bean

@@ -34,12 +34,22 @@ public final class ZdmHealthContributorAutoConfiguration {
 	ZdmHealthIndicator zdmHealthIndicator(PhaseController phaseController, ZdmProperties properties,
 			ObjectProvider<ExpandRunner> expandRunner, ObjectProvider<BackfillProgressSampler> backfillProgressSampler,
 			ObjectProvider<DdlActivity> ddlActivity, ObjectProvider<HeldBackTracker> heldBackTracker,
-			ObjectProvider<FinalContractCheck> finalContractCheck, ObjectProvider<AbandonRunner> abandonRunner) {
+			ObjectProvider<FinalContractCheck> finalContractCheck, ObjectProvider<AbandonRunner> abandonRunner,
+			ObjectProvider<ZdmEngines> engines) {
 		ZdmProperties.Health health = properties.getHealth();
-		return new ZdmHealthIndicator(phaseController, expandRunner.getIfAvailable(),
+		ZdmHealthIndicator.Thresholds thresholds = new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(),
+				health.getHeldBackThreshold());
+		ZdmHealthIndicator indicator = new ZdmHealthIndicator(phaseController, expandRunner.getIfAvailable(),
 				backfillProgressSampler.getIfAvailable(), ddlActivity.getIfAvailable(),
 				heldBackTracker.getIfAvailable(), finalContractCheck.getIfAvailable(), abandonRunner.getIfAvailable(),
-				new ZdmHealthIndicator.Thresholds(health.getDdlBlockedThreshold(), health.getHeldBackThreshold()));
+				thresholds);
+		engines.ifAvailable((others) -> indicator.setOtherDatabases(others.engines()
+			.stream()
+			.map((engine) -> new ZdmHealthIndicator(engine.controller(), engine.expandRunner(),
+					engine.backfillProgressSampler(), engine.ddlActivity(), engine.heldBackTracker(),
+					engine.finalContractCheck(), engine.abandonRunner(), thresholds))
+			.toList()));
+		return indicator;
 	}
 
 }

@@ -48,6 +48,20 @@ public final class ZdmMetricsAutoConfiguration {
 	}
 
 	@Bean
+	@ConditionalOnBean(ZdmEngines.class)
+	MeterBinder zdmOtherDatabasesMetrics(ZdmEngines engines) {
+		// the meters are per migration, so those of the other databases' engines sit
+		// beside zdm's own
+		return (registry) -> engines.engines().forEach((engine) -> {
+			new ZdmMetrics(engine.controller(), engine.lockFiguresSampler(), engine.backfillProgressSampler(),
+					engine.ddlActivity(), engine.heldBackTracker())
+				.bindTo(registry);
+			new ContractCheckMetrics(engine.controller(), engine.finalContractCheck()).bindTo(registry);
+			new ExpandMetrics(engine.controller(), engine.expandRunner()).bindTo(registry);
+		});
+	}
+
+	@Bean
 	@ConditionalOnMissingBean
 	@ConditionalOnBean(FinalContractCheck.class)
 	ContractCheckMetrics zdmContractCheckMetrics(PhaseController phaseController,

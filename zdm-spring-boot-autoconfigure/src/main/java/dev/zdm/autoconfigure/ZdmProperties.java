@@ -416,6 +416,13 @@ public class ZdmProperties {
 		private @Nullable String targetTable;
 
 		/**
+		 * Name of the DataSource bean of the database the migration's tables are in.
+		 * Migrations of another database than zdm's own (zdm.data-source) run on an
+		 * engine of their own there, with its own fleet and zdm tables.
+		 */
+		private @Nullable String dataSource;
+
+		/**
 		 * Columns of the target table holding the source row's key, in the order of the
 		 * key's columns; unique together in the target table. Defaults to the names of
 		 * the source table's key columns.
@@ -540,6 +547,14 @@ public class ZdmProperties {
 
 		public void setTable(@Nullable String table) {
 			this.table = table;
+		}
+
+		public @Nullable String getDataSource() {
+			return this.dataSource;
+		}
+
+		public void setDataSource(@Nullable String dataSource) {
+			this.dataSource = dataSource;
 		}
 
 		public @Nullable String getTargetTable() {

@@ -55,6 +55,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 
 	private final Thresholds thresholds;
 
+	private List<ZdmHealthIndicator> otherDatabases = List.of();
+
 	/**
 	 * Create an indicator.
 	 * @param controller the phase controller
@@ -85,9 +87,28 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 		this.thresholds = thresholds;
 	}
 
+	/**
+	 * Set the indicators of the engines zdm runs on other databases of the application,
+	 * one each, whose migrations this indicator reports as its own: the application is
+	 * down while any engine cannot heartbeat.
+	 * @param otherDatabases the indicators of the other databases' engines
+	 */
+	public void setOtherDatabases(List<ZdmHealthIndicator> otherDatabases) {
+		this.otherDatabases = List.copyOf(otherDatabases);
+	}
+
 	@Override
 	protected void doHealthCheck(Health.Builder builder) {
 		builder.up();
+		Map<String, Object> expand = new LinkedHashMap<>();
+		check(builder, expand);
+		this.otherDatabases.forEach((other) -> other.check(builder, expand));
+		if (!expand.isEmpty()) {
+			builder.withDetail("expand", expand);
+		}
+	}
+
+	private void check(Health.Builder builder, Map<String, Object> expand) {
 		for (MigrationStatus status : this.controller.statuses()) {
 			String id = status.migrationId();
 			Map<String, Object> details = new LinkedHashMap<>();
@@ -147,7 +168,6 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			}
 			builder.withDetail(id, details);
 		}
-		Map<String, Object> expand = new LinkedHashMap<>();
 		if (this.expandRunner != null) {
 			for (MigrationStatus status : this.controller.statuses()) {
 				ExpandProgress progress = this.expandRunner.expandProgress(status.migrationId());
@@ -155,9 +175,6 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 					expand.put(status.migrationId(), progress);
 				}
 			}
-		}
-		if (!expand.isEmpty()) {
-			builder.withDetail("expand", expand);
 		}
 	}
 

@@ -28,7 +28,8 @@ class ZdmConfigurationMetadataTests {
 		assertThat(metadata).contains("How often an instance heartbeats and recomputes its effective phases.")
 			.contains("Whether a '-- zdm:allow <code>' comment that accepts an unsafe statement must give a reason");
 		for (String key : new String[] { "zdm.migrations.values.phase", "\"value\": \"abandon\"",
-				"Needs abandon-reason.", "\"target\": \"javax.sql.DataSource\"" }) {
+				"Needs abandon-reason.", "\"target\": \"javax.sql.DataSource\"",
+				"zdm.migrations.values.data-source" }) {
 			assertThat(metadata).contains(key);
 		}
 		String properties = metadata.substring(metadata.indexOf("\"properties\""));

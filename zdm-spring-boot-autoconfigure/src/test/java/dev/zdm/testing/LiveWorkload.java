@@ -14,7 +14,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
+import javax.sql.DataSource;
+
 import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
@@ -38,7 +42,9 @@ import dev.zdm.test.PostgresExtension;
  */
 public final class LiveWorkload {
 
-	private final PostgresExtension postgres;
+	private final JdbcTemplate jdbc;
+
+	private final Connections connections;
 
 	private final String table;
 
@@ -77,7 +83,24 @@ public final class LiveWorkload {
 
 	public LiveWorkload(PostgresExtension postgres, String table, boolean crossTable, long rows, Supplier<Phase> phase,
 			int operationsPerSecond) {
-		this.postgres = postgres;
+		this(postgres.jdbc(), () -> postgres.database().newConnection(), table, crossTable, rows, phase,
+				operationsPerSecond);
+	}
+
+	/**
+	 * Create a workload on a database other than the test class's, such as one on a
+	 * second server; each writer holds one of the data source's connections.
+	 */
+	public LiveWorkload(DataSource dataSource, String table, boolean crossTable, long rows, Supplier<Phase> phase,
+			int operationsPerSecond) {
+		this(new JdbcTemplate(dataSource), dataSource::getConnection, table, crossTable, rows, phase,
+				operationsPerSecond);
+	}
+
+	private LiveWorkload(JdbcTemplate jdbc, Connections connections, String table, boolean crossTable, long rows,
+			Supplier<Phase> phase, int operationsPerSecond) {
+		this.jdbc = jdbc;
+		this.connections = connections;
 		this.table = table;
 		this.crossTable = crossTable;
 		this.rows = rows;
@@ -91,13 +114,20 @@ public final class LiveWorkload {
 	 * new side is empty.
 	 */
 	public static void create(PostgresExtension postgres, String table, boolean crossTable, long rows) {
+		create(postgres.dataSource(), table, crossTable, rows);
+	}
+
+	/**
+	 * Create the table(s) as {@link #create(PostgresExtension, String, boolean, long)}
+	 * does, in another database.
+	 */
+	public static void create(DataSource dataSource, String table, boolean crossTable, long rows) {
+		JdbcTemplate jdbc = new JdbcTemplate(dataSource);
 		String newColumns = crossTable ? "" : ", street_new text, city_new text";
-		postgres.jdbc()
-			.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, street text, city text" + newColumns + ")");
-		postgres.jdbc()
-			.update("INSERT INTO " + table + " (id, street, city) SELECT 2 * i, 'street ' || i, "
-					+ "CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END FROM generate_series(1, ?) AS i", rows);
-		created(postgres, table, crossTable);
+		jdbc.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, street text, city text" + newColumns + ")");
+		jdbc.update("INSERT INTO " + table + " (id, street, city) SELECT 2 * i, 'street ' || i, "
+				+ "CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END FROM generate_series(1, ?) AS i", rows);
+		created(jdbc, table, crossTable);
 	}
 
 	/**
@@ -131,12 +161,11 @@ public final class LiveWorkload {
 		return this;
 	}
 
-	private static void created(PostgresExtension postgres, String table, boolean crossTable) {
+	private static void created(JdbcTemplate jdbc, String table, boolean crossTable) {
 		if (crossTable) {
-			postgres.jdbc()
-				.execute("CREATE TABLE " + table + "_addresses (order_id bigint PRIMARY KEY, street text, city text)");
+			jdbc.execute("CREATE TABLE " + table + "_addresses (order_id bigint PRIMARY KEY, street text, city text)");
 		}
-		postgres.jdbc().execute("ANALYZE " + table);
+		jdbc.execute("ANALYZE " + table);
 	}
 
 	/**
@@ -179,7 +208,7 @@ public final class LiveWorkload {
 		ThreadLocalRandom random = ThreadLocalRandom.current();
 		long nextInsert = 2 * this.rows + 1_000 + owner;
 		long pauseNanos = 1_000_000_000L * writers / this.operationsPerSecond;
-		try (Connection connection = this.postgres.database().newConnection()) {
+		try (Connection connection = this.connections.open()) {
 			connection.setAutoCommit(false);
 			long next = System.nanoTime();
 			while (this.writing.get()) {
@@ -353,13 +382,18 @@ public final class LiveWorkload {
 
 	/** Keys whose two sides disagree, counting missing and extra rows on the new side. */
 	public static long disagreeing(PostgresExtension postgres, String table, boolean crossTable) {
+		return disagreeing(postgres.dataSource(), table, crossTable);
+	}
+
+	/** Keys whose two sides disagree in another database. */
+	public static long disagreeing(DataSource dataSource, String table, boolean crossTable) {
 		String sql = crossTable
 				? "SELECT count(*) FROM " + table + " o FULL JOIN " + table
 						+ "_addresses a ON a.order_id = o.id WHERE o.id IS NULL OR a.order_id IS NULL "
 						+ "OR ROW(a.street, a.city) IS DISTINCT FROM ROW(o.street, upper(o.city))"
 				: "SELECT count(*) FROM " + table
 						+ " WHERE ROW(street_new, city_new) IS DISTINCT FROM ROW(street, upper(city))";
-		return postgres.jdbc().queryForObject(sql, Long.class);
+		return new JdbcTemplate(dataSource).queryForObject(sql, Long.class);
 	}
 
 	/**
@@ -368,7 +402,7 @@ public final class LiveWorkload {
 	 */
 	public long lostWrites() {
 		Map<Long, String> stored = new ConcurrentHashMap<>();
-		this.postgres.jdbc().query("SELECT id, street, city FROM " + this.table, (rs) -> {
+		this.jdbc.query("SELECT id, street, city FROM " + this.table, (rs) -> {
 			stored.put(rs.getLong(1), rs.getString(2) + "|" + rs.getString(3));
 		});
 		return this.acknowledged.entrySet()
@@ -376,6 +410,13 @@ public final class LiveWorkload {
 			.filter((entry) -> entry.getValue().isEmpty() ? stored.containsKey(entry.getKey())
 					: !entry.getValue().equals(stored.get(entry.getKey())))
 			.count();
+	}
+
+	/** Where each writer gets the connection it holds. */
+	private interface Connections {
+
+		Connection open() throws SQLException;
+
 	}
 
 }

@@ -84,6 +84,8 @@ public class ZdmEndpoint {
 
 	private final @Nullable AuditEventRepository auditEvents;
 
+	private List<ZdmEndpoint> otherDatabases = List.of();
+
 	/**
 	 * Create an endpoint. Every write operation is recorded: who (the authenticated
 	 * principal, else {@code anonymous}), which instance, when and why, in
@@ -128,10 +130,29 @@ public class ZdmEndpoint {
 		this.auditEvents = auditEvents;
 	}
 
+	/**
+	 * Set the endpoints of the engines zdm runs on other databases of the application,
+	 * one each, whose migrations this endpoint lists and acts on as its own.
+	 * @param otherDatabases the endpoints of the other databases' engines
+	 */
+	public void setOtherDatabases(List<ZdmEndpoint> otherDatabases) {
+		this.otherDatabases = List.copyOf(otherDatabases);
+	}
+
+	private ZdmEndpoint owner(String id) {
+		for (ZdmEndpoint other : this.otherDatabases) {
+			if (other.controller.migrations().stream().anyMatch((migration) -> migration.id().equals(id))) {
+				return other;
+			}
+		}
+		return this;
+	}
+
 	@ReadOperation
 	public ZdmDescriptor migrations() {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
 		this.controller.statuses().forEach((status) -> migrations.put(status.migrationId(), describe(status)));
+		this.otherDatabases.forEach((other) -> migrations.putAll(other.migrations().migrations()));
 		List<String> queue = migrations.entrySet()
 			.stream()
 			.filter((entry) -> entry.getValue().pacing().queued())
@@ -142,6 +163,10 @@ public class ZdmEndpoint {
 
 	@ReadOperation
 	public @Nullable MigrationDescriptor migration(@Selector String id) {
+		ZdmEndpoint owner = owner(id);
+		if (owner != this) {
+			return owner.migration(id);
+		}
 		return this.controller.migrations()
 			.stream()
 			.filter((migration) -> migration.id().equals(id))
@@ -178,6 +203,10 @@ public class ZdmEndpoint {
 	}
 
 	private @Nullable MigrationPlan computePlan(String id, String view) {
+		ZdmEndpoint owner = owner(id);
+		if (owner != this) {
+			return owner.computePlan(id, view);
+		}
 		if (!"plan".equals(view)) {
 			throw new InvalidEndpointRequestException("Unknown view '" + view + "'",
 					"Unknown view '" + view + "': use GET /actuator/zdm/" + id + "/plan");
@@ -213,6 +242,10 @@ public class ZdmEndpoint {
 	@WriteOperation
 	public @Nullable BackfillProgress backfill(@Selector String id, @Selector String action, @Nullable String reason,
 			SecurityContext securityContext) {
+		ZdmEndpoint owner = owner(id);
+		if (owner != this) {
+			return owner.backfill(id, action, reason, securityContext);
+		}
 		requireDeclared(id);
 		switch (action) {
 			case "pause" -> this.backfill.pause(id);
@@ -253,6 +286,10 @@ public class ZdmEndpoint {
 	@WriteOperation
 	public Object ddl(@Selector String id, @Selector String step, @Selector String action, @Nullable String reason,
 			SecurityContext securityContext) {
+		ZdmEndpoint owner = owner(id);
+		if (owner != this) {
+			return owner.ddl(id, step, action, reason, securityContext);
+		}
 		MigrationDefinition migration = requireDeclared(id);
 		if ("contract".equals(step)) {
 			return contract(migration, action, reason, securityContext);
@@ -319,6 +356,12 @@ public class ZdmEndpoint {
 			@Nullable String maxRowsPerSecond, @Nullable String maxLatencyIncrease, @Nullable String maxLockWaiters,
 			@Nullable String maxTransactionAge, @Nullable String maxReplicationLag, @Nullable String reason,
 			SecurityContext securityContext) {
+		ZdmEndpoint owner = owner(id);
+		if (owner != this) {
+			return owner.tuning(id, step, setting, action, initialBatchSize, minBatchSize, maxBatchSize,
+					targetBatchDuration, pause, maxRowsPerSecond, maxLatencyIncrease, maxLockWaiters, maxTransactionAge,
+					maxReplicationLag, reason, securityContext);
+		}
 		MigrationDefinition migration = requireDeclared(id);
 		BackfillTuning tuning = this.tuning;
 		if (!"backfill".equals(step) || !"tuning".equals(setting) || tuning == null || !migration.hasBackfill()

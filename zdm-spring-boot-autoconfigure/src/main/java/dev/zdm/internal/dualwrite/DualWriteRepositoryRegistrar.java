@@ -8,6 +8,7 @@ import java.util.Set;
 
 import javax.sql.DataSource;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.beans.factory.support.BeanDefinitionRegistryPostProcessor;
@@ -15,10 +16,12 @@ import org.springframework.beans.factory.support.RootBeanDefinition;
 import org.springframework.core.Ordered;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.ResourceTransactionManager;
 import org.springframework.util.ClassUtils;
 
 import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
+import dev.zdm.internal.fleet.MigrationEngines;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -84,7 +87,11 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 
 	private static <T> T create(ConfigurableListableBeanFactory beanFactory, Class<T> repository, String migrationId,
 			String oldBean, String newBean) {
-		PhaseController phaseController = beanFactory.getBeanProvider(PhaseController.class).getIfAvailable();
+		MigrationEngines engines = beanFactory.getBeanProvider(MigrationEngines.class).getIfAvailable();
+		PhaseController otherController = (engines != null) ? engines.controllerFor(migrationId) : null;
+		MigrationStateRepository otherStates = (engines != null) ? engines.statesFor(migrationId) : null;
+		PhaseController phaseController = (otherController != null) ? otherController
+				: beanFactory.getBeanProvider(PhaseController.class).getIfAvailable();
 		if (phaseController == null) {
 			FixedPhaseRouting routing = beanFactory.getBeanProvider(FixedPhaseRouting.class)
 				.getIfAvailable(() -> FixedPhaseRouting.unavailable("its auto-configuration is not in this context",
@@ -94,13 +101,35 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 					() -> transactionManager(beanFactory, repository, migrationId));
 		}
 		DataSource dataSource = phaseController.dataSource();
-		PlatformTransactionManager transactionManager = beanFactory.getBeanProvider(PlatformTransactionManager.class)
-			.getIfUnique(() -> new DataSourceTransactionManager(dataSource));
+		PlatformTransactionManager transactionManager = transactionManagerOn(beanFactory, dataSource,
+				otherController == null);
+		MigrationStateRepository states = (otherStates != null) ? otherStates
+				: beanFactory.getBean(MigrationStateRepository.class);
 		DualWriteListener listener = DualWriteListener
 			.of(beanFactory.getBeanProvider(DualWriteListener.class).orderedStream().toList());
 		return DualWriteRepositoryFactory.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
-				beanFactory.getBean(newBean, repository), phaseController, transactionManager,
-				beanFactory.getBean(MigrationStateRepository.class), listener);
+				beanFactory.getBean(newBean, repository), phaseController, transactionManager, states, listener);
+	}
+
+	/**
+	 * The transaction manager of the migration's database: the one whose resource is that
+	 * data source; else, on zdm's own data source, the application's single (or primary)
+	 * one as before several databases were supported; else one on the data source.
+	 */
+	private static PlatformTransactionManager transactionManagerOn(ConfigurableListableBeanFactory beanFactory,
+			DataSource dataSource, boolean zdmDataSource) {
+		ObjectProvider<PlatformTransactionManager> transactionManagers = beanFactory
+			.getBeanProvider(PlatformTransactionManager.class);
+		for (PlatformTransactionManager candidate : transactionManagers.orderedStream().toList()) {
+			if (candidate instanceof ResourceTransactionManager resource
+					&& resource.getResourceFactory() == dataSource) {
+				return candidate;
+			}
+		}
+		if (zdmDataSource) {
+			return transactionManagers.getIfUnique(() -> new DataSourceTransactionManager(dataSource));
+		}
+		return new DataSourceTransactionManager(dataSource);
 	}
 
 	private static PlatformTransactionManager transactionManager(ConfigurableListableBeanFactory beanFactory,

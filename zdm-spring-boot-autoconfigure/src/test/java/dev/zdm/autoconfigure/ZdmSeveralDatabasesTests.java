@@ -1,0 +1,293 @@
+package dev.zdm.autoconfigure;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.NestedExceptionUtils;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.actuate.endpoint.MigrationDescriptor;
+import dev.zdm.actuate.endpoint.ZdmEndpoint;
+import dev.zdm.dualwrite.Schema;
+import dev.zdm.dualwrite.ZdmRepository;
+import dev.zdm.health.ZdmHealthIndicator;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.migration.Phase;
+import dev.zdm.migration.ZdmConfigurationException;
+import dev.zdm.test.EmbeddedPostgresServer;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
+import dev.zdm.testing.JdbcClientUsers.User;
+import dev.zdm.testing.JdbcClientUsers.UserStore;
+import dev.zdm.testing.LiveWorkload;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests for migrations on two databases of one application, each on a PostgreSQL server
+ * of its own: {@code billing}, zdm's own data source (this class's database on the shared
+ * embedded server), and {@code orders}, on a second server started here, which migrations
+ * name with {@code zdm.migrations.<id>.data-source}.
+ */
+class ZdmSeveralDatabasesTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	@TempDir
+	static Path ordersDataDirectory;
+
+	private static EmbeddedPostgres ordersServer;
+
+	// owned by the test, not by the contexts that use it
+	private static HikariDataSource orders;
+
+	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class, ZdmAutoConfiguration.class,
+				ZdmDualWriteAutoConfiguration.class, ZdmEndpointAutoConfiguration.class,
+				ZdmHealthContributorAutoConfiguration.class, ZdmMetricsAutoConfiguration.class))
+		.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+		.withBean("ordersDataSource", DataSource.class, () -> orders, (bean) -> bean.setDestroyMethodName(""))
+		.withBean("billingDataSource", DataSource.class, () -> postgres.newDataSource("billing", 6))
+		.withPropertyValues(TestFleet.properties())
+		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.data-source=billingDataSource");
+
+	@BeforeAll
+	static void startOrdersServer() throws IOException {
+		EmbeddedPostgresServer.prepareDataDirectory(ordersDataDirectory);
+		ordersServer = EmbeddedPostgres.builder()
+			.setDataDirectory(ordersDataDirectory)
+			.setCleanDataDirectory(false)
+			.setServerConfig("fsync", "off")
+			.start();
+		HikariConfig config = new HikariConfig();
+		config.setPoolName("orders-test");
+		config.setJdbcUrl(ordersServer.getJdbcUrl("postgres", "postgres"));
+		config.setUsername("postgres");
+		config.setPassword("postgres");
+		config.setMaximumPoolSize(8);
+		config.setMinimumIdle(0);
+		orders = new HikariDataSource(config);
+	}
+
+	@AfterAll
+	static void stopOrdersServer() throws IOException {
+		if (orders != null) {
+			orders.close();
+		}
+		if (ordersServer != null) {
+			ordersServer.close();
+		}
+	}
+
+	@Test
+	void aMigrationOnEachDatabaseWalksToContractUnderWritesEachWithItsOwnFleetAndTables() throws Exception {
+		LiveWorkload.create(postgres, "invoices", false, 2_000);
+		LiveWorkload.create(orders, "shipments", false, 2_000);
+		AtomicReference<PhaseController> billingController = new AtomicReference<>();
+		AtomicReference<PhaseController> ordersController = new AtomicReference<>();
+		LiveWorkload billingWorkload = new LiveWorkload(postgres, "invoices", false, 2_000,
+				() -> effective(billingController, "invoices"), 300);
+		LiveWorkload ordersWorkload = new LiveWorkload(orders, "shipments", false, 2_000,
+				() -> effective(ordersController, "shipments"), 300);
+		billingWorkload.start(2);
+		ordersWorkload.start(2);
+		try {
+			this.contextRunner.withPropertyValues("zdm.instance-id=two-databases",
+					"zdm.migrations.invoices.phase=contract", "zdm.migrations.invoices.table=invoices",
+					"zdm.migrations.invoices.up.street_new=street", "zdm.migrations.invoices.up.city_new=upper(city)",
+					"zdm.migrations.invoices.backfill.initial-batch-size=200",
+					"zdm.migrations.shipments.data-source=ordersDataSource", "zdm.migrations.shipments.phase=contract",
+					"zdm.migrations.shipments.table=shipments", "zdm.migrations.shipments.up.street_new=street",
+					"zdm.migrations.shipments.up.city_new=upper(city)",
+					"zdm.migrations.shipments.backfill.initial-batch-size=200")
+				.run((context) -> {
+					assertThat(context).hasNotFailed();
+					PhaseController billing = context.getBean(PhaseController.class);
+					PhaseController other = context.getBean(ZdmEngines.class).controllerFor("shipments");
+					assertThat(other).isNotNull().isNotSameAs(billing);
+					assertThat(context.getBean(ZdmEngines.class).controllerFor("invoices")).isNull();
+					billingController.set(billing);
+					ordersController.set(other);
+					assertThat(billing.migrations()).extracting("id").containsExactly("invoices");
+					assertThat(other.migrations()).extracting("id").containsExactly("shipments");
+					ZdmEndpoint endpoint = context.getBean(ZdmEndpoint.class);
+					assertThat(endpoint.migrations().migrations()).containsOnlyKeys("invoices", "shipments");
+					// a write operation acts where the migration runs, and is recorded
+					// there
+					assertThat(endpoint
+						.tuning("shipments", "backfill", "tuning", "set", null, null, null, null, null, "50000", null,
+								null, null, null, "pace the orders copy", SecurityContext.NONE)
+						.overrides()).isNotEmpty();
+					await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
+						assertThat(billingWorkload.failure()).isNull();
+						assertThat(ordersWorkload.failure()).isNull();
+						assertThat(contracted(postgres.dataSource(), "invoices")).isTrue();
+						assertThat(contracted(orders, "shipments")).isTrue();
+					});
+					long billingWrites = writes(billingWorkload);
+					long ordersWrites = writes(ordersWorkload);
+					await().atMost(Duration.ofSeconds(20))
+						.until(() -> writes(billingWorkload) > billingWrites + 30
+								&& writes(ordersWorkload) > ordersWrites + 30);
+					assertThat(endpoint.migration("shipments")).isNotNull()
+						.extracting(MigrationDescriptor::table, MigrationDescriptor::effectivePhase)
+						.containsExactly("public.shipments", "contract");
+					assertThat(endpoint.migration("invoices")).isNotNull()
+						.extracting(MigrationDescriptor::table, MigrationDescriptor::effectivePhase)
+						.containsExactly("public.invoices", "contract");
+					Health health = context.getBean(ZdmHealthIndicator.class).health(true);
+					assertThat(health.getStatus()).isEqualTo(Status.UP);
+					assertThat(health.getDetails()).containsKeys("invoices", "shipments");
+					MeterRegistry registry = context.getBean(MeterRegistry.class);
+					assertThat(registry.find("zdm.phase.effective").tag("migration", "shipments").gauge()).isNotNull();
+					assertThat(registry.find("zdm.phase.effective").tag("migration", "invoices").gauge()).isNotNull();
+				});
+		}
+		finally {
+			billingWorkload.stop();
+			ordersWorkload.stop();
+		}
+		assertThat(billingWorkload.failure()).isNull();
+		assertThat(ordersWorkload.failure()).isNull();
+		assertThat(billingWorkload.lostWrites()).as("lost writes on billing").isZero();
+		assertThat(ordersWorkload.lostWrites()).as("lost writes on orders").isZero();
+		assertThat(LiveWorkload.disagreeing(postgres, "invoices", false)).as("disagreeing rows on billing").isZero();
+		assertThat(LiveWorkload.disagreeing(orders, "shipments", false)).as("disagreeing rows on orders").isZero();
+		assertThat(zdmTables(postgres.dataSource())).contains("zdm_migration", "zdm_instance", "zdm_backfill");
+		assertThat(zdmTables(orders)).contains("zdm_migration", "zdm_instance", "zdm_backfill");
+		assertThat(migrationIds(postgres.dataSource())).contains("invoices").doesNotContain("shipments");
+		assertThat(migrationIds(orders)).contains("shipments").doesNotContain("invoices");
+		assertThat(instances(orders)).as("the other engine left its fleet on shutdown").isZero();
+		assertThat(actions(orders, "shipments")).containsExactly("backfill.tuning");
+		assertThat(actions(postgres.dataSource(), "shipments")).isEmpty();
+	}
+
+	@Test
+	void routedRepositoriesOfAMigrationOnTheOtherDatabaseWriteThere() {
+		new JdbcTemplate(orders)
+			.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, email_address text)");
+		this.contextRunner.withUserConfiguration(OrdersUsersConfiguration.class)
+			.withPropertyValues("zdm.instance-id=orders-users", "zdm.migrations.users-email.phase=dual-write",
+					"zdm.migrations.users-email.data-source=ordersDataSource", "zdm.migrations.users-email.table=users",
+					"zdm.migrations.users-email.up.email_address=lower(email)",
+					"zdm.migrations.users-email.down.email=email_address")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				PhaseController controller = context.getBean(ZdmEngines.class).controllerFor("users-email");
+				assertThat(controller).isNotNull();
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> controller.status("users-email").effective() == Phase.DUAL_WRITE);
+				UserStore users = context.getBean(UserStore.class);
+				users.insert(new User(1, "Ann", "Ann@Example.com"));
+				assertThat(new JdbcTemplate(orders).queryForMap("SELECT email, email_address FROM users WHERE id = 1"))
+					.isEqualTo(Map.of("email", "Ann@Example.com", "email_address", "ann@example.com"));
+				assertThat(users.findById(1)).map(User::email).contains("Ann@Example.com");
+			});
+		assertThat(migrationIds(postgres.dataSource())).doesNotContain("users-email");
+	}
+
+	@Test
+	void aMigrationNamingNoDataSourceBeanFailsStartUpWithTheNamesAndWritesNothing() {
+		this.contextRunner
+			.withPropertyValues("zdm.instance-id=unknown-source", "zdm.migrations.unknown-source.table=invoices",
+					"zdm.migrations.unknown-source.data-source=inventoryDataSource")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.isInstanceOf(ZdmConfigurationException.class)
+					.hasMessageContaining("zdm.migrations.unknown-source.data-source is 'inventoryDataSource', which "
+							+ "is not the name of a DataSource bean; the DataSource beans are [ordersDataSource, "
+							+ "billingDataSource]");
+				assertThat(((ZdmConfigurationException) NestedExceptionUtils.getRootCause(context.getStartupFailure()))
+					.getAction())
+					.contains("Set zdm.migrations.unknown-source.data-source to the name of the " + "DataSource bean");
+			});
+		assertThat(migrationIds(postgres.dataSource())).doesNotContain("unknown-source");
+		assertThat(migrationIds(orders)).doesNotContain("unknown-source");
+	}
+
+	private static Phase effective(AtomicReference<PhaseController> controller, String id) {
+		PhaseController current = controller.get();
+		return (current != null) ? current.status(id).effective() : Phase.EXPAND;
+	}
+
+	private static long writes(LiveWorkload workload) {
+		return workload.inserts.get() + workload.updates.get() + workload.deletes.get();
+	}
+
+	private static boolean contracted(DataSource dataSource, String id) {
+		return Boolean.TRUE.equals(new JdbcTemplate(dataSource).queryForObject(
+				"SELECT count(*) = 1 FROM zdm_migration WHERE migration_id = ? AND contracted_at IS NOT NULL",
+				Boolean.class, id));
+	}
+
+	private static List<String> zdmTables(DataSource dataSource) {
+		return new JdbcTemplate(dataSource).queryForList(
+				"SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'zdm\\_%' ORDER BY 1",
+				String.class);
+	}
+
+	private static List<String> migrationIds(DataSource dataSource) {
+		JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+		if (!Boolean.TRUE
+			.equals(jdbc.queryForObject("SELECT to_regclass('zdm_migration') IS NOT NULL", Boolean.class))) {
+			return List.of();
+		}
+		return jdbc.queryForList("SELECT migration_id FROM zdm_migration ORDER BY 1", String.class);
+	}
+
+	private static List<String> actions(DataSource dataSource, String id) {
+		return new JdbcTemplate(dataSource).queryForList(
+				"SELECT action FROM zdm_operator_action WHERE migration_id = ? ORDER BY action_id", String.class, id);
+	}
+
+	private static long instances(DataSource dataSource) {
+		return new JdbcTemplate(dataSource).queryForObject("SELECT count(*) FROM zdm_instance", Long.class);
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class OrdersUsersConfiguration {
+
+		@Bean
+		@ZdmRepository(migration = "users-email", schema = Schema.OLD)
+		UserStore oldUsers() {
+			return new ColumnUserStore(orders, "users", "email");
+		}
+
+		@Bean
+		@ZdmRepository(migration = "users-email", schema = Schema.NEW)
+		UserStore newUsers() {
+			return new ColumnUserStore(orders, "users", "email_address");
+		}
+
+	}
+
+}
