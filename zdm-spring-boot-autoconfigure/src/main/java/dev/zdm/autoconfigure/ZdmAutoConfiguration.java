@@ -331,18 +331,16 @@ public final class ZdmAutoConfiguration {
 			ReplicationLagInspector replicationLagInspector, ZdmProperties properties,
 			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners,
 			ObjectProvider<ApplicationLatency> applicationLatency) {
-		BackfillParticipant participant = new BackfillParticipant(dataSource.get(), registry, states, lockInspector,
-				replicationLagInspector, properties.getFleet().getTimeout(), throttles.orderedStream().toList());
-		participant.setListener(BackfillListener.of(listeners.orderedStream().toList()));
-		participant.setApplicationLatency(applicationLatency.getIfAvailable());
-		participant.setMaxConcurrentBackfills(properties.getFleet().getMaxConcurrentBackfills());
-		participant.setClearOverrides(properties.getMigrations()
+		Set<String> clearOverrides = properties.getMigrations()
 			.entrySet()
 			.stream()
 			.filter((entry) -> entry.getValue().getBackfill().isClearOverrides())
 			.map(Map.Entry::getKey)
-			.collect(Collectors.toSet()));
-		return participant;
+			.collect(Collectors.toSet());
+		return new BackfillParticipant(dataSource.get(), registry, states, lockInspector, replicationLagInspector,
+				properties.getFleet().getTimeout(), throttles.orderedStream().toList(),
+				BackfillListener.of(listeners.orderedStream().toList()), applicationLatency.getIfAvailable(),
+				properties.getFleet().getMaxConcurrentBackfills(), clearOverrides);
 	}
 
 	@Bean
