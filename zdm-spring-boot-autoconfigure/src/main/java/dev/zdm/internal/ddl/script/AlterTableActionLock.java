@@ -126,8 +126,7 @@ final class AlterTableActionLock {
 			this.note = setsNotNull
 					? "turns a built index into a primary key, checking every row for NULL while "
 							+ "reads and writes wait"
-					: (usingIndex ? "turns a built index into a constraint"
-							: "builds the constraint's index while reads and writes wait");
+					: (usingIndex ? "turns a built index into a constraint" : buildsIndex());
 		}
 		else {
 			if (this.unsafe.contains(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT)) {
@@ -146,6 +145,17 @@ final class AlterTableActionLock {
 				this.references = referenced();
 			}
 		}
+	}
+
+	// A partitioned table takes no constraint USING INDEX; the statement alone does not
+	// tell whether its partitions already have the matching constraints it takes over.
+	private String buildsIndex() {
+		String builds = "builds the constraint's index while reads and writes wait";
+		if (has("exclude")) {
+			return builds;
+		}
+		return builds + "; on a partitioned table it builds no index when each partition already has a "
+				+ "matching unique constraint (it takes them over)";
 	}
 
 	private void alterColumn() {

@@ -188,6 +188,9 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 			if (accept("reindex")) {
 				return reindex();
 			}
+			if (accept("alter", "index")) {
+				return alterIndex();
+			}
 			if (accept("lock")) {
 				accept("table");
 				accept("only");
@@ -242,9 +245,13 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 							"builds the index in two scans while reads and writes go on, after waiting for the "
 									+ "transactions that started before it");
 				}
-				return lock(Level.SHARE, table,
-						this.unsafe.contains(UnsafeOperation.CREATE_INDEX) ? Work.SCAN : Work.NONE,
-						"builds the index while writes wait");
+				boolean builds = this.unsafe.contains(UnsafeOperation.CREATE_INDEX);
+				if (!builds && SqlToken.isWordAt(this.tokens, indexOf("on") + 1, "only")) {
+					return lock(Level.SHARE, table, Work.NONE,
+							"creates the partitioned table's own index, invalid until each partition's index is "
+									+ "attached to it: builds nothing");
+				}
+				return lock(Level.SHARE, table, builds ? Work.SCAN : Work.NONE, "builds the index while writes wait");
 			}
 			if (accept("table") || accept("unlogged", "table") || accept("temporary", "table")
 					|| accept("temp", "table")) {
@@ -307,6 +314,25 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 			return concurrently
 					? lock(Level.SHARE_UPDATE_EXCLUSIVE, target, Work.SCAN, "builds the index anew while writes go on")
 					: lock(Level.SHARE, target, Work.SCAN, "builds the index anew while writes wait");
+		}
+
+		// ALTER INDEX parent ATTACH PARTITION child: PostgreSQL locks the partition's
+		// index
+		// ACCESS EXCLUSIVE, the partitioned index SHARE UPDATE EXCLUSIVE and both tables
+		// ACCESS SHARE, for a catalog change.
+		private StatementLock alterIndex() {
+			accept("if", "exists");
+			SqlName parent = name();
+			if (accept("attach", "partition")) {
+				SqlName attached = name();
+				return new StatementLock(Level.ACCESS_EXCLUSIVE, (attached != null) ? attached.sql() : null, Work.NONE,
+						(parent != null) ? parent.sql() : null,
+						"attaches a partition's index (named) to the partitioned table's index: a catalog change, "
+								+ "brief; queries on that partition wait for the moment, the partitioned index is "
+								+ "locked SHARE UPDATE EXCLUSIVE and the tables only ACCESS SHARE");
+			}
+			return new StatementLock(Level.UNKNOWN, null, Work.NONE, null,
+					"zdm cannot tell what it locks; check it by hand");
 		}
 
 		private StatementLock alterTable() {
