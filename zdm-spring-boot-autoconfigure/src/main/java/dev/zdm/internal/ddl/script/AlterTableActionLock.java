@@ -95,6 +95,9 @@ final class AlterTableActionLock {
 			this.work = Work.REWRITE;
 			this.note = "writes the table anew";
 		}
+		else if (starts("attach", "partition")) {
+			attachPartition();
+		}
 		else if (starts("detach", "partition")) {
 			boolean concurrently = has("concurrently") || has("finalize");
 			this.level = concurrently ? Level.SHARE_UPDATE_EXCLUSIVE : Level.ACCESS_EXCLUSIVE;
@@ -145,6 +148,23 @@ final class AlterTableActionLock {
 				this.references = referenced();
 			}
 		}
+	}
+
+	// The partitioned table takes SHARE UPDATE EXCLUSIVE, the attached table ACCESS
+	// EXCLUSIVE; whether the scan of the latter is skipped only PostgreSQL's planner
+	// knows.
+	private void attachPartition() {
+		this.level = Level.SHARE_UPDATE_EXCLUSIVE;
+		SqlName attached = SqlName.read(this.tokens, 2, (end) -> {
+		});
+		this.references = (attached != null) ? attached.sql() : null;
+		boolean scans = this.unsafe.contains(UnsafeOperation.ATTACH_PARTITION_SCAN);
+		this.work = scans ? Work.SCAN : Work.NONE;
+		this.note = scans
+				? "attaches a partition, locking it ACCESS EXCLUSIVE while it scans it for rows outside the bound, "
+						+ "unless a validated check implies the bound; reads and writes of the other partitions go on"
+				: "attaches a table the scripts create, locking it ACCESS EXCLUSIVE; reads and writes of the other "
+						+ "partitions go on";
 	}
 
 	// A partitioned table takes no constraint USING INDEX; the statement alone does not

@@ -1,10 +1,13 @@
 package dev.zdm.internal.ddl.script;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
+import org.flywaydb.core.api.MigrationVersion;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -101,9 +104,24 @@ class StatementLockPartitionTests {
 		assertThat(this.counts).containsExactly(2L, partitionIndexes);
 	}
 
+	@Test
+	void attachingATableLocksTheParentShareUpdateExclusiveAndTheTableAccessExclusive() {
+		this.jdbc.execute("CREATE TABLE readings_2027 (id bigint NOT NULL, at date NOT NULL, kind text)");
+		String sql = "ALTER TABLE readings ATTACH PARTITION readings_2027 FOR VALUES FROM ('2027-01-01') TO "
+				+ "('2028-01-01')";
+		StatementLock lock = label(sql);
+		Map<String, Set<String>> locks = locksTakenBy(sql);
+		assertThat(lock.table()).isEqualTo("readings");
+		assertThat(locks.get("readings")).containsExactly(postgresMode(lock));
+		assertThat(lock.also()).isEqualTo("readings_2027");
+		assertThat(locks.get("readings_2027")).contains("AccessExclusiveLock");
+		assertThat(lock.work()).isEqualTo(Work.SCAN);
+		assertThat(lock.note()).contains("ACCESS EXCLUSIVE", "scans it");
+	}
+
 	private StatementLock label(String sql) {
-		DdlScript script = new DdlScript(DdlStep.CONTRACT, org.flywaydb.core.api.MigrationVersion.fromVersion("1"),
-				"V1__c.sql", "V1__c.sql", "V1__c.sql", 0, List.of(DdlStatement.of(1, sql)));
+		DdlScript script = new DdlScript(DdlStep.CONTRACT, MigrationVersion.fromVersion("1"), "V1__c.sql", "V1__c.sql",
+				"V1__c.sql", 0, List.of(DdlStatement.of(1, sql)));
 		Set<UnsafeOperation> unsafe = this.checker.checkAll(List.of(), List.of(script))
 			.stream()
 			.map((finding) -> finding.operation())
@@ -124,7 +142,7 @@ class StatementLockPartitionTests {
 				.stream()
 				.collect(Collectors.groupingBy(Map.Entry::getKey,
 						Collectors.mapping(Map.Entry::getValue, Collectors.toSet())));
-			this.counts = java.util.Arrays.stream(countQueries)
+			this.counts = Arrays.stream(countQueries)
 				.map((query) -> this.jdbc.queryForObject(query, Long.class))
 				.toList();
 			status.setRollbackOnly();
@@ -134,7 +152,7 @@ class StatementLockPartitionTests {
 
 	// ShareUpdateExclusiveLock for SHARE UPDATE EXCLUSIVE, and so on
 	private static String postgresMode(StatementLock lock) {
-		String[] words = lock.level().value().toLowerCase(java.util.Locale.ROOT).split(" ");
+		String[] words = lock.level().value().toLowerCase(Locale.ROOT).split(" ");
 		StringBuilder mode = new StringBuilder();
 		for (String word : words) {
 			mode.append(Character.toUpperCase(word.charAt(0))).append(word.substring(1));

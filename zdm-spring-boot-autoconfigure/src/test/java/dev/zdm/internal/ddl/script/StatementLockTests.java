@@ -84,6 +84,27 @@ class StatementLockTests {
 		assertThat(lock.note()).isEqualTo("builds the index while writes wait");
 	}
 
+	@Test
+	void attachingAnExistingTableSaysItScansItUnderAnAccessExclusiveLock() {
+		StatementLock lock = lock(
+				"ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO " + "('2028-01-01')",
+				UnsafeOperation.ATTACH_PARTITION_SCAN);
+		assertThat(lock.level()).isEqualTo(Level.SHARE_UPDATE_EXCLUSIVE);
+		assertThat(lock.table()).isEqualTo("events");
+		assertThat(lock.also()).isEqualTo("events_2027");
+		assertThat(lock.work()).isEqualTo(Work.SCAN);
+		assertThat(lock.note()).contains("locking it ACCESS EXCLUSIVE while it scans it")
+			.contains("unless a validated check implies the bound");
+	}
+
+	@Test
+	void attachingATableTheScriptsCreateScansNothing() {
+		StatementLock lock = lock("ALTER TABLE events ATTACH PARTITION events_2028 FOR VALUES FROM ('2028-01-01') TO "
+				+ "('2029-01-01')");
+		assertThat(lock.level()).isEqualTo(Level.SHARE_UPDATE_EXCLUSIVE);
+		assertThat(lock.work()).isEqualTo(Work.NONE);
+	}
+
 	private static StatementLock lock(String sql, UnsafeOperation... unsafe) {
 		return StatementLock.of(DdlStatement.of(1, sql), Set.of(unsafe));
 	}
