@@ -102,6 +102,7 @@ class UnsafeStatementCheckerTests {
 			ALTER TABLE hosts ALTER COLUMN seen TYPE timestamp(0)            | alter-column-type
 			ALTER TABLE hosts ALTER COLUMN address TYPE text                 | alter-column-type
 			REPACK items                                                     | vacuum-full
+			REPACK (CONCURRENTLY false) items                                | vacuum-full
 			ALTER TABLE items ADD COLUMN stock counted                       | add-column-volatile-default
 			DROP VIEW item_names                                             | drop-in-expand
 			DROP MATERIALIZED VIEW IF EXISTS item_totals                     | drop-in-expand
