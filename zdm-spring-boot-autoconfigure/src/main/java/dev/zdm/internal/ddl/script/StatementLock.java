@@ -16,12 +16,16 @@ import dev.zdm.ddl.UnsafeOperation;
  * ("Explicit Locking"): the strongest a statement takes on the table it changes.
  *
  * @param level the lock on {@code table}
- * @param table the table (or, for {@code DROP INDEX}, the index) as written in the
+ * @param table the table (or, for {@code DROP INDEX}, the index, and for
+ * {@code ALTER INDEX ... ATTACH PARTITION}, the partition's index) as written in the
  * statement, or {@code null} if it takes no table lock or its table is not known from the
  * text
- * @param work whether it scans or rewrites that table while it holds the lock
- * @param also another table it locks, such as the table a foreign key references (with
- * {@code SHARE ROW EXCLUSIVE}), or {@code null}
+ * @param work whether it scans or rewrites that table (for {@code ATTACH PARTITION}, the
+ * attached one) while it holds the lock
+ * @param also another relation it locks, such as the table a foreign key references (with
+ * {@code SHARE ROW EXCLUSIVE}), the table {@code ATTACH PARTITION} attaches (with
+ * {@code ACCESS EXCLUSIVE}) or the partitioned index an index is attached to, or
+ * {@code null}
  * @param note what the statement does under the lock, in a few words
  */
 public record StatementLock(Level level, @Nullable String table, Work work, @Nullable String also, String note) {
