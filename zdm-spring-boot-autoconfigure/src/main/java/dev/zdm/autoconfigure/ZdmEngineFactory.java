@@ -263,18 +263,15 @@ final class ZdmEngineFactory {
 			MigrationStateRepository states, LockInspector lockInspector,
 			ReplicationLagInspector replicationLagInspector, ZdmProperties properties, List<BackfillThrottle> throttles,
 			List<BackfillListener> listeners, @Nullable ApplicationLatency applicationLatency) {
-		BackfillParticipant participant = new BackfillParticipant(dataSource, registry, states, lockInspector,
-				replicationLagInspector, properties.getFleet().getTimeout(), throttles);
-		participant.setListener(BackfillListener.of(listeners));
-		participant.setApplicationLatency(applicationLatency);
-		participant.setMaxConcurrentBackfills(properties.getFleet().getMaxConcurrentBackfills());
-		participant.setClearOverrides(properties.getMigrations()
+		Set<String> clearOverrides = properties.getMigrations()
 			.entrySet()
 			.stream()
 			.filter((entry) -> entry.getValue().getBackfill().isClearOverrides())
 			.map(Map.Entry::getKey)
-			.collect(Collectors.toSet()));
-		return participant;
+			.collect(Collectors.toSet());
+		return new BackfillParticipant(dataSource, registry, states, lockInspector, replicationLagInspector,
+				properties.getFleet().getTimeout(), throttles, BackfillListener.of(listeners), applicationLatency,
+				properties.getFleet().getMaxConcurrentBackfills(), clearOverrides);
 	}
 
 	static TransactionPoolingCheck transactionPoolingCheck(DataSource dataSource,

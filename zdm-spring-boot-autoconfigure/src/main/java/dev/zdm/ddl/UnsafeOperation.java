@@ -147,6 +147,23 @@ public enum UnsafeOperation {
 					+ "it outside a transaction. If it is interrupted, finish it with DETACH PARTITION ... FINALIZE."),
 
 	/**
+	 * {@code ALTER TABLE ... ATTACH PARTITION} of a table that exists before the scripts
+	 * run.
+	 */
+	ATTACH_PARTITION_SCAN("attach-partition-scan",
+			"ATTACH PARTITION scans the attached table for rows outside the partition bound while it holds an ACCESS "
+					+ "EXCLUSIVE lock on it, blocking its reads and writes, unless a validated CHECK constraint implies "
+					+ "the bound (a default partition is scanned the same way); it also builds, under that lock, each "
+					+ "index of the partitioned table the attached table has no match for",
+			"Prove the bound first: ALTER TABLE <table> ADD CONSTRAINT <table>_bound CHECK (<the bound as a "
+					+ "condition, with the partition key IS NOT NULL>) NOT VALID; ALTER TABLE <table> VALIDATE "
+					+ "CONSTRAINT <table>_bound (a scan that lets reads and writes go on); build the partitioned "
+					+ "table's indexes on it with CREATE INDEX CONCURRENTLY so that the attach takes them over; then "
+					+ "ATTACH PARTITION, which skips the scan, with '-- zdm:allow attach-partition-scan' (zdm cannot "
+					+ "tell from the statement that the check implies the bound); then ALTER TABLE <table> DROP "
+					+ "CONSTRAINT <table>_bound."),
+
+	/**
 	 * {@code SET TABLESPACE}, {@code SET LOGGED}, {@code SET UNLOGGED},
 	 * {@code SET ACCESS METHOD} or {@code ALTER COLUMN ... SET EXPRESSION}, which rewrite
 	 * the table (or index).

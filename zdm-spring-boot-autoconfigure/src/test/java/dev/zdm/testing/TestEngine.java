@@ -2,10 +2,16 @@ package dev.zdm.testing;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 
 import javax.sql.DataSource;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.zdm.backfill.BackfillThrottle;
+import dev.zdm.internal.backfill.ApplicationLatency;
+import dev.zdm.internal.backfill.BackfillEnvironment;
+import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillRepository;
 import dev.zdm.internal.backfill.ContractCheckRepository;
@@ -50,7 +56,7 @@ public final class TestEngine {
 	}
 
 	/**
-	 * Create a backfill participant.
+	 * Create a backfill participant with no listener and the default settings.
 	 * @param dataSource the instance's data source
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
 	 * fleet
@@ -59,9 +65,43 @@ public final class TestEngine {
 	 */
 	public static BackfillParticipant backfillParticipant(DataSource dataSource, Duration fleetTimeout,
 			List<BackfillThrottle> throttles) {
+		return backfillParticipant(dataSource, fleetTimeout, throttles, null);
+	}
+
+	/**
+	 * Create a backfill participant with the default settings.
+	 * @param dataSource the instance's data source
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param throttles further load checks consulted before each batch
+	 * @param listener the listener told what each backfill does, or {@code null}
+	 * @return the participant
+	 */
+	public static BackfillParticipant backfillParticipant(DataSource dataSource, Duration fleetTimeout,
+			List<BackfillThrottle> throttles, @Nullable BackfillListener listener) {
+		return backfillParticipant(dataSource, fleetTimeout, listener, null,
+				BackfillEnvironment.DEFAULT_MAX_CONCURRENT_BACKFILLS, Set.of(), throttles);
+	}
+
+	/**
+	 * Create a backfill participant.
+	 * @param dataSource the instance's data source
+	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
+	 * fleet
+	 * @param listener the listener told what each backfill does, or {@code null}
+	 * @param applicationLatency the application's database call times, or {@code null}
+	 * @param maxConcurrentBackfills how many backfills may run at once on the database
+	 * @param clearOverrides the migrations whose declaration clears their live overrides
+	 * @param throttles further load checks consulted before each batch
+	 * @return the participant
+	 */
+	public static BackfillParticipant backfillParticipant(DataSource dataSource, Duration fleetTimeout,
+			@Nullable BackfillListener listener, @Nullable ApplicationLatency applicationLatency,
+			int maxConcurrentBackfills, Set<String> clearOverrides, List<BackfillThrottle> throttles) {
 		return new BackfillParticipant(dataSource, new FleetRegistry(dataSource),
 				new MigrationStateRepository(dataSource), new LockInspector(dataSource),
-				new ReplicationLagInspector(dataSource), fleetTimeout, throttles);
+				new ReplicationLagInspector(dataSource), fleetTimeout, throttles, listener, applicationLatency,
+				maxConcurrentBackfills, clearOverrides);
 	}
 
 	/**

@@ -57,37 +57,4 @@ public record BackfillEnvironment(DataSource dataSource, FleetRegistry fleet, Mi
 				DEFAULT_MAX_CONCURRENT_BACKFILLS);
 	}
 
-	/**
-	 * Return this environment with another listener.
-	 * @param listener the listener
-	 * @return the environment
-	 */
-	BackfillEnvironment withListener(BackfillListener listener) {
-		return new BackfillEnvironment(this.dataSource, this.fleet, this.states, this.fleetTimeout, this.lockInspector,
-				this.replicationLagInspector, this.throttles, listener, this.applicationLatency,
-				this.maxConcurrentBackfills);
-	}
-
-	/**
-	 * Return this environment with the application's database call times.
-	 * @param applicationLatency the application's database call times, or {@code null}
-	 * @return the environment
-	 */
-	BackfillEnvironment withApplicationLatency(@Nullable ApplicationLatency applicationLatency) {
-		return new BackfillEnvironment(this.dataSource, this.fleet, this.states, this.fleetTimeout, this.lockInspector,
-				this.replicationLagInspector, this.throttles, this.listener, applicationLatency,
-				this.maxConcurrentBackfills);
-	}
-
-	/**
-	 * Return this environment with another cap on the backfills at once.
-	 * @param maxConcurrentBackfills most backfill runs at once on the database
-	 * @return the environment
-	 */
-	BackfillEnvironment withMaxConcurrentBackfills(int maxConcurrentBackfills) {
-		return new BackfillEnvironment(this.dataSource, this.fleet, this.states, this.fleetTimeout, this.lockInspector,
-				this.replicationLagInspector, this.throttles, this.listener, this.applicationLatency,
-				maxConcurrentBackfills);
-	}
-
 }

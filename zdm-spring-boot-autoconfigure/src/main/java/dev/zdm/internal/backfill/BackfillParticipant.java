@@ -57,7 +57,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 	private final DataSource dataSource;
 
-	private volatile BackfillEnvironment environment;
+	private final BackfillEnvironment environment;
 
 	private final ExecutorService executor;
 
@@ -65,7 +65,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 	private final BackfillOverrideRepository overrides;
 
-	private Set<String> clearOverrides = Set.of();
+	private final Set<String> clearOverrides;
 
 	/**
 	 * Create a participant.
@@ -79,53 +79,32 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
 	 * fleet
 	 * @param throttles further load checks consulted before each batch
+	 * @param listener the listener told what each backfill does, to measure and trace it,
+	 * or {@code null} for none
+	 * @param applicationLatency where the pacing reads the application's own database
+	 * call times, or {@code null} if they cannot be read
+	 * @param maxConcurrentBackfills how many backfills may run at once on the database,
+	 * across the fleet; at least 1
+	 * @param clearOverrides the migrations whose declaration clears the live overrides of
+	 * their backfill's settings
+	 * ({@code zdm.migrations.<id>.backfill.clear-overrides=true}): once per distinct
+	 * declaration of the settings, by the first instance that starts with it
 	 */
 	public BackfillParticipant(DataSource dataSource, FleetRegistry registry, MigrationStateRepository states,
 			LockInspector lockInspector, ReplicationLagInspector replicationLagInspector, Duration fleetTimeout,
-			List<BackfillThrottle> throttles) {
+			List<BackfillThrottle> throttles, @Nullable BackfillListener listener,
+			@Nullable ApplicationLatency applicationLatency, int maxConcurrentBackfills, Set<String> clearOverrides) {
 		this.dataSource = dataSource;
 		this.overrides = new BackfillOverrideRepository(dataSource, states.tables());
 		this.environment = new BackfillEnvironment(dataSource, registry, states, fleetTimeout, lockInspector,
-				replicationLagInspector, throttles, BackfillListener.NONE);
+				replicationLagInspector, throttles, (listener != null) ? listener : BackfillListener.NONE,
+				applicationLatency, maxConcurrentBackfills);
+		this.clearOverrides = Set.copyOf(clearOverrides);
 		this.executor = Executors.newCachedThreadPool((runnable) -> {
 			Thread thread = new Thread(runnable, "zdm-backfill-" + threadCounter.incrementAndGet());
 			thread.setDaemon(true);
 			return thread;
 		});
-	}
-
-	/**
-	 * Set the listener told what each backfill does, to measure and trace it.
-	 * @param listener the listener
-	 */
-	public void setListener(BackfillListener listener) {
-		this.environment = this.environment.withListener(listener);
-	}
-
-	/**
-	 * Set where the pacing reads the application's own database call times.
-	 * @param applicationLatency the application's database call times, or {@code null}
-	 */
-	public void setApplicationLatency(@Nullable ApplicationLatency applicationLatency) {
-		this.environment = this.environment.withApplicationLatency(applicationLatency);
-	}
-
-	/**
-	 * Set how many backfills may run at once on the database, across the fleet.
-	 * @param maxConcurrentBackfills at least 1
-	 */
-	public void setMaxConcurrentBackfills(int maxConcurrentBackfills) {
-		this.environment = this.environment.withMaxConcurrentBackfills(maxConcurrentBackfills);
-	}
-
-	/**
-	 * Set the migrations whose declaration clears the live overrides of their backfill's
-	 * settings ({@code zdm.migrations.<id>.backfill.clear-overrides=true}): once per
-	 * distinct declaration of the settings, by the first instance that starts with it.
-	 * @param migrationIds the migrations
-	 */
-	public void setClearOverrides(Set<String> migrationIds) {
-		this.clearOverrides = Set.copyOf(migrationIds);
 	}
 
 	/**

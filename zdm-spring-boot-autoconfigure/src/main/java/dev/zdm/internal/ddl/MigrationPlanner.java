@@ -12,7 +12,6 @@ import java.util.Set;
 
 import javax.sql.DataSource;
 
-import org.flywaydb.core.api.MigrationVersion;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
@@ -21,17 +20,14 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
-import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.ddl.UnsafeOperation;
 import dev.zdm.ddl.UnsafeStatement;
 import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.ddl.PlanSources.Source;
 import dev.zdm.internal.ddl.script.DdlCatalog;
 import dev.zdm.internal.ddl.script.DdlCatalog.TableEstimate;
-import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.DdlStatement;
 import dev.zdm.internal.ddl.script.DdlStep;
-import dev.zdm.internal.ddl.script.ScriptObjects;
-import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
 import dev.zdm.internal.ddl.script.StatementLock;
 import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
 import dev.zdm.internal.fleet.MigrationState;
@@ -40,7 +36,6 @@ import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SyncMode;
-import dev.zdm.migration.TableName;
 
 /**
  * Computes a {@link MigrationPlan}: the statements each phase runs, from the same sources
@@ -58,15 +53,9 @@ import dev.zdm.migration.TableName;
  */
 public class MigrationPlanner {
 
-	private static final String TO_RUN = "to run";
-
-	private static final String APPLIED = "applied";
-
 	private static final String ZDM_BACKFILL_TABLE = "zdm_backfill";
 
-	private final FlywayStep scripts;
-
-	private final SchemaChangeContributions contributions;
+	private final PlanSources sources;
 
 	private final DdlHistoryRepository history;
 
@@ -99,8 +88,7 @@ public class MigrationPlanner {
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			DdlSettings settings, @Nullable BackfillService backfill) {
 		this.migrations = List.copyOf(migrations);
-		this.scripts = scripts;
-		this.contributions = contributions;
+		this.sources = new PlanSources(scripts, contributions, history);
 		this.history = history;
 		this.states = states;
 		this.ddlCatalog = new DdlCatalog(dataSource);
@@ -161,12 +149,12 @@ public class MigrationPlanner {
 		List<Source> expand = new ArrayList<>();
 		List<Source> contract = new ArrayList<>();
 		if (state.isContracted()) {
-			expand.addAll(recordedSources(recorded, DdlStep.EXPAND));
-			contract.addAll(recordedSources(recorded, DdlStep.CONTRACT));
+			expand.addAll(PlanSources.recorded(recorded, DdlStep.EXPAND));
+			contract.addAll(PlanSources.recorded(recorded, DdlStep.CONTRACT));
 		}
 		else {
-			expand.addAll(expandSources(migration, recorded));
-			contract.addAll(contractSources(migration, recorded));
+			expand.addAll(this.sources.expand(migration, recorded));
+			contract.addAll(this.sources.contract(migration, recorded));
 		}
 		Map<String, Set<UnsafeOperation>> unsafe = new LinkedHashMap<>();
 		List<MigrationPlan.Finding> findings = findings(migration, expand, contract, unsafe);
@@ -199,87 +187,6 @@ public class MigrationPlanner {
 		return this.catalog.findSchema(migration.table())
 			.map((schema) -> migration.toBuilder().table(migration.table().inSchema(schema)).build())
 			.orElse(migration);
-	}
-
-	// The expand: the scripts, then each contributor's statements, told what the
-	// statements before it add.
-	private List<Source> expandSources(MigrationDefinition migration, DdlStatus recorded) {
-		List<Source> sources = new ArrayList<>();
-		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.EXPAND);
-		List<DdlScript> scripts = this.scripts.load(migration, DdlStep.EXPAND);
-		for (DdlScript script : scripts) {
-			sources.add(Source.of(script, applied));
-		}
-		List<AddedColumn> added = new ArrayList<>(ScriptObjects.of(scripts).addedColumns());
-		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
-			List<String> statements = (contributor instanceof SchemaChangePreview preview)
-					? preview.expandStatementsAfter(migration, List.copyOf(added))
-					: contributor.expandStatements(migration);
-			Source source = contributed(SchemaChangeContributions.source(contributor), DdlStep.EXPAND, statements,
-					recorded);
-			sources.add(source);
-			added.addAll(ScriptObjects.of(List.of(source.script())).addedColumns());
-		}
-		return sources;
-	}
-
-	// The contract: each contributor's statements, then the scripts.
-	private List<Source> contractSources(MigrationDefinition migration, DdlStatus recorded) {
-		List<Source> sources = new ArrayList<>();
-		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
-			sources.add(contributed(SchemaChangeContributions.source(contributor), DdlStep.CONTRACT,
-					SchemaChangeContributions.statements(contributor, migration, DdlStep.CONTRACT), recorded));
-		}
-		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.CONTRACT);
-		for (DdlScript script : this.scripts.load(migration, DdlStep.CONTRACT)) {
-			sources.add(Source.of(script, applied));
-		}
-		return sources;
-	}
-
-	// A contributor returns only what is left to do, so what it already applied comes
-	// from the history.
-	private static Source contributed(String name, DdlStep step, List<String> statements, DdlStatus recorded) {
-		List<DdlStatement> parsed = new ArrayList<>();
-		List<String> statuses = new ArrayList<>();
-		List<DdlStatus.Statement> applied = recorded.statements()
-			.stream()
-			.filter((statement) -> statement.step() == step && statement.source().equals(name)
-					&& APPLIED.equals(statement.state()))
-			.toList();
-		for (int i = 0; i < statements.size(); i++) {
-			String sql = statements.get(i);
-			int index = i + 1;
-			parsed.add(DdlStatement.of(index, sql));
-			boolean done = applied.stream()
-				.anyMatch((statement) -> statement.index() == index && statement.sql().equals(sql));
-			statuses.add(done ? APPLIED : TO_RUN);
-		}
-		if (statements.isEmpty()) {
-			for (DdlStatus.Statement statement : applied) {
-				parsed.add(DdlStatement.of(statement.index(), statement.sql()));
-				statuses.add(APPLIED);
-			}
-		}
-		return new Source(script(step, name, parsed), statuses);
-	}
-
-	private static List<Source> recordedSources(DdlStatus recorded, DdlStep step) {
-		Map<String, List<DdlStatement>> bySource = new LinkedHashMap<>();
-		recorded.statements()
-			.stream()
-			.filter((statement) -> statement.step() == step)
-			.forEach((statement) -> bySource.computeIfAbsent(statement.source(), (key) -> new ArrayList<>())
-				.add(DdlStatement.of(statement.index(), statement.sql())));
-		return bySource.entrySet()
-			.stream()
-			.map((entry) -> new Source(script(step, entry.getKey(), entry.getValue()),
-					entry.getValue().stream().map((statement) -> APPLIED).toList()))
-			.toList();
-	}
-
-	private static DdlScript script(DdlStep step, String name, List<DdlStatement> statements) {
-		return new DdlScript(step, MigrationVersion.fromVersion("1"), name, name, name, 0, statements);
 	}
 
 	private List<MigrationPlan.Finding> findings(MigrationDefinition migration, List<Source> expand,
@@ -317,7 +224,7 @@ public class MigrationPlanner {
 			.findFirst()
 			.orElseThrow();
 		String code = found.operation().code();
-		if (APPLIED.equals(source.status(statement))) {
+		if (PlanSources.APPLIED.equals(source.status(statement))) {
 			return "applied already";
 		}
 		if (statement.allowed().contains(code)) {
@@ -476,27 +383,6 @@ public class MigrationPlanner {
 
 	private static String key(DdlStep step, String source, int index) {
 		return step.value() + "/" + source + "/" + index;
-	}
-
-	/**
-	 * A script, or a contributor's statements as one, with the status of each statement.
-	 */
-	private record Source(DdlScript script, List<String> statuses) {
-
-		static Source of(DdlScript script, Map<String, Map<Integer, Integer>> applied) {
-			Map<Integer, Integer> done = applied.getOrDefault(script.name(), Map.of());
-			return new Source(script,
-					script.statements()
-						.stream()
-						.map((statement) -> Objects.equals(done.get(statement.index()),
-								LockSafeExecutor.checksum(statement.sql())) ? APPLIED : TO_RUN)
-						.toList());
-		}
-
-		String status(DdlStatement statement) {
-			return this.statuses.get(this.script.statements().indexOf(statement));
-		}
-
 	}
 
 }

@@ -1186,58 +1186,58 @@ class BackfillBenchmark {
 		// zdm's default fleet timing: the samplers run once per heartbeat, every 5 s
 		FleetSettings fleet = new FleetSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(30),
 				Duration.ofHours(1));
-		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, fleet.timeout(), List.of());
-		backfill.setListener(new BackfillListener() {
-
-			@Override
-			public Batch batchStarting(MigrationDefinition migration, BatchKind kind, int batchSize) {
-				if (observing.get() == 0) {
-					return Batch.NONE;
-				}
-				long start = cpuNanos();
-				Batch batch = metrics.batchStarting(migration, kind, batchSize);
-				listenerNanos.addAndGet(cpuNanos() - start);
-				return new Batch() {
+		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, fleet.timeout(), List.of(),
+				new BackfillListener() {
 
 					@Override
-					public void copied(long rows, long updated) {
+					public Batch batchStarting(MigrationDefinition migration, BatchKind kind, int batchSize) {
+						if (observing.get() == 0) {
+							return Batch.NONE;
+						}
 						long start = cpuNanos();
-						batch.copied(rows, updated);
+						Batch batch = metrics.batchStarting(migration, kind, batchSize);
 						listenerNanos.addAndGet(cpuNanos() - start);
-						listenerCalls.incrementAndGet();
+						return new Batch() {
+
+							@Override
+							public void copied(long rows, long updated) {
+								long start = cpuNanos();
+								batch.copied(rows, updated);
+								listenerNanos.addAndGet(cpuNanos() - start);
+								listenerCalls.incrementAndGet();
+							}
+
+							@Override
+							public void verified(long rows, long disagreeing, long repaired) {
+								long start = cpuNanos();
+								batch.verified(rows, disagreeing, repaired);
+								listenerNanos.addAndGet(cpuNanos() - start);
+								listenerCalls.incrementAndGet();
+							}
+
+							@Override
+							public void failed(Throwable failure, boolean retried) {
+								batch.failed(failure, retried);
+							}
+
+						};
 					}
 
 					@Override
-					public void verified(long rows, long disagreeing, long repaired) {
-						long start = cpuNanos();
-						batch.verified(rows, disagreeing, repaired);
-						listenerNanos.addAndGet(cpuNanos() - start);
-						listenerCalls.incrementAndGet();
+					public void holdsBack(MigrationDefinition migration, ThrottleReason reason) {
+						if (observing.get() != 0) {
+							metrics.holdsBack(migration, reason);
+						}
 					}
 
 					@Override
-					public void failed(Throwable failure, boolean retried) {
-						batch.failed(failure, retried);
+					public void heldBack(MigrationDefinition migration, ThrottleReason reason, Duration duration) {
+						if (observing.get() != 0) {
+							metrics.heldBack(migration, reason, duration);
+						}
 					}
 
-				};
-			}
-
-			@Override
-			public void holdsBack(MigrationDefinition migration, ThrottleReason reason) {
-				if (observing.get() != 0) {
-					metrics.holdsBack(migration, reason);
-				}
-			}
-
-			@Override
-			public void heldBack(MigrationDefinition migration, ThrottleReason reason, Duration duration) {
-				if (observing.get() != 0) {
-					metrics.heldBack(migration, reason, duration);
-				}
-			}
-
-		});
+				});
 		LockFiguresSampler locks = new LockFiguresSampler(new LockInspector(dataSource));
 		BackfillProgressSampler progress = new BackfillProgressSampler(new JdbcBackfillService(dataSource));
 		HeldBackTracker heldBack = new HeldBackTracker();

@@ -58,16 +58,16 @@ class BackfillDatabaseRestartTests {
 			jdbc.execute("CREATE TABLE restart_users (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
 			jdbc.update("INSERT INTO restart_users (id, email) SELECT i, 'User' || i || '@Example.COM' "
 					+ "FROM generate_series(1, 30000) AS i");
-			BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
 			AtomicInteger failedRuns = new AtomicInteger();
-			backfill.setListener(new BackfillListener() {
+			BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of(),
+					new BackfillListener() {
 
-				@Override
-				public void runFailed(MigrationDefinition migration, Throwable failure) {
-					failedRuns.incrementAndGet();
-				}
+						@Override
+						public void runFailed(MigrationDefinition migration, Throwable failure) {
+							failedRuns.incrementAndGet();
+						}
 
-			});
+					});
 			controller = TestEngine.phaseController(dataSource,
 					List.of(BackfillFixtures.migration("restart", "restart_users", Phase.BACKFILL,
 							BackfillFixtures.settings(300, 300, 300, Duration.ofMillis(20)))),

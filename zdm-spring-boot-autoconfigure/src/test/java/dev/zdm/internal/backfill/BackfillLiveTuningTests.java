@@ -211,11 +211,9 @@ class BackfillLiveTuningTests {
 		DataSource dataSource = postgres.newDataSource(instanceId, 4);
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
 		PaceRecorder pace = new PaceRecorder(heartbeats);
-		BackfillParticipant participant = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
-		participant.setListener(pace);
-		if (clearOverrides) {
-			participant.setClearOverrides(Set.of(migration.id()));
-		}
+		BackfillParticipant participant = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, pace, null,
+				BackfillEnvironment.DEFAULT_MAX_CONCURRENT_BACKFILLS,
+				clearOverrides ? Set.of(migration.id()) : Set.of(), List.of());
 		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
 				InstanceInfo.ofThisProcess(instanceId, "test", "1"), TestFleet.SETTINGS,
 				List.of(participant, heartbeats));

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -386,9 +387,10 @@ class BackfillObservabilityTests {
 		BackfillParticipant backfill = new BackfillParticipant(dataSource, new FleetRegistry(dataSource),
 				new MigrationStateRepository(dataSource), new LockInspector(dataSource),
 				(replicationLag != null) ? replicationLag : new ReplicationLagInspector(dataSource),
-				TestFleet.SETTINGS.timeout(), List.of());
-		backfill.setListener(BackfillListener
-			.of(List.of(new BackfillMetrics(this.meters), new BackfillObservations(this.observations))));
+				TestFleet.SETTINGS.timeout(), List.of(),
+				BackfillListener
+					.of(List.of(new BackfillMetrics(this.meters), new BackfillObservations(this.observations))),
+				null, BackfillEnvironment.DEFAULT_MAX_CONCURRENT_BACKFILLS, Set.of());
 		BackfillProgressSampler progress = new BackfillProgressSampler(new JdbcBackfillService(dataSource));
 		LockFiguresSampler locks = new LockFiguresSampler(new LockInspector(dataSource));
 		HeldBackTracker heldBack = new HeldBackTracker();

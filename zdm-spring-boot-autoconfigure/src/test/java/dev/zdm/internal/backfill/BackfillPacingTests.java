@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
@@ -291,10 +292,8 @@ class BackfillPacingTests {
 	private void start(String instance, List<MigrationDefinition> migrations, int maxConcurrent,
 			@Nullable ApplicationLatency applicationLatency) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
-		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
-		backfill.setListener(this.listener);
-		backfill.setApplicationLatency(applicationLatency);
-		backfill.setMaxConcurrentBackfills(maxConcurrent);
+		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, this.listener,
+				applicationLatency, maxConcurrent, Set.of(), List.of());
 		PhaseController controller = TestEngine.phaseController(dataSource, migrations,
 				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of(backfill));
 		controller.start();

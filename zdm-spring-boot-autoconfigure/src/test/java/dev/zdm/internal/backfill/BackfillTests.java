@@ -358,8 +358,8 @@ class BackfillTests {
 
 	private PhaseController start(String instance, MigrationDefinition migration) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
-		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of());
-		backfill.setListener(this.listener);
+		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of(),
+				this.listener);
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
 		this.heartbeats.put(instance, heartbeats);
 		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),

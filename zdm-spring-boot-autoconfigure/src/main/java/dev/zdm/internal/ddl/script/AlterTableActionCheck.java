@@ -68,6 +68,9 @@ final class AlterTableActionCheck extends TokenCursor {
 				found(UnsafeOperation.TABLE_REWRITE, null);
 			}
 		}
+		else if (accept("attach", "partition")) {
+			attachPartition();
+		}
 		else if (accept("detach", "partition")) {
 			if (this.existing && !containsWords("concurrently") && !containsWords("finalize")) {
 				found(UnsafeOperation.DETACH_PARTITION, "of " + this.table.sql());
@@ -89,6 +92,20 @@ final class AlterTableActionCheck extends TokenCursor {
 					this.scope.provenNotNull.add(this.table.key() + "/" + column);
 				}
 			}
+		}
+	}
+
+	// PostgreSQL scans the attached table for rows outside the bound unless a validated
+	// check implies it, which only its planner can prove: a table the scripts create
+	// is not reported, one that exists is, and the recipe ends with an allow comment.
+	private void attachPartition() {
+		SqlName attached = SqlName.read(this.tokens, this.position, (end) -> this.position = end);
+		if (attached == null || this.scope.newTables.contains(attached.key())) {
+			return;
+		}
+		if (this.scope.createdBefore.contains(attached.key()) || this.catalog.relationExists(attached.sql())) {
+			found(UnsafeOperation.ATTACH_PARTITION_SCAN,
+					"table " + attached.sql() + " attached to " + this.table.sql());
 		}
 	}
 

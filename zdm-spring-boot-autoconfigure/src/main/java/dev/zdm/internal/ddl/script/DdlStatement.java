@@ -82,7 +82,7 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 	/**
 	 * Whether PostgreSQL refuses to run this statement inside a transaction block, as for
 	 * {@code CREATE INDEX CONCURRENTLY}, {@code DROP INDEX CONCURRENTLY},
-	 * {@code REINDEX ... CONCURRENTLY} and {@code VACUUM}.
+	 * {@code REINDEX ... CONCURRENTLY}, {@code REPACK (CONCURRENTLY)} and {@code VACUUM}.
 	 * @return {@code true} if the statement must run outside a transaction
 	 */
 	public boolean isNonTransactional() {
@@ -90,12 +90,27 @@ public record DdlStatement(int index, int line, String sql, List<SqlToken> token
 				|| startsWith("drop", "database")) {
 			return true;
 		}
+		if (startsWith("repack")) {
+			return isConcurrentRepack(this.tokens);
+		}
 		boolean concurrently = this.tokens.stream().anyMatch((token) -> token.isWord("concurrently"));
 		if (!concurrently) {
 			return false;
 		}
 		return startsWith("create", "index") || startsWith("create", "unique", "index") || startsWith("drop", "index")
 				|| startsWith("reindex") || (startsWith("alter", "table") && containsWords("detach", "partition"));
+	}
+
+	// REPACK (PostgreSQL 19) takes CONCURRENTLY as an option in parentheses, which may be
+	// turned off: REPACK (CONCURRENTLY false).
+	static boolean isConcurrentRepack(List<SqlToken> tokens) {
+		for (int i = 0; i < tokens.size(); i++) {
+			if (tokens.get(i).isWord("concurrently")) {
+				SqlToken value = (i + 1 < tokens.size()) ? tokens.get(i + 1) : null;
+				return value == null || !(value.isWord("false") || value.isWord("off") || "0".equals(value.value()));
+			}
+		}
+		return false;
 	}
 
 	/**

@@ -16,12 +16,16 @@ import dev.zdm.ddl.UnsafeOperation;
  * ("Explicit Locking"): the strongest a statement takes on the table it changes.
  *
  * @param level the lock on {@code table}
- * @param table the table (or, for {@code DROP INDEX}, the index) as written in the
+ * @param table the table (or, for {@code DROP INDEX}, the index, and for
+ * {@code ALTER INDEX ... ATTACH PARTITION}, the partition's index) as written in the
  * statement, or {@code null} if it takes no table lock or its table is not known from the
  * text
- * @param work whether it scans or rewrites that table while it holds the lock
- * @param also another table it locks, such as the table a foreign key references (with
- * {@code SHARE ROW EXCLUSIVE}), or {@code null}
+ * @param work whether it scans or rewrites that table (for {@code ATTACH PARTITION}, the
+ * attached one) while it holds the lock
+ * @param also another relation it locks, such as the table a foreign key references (with
+ * {@code SHARE ROW EXCLUSIVE}), the table {@code ATTACH PARTITION} attaches (with
+ * {@code ACCESS EXCLUSIVE}) or the partitioned index an index is attached to, or
+ * {@code null}
  * @param note what the statement does under the lock, in a few words
  */
 public record StatementLock(Level level, @Nullable String table, Work work, @Nullable String also, String note) {
@@ -188,6 +192,9 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 			if (accept("reindex")) {
 				return reindex();
 			}
+			if (accept("alter", "index")) {
+				return alterIndex();
+			}
 			if (accept("lock")) {
 				accept("table");
 				accept("only");
@@ -242,9 +249,13 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 							"builds the index in two scans while reads and writes go on, after waiting for the "
 									+ "transactions that started before it");
 				}
-				return lock(Level.SHARE, table,
-						this.unsafe.contains(UnsafeOperation.CREATE_INDEX) ? Work.SCAN : Work.NONE,
-						"builds the index while writes wait");
+				boolean builds = this.unsafe.contains(UnsafeOperation.CREATE_INDEX);
+				if (!builds && SqlToken.isWordAt(this.tokens, indexOf("on") + 1, "only")) {
+					return lock(Level.SHARE, table, Work.NONE,
+							"creates the partitioned table's own index, invalid until each partition's index is "
+									+ "attached to it: builds nothing");
+				}
+				return lock(Level.SHARE, table, builds ? Work.SCAN : Work.NONE, "builds the index while writes wait");
 			}
 			if (accept("table") || accept("unlogged", "table") || accept("temporary", "table")
 					|| accept("temp", "table")) {
@@ -309,6 +320,25 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 					: lock(Level.SHARE, target, Work.SCAN, "builds the index anew while writes wait");
 		}
 
+		// ALTER INDEX parent ATTACH PARTITION child: PostgreSQL locks the partition's
+		// index
+		// ACCESS EXCLUSIVE, the partitioned index SHARE UPDATE EXCLUSIVE and both tables
+		// ACCESS SHARE, for a catalog change.
+		private StatementLock alterIndex() {
+			accept("if", "exists");
+			SqlName parent = name();
+			if (accept("attach", "partition")) {
+				SqlName attached = name();
+				return new StatementLock(Level.ACCESS_EXCLUSIVE, (attached != null) ? attached.sql() : null, Work.NONE,
+						(parent != null) ? parent.sql() : null,
+						"attaches a partition's index (named) to the partitioned table's index: a catalog change, "
+								+ "brief; queries on that partition wait for the moment, the partitioned index is "
+								+ "locked SHARE UPDATE EXCLUSIVE and the tables only ACCESS SHARE");
+			}
+			return new StatementLock(Level.UNKNOWN, null, Work.NONE, null,
+					"zdm cannot tell what it locks; check it by hand");
+		}
+
 		private StatementLock alterTable() {
 			accept("if", "exists");
 			accept("only");
@@ -319,12 +349,11 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 			String also = null;
 			List<String> notes = new ArrayList<>();
 			for (List<SqlToken> action : SqlToken.splitAtTopLevelCommas(this.tokens, this.position)) {
-				Action read = new Action(action, this.unsafe);
-				read.read();
-				level = (read.level.ordinal() > level.ordinal()) ? read.level : level;
-				work = work.max(read.work);
-				also = (read.references != null) ? read.references : also;
-				notes.add(read.note);
+				AlterTableActionLock read = AlterTableActionLock.read(action, this.unsafe);
+				level = (read.level().ordinal() > level.ordinal()) ? read.level() : level;
+				work = work.max(read.work());
+				also = (read.references() != null) ? read.references() : also;
+				notes.add(read.note());
 			}
 			if (level == Level.NONE) {
 				level = Level.ACCESS_EXCLUSIVE;
@@ -389,174 +418,6 @@ public record StatementLock(Level level, @Nullable String table, Work work, @Nul
 				}
 			}
 			return -1;
-		}
-
-	}
-
-	/**
-	 * One action of an {@code ALTER TABLE}.
-	 */
-	private static final class Action {
-
-		private final List<SqlToken> tokens;
-
-		private final Set<UnsafeOperation> unsafe;
-
-		private Level level = Level.ACCESS_EXCLUSIVE;
-
-		private Work work = Work.NONE;
-
-		private @Nullable String references;
-
-		private String note = "changes the table's definition";
-
-		private Action(List<SqlToken> tokens, Set<UnsafeOperation> unsafe) {
-			this.tokens = tokens;
-			this.unsafe = unsafe;
-		}
-
-		private void read() {
-			if (starts("add")) {
-				add();
-			}
-			else if (starts("validate", "constraint")) {
-				this.level = Level.SHARE_UPDATE_EXCLUSIVE;
-				this.work = Work.SCAN;
-				this.note = "checks every row while reads and writes go on";
-			}
-			else if (starts("drop", "constraint")) {
-				this.note = "drops a constraint";
-			}
-			else if (starts("drop")) {
-				this.note = "drops a column (the catalog only: the data stays until rows are rewritten)";
-			}
-			else if (starts("alter")) {
-				alterColumn();
-			}
-			else if (starts("rename")) {
-				this.note = "renames";
-			}
-			else if (starts("enable") || starts("disable")) {
-				this.level = Level.SHARE_ROW_EXCLUSIVE;
-				this.note = "enables or disables a trigger";
-			}
-			else if (starts("set", "(") || starts("reset", "(")) {
-				this.level = Level.SHARE_UPDATE_EXCLUSIVE;
-				this.note = "changes storage parameters";
-			}
-			else if (this.unsafe.contains(UnsafeOperation.TABLE_REWRITE) && (starts("set", "tablespace")
-					|| starts("set", "logged") || starts("set", "unlogged") || starts("set", "access", "method"))) {
-				this.work = Work.REWRITE;
-				this.note = "writes the table anew";
-			}
-			else if (starts("detach", "partition")) {
-				boolean concurrently = has("concurrently") || has("finalize");
-				this.level = concurrently ? Level.SHARE_UPDATE_EXCLUSIVE : Level.ACCESS_EXCLUSIVE;
-				this.note = concurrently ? "detaches a partition while reads and writes go on"
-						: "detaches a partition while reads and writes of every partition wait";
-			}
-		}
-
-		private void add() {
-			boolean constraint = starts("add", "constraint") || starts("add", "foreign") || starts("add", "check")
-					|| starts("add", "unique") || starts("add", "primary") || starts("add", "exclude");
-			boolean notValid = endsWith("not", "valid");
-			if (constraint && has("foreign")) {
-				this.level = Level.SHARE_ROW_EXCLUSIVE;
-				this.references = referenced();
-				this.work = notValid ? Work.NONE : Work.SCAN;
-				this.note = notValid ? "adds a foreign key, not validated: checks new rows only"
-						: "adds a foreign key and checks every row while writes wait";
-			}
-			else if (constraint && has("check")) {
-				this.work = notValid ? Work.NONE : Work.SCAN;
-				this.note = notValid ? "adds a check, not validated: checks new rows only"
-						: "adds a check and checks every row while reads and writes wait";
-			}
-			else if (constraint) {
-				boolean usingIndex = hasAfter("using", "index");
-				boolean setsNotNull = usingIndex && this.unsafe.contains(UnsafeOperation.SET_NOT_NULL);
-				this.work = (usingIndex && !setsNotNull) ? Work.NONE : Work.SCAN;
-				this.note = setsNotNull
-						? "turns a built index into a primary key, checking every row for NULL while "
-								+ "reads and writes wait"
-						: (usingIndex ? "turns a built index into a constraint"
-								: "builds the constraint's index while reads and writes wait");
-			}
-			else {
-				if (this.unsafe.contains(UnsafeOperation.ADD_COLUMN_VOLATILE_DEFAULT)) {
-					this.work = Work.REWRITE;
-					this.note = "adds a column whose default is computed for every row";
-				}
-				else if (this.unsafe.contains(UnsafeOperation.ADD_COLUMN_NOT_NULL)
-						|| this.unsafe.contains(UnsafeOperation.ADD_UNIQUE_CONSTRAINT)) {
-					this.work = Work.SCAN;
-					this.note = "adds a column that every row is checked against";
-				}
-				else {
-					this.note = "adds a column (the catalog only)";
-				}
-				if (has("references")) {
-					this.references = referenced();
-				}
-			}
-		}
-
-		private void alterColumn() {
-			if (has("type")) {
-				boolean rewrites = this.unsafe.contains(UnsafeOperation.ALTER_COLUMN_TYPE);
-				this.work = rewrites ? Work.REWRITE : Work.NONE;
-				this.note = rewrites ? "changes a column's type, rewriting every row"
-						: "changes a column's type to a binary compatible one";
-			}
-			else if (has("set") && has("not") && has("null")) {
-				boolean scans = this.unsafe.contains(UnsafeOperation.SET_NOT_NULL);
-				this.work = scans ? Work.SCAN : Work.NONE;
-				this.note = scans ? "sets NOT NULL, checking every row while reads and writes wait"
-						: "sets NOT NULL, proven by a validated check: no scan";
-			}
-			else if (has("set") && has("expression")) {
-				this.work = Work.REWRITE;
-				this.note = "changes a generated column's expression, rewriting every row";
-			}
-			else if (has("drop") && has("not")) {
-				this.note = "drops NOT NULL";
-			}
-			else if (has("default")) {
-				this.note = "changes a column's default for new rows";
-			}
-			else if (has("statistics")) {
-				this.level = Level.SHARE_UPDATE_EXCLUSIVE;
-				this.note = "changes a column's statistics target";
-			}
-		}
-
-		private @Nullable String referenced() {
-			for (int i = 0; i < this.tokens.size(); i++) {
-				if (this.tokens.get(i).isWord("references")) {
-					SqlName name = SqlName.read(this.tokens, i + 1, (end) -> {
-					});
-					return (name != null) ? name.sql() : null;
-				}
-			}
-			return null;
-		}
-
-		private boolean starts(String... words) {
-			return SqlToken.matchAt(this.tokens, 0, words);
-		}
-
-		private boolean has(String word) {
-			return this.tokens.stream().anyMatch((token) -> token.isWord(word));
-		}
-
-		private boolean hasAfter(String first, String second) {
-			return SqlToken.containsWords(this.tokens, 0, first, second);
-		}
-
-		private boolean endsWith(String... words) {
-			int start = this.tokens.size() - words.length;
-			return start >= 0 && SqlToken.matchAt(this.tokens, start, words);
 		}
 
 	}

@@ -180,7 +180,7 @@ public class UnsafeStatementChecker {
 				}
 			}
 			else if (accept("repack")) {
-				if (!contains("concurrently")) {
+				if (!DdlStatement.isConcurrentRepack(this.tokens)) {
 					found(UnsafeOperation.VACUUM_FULL, "REPACK without CONCURRENTLY");
 				}
 			}

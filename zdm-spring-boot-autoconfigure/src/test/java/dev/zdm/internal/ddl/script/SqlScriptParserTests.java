@@ -86,6 +86,16 @@ class SqlScriptParserTests {
 	}
 
 	@Test
+	void repackRunsOutsideATransactionOnlyConcurrently() {
+		assertThat(DdlStatement.of(1, "REPACK (CONCURRENTLY) t").isNonTransactional()).isTrue();
+		assertThat(DdlStatement.of(1, "repack (verbose, concurrently true) public.t USING INDEX t_pkey")
+			.isNonTransactional()).isTrue();
+		assertThat(DdlStatement.of(1, "REPACK t").isNonTransactional()).isFalse();
+		assertThat(DdlStatement.of(1, "REPACK (CONCURRENTLY false) t").isNonTransactional()).isFalse();
+		assertThat(DdlStatement.of(1, "REPACK (CONCURRENTLY off) t").isNonTransactional()).isFalse();
+	}
+
+	@Test
 	void refusesUnterminatedLiterals() {
 		assertThatIllegalArgumentException().isThrownBy(() -> SqlScriptParser.parse("SELECT 'abc;\nSELECT 1;"))
 			.withMessageContaining("line 1");

@@ -67,6 +67,9 @@ class UnsafeOperationsTests {
 	@BeforeAll
 	static void createOwners() {
 		postgres.jdbc().execute("CREATE TABLE owners (id bigint PRIMARY KEY)");
+		postgres.jdbc()
+			.execute("CREATE TABLE parts (id bigint NOT NULL, name text, code varchar(10), qty int, owner_id bigint) "
+					+ "PARTITION BY RANGE (id)");
 	}
 
 	static Stream<Arguments> unsafeOperations() {
@@ -117,7 +120,10 @@ class UnsafeOperationsTests {
 				unsafe("add-constraint", "ALTER TABLE {t} ADD COLUMN maker_id bigint REFERENCES owners (id)",
 						"without NOT VALID checks every row", "add it without REFERENCES or CHECK first"),
 				unsafe("alter-column-type", "ALTER TABLE {t} ALTER COLUMN name TYPE text COLLATE \"C\"",
-						"a new collation rebuilds the column's indexes", "Add a new column of the new type"));
+						"a new collation rebuilds the column's indexes", "Add a new column of the new type"),
+				unsafe("attach-partition-scan", "ALTER TABLE parts ATTACH PARTITION {t} FOR VALUES FROM (1) TO (1000)",
+						"scans the attached table for rows outside the partition bound",
+						"ADD CONSTRAINT <table>_bound CHECK"));
 	}
 
 	private static Arguments unsafe(String code, String statement, String reason, String recipe) {

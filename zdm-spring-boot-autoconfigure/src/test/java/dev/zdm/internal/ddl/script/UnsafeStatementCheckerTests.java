@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -101,6 +102,7 @@ class UnsafeStatementCheckerTests {
 			ALTER TABLE hosts ALTER COLUMN seen TYPE timestamp(0)            | alter-column-type
 			ALTER TABLE hosts ALTER COLUMN address TYPE text                 | alter-column-type
 			REPACK items                                                     | vacuum-full
+			REPACK (CONCURRENTLY false) items                                | vacuum-full
 			ALTER TABLE items ADD COLUMN stock counted                       | add-column-volatile-default
 			DROP VIEW item_names                                             | drop-in-expand
 			DROP MATERIALIZED VIEW IF EXISTS item_totals                     | drop-in-expand
@@ -251,6 +253,67 @@ class UnsafeStatementCheckerTests {
 			}
 			assertThat(checked).isEqualTo(3);
 		}
+	}
+
+	@Test
+	void attachingATableThatExistsAsAPartitionIsFoundUnlessTheScriptsCreateIt() {
+		postgres.jdbc().execute("CREATE TABLE events_2027 (id bigint, at date)");
+		String attach = "ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO "
+				+ "('2028-01-01');";
+		assertThat(this.checker.check(scripts("expand", attach), List.of(), Set.of())).singleElement()
+			.satisfies((finding) -> {
+				assertThat(finding.operation()).isEqualTo(UnsafeOperation.ATTACH_PARTITION_SCAN);
+				assertThat(finding.detail()).isEqualTo("table events_2027 attached to events");
+				assertThat(finding.operation().recipe()).contains("NOT VALID", "VALIDATE CONSTRAINT",
+						"-- zdm:allow attach-partition-scan", "DROP CONSTRAINT");
+			});
+		assertThat(this.checker.check(scripts("expand", """
+				CREATE TABLE events_2028 (id bigint, at date);
+				ALTER TABLE events ATTACH PARTITION events_2028 FOR VALUES FROM ('2028-01-01') TO ('2029-01-01');
+				"""), List.of(), Set.of())).isEmpty();
+		assertThat(this.checker.check(scripts("expand", """
+				ALTER TABLE events_2027 ADD CONSTRAINT events_2027_bound
+				    CHECK (at IS NOT NULL AND at >= DATE '2027-01-01' AND at < DATE '2028-01-01') NOT VALID;
+				ALTER TABLE events_2027 VALIDATE CONSTRAINT events_2027_bound;
+				-- zdm:allow attach-partition-scan: events_2027_bound implies the bound
+				ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+				ALTER TABLE events_2027 DROP CONSTRAINT events_2027_bound;
+				"""), List.of(), Set.of())).isEmpty();
+	}
+
+	@Test
+	void attachRecipesValidatedCheckSparesTheScanOnThisPostgreSql() throws SQLException {
+		postgres.jdbc().execute("CREATE TABLE bounded (id bigint, at date)");
+		postgres.jdbc().execute("CREATE TABLE unbounded (id bigint, at date)");
+		postgres.jdbc().execute("INSERT INTO bounded VALUES (1, DATE '2030-06-01')");
+		postgres.jdbc().execute("INSERT INTO unbounded VALUES (1, DATE '2031-06-01')");
+		postgres.jdbc()
+			.execute("ALTER TABLE bounded ADD CONSTRAINT bounded_bound CHECK (at IS NOT NULL AND at >= DATE "
+					+ "'2030-01-01' AND at < DATE '2031-01-01') NOT VALID");
+		postgres.jdbc().execute("ALTER TABLE bounded VALIDATE CONSTRAINT bounded_bound");
+		// PostgreSQL says at DEBUG1 whether it scans ("verifying table") or not
+		try (Connection connection = postgres.dataSource().getConnection();
+				Statement statement = connection.createStatement()) {
+			statement.execute("SET client_min_messages = debug1");
+			assertThat(messages(statement,
+					"ALTER TABLE events ATTACH PARTITION unbounded FOR VALUES FROM "
+							+ "('2031-01-01') TO ('2032-01-01')"))
+				.anyMatch((message) -> message.startsWith("verifying table \"unbounded\""));
+			assertThat(messages(statement,
+					"ALTER TABLE events ATTACH PARTITION bounded FOR VALUES FROM ('2030-01-01') TO ('2031-01-01')"))
+				.noneMatch((message) -> message.startsWith("verifying table"))
+				.anyMatch((message) -> message.contains("is implied by existing constraints"));
+		}
+	}
+
+	private static List<String> messages(Statement statement, String sql) throws SQLException {
+		statement.clearWarnings();
+		statement.execute(sql);
+		List<String> messages = new ArrayList<>();
+		for (SQLWarning warning = statement.getWarnings(); warning != null; warning = warning.getNextWarning()) {
+			messages.add(warning.getMessage());
+		}
+		return messages;
 	}
 
 	// the files of a table and its indexes: a rewrite or a rebuild gives them new ones
