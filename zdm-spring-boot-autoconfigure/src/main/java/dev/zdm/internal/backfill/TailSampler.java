@@ -45,12 +45,11 @@ final class TailSampler {
 
 	/**
 	 * The share of checks that must find another session of the database busy (running a
-	 * statement or inside a transaction) for a workload to count as present: pgbench's
-	 * 400 short transactions a second read 12% to 23%, while zdm's own heartbeats and
-	 * samplers beside a copy on an idle database read up to 5%, which at 2% held the idle
-	 * copy back.
+	 * statement or inside a transaction) for a workload to count as present: a workload
+	 * of a few hundred short transactions a second is busy a tenth of the time and more,
+	 * an idle application's heartbeats far less than 1%.
 	 */
-	static final double MIN_BUSY_SHARE = 0.08;
+	static final double MIN_BUSY_SHARE = 0.02;
 
 	/**
 	 * Checks of the other sessions the busy share spans, one every other read: the last 3

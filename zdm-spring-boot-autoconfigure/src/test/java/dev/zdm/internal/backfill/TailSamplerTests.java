@@ -57,8 +57,8 @@ class TailSamplerTests {
 		TailSampler sampler = new TailSampler(postgres.dataSource(), migration, batches);
 		AtomicBoolean workload = new AtomicBoolean(true);
 		AtomicBoolean blocking = new AtomicBoolean(false);
-		// another application's calls: transactions of a few statements and some work,
-		// about 70 a second, busy about a quarter of the time
+		// another application's calls: transactions of a few statements, about 100 a
+		// second
 		Thread writer = thread(() -> {
 			try (Connection connection = postgres.database().newConnection();
 					Statement statement = connection.createStatement()) {
@@ -67,8 +67,6 @@ class TailSamplerTests {
 					if (workload.get()) {
 						statement.execute("UPDATE tail_work SET n = n + 1 WHERE id = 1");
 						statement.execute("SELECT count(*) FROM tail WHERE id < 500");
-						// the application's own work inside its transaction
-						statement.execute("SELECT pg_sleep(0.003)");
 						connection.commit();
 					}
 					Thread.sleep(10);
