@@ -8,10 +8,10 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.SqlParameterValue;
-import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 
 import dev.zdm.internal.backfill.BackfillRepository.Checkpoint;
+import dev.zdm.internal.backfill.BackfillStatements.KeyBounds;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -44,29 +44,28 @@ public final class BackfillBatches {
 	 * @return the batch, with no rows when the walk is done
 	 */
 	Batch run(BackfillRepository repository, BackfillWalk walk) {
-		boolean first = walk.lastKey() == null;
 		boolean verifying = walk.verifying();
 		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
-		String rangeQuery = verifying ? this.statements.verifyRange(first) : this.statements.copyRange(first);
-		String upperBound = Objects.requireNonNull(walk.upperBound());
-		KeyRange range = jdbc.queryForObject(rangeQuery,
-				this.statements.keys(walk.lastKey(), upperBound, walk.batchSize()),
+		KeyBounds walked = this.statements.range(walk.lastKey(), Objects.requireNonNull(walk.upperBound()),
+				walk.batchSize());
+		String rangeQuery = verifying ? this.statements.verifyRange(walked) : this.statements.copyRange(walked);
+		KeyRange range = jdbc.queryForObject(rangeQuery, walked.parameters(),
 				(rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
 		if (range == null || range.rows() == 0 || range.high() == null) {
 			return new Batch(0, 0, 0, null, false);
 		}
-		MapSqlParameterSource keys = this.statements.keys(walk.lastKey(), range.high(), walk.batchSize());
+		KeyBounds keys = this.statements.range(walk.lastKey(), range.high(), walk.batchSize());
 		long disagreeing = 0;
 		long changed = 0;
 		if (!verifying) {
-			changed = copy(jdbc, first, keys);
+			changed = copy(jdbc, keys);
 		}
 		else {
-			Long found = jdbc.queryForObject(this.statements.check(first), keys, Long.class);
+			Long found = jdbc.queryForObject(this.statements.check(keys), keys.parameters(), Long.class);
 			disagreeing = (found != null) ? found : 0;
 			if (disagreeing > 0 && this.repair) {
-				for (String repair : this.statements.repair(first)) {
-					changed += jdbc.update(repair, keys);
+				for (String repair : this.statements.repair(keys)) {
+					changed += jdbc.update(repair, keys.parameters());
 				}
 			}
 		}
@@ -83,14 +82,14 @@ public final class BackfillBatches {
 	 * runs after a savepoint; when it fails so, it is undone and the range copied by the
 	 * statement that handles conflicts.
 	 */
-	private long copy(NamedParameterJdbcTemplate jdbc, boolean first, MapSqlParameterSource keys) {
-		String onConflict = this.statements.copyOnConflict(first);
+	private long copy(NamedParameterJdbcTemplate jdbc, KeyBounds keys) {
+		String onConflict = this.statements.copyOnConflict(keys);
 		if (onConflict == null) {
-			return jdbc.update(this.statements.copy(first), keys);
+			return jdbc.update(this.statements.copy(keys), keys.parameters());
 		}
 		jdbc.getJdbcOperations().execute(BackfillStatements.COPY_SAVEPOINT);
 		try {
-			return jdbc.update(this.statements.copy(first), keys);
+			return jdbc.update(this.statements.copy(keys), keys.parameters());
 		}
 		catch (DataIntegrityViolationException ex) {
 			if (!(ex.getMostSpecificCause() instanceof SQLException sqlException)
@@ -98,7 +97,7 @@ public final class BackfillBatches {
 				throw ex;
 			}
 			jdbc.getJdbcOperations().execute(BackfillStatements.ROLLBACK_TO_COPY_SAVEPOINT);
-			return jdbc.update(onConflict, keys);
+			return jdbc.update(onConflict, keys.parameters());
 		}
 	}
 
@@ -163,7 +162,7 @@ public final class BackfillBatches {
 			return estimate;
 		}
 		return new NamedParameterJdbcTemplate(repository.jdbcTemplate()).queryForObject(this.statements.countUpTo,
-				this.statements.keys(null, upperBound, 0), Long.class);
+				this.statements.range(null, upperBound, 0).parameters(), Long.class);
 	}
 
 	/**

@@ -19,14 +19,13 @@ import dev.zdm.migration.SqlIdentifier;
  * The statements a backfill sends to the migration's tables, built once from the quoted
  * identifiers and the declared {@code up} expressions: {@link #of(MigrationDefinition)}
  * picks those of a same-table or a cross-table migration. Every statement works on a key
- * range: {@code :lo} (exclusive, absent for the first batch, hence the {@code first}
- * variants), {@code :hi} (inclusive) and, for the statements that find a batch's range,
- * {@code :n} keys at most. Keys travel as text and are bound untyped, so PostgreSQL reads
- * them as the key column's type.
+ * range, {@link #range(String, String, int)}: {@code :lo} (exclusive, absent for the
+ * first batch), {@code :hi} (inclusive) and, for the statements that find a batch's
+ * range, {@code :n} keys at most; each statement is written in the form that fits the
+ * range ({@link KeyColumns#forms()}). Keys travel as text and are bound untyped, so
+ * PostgreSQL reads them as the key column's type.
  */
 public abstract sealed class BackfillStatements permits BackfillStatements.SameTable, BackfillStatements.CrossTable {
-
-	private static final Pattern LOWER_BOUND = Pattern.compile("%LO:([^%]+)%");
 
 	/**
 	 * Marks where a copy batch's transaction stands before its copy statement, so that a
@@ -101,18 +100,17 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	}
 
 	/**
-	 * The parameters of a statement on a key range: after {@code lo} (if any), up to
-	 * {@code hi}, {@code n} keys at most.
+	 * A key range: after {@code lo} (if any), up to {@code hi}, {@code n} keys at most.
 	 * @param lo the range's exclusive lower bound as text, {@code null} for the first
 	 * @param hi the range's inclusive upper bound as text
 	 * @param n the most keys
-	 * @return the parameters
+	 * @return the range, with the parameters of its statements
 	 */
-	MapSqlParameterSource keys(@Nullable String lo, String hi, int n) {
+	KeyBounds range(@Nullable String lo, String hi, int n) {
 		MapSqlParameterSource parameters = new MapSqlParameterSource().addValue("n", n);
 		this.key.bind(parameters, "lo", lo);
 		this.key.bind(parameters, "hi", hi);
-		return parameters;
+		return new KeyBounds(parameters, this.key.form(lo, hi));
 	}
 
 	/**
@@ -128,23 +126,23 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	 * Count and largest key of the next copy batch: source keys in the range, at most
 	 * {@code :n}.
 	 */
-	String copyRange(boolean first) {
-		return variant(this.copyRange, first);
+	String copyRange(KeyBounds range) {
+		return this.copyRange[range.form()];
 	}
 
 	/**
 	 * Count and largest key of the next verification batch: keys in the range on either
 	 * side, at most {@code :n}.
 	 */
-	String verifyRange(boolean first) {
-		return variant(this.verifyRange, first);
+	String verifyRange(KeyBounds range) {
+		return this.verifyRange[range.form()];
 	}
 
 	/**
 	 * Copies the range's source rows to the new side, leaving rows that already agree.
 	 */
-	String copy(boolean first) {
-		return variant(this.copy, first);
+	String copy(KeyBounds range) {
+		return this.copy[range.form()];
 	}
 
 	/**
@@ -152,19 +150,19 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	 * fails with a unique violation (rolled back to {@link #COPY_SAVEPOINT}), or
 	 * {@code null} if the copy cannot fail so.
 	 */
-	abstract @Nullable String copyOnConflict(boolean first);
+	abstract @Nullable String copyOnConflict(KeyBounds range);
 
 	/** Counts the range's keys whose two sides disagree (different, missing or extra). */
-	String check(boolean first) {
-		return variant(this.check, first);
+	String check(KeyBounds range) {
+		return this.check[range.form()];
 	}
 
 	/**
 	 * Repairs the range: the statements to run in order, each returning the rows it
 	 * changed.
 	 */
-	List<String> repair(boolean first) {
-		return this.repair.stream().map((statement) -> variant(statement, first)).toList();
+	List<String> repair(KeyBounds range) {
+		return this.repair.stream().map((statement) -> statement[range.form()]).toList();
 	}
 
 	/**
@@ -174,16 +172,16 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	 * {@code up} of its old ones or its old columns {@code down} of its new ones, as the
 	 * sync trigger leaves every row the application writes.
 	 */
-	String disagreeing(boolean first) {
-		return variant(this.disagreeing, first);
+	String disagreeing(KeyBounds range) {
+		return this.disagreeing[range.form()];
 	}
 
 	/**
 	 * Sets the new side of the range's disagreeing keys from the old side: the statements
 	 * to run in order, each returning the rows it changed.
 	 */
-	List<String> applyOld(boolean first) {
-		return this.applyOld.stream().map((statement) -> variant(statement, first)).toList();
+	List<String> applyOld(KeyBounds range) {
+		return this.applyOld.stream().map((statement) -> statement[range.form()]).toList();
 	}
 
 	/**
@@ -195,15 +193,13 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	/** The table whose planner statistics estimate how many rows the backfill walks. */
 	abstract String estimatedTable();
 
+	/** The statement in each of its forms, indexed by {@link KeyBounds#form()}. */
 	final String[] variants(String template) {
-		String first = LOWER_BOUND.matcher(template).replaceAll("");
-		String next = LOWER_BOUND.matcher(template)
-			.replaceAll((match) -> Matcher.quoteReplacement(match.group(1) + " > :lo AND "));
-		return new String[] { this.key.bind(first), this.key.bind(next) };
-	}
-
-	private static String variant(String[] variants, boolean first) {
-		return first ? variants[0] : variants[1];
+		String[] forms = new String[this.key.forms()];
+		for (int form = 0; form < forms.length; form++) {
+			forms[form] = this.key.bind(KeyColumns.rangeForm(template, form));
+		}
+		return forms;
 	}
 
 	static String joined(Map<SqlIdentifier, String> up, Function<Map.Entry<SqlIdentifier, String>, String> item) {
@@ -228,24 +224,22 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		private SameTable(MigrationDefinition migration, String table, KeyColumns key) {
 			super(key, key.largest(table), key.largest(table),
 					"SELECT count(*) FROM " + table + " WHERE " + key.row() + " <= :hi", key.probe(table),
-					key.inRange(table), key.inRange(table), update(migration, table, key.row()),
-					"SELECT count(*) FROM "
-							+ table + " WHERE " + lo(key.row()) + key.row() + " <= :hi AND " + disagrees(migration),
-					List.of(update(migration, table, key.row())),
+					key.inRange(table), key.inRange(table), update(migration, table, key.range()),
+					"SELECT count(*) FROM " + table + " WHERE " + key.range() + " AND " + disagrees(migration),
+					List.of(update(migration, table, key.range())),
 					"SELECT " + key.text() + " AS zdm_key, 'different' AS zdm_kind FROM " + table + " WHERE "
-							+ lo(key.row()) + key.row() + " <= :hi AND NOT (" + agrees(migration) + ") ORDER BY "
-							+ key.columns(""),
+							+ key.range() + " AND NOT (" + agrees(migration) + ") ORDER BY " + key.columns(""),
 					List.of("UPDATE " + table + " AS " + migration.table().table().quoted() + " SET "
 							+ joined(migration.up(), (up) -> up.getKey().quoted() + " = (" + up.getValue() + ")")
-							+ " WHERE " + lo(key.row()) + key.row() + " <= :hi AND NOT (" + agrees(migration) + ")"));
+							+ " WHERE " + key.range() + " AND NOT (" + agrees(migration) + ")"));
 			this.table = table;
 			this.vacuum = "VACUUM " + table;
 		}
 
-		private static String update(MigrationDefinition migration, String table, String key) {
+		private static String update(MigrationDefinition migration, String table, String range) {
 			String assignments = joined(migration.up(), (up) -> up.getKey().quoted() + " = (" + up.getValue() + ")");
 			return "UPDATE " + table + " AS " + migration.table().table().quoted() + " SET " + assignments + " WHERE "
-					+ lo(key) + key + " <= :hi AND " + disagrees(migration);
+					+ range + " AND " + disagrees(migration);
 		}
 
 		private static String disagrees(MigrationDefinition migration) {
@@ -271,7 +265,7 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		}
 
 		@Override
-		@Nullable String copyOnConflict(boolean first) {
+		@Nullable String copyOnConflict(KeyBounds range) {
 			return null;
 		}
 
@@ -346,10 +340,10 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		/** Count and largest key of the next batch: keys in the range on either side. */
 		private static String inRangeOfBoth(String source, KeyColumns key, String target, KeyColumns targetKey,
 				KeyColumns alias) {
-			String keys = "(SELECT " + key.aliased() + " FROM " + source + " WHERE " + lo(key.row()) + key.row()
-					+ " <= :hi ORDER BY " + key.columns("") + " LIMIT :n) UNION (SELECT " + targetKey.columns("")
-					+ " FROM " + target + " WHERE " + lo(targetKey.row()) + targetKey.row() + " <= :hi ORDER BY "
-					+ targetKey.columns("") + " LIMIT :n) ORDER BY " + alias.columns("") + " LIMIT :n";
+			String keys = "(SELECT " + key.aliased() + " FROM " + source + " WHERE " + key.range() + " ORDER BY "
+					+ key.columns("") + " LIMIT :n) UNION (SELECT " + targetKey.columns("") + " FROM " + target
+					+ " WHERE " + targetKey.range() + " ORDER BY " + targetKey.columns("") + " LIMIT :n) ORDER BY "
+					+ alias.columns("") + " LIMIT :n";
 			if (!key.composite()) {
 				return "SELECT count(*), max(zdm_key)::text FROM (" + keys + ") AS batch";
 			}
@@ -371,23 +365,23 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			String expressions = joined(migration.up(), (up) -> "(" + up.getValue() + ")");
 			return "INSERT INTO " + target + " (" + KeyColumns.of(migration.targetKeys(), "").columns("") + ", "
 					+ columns + ") SELECT " + key.columns("") + ", " + expressions + " FROM " + source + " WHERE "
-					+ lo(key.row()) + key.row() + " <= :hi AND NOT EXISTS (SELECT 1 FROM " + target
-					+ " AS zdm_target WHERE " + lo(targetKey.row()) + targetKey.row() + " <= :hi AND " + targetKey.row()
-					+ " = " + key.row() + ") ORDER BY " + key.columns("") + " FOR SHARE OF " + sourceName;
+					+ key.range() + " AND NOT EXISTS (SELECT 1 FROM " + target + " AS zdm_target WHERE "
+					+ targetKey.range() + " AND " + targetKey.row() + " = " + key.row() + ") ORDER BY "
+					+ key.columns("") + " FOR SHARE OF " + sourceName;
 		}
 
 		private static List<String> repairs(MigrationDefinition migration, String source, KeyColumns key, String target,
 				KeyColumns targetKey, KeyColumns alias) {
 			KeyColumns targetRow = KeyColumns.of(migration.targetKeys(), "zdm_target.");
 			return List.of(upsert(migration, source, key, target, targetKey, alias),
-					"DELETE FROM " + target + " AS zdm_target WHERE " + lo(targetRow.row()) + targetRow.row()
-							+ " <= :hi AND NOT EXISTS (SELECT 1 FROM " + source + " AS zdm_source WHERE "
+					"DELETE FROM " + target + " AS zdm_target WHERE " + targetRow.range()
+							+ " AND NOT EXISTS (SELECT 1 FROM " + source + " AS zdm_source WHERE "
 							+ KeyColumns.of(migration.key(), "zdm_source.").row() + " = " + targetRow.row() + ")");
 		}
 
 		@Override
-		String copyOnConflict(boolean first) {
-			return variant(this.upsert, first);
+		String copyOnConflict(KeyBounds range) {
+			return this.upsert[range.form()];
 		}
 
 		/**
@@ -401,7 +395,7 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			for (String expression : migration.up().values()) {
 				select.append(", (").append(expression).append(") AS zdm_v").append(++i);
 			}
-			return select + " FROM " + source + " WHERE " + lo(key.row()) + key.row() + " <= :hi" + lock;
+			return select + " FROM " + source + " WHERE " + key.range() + lock;
 		}
 
 		private static String values(MigrationDefinition migration, String alias) {
@@ -447,12 +441,7 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			for (SqlIdentifier column : migration.up().keySet()) {
 				targetValues.append(", ").append(column.quoted()).append(" AS zdm_v").append(++i);
 			}
-			targetValues.append(" FROM ")
-				.append(target)
-				.append(" WHERE ")
-				.append(lo(targetKey.row()))
-				.append(targetKey.row())
-				.append(" <= :hi");
+			targetValues.append(" FROM ").append(target).append(" WHERE ").append(targetKey.range());
 			String first = alias.first();
 			return "(" + derived(migration, source, key, "") + ") AS zdm_source FULL JOIN (" + targetValues
 					+ ") AS zdm_target USING (" + alias.columns("") + ") WHERE zdm_source." + first + " IS NULL OR "
@@ -473,11 +462,13 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	}
 
 	/**
-	 * The lower bound condition on a key column: a placeholder the {@code first} variant
-	 * drops.
+	 * A key range's parameters and the form of the statements that fits it.
+	 *
+	 * @param parameters the parameters ({@code :lo}, {@code :hi}, {@code :n})
+	 * @param form the form, see {@link KeyColumns#forms()}
 	 */
-	static String lo(String key) {
-		return "%LO:" + key + "%";
+	record KeyBounds(MapSqlParameterSource parameters, int form) {
+
 	}
 
 }

@@ -14,11 +14,11 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataAccessException;
-import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.zdm.internal.backfill.BackfillStatements.KeyBounds;
 import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStatus;
@@ -140,13 +140,14 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 		long[] disagreeing = new long[1];
 		String lo = null;
 		while (bound != null) {
-			boolean first = lo == null;
-			Range range = jdbc.queryForObject(statements.verifyRange(first), statements.keys(lo, bound, batchSize),
+			KeyBounds walked = statements.range(lo, bound, batchSize);
+			Range range = jdbc.queryForObject(statements.verifyRange(walked), walked.parameters(),
 					(rs, row) -> new Range(rs.getLong(1), rs.getString(2)));
 			if (range == null || range.rows() == 0 || range.high() == null) {
 				break;
 			}
-			jdbc.query(statements.disagreeing(first), statements.keys(lo, range.high(), batchSize), (rs) -> {
+			KeyBounds keys = statements.range(lo, range.high(), batchSize);
+			jdbc.query(statements.disagreeing(keys), keys.parameters(), (rs) -> {
 				disagreeing[0]++;
 				if (rows.size() < SAMPLE) {
 					rows.add("key " + rs.getString("zdm_key") + ": " + rs.getString("zdm_kind"));
@@ -198,21 +199,21 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 		long changed = 0;
 		String lo = null;
 		while (bound != null) {
-			boolean first = lo == null;
-			Range range = jdbc.queryForObject(statements.verifyRange(first), statements.keys(lo, bound, batchSize),
+			KeyBounds walked = statements.range(lo, bound, batchSize);
+			Range range = jdbc.queryForObject(statements.verifyRange(walked), walked.parameters(),
 					(rs, row) -> new Range(rs.getLong(1), rs.getString(2)));
 			if (range == null || range.rows() == 0 || range.high() == null) {
 				break;
 			}
-			MapSqlParameterSource keys = statements.keys(lo, range.high(), batchSize);
+			KeyBounds keys = statements.range(lo, range.high(), batchSize);
 			Long batch = null;
 			for (int attempt = 1;; attempt++) {
 				try {
 					batch = transactions.execute((transaction) -> {
 						this.backfills.setLocalTimeouts(settings.lockTimeout(), settings.statementTimeout());
 						long rows = 0;
-						for (String statement : statements.applyOld(first)) {
-							rows += jdbc.update(statement, keys);
+						for (String statement : statements.applyOld(keys)) {
+							rows += jdbc.update(statement, keys.parameters());
 						}
 						return rows;
 					});

@@ -24,6 +24,8 @@ final class KeyColumns {
 
 	private static final Pattern BOUND = Pattern.compile(":(lo|hi)\\b");
 
+	private static final Pattern RANGE = Pattern.compile("%RANGE:([^%]+)%");
+
 	private final List<String> columns;
 
 	private KeyColumns(List<String> columns) {
@@ -73,6 +75,103 @@ final class KeyColumns {
 		return composite() ? "(" + String.join(", ", this.columns) + ")" : this.columns.get(0);
 	}
 
+	/**
+	 * The condition that a key lies in the range {@code (:lo, :hi]}: a placeholder that
+	 * each form of a statement ({@link #forms()}) writes its own way.
+	 */
+	String range() {
+		return "%RANGE:" + String.join("|", this.columns) + "%";
+	}
+
+	/**
+	 * How many forms a statement on a key range takes: {@code 0}, the first range (no
+	 * lower bound); {@code 1}, a range whose bounds differ in their first column; for a
+	 * key of several columns, {@code 1 + p}, a range whose bounds share their first
+	 * {@code p} columns.
+	 */
+	int forms() {
+		return this.columns.size() + 1;
+	}
+
+	/**
+	 * The form of the statements for a range, see {@link #forms()}.
+	 * @param lo the range's exclusive lower bound as text, {@code null} for the first
+	 * @param hi the range's inclusive upper bound as text
+	 * @return the form
+	 */
+	int form(@Nullable String lo, String hi) {
+		if (lo == null) {
+			return 0;
+		}
+		if (!composite()) {
+			return 1;
+		}
+		List<String> low = KeyText.split(lo);
+		List<String> high = KeyText.split(hi);
+		int shared = 0;
+		while (shared < this.columns.size() - 1 && low.get(shared).equals(high.get(shared))) {
+			shared++;
+		}
+		return 1 + shared;
+	}
+
+	/**
+	 * Write the placeholders of {@link #range()} in a statement in one form.
+	 * <p>
+	 * A B-tree index stops a scan at a row comparison's upper bound only by its first
+	 * column: {@code (tenant, id) <= ('acme', 42)} reads every index entry of
+	 * {@code 'acme'} past 42 before it stops, which for a batch inside a large tenant is
+	 * most of the tenant's entries, every batch. When the bounds share their first
+	 * columns (both bound from the same text, so the same values), the range is written
+	 * as equalities on those columns and a comparison of the rest, {@code tenant = 'acme'
+	 * AND id > 7 AND id <= 42}, which the index bounds on both ends.
+	 * @param statement the statement
+	 * @param form the form, see {@link #forms()}
+	 * @return the statement with its ranges written
+	 */
+	static String rangeForm(String statement, int form) {
+		return RANGE.matcher(statement).replaceAll((match) -> {
+			List<String> columns = List.of(match.group(1).split("\\|"));
+			return Matcher.quoteReplacement(condition(columns, form));
+		});
+	}
+
+	private static String condition(List<String> columns, int form) {
+		String row = (columns.size() > 1) ? "(" + String.join(", ", columns) + ")" : columns.get(0);
+		if (form == 0) {
+			return row + " <= :hi";
+		}
+		if (form == 1) {
+			return row + " > :lo AND " + row + " <= :hi";
+		}
+		int shared = form - 1;
+		StringBuilder condition = new StringBuilder();
+		for (int i = 0; i < shared; i++) {
+			condition.append(columns.get(i)).append(" = :hi_").append(i + 1).append(" AND ");
+		}
+		List<String> rest = columns.subList(shared, columns.size());
+		String restRow = (rest.size() > 1) ? "(" + String.join(", ", rest) + ")" : rest.get(0);
+		return condition.append(restRow)
+			.append(" > ")
+			.append(parameters("lo", shared + 1, columns.size()))
+			.append(" AND ")
+			.append(restRow)
+			.append(" <= ")
+			.append(parameters("hi", shared + 1, columns.size()))
+			.toString();
+	}
+
+	private static String parameters(String name, int from, int to) {
+		if (from == to) {
+			return ":" + name + "_" + from;
+		}
+		StringBuilder row = new StringBuilder("(");
+		for (int i = from; i <= to; i++) {
+			row.append((i > from) ? ", " : "").append(':').append(name).append('_').append(i);
+		}
+		return row.append(')').toString();
+	}
+
 	/** The columns, for an {@code ORDER BY}, with an optional direction. */
 	String columns(String direction) {
 		return this.columns.stream().map((column) -> column + direction).collect(Collectors.joining(", "));
@@ -106,8 +205,8 @@ final class KeyColumns {
 	 * Count and largest key of the next batch: keys in the range, at most {@code :n}.
 	 */
 	String inRange(String table) {
-		String batch = "SELECT " + columns("") + " FROM " + table + " WHERE " + BackfillStatements.lo(row()) + row()
-				+ " <= :hi ORDER BY " + columns("") + " LIMIT :n";
+		String batch = "SELECT " + columns("") + " FROM " + table + " WHERE " + range() + " ORDER BY " + columns("")
+				+ " LIMIT :n";
 		if (!composite()) {
 			return "SELECT count(*), max(" + this.columns.get(0) + ")::text FROM (" + batch + ") AS batch";
 		}

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -398,9 +399,9 @@ class BackfillBenchmark {
 							+ values + " FROM " + source
 							+ " WHERE id > :lo AND id <= :hi ORDER BY id FOR SHARE ON CONFLICT (id) DO NOTHING"));
 		variants.put("batches: old copy statement (CTE, FOR SHARE, upsert)",
-				(source, target, round) -> batches(rows, batch, profiled(source, target).copyOnConflict(false)));
+				(source, target, round) -> batches(rows, batch, afterFirst(profiled(source, target), true)));
 		variants.put("batches: new copy statement (FOR SHARE, NOT EXISTS)",
-				(source, target, round) -> batches(rows, batch, profiled(source, target).copy(false)));
+				(source, target, round) -> batches(rows, batch, afterFirst(profiled(source, target), false)));
 		variants.put("batch loop, old copy statement",
 				(source, target, round) -> batchLoop(source, target, rows, batch, "profile-old-" + round, false));
 		variants.put("batch loop, new copy statement",
@@ -908,8 +909,16 @@ class BackfillBenchmark {
 		MapSqlParameterSource range = new MapSqlParameterSource()
 			.addValue("lo", BackfillBatches.key(Integer.toString(rows / 2)))
 			.addValue("hi", BackfillBatches.key(Integer.toString(rows / 2 + batch)));
-		return "plan of the new copy statement, " + label + ":\n  " + String.join("\n  ",
-				named.queryForList("EXPLAIN (COSTS OFF) " + profiled(source, target).copy(false), range, String.class));
+		return "plan of the new copy statement, " + label + ":\n  " + String.join("\n  ", named
+			.queryForList("EXPLAIN (COSTS OFF) " + afterFirst(profiled(source, target), false), range, String.class));
+	}
+
+	/**
+	 * A copy statement of a single-column key in the form of a range after the first.
+	 */
+	private static String afterFirst(BackfillStatements statements, boolean onConflict) {
+		BackfillStatements.KeyBounds range = statements.range("0", "1", 0);
+		return onConflict ? Objects.requireNonNull(statements.copyOnConflict(range)) : statements.copy(range);
 	}
 
 	private static String loadAverage() {
@@ -963,12 +972,9 @@ class BackfillBenchmark {
 			connection.setAutoCommit(false);
 			String last = null;
 			while (true) {
-				boolean first = last == null;
 				repository.setLocalTimeouts(settings.lockTimeout(), settings.statementTimeout());
-				MapSqlParameterSource range = new MapSqlParameterSource().addValue("lo", BackfillBatches.key(last))
-					.addValue("hi", BackfillBatches.key(upper))
-					.addValue("n", batch);
-				Map<String, Object> found = jdbc.queryForMap(statements.copyRange(first), range);
+				BackfillStatements.KeyBounds walked = statements.range(last, upper, batch);
+				Map<String, Object> found = jdbc.queryForMap(statements.copyRange(walked), walked.parameters());
 				long count = ((Number) found.get("count")).longValue();
 				if (count == 0) {
 					connection.commit();
@@ -976,14 +982,14 @@ class BackfillBenchmark {
 					break;
 				}
 				String high = (String) found.get("max");
-				range.addValue("hi", BackfillBatches.key(high));
+				BackfillStatements.KeyBounds range = statements.range(last, high, batch);
 				long changed;
 				if (newStatement) {
 					repository.jdbcTemplate().execute(BackfillStatements.COPY_SAVEPOINT);
-					changed = jdbc.update(statements.copy(first), range);
+					changed = jdbc.update(statements.copy(range), range.parameters());
 				}
 				else {
-					changed = jdbc.update(statements.copyOnConflict(first), range);
+					changed = jdbc.update(statements.copyOnConflict(range), range.parameters());
 				}
 				repository.checkpoint(id, "profile",
 						new BackfillRepository.Checkpoint(high, count, changed, 0, batch, null, null, null));
