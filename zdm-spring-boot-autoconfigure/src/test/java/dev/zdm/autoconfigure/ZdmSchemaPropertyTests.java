@@ -15,7 +15,6 @@ import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmTables;
-import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.LiveWorkload;
@@ -44,8 +43,7 @@ class ZdmSchemaPropertyTests {
 		LiveWorkload.create(postgres, "ops_orders", false, 2_000);
 		AtomicReference<PhaseController> controller = new AtomicReference<>();
 		LiveWorkload workload = new LiveWorkload(postgres, "ops_orders", false, 2_000,
-				() -> (controller.get() != null) ? controller.get().status("ops-orders").effective() : Phase.EXPAND,
-				300);
+				LiveWorkload.effectivePhase(controller, "ops-orders"), 300);
 		workload.start(2);
 		try {
 			this.contextRunner
@@ -63,10 +61,7 @@ class ZdmSchemaPropertyTests {
 						assertThat(workload.failure()).isNull();
 						assertThat(states.find("ops-orders").isContracted()).isTrue();
 					});
-					long writes = workload.inserts.get() + workload.updates.get() + workload.deletes.get();
-					await().atMost(Duration.ofSeconds(20))
-						.until(() -> workload.inserts.get() + workload.updates.get() + workload.deletes.get() > writes
-								+ 30);
+					workload.awaitMoreWrites(30);
 					assertThat(context.getBean(ZdmEndpoint.class).migration("ops-orders")).isNotNull();
 				});
 		}

@@ -3,6 +3,7 @@ package dev.zdm.testing;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,8 +21,11 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * An application's writes on a table being migrated, as its routed repositories would
@@ -200,8 +204,36 @@ public final class LiveWorkload {
 		return this.failure.get();
 	}
 
-	long writes() {
+	/**
+	 * Return the writes acknowledged so far.
+	 * @return inserts, updates and deletes together
+	 */
+	public long writes() {
 		return this.inserts.get() + this.updates.get() + this.deletes.get();
+	}
+
+	/**
+	 * Wait until the writers have done more writes than now, to show that the writes go
+	 * on past the point a test has reached.
+	 * @param count how many more
+	 */
+	public void awaitMoreWrites(int count) {
+		long before = writes();
+		await().atMost(Duration.ofSeconds(20)).until(() -> writes() > before + count);
+	}
+
+	/**
+	 * Return the phase a workload writes in: the migration's effective phase on the
+	 * controller once a test has set it, {@code expand} before.
+	 * @param controller the controller, set when the application has started
+	 * @param migration the migration's id
+	 * @return the phase supplier
+	 */
+	public static Supplier<Phase> effectivePhase(AtomicReference<PhaseController> controller, String migration) {
+		return () -> {
+			PhaseController current = controller.get();
+			return (current != null) ? current.status(migration).effective() : Phase.EXPAND;
+		};
 	}
 
 	private void write(int owner, int writers) {
