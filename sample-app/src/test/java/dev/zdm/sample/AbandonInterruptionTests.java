@@ -7,8 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.flywaydb.core.Flyway;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -23,6 +22,7 @@ import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.sample.deploy.ApplicationInstances;
+import dev.zdm.sample.deploy.SampleDatabase;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -66,6 +66,7 @@ class AbandonInterruptionTests {
 	@TempDir
 	Path directory;
 
+	@AutoClose
 	private ApplicationInstances instances;
 
 	@BeforeEach
@@ -75,17 +76,10 @@ class AbandonInterruptionTests {
 				"zdm.migrations." + MIGRATION + ".abandon-reason=the e-mail rename is postponed");
 	}
 
-	@AfterEach
-	void killProcesses() {
-		this.instances.close();
-	}
-
 	@Test
 	void abandonInterruptedByKillingTheInstanceMidDropIsFinishedByTheNextOne() throws Exception {
-		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
+		SampleDatabase.createCustomers(postgres, 1000);
 		JdbcTemplate jdbc = postgres.jdbc();
-		jdbc.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
-				+ "FROM generate_series(1, 1000) AS i");
 		List<String> beforeExpand = jdbc.queryForList(SCHEMA, String.class);
 		String expand = "expand=" + this.instances.script("V1__email_address_and_audit.sql", """
 				ALTER TABLE customers ADD COLUMN email_address text;

@@ -7,8 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.flywaydb.core.Flyway;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -16,7 +15,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
 import dev.zdm.internal.backfill.BackfillOverrides;
@@ -26,6 +24,7 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.sample.deploy.ApplicationInstances;
+import dev.zdm.sample.deploy.SampleDatabase;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -51,6 +50,7 @@ class BackfillTuningKillTests {
 	@TempDir
 	Path directory;
 
+	@AutoClose
 	private ApplicationInstances instances;
 
 	@BeforeEach
@@ -60,17 +60,9 @@ class BackfillTuningKillTests {
 				"zdm.migrations." + MIGRATION + ".backfill.max-rows-per-second=2000");
 	}
 
-	@AfterEach
-	void killProcesses() {
-		this.instances.close();
-	}
-
 	@Test
 	void overridesTakeEffectOnTheRunnerAndOnTheInstanceThatTakesOverAfterItIsKilled() throws Exception {
-		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
-		JdbcTemplate jdbc = postgres.jdbc();
-		jdbc.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
-				+ "FROM generate_series(1, 200000) AS i");
+		SampleDatabase.createCustomers(postgres, 200000);
 		// zdm's own tables, as the first instance would create them, so that the test can
 		// read the backfill's progress from the start
 		new ZdmSchema(postgres.dataSource()).migrate();

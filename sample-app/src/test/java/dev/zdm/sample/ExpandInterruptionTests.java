@@ -7,8 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.flywaydb.core.Flyway;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -21,6 +20,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.sample.deploy.ApplicationInstances;
+import dev.zdm.sample.deploy.SampleDatabase;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,6 +42,7 @@ class ExpandInterruptionTests {
 	@TempDir
 	Path directory;
 
+	@AutoClose
 	private ApplicationInstances instances;
 
 	@BeforeEach
@@ -63,14 +64,9 @@ class ExpandInterruptionTests {
 		jdbc.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
 	}
 
-	@AfterEach
-	void killProcesses() {
-		this.instances.close();
-	}
-
 	@Test
 	void concurrentIndexBuildInterruptedByKillingTheInstanceIsCompletedByTheNextOne() throws Exception {
-		createCustomers();
+		SampleDatabase.createCustomers(postgres, 1000);
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("ALTER TABLE customers ADD COLUMN email_address text");
 		String expand = this.instances.script("V1__index_email_address.sql",
@@ -132,7 +128,7 @@ class ExpandInterruptionTests {
 
 	@Test
 	void stopSignalWhileTheStartUpExpandWaitsForALockEndsStartUpWithinSecondsWithNothingHalfApplied() throws Exception {
-		createCustomers();
+		SampleDatabase.createCustomers(postgres, 1000);
 		JdbcTemplate jdbc = postgres.jdbc();
 		try (Connection blocker = postgres.database().newConnection()) {
 			blocker.setAutoCommit(false);
@@ -174,13 +170,6 @@ class ExpandInterruptionTests {
 		finally {
 			next.close();
 		}
-	}
-
-	private static void createCustomers() {
-		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
-		postgres.jdbc()
-			.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
-					+ "FROM generate_series(1, 1000) AS i");
 	}
 
 	private static List<String> invalidIndexes() {
