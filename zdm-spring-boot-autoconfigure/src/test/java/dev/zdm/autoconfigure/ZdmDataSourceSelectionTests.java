@@ -80,12 +80,7 @@ class ZdmDataSourceSelectionTests {
 				.run((context) -> {
 					assertThat(context).hasNotFailed();
 					controller.set(context.getBean(PhaseController.class));
-					MigrationStateRepository states = context.getBean(MigrationStateRepository.class);
-					await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
-						assertThat(workload.failure()).isNull();
-						assertThat(states.find("invoices").isContracted()).isTrue();
-					});
-					workload.awaitMoreWrites(30);
+					workload.awaitContracted(context.getBean(MigrationStateRepository.class), "invoices");
 				});
 		}
 		finally {

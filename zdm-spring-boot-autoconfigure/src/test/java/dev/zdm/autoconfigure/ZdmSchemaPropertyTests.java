@@ -1,6 +1,5 @@
 package dev.zdm.autoconfigure;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -21,7 +20,6 @@ import dev.zdm.testing.LiveWorkload;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Tests for {@code zdm.schema}: zdm's own tables in a schema of their own.
@@ -56,12 +54,7 @@ class ZdmSchemaPropertyTests {
 				.run((context) -> {
 					assertThat(context).hasNotFailed();
 					controller.set(context.getBean(PhaseController.class));
-					MigrationStateRepository states = context.getBean(MigrationStateRepository.class);
-					await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
-						assertThat(workload.failure()).isNull();
-						assertThat(states.find("ops-orders").isContracted()).isTrue();
-					});
-					workload.awaitMoreWrites(30);
+					workload.awaitContracted(context.getBean(MigrationStateRepository.class), "ops-orders");
 					assertThat(context.getBean(ZdmEndpoint.class).migration("ops-orders")).isNotNull();
 				});
 		}

@@ -21,10 +21,12 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -220,6 +222,20 @@ public final class LiveWorkload {
 	public void awaitMoreWrites(int count) {
 		long before = writes();
 		await().atMost(Duration.ofSeconds(20)).until(() -> writes() > before + count);
+	}
+
+	/**
+	 * Wait until the migration has contracted with no write failing, then until the
+	 * writers have done 30 more writes, to show that the writes go on past the contract.
+	 * @param states the migration states
+	 * @param migration the migration's id
+	 */
+	public void awaitContracted(MigrationStateRepository states, String migration) {
+		await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+			assertThat(failure()).isNull();
+			assertThat(states.find(migration).isContracted()).isTrue();
+		});
+		awaitMoreWrites(30);
 	}
 
 	/**
