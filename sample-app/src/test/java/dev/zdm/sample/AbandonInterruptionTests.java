@@ -1,17 +1,13 @@
 package dev.zdm.sample;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.context.ConfigurableApplicationContext;
@@ -63,18 +59,10 @@ class AbandonInterruptionTests {
 			ORDER BY 1
 			""";
 
-	@TempDir
-	Path directory;
-
-	@AutoClose
-	private ApplicationInstances instances;
-
-	@BeforeEach
-	void instances() {
-		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
-				"zdm.migrations.customers-address.expand-paused=true",
-				"zdm.migrations." + MIGRATION + ".abandon-reason=the e-mail rename is postponed");
-	}
+	@RegisterExtension
+	final ApplicationInstances instances = new ApplicationInstances(SampleApplication.class, postgres, MIGRATION,
+			"zdm.migrations.customers-address.expand-paused=true",
+			"zdm.migrations." + MIGRATION + ".abandon-reason=the e-mail rename is postponed");
 
 	@Test
 	void abandonInterruptedByKillingTheInstanceMidDropIsFinishedByTheNextOne() throws Exception {

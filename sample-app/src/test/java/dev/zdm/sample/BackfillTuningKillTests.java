@@ -1,17 +1,13 @@
 package dev.zdm.sample;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.context.ConfigurableApplicationContext;
@@ -47,18 +43,10 @@ class BackfillTuningKillTests {
 	private static final String PROGRESS = "SELECT runner, rows_done, batches, batch_size FROM zdm_backfill "
 			+ "WHERE migration_id = '" + MIGRATION + "'";
 
-	@TempDir
-	Path directory;
-
-	@AutoClose
-	private ApplicationInstances instances;
-
-	@BeforeEach
-	void instances() {
-		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
-				"zdm.migrations.customers-address.expand-paused=true",
-				"zdm.migrations." + MIGRATION + ".backfill.max-rows-per-second=2000");
-	}
+	@RegisterExtension
+	final ApplicationInstances instances = new ApplicationInstances(SampleApplication.class, postgres, MIGRATION,
+			"zdm.migrations.customers-address.expand-paused=true",
+			"zdm.migrations." + MIGRATION + ".backfill.max-rows-per-second=2000");
 
 	@Test
 	void overridesTakeEffectOnTheRunnerAndOnTheInstanceThatTakesOverAfterItIsKilled() throws Exception {

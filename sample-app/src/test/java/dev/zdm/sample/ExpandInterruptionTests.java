@@ -1,17 +1,14 @@
 package dev.zdm.sample;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.context.ConfigurableApplicationContext;
@@ -39,17 +36,9 @@ class ExpandInterruptionTests {
 
 	private static final String MIGRATION = "customers-email";
 
-	@TempDir
-	Path directory;
-
-	@AutoClose
-	private ApplicationInstances instances;
-
-	@BeforeEach
-	void instances() {
-		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
-				"phase=dual-write");
-	}
+	@RegisterExtension
+	final ApplicationInstances instances = new ApplicationInstances(SampleApplication.class, postgres, MIGRATION,
+			"phase=dual-write");
 
 	@BeforeEach
 	void emptyDatabase() {
