@@ -1,18 +1,13 @@
 package dev.zdm.sample;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.flywaydb.core.Flyway;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.context.ConfigurableApplicationContext;
@@ -23,6 +18,7 @@ import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.sample.deploy.ApplicationInstances;
+import dev.zdm.sample.deploy.SampleDatabase;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -63,29 +59,15 @@ class AbandonInterruptionTests {
 			ORDER BY 1
 			""";
 
-	@TempDir
-	Path directory;
-
-	private ApplicationInstances instances;
-
-	@BeforeEach
-	void instances() {
-		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
-				"zdm.migrations.customers-address.expand-paused=true",
-				"zdm.migrations." + MIGRATION + ".abandon-reason=the e-mail rename is postponed");
-	}
-
-	@AfterEach
-	void killProcesses() {
-		this.instances.close();
-	}
+	@RegisterExtension
+	final ApplicationInstances instances = new ApplicationInstances(SampleApplication.class, postgres, MIGRATION,
+			"zdm.migrations.customers-address.expand-paused=true",
+			"zdm.migrations." + MIGRATION + ".abandon-reason=the e-mail rename is postponed");
 
 	@Test
 	void abandonInterruptedByKillingTheInstanceMidDropIsFinishedByTheNextOne() throws Exception {
-		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
+		SampleDatabase.createCustomers(postgres, 1000);
 		JdbcTemplate jdbc = postgres.jdbc();
-		jdbc.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
-				+ "FROM generate_series(1, 1000) AS i");
 		List<String> beforeExpand = jdbc.queryForList(SCHEMA, String.class);
 		String expand = "expand=" + this.instances.script("V1__email_address_and_audit.sql", """
 				ALTER TABLE customers ADD COLUMN email_address text;

@@ -1,22 +1,16 @@
 package dev.zdm.sample;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.flywaydb.core.Flyway;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
 import dev.zdm.internal.backfill.BackfillOverrides;
@@ -26,6 +20,7 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.sample.deploy.ApplicationInstances;
+import dev.zdm.sample.deploy.SampleDatabase;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -48,29 +43,14 @@ class BackfillTuningKillTests {
 	private static final String PROGRESS = "SELECT runner, rows_done, batches, batch_size FROM zdm_backfill "
 			+ "WHERE migration_id = '" + MIGRATION + "'";
 
-	@TempDir
-	Path directory;
-
-	private ApplicationInstances instances;
-
-	@BeforeEach
-	void instances() {
-		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
-				"zdm.migrations.customers-address.expand-paused=true",
-				"zdm.migrations." + MIGRATION + ".backfill.max-rows-per-second=2000");
-	}
-
-	@AfterEach
-	void killProcesses() {
-		this.instances.close();
-	}
+	@RegisterExtension
+	final ApplicationInstances instances = new ApplicationInstances(SampleApplication.class, postgres, MIGRATION,
+			"zdm.migrations.customers-address.expand-paused=true",
+			"zdm.migrations." + MIGRATION + ".backfill.max-rows-per-second=2000");
 
 	@Test
 	void overridesTakeEffectOnTheRunnerAndOnTheInstanceThatTakesOverAfterItIsKilled() throws Exception {
-		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
-		JdbcTemplate jdbc = postgres.jdbc();
-		jdbc.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
-				+ "FROM generate_series(1, 200000) AS i");
+		SampleDatabase.createCustomers(postgres, 200000);
 		// zdm's own tables, as the first instance would create them, so that the test can
 		// read the backfill's progress from the start
 		new ZdmSchema(postgres.dataSource()).migrate();

@@ -19,7 +19,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.parallel.Isolated;
@@ -34,6 +33,7 @@ import org.springframework.web.client.RestClient;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
+import dev.zdm.sample.deploy.SampleDatabase;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -72,10 +72,8 @@ class ExpandInBackgroundTests {
 
 	@Test
 	void instancesServeWhileTheExpandWaitsBehindALockAndApplyItOnceTheBlockerLeaves() throws Exception {
-		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
+		SampleDatabase.createCustomers(postgres, 1000);
 		JdbcTemplate jdbc = postgres.jdbc();
-		jdbc.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
-				+ "FROM generate_series(1, 1000) AS i");
 		AtomicBoolean running = new AtomicBoolean(true);
 		List<Thread> threads = new ArrayList<>();
 		ConcurrentLinkedQueue<String> dualWriteTooEarly = new ConcurrentLinkedQueue<>();

@@ -1,18 +1,14 @@
 package dev.zdm.sample;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.flywaydb.core.Flyway;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.context.ConfigurableApplicationContext;
@@ -21,6 +17,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.sample.deploy.ApplicationInstances;
+import dev.zdm.sample.deploy.SampleDatabase;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,16 +36,9 @@ class ExpandInterruptionTests {
 
 	private static final String MIGRATION = "customers-email";
 
-	@TempDir
-	Path directory;
-
-	private ApplicationInstances instances;
-
-	@BeforeEach
-	void instances() {
-		this.instances = new ApplicationInstances(SampleApplication.class, postgres, this.directory, MIGRATION,
-				"phase=dual-write");
-	}
+	@RegisterExtension
+	final ApplicationInstances instances = new ApplicationInstances(SampleApplication.class, postgres, MIGRATION,
+			"phase=dual-write");
 
 	@BeforeEach
 	void emptyDatabase() {
@@ -63,14 +53,9 @@ class ExpandInterruptionTests {
 		jdbc.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
 	}
 
-	@AfterEach
-	void killProcesses() {
-		this.instances.close();
-	}
-
 	@Test
 	void concurrentIndexBuildInterruptedByKillingTheInstanceIsCompletedByTheNextOne() throws Exception {
-		createCustomers();
+		SampleDatabase.createCustomers(postgres, 1000);
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("ALTER TABLE customers ADD COLUMN email_address text");
 		String expand = this.instances.script("V1__index_email_address.sql",
@@ -132,7 +117,7 @@ class ExpandInterruptionTests {
 
 	@Test
 	void stopSignalWhileTheStartUpExpandWaitsForALockEndsStartUpWithinSecondsWithNothingHalfApplied() throws Exception {
-		createCustomers();
+		SampleDatabase.createCustomers(postgres, 1000);
 		JdbcTemplate jdbc = postgres.jdbc();
 		try (Connection blocker = postgres.database().newConnection()) {
 			blocker.setAutoCommit(false);
@@ -174,13 +159,6 @@ class ExpandInterruptionTests {
 		finally {
 			next.close();
 		}
-	}
-
-	private static void createCustomers() {
-		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
-		postgres.jdbc()
-			.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
-					+ "FROM generate_series(1, 1000) AS i");
 	}
 
 	private static List<String> invalidIndexes() {

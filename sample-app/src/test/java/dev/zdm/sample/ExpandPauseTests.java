@@ -25,6 +25,7 @@ import org.springframework.web.client.RestClient;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
+import dev.zdm.sample.deploy.SampleDatabase;
 import dev.zdm.test.PostgresExtension;
 
 import static dev.zdm.sample.InstanceHttp.client;
@@ -65,10 +66,8 @@ class ExpandPauseTests {
 	@Test
 	void pauseCancelsTheStatementWaitingForItsLockNoInstanceRunsItWhilePausedAndResumeAppliesItWithinOneBackoff()
 			throws Exception {
-		Flyway.configure().dataSource(postgres.dataSource()).locations("classpath:db/migration").load().migrate();
+		SampleDatabase.createCustomers(postgres, 1000);
 		JdbcTemplate jdbc = postgres.jdbc();
-		jdbc.update("INSERT INTO customers (name, email) SELECT 'customer ' || i, 'Customer.' || i || '@Example.com' "
-				+ "FROM generate_series(1, 1000) AS i");
 		// Paused before any instance starts (as an operator would have paused it on the
 		// running fleet): neither instance starts the expand.
 		// zdm's tables as a fleet leaves them (ZdmSchema), with the expand paused.

@@ -52,7 +52,7 @@ final class MigrationDefinitions {
 		return definitions;
 	}
 
-	static MigrationDefinition from(String id, ZdmProperties.Migration migration) {
+	static MigrationDefinition from(String id, ZdmMigrationProperties migration) {
 		if (!MigrationDefinition.isValidId(id)) {
 			// said once, and a long one shortened: the description is read on a console
 			String shown = (id.length() > 63) ? id.substring(0, 40) + "... (" + id.length() + " characters)" : id;
@@ -121,7 +121,7 @@ final class MigrationDefinitions {
 
 	// Only the names and the shape are checked here; the catalog checks come before
 	// anything runs (DeclaredOperations).
-	private static void declared(String id, String prefix, ZdmProperties.Migration migration,
+	private static void declared(String id, String prefix, ZdmMigrationProperties migration,
 			MigrationDefinition.Builder builder) {
 		migration.getColumns().forEach((name, column) -> {
 			String property = prefix + "columns." + name;
@@ -135,7 +135,7 @@ final class MigrationDefinitions {
 		migration.getIndexes()
 			.forEach((name, columns) -> builder.index(identifier(id, prefix + "indexes", name).name(),
 					columns(id, prefix + "indexes." + name, columns)));
-		ZdmProperties.Constraints constraints = migration.getConstraints();
+		ZdmMigrationProperties.Constraints constraints = migration.getConstraints();
 		builder.notNull(columns(id, prefix + "constraints.not-null", constraints.getNotNull()));
 		constraints.getChecks().forEach((name, expression) -> {
 			identifier(id, prefix + "constraints.checks", name);
@@ -192,7 +192,7 @@ final class MigrationDefinitions {
 
 	}
 
-	private static BackfillSettings backfill(String id, String prefix, ZdmProperties.Backfill backfill) {
+	private static BackfillSettings backfill(String id, String prefix, ZdmBackfillProperties backfill) {
 		ZdmSettings.checkBackfill(id, prefix, backfill);
 		try {
 			return BackfillSettings.builder()

@@ -59,7 +59,7 @@ final class ZdmSettings {
 		}
 	}
 
-	static void checkBackfill(String id, String prefix, ZdmProperties.Backfill backfill) {
+	static void checkBackfill(String id, String prefix, ZdmBackfillProperties backfill) {
 		atLeast(id, prefix + "min-batch-size", backfill.getMinBatchSize(), 1);
 		if (backfill.getMaxBatchSize() < backfill.getMinBatchSize()) {
 			throw outOfRange(id, prefix + "max-batch-size", backfill.getMaxBatchSize(),

@@ -8,7 +8,6 @@ import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import dev.zdm.autoconfigure.ZdmProperties;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.TimeWindow;
@@ -32,8 +31,8 @@ class MigrationDefinitionsBackfillTests {
 
 	@Test
 	void backfillPropertiesAreMapped() {
-		ZdmProperties.Migration properties = migration();
-		ZdmProperties.Backfill backfill = properties.getBackfill();
+		ZdmMigrationProperties properties = migration();
+		ZdmBackfillProperties backfill = properties.getBackfill();
 		backfill.setMaxBatchSize(20_000);
 		backfill.setPause(Duration.ofMillis(250));
 		backfill.setTimeWindows(List.of("22:00-06:00"));
@@ -51,7 +50,7 @@ class MigrationDefinitionsBackfillTests {
 
 	@Test
 	void aSmallerMaxBatchSizeAloneIsAcceptedAndBoundsTheFirstBatch() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.getBackfill().setMaxBatchSize(500);
 		ZdmSettings.checkBackfill("users-email", "zdm.migrations.users-email.backfill.", properties.getBackfill());
 		assertThat(MigrationDefinitions.from("users-email", properties).backfill().initialBatchSize()).isEqualTo(500);
@@ -59,7 +58,7 @@ class MigrationDefinitionsBackfillTests {
 
 	@Test
 	void latencyBudgetAndRowsCeilingAreMapped() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.getBackfill().setMaxLatencyIncrease("35%");
 		properties.getBackfill().setMaxRowsPerSecond(5_000);
 		BackfillSettings settings = MigrationDefinitions.from("users-email", properties).backfill();
@@ -71,7 +70,7 @@ class MigrationDefinitionsBackfillTests {
 
 	@Test
 	void latencyBudgetThatIsNotAPercentageIsRefused() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.getBackfill().setMaxLatencyIncrease("fast");
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> ZdmSettings.checkBackfill("users-email", "zdm.migrations.users-email.backfill.",
@@ -85,15 +84,15 @@ class MigrationDefinitionsBackfillTests {
 
 	@Test
 	void invalidTimeWindowIsRefused() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.getBackfill().setTimeWindows(List.of("night"));
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> MigrationDefinitions.from("users-email", properties))
 			.satisfies((ex) -> assertThat(ex.getAction()).contains("zdm.migrations.users-email.backfill."));
 	}
 
-	private static ZdmProperties.Migration migration() {
-		ZdmProperties.Migration migration = new ZdmProperties.Migration();
+	private static ZdmMigrationProperties migration() {
+		ZdmMigrationProperties migration = new ZdmMigrationProperties();
 		migration.setTable("users");
 		migration.setPhase("backfill");
 		return migration;

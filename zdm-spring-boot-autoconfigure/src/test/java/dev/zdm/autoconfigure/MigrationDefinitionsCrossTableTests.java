@@ -6,7 +6,6 @@ import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import dev.zdm.autoconfigure.ZdmProperties;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -23,7 +22,7 @@ class MigrationDefinitionsCrossTableTests {
 
 	@Test
 	void crossTableDeclarationIsMapped() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.setTargetKey(List.of("customer_id"));
 		MigrationDefinition definition = MigrationDefinitions.from("customers-address", properties);
 		assertThat(definition.isCrossTable()).isTrue();
@@ -36,14 +35,14 @@ class MigrationDefinitionsCrossTableTests {
 
 	@Test
 	void targetKeyDefaultsToTheSourceKeyName() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.setKey(java.util.List.of("id"));
 		assertThat(MigrationDefinitions.from("customers-address", properties).targetKey().name()).isEqualTo("id");
 	}
 
 	@Test
 	void syncTriggerIsRefusedForACrossTableMigration() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.setSync("trigger");
 		assertRefused(properties, "sync: trigger is not supported for a migration into another table",
 				"Remove zdm.migrations.customers-address.sync");
@@ -51,7 +50,7 @@ class MigrationDefinitionsCrossTableTests {
 
 	@Test
 	void crossTableMigrationWithoutUpIsRefused() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.getUp().clear();
 		assertRefused(properties, "no up expressions are declared for the target table customer_addresses",
 				"zdm.migrations.customers-address.up");
@@ -59,7 +58,7 @@ class MigrationDefinitionsCrossTableTests {
 
 	@Test
 	void targetKeyWithoutTargetTableIsRefused() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.setTargetTable(null);
 		properties.setTargetKey(List.of("customer_id"));
 		assertRefused(properties, "target-key is set but no target table is", "target-table");
@@ -67,7 +66,7 @@ class MigrationDefinitionsCrossTableTests {
 
 	@Test
 	void invalidTargetTableIsRefused() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.setTargetTable("customer addresses");
 		assertRefused(properties,
 				"'customer addresses' in zdm.migrations.customers-address.target-table is not a valid",
@@ -76,7 +75,7 @@ class MigrationDefinitionsCrossTableTests {
 
 	@Test
 	void verificationSettingsAreMapped() {
-		ZdmProperties.Migration properties = migration();
+		ZdmMigrationProperties properties = migration();
 		properties.getBackfill().setVerificationBatchSize(2_000);
 		properties.getBackfill().setVerificationPause(Duration.ofMillis(5));
 		MigrationDefinition definition = MigrationDefinitions.from("customers-address", properties);
@@ -84,7 +83,7 @@ class MigrationDefinitionsCrossTableTests {
 		assertThat(definition.backfill().verificationPause()).isEqualTo(Duration.ofMillis(5));
 	}
 
-	private static void assertRefused(ZdmProperties.Migration properties, String description, String action) {
+	private static void assertRefused(ZdmMigrationProperties properties, String description, String action) {
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> MigrationDefinitions.from("customers-address", properties))
 			.satisfies((ex) -> {
@@ -93,8 +92,8 @@ class MigrationDefinitionsCrossTableTests {
 			});
 	}
 
-	private static ZdmProperties.Migration migration() {
-		ZdmProperties.Migration migration = new ZdmProperties.Migration();
+	private static ZdmMigrationProperties migration() {
+		ZdmMigrationProperties migration = new ZdmMigrationProperties();
 		migration.setTable("customers");
 		migration.setTargetTable("customer_addresses");
 		migration.setPhase("expand");

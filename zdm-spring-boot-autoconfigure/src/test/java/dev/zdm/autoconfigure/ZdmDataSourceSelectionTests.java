@@ -1,7 +1,5 @@
 package dev.zdm.autoconfigure;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -9,14 +7,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -31,7 +25,6 @@ import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
-import dev.zdm.test.EmbeddedPostgresServer;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
@@ -45,17 +38,16 @@ import static org.awaitility.Awaitility.await;
 /**
  * Tests for the choice of the {@link DataSource} zdm runs on when the application has
  * two, each on a PostgreSQL server of its own: {@code billing}, this class's database on
- * the shared embedded server, and {@code orders}, on a second server started here.
+ * the shared embedded server, and {@code orders}, this class's database on a second
+ * server.
  */
 class ZdmDataSourceSelectionTests {
 
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
 
-	@TempDir
-	static Path ordersDataDirectory;
-
-	private static EmbeddedPostgres ordersServer;
+	@RegisterExtension
+	static final PostgresExtension ordersServer = PostgresExtension.onServer("orders");
 
 	// owned by the test, not by the contexts that use it
 	private static HikariDataSource orders;
@@ -67,25 +59,9 @@ class ZdmDataSourceSelectionTests {
 		.withPropertyValues(TestFleet.properties());
 
 	@BeforeAll
-	static void startOrdersServer() throws IOException {
-		EmbeddedPostgresServer.prepareDataDirectory(ordersDataDirectory);
-		ordersServer = EmbeddedPostgres.builder()
-			.setDataDirectory(ordersDataDirectory)
-			.setCleanDataDirectory(false)
-			.setServerConfig("fsync", "off")
-			.start();
-		orders = dataSource(ordersServer, "orders-test");
+	static void createOrdersTable() {
+		orders = ordersServer.newDataSource("orders-test", 4);
 		new JdbcTemplate(orders).execute("CREATE TABLE invoices (id bigint PRIMARY KEY, street text)");
-	}
-
-	@AfterAll
-	static void stopOrdersServer() throws IOException {
-		if (orders != null) {
-			orders.close();
-		}
-		if (ordersServer != null) {
-			ordersServer.close();
-		}
 	}
 
 	@Test
@@ -94,7 +70,7 @@ class ZdmDataSourceSelectionTests {
 		LiveWorkload.create(postgres, "invoices", false, 2_000);
 		AtomicReference<PhaseController> controller = new AtomicReference<>();
 		LiveWorkload workload = new LiveWorkload(postgres, "invoices", false, 2_000,
-				() -> (controller.get() != null) ? controller.get().status("invoices").effective() : Phase.EXPAND, 300);
+				LiveWorkload.effectivePhase(controller, "invoices"), 300);
 		workload.start(2);
 		try {
 			this.contextRunner.withPropertyValues("zdm.data-source=billingDataSource", "zdm.instance-id=billing-a",
@@ -104,13 +80,7 @@ class ZdmDataSourceSelectionTests {
 				.run((context) -> {
 					assertThat(context).hasNotFailed();
 					controller.set(context.getBean(PhaseController.class));
-					MigrationStateRepository states = context.getBean(MigrationStateRepository.class);
-					await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
-						assertThat(workload.failure()).isNull();
-						assertThat(states.find("invoices").isContracted()).isTrue();
-					});
-					long writes = writes(workload);
-					await().atMost(Duration.ofSeconds(20)).until(() -> writes(workload) > writes + 30);
+					workload.awaitContracted(context.getBean(MigrationStateRepository.class), "invoices");
 				});
 		}
 		finally {
@@ -209,10 +179,6 @@ class ZdmDataSourceSelectionTests {
 		assertThat(migrationRows(postgres.dataSource(), "unknown")).isZero();
 	}
 
-	private static long writes(LiveWorkload workload) {
-		return workload.inserts.get() + workload.updates.get() + workload.deletes.get();
-	}
-
 	private static List<String> zdmTables(DataSource dataSource) {
 		return new JdbcTemplate(dataSource).queryForList(
 				"SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'zdm\\_%' ORDER BY 1",
@@ -226,17 +192,6 @@ class ZdmDataSourceSelectionTests {
 			return 0;
 		}
 		return jdbc.queryForObject("SELECT count(*) FROM zdm_migration WHERE migration_id = ?", Integer.class, id);
-	}
-
-	private static HikariDataSource dataSource(EmbeddedPostgres server, String poolName) {
-		HikariConfig config = new HikariConfig();
-		config.setPoolName(poolName);
-		config.setJdbcUrl(server.getJdbcUrl("postgres", "postgres"));
-		config.setUsername("postgres");
-		config.setPassword("postgres");
-		config.setMaximumPoolSize(4);
-		config.setMinimumIdle(0);
-		return new HikariDataSource(config);
 	}
 
 	@Configuration(proxyBeanMethods = false)

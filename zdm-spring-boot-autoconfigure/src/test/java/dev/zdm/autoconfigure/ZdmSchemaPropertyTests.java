@@ -1,6 +1,5 @@
 package dev.zdm.autoconfigure;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -15,14 +14,12 @@ import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmTables;
-import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.LiveWorkload;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Tests for {@code zdm.schema}: zdm's own tables in a schema of their own.
@@ -44,8 +41,7 @@ class ZdmSchemaPropertyTests {
 		LiveWorkload.create(postgres, "ops_orders", false, 2_000);
 		AtomicReference<PhaseController> controller = new AtomicReference<>();
 		LiveWorkload workload = new LiveWorkload(postgres, "ops_orders", false, 2_000,
-				() -> (controller.get() != null) ? controller.get().status("ops-orders").effective() : Phase.EXPAND,
-				300);
+				LiveWorkload.effectivePhase(controller, "ops-orders"), 300);
 		workload.start(2);
 		try {
 			this.contextRunner
@@ -58,15 +54,7 @@ class ZdmSchemaPropertyTests {
 				.run((context) -> {
 					assertThat(context).hasNotFailed();
 					controller.set(context.getBean(PhaseController.class));
-					MigrationStateRepository states = context.getBean(MigrationStateRepository.class);
-					await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
-						assertThat(workload.failure()).isNull();
-						assertThat(states.find("ops-orders").isContracted()).isTrue();
-					});
-					long writes = workload.inserts.get() + workload.updates.get() + workload.deletes.get();
-					await().atMost(Duration.ofSeconds(20))
-						.until(() -> workload.inserts.get() + workload.updates.get() + workload.deletes.get() > writes
-								+ 30);
+					workload.awaitContracted(context.getBean(MigrationStateRepository.class), "ops-orders");
 					assertThat(context.getBean(ZdmEndpoint.class).migration("ops-orders")).isNotNull();
 				});
 		}

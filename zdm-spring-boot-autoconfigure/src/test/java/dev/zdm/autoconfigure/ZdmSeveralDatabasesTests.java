@@ -1,7 +1,5 @@
 package dev.zdm.autoconfigure;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -9,16 +7,12 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -39,7 +33,6 @@ import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
-import dev.zdm.test.EmbeddedPostgresServer;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
@@ -53,18 +46,16 @@ import static org.awaitility.Awaitility.await;
 /**
  * Tests for migrations on two databases of one application, each on a PostgreSQL server
  * of its own: {@code billing}, zdm's own data source (this class's database on the shared
- * embedded server), and {@code orders}, on a second server started here, which migrations
- * name with {@code zdm.migrations.<id>.data-source}.
+ * embedded server), and {@code orders}, this class's database on a second server, which
+ * migrations name with {@code zdm.migrations.<id>.data-source}.
  */
 class ZdmSeveralDatabasesTests {
 
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
 
-	@TempDir
-	static Path ordersDataDirectory;
-
-	private static EmbeddedPostgres ordersServer;
+	@RegisterExtension
+	static final PostgresExtension ordersServer = PostgresExtension.onServer("orders");
 
 	// owned by the test, not by the contexts that use it
 	private static HikariDataSource orders;
@@ -80,31 +71,8 @@ class ZdmSeveralDatabasesTests {
 		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.data-source=billingDataSource");
 
 	@BeforeAll
-	static void startOrdersServer() throws IOException {
-		EmbeddedPostgresServer.prepareDataDirectory(ordersDataDirectory);
-		ordersServer = EmbeddedPostgres.builder()
-			.setDataDirectory(ordersDataDirectory)
-			.setCleanDataDirectory(false)
-			.setServerConfig("fsync", "off")
-			.start();
-		HikariConfig config = new HikariConfig();
-		config.setPoolName("orders-test");
-		config.setJdbcUrl(ordersServer.getJdbcUrl("postgres", "postgres"));
-		config.setUsername("postgres");
-		config.setPassword("postgres");
-		config.setMaximumPoolSize(8);
-		config.setMinimumIdle(0);
-		orders = new HikariDataSource(config);
-	}
-
-	@AfterAll
-	static void stopOrdersServer() throws IOException {
-		if (orders != null) {
-			orders.close();
-		}
-		if (ordersServer != null) {
-			ordersServer.close();
-		}
+	static void openOrdersPool() {
+		orders = ordersServer.newDataSource("orders-test", 8);
 	}
 
 	@Test
@@ -114,9 +82,9 @@ class ZdmSeveralDatabasesTests {
 		AtomicReference<PhaseController> billingController = new AtomicReference<>();
 		AtomicReference<PhaseController> ordersController = new AtomicReference<>();
 		LiveWorkload billingWorkload = new LiveWorkload(postgres, "invoices", false, 2_000,
-				() -> effective(billingController, "invoices"), 300);
+				LiveWorkload.effectivePhase(billingController, "invoices"), 300);
 		LiveWorkload ordersWorkload = new LiveWorkload(orders, "shipments", false, 2_000,
-				() -> effective(ordersController, "shipments"), 300);
+				LiveWorkload.effectivePhase(ordersController, "shipments"), 300);
 		billingWorkload.start(2);
 		ordersWorkload.start(2);
 		try {
@@ -152,11 +120,8 @@ class ZdmSeveralDatabasesTests {
 						assertThat(contracted(postgres.dataSource(), "invoices")).isTrue();
 						assertThat(contracted(orders, "shipments")).isTrue();
 					});
-					long billingWrites = writes(billingWorkload);
-					long ordersWrites = writes(ordersWorkload);
-					await().atMost(Duration.ofSeconds(20))
-						.until(() -> writes(billingWorkload) > billingWrites + 30
-								&& writes(ordersWorkload) > ordersWrites + 30);
+					billingWorkload.awaitMoreWrites(30);
+					ordersWorkload.awaitMoreWrites(30);
 					assertThat(endpoint.migration("shipments")).isNotNull()
 						.extracting(MigrationDescriptor::table, MigrationDescriptor::effectivePhase)
 						.containsExactly("public.shipments", "contract");
@@ -232,15 +197,6 @@ class ZdmSeveralDatabasesTests {
 			});
 		assertThat(migrationIds(postgres.dataSource())).doesNotContain("unknown-source");
 		assertThat(migrationIds(orders)).doesNotContain("unknown-source");
-	}
-
-	private static Phase effective(AtomicReference<PhaseController> controller, String id) {
-		PhaseController current = controller.get();
-		return (current != null) ? current.status(id).effective() : Phase.EXPAND;
-	}
-
-	private static long writes(LiveWorkload workload) {
-		return workload.inserts.get() + workload.updates.get() + workload.deletes.get();
 	}
 
 	private static boolean contracted(DataSource dataSource, String id) {

@@ -3,6 +3,7 @@ package dev.zdm.testing;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,8 +21,13 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * An application's writes on a table being migrated, as its routed repositories would
@@ -200,8 +206,50 @@ public final class LiveWorkload {
 		return this.failure.get();
 	}
 
-	long writes() {
+	/**
+	 * Return the writes acknowledged so far.
+	 * @return inserts, updates and deletes together
+	 */
+	public long writes() {
 		return this.inserts.get() + this.updates.get() + this.deletes.get();
+	}
+
+	/**
+	 * Wait until the writers have done more writes than now, to show that the writes go
+	 * on past the point a test has reached.
+	 * @param count how many more
+	 */
+	public void awaitMoreWrites(int count) {
+		long before = writes();
+		await().atMost(Duration.ofSeconds(20)).until(() -> writes() > before + count);
+	}
+
+	/**
+	 * Wait until the migration has contracted with no write failing, then until the
+	 * writers have done 30 more writes, to show that the writes go on past the contract.
+	 * @param states the migration states
+	 * @param migration the migration's id
+	 */
+	public void awaitContracted(MigrationStateRepository states, String migration) {
+		await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+			assertThat(failure()).isNull();
+			assertThat(states.find(migration).isContracted()).isTrue();
+		});
+		awaitMoreWrites(30);
+	}
+
+	/**
+	 * Return the phase a workload writes in: the migration's effective phase on the
+	 * controller once a test has set it, {@code expand} before.
+	 * @param controller the controller, set when the application has started
+	 * @param migration the migration's id
+	 * @return the phase supplier
+	 */
+	public static Supplier<Phase> effectivePhase(AtomicReference<PhaseController> controller, String migration) {
+		return () -> {
+			PhaseController current = controller.get();
+			return (current != null) ? current.status(migration).effective() : Phase.EXPAND;
+		};
 	}
 
 	private void write(int owner, int writers) {

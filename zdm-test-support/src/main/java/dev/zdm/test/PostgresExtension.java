@@ -17,7 +17,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * it as a static field: <pre class="code">
  * &#64;RegisterExtension
  * static final PostgresExtension postgres = new PostgresExtension();
- * </pre>
+ * </pre> A test of an application with databases on two PostgreSQL servers registers a
+ * second one on a server of its own, {@link #onServer(String)}.
  */
 public final class PostgresExtension implements BeforeAllCallback, AfterAllCallback {
 
@@ -27,11 +28,35 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
 	 */
 	public static final String NO_DATABASE = "no-database";
 
+	private final String server;
+
 	private final List<HikariDataSource> dataSources = new ArrayList<>();
 
 	private @Nullable PostgresDatabase database;
 
 	private @Nullable HikariDataSource dataSource;
+
+	/**
+	 * Create an extension whose database is on the shared server.
+	 */
+	public PostgresExtension() {
+		this(EmbeddedPostgresServer.SHARED);
+	}
+
+	private PostgresExtension(String server) {
+		this.server = server;
+	}
+
+	/**
+	 * Create an extension whose database is on the server of the given name, another than
+	 * the shared one, started once per test JVM as the shared one (same binaries and
+	 * settings) and shared by every test class that names it.
+	 * @param server the server's name
+	 * @return the extension
+	 */
+	public static PostgresExtension onServer(String server) {
+		return new PostgresExtension(server);
+	}
 
 	@Override
 	public void beforeAll(ExtensionContext context) {
@@ -39,7 +64,8 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
 			throw new IllegalStateException(context.getRequiredTestClass().getName() + " is tagged " + NO_DATABASE
 					+ " but asks for a database: remove the tag, or the database");
 		}
-		this.database = EmbeddedPostgresServer.createDatabase(context.getRequiredTestClass().getSimpleName());
+		this.database = EmbeddedPostgresServer.createDatabase(this.server,
+				context.getRequiredTestClass().getSimpleName());
 	}
 
 	@Override

@@ -5,9 +5,15 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -24,14 +30,22 @@ import dev.zdm.test.PostgresExtension;
  * <p>
  * A property starting with {@code phase=} or {@code expand=} is the test's migration's
  * own ({@code zdm.migrations.<id>.phase}); every other is written out in full.
+ * <p>
+ * Register it as an instance field; each test gets a directory of its own for the
+ * instances' output and scripts, and every instance it launched is killed after it:
+ * <pre class="code">
+ * &#64;RegisterExtension
+ * final ApplicationInstances instances = new ApplicationInstances(SampleApplication.class, postgres,
+ * 		"customers-email", "zdm.migrations.customers-address.expand-paused=true");
+ * </pre>
  */
-public final class ApplicationInstances implements AutoCloseable {
+public final class ApplicationInstances implements BeforeEachCallback, AfterEachCallback {
 
 	private final Class<?> application;
 
 	private final PostgresExtension postgres;
 
-	private final Path directory;
+	private @Nullable Path directory;
 
 	private final String migration;
 
@@ -43,18 +57,32 @@ public final class ApplicationInstances implements AutoCloseable {
 	 * Create the instances of a test.
 	 * @param application the application's main class
 	 * @param postgres the test's database
-	 * @param directory where each instance's output ({@code <name>.log}) and the scripts
-	 * go
 	 * @param migration the migration the test is about
 	 * @param properties properties every instance gets
 	 */
-	public ApplicationInstances(Class<?> application, PostgresExtension postgres, Path directory, String migration,
+	public ApplicationInstances(Class<?> application, PostgresExtension postgres, String migration,
 			String... properties) {
 		this.application = application;
 		this.postgres = postgres;
-		this.directory = directory;
 		this.migration = migration;
 		this.properties = List.of(properties);
+	}
+
+	@Override
+	public void beforeEach(ExtensionContext context) throws IOException {
+		this.directory = Files.createTempDirectory("zdm-instances");
+	}
+
+	@Override
+	public void afterEach(ExtensionContext context) throws IOException {
+		close();
+		Path used = directory();
+		this.directory = null;
+		try (Stream<Path> paths = Files.walk(used)) {
+			for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+				Files.deleteIfExists(path);
+			}
+		}
 	}
 
 	/**
@@ -70,7 +98,7 @@ public final class ApplicationInstances implements AutoCloseable {
 		command.addAll(arguments(name, properties));
 		try {
 			Process process = new ProcessBuilder(command).redirectErrorStream(true)
-				.redirectOutput(this.directory.resolve(name + ".log").toFile())
+				.redirectOutput(directory().resolve(name + ".log").toFile())
 				.start();
 			this.launched.add(process);
 			return process;
@@ -97,7 +125,7 @@ public final class ApplicationInstances implements AutoCloseable {
 	 */
 	public String log(String name) {
 		try {
-			return Files.readString(this.directory.resolve(name + ".log"));
+			return Files.readString(directory().resolve(name + ".log"));
 		}
 		catch (IOException ex) {
 			return ex.toString();
@@ -112,7 +140,7 @@ public final class ApplicationInstances implements AutoCloseable {
 	 */
 	public String script(String name, String sql) {
 		try {
-			Path expand = Files.createDirectories(this.directory.resolve("expand"));
+			Path expand = Files.createDirectories(directory().resolve("expand"));
 			Files.writeString(expand.resolve(name), sql);
 			return "filesystem:" + expand.toAbsolutePath();
 		}
@@ -121,11 +149,8 @@ public final class ApplicationInstances implements AutoCloseable {
 		}
 	}
 
-	/**
-	 * Kill every launched instance that still runs.
-	 */
-	@Override
-	public void close() {
+	// kill every launched instance that still runs
+	private void close() {
 		for (Process process : this.launched) {
 			process.destroyForcibly();
 			try {
@@ -136,6 +161,13 @@ public final class ApplicationInstances implements AutoCloseable {
 				return;
 			}
 		}
+	}
+
+	private Path directory() {
+		if (this.directory == null) {
+			throw new IllegalStateException("ApplicationInstances must be registered as an instance field");
+		}
+		return this.directory;
 	}
 
 	private List<String> arguments(String name, String... properties) {

@@ -9,9 +9,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
+
+import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -73,12 +78,10 @@ class DeclaredOperationsTests {
 		jdbc.execute(
 				"INSERT INTO " + table + " SELECT i, 1 + i % 100, 'N' || i, i FROM generate_series(1, " + ROWS + ") i");
 		String id = table.replace('_', '-');
-		new MigrationStateRepository(postgres.dataSource()).register(id);
 		MigrationDefinition migration = operation.declare
 			.apply(MigrationDefinition.builder(id).table("public." + table))
 			.build();
-		DeclaredOperations declared = new DeclaredOperations(postgres.dataSource(), new DefaultResourceLoader());
-		declared.validate(migration, MigrationState.initial(id));
+		DeclaredOperations declared = declared(migration);
 		assertThat(operation.done(jdbc, table)).as("before the step").isFalse();
 		try (HikariDataSource pool = postgres.newDataSource("zdm-ddl-" + table, 4);
 				HikariDataSource readerPool = postgres.newDataSource("readers-" + table, 3);
@@ -97,7 +100,7 @@ class DeclaredOperationsTests {
 				// starts with, and a concurrent index build waits for its transaction
 				statement.execute("UPDATE " + table + " SET total = total WHERE id = 1");
 			}
-			Readers readers = new Readers(readerPool, table);
+			TimedLoops readers = readers(readerPool, table);
 			CompletableFuture<Void> step = CompletableFuture.runAsync(() -> {
 				if (operation.step == DdlStep.EXPAND) {
 					runner.expand().beforeJoin(migration, MigrationState.initial(id));
@@ -112,6 +115,7 @@ class DeclaredOperationsTests {
 			blocker.commit();
 			step.get(60, TimeUnit.SECONDS);
 			long longestRead = readers.stop();
+			assertThat(readers.failure()).isNull();
 			assertThat(readers.completed()).isGreaterThan(0);
 			assertThat(longestRead).as("longest read (ms)").isLessThan(LOCK_TIMEOUT.toMillis() + 400);
 			assertThat(operation.done(jdbc, table)).as("after the step").isTrue();
@@ -131,13 +135,7 @@ class DeclaredOperationsTests {
 	@Test
 	void columnNotNullAndCheckOfAPartitionedTableReachEveryPartition() {
 		JdbcTemplate jdbc = postgres.jdbc();
-		jdbc.execute("CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, kind text, n int) "
-				+ "PARTITION BY RANGE (at)");
-		jdbc.execute("CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
-		jdbc.execute("CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
-		jdbc.execute(
-				"INSERT INTO events SELECT i, DATE '2025-01-01' + (i % 700), 'k', i FROM generate_series(1, 1000) i");
-		new MigrationStateRepository(postgres.dataSource()).register("events-declared");
+		createPartitioned("events", "id bigint NOT NULL, at date NOT NULL, kind text, n int", "'k', i", 1000);
 		MigrationDefinition migration = MigrationDefinition.builder("events-declared")
 			.table("public.events")
 			.key("id")
@@ -145,8 +143,7 @@ class DeclaredOperationsTests {
 			.notNull("kind")
 			.check("events_n_positive", "n > 0")
 			.build();
-		DeclaredOperations declared = new DeclaredOperations(postgres.dataSource(), new DefaultResourceLoader());
-		declared.validate(migration, MigrationState.initial(migration.id()));
+		DeclaredOperations declared = declared(migration);
 		DdlRunners runner = DdlRunners.create(postgres.dataSource(), this.settings,
 				new ExpandSettings(true, Duration.ofMinutes(10), Set.of()),
 				new InstanceInfo("declared-tests", null, "localhost", 1), Duration.ofSeconds(5), List.of(declared));
@@ -170,20 +167,14 @@ class DeclaredOperationsTests {
 	@Test
 	void indexAndUniqueConstraintOfAPartitionedTableAreBuiltPartitionByPartitionUnderWrites() throws Exception {
 		JdbcTemplate jdbc = postgres.jdbc();
-		jdbc.execute("CREATE TABLE logs (id bigint NOT NULL, at date NOT NULL, kind text, ref bigint, "
-				+ "PRIMARY KEY (id, at)) PARTITION BY RANGE (at)");
-		jdbc.execute("CREATE TABLE logs_2025 PARTITION OF logs FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
-		jdbc.execute("CREATE TABLE logs_2026 PARTITION OF logs FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
-		jdbc.execute("INSERT INTO logs SELECT i, DATE '2025-01-01' + (i % 700), 'k' || (i % 7), i "
-				+ "FROM generate_series(1, 20000) i");
-		new MigrationStateRepository(postgres.dataSource()).register("logs-declared");
+		createPartitioned("logs", "id bigint NOT NULL, at date NOT NULL, kind text, ref bigint, PRIMARY KEY (id, at)",
+				"'k' || (i % 7), i", 20_000);
 		MigrationDefinition migration = MigrationDefinition.builder("logs-declared")
 			.table("public.logs")
 			.index("logs_kind", "kind")
 			.unique("logs_ref_at", "ref", "at")
 			.build();
-		DeclaredOperations declared = new DeclaredOperations(postgres.dataSource(), new DefaultResourceLoader());
-		declared.validate(migration, MigrationState.initial(migration.id()));
+		DeclaredOperations declared = declared(migration);
 		assertThat(declared.expandStatements(migration)).containsExactly(
 				"CREATE INDEX IF NOT EXISTS \"logs_kind\" ON ONLY \"public\".\"logs\" (\"kind\")",
 				"CREATE INDEX CONCURRENTLY IF NOT EXISTS \"logs_kind_logs_2025\" ON \"public\".\"logs_2025\" (\"kind\")",
@@ -195,7 +186,7 @@ class DeclaredOperationsTests {
 			DdlRunners runner = DdlRunners.create(pool, this.settings,
 					new ExpandSettings(true, Duration.ofMinutes(10), Set.of()),
 					new InstanceInfo("declared-tests", null, "localhost", 1), Duration.ofSeconds(5), List.of(declared));
-			Writers writers = new Writers(writerPool);
+			TimedLoops writers = writers(writerPool);
 			await().atMost(Duration.ofSeconds(10)).until(() -> writers.completed() > 20);
 			runner.validator().validate(migration, MigrationState.initial(migration.id()));
 			long beforeExpand = writers.completed();
@@ -232,6 +223,25 @@ class DeclaredOperationsTests {
 						+ "WHERE x.indrelid = 'logs_2027'::regclass AND i.inhparent IN ('logs_kind'::regclass, "
 						+ "'logs_ref_at'::regclass)", Long.class))
 			.isEqualTo(2);
+	}
+
+	// partitions for 2025 and 2026 by "at", rows in both: (i, a date, then the values)
+	private static void createPartitioned(String table, String columns, String values, int rows) {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE " + table + " (" + columns + ") PARTITION BY RANGE (at)");
+		for (int year : new int[] { 2025, 2026 }) {
+			jdbc.execute("CREATE TABLE %1$s_%2$d PARTITION OF %1$s FOR VALUES FROM ('%2$d-01-01') TO ('%3$d-01-01')"
+				.formatted(table, year, year + 1));
+		}
+		jdbc.execute("INSERT INTO " + table + " SELECT i, DATE '2025-01-01' + (i % 700), " + values
+				+ " FROM generate_series(1, " + rows + ") i");
+	}
+
+	private static DeclaredOperations declared(MigrationDefinition migration) {
+		new MigrationStateRepository(postgres.dataSource()).register(migration.id());
+		DeclaredOperations declared = new DeclaredOperations(postgres.dataSource(), new DefaultResourceLoader());
+		declared.validate(migration, MigrationState.initial(migration.id()));
+		return declared;
 	}
 
 	private static int lockTimeouts(DdlRunners runner, String id, DdlStep step) {
@@ -297,14 +307,31 @@ class DeclaredOperationsTests {
 
 	}
 
+	// inserts of new rows and updates of existing ones through the parent of logs
+	private static TimedLoops writers(DataSource dataSource) {
+		JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+		return new TimedLoops("writer", 2, (thread, iteration) -> {
+			long next = 100_000 + thread + 2 * iteration;
+			if (next % 3 == 0) {
+				jdbc.update("UPDATE logs SET kind = 'u' || ? WHERE id = ?", next, next % 20_000 + 1);
+			}
+			else {
+				jdbc.update("INSERT INTO logs VALUES (?, DATE '2025-01-01' + (? % 700)::int, 'new', ?)", next, next,
+						next);
+			}
+		});
+	}
+
+	private static TimedLoops readers(DataSource dataSource, String table) {
+		JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+		return new TimedLoops("reader", 0, (thread, iteration) -> jdbc
+			.queryForList("SELECT total FROM " + table + " WHERE id = ?", Object.class, iteration % ROWS + 1));
+	}
+
 	/**
-	 * Readers of the table, measuring the longest read.
+	 * Two sessions that each repeat a statement until stopped, timing the longest.
 	 */
-	/**
-	 * Writers of the {@code logs} table: inserts of new rows and updates of existing ones
-	 * through the parent, each timed.
-	 */
-	static final class Writers {
+	static final class TimedLoops {
 
 		private final AtomicBoolean running = new AtomicBoolean(true);
 
@@ -312,35 +339,28 @@ class DeclaredOperationsTests {
 
 		private final AtomicLong completed = new AtomicLong();
 
-		private final java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+		private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
 		private final List<Thread> threads;
 
-		Writers(javax.sql.DataSource dataSource) {
-			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
-			this.threads = java.util.stream.IntStream.range(0, 2).mapToObj((n) -> {
+		TimedLoops(String name, long pauseMillis, Repeated repeated) {
+			this.threads = IntStream.range(0, 2).mapToObj((n) -> {
 				Thread thread = new Thread(() -> {
-					long next = 100_000 + n;
 					try {
-						while (this.running.get()) {
+						for (long iteration = 0; this.running.get(); iteration++) {
 							long started = System.nanoTime();
-							if (next % 3 == 0) {
-								jdbc.update("UPDATE logs SET kind = 'u' || ? WHERE id = ?", next, next % 20_000 + 1);
-							}
-							else {
-								jdbc.update("INSERT INTO logs VALUES (?, DATE '2025-01-01' + (? % 700)::int, 'new', ?)",
-										next, next, next);
-							}
+							repeated.run(n, iteration);
 							this.longestNanos.accumulateAndGet(System.nanoTime() - started, Math::max);
 							this.completed.incrementAndGet();
-							next += 2;
-							Thread.sleep(2);
+							if (pauseMillis > 0) {
+								Thread.sleep(pauseMillis);
+							}
 						}
 					}
 					catch (Throwable ex) {
 						this.failure.compareAndSet(null, ex);
 					}
-				}, "writer-" + n);
+				}, name + "-" + n);
 				thread.setDaemon(true);
 				thread.start();
 				return thread;
@@ -359,51 +379,14 @@ class DeclaredOperationsTests {
 			return this.completed.get();
 		}
 
-		Throwable failure() {
+		@Nullable Throwable failure() {
 			return this.failure.get();
 		}
 
-	}
+		interface Repeated {
 
-	static final class Readers {
+			void run(int thread, long iteration) throws Exception;
 
-		private final AtomicBoolean running = new AtomicBoolean(true);
-
-		private final AtomicLong longestNanos = new AtomicLong();
-
-		private final AtomicLong completed = new AtomicLong();
-
-		private final List<Thread> threads;
-
-		Readers(javax.sql.DataSource dataSource, String table) {
-			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
-			this.threads = java.util.stream.IntStream.range(0, 2).mapToObj((n) -> {
-				Thread thread = new Thread(() -> {
-					long id = 1;
-					while (this.running.get()) {
-						long started = System.nanoTime();
-						jdbc.queryForList("SELECT total FROM " + table + " WHERE id = ?", Object.class, id);
-						this.longestNanos.accumulateAndGet(System.nanoTime() - started, Math::max);
-						this.completed.incrementAndGet();
-						id = (id % ROWS) + 1;
-					}
-				}, "reader-" + n);
-				thread.setDaemon(true);
-				thread.start();
-				return thread;
-			}).toList();
-		}
-
-		long stop() throws InterruptedException {
-			this.running.set(false);
-			for (Thread thread : this.threads) {
-				thread.join(10_000);
-			}
-			return TimeUnit.NANOSECONDS.toMillis(this.longestNanos.get());
-		}
-
-		long completed() {
-			return this.completed.get();
 		}
 
 	}
