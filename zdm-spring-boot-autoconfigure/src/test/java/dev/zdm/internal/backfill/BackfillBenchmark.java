@@ -614,10 +614,14 @@ class BackfillBenchmark {
 		BackfillService service = new JdbcBackfillService(postgres.dataSource());
 		warmPools();
 		int rows = Integer.getInteger("zdm.benchmark.composite-rows", 1_000_000);
-		String[][] layouts = { { "one", "text", "(i - 1) / ?", "false", "key (id)" },
-				{ "blocks", "text", "(i - 1) / ?", "true", "(tenant text, id), tenants in blocks" },
-				{ "mixed", "text", "i % 20 + 0 * ?", "true", "(tenant text, id), tenants interleaved" },
-				{ "numbers", "bigint", "(i - 1) / ?", "true", "(tenant bigint, id), tenants in blocks" } };
+		// kind, tenant type, tenant of row i, composite, cross-table, label; each kind's
+		// first layout is its single-column key
+		String[][] layouts = { { "one", "text", "(i - 1) / ?", "false", "false", "key (id)" },
+				{ "blocks", "text", "(i - 1) / ?", "true", "false", "(tenant text, id), tenants in blocks" },
+				{ "mixed", "text", "i % 20 + 0 * ?", "true", "false", "(tenant text, id), tenants interleaved" },
+				{ "numbers", "bigint", "(i - 1) / ?", "true", "false", "(tenant bigint, id), tenants in blocks" },
+				{ "xone", "text", "(i - 1) / ?", "false", "true", "cross-table, key (id)" },
+				{ "xblocks", "text", "(i - 1) / ?", "true", "true", "cross-table, (tenant text, id), in blocks" } };
 		List<List<Double>> copies = new ArrayList<>();
 		List<List<Double>> updates = new ArrayList<>();
 		for (int layout = 0; layout < layouts.length; layout++) {
@@ -628,33 +632,42 @@ class BackfillBenchmark {
 			for (int layout = 0; layout < layouts.length; layout++) {
 				String[] shape = layouts[layout];
 				boolean composite = Boolean.parseBoolean(shape[3]);
-				updates.get(layout).add(keyedUpdate(shape[0], shape[1], shape[2], round, rows, composite));
-				copies.get(layout).add(keyedCopy(service, shape[0], shape[1], shape[2], round, rows, composite));
+				boolean cross = Boolean.parseBoolean(shape[4]);
+				updates.get(layout).add(keyedStatement(shape[0], shape[1], shape[2], round, rows, composite, cross));
+				copies.get(layout).add(keyedCopy(service, shape[0], shape[1], shape[2], round, rows, composite, cross));
 			}
 		}
 		System.out.println();
 		System.out.println("zdm composite key benchmark, " + rows + " rows, PostgreSQL "
 				+ this.jdbc.queryForObject("SHOW server_version", String.class) + ", load average " + loadAverage()
 				+ ", median of 3 alternating rounds, pacing off");
-		System.out.printf("%-44s %10s %10s %10s %12s %12s%n", "same-table copy, rows/s", "UPDATE", "zdm copy",
-				"zdm/UPDATE", "vs key (id)", "share vs id");
-		double singleCopy = median(copies.get(0));
-		double singleShare = singleCopy / median(updates.get(0));
+		System.out.printf("%-44s %10s %10s %10s %12s %12s%n", "copy, rows/s", "statement", "zdm copy", "zdm/stmt",
+				"vs key (id)", "share vs id");
 		double[] shares = new double[layouts.length];
+		int single = 0;
 		for (int layout = 0; layout < layouts.length; layout++) {
+			if (!Boolean.parseBoolean(layouts[layout][3])) {
+				single = layout;
+			}
 			double copy = median(copies.get(layout));
-			double update = median(updates.get(layout));
-			shares[layout] = (copy / update) / singleShare;
-			System.out.printf("%-44s %10.0f %10.0f %9.2fx %11.2fx %11.2fx%n", layouts[layout][4], update, copy,
-					copy / update, copy / singleCopy, shares[layout]);
+			double statement = median(updates.get(layout));
+			double singleCopy = median(copies.get(single));
+			shares[layout] = (copy / statement) / (singleCopy / median(updates.get(single)));
+			System.out.printf("%-44s %10.0f %10.0f %9.2fx %11.2fx %11.2fx%n", layouts[layout][5], statement, copy,
+					copy / statement, copy / singleCopy, shares[layout]);
+		}
+		System.out
+			.println("  statement: one UPDATE of all rows (same-table), one INSERT ... SELECT (cross-table), each "
+					+ "on an identical table");
+		for (int layout = 0; layout < layouts.length; layout++) {
+			System.out.printf("  %-42s statement %s | zdm %s%n", layouts[layout][5],
+					format(updates.get(layout), "%.0f"), format(copies.get(layout), "%.0f"));
 		}
 		for (int layout = 0; layout < layouts.length; layout++) {
-			System.out.printf("  %-42s UPDATE %s | zdm %s%n", layouts[layout][4], format(updates.get(layout), "%.0f"),
-					format(copies.get(layout), "%.0f"));
-		}
-		for (int layout = 1; layout < layouts.length; layout++) {
-			System.out.println(verdict("copy's share of its UPDATE vs key (id): " + layouts[layout][4], shares[layout],
-					">=", 0.9));
+			if (Boolean.parseBoolean(layouts[layout][3])) {
+				System.out.println(verdict("copy's share of its statement vs key (id): " + layouts[layout][5],
+						shares[layout], ">=", 0.9));
+			}
 		}
 		System.out.println();
 	}
@@ -663,10 +676,15 @@ class BackfillBenchmark {
 	 * Create a table of rows with 20 tenants ({@code tenant} text or bigint), keyed by
 	 * {@code id} or by {@code (tenant, id)}, vacuumed and analyzed.
 	 */
-	private void keyedTable(String table, String tenantType, String tenantOf, int rows, boolean composite) {
+	private void keyedTable(String table, String tenantType, String tenantOf, int rows, boolean composite,
+			boolean cross) {
+		String key = composite ? "(tenant, id))" : "(id))";
 		this.jdbc.execute("CREATE TABLE " + table + " (tenant " + tenantType + " NOT NULL, id bigint NOT NULL, "
-				+ "email text NOT NULL, email_address text, note text, PRIMARY KEY "
-				+ (composite ? "(tenant, id))" : "(id))"));
+				+ "email text NOT NULL, email_address text, note text, PRIMARY KEY " + key);
+		if (cross) {
+			this.jdbc.execute("CREATE TABLE " + table + "_target (tenant " + tenantType + " NOT NULL, id bigint NOT "
+					+ "NULL, email_address text, note text, PRIMARY KEY " + key);
+		}
 		String tenant = tenantType.equals("text") ? "'tenant-' || lpad((" + tenantOf + ")::text, 2, '0')"
 				: "(" + tenantOf + ")";
 		this.jdbc.update(
@@ -677,37 +695,58 @@ class BackfillBenchmark {
 	}
 
 	/**
-	 * Rewrite a fresh keyed table by one {@code UPDATE} of all its rows; return the rows
-	 * per second.
+	 * Rewrite a fresh keyed table by one {@code UPDATE} of all its rows, or copy it by
+	 * one {@code INSERT ... SELECT} into its target; return the rows per second.
 	 */
-	private double keyedUpdate(String kind, String tenantType, String tenantOf, int round, int rows,
-			boolean composite) {
-		String table = "keyed_update_" + kind + "_" + round;
-		keyedTable(table, tenantType, tenantOf, rows, composite);
+	private double keyedStatement(String kind, String tenantType, String tenantOf, int round, int rows,
+			boolean composite, boolean cross) {
+		String table = "keyed_statement_" + kind + "_" + round;
+		keyedTable(table, tenantType, tenantOf, rows, composite, cross);
 		long start = System.nanoTime();
-		warmStatements().update("UPDATE " + table + " SET email_address = lower(email)");
+		warmStatements().update(cross
+				? "INSERT INTO " + table + "_target (tenant, id, email_address, note) SELECT "
+						+ "tenant, id, lower(email), note FROM " + table
+				: "UPDATE " + table + " SET email_address = lower(email)");
 		double rate = rows / ((System.nanoTime() - start) / 1e9);
-		this.jdbc.execute("DROP TABLE " + table);
+		dropKeyed(table, cross);
 		return rate;
 	}
 
 	/**
-	 * Copy a fresh keyed table at pacing off; return the rows per second.
+	 * Copy a fresh keyed table at pacing off, inside it or into its target; return the
+	 * rows per second.
 	 */
 	private double keyedCopy(BackfillService service, String kind, String tenantType, String tenantOf, int round,
-			int rows, boolean composite) {
+			int rows, boolean composite, boolean cross) {
 		String table = "keyed_" + kind + "_" + round;
-		keyedTable(table, tenantType, tenantOf, rows, composite);
+		keyedTable(table, tenantType, tenantOf, rows, composite, cross);
 		String id = "keyed-" + kind + "-" + round;
-		MigrationDefinition migration = migration(id, table, BackfillSettings.defaults().withoutPacing());
-		if (composite) {
-			migration = migration.toBuilder().key("tenant", "id").build();
+		MigrationDefinition.Builder migration = migration(id, table, BackfillSettings.defaults().withoutPacing())
+			.toBuilder();
+		if (cross) {
+			migration = MigrationDefinition.builder(id)
+				.requestedPhase(Phase.BACKFILL)
+				.table(table)
+				.targetTable(table + "_target")
+				.up("email_address", "lower(email)")
+				.up("note", "note")
+				.backfill(BackfillSettings.defaults().withoutPacing());
 		}
-		PhaseController controller = start(id, migration, warmRunners());
+		if (composite) {
+			migration = migration.key("tenant", "id");
+			if (cross) {
+				migration = migration.targetKey("tenant", "id");
+			}
+		}
+		PhaseController controller = start(id, migration.build(), warmRunners());
 		BackfillProgress copied = awaitCopied(service, id);
 		controller.stop();
-		this.jdbc.execute("DROP TABLE " + table);
+		dropKeyed(table, cross);
 		return rows / seconds(copied.startedAt(), copied.copiedAt());
+	}
+
+	private void dropKeyed(String table, boolean cross) {
+		this.jdbc.execute("DROP TABLE " + table + (cross ? ", " + table + "_target" : ""));
 	}
 
 	private static String verdict(String what, double value, String comparison, double target) {
