@@ -31,7 +31,7 @@ import dev.zdm.migration.TableName;
 public class DatabaseCatalog {
 
 	private static final String FIND_TABLE = """
-			SELECT n.nspname
+			/* zdm */ SELECT n.nspname
 			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE c.relname = ? AND c.relkind IN ('r', 'p')
 			  AND (n.nspname = CAST(? AS text)
@@ -40,10 +40,10 @@ public class DatabaseCatalog {
 			LIMIT 1
 			""";
 
-	private static final String SEARCH_PATH = "SELECT array_to_string(current_schemas(false), ', ')";
+	private static final String SEARCH_PATH = "/* zdm */ SELECT array_to_string(current_schemas(false), ', ')";
 
 	private static final String COLUMNS = """
-			SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
+			/* zdm */ SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
 			FROM pg_attribute a
 			  JOIN pg_class c ON c.oid = a.attrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -52,7 +52,7 @@ public class DatabaseCatalog {
 			""";
 
 	private static final String NULLABLE_COLUMNS = """
-			SELECT a.attname
+			/* zdm */ SELECT a.attname
 			FROM pg_attribute a
 			  JOIN pg_class c ON c.oid = a.attrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -61,7 +61,7 @@ public class DatabaseCatalog {
 			""";
 
 	private static final String PRIMARY_KEY = """
-			SELECT a.attname
+			/* zdm */ SELECT a.attname
 			FROM pg_index i
 			  JOIN pg_class c ON c.oid = i.indrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -72,7 +72,7 @@ public class DatabaseCatalog {
 			""";
 
 	private static final String UNIQUE_KEY = """
-			SELECT EXISTS (
+			/* zdm */ SELECT EXISTS (
 			  SELECT 1
 			  FROM pg_index i
 			    JOIN pg_class c ON c.oid = i.indrelid
@@ -86,7 +86,7 @@ public class DatabaseCatalog {
 			""";
 
 	private static final String NOT_IMMUTABLE_FUNCTIONS = """
-			SELECT p.proname || '() (' || CASE min(p.provolatile) WHEN 's' THEN 'stable' ELSE 'volatile' END || ')'
+			/* zdm */ SELECT p.proname || '() (' || CASE min(p.provolatile) WHEN 's' THEN 'stable' ELSE 'volatile' END || ')'
 			FROM pg_proc p
 			WHERE p.proname = ANY (?) AND pg_function_is_visible(p.oid)
 			GROUP BY p.proname
@@ -104,7 +104,7 @@ public class DatabaseCatalog {
 
 	private static final String EXPLAIN_LOCK_TIMEOUT = "200ms";
 
-	private static final String SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '" + EXPLAIN_LOCK_TIMEOUT + "'";
+	private static final String SET_LOCK_TIMEOUT = "/* zdm */ SET LOCAL lock_timeout = '" + EXPLAIN_LOCK_TIMEOUT + "'";
 
 	private static final int EXPLAIN_ATTEMPTS = 50;
 
