@@ -278,17 +278,17 @@ public class DatabaseCatalog {
 				connection.setAutoCommit(false);
 				try (Statement statement = connection.createStatement()) {
 					statement.execute(SET_LOCK_TIMEOUT);
-					statement.execute(
-							"CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted() + ") ON COMMIT DROP");
+					statement.execute("/* zdm */ CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted()
+							+ ") ON COMMIT DROP");
 					for (Map.Entry<String, String> column : addedColumns.entrySet()) {
-						statement.execute("ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN IF NOT EXISTS "
+						statement.execute("/* zdm */ ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN IF NOT EXISTS "
 								+ new SqlIdentifier(column.getKey()).quoted() + " " + column.getValue());
 					}
-					statement.execute("CREATE TEMPORARY VIEW zdm_expression_type AS SELECT (" + expression
+					statement.execute("/* zdm */ CREATE TEMPORARY VIEW zdm_expression_type AS SELECT (" + expression
 							+ ") AS value FROM pg_temp.zdm_expression_check");
 					String type;
 					try (ResultSet rs = statement
-						.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+						.executeQuery("/* zdm */ SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
 								+ "WHERE attrelid = 'pg_temp.zdm_expression_type'::regclass AND attname = 'value'")) {
 						rs.next();
 						type = rs.getString(1);
@@ -297,10 +297,11 @@ public class DatabaseCatalog {
 					// here (0A000) make connection
 					// pools discard the connection. The expression cannot hold '$', so
 					// the quoting cannot break.
-					statement.execute("DO $zdm_check$ BEGIN EXECUTE $zdm_sql$ALTER TABLE pg_temp.zdm_expression_check "
-							+ "ADD COLUMN zdm_expression_value " + type + " GENERATED ALWAYS AS (" + expression
-							+ ") STORED$zdm_sql$; EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION USING ERRCODE = 'P0001', "
-							+ "MESSAGE = SQLSTATE || ': ' || SQLERRM; END $zdm_check$");
+					statement.execute(
+							"/* zdm */ DO $zdm_check$ BEGIN EXECUTE $zdm_sql$ALTER TABLE pg_temp.zdm_expression_check "
+									+ "ADD COLUMN zdm_expression_value " + type + " GENERATED ALWAYS AS (" + expression
+									+ ") STORED$zdm_sql$; EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION USING ERRCODE = 'P0001', "
+									+ "MESSAGE = SQLSTATE || ': ' || SQLERRM; END $zdm_check$");
 					return new ExpressionCheck(null, false);
 				}
 				catch (SQLException ex) {
@@ -411,7 +412,7 @@ public class DatabaseCatalog {
 				connection.setReadOnly(true);
 				try (Statement statement = connection.createStatement()) {
 					statement.execute(SET_LOCK_TIMEOUT);
-					statement.execute("EXPLAIN SELECT (" + expression + ") FROM " + table.quoted());
+					statement.execute("/* zdm */ EXPLAIN SELECT (" + expression + ") FROM " + table.quoted());
 					return null;
 				}
 				catch (SQLException ex) {

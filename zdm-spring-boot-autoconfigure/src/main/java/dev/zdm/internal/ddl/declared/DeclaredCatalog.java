@@ -196,14 +196,14 @@ class DeclaredCatalog {
 			boolean autoCommit = connection.getAutoCommit();
 			connection.setAutoCommit(false);
 			try (Statement statement = connection.createStatement()) {
-				statement.execute("CREATE TEMPORARY TABLE zdm_column_check (zdm_row int) ON COMMIT DROP");
-				statement.execute("INSERT INTO pg_temp.zdm_column_check VALUES (1)");
-				statement.execute("ALTER TABLE pg_temp.zdm_column_check ADD COLUMN zdm_value " + type
+				statement.execute("/* zdm */ CREATE TEMPORARY TABLE zdm_column_check (zdm_row int) ON COMMIT DROP");
+				statement.execute("/* zdm */ INSERT INTO pg_temp.zdm_column_check VALUES (1)");
+				statement.execute("/* zdm */ ALTER TABLE pg_temp.zdm_column_check ADD COLUMN zdm_value " + type
 						+ ((defaultValue != null) ? " DEFAULT (" + defaultValue + ")" : ""));
 				if (defaultValue == null) {
 					return null;
 				}
-				try (ResultSet rs = statement.executeQuery("SELECT atthasmissing FROM pg_attribute "
+				try (ResultSet rs = statement.executeQuery("/* zdm */ SELECT atthasmissing FROM pg_attribute "
 						+ "WHERE attrelid = 'pg_temp.zdm_column_check'::regclass AND attname = 'zdm_value'")) {
 					return (rs.next() && rs.getBoolean(1)) ? null : "volatile";
 				}
