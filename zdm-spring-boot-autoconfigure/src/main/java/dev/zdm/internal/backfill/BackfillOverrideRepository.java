@@ -25,7 +25,7 @@ import dev.zdm.internal.fleet.ZdmTables;
 public class BackfillOverrideRepository {
 
 	private static final String FIND = """
-			SELECT initial_batch_size, min_batch_size, max_batch_size,
+			/* zdm */ SELECT initial_batch_size, min_batch_size, max_batch_size,
 			       extract(epoch FROM target_batch_duration) AS target_batch_duration, extract(epoch FROM pause) AS pause,
 			       max_rows_per_second, max_latency_increase, max_lock_waiters,
 			       extract(epoch FROM max_transaction_age) AS max_transaction_age,
@@ -36,7 +36,7 @@ public class BackfillOverrideRepository {
 
 	// durations are sent as ISO-8601 text, which PostgreSQL reads as an interval
 	private static final String SAVE = """
-			INSERT INTO zdm_backfill_override (migration_id, initial_batch_size, min_batch_size, max_batch_size,
+			/* zdm */ INSERT INTO zdm_backfill_override (migration_id, initial_batch_size, min_batch_size, max_batch_size,
 			    target_batch_duration, pause, max_rows_per_second, max_latency_increase, max_lock_waiters,
 			    max_transaction_age, max_replication_lag, set_by, set_on, set_at, reason)
 			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?)
@@ -52,7 +52,7 @@ public class BackfillOverrideRepository {
 	// the change merged over the stored overrides in the statement, so that two changes
 	// at once keep both
 	private static final String CHANGE = """
-			INSERT INTO zdm_backfill_override AS o (migration_id, initial_batch_size, min_batch_size, max_batch_size,
+			/* zdm */ INSERT INTO zdm_backfill_override AS o (migration_id, initial_batch_size, min_batch_size, max_batch_size,
 			    target_batch_duration, pause, max_rows_per_second, max_latency_increase, max_lock_waiters,
 			    max_transaction_age, max_replication_lag, set_by, set_on, set_at, reason)
 			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?)
@@ -75,7 +75,7 @@ public class BackfillOverrideRepository {
 	// one statement, so that of the instances of a rolling deploy starting with the same
 	// declaration one clears and the others find it cleared
 	private static final String CLEAR_FOR_DECLARATION = """
-			INSERT INTO zdm_backfill_override AS o (migration_id, cleared_declaration, set_by, set_on, set_at, reason)
+			/* zdm */ INSERT INTO zdm_backfill_override AS o (migration_id, cleared_declaration, set_by, set_on, set_at, reason)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (migration_id) DO UPDATE SET
 			    initial_batch_size = NULL, min_batch_size = NULL, max_batch_size = NULL, target_batch_duration = NULL,

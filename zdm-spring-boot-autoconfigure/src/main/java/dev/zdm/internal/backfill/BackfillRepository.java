@@ -28,21 +28,21 @@ import dev.zdm.internal.fleet.ZdmTables;
  */
 public class BackfillRepository {
 
-	private static final String TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('zdm.backfill'), hashtext(?))";
+	private static final String TRY_LOCK = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill'), hashtext(?))";
 
-	private static final String UNLOCK = "SELECT pg_advisory_unlock(hashtext('zdm.backfill'), hashtext(?))";
+	private static final String UNLOCK = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill'), hashtext(?))";
 
-	private static final String TRY_TABLE_SLOT = "SELECT pg_try_advisory_lock(hashtext('zdm.backfill.table'), hashtext(?))";
+	private static final String TRY_TABLE_SLOT = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill.table'), hashtext(?))";
 
-	private static final String UNLOCK_TABLE_SLOT = "SELECT pg_advisory_unlock(hashtext('zdm.backfill.table'), hashtext(?))";
+	private static final String UNLOCK_TABLE_SLOT = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill.table'), hashtext(?))";
 
-	private static final String TRY_DATABASE_SLOT = "SELECT pg_try_advisory_lock(hashtext('zdm.backfill.slot'), ?)";
+	private static final String TRY_DATABASE_SLOT = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill.slot'), ?)";
 
-	private static final String UNLOCK_DATABASE_SLOT = "SELECT pg_advisory_unlock(hashtext('zdm.backfill.slot'), ?)";
+	private static final String UNLOCK_DATABASE_SLOT = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill.slot'), ?)";
 
 	// the runners holding a slot; an advisory lock on two int4 keys shows them as oids
 	private static final String SLOT_HOLDERS = """
-			SELECT DISTINCT b.migration_id FROM zdm_backfill b
+			/* zdm */ SELECT DISTINCT b.migration_id FROM zdm_backfill b
 			JOIN pg_locks l ON l.pid = b.runner_pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
 			WHERE l.classid IN ((hashtext('zdm.backfill.slot')::bigint & 4294967295)::oid,
 			                    (hashtext('zdm.backfill.table')::bigint & 4294967295)::oid)
@@ -57,27 +57,30 @@ public class BackfillRepository {
 						ORDER BY a.xact_start NULLS LAST
 			""";
 
+	// zdm's own statements on the pool's other connections (heartbeats, progress, these
+	// checks of other copies) begin with the marker; a session idle in a transaction
+	// shows the transaction's last statement, which for zdm's own is marked as well
 	private static final String OTHERS_BUSY = """
-			SELECT count(*) FROM pg_stat_activity
+			/* zdm */ SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND backend_type = 'client backend'
 			  AND state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid() AND pid <> ALL (?)
-			  AND query IS DISTINCT FROM ?
+			  AND query IS DISTINCT FROM ? AND query NOT LIKE '/* zdm */%'
 			""";
 
-	private static final String BACKEND_PID = "SELECT pg_backend_pid()";
+	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
 
 	private static final String KEEP_ALIVE = """
-			SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+			/* zdm */ SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
 			       set_config('tcp_keepalives_count', '3', false)
 			""";
 
 	private static final String LOCAL_TIMEOUTS = """
-			SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)
+			/* zdm */ SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)
 			""";
 
-	private static final String SESSION_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, false)";
+	private static final String SESSION_LOCK_TIMEOUT = "/* zdm */ SELECT set_config('lock_timeout', ?, false)";
 
-	private static final String RESET_LOCK_TIMEOUT = "RESET lock_timeout";
+	private static final String RESET_LOCK_TIMEOUT = "/* zdm */ RESET lock_timeout";
 
 	// A partitioned table holds no rows of its own and autovacuum never analyzes it (its
 	// reltuples stays -1): its partitions' estimates add up to its own, -1 while none
@@ -89,11 +92,11 @@ public class BackfillRepository {
 			""";
 
 	private static final String ENSURE = """
-			INSERT INTO zdm_backfill (migration_id) VALUES (?) ON CONFLICT (migration_id) DO NOTHING
+			/* zdm */ INSERT INTO zdm_backfill (migration_id) VALUES (?) ON CONFLICT (migration_id) DO NOTHING
 			""";
 
 	private static final String FIND = """
-			SELECT migration_id, state, paused, verify_requested, runner, rows_done, rows_updated, rows_estimated, rate,
+			/* zdm */ SELECT migration_id, state, paused, verify_requested, runner, rows_done, rows_updated, rows_estimated, rate,
 			       eta_seconds, batch_size, batches, last_key, upper_bound, resumed_from, throttle_reason, errors,
 			       last_error, started_at, copied_at, updated_at, verify_pass, verify_started_at, verify_upper_bound,
 			       verify_last_key, verify_rows_checked, verify_rows_to_check, verify_rows_disagreeing,
@@ -102,21 +105,21 @@ public class BackfillRepository {
 			""";
 
 	private static final String CLAIM = """
-			UPDATE zdm_backfill
+			/* zdm */ UPDATE zdm_backfill
 			SET runner = ?, runner_pid = pg_backend_pid(), resumed_from = last_key, state = ?, throttle_reason = NULL,
 			    updated_at = now()
 			WHERE migration_id = ?
 			""";
 
 	private static final String START = """
-			UPDATE zdm_backfill
+			/* zdm */ UPDATE zdm_backfill
 			SET upper_bound = ?, rows_estimated = ?, started_at = now(), copied_at = NULL, last_key = NULL,
 			    resumed_from = NULL, rows_done = 0, rows_updated = 0, batches = 0, state = 'running', updated_at = now()
 			WHERE migration_id = ?
 			""";
 
 	private static final String CHECKPOINT = """
-			UPDATE zdm_backfill
+			/* zdm */ UPDATE zdm_backfill
 			SET last_key = ?, rows_done = rows_done + ?, rows_updated = rows_updated + ?, batches = batches + 1,
 			    batch_size = ?, rate = ?, eta_seconds = ?, state = ?, throttle_reason = ?, updated_at = now()
 			WHERE migration_id = ? AND runner = ?
@@ -124,17 +127,17 @@ public class BackfillRepository {
 			""";
 
 	private static final String MARK_COPIED = """
-			UPDATE zdm_backfill SET copied_at = now(), state = 'verifying', eta_seconds = NULL, updated_at = now()
+			/* zdm */ UPDATE zdm_backfill SET copied_at = now(), state = 'verifying', eta_seconds = NULL, updated_at = now()
 			WHERE migration_id = ?
 			""";
 
 	private static final String SET_STATE = """
-			UPDATE zdm_backfill SET state = ?, throttle_reason = ?, updated_at = now() WHERE migration_id = ?
+			/* zdm */ UPDATE zdm_backfill SET state = ?, throttle_reason = ?, updated_at = now() WHERE migration_id = ?
 			RETURNING paused
 			""";
 
 	private static final String START_VERIFYING = """
-			UPDATE zdm_backfill
+			/* zdm */ UPDATE zdm_backfill
 			SET state = 'verifying', verify_requested = false, throttle_reason = NULL, verify_pass = 1,
 			    verify_started_at = now(), verify_upper_bound = ?, verify_last_key = NULL, verify_rows_checked = 0,
 			    verify_rows_to_check = ?, verify_rows_disagreeing = 0, verify_rows_repaired = 0, verify_rate = NULL,
@@ -143,14 +146,14 @@ public class BackfillRepository {
 			""";
 
 	private static final String NEXT_PASS = """
-			UPDATE zdm_backfill
+			/* zdm */ UPDATE zdm_backfill
 			SET verify_pass = verify_pass + 1, verify_upper_bound = ?, verify_last_key = NULL, verify_rows_checked = 0,
 			    verify_rows_to_check = ?, verify_rows_disagreeing = 0, verify_eta_seconds = NULL, updated_at = now()
 			WHERE migration_id = ? AND runner = ?
 			""";
 
 	private static final String CHECKPOINT_VERIFICATION = """
-			UPDATE zdm_backfill
+			/* zdm */ UPDATE zdm_backfill
 			SET verify_last_key = ?, verify_rows_checked = verify_rows_checked + ?,
 			    verify_rows_disagreeing = verify_rows_disagreeing + ?, verify_rows_repaired = verify_rows_repaired + ?,
 			    verify_rate = ?, verify_eta_seconds = ?, rate = ?, eta_seconds = ?, state = 'verifying',
@@ -160,51 +163,51 @@ public class BackfillRepository {
 			""";
 
 	private static final String FINISH_VERIFYING = """
-			UPDATE zdm_backfill SET verify_pass = NULL, eta_seconds = NULL, updated_at = now() WHERE migration_id = ?
+			/* zdm */ UPDATE zdm_backfill SET verify_pass = NULL, eta_seconds = NULL, updated_at = now() WHERE migration_id = ?
 			""";
 
 	private static final String RESTART_VERIFICATION = """
-			UPDATE zdm_backfill SET verify_pass = NULL, updated_at = now()
+			/* zdm */ UPDATE zdm_backfill SET verify_pass = NULL, updated_at = now()
 			WHERE migration_id = ? AND verify_pass IS NOT NULL
 			""";
 
 	private static final String RECORD_ERROR = """
-			UPDATE zdm_backfill SET errors = errors + ?, last_error = ?, updated_at = now() WHERE migration_id = ?
+			/* zdm */ UPDATE zdm_backfill SET errors = errors + ?, last_error = ?, updated_at = now() WHERE migration_id = ?
 			""";
 
 	private static final String PAUSE = """
-			INSERT INTO zdm_backfill AS b (migration_id, paused, state) VALUES (?, true, 'paused')
+			/* zdm */ INSERT INTO zdm_backfill AS b (migration_id, paused, state) VALUES (?, true, 'paused')
 			ON CONFLICT (migration_id) DO UPDATE
 			SET paused = true, state = CASE WHEN b.state = 'verified' THEN 'verified' ELSE 'paused' END,
 			    updated_at = now()
 			""";
 
 	private static final String STOP_FAILED = """
-			UPDATE zdm_backfill
+			/* zdm */ UPDATE zdm_backfill
 			SET paused = true, state = 'failed', throttle_reason = NULL, errors = errors + 1, last_error = ?,
 			    updated_at = now()
 			WHERE migration_id = ?
 			""";
 
 	private static final String RESUME = """
-			UPDATE zdm_backfill
+			/* zdm */ UPDATE zdm_backfill
 			SET paused = false, state = CASE WHEN state = 'paused' THEN 'pending' ELSE state END, updated_at = now()
 			WHERE migration_id = ?
 			""";
 
 	private static final String REQUEST_VERIFICATION = """
-			INSERT INTO zdm_backfill (migration_id, verify_requested) VALUES (?, true)
+			/* zdm */ INSERT INTO zdm_backfill (migration_id, verify_requested) VALUES (?, true)
 			ON CONFLICT (migration_id) DO UPDATE SET verify_requested = true, updated_at = now()
 			""";
 
 	private static final String INSERT_VERIFICATION = """
-			INSERT INTO zdm_backfill_verification
+			/* zdm */ INSERT INTO zdm_backfill_verification
 			    (migration_id, runner, started_at, passes, rows_checked, rows_repaired, rows_disagreeing, succeeded, fleet)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			""";
 
 	private static final String LATEST_VERIFICATION = """
-			SELECT migration_id, runner, started_at, finished_at, passes, rows_checked, rows_repaired, rows_disagreeing,
+			/* zdm */ SELECT migration_id, runner, started_at, finished_at, passes, rows_checked, rows_repaired, rows_disagreeing,
 			       succeeded, fleet
 			FROM zdm_backfill_verification WHERE migration_id = ?
 			ORDER BY finished_at DESC, verification_id DESC LIMIT 1

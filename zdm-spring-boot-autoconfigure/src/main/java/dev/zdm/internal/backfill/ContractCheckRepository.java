@@ -24,13 +24,13 @@ import dev.zdm.internal.locks.QueryText;
 public class ContractCheckRepository {
 
 	private static final String FIND = """
-			SELECT migration_id, held, checked_at, checked_by, rows_checked, rows_disagreeing, sample, writers, reason,
+			/* zdm */ SELECT migration_id, held, checked_at, checked_by, rows_checked, rows_disagreeing, sample, writers, reason,
 			       recheck_requested, override_reason
 			FROM zdm_contract_check WHERE migration_id = ?
 			""";
 
 	private static final String SAVE = """
-			INSERT INTO zdm_contract_check (migration_id, held, checked_at, checked_by, rows_checked, rows_disagreeing,
+			/* zdm */ INSERT INTO zdm_contract_check (migration_id, held, checked_at, checked_by, rows_checked, rows_disagreeing,
 			                                sample, writers, reason, recheck_requested, override_reason)
 			VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, false, NULL)
 			ON CONFLICT (migration_id) DO UPDATE
@@ -41,11 +41,11 @@ public class ContractCheckRepository {
 			""";
 
 	private static final String REQUEST_RECHECK = """
-			UPDATE zdm_contract_check SET recheck_requested = true WHERE migration_id = ? AND held
+			/* zdm */ UPDATE zdm_contract_check SET recheck_requested = true WHERE migration_id = ? AND held
 			""";
 
 	private static final String OVERRIDE = """
-			UPDATE zdm_contract_check SET override_reason = ? WHERE migration_id = ? AND held
+			/* zdm */ UPDATE zdm_contract_check SET override_reason = ? WHERE migration_id = ? AND held
 			""";
 
 	// Sessions of this database, other than this one, that hold a row lock on one of the
@@ -53,7 +53,7 @@ public class ContractCheckRepository {
 	// writes a table of that name. Sessions of another application name than this
 	// instance's first.
 	private static final String WRITERS = """
-			SELECT a.pid, a.state, a.application_name, a.usename, host(a.client_addr) AS client,
+			/* zdm */ SELECT a.pid, a.state, a.application_name, a.usename, host(a.client_addr) AS client,
 			       extract(epoch FROM clock_timestamp() - a.state_change) AS state_seconds, left(a.query, 1000) AS query,
 			       EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.mode = 'RowExclusiveLock'
 			               AND l.relation = ANY (SELECT to_regclass(t) FROM unnest(?::text[]) AS t)) AS writing,

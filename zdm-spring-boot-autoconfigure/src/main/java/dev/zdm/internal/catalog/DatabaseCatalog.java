@@ -31,7 +31,7 @@ import dev.zdm.migration.TableName;
 public class DatabaseCatalog {
 
 	private static final String FIND_TABLE = """
-			SELECT n.nspname
+			/* zdm */ SELECT n.nspname
 			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE c.relname = ? AND c.relkind IN ('r', 'p')
 			  AND (n.nspname = CAST(? AS text)
@@ -40,10 +40,10 @@ public class DatabaseCatalog {
 			LIMIT 1
 			""";
 
-	private static final String SEARCH_PATH = "SELECT array_to_string(current_schemas(false), ', ')";
+	private static final String SEARCH_PATH = "/* zdm */ SELECT array_to_string(current_schemas(false), ', ')";
 
 	private static final String COLUMNS = """
-			SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
+			/* zdm */ SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
 			FROM pg_attribute a
 			  JOIN pg_class c ON c.oid = a.attrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -52,7 +52,7 @@ public class DatabaseCatalog {
 			""";
 
 	private static final String NULLABLE_COLUMNS = """
-			SELECT a.attname
+			/* zdm */ SELECT a.attname
 			FROM pg_attribute a
 			  JOIN pg_class c ON c.oid = a.attrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -61,7 +61,7 @@ public class DatabaseCatalog {
 			""";
 
 	private static final String PRIMARY_KEY = """
-			SELECT a.attname
+			/* zdm */ SELECT a.attname
 			FROM pg_index i
 			  JOIN pg_class c ON c.oid = i.indrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -72,7 +72,7 @@ public class DatabaseCatalog {
 			""";
 
 	private static final String UNIQUE_KEY = """
-			SELECT EXISTS (
+			/* zdm */ SELECT EXISTS (
 			  SELECT 1
 			  FROM pg_index i
 			    JOIN pg_class c ON c.oid = i.indrelid
@@ -86,7 +86,7 @@ public class DatabaseCatalog {
 			""";
 
 	private static final String NOT_IMMUTABLE_FUNCTIONS = """
-			SELECT p.proname || '() (' || CASE min(p.provolatile) WHEN 's' THEN 'stable' ELSE 'volatile' END || ')'
+			/* zdm */ SELECT p.proname || '() (' || CASE min(p.provolatile) WHEN 's' THEN 'stable' ELSE 'volatile' END || ')'
 			FROM pg_proc p
 			WHERE p.proname = ANY (?) AND pg_function_is_visible(p.oid)
 			GROUP BY p.proname
@@ -104,7 +104,7 @@ public class DatabaseCatalog {
 
 	private static final String EXPLAIN_LOCK_TIMEOUT = "200ms";
 
-	private static final String SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '" + EXPLAIN_LOCK_TIMEOUT + "'";
+	private static final String SET_LOCK_TIMEOUT = "/* zdm */ SET LOCAL lock_timeout = '" + EXPLAIN_LOCK_TIMEOUT + "'";
 
 	private static final int EXPLAIN_ATTEMPTS = 50;
 
@@ -278,17 +278,17 @@ public class DatabaseCatalog {
 				connection.setAutoCommit(false);
 				try (Statement statement = connection.createStatement()) {
 					statement.execute(SET_LOCK_TIMEOUT);
-					statement.execute(
-							"CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted() + ") ON COMMIT DROP");
+					statement.execute("/* zdm */ CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted()
+							+ ") ON COMMIT DROP");
 					for (Map.Entry<String, String> column : addedColumns.entrySet()) {
-						statement.execute("ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN IF NOT EXISTS "
+						statement.execute("/* zdm */ ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN IF NOT EXISTS "
 								+ new SqlIdentifier(column.getKey()).quoted() + " " + column.getValue());
 					}
-					statement.execute("CREATE TEMPORARY VIEW zdm_expression_type AS SELECT (" + expression
+					statement.execute("/* zdm */ CREATE TEMPORARY VIEW zdm_expression_type AS SELECT (" + expression
 							+ ") AS value FROM pg_temp.zdm_expression_check");
 					String type;
 					try (ResultSet rs = statement
-						.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+						.executeQuery("/* zdm */ SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
 								+ "WHERE attrelid = 'pg_temp.zdm_expression_type'::regclass AND attname = 'value'")) {
 						rs.next();
 						type = rs.getString(1);
@@ -297,10 +297,11 @@ public class DatabaseCatalog {
 					// here (0A000) make connection
 					// pools discard the connection. The expression cannot hold '$', so
 					// the quoting cannot break.
-					statement.execute("DO $zdm_check$ BEGIN EXECUTE $zdm_sql$ALTER TABLE pg_temp.zdm_expression_check "
-							+ "ADD COLUMN zdm_expression_value " + type + " GENERATED ALWAYS AS (" + expression
-							+ ") STORED$zdm_sql$; EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION USING ERRCODE = 'P0001', "
-							+ "MESSAGE = SQLSTATE || ': ' || SQLERRM; END $zdm_check$");
+					statement.execute(
+							"/* zdm */ DO $zdm_check$ BEGIN EXECUTE $zdm_sql$ALTER TABLE pg_temp.zdm_expression_check "
+									+ "ADD COLUMN zdm_expression_value " + type + " GENERATED ALWAYS AS (" + expression
+									+ ") STORED$zdm_sql$; EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION USING ERRCODE = 'P0001', "
+									+ "MESSAGE = SQLSTATE || ': ' || SQLERRM; END $zdm_check$");
 					return new ExpressionCheck(null, false);
 				}
 				catch (SQLException ex) {
@@ -411,7 +412,7 @@ public class DatabaseCatalog {
 				connection.setReadOnly(true);
 				try (Statement statement = connection.createStatement()) {
 					statement.execute(SET_LOCK_TIMEOUT);
-					statement.execute("EXPLAIN SELECT (" + expression + ") FROM " + table.quoted());
+					statement.execute("/* zdm */ EXPLAIN SELECT (" + expression + ") FROM " + table.quoted());
 					return null;
 				}
 				catch (SQLException ex) {

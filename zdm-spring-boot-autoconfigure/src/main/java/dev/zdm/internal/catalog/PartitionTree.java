@@ -14,7 +14,7 @@ public final class PartitionTree {
 	 * partitions, each with the table's oid as {@code root}.
 	 */
 	public static final String WITH = """
-			WITH RECURSIVE tree (oid, relkind, root) AS (
+			/* zdm */ WITH RECURSIVE tree (oid, relkind, root) AS (
 			    SELECT c.oid, c.relkind, c.oid FROM pg_class c WHERE c.oid = to_regclass(?)
 			    UNION ALL
 			    SELECT c.oid, c.relkind, t.root FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid

@@ -38,25 +38,25 @@ public class DdlHistoryRepository {
 	 */
 	public static final int KEPT_LOCK_TIMEOUTS = 200;
 
-	private static final String TABLES_EXIST = "SELECT to_regclass('zdm_ddl_statement') IS NOT NULL";
+	private static final String TABLES_EXIST = "/* zdm */ SELECT to_regclass('zdm_ddl_statement') IS NOT NULL";
 
 	private static final String START_STEP = """
-			INSERT INTO zdm_ddl_step (migration_id, step, state, instance_id) VALUES (?, ?, 'running', ?)
+			/* zdm */ INSERT INTO zdm_ddl_step (migration_id, step, state, instance_id) VALUES (?, ?, 'running', ?)
 			ON CONFLICT (migration_id, step) DO UPDATE
 			SET state = 'running', instance_id = excluded.instance_id, started_at = now(), finished_at = NULL,
 			    error = NULL
 			""";
 
 	private static final String FINISH_STEP = """
-			UPDATE zdm_ddl_step SET state = ?, finished_at = now(), error = ? WHERE migration_id = ? AND step = ?
+			/* zdm */ UPDATE zdm_ddl_step SET state = ?, finished_at = now(), error = ? WHERE migration_id = ? AND step = ?
 			""";
 
 	private static final String STEP_DONE = """
-			SELECT EXISTS (SELECT 1 FROM zdm_ddl_step WHERE migration_id = ? AND step = ? AND state = 'done')
+			/* zdm */ SELECT EXISTS (SELECT 1 FROM zdm_ddl_step WHERE migration_id = ? AND step = ? AND state = 'done')
 			""";
 
 	private static final String START_STATEMENT = """
-			INSERT INTO zdm_ddl_statement (migration_id, step, source, statement_index, statement, checksum, state)
+			/* zdm */ INSERT INTO zdm_ddl_statement (migration_id, step, source, statement_index, statement, checksum, state)
 			VALUES (?, ?, ?, ?, ?, ?, 'running')
 			ON CONFLICT (migration_id, step, source, statement_index) DO UPDATE
 			SET statement = excluded.statement, checksum = excluded.checksum, state = 'running', started_at = now(),
@@ -64,75 +64,75 @@ public class DdlHistoryRepository {
 			""";
 
 	private static final String RECORD_ALLOWED = """
-			UPDATE zdm_ddl_statement SET allowed = ?
+			/* zdm */ UPDATE zdm_ddl_statement SET allowed = ?
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
 	private static final String COUNT_ATTEMPT = """
-			UPDATE zdm_ddl_statement SET attempts = attempts + 1
+			/* zdm */ UPDATE zdm_ddl_statement SET attempts = attempts + 1
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
 	private static final String MARK_APPLIED = """
-			UPDATE zdm_ddl_statement SET state = 'applied', finished_at = now(), error = NULL
+			/* zdm */ UPDATE zdm_ddl_statement SET state = 'applied', finished_at = now(), error = NULL
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
 	private static final String MARK_PAUSED = """
-			UPDATE zdm_ddl_statement SET state = 'paused', finished_at = now(), error = ?
+			/* zdm */ UPDATE zdm_ddl_statement SET state = 'paused', finished_at = now(), error = ?
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
 	private static final String MARK_FAILED = """
-			UPDATE zdm_ddl_statement SET state = 'failed', finished_at = now(), error = ?
+			/* zdm */ UPDATE zdm_ddl_statement SET state = 'failed', finished_at = now(), error = ?
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
 	private static final String APPLIED_CHECKSUMS = """
-			SELECT source, statement_index, checksum FROM zdm_ddl_statement
+			/* zdm */ SELECT source, statement_index, checksum FROM zdm_ddl_statement
 			WHERE migration_id = ? AND step = ? AND state = 'applied'
 			""";
 
 	private static final String INSERT_LOCK_TIMEOUT = """
-			INSERT INTO zdm_ddl_lock_timeout (migration_id, step, source, statement_index, attempt, waited_ms)
+			/* zdm */ INSERT INTO zdm_ddl_lock_timeout (migration_id, step, source, statement_index, attempt, waited_ms)
 			VALUES (?, ?, ?, ?, ?, ?)
 			""";
 
 	private static final String INSERT_BLOCKER = """
-			INSERT INTO zdm_ddl_blocker (lock_timeout_id, pid, state, application_name, state_ms, transaction_ms, query)
+			/* zdm */ INSERT INTO zdm_ddl_blocker (lock_timeout_id, pid, state, application_name, state_ms, transaction_ms, query)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			""";
 
 	private static final String DELETE_OLD_LOCK_TIMEOUTS = """
-			DELETE FROM zdm_ddl_lock_timeout WHERE migration_id = ? AND id <= (
+			/* zdm */ DELETE FROM zdm_ddl_lock_timeout WHERE migration_id = ? AND id <= (
 			    SELECT id FROM zdm_ddl_lock_timeout WHERE migration_id = ? ORDER BY id DESC OFFSET ? LIMIT 1)
 			""";
 
 	private static final String INSERT_PAUSE = """
-			INSERT INTO zdm_ddl_pause (migration_id, step, instance_id) VALUES (?, ?, ?)
+			/* zdm */ INSERT INTO zdm_ddl_pause (migration_id, step, instance_id) VALUES (?, ?, ?)
 			ON CONFLICT (migration_id, step) DO NOTHING
 			""";
 
-	private static final String DELETE_PAUSE = "DELETE FROM zdm_ddl_pause WHERE migration_id = ? AND step = ?";
+	private static final String DELETE_PAUSE = "/* zdm */ DELETE FROM zdm_ddl_pause WHERE migration_id = ? AND step = ?";
 
 	private static final String FIND_PAUSE = """
-			SELECT instance_id, paused_at FROM zdm_ddl_pause WHERE migration_id = ? AND step = ?
+			/* zdm */ SELECT instance_id, paused_at FROM zdm_ddl_pause WHERE migration_id = ? AND step = ?
 			""";
 
 	private static final String COUNT_LOCK_TIMEOUT = """
-			UPDATE zdm_ddl_statement SET lock_timeouts = lock_timeouts + 1, error = ?
+			/* zdm */ UPDATE zdm_ddl_statement SET lock_timeouts = lock_timeouts + 1, error = ?
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
 	private static final String STARTED_STATEMENTS = """
-			SELECT source, statement_index, statement, state FROM zdm_ddl_statement
+			/* zdm */ SELECT source, statement_index, statement, state FROM zdm_ddl_statement
 			WHERE migration_id = ? AND step = ?
 			ORDER BY started_at, source, statement_index
 			""";
 
-	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+	private static final String RELATION_EXISTS = "/* zdm */ SELECT to_regclass(?) IS NOT NULL";
 
-	private static final String DELETE_FAILED_SCRIPTS = "DELETE FROM %s WHERE NOT success";
+	private static final String DELETE_FAILED_SCRIPTS = "/* zdm */ DELETE FROM %s WHERE NOT success";
 
 	private final JdbcTemplate jdbcTemplate;
 

@@ -24,26 +24,26 @@ public final class DdlSession implements AutoCloseable {
 
 	private static final Log logger = LogFactory.getLog(DdlSession.class);
 
-	private static final String BACKEND_PID = "SELECT pg_backend_pid()";
+	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
 
-	private static final String LOCK = "SELECT pg_advisory_lock(hashtext('zdm.ddl'), hashtext(?))";
+	private static final String LOCK = "/* zdm */ SELECT pg_advisory_lock(hashtext('zdm.ddl'), hashtext(?))";
 
-	private static final String TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('zdm.ddl'), hashtext(?))";
+	private static final String TRY_LOCK = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.ddl'), hashtext(?))";
 
-	private static final String UNLOCK = "SELECT pg_advisory_unlock(hashtext('zdm.ddl'), hashtext(?))";
+	private static final String UNLOCK = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.ddl'), hashtext(?))";
 
 	private static final String SET_TIMEOUTS = """
-			SELECT set_config('lock_timeout', ?, ?), set_config('statement_timeout', ?, ?)
+			/* zdm */ SELECT set_config('lock_timeout', ?, ?), set_config('statement_timeout', ?, ?)
 			""";
 
-	private static final String RESET_TIMEOUTS = "RESET lock_timeout; RESET statement_timeout";
+	private static final String RESET_TIMEOUTS = "/* zdm */ RESET lock_timeout; RESET statement_timeout";
 
-	private static final String CANCEL = "SELECT pg_cancel_backend(?)";
+	private static final String CANCEL = "/* zdm */ SELECT pg_cancel_backend(?)";
 
 	// A wait for a lock on a table or another object; not the waits of a concurrent
 	// index build for older transactions, which come after it has its lock.
 	private static final String CANCEL_IF_WAITING_FOR_LOCK = """
-			SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+			/* zdm */ SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 			WHERE pid = ? AND wait_event_type = 'Lock' AND wait_event NOT IN ('virtualxid', 'transactionid')
 			""";
 

@@ -28,19 +28,19 @@ import dev.zdm.internal.locks.BlockingSession;
 final class DdlStatusReader {
 
 	private static final String STEPS = """
-			SELECT step, state, instance_id, started_at, finished_at, error FROM zdm_ddl_step
+			/* zdm */ SELECT step, state, instance_id, started_at, finished_at, error FROM zdm_ddl_step
 			WHERE migration_id = ? ORDER BY started_at
 			""";
 
 	private static final String STATEMENTS = """
-			SELECT step, source, statement_index, statement, state, attempts, lock_timeouts, started_at, finished_at, error,
+			/* zdm */ SELECT step, source, statement_index, statement, state, attempts, lock_timeouts, started_at, finished_at, error,
 			       allowed
 			FROM zdm_ddl_statement WHERE migration_id = ?
 			ORDER BY started_at, step, source, statement_index
 			""";
 
 	private static final String LOCK_TIMEOUTS = """
-			SELECT t.id, t.step, t.source, t.statement_index, t.attempt, t.occurred_at, t.waited_ms,
+			/* zdm */ SELECT t.id, t.step, t.source, t.statement_index, t.attempt, t.occurred_at, t.waited_ms,
 			       b.pid, b.state, b.application_name, b.state_ms, b.transaction_ms, b.query
 			FROM (SELECT * FROM zdm_ddl_lock_timeout WHERE migration_id = ? ORDER BY id DESC LIMIT ?) t
 			  LEFT JOIN zdm_ddl_blocker b ON b.lock_timeout_id = t.id

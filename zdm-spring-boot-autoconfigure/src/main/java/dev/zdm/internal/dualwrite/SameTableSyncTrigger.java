@@ -45,19 +45,19 @@ import dev.zdm.migration.TableName;
 public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChangePreview {
 
 	private static final String FUNCTION_SOURCE = """
-			SELECT p.prosrc
+			/* zdm */ SELECT p.prosrc
 			FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 			WHERE n.nspname = ? AND p.proname = ? AND p.pronargs = 0
 			""";
 
 	private static final String TRIGGER_PRESENT = """
-			SELECT count(*)
+			/* zdm */ SELECT count(*)
 			FROM pg_trigger t
 			WHERE t.tgrelid = CAST(? AS regclass) AND t.tgname = ? AND NOT t.tgisinternal AND t.tgenabled <> 'D'
 			""";
 
 	private static final String NOT_NULL_OLD_COLUMNS = """
-			SELECT a.attname
+			/* zdm */ SELECT a.attname
 			FROM pg_attribute a
 			  JOIN pg_class c ON c.oid = a.attrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace

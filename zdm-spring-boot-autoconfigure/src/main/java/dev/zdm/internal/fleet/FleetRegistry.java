@@ -21,10 +21,10 @@ import dev.zdm.migration.Phase;
  */
 public class FleetRegistry {
 
-	private static final String LOCK_MIGRATION = "SELECT pg_advisory_xact_lock(hashtext('zdm.fleet'), hashtext(?))";
+	private static final String LOCK_MIGRATION = "/* zdm */ SELECT pg_advisory_xact_lock(hashtext('zdm.fleet'), hashtext(?))";
 
 	private static final String MEMBERS = """
-			SELECT instance_id, migration_id, requested_phase, effective_phase, held_back_reason,
+			/* zdm */ SELECT instance_id, migration_id, requested_phase, effective_phase, held_back_reason,
 			       application_version, host, pid, started_at, heartbeat_at,
 			       heartbeat_at > now() - make_interval(secs => ?) AS live
 			FROM zdm_instance
@@ -33,7 +33,7 @@ public class FleetRegistry {
 			""";
 
 	private static final String UPSERT = """
-			INSERT INTO zdm_instance (instance_id, migration_id, requested_phase, effective_phase, held_back_reason,
+			/* zdm */ INSERT INTO zdm_instance (instance_id, migration_id, requested_phase, effective_phase, held_back_reason,
 			                          application_version, host, pid, started_at, heartbeat_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), now())
 			ON CONFLICT (instance_id, migration_id) DO UPDATE
@@ -43,9 +43,9 @@ public class FleetRegistry {
 			    heartbeat_at = now()
 			""";
 
-	private static final String REMOVE_INSTANCE = "DELETE FROM zdm_instance WHERE instance_id = ?";
+	private static final String REMOVE_INSTANCE = "/* zdm */ DELETE FROM zdm_instance WHERE instance_id = ?";
 
-	private static final String PURGE = "DELETE FROM zdm_instance WHERE heartbeat_at < now() - make_interval(secs => ?)";
+	private static final String PURGE = "/* zdm */ DELETE FROM zdm_instance WHERE heartbeat_at < now() - make_interval(secs => ?)";
 
 	private final JdbcTemplate jdbcTemplate;
 

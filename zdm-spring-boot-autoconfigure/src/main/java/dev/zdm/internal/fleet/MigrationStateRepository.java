@@ -18,17 +18,17 @@ import org.springframework.jdbc.core.JdbcTemplate;
  */
 public class MigrationStateRepository {
 
-	private static final String TABLE_EXISTS = "SELECT to_regclass('zdm_migration') IS NOT NULL";
+	private static final String TABLE_EXISTS = "/* zdm */ SELECT to_regclass('zdm_migration') IS NOT NULL";
 
 	private static final String INSERT_IF_ABSENT = """
-			INSERT INTO zdm_migration (migration_id) VALUES (?) ON CONFLICT (migration_id) DO NOTHING
+			/* zdm */ INSERT INTO zdm_migration (migration_id) VALUES (?) ON CONFLICT (migration_id) DO NOTHING
 			""";
 
 	// Read through the row as JSON, so that a column a later version of zdm's schema adds
 	// reads as null: an instance validates its declarations (reading this) before it
 	// upgrades zdm's tables, and another instance may be upgrading them meanwhile.
 	private static final String FIND = """
-			SELECT m->>'migration_id' AS migration_id,
+			/* zdm */ SELECT m->>'migration_id' AS migration_id,
 			       (m->>'contracted_at')::timestamptz AS contracted_at, m->>'contracted_by' AS contracted_by,
 			       (m->>'verified_at')::timestamptz AS verified_at, m->>'verified_fleet' AS verified_fleet,
 			       m->>'verification_void_reason' AS verification_void_reason,
@@ -37,34 +37,36 @@ public class MigrationStateRepository {
 			""";
 
 	private static final String MARK_CONTRACTED = """
-			UPDATE zdm_migration SET contracted_at = now(), contracted_by = ?
+			/* zdm */ UPDATE zdm_migration SET contracted_at = now(), contracted_by = ?
 			WHERE migration_id = ? AND contracted_at IS NULL AND abandoned_at IS NULL
 			""";
 
 	private static final String MARK_ABANDONED = """
-			UPDATE zdm_migration SET abandoned_at = now(), abandoned_by = ?, abandon_reason = ?
+			/* zdm */ UPDATE zdm_migration SET abandoned_at = now(), abandoned_by = ?, abandon_reason = ?
 			WHERE migration_id = ? AND contracted_at IS NULL AND abandoned_at IS NULL
 			""";
 
 	// What zdm knows of an abandoned migration's data; its DDL history and the operator
 	// actions stay, as the record of what ran and who asked.
-	private static final List<String> FORGET = List.of("DELETE FROM zdm_backfill_verification WHERE migration_id = ?",
-			"DELETE FROM zdm_backfill WHERE migration_id = ?", "DELETE FROM zdm_contract_check WHERE migration_id = ?",
-			"DELETE FROM zdm_ddl_pause WHERE migration_id = ?", """
-					UPDATE zdm_migration
+	private static final List<String> FORGET = List.of(
+			"/* zdm */ DELETE FROM zdm_backfill_verification WHERE migration_id = ?",
+			"/* zdm */ DELETE FROM zdm_backfill WHERE migration_id = ?",
+			"/* zdm */ DELETE FROM zdm_contract_check WHERE migration_id = ?",
+			"/* zdm */ DELETE FROM zdm_ddl_pause WHERE migration_id = ?", """
+					/* zdm */ UPDATE zdm_migration
 					SET verified_at = NULL, verified_fleet = NULL, verification_voided_at = NULL,
 					    verification_void_reason = NULL
 					WHERE migration_id = ?
 					""");
 
 	private static final String MARK_VERIFIED = """
-			UPDATE zdm_migration
+			/* zdm */ UPDATE zdm_migration
 			SET verified_at = now(), verified_fleet = ?, verification_voided_at = NULL, verification_void_reason = NULL
 			WHERE migration_id = ?
 			""";
 
 	private static final String VOID_VERIFICATION = """
-			UPDATE zdm_migration
+			/* zdm */ UPDATE zdm_migration
 			SET verified_at = NULL, verification_voided_at = now(), verification_void_reason = ?
 			WHERE migration_id = ? AND verified_at IS NOT NULL
 			""";

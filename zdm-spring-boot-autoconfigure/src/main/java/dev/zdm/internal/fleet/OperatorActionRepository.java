@@ -14,12 +14,12 @@ import org.springframework.jdbc.core.JdbcTemplate;
 public class OperatorActionRepository {
 
 	private static final String RECORD = """
-			INSERT INTO zdm_operator_action (migration_id, action, principal, instance_id, reason, acted_at)
+			/* zdm */ INSERT INTO zdm_operator_action (migration_id, action, principal, instance_id, reason, acted_at)
 			VALUES (?, ?, ?, ?, ?, ?)
 			""";
 
 	private static final String RECENT = """
-			SELECT action, principal, instance_id, reason, acted_at FROM zdm_operator_action
+			/* zdm */ SELECT action, principal, instance_id, reason, acted_at FROM zdm_operator_action
 			WHERE migration_id = ? ORDER BY acted_at DESC, action_id DESC LIMIT ?
 			""";
 

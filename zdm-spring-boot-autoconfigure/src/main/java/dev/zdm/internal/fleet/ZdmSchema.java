@@ -29,11 +29,11 @@ public class ZdmSchema {
 	/** Where zdm's own schema migrations are. */
 	public static final String LOCATION = "classpath:dev/zdm/schema/db";
 
-	private static final String LOCK = "SELECT pg_advisory_lock(hashtext('zdm.schema'))";
+	private static final String LOCK = "/* zdm */ SELECT pg_advisory_lock(hashtext('zdm.schema'))";
 
-	private static final String UNLOCK = "SELECT pg_advisory_unlock(hashtext('zdm.schema'))";
+	private static final String UNLOCK = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.schema'))";
 
-	private static final String SCHEMA_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)";
+	private static final String SCHEMA_EXISTS = "/* zdm */ SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)";
 
 	private final DataSource dataSource;
 

@@ -35,7 +35,7 @@ public class LockInspector {
 			left(a.query, 1000) AS query
 			""";
 
-	private static final String BLOCKERS_OF = "SELECT " + SESSION_COLUMNS + """
+	private static final String BLOCKERS_OF = "/* zdm */ SELECT " + SESSION_COLUMNS + """
 			FROM pg_stat_activity a
 			WHERE a.pid = ANY (pg_blocking_pids(?))
 			ORDER BY a.xact_start NULLS LAST
@@ -53,12 +53,12 @@ public class LockInspector {
 					  AND l.relation IN (SELECT t.oid FROM tree t) AND l.pid <> pg_backend_pid()
 					""";
 
-	private static final String SESSIONS = "SELECT " + SESSION_COLUMNS + """
+	private static final String SESSIONS = "/* zdm */ SELECT " + SESSION_COLUMNS + """
 			FROM pg_stat_activity a WHERE a.pid = ANY (?) ORDER BY a.xact_start NULLS LAST
 			""";
 
 	private static final String OLDEST_TRANSACTION = """
-			SELECT a.pid, extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds
+			/* zdm */ SELECT a.pid, extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds
 			FROM pg_stat_activity a
 			WHERE a.xact_start IS NOT NULL AND a.pid <> pg_backend_pid() AND a.datname = current_database()
 			  AND a.backend_type = 'client backend'

@@ -22,12 +22,12 @@ public class ReplicationLagInspector {
 	private static final Log logger = LogFactory.getLog(ReplicationLagInspector.class);
 
 	private static final String CAN_READ = """
-			SELECT current_user AS role_name,
+			/* zdm */ SELECT current_user AS role_name,
 			       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS can_read
 			""";
 
 	private static final String REPLICAS = """
-			SELECT application_name, coalesce(host(client_addr), 'local') AS client, state,
+			/* zdm */ SELECT application_name, coalesce(host(client_addr), 'local') AS client, state,
 			       extract(epoch FROM replay_lag) AS replay_lag_seconds
 			FROM pg_stat_replication
 			ORDER BY replay_lag DESC NULLS LAST

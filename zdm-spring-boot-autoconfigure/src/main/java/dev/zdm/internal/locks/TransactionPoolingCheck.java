@@ -33,7 +33,7 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 
 	private static final Log logger = LogFactory.getLog(TransactionPoolingCheck.class);
 
-	private static final String BACKEND_PID = "SELECT pg_backend_pid()";
+	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
 
 	private static final int ROUNDS = 3;
 

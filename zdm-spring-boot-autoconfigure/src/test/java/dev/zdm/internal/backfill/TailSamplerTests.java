@@ -3,8 +3,14 @@ package dev.zdm.internal.backfill;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+
+import javax.sql.DataSource;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -14,18 +20,26 @@ import org.junit.jupiter.api.parallel.Isolated;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
  * Tests for {@link TailSampler}: its probes, at any moment, see what other sessions'
- * calls feel, and a slow tail counts only while other sessions commit.
+ * calls feel, and a slow tail counts only while the application's sessions are busy, not
+ * zdm's own.
  */
 @Isolated("its probes time reads: other test classes running beside it would slow them by turns")
 class TailSamplerTests {
@@ -132,6 +146,105 @@ class TailSamplerTests {
 			writer.join();
 			locker.join();
 		}
+	}
+
+	@Test
+	void zdmsOwnStatementsBesideACopyAreNoWorkloadWhileTheApplicationsAre() throws Exception {
+		this.jdbc.execute("CREATE TABLE own (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
+		this.jdbc.execute("INSERT INTO own (id, email) SELECT g, 'User' || g FROM generate_series(1, 200000) g");
+		this.jdbc.execute("ANALYZE own");
+		// a zdm instance copying the table slowly, with everything it does meanwhile at
+		// the fleet timing of the tests: heartbeats every 100 ms, the overrides' and the
+		// fleet's reads, checkpoints, load checks, its own tail sampler's checks and
+		// reads
+		BackfillSettings settings = BackfillSettings.builder()
+			.maxRowsPerSecond(2_000)
+			.throttleCheckInterval(Duration.ofMillis(100))
+			.vacuumEveryRows(0)
+			.build();
+		MigrationDefinition migration = BackfillFixtures.migration("own", "own", Phase.BACKFILL, settings);
+		DataSource instance = postgres.newDataSource("own", 4);
+		PhaseController controller = TestEngine.phaseController(instance, List.of(migration),
+				InstanceInfo.ofThisProcess("own", "test", "1"), TestFleet.SETTINGS,
+				List.of(TestEngine.backfillParticipant(instance, TestFleet.TIMEOUT, List.of())));
+		BackfillService service = new JdbcBackfillService(postgres.dataSource());
+		List<Thread> threads = new ArrayList<>();
+		controller.start();
+		try {
+			await().atMost(Duration.ofSeconds(60)).until(() -> {
+				BackfillProgress progress = service.progress("own");
+				return progress != null && progress.state() == BackfillState.RUNNING && progress.rowsDone() > 0;
+			});
+			Integer runnerPid = this.jdbc
+				.queryForObject("SELECT runner_pid FROM zdm_backfill WHERE migration_id = 'own'", Integer.class);
+			// what an operator's dashboard reads meanwhile, through zdm
+			threads.add(thread(() -> {
+				while (this.running.get()) {
+					service.progress("own");
+					Thread.sleep(20);
+				}
+			}));
+			MigrationDefinition keyed = migration.toBuilder().key("id").build();
+			TailSampler sampler = new TailSampler(postgres.dataSource(), keyed,
+					new BackfillBatches(keyed, BackfillStatements.of(keyed), "tail", true));
+			sampler.start("200000", runnerPid);
+			try {
+				sampler.baselineWindow(true);
+				await().atMost(Duration.ofSeconds(30)).until(() -> sampler.baselineProbes() >= 30);
+				sampler.baselineWindow(false);
+				// readings over more than one window of checks, all while the copy runs
+				List<TailSampler.Tail> idle = readings(sampler, 6);
+				assertThat(service.progress("own").state()).isEqualTo(BackfillState.RUNNING);
+				assertThat(idle).as("readings beside zdm's own statements only")
+					.allSatisfy((tail) -> assertThat(tail.busyShare()).isLessThan(TailSampler.MIN_BUSY_SHARE));
+				// an application's point reads and updates, about 100 transactions a
+				// second
+				this.jdbc.execute("CREATE TABLE own_work (id int PRIMARY KEY, n bigint)");
+				this.jdbc.execute("INSERT INTO own_work VALUES (1, 0)");
+				threads.add(thread(() -> {
+					try (Connection connection = postgres.database().newConnection();
+							Statement statement = connection.createStatement()) {
+						connection.setAutoCommit(false);
+						while (this.running.get()) {
+							statement.execute("UPDATE own_work SET n = n + 1 WHERE id = 1");
+							statement.execute("SELECT email FROM own WHERE id = "
+									+ ThreadLocalRandom.current().nextInt(1, 200_001));
+							connection.commit();
+							Thread.sleep(10);
+						}
+					}
+				}));
+				AtomicReference<TailSampler.Tail> busy = new AtomicReference<>();
+				await().atMost(Duration.ofSeconds(30)).until(() -> {
+					TailSampler.Tail tail = sampler.tail(1.2);
+					busy.set(tail);
+					return tail != null && tail.busyShare() >= TailSampler.MIN_BUSY_SHARE;
+				});
+				assertThat(service.progress("own").state()).isEqualTo(BackfillState.RUNNING);
+			}
+			finally {
+				sampler.stop();
+			}
+		}
+		finally {
+			this.running.set(false);
+			controller.stop();
+			for (Thread thread : threads) {
+				thread.join();
+			}
+		}
+	}
+
+	private static List<TailSampler.Tail> readings(TailSampler sampler, int count) {
+		List<TailSampler.Tail> readings = new CopyOnWriteArrayList<>();
+		await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+			TailSampler.Tail tail = sampler.tail(1.2);
+			if (tail != null) {
+				readings.add(tail);
+			}
+			return readings.size() >= count;
+		});
+		return readings;
 	}
 
 	private Thread thread(Work work) {

@@ -26,20 +26,20 @@ import dev.zdm.migration.TableName;
 class DeclaredCatalog {
 
 	private static final String COLUMNS = """
-			SELECT a.attname, a.attnotnull
+			/* zdm */ SELECT a.attname, a.attnotnull
 			FROM pg_attribute a
 			WHERE a.attrelid = CAST(? AS regclass) AND a.attnum > 0 AND NOT a.attisdropped
 			ORDER BY a.attnum
 			""";
 
 	private static final String CONSTRAINT = """
-			SELECT c.contype, c.convalidated
+			/* zdm */ SELECT c.contype, c.convalidated
 			FROM pg_constraint c
 			WHERE c.conrelid = CAST(? AS regclass) AND c.conname = ?
 			""";
 
 	private static final String RELATION_IN_SCHEMA = """
-			SELECT c.relkind, coalesce(i.indrelid = CAST(? AS regclass), false)
+			/* zdm */ SELECT c.relkind, coalesce(i.indrelid = CAST(? AS regclass), false)
 			FROM pg_class c
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
 			  LEFT JOIN pg_index i ON i.indexrelid = c.oid
@@ -47,17 +47,17 @@ class DeclaredCatalog {
 			""";
 
 	private static final String INDEX_VALID = """
-			SELECT i.indisvalid
+			/* zdm */ SELECT i.indisvalid
 			FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 			WHERE i.indrelid = CAST(? AS regclass) AND c.relname = ?
 			""";
 
-	private static final String RELKIND = "SELECT c.relkind FROM pg_class c WHERE c.oid = CAST(? AS regclass)";
+	private static final String RELKIND = "/* zdm */ SELECT c.relkind FROM pg_class c WHERE c.oid = CAST(? AS regclass)";
 
 	// the direct partitions, each with whether it has an index attached to the parent's
 	// index of a name (null while the parent has none)
 	private static final String PARTITIONS = """
-			SELECT n.nspname, c.relname, c.relkind,
+			/* zdm */ SELECT n.nspname, c.relname, c.relkind,
 			       EXISTS (SELECT 1 FROM pg_inherits ii JOIN pg_index x ON x.indexrelid = ii.inhrelid
 			               WHERE ii.inhparent = to_regclass(CAST(? AS text)) AND x.indrelid = c.oid)
 			FROM pg_inherits i
@@ -69,7 +69,7 @@ class DeclaredCatalog {
 
 	// the partition key's columns; an expression of the key reads as null
 	private static final String PARTITION_KEY = """
-			SELECT a.attname
+			/* zdm */ SELECT a.attname
 			FROM pg_partitioned_table p
 			  CROSS JOIN LATERAL unnest(p.partattrs::int2[]) WITH ORDINALITY AS k (attnum, position)
 			  LEFT JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.attnum
@@ -77,7 +77,7 @@ class DeclaredCatalog {
 			ORDER BY k.position
 			""";
 
-	private static final String SERVER_VERSION = "SELECT current_setting('server_version_num')::int";
+	private static final String SERVER_VERSION = "/* zdm */ SELECT current_setting('server_version_num')::int";
 
 	private final DataSource dataSource;
 
@@ -196,14 +196,14 @@ class DeclaredCatalog {
 			boolean autoCommit = connection.getAutoCommit();
 			connection.setAutoCommit(false);
 			try (Statement statement = connection.createStatement()) {
-				statement.execute("CREATE TEMPORARY TABLE zdm_column_check (zdm_row int) ON COMMIT DROP");
-				statement.execute("INSERT INTO pg_temp.zdm_column_check VALUES (1)");
-				statement.execute("ALTER TABLE pg_temp.zdm_column_check ADD COLUMN zdm_value " + type
+				statement.execute("/* zdm */ CREATE TEMPORARY TABLE zdm_column_check (zdm_row int) ON COMMIT DROP");
+				statement.execute("/* zdm */ INSERT INTO pg_temp.zdm_column_check VALUES (1)");
+				statement.execute("/* zdm */ ALTER TABLE pg_temp.zdm_column_check ADD COLUMN zdm_value " + type
 						+ ((defaultValue != null) ? " DEFAULT (" + defaultValue + ")" : ""));
 				if (defaultValue == null) {
 					return null;
 				}
-				try (ResultSet rs = statement.executeQuery("SELECT atthasmissing FROM pg_attribute "
+				try (ResultSet rs = statement.executeQuery("/* zdm */ SELECT atthasmissing FROM pg_attribute "
 						+ "WHERE attrelid = 'pg_temp.zdm_column_check'::regclass AND attname = 'zdm_value'")) {
 					return (rs.next() && rs.getBoolean(1)) ? null : "volatile";
 				}

@@ -20,49 +20,49 @@ import dev.zdm.internal.catalog.PartitionTree;
  */
 public class DdlCatalog {
 
-	private static final String RELATION_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+	private static final String RELATION_EXISTS = "/* zdm */ SELECT to_regclass(?) IS NOT NULL";
 
-	private static final String PARTITIONED = "SELECT coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(?)), false)";
+	private static final String PARTITIONED = "/* zdm */ SELECT coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(?)), false)";
 
 	private static final String COLUMN_TYPE = """
-			SELECT format_type(a.atttypid, a.atttypmod)
+			/* zdm */ SELECT format_type(a.atttypid, a.atttypmod)
 			FROM pg_attribute a
 			WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND a.attnum > 0 AND NOT a.attisdropped
 			""";
 
 	private static final String COLUMN_COLLATION = """
-			SELECT co.collname
+			/* zdm */ SELECT co.collname
 			FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation
 			WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND a.attnum > 0 AND NOT a.attisdropped
 			""";
 
 	private static final String CHECKS_ON_COLUMN = """
-			SELECT c.conname
+			/* zdm */ SELECT c.conname
 			FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
 			WHERE c.conrelid = to_regclass(?) AND c.contype = 'c' AND a.attname = ?
 			ORDER BY c.conname
 			""";
 
 	private static final String NULLABLE_INDEX_COLUMNS = """
-			SELECT a.attname
+			/* zdm */ SELECT a.attname
 			FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
 			WHERE i.indexrelid = to_regclass(?) AND NOT a.attnotnull
 			ORDER BY a.attnum
 			""";
 
 	private static final String CONSTRAINED_DOMAIN = """
-			SELECT EXISTS (
+			/* zdm */ SELECT EXISTS (
 			    SELECT 1 FROM pg_type t
 			    WHERE t.oid = to_regtype(?) AND t.typtype = 'd'
 			      AND (t.typnotnull OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.contypid = t.oid)))
 			""";
 
 	private static final String IS_VOLATILE = """
-			SELECT coalesce(bool_or(p.provolatile = 'v'), false) FROM pg_proc p WHERE p.proname = ?
+			/* zdm */ SELECT coalesce(bool_or(p.provolatile = 'v'), false) FROM pg_proc p WHERE p.proname = ?
 			""";
 
 	private static final String PROVEN_NOT_NULL = """
-			SELECT EXISTS (
+			/* zdm */ SELECT EXISTS (
 			    SELECT 1 FROM pg_attribute a
 			    WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND a.attnotnull)
 			  OR EXISTS (
@@ -72,14 +72,14 @@ public class DdlCatalog {
 			""";
 
 	private static final String INVALID_INDEXES = """
-			SELECT i.indexrelid::regclass::text
+			/* zdm */ SELECT i.indexrelid::regclass::text
 			FROM pg_index i
 			WHERE i.indrelid = to_regclass(?) AND NOT i.indisvalid
 			ORDER BY 1
 			""";
 
 	private static final String INDEX_STATE = """
-			SELECT i.indisvalid,
+			/* zdm */ SELECT i.indisvalid,
 			       EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid)
 			FROM pg_class c
 			  JOIN pg_index i ON i.indexrelid = c.oid
@@ -87,7 +87,7 @@ public class DdlCatalog {
 			""";
 
 	private static final String CONSTRAINT_VALIDATED = """
-			SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ? AND convalidated)
+			/* zdm */ SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ? AND convalidated)
 			""";
 
 	// a partitioned table's rows and size are its partitions' (its own reltuples stays -1
