@@ -738,6 +738,9 @@ class BackfillBenchmark {
 				migration = migration.targetKey("tenant", "id");
 			}
 		}
+		else if (cross) {
+			migration = migration.up("tenant", "tenant");
+		}
 		PhaseController controller = start(id, migration.build(), warmRunners());
 		BackfillProgress copied = awaitCopied(service, id);
 		controller.stop();
