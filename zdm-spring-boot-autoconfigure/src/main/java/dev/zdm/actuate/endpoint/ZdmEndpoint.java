@@ -1,7 +1,5 @@
 package dev.zdm.actuate.endpoint;
 
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,10 +19,6 @@ import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 import org.springframework.context.ApplicationEventPublisher;
 
-import dev.zdm.actuate.endpoint.MigrationDescriptor.FleetMemberDescriptor;
-import dev.zdm.actuate.endpoint.MigrationDescriptor.LocksDescriptor;
-import dev.zdm.actuate.endpoint.MigrationDescriptor.PacingDescriptor;
-import dev.zdm.actuate.endpoint.MigrationDescriptor.StateDescriptor;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
@@ -38,12 +32,10 @@ import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.MigrationPlan;
 import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.fleet.InstanceInfo;
-import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
-import dev.zdm.internal.locks.TableLockFigures;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -58,31 +50,19 @@ public class ZdmEndpoint {
 
 	private final PhaseController controller;
 
-	private static final int RECENT_LOCK_TIMEOUTS = 10;
-
-	private static final int RECENT_OPERATOR_ACTIONS = 10;
-
-	private final LockFiguresSampler lockFigures;
-
 	private final BackfillService backfill;
-
-	private final DdlHistoryRepository ddlHistory;
 
 	private final @Nullable ExpandRunner expandRunner;
 
 	private final @Nullable FinalContractCheck contractCheck;
 
-	private final @Nullable AbandonRunner abandonRunner;
-
 	private final @Nullable MigrationPlanner planner;
 
 	private final @Nullable BackfillTuning tuning;
 
-	private final @Nullable OperatorActionRepository operatorActions;
+	private final MigrationDescriber describer;
 
-	private final @Nullable ApplicationEventPublisher eventPublisher;
-
-	private final @Nullable AuditEventRepository auditEvents;
+	private final OperatorActionRecorder recorder;
 
 	private List<ZdmEndpoint> otherDatabases = List.of();
 
@@ -117,17 +97,14 @@ public class ZdmEndpoint {
 			@Nullable OperatorActionRepository operatorActions, @Nullable ApplicationEventPublisher eventPublisher,
 			@Nullable AuditEventRepository auditEvents) {
 		this.controller = controller;
-		this.lockFigures = lockFigures;
 		this.backfill = backfill;
-		this.ddlHistory = ddlHistory;
 		this.expandRunner = expandRunner;
 		this.contractCheck = contractCheck;
-		this.abandonRunner = abandonRunner;
 		this.planner = planner;
 		this.tuning = (backfillOverrides != null) ? new BackfillTuning(backfillOverrides) : null;
-		this.operatorActions = operatorActions;
-		this.eventPublisher = eventPublisher;
-		this.auditEvents = auditEvents;
+		this.describer = new MigrationDescriber(lockFigures, backfill, ddlHistory, expandRunner, contractCheck,
+				abandonRunner, this.tuning, operatorActions);
+		this.recorder = new OperatorActionRecorder(this, controller, operatorActions, eventPublisher, auditEvents);
 	}
 
 	/**
@@ -151,7 +128,8 @@ public class ZdmEndpoint {
 	@ReadOperation
 	public ZdmDescriptor migrations() {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
-		this.controller.statuses().forEach((status) -> migrations.put(status.migrationId(), describe(status)));
+		this.controller.statuses()
+			.forEach((status) -> migrations.put(status.migrationId(), this.describer.describe(status)));
 		this.otherDatabases.forEach((other) -> migrations.putAll(other.migrations().migrations()));
 		List<String> queue = migrations.entrySet()
 			.stream()
@@ -171,7 +149,7 @@ public class ZdmEndpoint {
 			.stream()
 			.filter((migration) -> migration.id().equals(id))
 			.findFirst()
-			.map((migration) -> describe(this.controller.status(id)))
+			.map((migration) -> this.describer.describe(this.controller.status(id)))
 			.orElse(null);
 	}
 
@@ -255,7 +233,7 @@ public class ZdmEndpoint {
 					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
 							+ id + "/pause");
 		}
-		record(id, "backfill." + action, reason, securityContext);
+		this.recorder.record(id, "backfill." + action, reason, securityContext);
 		return this.backfill.progress(id);
 	}
 
@@ -314,7 +292,7 @@ public class ZdmEndpoint {
 		}
 		try {
 			ExpandProgress progress = "pause".equals(action) ? runner.pauseExpand(id) : runner.resumeExpand(id);
-			record(id, "expand." + action, reason, securityContext);
+			this.recorder.record(id, "expand." + action, reason, securityContext);
 			return progress;
 		}
 		catch (IllegalStateException ex) {
@@ -372,7 +350,7 @@ public class ZdmEndpoint {
 									+ id + "/backfill/tuning/set with the settings to change, or .../clear";
 			throw new InvalidEndpointRequestException(message, message);
 		}
-		OperatorAction recorded = action(
+		OperatorAction recorded = this.recorder.action(
 				"set".equals(action) ? BackfillOverrides.CHANGE_ACTION : BackfillOverrides.CLEAR_ACTION, reason,
 				securityContext);
 		Map<String, @Nullable String> values = new LinkedHashMap<>();
@@ -388,7 +366,7 @@ public class ZdmEndpoint {
 		values.put("maxReplicationLag", maxReplicationLag);
 		BackfillTuning.TuningDescriptor result = "set".equals(action) ? tuning.change(migration, values, recorded)
 				: tuning.clear(migration, recorded);
-		record(id, recorded);
+		this.recorder.record(id, recorded);
 		return result;
 	}
 
@@ -411,7 +389,7 @@ public class ZdmEndpoint {
 					"This application runs no final contract check (no FinalContractCheck bean)");
 		}
 		String trimmed = (reason != null && !reason.isBlank()) ? reason.strip() : null;
-		OperatorAction recorded = action("contract." + action, trimmed, securityContext);
+		OperatorAction recorded = this.recorder.action("contract." + action, trimmed, securityContext);
 		try {
 			switch (action) {
 				case "recheck" -> check.recheck(id, recorded);
@@ -432,61 +410,8 @@ public class ZdmEndpoint {
 		catch (IllegalArgumentException | IllegalStateException ex) {
 			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
 		}
-		record(id, recorded);
+		this.recorder.record(id, recorded);
 		return Objects.requireNonNull(check.repository().find(id));
-	}
-
-	private OperatorAction action(String action, @Nullable String reason, SecurityContext securityContext) {
-		String principal = (securityContext.getPrincipal() != null) ? securityContext.getPrincipal().getName()
-				: OperatorAction.ANONYMOUS;
-		String trimmed = (reason != null && !reason.isBlank()) ? reason.strip() : null;
-		// to the microsecond, as stored, so that the event and the stored record agree
-		return new OperatorAction(action, principal, this.controller.instance().instanceId(), trimmed,
-				Instant.now().truncatedTo(ChronoUnit.MICROS));
-	}
-
-	private void record(String id, String action, @Nullable String reason, SecurityContext securityContext) {
-		record(id, action(action, reason, securityContext));
-	}
-
-	private void record(String id, OperatorAction action) {
-		if (this.operatorActions != null) {
-			this.operatorActions.record(id, action);
-		}
-		if (this.eventPublisher != null) {
-			this.eventPublisher.publishEvent(new ZdmOperatorActionEvent(this, id, action));
-		}
-		if (this.auditEvents != null) {
-			Map<String, Object> data = new LinkedHashMap<>();
-			data.put("migration", id);
-			data.put("action", action.action());
-			data.put("instance", action.instanceId());
-			if (action.reason() != null) {
-				data.put("reason", action.reason());
-			}
-			this.auditEvents.add(new AuditEvent(action.actedAt(), action.principal(),
-					ZdmOperatorActionEvent.AUDIT_EVENT_TYPE, data));
-		}
-	}
-
-	private MigrationDescriptor describe(MigrationStatus status) {
-		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
-		BackfillProgress backfill = this.backfill.progress(status.migrationId());
-		return new MigrationDescriptor(status.migration().table().toString(), status.requested().value(),
-				status.effective().value(), status.heldBackReason(),
-				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
-				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
-				PacingDescriptor.of((this.tuning != null) ? this.tuning.effective(status.migration())
-						: status.migration().backfill(), backfill),
-				(this.tuning != null && status.migration().hasBackfill()) ? this.tuning.describe(status.migration())
-						: null,
-				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
-				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
-				(this.contractCheck != null) ? this.contractCheck.repository().find(status.migrationId()) : null,
-				(this.abandonRunner != null) ? this.abandonRunner.progress(status.migrationId()) : null,
-				(this.operatorActions != null)
-						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
-				status.decidedAt(), status.lastHeartbeatError());
 	}
 
 	/**

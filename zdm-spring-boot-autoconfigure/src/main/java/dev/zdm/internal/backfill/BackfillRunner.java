@@ -1,7 +1,6 @@
 package dev.zdm.internal.backfill;
 
 import java.sql.SQLException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 
@@ -13,20 +12,18 @@ import org.springframework.dao.DataAccessException;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
-import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.backfill.VerificationProgress;
-import dev.zdm.internal.backfill.BackfillListener.Batch;
-import dev.zdm.internal.backfill.BackfillListener.BatchKind;
 import dev.zdm.internal.backfill.BackfillRepository.StoredProgress;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
  * One run of one migration's backfill on this instance: the copy, then the verification
- * passes, each a {@link BackfillWalk walk} over the key through one batch loop. The run
- * holds a {@link BackfillSession session} of its own, whose advisory lock makes it the
- * fleet's runner; it holds back as its {@link BackfillHoldBack pacing} says, and the
- * {@link BackfillVerificationGate gate} records how the verification ended.
+ * passes, each a {@link BackfillWalk walk} over the key through one
+ * {@link BackfillBatchLoop batch loop}. The run holds a {@link BackfillSession session}
+ * of its own, whose advisory lock makes it the fleet's runner; it holds back as its
+ * {@link BackfillHoldBack pacing} says, and the {@link BackfillVerificationGate gate}
+ * records how the verification ended.
  */
 public final class BackfillRunner {
 
@@ -36,14 +33,6 @@ public final class BackfillRunner {
 
 	private final MigrationDefinition migration;
 
-	// replaced by an operator's live change (tune), from the heartbeat thread
-	private volatile BackfillSettings settings;
-
-	private volatile String tuning = "as declared";
-
-	// the settings the run's batches follow, on the run's thread
-	private BackfillSettings applied;
-
 	private final String instanceId;
 
 	private final boolean repair;
@@ -51,8 +40,6 @@ public final class BackfillRunner {
 	private final BackfillListener listener;
 
 	private final BackfillBatches batches;
-
-	private final BackfillVacuum vacuum;
 
 	private final BackfillStopSignal signal = new BackfillStopSignal();
 
@@ -62,9 +49,7 @@ public final class BackfillRunner {
 
 	private final BackfillImpact impact;
 
-	private @Nullable ThrottleReason pacedFor;
-
-	private BackfillFailureBudget failureBudget;
+	private final BackfillBatchLoop loop;
 
 	private int earlierFailures;
 
@@ -82,17 +67,16 @@ public final class BackfillRunner {
 	BackfillRunner(BackfillEnvironment environment, MigrationDefinition migration, String instanceId, boolean repair) {
 		this.environment = environment;
 		this.migration = migration;
-		this.settings = migration.backfill();
-		this.applied = this.settings;
 		this.instanceId = instanceId;
 		this.repair = repair;
 		this.listener = environment.listener();
 		this.batches = new BackfillBatches(migration, BackfillStatements.of(migration), instanceId, repair);
-		this.vacuum = new BackfillVacuum(environment.dataSource(), migration, this.batches);
 		this.holdBack = new BackfillHoldBack(migration, instanceId, environment, this.signal);
 		this.gate = new BackfillVerificationGate(migration, instanceId, repair, environment, this.signal);
 		this.impact = new BackfillImpact(migration, this.batches, environment.applicationLatency(), this.signal);
-		this.failureBudget = new BackfillFailureBudget(this.settings);
+		this.loop = new BackfillBatchLoop(migration, this.listener, this.batches,
+				new BackfillVacuum(environment.dataSource(), migration, this.batches), this.holdBack, this.impact,
+				this.signal);
 	}
 
 	/**
@@ -112,7 +96,7 @@ public final class BackfillRunner {
 	 * @param failureBudget the budget
 	 */
 	void useFailureBudget(BackfillFailureBudget failureBudget) {
-		this.failureBudget = failureBudget;
+		this.loop.useFailureBudget(failureBudget);
 	}
 
 	/**
@@ -123,7 +107,7 @@ public final class BackfillRunner {
 	 * @param pacer the earlier run's pacer
 	 */
 	void continuePacing(BackfillPacer pacer) {
-		pacer.tune(this.settings);
+		pacer.tune(this.loop.settings());
 		this.holdBack.usePacer(pacer);
 	}
 
@@ -142,10 +126,7 @@ public final class BackfillRunner {
 	 * @param description the overrides and who set them, for the progress log
 	 */
 	void tune(BackfillSettings settings, String description) {
-		this.tuning = description;
-		this.settings = settings;
-		this.holdBack.pacer().tune(settings);
-		this.signal.wake();
+		this.loop.tune(settings, description);
 	}
 
 	/**
@@ -242,7 +223,8 @@ public final class BackfillRunner {
 			log("backfilling about " + estimated + " rows up to key " + upperBound);
 		}
 		if (upperBound != null) {
-			int batchSize = (progress.batchSize() != null) ? progress.batchSize() : this.settings.initialBatchSize();
+			int batchSize = (progress.batchSize() != null) ? progress.batchSize()
+					: this.loop.settings().initialBatchSize();
 			// probes at any moment of the copy, on a connection of their own, for the
 			// workload's tail; the copy's last key is a row it leaves alone until its
 			// last batch
@@ -254,7 +236,7 @@ public final class BackfillRunner {
 			}
 			Outcome outcome;
 			try {
-				outcome = walk(session, BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(),
+				outcome = this.loop.walk(session, BackfillWalk.copy(upperBound, progress.lastKey(), progress.rowsDone(),
 						progress.rowsUpdated(), estimated, batchSize));
 			}
 			finally {
@@ -290,7 +272,7 @@ public final class BackfillRunner {
 			startedAt = (inFlight.startedAt() != null) ? inFlight.startedAt() : Instant.now();
 			walk = BackfillWalk.verification(inFlight.pass(), inFlight.upperBound(), inFlight.lastKey(),
 					inFlight.rowsChecked(), inFlight.rowsToCheck(), inFlight.rowsDisagreeing(), inFlight.rowsRepaired(),
-					this.settings.verificationBatchSize());
+					this.loop.settings().verificationBatchSize());
 			log("verification pass " + walk.pass()
 					+ ((walk.lastKey() != null)
 							? " resumes from key " + walk.lastKey() + " after " + walk.rows() + " rows"
@@ -301,7 +283,7 @@ public final class BackfillRunner {
 			long changedBefore = walk.changed();
 			Outcome interrupted;
 			try {
-				interrupted = walk(session, walk);
+				interrupted = this.loop.walk(session, walk);
 			}
 			catch (SQLException | RuntimeException ex) {
 				observed.stopped();
@@ -315,7 +297,7 @@ public final class BackfillRunner {
 			log("verification pass " + walk.pass() + " checked " + walk.rows() + " rows up to key " + walk.upperBound()
 					+ ", " + walk.disagreeing() + " disagreed"
 					+ ((this.repair && walk.disagreeing() > 0) ? " and were repaired" : ""));
-			if (walk.disagreeing() == 0 || !this.repair || walk.pass() >= this.settings.verificationPasses()) {
+			if (walk.disagreeing() == 0 || !this.repair || walk.pass() >= this.loop.settings().verificationPasses()) {
 				return this.gate.record(repository, walk, startedAt);
 			}
 			walk = startPass(repository, walk.pass() + 1, walk.changed());
@@ -333,187 +315,7 @@ public final class BackfillRunner {
 		}
 		log("verification pass " + pass + " checks about " + rowsToCheck + " rows up to key " + upperBound);
 		return BackfillWalk.verification(pass, upperBound, null, 0, rowsToCheck, 0, repairedBefore,
-				this.settings.verificationBatchSize());
-	}
-
-	/**
-	 * The batch loop shared by the copy and the verification: walk the key up to the
-	 * walk's upper bound, one batch per transaction with its checkpoint, until a batch
-	 * finds no row.
-	 * @return {@code null} when the walk is done, else how the run must end
-	 */
-	private @Nullable Outcome walk(BackfillSession session, BackfillWalk walk) throws SQLException {
-		if (walk.upperBound() == null) {
-			return null; // both sides were empty when the walk started
-		}
-		BackfillRepository repository = session.repository();
-		int failures = 0;
-		while (true) {
-			BackfillSettings current = this.settings;
-			if (current != this.applied) {
-				tuned(walk, current);
-			}
-			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
-			if (interrupted != null) {
-				return interrupted;
-			}
-			long batchStart = System.nanoTime();
-			Batch observed = this.listener.batchStarting(this.migration,
-					walk.verifying() ? BatchKind.VERIFY : BatchKind.COPY, walk.batchSize());
-			BackfillBatches.Batch batch;
-			try {
-				batch = session.inTransaction(() -> this.batches.run(repository, walk));
-				failures = 0;
-				this.failureBudget.succeeded();
-			}
-			catch (DataAccessException ex) {
-				observed.failed(ex, BackfillErrors.isRetryable(ex));
-				if (BackfillErrors.isSessionLost(ex)) {
-					throw ex; // the run ends; the next one resumes from the checkpoint
-				}
-				String spent = this.failureBudget.failed(walk.lastKey());
-				if (spent != null) {
-					return stopFailed(repository, walk, spent, ex);
-				}
-				if (!BackfillErrors.isRetryable(ex)) {
-					throw ex; // the run ends, and the next one tries the batch again
-				}
-				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
-				continue;
-			}
-			catch (SQLException | RuntimeException ex) {
-				observed.failed(ex, false);
-				throw ex;
-			}
-			if (walk.verifying()) {
-				observed.verified(batch.rows(), batch.disagreeing(), batch.changed());
-			}
-			else {
-				observed.copied(batch.rows(), batch.changed());
-			}
-			if (batch.rows() == 0 || batch.highKey() == null) {
-				return null;
-			}
-			Duration took = Duration.ofNanos(System.nanoTime() - batchStart);
-			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
-			afterBatch(walk);
-			if (batch.paused()) {
-				return this.holdBack.paused(repository);
-			}
-			if (walk.verifying()) {
-				this.signal.sleep(this.settings.verificationPause());
-			}
-			else {
-				pace(repository, walk, batch.rows(), took);
-			}
-		}
-	}
-
-	/**
-	 * Follow settings an operator changed: a copy's next batch is brought within the new
-	 * bounds, or starts at the new initial size if that changed; the progress log says
-	 * from where they apply.
-	 */
-	private void tuned(BackfillWalk walk, BackfillSettings current) {
-		if (!walk.verifying()) {
-			int size = (current.initialBatchSize() != this.applied.initialBatchSize()) ? current.initialBatchSize()
-					: walk.batchSize();
-			walk.batchSize(Math.max(current.minBatchSize(), Math.min(current.maxBatchSize(), size)));
-		}
-		if (!current.equals(this.applied)) {
-			log("backfill settings " + this.tuning + "; they apply from the next "
-					+ (walk.verifying() ? "verification" : "copy") + " batch"
-					+ ((walk.lastKey() != null) ? " after key " + walk.lastKey() : "")
-					+ (walk.verifying() ? "" : ", of " + walk.batchSize() + " rows"));
-		}
-		this.applied = current;
-	}
-
-	/**
-	 * What follows each committed batch: the progress log, the next copy batch's size and
-	 * the copy's {@code VACUUM}s.
-	 */
-	private void afterBatch(BackfillWalk walk) {
-		String line = walk.progressLine();
-		if (line != null) {
-			log(line);
-		}
-		if (!walk.verifying()) {
-			if (this.settings.vacuumEveryRows() > 0 && walk.changedSinceVacuum() >= this.settings.vacuumEveryRows()
-					&& this.vacuum.start()) {
-				walk.vacuumed();
-			}
-		}
-	}
-
-	/**
-	 * Pace the copy after a batch: read what the workload feels, size the next batch and
-	 * pause as the pacer says, tell the listener which signal holds the copy back and for
-	 * how long, and learn the baseline again when it is due (its window, with no batch,
-	 * stands in for the pause).
-	 */
-	private void pace(BackfillRepository repository, BackfillWalk walk, long rows, Duration took) {
-		BackfillPacer pacer = this.holdBack.pacer();
-		// the last key of the copy: a row the copy does not touch until its last batch,
-		// whereas the first read of a row a batch just rewrote pays for pruning its page
-		String key = Objects.requireNonNull(walk.upperBound());
-		BackfillImpact.Reading reading = null;
-		if (pacer.isPacing()) {
-			if (this.impact.baselineDue()) {
-				this.impact.learnBaseline(repository, key);
-			}
-			reading = this.impact.read(repository, key, pacer.budget());
-		}
-		BackfillPacer.Pace pace = pacer.nextPace(rows, walk.batchSize(), took, reading);
-		this.listener.paced(this.migration, pace.batchSize(), pace.pause());
-		walk.batchSize(pace.batchSize());
-		walk.pacedBy(pace.pacedBy());
-		ThrottleReason reason = pace.reason();
-		if (reason != null && reason != this.pacedFor) {
-			this.listener.holdsBack(this.migration, reason);
-		}
-		if (reason != null && logger.isDebugEnabled()) {
-			logger.debug("zdm: migration '" + this.migration.id() + "': paced by " + pace.pacedBy());
-		}
-		this.pacedFor = reason;
-		if (!pace.pause().isZero()) {
-			this.signal.sleep(pace.pause());
-			if (reason != null) {
-				this.listener.heldBack(this.migration, reason, pace.pause());
-			}
-		}
-	}
-
-	/**
-	 * Stop the backfill in the {@code failed} state, paused so that only an operator's
-	 * resume starts it again.
-	 */
-	private Outcome stopFailed(BackfillRepository repository, BackfillWalk walk, String spent, DataAccessException ex) {
-		String id = this.migration.id();
-		String failure = "backfill stopped: " + spent + " at the " + (walk.verifying() ? "verification" : "copy")
-				+ " batch of keys after " + ((walk.lastKey() != null) ? walk.lastKey() : "the first") + " up to "
-				+ walk.upperBound() + " (at most " + walk.batchSize() + " keys); last error: "
-				+ BackfillErrors.describe(ex) + ". Mend the cause, then resume with POST /actuator/zdm/" + id
-				+ "/resume (or BackfillService#resume)";
-		repository.stopFailed(id, failure);
-		this.failureBudget.reset();
-		logger.error("zdm: migration '" + id + "': " + failure);
-		return Outcome.FAILED;
-	}
-
-	/**
-	 * Handle a batch that failed on a lock or statement timeout or a deadlock, within the
-	 * failure budget: record the error, back off and return the halved batch size to
-	 * retry with.
-	 */
-	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
-		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);
-		String failure = BackfillErrors.describe(ex);
-		repository.recordError(this.migration.id(), 1, failure);
-		logger.warn("zdm: migration '" + this.migration.id() + "': backfill batch gave up (" + failure
-				+ "); retrying with " + smaller + " rows");
-		this.signal.sleep(this.settings.throttleCheckInterval().multipliedBy(Math.min(failures, 10)));
-		return smaller;
+				this.loop.settings().verificationBatchSize());
 	}
 
 	private void log(String message) {

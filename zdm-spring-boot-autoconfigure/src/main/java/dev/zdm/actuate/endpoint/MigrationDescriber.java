@@ -1,0 +1,84 @@
+package dev.zdm.actuate.endpoint;
+
+import java.util.List;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.actuate.endpoint.MigrationDescriptor.FleetMemberDescriptor;
+import dev.zdm.actuate.endpoint.MigrationDescriptor.LocksDescriptor;
+import dev.zdm.actuate.endpoint.MigrationDescriptor.PacingDescriptor;
+import dev.zdm.actuate.endpoint.MigrationDescriptor.StateDescriptor;
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.backfill.FinalContractCheck;
+import dev.zdm.internal.ddl.AbandonRunner;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.ExpandRunner;
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.internal.fleet.OperatorActionRepository;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.TableLockFigures;
+
+/**
+ * Renders one migration's view of the {@link ZdmEndpoint endpoint}: its phases, fleet and
+ * state, its table's lock figures, its backfill's progress, pacing and tuning, its DDL
+ * history, where its expand, final contract check and abandon stand, and the operators'
+ * recent actions.
+ */
+final class MigrationDescriber {
+
+	private static final int RECENT_LOCK_TIMEOUTS = 10;
+
+	private static final int RECENT_OPERATOR_ACTIONS = 10;
+
+	private final LockFiguresSampler lockFigures;
+
+	private final BackfillService backfill;
+
+	private final DdlHistoryRepository ddlHistory;
+
+	private final @Nullable ExpandRunner expandRunner;
+
+	private final @Nullable FinalContractCheck contractCheck;
+
+	private final @Nullable AbandonRunner abandonRunner;
+
+	private final @Nullable BackfillTuning tuning;
+
+	private final @Nullable OperatorActionRepository operatorActions;
+
+	MigrationDescriber(LockFiguresSampler lockFigures, BackfillService backfill, DdlHistoryRepository ddlHistory,
+			@Nullable ExpandRunner expandRunner, @Nullable FinalContractCheck contractCheck,
+			@Nullable AbandonRunner abandonRunner, @Nullable BackfillTuning tuning,
+			@Nullable OperatorActionRepository operatorActions) {
+		this.lockFigures = lockFigures;
+		this.backfill = backfill;
+		this.ddlHistory = ddlHistory;
+		this.expandRunner = expandRunner;
+		this.contractCheck = contractCheck;
+		this.abandonRunner = abandonRunner;
+		this.tuning = tuning;
+		this.operatorActions = operatorActions;
+	}
+
+	MigrationDescriptor describe(MigrationStatus status) {
+		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
+		BackfillProgress backfill = this.backfill.progress(status.migrationId());
+		return new MigrationDescriptor(status.migration().table().toString(), status.requested().value(),
+				status.effective().value(), status.heldBackReason(),
+				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
+				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
+				PacingDescriptor.of((this.tuning != null) ? this.tuning.effective(status.migration())
+						: status.migration().backfill(), backfill),
+				(this.tuning != null && status.migration().hasBackfill()) ? this.tuning.describe(status.migration())
+						: null,
+				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
+				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
+				(this.contractCheck != null) ? this.contractCheck.repository().find(status.migrationId()) : null,
+				(this.abandonRunner != null) ? this.abandonRunner.progress(status.migrationId()) : null,
+				(this.operatorActions != null)
+						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
+				status.decidedAt(), status.lastHeartbeatError());
+	}
+
+}

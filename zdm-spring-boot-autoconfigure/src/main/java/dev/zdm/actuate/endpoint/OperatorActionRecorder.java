@@ -1,0 +1,90 @@
+package dev.zdm.actuate.endpoint;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.actuate.audit.AuditEvent;
+import org.springframework.boot.actuate.audit.AuditEventRepository;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.context.ApplicationEventPublisher;
+
+import dev.zdm.internal.fleet.OperatorAction;
+import dev.zdm.internal.fleet.OperatorActionRepository;
+import dev.zdm.internal.fleet.PhaseController;
+
+/**
+ * Records each of the {@link ZdmEndpoint endpoint}'s write operations: who (the
+ * authenticated principal, else {@code anonymous}), which instance, when and why, in
+ * {@code zdm_operator_action}, as a {@link ZdmOperatorActionEvent} and, with an audit
+ * event repository, as a Boot {@link AuditEvent}.
+ */
+final class OperatorActionRecorder {
+
+	private final Object source;
+
+	private final PhaseController controller;
+
+	private final @Nullable OperatorActionRepository operatorActions;
+
+	private final @Nullable ApplicationEventPublisher eventPublisher;
+
+	private final @Nullable AuditEventRepository auditEvents;
+
+	OperatorActionRecorder(Object source, PhaseController controller,
+			@Nullable OperatorActionRepository operatorActions, @Nullable ApplicationEventPublisher eventPublisher,
+			@Nullable AuditEventRepository auditEvents) {
+		this.source = source;
+		this.controller = controller;
+		this.operatorActions = operatorActions;
+		this.eventPublisher = eventPublisher;
+		this.auditEvents = auditEvents;
+	}
+
+	/**
+	 * Describe an action: who asks, on which instance, now, and why.
+	 */
+	OperatorAction action(String action, @Nullable String reason, SecurityContext securityContext) {
+		String principal = (securityContext.getPrincipal() != null) ? securityContext.getPrincipal().getName()
+				: OperatorAction.ANONYMOUS;
+		String trimmed = (reason != null && !reason.isBlank()) ? reason.strip() : null;
+		// to the microsecond, as stored, so that the event and the stored record agree
+		return new OperatorAction(action, principal, this.controller.instance().instanceId(), trimmed,
+				Instant.now().truncatedTo(ChronoUnit.MICROS));
+	}
+
+	/**
+	 * Describe an action and record it.
+	 */
+	void record(String id, String action, @Nullable String reason, SecurityContext securityContext) {
+		record(id, action(action, reason, securityContext));
+	}
+
+	/**
+	 * Record an action in {@code zdm_operator_action}, as an event and as an audit event,
+	 * each where there is somewhere to put it.
+	 */
+	void record(String id, OperatorAction action) {
+		if (this.operatorActions != null) {
+			this.operatorActions.record(id, action);
+		}
+		if (this.eventPublisher != null) {
+			this.eventPublisher.publishEvent(new ZdmOperatorActionEvent(this.source, id, action));
+		}
+		if (this.auditEvents != null) {
+			Map<String, Object> data = new LinkedHashMap<>();
+			data.put("migration", id);
+			data.put("action", action.action());
+			data.put("instance", action.instanceId());
+			if (action.reason() != null) {
+				data.put("reason", action.reason());
+			}
+			this.auditEvents.add(new AuditEvent(action.actedAt(), action.principal(),
+					ZdmOperatorActionEvent.AUDIT_EVENT_TYPE, data));
+		}
+	}
+
+}

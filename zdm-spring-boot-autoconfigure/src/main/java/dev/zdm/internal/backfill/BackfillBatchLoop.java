@@ -1,0 +1,283 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Objects;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.dao.DataAccessException;
+
+import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.internal.backfill.BackfillListener.Batch;
+import dev.zdm.internal.backfill.BackfillListener.BatchKind;
+import dev.zdm.internal.backfill.BackfillRunner.Outcome;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * The one batch loop of a {@link BackfillRunner run}, shared by the copy and the
+ * verification passes: one batch per transaction with its checkpoint, held back as the
+ * {@link BackfillHoldBack pacing} says, following the settings an operator changes live,
+ * pacing the copy after each batch and retrying a failed batch smaller within the
+ * {@link BackfillFailureBudget failure budget}.
+ */
+final class BackfillBatchLoop {
+
+	private static final Log logger = LogFactory.getLog(BackfillBatchLoop.class);
+
+	private final MigrationDefinition migration;
+
+	// replaced by an operator's live change (tune), from the heartbeat thread
+	private volatile BackfillSettings settings;
+
+	private volatile String tuning = "as declared";
+
+	// the settings the run's batches follow, on the run's thread
+	private BackfillSettings applied;
+
+	private final BackfillListener listener;
+
+	private final BackfillBatches batches;
+
+	private final BackfillVacuum vacuum;
+
+	private final BackfillHoldBack holdBack;
+
+	private final BackfillImpact impact;
+
+	private final BackfillStopSignal signal;
+
+	private @Nullable ThrottleReason pacedFor;
+
+	private BackfillFailureBudget failureBudget;
+
+	BackfillBatchLoop(MigrationDefinition migration, BackfillListener listener, BackfillBatches batches,
+			BackfillVacuum vacuum, BackfillHoldBack holdBack, BackfillImpact impact, BackfillStopSignal signal) {
+		this.migration = migration;
+		this.settings = migration.backfill();
+		this.applied = this.settings;
+		this.listener = listener;
+		this.batches = batches;
+		this.vacuum = vacuum;
+		this.holdBack = holdBack;
+		this.impact = impact;
+		this.signal = signal;
+		this.failureBudget = new BackfillFailureBudget(this.settings);
+	}
+
+	/**
+	 * Return the settings the next batch follows.
+	 */
+	BackfillSettings settings() {
+		return this.settings;
+	}
+
+	/**
+	 * Count failed batches in a budget that outlives the run.
+	 * @param failureBudget the budget
+	 */
+	void useFailureBudget(BackfillFailureBudget failureBudget) {
+		this.failureBudget = failureBudget;
+	}
+
+	/**
+	 * Run with other settings from the next batch on: a pause in progress ends, so that a
+	 * shorter one applies at once.
+	 * @param settings the declared settings with the operator's overrides merged over
+	 * them
+	 * @param description the overrides and who set them, for the progress log
+	 */
+	void tune(BackfillSettings settings, String description) {
+		this.tuning = description;
+		this.settings = settings;
+		this.holdBack.pacer().tune(settings);
+		this.signal.wake();
+	}
+
+	/**
+	 * Walk the key up to the walk's upper bound, one batch per transaction with its
+	 * checkpoint, until a batch finds no row.
+	 * @return {@code null} when the walk is done, else how the run must end
+	 */
+	@Nullable Outcome walk(BackfillSession session, BackfillWalk walk) throws SQLException {
+		if (walk.upperBound() == null) {
+			return null; // both sides were empty when the walk started
+		}
+		BackfillRepository repository = session.repository();
+		int failures = 0;
+		while (true) {
+			BackfillSettings current = this.settings;
+			if (current != this.applied) {
+				tuned(walk, current);
+			}
+			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
+			if (interrupted != null) {
+				return interrupted;
+			}
+			long batchStart = System.nanoTime();
+			Batch observed = this.listener.batchStarting(this.migration,
+					walk.verifying() ? BatchKind.VERIFY : BatchKind.COPY, walk.batchSize());
+			BackfillBatches.Batch batch;
+			try {
+				batch = session.inTransaction(() -> this.batches.run(repository, walk));
+				failures = 0;
+				this.failureBudget.succeeded();
+			}
+			catch (DataAccessException ex) {
+				observed.failed(ex, BackfillErrors.isRetryable(ex));
+				if (BackfillErrors.isSessionLost(ex)) {
+					throw ex; // the run ends; the next one resumes from the checkpoint
+				}
+				String spent = this.failureBudget.failed(walk.lastKey());
+				if (spent != null) {
+					return stopFailed(repository, walk, spent, ex);
+				}
+				if (!BackfillErrors.isRetryable(ex)) {
+					throw ex; // the run ends, and the next one tries the batch again
+				}
+				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
+				continue;
+			}
+			catch (SQLException | RuntimeException ex) {
+				observed.failed(ex, false);
+				throw ex;
+			}
+			if (walk.verifying()) {
+				observed.verified(batch.rows(), batch.disagreeing(), batch.changed());
+			}
+			else {
+				observed.copied(batch.rows(), batch.changed());
+			}
+			if (batch.rows() == 0 || batch.highKey() == null) {
+				return null;
+			}
+			Duration took = Duration.ofNanos(System.nanoTime() - batchStart);
+			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
+			afterBatch(walk);
+			if (batch.paused()) {
+				return this.holdBack.paused(repository);
+			}
+			if (walk.verifying()) {
+				this.signal.sleep(this.settings.verificationPause());
+			}
+			else {
+				pace(repository, walk, batch.rows(), took);
+			}
+		}
+	}
+
+	/**
+	 * Follow settings an operator changed: a copy's next batch is brought within the new
+	 * bounds, or starts at the new initial size if that changed; the progress log says
+	 * from where they apply.
+	 */
+	private void tuned(BackfillWalk walk, BackfillSettings current) {
+		if (!walk.verifying()) {
+			int size = (current.initialBatchSize() != this.applied.initialBatchSize()) ? current.initialBatchSize()
+					: walk.batchSize();
+			walk.batchSize(Math.max(current.minBatchSize(), Math.min(current.maxBatchSize(), size)));
+		}
+		if (!current.equals(this.applied)) {
+			log("backfill settings " + this.tuning + "; they apply from the next "
+					+ (walk.verifying() ? "verification" : "copy") + " batch"
+					+ ((walk.lastKey() != null) ? " after key " + walk.lastKey() : "")
+					+ (walk.verifying() ? "" : ", of " + walk.batchSize() + " rows"));
+		}
+		this.applied = current;
+	}
+
+	/**
+	 * What follows each committed batch: the progress log, the next copy batch's size and
+	 * the copy's {@code VACUUM}s.
+	 */
+	private void afterBatch(BackfillWalk walk) {
+		String line = walk.progressLine();
+		if (line != null) {
+			log(line);
+		}
+		if (!walk.verifying()) {
+			if (this.settings.vacuumEveryRows() > 0 && walk.changedSinceVacuum() >= this.settings.vacuumEveryRows()
+					&& this.vacuum.start()) {
+				walk.vacuumed();
+			}
+		}
+	}
+
+	/**
+	 * Pace the copy after a batch: read what the workload feels, size the next batch and
+	 * pause as the pacer says, tell the listener which signal holds the copy back and for
+	 * how long, and learn the baseline again when it is due (its window, with no batch,
+	 * stands in for the pause).
+	 */
+	private void pace(BackfillRepository repository, BackfillWalk walk, long rows, Duration took) {
+		BackfillPacer pacer = this.holdBack.pacer();
+		// the last key of the copy: a row the copy does not touch until its last batch,
+		// whereas the first read of a row a batch just rewrote pays for pruning its page
+		String key = Objects.requireNonNull(walk.upperBound());
+		BackfillImpact.Reading reading = null;
+		if (pacer.isPacing()) {
+			if (this.impact.baselineDue()) {
+				this.impact.learnBaseline(repository, key);
+			}
+			reading = this.impact.read(repository, key, pacer.budget());
+		}
+		BackfillPacer.Pace pace = pacer.nextPace(rows, walk.batchSize(), took, reading);
+		this.listener.paced(this.migration, pace.batchSize(), pace.pause());
+		walk.batchSize(pace.batchSize());
+		walk.pacedBy(pace.pacedBy());
+		ThrottleReason reason = pace.reason();
+		if (reason != null && reason != this.pacedFor) {
+			this.listener.holdsBack(this.migration, reason);
+		}
+		if (reason != null && logger.isDebugEnabled()) {
+			logger.debug("zdm: migration '" + this.migration.id() + "': paced by " + pace.pacedBy());
+		}
+		this.pacedFor = reason;
+		if (!pace.pause().isZero()) {
+			this.signal.sleep(pace.pause());
+			if (reason != null) {
+				this.listener.heldBack(this.migration, reason, pace.pause());
+			}
+		}
+	}
+
+	/**
+	 * Stop the backfill in the {@code failed} state, paused so that only an operator's
+	 * resume starts it again.
+	 */
+	private Outcome stopFailed(BackfillRepository repository, BackfillWalk walk, String spent, DataAccessException ex) {
+		String id = this.migration.id();
+		String failure = "backfill stopped: " + spent + " at the " + (walk.verifying() ? "verification" : "copy")
+				+ " batch of keys after " + ((walk.lastKey() != null) ? walk.lastKey() : "the first") + " up to "
+				+ walk.upperBound() + " (at most " + walk.batchSize() + " keys); last error: "
+				+ BackfillErrors.describe(ex) + ". Mend the cause, then resume with POST /actuator/zdm/" + id
+				+ "/resume (or BackfillService#resume)";
+		repository.stopFailed(id, failure);
+		this.failureBudget.reset();
+		logger.error("zdm: migration '" + id + "': " + failure);
+		return Outcome.FAILED;
+	}
+
+	/**
+	 * Handle a batch that failed on a lock or statement timeout or a deadlock, within the
+	 * failure budget: record the error, back off and return the halved batch size to
+	 * retry with.
+	 */
+	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
+		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);
+		String failure = BackfillErrors.describe(ex);
+		repository.recordError(this.migration.id(), 1, failure);
+		logger.warn("zdm: migration '" + this.migration.id() + "': backfill batch gave up (" + failure
+				+ "); retrying with " + smaller + " rows");
+		this.signal.sleep(this.settings.throttleCheckInterval().multipliedBy(Math.min(failures, 10)));
+		return smaller;
+	}
+
+	private void log(String message) {
+		logger.info("zdm: migration '" + this.migration.id() + "': " + message);
+	}
+
+}
