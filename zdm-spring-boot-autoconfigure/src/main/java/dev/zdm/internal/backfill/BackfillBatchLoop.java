@@ -26,7 +26,8 @@ import dev.zdm.migration.MigrationDefinition;
  */
 final class BackfillBatchLoop {
 
-	private static final Log logger = LogFactory.getLog(BackfillBatchLoop.class);
+	// the run's progress lines keep the logger they always had, which users filter by
+	private static final Log logger = LogFactory.getLog(BackfillRunner.class);
 
 	private final MigrationDefinition migration;
 
