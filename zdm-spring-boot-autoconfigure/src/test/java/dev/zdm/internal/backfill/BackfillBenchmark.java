@@ -663,8 +663,10 @@ class BackfillBenchmark {
 			System.out.printf("  %-42s statement %s | zdm %s%n", layouts[layout][5],
 					format(updates.get(layout), "%.0f"), format(copies.get(layout), "%.0f"));
 		}
+		// the interleaved layout is not a target: its batches touch rows spread over the
+		// table, as a single-column key's would in the same order
 		for (int layout = 0; layout < layouts.length; layout++) {
-			if (Boolean.parseBoolean(layouts[layout][3])) {
+			if (Boolean.parseBoolean(layouts[layout][3]) && !layouts[layout][0].equals("mixed")) {
 				System.out.println(verdict("copy's share of its statement vs key (id): " + layouts[layout][5],
 						shares[layout], ">=", 0.9));
 			}
