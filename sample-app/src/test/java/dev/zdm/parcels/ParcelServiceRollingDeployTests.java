@@ -3,11 +3,11 @@ package dev.zdm.parcels;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import dev.zdm.sample.deploy.InstanceJvm;
 import dev.zdm.sample.deploy.RollingDeploy;
 import dev.zdm.test.PostgresExtension;
 
@@ -29,12 +29,9 @@ class ParcelServiceRollingDeployTests {
 
 	@Test
 	void workloadFileDrivesAnotherServiceThroughEveryPhaseWithoutAFailedRequestOrALostWrite() throws Exception {
-		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 		String[] database = postgres.springProperties();
 		RollingDeploy.Options options = new RollingDeploy.Options()
-			.set("command",
-					javaBin + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp "
-							+ System.getProperty("java.class.path") + " " + ParcelServiceApplication.class.getName())
+			.set("command", String.join(" ", InstanceJvm.command(ParcelServiceApplication.class)))
 			.set("args",
 					String.join(" ", "--server.address=127.0.0.1", "--zdm.fleet.heartbeat-interval=500ms",
 							"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=30s", "--logging.level.root=warn",

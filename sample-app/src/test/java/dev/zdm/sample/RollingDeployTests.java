@@ -4,13 +4,13 @@ import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import dev.zdm.sample.deploy.InstanceJvm;
 import dev.zdm.sample.deploy.RollingDeploy;
 import dev.zdm.test.PostgresExtension;
 
@@ -36,12 +36,9 @@ class RollingDeployTests {
 
 	@Test
 	void twoInstancesMoveThroughEveryPhaseUnderSteadyTrafficWithoutAFailedRequestOrALostWrite() throws Exception {
-		String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 		String[] database = postgres.springProperties();
 		RollingDeploy.Options options = new RollingDeploy.Options()
-			.set("command",
-					javaBin + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp "
-							+ System.getProperty("java.class.path") + " " + SampleApplication.class.getName())
+			.set("command", String.join(" ", InstanceJvm.command(SampleApplication.class)))
 			.set("args",
 					String.join(" ", "--server.address=127.0.0.1", "--zdm.fleet.heartbeat-interval=500ms",
 							"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=30s", "--logging.level.root=warn",

@@ -22,11 +22,11 @@ import dev.zdm.test.PostgresExtension;
 
 /**
  * Instances of an application that a test starts with the same arguments: in a JVM of
- * their own ({@link #launch}), to kill one for real or send it a stop signal, or in the
- * test's JVM ({@link #start}), to read its beans. Each runs on the test's database, on a
- * free port, with its name as {@code zdm.instance-id}, heartbeats every 200 ms and a
- * fleet timeout of 3 s. Unlike a {@link ServiceInstance} of the rolling deploy, nothing
- * sends it requests.
+ * their own ({@link #launch}, started by the {@link InstanceJvm} command), to kill one
+ * for real or send it a stop signal, or in the test's JVM ({@link #start}), to read its
+ * beans. Each runs on the test's database, on a free port, with its name as
+ * {@code zdm.instance-id}, heartbeats every 200 ms and a fleet timeout of 3 s. Unlike a
+ * {@link ServiceInstance} of the rolling deploy, nothing sends it requests.
  * <p>
  * A property starting with {@code phase=} or {@code expand=} is the test's migration's
  * own ({@code zdm.migrations.<id>.phase}); every other is written out in full.
@@ -92,9 +92,7 @@ public final class ApplicationInstances implements BeforeEachCallback, AfterEach
 	 * @return the process
 	 */
 	public Process launch(String name, String... properties) {
-		String java = ProcessHandle.current().info().command().orElse("java");
-		List<String> command = new ArrayList<>(
-				List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), this.application.getName()));
+		List<String> command = new ArrayList<>(InstanceJvm.command(this.application));
 		command.addAll(arguments(name, properties));
 		try {
 			Process process = new ProcessBuilder(command).redirectErrorStream(true)
