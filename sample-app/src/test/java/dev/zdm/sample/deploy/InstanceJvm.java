@@ -7,9 +7,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -41,7 +41,10 @@ public final class InstanceJvm {
 
 	private static final Path DIRECTORY = Path.of("target", "instance-jvm").toAbsolutePath();
 
-	private static final Map<String, List<String>> commands = new HashMap<>();
+	private static final Map<String, List<String>> commands = new ConcurrentHashMap<>();
+
+	// One per application, so that two applications' training runs go side by side.
+	private static final Map<String, Object> locks = new ConcurrentHashMap<>();
 
 	private static @Nullable String classPath;
 
@@ -54,8 +57,16 @@ public final class InstanceJvm {
 	 * @param application the application's main class
 	 * @return the command
 	 */
-	public static synchronized List<String> command(Class<?> application) {
-		return commands.computeIfAbsent(application.getName(), (name) -> withArchive(name));
+	public static List<String> command(Class<?> application) {
+		String name = application.getName();
+		synchronized (locks.computeIfAbsent(name, (key) -> new Object())) {
+			List<String> command = commands.get(name);
+			if (command == null) {
+				command = withArchive(name);
+				commands.put(name, command);
+			}
+			return command;
+		}
 	}
 
 	private static List<String> withArchive(String application) {
@@ -116,7 +127,7 @@ public final class InstanceJvm {
 		}
 	}
 
-	private static String classPath() throws IOException {
+	private static synchronized String classPath() throws IOException {
 		if (classPath == null) {
 			FileSystemUtils.deleteRecursively(DIRECTORY);
 			Files.createDirectories(DIRECTORY);
