@@ -467,7 +467,6 @@ class BackfillBenchmark {
 		System.out.println();
 	}
 
-	/** The plan of the new copy statement for a batch in the middle of the table. */
 	/**
 	 * Issue 21's pacing figures, side by side in one run: the copy at default settings on
 	 * an idle database against one {@code UPDATE} (same-table) and one
@@ -985,6 +984,7 @@ class BackfillBenchmark {
 
 	}
 
+	/** The plan of the new copy statement for a batch in the middle of the table. */
 	private String plan(String source, String target, int rows, int batch, String label) {
 		this.jdbc.execute("ANALYZE " + target);
 		NamedParameterJdbcTemplate named = new NamedParameterJdbcTemplate(this.jdbc);
