@@ -32,17 +32,11 @@ public final class BackfillBatches {
 
 	private final boolean repair;
 
-	// zdm's own statement, as all of zdm's bookkeeping: the tail signal of another copy
-	// on
-	// the database does not count these reads as the application's workload
-	private final String probe;
-
 	BackfillBatches(MigrationDefinition migration, BackfillStatements statements, String instanceId, boolean repair) {
 		this.migration = migration;
 		this.statements = statements;
 		this.instanceId = instanceId;
 		this.repair = repair;
-		this.probe = "/* zdm */ " + statements.probe;
 	}
 
 	/**
@@ -128,7 +122,7 @@ public final class BackfillBatches {
 	 */
 	long probe(BackfillRepository repository, String key) {
 		long start = System.nanoTime();
-		repository.jdbcTemplate().query(this.probe, (rs) -> {
+		repository.jdbcTemplate().query(this.statements.probe, (rs) -> {
 		}, this.statements.probeArguments(key));
 		return System.nanoTime() - start;
 	}
@@ -138,13 +132,6 @@ public final class BackfillBatches {
 	 */
 	boolean vacuums() {
 		return this.statements.vacuum() != null;
-	}
-
-	/**
-	 * The copy's {@code VACUUM} statement, or {@code null} if it runs none.
-	 */
-	@Nullable String vacuumStatement() {
-		return this.statements.vacuum();
 	}
 
 	/**

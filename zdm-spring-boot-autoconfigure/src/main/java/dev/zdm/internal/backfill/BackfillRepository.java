@@ -64,7 +64,7 @@ public class BackfillRepository {
 			/* zdm */ SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND backend_type = 'client backend'
 			  AND state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid() AND pid <> ALL (?)
-			  AND query IS DISTINCT FROM ? AND query NOT LIKE '/* zdm */%'
+			  AND query NOT LIKE '/* zdm */%'
 			""";
 
 	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
@@ -297,10 +297,9 @@ public class BackfillRepository {
 	 * Return how many other sessions of the database run a statement or a transaction
 	 * right now.
 	 * @param excludedPids backends that do not count (the copy's own)
-	 * @param excludedQuery a statement that does not count (the copy's {@code VACUUM})
 	 */
-	long othersBusy(Integer[] excludedPids, @Nullable String excludedQuery) {
-		Long count = this.jdbcTemplate.queryForObject(OTHERS_BUSY, Long.class, excludedPids, excludedQuery);
+	long othersBusy(Integer[] excludedPids) {
+		Long count = this.jdbcTemplate.queryForObject(OTHERS_BUSY, Long.class, (Object) excludedPids);
 		return (count != null) ? count : 0;
 	}
 

@@ -233,7 +233,7 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 							+ joined(migration.up(), (up) -> up.getKey().quoted() + " = (" + up.getValue() + ")")
 							+ " WHERE " + key.range() + " AND NOT (" + agrees(migration) + ")"));
 			this.table = table;
-			this.vacuum = "VACUUM " + table;
+			this.vacuum = "/* zdm */ VACUUM " + table;
 		}
 
 		private static String update(MigrationDefinition migration, String table, String range) {

@@ -186,12 +186,11 @@ final class TailSampler {
 
 	private void sample(String key, Integer[] copyPids) {
 		BackfillRepository repository = new BackfillRepository(this.dataSource);
-		String vacuum = this.batches.vacuumStatement();
 		long probed = 0;
 		try {
 			while (this.running) {
 				if (probed % 2 == 0) {
-					boolean othersBusy = repository.othersBusy(copyPids, vacuum) > 0;
+					boolean othersBusy = repository.othersBusy(copyPids) > 0;
 					synchronized (this.lock) {
 						this.busy[this.busyNext] = othersBusy;
 						this.busyNext = (this.busyNext + 1) % this.busy.length;
