@@ -144,6 +144,24 @@ class BackfillPacerTests {
 	}
 
 	@Test
+	void withoutAWorkloadTheCopyRunsAllTheTimeAtOnce() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		Duration took = Duration.ofMillis(10);
+		// a calm tail while other sessions are busy a tenth of the time: one step up
+		BackfillPacer.Pace stepped = pacer.nextPace(1000, 1000, took, tail(40, 2, 0.1));
+		assertThat(stepped.pause()).isGreaterThan(Duration.ofMillis(5));
+		// no other session busy and no application calls: all the time from now on
+		BackfillPacer.Pace idle = pacer.nextPace(1000, 1000, took, tail(40, 2, 0.0));
+		assertThat(idle.reason()).isNull();
+		assertThat(idle.pause()).isZero();
+		assertThat(idle.batchSize()).isEqualTo(2000);
+		// then a workload appears and feels the copy: it backs off to half the time
+		BackfillPacer.Pace busy = pacer.nextPace(2000, 2000, took.multipliedBy(2), tail(40, 12, 0.1));
+		assertThat(busy.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
+		assertThat(busy.pause()).isEqualTo(Duration.ofMillis(20));
+	}
+
+	@Test
 	void rowsPerSecondCeilingLengthensThePause() {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults().toBuilder().maxRowsPerSecond(1000).build(), List.of());
 		// 20 µs a row: the next batch would take 30 ms, 1500 rows, over the ceiling
