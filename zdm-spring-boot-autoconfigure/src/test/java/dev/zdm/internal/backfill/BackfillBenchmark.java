@@ -606,7 +606,9 @@ class BackfillBenchmark {
 	 * rows, the application's as much as the copy's, so the target is read on the copy's
 	 * share of its own table's statement, the part of the speed the key's mechanism
 	 * decides; the plain ratio is printed too. {@code -Dzdm.benchmark.composite-rows=N}
-	 * (1,000,000) sets the tables' size.
+	 * (1,000,000) sets the tables' size,
+	 * {@code -Dzdm.benchmark.composite-layouts=xone,xblocks} runs only some layouts (each
+	 * kind's single-column layout among them).
 	 */
 	@Test
 	void compositeKeyAgainstSingleColumnKey() throws Exception {
@@ -621,6 +623,11 @@ class BackfillBenchmark {
 				{ "numbers", "bigint", "(i - 1) / ?", "true", "false", "(tenant bigint, id), tenants in blocks" },
 				{ "xone", "text", "(i - 1) / ?", "false", "true", "cross-table, key (id)" },
 				{ "xblocks", "text", "(i - 1) / ?", "true", "true", "cross-table, (tenant text, id), in blocks" } };
+		String only = System.getProperty("zdm.benchmark.composite-layouts");
+		if (only != null) {
+			List<String> kinds = List.of(only.split(","));
+			layouts = Arrays.stream(layouts).filter((layout) -> kinds.contains(layout[0])).toArray(String[][]::new);
+		}
 		List<List<Double>> copies = new ArrayList<>();
 		List<List<Double>> updates = new ArrayList<>();
 		for (int layout = 0; layout < layouts.length; layout++) {
