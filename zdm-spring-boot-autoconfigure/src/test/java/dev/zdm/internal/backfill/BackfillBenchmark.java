@@ -6,6 +6,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -860,6 +863,9 @@ class BackfillBenchmark {
 				spike.awaitEnd();
 			}
 			long spikeEnd = System.currentTimeMillis();
+			System.out
+				.println("spike from " + LocalTime.ofInstant(Instant.ofEpochMilli(spikeStart), ZoneId.systemDefault())
+						+ " to " + LocalTime.ofInstant(Instant.ofEpochMilli(spikeEnd), ZoneId.systemDefault()));
 			double speedUp = Double.NaN;
 			long last = service.progress(id).rowsDone();
 			for (int i = 1; i <= 40 && service.progress(id).copiedAt() == null; i++) {
