@@ -480,9 +480,9 @@ class BackfillBenchmark {
 	 * {@code -Dzdm.benchmark.pacing-10m=true} adds 10,000,000 rows,
 	 * {@code -Dzdm.benchmark.fixed=5:200,10:200} the fixed settings tried (target batch
 	 * ms:pause ms, empty for none), {@code -Dzdm.benchmark.pacing-idle=false} leaves out
-	 * the idle tables, {@code -Dzdm.benchmark.pgbench-rows},
-	 * {@code -Dzdm.benchmark.windows} and {@code -Dzdm.benchmark.window-seconds} the
-	 * workload's table and windows.
+	 * the idle tables, {@code -Dzdm.benchmark.pacing-workload=false} the part under
+	 * pgbench, {@code -Dzdm.benchmark.pgbench-rows}, {@code -Dzdm.benchmark.windows} and
+	 * {@code -Dzdm.benchmark.window-seconds} the workload's table and windows.
 	 */
 	@Test
 	void pacingByImpact() throws Exception {
@@ -535,7 +535,10 @@ class BackfillBenchmark {
 		}
 
 		PgBench pgbench = PgBench.locate();
-		if (pgbench == null) {
+		if (!Boolean.parseBoolean(System.getProperty("zdm.benchmark.pacing-workload", "true"))) {
+			System.out.println("the part under a workload is off (-Dzdm.benchmark.pacing-workload=false)");
+		}
+		else if (pgbench == null) {
 			System.out.println();
 			System.out
 				.println("pgbench not found (PATH, /usr/lib/postgresql/*/bin): the workload runs outside the JVM, "
