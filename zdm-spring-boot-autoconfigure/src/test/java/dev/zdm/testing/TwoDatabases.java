@@ -144,13 +144,17 @@ public final class TwoDatabases implements BeforeAllCallback, AfterAllCallback {
 		@Bean
 		@ZdmRepository(migration = "users-email", schema = Schema.OLD)
 		UserStore oldUsers(BeanFactory beanFactory, @Value(DATA_SOURCE) String dataSource) {
-			return new ColumnUserStore(beanFactory.getBean(dataSource, DataSource.class), "users", "email");
+			return users(beanFactory, dataSource, "email");
 		}
 
 		@Bean
 		@ZdmRepository(migration = "users-email", schema = Schema.NEW)
 		UserStore newUsers(BeanFactory beanFactory, @Value(DATA_SOURCE) String dataSource) {
-			return new ColumnUserStore(beanFactory.getBean(dataSource, DataSource.class), "users", "email_address");
+			return users(beanFactory, dataSource, "email_address");
+		}
+
+		private static UserStore users(BeanFactory beanFactory, String dataSource, String emailColumn) {
+			return new ColumnUserStore(beanFactory.getBean(dataSource, DataSource.class), "users", emailColumn);
 		}
 
 	}

@@ -10,10 +10,11 @@ import dev.zdm.internal.fleet.ZdmTables;
  * The session-level advisory locks a backfill run holds on its connection: the runner's
  * lock, which makes it the fleet's only runner of a migration's backfill, and its slots,
  * one per table and at most {@code zdm.fleet.max-concurrent-backfills} per database.
- * Every statement on them is here, with the session's keepalives: PostgreSQL frees them
- * with the session, so a runner that dies frees its lock and its slots.
+ * Every statement on them is here. PostgreSQL frees them with the session, so a runner
+ * that dies frees its lock and its slots; the session's keepalives, set here too, have
+ * the server notice soon that a runner vanished.
  */
-class BackfillLocks {
+final class BackfillLocks {
 
 	private static final String TRY_LOCK = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill'), hashtext(?))";
 
