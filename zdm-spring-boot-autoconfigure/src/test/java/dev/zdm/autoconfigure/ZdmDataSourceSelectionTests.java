@@ -1,37 +1,33 @@
 package dev.zdm.autoconfigure;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
-import com.zaxxer.hikari.HikariDataSource;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
 import org.springframework.core.NestedExceptionUtils;
 import org.springframework.jdbc.core.JdbcTemplate;
 
-import dev.zdm.dualwrite.Schema;
-import dev.zdm.dualwrite.ZdmRepository;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
-import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
 import dev.zdm.testing.JdbcClientUsers.UserStore;
 import dev.zdm.testing.LiveWorkload;
-import dev.zdm.testing.TestFleet;
+import dev.zdm.testing.TwoDatabases;
+import dev.zdm.testing.TwoDatabases.RoutedUsers;
 
+import static dev.zdm.testing.TwoDatabases.migrationIds;
+import static dev.zdm.testing.TwoDatabases.zdmTables;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -44,24 +40,16 @@ import static org.awaitility.Awaitility.await;
 class ZdmDataSourceSelectionTests {
 
 	@RegisterExtension
-	static final PostgresExtension postgres = new PostgresExtension();
+	static final TwoDatabases databases = new TwoDatabases();
 
-	@RegisterExtension
-	static final PostgresExtension ordersServer = PostgresExtension.onServer("orders");
+	private static final PostgresExtension postgres = databases.billing();
 
-	// owned by the test, not by the contexts that use it
-	private static HikariDataSource orders;
-
-	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(ZdmAutoConfiguration.class, ZdmDualWriteAutoConfiguration.class))
-		.withBean("ordersDataSource", DataSource.class, () -> orders, (bean) -> bean.setDestroyMethodName(""))
-		.withBean("billingDataSource", DataSource.class, () -> postgres.newDataSource("billing", 6))
-		.withPropertyValues(TestFleet.properties());
+	private final ApplicationContextRunner contextRunner = databases.contextRunner()
+		.withConfiguration(AutoConfigurations.of(ZdmAutoConfiguration.class, ZdmDualWriteAutoConfiguration.class));
 
 	@BeforeAll
 	static void createOrdersTable() {
-		orders = ordersServer.newDataSource("orders-test", 4);
-		new JdbcTemplate(orders).execute("CREATE TABLE invoices (id bigint PRIMARY KEY, street text)");
+		new JdbcTemplate(databases.orders()).execute("CREATE TABLE invoices (id bigint PRIMARY KEY, street text)");
 	}
 
 	@Test
@@ -90,8 +78,8 @@ class ZdmDataSourceSelectionTests {
 		assertThat(workload.lostWrites()).as("lost writes").isZero();
 		assertThat(LiveWorkload.disagreeing(postgres, "invoices", false)).as("disagreeing rows").isZero();
 		assertThat(zdmTables(postgres.dataSource())).contains("zdm_migration", "zdm_instance", "zdm_backfill");
-		assertThat(zdmTables(orders)).as("zdm's tables on the other server").isEmpty();
-		assertThat(new JdbcTemplate(orders).queryForList(
+		assertThat(zdmTables(databases.orders())).as("zdm's tables on the other server").isEmpty();
+		assertThat(new JdbcTemplate(databases.orders()).queryForList(
 				"SELECT column_name FROM information_schema.columns WHERE table_name = 'invoices' ORDER BY 1",
 				String.class))
 			.containsExactly("id", "street");
@@ -101,7 +89,7 @@ class ZdmDataSourceSelectionTests {
 	void routedRepositoriesWriteInTheNamedDataSourcesDatabase() {
 		postgres.jdbc()
 			.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, email_address text)");
-		this.contextRunner.withUserConfiguration(BillingUsersConfiguration.class)
+		this.contextRunner.withUserConfiguration(RoutedUsers.class)
 			.withPropertyValues("zdm.data-source=billingDataSource", "zdm.instance-id=billing-users",
 					"zdm.migrations.users-email.phase=dual-write", "zdm.migrations.users-email.table=users",
 					"zdm.migrations.users-email.up.email_address=lower(email)",
@@ -122,11 +110,8 @@ class ZdmDataSourceSelectionTests {
 	@Test
 	void thePrimaryDataSourceIsUsedWithoutTheSetting() {
 		postgres.jdbc().execute("CREATE TABLE primary_notes (id bigint PRIMARY KEY, body text, body_new text)");
-		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(ZdmAutoConfiguration.class))
-			.withBean("ordersDataSource", DataSource.class, () -> orders, (bean) -> bean.setDestroyMethodName(""))
-			.withBean("billingDataSource", DataSource.class, () -> postgres.newDataSource("billing-primary", 4),
-					(bean) -> bean.setPrimary(true))
-			.withPropertyValues(TestFleet.properties())
+		databases.contextRunner((bean) -> bean.setPrimary(true))
+			.withConfiguration(AutoConfigurations.of(ZdmAutoConfiguration.class))
 			.withPropertyValues("zdm.instance-id=primary-a", "zdm.migrations.primary-notes.phase=dual-write",
 					"zdm.migrations.primary-notes.table=primary_notes", "zdm.migrations.primary-notes.up.body_new=body")
 			.run((context) -> {
@@ -136,7 +121,7 @@ class ZdmDataSourceSelectionTests {
 					.until(() -> controller.status("primary-notes").effective() == Phase.DUAL_WRITE);
 				assertThat(context.getBean(ZdmDataSource.class).beanName()).isEqualTo("billingDataSource");
 			});
-		assertThat(zdmTables(orders)).as("zdm's tables on the other server").isEmpty();
+		assertThat(zdmTables(databases.orders())).as("zdm's tables on the other server").isEmpty();
 	}
 
 	@Test
@@ -153,8 +138,8 @@ class ZdmDataSourceSelectionTests {
 				assertThat(((ZdmConfigurationException) NestedExceptionUtils.getRootCause(context.getStartupFailure()))
 					.getAction()).contains("Set zdm.data-source to the name of the DataSource bean");
 			});
-		assertThat(zdmTables(orders)).isEmpty();
-		assertThat(migrationRows(postgres.dataSource(), "unchosen")).isZero();
+		assertThat(zdmTables(databases.orders())).isEmpty();
+		assertThat(migrationIds(postgres.dataSource())).doesNotContain("unchosen");
 	}
 
 	@Test
@@ -175,40 +160,8 @@ class ZdmDataSourceSelectionTests {
 					.hasMessageContaining("zdm.data-source is 'inventoryDataSource', which is not the name of a "
 							+ "DataSource bean; the DataSource beans are [ordersDataSource, billingDataSource]");
 			});
-		assertThat(zdmTables(orders)).isEmpty();
-		assertThat(migrationRows(postgres.dataSource(), "unknown")).isZero();
-	}
-
-	private static List<String> zdmTables(DataSource dataSource) {
-		return new JdbcTemplate(dataSource).queryForList(
-				"SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'zdm\\_%' ORDER BY 1",
-				String.class);
-	}
-
-	private static int migrationRows(DataSource dataSource, String id) {
-		JdbcTemplate jdbc = new JdbcTemplate(dataSource);
-		if (!Boolean.TRUE
-			.equals(jdbc.queryForObject("SELECT to_regclass('zdm_migration') IS NOT NULL", Boolean.class))) {
-			return 0;
-		}
-		return jdbc.queryForObject("SELECT count(*) FROM zdm_migration WHERE migration_id = ?", Integer.class, id);
-	}
-
-	@Configuration(proxyBeanMethods = false)
-	static class BillingUsersConfiguration {
-
-		@Bean
-		@ZdmRepository(migration = "users-email", schema = Schema.OLD)
-		UserStore oldUsers() {
-			return new ColumnUserStore(postgres.dataSource(), "users", "email");
-		}
-
-		@Bean
-		@ZdmRepository(migration = "users-email", schema = Schema.NEW)
-		UserStore newUsers() {
-			return new ColumnUserStore(postgres.dataSource(), "users", "email_address");
-		}
-
+		assertThat(zdmTables(databases.orders())).isEmpty();
+		assertThat(migrationIds(postgres.dataSource())).doesNotContain("unknown");
 	}
 
 }

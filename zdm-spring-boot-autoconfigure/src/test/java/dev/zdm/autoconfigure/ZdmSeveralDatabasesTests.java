@@ -7,10 +7,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
-import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -20,26 +18,24 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
 import org.springframework.core.NestedExceptionUtils;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.actuate.endpoint.MigrationDescriptor;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
-import dev.zdm.dualwrite.Schema;
-import dev.zdm.dualwrite.ZdmRepository;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
-import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
 import dev.zdm.testing.JdbcClientUsers.UserStore;
 import dev.zdm.testing.LiveWorkload;
-import dev.zdm.testing.TestFleet;
+import dev.zdm.testing.TwoDatabases;
+import dev.zdm.testing.TwoDatabases.RoutedUsers;
 
+import static dev.zdm.testing.TwoDatabases.migrationIds;
+import static dev.zdm.testing.TwoDatabases.zdmTables;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -52,38 +48,26 @@ import static org.awaitility.Awaitility.await;
 class ZdmSeveralDatabasesTests {
 
 	@RegisterExtension
-	static final PostgresExtension postgres = new PostgresExtension();
+	static final TwoDatabases databases = new TwoDatabases();
 
-	@RegisterExtension
-	static final PostgresExtension ordersServer = PostgresExtension.onServer("orders");
+	private static final PostgresExtension postgres = databases.billing();
 
-	// owned by the test, not by the contexts that use it
-	private static HikariDataSource orders;
-
-	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+	private final ApplicationContextRunner contextRunner = databases.contextRunner()
 		.withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class, ZdmAutoConfiguration.class,
 				ZdmDualWriteAutoConfiguration.class, ZdmEndpointAutoConfiguration.class,
 				ZdmHealthContributorAutoConfiguration.class, ZdmMetricsAutoConfiguration.class))
 		.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
-		.withBean("ordersDataSource", DataSource.class, () -> orders, (bean) -> bean.setDestroyMethodName(""))
-		.withBean("billingDataSource", DataSource.class, () -> postgres.newDataSource("billing", 6))
-		.withPropertyValues(TestFleet.properties())
 		.withPropertyValues("management.endpoints.web.exposure.include=zdm", "zdm.data-source=billingDataSource");
-
-	@BeforeAll
-	static void openOrdersPool() {
-		orders = ordersServer.newDataSource("orders-test", 8);
-	}
 
 	@Test
 	void aMigrationOnEachDatabaseWalksToContractUnderWritesEachWithItsOwnFleetAndTables() throws Exception {
 		LiveWorkload.create(postgres, "invoices", false, 2_000);
-		LiveWorkload.create(orders, "shipments", false, 2_000);
+		LiveWorkload.create(databases.orders(), "shipments", false, 2_000);
 		AtomicReference<PhaseController> billingController = new AtomicReference<>();
 		AtomicReference<PhaseController> ordersController = new AtomicReference<>();
 		LiveWorkload billingWorkload = new LiveWorkload(postgres, "invoices", false, 2_000,
 				LiveWorkload.effectivePhase(billingController, "invoices"), 300);
-		LiveWorkload ordersWorkload = new LiveWorkload(orders, "shipments", false, 2_000,
+		LiveWorkload ordersWorkload = new LiveWorkload(databases.orders(), "shipments", false, 2_000,
 				LiveWorkload.effectivePhase(ordersController, "shipments"), 300);
 		billingWorkload.start(2);
 		ordersWorkload.start(2);
@@ -118,7 +102,7 @@ class ZdmSeveralDatabasesTests {
 						assertThat(billingWorkload.failure()).isNull();
 						assertThat(ordersWorkload.failure()).isNull();
 						assertThat(contracted(postgres.dataSource(), "invoices")).isTrue();
-						assertThat(contracted(orders, "shipments")).isTrue();
+						assertThat(contracted(databases.orders(), "shipments")).isTrue();
 					});
 					billingWorkload.awaitMoreWrites(30);
 					ordersWorkload.awaitMoreWrites(30);
@@ -145,21 +129,22 @@ class ZdmSeveralDatabasesTests {
 		assertThat(billingWorkload.lostWrites()).as("lost writes on billing").isZero();
 		assertThat(ordersWorkload.lostWrites()).as("lost writes on orders").isZero();
 		assertThat(LiveWorkload.disagreeing(postgres, "invoices", false)).as("disagreeing rows on billing").isZero();
-		assertThat(LiveWorkload.disagreeing(orders, "shipments", false)).as("disagreeing rows on orders").isZero();
+		assertThat(LiveWorkload.disagreeing(databases.orders(), "shipments", false)).as("disagreeing rows on orders")
+			.isZero();
 		assertThat(zdmTables(postgres.dataSource())).contains("zdm_migration", "zdm_instance", "zdm_backfill");
-		assertThat(zdmTables(orders)).contains("zdm_migration", "zdm_instance", "zdm_backfill");
+		assertThat(zdmTables(databases.orders())).contains("zdm_migration", "zdm_instance", "zdm_backfill");
 		assertThat(migrationIds(postgres.dataSource())).contains("invoices").doesNotContain("shipments");
-		assertThat(migrationIds(orders)).contains("shipments").doesNotContain("invoices");
-		assertThat(instances(orders)).as("the other engine left its fleet on shutdown").isZero();
-		assertThat(actions(orders, "shipments")).containsExactly("backfill.tuning");
+		assertThat(migrationIds(databases.orders())).contains("shipments").doesNotContain("invoices");
+		assertThat(instances(databases.orders())).as("the other engine left its fleet on shutdown").isZero();
+		assertThat(actions(databases.orders(), "shipments")).containsExactly("backfill.tuning");
 		assertThat(actions(postgres.dataSource(), "shipments")).isEmpty();
 	}
 
 	@Test
 	void routedRepositoriesOfAMigrationOnTheOtherDatabaseWriteThere() {
-		new JdbcTemplate(orders)
+		new JdbcTemplate(databases.orders())
 			.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, email_address text)");
-		this.contextRunner.withUserConfiguration(OrdersUsersConfiguration.class)
+		this.contextRunner.withUserConfiguration(RoutedUsers.class)
 			.withPropertyValues("zdm.instance-id=orders-users", "zdm.migrations.users-email.phase=dual-write",
 					"zdm.migrations.users-email.data-source=ordersDataSource", "zdm.migrations.users-email.table=users",
 					"zdm.migrations.users-email.up.email_address=lower(email)",
@@ -172,7 +157,8 @@ class ZdmSeveralDatabasesTests {
 					.until(() -> controller.status("users-email").effective() == Phase.DUAL_WRITE);
 				UserStore users = context.getBean(UserStore.class);
 				users.insert(new User(1, "Ann", "Ann@Example.com"));
-				assertThat(new JdbcTemplate(orders).queryForMap("SELECT email, email_address FROM users WHERE id = 1"))
+				assertThat(new JdbcTemplate(databases.orders())
+					.queryForMap("SELECT email, email_address FROM users WHERE id = 1"))
 					.isEqualTo(Map.of("email", "Ann@Example.com", "email_address", "ann@example.com"));
 				assertThat(users.findById(1)).map(User::email).contains("Ann@Example.com");
 			});
@@ -196,28 +182,13 @@ class ZdmSeveralDatabasesTests {
 					.contains("Set zdm.migrations.unknown-source.data-source to the name of the " + "DataSource bean");
 			});
 		assertThat(migrationIds(postgres.dataSource())).doesNotContain("unknown-source");
-		assertThat(migrationIds(orders)).doesNotContain("unknown-source");
+		assertThat(migrationIds(databases.orders())).doesNotContain("unknown-source");
 	}
 
 	private static boolean contracted(DataSource dataSource, String id) {
 		return Boolean.TRUE.equals(new JdbcTemplate(dataSource).queryForObject(
 				"SELECT count(*) = 1 FROM zdm_migration WHERE migration_id = ? AND contracted_at IS NOT NULL",
 				Boolean.class, id));
-	}
-
-	private static List<String> zdmTables(DataSource dataSource) {
-		return new JdbcTemplate(dataSource).queryForList(
-				"SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'zdm\\_%' ORDER BY 1",
-				String.class);
-	}
-
-	private static List<String> migrationIds(DataSource dataSource) {
-		JdbcTemplate jdbc = new JdbcTemplate(dataSource);
-		if (!Boolean.TRUE
-			.equals(jdbc.queryForObject("SELECT to_regclass('zdm_migration') IS NOT NULL", Boolean.class))) {
-			return List.of();
-		}
-		return jdbc.queryForList("SELECT migration_id FROM zdm_migration ORDER BY 1", String.class);
 	}
 
 	private static List<String> actions(DataSource dataSource, String id) {
@@ -227,23 +198,6 @@ class ZdmSeveralDatabasesTests {
 
 	private static long instances(DataSource dataSource) {
 		return new JdbcTemplate(dataSource).queryForObject("SELECT count(*) FROM zdm_instance", Long.class);
-	}
-
-	@Configuration(proxyBeanMethods = false)
-	static class OrdersUsersConfiguration {
-
-		@Bean
-		@ZdmRepository(migration = "users-email", schema = Schema.OLD)
-		UserStore oldUsers() {
-			return new ColumnUserStore(orders, "users", "email");
-		}
-
-		@Bean
-		@ZdmRepository(migration = "users-email", schema = Schema.NEW)
-		UserStore newUsers() {
-			return new ColumnUserStore(orders, "users", "email_address");
-		}
-
 	}
 
 }

@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +28,8 @@ import dev.zdm.test.PostgresDatabase;
  * class path. A test's instances are short-lived and start over and over (a rolling
  * deploy starts 15), so the command starts them for less CPU without changing what they
  * do: C1 only and the serial collector, and a class data sharing archive of the
- * application's classes, made once per test JVM and application by a training run that
- * exits once its context is refreshed. Class data sharing takes classes from jars only,
+ * application's classes, made once per test JVM and application by a
+ * {@link ClassDataSharing} training run. Class data sharing takes classes from jars only,
  * so the class path's directories ({@code target/classes} of this and the other modules)
  * are packed into jars first, in the same order.
  * <p>
@@ -70,26 +71,28 @@ public final class InstanceJvm {
 	}
 
 	private static List<String> withArchive(String application) {
-		String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-		List<String> command = new ArrayList<>(List.of(java));
-		command.addAll(OPTIONS);
+		List<String> java = new ArrayList<>(
+				List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+		java.addAll(OPTIONS);
+		List<String> launch;
 		try {
-			String jars = classPath();
+			launch = List.of("-cp", classPath(), application);
 			Path archive = DIRECTORY.resolve(application + ".jsa");
 			Files.deleteIfExists(archive);
-			if (train(java, jars, application, archive)) {
-				command.add("-XX:SharedArchiveFile=" + archive);
+			if (train(java, launch, application, archive)) {
+				return ClassDataSharing.command(java, archive, launch);
 			}
-			command.addAll(List.of("-cp", jars, application));
 		}
 		catch (IOException | RuntimeException ex) {
 			System.out.println("InstanceJvm: no class data sharing for " + application + " (" + ex + ")");
-			command.addAll(List.of("-cp", System.getProperty("java.class.path"), application));
+			launch = List.of("-cp", System.getProperty("java.class.path"), application);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
 			throw new IllegalStateException(ex);
 		}
+		List<String> command = new ArrayList<>(java);
+		command.addAll(launch);
 		return command;
 	}
 
@@ -97,26 +100,17 @@ public final class InstanceJvm {
 	 * A training run of the application on a database of its own, so that the test's
 	 * database stays as the test created it.
 	 */
-	private static boolean train(String java, String jars, String application, Path archive)
+	private static boolean train(List<String> java, List<String> launch, String application, Path archive)
 			throws IOException, InterruptedException {
 		PostgresDatabase database = EmbeddedPostgresServer.createDatabase("instance_jvm_training");
 		try {
-			List<String> training = new ArrayList<>(List.of(java));
-			training.addAll(OPTIONS);
-			training.addAll(List.of("-XX:ArchiveClassesAtExit=" + archive, "-Dspring.context.exit=onRefresh", "-cp",
-					jars, application));
-			Stream.of(database.springProperties()).map((property) -> "--" + property).forEach(training::add);
-			training.addAll(List.of("--zdm.enabled=false", "--server.port=0", "--server.address=127.0.0.1",
-					"--logging.level.root=warn", "--spring.main.banner-mode=off"));
+			List<String> arguments = new ArrayList<>();
+			Stream.of(database.springProperties()).map((property) -> "--" + property).forEach(arguments::add);
+			arguments.addAll(List.of("--server.address=127.0.0.1", "--logging.level.root=warn",
+					"--spring.main.banner-mode=off"));
 			Path log = DIRECTORY.resolve(application + "-training.log");
 			long start = System.nanoTime();
-			Process process = new ProcessBuilder(training).redirectErrorStream(true)
-				.redirectOutput(log.toFile())
-				.start();
-			if (!process.waitFor(5, TimeUnit.MINUTES)) {
-				process.destroyForcibly().waitFor();
-			}
-			boolean made = Files.isRegularFile(archive);
+			boolean made = ClassDataSharing.train(java, launch, arguments, archive, log, Duration.ofMinutes(5));
 			System.out.println("InstanceJvm: class data sharing archive for " + application
 					+ (made ? " made in " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms"
 							: " FAILED, instances start without it: see " + log));

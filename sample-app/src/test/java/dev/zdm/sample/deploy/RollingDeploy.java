@@ -447,10 +447,9 @@ public final class RollingDeploy {
 
 	/**
 	 * With a command of the form {@code java [options] -jar app.jar}, extract the jar and
-	 * make a class data sharing archive of it with a training run that exits once its
-	 * context is refreshed (zdm disabled, so that it takes no part in the fleet), and
-	 * return the command that starts instances with that archive. Less CPU goes to
-	 * loading classes at every start.
+	 * make a class data sharing archive of it ({@link ClassDataSharing}), and return the
+	 * command that starts instances with that archive. Less CPU goes to loading classes
+	 * at every start.
 	 */
 	private List<String> classDataSharing() throws IOException, InterruptedException {
 		List<String> command = this.options.command;
@@ -472,18 +471,14 @@ public final class RollingDeploy {
 				directory.toString()));
 		Path extracted = directory.resolve(jarFile.getFileName());
 		Path archive = directory.resolve("application.jsa");
-		List<String> training = new ArrayList<>(java);
-		training.addAll(List.of("-XX:ArchiveClassesAtExit=" + archive, "-Dspring.context.exit=onRefresh", "-jar",
-				extracted.toString()));
-		training.addAll(this.options.instanceArguments);
-		training.addAll(this.options.databaseArguments());
-		training.addAll(List.of("--zdm.enabled=false", "--server.port=0"));
+		List<String> launch = List.of("-jar", extracted.toString());
+		List<String> arguments = new ArrayList<>(this.options.instanceArguments);
+		arguments.addAll(this.options.databaseArguments());
+		Path trainingLog = this.options.workDirectory.resolve("cds-training.log");
 		log("class data sharing: extracting %s and making an archive with a training run", jarFile.getFileName());
-		// Of the training run, the archive is what counts, not how the run ended.
 		if (!Integer.valueOf(0).equals(runToEnd(extract, "cds-extract.log"))
-				|| runToEnd(training, "cds-training.log") == null || !Files.isRegularFile(archive)) {
-			this.classDataSharing = "FAILED, instances start without it: see "
-					+ this.options.workDirectory.resolve("cds-training.log");
+				|| !ClassDataSharing.train(java, launch, arguments, archive, trainingLog, this.options.startTimeout)) {
+			this.classDataSharing = "FAILED, instances start without it: see " + trainingLog;
 			log("class data sharing %s", this.classDataSharing);
 			return command;
 		}
@@ -491,9 +486,7 @@ public final class RollingDeploy {
 				+ archive.getFileName() + " (" + Files.size(archive) / (1024 * 1024) + " MB, made in "
 				+ Duration.ofNanos(System.nanoTime() - start).toSeconds() + " s)";
 		log("class data sharing: %s", this.classDataSharing);
-		List<String> withArchive = new ArrayList<>(java);
-		withArchive.addAll(List.of("-XX:SharedArchiveFile=" + archive, "-jar", extracted.toString()));
-		return withArchive;
+		return ClassDataSharing.command(java, archive, launch);
 	}
 
 	private @Nullable Integer runToEnd(List<String> line, String logName) throws IOException, InterruptedException {

@@ -131,7 +131,7 @@ public final class BackfillHoldBack {
 				}
 				return null;
 			}
-			String reason = QUEUED + " the backfills of " + repository.slotHolders(id) + " (at most " + maxPerDatabase
+			String reason = QUEUED + " the backfills of " + session.slotHolders() + " (at most " + maxPerDatabase
 					+ " at once on the database, one per table: zdm.fleet.max-concurrent-backfills)";
 			if (!this.queued) {
 				logger.info("zdm: migration '" + id + "': backfill " + reason);

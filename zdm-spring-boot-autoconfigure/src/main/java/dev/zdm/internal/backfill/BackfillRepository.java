@@ -23,32 +23,11 @@ import dev.zdm.internal.fleet.ZdmTables;
 /**
  * Reads and writes a backfill's progress ({@code zdm_backfill}) and verification results
  * ({@code zdm_backfill_verification}), and holds the statements a backfill runner sends
- * about itself: its advisory lock and its session settings. Every such statement is here;
- * those on the migration's own table are in {@link BackfillStatements}.
+ * about itself: its session settings, and the catalog reads of its signals. Every such
+ * statement is here; the run's advisory locks are in {@link BackfillLocks}, the
+ * statements on the migration's own table in {@link BackfillStatements}.
  */
 public class BackfillRepository {
-
-	private static final String TRY_LOCK = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill'), hashtext(?))";
-
-	private static final String UNLOCK = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill'), hashtext(?))";
-
-	private static final String TRY_TABLE_SLOT = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill.table'), hashtext(?))";
-
-	private static final String UNLOCK_TABLE_SLOT = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill.table'), hashtext(?))";
-
-	private static final String TRY_DATABASE_SLOT = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill.slot'), ?)";
-
-	private static final String UNLOCK_DATABASE_SLOT = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill.slot'), ?)";
-
-	// the runners holding a slot; an advisory lock on two int4 keys shows them as oids
-	private static final String SLOT_HOLDERS = """
-			/* zdm */ SELECT DISTINCT b.migration_id FROM zdm_backfill b
-			JOIN pg_locks l ON l.pid = b.runner_pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-			WHERE l.classid IN ((hashtext('zdm.backfill.slot')::bigint & 4294967295)::oid,
-			                    (hashtext('zdm.backfill.table')::bigint & 4294967295)::oid)
-			  AND b.migration_id <> ?
-			ORDER BY b.migration_id
-			""";
 
 	// on a partitioned table autovacuum works on its partitions
 	private static final String AUTOVACUUM = PartitionTree.WITH + """
@@ -68,11 +47,6 @@ public class BackfillRepository {
 			""";
 
 	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
-
-	private static final String KEEP_ALIVE = """
-			/* zdm */ SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
-			       set_config('tcp_keepalives_count', '3', false)
-			""";
 
 	private static final String LOCAL_TIMEOUTS = """
 			/* zdm */ SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)
@@ -239,50 +213,6 @@ public class BackfillRepository {
 		return this.jdbcTemplate;
 	}
 
-	boolean tryLock(String migrationId) {
-		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_LOCK, Boolean.class, migrationId));
-	}
-
-	void unlock(String migrationId) {
-		this.jdbcTemplate.queryForObject(UNLOCK, Boolean.class, migrationId);
-	}
-
-	/**
-	 * Try to take the table's backfill slot, so that one backfill at a time works on a
-	 * table across the fleet.
-	 * @param quotedTable the table
-	 * @return {@code true} if taken
-	 */
-	boolean tryTableSlot(String quotedTable) {
-		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_TABLE_SLOT, Boolean.class, quotedTable));
-	}
-
-	void releaseTableSlot(String quotedTable) {
-		this.jdbcTemplate.queryForObject(UNLOCK_TABLE_SLOT, Boolean.class, quotedTable);
-	}
-
-	/**
-	 * Try to take one of the database's backfill slots.
-	 * @param slot the slot, from 1
-	 * @return {@code true} if taken
-	 */
-	boolean tryDatabaseSlot(int slot) {
-		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_DATABASE_SLOT, Boolean.class, slot));
-	}
-
-	void releaseDatabaseSlot(int slot) {
-		this.jdbcTemplate.queryForObject(UNLOCK_DATABASE_SLOT, Boolean.class, slot);
-	}
-
-	/**
-	 * Return the other migrations whose runners hold a backfill slot now.
-	 * @param migrationId the migration asking
-	 * @return their ids
-	 */
-	List<String> slotHolders(String migrationId) {
-		return this.jdbcTemplate.queryForList(this.tables.qualify(SLOT_HOLDERS), String.class, migrationId);
-	}
-
 	/**
 	 * Return the phase of an autovacuum working on a table, or {@code null} if none does.
 	 * @param quotedTable the table
@@ -309,10 +239,6 @@ public class BackfillRepository {
 	int backendPid() {
 		Integer pid = this.jdbcTemplate.queryForObject(BACKEND_PID, Integer.class);
 		return (pid != null) ? pid : 0;
-	}
-
-	void keepAlive() {
-		this.jdbcTemplate.queryForList(KEEP_ALIVE);
 	}
 
 	void setLocalTimeouts(Duration lockTimeout, Duration statementTimeout) {

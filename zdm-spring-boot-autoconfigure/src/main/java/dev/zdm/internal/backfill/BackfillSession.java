@@ -2,6 +2,7 @@ package dev.zdm.internal.backfill;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 
 import javax.sql.DataSource;
 
@@ -24,6 +25,8 @@ public final class BackfillSession implements AutoCloseable {
 
 	private final BackfillRepository repository;
 
+	private final BackfillLocks locks;
+
 	private final String migrationId;
 
 	private final BackfillSettings settings;
@@ -39,6 +42,7 @@ public final class BackfillSession implements AutoCloseable {
 	private BackfillSession(Connection connection, ZdmTables tables, MigrationDefinition migration) {
 		this.connection = connection;
 		this.repository = new BackfillRepository(new SingleConnectionDataSource(connection, true), tables);
+		this.locks = new BackfillLocks(this.repository.jdbcTemplate(), tables);
 		this.migrationId = migration.id();
 		this.settings = migration.backfill();
 		this.table = migration.table().quoted();
@@ -79,11 +83,11 @@ public final class BackfillSession implements AutoCloseable {
 	 * @return {@code true} if this session holds the lock
 	 */
 	boolean tryLock() {
-		if (!this.repository.tryLock(this.migrationId)) {
+		if (!this.locks.tryLock(this.migrationId)) {
 			return false;
 		}
 		this.locked = true;
-		this.repository.keepAlive();
+		this.locks.keepAlive();
 		return true;
 	}
 
@@ -96,17 +100,26 @@ public final class BackfillSession implements AutoCloseable {
 	 */
 	boolean tryTakeSlot(int maxPerDatabase) {
 		if (!this.tableSlot) {
-			this.tableSlot = this.repository.tryTableSlot(this.table);
+			this.tableSlot = this.locks.tryTableSlot(this.table);
 			if (!this.tableSlot) {
 				return false;
 			}
 		}
 		for (int slot = 1; this.databaseSlot == 0 && slot <= maxPerDatabase; slot++) {
-			if (this.repository.tryDatabaseSlot(slot)) {
+			if (this.locks.tryDatabaseSlot(slot)) {
 				this.databaseSlot = slot;
 			}
 		}
 		return this.databaseSlot != 0;
+	}
+
+	/**
+	 * Return the other migrations whose runners hold a backfill slot now, which this
+	 * session's run waits for.
+	 * @return their ids
+	 */
+	List<String> slotHolders() {
+		return this.locks.slotHolders(this.migrationId);
 	}
 
 	/**
@@ -168,12 +181,12 @@ public final class BackfillSession implements AutoCloseable {
 				this.connection.setAutoCommit(true);
 			}
 			if (this.databaseSlot != 0) {
-				this.repository.releaseDatabaseSlot(this.databaseSlot);
+				this.locks.releaseDatabaseSlot(this.databaseSlot);
 			}
 			if (this.tableSlot) {
-				this.repository.releaseTableSlot(this.table);
+				this.locks.releaseTableSlot(this.table);
 			}
-			this.repository.unlock(this.migrationId);
+			this.locks.unlock(this.migrationId);
 		}
 		catch (SQLException | DataAccessException ex) {
 			// the connection is gone, and the lock with it

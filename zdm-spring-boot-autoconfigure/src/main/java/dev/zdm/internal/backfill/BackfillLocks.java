@@ -1,0 +1,112 @@
+package dev.zdm.internal.backfill;
+
+import java.util.List;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.internal.fleet.ZdmTables;
+
+/**
+ * The session-level advisory locks a backfill run holds on its connection: the runner's
+ * lock, which makes it the fleet's only runner of a migration's backfill, and its slots,
+ * one per table and at most {@code zdm.fleet.max-concurrent-backfills} per database.
+ * Every statement on them is here. PostgreSQL frees them with the session, so a runner
+ * that dies frees its lock and its slots; the session's keepalives, set here too, have
+ * the server notice soon that a runner vanished.
+ */
+final class BackfillLocks {
+
+	private static final String TRY_LOCK = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill'), hashtext(?))";
+
+	private static final String UNLOCK = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill'), hashtext(?))";
+
+	private static final String TRY_TABLE_SLOT = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill.table'), hashtext(?))";
+
+	private static final String UNLOCK_TABLE_SLOT = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill.table'), hashtext(?))";
+
+	private static final String TRY_DATABASE_SLOT = "/* zdm */ SELECT pg_try_advisory_lock(hashtext('zdm.backfill.slot'), ?)";
+
+	private static final String UNLOCK_DATABASE_SLOT = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill.slot'), ?)";
+
+	// the runners holding a slot; an advisory lock on two int4 keys shows them as oids
+	private static final String SLOT_HOLDERS = """
+			/* zdm */ SELECT DISTINCT b.migration_id FROM zdm_backfill b
+			JOIN pg_locks l ON l.pid = b.runner_pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+			WHERE l.classid IN ((hashtext('zdm.backfill.slot')::bigint & 4294967295)::oid,
+			                    (hashtext('zdm.backfill.table')::bigint & 4294967295)::oid)
+			  AND b.migration_id <> ?
+			ORDER BY b.migration_id
+			""";
+
+	private static final String KEEP_ALIVE = """
+			/* zdm */ SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+			       set_config('tcp_keepalives_count', '3', false)
+			""";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	private final ZdmTables tables;
+
+	/**
+	 * Create the locks of a run.
+	 * @param jdbcTemplate the run's connection: session-level locks belong to it
+	 * @param tables where zdm's tables are
+	 */
+	BackfillLocks(JdbcTemplate jdbcTemplate, ZdmTables tables) {
+		this.jdbcTemplate = jdbcTemplate;
+		this.tables = tables;
+	}
+
+	boolean tryLock(String migrationId) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_LOCK, Boolean.class, migrationId));
+	}
+
+	/**
+	 * Have the server notice a vanished runner within about 25 seconds and end its
+	 * session, which frees the runner's lock and slots for another instance.
+	 */
+	void keepAlive() {
+		this.jdbcTemplate.queryForList(KEEP_ALIVE);
+	}
+
+	void unlock(String migrationId) {
+		this.jdbcTemplate.queryForObject(UNLOCK, Boolean.class, migrationId);
+	}
+
+	/**
+	 * Try to take the table's backfill slot, so that one backfill at a time works on a
+	 * table across the fleet.
+	 * @param quotedTable the table
+	 * @return {@code true} if taken
+	 */
+	boolean tryTableSlot(String quotedTable) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_TABLE_SLOT, Boolean.class, quotedTable));
+	}
+
+	void releaseTableSlot(String quotedTable) {
+		this.jdbcTemplate.queryForObject(UNLOCK_TABLE_SLOT, Boolean.class, quotedTable);
+	}
+
+	/**
+	 * Try to take one of the database's backfill slots.
+	 * @param slot the slot, from 1
+	 * @return {@code true} if taken
+	 */
+	boolean tryDatabaseSlot(int slot) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_DATABASE_SLOT, Boolean.class, slot));
+	}
+
+	void releaseDatabaseSlot(int slot) {
+		this.jdbcTemplate.queryForObject(UNLOCK_DATABASE_SLOT, Boolean.class, slot);
+	}
+
+	/**
+	 * Return the other migrations whose runners hold a backfill slot now.
+	 * @param migrationId the migration asking
+	 * @return their ids
+	 */
+	List<String> slotHolders(String migrationId) {
+		return this.jdbcTemplate.queryForList(this.tables.qualify(SLOT_HOLDERS), String.class, migrationId);
+	}
+
+}
