@@ -3,6 +3,7 @@ package dev.zdm.products;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,6 +50,11 @@ class TwoMigrationsOnOneTableTests {
 	private static final int EXISTING_ROWS = 300;
 
 	private static final int WRITERS = 3;
+
+	/** A product's old and new columns, whichever of them the table has at the time. */
+	private static final String ROW = "to_jsonb(p) ->> 'price' AS price, to_jsonb(p) ->> 'price_cents' AS price_cents, "
+			+ "'supplier_name' IN (SELECT jsonb_object_keys(to_jsonb(p))) AS has_supplier_name, "
+			+ "to_jsonb(p) ->> 'supplier_name' AS supplier_name";
 
 	private static final Object[] LOCKS = new Object[64];
 
@@ -215,24 +221,48 @@ class TwoMigrationsOnOneTableTests {
 	/**
 	 * After a phase: every acknowledged write is in the database, on the old columns
 	 * while they exist and on the new ones; {@code product_suppliers} once the backfill
-	 * has been verified.
+	 * has been verified. The table is read at once, while the writers go on; a product
+	 * that disagrees there may have been written meanwhile, and is checked again on its
+	 * own, as its writers would see it.
 	 */
 	private void assertAcknowledgedWritesHeld(Phase phase) {
 		boolean newTableComplete = phase.readsNew();
+		// What was acknowledged before the table is read: a write acknowledged since then
+		// makes a difference that the check on its own settles.
+		Map<Long, Product> acknowledged = new HashMap<>(this.acknowledged);
+		List<Long> deleted = new ArrayList<>(this.deleted.keySet());
+		OldColumns kept = oldColumnsKept();
+		Map<Long, Map<String, Object>> rows = new HashMap<>();
+		postgres.jdbc()
+			.queryForList("SELECT p.id, " + ROW + " FROM products p")
+			.forEach((row) -> rows.put(((Number) row.get("id")).longValue(), row));
+		Map<Long, List<String>> newSuppliers = new HashMap<>();
+		if (newTableComplete) {
+			postgres.jdbc()
+				.queryForList("SELECT product_id, supplier_name FROM product_suppliers")
+				.forEach((row) -> newSuppliers
+					.computeIfAbsent(((Number) row.get("product_id")).longValue(), (id) -> new ArrayList<>())
+					.add((String) row.get("supplier_name")));
+		}
 		List<String> disagreements = new ArrayList<>();
-		for (Long id : new ArrayList<>(this.acknowledged.keySet())) {
-			synchronized (lock(id)) {
-				Product expected = this.acknowledged.get(id);
-				String disagreement = disagreement(id, expected, newTableComplete);
+		acknowledged.forEach((id, expected) -> {
+			if (compare(id, expected, rows.get(id), newSuppliers.getOrDefault(id, List.of()), kept,
+					newTableComplete) != null) {
+				synchronized (lock(id)) {
+					Product now = this.acknowledged.get(id);
+					String disagreement = (now != null) ? disagreement(id, now, newTableComplete) : null;
+					if (disagreement != null) {
+						disagreements.add(disagreement);
+					}
+				}
+			}
+		});
+		for (Long id : deleted) {
+			if (rows.containsKey(id)) {
+				String disagreement = disagreement(id, null, false);
 				if (disagreement != null) {
 					disagreements.add(disagreement);
 				}
-			}
-		}
-		for (Long id : new ArrayList<>(this.deleted.keySet())) {
-			String disagreement = disagreement(id, null, false);
-			if (disagreement != null) {
-				disagreements.add(disagreement);
 			}
 		}
 		assertThat(disagreements).as("acknowledged writes not held at %s", phase).isEmpty();
@@ -245,30 +275,43 @@ class TwoMigrationsOnOneTableTests {
 	 */
 	private @org.jspecify.annotations.Nullable String disagreement(long id,
 			@org.jspecify.annotations.Nullable Product expected, boolean newTableComplete) {
-		// From contract on the old columns are no longer kept: the trigger is dropped
-		// before
-		// the price column, and the supplier column is not written once the contract is
-		// claimed. Both read before the row, so an old column is checked only when the
-		// write was synced to it.
+		OldColumns kept = oldColumnsKept();
+		List<Map<String, Object>> rows = postgres.jdbc()
+			.queryForList("SELECT " + ROW + " FROM products p WHERE p.id = ?", id);
+		if (expected == null) {
+			return rows.isEmpty() ? null : "deleted product " + id + " is still there: " + rows.get(0);
+		}
+		List<String> newSupplier = newTableComplete
+				? postgres.jdbc()
+					.queryForList("SELECT supplier_name FROM product_suppliers WHERE product_id = ?", String.class, id)
+				: List.of();
+		return compare(id, expected, rows.isEmpty() ? null : rows.get(0), newSupplier, kept, newTableComplete);
+	}
+
+	/**
+	 * From contract on the old columns are no longer kept: the trigger is dropped before
+	 * the price column, and the supplier column is not written once the contract is
+	 * claimed. Both are read before the rows, so an old column is checked only when the
+	 * write was synced to it.
+	 */
+	private static OldColumns oldColumnsKept() {
 		boolean priceTriggerInstalled = Boolean.TRUE.equals(postgres.jdbc()
 			.queryForObject("SELECT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'zdm_sync_products_price')",
 					Boolean.class));
 		boolean supplierContracted = new MigrationStateRepository(postgres.dataSource()).find("products-supplier")
 			.isContracted();
-		List<Map<String, Object>> rows = postgres.jdbc()
-			.queryForList("SELECT to_jsonb(p) ->> 'price' AS price, to_jsonb(p) ->> 'price_cents' AS price_cents, "
-					+ "'supplier_name' IN (SELECT jsonb_object_keys(to_jsonb(p))) AS has_supplier_name, "
-					+ "to_jsonb(p) ->> 'supplier_name' AS supplier_name FROM products p WHERE p.id = ?", id);
-		if (expected == null) {
-			return rows.isEmpty() ? null : "deleted product " + id + " is still there: " + rows.get(0);
-		}
-		if (rows.isEmpty()) {
+		return new OldColumns(priceTriggerInstalled, !supplierContracted);
+	}
+
+	private static @org.jspecify.annotations.Nullable String compare(long id, Product expected,
+			@org.jspecify.annotations.Nullable Map<String, Object> row, List<String> newSupplier, OldColumns kept,
+			boolean newTableComplete) {
+		if (row == null) {
 			return "product " + id + " is missing";
 		}
-		Map<String, Object> row = rows.get(0);
 		List<String> wrong = new ArrayList<>();
 		Object price = row.get("price");
-		if (price != null && priceTriggerInstalled
+		if (price != null && kept.price()
 				&& new BigDecimal(price.toString()).movePointRight(2).longValueExact() != expected.priceCents()) {
 			wrong.add("price " + price);
 		}
@@ -276,16 +319,12 @@ class TwoMigrationsOnOneTableTests {
 		if (priceCents != null && Long.parseLong(priceCents.toString()) != expected.priceCents()) {
 			wrong.add("price_cents " + priceCents);
 		}
-		if (Boolean.TRUE.equals(row.get("has_supplier_name")) && !supplierContracted
+		if (Boolean.TRUE.equals(row.get("has_supplier_name")) && kept.supplier()
 				&& !expected.supplier().equals(row.get("supplier_name"))) {
 			wrong.add("supplier_name " + row.get("supplier_name"));
 		}
-		if (newTableComplete) {
-			List<String> newSupplier = postgres.jdbc()
-				.queryForList("SELECT supplier_name FROM product_suppliers WHERE product_id = ?", String.class, id);
-			if (!newSupplier.equals(List.of(expected.supplier()))) {
-				wrong.add("product_suppliers " + newSupplier);
-			}
+		if (newTableComplete && !newSupplier.equals(List.of(expected.supplier()))) {
+			wrong.add("product_suppliers " + newSupplier);
 		}
 		return wrong.isEmpty() ? null : "product " + id + " acknowledged as " + expected + " holds " + wrong;
 	}
@@ -342,6 +381,16 @@ class TwoMigrationsOnOneTableTests {
 
 	private static Object lock(long id) {
 		return LOCKS[(int) (id % LOCKS.length)];
+	}
+
+	/**
+	 * Which old columns the writes are synced to.
+	 *
+	 * @param price whether the trigger keeps {@code price}
+	 * @param supplier whether {@code supplier_name} is still written
+	 */
+	private record OldColumns(boolean price, boolean supplier) {
+
 	}
 
 	private record Instance(String name, ConfigurableApplicationContext context, AtomicInteger inFlight) {
