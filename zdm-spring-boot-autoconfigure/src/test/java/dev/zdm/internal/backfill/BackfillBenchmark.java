@@ -481,8 +481,10 @@ class BackfillBenchmark {
 	 * {@code -Dzdm.benchmark.fixed=5:200,10:200} the fixed settings tried (target batch
 	 * ms:pause ms, empty for none), {@code -Dzdm.benchmark.pacing-idle=false} leaves out
 	 * the idle tables, {@code -Dzdm.benchmark.pacing-workload=false} the part under
-	 * pgbench, {@code -Dzdm.benchmark.pgbench-rows}, {@code -Dzdm.benchmark.windows} and
-	 * {@code -Dzdm.benchmark.window-seconds} the workload's table and windows.
+	 * pgbench, {@code -Dzdm.benchmark.spike-rounds=N} (3) how many spikes are run (their
+	 * median is read), {@code -Dzdm.benchmark.pgbench-rows},
+	 * {@code -Dzdm.benchmark.windows} and {@code -Dzdm.benchmark.window-seconds} the
+	 * workload's table and windows.
 	 */
 	@Test
 	void pacingByImpact() throws Exception {
@@ -592,14 +594,29 @@ class BackfillBenchmark {
 			else {
 				System.out.println("no fixed setting kept the p99 within 1.2x in this run");
 			}
-			double[] spike = spikeRun(service, pgbench, workloadRows);
-			System.out.printf("%-56s %14.1f   (p99 paused %.2f ms, doubled and paused %.2f ms)%n",
-					"spike (workload doubled): s until p99 within 1.2x", spike[0], spike[3], spike[4]);
-			System.out.printf("%-56s %14.1f%n", "  of the steady workload's paused p99 instead", spike[2]);
-			System.out.printf("%-56s %14.1f%n", "after the spike: s until the copy is back to its rate", spike[1]);
-			verdicts.add(verdict("spike: seconds until p99 within 1.2x of the doubled workload's paused p99", spike[0],
-					"<=", 2.0));
-			verdicts.add(verdict("after the spike: seconds until the copy speeds up again", spike[1], "<=", 10.0));
+			// one spike's 0.5 s buckets hold about 200 of the steady workload's
+			// transactions,
+			// so one run's p99 is two of them: the median of several spikes is read
+			int spikes = Integer.getInteger("zdm.benchmark.spike-rounds", 3);
+			List<Double> recoveries = new ArrayList<>();
+			List<Double> speedUps = new ArrayList<>();
+			for (int round = 1; round <= spikes; round++) {
+				double[] spike = spikeRun(service, pgbench, workloadRows, round);
+				System.out.printf("%-56s %14.1f   (p99 paused %.2f ms, doubled and paused %.2f ms)%n",
+						"spike " + round + " (workload doubled): s until p99 within 1.2x", spike[0], spike[3],
+						spike[4]);
+				System.out.printf("%-56s %14.1f%n", "  of the steady workload's paused p99 instead", spike[2]);
+				System.out.printf("%-56s %14.1f%n", "  after the spike: s until the copy is back to its rate",
+						spike[1]);
+				// a spike never recovered from counts as the slowest
+				recoveries.add(Double.isNaN(spike[0]) ? Double.POSITIVE_INFINITY : spike[0]);
+				speedUps.add(Double.isNaN(spike[1]) ? Double.POSITIVE_INFINITY : spike[1]);
+			}
+			verdicts.add(verdict(
+					"spike: seconds until p99 within 1.2x of the doubled workload's paused p99, median of " + spikes,
+					median(recoveries), "<=", 2.0));
+			verdicts.add(verdict("after the spike: seconds until the copy speeds up again, median of " + spikes,
+					median(speedUps), "<=", 10.0));
 		}
 		System.out.println();
 		System.out.println("targets (issue 21)");
@@ -844,10 +861,10 @@ class BackfillBenchmark {
 	 * @return seconds to recover (doubled yardstick), seconds to speed up, seconds to
 	 * recover (steady yardstick), the steady and the doubled paused p99 in ms
 	 */
-	private double[] spikeRun(BackfillService service, PgBench pgbench, int rows) throws Exception {
-		String table = "pace_spike";
+	private double[] spikeRun(BackfillService service, PgBench pgbench, int rows, int round) throws Exception {
+		String table = "pace_spike_" + round;
 		createTable(table, rows);
-		String id = "pace-spike";
+		String id = "pace-spike-" + round;
 		long seconds = 4L * WINDOW.toSeconds() + 30;
 		try (PgBench.Run run = pgbench.start(postgres, table, rows, 1, seconds + 60)) {
 			PhaseController controller = start(id, migration(id, table, BackfillSettings.defaults()), warmRunners());
