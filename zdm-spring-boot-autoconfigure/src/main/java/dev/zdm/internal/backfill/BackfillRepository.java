@@ -38,12 +38,15 @@ public class BackfillRepository {
 
 	// zdm's own statements on the pool's other connections (heartbeats, progress, these
 	// checks of other copies) begin with the marker; a session idle in a transaction
-	// shows the transaction's last statement, which for zdm's own is marked as well
+	// shows the transaction's last statement, which for zdm's own is marked as well. The
+	// driver's BEGIN, COMMIT and ROLLBACK cannot carry the marker and do not show whose
+	// transaction they are: beside a copy they were zdm's only statements counted; an
+	// application's transactions count by their statements.
 	private static final String OTHERS_BUSY = """
 			/* zdm */ SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND backend_type = 'client backend'
 			  AND state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid() AND pid <> ALL (?)
-			  AND query NOT LIKE '/* zdm */%'
+			  AND query NOT LIKE '/* zdm */%' AND query NOT IN ('BEGIN', 'COMMIT', 'ROLLBACK')
 			""";
 
 	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
