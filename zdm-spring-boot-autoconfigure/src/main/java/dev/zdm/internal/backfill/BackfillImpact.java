@@ -142,8 +142,9 @@ final class BackfillImpact {
 		}
 		TailSampler sampler = this.sampler;
 		TailSampler.Tail tail = (sampler != null) ? sampler.tail(budget) : null;
-		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase,
-				tail);
+		double busyShare = (sampler != null) ? sampler.busyShare() : Double.NaN;
+		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase, tail,
+				busyShare);
 	}
 
 	/**
@@ -180,9 +181,12 @@ final class BackfillImpact {
 	 * @param autovacuumPhase the phase of an autovacuum on the table, or {@code null}
 	 * @param tail the probes taken at any moment since the last reading with enough of
 	 * them, or {@code null} if none
+	 * @param busyShare the share of the sampler's latest checks that found another
+	 * session busy, known from its first checks on (before the first tail), or
+	 * {@code NaN}
 	 */
 	record Reading(double probe, double baselineProbe, double application, double baselineApplication,
-			@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail) {
+			@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail, double busyShare) {
 
 	}
 

@@ -153,6 +153,7 @@ public final class BackfillPacer {
 		else {
 			double budget = budget();
 			String over = null;
+			boolean idle = false;
 			if (reading.autovacuumPhase() != null) {
 				reason = ThrottleReason.AUTOVACUUM;
 				over = "autovacuum works on " + this.migration.table() + " (" + reading.autovacuumPhase() + ")";
@@ -211,6 +212,7 @@ public final class BackfillPacer {
 					// cost an idle copy of a million rows a fifth of its speed
 					this.batchNanos = longest;
 					this.duty = 1;
+					idle = true;
 				}
 				else if (over == null && !this.tailHolds) {
 					this.batchNanos = Math.min(longest, this.batchNanos * 1.5);
@@ -219,8 +221,10 @@ public final class BackfillPacer {
 			}
 			double nanosPerRow = (double) tookNanos / Math.max(1, rows);
 			long wanted = Math.round(this.batchNanos / nanosPerRow);
-			size = (int) Math.max(this.settings.minBatchSize(),
-					Math.min(Math.min(this.settings.maxBatchSize(), 2L * batchSize), wanted));
+			// batches grow at most twice the rows at a time, unless no one is there to
+			// feel one that runs longer than it should
+			long most = idle ? this.settings.maxBatchSize() : Math.min(this.settings.maxBatchSize(), 2L * batchSize);
+			size = (int) Math.max(this.settings.minBatchSize(), Math.min(most, wanted));
 			pauseNanos = Math.max(this.settings.pause().toNanos(), Math.round(tookNanos * (1 - this.duty) / this.duty));
 			pauseNanos = Math.min(pauseNanos, this.settings.throttleCheckInterval().toNanos());
 		}
@@ -254,12 +258,17 @@ public final class BackfillPacer {
 
 	/**
 	 * Whether a reading shows no workload beside the copy: the other sessions of the
-	 * database were hardly ever busy (see {@link TailSampler#MIN_BUSY_SHARE}) and the
-	 * application made too few database calls to count.
+	 * database were hardly ever busy (see {@link TailSampler#MIN_BUSY_SHARE}), by the
+	 * tail or, before the first tail, by the sampler's checks so far, and the application
+	 * made too few database calls to count.
 	 */
 	private static boolean noWorkload(BackfillImpact.Reading reading) {
+		if (!Double.isNaN(reading.application())) {
+			return false;
+		}
 		TailSampler.Tail tail = reading.tail();
-		return tail != null && tail.busyShare() < TailSampler.MIN_BUSY_SHARE && Double.isNaN(reading.application());
+		double busyShare = (tail != null) ? tail.busyShare() : reading.busyShare();
+		return busyShare < TailSampler.MIN_BUSY_SHARE;
 	}
 
 	/**

@@ -57,6 +57,12 @@ final class TailSampler {
 	 */
 	private static final int BUSY_CHECKS = 150;
 
+	/**
+	 * Fewest checks of the other sessions a busy share needs before a tail is read: the
+	 * baseline window before the copy's first batches holds about a dozen.
+	 */
+	static final int MIN_BUSY_CHECKS = 10;
+
 	private static final int BASELINE_CAPACITY = 128;
 
 	/**
@@ -172,6 +178,26 @@ final class TailSampler {
 			}
 			double busyShare = (this.busyChecks > 0) ? (double) busy / this.busyChecks : 0;
 			return new Tail(probes, over, threshold, busyShare);
+		}
+	}
+
+	/**
+	 * Return the share of the latest checks of the other sessions that found one busy,
+	 * over the checks made so far (up to about 3 seconds' worth): known long before the
+	 * first {@link #tail(double) tail}, which waits for {@link #MIN_PROBES} probes of the
+	 * copy.
+	 * @return the share, or {@code NaN} before {@link #MIN_BUSY_CHECKS} checks
+	 */
+	double busyShare() {
+		synchronized (this.lock) {
+			if (this.busyChecks < MIN_BUSY_CHECKS) {
+				return Double.NaN;
+			}
+			int busy = 0;
+			for (int i = 0; i < this.busyChecks; i++) {
+				busy += this.busy[i] ? 1 : 0;
+			}
+			return (double) busy / this.busyChecks;
 		}
 	}
 

@@ -81,9 +81,10 @@ class BackfillPacerTests {
 	@Test
 	void applicationLatencyOverTheBudgetHoldsTheCopyBack() {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults().toBuilder().maxLatencyIncrease(0.5).build(), List.of());
-		BackfillImpact.Reading slower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null, null);
+		BackfillImpact.Reading slower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null, null,
+				Double.NaN);
 		BackfillImpact.Reading muchSlower = new BackfillImpact.Reading(100_000, 100_000, 1_600_000, 1_000_000, null,
-				null);
+				null, Double.NaN);
 		assertThat(pacer.nextPace(1000, 1000, Duration.ofMillis(10), slower).reason()).isNull();
 		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), muchSlower);
 		assertThat(pace.reason()).isEqualTo(ThrottleReason.APPLICATION_LATENCY);
@@ -138,9 +139,10 @@ class BackfillPacerTests {
 		// every probe slow, but other sessions are busy 1% of the time: no one feels the
 		// copy but the probe itself
 		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), tail(40, 40, 0.01));
-		// it speeds up: batches half as long again, at most twice as many rows
+		// it goes to full pace: 200 ms batches (the target batch duration) at 10 µs a row
 		assertThat(pace.reason()).isNull();
-		assertThat(pace.batchSize()).isEqualTo(2000);
+		assertThat(pace.batchSize()).isEqualTo(20_000);
+		assertThat(pace.pause()).isZero();
 	}
 
 	@Test
@@ -150,15 +152,34 @@ class BackfillPacerTests {
 		// a calm tail while other sessions are busy a tenth of the time: one step up
 		BackfillPacer.Pace stepped = pacer.nextPace(1000, 1000, took, tail(40, 2, 0.1));
 		assertThat(stepped.pause()).isGreaterThan(Duration.ofMillis(5));
-		// no other session busy and no application calls: all the time from now on
+		// no other session busy and no application calls: all the time from now on, and
+		// batches of the target duration at once (200 ms at 10 µs a row)
 		BackfillPacer.Pace idle = pacer.nextPace(1000, 1000, took, tail(40, 2, 0.0));
 		assertThat(idle.reason()).isNull();
 		assertThat(idle.pause()).isZero();
-		assertThat(idle.batchSize()).isEqualTo(2000);
+		assertThat(idle.batchSize()).isEqualTo(20_000);
 		// then a workload appears and feels the copy: it backs off to half the time
-		BackfillPacer.Pace busy = pacer.nextPace(2000, 2000, took.multipliedBy(2), tail(40, 12, 0.1));
+		BackfillPacer.Pace busy = pacer.nextPace(20_000, 20_000, took.multipliedBy(20), tail(40, 12, 0.1));
 		assertThat(busy.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
-		assertThat(busy.pause()).isEqualTo(Duration.ofMillis(20));
+		assertThat(busy.pause()).isEqualTo(Duration.ofMillis(200));
+		assertThat(busy.batchSize()).isEqualTo(10_000);
+	}
+
+	@Test
+	void beforeTheFirstTailTheSamplersChecksTellThatNoOneIsThere() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		Duration took = Duration.ofMillis(10);
+		// no tail yet (too few probes of the copy), no sampler checks yet either: a step
+		BackfillPacer.Pace unknown = pacer.nextPace(1000, 1000, took, beforeTail(Double.NaN));
+		assertThat(unknown.pause()).isGreaterThan(Duration.ofMillis(5));
+		assertThat(unknown.batchSize()).isEqualTo(2000);
+		// the checks so far found another session busy a tenth of the time: a step
+		BackfillPacer.Pace busy = pacer.nextPace(1000, 1000, took, beforeTail(0.1));
+		assertThat(busy.pause()).isGreaterThan(Duration.ofMillis(5));
+		// they found no one: full pace
+		BackfillPacer.Pace idle = pacer.nextPace(1000, 1000, took, beforeTail(0.0));
+		assertThat(idle.pause()).isZero();
+		assertThat(idle.batchSize()).isEqualTo(20_000);
 	}
 
 	@Test
@@ -185,12 +206,16 @@ class BackfillPacerTests {
 
 	private static BackfillImpact.Reading tail(int probes, int slow, double busyShare) {
 		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
-				new TailSampler.Tail(probes, slow, 170_000, busyShare));
+				new TailSampler.Tail(probes, slow, 170_000, busyShare), busyShare);
+	}
+
+	private static BackfillImpact.Reading beforeTail(double busyShare) {
+		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null, null, busyShare);
 	}
 
 	private static BackfillImpact.Reading probe(long baselineMicros, long probeMicros) {
-		return new BackfillImpact.Reading(probeMicros * 1000, baselineMicros * 1000, Double.NaN, Double.NaN, null,
-				null);
+		return new BackfillImpact.Reading(probeMicros * 1000, baselineMicros * 1000, Double.NaN, Double.NaN, null, null,
+				Double.NaN);
 	}
 
 	@Test
