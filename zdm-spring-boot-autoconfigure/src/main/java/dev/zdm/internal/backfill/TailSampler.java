@@ -172,11 +172,7 @@ final class TailSampler {
 			}
 			int probes = this.copyingCount;
 			this.copyingCount = 0;
-			int busy = 0;
-			for (int i = 0; i < this.busyChecks; i++) {
-				busy += this.busy[i] ? 1 : 0;
-			}
-			double busyShare = (this.busyChecks > 0) ? (double) busy / this.busyChecks : 0;
+			double busyShare = (this.busyChecks > 0) ? (double) busyCount() / this.busyChecks : 0;
 			return new Tail(probes, over, threshold, busyShare);
 		}
 	}
@@ -190,15 +186,17 @@ final class TailSampler {
 	 */
 	double busyShare() {
 		synchronized (this.lock) {
-			if (this.busyChecks < MIN_BUSY_CHECKS) {
-				return Double.NaN;
-			}
-			int busy = 0;
-			for (int i = 0; i < this.busyChecks; i++) {
-				busy += this.busy[i] ? 1 : 0;
-			}
-			return (double) busy / this.busyChecks;
+			return (this.busyChecks < MIN_BUSY_CHECKS) ? Double.NaN : (double) busyCount() / this.busyChecks;
 		}
+	}
+
+	// under the lock
+	private int busyCount() {
+		int busy = 0;
+		for (int i = 0; i < this.busyChecks; i++) {
+			busy += this.busy[i] ? 1 : 0;
+		}
+		return busy;
 	}
 
 	/**
