@@ -594,23 +594,23 @@ class BackfillBenchmark {
 			else {
 				System.out.println("no fixed setting kept the p99 within 1.2x in this run");
 			}
-			// one spike's 0.5 s buckets hold about 200 of the steady workload's
-			// transactions,
-			// so one run's p99 is two of them: the median of several spikes is read
+			// a spike's 0.5 s bucket holds about 200 transactions of the steady
+			// workload, so its p99 is two of them: the median of several spikes counts
 			int spikes = Integer.getInteger("zdm.benchmark.spike-rounds", 3);
 			List<Double> recoveries = new ArrayList<>();
 			List<Double> speedUps = new ArrayList<>();
 			for (int round = 1; round <= spikes; round++) {
-				double[] spike = spikeRun(service, pgbench, workloadRows, round);
+				SpikeRun spike = spikeRun(service, pgbench, workloadRows, round);
 				System.out.printf("%-56s %14.1f   (p99 paused %.2f ms, doubled and paused %.2f ms)%n",
-						"spike " + round + " (workload doubled): s until p99 within 1.2x", spike[0], spike[3],
-						spike[4]);
-				System.out.printf("%-56s %14.1f%n", "  of the steady workload's paused p99 instead", spike[2]);
+						"spike " + round + " (workload doubled): s until p99 within 1.2x", spike.recovered(),
+						spike.pausedP99(), spike.doubledP99());
+				System.out.printf("%-56s %14.1f%n", "  of the steady workload's paused p99 instead",
+						spike.recoveredToSteady());
 				System.out.printf("%-56s %14.1f%n", "  after the spike: s until the copy is back to its rate",
-						spike[1]);
+						spike.speedUp());
 				// a spike never recovered from counts as the slowest
-				recoveries.add(Double.isNaN(spike[0]) ? Double.POSITIVE_INFINITY : spike[0]);
-				speedUps.add(Double.isNaN(spike[1]) ? Double.POSITIVE_INFINITY : spike[1]);
+				recoveries.add(Double.isNaN(spike.recovered()) ? Double.POSITIVE_INFINITY : spike.recovered());
+				speedUps.add(Double.isNaN(spike.speedUp()) ? Double.POSITIVE_INFINITY : spike.speedUp());
 			}
 			verdicts.add(verdict(
 					"spike: seconds until p99 within 1.2x of the doubled workload's paused p99, median of " + spikes,
@@ -858,10 +858,8 @@ class BackfillBenchmark {
 	 * doubled workload's p99 with the copy paused (measured after the spike, as the
 	 * paused windows are for the steady workload), and of the steady workload's, and how
 	 * long after the spike until the copy is back to 80% of its rate before it.
-	 * @return seconds to recover (doubled yardstick), seconds to speed up, seconds to
-	 * recover (steady yardstick), the steady and the doubled paused p99 in ms
 	 */
-	private double[] spikeRun(BackfillService service, PgBench pgbench, int rows, int round) throws Exception {
+	private SpikeRun spikeRun(BackfillService service, PgBench pgbench, int rows, int round) throws Exception {
 		String table = "pace_spike_" + round;
 		createTable(table, rows);
 		String id = "pace-spike-" + round;
@@ -912,8 +910,8 @@ class BackfillBenchmark {
 			double baselineP99 = latencies(transactions, List.of(baselineWindow)).percentile(99);
 			double doubledP99 = latencies(transactions, List.of(doubledWindow)).percentile(99);
 			this.jdbc.execute("DROP TABLE " + table);
-			return new double[] { recoveredAfter(transactions, spikeStart, spikeEnd, doubledP99), speedUp,
-					recoveredAfter(transactions, spikeStart, spikeEnd, baselineP99), baselineP99, doubledP99 };
+			return new SpikeRun(recoveredAfter(transactions, spikeStart, spikeEnd, doubledP99), speedUp,
+					recoveredAfter(transactions, spikeStart, spikeEnd, baselineP99), baselineP99, doubledP99);
 		}
 	}
 
@@ -945,6 +943,21 @@ class BackfillBenchmark {
 			.sorted()
 			.toArray();
 		return new Latencies((in.length > 0) ? in : new long[] { 0 });
+	}
+
+	/**
+	 * One spike's figures, in seconds ({@code NaN} if never) and milliseconds.
+	 *
+	 * @param recovered until the p99 is within 1.2x of the doubled workload's paused p99
+	 * @param speedUp after the spike, until the copy is back to 80% of its rate
+	 * @param recoveredToSteady until the p99 is within 1.2x of the steady workload's
+	 * paused p99
+	 * @param pausedP99 the steady workload's p99 with the copy paused
+	 * @param doubledP99 the doubled workload's p99 with the copy paused
+	 */
+	private record SpikeRun(double recovered, double speedUp, double recoveredToSteady, double pausedP99,
+			double doubledP99) {
+
 	}
 
 	private record WorkloadRun(String label, Latencies before, Latencies paused, Latencies copying,
