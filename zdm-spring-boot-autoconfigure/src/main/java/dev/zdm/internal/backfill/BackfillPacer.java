@@ -258,17 +258,13 @@ public final class BackfillPacer {
 
 	/**
 	 * Whether a reading shows no workload beside the copy: the other sessions of the
-	 * database were hardly ever busy (see {@link TailSampler#MIN_BUSY_SHARE}), by the
-	 * tail or, before the first tail, by the sampler's checks so far, and the application
-	 * made too few database calls to count.
+	 * database were hardly ever busy by the sampler's checks so far (see
+	 * {@link TailSampler#MIN_BUSY_SHARE}; the same checks a tail reading counts, known
+	 * before the first one), and the application made too few database calls to count.
 	 */
 	private static boolean noWorkload(BackfillImpact.Reading reading) {
-		if (!Double.isNaN(reading.application())) {
-			return false;
-		}
-		TailSampler.Tail tail = reading.tail();
-		double busyShare = (tail != null) ? tail.busyShare() : reading.busyShare();
-		return busyShare < TailSampler.MIN_BUSY_SHARE;
+		// NaN, too few checks yet, is no answer
+		return Double.isNaN(reading.application()) && reading.busyShare() < TailSampler.MIN_BUSY_SHARE;
 	}
 
 	/**
