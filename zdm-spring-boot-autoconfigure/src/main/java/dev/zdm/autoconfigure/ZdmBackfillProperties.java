@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.springframework.util.unit.DataSize;
+
 /**
  * Configuration properties of one migration's backfill,
  * {@code zdm.migrations.<id>.backfill}.
@@ -123,6 +125,19 @@ public class ZdmBackfillProperties {
 	 * (pg_read_all_stats).
 	 */
 	private Duration maxReplicationLag = Duration.ofSeconds(10);
+
+	/**
+	 * WAL segments waiting to be archived above which the backfill holds back. 0 or less
+	 * to never hold back for them. Read only where the server archives (archive_mode), by
+	 * a role with pg_monitor.
+	 */
+	private long maxWalArchiveBacklog = 32;
+
+	/**
+	 * WAL the database may write per second, such as 64MB, above which the backfill holds
+	 * back. 0 for no ceiling.
+	 */
+	private DataSize maxWalRate = DataSize.ofBytes(0);
 
 	/**
 	 * Failed attempts in a row of one batch after which the backfill stops in the failed
@@ -306,6 +321,22 @@ public class ZdmBackfillProperties {
 
 	public void setMaxReplicationLag(Duration maxReplicationLag) {
 		this.maxReplicationLag = maxReplicationLag;
+	}
+
+	public long getMaxWalArchiveBacklog() {
+		return this.maxWalArchiveBacklog;
+	}
+
+	public void setMaxWalArchiveBacklog(long maxWalArchiveBacklog) {
+		this.maxWalArchiveBacklog = maxWalArchiveBacklog;
+	}
+
+	public DataSize getMaxWalRate() {
+		return this.maxWalRate;
+	}
+
+	public void setMaxWalRate(DataSize maxWalRate) {
+		this.maxWalRate = maxWalRate;
 	}
 
 	public int getMaxBatchAttempts() {

@@ -85,6 +85,10 @@ final class ZdmSettings {
 					"0 (no ceiling) or more");
 		}
 		latencyIncrease(id, prefix + "max-latency-increase", backfill.getMaxLatencyIncrease());
+		if (backfill.getMaxWalRate() == null || backfill.getMaxWalRate().isNegative()) {
+			throw outOfRange(id, prefix + "max-wal-rate", backfill.getMaxWalRate(),
+					"0 (no ceiling) or a size of WAL per second, for example 64MB");
+		}
 		if (backfill.getVerificationPasses() < 2) {
 			throw outOfRange(id, prefix + "verification-passes", backfill.getVerificationPasses(),
 					"at least 2 (one pass to find and repair rows, one to confirm them)");

@@ -42,7 +42,13 @@ public enum ThrottleReason {
 	ROWS_PER_SECOND("rows-per-second"),
 
 	/** Other backfills hold the fleet's backfill slots on the table or the database. */
-	CONCURRENCY("concurrency");
+	CONCURRENCY("concurrency"),
+
+	/** More WAL segments than allowed wait for the archiver. */
+	WAL_ARCHIVE_BACKLOG("wal-archive-backlog"),
+
+	/** The database writes WAL faster than allowed. */
+	WAL_RATE("wal-rate");
 
 	private final String value;
 

@@ -46,18 +46,28 @@ import java.util.List;
  * taken over
  * @param maxFailureShare share of failed attempts among the latest {@code failureWindow}
  * above which the backfill stops in the {@code failed} state until it is resumed
+ * @param maxWalArchiveBacklog WAL segments waiting for the archiver above which the
+ * backfill holds back, or 0 (or less) to never hold back for them
+ * @param maxWalRate bytes of WAL per second the database may write before the backfill
+ * holds back, or 0 for no ceiling
  */
 public record BackfillSettings(boolean enabled, int initialBatchSize, int minBatchSize, int maxBatchSize,
 		Duration targetBatchDuration, Duration pause, Duration lockTimeout, Duration statementTimeout,
 		int maxLockWaiters, Duration maxTransactionAge, Duration throttleCheckInterval, List<TimeWindow> timeWindows,
 		ZoneId timeZone, long vacuumEveryRows, int verificationPasses, int verificationBatchSize,
 		Duration verificationPause, Duration maxReplicationLag, double maxLatencyIncrease, long maxRowsPerSecond,
-		int maxBatchAttempts, int failureWindow, double maxFailureShare) {
+		int maxBatchAttempts, int failureWindow, double maxFailureShare, long maxWalArchiveBacklog, long maxWalRate) {
 
 	/**
 	 * The default {@link #maxReplicationLag()}.
 	 */
 	public static final Duration DEFAULT_MAX_REPLICATION_LAG = Duration.ofSeconds(10);
+
+	/**
+	 * The default {@link #maxWalArchiveBacklog()}: 32 segments, 512 MB of WAL with the
+	 * default segment size.
+	 */
+	public static final long DEFAULT_MAX_WAL_ARCHIVE_BACKLOG = 32;
 
 	/**
 	 * The default {@link #maxLatencyIncrease()}: 20%.
@@ -97,6 +107,10 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 		if (maxRowsPerSecond < 0) {
 			throw new IllegalArgumentException(
 					"The rows per second ceiling must be at least 0, for none (was " + maxRowsPerSecond + ")");
+		}
+		if (maxWalRate < 0) {
+			throw new IllegalArgumentException(
+					"The WAL rate ceiling must be at least 0 bytes per second, for none (was " + maxWalRate + ")");
 		}
 	}
 
@@ -141,6 +155,8 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			.maxReplicationLag(Duration.ZERO)
 			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
 			.maxRowsPerSecond(0)
+			.maxWalArchiveBacklog(0)
+			.maxWalRate(0)
 			.build();
 	}
 
@@ -206,6 +222,10 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 
 		private double maxFailureShare = 0.5;
 
+		private long maxWalArchiveBacklog = DEFAULT_MAX_WAL_ARCHIVE_BACKLOG;
+
+		private long maxWalRate;
+
 		private Builder() {
 		}
 
@@ -233,6 +253,8 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			this.maxBatchAttempts = settings.maxBatchAttempts;
 			this.failureWindow = settings.failureWindow;
 			this.maxFailureShare = settings.maxFailureShare;
+			this.maxWalArchiveBacklog = settings.maxWalArchiveBacklog;
+			this.maxWalRate = settings.maxWalRate;
 		}
 
 		public Builder enabled(boolean enabled) {
@@ -357,6 +379,16 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 			return this;
 		}
 
+		public Builder maxWalArchiveBacklog(long maxWalArchiveBacklog) {
+			this.maxWalArchiveBacklog = maxWalArchiveBacklog;
+			return this;
+		}
+
+		public Builder maxWalRate(long maxWalRate) {
+			this.maxWalRate = maxWalRate;
+			return this;
+		}
+
 		/**
 		 * Build the settings, checking they are consistent.
 		 * @return the settings
@@ -368,7 +400,7 @@ public record BackfillSettings(boolean enabled, int initialBatchSize, int minBat
 					this.maxTransactionAge, this.throttleCheckInterval, this.timeWindows, this.timeZone,
 					this.vacuumEveryRows, this.verificationPasses, this.verificationBatchSize, this.verificationPause,
 					this.maxReplicationLag, this.maxLatencyIncrease, this.maxRowsPerSecond, this.maxBatchAttempts,
-					this.failureWindow, this.maxFailureShare);
+					this.failureWindow, this.maxFailureShare, this.maxWalArchiveBacklog, this.maxWalRate);
 		}
 
 	}

@@ -41,6 +41,8 @@ class BackfillSettingsTests {
 		.maxRowsPerSecond(17)
 		.maxBatchAttempts(16)
 		.failureBudget(17, 0.18)
+		.maxWalArchiveBacklog(19)
+		.maxWalRate(20)
 		.build();
 
 	@Test
@@ -49,7 +51,7 @@ class BackfillSettingsTests {
 			.isEqualTo(new BackfillSettings(false, 300, 200, 400, Duration.ofMillis(30), Duration.ofMillis(40),
 					Duration.ofMillis(500), Duration.ofSeconds(6), 7, Duration.ofMinutes(8), Duration.ofMillis(900),
 					List.of(new TimeWindow(LocalTime.of(22, 0), LocalTime.of(6, 0))), ZoneId.of("Europe/Paris"), 11, 12,
-					13, Duration.ofMillis(14), Duration.ofSeconds(15), 0.16, 17, 16, 17, 0.18));
+					13, Duration.ofMillis(14), Duration.ofSeconds(15), 0.16, 17, 16, 17, 0.18, 19, 20));
 	}
 
 	@Test
@@ -76,9 +78,20 @@ class BackfillSettingsTests {
 		assertThat(unpaced.maxLockWaiters()).isEqualTo(Integer.MAX_VALUE);
 		assertThat(unpaced.maxTransactionAge()).isZero();
 		assertThat(unpaced.maxReplicationLag()).isZero();
+		assertThat(unpaced.maxWalArchiveBacklog()).isZero();
+		assertThat(unpaced.maxWalRate()).isZero();
 		assertThat(unpaced.timeWindows()).isEmpty();
 		assertThat(unpaced.verificationBatchSize()).isEqualTo(400);
 		assertThat(unpaced.lockTimeout()).isEqualTo(CUSTOM.lockTimeout());
+	}
+
+	@Test
+	void walSignalsHaveTheirDefaultsAndANegativeRateIsRefused() {
+		assertThat(BackfillSettings.defaults().maxWalArchiveBacklog())
+			.isEqualTo(BackfillSettings.DEFAULT_MAX_WAL_ARCHIVE_BACKLOG);
+		assertThat(BackfillSettings.defaults().maxWalRate()).isZero();
+		assertThatIllegalArgumentException().isThrownBy(() -> BackfillSettings.builder().maxWalRate(-1).build())
+			.withMessageContaining("WAL rate ceiling must be at least 0");
 	}
 
 	@Test

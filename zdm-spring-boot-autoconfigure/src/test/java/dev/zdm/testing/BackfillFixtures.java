@@ -2,6 +2,12 @@ package dev.zdm.testing;
 
 import java.time.Duration;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -55,6 +61,33 @@ public final class BackfillFixtures {
 			.up("email_address", "lower(email)")
 			.backfill(settings)
 			.build();
+	}
+
+	/**
+	 * Return the rows a backfill has walked so far.
+	 * @param service the backfill service
+	 * @param id the migration
+	 * @return the rows, 0 before it started
+	 */
+	public static long rowsDone(BackfillService service, String id) {
+		BackfillProgress progress = service.progress(id);
+		return (progress != null) ? progress.rowsDone() : 0;
+	}
+
+	/**
+	 * Return how often a signal has held a migration's copy back, by the
+	 * {@code zdm.backfill.throttle.pauses} meter.
+	 * @param meters the registry of the backfill's meters
+	 * @param id the migration
+	 * @param reason the signal
+	 * @return the count, 0 before the signal first held the copy back (its meters are
+	 * registered then)
+	 */
+	public static double throttlePauses(MeterRegistry meters, String id, ThrottleReason reason) {
+		Counter counter = meters.find("zdm.backfill.throttle.pauses")
+			.tags("migration", id, "reason", reason.value())
+			.counter();
+		return (counter != null) ? counter.count() : 0;
 	}
 
 }

@@ -207,6 +207,20 @@ public final class LiveWorkload {
 	}
 
 	/**
+	 * Stop, and assert that no write failed, that inserts, updates and deletes all ran,
+	 * and that every acknowledged write reads back with its last value.
+	 * @throws InterruptedException if interrupted while the writers stop
+	 */
+	public void stopAndAssertNoWriteLost() throws InterruptedException {
+		stop();
+		assertThat(failure()).isNull();
+		assertThat(this.inserts.get()).as("inserts").isPositive();
+		assertThat(this.updates.get()).as("updates").isPositive();
+		assertThat(this.deletes.get()).as("deletes").isPositive();
+		assertThat(lostWrites()).as("lost writes").isZero();
+	}
+
+	/**
 	 * Return the writes acknowledged so far.
 	 * @return inserts, updates and deletes together
 	 */

@@ -12,6 +12,7 @@ import dev.zdm.internal.fleet.FleetRegistry;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
+import dev.zdm.internal.locks.WalInspector;
 
 /**
  * What every backfill run of an instance works with, whichever migration it backfills.
@@ -24,6 +25,8 @@ import dev.zdm.internal.locks.ReplicationLagInspector;
  * @param lockInspector where the load checks read lock waiters and old transactions
  * @param replicationLagInspector where the load checks read the replicas' lag, or
  * {@code null} for no such check
+ * @param walInspector where the load checks read the WAL archive backlog and rate, or
+ * {@code null} for no such checks
  * @param throttles further load checks consulted before each batch
  * @param listener the listener told of each batch, pass and hold-back
  * @param applicationLatency the application's own database call times, for the pacing, or
@@ -33,8 +36,8 @@ import dev.zdm.internal.locks.ReplicationLagInspector;
  */
 public record BackfillEnvironment(DataSource dataSource, FleetRegistry fleet, MigrationStateRepository states,
 		Duration fleetTimeout, LockInspector lockInspector, @Nullable ReplicationLagInspector replicationLagInspector,
-		List<BackfillThrottle> throttles, BackfillListener listener, @Nullable ApplicationLatency applicationLatency,
-		int maxConcurrentBackfills) {
+		@Nullable WalInspector walInspector, List<BackfillThrottle> throttles, BackfillListener listener,
+		@Nullable ApplicationLatency applicationLatency, int maxConcurrentBackfills) {
 
 	/**
 	 * The default {@link #maxConcurrentBackfills()}.
@@ -53,8 +56,8 @@ public record BackfillEnvironment(DataSource dataSource, FleetRegistry fleet, Mi
 			Duration fleetTimeout, LockInspector lockInspector,
 			@Nullable ReplicationLagInspector replicationLagInspector, List<BackfillThrottle> throttles,
 			BackfillListener listener) {
-		this(dataSource, fleet, states, fleetTimeout, lockInspector, replicationLagInspector, throttles, listener, null,
-				DEFAULT_MAX_CONCURRENT_BACKFILLS);
+		this(dataSource, fleet, states, fleetTimeout, lockInspector, replicationLagInspector, null, throttles, listener,
+				null, DEFAULT_MAX_CONCURRENT_BACKFILLS);
 	}
 
 }

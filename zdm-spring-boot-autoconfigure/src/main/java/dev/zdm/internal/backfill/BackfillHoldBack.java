@@ -43,7 +43,7 @@ public final class BackfillHoldBack {
 		this.migration = migration;
 		this.instanceId = instanceId;
 		this.pacer = new BackfillPacer(migration, migration.backfill(), environment.lockInspector(),
-				environment.replicationLagInspector(), environment.throttles());
+				environment.replicationLagInspector(), environment.walInspector(), environment.throttles());
 		this.listener = environment.listener();
 		this.signal = signal;
 	}

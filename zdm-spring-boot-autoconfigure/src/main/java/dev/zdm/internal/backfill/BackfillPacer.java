@@ -9,10 +9,13 @@ import org.jspecify.annotations.Nullable;
 
 import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.internal.ddl.MigrationPlan;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector.Replica;
 import dev.zdm.internal.locks.TableLockFigures;
+import dev.zdm.internal.locks.WalInspector;
+import dev.zdm.internal.locks.WalInspector.ArchiveBacklog;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.TimeWindow;
@@ -66,6 +69,8 @@ public final class BackfillPacer {
 
 	private final @Nullable ReplicationLagInspector replicationLagInspector;
 
+	private final @Nullable WalInspector walInspector;
+
 	/**
 	 * The share of time the copy runs, between {@link #MIN_DUTY} and 1.
 	 */
@@ -90,15 +95,17 @@ public final class BackfillPacer {
 
 	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
 			List<BackfillThrottle> throttles) {
-		this(migration, settings, lockInspector, null, throttles);
+		this(migration, settings, lockInspector, null, null, throttles);
 	}
 
 	BackfillPacer(MigrationDefinition migration, BackfillSettings settings, LockInspector lockInspector,
-			@Nullable ReplicationLagInspector replicationLagInspector, List<BackfillThrottle> throttles) {
+			@Nullable ReplicationLagInspector replicationLagInspector, @Nullable WalInspector walInspector,
+			List<BackfillThrottle> throttles) {
 		this.migration = migration;
 		this.settings = settings;
 		this.lockInspector = lockInspector;
 		this.replicationLagInspector = replicationLagInspector;
+		this.walInspector = walInspector;
 		this.throttles = throttles;
 		this.batchNanos = Math.min(INITIAL_BATCH_NANOS, settings.targetBatchDuration().toNanos());
 	}
@@ -338,10 +345,42 @@ public final class BackfillPacer {
 								+ replica.replayLag() + " behind (at most " + maxLag + " allowed)");
 			}
 		}
+		HoldBack wal = (this.walInspector != null) ? walHoldBack(this.walInspector) : null;
+		if (wal != null) {
+			return wal;
+		}
 		for (BackfillThrottle throttle : this.throttles) {
 			String reason = throttle.holdBackReason(this.migration);
 			if (reason != null) {
 				return new HoldBack(ThrottleReason.CUSTOM, reason);
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * Return why the copy should hold back for the database's WAL: the segments waiting
+	 * for the archiver, which fill its disk and widen the recovery point while the
+	 * archiver is behind, or the WAL it writes per second (the copy's own included).
+	 */
+	private @Nullable HoldBack walHoldBack(WalInspector wal) {
+		long maxBacklog = this.settings.maxWalArchiveBacklog();
+		if (maxBacklog > 0) {
+			ArchiveBacklog backlog = wal.archiveBacklog();
+			if (backlog.readable() && backlog.readySegments() > maxBacklog) {
+				return new HoldBack(ThrottleReason.WAL_ARCHIVE_BACKLOG,
+						backlog.readySegments() + " WAL segments ("
+								+ MigrationPlan.formatBytes(backlog.readySegments() * backlog.segmentBytes())
+								+ ") wait to be archived, at most " + maxBacklog + " (max-wal-archive-backlog)");
+			}
+		}
+		long maxRate = this.settings.maxWalRate();
+		if (maxRate > 0) {
+			Double rate = wal.walRate();
+			if (rate != null && rate > maxRate) {
+				return new HoldBack(ThrottleReason.WAL_RATE,
+						"the database writes " + MigrationPlan.formatBytes(Math.round(rate)) + "/s of WAL, at most "
+								+ MigrationPlan.formatBytes(maxRate) + "/s (max-wal-rate)");
 			}
 		}
 		return null;

@@ -35,6 +35,7 @@ import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
+import dev.zdm.internal.locks.WalInspector;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -97,8 +98,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		this.dataSource = dataSource;
 		this.overrides = new BackfillOverrideRepository(dataSource, states.tables());
 		this.environment = new BackfillEnvironment(dataSource, registry, states, fleetTimeout, lockInspector,
-				replicationLagInspector, throttles, (listener != null) ? listener : BackfillListener.NONE,
-				applicationLatency, maxConcurrentBackfills);
+				replicationLagInspector, new WalInspector(dataSource), throttles,
+				(listener != null) ? listener : BackfillListener.NONE, applicationLatency, maxConcurrentBackfills);
 		this.clearOverrides = Set.copyOf(clearOverrides);
 		this.executor = Executors.newCachedThreadPool((runnable) -> {
 			Thread thread = new Thread(runnable, "zdm-backfill-" + threadCounter.incrementAndGet());

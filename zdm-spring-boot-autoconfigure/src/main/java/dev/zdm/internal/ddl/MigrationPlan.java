@@ -123,7 +123,12 @@ public record MigrationPlan(String migrationId, String table, @Nullable String t
 		return String.format(Locale.ROOT, "%,d", rows);
 	}
 
-	static String formatBytes(long bytes) {
+	/**
+	 * Return a size in bytes in words, such as {@code 4.0 MB} or {@code 96 MB}.
+	 * @param bytes the size
+	 * @return the size in words
+	 */
+	public static String formatBytes(long bytes) {
 		if (bytes < 1024) {
 			return bytes + " bytes";
 		}

@@ -128,13 +128,8 @@ class BackfillLiveTuningTests {
 
 			await().atMost(Duration.ofSeconds(60))
 				.until(() -> this.service.progress(ID).state() == BackfillState.VERIFIED);
-			workload.stop();
-			assertThat(workload.failure()).isNull();
-			assertThat(workload.inserts.get()).isPositive();
-			assertThat(workload.updates.get()).isPositive();
-			assertThat(workload.deletes.get()).isPositive();
+			workload.stopAndAssertNoWriteLost();
 			assertThat(LiveWorkload.disagreeing(postgres, "tuned_orders", false)).isZero();
-			assertThat(workload.lostWrites()).isZero();
 			BackfillProgress progress = this.service.progress(ID);
 			assertThat(progress.verification().succeeded()).isTrue();
 		}

@@ -136,12 +136,7 @@ class FinalContractCheckTests {
 				SecurityContext.NONE);
 		await().atMost(Duration.ofSeconds(30))
 			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone("held", DdlStep.CONTRACT));
-		workload.stop();
-		assertThat(workload.failure()).isNull();
-		assertThat(workload.inserts.get()).isPositive();
-		assertThat(workload.updates.get()).isPositive();
-		assertThat(workload.deletes.get()).isPositive();
-		assertThat(workload.lostWrites()).isZero();
+		workload.stopAndAssertNoWriteLost();
 		// nothing the contract dropped was missing from the new side, and no orphan
 		assertThat(this.jdbc.queryForObject(
 				"SELECT count(*) FROM held_at_contract WHERE id IS NULL "

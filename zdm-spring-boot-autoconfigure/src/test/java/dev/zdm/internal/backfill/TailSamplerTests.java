@@ -113,14 +113,20 @@ class TailSamplerTests {
 			await().atMost(Duration.ofSeconds(30)).until(() -> sampler.baselineProbes() >= 60);
 			sampler.baselineWindow(false);
 			sampler.tail(1.2); // forget the probes taken before the workload was counted
-			// nothing slows the reads: whatever the tail reads, it is not over
-			AtomicReference<TailSampler.Tail> calm = new AtomicReference<>();
+			// nothing slows the reads: the tail does not read over, but by chance, which
+			// a
+			// reading allows for two standard deviations (a few percent of readings, more
+			// on a busy machine): of five readings, at most one
+			List<TailSampler.Tail> calm = new ArrayList<>();
 			await().atMost(Duration.ofSeconds(30)).until(() -> {
 				TailSampler.Tail tail = sampler.tail(1.2);
-				calm.set(tail);
-				return tail != null && tail.busyShare() >= TailSampler.MIN_BUSY_SHARE;
+				if (tail != null && tail.busyShare() >= TailSampler.MIN_BUSY_SHARE) {
+					calm.add(tail);
+				}
+				return calm.size() >= 5;
 			});
-			assertThat(calm.get().over()).as("tail without impact: %s", calm.get()).isFalse();
+			assertThat(calm.stream().filter(TailSampler.Tail::over)).as("tails without impact: %s", calm)
+				.hasSizeLessThanOrEqualTo(1);
 			blocking.set(true);
 			AtomicReference<TailSampler.Tail> slow = new AtomicReference<>();
 			await().atMost(Duration.ofSeconds(30)).until(() -> {

@@ -1,0 +1,204 @@
+package dev.zdm.internal.backfill;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import javax.sql.DataSource;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.util.unit.DataSize;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.metrics.BackfillMetrics;
+import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.LiveWorkload;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static dev.zdm.testing.BackfillFixtures.rowsDone;
+import static dev.zdm.testing.BackfillFixtures.throttlePauses;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests that a copy holds back while the database writes more WAL per second than
+ * {@code max-wal-rate} allows, and goes on once it writes less, against a real PostgreSQL
+ * under inserts, updates and deletes. Isolated: the rate is the whole server's, which
+ * other test classes would add to.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+@Isolated
+class BackfillWalRateTests {
+
+	@RegisterExtension
+	static final PostgresExtension postgres = new PostgresExtension();
+
+	private static final String ID = "wal-rate";
+
+	private static final int ROWS = 15_000;
+
+	private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+
+	private final List<PhaseController> controllers = new ArrayList<>();
+
+	private final BackfillService service = new JdbcBackfillService(postgres.dataSource());
+
+	@AfterEach
+	void stop() {
+		this.controllers.forEach(PhaseController::stop);
+	}
+
+	@Test
+	void copyHoldsBackWhileAnotherSessionWritesWalOverTheCeilingAndGoesOnOnceItStops(CapturedOutput output)
+			throws Exception {
+		LiveWorkload.create(postgres, "wal_orders", false, ROWS);
+		postgres.jdbc().execute("CREATE TABLE wal_ballast (id bigint, payload text)");
+		// paced by its settings and the WAL ceiling only; at 1,000 rows/s the copy itself
+		// writes a few hundred kB of WAL a second, well under the ceiling
+		BackfillSettings settings = BackfillFixtures.settings(100, 100, 100, Duration.ofMillis(20))
+			.toBuilder()
+			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
+			.maxRowsPerSecond(1_000)
+			.vacuumEveryRows(0)
+			.maxWalRate(DataSize.ofMegabytes(4).toBytes())
+			.build();
+		MigrationDefinition migration = MigrationDefinition.builder(ID)
+			.requestedPhase(Phase.BACKFILL)
+			.table("wal_orders")
+			.up("street_new", "street")
+			.up("city_new", "upper(city)")
+			.backfill(settings)
+			.build();
+		PhaseController controller = start("wal-a", migration);
+		LiveWorkload workload = new LiveWorkload(postgres, "wal_orders", false, ROWS,
+				() -> controller.status(ID).effective(), 200);
+		workload.start(2);
+		Ballast ballast = new Ballast();
+		try {
+			await().atMost(Duration.ofSeconds(30)).until(() -> rowsDone(this.service, ID) > 2_500);
+			assertThat(throttlePauses(this.meters, ID, ThrottleReason.WAL_RATE))
+				.as("the copy alone stays under the ceiling")
+				.isZero();
+
+			ballast.start();
+			await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+				BackfillProgress progress = this.service.progress(ID);
+				assertThat(progress.state()).isEqualTo(BackfillState.THROTTLED);
+				assertThat(progress.throttleReason()).startsWith("the database writes ")
+					.endsWith("/s of WAL, at most 4.0 MB/s (max-wal-rate)");
+				assertThat(throttlePauses(this.meters, ID, ThrottleReason.WAL_RATE)).isGreaterThanOrEqualTo(1);
+			});
+			long held = rowsDone(this.service, ID);
+			assertThat(output).contains("backfill holds back: the database writes ");
+			assertThat(ballast.bytes.get()).as("the other session's WAL").isGreaterThan(4L * 1024 * 1024);
+
+			ballast.stop();
+			await().atMost(Duration.ofSeconds(30)).until(() -> rowsDone(this.service, ID) > held + 500);
+			assertThat(output).contains("backfill goes on");
+			assertThat(heldBackSeconds(ThrottleReason.WAL_RATE)).isPositive();
+			await().atMost(Duration.ofSeconds(120))
+				.until(() -> this.service.progress(ID).state() == BackfillState.VERIFIED);
+			workload.stopAndAssertNoWriteLost();
+			assertThat(LiveWorkload.disagreeing(postgres, "wal_orders", false)).isZero();
+		}
+		finally {
+			ballast.stop();
+			workload.stop();
+		}
+	}
+
+	private PhaseController start(String instance, MigrationDefinition migration) {
+		DataSource dataSource = postgres.newDataSource(instance, 4);
+		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of(),
+				BackfillListener.of(List.of(new BackfillMetrics(this.meters))));
+		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of(backfill));
+		controller.start();
+		this.controllers.add(controller);
+		return controller;
+	}
+
+	private double heldBackSeconds(ThrottleReason reason) {
+		return this.meters.get("zdm.backfill.throttle.time")
+			.tags("migration", ID, "reason", reason.value())
+			.counter()
+			.count();
+	}
+
+	/**
+	 * Another session that writes WAL as fast as it can: inserts of wide rows that
+	 * PostgreSQL stores as they are (each under the size at which it compresses a value),
+	 * the table emptied now and then so that it does not grow.
+	 */
+	private static final class Ballast {
+
+		private static final int ROW_BYTES = 1600;
+
+		private static final int ROWS_PER_INSERT = 1000;
+
+		final AtomicLong bytes = new AtomicLong();
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+		private Thread thread;
+
+		void start() {
+			this.thread = new Thread(() -> {
+				try (Connection connection = postgres.database().newConnection();
+						Statement statement = connection.createStatement()) {
+					int inserts = 0;
+					while (this.running.get()) {
+						statement.executeUpdate("INSERT INTO wal_ballast SELECT i, repeat(md5(random()::text), "
+								+ (ROW_BYTES / 32) + ") FROM generate_series(1, " + ROWS_PER_INSERT + ") AS i");
+						this.bytes.addAndGet((long) ROW_BYTES * ROWS_PER_INSERT);
+						if (++inserts % 20 == 0) {
+							statement.execute("TRUNCATE wal_ballast");
+						}
+					}
+				}
+				catch (SQLException ex) {
+					this.failure.set(ex);
+				}
+			}, "wal-ballast");
+			this.thread.start();
+		}
+
+		void stop() throws InterruptedException {
+			this.running.set(false);
+			if (this.thread != null) {
+				this.thread.join();
+				this.thread = null;
+			}
+			assertThat(this.failure.get()).isNull();
+		}
+
+	}
+
+}
