@@ -44,7 +44,8 @@ class ZdmEndpointWebTests {
 					.contains("\"verified\":true"));
 			String migration = get(client, "/actuator/zdm/customers-email").getBody();
 			assertThat(migration).contains("\"requestedPhase\":\"backfill\"", "\"effectivePhase\":\"backfill\"",
-					"\"table\":\"public.customers\"", "\"backfill\":{", "\"ddl\":{", "\"fleet\":[", "\"locks\":{");
+					"\"table\":\"public.customers\"", "\"sync\":\"trigger\"", "\"backfill\":{", "\"ddl\":{",
+					"\"fleet\":[", "\"locks\":{");
 			assertThat(get(client, "/actuator/zdm").getBody()).contains("\"migrations\":{\"customers-email\"");
 			assertThat(get(client, "/actuator/zdm/no-such-migration").getStatusCode().value()).isEqualTo(404);
 			ResponseEntity<String> plan = client.get()

@@ -73,8 +73,9 @@ final class MigrationDefinitions {
 		SyncMode sync = SyncMode.fromValue(migration.getSync());
 		if (migration.getSync() != null && sync == null) {
 			throw new ZdmConfigurationException(id, "unknown sync mode '" + migration.getSync() + "'",
-					"Set " + prefix + "sync to trigger (a migration inside one table) or repositories "
-							+ "(data moving into another table).");
+					"Set " + prefix + "sync to trigger (a migration inside one table, synced by a trigger), "
+							+ "application (inside one table, the application writing both sides in one statement) "
+							+ "or repositories (data moving into another table).");
 		}
 		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
 			.requestedPhase(phase)
@@ -87,9 +88,9 @@ final class MigrationDefinitions {
 			.backfill(backfill(id, prefix + "backfill.", migration.getBackfill()));
 		if (migration.getTargetTable() != null) {
 			builder.targetTable(table(id, prefix + "target-", migration.getTargetTable()));
-			if (sync == SyncMode.TRIGGER) {
+			if (sync == SyncMode.TRIGGER || sync == SyncMode.APPLICATION) {
 				throw new ZdmConfigurationException(id,
-						"sync: trigger is not supported for a migration into another " + "table (" + prefix
+						"sync: " + sync + " is not supported for a migration into another table (" + prefix
 								+ "target-table is set)",
 						"Remove " + prefix + "sync (a cross-table migration is kept in sync by the routed repository "
 								+ "calling both implementations), or move the data inside one table.");
@@ -100,6 +101,15 @@ final class MigrationDefinitions {
 						"Declare under " + prefix + "up each column of the target table with the SQL expression over "
 								+ "the source row that derives it, so that zdm can copy and verify existing rows.");
 			}
+		}
+		else if (sync == SyncMode.APPLICATION && (migration.getUp().isEmpty() || migration.getDown().isEmpty())) {
+			String missing = migration.getUp().isEmpty() ? "up" : "down";
+			throw new ZdmConfigurationException(id,
+					"sync: application needs up and down expressions, and no " + missing + " is declared: the "
+							+ "backfill copies existing rows with up, its verification and the final check before the "
+							+ "contract compare the sides both ways, and down names the old columns",
+					"Declare " + prefix + missing + " (each " + (missing.equals("up") ? "new" : "old")
+							+ " column with the SQL expression over the row that derives it).");
 		}
 		else if (!migration.getTargetKey().isEmpty()) {
 			throw new ZdmConfigurationException(id, prefix + "target-key is set but no target table is", "Set " + prefix
@@ -217,6 +227,8 @@ final class MigrationDefinitions {
 				.maxRowsPerSecond(backfill.getMaxRowsPerSecond())
 				.maxBatchAttempts(backfill.getMaxBatchAttempts())
 				.failureBudget(backfill.getFailureWindow(), backfill.getMaxFailureShare())
+				.maxWalArchiveBacklog(backfill.getMaxWalArchiveBacklog())
+				.maxWalRate(backfill.getMaxWalRate().toBytes())
 				.build();
 		}
 		catch (IllegalArgumentException | DateTimeException ex) {

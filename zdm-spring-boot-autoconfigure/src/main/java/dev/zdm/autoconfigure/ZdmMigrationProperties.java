@@ -95,9 +95,10 @@ public class ZdmMigrationProperties {
 
 	/**
 	 * How the side that is not the source of truth is kept in sync: trigger (same-table
-	 * migrations) or repositories (data moving into another table). Defaults to trigger
-	 * when up expressions are declared for a migration inside one table, and to
-	 * repositories for a migration into another table.
+	 * migrations), application (same-table, the application writing both sides in one
+	 * statement, no trigger) or repositories (data moving into another table). Defaults
+	 * to trigger when up expressions are declared for a migration inside one table, and
+	 * to repositories for a migration into another table.
 	 */
 	private @Nullable String sync;
 

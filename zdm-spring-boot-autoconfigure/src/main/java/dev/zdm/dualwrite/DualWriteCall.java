@@ -71,7 +71,8 @@ public final class DualWriteCall {
 	}
 
 	/**
-	 * Return the side being written by this call.
+	 * Return the side being written by this call: {@link Schema#BOTH} for the one call of
+	 * a write of a migration synced by the application.
 	 * @return the side
 	 */
 	public Schema schema() {

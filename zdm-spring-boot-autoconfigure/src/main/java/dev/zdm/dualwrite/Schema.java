@@ -9,6 +9,14 @@ public enum Schema {
 	OLD,
 
 	/** The schema after the migration: the source of truth from {@code read-new} on. */
-	NEW
+	NEW,
+
+	/**
+	 * Both schemas at once, for a migration synced by the application
+	 * ({@code sync: application}): an implementation that writes the old and the new
+	 * columns in the same statement. Writes go to it from {@code dual-write} until the
+	 * contract DDL has run; its reads are never called.
+	 */
+	BOTH
 
 }

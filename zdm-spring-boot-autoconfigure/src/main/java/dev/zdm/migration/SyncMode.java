@@ -19,7 +19,17 @@ public enum SyncMode {
 	 * By calling the old and the new repository implementation in the same transaction:
 	 * for migrations that move data into another table.
 	 */
-	REPOSITORIES("repositories");
+	REPOSITORIES("repositories"),
+
+	/**
+	 * Inside the writing statement, by the application itself: for a migration inside one
+	 * table, writes go to an implementation marked {@code Schema.BOTH} that sets the old
+	 * and the new columns in the same statement, and no trigger is installed, so writes
+	 * pay nothing for the sync. Writers outside the application's routed repositories are
+	 * not synced: the backfill's verification and the final check before the contract
+	 * find what they left behind.
+	 */
+	APPLICATION("application");
 
 	private final String value;
 
@@ -29,7 +39,7 @@ public enum SyncMode {
 
 	/**
 	 * Return the value used in configuration.
-	 * @return {@code trigger} or {@code repositories}
+	 * @return {@code trigger}, {@code repositories} or {@code application}
 	 */
 	public String value() {
 		return this.value;

@@ -1,10 +1,12 @@
 package dev.zdm.autoconfigure;
 
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.StreamSupport;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -42,6 +44,7 @@ import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
 import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
@@ -49,6 +52,7 @@ import dev.zdm.testing.JdbcClientUsers;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Tests for the dual-write repository proxies as wired by
@@ -225,6 +229,97 @@ class DualWriteAutoConfigurationTests {
 				assertThat(migration.sync()).isEqualTo(SyncMode.REPOSITORIES);
 				assertThat(context.getBean(SameTableSyncTrigger.class).expandStatements(migration)).isEmpty();
 			});
+	}
+
+	@Test
+	void applicationSyncRoutesWritesToTheImplementationOfBothSides() {
+		this.contextRunner.withUserConfiguration(JdbcClientUsersConfiguration.class, BothSidesConfiguration.class)
+			.withPropertyValues(instance(), "zdm.migrations.users-email.sync=application",
+					"zdm.migrations.users-email.phase=dual-write")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				MigrationDefinition migration = context.getBean(PhaseController.class).migrations().get(0);
+				assertThat(migration.sync()).isEqualTo(SyncMode.APPLICATION);
+				assertThat(context.getBean(SameTableSyncTrigger.class).expandStatements(migration)).isEmpty();
+				Users users = context.getBean(Users.class);
+				users.insert(new User(1, "Ann", "Ann@Example.com"));
+				users.updateEmail(1, "Bea@Example.com");
+				assertThat(context.getBean(BothSidesUsers.class).writes).hasValue(2);
+				assertThat(jdbc.queryForMap("SELECT email, email_address FROM users WHERE id = 1"))
+					.containsEntry("email", "Bea@Example.com")
+					.containsEntry("email_address", "bea@example.com");
+			});
+	}
+
+	@Test
+	void implementationOfBothSidesWithoutApplicationSyncFailsStartUp() {
+		this.contextRunner.withUserConfiguration(JdbcClientUsersConfiguration.class, BothSidesConfiguration.class)
+			.withPropertyValues(instance(), "zdm.migrations.users-email.phase=dual-write")
+			.run((context) -> {
+				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
+				assertThat(analysis.getDescription()).contains("marked with Schema.BOTH").contains("synced by trigger");
+				assertThat(analysis.getAction()).contains("zdm.migrations.users-email.sync=application");
+			});
+	}
+
+	@Test
+	void applicationSyncWithoutDownExpressionsFailsStartUp() {
+		this.contextRunner
+			.withPropertyValues(instance(), "zdm.migrations.guests-email.table=users",
+					"zdm.migrations.guests-email.up[email_address]=lower(email)",
+					"zdm.migrations.guests-email.sync=application")
+			.run((context) -> {
+				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
+				assertThat(analysis.getDescription()).contains("sync: application needs up and down expressions")
+					.contains("no down is declared");
+				assertThat(analysis.getAction()).contains("zdm.migrations.guests-email.down");
+			});
+	}
+
+	@Test
+	void applicationSyncIntoAnotherTableFailsStartUp() {
+		this.contextRunner
+			.withPropertyValues(instance(), "zdm.migrations.guests-move.table=users",
+					"zdm.migrations.guests-move.target-table=guests", "zdm.migrations.guests-move.up[email]=email",
+					"zdm.migrations.guests-move.sync=application")
+			.run((context) -> {
+				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
+				assertThat(analysis.getDescription())
+					.contains("sync: application is not supported for a migration into another table");
+			});
+	}
+
+	@Test
+	void switchingToTriggerSyncAfterTheExpandRunsTheExpandAgainForTheTrigger() {
+		jdbc.execute("CREATE TABLE switchers (id bigint PRIMARY KEY, email text, email_address text)");
+		String[] declared = { "zdm.migrations.switchers-email.table=switchers",
+				"zdm.migrations.switchers-email.up[email_address]=lower(email)",
+				"zdm.migrations.switchers-email.down[email]=email_address",
+				"zdm.migrations.switchers-email.phase=dual-write" };
+		this.contextRunner.withPropertyValues(declared)
+			.withPropertyValues(instance(), "zdm.migrations.switchers-email.sync=application")
+			.run((context) -> {
+				PhaseController phases = context.getBean(PhaseController.class);
+				await().atMost(Duration.ofSeconds(60))
+					.until(() -> phases.status("switchers-email").effective() == Phase.DUAL_WRITE);
+				assertThat(triggersOn("switchers")).isZero();
+			});
+		this.contextRunner.withPropertyValues(declared)
+			.withPropertyValues(instance(), "zdm.migrations.switchers-email.sync=trigger")
+			.run((context) -> {
+				PhaseController phases = context.getBean(PhaseController.class);
+				await().atMost(Duration.ofSeconds(60))
+					.until(() -> phases.status("switchers-email").effective() == Phase.DUAL_WRITE
+							&& triggersOn("switchers") == 1);
+				jdbc.update("INSERT INTO switchers (id, email) VALUES (1, 'Ann@Example.com')");
+				assertThat(jdbc.queryForObject("SELECT email_address FROM switchers WHERE id = 1", String.class))
+					.isEqualTo("ann@example.com");
+			});
+	}
+
+	private static int triggersOn(String table) {
+		return jdbc.queryForObject("SELECT count(*) FROM pg_trigger WHERE tgrelid = ?::regclass AND NOT tgisinternal",
+				Integer.class, table);
 	}
 
 	private static FailureAnalysis analyzeStartupFailure(Throwable failure) {
@@ -431,6 +526,49 @@ class DualWriteAutoConfigurationTests {
 					classes = { OldUserRows.class, NewUserRows.class }))
 	@Import({ OldSpringDataUsers.class, NewSpringDataUsers.class })
 	static class SpringDataJdbcUsersConfiguration {
+
+	}
+
+	/**
+	 * Writes both columns in one statement, counting its writes.
+	 */
+	static class BothSidesUsers extends JdbcClientUsers {
+
+		final AtomicInteger writes = new AtomicInteger();
+
+		private final JdbcClient jdbc;
+
+		BothSidesUsers(JdbcClient jdbc) {
+			super(jdbc, "email");
+			this.jdbc = jdbc;
+		}
+
+		@Override
+		public void insert(User user) {
+			this.writes.incrementAndGet();
+			this.jdbc.sql("INSERT INTO users (id, name, email, email_address) VALUES (?, ?, ?, lower(?))")
+				.params(user.id(), user.name(), user.email(), user.email())
+				.update();
+		}
+
+		@Override
+		public void updateEmail(long id, String email) {
+			this.writes.incrementAndGet();
+			this.jdbc.sql("UPDATE users SET email = ?, email_address = lower(?) WHERE id = ?")
+				.params(email, email, id)
+				.update();
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class BothSidesConfiguration {
+
+		@Bean
+		@ZdmRepository(migration = "users-email", schema = Schema.BOTH)
+		BothSidesUsers bothSidesUsers(JdbcClient jdbc) {
+			return new BothSidesUsers(jdbc);
+		}
 
 	}
 

@@ -8,6 +8,8 @@ import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.util.unit.DataSize;
+
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.TimeWindow;
@@ -66,6 +68,30 @@ class MigrationDefinitionsBackfillTests {
 		assertThat(settings.maxRowsPerSecond()).isEqualTo(5_000);
 		properties.getBackfill().setMaxLatencyIncrease("0.5");
 		assertThat(MigrationDefinitions.from("users-email", properties).backfill().maxLatencyIncrease()).isEqualTo(0.5);
+	}
+
+	@Test
+	void walCeilingsAreMapped() {
+		ZdmMigrationProperties properties = migration();
+		properties.getBackfill().setMaxWalArchiveBacklog(10);
+		properties.getBackfill().setMaxWalRate(DataSize.parse("64MB"));
+		BackfillSettings settings = MigrationDefinitions.from("users-email", properties).backfill();
+		assertThat(settings.maxWalArchiveBacklog()).isEqualTo(10);
+		assertThat(settings.maxWalRate()).isEqualTo(64L * 1024 * 1024);
+		properties.getBackfill().setMaxWalArchiveBacklog(-1);
+		assertThat(MigrationDefinitions.from("users-email", properties).backfill().maxWalArchiveBacklog())
+			.as("off, as 0")
+			.isEqualTo(-1);
+	}
+
+	@Test
+	void negativeWalRateIsRefused() {
+		ZdmMigrationProperties properties = migration();
+		properties.getBackfill().setMaxWalRate(DataSize.ofKilobytes(-1));
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> MigrationDefinitions.from("users-email", properties))
+			.withMessageContaining("zdm.migrations.users-email.backfill.max-wal-rate is -1024B")
+			.satisfies((ex) -> assertThat(ex.getAction()).contains("for example 64MB"));
 	}
 
 	@Test

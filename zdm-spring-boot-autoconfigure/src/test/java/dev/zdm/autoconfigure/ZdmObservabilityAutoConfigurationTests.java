@@ -80,7 +80,42 @@ class ZdmObservabilityAutoConfigurationTests {
 				assertThat(migration.pacing().maxRowsPerSecond()).isEqualTo(5000);
 				assertThat(migration.pacing().heldBackBy()).isNull();
 				assertThat(migration.pacing().queued()).isFalse();
+				assertThat(migration.pacing().maxWalArchiveBacklog()).isEqualTo(32);
+				assertThat(migration.pacing().maxWalRate()).as("no ceiling by default").isNull();
 				assertThat(endpoint.migrations().backfillQueue()).isEmpty();
+			});
+	}
+
+	@Test
+	void endpointShowsTheWalCeilings() {
+		this.contextRunner
+			.withPropertyValues("zdm.migrations.accounts-name.backfill.max-wal-rate=64MB",
+					"zdm.migrations.accounts-name.backfill.max-wal-archive-backlog=0")
+			.run((context) -> {
+				MigrationDescriptor migration = context.getBean(ZdmEndpoint.class)
+					.migrations()
+					.migrations()
+					.get("accounts-name");
+				assertThat(migration.pacing().maxWalRate()).isEqualTo("64MB/s");
+				assertThat(migration.pacing().maxWalArchiveBacklog()).as("0 turns it off").isNull();
+			});
+	}
+
+	@Test
+	void walRateThatIsNotASizeOrIsNegativeFailsStartUpNamingTheProperty() {
+		this.contextRunner.withPropertyValues("zdm.migrations.accounts-name.backfill.max-wal-rate=fast")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause().hasMessageContaining("fast");
+				assertThat(context.getStartupFailure()).hasStackTraceContaining(
+						"Failed to bind properties under 'zdm.migrations.accounts-name.backfill.max-wal-rate'");
+			});
+		this.contextRunner.withPropertyValues("zdm.migrations.accounts-name.backfill.max-wal-rate=-1MB")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.hasMessageContaining("zdm.migrations.accounts-name.backfill.max-wal-rate is -1048576B")
+					.hasMessageContaining("out of range");
 			});
 	}
 

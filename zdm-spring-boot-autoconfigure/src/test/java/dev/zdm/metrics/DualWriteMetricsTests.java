@@ -13,6 +13,7 @@ import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 
 import dev.zdm.internal.dualwrite.DualWriteRepositoryFactory;
+import dev.zdm.internal.dualwrite.Implementations;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
@@ -64,9 +65,9 @@ class DualWriteMetricsTests {
 				InstanceInfo.ofThisProcess("metered", "test", "1"), TestFleet.SETTINGS, List.of());
 		this.controller.start();
 		UserStore accounts = DualWriteRepositoryFactory.create(UserStore.class, ACCOUNTS_CUSTOMERS.id(),
-				new ColumnUserStore(postgres.dataSource(), "accounts", "email"),
-				new ColumnUserStore(postgres.dataSource(), "customers", "email"), this.controller,
-				new DataSourceTransactionManager(postgres.dataSource()),
+				new Implementations<>(new ColumnUserStore(postgres.dataSource(), "accounts", "email"),
+						new ColumnUserStore(postgres.dataSource(), "customers", "email"), null),
+				this.controller, new DataSourceTransactionManager(postgres.dataSource()),
 				new MigrationStateRepository(postgres.dataSource()), new DualWriteMetrics(this.meters));
 		accounts.insert(new User(1, "Ann", "ann@example.com"));
 		accounts.insert(new User(2, "Bea", "bea@example.com"));

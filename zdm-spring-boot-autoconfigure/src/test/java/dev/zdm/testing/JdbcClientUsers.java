@@ -85,6 +85,39 @@ public final class JdbcClientUsers {
 
 	}
 
+	/**
+	 * Writes the old and the new column of a same-table migration in one statement (the
+	 * new one as {@code lower} of the old one), as the implementation of both sides of a
+	 * migration synced by the application does; reads the old column.
+	 */
+	public static class BothColumnsUserStore extends ColumnUserStore {
+
+		private final JdbcClient jdbc;
+
+		private final String table;
+
+		public BothColumnsUserStore(DataSource dataSource, String table) {
+			super(dataSource, table, "email");
+			this.jdbc = JdbcClient.create(dataSource);
+			this.table = table;
+		}
+
+		@Override
+		public void insert(User user) {
+			this.jdbc.sql("INSERT INTO " + this.table + " (id, name, email, email_address) VALUES (?, ?, ?, lower(?))")
+				.params(user.id(), user.name(), user.email(), user.email())
+				.update();
+		}
+
+		@Override
+		public void updateEmail(long id, String email) {
+			this.jdbc.sql("UPDATE " + this.table + " SET email = ?, email_address = lower(?) WHERE id = ?")
+				.params(email, email, id)
+				.update();
+		}
+
+	}
+
 	public static class ColumnUserStore implements UserStore {
 
 		private final JdbcClient jdbc;

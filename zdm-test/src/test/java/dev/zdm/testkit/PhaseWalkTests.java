@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.Test;
 
@@ -53,7 +54,41 @@ class PhaseWalkTests {
 		assertThat(report.scenarios()).isPositive();
 		assertThat(report.agreementChecks()).isPositive();
 		assertThat(phases).containsExactlyElementsOf(Phase.steps());
+		assertContractedWithEveryEmailAsWritten(walk.database().jdbc(), emails);
+		System.out.println("PhaseWalkTests: full walk through every phase took " + seconds + " s; " + report);
+	}
+
+	@Test
+	void walksEveryPhaseWithTheApplicationWritingBothSidesAndNoTrigger(PhaseWalk walk) {
 		JdbcTemplate jdbc = walk.database().jdbc();
+		createPeople(jdbc);
+		Map<Long, String> emails = new ConcurrentHashMap<>();
+		List<Integer> triggers = new CopyOnWriteArrayList<>();
+		people(walk).property("zdm.migrations.people-email.sync", "application").scenario((step) -> {
+			triggers.add(jdbc.queryForObject(
+					"SELECT count(*) FROM pg_trigger WHERE tgrelid = 'people'::regclass AND NOT tgisinternal",
+					Integer.class));
+			crud(step, emails);
+		}).run();
+		assertThat(triggers).as("triggers on people at each step").hasSize(Phase.steps().size()).containsOnly(0);
+		assertContractedWithEveryEmailAsWritten(jdbc, emails);
+	}
+
+	@Test
+	void applicationSyncWhoseBothSidesRepositoryDerivesOtherwiseThanUpFailsNamingThePhaseAndTheRows(PhaseWalk walk) {
+		createPeople(walk.database().jdbc());
+		Map<Long, String> emails = new ConcurrentHashMap<>();
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> people(walk).property("zdm.migrations.people-email.sync", "application")
+				.property("people.both-repository", "not-lowered")
+				.scenario((step) -> crud(step, emails))
+				.run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.DUAL_WRITE))
+			.withMessageContaining("zdm walk failed at phase dual-write")
+			.withMessageContaining("migration 'people-email': ");
+	}
+
+	private static void assertContractedWithEveryEmailAsWritten(JdbcTemplate jdbc, Map<Long, String> emails) {
 		assertThat(jdbc.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'people'",
 				String.class))
 			.containsExactlyInAnyOrder("id", "name", "email_address");
@@ -64,7 +99,6 @@ class PhaseWalkTests {
 					.containsExactly(email.toLowerCase()));
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM people WHERE email_address IS NULL", Integer.class))
 			.isZero();
-		System.out.println("PhaseWalkTests: full walk through every phase took " + seconds + " s; " + report);
 	}
 
 	@Test

@@ -64,8 +64,8 @@ final class MigrationDescriber {
 	MigrationDescriptor describe(MigrationStatus status) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
 		BackfillProgress backfill = this.backfill.progress(status.migrationId());
-		return new MigrationDescriptor(status.migration().table().toString(), status.requested().value(),
-				status.effective().value(), status.heldBackReason(),
+		return new MigrationDescriptor(status.migration().table().toString(), status.migration().sync().value(),
+				status.requested().value(), status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
 				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
 				PacingDescriptor.of((this.tuning != null) ? this.tuning.effective(status.migration())

@@ -8,6 +8,7 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
+import org.springframework.util.unit.DataSize;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
@@ -27,6 +28,8 @@ import dev.zdm.migration.BackfillSettings;
  * What the {@link ZdmEndpoint} shows of one migration, with the descriptors of its parts.
  *
  * @param table the table it changes
+ * @param sync how the side that is not the source of truth is kept in sync:
+ * {@code trigger}, {@code application} or {@code repositories}
  * @param requestedPhase the phase this instance requests
  * @param effectivePhase the phase this instance runs at
  * @param heldBackReason why they differ, if they do
@@ -48,7 +51,7 @@ import dev.zdm.migration.BackfillSettings;
  * @param decidedAt when the effective phase was last decided
  * @param lastHeartbeatError the last heartbeat's failure, if it failed
  */
-public record MigrationDescriptor(String table, String requestedPhase, String effectivePhase,
+public record MigrationDescriptor(String table, String sync, String requestedPhase, String effectivePhase,
 		@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
 		@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, PacingDescriptor pacing,
 		BackfillTuning.@Nullable TuningDescriptor tuning, DdlStatus ddl, @Nullable ExpandProgress expand,
@@ -66,9 +69,14 @@ public record MigrationDescriptor(String table, String requestedPhase, String ef
 	 * @param heldBackBy what holds the backfill back now and by how much, or {@code null}
 	 * if nothing does
 	 * @param queued whether the backfill waits in the fleet's queue for a slot
+	 * @param maxWalArchiveBacklog the WAL segments waiting for the archiver above which
+	 * the backfill holds back, or {@code null} if it does not hold back for them
+	 * @param maxWalRate the WAL the database may write per second before the backfill
+	 * holds back, such as {@code 64MB/s}, or {@code null} for no ceiling
 	 */
 	public record PacingDescriptor(@Nullable String maxLatencyIncrease, @Nullable Long maxRowsPerSecond,
-			@Nullable String heldBackBy, boolean queued) {
+			@Nullable String heldBackBy, boolean queued, @Nullable Long maxWalArchiveBacklog,
+			@Nullable String maxWalRate) {
 
 		static PacingDescriptor of(BackfillSettings settings, @Nullable BackfillProgress progress) {
 			double increase = settings.maxLatencyIncrease();
@@ -80,7 +88,19 @@ public record MigrationDescriptor(String table, String requestedPhase, String ef
 							? progress.throttleReason() : null;
 			boolean queued = reason != null && progress.state() == BackfillState.THROTTLED
 					&& reason.startsWith(BackfillHoldBack.QUEUED);
-			return new PacingDescriptor(budget, ceiling, reason, queued);
+			Long backlog = (settings.maxWalArchiveBacklog() > 0) ? settings.maxWalArchiveBacklog() : null;
+			String walRate = (settings.maxWalRate() > 0) ? perSecond(settings.maxWalRate()) : null;
+			return new PacingDescriptor(budget, ceiling, reason, queued, backlog, walRate);
+		}
+
+		private static String perSecond(long bytes) {
+			for (String unit : new String[] { "TB", "GB", "MB", "KB" }) {
+				long size = DataSize.parse("1" + unit).toBytes();
+				if (bytes % size == 0) {
+					return (bytes / size) + unit + "/s";
+				}
+			}
+			return bytes + "B/s";
 		}
 
 	}

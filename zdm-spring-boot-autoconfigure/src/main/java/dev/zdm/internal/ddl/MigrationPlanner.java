@@ -344,6 +344,11 @@ public class MigrationPlanner {
 		if (migration.sync() == SyncMode.TRIGGER && !migration.isCrossTable() && !migration.up().isEmpty()) {
 			return "no DDL: the sync trigger installed at expand fills the other side inside each writing statement";
 		}
+		if (migration.sync() == SyncMode.APPLICATION) {
+			return "no DDL and no trigger: writes go to the implementation marked Schema.BOTH, which sets the old and "
+					+ "the new columns in one statement; writers outside the application are found by the "
+					+ "backfill's verification and the final check before the contract";
+		}
 		if (migration.isCrossTable()) {
 			return "no DDL: writes go through both repository implementations, old side first, in one transaction";
 		}

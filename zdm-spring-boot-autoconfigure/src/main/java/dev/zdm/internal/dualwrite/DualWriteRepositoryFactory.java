@@ -40,12 +40,16 @@ import dev.zdm.migration.ZdmConfigurationException;
  * {@code read-new} on. Writes run in a transaction (the caller's, or one opened with
  * {@code REQUIRED}) on the source-of-truth side: the old one until {@code backfill}, the
  * new one from {@code read-new} on. The other side is kept in sync in the same
- * transaction: by the {@link SameTableSyncTrigger trigger} for a same-table migration,
- * else by calling the other implementation with the same arguments (from
- * {@code dual-write} on, and until the contract DDL has run), the old side first whatever
- * the phase so that writers at adjacent phases lock rows in the same order. Any failure
- * rolls the whole write back, except a failure of the old side at {@code contract} once
- * the contract DDL has run, which is then undone to a savepoint and ignored.
+ * transaction: by the {@link SameTableSyncTrigger trigger} for a same-table migration
+ * ({@code sync: trigger}); by the application's own statement for {@code sync:
+ * application}, whose writes go to the implementation of {@link Schema#BOTH both} sides
+ * instead (from {@code dual-write} on, and until the contract DDL has run); else by
+ * calling the other implementation with the same arguments (from {@code dual-write} on,
+ * and until the contract DDL has run), the old side first whatever the phase so that
+ * writers at adjacent phases lock rows in the same order. Any failure rolls the whole
+ * write back, except a failure of a write that includes the old side at {@code contract}
+ * once the contract DDL has run, which is then undone to a savepoint and ignored (and,
+ * for {@code sync: application}, made again on the new side alone).
  * <p>
  * When another declared migration shares a table with this one, a routed call made after
  * a routed write of that other migration in the same transaction first makes the write
@@ -73,8 +77,8 @@ public final class DualWriteRepositoryFactory {
 	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
 			PhaseController phaseController, PlatformTransactionManager transactionManager,
 			MigrationStateRepository states) {
-		return create(repository, migrationId, oldImplementation, newImplementation, phaseController,
-				transactionManager, states, DualWriteListener.NONE);
+		return create(repository, migrationId, new Implementations<>(oldImplementation, newImplementation, null),
+				phaseController, transactionManager, states, DualWriteListener.NONE);
 	}
 
 	/**
@@ -83,8 +87,7 @@ public final class DualWriteRepositoryFactory {
 	 * @param <T> the repository interface
 	 * @param repository the repository interface
 	 * @param migrationId the migration
-	 * @param oldImplementation the implementation against the old schema
-	 * @param newImplementation the implementation against the new schema
+	 * @param implementations the implementations of each side
 	 * @param phaseController the started phase controller
 	 * @param transactionManager the application's transaction manager
 	 * @param states where to look up whether the contract DDL has run
@@ -93,7 +96,7 @@ public final class DualWriteRepositoryFactory {
 	 * @throws ZdmConfigurationException if a method cannot be routed or the migration is
 	 * not declared
 	 */
-	public static <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
+	public static <T> T create(Class<T> repository, String migrationId, Implementations<T> implementations,
 			PhaseController phaseController, PlatformTransactionManager transactionManager,
 			MigrationStateRepository states, DualWriteListener listener) {
 		if (!repository.isInterface()) {
@@ -101,7 +104,7 @@ public final class DualWriteRepositoryFactory {
 		}
 		Map<Method, Access> routes = RepositoryMethods.classify(repository, migrationId);
 		MigrationDefinition migration = declared(repository, migrationId, phaseController.migrations());
-		return create(repository, migration, phaseController.migrations(), oldImplementation, newImplementation, routes,
+		return create(repository, migration, phaseController.migrations(), implementations, routes,
 				new ControlledPhase(phaseController, states), transactionManager, listener);
 	}
 
@@ -136,50 +139,32 @@ public final class DualWriteRepositoryFactory {
 	 * @param declared every declared migration, to find the ones that share a table with
 	 * this one
 	 * @param phase the phase to route at
-	 * @param oldImplementation the implementation against the old schema
-	 * @param newImplementation the implementation against the new schema
+	 * @param implementations the implementations of each side
 	 * @param transactionManager the application's transaction manager
 	 * @return the routing bean
 	 * @throws ZdmConfigurationException if a method cannot be routed
 	 */
 	public static <T> T createAtFixedPhase(Class<T> repository, MigrationDefinition migration,
-			Collection<MigrationDefinition> declared, Phase phase, T oldImplementation, T newImplementation,
+			Collection<MigrationDefinition> declared, Phase phase, Implementations<T> implementations,
 			PlatformTransactionManager transactionManager) {
 		if (!repository.isInterface()) {
 			throw new IllegalArgumentException(repository.getName() + " is not an interface");
 		}
 		Map<Method, Access> routes = RepositoryMethods.classify(repository, migration.id());
-		return create(repository, migration, declared, oldImplementation, newImplementation, routes,
-				new FixedPhase(phase), transactionManager, DualWriteListener.NONE);
+		return create(repository, migration, declared, implementations, routes, new FixedPhase(phase),
+				transactionManager, DualWriteListener.NONE);
 	}
 
 	private static <T> T create(Class<T> repository, MigrationDefinition migration,
-			Collection<MigrationDefinition> declared, T oldImplementation, T newImplementation,
-			Map<Method, Access> routes, PhaseSource phases, PlatformTransactionManager transactionManager,
-			DualWriteListener listener) {
-		requireTriggerCanSyncBothWays(repository, migration);
+			Collection<MigrationDefinition> declared, Implementations<T> implementations, Map<Method, Access> routes,
+			PhaseSource phases, PlatformTransactionManager transactionManager, DualWriteListener listener) {
+		implementations.requireSyncable(repository, migration);
 		TransactionTemplate transactionTemplate = new TransactionTemplate(transactionManager);
 		transactionTemplate.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRED);
-		Handler handler = new Handler(repository, migration, oldImplementation, newImplementation, phases,
-				transactionTemplate, routes, listener, SharedTableWrites.of(migration, declared));
+		Handler handler = new Handler(repository, migration, implementations, phases, transactionTemplate, routes,
+				listener, SharedTableWrites.of(migration, declared));
 		return repository
 			.cast(Proxy.newProxyInstance(repository.getClassLoader(), new Class<?>[] { repository }, handler));
-	}
-
-	private static void requireTriggerCanSyncBothWays(Class<?> repository, MigrationDefinition migration) {
-		if (migration.sync() != SyncMode.TRIGGER) {
-			return;
-		}
-		String id = migration.id();
-		if (migration.up().isEmpty() || migration.down().isEmpty()) {
-			String missing = migration.up().isEmpty() ? "up" : "down";
-			throw new ZdmConfigurationException(id,
-					"repository " + repository.getName() + " is routed with sync mode trigger, but migration '" + id
-							+ "' declares no " + missing + " expressions, so the trigger could not keep the "
-							+ (migration.up().isEmpty() ? "new" : "old") + " columns in sync",
-					"Declare zdm.migrations." + id + "." + missing + ", or set zdm.migrations." + id
-							+ ".sync=repositories if the data moves into another table.");
-		}
 	}
 
 	private static final class Handler implements InvocationHandler {
@@ -190,9 +175,7 @@ public final class DualWriteRepositoryFactory {
 
 		private final SyncMode sync;
 
-		private final Object oldImplementation;
-
-		private final Object newImplementation;
+		private final Implementations<?> implementations;
 
 		private final PhaseSource phases;
 
@@ -206,14 +189,13 @@ public final class DualWriteRepositoryFactory {
 
 		private final @Nullable SharedTableWrites sharedTableWrites;
 
-		Handler(Class<?> repository, MigrationDefinition migration, Object oldImplementation, Object newImplementation,
+		Handler(Class<?> repository, MigrationDefinition migration, Implementations<?> implementations,
 				PhaseSource phases, TransactionTemplate transactionTemplate, Map<Method, Access> routes,
 				DualWriteListener listener, @Nullable SharedTableWrites sharedTableWrites) {
 			this.repository = repository;
 			this.migrationId = migration.id();
 			this.sync = migration.sync();
-			this.oldImplementation = oldImplementation;
-			this.newImplementation = newImplementation;
+			this.implementations = implementations;
 			this.phases = phases;
 			this.transactionTemplate = transactionTemplate;
 			this.routes = routes;
@@ -254,13 +236,11 @@ public final class DualWriteRepositoryFactory {
 			}
 			if (access == Access.READ) {
 				if (this.sharedTableWrites != null) {
-					this.sharedTableWrites.beforeCall();
+					this.sharedTableWrites.beforeCall(true);
 				}
 				Phase phase = this.phases.effectivePhase(this.migrationId);
 				Schema side = phase.readsNew() ? Schema.NEW : Schema.OLD;
-				return observed(Operation.READ, side, false,
-						() -> call((side == Schema.NEW) ? this.newImplementation : this.oldImplementation, method,
-								args));
+				return observed(Operation.READ, side, false, () -> call(this.implementations.of(side), method, args));
 			}
 			return inTransaction((status) -> write(status, method, args));
 		}
@@ -270,7 +250,7 @@ public final class DualWriteRepositoryFactory {
 			if (this.sharedTableWrites == null) {
 				return routeWrite(status, method, args);
 			}
-			this.sharedTableWrites.beforeCall();
+			this.sharedTableWrites.beforeCall(false);
 			Object result = routeWrite(status, method, args);
 			this.sharedTableWrites.afterWrite();
 			return result;
@@ -283,8 +263,18 @@ public final class DualWriteRepositoryFactory {
 			if (this.sync == SyncMode.TRIGGER || !syncsOtherSide(phase)) {
 				return callAs(phase, source, false, null, method, args);
 			}
-			Object oldResult = (phase == Phase.CONTRACT) ? callOldSideUnlessContracted(status, phase, method, args)
+			if (this.sync == SyncMode.APPLICATION) {
+				Object result = (phase == Phase.CONTRACT)
+						? callUnlessContracted(status, phase, Schema.BOTH, false, method, args)
+						: callAs(phase, Schema.BOTH, false, null, method, args);
+				return (result != CONTRACTED) ? result : callAs(phase, Schema.NEW, false, null, method, args);
+			}
+			Object oldResult = (phase == Phase.CONTRACT)
+					? callUnlessContracted(status, phase, Schema.OLD, true, method, args)
 					: callAs(phase, Schema.OLD, source != Schema.OLD, null, method, args);
+			if (oldResult == CONTRACTED) {
+				oldResult = null;
+			}
 			Object newResult = callAs(phase, Schema.NEW, source != Schema.NEW, oldResult, method, args);
 			return (source == Schema.NEW) ? newResult : oldResult;
 		}
@@ -301,33 +291,33 @@ public final class DualWriteRepositoryFactory {
 
 		/**
 		 * At contract, the contract DDL may drop the old side as soon as the whole fleet
-		 * is there, before this instance's next heartbeat tells it so: a failed old-side
-		 * write is undone to a savepoint and ignored if the migration turns out to be
-		 * contracted. Where the transaction has no savepoints (JPA, whose failed
-		 * statement also leaves the persistence context unusable), the migration's state
-		 * is read before the old side is written instead.
+		 * is there, before this instance's next heartbeat tells it so: a failed write
+		 * that includes the old side is undone to a savepoint, and {@link #CONTRACTED}
+		 * returned if the migration turns out to be contracted. Where the transaction has
+		 * no savepoints (JPA, whose failed statement also leaves the persistence context
+		 * unusable), the migration's state is read before the write instead.
 		 */
-		private @Nullable Object callOldSideUnlessContracted(TransactionStatus status, Phase phase, Method method,
-				@Nullable Object[] args) throws Throwable {
+		private @Nullable Object callUnlessContracted(TransactionStatus status, Phase phase, Schema schema,
+				boolean sync, Method method, @Nullable Object[] args) throws Throwable {
 			Object savepoint;
 			try {
 				savepoint = status.createSavepoint();
 			}
 			catch (TransactionException ex) {
 				if (this.phases.contractRecorded(this.migrationId)) {
-					return null;
+					return CONTRACTED;
 				}
-				return callAs(phase, Schema.OLD, true, null, method, args);
+				return callAs(phase, schema, sync, null, method, args);
 			}
 			try {
-				Object result = callAs(phase, Schema.OLD, true, null, method, args);
+				Object result = callAs(phase, schema, sync, null, method, args);
 				status.releaseSavepoint(savepoint);
 				return result;
 			}
 			catch (Throwable ex) {
 				status.rollbackToSavepoint(savepoint);
 				if (this.phases.contractRecorded(this.migrationId)) {
-					return null;
+					return CONTRACTED;
 				}
 				throw ex;
 			}
@@ -335,7 +325,7 @@ public final class DualWriteRepositoryFactory {
 
 		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
 				Method method, @Nullable Object[] args) throws Throwable {
-			Object target = (schema == Schema.NEW) ? this.newImplementation : this.oldImplementation;
+			Object target = this.implementations.of(schema);
 			return observed(Operation.WRITE, schema, sync,
 					() -> invokeAs(phase, schema, sync, otherSideResult, target, method, args));
 		}
@@ -404,6 +394,12 @@ public final class DualWriteRepositoryFactory {
 		}
 
 	}
+
+	/**
+	 * What a write that includes the old side returns when the contract DDL turned out to
+	 * have dropped it.
+	 */
+	private static final Object CONTRACTED = new Object();
 
 	@FunctionalInterface
 	private interface Call {

@@ -8,6 +8,8 @@ import java.util.Set;
 
 import javax.sql.DataSource;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
@@ -77,16 +79,22 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 			Class<?> repository, Pair pair) {
 		String oldBean = pair.single(repository, Schema.OLD);
 		String newBean = pair.single(repository, Schema.NEW);
+		String bothBean = pair.optional(repository, Schema.BOTH);
 		RepositoryMethods.classify(repository, pair.migrationId);
 		RootBeanDefinition definition = new RootBeanDefinition(repository);
 		definition.setPrimary(true);
-		definition.setDependsOn(oldBean, newBean);
-		definition.setInstanceSupplier(() -> create(beanFactory, repository, pair.migrationId, oldBean, newBean));
+		definition.setDependsOn(
+				(bothBean != null) ? new String[] { oldBean, newBean, bothBean } : new String[] { oldBean, newBean });
+		definition
+			.setInstanceSupplier(() -> create(beanFactory, repository, pair.migrationId, oldBean, newBean, bothBean));
 		registry.registerBeanDefinition("zdmDualWrite" + repository.getSimpleName(), definition);
 	}
 
 	private static <T> T create(ConfigurableListableBeanFactory beanFactory, Class<T> repository, String migrationId,
-			String oldBean, String newBean) {
+			String oldBean, String newBean, @Nullable String bothBean) {
+		Implementations<T> implementations = new Implementations<>(beanFactory.getBean(oldBean, repository),
+				beanFactory.getBean(newBean, repository),
+				(bothBean != null) ? beanFactory.getBean(bothBean, repository) : null);
 		MigrationEngines engines = beanFactory.getBeanProvider(MigrationEngines.class).getIfAvailable();
 		PhaseController otherController = (engines != null) ? engines.controllerFor(migrationId) : null;
 		MigrationStateRepository otherStates = (engines != null) ? engines.statesFor(migrationId) : null;
@@ -96,8 +104,7 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 			FixedPhaseRouting routing = beanFactory.getBeanProvider(FixedPhaseRouting.class)
 				.getIfAvailable(() -> FixedPhaseRouting.unavailable("its auto-configuration is not in this context",
 						"Let Spring Boot's auto-configuration include dev.zdm.autoconfigure.ZdmAutoConfiguration."));
-			return routing.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
-					beanFactory.getBean(newBean, repository),
+			return routing.create(repository, migrationId, implementations,
 					() -> transactionManager(beanFactory, repository, migrationId));
 		}
 		DataSource dataSource = phaseController.dataSource();
@@ -107,8 +114,8 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 				: beanFactory.getBean(MigrationStateRepository.class);
 		DualWriteListener listener = DualWriteListener
 			.of(beanFactory.getBeanProvider(DualWriteListener.class).orderedStream().toList());
-		return DualWriteRepositoryFactory.create(repository, migrationId, beanFactory.getBean(oldBean, repository),
-				beanFactory.getBean(newBean, repository), phaseController, transactionManager, states, listener);
+		return DualWriteRepositoryFactory.create(repository, migrationId, implementations, phaseController,
+				transactionManager, states, listener);
 	}
 
 	/**
@@ -191,6 +198,15 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 
 		void add(Schema schema, String beanName) {
 			this.beans.computeIfAbsent(schema, (key) -> new ArrayList<>()).add(beanName);
+		}
+
+		/**
+		 * The bean of a side that may have none: the implementation of both sides, which
+		 * only a migration synced by the application uses.
+		 */
+		@Nullable String optional(Class<?> repository, Schema schema) {
+			List<String> names = this.beans.getOrDefault(schema, List.of());
+			return names.isEmpty() ? null : single(repository, schema);
 		}
 
 		String single(Class<?> repository, Schema schema) {

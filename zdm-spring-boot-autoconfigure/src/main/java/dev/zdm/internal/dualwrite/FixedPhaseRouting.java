@@ -84,15 +84,14 @@ public final class FixedPhaseRouting {
 	 * @param <T> the repository interface
 	 * @param repository the repository interface
 	 * @param migrationId the migration its implementations are marked with
-	 * @param oldImplementation the implementation against the old schema
-	 * @param newImplementation the implementation against the new schema
+	 * @param implementations the implementations of each side
 	 * @param transactionManager the transaction manager to run writes in, looked up once
 	 * the routing is known to be possible
 	 * @return the routing bean
 	 * @throws ZdmConfigurationException if zdm is enabled but not running, the migration
 	 * is not declared or a method cannot be routed
 	 */
-	public <T> T create(Class<T> repository, String migrationId, T oldImplementation, T newImplementation,
+	public <T> T create(Class<T> repository, String migrationId, Implementations<T> implementations,
 			Supplier<PlatformTransactionManager> transactionManager) {
 		if (this.migrations == null) {
 			throw new ZdmConfigurationException(migrationId,
@@ -105,7 +104,7 @@ public final class FixedPhaseRouting {
 				this.migrations.get());
 		Phase phase = routedPhase(migration.requestedPhase());
 		T routing = DualWriteRepositoryFactory.createAtFixedPhase(repository, migration, this.migrations.get(), phase,
-				oldImplementation, newImplementation, transactionManager.get());
+				implementations, transactionManager.get());
 		logger.warn("zdm is disabled (zdm.enabled=false): " + repository.getName() + " routes migration '" + migrationId
 				+ "' at a fixed phase, " + describe(migration, phase) + ". No fleet keeps this "
 				+ "instance within one phase of the others, and zdm runs no DDL, installs or removes no sync "
@@ -117,17 +116,20 @@ public final class FixedPhaseRouting {
 		Phase requested = migration.requestedPhase();
 		String routed = (phase != requested) ? phase + " (requested " + requested + ")" : phase.value();
 		boolean trigger = migration.sync() == SyncMode.TRIGGER;
+		boolean application = migration.sync() == SyncMode.APPLICATION;
 		return switch (requested) {
 			case EXPAND -> routed + ": reads and writes the old side only";
-			case DUAL_WRITE,
-					BACKFILL ->
-				routed + ": reads and writes the old side, "
-						+ (trigger ? "the new columns kept in sync only by a sync trigger zdm installed while enabled"
-								: "then writes the new side in the same transaction");
+			case DUAL_WRITE, BACKFILL ->
+				routed + (application ? ": reads the old side, writes both sides in one statement (Schema.BOTH)"
+						: ": reads and writes the old side, " + (trigger
+								? "the new columns kept in sync only by a sync trigger zdm installed while enabled"
+								: "then writes the new side in the same transaction"));
 			case READ_NEW -> routed + ": nothing checks that the backfill was verified, so reads stay on the old "
-					+ "side; writes the old side, "
-					+ (trigger ? "the new columns kept in sync only by a sync trigger zdm installed while enabled"
-							: "then the new side in the same transaction");
+					+ "side; "
+					+ (application ? "writes both sides in one statement (Schema.BOTH)"
+							: "writes the old side, " + (trigger
+									? "the new columns kept in sync only by a sync trigger zdm installed while enabled"
+									: "then the new side in the same transaction"));
 			case ABANDON -> routed + ": reads and writes the old side only; nothing drops what the expand created";
 			case CONTRACT -> routed + ": reads and writes the new side only, since nothing can tell whether the "
 					+ "contract DDL has dropped the old side";

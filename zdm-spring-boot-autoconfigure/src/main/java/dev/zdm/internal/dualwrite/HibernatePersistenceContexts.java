@@ -43,6 +43,19 @@ final class HibernatePersistenceContexts {
 		}
 	}
 
+	/**
+	 * Whether an entity manager is bound to the current transaction.
+	 * @return {@code true} if one is
+	 */
+	static boolean isBound() {
+		for (Object resource : TransactionSynchronizationManager.getResourceMap().values()) {
+			if (resource instanceof EntityManagerHolder) {
+				return true;
+			}
+		}
+		return false;
+	}
+
 	private static void flushAndReload(SessionImplementor session, Set<String> tables) {
 		session.flush();
 		Map<EntityPersister, List<Map.Entry<Object, EntityEntry>>> stale = new LinkedHashMap<>();

@@ -125,7 +125,12 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 
 	@Override
 	public List<String> contractStatements(MigrationDefinition migration) {
-		if (!appliesTo(migration)) {
+		// a migration synced by the application has no trigger, unless it was synced by
+		// one before its sync mode changed; its old columns need the same relaxing before
+		// it writes the new side alone
+		boolean syncedInTable = appliesTo(migration)
+				|| (migration.sync() == SyncMode.APPLICATION && !migration.up().isEmpty() && !migration.isCrossTable());
+		if (!syncedInTable) {
 			return List.of();
 		}
 		Names names = Names.of(migration);

@@ -14,6 +14,7 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 import org.springframework.util.ClassUtils;
 
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.TableName;
 
 /**
@@ -25,6 +26,11 @@ import dev.zdm.migration.TableName;
  * Before a routed call, if a routed write of another migration on a shared table is still
  * pending in this transaction, the persistence context is flushed and the entities that
  * map the shared tables are reloaded; with plain JDBC there is nothing to do.
+ * <p>
+ * A migration synced by the application ({@code sync: application}) needs the same within
+ * itself: it writes through the entity classes of its {@code Schema.BOTH} implementation
+ * and reads through those of the old or the new one, so a read after its own write in the
+ * transaction makes the write visible first.
  */
 final class SharedTableWrites {
 
@@ -37,15 +43,21 @@ final class SharedTableWrites {
 
 	private final Set<String> tables;
 
-	private SharedTableWrites(String migrationId, Set<String> tables) {
+	private final boolean shared;
+
+	private final boolean ownWritesElsewhere;
+
+	private SharedTableWrites(String migrationId, Set<String> tables, boolean shared, boolean ownWritesElsewhere) {
 		this.migrationId = migrationId;
 		this.tables = tables;
+		this.shared = shared;
+		this.ownWritesElsewhere = ownWritesElsewhere;
 	}
 
 	/**
 	 * Return what keeps the given migration's routed calls consistent with the other
-	 * declared migrations, or {@code null} when no other migration shares a table with
-	 * it.
+	 * declared migrations (and with its own writes, when it is synced by the
+	 * application), or {@code null} when there is nothing to keep consistent.
 	 * @param migration the migration of the routing bean
 	 * @param declared every declared migration
 	 * @return the tracker, or {@code null}
@@ -55,14 +67,19 @@ final class SharedTableWrites {
 		boolean shared = declared.stream()
 			.filter((other) -> !other.id().equals(migration.id()))
 			.anyMatch((other) -> tables(other).stream().anyMatch(tables::contains));
-		return shared ? new SharedTableWrites(migration.id(), tables) : null;
+		// with plain JDBC a read sees the transaction's writes whatever the mapping
+		boolean ownWritesElsewhere = migration.sync() == SyncMode.APPLICATION && HIBERNATE_PRESENT;
+		return (shared || ownWritesElsewhere)
+				? new SharedTableWrites(migration.id(), tables, shared, ownWritesElsewhere) : null;
 	}
 
 	/**
 	 * Called before every routed call of this migration: if another migration's routed
-	 * write on a shared table is pending in the transaction, make it visible.
+	 * write on a shared table is pending in the transaction, or before a read this one's
+	 * when it is synced by the application, make it visible.
+	 * @param read whether the call is a read
 	 */
-	void beforeCall() {
+	void beforeCall(boolean read) {
 		if (!TransactionSynchronizationManager.isSynchronizationActive()) {
 			return;
 		}
@@ -72,7 +89,7 @@ final class SharedTableWrites {
 		}
 		Set<String> written = new LinkedHashSet<>();
 		pending.byMigration.forEach((id, tables) -> {
-			if (!id.equals(this.migrationId)) {
+			if (!id.equals(this.migrationId) || (read && this.ownWritesElsewhere)) {
 				tables.stream().filter(this.tables::contains).forEach(written::add);
 			}
 		});
@@ -94,6 +111,13 @@ final class SharedTableWrites {
 		}
 		Pending pending = (Pending) TransactionSynchronizationManager.getResource(Pending.class);
 		if (pending == null) {
+			// a migration's own writes need keeping only where a persistence context
+			// holds
+			// them: a JDBC write is in the database already, and tracking it costs every
+			// write a few points (SameTableDualWriteBenchmark)
+			if (!this.shared && !HibernatePersistenceContexts.isBound()) {
+				return;
+			}
 			pending = new Pending();
 			TransactionSynchronizationManager.bindResource(Pending.class, pending);
 			TransactionSynchronizationManager.registerSynchronization(pending);

@@ -19,14 +19,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.JdbcClientUsers;
+import dev.zdm.testing.JdbcClientUsers.BothColumnsUserStore;
+import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
 import dev.zdm.testing.JdbcClientUsers.UserStore;
 import dev.zdm.testing.TestEngine;
@@ -35,9 +39,10 @@ import dev.zdm.testing.TestFleet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Two instances at adjacent phases, one writing the old side and one the new, on the same
- * rows at the same time, in real concurrent sessions (each instance on a pool of its
- * own), with a writer from outside the application too.
+ * Two instances at adjacent phases, one writing the old side and one the new (or, synced
+ * by the application, both writing both sides), on the same rows at the same time, in
+ * real concurrent sessions (each instance on a pool of its own), with a writer from
+ * outside the application too where a trigger syncs it.
  */
 class ConcurrentDualWriteTests {
 
@@ -58,6 +63,7 @@ class ConcurrentDualWriteTests {
 		jdbc.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, email_address text)");
 		jdbc.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, name text, email text)");
 		jdbc.execute("CREATE TABLE customers (id bigint PRIMARY KEY, name text, email text)");
+		jdbc.execute("CREATE TABLE members (id bigint PRIMARY KEY, name text, email text, email_address text)");
 		new SameTableSyncTrigger(postgres.dataSource())
 			.expandStatements(JdbcClientUsers.USERS_EMAIL.toBuilder().table("public.users").build())
 			.forEach(jdbc::execute);
@@ -114,6 +120,49 @@ class ConcurrentDualWriteTests {
 		List<Map<String, Object>> accounts = jdbc.queryForList("SELECT * FROM accounts ORDER BY id");
 		assertThat(accounts).hasSize(ROWS + 2 * WRITES / 10);
 		assertThat(jdbc.queryForList("SELECT * FROM customers ORDER BY id")).isEqualTo(accounts);
+	}
+
+	@Test
+	void applicationSyncedWritersAtBackfillAndReadNewLeaveOldAndNewAgreeingWithoutATrigger() throws Exception {
+		MigrationDefinition migration = MigrationDefinition.builder("members-email")
+			.table("members")
+			.up("email_address", "lower(email)")
+			.down("email", "email_address")
+			.sync(SyncMode.APPLICATION)
+			.build();
+		DataSource poolA = postgres.newDataSource("a3", 4);
+		DataSource poolB = postgres.newDataSource("b3", 4);
+		PhaseController a = start(migration, Phase.BACKFILL, "a3", poolA);
+		new MigrationStateRepository(poolA).markVerified(migration.id(), "test");
+		PhaseController b = start(migration, Phase.READ_NEW, "b3", poolB);
+		assertThat(a.effectivePhase(migration.id())).isEqualTo(Phase.BACKFILL);
+		assertThat(b.effectivePhase(migration.id())).isEqualTo(Phase.READ_NEW);
+		for (int id = 1; id <= ROWS; id++) {
+			jdbc.update("INSERT INTO members (id, name, email, email_address) VALUES (?, 'user', ?, ?)", id,
+					"Initial" + id + "@x", "initial" + id + "@x");
+		}
+		UserStore atBackfill = members(a, poolA);
+		UserStore atReadNew = members(b, poolB);
+		List<Throwable> failures = runConcurrently((i) -> write(atBackfill, "a", i), (i) -> write(atReadNew, "b", i));
+		assertThat(failures).isEmpty();
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM members", Integer.class))
+			.isEqualTo(ROWS + 2 * WRITES / 10);
+		assertThat(jdbc.queryForList(
+				"SELECT id, email, email_address FROM members " + "WHERE email_address IS DISTINCT FROM lower(email)"))
+			.isEmpty();
+		assertThat(jdbc.queryForObject(
+				"SELECT count(*) FROM pg_trigger WHERE tgrelid = 'members'::regclass AND NOT tgisinternal",
+				Integer.class))
+			.isZero();
+	}
+
+	private static UserStore members(PhaseController controller, DataSource pool) {
+		return DualWriteRepositoryFactory.create(UserStore.class, "members-email",
+				new Implementations<>(new ColumnUserStore(pool, "members", "email"),
+						new ColumnUserStore(pool, "members", "email_address"),
+						new BothColumnsUserStore(pool, "members")),
+				controller, new DataSourceTransactionManager(pool), new MigrationStateRepository(pool),
+				DualWriteListener.NONE);
 	}
 
 	private static void write(UserStore users, String writer, int i) {

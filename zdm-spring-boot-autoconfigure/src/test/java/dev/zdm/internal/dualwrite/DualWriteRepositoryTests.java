@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -27,8 +28,10 @@ import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.JdbcClientUsers.BothColumnsUserStore;
 import dev.zdm.testing.JdbcClientUsers.ColumnUserStore;
 import dev.zdm.testing.JdbcClientUsers.User;
 import dev.zdm.testing.JdbcClientUsers.UserStore;
@@ -45,13 +48,23 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 /**
  * Tests for {@link DualWriteRepositoryFactory} with repositories on {@code JdbcClient}:
  * where reads come from and what the old and new sides hold after writes, in every phase,
- * for a same-table migration (synced by the trigger) and a cross-table one (synced by the
- * repositories).
+ * for a same-table migration synced by the trigger, one synced by the application
+ * ({@code members}, no trigger) and a cross-table one (synced by the repositories).
  */
 class DualWriteRepositoryTests {
 
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
+
+	/**
+	 * Same table, synced by the application: no trigger, writes of both columns at once.
+	 */
+	private static final MigrationDefinition MEMBERS_EMAIL = MigrationDefinition.builder("members-email")
+		.table("members")
+		.up("email_address", "lower(email)")
+		.down("email", "email_address")
+		.sync(SyncMode.APPLICATION)
+		.build();
 
 	private static JdbcTemplate jdbc;
 
@@ -64,13 +77,14 @@ class DualWriteRepositoryTests {
 				+ "email_address text CHECK (email_address LIKE '%@%'))");
 		jdbc.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, name text, email text)");
 		jdbc.execute("CREATE TABLE customers (id bigint PRIMARY KEY, name text, email text CHECK (email LIKE '%@%'))");
+		jdbc.execute("CREATE TABLE members (id bigint PRIMARY KEY, name text, email text, email_address text)");
 		SameTableSyncTrigger trigger = new SameTableSyncTrigger(postgres.dataSource());
 		trigger.expandStatements(USERS_EMAIL.toBuilder().table("public.users").build()).forEach(jdbc::execute);
 	}
 
 	@BeforeEach
 	void emptyTables() {
-		jdbc.execute("TRUNCATE users, accounts, customers");
+		jdbc.execute("TRUNCATE users, accounts, customers, members");
 	}
 
 	@AfterEach
@@ -240,6 +254,98 @@ class DualWriteRepositoryTests {
 		assertThat(rows("customers")).isEmpty();
 	}
 
+	@ParameterizedTest
+	@EnumSource(value = Phase.class, names = "ABANDON", mode = EnumSource.Mode.EXCLUDE)
+	void applicationSyncedWritesSetBothColumnsInOneStatementFromDualWriteOnWithoutATrigger(Phase phase) {
+		DataSource dataSource = postgres.dataSource();
+		List<String> bothSidesCalls = new ArrayList<>();
+		UserStore members = members(start(MEMBERS_EMAIL, phase, "a", dataSource), dataSource, (call) -> {
+			if (call != null) {
+				bothSidesCalls.add(describe(call));
+			}
+		});
+		members.insert(new User(1, "Ann", "Ann@Example.com"));
+		members.updateEmail(1, "Bea@Example.com");
+		members.insertAll(List.of(new User(2, "Cy", "Cy@Example.com"), new User(3, "Di", "Di@Example.com")));
+		members.deleteById(2);
+		assertThat(jdbc.queryForList("SELECT id FROM members ORDER BY id", Long.class)).containsExactly(1L, 3L);
+		if (phase == Phase.EXPAND) {
+			// the old side alone, as before the migration; the backfill fills the rest
+			assertThat(member(1)).containsEntry("email", "Bea@Example.com").containsEntry("email_address", null);
+			assertThat(bothSidesCalls).isEmpty();
+		}
+		else {
+			assertThat(member(1)).containsEntry("email", "Bea@Example.com")
+				.containsEntry("email_address", "bea@example.com");
+			assertThat(member(3)).containsEntry("email_address", "di@example.com");
+			assertThat(bothSidesCalls).hasSize(4).containsOnly("BOTH source of truth at " + phase);
+			assertThat(members.findById(1)).map(User::email)
+				.contains(phase.readsNew() ? "bea@example.com" : "Bea@Example.com");
+		}
+		assertThat(jdbc.queryForObject(
+				"SELECT count(*) FROM pg_trigger WHERE tgrelid = 'members'::regclass AND NOT tgisinternal",
+				Integer.class))
+			.as("triggers on members")
+			.isZero();
+	}
+
+	@Test
+	void applicationSyncedWriteAtContractGoesToTheNewSideAloneOnceTheContractDdlDroppedTheOldColumn() {
+		jdbc.execute("CREATE TABLE guests (id bigint PRIMARY KEY, name text, email text, email_address text)");
+		MigrationDefinition migration = MigrationDefinition.builder("guests-email")
+			.table("guests")
+			.up("email_address", "lower(email)")
+			.down("email", "email_address")
+			.sync(SyncMode.APPLICATION)
+			.build();
+		DataSource dataSource = postgres.dataSource();
+		PhaseController controller = start(migration, Phase.CONTRACT, "a", dataSource);
+		UserStore store = DualWriteRepositoryFactory.create(UserStore.class, migration.id(),
+				new Implementations<>(new ColumnUserStore(dataSource, "guests", "email"),
+						new ColumnUserStore(dataSource, "guests", "email_address"),
+						new BothColumnsUserStore(dataSource, "guests")),
+				controller, new DataSourceTransactionManager(dataSource), new MigrationStateRepository(dataSource),
+				DualWriteListener.NONE);
+		store.insert(new User(1, "Ann", "Ann@Example.com"));
+		assertThat(jdbc.queryForMap("SELECT email, email_address FROM guests WHERE id = 1"))
+			.containsEntry("email", "Ann@Example.com")
+			.containsEntry("email_address", "ann@example.com");
+		// another instance runs the contract DDL; this one has not heard of it yet
+		new MigrationStateRepository(dataSource).markContracted(migration.id(), "other");
+		jdbc.execute("ALTER TABLE guests DROP COLUMN email");
+		assertThat(controller.status(migration.id()).state().isContracted()).isFalse();
+		store.insert(new User(2, "Bea", "bea@example.com"));
+		store.updateEmail(1, "ann@example.org");
+		assertThat(jdbc.queryForList("SELECT id, email_address FROM guests ORDER BY id")).containsExactly(
+				Map.of("id", 1L, "email_address", "ann@example.org"),
+				Map.of("id", 2L, "email_address", "bea@example.com"));
+	}
+
+	@Test
+	void applicationSyncWithoutAnImplementationOfBothSidesFailsWhenTheRoutingBeanIsCreated() {
+		PhaseController controller = start(MEMBERS_EMAIL, Phase.DUAL_WRITE, "a", postgres.dataSource());
+		UserStore store = new ColumnUserStore(postgres.dataSource(), "members", "email");
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> DualWriteRepositoryFactory.create(UserStore.class, MEMBERS_EMAIL.id(), store, store,
+					controller, new DataSourceTransactionManager(postgres.dataSource()),
+					new MigrationStateRepository(postgres.dataSource())))
+			.withMessageContaining("routed with sync mode application")
+			.withMessageContaining("schema = Schema.BOTH");
+	}
+
+	@Test
+	void anImplementationOfBothSidesForAMigrationSyncedByTheTriggerFailsWhenTheRoutingBeanIsCreated() {
+		PhaseController controller = start(USERS_EMAIL, Phase.DUAL_WRITE, "a", postgres.dataSource());
+		UserStore store = new ColumnUserStore(postgres.dataSource(), "users", "email");
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> DualWriteRepositoryFactory.create(UserStore.class, USERS_EMAIL.id(),
+					new Implementations<>(store, store, new BothColumnsUserStore(postgres.dataSource(), "users")),
+					controller, new DataSourceTransactionManager(postgres.dataSource()),
+					new MigrationStateRepository(postgres.dataSource()), DualWriteListener.NONE))
+			.withMessageContaining("marked with Schema.BOTH")
+			.satisfies((ex) -> assertThat(ex.getAction()).contains("sync=application"));
+	}
+
 	@Test
 	void phaseIsFixedForTheTransaction() {
 		PhaseController controller = start(USERS_EMAIL, Phase.READ_NEW, "a", postgres.dataSource(), false);
@@ -318,6 +424,34 @@ class DualWriteRepositoryTests {
 
 	private static String describe(DualWriteCall call) {
 		return describe(Optional.ofNullable(call));
+	}
+
+	private static UserStore members(PhaseController controller, DataSource dataSource,
+			Consumer<DualWriteCall> bothSidesCalls) {
+		return DualWriteRepositoryFactory.create(UserStore.class, MEMBERS_EMAIL.id(),
+				new Implementations<>(new ColumnUserStore(dataSource, "members", "email"),
+						new ColumnUserStore(dataSource, "members", "email_address"),
+						new BothColumnsUserStore(dataSource, "members") {
+
+							@Override
+							public void insert(User user) {
+								bothSidesCalls.accept(DualWriteCall.current());
+								super.insert(user);
+							}
+
+							@Override
+							public void updateEmail(long id, String email) {
+								bothSidesCalls.accept(DualWriteCall.current());
+								super.updateEmail(id, email);
+							}
+
+						}),
+				controller, new DataSourceTransactionManager(dataSource), new MigrationStateRepository(dataSource),
+				DualWriteListener.NONE);
+	}
+
+	private static Map<String, Object> member(long id) {
+		return jdbc.queryForMap("SELECT email, email_address FROM members WHERE id = ?", id);
 	}
 
 	private static Map<String, Object> user(long id) {

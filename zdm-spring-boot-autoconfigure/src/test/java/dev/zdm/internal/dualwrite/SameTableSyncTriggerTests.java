@@ -183,6 +183,26 @@ class SameTableSyncTriggerTests {
 	}
 
 	@Test
+	void noTriggerForMigrationsSyncedByTheApplicationButTheContractDropsOneLeftFromAnEarlierMode() {
+		jdbc.execute("CREATE TABLE members (id bigint PRIMARY KEY, login text NOT NULL, username text)");
+		MigrationDefinition byTrigger = MigrationDefinition.builder("members-login")
+			.table("public.members")
+			.up("username", "lower(login)")
+			.down("login", "username")
+			.build();
+		MigrationDefinition byApplication = byTrigger.toBuilder().sync(SyncMode.APPLICATION).build();
+		assertThat(trigger.expandStatements(byApplication)).isEmpty();
+		// the mode changed after a trigger was installed: the contract drops it, and lets
+		// the new side be written alone before the old column goes
+		trigger.expandStatements(byTrigger).forEach(jdbc::execute);
+		assertThat(triggerNames("members")).containsExactly("zdm_sync_members_login");
+		trigger.contractStatements(byApplication).forEach(jdbc::execute);
+		assertThat(triggerNames("members")).isEmpty();
+		jdbc.update("INSERT INTO members (id, username) VALUES (1, 'ada')");
+		assertThat(jdbc.queryForObject("SELECT login FROM members WHERE id = 1", String.class)).isNull();
+	}
+
+	@Test
 	void contractStatementsDropTheTrigger() {
 		MigrationDefinition temporary = MigrationDefinition.builder("temporary")
 			.table("public.prices")
