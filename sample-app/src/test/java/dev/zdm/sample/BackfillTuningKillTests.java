@@ -65,7 +65,7 @@ class BackfillTuningKillTests {
 		assertThat(((Number) progress().get("batch_size")).intValue()).as("declared batches, before the change")
 			.isGreaterThan(120);
 		new BackfillOverrideRepository(postgres.dataSource()).change(MIGRATION,
-				new BackfillOverrides(100, 50, 120, null, null, null, null, null, null, null),
+				new BackfillOverrides(100, 50, 120, null, null, null, null, null, null, null, null, null),
 				new OperatorAction(BackfillOverrides.CHANGE_ACTION, "ops", "test", "kill -9 test", Instant.now()));
 		long batchesAtChange = ((Number) progress().get("batches")).longValue();
 		// the running instance reads the change at its next heartbeat (200 ms) and

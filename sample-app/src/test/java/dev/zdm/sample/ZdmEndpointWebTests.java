@@ -106,6 +106,17 @@ class ZdmEndpointWebTests {
 					"\"setBy\":\"anonymous\"", "\"reason\":\"faster at night\"");
 			assertThat(get(client, "/actuator/zdm/customers-email").getBody()).contains("\"tuning\":{\"declared\":{",
 					"\"overrides\":{\"maxBatchSize\":2000,\"pause\":\"50ms\"}");
+			ResponseEntity<String> walTuned = post(client, tuning + "set",
+					"{\"maxWalRate\": \"64MB\", \"maxWalArchiveBacklog\": 8}");
+			assertThat(walTuned.getStatusCode().value()).isEqualTo(200);
+			assertThat(walTuned.getBody()).contains("\"overrides\":{\"maxBatchSize\":2000,\"pause\":\"50ms\","
+					+ "\"maxWalArchiveBacklog\":8,\"maxWalRate\":\"64MB\"}");
+			assertThat(get(client, "/actuator/zdm/customers-email").getBody()).contains("\"maxWalArchiveBacklog\":8",
+					"\"maxWalRate\":\"64MB/s\"");
+			ResponseEntity<String> negativeWalRate = post(client, tuning + "set", "{\"maxWalRate\": \"-1MB\"}");
+			assertThat(negativeWalRate.getStatusCode().value()).isEqualTo(400);
+			assertThat(negativeWalRate.getBody()).contains("maxWalRate is -1MB, which is out of range");
+			assertThat(walOverrides()).as("a malformed request changes nothing").containsExactly("8 67108864");
 			ResponseEntity<String> malformed = post(client, tuning + "set",
 					"{\"maxBatchSize\": \"lots\", \"pause\": 0}");
 			assertThat(malformed.getStatusCode().value()).isEqualTo(400);
@@ -117,6 +128,7 @@ class ZdmEndpointWebTests {
 			assertThat(overrides()).as("a malformed request changes nothing").containsExactly("2000 00:00:00.05");
 			assertThat(post(client, tuning + "clear", "{\"reason\": \"done\"}").getBody()).contains("\"overrides\":{}");
 			assertThat(overrides()).containsExactly("null null");
+			assertThat(walOverrides()).containsExactly("null null");
 		}
 	}
 
@@ -138,6 +150,13 @@ class ZdmEndpointWebTests {
 		return postgres.jdbc()
 			.queryForList("SELECT coalesce(max_batch_size::text, 'null') || ' ' || coalesce(pause::text, 'null') "
 					+ "FROM zdm_backfill_override " + "WHERE migration_id = 'customers-email'", String.class);
+	}
+
+	private static List<String> walOverrides() {
+		return postgres.jdbc()
+			.queryForList("SELECT coalesce(max_wal_archive_backlog::text, 'null') || ' ' "
+					+ "|| coalesce(max_wal_rate::text, 'null') FROM zdm_backfill_override "
+					+ "WHERE migration_id = 'customers-email'", String.class);
 	}
 
 	private static boolean paused() {

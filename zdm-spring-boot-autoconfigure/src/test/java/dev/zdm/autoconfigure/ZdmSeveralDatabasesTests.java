@@ -96,7 +96,7 @@ class ZdmSeveralDatabasesTests {
 					// there
 					assertThat(endpoint
 						.tuning("shipments", "backfill", "tuning", "set", null, null, null, null, null, "50000", null,
-								null, null, null, "pace the orders copy", SecurityContext.NONE)
+								null, null, null, null, null, "pace the orders copy", SecurityContext.NONE)
 						.overrides()).isNotEmpty();
 					await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
 						assertThat(billingWorkload.failure()).isNull();

@@ -13,6 +13,7 @@ import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException
 import org.springframework.boot.convert.ApplicationConversionService;
 import org.springframework.core.convert.ConversionException;
 import org.springframework.core.convert.ConversionService;
+import org.springframework.util.unit.DataSize;
 
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
 import dev.zdm.internal.backfill.BackfillOverrides;
@@ -23,9 +24,9 @@ import dev.zdm.migration.MigrationDefinition;
 /**
  * The {@link ZdmEndpoint}'s live tuning of a backfill: reads the values of a request as
  * the properties are read (durations such as {@code 500ms} or {@code PT0.5S}, a latency
- * budget such as {@code 20%}), checks them against the declared settings as the
- * properties are checked, stores them as overrides that every instance reads at its next
- * heartbeat, and shows them.
+ * budget such as {@code 20%}, a WAL rate such as {@code 64MB}), checks them against the
+ * declared settings as the properties are checked, stores them as overrides that every
+ * instance reads at its next heartbeat, and shows them.
  */
 public final class BackfillTuning {
 
@@ -121,7 +122,8 @@ public final class BackfillTuning {
 				value(values, "targetBatchDuration", Duration.class), value(values, "pause", Duration.class),
 				value(values, "maxRowsPerSecond", Long.class), latencyIncrease(values.get("maxLatencyIncrease")),
 				value(values, "maxLockWaiters", Integer.class), value(values, "maxTransactionAge", Duration.class),
-				value(values, "maxReplicationLag", Duration.class));
+				value(values, "maxReplicationLag", Duration.class), value(values, "maxWalArchiveBacklog", Long.class),
+				value(values, "maxWalRate", DataSize.class));
 		try {
 			overrides.check();
 		}
@@ -137,7 +139,8 @@ public final class BackfillTuning {
 			return null;
 		}
 		String example = (type == Duration.class) ? "a duration such as \"500ms\", \"2s\" or \"PT0.5S\""
-				: "a whole number such as 2000";
+				: (type == DataSize.class) ? "a size of WAL per second such as \"64MB\", or 0 for no ceiling"
+						: "a whole number such as 2000";
 		try {
 			T converted = conversion.convert(value.strip(), type);
 			if (converted == null) {
@@ -173,8 +176,8 @@ public final class BackfillTuning {
 	}
 
 	/**
-	 * Describe settings for the endpoint: durations as {@code 500ms}, the latency budget
-	 * as a percentage.
+	 * Describe settings for the endpoint: durations as {@code 500ms}, sizes as
+	 * {@code 64MB}, the latency budget as a percentage.
 	 */
 	private static Map<String, Object> shown(Map<String, Object> values) {
 		Map<String, Object> shown = new LinkedHashMap<>();
@@ -182,6 +185,9 @@ public final class BackfillTuning {
 			Object value = entry.getValue();
 			if (value instanceof Duration duration) {
 				return BackfillOverrides.format(duration);
+			}
+			if (value instanceof DataSize size) {
+				return BackfillOverrides.format(size);
 			}
 			if ("maxLatencyIncrease".equals(entry.getKey()) && value instanceof Double fraction) {
 				return Double.isFinite(fraction)

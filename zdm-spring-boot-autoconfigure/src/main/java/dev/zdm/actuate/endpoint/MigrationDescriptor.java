@@ -13,6 +13,7 @@ import org.springframework.util.unit.DataSize;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.backfill.BackfillHoldBack;
+import dev.zdm.internal.backfill.BackfillOverrides;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.ddl.AbandonProgress;
 import dev.zdm.internal.ddl.DdlStatus;
@@ -94,13 +95,7 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 		}
 
 		private static String perSecond(long bytes) {
-			for (String unit : new String[] { "TB", "GB", "MB", "KB" }) {
-				long size = DataSize.parse("1" + unit).toBytes();
-				if (bytes % size == 0) {
-					return (bytes / size) + unit + "/s";
-				}
-			}
-			return bytes + "B/s";
+			return BackfillOverrides.format(DataSize.ofBytes(bytes)) + "/s";
 		}
 
 	}

@@ -323,6 +323,10 @@ public class ZdmEndpoint {
 	 * {@code 0s} for never
 	 * @param maxReplicationLag replica lag above which it holds back, {@code 0s} for
 	 * never
+	 * @param maxWalArchiveBacklog WAL segments waiting for the archiver above which it
+	 * holds back, {@code 0} for never
+	 * @param maxWalRate WAL the database may write per second before it holds back, such
+	 * as {@code 64MB}, {@code 0} for no ceiling
 	 * @param reason why, recorded with who asked
 	 * @param securityContext who asks
 	 * @return the backfill's tuning after the change
@@ -332,13 +336,14 @@ public class ZdmEndpoint {
 			@Selector String action, @Nullable String initialBatchSize, @Nullable String minBatchSize,
 			@Nullable String maxBatchSize, @Nullable String targetBatchDuration, @Nullable String pause,
 			@Nullable String maxRowsPerSecond, @Nullable String maxLatencyIncrease, @Nullable String maxLockWaiters,
-			@Nullable String maxTransactionAge, @Nullable String maxReplicationLag, @Nullable String reason,
+			@Nullable String maxTransactionAge, @Nullable String maxReplicationLag,
+			@Nullable String maxWalArchiveBacklog, @Nullable String maxWalRate, @Nullable String reason,
 			SecurityContext securityContext) {
 		ZdmEndpoint owner = owner(id);
 		if (owner != this) {
 			return owner.tuning(id, step, setting, action, initialBatchSize, minBatchSize, maxBatchSize,
 					targetBatchDuration, pause, maxRowsPerSecond, maxLatencyIncrease, maxLockWaiters, maxTransactionAge,
-					maxReplicationLag, reason, securityContext);
+					maxReplicationLag, maxWalArchiveBacklog, maxWalRate, reason, securityContext);
 		}
 		MigrationDefinition migration = requireDeclared(id);
 		BackfillTuning tuning = this.tuning;
@@ -364,6 +369,8 @@ public class ZdmEndpoint {
 		values.put("maxLockWaiters", maxLockWaiters);
 		values.put("maxTransactionAge", maxTransactionAge);
 		values.put("maxReplicationLag", maxReplicationLag);
+		values.put("maxWalArchiveBacklog", maxWalArchiveBacklog);
+		values.put("maxWalRate", maxWalRate);
 		BackfillTuning.TuningDescriptor result = "set".equals(action) ? tuning.change(migration, values, recorded)
 				: tuning.clear(migration, recorded);
 		this.recorder.record(id, recorded);

@@ -61,14 +61,14 @@ public class ZdmEndpointWebExtension {
 			@Selector String action, @Nullable String initialBatchSize, @Nullable String minBatchSize,
 			@Nullable String maxBatchSize, @Nullable String targetBatchDuration, @Nullable String pause,
 			@Nullable String maxRowsPerSecond, @Nullable String maxLatencyIncrease, @Nullable String maxLockWaiters,
-			@Nullable String maxTransactionAge, @Nullable String maxReplicationLag, @Nullable String reason,
+			@Nullable String maxTransactionAge, @Nullable String maxReplicationLag,
+			@Nullable String maxWalArchiveBacklog, @Nullable String maxWalRate, @Nullable String reason,
 			SecurityContext securityContext) {
 		try {
-			return new WebEndpointResponse<>(
-					this.delegate.tuning(id, step, setting, action, initialBatchSize, minBatchSize, maxBatchSize,
-							targetBatchDuration, pause, maxRowsPerSecond, maxLatencyIncrease, maxLockWaiters,
-							maxTransactionAge, maxReplicationLag, reason, securityContext),
-					WebEndpointResponse.STATUS_OK);
+			return new WebEndpointResponse<>(this.delegate.tuning(id, step, setting, action, initialBatchSize,
+					minBatchSize, maxBatchSize, targetBatchDuration, pause, maxRowsPerSecond, maxLatencyIncrease,
+					maxLockWaiters, maxTransactionAge, maxReplicationLag, maxWalArchiveBacklog, maxWalRate, reason,
+					securityContext), WebEndpointResponse.STATUS_OK);
 		}
 		catch (InvalidEndpointRequestException ex) {
 			return badRequest(ex);

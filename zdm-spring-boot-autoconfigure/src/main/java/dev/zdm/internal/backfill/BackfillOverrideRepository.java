@@ -13,6 +13,7 @@ import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.util.unit.DataSize;
 
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.ZdmTables;
@@ -30,7 +31,7 @@ public class BackfillOverrideRepository {
 			       max_rows_per_second, max_latency_increase, max_lock_waiters,
 			       extract(epoch FROM max_transaction_age) AS max_transaction_age,
 			       extract(epoch FROM max_replication_lag) AS max_replication_lag,
-			       set_by, set_on, set_at, reason
+			       max_wal_archive_backlog, max_wal_rate, set_by, set_on, set_at, reason
 			FROM zdm_backfill_override WHERE migration_id = ?
 			""";
 
@@ -38,14 +39,16 @@ public class BackfillOverrideRepository {
 	private static final String SAVE = """
 			/* zdm */ INSERT INTO zdm_backfill_override (migration_id, initial_batch_size, min_batch_size, max_batch_size,
 			    target_batch_duration, pause, max_rows_per_second, max_latency_increase, max_lock_waiters,
-			    max_transaction_age, max_replication_lag, set_by, set_on, set_at, reason)
-			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?)
+			    max_transaction_age, max_replication_lag, max_wal_archive_backlog, max_wal_rate, set_by, set_on, set_at,
+			    reason)
+			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (migration_id) DO UPDATE SET
 			    initial_batch_size = EXCLUDED.initial_batch_size, min_batch_size = EXCLUDED.min_batch_size,
 			    max_batch_size = EXCLUDED.max_batch_size, target_batch_duration = EXCLUDED.target_batch_duration,
 			    pause = EXCLUDED.pause, max_rows_per_second = EXCLUDED.max_rows_per_second,
 			    max_latency_increase = EXCLUDED.max_latency_increase, max_lock_waiters = EXCLUDED.max_lock_waiters,
 			    max_transaction_age = EXCLUDED.max_transaction_age, max_replication_lag = EXCLUDED.max_replication_lag,
+			    max_wal_archive_backlog = EXCLUDED.max_wal_archive_backlog, max_wal_rate = EXCLUDED.max_wal_rate,
 			    set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on, set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
 			""";
 
@@ -54,8 +57,9 @@ public class BackfillOverrideRepository {
 	private static final String CHANGE = """
 			/* zdm */ INSERT INTO zdm_backfill_override AS o (migration_id, initial_batch_size, min_batch_size, max_batch_size,
 			    target_batch_duration, pause, max_rows_per_second, max_latency_increase, max_lock_waiters,
-			    max_transaction_age, max_replication_lag, set_by, set_on, set_at, reason)
-			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?)
+			    max_transaction_age, max_replication_lag, max_wal_archive_backlog, max_wal_rate, set_by, set_on, set_at,
+			    reason)
+			VALUES (?, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?::interval, ?::interval, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (migration_id) DO UPDATE SET
 			    initial_batch_size = coalesce(EXCLUDED.initial_batch_size, o.initial_batch_size),
 			    min_batch_size = coalesce(EXCLUDED.min_batch_size, o.min_batch_size),
@@ -69,6 +73,8 @@ public class BackfillOverrideRepository {
 			    max_lock_waiters = coalesce(EXCLUDED.max_lock_waiters, o.max_lock_waiters),
 			    max_transaction_age = coalesce(EXCLUDED.max_transaction_age, o.max_transaction_age),
 			    max_replication_lag = coalesce(EXCLUDED.max_replication_lag, o.max_replication_lag),
+			    max_wal_archive_backlog = coalesce(EXCLUDED.max_wal_archive_backlog, o.max_wal_archive_backlog),
+			    max_wal_rate = coalesce(EXCLUDED.max_wal_rate, o.max_wal_rate),
 			    set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on, set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
 			""";
 
@@ -80,7 +86,8 @@ public class BackfillOverrideRepository {
 			ON CONFLICT (migration_id) DO UPDATE SET
 			    initial_batch_size = NULL, min_batch_size = NULL, max_batch_size = NULL, target_batch_duration = NULL,
 			    pause = NULL, max_rows_per_second = NULL, max_latency_increase = NULL, max_lock_waiters = NULL,
-			    max_transaction_age = NULL, max_replication_lag = NULL,
+			    max_transaction_age = NULL, max_replication_lag = NULL, max_wal_archive_backlog = NULL,
+			    max_wal_rate = NULL,
 			    cleared_declaration = EXCLUDED.cleared_declaration, set_by = EXCLUDED.set_by, set_on = EXCLUDED.set_on,
 			    set_at = EXCLUDED.set_at, reason = EXCLUDED.reason
 			WHERE o.cleared_declaration IS DISTINCT FROM EXCLUDED.cleared_declaration
@@ -130,7 +137,8 @@ public class BackfillOverrideRepository {
 				overrides.minBatchSize(), overrides.maxBatchSize(), iso(overrides.targetBatchDuration()),
 				iso(overrides.pause()), overrides.maxRowsPerSecond(), overrides.maxLatencyIncrease(),
 				overrides.maxLockWaiters(), iso(overrides.maxTransactionAge()), iso(overrides.maxReplicationLag()),
-				action.principal(), action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
+				overrides.maxWalArchiveBacklog(), bytes(overrides.maxWalRate()), action.principal(),
+				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
 	}
 
 	/**
@@ -143,8 +151,9 @@ public class BackfillOverrideRepository {
 		this.jdbcTemplate.update(this.tables.qualify(CHANGE), migrationId, change.initialBatchSize(),
 				change.minBatchSize(), change.maxBatchSize(), iso(change.targetBatchDuration()), iso(change.pause()),
 				change.maxRowsPerSecond(), change.maxLatencyIncrease(), change.maxLockWaiters(),
-				iso(change.maxTransactionAge()), iso(change.maxReplicationLag()), action.principal(),
-				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
+				iso(change.maxTransactionAge()), iso(change.maxReplicationLag()), change.maxWalArchiveBacklog(),
+				bytes(change.maxWalRate()), action.principal(), action.instanceId(), Timestamp.from(action.actedAt()),
+				action.reason());
 	}
 
 	/**
@@ -165,7 +174,8 @@ public class BackfillOverrideRepository {
 				integer(rs, "min_batch_size"), integer(rs, "max_batch_size"), duration(rs, "target_batch_duration"),
 				duration(rs, "pause"), rs.getObject("max_rows_per_second", Long.class),
 				rs.getObject("max_latency_increase", Double.class), integer(rs, "max_lock_waiters"),
-				duration(rs, "max_transaction_age"), duration(rs, "max_replication_lag"));
+				duration(rs, "max_transaction_age"), duration(rs, "max_replication_lag"),
+				rs.getObject("max_wal_archive_backlog", Long.class), size(rs, "max_wal_rate"));
 		Timestamp setAt = rs.getTimestamp("set_at");
 		return new Stored(overrides, rs.getString("set_by"), rs.getString("set_on"),
 				(setAt != null) ? setAt.toInstant() : null, rs.getString("reason"));
@@ -178,6 +188,15 @@ public class BackfillOverrideRepository {
 	private static @Nullable Duration duration(ResultSet rs, String column) throws SQLException {
 		BigDecimal seconds = rs.getBigDecimal(column);
 		return (seconds != null) ? Duration.ofNanos(seconds.movePointRight(9).longValue()) : null;
+	}
+
+	private static @Nullable DataSize size(ResultSet rs, String column) throws SQLException {
+		Long bytes = rs.getObject(column, Long.class);
+		return (bytes != null) ? DataSize.ofBytes(bytes) : null;
+	}
+
+	private static @Nullable Long bytes(@Nullable DataSize size) {
+		return (size != null) ? size.toBytes() : null;
 	}
 
 	private static @Nullable String iso(@Nullable Duration duration) {

@@ -12,6 +12,8 @@ import java.util.stream.Collectors;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.util.unit.DataSize;
+
 import dev.zdm.migration.BackfillSettings;
 
 /**
@@ -34,17 +36,22 @@ import dev.zdm.migration.BackfillSettings;
  * holds back, zero for never
  * @param maxReplicationLag replay lag of a replica above which the backfill holds back,
  * zero for never
+ * @param maxWalArchiveBacklog WAL segments waiting for the archiver above which the
+ * backfill holds back, 0 for never
+ * @param maxWalRate WAL the database may write per second before the backfill holds back,
+ * zero for no ceiling
  */
 public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable Integer minBatchSize,
 		@Nullable Integer maxBatchSize, @Nullable Duration targetBatchDuration, @Nullable Duration pause,
 		@Nullable Long maxRowsPerSecond, @Nullable Double maxLatencyIncrease, @Nullable Integer maxLockWaiters,
-		@Nullable Duration maxTransactionAge, @Nullable Duration maxReplicationLag) {
+		@Nullable Duration maxTransactionAge, @Nullable Duration maxReplicationLag, @Nullable Long maxWalArchiveBacklog,
+		@Nullable DataSize maxWalRate) {
 
 	/**
 	 * No override: the declared settings apply.
 	 */
 	public static final BackfillOverrides NONE = new BackfillOverrides(null, null, null, null, null, null, null, null,
-			null, null);
+			null, null, null, null);
 
 	/**
 	 * The operator action that changes overrides.
@@ -101,7 +108,9 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 				either(change.maxLatencyIncrease, this.maxLatencyIncrease),
 				either(change.maxLockWaiters, this.maxLockWaiters),
 				either(change.maxTransactionAge, this.maxTransactionAge),
-				either(change.maxReplicationLag, this.maxReplicationLag));
+				either(change.maxReplicationLag, this.maxReplicationLag),
+				either(change.maxWalArchiveBacklog, this.maxWalArchiveBacklog),
+				either(change.maxWalRate, this.maxWalRate));
 	}
 
 	private static <T> @Nullable T either(@Nullable T preferred, @Nullable T fallback) {
@@ -137,6 +146,14 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		atLeast("maxLockWaiters", this.maxLockWaiters, 0);
 		notNegative("maxTransactionAge", this.maxTransactionAge);
 		notNegative("maxReplicationLag", this.maxReplicationLag);
+		if (this.maxWalArchiveBacklog != null && this.maxWalArchiveBacklog < 0) {
+			throw outOfRange("maxWalArchiveBacklog", this.maxWalArchiveBacklog,
+					"0 (never hold back for the archiver) or a number of WAL segments, for example 32");
+		}
+		if (this.maxWalRate != null && this.maxWalRate.isNegative()) {
+			throw outOfRange("maxWalRate", this.maxWalRate,
+					"0 (no ceiling) or a size of WAL per second, for example \"64MB\"");
+		}
 	}
 
 	/**
@@ -185,6 +202,12 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		if (this.maxReplicationLag != null) {
 			builder.maxReplicationLag(this.maxReplicationLag);
 		}
+		if (this.maxWalArchiveBacklog != null) {
+			builder.maxWalArchiveBacklog(this.maxWalArchiveBacklog);
+		}
+		if (this.maxWalRate != null) {
+			builder.maxWalRate(this.maxWalRate.toBytes());
+		}
 		return builder.build();
 	}
 
@@ -204,6 +227,8 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		all.put("maxLockWaiters", this.maxLockWaiters);
 		all.put("maxTransactionAge", this.maxTransactionAge);
 		all.put("maxReplicationLag", this.maxReplicationLag);
+		all.put("maxWalArchiveBacklog", this.maxWalArchiveBacklog);
+		all.put("maxWalRate", this.maxWalRate);
 		Map<String, Object> values = new LinkedHashMap<>();
 		all.forEach((name, value) -> {
 			if (value != null) {
@@ -230,6 +255,8 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		values.put("maxLockWaiters", settings.maxLockWaiters());
 		values.put("maxTransactionAge", settings.maxTransactionAge());
 		values.put("maxReplicationLag", settings.maxReplicationLag());
+		values.put("maxWalArchiveBacklog", settings.maxWalArchiveBacklog());
+		values.put("maxWalRate", DataSize.ofBytes(settings.maxWalRate()));
 		return values;
 	}
 
@@ -243,7 +270,7 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 			return "none";
 		}
 		Function<Object, String> format = (value) -> (value instanceof Duration duration) ? format(duration)
-				: String.valueOf(value);
+				: (value instanceof DataSize size) ? format(size) : String.valueOf(value);
 		return values.entrySet()
 			.stream()
 			.map((entry) -> entry.getKey() + "=" + format.apply(entry.getValue()))
@@ -262,6 +289,23 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		return (duration.toNanos() % 1_000_000 == 0) ? duration.toMillis() + "ms" : duration.toString();
 	}
 
+	/**
+	 * Format a size as the properties take it, in the largest unit that holds it whole:
+	 * {@code 64MB}, {@code 1536KB}, {@code 0B}.
+	 * @param size the size
+	 * @return the size in words
+	 */
+	public static String format(DataSize size) {
+		long bytes = size.toBytes();
+		for (String unit : new String[] { "TB", "GB", "MB", "KB" }) {
+			long unitBytes = DataSize.parse("1" + unit).toBytes();
+			if (bytes != 0 && bytes % unitBytes == 0) {
+				return (bytes / unitBytes) + unit;
+			}
+		}
+		return bytes + "B";
+	}
+
 	private static void atLeast(String name, @Nullable Integer value, int minimum) {
 		if (value != null && value < minimum) {
 			throw outOfRange(name, value, minimum + " or more");
@@ -275,7 +319,8 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 	}
 
 	private static IllegalArgumentException outOfRange(String name, Object value, String range) {
-		String shown = (value instanceof Duration duration) ? format(duration) : String.valueOf(value);
+		String shown = (value instanceof Duration duration) ? format(duration)
+				: (value instanceof DataSize size) ? format(size) : String.valueOf(value);
 		if (value instanceof Double fraction && "maxLatencyIncrease".equals(name)) {
 			shown = (fraction * 100) + "%";
 		}

@@ -17,8 +17,10 @@ import org.springframework.boot.actuate.audit.AuditEvent;
 import org.springframework.boot.actuate.audit.InMemoryAuditEventRepository;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.util.unit.DataSize;
 
 import dev.zdm.actuate.endpoint.BackfillTuning.TuningDescriptor;
+import dev.zdm.actuate.endpoint.MigrationDescriptor.PacingDescriptor;
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
@@ -28,6 +30,7 @@ import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.BackfillFixtures;
@@ -93,7 +96,7 @@ class ZdmEndpointTuningTests {
 		assertThat(shown.pacing().maxLatencyIncrease()).as("the budget in force").isEqualTo("35%");
 		assertThat(this.endpoint.migrations().migrations().get("tuned_a").tuning()).isEqualTo(tuning);
 		TuningDescriptor cleared = this.endpoint.tuning("tuned_a", "backfill", "tuning", "clear", null, null, null,
-				null, null, null, null, null, null, null, "back to the declaration", user("carol"));
+				null, null, null, null, null, null, null, null, null, "back to the declaration", user("carol"));
 		assertThat(cleared.overrides()).isEmpty();
 		assertThat(cleared.setBy()).isEqualTo("carol");
 		List<OperatorAction> actions = this.endpoint.migration("tuned_a").actions();
@@ -109,6 +112,46 @@ class ZdmEndpointTuningTests {
 	}
 
 	@Test
+	void walCeilingsChangedLiveAreStoredReadByAnotherInstanceShownInThePacingAndCleared() {
+		start("tuned_c");
+		BackfillSettings declared = this.controller.migration("tuned_c").backfill();
+		TuningDescriptor tuning = set("maxWalArchiveBacklog", 8, "maxWalRate", " 64MB ", "reason", "archiver behind",
+				"user", "alice");
+		assertThat(tuning.overrides()).containsExactly(entry("maxWalArchiveBacklog", 8L), entry("maxWalRate", "64MB"));
+		assertThat(tuning.declared()).containsEntry("maxWalArchiveBacklog", 32L).containsEntry("maxWalRate", "0B");
+		// another instance, on connections of its own, reads them and runs with them
+		BackfillOverrideRepository other = new BackfillOverrideRepository(postgres.newDataSource("tune-other", 1));
+		BackfillSettings merged = other.find("tuned_c").overrides().applyTo(declared);
+		assertThat(merged.maxWalArchiveBacklog()).isEqualTo(8);
+		assertThat(merged.maxWalRate()).isEqualTo(DataSize.ofMegabytes(64).toBytes());
+		PacingDescriptor pacing = this.endpoint.migration("tuned_c").pacing();
+		assertThat(pacing.maxWalArchiveBacklog()).isEqualTo(8);
+		assertThat(pacing.maxWalRate()).isEqualTo("64MB/s");
+		// a plain number is bytes, as in the property, and a later change keeps the other
+		// ceiling
+		tuning = set("maxWalRate", 1_572_864, "user", "bob");
+		assertThat(tuning.overrides()).containsExactly(entry("maxWalArchiveBacklog", 8L),
+				entry("maxWalRate", "1536KB"));
+		assertThat(other.find("tuned_c").overrides().applyTo(declared).maxWalRate()).isEqualTo(1_572_864);
+		// 0 turns each off, overriding the declared backlog of 32
+		tuning = set("maxWalArchiveBacklog", 0, "maxWalRate", 0, "user", "bob");
+		assertThat(tuning.overrides()).containsExactly(entry("maxWalArchiveBacklog", 0L), entry("maxWalRate", "0B"));
+		assertThat(other.find("tuned_c").overrides().applyTo(declared).maxWalArchiveBacklog()).isZero();
+		pacing = this.endpoint.migration("tuned_c").pacing();
+		assertThat(pacing.maxWalArchiveBacklog()).as("the archive check off").isNull();
+		assertThat(pacing.maxWalRate()).as("no WAL rate ceiling").isNull();
+		// cleared: the declared ceilings apply again, on every instance
+		TuningDescriptor cleared = this.endpoint.tuning("tuned_c", "backfill", "tuning", "clear", null, null, null,
+				null, null, null, null, null, null, null, null, null, "archiver caught up", user("carol"));
+		assertThat(cleared.overrides()).isEmpty();
+		assertThat(other.find("tuned_c").overrides().isEmpty()).isTrue();
+		assertThat(other.find("tuned_c").overrides().applyTo(declared)).isEqualTo(declared);
+		pacing = this.endpoint.migration("tuned_c").pacing();
+		assertThat(pacing.maxWalArchiveBacklog()).isEqualTo(32);
+		assertThat(pacing.maxWalRate()).isNull();
+	}
+
+	@Test
 	void malformedOrOutOfRangeSettingsAreRefusedWithAMessageAndChangeNothing() {
 		start("tuned_b");
 		set("maxBatchSize", "2000", "user", "alice");
@@ -121,17 +164,29 @@ class ZdmEndpointTuningTests {
 		assertRefused("maxLatencyIncrease is 'fast', which is not a percentage such as \"20%\"", "maxLatencyIncrease",
 				"fast");
 		assertRefused("maxLatencyIncrease is 2000.0%, which is out of range", "maxLatencyIncrease", "2000%");
+		assertRefused("maxWalRate is 'fast', which is not a size of WAL per second such as \"64MB\", or 0 for no "
+				+ "ceiling", "maxWalRate", "fast", "maxWalArchiveBacklog", "8");
+		assertRefused("maxWalRate is '64MB/s', which is not a size", "maxWalRate", "64MB/s");
+		assertRefused(
+				"Backfill settings of migration 'tuned_b' not changed: maxWalRate is -1MB, which is out of range: "
+						+ "set it to 0 (no ceiling) or a size of WAL per second, for example \"64MB\"",
+				"maxWalRate", "-1MB");
+		assertRefused("maxWalArchiveBacklog is 'many', which is not a whole number", "maxWalArchiveBacklog", "many");
+		assertRefused(
+				"maxWalArchiveBacklog is -1, which is out of range: set it to 0 (never hold back for the "
+						+ "archiver) or a number of WAL segments, for example 32",
+				"maxWalArchiveBacklog", "-1", "maxWalRate", "64MB");
 		// within range alone, but below the declared minimum of 100 rows
 		assertRefused("the batch sizes would be min 100 and max 50 (minBatchSize declared, maxBatchSize overridden)",
 				"maxBatchSize", "50");
 		assertRefused("Send at least one setting to change", "reason", "nothing");
 		assertThatExceptionOfType(InvalidEndpointRequestException.class)
 			.isThrownBy(() -> this.endpoint.tuning("tuned_b", "backfill", "tuning", "reset", null, null, null, null,
-					null, null, null, null, null, null, null, SecurityContext.NONE))
+					null, null, null, null, null, null, null, null, null, SecurityContext.NONE))
 			.withMessageContaining("use POST /actuator/zdm/tuned_b/backfill/tuning/set");
 		assertThatExceptionOfType(InvalidEndpointRequestException.class)
 			.isThrownBy(() -> this.endpoint.tuning("orders", "backfill", "tuning", "set", null, null, "10", null, null,
-					null, null, null, null, null, null, SecurityContext.NONE))
+					null, null, null, null, null, null, null, null, SecurityContext.NONE))
 			.withMessageContaining("No migration 'orders' is declared");
 		TuningDescriptor unchanged = this.endpoint.migration("tuned_b").tuning();
 		assertThat(unchanged.overrides()).containsExactly(entry("maxBatchSize", 2000));
@@ -165,7 +220,8 @@ class ZdmEndpointTuningTests {
 		return this.endpoint.tuning(this.migrationId, "backfill", "tuning", "set", body.get("initialBatchSize"),
 				body.get("minBatchSize"), body.get("maxBatchSize"), body.get("targetBatchDuration"), body.get("pause"),
 				body.get("maxRowsPerSecond"), body.get("maxLatencyIncrease"), body.get("maxLockWaiters"),
-				body.get("maxTransactionAge"), body.get("maxReplicationLag"), body.get("reason"),
+				body.get("maxTransactionAge"), body.get("maxReplicationLag"), body.get("maxWalArchiveBacklog"),
+				body.get("maxWalRate"), body.get("reason"),
 				(body.get("user") != null) ? user(body.get("user")) : SecurityContext.NONE);
 	}
 

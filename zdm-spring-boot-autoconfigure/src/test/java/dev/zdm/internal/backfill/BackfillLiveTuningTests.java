@@ -95,7 +95,8 @@ class BackfillLiveTuningTests {
 			// and every pause decided once the instance counted it uses it; b, not
 			// running, reads it as well
 			long readBy = a.heartbeats.heartbeats() + 2;
-			change(new BackfillOverrides(250, 250, 250, null, Duration.ofMillis(150), null, null, null, null, null));
+			change(new BackfillOverrides(250, 250, 250, null, Duration.ofMillis(150), null, null, null, null, null,
+					null, null));
 			await().atMost(Duration.ofSeconds(10))
 				.until(() -> a.pace.batchSizesFrom(readBy).size() >= 3 && a.pace.pacesFrom(readBy).size() >= 3);
 			assertThat(a.pace.batchSizesFrom(readBy)).containsOnly(250);
@@ -119,7 +120,8 @@ class BackfillLiveTuningTests {
 
 			// a second change, on the runner that took over
 			long readAgainBy = b.heartbeats.heartbeats() + 2;
-			change(new BackfillOverrides(null, 400, 400, null, Duration.ofMillis(5), null, null, null, null, null));
+			change(new BackfillOverrides(null, 400, 400, null, Duration.ofMillis(5), null, null, null, null, null, null,
+					null));
 			await().atMost(Duration.ofSeconds(10))
 				.until(() -> b.pace.batchSizesFrom(readAgainBy).size() >= 3
 						&& b.pace.pacesFrom(readAgainBy).size() >= 3);
@@ -180,7 +182,7 @@ class BackfillLiveTuningTests {
 	}
 
 	private static BackfillOverrides overrides(int maxBatchSize) {
-		return new BackfillOverrides(null, null, maxBatchSize, null, null, null, null, null, null, null);
+		return new BackfillOverrides(null, null, maxBatchSize, null, null, null, null, null, null, null, null, null);
 	}
 
 	private static OperatorAction action(String principal) {
