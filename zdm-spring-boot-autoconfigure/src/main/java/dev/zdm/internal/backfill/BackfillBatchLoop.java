@@ -122,6 +122,7 @@ final class BackfillBatchLoop {
 			Batch observed = this.listener.batchStarting(this.migration,
 					walk.verifying() ? BatchKind.VERIFY : BatchKind.COPY, walk.batchSize());
 			BackfillBatches.Batch batch;
+			this.impact.batch(true);
 			try {
 				batch = session.inTransaction(() -> this.batches.run(repository, walk));
 				failures = 0;
@@ -145,6 +146,9 @@ final class BackfillBatchLoop {
 			catch (SQLException | RuntimeException ex) {
 				observed.failed(ex, false);
 				throw ex;
+			}
+			finally {
+				this.impact.batch(false);
 			}
 			if (walk.verifying()) {
 				observed.verified(batch.rows(), batch.disagreeing(), batch.changed());

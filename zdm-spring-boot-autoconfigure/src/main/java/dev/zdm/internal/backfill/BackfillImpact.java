@@ -80,6 +80,18 @@ final class BackfillImpact {
 	}
 
 	/**
+	 * Say whether a copy batch runs now, for the probes that tell the copy's moments from
+	 * its pauses.
+	 * @param running whether a batch runs
+	 */
+	void batch(boolean running) {
+		TailSampler sampler = this.sampler;
+		if (sampler != null) {
+			sampler.batch(running);
+		}
+	}
+
+	/**
 	 * Whether a baseline window is due: none yet, or the last one is older than
 	 * {@link #BASELINE_EVERY}.
 	 */
@@ -142,9 +154,10 @@ final class BackfillImpact {
 		}
 		TailSampler sampler = this.sampler;
 		TailSampler.Tail tail = (sampler != null) ? sampler.tail(budget) : null;
+		TailSampler.Tail slowTail = (sampler != null) ? sampler.slowTail(budget) : null;
 		double busyShare = (sampler != null) ? sampler.busyShare() : Double.NaN;
 		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase, tail,
-				busyShare);
+				slowTail, busyShare);
 	}
 
 	/**
@@ -181,12 +194,21 @@ final class BackfillImpact {
 	 * @param autovacuumPhase the phase of an autovacuum on the table, or {@code null}
 	 * @param tail the probes taken at any moment since the last reading with enough of
 	 * them, or {@code null} if none
+	 * @param slowTail the last {@link TailSampler#SLOW_TAIL_PROBES} probes against the
+	 * slowest 1% of those taken while the copy paused, once there are that many since the
+	 * last, or {@code null}
 	 * @param busyShare the share of the sampler's latest checks that found another
 	 * session busy, known from its first checks on (before the first tail), or
 	 * {@code NaN}
 	 */
 	record Reading(double probe, double baselineProbe, double application, double baselineApplication,
-			@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail, double busyShare) {
+			@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail, TailSampler.@Nullable Tail slowTail,
+			double busyShare) {
+
+		Reading(double probe, double baselineProbe, double application, double baselineApplication,
+				@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail, double busyShare) {
+			this(probe, baselineProbe, application, baselineApplication, autovacuumPhase, tail, null, busyShare);
+		}
 
 	}
 

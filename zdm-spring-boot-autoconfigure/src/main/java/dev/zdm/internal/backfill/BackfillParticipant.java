@@ -170,10 +170,11 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 					job.failureBudget = new BackfillFailureBudget(migration.backfill());
 				}
 				next.useFailureBudget(job.failureBudget);
-				if (job.pacer != null) {
-					next.continuePacing(job.pacer);
+				if (job.pacer != null && job.sampler != null) {
+					next.continuePacing(job.pacer, job.sampler);
 				}
 				job.pacer = next.pacer();
+				job.sampler = next.sampler();
 				if (job.settings != null && job.tuning != null) {
 					next.tune(job.settings, job.tuning);
 				}
@@ -400,6 +401,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 		// the pace the last run reached, which the next one goes on with
 		private @Nullable BackfillPacer pacer;
+
+		private @Nullable TailSampler sampler;
 
 		private boolean isDone() {
 			return this.future == null || this.future.isDone();

@@ -49,6 +49,9 @@ public final class BackfillRunner {
 
 	private final BackfillImpact impact;
 
+	// probes the workload's tail while the copy runs; what it learnt outlives the run
+	private TailSampler sampler;
+
 	private final BackfillBatchLoop loop;
 
 	private int earlierFailures;
@@ -74,6 +77,7 @@ public final class BackfillRunner {
 		this.holdBack = new BackfillHoldBack(migration, instanceId, environment, this.signal);
 		this.gate = new BackfillVerificationGate(migration, instanceId, repair, environment, this.signal);
 		this.impact = new BackfillImpact(migration, this.batches, environment.applicationLatency(), this.signal);
+		this.sampler = new TailSampler(environment.dataSource(), migration, this.batches);
 		this.loop = new BackfillBatchLoop(migration, this.listener, this.batches,
 				new BackfillVacuum(environment.dataSource(), migration, this.batches), this.holdBack, this.impact,
 				this.signal);
@@ -105,10 +109,12 @@ public final class BackfillRunner {
 	 * an operator's pause and resume, or a run that ended on an error, does not undo what
 	 * the pacing learnt.
 	 * @param pacer the earlier run's pacer
+	 * @param sampler the earlier run's tail sampler
 	 */
-	void continuePacing(BackfillPacer pacer) {
+	void continuePacing(BackfillPacer pacer, TailSampler sampler) {
 		pacer.tune(this.loop.settings());
 		this.holdBack.usePacer(pacer);
+		this.sampler = sampler;
 	}
 
 	/**
@@ -116,6 +122,15 @@ public final class BackfillRunner {
 	 */
 	BackfillPacer pacer() {
 		return this.holdBack.pacer();
+	}
+
+	/**
+	 * Return this run's tail sampler, whose probes taken while the copy paused and whose
+	 * slow tail in the making the next run goes on with: after an operator's pause and
+	 * resume, the slow tail is read without starting again from nothing.
+	 */
+	TailSampler sampler() {
+		return this.sampler;
 	}
 
 	/**
@@ -228,8 +243,7 @@ public final class BackfillRunner {
 			// probes at any moment of the copy, on a connection of their own, for the
 			// workload's tail; the copy's last key is a row it leaves alone until its
 			// last batch
-			TailSampler sampler = this.holdBack.pacer().isPacing()
-					? new TailSampler(this.environment.dataSource(), this.migration, this.batches) : null;
+			TailSampler sampler = this.holdBack.pacer().isPacing() ? this.sampler : null;
 			if (sampler != null) {
 				sampler.start(upperBound, repository.backendPid());
 				this.impact.sampleTail(sampler);

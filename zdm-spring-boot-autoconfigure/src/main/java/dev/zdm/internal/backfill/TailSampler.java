@@ -19,9 +19,13 @@ import dev.zdm.migration.MigrationDefinition;
  * it pauses for a baseline: the reads land at any moment of a batch, its commit and its
  * pause, as the workload's calls do, so their slowest share shows what the workload's
  * tail feels (the probe after a batch, on the runner's connection, only ever sees the
- * server between two batches). It also counts the transactions the other sessions of the
- * database commit, so that a slower tail counts only while there is a workload to feel
- * it: on an idle database a copy that slows the probe slows no one.
+ * server between two batches). Two readings come of them: the {@link #tail(double) tail},
+ * a few dozen reads against the baseline's slowest 5%, which sees a copy that slows many
+ * calls within a batch or two, and the {@link #slowTail(double) slow tail}, the last 500
+ * reads against the slowest 1% of those taken while the copy paused, which sees a copy
+ * that slows the 1% to 2% of the calls a p99 is made of. It also checks whether the other
+ * sessions of the database are busy, so that a slower tail counts only while there is a
+ * workload to feel it: on an idle database a copy that slows the probe slows no one.
  */
 final class TailSampler {
 
@@ -66,6 +70,34 @@ final class TailSampler {
 	private static final int BASELINE_CAPACITY = 128;
 
 	/**
+	 * The share of the probes taken while the copy pauses that a probe must be slower
+	 * than, before the budget is added, to count in the slow tail's test: their slowest
+	 * 1%, as a p99 is.
+	 */
+	static final double PAUSED_QUANTILE = 0.99;
+
+	/**
+	 * Probes a reading of the slow tail counts: about 5 seconds' worth. A workload's p99
+	 * moves when 1% to 2% of its calls are slowed, which a reading of a few dozen probes
+	 * cannot tell from chance; 500 can (1% expected, 1.9% allowed).
+	 */
+	static final int SLOW_TAIL_PROBES = 500;
+
+	/**
+	 * Fewest probes taken while the copy paused before the slow tail is read: their
+	 * slowest 1% is then the slowest few.
+	 */
+	static final int MIN_PAUSED_PROBES = 200;
+
+	private static final int PAUSED_CAPACITY = 1000;
+
+	/**
+	 * How long after a batch a probe still counts as the copy's: a batch's commit, its
+	 * WAL and the pages it dirtied are felt for a moment after it.
+	 */
+	static final Duration AFTER_BATCH = Duration.ofMillis(20);
+
+	/**
 	 * Reads before the first that counts: the first reads on a new connection, or after
 	 * the pool opened one, pay for planning and caching.
 	 */
@@ -75,7 +107,7 @@ final class TailSampler {
 
 	private final MigrationDefinition migration;
 
-	private final BackfillBatches batches;
+	private final BackfillBatches copyBatches;
 
 	private final Object lock = new Object();
 
@@ -88,6 +120,26 @@ final class TailSampler {
 	private long[] copying = new long[256];
 
 	private int copyingCount;
+
+	// probes taken while no batch ran (nor had just run): the slow tail's yardstick
+	private final long[] paused = new long[PAUSED_CAPACITY];
+
+	private int pausedCount;
+
+	private int pausedNext;
+
+	// every probe since the last reading of the slow tail, at any moment of the copy: up
+	// to twice a reading's, so that one is there to be read for a while after it has
+	// enough
+	private final long[] recent = new long[2 * SLOW_TAIL_PROBES];
+
+	private int recentCount;
+
+	private volatile boolean inBatch;
+
+	private volatile long batches;
+
+	private volatile long batchEndedAt;
 
 	private final boolean[] busy = new boolean[BUSY_CHECKS];
 
@@ -104,7 +156,9 @@ final class TailSampler {
 	TailSampler(DataSource dataSource, MigrationDefinition migration, BackfillBatches batches) {
 		this.dataSource = dataSource;
 		this.migration = migration;
-		this.batches = batches;
+		this.copyBatches = batches;
+		// no batch yet: the probes before the first are taken while the copy pauses
+		this.batchEndedAt = System.nanoTime() - AFTER_BATCH.toNanos();
 	}
 
 	/**
@@ -144,6 +198,53 @@ final class TailSampler {
 	 */
 	void baselineWindow(boolean inBaseline) {
 		this.inBaseline = inBaseline;
+	}
+
+	/**
+	 * Say whether a copy batch runs now: a probe that overlaps one, or starts within
+	 * {@link #AFTER_BATCH} of its end, is not one taken while the copy pauses.
+	 * @param running whether a batch runs
+	 */
+	void batch(boolean running) {
+		if (running) {
+			this.batches++;
+		}
+		else {
+			this.batchEndedAt = System.nanoTime();
+		}
+		this.inBatch = running;
+	}
+
+	/**
+	 * Return the slow tail: the share of the last {@link #SLOW_TAIL_PROBES} probes or
+	 * more (up to twice as many), taken at any moment of the copy, that were slower than
+	 * the slowest 1% of the probes taken while it paused, with the budget added;
+	 * {@code null} until there are enough of both. Each reading counts probes the last
+	 * one did not. This is the test that sees a copy slowing 2% of the workload's calls,
+	 * which doubles its p99 while its slowest 5% hardly move.
+	 * @param budget the factor over the paused probes a probe may take
+	 * @return the slow tail, or {@code null}
+	 */
+	@Nullable Tail slowTail(double budget) {
+		synchronized (this.lock) {
+			if (this.recentCount < SLOW_TAIL_PROBES || this.pausedCount < MIN_PAUSED_PROBES) {
+				return null;
+			}
+			long[] sorted = Arrays.copyOf(this.paused, this.pausedCount);
+			Arrays.sort(sorted);
+			long slow = sorted[Math.min(sorted.length - 1, (int) (sorted.length * PAUSED_QUANTILE))];
+			double threshold = slow * budget + BackfillPacer.PROBE_NOISE_NANOS;
+			int over = 0;
+			for (int i = 0; i < this.recentCount; i++) {
+				if (this.recent[i] > threshold) {
+					over++;
+				}
+			}
+			int probes = this.recentCount;
+			this.recentCount = 0;
+			double busyShare = (this.busyChecks > 0) ? (double) busyCount() / this.busyChecks : 0;
+			return new Tail(probes, over, threshold, busyShare, PAUSED_QUANTILE);
+		}
 	}
 
 	/**
@@ -222,11 +323,14 @@ final class TailSampler {
 					}
 				}
 				boolean baselineBefore = this.inBaseline;
+				long batchesBefore = this.batches;
+				boolean pausedBefore = !this.inBatch && System.nanoTime() - this.batchEndedAt >= AFTER_BATCH.toNanos();
 				// a connection of the pool for each read, so that the sampler holds none
 				// between reads; only the read is timed
-				long took = this.batches.probe(repository, key);
+				long took = this.copyBatches.probe(repository, key);
 				if (++probed > WARM_UP_PROBES && this.inBaseline == baselineBefore) {
-					record(baselineBefore, took);
+					boolean paused = baselineBefore || (pausedBefore && this.batches == batchesBefore);
+					record(baselineBefore, paused, took);
 				}
 				Thread.sleep(EVERY.toMillis());
 			}
@@ -242,8 +346,19 @@ final class TailSampler {
 		}
 	}
 
-	private void record(boolean baselineProbe, long took) {
+	private void record(boolean baselineProbe, boolean paused, long took) {
 		synchronized (this.lock) {
+			if (paused) {
+				this.paused[this.pausedNext] = took;
+				this.pausedNext = (this.pausedNext + 1) % this.paused.length;
+				this.pausedCount = Math.min(this.pausedCount + 1, this.paused.length);
+			}
+			if (this.recentCount == this.recent.length) {
+				// keep the newest half of a reading nobody took
+				System.arraycopy(this.recent, this.recent.length / 2, this.recent, 0, this.recent.length / 2);
+				this.recentCount = this.recent.length / 2;
+			}
+			this.recent[this.recentCount++] = took;
 			if (baselineProbe) {
 				this.baseline[this.baselineNext] = took;
 				this.baselineNext = (this.baselineNext + 1) % this.baseline.length;
@@ -268,12 +383,18 @@ final class TailSampler {
 	 * @param threshold the slowest baseline probes' time with the budget added, in
 	 * nanoseconds
 	 * @param busyShare the share of the last checks that found another session busy
+	 * @param quantile the share of the yardstick's probes the threshold is above: the
+	 * baseline's slowest 5% for the tail, the paused probes' slowest 1% for the slow tail
 	 */
-	record Tail(int probes, int slow, double threshold, double busyShare) {
+	record Tail(int probes, int slow, double threshold, double busyShare, double quantile) {
+
+		Tail(int probes, int slow, double threshold, double busyShare) {
+			this(probes, slow, threshold, busyShare, BASELINE_QUANTILE);
+		}
 
 		/**
 		 * Whether a workload runs beside the copy and more probes were slow than chance
-		 * allows: the share expected of the baseline's slowest {@link #BASELINE_QUANTILE}
+		 * allows: the share expected of the yardstick's slowest ({@code 1 - quantile})
 		 * plus two standard deviations of that share over this many probes (a reading
 		 * counts many probes, so one reading decides).
 		 * @return whether the workload's tail feels the copy
@@ -294,6 +415,15 @@ final class TailSampler {
 		}
 
 		/**
+		 * Whether no more probes were slow than the share expected by chance: the copy
+		 * left this tail alone.
+		 * @return whether the tail is untouched
+		 */
+		boolean untouched() {
+			return this.busyShare < MIN_BUSY_SHARE || share() <= expected();
+		}
+
+		/**
 		 * The largest share of slow probes chance explains.
 		 * @return the share
 		 */
@@ -301,8 +431,8 @@ final class TailSampler {
 			return expected() + 2 * deviation();
 		}
 
-		private static double expected() {
-			return 1 - BASELINE_QUANTILE;
+		private double expected() {
+			return 1 - this.quantile;
 		}
 
 		private double deviation() {

@@ -95,13 +95,16 @@ class BackfillPacerTests {
 	void slowTailOfProbesBacksOffAtOnceAndHoldsThePaceUntilATailReadsCalm() {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
 		Duration took = Duration.ofMillis(10);
-		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, took, probe(100, 100));
-		for (int i = 0; i < 40; i++) {
+		// a workload beside the copy whose slow tail reads calm reading after reading
+		// (6 of 500 probes slow: more than chance's 1%, less than 1.4%): the copy grows
+		// one step a reading from 2.5% of the time
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 6, 0.1));
+		for (int i = 0; i < 20; i++) {
 			pace = pacer.nextPace(pace.batchSize(), pace.batchSize(),
-					took.multipliedBy(pace.batchSize()).dividedBy(1000), probe(100, 100));
+					took.multipliedBy(pace.batchSize()).dividedBy(1000), tails(40, 2, 500, 6, 0.1));
 		}
 		assertThat(pace.batchSize()).isEqualTo(20_000);
-		assertThat(pace.pause()).isZero();
+		assertThat(pace.pause()).isPositive();
 		Duration batch = Duration.ofMillis(200);
 		// 12 of 40 probes slower than the baseline's slowest 5% with the budget, while
 		// other sessions are busy a tenth of the time: one reading is enough, as it
@@ -110,7 +113,7 @@ class BackfillPacerTests {
 		BackfillPacer.Pace slow = pacer.nextPace(20_000, 20_000, batch, tail(40, 12, 0.1));
 		assertThat(slow.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
 		assertThat(slow.batchSize()).isEqualTo(10_000);
-		assertThat(slow.pause()).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+		assertThat(slow.pause()).isGreaterThan(pace.pause());
 		assertThat(slow.pacedBy()).startsWith("table-latency: 30% of 40 point reads on users taken at any moment of "
 				+ "the copy took longer than 0.170 ms (the slowest 5% while the copy pauses, 1.20x), at most 12% by "
 				+ "chance; other sessions busy 10% of the time");
@@ -126,8 +129,13 @@ class BackfillPacerTests {
 		assertThat(between.reason()).isNull();
 		assertThat(between.batchSize()).isEqualTo(10_000);
 		assertThat(between.pause()).isEqualTo(held.pause());
-		// a tail within chance lets it speed up again
-		BackfillPacer.Pace calm = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tail(40, 2, 0.1));
+		// a tail within chance, but no reading of the slow tail yet: still the same pace
+		BackfillPacer.Pace calmTail = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tail(40, 2, 0.1));
+		assertThat(calmTail.reason()).isNull();
+		assertThat(calmTail.batchSize()).isEqualTo(10_000);
+		assertThat(calmTail.pause()).isEqualTo(held.pause());
+		// both within chance let it speed up again
+		BackfillPacer.Pace calm = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tails(40, 2, 500, 3, 0.1));
 		assertThat(calm.reason()).isNull();
 		assertThat(calm.batchSize()).isEqualTo(15_000);
 		assertThat(calm.pause()).isLessThan(slow.pause());
@@ -158,11 +166,61 @@ class BackfillPacerTests {
 		assertThat(idle.reason()).isNull();
 		assertThat(idle.pause()).isZero();
 		assertThat(idle.batchSize()).isEqualTo(20_000);
-		// then a workload appears and feels the copy: it backs off to half the time
+		// then a workload appears and feels the copy: it backs off to the least share at
+		// once, 10 ms batches (1000 rows) after a pause of throttle-check-interval, the
+		// longest
 		BackfillPacer.Pace busy = pacer.nextPace(20_000, 20_000, took.multipliedBy(20), tail(40, 12, 0.1));
 		assertThat(busy.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
-		assertThat(busy.pause()).isEqualTo(Duration.ofMillis(200));
-		assertThat(busy.batchSize()).isEqualTo(10_000);
+		assertThat(busy.pause()).isEqualTo(Duration.ofSeconds(1));
+		assertThat(busy.batchSize()).isEqualTo(1000);
+	}
+
+	@Test
+	void aWorkloadAppearingCutsTheCopyToTheShareThatLeftItsP99AloneAndOnlyACalmSlowTailLetsItGrow() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		Duration took = Duration.ofMillis(10);
+		// other sessions busy a tenth of the time, nothing over: 2.5% of the time, so
+		// 10 ms batches are followed by 390 ms pauses
+		BackfillPacer.Pace started = pacer.nextPace(1000, 1000, took, tail(40, 2, 0.1));
+		assertThat(started.reason()).isNull();
+		assertThat(started.pause()).isEqualTo(Duration.ofMillis(390));
+		assertThat(started.pacedBy()).contains("a workload runs beside the copy (other sessions busy 10% of the "
+				+ "time): it starts at 2.5% of the time");
+		// calm tails of a few dozen probes do not see a p99: the pace holds
+		BackfillPacer.Pace held = pacer.nextPace(1000, 1000, took, tail(40, 2, 0.1));
+		assertThat(held.pause()).isEqualTo(started.pause());
+		// 3 of 500 probes over the paused probes' slowest 1% with the budget: calm (at
+		// most 1% and one standard deviation, 1.4%), one step up to 5% of the time
+		BackfillPacer.Pace grown = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 3, 0.1));
+		assertThat(grown.reason()).isNull();
+		assertThat(grown.pause()).isEqualTo(Duration.ofMillis(190));
+		// 12 of 500 (2.4%, at most 1.9% by chance): one reading backs off
+		BackfillPacer.Pace over = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 12, 0.1));
+		assertThat(over.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
+		assertThat(over.pause()).isEqualTo(Duration.ofMillis(390));
+		assertThat(over.pacedBy()).startsWith("table-latency: 2.4% of the last 500 point reads on users took longer "
+				+ "than 0.300 ms (the slowest 1% while the copy pauses, 1.20x), at most 1.9% by chance; other "
+				+ "sessions busy 10% of the time");
+		// no more slow probes than chance explains: half as much again each reading
+		// (at least one step), 5%, 7.5%, then 11.25% of the time
+		BackfillPacer.Pace faster = over;
+		for (int i = 0; i < 3; i++) {
+			faster = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 0, 0.1));
+		}
+		assertThat(faster.pause()).isBetween(Duration.ofMillis(78), Duration.ofMillis(80));
+		// more than chance, within calm: one step, 13.75%
+		BackfillPacer.Pace step = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 6, 0.1));
+		assertThat(step.pause()).isBetween(Duration.ofMillis(62), Duration.ofMillis(64));
+	}
+
+	@Test
+	void withoutAWorkloadTheSlowTailDoesNotHoldTheCopyBack() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		// a fifth of the probes slow, but other sessions busy 1% of the time: full pace
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), tails(40, 2, 500, 100, 0.01));
+		assertThat(pace.reason()).isNull();
+		assertThat(pace.pause()).isZero();
+		assertThat(pace.batchSize()).isEqualTo(20_000);
 	}
 
 	@Test
@@ -207,6 +265,14 @@ class BackfillPacerTests {
 	private static BackfillImpact.Reading tail(int probes, int slow, double busyShare) {
 		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
 				new TailSampler.Tail(probes, slow, 170_000, busyShare), busyShare);
+	}
+
+	private static BackfillImpact.Reading tails(int probes, int slow, int slowTailProbes, int slowTailSlow,
+			double busyShare) {
+		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
+				new TailSampler.Tail(probes, slow, 170_000, busyShare),
+				new TailSampler.Tail(slowTailProbes, slowTailSlow, 300_000, busyShare, TailSampler.PAUSED_QUANTILE),
+				busyShare);
 	}
 
 	private static BackfillImpact.Reading beforeTail(double busyShare) {

@@ -155,6 +155,102 @@ class TailSamplerTests {
 	}
 
 	@Test
+	void aCopyRunningAFewPercentOfTheTimeShowsInTheSlowTailAgainstTheProbesTakenWhileItPauses() throws Exception {
+		this.jdbc.execute("CREATE TABLE slow_tail (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc.execute("INSERT INTO slow_tail SELECT g, 'a' || g, NULL FROM generate_series(1, 10000) g");
+		this.jdbc.execute("CREATE TABLE slow_tail_work (id int PRIMARY KEY, n bigint)");
+		this.jdbc.execute("INSERT INTO slow_tail_work VALUES (1, 0)");
+		MigrationDefinition migration = BackfillFixtures
+			.migration("slow-tail", "slow_tail", Phase.BACKFILL, BackfillSettings.defaults())
+			.toBuilder()
+			.key("id")
+			.build();
+		BackfillBatches batches = new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
+		TailSampler sampler = new TailSampler(postgres.dataSource(), migration, batches);
+		AtomicBoolean copying = new AtomicBoolean(false);
+		// an application's transactions, about 80 a second, each of a few milliseconds
+		Thread writer = thread(() -> {
+			try (Connection connection = postgres.database().newConnection();
+					Statement statement = connection.createStatement()) {
+				connection.setAutoCommit(false);
+				while (this.running.get()) {
+					statement.execute("UPDATE slow_tail_work SET n = n + 1 WHERE id = 1");
+					statement.execute("SELECT pg_sleep(0.002)");
+					connection.commit();
+					Thread.sleep(10);
+				}
+			}
+		});
+		// the copy, standing in: "batches" that hold the table's lock for 80 ms every
+		// 500 ms or so, so that about one read in fifteen waits (the probes run one
+		// after another: one waits for each batch): a share the tail's readings of a few
+		// dozen probes hardly tell from their 5% by chance, and the p99 a workload feels
+		Connection copySession = postgres.database().newConnection();
+		Integer copyPid = new JdbcTemplate(new SingleConnectionDataSource(copySession, true))
+			.queryForObject("SELECT pg_backend_pid()", Integer.class);
+		Thread copy = thread(() -> {
+			try (Connection connection = copySession; Statement statement = connection.createStatement()) {
+				while (this.running.get()) {
+					if (copying.get()) {
+						sampler.batch(true);
+						try {
+							connection.setAutoCommit(false);
+							statement.execute("LOCK TABLE slow_tail IN ACCESS EXCLUSIVE MODE");
+							statement.execute("SELECT pg_sleep(0.08)");
+							connection.commit();
+							connection.setAutoCommit(true);
+						}
+						finally {
+							sampler.batch(false);
+						}
+					}
+					Thread.sleep(420);
+				}
+			}
+		});
+		sampler.start("10000", copyPid);
+		try {
+			// no copy yet: the slow tail reads calm (or over only by chance: of two
+			// readings, at most one)
+			List<TailSampler.Tail> before = slowTails(sampler, 2);
+			assertThat(before).as("slow tails without a copy: %s", before)
+				.allSatisfy((tail) -> assertThat(tail.busyShare()).isGreaterThanOrEqualTo(TailSampler.MIN_BUSY_SHARE));
+			assertThat(before.stream().filter(TailSampler.Tail::over)).hasSizeLessThanOrEqualTo(1);
+			copying.set(true);
+			AtomicReference<TailSampler.Tail> slow = new AtomicReference<>();
+			await().atMost(Duration.ofSeconds(60)).until(() -> {
+				TailSampler.Tail tail = sampler.slowTail(1.2);
+				if (tail != null) {
+					slow.set(tail);
+				}
+				return tail != null && tail.over();
+			});
+			assertThat(slow.get().share()).isGreaterThan(0.02).isLessThan(0.25);
+			// the yardstick is the probes taken while the copy paused: the reads that
+			// waited up to 80 ms for a "batch" are not among them
+			assertThat(slow.get().threshold()).isLessThan(Duration.ofMillis(15).toNanos());
+		}
+		finally {
+			sampler.stop();
+			this.running.set(false);
+			writer.join();
+			copy.join();
+		}
+	}
+
+	private static List<TailSampler.Tail> slowTails(TailSampler sampler, int count) {
+		List<TailSampler.Tail> tails = new ArrayList<>();
+		await().atMost(Duration.ofSeconds(60)).until(() -> {
+			TailSampler.Tail tail = sampler.slowTail(1.2);
+			if (tail != null) {
+				tails.add(tail);
+			}
+			return tails.size() >= count;
+		});
+		return tails;
+	}
+
+	@Test
 	void zdmsOwnStatementsBesideACopyAreNoWorkloadWhileTheApplicationsAre() throws Exception {
 		this.jdbc.execute("CREATE TABLE own (id bigint PRIMARY KEY, email text NOT NULL, email_address text)");
 		this.jdbc.execute("INSERT INTO own (id, email) SELECT g, 'User' || g FROM generate_series(1, 200000) g");
