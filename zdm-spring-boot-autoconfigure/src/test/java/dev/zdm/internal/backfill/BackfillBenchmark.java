@@ -85,6 +85,14 @@ class BackfillBenchmark {
 	private static final int WINDOWS = Integer.getInteger("zdm.benchmark.windows", 10);
 
 	/**
+	 * How long each copy under the workload runs before its windows: a copy of a large
+	 * table runs for minutes to hours, and the pacing's readings of the workload's p99
+	 * come every few seconds, so the windows read the pace it settles at, not its first
+	 * steps.
+	 */
+	private static final Duration WARM_UP = Duration.ofSeconds(Integer.getInteger("zdm.benchmark.warm-up-seconds", 30));
+
+	/**
 	 * How often a copy on an idle database is polled until it is done.
 	 */
 	private static final Duration IDLE_POLL = Duration.ofMillis(500);
@@ -583,7 +591,8 @@ class BackfillBenchmark {
 			}
 			WorkloadRun defaults = runs.get(0);
 			System.out.println("  p99 first: the workload alone for three windows before the copy starts; off: the "
-					+ "windows the copy is paused; on: the windows it copies");
+					+ "windows the copy is paused; on: the windows it copies; each copy ran " + WARM_UP.toSeconds()
+					+ " s under the workload before its windows (-Dzdm.benchmark.warm-up-seconds)");
 			verdicts.add(verdict("workload p99 copying vs paused, defaults", defaults.p99Ratio(), "<=", 1.2));
 			verdicts.add(verdict("workload p99 copying vs before the copy started, defaults",
 					defaults.p99RatioToBefore(), "<=", 1.2));
@@ -819,7 +828,8 @@ class BackfillBenchmark {
 		List<long[]> copying = new ArrayList<>();
 		long rowsCopied = 0;
 		long nanosCopying = 0;
-		try (PgBench.Run run = pgbench.start(postgres, table, rows, 1, WINDOWS * 2 * WINDOW.toSeconds() + 60)) {
+		try (PgBench.Run run = pgbench.start(postgres, table, rows, 1,
+				WINDOWS * 2 * WINDOW.toSeconds() + WARM_UP.toSeconds() + 60)) {
 			// the workload alone before any copy: what the paused windows would read if
 			// the copy left nothing behind in them (dirty pages, WAL, vacuums)
 			Thread.sleep(WINDOW.toMillis() / 2);
@@ -829,6 +839,7 @@ class BackfillBenchmark {
 			PhaseController controller = start(id, migration(id, table, settings), warmRunners());
 			await().atMost(Duration.ofMinutes(1))
 				.until(() -> service.progress(id) != null && service.progress(id).rowsDone() > 0);
+			Thread.sleep(WARM_UP.toMillis());
 			for (int window = 0; window < WINDOWS; window++) {
 				service.pause(id);
 				await().atMost(Duration.ofSeconds(30))
