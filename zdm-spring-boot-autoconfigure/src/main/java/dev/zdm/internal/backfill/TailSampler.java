@@ -230,20 +230,9 @@ final class TailSampler {
 			if (this.recentCount < SLOW_TAIL_PROBES || this.pausedCount < MIN_PAUSED_PROBES) {
 				return null;
 			}
-			long[] sorted = Arrays.copyOf(this.paused, this.pausedCount);
-			Arrays.sort(sorted);
-			long slow = sorted[Math.min(sorted.length - 1, (int) (sorted.length * PAUSED_QUANTILE))];
-			double threshold = slow * budget + BackfillPacer.PROBE_NOISE_NANOS;
-			int over = 0;
-			for (int i = 0; i < this.recentCount; i++) {
-				if (this.recent[i] > threshold) {
-					over++;
-				}
-			}
-			int probes = this.recentCount;
+			Tail tail = read(this.paused, this.pausedCount, PAUSED_QUANTILE, this.recent, this.recentCount, budget);
 			this.recentCount = 0;
-			double busyShare = (this.busyChecks > 0) ? (double) busyCount() / this.busyChecks : 0;
-			return new Tail(probes, over, threshold, busyShare, PAUSED_QUANTILE);
+			return tail;
 		}
 	}
 
@@ -261,21 +250,28 @@ final class TailSampler {
 			if (this.copyingCount < MIN_PROBES || this.baselineCount < MIN_PROBES / 2) {
 				return null;
 			}
-			long[] sorted = Arrays.copyOf(this.baseline, this.baselineCount);
-			Arrays.sort(sorted);
-			long slow = sorted[Math.min(sorted.length - 1, (int) (sorted.length * BASELINE_QUANTILE))];
-			double threshold = slow * budget + BackfillPacer.PROBE_NOISE_NANOS;
-			int over = 0;
-			for (int i = 0; i < this.copyingCount; i++) {
-				if (this.copying[i] > threshold) {
-					over++;
-				}
-			}
-			int probes = this.copyingCount;
+			Tail tail = read(this.baseline, this.baselineCount, BASELINE_QUANTILE, this.copying, this.copyingCount,
+					budget);
 			this.copyingCount = 0;
-			double busyShare = (this.busyChecks > 0) ? (double) busyCount() / this.busyChecks : 0;
-			return new Tail(probes, over, threshold, busyShare);
+			return tail;
 		}
+	}
+
+	// under the lock: the probes slower than the yardstick's quantile with the budget
+	private Tail read(long[] yardstick, int yardstickCount, double quantile, long[] probes, int probeCount,
+			double budget) {
+		long[] sorted = Arrays.copyOf(yardstick, yardstickCount);
+		Arrays.sort(sorted);
+		long slow = sorted[Math.min(sorted.length - 1, (int) (sorted.length * quantile))];
+		double threshold = slow * budget + BackfillPacer.PROBE_NOISE_NANOS;
+		int over = 0;
+		for (int i = 0; i < probeCount; i++) {
+			if (probes[i] > threshold) {
+				over++;
+			}
+		}
+		double busyShare = (this.busyChecks > 0) ? (double) busyCount() / this.busyChecks : 0;
+		return new Tail(probeCount, over, threshold, busyShare, quantile);
 	}
 
 	/**
