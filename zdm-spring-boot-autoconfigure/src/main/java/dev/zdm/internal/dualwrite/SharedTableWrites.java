@@ -111,10 +111,9 @@ final class SharedTableWrites {
 		}
 		Pending pending = (Pending) TransactionSynchronizationManager.getResource(Pending.class);
 		if (pending == null) {
-			// a migration's own writes need keeping only where a persistence context
-			// holds
-			// them: a JDBC write is in the database already, and tracking it costs every
-			// write a few points (SameTableDualWriteBenchmark)
+			// a migration's own writes need tracking only where a persistence context
+			// holds them: a JDBC write is in the database already, and tracking it costs
+			// every write a few points (SameTableDualWriteBenchmark)
 			if (!this.shared && !HibernatePersistenceContexts.isBound()) {
 				return;
 			}

@@ -82,20 +82,8 @@ class BackfillWalRateTests {
 		LiveWorkload.create(postgres, "wal_orders", false, ROWS);
 		// paced by its settings and the WAL ceiling only; at 1,000 rows/s the copy itself
 		// writes a few hundred kB of WAL a second, well under the ceiling
-		BackfillSettings settings = BackfillFixtures.settings(100, 100, 100, Duration.ofMillis(20))
-			.toBuilder()
-			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
-			.maxRowsPerSecond(1_000)
-			.vacuumEveryRows(0)
-			.maxWalRate(DataSize.ofMegabytes(4).toBytes())
-			.build();
-		MigrationDefinition migration = MigrationDefinition.builder(ID)
-			.requestedPhase(Phase.BACKFILL)
-			.table("wal_orders")
-			.up("street_new", "street")
-			.up("city_new", "upper(city)")
-			.backfill(settings)
-			.build();
+		MigrationDefinition migration = migration(ID, "wal_orders",
+				slowCopy().maxWalRate(DataSize.ofMegabytes(4).toBytes()).build());
 		PhaseController controller = start("wal-a", migration).controller();
 		LiveWorkload workload = new LiveWorkload(postgres, "wal_orders", false, ROWS,
 				() -> controller.status(ID).effective(), 200);
@@ -139,19 +127,7 @@ class BackfillWalRateTests {
 		String id = "wal-tuned";
 		LiveWorkload.create(postgres, "tuned_wal_orders", false, ROWS);
 		// declared without a WAL rate ceiling, paced by its settings only
-		BackfillSettings settings = BackfillFixtures.settings(100, 100, 100, Duration.ofMillis(20))
-			.toBuilder()
-			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
-			.maxRowsPerSecond(1_000)
-			.vacuumEveryRows(0)
-			.build();
-		MigrationDefinition migration = MigrationDefinition.builder(id)
-			.requestedPhase(Phase.BACKFILL)
-			.table("tuned_wal_orders")
-			.up("street_new", "street")
-			.up("city_new", "upper(city)")
-			.backfill(settings)
-			.build();
+		MigrationDefinition migration = migration(id, "tuned_wal_orders", slowCopy().build());
 		Instance a = start("wal-tuned-a", migration);
 		LiveWorkload workload = new LiveWorkload(postgres, "tuned_wal_orders", false, ROWS,
 				() -> a.controller().status(id).effective(), 200);
@@ -284,6 +260,28 @@ class BackfillWalRateTests {
 			assertThat(this.failure.get()).isNull();
 		}
 
+	}
+
+	/**
+	 * A copy paced by its settings only: 100-row batches, at most 1,000 rows/s, no pacing
+	 * by impact and no vacuums.
+	 */
+	private static BackfillSettings.Builder slowCopy() {
+		return BackfillFixtures.settings(100, 100, 100, Duration.ofMillis(20))
+			.toBuilder()
+			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
+			.maxRowsPerSecond(1_000)
+			.vacuumEveryRows(0);
+	}
+
+	private static MigrationDefinition migration(String id, String table, BackfillSettings settings) {
+		return MigrationDefinition.builder(id)
+			.requestedPhase(Phase.BACKFILL)
+			.table(table)
+			.up("street_new", "street")
+			.up("city_new", "upper(city)")
+			.backfill(settings)
+			.build();
 	}
 
 }
