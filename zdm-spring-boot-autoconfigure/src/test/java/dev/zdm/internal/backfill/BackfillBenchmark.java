@@ -486,8 +486,10 @@ class BackfillBenchmark {
 	 * settings; a traffic spike in the middle of the copy; each against its target.
 	 * {@code -Dzdm.benchmark.pacing-rows=N} (1,000,000) sets the idle tables' size,
 	 * {@code -Dzdm.benchmark.pacing-10m=true} adds 10,000,000 rows,
-	 * {@code -Dzdm.benchmark.fixed=5:200,10:200} the fixed settings tried (target batch
-	 * ms:pause ms, empty for none), {@code -Dzdm.benchmark.pacing-idle=false} leaves out
+	 * {@code -Dzdm.benchmark.fixed=5:200,10:200,20:200,40:200} the fixed settings tried
+	 * (target batch ms:pause ms, empty for none; the default grid reaches past the
+	 * bound on a fast machine, so that the best fixed setting within it is found rather
+	 * than one far below it), {@code -Dzdm.benchmark.pacing-idle=false} leaves out
 	 * the idle tables, {@code -Dzdm.benchmark.pacing-workload=false} the part under
 	 * pgbench, {@code -Dzdm.benchmark.spike-rounds=N} (3) how many spikes are run (their
 	 * median is read), {@code -Dzdm.benchmark.pgbench-rows},
@@ -559,7 +561,7 @@ class BackfillBenchmark {
 			int workloadRows = Integer.getInteger("zdm.benchmark.pgbench-rows", WORKLOAD_ROWS);
 			List<WorkloadRun> runs = new ArrayList<>();
 			runs.add(workloadRun(service, pgbench, "defaults", BackfillSettings.defaults(), workloadRows));
-			for (String fixed : System.getProperty("zdm.benchmark.fixed", "5:200,10:200").split(",")) {
+			for (String fixed : System.getProperty("zdm.benchmark.fixed", "5:200,10:200,20:200,40:200").split(",")) {
 				if (fixed.isBlank()) {
 					continue;
 				}
