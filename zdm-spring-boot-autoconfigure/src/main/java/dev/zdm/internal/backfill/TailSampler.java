@@ -103,6 +103,11 @@ final class TailSampler {
 	 */
 	private static final int WARM_UP_PROBES = 10;
 
+	/**
+	 * How long the sampler waits after a probe failed before the next.
+	 */
+	static final Duration RETRY_AFTER = Duration.ofSeconds(1);
+
 	private final DataSource dataSource;
 
 	private final MigrationDefinition migration;
@@ -308,38 +313,66 @@ final class TailSampler {
 	private void sample(String key, Integer[] copyPids) {
 		BackfillRepository repository = new BackfillRepository(this.dataSource);
 		long probed = 0;
+		boolean failing = false;
 		try {
 			while (this.running) {
-				if (probed % 2 == 0) {
-					boolean othersBusy = repository.othersBusy(copyPids) > 0;
-					synchronized (this.lock) {
-						this.busy[this.busyNext] = othersBusy;
-						this.busyNext = (this.busyNext + 1) % this.busy.length;
-						this.busyChecks = Math.min(this.busyChecks + 1, this.busy.length);
+				try {
+					probed = probe(repository, key, copyPids, probed);
+					if (failing) {
+						failing = false;
+						logger.info("zdm: migration '" + this.migration.id() + "': probing " + this.migration.table()
+								+ " again");
 					}
+					Thread.sleep(EVERY.toMillis());
 				}
-				boolean baselineBefore = this.inBaseline;
-				long batchesBefore = this.batches;
-				boolean pausedBefore = !this.inBatch && System.nanoTime() - this.batchEndedAt >= AFTER_BATCH.toNanos();
-				// a connection of the pool for each read, so that the sampler holds none
-				// between reads; only the read is timed
-				long took = this.copyBatches.probe(repository, key);
-				if (++probed > WARM_UP_PROBES && this.inBaseline == baselineBefore) {
-					boolean paused = baselineBefore || (pausedBefore && this.batches == batchesBefore);
-					record(baselineBefore, paused, took);
+				catch (DataAccessException ex) {
+					// a read that failed (a statement timeout behind another session's
+					// lock, a pool with no connection to spare, a database restarting)
+					// ends one probe, not the probing: a copy of a large table runs for
+					// hours, and without its probes it would neither grow nor back off
+					// for the workload again
+					if (!this.running) {
+						return;
+					}
+					// the reads after it may be on new connections: warm them up again
+					probed = 0;
+					if (!failing) {
+						failing = true;
+						logger.info("zdm: migration '" + this.migration.id() + "': a probe of " + this.migration.table()
+								+ " failed, trying again every " + RETRY_AFTER.toSeconds() + " s: "
+								+ BackfillErrors.describe(ex));
+					}
+					Thread.sleep(RETRY_AFTER.toMillis());
 				}
-				Thread.sleep(EVERY.toMillis());
 			}
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
 		}
-		catch (DataAccessException ex) {
-			if (this.running) {
-				logger.info("zdm: migration '" + this.migration.id() + "': stopped probing " + this.migration.table()
-						+ " while the copy runs: " + BackfillErrors.describe(ex));
+	}
+
+	// one probe (and every other time a check of the other sessions); returns the probes
+	// taken so far
+	private long probe(BackfillRepository repository, String key, Integer[] copyPids, long probed) {
+		if (probed % 2 == 0) {
+			boolean othersBusy = repository.othersBusy(copyPids) > 0;
+			synchronized (this.lock) {
+				this.busy[this.busyNext] = othersBusy;
+				this.busyNext = (this.busyNext + 1) % this.busy.length;
+				this.busyChecks = Math.min(this.busyChecks + 1, this.busy.length);
 			}
 		}
+		boolean baselineBefore = this.inBaseline;
+		long batchesBefore = this.batches;
+		boolean pausedBefore = !this.inBatch && System.nanoTime() - this.batchEndedAt >= AFTER_BATCH.toNanos();
+		// a connection of the pool for each read, so that the sampler holds none between
+		// reads; only the read is timed
+		long took = this.copyBatches.probe(repository, key);
+		if (probed + 1 > WARM_UP_PROBES && this.inBaseline == baselineBefore) {
+			boolean paused = baselineBefore || (pausedBefore && this.batches == batchesBefore);
+			record(baselineBefore, paused, took);
+		}
+		return probed + 1;
 	}
 
 	private void record(boolean baselineProbe, boolean paused, long took) {

@@ -487,14 +487,13 @@ class BackfillBenchmark {
 	 * {@code -Dzdm.benchmark.pacing-rows=N} (1,000,000) sets the idle tables' size,
 	 * {@code -Dzdm.benchmark.pacing-10m=true} adds 10,000,000 rows,
 	 * {@code -Dzdm.benchmark.fixed=5:200,10:200,20:200,40:200} the fixed settings tried
-	 * (target batch ms:pause ms, empty for none; the default grid reaches past the
-	 * bound on a fast machine, so that the best fixed setting within it is found rather
-	 * than one far below it), {@code -Dzdm.benchmark.pacing-idle=false} leaves out
-	 * the idle tables, {@code -Dzdm.benchmark.pacing-workload=false} the part under
-	 * pgbench, {@code -Dzdm.benchmark.spike-rounds=N} (3) how many spikes are run (their
-	 * median is read), {@code -Dzdm.benchmark.pgbench-rows},
-	 * {@code -Dzdm.benchmark.windows} and {@code -Dzdm.benchmark.window-seconds} the
-	 * workload's table and windows.
+	 * (target batch ms:pause ms, empty for none; the default grid reaches past the bound
+	 * on a fast machine, so that the best fixed setting within it is found rather than
+	 * one far below it), {@code -Dzdm.benchmark.pacing-idle=false} leaves out the idle
+	 * tables, {@code -Dzdm.benchmark.pacing-workload=false} the part under pgbench,
+	 * {@code -Dzdm.benchmark.spike-rounds=N} (3) how many spikes are run (their median is
+	 * read), {@code -Dzdm.benchmark.pgbench-rows}, {@code -Dzdm.benchmark.windows} and
+	 * {@code -Dzdm.benchmark.window-seconds} the workload's table and windows.
 	 */
 	@Test
 	void pacingByImpact() throws Exception {

@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -236,6 +238,58 @@ class TailSamplerTests {
 			writer.join();
 			copy.join();
 		}
+	}
+
+	@Test
+	void probingGoesOnAfterAProbeFailsBehindAnotherSessionsLock() throws Exception {
+		this.jdbc.execute("CREATE TABLE probe_fails (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc.execute("INSERT INTO probe_fails SELECT g, 'a' || g, NULL FROM generate_series(1, 1000) g");
+		MigrationDefinition migration = BackfillFixtures
+			.migration("probe-fails", "probe_fails", Phase.BACKFILL, BackfillSettings.defaults())
+			.toBuilder()
+			.key("id")
+			.build();
+		BackfillBatches batches = new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
+		// an application pool whose statements time out, as many are configured
+		HikariDataSource shared = postgres.dataSource();
+		HikariConfig config = new HikariConfig();
+		config.setJdbcUrl(shared.getJdbcUrl());
+		config.setUsername(shared.getUsername());
+		config.setPassword(shared.getPassword());
+		config.setMaximumPoolSize(2);
+		config.setPoolName("impatient");
+		config.setConnectionInitSql("SET statement_timeout = '200ms'");
+		try (HikariDataSource impatient = new HikariDataSource(config)) {
+			TailSampler sampler = new TailSampler(impatient, migration, batches);
+			sampler.baselineWindow(true);
+			sampler.start("1000");
+			try {
+				await().atMost(Duration.ofSeconds(30)).until(() -> sampler.baselineProbes() >= 20);
+				int before;
+				try (Connection holder = postgres.database().newConnection();
+						Statement statement = holder.createStatement()) {
+					holder.setAutoCommit(false);
+					statement.execute("LOCK TABLE probe_fails IN ACCESS EXCLUSIVE MODE");
+					before = sampler.baselineProbes();
+					// a probe waits behind the lock, then its statement times out
+					await().atMost(Duration.ofSeconds(10)).until(() -> waitingOn("probe_fails") > 0);
+					await().atMost(Duration.ofSeconds(10)).until(() -> waitingOn("probe_fails") == 0);
+					holder.commit();
+				}
+				// the probing goes on once the lock is gone
+				await().atMost(Duration.ofSeconds(10)).until(() -> sampler.baselineProbes() >= before + 20);
+			}
+			finally {
+				sampler.stop();
+			}
+		}
+	}
+
+	private int waitingOn(String table) {
+		Integer waiting = this.jdbc.queryForObject(
+				"SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = CAST(? AS regclass)", Integer.class,
+				table);
+		return (waiting != null) ? waiting : 0;
 	}
 
 	private static List<TailSampler.Tail> slowTails(TailSampler sampler, int count) {
