@@ -64,12 +64,8 @@ class TailSamplerTests {
 		this.jdbc.execute("INSERT INTO tail SELECT g, 'a' || g, NULL FROM generate_series(1, 10000) g");
 		this.jdbc.execute("CREATE TABLE tail_work (id int PRIMARY KEY, n bigint)");
 		this.jdbc.execute("INSERT INTO tail_work VALUES (1, 0)");
-		MigrationDefinition migration = BackfillFixtures
-			.migration("tail", "tail", Phase.BACKFILL, BackfillSettings.defaults())
-			.toBuilder()
-			.key("id")
-			.build();
-		BackfillBatches batches = new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
+		MigrationDefinition migration = keyedMigration("tail", "tail");
+		BackfillBatches batches = batchesOf(migration);
 		TailSampler sampler = new TailSampler(postgres.dataSource(), migration, batches);
 		AtomicBoolean workload = new AtomicBoolean(true);
 		AtomicBoolean blocking = new AtomicBoolean(false);
@@ -162,12 +158,8 @@ class TailSamplerTests {
 		this.jdbc.execute("INSERT INTO slow_tail SELECT g, 'a' || g, NULL FROM generate_series(1, 10000) g");
 		this.jdbc.execute("CREATE TABLE slow_tail_work (id int PRIMARY KEY, n bigint)");
 		this.jdbc.execute("INSERT INTO slow_tail_work VALUES (1, 0)");
-		MigrationDefinition migration = BackfillFixtures
-			.migration("slow-tail", "slow_tail", Phase.BACKFILL, BackfillSettings.defaults())
-			.toBuilder()
-			.key("id")
-			.build();
-		BackfillBatches batches = new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
+		MigrationDefinition migration = keyedMigration("slow-tail", "slow_tail");
+		BackfillBatches batches = batchesOf(migration);
 		TailSampler sampler = new TailSampler(postgres.dataSource(), migration, batches);
 		AtomicBoolean copying = new AtomicBoolean(false);
 		// an application's transactions, about 80 a second, each of a few milliseconds
@@ -244,12 +236,8 @@ class TailSamplerTests {
 	void probingGoesOnAfterAProbeFailsBehindAnotherSessionsLock() throws Exception {
 		this.jdbc.execute("CREATE TABLE probe_fails (id bigint PRIMARY KEY, email text, email_address text)");
 		this.jdbc.execute("INSERT INTO probe_fails SELECT g, 'a' || g, NULL FROM generate_series(1, 1000) g");
-		MigrationDefinition migration = BackfillFixtures
-			.migration("probe-fails", "probe_fails", Phase.BACKFILL, BackfillSettings.defaults())
-			.toBuilder()
-			.key("id")
-			.build();
-		BackfillBatches batches = new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
+		MigrationDefinition migration = keyedMigration("probe-fails", "probe_fails");
+		BackfillBatches batches = batchesOf(migration);
 		// an application pool whose statements time out, as many are configured
 		HikariDataSource shared = postgres.dataSource();
 		HikariConfig config = new HikariConfig();
@@ -290,6 +278,17 @@ class TailSamplerTests {
 				"SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = CAST(? AS regclass)", Integer.class,
 				table);
 		return (waiting != null) ? waiting : 0;
+	}
+
+	private static MigrationDefinition keyedMigration(String id, String table) {
+		return BackfillFixtures.migration(id, table, Phase.BACKFILL, BackfillSettings.defaults())
+			.toBuilder()
+			.key("id")
+			.build();
+	}
+
+	private static BackfillBatches batchesOf(MigrationDefinition migration) {
+		return new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
 	}
 
 	private static List<TailSampler.Tail> slowTails(TailSampler sampler, int count) {
@@ -341,8 +340,7 @@ class TailSamplerTests {
 				}
 			}));
 			MigrationDefinition keyed = migration.toBuilder().key("id").build();
-			TailSampler sampler = new TailSampler(postgres.dataSource(), keyed,
-					new BackfillBatches(keyed, BackfillStatements.of(keyed), "tail", true));
+			TailSampler sampler = new TailSampler(postgres.dataSource(), keyed, batchesOf(keyed));
 			sampler.start("200000", runnerPid);
 			try {
 				sampler.baselineWindow(true);
