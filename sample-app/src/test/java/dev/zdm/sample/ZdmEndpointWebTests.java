@@ -92,6 +92,11 @@ class ZdmEndpointWebTests {
 			ResponseEntity<String> unknownAction = post(client, "/actuator/zdm/customers-email/stop");
 			assertThat(unknownAction.getStatusCode().value()).isEqualTo(400);
 			assertThat(unknownAction.getBody()).contains("Unknown backfill action 'stop': use pause, resume or verify");
+			ResponseEntity<String> misspeltReason = post(client, "/actuator/zdm/customers-email/resume",
+					"{\"reasn\": \"done\"}");
+			assertThat(misspeltReason.getStatusCode().value()).isEqualTo(400);
+			assertThat(misspeltReason.getBody()).contains("Unknown name 'reasn'", "This operation takes reason");
+			assertThat(paused()).as("a request with an unknown name changes nothing").isTrue();
 			ResponseEntity<String> unknownMigration = post(client, "/actuator/zdm/orders-total/pause");
 			assertThat(unknownMigration.getStatusCode().value()).isEqualTo(400);
 			assertThat(unknownMigration.getBody()).contains("No migration 'orders-total' is declared");
@@ -125,6 +130,12 @@ class ZdmEndpointWebTests {
 			ResponseEntity<String> outOfRange = post(client, tuning + "set", "{\"pause\": \"-1s\"}");
 			assertThat(outOfRange.getStatusCode().value()).isEqualTo(400);
 			assertThat(outOfRange.getBody()).contains("pause is -1s, which is out of range");
+			// a misspelt setting is not left out silently: the request is refused whole
+			ResponseEntity<String> misspelt = post(client, tuning + "set",
+					"{\"maxBatchSise\": 3000, \"pause\": \"0ms\"}");
+			assertThat(misspelt.getStatusCode().value()).isEqualTo(400);
+			assertThat(misspelt.getBody()).contains("Unknown name 'maxBatchSise' in the request; nothing was changed",
+					"This operation takes initialBatchSize, minBatchSize, maxBatchSize");
 			assertThat(overrides()).as("a malformed request changes nothing").containsExactly("2000 00:00:00.05");
 			assertThat(post(client, tuning + "clear", "{\"reason\": \"done\"}").getBody()).contains("\"overrides\":{}");
 			assertThat(overrides()).containsExactly("null null");

@@ -14,6 +14,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
+import dev.zdm.actuate.endpoint.ZdmEndpointRequestCheck;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
@@ -66,6 +67,13 @@ public final class ZdmEndpointAutoConfiguration {
 	@ConditionalOnBean(ZdmEndpoint.class)
 	ZdmEndpointWebExtension zdmEndpointWebExtension(ZdmEndpoint zdmEndpoint) {
 		return new ZdmEndpointWebExtension(zdmEndpoint);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@ConditionalOnBean(ZdmEndpoint.class)
+	ZdmEndpointRequestCheck zdmEndpointRequestCheck() {
+		return new ZdmEndpointRequestCheck();
 	}
 
 }

@@ -76,9 +76,13 @@ public class ZdmEndpointWebExtension {
 	}
 
 	private static WebEndpointResponse<Object> badRequest(InvalidEndpointRequestException ex) {
+		return badRequest(ex.getReason());
+	}
+
+	static WebEndpointResponse<Object> badRequest(String reason) {
 		Map<String, Object> body = new LinkedHashMap<>();
 		body.put("status", WebEndpointResponse.STATUS_BAD_REQUEST);
-		body.put("error", ex.getReason());
+		body.put("error", reason);
 		return new WebEndpointResponse<>(body, WebEndpointResponse.STATUS_BAD_REQUEST);
 	}
 

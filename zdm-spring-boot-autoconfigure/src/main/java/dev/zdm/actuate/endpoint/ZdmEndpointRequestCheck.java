@@ -1,0 +1,58 @@
+package dev.zdm.actuate.endpoint;
+
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.springframework.boot.actuate.endpoint.EndpointId;
+import org.springframework.boot.actuate.endpoint.OperationType;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.boot.actuate.endpoint.annotation.Selector;
+import org.springframework.boot.actuate.endpoint.invoke.OperationInvoker;
+import org.springframework.boot.actuate.endpoint.invoke.OperationInvokerAdvisor;
+import org.springframework.boot.actuate.endpoint.invoke.OperationParameter;
+import org.springframework.boot.actuate.endpoint.invoke.OperationParameters;
+
+/**
+ * Refuses a write request to the zdm endpoint that names something its operation does not
+ * take, such as a misspelt setting in {@code {"maxBatchSise": 3000}}: Spring Boot binds a
+ * request's body to an operation's parameters by name and leaves out the others, so the
+ * request would be answered {@code 200} and recorded while it changed nothing an operator
+ * asked for. It is answered {@code 400 Bad Request}, saying which names are unknown and
+ * which the operation takes, and nothing runs or is recorded.
+ */
+public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
+
+	private static final EndpointId ZDM = EndpointId.of("zdm");
+
+	@Override
+	public OperationInvoker apply(EndpointId endpointId, OperationType operationType, OperationParameters parameters,
+			OperationInvoker invoker) {
+		if (!ZDM.equals(endpointId) || operationType != OperationType.WRITE) {
+			return invoker;
+		}
+		Set<String> known = parameters.stream().map(OperationParameter::getName).collect(Collectors.toSet());
+		List<String> accepted = parameters.stream()
+			.filter((parameter) -> parameter.getAnnotation(Selector.class) == null
+					&& !SecurityContext.class.equals(parameter.getType()))
+			.map(OperationParameter::getName)
+			.toList();
+		return (context) -> {
+			List<String> unknown = context.getArguments()
+				.keySet()
+				.stream()
+				.filter((name) -> !known.contains(name))
+				.sorted()
+				.toList();
+			if (unknown.isEmpty()) {
+				return invoker.invoke(context);
+			}
+			String message = "Unknown " + ((unknown.size() == 1) ? "name " : "names ")
+					+ unknown.stream().map((name) -> "'" + name + "'").collect(Collectors.joining(", "))
+					+ " in the request; nothing was changed. This operation takes "
+					+ (accepted.isEmpty() ? "no body" : String.join(", ", accepted)) + " (see docs/observability.md)";
+			return ZdmEndpointWebExtension.badRequest(message);
+		};
+	}
+
+}
