@@ -44,7 +44,9 @@ public class MigrationValidator {
 					"table '" + migration.table() + "' does not exist (searched schemas: " + this.catalog.searchPath()
 							+ ")",
 					"Check zdm.migrations." + id + ".table. The table must exist before zdm starts: "
-							+ "the application's own migrations run first."));
+							+ "the application's own migrations run first. If Flyway creates it, add "
+							+ "spring-boot-starter-flyway: in Spring Boot 4, flyway-core (which zdm brings for its "
+							+ "own tables) does not run the application's migrations on its own."));
 		TableName table = migration.table().inSchema(schema);
 		Map<String, String> columns = this.catalog.columns(table);
 		List<SqlIdentifier> key = resolveKey(migration, table, columns);
