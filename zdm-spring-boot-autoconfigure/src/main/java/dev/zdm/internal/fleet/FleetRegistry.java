@@ -4,7 +4,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 
 import javax.sql.DataSource;
 
@@ -41,6 +43,7 @@ public class FleetRegistry {
 			    effective_phase = excluded.effective_phase,
 			    held_back_reason = excluded.held_back_reason,
 			    heartbeat_at = now()
+			RETURNING heartbeat_at
 			""";
 
 	private static final String REMOVE_INSTANCE = "/* zdm */ DELETE FROM zdm_instance WHERE instance_id = ?";
@@ -103,11 +106,15 @@ public class FleetRegistry {
 	 * @param requested the requested phase
 	 * @param effective the effective phase
 	 * @param heldBackReason why the effective phase is behind the requested one, if it is
+	 * @return the heartbeat's time as written, in database time: a later read of the row
+	 * that finds another was written by another process under the same instance id
 	 */
-	public void heartbeat(InstanceInfo instance, String migrationId, Phase requested, Phase effective,
+	public Instant heartbeat(InstanceInfo instance, String migrationId, Phase requested, Phase effective,
 			@Nullable String heldBackReason) {
-		this.jdbcTemplate.update(this.tables.qualify(UPSERT), instance.instanceId(), migrationId, requested.value(),
+		Instant written = this.jdbcTemplate.queryForObject(this.tables.qualify(UPSERT),
+				(rs, row) -> instant(rs.getTimestamp(1)), instance.instanceId(), migrationId, requested.value(),
 				effective.value(), heldBackReason, instance.applicationVersion(), instance.host(), instance.pid());
+		return Objects.requireNonNull(written);
 	}
 
 	/**

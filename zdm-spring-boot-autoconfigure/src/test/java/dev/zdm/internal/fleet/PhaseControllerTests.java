@@ -90,6 +90,32 @@ class PhaseControllerTests {
 	}
 
 	@Test
+	void twoInstancesConfiguredWithOneIdKeepWithinOnePhaseOfEachOther() {
+		PhaseController first = start("twin", withoutBackfill(Phase.EXPAND), MANUAL);
+		// a second instance under the same id, on a pool of its own, two phases further
+		PhaseController second = TestEngine.phaseController(postgres.newDataSource("twin-second", 3),
+				List.of(withoutBackfill(Phase.BACKFILL)), InstanceInfo.ofThisProcess("twin", "test", "1.1"), MANUAL,
+				List.of());
+		this.started.add(second);
+		second.start();
+		// the fleet registry holds one row per id: without telling the other's writes
+		// from its own, each would leave the other out of the one-phase rule
+		assertThat(second.status(this.id).effective()).isEqualTo(Phase.DUAL_WRITE);
+		assertThat(second.status(this.id).heldBackReason())
+			.contains("instance twin (another process under this instance id) runs expand");
+		for (int heartbeat = 0; heartbeat < 3; heartbeat++) {
+			first.refresh();
+			second.refresh();
+			assertThat(first.status(this.id).effective()).isEqualTo(Phase.EXPAND);
+			assertThat(second.status(this.id).effective()).isEqualTo(Phase.DUAL_WRITE);
+		}
+		// once the first leaves the fleet, the second goes on
+		first.stop();
+		second.refresh();
+		assertThat(second.status(this.id).effective()).isEqualTo(Phase.BACKFILL);
+	}
+
+	@Test
 	void phaseSkippedInOneDeployAdvancesOnePhaseAtATimeAsTheFleetFollows() throws Exception {
 		PhaseController old = start("old", withoutBackfill(Phase.EXPAND), TestFleet.SETTINGS);
 		PhaseController first = start("first", withoutBackfill(Phase.CONTRACT), TestFleet.SETTINGS);
