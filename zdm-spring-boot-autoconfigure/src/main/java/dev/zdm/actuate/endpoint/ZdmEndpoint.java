@@ -32,6 +32,7 @@ import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.MigrationPlan;
 import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
@@ -225,13 +226,16 @@ public class ZdmEndpoint {
 			return owner.backfill(id, action, reason, securityContext);
 		}
 		requireDeclared(id);
+		if (!"pause".equals(action) && !"resume".equals(action) && !"verify".equals(action)) {
+			throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
+					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
+							+ id + "/pause");
+		}
+		requireBackfillNotOver(id, action);
 		switch (action) {
 			case "pause" -> this.backfill.pause(id);
 			case "resume" -> this.backfill.resume(id);
-			case "verify" -> this.backfill.verify(id);
-			default -> throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
-					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
-							+ id + "/pause");
+			default -> this.backfill.verify(id);
 		}
 		this.recorder.record(id, "backfill." + action, reason, securityContext);
 		return this.backfill.progress(id);
@@ -355,6 +359,7 @@ public class ZdmEndpoint {
 									+ id + "/backfill/tuning/set with the settings to change, or .../clear";
 			throw new InvalidEndpointRequestException(message, message);
 		}
+		requireBackfillNotOver(id, "tune");
 		OperatorAction recorded = this.recorder.action(
 				"set".equals(action) ? BackfillOverrides.CHANGE_ACTION : BackfillOverrides.CLEAR_ACTION, reason,
 				securityContext);
@@ -375,6 +380,18 @@ public class ZdmEndpoint {
 				: tuning.clear(migration, recorded);
 		this.recorder.record(id, recorded);
 		return result;
+	}
+
+	// a contracted or abandoned migration's backfill is over: a request to act on it
+	// would
+	// be recorded while it changed nothing
+	private void requireBackfillNotOver(String id, String action) {
+		MigrationState state = this.controller.status(id).state();
+		if (state.isContracted() || state.isAbandoned()) {
+			String message = "Migration '" + id + "' is " + (state.isContracted() ? "contracted" : "abandoned")
+					+ ": its backfill is over, so there is nothing to " + action + "; nothing was changed or recorded";
+			throw new InvalidEndpointRequestException(message, message);
+		}
 	}
 
 	private MigrationDefinition requireDeclared(String id) {

@@ -17,9 +17,11 @@ import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 
 import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.backfill.BackfillOverrideRepository;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
@@ -98,6 +100,39 @@ class ZdmEndpointAuditTests {
 				.containsEntry("reason", "the nightly import runs");
 		});
 		assertThat(audit.find(null, null, null)).hasSize(2);
+	}
+
+	@Test
+	void actionsOnTheBackfillOfAContractedMigrationAreRefusedAndNotRecorded() {
+		postgres.jdbc().execute("CREATE TABLE finished (id bigint PRIMARY KEY, email text, email_address text)");
+		DataSource dataSource = postgres.newDataSource("finished-a", 4);
+		this.controller = TestEngine.phaseController(dataSource,
+				List.of(BackfillFixtures.migration("finished", "finished", Phase.EXPAND,
+						BackfillFixtures.settings(100, 100, 100, Duration.ZERO))),
+				InstanceInfo.ofThisProcess("finished-a", "test", "1"), TestFleet.SETTINGS, List.of());
+		this.controller.start();
+		List<Object> events = new CopyOnWriteArrayList<>();
+		ZdmEndpoint endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
+				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), null, null, null, null,
+				new BackfillOverrideRepository(dataSource), new OperatorActionRepository(dataSource), events::add,
+				null);
+		new MigrationStateRepository(dataSource).markContracted("finished", "finished-a");
+		this.controller.refresh();
+		for (String action : List.of("pause", "resume", "verify")) {
+			assertThatExceptionOfType(InvalidEndpointRequestException.class)
+				.isThrownBy(() -> endpoint.backfill("finished", action, "late", user("alice")))
+				.withMessageContaining(
+						"Migration 'finished' is contracted: its backfill is over, so there is nothing to " + action);
+		}
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> endpoint.tuning("finished", "backfill", "tuning", "set", null, null, "3000", null, null,
+					null, null, null, null, null, null, null, "late", user("alice")))
+			.withMessageContaining("is contracted: its backfill is over, so there is nothing to tune");
+		assertThat(endpoint.migration("finished").actions()).isEmpty();
+		assertThat(events).isEmpty();
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM zdm_backfill_override WHERE migration_id = 'finished'", Long.class))
+			.isZero();
 	}
 
 	private static SecurityContext user(String name) {
