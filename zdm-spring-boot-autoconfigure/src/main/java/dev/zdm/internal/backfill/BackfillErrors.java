@@ -64,8 +64,13 @@ public final class BackfillErrors {
 	 */
 	static String describe(Throwable ex) {
 		Throwable cause = (ex instanceof DataAccessException dataAccess) ? dataAccess.getMostSpecificCause() : ex;
-		String message = cause.getMessage();
-		return cause.getClass().getSimpleName() + ": " + ((message != null) ? message.strip() : "");
+		String message = (cause.getMessage() != null) ? cause.getMessage().strip() : "";
+		// the description goes inside a sentence: a message's own full stop would double
+		// it
+		if (message.endsWith(".") && !message.endsWith("..")) {
+			message = message.substring(0, message.length() - 1);
+		}
+		return cause.getClass().getSimpleName() + ": " + message;
 	}
 
 }
