@@ -131,9 +131,11 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			BackfillProgress progress = (this.backfillProgress != null) ? this.backfillProgress.progress(id) : null;
 			if (progress != null) {
 				// a backfill stopped by its failure budget is paused until resumed: it
-				// says failed
-				details.put("backfill", progress.state().value()
-						+ ((progress.paused() && progress.state() != BackfillState.FAILED) ? " (paused)" : ""));
+				// says failed; a paused one says it once
+				boolean saysPaused = progress.state() == BackfillState.FAILED
+						|| progress.state() == BackfillState.PAUSED;
+				details.put("backfill",
+						progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : ""));
 				BackfillVerification verification = progress.verification();
 				if (verification != null && !verification.succeeded()) {
 					problems.add(

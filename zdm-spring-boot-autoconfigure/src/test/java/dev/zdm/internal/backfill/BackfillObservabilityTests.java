@@ -252,6 +252,12 @@ class BackfillObservabilityTests {
 				.count() >= 1);
 		await().atMost(Duration.ofSeconds(5))
 			.untilAsserted(() -> assertThat(gauge("zdm.backfill.paused", "throttled")).isEqualTo(1));
+		// the health contributor says it once
+		await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+			@SuppressWarnings("unchecked")
+			Map<String, Object> details = (Map<String, Object>) this.health.health(true).getDetails().get("throttled");
+			assertThat(details).containsEntry("backfill", "paused");
+		});
 		this.service.resume("throttled");
 		awaitVerified("throttled");
 		writes.stop();
