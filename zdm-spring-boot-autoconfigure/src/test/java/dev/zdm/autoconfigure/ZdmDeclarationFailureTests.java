@@ -48,7 +48,7 @@ class ZdmDeclarationFailureTests {
 	void unknownColumn() {
 		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.down.emial=email_address"),
 				"column 'emial' (an old column, zdm.migrations.m.down) does not exist in table 'public.users'",
-				"Use one of the table's columns: id, email, email_address.");
+				"Use one of the table's columns: id, email, email_address. Did you mean 'email'?");
 	}
 
 	@Test
