@@ -7,11 +7,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import javax.sql.DataSource;
 
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.actuate.audit.AuditEvent;
+import org.springframework.boot.actuate.audit.AuditEventRepository;
 import org.springframework.boot.actuate.audit.InMemoryAuditEventRepository;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
@@ -57,18 +59,9 @@ class ZdmEndpointAuditTests {
 
 	@Test
 	void everyWriteOperationIsRecordedWithPrincipalInstanceAndReason() {
-		postgres.jdbc().execute("CREATE TABLE audited (id bigint PRIMARY KEY, email text, email_address text)");
-		DataSource dataSource = postgres.newDataSource("audit-a", 4);
-		this.controller = TestEngine.phaseController(dataSource,
-				List.of(BackfillFixtures.migration("audited", "audited", Phase.EXPAND,
-						BackfillFixtures.settings(100, 100, 100, Duration.ZERO))),
-				InstanceInfo.ofThisProcess("audit-a", "test", "1"), TestFleet.SETTINGS, List.of());
-		this.controller.start();
 		List<Object> events = new CopyOnWriteArrayList<>();
 		InMemoryAuditEventRepository audit = new InMemoryAuditEventRepository();
-		ZdmEndpoint endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
-				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), null, null, null, null, null,
-				new OperatorActionRepository(dataSource), events::add, audit);
+		ZdmEndpoint endpoint = endpoint("audited", "audit-a", events, audit);
 		assertThat(endpoint.backfill("audited", "pause", "  the nightly import runs  ", user("alice")).state())
 			.isEqualTo(BackfillState.PAUSED);
 		endpoint.backfill("audited", "resume", null, SecurityContext.NONE);
@@ -104,19 +97,9 @@ class ZdmEndpointAuditTests {
 
 	@Test
 	void actionsOnTheBackfillOfAContractedMigrationAreRefusedAndNotRecorded() {
-		postgres.jdbc().execute("CREATE TABLE finished (id bigint PRIMARY KEY, email text, email_address text)");
-		DataSource dataSource = postgres.newDataSource("finished-a", 4);
-		this.controller = TestEngine.phaseController(dataSource,
-				List.of(BackfillFixtures.migration("finished", "finished", Phase.EXPAND,
-						BackfillFixtures.settings(100, 100, 100, Duration.ZERO))),
-				InstanceInfo.ofThisProcess("finished-a", "test", "1"), TestFleet.SETTINGS, List.of());
-		this.controller.start();
 		List<Object> events = new CopyOnWriteArrayList<>();
-		ZdmEndpoint endpoint = new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
-				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), null, null, null, null,
-				new BackfillOverrideRepository(dataSource), new OperatorActionRepository(dataSource), events::add,
-				null);
-		new MigrationStateRepository(dataSource).markContracted("finished", "finished-a");
+		ZdmEndpoint endpoint = endpoint("finished", "finished-a", events, null);
+		new MigrationStateRepository(postgres.dataSource()).markContracted("finished", "finished-a");
 		this.controller.refresh();
 		for (String action : List.of("pause", "resume", "verify")) {
 			assertThatExceptionOfType(InvalidEndpointRequestException.class)
@@ -133,6 +116,24 @@ class ZdmEndpointAuditTests {
 		assertThat(postgres.jdbc()
 			.queryForObject("SELECT count(*) FROM zdm_backfill_override WHERE migration_id = 'finished'", Long.class))
 			.isZero();
+	}
+
+	// a table of the migration's name, an instance at expand on a pool of its own, and
+	// the endpoint over it
+	private ZdmEndpoint endpoint(String migration, String instance, List<Object> events,
+			@Nullable AuditEventRepository audit) {
+		postgres.jdbc()
+			.execute("CREATE TABLE " + migration + " (id bigint PRIMARY KEY, email text, email_address text)");
+		DataSource dataSource = postgres.newDataSource(instance, 4);
+		this.controller = TestEngine.phaseController(dataSource,
+				List.of(BackfillFixtures.migration(migration, migration, Phase.EXPAND,
+						BackfillFixtures.settings(100, 100, 100, Duration.ZERO))),
+				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of());
+		this.controller.start();
+		return new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
+				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), null, null, null, null,
+				new BackfillOverrideRepository(dataSource), new OperatorActionRepository(dataSource), events::add,
+				audit);
 	}
 
 	private static SecurityContext user(String name) {
