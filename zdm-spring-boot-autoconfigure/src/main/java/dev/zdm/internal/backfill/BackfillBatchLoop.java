@@ -133,6 +133,15 @@ final class BackfillBatchLoop {
 				if (BackfillErrors.isSessionLost(ex)) {
 					throw ex; // the run ends; the next one resumes from the checkpoint
 				}
+				if (BackfillErrors.isRowError(ex) && walk.batchSize() > 1) {
+					// a row's value fails (one the new column cannot hold, a constraint
+					// it breaks): halve the batch, at once and without counting it
+					// against the budget, so that the rows before it are copied and the
+					// batch that fails, and the failure that stops the backfill, is that
+					// row alone
+					walk.batchSize(Math.max(1, walk.batchSize() / 2));
+					continue;
+				}
 				String spent = this.failureBudget.failed(walk.lastKey());
 				if (spent != null) {
 					return stopFailed(repository, walk, spent, ex);

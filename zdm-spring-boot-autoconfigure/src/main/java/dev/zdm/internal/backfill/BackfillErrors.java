@@ -22,6 +22,10 @@ public final class BackfillErrors {
 
 	private static final String OPERATOR_INTERVENTION = "57";
 
+	private static final String DATA_EXCEPTION = "22";
+
+	private static final String INTEGRITY_CONSTRAINT_VIOLATION = "23";
+
 	private BackfillErrors() {
 	}
 
@@ -48,6 +52,22 @@ public final class BackfillErrors {
 	 * @param ex the failure
 	 * @return {@code true} if the session is lost
 	 */
+	/**
+	 * Whether a failed batch failed on a row's value: a data exception (a value the new
+	 * column cannot hold, an input a function refuses) or a constraint the row breaks. A
+	 * smaller batch finds the row.
+	 * @param ex the failure
+	 * @return {@code true} for SQLSTATE classes 22 and 23
+	 */
+	static boolean isRowError(DataAccessException ex) {
+		if (ex.getMostSpecificCause() instanceof SQLException sqlException) {
+			String state = sqlException.getSQLState();
+			return state != null
+					&& (state.startsWith(DATA_EXCEPTION) || state.startsWith(INTEGRITY_CONSTRAINT_VIOLATION));
+		}
+		return false;
+	}
+
 	static boolean isSessionLost(DataAccessException ex) {
 		if (ex.getMostSpecificCause() instanceof SQLException sqlException) {
 			String state = sqlException.getSQLState();

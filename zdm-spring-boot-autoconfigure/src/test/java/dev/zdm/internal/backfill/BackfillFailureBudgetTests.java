@@ -3,6 +3,9 @@ package dev.zdm.internal.backfill;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.ThreadLocalRandom;
 
 import javax.sql.DataSource;
 
@@ -81,6 +84,70 @@ class BackfillFailureBudgetTests {
 		await().atMost(Duration.ofSeconds(30)).until(() -> state("refused") == BackfillState.VERIFIED);
 		assertThat(this.jdbc.queryForObject(
 				"SELECT count(*) FROM refused WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
+			.isZero();
+	}
+
+	@Test
+	void aRowTheCopyCannotWriteStopsItThereAfterTheRowsBeforeItAndIsNamed() throws Exception {
+		this.jdbc.execute("CREATE TABLE one_bad (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc
+			.update("INSERT INTO one_bad (id, email) SELECT i, 'User' || i || '@X' FROM generate_series(1, 3000) i");
+		// the value up gives for row 1500 alone breaks the constraint
+		this.jdbc.execute("ALTER TABLE one_bad ADD CONSTRAINT one_bad_value CHECK (email_address <> 'user1500@x')");
+		BackfillSettings settings = BackfillFixtures.settings(500, 100, 500, Duration.ZERO)
+			.toBuilder()
+			.maxBatchAttempts(3)
+			.build();
+		// the application writes the other rows the whole time, both sides as at
+		// dual-write: updates and inserts
+		AtomicBoolean writing = new AtomicBoolean(true);
+		AtomicReference<Throwable> writeFailure = new AtomicReference<>();
+		Thread writer = new Thread(() -> {
+			long next = 3001;
+			while (writing.get()) {
+				try {
+					long id = ThreadLocalRandom.current().nextLong(1, 3001);
+					if (id != 1500) {
+						this.jdbc.update("UPDATE one_bad SET email = 'Writer' || id || '@X', "
+								+ "email_address = 'writer' || id || '@x' WHERE id = ?", id);
+					}
+					this.jdbc.update("INSERT INTO one_bad (id, email, email_address) "
+							+ "VALUES (?, 'New' || ? || '@X', 'new' || ? || '@x')", next, next, next);
+					next++;
+					Thread.sleep(2);
+				}
+				catch (Exception ex) {
+					writeFailure.compareAndSet(null, ex);
+					return;
+				}
+			}
+		}, "one-bad-writer");
+		writer.start();
+		try {
+			start("one-bad-a", BackfillFixtures.migration("one-bad", "one_bad", Phase.BACKFILL, settings),
+					new HeartbeatCounter());
+			await().atMost(Duration.ofSeconds(60)).until(() -> state("one-bad") == BackfillState.FAILED);
+			BackfillProgress failed = this.service.progress("one-bad");
+			// the batch that failed is the row itself, after every row before it
+			assertThat(failed.lastError()).contains("keys after 1499 up to")
+				.contains("(at most 1 keys)")
+				.contains("one_bad_value");
+			assertThat(failed.rowsDone()).isEqualTo(1499);
+			assertThat(this.jdbc.queryForObject(
+					"SELECT count(*) FROM one_bad WHERE id < 1500 AND email_address IS DISTINCT FROM lower(email)",
+					Long.class))
+				.isZero();
+			this.jdbc.execute("ALTER TABLE one_bad DROP CONSTRAINT one_bad_value");
+			assertThat(this.service.resume("one-bad")).isTrue();
+			await().atMost(Duration.ofSeconds(60)).until(() -> state("one-bad") == BackfillState.VERIFIED);
+		}
+		finally {
+			writing.set(false);
+			writer.join();
+		}
+		assertThat(writeFailure.get()).isNull();
+		assertThat(this.jdbc.queryForObject(
+				"SELECT count(*) FROM one_bad WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
 			.isZero();
 	}
 
