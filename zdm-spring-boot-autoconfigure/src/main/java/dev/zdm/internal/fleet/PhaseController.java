@@ -399,7 +399,11 @@ public class PhaseController implements InitializingBean, DisposableBean {
 				}
 				state = this.states.find(migration.id());
 			}
-			List<FleetMember> fleet = this.registry.members(migration.id(), this.settings.timeout());
+			List<FleetMember> fleet = new ArrayList<>(this.registry.members(migration.id(), this.settings.timeout()));
+			if (twin != null) {
+				// shown, and counted by the participants' checks of the whole fleet
+				fleet.add(twin);
+			}
 			return new MigrationStatus(migration, this.instance.instanceId(), decision.effective(),
 					decision.heldBackReason(), fleet, state, Instant.now(), null);
 		}));

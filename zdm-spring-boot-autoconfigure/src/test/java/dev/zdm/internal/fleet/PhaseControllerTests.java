@@ -103,6 +103,10 @@ class PhaseControllerTests {
 		assertThat(second.status(this.id).effective()).isEqualTo(Phase.DUAL_WRITE);
 		assertThat(second.status(this.id).heldBackReason())
 			.contains("instance twin (another process under this instance id) runs expand");
+		assertThat(second.status(this.id).liveMembers())
+			.anySatisfy((member) -> assertThat(member.instanceId() + " " + member.effectivePhase())
+				.isEqualTo("twin (another process under this instance id) expand"));
+		assertThat(second.status(this.id).wholeFleetAtLeast(Phase.DUAL_WRITE)).isFalse();
 		for (int heartbeat = 0; heartbeat < 3; heartbeat++) {
 			first.refresh();
 			second.refresh();
