@@ -1,8 +1,5 @@
 package dev.zdm.internal.fleet;
 
-import java.time.Duration;
-import java.time.Instant;
-
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.transaction.support.TransactionSynchronization;
@@ -25,16 +22,7 @@ final class MigrationRuntime {
 
 	private volatile @Nullable MigrationStatus current;
 
-	// the heartbeat time this instance last wrote to its own row, in database time
-	private volatile @Nullable Instant lastWritten;
-
-	// this instance's row as another process under the same instance id last wrote it,
-	// and when it was seen (System.nanoTime())
-	private volatile @Nullable FleetMember twin;
-
-	private volatile long twinSeenAt;
-
-	private volatile boolean twinReported;
+	private final SameIdWatch sameId = new SameIdWatch();
 
 	MigrationRuntime(MigrationDefinition migration) {
 		this.migration = migration;
@@ -66,58 +54,10 @@ final class MigrationRuntime {
 	}
 
 	/**
-	 * Return the heartbeat time this instance last wrote to its row.
+	 * Return what tells another process's writes of this instance's row from its own.
 	 */
-	@Nullable Instant lastWritten() {
-		return this.lastWritten;
-	}
-
-	/**
-	 * Record the heartbeat time this instance wrote to its row, once committed.
-	 * @param written the time, in database time
-	 */
-	void written(Instant written) {
-		this.lastWritten = written;
-	}
-
-	/**
-	 * Record this instance's row as another process under the same id wrote it.
-	 * @param row the row
-	 */
-	void twinSeen(FleetMember row) {
-		this.twin = row;
-		this.twinSeenAt = System.nanoTime();
-	}
-
-	/**
-	 * Forget the other process under this instance's id: its row is gone.
-	 */
-	void twinGone() {
-		this.twin = null;
-	}
-
-	/**
-	 * Return {@code true} the first time it is called: a second live instance under this
-	 * instance's id is reported once.
-	 */
-	boolean reportTwinOnce() {
-		boolean first = !this.twinReported;
-		this.twinReported = true;
-		return first;
-	}
-
-	/**
-	 * Return this instance's row as another process under the same id last wrote it,
-	 * while that was within the fleet timeout.
-	 * @param timeout the fleet timeout
-	 */
-	@Nullable FleetMember twin(Duration timeout) {
-		FleetMember seen = this.twin;
-		if (seen != null && System.nanoTime() - this.twinSeenAt > timeout.toNanos()) {
-			this.twin = null;
-			return null;
-		}
-		return seen;
+	SameIdWatch sameId() {
+		return this.sameId;
 	}
 
 	MigrationStatus status() {

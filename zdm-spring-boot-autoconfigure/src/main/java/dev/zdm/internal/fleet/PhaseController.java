@@ -382,7 +382,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			List<FleetMember> live = this.registry.lockLiveMembers(migration.id(), this.settings.timeout());
 			List<FleetMember> liveOthers = new ArrayList<>(
 					live.stream().filter((member) -> !member.instanceId().equals(this.instance.instanceId())).toList());
-			FleetMember twin = twin(runtime, live);
+			FleetMember twin = runtime.sameId()
+				.otherProcess(this.instance.instanceId(), migration.id(), live, this.settings.timeout());
 			if (twin != null) {
 				liveOthers.add(twin);
 			}
@@ -407,7 +408,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			return new MigrationStatus(migration, this.instance.instanceId(), decision.effective(),
 					decision.heldBackReason(), fleet, state, Instant.now(), null);
 		}));
-		runtime.written(written[0]);
+		runtime.sameId().written(written[0]);
 		runtime.decided(status);
 		logChange(previous, status);
 		for (MigrationParticipant participant : this.participants) {
@@ -419,51 +420,6 @@ public class PhaseController implements InitializingBean, DisposableBean {
 						+ migration.id() + "'", ex);
 			}
 		}
-	}
-
-	/**
-	 * Return this instance's row as another process under the same instance id wrote it,
-	 * as a member of the fleet, while it was written within the fleet timeout: a row
-	 * found live before this instance first wrote it (an earlier process of this id, gone
-	 * less than the timeout ago, or a second instance configured with the same id), or
-	 * one written since this instance last did (a second live instance). The fleet
-	 * registry holds one row per id, so each of two instances under one id would
-	 * otherwise read the other as itself and leave it out of the one-phase rule.
-	 */
-	private @Nullable FleetMember twin(MigrationRuntime runtime, List<FleetMember> live) {
-		String id = this.instance.instanceId();
-		FleetMember own = live.stream().filter((member) -> member.instanceId().equals(id)).findFirst().orElse(null);
-		Instant lastWritten = runtime.lastWritten();
-		if (own != null && !own.heartbeatAt().equals(lastWritten)) {
-			String migrationId = runtime.migration().id();
-			if (lastWritten == null) {
-				logger.info("zdm: migration '" + migrationId + "': instance id " + id
-						+ " was live in the fleet before this instance joined, at " + own.effectivePhase()
-						+ ": an earlier process under this id, gone less than zdm.fleet.timeout ago, or another "
-						+ "instance configured with the same zdm.instance-id; this instance keeps within one phase of "
-						+ "it until it has been gone that long");
-			}
-			else if (runtime.reportTwinOnce()) {
-				logger.error("zdm: migration '" + migrationId + "': another live process writes this instance's "
-						+ "row in the fleet registry (instance id " + id + ", at " + own.effectivePhase()
-						+ "): two instances are configured with the same zdm.instance-id and the fleet would see "
-						+ "them as one. Give each instance its own zdm.instance-id, or leave it unset (the default is "
-						+ "unique); until then this instance keeps within one phase of the other");
-			}
-			runtime.twinSeen(own);
-		}
-		else if (own == null) {
-			// the row is gone: the other process left the fleet (a graceful stop removes
-			// its id's rows), or it timed out and was purged
-			runtime.twinGone();
-		}
-		FleetMember twin = runtime.twin(this.settings.timeout());
-		if (twin == null) {
-			return null;
-		}
-		return new FleetMember(id + " (another process under this instance id)", twin.migrationId(),
-				twin.requestedPhase(), twin.effectivePhase(), twin.heldBackReason(), twin.applicationVersion(),
-				twin.host(), twin.pid(), twin.startedAt(), twin.heartbeatAt(), true);
 	}
 
 	private List<PhaseLimit> limits(MigrationDefinition migration) {
