@@ -33,9 +33,15 @@ class ZdmSchemaTests {
 		int instances = 4;
 		CyclicBarrier barrier = new CyclicBarrier(instances);
 		ExecutorService executor = Executors.newFixedThreadPool(instances);
-		try (HikariDataSource dataSource = postgres.newDataSource("together", instances * 2)) {
+		// each instance on a pool of its own, as instances have: with one pool of 8 for
+		// all four, a build once timed out after 30 s getting Flyway's connection for
+		// the instance holding the lock, the pool at 4 connections, all held
+		List<HikariDataSource> pools = new ArrayList<>();
+		try {
 			List<Future<?>> started = new ArrayList<>();
 			for (int i = 0; i < instances; i++) {
+				HikariDataSource dataSource = postgres.newDataSource("together-" + i, 4);
+				pools.add(dataSource);
 				started.add(executor.submit(() -> {
 					barrier.await();
 					new ZdmSchema(dataSource, ZdmTables.inSchema("together")).migrate();
@@ -48,6 +54,7 @@ class ZdmSchemaTests {
 		}
 		finally {
 			executor.shutdownNow();
+			pools.forEach(HikariDataSource::close);
 		}
 		assertThat(postgres.jdbc()
 			.queryForObject("SELECT count(*) = count(DISTINCT version) AND bool_and(success) "
