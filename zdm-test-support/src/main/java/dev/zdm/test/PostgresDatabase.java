@@ -28,6 +28,18 @@ public record PostgresDatabase(String name, String url, String username, String 
 	 * @return a new pool
 	 */
 	public HikariDataSource newDataSource(String poolName, int maximumPoolSize) {
+		return new HikariDataSource(newPoolConfig(poolName, maximumPoolSize));
+	}
+
+	/**
+	 * Return the configuration {@link #newDataSource(String, int)} starts a pool with,
+	 * for a test that adds to it (a statement timeout, a meter registry) before it starts
+	 * the pool.
+	 * @param poolName the pool's name, also the connections' application name
+	 * @param maximumPoolSize the most connections the pool opens
+	 * @return the configuration
+	 */
+	public HikariConfig newPoolConfig(String poolName, int maximumPoolSize) {
 		HikariConfig config = new HikariConfig();
 		config.setJdbcUrl(this.url + (this.url.contains("?") ? "&" : "?") + "ApplicationName=" + poolName);
 		config.setUsername(this.username);
@@ -35,7 +47,7 @@ public record PostgresDatabase(String name, String url, String username, String 
 		config.setPoolName(poolName);
 		config.setMaximumPoolSize(maximumPoolSize);
 		config.setMinimumIdle(0);
-		return new HikariDataSource(config);
+		return config;
 	}
 
 	/**

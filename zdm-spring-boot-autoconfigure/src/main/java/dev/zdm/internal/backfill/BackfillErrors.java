@@ -2,6 +2,8 @@ package dev.zdm.internal.backfill;
 
 import java.sql.SQLException;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.dao.DataAccessException;
 
 /**
@@ -36,12 +38,21 @@ public final class BackfillErrors {
 	 * @return {@code true} if a retry can mend it
 	 */
 	static boolean isRetryable(DataAccessException ex) {
-		if (ex.getMostSpecificCause() instanceof SQLException sqlException) {
-			String state = sqlException.getSQLState();
-			return LOCK_NOT_AVAILABLE.equals(state) || QUERY_CANCELED.equals(state) || DEADLOCK_DETECTED.equals(state)
-					|| SERIALIZATION_FAILURE.equals(state);
-		}
-		return false;
+		String state = sqlState(ex);
+		return LOCK_NOT_AVAILABLE.equals(state) || QUERY_CANCELED.equals(state) || DEADLOCK_DETECTED.equals(state)
+				|| SERIALIZATION_FAILURE.equals(state);
+	}
+
+	/**
+	 * Whether a failed batch failed on a row's value: a data exception (a value the new
+	 * column cannot hold, an input a function refuses) or a constraint the row breaks. A
+	 * smaller batch finds the row.
+	 * @param ex the failure
+	 * @return {@code true} for SQLSTATE classes 22 and 23
+	 */
+	static boolean isRowError(DataAccessException ex) {
+		String state = sqlState(ex);
+		return state != null && (state.startsWith(DATA_EXCEPTION) || state.startsWith(INTEGRITY_CONSTRAINT_VIOLATION));
 	}
 
 	/**
@@ -52,29 +63,15 @@ public final class BackfillErrors {
 	 * @param ex the failure
 	 * @return {@code true} if the session is lost
 	 */
-	/**
-	 * Whether a failed batch failed on a row's value: a data exception (a value the new
-	 * column cannot hold, an input a function refuses) or a constraint the row breaks. A
-	 * smaller batch finds the row.
-	 * @param ex the failure
-	 * @return {@code true} for SQLSTATE classes 22 and 23
-	 */
-	static boolean isRowError(DataAccessException ex) {
-		if (ex.getMostSpecificCause() instanceof SQLException sqlException) {
-			String state = sqlException.getSQLState();
-			return state != null
-					&& (state.startsWith(DATA_EXCEPTION) || state.startsWith(INTEGRITY_CONSTRAINT_VIOLATION));
-		}
-		return false;
+	static boolean isSessionLost(DataAccessException ex) {
+		String state = sqlState(ex);
+		return state == null || state.startsWith(CONNECTION_EXCEPTION)
+				|| (state.startsWith(OPERATOR_INTERVENTION) && !QUERY_CANCELED.equals(state));
 	}
 
-	static boolean isSessionLost(DataAccessException ex) {
-		if (ex.getMostSpecificCause() instanceof SQLException sqlException) {
-			String state = sqlException.getSQLState();
-			return state == null || state.startsWith(CONNECTION_EXCEPTION)
-					|| (state.startsWith(OPERATOR_INTERVENTION) && !QUERY_CANCELED.equals(state));
-		}
-		return true;
+	// the SQLSTATE of the failure's most specific cause, or null if it has none
+	private static @Nullable String sqlState(DataAccessException ex) {
+		return (ex.getMostSpecificCause() instanceof SQLException sqlException) ? sqlException.getSQLState() : null;
 	}
 
 	/**

@@ -233,8 +233,7 @@ public final class BackfillPacer {
 			if (workload != null) {
 				if (workload && !this.underWorkload) {
 					// a workload appeared: the share measured to leave its p99 alone,
-					// from
-					// which the slow tail's readings let the copy grow
+					// from which the slow tail's readings let the copy grow
 					this.duty = Math.min(this.duty, WORKLOAD_DUTY);
 					this.batchNanos = Math.min(this.batchNanos, INITIAL_BATCH_NANOS);
 					this.lastWhy = String.format(Locale.ROOT,

@@ -250,13 +250,7 @@ class BackfillPacingTests {
 	 * registry as HikariCP records them.
 	 */
 	private static HikariDataSource applicationPool(SimpleMeterRegistry meters) {
-		HikariDataSource shared = (HikariDataSource) postgres.dataSource();
-		HikariConfig config = new HikariConfig();
-		config.setJdbcUrl(shared.getJdbcUrl());
-		config.setUsername(shared.getUsername());
-		config.setPassword(shared.getPassword());
-		config.setMaximumPoolSize(4);
-		config.setPoolName("application");
+		HikariConfig config = postgres.database().newPoolConfig("application", 4);
 		config.setMetricRegistry(meters);
 		return new HikariDataSource(config);
 	}

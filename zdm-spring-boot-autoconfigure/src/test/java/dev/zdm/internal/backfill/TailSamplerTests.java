@@ -239,13 +239,7 @@ class TailSamplerTests {
 		MigrationDefinition migration = keyedMigration("probe-fails", "probe_fails");
 		BackfillBatches batches = batchesOf(migration);
 		// an application pool whose statements time out, as many are configured
-		HikariDataSource shared = postgres.dataSource();
-		HikariConfig config = new HikariConfig();
-		config.setJdbcUrl(shared.getJdbcUrl());
-		config.setUsername(shared.getUsername());
-		config.setPassword(shared.getPassword());
-		config.setMaximumPoolSize(2);
-		config.setPoolName("impatient");
+		HikariConfig config = postgres.database().newPoolConfig("impatient", 2);
 		config.setConnectionInitSql("SET statement_timeout = '200ms'");
 		try (HikariDataSource impatient = new HikariDataSource(config)) {
 			TailSampler sampler = new TailSampler(impatient, migration, batches);
