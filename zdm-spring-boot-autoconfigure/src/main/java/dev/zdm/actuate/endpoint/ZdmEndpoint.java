@@ -383,8 +383,7 @@ public class ZdmEndpoint {
 	}
 
 	// a contracted or abandoned migration's backfill is over: a request to act on it
-	// would
-	// be recorded while it changed nothing
+	// would be recorded while it changed nothing
 	private void requireBackfillNotOver(String id, String action) {
 		MigrationState state = this.controller.status(id).state();
 		if (state.isContracted() || state.isAbandoned()) {

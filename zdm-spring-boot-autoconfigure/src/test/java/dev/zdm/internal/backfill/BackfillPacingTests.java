@@ -131,8 +131,7 @@ class BackfillPacingTests {
 			assertThat(failure.get()).isNull();
 			// the copy reads the workload gone once the other sessions' busy share has
 			// decayed (the sampler's last few seconds of checks); from then on nothing
-			// holds
-			// it back, and its batches show the pace it takes alone
+			// holds it back, and its batches show the pace it takes alone
 			await().atMost(Duration.ofSeconds(60)).until(() -> {
 				BackfillProgress progress = this.service.progress("paced");
 				return progress.copiedAt() != null || progress.throttleReason() == null;

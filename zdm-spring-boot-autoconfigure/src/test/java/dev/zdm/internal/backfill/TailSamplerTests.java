@@ -112,9 +112,8 @@ class TailSamplerTests {
 			sampler.baselineWindow(false);
 			sampler.tail(1.2); // forget the probes taken before the workload was counted
 			// nothing slows the reads: the tail does not read over, but by chance, which
-			// a
-			// reading allows for two standard deviations (a few percent of readings, more
-			// on a busy machine): of five readings, at most one
+			// a reading allows for two standard deviations (a few percent of readings,
+			// more on a busy machine): of five readings, at most one
 			List<TailSampler.Tail> calm = new ArrayList<>();
 			await().atMost(Duration.ofSeconds(30)).until(() -> {
 				TailSampler.Tail tail = sampler.tail(1.2);
