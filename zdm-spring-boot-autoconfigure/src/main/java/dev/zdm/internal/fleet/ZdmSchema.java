@@ -1,9 +1,12 @@
 package dev.zdm.internal.fleet;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 
 import javax.sql.DataSource;
@@ -11,6 +14,8 @@ import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.datasource.DelegatingDataSource;
 
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -62,7 +67,8 @@ public class ZdmSchema {
 	 * runs zdm's scripts holding a session advisory lock, on a connection of its own, so
 	 * that they run one after another (Flyway's own lock is taken only once its history
 	 * table exists, so instances starting together on an empty schema raced to create and
-	 * baseline it).
+	 * baseline it). Flyway is handed that connection first, so that this takes no more of
+	 * the pool than Flyway alone (two connections).
 	 */
 	public void migrate() {
 		try (Connection connection = this.dataSource.getConnection()) {
@@ -76,7 +82,10 @@ public class ZdmSchema {
 				if (schema != null) {
 					createIfMissing(connection, schema);
 				}
-				flyway(schema).migrate();
+				flyway(schema, new LockHolderFirst(this.dataSource, connection)).migrate();
+			}
+			catch (RuntimeException ex) {
+				throw (connectionTimedOut(ex)) ? poolTooSmall(ex) : ex;
 			}
 			finally {
 				try (Statement unlock = connection.createStatement()) {
@@ -91,14 +100,42 @@ public class ZdmSchema {
 		}
 	}
 
-	private Flyway flyway(@Nullable String schema) {
+	private static boolean connectionTimedOut(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof SQLTransientConnectionException) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static ZdmConfigurationException poolTooSmall(RuntimeException ex) {
+		return new ZdmConfigurationException(null,
+				"zdm could not get a second connection from the application's pool to create or upgrade its tables "
+						+ "(it holds one for its lock and needs one more, as Flyway does): " + rootMessage(ex),
+				"Give the pool at least 2 connections at start-up (spring.datasource.hikari.maximum-pool-size; "
+						+ "a running backfill holds one more for its length, see docs/backfill.md, "
+						+ "\"Connection pools and PgBouncer\"), or find what holds the pool's connections while the "
+						+ "application starts.",
+				ex);
+	}
+
+	private static String rootMessage(Throwable ex) {
+		Throwable root = ex;
+		while (root.getCause() != null && root.getCause() != root) {
+			root = root.getCause();
+		}
+		return String.valueOf(root.getMessage());
+	}
+
+	private Flyway flyway(@Nullable String schema, DataSource dataSource) {
 		FluentConfiguration configuration = Flyway.configure(getClass().getClassLoader());
 		if (schema != null) {
 			// Flyway puts its history table in the schema and runs zdm's scripts with
 			// it first on the search_path
 			configuration.schemas(schema).createSchemas(false);
 		}
-		return configuration.dataSource(this.dataSource)
+		return configuration.dataSource(dataSource)
 			.table(HISTORY_TABLE)
 			.locations(LOCATION)
 			.baselineOnMigrate(true)
@@ -132,6 +169,68 @@ public class ZdmSchema {
 							+ "unset to keep zdm's tables in the connection's current schema.",
 					ex);
 		}
+	}
+
+	/**
+	 * The application's data source, handing out the connection that holds zdm's lock
+	 * first, while no one else uses it, and its other connections after: a pool of two
+	 * was not enough for the lock and Flyway's two connections (start-up failed after the
+	 * pool's connection timeout). Closing the lent connection returns it here.
+	 */
+	private static final class LockHolderFirst extends DelegatingDataSource {
+
+		private final Connection holder;
+
+		private boolean lent;
+
+		LockHolderFirst(DataSource dataSource, Connection holder) {
+			super(dataSource);
+			this.holder = holder;
+		}
+
+		@Override
+		public synchronized Connection getConnection() throws SQLException {
+			if (this.lent) {
+				return super.getConnection();
+			}
+			this.lent = true;
+			boolean[] closed = new boolean[1];
+			return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+					new Class<?>[] { Connection.class }, (proxy, method, args) -> {
+						switch (method.getName()) {
+							case "close" -> {
+								synchronized (this) {
+									if (!closed[0]) {
+										closed[0] = true;
+										this.lent = false;
+									}
+								}
+								return null;
+							}
+							case "isClosed" -> {
+								return closed[0] || this.holder.isClosed();
+							}
+							case "equals" -> {
+								return proxy == args[0];
+							}
+							case "hashCode" -> {
+								return System.identityHashCode(proxy);
+							}
+							default -> {
+								if (closed[0]) {
+									throw new SQLException("Connection is closed");
+								}
+								try {
+									return method.invoke(this.holder, args);
+								}
+								catch (InvocationTargetException ex) {
+									throw ex.getTargetException();
+								}
+							}
+						}
+					});
+		}
+
 	}
 
 }

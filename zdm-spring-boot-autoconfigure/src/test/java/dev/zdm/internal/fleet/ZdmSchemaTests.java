@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
+import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -85,6 +86,38 @@ class ZdmSchemaTests {
 			.queryForObject("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'limited_ops' "
 					+ "AND table_name = 'zdm_migration'", Integer.class))
 			.isOne();
+	}
+
+	@Test
+	void aPoolOfTwoConnectionsIsEnoughToCreateTheTables() {
+		HikariConfig config = postgres.database().newPoolConfig("two", 2);
+		config.setConnectionTimeout(5_000);
+		try (HikariDataSource dataSource = new HikariDataSource(config)) {
+			new ZdmSchema(dataSource, ZdmTables.inSchema("two")).migrate();
+		}
+		assertThat(postgres.jdbc().queryForObject("SELECT to_regclass('two.zdm_migration') IS NOT NULL", Boolean.class))
+			.isTrue();
+	}
+
+	@Test
+	void aPoolOfOneConnectionIsRefusedWithWhatToDoAndTwoCreateTheTablesAfter() {
+		HikariConfig config = postgres.database().newPoolConfig("one", 1);
+		config.setConnectionTimeout(1_000);
+		try (HikariDataSource dataSource = new HikariDataSource(config)) {
+			assertThatExceptionOfType(ZdmConfigurationException.class)
+				.isThrownBy(() -> new ZdmSchema(dataSource, ZdmTables.inSchema("one")).migrate())
+				.withMessageContaining("zdm could not get a second connection from the application's pool")
+				.satisfies((ex) -> assertThat(ex.getAction()).contains("at least 2 connections")
+					.contains("spring.datasource.hikari.maximum-pool-size"));
+		}
+		assertThat(postgres.jdbc().queryForObject("SELECT to_regclass('one.zdm_migration') IS NULL", Boolean.class))
+			.isTrue();
+		config = postgres.database().newPoolConfig("one-more", 2);
+		try (HikariDataSource dataSource = new HikariDataSource(config)) {
+			new ZdmSchema(dataSource, ZdmTables.inSchema("one")).migrate();
+		}
+		assertThat(postgres.jdbc().queryForObject("SELECT to_regclass('one.zdm_migration') IS NOT NULL", Boolean.class))
+			.isTrue();
 	}
 
 }
