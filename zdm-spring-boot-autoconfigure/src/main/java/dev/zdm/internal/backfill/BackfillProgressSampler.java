@@ -45,6 +45,10 @@ public class BackfillProgressSampler implements MigrationParticipant {
 			if (progress != null) {
 				this.latest.put(migration.id(), progress);
 			}
+			else {
+				// gone with the new side (an abandon): health and meters stop showing it
+				this.latest.remove(migration.id());
+			}
 		}
 		catch (RuntimeException ex) {
 			logger.debug("zdm: could not sample the backfill progress of migration '" + migration.id() + "'", ex);
@@ -54,7 +58,8 @@ public class BackfillProgressSampler implements MigrationParticipant {
 	/**
 	 * Return a migration's backfill progress as sampled at the last heartbeat.
 	 * @param migrationId the migration
-	 * @return the progress, or {@code null} before the backfill is scheduled or sampled
+	 * @return the progress, or {@code null} before the backfill is scheduled or sampled,
+	 * and once an abandon has removed it
 	 */
 	public @Nullable BackfillProgress progress(String migrationId) {
 		return this.latest.get(migrationId);

@@ -21,6 +21,8 @@ import org.springframework.core.io.DefaultResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.ddl.declared.DeclaredOperations;
 import dev.zdm.internal.ddl.script.DdlScriptLoader;
 import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
@@ -119,6 +121,9 @@ class AbandonTests {
 		assertThat(abandoning.phase(id)).as("keeps the new side in sync").isEqualTo(Phase.DUAL_WRITE);
 		assertThat(new MigrationStateRepository(postgres.dataSource()).find(id).isAbandoned()).isFalse();
 		assertThat(schema()).as("nothing dropped while an instance runs " + from).isNotEqualTo(beforeExpand);
+		if (from == Phase.READ_NEW) {
+			assertThat(abandoning.backfill().progress(id)).as("the backfill, sampled before the abandon").isNotNull();
+		}
 		AbandonProgress waiting = abandoning.abandon().progress(id);
 		assertThat(waiting.state()).isEqualTo(AbandonProgress.WAITING);
 		assertThat(waiting.detail()).contains("instance " + id + "-b (requests " + from);
@@ -129,6 +134,9 @@ class AbandonTests {
 		fleet.add(last);
 		await().atMost(Duration.ofSeconds(60))
 			.until(() -> isDone(abandoning, id) && isDone(last, id) && workload.updates.get() > 100);
+		// the backfill went with the new side: health and meters no longer show it
+		abandoning.heartbeats().awaitHeartbeats(2);
+		assertThat(abandoning.backfill().progress(id)).isNull();
 		workload.stop();
 		assertThat(workload.failure()).isNull();
 		assertThat(workload.inserts.get()).isPositive();
@@ -227,13 +235,14 @@ class AbandonTests {
 				new FleetRegistry(dataSource), new OperatorActionRepository(dataSource), settings,
 				new AbandonSettings(Map.of(migration.id(), REASON), Map.of()), info, TestFleet.TIMEOUT);
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		BackfillProgressSampler backfill = new BackfillProgressSampler(new JdbcBackfillService(dataSource));
 		List<MigrationParticipant> participants = List.of(runners.validator(), declared, runners.expand(),
 				runners.contract(), abandon, TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()),
-				heartbeats);
+				backfill, heartbeats);
 		PhaseController controller = TestEngine.phaseController(dataSource,
 				List.of(migration.toBuilder().requestedPhase(requested).build()), info, TestFleet.SETTINGS,
 				participants);
-		Started started = new Started(controller, runners, abandon, heartbeats);
+		Started started = new Started(controller, runners, abandon, backfill, heartbeats);
 		try {
 			controller.start();
 		}
@@ -246,7 +255,7 @@ class AbandonTests {
 	}
 
 	private record Started(PhaseController controller, DdlRunners runners, AbandonRunner abandon,
-			HeartbeatCounter heartbeats) {
+			BackfillProgressSampler backfill, HeartbeatCounter heartbeats) {
 
 		Phase phase(String id) {
 			return this.controller.effectivePhase(id);
