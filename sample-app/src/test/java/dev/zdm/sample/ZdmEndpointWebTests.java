@@ -70,11 +70,16 @@ class ZdmEndpointWebTests {
 			ResponseEntity<String> unknownView = get(client, "/actuator/zdm/customers-email/plans");
 			assertThat(unknownView.getStatusCode().value()).isEqualTo(400);
 			assertThat(get(client, "/actuator/zdm/no-such-migration/plan").getStatusCode().value()).isEqualTo(404);
-			assertThat(post(client, "/actuator/zdm/customers-email/pause").getStatusCode().is4xxClientError()).isTrue();
+			// not mapped with the default access: answered with how to turn them on
+			ResponseEntity<String> pause = post(client, "/actuator/zdm/customers-email/pause");
+			assertThat(pause.getStatusCode().is4xxClientError()).isTrue();
+			assertThat(pause.getBody()).contains("the zdm endpoint's write operations are off",
+					"management.endpoint.zdm.access=unrestricted", "Nothing was changed");
 			assertThat(paused()).isFalse();
-			assertThat(post(client, "/actuator/zdm/customers-email/backfill/tuning/set", "{\"maxBatchSize\": 2000}")
-				.getStatusCode()
-				.is4xxClientError()).isTrue();
+			ResponseEntity<String> tuning = post(client, "/actuator/zdm/customers-email/backfill/tuning/set",
+					"{\"maxBatchSize\": 2000}");
+			assertThat(tuning.getStatusCode().is4xxClientError()).isTrue();
+			assertThat(tuning.getBody()).contains("the zdm endpoint's write operations are off");
 			assertThat(overrides()).isEmpty();
 		}
 	}
@@ -97,6 +102,25 @@ class ZdmEndpointWebTests {
 			assertThat(misspeltReason.getStatusCode().value()).isEqualTo(400);
 			assertThat(misspeltReason.getBody()).contains("Unknown name 'reasn'", "This operation takes reason");
 			assertThat(paused()).as("a request with an unknown name changes nothing").isTrue();
+			ResponseEntity<String> notJson = post(client, "/actuator/zdm/customers-email/resume", "reason=done");
+			assertThat(notJson.getStatusCode().value()).isEqualTo(400);
+			assertThat(notJson.getBody()).contains("\"status\":400", "The request's body is not a JSON object such as",
+					"Nothing was changed");
+			ResponseEntity<String> notJsonType = client.post()
+				.uri("/actuator/zdm/customers-email/resume")
+				.contentType(MediaType.TEXT_PLAIN)
+				.body("done")
+				.retrieve()
+				.toEntity(String.class);
+			assertThat(notJsonType.getStatusCode().value()).isEqualTo(415);
+			assertThat(notJsonType.getBody()).contains("take Content-Type: application/json",
+					"this request said 'text/plain", "-H 'Content-Type: application/json'");
+			ResponseEntity<String> noSuchOperation = post(client,
+					"/actuator/zdm/customers-email/backfill/tuning/set/now");
+			assertThat(noSuchOperation.getStatusCode().is4xxClientError()).isTrue();
+			assertThat(noSuchOperation.getBody()).contains("is none of the zdm endpoint's write operations",
+					"{id}/backfill/tuning/set");
+			assertThat(paused()).as("a request Spring MVC refuses changes nothing").isTrue();
 			ResponseEntity<String> unknownMigration = post(client, "/actuator/zdm/orders-total/pause");
 			assertThat(unknownMigration.getStatusCode().value()).isEqualTo(400);
 			assertThat(unknownMigration.getBody()).contains("No migration 'orders-total' is declared");

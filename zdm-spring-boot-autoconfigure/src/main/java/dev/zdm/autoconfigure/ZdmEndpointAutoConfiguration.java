@@ -5,16 +5,22 @@ import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.audit.AuditEventRepository;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
+import org.springframework.boot.actuate.autoconfigure.endpoint.web.WebEndpointAutoConfiguration;
+import org.springframework.boot.actuate.endpoint.EndpointAccessResolver;
+import org.springframework.boot.actuate.endpoint.web.PathMappedEndpoints;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.web.servlet.HandlerExceptionResolver;
 
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.actuate.endpoint.ZdmEndpointRequestCheck;
+import dev.zdm.actuate.endpoint.ZdmEndpointWebErrors;
 import dev.zdm.actuate.endpoint.ZdmEndpointWebExtension;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
@@ -32,7 +38,7 @@ import dev.zdm.internal.locks.LockFiguresSampler;
  * {@link org.springframework.boot.autoconfigure.EnableAutoConfiguration
  * Auto-configuration} for the zdm endpoint.
  */
-@AutoConfiguration(after = ZdmAutoConfiguration.class)
+@AutoConfiguration(after = { ZdmAutoConfiguration.class, WebEndpointAutoConfiguration.class })
 @ConditionalOnClass(ConditionalOnAvailableEndpoint.class)
 @ConditionalOnAvailableEndpoint(ZdmEndpoint.class)
 @ConditionalOnBean(PhaseController.class)
@@ -74,6 +80,21 @@ public final class ZdmEndpointAutoConfiguration {
 	@ConditionalOnBean(ZdmEndpoint.class)
 	ZdmEndpointRequestCheck zdmEndpointRequestCheck() {
 		return new ZdmEndpointRequestCheck();
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+	@ConditionalOnClass(HandlerExceptionResolver.class)
+	static class ServletErrorsConfiguration {
+
+		@Bean
+		@ConditionalOnMissingBean
+		@ConditionalOnBean(PathMappedEndpoints.class)
+		ZdmEndpointWebErrors zdmEndpointWebErrors(PathMappedEndpoints endpoints,
+				ObjectProvider<EndpointAccessResolver> access) {
+			return new ZdmEndpointWebErrors(endpoints, access.getIfAvailable());
+		}
+
 	}
 
 }
