@@ -64,8 +64,9 @@ public class ZdmMigrationProperties {
 	private Map<String, String> down = new LinkedHashMap<>();
 
 	/**
-	 * Locations of the expand scripts, run at start-up before the instance serves
-	 * traffic.
+	 * Locations of the expand scripts, run once for the fleet in the background while the
+	 * instance serves through the old schema (at start-up with
+	 * zdm.ddl.expand-at-startup).
 	 */
 	private List<String> expand = new ArrayList<>();
 

@@ -256,7 +256,8 @@ public class ZdmProperties {
 
 		/**
 		 * Maximum number of attempts of a DDL statement that times out waiting for a
-		 * lock.
+		 * lock, for the contract and the expand at start-up; the expand in the background
+		 * retries until it gets its lock.
 		 */
 		private int maxAttempts = 30;
 

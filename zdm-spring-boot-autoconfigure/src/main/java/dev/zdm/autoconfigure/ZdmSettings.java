@@ -57,6 +57,7 @@ final class ZdmSettings {
 		if (!(ddl.getJitter() >= 0 && ddl.getJitter() <= 1)) {
 			throw outOfRange(null, "zdm.ddl.jitter", ddl.getJitter(), "a value from 0 to 1");
 		}
+		positive(null, "zdm.ddl.expand-alert-after", ddl.getExpandAlertAfter());
 	}
 
 	static void checkBackfill(String id, String prefix, ZdmBackfillProperties backfill) {
@@ -75,6 +76,7 @@ final class ZdmSettings {
 		positive(id, prefix + "statement-timeout", backfill.getStatementTimeout());
 		atLeast(id, prefix + "max-lock-waiters", backfill.getMaxLockWaiters(), 0);
 		notNegative(id, prefix + "max-transaction-age", backfill.getMaxTransactionAge());
+		notNegative(id, prefix + "verification-pause", backfill.getVerificationPause());
 		positive(id, prefix + "throttle-check-interval", backfill.getThrottleCheckInterval());
 		if (backfill.getVacuumEveryRows() < 0) {
 			throw outOfRange(id, prefix + "vacuum-every-rows", backfill.getVacuumEveryRows(),

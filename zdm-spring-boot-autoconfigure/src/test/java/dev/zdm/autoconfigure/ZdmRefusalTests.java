@@ -250,6 +250,13 @@ class ZdmRefusalTests {
 	}
 
 	@Test
+	void negativeVerificationPause() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.backfill.verification-pause=-1s"),
+				"zdm.migrations.m.backfill.verification-pause is PT-1S, which is out of range",
+				"Set zdm.migrations.m.backfill.verification-pause to a duration of 0 or more");
+	}
+
+	@Test
 	void zeroInitialBatchSize() {
 		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.backfill.initial-batch-size=0"),
 				"zdm.migrations.m.backfill.initial-batch-size is 0, which is out of range",
@@ -266,6 +273,13 @@ class ZdmRefusalTests {
 	void zeroDdlMaxAttempts() {
 		assertRefused(List.of("zdm.ddl.max-attempts=0"), "zdm.ddl.max-attempts is 0, which is out of range",
 				"Set zdm.ddl.max-attempts to 1 or more");
+	}
+
+	@Test
+	void zeroExpandAlertAfter() {
+		assertRefused(List.of("zdm.ddl.expand-alert-after=0s"),
+				"zdm.ddl.expand-alert-after is PT0S, which is out of range",
+				"Set zdm.ddl.expand-alert-after to a duration greater than 0");
 	}
 
 	@Test
