@@ -95,12 +95,15 @@ class BackfillLiveTuningTests {
 			// and every pause decided once the instance counted it uses it; b, not
 			// running, reads it as well
 			long readBy = a.heartbeats.heartbeats() + 2;
+			long readByB = b.heartbeats.heartbeats() + 2;
 			change(new BackfillOverrides(250, 250, 250, null, Duration.ofMillis(150), null, null, null, null, null,
 					null, null));
-			await().atMost(Duration.ofSeconds(10))
+			await().atMost(Duration.ofSeconds(30))
 				.until(() -> a.pace.batchSizesFrom(readBy).size() >= 3 && a.pace.pacesFrom(readBy).size() >= 3);
 			assertThat(a.pace.batchSizesFrom(readBy)).containsOnly(250);
 			assertThat(a.pace.pacesFrom(readBy)).containsOnly(new Pace(250, Duration.ofMillis(150)));
+			// b reads it at its own heartbeats, which a's batches say nothing of
+			await().atMost(Duration.ofSeconds(30)).until(() -> b.heartbeats.heartbeats() >= readByB);
 			assertThat(b.participant.settings(migration).maxBatchSize()).isEqualTo(250);
 			assertThat(b.participant.settings(migration).pause()).isEqualTo(Duration.ofMillis(150));
 			assertThat(this.service.progress(ID).copiedAt()).as("copy still running").isNull();
@@ -113,7 +116,7 @@ class BackfillLiveTuningTests {
 			a.controller.stop();
 			current.set(b.controller);
 			await().atMost(Duration.ofSeconds(30)).until(() -> "tuned-b".equals(this.service.progress(ID).runner()));
-			await().atMost(Duration.ofSeconds(10))
+			await().atMost(Duration.ofSeconds(30))
 				.until(() -> b.pace.batchSizesFrom(0).size() >= 3 && b.pace.pacesFrom(0).size() >= 3);
 			assertThat(b.pace.batchSizesFrom(0)).as("b's batches, all with the overrides").containsOnly(250);
 			assertThat(b.pace.pacesFrom(0)).containsOnly(new Pace(250, Duration.ofMillis(150)));
@@ -122,7 +125,7 @@ class BackfillLiveTuningTests {
 			long readAgainBy = b.heartbeats.heartbeats() + 2;
 			change(new BackfillOverrides(null, 400, 400, null, Duration.ofMillis(5), null, null, null, null, null, null,
 					null));
-			await().atMost(Duration.ofSeconds(10))
+			await().atMost(Duration.ofSeconds(30))
 				.until(() -> b.pace.batchSizesFrom(readAgainBy).size() >= 3
 						&& b.pace.pacesFrom(readAgainBy).size() >= 3);
 			assertThat(b.pace.batchSizesFrom(readAgainBy)).containsOnly(400);
