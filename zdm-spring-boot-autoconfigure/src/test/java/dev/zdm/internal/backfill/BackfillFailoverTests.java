@@ -86,7 +86,7 @@ class BackfillFailoverTests {
 				Integer runnerPid = jdbc.queryForObject(
 						"SELECT runner_pid FROM zdm_backfill WHERE migration_id = 'failover'", Integer.class);
 				// kill the runner in the middle of a batch
-				await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1)).until(() -> {
+				await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(1)).until(() -> {
 					Map<String, Object> batch = jdbc
 						.queryForMap("SELECT a.state, b.last_key FROM pg_stat_activity a, zdm_backfill b "
 								+ "WHERE a.pid = ? AND b.migration_id = 'failover'", runnerPid);

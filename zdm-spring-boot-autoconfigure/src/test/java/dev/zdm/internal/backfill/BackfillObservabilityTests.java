@@ -135,7 +135,7 @@ class BackfillObservabilityTests {
 		assertThat(counter("zdm.backfill.rows.verified", "observed")).isGreaterThan(7_000);
 		assertThat(counter("zdm.backfill.verification.passes", "observed")).isPositive();
 		// the verification is marked before its result is recorded and counted
-		await().atMost(Duration.ofSeconds(10))
+		await().atMost(Duration.ofSeconds(30))
 			.untilAsserted(() -> assertThat(this.meters.get("zdm.backfill.verifications")
 				.tags("migration", "observed", "result", "succeeded")
 				.counter()
@@ -144,7 +144,7 @@ class BackfillObservabilityTests {
 			.tags("migration", "observed", "kind", "verify")
 			.timer()
 			.count()).isPositive();
-		await().atMost(Duration.ofSeconds(5))
+		await().atMost(Duration.ofSeconds(30))
 			.untilAsserted(() -> assertThat(this.meters.get("zdm.backfill.state")
 				.tags("migration", "observed", "state", "verified")
 				.gauge()
@@ -204,7 +204,7 @@ class BackfillObservabilityTests {
 			.build();
 		SimulatedReplicationLag lag = new SimulatedReplicationLag(postgres.dataSource());
 		start("throttled-a", BackfillFixtures.migration("throttled", "throttled_users", Phase.BACKFILL, settings), lag);
-		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("throttled") > 500);
+		await().atMost(Duration.ofSeconds(30)).until(() -> rowsDone("throttled") > 500);
 
 		// an open transaction older than the bound
 		try (Connection old = postgres.database().newConnection()) {
@@ -242,18 +242,18 @@ class BackfillObservabilityTests {
 		lag.lag.set(Duration.ZERO);
 
 		// an operator's pause
-		await().atMost(Duration.ofSeconds(10))
+		await().atMost(Duration.ofSeconds(30))
 			.until(() -> this.service.progress("throttled").state() == BackfillState.RUNNING);
 		this.service.pause("throttled");
-		await().atMost(Duration.ofSeconds(10))
+		await().atMost(Duration.ofSeconds(30))
 			.until(() -> this.meters.get("zdm.backfill.throttle.pauses")
 				.tags("migration", "throttled", "reason", "operator")
 				.counter()
 				.count() >= 1);
-		await().atMost(Duration.ofSeconds(5))
+		await().atMost(Duration.ofSeconds(30))
 			.untilAsserted(() -> assertThat(gauge("zdm.backfill.paused", "throttled")).isEqualTo(1));
 		// the health contributor says it once
-		await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
 			@SuppressWarnings("unchecked")
 			Map<String, Object> details = (Map<String, Object>) this.health.health(true).getDetails().get("throttled");
 			assertThat(details).containsEntry("backfill", "paused");
@@ -414,7 +414,7 @@ class BackfillObservabilityTests {
 	private Writers writers(String table, int rows) throws InterruptedException {
 		Writers started = new Writers(table, rows);
 		this.writers.add(started);
-		await().atMost(Duration.ofSeconds(5)).until(() -> started.count() > 50);
+		await().atMost(Duration.ofSeconds(30)).until(() -> started.count() > 50);
 		return started;
 	}
 

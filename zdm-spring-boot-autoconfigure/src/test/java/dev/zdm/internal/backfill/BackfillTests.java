@@ -158,7 +158,7 @@ class BackfillTests {
 		this.service.pause("pause");
 		// the pause is stored at once; the runner sees it at its next checkpoint, commits
 		// the batch in flight and ends, releasing its lock
-		await().atMost(Duration.ofSeconds(5))
+		await().atMost(Duration.ofSeconds(30))
 			.until(() -> this.service.progress("pause").state() == BackfillState.PAUSED && !runnerHoldsLock("pause"));
 		long paused = rowsDone("pause");
 		// each heartbeat starts a run, which finds the backfill paused
@@ -197,7 +197,7 @@ class BackfillTests {
 			}
 			Thread first = waitOnLock(waiter1, 1);
 			Thread second = waitOnLock(waiter2, 2);
-			await().atMost(Duration.ofSeconds(5))
+			await().atMost(Duration.ofSeconds(30))
 				.until(() -> this.service.progress("lock").state() == BackfillState.THROTTLED);
 			long held = rowsDone("lock");
 			long checks = this.heldBackChecks.get();

@@ -151,7 +151,7 @@ class PhaseControllerTests {
 		watcher.start();
 		PhaseController second = start("second", withoutBackfill(Phase.CONTRACT), TestFleet.SETTINGS);
 		old.stop();
-		await().atMost(Duration.ofSeconds(10))
+		await().atMost(Duration.ofSeconds(30))
 			.until(() -> first.status(this.id).effective() == Phase.CONTRACT
 					&& second.status(this.id).effective() == Phase.CONTRACT);
 		watching.set(false);
@@ -173,7 +173,7 @@ class PhaseControllerTests {
 		assertThat(upgraded.status(this.id).effective()).isEqualTo(Phase.DUAL_WRITE);
 		// as if more than the timeout had passed: dropped out
 		TestFleet.expire(postgres.dataSource(), "crashed");
-		await().atMost(Duration.ofSeconds(5)).until(() -> upgraded.status(this.id).effective() == Phase.BACKFILL);
+		await().atMost(Duration.ofSeconds(30)).until(() -> upgraded.status(this.id).effective() == Phase.BACKFILL);
 		assertThat(upgraded.status(this.id).fleet()).filteredOn((member) -> member.instanceId().equals("crashed"))
 			.singleElement()
 			.satisfies((member) -> assertThat(member.live()).isFalse());
