@@ -15,6 +15,7 @@ import java.util.stream.IntStream;
 
 import javax.sql.DataSource;
 
+import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.BeforeAll;
@@ -84,7 +85,8 @@ class DeclaredOperationsTests {
 		DeclaredOperations declared = declared(migration);
 		assertThat(operation.done(jdbc, table)).as("before the step").isFalse();
 		try (HikariDataSource pool = postgres.newDataSource("zdm-ddl-" + table, 4);
-				HikariDataSource readerPool = postgres.newDataSource("readers-" + table, 3);
+				HikariDataSource readerPool = waitingForALockAtMost("readers-" + table, 3,
+						LOCK_TIMEOUT.plusMillis(400));
 				Connection blocker = postgres.database().newConnection()) {
 			DdlRunners runner = DdlRunners.create(pool, this.settings,
 					new ExpandSettings(true, Duration.ofMinutes(10), Set.of()),
@@ -115,9 +117,11 @@ class DeclaredOperationsTests {
 			blocker.commit();
 			step.get(60, TimeUnit.SECONDS);
 			long longestRead = readers.stop();
+			// a read that waited for a lock longer than the step's lock timeout and a
+			// margin failed on its session's lock_timeout
 			assertThat(readers.failure()).isNull();
 			assertThat(readers.completed()).isGreaterThan(0);
-			assertThat(longestRead).as("longest read (ms)").isLessThan(LOCK_TIMEOUT.toMillis() + 400);
+			System.out.println("Longest read " + longestRead + " ms (wall clock, lock waits bounded by the server)");
 			assertThat(operation.done(jdbc, table)).as("after the step").isTrue();
 			DdlStatus status = runner.history().status(id, 5);
 			assertThat(status.step(operation.step).isDone()).isTrue();
@@ -182,7 +186,7 @@ class DeclaredOperationsTests {
 				"CREATE INDEX CONCURRENTLY IF NOT EXISTS \"logs_kind_logs_2026\" ON \"public\".\"logs_2026\" (\"kind\")",
 				"ALTER INDEX \"public\".\"logs_kind\" ATTACH PARTITION \"public\".\"logs_kind_logs_2026\"");
 		try (HikariDataSource pool = postgres.newDataSource("zdm-ddl-logs", 4);
-				HikariDataSource writerPool = postgres.newDataSource("writers-logs", 3)) {
+				HikariDataSource writerPool = waitingForALockAtMost("writers-logs", 3, LOCK_TIMEOUT.plusMillis(600))) {
 			DdlRunners runner = DdlRunners.create(pool, this.settings,
 					new ExpandSettings(true, Duration.ofMinutes(10), Set.of()),
 					new InstanceInfo("declared-tests", null, "localhost", 1), Duration.ofSeconds(5), List.of(declared));
@@ -197,9 +201,11 @@ class DeclaredOperationsTests {
 			assertThat(runner.contract().contract(migration)).isTrue();
 			long atContract = writers.completed();
 			long longestWrite = writers.stop();
+			// a write that waited for a lock longer than a step's lock timeout and a
+			// margin failed on its session's lock_timeout
 			assertThat(writers.failure()).isNull();
 			assertThat(atContract).as("writes during the contract").isGreaterThan(atExpand);
-			assertThat(longestWrite).as("longest write (ms)").isLessThan(LOCK_TIMEOUT.toMillis() + 600);
+			System.out.println("Longest write " + longestWrite + " ms (wall clock, lock waits bounded by the server)");
 			DdlStatus status = runner.history().status(migration.id(), 20);
 			assertThat(status.statements()).hasSize(10)
 				.allSatisfy((statement) -> assertThat(statement.source()).isEqualTo("contributor:DeclaredOperations"))
@@ -305,6 +311,14 @@ class DeclaredOperationsTests {
 			return true;
 		}
 
+	}
+
+	// Lock waits bounded by the server rather than timed by the wall clock of a loaded
+	// machine: a session that waits for a lock longer than this fails.
+	private static HikariDataSource waitingForALockAtMost(String poolName, int size, Duration lockWait) {
+		HikariConfig config = postgres.database().newPoolConfig(poolName, size);
+		config.setConnectionInitSql("SET lock_timeout = '" + lockWait.toMillis() + "ms'");
+		return new HikariDataSource(config);
 	}
 
 	// inserts of new rows and updates of existing ones through the parent of logs
