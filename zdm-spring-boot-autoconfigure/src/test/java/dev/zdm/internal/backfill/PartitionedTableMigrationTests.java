@@ -129,7 +129,7 @@ class PartitionedTableMigrationTests {
 		MigrationDefinition migration = migration();
 		Writes writes = new Writes();
 		writes.start();
-		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > 30);
+		await().atMost(Duration.ofSeconds(30)).until(() -> writes.total() > 30);
 		// deploy 1: both instances at dual-write, the expand adds the new side (and the
 		// trigger on the parent)
 		Started a = start(table + "-a", migration, Phase.DUAL_WRITE);
@@ -149,7 +149,7 @@ class PartitionedTableMigrationTests {
 				.isEqualTo("NANTES");
 			this.jdbc.update("DELETE FROM " + table + " WHERE id = -1");
 		}
-		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atDualWrite + 50);
+		await().atMost(Duration.ofSeconds(30)).until(() -> writes.total() > atDualWrite + 50);
 		// deploy 2: a first instance moves on, the backfill runs
 		a.controller().stop();
 		Started a2 = start(table + "-a2", migration, Phase.CONTRACT);
@@ -175,7 +175,7 @@ class PartitionedTableMigrationTests {
 			.until(() -> a2.effective() == Phase.CONTRACT && b2.effective() == Phase.READ_NEW);
 		long atReadNew = writes.total();
 		assertThat(atReadNew).as("writes during the backfill").isGreaterThan(atBackfill + 50);
-		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atReadNew + 50);
+		await().atMost(Duration.ofSeconds(30)).until(() -> writes.total() > atReadNew + 50);
 		assertThat(writes.failure()).isNull();
 		assertThat(disagreeing()).as("keys whose sides disagree, at read-new").isZero();
 		BackfillProgress progress = this.service.progress(this.id);
@@ -194,7 +194,7 @@ class PartitionedTableMigrationTests {
 		await().atMost(Duration.ofSeconds(60))
 			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(this.id, DdlStep.CONTRACT));
 		long atContract = writes.total();
-		await().atMost(Duration.ofSeconds(10)).until(() -> writes.total() > atContract + 50);
+		await().atMost(Duration.ofSeconds(30)).until(() -> writes.total() > atContract + 50);
 		writes.stop();
 		assertThat(writes.failure()).isNull();
 		assertThat(writes.inserts.get()).isPositive();
