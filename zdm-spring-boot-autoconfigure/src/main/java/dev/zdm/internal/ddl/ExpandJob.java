@@ -55,6 +55,12 @@ final class ExpandJob extends RetryControl {
 
 	private @Nullable DdlPause fleetPause;
 
+	/**
+	 * Held while the fleet's pause is read or written and followed here: a read taken
+	 * before this instance's endpoint paused or resumed is never followed after it.
+	 */
+	final Object pauseFollowing = new Object();
+
 	ExpandJob(MigrationDefinition migration, boolean untilApplied, Duration alertAfter) {
 		super(untilApplied);
 		this.migration = migration;

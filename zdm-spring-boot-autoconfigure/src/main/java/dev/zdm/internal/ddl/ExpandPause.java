@@ -9,6 +9,7 @@ import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 
@@ -76,17 +77,28 @@ public class ExpandPause implements DisposableBean {
 	 * @param job the job
 	 */
 	void pause(ExpandJob job) {
-		DdlPause pause = this.history.pause(job.migration().id(), DdlStep.EXPAND, this.instance.instanceId());
-		job.pausedBy(pause);
+		synchronized (job.pauseFollowing) {
+			DdlPause pause = this.history.pause(job.migration().id(), DdlStep.EXPAND, this.instance.instanceId());
+			job.pausedBy(pause);
+		}
 	}
 
 	/**
 	 * Resume a migration's expand for the whole fleet.
 	 * @param migrationId the migration
+	 * @param job this instance's job of the migration, which follows the resume at once,
+	 * or {@code null}
 	 * @return {@code true} if it was paused
 	 */
-	boolean resume(String migrationId) {
-		return this.history.resume(migrationId, DdlStep.EXPAND);
+	boolean resume(String migrationId, @Nullable ExpandJob job) {
+		if (job == null) {
+			return this.history.resume(migrationId, DdlStep.EXPAND);
+		}
+		synchronized (job.pauseFollowing) {
+			boolean resumed = this.history.resume(migrationId, DdlStep.EXPAND);
+			job.pausedBy(null);
+			return resumed;
+		}
 	}
 
 	/**
@@ -107,12 +119,18 @@ public class ExpandPause implements DisposableBean {
 	 * @param job the job
 	 */
 	void refresh(ExpandJob job) {
-		try {
-			job.pausedBy(this.history.findPause(job.migration().id(), DdlStep.EXPAND));
-		}
-		catch (RuntimeException ex) {
-			logger.debug("zdm: could not read whether the expand of migration '" + job.migration().id() + "' is paused",
-					ex);
+		// Read and followed under the lock the endpoint's pause and resume take: a read
+		// from before one of them, followed after it, would undo it here until the next
+		// read.
+		synchronized (job.pauseFollowing) {
+			try {
+				job.pausedBy(this.history.findPause(job.migration().id(), DdlStep.EXPAND));
+			}
+			catch (RuntimeException ex) {
+				logger.debug(
+						"zdm: could not read whether the expand of migration '" + job.migration().id() + "' is paused",
+						ex);
+			}
 		}
 	}
 

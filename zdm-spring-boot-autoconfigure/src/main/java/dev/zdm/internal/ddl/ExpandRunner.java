@@ -196,12 +196,11 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 	 */
 	public ExpandProgress resumeExpand(String migrationId) {
 		ExpandJob job = this.expands.get(migrationId);
-		boolean resumed = this.pause.resume(migrationId);
+		boolean resumed = this.pause.resume(migrationId, job);
 		if (job == null || (job.isDone() && !resumed)) {
 			throw new IllegalStateException(
 					"The expand DDL of migration '" + migrationId + "' is done; there is nothing to resume");
 		}
-		job.pausedBy(null);
 		return job.progress();
 	}
 
