@@ -112,10 +112,10 @@ class ExpandPauseTests {
 			ResponseEntity<String> paused = post(client(a), "/actuator/zdm/" + MIGRATION + "/expand/pause");
 			assertThat(paused.getStatusCode().value()).isEqualTo(200);
 			assertThat(paused.getBody()).contains("\"pause\":{\"instanceId\":\"a\"");
-			await().atMost(Duration.ofSeconds(10)).until(() -> count(WAITING_ALTER) == 0);
+			await().atMost(Duration.ofSeconds(30)).until(() -> count(WAITING_ALTER) == 0);
 			System.out.println("The waiting ALTER was cancelled "
 					+ Duration.ofNanos(System.nanoTime() - pauseSent).toMillis() + " ms after the pause request");
-			await().atMost(Duration.ofSeconds(10))
+			await().atMost(Duration.ofSeconds(30))
 				.until(() -> "paused".equals(expandState(a)) && "paused".equals(expandState(b)));
 			assertThat(jdbc.queryForObject(
 					"SELECT state || ': ' || error FROM zdm_ddl_statement WHERE migration_id = ? AND source LIKE 'V1__%'",

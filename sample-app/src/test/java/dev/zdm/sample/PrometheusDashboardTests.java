@@ -3,6 +3,7 @@ package dev.zdm.sample;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -51,9 +52,12 @@ class PrometheusDashboardTests {
 		assertThat(expressions).hasSizeGreaterThan(30);
 		try (ConfigurableApplicationContext context = start()) {
 			RestClient client = client(context);
-			await().untilAsserted(
-					() -> assertThat(client.get().uri("/actuator/zdm/customers-email").retrieve().body(String.class))
-						.contains("\"verified\":true"));
+			// expand, dual-write, the backfill and its verification: far more than
+			// Awaitility's default 10 s on a loaded machine
+			await().atMost(Duration.ofMinutes(2))
+				.untilAsserted(() -> assertThat(
+						client.get().uri("/actuator/zdm/customers-email").retrieve().body(String.class))
+					.contains("\"verified\":true"));
 			String scrape = client.get().uri("/actuator/prometheus").retrieve().body(String.class);
 			List<String> missing = new ArrayList<>();
 			for (String expression : expressions) {
