@@ -45,6 +45,20 @@ class ZdmDeclarationFailureTests {
 	}
 
 	@Test
+	void misspeltMigrationProperty() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.phse=dual-write"),
+				"Migration 'm': unknown property zdm.migrations.m.phse",
+				"Did you mean zdm.migrations.m.phase? Correct the name or remove the property.");
+	}
+
+	@Test
+	void misspeltNestedMigrationProperty() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.backfill.max-batch-sise=10"),
+				"Migration 'm': unknown property zdm.migrations.m.backfill.max-batch-sise",
+				"A migration's settings are ");
+	}
+
+	@Test
 	void unknownColumn() {
 		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.down.emial=email_address"),
 				"column 'emial' (an old column, zdm.migrations.m.down) does not exist in table 'public.users'",
