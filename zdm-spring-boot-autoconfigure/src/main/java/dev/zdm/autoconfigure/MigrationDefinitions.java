@@ -28,6 +28,7 @@ final class MigrationDefinitions {
 	}
 
 	static List<MigrationDefinition> from(ZdmProperties properties) {
+		checkMisspeltIds(properties);
 		List<MigrationDefinition> definitions = new ArrayList<>();
 		properties.getMigrations().forEach((id, migration) -> definitions.add(from(id, migration)));
 		return definitions;
@@ -42,6 +43,7 @@ final class MigrationDefinitions {
 	 * @return the definitions
 	 */
 	static List<MigrationDefinition> from(ZdmProperties properties, String dataSource, boolean zdmDataSource) {
+		checkMisspeltIds(properties);
 		List<MigrationDefinition> definitions = new ArrayList<>();
 		properties.getMigrations().forEach((id, migration) -> {
 			String named = migration.getDataSource();
@@ -50,6 +52,30 @@ final class MigrationDefinitions {
 			}
 		});
 		return definitions;
+	}
+
+	/**
+	 * Refuses a migration that declares no table when another declared migration has
+	 * nearly its id: {@code --zdm.migrations.users-emial.phase=read-new} on a command
+	 * line is a misspelt id, not a migration of its own that lacks its table.
+	 * @param properties the properties
+	 */
+	private static void checkMisspeltIds(ZdmProperties properties) {
+		Map<String, ZdmMigrationProperties> migrations = properties.getMigrations();
+		migrations.forEach((id, migration) -> {
+			if (migration.getTable() == null || migration.getTable().isBlank()) {
+				List<String> others = migrations.keySet().stream().filter((other) -> !other.equals(id)).toList();
+				String hint = MigrationPropertyNames.nearest(others, id);
+				if (hint != null) {
+					throw new ZdmConfigurationException(id,
+							"no table is declared, and migration '" + hint + "' is declared: is '" + id
+									+ "' a misspelling of '" + hint + "'?",
+							"Correct the id in the zdm.migrations." + id + ".* properties (for example zdm.migrations."
+									+ hint + ".phase), or set zdm.migrations." + id
+									+ ".table if it is a migration of its own.");
+				}
+			}
+		});
 	}
 
 	static MigrationDefinition from(String id, ZdmMigrationProperties migration) {

@@ -86,14 +86,20 @@ final class MigrationPropertyNames {
 			.toList();
 	}
 
-	private static @Nullable String nearest(List<String> settings, String name) {
+	/**
+	 * Return the candidate nearest to the name, within two edits, or {@code null}.
+	 * @param candidates the names it may be
+	 * @param name the name, perhaps misspelt
+	 * @return the nearest candidate, or {@code null} if none is near
+	 */
+	static @Nullable String nearest(List<String> candidates, String name) {
 		String nearest = null;
 		int best = 3;
-		for (String setting : settings) {
-			int distance = distance(setting, name);
+		for (String candidate : candidates) {
+			int distance = distance(candidate, name);
 			if (distance < best) {
 				best = distance;
-				nearest = setting;
+				nearest = candidate;
 			}
 		}
 		return nearest;

@@ -52,6 +52,15 @@ class ZdmDeclarationFailureTests {
 	}
 
 	@Test
+	void misspeltMigrationId() {
+		assertRefused(List.of("zdm.migrations.users-email.table=users", "zdm.migrations.users-emial.phase=dual-write"),
+				"Migration 'users-emial': no table is declared, and migration 'users-email' is declared: "
+						+ "is 'users-emial' a misspelling of 'users-email'?",
+				"Correct the id in the zdm.migrations.users-emial.* properties (for example "
+						+ "zdm.migrations.users-email.phase)");
+	}
+
+	@Test
 	void misspeltNestedMigrationProperty() {
 		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.backfill.max-batch-sise=10"),
 				"Migration 'm': unknown property zdm.migrations.m.backfill.max-batch-sise",
