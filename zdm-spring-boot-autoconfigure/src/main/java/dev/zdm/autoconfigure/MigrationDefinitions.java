@@ -3,7 +3,9 @@ package dev.zdm.autoconfigure;
 import java.time.DateTimeException;
 import java.time.ZoneId;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import dev.zdm.autoconfigure.ZdmProperties;
@@ -28,6 +30,7 @@ final class MigrationDefinitions {
 	}
 
 	static List<MigrationDefinition> from(ZdmProperties properties) {
+		checkMisspeltIds(properties);
 		List<MigrationDefinition> definitions = new ArrayList<>();
 		properties.getMigrations().forEach((id, migration) -> definitions.add(from(id, migration)));
 		return definitions;
@@ -42,6 +45,7 @@ final class MigrationDefinitions {
 	 * @return the definitions
 	 */
 	static List<MigrationDefinition> from(ZdmProperties properties, String dataSource, boolean zdmDataSource) {
+		checkMisspeltIds(properties);
 		List<MigrationDefinition> definitions = new ArrayList<>();
 		properties.getMigrations().forEach((id, migration) -> {
 			String named = migration.getDataSource();
@@ -50,6 +54,49 @@ final class MigrationDefinitions {
 			}
 		});
 		return definitions;
+	}
+
+	/**
+	 * Refuses two migrations whose ids differ only in dashes or case (Spring Boot binds
+	 * each one's settings to both: an environment variable cannot hold the dash of an
+	 * id), and a migration that declares no table when another declared migration has
+	 * nearly its id: {@code --zdm.migrations.users-emial.phase=read-new} on a command
+	 * line is a misspelt id, not a migration of its own that lacks its table.
+	 * @param properties the properties
+	 */
+	private static void checkMisspeltIds(ZdmProperties properties) {
+		Map<String, ZdmMigrationProperties> migrations = properties.getMigrations();
+		Map<String, String> uniformIds = new LinkedHashMap<>();
+		migrations.keySet().forEach((id) -> {
+			String same = uniformIds.putIfAbsent(id.replace("-", "").toLowerCase(Locale.ROOT), id);
+			if (same != null) {
+				String dashed = same.contains("-") ? same : id;
+				String other = dashed.equals(same) ? id : same;
+				throw new ZdmConfigurationException(dashed, "migrations '" + dashed + "' and '" + other
+						+ "' are one to Spring Boot's relaxed binding, which ignores dashes and case, so each takes the "
+						+ "other's settings; an environment variable such as ZDM_MIGRATIONS_"
+						+ other.toUpperCase(Locale.ROOT) + "_PHASE declares a migration of its own, "
+						+ "without the dash",
+						"Set the phase of '" + dashed + "' as zdm.migrations." + dashed
+								+ ".phase (a command-line argument, SPRING_APPLICATION_JSON or a configuration file, "
+								+ "see docs/configuration.md), or give the migration an id of lower-case letters and "
+								+ "digits only, which an environment variable can name.");
+			}
+		});
+		migrations.forEach((id, migration) -> {
+			if (migration.getTable() == null || migration.getTable().isBlank()) {
+				List<String> others = migrations.keySet().stream().filter((other) -> !other.equals(id)).toList();
+				String hint = MigrationPropertyNames.nearest(others, id);
+				if (hint != null) {
+					throw new ZdmConfigurationException(id,
+							"no table is declared, and migration '" + hint + "' is declared: is '" + id
+									+ "' a misspelling of '" + hint + "'?",
+							"Correct the id in the zdm.migrations." + id + ".* properties (for example zdm.migrations."
+									+ hint + ".phase), or set zdm.migrations." + id
+									+ ".table if it is a migration of its own.");
+				}
+			}
+		});
 	}
 
 	static MigrationDefinition from(String id, ZdmMigrationProperties migration) {

@@ -273,7 +273,8 @@ public final class ZdmAutoConfiguration {
 	@DependsOnDatabaseInitialization
 	PhaseController zdmPhaseController(ZdmDataSource dataSource, FleetRegistry registry,
 			MigrationStateRepository states, MigrationValidator migrationValidator, ZdmProperties properties,
-			InstanceInfo instance, ObjectProvider<MigrationParticipant> participants) {
+			InstanceInfo instance, ObjectProvider<MigrationParticipant> participants, Environment environment) {
+		MigrationPropertyNames.check(environment);
 		return ZdmEngineFactory.phaseController(dataSource.get(), registry, states, migrationValidator, properties,
 				instance, migrations(properties, dataSource), participants.orderedStream().toList());
 	}

@@ -10,6 +10,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import org.springframework.util.ClassUtils;
 
 import dev.zdm.internal.dualwrite.DualWriteRepositoryRegistrar;
@@ -36,9 +37,13 @@ public final class ZdmDualWriteAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean({ PhaseController.class, FixedPhaseRouting.class })
-	FixedPhaseRouting zdmFixedPhaseRouting(ZdmProperties properties, ConfigurableListableBeanFactory beanFactory) {
+	FixedPhaseRouting zdmFixedPhaseRouting(ZdmProperties properties, ConfigurableListableBeanFactory beanFactory,
+			Environment environment) {
 		if (!properties.isEnabled()) {
-			return FixedPhaseRouting.disabled(() -> MigrationDefinitions.from(properties));
+			return FixedPhaseRouting.disabled(() -> {
+				MigrationPropertyNames.check(environment);
+				return MigrationDefinitions.from(properties);
+			});
 		}
 		ClassLoader classLoader = beanFactory.getBeanClassLoader();
 		if (!ClassUtils.isPresent("org.flywaydb.core.Flyway", classLoader)) {

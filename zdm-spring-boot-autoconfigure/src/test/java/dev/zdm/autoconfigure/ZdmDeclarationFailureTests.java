@@ -1,6 +1,7 @@
 package dev.zdm.autoconfigure;
 
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -10,6 +11,8 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 import dev.zdm.autoconfigure.ZdmAutoConfiguration;
 import dev.zdm.test.PostgresExtension;
@@ -42,6 +45,51 @@ class ZdmDeclarationFailureTests {
 	void unknownTable() {
 		assertRefused("zdm.migrations.m.table=userz", "Migration 'm': table 'userz' does not exist",
 				"Check zdm.migrations.m.table");
+	}
+
+	@Test
+	void misspeltMigrationProperty() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.phse=dual-write"),
+				"Migration 'm': unknown property zdm.migrations.m.phse",
+				"Did you mean zdm.migrations.m.phase? Correct the name or remove the property.");
+	}
+
+	@Test
+	void misspeltMigrationId() {
+		assertRefused(List.of("zdm.migrations.users-email.table=users", "zdm.migrations.users-emial.phase=dual-write"),
+				"Migration 'users-emial': no table is declared, and migration 'users-email' is declared: "
+						+ "is 'users-emial' a misspelling of 'users-email'?",
+				"Correct the id in the zdm.migrations.users-emial.* properties (for example "
+						+ "zdm.migrations.users-email.phase)");
+	}
+
+	@Test
+	void phaseFromAnEnvironmentVariableWithoutTheDashOfTheId() {
+		this.contextRunner.withPropertyValues("zdm.migrations.users-email.table=users")
+			.withInitializer((context) -> context.getEnvironment()
+				.getPropertySources()
+				.addFirst(new SystemEnvironmentPropertySource(
+						"test-" + StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+						Map.of("ZDM_MIGRATIONS_USERSEMAIL_PHASE", "dual-write"))))
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				FailureAnalysis analysis = new ZdmFailureAnalyzer().analyze(context.getStartupFailure());
+				assertThat(analysis).as("failure analysis").isNotNull();
+				assertThat(analysis.getDescription())
+					.contains("Migration 'users-email': migrations 'users-email' and 'usersemail' are one to Spring "
+							+ "Boot's relaxed binding")
+					.contains("ZDM_MIGRATIONS_USERSEMAIL_PHASE");
+				assertThat(analysis.getAction())
+					.contains("Set the phase of 'users-email' as zdm.migrations.users-email.phase");
+			});
+		assertThat(tables()).as("tables after a refused declaration").isEqualTo(tablesBefore);
+	}
+
+	@Test
+	void misspeltNestedMigrationProperty() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.backfill.max-batch-sise=10"),
+				"Migration 'm': unknown property zdm.migrations.m.backfill.max-batch-sise",
+				"A migration's settings are ");
 	}
 
 	@Test

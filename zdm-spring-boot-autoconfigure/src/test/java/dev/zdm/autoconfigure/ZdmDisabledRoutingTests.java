@@ -217,6 +217,19 @@ class ZdmDisabledRoutingTests {
 	}
 
 	@Test
+	void misspeltPhaseFailsStartUpInsteadOfRoutingAtExpand() {
+		this.contextRunner.withUserConfiguration(SameTableUsersConfiguration.class)
+			.withPropertyValues("zdm.migrations.users-email.phse=read-new")
+			.run((context) -> {
+				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
+				assertThat(analysis.getDescription())
+					.contains("Migration 'users-email': unknown property zdm.migrations.users-email.phse");
+				assertThat(analysis.getAction()).contains("Did you mean zdm.migrations.users-email.phase?");
+			});
+		assertThatZdmSentNothingToTheDatabase();
+	}
+
+	@Test
 	void undeclaredMigrationFailsStartUp() {
 		this.contextRunner.withUserConfiguration(UndeclaredMigrationConfiguration.class).run((context) -> {
 			FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
