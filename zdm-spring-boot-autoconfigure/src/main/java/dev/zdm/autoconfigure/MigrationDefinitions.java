@@ -10,6 +10,7 @@ import java.util.Map;
 
 import dev.zdm.autoconfigure.ZdmProperties;
 import dev.zdm.ddl.UnsafeOperation;
+import dev.zdm.internal.catalog.NearestName;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -86,7 +87,7 @@ final class MigrationDefinitions {
 		migrations.forEach((id, migration) -> {
 			if (migration.getTable() == null || migration.getTable().isBlank()) {
 				List<String> others = migrations.keySet().stream().filter((other) -> !other.equals(id)).toList();
-				String hint = MigrationPropertyNames.nearest(others, id);
+				String hint = NearestName.of(others, id);
 				if (hint != null) {
 					throw new ZdmConfigurationException(id,
 							"no table is declared, and migration '" + hint + "' is declared: is '" + id

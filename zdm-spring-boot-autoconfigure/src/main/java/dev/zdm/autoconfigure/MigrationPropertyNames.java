@@ -19,6 +19,7 @@ import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.core.env.Environment;
 
+import dev.zdm.internal.catalog.NearestName;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
@@ -71,7 +72,7 @@ final class MigrationPropertyNames {
 				+ ": no setting of a migration has this name, so it would be ignored";
 		List<String> settings = settings();
 		String hint = (name.getNumberOfElements() == 4)
-				? nearest(settings, name.getElement(3, ConfigurationPropertyName.Form.DASHED)) : null;
+				? NearestName.of(settings, name.getElement(3, ConfigurationPropertyName.Form.DASHED)) : null;
 		String action = ((hint != null) ? "Did you mean zdm.migrations." + id + "." + hint + "? " : "")
 				+ "Correct the name or remove the property. A migration's settings are " + String.join(", ", settings)
 				+ " (see docs/configuration.md).";
@@ -84,44 +85,6 @@ final class MigrationPropertyNames {
 			.filter((name) -> !name.equals("class"))
 			.map(DataObjectPropertyName::toDashedForm)
 			.toList();
-	}
-
-	/**
-	 * Return the candidate nearest to the name, within two edits, or {@code null}.
-	 * @param candidates the names it may be
-	 * @param name the name, perhaps misspelt
-	 * @return the nearest candidate, or {@code null} if none is near
-	 */
-	static @Nullable String nearest(List<String> candidates, String name) {
-		String nearest = null;
-		int best = 3;
-		for (String candidate : candidates) {
-			int distance = distance(candidate, name);
-			if (distance < best) {
-				best = distance;
-				nearest = candidate;
-			}
-		}
-		return nearest;
-	}
-
-	private static int distance(String a, String b) {
-		int[] previous = new int[b.length() + 1];
-		int[] current = new int[b.length() + 1];
-		for (int j = 0; j <= b.length(); j++) {
-			previous[j] = j;
-		}
-		for (int i = 1; i <= a.length(); i++) {
-			current[0] = i;
-			for (int j = 1; j <= b.length(); j++) {
-				int substitution = previous[j - 1] + ((a.charAt(i - 1) == b.charAt(j - 1)) ? 0 : 1);
-				current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
-			}
-			int[] swap = previous;
-			previous = current;
-			current = swap;
-		}
-		return previous[b.length()];
 	}
 
 }

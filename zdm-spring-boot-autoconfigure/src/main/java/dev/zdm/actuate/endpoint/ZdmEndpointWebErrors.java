@@ -1,7 +1,6 @@
 package dev.zdm.actuate.endpoint;
 
 import java.io.IOException;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import jakarta.servlet.http.HttpServletRequest;
@@ -120,9 +119,7 @@ public class ZdmEndpointWebErrors implements HandlerExceptionResolver, Ordered {
 	}
 
 	private static ModelAndView answer(HttpServletResponse response, HttpStatus status, String error) {
-		Map<String, Object> body = new LinkedHashMap<>();
-		body.put("status", status.value());
-		body.put("error", error);
+		Map<String, Object> body = ZdmEndpointWebExtension.errorBody(status.value(), error);
 		try {
 			response.setStatus(status.value());
 			response.setContentType(MediaType.APPLICATION_JSON_VALUE);

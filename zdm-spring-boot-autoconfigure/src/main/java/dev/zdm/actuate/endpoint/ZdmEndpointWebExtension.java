@@ -80,10 +80,22 @@ public class ZdmEndpointWebExtension {
 	}
 
 	static WebEndpointResponse<Object> badRequest(String reason) {
+		return new WebEndpointResponse<>(errorBody(WebEndpointResponse.STATUS_BAD_REQUEST, reason),
+				WebEndpointResponse.STATUS_BAD_REQUEST);
+	}
+
+	/**
+	 * The body of every error the endpoint answers, {@code {"status": 400, "error":
+	 * "..."}}.
+	 * @param status the HTTP status
+	 * @param error what is wrong and what to do
+	 * @return the body
+	 */
+	static Map<String, Object> errorBody(int status, String error) {
 		Map<String, Object> body = new LinkedHashMap<>();
-		body.put("status", WebEndpointResponse.STATUS_BAD_REQUEST);
-		body.put("error", reason);
-		return new WebEndpointResponse<>(body, WebEndpointResponse.STATUS_BAD_REQUEST);
+		body.put("status", status);
+		body.put("error", error);
+		return body;
 	}
 
 }

@@ -3,7 +3,6 @@ package dev.zdm.internal.catalog;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
@@ -285,7 +284,7 @@ public class MigrationValidator {
 		if (columns.containsKey(column.name())) {
 			return;
 		}
-		String hint = nearMatch(columns, column.name());
+		String hint = NearestName.of(columns.keySet(), column.name());
 		throw new ZdmConfigurationException(id,
 				"column '" + column + "' (" + role + ", zdm.migrations." + id + "." + property
 						+ ") does not exist in table '" + table + "'",
@@ -326,50 +325,6 @@ public class MigrationValidator {
 				"expression zdm.migrations." + id + "." + property + " = \"" + expression + "\" is invalid: " + problem,
 				"Write a single SQL expression over the table's columns, for example lower(email). "
 						+ "Statements, comments and subqueries that change data are not allowed.");
-	}
-
-	// the column of another case, else the nearest by edits (at most two, one for a
-	// short name): a typo such as emial or amount_cent
-	private static @Nullable String nearMatch(Map<String, String> columns, String name) {
-		String sameButCase = columns.keySet()
-			.stream()
-			.filter((column) -> column.equalsIgnoreCase(name))
-			.findFirst()
-			.orElse(null);
-		if (sameButCase != null) {
-			return sameButCase;
-		}
-		int most = (name.length() >= 4) ? 2 : 1;
-		String nearest = null;
-		int nearestEdits = most + 1;
-		for (String column : columns.keySet()) {
-			int edits = edits(column.toLowerCase(Locale.ROOT), name.toLowerCase(Locale.ROOT));
-			if (edits < nearestEdits) {
-				nearest = column;
-				nearestEdits = edits;
-			}
-		}
-		return nearest;
-	}
-
-	// insertions, deletions and substitutions that turn one name into the other
-	private static int edits(String from, String to) {
-		int[] previous = new int[to.length() + 1];
-		int[] current = new int[to.length() + 1];
-		for (int j = 0; j <= to.length(); j++) {
-			previous[j] = j;
-		}
-		for (int i = 1; i <= from.length(); i++) {
-			current[0] = i;
-			for (int j = 1; j <= to.length(); j++) {
-				int substitution = previous[j - 1] + ((from.charAt(i - 1) == to.charAt(j - 1)) ? 0 : 1);
-				current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
-			}
-			int[] swap = previous;
-			previous = current;
-			current = swap;
-		}
-		return previous[to.length()];
 	}
 
 }

@@ -15,6 +15,7 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.core.NestedExceptionUtils;
 import org.springframework.jdbc.datasource.DelegatingDataSource;
 
 import dev.zdm.migration.SqlIdentifier;
@@ -112,20 +113,13 @@ public class ZdmSchema {
 	private static ZdmConfigurationException poolTooSmall(RuntimeException ex) {
 		return new ZdmConfigurationException(null,
 				"zdm could not get a second connection from the application's pool to create or upgrade its tables "
-						+ "(it holds one for its lock and needs one more, as Flyway does): " + rootMessage(ex),
+						+ "(it holds one for its lock and needs one more, as Flyway does): "
+						+ NestedExceptionUtils.getMostSpecificCause(ex).getMessage(),
 				"Give the pool at least 2 connections at start-up (spring.datasource.hikari.maximum-pool-size; "
 						+ "a running backfill holds one more for its length, see docs/backfill.md, "
 						+ "\"Connection pools and PgBouncer\"), or find what holds the pool's connections while the "
 						+ "application starts.",
 				ex);
-	}
-
-	private static String rootMessage(Throwable ex) {
-		Throwable root = ex;
-		while (root.getCause() != null && root.getCause() != root) {
-			root = root.getCause();
-		}
-		return String.valueOf(root.getMessage());
 	}
 
 	private Flyway flyway(@Nullable String schema, DataSource dataSource) {
