@@ -16,11 +16,14 @@ import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.migration.Context;
 import org.flywaydb.core.api.migration.JavaMigration;
 
+import org.springframework.core.NestedExceptionUtils;
+
 import dev.zdm.internal.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.DdlScriptLoader;
 import dev.zdm.internal.ddl.script.DdlStatement;
 import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.PoolConnections;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -165,6 +168,13 @@ public class FlywayStep {
 				if (cause instanceof DdlExecutionException ddl) {
 					throw ddl;
 				}
+			}
+			if (PoolConnections.ranOut(ex)) {
+				throw new DdlExecutionException("Migration '" + migration.id()
+						+ "': Flyway could not get a connection from the application's pool for the " + step
+						+ " scripts (zdm holds one for the migration's lock, Flyway takes two): "
+						+ NestedExceptionUtils.getMostSpecificCause(ex).getMessage() + ". " + PoolConnections.ADVICE,
+						List.of(), ex);
 			}
 			throw new DdlExecutionException("Migration '" + migration.id() + "': Flyway could not run the " + step
 					+ " scripts: " + ex.getMessage(), List.of(), ex);

@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 
 import javax.sql.DataSource;
@@ -86,7 +85,7 @@ public class ZdmSchema {
 				flyway(schema, new LockHolderFirst(this.dataSource, connection)).migrate();
 			}
 			catch (RuntimeException ex) {
-				throw (connectionTimedOut(ex)) ? poolTooSmall(ex) : ex;
+				throw (PoolConnections.ranOut(ex)) ? poolTooSmall(ex) : ex;
 			}
 			finally {
 				try (Statement unlock = connection.createStatement()) {
@@ -101,25 +100,12 @@ public class ZdmSchema {
 		}
 	}
 
-	private static boolean connectionTimedOut(Throwable ex) {
-		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-			if (cause instanceof SQLTransientConnectionException) {
-				return true;
-			}
-		}
-		return false;
-	}
-
 	private static ZdmConfigurationException poolTooSmall(RuntimeException ex) {
 		return new ZdmConfigurationException(null,
 				"zdm could not get a second connection from the application's pool to create or upgrade its tables "
 						+ "(it holds one for its lock and needs one more, as Flyway does): "
 						+ NestedExceptionUtils.getMostSpecificCause(ex).getMessage(),
-				"Give the pool at least 2 connections at start-up (spring.datasource.hikari.maximum-pool-size; "
-						+ "a running backfill holds one more for its length, see docs/backfill.md, "
-						+ "\"Connection pools and PgBouncer\"), or find what holds the pool's connections while the "
-						+ "application starts.",
-				ex);
+				PoolConnections.ADVICE, ex);
 	}
 
 	private Flyway flyway(@Nullable String schema, DataSource dataSource) {

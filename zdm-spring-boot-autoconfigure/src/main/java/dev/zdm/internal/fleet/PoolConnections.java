@@ -1,0 +1,37 @@
+package dev.zdm.internal.fleet;
+
+import java.sql.SQLTransientConnectionException;
+
+/**
+ * What zdm's own work takes of the application's connection pool, and how to tell that a
+ * step failed because the pool had no connection left for it: the one place that says so,
+ * for every refusal that names it.
+ */
+public final class PoolConnections {
+
+	/**
+	 * What to do when zdm's work found the pool empty.
+	 */
+	public static final String ADVICE = "Give the pool at least 3 connections more than the application uses at "
+			+ "once (spring.datasource.hikari.maximum-pool-size): zdm creates its tables at start-up with 2, an "
+			+ "expand, contract or abandon holds 3 while it runs (the session holding the migration's lock and "
+			+ "Flyway's two) and a running backfill 1 (see docs/backfill.md, \"Connection pools and PgBouncer\").";
+
+	private PoolConnections() {
+	}
+
+	/**
+	 * Tell whether a failure is the pool's having no connection to give in time.
+	 * @param ex the failure
+	 * @return {@code true} if a cause is a connection request that timed out
+	 */
+	public static boolean ranOut(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof SQLTransientConnectionException) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+}
