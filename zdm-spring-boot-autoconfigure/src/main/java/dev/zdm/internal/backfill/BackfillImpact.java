@@ -154,7 +154,7 @@ final class BackfillImpact {
 		}
 		TailSampler sampler = this.sampler;
 		TailSampler.Tail tail = (sampler != null) ? sampler.tail(budget) : null;
-		TailSampler.Tail slowTail = (sampler != null) ? sampler.slowTail(budget) : null;
+		TailSampler.SlowTail slowTail = (sampler != null) ? sampler.slowTail(budget) : null;
 		double busyShare = (sampler != null) ? sampler.busyShare() : Double.NaN;
 		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase, tail,
 				slowTail, busyShare);
@@ -194,15 +194,14 @@ final class BackfillImpact {
 	 * @param autovacuumPhase the phase of an autovacuum on the table, or {@code null}
 	 * @param tail the probes taken at any moment since the last reading with enough of
 	 * them, or {@code null} if none
-	 * @param slowTail the last {@link TailSampler#SLOW_TAIL_PROBES} probes against the
-	 * slowest 1% of those taken while the copy paused, once there are that many since the
-	 * last, or {@code null}
+	 * @param slowTail the probes since the last reading of the slow tail against the
+	 * slowest 1% of those taken while the copy paused, once they tell, or {@code null}
 	 * @param busyShare the share of the sampler's latest checks that found another
 	 * session busy, known from its first checks on (before the first tail), or
 	 * {@code NaN}
 	 */
 	record Reading(double probe, double baselineProbe, double application, double baselineApplication,
-			@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail, TailSampler.@Nullable Tail slowTail,
+			@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail, TailSampler.@Nullable SlowTail slowTail,
 			double busyShare) {
 
 		Reading(double probe, double baselineProbe, double application, double baselineApplication,

@@ -199,13 +199,14 @@ public final class BackfillPacer {
 						tail.allowed() * 100, tail.busyShare() * 100);
 			}
 			else if (reading.slowTail() != null && reading.slowTail().over()) {
-				TailSampler.Tail slow = reading.slowTail();
+				TailSampler.SlowTail slow = reading.slowTail();
 				reason = ThrottleReason.TABLE_LATENCY;
 				over = String.format(Locale.ROOT,
 						"%.1f%% of the last %d point reads on %s took longer than %.3f ms (the slowest 1%% while the "
-								+ "copy pauses, %.2fx), at most %.1f%% by chance; other sessions busy %.0f%% of the time",
+								+ "copy pauses, %.2fx): at least 19 to 1 that the copy slows %.1f%% of them rather "
+								+ "than %.2f%%; other sessions busy %.0f%% of the time",
 						slow.share() * 100, slow.probes(), this.migration.table(), slow.threshold() / 1e6, budget,
-						slow.allowed() * 100, slow.busyShare() * 100);
+						TailSampler.OVER_SHARE * 100, TailSampler.CALM_SHARE * 100, slow.busyShare() * 100);
 			}
 			else if (!Double.isNaN(reading.baselineProbe())
 					&& reading.probe() > reading.baselineProbe() * budget + PROBE_NOISE_NANOS) {
@@ -225,7 +226,7 @@ public final class BackfillPacer {
 			if (tail != null) {
 				this.tailHolds = !tail.calm();
 			}
-			TailSampler.Tail slowTail = reading.slowTail();
+			TailSampler.SlowTail slowTail = reading.slowTail();
 			boolean confirmed = over != null && (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM
 					|| (tail != null && tail.over()) || (slowTail != null && slowTail.over()));
 			this.lastOver = reason;
@@ -262,9 +263,12 @@ public final class BackfillPacer {
 				}
 				else if (over == null && !this.tailHolds
 						&& (!this.underWorkload || (slowTail != null && slowTail.calm()))) {
-					// under a workload, one step per reading of the slow tail (about 5
-					// seconds), the only reading that sees its p99: half as much again
-					// while it reads no more slow probes than chance explains
+					// under a workload, one step per calm reading of the slow tail
+					// (seconds
+					// to a minute apart), the only reading that sees its p99: half as
+					// much
+					// again while it reads no more slow probes than a copy the workload
+					// bears
 					this.batchNanos = Math.min(longest, this.batchNanos * 1.5);
 					boolean untouched = this.underWorkload && slowTail != null && slowTail.untouched();
 					this.duty = Math.min(1,

@@ -21,11 +21,12 @@ import dev.zdm.migration.MigrationDefinition;
  * tail feels (the probe after a batch, on the runner's connection, only ever sees the
  * server between two batches). Two readings come of them: the {@link #tail(double) tail},
  * a few dozen reads against the baseline's slowest 5%, which sees a copy that slows many
- * calls within a batch or two, and the {@link #slowTail(double) slow tail}, the last 500
- * reads against the slowest 1% of those taken while the copy paused, which sees a copy
- * that slows the 1% to 2% of the calls a p99 is made of. It also checks whether the other
- * sessions of the database are busy, so that a slower tail counts only while there is a
- * workload to feel it: on an idle database a copy that slows the probe slows no one.
+ * calls within a batch or two, and the {@link #slowTail(double) slow tail}, the reads
+ * since its last reading against the slowest 1% of those taken while the copy paused,
+ * read as soon as they tell a copy that slows the 1.5% of the calls that raise a p99 from
+ * one that slows fewer than 1%. It also checks whether the other sessions of the database
+ * are busy, so that a slower tail counts only while there is a workload to feel it: on an
+ * idle database a copy that slows the probe slows no one.
  */
 final class TailSampler {
 
@@ -77,11 +78,42 @@ final class TailSampler {
 	static final double PAUSED_QUANTILE = 0.99;
 
 	/**
-	 * Probes a reading of the slow tail counts: about 5 seconds' worth. A workload's p99
-	 * moves when 1% to 2% of its calls are slowed, which a reading of a few dozen probes
-	 * cannot tell from chance; 500 can (1% expected, 1.9% allowed).
+	 * The share of probes over the slow tail's line the test takes for a copy the
+	 * workload bears: three quarters of the 1% expected of the paused probes' slowest 1%
+	 * (with the budget added, a copy that slows no one reads about 0.8%, measured under
+	 * issue 21's pgbench workload).
 	 */
-	static final int SLOW_TAIL_PROBES = 500;
+	static final double CALM_SHARE = 0.0075;
+
+	/**
+	 * The share of probes over the slow tail's line the test takes for a copy the
+	 * workload feels: one and a half times the 1% of a p99; a copy running a tenth of the
+	 * time beside issue 21's pgbench workload doubled its p99 and read 1.7%.
+	 */
+	static final double OVER_SHARE = 0.015;
+
+	/**
+	 * The odds, in natural logarithm, one share must have over the other for the slow
+	 * tail to read over or calm: 19 to 1, so each is wrong at most one time in twenty at
+	 * the shares above (Wald's sequential probability ratio test). The two shares break
+	 * even at about 1.08%: the copy grows while fewer probes than that are over the line,
+	 * and backs off while more are.
+	 */
+	static final double DECISIVE_ODDS = Math.log(19);
+
+	/**
+	 * Fewest probes a reading of the slow tail counts: a second's worth. A copy that
+	 * slows one probe in ten reads over after about 60 probes, one that slows none calm
+	 * after about 400, one at the break-even share may take many thousands.
+	 */
+	static final int MIN_SLOW_TAIL_PROBES = 100;
+
+	/**
+	 * Most probes a reading of the slow tail counts: about a minute's worth. A copy whose
+	 * share of slow probes sits between the two (neither told from the other by then)
+	 * gets a reading that is neither over nor calm, and keeps its pace.
+	 */
+	static final int MAX_SLOW_TAIL_PROBES = 6000;
 
 	/**
 	 * Fewest probes taken while the copy paused before the slow tail is read: their
@@ -133,10 +165,9 @@ final class TailSampler {
 
 	private int pausedNext;
 
-	// every probe since the last reading of the slow tail, at any moment of the copy: up
-	// to twice a reading's, so that one is there to be read for a while after it has
-	// enough
-	private final long[] recent = new long[2 * SLOW_TAIL_PROBES];
+	// every probe since the last reading of the slow tail, at any moment of the copy, up
+	// to the most a reading counts
+	private final long[] recent = new long[MAX_SLOW_TAIL_PROBES];
 
 	private int recentCount;
 
@@ -221,21 +252,29 @@ final class TailSampler {
 	}
 
 	/**
-	 * Return the slow tail: the share of the last {@link #SLOW_TAIL_PROBES} probes or
-	 * more (up to twice as many), taken at any moment of the copy, that were slower than
-	 * the slowest 1% of the probes taken while it paused, with the budget added;
-	 * {@code null} until there are enough of both. Each reading counts probes the last
-	 * one did not. This is the test that sees a copy slowing 2% of the workload's calls,
-	 * which doubles its p99 while its slowest 5% hardly move.
+	 * Return the slow tail once it tells: the probes taken at any moment of the copy
+	 * since the last reading, counted against the slowest 1% of the probes taken while it
+	 * paused with the budget added, as soon as they are at least 19 times likelier to
+	 * come from a copy that slows {@link #OVER_SHARE} of them than from one that slows
+	 * {@link #CALM_SHARE}, or the other way round, or after
+	 * {@link #MAX_SLOW_TAIL_PROBES}; {@code null} until then. Each reading counts probes
+	 * the last one did not. This is the test that sees a copy slowing 1% to 2% of the
+	 * workload's calls, which doubles its p99 while its slowest 5% hardly move; a reading
+	 * of a fixed few hundred probes could not tell those from chance.
 	 * @param budget the factor over the paused probes a probe may take
 	 * @return the slow tail, or {@code null}
 	 */
-	@Nullable Tail slowTail(double budget) {
+	@Nullable SlowTail slowTail(double budget) {
 		synchronized (this.lock) {
-			if (this.recentCount < SLOW_TAIL_PROBES || this.pausedCount < MIN_PAUSED_PROBES) {
+			if (this.recentCount < MIN_SLOW_TAIL_PROBES || this.pausedCount < MIN_PAUSED_PROBES) {
 				return null;
 			}
-			Tail tail = read(this.paused, this.pausedCount, PAUSED_QUANTILE, this.recent, this.recentCount, budget);
+			double threshold = threshold(this.paused, this.pausedCount, PAUSED_QUANTILE, budget);
+			SlowTail tail = new SlowTail(this.recentCount, slower(this.recent, this.recentCount, threshold), threshold,
+					busyShareNow());
+			if (!tail.over() && !tail.calm() && this.recentCount < MAX_SLOW_TAIL_PROBES) {
+				return null;
+			}
 			this.recentCount = 0;
 			return tail;
 		}
@@ -255,28 +294,35 @@ final class TailSampler {
 			if (this.copyingCount < MIN_PROBES || this.baselineCount < MIN_PROBES / 2) {
 				return null;
 			}
-			Tail tail = read(this.baseline, this.baselineCount, BASELINE_QUANTILE, this.copying, this.copyingCount,
-					budget);
+			double threshold = threshold(this.baseline, this.baselineCount, BASELINE_QUANTILE, budget);
+			Tail tail = new Tail(this.copyingCount, slower(this.copying, this.copyingCount, threshold), threshold,
+					busyShareNow());
 			this.copyingCount = 0;
 			return tail;
 		}
 	}
 
-	// under the lock: the probes slower than the yardstick's quantile with the budget
-	private Tail read(long[] yardstick, int yardstickCount, double quantile, long[] probes, int probeCount,
-			double budget) {
+	// the yardstick's quantile with the budget and the noise of a round trip added
+	private static double threshold(long[] yardstick, int yardstickCount, double quantile, double budget) {
 		long[] sorted = Arrays.copyOf(yardstick, yardstickCount);
 		Arrays.sort(sorted);
 		long slow = sorted[Math.min(sorted.length - 1, (int) (sorted.length * quantile))];
-		double threshold = slow * budget + BackfillPacer.PROBE_NOISE_NANOS;
+		return slow * budget + BackfillPacer.PROBE_NOISE_NANOS;
+	}
+
+	private static int slower(long[] probes, int probeCount, double threshold) {
 		int over = 0;
 		for (int i = 0; i < probeCount; i++) {
 			if (probes[i] > threshold) {
 				over++;
 			}
 		}
-		double busyShare = (this.busyChecks > 0) ? (double) busyCount() / this.busyChecks : 0;
-		return new Tail(probeCount, over, threshold, busyShare, quantile);
+		return over;
+	}
+
+	// under the lock
+	private double busyShareNow() {
+		return (this.busyChecks > 0) ? (double) busyCount() / this.busyChecks : 0;
 	}
 
 	/**
@@ -383,7 +429,8 @@ final class TailSampler {
 				this.pausedCount = Math.min(this.pausedCount + 1, this.paused.length);
 			}
 			if (this.recentCount == this.recent.length) {
-				// keep the newest half of a reading nobody took
+				// keep the newest half of a reading nobody took (no batch ended for a
+				// minute)
 				System.arraycopy(this.recent, this.recent.length / 2, this.recent, 0, this.recent.length / 2);
 				this.recentCount = this.recent.length / 2;
 			}
@@ -405,27 +452,22 @@ final class TailSampler {
 	}
 
 	/**
-	 * The probes taken while the copy ran since the last reading.
+	 * The probes taken while the copy ran since the last reading, against the baseline's
+	 * slowest 5%.
 	 *
 	 * @param probes how many
 	 * @param slow how many took longer than the threshold
 	 * @param threshold the slowest baseline probes' time with the budget added, in
 	 * nanoseconds
 	 * @param busyShare the share of the last checks that found another session busy
-	 * @param quantile the share of the yardstick's probes the threshold is above: the
-	 * baseline's slowest 5% for the tail, the paused probes' slowest 1% for the slow tail
 	 */
-	record Tail(int probes, int slow, double threshold, double busyShare, double quantile) {
-
-		Tail(int probes, int slow, double threshold, double busyShare) {
-			this(probes, slow, threshold, busyShare, BASELINE_QUANTILE);
-		}
+	record Tail(int probes, int slow, double threshold, double busyShare) {
 
 		/**
 		 * Whether a workload runs beside the copy and more probes were slow than chance
-		 * allows: the share expected of the yardstick's slowest ({@code 1 - quantile})
-		 * plus two standard deviations of that share over this many probes (a reading
-		 * counts many probes, so one reading decides).
+		 * allows: the share expected of the baseline's slowest 5% plus two standard
+		 * deviations of that share over this many probes (a reading counts many probes,
+		 * so one reading decides).
 		 * @return whether the workload's tail feels the copy
 		 */
 		boolean over() {
@@ -461,11 +503,70 @@ final class TailSampler {
 		}
 
 		private double expected() {
-			return 1 - this.quantile;
+			return 1 - BASELINE_QUANTILE;
 		}
 
 		private double deviation() {
 			return Math.sqrt(expected() * (1 - expected()) / this.probes);
+		}
+
+		double share() {
+			return (double) this.slow / this.probes;
+		}
+
+	}
+
+	/**
+	 * The probes taken at any moment of the copy since the last reading of the slow tail,
+	 * against the slowest 1% of those taken while it paused.
+	 *
+	 * @param probes how many
+	 * @param slow how many took longer than the threshold
+	 * @param threshold the paused probes' slowest 1% with the budget added, in
+	 * nanoseconds
+	 * @param busyShare the share of the last checks that found another session busy
+	 */
+	record SlowTail(int probes, int slow, double threshold, double busyShare) {
+
+		/**
+		 * Whether a workload runs beside the copy and the probes are at least 19 times
+		 * likelier to come from a copy that slows {@link #OVER_SHARE} of them than from
+		 * one that slows {@link #CALM_SHARE}.
+		 * @return whether the workload's p99 feels the copy
+		 */
+		boolean over() {
+			return this.busyShare >= MIN_BUSY_SHARE && evidence() >= DECISIVE_ODDS;
+		}
+
+		/**
+		 * Whether the copy may speed up: no workload, or probes at least 19 times
+		 * likelier to come from a copy that slows {@link #CALM_SHARE} of them than from
+		 * one that slows {@link #OVER_SHARE}. A reading neither over nor calm (the most
+		 * probes counted and still no telling) keeps the pace.
+		 * @return whether the copy may speed up
+		 */
+		boolean calm() {
+			return this.busyShare < MIN_BUSY_SHARE || evidence() <= -DECISIVE_ODDS;
+		}
+
+		/**
+		 * Whether the slow tail is calm with no more slow probes than
+		 * {@link #CALM_SHARE}: the copy may speed up by more than a step.
+		 * @return whether the tail is untouched
+		 */
+		boolean untouched() {
+			return this.busyShare < MIN_BUSY_SHARE || (calm() && share() <= CALM_SHARE);
+		}
+
+		/**
+		 * The log of the odds that the probes come from a copy slowing
+		 * {@link #OVER_SHARE} of them rather than {@link #CALM_SHARE}: above
+		 * {@link #DECISIVE_ODDS} the first, below its negative the second.
+		 * @return the log of the odds
+		 */
+		double evidence() {
+			return this.slow * Math.log(OVER_SHARE / CALM_SHARE)
+					+ (this.probes - this.slow) * Math.log((1 - OVER_SHARE) / (1 - CALM_SHARE));
 		}
 
 		double share() {

@@ -96,12 +96,12 @@ class BackfillPacerTests {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
 		Duration took = Duration.ofMillis(10);
 		// a workload beside the copy whose slow tail reads calm reading after reading
-		// (6 of 500 probes slow: more than chance's 1%, less than 1.4%): the copy grows
-		// one step a reading from 2.5% of the time
-		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 6, 0.1));
+		// (14 of 1800 probes slow: 0.78%, more than the 0.75% of a copy it bears, but
+		// 19 to 1 against 1.5%): the copy grows one step a reading from 2.5% of the time
+		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, took, tails(40, 2, 1800, 14, 0.1));
 		for (int i = 0; i < 20; i++) {
 			pace = pacer.nextPace(pace.batchSize(), pace.batchSize(),
-					took.multipliedBy(pace.batchSize()).dividedBy(1000), tails(40, 2, 500, 6, 0.1));
+					took.multipliedBy(pace.batchSize()).dividedBy(1000), tails(40, 2, 1800, 14, 0.1));
 		}
 		assertThat(pace.batchSize()).isEqualTo(20_000);
 		assertThat(pace.pause()).isPositive();
@@ -135,7 +135,7 @@ class BackfillPacerTests {
 		assertThat(calmTail.batchSize()).isEqualTo(10_000);
 		assertThat(calmTail.pause()).isEqualTo(held.pause());
 		// both within chance let it speed up again
-		BackfillPacer.Pace calm = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tails(40, 2, 500, 3, 0.1));
+		BackfillPacer.Pace calm = pacer.nextPace(10_000, 10_000, batch.dividedBy(2), tails(40, 2, 1000, 3, 0.1));
 		assertThat(calm.reason()).isNull();
 		assertThat(calm.batchSize()).isEqualTo(15_000);
 		assertThat(calm.pause()).isLessThan(slow.pause());
@@ -189,28 +189,38 @@ class BackfillPacerTests {
 		// calm tails of a few dozen probes do not see a p99: the pace holds
 		BackfillPacer.Pace held = pacer.nextPace(1000, 1000, took, tail(40, 2, 0.1));
 		assertThat(held.pause()).isEqualTo(started.pause());
-		// 3 of 500 probes over the paused probes' slowest 1% with the budget: calm (at
-		// most 1% and one standard deviation, 1.4%), one step up to 5% of the time
-		BackfillPacer.Pace grown = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 3, 0.1));
+		// 3 of 500 probes over the paused probes' slowest 1% with the budget: too few to
+		// tell a copy that slows 0.75% of them from one that slows 1.5%, the pace holds
+		BackfillPacer.Pace untold = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 3, 0.1));
+		assertThat(untold.reason()).isNull();
+		assertThat(untold.pause()).isEqualTo(started.pause());
+		// 3 of 1000: calm (19 to 1 for 0.75% against 1.5%), one step up to 5% of the time
+		BackfillPacer.Pace grown = pacer.nextPace(1000, 1000, took, tails(40, 2, 1000, 3, 0.1));
 		assertThat(grown.reason()).isNull();
 		assertThat(grown.pause()).isEqualTo(Duration.ofMillis(190));
-		// 12 of 500 (2.4%, at most 1.9% by chance): one reading backs off
+		// 12 of 500 (2.4%: 19 to 1 for 1.5% against 0.75%): one reading backs off
 		BackfillPacer.Pace over = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 12, 0.1));
 		assertThat(over.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
 		assertThat(over.pause()).isEqualTo(Duration.ofMillis(390));
 		assertThat(over.pacedBy()).startsWith("table-latency: 2.4% of the last 500 point reads on users took longer "
-				+ "than 0.300 ms (the slowest 1% while the copy pauses, 1.20x), at most 1.9% by chance; other "
-				+ "sessions busy 10% of the time");
-		// no more slow probes than chance explains: half as much again each reading
+				+ "than 0.300 ms (the slowest 1% while the copy pauses, 1.20x): at least 19 to 1 that the copy "
+				+ "slows 1.5% of them rather than 0.75%; other sessions busy 10% of the time");
+		// no more slow probes than a copy the workload bears: half as much again each
+		// reading
 		// (at least one step), 5%, 7.5%, then 11.25% of the time
 		BackfillPacer.Pace faster = over;
 		for (int i = 0; i < 3; i++) {
 			faster = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 0, 0.1));
 		}
 		assertThat(faster.pause()).isBetween(Duration.ofMillis(78), Duration.ofMillis(80));
-		// more than chance, within calm: one step, 13.75%
-		BackfillPacer.Pace step = pacer.nextPace(1000, 1000, took, tails(40, 2, 500, 6, 0.1));
+		// calm, with more slow probes than that: one step, 13.75%
+		BackfillPacer.Pace step = pacer.nextPace(1000, 1000, took, tails(40, 2, 1800, 14, 0.1));
 		assertThat(step.pause()).isBetween(Duration.ofMillis(62), Duration.ofMillis(64));
+		// a minute's probes at the share where the two break even (65 of 6000, 1.08%):
+		// neither over nor calm, the pace holds
+		BackfillPacer.Pace even = pacer.nextPace(1000, 1000, took, tails(40, 2, 6000, 65, 0.1));
+		assertThat(even.reason()).isNull();
+		assertThat(even.pause()).isEqualTo(step.pause());
 	}
 
 	@Test
@@ -271,8 +281,7 @@ class BackfillPacerTests {
 			double busyShare) {
 		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
 				new TailSampler.Tail(probes, slow, 170_000, busyShare),
-				new TailSampler.Tail(slowTailProbes, slowTailSlow, 300_000, busyShare, TailSampler.PAUSED_QUANTILE),
-				busyShare);
+				new TailSampler.SlowTail(slowTailProbes, slowTailSlow, 300_000, busyShare), busyShare);
 	}
 
 	private static BackfillImpact.Reading beforeTail(double busyShare) {

@@ -205,14 +205,14 @@ class TailSamplerTests {
 		try {
 			// no copy yet: the slow tail reads calm (or over only by chance: of two
 			// readings, at most one)
-			List<TailSampler.Tail> before = slowTails(sampler, 2);
+			List<TailSampler.SlowTail> before = slowTails(sampler, 2);
 			assertThat(before).as("slow tails without a copy: %s", before)
 				.allSatisfy((tail) -> assertThat(tail.busyShare()).isGreaterThanOrEqualTo(TailSampler.MIN_BUSY_SHARE));
-			assertThat(before.stream().filter(TailSampler.Tail::over)).hasSizeLessThanOrEqualTo(1);
+			assertThat(before.stream().filter(TailSampler.SlowTail::over)).hasSizeLessThanOrEqualTo(1);
 			copying.set(true);
-			AtomicReference<TailSampler.Tail> slow = new AtomicReference<>();
+			AtomicReference<TailSampler.SlowTail> slow = new AtomicReference<>();
 			await().atMost(Duration.ofSeconds(60)).until(() -> {
-				TailSampler.Tail tail = sampler.slowTail(1.2);
+				TailSampler.SlowTail tail = sampler.slowTail(1.2);
 				if (tail != null) {
 					slow.set(tail);
 				}
@@ -284,10 +284,11 @@ class TailSamplerTests {
 		return new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
 	}
 
-	private static List<TailSampler.Tail> slowTails(TailSampler sampler, int count) {
-		List<TailSampler.Tail> tails = new ArrayList<>();
-		await().atMost(Duration.ofSeconds(60)).until(() -> {
-			TailSampler.Tail tail = sampler.slowTail(1.2);
+	private static List<TailSampler.SlowTail> slowTails(TailSampler sampler, int count) {
+		List<TailSampler.SlowTail> tails = new ArrayList<>();
+		// a reading comes once it tells (seconds for a calm tail) or after a minute
+		await().atMost(Duration.ofSeconds(150)).until(() -> {
+			TailSampler.SlowTail tail = sampler.slowTail(1.2);
 			if (tail != null) {
 				tails.add(tail);
 			}
