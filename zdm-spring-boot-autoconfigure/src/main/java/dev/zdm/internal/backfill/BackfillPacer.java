@@ -167,9 +167,13 @@ public final class BackfillPacer {
 		long pauseNanos;
 		ThrottleReason reason = null;
 		String why = null;
+		long pauseSetting = this.settings.pause().toNanos();
+		// whether the pause setting, not the pacing, sets the pause now
+		boolean settingPauses;
 		if (!isPacing() || reading == null) {
 			size = nextBatchSize(batchSize, took);
-			pauseNanos = this.settings.pause().toNanos();
+			pauseNanos = pauseSetting;
+			settingPauses = pauseSetting > 0;
 		}
 		else {
 			double budget = budget();
@@ -281,8 +285,9 @@ public final class BackfillPacer {
 			// feel one that runs longer than it should
 			long most = idle ? this.settings.maxBatchSize() : Math.min(this.settings.maxBatchSize(), 2L * batchSize);
 			size = (int) Math.max(this.settings.minBatchSize(), Math.min(most, wanted));
-			pauseNanos = Math.max(this.settings.pause().toNanos(), Math.round(tookNanos * (1 - this.duty) / this.duty));
-			pauseNanos = Math.min(pauseNanos, this.settings.throttleCheckInterval().toNanos());
+			long paced = Math.round(tookNanos * (1 - this.duty) / this.duty);
+			pauseNanos = Math.min(Math.max(pauseSetting, paced), this.settings.throttleCheckInterval().toNanos());
+			settingPauses = pauseSetting > 0 && pauseSetting >= paced;
 		}
 		long ceiling = this.settings.maxRowsPerSecond();
 		if (ceiling > 0) {
@@ -305,7 +310,12 @@ public final class BackfillPacer {
 		if (reason != null) {
 			pacedBy = reason.value() + ": " + why + "; " + pace;
 		}
-		else if (this.duty < 1 && this.lastWhy != null) {
+		else if (settingPauses && pauseNanos == pauseSetting) {
+			// a fixed pace a user chose is no full pace: say which setting holds it
+			pacedBy = "the pause setting: at least " + this.settings.pause().toMillis() + " ms between batches; "
+					+ pace;
+		}
+		else if (isPacing() && this.duty < 1 && this.lastWhy != null) {
 			pacedBy = String.format(Locale.ROOT, "speeding up again, the copy runs %.0f%% of the time, after %s; %s",
 					this.duty * 100, this.lastWhy, pace);
 		}

@@ -270,6 +270,28 @@ class BackfillPacerTests {
 		assertThat(pace.batchSize()).isEqualTo(50_000);
 		assertThat(pace.pause()).isZero();
 		assertThat(pace.reason()).isNull();
+		assertThat(pace.pacedBy()).isNull();
+	}
+
+	@Test
+	void aFixedPauseThatHoldsTheCopySaysSoInsteadOfFullPace() {
+		// the fixed pace docs/backfill.md offers for a p99 that matters more than speed:
+		// no workload, so the pacing would run all the time, but the pause setting holds
+		BackfillSettings fixed = BackfillSettings.defaults()
+			.toBuilder()
+			.targetBatchDuration(Duration.ofMillis(5))
+			.pause(Duration.ofMillis(200))
+			.build();
+		BackfillPacer.Pace pace = pacer(fixed, List.of()).nextPace(1000, 1000, Duration.ofMillis(5), tail(40, 2, 0.0));
+		assertThat(pace.reason()).isNull();
+		assertThat(pace.pause()).isEqualTo(Duration.ofMillis(200));
+		assertThat(pace.pacedBy())
+			.isEqualTo("the pause setting: at least 200 ms between batches; batches of 1000 " + "rows, 200 ms pause");
+		// the same with pacing off
+		BackfillPacer.Pace unpaced = pacer(fixed.toBuilder().maxLatencyIncrease(Double.POSITIVE_INFINITY).build(),
+				List.of())
+			.nextPace(1000, 1000, Duration.ofMillis(5), null);
+		assertThat(unpaced.pacedBy()).startsWith("the pause setting: at least 200 ms between batches");
 	}
 
 	private static BackfillImpact.Reading tail(int probes, int slow, double busyShare) {
