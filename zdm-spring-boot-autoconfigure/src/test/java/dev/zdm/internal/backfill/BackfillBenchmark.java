@@ -85,12 +85,21 @@ class BackfillBenchmark {
 	private static final int WINDOWS = Integer.getInteger("zdm.benchmark.windows", 10);
 
 	/**
-	 * How long each copy under the workload runs before its windows: a copy of a large
-	 * table runs for minutes to hours, and the pacing's readings of the workload's p99
-	 * come every few seconds, so the windows read the pace it settles at, not its first
-	 * steps.
+	 * How long the copy at default settings runs under the workload before its windows: a
+	 * copy of a large table runs for minutes to hours, and the pacing's readings of the
+	 * workload's p99 come every 5 to 15 seconds under it, so the windows read the pace it
+	 * settles at, not its first steps.
 	 */
-	private static final Duration WARM_UP = Duration.ofSeconds(Integer.getInteger("zdm.benchmark.warm-up-seconds", 30));
+	private static final Duration WARM_UP = Duration
+		.ofSeconds(Integer.getInteger("zdm.benchmark.warm-up-seconds", 120));
+
+	/**
+	 * How long a copy at a fixed setting runs under the workload before its windows: its
+	 * pace is the same from the first batch, so only long enough for the table's pages
+	 * and the workload to settle.
+	 */
+	private static final Duration FIXED_WARM_UP = Duration
+		.ofSeconds(Integer.getInteger("zdm.benchmark.fixed-warm-up-seconds", 30));
 
 	/**
 	 * How often a copy on an idle database is polled until it is done.
@@ -559,7 +568,7 @@ class BackfillBenchmark {
 		else {
 			int workloadRows = Integer.getInteger("zdm.benchmark.pgbench-rows", WORKLOAD_ROWS);
 			List<WorkloadRun> runs = new ArrayList<>();
-			runs.add(workloadRun(service, pgbench, "defaults", BackfillSettings.defaults(), workloadRows));
+			runs.add(workloadRun(service, pgbench, "defaults", BackfillSettings.defaults(), workloadRows, WARM_UP));
 			for (String fixed : System.getProperty("zdm.benchmark.fixed", "5:200,10:200,20:200,40:200").split(",")) {
 				if (fixed.isBlank()) {
 					continue;
@@ -573,7 +582,7 @@ class BackfillBenchmark {
 					.build();
 				runs.add(workloadRun(service, pgbench,
 						"fixed " + parts[0].strip() + " ms batches, " + parts[1].strip() + " ms pause", settings,
-						workloadRows));
+						workloadRows, FIXED_WARM_UP));
 			}
 			System.out.println();
 			System.out.printf("%-44s %9s %9s %9s %9s %9s %9s %9s %7s %9s %9s%n",
@@ -592,8 +601,10 @@ class BackfillBenchmark {
 			}
 			WorkloadRun defaults = runs.get(0);
 			System.out.println("  p99 first: the workload alone for three windows before the copy starts; off: the "
-					+ "windows the copy is paused; on: the windows it copies; each copy ran " + WARM_UP.toSeconds()
-					+ " s under the workload before its windows (-Dzdm.benchmark.warm-up-seconds)");
+					+ "windows the copy is paused; on: the windows it copies; the copy at defaults ran "
+					+ WARM_UP.toSeconds()
+					+ " s under the workload before its windows (-Dzdm.benchmark.warm-up-seconds), " + "each fixed one "
+					+ FIXED_WARM_UP.toSeconds() + " s (-Dzdm.benchmark.fixed-warm-up-seconds)");
 			verdicts.add(verdict("workload p99 copying vs paused, defaults", defaults.p99Ratio(), "<=", 1.2));
 			verdicts.add(verdict("workload p99 copying vs before the copy started, defaults",
 					defaults.p99RatioToBefore(), "<=", 1.2));
@@ -821,7 +832,7 @@ class BackfillBenchmark {
 	 * windows; the latencies come from pgbench's own per-transaction log.
 	 */
 	private WorkloadRun workloadRun(BackfillService service, PgBench pgbench, String label, BackfillSettings settings,
-			int rows) throws Exception {
+			int rows, Duration warmUp) throws Exception {
 		String table = "pace_workload";
 		createTable(table, rows);
 		String id = "pace-" + Math.abs(label.hashCode());
@@ -830,7 +841,7 @@ class BackfillBenchmark {
 		long rowsCopied = 0;
 		long nanosCopying = 0;
 		try (PgBench.Run run = pgbench.start(postgres, table, rows, 1,
-				WINDOWS * 2 * WINDOW.toSeconds() + WARM_UP.toSeconds() + 60)) {
+				WINDOWS * 2 * WINDOW.toSeconds() + warmUp.toSeconds() + 60)) {
 			// the workload alone before any copy: what the paused windows would read if
 			// the copy left nothing behind in them (dirty pages, WAL, vacuums)
 			Thread.sleep(WINDOW.toMillis() / 2);
@@ -840,7 +851,7 @@ class BackfillBenchmark {
 			PhaseController controller = start(id, migration(id, table, settings), warmRunners());
 			await().atMost(Duration.ofMinutes(1))
 				.until(() -> service.progress(id) != null && service.progress(id).rowsDone() > 0);
-			Thread.sleep(WARM_UP.toMillis());
+			Thread.sleep(warmUp.toMillis());
 			for (int window = 0; window < WINDOWS; window++) {
 				service.pause(id);
 				await().atMost(Duration.ofSeconds(30))
