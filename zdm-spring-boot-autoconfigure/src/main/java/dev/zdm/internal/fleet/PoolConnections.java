@@ -21,14 +21,19 @@ public final class PoolConnections {
 	}
 
 	/**
-	 * Tell whether a failure is the pool's having no connection to give in time.
+	 * Tell whether a failure is the pool's having no connection to give in time, every
+	 * one in use. Hikari reports a database it cannot reach with the same
+	 * {@link SQLTransientConnectionException} ("Connection is not available, request
+	 * timed out"), but with the last failure to connect as its cause; that is not the
+	 * pool's running out, and giving the pool more connections would not help.
 	 * @param ex the failure
-	 * @return {@code true} if a cause is a connection request that timed out
+	 * @return {@code true} if a cause is a connection request that timed out with the
+	 * database reachable
 	 */
 	public static boolean ranOut(Throwable ex) {
 		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-			if (cause instanceof SQLTransientConnectionException) {
-				return true;
+			if (cause instanceof SQLTransientConnectionException timedOut) {
+				return timedOut.getCause() == null && timedOut.getNextException() == null;
 			}
 		}
 		return false;
