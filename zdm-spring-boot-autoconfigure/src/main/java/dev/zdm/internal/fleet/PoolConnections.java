@@ -13,9 +13,11 @@ public final class PoolConnections {
 	 * What to do when zdm's work found the pool empty.
 	 */
 	public static final String ADVICE = "Give the pool at least 3 connections more than the application uses at "
-			+ "once (spring.datasource.hikari.maximum-pool-size): zdm creates its tables at start-up with 2, an "
-			+ "expand, contract or abandon holds 3 while it runs (the session holding the migration's lock and "
-			+ "Flyway's two) and a running backfill 1 (see docs/backfill.md, \"Connection pools and PgBouncer\").";
+			+ "once, and 3 more for each further migration whose expand, contract or abandon runs at the same time "
+			+ "(spring.datasource.hikari.maximum-pool-size): zdm creates its tables at start-up with 2, an expand, "
+			+ "contract or abandon holds 3 while it runs (the session holding the migration's lock and Flyway's "
+			+ "two; the expands of migrations declared together run at once, in the background) and a running "
+			+ "backfill 1 (see docs/backfill.md, \"Connection pools and PgBouncer\").";
 
 	private PoolConnections() {
 	}
