@@ -24,6 +24,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.InitializingBean;
+import org.springframework.core.NestedExceptionUtils;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -124,54 +125,70 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	/**
 	 * Validate, prepare and join the fleet, then start heartbeating. Nothing is written
 	 * to the database until every declared migration has been validated.
-	 * @throws ZdmConfigurationException if a declaration is wrong
+	 * @throws ZdmConfigurationException if a declaration is wrong, or if the
+	 * application's pool had no connection left for a step of the start-up
 	 */
 	public void start() {
 		if (this.started) {
 			return;
 		}
 		List<MigrationDefinition> validated = new ArrayList<>();
-		for (MigrationDefinition migration : this.declared) {
-			MigrationState state = this.states.find(migration.id());
-			this.policy.refuseImpossible(migration, state);
-			MigrationDefinition resolved = this.validator.validateBeforeExpand(migration, state.isContracted());
-			this.participants.forEach((participant) -> participant.validate(resolved, state));
-			validated.add(resolved);
-		}
-		MigrationValidator.refuseClashes(validated);
-		this.participants.forEach((participant) -> participant.validateAll(validated));
-		if (validated.isEmpty()) {
-			logger.info("zdm: no migrations declared");
-		}
-		new ZdmSchema(this.dataSource, this.states.tables()).migrate();
-		for (MigrationDefinition migration : validated) {
-			this.states.register(migration.id());
-			MigrationState state = this.states.find(migration.id());
-			this.policy.refuseImpossible(migration, state);
-			this.participants.forEach((participant) -> participant.beforeJoin(migration, state));
-			MigrationRuntime runtime = new MigrationRuntime(migration);
-			// While the expand DDL runs in the background, the new schema is checked on
-			// the first heartbeat after.
-			if (limits(migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
-				runtime.expanded(validateAfterExpand(migration));
-			}
-			this.runtimes.put(migration.id(), runtime);
-		}
-		synchronized (this.heartbeatMonitor) {
-			this.runtimes.values().forEach(this::heartbeat);
-		}
-		// The contract may have been claimed between the checks above and this instance's
-		// first heartbeat.
+		// the step that is running, named if the pool has no connection left for it
+		String step = "read the migrations' state";
 		try {
-			for (MigrationRuntime runtime : this.runtimes.values()) {
-				this.policy.refuseImpossible(runtime.migration(), runtime.status().state());
+			for (MigrationDefinition migration : this.declared) {
+				step = "check migration '" + migration.id() + "' against the database";
+				MigrationState state = this.states.find(migration.id());
+				this.policy.refuseImpossible(migration, state);
+				MigrationDefinition resolved = this.validator.validateBeforeExpand(migration, state.isContracted());
+				this.participants.forEach((participant) -> participant.validate(resolved, state));
+				validated.add(resolved);
 			}
+			step = "check the migrations together";
+			MigrationValidator.refuseClashes(validated);
+			this.participants.forEach((participant) -> participant.validateAll(validated));
+			if (validated.isEmpty()) {
+				logger.info("zdm: no migrations declared");
+			}
+			new ZdmSchema(this.dataSource, this.states.tables()).migrate();
+			for (MigrationDefinition migration : validated) {
+				step = "prepare migration '" + migration.id() + "' on this instance";
+				this.states.register(migration.id());
+				MigrationState state = this.states.find(migration.id());
+				this.policy.refuseImpossible(migration, state);
+				this.participants.forEach((participant) -> participant.beforeJoin(migration, state));
+				MigrationRuntime runtime = new MigrationRuntime(migration);
+				// While the expand DDL runs in the background, the new schema is checked
+				// on the first heartbeat after.
+				if (limits(migration).stream().noneMatch((limit) -> limit.highest() == Phase.EXPAND)) {
+					runtime.expanded(validateAfterExpand(migration));
+				}
+				this.runtimes.put(migration.id(), runtime);
+			}
+			synchronized (this.heartbeatMonitor) {
+				for (MigrationRuntime runtime : this.runtimes.values()) {
+					step = "join the fleet with migration '" + runtime.migration().id() + "' (its first heartbeat)";
+					heartbeat(runtime);
+				}
+			}
+			// The contract may have been claimed between the checks above and this
+			// instance's first heartbeat.
+			try {
+				for (MigrationRuntime runtime : this.runtimes.values()) {
+					this.policy.refuseImpossible(runtime.migration(), runtime.status().state());
+				}
+			}
+			catch (ZdmConfigurationException ex) {
+				this.registry.remove(this.instance.instanceId());
+				throw ex;
+			}
+			step = "heartbeat while it waits for the fleet to step back";
+			waitForFleetToStepBack();
 		}
-		catch (ZdmConfigurationException ex) {
-			this.registry.remove(this.instance.instanceId());
-			throw ex;
+		catch (RuntimeException ex) {
+			throw (ex instanceof ZdmConfigurationException || !PoolConnections.ranOut(ex)) ? ex
+					: poolRanOut(step, validated, ex);
 		}
-		waitForFleetToStepBack();
 		this.started = true;
 		this.heartbeatExecutor = Executors.newSingleThreadScheduledExecutor((runnable) -> {
 			Thread thread = new Thread(runnable, "zdm-heartbeat-" + threadCounter.incrementAndGet());
@@ -180,6 +197,26 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		});
 		long interval = this.settings.heartbeatInterval().toMillis();
 		this.heartbeatExecutor.scheduleWithFixedDelay(this::heartbeatAll, interval, interval, TimeUnit.MILLISECONDS);
+	}
+
+	// Names what may hold the pool's connections as far as zdm knows it: its own work in
+	// the background (an expand holds 3 connections while it runs, for as long as it
+	// waits for its lock).
+	private ZdmConfigurationException poolRanOut(String step, List<MigrationDefinition> migrations,
+			RuntimeException ex) {
+		StringBuilder description = new StringBuilder("zdm's start-up could not get a connection from the "
+				+ "application's pool within the pool's connection timeout to " + step + ": "
+				+ NestedExceptionUtils.getMostSpecificCause(ex).getMessage());
+		List<String> held = new ArrayList<>();
+		for (MigrationDefinition migration : migrations) {
+			for (PhaseLimit limit : limits(migration)) {
+				held.add("migration '" + migration.id() + "' held at " + limit.highest() + " (" + limit.reason() + ")");
+			}
+		}
+		if (!held.isEmpty()) {
+			description.append(". zdm's work in progress then: ").append(String.join("; ", held));
+		}
+		return new ZdmConfigurationException(null, description.toString(), PoolConnections.ADVICE, ex);
 	}
 
 	/**

@@ -13,22 +13,29 @@ public final class PoolConnections {
 	 * What to do when zdm's work found the pool empty.
 	 */
 	public static final String ADVICE = "Give the pool at least 3 connections more than the application uses at "
-			+ "once (spring.datasource.hikari.maximum-pool-size): zdm creates its tables at start-up with 2, an "
-			+ "expand, contract or abandon holds 3 while it runs (the session holding the migration's lock and "
-			+ "Flyway's two) and a running backfill 1 (see docs/backfill.md, \"Connection pools and PgBouncer\").";
+			+ "once, and 3 more for each further migration whose expand, contract or abandon runs at the same time "
+			+ "(spring.datasource.hikari.maximum-pool-size): zdm creates its tables at start-up with 2, an expand, "
+			+ "contract or abandon holds 3 while it runs (the session holding the migration's lock and Flyway's "
+			+ "two; the expands of migrations declared together run at once, in the background) and a running "
+			+ "backfill 1 (see docs/backfill.md, \"Connection pools and PgBouncer\").";
 
 	private PoolConnections() {
 	}
 
 	/**
-	 * Tell whether a failure is the pool's having no connection to give in time.
+	 * Tell whether a failure is the pool's having no connection to give in time, every
+	 * one in use. Hikari reports a database it cannot reach with the same
+	 * {@link SQLTransientConnectionException} ("Connection is not available, request
+	 * timed out"), but with the last failure to connect as its cause; that is not the
+	 * pool's running out, and giving the pool more connections would not help.
 	 * @param ex the failure
-	 * @return {@code true} if a cause is a connection request that timed out
+	 * @return {@code true} if a cause is a connection request that timed out with the
+	 * database reachable
 	 */
 	public static boolean ranOut(Throwable ex) {
 		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-			if (cause instanceof SQLTransientConnectionException) {
-				return true;
+			if (cause instanceof SQLTransientConnectionException timedOut) {
+				return timedOut.getCause() == null && timedOut.getNextException() == null;
 			}
 		}
 		return false;
