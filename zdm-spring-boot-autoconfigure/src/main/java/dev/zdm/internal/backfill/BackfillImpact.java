@@ -153,8 +153,8 @@ final class BackfillImpact {
 			this.autovacuumCheckedAt = checkedAt;
 		}
 		TailSampler sampler = this.sampler;
-		TailSampler.Tail tail = (sampler != null) ? sampler.tail(budget) : null;
-		TailSampler.SlowTail slowTail = (sampler != null) ? sampler.slowTail(budget) : null;
+		Tail tail = (sampler != null) ? sampler.tail(budget) : null;
+		SlowTail slowTail = (sampler != null) ? sampler.slowTail(budget) : null;
 		double busyShare = (sampler != null) ? sampler.busyShare() : Double.NaN;
 		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase, tail,
 				slowTail, busyShare);
@@ -201,11 +201,10 @@ final class BackfillImpact {
 	 * {@code NaN}
 	 */
 	record Reading(double probe, double baselineProbe, double application, double baselineApplication,
-			@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail, TailSampler.@Nullable SlowTail slowTail,
-			double busyShare) {
+			@Nullable String autovacuumPhase, @Nullable Tail tail, @Nullable SlowTail slowTail, double busyShare) {
 
 		Reading(double probe, double baselineProbe, double application, double baselineApplication,
-				@Nullable String autovacuumPhase, TailSampler.@Nullable Tail tail, double busyShare) {
+				@Nullable String autovacuumPhase, @Nullable Tail tail, double busyShare) {
 			this(probe, baselineProbe, application, baselineApplication, autovacuumPhase, tail, null, busyShare);
 		}
 

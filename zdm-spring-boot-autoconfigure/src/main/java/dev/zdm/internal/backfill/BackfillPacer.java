@@ -193,7 +193,7 @@ public final class BackfillPacer {
 						reading.application() / reading.baselineApplication(), budget);
 			}
 			else if (reading.tail() != null && reading.tail().over()) {
-				TailSampler.Tail tail = reading.tail();
+				Tail tail = reading.tail();
 				reason = ThrottleReason.TABLE_LATENCY;
 				over = String.format(Locale.ROOT,
 						"%.0f%% of %d point reads on %s taken at any moment of the copy took longer than %.3f ms "
@@ -203,14 +203,14 @@ public final class BackfillPacer {
 						tail.allowed() * 100, tail.busyShare() * 100);
 			}
 			else if (reading.slowTail() != null && reading.slowTail().over()) {
-				TailSampler.SlowTail slow = reading.slowTail();
+				SlowTail slow = reading.slowTail();
 				reason = ThrottleReason.TABLE_LATENCY;
 				over = String.format(Locale.ROOT,
 						"%.1f%% of the last %d point reads on %s took longer than %.3f ms (the slowest 1%% while the "
 								+ "copy pauses, %.2fx): at least 19 to 1 that the copy slows %.1f%% of them rather "
 								+ "than %.2f%%; other sessions busy %.0f%% of the time",
 						slow.share() * 100, slow.probes(), this.migration.table(), slow.threshold() / 1e6, budget,
-						TailSampler.OVER_SHARE * 100, TailSampler.CALM_SHARE * 100, slow.busyShare() * 100);
+						SlowTail.OVER_SHARE * 100, SlowTail.CALM_SHARE * 100, slow.busyShare() * 100);
 			}
 			else if (!Double.isNaN(reading.baselineProbe())
 					&& reading.probe() > reading.baselineProbe() * budget + PROBE_NOISE_NANOS) {
@@ -226,11 +226,11 @@ public final class BackfillPacer {
 			// one reading over the budget may be noise on a busy machine: two in a row
 			// (or autovacuum, or the tail, whose reading already counts many probes
 			// against chance) make the copy back off
-			TailSampler.Tail tail = reading.tail();
+			Tail tail = reading.tail();
 			if (tail != null) {
 				this.tailHolds = !tail.calm();
 			}
-			TailSampler.SlowTail slowTail = reading.slowTail();
+			SlowTail slowTail = reading.slowTail();
 			boolean confirmed = over != null && (this.lastOver == reason || reason == ThrottleReason.AUTOVACUUM
 					|| (tail != null && tail.over()) || (slowTail != null && slowTail.over()));
 			this.lastOver = reason;

@@ -78,30 +78,6 @@ final class TailSampler {
 	static final double PAUSED_QUANTILE = 0.99;
 
 	/**
-	 * The share of probes over the slow tail's line the test takes for a copy the
-	 * workload bears: three quarters of the 1% expected of the paused probes' slowest 1%
-	 * (with the budget added, a copy that slows no one reads about 0.8%, measured under
-	 * issue 21's pgbench workload).
-	 */
-	static final double CALM_SHARE = 0.0075;
-
-	/**
-	 * The share of probes over the slow tail's line the test takes for a copy the
-	 * workload feels: one and a half times the 1% of a p99; a copy running a tenth of the
-	 * time beside issue 21's pgbench workload doubled its p99 and read 1.7%.
-	 */
-	static final double OVER_SHARE = 0.015;
-
-	/**
-	 * The odds, in natural logarithm, one share must have over the other for the slow
-	 * tail to read over or calm: 19 to 1, so each is wrong at most one time in twenty at
-	 * the shares above (Wald's sequential probability ratio test). The two shares break
-	 * even at about 1.08%: the copy grows while fewer probes than that are over the line,
-	 * and backs off while more are.
-	 */
-	static final double DECISIVE_ODDS = Math.log(19);
-
-	/**
 	 * Fewest probes a reading of the slow tail counts: a second's worth. A copy that
 	 * slows one probe in ten reads over after about 60 probes, one that slows none calm
 	 * after about 400, one at the break-even share may take many thousands.
@@ -255,8 +231,8 @@ final class TailSampler {
 	 * Return the slow tail once it tells: the probes taken at any moment of the copy
 	 * since the last reading, counted against the slowest 1% of the probes taken while it
 	 * paused with the budget added, as soon as they are at least 19 times likelier to
-	 * come from a copy that slows {@link #OVER_SHARE} of them than from one that slows
-	 * {@link #CALM_SHARE}, or the other way round, or after
+	 * come from a copy that slows {@link SlowTail#OVER_SHARE} of them than from one that
+	 * slows {@link SlowTail#CALM_SHARE}, or the other way round, or after
 	 * {@link #MAX_SLOW_TAIL_PROBES}; {@code null} until then. Each reading counts probes
 	 * the last one did not. This is the test that sees a copy slowing 1% to 2% of the
 	 * workload's calls, which doubles its p99 while its slowest 5% hardly move; a reading
@@ -449,130 +425,6 @@ final class TailSampler {
 				this.copying[this.copyingCount++] = took;
 			}
 		}
-	}
-
-	/**
-	 * The probes taken while the copy ran since the last reading, against the baseline's
-	 * slowest 5%.
-	 *
-	 * @param probes how many
-	 * @param slow how many took longer than the threshold
-	 * @param threshold the slowest baseline probes' time with the budget added, in
-	 * nanoseconds
-	 * @param busyShare the share of the last checks that found another session busy
-	 */
-	record Tail(int probes, int slow, double threshold, double busyShare) {
-
-		/**
-		 * Whether a workload runs beside the copy and more probes were slow than chance
-		 * allows: the share expected of the baseline's slowest 5% plus two standard
-		 * deviations of that share over this many probes (a reading counts many probes,
-		 * so one reading decides).
-		 * @return whether the workload's tail feels the copy
-		 */
-		boolean over() {
-			return this.busyShare >= MIN_BUSY_SHARE && share() > allowed();
-		}
-
-		/**
-		 * Whether the tail is calm enough for the copy to speed up: no workload, or no
-		 * more slow probes than the expected share plus one standard deviation. Between
-		 * calm and over the copy keeps its pace, so that it settles near what the
-		 * workload can bear instead of swinging around it.
-		 * @return whether the copy may speed up
-		 */
-		boolean calm() {
-			return this.busyShare < MIN_BUSY_SHARE || share() <= expected() + deviation();
-		}
-
-		/**
-		 * Whether no more probes were slow than the share expected by chance: the copy
-		 * left this tail alone.
-		 * @return whether the tail is untouched
-		 */
-		boolean untouched() {
-			return this.busyShare < MIN_BUSY_SHARE || share() <= expected();
-		}
-
-		/**
-		 * The largest share of slow probes chance explains.
-		 * @return the share
-		 */
-		double allowed() {
-			return expected() + 2 * deviation();
-		}
-
-		private double expected() {
-			return 1 - BASELINE_QUANTILE;
-		}
-
-		private double deviation() {
-			return Math.sqrt(expected() * (1 - expected()) / this.probes);
-		}
-
-		double share() {
-			return (double) this.slow / this.probes;
-		}
-
-	}
-
-	/**
-	 * The probes taken at any moment of the copy since the last reading of the slow tail,
-	 * against the slowest 1% of those taken while it paused.
-	 *
-	 * @param probes how many
-	 * @param slow how many took longer than the threshold
-	 * @param threshold the paused probes' slowest 1% with the budget added, in
-	 * nanoseconds
-	 * @param busyShare the share of the last checks that found another session busy
-	 */
-	record SlowTail(int probes, int slow, double threshold, double busyShare) {
-
-		/**
-		 * Whether a workload runs beside the copy and the probes are at least 19 times
-		 * likelier to come from a copy that slows {@link #OVER_SHARE} of them than from
-		 * one that slows {@link #CALM_SHARE}.
-		 * @return whether the workload's p99 feels the copy
-		 */
-		boolean over() {
-			return this.busyShare >= MIN_BUSY_SHARE && evidence() >= DECISIVE_ODDS;
-		}
-
-		/**
-		 * Whether the copy may speed up: no workload, or probes at least 19 times
-		 * likelier to come from a copy that slows {@link #CALM_SHARE} of them than from
-		 * one that slows {@link #OVER_SHARE}. A reading neither over nor calm (the most
-		 * probes counted and still no telling) keeps the pace.
-		 * @return whether the copy may speed up
-		 */
-		boolean calm() {
-			return this.busyShare < MIN_BUSY_SHARE || evidence() <= -DECISIVE_ODDS;
-		}
-
-		/**
-		 * Whether the slow tail is calm with no more slow probes than
-		 * {@link #CALM_SHARE}: the copy may speed up by more than a step.
-		 * @return whether the tail is untouched
-		 */
-		boolean untouched() {
-			return this.busyShare < MIN_BUSY_SHARE || (calm() && share() <= CALM_SHARE);
-		}
-
-		/**
-		 * The log of the odds that the probes come from a copy slowing
-		 * {@link #OVER_SHARE} of them rather than {@link #CALM_SHARE}: above
-		 * {@link #DECISIVE_ODDS} the first, below its negative the second.
-		 * @return the log of the odds
-		 */
-		double evidence() {
-			return this.slow * Math.log(OVER_SHARE / CALM_SHARE)
-					+ (this.probes - this.slow) * Math.log((1 - OVER_SHARE) / (1 - CALM_SHARE));
-		}
-
-		double share() {
-			return (double) this.slow / this.probes;
-		}
-
 	}
 
 }

@@ -1,18 +1,14 @@
 package dev.zdm.internal.fleet;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -24,7 +20,6 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.InitializingBean;
-import org.springframework.core.NestedExceptionUtils;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -49,13 +44,6 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	private static final Log logger = LogFactory.getLog(PhaseController.class);
 
 	private static final AtomicInteger threadCounter = new AtomicInteger();
-
-	/**
-	 * The longest a graceful stop waits to leave the fleet: with the database down, the
-	 * pool would otherwise hold the stop for its own connection timeout (30 s by
-	 * default), past many a platform's grace period.
-	 */
-	private static final Duration LEAVE_BOUND = Duration.ofSeconds(5);
 
 	private final DataSource dataSource;
 
@@ -199,24 +187,17 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		this.heartbeatExecutor.scheduleWithFixedDelay(this::heartbeatAll, interval, interval, TimeUnit.MILLISECONDS);
 	}
 
-	// Names what may hold the pool's connections as far as zdm knows it: its own work in
-	// the background (an expand holds 3 connections while it runs, for as long as it
-	// waits for its lock).
+	// names what may hold the pool's connections as far as zdm knows it: its own work
+	// in the background
 	private ZdmConfigurationException poolRanOut(String step, List<MigrationDefinition> migrations,
 			RuntimeException ex) {
-		StringBuilder description = new StringBuilder("zdm's start-up could not get a connection from the "
-				+ "application's pool within the pool's connection timeout to " + step + ": "
-				+ NestedExceptionUtils.getMostSpecificCause(ex).getMessage());
 		List<String> held = new ArrayList<>();
 		for (MigrationDefinition migration : migrations) {
 			for (PhaseLimit limit : limits(migration)) {
 				held.add("migration '" + migration.id() + "' held at " + limit.highest() + " (" + limit.reason() + ")");
 			}
 		}
-		if (!held.isEmpty()) {
-			description.append(". zdm's work in progress then: ").append(String.join("; ", held));
-		}
-		return new ZdmConfigurationException(null, description.toString(), PoolConnections.ADVICE, ex);
+		return PoolConnections.startUpFailed(step, held, ex);
 	}
 
 	/**
@@ -240,39 +221,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		for (MigrationRuntime runtime : this.runtimes.values()) {
 			this.participants.forEach((participant) -> quietly(participant::beforeLeave, runtime.migration()));
 		}
-		leaveFleet();
-	}
-
-	/**
-	 * Remove this instance from the fleet, waiting at most {@link #LEAVE_BOUND} (or the
-	 * fleet timeout, if shorter): an instance that cannot leave drops out after the fleet
-	 * timeout anyway.
-	 */
-	private void leaveFleet() {
-		Duration bound = (this.settings.timeout().compareTo(LEAVE_BOUND) < 0) ? this.settings.timeout() : LEAVE_BOUND;
-		String instanceId = this.instance.instanceId();
-		CompletableFuture<Void> leaving = CompletableFuture.runAsync(() -> this.registry.remove(instanceId), (task) -> {
-			Thread thread = new Thread(task, "zdm-leave-" + threadCounter.incrementAndGet());
-			thread.setDaemon(true);
-			thread.start();
-		});
-		try {
-			leaving.get(bound.toMillis(), TimeUnit.MILLISECONDS);
-			logger.info("zdm: instance " + instanceId + " left the fleet");
-		}
-		catch (TimeoutException ex) {
-			logger.warn("zdm: could not leave the fleet within " + bound
-					+ " (is the database reachable?); the instance drops out of it after " + this.settings.timeout());
-		}
-		catch (ExecutionException ex) {
-			Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
-			logger.warn("zdm: could not leave the fleet (" + cause.getMessage()
-					+ "); the instance drops out of it after " + this.settings.timeout());
-			logger.debug("zdm: leaving the fleet failed", cause);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-		}
+		FleetLeave.leave(this.registry, this.instance.instanceId(), this.settings.timeout());
 	}
 
 	/**

@@ -1,6 +1,11 @@
 package dev.zdm.internal.fleet;
 
 import java.sql.SQLTransientConnectionException;
+import java.util.List;
+
+import org.springframework.core.NestedExceptionUtils;
+
+import dev.zdm.migration.ZdmConfigurationException;
 
 /**
  * What zdm's own work takes of the application's connection pool, and how to tell that a
@@ -39,6 +44,23 @@ public final class PoolConnections {
 			}
 		}
 		return false;
+	}
+
+	/**
+	 * Return the failure of a start-up step the pool had no connection left for.
+	 * @param step the step, in words ("join the fleet with migration 'x'")
+	 * @param held zdm's work in progress then that may hold the pool's connections
+	 * @param ex the failure
+	 * @return the failure, with what to do
+	 */
+	static ZdmConfigurationException startUpFailed(String step, List<String> held, RuntimeException ex) {
+		StringBuilder description = new StringBuilder("zdm's start-up could not get a connection from the "
+				+ "application's pool within the pool's connection timeout to " + step + ": "
+				+ NestedExceptionUtils.getMostSpecificCause(ex).getMessage());
+		if (!held.isEmpty()) {
+			description.append(". zdm's work in progress then: ").append(String.join("; ", held));
+		}
+		return new ZdmConfigurationException(null, description.toString(), ADVICE, ex);
 	}
 
 }

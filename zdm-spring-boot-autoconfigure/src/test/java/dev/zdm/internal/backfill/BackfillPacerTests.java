@@ -296,14 +296,14 @@ class BackfillPacerTests {
 
 	private static BackfillImpact.Reading tail(int probes, int slow, double busyShare) {
 		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
-				new TailSampler.Tail(probes, slow, 170_000, busyShare), busyShare);
+				new Tail(probes, slow, 170_000, busyShare), busyShare);
 	}
 
 	private static BackfillImpact.Reading tails(int probes, int slow, int slowTailProbes, int slowTailSlow,
 			double busyShare) {
 		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
-				new TailSampler.Tail(probes, slow, 170_000, busyShare),
-				new TailSampler.SlowTail(slowTailProbes, slowTailSlow, 300_000, busyShare), busyShare);
+				new Tail(probes, slow, 170_000, busyShare),
+				new SlowTail(slowTailProbes, slowTailSlow, 300_000, busyShare), busyShare);
 	}
 
 	private static BackfillImpact.Reading beforeTail(double busyShare) {

@@ -6,8 +6,8 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for {@link TailSampler.SlowTail}: the sequential test that tells a copy the
- * workload's p99 bears (0.75% of the probes over the line) from one it feels (1.5%).
+ * Tests for {@link SlowTail}: the sequential test that tells a copy the workload's p99
+ * bears (0.75% of the probes over the line) from one it feels (1.5%).
  */
 @Tag("no-database")
 class SlowTailTests {
@@ -17,7 +17,7 @@ class SlowTailTests {
 	@Test
 	void aCopyThatSlowsManyProbesReadsOverWithinASecondsProbes() {
 		// 6 of 100 (6%): 19 to 1 for 1.5% long before a fixed reading of 500 would tell
-		TailSampler.SlowTail tail = slowTail(100, 6);
+		SlowTail tail = slowTail(100, 6);
 		assertThat(tail.over()).isTrue();
 		assertThat(tail.calm()).isFalse();
 		// 5 of 100: not yet
@@ -48,24 +48,24 @@ class SlowTailTests {
 	@Test
 	void betweenTheTwoSharesNeitherIsToldAndTheReadingKeepsThePace() {
 		// 1.08%, where the two shares break even: a minute's probes tell neither
-		TailSampler.SlowTail even = slowTail(6000, 65);
+		SlowTail even = slowTail(6000, 65);
 		assertThat(even.over()).isFalse();
 		assertThat(even.calm()).isFalse();
 		// calm, but with more slow probes than a copy the workload bears: one step only
-		TailSampler.SlowTail calm = slowTail(1800, 14);
+		SlowTail calm = slowTail(1800, 14);
 		assertThat(calm.calm()).isTrue();
 		assertThat(calm.untouched()).isFalse();
 	}
 
 	@Test
 	void withoutAWorkloadNothingIsOverAndEverythingCalm() {
-		TailSampler.SlowTail alone = new TailSampler.SlowTail(100, 50, 300_000, 0.01);
+		SlowTail alone = new SlowTail(100, 50, 300_000, 0.01);
 		assertThat(alone.over()).isFalse();
 		assertThat(alone.calm()).isTrue();
 	}
 
-	private static TailSampler.SlowTail slowTail(int probes, int slow) {
-		return new TailSampler.SlowTail(probes, slow, 300_000, BUSY);
+	private static SlowTail slowTail(int probes, int slow) {
+		return new SlowTail(probes, slow, 300_000, BUSY);
 	}
 
 }

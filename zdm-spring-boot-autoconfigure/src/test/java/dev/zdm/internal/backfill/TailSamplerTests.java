@@ -114,29 +114,29 @@ class TailSamplerTests {
 			// nothing slows the reads: the tail does not read over, but by chance, which
 			// a reading allows for two standard deviations (a few percent of readings,
 			// more on a busy machine): of five readings, at most one
-			List<TailSampler.Tail> calm = new ArrayList<>();
+			List<Tail> calm = new ArrayList<>();
 			await().atMost(Duration.ofSeconds(30)).until(() -> {
-				TailSampler.Tail tail = sampler.tail(1.2);
+				Tail tail = sampler.tail(1.2);
 				if (tail != null && tail.busyShare() >= TailSampler.MIN_BUSY_SHARE) {
 					calm.add(tail);
 				}
 				return calm.size() >= 5;
 			});
-			assertThat(calm.stream().filter(TailSampler.Tail::over)).as("tails without impact: %s", calm)
+			assertThat(calm.stream().filter(Tail::over)).as("tails without impact: %s", calm)
 				.hasSizeLessThanOrEqualTo(1);
 			blocking.set(true);
-			AtomicReference<TailSampler.Tail> slow = new AtomicReference<>();
+			AtomicReference<Tail> slow = new AtomicReference<>();
 			await().atMost(Duration.ofSeconds(30)).until(() -> {
-				TailSampler.Tail tail = sampler.tail(1.2);
+				Tail tail = sampler.tail(1.2);
 				slow.set(tail);
 				return tail != null && tail.over();
 			});
 			assertThat(slow.get().share()).isGreaterThan(0.1);
 			// the same slow reads with no one else committing: only the probe feels them
 			workload.set(false);
-			AtomicReference<TailSampler.Tail> alone = new AtomicReference<>();
+			AtomicReference<Tail> alone = new AtomicReference<>();
 			await().atMost(Duration.ofSeconds(30)).until(() -> {
-				TailSampler.Tail tail = sampler.tail(1.2);
+				Tail tail = sampler.tail(1.2);
 				alone.set(tail);
 				return tail != null && tail.busyShare() < TailSampler.MIN_BUSY_SHARE;
 			});
@@ -205,14 +205,14 @@ class TailSamplerTests {
 		try {
 			// no copy yet: the slow tail reads calm (or over only by chance: of two
 			// readings, at most one)
-			List<TailSampler.SlowTail> before = slowTails(sampler, 2);
+			List<SlowTail> before = slowTails(sampler, 2);
 			assertThat(before).as("slow tails without a copy: %s", before)
 				.allSatisfy((tail) -> assertThat(tail.busyShare()).isGreaterThanOrEqualTo(TailSampler.MIN_BUSY_SHARE));
-			assertThat(before.stream().filter(TailSampler.SlowTail::over)).hasSizeLessThanOrEqualTo(1);
+			assertThat(before.stream().filter(SlowTail::over)).hasSizeLessThanOrEqualTo(1);
 			copying.set(true);
-			AtomicReference<TailSampler.SlowTail> slow = new AtomicReference<>();
+			AtomicReference<SlowTail> slow = new AtomicReference<>();
 			await().atMost(Duration.ofSeconds(60)).until(() -> {
-				TailSampler.SlowTail tail = sampler.slowTail(1.2);
+				SlowTail tail = sampler.slowTail(1.2);
 				if (tail != null) {
 					slow.set(tail);
 				}
@@ -284,11 +284,11 @@ class TailSamplerTests {
 		return new BackfillBatches(migration, BackfillStatements.of(migration), "tail", true);
 	}
 
-	private static List<TailSampler.SlowTail> slowTails(TailSampler sampler, int count) {
-		List<TailSampler.SlowTail> tails = new ArrayList<>();
+	private static List<SlowTail> slowTails(TailSampler sampler, int count) {
+		List<SlowTail> tails = new ArrayList<>();
 		// a reading comes once it tells (seconds for a calm tail) or after a minute
 		await().atMost(Duration.ofSeconds(150)).until(() -> {
-			TailSampler.SlowTail tail = sampler.slowTail(1.2);
+			SlowTail tail = sampler.slowTail(1.2);
 			if (tail != null) {
 				tails.add(tail);
 			}
@@ -341,7 +341,7 @@ class TailSamplerTests {
 				await().atMost(Duration.ofSeconds(30)).until(() -> sampler.baselineProbes() >= 30);
 				sampler.baselineWindow(false);
 				// readings over more than one window of checks, all while the copy runs
-				List<TailSampler.Tail> idle = readings(sampler, 6);
+				List<Tail> idle = readings(sampler, 6);
 				assertThat(service.progress("own").state()).isEqualTo(BackfillState.RUNNING);
 				assertThat(idle).as("readings beside zdm's own statements only")
 					.allSatisfy((tail) -> assertThat(tail.busyShare()).isLessThan(TailSampler.MIN_BUSY_SHARE));
@@ -362,9 +362,9 @@ class TailSamplerTests {
 						}
 					}
 				}));
-				AtomicReference<TailSampler.Tail> busy = new AtomicReference<>();
+				AtomicReference<Tail> busy = new AtomicReference<>();
 				await().atMost(Duration.ofSeconds(30)).until(() -> {
-					TailSampler.Tail tail = sampler.tail(1.2);
+					Tail tail = sampler.tail(1.2);
 					busy.set(tail);
 					return tail != null && tail.busyShare() >= TailSampler.MIN_BUSY_SHARE;
 				});
@@ -383,10 +383,10 @@ class TailSamplerTests {
 		}
 	}
 
-	private static List<TailSampler.Tail> readings(TailSampler sampler, int count) {
-		List<TailSampler.Tail> readings = new CopyOnWriteArrayList<>();
+	private static List<Tail> readings(TailSampler sampler, int count) {
+		List<Tail> readings = new CopyOnWriteArrayList<>();
 		await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
-			TailSampler.Tail tail = sampler.tail(1.2);
+			Tail tail = sampler.tail(1.2);
 			if (tail != null) {
 				readings.add(tail);
 			}
