@@ -89,8 +89,8 @@ final class TailSampler {
 
 	/**
 	 * Fewest probes a reading of the slow tail counts: a second's worth. A copy that
-	 * slows one probe in ten reads over after about 60 probes, one that slows none calm
-	 * after about 400, one at the break-even share may take many thousands.
+	 * slows one probe in ten reads over at the first reading, one that slows none calm
+	 * after 389 probes, one at the break-even share may take many thousands.
 	 */
 	static final int MIN_SLOW_TAIL_PROBES = 100;
 
