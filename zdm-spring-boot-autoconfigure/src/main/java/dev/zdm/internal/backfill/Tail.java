@@ -35,15 +35,6 @@ record Tail(int probes, int slow, double threshold, double busyShare) {
 	}
 
 	/**
-	 * Whether no more probes were slow than the share expected by chance: the copy left
-	 * this tail alone.
-	 * @return whether the tail is untouched
-	 */
-	boolean untouched() {
-		return this.busyShare < TailSampler.MIN_BUSY_SHARE || share() <= expected();
-	}
-
-	/**
 	 * The largest share of slow probes chance explains.
 	 * @return the share
 	 */
