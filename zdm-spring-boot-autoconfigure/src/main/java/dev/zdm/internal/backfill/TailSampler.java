@@ -331,13 +331,17 @@ final class TailSampler {
 		}
 	}
 
-	// under the lock: the share of the latest checks that found another session busy
+	// under the lock: the share of the latest checks that found another session busy;
+	// until a window's worth of checks is made the checks still to come count as idle,
+	// so that one stray busy check among the first few dozen (zdm's own start-up beside
+	// the copy: 1 in 49 read as a workload) is no workload, while one busy a tenth of
+	// the time still counts within 30 checks, about half a second
 	private double busyShare(int latest) {
 		int busy = 0;
 		for (int i = 1; i <= latest; i++) {
 			busy += this.busy[Math.floorMod(this.busyNext - i, this.busy.length)] ? 1 : 0;
 		}
-		return (double) busy / latest;
+		return (double) busy / Math.max(latest, BUSY_CHECKS);
 	}
 
 	/**
@@ -394,12 +398,7 @@ final class TailSampler {
 	// taken so far
 	private long probe(BackfillRepository repository, String key, Integer[] copyPids, long probed) {
 		if (probed % 2 == 0) {
-			boolean othersBusy = repository.othersBusy(copyPids) > 0;
-			synchronized (this.lock) {
-				this.busy[this.busyNext] = othersBusy;
-				this.busyNext = (this.busyNext + 1) % this.busy.length;
-				this.busyChecks = Math.min(this.busyChecks + 1, this.busy.length);
-			}
+			check(repository.othersBusy(copyPids) > 0);
 		}
 		boolean baselineBefore = this.inBaseline;
 		long batchesBefore = this.batches;
@@ -412,6 +411,18 @@ final class TailSampler {
 			record(baselineBefore, paused, took);
 		}
 		return probed + 1;
+	}
+
+	/**
+	 * Record a check of the other sessions of the database.
+	 * @param othersBusy whether it found one running a statement or inside a transaction
+	 */
+	void check(boolean othersBusy) {
+		synchronized (this.lock) {
+			this.busy[this.busyNext] = othersBusy;
+			this.busyNext = (this.busyNext + 1) % this.busy.length;
+			this.busyChecks = Math.min(this.busyChecks + 1, this.busy.length);
+		}
 	}
 
 	private void record(boolean baselineProbe, boolean paused, long took) {
