@@ -2,6 +2,7 @@ package dev.zdm.internal.backfill;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Locale;
 
 import javax.sql.DataSource;
 
@@ -260,6 +261,13 @@ final class TailSampler {
 					busyShareNow());
 			if (!tail.over() && !tail.calm() && this.recentCount < MAX_SLOW_TAIL_PROBES) {
 				return null;
+			}
+			if (logger.isDebugEnabled()) {
+				logger.debug(String.format(Locale.ROOT,
+						"zdm: migration '%s': slow tail: %d of %d point reads over %.3f ms (the slowest 1%% of %d "
+								+ "taken while the copy paused, %.2fx), %s; other sessions busy %.1f%% of the time",
+						this.migration.id(), tail.slow(), tail.probes(), threshold / 1e6, this.pausedCount, budget,
+						tail.over() ? "over" : tail.calm() ? "calm" : "undecided", tail.busyShare() * 100));
 			}
 			this.recentCount = 0;
 			return tail;
