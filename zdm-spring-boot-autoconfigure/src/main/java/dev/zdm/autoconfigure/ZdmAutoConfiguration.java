@@ -165,9 +165,10 @@ public final class ZdmAutoConfiguration {
 	ExpandRunner zdmExpandRunner(ZdmDataSource dataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, ExpandPause expandPause, DdlHistoryRepository history,
 			MigrationStateRepository states, MigrationValidator migrationValidator, DdlSettings settings,
-			ZdmProperties properties, InstanceInfo instance) {
+			ZdmProperties properties, InstanceInfo instance,
+			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders) {
 		return ZdmEngineFactory.expandRunner(dataSource.get(), flywayStep, contributions, expandPause, history, states,
-				migrationValidator, settings, properties, instance);
+				migrationValidator, settings, properties, instance, poolMetadataProviders.orderedStream().toList());
 	}
 
 	@Bean

@@ -59,6 +59,7 @@ import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.PoolConnections;
 import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
@@ -125,7 +126,8 @@ final class ZdmEngineFactory {
 		SchemaChangeContributions contributions = new SchemaChangeContributions(contributors, executor);
 		ExpandPause expandPause = new ExpandPause(dataSource, history, shared.instance());
 		ExpandRunner expandRunner = expandRunner(dataSource, flywayStep, contributions, expandPause, history, states,
-				migrationValidator, shared.ddlSettings(), properties, shared.instance());
+				migrationValidator, shared.ddlSettings(), properties, shared.instance(),
+				shared.poolMetadataProviders());
 		FinalContractCheck finalContractCheck = finalContractCheck(dataSource, shared.instance(), contractChecks,
 				backfills);
 		ContractRunner contractRunner = contractRunner(dataSource, flywayStep, contributions, history, states, registry,
@@ -195,7 +197,8 @@ final class ZdmEngineFactory {
 	static ExpandRunner expandRunner(DataSource dataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, ExpandPause expandPause, DdlHistoryRepository history,
 			MigrationStateRepository states, MigrationValidator migrationValidator, DdlSettings settings,
-			ZdmProperties properties, InstanceInfo instance) {
+			ZdmProperties properties, InstanceInfo instance,
+			List<DataSourcePoolMetadataProvider> poolMetadataProviders) {
 		ZdmProperties.Ddl ddl = properties.getDdl();
 		Set<String> paused = properties.getMigrations()
 			.entrySet()
@@ -203,7 +206,8 @@ final class ZdmEngineFactory {
 			.filter((entry) -> entry.getValue().isExpandPaused())
 			.map(Map.Entry::getKey)
 			.collect(Collectors.toSet());
-		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused);
+		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused,
+				PoolConnections.concurrentDdl(poolSize(dataSource, poolMetadataProviders)));
 		return new ExpandRunner(dataSource, flywayStep, contributions, expandPause, history, states, migrationValidator,
 				settings, expandSettings, instance);
 	}
@@ -276,9 +280,15 @@ final class ZdmEngineFactory {
 
 	static TransactionPoolingCheck transactionPoolingCheck(DataSource dataSource,
 			List<DataSourcePoolMetadataProvider> poolMetadataProviders) {
+		return new TransactionPoolingCheck(dataSource, poolSize(dataSource, poolMetadataProviders));
+	}
+
+	// the most connections the pool opens, if the pool is one Spring Boot knows
+	private static @Nullable Integer poolSize(DataSource dataSource,
+			List<DataSourcePoolMetadataProvider> poolMetadataProviders) {
 		DataSourcePoolMetadata pool = new CompositeDataSourcePoolMetadataProvider(poolMetadataProviders)
 			.getDataSourcePoolMetadata(dataSource);
-		return new TransactionPoolingCheck(dataSource, (pool != null) ? pool.getMax() : null);
+		return (pool != null) ? pool.getMax() : null;
 	}
 
 	static DeclaredOperations declaredOperations(DataSource dataSource, ResourceLoader resourceLoader) {

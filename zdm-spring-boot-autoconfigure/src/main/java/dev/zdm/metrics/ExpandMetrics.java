@@ -23,8 +23,9 @@ import dev.zdm.migration.MigrationDefinition;
  * <li>{@code zdm.ddl.expand.pending}: 1 while the expand is not done (the migration stays
  * at {@code expand}), else 0;</li>
  * <li>{@code zdm.ddl.expand.state}, tagged with the {@code state} ({@code running},
- * {@code waiting-for-lock}, {@code waiting-for-instance}, {@code retrying},
- * {@code paused}, {@code done}): 1 for the state the expand is in, else 0;</li>
+ * {@code waiting-for-lock}, {@code waiting-for-instance}, {@code queued},
+ * {@code retrying}, {@code paused}, {@code done}): 1 for the state the expand is in, else
+ * 0;</li>
  * <li>{@code zdm.ddl.expand.paused}: 1 while the expand is paused, for the whole fleet
  * through the endpoint or on this instance by {@code zdm.migrations.<id>.expand-paused},
  * else 0;</li>

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,6 +28,8 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import dev.zdm.internal.ddl.ExpandProgress;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.PhaseLimit;
@@ -35,6 +39,7 @@ import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Tests that a start-up for which the application's pool has no connection left fails
@@ -119,6 +124,40 @@ class StartupPoolTests {
 				assertThat(new ZdmFailureAnalyzer().analyze(context.getStartupFailure())).isNull();
 				assertThat(new DdlExecutionFailureAnalyzer().analyze(context.getStartupFailure())).isNull();
 			});
+	}
+
+	@Test
+	void backgroundExpandsOfTwoMigrationsOnAPoolOfFourRunOneAtATime() throws Exception {
+		String[] first = migration("first_of_two", "first_of_two");
+		String[] second = migration("second_of_two", "second_of_two");
+		// both tables held by an open transaction: the expand that runs waits for its
+		// lock, holding 3 of the pool's 4 connections; the other waits its turn
+		try (Connection blocker = postgres.database().newConnection()) {
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("SELECT count(*) FROM first_of_two, second_of_two");
+			}
+			this.contextRunner.withPropertyValues(postgres.springProperties())
+				.withPropertyValues(first)
+				.withPropertyValues(second)
+				.withPropertyValues("zdm.ddl.expand-at-startup=false", "zdm.ddl.lock-timeout=100ms",
+						"spring.datasource.hikari.maximum-pool-size=4",
+						"spring.datasource.hikari.connection-timeout=30000")
+				.run((context) -> {
+					assertThat(context).hasNotFailed();
+					ExpandRunner expands = context.getBean(ExpandRunner.class);
+					await().atMost(Duration.ofSeconds(30)).until(() -> {
+						List<ExpandProgress.State> states = List.of(expands.expandProgress("first_of_two").state(),
+								expands.expandProgress("second_of_two").state());
+						return states.contains(ExpandProgress.State.WAITING_FOR_LOCK)
+								&& states.contains(ExpandProgress.State.QUEUED);
+					});
+					blocker.commit();
+					await().atMost(Duration.ofSeconds(30))
+						.until(() -> expands.expandProgress("first_of_two").state() == ExpandProgress.State.DONE
+								&& expands.expandProgress("second_of_two").state() == ExpandProgress.State.DONE);
+				});
+		}
 	}
 
 	// a migration of its own per test, each on a table of its own: one test's expand

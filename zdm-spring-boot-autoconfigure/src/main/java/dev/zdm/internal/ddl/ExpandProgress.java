@@ -99,6 +99,13 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 		 */
 		WAITING_FOR_INSTANCE("runs on another instance"),
 
+		/**
+		 * The expands of other migrations hold the connections the pool has room for on
+		 * this instance; this one starts when one of them ends or fails.
+		 */
+		QUEUED("waits for the expand of another migration on this instance: the connection pool has room for "
+				+ "fewer at once"),
+
 		/** A run failed; it is run again after a pause. */
 		RETRYING("failed and is retried"),
 

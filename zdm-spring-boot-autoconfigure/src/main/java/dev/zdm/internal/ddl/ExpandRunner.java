@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 
@@ -93,6 +94,9 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 
 	private final RandomGenerator random = RandomGenerator.getDefault();
 
+	// the background expands this instance runs at once, each holding its connections
+	private final Semaphore slots;
+
 	/**
 	 * Create a runner.
 	 * @param dataSource the application's data source
@@ -119,6 +123,7 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 		this.settings = settings;
 		this.expandSettings = expandSettings;
 		this.instance = instance;
+		this.slots = new Semaphore(expandSettings.maxConcurrent());
 	}
 
 	@Override
@@ -295,6 +300,15 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 					job.idle(lockPollInterval());
 					continue;
 				}
+				if (!this.slots.tryAcquire()) {
+					// the pool has room for fewer expands at once than are due: this one
+					// waits for another migration's to end (or to fail, between its
+					// tries)
+					job.state(ExpandProgress.State.QUEUED);
+					job.idle(lockPollInterval());
+					continue;
+				}
+				Duration retryIn = null;
 				try {
 					if (expand(job)) {
 						logger.info("zdm: the expand DDL of migration '" + id + "' is done");
@@ -315,12 +329,17 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 						continue;
 					}
 					failures++;
-					Duration pause = this.settings.backoff(failures, this.random);
+					retryIn = this.settings.backoff(failures, this.random);
 					job.failed(String.valueOf(ex.getMessage()));
 					logger.warn("zdm: the expand DDL of migration '" + id + "' failed (" + failures + " in a row); it "
-							+ "is run again in " + pause.toMillis() + " ms and the migration stays at expand until it "
-							+ "is done: " + ex.getMessage());
-					job.pause(pause);
+							+ "is run again in " + retryIn.toMillis() + " ms and the migration stays at expand until "
+							+ "it is done: " + ex.getMessage());
+				}
+				finally {
+					this.slots.release();
+				}
+				if (retryIn != null) {
+					job.pause(retryIn);
 				}
 			}
 		}

@@ -13,8 +13,10 @@ import java.util.Set;
  * @param alertAfter how long the expand may stay pending on an instance before it reports
  * itself as stalled
  * @param paused the migrations whose expand this instance does not run
+ * @param maxConcurrent how many migrations' background expands this instance runs at once
+ * (each holds 3 of the pool's connections while it runs); the others wait for one to end
  */
-public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String> paused) {
+public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String> paused, int maxConcurrent) {
 
 	/**
 	 * Create settings, checking they are consistent.
@@ -23,7 +25,21 @@ public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String>
 		if (alertAfter.isNegative() || alertAfter.isZero()) {
 			throw new IllegalArgumentException("zdm.ddl.expand-alert-after must be positive");
 		}
+		if (maxConcurrent < 1) {
+			throw new IllegalArgumentException("At least one expand must be able to run at once");
+		}
 		paused = Set.copyOf(paused);
+	}
+
+	/**
+	 * Create settings under which the background expands of every migration run at once.
+	 * @param atStartup whether the expand runs at start-up
+	 * @param alertAfter how long the expand may stay pending before it reports itself as
+	 * stalled
+	 * @param paused the migrations whose expand this instance does not run
+	 */
+	public ExpandSettings(boolean atStartup, Duration alertAfter, Set<String> paused) {
+		this(atStartup, alertAfter, paused, Integer.MAX_VALUE);
 	}
 
 	/**

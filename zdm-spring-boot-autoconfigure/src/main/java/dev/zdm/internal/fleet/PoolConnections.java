@@ -3,6 +3,8 @@ package dev.zdm.internal.fleet;
 import java.sql.SQLTransientConnectionException;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.core.NestedExceptionUtils;
 
 import dev.zdm.migration.ZdmConfigurationException;
@@ -18,13 +20,37 @@ public final class PoolConnections {
 	 * What to do when zdm's work found the pool empty.
 	 */
 	public static final String ADVICE = "Give the pool at least 3 connections more than the application uses at "
-			+ "once, and 3 more for each further migration whose expand, contract or abandon runs at the same time "
+			+ "once, and 3 more for each further migration whose contract or abandon runs at the same time "
 			+ "(spring.datasource.hikari.maximum-pool-size): zdm creates its tables at start-up with 2, an expand, "
 			+ "contract or abandon holds 3 while it runs (the session holding the migration's lock and Flyway's "
-			+ "two; the expands of migrations declared together run at once, in the background) and a running "
-			+ "backfill 1 (see docs/backfill.md, \"Connection pools and PgBouncer\").";
+			+ "two; the background expands of several migrations take turns on a pool too small for all of them, "
+			+ "as long as it has at least 4) and a running backfill 1 (see docs/backfill.md, \"Connection pools "
+			+ "and PgBouncer\").";
+
+	/**
+	 * Connections an expand, contract or abandon holds while it runs.
+	 */
+	static final int PER_DDL_STEP = 3;
 
 	private PoolConnections() {
+	}
+
+	/**
+	 * Return how many migrations' background expands may run at once on a pool: as many
+	 * as leave one connection for the application and zdm's heartbeat, at least one. On a
+	 * pool of 10 (Hikari's default) 3 run at once; on a pool of 4 to 6 one at a time, the
+	 * others waiting for it, where all at once would each hold part of the pool and wait
+	 * for the rest, fail and be retried, and take the application's connections
+	 * meanwhile.
+	 * @param poolSize the most connections the pool opens, or {@code null} if unknown
+	 * @return the expands that may run at once ({@link Integer#MAX_VALUE} for a pool of
+	 * unknown size)
+	 */
+	public static int concurrentDdl(@Nullable Integer poolSize) {
+		if (poolSize == null || poolSize <= 0) {
+			return Integer.MAX_VALUE;
+		}
+		return Math.max(1, (poolSize - 1) / PER_DDL_STEP);
 	}
 
 	/**

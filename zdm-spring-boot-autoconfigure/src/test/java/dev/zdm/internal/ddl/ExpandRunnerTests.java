@@ -31,6 +31,7 @@ import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.MigrationStateRepository;
+import dev.zdm.internal.fleet.PoolConnections;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.internal.locks.BlockingSession;
 import dev.zdm.migration.MigrationDefinition;
@@ -281,6 +282,62 @@ class ExpandRunnerTests {
 		assertThat(status.statements()).extracting(DdlStatus.Statement::state).containsExactly("applied", "applied");
 		assertThat(status.statements()).as("neither ran").extracting(DdlStatus.Statement::attempts).containsOnly(0);
 		assertThat(indexes("invoices")).containsExactlyInAnyOrder("invoices_pkey", "invoices_number");
+	}
+
+	@Test
+	void backgroundExpandsOfSeveralMigrationsRunOnlyAsManyAtOnceAsThePoolHasRoomFor() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE queued_a (id bigint PRIMARY KEY, name text)");
+		jdbc.execute("CREATE TABLE queued_b (id bigint PRIMARY KEY, name text)");
+		MigrationDefinition a = migration("queued-a", "public.queued_a", DdlTestScripts.write(this.scripts.resolve("a"),
+				"V1__add_display_name.sql", "ALTER TABLE queued_a ADD COLUMN display_name text;"), null);
+		MigrationDefinition b = migration("queued-b", "public.queued_b", DdlTestScripts.write(this.scripts.resolve("b"),
+				"V1__add_display_name.sql", "ALTER TABLE queued_b ADD COLUMN display_name text;"), null);
+		// a pool of 4: one expand at a time (3 connections), one connection left over
+		ExpandSettings background = new ExpandSettings(false, Duration.ofMinutes(10), java.util.Set.of(),
+				PoolConnections.concurrentDdl(4));
+		DdlRunners runner = DdlRunners.create(postgres.newDataSource("expand-queued", 4), this.settings, background,
+				this.instance, Duration.ofSeconds(5), List.of());
+		try (Connection blocker = postgres.database().newConnection()) {
+			// both tables held by an open transaction: whichever expand runs waits for
+			// its lock, and holds the pool's room for one while it does
+			blocker.setAutoCommit(false);
+			try (Statement statement = blocker.createStatement()) {
+				statement.execute("SELECT count(*) FROM queued_a, queued_b");
+			}
+			runner.expand().beforeJoin(a, MigrationState.initial(a.id()));
+			runner.expand().beforeJoin(b, MigrationState.initial(b.id()));
+			await().atMost(Duration.ofSeconds(30)).until(() -> {
+				List<ExpandProgress.State> states = List.of(runner.expand().expandProgress(a.id()).state(),
+						runner.expand().expandProgress(b.id()).state());
+				return states.contains(ExpandProgress.State.WAITING_FOR_LOCK)
+						&& states.contains(ExpandProgress.State.QUEUED);
+			});
+			ExpandProgress.State stateOfA = runner.expand().expandProgress(a.id()).state();
+			MigrationDefinition queued = (stateOfA == ExpandProgress.State.QUEUED) ? a : b;
+			assertThat(runner.expand().limit(queued).reason())
+				.contains("waits for the expand of another migration on this instance");
+			blocker.commit();
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> runner.expand().limit(a) == null && runner.expand().limit(b) == null);
+		}
+		finally {
+			runner.destroy();
+		}
+		assertThat(columns("queued_a")).contains("display_name");
+		assertThat(columns("queued_b")).contains("display_name");
+	}
+
+	@Test
+	void aPoolHasRoomForAsManyExpandsAtOnceAsLeaveOneConnectionOver() {
+		// each expand holds 3 connections
+		assertThat(PoolConnections.concurrentDdl(10)).isEqualTo(3);
+		assertThat(PoolConnections.concurrentDdl(6)).isEqualTo(1);
+		assertThat(PoolConnections.concurrentDdl(7)).isEqualTo(2);
+		// a pool too small even for one: one, and the start-up failure says so
+		assertThat(PoolConnections.concurrentDdl(2)).isEqualTo(1);
+		// a pool of a size Spring Boot cannot read: every expand at once, as before
+		assertThat(PoolConnections.concurrentDdl(null)).isEqualTo(Integer.MAX_VALUE);
 	}
 
 	private MigrationDefinition migration(String id, String table, String expand, String contract) {
