@@ -59,7 +59,6 @@ import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
-import dev.zdm.internal.fleet.PoolConnections;
 import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
@@ -207,7 +206,7 @@ final class ZdmEngineFactory {
 			.map(Map.Entry::getKey)
 			.collect(Collectors.toSet());
 		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused,
-				PoolConnections.concurrentDdl(poolSize(dataSource, poolMetadataProviders)));
+				poolSize(dataSource, poolMetadataProviders));
 		return new ExpandRunner(dataSource, flywayStep, contributions, expandPause, history, states, migrationValidator,
 				settings, expandSettings, instance);
 	}

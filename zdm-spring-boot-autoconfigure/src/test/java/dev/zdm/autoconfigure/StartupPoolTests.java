@@ -127,6 +127,29 @@ class StartupPoolTests {
 	}
 
 	@Test
+	void aBackgroundExpandOnAPoolTooSmallForItIsRefusedAtOnce() {
+		// before, the expand held both connections and failed every 30 s, each try
+		// taking the pool from the application that served meanwhile
+		this.contextRunner.withPropertyValues(postgres.springProperties())
+			.withPropertyValues(migration("tiny", "tiny_users"))
+			.withPropertyValues("zdm.ddl.expand-at-startup=false", "spring.datasource.hikari.maximum-pool-size=2",
+					"spring.datasource.hikari.connection-timeout=30000")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				FailureAnalysis analysis = new ZdmFailureAnalyzer().analyze(context.getStartupFailure());
+				assertThat(analysis).as("failure analysis of %s", context.getStartupFailure()).isNotNull();
+				assertThat(analysis.getDescription()).contains("Migration 'tiny': its expand DDL holds 3 of the "
+						+ "application pool's connections at once (the session holding the migration's lock and "
+						+ "Flyway's two), and the pool opens at most 2: it could never run");
+				assertThat(analysis.getAction()).isEqualTo(PoolConnections.ADVICE);
+			});
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM pg_attribute WHERE attrelid = 'tiny_users'::regclass "
+					+ "AND attname = 'email_address'", Integer.class))
+			.isZero();
+	}
+
+	@Test
 	void backgroundExpandsOfTwoMigrationsOnAPoolOfFourRunOneAtATime() throws Exception {
 		String[] first = migration("first_of_two", "first_of_two");
 		String[] second = migration("second_of_two", "second_of_two");

@@ -31,6 +31,7 @@ import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseLimit;
+import dev.zdm.internal.fleet.PoolConnections;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -157,6 +158,12 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 			this.pause.refuseAtStartupIfPaused(id);
 			expandAtStartup(job);
 			return;
+		}
+		Integer poolSize = this.expandSettings.poolSize();
+		if (this.expandSettings.maxConcurrent() == 0 && poolSize != null) {
+			// in the background it would fail every time, each try holding the whole
+			// pool for the pool's connection timeout while the instance serves
+			throw PoolConnections.tooSmallFor(id, "expand", poolSize);
 		}
 		if (this.expandSettings.paused().contains(id)) {
 			job.state(ExpandProgress.State.PAUSED);

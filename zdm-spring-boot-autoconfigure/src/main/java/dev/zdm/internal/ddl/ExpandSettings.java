@@ -3,6 +3,10 @@ package dev.zdm.internal.ddl;
 import java.time.Duration;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.internal.fleet.PoolConnections;
+
 /**
  * How the expand DDL runs: in the background while the instance serves (the default), or
  * at start-up.
@@ -13,10 +17,11 @@ import java.util.Set;
  * @param alertAfter how long the expand may stay pending on an instance before it reports
  * itself as stalled
  * @param paused the migrations whose expand this instance does not run
- * @param maxConcurrent how many migrations' background expands this instance runs at once
- * (each holds 3 of the pool's connections while it runs); the others wait for one to end
+ * @param poolSize the most connections the application's pool opens, if known: an expand
+ * holds 3 while it runs, and the background expands of several migrations run only as
+ * many at once as leave one over
  */
-public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String> paused, int maxConcurrent) {
+public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String> paused, @Nullable Integer poolSize) {
 
 	/**
 	 * Create settings, checking they are consistent.
@@ -24,9 +29,6 @@ public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String>
 	public ExpandSettings {
 		if (alertAfter.isNegative() || alertAfter.isZero()) {
 			throw new IllegalArgumentException("zdm.ddl.expand-alert-after must be positive");
-		}
-		if (maxConcurrent < 1) {
-			throw new IllegalArgumentException("At least one expand must be able to run at once");
 		}
 		paused = Set.copyOf(paused);
 	}
@@ -39,7 +41,15 @@ public record ExpandSettings(boolean atStartup, Duration alertAfter, Set<String>
 	 * @param paused the migrations whose expand this instance does not run
 	 */
 	public ExpandSettings(boolean atStartup, Duration alertAfter, Set<String> paused) {
-		this(atStartup, alertAfter, paused, Integer.MAX_VALUE);
+		this(atStartup, alertAfter, paused, null);
+	}
+
+	/**
+	 * Return how many migrations' background expands may run at once.
+	 * @return the expands that may run at once, 0 if the pool is too small for one
+	 */
+	int maxConcurrent() {
+		return PoolConnections.concurrentDdl(this.poolSize);
 	}
 
 	/**

@@ -24,7 +24,7 @@ public final class PoolConnections {
 			+ "(spring.datasource.hikari.maximum-pool-size): zdm creates its tables at start-up with 2, an expand, "
 			+ "contract or abandon holds 3 while it runs (the session holding the migration's lock and Flyway's "
 			+ "two; the background expands of several migrations take turns on a pool too small for all of them, "
-			+ "as long as it has at least 4) and a running backfill 1 (see docs/backfill.md, \"Connection pools "
+			+ "as long as it has at least 3) and a running backfill 1 (see docs/backfill.md, \"Connection pools "
 			+ "and PgBouncer\").";
 
 	/**
@@ -37,20 +37,38 @@ public final class PoolConnections {
 
 	/**
 	 * Return how many migrations' background expands may run at once on a pool: as many
-	 * as leave one connection for the application and zdm's heartbeat, at least one. On a
-	 * pool of 10 (Hikari's default) 3 run at once; on a pool of 4 to 6 one at a time, the
-	 * others waiting for it, where all at once would each hold part of the pool and wait
-	 * for the rest, fail and be retried, and take the application's connections
-	 * meanwhile.
+	 * as leave one connection for the application and zdm's heartbeat, at least one if
+	 * the pool can hold one. On a pool of 10 (Hikari's default) 3 run at once; on a pool
+	 * of 3 to 6 one at a time, the others waiting for it, where all at once would each
+	 * hold part of the pool and wait for the rest, fail and be retried, and take the
+	 * application's connections meanwhile.
 	 * @param poolSize the most connections the pool opens, or {@code null} if unknown
-	 * @return the expands that may run at once ({@link Integer#MAX_VALUE} for a pool of
-	 * unknown size)
+	 * @return the expands that may run at once: 0 for a pool that cannot hold one,
+	 * {@link Integer#MAX_VALUE} for a pool of unknown size
 	 */
 	public static int concurrentDdl(@Nullable Integer poolSize) {
 		if (poolSize == null || poolSize <= 0) {
 			return Integer.MAX_VALUE;
 		}
+		if (poolSize < PER_DDL_STEP) {
+			return 0;
+		}
 		return Math.max(1, (poolSize - 1) / PER_DDL_STEP);
+	}
+
+	/**
+	 * Return the refusal of a migration whose DDL step needs more connections at once
+	 * than the application's pool opens: it could never run.
+	 * @param migrationId the migration
+	 * @param step the step, in words ("expand")
+	 * @param poolSize the most connections the pool opens
+	 * @return the refusal, with what to do
+	 */
+	public static ZdmConfigurationException tooSmallFor(String migrationId, String step, int poolSize) {
+		return new ZdmConfigurationException(migrationId, "its " + step + " DDL holds " + PER_DDL_STEP
+				+ " of the application pool's connections at once (the session holding the migration's lock and "
+				+ "Flyway's two), and the pool opens at most " + poolSize + ": it could never run, and the instance "
+				+ "would serve at expand while it tried", ADVICE);
 	}
 
 	/**

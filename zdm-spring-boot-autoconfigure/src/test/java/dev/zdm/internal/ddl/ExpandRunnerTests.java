@@ -294,8 +294,7 @@ class ExpandRunnerTests {
 		MigrationDefinition b = migration("queued-b", "public.queued_b", DdlTestScripts.write(this.scripts.resolve("b"),
 				"V1__add_display_name.sql", "ALTER TABLE queued_b ADD COLUMN display_name text;"), null);
 		// a pool of 4: one expand at a time (3 connections), one connection left over
-		ExpandSettings background = new ExpandSettings(false, Duration.ofMinutes(10), java.util.Set.of(),
-				PoolConnections.concurrentDdl(4));
+		ExpandSettings background = new ExpandSettings(false, Duration.ofMinutes(10), java.util.Set.of(), 4);
 		DdlRunners runner = DdlRunners.create(postgres.newDataSource("expand-queued", 4), this.settings, background,
 				this.instance, Duration.ofSeconds(5), List.of());
 		try (Connection blocker = postgres.database().newConnection()) {
@@ -334,8 +333,9 @@ class ExpandRunnerTests {
 		assertThat(PoolConnections.concurrentDdl(10)).isEqualTo(3);
 		assertThat(PoolConnections.concurrentDdl(6)).isEqualTo(1);
 		assertThat(PoolConnections.concurrentDdl(7)).isEqualTo(2);
-		// a pool too small even for one: one, and the start-up failure says so
-		assertThat(PoolConnections.concurrentDdl(2)).isEqualTo(1);
+		assertThat(PoolConnections.concurrentDdl(3)).isEqualTo(1);
+		// a pool too small even for one: none, and start-up is refused
+		assertThat(PoolConnections.concurrentDdl(2)).isZero();
 		// a pool of a size Spring Boot cannot read: every expand at once, as before
 		assertThat(PoolConnections.concurrentDdl(null)).isEqualTo(Integer.MAX_VALUE);
 	}
