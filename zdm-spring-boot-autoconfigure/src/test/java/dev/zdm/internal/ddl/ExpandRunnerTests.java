@@ -31,7 +31,6 @@ import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.MigrationStateRepository;
-import dev.zdm.internal.fleet.PoolConnections;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.internal.locks.BlockingSession;
 import dev.zdm.migration.MigrationDefinition;
@@ -325,19 +324,6 @@ class ExpandRunnerTests {
 		}
 		assertThat(columns("queued_a")).contains("display_name");
 		assertThat(columns("queued_b")).contains("display_name");
-	}
-
-	@Test
-	void aPoolHasRoomForAsManyExpandsAtOnceAsLeaveOneConnectionOver() {
-		// each expand holds 3 connections
-		assertThat(PoolConnections.concurrentDdl(10)).isEqualTo(3);
-		assertThat(PoolConnections.concurrentDdl(6)).isEqualTo(1);
-		assertThat(PoolConnections.concurrentDdl(7)).isEqualTo(2);
-		assertThat(PoolConnections.concurrentDdl(3)).isEqualTo(1);
-		// a pool too small even for one: none, and start-up is refused
-		assertThat(PoolConnections.concurrentDdl(2)).isZero();
-		// a pool of a size Spring Boot cannot read: every expand at once, as before
-		assertThat(PoolConnections.concurrentDdl(null)).isEqualTo(Integer.MAX_VALUE);
 	}
 
 	private MigrationDefinition migration(String id, String table, String expand, String contract) {

@@ -73,6 +73,19 @@ class PoolConnectionsTests {
 		}
 	}
 
+	@Test
+	void aPoolHasRoomForAsManyExpandsAtOnceAsLeaveOneConnectionOver() {
+		// each expand holds 3 connections
+		assertThat(PoolConnections.concurrentDdl(10)).isEqualTo(3);
+		assertThat(PoolConnections.concurrentDdl(6)).isEqualTo(1);
+		assertThat(PoolConnections.concurrentDdl(7)).isEqualTo(2);
+		assertThat(PoolConnections.concurrentDdl(3)).isEqualTo(1);
+		// a pool too small even for one: none, and start-up is refused
+		assertThat(PoolConnections.concurrentDdl(2)).isZero();
+		// a pool of a size Spring Boot cannot read: every expand at once, as before
+		assertThat(PoolConnections.concurrentDdl(null)).isEqualTo(Integer.MAX_VALUE);
+	}
+
 	private static HikariConfig unreachable(String poolName) throws IOException {
 		int closedPort;
 		try (ServerSocket socket = new ServerSocket(0)) {
