@@ -110,13 +110,15 @@ final class BackfillBatchLoop {
 		BackfillRepository repository = session.repository();
 		int failures = 0;
 		while (true) {
-			BackfillSettings current = this.settings;
-			if (current != this.applied) {
-				tuned(walk, current);
-			}
 			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
 			if (interrupted != null) {
 				return interrupted;
+			}
+			// after the hold-back, which may have lasted minutes: a change made meanwhile
+			// applies to this batch, not the one after it
+			BackfillSettings current = this.settings;
+			if (current != this.applied) {
+				tuned(walk, current);
 			}
 			long batchStart = System.nanoTime();
 			Batch observed = this.listener.batchStarting(this.migration,
