@@ -65,17 +65,19 @@ public final class TestFleet {
 	}
 
 	/**
-	 * Age an instance's last heartbeats, as if that much time had passed since them.
-	 * Meant for an instance that no longer heartbeats, as one registered by hand: a
-	 * running instance is as young as ever at its own next heartbeat.
+	 * Age an instance's last heartbeats (and its leaving, if it left the fleet), as if
+	 * that much time had passed since them. Meant for an instance that no longer
+	 * heartbeats, as one registered by hand: a running instance is as young as ever at
+	 * its own next heartbeat.
 	 * @param dataSource the database
 	 * @param instanceId the instance
 	 * @param by how much older its heartbeats become
 	 */
 	public static void age(DataSource dataSource, String instanceId, Duration by) {
 		int aged = new JdbcTemplate(dataSource).update(
-				"UPDATE zdm_instance SET heartbeat_at = heartbeat_at - make_interval(secs => ?) WHERE instance_id = ?",
-				by.toMillis() / 1000.0, instanceId);
+				"UPDATE zdm_instance SET heartbeat_at = heartbeat_at - make_interval(secs => ?), "
+						+ "left_at = left_at - make_interval(secs => ?) WHERE instance_id = ?",
+				by.toMillis() / 1000.0, by.toMillis() / 1000.0, instanceId);
 		if (aged == 0) {
 			throw new IllegalStateException("Instance '" + instanceId + "' is not registered");
 		}

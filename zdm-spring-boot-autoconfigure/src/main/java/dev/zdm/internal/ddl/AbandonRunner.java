@@ -340,17 +340,21 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 
 	/**
 	 * The abandon's start, under the fleet's lock: claims it if every live instance
-	 * requests abandon and routes to the old side only, and records it as an operator
-	 * action.
+	 * requests abandon and routes to the old side only, and so did every one that left
+	 * the fleet less than the fleet timeout ago, and records it as an operator action.
 	 */
 	private boolean claim(MigrationDefinition migration) {
 		String id = migration.id();
 		String reason = Objects.requireNonNull(this.abandonSettings.reason(id));
-		boolean claimed = this.step.claim(id, (live) -> {
-			String waiting = describe(live.stream().filter(AbandonRunner::notYetAbandoning).toList());
-			if (live.isEmpty() || waiting != null) {
+		boolean claimed = this.step.claim(id, (members) -> {
+			String waiting = describe(members.stream().filter(AbandonRunner::notYetAbandoning).toList());
+			if (members.isEmpty() || waiting != null) {
 				logger.debug("zdm: abandon of migration '" + id + "' waits for "
 						+ ((waiting != null) ? waiting : "a live instance"));
+				if (waiting != null) {
+					progress(id, AbandonProgress.WAITING, "for " + waiting + " to route to the old side only", null,
+							null);
+				}
 				return false;
 			}
 			return this.states.markAbandoned(id, this.instance.instanceId(), reason);
@@ -377,10 +381,7 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 		if (members.isEmpty()) {
 			return null;
 		}
-		return members.stream()
-			.map((member) -> "instance " + member.instanceId() + " (requests " + member.requestedPhase() + ", runs "
-					+ member.effectivePhase() + ")")
-			.collect(Collectors.joining(", "));
+		return members.stream().map(FleetMember::waitedFor).collect(Collectors.joining(", "));
 	}
 
 	private void progress(String migrationId, String state, @Nullable String detail, MigrationState migration) {

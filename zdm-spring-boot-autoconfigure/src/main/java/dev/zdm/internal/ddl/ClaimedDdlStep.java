@@ -183,13 +183,15 @@ final class ClaimedDdlStep {
 	 * Claim the step in one transaction that holds the fleet's lock, where no instance
 	 * changes phase or joins.
 	 * @param migrationId the migration
-	 * @param claim given the live instances, checks that they allow the step and marks it
-	 * claimed; it answers whether it did
+	 * @param claim given the live instances and those that left the fleet less than the
+	 * fleet timeout ago (not {@link FleetMember#live() live}: one stopped to be restarted
+	 * comes back at the phase it is deployed with, and the step cannot be undone), checks
+	 * that they allow the step and marks it claimed; it answers whether it did
 	 * @return {@code true} if this instance claimed the step
 	 */
 	boolean claim(String migrationId, Predicate<List<FleetMember>> claim) {
-		return Boolean.TRUE.equals(this.transactionTemplate
-			.execute((transaction) -> claim.test(this.registry.lockLiveMembers(migrationId, this.fleetTimeout))));
+		return Boolean.TRUE.equals(this.transactionTemplate.execute((transaction) -> claim
+			.test(this.registry.lockLiveAndRecentlyLeftMembers(migrationId, this.fleetTimeout))));
 	}
 
 	/**

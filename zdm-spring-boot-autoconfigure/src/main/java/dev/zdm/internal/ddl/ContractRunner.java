@@ -147,22 +147,24 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 * The contract's start: the last point at which it can be refused. Called with the
 	 * migration's DDL lock held, once, before the contract DDL first runs; an instance
 	 * that resumes a claimed contract does not call it. Claims the contract if every live
-	 * instance runs {@code contract}: the check and the mark are one decision, made under
-	 * the fleet's lock, where no instance changes phase or joins. Once it is marked the
-	 * old schema goes, so a check that must hold before it goes belongs here.
+	 * instance runs {@code contract}, and every one that left the fleet less than the
+	 * fleet timeout ago left at {@code contract}: the check and the mark are one
+	 * decision, made under the fleet's lock, where no instance changes phase or joins.
+	 * Once it is marked the old schema goes, so a check that must hold before it goes
+	 * belongs here.
 	 * @param migration the migration
 	 * @return {@code true} if this instance claimed the contract and runs its DDL now
 	 */
 	private boolean claimContract(MigrationDefinition migration) {
 		String id = migration.id();
-		return this.step.claim(id, (live) -> {
-			FleetMember behind = live.stream()
+		return this.step.claim(id, (members) -> {
+			FleetMember behind = members.stream()
 				.filter((member) -> member.effectivePhase() != Phase.CONTRACT)
 				.findFirst()
 				.orElse(null);
-			if (live.isEmpty() || behind != null) {
-				logger.debug("zdm: contract of migration '" + id + "' waits: " + ((behind != null)
-						? "instance " + behind.instanceId() + " runs " + behind.effectivePhase() : "no live instance"));
+			if (members.isEmpty() || behind != null) {
+				logger.debug("zdm: contract of migration '" + id + "' waits for "
+						+ ((behind != null) ? behind.waitedFor() : "a live instance"));
 				return false;
 			}
 			boolean claimed = this.states.markContracted(id, this.instance.instanceId());

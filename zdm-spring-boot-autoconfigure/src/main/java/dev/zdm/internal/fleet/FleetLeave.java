@@ -39,7 +39,7 @@ final class FleetLeave {
 	 */
 	static void leave(FleetRegistry registry, String instanceId, Duration timeout) {
 		Duration bound = (timeout.compareTo(BOUND) < 0) ? timeout : BOUND;
-		CompletableFuture<Void> leaving = CompletableFuture.runAsync(() -> registry.remove(instanceId), (task) -> {
+		CompletableFuture<Void> leaving = CompletableFuture.runAsync(() -> registry.leave(instanceId), (task) -> {
 			Thread thread = new Thread(task, "zdm-leave-" + threadCounter.incrementAndGet());
 			thread.setDaemon(true);
 			thread.start();

@@ -25,4 +25,17 @@ public record FleetMember(String instanceId, String migrationId, Phase requested
 		@Nullable String heldBackReason, @Nullable String applicationVersion, @Nullable String host, long pid,
 		Instant startedAt, Instant heartbeatAt, boolean live) {
 
+	/**
+	 * Name this member as one a step the whole fleet must agree on waits for: a live one
+	 * by the phase it runs, one that left by the phase it left at.
+	 * @return the description
+	 */
+	public String waitedFor() {
+		return this.live
+				? "instance " + this.instanceId + " (requests " + this.requestedPhase + ", runs " + this.effectivePhase
+						+ ")"
+				: "instance " + this.instanceId + " (left the fleet at " + this.effectivePhase
+						+ " less than zdm.fleet.timeout ago: it may be restarting at that phase)";
+	}
+
 }

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -30,7 +31,15 @@ public class FleetRegistry {
 			       application_version, host, pid, started_at, heartbeat_at,
 			       heartbeat_at > now() - make_interval(secs => ?) AS live
 			FROM zdm_instance
-			WHERE migration_id = ?
+			WHERE migration_id = ? AND left_at IS NULL
+			ORDER BY started_at, instance_id
+			""";
+
+	private static final String LEFT_RECENTLY = """
+			/* zdm */ SELECT instance_id, migration_id, requested_phase, effective_phase, held_back_reason,
+			       application_version, host, pid, started_at, heartbeat_at, false AS live
+			FROM zdm_instance
+			WHERE migration_id = ? AND left_at > now() - make_interval(secs => ?)
 			ORDER BY started_at, instance_id
 			""";
 
@@ -42,11 +51,14 @@ public class FleetRegistry {
 			SET requested_phase = excluded.requested_phase,
 			    effective_phase = excluded.effective_phase,
 			    held_back_reason = excluded.held_back_reason,
-			    heartbeat_at = now()
+			    heartbeat_at = now(),
+			    left_at = NULL
 			RETURNING heartbeat_at
 			""";
 
 	private static final String REMOVE_INSTANCE = "/* zdm */ DELETE FROM zdm_instance WHERE instance_id = ?";
+
+	private static final String LEAVE = "/* zdm */ UPDATE zdm_instance SET left_at = now() WHERE instance_id = ? AND left_at IS NULL";
 
 	private static final String PURGE = "/* zdm */ DELETE FROM zdm_instance WHERE heartbeat_at < now() - make_interval(secs => ?)";
 
@@ -99,6 +111,25 @@ public class FleetRegistry {
 	}
 
 	/**
+	 * Lock the migration's fleet until the current transaction ends, as
+	 * {@link #lockLiveMembers(String, Duration)}, and return its live members followed by
+	 * those that left the fleet gracefully less than the timeout ago (not live): a step
+	 * that cannot be undone waits for an instance that left behind it as for one that
+	 * died, since an instance stopped to be restarted comes back at the phase it is
+	 * deployed with, which may be the one before.
+	 * @param migrationId the migration
+	 * @param timeout how long since its last heartbeat an instance still counts as live,
+	 * and since it left as one that may come back
+	 * @return the live members, oldest first, then those that left
+	 */
+	public List<FleetMember> lockLiveAndRecentlyLeftMembers(String migrationId, Duration timeout) {
+		List<FleetMember> members = new ArrayList<>(lockLiveMembers(migrationId, timeout));
+		members.addAll(this.jdbcTemplate.query(this.tables.qualify(LEFT_RECENTLY), FleetRegistry::member, migrationId,
+				seconds(timeout)));
+		return members;
+	}
+
+	/**
 	 * Register an instance's phases for a migration, or refresh them, and record a
 	 * heartbeat.
 	 * @param instance the instance
@@ -118,7 +149,19 @@ public class FleetRegistry {
 	}
 
 	/**
-	 * Remove an instance from the fleet of every migration, as on a graceful shutdown.
+	 * Take an instance out of the fleet of every migration at once, as on a graceful
+	 * shutdown: it is no member from now on, but a step that cannot be undone waits for
+	 * it for the fleet timeout ({@link #lockLiveAndRecentlyLeftMembers}). Its rows are
+	 * kept until they are purged, or taken back if it heartbeats again under the same id.
+	 * @param instanceId the instance
+	 */
+	public void leave(String instanceId) {
+		this.jdbcTemplate.update(this.tables.qualify(LEAVE), instanceId);
+	}
+
+	/**
+	 * Remove an instance from the fleet of every migration, leaving nothing behind, as
+	 * when its start-up is refused before it served.
 	 * @param instanceId the instance
 	 */
 	public void remove(String instanceId) {

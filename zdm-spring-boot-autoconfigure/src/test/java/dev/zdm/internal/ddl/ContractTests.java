@@ -22,7 +22,9 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.internal.fleet.FleetRegistry;
+import dev.zdm.internal.fleet.FleetSettings;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationState;
@@ -106,6 +108,34 @@ class ContractTests {
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> start(migration, Phase.READ_NEW, "instance-c", trigger))
 			.withMessageContaining("contract DDL already ran");
+	}
+
+	@Test
+	void contractWaitsForAnInstanceThatLeftAtReadNewUntilItHasBeenGoneTheFleetTimeout() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE pets (id bigint PRIMARY KEY, name text)");
+		MigrationDefinition migration = migration("pets-name", "pets",
+				"ALTER TABLE pets ADD COLUMN IF NOT EXISTS full_name text;", "ALTER TABLE pets DROP COLUMN name;");
+		// a fleet timeout long enough to see the contract wait, ended by ageing the leave
+		FleetSettings fleet = TestFleet.SETTINGS.withHeartbeat(TestFleet.HEARTBEAT_INTERVAL, Duration.ofSeconds(60));
+		PhaseController readNew = start(migration, Phase.READ_NEW, "instance-b", null, fleet);
+		PhaseController contract = start(migration, Phase.CONTRACT, "instance-a", null, fleet);
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> contract.status(migration.id()).effective() == Phase.CONTRACT);
+		// a graceful stop, as of an instance stopped to be restarted at the phase it is
+		// deployed with
+		readNew.stop();
+		// each heartbeat of instance-a gives it its chance to claim the contract
+		await().during(Duration.ofSeconds(5))
+			.atMost(Duration.ofSeconds(6))
+			.until(() -> !new MigrationStateRepository(postgres.dataSource()).find(migration.id()).isContracted());
+		assertThat(contract.status(migration.id()).fleet()).extracting(FleetMember::instanceId)
+			.as("the instance that left is no member")
+			.containsExactly("instance-a");
+		assertThat(columns("pets")).contains("name", "full_name");
+		TestFleet.age(postgres.dataSource(), "instance-b", Duration.ofSeconds(61));
+		await().atMost(Duration.ofSeconds(20))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
+		assertThat(columns("pets")).doesNotContain("name").contains("full_name");
 	}
 
 	@Test
@@ -202,14 +232,19 @@ class ContractTests {
 
 	private PhaseController start(MigrationDefinition migration, Phase requested, String instanceId,
 			SchemaChangeContributor contributor) {
+		return start(migration, requested, instanceId, contributor, TestFleet.SETTINGS);
+	}
+
+	private PhaseController start(MigrationDefinition migration, Phase requested, String instanceId,
+			SchemaChangeContributor contributor, FleetSettings fleet) {
 		DataSource pool = postgres.newDataSource(instanceId, 8);
 		InstanceInfo instance = new InstanceInfo(instanceId, null, "localhost", 1);
-		DdlRunners runner = DdlRunners.create(pool, this.settings, instance, TestFleet.TIMEOUT,
+		DdlRunners runner = DdlRunners.create(pool, this.settings, instance, fleet.timeout(),
 				(contributor != null) ? List.of(contributor) : List.of());
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
 		this.heartbeats.put(instanceId, heartbeats);
 		PhaseController controller = TestEngine.phaseController(pool,
-				List.of(migration.toBuilder().requestedPhase(requested).build()), instance, TestFleet.SETTINGS,
+				List.of(migration.toBuilder().requestedPhase(requested).build()), instance, fleet,
 				Stream.concat(runner.participants().stream(), Stream.of(heartbeats)).toList());
 		controller.start();
 		synchronized (this.controllers) {

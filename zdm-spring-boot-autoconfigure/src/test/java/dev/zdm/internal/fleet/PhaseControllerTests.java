@@ -205,7 +205,14 @@ class PhaseControllerTests {
 		PhaseController controller = start("leaving", withoutBackfill(Phase.DUAL_WRITE), TestFleet.SETTINGS);
 		assertThat(instanceRows("leaving")).isEqualTo(1);
 		controller.stop();
-		assertThat(instanceRows("leaving")).isZero();
+		assertThat(new FleetRegistry(postgres.dataSource()).members(this.id, TestFleet.TIMEOUT))
+			.extracting(FleetMember::instanceId)
+			.doesNotContain("leaving");
+		// kept, marked as left: the contract and the abandon wait for it for the timeout
+		Integer left = new JdbcTemplate(postgres.dataSource()).queryForObject(
+				"SELECT count(*) FROM zdm_instance WHERE instance_id = ? AND migration_id = ? AND left_at IS NOT NULL",
+				Integer.class, "leaving", this.id);
+		assertThat(left).isEqualTo(1);
 	}
 
 	@Test
