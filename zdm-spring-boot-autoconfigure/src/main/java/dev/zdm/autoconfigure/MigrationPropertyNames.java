@@ -17,7 +17,10 @@ import org.springframework.boot.context.properties.bind.UnboundConfigurationProp
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.PropertySource;
+import org.springframework.core.env.StandardEnvironment;
 
 import dev.zdm.internal.catalog.NearestName;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -26,16 +29,24 @@ import dev.zdm.migration.ZdmConfigurationException;
  * Refuses a {@code zdm.migrations.<id>.*} property that no setting of a migration takes,
  * such as a misspelt {@code phse}. Spring Boot would leave it out silently, and a
  * misspelt {@code phase} would request the default phase, {@code expand}, so the deploy
- * would take the fleet back instead of forward.
+ * would take the fleet back instead of forward. Refuses as well any other {@code zdm.*}
+ * property no setting takes, such as {@code zdm.enable=false}, which would leave zdm on.
  */
 final class MigrationPropertyNames {
 
-	private static final String PREFIX = "zdm.migrations";
+	private static final String ROOT = "zdm";
+
+	private static final String PREFIX = ROOT + ".migrations";
 
 	private MigrationPropertyNames() {
 	}
 
 	static void check(Environment environment) {
+		checkMigrations(environment);
+		checkOthers(environment);
+	}
+
+	private static void checkMigrations(Environment environment) {
 		try {
 			Binder.get(environment)
 				.bind(PREFIX, Bindable.mapOf(String.class, ZdmMigrationProperties.class),
@@ -52,6 +63,78 @@ final class MigrationPropertyNames {
 				.min(Comparator.comparing(ConfigurationProperty::getName))
 				.orElseThrow());
 		}
+	}
+
+	/**
+	 * Refuse a {@code zdm.*} property outside {@code zdm.migrations} that no setting
+	 * takes, such as {@code zdm.enable}: from the application's configuration, its
+	 * command line and test properties, not from environment variables or JVM system
+	 * properties, whose names other tools may share ({@code ZDM_HOME}; zdm's own test
+	 * support reads {@code zdm.test.*}).
+	 */
+	private static void checkOthers(Environment environment) {
+		try {
+			Binder.get(environment)
+				.bind(ROOT, Bindable.of(ZdmProperties.class),
+						new NoUnboundElementsBindHandler(BindHandler.DEFAULT, MigrationPropertyNames::checked));
+		}
+		catch (BindException ex) {
+			UnboundConfigurationPropertiesException unbound = unbound(ex);
+			if (unbound == null) {
+				// a value that does not convert: Spring Boot's own binding reports it
+				return;
+			}
+			throw unknownSetting(unbound.getUnboundProperties()
+				.stream()
+				.min(Comparator.comparing(ConfigurationProperty::getName))
+				.orElseThrow());
+		}
+	}
+
+	private static boolean checked(ConfigurationPropertySource source) {
+		Object underlying = source.getUnderlyingSource();
+		if (underlying instanceof PropertySource<?> propertySource) {
+			String name = propertySource.getName();
+			return !StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME.equals(name)
+					&& !StandardEnvironment.SYSTEM_PROPERTIES_PROPERTY_SOURCE_NAME.equals(name);
+		}
+		return true;
+	}
+
+	private static ZdmConfigurationException unknownSetting(ConfigurationProperty property) {
+		ConfigurationPropertyName name = property.getName();
+		String origin = (property.getOrigin() != null) ? " (" + property.getOrigin() + ")" : "";
+		// the settings of the group the unknown element is in: zdm's own, or those of
+		// zdm.fleet, zdm.ddl, ...
+		Class<?> group = ZdmProperties.class;
+		StringBuilder prefix = new StringBuilder(ROOT);
+		int element = 1;
+		while (element < name.getNumberOfElements() - 1) {
+			String child = name.getElement(element, ConfigurationPropertyName.Form.DASHED);
+			Class<?> type = settings(group).contains(child) ? propertyType(group, child) : null;
+			if (type == null || BeanUtils.isSimpleValueType(type) || type.getName().startsWith("java.")) {
+				break;
+			}
+			group = type;
+			prefix.append('.').append(child);
+			element++;
+		}
+		List<String> settings = settings(group);
+		String hint = NearestName.of(settings, name.getElement(element, ConfigurationPropertyName.Form.DASHED));
+		String description = "unknown property " + name + origin + ": no setting of zdm has this name, so it would "
+				+ "be ignored";
+		String action = ((hint != null) ? "Did you mean " + prefix + "." + hint + "? " : "")
+				+ "Correct the name or remove the property. The settings of " + prefix + " are "
+				+ String.join(", ", settings) + " (see docs/configuration.md).";
+		return new ZdmConfigurationException(null, description, action);
+	}
+
+	private static @Nullable Class<?> propertyType(Class<?> type, String dashedName) {
+		return Arrays.stream(BeanUtils.getPropertyDescriptors(type))
+			.filter((descriptor) -> DataObjectPropertyName.toDashedForm(descriptor.getName()).equals(dashedName))
+			.map(PropertyDescriptor::getPropertyType)
+			.findFirst()
+			.orElse(null);
 	}
 
 	private static @Nullable UnboundConfigurationPropertiesException unbound(Throwable ex) {
@@ -80,7 +163,11 @@ final class MigrationPropertyNames {
 	}
 
 	private static List<String> settings() {
-		return Arrays.stream(BeanUtils.getPropertyDescriptors(ZdmMigrationProperties.class))
+		return settings(ZdmMigrationProperties.class);
+	}
+
+	private static List<String> settings(Class<?> type) {
+		return Arrays.stream(BeanUtils.getPropertyDescriptors(type))
 			.map(PropertyDescriptor::getName)
 			.filter((name) -> !name.equals("class"))
 			.map(DataObjectPropertyName::toDashedForm)

@@ -55,6 +55,20 @@ class ZdmDeclarationFailureTests {
 	}
 
 	@Test
+	void misspeltTopLevelProperty() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.enable=false"), "unknown property zdm.enable (",
+				"Did you mean zdm.enabled? Correct the name or remove the property.");
+	}
+
+	@Test
+	void misspeltPropertyOfAGroup() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.fleet.hearbeat-interval=1s"),
+				"unknown property zdm.fleet.hearbeat-interval (",
+				"Did you mean zdm.fleet.heartbeat-interval? Correct the name or remove the property. The settings of "
+						+ "zdm.fleet are ");
+	}
+
+	@Test
 	void misspeltMigrationId() {
 		assertRefused(List.of("zdm.migrations.users-email.table=users", "zdm.migrations.users-emial.phase=dual-write"),
 				"Migration 'users-emial': no table is declared, and migration 'users-email' is declared: "
