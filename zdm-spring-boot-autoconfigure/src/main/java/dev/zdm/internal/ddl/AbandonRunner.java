@@ -3,6 +3,7 @@ package dev.zdm.internal.ddl;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -170,10 +171,19 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 		if (!locations.isEmpty() || state.isAbandoned()) {
 			return;
 		}
+		// what the history knows of the statements that ran: whether an IF NOT EXISTS
+		// skipped its object as existing
+		Map<String, @Nullable Boolean> skipped = new HashMap<>();
+		for (RecordedStatement recorded : this.history.startedStatements(id, DdlStep.EXPAND)) {
+			if (recorded.applied()) {
+				skipped.put(recorded.source() + "#" + recorded.index(), recorded.skippedExisting());
+			}
+		}
 		List<ExpandStatement> statements = new ArrayList<>();
 		for (DdlScript script : this.scripts.load(migration, DdlStep.EXPAND)) {
 			script.statements()
-				.forEach((statement) -> statements.add(new ExpandStatement(script.name(), statement, false)));
+				.forEach((statement) -> statements.add(new ExpandStatement(script.name(), statement, false,
+						skipped.get(script.name() + "#" + statement.index()))));
 		}
 		List<String> irreversible = ExpandReversal.of(statements).irreversible();
 		if (!irreversible.isEmpty()) {
@@ -298,7 +308,9 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 			boolean generated = recorded.source().startsWith(CONTRIBUTOR_PREFIX);
 			DdlStatement statement = DdlStatement.of(recorded.index(), recorded.sql());
 			if ((generated || withScripts) && (recorded.applied() || statement.isNonTransactional())) {
-				ran.add(new ExpandStatement(recorded.source(), statement, generated));
+				// one that did not finish may have created what it names
+				Boolean skippedExisting = recorded.applied() ? recorded.skippedExisting() : null;
+				ran.add(new ExpandStatement(recorded.source(), statement, generated, skippedExisting));
 			}
 		}
 		ExpandReversal reversal = ExpandReversal.of(ran);

@@ -60,7 +60,7 @@ public class DdlHistoryRepository {
 			VALUES (?, ?, ?, ?, ?, ?, 'running')
 			ON CONFLICT (migration_id, step, source, statement_index) DO UPDATE
 			SET statement = excluded.statement, checksum = excluded.checksum, state = 'running', started_at = now(),
-			    finished_at = NULL, error = NULL, allowed = NULL
+			    finished_at = NULL, error = NULL, allowed = NULL, skipped_existing = NULL
 			""";
 
 	private static final String RECORD_ALLOWED = """
@@ -74,7 +74,8 @@ public class DdlHistoryRepository {
 			""";
 
 	private static final String MARK_APPLIED = """
-			/* zdm */ UPDATE zdm_ddl_statement SET state = 'applied', finished_at = now(), error = NULL
+			/* zdm */ UPDATE zdm_ddl_statement SET state = 'applied', finished_at = now(), error = NULL,
+			    skipped_existing = ?
 			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
 			""";
 
@@ -125,7 +126,7 @@ public class DdlHistoryRepository {
 			""";
 
 	private static final String STARTED_STATEMENTS = """
-			/* zdm */ SELECT source, statement_index, statement, state FROM zdm_ddl_statement
+			/* zdm */ SELECT source, statement_index, statement, state, skipped_existing FROM zdm_ddl_statement
 			WHERE migration_id = ? AND step = ?
 			ORDER BY started_at, source, statement_index
 			""";
@@ -250,11 +251,11 @@ public class DdlHistoryRepository {
 		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(this.tables.qualify(TABLES_EXIST), Boolean.class))) {
 			return List.of();
 		}
-		return this.jdbcTemplate
-			.query(this.tables.qualify(STARTED_STATEMENTS),
-					(rs, row) -> new RecordedStatement(rs.getString("source"), rs.getInt("statement_index"),
-							rs.getString("statement"), "applied".equals(rs.getString("state"))),
-					migrationId, step.value());
+		return this.jdbcTemplate.query(this.tables.qualify(STARTED_STATEMENTS),
+				(rs, row) -> new RecordedStatement(rs.getString("source"), rs.getInt("statement_index"),
+						rs.getString("statement"), "applied".equals(rs.getString("state")),
+						rs.getObject("skipped_existing", Boolean.class)),
+				migrationId, step.value());
 	}
 
 	/**
@@ -290,26 +291,39 @@ public class DdlHistoryRepository {
 	}
 
 	/**
-	 * Record that a statement is applied.
+	 * Record that a statement is applied, not knowing whether it skipped anything.
 	 * @param key the statement
 	 */
 	public void applied(StatementKey key) {
-		this.jdbcTemplate.update(this.tables.qualify(MARK_APPLIED), key.migrationId(), key.step().value(), key.source(),
-				key.index());
+		applied(key, null);
+	}
+
+	/**
+	 * Record that a statement is applied.
+	 * @param key the statement
+	 * @param skippedExisting whether PostgreSQL skipped what it creates because it
+	 * existed already ({@code IF NOT EXISTS}), or {@code null} if not known
+	 */
+	public void applied(StatementKey key, @Nullable Boolean skippedExisting) {
+		this.jdbcTemplate.update(this.tables.qualify(MARK_APPLIED), skippedExisting, key.migrationId(),
+				key.step().value(), key.source(), key.index());
 	}
 
 	/**
 	 * Record that a statement is applied, in the transaction that applied it.
 	 * @param connection the connection whose transaction ran the statement
 	 * @param key the statement
+	 * @param skippedExisting whether PostgreSQL skipped what it creates because it
+	 * existed already ({@code IF NOT EXISTS})
 	 * @throws SQLException if the update fails
 	 */
-	public void applied(Connection connection, StatementKey key) throws SQLException {
+	public void applied(Connection connection, StatementKey key, boolean skippedExisting) throws SQLException {
 		try (PreparedStatement statement = connection.prepareStatement(this.tables.qualify(MARK_APPLIED))) {
-			statement.setString(1, key.migrationId());
-			statement.setString(2, key.step().value());
-			statement.setString(3, key.source());
-			statement.setInt(4, key.index());
+			statement.setBoolean(1, skippedExisting);
+			statement.setString(2, key.migrationId());
+			statement.setString(3, key.step().value());
+			statement.setString(4, key.source());
+			statement.setInt(5, key.index());
 			statement.executeUpdate();
 		}
 	}
@@ -449,8 +463,11 @@ public class DdlHistoryRepository {
 	 * @param sql the statement
 	 * @param applied whether it was applied (else it was started and failed, paused or
 	 * cut short)
+	 * @param skippedExisting whether PostgreSQL skipped what it creates because it
+	 * existed already ({@code IF NOT EXISTS}), or {@code null} if not known
 	 */
-	public record RecordedStatement(String source, int index, String sql, boolean applied) {
+	public record RecordedStatement(String source, int index, String sql, boolean applied,
+			@Nullable Boolean skippedExisting) {
 
 	}
 

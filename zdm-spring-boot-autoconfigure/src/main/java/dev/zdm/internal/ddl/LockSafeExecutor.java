@@ -274,20 +274,22 @@ public class LockSafeExecutor implements DisposableBean {
 		Connection connection = session.connection();
 		if (statement.isNonTransactional()) {
 			session.setTimeouts(this.settings, false);
+			boolean skipped;
 			try (Statement jdbc = connection.createStatement()) {
 				jdbc.execute(statement.sql());
+				skipped = SkippedExisting.in(jdbc.getWarnings());
 			}
 			finally {
 				session.resetTimeouts();
 			}
-			this.history.applied(key);
+			this.history.applied(key, skipped);
 			return;
 		}
 		connection.setAutoCommit(false);
 		try (Statement jdbc = connection.createStatement()) {
 			session.setTimeouts(this.settings, true);
 			jdbc.execute(statement.sql());
-			this.history.applied(connection, key);
+			this.history.applied(connection, key, SkippedExisting.in(jdbc.getWarnings()));
 			connection.commit();
 		}
 		catch (SQLException | RuntimeException ex) {

@@ -27,9 +27,10 @@ import org.jspecify.annotations.Nullable;
  * Anything else cannot be reversed from its text: a change of something that existed
  * before (an {@code ALTER COLUMN}, a {@code DROP}, an {@code UPDATE}, a
  * {@code CREATE OR REPLACE}), a {@code DO} block, an unnamed index or constraint, and an
- * {@code IF NOT EXISTS}, after which nobody can tell whether the object existed before.
- * Statements zdm generated itself (its sync trigger, the declared columns and indexes)
- * are only generated for what does not exist, so their {@code OR REPLACE} and
+ * {@code IF NOT EXISTS} unless the DDL history recorded whether PostgreSQL skipped its
+ * object as existing when it ran: then what it created is dropped, and what it skipped
+ * left alone. Statements zdm generated itself (its sync trigger, the declared columns and
+ * indexes) are only generated for what does not exist, so their {@code OR REPLACE} and
  * {@code IF NOT EXISTS} are reversed.
  */
 public final class ExpandReversal {
@@ -80,8 +81,8 @@ public final class ExpandReversal {
 		if (tokens.isEmpty() || NO_SCHEMA_CHANGE.contains(tokens.get(0).value())) {
 			return;
 		}
-		String problem = SqlToken.isWordAt(tokens, 0, "create") ? readCreate(tokens, expand.generated())
-				: SqlToken.matchAt(tokens, 0, "alter", "table") ? readAlterTable(tokens, expand.generated())
+		String problem = SqlToken.isWordAt(tokens, 0, "create") ? readCreate(tokens, expand)
+				: SqlToken.matchAt(tokens, 0, "alter", "table") ? readAlterTable(tokens, expand)
 						: "zdm cannot tell what it changes";
 		if (problem != null) {
 			this.irreversible.add(expand.source() + " statement " + expand.statement().index() + ": "
@@ -89,7 +90,8 @@ public final class ExpandReversal {
 		}
 	}
 
-	private @Nullable String readCreate(List<SqlToken> tokens, boolean generated) {
+	private @Nullable String readCreate(List<SqlToken> tokens, ExpandStatement expand) {
+		boolean generated = expand.generated();
 		Cursor cursor = new Cursor(tokens, 1);
 		boolean replace = cursor.accept("or", "replace");
 		boolean unique = cursor.accept("unique");
@@ -105,7 +107,13 @@ public final class ExpandReversal {
 		boolean concurrently = cursor.accept("concurrently");
 		boolean ifNotExists = cursor.accept("if", "not", "exists");
 		if (ifNotExists && !generated) {
-			return "with IF NOT EXISTS, the " + kind + " may have existed before";
+			if (expand.skippedExisting() == null) {
+				return "with IF NOT EXISTS, the " + kind + " may have existed before";
+			}
+			if (expand.skippedExisting()) {
+				// it existed before, and the statement left it as it was
+				return null;
+			}
 		}
 		if (unique && !kind.equals("index")) {
 			return "zdm cannot tell what it creates";
@@ -153,7 +161,8 @@ public final class ExpandReversal {
 		return null;
 	}
 
-	private @Nullable String readAlterTable(List<SqlToken> tokens, boolean generated) {
+	private @Nullable String readAlterTable(List<SqlToken> tokens, ExpandStatement expand) {
+		boolean generated = expand.generated();
 		Cursor cursor = new Cursor(tokens, 2);
 		cursor.accept("if", "exists");
 		cursor.accept("only");
@@ -162,7 +171,8 @@ public final class ExpandReversal {
 			return "zdm cannot tell its table";
 		}
 		List<String> drops = new ArrayList<>();
-		for (List<SqlToken> action : SqlToken.splitAtTopLevelCommas(tokens, cursor.position)) {
+		List<List<SqlToken>> actions = SqlToken.splitAtTopLevelCommas(tokens, cursor.position);
+		for (List<SqlToken> action : actions) {
 			Cursor add = new Cursor(action, 0);
 			if (add.accept("add", "constraint") || add.accept("validate", "constraint")) {
 				SqlName constraint = add.name();
@@ -184,8 +194,15 @@ public final class ExpandReversal {
 				return "it changes what existed before, or adds an unnamed constraint";
 			}
 			add.accept("column");
-			if (add.accept("if", "not", "exists") && !generated) {
-				return "with IF NOT EXISTS, the column may have existed before";
+			if (add.accept("if", "not", "exists") && !generated && !Boolean.FALSE.equals(expand.skippedExisting())) {
+				if (expand.skippedExisting() == null) {
+					return "with IF NOT EXISTS, the column may have existed before";
+				}
+				if (actions.size() > 1) {
+					return "PostgreSQL skipped a column that existed before, and zdm cannot tell which";
+				}
+				// it existed before, and the statement left it as it was
+				continue;
 			}
 			SqlName column = add.name();
 			if (column == null) {
@@ -203,8 +220,23 @@ public final class ExpandReversal {
 	 * @param source the script's file name, or {@code contributor:<class>}
 	 * @param statement the statement
 	 * @param generated whether zdm generated it (only for what did not exist)
+	 * @param skippedExisting whether PostgreSQL skipped what it creates because it
+	 * existed already (the notice of an {@code IF NOT EXISTS}) when it ran, or
+	 * {@code null} if not known: an {@code IF NOT EXISTS} that skipped nothing created
+	 * what it names, one that skipped changed nothing
 	 */
-	public record ExpandStatement(String source, DdlStatement statement, boolean generated) {
+	public record ExpandStatement(String source, DdlStatement statement, boolean generated,
+			@Nullable Boolean skippedExisting) {
+
+		/**
+		 * A statement not known to have skipped anything or not.
+		 * @param source the script's file name, or {@code contributor:<class>}
+		 * @param statement the statement
+		 * @param generated whether zdm generated it (only for what did not exist)
+		 */
+		public ExpandStatement(String source, DdlStatement statement, boolean generated) {
+			this(source, statement, generated, null);
+		}
 
 	}
 

@@ -1,5 +1,6 @@
 package dev.zdm.internal.ddl.script;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Tag;
@@ -58,6 +59,29 @@ class ExpandReversalTests {
 			.anyMatch((line) -> line.contains("an unnamed index cannot be dropped by name"))
 			.anyMatch((line) -> line.contains("UPDATE orders SET b = c (zdm cannot tell what it changes)"))
 			.anyMatch((line) -> line.contains("it validates a constraint that existed before"));
+	}
+
+	@Test
+	void dropsWhatAnIfNotExistsCreatedAndLeavesWhatItSkippedWhenTheHistoryKnows() {
+		List<DdlStatement> statements = SqlScriptParser.parse("""
+				ALTER TABLE orders ADD COLUMN IF NOT EXISTS b text, ADD COLUMN IF NOT EXISTS c text;
+				CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_b ON orders (b);
+				ALTER TABLE orders ADD COLUMN IF NOT EXISTS existing text;
+				CREATE TABLE IF NOT EXISTS existing_table (id int);
+				ALTER TABLE orders ADD COLUMN IF NOT EXISTS d text, ADD COLUMN IF NOT EXISTS existing text;
+				""");
+		List<Boolean> skipped = List.of(false, false, true, true, true);
+		List<ExpandStatement> ran = new ArrayList<>();
+		for (int i = 0; i < statements.size(); i++) {
+			ran.add(new ExpandStatement("V1__expand.sql", statements.get(i), false, skipped.get(i)));
+		}
+		ExpandReversal reversal = ExpandReversal.of(ran);
+		assertThat(reversal.statements()).containsExactly("DROP INDEX CONCURRENTLY IF EXISTS orders_b",
+				"ALTER TABLE orders DROP COLUMN IF EXISTS c", "ALTER TABLE orders DROP COLUMN IF EXISTS b");
+		assertThat(reversal.irreversible()).singleElement()
+			.asString()
+			.startsWith("V1__expand.sql statement 5: ")
+			.endsWith("(PostgreSQL skipped a column that existed before, and zdm cannot tell which)");
 	}
 
 	@Test
