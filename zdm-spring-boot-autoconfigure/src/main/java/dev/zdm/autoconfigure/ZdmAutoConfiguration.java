@@ -286,10 +286,12 @@ public final class ZdmAutoConfiguration {
 			MigrationStateRepository states, LockInspector lockInspector,
 			ReplicationLagInspector replicationLagInspector, ZdmProperties properties,
 			ObjectProvider<BackfillThrottle> throttles, ObjectProvider<BackfillListener> listeners,
-			ObjectProvider<ApplicationLatency> applicationLatency) {
+			ObjectProvider<ApplicationLatency> applicationLatency,
+			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders) {
 		return ZdmEngineFactory.backfillParticipant(dataSource.get(), registry, states, lockInspector,
 				replicationLagInspector, properties, throttles.orderedStream().toList(),
-				listeners.orderedStream().toList(), applicationLatency.getIfAvailable());
+				listeners.orderedStream().toList(), applicationLatency.getIfAvailable(),
+				poolMetadataProviders.orderedStream().toList());
 	}
 
 	@Bean

@@ -137,7 +137,7 @@ final class ZdmEngineFactory {
 				states, shared.ddlSettings(), backfillService);
 		BackfillParticipant backfillParticipant = backfillParticipant(dataSource, registry, states, lockInspector,
 				replicationLagInspector, properties, shared.throttles(), shared.backfillListeners(),
-				shared.applicationLatency());
+				shared.applicationLatency(), shared.poolMetadataProviders());
 		BackfillProgressSampler backfillProgressSampler = new BackfillProgressSampler(backfillService);
 		HeldBackTracker heldBackTracker = new HeldBackTracker();
 		// the same participants as zdm's own engine has as beans, in the same order
@@ -265,7 +265,8 @@ final class ZdmEngineFactory {
 	static BackfillParticipant backfillParticipant(DataSource dataSource, FleetRegistry registry,
 			MigrationStateRepository states, LockInspector lockInspector,
 			ReplicationLagInspector replicationLagInspector, ZdmProperties properties, List<BackfillThrottle> throttles,
-			List<BackfillListener> listeners, @Nullable ApplicationLatency applicationLatency) {
+			List<BackfillListener> listeners, @Nullable ApplicationLatency applicationLatency,
+			List<DataSourcePoolMetadataProvider> poolMetadataProviders) {
 		Set<String> clearOverrides = properties.getMigrations()
 			.entrySet()
 			.stream()
@@ -274,7 +275,8 @@ final class ZdmEngineFactory {
 			.collect(Collectors.toSet());
 		return new BackfillParticipant(dataSource, registry, states, lockInspector, replicationLagInspector,
 				properties.getFleet().getTimeout(), throttles, BackfillListener.of(listeners), applicationLatency,
-				properties.getFleet().getMaxConcurrentBackfills(), clearOverrides);
+				properties.getFleet().getMaxConcurrentBackfills(), clearOverrides,
+				poolSize(dataSource, poolMetadataProviders));
 	}
 
 	static TransactionPoolingCheck transactionPoolingCheck(DataSource dataSource,

@@ -12,6 +12,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import javax.sql.DataSource;
 
@@ -28,6 +31,9 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.MigrationParticipant;
@@ -37,6 +43,7 @@ import dev.zdm.internal.fleet.PoolConnections;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -181,6 +188,81 @@ class StartupPoolTests {
 								&& expands.expandProgress("second_of_two").state() == ExpandProgress.State.DONE);
 				});
 		}
+	}
+
+	@Test
+	void aBackfillOnAPoolTooSmallForItIsRefusedAtOnce() {
+		String[] migration = migration("small_copy", "small_copy");
+		// expanded first, on a pool with room
+		this.contextRunner.withPropertyValues(postgres.springProperties())
+			.withPropertyValues(migration)
+			.run((context) -> assertThat(context).hasNotFailed());
+		// before, a run held one of the pool's two connections and waited 30 s for the
+		// other while every request of the application waited with it
+		this.contextRunner.withPropertyValues(postgres.springProperties())
+			.withPropertyValues(migration)
+			.withPropertyValues("zdm.migrations.small_copy.phase=backfill",
+					"spring.datasource.hikari.maximum-pool-size=2", "spring.datasource.hikari.connection-timeout=30000")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				FailureAnalysis analysis = new ZdmFailureAnalyzer().analyze(context.getStartupFailure());
+				assertThat(analysis).as("failure analysis of %s", context.getStartupFailure()).isNotNull();
+				assertThat(analysis.getDescription()).contains(
+						"Migration 'small_copy': its backfill holds 2 of the "
+								+ "application pool's connections at once while it runs",
+						"and the pool opens at most 2");
+				assertThat(analysis.getAction()).isEqualTo(PoolConnections.ADVICE);
+			});
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM zdm_backfill WHERE migration_id = 'small_copy'", Integer.class))
+			.isZero();
+	}
+
+	@Test
+	void backfillsOfTwoMigrationsOnAPoolOfFourRunOneAtATime() {
+		String[] first = migration("first_copy", "first_copy");
+		String[] second = migration("second_copy", "second_copy");
+		for (String table : List.of("first_copy", "second_copy")) {
+			postgres.jdbc()
+				.execute("INSERT INTO " + table + " SELECT i, 'User' || i || '@Example.com' "
+						+ "FROM generate_series(1, 20000) AS i");
+		}
+		Map<String, List<Long>> batches = new ConcurrentHashMap<>();
+		BackfillListener recorder = new BackfillListener() {
+
+			@Override
+			public Batch batchStarting(MigrationDefinition migration, BatchKind kind, int batchSize) {
+				batches.computeIfAbsent(migration.id(), (id) -> new CopyOnWriteArrayList<>()).add(System.nanoTime());
+				return Batch.NONE;
+			}
+
+		};
+		this.contextRunner.withPropertyValues(postgres.springProperties())
+			.withPropertyValues(first)
+			.withPropertyValues(second)
+			.withPropertyValues(TestFleet.properties())
+			.withPropertyValues("zdm.migrations.first_copy.phase=backfill", "zdm.migrations.second_copy.phase=backfill",
+					"zdm.migrations.first_copy.backfill.max-batch-size=500",
+					"zdm.migrations.second_copy.backfill.max-batch-size=500",
+					"spring.datasource.hikari.maximum-pool-size=4", "spring.datasource.hikari.connection-timeout=30000")
+			.withBean(BackfillListener.class, () -> recorder)
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				BackfillService backfills = context.getBean(BackfillService.class);
+				await().atMost(Duration.ofSeconds(60))
+					.until(() -> backfills.progress("first_copy") != null
+							&& backfills.progress("first_copy").state() == BackfillState.VERIFIED
+							&& backfills.progress("second_copy") != null
+							&& backfills.progress("second_copy").state() == BackfillState.VERIFIED);
+			});
+		List<Long> firstBatches = batches.get("first_copy");
+		List<Long> secondBatches = batches.get("second_copy");
+		assertThat(firstBatches).hasSizeGreaterThan(10);
+		assertThat(secondBatches).hasSizeGreaterThan(10);
+		// one run, copy and verification, after the other on this instance
+		boolean firstThenSecond = firstBatches.get(firstBatches.size() - 1) < secondBatches.get(0);
+		boolean secondThenFirst = secondBatches.get(secondBatches.size() - 1) < firstBatches.get(0);
+		assertThat(firstThenSecond || secondThenFirst).as("the two backfills ran one after the other").isTrue();
 	}
 
 	// a migration of its own per test, each on a table of its own: one test's expand

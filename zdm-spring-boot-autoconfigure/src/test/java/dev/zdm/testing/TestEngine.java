@@ -101,7 +101,7 @@ public final class TestEngine {
 		return new BackfillParticipant(dataSource, new FleetRegistry(dataSource),
 				new MigrationStateRepository(dataSource), new LockInspector(dataSource),
 				new ReplicationLagInspector(dataSource), fleetTimeout, throttles, listener, applicationLatency,
-				maxConcurrentBackfills, clearOverrides);
+				maxConcurrentBackfills, clearOverrides, null);
 	}
 
 	/**

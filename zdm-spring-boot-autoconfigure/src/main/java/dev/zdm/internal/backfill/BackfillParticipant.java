@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,6 +34,7 @@ import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.OperatorActionRepository;
+import dev.zdm.internal.fleet.PoolConnections;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
 import dev.zdm.internal.locks.WalInspector;
@@ -68,6 +70,11 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 	private final Set<String> clearOverrides;
 
+	private final @Nullable Integer poolSize;
+
+	// the runs this instance's pool has room for at once
+	private final Semaphore runsHere;
+
 	/**
 	 * Create a participant.
 	 * @param dataSource the application's data source
@@ -90,11 +97,17 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	 * their backfill's settings
 	 * ({@code zdm.migrations.<id>.backfill.clear-overrides=true}): once per distinct
 	 * declaration of the settings, by the first instance that starts with it
+	 * @param poolSize the most connections the application's pool opens, if known: the
+	 * backfills of several migrations take turns on a pool too small for all of them at
+	 * once, and a backfill is refused at start-up on a pool under 3
 	 */
 	public BackfillParticipant(DataSource dataSource, FleetRegistry registry, MigrationStateRepository states,
 			LockInspector lockInspector, ReplicationLagInspector replicationLagInspector, Duration fleetTimeout,
 			List<BackfillThrottle> throttles, @Nullable BackfillListener listener,
-			@Nullable ApplicationLatency applicationLatency, int maxConcurrentBackfills, Set<String> clearOverrides) {
+			@Nullable ApplicationLatency applicationLatency, int maxConcurrentBackfills, Set<String> clearOverrides,
+			@Nullable Integer poolSize) {
+		this.poolSize = poolSize;
+		this.runsHere = new Semaphore(Math.max(1, PoolConnections.concurrentBackfills(poolSize)));
 		this.dataSource = dataSource;
 		this.overrides = new BackfillOverrideRepository(dataSource, states.tables());
 		this.environment = new BackfillEnvironment(dataSource, registry, states, fleetTimeout, lockInspector,
@@ -129,6 +142,16 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 					+ "and no verification: rows written before every instance ran dual-write are not copied to the "
 					+ "new side, and read-new is not held back for them. For data moved into another table declare "
 					+ "zdm.migrations." + migration.id() + ".target-table and up (see docs/backfill.md).");
+		}
+	}
+
+	@Override
+	public void beforeJoin(MigrationDefinition migration, MigrationState state) {
+		if (this.poolSize != null && PoolConnections.concurrentBackfills(this.poolSize) == 0 && migration.hasBackfill()
+				&& migration.backfill().enabled() && migration.requestedPhase().isAtLeast(Phase.BACKFILL)
+				&& migration.requestedPhase() != Phase.ABANDON && !state.isContracted() && !state.isAbandoned()) {
+			// a run would hold the pool while the instance serves, every heartbeat
+			throw PoolConnections.tooSmallForBackfill(migration.id(), this.poolSize);
 		}
 	}
 
@@ -178,8 +201,19 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				if (job.settings != null && job.tuning != null) {
 					next.tune(job.settings, job.tuning);
 				}
+				if (!this.runsHere.tryAcquire()) {
+					// another migration's run holds this instance's turn; another
+					// instance, or a later heartbeat, runs this one
+					return;
+				}
 				job.runner = next;
-				job.future = this.executor.submit(() -> run(migration, job, next));
+				try {
+					job.future = this.executor.submit(() -> run(migration, job, next));
+				}
+				catch (RuntimeException ex) {
+					this.runsHere.release();
+					throw ex;
+				}
 			}
 		}
 	}
@@ -331,6 +365,15 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	}
 
 	private void run(MigrationDefinition migration, Job job, BackfillRunner runner) {
+		try {
+			runOnce(migration, job, runner);
+		}
+		finally {
+			this.runsHere.release();
+		}
+	}
+
+	private void runOnce(MigrationDefinition migration, Job job, BackfillRunner runner) {
 		try {
 			BackfillRunner.Outcome outcome = runner.run();
 			synchronized (job) {

@@ -24,13 +24,18 @@ public final class PoolConnections {
 			+ "(spring.datasource.hikari.maximum-pool-size): zdm creates its tables at start-up with 2, an expand, "
 			+ "contract or abandon holds 3 while it runs (the session holding the migration's lock and Flyway's "
 			+ "two; the background expands of several migrations take turns on a pool too small for all of them, "
-			+ "as long as it has at least 3) and a running backfill 1 (see docs/backfill.md, \"Connection pools "
-			+ "and PgBouncer\").";
+			+ "as long as it has at least 3) and a running backfill 2 (the backfills of several migrations take "
+			+ "turns on such a pool too) (see docs/backfill.md, \"Connection pools " + "and PgBouncer\").";
 
 	/**
 	 * Connections an expand, contract or abandon holds while it runs.
 	 */
 	static final int PER_DDL_STEP = 3;
+
+	/**
+	 * Connections a backfill run holds at once, at most, while it runs.
+	 */
+	static final int PER_BACKFILL_RUN = 2;
 
 	private PoolConnections() {
 	}
@@ -54,6 +59,40 @@ public final class PoolConnections {
 			return 0;
 		}
 		return Math.max(1, (poolSize - 1) / PER_DDL_STEP);
+	}
+
+	/**
+	 * Return how many backfill runs may go on at once on an instance with a pool: a run
+	 * holds the runner's session for as long as it runs and borrows a second connection
+	 * from time to time (its progress, its probes), so as many as leave one connection
+	 * for the application and zdm's heartbeat. Two runs at once on a pool of 2 each held
+	 * one connection and waited 30 s for a second, the application's requests with them.
+	 * @param poolSize the most connections the pool opens, or {@code null} if unknown
+	 * @return the runs that may go on at once: 0 for a pool under 3,
+	 * {@link Integer#MAX_VALUE} for a pool of unknown size
+	 */
+	public static int concurrentBackfills(@Nullable Integer poolSize) {
+		if (poolSize == null || poolSize <= 0) {
+			return Integer.MAX_VALUE;
+		}
+		if (poolSize < PER_DDL_STEP) {
+			return 0;
+		}
+		return Math.max(1, (poolSize - 1) / PER_BACKFILL_RUN);
+	}
+
+	/**
+	 * Return the refusal of a migration whose backfill could never run beside the
+	 * application on its pool.
+	 * @param migrationId the migration
+	 * @param poolSize the most connections the pool opens
+	 * @return the refusal, with what to do
+	 */
+	public static ZdmConfigurationException tooSmallForBackfill(String migrationId, int poolSize) {
+		return new ZdmConfigurationException(migrationId, "its backfill holds " + PER_BACKFILL_RUN
+				+ " of the application pool's connections at once while it runs (the runner's session, and one for "
+				+ "its progress and probes), and the pool opens at most " + poolSize + ": it would take every "
+				+ "connection from the application's requests while it runs", ADVICE);
 	}
 
 	/**

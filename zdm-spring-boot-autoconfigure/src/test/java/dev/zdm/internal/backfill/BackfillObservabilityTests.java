@@ -396,7 +396,7 @@ class BackfillObservabilityTests {
 				TestFleet.SETTINGS.timeout(), List.of(),
 				BackfillListener
 					.of(List.of(new BackfillMetrics(this.meters), new BackfillObservations(this.observations))),
-				null, BackfillEnvironment.DEFAULT_MAX_CONCURRENT_BACKFILLS, Set.of());
+				null, BackfillEnvironment.DEFAULT_MAX_CONCURRENT_BACKFILLS, Set.of(), null);
 		BackfillProgressSampler progress = new BackfillProgressSampler(new JdbcBackfillService(dataSource));
 		LockFiguresSampler locks = new LockFiguresSampler(new LockInspector(dataSource));
 		HeldBackTracker heldBack = new HeldBackTracker();

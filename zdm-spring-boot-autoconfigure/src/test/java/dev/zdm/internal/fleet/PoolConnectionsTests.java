@@ -86,6 +86,17 @@ class PoolConnectionsTests {
 		assertThat(PoolConnections.concurrentDdl(null)).isEqualTo(Integer.MAX_VALUE);
 	}
 
+	@Test
+	void aPoolHasRoomForAsManyBackfillRunsAtOnceAsLeaveOneConnectionOver() {
+		// each run holds 2 connections at most
+		assertThat(PoolConnections.concurrentBackfills(10)).isEqualTo(4);
+		assertThat(PoolConnections.concurrentBackfills(5)).isEqualTo(2);
+		assertThat(PoolConnections.concurrentBackfills(4)).isEqualTo(1);
+		assertThat(PoolConnections.concurrentBackfills(3)).isEqualTo(1);
+		assertThat(PoolConnections.concurrentBackfills(2)).isZero();
+		assertThat(PoolConnections.concurrentBackfills(null)).isEqualTo(Integer.MAX_VALUE);
+	}
+
 	private static HikariConfig unreachable(String poolName) throws IOException {
 		int closedPort;
 		try (ServerSocket socket = new ServerSocket(0)) {
