@@ -1,5 +1,7 @@
 package dev.zdm.internal.fleet;
 
+import java.util.function.Function;
+
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.transaction.support.TransactionSynchronization;
@@ -72,17 +74,18 @@ final class MigrationRuntime {
 	/**
 	 * Return the effective phase. Inside a transaction the first call decides the phase
 	 * for the rest of that transaction, whatever the heartbeat decides meanwhile.
+	 * @param decide the phase to route by, given the last heartbeat's status
 	 * @return the effective phase
 	 */
-	Phase effectivePhase() {
+	Phase effectivePhase(Function<MigrationStatus, Phase> decide) {
 		if (!TransactionSynchronizationManager.isSynchronizationActive()) {
-			return status().effective();
+			return decide.apply(status());
 		}
 		Phase bound = (Phase) TransactionSynchronizationManager.getResource(this.transactionKey);
 		if (bound != null) {
 			return bound;
 		}
-		Phase phase = status().effective();
+		Phase phase = decide.apply(status());
 		TransactionSynchronizationManager.bindResource(this.transactionKey, phase);
 		TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
 

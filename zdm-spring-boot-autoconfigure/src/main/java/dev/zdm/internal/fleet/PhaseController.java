@@ -59,6 +59,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 
 	private final MigrationStateRepository states;
 
+	private final PhaseAfterPause afterPause;
+
 	private final MigrationValidator validator;
 
 	private final PhasePolicy policy = new PhasePolicy();
@@ -96,6 +98,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		this.declared = List.copyOf(migrations);
 		this.instance = instance;
 		this.settings = settings;
+		this.afterPause = new PhaseAfterPause(states, settings.timeout());
 		this.participants = List.copyOf(participants);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
 	}
@@ -264,7 +267,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 * @throws IllegalStateException if the controller has not joined the fleet yet
 	 */
 	public Phase effectivePhase(String migrationId) {
-		return runtime(migrationId).effectivePhase();
+		return runtime(migrationId)
+			.effectivePhase((status) -> this.started ? this.afterPause.phase(status) : status.effective());
 	}
 
 	/**

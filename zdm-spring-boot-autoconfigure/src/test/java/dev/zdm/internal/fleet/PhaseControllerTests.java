@@ -1,9 +1,12 @@
 package dev.zdm.internal.fleet;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -226,6 +229,56 @@ class PhaseControllerTests {
 		assertThat(instanceRows("late")).isZero();
 		PhaseController current = start("current", withoutBackfill(Phase.CONTRACT), MANUAL);
 		assertThat(current.status(this.id).effective()).isEqualTo(Phase.CONTRACT);
+	}
+
+	@Test
+	void instanceWhoseLastHeartbeatIsOlderThanTheFleetTimeoutRoutesByAContractRunMeanwhile() throws Exception {
+		// heartbeats every 200 ms, out of the fleet after 1 s
+		FleetSettings settings = new FleetSettings(Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(1),
+				Duration.ofHours(1));
+		CountDownLatch frozen = new CountDownLatch(1);
+		CountDownLatch thawed = new CountDownLatch(1);
+		AtomicBoolean freeze = new AtomicBoolean();
+		// stops the heartbeat thread inside a heartbeat, as a paused process stops it
+		MigrationParticipant freezer = new MigrationParticipant() {
+
+			@Override
+			public void afterHeartbeat(MigrationStatus status) {
+				if (freeze.get()) {
+					frozen.countDown();
+					try {
+						thawed.await();
+					}
+					catch (InterruptedException ex) {
+						Thread.currentThread().interrupt();
+					}
+				}
+			}
+
+		};
+		PhaseController paused = TestEngine.phaseController(postgres.newDataSource("paused", 3),
+				List.of(withoutBackfill(Phase.READ_NEW)), InstanceInfo.ofThisProcess("paused", "test", "1.0"), settings,
+				List.of(freezer));
+		this.started.add(paused);
+		paused.start();
+		try {
+			assertThat(paused.effectivePhase(this.id)).isEqualTo(Phase.READ_NEW);
+			freeze.set(true);
+			assertThat(frozen.await(10, TimeUnit.SECONDS)).isTrue();
+			// meanwhile the rest of the fleet, counting it as gone, runs the contract
+			assertThat(new MigrationStateRepository(postgres.dataSource()).markContracted(this.id, "the-others"))
+				.isTrue();
+			await().atMost(Duration.ofSeconds(10))
+				.until(() -> Duration.between(paused.status(this.id).decidedAt(), Instant.now())
+					.compareTo(settings.timeout()) > 0);
+			assertThat(paused.status(this.id).effective()).as("its last heartbeat's decision")
+				.isEqualTo(Phase.READ_NEW);
+			assertThat(paused.effectivePhase(this.id)).as("what its calls route by before its next heartbeat")
+				.isEqualTo(Phase.CONTRACT);
+		}
+		finally {
+			thawed.countDown();
+		}
 	}
 
 	@Test
