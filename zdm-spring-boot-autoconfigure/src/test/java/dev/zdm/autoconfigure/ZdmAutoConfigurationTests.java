@@ -108,8 +108,9 @@ class ZdmAutoConfigurationTests {
 	}
 
 	private static int instanceRows(String instanceId) {
-		Integer count = new JdbcTemplate(postgres.dataSource())
-			.queryForObject("SELECT count(*) FROM zdm_instance WHERE instance_id = ?", Integer.class, instanceId);
+		Integer count = new JdbcTemplate(postgres.dataSource()).queryForObject(
+				"SELECT count(*) FROM zdm_instance WHERE instance_id = ? AND left_at IS NULL", Integer.class,
+				instanceId);
 		return (count != null) ? count : 0;
 	}
 
