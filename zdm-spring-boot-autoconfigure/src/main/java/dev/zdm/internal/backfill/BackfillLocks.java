@@ -1,6 +1,10 @@
 package dev.zdm.internal.backfill;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
+
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -38,6 +42,23 @@ final class BackfillLocks {
 			ORDER BY b.migration_id
 			""";
 
+	// the runner's session, when its instance is not live in the fleet and the backfill
+	// wrote no progress for the fleet timeout, while that session still holds the
+	// runner's lock: a process paused or cut off, whose connection the server still
+	// keeps (the kernel answers its keepalives)
+	private static final String END_STALLED_RUNNER = """
+			/* zdm */ SELECT b.runner, b.runner_pid, pg_terminate_backend(b.runner_pid) AS ended FROM zdm_backfill b
+			WHERE b.migration_id = ? AND b.runner_pid IS NOT NULL AND b.runner_pid <> pg_backend_pid()
+			  AND b.updated_at < now() - make_interval(secs => ?)
+			  AND NOT EXISTS (SELECT 1 FROM zdm_instance i
+			                  WHERE i.instance_id = b.runner AND i.migration_id = b.migration_id AND i.left_at IS NULL
+			                    AND i.heartbeat_at > now() - make_interval(secs => ?))
+			  AND EXISTS (SELECT 1 FROM pg_locks l
+			              WHERE l.pid = b.runner_pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+			                AND l.classid = (hashtext('zdm.backfill')::bigint & 4294967295)::oid
+			                AND l.objid = (hashtext(b.migration_id)::bigint & 4294967295)::oid)
+			""";
+
 	private static final String KEEP_ALIVE = """
 			/* zdm */ SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
 			       set_config('tcp_keepalives_count', '3', false)
@@ -59,6 +80,24 @@ final class BackfillLocks {
 
 	boolean tryLock(String migrationId) {
 		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(TRY_LOCK, Boolean.class, migrationId));
+	}
+
+	/**
+	 * End the session of a stalled runner of the migration's backfill: its instance is
+	 * not live in the fleet, the backfill wrote no progress for the fleet timeout, and
+	 * the session still holds the runner's lock. Its batch in flight rolls back, as after
+	 * a kill; the lock is freed once the server has ended it.
+	 * @param migrationId the migration
+	 * @param fleetTimeout the fleet timeout
+	 * @return the stalled runner and its session's pid, if one was ended
+	 */
+	@Nullable String endStalledRunner(String migrationId, Duration fleetTimeout) {
+		double seconds = fleetTimeout.toNanos() / 1e9;
+		List<String> ended = this.jdbcTemplate.query(
+				this.tables.qualify(END_STALLED_RUNNER), (rs, row) -> rs.getBoolean("ended")
+						? rs.getString("runner") + " (pid " + rs.getInt("runner_pid") + ")" : null,
+				migrationId, seconds, seconds);
+		return ended.stream().filter(Objects::nonNull).findFirst().orElse(null);
 	}
 
 	/**

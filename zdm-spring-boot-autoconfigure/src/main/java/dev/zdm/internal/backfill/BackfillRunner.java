@@ -177,7 +177,15 @@ public final class BackfillRunner {
 				return nothingToDo;
 			}
 			if (!session.tryLock()) {
-				return Outcome.NOT_RUNNER;
+				String stalled = session.takeOverFromStalledRunner(this.environment.fleetTimeout());
+				if (stalled == null) {
+					return Outcome.NOT_RUNNER;
+				}
+				logger.warn("zdm: migration '" + id + "': the backfill's runner " + stalled + " is not live in the "
+						+ "fleet and wrote no progress for zdm.fleet.timeout (" + this.environment.fleetTimeout()
+						+ "), while its session still held the runner's lock (a process paused or cut off from the "
+						+ "fleet): its session was ended, its batch in flight rolled back, and instance "
+						+ this.instanceId + " runs the backfill from its checkpoint");
 			}
 			return runHoldingLock(session);
 		}

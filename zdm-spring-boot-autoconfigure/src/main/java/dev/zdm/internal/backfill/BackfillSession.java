@@ -2,9 +2,12 @@ package dev.zdm.internal.backfill;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.List;
 
 import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
@@ -86,6 +89,41 @@ public final class BackfillSession implements AutoCloseable {
 		if (!this.locks.tryLock(this.migrationId)) {
 			return false;
 		}
+		return locked();
+	}
+
+	/**
+	 * Take the runner's lock from a stalled runner, if there is one: one whose instance
+	 * is not live in the fleet and that wrote no progress for the fleet timeout, while
+	 * its session still holds the lock (a process paused or cut off). Its session is
+	 * ended, then the lock taken once the server has freed it, waiting at most a second.
+	 * @param fleetTimeout the fleet timeout
+	 * @return the runner taken over from, or {@code null} if none, or if the lock is not
+	 * free yet
+	 */
+	@Nullable String takeOverFromStalledRunner(Duration fleetTimeout) {
+		String stalled = this.locks.endStalledRunner(this.migrationId, fleetTimeout);
+		if (stalled == null) {
+			return null;
+		}
+		long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+		while (!this.locks.tryLock(this.migrationId)) {
+			if (System.nanoTime() > deadline) {
+				return null;
+			}
+			try {
+				Thread.sleep(20);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				return null;
+			}
+		}
+		locked();
+		return stalled;
+	}
+
+	private boolean locked() {
 		this.locked = true;
 		this.locks.keepAlive();
 		return true;

@@ -2,6 +2,7 @@ package dev.zdm.internal.backfill;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -273,6 +274,34 @@ class BackfillTests {
 		awaitVerified("void", Duration.ofSeconds(20));
 		assertThat(disagreeing("void_users")).isZero();
 		assertThat(this.service.progress("void").verification().rowsRepaired()).isEqualTo(10);
+	}
+
+	@Test
+	void runnerWhoseInstanceIsGoneWhileItsSessionHoldsTheLockIsTakenOverFrom() throws Exception {
+		createUsers("stalled_users", 3_000);
+		// the session of a runner whose process is paused: it holds the runner's lock,
+		// and the server keeps it, the kernel answering its keepalives
+		try (Connection paused = postgres.database().newConnection()) {
+			int pid;
+			try (Statement statement = paused.createStatement();
+					ResultSet rs = statement.executeQuery("SELECT pg_backend_pid(), "
+							+ "pg_advisory_lock(hashtext('zdm.backfill'), hashtext('stalled'))")) {
+				rs.next();
+				pid = rs.getInt(1);
+			}
+			start("taker",
+					migration("stalled", "stalled_users", Phase.BACKFILL, settings(500, 100, 2000, Duration.ZERO)));
+			await().atMost(Duration.ofSeconds(20))
+				.until(() -> this.jdbc.queryForObject(
+						"SELECT count(*) FROM zdm_backfill WHERE migration_id = 'stalled'", Integer.class) == 1);
+			assertThat(verified("stalled")).isFalse();
+			// its instance left the fleet's view, and its progress stopped, an hour ago
+			this.jdbc.update("UPDATE zdm_backfill SET runner = 'paused-instance', runner_pid = ?, "
+					+ "updated_at = now() - interval '1 hour' WHERE migration_id = 'stalled'", pid);
+			awaitVerified("stalled", Duration.ofSeconds(30));
+			assertThat(disagreeing("stalled_users")).isZero();
+			assertThat(paused.isValid(2)).as("the paused runner's session was ended").isFalse();
+		}
 	}
 
 	private void write(int owner, int writers, AtomicBoolean writing, Map<Long, String> acknowledged,
