@@ -47,7 +47,10 @@ class ZdmEndpointWebTests {
 					"\"table\":\"public.customers\"", "\"sync\":\"trigger\"", "\"backfill\":{", "\"ddl\":{",
 					"\"fleet\":[", "\"locks\":{");
 			assertThat(get(client, "/actuator/zdm").getBody()).contains("\"migrations\":{\"customers-email\"");
-			assertThat(get(client, "/actuator/zdm/no-such-migration").getStatusCode().value()).isEqualTo(404);
+			ResponseEntity<String> unknown = get(client, "/actuator/zdm/no-such-migration");
+			assertThat(unknown.getStatusCode().value()).isEqualTo(404);
+			assertThat(unknown.getBody()).contains("No migration 'no-such-migration' is declared on this instance; "
+					+ "the declared ones are customers-email");
 			ResponseEntity<String> plan = client.get()
 				.uri("/actuator/zdm/customers-email/plan")
 				.accept(MediaType.APPLICATION_JSON)

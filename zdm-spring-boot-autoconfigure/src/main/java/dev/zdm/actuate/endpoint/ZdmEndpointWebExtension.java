@@ -2,11 +2,13 @@ package dev.zdm.actuate.endpoint;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
@@ -29,6 +31,26 @@ public class ZdmEndpointWebExtension {
 	 */
 	public ZdmEndpointWebExtension(ZdmEndpoint delegate) {
 		this.delegate = delegate;
+	}
+
+	/**
+	 * A migration's status, or {@code 404 Not Found} with a body that names the declared
+	 * migrations.
+	 * @param id the migration
+	 * @return the response
+	 */
+	@ReadOperation
+	public WebEndpointResponse<Object> migration(@Selector String id) {
+		MigrationDescriptor migration = this.delegate.migration(id);
+		if (migration != null) {
+			return new WebEndpointResponse<>(migration, WebEndpointResponse.STATUS_OK);
+		}
+		Set<String> declared = this.delegate.migrations().migrations().keySet();
+		return new WebEndpointResponse<>(errorBody(WebEndpointResponse.STATUS_NOT_FOUND,
+				"No migration '" + id + "' is declared on this instance"
+						+ (declared.isEmpty() ? "" : "; the declared ones are " + String.join(", ", declared))
+						+ ". GET /actuator/zdm lists them."),
+				WebEndpointResponse.STATUS_NOT_FOUND);
 	}
 
 	@WriteOperation
