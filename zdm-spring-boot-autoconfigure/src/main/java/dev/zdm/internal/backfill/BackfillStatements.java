@@ -413,7 +413,9 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			String excluded = joined(migration.up(), (up) -> "EXCLUDED." + up.getKey().quoted());
 			String assignments = joined(migration.up(),
 					(up) -> up.getKey().quoted() + " = EXCLUDED." + up.getKey().quoted());
-			return "WITH zdm_source AS ("
+			// zdm's own, as the final check's list of writers and the probes' busy checks
+			// tell
+			return "/* zdm */ WITH zdm_source AS ("
 					+ derived(migration, source, key, " ORDER BY " + key.columns("") + " FOR SHARE") + ") INSERT INTO "
 					+ target + " AS zdm_target (" + targetKey.columns("") + ", " + columns + ") SELECT "
 					+ alias.columns("") + ", " + values(migration, "zdm_source") + " FROM zdm_source ON CONFLICT ("

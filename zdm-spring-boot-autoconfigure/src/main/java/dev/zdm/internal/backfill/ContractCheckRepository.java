@@ -60,6 +60,7 @@ public class ContractCheckRepository {
 			       a.application_name IS NOT DISTINCT FROM current_setting('application_name') AS same_application
 			FROM pg_stat_activity a
 			WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+			  AND a.query NOT LIKE '/* zdm */%'
 			  AND (EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.mode = 'RowExclusiveLock'
 			               AND l.relation = ANY (SELECT to_regclass(t) FROM unnest(?::text[]) AS t))
 			       OR (a.query ~* '^\\s*(with|insert|update|delete|merge|copy)\\M'
@@ -126,7 +127,9 @@ public class ContractCheckRepository {
 	}
 
 	/**
-	 * Describe the sessions that write one of the tables, or wrote one last.
+	 * Describe the sessions that write one of the tables, or wrote one last, but zdm's
+	 * own (their statements begin with zdm's comment marker, as the repair's upsert
+	 * does).
 	 * @param tables the tables, qualified as text
 	 * @param names the tables' names, as they appear in queries
 	 * @param limit how many sessions at most
