@@ -47,21 +47,11 @@ final class MigrationPropertyNames {
 	}
 
 	private static void checkMigrations(Environment environment) {
-		try {
-			Binder.get(environment)
-				.bind(PREFIX, Bindable.mapOf(String.class, ZdmMigrationProperties.class),
-						new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
-		}
-		catch (BindException ex) {
-			UnboundConfigurationPropertiesException unbound = unbound(ex);
-			if (unbound == null) {
-				// a value that does not convert: Spring Boot's own binding reports it
-				return;
-			}
-			throw refusal(unbound.getUnboundProperties()
-				.stream()
-				.min(Comparator.comparing(ConfigurationProperty::getName))
-				.orElseThrow());
+		ConfigurationProperty unknown = firstUnbound(environment, PREFIX,
+				Bindable.mapOf(String.class, ZdmMigrationProperties.class),
+				new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
+		if (unknown != null) {
+			throw refusal(unknown);
 		}
 	}
 
@@ -73,21 +63,28 @@ final class MigrationPropertyNames {
 	 * support reads {@code zdm.test.*}).
 	 */
 	private static void checkOthers(Environment environment) {
+		ConfigurationProperty unknown = firstUnbound(environment, ROOT, Bindable.of(ZdmProperties.class),
+				new NoUnboundElementsBindHandler(BindHandler.DEFAULT, MigrationPropertyNames::checked));
+		if (unknown != null) {
+			throw unknownSetting(unknown);
+		}
+	}
+
+	// the first property, by name, under the prefix that the binding leaves unbound
+	private static @Nullable ConfigurationProperty firstUnbound(Environment environment, String prefix,
+			Bindable<?> target, BindHandler handler) {
 		try {
-			Binder.get(environment)
-				.bind(ROOT, Bindable.of(ZdmProperties.class),
-						new NoUnboundElementsBindHandler(BindHandler.DEFAULT, MigrationPropertyNames::checked));
+			Binder.get(environment).bind(prefix, target, handler);
+			return null;
 		}
 		catch (BindException ex) {
 			UnboundConfigurationPropertiesException unbound = unbound(ex);
-			if (unbound == null) {
-				// a value that does not convert: Spring Boot's own binding reports it
-				return;
-			}
-			throw unknownSetting(unbound.getUnboundProperties()
+			// none: a value that does not convert, which Spring Boot's own binding
+			// reports
+			return (unbound != null) ? unbound.getUnboundProperties()
 				.stream()
 				.min(Comparator.comparing(ConfigurationProperty::getName))
-				.orElseThrow());
+				.orElse(null) : null;
 		}
 	}
 

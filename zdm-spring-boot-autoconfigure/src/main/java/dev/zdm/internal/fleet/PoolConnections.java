@@ -52,13 +52,7 @@ public final class PoolConnections {
 	 * {@link Integer#MAX_VALUE} for a pool of unknown size
 	 */
 	public static int concurrentDdl(@Nullable Integer poolSize) {
-		if (poolSize == null || poolSize <= 0) {
-			return Integer.MAX_VALUE;
-		}
-		if (poolSize < PER_DDL_STEP) {
-			return 0;
-		}
-		return Math.max(1, (poolSize - 1) / PER_DDL_STEP);
+		return concurrent(poolSize, PER_DDL_STEP);
 	}
 
 	/**
@@ -72,13 +66,19 @@ public final class PoolConnections {
 	 * {@link Integer#MAX_VALUE} for a pool of unknown size
 	 */
 	public static int concurrentBackfills(@Nullable Integer poolSize) {
+		return concurrent(poolSize, PER_BACKFILL_RUN);
+	}
+
+	// as many as leave one connection over, each holding its share; none on a pool under
+	// 3, whatever the share: the application and zdm's heartbeat need one besides
+	private static int concurrent(@Nullable Integer poolSize, int each) {
 		if (poolSize == null || poolSize <= 0) {
 			return Integer.MAX_VALUE;
 		}
 		if (poolSize < PER_DDL_STEP) {
 			return 0;
 		}
-		return Math.max(1, (poolSize - 1) / PER_BACKFILL_RUN);
+		return Math.max(1, (poolSize - 1) / each);
 	}
 
 	/**
