@@ -270,7 +270,7 @@ public final class PhaseWalk {
 				move(current, following);
 			}
 			else {
-				stop(current);
+				retire(current);
 				if (next != null) {
 					current = join(next);
 				}
@@ -393,6 +393,13 @@ public final class PhaseWalk {
 		this.times.add(WalkTimes.Activity.APPLICATION_STOP, started);
 	}
 
+	// a deploy's replaced instance: the walk never brings it back at its phase
+	private void retire(WalkInstance instance) {
+		long started = System.nanoTime();
+		instance.retire();
+		this.times.add(WalkTimes.Activity.APPLICATION_STOP, started);
+	}
+
 	private CompletableFuture<WalkInstance> startInBackground(String slot, Phase phase) {
 		CompletableFuture<WalkInstance> future = new CompletableFuture<>();
 		Thread thread = new Thread(() -> {
@@ -450,7 +457,7 @@ public final class PhaseWalk {
 		running.add(replacement);
 		awaitPhases(phase, List.of(replacement));
 		running.remove(current);
-		stop(current);
+		retire(current);
 		return replacement;
 	}
 

@@ -8,6 +8,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.MapPropertySource;
 
+import dev.zdm.internal.fleet.FleetRegistry;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.MigrationDefinition;
@@ -94,6 +95,18 @@ final class WalkInstance implements AutoCloseable {
 
 	@Override
 	public void close() {
+		this.context.close();
+	}
+
+	/**
+	 * Stop this instance for good, as a deploy's replaced instance: it leaves the fleet,
+	 * and its rows go from the registry at once instead of being kept, as a stopped
+	 * instance's are, for the contract and the abandon to wait {@code zdm.fleet.timeout}
+	 * in case it comes back at its phase. The walk never brings it back.
+	 */
+	void retire() {
+		this.controller.stop();
+		this.context.getBean(FleetRegistry.class).remove(this.controller.instance().instanceId());
 		this.context.close();
 	}
 
