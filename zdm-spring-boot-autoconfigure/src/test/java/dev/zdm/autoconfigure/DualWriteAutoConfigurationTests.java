@@ -206,6 +206,8 @@ class DualWriteAutoConfigurationTests {
 				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
 				assertThat(analysis.getDescription()).contains("Migration 'users-emial'")
 					.contains("no such migration is declared");
+				assertThat(analysis.getAction())
+					.startsWith("Did you mean @ZdmRepository(migration = \"users-email\")?");
 			});
 	}
 

@@ -23,6 +23,7 @@ import org.springframework.util.ReflectionUtils;
 
 import dev.zdm.dualwrite.DualWriteCall;
 import dev.zdm.dualwrite.Schema;
+import dev.zdm.internal.catalog.NearestName;
 import dev.zdm.internal.dualwrite.DualWriteListener.Operation;
 import dev.zdm.internal.dualwrite.RepositoryMethods.Access;
 import dev.zdm.internal.fleet.MigrationStateRepository;
@@ -120,11 +121,15 @@ public final class DualWriteRepositoryFactory {
 		return migrations.stream()
 			.filter((candidate) -> candidate.id().equals(migrationId))
 			.findFirst()
-			.orElseThrow(() -> new ZdmConfigurationException(migrationId,
-					"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \"" + migrationId
-							+ "\"), but no such migration is declared",
-					"Declare the migration under zdm.migrations." + migrationId
-							+ ", or correct the migration in @ZdmRepository."));
+			.orElseThrow(() -> {
+				String hint = NearestName.of(migrations.stream().map(MigrationDefinition::id).toList(), migrationId);
+				return new ZdmConfigurationException(migrationId,
+						"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \""
+								+ migrationId + "\"), but no such migration is declared",
+						((hint != null) ? "Did you mean @ZdmRepository(migration = \"" + hint + "\")? " : "")
+								+ "Declare the migration under zdm.migrations." + migrationId
+								+ ", or correct the migration in @ZdmRepository.");
+			});
 	}
 
 	/**
