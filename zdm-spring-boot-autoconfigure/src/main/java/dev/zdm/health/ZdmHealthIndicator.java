@@ -134,8 +134,17 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 				// says failed; a paused one says it once
 				boolean saysPaused = progress.state() == BackfillState.FAILED
 						|| progress.state() == BackfillState.PAUSED;
-				details.put("backfill",
-						progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : ""));
+				String voided = status.state().verificationVoidReason();
+				if (progress.state() == BackfillState.VERIFIED && !status.state().isVerified() && voided != null) {
+					// the copy's last verification no longer holds: it runs again once
+					// the
+					// whole fleet keeps both sides in sync
+					details.put("backfill", "verification voided: " + voided);
+				}
+				else {
+					details.put("backfill",
+							progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : ""));
+				}
 				BackfillVerification verification = progress.verification();
 				if (verification != null && !verification.succeeded()) {
 					problems.add(

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import org.springframework.boot.health.contributor.Health;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.backfill.BackfillProgress;
@@ -29,6 +30,7 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
@@ -269,6 +271,15 @@ class BackfillTests {
 		PhaseController old = start("void-old",
 				migration("void", "void_users", Phase.EXPAND, settings(500, 100, 2000, Duration.ZERO)));
 		assertThat(verified("void")).isFalse();
+		// the health no longer says verified, and says why
+		BackfillProgressSampler sampler = new BackfillProgressSampler(this.service);
+		sampler.afterHeartbeat(old.status("void"));
+		Health health = new ZdmHealthIndicator(old, null, sampler, null, null, null, null,
+				ZdmHealthIndicator.Thresholds.DEFAULTS)
+			.health();
+		assertThat(health.getDetails()).extractingByKey("void")
+			.asString()
+			.contains("backfill=verification voided: instance void-old runs expand");
 		this.jdbc.update("UPDATE void_users SET email = 'OLD-ONLY@EXAMPLE.COM' WHERE id <= 10");
 		old.stop();
 		awaitVerified("void", Duration.ofSeconds(20));
