@@ -51,6 +51,13 @@ public class FleetRegistry {
 			SET requested_phase = excluded.requested_phase,
 			    effective_phase = excluded.effective_phase,
 			    held_back_reason = excluded.held_back_reason,
+			    application_version = excluded.application_version,
+			    host = excluded.host,
+			    pid = excluded.pid,
+			    -- another process under the id (a restart that keeps its id): it started now
+			    started_at = CASE WHEN zdm_instance.left_at IS NOT NULL OR zdm_instance.pid <> excluded.pid
+			                        OR zdm_instance.host IS DISTINCT FROM excluded.host
+			                      THEN now() ELSE zdm_instance.started_at END,
 			    heartbeat_at = now(),
 			    left_at = NULL
 			RETURNING heartbeat_at

@@ -38,7 +38,7 @@ class FleetRegistryTests {
 		new ZdmSchema(postgres.dataSource()).migrate();
 		registry = new FleetRegistry(postgres.dataSource());
 		MigrationStateRepository states = new MigrationStateRepository(postgres.dataSource());
-		List.of("leaving-m", "back-m", "refused-m").forEach(states::register);
+		List.of("leaving-m", "back-m", "refused-m", "pod-m").forEach(states::register);
 		transactions = new TransactionTemplate(new DataSourceTransactionManager(postgres.dataSource()));
 	}
 
@@ -69,6 +69,26 @@ class FleetRegistryTests {
 		TestFleet.age(postgres.dataSource(), "restarting", Duration.ofSeconds(1));
 		assertThat(claimMembers("back-m")).extracting(FleetMember::instanceId, FleetMember::live)
 			.containsExactly(tuple("restarting", true));
+	}
+
+	@Test
+	void processThatTakesBackTheRowOfItsIdIsShownAsItself() throws Exception {
+		registry.heartbeat(new InstanceInfo("pod-a", "1.0", "host-1", 100), "pod-m", Phase.BACKFILL, Phase.BACKFILL,
+				null);
+		FleetMember first = registry.members("pod-m", TIMEOUT).get(0);
+		registry.leave("pod-a");
+		Thread.sleep(10);
+		registry.heartbeat(new InstanceInfo("pod-a", "1.1", "host-2", 200), "pod-m", Phase.BACKFILL, Phase.BACKFILL,
+				null);
+		FleetMember restarted = registry.members("pod-m", TIMEOUT).get(0);
+		assertThat(restarted.pid()).isEqualTo(200);
+		assertThat(restarted.host()).isEqualTo("host-2");
+		assertThat(restarted.applicationVersion()).isEqualTo("1.1");
+		assertThat(restarted.startedAt()).isAfter(first.startedAt());
+		// its own next heartbeat keeps its start
+		registry.heartbeat(new InstanceInfo("pod-a", "1.1", "host-2", 200), "pod-m", Phase.BACKFILL, Phase.BACKFILL,
+				null);
+		assertThat(registry.members("pod-m", TIMEOUT).get(0).startedAt()).isEqualTo(restarted.startedAt());
 	}
 
 	@Test
