@@ -93,9 +93,9 @@ final class BackfillLocks {
 	 */
 	@Nullable String endStalledRunner(String migrationId, Duration fleetTimeout) {
 		double seconds = fleetTimeout.toNanos() / 1e9;
-		List<String> ended = this.jdbcTemplate.query(
-				this.tables.qualify(END_STALLED_RUNNER), (rs, row) -> rs.getBoolean("ended")
-						? rs.getString("runner") + " (pid " + rs.getInt("runner_pid") + ")" : null,
+		List<String> ended = this.jdbcTemplate.query(this.tables.qualify(END_STALLED_RUNNER),
+				(rs, row) -> rs.getBoolean("ended")
+						? rs.getString("runner") + " (database backend pid " + rs.getInt("runner_pid") + ")" : null,
 				migrationId, seconds, seconds);
 		return ended.stream().filter(Objects::nonNull).findFirst().orElse(null);
 	}

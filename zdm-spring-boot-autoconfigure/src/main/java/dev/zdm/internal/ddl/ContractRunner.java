@@ -1,11 +1,15 @@
 package dev.zdm.internal.ddl;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.Ordered;
@@ -50,6 +54,9 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	private final MigrationStateRepository states;
 
 	private final InstanceInfo instance;
+
+	// the waits for an instance that left already told, by migration and instance
+	private final Set<String> toldWaits = ConcurrentHashMap.newKeySet();
 
 	private final ClaimedDdlStep step;
 
@@ -121,7 +128,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 				}
 				logger.info("zdm: resuming the contract of migration '" + id + "'");
 			}
-			else if (contractHeldBack(migration) || !claimContract(migration)) {
+			else if (waitsForTheFleet(migration) || contractHeldBack(migration) || !claimContract(migration)) {
 				return false;
 			}
 			this.step.runRecorded(id, this.instance.instanceId(), () -> {
@@ -133,6 +140,32 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			logger.info("zdm: contract of migration '" + id + "' done on instance " + this.instance.instanceId());
 			return true;
 		});
+	}
+
+	/**
+	 * Whether an instance keeps the contract from being claimed now: read before the
+	 * preconditions (the final check reads both sides of the table) so that they run only
+	 * once the fleet allows the claim, not every heartbeat of a wait. An instance that
+	 * left the fleet behind it is waited for the fleet timeout: told once at INFO, since
+	 * no instance's phase shows that wait.
+	 */
+	private boolean waitsForTheFleet(MigrationDefinition migration) {
+		String id = migration.id();
+		FleetMember[] behind = new FleetMember[1];
+		boolean ready = this.step.claim(id, (members) -> {
+			behind[0] = behindContract(members);
+			return !members.isEmpty() && behind[0] == null;
+		});
+		FleetMember waited = behind[0];
+		if (waited != null && !waited.live() && this.toldWaits.add(id + "/" + waited.instanceId())) {
+			logger.info("zdm: the contract of migration '" + id + "' waits for " + waited.waitedFor()
+					+ "; it runs once that instance has been gone zdm.fleet.timeout, or comes back at contract");
+		}
+		return !ready;
+	}
+
+	private static @Nullable FleetMember behindContract(List<FleetMember> members) {
+		return members.stream().filter((member) -> member.effectivePhase() != Phase.CONTRACT).findFirst().orElse(null);
 	}
 
 	private boolean contractHeldBack(MigrationDefinition migration) {
@@ -158,10 +191,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	private boolean claimContract(MigrationDefinition migration) {
 		String id = migration.id();
 		return this.step.claim(id, (members) -> {
-			FleetMember behind = members.stream()
-				.filter((member) -> member.effectivePhase() != Phase.CONTRACT)
-				.findFirst()
-				.orElse(null);
+			FleetMember behind = behindContract(members);
 			if (members.isEmpty() || behind != null) {
 				logger.debug("zdm: contract of migration '" + id + "' waits for "
 						+ ((behind != null) ? behind.waitedFor() : "a live instance"));

@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import javax.sql.DataSource;
@@ -118,7 +119,12 @@ class ContractTests {
 		// a fleet timeout long enough to see the contract wait, ended by ageing the leave
 		FleetSettings fleet = TestFleet.SETTINGS.withHeartbeat(TestFleet.HEARTBEAT_INTERVAL, Duration.ofSeconds(60));
 		PhaseController readNew = start(migration, Phase.READ_NEW, "instance-b", null, fleet);
-		PhaseController contract = start(migration, Phase.CONTRACT, "instance-a", null, fleet);
+		// the final check stands for the preconditions: it reads both sides of the table
+		AtomicInteger finalChecks = new AtomicInteger();
+		PhaseController contract = start(migration, Phase.CONTRACT, "instance-a", null, fleet, (checked) -> {
+			finalChecks.incrementAndGet();
+			return null;
+		});
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> contract.status(migration.id()).effective() == Phase.CONTRACT);
 		// a graceful stop, as of an instance stopped to be restarted at the phase it is
@@ -132,10 +138,12 @@ class ContractTests {
 			.as("the instance that left is no member")
 			.containsExactly("instance-a");
 		assertThat(columns("pets")).contains("name", "full_name");
+		assertThat(finalChecks).as("preconditions run while the fleet keeps the contract waiting").hasValue(0);
 		TestFleet.age(postgres.dataSource(), "instance-b", Duration.ofSeconds(61));
 		await().atMost(Duration.ofSeconds(20))
 			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
 		assertThat(columns("pets")).doesNotContain("name").contains("full_name");
+		assertThat(finalChecks).hasValue(1);
 	}
 
 	@Test
@@ -237,10 +245,15 @@ class ContractTests {
 
 	private PhaseController start(MigrationDefinition migration, Phase requested, String instanceId,
 			SchemaChangeContributor contributor, FleetSettings fleet) {
+		return start(migration, requested, instanceId, contributor, fleet, ContractPrecondition.NONE);
+	}
+
+	private PhaseController start(MigrationDefinition migration, Phase requested, String instanceId,
+			SchemaChangeContributor contributor, FleetSettings fleet, ContractPrecondition precondition) {
 		DataSource pool = postgres.newDataSource(instanceId, 8);
 		InstanceInfo instance = new InstanceInfo(instanceId, null, "localhost", 1);
-		DdlRunners runner = DdlRunners.create(pool, this.settings, instance, fleet.timeout(),
-				(contributor != null) ? List.of(contributor) : List.of());
+		DdlRunners runner = DdlRunners.create(pool, this.settings, ExpandSettings.defaults(), instance, fleet.timeout(),
+				(contributor != null) ? List.of(contributor) : List.of(), precondition);
 		HeartbeatCounter heartbeats = new HeartbeatCounter();
 		this.heartbeats.put(instanceId, heartbeats);
 		PhaseController controller = TestEngine.phaseController(pool,
