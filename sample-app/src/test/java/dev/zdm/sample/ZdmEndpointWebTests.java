@@ -72,7 +72,9 @@ class ZdmEndpointWebTests {
 						"Phase contract: ", "[to run] V1__drop_email.sql #1: ALTER TABLE customers DROP COLUMN email");
 			ResponseEntity<String> unknownView = get(client, "/actuator/zdm/customers-email/plans");
 			assertThat(unknownView.getStatusCode().value()).isEqualTo(400);
-			assertThat(get(client, "/actuator/zdm/no-such-migration/plan").getStatusCode().value()).isEqualTo(404);
+			ResponseEntity<String> unknownPlan = get(client, "/actuator/zdm/no-such-migration/plan");
+			assertThat(unknownPlan.getStatusCode().value()).isEqualTo(404);
+			assertThat(unknownPlan.getBody()).contains("No migration 'no-such-migration' is declared on this instance");
 			// not mapped with the default access: answered with how to turn them on
 			ResponseEntity<String> pause = post(client, "/actuator/zdm/customers-email/pause");
 			assertThat(pause.getStatusCode().is4xxClientError()).isTrue();

@@ -42,9 +42,29 @@ public class ZdmEndpointWebExtension {
 	@ReadOperation
 	public WebEndpointResponse<Object> migration(@Selector String id) {
 		MigrationDescriptor migration = this.delegate.migration(id);
-		if (migration != null) {
-			return new WebEndpointResponse<>(migration, WebEndpointResponse.STATUS_OK);
+		return (migration != null) ? new WebEndpointResponse<>(migration, WebEndpointResponse.STATUS_OK)
+				: notDeclared(id);
+	}
+
+	/**
+	 * A migration's plan, or {@code 404 Not Found} with a body that names the declared
+	 * migrations (the plan as text, {@code Accept: text/plain}, is the endpoint's own).
+	 * @param id the migration
+	 * @param view {@code plan}
+	 * @return the response
+	 */
+	@ReadOperation
+	public WebEndpointResponse<Object> plan(@Selector String id, @Selector String view) {
+		try {
+			ZdmEndpoint.PlanDescriptor plan = this.delegate.plan(id, view);
+			return (plan != null) ? new WebEndpointResponse<>(plan, WebEndpointResponse.STATUS_OK) : notDeclared(id);
 		}
+		catch (InvalidEndpointRequestException ex) {
+			return badRequest(ex);
+		}
+	}
+
+	private WebEndpointResponse<Object> notDeclared(String id) {
 		Set<String> declared = this.delegate.migrations().migrations().keySet();
 		return new WebEndpointResponse<>(errorBody(WebEndpointResponse.STATUS_NOT_FOUND,
 				"No migration '" + id + "' is declared on this instance"
