@@ -75,6 +75,9 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	// the runs this instance's pool has room for at once
 	private final Semaphore runsHere;
 
+	// the migrations whose wait for a turn was told
+	private final Set<String> toldWaiting = ConcurrentHashMap.newKeySet();
+
 	/**
 	 * Create a participant.
 	 * @param dataSource the application's data source
@@ -204,8 +207,15 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 				if (!this.runsHere.tryAcquire()) {
 					// another migration's run holds this instance's turn; another
 					// instance, or a later heartbeat, runs this one
+					if (!status.state().isVerified() && this.toldWaiting.add(migration.id())) {
+						logger.info("zdm: migration '" + migration.id() + "': its backfill waits for the backfill of "
+								+ "another migration on this instance: the connection pool (" + this.poolSize
+								+ " connections) has room for " + PoolConnections.concurrentBackfills(this.poolSize)
+								+ " at once; another instance may run it meanwhile");
+					}
 					return;
 				}
+				this.toldWaiting.remove(migration.id());
 				job.runner = next;
 				try {
 					job.future = this.executor.submit(() -> run(migration, job, next));
