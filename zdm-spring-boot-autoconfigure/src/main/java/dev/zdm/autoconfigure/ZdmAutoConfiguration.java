@@ -274,10 +274,11 @@ public final class ZdmAutoConfiguration {
 	@DependsOnDatabaseInitialization
 	PhaseController zdmPhaseController(ZdmDataSource dataSource, FleetRegistry registry,
 			MigrationStateRepository states, MigrationValidator migrationValidator, ZdmProperties properties,
-			InstanceInfo instance, ObjectProvider<MigrationParticipant> participants, Environment environment) {
+			InstanceInfo instance, ObjectProvider<MigrationParticipant> participants, Environment environment,
+			SameTableSyncTrigger syncTrigger) {
 		MigrationPropertyNames.check(environment);
 		return ZdmEngineFactory.phaseController(dataSource.get(), registry, states, migrationValidator, properties,
-				instance, migrations(properties, dataSource), participants.orderedStream().toList());
+				instance, migrations(properties, dataSource), participants.orderedStream().toList(), syncTrigger);
 	}
 
 	@Bean

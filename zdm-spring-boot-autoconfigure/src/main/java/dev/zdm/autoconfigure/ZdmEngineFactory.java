@@ -147,7 +147,7 @@ final class ZdmEngineFactory {
 				heldBackTracker, transactionPoolingCheck(dataSource, shared.poolMetadataProviders())));
 		AnnotationAwareOrderComparator.sort(participants);
 		PhaseController controller = phaseController(dataSource, registry, states, migrationValidator, properties,
-				shared.instance(), migrations, participants);
+				shared.instance(), migrations, participants, syncTrigger);
 		return new ZdmEngine(name, dataSource, tables, controller, states, lockFiguresSampler, backfillService, history,
 				operatorActions, expandRunner, finalContractCheck, abandonRunner, planner, backfillProgressSampler,
 				ddlActivity, heldBackTracker,
@@ -251,7 +251,8 @@ final class ZdmEngineFactory {
 
 	static PhaseController phaseController(DataSource dataSource, FleetRegistry registry,
 			MigrationStateRepository states, MigrationValidator migrationValidator, ZdmProperties properties,
-			InstanceInfo instance, List<MigrationDefinition> migrations, List<MigrationParticipant> participants) {
+			InstanceInfo instance, List<MigrationDefinition> migrations, List<MigrationParticipant> participants,
+			SameTableSyncTrigger syncTrigger) {
 		ZdmProperties.Fleet fleet = properties.getFleet();
 		ZdmSettings.checkFleet(fleet);
 		FleetSettings settings = FleetSettings.defaults()
@@ -259,7 +260,7 @@ final class ZdmEngineFactory {
 			.withJoinTimeout(fleet.getJoinTimeout())
 			.withRetention(fleet.getRetention());
 		return new PhaseController(dataSource, registry, states, migrationValidator, migrations, instance, settings,
-				participants);
+				participants, syncTrigger::keepsNewSideInSync);
 	}
 
 	static BackfillParticipant backfillParticipant(DataSource dataSource, FleetRegistry registry,

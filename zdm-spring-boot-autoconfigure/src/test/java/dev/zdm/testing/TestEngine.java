@@ -18,6 +18,7 @@ import dev.zdm.internal.backfill.ContractCheckRepository;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.MigrationValidator;
+import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
 import dev.zdm.internal.fleet.FleetRegistry;
 import dev.zdm.internal.fleet.FleetSettings;
 import dev.zdm.internal.fleet.InstanceInfo;
@@ -52,7 +53,8 @@ public final class TestEngine {
 	public static PhaseController phaseController(DataSource dataSource, List<MigrationDefinition> migrations,
 			InstanceInfo instance, FleetSettings settings, List<MigrationParticipant> participants) {
 		return new PhaseController(dataSource, new FleetRegistry(dataSource), new MigrationStateRepository(dataSource),
-				new MigrationValidator(new DatabaseCatalog(dataSource)), migrations, instance, settings, participants);
+				new MigrationValidator(new DatabaseCatalog(dataSource)), migrations, instance, settings, participants,
+				new SameTableSyncTrigger(dataSource)::keepsNewSideInSync);
 	}
 
 	/**

@@ -166,6 +166,23 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		return migration.sync() == SyncMode.TRIGGER && !migration.up().isEmpty() && !migration.isCrossTable();
 	}
 
+	/**
+	 * Whether every writer of a migration's table keeps its new columns in sync: the
+	 * migration is synced by this trigger and the trigger is installed, enabled. An
+	 * instance at {@code expand}, which writes the old columns only, then leaves a
+	 * verified backfill verified.
+	 * @param migration the migration, its table qualified with its schema
+	 * @return {@code true} if the trigger keeps the new side in sync
+	 */
+	public boolean keepsNewSideInSync(MigrationDefinition migration) {
+		if (!appliesTo(migration)) {
+			return false;
+		}
+		Integer triggers = this.jdbcTemplate.queryForObject(TRIGGER_PRESENT, Integer.class, migration.table().quoted(),
+				Names.of(migration).trigger().name());
+		return triggers != null && triggers == 1;
+	}
+
 	private boolean isInstalled(MigrationDefinition migration, Definition definition) {
 		TableName table = migration.table();
 		Names names = Names.of(migration);

@@ -11,6 +11,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 import javax.sql.DataSource;
 
@@ -61,6 +62,10 @@ public class PhaseController implements InitializingBean, DisposableBean {
 
 	private final PhaseAfterPause afterPause;
 
+	// whether every writer keeps a migration's new side in sync inside its table (its
+	// sync trigger is installed): an instance at expand then leaves the verification be
+	private final Predicate<MigrationDefinition> syncedInTable;
+
 	private final MigrationValidator validator;
 
 	private final PhasePolicy policy = new PhasePolicy();
@@ -87,11 +92,16 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 * @param instance this instance
 	 * @param settings the fleet's timing
 	 * @param participants the concerns taking part, in order
+	 * @param syncedInTable whether every writer of a migration's table keeps its new side
+	 * in sync (a same-table migration's sync trigger is installed): an instance that runs
+	 * {@code expand} then does not void a verified backfill
 	 */
 	public PhaseController(DataSource dataSource, FleetRegistry registry, MigrationStateRepository states,
 			MigrationValidator validator, List<MigrationDefinition> migrations, InstanceInfo instance,
-			FleetSettings settings, List<MigrationParticipant> participants) {
+			FleetSettings settings, List<MigrationParticipant> participants,
+			Predicate<MigrationDefinition> syncedInTable) {
 		this.dataSource = dataSource;
+		this.syncedInTable = syncedInTable;
 		this.registry = registry;
 		this.states = states;
 		this.validator = validator;
@@ -382,7 +392,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			PhaseDecision decision = this.policy.decide(migration, current, liveOthers, state, limits(migration));
 			written[0] = this.registry.heartbeat(this.instance, migration.id(), migration.requestedPhase(),
 					decision.effective(), decision.heldBackReason());
-			if (decision.effective() == Phase.EXPAND && state.isVerified()) {
+			if (decision.effective() == Phase.EXPAND && state.isVerified() && !this.syncedInTable.test(migration)) {
 				String reason = "instance " + this.instance.instanceId()
 						+ " runs expand and writes the old columns only";
 				if (this.states.voidVerification(migration.id(), reason)) {

@@ -31,6 +31,7 @@ import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.health.ZdmHealthIndicator;
+import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
@@ -285,6 +286,25 @@ class BackfillTests {
 		awaitVerified("void", Duration.ofSeconds(20));
 		assertThat(disagreeing("void_users")).isZero();
 		assertThat(this.service.progress("void").verification().rowsRepaired()).isEqualTo(10);
+	}
+
+	@Test
+	void backfillStaysVerifiedWhenAnInstanceRunsExpandWhileTheSyncTriggerKeepsTheNewSide() throws Exception {
+		createUsers("kept_users", 3_000);
+		MigrationDefinition migration = migration("kept", "public.kept_users", Phase.BACKFILL,
+				settings(500, 100, 2000, Duration.ZERO));
+		// installed with the expand: every writer's old columns reach the new ones
+		new SameTableSyncTrigger(postgres.dataSource()).expandStatements(migration).forEach(this.jdbc::execute);
+		start("kept-a", migration);
+		awaitVerified("kept", Duration.ofSeconds(20));
+		PhaseController old = start("kept-old", migration.toBuilder().requestedPhase(Phase.EXPAND).build());
+		this.heartbeats.get("kept-old").awaitHeartbeats(3);
+		assertThat(old.status("kept").effective()).isEqualTo(Phase.EXPAND);
+		assertThat(verified("kept")).as("verified, with the trigger keeping both sides").isTrue();
+		assertThat(old.status("kept").state().verificationVoidReason()).isNull();
+		// what the instance at expand writes, the old column only, reaches the new one
+		this.jdbc.update("UPDATE kept_users SET email = 'OLD-ONLY@EXAMPLE.COM' WHERE id <= 10");
+		assertThat(disagreeing("kept_users")).isZero();
 	}
 
 	@Test
