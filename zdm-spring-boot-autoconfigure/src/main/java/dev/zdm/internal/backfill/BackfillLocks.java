@@ -42,17 +42,15 @@ final class BackfillLocks {
 			ORDER BY b.migration_id
 			""";
 
-	// the runner's session, when its instance is not live in the fleet and the backfill
-	// wrote no progress for the fleet timeout, while that session still holds the
-	// runner's lock: a process paused or cut off, whose connection the server still
-	// keeps (the kernel answers its keepalives)
+	// the runner's session, when its instance is not among the fleet's live ones (read
+	// through the fleet registry) and the backfill wrote no progress for the fleet
+	// timeout, while that session still holds the runner's lock: a process paused or cut
+	// off, whose connection the server still keeps (the kernel answers its keepalives)
 	private static final String END_STALLED_RUNNER = """
 			/* zdm */ SELECT b.runner, b.runner_pid, pg_terminate_backend(b.runner_pid) AS ended FROM zdm_backfill b
 			WHERE b.migration_id = ? AND b.runner_pid IS NOT NULL AND b.runner_pid <> pg_backend_pid()
 			  AND b.updated_at < now() - make_interval(secs => ?)
-			  AND NOT EXISTS (SELECT 1 FROM zdm_instance i
-			                  WHERE i.instance_id = b.runner AND i.migration_id = b.migration_id AND i.left_at IS NULL
-			                    AND i.heartbeat_at > now() - make_interval(secs => ?))
+			  AND NOT (b.runner = ANY (?::text[]))
 			  AND EXISTS (SELECT 1 FROM pg_locks l
 			              WHERE l.pid = b.runner_pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
 			                AND l.classid = (hashtext('zdm.backfill')::bigint & 4294967295)::oid
@@ -89,14 +87,16 @@ final class BackfillLocks {
 	 * a kill; the lock is freed once the server has ended it.
 	 * @param migrationId the migration
 	 * @param fleetTimeout the fleet timeout
+	 * @param liveInstances the migration's live instances, as the fleet registry reads
+	 * them
 	 * @return the stalled runner and its session's pid, if one was ended
 	 */
-	@Nullable String endStalledRunner(String migrationId, Duration fleetTimeout) {
+	@Nullable String endStalledRunner(String migrationId, Duration fleetTimeout, List<String> liveInstances) {
 		double seconds = fleetTimeout.toNanos() / 1e9;
 		List<String> ended = this.jdbcTemplate.query(this.tables.qualify(END_STALLED_RUNNER),
 				(rs, row) -> rs.getBoolean("ended")
 						? rs.getString("runner") + " (database backend pid " + rs.getInt("runner_pid") + ")" : null,
-				migrationId, seconds, seconds);
+				migrationId, seconds, liveInstances.toArray(String[]::new));
 		return ended.stream().filter(Objects::nonNull).findFirst().orElse(null);
 	}
 

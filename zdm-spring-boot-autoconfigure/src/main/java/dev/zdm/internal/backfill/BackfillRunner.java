@@ -2,6 +2,7 @@ package dev.zdm.internal.backfill;
 
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 
 import org.apache.commons.logging.Log;
@@ -14,6 +15,7 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.VerificationProgress;
 import dev.zdm.internal.backfill.BackfillRepository.StoredProgress;
+import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 
@@ -177,7 +179,13 @@ public final class BackfillRunner {
 				return nothingToDo;
 			}
 			if (!session.tryLock()) {
-				String stalled = session.takeOverFromStalledRunner(this.environment.fleetTimeout());
+				List<String> live = this.environment.fleet()
+					.members(id, this.environment.fleetTimeout())
+					.stream()
+					.filter(FleetMember::live)
+					.map(FleetMember::instanceId)
+					.toList();
+				String stalled = session.takeOverFromStalledRunner(this.environment.fleetTimeout(), live);
 				if (stalled == null) {
 					return Outcome.NOT_RUNNER;
 				}

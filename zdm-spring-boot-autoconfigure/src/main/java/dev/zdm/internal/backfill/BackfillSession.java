@@ -98,11 +98,13 @@ public final class BackfillSession implements AutoCloseable {
 	 * its session still holds the lock (a process paused or cut off). Its session is
 	 * ended, then the lock taken once the server has freed it, waiting at most a second.
 	 * @param fleetTimeout the fleet timeout
+	 * @param liveInstances the migration's live instances, as the fleet registry reads
+	 * them
 	 * @return the runner taken over from, or {@code null} if none, or if the lock is not
 	 * free yet
 	 */
-	@Nullable String takeOverFromStalledRunner(Duration fleetTimeout) {
-		String stalled = this.locks.endStalledRunner(this.migrationId, fleetTimeout);
+	@Nullable String takeOverFromStalledRunner(Duration fleetTimeout, List<String> liveInstances) {
+		String stalled = this.locks.endStalledRunner(this.migrationId, fleetTimeout, liveInstances);
 		if (stalled == null) {
 			return null;
 		}
