@@ -53,6 +53,8 @@ import static org.awaitility.Awaitility.await;
  */
 class JpaServiceWalkTests {
 
+	private static final AtomicLong EMAILS = new AtomicLong();
+
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
 
@@ -501,8 +503,10 @@ class JpaServiceWalkTests {
 		return ids.get(ThreadLocalRandom.current().nextInt(ids.size()));
 	}
 
+	// unique: the scenario looks rows up by e-mail, and two random ones out of 100
+	// million once met among the walk's thousands of rows (a query found 2 results)
 	private static String email(String prefix) {
-		return prefix + "." + ThreadLocalRandom.current().nextInt(100_000_000) + "@example.com";
+		return prefix + "." + EMAILS.incrementAndGet() + "@example.com";
 	}
 
 	private Instance start(String slot, Phase phase) {
