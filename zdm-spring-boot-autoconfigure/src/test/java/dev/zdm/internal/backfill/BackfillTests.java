@@ -24,6 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.RowCallbackHandler;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
@@ -87,56 +88,28 @@ class BackfillTests {
 		createUsers("hot_users", 20_000);
 		MigrationDefinition migration = migration("hot", "hot_users", Phase.BACKFILL,
 				settings(200, 50, 400, Duration.ofMillis(10)));
-		int writers = 4;
-		AtomicBoolean writing = new AtomicBoolean(true);
-		Map<Long, String> acknowledged = new ConcurrentHashMap<>();
-		Set<Long> everDeleted = ConcurrentHashMap.newKeySet();
-		AtomicLong writes = new AtomicLong();
-		AtomicReference<Throwable> failure = new AtomicReference<>();
-		List<Thread> threads = new ArrayList<>();
-		for (int writer = 0; writer < writers; writer++) {
-			int owner = writer;
-			Thread thread = new Thread(
-					() -> write(owner, writers, writing, acknowledged, everDeleted, writes, failure));
-			thread.start();
-			threads.add(thread);
+		try (Traffic traffic = new Traffic("hot_users", 20_000, true)) {
+			traffic.awaitWrites(200);
+			start("hot-a", migration);
+			await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("hot") > 0);
+			long writesWhenStarted = traffic.writes();
+			awaitVerified("hot", Duration.ofSeconds(60));
+			assertThat(traffic.writes()).as("writes during the backfill").isGreaterThan(writesWhenStarted + 500);
+			traffic.awaitWrites(traffic.writes() + 100);
+			traffic.stopAndAssertEveryWriteStored();
+			assertThat(traffic.writes()).isGreaterThan(1000);
+			assertThat(disagreeing("hot_users")).isZero();
+			BackfillProgress progress = this.service.progress("hot");
+			assertThat(progress.verification().succeeded()).isTrue();
+			assertThat(progress.verification().rowsDisagreeing()).isZero();
+			assertThat(progress.verification().fleet()).contains("hot-a at backfill");
+			// rows the writers deleted before the backfill reached them are not walked,
+			// and
+			// every row they never deleted is
+			assertThat(progress.rowsDone()).isGreaterThanOrEqualTo(20_000 - traffic.everDeleted().size());
+			// in batches of at most max-batch-size (400) rows
+			assertThat(progress.batches()).isGreaterThanOrEqualTo((progress.rowsDone() + 399) / 400);
 		}
-		await().atMost(Duration.ofSeconds(30)).until(() -> writes.get() > 200);
-		start("hot-a", migration);
-		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("hot") > 0);
-		long writesWhenStarted = writes.get();
-		awaitVerified("hot", Duration.ofSeconds(60));
-		assertThat(writes.get()).as("writes during the backfill").isGreaterThan(writesWhenStarted + 500);
-		long writesWhenVerified = writes.get();
-		await().atMost(Duration.ofSeconds(10)).until(() -> writes.get() > writesWhenVerified + 100);
-		writing.set(false);
-		for (Thread thread : threads) {
-			thread.join();
-		}
-		assertThat(failure.get()).isNull();
-		assertThat(writes.get()).isGreaterThan(1000);
-		assertThat(disagreeing("hot_users")).isZero();
-		Map<Long, String> stored = new ConcurrentHashMap<>();
-		this.jdbc.query("SELECT id, email FROM hot_users", (rs) -> {
-			stored.put(rs.getLong(1), rs.getString(2));
-		});
-		acknowledged.forEach((id, email) -> {
-			if (email.isEmpty()) {
-				assertThat(stored).as("deleted key %s", id).doesNotContainKey(id);
-			}
-			else {
-				assertThat(stored).as("key %s", id).containsEntry(id, email);
-			}
-		});
-		BackfillProgress progress = this.service.progress("hot");
-		assertThat(progress.verification().succeeded()).isTrue();
-		assertThat(progress.verification().rowsDisagreeing()).isZero();
-		assertThat(progress.verification().fleet()).contains("hot-a at backfill");
-		// rows the writers deleted before the backfill reached them are not walked, and
-		// every row they never deleted is
-		assertThat(progress.rowsDone()).isGreaterThanOrEqualTo(20_000 - everDeleted.size());
-		// in batches of at most max-batch-size (400) rows
-		assertThat(progress.batches()).isGreaterThanOrEqualTo((progress.rowsDone() + 399) / 400);
 	}
 
 	@Test
@@ -297,13 +270,19 @@ class BackfillTests {
 		new SameTableSyncTrigger(postgres.dataSource()).expandStatements(migration).forEach(this.jdbc::execute);
 		start("kept-a", migration);
 		awaitVerified("kept", Duration.ofSeconds(20));
-		PhaseController old = start("kept-old", migration.toBuilder().requestedPhase(Phase.EXPAND).build());
-		this.heartbeats.get("kept-old").awaitHeartbeats(3);
-		assertThat(old.status("kept").effective()).isEqualTo(Phase.EXPAND);
-		assertThat(verified("kept")).as("verified, with the trigger keeping both sides").isTrue();
-		assertThat(old.status("kept").state().verificationVoidReason()).isNull();
-		// what the instance at expand writes, the old column only, reaches the new one
-		this.jdbc.update("UPDATE kept_users SET email = 'OLD-ONLY@EXAMPLE.COM' WHERE id <= 10");
+		// the traffic of an instance at expand: the old column only, from before it joins
+		// until after the verification was read again
+		try (Traffic traffic = new Traffic("kept_users", 3_000, false)) {
+			traffic.awaitWrites(100);
+			PhaseController old = start("kept-old", migration.toBuilder().requestedPhase(Phase.EXPAND).build());
+			this.heartbeats.get("kept-old").awaitHeartbeats(3);
+			assertThat(old.status("kept").effective()).isEqualTo(Phase.EXPAND);
+			traffic.awaitWrites(traffic.writes() + 300);
+			assertThat(verified("kept")).as("verified, with the trigger keeping both sides").isTrue();
+			assertThat(old.status("kept").state().verificationVoidReason()).isNull();
+			traffic.stopAndAssertEveryWriteStored();
+		}
+		// what the instance at expand wrote, the old column only, reached the new one
 		assertThat(disagreeing("kept_users")).isZero();
 	}
 
@@ -312,7 +291,8 @@ class BackfillTests {
 		createUsers("stalled_users", 3_000);
 		// the session of a runner whose process is paused: it holds the runner's lock,
 		// and the server keeps it, the kernel answering its keepalives
-		try (Connection paused = postgres.database().newConnection()) {
+		try (Connection paused = postgres.database().newConnection();
+				Traffic traffic = new Traffic("stalled_users", 3_000, true)) {
 			int pid;
 			try (Statement statement = paused.createStatement();
 					ResultSet rs = statement.executeQuery("SELECT pg_backend_pid(), "
@@ -320,6 +300,7 @@ class BackfillTests {
 				rs.next();
 				pid = rs.getInt(1);
 			}
+			traffic.awaitWrites(100);
 			start("taker",
 					migration("stalled", "stalled_users", Phase.BACKFILL, settings(500, 100, 2000, Duration.ZERO)));
 			await().atMost(Duration.ofSeconds(20))
@@ -329,68 +310,161 @@ class BackfillTests {
 			// its instance left the fleet's view, and its progress stopped, an hour ago
 			this.jdbc.update("UPDATE zdm_backfill SET runner = 'paused-instance', runner_pid = ?, "
 					+ "updated_at = now() - interval '1 hour' WHERE migration_id = 'stalled'", pid);
+			long writesBeforeTakeover = traffic.writes();
 			awaitVerified("stalled", Duration.ofSeconds(30));
-			assertThat(disagreeing("stalled_users")).isZero();
 			assertThat(paused.isValid(2)).as("the paused runner's session was ended").isFalse();
+			assertThat(traffic.writes()).as("writes during the takeover and the copy")
+				.isGreaterThan(writesBeforeTakeover + 100);
+			traffic.stopAndAssertEveryWriteStored();
 		}
+		assertThat(disagreeing("stalled_users")).isZero();
 	}
 
-	private void write(int owner, int writers, AtomicBoolean writing, Map<Long, String> acknowledged,
-			Set<Long> everDeleted, AtomicLong writes, AtomicReference<Throwable> failure) {
-		ThreadLocalRandom random = ThreadLocalRandom.current();
-		long nextInsert = 1_000_000L + owner;
-		try (Connection connection = postgres.database().newConnection();
-				PreparedStatement update = connection
-					.prepareStatement("UPDATE hot_users SET email = ?, email_address = lower(?) WHERE id = ?");
-				PreparedStatement delete = connection.prepareStatement("DELETE FROM hot_users WHERE id = ?");
-				PreparedStatement insert = connection.prepareStatement(
-						"INSERT INTO hot_users (id, email, email_address) VALUES (?, ?, lower(?)) ON CONFLICT DO NOTHING")) {
-			while (writing.get()) {
-				int choice = random.nextInt(100);
-				long id;
-				if (choice < 50) {
-					id = owned(random.nextLong(1, 41), owner, writers);
-				}
-				else {
-					id = owned(random.nextLong(1, 20_001), owner, writers);
-				}
-				String email = "User" + id + "-" + random.nextInt(1_000_000) + "@Example.COM";
-				if (choice < 80) {
-					update.setString(1, email);
-					update.setString(2, email);
-					update.setLong(3, id);
-					if (update.executeUpdate() == 1) {
-						acknowledged.put(id, email);
-					}
-				}
-				else if (choice < 88) {
-					everDeleted.add(id);
-					delete.setLong(1, id);
-					delete.executeUpdate();
-					acknowledged.put(id, "");
-				}
-				else {
-					long insertId = (choice < 94) ? id : nextInsert;
-					if (insertId == nextInsert) {
-						nextInsert += writers;
-					}
-					insert.setLong(1, insertId);
-					insert.setString(2, email);
-					insert.setString(3, email);
-					if (insert.executeUpdate() == 1) {
-						acknowledged.put(insertId, email);
-					}
-				}
-				writes.incrementAndGet();
+	/**
+	 * Writers on sessions of their own, each on its own keys, half of them among a few
+	 * hot ones: updates, deletes and inserts, each acknowledged write remembered until
+	 * {@link #stopAndAssertEveryWriteStored()} looks for it in the table.
+	 */
+	private final class Traffic implements AutoCloseable {
+
+		private static final int WRITERS = 4;
+
+		private final String table;
+
+		private final int keys;
+
+		private final boolean bothColumns;
+
+		private final AtomicBoolean writing = new AtomicBoolean(true);
+
+		private final Map<Long, String> acknowledged = new ConcurrentHashMap<>();
+
+		private final Set<Long> everDeleted = ConcurrentHashMap.newKeySet();
+
+		private final AtomicLong writes = new AtomicLong();
+
+		private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+		private final List<Thread> threads = new ArrayList<>();
+
+		/**
+		 * Start writing.
+		 * @param table the table, with the columns of {@link #createUsers}
+		 * @param keys the keys of the rows there before the writers start
+		 * @param bothColumns whether a write sets the new column too, as an instance from
+		 * dual-write on does, or the old one only, as one at expand does
+		 */
+		Traffic(String table, int keys, boolean bothColumns) {
+			this.table = table;
+			this.keys = keys;
+			this.bothColumns = bothColumns;
+			for (int writer = 0; writer < WRITERS; writer++) {
+				int owner = writer;
+				Thread thread = new Thread(() -> write(owner));
+				thread.start();
+				this.threads.add(thread);
 			}
 		}
-		catch (Throwable ex) {
-			failure.set(ex);
-		}
-	}
 
-	private static long owned(long id, int owner, int writers) {
-		return id - (id % writers) + owner;
+		long writes() {
+			return this.writes.get();
+		}
+
+		Set<Long> everDeleted() {
+			return this.everDeleted;
+		}
+
+		void awaitWrites(long count) {
+			await().atMost(Duration.ofSeconds(30)).until(() -> this.writes.get() >= count);
+		}
+
+		void stopAndAssertEveryWriteStored() throws InterruptedException {
+			close();
+			assertThat(this.failure.get()).as("a writer's failure").isNull();
+			Map<Long, String> stored = new ConcurrentHashMap<>();
+			BackfillTests.this.jdbc.query("SELECT id, email FROM " + this.table,
+					(RowCallbackHandler) (rs) -> stored.put(rs.getLong(1), rs.getString(2)));
+			this.acknowledged.forEach((id, email) -> {
+				if (email.isEmpty()) {
+					assertThat(stored).as("deleted key %s", id).doesNotContainKey(id);
+				}
+				else {
+					assertThat(stored).as("key %s", id).containsEntry(id, email);
+				}
+			});
+		}
+
+		@Override
+		public void close() throws InterruptedException {
+			this.writing.set(false);
+			for (Thread thread : this.threads) {
+				thread.join();
+			}
+		}
+
+		private void write(int owner) {
+			ThreadLocalRandom random = ThreadLocalRandom.current();
+			long nextInsert = 1_000_000L + owner;
+			String newColumn = this.bothColumns ? ", email_address = lower(?)" : "";
+			try (Connection connection = postgres.database().newConnection();
+					PreparedStatement update = connection
+						.prepareStatement("UPDATE " + this.table + " SET email = ?" + newColumn + " WHERE id = ?");
+					PreparedStatement delete = connection
+						.prepareStatement("DELETE FROM " + this.table + " WHERE id = ?");
+					PreparedStatement insert = connection.prepareStatement("INSERT INTO " + this.table
+							+ (this.bothColumns ? " (email, email_address, id) VALUES (?, lower(?), ?)"
+									: " (email, id) VALUES (?, ?)")
+							+ " ON CONFLICT DO NOTHING")) {
+				while (this.writing.get()) {
+					int choice = random.nextInt(100);
+					long id = owned(random.nextLong(1, (choice < 50) ? 41 : this.keys + 1), owner);
+					String email = "User" + id + "-" + random.nextInt(1_000_000) + "@Example.COM";
+					if (choice < 80) {
+						if (execute(update, email, id) == 1) {
+							this.acknowledged.put(id, email);
+						}
+					}
+					else if (choice < 88) {
+						this.everDeleted.add(id);
+						delete.setLong(1, id);
+						delete.executeUpdate();
+						this.acknowledged.put(id, "");
+					}
+					else {
+						long insertId = (choice < 94) ? id : nextInsert;
+						if (insertId == nextInsert) {
+							nextInsert += WRITERS;
+						}
+						if (execute(insert, email, insertId) == 1) {
+							this.acknowledged.put(insertId, email);
+						}
+					}
+					this.writes.incrementAndGet();
+				}
+			}
+			catch (Throwable ex) {
+				this.failure.set(ex);
+			}
+		}
+
+		/**
+		 * Run an update or insert whose parameters are the e-mail (twice for both
+		 * columns), then the key.
+		 */
+		private int execute(PreparedStatement statement, String email, long id) throws SQLException {
+			int index = 1;
+			statement.setString(index++, email);
+			if (this.bothColumns) {
+				statement.setString(index++, email);
+			}
+			statement.setLong(index, id);
+			return statement.executeUpdate();
+		}
+
+		private static long owned(long id, int owner) {
+			return id - (id % WRITERS) + owner;
+		}
+
 	}
 
 	private Thread waitOnLock(Connection connection, long id) {
