@@ -267,12 +267,10 @@ public final class BackfillPacer {
 				}
 				else if (over == null && !this.tailHolds
 						&& (!this.underWorkload || (slowTail != null && slowTail.calm()))) {
-					// under a workload, one step per calm reading of the slow tail
-					// (seconds
-					// to a minute apart), the only reading that sees its p99: half as
-					// much
-					// again while it reads no more slow probes than a copy the workload
-					// bears
+					// under a workload, one step per calm reading of the slow
+					// tail (seconds to a minute apart), the only reading that
+					// sees its p99: half as much again while it reads no more
+					// slow probes than a copy the workload bears
 					this.batchNanos = Math.min(longest, this.batchNanos * 1.5);
 					boolean untouched = this.underWorkload && slowTail != null && slowTail.untouched();
 					this.duty = Math.min(1,
@@ -286,7 +284,9 @@ public final class BackfillPacer {
 			long most = idle ? this.settings.maxBatchSize() : Math.min(this.settings.maxBatchSize(), 2L * batchSize);
 			size = (int) Math.max(this.settings.minBatchSize(), Math.min(most, wanted));
 			long paced = Math.round(tookNanos * (1 - this.duty) / this.duty);
-			pauseNanos = Math.min(Math.max(pauseSetting, paced), this.settings.throttleCheckInterval().toNanos());
+			// the pause the share adds waits at most a throttle check interval before the
+			// next reading; the user's own pause is kept whole
+			pauseNanos = Math.max(pauseSetting, Math.min(paced, this.settings.throttleCheckInterval().toNanos()));
 			settingPauses = pauseSetting > 0 && pauseSetting >= paced;
 		}
 		long ceiling = this.settings.maxRowsPerSecond();

@@ -294,6 +294,15 @@ class BackfillPacerTests {
 		assertThat(unpaced.pacedBy()).startsWith("the pause setting: at least 200 ms between batches");
 	}
 
+	@Test
+	void aPauseSettingLongerThanTheThrottleCheckIntervalIsKeptWithPacingOn() {
+		// the interval bounds the pause the pacing adds, not the one the user asked for
+		BackfillSettings slow = BackfillSettings.defaults().toBuilder().pause(Duration.ofSeconds(3)).build();
+		BackfillPacer.Pace pace = pacer(slow, List.of()).nextPace(1000, 1000, Duration.ofMillis(5), tail(40, 2, 0.0));
+		assertThat(pace.pause()).isEqualTo(Duration.ofSeconds(3));
+		assertThat(pace.pacedBy()).startsWith("the pause setting: at least 3000 ms between batches");
+	}
+
 	private static BackfillImpact.Reading tail(int probes, int slow, double busyShare) {
 		return new BackfillImpact.Reading(100_000, 100_000, Double.NaN, Double.NaN, null,
 				new Tail(probes, slow, 170_000, busyShare), busyShare);
