@@ -8,6 +8,7 @@ import org.flywaydb.core.Flyway;
 
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -36,6 +37,7 @@ import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.catalog.MigrationValidator;
 import dev.zdm.internal.ddl.AbandonRunner;
+import dev.zdm.internal.dualwrite.DualWriteRepositoryRegistrar;
 import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlActivity;
@@ -92,6 +94,9 @@ public final class ZdmAutoConfiguration {
 	ZdmDataSource zdmDataSource(ZdmProperties properties, ListableBeanFactory beanFactory) {
 		ZdmDataSource dataSource = ZdmDataSource.resolve(properties.getDataSource(), beanFactory);
 		ZdmEngines.checkDataSources(properties, beanFactory);
+		if (beanFactory instanceof ConfigurableListableBeanFactory configurable) {
+			DualWriteRepositoryRegistrar.checkDeclared(configurable, properties.getMigrations().keySet());
+		}
 		return dataSource;
 	}
 

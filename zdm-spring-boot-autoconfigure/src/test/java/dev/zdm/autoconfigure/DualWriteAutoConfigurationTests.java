@@ -199,9 +199,12 @@ class DualWriteAutoConfigurationTests {
 	}
 
 	@Test
-	void undeclaredMigrationFailsStartUp() {
+	void undeclaredMigrationFailsStartUpBeforeAnythingIsWritten() {
+		// zdm's own tables in a schema of their own: a start-up that wrote anything
+		// (zdm's tables, the fleet registry, the expand) would have created it
 		this.contextRunner.withUserConfiguration(UndeclaredMigrationConfiguration.class)
-			.withPropertyValues(instance(), "zdm.migrations.users-email.phase=dual-write")
+			.withPropertyValues(instance(), "zdm.migrations.users-email.phase=dual-write",
+					"zdm.schema=zdm_undeclared_repository")
 			.run((context) -> {
 				FailureAnalysis analysis = analyzeStartupFailure(context.getStartupFailure());
 				assertThat(analysis.getDescription()).contains("Migration 'users-emial'")
@@ -209,6 +212,9 @@ class DualWriteAutoConfigurationTests {
 				assertThat(analysis.getAction())
 					.startsWith("Did you mean @ZdmRepository(migration = \"users-email\")?");
 			});
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_namespace WHERE nspname = 'zdm_undeclared_repository'",
+				Integer.class))
+			.isZero();
 	}
 
 	@Test

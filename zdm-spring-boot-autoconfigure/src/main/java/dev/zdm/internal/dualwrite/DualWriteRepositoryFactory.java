@@ -121,15 +121,25 @@ public final class DualWriteRepositoryFactory {
 		return migrations.stream()
 			.filter((candidate) -> candidate.id().equals(migrationId))
 			.findFirst()
-			.orElseThrow(() -> {
-				String hint = NearestName.of(migrations.stream().map(MigrationDefinition::id).toList(), migrationId);
-				return new ZdmConfigurationException(migrationId,
-						"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \""
-								+ migrationId + "\"), but no such migration is declared",
-						((hint != null) ? "Did you mean @ZdmRepository(migration = \"" + hint + "\")? " : "")
-								+ "Declare the migration under zdm.migrations." + migrationId
-								+ ", or correct the migration in @ZdmRepository.");
-			});
+			.orElseThrow(() -> undeclared(repository, migrationId,
+					migrations.stream().map(MigrationDefinition::id).toList()));
+	}
+
+	/**
+	 * Return the failure of a repository routed by a migration that is not declared.
+	 * @param repository the repository interface
+	 * @param migrationId the migration named in its {@code @ZdmRepository}
+	 * @param declared the ids of the declared migrations
+	 * @return the failure, naming the nearest declared id
+	 */
+	static ZdmConfigurationException undeclared(Class<?> repository, String migrationId, Collection<String> declared) {
+		String hint = NearestName.of(List.copyOf(declared), migrationId);
+		return new ZdmConfigurationException(migrationId,
+				"repository " + repository.getName() + " is marked with @ZdmRepository(migration = \"" + migrationId
+						+ "\"), but no such migration is declared",
+				((hint != null) ? "Did you mean @ZdmRepository(migration = \"" + hint + "\")? " : "")
+						+ "Declare the migration under zdm.migrations." + migrationId
+						+ ", or correct the migration in @ZdmRepository.");
 	}
 
 	/**

@@ -1,6 +1,7 @@
 package dev.zdm.internal.dualwrite;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +12,7 @@ import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.beans.factory.support.BeanDefinitionRegistryPostProcessor;
@@ -37,6 +39,9 @@ import dev.zdm.migration.ZdmConfigurationException;
  * be classified) fails start-up here, before any bean is created.
  */
 public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostProcessor, Ordered {
+
+	/** The attribute of a routing bean's definition that holds its migration's id. */
+	private static final String MIGRATION_ATTRIBUTE = DualWriteRepositoryRegistrar.class.getName() + ".migration";
 
 	private static final List<String> FRAMEWORK_PACKAGES = List.of("java.", "javax.", "jakarta.", "kotlin.",
 			"org.springframework.");
@@ -66,6 +71,25 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 		pairs.forEach((repository, pair) -> register(registry, beanFactory, repository, pair));
 	}
 
+	/**
+	 * Refuse a routing bean whose migration is not declared, before any instance joins
+	 * the fleet or writes anything: an instance that joined with such a typo would count
+	 * in the fleet's decisions until it failed.
+	 * @param beanFactory the application's bean factory, its routing beans registered
+	 * @param declared the ids of the declared migrations, of every data source
+	 * @throws ZdmConfigurationException for the first routing bean whose migration is not
+	 * declared
+	 */
+	public static void checkDeclared(ConfigurableListableBeanFactory beanFactory, Collection<String> declared) {
+		for (String name : beanFactory.getBeanDefinitionNames()) {
+			BeanDefinition definition = beanFactory.getBeanDefinition(name);
+			if (definition.getAttribute(MIGRATION_ATTRIBUTE) instanceof String migrationId
+					&& !declared.contains(migrationId) && definition instanceof RootBeanDefinition root) {
+				throw DualWriteRepositoryFactory.undeclared(root.getBeanClass(), migrationId, declared);
+			}
+		}
+	}
+
 	@Override
 	public void postProcessBeanFactory(ConfigurableListableBeanFactory beanFactory) {
 	}
@@ -85,6 +109,7 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 		definition.setPrimary(true);
 		definition.setDependsOn(
 				(bothBean != null) ? new String[] { oldBean, newBean, bothBean } : new String[] { oldBean, newBean });
+		definition.setAttribute(MIGRATION_ATTRIBUTE, pair.migrationId);
 		definition
 			.setInstanceSupplier(() -> create(beanFactory, repository, pair.migrationId, oldBean, newBean, bothBean));
 		registry.registerBeanDefinition("zdmDualWrite" + repository.getSimpleName(), definition);
