@@ -25,7 +25,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *     }
  *
  * }
- * </pre>
+ * </pre> On a {@code @SpringBootTest} class, it also gives the test's application context
+ * a database of the kit's own: the context's {@code spring.datasource.*} point there,
+ * whatever the application's configuration says, so that the test never reaches a
+ * database the configuration names.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
