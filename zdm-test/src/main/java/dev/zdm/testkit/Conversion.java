@@ -152,7 +152,9 @@ public final class Conversion {
 
 		private static Map<String, @Nullable String> text(Map<String, ? extends @Nullable Object> values) {
 			if (values.isEmpty()) {
-				throw new IllegalArgumentException("An example names at least one column on each side");
+				throw new IllegalArgumentException("An example names at least one column on each side; to give or "
+						+ "expect NULL, name the column with a null value, for example "
+						+ "Collections.singletonMap(\"full_name\", null) (Map.of refuses null values)");
 			}
 			Map<String, @Nullable String> text = new LinkedHashMap<>();
 			values.forEach((column, value) -> text.put(column, (value instanceof BigDecimal decimal)

@@ -1,5 +1,6 @@
 package dev.zdm.testkit;
 
+import java.util.Collections;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -9,6 +10,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import dev.zdm.migration.MigrationDefinition;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
 /**
  * Tests for {@link ConversionCheck}: examples and round trips evaluated by PostgreSQL on
@@ -25,6 +27,18 @@ class ConversionCheckTests {
 			.example(Map.of("price", 0.29), Map.of("price_cents", "29"))
 			.upExample(Map.of("price", "1.005"), Map.of("price_cents", 101));
 		assertThat(check(database, price("round(price * 100)", "price_cents / 100.0"), conversion)).isNull();
+	}
+
+	@Test
+	void exampleOfNullValuesNamesTheirColumnsAndAnEmptySideSaysHow(ZdmDatabase database) {
+		createProducts(database.jdbc());
+		Conversion conversion = Conversion.of("products-price")
+			.example(Collections.singletonMap("price", null), Collections.singletonMap("price_cents", null));
+		assertThat(check(database, price("round(price * 100)", "price_cents / 100.0"), conversion)).isNull();
+		assertThatIllegalArgumentException()
+			.isThrownBy(() -> Conversion.of("products-price").example(Map.of(), Map.of()))
+			.withMessageContaining("to give or expect NULL, name the column with a null value, for example "
+					+ "Collections.singletonMap(\"full_name\", null)");
 	}
 
 	@Test
