@@ -144,6 +144,17 @@ final class BackfillBatchLoop {
 					walk.batchSize(Math.max(1, walk.batchSize() / 2));
 					continue;
 				}
+				if (BackfillErrors.isLockTimeout(ex)) {
+					// another transaction holds a row the batch must lock: wait for it as
+					// for a hold-back, without spending the failure budget (a session
+					// idle
+					// in its transaction for minutes would stop the backfill otherwise),
+					// and say whose it likely is
+					String failure = BackfillErrors.describe(ex) + this.holdBack.rowLockHolders()
+							+ "; the backfill waits for it, not counted as a failed batch";
+					walk.batchSize(afterFailedBatch(repository, failure, walk.batchSize(), ++failures));
+					continue;
+				}
 				String spent = this.failureBudget.failed(walk.lastKey());
 				if (spent != null) {
 					return stopFailed(repository, walk, spent, ex);
@@ -151,7 +162,7 @@ final class BackfillBatchLoop {
 				if (!BackfillErrors.isRetryable(ex)) {
 					throw ex; // the run ends, and the next one tries the batch again
 				}
-				walk.batchSize(afterFailedBatch(repository, ex, walk.batchSize(), ++failures));
+				walk.batchSize(afterFailedBatch(repository, BackfillErrors.describe(ex), walk.batchSize(), ++failures));
 				continue;
 			}
 			catch (SQLException | RuntimeException ex) {
@@ -282,9 +293,8 @@ final class BackfillBatchLoop {
 	 * failure budget: record the error, back off and return the halved batch size to
 	 * retry with.
 	 */
-	private int afterFailedBatch(BackfillRepository repository, DataAccessException ex, int batchSize, int failures) {
+	private int afterFailedBatch(BackfillRepository repository, String failure, int batchSize, int failures) {
 		int smaller = Math.max(this.settings.minBatchSize(), batchSize / 2);
-		String failure = BackfillErrors.describe(ex);
 		repository.recordError(this.migration.id(), 1, failure);
 		logger.warn("zdm: migration '" + this.migration.id() + "': backfill batch gave up (" + failure
 				+ "); retrying with " + smaller + " rows");

@@ -44,6 +44,17 @@ public final class BackfillErrors {
 	}
 
 	/**
+	 * Whether a failed batch timed out waiting for a lock: another transaction holds a
+	 * row (or the table) the batch must lock. Waiting for it is a hold-back, not a
+	 * failure of the batch.
+	 * @param ex the failure
+	 * @return {@code true} for {@code lock_not_available}
+	 */
+	static boolean isLockTimeout(DataAccessException ex) {
+		return LOCK_NOT_AVAILABLE.equals(sqlState(ex));
+	}
+
+	/**
 	 * Whether a failed batch failed on a row's value: a data exception (a value the new
 	 * column cannot hold, an input a function refuses) or a constraint the row breaks. A
 	 * smaller batch finds the row.

@@ -1,6 +1,8 @@
 package dev.zdm.internal.backfill;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -10,7 +12,10 @@ import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.internal.backfill.BackfillPacer.HoldBack;
 import dev.zdm.internal.backfill.BackfillRunner.Outcome;
+import dev.zdm.internal.locks.BlockingSession;
+import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.TableName;
 
 /**
  * Holds a run back before each batch while its {@link BackfillPacer pacer} says so:
@@ -36,6 +41,8 @@ public final class BackfillHoldBack {
 
 	private final BackfillStopSignal signal;
 
+	private final LockInspector lockInspector;
+
 	private boolean queued;
 
 	BackfillHoldBack(MigrationDefinition migration, String instanceId, BackfillEnvironment environment,
@@ -46,6 +53,26 @@ public final class BackfillHoldBack {
 				environment.replicationLagInspector(), environment.walInspector(), environment.throttles());
 		this.listener = environment.listener();
 		this.signal = signal;
+		this.lockInspector = environment.lockInspector();
+	}
+
+	/**
+	 * Describe the sessions that likely held a row a batch timed out waiting for: those
+	 * whose transaction, open for more than a second, holds rows of the migration's
+	 * tables locked.
+	 * @return for example
+	 * {@code ; likely held by pid 4242 (idle in transaction ...): ...}, or an empty
+	 * string when none is seen any more
+	 */
+	String rowLockHolders() {
+		List<BlockingSession> holders = new ArrayList<>(
+				this.lockInspector.rowLockHolders(this.migration.table(), Duration.ofSeconds(1)));
+		TableName target = this.migration.targetTable();
+		if (target != null) {
+			holders.addAll(this.lockInspector.rowLockHolders(target, Duration.ofSeconds(1)));
+		}
+		return holders.isEmpty() ? ""
+				: "; likely held by " + holders.stream().map(BlockingSession::describe).distinct().toList();
 	}
 
 	BackfillPacer pacer() {

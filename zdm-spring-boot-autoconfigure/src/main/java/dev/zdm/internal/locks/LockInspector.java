@@ -66,6 +66,19 @@ public class LockInspector {
 			LIMIT 1
 			""";
 
+	// sessions whose transaction, open longer than the parameter, holds a row-level lock
+	// mode (FOR UPDATE/SHARE, or a row it changed) on the table or one of its partitions
+	private static final String ROW_LOCK_HOLDERS = PartitionTree.WITH + "SELECT " + SESSION_COLUMNS + """
+			FROM pg_stat_activity a
+			WHERE a.pid IN (SELECT l.pid FROM pg_locks l
+			    WHERE l.granted AND l.locktype = 'relation' AND l.mode IN ('RowShareLock', 'RowExclusiveLock')
+			      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			      AND l.relation IN (SELECT t.oid FROM tree t) AND l.pid <> pg_backend_pid())
+			  AND a.xact_start < clock_timestamp() - make_interval(secs => ?)
+			ORDER BY a.xact_start
+			LIMIT 3
+			""";
+
 	private final JdbcTemplate jdbcTemplate;
 
 	private final boolean showQueryLiterals;
@@ -119,6 +132,20 @@ public class LockInspector {
 		return new TableLockFigures((waiters != null) ? waiters.waiting() : 0,
 				(waiters != null && waiters.longestWait() != null) ? waiters.longestWait() : Duration.ZERO, blockers,
 				(oldest != null) ? oldest.age() : null, (oldest != null) ? oldest.pid() : null);
+	}
+
+	/**
+	 * Return the sessions whose transaction, open longer than a given time, holds rows of
+	 * a table locked (selected {@code FOR UPDATE} or {@code FOR SHARE}, or changed): the
+	 * likely blockers of a statement that timed out waiting for a row lock there, which
+	 * no longer waits, so {@code pg_blocking_pids} cannot name them.
+	 * @param table the table, with its partitions
+	 * @param openLongerThan the least age of the transaction
+	 * @return at most 3 sessions, oldest transaction first
+	 */
+	public List<BlockingSession> rowLockHolders(TableName table, Duration openLongerThan) {
+		return this.jdbcTemplate.query(ROW_LOCK_HOLDERS, this::session, table.quoted(),
+				openLongerThan.toMillis() / 1000.0);
 	}
 
 	/**

@@ -1,8 +1,13 @@
 package dev.zdm.internal.backfill;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ThreadLocalRandom;
@@ -149,6 +154,82 @@ class BackfillFailureBudgetTests {
 		assertThat(this.jdbc.queryForObject(
 				"SELECT count(*) FROM one_bad WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
 			.isZero();
+	}
+
+	@Test
+	void rowsHeldByATransactionIdleForLongerThanTheBudgetAreWaitedForAndTheHolderIsNamed() throws Exception {
+		this.jdbc.execute("CREATE TABLE held (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc.update("INSERT INTO held (id, email) SELECT i, 'User' || i || '@X' FROM generate_series(1, 3000) i");
+		// a budget of 2 attempts, spent many times over while the rows stay held
+		BackfillSettings settings = BackfillFixtures.settings(500, 100, 500, Duration.ZERO)
+			.toBuilder()
+			.maxBatchAttempts(2)
+			.lockTimeout(Duration.ofMillis(100))
+			.throttleCheckInterval(Duration.ofMillis(50))
+			.build();
+		AtomicBoolean writing = new AtomicBoolean(true);
+		AtomicReference<Throwable> writeFailure = new AtomicReference<>();
+		Map<Long, String> acknowledged = new ConcurrentHashMap<>();
+		// the application writes rows outside the held ones the whole time, both sides
+		Thread writer = new Thread(() -> {
+			while (writing.get()) {
+				try {
+					long id = ThreadLocalRandom.current().nextLong(1, 1401);
+					String email = "Writer" + id + "-" + ThreadLocalRandom.current().nextInt(1000) + "@X";
+					this.jdbc.update("UPDATE held SET email = ?, email_address = lower(?) WHERE id = ?", email, email,
+							id);
+					acknowledged.put(id, email);
+					Thread.sleep(2);
+				}
+				catch (Exception ex) {
+					writeFailure.compareAndSet(null, ex);
+					return;
+				}
+			}
+		}, "held-writer");
+		writer.start();
+		try (Connection holder = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			int holderPid;
+			try (Statement statement = holder.createStatement()) {
+				statement.execute("SET application_name = 'forgotten-session'");
+				try (ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+					rs.next();
+					holderPid = rs.getInt(1);
+				}
+				statement.execute("SELECT * FROM held WHERE id BETWEEN 1500 AND 1510 FOR UPDATE");
+			}
+			// then idle in its transaction
+			start("held-a", BackfillFixtures.migration("held", "held", Phase.BACKFILL, settings),
+					new HeartbeatCounter());
+			await().atMost(Duration.ofSeconds(60)).until(() -> errors("held") >= 10);
+			BackfillProgress waiting = this.service.progress("held");
+			assertThat(waiting.state()).isNotEqualTo(BackfillState.FAILED);
+			assertThat(waiting.paused()).isFalse();
+			assertThat(waiting.lastError()).contains("lock timeout")
+				.contains("likely held by [pid " + holderPid + " (idle in transaction")
+				.contains("application 'forgotten-session'")
+				.contains("the backfill waits for it, not counted as a failed batch");
+			assertThat(waiting.rowsDone()).isLessThan(1510);
+			holder.commit();
+			await().atMost(Duration.ofSeconds(60)).until(() -> state("held") == BackfillState.VERIFIED);
+		}
+		finally {
+			writing.set(false);
+			writer.join();
+		}
+		assertThat(writeFailure.get()).isNull();
+		assertThat(this.jdbc
+			.queryForObject("SELECT count(*) FROM held WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
+			.isZero();
+		acknowledged.forEach((id,
+				email) -> assertThat(this.jdbc.queryForObject("SELECT email FROM held WHERE id = ?", String.class, id))
+					.isEqualTo(email));
+	}
+
+	private long errors(String id) {
+		BackfillProgress progress = this.service.progress(id);
+		return (progress != null) ? progress.errors() : 0;
 	}
 
 	@Test
