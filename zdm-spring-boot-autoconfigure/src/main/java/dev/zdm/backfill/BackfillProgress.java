@@ -16,10 +16,10 @@ import org.jspecify.annotations.Nullable;
  * @param rowsUpdated rows actually rewritten so far
  * @param rowsEstimated rows the backfill expects to walk, or {@code null} before it
  * starts
- * @param rate rows walked per second in the current or last run (of the copy, or of the
- * verification while verifying), or {@code null}
- * @param eta estimated time left (of the copy, or of the verification pass while
- * verifying), or {@code null}
+ * @param rate rows the copy walked per second in its current or last run, or
+ * {@code null}; a verification's rate is in {@link #verifying()}
+ * @param eta estimated time the copy still needs, or {@code null} if unknown or once it
+ * has copied every row; a verification pass's ETA is in {@link #verifying()}
  * @param batchSize current batch size, or {@code null}
  * @param batches batches committed so far
  * @param lastKey the key of the last row walked (the checkpoint), as text, or

@@ -113,12 +113,14 @@ public class BackfillRepository {
 			RETURNING paused
 			""";
 
+	// A verification keeps its rate and ETA in verify_rate and verify_eta_seconds; rate
+	// and eta_seconds stay the copy's, which the meters and the plan's estimate read.
 	private static final String START_VERIFYING = """
 			/* zdm */ UPDATE zdm_backfill
 			SET state = 'verifying', verify_requested = false, throttle_reason = NULL, verify_pass = 1,
 			    verify_started_at = now(), verify_upper_bound = ?, verify_last_key = NULL, verify_rows_checked = 0,
 			    verify_rows_to_check = ?, verify_rows_disagreeing = 0, verify_rows_repaired = 0, verify_rate = NULL,
-			    verify_eta_seconds = NULL, rate = NULL, eta_seconds = NULL, updated_at = now()
+			    verify_eta_seconds = NULL, eta_seconds = NULL, updated_at = now()
 			WHERE migration_id = ?
 			""";
 
@@ -133,7 +135,7 @@ public class BackfillRepository {
 			/* zdm */ UPDATE zdm_backfill
 			SET verify_last_key = ?, verify_rows_checked = verify_rows_checked + ?,
 			    verify_rows_disagreeing = verify_rows_disagreeing + ?, verify_rows_repaired = verify_rows_repaired + ?,
-			    verify_rate = ?, verify_eta_seconds = ?, rate = ?, eta_seconds = ?, state = 'verifying',
+			    verify_rate = ?, verify_eta_seconds = ?, state = 'verifying',
 			    throttle_reason = NULL, updated_at = now()
 			WHERE migration_id = ? AND runner = ?
 			RETURNING paused
@@ -326,8 +328,7 @@ public class BackfillRepository {
 		return paused(migrationId, runner,
 				this.jdbcTemplate.query(this.tables.qualify(CHECKPOINT_VERIFICATION), (rs, row) -> rs.getBoolean(1),
 						checkpoint.lastKey(), checkpoint.rows(), checkpoint.disagreeing(), checkpoint.changed(),
-						checkpoint.rate(), checkpoint.etaSeconds(), checkpoint.rate(), checkpoint.etaSeconds(),
-						migrationId, runner));
+						checkpoint.rate(), checkpoint.etaSeconds(), migrationId, runner));
 	}
 
 	private static boolean paused(String migrationId, String runner, List<Boolean> paused) {

@@ -215,6 +215,30 @@ class BackfillTests {
 	}
 
 	@Test
+	void rateAndEtaStayTheCopysOnceTheVerificationRan() throws Exception {
+		createUsers("paced_users", 3_000);
+		BackfillSettings paced = settings(100, 50, 200, Duration.ZERO).toBuilder().maxRowsPerSecond(1_000).build();
+		start("paced-a", migration("paced", "paced_users", Phase.BACKFILL, paced));
+		awaitVerified("paced", Duration.ofSeconds(30));
+		BackfillProgress progress = this.service.progress("paced");
+		// the copy is held to max-rows-per-second (1,000 rows/s); the verification is
+		// not, and checks the 3,000 rows in one batch of verification-batch-size
+		// (10,000) far faster: the rate at the top, its meter and the plan's estimate
+		// are the copy's
+		assertThat(progress.rate()).as("the copy's rate").isNotNull().isBetween(250.0, 2_000.0);
+		assertThat(progress.eta()).as("the copy has nothing left").isNull();
+		assertThat(progress.verifying()).isNull();
+		// a verification asked for later leaves them too
+		BackfillVerification first = progress.verification();
+		this.service.verify("paced");
+		await().atMost(Duration.ofSeconds(20)).until(() -> {
+			BackfillVerification latest = this.service.progress("paced").verification();
+			return latest != null && !latest.finishedAt().equals(first.finishedAt());
+		});
+		assertThat(this.service.progress("paced").rate()).as("the copy's rate").isEqualTo(progress.rate());
+	}
+
+	@Test
 	void verificationIsMarkedOnlyTogetherWithItsRecord() throws Exception {
 		new ZdmSchema(postgres.dataSource()).migrate();
 		createUsers("together_users", 2_000);
