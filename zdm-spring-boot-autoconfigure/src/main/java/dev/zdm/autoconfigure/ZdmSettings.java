@@ -74,6 +74,12 @@ final class ZdmSettings {
 		notNegative(id, prefix + "pause", backfill.getPause());
 		positive(id, prefix + "lock-timeout", backfill.getLockTimeout());
 		positive(id, prefix + "statement-timeout", backfill.getStatementTimeout());
+		if (backfill.getTargetBatchDuration().compareTo(backfill.getStatementTimeout()) >= 0) {
+			throw outOfRange(id, prefix + "target-batch-duration", backfill.getTargetBatchDuration(),
+					"less than " + prefix + "statement-timeout (" + backfill.getStatementTimeout()
+							+ "), which cancels a longer batch; a batch holds the rows it writes until it commits, "
+							+ "so keep it short, for example 200ms");
+		}
 		atLeast(id, prefix + "max-lock-waiters", backfill.getMaxLockWaiters(), 0);
 		notNegative(id, prefix + "max-transaction-age", backfill.getMaxTransactionAge());
 		notNegative(id, prefix + "verification-pause", backfill.getVerificationPause());

@@ -95,6 +95,17 @@ class MigrationDefinitionsBackfillTests {
 	}
 
 	@Test
+	void targetBatchDurationAsLongAsTheStatementTimeoutIsRefused() {
+		ZdmMigrationProperties properties = migration();
+		properties.getBackfill().setTargetBatchDuration(Duration.ofSeconds(30));
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> MigrationDefinitions.from("users-email", properties))
+			.withMessageContaining("zdm.migrations.users-email.backfill.target-batch-duration is PT30S")
+			.satisfies((ex) -> assertThat(ex.getAction())
+				.contains("less than zdm.migrations.users-email.backfill.statement-timeout (PT10S)"));
+	}
+
+	@Test
 	void latencyBudgetThatIsNotAPercentageIsRefused() {
 		ZdmMigrationProperties properties = migration();
 		properties.getBackfill().setMaxLatencyIncrease("fast");

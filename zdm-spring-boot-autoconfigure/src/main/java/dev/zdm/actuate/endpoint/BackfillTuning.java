@@ -56,15 +56,14 @@ public final class BackfillTuning {
 					+ "/backfill/tuning/set with {\"maxBatchSize\": 2000, \"pause\": \"500ms\", \"reason\": \"...\"}; "
 					+ "the settings are " + String.join(", ", values.keySet()));
 		}
-		BackfillOverrideRepository.Stored stored = this.repository.find(id);
-		BackfillOverrides overrides = ((stored != null) ? stored.overrides() : BackfillOverrides.NONE).with(change);
-		try {
-			overrides.applyTo(migration.backfill());
-		}
-		catch (IllegalArgumentException ex) {
-			throw invalid("Backfill settings of migration '" + id + "' not changed: " + ex.getMessage());
-		}
-		this.repository.change(id, change, action);
+		this.repository.change(id, change, action, (overrides) -> {
+			try {
+				overrides.applyTo(migration.backfill());
+			}
+			catch (IllegalArgumentException ex) {
+				throw invalid("Backfill settings of migration '" + id + "' not changed: " + ex.getMessage());
+			}
+		});
 		return describe(migration);
 	}
 

@@ -49,6 +49,9 @@ import dev.zdm.migration.MigrationDefinition;
 @Endpoint(id = "zdm", defaultAccess = Access.READ_ONLY)
 public class ZdmEndpoint {
 
+	/** The longest reason a write operation takes, in characters. */
+	static final int MAX_REASON_LENGTH = 1000;
+
 	private final PhaseController controller;
 
 	private final BackfillService backfill;
@@ -226,6 +229,7 @@ public class ZdmEndpoint {
 			return owner.backfill(id, action, reason, securityContext);
 		}
 		requireDeclared(id);
+		requireShortReason(reason);
 		if (!"pause".equals(action) && !"resume".equals(action) && !"verify".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
 					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
@@ -273,6 +277,7 @@ public class ZdmEndpoint {
 			return owner.ddl(id, step, action, reason, securityContext);
 		}
 		MigrationDefinition migration = requireDeclared(id);
+		requireShortReason(reason);
 		if ("contract".equals(step)) {
 			return contract(migration, action, reason, securityContext);
 		}
@@ -350,6 +355,7 @@ public class ZdmEndpoint {
 					maxReplicationLag, maxWalArchiveBacklog, maxWalRate, reason, securityContext);
 		}
 		MigrationDefinition migration = requireDeclared(id);
+		requireShortReason(reason);
 		BackfillTuning tuning = this.tuning;
 		if (!"backfill".equals(step) || !"tuning".equals(setting) || tuning == null || !migration.hasBackfill()
 				|| (!"set".equals(action) && !"clear".equals(action))) {
@@ -389,6 +395,18 @@ public class ZdmEndpoint {
 		if (state.isContracted() || state.isAbandoned()) {
 			String message = "Migration '" + id + "' is " + (state.isContracted() ? "contracted" : "abandoned")
 					+ ": its backfill is over, so there is nothing to " + action + "; nothing was changed or recorded";
+			throw new InvalidEndpointRequestException(message, message);
+		}
+	}
+
+	/**
+	 * Refuse a reason too long to be one: it is recorded with the action and shown in
+	 * every {@code GET} of the migration.
+	 */
+	private static void requireShortReason(@Nullable String reason) {
+		if (reason != null && reason.length() > MAX_REASON_LENGTH) {
+			String message = "The reason is " + reason.length() + " characters long: keep it to at most "
+					+ MAX_REASON_LENGTH + " (a sentence and a ticket reference); nothing was changed";
 			throw new InvalidEndpointRequestException(message, message);
 		}
 	}

@@ -7,12 +7,16 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.ResultSetExtractor;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.util.unit.DataSize;
 
 import dev.zdm.internal.fleet.OperatorAction;
@@ -93,7 +97,12 @@ public class BackfillOverrideRepository {
 			WHERE o.cleared_declaration IS DISTINCT FROM EXCLUDED.cleared_declaration
 			""";
 
+	// held by a change of a migration's overrides until its transaction ends
+	private static final String LOCK = "/* zdm */ SELECT pg_advisory_xact_lock(hashtext('zdm.backfill.tuning'), hashtext(?))";
+
 	private final JdbcTemplate jdbcTemplate;
+
+	private final TransactionTemplate transactions;
 
 	private final ZdmTables tables;
 
@@ -112,6 +121,7 @@ public class BackfillOverrideRepository {
 	 */
 	public BackfillOverrideRepository(DataSource dataSource, ZdmTables tables) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
 		this.tables = tables;
 	}
 
@@ -139,6 +149,27 @@ public class BackfillOverrideRepository {
 				overrides.maxLockWaiters(), iso(overrides.maxTransactionAge()), iso(overrides.maxReplicationLag()),
 				overrides.maxWalArchiveBacklog(), bytes(overrides.maxWalRate()), action.principal(),
 				action.instanceId(), Timestamp.from(action.actedAt()), action.reason());
+	}
+
+	/**
+	 * Change some of a migration's overrides, keeping the others, if the overrides they
+	 * make together pass a check: the check and the change run in one transaction under a
+	 * lock of the migration's overrides, so that two changes sent at once to two
+	 * instances are checked one after the other, each against what the other stored.
+	 * @param migrationId the migration
+	 * @param change the overrides to set; those left {@code null} keep their stored value
+	 * @param action who asked, from which instance, when and why
+	 * @param check given the overrides the change would make, throws to refuse it;
+	 * nothing is changed then
+	 */
+	public void change(String migrationId, BackfillOverrides change, OperatorAction action,
+			Consumer<BackfillOverrides> check) {
+		this.transactions.executeWithoutResult((status) -> {
+			this.jdbcTemplate.query(LOCK, (ResultSetExtractor<@Nullable Object>) (rs) -> null, migrationId);
+			Stored stored = find(migrationId);
+			check.accept(((stored != null) ? stored.overrides() : BackfillOverrides.NONE).with(change));
+			change(migrationId, change, action);
+		});
 	}
 
 	/**

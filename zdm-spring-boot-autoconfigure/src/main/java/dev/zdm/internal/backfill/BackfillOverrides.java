@@ -136,6 +136,10 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 					"a duration greater than 0, for example 100ms or 1s");
 		}
 		notNegative("pause", this.pause);
+		atMostADay("targetBatchDuration", this.targetBatchDuration);
+		atMostADay("pause", this.pause);
+		atMostADay("maxTransactionAge", this.maxTransactionAge);
+		atMostADay("maxReplicationLag", this.maxReplicationLag);
 		if (this.maxRowsPerSecond != null && this.maxRowsPerSecond < 0) {
 			throw outOfRange("maxRowsPerSecond", this.maxRowsPerSecond, "0 (no ceiling) or more");
 		}
@@ -182,6 +186,12 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		builder.batchSizes((this.initialBatchSize != null) ? this.initialBatchSize : declared.initialBatchSize(), min,
 				max);
 		if (this.targetBatchDuration != null) {
+			if (this.targetBatchDuration.compareTo(declared.statementTimeout()) >= 0) {
+				throw outOfRange("targetBatchDuration", this.targetBatchDuration,
+						"less than the batches' statement-timeout (" + format(declared.statementTimeout())
+								+ "), which cancels a longer batch; a batch holds the rows it writes until it "
+								+ "commits, so keep it short, for example 200ms");
+			}
 			builder.targetBatchDuration(this.targetBatchDuration);
 		}
 		if (this.pause != null) {
@@ -315,6 +325,13 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 	private static void notNegative(String name, @Nullable Duration value) {
 		if (value != null && value.isNegative()) {
 			throw outOfRange(name, value, "a duration of 0 or more, for example 0s or 500ms");
+		}
+	}
+
+	private static void atMostADay(String name, @Nullable Duration value) {
+		if (value != null && value.compareTo(Duration.ofDays(1)) > 0) {
+			throw outOfRange(name, value,
+					"at most 1d; to stop the copy for longer, pause it with POST " + "/actuator/zdm/<id>/pause");
 		}
 	}
 

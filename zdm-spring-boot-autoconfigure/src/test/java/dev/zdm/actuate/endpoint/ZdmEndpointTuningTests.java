@@ -2,10 +2,17 @@ package dev.zdm.actuate.endpoint;
 
 import java.security.Principal;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -22,6 +29,7 @@ import org.springframework.util.unit.DataSize;
 import dev.zdm.actuate.endpoint.BackfillTuning.TuningDescriptor;
 import dev.zdm.actuate.endpoint.MigrationDescriptor.PacingDescriptor;
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
+import dev.zdm.internal.backfill.BackfillOverrides;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.fleet.InstanceInfo;
@@ -180,6 +188,17 @@ class ZdmEndpointTuningTests {
 		assertRefused("the batch sizes would be min 100 and max 50 (minBatchSize declared, maxBatchSize overridden)",
 				"maxBatchSize", "50");
 		assertRefused("Send at least one setting to change", "reason", "nothing");
+		// longer than a day: refused before PostgreSQL could fail to store it
+		assertRefused("pause is 8640000000s, which is out of range: set it to at most 1d", "pause", "100000d");
+		assertRefused("maxTransactionAge is 25920000000000s, which is out of range: set it to at most 1d",
+				"maxTransactionAge", "300000000d");
+		// a batch as long as the statement timeout (10s) would be cancelled, and holds
+		// its
+		// rows' locks until it is
+		assertRefused("targetBatchDuration is 30s, which is out of range: set it to less than the batches' "
+				+ "statement-timeout (5s)", "targetBatchDuration", "30s");
+		assertRefused("The reason is 1001 characters long: keep it to at most 1000", "maxBatchSize", "3000", "reason",
+				"x".repeat(1001));
 		assertThatExceptionOfType(InvalidEndpointRequestException.class)
 			.isThrownBy(() -> this.endpoint.tuning("tuned_b", "backfill", "tuning", "reset", null, null, null, null,
 					null, null, null, null, null, null, null, null, null, SecurityContext.NONE))
@@ -193,6 +212,56 @@ class ZdmEndpointTuningTests {
 		assertThat(unchanged.setBy()).isEqualTo("alice");
 		assertThat(this.endpoint.migration("tuned_b").actions()).hasSize(1);
 		assertThat(this.events).hasSize(1);
+	}
+
+	@Test
+	void twoChangesSentAtOnceAreCheckedOneAfterTheOtherEachAgainstWhatTheOtherStored() throws Exception {
+		start("tuned_d");
+		// as two instances' endpoints: two sessions, each checking what the change would
+		// make before it writes it, slowly
+		BackfillOverrideRepository repository = new BackfillOverrideRepository(postgres.dataSource());
+		AtomicInteger checking = new AtomicInteger();
+		AtomicInteger mostAtOnce = new AtomicInteger();
+		List<BackfillOverrides> checked = new CopyOnWriteArrayList<>();
+		CountDownLatch firstChecking = new CountDownLatch(1);
+		Consumer<BackfillOverrides> slowCheck = (overrides) -> {
+			mostAtOnce.accumulateAndGet(checking.incrementAndGet(), Math::max);
+			checked.add(overrides);
+			firstChecking.countDown();
+			try {
+				Thread.sleep(300);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+			checking.decrementAndGet();
+		};
+		OperatorAction action = new OperatorAction(BackfillOverrides.CHANGE_ACTION, "alice", "tune-a", null,
+				Instant.now());
+		ExecutorService senders = Executors.newFixedThreadPool(2);
+		try {
+			Future<?> raiseMin = senders.submit(() -> repository.change("tuned_d",
+					new BackfillOverrides(null, 5000, null, null, null, null, null, null, null, null, null, null),
+					action, slowCheck));
+			firstChecking.await();
+			Future<?> lowerMax = senders.submit(() -> repository.change("tuned_d",
+					new BackfillOverrides(null, null, 1000, null, null, null, null, null, null, null, null, null),
+					action, slowCheck));
+			raiseMin.get();
+			lowerMax.get();
+		}
+		finally {
+			senders.shutdownNow();
+		}
+		assertThat(mostAtOnce).as("checks at once").hasValue(1);
+		// the second change was checked against the first's stored minimum, which the
+		// endpoint's check (BackfillTuning) refuses together with a maximum of 1000
+		assertThat(checked).hasSize(2);
+		assertThat(checked.get(1).minBatchSize()).isEqualTo(5000);
+		assertThat(checked.get(1).maxBatchSize()).isEqualTo(1000);
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> set("maxRowsPerSecond", "200", "user", "mallory"))
+			.withMessageContaining("set it to at least minBatchSize (5000)");
 	}
 
 	private void assertRefused(String message, Object... values) {
