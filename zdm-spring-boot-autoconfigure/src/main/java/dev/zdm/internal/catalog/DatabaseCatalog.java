@@ -16,6 +16,8 @@ import java.util.regex.Pattern;
 
 import javax.sql.DataSource;
 
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -29,6 +31,8 @@ import dev.zdm.migration.TableName;
  * application's tables is here. Nothing here writes to the database.
  */
 public class DatabaseCatalog {
+
+	private static final Log logger = LogFactory.getLog(DatabaseCatalog.class);
 
 	private static final String FIND_TABLE = """
 			/* zdm */ SELECT n.nspname
@@ -204,19 +208,7 @@ public class DatabaseCatalog {
 		if (lexicalProblem != null) {
 			return lexicalProblem;
 		}
-		for (int attempt = 1;; attempt++) {
-			try {
-				return explain(table, expression);
-			}
-			catch (LockNotAvailableException ex) {
-				if (attempt == EXPLAIN_ATTEMPTS) {
-					throw new IllegalStateException("Could not check expression on " + table
-							+ ": the table stayed locked by " + "another session for " + EXPLAIN_ATTEMPTS
-							+ " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
-				}
-				sleep(EXPLAIN_RETRY_PAUSE_MILLIS * attempt);
-			}
-		}
+		return whileLocked(table, () -> explain(table, expression));
 	}
 
 	/**
@@ -250,13 +242,24 @@ public class DatabaseCatalog {
 		if (lexicalProblem != null) {
 			return new ExpressionCheck(lexicalProblem, false);
 		}
+		return whileLocked(table, () -> {
+			ExpressionCheck check = tryAsGeneratedColumn(table, addedColumns, expression);
+			if (check.problem() != null && check.notImmutable()) {
+				return new ExpressionCheck(check.problem() + notImmutableFunctions(expression), true);
+			}
+			return check;
+		});
+	}
+
+	/**
+	 * Run a check of an expression on a table, trying again while another session holds a
+	 * lock on the table that the check's short lock timeout gives up on, and saying once
+	 * in the log that start-up waits for it.
+	 */
+	private <T> T whileLocked(TableName table, LockedCheck<T> check) {
 		for (int attempt = 1;; attempt++) {
 			try {
-				ExpressionCheck check = tryAsGeneratedColumn(table, addedColumns, expression);
-				if (check.problem() != null && check.notImmutable()) {
-					return new ExpressionCheck(check.problem() + notImmutableFunctions(expression), true);
-				}
-				return check;
+				return check.run();
 			}
 			catch (LockNotAvailableException ex) {
 				if (attempt == EXPLAIN_ATTEMPTS) {
@@ -264,9 +267,23 @@ public class DatabaseCatalog {
 							+ ": the table stayed locked by " + "another session for " + EXPLAIN_ATTEMPTS
 							+ " attempts of " + EXPLAIN_LOCK_TIMEOUT, ex);
 				}
+				if (attempt == 1) {
+					logger.info("zdm: checking an expression on " + table + " waits for a lock another session holds "
+							+ "on the table (an ALTER TABLE, a LOCK TABLE, a VACUUM FULL...; pg_locks shows it): "
+							+ "start-up goes on once it is released, and fails after " + EXPLAIN_ATTEMPTS + " tries of "
+							+ EXPLAIN_LOCK_TIMEOUT + " (about 2 minutes)");
+				}
 				sleep(EXPLAIN_RETRY_PAUSE_MILLIS * attempt);
 			}
 		}
+	}
+
+	/** A check that gives up when the table's lock is not available at once. */
+	@FunctionalInterface
+	private interface LockedCheck<T> {
+
+		T run() throws LockNotAvailableException;
+
 	}
 
 	private ExpressionCheck tryAsGeneratedColumn(TableName table, Map<String, String> addedColumns, String expression)
