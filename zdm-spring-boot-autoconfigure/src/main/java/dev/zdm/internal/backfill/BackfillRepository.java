@@ -168,9 +168,11 @@ public class BackfillRepository {
 			WHERE migration_id = ?
 			""";
 
+	// a resume of a failed backfill takes back the stop's advice, which said to resume
 	private static final String RESUME = """
 			/* zdm */ UPDATE zdm_backfill
-			SET paused = false, state = CASE WHEN state = 'paused' THEN 'pending' ELSE state END, updated_at = now()
+			SET paused = false, state = CASE WHEN state = 'paused' THEN 'pending' ELSE state END,
+			    last_error = CASE WHEN state = 'failed' THEN NULL ELSE last_error END, updated_at = now()
 			WHERE migration_id = ?
 			""";
 

@@ -86,6 +86,9 @@ class BackfillFailureBudgetTests {
 		assertThat(later.errors()).isEqualTo(failed.errors());
 		this.jdbc.execute("ALTER TABLE refused DROP CONSTRAINT refused_lower");
 		assertThat(this.service.resume("refused")).isTrue();
+		// the stop's advice, to mend and resume, is taken back; the count of errors stays
+		assertThat(this.service.progress("refused").lastError()).isNull();
+		assertThat(this.service.progress("refused").errors()).isEqualTo(failed.errors());
 		await().atMost(Duration.ofSeconds(30)).until(() -> state("refused") == BackfillState.VERIFIED);
 		assertThat(this.jdbc.queryForObject(
 				"SELECT count(*) FROM refused WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
