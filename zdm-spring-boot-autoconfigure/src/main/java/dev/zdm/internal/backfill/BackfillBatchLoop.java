@@ -145,11 +145,10 @@ final class BackfillBatchLoop {
 					continue;
 				}
 				if (BackfillErrors.isLockTimeout(ex)) {
-					// another transaction holds a row the batch must lock: wait for it as
-					// for a hold-back, without spending the failure budget (a session
-					// idle
-					// in its transaction for minutes would stop the backfill otherwise),
-					// and say whose it likely is
+					// another transaction holds a row the batch must lock: wait
+					// for it as for a hold-back, without spending the failure
+					// budget (a session left idle in its transaction would stop
+					// the backfill otherwise), and say whose it likely is
 					String failure = BackfillErrors.describe(ex) + this.holdBack.rowLockHolders()
 							+ "; the backfill waits for it, not counted as a failed batch";
 					walk.batchSize(afterFailedBatch(repository, failure, walk.batchSize(), ++failures));

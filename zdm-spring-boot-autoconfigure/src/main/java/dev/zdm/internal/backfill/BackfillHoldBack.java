@@ -8,6 +8,8 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.dao.DataAccessException;
+
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.internal.backfill.BackfillPacer.HoldBack;
@@ -65,11 +67,16 @@ public final class BackfillHoldBack {
 	 * string when none is seen any more
 	 */
 	String rowLockHolders() {
-		List<BlockingSession> holders = new ArrayList<>(
-				this.lockInspector.rowLockHolders(this.migration.table(), Duration.ofSeconds(1)));
-		TableName target = this.migration.targetTable();
-		if (target != null) {
-			holders.addAll(this.lockInspector.rowLockHolders(target, Duration.ofSeconds(1)));
+		List<BlockingSession> holders = new ArrayList<>();
+		try {
+			holders.addAll(this.lockInspector.rowLockHolders(this.migration.table(), Duration.ofSeconds(1)));
+			TableName target = this.migration.targetTable();
+			if (target != null) {
+				holders.addAll(this.lockInspector.rowLockHolders(target, Duration.ofSeconds(1)));
+			}
+		}
+		catch (DataAccessException ex) {
+			logger.debug("zdm: could not read who holds rows of " + this.migration.table() + " locked", ex);
 		}
 		return holders.isEmpty() ? ""
 				: "; likely held by " + holders.stream().map(BlockingSession::describe).distinct().toList();

@@ -331,7 +331,7 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 	private static void atMostADay(String name, @Nullable Duration value) {
 		if (value != null && value.compareTo(Duration.ofDays(1)) > 0) {
 			throw outOfRange(name, value,
-					"at most 1d; to stop the copy for longer, pause it with POST " + "/actuator/zdm/<id>/pause");
+					"at most 1d; to stop the copy for longer, pause it with POST /actuator/zdm/<id>/pause");
 		}
 	}
 
