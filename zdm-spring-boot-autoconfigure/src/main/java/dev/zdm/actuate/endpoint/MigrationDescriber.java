@@ -13,6 +13,7 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.ddl.DdlStatus;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorActionRepository;
@@ -62,21 +63,30 @@ final class MigrationDescriber {
 	}
 
 	MigrationDescriptor describe(MigrationStatus status) {
+		// When the last heartbeat could not reach the database, the view is what this
+		// instance knows without it: the phases, fleet and state of the last heartbeat
+		// that reached it, the lock figures last sampled, the expand and abandon as they
+		// stand here, and the heartbeat's failure. Reading the rest would hold the
+		// request
+		// for the pool's connection timeout, then fail it.
+		boolean reachable = status.lastHeartbeatError() == null;
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
-		BackfillProgress backfill = this.backfill.progress(status.migrationId());
+		BackfillProgress backfill = reachable ? this.backfill.progress(status.migrationId()) : null;
 		return new MigrationDescriptor(status.migration().table().toString(), status.migration().sync().value(),
 				status.requested().value(), status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
 				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
-				PacingDescriptor.of((this.tuning != null) ? this.tuning.effective(status.migration())
+				PacingDescriptor.of((reachable && this.tuning != null) ? this.tuning.effective(status.migration())
 						: status.migration().backfill(), backfill),
-				(this.tuning != null && status.migration().hasBackfill()) ? this.tuning.describe(status.migration())
-						: null,
-				this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS),
+				(reachable && this.tuning != null && status.migration().hasBackfill())
+						? this.tuning.describe(status.migration()) : null,
+				reachable ? this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS)
+						: new DdlStatus(status.migrationId(), List.of(), List.of(), List.of()),
 				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
-				(this.contractCheck != null) ? this.contractCheck.repository().find(status.migrationId()) : null,
+				(reachable && this.contractCheck != null)
+						? this.contractCheck.repository().find(status.migrationId()) : null,
 				(this.abandonRunner != null) ? this.abandonRunner.progress(status.migrationId()) : null,
-				(this.operatorActions != null)
+				(reachable && this.operatorActions != null)
 						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
 				status.decidedAt(), status.lastHeartbeatError());
 	}

@@ -1,0 +1,126 @@
+package dev.zdm.actuate.endpoint;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Isolated;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.internal.backfill.BackfillOverrideRepository;
+import dev.zdm.internal.backfill.JdbcBackfillService;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.OperatorActionRepository;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.migration.Phase;
+import dev.zdm.test.EmbeddedPostgresServer;
+import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.TestEngine;
+import dev.zdm.testing.TestFleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Tests that {@code GET /actuator/zdm} answers while the database is down, from what the
+ * instance knows, instead of holding the request for the pool's connection timeout and
+ * failing it; against a PostgreSQL server of its own, stopped and started again, so that
+ * the outage affects no other test.
+ */
+@Isolated
+class ZdmEndpointDatabaseDownTests {
+
+	@TempDir
+	Path dataDirectory;
+
+	@Test
+	void endpointAnswersFromWhatTheInstanceKnowsWhileTheDatabaseIsDownAndFullyOnceItIsBack() throws Exception {
+		int port = freePort();
+		EmbeddedPostgres server = start(port);
+		// a read of the database would wait this long for a connection, then fail
+		HikariDataSource dataSource = dataSource(server, Duration.ofSeconds(20));
+		PhaseController controller = null;
+		try {
+			new JdbcTemplate(dataSource)
+				.execute("CREATE TABLE down_users (id bigint PRIMARY KEY, email text, email_address text)");
+			controller = TestEngine.phaseController(dataSource,
+					List.of(BackfillFixtures.migration("down", "down_users", Phase.DUAL_WRITE,
+							BackfillFixtures.settings(1000, 100, 1000, Duration.ZERO))),
+					InstanceInfo.ofThisProcess("down-a", "test", "1"), TestFleet.SETTINGS, List.of());
+			controller.start();
+			PhaseController started = controller;
+			ZdmEndpoint endpoint = new ZdmEndpoint(controller, new LockFiguresSampler(new LockInspector(dataSource)),
+					new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), null, null, null, null,
+					new BackfillOverrideRepository(dataSource), new OperatorActionRepository(dataSource), (event) -> {
+					}, null);
+			await().atMost(Duration.ofSeconds(20)).until(() -> started.status("down").effective() == Phase.DUAL_WRITE);
+			assertThat(endpoint.migration("down").tuning()).as("read from the database").isNotNull();
+			server.close();
+			await().atMost(Duration.ofSeconds(60)).until(() -> started.status("down").lastHeartbeatError() != null);
+			// answered well within the pool's 20 s wait
+			MigrationDescriptor down = CompletableFuture.supplyAsync(() -> endpoint.migration("down"))
+				.get(10, TimeUnit.SECONDS);
+			assertThat(down.effectivePhase()).isEqualTo("dual-write");
+			assertThat(down.lastHeartbeatError()).isNotBlank();
+			assertThat(down.fleet()).isNotEmpty();
+			assertThat(down.tuning()).as("not read while the database is down").isNull();
+			assertThat(CompletableFuture.supplyAsync(endpoint::migrations).get(10, TimeUnit.SECONDS).migrations())
+				.containsKey("down");
+			server = start(port);
+			await().atMost(Duration.ofSeconds(60))
+				.ignoreExceptions()
+				.until(() -> started.status("down").lastHeartbeatError() == null
+						&& endpoint.migration("down").tuning() != null);
+		}
+		finally {
+			if (controller != null) {
+				controller.stop();
+			}
+			dataSource.close();
+			server.close();
+		}
+	}
+
+	private EmbeddedPostgres start(int port) throws IOException {
+		Files.createDirectories(this.dataDirectory);
+		EmbeddedPostgresServer.prepareDataDirectory(this.dataDirectory);
+		return EmbeddedPostgres.builder()
+			.setDataDirectory(this.dataDirectory)
+			.setCleanDataDirectory(false)
+			.setPort(port)
+			.setServerConfig("fsync", "off")
+			.start();
+	}
+
+	private static HikariDataSource dataSource(EmbeddedPostgres server, Duration connectionTimeout) {
+		HikariConfig config = new HikariConfig();
+		config.setJdbcUrl(server.getJdbcUrl("postgres", "postgres"));
+		config.setUsername("postgres");
+		config.setPassword("postgres");
+		config.setMaximumPoolSize(6);
+		config.setMinimumIdle(0);
+		config.setConnectionTimeout(connectionTimeout.toMillis());
+		return new HikariDataSource(config);
+	}
+
+	private static int freePort() throws IOException {
+		try (ServerSocket socket = new ServerSocket(0)) {
+			return socket.getLocalPort();
+		}
+	}
+
+}
