@@ -62,14 +62,17 @@ final class MigrationDescriber {
 		this.operatorActions = operatorActions;
 	}
 
-	MigrationDescriptor describe(MigrationStatus status) {
-		// When the last heartbeat could not reach the database, the view is what this
-		// instance knows without it: the phases, fleet and state of the last heartbeat
-		// that reached it, the lock figures last sampled, the expand and abandon as they
-		// stand here, and the heartbeat's failure. Reading the rest would hold the
-		// request
-		// for the pool's connection timeout, then fail it.
-		boolean reachable = status.lastHeartbeatError() == null;
+	/**
+	 * Describe a migration.
+	 * @param status its status after the last heartbeat
+	 * @param reachable whether the instance's heartbeats reach the database; when they do
+	 * not, the view is what this instance knows without it: the phases, fleet and state
+	 * of the last heartbeat that reached it, the lock figures last sampled, the expand
+	 * and abandon as they stand here, and why (reading the rest would hold the request
+	 * for the pool's connection timeout, then fail it)
+	 * @return the view
+	 */
+	MigrationDescriptor describe(MigrationStatus status, boolean reachable) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
 		BackfillProgress backfill = reachable ? this.backfill.progress(status.migrationId()) : null;
 		return new MigrationDescriptor(status.migration().table().toString(), status.migration().sync().value(),
@@ -88,7 +91,8 @@ final class MigrationDescriber {
 				(this.abandonRunner != null) ? this.abandonRunner.progress(status.migrationId()) : null,
 				(reachable && this.operatorActions != null)
 						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
-				status.decidedAt(), status.lastHeartbeatError());
+				status.decidedAt(), (reachable || status.lastHeartbeatError() != null) ? status.lastHeartbeatError()
+						: "no heartbeat has reached the database since " + status.decidedAt() + "; shown from memory");
 	}
 
 }

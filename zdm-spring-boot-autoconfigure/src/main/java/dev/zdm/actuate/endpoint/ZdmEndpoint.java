@@ -1,5 +1,6 @@
 package dev.zdm.actuate.endpoint;
 
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -132,8 +133,9 @@ public class ZdmEndpoint {
 	@ReadOperation
 	public ZdmDescriptor migrations() {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
+		boolean reachable = databaseReachable();
 		this.controller.statuses()
-			.forEach((status) -> migrations.put(status.migrationId(), this.describer.describe(status)));
+			.forEach((status) -> migrations.put(status.migrationId(), this.describer.describe(status, reachable)));
 		this.otherDatabases.forEach((other) -> migrations.putAll(other.migrations().migrations()));
 		List<String> queue = migrations.entrySet()
 			.stream()
@@ -153,7 +155,7 @@ public class ZdmEndpoint {
 			.stream()
 			.filter((migration) -> migration.id().equals(id))
 			.findFirst()
-			.map((migration) -> this.describer.describe(this.controller.status(id)))
+			.map((migration) -> this.describer.describe(this.controller.status(id), databaseReachable()))
 			.orElse(null);
 	}
 
@@ -397,6 +399,21 @@ public class ZdmEndpoint {
 					+ ": its backfill is over, so there is nothing to " + action + "; nothing was changed or recorded";
 			throw new InvalidEndpointRequestException(message, message);
 		}
+	}
+
+	/**
+	 * Whether this instance's heartbeats reach the database: none of its migrations' last
+	 * heartbeat failed (one failing is enough: the others' may still wait for a
+	 * connection), and each got through within the fleet timeout, after which the fleet
+	 * no longer counts the instance as live either. When they do not, the endpoint
+	 * describes the migrations from what the instance knows, rather than wait for the
+	 * pool's connection timeout for each read.
+	 */
+	private boolean databaseReachable() {
+		Instant stale = Instant.now().minus(this.controller.settings().timeout());
+		return this.controller.statuses()
+			.stream()
+			.allMatch((status) -> status.lastHeartbeatError() == null && !status.decidedAt().isBefore(stale));
 	}
 
 	/**

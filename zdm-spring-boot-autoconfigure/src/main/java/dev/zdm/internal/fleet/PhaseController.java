@@ -339,7 +339,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	 * Return the fleet's timing.
 	 * @return the settings
 	 */
-	FleetSettings settings() {
+	public FleetSettings settings() {
 		return this.settings;
 	}
 

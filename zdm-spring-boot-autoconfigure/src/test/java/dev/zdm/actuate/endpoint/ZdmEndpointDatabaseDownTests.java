@@ -55,11 +55,16 @@ class ZdmEndpointDatabaseDownTests {
 		HikariDataSource dataSource = dataSource(server, Duration.ofSeconds(20));
 		PhaseController controller = null;
 		try {
-			new JdbcTemplate(dataSource)
-				.execute("CREATE TABLE down_users (id bigint PRIMARY KEY, email text, email_address text)");
+			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+			jdbc.execute("CREATE TABLE down_users (id bigint PRIMARY KEY, email text, email_address text)");
+			jdbc.execute("CREATE TABLE down_orders (id bigint PRIMARY KEY, email text, email_address text)");
+			// two migrations: the heartbeat of one can still wait for a connection when
+			// the other's has failed
 			controller = TestEngine.phaseController(dataSource,
 					List.of(BackfillFixtures.migration("down", "down_users", Phase.DUAL_WRITE,
-							BackfillFixtures.settings(1000, 100, 1000, Duration.ZERO))),
+							BackfillFixtures.settings(1000, 100, 1000, Duration.ZERO)),
+							BackfillFixtures.migration("down-orders", "down_orders", Phase.DUAL_WRITE,
+									BackfillFixtures.settings(1000, 100, 1000, Duration.ZERO))),
 					InstanceInfo.ofThisProcess("down-a", "test", "1"), TestFleet.SETTINGS, List.of());
 			controller.start();
 			PhaseController started = controller;
@@ -70,21 +75,25 @@ class ZdmEndpointDatabaseDownTests {
 			await().atMost(Duration.ofSeconds(20)).until(() -> started.status("down").effective() == Phase.DUAL_WRITE);
 			assertThat(endpoint.migration("down").tuning()).as("read from the database").isNotNull();
 			server.close();
-			await().atMost(Duration.ofSeconds(60)).until(() -> started.status("down").lastHeartbeatError() != null);
-			// answered well within the pool's 20 s wait
-			MigrationDescriptor down = CompletableFuture.supplyAsync(() -> endpoint.migration("down"))
-				.get(10, TimeUnit.SECONDS);
-			assertThat(down.effectivePhase()).isEqualTo("dual-write");
-			assertThat(down.lastHeartbeatError()).isNotBlank();
-			assertThat(down.fleet()).isNotEmpty();
-			assertThat(down.tuning()).as("not read while the database is down").isNull();
+			await().atMost(Duration.ofSeconds(60))
+				.until(() -> started.statuses().stream().anyMatch((status) -> status.lastHeartbeatError() != null));
+			// answered well within the pool's 20 s wait, for both migrations
+			for (String id : List.of("down", "down-orders")) {
+				MigrationDescriptor down = CompletableFuture.supplyAsync(() -> endpoint.migration(id))
+					.get(10, TimeUnit.SECONDS);
+				assertThat(down.effectivePhase()).isEqualTo("dual-write");
+				assertThat(down.lastHeartbeatError()).isNotBlank();
+				assertThat(down.fleet()).isNotEmpty();
+				assertThat(down.tuning()).as("not read while the database is down").isNull();
+			}
 			assertThat(CompletableFuture.supplyAsync(endpoint::migrations).get(10, TimeUnit.SECONDS).migrations())
-				.containsKey("down");
+				.containsOnlyKeys("down", "down-orders");
 			server = start(port);
 			await().atMost(Duration.ofSeconds(60))
 				.ignoreExceptions()
-				.until(() -> started.status("down").lastHeartbeatError() == null
-						&& endpoint.migration("down").tuning() != null);
+				.until(() -> started.statuses().stream().allMatch((status) -> status.lastHeartbeatError() == null)
+						&& endpoint.migration("down").tuning() != null
+						&& endpoint.migration("down-orders").tuning() != null);
 		}
 		finally {
 			if (controller != null) {
