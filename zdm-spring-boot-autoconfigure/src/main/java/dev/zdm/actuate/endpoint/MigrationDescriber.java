@@ -1,5 +1,6 @@
 package dev.zdm.actuate.endpoint;
 
+import java.time.Instant;
 import java.util.List;
 
 import org.jspecify.annotations.Nullable;
@@ -17,6 +18,7 @@ import dev.zdm.internal.ddl.DdlStatus;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorActionRepository;
+import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.TableLockFigures;
 
@@ -93,6 +95,21 @@ final class MigrationDescriber {
 						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
 				status.decidedAt(), (reachable || status.lastHeartbeatError() != null) ? status.lastHeartbeatError()
 						: "no heartbeat has reached the database since " + status.decidedAt() + "; shown from memory");
+	}
+
+	/**
+	 * Whether this instance's heartbeats reach the database: none of its migrations' last
+	 * heartbeat failed (one failing is enough: the others' may still wait for a
+	 * connection), and each got through within the fleet timeout, after which the fleet
+	 * no longer counts the instance as live either. When they do not, the endpoint
+	 * describes the migrations from what the instance knows, rather than wait for the
+	 * pool's connection timeout for each read.
+	 */
+	static boolean reachable(PhaseController controller) {
+		Instant stale = Instant.now().minus(controller.settings().timeout());
+		return controller.statuses()
+			.stream()
+			.allMatch((status) -> status.lastHeartbeatError() == null && !status.decidedAt().isBefore(stale));
 	}
 
 }

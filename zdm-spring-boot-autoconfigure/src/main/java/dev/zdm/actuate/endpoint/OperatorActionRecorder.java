@@ -9,6 +9,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.audit.AuditEvent;
 import org.springframework.boot.actuate.audit.AuditEventRepository;
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.context.ApplicationEventPublisher;
 
@@ -23,6 +24,9 @@ import dev.zdm.internal.fleet.PhaseController;
  * event repository, as a Boot {@link AuditEvent}.
  */
 final class OperatorActionRecorder {
+
+	/** The longest reason a write operation takes, in characters. */
+	static final int MAX_REASON_LENGTH = 1000;
 
 	private final Object source;
 
@@ -84,6 +88,18 @@ final class OperatorActionRecorder {
 			}
 			this.auditEvents.add(new AuditEvent(action.actedAt(), action.principal(),
 					ZdmOperatorActionEvent.AUDIT_EVENT_TYPE, data));
+		}
+	}
+
+	/**
+	 * Refuse a reason too long to be one: it is recorded with the action and shown in
+	 * every {@code GET} of the migration.
+	 */
+	static void requireShortReason(@Nullable String reason) {
+		if (reason != null && reason.length() > MAX_REASON_LENGTH) {
+			String message = "The reason is " + reason.length() + " characters long: keep it to at most "
+					+ MAX_REASON_LENGTH + " (a sentence and a ticket reference); nothing was changed";
+			throw new InvalidEndpointRequestException(message, message);
 		}
 	}
 

@@ -1,6 +1,5 @@
 package dev.zdm.actuate.endpoint;
 
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,9 +48,6 @@ import dev.zdm.migration.MigrationDefinition;
  */
 @Endpoint(id = "zdm", defaultAccess = Access.READ_ONLY)
 public class ZdmEndpoint {
-
-	/** The longest reason a write operation takes, in characters. */
-	static final int MAX_REASON_LENGTH = 1000;
 
 	private final PhaseController controller;
 
@@ -133,7 +129,7 @@ public class ZdmEndpoint {
 	@ReadOperation
 	public ZdmDescriptor migrations() {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
-		boolean reachable = databaseReachable();
+		boolean reachable = MigrationDescriber.reachable(this.controller);
 		this.controller.statuses()
 			.forEach((status) -> migrations.put(status.migrationId(), this.describer.describe(status, reachable)));
 		this.otherDatabases.forEach((other) -> migrations.putAll(other.migrations().migrations()));
@@ -155,7 +151,8 @@ public class ZdmEndpoint {
 			.stream()
 			.filter((migration) -> migration.id().equals(id))
 			.findFirst()
-			.map((migration) -> this.describer.describe(this.controller.status(id), databaseReachable()))
+			.map((migration) -> this.describer.describe(this.controller.status(id),
+					MigrationDescriber.reachable(this.controller)))
 			.orElse(null);
 	}
 
@@ -231,7 +228,7 @@ public class ZdmEndpoint {
 			return owner.backfill(id, action, reason, securityContext);
 		}
 		requireDeclared(id);
-		requireShortReason(reason);
+		OperatorActionRecorder.requireShortReason(reason);
 		if (!"pause".equals(action) && !"resume".equals(action) && !"verify".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
 					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
@@ -279,7 +276,7 @@ public class ZdmEndpoint {
 			return owner.ddl(id, step, action, reason, securityContext);
 		}
 		MigrationDefinition migration = requireDeclared(id);
-		requireShortReason(reason);
+		OperatorActionRecorder.requireShortReason(reason);
 		if ("contract".equals(step)) {
 			return contract(migration, action, reason, securityContext);
 		}
@@ -357,7 +354,7 @@ public class ZdmEndpoint {
 					maxReplicationLag, maxWalArchiveBacklog, maxWalRate, reason, securityContext);
 		}
 		MigrationDefinition migration = requireDeclared(id);
-		requireShortReason(reason);
+		OperatorActionRecorder.requireShortReason(reason);
 		BackfillTuning tuning = this.tuning;
 		if (!"backfill".equals(step) || !"tuning".equals(setting) || tuning == null || !migration.hasBackfill()
 				|| (!"set".equals(action) && !"clear".equals(action))) {
@@ -397,33 +394,6 @@ public class ZdmEndpoint {
 		if (state.isContracted() || state.isAbandoned()) {
 			String message = "Migration '" + id + "' is " + (state.isContracted() ? "contracted" : "abandoned")
 					+ ": its backfill is over, so there is nothing to " + action + "; nothing was changed or recorded";
-			throw new InvalidEndpointRequestException(message, message);
-		}
-	}
-
-	/**
-	 * Whether this instance's heartbeats reach the database: none of its migrations' last
-	 * heartbeat failed (one failing is enough: the others' may still wait for a
-	 * connection), and each got through within the fleet timeout, after which the fleet
-	 * no longer counts the instance as live either. When they do not, the endpoint
-	 * describes the migrations from what the instance knows, rather than wait for the
-	 * pool's connection timeout for each read.
-	 */
-	private boolean databaseReachable() {
-		Instant stale = Instant.now().minus(this.controller.settings().timeout());
-		return this.controller.statuses()
-			.stream()
-			.allMatch((status) -> status.lastHeartbeatError() == null && !status.decidedAt().isBefore(stale));
-	}
-
-	/**
-	 * Refuse a reason too long to be one: it is recorded with the action and shown in
-	 * every {@code GET} of the migration.
-	 */
-	private static void requireShortReason(@Nullable String reason) {
-		if (reason != null && reason.length() > MAX_REASON_LENGTH) {
-			String message = "The reason is " + reason.length() + " characters long: keep it to at most "
-					+ MAX_REASON_LENGTH + " (a sentence and a ticket reference); nothing was changed";
 			throw new InvalidEndpointRequestException(message, message);
 		}
 	}
