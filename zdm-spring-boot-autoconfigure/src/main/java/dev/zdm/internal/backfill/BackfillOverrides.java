@@ -136,10 +136,10 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 					"a duration greater than 0, for example 100ms or 1s");
 		}
 		notNegative("pause", this.pause);
-		atMostADay("targetBatchDuration", this.targetBatchDuration);
-		atMostADay("pause", this.pause);
-		atMostADay("maxTransactionAge", this.maxTransactionAge);
-		atMostADay("maxReplicationLag", this.maxReplicationLag);
+		atMostADay("targetBatchDuration", this.targetBatchDuration, "");
+		atMostADay("pause", this.pause, "; to stop the copy for longer, pause it with POST /actuator/zdm/<id>/pause");
+		atMostADay("maxTransactionAge", this.maxTransactionAge, "");
+		atMostADay("maxReplicationLag", this.maxReplicationLag, "");
 		if (this.maxRowsPerSecond != null && this.maxRowsPerSecond < 0) {
 			throw outOfRange("maxRowsPerSecond", this.maxRowsPerSecond, "0 (no ceiling) or more");
 		}
@@ -328,10 +328,9 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		}
 	}
 
-	private static void atMostADay(String name, @Nullable Duration value) {
+	private static void atMostADay(String name, @Nullable Duration value, String advice) {
 		if (value != null && value.compareTo(Duration.ofDays(1)) > 0) {
-			throw outOfRange(name, value,
-					"at most 1d; to stop the copy for longer, pause it with POST /actuator/zdm/<id>/pause");
+			throw outOfRange(name, value, "at most 1d" + advice);
 		}
 	}
 
