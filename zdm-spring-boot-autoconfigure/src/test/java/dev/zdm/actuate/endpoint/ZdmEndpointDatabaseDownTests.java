@@ -1,15 +1,11 @@
 package dev.zdm.actuate.endpoint;
 
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
@@ -27,8 +23,8 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.migration.Phase;
-import dev.zdm.test.EmbeddedPostgresServer;
 import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.RestartablePostgres;
 import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
@@ -49,10 +45,10 @@ class ZdmEndpointDatabaseDownTests {
 
 	@Test
 	void endpointAnswersFromWhatTheInstanceKnowsWhileTheDatabaseIsDownAndFullyOnceItIsBack() throws Exception {
-		int port = freePort();
-		EmbeddedPostgres server = start(port);
+		int port = RestartablePostgres.freePort();
+		EmbeddedPostgres server = RestartablePostgres.start(this.dataDirectory, port);
 		// a read of the database would wait this long for a connection, then fail
-		HikariDataSource dataSource = dataSource(server, Duration.ofSeconds(20));
+		HikariDataSource dataSource = RestartablePostgres.dataSource(server, 6, Duration.ofSeconds(20));
 		PhaseController controller = null;
 		try {
 			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
@@ -88,7 +84,7 @@ class ZdmEndpointDatabaseDownTests {
 			}
 			assertThat(CompletableFuture.supplyAsync(endpoint::migrations).get(10, TimeUnit.SECONDS).migrations())
 				.containsOnlyKeys("down", "down-orders");
-			server = start(port);
+			server = RestartablePostgres.start(this.dataDirectory, port);
 			await().atMost(Duration.ofSeconds(60))
 				.ignoreExceptions()
 				.until(() -> started.statuses().stream().allMatch((status) -> status.lastHeartbeatError() == null)
@@ -101,34 +97,6 @@ class ZdmEndpointDatabaseDownTests {
 			}
 			dataSource.close();
 			server.close();
-		}
-	}
-
-	private EmbeddedPostgres start(int port) throws IOException {
-		Files.createDirectories(this.dataDirectory);
-		EmbeddedPostgresServer.prepareDataDirectory(this.dataDirectory);
-		return EmbeddedPostgres.builder()
-			.setDataDirectory(this.dataDirectory)
-			.setCleanDataDirectory(false)
-			.setPort(port)
-			.setServerConfig("fsync", "off")
-			.start();
-	}
-
-	private static HikariDataSource dataSource(EmbeddedPostgres server, Duration connectionTimeout) {
-		HikariConfig config = new HikariConfig();
-		config.setJdbcUrl(server.getJdbcUrl("postgres", "postgres"));
-		config.setUsername("postgres");
-		config.setPassword("postgres");
-		config.setMaximumPoolSize(6);
-		config.setMinimumIdle(0);
-		config.setConnectionTimeout(connectionTimeout.toMillis());
-		return new HikariDataSource(config);
-	}
-
-	private static int freePort() throws IOException {
-		try (ServerSocket socket = new ServerSocket(0)) {
-			return socket.getLocalPort();
 		}
 	}
 

@@ -1,14 +1,10 @@
 package dev.zdm.internal.backfill;
 
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
@@ -28,8 +24,8 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
-import dev.zdm.test.EmbeddedPostgresServer;
 import dev.zdm.testing.BackfillFixtures;
+import dev.zdm.testing.RestartablePostgres;
 import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
@@ -49,9 +45,9 @@ class BackfillDatabaseRestartTests {
 
 	@Test
 	void backfillFinishesAfterDatabaseRestart() throws Exception {
-		int port = freePort();
-		EmbeddedPostgres server = start(port);
-		HikariDataSource dataSource = dataSource(server);
+		int port = RestartablePostgres.freePort();
+		EmbeddedPostgres server = RestartablePostgres.start(this.dataDirectory, port);
+		HikariDataSource dataSource = RestartablePostgres.dataSource(server, 4, Duration.ofSeconds(1));
 		PhaseController controller = null;
 		try {
 			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
@@ -78,7 +74,7 @@ class BackfillDatabaseRestartTests {
 			server.close();
 			// the run in flight fails on the closed database before it comes back
 			await().atMost(Duration.ofSeconds(20)).until(() -> failedRuns.get() > 0);
-			server = start(port);
+			server = RestartablePostgres.start(this.dataDirectory, port);
 			await().atMost(Duration.ofSeconds(60))
 				.ignoreExceptions()
 				.until(() -> service.progress("restart").state() == BackfillState.VERIFIED);
@@ -101,9 +97,9 @@ class BackfillDatabaseRestartTests {
 
 	@Test
 	void gracefulStopWithTheDatabaseDownReturnsWithinItsBoundAndLeavesTheRowToTimeOut() throws Exception {
-		int port = freePort();
-		EmbeddedPostgres server = start(port);
-		HikariDataSource dataSource = dataSource(server);
+		int port = RestartablePostgres.freePort();
+		EmbeddedPostgres server = RestartablePostgres.start(this.dataDirectory, port);
+		HikariDataSource dataSource = RestartablePostgres.dataSource(server, 4, Duration.ofSeconds(1));
 		// as an application's pool: a borrower waits up to 30 s for a connection
 		dataSource.getHikariConfigMXBean().setConnectionTimeout(30_000);
 		FleetSettings settings = new FleetSettings(Duration.ofSeconds(2), Duration.ofSeconds(30),
@@ -128,9 +124,9 @@ class BackfillDatabaseRestartTests {
 			// the pool closes as the application's would after the stop, which also ends
 			// the attempt to leave still waiting for a connection
 			dataSource.close();
-			server = start(port);
+			server = RestartablePostgres.start(this.dataDirectory, port);
 			// the instance could not leave: its row is still there, to time out
-			try (HikariDataSource after = dataSource(server)) {
+			try (HikariDataSource after = RestartablePostgres.dataSource(server, 4, Duration.ofSeconds(1))) {
 				assertThat(new FleetRegistry(after).members("down", settings.timeout()))
 					.extracting(FleetMember::instanceId)
 					.singleElement()
@@ -141,34 +137,6 @@ class BackfillDatabaseRestartTests {
 		finally {
 			dataSource.close();
 			server.close();
-		}
-	}
-
-	private EmbeddedPostgres start(int port) throws IOException {
-		Files.createDirectories(this.dataDirectory);
-		EmbeddedPostgresServer.prepareDataDirectory(this.dataDirectory);
-		return EmbeddedPostgres.builder()
-			.setDataDirectory(this.dataDirectory)
-			.setCleanDataDirectory(false)
-			.setPort(port)
-			.setServerConfig("fsync", "off")
-			.start();
-	}
-
-	private static HikariDataSource dataSource(EmbeddedPostgres server) {
-		HikariConfig config = new HikariConfig();
-		config.setJdbcUrl(server.getJdbcUrl("postgres", "postgres"));
-		config.setUsername("postgres");
-		config.setPassword("postgres");
-		config.setMaximumPoolSize(4);
-		config.setMinimumIdle(0);
-		config.setConnectionTimeout(1000);
-		return new HikariDataSource(config);
-	}
-
-	private static int freePort() throws IOException {
-		try (ServerSocket socket = new ServerSocket(0)) {
-			return socket.getLocalPort();
 		}
 	}
 

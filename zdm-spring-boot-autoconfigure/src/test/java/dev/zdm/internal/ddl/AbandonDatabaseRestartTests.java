@@ -1,8 +1,5 @@
 package dev.zdm.internal.ddl;
 
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -10,7 +7,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
@@ -30,10 +26,10 @@ import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
-import dev.zdm.test.EmbeddedPostgresServer;
 import dev.zdm.testing.DdlRunners;
 import dev.zdm.testing.DdlTestScripts;
 import dev.zdm.testing.SchemaSnapshot;
+import dev.zdm.testing.RestartablePostgres;
 import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
@@ -58,9 +54,9 @@ class AbandonDatabaseRestartTests {
 
 	@Test
 	void abandonFinishesAfterDatabaseRestartMidDrop() throws Exception {
-		int port = freePort();
-		EmbeddedPostgres server = start(port);
-		HikariDataSource dataSource = dataSource(server);
+		int port = RestartablePostgres.freePort();
+		EmbeddedPostgres server = RestartablePostgres.start(this.dataDirectory, port);
+		HikariDataSource dataSource = RestartablePostgres.dataSource(server, 6, Duration.ofSeconds(1));
 		try {
 			JdbcTemplate jdbc = new JdbcTemplate(dataSource);
 			jdbc.execute("CREATE TABLE restart_orders (id bigint PRIMARY KEY, street text)");
@@ -98,7 +94,7 @@ class AbandonDatabaseRestartTests {
 			await().atMost(Duration.ofSeconds(20))
 				.until(() -> abandoning.abandon.progress(ID) != null
 						&& abandoning.abandon.progress(ID).state().equals(AbandonProgress.FAILED));
-			server = start(port);
+			server = RestartablePostgres.start(this.dataDirectory, port);
 			await().atMost(Duration.ofSeconds(60))
 				.ignoreExceptions()
 				.until(() -> abandoning.abandon.progress(ID).state().equals(AbandonProgress.DONE));
@@ -117,34 +113,6 @@ class AbandonDatabaseRestartTests {
 
 	private static List<String> schema(JdbcTemplate jdbc) {
 		return SchemaSnapshot.of(jdbc).stream().filter((line) -> !line.contains("zdm_ddl_expand_")).toList();
-	}
-
-	private EmbeddedPostgres start(int port) throws IOException {
-		Files.createDirectories(this.dataDirectory);
-		EmbeddedPostgresServer.prepareDataDirectory(this.dataDirectory);
-		return EmbeddedPostgres.builder()
-			.setDataDirectory(this.dataDirectory)
-			.setCleanDataDirectory(false)
-			.setPort(port)
-			.setServerConfig("fsync", "off")
-			.start();
-	}
-
-	private static HikariDataSource dataSource(EmbeddedPostgres server) {
-		HikariConfig config = new HikariConfig();
-		config.setJdbcUrl(server.getJdbcUrl("postgres", "postgres"));
-		config.setUsername("postgres");
-		config.setPassword("postgres");
-		config.setMaximumPoolSize(6);
-		config.setMinimumIdle(0);
-		config.setConnectionTimeout(1000);
-		return new HikariDataSource(config);
-	}
-
-	private static int freePort() throws IOException {
-		try (ServerSocket socket = new ServerSocket(0)) {
-			return socket.getLocalPort();
-		}
 	}
 
 	private static final class Instance {
