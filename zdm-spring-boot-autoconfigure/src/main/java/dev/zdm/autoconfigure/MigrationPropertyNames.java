@@ -79,8 +79,7 @@ final class MigrationPropertyNames {
 		}
 		catch (BindException ex) {
 			UnboundConfigurationPropertiesException unbound = unbound(ex);
-			// none: a value that does not convert, which Spring Boot's own binding
-			// reports
+			// none: a value that does not convert, reported by Spring Boot's binding
 			return (unbound != null) ? unbound.getUnboundProperties()
 				.stream()
 				.min(Comparator.comparing(ConfigurationProperty::getName))

@@ -136,9 +136,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 						|| progress.state() == BackfillState.PAUSED;
 				String voided = status.state().verificationVoidReason();
 				if (progress.state() == BackfillState.VERIFIED && !status.state().isVerified() && voided != null) {
-					// the copy's last verification no longer holds: it runs again once
-					// the
-					// whole fleet keeps both sides in sync
+					// the copy's last verification no longer holds: it runs again
+					// once the whole fleet keeps both sides in sync
 					details.put("backfill", "verification voided: " + voided);
 				}
 				else {

@@ -413,8 +413,8 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 			String excluded = joined(migration.up(), (up) -> "EXCLUDED." + up.getKey().quoted());
 			String assignments = joined(migration.up(),
 					(up) -> up.getKey().quoted() + " = EXCLUDED." + up.getKey().quoted());
-			// zdm's own, as the final check's list of writers and the probes' busy checks
-			// tell
+			// marked zdm's own, which the final check's list of writers and the
+			// probes' busy checks leave out
 			return "/* zdm */ WITH zdm_source AS ("
 					+ derived(migration, source, key, " ORDER BY " + key.columns("") + " FOR SHARE") + ") INSERT INTO "
 					+ target + " AS zdm_target (" + targetKey.columns("") + ", " + columns + ") SELECT "

@@ -192,9 +192,8 @@ class ZdmEndpointTuningTests {
 		assertRefused("pause is 8640000000s, which is out of range: set it to at most 1d", "pause", "100000d");
 		assertRefused("maxTransactionAge is 25920000000000s, which is out of range: set it to at most 1d",
 				"maxTransactionAge", "300000000d");
-		// a batch as long as the statement timeout (10s) would be cancelled, and holds
-		// its
-		// rows' locks until it is
+		// a batch as long as the statement timeout (5s here) would be cancelled,
+		// holding its rows' locks until then
 		assertRefused("targetBatchDuration is 30s, which is out of range: set it to less than the batches' "
 				+ "statement-timeout (5s)", "targetBatchDuration", "30s");
 		assertRefused("The reason is 1001 characters long: keep it to at most 1000", "maxBatchSize", "3000", "reason",

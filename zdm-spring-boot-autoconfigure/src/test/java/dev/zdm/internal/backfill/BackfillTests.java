@@ -103,9 +103,8 @@ class BackfillTests {
 			assertThat(progress.verification().succeeded()).isTrue();
 			assertThat(progress.verification().rowsDisagreeing()).isZero();
 			assertThat(progress.verification().fleet()).contains("hot-a at backfill");
-			// rows the writers deleted before the backfill reached them are not walked,
-			// and
-			// every row they never deleted is
+			// rows the writers deleted before the backfill reached them are not
+			// walked, and every row they never deleted is
 			assertThat(progress.rowsDone()).isGreaterThanOrEqualTo(20_000 - traffic.everDeleted().size());
 			// in batches of at most max-batch-size (400) rows
 			assertThat(progress.batches()).isGreaterThanOrEqualTo((progress.rowsDone() + 399) / 400);
