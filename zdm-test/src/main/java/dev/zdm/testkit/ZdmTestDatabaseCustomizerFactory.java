@@ -1,5 +1,6 @@
 package dev.zdm.testkit;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -47,11 +48,15 @@ class ZdmTestDatabaseCustomizerFactory implements ContextCustomizerFactory {
 		public void customizeContext(ConfigurableApplicationContext context, MergedContextConfiguration mergedConfig) {
 			ZdmDatabase database = ZdmDatabases.create(this.source, this.image,
 					mergedConfig.getTestClass().getSimpleName());
+			// the same properties a walk's instances get (ZdmDatabase#springProperties)
+			Map<String, Object> properties = new LinkedHashMap<>();
+			for (String property : database.springProperties()) {
+				int equals = property.indexOf('=');
+				properties.put(property.substring(0, equals), property.substring(equals + 1));
+			}
 			context.getEnvironment()
 				.getPropertySources()
-				.addFirst(new MapPropertySource("zdmTestDatabase",
-						Map.of("spring.datasource.url", database.url(), "spring.datasource.username",
-								database.username(), "spring.datasource.password", database.password())));
+				.addFirst(new MapPropertySource("zdmTestDatabase", properties));
 			// registered before every bean of the context, so destroyed after all of them
 			// (zdm's own leave of the fleet included)
 			if (context.getBeanFactory() instanceof DefaultSingletonBeanRegistry registry) {
