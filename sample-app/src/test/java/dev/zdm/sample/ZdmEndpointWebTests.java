@@ -166,6 +166,11 @@ class ZdmEndpointWebTests {
 			assertThat(misspelt.getBody()).contains("Unknown name 'maxBatchSise' in the request; nothing was changed",
 					"This operation takes initialBatchSize, minBatchSize, maxBatchSize");
 			assertThat(overrides()).as("a malformed request changes nothing").containsExactly("2000 00:00:00.05");
+			// the plan describes the backfill as it runs: with the live overrides
+			assertThat(textPlan(client)).doesNotContain("at most 150 ms long");
+			assertThat(post(client, tuning + "set", "{\"targetBatchDuration\": \"150ms\"}").getStatusCode().value())
+				.isEqualTo(200);
+			assertThat(textPlan(client)).contains("at most 150 ms long");
 			assertThat(post(client, tuning + "clear", "{\"reason\": \"done\"}").getBody()).contains("\"overrides\":{}");
 			assertThat(overrides()).containsExactly("null null");
 			assertThat(walOverrides()).containsExactly("null null");
@@ -184,6 +189,14 @@ class ZdmEndpointWebTests {
 			.map((property) -> "--" + property)
 			.toArray(String[]::new);
 		return new SpringApplicationBuilder(SampleApplication.class).run(arguments);
+	}
+
+	private static String textPlan(RestClient client) {
+		return client.get()
+			.uri("/actuator/zdm/customers-email/plan")
+			.accept(MediaType.TEXT_PLAIN)
+			.retrieve()
+			.body(String.class);
 	}
 
 	private static List<String> overrides() {

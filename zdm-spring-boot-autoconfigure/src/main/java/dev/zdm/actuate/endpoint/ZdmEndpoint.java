@@ -197,7 +197,8 @@ public class ZdmEndpoint {
 			throw new InvalidEndpointRequestException("No planner",
 					"This application has no MigrationPlanner bean, so there is no plan to show");
 		}
-		return planner.plan(id);
+		BackfillTuning tuning = this.tuning;
+		return (tuning != null) ? planner.plan(id, tuning::effective) : planner.plan(id);
 	}
 
 	/**

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 import javax.sql.DataSource;
 
@@ -125,10 +126,23 @@ public class MigrationPlanner {
 	 * @return the plan, or {@code null} if no such migration is declared
 	 */
 	public @Nullable MigrationPlan plan(String migrationId) {
+		return plan(migrationId, MigrationDefinition::backfill);
+	}
+
+	/**
+	 * Compute the plan of a declared migration, in a read-only transaction, with the
+	 * backfill settings it runs with, such as the declared ones with operators' live
+	 * overrides merged over them.
+	 * @param migrationId the migration
+	 * @param backfillSettings the backfill settings the migration runs with
+	 * @return the plan, or {@code null} if no such migration is declared
+	 */
+	public @Nullable MigrationPlan plan(String migrationId,
+			Function<MigrationDefinition, BackfillSettings> backfillSettings) {
 		return this.migrations.stream()
 			.filter((migration) -> migration.id().equals(migrationId))
 			.findFirst()
-			.map(this::plan)
+			.map((migration) -> plan(migration, backfillSettings.apply(migration)))
 			.orElse(null);
 	}
 
@@ -138,10 +152,14 @@ public class MigrationPlanner {
 	 * @return the plan
 	 */
 	public MigrationPlan plan(MigrationDefinition migration) {
-		return Objects.requireNonNull(this.readOnly.execute((transaction) -> compute(migration)));
+		return plan(migration, migration.backfill());
 	}
 
-	private MigrationPlan compute(MigrationDefinition declared) {
+	private MigrationPlan plan(MigrationDefinition migration, BackfillSettings backfillSettings) {
+		return Objects.requireNonNull(this.readOnly.execute((transaction) -> compute(migration, backfillSettings)));
+	}
+
+	private MigrationPlan compute(MigrationDefinition declared, BackfillSettings backfillSettings) {
 		MigrationDefinition migration = qualified(declared);
 		String id = migration.id();
 		MigrationState state = this.states.find(id);
@@ -165,12 +183,13 @@ public class MigrationPlanner {
 		}
 		List<MigrationPlan.Statement> expandStatements = statements(DdlStep.EXPAND, expand, unsafe, sizes);
 		List<MigrationPlan.Statement> contractStatements = statements(DdlStep.CONTRACT, contract, unsafe, sizes);
-		MigrationPlan.BackfillEstimate backfill = backfillEstimate(migration, sizes);
+		MigrationPlan.BackfillEstimate backfill = backfillEstimate(migration, backfillSettings, sizes);
 		List<MigrationPlan.PhasePlan> phases = List.of(
 				new MigrationPlan.PhasePlan(Phase.EXPAND.value(), expandSummary(migration, expandStatements),
 						expandStatements),
 				new MigrationPlan.PhasePlan(Phase.DUAL_WRITE.value(), dualWriteSummary(migration), List.of()),
-				new MigrationPlan.PhasePlan(Phase.BACKFILL.value(), backfillSummary(migration, backfill), List.of()),
+				new MigrationPlan.PhasePlan(Phase.BACKFILL.value(),
+						backfillSummary(migration, backfillSettings, backfill), List.of()),
 				new MigrationPlan.PhasePlan(Phase.READ_NEW.value(), readNewSummary(migration), List.of()),
 				new MigrationPlan.PhasePlan(Phase.CONTRACT.value(), contractSummary(migration, contractStatements),
 						contractStatements));
@@ -284,13 +303,12 @@ public class MigrationPlanner {
 	}
 
 	private MigrationPlan.@Nullable BackfillEstimate backfillEstimate(MigrationDefinition migration,
-			Map<String, MigrationPlan.TableSize> sizes) {
+			BackfillSettings settings, Map<String, MigrationPlan.TableSize> sizes) {
 		if (migration.up().isEmpty()) {
 			return null;
 		}
 		MigrationPlan.TableSize size = size(sizes, migration.table().toString());
 		long rows = (size != null) ? size.rows() : 0;
-		BackfillSettings settings = migration.backfill();
 		BackfillProgress progress = progress(migration.id());
 		if (progress != null && progress.rate() != null && progress.rate() > 0) {
 			double rate = progress.rate();
@@ -304,13 +322,14 @@ public class MigrationPlanner {
 		// with at least the pause between them: the fastest the settings let it go.
 		double cycleSeconds = (settings.targetBatchDuration().toNanos() + settings.pause().toNanos()) / 1e9;
 		double rate = (cycleSeconds > 0) ? settings.maxBatchSize() / cycleSeconds : Double.NaN;
-		String how = "no backfill has run yet, so from the settings: at most max-batch-size (" + settings.maxBatchSize()
+		String from = "no backfill has run yet, so from the settings"
+				+ (settings.equals(migration.backfill()) ? "" : " with the live overrides");
+		String how = from + ": at most max-batch-size (" + settings.maxBatchSize()
 				+ ") rows per target-batch-duration (" + settings.targetBatchDuration().toMillis() + " ms) plus pause ("
 				+ settings.pause().toMillis() + " ms)";
 		if (settings.maxRowsPerSecond() > 0 && !(rate < settings.maxRowsPerSecond())) {
 			rate = settings.maxRowsPerSecond();
-			how = "no backfill has run yet, so from the settings: max-rows-per-second (" + settings.maxRowsPerSecond()
-					+ ")";
+			how = from + ": max-rows-per-second (" + settings.maxRowsPerSecond() + ")";
 		}
 		if (Double.isNaN(rate)) {
 			return new MigrationPlan.BackfillEstimate(rows, null, null,
@@ -355,12 +374,11 @@ public class MigrationPlanner {
 		return "no DDL: writes go through both repository implementations";
 	}
 
-	private static String backfillSummary(MigrationDefinition migration,
+	private static String backfillSummary(MigrationDefinition migration, BackfillSettings settings,
 			MigrationPlan.@Nullable BackfillEstimate backfill) {
 		if (backfill == null) {
 			return "no backfill: the migration has no up expressions";
 		}
-		BackfillSettings settings = migration.backfill();
 		return "no DDL: the backfill " + backfill.describe() + ". Each batch is one short transaction: ROW EXCLUSIVE "
 				+ "on " + ((migration.targetTable() != null) ? migration.targetTable() : migration.table())
 				+ " and row locks on its key range, at most " + settings.targetBatchDuration().toMillis()

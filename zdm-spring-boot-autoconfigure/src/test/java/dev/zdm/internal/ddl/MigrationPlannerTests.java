@@ -166,7 +166,13 @@ class MigrationPlannerTests {
 		assertThat(plan.backfill()).isNotNull();
 		assertThat(plan.backfill().rows()).isEqualTo(2000);
 		assertThat(plan.backfill().time()).isEqualTo(Duration.ofSeconds(4));
-		assertThat(plan.backfill().how()).contains("max-rows-per-second (500)");
+		assertThat(plan.backfill().how()).contains("max-rows-per-second (500)").doesNotContain("live overrides");
+		// with the settings it runs with, such as an operator's live overrides
+		MigrationPlan tuned = declaring(postgres.dataSource(), List.of(migration)).plan(migration.id(),
+				(definition) -> BackfillSettings.builder().maxRowsPerSecond(250).build());
+		assertThat(tuned.backfill().time()).isEqualTo(Duration.ofSeconds(8));
+		assertThat(tuned.backfill().how())
+			.contains("from the settings with the live overrides: max-rows-per-second (250)");
 		assertThat(plan.tables()).extracting(MigrationPlan.TableSize::table).containsExactly("kinds", "kinds_parents");
 		String text = plan.render();
 		assertThat(text)
@@ -204,7 +210,7 @@ class MigrationPlannerTests {
 		DataSource dataSource = postgres.newDataSource("walked", 6);
 		List<SchemaChangeContributor> contributors = List.of(new SameTableSyncTrigger(dataSource),
 				new DeclaredOperations(dataSource, new DefaultResourceLoader()));
-		MigrationPlanner planner = planner(dataSource, contributors);
+		MigrationPlanner planner = planner(dataSource, contributors, List.of());
 		MigrationPlan before = planner.plan(migration);
 		InstanceInfo instance = new InstanceInfo("walked-a", null, "localhost", 1);
 		DdlRunners runners = DdlRunners.create(dataSource, this.settings,
@@ -279,7 +285,7 @@ class MigrationPlannerTests {
 
 		};
 		assertThatExceptionOfType(RuntimeException.class)
-			.isThrownBy(() -> planner(dataSource, List.of(writer)).plan(migration))
+			.isThrownBy(() -> planner(dataSource, List.of(writer), List.of()).plan(migration))
 			.withMessageContaining("read-only transaction");
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM untouched_log", Integer.class)).isZero();
 		assertThat(SchemaSnapshot.of(jdbc)).isEqualTo(schema);
@@ -305,17 +311,22 @@ class MigrationPlannerTests {
 	}
 
 	private MigrationPlanner planner(DataSource dataSource) {
-		return planner(dataSource, List.of(new SameTableSyncTrigger(dataSource),
-				new DeclaredOperations(dataSource, new DefaultResourceLoader())));
+		return declaring(dataSource, List.of());
 	}
 
-	private MigrationPlanner planner(DataSource dataSource, List<SchemaChangeContributor> contributors) {
+	private MigrationPlanner declaring(DataSource dataSource, List<MigrationDefinition> migrations) {
+		return planner(dataSource, List.of(new SameTableSyncTrigger(dataSource),
+				new DeclaredOperations(dataSource, new DefaultResourceLoader())), migrations);
+	}
+
+	private MigrationPlanner planner(DataSource dataSource, List<SchemaChangeContributor> contributors,
+			List<MigrationDefinition> migrations) {
 		DdlHistoryRepository history = new DdlHistoryRepository(dataSource);
 		LockSafeExecutor executor = new LockSafeExecutor(dataSource, this.settings, history,
 				new LockInspector(dataSource));
 		FlywayStep scripts = new FlywayStep(dataSource, executor, history,
 				new DdlScriptLoader(new DefaultResourceLoader()));
-		return new MigrationPlanner(List.of(), dataSource, scripts,
+		return new MigrationPlanner(migrations, dataSource, scripts,
 				new SchemaChangeContributions(contributors, executor), history,
 				new MigrationStateRepository(dataSource), this.settings, new JdbcBackfillService(dataSource));
 	}
