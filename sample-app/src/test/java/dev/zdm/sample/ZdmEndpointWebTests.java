@@ -127,7 +127,7 @@ class ZdmEndpointWebTests {
 					"{id}/backfill/tuning/set");
 			assertThat(paused()).as("a request Spring MVC refuses changes nothing").isTrue();
 			ResponseEntity<String> unknownMigration = post(client, "/actuator/zdm/orders-total/pause");
-			assertThat(unknownMigration.getStatusCode().value()).isEqualTo(400);
+			assertThat(unknownMigration.getStatusCode().value()).isEqualTo(404);
 			assertThat(unknownMigration.getBody()).contains("No migration 'orders-total' is declared");
 			assertThat(paused()).as("a malformed request changes nothing").isTrue();
 			assertThat(post(client, "/actuator/zdm/customers-email/resume").getBody()).contains("\"paused\":false");

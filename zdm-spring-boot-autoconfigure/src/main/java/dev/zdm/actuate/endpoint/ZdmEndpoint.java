@@ -1,5 +1,6 @@
 package dev.zdm.actuate.endpoint;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -124,6 +125,18 @@ public class ZdmEndpoint {
 			}
 		}
 		return this;
+	}
+
+	/**
+	 * Return the ids of the migrations this endpoint shows, its own and those of the
+	 * other databases' engines, in declaration order, without reading the database.
+	 * @return the ids
+	 */
+	List<String> declaredIds() {
+		List<String> ids = new ArrayList<>();
+		this.controller.migrations().forEach((migration) -> ids.add(migration.id()));
+		this.otherDatabases.forEach((other) -> ids.addAll(other.declaredIds()));
+		return ids;
 	}
 
 	@ReadOperation

@@ -2,7 +2,7 @@ package dev.zdm.actuate.endpoint;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
+import java.util.List;
 
 import org.jspecify.annotations.Nullable;
 
@@ -16,8 +16,9 @@ import org.springframework.boot.actuate.endpoint.web.annotation.EndpointWebExten
 
 /**
  * {@link EndpointWebExtension @EndpointWebExtension} for the {@link ZdmEndpoint}: a
- * malformed write request (unknown migration, step or action, an expand that is done, or
- * a backfill setting that is malformed or out of range) is answered with
+ * request for a migration that is not declared is answered with {@code 404 Not Found} and
+ * a body that names the declared ones; a malformed write request (unknown step or action,
+ * an expand that is done, or a backfill setting that is malformed or out of range) with
  * {@code 400 Bad Request} and a body that says what is wrong and what to send instead.
  */
 @EndpointWebExtension(endpoint = ZdmEndpoint.class)
@@ -65,7 +66,7 @@ public class ZdmEndpointWebExtension {
 	}
 
 	private WebEndpointResponse<Object> notDeclared(String id) {
-		Set<String> declared = this.delegate.migrations().migrations().keySet();
+		List<String> declared = this.delegate.declaredIds();
 		return new WebEndpointResponse<>(errorBody(WebEndpointResponse.STATUS_NOT_FOUND,
 				"No migration '" + id + "' is declared on this instance"
 						+ (declared.isEmpty() ? "" : "; the declared ones are " + String.join(", ", declared))
@@ -76,6 +77,9 @@ public class ZdmEndpointWebExtension {
 	@WriteOperation
 	public WebEndpointResponse<Object> backfill(@Selector String id, @Selector String action, @Nullable String reason,
 			SecurityContext securityContext) {
+		if (!this.delegate.declaredIds().contains(id)) {
+			return notDeclared(id);
+		}
 		try {
 			Object progress = this.delegate.backfill(id, action, reason, securityContext);
 			return (progress != null) ? new WebEndpointResponse<>(progress, WebEndpointResponse.STATUS_OK)
@@ -89,6 +93,9 @@ public class ZdmEndpointWebExtension {
 	@WriteOperation
 	public WebEndpointResponse<Object> ddl(@Selector String id, @Selector String step, @Selector String action,
 			@Nullable String reason, SecurityContext securityContext) {
+		if (!this.delegate.declaredIds().contains(id)) {
+			return notDeclared(id);
+		}
 		try {
 			return new WebEndpointResponse<>(this.delegate.ddl(id, step, action, reason, securityContext),
 					WebEndpointResponse.STATUS_OK);
@@ -106,6 +113,9 @@ public class ZdmEndpointWebExtension {
 			@Nullable String maxTransactionAge, @Nullable String maxReplicationLag,
 			@Nullable String maxWalArchiveBacklog, @Nullable String maxWalRate, @Nullable String reason,
 			SecurityContext securityContext) {
+		if (!this.delegate.declaredIds().contains(id)) {
+			return notDeclared(id);
+		}
 		try {
 			return new WebEndpointResponse<>(this.delegate.tuning(id, step, setting, action, initialBatchSize,
 					minBatchSize, maxBatchSize, targetBatchDuration, pause, maxRowsPerSecond, maxLatencyIncrease,
