@@ -39,6 +39,18 @@ final class BackfillImpact {
 	 */
 	private static final long MIN_APPLICATION_CALLS = 20;
 
+	/**
+	 * The resolution of the application's figures: HikariCP times a connection's usage in
+	 * whole milliseconds, so one call among n that crosses into the next millisecond
+	 * moves their mean by 1/n ms, whatever the workload feels.
+	 */
+	static final long APPLICATION_RESOLUTION_NANOS = Duration.ofMillis(1).toNanos();
+
+	/**
+	 * How many calls of each window may cross into the next millisecond by chance.
+	 */
+	private static final int APPLICATION_CHANCE_CROSSINGS = 2;
+
 	private static final long AUTOVACUUM_CHECK_NANOS = Duration.ofSeconds(1).toNanos();
 
 	private final MigrationDefinition migration;
@@ -52,6 +64,8 @@ final class BackfillImpact {
 	private double baselineProbe = Double.NaN;
 
 	private double baselineApplication = Double.NaN;
+
+	private long baselineApplicationCalls;
 
 	private long baselineAt;
 
@@ -126,6 +140,7 @@ final class BackfillImpact {
 		Totals after = totals();
 		if (before != null && after != null && after.calls() - before.calls() >= MIN_APPLICATION_CALLS) {
 			this.baselineApplication = after.meanSince(before);
+			this.baselineApplicationCalls = after.calls() - before.calls();
 		}
 		this.windowStart = after;
 		this.baselineAt = System.nanoTime();
@@ -141,10 +156,14 @@ final class BackfillImpact {
 	Reading read(BackfillRepository repository, String key, double budget) {
 		long probe = fastestProbe(repository, key);
 		double application = Double.NaN;
+		double applicationNoise = Double.NaN;
 		Totals now = totals();
 		Totals start = this.windowStart;
 		if (now != null && start != null && now.calls() - start.calls() >= MIN_APPLICATION_CALLS) {
 			application = now.meanSince(start);
+			if (this.baselineApplicationCalls > 0) {
+				applicationNoise = applicationNoise(this.baselineApplicationCalls, now.calls() - start.calls());
+			}
 			this.windowStart = now;
 		}
 		long checkedAt = System.nanoTime();
@@ -157,7 +176,7 @@ final class BackfillImpact {
 		SlowTail slowTail = (sampler != null) ? sampler.slowTail(budget) : null;
 		double busyShare = (sampler != null) ? sampler.busyShare() : Double.NaN;
 		return new Reading(probe, this.baselineProbe, application, this.baselineApplication, this.autovacuumPhase, tail,
-				slowTail, busyShare);
+				slowTail, busyShare, applicationNoise);
 	}
 
 	/**
@@ -184,6 +203,20 @@ final class BackfillImpact {
 	}
 
 	/**
+	 * Return how far the mean of the application's calls in a reading may lie above its
+	 * baseline by chance: two calls of each window crossing into the next millisecond.
+	 * With a few dozen calls a window (a light workload) that is about 0.1 ms; with
+	 * thousands, a few microseconds.
+	 * @param baselineCalls the calls in the baseline window
+	 * @param calls the calls in the reading's window
+	 * @return the excess that is noise, in nanoseconds
+	 */
+	static double applicationNoise(long baselineCalls, long calls) {
+		return APPLICATION_CHANCE_CROSSINGS * ((double) APPLICATION_RESOLUTION_NANOS / baselineCalls
+				+ (double) APPLICATION_RESOLUTION_NANOS / calls);
+	}
+
+	/**
 	 * What the workload feels after a batch, and what it felt in the last baseline
 	 * window; times in nanoseconds, {@code NaN} where unknown.
 	 *
@@ -199,13 +232,37 @@ final class BackfillImpact {
 	 * @param busyShare the share of the sampler's latest checks that found another
 	 * session busy, known from its first checks on (before the first tail), or
 	 * {@code NaN}
+	 * @param applicationNoise how far {@code application} may lie above
+	 * {@code baselineApplication} by chance ({@link #applicationNoise(long, long)}), or
+	 * {@code NaN} if unknown (then none)
 	 */
 	record Reading(double probe, double baselineProbe, double application, double baselineApplication,
-			@Nullable String autovacuumPhase, @Nullable Tail tail, @Nullable SlowTail slowTail, double busyShare) {
+			@Nullable String autovacuumPhase, @Nullable Tail tail, @Nullable SlowTail slowTail, double busyShare,
+			double applicationNoise) {
 
 		Reading(double probe, double baselineProbe, double application, double baselineApplication,
 				@Nullable String autovacuumPhase, @Nullable Tail tail, double busyShare) {
 			this(probe, baselineProbe, application, baselineApplication, autovacuumPhase, tail, null, busyShare);
+		}
+
+		Reading(double probe, double baselineProbe, double application, double baselineApplication,
+				@Nullable String autovacuumPhase, @Nullable Tail tail, @Nullable SlowTail slowTail, double busyShare) {
+			this(probe, baselineProbe, application, baselineApplication, autovacuumPhase, tail, slowTail, busyShare,
+					Double.NaN);
+		}
+
+		/**
+		 * Whether the application's calls take longer than their baseline by more than a
+		 * budget allows, beyond the noise.
+		 * @param budget the factor over the baseline the calls may take
+		 * @return whether they do; {@code false} if either mean is unknown
+		 */
+		boolean applicationOver(double budget) {
+			if (Double.isNaN(this.application) || Double.isNaN(this.baselineApplication)) {
+				return false;
+			}
+			double noise = Double.isNaN(this.applicationNoise) ? 0 : this.applicationNoise;
+			return this.application > this.baselineApplication * budget + noise;
 		}
 
 	}

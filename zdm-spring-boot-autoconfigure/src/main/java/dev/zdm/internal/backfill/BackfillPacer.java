@@ -183,8 +183,7 @@ public final class BackfillPacer {
 				reason = ThrottleReason.AUTOVACUUM;
 				over = "autovacuum works on " + this.migration.table() + " (" + reading.autovacuumPhase() + ")";
 			}
-			else if (!Double.isNaN(reading.application()) && !Double.isNaN(reading.baselineApplication())
-					&& reading.application() > reading.baselineApplication() * budget) {
+			else if (reading.applicationOver(budget)) {
 				reason = ThrottleReason.APPLICATION_LATENCY;
 				over = String.format(Locale.ROOT,
 						"the application's database calls take %.2f ms against %.2f ms while the copy pauses "

@@ -22,6 +22,7 @@ import dev.zdm.testing.BackfillFixtures;
 import dev.zdm.testing.TestEngine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
@@ -89,6 +90,35 @@ class BackfillPacerTests {
 		BackfillPacer.Pace pace = pacer.nextPace(1000, 1000, Duration.ofMillis(10), muchSlower);
 		assertThat(pace.reason()).isEqualTo(ThrottleReason.APPLICATION_LATENCY);
 		assertThat(pace.pacedBy()).contains("(1.60x, at most 1.50x)");
+	}
+
+	@Test
+	void applicationCallsOverTheirBaselineByLessThanTheFiguresResolutionDoNotHoldTheCopyBack() {
+		// HikariCP times a connection's usage in whole milliseconds: among 30 calls, one
+		// that crosses into the next millisecond moves their mean by 33 us
+		double noise = BackfillImpact.applicationNoise(30, 30);
+		assertThat(noise).isCloseTo(4 * 1_000_000 / 30.0, within(1.0));
+		assertThat(BackfillImpact.applicationNoise(5_000, 5_000)).isCloseTo(800, within(1.0));
+		BackfillImpact.Reading quantized = new BackfillImpact.Reading(100_000, 100_000, 80_000, 2_500, null, null, null,
+				Double.NaN, noise);
+		BackfillPacer calm = pacer(BackfillSettings.defaults(), List.of());
+		for (int i = 0; i < 3; i++) {
+			assertThat(calm.nextPace(1000, 1000, Duration.ofMillis(10), quantized).reason()).isNull();
+		}
+		// without the resolution taken into account the same means read 32x
+		BackfillImpact.Reading unknownNoise = new BackfillImpact.Reading(100_000, 100_000, 80_000, 2_500, null, null,
+				null, Double.NaN, Double.NaN);
+		BackfillPacer fooled = pacer(BackfillSettings.defaults(), List.of());
+		fooled.nextPace(1000, 1000, Duration.ofMillis(10), unknownNoise);
+		assertThat(fooled.nextPace(1000, 1000, Duration.ofMillis(10), unknownNoise).reason())
+			.isEqualTo(ThrottleReason.APPLICATION_LATENCY);
+		// an excess beyond the noise still holds the copy back
+		BackfillImpact.Reading slower = new BackfillImpact.Reading(100_000, 100_000, 900_000, 500_000, null, null, null,
+				Double.NaN, noise);
+		BackfillPacer held = pacer(BackfillSettings.defaults(), List.of());
+		held.nextPace(1000, 1000, Duration.ofMillis(10), slower);
+		assertThat(held.nextPace(1000, 1000, Duration.ofMillis(10), slower).reason())
+			.isEqualTo(ThrottleReason.APPLICATION_LATENCY);
 	}
 
 	@Test
