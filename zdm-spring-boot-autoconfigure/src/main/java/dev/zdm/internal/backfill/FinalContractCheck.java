@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -166,13 +167,18 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 		}
 		List<String> writers = writers(migration);
 		String id = migration.id();
+		String newSide = (migration.targetTable() != null) ? migration.targetTable().toString() : "the new columns ("
+				+ migration.up().keySet().stream().map(Object::toString).sorted().collect(Collectors.joining(", "))
+				+ ")";
 		String reason = "contract held back: the final check found " + disagreeing[0] + " of " + checked
 				+ " keys disagreeing between " + sides(migration) + " with every live instance at contract, which "
-				+ "only a writer outside the application can cause; the contract would lose its writes. Stop the "
-				+ "writer, then apply the old side with POST /actuator/zdm/" + id + "/contract/apply-old (with a "
-				+ "reason) if its writes are to be kept, and ask for a re-check with POST /actuator/zdm/" + id
-				+ "/contract/recheck; or run the contract over it with POST /actuator/zdm/" + id
-				+ "/contract/override and a reason";
+				+ "only a writer outside the application, writing one side only, can cause. Find it in writers and "
+				+ "stop it. If it wrote the old side, the contract would drop its writes: keep them by applying the "
+				+ "old side with POST /actuator/zdm/" + id + "/contract/apply-old and a reason (it re-checks, and "
+				+ "the contract runs once every key agrees). If it wrote " + newSide + ", which the application has "
+				+ "read since read-new, its writes are already on the side that stays and apply-old would overwrite "
+				+ "them: run the contract over the check with POST /actuator/zdm/" + id + "/contract/override and "
+				+ "a reason. To check again without changing anything: POST /actuator/zdm/" + id + "/contract/recheck";
 		return new ContractCheck(id, true, Instant.now(), this.instanceId, checked, disagreeing[0], rows, writers,
 				reason, false, null);
 	}
