@@ -18,6 +18,7 @@ import dev.zdm.internal.backfill.BackfillRepository.StoredProgress;
 import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.SyncMode;
 
 /**
  * One run of one migration's backfill on this instance: the copy, then the verification
@@ -324,9 +325,18 @@ public final class BackfillRunner {
 				return interrupted;
 			}
 			observed.finished(walk.rows(), walk.disagreeing(), walk.changed() - changedBefore);
-			log("verification pass " + walk.pass() + " checked " + walk.rows() + " rows up to key " + walk.upperBound()
-					+ ", " + walk.disagreeing() + " disagreed"
-					+ ((this.repair && walk.disagreeing() > 0) ? " and were repaired" : ""));
+			String checked = "verification pass " + walk.pass() + " checked " + walk.rows() + " rows up to key "
+					+ walk.upperBound() + ", " + walk.disagreeing() + " disagreed";
+			if (walk.disagreeing() == 0) {
+				log(checked);
+			}
+			else {
+				// rows the application's writes keep in sync disagree only when
+				// someone wrote one side alone
+				logger.warn("zdm: migration '" + this.migration.id() + "': " + checked
+						+ (this.repair ? " and were repaired" : "") + ": they were written on one side only after the "
+						+ "copy passed them, " + oneSidedWriters());
+			}
 			if (walk.disagreeing() == 0 || !this.repair || walk.pass() >= this.loop.settings().verificationPasses()) {
 				return this.gate.record(repository, walk, startedAt);
 			}
@@ -346,6 +356,18 @@ public final class BackfillRunner {
 		log("verification pass " + pass + " checks about " + rowsToCheck + " rows up to key " + upperBound);
 		return BackfillWalk.verification(pass, upperBound, null, 0, rowsToCheck, 0, repairedBefore,
 				this.loop.settings().verificationBatchSize());
+	}
+
+	private String oneSidedWriters() {
+		if (this.migration.sync() == SyncMode.TRIGGER) {
+			return "by a session that bypassed the sync trigger (session_replication_role = replica, or the trigger "
+					+ "disabled)";
+		}
+		return "by a writer outside the application (psql, a job, another service: look in pg_stat_activity) or by an "
+				+ "instance at expand. Nothing syncs such a writer's rows (sync: " + this.migration.sync().value()
+				+ "): stop it, and ask for a verification again with POST /actuator/zdm/" + this.migration.id()
+				+ "/verify right before deploying read-new, as what it writes after this pass is not checked until "
+				+ "the final check before the contract";
 	}
 
 	private void log(String message) {

@@ -18,9 +18,15 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.slf4j.LoggerFactory;
 
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -199,11 +205,31 @@ class BackfillTests {
 		awaitVerified("verify", Duration.ofSeconds(20));
 		BackfillVerification first = this.service.progress("verify").verification();
 		int corrupted = this.jdbc.update("UPDATE verify_users SET email_address = 'behind its back' WHERE id % 50 = 0");
-		this.service.verify("verify");
-		await().atMost(Duration.ofSeconds(20)).until(() -> {
-			BackfillVerification latest = this.service.progress("verify").verification();
-			return latest != null && !latest.finishedAt().equals(first.finishedAt());
-		});
+		ListAppender<ILoggingEvent> log = new ListAppender<>();
+		Logger runnerLog = (Logger) LoggerFactory.getLogger(BackfillRunner.class);
+		log.start();
+		runnerLog.addAppender(log);
+		try {
+			this.service.verify("verify");
+			await().atMost(Duration.ofSeconds(20)).until(() -> {
+				BackfillVerification latest = this.service.progress("verify").verification();
+				return latest != null && !latest.finishedAt().equals(first.finishedAt());
+			});
+		}
+		finally {
+			runnerLog.detachAppender(log);
+		}
+		// repaired rows are a warning, saying who writes one side only
+		assertThat(log.list)
+			.filteredOn((event) -> event.getFormattedMessage().contains("migration 'verify'")
+					&& event.getFormattedMessage().contains(corrupted + " disagreed"))
+			.singleElement()
+			.satisfies((event) -> {
+				assertThat(event.getLevel()).isEqualTo(Level.WARN);
+				assertThat(event.getFormattedMessage()).contains("and were repaired",
+						"written on one side only after the copy passed them",
+						"a session that bypassed the sync trigger");
+			});
 		BackfillVerification second = this.service.progress("verify").verification();
 		assertThat(second.rowsRepaired()).isEqualTo(corrupted);
 		assertThat(second.passes()).isEqualTo(2);
