@@ -3,6 +3,7 @@ package dev.zdm.testkit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.StringJoiner;
 
 import javax.sql.DataSource;
@@ -59,12 +60,39 @@ final class AgreementCheck {
 	 * @return what disagrees, or {@code null} if every row agrees
 	 */
 	@Nullable String check(MigrationDefinition migration, boolean onlyDerivedRows) {
-		// the counts and the rows listed come from one snapshot, so that they agree while
-		// the application (or a backfill's repairs) keeps writing
-		return this.snapshot.execute((status) -> checkInSnapshot(migration, onlyDerivedRows));
+		return check(migration, onlyDerivedRows, null);
 	}
 
-	private @Nullable String checkInSnapshot(MigrationDefinition migration, boolean onlyDerivedRows) {
+	/**
+	 * Check one migration, with the rows written since a moment checked whatever their
+	 * derived columns hold.
+	 * @param migration the migration, validated against the catalog
+	 * @param onlyDerivedRows whether to skip rows whose derived columns are all
+	 * {@code null}, as existing rows are before the backfill reached them, unless they
+	 * were written since {@code writtenSince}; for a cross-table migration, whether to
+	 * skip source rows that have no target row
+	 * @param writtenSince a moment from {@link #now()}, or {@code null}
+	 * @return what disagrees, or {@code null} if every row agrees
+	 */
+	@Nullable String check(MigrationDefinition migration, boolean onlyDerivedRows, @Nullable String writtenSince) {
+		// the counts and the rows listed come from one snapshot, so that they agree while
+		// the application (or a backfill's repairs) keeps writing
+		return this.snapshot.execute((status) -> checkInSnapshot(migration, onlyDerivedRows, writtenSince));
+	}
+
+	/**
+	 * Return the current moment as the database orders writes: the first transaction id
+	 * not yet started, so that a row written by a later transaction has a newer
+	 * {@code xmin}.
+	 * @return the moment, for {@link #check(MigrationDefinition, boolean, String)}
+	 */
+	String now() {
+		return Objects.requireNonNull(this.jdbc.queryForObject(
+				"SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint % 4294967296)::text", String.class));
+	}
+
+	private @Nullable String checkInSnapshot(MigrationDefinition migration, boolean onlyDerivedRows,
+			@Nullable String writtenSince) {
 		if (migration.isCrossTable()) {
 			return checkCrossTable(migration, onlyDerivedRows);
 		}
@@ -93,15 +121,23 @@ final class AgreementCheck {
 		for (int s = 0; s < sources.size(); s++) {
 			select.add(sources.get(s).quoted() + "::text AS s" + s);
 		}
-		String where = disagrees + (onlyDerivedRows ? " AND " + derivedPresent : "");
+		// a row written since the step began went through the write path, which must
+		// derive its new columns however it leaves them (a Schema.BOTH insert that
+		// forgets them leaves them null, as an existing row's are)
+		String writtenNow = (writtenSince != null) ? " OR age(xmin) <= age(?::xid)" : "";
+		Object[] since = (writtenSince != null) ? new Object[] { writtenSince } : new Object[0];
+		String where = disagrees
+				+ (onlyDerivedRows ? " AND (" + derivedPresent + ((writtenSince != null) ? writtenNow : "") + ")" : "");
+		Object[] parameters = onlyDerivedRows ? since : new Object[0];
 		String order = String.join(", ", key.stream().map(SqlIdentifier::quoted).toList());
-		Long count = this.jdbc.queryForObject("SELECT count(*) FROM " + table + " WHERE " + where, Long.class);
+		Long count = this.jdbc.queryForObject("SELECT count(*) FROM " + table + " WHERE " + where, Long.class,
+				parameters);
 		if (count == null || count == 0) {
 			return null;
 		}
 		Long total = this.jdbc.queryForObject("SELECT count(*) FROM " + table, Long.class);
 		List<Map<String, Object>> rows = this.jdbc.queryForList("SELECT " + select + " FROM " + table + " WHERE "
-				+ where + ((order.isEmpty()) ? "" : " ORDER BY " + order) + " LIMIT " + ROWS_SHOWN);
+				+ where + ((order.isEmpty()) ? "" : " ORDER BY " + order) + " LIMIT " + ROWS_SHOWN, parameters);
 		StringBuilder message = new StringBuilder();
 		message.append(count)
 			.append(" of ")

@@ -104,6 +104,8 @@ public final class PhaseWalk {
 
 	private boolean conversionsChecked;
 
+	private @Nullable String stepBegan;
+
 	private boolean restartEveryPhase;
 
 	/**
@@ -485,6 +487,7 @@ public final class PhaseWalk {
 			this.conversionsChecked = true;
 			checkConversions(lowest, instances, migrations);
 		}
+		this.stepBegan = new AgreementCheck(this.database.dataSource()).now();
 	}
 
 	/**
@@ -718,7 +721,7 @@ public final class PhaseWalk {
 		AgreementCheck check = new AgreementCheck(this.database.dataSource());
 		for (MigrationDefinition migration : migrations) {
 			boolean verified = instances.get(0).status(migration.id()).state().isVerified();
-			String disagreement = check.check(migration, !verified);
+			String disagreement = check.check(migration, !verified, this.stepBegan);
 			if (disagreement != null) {
 				throw new PhaseWalkFailure(phase, where(instances),
 						"migration '" + migration.id() + "': " + disagreement, null);

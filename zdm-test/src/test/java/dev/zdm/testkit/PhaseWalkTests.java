@@ -88,6 +88,22 @@ class PhaseWalkTests {
 			.withMessageContaining("migration 'people-email': ");
 	}
 
+	@Test
+	void applicationSyncWhoseBothSidesInsertLeavesTheNewColumnOutFailsAtDualWrite(PhaseWalk walk) {
+		createPeople(walk.database().jdbc());
+		Map<Long, String> emails = new ConcurrentHashMap<>();
+		// the rows it inserts have email_address null, as the existing rows do until the
+		// backfill: the rows written at the step are checked however they look
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> people(walk).property("zdm.migrations.people-email.sync", "application")
+				.property("people.both-repository", "insert-old-only")
+				.scenario((step) -> crud(step, emails))
+				.run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.DUAL_WRITE))
+			.withMessageContaining("zdm walk failed at phase dual-write")
+			.withMessageContaining("email_address=null but up lower(email) gives 'person.dual-write");
+	}
+
 	private static void assertContractedWithEveryEmailAsWritten(JdbcTemplate jdbc, Map<Long, String> emails) {
 		assertThat(jdbc.queryForList("SELECT column_name FROM information_schema.columns WHERE table_name = 'people'",
 				String.class))

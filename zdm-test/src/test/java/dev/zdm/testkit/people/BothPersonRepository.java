@@ -12,8 +12,9 @@ import dev.zdm.dualwrite.ZdmRepository;
  * People on both schemas at once, for {@code sync: application}: each write sets
  * {@code email} as typed and {@code email_address} lower-cased in one statement, so that
  * no trigger is needed. Reads as the old side (never called). With
- * {@code people.both-repository=not-lowered} it writes {@code email_address} as typed, a
- * bug the walk must find.
+ * {@code people.both-repository=not-lowered} it writes {@code email_address} as typed,
+ * and with {@code people.both-repository=insert-old-only} its insert leaves
+ * {@code email_address} out: bugs the walk must find.
  */
 @Repository
 @ZdmRepository(migration = "people-email", schema = Schema.BOTH)
@@ -24,14 +25,20 @@ class BothPersonRepository extends OldPersonRepository {
 
 	private final boolean lowered;
 
+	private final boolean insertsNew;
+
 	BothPersonRepository(JdbcClient jdbc, @Value("${people.both-repository:correct}") String variant) {
 		super(jdbc);
 		this.jdbc = jdbc;
 		this.lowered = !variant.equals("not-lowered");
+		this.insertsNew = !variant.equals("insert-old-only");
 	}
 
 	@Override
 	public long create(String name, String email) {
+		if (!this.insertsNew) {
+			return super.create(name, email);
+		}
 		return this.jdbc.sql("INSERT INTO people (name, email, email_address) VALUES (?, ?, ?) RETURNING id")
 			.params(name, email, emailAddress(email))
 			.query(Long.class)
