@@ -70,8 +70,11 @@ public final class BackfillVerificationGate {
 			return Outcome.VERIFIED;
 		}
 		String reason = rowsAgree ? "the fleet no longer allowed the backfill while verifying: " + fleet.description()
-				: walk.disagreeing() + " rows still disagreed after " + walk.pass() + " passes" + (this.repair ? ""
-						: " (not repaired: this instance reads the new side, which is now the source of truth)");
+				: this.repair ? walk.disagreeing() + " rows still disagreed after " + walk.pass() + " passes"
+						: walk.disagreeing() + " rows disagreed, not repaired: this instance reads the new side, "
+								+ "which is now the source of truth, so they were written on one side only by a "
+								+ "writer outside the application; the final check before the contract lists their "
+								+ "keys and the sessions seen writing, and holds the contract until an operator acts";
 		if (this.repair) {
 			this.environment.states().voidVerification(id, "re-verification failed: " + reason);
 		}

@@ -40,6 +40,7 @@ import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
 import dev.zdm.internal.fleet.InstanceInfo;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.BackfillSettings;
@@ -308,6 +309,48 @@ class BackfillTests {
 		awaitVerified("void", Duration.ofSeconds(20));
 		assertThat(disagreeing("void_users")).isZero();
 		assertThat(this.service.progress("void").verification().rowsRepaired()).isEqualTo(10);
+	}
+
+	@Test
+	void verificationAskedForAtReadNewRepairsNothingSaysWhyAndIsNoProblemOnceContracted() throws Exception {
+		createUsers("late_users", 2_000);
+		PhaseController first = start("late-a",
+				migration("late", "late_users", Phase.BACKFILL, settings(500, 100, 2000, Duration.ZERO)));
+		awaitVerified("late", Duration.ofSeconds(20));
+		first.stop();
+		PhaseController reading = start("late-b",
+				migration("late", "late_users", Phase.READ_NEW, settings(500, 100, 2000, Duration.ZERO)));
+		await().atMost(Duration.ofSeconds(20)).until(() -> reading.status("late").effective() == Phase.READ_NEW);
+		BackfillVerification before = this.service.progress("late").verification();
+		// a writer outside the application wrote the new side alone
+		int written = this.jdbc.update("UPDATE late_users SET email_address = 'outside' WHERE id % 100 = 0");
+		this.service.verify("late");
+		await().atMost(Duration.ofSeconds(20)).until(() -> {
+			BackfillVerification latest = this.service.progress("late").verification();
+			return latest != null && !latest.finishedAt().equals(before.finishedAt());
+		});
+		BackfillProgress progress = this.service.progress("late");
+		assertThat(progress.verification().succeeded()).isFalse();
+		assertThat(progress.verification().rowsDisagreeing()).isEqualTo(written);
+		assertThat(progress.lastError()).contains(written + " rows disagreed, not repaired",
+				"the final check before the contract lists their keys");
+		assertThat(disagreeing("late_users")).as("the new side is the source of truth: kept").isEqualTo(written);
+		BackfillProgressSampler sampler = new BackfillProgressSampler(this.service);
+		sampler.afterHeartbeat(reading.status("late"));
+		assertThat(health(reading, sampler).getDetails()).extractingByKey("late")
+			.asString()
+			.contains("backfill verification failed");
+		// once the contract ran the backfill's record is history, not a problem
+		new MigrationStateRepository(postgres.dataSource()).markContracted("late", "late-b");
+		this.heartbeats.get("late-b").awaitHeartbeats(2);
+		assertThat(reading.status("late").state().isContracted()).isTrue();
+		assertThat(health(reading, sampler).getDetails()).extractingByKey("late").asString().doesNotContain("problems");
+	}
+
+	private static Health health(PhaseController controller, BackfillProgressSampler sampler) {
+		return new ZdmHealthIndicator(controller, null, sampler, null, null, null, null,
+				ZdmHealthIndicator.Thresholds.DEFAULTS)
+			.health();
 	}
 
 	@Test
