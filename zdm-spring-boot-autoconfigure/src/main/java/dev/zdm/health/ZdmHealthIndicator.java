@@ -145,15 +145,15 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 							progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : ""));
 				}
 				BackfillVerification verification = progress.verification();
-				if (status.state().isContracted()) {
-					// the old side is gone: the backfill's last record is history
-				}
-				else if (verification != null && !verification.succeeded()) {
+				// once the contract ran the old side is gone: the backfill's last record
+				// is history, not a problem
+				boolean current = !status.state().isContracted();
+				if (current && verification != null && !verification.succeeded()) {
 					problems.add(
 							"backfill verification failed: " + verification.rowsDisagreeing() + " rows disagreed after "
 									+ verification.passes() + " passes (fleet " + verification.fleet() + ")");
 				}
-				else if (progress.state() == BackfillState.FAILED) {
+				else if (current && progress.state() == BackfillState.FAILED) {
 					problems.add("backfill failed: " + progress.lastError());
 				}
 			}

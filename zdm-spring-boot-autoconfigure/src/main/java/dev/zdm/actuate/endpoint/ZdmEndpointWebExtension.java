@@ -1,8 +1,8 @@
 package dev.zdm.actuate.endpoint;
 
 import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 
