@@ -205,7 +205,11 @@ public final class BackfillRunner {
 			return Outcome.PAUSED;
 		}
 		boolean verified = this.environment.states().find(this.migration.id()).isVerified();
-		return (verified && !stored.verifyRequested()) ? Outcome.NOTHING_TO_DO : null;
+		// a verification asked for once verified clears its request when its first
+		// pass starts: one that a paused or lost runner left half done is still owed
+		VerificationProgress inFlight = stored.progress().verifying();
+		boolean owed = stored.verifyRequested() || (inFlight != null && inFlight.upperBound() != null);
+		return (verified && !owed) ? Outcome.NOTHING_TO_DO : null;
 	}
 
 	private Outcome runHoldingLock(BackfillSession session) throws SQLException {

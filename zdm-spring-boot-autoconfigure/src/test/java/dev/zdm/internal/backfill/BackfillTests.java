@@ -37,6 +37,7 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.backfill.ThrottleReason;
+import dev.zdm.backfill.VerificationProgress;
 import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
 import dev.zdm.internal.fleet.InstanceInfo;
@@ -238,6 +239,44 @@ class BackfillTests {
 		assertThat(second.rowsChecked()).isEqualTo(5_000);
 		assertThat(second.succeeded()).isTrue();
 		assertThat(disagreeing("verify_users")).isZero();
+	}
+
+	@Test
+	void verificationAskedForAgainAndPausedMidPassResumesOnceResumed() throws Exception {
+		createUsers("owed_users", 3_000);
+		BackfillSettings slow = settings(500, 100, 2000, Duration.ZERO).toBuilder()
+			.verificationBatchSize(100)
+			.verificationPause(Duration.ofMillis(100))
+			.build();
+		start("owed-a", migration("owed", "owed_users", Phase.BACKFILL, slow));
+		awaitVerified("owed", Duration.ofSeconds(30));
+		BackfillVerification first = this.service.progress("owed").verification();
+		// rows written on the old side alone, which the verification asked for repairs
+		int written = this.jdbc.update("UPDATE owed_users SET email_address = 'behind its back' WHERE id % 100 = 0");
+		try (Traffic traffic = new Traffic("owed_users", 3_000, true)) {
+			this.service.verify("owed");
+			await().atMost(Duration.ofSeconds(20)).until(() -> {
+				VerificationProgress verifying = this.service.progress("owed").verifying();
+				return verifying != null && verifying.rowsChecked() >= 500;
+			});
+			this.service.pause("owed");
+			await().atMost(Duration.ofSeconds(20))
+				.until(() -> this.service.progress("owed").state() == BackfillState.PAUSED);
+			assertThat(this.service.progress("owed").verifying()).as("left half done").isNotNull();
+			traffic.awaitWrites(traffic.writes() + 100);
+			this.service.resume("owed");
+			// the verification asked for is still owed: it resumes and finishes
+			await().atMost(Duration.ofSeconds(30)).until(() -> {
+				BackfillVerification latest = this.service.progress("owed").verification();
+				return latest != null && !latest.finishedAt().equals(first.finishedAt());
+			});
+			traffic.stopAndAssertEveryWriteStored();
+		}
+		BackfillProgress progress = this.service.progress("owed");
+		assertThat(progress.state()).isEqualTo(BackfillState.VERIFIED);
+		assertThat(progress.verification().succeeded()).isTrue();
+		assertThat(progress.verification().rowsRepaired()).as("of %s written on one side", written).isPositive();
+		assertThat(disagreeing("owed_users")).isZero();
 	}
 
 	@Test
