@@ -92,13 +92,19 @@ final class OperatorActionRecorder {
 	}
 
 	/**
-	 * Refuse a reason too long to be one: it is recorded with the action and shown in
-	 * every {@code GET} of the migration.
+	 * Refuse a reason that cannot be recorded as one, before anything is changed: one too
+	 * long (it is recorded with the action and shown in every {@code GET} of the
+	 * migration), or one with a NUL character, which PostgreSQL's text cannot hold.
 	 */
-	static void requireShortReason(@Nullable String reason) {
+	static void requireRecordableReason(@Nullable String reason) {
 		if (reason != null && reason.length() > MAX_REASON_LENGTH) {
 			String message = "The reason is " + reason.length() + " characters long: keep it to at most "
 					+ MAX_REASON_LENGTH + " (a sentence and a ticket reference); nothing was changed";
+			throw new InvalidEndpointRequestException(message, message);
+		}
+		if (reason != null && reason.indexOf('\u0000') >= 0) {
+			String message = "The reason holds a NUL character (\\u0000), which cannot be recorded: send it without "
+					+ "one; nothing was changed";
 			throw new InvalidEndpointRequestException(message, message);
 		}
 	}

@@ -242,7 +242,7 @@ public class ZdmEndpoint {
 			return owner.backfill(id, action, reason, securityContext);
 		}
 		requireDeclared(id);
-		OperatorActionRecorder.requireShortReason(reason);
+		OperatorActionRecorder.requireRecordableReason(reason);
 		if (!"pause".equals(action) && !"resume".equals(action) && !"verify".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
 					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
@@ -290,7 +290,7 @@ public class ZdmEndpoint {
 			return owner.ddl(id, step, action, reason, securityContext);
 		}
 		MigrationDefinition migration = requireDeclared(id);
-		OperatorActionRecorder.requireShortReason(reason);
+		OperatorActionRecorder.requireRecordableReason(reason);
 		if ("contract".equals(step)) {
 			return contract(migration, action, reason, securityContext);
 		}
@@ -368,7 +368,7 @@ public class ZdmEndpoint {
 					maxReplicationLag, maxWalArchiveBacklog, maxWalRate, reason, securityContext);
 		}
 		MigrationDefinition migration = requireDeclared(id);
-		OperatorActionRecorder.requireShortReason(reason);
+		OperatorActionRecorder.requireRecordableReason(reason);
 		BackfillTuning tuning = this.tuning;
 		if (!"backfill".equals(step) || !"tuning".equals(setting) || tuning == null || !migration.hasBackfill()
 				|| (!"set".equals(action) && !"clear".equals(action))) {

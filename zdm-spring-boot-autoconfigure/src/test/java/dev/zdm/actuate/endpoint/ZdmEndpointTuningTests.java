@@ -198,6 +198,15 @@ class ZdmEndpointTuningTests {
 				+ "statement-timeout (5s)", "targetBatchDuration", "30s");
 		assertRefused("The reason is 1001 characters long: keep it to at most 1000", "maxBatchSize", "3000", "reason",
 				"x".repeat(1001));
+		// PostgreSQL's text cannot hold a NUL: refused before anything is changed, the
+		// pause too (it was stored, then its record failed)
+		assertRefused("The reason holds a NUL character", "maxBatchSize", "3000", "reason", "night\u0000job");
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> this.endpoint.backfill("tuned_b", "pause", "night\u0000job", SecurityContext.NONE))
+			.withMessageContaining("The reason holds a NUL character");
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM zdm_backfill WHERE migration_id = 'tuned_b' AND paused", Long.class))
+			.isZero();
 		assertThatExceptionOfType(InvalidEndpointRequestException.class)
 			.isThrownBy(() -> this.endpoint.tuning("tuned_b", "backfill", "tuning", "reset", null, null, null, null,
 					null, null, null, null, null, null, null, null, null, SecurityContext.NONE))
