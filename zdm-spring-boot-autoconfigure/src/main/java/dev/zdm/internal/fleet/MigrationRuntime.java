@@ -4,6 +4,7 @@ import java.util.function.Function;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.transaction.TransactionSystemException;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 
@@ -102,9 +103,22 @@ final class MigrationRuntime {
 		MigrationStatus status = this.current;
 		if (status != null) {
 			this.current = new MigrationStatus(status.migration(), status.instanceId(), status.effective(),
-					status.heldBackReason(), status.fleet(), status.state(), status.decidedAt(),
-					String.valueOf(ex.getMessage()));
+					status.heldBackReason(), status.fleet(), status.state(), status.decidedAt(), describe(ex));
 		}
+	}
+
+	/**
+	 * Describe why a heartbeat failed: when its transaction could not even be rolled back
+	 * (its connection was gone), by what failed first, which the rollback's failure would
+	 * hide.
+	 * @param ex the failure
+	 * @return the description
+	 */
+	static String describe(RuntimeException ex) {
+		if (ex instanceof TransactionSystemException rollback && rollback.getApplicationException() != null) {
+			return rollback.getApplicationException().getMessage() + " (then " + rollback.getMessage() + ")";
+		}
+		return String.valueOf(ex.getMessage());
 	}
 
 }

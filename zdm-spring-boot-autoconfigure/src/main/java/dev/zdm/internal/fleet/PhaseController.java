@@ -361,7 +361,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 				catch (RuntimeException ex) {
 					runtime.failed(ex);
 					logger.warn("zdm: heartbeat for migration '" + runtime.migration().id() + "' failed: "
-							+ ex.getMessage());
+							+ MigrationRuntime.describe(ex));
 				}
 			}
 			if (++this.heartbeats % 20 == 0) {
