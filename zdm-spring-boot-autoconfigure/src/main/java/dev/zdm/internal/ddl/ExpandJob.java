@@ -77,6 +77,8 @@ final class ExpandJob extends RetryControl {
 
 	void done() {
 		this.finishedAt = Instant.now();
+		// a failed try's error no longer says anything about an expand that is done
+		this.lastError = null;
 		this.state = ExpandProgress.State.DONE;
 	}
 
