@@ -2,6 +2,8 @@ package dev.zdm.sample;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -166,6 +168,14 @@ class ZdmEndpointWebTests {
 			assertThat(misspelt.getBody()).contains("Unknown name 'maxBatchSise' in the request; nothing was changed",
 					"This operation takes initialBatchSize, minBatchSize, maxBatchSize");
 			assertThat(overrides()).as("a malformed request changes nothing").containsExactly("2000 00:00:00.05");
+			// thousands of unknown names are named by count, not echoed back whole
+			String manyNames = IntStream.range(0, 5_000)
+				.mapToObj((i) -> "\"extra" + i + "\": 1")
+				.collect(Collectors.joining(", ", "{", "}"));
+			ResponseEntity<String> tooMany = post(client, tuning + "set", manyNames);
+			assertThat(tooMany.getStatusCode().value()).isEqualTo(400);
+			assertThat(tooMany.getBody()).contains("Unknown names 'extra0', 'extra1', ", "and 4990 more")
+				.hasSizeLessThan(2_000);
 			// the plan describes the backfill as it runs: with the live overrides
 			assertThat(textPlan(client)).doesNotContain("at most 150 ms long");
 			assertThat(post(client, tuning + "set", "{\"targetBatchDuration\": \"150ms\"}").getStatusCode().value())

@@ -23,6 +23,10 @@ import org.springframework.boot.actuate.endpoint.invoke.OperationParameters;
  */
 public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 
+	private static final int NAMES_SHOWN = 10;
+
+	private static final int NAME_SHOWN_LENGTH = 60;
+
 	private static final EndpointId ZDM = EndpointId.of("zdm");
 
 	@Override
@@ -47,12 +51,22 @@ public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 			if (unknown.isEmpty()) {
 				return invoker.invoke(context);
 			}
-			String message = "Unknown " + ((unknown.size() == 1) ? "name " : "names ")
-					+ unknown.stream().map((name) -> "'" + name + "'").collect(Collectors.joining(", "))
+			// a few are enough to correct a request; a body of thousands is named by
+			// count
+			String named = unknown.stream()
+				.limit(NAMES_SHOWN)
+				.map((name) -> "'" + abbreviate(name) + "'")
+				.collect(Collectors.joining(", "))
+					+ ((unknown.size() > NAMES_SHOWN) ? " and " + (unknown.size() - NAMES_SHOWN) + " more" : "");
+			String message = "Unknown " + ((unknown.size() == 1) ? "name " : "names ") + named
 					+ " in the request; nothing was changed. This operation takes "
 					+ (accepted.isEmpty() ? "no body" : String.join(", ", accepted)) + " (see docs/observability.md)";
 			return ZdmEndpointWebExtension.badRequest(message);
 		};
+	}
+
+	private static String abbreviate(String name) {
+		return (name.length() > NAME_SHOWN_LENGTH) ? name.substring(0, NAME_SHOWN_LENGTH) + "..." : name;
 	}
 
 }
