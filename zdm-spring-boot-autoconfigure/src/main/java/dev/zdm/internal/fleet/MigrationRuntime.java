@@ -1,5 +1,6 @@
 package dev.zdm.internal.fleet;
 
+import java.time.Instant;
 import java.util.function.Function;
 
 import org.jspecify.annotations.Nullable;
@@ -26,6 +27,8 @@ final class MigrationRuntime {
 	private volatile @Nullable MigrationStatus current;
 
 	private final SameIdWatch sameId = new SameIdWatch();
+
+	private volatile @Nullable Instant askedForReadNewAt;
 
 	MigrationRuntime(MigrationDefinition migration) {
 		this.migration = migration;
@@ -54,6 +57,28 @@ final class MigrationRuntime {
 
 	void decided(MigrationStatus status) {
 		this.current = status;
+	}
+
+	/**
+	 * Return when this instance first asked for {@code read-new} or later, since it last
+	 * asked for an earlier phase, as the database's clock read it at that heartbeat.
+	 * @return the time, or {@code null} if it has not asked yet
+	 */
+	@Nullable Instant askedForReadNewAt() {
+		return this.askedForReadNewAt;
+	}
+
+	/**
+	 * Remember the first heartbeat that asked for {@code read-new} or later.
+	 * @param heartbeatAt the heartbeat's time
+	 */
+	void heartbeatWritten(Instant heartbeatAt) {
+		if (!PhasePolicy.asksForReadNew(this.migration)) {
+			this.askedForReadNewAt = null;
+		}
+		else if (this.askedForReadNewAt == null) {
+			this.askedForReadNewAt = heartbeatAt;
+		}
 	}
 
 	/**

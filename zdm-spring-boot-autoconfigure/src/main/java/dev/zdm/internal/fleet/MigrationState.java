@@ -19,10 +19,11 @@ import org.jspecify.annotations.Nullable;
  * @param abandonedAt when the abandon was claimed (what the expand created may still be
  * being dropped, see {@code DdlStatus}), or {@code null}
  * @param abandonedBy the instance that claimed it, or {@code null}
+ * @param readNewAt when an instance first ran {@code read-new}, or {@code null}
  */
 public record MigrationState(String migrationId, @Nullable Instant contractedAt, @Nullable String contractedBy,
 		@Nullable Instant verifiedAt, @Nullable String verifiedFleet, @Nullable String verificationVoidReason,
-		@Nullable Instant abandonedAt, @Nullable String abandonedBy) {
+		@Nullable Instant abandonedAt, @Nullable String abandonedBy, @Nullable Instant readNewAt) {
 
 	/**
 	 * Create the state of a migration that is not abandoned.
@@ -35,7 +36,8 @@ public record MigrationState(String migrationId, @Nullable Instant contractedAt,
 	 */
 	public MigrationState(String migrationId, @Nullable Instant contractedAt, @Nullable String contractedBy,
 			@Nullable Instant verifiedAt, @Nullable String verifiedFleet, @Nullable String verificationVoidReason) {
-		this(migrationId, contractedAt, contractedBy, verifiedAt, verifiedFleet, verificationVoidReason, null, null);
+		this(migrationId, contractedAt, contractedBy, verifiedAt, verifiedFleet, verificationVoidReason, null, null,
+				null);
 	}
 
 	/**
@@ -44,7 +46,7 @@ public record MigrationState(String migrationId, @Nullable Instant contractedAt,
 	 * @return a state with nothing done
 	 */
 	public static MigrationState initial(String migrationId) {
-		return new MigrationState(migrationId, null, null, null, null, null, null, null);
+		return new MigrationState(migrationId, null, null, null, null, null, null, null, null);
 	}
 
 	/**

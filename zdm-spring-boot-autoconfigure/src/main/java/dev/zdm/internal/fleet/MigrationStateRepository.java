@@ -32,7 +32,8 @@ public class MigrationStateRepository {
 			       (m->>'contracted_at')::timestamptz AS contracted_at, m->>'contracted_by' AS contracted_by,
 			       (m->>'verified_at')::timestamptz AS verified_at, m->>'verified_fleet' AS verified_fleet,
 			       m->>'verification_void_reason' AS verification_void_reason,
-			       (m->>'abandoned_at')::timestamptz AS abandoned_at, m->>'abandoned_by' AS abandoned_by
+			       (m->>'abandoned_at')::timestamptz AS abandoned_at, m->>'abandoned_by' AS abandoned_by,
+			       (m->>'read_new_at')::timestamptz AS read_new_at
 			FROM (SELECT to_jsonb(state) AS m FROM zdm_migration state WHERE migration_id = ?) AS migration
 			""";
 
@@ -63,6 +64,10 @@ public class MigrationStateRepository {
 			/* zdm */ UPDATE zdm_migration
 			SET verified_at = now(), verified_fleet = ?, verification_voided_at = NULL, verification_void_reason = NULL
 			WHERE migration_id = ?
+			""";
+
+	private static final String MARK_READ_NEW = """
+			/* zdm */ UPDATE zdm_migration SET read_new_at = now() WHERE migration_id = ? AND read_new_at IS NULL
 			""";
 
 	private static final String VOID_VERIFICATION = """
@@ -167,6 +172,14 @@ public class MigrationStateRepository {
 	}
 
 	/**
+	 * Record that an instance runs {@code read-new}, unless one did before.
+	 * @param migrationId the migration
+	 */
+	public void markReadNew(String migrationId) {
+		this.jdbcTemplate.update(this.tables.qualify(MARK_READ_NEW), migrationId);
+	}
+
+	/**
 	 * Void the backfill's verification, as when an instance writes the old columns only.
 	 * @param migrationId the migration
 	 * @param reason why
@@ -180,7 +193,7 @@ public class MigrationStateRepository {
 		return new MigrationState(rs.getString("migration_id"), instant(rs.getTimestamp("contracted_at")),
 				rs.getString("contracted_by"), instant(rs.getTimestamp("verified_at")), rs.getString("verified_fleet"),
 				rs.getString("verification_void_reason"), instant(rs.getTimestamp("abandoned_at")),
-				rs.getString("abandoned_by"));
+				rs.getString("abandoned_by"), instant(rs.getTimestamp("read_new_at")));
 	}
 
 	private static @Nullable Instant instant(@Nullable Timestamp timestamp) {

@@ -64,11 +64,11 @@ public class PhaseController implements InitializingBean, DisposableBean {
 
 	// whether every writer keeps a migration's new side in sync inside its table (its
 	// sync trigger is installed): an instance at expand then leaves the verification be
-	private final Predicate<MigrationDefinition> syncedInTable;
-
 	private final MigrationValidator validator;
 
 	private final PhasePolicy policy = new PhasePolicy();
+
+	private final VerificationVoids verificationVoids;
 
 	private final TransactionTemplate transactionTemplate;
 
@@ -101,7 +101,6 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			FleetSettings settings, List<MigrationParticipant> participants,
 			Predicate<MigrationDefinition> syncedInTable) {
 		this.dataSource = dataSource;
-		this.syncedInTable = syncedInTable;
 		this.registry = registry;
 		this.states = states;
 		this.validator = validator;
@@ -111,6 +110,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		this.afterPause = new PhaseAfterPause(states, settings.timeout());
 		this.participants = List.copyOf(participants);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		this.verificationVoids = new VerificationVoids(states, this.policy, instance.instanceId(), syncedInTable);
 	}
 
 	@Override
@@ -387,19 +387,12 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			if (twin != null) {
 				liveOthers.add(twin);
 			}
-			MigrationState state = this.states.find(migration.id());
+			MigrationState decidedWith = this.verificationVoids.beforeDecision(runtime, liveOthers);
 			Phase current = (previous != null) ? previous.effective() : null;
-			PhaseDecision decision = this.policy.decide(migration, current, liveOthers, state, limits(migration));
+			PhaseDecision decision = this.policy.decide(migration, current, liveOthers, decidedWith, limits(migration));
 			written[0] = this.registry.heartbeat(this.instance, migration.id(), migration.requestedPhase(),
 					decision.effective(), decision.heldBackReason());
-			if (decision.effective() == Phase.EXPAND && state.isVerified() && !this.syncedInTable.test(migration)) {
-				String reason = "instance " + this.instance.instanceId()
-						+ " runs expand and writes the old columns only";
-				if (this.states.voidVerification(migration.id(), reason)) {
-					logger.warn("zdm: migration '" + migration.id() + "': backfill verification voided: " + reason);
-				}
-				state = this.states.find(migration.id());
-			}
+			MigrationState state = this.verificationVoids.afterDecision(migration, decision.effective(), decidedWith);
 			List<FleetMember> fleet = new ArrayList<>(this.registry.members(migration.id(), this.settings.timeout()));
 			if (twin != null) {
 				// shown, and counted by the participants' checks of the whole fleet
@@ -409,6 +402,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 					decision.heldBackReason(), fleet, state, Instant.now(), null);
 		}));
 		runtime.sameId().written(written[0]);
+		runtime.heartbeatWritten(written[0]);
 		runtime.decided(status);
 		logChange(previous, status);
 		for (MigrationParticipant participant : this.participants) {

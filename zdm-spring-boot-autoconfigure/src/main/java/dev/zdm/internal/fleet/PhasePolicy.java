@@ -1,5 +1,6 @@
 package dev.zdm.internal.fleet;
 
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -8,6 +9,7 @@ import org.jspecify.annotations.Nullable;
 
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
@@ -87,6 +89,39 @@ public class PhasePolicy {
 			}
 		}
 		return new PhaseDecision(effective, reason);
+	}
+
+	/**
+	 * Whether the backfill's verification must run again before an instance that asks for
+	 * {@code read-new} may run it. A migration kept in sync by the application's own
+	 * statements ({@code sync: application}) has nothing that syncs a writer outside the
+	 * application: what such a writer wrote on the old side alone since the verification
+	 * would be read stale from {@code read-new} on. So the verification is voided, once,
+	 * when it ran before this instance first asked for {@code read-new} and no instance
+	 * has run {@code read-new} yet; it runs again, repairing from the old side, which is
+	 * still the source of truth, before any instance reads the new side.
+	 * @param migration the migration, with the phase the instance requests
+	 * @param liveOthers the other live instances of the fleet
+	 * @param state the migration's fleet-wide state
+	 * @param askedSince when this instance first asked for {@code read-new} or later, as
+	 * the database's clock read it, or {@code null} if it asks for the first time now
+	 * @return {@code true} if the verification is to be voided
+	 */
+	public boolean verifyAgainBeforeReadNew(MigrationDefinition migration, List<FleetMember> liveOthers,
+			MigrationState state, @Nullable Instant askedSince) {
+		Instant verifiedAt = state.verifiedAt();
+		return migration.sync() == SyncMode.APPLICATION && migration.hasBackfill() && asksForReadNew(migration)
+				&& !state.isContracted() && !state.isAbandoned() && state.readNewAt() == null && verifiedAt != null
+				&& (askedSince == null || verifiedAt.isBefore(askedSince))
+				&& liveOthers.stream().noneMatch((member) -> runsReadNew(member.effectivePhase()));
+	}
+
+	static boolean asksForReadNew(MigrationDefinition migration) {
+		return runsReadNew(migration.requestedPhase());
+	}
+
+	static boolean runsReadNew(Phase phase) {
+		return phase != Phase.ABANDON && phase.isAtLeast(Phase.READ_NEW);
 	}
 
 	/**

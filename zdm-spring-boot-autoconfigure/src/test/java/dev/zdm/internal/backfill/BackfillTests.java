@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,6 +48,7 @@ import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.HeartbeatCounter;
 import dev.zdm.testing.TestEngine;
@@ -277,6 +279,50 @@ class BackfillTests {
 		assertThat(progress.verification().succeeded()).isTrue();
 		assertThat(progress.verification().rowsRepaired()).as("of %s written on one side", written).isPositive();
 		assertThat(disagreeing("owed_users")).isZero();
+	}
+
+	@Test
+	void applicationSyncVerifiesAgainBeforeTheFirstInstanceReadsTheNewSide() throws Exception {
+		createUsers("reread_users", 3_000);
+		MigrationDefinition migration = migration("reread", "reread_users", Phase.BACKFILL,
+				settings(500, 100, 2000, Duration.ZERO))
+			.toBuilder()
+			.down("email", "email_address")
+			.sync(SyncMode.APPLICATION)
+			.build();
+		start("reread-a", migration);
+		awaitVerified("reread", Duration.ofSeconds(30));
+		Timestamp firstVerified = verifiedAt("reread");
+		// the application writes both sides in its statements, as with sync: application
+		try (Traffic traffic = new Traffic("reread_users", 3_000, true)) {
+			traffic.awaitWrites(100);
+			// a writer outside the application, on the old side only, after the
+			// verification: nothing syncs its rows
+			this.jdbc.update("INSERT INTO reread_users (id, email) "
+					+ "SELECT i, 'Outside' || i || '@Example.COM' FROM generate_series(5000001, 5000020) AS i");
+			PhaseController reader = start("reread-b", migration.toBuilder().requestedPhase(Phase.READ_NEW).build());
+			await().atMost(Duration.ofSeconds(30)).until(() -> reader.status("reread").effective() == Phase.READ_NEW);
+			// it read the new side only once the verification ran again and repaired them
+			assertThat(this.jdbc.queryForObject("SELECT count(*) FROM reread_users WHERE id > 5000000 "
+					+ "AND email_address IS DISTINCT FROM lower(email)", Long.class))
+				.isZero();
+			Timestamp secondVerified = verifiedAt("reread");
+			assertThat(secondVerified).isAfter(firstVerified);
+			assertThat(this.service.progress("reread").verification().rowsRepaired()).isGreaterThanOrEqualTo(20);
+			// once an instance has read the new side it is the source of truth: a
+			// restarted one does not verify again
+			reader.stop();
+			PhaseController again = start("reread-c", migration.toBuilder().requestedPhase(Phase.READ_NEW).build());
+			await().atMost(Duration.ofSeconds(30)).until(() -> again.status("reread").effective() == Phase.READ_NEW);
+			this.heartbeats.get("reread-c").awaitHeartbeats(3);
+			assertThat(verifiedAt("reread")).isEqualTo(secondVerified);
+			traffic.stopAndAssertEveryWriteStored();
+		}
+	}
+
+	private Timestamp verifiedAt(String id) {
+		return this.jdbc.queryForObject("SELECT verified_at FROM zdm_migration WHERE migration_id = ?", Timestamp.class,
+				id);
 	}
 
 	@Test

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -132,13 +133,49 @@ class PhasePolicyTests {
 
 	@Test
 	void everyInstanceOfAnAbandonedMigrationRunsAtExpand() {
-		MigrationState abandoned = new MigrationState("m", null, null, null, null, null, Instant.now(), "x");
+		MigrationState abandoned = new MigrationState("m", null, null, null, null, null, Instant.now(), "x", null);
 		assertThat(this.policy.decide(migration(Phase.BACKFILL), Phase.BACKFILL, List.of(), abandoned).effective())
 			.isEqualTo(Phase.EXPAND);
 		assertThat(
 				this.policy.decide(migration(Phase.ABANDON), null, List.of(member("peer", Phase.READ_NEW)), abandoned)
 					.effective())
 			.isEqualTo(Phase.EXPAND);
+	}
+
+	@Test
+	void applicationSyncVerifiesAgainOnceBeforeTheFleetFirstReadsTheNewSide() {
+		Instant verifiedAt = Instant.parse("2026-12-06T10:00:00Z");
+		MigrationState verified = new MigrationState("m", null, null, verifiedAt, "fleet", null, null, null, null);
+		MigrationDefinition readNew = migration(Phase.READ_NEW).toBuilder()
+			.down("email", "email_address")
+			.sync(SyncMode.APPLICATION)
+			.build();
+		List<FleetMember> atBackfill = List.of(member("other", Phase.BACKFILL));
+		// first asked now, or since after the verification ran: again
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, null)).isTrue();
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, verifiedAt.plusSeconds(60)))
+			.isTrue();
+		// verified since it asked: that verification saw what there was to see
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, verifiedAt.minusSeconds(60)))
+			.isFalse();
+		// an instance runs read-new now, or did once: the new side is the source of truth
+		assertThat(
+				this.policy.verifyAgainBeforeReadNew(readNew, List.of(member("ahead", Phase.READ_NEW)), verified, null))
+			.isFalse();
+		MigrationState readBefore = new MigrationState("m", null, null, verifiedAt, "fleet", null, null, null,
+				verifiedAt.plusSeconds(1));
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, readBefore, null)).isFalse();
+		// not verified yet, contracted, asking for less, or synced by a trigger: nothing
+		// to do
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, NOTHING_DONE, null)).isFalse();
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew.toBuilder().requestedPhase(Phase.CONTRACT).build(),
+				atBackfill, CONTRACTED, null))
+			.isFalse();
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew.toBuilder().requestedPhase(Phase.BACKFILL).build(),
+				atBackfill, verified, null))
+			.isFalse();
+		assertThat(this.policy.verifyAgainBeforeReadNew(migration(Phase.READ_NEW), atBackfill, verified, null))
+			.isFalse();
 	}
 
 	private static MigrationDefinition migration(Phase requested) {

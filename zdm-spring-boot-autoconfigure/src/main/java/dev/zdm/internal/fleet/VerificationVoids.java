@@ -1,0 +1,83 @@
+package dev.zdm.internal.fleet;
+
+import java.util.List;
+import java.util.function.Predicate;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.Phase;
+
+/**
+ * What a heartbeat does to the backfill's verification, in the fleet's transaction: it
+ * voids it when this instance asks for {@code read-new} of a migration whose outside
+ * writers nothing syncs and the verification ran before it asked
+ * ({@link PhasePolicy#verifyAgainBeforeReadNew}), or when this instance runs
+ * {@code expand} and writes the old side only; and it records when an instance first runs
+ * {@code read-new}.
+ */
+final class VerificationVoids {
+
+	private static final Log logger = LogFactory.getLog(PhaseController.class);
+
+	private final MigrationStateRepository states;
+
+	private final PhasePolicy policy;
+
+	private final String instanceId;
+
+	private final Predicate<MigrationDefinition> syncedInTable;
+
+	VerificationVoids(MigrationStateRepository states, PhasePolicy policy, String instanceId,
+			Predicate<MigrationDefinition> syncedInTable) {
+		this.states = states;
+		this.policy = policy;
+		this.instanceId = instanceId;
+		this.syncedInTable = syncedInTable;
+	}
+
+	/**
+	 * Before the phase is decided.
+	 * @param runtime the migration as this instance runs it
+	 * @param liveOthers the other live instances
+	 * @return the migration's state to decide with
+	 */
+	MigrationState beforeDecision(MigrationRuntime runtime, List<FleetMember> liveOthers) {
+		MigrationDefinition migration = runtime.migration();
+		MigrationState state = this.states.find(migration.id());
+		if (this.policy.verifyAgainBeforeReadNew(migration, liveOthers, state, runtime.askedForReadNewAt())) {
+			voidVerification(migration, "instance " + this.instanceId
+					+ " asks for read-new, and with sync: application nothing "
+					+ "syncs what a writer outside the application wrote on the old side since the verification: it "
+					+ "runs again, repairing from the old side, before any instance reads the new side");
+			state = this.states.find(migration.id());
+		}
+		return state;
+	}
+
+	/**
+	 * After the phase is decided and the heartbeat written.
+	 * @param migration the migration
+	 * @param effective the phase this instance runs at
+	 * @param state the state it was decided with
+	 * @return the migration's state now
+	 */
+	MigrationState afterDecision(MigrationDefinition migration, Phase effective, MigrationState state) {
+		if (effective == Phase.EXPAND && state.isVerified() && !this.syncedInTable.test(migration)) {
+			voidVerification(migration, "instance " + this.instanceId + " runs expand and writes the old columns only");
+			return this.states.find(migration.id());
+		}
+		if (PhasePolicy.runsReadNew(effective) && state.readNewAt() == null && !state.isContracted()) {
+			this.states.markReadNew(migration.id());
+		}
+		return state;
+	}
+
+	private void voidVerification(MigrationDefinition migration, String reason) {
+		if (this.states.voidVerification(migration.id(), reason)) {
+			logger.warn("zdm: migration '" + migration.id() + "': backfill verification voided: " + reason);
+		}
+	}
+
+}
