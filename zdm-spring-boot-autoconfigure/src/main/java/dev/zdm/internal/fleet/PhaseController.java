@@ -62,8 +62,6 @@ public class PhaseController implements InitializingBean, DisposableBean {
 
 	private final PhaseAfterPause afterPause;
 
-	// whether every writer keeps a migration's new side in sync inside its table (its
-	// sync trigger is installed): an instance at expand then leaves the verification be
 	private final MigrationValidator validator;
 
 	private final PhasePolicy policy = new PhasePolicy();
