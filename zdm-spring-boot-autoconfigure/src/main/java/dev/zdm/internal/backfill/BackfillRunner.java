@@ -367,16 +367,10 @@ public final class BackfillRunner {
 			return "by a session that bypassed the sync trigger (session_replication_role = replica, or the trigger "
 					+ "disabled)";
 		}
-		String writers = "by a writer outside the application (psql, a job, another service: look in "
-				+ "pg_stat_activity) or by an instance at expand. Nothing syncs such a writer's rows (sync: "
-				+ this.migration.sync().value() + "): stop it";
-		if (this.migration.sync() == SyncMode.APPLICATION) {
-			return writers + ". The verification runs again by itself when the first instance asks for read-new; "
-					+ "what it writes after that is found by the final check before the contract";
-		}
-		return writers + ", and ask for a verification again with POST /actuator/zdm/" + this.migration.id()
-				+ "/verify right before deploying read-new, as what it writes after this pass is not checked until "
-				+ "the final check before the contract";
+		return "by a writer outside the application (psql, a job, another service: look in pg_stat_activity) or by an "
+				+ "instance at expand. Nothing syncs such a writer's rows (sync: " + this.migration.sync().value()
+				+ "): stop it. The verification runs again by itself when the first instance asks for read-new; "
+				+ "what it writes after that is found by the final check before the contract";
 	}
 
 	private void log(String message) {

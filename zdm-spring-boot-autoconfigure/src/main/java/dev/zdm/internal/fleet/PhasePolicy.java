@@ -94,12 +94,13 @@ public class PhasePolicy {
 	/**
 	 * Whether the backfill's verification must run again before an instance that asks for
 	 * {@code read-new} may run it. A migration kept in sync by the application's own
-	 * statements ({@code sync: application}) has nothing that syncs a writer outside the
-	 * application: what such a writer wrote on the old side alone since the verification
-	 * would be read stale from {@code read-new} on. So the verification is voided, once,
-	 * when it ran before this instance first asked for {@code read-new} and no instance
-	 * has run {@code read-new} yet; it runs again, repairing from the old side, which is
-	 * still the source of truth, before any instance reads the new side.
+	 * statements ({@code sync: application}) or repositories ({@code sync: repositories},
+	 * as every cross-table one) has nothing that syncs a writer outside the application:
+	 * what such a writer wrote on the old side alone since the verification would be read
+	 * stale from {@code read-new} on. So the verification is voided, once, when it ran
+	 * before this instance first asked for {@code read-new} and no instance has run
+	 * {@code read-new} yet; it runs again, repairing from the old side, which is still
+	 * the source of truth, before any instance reads the new side.
 	 * @param migration the migration, with the phase the instance requests
 	 * @param liveOthers the other live instances of the fleet
 	 * @param state the migration's fleet-wide state
@@ -110,7 +111,7 @@ public class PhasePolicy {
 	public boolean verifyAgainBeforeReadNew(MigrationDefinition migration, List<FleetMember> liveOthers,
 			MigrationState state, @Nullable Instant askedSince) {
 		Instant verifiedAt = state.verifiedAt();
-		return migration.sync() == SyncMode.APPLICATION && migration.hasBackfill() && asksForReadNew(migration)
+		return migration.sync() != SyncMode.TRIGGER && migration.hasBackfill() && asksForReadNew(migration)
 				&& !state.isContracted() && !state.isAbandoned() && state.readNewAt() == null && verifiedAt != null
 				&& (askedSince == null || verifiedAt.isBefore(askedSince))
 				&& liveOthers.stream().noneMatch((member) -> runsReadNew(member.effectivePhase()));

@@ -47,10 +47,11 @@ final class VerificationVoids {
 		MigrationDefinition migration = runtime.migration();
 		MigrationState state = this.states.find(migration.id());
 		if (this.policy.verifyAgainBeforeReadNew(migration, liveOthers, state, runtime.askedForReadNewAt())) {
-			voidVerification(migration, "instance " + this.instanceId
-					+ " asks for read-new, and with sync: application nothing "
-					+ "syncs what a writer outside the application wrote on the old side since the verification: it "
-					+ "runs again, repairing from the old side, before any instance reads the new side");
+			voidVerification(migration,
+					"instance " + this.instanceId + " asks for read-new, and with sync: " + migration.sync().value()
+							+ " nothing syncs what a writer outside the application wrote on the "
+							+ "old side since the verification: it runs again, repairing from the old side, before any "
+							+ "instance reads the new side");
 			state = this.states.find(migration.id());
 		}
 		return state;

@@ -143,7 +143,7 @@ class PhasePolicyTests {
 	}
 
 	@Test
-	void applicationSyncVerifiesAgainOnceBeforeTheFleetFirstReadsTheNewSide() {
+	void withoutTheSyncTriggerTheBackfillIsVerifiedAgainOnceBeforeTheFleetFirstReadsTheNewSide() {
 		Instant verifiedAt = Instant.parse("2026-12-06T10:00:00Z");
 		MigrationState verified = new MigrationState("m", null, null, verifiedAt, "fleet", null, null, null, null);
 		MigrationDefinition readNew = migration(Phase.READ_NEW).toBuilder()
@@ -176,6 +176,15 @@ class PhasePolicyTests {
 			.isFalse();
 		assertThat(this.policy.verifyAgainBeforeReadNew(migration(Phase.READ_NEW), atBackfill, verified, null))
 			.isFalse();
+		// nothing syncs a cross-table migration's outside writers either
+		MigrationDefinition crossTable = MigrationDefinition.builder("m")
+			.table("users")
+			.targetTable("user_emails")
+			.up("email_address", "lower(email)")
+			.down("email", "email_address")
+			.requestedPhase(Phase.READ_NEW)
+			.build();
+		assertThat(this.policy.verifyAgainBeforeReadNew(crossTable, atBackfill, verified, null)).isTrue();
 	}
 
 	private static MigrationDefinition migration(Phase requested) {
