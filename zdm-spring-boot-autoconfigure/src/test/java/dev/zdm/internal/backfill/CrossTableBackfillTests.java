@@ -70,6 +70,35 @@ class CrossTableBackfillTests {
 	}
 
 	@Test
+	void firstInstanceToAskForReadNewHasTheBackfillVerifiedAgainSoOutsideWritesReachTheTarget() throws Exception {
+		LiveWorkload.create(postgres, "late", true, 3_000);
+		BackfillSettings settings = BackfillFixtures.settings(1000, 100, 2000, Duration.ZERO);
+		PhaseController first = start("late-a", migration("late", "late", Phase.BACKFILL, settings));
+		await().atMost(Duration.ofSeconds(30)).until(() -> verified("late"));
+		Instant firstVerified = this.service.progress("late").verification().finishedAt();
+		LiveWorkload workload = new LiveWorkload(postgres, "late", true, 3_000, () -> first.status("late").effective(),
+				200);
+		workload.start(2);
+		workload.awaitMoreWrites(50);
+		// a writer outside the application, on the source table only, after the
+		// verification (keys the workload never writes): nothing copies its rows
+		int outside = this.jdbc.update("INSERT INTO late (id, street, city) "
+				+ "SELECT i, 'outside ' || i, 'outside' FROM generate_series(900001, 900030) AS i");
+		assertThat(outside).isEqualTo(30);
+		PhaseController reader = start("late-b", migration("late", "late", Phase.READ_NEW, settings));
+		await().atMost(Duration.ofSeconds(30)).until(() -> reader.status("late").effective() == Phase.READ_NEW);
+		// it read the target only once the verification ran again and copied them
+		assertThat(this.service.progress("late").verification().finishedAt()).isAfter(firstVerified);
+		assertThat(this.jdbc.queryForObject(
+				"SELECT count(*) FROM late_addresses "
+						+ "WHERE order_id > 900000 AND street = 'outside ' || order_id AND city = 'OUTSIDE'",
+				Long.class))
+			.isEqualTo(30);
+		workload.stopAndAssertNoWriteLost();
+		assertThat(LiveWorkload.disagreeing(postgres, "late", true)).isZero();
+	}
+
+	@Test
 	void verificationResumesFromItsCheckpointAfterRunnerDies() throws Exception {
 		int rows = 40_000;
 		LiveWorkload.create(postgres, "taken", true, rows);
