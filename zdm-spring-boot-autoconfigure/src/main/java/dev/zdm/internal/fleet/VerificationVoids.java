@@ -47,7 +47,7 @@ final class VerificationVoids {
 		MigrationDefinition migration = runtime.migration();
 		MigrationState state = this.states.find(migration.id());
 		if (this.policy.verifyAgainBeforeReadNew(migration, liveOthers, state, runtime.askedForReadNewAt())) {
-			voidVerification(migration,
+			voidVerification(migration, false,
 					"instance " + this.instanceId + " asks for read-new, and with sync: " + migration.sync().value()
 							+ " nothing syncs what a writer outside the application wrote on the "
 							+ "old side since the verification: it runs again, repairing from the old side, before any "
@@ -66,7 +66,8 @@ final class VerificationVoids {
 	 */
 	MigrationState afterDecision(MigrationDefinition migration, Phase effective, MigrationState state) {
 		if (effective == Phase.EXPAND && state.isVerified() && !this.syncedInTable.test(migration)) {
-			voidVerification(migration, "instance " + this.instanceId + " runs expand and writes the old columns only");
+			voidVerification(migration, true,
+					"instance " + this.instanceId + " runs expand and writes the old columns only");
 			return this.states.find(migration.id());
 		}
 		if (PhasePolicy.runsReadNew(effective) && state.readNewAt() == null && !state.isContracted()) {
@@ -75,9 +76,17 @@ final class VerificationVoids {
 		return state;
 	}
 
-	private void voidVerification(MigrationDefinition migration, String reason) {
+	// a void that a rollout in phase order expects (once, before read-new) is told at
+	// INFO, one that it does not at WARN
+	private void voidVerification(MigrationDefinition migration, boolean unexpected, String reason) {
 		if (this.states.voidVerification(migration.id(), reason)) {
-			logger.warn("zdm: migration '" + migration.id() + "': backfill verification voided: " + reason);
+			String message = "zdm: migration '" + migration.id() + "': backfill verification voided: " + reason;
+			if (unexpected) {
+				logger.warn(message);
+			}
+			else {
+				logger.info(message);
+			}
 		}
 	}
 
