@@ -168,6 +168,8 @@ final class TailSampler {
 
 	private int busyChecks;
 
+	private long checks;
+
 	private int busyNext;
 
 	private volatile boolean inBaseline;
@@ -353,6 +355,15 @@ final class TailSampler {
 	}
 
 	/**
+	 * Return how many checks of the other sessions were made since the sampler started.
+	 */
+	long checks() {
+		synchronized (this.lock) {
+			return this.checks;
+		}
+	}
+
+	/**
 	 * Return how many baseline probes are kept.
 	 */
 	int baselineProbes() {
@@ -430,6 +441,7 @@ final class TailSampler {
 			this.busy[this.busyNext] = othersBusy;
 			this.busyNext = (this.busyNext + 1) % this.busy.length;
 			this.busyChecks = Math.min(this.busyChecks + 1, this.busy.length);
+			this.checks++;
 		}
 	}
 
