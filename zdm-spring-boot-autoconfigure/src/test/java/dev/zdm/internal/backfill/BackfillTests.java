@@ -16,6 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongPredicate;
 
 import javax.sql.DataSource;
 
@@ -407,6 +408,11 @@ class BackfillTests {
 				migration("late", "late_users", Phase.READ_NEW, settings(500, 100, 2000, Duration.ZERO)));
 		await().atMost(Duration.ofSeconds(20)).until(() -> reading.status("late").effective() == Phase.READ_NEW);
 		BackfillVerification before = this.service.progress("late").verification();
+		// the application's traffic at read-new, both columns, on every row but those
+		// the outside writer below writes, from before that write until after the
+		// verification and the health read
+		Traffic traffic = new Traffic("late_users", 2_000, true, (id) -> id % 100 == 0);
+		traffic.awaitWrites(100);
 		// a writer outside the application wrote the new side alone
 		int written = this.jdbc.update("UPDATE late_users SET email_address = 'outside' WHERE id % 100 = 0");
 		this.service.verify("late");
@@ -425,6 +431,10 @@ class BackfillTests {
 		assertThat(health(reading, sampler).getDetails()).extractingByKey("late")
 			.asString()
 			.contains("backfill verification failed");
+		traffic.awaitWrites(traffic.writes() + 100);
+		traffic.stopAndAssertEveryWriteStored();
+		assertThat(disagreeing("late_users")).as("the application's writes agree; the outside ones are kept")
+			.isEqualTo(written);
 		// once the contract ran the backfill's record is history, not a problem
 		new MigrationStateRepository(postgres.dataSource()).markContracted("late", "late-b");
 		this.heartbeats.get("late-b").awaitHeartbeats(2);
@@ -512,6 +522,8 @@ class BackfillTests {
 
 		private final boolean bothColumns;
 
+		private final LongPredicate untouched;
+
 		private final AtomicBoolean writing = new AtomicBoolean(true);
 
 		private final Map<Long, String> acknowledged = new ConcurrentHashMap<>();
@@ -532,9 +544,21 @@ class BackfillTests {
 		 * dual-write on does, or the old one only, as one at expand does
 		 */
 		Traffic(String table, int keys, boolean bothColumns) {
+			this(table, keys, bothColumns, (id) -> false);
+		}
+
+		/**
+		 * Start writing, leaving some keys alone.
+		 * @param table the table, with the columns of {@link #createUsers}
+		 * @param keys the keys of the rows there before the writers start
+		 * @param bothColumns whether a write sets the new column too
+		 * @param untouched the keys no writer inserts, updates or deletes
+		 */
+		Traffic(String table, int keys, boolean bothColumns, LongPredicate untouched) {
 			this.table = table;
 			this.keys = keys;
 			this.bothColumns = bothColumns;
+			this.untouched = untouched;
 			for (int writer = 0; writer < WRITERS; writer++) {
 				int owner = writer;
 				Thread thread = new Thread(() -> write(owner));
@@ -595,6 +619,12 @@ class BackfillTests {
 				while (this.writing.get()) {
 					int choice = random.nextInt(100);
 					long id = owned(random.nextLong(1, (choice < 50) ? 41 : this.keys + 1), owner);
+					while (this.untouched.test(nextInsert)) {
+						nextInsert += WRITERS;
+					}
+					if (this.untouched.test(id)) {
+						continue;
+					}
 					String email = "User" + id + "-" + random.nextInt(1_000_000) + "@Example.COM";
 					if (choice < 80) {
 						if (execute(update, email, id) == 1) {
