@@ -270,7 +270,9 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 						+ state.abandonedBy() + ")");
 			}
 			progress(id, AbandonProgress.DROPPING, "on instance " + this.instance.instanceId(), state);
-			this.step.runRecorded(id, this.instance.instanceId(), () -> drop(session, migration));
+			if (!this.step.runRecorded(id, this.instance.instanceId(), () -> drop(session, migration))) {
+				return false;
+			}
 			forget(migration, state);
 			logger.info("zdm: abandon of migration '" + id + "' done on instance " + this.instance.instanceId()
 					+ ": what its expand created is dropped and zdm's data of it cleared");

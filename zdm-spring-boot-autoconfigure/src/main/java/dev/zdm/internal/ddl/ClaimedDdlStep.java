@@ -196,20 +196,31 @@ final class ClaimedDdlStep {
 
 	/**
 	 * Run the step's DDL, recording its start and its end (done, or failed with the
-	 * error) in the DDL history.
+	 * error) in the DDL history. A run that fails after another instance has taken the
+	 * step over (this run's session was lost, as in a database restart, so the lock went
+	 * with it) records nothing and is not retried after the wait: the step is the other
+	 * instance's now, and this one finds it done, or resumes it once free.
 	 * @param migrationId the migration
 	 * @param instanceId this instance, recorded as the one that runs it
 	 * @param ddl the DDL
+	 * @return {@code true} if the DDL ran to its end, {@code false} if another instance
+	 * took the step over
 	 */
-	void runRecorded(String migrationId, String instanceId, Runnable ddl) {
+	boolean runRecorded(String migrationId, String instanceId, Runnable ddl) {
 		this.history.stepStarted(migrationId, this.step, instanceId);
 		try {
 			ddl.run();
 			this.history.stepDone(migrationId, this.step);
+			return true;
 		}
 		catch (RuntimeException ex) {
-			this.history.stepFailed(migrationId, this.step, String.valueOf(ex.getMessage()));
-			throw ex;
+			if (this.history.stepFailed(migrationId, this.step, instanceId, String.valueOf(ex.getMessage()))) {
+				throw ex;
+			}
+			this.logger.warn("zdm: " + this.step + " of migration '" + migrationId + "' lost its session on instance "
+					+ instanceId + " (" + ex.getMessage() + "); another instance has taken it over since, so this "
+					+ "one records nothing and leaves the step to it");
+			return false;
 		}
 	}
 

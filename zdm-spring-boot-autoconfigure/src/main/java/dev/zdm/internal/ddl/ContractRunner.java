@@ -131,11 +131,14 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			else if (waitsForTheFleet(migration) || contractHeldBack(migration) || !claimContract(migration)) {
 				return false;
 			}
-			this.step.runRecorded(id, this.instance.instanceId(), () -> {
+			boolean ran = this.step.runRecorded(id, this.instance.instanceId(), () -> {
 				this.contributions.run(session, migration, DdlStep.CONTRACT, RetryControl.bounded());
 				this.scripts.run(session, migration, DdlStep.CONTRACT, migration.contractLocations(),
 						RetryControl.bounded());
 			});
+			if (!ran) {
+				return false;
+			}
 			this.step.done(id);
 			logger.info("zdm: contract of migration '" + id + "' done on instance " + this.instance.instanceId());
 			return true;

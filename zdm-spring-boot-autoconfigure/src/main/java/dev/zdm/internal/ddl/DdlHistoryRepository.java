@@ -51,6 +51,14 @@ public class DdlHistoryRepository {
 			/* zdm */ UPDATE zdm_ddl_step SET state = ?, finished_at = now(), error = ? WHERE migration_id = ? AND step = ?
 			""";
 
+	// a run's failure or pause is recorded only while its step is still that run's: an
+	// instance whose session was lost (a database restart) may tell of its failure after
+	// another instance has taken the step over, or finished it
+	private static final String STOP_STEP = """
+			/* zdm */ UPDATE zdm_ddl_step SET state = ?, finished_at = now(), error = ?
+			WHERE migration_id = ? AND step = ? AND instance_id = ? AND state = 'running'
+			""";
+
 	private static final String STEP_DONE = """
 			/* zdm */ SELECT EXISTS (SELECT 1 FROM zdm_ddl_step WHERE migration_id = ? AND step = ? AND state = 'done')
 			""";
@@ -81,12 +89,12 @@ public class DdlHistoryRepository {
 
 	private static final String MARK_PAUSED = """
 			/* zdm */ UPDATE zdm_ddl_statement SET state = 'paused', finished_at = now(), error = ?
-			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ? AND state = 'running'
 			""";
 
 	private static final String MARK_FAILED = """
 			/* zdm */ UPDATE zdm_ddl_statement SET state = 'failed', finished_at = now(), error = ?
-			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ?
+			WHERE migration_id = ? AND step = ? AND source = ? AND statement_index = ? AND state = 'running'
 			""";
 
 	private static final String APPLIED_CHECKSUMS = """
@@ -191,23 +199,31 @@ public class DdlHistoryRepository {
 	}
 
 	/**
-	 * Record that a step failed.
+	 * Record that an instance's run of a step failed, unless the step is no longer that
+	 * run's: another instance started it since (its session having outlived this one's)
+	 * or it is over.
 	 * @param migrationId the migration
 	 * @param step the step
+	 * @param instanceId the instance whose run failed
 	 * @param error why
+	 * @return {@code true} if recorded, {@code false} if the step is no longer this run's
 	 */
-	public void stepFailed(String migrationId, DdlStep step, String error) {
-		this.jdbcTemplate.update(this.tables.qualify(FINISH_STEP), "failed", error, migrationId, step.value());
+	public boolean stepFailed(String migrationId, DdlStep step, String instanceId, String error) {
+		return this.jdbcTemplate.update(this.tables.qualify(STOP_STEP), "failed", error, migrationId, step.value(),
+				instanceId) > 0;
 	}
 
 	/**
-	 * Record that a step stopped because it was paused.
+	 * Record that an instance's run of a step stopped because it was paused, unless the
+	 * step is no longer that run's.
 	 * @param migrationId the migration
 	 * @param step the step
+	 * @param instanceId the instance whose run stopped
 	 * @param reason who paused it, and what was stopped
 	 */
-	public void stepPaused(String migrationId, DdlStep step, String reason) {
-		this.jdbcTemplate.update(this.tables.qualify(FINISH_STEP), "paused", reason, migrationId, step.value());
+	public void stepPaused(String migrationId, DdlStep step, String instanceId, String reason) {
+		this.jdbcTemplate.update(this.tables.qualify(STOP_STEP), "paused", reason, migrationId, step.value(),
+				instanceId);
 	}
 
 	/**
@@ -330,7 +346,8 @@ public class DdlHistoryRepository {
 
 	/**
 	 * Record that a statement was stopped, or cancelled while it waited for its lock,
-	 * because its step was paused; the next run starts it again.
+	 * because its step was paused; the next run starts it again. Like
+	 * {@link #failed(StatementKey, String)}, only while the statement is running.
 	 * @param key the statement
 	 * @param reason who paused the step, and what was stopped
 	 */
@@ -340,7 +357,8 @@ public class DdlHistoryRepository {
 	}
 
 	/**
-	 * Record that a statement failed for good.
+	 * Record that a statement failed for good, while it is running: a run whose session
+	 * was lost does not mark failed what another instance has applied since.
 	 * @param key the statement
 	 * @param error why
 	 */

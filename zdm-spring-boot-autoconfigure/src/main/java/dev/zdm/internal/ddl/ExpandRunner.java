@@ -398,10 +398,11 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 			}
 			catch (RuntimeException ex) {
 				if (job.pauseRequested()) {
-					this.history.stepPaused(id, DdlStep.EXPAND, job.stopReason());
+					this.history.stepPaused(id, DdlStep.EXPAND, this.instance.instanceId(), job.stopReason());
 				}
 				else {
-					this.history.stepFailed(id, DdlStep.EXPAND, String.valueOf(ex.getMessage()));
+					this.history.stepFailed(id, DdlStep.EXPAND, this.instance.instanceId(),
+							String.valueOf(ex.getMessage()));
 				}
 				throw ex;
 			}

@@ -1,6 +1,7 @@
 package dev.zdm.internal.ddl;
 
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -191,6 +192,74 @@ class ContractTests {
 	}
 
 	@Test
+	void runnerWhoseSessionIsLostLeavesTheContractToTheInstanceThatTookItOverAndRecordsNothing() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE lost (id bigint PRIMARY KEY, old text, new text)");
+		new ZdmSchema(postgres.dataSource()).migrate();
+		MigrationDefinition migration = migration("lost-old", "public.lost",
+				"ALTER TABLE lost ADD COLUMN IF NOT EXISTS new text;", "ALTER TABLE lost DROP COLUMN old;");
+		LostSyncContributor trigger = new LostSyncContributor();
+		trigger.expandStatements(migration).forEach(jdbc::execute);
+		new MigrationStateRepository(postgres.dataSource()).register(migration.id());
+		InstanceInfo a = new InstanceInfo("lost-a", null, "localhost", 1);
+		InstanceInfo b = new InstanceInfo("lost-b", null, "localhost", 2);
+		FleetRegistry registry = new FleetRegistry(postgres.dataSource());
+		registry.heartbeat(a, migration.id(), Phase.CONTRACT, Phase.CONTRACT, null);
+		registry.heartbeat(b, migration.id(), Phase.CONTRACT, Phase.CONTRACT, null);
+		// a's statements wait 6 s between attempts, b's take over in well under that
+		DdlRunners runnerA = DdlRunners.create(postgres.newDataSource("lost-a", 4),
+				this.settings.withBackoff(Duration.ofSeconds(6), Duration.ofSeconds(6)).withJitter(0),
+				ExpandSettings.defaults(), a, Duration.ofSeconds(30), List.of(trigger));
+		DdlRunners runnerB = DdlRunners.create(postgres.newDataSource("lost-b", 4), this.settings,
+				ExpandSettings.defaults(), b, Duration.ofSeconds(30), List.of(trigger));
+		DdlHistoryRepository history = new DdlHistoryRepository(postgres.dataSource());
+		CompletableFuture<Boolean> ranOnA;
+		try (Connection reader = postgres.database().newConnection()) {
+			// a reader's lock keeps a's first statement, DROP TRIGGER, retrying
+			reader.setAutoCommit(false);
+			reader.createStatement().execute("LOCK TABLE lost IN ACCESS SHARE MODE");
+			ranOnA = CompletableFuture.supplyAsync(() -> runnerA.contract().contract(migration));
+			await().atMost(Duration.ofSeconds(20)).until(() -> lockTimeouts(history, migration.id()) > 0);
+			// a's sessions are lost, as in a database restart: its DDL lock goes with
+			// them
+			jdbc.queryForList("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?",
+					"lost-a");
+			await().atMost(Duration.ofSeconds(10))
+				.until(() -> jdbc.queryForObject("SELECT count(*) FROM pg_stat_activity WHERE application_name = ?",
+						Integer.class, "lost-a") == 0);
+			reader.rollback();
+		}
+		// b resumes the contract a claimed, and finishes it while a waits to retry
+		assertThat(runnerB.contract().contract(migration)).isTrue();
+		assertThat(columns("lost")).doesNotContain("old");
+		// a's retry finds its session gone: it records nothing over b's work
+		assertThat(ranOnA.get(30, TimeUnit.SECONDS)).isFalse();
+		DdlStatus status = history.status(migration.id(), 5);
+		assertThat(status.steps()).filteredOn((step) -> step.step() == DdlStep.CONTRACT)
+			.singleElement()
+			.satisfies((step) -> {
+				assertThat(step.state()).isEqualTo("done");
+				assertThat(step.instanceId()).isEqualTo("lost-b");
+			});
+		assertThat(status.statements()).filteredOn((statement) -> statement.step() == DdlStep.CONTRACT)
+			.extracting(DdlStatus.Statement::state)
+			.containsOnly("applied")
+			.hasSize(3);
+		// nor does it run the contract again
+		assertThat(runnerA.contract().contract(migration)).isFalse();
+		assertThat(history.status(migration.id(), 5).statements())
+			.filteredOn((statement) -> statement.step() == DdlStep.CONTRACT)
+			.extracting(DdlStatus.Statement::state)
+			.containsOnly("applied");
+		runnerA.destroy();
+		runnerB.destroy();
+	}
+
+	private static int lockTimeouts(DdlHistoryRepository history, String migrationId) {
+		return history.status(migrationId, 5).statements().stream().mapToInt(DdlStatus.Statement::lockTimeouts).sum();
+	}
+
+	@Test
 	void twoInstancesStartedTogetherAtContractRunItOnce() throws Exception {
 		postgres.jdbc().execute("CREATE TABLE pairs (id bigint PRIMARY KEY, old text)");
 		MigrationDefinition migration = migration("pairs-old", "pairs", "ALTER TABLE pairs ADD COLUMN new text;",
@@ -299,6 +368,30 @@ class ContractTests {
 		catch (Exception ex) {
 			throw new IllegalStateException(ex);
 		}
+	}
+
+	/**
+	 * The trigger of {@link SyncTriggerContributor}, on the table {@code lost}.
+	 */
+	static final class LostSyncContributor implements SchemaChangeContributor {
+
+		@Override
+		public List<String> expandStatements(MigrationDefinition migration) {
+			return List.of("""
+					CREATE OR REPLACE FUNCTION lost_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+					BEGIN
+					  NEW.new := NEW.old;
+					  RETURN NEW;
+					END $$""", "CREATE OR REPLACE TRIGGER lost_sync BEFORE INSERT OR UPDATE ON "
+					+ migration.table().quoted() + " FOR EACH ROW EXECUTE FUNCTION lost_sync()");
+		}
+
+		@Override
+		public List<String> contractStatements(MigrationDefinition migration) {
+			return List.of("DROP TRIGGER IF EXISTS lost_sync ON " + migration.table().quoted(),
+					"DROP FUNCTION IF EXISTS lost_sync()");
+		}
+
 	}
 
 	/**
