@@ -1,6 +1,7 @@
 package dev.zdm.testkit;
 
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -97,6 +98,42 @@ class ConversionCheckTests {
 			.contains("the round trip up(down(up(x))) = up(x) fails for 1 of 1 rows")
 			.contains("  - id=1: email='Ada@Example.com': up gives email_address='ada@example.com', "
 					+ "up(down(...)) gives email_address='ada'");
+	}
+
+	@Test
+	void splitOfDualWriteMdHoldsExactlyWhileTheShorterOneLosesATrailingSpace(ZdmDatabase database) {
+		JdbcTemplate jdbc = database.jdbc();
+		jdbc.execute("CREATE TABLE people (id bigserial PRIMARY KEY, full_name text, first_name text, last_name text)");
+		jdbc.update(
+				"INSERT INTO people (full_name) VALUES (NULL), (''), ('Ada'), ('Ada '), ('Anna Maria van der Berg')");
+		// the recipe in docs/dual-write.md
+		MigrationDefinition split = MigrationDefinition.builder("people-name")
+			.table("people")
+			.key("id")
+			.up("first_name", "split_part(full_name, ' ', 1)")
+			.up("last_name",
+					"CASE WHEN strpos(full_name, ' ') = 0 THEN NULL ELSE substr(full_name, strpos(full_name, ' ') + 1) END")
+			.down("full_name", "CASE WHEN last_name IS NULL THEN first_name ELSE first_name || ' ' || last_name END")
+			.build();
+		Conversion conversion = Conversion.of("people-name")
+			.example(Map.of("full_name", "Ada"), nullLastName("Ada"))
+			.example(Map.of("full_name", "Ada "), Map.of("first_name", "Ada", "last_name", ""))
+			.example(Map.of("full_name", "Anna Maria van der Berg"),
+					Map.of("first_name", "Anna", "last_name", "Maria van der Berg"));
+		assertThat(check(database, split, conversion)).isNull();
+		MigrationDefinition shorter = split.toBuilder()
+			.up("last_name", "nullif(substr(full_name, length(split_part(full_name, ' ', 1)) + 2), '')")
+			.build();
+		assertThat(check(database, shorter, Conversion.of("people-name")))
+			.contains("  - id=4: full_name='Ada ': up gives first_name='Ada', last_name=null, down gives back "
+					+ "full_name='Ada'");
+	}
+
+	private static Map<String, Object> nullLastName(String firstName) {
+		Map<String, Object> values = new LinkedHashMap<>();
+		values.put("first_name", firstName);
+		values.put("last_name", null);
+		return values;
 	}
 
 	@Test
