@@ -15,6 +15,7 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.BackfillRunnerGone;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonProgress;
@@ -141,8 +142,13 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 					details.put("backfill", "verification voided: " + voided);
 				}
 				else {
+					BackfillRunnerGone gone = BackfillRunnerGone.of(status, progress);
 					details.put("backfill",
-							progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : ""));
+							progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : "")
+									+ ((gone != null) ? " (" + gone.description() + ")" : ""));
+					if (gone != null && gone.stalled()) {
+						problems.add("backfill stalled: " + gone.description());
+					}
 				}
 				BackfillVerification verification = progress.verification();
 				// once the contract ran the old side is gone: the backfill's last record

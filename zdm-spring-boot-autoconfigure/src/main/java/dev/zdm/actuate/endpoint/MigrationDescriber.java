@@ -11,6 +11,7 @@ import dev.zdm.actuate.endpoint.MigrationDescriptor.PacingDescriptor;
 import dev.zdm.actuate.endpoint.MigrationDescriptor.StateDescriptor;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.internal.backfill.BackfillRunnerGone;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
@@ -82,7 +83,7 @@ final class MigrationDescriber {
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
 				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
 				PacingDescriptor.of((reachable && this.tuning != null) ? this.tuning.effective(status.migration())
-						: status.migration().backfill(), backfill),
+						: status.migration().backfill(), backfill, BackfillRunnerGone.of(status, backfill)),
 				(reachable && this.tuning != null && status.migration().hasBackfill())
 						? this.tuning.describe(status.migration()) : null,
 				reachable ? this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS)

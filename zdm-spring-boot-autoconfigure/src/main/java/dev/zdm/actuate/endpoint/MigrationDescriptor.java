@@ -14,6 +14,7 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.backfill.BackfillHoldBack;
 import dev.zdm.internal.backfill.BackfillOverrides;
+import dev.zdm.internal.backfill.BackfillRunnerGone;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.ddl.AbandonProgress;
 import dev.zdm.internal.ddl.DdlStatus;
@@ -68,7 +69,8 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 	 * @param maxRowsPerSecond the copy's rows per second ceiling, or {@code null} for
 	 * none
 	 * @param heldBackBy what holds the backfill back now and by how much, or {@code null}
-	 * if nothing does
+	 * if nothing does; its runner having gone, when the instance that ran it has left the
+	 * fleet, and who takes it over
 	 * @param queued whether the backfill waits in the fleet's queue for a slot
 	 * @param maxWalArchiveBacklog the WAL segments waiting for the archiver above which
 	 * the backfill holds back, or {@code null} if it does not hold back for them
@@ -79,7 +81,8 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 			@Nullable String heldBackBy, boolean queued, @Nullable Long maxWalArchiveBacklog,
 			@Nullable String maxWalRate) {
 
-		static PacingDescriptor of(BackfillSettings settings, @Nullable BackfillProgress progress) {
+		static PacingDescriptor of(BackfillSettings settings, @Nullable BackfillProgress progress,
+				@Nullable BackfillRunnerGone runnerGone) {
 			double increase = settings.maxLatencyIncrease();
 			String budget = Double.isFinite(increase)
 					? BigDecimal.valueOf(increase * 100).stripTrailingZeros().toPlainString() + "%" : null;
@@ -87,7 +90,10 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 			String reason = (progress != null
 					&& (progress.state() == BackfillState.RUNNING || progress.state() == BackfillState.THROTTLED))
 							? progress.throttleReason() : null;
-			boolean queued = reason != null && progress.state() == BackfillState.THROTTLED
+			if (runnerGone != null) {
+				reason = runnerGone.description();
+			}
+			boolean queued = reason != null && runnerGone == null && progress.state() == BackfillState.THROTTLED
 					&& reason.startsWith(BackfillHoldBack.QUEUED);
 			Long backlog = (settings.maxWalArchiveBacklog() > 0) ? settings.maxWalArchiveBacklog() : null;
 			String walRate = (settings.maxWalRate() > 0) ? perSecond(settings.maxWalRate()) : null;

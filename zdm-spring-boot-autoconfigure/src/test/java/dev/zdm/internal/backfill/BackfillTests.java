@@ -24,6 +24,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import com.zaxxer.hikari.HikariDataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -474,6 +475,55 @@ class BackfillTests {
 	}
 
 	@Test
+	void runnerKilledWithNoInstanceToTakeOverIsShownGoneAndStalledUntilOneRunsBackfill() throws Exception {
+		createUsers("orphan_users", 10_000);
+		MigrationDefinition migration = migration("orphan", "orphan_users", Phase.BACKFILL,
+				settings(100, 100, 100, Duration.ofMillis(100)));
+		try (Traffic traffic = new Traffic("orphan_users", 10_000, true)) {
+			HikariDataSource poolOfRunner = postgres.newDataSource("orphan-a", 4);
+			start("orphan-a", migration, poolOfRunner);
+			PhaseController dualWriting = start("orphan-b",
+					migration.toBuilder().requestedPhase(Phase.DUAL_WRITE).build());
+			await().atMost(Duration.ofSeconds(20)).until(() -> rowsDone("orphan") > 500);
+			assertThat(this.service.progress("orphan").runner()).isEqualTo("orphan-a");
+			// kill -9: its sessions end and it never reaches the database again
+			poolOfRunner.close();
+			this.jdbc.queryForList(
+					"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE " + "application_name = 'orphan-a'");
+			await().atMost(Duration.ofSeconds(20))
+				.until(() -> dualWriting.status("orphan")
+					.fleet()
+					.stream()
+					.noneMatch((member) -> member.instanceId().equals("orphan-a") && member.live()));
+			BackfillProgress orphaned = this.service.progress("orphan");
+			assertThat(orphaned.state()).as("the record as the runner left it")
+				.isIn(BackfillState.RUNNING, BackfillState.THROTTLED);
+			BackfillRunnerGone gone = BackfillRunnerGone.of(dualWriting.status("orphan"), orphaned);
+			assertThat(gone).isNotNull();
+			assertThat(gone.stalled()).isTrue();
+			assertThat(gone.description()).startsWith("runner orphan-a is gone (no heartbeat since ")
+				.endsWith("no live instance runs backfill or a later phase to take it over: it resumes from its "
+						+ "checkpoint once one does");
+			BackfillProgressSampler sampler = new BackfillProgressSampler(this.service);
+			sampler.afterHeartbeat(dualWriting.status("orphan"));
+			assertThat(health(dualWriting, sampler).getDetails()).extractingByKey("orphan")
+				.asString()
+				.contains("backfill=" + orphaned.state().value() + " (runner orphan-a is gone")
+				.contains("problems=[backfill stalled: runner orphan-a is gone");
+			// an instance deployed at backfill takes it over from its checkpoint
+			PhaseController taker = start("orphan-c", migration);
+			await().atMost(Duration.ofSeconds(20))
+				.until(() -> BackfillRunnerGone.of(taker.status("orphan"), this.service.progress("orphan")) == null
+						|| !BackfillRunnerGone.of(taker.status("orphan"), this.service.progress("orphan")).stalled());
+			awaitVerified("orphan", Duration.ofSeconds(60));
+			assertThat(this.service.progress("orphan").runner()).isEqualTo("orphan-c");
+			assertThat(BackfillRunnerGone.of(taker.status("orphan"), this.service.progress("orphan"))).isNull();
+			traffic.stopAndAssertEveryWriteStored();
+		}
+		assertThat(disagreeing("orphan_users")).isZero();
+	}
+
+	@Test
 	void runnerWhoseInstanceIsGoneWhileItsSessionHoldsTheLockIsTakenOverFrom() throws Exception {
 		createUsers("stalled_users", 3_000);
 		// the session of a runner whose process is paused: it holds the runner's lock,
@@ -704,7 +754,10 @@ class BackfillTests {
 	}
 
 	private PhaseController start(String instance, MigrationDefinition migration) {
-		DataSource dataSource = postgres.newDataSource(instance, 4);
+		return start(instance, migration, postgres.newDataSource(instance, 4));
+	}
+
+	private PhaseController start(String instance, MigrationDefinition migration, DataSource dataSource) {
 		BackfillParticipant backfill = TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of(),
 				this.listener);
 		HeartbeatCounter heartbeats = new HeartbeatCounter();

@@ -1,0 +1,63 @@
+package dev.zdm.internal.backfill;
+
+import java.util.Optional;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillState;
+import dev.zdm.internal.fleet.FleetMember;
+import dev.zdm.internal.fleet.MigrationStatus;
+import dev.zdm.migration.Phase;
+
+/**
+ * Tells when the backfill's record says it runs but its runner's instance has left the
+ * fleet (a {@code kill -9}, a lost host): the record keeps the state the runner last
+ * wrote until another instance takes the backfill over, and none may be able to.
+ *
+ * @param description what happened and what happens next
+ * @param stalled whether no live instance runs a phase that runs the backfill, so that it
+ * waits for a deploy
+ */
+public record BackfillRunnerGone(String description, boolean stalled) {
+
+	/**
+	 * Tell whether the backfill's runner is gone, and who takes the backfill over.
+	 * @param status the migration as this instance saw it at its last heartbeat
+	 * @param progress the backfill's progress, or {@code null}
+	 * @return what happened and what happens next, or {@code null} if the backfill is not
+	 * running or its runner's instance is live
+	 */
+	public static @Nullable BackfillRunnerGone of(MigrationStatus status, @Nullable BackfillProgress progress) {
+		if (progress == null || progress.runner() == null || !isRunning(progress.state())
+				|| status.state().isContracted()) {
+			return null;
+		}
+		String runner = progress.runner();
+		Optional<FleetMember> member = status.fleet()
+			.stream()
+			.filter((candidate) -> candidate.instanceId().equals(runner))
+			.findFirst();
+		if (member.map(FleetMember::live).orElse(false)) {
+			return null;
+		}
+		String gone = "runner " + runner + " is gone ("
+				+ member.map((left) -> "no heartbeat since " + left.heartbeatAt()).orElse("no longer in the fleet")
+				+ ", over zdm.fleet.timeout); ";
+		Optional<FleetMember> successor = status.liveMembers()
+			.stream()
+			.filter((candidate) -> candidate.effectivePhase().isAtLeast(Phase.BACKFILL)
+					&& candidate.effectivePhase() != Phase.ABANDON)
+			.findFirst();
+		return successor
+			.map((next) -> new BackfillRunnerGone(gone + "instance " + next.instanceId() + " (at "
+					+ next.effectivePhase() + ") takes the backfill over from its checkpoint", false))
+			.orElse(new BackfillRunnerGone(gone + "no live instance runs backfill or a later phase to take it "
+					+ "over: it resumes from its checkpoint once one does", true));
+	}
+
+	private static boolean isRunning(BackfillState state) {
+		return state == BackfillState.RUNNING || state == BackfillState.THROTTLED || state == BackfillState.VERIFYING;
+	}
+
+}
