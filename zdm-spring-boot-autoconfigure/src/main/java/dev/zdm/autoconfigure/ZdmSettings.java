@@ -121,7 +121,8 @@ final class ZdmSettings {
 			fraction = Double.NaN;
 		}
 		if (!(fraction > 0 && fraction <= 10)) {
-			throw outOfRange(id, property, value, "a percentage above 0% and at most 1000%, for example 20%");
+			throw outOfRange(id, property, value, "a percentage above 0% and at most 1000%, for example 20% (a number "
+					+ "without % is a fraction: 0.2 is 20%)");
 		}
 		return fraction;
 	}

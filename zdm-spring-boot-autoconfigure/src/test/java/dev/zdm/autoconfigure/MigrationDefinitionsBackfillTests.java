@@ -117,6 +117,12 @@ class MigrationDefinitionsBackfillTests {
 		properties.getBackfill().setMaxLatencyIncrease("0%");
 		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(() -> ZdmSettings
 			.checkBackfill("users-email", "zdm.migrations.users-email.backfill.", properties.getBackfill()));
+		// a bare number is a fraction: 150 would be 15000%
+		properties.getBackfill().setMaxLatencyIncrease("150");
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> ZdmSettings.checkBackfill("users-email", "zdm.migrations.users-email.backfill.",
+					properties.getBackfill()))
+			.satisfies((ex) -> assertThat(ex.getAction()).contains("a number without % is a fraction: 0.2 is 20%"));
 	}
 
 	@Test

@@ -145,7 +145,8 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		}
 		if (this.maxLatencyIncrease != null && !(this.maxLatencyIncrease > 0 && this.maxLatencyIncrease <= 10)) {
 			throw outOfRange("maxLatencyIncrease", this.maxLatencyIncrease,
-					"a percentage above 0% and at most 1000%, for example \"20%\"");
+					"a percentage above 0% and at most 1000%, for example \"20%\" (a number without % is a "
+							+ "fraction: 0.2 is 20%)");
 		}
 		atLeast("maxLockWaiters", this.maxLockWaiters, 0);
 		notNegative("maxTransactionAge", this.maxTransactionAge);
