@@ -225,6 +225,14 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 		if (job == null || job.isDone()) {
 			return null;
 		}
+		// an instance that does not run the expand itself learns here that another one
+		// has: nothing else of it watches the expand
+		if (this.expandSettings.paused().contains(migration.id()) && isExpandDone(migration)) {
+			job.done();
+			logger.info("zdm: the expand DDL of migration '" + migration.id() + "' is done (by another instance; "
+					+ "zdm.migrations." + migration.id() + ".expand-paused keeps this one from running it)");
+			return null;
+		}
 		return new PhaseLimit(Phase.EXPAND, "the expand DDL is not done yet: it " + job.progress().summary());
 	}
 

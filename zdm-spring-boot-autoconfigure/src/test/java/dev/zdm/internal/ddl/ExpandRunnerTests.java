@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -172,6 +173,28 @@ class ExpandRunnerTests {
 		}
 		assertThat(indexes("visits")).containsExactlyInAnyOrder("visits_pkey", "visits_path");
 		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_index WHERE NOT indisvalid", Integer.class)).isZero();
+	}
+
+	@Test
+	void instanceWithTheExpandPausedOnItselfMovesOnOnceAnotherHasRunIt() {
+		postgres.jdbc().execute("CREATE TABLE parcels (id bigint PRIMARY KEY, weight int)");
+		String location = DdlTestScripts.write(this.scripts.resolve("parcels"), "V1__add_grams.sql",
+				"ALTER TABLE parcels ADD COLUMN grams bigint;");
+		MigrationDefinition migration = migration("parcels-grams", "public.parcels", location, null);
+		DdlRunners paused = DdlRunners.create(postgres.newDataSource("expand-paused", 4), this.settings,
+				new ExpandSettings(false, Duration.ofMinutes(10), Set.of(migration.id())), this.instance,
+				Duration.ofSeconds(5), List.of());
+		paused.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
+		assertThat(paused.expand().limit(migration).reason())
+			.contains("is paused by zdm.migrations.parcels-grams.expand-paused on this instance");
+		assertThat(columns("parcels")).doesNotContain("grams");
+		// another instance runs it
+		runner(postgres.newDataSource("expand-other", 4)).expand()
+			.beforeJoin(migration, MigrationState.initial(migration.id()));
+		assertThat(columns("parcels")).contains("grams");
+		assertThat(paused.expand().limit(migration)).isNull();
+		assertThat(paused.expand().expandProgress(migration.id()).state()).isEqualTo(ExpandProgress.State.DONE);
+		paused.destroy();
 	}
 
 	@Test
