@@ -28,7 +28,8 @@ import org.jspecify.annotations.Nullable;
  * @param resumedFrom the checkpoint the current or last run started from, or {@code null}
  * @param throttleReason why it is holding back, or {@code null}
  * @param errors how many batches or runs failed
- * @param lastError the last failure, or {@code null}
+ * @param lastError the last failure, or {@code null}; cleared once the backfill is
+ * verified ({@code errors} keeps the count)
  * @param startedAt when the backfill started, or {@code null}
  * @param copiedAt when the last batch committed, or {@code null}
  * @param updatedAt when this progress was last written

@@ -108,8 +108,12 @@ public class BackfillRepository {
 			WHERE migration_id = ?
 			""";
 
+	// a verified backfill keeps its error count, not the last error of a run before it,
+	// which would read as a problem of the verified one
 	private static final String SET_STATE = """
-			/* zdm */ UPDATE zdm_backfill SET state = ?, throttle_reason = ?, updated_at = now() WHERE migration_id = ?
+			/* zdm */ UPDATE zdm_backfill SET state = ?, throttle_reason = ?, updated_at = now(),
+			    last_error = CASE WHEN ? THEN NULL ELSE last_error END
+			WHERE migration_id = ?
 			RETURNING paused
 			""";
 
@@ -306,7 +310,7 @@ public class BackfillRepository {
 
 	boolean setState(String migrationId, BackfillState state, @Nullable String reason) {
 		List<Boolean> paused = this.jdbcTemplate.query(this.tables.qualify(SET_STATE), (rs, row) -> rs.getBoolean(1),
-				state.value(), reason, migrationId);
+				state.value(), reason, state == BackfillState.VERIFIED, migrationId);
 		return !paused.isEmpty() && paused.get(0);
 	}
 

@@ -104,6 +104,7 @@ class BackfillFailoverTests {
 			long resumedFrom = Long.parseLong(progress.resumedFrom());
 			assertThat(resumedFrom).isBetween(checkpointBeforeKill[0], checkpointBeforeKill[0] + BATCH);
 			assertThat(progress.errors()).isPositive();
+			assertThat(progress.lastError()).as("the killed run's error, once verified").isNull();
 			assertThat(progress.verification().succeeded()).isTrue();
 			assertThat(jdbc.queryForObject(
 					"SELECT count(*) FROM failover_users WHERE email_address IS DISTINCT FROM lower(email)",
