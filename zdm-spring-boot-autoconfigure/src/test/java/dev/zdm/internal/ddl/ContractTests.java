@@ -198,7 +198,7 @@ class ContractTests {
 		new ZdmSchema(postgres.dataSource()).migrate();
 		MigrationDefinition migration = migration("lost-old", "public.lost",
 				"ALTER TABLE lost ADD COLUMN IF NOT EXISTS new text;", "ALTER TABLE lost DROP COLUMN old;");
-		LostSyncContributor trigger = new LostSyncContributor();
+		SyncTriggerContributor trigger = new SyncTriggerContributor("lost_sync", "new", "old");
 		trigger.expandStatements(migration).forEach(jdbc::execute);
 		new MigrationStateRepository(postgres.dataSource()).register(migration.id());
 		InstanceInfo a = new InstanceInfo("lost-a", null, "localhost", 1);
@@ -371,51 +371,47 @@ class ContractTests {
 	}
 
 	/**
-	 * The trigger of {@link SyncTriggerContributor}, on the table {@code lost}.
-	 */
-	static final class LostSyncContributor implements SchemaChangeContributor {
-
-		@Override
-		public List<String> expandStatements(MigrationDefinition migration) {
-			return List.of("""
-					CREATE OR REPLACE FUNCTION lost_sync() RETURNS trigger LANGUAGE plpgsql AS $$
-					BEGIN
-					  NEW.new := NEW.old;
-					  RETURN NEW;
-					END $$""", "CREATE OR REPLACE TRIGGER lost_sync BEFORE INSERT OR UPDATE ON "
-					+ migration.table().quoted() + " FOR EACH ROW EXECUTE FUNCTION lost_sync()");
-		}
-
-		@Override
-		public List<String> contractStatements(MigrationDefinition migration) {
-			return List.of("DROP TRIGGER IF EXISTS lost_sync ON " + migration.table().quoted(),
-					"DROP FUNCTION IF EXISTS lost_sync()");
-		}
-
-	}
-
-	/**
 	 * Installs a trigger that keeps the new column in sync with the expand step, and
 	 * removes it with the contract step, as the dual-write concern does for a same-table
 	 * migration.
 	 */
 	static final class SyncTriggerContributor implements SchemaChangeContributor {
 
+		private final String name;
+
+		private final String target;
+
+		private final String source;
+
+		SyncTriggerContributor() {
+			this("people_sync", "full_name", "name");
+		}
+
+		/**
+		 * A trigger that sets one column from another.
+		 * @param name the trigger's name, and its function's
+		 * @param target the column it sets
+		 * @param source the column it reads
+		 */
+		SyncTriggerContributor(String name, String target, String source) {
+			this.name = name;
+			this.target = target;
+			this.source = source;
+		}
+
 		@Override
 		public List<String> expandStatements(MigrationDefinition migration) {
-			return List.of("""
-					CREATE OR REPLACE FUNCTION people_sync() RETURNS trigger LANGUAGE plpgsql AS $$
-					BEGIN
-					  NEW.full_name := NEW.name;
-					  RETURN NEW;
-					END $$""", "CREATE OR REPLACE TRIGGER people_sync BEFORE INSERT OR UPDATE ON "
-					+ migration.table().quoted() + " FOR EACH ROW EXECUTE FUNCTION people_sync()");
+			return List.of(
+					"CREATE OR REPLACE FUNCTION " + this.name + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+							+ "BEGIN\n  NEW." + this.target + " := NEW." + this.source + ";\n  RETURN NEW;\nEND $$",
+					"CREATE OR REPLACE TRIGGER " + this.name + " BEFORE INSERT OR UPDATE ON "
+							+ migration.table().quoted() + " FOR EACH ROW EXECUTE FUNCTION " + this.name + "()");
 		}
 
 		@Override
 		public List<String> contractStatements(MigrationDefinition migration) {
-			return List.of("DROP TRIGGER IF EXISTS people_sync ON " + migration.table().quoted(),
-					"DROP FUNCTION IF EXISTS people_sync()");
+			return List.of("DROP TRIGGER IF EXISTS " + this.name + " ON " + migration.table().quoted(),
+					"DROP FUNCTION IF EXISTS " + this.name + "()");
 		}
 
 	}
