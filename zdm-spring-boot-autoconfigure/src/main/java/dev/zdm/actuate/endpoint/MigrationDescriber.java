@@ -12,6 +12,7 @@ import dev.zdm.actuate.endpoint.MigrationDescriptor.StateDescriptor;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.internal.backfill.BackfillRunnerGone;
+import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
@@ -65,6 +66,11 @@ final class MigrationDescriber {
 		this.operatorActions = operatorActions;
 	}
 
+	private static @Nullable ContractCheck shown(FinalContractCheck check, MigrationStatus status) {
+		ContractCheck stored = check.repository().find(status.migrationId());
+		return (stored != null) ? stored.shown(status.state().isContracted()) : null;
+	}
+
 	/**
 	 * Describe a migration.
 	 * @param status its status after the last heartbeat
@@ -89,8 +95,7 @@ final class MigrationDescriber {
 				reachable ? this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS)
 						: new DdlStatus(status.migrationId(), List.of(), List.of(), List.of()),
 				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
-				(reachable && this.contractCheck != null)
-						? this.contractCheck.repository().find(status.migrationId()) : null,
+				(reachable && this.contractCheck != null) ? shown(this.contractCheck, status) : null,
 				(this.abandonRunner != null) ? this.abandonRunner.progress(status.migrationId()) : null,
 				(reachable && this.operatorActions != null)
 						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),

@@ -453,7 +453,8 @@ public class ZdmEndpoint {
 			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
 		}
 		this.recorder.record(id, recorded);
-		return Objects.requireNonNull(check.repository().find(id));
+		return Objects.requireNonNull(check.repository().find(id))
+			.shown(this.controller.status(id).state().isContracted());
 	}
 
 	/**

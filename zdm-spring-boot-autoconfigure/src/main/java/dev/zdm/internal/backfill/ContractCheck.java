@@ -28,4 +28,20 @@ public record ContractCheck(String migrationId, boolean held, Instant checkedAt,
 		long rowsDisagreeing, List<String> rows, List<String> writers, @Nullable String reason,
 		boolean recheckRequested, @Nullable String overrideReason) {
 
+	/**
+	 * Return this check as an operator reads it: {@code held} only while it holds the
+	 * contract back, not once an operator overrode it or the contract has run; the rest
+	 * (what it found, the override's reason) is kept as the record of it.
+	 * @param contracted whether the migration is contracted
+	 * @return the check as shown
+	 */
+	public ContractCheck shown(boolean contracted) {
+		boolean holding = this.held && this.overrideReason == null && !contracted;
+		if (holding == this.held) {
+			return this;
+		}
+		return new ContractCheck(this.migrationId, false, this.checkedAt, this.checkedBy, this.rowsChecked,
+				this.rowsDisagreeing, this.rows, this.writers, this.reason, this.recheckRequested, this.overrideReason);
+	}
+
 }

@@ -193,7 +193,10 @@ class FinalContractCheckTests {
 			}
 
 		};
-		endpoint.ddl("over", "contract", "override", "rows 2 to 20 are test data", alice);
+		ContractCheck answered = (ContractCheck) endpoint.ddl("over", "contract", "override",
+				"rows 2 to 20 are test data", alice);
+		assertThat(answered.held()).as("overridden: it no longer holds the contract back").isFalse();
+		assertThat(answered.rowsDisagreeing()).as("what it found is kept").isEqualTo(10);
 		await().atMost(Duration.ofSeconds(30)).until(() -> tableExists("over_contracted"));
 		assertThat(contract(endpoint).actions()).singleElement().satisfies((action) -> {
 			assertThat(action.action()).isEqualTo("contract.override");
@@ -201,6 +204,8 @@ class FinalContractCheckTests {
 			assertThat(action.reason()).isEqualTo("rows 2 to 20 are test data");
 		});
 		assertThat(contract(endpoint).contractCheck().overrideReason()).isEqualTo("rows 2 to 20 are test data");
+		assertThat(contract(endpoint).contractCheck().held()).isFalse();
+		assertThat(contract(endpoint).contractCheck().rowsDisagreeing()).isEqualTo(10);
 	}
 
 	@Test
