@@ -43,6 +43,19 @@ public record BackfillProgress(String migrationId, BackfillState state, boolean 
 		@Nullable Instant startedAt, @Nullable Instant copiedAt, Instant updatedAt,
 		@Nullable BackfillVerification verification, @Nullable VerificationProgress verifying) {
 
+	/**
+	 * Return this progress in another state, holding back for a reason.
+	 * @param state the state
+	 * @param throttleReason why it holds back, or {@code null}
+	 * @return the progress in that state
+	 */
+	public BackfillProgress withState(BackfillState state, @Nullable String throttleReason) {
+		return new BackfillProgress(this.migrationId, state, this.paused, this.runner, this.rowsDone, this.rowsUpdated,
+				this.rowsEstimated, this.rate, this.eta, this.batchSize, this.batches, this.lastKey, this.upperBound,
+				this.resumedFrom, throttleReason, this.errors, this.lastError, this.startedAt, this.copiedAt,
+				this.updatedAt, this.verification, this.verifying);
+	}
+
 	public BackfillProgress withVerification(@Nullable BackfillVerification verification) {
 		return new BackfillProgress(this.migrationId, this.state, this.paused, this.runner, this.rowsDone,
 				this.rowsUpdated, this.rowsEstimated, this.rate, this.eta, this.batchSize, this.batches, this.lastKey,

@@ -7,7 +7,10 @@ import com.fasterxml.jackson.annotation.JsonValue;
  */
 public enum BackfillState {
 
-	/** Not started yet. */
+	/**
+	 * Not started yet; or, as {@code /actuator/zdm} shows it, verified once but to run
+	 * again, its verification having been voided since.
+	 */
 	PENDING,
 
 	/** Copying rows in batches. */

@@ -11,6 +11,7 @@ import dev.zdm.actuate.endpoint.MigrationDescriptor.PacingDescriptor;
 import dev.zdm.actuate.endpoint.MigrationDescriptor.StateDescriptor;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.backfill.BackfillRunnerGone;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
@@ -66,6 +67,18 @@ final class MigrationDescriber {
 		this.operatorActions = operatorActions;
 	}
 
+	// a verification voided since: the record says verified until a runner takes the
+	// backfill up again, which it does once the fleet allows
+	private static @Nullable BackfillProgress shown(@Nullable BackfillProgress progress, MigrationStatus status) {
+		String voided = status.state().verificationVoidReason();
+		if (progress == null || progress.state() != BackfillState.VERIFIED || status.state().isVerified()
+				|| voided == null) {
+			return progress;
+		}
+		return progress.withState(BackfillState.PENDING, "verification voided: " + voided
+				+ "; the backfill runs again, rewriting only rows that disagree, and verifies again");
+	}
+
 	private static @Nullable ContractCheck shown(FinalContractCheck check, MigrationStatus status) {
 		ContractCheck stored = check.repository().find(status.migrationId());
 		return (stored != null) ? stored.shown(status.state().isContracted()) : null;
@@ -83,7 +96,7 @@ final class MigrationDescriber {
 	 */
 	MigrationDescriptor describe(MigrationStatus status, boolean reachable) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
-		BackfillProgress backfill = reachable ? this.backfill.progress(status.migrationId()) : null;
+		BackfillProgress backfill = reachable ? shown(this.backfill.progress(status.migrationId()), status) : null;
 		return new MigrationDescriptor(status.migration().table().toString(), status.migration().sync().value(),
 				status.requested().value(), status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),

@@ -87,8 +87,8 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 			String budget = Double.isFinite(increase)
 					? BigDecimal.valueOf(increase * 100).stripTrailingZeros().toPlainString() + "%" : null;
 			Long ceiling = (settings.maxRowsPerSecond() > 0) ? settings.maxRowsPerSecond() : null;
-			String reason = (progress != null
-					&& (progress.state() == BackfillState.RUNNING || progress.state() == BackfillState.THROTTLED))
+			String reason = (progress != null && (progress.state() == BackfillState.RUNNING
+					|| progress.state() == BackfillState.THROTTLED || progress.state() == BackfillState.PENDING))
 							? progress.throttleReason() : null;
 			if (runnerGone != null) {
 				reason = runnerGone.description();

@@ -35,6 +35,11 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.RowCallbackHandler;
 
+import dev.zdm.actuate.endpoint.MigrationDescriptor;
+import dev.zdm.actuate.endpoint.ZdmEndpoint;
+import dev.zdm.internal.ddl.DdlHistoryRepository;
+import dev.zdm.internal.locks.LockFiguresSampler;
+import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
@@ -391,6 +396,14 @@ class BackfillTests {
 		assertThat(health.getDetails()).extractingByKey("void")
 			.asString()
 			.contains("backfill=verification voided: instance void-old runs expand");
+		// so does the endpoint: the copy's record says verified until it runs again
+		assertThat(this.service.progress("void").state()).isEqualTo(BackfillState.VERIFIED);
+		MigrationDescriptor described = new ZdmEndpoint(old,
+				new LockFiguresSampler(new LockInspector(postgres.dataSource())), this.service,
+				new DdlHistoryRepository(postgres.dataSource()), null, null, null, null, null, null, null, null)
+			.migration("void");
+		assertThat(described.backfill().state()).isEqualTo(BackfillState.PENDING);
+		assertThat(described.pacing().heldBackBy()).startsWith("verification voided: instance void-old runs expand");
 		this.jdbc.update("UPDATE void_users SET email = 'OLD-ONLY@EXAMPLE.COM' WHERE id <= 10");
 		old.stop();
 		awaitVerified("void", Duration.ofSeconds(20));
