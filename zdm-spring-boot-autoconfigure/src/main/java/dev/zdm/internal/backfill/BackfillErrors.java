@@ -1,5 +1,6 @@
 package dev.zdm.internal.backfill;
 
+import java.io.IOException;
 import java.sql.SQLException;
 
 import org.jspecify.annotations.Nullable;
@@ -92,13 +93,30 @@ public final class BackfillErrors {
 	 */
 	static String describe(Throwable ex) {
 		Throwable cause = (ex instanceof DataAccessException dataAccess) ? dataAccess.getMostSpecificCause() : ex;
-		String message = (cause.getMessage() != null) ? cause.getMessage().strip() : "";
-		// the description goes inside a sentence: a message's own full stop would double
-		// it
+		String message = message(cause);
+		if (!message.isEmpty()) {
+			return cause.getClass().getSimpleName() + ": " + message;
+		}
+		// a cause that says nothing, as the EOFException of a connection the server
+		// closed: the innermost failure around it that does, and the cause's type
+		Throwable described = null;
+		for (Throwable outer = ex; outer != null && outer != cause; outer = outer.getCause()) {
+			if (!message(outer).isEmpty()) {
+				described = outer;
+			}
+		}
+		String lost = (cause instanceof IOException) ? "; the connection to the database was lost" : "";
+		return (described != null) ? described.getClass().getSimpleName() + ": " + message(described) + " ("
+				+ cause.getClass().getSimpleName() + lost + ")" : cause.getClass().getSimpleName() + lost;
+	}
+
+	// the description goes inside a sentence: a message's own full stop would double it
+	private static String message(Throwable ex) {
+		String message = (ex.getMessage() != null) ? ex.getMessage().strip() : "";
 		if (message.endsWith(".") && !message.endsWith("..")) {
 			message = message.substring(0, message.length() - 1);
 		}
-		return cause.getClass().getSimpleName() + ": " + message;
+		return message;
 	}
 
 }

@@ -1,10 +1,14 @@
 package dev.zdm.internal.backfill;
 
+import java.io.EOFException;
 import java.sql.SQLException;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.PSQLState;
 
+import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.DataIntegrityViolationException;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,6 +32,20 @@ class BackfillErrorsTests {
 			.endsWith("less than 10^3")
 			.doesNotContain("UPDATE orders");
 		assertThat(described + ". Mend the cause").doesNotContain("..");
+	}
+
+	@Test
+	void causeWithoutAMessageIsDescribedByTheFailureAroundIt() {
+		// as a database crash ends a batch: the driver's I/O error, caused by the end
+		// of the stream
+		PSQLException io = new PSQLException("An I/O error occurred while sending to the backend.",
+				PSQLState.CONNECTION_FAILURE, new EOFException());
+		String described = BackfillErrors.describe(new DataAccessResourceFailureException(
+				"PreparedStatementCallback; SQL [UPDATE orders ...]; " + io.getMessage(), io));
+		assertThat(described).isEqualTo("PSQLException: An I/O error occurred while sending to the backend "
+				+ "(EOFException; the connection to the database was lost)");
+		assertThat(BackfillErrors.describe(new EOFException()))
+			.isEqualTo("EOFException; the connection to the database was lost");
 	}
 
 	@Test
