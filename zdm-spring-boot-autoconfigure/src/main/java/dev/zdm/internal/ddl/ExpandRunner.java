@@ -345,10 +345,16 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 					}
 					failures++;
 					retryIn = this.settings.backoff(failures, this.random);
-					job.failed(String.valueOf(ex.getMessage()));
+					// a declaration refused once the expand ran (a misspelt target-key,
+					// say)
+					// says what to do, as it would at start-up
+					String error = (ex instanceof ZdmConfigurationException refused)
+							? refused.getMessage() + " Action: " + refused.getAction().replace('\n', ' ')
+							: String.valueOf(ex.getMessage());
+					job.failed(error);
 					logger.warn("zdm: the expand DDL of migration '" + id + "' failed (" + failures + " in a row); it "
 							+ "is run again in " + retryIn.toMillis() + " ms and the migration stays at expand until "
-							+ "it is done: " + ex.getMessage());
+							+ "it is done: " + error);
 				}
 				finally {
 					this.slots.release();

@@ -198,6 +198,38 @@ class ExpandRunnerTests {
 	}
 
 	@Test
+	void declarationRefusedOnceTheBackgroundExpandRanSaysWhatToDo() {
+		postgres.jdbc().execute("CREATE TABLE shipments (id bigint PRIMARY KEY, street text)");
+		String location = DdlTestScripts.write(this.scripts.resolve("shipments"), "V1__create_addresses.sql",
+				"CREATE TABLE shipment_addresses (shipment_id bigint PRIMARY KEY, street text);");
+		new MigrationStateRepository(postgres.dataSource()).register("shipments-address");
+		// the target key misspelt: only the table the expand creates can tell
+		MigrationDefinition migration = MigrationDefinition.builder("shipments-address")
+			.table("public.shipments")
+			.key("id")
+			.targetTable("shipment_addresses")
+			.targetKey("shipment_idd")
+			.up("street", "street")
+			.expandLocations(List.of(location))
+			.build();
+		DdlRunners background = DdlRunners.create(postgres.newDataSource("expand-refused", 4), this.settings,
+				ExpandSettings.defaults(), this.instance, Duration.ofSeconds(5), List.of());
+		background.expand().beforeJoin(migration, MigrationState.initial(migration.id()));
+		await().atMost(Duration.ofSeconds(20))
+			.until(() -> background.expand().expandProgress(migration.id()).lastError() != null);
+		assertThat(background.expand().expandProgress(migration.id()).lastError()).contains("'shipment_idd'")
+			.contains("Action: ")
+			.contains("Did you mean 'shipment_id'?")
+			.contains("correcting the declaration and starting again is enough");
+		// and the held-back reason, between two tries
+		await().atMost(Duration.ofSeconds(20))
+			.pollInterval(Duration.ofMillis(5))
+			.until(() -> String.valueOf(background.expand().limit(migration).reason())
+				.contains("Did you mean 'shipment_id'?"));
+		background.destroy();
+	}
+
+	@Test
 	void expandRunsOnlyPendingScriptsAndRecordsThemInItsOwnFlywayHistory() {
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("CREATE TABLE orders (id bigint PRIMARY KEY, total int)");
