@@ -1,5 +1,6 @@
 package dev.zdm.internal.ddl;
 
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -135,8 +136,20 @@ final class ClaimedDdlStep {
 				catch (RuntimeException ex) {
 					this.retryAfter.put(migrationId, Instant.now().plus(this.retryWait));
 					onFailure.accept(ex);
-					this.logger.error("zdm: " + this.step + " of migration '" + migrationId + "' failed; it is retried "
-							+ "after " + this.retryWait + ": " + ex.getMessage(), ex);
+					if (lostConnection(ex)) {
+						// a database restart: nothing to mend, and the step is resumed
+						// where
+						// it stopped, here or by another instance that gets the lock
+						// first
+						this.logger.warn("zdm: " + this.step + " of migration '" + migrationId + "' lost its "
+								+ "database connection (a restart of the database?); it is resumed where it stopped, "
+								+ "by this instance after " + this.retryWait + " or by another one first: "
+								+ ex.getMessage());
+					}
+					else {
+						this.logger.error("zdm: " + this.step + " of migration '" + migrationId + "' failed; it is "
+								+ "retried after " + this.retryWait + ": " + ex.getMessage(), ex);
+					}
 				}
 				finally {
 					this.running.remove(migrationId);
@@ -222,6 +235,18 @@ final class ClaimedDdlStep {
 					+ "one records nothing and leaves the step to it");
 			return false;
 		}
+	}
+
+	// a connection failure (SQLSTATE class 08, as the pool's "Connection is closed" and
+	// the driver's I/O errors) or the server shutting down (57P01 to 57P03)
+	static boolean lostConnection(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof SQLException sql && sql.getSQLState() != null
+					&& (sql.getSQLState().startsWith("08") || sql.getSQLState().matches("57P0[123]"))) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**
