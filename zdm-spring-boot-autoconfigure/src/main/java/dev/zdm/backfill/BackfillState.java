@@ -8,8 +8,9 @@ import com.fasterxml.jackson.annotation.JsonValue;
 public enum BackfillState {
 
 	/**
-	 * Not started yet; or, as {@code /actuator/zdm} shows it, verified once but to run
-	 * again, its verification having been voided since.
+	 * Not started yet; or, as {@code /actuator/zdm} shows it, waiting for an instance to
+	 * take it over, the instance that ran it having left the fleet, or verified once but
+	 * to run again, its verification having been voided since.
 	 */
 	PENDING,
 

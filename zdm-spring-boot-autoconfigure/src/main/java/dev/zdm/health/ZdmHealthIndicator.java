@@ -143,9 +143,9 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 				}
 				else {
 					BackfillRunnerGone gone = BackfillRunnerGone.of(status, progress);
-					details.put("backfill",
-							progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : "")
-									+ ((gone != null) ? " (" + gone.description() + ")" : ""));
+					details.put("backfill", (gone != null)
+							? BackfillState.PENDING.value() + " (" + gone.description() + ")"
+							: progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : ""));
 					if (gone != null && gone.stalled()) {
 						problems.add("backfill stalled: " + gone.description());
 					}

@@ -96,13 +96,15 @@ final class MigrationDescriber {
 	 */
 	MigrationDescriptor describe(MigrationStatus status, boolean reachable) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
-		BackfillProgress backfill = reachable ? shown(this.backfill.progress(status.migrationId()), status) : null;
+		BackfillProgress stored = reachable ? this.backfill.progress(status.migrationId()) : null;
+		BackfillRunnerGone gone = BackfillRunnerGone.of(status, stored);
+		BackfillProgress backfill = (gone != null) ? gone.shown(stored) : shown(stored, status);
 		return new MigrationDescriptor(status.migration().table().toString(), status.migration().sync().value(),
 				status.requested().value(), status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
 				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
 				PacingDescriptor.of((reachable && this.tuning != null) ? this.tuning.effective(status.migration())
-						: status.migration().backfill(), backfill, BackfillRunnerGone.of(status, backfill)),
+						: status.migration().backfill(), backfill),
 				(reachable && this.tuning != null && status.migration().hasBackfill())
 						? this.tuning.describe(status.migration()) : null,
 				reachable ? this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS)

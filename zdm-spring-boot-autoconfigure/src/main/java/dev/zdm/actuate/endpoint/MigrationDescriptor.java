@@ -14,7 +14,6 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.backfill.BackfillHoldBack;
 import dev.zdm.internal.backfill.BackfillOverrides;
-import dev.zdm.internal.backfill.BackfillRunnerGone;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.ddl.AbandonProgress;
 import dev.zdm.internal.ddl.DdlStatus;
@@ -70,7 +69,7 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 	 * none
 	 * @param heldBackBy what holds the backfill back now and by how much, or {@code null}
 	 * if nothing does; its runner having gone, when the instance that ran it has left the
-	 * fleet, and who takes it over
+	 * fleet, and who takes it over; its verification having been voided
 	 * @param queued whether the backfill waits in the fleet's queue for a slot
 	 * @param maxWalArchiveBacklog the WAL segments waiting for the archiver above which
 	 * the backfill holds back, or {@code null} if it does not hold back for them
@@ -81,8 +80,7 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 			@Nullable String heldBackBy, boolean queued, @Nullable Long maxWalArchiveBacklog,
 			@Nullable String maxWalRate) {
 
-		static PacingDescriptor of(BackfillSettings settings, @Nullable BackfillProgress progress,
-				@Nullable BackfillRunnerGone runnerGone) {
+		static PacingDescriptor of(BackfillSettings settings, @Nullable BackfillProgress progress) {
 			double increase = settings.maxLatencyIncrease();
 			String budget = Double.isFinite(increase)
 					? BigDecimal.valueOf(increase * 100).stripTrailingZeros().toPlainString() + "%" : null;
@@ -90,10 +88,7 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 			String reason = (progress != null && (progress.state() == BackfillState.RUNNING
 					|| progress.state() == BackfillState.THROTTLED || progress.state() == BackfillState.PENDING))
 							? progress.throttleReason() : null;
-			if (runnerGone != null) {
-				reason = runnerGone.description();
-			}
-			boolean queued = reason != null && runnerGone == null && progress.state() == BackfillState.THROTTLED
+			boolean queued = reason != null && progress.state() == BackfillState.THROTTLED
 					&& reason.startsWith(BackfillHoldBack.QUEUED);
 			Long backlog = (settings.maxWalArchiveBacklog() > 0) ? settings.maxWalArchiveBacklog() : null;
 			String walRate = (settings.maxWalRate() > 0) ? perSecond(settings.maxWalRate()) : null;

@@ -56,6 +56,17 @@ public record BackfillRunnerGone(String description, boolean stalled) {
 					+ "over: it resumes from its checkpoint once one does", true));
 	}
 
+	/**
+	 * Return the progress as an operator reads it while the runner is gone: waiting for
+	 * an instance to take it over ({@code pending}), holding back for this reason, rather
+	 * than in the state the gone runner last wrote.
+	 * @param progress the stored progress
+	 * @return the progress as shown
+	 */
+	public BackfillProgress shown(BackfillProgress progress) {
+		return progress.withState(BackfillState.PENDING, this.description);
+	}
+
 	private static boolean isRunning(BackfillState state) {
 		return state == BackfillState.RUNNING || state == BackfillState.THROTTLED || state == BackfillState.VERIFYING;
 	}

@@ -398,10 +398,7 @@ class BackfillTests {
 			.contains("backfill=verification voided: instance void-old runs expand");
 		// so does the endpoint: the copy's record says verified until it runs again
 		assertThat(this.service.progress("void").state()).isEqualTo(BackfillState.VERIFIED);
-		MigrationDescriptor described = new ZdmEndpoint(old,
-				new LockFiguresSampler(new LockInspector(postgres.dataSource())), this.service,
-				new DdlHistoryRepository(postgres.dataSource()), null, null, null, null, null, null, null, null)
-			.migration("void");
+		MigrationDescriptor described = endpoint(old).migration("void");
 		assertThat(described.backfill().state()).isEqualTo(BackfillState.PENDING);
 		assertThat(described.pacing().heldBackBy()).startsWith("verification voided: instance void-old runs expand");
 		this.jdbc.update("UPDATE void_users SET email = 'OLD-ONLY@EXAMPLE.COM' WHERE id <= 10");
@@ -454,6 +451,12 @@ class BackfillTests {
 		this.heartbeats.get("late-b").awaitHeartbeats(2);
 		assertThat(reading.status("late").state().isContracted()).isTrue();
 		assertThat(health(reading, sampler).getDetails()).extractingByKey("late").asString().doesNotContain("problems");
+	}
+
+	private ZdmEndpoint endpoint(PhaseController controller) {
+		return new ZdmEndpoint(controller, new LockFiguresSampler(new LockInspector(postgres.dataSource())),
+				this.service, new DdlHistoryRepository(postgres.dataSource()), null, null, null, null, null, null, null,
+				null);
 	}
 
 	private static Health health(PhaseController controller, BackfillProgressSampler sampler) {
@@ -521,8 +524,12 @@ class BackfillTests {
 			sampler.afterHeartbeat(dualWriting.status("orphan"));
 			assertThat(health(dualWriting, sampler).getDetails()).extractingByKey("orphan")
 				.asString()
-				.contains("backfill=" + orphaned.state().value() + " (runner orphan-a is gone")
+				.contains("backfill=pending (runner orphan-a is gone")
 				.contains("problems=[backfill stalled: runner orphan-a is gone");
+			MigrationDescriptor described = endpoint(dualWriting).migration("orphan");
+			assertThat(described.backfill().state()).isEqualTo(BackfillState.PENDING);
+			assertThat(described.backfill().throttleReason()).isEqualTo(gone.description());
+			assertThat(described.pacing().heldBackBy()).isEqualTo(gone.description());
 			// an instance deployed at backfill takes it over from its checkpoint
 			PhaseController taker = start("orphan-c", migration);
 			await().atMost(Duration.ofSeconds(20))
