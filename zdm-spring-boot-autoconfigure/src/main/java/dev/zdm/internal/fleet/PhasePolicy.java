@@ -136,8 +136,9 @@ public class PhasePolicy {
 	public void refuseImpossible(MigrationDefinition migration, MigrationState state) {
 		if (state.isContracted() && migration.requestedPhase() == Phase.ABANDON) {
 			throw new ZdmConfigurationException(migration.id(),
-					"requests abandon, but its contract DDL already ran at " + state.contractedAt() + " (on instance "
-							+ state.contractedBy() + "), so the old schema is gone and there is nothing to go back to",
+					"requests abandon, but its contract DDL already ran or runs now (claimed at " + state.contractedAt()
+							+ " by instance " + state.contractedBy()
+							+ "), so the old schema is gone and there is nothing to go back to",
 					"Set zdm.migrations." + migration.id() + ".phase=contract. A contracted migration cannot be "
 							+ "abandoned; to undo it, write a new migration that goes the other way.");
 		}
@@ -151,8 +152,8 @@ public class PhasePolicy {
 		}
 		if (state.isContracted() && migration.requestedPhase() != Phase.CONTRACT) {
 			throw new ZdmConfigurationException(migration.id(),
-					"requests phase " + migration.requestedPhase() + ", but its contract DDL already ran at "
-							+ state.contractedAt() + " (on instance " + state.contractedBy()
+					"requests phase " + migration.requestedPhase() + ", but its contract DDL already ran or runs now "
+							+ "(claimed at " + state.contractedAt() + " by instance " + state.contractedBy()
 							+ "), so the old schema is gone",
 					"Set zdm.migrations." + migration.id() + ".phase=contract and deploy code that uses the new "
 							+ "schema only. A contracted migration cannot go back.");
