@@ -51,9 +51,6 @@ public class DdlHistoryRepository {
 			/* zdm */ UPDATE zdm_ddl_step SET state = ?, finished_at = now(), error = ? WHERE migration_id = ? AND step = ?
 			""";
 
-	// a run's failure or pause is recorded only while its step is still that run's: an
-	// instance whose session was lost (a database restart) may tell of its failure after
-	// another instance has taken the step over, or finished it
 	private static final String STOP_STEP = """
 			/* zdm */ UPDATE zdm_ddl_step SET state = ?, finished_at = now(), error = ?
 			WHERE migration_id = ? AND step = ? AND instance_id = ? AND state = 'running'
