@@ -114,7 +114,8 @@ public record ExpandProgress(String migrationId, State state, @Nullable Instant 
 		 * through the endpoint (see {@link ExpandProgress#pause()}), or
 		 * {@code zdm.migrations.<id>.expand-paused} is set on this instance.
 		 */
-		PAUSED("is paused by zdm.migrations.<id>.expand-paused on this instance"),
+		PAUSED("is paused by zdm.migrations.<id>.expand-paused on this instance; it moves on once an instance "
+				+ "without it has run the expand"),
 
 		/** It is done. */
 		DONE("is done");
