@@ -135,8 +135,8 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 				// says failed; a paused one says it once
 				boolean saysPaused = progress.state() == BackfillState.FAILED
 						|| progress.state() == BackfillState.PAUSED;
-				String voided = status.state().verificationVoidReason();
-				if (progress.state() == BackfillState.VERIFIED && !status.state().isVerified() && voided != null) {
+				String voided = status.state().voidedVerification();
+				if (progress.state() == BackfillState.VERIFIED && voided != null) {
 					// the copy's last verification no longer holds: it runs again
 					// once the whole fleet keeps both sides in sync
 					details.put("backfill", "verification voided: " + voided);

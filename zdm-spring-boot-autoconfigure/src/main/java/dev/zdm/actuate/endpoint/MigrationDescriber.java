@@ -70,16 +70,15 @@ final class MigrationDescriber {
 	// a verification voided since: the record says verified until a runner takes the
 	// backfill up again, which it does once the fleet allows
 	private static @Nullable BackfillProgress shown(@Nullable BackfillProgress progress, MigrationStatus status) {
-		String voided = status.state().verificationVoidReason();
-		if (progress == null || progress.state() != BackfillState.VERIFIED || status.state().isVerified()
-				|| voided == null) {
+		String voided = status.state().voidedVerification();
+		if (progress == null || progress.state() != BackfillState.VERIFIED || voided == null) {
 			return progress;
 		}
 		return progress.withState(BackfillState.PENDING, "verification voided: " + voided
 				+ "; the backfill runs again, rewriting only rows that disagree, and verifies again");
 	}
 
-	private static @Nullable ContractCheck shown(FinalContractCheck check, MigrationStatus status) {
+	static @Nullable ContractCheck shown(FinalContractCheck check, MigrationStatus status) {
 		ContractCheck stored = check.repository().find(status.migrationId());
 		return (stored != null) ? stored.shown(status.state().isContracted()) : null;
 	}

@@ -453,8 +453,7 @@ public class ZdmEndpoint {
 			throw new InvalidEndpointRequestException(String.valueOf(ex.getMessage()), String.valueOf(ex.getMessage()));
 		}
 		this.recorder.record(id, recorded);
-		return Objects.requireNonNull(check.repository().find(id))
-			.shown(this.controller.status(id).state().isContracted());
+		return Objects.requireNonNull(MigrationDescriber.shown(check, this.controller.status(id)));
 	}
 
 	/**

@@ -345,9 +345,8 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 					}
 					failures++;
 					retryIn = this.settings.backoff(failures, this.random);
-					// a declaration refused once the expand ran (a misspelt target-key,
-					// say)
-					// says what to do, as it would at start-up
+					// a declaration refused once the expand ran (a misspelt
+					// target-key) says what to do, as it would at start-up
 					String error = (ex instanceof ZdmConfigurationException refused)
 							? refused.getMessage() + " Action: " + refused.getAction().replace('\n', ' ')
 							: String.valueOf(ex.getMessage());

@@ -74,4 +74,14 @@ public record MigrationState(String migrationId, @Nullable Instant contractedAt,
 		return this.verifiedAt != null;
 	}
 
+	/**
+	 * Why an earlier verification no longer holds, while the backfill is not verified
+	 * again.
+	 * @return the reason it was voided, or {@code null} if it is verified or was never
+	 * voided
+	 */
+	public @Nullable String voidedVerification() {
+		return isVerified() ? null : this.verificationVoidReason;
+	}
+
 }
