@@ -262,7 +262,9 @@ class BackfillTests {
 		BackfillVerification first = this.service.progress("owed").verification();
 		// rows written on the old side alone, which the verification asked for repairs
 		int written = this.jdbc.update("UPDATE owed_users SET email_address = 'behind its back' WHERE id % 100 = 0");
-		try (Traffic traffic = new Traffic("owed_users", 3_000, true)) {
+		// the writers leave those rows alone: a write through the application would
+		// bring them back in sync before the verification reaches them
+		try (Traffic traffic = new Traffic("owed_users", 3_000, true, (id) -> id % 100 == 0)) {
 			this.service.verify("owed");
 			await().atMost(Duration.ofSeconds(20)).until(() -> {
 				VerificationProgress verifying = this.service.progress("owed").verifying();
