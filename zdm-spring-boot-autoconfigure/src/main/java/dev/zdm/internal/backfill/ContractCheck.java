@@ -30,7 +30,8 @@ public record ContractCheck(String migrationId, boolean held, Instant checkedAt,
 
 	/**
 	 * Return this check as an operator reads it: {@code held} only while it holds the
-	 * contract back, not once an operator overrode it or the contract has run; the rest
+	 * contract back, not once an operator overrode it or the contract has run; then its
+	 * {@code reason} (which says how to release the contract) is gone too, and the rest
 	 * (what it found, the override's reason) is kept as the record of it.
 	 * @param contracted whether the migration is contracted
 	 * @return the check as shown
@@ -41,7 +42,7 @@ public record ContractCheck(String migrationId, boolean held, Instant checkedAt,
 			return this;
 		}
 		return new ContractCheck(this.migrationId, false, this.checkedAt, this.checkedBy, this.rowsChecked,
-				this.rowsDisagreeing, this.rows, this.writers, this.reason, this.recheckRequested, this.overrideReason);
+				this.rowsDisagreeing, this.rows, this.writers, null, this.recheckRequested, this.overrideReason);
 	}
 
 }

@@ -196,6 +196,7 @@ class FinalContractCheckTests {
 		ContractCheck answered = (ContractCheck) endpoint.ddl("over", "contract", "override",
 				"rows 2 to 20 are test data", alice);
 		assertThat(answered.held()).as("overridden: it no longer holds the contract back").isFalse();
+		assertThat(answered.reason()).as("nor says how to release it").isNull();
 		assertThat(answered.rowsDisagreeing()).as("what it found is kept").isEqualTo(10);
 		await().atMost(Duration.ofSeconds(30)).until(() -> tableExists("over_contracted"));
 		assertThat(contract(endpoint).actions()).singleElement().satisfies((action) -> {
@@ -205,6 +206,7 @@ class FinalContractCheckTests {
 		});
 		assertThat(contract(endpoint).contractCheck().overrideReason()).isEqualTo("rows 2 to 20 are test data");
 		assertThat(contract(endpoint).contractCheck().held()).isFalse();
+		assertThat(contract(endpoint).contractCheck().reason()).isNull();
 		assertThat(contract(endpoint).contractCheck().rowsDisagreeing()).isEqualTo(10);
 	}
 
