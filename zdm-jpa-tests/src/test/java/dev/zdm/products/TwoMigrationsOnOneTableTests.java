@@ -136,9 +136,14 @@ class TwoMigrationsOnOneTableTests {
 	private void traffic(AtomicBoolean running) {
 		ThreadLocalRandom random = ThreadLocalRandom.current();
 		while (running.get()) {
-			Instance instance = this.rotation.get(random.nextInt(this.rotation.size()));
+			List<Instance> serving = List.copyOf(this.rotation);
+			Instance instance = serving.get(random.nextInt(serving.size()));
 			instance.inFlight().incrementAndGet();
 			try {
+				if (!this.rotation.contains(instance)) {
+					// retired between the pick and the count: retire may have closed it
+					continue;
+				}
 				int choice = random.nextInt(10);
 				if (choice < 4) {
 					create(instance, random);

@@ -52,7 +52,9 @@ class BackfillFailoverTests {
 				"zdm.migrations.failover.backfill.initial-batch-size=" + BATCH,
 				"zdm.migrations.failover.backfill.min-batch-size=" + BATCH,
 				"zdm.migrations.failover.backfill.max-batch-size=" + BATCH,
-				"zdm.migrations.failover.backfill.pause=20ms", "zdm.migrations.failover.backfill.vacuum-every-rows=0");
+				"zdm.migrations.failover.backfill.pause=20ms", "zdm.migrations.failover.backfill.vacuum-every-rows=0",
+				// a copy of at least 10 s: the kill lands in it even on a slow machine
+				"zdm.migrations.failover.backfill.max-rows-per-second=3000");
 
 	@Test
 	void backfillResumesFromCheckpointAfterRunnerDies() {

@@ -146,7 +146,7 @@ class BackfillTests {
 	void pauseAndResumeWorkFleetWide() throws Exception {
 		createUsers("paused_users", 20_000);
 		start("pause-a",
-				migration("pause", "paused_users", Phase.BACKFILL, settings(200, 200, 200, Duration.ofMillis(20))));
+				migration("pause", "paused_users", Phase.BACKFILL, settings(200, 200, 200, Duration.ofMillis(100))));
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("pause") > 1000);
 		this.service.pause("pause");
 		// the pause is stored at once; the runner sees it at its next checkpoint, commits
@@ -171,7 +171,9 @@ class BackfillTests {
 		BackfillSettings settings = BackfillSettings.builder()
 			.batchSizes(200, 200, 200)
 			.targetBatchDuration(Duration.ofMillis(50))
-			.pause(Duration.ofMillis(20))
+			// 100 batches of at least 100 ms: the copy is still running when the lock is
+			// taken, even on a slow machine
+			.pause(Duration.ofMillis(100))
 			.lockTimeout(Duration.ofMillis(200))
 			.statementTimeout(Duration.ofSeconds(5))
 			.maxLockWaiters(1)

@@ -102,8 +102,9 @@ class CrossTableBackfillTests {
 	void verificationResumesFromItsCheckpointAfterRunnerDies() throws Exception {
 		int rows = 40_000;
 		LiveWorkload.create(postgres, "taken", true, rows);
+		// a verification of at least 12 s: the runner dies in it even on a slow machine
 		BackfillSettings settings = BackfillFixtures.settings(5000, 1000, 20_000, Duration.ZERO)
-			.withVerification(500, Duration.ofMillis(40));
+			.withVerification(500, Duration.ofMillis(150));
 		start("taken-a", migration("taken", "taken", Phase.BACKFILL, settings));
 		await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(10)).until(() -> {
 			BackfillProgress progress = this.service.progress("taken");

@@ -163,6 +163,11 @@ class PartitionedTableMigrationTests {
 		writes.high = 120_000;
 		// rows behind the copy's checkpoint: the copy does not see them, the verification
 		// repairs them
+		// the writers write the attached partition too, but leave its one-sided rows
+		// alone
+		// until they are verified: a write through the application would bring them in
+		// sync before the verification reaches them
+		writes.leaveAttachedRows = true;
 		attach("_old", -20_000, -10_000);
 		writes.low = -20_000;
 		BackfillProgress atAttach = this.service.progress(this.id);
@@ -182,6 +187,7 @@ class PartitionedTableMigrationTests {
 		assertThat(progress.verification().succeeded()).isTrue();
 		assertThat(progress.verification().rowsRepaired()).as("rows of the partition attached behind the copy")
 			.isGreaterThan(4_500);
+		writes.leaveAttachedRows = false;
 		assertThat(progress.rowsEstimated()).as("estimated from the partitions").isGreaterThanOrEqualTo(ROWS);
 		assertThat(this.jdbc.queryForObject("SELECT last_key FROM zdm_backfill WHERE migration_id = ?", String.class,
 				this.id))
@@ -390,6 +396,12 @@ class PartitionedTableMigrationTests {
 
 		volatile long high = 80_000;
 
+		/**
+		 * Whether the writers leave alone the rows {@link #attach} put in the partition
+		 * attached behind the copy (its even keys; odd keys are still inserted there).
+		 */
+		volatile boolean leaveAttachedRows;
+
 		final AtomicLong inserts = new AtomicLong();
 
 		final AtomicLong updates = new AtomicLong();
@@ -433,7 +445,7 @@ class PartitionedTableMigrationTests {
 				while (this.writing.get()) {
 					long id = random.nextLong(this.low, this.high);
 					id = id - Math.floorMod(id, WRITERS) + owner;
-					if (id >= this.high) {
+					if (id >= this.high || (this.leaveAttachedRows && id < -10_000 && Math.floorMod(id, 2) == 0)) {
 						continue;
 					}
 					List<Supplier<Phase>> followed = this.phases;

@@ -133,7 +133,7 @@ class ContractTests {
 		readNew.stop();
 		// each heartbeat of instance-a gives it its chance to claim the contract
 		await().during(Duration.ofSeconds(5))
-			.atMost(Duration.ofSeconds(6))
+			.atMost(Duration.ofSeconds(15))
 			.until(() -> !new MigrationStateRepository(postgres.dataSource()).find(migration.id()).isContracted());
 		assertThat(contract.status(migration.id()).fleet()).extracting(FleetMember::instanceId)
 			.as("the instance that left is no member")
