@@ -151,11 +151,7 @@ final class AgreementCheck {
 			.append(':');
 		for (Map<String, Object> row : rows) {
 			message.append("\n  - ");
-			StringJoiner keyText = new StringJoiner(", ");
-			for (int k = 0; k < key.size(); k++) {
-				keyText.add(key.get(k).name() + "=" + row.get("k" + k));
-			}
-			message.append(keyText).append(':');
+			message.append(keyText(key, row, "k")).append(':');
 			int d = 0;
 			for (Map.Entry<SqlIdentifier, String> derivation : derivations.entrySet()) {
 				Object actual = row.get("d" + d);
@@ -198,20 +194,31 @@ final class AgreementCheck {
 	private @Nullable String checkCrossTable(MigrationDefinition migration, boolean onlyTargetRows) {
 		Map<SqlIdentifier, String> up = migration.up();
 		TableName targetTable = migration.targetTable();
-		SqlIdentifier targetKey = migration.targetKey();
-		if (up.isEmpty() || targetTable == null || targetKey == null) {
+		List<SqlIdentifier> key = migration.key();
+		List<SqlIdentifier> targetKey = migration.targetKeys();
+		if (up.isEmpty() || targetTable == null || key.isEmpty() || targetKey.size() != key.size()) {
 			return null;
 		}
-		SqlIdentifier key = migration.key().get(0);
 		List<SqlIdentifier> sources = new ArrayList<>(migration.down().keySet());
+		// each side's key columns as zdm_k0, zdm_k1, ..., and a marker of the row's
+		// presence
 		StringJoiner sourceSelect = new StringJoiner(", ", "SELECT ", " FROM " + migration.table().quoted());
 		StringJoiner targetSelect = new StringJoiner(", ", "SELECT ", " FROM " + targetTable.quoted());
-		sourceSelect.add(key.quoted() + " AS zdm_key");
-		targetSelect.add(targetKey.quoted() + " AS zdm_key");
+		sourceSelect.add("true AS zdm_present");
+		targetSelect.add("true AS zdm_present");
+		StringJoiner on = new StringJoiner(" AND ");
+		StringJoiner order = new StringJoiner(", ");
+		StringJoiner select = new StringJoiner(", ");
+		for (int k = 0; k < key.size(); k++) {
+			sourceSelect.add(key.get(k).quoted() + " AS zdm_k" + k);
+			targetSelect.add(targetKey.get(k).quoted() + " AS zdm_k" + k);
+			on.add("zdm_target.zdm_k" + k + " = zdm_source.zdm_k" + k);
+			order.add("coalesce(zdm_source.zdm_k" + k + ", zdm_target.zdm_k" + k + ")");
+			select.add("zdm_source.zdm_k" + k + "::text AS sk" + k).add("zdm_target.zdm_k" + k + "::text AS tk" + k);
+		}
+		select.add("zdm_source.zdm_present AS sp").add("zdm_target.zdm_present AS tp");
 		StringJoiner expected = new StringJoiner(", ", "ROW(", ")");
 		StringJoiner actual = new StringJoiner(", ", "ROW(", ")");
-		StringJoiner select = new StringJoiner(", ");
-		select.add("zdm_source.zdm_key::text AS sk").add("zdm_target.zdm_key::text AS tk");
 		int i = 0;
 		for (Map.Entry<SqlIdentifier, String> derivation : up.entrySet()) {
 			sourceSelect.add("(" + derivation.getValue() + ") AS zdm_e" + i);
@@ -225,16 +232,16 @@ final class AgreementCheck {
 			sourceSelect.add(sources.get(s).quoted() + " AS zdm_s" + s);
 			select.add("zdm_source.zdm_s" + s + "::text AS s" + s);
 		}
-		String joined = " FROM (" + sourceSelect + ") AS zdm_source FULL JOIN (" + targetSelect
-				+ ") AS zdm_target ON zdm_target.zdm_key = zdm_source.zdm_key";
-		String missing = "zdm_target.zdm_key IS NULL";
-		String extra = "zdm_source.zdm_key IS NULL";
-		String different = "(zdm_source.zdm_key IS NOT NULL AND zdm_target.zdm_key IS NOT NULL AND " + expected
-				+ " IS DISTINCT FROM " + actual + ")";
+		String joined = " FROM (" + sourceSelect + ") AS zdm_source FULL JOIN (" + targetSelect + ") AS zdm_target ON "
+				+ on;
+		String missing = "zdm_target.zdm_present IS NULL";
+		String extra = "zdm_source.zdm_present IS NULL";
+		String different = "(zdm_source.zdm_present AND zdm_target.zdm_present AND " + expected + " IS DISTINCT FROM "
+				+ actual + ")";
 		String where = (onlyTargetRows ? "" : missing + " OR ") + extra + " OR " + different;
 		Map<String, Object> counts = this.jdbc.queryForMap("SELECT count(*) FILTER (WHERE " + missing
 				+ ") AS missing, count(*) FILTER (WHERE " + extra + ") AS extra, count(*) FILTER (WHERE " + different
-				+ ") AS different, count(zdm_source.zdm_key) AS sources, count(zdm_target.zdm_key) AS targets"
+				+ ") AS different, count(zdm_source.zdm_present) AS sources, count(zdm_target.zdm_present) AS targets"
 				+ joined);
 		long missingCount = onlyTargetRows ? 0 : ((Number) counts.get("missing")).longValue();
 		long extraCount = ((Number) counts.get("extra")).longValue();
@@ -243,8 +250,8 @@ final class AgreementCheck {
 		if (count == 0) {
 			return null;
 		}
-		List<Map<String, Object>> rows = this.jdbc.queryForList("SELECT " + select + joined + " WHERE " + where
-				+ " ORDER BY coalesce(zdm_source.zdm_key, zdm_target.zdm_key) LIMIT " + ROWS_SHOWN);
+		List<Map<String, Object>> rows = this.jdbc.queryForList(
+				"SELECT " + select + joined + " WHERE " + where + " ORDER BY " + order + " LIMIT " + ROWS_SHOWN);
 		StringBuilder message = new StringBuilder();
 		message.append(count)
 			.append(" rows disagree between ")
@@ -265,10 +272,8 @@ final class AgreementCheck {
 		message.append(kinds).append((count > ROWS_SHOWN) ? " (first " + ROWS_SHOWN + " shown)" : "").append(':');
 		for (Map<String, Object> row : rows) {
 			message.append("\n  - ");
-			if (row.get("tk") == null) {
-				message.append(key.name())
-					.append('=')
-					.append(row.get("sk"))
+			if (row.get("tp") == null) {
+				message.append(keyText(key, row, "sk"))
 					.append(": no row in ")
 					.append(targetTable)
 					.append(" where up gives");
@@ -282,10 +287,8 @@ final class AgreementCheck {
 				}
 				message.append(';');
 			}
-			else if (row.get("sk") == null) {
-				message.append(targetKey.name())
-					.append('=')
-					.append(row.get("tk"))
+			else if (row.get("sp") == null) {
+				message.append(keyText(targetKey, row, "tk"))
 					.append(": extra row in ")
 					.append(targetTable)
 					.append(", no row in ")
@@ -302,7 +305,7 @@ final class AgreementCheck {
 				message.append(';');
 			}
 			else {
-				message.append(key.name()).append('=').append(row.get("sk")).append(':');
+				message.append(keyText(key, row, "sk")).append(':');
 				int d = 0;
 				for (Map.Entry<SqlIdentifier, String> derivation : up.entrySet()) {
 					Object value = row.get("d" + d);
@@ -321,7 +324,7 @@ final class AgreementCheck {
 					d++;
 				}
 			}
-			if (row.get("sk") != null && !sources.isEmpty()) {
+			if (row.get("sp") != null && !sources.isEmpty()) {
 				StringJoiner sourceText = new StringJoiner(", ", " (", ")");
 				for (int s = 0; s < sources.size(); s++) {
 					sourceText.add(sources.get(s).name() + "=" + literal(row.get("s" + s)));
@@ -330,6 +333,21 @@ final class AgreementCheck {
 			}
 		}
 		return message.toString();
+	}
+
+	/**
+	 * Render a row's key as {@code name=value}, one per key column.
+	 * @param columns the key's columns
+	 * @param row the row, with the key's values as {@code prefix0}, {@code prefix1}, ...
+	 * @param prefix the prefix of the key's values in the row
+	 * @return the key as text
+	 */
+	private static String keyText(List<SqlIdentifier> columns, Map<String, Object> row, String prefix) {
+		StringJoiner text = new StringJoiner(", ");
+		for (int k = 0; k < columns.size(); k++) {
+			text.add(columns.get(k).name() + "=" + row.get(prefix + k));
+		}
+		return text.toString();
 	}
 
 	private static String literal(@Nullable Object value) {

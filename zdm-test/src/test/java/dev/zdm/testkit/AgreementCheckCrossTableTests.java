@@ -103,6 +103,37 @@ class AgreementCheckCrossTableTests {
 		assertThat(disagreement.lines().filter((line) -> line.startsWith("  - "))).hasSize(10);
 	}
 
+	@Test
+	void aKeyOfSeveralColumnsIsMatchedOnEveryColumn() {
+		MigrationDefinition byTenant = MigrationDefinition.builder("accounts-address")
+			.table("accounts")
+			.key("tenant_id", "id")
+			.targetTable("account_addresses")
+			.targetKey("tenant_id", "account_id")
+			.up("street", "address_street")
+			.build();
+		this.jdbc.execute("CREATE TABLE accounts (tenant_id int, id bigint, address_street text, "
+				+ "PRIMARY KEY (tenant_id, id))");
+		this.jdbc.execute("CREATE TABLE account_addresses (tenant_id int, account_id bigint, street text, "
+				+ "PRIMARY KEY (tenant_id, account_id))");
+		// the same id under two tenants
+		this.jdbc.update("INSERT INTO accounts SELECT t, i, t || '-' || i || ' Main Street' "
+				+ "FROM generate_series(1, 2) AS t, generate_series(1, 10) AS i");
+		this.jdbc.update("INSERT INTO account_addresses SELECT tenant_id, id, address_street FROM accounts");
+		assertThat(this.check.check(byTenant, false)).isNull();
+		this.jdbc.update("UPDATE account_addresses SET street = 'x' WHERE tenant_id = 2 AND account_id = 4");
+		this.jdbc.update("DELETE FROM account_addresses WHERE tenant_id = 1 AND account_id = 9");
+		this.jdbc.update("INSERT INTO account_addresses VALUES (3, 4, 'nowhere')");
+		assertThat(this.check.check(byTenant, false))
+			.startsWith("3 rows disagree between accounts (20 rows) and account_addresses (20 rows): 1 missing in "
+					+ "account_addresses, 1 extra in account_addresses (no source row), 1 where a target column "
+					+ "does not hold what up gives for the source row:")
+			.contains("\n  - tenant_id=1, id=9: no row in account_addresses where up gives street='1-9 Main Street';")
+			.contains("\n  - tenant_id=2, id=4: street='x' but up address_street gives '2-4 Main Street';")
+			.contains("\n  - tenant_id=3, account_id=4: extra row in account_addresses, no row in accounts has "
+					+ "this key: street='nowhere';");
+	}
+
 	private void copy(String where) {
 		this.jdbc.update("INSERT INTO customer_addresses SELECT id, address_street, upper(address_city) "
 				+ "FROM customers WHERE " + where);
