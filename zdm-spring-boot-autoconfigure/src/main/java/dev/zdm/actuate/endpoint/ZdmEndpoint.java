@@ -241,14 +241,14 @@ public class ZdmEndpoint {
 		if (owner != this) {
 			return owner.backfill(id, action, reason, securityContext);
 		}
-		requireDeclared(id);
+		MigrationDefinition migration = requireDeclared(id);
 		OperatorActionRecorder.requireRecordableReason(reason);
 		if (!"pause".equals(action) && !"resume".equals(action) && !"verify".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
 					"Unknown backfill action '" + action + "': use pause, resume or verify, as in POST /actuator/zdm/"
 							+ id + "/pause");
 		}
-		requireBackfillNotOver(id, action);
+		requireBackfill(migration, action);
 		switch (action) {
 			case "pause" -> this.backfill.pause(id);
 			case "resume" -> this.backfill.resume(id);
@@ -370,15 +370,14 @@ public class ZdmEndpoint {
 		MigrationDefinition migration = requireDeclared(id);
 		OperatorActionRecorder.requireRecordableReason(reason);
 		BackfillTuning tuning = this.tuning;
-		if (!"backfill".equals(step) || !"tuning".equals(setting) || tuning == null || !migration.hasBackfill()
+		if (!"backfill".equals(step) || !"tuning".equals(setting) || tuning == null
 				|| (!"set".equals(action) && !"clear".equals(action))) {
 			String message = (tuning == null) ? "This application has no live tuning of backfills"
-					: !migration.hasBackfill() ? "Migration '" + id + "' has no backfill to tune"
-							: "Unknown operation '" + step + "/" + setting + "/" + action + "': use POST /actuator/zdm/"
-									+ id + "/backfill/tuning/set with the settings to change, or .../clear";
+					: "Unknown operation '" + step + "/" + setting + "/" + action + "': use POST /actuator/zdm/" + id
+							+ "/backfill/tuning/set with the settings to change, or .../clear";
 			throw new InvalidEndpointRequestException(message, message);
 		}
-		requireBackfillNotOver(id, "tune");
+		requireBackfill(migration, "tune");
 		OperatorAction recorded = this.recorder.action(
 				"set".equals(action) ? BackfillOverrides.CHANGE_ACTION : BackfillOverrides.CLEAR_ACTION, reason,
 				securityContext);
@@ -403,7 +402,13 @@ public class ZdmEndpoint {
 
 	// a contracted or abandoned migration's backfill is over: a request to act on it
 	// would be recorded while it changed nothing
-	private void requireBackfillNotOver(String id, String action) {
+	private void requireBackfill(MigrationDefinition migration, String action) {
+		String id = migration.id();
+		if (!migration.hasBackfill()) {
+			String message = "Migration '" + id + "' has no backfill (it declares no up expression), so there is "
+					+ "nothing to " + action + "; nothing was changed or recorded";
+			throw new InvalidEndpointRequestException(message, message);
+		}
 		MigrationState state = this.controller.status(id).state();
 		if (state.isContracted() || state.isAbandoned()) {
 			String message = "Migration '" + id + "' is " + (state.isContracted() ? "contracted" : "abandoned")

@@ -29,6 +29,7 @@ import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.locks.LockFiguresSampler;
 import dev.zdm.internal.locks.LockInspector;
+import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.BackfillFixtures;
@@ -120,14 +121,41 @@ class ZdmEndpointAuditTests {
 
 	// a table of the migration's name, an instance at expand on a pool of its own, and
 	// the endpoint over it
+	@Test
+	void actionsOnTheBackfillOfAMigrationWithoutOneAreRefusedAndChangeNothing() {
+		List<Object> events = new CopyOnWriteArrayList<>();
+		ZdmEndpoint endpoint = endpoint(
+				MigrationDefinition.builder("renamed").table("renamed").key("id").requestedPhase(Phase.EXPAND).build(),
+				"renamed-a", events, null);
+		for (String action : List.of("pause", "resume", "verify")) {
+			assertThatExceptionOfType(InvalidEndpointRequestException.class)
+				.isThrownBy(() -> endpoint.backfill("renamed", action, null, user("alice")))
+				.withMessageContaining(
+						"Migration 'renamed' has no backfill (it declares no up expression), so there is "
+								+ "nothing to " + action);
+		}
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> endpoint.tuning("renamed", "backfill", "tuning", "set", null, null, "3000", null, null,
+					null, null, null, null, null, null, null, null, user("alice")))
+			.withMessageContaining("has no backfill (it declares no up expression), so there is nothing to tune");
+		assertThat(endpoint.migration("renamed").actions()).isEmpty();
+		assertThat(events).isEmpty();
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT count(*) FROM zdm_backfill WHERE migration_id = 'renamed'", Long.class)).isZero();
+	}
+
 	private ZdmEndpoint endpoint(String migration, String instance, List<Object> events,
 			@Nullable AuditEventRepository audit) {
+		return endpoint(BackfillFixtures.migration(migration, migration, Phase.EXPAND,
+				BackfillFixtures.settings(100, 100, 100, Duration.ZERO)), instance, events, audit);
+	}
+
+	private ZdmEndpoint endpoint(MigrationDefinition migration, String instance, List<Object> events,
+			@Nullable AuditEventRepository audit) {
 		postgres.jdbc()
-			.execute("CREATE TABLE " + migration + " (id bigint PRIMARY KEY, email text, email_address text)");
+			.execute("CREATE TABLE " + migration.id() + " (id bigint PRIMARY KEY, email text, email_address text)");
 		DataSource dataSource = postgres.newDataSource(instance, 4);
-		this.controller = TestEngine.phaseController(dataSource,
-				List.of(BackfillFixtures.migration(migration, migration, Phase.EXPAND,
-						BackfillFixtures.settings(100, 100, 100, Duration.ZERO))),
+		this.controller = TestEngine.phaseController(dataSource, List.of(migration),
 				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS, List.of());
 		this.controller.start();
 		return new ZdmEndpoint(this.controller, new LockFiguresSampler(new LockInspector(dataSource)),
