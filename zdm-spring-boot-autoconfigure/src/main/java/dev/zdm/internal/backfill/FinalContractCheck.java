@@ -172,8 +172,13 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				+ ")";
 		String reason = "contract held back: the final check found " + disagreeing[0] + " of " + checked
 				+ " keys disagreeing between " + sides(migration) + " with every live instance at contract, which "
-				+ "only a writer outside the application, writing one side only, can cause. Find it in writers and "
-				+ "stop it. If it wrote the old side, the contract would drop its writes: keep them by applying the "
+				+ "only a writer outside the application can cause (writing one side only, or both with values "
+				+ "that do not agree, or past the sync trigger). "
+				+ (writers.isEmpty()
+						? "No session writes the tables now: the writer has finished or disconnected; find it in the "
+								+ "database's log or among the jobs that ran, and stop it. "
+						: "Find it in writers and stop it. ")
+				+ "If it wrote the old side, the contract would drop its writes: keep them by applying the "
 				+ "old side with POST /actuator/zdm/" + id + "/contract/apply-old and a reason (it re-checks, and "
 				+ "the contract runs once every key agrees). If it wrote " + newSide + ", which the application has "
 				+ "read since read-new, its writes are already on the side that stays and apply-old would overwrite "
