@@ -120,9 +120,14 @@ final class ZdmSettings {
 		catch (NumberFormatException ex) {
 			fraction = Double.NaN;
 		}
+		String range = "a percentage above 0% and at most 1000%, for example 20% (a number without % is a fraction: "
+				+ "0.2 is 20%)";
+		if (Double.isNaN(fraction)) {
+			throw new ZdmConfigurationException(id, property + " is '" + value + "', which is not a percentage",
+					"Set " + property + " to " + range + ".");
+		}
 		if (!(fraction > 0 && fraction <= 10)) {
-			throw outOfRange(id, property, value, "a percentage above 0% and at most 1000%, for example 20% (a number "
-					+ "without % is a fraction: 0.2 is 20%)");
+			throw outOfRange(id, property, value, range);
 		}
 		return fraction;
 	}

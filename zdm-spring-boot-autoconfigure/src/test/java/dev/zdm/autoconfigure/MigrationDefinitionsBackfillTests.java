@@ -112,7 +112,8 @@ class MigrationDefinitionsBackfillTests {
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> ZdmSettings.checkBackfill("users-email", "zdm.migrations.users-email.backfill.",
 					properties.getBackfill()))
-			.withMessageContaining("zdm.migrations.users-email.backfill.max-latency-increase is fast")
+			.withMessageContaining(
+					"zdm.migrations.users-email.backfill.max-latency-increase is 'fast', which is not a percentage")
 			.satisfies((ex) -> assertThat(ex.getAction()).contains("for example 20%"));
 		properties.getBackfill().setMaxLatencyIncrease("0%");
 		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(() -> ZdmSettings

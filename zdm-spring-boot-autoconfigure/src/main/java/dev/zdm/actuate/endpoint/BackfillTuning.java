@@ -1,11 +1,9 @@
 package dev.zdm.actuate.endpoint;
 
-import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Function;
 
 import org.jspecify.annotations.Nullable;
 
@@ -180,21 +178,7 @@ public final class BackfillTuning {
 	 */
 	private static Map<String, Object> shown(Map<String, Object> values) {
 		Map<String, Object> shown = new LinkedHashMap<>();
-		Function<Map.Entry<String, Object>, Object> format = (entry) -> {
-			Object value = entry.getValue();
-			if (value instanceof Duration duration) {
-				return BackfillOverrides.format(duration);
-			}
-			if (value instanceof DataSize size) {
-				return BackfillOverrides.format(size);
-			}
-			if ("maxLatencyIncrease".equals(entry.getKey()) && value instanceof Double fraction) {
-				return Double.isFinite(fraction)
-						? BigDecimal.valueOf(fraction * 100).stripTrailingZeros().toPlainString() + "%" : "off";
-			}
-			return value;
-		};
-		values.entrySet().forEach((entry) -> shown.put(entry.getKey(), format.apply(entry)));
+		values.forEach((name, value) -> shown.put(name, BackfillOverrides.formatted(name, value)));
 		return shown;
 	}
 

@@ -1,6 +1,5 @@
 package dev.zdm.actuate.endpoint;
 
-import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -82,8 +81,7 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 
 		static PacingDescriptor of(BackfillSettings settings, @Nullable BackfillProgress progress) {
 			double increase = settings.maxLatencyIncrease();
-			String budget = Double.isFinite(increase)
-					? BigDecimal.valueOf(increase * 100).stripTrailingZeros().toPlainString() + "%" : null;
+			String budget = Double.isFinite(increase) ? BackfillOverrides.formatLatencyIncrease(increase) : null;
 			Long ceiling = (settings.maxRowsPerSecond() > 0) ? settings.maxRowsPerSecond() : null;
 			String reason = (progress != null && (progress.state() == BackfillState.RUNNING
 					|| progress.state() == BackfillState.THROTTLED || progress.state() == BackfillState.PENDING))

@@ -1,5 +1,6 @@
 package dev.zdm.internal.backfill;
 
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -7,7 +8,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import org.jspecify.annotations.Nullable;
@@ -280,12 +280,30 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 		if (values.isEmpty()) {
 			return "none";
 		}
-		Function<Object, String> format = (value) -> (value instanceof Duration duration) ? format(duration)
-				: (value instanceof DataSize size) ? format(size) : String.valueOf(value);
 		return values.entrySet()
 			.stream()
-			.map((entry) -> entry.getKey() + "=" + format.apply(entry.getValue()))
+			.map((entry) -> entry.getKey() + "=" + formatted(entry.getKey(), entry.getValue()))
 			.collect(Collectors.joining(", "));
+	}
+
+	/**
+	 * Format a setting's value as the properties take it: durations as {@code 500ms},
+	 * sizes as {@code 64MB}, the latency budget as a percentage.
+	 * @param name the setting's name, as in {@link #values()}
+	 * @param value its value
+	 * @return the value in words
+	 */
+	public static Object formatted(String name, Object value) {
+		if (value instanceof Duration duration) {
+			return format(duration);
+		}
+		if (value instanceof DataSize size) {
+			return format(size);
+		}
+		if ("maxLatencyIncrease".equals(name) && value instanceof Double fraction) {
+			return formatLatencyIncrease(fraction);
+		}
+		return value;
 	}
 
 	/**
@@ -298,6 +316,17 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 			return duration.getSeconds() + "s";
 		}
 		return (duration.toNanos() % 1_000_000 == 0) ? duration.toMillis() + "ms" : duration.toString();
+	}
+
+	/**
+	 * Format a latency budget as the properties take it, a percentage: {@code 20%},
+	 * {@code 12.5%}; {@code off} when there is none.
+	 * @param fraction the budget as a fraction of the baseline
+	 * @return the budget in words
+	 */
+	public static String formatLatencyIncrease(double fraction) {
+		return Double.isFinite(fraction) ? BigDecimal.valueOf(fraction * 100).stripTrailingZeros().toPlainString() + "%"
+				: "off";
 	}
 
 	/**
@@ -336,12 +365,8 @@ public record BackfillOverrides(@Nullable Integer initialBatchSize, @Nullable In
 	}
 
 	private static IllegalArgumentException outOfRange(String name, Object value, String range) {
-		String shown = (value instanceof Duration duration) ? format(duration)
-				: (value instanceof DataSize size) ? format(size) : String.valueOf(value);
-		if (value instanceof Double fraction && "maxLatencyIncrease".equals(name)) {
-			shown = (fraction * 100) + "%";
-		}
-		return new IllegalArgumentException(name + " is " + shown + ", which is out of range: set it to " + range);
+		return new IllegalArgumentException(
+				name + " is " + formatted(name, value) + ", which is out of range: set it to " + range);
 	}
 
 }

@@ -43,7 +43,7 @@ class BackfillOverridesTests {
 		assertThat(merged.targetBatchDuration()).isEqualTo(this.declared.targetBatchDuration());
 		assertThat(merged.lockTimeout()).isEqualTo(this.declared.lockTimeout());
 		assertThat(both.describe()).isEqualTo("minBatchSize=200, maxBatchSize=2000, pause=500ms, maxRowsPerSecond=300, "
-				+ "maxLatencyIncrease=0.5, maxLockWaiters=3, maxTransactionAge=0ms");
+				+ "maxLatencyIncrease=50%, maxLockWaiters=3, maxTransactionAge=0ms");
 		assertThat(BackfillOverrides.NONE.applyTo(this.declared)).isSameAs(this.declared);
 		assertThat(BackfillOverrides.NONE.isEmpty()).isTrue();
 		assertThat(BackfillOverrides.NONE.describe()).isEqualTo("none");
@@ -78,7 +78,7 @@ class BackfillOverridesTests {
 			.isThrownBy(
 					() -> new BackfillOverrides(null, null, null, null, null, null, 0.0, null, null, null, null, null)
 						.check())
-			.withMessageStartingWith("maxLatencyIncrease is 0.0%, which is out of range");
+			.withMessageStartingWith("maxLatencyIncrease is 0%, which is out of range");
 	}
 
 	@Test
