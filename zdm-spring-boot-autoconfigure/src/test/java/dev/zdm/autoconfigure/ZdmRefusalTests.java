@@ -166,7 +166,9 @@ class ZdmRefusalTests {
 						"zdm.migrations.m.expand=" + location("add-email-address")),
 				"new column 'email_adress' (zdm.migrations.m.up) is not in table 'public.users' and no expand script "
 						+ "adds it (scripts: [V1__add_email_address.sql]); nothing has run",
-				"ALTER TABLE public.users ADD COLUMN email_adress");
+				"Did you mean 'email_address', which the expand adds? Correct the name in zdm.migrations.m.up; or add "
+						+ "the column in an expand script under zdm.migrations.m.expand, for example ALTER TABLE "
+						+ "public.users ADD COLUMN email_adress <the type of its up expression>.");
 	}
 
 	@Test

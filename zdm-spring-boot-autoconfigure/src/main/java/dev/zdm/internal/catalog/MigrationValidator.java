@@ -97,14 +97,20 @@ public class MigrationValidator {
 			.orElse(Map.of()) : this.catalog.columns(migration.table());
 		for (SqlIdentifier newColumn : migration.up().keySet()) {
 			if (!columns.containsKey(newColumn.name()) && !addedByExpand.containsKey(newColumn.name()) && !dynamic) {
+				String hint = NearestName.of(addedByExpand.keySet(), newColumn.name());
+				hint = (hint != null) ? hint : NearestName.of(columns.keySet(), newColumn.name());
 				throw new ZdmConfigurationException(id,
 						"new column '" + newColumn + "' (zdm.migrations." + id + ".up) is not in table '" + newTable
 								+ "' and no expand script adds it ("
 								+ (scripts.isEmpty() ? "the migration has no expand scripts" : "scripts: " + scripts)
 								+ "); nothing has run",
-						"Add the column in an expand script under zdm.migrations." + id + ".expand, for example "
-								+ "ALTER TABLE " + newTable + " ADD COLUMN " + newColumn + " text; or correct "
-								+ "the name in zdm.migrations." + id + ".up.");
+						((hint != null) ? "Did you mean '" + hint + "'"
+								+ (addedByExpand.containsKey(hint) ? ", which the expand adds" : "")
+								+ "? Correct the name in zdm.migrations." + id + ".up; or add" : "Add")
+								+ " the column in an expand script under zdm.migrations." + id + ".expand, for "
+								+ "example ALTER TABLE " + newTable + " ADD COLUMN " + newColumn
+								+ " <the type of its up expression>"
+								+ ((hint != null) ? "." : "; or correct the name in zdm.migrations." + id + ".up."));
 			}
 		}
 		if (target != null) {
