@@ -129,6 +129,28 @@ class ConversionCheckTests {
 					+ "full_name='Ada'");
 	}
 
+	@Test
+	void typeChangeOfDualWriteMdHoldsExactlyForEveryIntegerOfCents(ZdmDatabase database) {
+		JdbcTemplate jdbc = database.jdbc();
+		jdbc.execute("CREATE TABLE invoices (id bigserial PRIMARY KEY, amount_cents integer, amount numeric(12,2))");
+		jdbc.update("INSERT INTO invoices (amount_cents) VALUES (NULL), (0), (701), (-5), (2147483647), (-2147483648)");
+		// the recipe in docs/dual-write.md
+		MigrationDefinition typeChange = MigrationDefinition.builder("invoices-amount")
+			.table("invoices")
+			.key("id")
+			.up("amount", "amount_cents / 100.0")
+			.down("amount_cents", "(amount * 100)::integer")
+			.build();
+		Conversion conversion = Conversion.of("invoices-amount")
+			.example(Map.of("amount_cents", 701), Map.of("amount", "7.01"))
+			.example(Map.of("amount_cents", -5), Map.of("amount", "-0.05"));
+		assertThat(check(database, typeChange, conversion)).isNull();
+		// a down that drops the cents gives back another amount_cents
+		assertThat(check(database, typeChange.toBuilder().down("amount_cents", "trunc(amount)").build(),
+				Conversion.of("invoices-amount")))
+			.contains("the round trip down(up(x)) = x fails");
+	}
+
 	private static Map<String, Object> nullLastName(String firstName) {
 		Map<String, Object> values = new LinkedHashMap<>();
 		values.put("first_name", firstName);
