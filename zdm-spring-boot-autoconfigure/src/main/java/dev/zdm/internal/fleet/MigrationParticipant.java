@@ -19,6 +19,18 @@ import dev.zdm.migration.MigrationDefinition;
 public interface MigrationParticipant {
 
 	/**
+	 * Check the data source, before the migrations are checked against the catalog and
+	 * before anything is written to the database: a fault of the connection itself (a
+	 * pooler in transaction mode) is named before the catalog's reads fail behind it in
+	 * ways that do not name it. Must only read.
+	 * @param migrations every declared migration, not yet validated, in declaration order
+	 * @throws dev.zdm.migration.ZdmConfigurationException if zdm cannot work through the
+	 * data source
+	 */
+	default void checkDataSource(List<MigrationDefinition> migrations) {
+	}
+
+	/**
 	 * Check the migration before anything is written to the database, zdm's own tables
 	 * included. Must only read.
 	 * @param migration the migration, validated against the catalog

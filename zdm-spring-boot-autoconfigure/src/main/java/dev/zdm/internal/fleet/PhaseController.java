@@ -133,8 +133,9 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		}
 		List<MigrationDefinition> validated = new ArrayList<>();
 		// the step that is running, named if the pool has no connection left for it
-		String step = "read the migrations' state";
+		String step = "check the data source";
 		try {
+			this.participants.forEach((participant) -> participant.checkDataSource(this.declared));
 			for (MigrationDefinition migration : this.declared) {
 				step = "check migration '" + migration.id() + "' against the database";
 				MigrationState state = this.states.find(migration.id());

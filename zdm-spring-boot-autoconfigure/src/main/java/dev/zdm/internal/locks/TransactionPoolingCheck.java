@@ -53,7 +53,7 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 	}
 
 	@Override
-	public void validateAll(List<MigrationDefinition> migrations) {
+	public void checkDataSource(List<MigrationDefinition> migrations) {
 		if (migrations.isEmpty()) {
 			return;
 		}
