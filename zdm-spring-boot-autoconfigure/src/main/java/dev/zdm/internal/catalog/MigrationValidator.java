@@ -1,6 +1,8 @@
 package dev.zdm.internal.catalog;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -206,6 +208,32 @@ public class MigrationValidator {
 		return validated;
 	}
 
+	/**
+	 * Put the target key's columns in the key's order, as far as their names tell it: a
+	 * target column named as a key column goes to that column's place, the others keep
+	 * their order in the places left.
+	 */
+	private static List<SqlIdentifier> inKeyOrder(List<SqlIdentifier> key, List<SqlIdentifier> targetKey) {
+		List<SqlIdentifier> ordered = new ArrayList<>(Collections.nCopies(key.size(), (SqlIdentifier) null));
+		List<SqlIdentifier> others = new ArrayList<>();
+		for (SqlIdentifier column : targetKey) {
+			int place = key.indexOf(column);
+			if (place >= 0 && ordered.get(place) == null) {
+				ordered.set(place, column);
+			}
+			else {
+				others.add(column);
+			}
+		}
+		Iterator<SqlIdentifier> remaining = others.iterator();
+		for (int i = 0; i < ordered.size(); i++) {
+			if (ordered.get(i) == null) {
+				ordered.set(i, remaining.next());
+			}
+		}
+		return ordered;
+	}
+
 	private TableName validateTarget(MigrationDefinition migration) {
 		String id = migration.id();
 		TableName declared = migration.targetTable();
@@ -223,6 +251,15 @@ public class MigrationValidator {
 					"zdm.migrations." + id + ".target-key names " + targetKey.size() + " column(s) " + targetKey
 							+ " but the key of " + migration.table() + " has " + key.size() + " " + key,
 					"Name one target key column for each column of the key, in the key's order.");
+		}
+		List<SqlIdentifier> inKeyOrder = inKeyOrder(key, targetKey);
+		if (!inKeyOrder.equals(targetKey)) {
+			String order = String.join(", ", inKeyOrder.stream().map(SqlIdentifier::toString).toList());
+			throw new ZdmConfigurationException(id,
+					"zdm.migrations." + id + ".target-key " + targetKey + " names a column of the source key " + key
+							+ " at another place than the key's: target-key follows the key's order, each of its "
+							+ "columns holding the key column at the same place",
+					"Did you mean zdm.migrations." + id + ".target-key: " + order + "?");
 		}
 		Map<String, String> columns = this.catalog.columns(target);
 		Map<String, String> sourceColumns = this.catalog.columns(migration.table());

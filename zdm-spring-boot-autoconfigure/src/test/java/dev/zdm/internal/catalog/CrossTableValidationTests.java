@@ -95,6 +95,21 @@ class CrossTableValidationTests {
 	}
 
 	@Test
+	void targetKeyNamingAKeyColumnAtAnotherPlaceIsRefusedWithTheKeysOrder() {
+		// refused before the types are compared: with key columns of one type, this
+		// order would have the copy put each tenant into order_id, silently
+		assertRefused(
+				MigrationDefinition.builder("m")
+					.table("tenant_orders")
+					.targetTable("tenant_addresses")
+					.targetKey("order_id", "tenant")
+					.up("street", "street"),
+				"zdm.migrations.m.target-key [order_id, tenant] names a column of the source key [tenant, id] at "
+						+ "another place than the key's",
+				"Did you mean zdm.migrations.m.target-key: tenant, order_id?");
+	}
+
+	@Test
 	void missingTargetTableIsRefused() {
 		assertRefused(builder("no_addresses").targetKey("order_id").up("street", "address_street"),
 				"target table 'no_addresses' does not exist after the expand scripts ran", "Create the table");
