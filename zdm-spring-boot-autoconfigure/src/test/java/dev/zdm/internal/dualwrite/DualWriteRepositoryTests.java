@@ -18,6 +18,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.UnexpectedRollbackException;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -181,6 +182,42 @@ class DualWriteRepositoryTests {
 		else {
 			assertThat(calls).containsExactly("OLD sync at read-new", "NEW source of truth at read-new");
 		}
+	}
+
+	@Test
+	void crossTableDeleteOfASharedRowReportsWhatTheOldSideDeletedAsDualWriteMdShows() {
+		PhaseController controller = start(ACCOUNTS_CUSTOMERS, Phase.READ_NEW, "a", postgres.dataSource());
+		jdbc.update("INSERT INTO accounts (id, name, email) VALUES (1, 'Ann', 'ann@example.com'), "
+				+ "(2, 'Bob', 'bob@example.com')");
+		// both shapes map accounts: the old side, written first, deletes the shared row
+		JdbcClient client = JdbcClient.create(postgres.dataSource());
+		AccountDeletes oldSide = (id) -> client.sql("DELETE FROM accounts WHERE id = ?").param(id).update() == 1;
+		AccountDeletes naive = (id) -> client.sql("DELETE FROM accounts WHERE id = ?").param(id).update() == 1;
+		// the recipe in docs/dual-write.md
+		AccountDeletes recipe = (id) -> {
+			boolean deleted = client.sql("DELETE FROM accounts WHERE id = ?").param(id).update() == 1;
+			DualWriteCall call = DualWriteCall.current();
+			return (call != null && call.otherSideResult() instanceof Boolean old) ? old || deleted : deleted;
+		};
+		assertThat(routed(controller, oldSide, naive).delete(1)).as("the new side's own count, at read-new").isFalse();
+		assertThat(routed(controller, oldSide, recipe).delete(2)).isTrue();
+		assertThat(routed(controller, oldSide, recipe).delete(2)).as("no such row").isFalse();
+		assertThat(rows("accounts")).isEmpty();
+	}
+
+	private static AccountDeletes routed(PhaseController controller, AccountDeletes oldSide, AccountDeletes newSide) {
+		return DualWriteRepositoryFactory.create(AccountDeletes.class, ACCOUNTS_CUSTOMERS.id(), oldSide, newSide,
+				controller, new DataSourceTransactionManager(postgres.dataSource()),
+				new MigrationStateRepository(postgres.dataSource()));
+	}
+
+	/**
+	 * A routed interface that deletes a row both sides share.
+	 */
+	public interface AccountDeletes {
+
+		boolean delete(long id);
+
 	}
 
 	@Test
