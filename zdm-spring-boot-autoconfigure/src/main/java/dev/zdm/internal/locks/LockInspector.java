@@ -28,8 +28,12 @@ import dev.zdm.migration.TableName;
  */
 public class LockInspector {
 
+	// a session that itself waits for a lock is queued ahead of the one it blocks, not
+	// holding what it waits for: its state says so, and it comes after the holders
 	private static final String SESSION_COLUMNS = """
-			a.pid, a.state, a.application_name,
+			a.pid,
+			CASE WHEN a.wait_event_type = 'Lock' THEN a.state || ', itself queued for a lock' ELSE a.state END AS state,
+			a.application_name,
 			extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds,
 			extract(epoch FROM clock_timestamp() - a.state_change) AS state_seconds,
 			left(a.query, 1000) AS query
@@ -38,7 +42,7 @@ public class LockInspector {
 	private static final String BLOCKERS_OF = "/* zdm */ SELECT " + SESSION_COLUMNS + """
 			FROM pg_stat_activity a
 			WHERE a.pid = ANY (pg_blocking_pids(?))
-			ORDER BY a.xact_start NULLS LAST
+			ORDER BY a.wait_event_type IS NOT DISTINCT FROM 'Lock', a.xact_start NULLS LAST
 			""";
 
 	// waiters on the table or, for a partitioned table, on any of its partitions
@@ -54,7 +58,8 @@ public class LockInspector {
 					""";
 
 	private static final String SESSIONS = "/* zdm */ SELECT " + SESSION_COLUMNS + """
-			FROM pg_stat_activity a WHERE a.pid = ANY (?) ORDER BY a.xact_start NULLS LAST
+			FROM pg_stat_activity a WHERE a.pid = ANY (?)
+			ORDER BY a.wait_event_type IS NOT DISTINCT FROM 'Lock', a.xact_start NULLS LAST
 			""";
 
 	private static final String OLDEST_TRANSACTION = """

@@ -99,6 +99,55 @@ class LockInspectorTests {
 		assertThat(postgres.jdbc().queryForObject("SELECT count(*) FROM parted", Long.class)).isOne();
 	}
 
+	@Test
+	void blockersQueuedForTheLockThemselvesComeAfterItsHolderAndSaySo() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE queued (id bigint PRIMARY KEY)");
+		LockInspector inspector = new LockInspector(postgres.dataSource());
+		try (Connection holder = postgres.database().newConnection();
+				Connection writer = postgres.database().newConnection();
+				Connection ddl = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (Statement statement = holder.createStatement()) {
+				statement.execute("LOCK TABLE queued IN SHARE MODE");
+			}
+			int holderPid = pid(holder);
+			int writerPid = pid(writer);
+			int ddlPid = pid(ddl);
+			// an application write queues behind the holder, then the DDL behind both
+			Thread insert = waiting(writer, "INSERT INTO queued VALUES (1)");
+			org.awaitility.Awaitility.await()
+				.atMost(Duration.ofSeconds(10))
+				.until(() -> inspector.tableLockFigures(TableName.parse("queued")).waitingSessions() == 1);
+			Thread alter = waiting(ddl, "ALTER TABLE queued ADD COLUMN note text");
+			org.awaitility.Awaitility.await()
+				.atMost(Duration.ofSeconds(10))
+				.until(() -> inspector.blockersOf(ddlPid).size() == 2);
+			assertThat(inspector.blockersOf(ddlPid)).satisfiesExactly((first) -> {
+				assertThat(first.pid()).isEqualTo(holderPid);
+				assertThat(first.state()).isEqualTo("idle in transaction");
+			}, (second) -> {
+				assertThat(second.pid()).isEqualTo(writerPid);
+				assertThat(second.state()).isEqualTo("active, itself queued for a lock");
+			});
+			holder.rollback();
+			insert.join(10_000);
+			alter.join(10_000);
+		}
+	}
+
+	private static Thread waiting(Connection connection, String sql) {
+		Thread thread = new Thread(() -> {
+			try (Statement statement = connection.createStatement()) {
+				statement.execute(sql);
+			}
+			catch (Exception ex) {
+				throw new IllegalStateException(ex);
+			}
+		});
+		thread.start();
+		return thread;
+	}
+
 	private static int pid(Connection connection) throws Exception {
 		try (Statement statement = connection.createStatement();
 				ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
