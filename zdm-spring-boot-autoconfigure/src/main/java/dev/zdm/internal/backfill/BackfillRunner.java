@@ -339,7 +339,8 @@ public final class BackfillRunner {
 				// someone wrote one side alone
 				logger.warn("zdm: migration '" + this.migration.id() + "': " + checked
 						+ (this.repair ? " and were repaired" : "") + ": they were written on one side only after the "
-						+ "copy passed them, " + oneSidedWriters());
+						+ "copy passed them (or, on a partitioned table, came in with a partition attached while the "
+						+ "copy ran), " + oneSidedWriters());
 			}
 			if (walk.disagreeing() == 0 || !this.repair || walk.pass() >= this.loop.settings().verificationPasses()) {
 				return this.gate.record(repository, walk, startedAt);
