@@ -78,15 +78,7 @@ class LockInspectorTests {
 			}
 			int holderPid = pid(holder);
 			// the insert locks the parent, then waits for the partition
-			Thread insert = new Thread(() -> {
-				try (Statement statement = writer.createStatement()) {
-					statement.execute("INSERT INTO parted VALUES (150)");
-				}
-				catch (Exception ex) {
-					throw new IllegalStateException(ex);
-				}
-			});
-			insert.start();
+			Thread insert = waiting(writer, "INSERT INTO parted VALUES (150)");
 			org.awaitility.Awaitility.await()
 				.atMost(Duration.ofSeconds(10))
 				.until(() -> inspector.tableLockFigures(TableName.parse("parted")).waitingSessions() == 1);
