@@ -50,6 +50,7 @@ import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.ddl.FlywayStep;
 import dev.zdm.internal.ddl.LockSafeExecutor;
 import dev.zdm.internal.ddl.MigrationPlanner;
+import dev.zdm.internal.ddl.PreparedStatementCheck;
 import dev.zdm.internal.ddl.SchemaChangeContributions;
 import dev.zdm.internal.ddl.declared.DeclaredOperations;
 import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
@@ -304,6 +305,12 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	SameTableSyncTrigger zdmSameTableSyncTrigger(ZdmDataSource dataSource) {
 		return ZdmEngineFactory.sameTableSyncTrigger(dataSource.get());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	PreparedStatementCheck zdmPreparedStatementCheck(ZdmDataSource dataSource) {
+		return new PreparedStatementCheck(dataSource.get());
 	}
 
 	@Bean
