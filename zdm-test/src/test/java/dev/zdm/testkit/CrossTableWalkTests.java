@@ -32,11 +32,15 @@ class CrossTableWalkTests {
 		createCustomers(walk.database().jdbc());
 		List<Phase> phases = new ArrayList<>();
 		Map<Long, String> cities = new ConcurrentHashMap<>();
-		customers(walk).scenario((step) -> {
+		WalkReport report = customers(walk).scenario((step) -> {
 			phases.add(step.phase());
 			crud(step, cities);
 		}).run();
 		assertThat(phases).containsExactlyElementsOf(Phase.steps());
+		// every write went through the application: nothing for the verification to
+		// repair
+		// (testing.md)
+		assertThat(report.backfillProgress("customers-address").verification().rowsRepaired()).isZero();
 		JdbcTemplate jdbc = walk.database().jdbc();
 		assertThat(jdbc.queryForList(
 				"SELECT column_name FROM information_schema.columns WHERE table_name = 'customers'", String.class))

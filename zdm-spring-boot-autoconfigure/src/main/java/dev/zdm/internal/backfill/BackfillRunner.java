@@ -368,9 +368,12 @@ public final class BackfillRunner {
 			return "by a session that bypassed the sync trigger (session_replication_role = replica, or the trigger "
 					+ "disabled)";
 		}
-		return "by a writer outside the application (psql, a job, another service: look in pg_stat_activity) or by an "
-				+ "instance at expand. Nothing syncs such a writer's rows (sync: " + this.migration.sync().value()
-				+ "): stop it. The verification runs again by itself when the first instance asks for read-new; "
+		return "by a writer outside the application (psql, a job, another service: look in pg_stat_activity), by an "
+				+ "instance at expand, or by the application's own implementation of the new side (Schema."
+				+ ((this.migration.sync() == SyncMode.APPLICATION) ? "BOTH" : "NEW")
+				+ ") not writing what up gives for a write. Nothing syncs such a writer's rows (sync: "
+				+ this.migration.sync().value()
+				+ "): stop it, or mend the implementation. The verification runs again by itself when the first instance asks for read-new; "
 				+ "what it writes after that is found by the final check before the contract";
 	}
 
