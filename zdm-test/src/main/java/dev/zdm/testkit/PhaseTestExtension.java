@@ -145,6 +145,11 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 				if (keep) {
 					this.kept = running;
 				}
+				else if (this.failedAt == null) {
+					// replaced by the next phase's instance, as a deploy replaces it: it
+					// leaves the fleet for good, so the contract does not wait for it
+					this.walk.retire(running);
+				}
 				else {
 					this.walk.stop(running);
 				}

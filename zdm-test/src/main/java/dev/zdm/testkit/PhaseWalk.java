@@ -396,7 +396,7 @@ public final class PhaseWalk {
 	}
 
 	// a deploy's replaced instance: the walk never brings it back at its phase
-	private void retire(WalkInstance instance) {
+	void retire(WalkInstance instance) {
 		long started = System.nanoTime();
 		instance.retire();
 		this.times.add(WalkTimes.Activity.APPLICATION_STOP, started);
