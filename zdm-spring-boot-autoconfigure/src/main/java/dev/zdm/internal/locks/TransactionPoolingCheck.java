@@ -96,22 +96,72 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 				int before = pid(first);
 				try (Connection second = this.dataSource.getConnection()) {
 					second.setAutoCommit(false);
+					String evidence = null;
 					try {
 						int held = pid(second);
 						int after = pid(first);
 						if (held == before) {
-							return "a second connection was given backend " + held
+							evidence = "a second connection was given backend " + held
 									+ " that the first one had used in its previous transaction";
 						}
-						if (after != before) {
-							return "one connection ran on backend " + before + " and then on backend " + after;
+						else if (after != before) {
+							evidence = "one connection ran on backend " + before + " and then on backend " + after;
 						}
 					}
 					finally {
-						second.rollback();
-						second.setAutoCommit(true);
+						evidence = endTransaction(second, evidence);
+					}
+					if (evidence != null) {
+						return evidence;
 					}
 				}
+			}
+		}
+		catch (SQLException ex) {
+			String evidence = preparedStatementsLost(ex);
+			if (evidence != null) {
+				return evidence;
+			}
+			throw ex;
+		}
+		return null;
+	}
+
+	/**
+	 * End the second connection's transaction. Behind a transaction pooler that may fail
+	 * too (the driver's prepared statements are on another backend): what was found
+	 * stands, and a failure that shows such a pooler is evidence of its own.
+	 */
+	private static @Nullable String endTransaction(Connection connection, @Nullable String evidence)
+			throws SQLException {
+		try {
+			connection.rollback();
+			connection.setAutoCommit(true);
+			return evidence;
+		}
+		catch (SQLException ex) {
+			if (evidence != null) {
+				return evidence;
+			}
+			String lost = preparedStatementsLost(ex);
+			if (lost != null) {
+				return lost;
+			}
+			throw ex;
+		}
+	}
+
+	/**
+	 * Whether a failure is the driver's server-side prepared statements not being where
+	 * it left them ({@code prepared statement "S_1" already exists}, or does not exist):
+	 * a connection that changes backends between transactions.
+	 */
+	static @Nullable String preparedStatementsLost(SQLException ex) {
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof SQLException sql && ("42P05".equals(sql.getSQLState())
+					|| ("26000".equals(sql.getSQLState()) && String.valueOf(sql.getMessage()).contains("prepared")))) {
+				return "the driver's statements prepared on one backend were not on the backend of its next "
+						+ "transaction (" + sql.getMessage() + ")";
 			}
 		}
 		return null;

@@ -91,15 +91,13 @@ class TransactionPoolingCheckTests {
 	void applicationBehindTransactionModeFailsToStartWithTheReasonAndChangesNothing() {
 		List<String> before = SchemaSnapshot.of(postgres.jdbc());
 		PostgresDatabase database = postgres.database();
+		// a declaration that is wrong too: the pooler is named first, before the catalog
+		// checks, which may fail behind it in ways that do not name it
 		new ApplicationContextRunner()
 			.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, ZdmAutoConfiguration.class))
 			.withPropertyValues("spring.datasource.url=" + pgBouncer.transactionModeUrl(),
 					"spring.datasource.username=" + database.username(),
 					"spring.datasource.password=" + database.password(), "zdm.migrations.m.table=users",
-					// a declaration that is wrong too: the pooler is named first, before
-					// the
-					// catalog checks, which may fail behind it in ways that do not name
-					// it
 					"zdm.migrations.m.up.email_address=lower(email)", "zdm.migrations.m.phase=dual-write")
 			.run((context) -> {
 				assertThat(context).hasFailed();
@@ -109,6 +107,20 @@ class TransactionPoolingCheckTests {
 				assertThat(refusal.getAction()).contains("Point the application's data source at PostgreSQL directly");
 			});
 		assertThat(SchemaSnapshot.of(postgres.jdbc())).as("schema after the refusal").isEqualTo(before);
+	}
+
+	@Test
+	void driverStatementsMissingOrCollidingOnTheNextBackendShowATransactionPooler() {
+		// as PgBouncer in transaction mode gives a backend that already holds another
+		// client's S_1, or not the one that holds ours
+		assertThat(TransactionPoolingCheck.preparedStatementsLost(
+				new java.sql.SQLException("ERROR: prepared statement \"S_1\" already exists", "42P05")))
+			.contains("were not on the backend of its next transaction", "S_1");
+		assertThat(TransactionPoolingCheck.preparedStatementsLost(
+				new java.sql.SQLException("ERROR: prepared statement \"S_3\" does not exist", "26000")))
+			.contains("S_3");
+		assertThat(TransactionPoolingCheck
+			.preparedStatementsLost(new java.sql.SQLException("ERROR: connection refused", "08001"))).isNull();
 	}
 
 	@Test
