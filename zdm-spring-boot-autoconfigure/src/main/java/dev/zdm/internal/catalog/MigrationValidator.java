@@ -67,7 +67,9 @@ public class MigrationValidator {
 				throw invalidExpression(id, "down." + down.getKey(), down.getValue(), problem);
 			}
 		}
-		return migration.toBuilder().table(table).key(key).build();
+		MigrationDefinition resolved = migration.toBuilder().table(table).key(key).build();
+		checkTargetKey(resolved);
+		return resolved;
 	}
 
 	/**
@@ -209,6 +211,36 @@ public class MigrationValidator {
 	}
 
 	/**
+	 * Check that the target key names one column for each column of the source key, in
+	 * the key's order as far as the names tell it. Needs only the declaration and the
+	 * source key, so it runs before the expand, and again after it.
+	 * @param migration the migration, its source key resolved
+	 */
+	private static void checkTargetKey(MigrationDefinition migration) {
+		String id = migration.id();
+		List<SqlIdentifier> key = migration.key();
+		List<SqlIdentifier> targetKey = migration.targetKeys();
+		if (migration.targetTable() == null) {
+			return;
+		}
+		if (targetKey.size() != key.size()) {
+			throw new ZdmConfigurationException(id,
+					"zdm.migrations." + id + ".target-key names " + targetKey.size() + " column(s) " + targetKey
+							+ " but the key of " + migration.table() + " has " + key.size() + " " + key,
+					"Name one target key column for each column of the key, in the key's order.");
+		}
+		List<SqlIdentifier> inKeyOrder = inKeyOrder(key, targetKey);
+		if (!inKeyOrder.equals(targetKey)) {
+			String order = String.join(", ", inKeyOrder.stream().map(SqlIdentifier::toString).toList());
+			throw new ZdmConfigurationException(id,
+					"zdm.migrations." + id + ".target-key " + targetKey + " names a column of the source key " + key
+							+ " at another place than the key's: target-key follows the key's order, each of its "
+							+ "columns holding the key column at the same place",
+					"Did you mean zdm.migrations." + id + ".target-key: " + order + "?");
+		}
+	}
+
+	/**
 	 * Put the target key's columns in the key's order, as far as their names tell it: a
 	 * target column named as a key column goes to that column's place, the others keep
 	 * their order in the places left.
@@ -246,21 +278,7 @@ public class MigrationValidator {
 		TableName target = declared.inSchema(schema);
 		List<SqlIdentifier> key = migration.key();
 		List<SqlIdentifier> targetKey = migration.targetKeys();
-		if (targetKey.size() != key.size()) {
-			throw new ZdmConfigurationException(id,
-					"zdm.migrations." + id + ".target-key names " + targetKey.size() + " column(s) " + targetKey
-							+ " but the key of " + migration.table() + " has " + key.size() + " " + key,
-					"Name one target key column for each column of the key, in the key's order.");
-		}
-		List<SqlIdentifier> inKeyOrder = inKeyOrder(key, targetKey);
-		if (!inKeyOrder.equals(targetKey)) {
-			String order = String.join(", ", inKeyOrder.stream().map(SqlIdentifier::toString).toList());
-			throw new ZdmConfigurationException(id,
-					"zdm.migrations." + id + ".target-key " + targetKey + " names a column of the source key " + key
-							+ " at another place than the key's: target-key follows the key's order, each of its "
-							+ "columns holding the key column at the same place",
-					"Did you mean zdm.migrations." + id + ".target-key: " + order + "?");
-		}
+		checkTargetKey(migration);
 		Map<String, String> columns = this.catalog.columns(target);
 		Map<String, String> sourceColumns = this.catalog.columns(migration.table());
 		for (int i = 0; i < key.size(); i++) {

@@ -107,6 +107,15 @@ class CrossTableValidationTests {
 				"zdm.migrations.m.target-key [order_id, tenant] names a column of the source key [tenant, id] at "
 						+ "another place than the key's",
 				"Did you mean zdm.migrations.m.target-key: tenant, order_id?");
+		// before the expand ran, with no target table yet: it needs only the declaration
+		assertThatExceptionOfType(ZdmConfigurationException.class)
+			.isThrownBy(() -> validator.validateBeforeExpand(MigrationDefinition.builder("m")
+				.table("tenant_orders")
+				.targetTable("tenant_notes_not_created_yet")
+				.targetKey("order_id", "tenant")
+				.up("street", "street")
+				.build(), false))
+			.withMessageContaining("target-key follows the key's order");
 	}
 
 	@Test
