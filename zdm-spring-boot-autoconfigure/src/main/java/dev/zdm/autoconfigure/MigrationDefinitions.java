@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import dev.zdm.autoconfigure.ZdmProperties;
 import dev.zdm.ddl.UnsafeOperation;
@@ -100,6 +102,32 @@ final class MigrationDefinitions {
 		});
 	}
 
+	// a prefix of two characters or more, so that a Windows drive (C:) is not one
+	private static final Pattern LOCATION_PREFIX = Pattern.compile("^\\s*([A-Za-z][A-Za-z0-9+.-]+):(.*)$");
+
+	/**
+	 * Check script locations: Flyway, which runs the scripts, reads {@code classpath:}
+	 * and {@code filesystem:} only, and fails on any other prefix at each attempt.
+	 */
+	private static List<String> locations(String id, String property, List<String> locations) {
+		for (String location : locations) {
+			Matcher scheme = LOCATION_PREFIX.matcher(location);
+			if (scheme.matches() && !scheme.group(1).equals("classpath") && !scheme.group(1).equals("filesystem")) {
+				String path = scheme.group(2);
+				throw new ZdmConfigurationException(id,
+						property + " is '" + location + "', whose prefix '" + scheme.group(1)
+								+ ":' the scripts cannot be read with (Flyway, which runs them, reads classpath: and "
+								+ "filesystem: only)",
+						"Set " + property + " to "
+								+ ("file".equals(scheme.group(1)) ? "filesystem:" + path + " for that directory"
+										: "a classpath: or filesystem: location")
+								+ ", for example classpath:db/zdm/" + id + "/"
+								+ property.substring(property.lastIndexOf('.') + 1) + ".");
+			}
+		}
+		return locations;
+	}
+
 	static MigrationDefinition from(String id, ZdmMigrationProperties migration) {
 		if (!MigrationDefinition.isValidId(id)) {
 			// said once, and a long one shortened: the description is read on a console
@@ -129,8 +157,8 @@ final class MigrationDefinitions {
 			.requestedPhase(phase)
 			.table(table(id, prefix, migration.getTable()))
 			.key(migration.getKey().stream().map((column) -> identifier(id, prefix + "key", column)).toList())
-			.expandLocations(migration.getExpand())
-			.contractLocations(migration.getContract())
+			.expandLocations(locations(id, prefix + "expand", migration.getExpand()))
+			.contractLocations(locations(id, prefix + "contract", migration.getContract()))
 			.allowUnsafe(allowUnsafe(id, prefix, migration.getAllowUnsafe()))
 			.sync(sync)
 			.backfill(backfill(id, prefix + "backfill.", migration.getBackfill()));

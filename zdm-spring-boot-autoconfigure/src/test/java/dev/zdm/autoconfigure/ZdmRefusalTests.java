@@ -160,6 +160,16 @@ class ZdmRefusalTests {
 	}
 
 	@Test
+	void scriptLocationWithAPrefixFlywayCannotReadIsRefusedWithTheOneItReads() {
+		assertRefused(
+				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)",
+						"zdm.migrations.m.expand=file:/srv/zdm/expand"),
+				"zdm.migrations.m.expand is 'file:/srv/zdm/expand', whose prefix 'file:' the scripts cannot be read "
+						+ "with (Flyway, which runs them, reads classpath: and filesystem: only)",
+				"Set zdm.migrations.m.expand to filesystem:/srv/zdm/expand for that directory");
+	}
+
+	@Test
 	void newColumnThatNoExpandScriptAdds() {
 		assertRefused(
 				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_adress=lower(email)",
