@@ -134,13 +134,20 @@ public class FlywayStep {
 					() -> runScript(session, migration, script, this.history.appliedStatements(migration.id(), step),
 							control)))
 			.toArray(JavaMigration[]::new);
-		String historyTable = historyTable(migration.id(), step);
-		if (this.history.forgetFailedScripts(historyTable) > 0) {
+		if (this.history.forgetFailedScripts(historyTable(migration.id(), step)) > 0) {
 			logger.info("zdm: migration '" + migration.id() + "': resuming the " + step + " script that failed before");
 		}
+		try (ReturningDataSource flywayConnections = new ReturningDataSource(this.dataSource)) {
+			migrate(session, migration, step, locations, control, scripts, migrations, flywayConnections);
+		}
+	}
+
+	private void migrate(DdlSession session, MigrationDefinition migration, DdlStep step, List<String> locations,
+			RetryControl control, List<DdlScript> scripts, JavaMigration[] migrations, DataSource flywayConnections) {
+		String historyTable = historyTable(migration.id(), step);
 		Flyway flyway = Flyway.configure(getClass().getClassLoader())
 			.configuration(Map.of(TRANSACTIONAL_LOCK, "false"))
-			.dataSource(this.dataSource)
+			.dataSource(flywayConnections)
 			.table(historyTable)
 			.locations(locations.toArray(String[]::new))
 			.skipDefaultResolvers(true)

@@ -20,6 +20,7 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.DdlTestScripts;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
@@ -57,6 +58,23 @@ class FlywayStepPoolTests {
 				.withMessageContaining("Migration 'small-pool': Flyway could not get a connection from the "
 						+ "application's pool for the expand scripts")
 				.withMessageContaining("at least 3 connections more than the application uses");
+		}
+	}
+
+	@Test
+	void connectionsFlywayLeavesOpenGoBackToThePoolWhenTheStepEnds() throws Exception {
+		HikariConfig config = postgres.database().newPoolConfig("returning", 4);
+		try (HikariDataSource pool = new HikariDataSource(config)) {
+			int left;
+			try (ReturningDataSource flyway = new ReturningDataSource(pool)) {
+				flyway.getConnection().close();
+				flyway.getConnection();
+				flyway.getConnection();
+				assertThat(pool.getHikariPoolMXBean().getActiveConnections()).isEqualTo(2);
+				left = flyway.giveBack();
+			}
+			assertThat(left).as("left open").isEqualTo(2);
+			assertThat(pool.getHikariPoolMXBean().getActiveConnections()).isZero();
 		}
 	}
 
