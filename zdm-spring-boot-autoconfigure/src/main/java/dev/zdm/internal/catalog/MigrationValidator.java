@@ -68,7 +68,9 @@ public class MigrationValidator {
 			}
 		}
 		MigrationDefinition resolved = migration.toBuilder().table(table).key(key).build();
-		checkTargetKey(resolved);
+		if (!contracted) {
+			checkTargetKey(resolved);
+		}
 		return resolved;
 	}
 
