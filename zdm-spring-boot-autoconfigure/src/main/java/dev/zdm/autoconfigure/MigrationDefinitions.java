@@ -29,6 +29,9 @@ import dev.zdm.migration.ZdmConfigurationException;
  */
 final class MigrationDefinitions {
 
+	// a prefix of two characters or more, so that a Windows drive (C:) is not one
+	private static final Pattern LOCATION_PREFIX = Pattern.compile("^\\s*([A-Za-z][A-Za-z0-9+.-]+):(.*)$");
+
 	private MigrationDefinitions() {
 	}
 
@@ -101,9 +104,6 @@ final class MigrationDefinitions {
 			}
 		});
 	}
-
-	// a prefix of two characters or more, so that a Windows drive (C:) is not one
-	private static final Pattern LOCATION_PREFIX = Pattern.compile("^\\s*([A-Za-z][A-Za-z0-9+.-]+):(.*)$");
 
 	/**
 	 * Check script locations: Flyway, which runs the scripts, reads {@code classpath:}

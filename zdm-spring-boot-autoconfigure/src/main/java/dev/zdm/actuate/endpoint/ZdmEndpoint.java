@@ -400,8 +400,9 @@ public class ZdmEndpoint {
 		return result;
 	}
 
-	// a contracted or abandoned migration's backfill is over: a request to act on it
-	// would be recorded while it changed nothing
+	// a migration without a backfill has none to act on, and a contracted or abandoned
+	// migration's is over: a request to act on it would be recorded while it changed
+	// nothing (or, for verify, create a backfill record for none)
 	private void requireBackfill(MigrationDefinition migration, String action) {
 		String id = migration.id();
 		if (!migration.hasBackfill()) {
