@@ -20,12 +20,26 @@ public record BlockingSession(int pid, @Nullable String state, @Nullable String 
 		@Nullable Duration transactionAge, @Nullable Duration stateAge, @Nullable String query) {
 
 	/**
+	 * What follows the state of a session that itself waits for a lock: it is queued
+	 * ahead of the session it blocks, not holding what that one waits for.
+	 */
+	static final String QUEUED = ", itself queued for a lock";
+
+	/**
 	 * Describe the session in one line, for logs and status.
 	 * @return for example
 	 * {@code pid 4242 (idle in transaction for PT12S, application 'psql'): UPDATE users ...}
 	 */
 	public String describe() {
-		return "pid " + this.pid + " (" + this.state + " for " + this.stateAge + ", application '"
+		// the time is the session's time in its state, not in the lock's queue: it goes
+		// with the state, before the queue is named
+		String state = this.state;
+		String queued = "";
+		if (state != null && state.endsWith(QUEUED)) {
+			state = state.substring(0, state.length() - QUEUED.length());
+			queued = QUEUED;
+		}
+		return "pid " + this.pid + " (" + state + " for " + this.stateAge + queued + ", application '"
 				+ this.applicationName + "', transaction open for " + this.transactionAge + "): " + this.query;
 	}
 

@@ -32,12 +32,12 @@ public class LockInspector {
 	// holding what it waits for: its state says so, and it comes after the holders
 	private static final String SESSION_COLUMNS = """
 			a.pid,
-			CASE WHEN a.wait_event_type = 'Lock' THEN a.state || ', itself queued for a lock' ELSE a.state END AS state,
+			CASE WHEN a.wait_event_type = 'Lock' THEN a.state || '%s' ELSE a.state END AS state,
 			a.application_name,
 			extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds,
 			extract(epoch FROM clock_timestamp() - a.state_change) AS state_seconds,
 			left(a.query, 1000) AS query
-			""";
+			""".formatted(BlockingSession.QUEUED);
 
 	private static final String BLOCKERS_OF = "/* zdm */ SELECT " + SESSION_COLUMNS + """
 			FROM pg_stat_activity a

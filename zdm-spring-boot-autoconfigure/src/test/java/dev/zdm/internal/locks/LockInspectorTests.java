@@ -120,6 +120,9 @@ class LockInspectorTests {
 			}, (second) -> {
 				assertThat(second.pid()).isEqualTo(writerPid);
 				assertThat(second.state()).isEqualTo("active, itself queued for a lock");
+				// the time is the state's, not the queue's: it stands with the state
+				assertThat(second.describe()).startsWith("pid " + writerPid + " (active for PT")
+					.contains("S, itself queued for a lock, application '");
 			});
 			holder.rollback();
 			insert.join(10_000);
