@@ -5,6 +5,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.audit.AuditEvent;
@@ -12,6 +14,7 @@ import org.springframework.boot.actuate.audit.AuditEventRepository;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.dao.DataAccessException;
 
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.OperatorActionRepository;
@@ -24,6 +27,8 @@ import dev.zdm.internal.fleet.PhaseController;
  * event repository, as a Boot {@link AuditEvent}.
  */
 final class OperatorActionRecorder {
+
+	private static final Log logger = LogFactory.getLog(OperatorActionRecorder.class);
 
 	/** The longest reason a write operation takes, in characters. */
 	static final int MAX_REASON_LENGTH = 1000;
@@ -73,7 +78,20 @@ final class OperatorActionRecorder {
 	 */
 	void record(String id, OperatorAction action) {
 		if (this.operatorActions != null) {
-			this.operatorActions.record(id, action);
+			try {
+				this.operatorActions.record(id, action);
+			}
+			catch (DataAccessException ex) {
+				// the action is done (the database took it a moment ago): failing the
+				// request
+				// now would tell the operator it was not; the log keeps what the table
+				// missed
+				logger.warn("Operator action " + action.action() + " on migration '" + id + "' by " + action.principal()
+						+ " on instance " + action.instanceId() + " at " + action.actedAt()
+						+ ((action.reason() != null) ? " (reason: " + action.reason() + ")" : "")
+						+ " was done but could not be recorded in zdm_operator_action: " + ex.getMessage()
+						+ "; it is in this log, and in the audit events if the application keeps them");
+			}
 		}
 		if (this.eventPublisher != null) {
 			this.eventPublisher.publishEvent(new ZdmOperatorActionEvent(this.source, id, action));

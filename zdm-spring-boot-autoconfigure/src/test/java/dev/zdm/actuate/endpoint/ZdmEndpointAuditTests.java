@@ -96,6 +96,32 @@ class ZdmEndpointAuditTests {
 		assertThat(audit.find(null, null, null)).hasSize(2);
 	}
 
+	// the action is done once the database took it: a record that fails after it (the
+	// database gone in between) must not answer the operator that it was not
+	@Test
+	void anActionDoneWhoseRecordFailsIsAnsweredAsDoneAndKeptInTheAuditEvents() {
+		List<Object> events = new CopyOnWriteArrayList<>();
+		InMemoryAuditEventRepository audit = new InMemoryAuditEventRepository();
+		ZdmEndpoint endpoint = endpoint("unrecorded", "unrecorded-a", events, audit);
+		postgres.jdbc().execute("ALTER TABLE zdm_operator_action RENAME TO zdm_operator_action_away");
+		try {
+			assertThat(endpoint.backfill("unrecorded", "pause", "the import", user("alice")).state())
+				.isEqualTo(BackfillState.PAUSED);
+		}
+		finally {
+			postgres.jdbc().execute("ALTER TABLE zdm_operator_action_away RENAME TO zdm_operator_action");
+		}
+		assertThat(postgres.jdbc()
+			.queryForObject("SELECT paused FROM zdm_backfill WHERE migration_id = 'unrecorded'", Boolean.class))
+			.isTrue();
+		assertThat(endpoint.migration("unrecorded").actions()).isEmpty();
+		assertThat(events).singleElement()
+			.satisfies((event) -> assertThat(((ZdmOperatorActionEvent) event).getAction().action())
+				.isEqualTo("backfill.pause"));
+		assertThat(audit.find("alice", null, ZdmOperatorActionEvent.AUDIT_EVENT_TYPE)).singleElement()
+			.satisfies((auditEvent) -> assertThat(auditEvent.getData()).containsEntry("reason", "the import"));
+	}
+
 	@Test
 	void actionsOnTheBackfillOfAContractedMigrationAreRefusedAndNotRecorded() {
 		List<Object> events = new CopyOnWriteArrayList<>();
