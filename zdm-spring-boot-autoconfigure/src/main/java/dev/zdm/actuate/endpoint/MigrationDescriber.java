@@ -84,6 +84,18 @@ final class MigrationDescriber {
 	}
 
 	/**
+	 * A migration's backfill as the endpoint shows it: as stored, unless its runner is
+	 * gone or its verification voided since.
+	 * @param status the migration's status after the last heartbeat
+	 * @return the backfill, or {@code null} if none has started
+	 */
+	@Nullable BackfillProgress backfill(MigrationStatus status) {
+		BackfillProgress stored = this.backfill.progress(status.migrationId());
+		BackfillRunnerGone gone = BackfillRunnerGone.of(status, stored);
+		return (gone != null) ? gone.shown(stored) : shown(stored, status);
+	}
+
+	/**
 	 * Describe a migration.
 	 * @param status its status after the last heartbeat
 	 * @param reachable whether the instance's heartbeats reach the database; when they do
@@ -95,9 +107,7 @@ final class MigrationDescriber {
 	 */
 	MigrationDescriptor describe(MigrationStatus status, boolean reachable) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
-		BackfillProgress stored = reachable ? this.backfill.progress(status.migrationId()) : null;
-		BackfillRunnerGone gone = BackfillRunnerGone.of(status, stored);
-		BackfillProgress backfill = (gone != null) ? gone.shown(stored) : shown(stored, status);
+		BackfillProgress backfill = reachable ? backfill(status) : null;
 		return new MigrationDescriptor(status.migration().table().toString(), status.migration().sync().value(),
 				status.requested().value(), status.effective().value(), status.heldBackReason(),
 				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),

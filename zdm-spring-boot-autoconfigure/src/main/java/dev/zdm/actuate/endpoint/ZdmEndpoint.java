@@ -255,7 +255,8 @@ public class ZdmEndpoint {
 			default -> this.backfill.verify(id);
 		}
 		this.recorder.record(id, "backfill." + action, reason, securityContext);
-		return this.backfill.progress(id);
+		// as GET /actuator/zdm/{id} shows it (a runner gone, a verification voided)
+		return this.describer.backfill(this.controller.status(id));
 	}
 
 	/**

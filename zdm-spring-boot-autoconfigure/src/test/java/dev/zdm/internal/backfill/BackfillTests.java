@@ -534,6 +534,10 @@ class BackfillTests {
 			assertThat(described.backfill().state()).isEqualTo(BackfillState.PENDING);
 			assertThat(described.backfill().throttleReason()).isEqualTo(gone.description());
 			assertThat(described.pacing().heldBackBy()).isEqualTo(gone.description());
+			// an operator's action on it is answered as the view shows it
+			BackfillProgress resumed = endpoint(dualWriting).backfill("orphan", "resume");
+			assertThat(resumed.state()).isEqualTo(BackfillState.PENDING);
+			assertThat(resumed.throttleReason()).isEqualTo(gone.description());
 			// an instance deployed at backfill takes it over from its checkpoint
 			PhaseController taker = start("orphan-c", migration);
 			await().atMost(Duration.ofSeconds(20))
