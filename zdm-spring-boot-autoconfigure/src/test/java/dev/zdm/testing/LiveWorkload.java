@@ -158,6 +158,35 @@ public final class LiveWorkload {
 	}
 
 	/**
+	 * Create a table as {@link #create} makes it, keyed by {@code uid uuid} instead, a
+	 * function of the id ({@code md5(id::text)::uuid}, so in no order of the id's) that a
+	 * trigger fills on insert: the workload's statements, which name rows by id, write it
+	 * unchanged. For a cross-table migration the target is keyed by
+	 * {@code order_uid uuid} the same way, its {@code order_id} unique beside it.
+	 * PostgreSQL has no {@code max(uuid)}.
+	 */
+	public static void createWithUuidKeys(PostgresExtension postgres, String table, boolean crossTable, long rows) {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE FUNCTION " + table + "_uid() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+				+ "NEW.uid := md5(NEW.id::text)::uuid; RETURN NEW; END $$");
+		jdbc.execute("CREATE TABLE " + table + " (uid uuid PRIMARY KEY, id bigint NOT NULL UNIQUE, street text, "
+				+ "city text" + (crossTable ? "" : ", street_new text, city_new text") + ")");
+		jdbc.execute("CREATE TRIGGER " + table + "_uid BEFORE INSERT ON " + table + " FOR EACH ROW EXECUTE FUNCTION "
+				+ table + "_uid()");
+		jdbc.update("INSERT INTO " + table + " (id, street, city) SELECT 2 * i, 'street ' || i, "
+				+ "CASE WHEN i % 97 = 0 THEN NULL ELSE 'city ' || i END FROM generate_series(1, ?) AS i", rows);
+		if (crossTable) {
+			jdbc.execute("CREATE FUNCTION " + table + "_order_uid() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+					+ "NEW.order_uid := md5(NEW.order_id::text)::uuid; RETURN NEW; END $$");
+			jdbc.execute("CREATE TABLE " + table + "_addresses (order_uid uuid PRIMARY KEY, order_id bigint NOT NULL "
+					+ "UNIQUE, street text, city text)");
+			jdbc.execute("CREATE TRIGGER " + table + "_order_uid BEFORE INSERT ON " + table
+					+ "_addresses FOR EACH ROW EXECUTE FUNCTION " + table + "_order_uid()");
+		}
+		jdbc.execute("ANALYZE " + table);
+	}
+
+	/**
 	 * Write a table made by {@link #createWithTenants}: every statement names the row by
 	 * tenant and id.
 	 * @return this workload

@@ -2,6 +2,7 @@ package dev.zdm.internal.backfill;
 
 import java.sql.SQLException;
 import java.sql.Types;
+import java.util.List;
 import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
@@ -109,8 +110,10 @@ public final class BackfillBatches {
 	 * @return the bound as text, or {@code null} if there is no row
 	 */
 	@Nullable String upperBound(BackfillRepository repository, boolean verifying) {
-		return repository.jdbcTemplate()
-			.queryForObject(verifying ? this.statements.verifyBound : this.statements.copyBound, String.class);
+		// no row at all when the table is empty
+		List<String> bound = repository.jdbcTemplate()
+			.queryForList(verifying ? this.statements.verifyBound : this.statements.copyBound, String.class);
+		return bound.isEmpty() ? null : bound.get(0);
 	}
 
 	/**

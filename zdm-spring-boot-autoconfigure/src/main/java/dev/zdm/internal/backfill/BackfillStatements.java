@@ -327,13 +327,10 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		/** The largest key on either side, as text. */
 		private static String largestOfBoth(String source, KeyColumns key, String target, KeyColumns targetKey,
 				KeyColumns alias) {
-			if (!key.composite()) {
-				return "SELECT greatest((SELECT max(" + key.row() + ") FROM " + source + "), (SELECT max("
-						+ targetKey.row() + ") FROM " + target + "))::text";
-			}
-			return "SELECT " + alias.text() + " FROM ((SELECT " + key.aliased() + " FROM " + source + " ORDER BY "
-					+ key.columns(" DESC") + " LIMIT 1) UNION ALL (SELECT " + targetKey.aliased() + " FROM " + target
-					+ " ORDER BY " + targetKey.columns(" DESC") + " LIMIT 1)) AS bounds ORDER BY "
+			// by the key's order, not max: see KeyColumns#largest
+			return "SELECT " + alias.text() + " AS zdm_text FROM ((SELECT " + key.aliased() + " FROM " + source
+					+ " ORDER BY " + key.columns(" DESC") + " LIMIT 1) UNION ALL (SELECT " + targetKey.aliased()
+					+ " FROM " + target + " ORDER BY " + targetKey.columns(" DESC") + " LIMIT 1)) AS bounds ORDER BY "
 					+ alias.columns(" DESC") + " LIMIT 1";
 		}
 
@@ -344,11 +341,8 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 					+ key.columns("") + " LIMIT :n) UNION (SELECT " + targetKey.columns("") + " FROM " + target
 					+ " WHERE " + targetKey.range() + " ORDER BY " + targetKey.columns("") + " LIMIT :n) ORDER BY "
 					+ alias.columns("") + " LIMIT :n";
-			if (!key.composite()) {
-				return "SELECT count(*), max(zdm_key)::text FROM (" + keys + ") AS batch";
-			}
 			return "WITH batch AS MATERIALIZED (" + keys + ") SELECT (SELECT count(*) FROM batch), (SELECT "
-					+ alias.text() + " FROM batch ORDER BY " + alias.columns(" DESC") + " LIMIT 1)";
+					+ alias.text() + " AS zdm_text FROM batch ORDER BY " + alias.columns(" DESC") + " LIMIT 1)";
 		}
 
 		/**

@@ -37,11 +37,12 @@ import static org.awaitility.Awaitility.await;
 /**
  * Tests for migrations of a table keyed by several columns ({@code (tenant, id)}, tenants
  * whose names need quoting in a key's text form), inside the table and into another keyed
- * by {@code (tenant, order_id)}: the copy and the verification walk the key as a row
- * under inserts, updates and deletes, the checkpoint holds the key's text form, and the
- * final check before the contract names disagreeing keys by all their columns.
+ * by {@code (tenant, order_id)}, and of a table keyed by a {@code uuid}, a type with no
+ * {@code max}: the copy and the verification walk the key under inserts, updates and
+ * deletes, the checkpoint holds the key's text form, and the final check before the
+ * contract names disagreeing keys by all their columns.
  */
-class CompositeKeyBackfillTests {
+class KeyShapesBackfillTests {
 
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
@@ -61,30 +62,52 @@ class CompositeKeyBackfillTests {
 
 	@Test
 	void sameTableCopyAndVerificationWalkACompositeKeyUnderLiveInsertsUpdatesAndDeletes() throws Exception {
-		reachesReadNewUnderLiveWrites("tenants", "tenant_rows", false);
+		reachesReadNewUnderLiveWrites("tenants", "tenant_rows", false, true);
 	}
 
 	@Test
 	void crossTableCopyAndVerificationWalkACompositeKeyUnderLiveInsertsUpdatesAndDeletes() throws Exception {
-		reachesReadNewUnderLiveWrites("tenants-cross", "tenant_orders", true);
+		reachesReadNewUnderLiveWrites("tenants-cross", "tenant_orders", true, true);
 	}
 
-	private void reachesReadNewUnderLiveWrites(String id, String table, boolean crossTable) throws Exception {
-		LiveWorkload.createWithTenants(postgres, table, crossTable, ROWS);
+	@Test
+	void sameTableCopyAndVerificationWalkAUuidKeyUnderLiveInsertsUpdatesAndDeletes() throws Exception {
+		reachesReadNewUnderLiveWrites("uids", "uid_rows", false, false);
+	}
+
+	@Test
+	void crossTableCopyAndVerificationWalkAUuidKeyUnderLiveInsertsUpdatesAndDeletes() throws Exception {
+		reachesReadNewUnderLiveWrites("uids-cross", "uid_orders", true, false);
+	}
+
+	// keyed by (tenant, id), or by a uuid
+	private void reachesReadNewUnderLiveWrites(String id, String table, boolean crossTable, boolean tenants)
+			throws Exception {
+		if (tenants) {
+			LiveWorkload.createWithTenants(postgres, table, crossTable, ROWS);
+		}
+		else {
+			LiveWorkload.createWithUuidKeys(postgres, table, crossTable, ROWS);
+		}
 		MigrationDefinition.Builder builder = MigrationDefinition.builder(id)
 			.requestedPhase(Phase.READ_NEW)
 			.table(table)
 			.backfill(BackfillFixtures.settings(200, 100, 1000, Duration.ofMillis(20))
 				.withVerification(500, Duration.ofMillis(20)));
-		MigrationDefinition migration = crossTable ? builder.targetTable(table + "_addresses")
-			.targetKey("tenant", "order_id")
-			.up("street", "street")
-			.up("city", "upper(city)")
-			.build() : builder.up("street_new", "street").up("city_new", "upper(city)").build();
+		if (crossTable && tenants) {
+			builder.targetTable(table + "_addresses").targetKey("tenant", "order_id");
+		}
+		else if (crossTable) {
+			builder.targetTable(table + "_addresses").targetKey("order_uid").up("order_id", "id");
+		}
+		MigrationDefinition migration = crossTable ? builder.up("street", "street").up("city", "upper(city)").build()
+				: builder.up("street_new", "street").up("city_new", "upper(city)").build();
 		PhaseController controller = start(id + "-a", migration);
 		LiveWorkload workload = new LiveWorkload(postgres, table, crossTable, ROWS,
-				() -> controller.status(id).effective(), 400)
-			.withTenants();
+				() -> controller.status(id).effective(), 400);
+		if (tenants) {
+			workload.withTenants();
+		}
 		workload.start(3);
 		long[] atCopy = null;
 		long[] atVerification = null;
@@ -125,7 +148,42 @@ class CompositeKeyBackfillTests {
 		// the copy's checkpoint holds its last key in text form, every column of it
 		String lastKey = this.jdbc.queryForObject("SELECT last_key FROM zdm_backfill WHERE migration_id = ?",
 				String.class, id);
-		assertThat(KeyText.split(lastKey)).hasSize(2);
+		if (tenants) {
+			assertThat(KeyText.split(lastKey)).hasSize(2);
+		}
+		else {
+			assertThat(lastKey).matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+		}
+	}
+
+	// an empty table has no largest key: the bound's query finds no row at all
+	@Test
+	void emptyTablesKeyedBySeveralColumnsOrByAUuidAreVerified() {
+		LiveWorkload.createWithTenants(postgres, "no_tenants", false, 0);
+		LiveWorkload.createWithUuidKeys(postgres, "no_uids", true, 0);
+		start("no-tenants-a",
+				MigrationDefinition.builder("no-tenants")
+					.requestedPhase(Phase.BACKFILL)
+					.table("no_tenants")
+					.up("street_new", "street")
+					.build());
+		start("no-uids-a",
+				MigrationDefinition.builder("no-uids")
+					.requestedPhase(Phase.BACKFILL)
+					.table("no_uids")
+					.targetTable("no_uids_addresses")
+					.targetKey("order_uid")
+					.up("order_id", "id")
+					.build());
+		for (String id : List.of("no-tenants", "no-uids")) {
+			await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+				BackfillProgress progress = this.service.progress(id);
+				assertThat(progress.verification()).as(id).isNotNull();
+				assertThat(progress.verification().succeeded()).isTrue();
+				assertThat(progress.verification().rowsChecked()).isZero();
+				assertThat(progress.errors()).isZero();
+			});
+		}
 	}
 
 	@Test
