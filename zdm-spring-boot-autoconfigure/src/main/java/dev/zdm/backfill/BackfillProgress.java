@@ -30,6 +30,8 @@ import org.jspecify.annotations.Nullable;
  * @param errors how many batches or runs failed
  * @param lastError the last failure, or {@code null}; cleared once the backfill is
  * verified ({@code errors} keeps the count)
+ * @param lastErrorAt when the last failure happened, or {@code null} if there is none
+ * @param lastErrorAt when the last failure happened, or {@code null} if there is none
  * @param startedAt when the backfill started, or {@code null}
  * @param copiedAt when the last batch committed, or {@code null}
  * @param updatedAt when this progress was last written
@@ -40,7 +42,7 @@ public record BackfillProgress(String migrationId, BackfillState state, boolean 
 		long rowsDone, long rowsUpdated, @Nullable Long rowsEstimated, @Nullable Double rate, @Nullable Duration eta,
 		@Nullable Integer batchSize, long batches, @Nullable String lastKey, @Nullable String upperBound,
 		@Nullable String resumedFrom, @Nullable String throttleReason, long errors, @Nullable String lastError,
-		@Nullable Instant startedAt, @Nullable Instant copiedAt, Instant updatedAt,
+		@Nullable Instant lastErrorAt, @Nullable Instant startedAt, @Nullable Instant copiedAt, Instant updatedAt,
 		@Nullable BackfillVerification verification, @Nullable VerificationProgress verifying) {
 
 	/**
@@ -52,15 +54,15 @@ public record BackfillProgress(String migrationId, BackfillState state, boolean 
 	public BackfillProgress withState(BackfillState state, @Nullable String throttleReason) {
 		return new BackfillProgress(this.migrationId, state, this.paused, this.runner, this.rowsDone, this.rowsUpdated,
 				this.rowsEstimated, this.rate, this.eta, this.batchSize, this.batches, this.lastKey, this.upperBound,
-				this.resumedFrom, throttleReason, this.errors, this.lastError, this.startedAt, this.copiedAt,
-				this.updatedAt, this.verification, this.verifying);
+				this.resumedFrom, throttleReason, this.errors, this.lastError, this.lastErrorAt, this.startedAt,
+				this.copiedAt, this.updatedAt, this.verification, this.verifying);
 	}
 
 	public BackfillProgress withVerification(@Nullable BackfillVerification verification) {
 		return new BackfillProgress(this.migrationId, this.state, this.paused, this.runner, this.rowsDone,
 				this.rowsUpdated, this.rowsEstimated, this.rate, this.eta, this.batchSize, this.batches, this.lastKey,
-				this.upperBound, this.resumedFrom, this.throttleReason, this.errors, this.lastError, this.startedAt,
-				this.copiedAt, this.updatedAt, verification, this.verifying);
+				this.upperBound, this.resumedFrom, this.throttleReason, this.errors, this.lastError, this.lastErrorAt,
+				this.startedAt, this.copiedAt, this.updatedAt, verification, this.verifying);
 	}
 
 }

@@ -29,6 +29,12 @@ public final class BackfillErrors {
 
 	private static final String INTEGRITY_CONSTRAINT_VIOLATION = "23";
 
+	private static final String SYNTAX_OR_ACCESS_RULE = "42";
+
+	private static final String NOT_SUPPORTED = "0A";
+
+	private static final String PLPGSQL_ERROR = "P0";
+
 	private BackfillErrors() {
 	}
 
@@ -79,6 +85,23 @@ public final class BackfillErrors {
 		String state = sqlState(ex);
 		return state == null || state.startsWith(CONNECTION_EXCEPTION)
 				|| (state.startsWith(OPERATOR_INTERVENTION) && !QUERY_CANCELED.equals(state));
+	}
+
+	/**
+	 * Whether a statement failed because the database refuses it as written, whatever the
+	 * moment: a syntax or access rule (class 42: a function or operator the key's type
+	 * has not, a column or table gone, a privilege missing), a feature not supported
+	 * (0A), a value or constraint (22, 23), or an exception raised by a trigger or
+	 * function (P0). Retrying cannot mend it, unlike a database away, full of sessions,
+	 * read-only for a failover or busy with locks.
+	 * @param ex the failure
+	 * @return {@code true} for those classes
+	 */
+	static boolean isRefused(DataAccessException ex) {
+		String state = sqlState(ex);
+		return state != null && (state.startsWith(SYNTAX_OR_ACCESS_RULE) || state.startsWith(NOT_SUPPORTED)
+				|| state.startsWith(DATA_EXCEPTION) || state.startsWith(INTEGRITY_CONSTRAINT_VIOLATION)
+				|| state.startsWith(PLPGSQL_ERROR));
 	}
 
 	// the SQLSTATE of the failure's most specific cause, or null if it has none

@@ -24,6 +24,7 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.dao.DataAccessException;
 
 import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.internal.backfill.BackfillOverrideRepository.Stored;
@@ -388,6 +389,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			BackfillRunner.Outcome outcome = runner.run();
 			synchronized (job) {
 				job.failures = 0;
+				job.refusals = 0;
 				job.unrecordedFailures = 0;
 				job.unrecordedFailure = null;
 				if (outcome == BackfillRunner.Outcome.VERIFICATION_FAILED) {
@@ -397,16 +399,52 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		}
 		catch (Exception ex) {
 			int failures;
+			int refused;
 			synchronized (job) {
 				failures = ++job.failures;
+				refused = refusedByTheDatabase(ex) ? ++job.refusals : (job.refusals = 0);
 				long delay = Math.min(MAX_RETRY_DELAY.toMillis(), 250L << Math.min(failures, 10));
 				job.notBefore = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
 			}
+			this.environment.listener().runFailed(migration, ex);
+			int attempts = settings(migration).maxBatchAttempts();
+			if (refused >= attempts && stopFailed(migration, job, ex, refused, attempts)) {
+				return;
+			}
 			logger.warn("zdm: migration '" + migration.id() + "': backfill run failed (" + failures
 					+ " in a row), it is retried: " + BackfillErrors.describe(ex));
-			this.environment.listener().runFailed(migration, ex);
 			recordError(migration, job, ex);
 		}
+	}
+
+	private static boolean refusedByTheDatabase(Exception ex) {
+		return ex instanceof DataAccessException dataAccess && BackfillErrors.isRefused(dataAccess);
+	}
+
+	/**
+	 * Stop a backfill whose runs the database refused {@code max-batch-attempts} times in
+	 * a row, as a batch that keeps failing stops it: failed and paused, with the error
+	 * and what to do, until an operator resumes it. A run that fails before its first
+	 * batch never reaches the batches' budget, and was retried forever, shown running.
+	 * @return whether it was stopped (not when the database cannot take the stop)
+	 */
+	private boolean stopFailed(MigrationDefinition migration, Job job, Exception ex, int refused, int attempts) {
+		String id = migration.id();
+		String failure = "backfill stopped: its run failed " + refused + " times in a row (max-batch-attempts "
+				+ attempts + "), each time on a statement the database refused; last error: "
+				+ BackfillErrors.describe(ex) + ". Mend the cause, then resume with POST /actuator/zdm/" + id
+				+ "/resume (or BackfillService#resume)";
+		try {
+			new BackfillRepository(this.dataSource, this.environment.states().tables()).stopFailed(id, failure);
+		}
+		catch (RuntimeException stopFailure) {
+			return false;
+		}
+		synchronized (job) {
+			job.refusals = 0;
+		}
+		logger.error("zdm: migration '" + id + "': " + failure);
+		return true;
 	}
 
 	private void recordError(MigrationDefinition migration, Job job, Exception ex) {
@@ -433,6 +471,9 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		private long notBefore = System.nanoTime();
 
 		private int failures;
+
+		// runs in a row that failed on a statement the database refused
+		private int refusals;
 
 		private boolean leaving;
 

@@ -75,7 +75,7 @@ public class BackfillRepository {
 	private static final String FIND = """
 			/* zdm */ SELECT migration_id, state, paused, verify_requested, runner, rows_done, rows_updated, rows_estimated, rate,
 			       eta_seconds, batch_size, batches, last_key, upper_bound, resumed_from, throttle_reason, errors,
-			       last_error, started_at, copied_at, updated_at, verify_pass, verify_started_at, verify_upper_bound,
+			       last_error, last_error_at, started_at, copied_at, updated_at, verify_pass, verify_started_at, verify_upper_bound,
 			       verify_last_key, verify_rows_checked, verify_rows_to_check, verify_rows_disagreeing,
 			       verify_rows_repaired, verify_rate, verify_eta_seconds
 			FROM zdm_backfill WHERE migration_id = ?
@@ -112,7 +112,8 @@ public class BackfillRepository {
 	// which would read as a problem of the verified one
 	private static final String SET_STATE = """
 			/* zdm */ UPDATE zdm_backfill SET state = ?, throttle_reason = ?, updated_at = now(),
-			    last_error = CASE WHEN ? THEN NULL ELSE last_error END
+			    last_error = CASE WHEN ? THEN NULL ELSE last_error END,
+			    last_error_at = CASE WHEN last_error IS NULL OR ? THEN NULL ELSE last_error_at END
 			WHERE migration_id = ?
 			RETURNING paused
 			""";
@@ -155,7 +156,8 @@ public class BackfillRepository {
 			""";
 
 	private static final String RECORD_ERROR = """
-			/* zdm */ UPDATE zdm_backfill SET errors = errors + ?, last_error = ?, updated_at = now() WHERE migration_id = ?
+			/* zdm */ UPDATE zdm_backfill SET errors = errors + ?, last_error = ?, last_error_at = now(), updated_at = now()
+			WHERE migration_id = ?
 			""";
 
 	private static final String PAUSE = """
@@ -168,7 +170,7 @@ public class BackfillRepository {
 	private static final String STOP_FAILED = """
 			/* zdm */ UPDATE zdm_backfill
 			SET paused = true, state = 'failed', throttle_reason = NULL, errors = errors + 1, last_error = ?,
-			    updated_at = now()
+			    last_error_at = now(), updated_at = now()
 			WHERE migration_id = ?
 			""";
 
@@ -176,7 +178,8 @@ public class BackfillRepository {
 	private static final String RESUME = """
 			/* zdm */ UPDATE zdm_backfill
 			SET paused = false, state = CASE WHEN state = 'paused' THEN 'pending' ELSE state END,
-			    last_error = CASE WHEN state = 'failed' THEN NULL ELSE last_error END, updated_at = now()
+			    last_error = CASE WHEN state = 'failed' THEN NULL ELSE last_error END,
+			    last_error_at = CASE WHEN state = 'failed' THEN NULL ELSE last_error_at END, updated_at = now()
 			WHERE migration_id = ?
 			""";
 
@@ -310,7 +313,7 @@ public class BackfillRepository {
 
 	boolean setState(String migrationId, BackfillState state, @Nullable String reason) {
 		List<Boolean> paused = this.jdbcTemplate.query(this.tables.qualify(SET_STATE), (rs, row) -> rs.getBoolean(1),
-				state.value(), reason, state == BackfillState.VERIFIED, migrationId);
+				state.value(), reason, state == BackfillState.VERIFIED, state == BackfillState.VERIFIED, migrationId);
 		return !paused.isEmpty() && paused.get(0);
 	}
 
@@ -401,9 +404,9 @@ public class BackfillRepository {
 				rs.getObject("rate", Double.class), etaDuration, rs.getObject("batch_size", Integer.class),
 				rs.getLong("batches"), rs.getString("last_key"), rs.getString("upper_bound"),
 				rs.getString("resumed_from"), rs.getString("throttle_reason"), rs.getLong("errors"),
-				rs.getString("last_error"), instant(rs.getTimestamp("started_at")),
-				instant(rs.getTimestamp("copied_at")), rs.getTimestamp("updated_at").toInstant(), null,
-				verificationProgress(rs));
+				rs.getString("last_error"), instant(rs.getTimestamp("last_error_at")),
+				instant(rs.getTimestamp("started_at")), instant(rs.getTimestamp("copied_at")),
+				rs.getTimestamp("updated_at").toInstant(), null, verificationProgress(rs));
 		return new StoredProgress(progress, rs.getBoolean("verify_requested"));
 	}
 

@@ -25,6 +25,7 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
@@ -92,6 +93,48 @@ class BackfillFailureBudgetTests {
 		await().atMost(Duration.ofSeconds(30)).until(() -> state("refused") == BackfillState.VERIFIED);
 		assertThat(this.jdbc.queryForObject(
 				"SELECT count(*) FROM refused WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
+			.isZero();
+	}
+
+	// a run the database refuses before its first batch (as PostgreSQL refused max(uuid)
+	// for the copy's bounds) was retried forever, shown running with no row copied
+	@Test
+	void runTheDatabaseRefusesBeforeItsFirstBatchStopsAfterTheBudgetAndResumesOnCommand() {
+		this.jdbc.execute("CREATE TABLE unstarted (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc
+			.update("INSERT INTO unstarted (id, email) SELECT i, 'User' || i || '@X' FROM generate_series(1, 3000) i");
+		new ZdmSchema(postgres.dataSource()).migrate();
+		// the run's start, which records the copy's bounds, is refused every time
+		this.jdbc.execute("CREATE FUNCTION refuse_start() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+				+ "IF NEW.upper_bound IS DISTINCT FROM OLD.upper_bound THEN "
+				+ "RAISE EXCEPTION 'no start for %', NEW.migration_id; END IF; RETURN NEW; END $$");
+		this.jdbc.execute("CREATE TRIGGER refuse_start BEFORE UPDATE ON zdm_backfill FOR EACH ROW "
+				+ "EXECUTE FUNCTION refuse_start()");
+		BackfillSettings settings = BackfillFixtures.settings(500, 100, 500, Duration.ZERO)
+			.toBuilder()
+			.maxBatchAttempts(3)
+			.build();
+		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		start("unstarted-a", BackfillFixtures.migration("unstarted", "unstarted", Phase.BACKFILL, settings),
+				heartbeats);
+		await().atMost(Duration.ofSeconds(60)).until(() -> state("unstarted") == BackfillState.FAILED);
+		BackfillProgress failed = this.service.progress("unstarted");
+		assertThat(failed.paused()).isTrue();
+		assertThat(failed.lastError()).startsWith("backfill stopped: its run failed 3 times in a row")
+			.contains("no start for unstarted")
+			.contains("POST /actuator/zdm/unstarted/resume");
+		assertThat(failed.lastErrorAt()).isNotNull();
+		assertThat(failed.rowsDone()).isZero();
+		// stopped: no instance retries it, whatever the heartbeats
+		heartbeats.awaitHeartbeats(20);
+		assertThat(this.service.progress("unstarted").errors()).isEqualTo(failed.errors());
+		this.jdbc.execute("DROP TRIGGER refuse_start ON zdm_backfill");
+		assertThat(this.service.resume("unstarted")).isTrue();
+		assertThat(this.service.progress("unstarted").lastError()).isNull();
+		assertThat(this.service.progress("unstarted").lastErrorAt()).isNull();
+		await().atMost(Duration.ofSeconds(30)).until(() -> state("unstarted") == BackfillState.VERIFIED);
+		assertThat(this.jdbc.queryForObject(
+				"SELECT count(*) FROM unstarted WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
 			.isZero();
 	}
 
