@@ -2,7 +2,6 @@ package dev.zdm.internal.backfill;
 
 import java.sql.SQLException;
 import java.sql.Types;
-import java.util.List;
 import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
@@ -110,10 +109,8 @@ public final class BackfillBatches {
 	 * @return the bound as text, or {@code null} if there is no row
 	 */
 	@Nullable String upperBound(BackfillRepository repository, boolean verifying) {
-		// no row at all when the table is empty
-		List<String> bound = repository.jdbcTemplate()
-			.queryForList(verifying ? this.statements.verifyBound : this.statements.copyBound, String.class);
-		return bound.isEmpty() ? null : bound.get(0);
+		return repository.jdbcTemplate()
+			.queryForObject(verifying ? this.statements.verifyBound : this.statements.copyBound, String.class);
 	}
 
 	/**

@@ -328,10 +328,10 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		private static String largestOfBoth(String source, KeyColumns key, String target, KeyColumns targetKey,
 				KeyColumns alias) {
 			// by the key's order, not max: see KeyColumns#largest
-			return "SELECT " + alias.text() + " AS zdm_text FROM ((SELECT " + key.aliased() + " FROM " + source
+			return "SELECT (SELECT " + alias.text() + " AS zdm_text FROM ((SELECT " + key.aliased() + " FROM " + source
 					+ " ORDER BY " + key.columns(" DESC") + " LIMIT 1) UNION ALL (SELECT " + targetKey.aliased()
 					+ " FROM " + target + " ORDER BY " + targetKey.columns(" DESC") + " LIMIT 1)) AS bounds ORDER BY "
-					+ alias.columns(" DESC") + " LIMIT 1";
+					+ alias.columns(" DESC") + " LIMIT 1)";
 		}
 
 		/** Count and largest key of the next batch: keys in the range on either side. */

@@ -194,7 +194,9 @@ final class KeyColumns {
 	String largest(String table) {
 		// the text form named apart from the key's columns: named as one of them, it is
 		// what ORDER BY would sort by, in text order ('9999' after '20000')
-		return "SELECT " + text() + " AS zdm_text FROM " + table + " ORDER BY " + columns(" DESC") + " LIMIT 1";
+		// and one row, holding null, when the table is empty
+		return "SELECT (SELECT " + text() + " AS zdm_text FROM " + table + " ORDER BY " + columns(" DESC")
+				+ " LIMIT 1)";
 	}
 
 	/**
