@@ -62,6 +62,8 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private final ContractPrecondition contractPrecondition;
 
+	private final ContractDependents dependents;
+
 	/**
 	 * Create a runner.
 	 * @param dataSource the application's data source
@@ -87,6 +89,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		this.states = states;
 		this.instance = instance;
 		this.contractPrecondition = contractPrecondition;
+		this.dependents = new ContractDependents(dataSource);
 		this.step = new ClaimedDdlStep(DdlStep.CONTRACT, dataSource, history, registry, settings.maxBackoff(),
 				fleetTimeout, logger);
 	}
@@ -128,7 +131,8 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 				}
 				logger.info("zdm: resuming the contract of migration '" + id + "'");
 			}
-			else if (waitsForTheFleet(migration) || contractHeldBack(migration) || !claimContract(migration)) {
+			else if (waitsForTheFleet(migration) || contractHeldBack(migration) || droppedColumnsHeld(migration)
+					|| !claimContract(migration)) {
 				return false;
 			}
 			boolean ran = this.step.runRecorded(id, this.instance.instanceId(), () -> {
@@ -169,6 +173,20 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private static @Nullable FleetMember behindContract(List<FleetMember> members) {
 		return members.stream().filter((member) -> member.effectivePhase() != Phase.CONTRACT).findFirst().orElse(null);
+	}
+
+	/**
+	 * Whether a column the contract scripts drop has dependents the drop would fail on:
+	 * told once at WARN for each reason, since the contract would otherwise start, remove
+	 * the sync trigger and fail at the script.
+	 */
+	private boolean droppedColumnsHeld(MigrationDefinition migration) {
+		String reason = this.dependents.holdBack(migration,
+				this.scripts.load(migration, DdlStep.CONTRACT, migration.contractLocations()));
+		if (reason != null && this.toldWaits.add(migration.id() + "/" + reason)) {
+			logger.warn("zdm: the contract of migration '" + migration.id() + "' waits: " + reason);
+		}
+		return reason != null;
 	}
 
 	private boolean contractHeldBack(MigrationDefinition migration) {

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+import org.springframework.core.io.DefaultResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.ddl.SchemaChangeContributor;
@@ -37,6 +38,7 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.internal.ddl.script.DdlScriptLoader;
 import dev.zdm.testing.DdlRunners;
 import dev.zdm.testing.DdlTestScripts;
 import dev.zdm.testing.HeartbeatCounter;
@@ -110,6 +112,49 @@ class ContractTests {
 		assertThatExceptionOfType(ZdmConfigurationException.class)
 			.isThrownBy(() -> start(migration, Phase.READ_NEW, "instance-c", trigger))
 			.withMessageContaining("contract DDL already ran");
+	}
+
+	// the script's DROP COLUMN would fail on the generated column after the sync trigger
+	// was gone, and the generated column would follow a column no write reaches any more
+	@Test
+	void contractWhoseScriptDropsAColumnAnotherDependsOnWaitsWithTheSyncTriggerInPlace() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE priced (id bigint PRIMARY KEY, price int, qty int, "
+				+ "total int GENERATED ALWAYS AS (price * qty) STORED)");
+		jdbc.execute("INSERT INTO priced (id, price, qty) SELECT i, i, 2 FROM generate_series(1, 100) i");
+		// a view the script drops itself does not hold it back
+		jdbc.execute("CREATE VIEW priced_prices AS SELECT id, price FROM priced");
+		MigrationDefinition migration = migration("priced-unit", "priced",
+				"ALTER TABLE priced ADD COLUMN unit_price int;",
+				"DROP VIEW priced_prices;\nALTER TABLE priced DROP COLUMN price;");
+		ContractDependents dependents = new ContractDependents(postgres.dataSource());
+		PhaseController contract = start(migration, Phase.CONTRACT, "priced-a",
+				new SyncTriggerContributor("priced_sync", "unit_price", "price"));
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> contract.status(migration.id()).effective() == Phase.CONTRACT);
+		// each heartbeat gives it its chance to run the contract
+		this.heartbeats.get("priced-a").awaitHeartbeats(5);
+		assertThat(new MigrationStateRepository(postgres.dataSource()).find(migration.id()).isContracted()).isFalse();
+		assertThat(triggers("priced")).containsExactly("priced_sync");
+		assertThat(columns("priced")).contains("price", "unit_price", "total");
+		assertThat(dependents.holdBack(contract.status(migration.id()).migration(),
+				new DdlScriptLoader(new DefaultResourceLoader()).load(migration.id(), DdlStep.CONTRACT,
+						migration.contractLocations())))
+			.startsWith("script V1__contract.sql drops column price of priced, on which generated column total of "
+					+ "priced depends. PostgreSQL would refuse the DROP COLUMN")
+			.doesNotContain("priced_prices")
+			.contains("nothing of the contract of migration 'priced-unit' has run");
+		// the sync trigger still keeps the two columns in step, and what depends on the
+		// old
+		jdbc.update("UPDATE priced SET price = 7 WHERE id = 1");
+		assertThat(jdbc.queryForObject("SELECT unit_price || ' ' || total FROM priced WHERE id = 1", String.class))
+			.isEqualTo("7 14");
+		// once the dependent is gone, the contract runs
+		jdbc.execute("ALTER TABLE priced DROP COLUMN total");
+		await().atMost(Duration.ofSeconds(20))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
+		assertThat(columns("priced")).containsExactly("id", "qty", "unit_price");
+		assertThat(triggers("priced")).isEmpty();
 	}
 
 	@Test

@@ -25,6 +25,10 @@ public final class ScriptObjects {
 
 	private final List<AddedColumn> addedColumns = new ArrayList<>();
 
+	private final List<DroppedColumn> droppedColumns = new ArrayList<>();
+
+	private final List<String> droppedViews = new ArrayList<>();
+
 	private boolean dynamic;
 
 	private ScriptObjects() {
@@ -72,6 +76,24 @@ public final class ScriptObjects {
 	}
 
 	/**
+	 * Return the columns the scripts drop without {@code CASCADE}, with
+	 * {@code ALTER TABLE ... DROP [COLUMN]}: PostgreSQL refuses such a drop while another
+	 * object depends on the column.
+	 * @return the columns, in script order
+	 */
+	public List<DroppedColumn> droppedColumns() {
+		return List.copyOf(this.droppedColumns);
+	}
+
+	/**
+	 * Return the views and materialized views the scripts drop.
+	 * @return their names as the scripts write them, without schema, in script order
+	 */
+	public List<String> droppedViews() {
+		return List.copyOf(this.droppedViews);
+	}
+
+	/**
 	 * Return whether a statement may change the schema in a way its text does not show: a
 	 * {@code DO} block, or a {@code SELECT}, {@code CALL} or {@code EXECUTE} that may run
 	 * a function or procedure.
@@ -112,6 +134,15 @@ public final class ScriptObjects {
 				}
 			}
 		}
+		else if (cursor.accept("drop", "view") || cursor.accept("drop", "materialized", "view")) {
+			cursor.accept("if", "exists");
+			for (List<SqlToken> element : cursor.elements()) {
+				SqlName view = new Cursor(element).name();
+				if (view != null) {
+					this.droppedViews.add(view.key());
+				}
+			}
+		}
 		else if (cursor.accept("alter", "table")) {
 			cursor.accept("if", "exists");
 			cursor.accept("only");
@@ -120,6 +151,18 @@ public final class ScriptObjects {
 				return;
 			}
 			for (List<SqlToken> action : cursor.elements()) {
+				Cursor drop = new Cursor(action);
+				if (drop.accept("drop") && !drop.word("constraint")) {
+					drop.accept("column");
+					drop.accept("if", "exists");
+					boolean cascade = action.stream()
+						.anyMatch((token) -> token.type() == SqlToken.Type.WORD && token.value().equals("cascade"));
+					if (!cascade && drop.position < action.size() && action.get(drop.position).isName()) {
+						this.droppedColumns.add(new DroppedColumn(table.sql(), action.get(drop.position).value(),
+								action.get(drop.position).sql(), script));
+					}
+					continue;
+				}
 				Cursor add = new Cursor(action);
 				if (!add.accept("add") || add.word("constraint") || add.word("primary") || add.word("unique")
 						|| add.word("check") || add.word("foreign") || add.word("exclude")) {
@@ -158,6 +201,17 @@ public final class ScriptObjects {
 			type.append((type.length() > 0) ? " " : "").append(token.sql());
 		}
 		return (type.length() > 0) ? type.toString() : null;
+	}
+
+	/**
+	 * A column a script drops.
+	 *
+	 * @param table the table's name as the script writes it, as SQL
+	 * @param column the column's name, as the catalog stores it
+	 * @param columnSql the column's name as SQL
+	 * @param script the script's file name
+	 */
+	public record DroppedColumn(String table, String column, String columnSql, String script) {
 	}
 
 	/**

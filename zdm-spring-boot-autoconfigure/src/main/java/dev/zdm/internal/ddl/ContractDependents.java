@@ -1,0 +1,97 @@
+package dev.zdm.internal.ddl;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.internal.ddl.script.DdlScript;
+import dev.zdm.internal.ddl.script.ScriptObjects;
+import dev.zdm.internal.ddl.script.ScriptObjects.DroppedColumn;
+import dev.zdm.migration.MigrationDefinition;
+
+/**
+ * Holds a contract back while a column its scripts drop has objects depending on it that
+ * the drop would not take along: a view, a generated column, another table's foreign key.
+ * PostgreSQL refuses such a {@code DROP COLUMN}, and by the time the scripts run zdm has
+ * removed what kept the old column in step with the new one (the sync trigger), so what
+ * depends on the old column would go stale while the contract failed and was retried.
+ * Read before the contract is claimed, when nothing of it has run. Only reads.
+ */
+final class ContractDependents {
+
+	// objects depending on the column in the way that makes DROP COLUMN (RESTRICT) fail:
+	// not zdm's own triggers, which the contract drops first
+	private static final String DEPENDENTS = """
+			/* zdm */ SELECT CASE WHEN d.classid = 'pg_attrdef'::regclass THEN
+			         (SELECT CASE WHEN a.attgenerated <> '' THEN 'generated column ' ELSE 'the default of column ' END
+			                 || quote_ident(a.attname) || ' of ' || ad.adrelid::regclass
+			          FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+			          WHERE ad.oid = d.objid)
+			         ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END AS dependent,
+			       CASE WHEN d.classid = 'pg_rewrite'::regclass THEN
+			         (SELECT c.relname FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid)
+			       END AS view_name,
+			       CASE WHEN d.classid = 'pg_class'::regclass AND d.objid = d.refobjid THEN
+			         (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = d.objid AND a.attnum = d.objsubid)
+			       WHEN d.classid = 'pg_attrdef'::regclass THEN
+			         (SELECT a.attname FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid
+			            AND a.attnum = ad.adnum WHERE ad.oid = d.objid AND ad.adrelid = d.refobjid)
+			       END AS same_table_column
+			FROM pg_depend d
+			JOIN pg_attribute col ON col.attrelid = d.refobjid AND col.attnum = d.refobjsubid
+			WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(?) AND col.attname = ?
+			  AND d.deptype = 'n'
+			  AND NOT (d.classid = 'pg_trigger'::regclass
+			           AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.oid = d.objid AND t.tgname LIKE 'zdm\\_%'))
+			ORDER BY 1
+			""";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	ContractDependents(DataSource dataSource) {
+		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	/**
+	 * Say why the contract must wait, if a column its scripts drop has dependents the
+	 * scripts do not drop themselves (a view they drop, a column of the same table they
+	 * drop).
+	 * @param migration the migration
+	 * @param scripts its contract scripts
+	 * @return why, or {@code null} if every drop can run
+	 */
+	@Nullable String holdBack(MigrationDefinition migration, List<DdlScript> scripts) {
+		ScriptObjects objects = ScriptObjects.of(scripts);
+		List<String> droppedColumns = objects.droppedColumns().stream().map(DroppedColumn::column).toList();
+		List<String> blocked = new ArrayList<>();
+		for (DroppedColumn dropped : objects.droppedColumns()) {
+			List<String> dependents = this.jdbcTemplate.query(DEPENDENTS, (rs, row) -> {
+				String view = rs.getString("view_name");
+				String column = rs.getString("same_table_column");
+				boolean droppedToo = (view != null && objects.droppedViews().contains(view))
+						|| (column != null && droppedColumns.contains(column));
+				return droppedToo ? null : rs.getString("dependent");
+			}, dropped.table(), dropped.column()).stream().filter((dependent) -> dependent != null).toList();
+			if (!dependents.isEmpty()) {
+				blocked.add("script " + dropped.script() + " drops column " + dropped.columnSql() + " of "
+						+ dropped.table() + ", on which " + String.join(", ", dependents)
+						+ ((dependents.size() == 1) ? " depends" : " depend"));
+			}
+		}
+		if (blocked.isEmpty()) {
+			return null;
+		}
+		return String.join("; ", blocked) + ". PostgreSQL would refuse the DROP COLUMN once zdm had removed what "
+				+ "keeps the old side in step with the new (the sync trigger), and what depends on the old column "
+				+ "would no longer follow the new one while the contract was retried. Drop or change the dependent "
+				+ "first (in the contract script before the DROP COLUMN, or in a migration of its own), or add CASCADE "
+				+ "to the DROP COLUMN if it may go with it; nothing of the contract of migration '" + migration.id()
+				+ "' has run, and it starts once the scripts can run";
+	}
+
+}
