@@ -51,8 +51,20 @@ public class BackfillRepository {
 
 	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
 
+	// and the mark of zdm's own writes, which a table's own trigger can read to leave
+	// them alone: current_setting('zdm.backfill', true) = 'on'
 	private static final String LOCAL_TIMEOUTS = """
-			/* zdm */ SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true)
+			/* zdm */ SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true),
+			       set_config('zdm.backfill', 'on', true)
+			""";
+
+	// the table's own enabled row triggers that fire for the given events (pg_trigger's
+	// tgtype bits: 1 row, 4 insert, 16 update), zdm's own left out
+	private static final String OWN_ROW_TRIGGERS = """
+			/* zdm */ SELECT t.tgname FROM pg_trigger t
+			WHERE t.tgrelid = to_regclass(?) AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+			  AND (t.tgtype & 1) = 1 AND (t.tgtype & ?) <> 0 AND t.tgname NOT LIKE 'zdm\\_%'
+			ORDER BY t.tgname
 			""";
 
 	private static final String SESSION_LOCK_TIMEOUT = "/* zdm */ SELECT set_config('lock_timeout', ?, false)";
@@ -258,6 +270,16 @@ public class BackfillRepository {
 	void setLocalTimeouts(Duration lockTimeout, Duration statementTimeout) {
 		this.jdbcTemplate.queryForList(LOCAL_TIMEOUTS, lockTimeout.toMillis() + "ms",
 				statementTimeout.toMillis() + "ms");
+	}
+
+	/**
+	 * Return the table's own row triggers that fire for inserts or updates.
+	 * @param table the table, quoted
+	 * @param updatesOnly whether only those firing for updates count
+	 * @return their names
+	 */
+	List<String> ownRowTriggers(String table, boolean updatesOnly) {
+		return this.jdbcTemplate.queryForList(OWN_ROW_TRIGGERS, String.class, table, updatesOnly ? 16 : 4 | 16);
 	}
 
 	void setSessionLockTimeout(Duration lockTimeout) {

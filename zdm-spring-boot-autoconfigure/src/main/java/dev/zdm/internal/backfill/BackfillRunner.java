@@ -19,6 +19,7 @@ import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SyncMode;
+import dev.zdm.migration.TableName;
 
 /**
  * One run of one migration's backfill on this instance: the copy, then the verification
@@ -248,6 +249,25 @@ public final class BackfillRunner {
 		return verify(session, Objects.requireNonNull(repository.find(id)));
 	}
 
+	/**
+	 * Say which of the table's own row triggers fire for each row the copy writes: the
+	 * copy's {@code UPDATE} (or, into another table, its {@code INSERT}) is a write like
+	 * any other to them, so a trigger that stamps {@code updated_at} or audits changes
+	 * does so for every row copied, unless it leaves zdm's writes alone.
+	 */
+	private void warnOfOwnTriggers(BackfillRepository repository) {
+		TableName written = (this.migration.targetTable() != null) ? this.migration.targetTable()
+				: this.migration.table();
+		List<String> triggers = repository.ownRowTriggers(written.quoted(), this.migration.targetTable() == null);
+		if (!triggers.isEmpty()) {
+			logger.warn("zdm: migration '" + this.migration.id() + "': table " + written + " has row triggers of its "
+					+ "own that fire for every row the backfill writes: " + String.join(", ", triggers)
+					+ ". If one should not (it stamps a time, counts changes or audits them), have it return early "
+					+ "when current_setting('zdm.backfill', true) = 'on', which zdm sets in the transactions of its "
+					+ "copy and repairs (docs/backfill.md, \"The table's own triggers\")");
+		}
+	}
+
 	private @Nullable Outcome copy(BackfillSession session, BackfillProgress progress) throws SQLException {
 		BackfillRepository repository = session.repository();
 		String upperBound = progress.upperBound();
@@ -257,6 +277,7 @@ public final class BackfillRunner {
 			estimated = this.batches.estimateRows(repository, upperBound);
 			repository.start(this.migration.id(), upperBound, estimated);
 			log("backfilling about " + estimated + " rows up to key " + upperBound);
+			warnOfOwnTriggers(repository);
 		}
 		if (upperBound != null) {
 			int batchSize = (progress.batchSize() != null) ? progress.batchSize()

@@ -8,6 +8,7 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -207,6 +208,80 @@ class BackfillTests {
 		}
 		awaitVerified("lock", Duration.ofSeconds(30));
 		assertThat(disagreeing("locked_users")).isZero();
+	}
+
+	// a trigger of the table's own that stamps and counts changes fired for every row the
+	// copy rewrote (a fault run found 19,598 untouched rows stamped and audited): the
+	// copy
+	// marks its transactions, the trigger can leave them alone, and the runner says so
+	@Test
+	void theTablesOwnTriggersAreNamedAndCanLeaveTheCopysWritesAloneWhileTheApplicationWrites() throws Exception {
+		createUsers("stamped_users", 10_000);
+		this.jdbc.execute("ALTER TABLE stamped_users ADD COLUMN changes int NOT NULL DEFAULT 0");
+		this.jdbc.execute("CREATE FUNCTION stamped_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+				+ "IF current_setting('zdm.backfill', true) = 'on' THEN RETURN NEW; END IF; "
+				+ "NEW.changes := OLD.changes + 1; RETURN NEW; END $$");
+		this.jdbc.execute("CREATE TRIGGER stamped_touch BEFORE UPDATE ON stamped_users FOR EACH ROW "
+				+ "EXECUTE FUNCTION stamped_touch()");
+		ListAppender<ILoggingEvent> log = new ListAppender<>();
+		Logger runnerLog = (Logger) LoggerFactory.getLogger(BackfillRunner.class);
+		log.start();
+		runnerLog.addAppender(log);
+		Set<Long> written = ConcurrentHashMap.newKeySet();
+		AtomicBoolean writing = new AtomicBoolean(true);
+		AtomicReference<Throwable> failure = new AtomicReference<>();
+		// the application updates rows, both sides as at backfill, through the copy and
+		// the verification
+		Thread writer = new Thread(() -> {
+			while (writing.get()) {
+				long id = ThreadLocalRandom.current().nextLong(1, 10_001);
+				try {
+					this.jdbc.update("UPDATE stamped_users SET email = 'Writer' || id || '@X', "
+							+ "email_address = 'writer' || id || '@x' WHERE id = ?", id);
+					written.add(id);
+					Thread.sleep(2);
+				}
+				catch (Exception ex) {
+					failure.compareAndSet(null, ex);
+					return;
+				}
+			}
+		}, "stamped-writer");
+		writer.start();
+		try {
+			start("stamped-a", migration("stamped", "stamped_users", Phase.BACKFILL,
+					settings(200, 100, 200, Duration.ofMillis(50))));
+			awaitVerified("stamped", Duration.ofSeconds(60));
+		}
+		finally {
+			writing.set(false);
+			writer.join();
+			runnerLog.detachAppender(log);
+		}
+		assertThat(failure.get()).isNull();
+		assertThat(written).hasSizeGreaterThan(100);
+		assertThat(this.service.progress("stamped").rowsUpdated()).isGreaterThan(5_000);
+		assertThat(disagreeing("stamped_users")).isZero();
+		// the copy's writes left the trigger's count alone, the application's did not
+		Map<Long, Integer> changes = new HashMap<>();
+		this.jdbc.query("SELECT id, changes FROM stamped_users",
+				(RowCallbackHandler) (rs) -> changes.put(rs.getLong(1), rs.getInt(2)));
+		assertThat(changes).hasSize(10_000);
+		changes.forEach((id, count) -> {
+			if (written.contains(id)) {
+				assertThat(count).as("changes of row %s, written by the application", id).isPositive();
+			}
+			else {
+				assertThat(count).as("changes of row %s, written by the copy alone", id).isZero();
+			}
+		});
+		assertThat(log.list)
+			.filteredOn((event) -> event.getLevel() == Level.WARN
+					&& event.getFormattedMessage().contains("migration 'stamped'"))
+			.singleElement()
+			.satisfies((event) -> assertThat(event.getFormattedMessage())
+				.contains("has row triggers of its own that fire for every row the backfill writes: stamped_touch")
+				.contains("current_setting('zdm.backfill', true) = 'on'"));
 	}
 
 	@Test
