@@ -4,6 +4,7 @@ import java.beans.PropertyDescriptor;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
 
@@ -18,6 +19,8 @@ import org.springframework.boot.context.properties.bind.handler.NoUnboundElement
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.EnumerablePropertySource;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.PropertySource;
 import org.springframework.core.env.StandardEnvironment;
@@ -38,12 +41,51 @@ final class MigrationPropertyNames {
 
 	private static final String PREFIX = ROOT + ".migrations";
 
+	// what a migration id may hold, and Spring Boot's binding keeps in a map key
+	private static final Pattern ID_CHARACTERS = Pattern.compile("[A-Za-z0-9_-]+");
+
 	private MigrationPropertyNames() {
 	}
 
 	static void check(Environment environment) {
+		checkIds(environment);
 		checkMigrations(environment);
 		checkOthers(environment);
+	}
+
+	/**
+	 * Refuse a migration id as written that is not a valid one: Spring Boot's binding
+	 * drops the characters a map key cannot hold ({@code zdm.migrations.m x!.table}
+	 * becomes migration {@code mx}), so the id zdm would record and the one the user
+	 * wrote would differ. Read from the property sources' own names, before binding; not
+	 * from environment variables, whose names cannot hold such characters anyway.
+	 */
+	private static void checkIds(Environment environment) {
+		if (!(environment instanceof ConfigurableEnvironment configurable)) {
+			return;
+		}
+		for (PropertySource<?> source : configurable.getPropertySources()) {
+			if (!(source instanceof EnumerablePropertySource<?> enumerable)
+					|| StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME.equals(source.getName())) {
+				continue;
+			}
+			for (String name : enumerable.getPropertyNames()) {
+				if (!name.regionMatches(true, 0, PREFIX + ".", 0, PREFIX.length() + 1)) {
+					continue;
+				}
+				String rest = name.substring(PREFIX.length() + 1);
+				String id = rest.startsWith("[") && rest.indexOf(']') > 0 ? rest.substring(1, rest.indexOf(']'))
+						: rest.substring(0, (rest.indexOf('.') >= 0) ? rest.indexOf('.') : rest.length());
+				// a long id is refused once bound, where it is shown shortened
+				if (!ID_CHARACTERS.matcher(id).matches()) {
+					throw new ZdmConfigurationException(null,
+							"'" + id + "' is not a valid migration id (property " + name + ", from " + source.getName()
+									+ "); Spring Boot would bind it under another id",
+							"Name the migration with letters, digits, '-' and '_' only, at most 63 characters, "
+									+ "for example zdm.migrations.users-email.");
+				}
+			}
+		}
 	}
 
 	private static void checkMigrations(Environment environment) {

@@ -158,6 +158,16 @@ class ZdmDeclarationFailureTests {
 				"letters, digits, '-' and '_'");
 	}
 
+	// without brackets, Spring Boot's binding drops the characters: the migration would
+	// run as 'mx', and write that id in zdm's tables
+	@Test
+	void invalidMigrationIdWithoutBracketsIsRefusedAsWritten() {
+		assertRefused("zdm.migrations.m x!.table=users",
+				"'m x!' is not a valid migration id (property "
+						+ "zdm.migrations.m x!.table, from test); Spring Boot would bind it under another id",
+				"letters, digits, '-' and '_'");
+	}
+
 	@Test
 	void migrationIdTooLongIsShownOnceAndShortened() {
 		String id = "m".repeat(200);
