@@ -193,7 +193,9 @@ class ZdmDeclarationFailureTests {
 	@Test
 	void upExpressionOverUnknownColumn() {
 		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(mail)"),
-				"is invalid: ERROR: column \"mail\" does not exist", "Write a single SQL expression");
+				"expression zdm.migrations.m.up.email_address = \"lower(mail)\" names a column that table "
+						+ "'public.users' has not: ERROR: column \"mail\" does not exist",
+				"Use the table's columns in it: id, email, email_address. Did you mean 'email'?");
 	}
 
 	private void assertRefused(String property, String description, String action) {

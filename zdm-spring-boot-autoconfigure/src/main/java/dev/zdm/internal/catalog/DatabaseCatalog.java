@@ -386,13 +386,13 @@ public class DatabaseCatalog {
 			names.add(matcher.group(1).toLowerCase(Locale.ROOT));
 		}
 		if (names.isEmpty()) {
-			return "; a cast or operator in it is not immutable (for example a cast from a time or date type to text)";
+			return "; a cast or operator in it is not immutable (for example a cast from a time or date type, or from an enum type, to text or back)";
 		}
 		List<String> found = this.jdbcTemplate.queryForList(NOT_IMMUTABLE_FUNCTIONS, String.class,
 				(Object) names.toArray(String[]::new));
 		if (found.isEmpty()) {
 			return "; a cast or operator in it, or the form of a function it calls for these argument types, is not "
-					+ "immutable (for example a cast from a time or date type to text)";
+					+ "immutable (for example a cast from a time or date type, or from an enum type, to text or back)";
 		}
 		return "; it calls " + String.join(", ", found);
 	}

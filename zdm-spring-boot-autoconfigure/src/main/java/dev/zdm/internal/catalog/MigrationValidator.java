@@ -6,6 +6,9 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
 
@@ -19,6 +22,9 @@ import dev.zdm.migration.ZdmConfigurationException;
  * declaration it refuses has changed nothing in the database.
  */
 public class MigrationValidator {
+
+	// PostgreSQL's message for a column the expression names and the table has not
+	private static final Pattern MISSING_COLUMN = Pattern.compile("column \"([^\"]+)\" does not exist");
 
 	private final DatabaseCatalog catalog;
 
@@ -357,9 +363,21 @@ public class MigrationValidator {
 
 	private void checkExpression(String id, TableName table, String property, String expression) {
 		String problem = this.catalog.checkExpression(table, expression);
-		if (problem != null) {
-			throw invalidExpression(id, property, expression, problem);
+		if (problem == null) {
+			return;
 		}
+		// a column the table has not: say which it has, as for a column named in down
+		Matcher missing = MISSING_COLUMN.matcher(problem);
+		if (missing.find()) {
+			Set<String> columns = this.catalog.columns(table).keySet();
+			String hint = NearestName.of(columns, missing.group(1));
+			throw new ZdmConfigurationException(id,
+					"expression zdm.migrations." + id + "." + property + " = \"" + expression
+							+ "\" names a column that table '" + table + "' has not: " + problem,
+					"Use the table's columns in it: " + String.join(", ", columns) + "."
+							+ ((hint != null) ? " Did you mean '" + hint + "'?" : ""));
+		}
+		throw invalidExpression(id, property, expression, problem);
 	}
 
 	private void checkDeterministic(String id, TableName table, String property, String expression) {
