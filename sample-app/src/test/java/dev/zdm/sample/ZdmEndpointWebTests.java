@@ -111,8 +111,8 @@ class ZdmEndpointWebTests {
 			assertThat(paused()).as("a request with an unknown name changes nothing").isTrue();
 			ResponseEntity<String> notJson = post(client, "/actuator/zdm/customers-email/resume", "reason=done");
 			assertThat(notJson.getStatusCode().value()).isEqualTo(400);
-			assertThat(notJson.getBody()).contains("\"status\":400", "The request's body is not a JSON object such as",
-					"Nothing was changed");
+			assertThat(notJson.getBody()).contains("\"status\":400",
+					"The request's body is not a JSON object of names and plain values", "Nothing was changed");
 			ResponseEntity<String> notJsonType = client.post()
 				.uri("/actuator/zdm/customers-email/resume")
 				.contentType(MediaType.TEXT_PLAIN)

@@ -52,7 +52,8 @@ public final class BackfillTuning {
 		if (change.isEmpty()) {
 			throw invalid("Send at least one setting to change, as in POST /actuator/zdm/" + id
 					+ "/backfill/tuning/set with {\"maxBatchSize\": 2000, \"pause\": \"500ms\", \"reason\": \"...\"}; "
-					+ "the settings are " + String.join(", ", values.keySet()));
+					+ "the settings are " + String.join(", ", values.keySet()) + " (a null counts as not sent: to go "
+					+ "back to the declared settings, POST /actuator/zdm/" + id + "/backfill/tuning/clear)");
 		}
 		this.repository.change(id, change, action, (overrides) -> {
 			try {
@@ -168,8 +169,10 @@ public final class BackfillTuning {
 		}
 	}
 
+	// every refusal says that nothing changed, as the endpoint's other refusals do
 	private static InvalidEndpointRequestException invalid(String message) {
-		return new InvalidEndpointRequestException(message, message);
+		String said = message.contains("not changed") ? message : message + "; nothing was changed";
+		return new InvalidEndpointRequestException(said, said);
 	}
 
 	/**

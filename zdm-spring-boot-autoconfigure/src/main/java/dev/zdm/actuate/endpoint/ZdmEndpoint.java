@@ -395,6 +395,12 @@ public class ZdmEndpoint {
 		values.put("maxReplicationLag", maxReplicationLag);
 		values.put("maxWalArchiveBacklog", maxWalArchiveBacklog);
 		values.put("maxWalRate", maxWalRate);
+		if ("clear".equals(action) && values.values().stream().anyMatch(Objects::nonNull)) {
+			String message = "POST /actuator/zdm/" + id + "/backfill/tuning/clear takes no settings (it clears them "
+					+ "all, back to the declared ones): send a reason only, or change settings with .../set; "
+					+ "nothing was changed";
+			throw new InvalidEndpointRequestException(message, message);
+		}
 		BackfillTuning.TuningDescriptor result = "set".equals(action) ? tuning.change(migration, values, recorded)
 				: tuning.clear(migration, recorded);
 		this.recorder.record(id, recorded);

@@ -68,8 +68,10 @@ public class ZdmEndpointWebErrors implements HandlerExceptionResolver, Ordered {
 		}
 		String advice = " Nothing was changed (see docs/observability.md).";
 		if (ex instanceof HttpMessageNotReadableException) {
-			return answer(response, HttpStatus.BAD_REQUEST, "The request's body is not a JSON object such as "
-					+ "{\"reason\": \"nightly import\"}: " + firstLine(ex.getMessage()) + "." + advice);
+			return answer(response, HttpStatus.BAD_REQUEST,
+					"The request's body is not a JSON object of names and plain values (text, numbers, true or false; "
+							+ "no objects or arrays) such as {\"reason\": \"nightly import\"}: "
+							+ firstLine(ex.getMessage()) + "." + advice);
 		}
 		if (ex instanceof HttpMediaTypeNotSupportedException) {
 			return answer(response, HttpStatus.UNSUPPORTED_MEDIA_TYPE,

@@ -189,6 +189,9 @@ class ZdmEndpointTuningTests {
 		assertRefused("the batch sizes would be min 100 and max 50 (minBatchSize declared, maxBatchSize overridden)",
 				"maxBatchSize", "50");
 		assertRefused("Send at least one setting to change", "reason", "nothing");
+		// every refusal says nothing changed
+		assertRefused("maxWalArchiveBacklog is 'many', which is not a whole number such as 2000; nothing was changed",
+				"maxWalArchiveBacklog", "many");
 		// longer than a day: refused before PostgreSQL could fail to store it
 		assertRefused("pause is 8640000000s, which is out of range: set it to at most 1d", "pause", "100000d");
 		assertRefused("maxTransactionAge is 25920000000000s, which is out of range: set it to at most 1d",
@@ -212,6 +215,12 @@ class ZdmEndpointTuningTests {
 			.isThrownBy(() -> this.endpoint.tuning("tuned_b", "backfill", "tuning", "reset", null, null, null, null,
 					null, null, null, null, null, null, null, null, null, SecurityContext.NONE))
 			.withMessageContaining("use POST /actuator/zdm/tuned_b/backfill/tuning/set");
+		// a clear takes no settings: it would answer 200 and drop the one sent
+		assertThatExceptionOfType(InvalidEndpointRequestException.class)
+			.isThrownBy(() -> this.endpoint.tuning("tuned_b", "backfill", "tuning", "clear", null, null, "5", null,
+					null, null, null, null, null, null, null, null, null, SecurityContext.NONE))
+			.withMessageContaining("backfill/tuning/clear takes no settings")
+			.withMessageContaining("nothing was changed");
 		assertThatExceptionOfType(InvalidEndpointRequestException.class)
 			.isThrownBy(() -> this.endpoint.tuning("orders", "backfill", "tuning", "set", null, null, "10", null, null,
 					null, null, null, null, null, null, null, null, SecurityContext.NONE))
