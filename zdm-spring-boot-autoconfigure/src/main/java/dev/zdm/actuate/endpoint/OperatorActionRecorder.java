@@ -82,10 +82,9 @@ final class OperatorActionRecorder {
 				this.operatorActions.record(id, action);
 			}
 			catch (DataAccessException ex) {
-				// the action is done (the database took it a moment ago): failing the
-				// request
-				// now would tell the operator it was not; the log keeps what the table
-				// missed
+				// the action is done (the database took it a moment ago): failing
+				// the request now would tell the operator it was not; the log keeps
+				// what the table missed
 				logger.warn("Operator action " + action.action() + " on migration '" + id + "' by " + action.principal()
 						+ " on instance " + action.instanceId() + " at " + action.actedAt()
 						+ ((action.reason() != null) ? " (reason: " + action.reason() + ")" : "")
