@@ -159,7 +159,9 @@ class CrossTableValidationTests {
 				builder("order_addresses").targetKey("order_id")
 					.up("street", "address_street")
 					.down("address_street", "address_street"),
-				"expression zdm.migrations.m.down.address_street = \"address_street\" is invalid", "");
+				"expression zdm.migrations.m.down.address_street = \"address_street\" names a column that table "
+						+ "'public.order_addresses' has not",
+				"Use the table's columns in it: ");
 		validate(builder("order_addresses").targetKey("order_id")
 			.up("street", "address_street")
 			.down("address_street", "street"));
