@@ -189,7 +189,7 @@ public class BackfillRepository {
 	// a resume of a failed backfill takes back the stop's advice, which said to resume
 	private static final String RESUME = """
 			/* zdm */ UPDATE zdm_backfill
-			SET paused = false, state = CASE WHEN state = 'paused' THEN 'pending' ELSE state END,
+			SET paused = false, state = CASE WHEN state IN ('paused', 'failed') THEN 'pending' ELSE state END,
 			    last_error = CASE WHEN state = 'failed' THEN NULL ELSE last_error END,
 			    last_error_at = CASE WHEN state = 'failed' THEN NULL ELSE last_error_at END, updated_at = now()
 			WHERE migration_id = ?

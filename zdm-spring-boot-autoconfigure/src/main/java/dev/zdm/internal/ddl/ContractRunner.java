@@ -131,7 +131,10 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 				}
 				logger.info("zdm: resuming the contract of migration '" + id + "'");
 			}
-			else if (waitsForTheFleet(migration) || contractHeldBack(migration) || droppedColumnsHeld(migration)
+			// the scripts' dependents first: the final check reads both sides of the
+			// table,
+			// and logs its outcome, at each heartbeat it runs
+			else if (waitsForTheFleet(migration) || droppedColumnsHeld(migration) || contractHeldBack(migration)
 					|| !claimContract(migration)) {
 				return false;
 			}

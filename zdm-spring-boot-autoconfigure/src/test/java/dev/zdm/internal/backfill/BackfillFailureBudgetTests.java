@@ -90,6 +90,8 @@ class BackfillFailureBudgetTests {
 		// the stop's advice, to mend and resume, is taken back; the count of errors stays
 		assertThat(this.service.progress("refused").lastError()).isNull();
 		assertThat(this.service.progress("refused").errors()).isEqualTo(failed.errors());
+		// and no longer shows failed: it waits for a runner
+		assertThat(this.service.progress("refused").state()).isNotEqualTo(BackfillState.FAILED);
 		await().atMost(Duration.ofSeconds(30)).until(() -> state("refused") == BackfillState.VERIFIED);
 		assertThat(this.jdbc.queryForObject(
 				"SELECT count(*) FROM refused WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
