@@ -30,6 +30,10 @@ import dev.zdm.migration.ZdmConfigurationException;
 final class MigrationDefinitions {
 
 	// a prefix of two characters or more, so that a Windows drive (C:) is not one
+	/** What to do about a migration id that is not a valid one. */
+	static final String INVALID_ID_ACTION = "Name the migration with letters, digits, '-' and '_' only, at most 63 "
+			+ "characters, for example zdm.migrations.users-email.";
+
 	private static final Pattern LOCATION_PREFIX = Pattern.compile("^\\s*([A-Za-z][A-Za-z0-9+.-]+):(.*)$");
 
 	private MigrationDefinitions() {
@@ -132,9 +136,7 @@ final class MigrationDefinitions {
 		if (!MigrationDefinition.isValidId(id)) {
 			// said once, and a long one shortened: the description is read on a console
 			String shown = (id.length() > 63) ? id.substring(0, 40) + "... (" + id.length() + " characters)" : id;
-			throw new ZdmConfigurationException(null, "'" + shown + "' is not a valid migration id",
-					"Name the migration with letters, digits, '-' and '_' only, at most 63 characters, "
-							+ "for example zdm.migrations.users-email.");
+			throw new ZdmConfigurationException(null, "'" + shown + "' is not a valid migration id", INVALID_ID_ACTION);
 		}
 		String prefix = "zdm.migrations." + id + ".";
 		Phase phase = Phase.fromValue(migration.getPhase());

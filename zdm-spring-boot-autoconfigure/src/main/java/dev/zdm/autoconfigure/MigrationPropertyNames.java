@@ -81,8 +81,7 @@ final class MigrationPropertyNames {
 					throw new ZdmConfigurationException(null,
 							"'" + id + "' is not a valid migration id (property " + name + ", from " + source.getName()
 									+ "); Spring Boot would bind it under another id",
-							"Name the migration with letters, digits, '-' and '_' only, at most 63 characters, "
-									+ "for example zdm.migrations.users-email.");
+							MigrationDefinitions.INVALID_ID_ACTION);
 				}
 			}
 		}

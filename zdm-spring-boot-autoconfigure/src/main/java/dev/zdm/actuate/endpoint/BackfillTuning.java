@@ -60,7 +60,7 @@ public final class BackfillTuning {
 				overrides.applyTo(migration.backfill());
 			}
 			catch (IllegalArgumentException ex) {
-				throw invalid("Backfill settings of migration '" + id + "' not changed: " + ex.getMessage());
+				throw notChanged(id, ex);
 			}
 		});
 		return describe(migration);
@@ -126,7 +126,7 @@ public final class BackfillTuning {
 			overrides.check();
 		}
 		catch (IllegalArgumentException ex) {
-			throw invalid("Backfill settings of migration '" + id + "' not changed: " + ex.getMessage());
+			throw notChanged(id, ex);
 		}
 		return overrides;
 	}
@@ -171,8 +171,16 @@ public final class BackfillTuning {
 
 	// every refusal says that nothing changed, as the endpoint's other refusals do
 	private static InvalidEndpointRequestException invalid(String message) {
-		String said = message.contains("not changed") ? message : message + "; nothing was changed";
-		return new InvalidEndpointRequestException(said, said);
+		return refusal(message + "; nothing was changed");
+	}
+
+	// settings that do not fit together, or the declared ones, say so first
+	private static InvalidEndpointRequestException notChanged(String id, IllegalArgumentException ex) {
+		return refusal("Backfill settings of migration '" + id + "' not changed: " + ex.getMessage());
+	}
+
+	private static InvalidEndpointRequestException refusal(String message) {
+		return new InvalidEndpointRequestException(message, message);
 	}
 
 	/**

@@ -276,11 +276,11 @@ final class BackfillBatchLoop {
 	 */
 	private Outcome stopFailed(BackfillRepository repository, BackfillWalk walk, String spent, DataAccessException ex) {
 		String id = this.migration.id();
-		String failure = "backfill stopped: " + spent + " at the " + (walk.verifying() ? "verification" : "copy")
-				+ " batch of keys after " + ((walk.lastKey() != null) ? walk.lastKey() : "the first") + " up to "
-				+ walk.upperBound() + " (at most " + walk.batchSize() + " keys); last error: "
-				+ BackfillErrors.describe(ex) + ". Mend the cause, then resume with POST /actuator/zdm/" + id
-				+ "/resume (or BackfillService#resume)";
+		String failure = BackfillErrors.stopped(id,
+				spent + " at the " + (walk.verifying() ? "verification" : "copy") + " batch of keys after "
+						+ ((walk.lastKey() != null) ? walk.lastKey() : "the first") + " up to " + walk.upperBound()
+						+ " (at most " + walk.batchSize() + " keys)",
+				ex);
 		repository.stopFailed(id, failure);
 		this.failureBudget.reset();
 		logger.error("zdm: migration '" + id + "': " + failure);

@@ -99,9 +99,21 @@ public final class BackfillErrors {
 	 */
 	static boolean isRefused(DataAccessException ex) {
 		String state = sqlState(ex);
-		return state != null && (state.startsWith(SYNTAX_OR_ACCESS_RULE) || state.startsWith(NOT_SUPPORTED)
-				|| state.startsWith(DATA_EXCEPTION) || state.startsWith(INTEGRITY_CONSTRAINT_VIOLATION)
-				|| state.startsWith(PLPGSQL_ERROR));
+		return isRowError(ex) || (state != null && (state.startsWith(SYNTAX_OR_ACCESS_RULE)
+				|| state.startsWith(NOT_SUPPORTED) || state.startsWith(PLPGSQL_ERROR)));
+	}
+
+	/**
+	 * Say why a backfill stopped in the {@code failed} state, with its last error and
+	 * what to do: the words of every such stop, a batch's or a run's.
+	 * @param id the migration
+	 * @param why what failed how often
+	 * @param ex the last failure
+	 * @return the text recorded as the backfill's last error
+	 */
+	static String stopped(String id, String why, Throwable ex) {
+		return "backfill stopped: " + why + "; last error: " + describe(ex) + ". Mend the cause, then resume with "
+				+ "POST /actuator/zdm/" + id + "/resume (or BackfillService#resume)";
 	}
 
 	// the SQLSTATE of the failure's most specific cause, or null if it has none

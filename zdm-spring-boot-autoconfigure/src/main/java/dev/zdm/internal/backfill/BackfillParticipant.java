@@ -402,7 +402,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			int refused;
 			synchronized (job) {
 				failures = ++job.failures;
-				refused = refusedByTheDatabase(ex) ? ++job.refusals : (job.refusals = 0);
+				refused = (ex instanceof DataAccessException dataAccess && BackfillErrors.isRefused(dataAccess))
+						? ++job.refusals : (job.refusals = 0);
 				long delay = Math.min(MAX_RETRY_DELAY.toMillis(), 250L << Math.min(failures, 10));
 				job.notBefore = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
 			}
@@ -417,10 +418,6 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		}
 	}
 
-	private static boolean refusedByTheDatabase(Exception ex) {
-		return ex instanceof DataAccessException dataAccess && BackfillErrors.isRefused(dataAccess);
-	}
-
 	/**
 	 * Stop a backfill whose runs the database refused {@code max-batch-attempts} times in
 	 * a row, as a batch that keeps failing stops it: failed and paused, with the error
@@ -430,10 +427,8 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 	 */
 	private boolean stopFailed(MigrationDefinition migration, Job job, Exception ex, int refused, int attempts) {
 		String id = migration.id();
-		String failure = "backfill stopped: its run failed " + refused + " times in a row (max-batch-attempts "
-				+ attempts + "), each time on a statement the database refused; last error: "
-				+ BackfillErrors.describe(ex) + ". Mend the cause, then resume with POST /actuator/zdm/" + id
-				+ "/resume (or BackfillService#resume)";
+		String failure = BackfillErrors.stopped(id, "its run failed " + refused + " times in a row (max-batch-attempts "
+				+ attempts + "), each time on a statement the database refused", ex);
 		try {
 			new BackfillRepository(this.dataSource, this.environment.states().tables()).stopFailed(id, failure);
 		}

@@ -2,15 +2,21 @@ package dev.zdm.internal.ddl;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 import javax.sql.DataSource;
@@ -128,11 +134,41 @@ class ContractTests {
 				"ALTER TABLE priced ADD COLUMN unit_price int;",
 				"DROP VIEW priced_prices;\nALTER TABLE priced DROP COLUMN price;");
 		ContractDependents dependents = new ContractDependents(postgres.dataSource());
+		// the application's inserts, updates and deletes, on the columns the contract
+		// keeps, from before the wait until after the contract
+		AtomicBoolean writing = new AtomicBoolean(true);
+		AtomicReference<Throwable> failure = new AtomicReference<>();
+		AtomicLong[] writes = { new AtomicLong(), new AtomicLong(), new AtomicLong() };
+		Set<Long> updated = ConcurrentHashMap.newKeySet();
+		Thread writer = new Thread(() -> {
+			long next = 1_000;
+			try (Connection connection = postgres.database().newConnection();
+					Statement statement = connection.createStatement()) {
+				while (writing.get()) {
+					long id = ThreadLocalRandom.current().nextLong(1, 101);
+					statement.execute("INSERT INTO priced (id, qty) VALUES (" + next++ + ", 3)");
+					writes[0].incrementAndGet();
+					if (statement.executeUpdate("UPDATE priced SET qty = qty + 1 WHERE id = " + id) == 1) {
+						updated.add(id);
+					}
+					writes[1].incrementAndGet();
+					statement.executeUpdate("DELETE FROM priced WHERE id = " + (next - 2));
+					writes[2].incrementAndGet();
+					Thread.sleep(5);
+				}
+			}
+			catch (Exception ex) {
+				failure.compareAndSet(null, ex);
+			}
+		}, "priced-writer");
+		writer.start();
 		PhaseController contract = start(migration, Phase.CONTRACT, "priced-a",
 				new SyncTriggerContributor("priced_sync", "unit_price", "price"));
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> contract.status(migration.id()).effective() == Phase.CONTRACT);
 		// each heartbeat gives it its chance to run the contract
+		long[] waitStarts = counts(writes);
+		updated.clear(); // rows written before the expand put the sync trigger in place
 		this.heartbeats.get("priced-a").awaitHeartbeats(5);
 		assertThat(new MigrationStateRepository(postgres.dataSource()).find(migration.id()).isContracted()).isFalse();
 		assertThat(triggers("priced")).containsExactly("priced_sync");
@@ -147,14 +183,35 @@ class ContractTests {
 		// the sync trigger still keeps the two columns in step, and what depends on the
 		// old
 		jdbc.update("UPDATE priced SET price = 7 WHERE id = 1");
-		assertThat(jdbc.queryForObject("SELECT unit_price || ' ' || total FROM priced WHERE id = 1", String.class))
-			.isEqualTo("7 14");
+		// (the writer changes its qty meanwhile)
+		assertThat(jdbc.queryForObject("SELECT unit_price || ' ' || (total = 7 * qty) FROM priced WHERE id = 1",
+				String.class))
+			.isEqualTo("7 true");
+		// and every row the application wrote during the wait
+		assertThat(jdbc.queryForObject(
+				"SELECT count(*) FROM priced WHERE id = ANY (?) " + "AND unit_price IS DISTINCT FROM price", Long.class,
+				(Object) updated.toArray(Long[]::new)))
+			.isZero();
+		long[] waitEnds = counts(writes);
 		// once the dependent is gone, the contract runs
 		jdbc.execute("ALTER TABLE priced DROP COLUMN total");
 		await().atMost(Duration.ofSeconds(20))
 			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
+		long[] contracted = counts(writes);
+		await().atMost(Duration.ofSeconds(10)).until(() -> counts(writes)[2] > contracted[2] + 10);
+		writing.set(false);
+		writer.join();
+		assertThat(failure.get()).isNull();
+		for (int kind = 0; kind < 3; kind++) {
+			assertThat(waitEnds[kind]).as("writes of kind %s during the wait", kind).isGreaterThan(waitStarts[kind]);
+			assertThat(contracted[kind]).as("writes of kind %s up to the contract", kind).isGreaterThan(waitEnds[kind]);
+		}
 		assertThat(columns("priced")).containsExactly("id", "qty", "unit_price");
 		assertThat(triggers("priced")).isEmpty();
+	}
+
+	private static long[] counts(AtomicLong[] writes) {
+		return new long[] { writes[0].get(), writes[1].get(), writes[2].get() };
 	}
 
 	@Test
