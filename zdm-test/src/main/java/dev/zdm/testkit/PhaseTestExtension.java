@@ -11,6 +11,7 @@ import org.junit.jupiter.api.extension.Extension;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 import org.junit.jupiter.api.extension.TestTemplateInvocationContext;
 import org.junit.jupiter.api.extension.TestTemplateInvocationContextProvider;
 
@@ -211,7 +212,8 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 	 * Starts the phase's instance before the test, resolves its beans, and checks and
 	 * stops it after.
 	 */
-	private static final class PhaseCallbacks implements BeforeEachCallback, AfterEachCallback, ParameterResolver {
+	private static final class PhaseCallbacks
+			implements BeforeEachCallback, AfterEachCallback, ParameterResolver, TestExecutionExceptionHandler {
 
 		private final Walk walk;
 
@@ -236,6 +238,17 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 			}
 		}
 
+		/**
+		 * Name the phase in a failure of the test method, which reports run by the
+		 * invocation's index show without the invocation's name; the failure itself is
+		 * left as it is, for the IDE's comparison of expected and actual.
+		 */
+		@Override
+		public void handleTestExecutionException(ExtensionContext context, Throwable throwable) throws Throwable {
+			throwable.addSuppressed(new PhaseTestFailedAt(this.phase));
+			throw throwable;
+		}
+
 		@Override
 		public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
 			Class<?> type = parameterContext.getParameter().getType();
@@ -246,6 +259,19 @@ class PhaseTestExtension implements TestTemplateInvocationContextProvider {
 		public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
 			Class<?> type = parameterContext.getParameter().getType();
 			return (type == PhaseStep.class) ? this.walk.step() : this.walk.bean(type);
+		}
+
+	}
+
+	/**
+	 * Where a {@code @PhaseTest} method failed, added to its failure.
+	 */
+	private static final class PhaseTestFailedAt extends RuntimeException {
+
+		private static final long serialVersionUID = 1L;
+
+		PhaseTestFailedAt(Phase phase) {
+			super("the @PhaseTest method failed at phase " + phase, null, false, false);
 		}
 
 	}

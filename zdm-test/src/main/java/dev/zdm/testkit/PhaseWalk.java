@@ -12,8 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
-import javax.sql.DataSource;
-
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -29,7 +27,6 @@ import org.springframework.util.function.ThrowingConsumer;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
-import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -77,7 +74,7 @@ public final class PhaseWalk {
 
 	private static final Log logger = LogFactory.getLog(PhaseWalk.class);
 
-	private static final Duration POLL = Duration.ofMillis(50);
+	private static final Duration POLL = PhaseArrival.POLL;
 
 	private final ZdmDatabase database;
 
@@ -142,12 +139,18 @@ public final class PhaseWalk {
 
 	/**
 	 * Set a property of every instance, overriding the application's configuration and
-	 * the walk's timing.
+	 * the walk's timing. A migration's phase is the walk's to set, instance by instance.
 	 * @param key the property
 	 * @param value its value
 	 * @return this walk
+	 * @throws IllegalArgumentException for {@code zdm.migrations.<id>.phase}
 	 */
 	public PhaseWalk property(String key, String value) {
+		if (key.startsWith(PhaseInitializer.MIGRATIONS_PREFIX) && key.endsWith(PhaseInitializer.PHASE_SUFFIX)) {
+			throw new IllegalArgumentException("The walk sets " + key + " itself, for each instance as it walks the "
+					+ "phases, so the value " + value + " would be ignored: remove the property. To test the "
+					+ "application at one phase, give the phase in a @ZdmTest @SpringBootTest's properties");
+		}
 		this.properties.put(key, value);
 		return this;
 	}
@@ -557,9 +560,7 @@ public final class PhaseWalk {
 		defaults.put("spring.main.banner-mode", "off");
 		defaults.put("server.port", "0");
 		defaults.put("zdm.instance-id", name);
-		defaults.put("zdm.fleet.heartbeat-interval", "200ms");
-		defaults.put("zdm.fleet.timeout", "10s");
-		defaults.put("zdm.fleet.join-timeout", "5s");
+		defaults.putAll(ZdmTestDatabaseCustomizerFactory.TEST_TIMING);
 		defaults.putAll(this.properties);
 		defaults.forEach((key, value) -> arguments.add("--" + key + "=" + value));
 		BeforeExpand beforeExpand = null;
@@ -585,40 +586,22 @@ public final class PhaseWalk {
 	}
 
 	private void awaitPhases(Phase phase, List<WalkInstance> instances) {
-		DataSource dataSource = this.database.dataSource();
 		for (WalkInstance instance : instances) {
 			for (String id : this.migrationIds) {
-				await(WalkTimes.Activity.PHASES_AND_DDL, phase, instances, () -> {
-					MigrationStatus status = instance.status(id);
-					if (status.effective() != instance.requested()) {
-						return "instance " + instance.name() + " runs migration '" + id + "' at " + status.effective()
-								+ ", not at " + instance.requested()
-								+ ((status.heldBackReason() != null) ? ": " + status.heldBackReason() : "")
-								+ ((status.lastHeartbeatError() != null)
-										? " (last heartbeat failed: " + status.lastHeartbeatError() + ")" : "");
-					}
-					if (!TestKitSupport.isDdlStepDone(dataSource, id, false)) {
-						return "the expand DDL of migration '" + id + "' has not finished: "
-								+ TestKitSupport.describeDdlStep(dataSource, id, false);
-					}
-					return null;
-				});
+				await(WalkTimes.Activity.PHASES_AND_DDL, phase, instances, () -> PhaseArrival
+					.phaseUnmet(instance.controller(), id, instance.name(), instance.requested()));
 			}
 		}
 	}
 
 	private void awaitContracted(Phase phase, List<WalkInstance> instances, List<MigrationDefinition> migrations) {
-		DataSource dataSource = this.database.dataSource();
 		for (MigrationDefinition migration : migrations) {
 			String id = migration.id();
 			await(WalkTimes.Activity.PHASES_AND_DDL, phase, instances, () -> {
-				if (!TestKitSupport.isDdlStepDone(dataSource, id, true)) {
-					return "the contract DDL of migration '" + id + "' did not run: "
-							+ TestKitSupport.describeDdlStep(dataSource, id, true);
-				}
 				for (WalkInstance instance : instances) {
-					if (!instance.status(id).state().isContracted()) {
-						return "instance " + instance.name() + " does not see migration '" + id + "' as contracted";
+					String unmet = PhaseArrival.contractUnmet(instance.controller(), id, instance.name());
+					if (unmet != null) {
+						return unmet;
 					}
 				}
 				return null;

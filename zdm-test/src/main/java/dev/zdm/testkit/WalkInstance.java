@@ -80,6 +80,10 @@ final class WalkInstance implements AutoCloseable {
 		return this.context;
 	}
 
+	PhaseController controller() {
+		return this.controller;
+	}
+
 	MigrationStatus status(String migrationId) {
 		return this.controller.status(migrationId);
 	}

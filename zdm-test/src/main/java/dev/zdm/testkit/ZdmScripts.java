@@ -42,8 +42,17 @@ public final class ZdmScripts {
 
 	private final boolean requireAllowReason;
 
+	/** The application's own Flyway scripts, not a zdm migration's. */
+	private final boolean flyway;
+
 	private ZdmScripts(String migration, List<String> expandLocations, List<String> contractLocations,
 			Set<String> allowed, @Nullable DataSource dataSource, boolean requireAllowReason) {
+		this(migration, expandLocations, contractLocations, allowed, dataSource, requireAllowReason, false);
+	}
+
+	private ZdmScripts(String migration, List<String> expandLocations, List<String> contractLocations,
+			Set<String> allowed, @Nullable DataSource dataSource, boolean requireAllowReason, boolean flyway) {
+		this.flyway = flyway;
 		this.migration = migration;
 		this.expandLocations = List.copyOf(expandLocations);
 		this.contractLocations = List.copyOf(contractLocations);
@@ -88,6 +97,19 @@ public final class ZdmScripts {
 	}
 
 	/**
+	 * Start a check of the application's own Flyway scripts, which zdm does not check at
+	 * start-up: they are checked as a migration's expand scripts are, since they too run
+	 * at start-up while instances of the version before still serve.
+	 * @param locations their locations, as {@code spring.flyway.locations} gives them;
+	 * {@code classpath:db/migration}, Spring Boot's default, if none
+	 * @return the check, to configure further
+	 */
+	public static ZdmScripts flyway(String... locations) {
+		List<String> checked = (locations.length == 0) ? List.of("classpath:db/migration") : List.of(locations);
+		return new ZdmScripts("flyway", checked, List.of(), Set.of(), null, false, true);
+	}
+
+	/**
 	 * Allow unsafe operations in all the scripts, as
 	 * {@code zdm.migrations.<id>.allow-unsafe} does.
 	 * @param codes operation codes such as {@code create-index}
@@ -103,7 +125,7 @@ public final class ZdmScripts {
 			allowed.add(code);
 		}
 		return new ZdmScripts(this.migration, this.expandLocations, this.contractLocations, allowed, this.dataSource,
-				this.requireAllowReason);
+				this.requireAllowReason, this.flyway);
 	}
 
 	/**
@@ -114,7 +136,7 @@ public final class ZdmScripts {
 	 */
 	public ZdmScripts usingDatabase(DataSource dataSource) {
 		return new ZdmScripts(this.migration, this.expandLocations, this.contractLocations, this.allowed, dataSource,
-				this.requireAllowReason);
+				this.requireAllowReason, this.flyway);
 	}
 
 	/**
@@ -126,7 +148,7 @@ public final class ZdmScripts {
 	 */
 	public ZdmScripts requiringAllowReasons() {
 		return new ZdmScripts(this.migration, this.expandLocations, this.contractLocations, this.allowed,
-				this.dataSource, true);
+				this.dataSource, true, this.flyway);
 	}
 
 	/**
@@ -156,7 +178,8 @@ public final class ZdmScripts {
 	public void check() {
 		List<UnsafeStatement> findings = findings();
 		if (!findings.isEmpty()) {
-			throw new AssertionError(describe(this.migration, findings));
+			throw new AssertionError(
+					this.flyway ? describeFlyway(this.expandLocations, findings) : describe(this.migration, findings));
 		}
 	}
 
@@ -168,10 +191,19 @@ public final class ZdmScripts {
 	 * @return the description
 	 */
 	static String describe(String migration, List<UnsafeStatement> findings) {
+		return describe("Migration '" + migration + "'", findings,
+				"or the whole migration with zdm.migrations.<id>.allow-unsafe=<codes>.");
+	}
+
+	private static String describeFlyway(List<String> locations, List<UnsafeStatement> findings) {
+		return describe("The Flyway scripts in " + locations, findings,
+				"or in this check with ZdmScripts.flyway(...).allowing(<codes>).");
+	}
+
+	private static String describe(String subject, List<UnsafeStatement> findings, String allowWhole) {
 		StringBuilder message = new StringBuilder();
-		message.append("Migration '")
-			.append(migration)
-			.append("': ")
+		message.append(subject)
+			.append(": ")
 			.append(findings.size())
 			.append((findings.size() == 1) ? " unsafe statement" : " unsafe statements")
 			.append(" in its scripts:");
@@ -186,8 +218,8 @@ public final class ZdmScripts {
 		message.append("\nUse the safe recipe:");
 		recipes.forEach((recipe) -> message.append("\n  - ").append(recipe));
 		message.append("\nIf the table is small or the application is stopped and you accept the lock, allow the "
-				+ "statement with a comment '-- zdm:allow <code>: <reason>' in it (or on the line before it), or the whole "
-				+ "migration with zdm.migrations.<id>.allow-unsafe=<codes>.");
+				+ "statement with a comment '-- zdm:allow <code>: <reason>' in it (or on the line before it), "
+				+ allowWhole);
 		return message.toString();
 	}
 

@@ -9,6 +9,8 @@ import java.lang.annotation.Target;
 
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
+
 /**
  * A test class that walks an application's migrations through their phases on a real
  * PostgreSQL. Its test methods declare a {@link PhaseWalk} parameter (or a
@@ -28,13 +30,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * </pre> On a {@code @SpringBootTest} class, it also gives the test's application context
  * a database of the kit's own: the context's {@code spring.datasource.*} point there,
  * whatever the application's configuration says, so that the test never reaches a
- * database the configuration names.
+ * database the configuration names, and the tests get the context once it runs at the
+ * phases its configuration requests. On a slice ({@code @JdbcTest},
+ * {@code @DataJdbcTest}, {@code @DataJpaTest}) it adds zdm's auto-configuration, which
+ * the slice leaves out, and keeps the slice from replacing the kit's database with an
+ * embedded one of its own.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @Inherited
 @ExtendWith(ZdmExtension.class)
+@ImportAutoConfiguration
 public @interface ZdmTest {
 
 	/**

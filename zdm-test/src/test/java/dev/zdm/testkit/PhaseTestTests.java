@@ -1,11 +1,13 @@
 package dev.zdm.testkit;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import org.assertj.core.api.Condition;
 import org.junit.jupiter.api.Test;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
@@ -75,6 +77,41 @@ class PhaseTestTests {
 											&& text.contains("but up lower(email) gives 'person read-new'")))))
 			.haveExactly(1, event(displayName("[contract]"), abortedWithReason(
 					message((text) -> text.endsWith("the walk failed at phase read-new; contract is skipped")))));
+	}
+
+	@Test
+	void aFailingTestMethodKeepsItsOwnFailureWithItsPhaseNamed() {
+		Events events = EngineTestKit.engine("junit-jupiter")
+			.selectors(selectClass(FailsAtDualWrite.class))
+			.execute()
+			.testEvents();
+		events.assertThatEvents()
+			.haveExactly(1, event(displayName("[expand]"), finishedSuccessfully()))
+			.haveExactly(1,
+					event(displayName("[dual-write]"),
+							finishedWithFailure(instanceOf(AssertionError.class),
+									message((text) -> text.contains("count at dual-write")),
+									new Condition<>(
+											(failure) -> Arrays.stream(failure.getSuppressed())
+												.anyMatch((named) -> "the @PhaseTest method failed at phase dual-write"
+													.equals(named.getMessage())),
+											"the phase named in a suppressed exception"))))
+			.haveExactly(1, event(displayName("[backfill]"), abortedWithReason(
+					message((text) -> text.endsWith("the walk failed at phase dual-write; backfill is skipped")))));
+	}
+
+	/**
+	 * Run by {@link #aFailingTestMethodKeepsItsOwnFailureWithItsPhaseNamed()} only.
+	 */
+	@ZdmTest(postgres = PostgresSource.EMBEDDED)
+	static class FailsAtDualWrite {
+
+		@PhaseTest(application = PeopleApplication.class, properties = "spring.config.name=people",
+				beforeExpand = "classpath:seed/people.sql")
+		void failsAtDualWrite(PhaseStep step) {
+			assertThat(step.phase()).as("count at " + step.phase()).isNotEqualTo(Phase.DUAL_WRITE);
+		}
+
 	}
 
 	/**

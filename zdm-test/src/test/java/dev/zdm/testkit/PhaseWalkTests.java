@@ -18,6 +18,7 @@ import static dev.zdm.testkit.PeopleFixtures.createPeople;
 import static dev.zdm.testkit.PeopleFixtures.crud;
 import static dev.zdm.testkit.PeopleFixtures.people;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
@@ -27,6 +28,14 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  */
 @ZdmTest(postgres = PostgresSource.EMBEDDED)
 class PhaseWalkTests {
+
+	@Test
+	void aMigrationsPhaseIsRefusedAsAWalkPropertySinceTheWalkSetsIt(PhaseWalk walk) {
+		assertThatIllegalArgumentException()
+			.isThrownBy(() -> people(walk).property("zdm.migrations.people-email.phase", "contract"))
+			.withMessageStartingWith("The walk sets zdm.migrations.people-email.phase itself")
+			.withMessageContaining("remove the property");
+	}
 
 	@Test
 	void walksEveryPhaseWithInsertsUpdatesAndDeletesAtEachOne(PhaseWalk walk) {

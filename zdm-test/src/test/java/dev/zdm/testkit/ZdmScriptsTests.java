@@ -126,6 +126,19 @@ class ZdmScriptsTests {
 	}
 
 	@Test
+	void theApplicationsOwnFlywayScriptsAreCheckedAsExpandScriptsWithTheirOwnAdvice() throws IOException {
+		write(".", "V1__create.sql", "CREATE TABLE items (id bigint PRIMARY KEY, name text);\n");
+		write(".", "V2__index.sql", "CREATE INDEX orders_placed ON orders (placed_at);\n");
+		assertThatExceptionOfType(AssertionError.class)
+			.isThrownBy(() -> ZdmScripts.flyway("filesystem:" + this.migration).check())
+			.withMessageStartingWith("The Flyway scripts in [filesystem:" + this.migration + "]: 1 unsafe statement")
+			.withMessageContaining("V2__index.sql")
+			.withMessageContaining("CREATE INDEX CONCURRENTLY")
+			.withMessageEndingWith("or in this check with ZdmScripts.flyway(...).allowing(<codes>).");
+		ZdmScripts.flyway("filesystem:" + this.migration).allowing("create-index").check();
+	}
+
+	@Test
 	void allowedOperationsPass() {
 		ZdmScripts.of("classpath:db/zdm/people-email-unsafe").allowing("create-index").check();
 	}
