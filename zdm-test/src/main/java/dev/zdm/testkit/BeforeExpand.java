@@ -1,5 +1,7 @@
 package dev.zdm.testkit;
 
+import java.sql.SQLException;
+
 import org.springframework.beans.factory.InitializingBean;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.util.function.ThrowingConsumer;
@@ -31,11 +33,27 @@ final class BeforeExpand implements InitializingBean {
 			this.step.acceptWithException(this.database.jdbc());
 		}
 		catch (Exception ex) {
-			throw new IllegalStateException("The walk's beforeExpand step failed: " + ex, ex);
+			throw new IllegalStateException("The walk's beforeExpand step failed: " + ex + (missingTable(ex)
+					? ". It runs after the application's own schema migrations: if Flyway creates the table, add "
+							+ "spring-boot-starter-flyway (in Spring Boot 4, flyway-core alone does not run the "
+							+ "application's migrations), and check that the application's schema creates it"
+					: ""), ex);
 		}
 		finally {
 			this.times.add(WalkTimes.Activity.BEFORE_EXPAND, started);
 		}
+	}
+
+	/**
+	 * Whether the step failed on a table that does not exist (SQL state 42P01).
+	 */
+	private static boolean missingTable(Throwable failure) {
+		for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+			if (cause instanceof SQLException sql && "42P01".equals(sql.getSQLState())) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 }

@@ -63,6 +63,18 @@ class BeforeExpandWalkTests {
 	}
 
 	@Test
+	void aBeforeExpandStepOnATableTheSchemaDoesNotCreateSaysWhereTheTablesComeFrom(PhaseWalk walk) {
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> PeopleFixtures.people(walk)
+				.beforeExpand((jdbc) -> jdbc.update("INSERT INTO persons (name) VALUES ('Ada')"))
+				.run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.EXPAND))
+			.withMessageContaining("The walk's beforeExpand step failed")
+			.withMessageContaining("relation \"persons\" does not exist")
+			.withMessageContaining("if Flyway creates the table, add spring-boot-starter-flyway");
+	}
+
+	@Test
 	void rowsInsertedAtExpandLeaveTheBackfillNothingToCopyAndTheWalkFailsAtBackfill(PhaseWalk walk) {
 		assertThatExceptionOfType(PhaseWalkFailure.class)
 			.isThrownBy(() -> PeopleFixtures.people(walk).scenario((step) -> {
