@@ -27,6 +27,7 @@ import org.springframework.util.function.ThrowingConsumer;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.BackfillVerification;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -642,6 +643,7 @@ public final class PhaseWalk {
 				if (verified != null) {
 					this.backfills.put(id, verified);
 					refuseBackfillThatCopiedNothing(phase, instances, migration, verified);
+					refuseRepairs(phase, instances, migration, verified);
 				}
 			}
 		}
@@ -670,6 +672,30 @@ public final class PhaseWalk {
 				+ "runs after the application's own schema migrations and before zdm's expand; or turn the backfill "
 				+ "off with zdm.migrations." + migration.id() + ".backfill.enabled=false if the table is empty "
 				+ "everywhere it is deployed", null);
+	}
+
+	/**
+	 * Fail when the verification repaired rows: they were written on one side only, which
+	 * the application's writes never do once it is at {@code dual-write}, so a repository
+	 * (or the scenario, writing outside the application) wrote one shape where both
+	 * should have been written. A deployed service would have the same rows repaired,
+	 * silently, or held at the final check once it reads the new side.
+	 */
+	private void refuseRepairs(Phase phase, List<WalkInstance> instances, MigrationDefinition migration,
+			BackfillProgress progress) {
+		BackfillVerification verification = progress.verification();
+		if (verification == null || verification.rowsRepaired() == 0) {
+			return;
+		}
+		throw new PhaseWalkFailure(phase, where(instances), "the backfill's verification of migration '"
+				+ migration.id() + "' found " + verification.rowsRepaired() + " rows whose new side disagreed with "
+				+ "the old after the copy, and repaired them: they were written on one side only after the copy "
+				+ "passed them, which the application's own writes never do from dual-write on. Look for a "
+				+ "repository that writes only one shape where zdm routes it to write both (a method classified as "
+				+ "a read, a Schema.OLD or Schema.NEW repository used directly), or a write of the scenario outside "
+				+ "the application (step.jdbc()) on the "
+				+ (migration.isCrossTable() ? "source or target table" : "old or new columns")
+				+ " alone; the agreement check after the scenario names such rows when it sees them first", null);
 	}
 
 	private void checkConversions(Phase phase, List<WalkInstance> instances, List<MigrationDefinition> migrations) {

@@ -1,5 +1,6 @@
 package dev.zdm.testkit;
 
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,8 +10,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.Test;
 
+import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
 import dev.zdm.migration.Phase;
 import dev.zdm.testkit.people.PersonRepository;
 
@@ -35,6 +40,63 @@ class PhaseWalkTests {
 			.isThrownBy(() -> people(walk).property("zdm.migrations.people-email.phase", "contract"))
 			.withMessageStartingWith("The walk sets zdm.migrations.people-email.phase itself")
 			.withMessageContaining("remove the property");
+	}
+
+	@Test
+	void aRowTheVerificationRepairsFailsTheWalkAtBackfillThoughOldAndNewAgreeAfterwards(PhaseWalk walk) {
+		JdbcTemplate jdbc = walk.database().jdbc();
+		jdbc.execute("CREATE TABLE people (id bigserial PRIMARY KEY, name text NOT NULL, email text NOT NULL)");
+		jdbc.update("INSERT INTO people (name, email) SELECT 'Person ' || i, 'Person.' || i || '@Example.com' "
+				+ "FROM generate_series(1, 300) AS i");
+		BackfillService backfills = TestKitSupport.backfillService(walk.database().dataSource());
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> people(walk).property("zdm.migrations.people-email.backfill.verification-batch-size", "1")
+				.scenario((step) -> {
+					if (step.phase() != Phase.BACKFILL) {
+						return;
+					}
+					// the copy is done and the verification under way: pause it, write
+					// the
+					// row it checks last on its new side only, as a writer bypassing the
+					// sync
+					// trigger would, and let the verification go on
+					awaitState(backfills, BackfillState.VERIFYING);
+					backfills.pause("people-email");
+					awaitState(backfills, BackfillState.PAUSED);
+					jdbc.execute((ConnectionCallback<Void>) (connection) -> {
+						try (Statement statement = connection.createStatement()) {
+							statement.execute("SET session_replication_role = replica");
+							statement.executeUpdate("UPDATE people SET email_address = 'one side only' "
+									+ "WHERE id = (SELECT max(id) FROM people)");
+							statement.execute("SET session_replication_role = DEFAULT");
+						}
+						return null;
+					});
+					assertThat(backfills.resume("people-email")).isTrue();
+				})
+				.run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.BACKFILL))
+			.withMessageContaining("the backfill's verification of migration 'people-email' found 1 rows whose new "
+					+ "side disagreed with the old after the copy, and repaired them")
+			.withMessageContaining("a write of the scenario outside the application (step.jdbc()) on the old or "
+					+ "new columns alone");
+		// repaired: old and new agree again, which is why the walk must say so itself
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM people WHERE email_address IS DISTINCT FROM lower(email)",
+				Integer.class))
+			.isZero();
+	}
+
+	private static void awaitState(BackfillService backfills, BackfillState state) throws InterruptedException {
+		long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+		while (true) {
+			BackfillProgress progress = backfills.progress("people-email");
+			if (progress != null && progress.state() == state) {
+				return;
+			}
+			assertThat(System.nanoTime()).as("the backfill reaching " + state + ", now " + progress)
+				.isLessThan(deadline);
+			Thread.sleep(5);
+		}
 	}
 
 	@Test
