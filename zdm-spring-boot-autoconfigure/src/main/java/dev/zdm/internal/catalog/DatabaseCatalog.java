@@ -32,6 +32,14 @@ import dev.zdm.migration.TableName;
  */
 public class DatabaseCatalog {
 
+	/**
+	 * How a check's problem starts when the database refused it for a privilege the
+	 * connection's user lacks (SQL state 42501), which says nothing about the expression.
+	 */
+	public static final String MISSING_PRIVILEGE = "the database refused zdm's check for a privilege its user lacks: ";
+
+	private static final String PERMISSION_DENIED = "42501";
+
 	private static final Log logger = LogFactory.getLog(DatabaseCatalog.class);
 
 	private static final String FIND_TABLE = """
@@ -100,7 +108,9 @@ public class DatabaseCatalog {
 
 	private static final Pattern FUNCTION_CALL = Pattern.compile("([A-Za-z_][A-Za-z0-9_$]*)\\s*\\(");
 
-	private static final Pattern RAISED_AGAIN = Pattern.compile("([0-9A-Z]{5}): (.*)", Pattern.DOTALL);
+	// PostgreSQL's error as the check raises it again (SQL state P0001): "ERROR: 42P17:
+	// ..."
+	private static final Pattern RAISED_AGAIN = Pattern.compile("^ERROR: ([0-9A-Z]{5}): (.*)", Pattern.DOTALL);
 
 	private static final String LOCK_NOT_AVAILABLE = "55P03";
 
@@ -347,9 +357,12 @@ public class DatabaseCatalog {
 		String message = String.valueOf(ex.getMessage());
 		String state = String.valueOf(ex.getSQLState());
 		Matcher raised = RAISED_AGAIN.matcher(message);
-		if (raised.find()) {
+		if ("P0001".equals(state) && raised.find()) {
 			state = raised.group(1);
 			message = "ERROR: " + raised.group(2);
+		}
+		if (state.equals(PERMISSION_DENIED)) {
+			return new ExpressionCheck(MISSING_PRIVILEGE + message, false);
 		}
 		if (message.contains("generation expression is not immutable")) {
 			return new ExpressionCheck("it is not immutable: PostgreSQL may give a different value for the same row "
@@ -436,7 +449,8 @@ public class DatabaseCatalog {
 					if (LOCK_NOT_AVAILABLE.equals(ex.getSQLState())) {
 						throw new LockNotAvailableException(ex);
 					}
-					return ex.getMessage();
+					return PERMISSION_DENIED.equals(ex.getSQLState()) ? MISSING_PRIVILEGE + ex.getMessage()
+							: ex.getMessage();
 				}
 				finally {
 					connection.rollback();

@@ -140,6 +140,7 @@ public class MigrationValidator {
 			DatabaseCatalog.ExpressionCheck check = this.catalog.checkDeterministic(migration.table(), added,
 					down.getValue());
 			if (check.problem() != null && !check.undefinedColumn()) {
+				refuseMissingPrivilege(id, "down." + down.getKey(), down.getValue(), check.problem());
 				throw notDeterministic(id, "down." + down.getKey(), down.getValue(), check.problem());
 			}
 		}
@@ -366,6 +367,7 @@ public class MigrationValidator {
 		if (problem == null) {
 			return;
 		}
+		refuseMissingPrivilege(id, property, expression, problem);
 		// a column the table has not: say which it has, as for a column named in down
 		Matcher missing = MISSING_COLUMN.matcher(problem);
 		if (missing.find()) {
@@ -383,7 +385,25 @@ public class MigrationValidator {
 	private void checkDeterministic(String id, TableName table, String property, String expression) {
 		String problem = this.catalog.checkDeterministic(table, expression);
 		if (problem != null) {
+			refuseMissingPrivilege(id, property, expression, problem);
 			throw notDeterministic(id, property, expression, problem);
+		}
+	}
+
+	/**
+	 * Refuse an expression the database would not let zdm check, for a privilege the
+	 * application's database user lacks, saying so rather than that it is wrong.
+	 */
+	private static void refuseMissingPrivilege(String id, String property, String expression, String problem) {
+		if (problem.startsWith(DatabaseCatalog.MISSING_PRIVILEGE)) {
+			throw new ZdmConfigurationException(id,
+					"zdm could not check expression zdm.migrations." + id + "." + property + " = \"" + expression
+							+ "\": " + problem.substring(DatabaseCatalog.MISSING_PRIVILEGE.length()),
+					"zdm checks each expression as the application's database user, by planning it over the table and "
+							+ "trying it as a generated column of a temporary copy of the table's shape; the backfill, "
+							+ "the sync trigger and the verification then run it as that user too. Grant the user what "
+							+ "the error names (for example GRANT EXECUTE ON FUNCTION ... TO <user>, GRANT SELECT ON "
+							+ "the table, GRANT TEMPORARY ON DATABASE ...), then start again: nothing has been written.");
 		}
 	}
 
