@@ -83,6 +83,7 @@ public final class PgBouncer implements AutoCloseable {
 					[databases]
 					%1$s = %2$s
 					%1$s_session = %2$s pool_mode=session
+					%1$s_single = %2$s pool_size=1
 
 					[pgbouncer]
 					listen_addr = 127.0.0.1
@@ -126,6 +127,15 @@ public final class PgBouncer implements AutoCloseable {
 	 */
 	public String transactionModeUrl() {
 		return url(this.database.name());
+	}
+
+	/**
+	 * Return the JDBC URL of the database through PgBouncer in transaction mode with a
+	 * pool of one server connection.
+	 * @return the URL
+	 */
+	public String singleServerTransactionModeUrl() {
+		return url(this.database.name() + "_single");
 	}
 
 	/**

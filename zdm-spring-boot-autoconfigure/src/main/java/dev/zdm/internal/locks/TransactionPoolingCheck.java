@@ -1,9 +1,11 @@
 package dev.zdm.internal.locks;
 
+import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 
 import javax.sql.DataSource;
@@ -36,6 +38,8 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
 
 	private static final int ROUNDS = 3;
+
+	private static final Duration ANSWER_WITHIN = Duration.ofSeconds(5);
 
 	private final DataSource dataSource;
 
@@ -99,8 +103,14 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 					String evidence = null;
 					try {
 						int held = pid(second);
-						int after = pid(first);
-						if (held == before) {
+						Integer after = pidWithin(first, ANSWER_WITHIN);
+						if (after == null) {
+							evidence = "a connection got no answer to SELECT pg_backend_pid() within "
+									+ ANSWER_WITHIN.toSeconds() + " s while a second connection held a transaction "
+									+ "open, as when the pooler's every server session is taken by a client's "
+									+ "transaction";
+						}
+						else if (held == before) {
 							evidence = "a second connection was given backend " + held
 									+ " that the first one had used in its previous transaction";
 						}
@@ -165,6 +175,34 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 			}
 		}
 		return null;
+	}
+
+	/**
+	 * Read a connection's backend, giving up after a while: a direct connection or one of
+	 * a session-mode pool has a backend of its own and answers at once, while behind a
+	 * transaction-mode pooler whose server sessions are all taken (one held by the
+	 * check's own second connection) it waits for the pooler's query_wait_timeout, two
+	 * minutes by default, or for ever.
+	 * @return the backend, or {@code null} if no answer came in time (the connection is
+	 * then broken, and closed by its pool)
+	 */
+	private static @Nullable Integer pidWithin(Connection connection, Duration limit) throws SQLException {
+		int before = connection.getNetworkTimeout();
+		connection.setNetworkTimeout(Runnable::run, (int) limit.toMillis());
+		int pid;
+		try {
+			pid = pid(connection);
+		}
+		catch (SQLException ex) {
+			for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+				if (cause instanceof SocketTimeoutException) {
+					return null;
+				}
+			}
+			throw ex;
+		}
+		connection.setNetworkTimeout(Runnable::run, before);
+		return pid;
 	}
 
 	private static int pid(Connection connection) throws SQLException {

@@ -3,6 +3,7 @@ package dev.zdm.internal.locks;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.List;
 
 import javax.sql.DataSource;
@@ -73,6 +74,21 @@ class TransactionPoolingCheckTests {
 						.contains("nothing has run");
 					assertThat(ex.getAction()).contains("at a pool in session mode");
 				});
+		}
+	}
+
+	@Test
+	void transactionModeWithEveryServerSessionInUseIsRefusedWithoutWaitingForThePooler() {
+		try (HikariDataSource dataSource = dataSource(pgBouncer.singleServerTransactionModeUrl())) {
+			long started = System.nanoTime();
+			assertThatExceptionOfType(ZdmConfigurationException.class)
+				.isThrownBy(() -> new TransactionPoolingCheck(dataSource, 4).checkDataSource(this.migrations))
+				.satisfies((ex) -> assertThat(ex.getDescription())
+					.contains("the data source reaches PostgreSQL through a pooler in transaction mode")
+					.contains("got no answer to SELECT pg_backend_pid() within 5 s while a second connection held a "
+							+ "transaction open"));
+			// PgBouncer's own query_wait_timeout is 120 s
+			assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(60));
 		}
 	}
 
