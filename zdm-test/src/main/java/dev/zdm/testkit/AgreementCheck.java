@@ -15,6 +15,7 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.zdm.internal.dualwrite.SameTableSyncTrigger;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.TableName;
@@ -123,11 +124,14 @@ final class AgreementCheck {
 		}
 		// a row written since the step began went through the write path, which must
 		// derive its new columns however it leaves them (a Schema.BOTH insert that
-		// forgets them leaves them null, as an existing row's are)
-		String writtenNow = (writtenSince != null) ? " OR age(xmin) <= age(?::xid)" : "";
-		Object[] since = (writtenSince != null) ? new Object[] { writtenSince } : new Object[0];
-		String where = disagrees
-				+ (onlyDerivedRows ? " AND (" + derivedPresent + ((writtenSince != null) ? writtenNow : "") + ")" : "");
+		// forgets them leaves them null, as an existing row's are). The sync trigger
+		// derives them on every insert and on every update of the old columns, so there
+		// a written row whose new columns are all null is an existing row whose other
+		// columns were updated, which waits for the backfill as every existing row does
+		boolean checkWritten = writtenSince != null && !SameTableSyncTrigger.appliesTo(migration);
+		String writtenNow = checkWritten ? " OR age(xmin) <= age(?::xid)" : "";
+		Object[] since = checkWritten ? new Object[] { writtenSince } : new Object[0];
+		String where = disagrees + (onlyDerivedRows ? " AND (" + derivedPresent + writtenNow + ")" : "");
 		Object[] parameters = onlyDerivedRows ? since : new Object[0];
 		String order = String.join(", ", key.stream().map(SqlIdentifier::quoted).toList());
 		Long count = this.jdbc.queryForObject("SELECT count(*) FROM " + table + " WHERE " + where, Long.class,
