@@ -147,6 +147,10 @@ public final class BackfillTuning {
 			return converted;
 		}
 		catch (ConversionException ex) {
+			if ((type == Integer.class || type == Long.class) && value.strip().matches("[+-]?[0-9]+")) {
+				throw invalid(name + " is '" + value + "', which is too large a number: send at most "
+						+ ((type == Integer.class) ? Integer.MAX_VALUE : Long.MAX_VALUE));
+			}
 			throw invalid(name + " is '" + value + "', which is not " + example);
 		}
 	}
@@ -160,13 +164,18 @@ public final class BackfillTuning {
 			return null;
 		}
 		String text = value.strip();
+		double increase;
 		try {
-			return text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1).strip()) / 100
+			increase = text.endsWith("%") ? Double.parseDouble(text.substring(0, text.length() - 1).strip()) / 100
 					: Double.parseDouble(text);
 		}
 		catch (NumberFormatException ex) {
+			increase = Double.NaN;
+		}
+		if (!Double.isFinite(increase)) {
 			throw invalid("maxLatencyIncrease is '" + value + "', which is not a percentage such as \"20%\"");
 		}
+		return increase;
 	}
 
 	// every refusal says that nothing changed, as the endpoint's other refusals do

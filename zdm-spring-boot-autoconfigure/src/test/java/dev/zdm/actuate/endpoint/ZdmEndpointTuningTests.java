@@ -172,6 +172,12 @@ class ZdmEndpointTuningTests {
 		assertRefused("maxLatencyIncrease is 'fast', which is not a percentage such as \"20%\"", "maxLatencyIncrease",
 				"fast");
 		assertRefused("maxLatencyIncrease is 2000%, which is out of range", "maxLatencyIncrease", "2000%");
+		assertRefused("maxLatencyIncrease is '1e400%', which is not a percentage such as \"20%\"", "maxLatencyIncrease",
+				"1e400%");
+		assertRefused("maxBatchSize is '99999999999999999999', which is too large a number: send at most 2147483647",
+				"maxBatchSize", "99999999999999999999");
+		assertRefused("maxRowsPerSecond is '99999999999999999999', which is too large a number: send at most "
+				+ Long.MAX_VALUE, "maxRowsPerSecond", "99999999999999999999");
 		assertRefused("a number without % is a fraction: 0.2 is 20%", "maxLatencyIncrease", "150");
 		assertRefused("maxWalRate is 'fast', which is not a size of WAL per second such as \"64MB\", or 0 for no "
 				+ "ceiling", "maxWalRate", "fast", "maxWalArchiveBacklog", "8");
