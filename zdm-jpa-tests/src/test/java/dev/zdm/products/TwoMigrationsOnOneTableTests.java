@@ -294,14 +294,16 @@ class TwoMigrationsOnOneTableTests {
 	}
 
 	/**
-	 * From contract on the old columns are no longer kept: the trigger is dropped before
-	 * the price column, and the supplier column is not written once the contract is
-	 * claimed. Both are read before the rows, so an old column is checked only when the
-	 * write was synced to it.
+	 * From contract on the old columns are no longer kept: the sync trigger turns into
+	 * the guard that refuses writes of the old columns before the price column is
+	 * dropped, and the supplier column is not written once the contract is claimed. Both
+	 * are read before the rows, so an old column is checked only when the write was
+	 * synced to it.
 	 */
 	private static OldColumns oldColumnsKept() {
 		boolean priceTriggerInstalled = Boolean.TRUE.equals(postgres.jdbc()
-			.queryForObject("SELECT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'zdm_sync_products_price')",
+			.queryForObject("SELECT EXISTS (SELECT FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+					+ "WHERE t.tgname = 'zdm_sync_products_price' AND p.prosrc LIKE '%keeps the old and new columns%')",
 					Boolean.class));
 		boolean supplierContracted = new MigrationStateRepository(postgres.dataSource()).find("products-supplier")
 			.isContracted();

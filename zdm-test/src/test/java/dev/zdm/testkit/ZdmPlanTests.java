@@ -29,11 +29,21 @@ class ZdmPlanTests {
 				"expand contributor:SameTableSyncTrigger #2: CREATE OR REPLACE TRIGGER \"zdm_sync_products_price\" "
 						+ "BEFORE INSERT OR UPDATE OF \"price\", \"price_cents\" ON \"public\".\"products\" FOR EACH ROW "
 						+ "EXECUTE FUNCTION \"public\".\"zdm_sync_products_price\"()",
-				"contract contributor:SameTableSyncTrigger #1: DROP TRIGGER IF EXISTS \"zdm_sync_products_price\" ON "
-						+ "\"public\".\"products\"",
-				"contract contributor:SameTableSyncTrigger #2: DROP FUNCTION IF EXISTS "
-						+ "\"public\".\"zdm_sync_products_price\"()",
-				"contract V1__drop_price.sql #1: ALTER TABLE products DROP COLUMN price");
+				plan.statements("products-price").get(3),
+				"contract contributor:SameTableSyncTrigger #2: CREATE OR REPLACE TRIGGER \"zdm_sync_products_price\" "
+						+ "BEFORE INSERT OR UPDATE ON \"public\".\"products\" FOR EACH ROW "
+						+ "EXECUTE FUNCTION \"public\".\"zdm_sync_products_price\"()",
+				"contract V1__drop_price.sql #1: ALTER TABLE products DROP COLUMN price",
+				"contract contributor:SameTableSyncTrigger:after-scripts #1: DROP TRIGGER IF EXISTS "
+						+ "\"zdm_sync_products_price\" ON \"public\".\"products\"",
+				"contract contributor:SameTableSyncTrigger:after-scripts #2: DROP FUNCTION IF EXISTS "
+						+ "\"public\".\"zdm_sync_products_price\"()");
+		// while the contract script drops the old column, the trigger refuses writes of
+		// it
+		assertThat(plan.statements("products-price").get(3))
+			.startsWith("contract contributor:SameTableSyncTrigger #1: CREATE OR REPLACE FUNCTION "
+					+ "\"public\".\"zdm_sync_products_price\"() RETURNS trigger")
+			.contains("refuses writes of the old columns of migration 'products-price' while its contract drops them");
 		// the trigger's function as it will be once the expand added price_cents, which
 		// its down expression reads
 		assertThat(plan.statements("products-price").get(1))

@@ -28,7 +28,8 @@ import dev.zdm.migration.Phase;
 /**
  * Runs each migration's contract DDL once, on one instance, when every live instance is
  * at {@code contract}: the {@link SchemaChangeContributor contributors}' contract
- * statements, then the contract scripts through the {@link FlywayStep}.
+ * statements, then the contract scripts through the {@link FlywayStep}, then the
+ * contributors' statements that come after the scripts.
  * <p>
  * The contract is claimed by marking the migration contracted under the fleet's lock,
  * after checking that every live instance runs {@code contract} ({@link #claimContract}):
@@ -142,6 +143,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 				this.contributions.run(session, migration, DdlStep.CONTRACT, RetryControl.bounded());
 				this.scripts.run(session, migration, DdlStep.CONTRACT, migration.contractLocations(),
 						RetryControl.bounded());
+				this.contributions.runAfterContract(session, migration, RetryControl.bounded());
 			});
 			if (!ran) {
 				return false;

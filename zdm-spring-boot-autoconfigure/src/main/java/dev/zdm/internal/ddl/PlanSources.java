@@ -61,7 +61,8 @@ final class PlanSources {
 		return sources;
 	}
 
-	// The contract: each contributor's statements, then the scripts.
+	// The contract: each contributor's statements, then the scripts, then each
+	// contributor's statements after them.
 	List<Source> contract(MigrationDefinition migration, DdlStatus recorded) {
 		List<Source> sources = new ArrayList<>();
 		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
@@ -71,6 +72,10 @@ final class PlanSources {
 		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.CONTRACT);
 		for (DdlScript script : this.scripts.load(migration, DdlStep.CONTRACT)) {
 			sources.add(Source.of(script, applied));
+		}
+		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
+			sources.add(contributed(SchemaChangeContributions.afterContractSource(contributor), DdlStep.CONTRACT,
+					contributor.afterContractStatements(migration), recorded));
 		}
 		return sources;
 	}

@@ -43,13 +43,29 @@ public class SchemaChangeContributions {
 	 */
 	public void run(DdlSession session, MigrationDefinition migration, DdlStep step, RetryControl control) {
 		for (SchemaChangeContributor contributor : this.contributors) {
-			List<String> statements = statements(contributor, migration, step);
-			String source = source(contributor);
-			for (int i = 0; i < statements.size(); i++) {
-				DdlStatement statement = DdlStatement.of(i + 1, statements.get(i));
-				this.executor.execute(session, new StatementKey(migration.id(), step, source, i + 1), statement,
-						control);
-			}
+			run(session, migration, step, control, statements(contributor, migration, step), source(contributor));
+		}
+	}
+
+	/**
+	 * Run every contributor's statements that come after the contract scripts, in order.
+	 * @param session the session to run them on, holding the migration's DDL lock
+	 * @param migration the migration
+	 * @param control how long each statement is retried
+	 * @throws DdlExecutionException if a statement fails
+	 */
+	public void runAfterContract(DdlSession session, MigrationDefinition migration, RetryControl control) {
+		for (SchemaChangeContributor contributor : this.contributors) {
+			run(session, migration, DdlStep.CONTRACT, control, contributor.afterContractStatements(migration),
+					afterContractSource(contributor));
+		}
+	}
+
+	private void run(DdlSession session, MigrationDefinition migration, DdlStep step, RetryControl control,
+			List<String> statements, String source) {
+		for (int i = 0; i < statements.size(); i++) {
+			DdlStatement statement = DdlStatement.of(i + 1, statements.get(i));
+			this.executor.execute(session, new StatementKey(migration.id(), step, source, i + 1), statement, control);
 		}
 	}
 
@@ -84,6 +100,10 @@ public class SchemaChangeContributions {
 
 	static String source(SchemaChangeContributor contributor) {
 		return "contributor:" + ClassUtils.getUserClass(contributor).getSimpleName();
+	}
+
+	static String afterContractSource(SchemaChangeContributor contributor) {
+		return source(contributor) + ":after-scripts";
 	}
 
 }

@@ -125,27 +125,89 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 
 	@Override
 	public List<String> contractStatements(MigrationDefinition migration) {
-		// a migration synced by the application has no trigger, unless it was synced by
-		// one before its sync mode changed; its old columns need the same relaxing before
-		// it writes the new side alone
-		boolean syncedInTable = appliesTo(migration)
-				|| (migration.sync() == SyncMode.APPLICATION && !migration.up().isEmpty() && !migration.isCrossTable());
-		if (!syncedInTable) {
+		if (!syncedInTable(migration)) {
 			return List.of();
 		}
 		Names names = Names.of(migration);
 		TableName table = migration.table();
 		List<String> statements = new ArrayList<>();
 		for (String column : notNullOldColumns(migration)) {
-			// Once the trigger is gone nothing fills the old column, which is about to be
-			// dropped: writes of the
-			// new side in between must not fail on its NOT NULL.
+			// Once the trigger no longer syncs, nothing fills the old column, which is
+			// about to be dropped: writes of the new side in between must not fail on its
+			// NOT NULL.
 			statements.add("ALTER TABLE " + table.quoted() + " ALTER COLUMN " + new SqlIdentifier(column).quoted()
 					+ " DROP NOT NULL");
 		}
-		statements.add("DROP TRIGGER IF EXISTS " + names.trigger().quoted() + " ON " + table.quoted());
-		statements.add("DROP FUNCTION IF EXISTS " + names.function(table) + "()");
+		if (migration.down().isEmpty()) {
+			statements.addAll(dropTrigger(migration));
+			return statements;
+		}
+		// Until the scripts have dropped the old columns, a write of them would reach
+		// them alone and go with them: the trigger becomes a guard that refuses such a
+		// write, on every column (a trigger on named columns would keep the scripts from
+		// dropping them), and goes once the scripts have run.
+		statements.add(guardFunction(migration, names, table));
+		statements.add("CREATE OR REPLACE TRIGGER " + names.trigger().quoted() + " BEFORE INSERT OR UPDATE ON "
+				+ table.quoted() + " FOR EACH ROW EXECUTE FUNCTION " + names.function(table) + "()");
 		return statements;
+	}
+
+	@Override
+	public List<String> afterContractStatements(MigrationDefinition migration) {
+		return (syncedInTable(migration) && !migration.down().isEmpty()) ? dropTrigger(migration) : List.of();
+	}
+
+	// a migration synced by the application has no trigger, unless it was synced by one
+	// before its sync mode changed; its old columns need the same relaxing before it
+	// writes the new side alone
+	private static boolean syncedInTable(MigrationDefinition migration) {
+		return appliesTo(migration)
+				|| (migration.sync() == SyncMode.APPLICATION && !migration.up().isEmpty() && !migration.isCrossTable());
+	}
+
+	private static List<String> dropTrigger(MigrationDefinition migration) {
+		Names names = Names.of(migration);
+		TableName table = migration.table();
+		return List.of("DROP TRIGGER IF EXISTS " + names.trigger().quoted() + " ON " + table.quoted(),
+				"DROP FUNCTION IF EXISTS " + names.function(table) + "()");
+	}
+
+	/**
+	 * The function of the trigger while the contract scripts run: it refuses an update
+	 * that changes an old column and an insert that gives an old column a value and none
+	 * to the new ones, the writes of the old shape that nothing copies any more, and lets
+	 * every other write through. It reads the row as JSON, so that it names no column the
+	 * scripts drop.
+	 */
+	private static String guardFunction(MigrationDefinition migration, Names names, TableName table) {
+		String oldColumns = migration.down()
+			.keySet()
+			.stream()
+			.map((column) -> literal(column.name()))
+			.collect(Collectors.joining(", ", "ARRAY[", "]::text[]"));
+		String newAllNull = migration.up()
+			.keySet()
+			.stream()
+			.map((column) -> "coalesce(written -> " + literal(column.name()) + ", 'null'::jsonb) = 'null'::jsonb")
+			.collect(Collectors.joining(" AND "));
+		String message = "zdm: migration " + migration.id() + " is contracting: column %s of "
+				+ table.toString().replace("%", "%%")
+				+ " is being dropped, and nothing copies what is written to it into the new columns any more; "
+				+ "write the new columns instead ("
+				+ migration.up().keySet().stream().map(SqlIdentifier::name).collect(Collectors.joining(", ")) + ")";
+		return "CREATE OR REPLACE FUNCTION " + names.function(table) + "() RETURNS trigger LANGUAGE plpgsql AS $zdm$"
+				+ "\n-- zdm: refuses writes of the old columns of migration '" + migration.id()
+				+ "' while its contract drops them. Generated.\nDECLARE\n\twritten jsonb := to_jsonb(NEW);\n"
+				+ "\tprevious jsonb;\n\told_column text;\nBEGIN\n\tIF TG_OP = 'UPDATE' THEN\n"
+				+ "\t\tprevious := to_jsonb(OLD);\n\tEND IF;\n\tFOREACH old_column IN ARRAY " + oldColumns + " LOOP\n"
+				+ "\t\tIF (TG_OP = 'UPDATE' AND (written -> old_column) IS DISTINCT FROM (previous -> old_column))\n"
+				+ "\t\t\t\tOR (TG_OP = 'INSERT' AND (written -> old_column) <> 'null'::jsonb AND " + newAllNull
+				+ ") THEN\n" + "\t\t\tRAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format(" + literal(message)
+				+ ", old_column);\n\t\tEND IF;\n\tEND LOOP;\n\tRETURN NEW;\nEND\n$zdm$";
+	}
+
+	private static String literal(String text) {
+		return "'" + text.replace("'", "''") + "'";
 	}
 
 	private List<String> notNullOldColumns(MigrationDefinition migration) {

@@ -87,6 +87,7 @@ class SameTableSyncTriggerTests {
 		jdbc.execute("DROP TRIGGER zdm_sync_other_email ON users");
 		assertThat(trigger.expandStatements(other)).hasSize(2);
 		trigger.contractStatements(other).forEach(jdbc::execute);
+		trigger.afterContractStatements(other).forEach(jdbc::execute);
 		assertThat(triggerNames("users")).containsExactly("zdm_sync_users_email");
 	}
 
@@ -197,6 +198,7 @@ class SameTableSyncTriggerTests {
 		trigger.expandStatements(byTrigger).forEach(jdbc::execute);
 		assertThat(triggerNames("members")).containsExactly("zdm_sync_members_login");
 		trigger.contractStatements(byApplication).forEach(jdbc::execute);
+		trigger.afterContractStatements(byApplication).forEach(jdbc::execute);
 		assertThat(triggerNames("members")).isEmpty();
 		jdbc.update("INSERT INTO members (id, username) VALUES (1, 'ada')");
 		assertThat(jdbc.queryForObject("SELECT login FROM members WHERE id = 1", String.class)).isNull();
@@ -215,6 +217,49 @@ class SameTableSyncTriggerTests {
 		assertThat(
 				jdbc.queryForObject("SELECT count(*) FROM pg_proc WHERE proname = 'zdm_sync_temporary'", Integer.class))
 			.isZero();
+	}
+
+	// a fault run lost outside writes of the old column between the trigger's drop and
+	// the column's: they reached the old column alone, and went with it
+	@Test
+	void whileTheContractScriptsRunWritesOfTheOldColumnsAreRefusedAndWritesOfTheNewGoThrough() {
+		jdbc.execute("CREATE TABLE handles (id bigint PRIMARY KEY, handle text NOT NULL, nick text, seen int)");
+		MigrationDefinition handles = MigrationDefinition.builder("handles-nick")
+			.table("public.handles")
+			.up("nick", "lower(handle)")
+			.down("handle", "nick")
+			.build();
+		trigger.expandStatements(handles).forEach(jdbc::execute);
+		jdbc.update("INSERT INTO handles (id, handle) VALUES (1, 'Ada'), (2, 'Grace')");
+		trigger.contractStatements(handles).forEach(jdbc::execute);
+		assertThat(triggerNames("handles")).containsExactly("zdm_sync_handles_nick");
+		// a writer of the old shape is refused, not lost
+		assertThatExceptionOfType(DataAccessException.class)
+			.isThrownBy(() -> jdbc.update("UPDATE handles SET handle = 'Ada Lovelace' WHERE id = 1"))
+			.withMessageContaining("zdm: migration handles-nick is contracting: column handle of public.handles is "
+					+ "being dropped, and nothing copies what is written to it into the new columns any more; write "
+					+ "the new columns instead (nick)");
+		assertThatExceptionOfType(DataAccessException.class)
+			.isThrownBy(() -> jdbc.update("INSERT INTO handles (id, handle) VALUES (3, 'Linus')"))
+			.withMessageContaining("column handle of public.handles is being dropped");
+		// the application's writes of the new side, and of other columns, go through
+		jdbc.update("INSERT INTO handles (id, nick) VALUES (4, 'alan')");
+		jdbc.update("UPDATE handles SET nick = 'grace hopper' WHERE id = 2");
+		jdbc.update("UPDATE handles SET seen = 1 WHERE id = 1");
+		jdbc.update("DELETE FROM handles WHERE id = 4");
+		// the script drops the old column with the guard in place, which then lets
+		// every write through
+		jdbc.execute("ALTER TABLE handles DROP COLUMN handle");
+		jdbc.update("UPDATE handles SET nick = 'ada' WHERE id = 1");
+		jdbc.update("INSERT INTO handles (id, nick) VALUES (5, 'barbara')");
+		trigger.afterContractStatements(handles).forEach(jdbc::execute);
+		assertThat(triggerNames("handles")).isEmpty();
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_proc WHERE proname = 'zdm_sync_handles_nick'",
+				Integer.class))
+			.isZero();
+		assertThat(jdbc.queryForList("SELECT id || ' ' || nick || ' ' || coalesce(seen, 0) FROM handles ORDER BY id",
+				String.class))
+			.containsExactly("1 ada 1", "2 grace hopper 0", "5 barbara 0");
 	}
 
 	@Test
