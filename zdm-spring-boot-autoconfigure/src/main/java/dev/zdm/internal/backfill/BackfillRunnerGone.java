@@ -12,8 +12,9 @@ import dev.zdm.migration.Phase;
 
 /**
  * Tells when the backfill's record says it runs but its runner's instance has left the
- * fleet (a {@code kill -9}, a lost host): the record keeps the state the runner last
- * wrote until another instance takes the backfill over, and none may be able to.
+ * fleet (a {@code kill -9}, a lost host), or is back under the same id at a phase that
+ * runs no backfill: the record keeps the state the runner last wrote until another
+ * instance takes the backfill over, and none may be able to.
  *
  * @param description what happened and what happens next
  * @param stalled whether no live instance runs a phase that runs the backfill, so that it
@@ -38,16 +39,21 @@ public record BackfillRunnerGone(String description, boolean stalled) {
 			.stream()
 			.filter((candidate) -> candidate.instanceId().equals(runner))
 			.findFirst();
-		if (member.map(FleetMember::live).orElse(false)) {
+		boolean live = member.map(FleetMember::live).orElse(false);
+		if (live && runsTheBackfill(member.get())) {
 			return null;
 		}
-		String gone = "runner " + runner + " is gone ("
-				+ member.map((left) -> "no heartbeat since " + left.heartbeatAt()).orElse("no longer in the fleet")
-				+ ", over zdm.fleet.timeout); ";
+		// a live runner's id at a phase that runs no backfill: the process that ran it
+		// ended without stopping it (a kill -9) and its id came back at an earlier phase
+		String gone = live
+				? "runner " + runner + " runs " + member.get().effectivePhase() + " now, which runs no backfill (the "
+						+ "process under that id that ran it ended without stopping it, and the id came back at an "
+						+ "earlier phase); "
+				: "runner " + runner + " is gone (" + member.map((left) -> "no heartbeat since " + left.heartbeatAt())
+					.orElse("no longer in the fleet") + ", over zdm.fleet.timeout); ";
 		Optional<FleetMember> successor = status.liveMembers()
 			.stream()
-			.filter((candidate) -> candidate.effectivePhase().isAtLeast(Phase.BACKFILL)
-					&& candidate.effectivePhase() != Phase.ABANDON)
+			.filter(BackfillRunnerGone::runsTheBackfill)
 			.findFirst();
 		return successor
 			.map((next) -> new BackfillRunnerGone(gone + "instance " + next.instanceId() + " (at "
@@ -65,6 +71,10 @@ public record BackfillRunnerGone(String description, boolean stalled) {
 	 */
 	public BackfillProgress shown(BackfillProgress progress) {
 		return progress.withState(BackfillState.PENDING, this.description);
+	}
+
+	private static boolean runsTheBackfill(FleetMember member) {
+		return member.effectivePhase().isAtLeast(Phase.BACKFILL) && member.effectivePhase() != Phase.ABANDON;
 	}
 
 	private static boolean isRunning(BackfillState state) {

@@ -626,6 +626,51 @@ class BackfillTests {
 		assertThat(disagreeing("orphan_users")).isZero();
 	}
 
+	// an operator's run: with zdm.instance-id set, a killed runner restarted at an
+	// earlier phase was live under its id, and the backfill showed running for ever
+	@Test
+	void runnerKilledAndBackUnderItsIdAtAnEarlierPhaseIsShownNotRunningTheBackfill() throws Exception {
+		createUsers("reborn_users", 10_000);
+		MigrationDefinition migration = migration("reborn", "reborn_users", Phase.BACKFILL,
+				settings(100, 100, 100, Duration.ofMillis(100)));
+		try (Traffic traffic = new Traffic("reborn_users", 10_000, true)) {
+			HikariDataSource poolOfRunner = postgres.newDataSource("reborn-a", 4);
+			start("reborn-a", migration, poolOfRunner);
+			await().atMost(Duration.ofSeconds(20)).until(() -> rowsDone("reborn") > 500);
+			assertThat(this.service.progress("reborn").runner()).isEqualTo("reborn-a");
+			// kill -9, and the same id back at dual-write within the fleet timeout
+			poolOfRunner.close();
+			this.jdbc.queryForList(
+					"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'reborn-a'");
+			PhaseController reborn = start("reborn-a", migration.toBuilder().requestedPhase(Phase.DUAL_WRITE).build());
+			await().atMost(Duration.ofSeconds(20))
+				.until(() -> reborn.status("reborn").effective() == Phase.DUAL_WRITE && reborn.status("reborn")
+					.fleet()
+					.stream()
+					.anyMatch((member) -> member.instanceId().equals("reborn-a") && member.live()
+							&& member.effectivePhase() == Phase.DUAL_WRITE)
+				// the killed process under the id counts in the fleet, at backfill,
+				// until it has not written for the fleet timeout
+						&& reborn.status("reborn")
+							.liveMembers()
+							.stream()
+							.noneMatch((member) -> member.instanceId()
+								.contains("another process under this instance id")));
+			BackfillProgress orphaned = this.service.progress("reborn");
+			assertThat(orphaned.state()).as("the record as the runner left it")
+				.isIn(BackfillState.RUNNING, BackfillState.THROTTLED);
+			BackfillRunnerGone gone = BackfillRunnerGone.of(reborn.status("reborn"), orphaned);
+			assertThat(gone).isNotNull();
+			assertThat(gone.stalled()).isTrue();
+			assertThat(gone.description()).startsWith("runner reborn-a runs dual-write now, which runs no backfill")
+				.endsWith("no live instance runs backfill or a later phase to take it over: it resumes from its "
+						+ "checkpoint once one does");
+			MigrationDescriptor described = endpoint(reborn).migration("reborn");
+			assertThat(described.backfill().state()).isEqualTo(BackfillState.PENDING);
+			traffic.stopAndAssertEveryWriteStored();
+		}
+	}
+
 	@Test
 	void runnerWhoseInstanceIsGoneWhileItsSessionHoldsTheLockIsTakenOverFrom() throws Exception {
 		createUsers("stalled_users", 3_000);
