@@ -290,7 +290,8 @@ public final class BackfillPacer {
 		}
 		long ceiling = this.settings.maxRowsPerSecond();
 		if (ceiling > 0) {
-			size = (int) Math.max(this.settings.minBatchSize(), Math.min(size, ceiling));
+			// the ceiling is hard: it bounds a batch below the smallest batch size too
+			size = (int) Math.max(1, Math.min(size, ceiling));
 			// the next batch runs about as fast per row as this one
 			double nextNanos = (double) tookNanos / Math.max(1, rows) * size;
 			long cycle = Math.round(size * 1e9 / ceiling);

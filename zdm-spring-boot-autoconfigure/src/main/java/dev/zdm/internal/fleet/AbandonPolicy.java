@@ -33,7 +33,7 @@ final class AbandonPolicy {
 		if (!needNew.isEmpty()) {
 			return new PhaseDecision(Phase.DUAL_WRITE,
 					"abandon: reads the old side and keeps the new side in sync while " + describe(needNew)
-							+ " still write or read it");
+							+ ((needNew.size() == 1) ? " still writes or reads it" : " still write or read it"));
 		}
 		List<FleetMember> waiting = liveOthers.stream()
 			.filter((member) -> member.requestedPhase() != Phase.ABANDON || member.effectivePhase() != Phase.EXPAND)

@@ -52,6 +52,7 @@ public class MigrationStateRepository {
 	private static final List<String> FORGET = List.of(
 			"/* zdm */ DELETE FROM zdm_backfill_verification WHERE migration_id = ?",
 			"/* zdm */ DELETE FROM zdm_backfill WHERE migration_id = ?",
+			"/* zdm */ DELETE FROM zdm_backfill_override WHERE migration_id = ?",
 			"/* zdm */ DELETE FROM zdm_contract_check WHERE migration_id = ?",
 			"/* zdm */ DELETE FROM zdm_ddl_pause WHERE migration_id = ?", """
 					/* zdm */ UPDATE zdm_migration

@@ -79,6 +79,23 @@ class BackfillPacerTests {
 		assertThat(calm.pacedBy()).startsWith("speeding up again, the copy runs");
 	}
 
+	// an operator's run: minBatchSize 5000 beside maxRowsPerSecond 400 copied 5000 rows
+	// at a time, then paused 12 s
+	@Test
+	void aCeilingBelowTheSmallestBatchStillKeepsEachBatchToASecondsWorthOfRows() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults()
+			.toBuilder()
+			.minBatchSize(5_000)
+			.initialBatchSize(5_000)
+			.maxBatchSize(10_000)
+			.maxRowsPerSecond(400)
+			.build(), List.of());
+		BackfillPacer.Pace pace = pacer.nextPace(5_000, 5_000, Duration.ofMillis(40), null);
+		assertThat(pace.batchSize()).isEqualTo(400);
+		assertThat(pace.pause()).isBetween(Duration.ofMillis(900), Duration.ofSeconds(1));
+		assertThat(pace.reason()).isEqualTo(ThrottleReason.ROWS_PER_SECOND);
+	}
+
 	@Test
 	void applicationLatencyOverTheBudgetHoldsTheCopyBack() {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults().toBuilder().maxLatencyIncrease(0.5).build(), List.of());

@@ -124,6 +124,9 @@ class AbandonTests {
 		if (from == Phase.READ_NEW) {
 			assertThat(abandoning.backfill().progress(id)).as("the backfill, sampled before the abandon").isNotNull();
 		}
+		// an operator's live tuning of the backfill, which goes with the migration's data
+		this.jdbc.update("INSERT INTO zdm_backfill_override (migration_id, max_rows_per_second) VALUES (?, 5000) "
+				+ "ON CONFLICT (migration_id) DO UPDATE SET max_rows_per_second = 5000", id);
 		AbandonProgress waiting = abandoning.abandon().progress(id);
 		assertThat(waiting.state()).isEqualTo(AbandonProgress.WAITING);
 		assertThat(waiting.detail()).contains("instance " + id + "-b (requests " + from);
@@ -151,6 +154,9 @@ class AbandonTests {
 				this.jdbc.queryForObject("SELECT count(*) FROM zdm_backfill WHERE migration_id = ?", Integer.class, id))
 			.isZero();
 		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM zdm_backfill_verification WHERE migration_id = ?",
+				Integer.class, id))
+			.isZero();
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM zdm_backfill_override WHERE migration_id = ?",
 				Integer.class, id))
 			.isZero();
 		assertThat(new OperatorActionRepository(postgres.dataSource()).recent(id, 10)).singleElement()
