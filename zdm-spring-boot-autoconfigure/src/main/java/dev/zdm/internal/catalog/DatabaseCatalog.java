@@ -114,6 +114,9 @@ public class DatabaseCatalog {
 
 	private static final String LOCK_NOT_AVAILABLE = "55P03";
 
+	private static final String PARTITIONED = "/* zdm */ SELECT coalesce((SELECT relkind = 'p' FROM pg_class "
+			+ "WHERE oid = to_regclass(?)), false)";
+
 	private static final String UNDEFINED_COLUMN = "42703";
 
 	private static final String EXPLAIN_LOCK_TIMEOUT = "200ms";
@@ -191,10 +194,19 @@ public class DatabaseCatalog {
 	}
 
 	/**
-	 * Whether some columns together are unique in a table: the primary key or a unique
-	 * index over exactly those columns, in any order (valid, not deferred, not partial),
-	 * as {@code INSERT ... ON CONFLICT (columns)} and a foreign key referencing them
-	 * need.
+	 * Whether a table is partitioned ({@code relkind = 'p'}).
+	 * @param table a table qualified with its schema
+	 * @return {@code true} if it is; {@code false} if it is not or does not exist
+	 */
+	public boolean isPartitioned(TableName table) {
+		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(PARTITIONED, Boolean.class, table.quoted()));
+	}
+
+	/**
+	 * Whether columns are unique together in a table: its primary key, a unique
+	 * constraint or a unique index over exactly those columns, in any order (valid, not
+	 * deferred, not partial), as {@code INSERT ... ON CONFLICT (columns)} and a foreign
+	 * key referencing them need.
 	 * @param table a table qualified with its schema
 	 * @param columns the columns
 	 * @return {@code true} if the columns are unique together

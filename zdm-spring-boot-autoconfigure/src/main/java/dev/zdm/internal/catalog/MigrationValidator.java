@@ -37,6 +37,14 @@ public class MigrationValidator {
 	}
 
 	/**
+	 * Return the catalog the validator reads.
+	 * @return the catalog
+	 */
+	public DatabaseCatalog catalog() {
+		return this.catalog;
+	}
+
+	/**
 	 * Check what can be checked before the expand DDL has run: the table, the key, the
 	 * old columns and the {@code up} expressions over them.
 	 * @param migration the declared migration

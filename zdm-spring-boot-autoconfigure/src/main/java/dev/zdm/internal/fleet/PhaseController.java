@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +28,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 import dev.zdm.internal.catalog.MigrationValidator;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.TableName;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
@@ -108,7 +110,9 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		this.afterPause = new PhaseAfterPause(states, settings.timeout());
 		this.participants = List.copyOf(participants);
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
-		this.verificationVoids = new VerificationVoids(states, this.policy, instance.instanceId(), syncedInTable);
+		Map<TableName, Boolean> partitioned = new ConcurrentHashMap<>();
+		this.verificationVoids = new VerificationVoids(states, this.policy, instance.instanceId(), syncedInTable,
+				(migration) -> partitioned.computeIfAbsent(migration.table(), validator.catalog()::isPartitioned));
 	}
 
 	@Override

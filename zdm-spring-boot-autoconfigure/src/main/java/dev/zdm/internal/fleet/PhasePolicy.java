@@ -97,22 +97,25 @@ public class PhasePolicy {
 	 * statements ({@code sync: application}) or repositories ({@code sync: repositories},
 	 * as every cross-table one) has nothing that syncs a writer outside the application:
 	 * what such a writer wrote on the old side alone since the verification would be read
-	 * stale from {@code read-new} on. So the verification is voided, once, when it ran
-	 * before this instance first asked for {@code read-new} and no instance has run
-	 * {@code read-new} yet; it runs again, repairing from the old side, which is still
-	 * the source of truth, before any instance reads the new side.
+	 * stale from {@code read-new} on. Nor is a partitioned table's partition attached
+	 * since the verification, whose rows the sync trigger never saw. So the verification
+	 * is voided, once, when it ran before this instance first asked for {@code read-new}
+	 * and no instance has run {@code read-new} yet; it runs again, repairing from the old
+	 * side, which is still the source of truth, before any instance reads the new side.
 	 * @param migration the migration, with the phase the instance requests
 	 * @param liveOthers the other live instances of the fleet
 	 * @param state the migration's fleet-wide state
 	 * @param askedSince when this instance first asked for {@code read-new} or later, as
 	 * the database's clock read it, or {@code null} if it asks for the first time now
+	 * @param partitioned whether the migration's table is partitioned
 	 * @return {@code true} if the verification is to be voided
 	 */
 	public boolean verifyAgainBeforeReadNew(MigrationDefinition migration, List<FleetMember> liveOthers,
-			MigrationState state, @Nullable Instant askedSince) {
+			MigrationState state, @Nullable Instant askedSince, boolean partitioned) {
 		Instant verifiedAt = state.verifiedAt();
-		return migration.sync() != SyncMode.TRIGGER && migration.hasBackfill() && asksForReadNew(migration)
-				&& !state.isContracted() && !state.isAbandoned() && state.readNewAt() == null && verifiedAt != null
+		return (migration.sync() != SyncMode.TRIGGER || partitioned) && migration.hasBackfill()
+				&& asksForReadNew(migration) && !state.isContracted() && !state.isAbandoned()
+				&& state.readNewAt() == null && verifiedAt != null
 				&& (askedSince == null || verifiedAt.isBefore(askedSince))
 				&& liveOthers.stream().noneMatch((member) -> runsReadNew(member.effectivePhase()));
 	}

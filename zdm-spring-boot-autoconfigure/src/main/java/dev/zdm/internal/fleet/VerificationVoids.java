@@ -8,6 +8,7 @@ import org.apache.commons.logging.LogFactory;
 
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
 
 /**
  * What a heartbeat does to the backfill's verification, in the fleet's transaction: it
@@ -29,12 +30,15 @@ final class VerificationVoids {
 
 	private final Predicate<MigrationDefinition> syncedInTable;
 
+	private final Predicate<MigrationDefinition> partitioned;
+
 	VerificationVoids(MigrationStateRepository states, PhasePolicy policy, String instanceId,
-			Predicate<MigrationDefinition> syncedInTable) {
+			Predicate<MigrationDefinition> syncedInTable, Predicate<MigrationDefinition> partitioned) {
 		this.states = states;
 		this.policy = policy;
 		this.instanceId = instanceId;
 		this.syncedInTable = syncedInTable;
+		this.partitioned = partitioned;
 	}
 
 	/**
@@ -46,12 +50,17 @@ final class VerificationVoids {
 	MigrationState beforeDecision(MigrationRuntime runtime, List<FleetMember> liveOthers) {
 		MigrationDefinition migration = runtime.migration();
 		MigrationState state = this.states.find(migration.id());
-		if (this.policy.verifyAgainBeforeReadNew(migration, liveOthers, state, runtime.askedForReadNewAt())) {
+		boolean partitioned = migration.sync() == SyncMode.TRIGGER && this.partitioned.test(migration);
+		if (this.policy.verifyAgainBeforeReadNew(migration, liveOthers, state, runtime.askedForReadNewAt(),
+				partitioned)) {
 			voidVerification(migration, false,
-					"instance " + this.instanceId + " asks for read-new, and with sync: " + migration.sync().value()
-							+ " nothing syncs what a writer outside the application wrote on the "
-							+ "old side since the verification: it runs again, repairing from the old side, before any "
-							+ "instance reads the new side");
+					"instance " + this.instanceId + " asks for read-new, and " + (partitioned
+							? "the sync trigger never saw the rows of a partition attached to " + migration.table()
+									+ " since the verification"
+							: "with sync: " + migration.sync().value()
+									+ " nothing syncs what a writer outside the application wrote on the old side "
+									+ "since the verification")
+							+ ": it runs again, repairing from the old side, before any instance reads the new side");
 			state = this.states.find(migration.id());
 		}
 		return state;

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.backfill.BackfillProgress;
+import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
@@ -108,6 +109,53 @@ class PartitionedTableMigrationTests {
 	void crossTableMigrationOfARangePartitionedTableReachesContractUnderLiveWritesWithPartitionsAddedMidMigration()
 			throws Exception {
 		migratesToContract("orders", true);
+	}
+
+	// a fault run: a partition attached with rows once the backfill was verified was read
+	// at read-new with its new column empty, as the sync trigger never saw its rows
+	@Test
+	void partitionAttachedAfterTheVerificationIsRepairedBeforeAnyInstanceReadsTheNewSide() throws Exception {
+		this.table = "tickets";
+		this.id = "tickets-city";
+		this.jdbc.execute("CREATE TABLE tickets (id bigint NOT NULL, created_at timestamptz NOT NULL, street text, "
+				+ "city text, PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at)");
+		// the partitions the writers write straight into
+		partition("_archive", -10_000, 0);
+		partition("_p0", 0, 20_000);
+		partition("_p1", 20_000, 40_000);
+		partition("_p2", 40_000, 80_000);
+		this.jdbc.update("INSERT INTO tickets (id, created_at, street, city) SELECT 2 * i, "
+				+ CREATED_AT.replace("?", "2 * i") + ", 'street ' || i, 'city ' || i FROM generate_series(1, ?) AS i",
+				10_000);
+		MigrationDefinition migration = migration();
+		Writes writes = new Writes();
+		writes.start();
+		Started a = start("tickets-a", migration, Phase.BACKFILL);
+		Started b = start("tickets-b", migration, Phase.BACKFILL);
+		writes.follow(a.controller(), b.controller());
+		await().atMost(Duration.ofSeconds(90)).until(() -> {
+			BackfillProgress progress = this.service.progress(this.id);
+			return progress != null && progress.state() == BackfillState.VERIFIED;
+		});
+		long atVerified = writes.total();
+		// rows written on the old side only, which the writers leave alone
+		writes.leaveAttachedRows = true;
+		attach("_old", -20_000, -10_000);
+		writes.low = -20_000;
+		assertThat(disagreeing()).as("the attached rows, before read-new").isGreaterThan(4_000);
+		b.controller().stop();
+		Started b2 = start("tickets-b2", migration, Phase.READ_NEW);
+		writes.follow(a.controller(), b2.controller());
+		await().atMost(Duration.ofSeconds(120)).until(() -> b2.effective() == Phase.READ_NEW);
+		assertThat(disagreeing()).as("keys whose sides disagree once an instance reads the new side").isZero();
+		BackfillProgress progress = this.service.progress(this.id);
+		assertThat(progress.verification().succeeded()).isTrue();
+		assertThat(progress.verification().rowsRepaired()).as("the attached partition's rows").isGreaterThan(4_000);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> writes.failure() != null || writes.total() > atVerified + 100);
+		writes.stop();
+		assertThat(writes.failure()).isNull();
+		assertThat(writes.lostWrites()).as("lost writes").isZero();
 	}
 
 	private void migratesToContract(String table, boolean crossTable) throws Exception {

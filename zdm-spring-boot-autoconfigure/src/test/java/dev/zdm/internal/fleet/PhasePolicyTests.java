@@ -152,30 +152,35 @@ class PhasePolicyTests {
 			.build();
 		List<FleetMember> atBackfill = List.of(member("other", Phase.BACKFILL));
 		// first asked now, or since after the verification ran: again
-		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, null)).isTrue();
-		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, verifiedAt.plusSeconds(60)))
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, null, false)).isTrue();
+		assertThat(
+				this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, verifiedAt.plusSeconds(60), false))
 			.isTrue();
 		// verified since it asked: that verification saw what there was to see
-		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, verifiedAt.minusSeconds(60)))
+		assertThat(
+				this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, verified, verifiedAt.minusSeconds(60), false))
 			.isFalse();
 		// an instance runs read-new now, or did once: the new side is the source of truth
-		assertThat(
-				this.policy.verifyAgainBeforeReadNew(readNew, List.of(member("ahead", Phase.READ_NEW)), verified, null))
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, List.of(member("ahead", Phase.READ_NEW)), verified,
+				null, false))
 			.isFalse();
 		MigrationState readBefore = new MigrationState("m", null, null, verifiedAt, "fleet", null, null, null,
 				verifiedAt.plusSeconds(1));
-		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, readBefore, null)).isFalse();
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, readBefore, null, false)).isFalse();
 		// not verified yet, contracted, asking for less, or synced by a trigger: nothing
 		// to do
-		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, NOTHING_DONE, null)).isFalse();
+		assertThat(this.policy.verifyAgainBeforeReadNew(readNew, atBackfill, NOTHING_DONE, null, false)).isFalse();
 		assertThat(this.policy.verifyAgainBeforeReadNew(readNew.toBuilder().requestedPhase(Phase.CONTRACT).build(),
-				atBackfill, CONTRACTED, null))
+				atBackfill, CONTRACTED, null, false))
 			.isFalse();
 		assertThat(this.policy.verifyAgainBeforeReadNew(readNew.toBuilder().requestedPhase(Phase.BACKFILL).build(),
-				atBackfill, verified, null))
+				atBackfill, verified, null, false))
 			.isFalse();
-		assertThat(this.policy.verifyAgainBeforeReadNew(migration(Phase.READ_NEW), atBackfill, verified, null))
+		assertThat(this.policy.verifyAgainBeforeReadNew(migration(Phase.READ_NEW), atBackfill, verified, null, false))
 			.isFalse();
+		// nor a partition attached to a partitioned table since the verification
+		assertThat(this.policy.verifyAgainBeforeReadNew(migration(Phase.READ_NEW), atBackfill, verified, null, true))
+			.isTrue();
 		// nothing syncs a cross-table migration's outside writers either
 		MigrationDefinition crossTable = MigrationDefinition.builder("m")
 			.table("users")
@@ -184,7 +189,7 @@ class PhasePolicyTests {
 			.down("email", "email_address")
 			.requestedPhase(Phase.READ_NEW)
 			.build();
-		assertThat(this.policy.verifyAgainBeforeReadNew(crossTable, atBackfill, verified, null)).isTrue();
+		assertThat(this.policy.verifyAgainBeforeReadNew(crossTable, atBackfill, verified, null, false)).isTrue();
 	}
 
 	private static MigrationDefinition migration(Phase requested) {
