@@ -74,6 +74,26 @@ public final class LiveWorkload {
 
 	public final AtomicLong deletes = new AtomicLong();
 
+	/**
+	 * Return the writes acknowledged so far, by kind.
+	 * @return inserts, updates and deletes
+	 */
+	public long[] counts() {
+		return new long[] { this.inserts.get(), this.updates.get(), this.deletes.get() };
+	}
+
+	/**
+	 * Wait until every kind of write has gone on past a moment.
+	 * @param mark the counts at that moment, from {@link #counts()}
+	 * @param more how many more writes of each kind
+	 */
+	public void awaitEveryKindBeyond(long[] mark, int more) {
+		await().atMost(Duration.ofSeconds(30)).until(() -> {
+			long[] now = counts();
+			return now[0] > mark[0] + more && now[1] > mark[1] + more && now[2] > mark[2] + more;
+		});
+	}
+
 	private final List<Thread> threads = new ArrayList<>();
 
 	/**

@@ -114,7 +114,12 @@ public class DatabaseCatalog {
 
 	private static final String LOCK_NOT_AVAILABLE = "55P03";
 
-	private static final String PARTITIONED = "/* zdm */ SELECT coalesce((SELECT relkind = 'p' FROM pg_class "
+	/**
+	 * Whether a relation, named by one text parameter as {@code to_regclass} reads it, is
+	 * a partitioned table; {@code false} if it does not exist. The one query for it,
+	 * which the script checks and the declared changes use too.
+	 */
+	public static final String PARTITIONED = "/* zdm */ SELECT coalesce((SELECT relkind = 'p' FROM pg_class "
 			+ "WHERE oid = to_regclass(?)), false)";
 
 	private static final String UNDEFINED_COLUMN = "42703";

@@ -25,7 +25,6 @@ import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Tests that same-table and cross-table migrations reach {@code read-new} while the
@@ -83,7 +82,7 @@ class BackfillLiveTrafficTests {
 		while (controller.status(id).effective() != Phase.READ_NEW) {
 			assertThat(System.nanoTime()).as("read-new reached within %s", READ_NEW_WITHIN).isLessThan(deadline);
 			assertThat(workload.failure()).isNull();
-			long[] counts = counts(workload);
+			long[] counts = workload.counts();
 			BackfillProgress progress = this.service.progress(id);
 			if (progress != null && progress.copiedAt() == null && progress.rowsDone() > 0) {
 				copyFirst = (copyFirst != null) ? copyFirst : counts;
@@ -96,12 +95,9 @@ class BackfillLiveTrafficTests {
 			Thread.sleep(5);
 		}
 		double seconds = (System.nanoTime() - started) / 1e9;
-		long[] atReadNew = counts(workload);
+		long[] atReadNew = workload.counts();
 		// inserts, updates and deletes go on at read-new
-		await().atMost(Duration.ofSeconds(30)).until(() -> {
-			long[] now = counts(workload);
-			return now[0] > atReadNew[0] + 20 && now[1] > atReadNew[1] + 20 && now[2] > atReadNew[2] + 20;
-		});
+		workload.awaitEveryKindBeyond(atReadNew, 20);
 		workload.stop();
 		assertThat(workload.failure()).isNull();
 		assertThat(copyFirst).as("copy observed").isNotNull();
@@ -118,10 +114,6 @@ class BackfillLiveTrafficTests {
 		assertThat(progress.verification().succeeded()).isTrue();
 		assertThat(progress.verification().rowsChecked()).isGreaterThan(ROWS / 2);
 		assertThat(progress.verifying()).isNull();
-	}
-
-	private static long[] counts(LiveWorkload workload) {
-		return new long[] { workload.inserts.get(), workload.updates.get(), workload.deletes.get() };
 	}
 
 	static MigrationDefinition migration(String id, String table, boolean crossTable, Phase phase) {

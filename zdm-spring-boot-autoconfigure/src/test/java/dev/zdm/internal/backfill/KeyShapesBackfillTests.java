@@ -117,19 +117,16 @@ class KeyShapesBackfillTests {
 			assertThat(workload.failure()).isNull();
 			BackfillProgress progress = this.service.progress(id);
 			if (atCopy == null && progress != null && progress.copiedAt() == null && progress.rowsDone() > 0) {
-				atCopy = counts(workload);
+				atCopy = workload.counts();
 			}
 			if (atVerification == null && progress != null && progress.verifying() != null
 					&& progress.verifying().rowsChecked() > 0) {
-				atVerification = counts(workload);
+				atVerification = workload.counts();
 			}
 			Thread.sleep(5);
 		}
-		long[] atReadNew = counts(workload);
-		await().atMost(Duration.ofSeconds(30)).until(() -> {
-			long[] now = counts(workload);
-			return now[0] > atReadNew[0] + 10 && now[1] > atReadNew[1] + 10 && now[2] > atReadNew[2] + 10;
-		});
+		long[] atReadNew = workload.counts();
+		workload.awaitEveryKindBeyond(atReadNew, 10);
 		workload.stop();
 		assertThat(workload.failure()).isNull();
 		assertThat(atCopy).as("copy seen in flight").isNotNull();
@@ -262,10 +259,6 @@ class KeyShapesBackfillTests {
 		assertThatIllegalArgumentException().isThrownBy(() -> KeyText.split("{1,NULL}")).withMessageContaining("null");
 		assertThatIllegalArgumentException().isThrownBy(() -> KeyText.split("42"))
 			.withMessageContaining("Not a key of several columns");
-	}
-
-	private static long[] counts(LiveWorkload workload) {
-		return new long[] { workload.inserts.get(), workload.updates.get(), workload.deletes.get() };
 	}
 
 	private PhaseController start(String instance, MigrationDefinition migration) {

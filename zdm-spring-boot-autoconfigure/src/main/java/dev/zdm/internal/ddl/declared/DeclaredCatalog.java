@@ -15,6 +15,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceUtils;
 
+import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.TableName;
 
@@ -51,8 +52,6 @@ class DeclaredCatalog {
 			FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 			WHERE i.indrelid = CAST(? AS regclass) AND c.relname = ?
 			""";
-
-	private static final String RELKIND = "/* zdm */ SELECT c.relkind FROM pg_class c WHERE c.oid = CAST(? AS regclass)";
 
 	// the direct partitions, each with whether it has an index attached to the parent's
 	// index of a name (null while the parent has none)
@@ -144,8 +143,8 @@ class DeclaredCatalog {
 	 * @return {@code true} for a partitioned table
 	 */
 	boolean isPartitioned(TableName table) {
-		List<String> kind = this.jdbcTemplate.queryForList(RELKIND, String.class, table.quoted());
-		return !kind.isEmpty() && "p".equals(kind.get(0));
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(DatabaseCatalog.PARTITIONED, Boolean.class, table.quoted()));
 	}
 
 	/**

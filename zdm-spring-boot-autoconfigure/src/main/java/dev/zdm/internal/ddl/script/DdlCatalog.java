@@ -8,6 +8,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.PartitionTree;
 
 /**
@@ -21,8 +22,6 @@ import dev.zdm.internal.catalog.PartitionTree;
 public class DdlCatalog {
 
 	private static final String RELATION_EXISTS = "/* zdm */ SELECT to_regclass(?) IS NOT NULL";
-
-	private static final String PARTITIONED = "/* zdm */ SELECT coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(?)), false)";
 
 	private static final String COLUMN_TYPE = """
 			/* zdm */ SELECT format_type(a.atttypid, a.atttypmod)
@@ -136,7 +135,8 @@ public class DdlCatalog {
 	 * @return {@code true} if it exists and is partitioned
 	 */
 	public boolean isPartitioned(String relation) {
-		return Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(PARTITIONED, Boolean.class, relation));
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(DatabaseCatalog.PARTITIONED, Boolean.class, relation));
 	}
 
 	/**
