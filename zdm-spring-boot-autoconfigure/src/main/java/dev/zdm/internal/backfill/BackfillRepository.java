@@ -124,6 +124,8 @@ public class BackfillRepository {
 	// which would read as a problem of the verified one
 	private static final String SET_STATE = """
 			/* zdm */ UPDATE zdm_backfill SET state = ?, throttle_reason = ?, updated_at = now(),
+			    eta_seconds = CASE WHEN ? THEN NULL ELSE eta_seconds END,
+			    verify_eta_seconds = CASE WHEN ? THEN NULL ELSE verify_eta_seconds END,
 			    last_error = CASE WHEN ? THEN NULL ELSE last_error END,
 			    last_error_at = CASE WHEN last_error IS NULL OR ? THEN NULL ELSE last_error_at END
 			WHERE migration_id = ?
@@ -334,9 +336,12 @@ public class BackfillRepository {
 	}
 
 	boolean setState(String migrationId, BackfillState state, @Nullable String reason) {
-		List<Boolean> paused = this.jdbcTemplate.query(this.tables.qualify(SET_STATE), (rs, row) -> rs.getBoolean(1),
-				state.value(), reason, state == BackfillState.VERIFIED, state == BackfillState.VERIFIED, migrationId);
-		return !paused.isEmpty() && paused.get(0);
+		// a paused walk has no time left to estimate until it runs again
+		boolean paused = state == BackfillState.PAUSED;
+		List<Boolean> asked = this.jdbcTemplate.query(this.tables.qualify(SET_STATE), (rs, row) -> rs.getBoolean(1),
+				state.value(), reason, paused, paused, state == BackfillState.VERIFIED, state == BackfillState.VERIFIED,
+				migrationId);
+		return !asked.isEmpty() && asked.get(0);
 	}
 
 	void startVerifying(String migrationId, @Nullable String upperBound, @Nullable Long rowsToCheck) {

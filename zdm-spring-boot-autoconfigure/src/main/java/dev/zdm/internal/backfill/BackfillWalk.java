@@ -1,6 +1,8 @@
 package dev.zdm.internal.backfill;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.function.LongSupplier;
 
 import org.jspecify.annotations.Nullable;
 
@@ -12,6 +14,15 @@ import org.jspecify.annotations.Nullable;
 public final class BackfillWalk {
 
 	private static final long LOG_INTERVAL_NANOS = Duration.ofSeconds(30).toNanos();
+
+	/**
+	 * The time the rate is read over: the last 30 seconds of the run (all of it while it
+	 * is younger), so that the rate and the ETA follow the pace the walk keeps now (held
+	 * back, backed off for a workload, or at full speed again) rather than its average
+	 * since the run started, which a run's fast first batches and a takeover's fresh
+	 * start kept high for hours under a workload.
+	 */
+	static final Duration RATE_WINDOW = Duration.ofSeconds(30);
 
 	private final boolean verifying;
 
@@ -27,7 +38,20 @@ public final class BackfillWalk {
 
 	private final long changedBefore;
 
-	private final long runStart = System.nanoTime();
+	private final LongSupplier clock;
+
+	private final long runStart;
+
+	/**
+	 * The time and the run's rows at each batch within the rate's window, oldest first.
+	 */
+	private final ArrayDeque<long[]> marks = new ArrayDeque<>();
+
+	/**
+	 * The time and the run's rows the rate is read from: the newest batch at or before
+	 * the window's start, or the run's start.
+	 */
+	private long[] rateFrom;
 
 	private @Nullable String lastKey;
 
@@ -41,7 +65,7 @@ public final class BackfillWalk {
 
 	private long changedSinceVacuum;
 
-	private long lastLog = this.runStart;
+	private long lastLog;
 
 	private long loggedTenths;
 
@@ -52,7 +76,12 @@ public final class BackfillWalk {
 	 * @param pass the verification pass, or 0 for the copy
 	 */
 	private BackfillWalk(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsBefore,
-			@Nullable Long rowsExpected, long disagreeingBefore, long changedBefore, int batchSize) {
+			@Nullable Long rowsExpected, long disagreeingBefore, long changedBefore, int batchSize,
+			LongSupplier clock) {
+		this.clock = clock;
+		this.runStart = clock.getAsLong();
+		this.rateFrom = new long[] { this.runStart, 0 };
+		this.lastLog = this.runStart;
 		this.verifying = pass > 0;
 		this.pass = pass;
 		this.upperBound = upperBound;
@@ -73,7 +102,16 @@ public final class BackfillWalk {
 	 */
 	static BackfillWalk copy(String upperBound, @Nullable String lastKey, long rowsDone, long rowsUpdated,
 			@Nullable Long rowsEstimated, int batchSize) {
-		return new BackfillWalk(0, upperBound, lastKey, rowsDone, rowsEstimated, 0, rowsUpdated, batchSize);
+		return copy(upperBound, lastKey, rowsDone, rowsUpdated, rowsEstimated, batchSize, System::nanoTime);
+	}
+
+	/**
+	 * Return the copy, from its checkpoint or from the start, timed by a clock.
+	 * @param clock the time in nanoseconds, as {@link System#nanoTime()}
+	 */
+	static BackfillWalk copy(String upperBound, @Nullable String lastKey, long rowsDone, long rowsUpdated,
+			@Nullable Long rowsEstimated, int batchSize, LongSupplier clock) {
+		return new BackfillWalk(0, upperBound, lastKey, rowsDone, rowsEstimated, 0, rowsUpdated, batchSize, clock);
 	}
 
 	/**
@@ -83,7 +121,7 @@ public final class BackfillWalk {
 	static BackfillWalk verification(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsChecked,
 			@Nullable Long rowsToCheck, long rowsDisagreeing, long rowsRepaired, int batchSize) {
 		return new BackfillWalk(pass, upperBound, lastKey, rowsChecked, rowsToCheck, rowsDisagreeing, rowsRepaired,
-				batchSize);
+				batchSize, System::nanoTime);
 	}
 
 	boolean verifying() {
@@ -145,18 +183,34 @@ public final class BackfillWalk {
 		this.changedSinceVacuum = 0;
 	}
 
-	/** Rows per second in this run, counting a batch not yet committed. */
+	/**
+	 * Rows per second over the last {@link #RATE_WINDOW} of this run, counting a batch
+	 * not yet committed.
+	 */
 	double rate(long batchRows) {
-		double seconds = Math.max(1e-3, (System.nanoTime() - this.runStart) / 1e9);
-		return (this.runRows + batchRows) / seconds;
+		long now = this.clock.getAsLong();
+		long windowStart = now - RATE_WINDOW.toNanos();
+		while (!this.marks.isEmpty() && this.marks.peekFirst()[0] <= windowStart) {
+			this.rateFrom = this.marks.pollFirst();
+		}
+		double seconds = Math.max(1e-3, (now - this.rateFrom[0]) / 1e9);
+		return (this.runRows + batchRows - this.rateFrom[1]) / seconds;
 	}
 
-	/** Seconds left, counting a batch not yet committed, or {@code null} if unknown. */
+	/**
+	 * Seconds left at the {@link #rate(long) rate}, counting a batch not yet committed,
+	 * or {@code null} if unknown.
+	 */
 	@Nullable Double etaSeconds(long batchRows) {
 		if (this.rowsExpected == null || this.rowsExpected <= 0) {
 			return null;
 		}
-		return Math.max(0, this.rowsExpected - rows() - batchRows) / rate(batchRows);
+		long left = Math.max(0, this.rowsExpected - rows() - batchRows);
+		double rate = rate(batchRows);
+		if (left == 0) {
+			return 0.0;
+		}
+		return (rate > 0) ? left / rate : null;
 	}
 
 	/** Count a committed batch. */
@@ -166,11 +220,12 @@ public final class BackfillWalk {
 		this.runChanged += changed;
 		this.runDisagreeing += disagreeing;
 		this.changedSinceVacuum += changed;
+		this.marks.addLast(new long[] { this.clock.getAsLong(), this.runRows });
 	}
 
 	/** Return a progress line if one is due, or {@code null}. */
 	@Nullable String progressLine() {
-		long now = System.nanoTime();
+		long now = this.clock.getAsLong();
 		long tenths = tenths(rows());
 		if (tenths <= this.loggedTenths && now - this.lastLog < LOG_INTERVAL_NANOS) {
 			return null;

@@ -258,6 +258,9 @@ class BackfillObservabilityTests {
 			Map<String, Object> details = (Map<String, Object>) this.health.health(true).getDetails().get("throttled");
 			assertThat(details).containsEntry("backfill", "paused");
 		});
+		// a paused copy estimates no time left, rather than the one it had when it ran
+		assertThat(this.service.progress("throttled").eta()).isNull();
+		assertThat(this.meters.get("zdm.backfill.eta").tag("migration", "throttled").timeGauge().value()).isNaN();
 		this.service.resume("throttled");
 		awaitVerified("throttled");
 		writes.stop();

@@ -1,12 +1,15 @@
 package dev.zdm.internal.backfill;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * Tests for {@link BackfillWalk}: its counters and when it asks for a progress line.
@@ -56,6 +59,40 @@ class BackfillWalkTests {
 		assertThat(walk.progressLine()).startsWith("verification pass 2 checked 3000 of about 5000 rows (60%) at ")
 			.endsWith("5 disagreeing, 9 repaired so far");
 		assertThat(walk.etaSeconds(0)).isNotNull().isPositive();
+	}
+
+	@Test
+	void rateAndEtaFollowThePaceOfTheLastThirtySecondsNotTheRunsAverage() {
+		AtomicLong now = new AtomicLong(1_000_000_000L);
+		BackfillWalk walk = BackfillWalk.copy("1000000", null, 0, 0, 1_000_000L, 1000, now::get);
+		// a minute at full pace, 10,000 rows a second
+		for (int second = 1; second <= 60; second++) {
+			now.addAndGet(Duration.ofSeconds(1).toNanos());
+			walk.advance(String.valueOf(second * 10_000), 10_000, 10_000, 0);
+		}
+		assertThat(walk.rate(0)).isCloseTo(10_000, within(1.0));
+		// then a workload appears and the copy backs off to 100 rows a second
+		for (int second = 61; second <= 120; second++) {
+			now.addAndGet(Duration.ofSeconds(1).toNanos());
+			walk.advance(String.valueOf(600_000 + (second - 60) * 100), 100, 100, 0);
+		}
+		// the run's average would still say 5,050 rows a second and an ETA of 78 s
+		assertThat(walk.rate(0)).isCloseTo(100, within(1.0));
+		assertThat(walk.etaSeconds(0)).isCloseTo((1_000_000 - 606_000) / 100.0, within(10.0));
+		assertThat(walk.progressLine()).contains(" at 100 rows/s, ETA PT1H5M40S,");
+		// held back for 30 s without a batch: the next checkpoint reads no rows in the
+		// window
+		now.addAndGet(Duration.ofSeconds(30).toNanos());
+		assertThat(walk.rate(0)).isZero();
+		assertThat(walk.etaSeconds(0)).as("unknown at no pace").isNull();
+		assertThat(walk.rate(500)).isCloseTo(500 / 30.0, within(0.5));
+		// and at full pace again: read from the newest batch at or before the window's
+		// start, the rate is the full pace's once a window's worth of batches follow
+		for (int second = 1; second <= 31; second++) {
+			now.addAndGet(Duration.ofSeconds(1).toNanos());
+			walk.advance("x" + second, 10_000, 10_000, 0);
+		}
+		assertThat(walk.rate(0)).isCloseTo(10_000, within(1.0));
 	}
 
 }
