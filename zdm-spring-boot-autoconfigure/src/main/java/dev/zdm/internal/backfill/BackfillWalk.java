@@ -2,6 +2,7 @@ package dev.zdm.internal.backfill;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Locale;
 import java.util.function.LongSupplier;
 
 import org.jspecify.annotations.Nullable;
@@ -72,6 +73,19 @@ public final class BackfillWalk {
 	private @Nullable String pacedBy;
 
 	/**
+	 * Time the walk was paced since the last progress line, up to when its pace last
+	 * changed.
+	 */
+	private long pacedNanos;
+
+	private long paceChangedAt;
+
+	/**
+	 * What paced the walk last since the last progress line, or {@code null} if nothing.
+	 */
+	private @Nullable String lastPacedBy;
+
+	/**
 	 * Create a walk.
 	 * @param pass the verification pass, or 0 for the copy
 	 */
@@ -82,6 +96,7 @@ public final class BackfillWalk {
 		this.runStart = clock.getAsLong();
 		this.rateFrom = new long[] { this.runStart, 0 };
 		this.lastLog = this.runStart;
+		this.paceChangedAt = this.runStart;
 		this.verifying = pass > 0;
 		this.pass = pass;
 		this.upperBound = upperBound;
@@ -153,7 +168,15 @@ public final class BackfillWalk {
 	}
 
 	void pacedBy(@Nullable String pacedBy) {
+		long now = this.clock.getAsLong();
+		if (this.pacedBy != null) {
+			this.pacedNanos += now - this.paceChangedAt;
+		}
+		this.paceChangedAt = now;
 		this.pacedBy = pacedBy;
+		if (pacedBy != null) {
+			this.lastPacedBy = pacedBy;
+		}
 	}
 
 	void batchSize(int batchSize) {
@@ -230,6 +253,14 @@ public final class BackfillWalk {
 		if (tenths <= this.loggedTenths && now - this.lastLog < LOG_INTERVAL_NANOS) {
 			return null;
 		}
+		// the share of the time since the last line the walk was paced: a line written
+		// in a moment at full pace after minutes of backing off says so
+		long paced = this.pacedNanos + ((this.pacedBy != null) ? now - this.paceChangedAt : 0);
+		double pacedShare = (now > this.lastLog) ? (double) paced / (now - this.lastLog) : 0;
+		String earlierPace = this.lastPacedBy;
+		this.pacedNanos = 0;
+		this.paceChangedAt = now;
+		this.lastPacedBy = this.pacedBy;
 		this.loggedTenths = tenths;
 		this.lastLog = now;
 		String expected = (this.rowsExpected != null && this.rowsExpected > 0)
@@ -242,7 +273,16 @@ public final class BackfillWalk {
 				? "verification pass " + this.pass + " checked " + rows() + expected + rateAndEta + ", " + disagreeing()
 						+ " disagreeing, " + changed() + " repaired so far"
 				: "backfill copied " + rows() + expected + rateAndEta + ", " + changed() + " rewritten"
-						+ ((this.pacedBy != null) ? "; paced by " + this.pacedBy : "; at full pace");
+						+ ((this.pacedBy != null) ? "; paced by " + this.pacedBy : fullPace(pacedShare, earlierPace));
+	}
+
+	private static String fullPace(double pacedShare, @Nullable String earlierPace) {
+		if (earlierPace == null || pacedShare < 0.1) {
+			return "; at full pace";
+		}
+		return String.format(Locale.ROOT,
+				"; at full pace now, paced %.0f%% of the time since the last line, last by %s", pacedShare * 100,
+				earlierPace);
 	}
 
 	private long tenths(long rows) {

@@ -95,4 +95,31 @@ class BackfillWalkTests {
 		assertThat(walk.rate(0)).isCloseTo(10_000, within(1.0));
 	}
 
+	@Test
+	void aLineWrittenAtFullPaceSaysHowMuchOfTheTimeSinceTheLastOneWasPaced() {
+		AtomicLong now = new AtomicLong(0);
+		BackfillWalk walk = BackfillWalk.copy("1000", null, 0, 0, 1000L, 50, now::get);
+		walk.advance("100", 100, 100, 0);
+		assertThat(walk.progressLine()).endsWith("; at full pace");
+		// paced for 20 of the next 30 seconds, then at full pace again
+		walk.pacedBy("table-latency: a point read takes 2.00 ms; batches of 50 rows, 100 ms pause");
+		now.addAndGet(Duration.ofSeconds(20).toNanos());
+		walk.advance("150", 50, 50, 0);
+		walk.pacedBy(null);
+		now.addAndGet(Duration.ofSeconds(10).toNanos());
+		walk.advance("200", 50, 50, 0);
+		assertThat(walk.progressLine()).endsWith("; at full pace now, paced 67% of the time since the last line, "
+				+ "last by table-latency: a point read takes 2.00 ms; batches of 50 rows, 100 ms pause");
+		// the next line counts from this one
+		now.addAndGet(Duration.ofSeconds(30).toNanos());
+		walk.advance("300", 100, 100, 0);
+		assertThat(walk.progressLine()).endsWith("; at full pace");
+		// and a line written while paced says what paces it now
+		walk.pacedBy("rows-per-second: at most 10 rows/s (max-rows-per-second); batches of 10 rows, 1000 ms pause");
+		now.addAndGet(Duration.ofSeconds(30).toNanos());
+		walk.advance("400", 100, 100, 0);
+		assertThat(walk.progressLine()).endsWith("; paced by rows-per-second: at most 10 rows/s "
+				+ "(max-rows-per-second); batches of 10 rows, 1000 ms pause");
+	}
+
 }
