@@ -1,6 +1,7 @@
 package dev.zdm.testkit;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -65,40 +66,80 @@ final class AgreementCheck {
 	}
 
 	/**
-	 * Check one migration, with the rows written since a moment checked whatever their
-	 * derived columns hold.
+	 * Check one migration, with the rows written since a step began checked whatever
+	 * their derived columns hold.
 	 * @param migration the migration, validated against the catalog
 	 * @param onlyDerivedRows whether to skip rows whose derived columns are all
 	 * {@code null}, as existing rows are before the backfill reached them, unless they
-	 * were written since {@code writtenSince}; for a cross-table migration, whether to
-	 * skip source rows that have no target row
-	 * @param writtenSince a moment from {@link #now()}, or {@code null}
+	 * were written since {@code step} began; for a cross-table migration, whether to skip
+	 * source rows that have no target row
+	 * @param step where the step began, from {@link #step(List)}, or {@code null}
 	 * @return what disagrees, or {@code null} if every row agrees
 	 */
-	@Nullable String check(MigrationDefinition migration, boolean onlyDerivedRows, @Nullable String writtenSince) {
+	@Nullable String check(MigrationDefinition migration, boolean onlyDerivedRows, @Nullable Step step) {
 		// the counts and the rows listed come from one snapshot, so that they agree while
 		// the application (or a backfill's repairs) keeps writing
-		return this.snapshot.execute((status) -> checkInSnapshot(migration, onlyDerivedRows, writtenSince));
+		return this.snapshot.execute((status) -> checkInSnapshot(migration, onlyDerivedRows, step));
 	}
 
 	/**
-	 * Return the current moment as the database orders writes: the first transaction id
-	 * not yet started, so that a row written by a later transaction has a newer
-	 * {@code xmin}.
-	 * @return the moment, for {@link #check(MigrationDefinition, boolean, String)}
+	 * Return where a step begins, in one snapshot: the current moment as the database
+	 * orders writes (the first transaction id not yet started, so that a row written by a
+	 * later transaction has a newer {@code xmin}), and for each same-table migration that
+	 * the sync trigger does not keep, what its derivations give for each row now.
+	 * @param migrations the migrations the step walks
+	 * @return where the step begins, for
+	 * {@link #check(MigrationDefinition, boolean, Step)}
 	 */
-	String now() {
-		return Objects.requireNonNull(this.jdbc.queryForObject(
-				"SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint % 4294967296)::text", String.class));
+	Step step(List<MigrationDefinition> migrations) {
+		return Objects.requireNonNull(this.snapshot.execute((status) -> {
+			String moment = Objects.requireNonNull(this.jdbc.queryForObject(
+					"SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint % 4294967296)::text", String.class));
+			Map<String, List<String>> derived = new HashMap<>();
+			for (MigrationDefinition migration : migrations) {
+				if (!migration.isCrossTable() && !SameTableSyncTrigger.appliesTo(migration)
+						&& !derivations(migration).isEmpty()) {
+					derived.put(migration.id(), this.jdbc.queryForList(
+							"SELECT " + derivedRow(migration) + " FROM " + migration.table().quoted(), String.class));
+				}
+			}
+			return new Step(moment, derived);
+		}));
+	}
+
+	/**
+	 * Where a step began.
+	 *
+	 * @param moment the first transaction id not yet started then
+	 * @param derived by migration, each row's key and what the derivations gave for it,
+	 * as the text of a row value
+	 */
+	record Step(String moment, Map<String, List<String>> derived) {
+
+	}
+
+	private static Map<SqlIdentifier, String> derivations(MigrationDefinition migration) {
+		return !migration.up().isEmpty() ? migration.up() : migration.down();
+	}
+
+	/**
+	 * Return a row's key and what the migration's derivations give for it, as the text of
+	 * one row value.
+	 */
+	private static String derivedRow(MigrationDefinition migration) {
+		StringJoiner row = new StringJoiner(", ", "ROW(", ")::text");
+		migration.key().forEach((column) -> row.add(column.quoted()));
+		derivations(migration).values().forEach((expression) -> row.add("(" + expression + ")"));
+		return row.toString();
 	}
 
 	private @Nullable String checkInSnapshot(MigrationDefinition migration, boolean onlyDerivedRows,
-			@Nullable String writtenSince) {
+			@Nullable Step step) {
 		if (migration.isCrossTable()) {
 			return checkCrossTable(migration, onlyDerivedRows);
 		}
 		boolean forward = !migration.up().isEmpty();
-		Map<SqlIdentifier, String> derivations = forward ? migration.up() : migration.down();
+		Map<SqlIdentifier, String> derivations = derivations(migration);
 		if (derivations.isEmpty()) {
 			return null;
 		}
@@ -127,10 +168,16 @@ final class AgreementCheck {
 		// forgets them leaves them null, as an existing row's are). The sync trigger
 		// derives them on every insert and on every update of the old columns, so there
 		// a written row whose new columns are all null is an existing row whose other
-		// columns were updated, which waits for the backfill as every existing row does
-		boolean checkWritten = writtenSince != null && !SameTableSyncTrigger.appliesTo(migration);
-		String writtenNow = checkWritten ? " OR age(xmin) <= age(?::xid)" : "";
-		Object[] since = checkWritten ? new Object[] { writtenSince } : new Object[0];
+		// columns were updated, which waits for the backfill as every existing row does.
+		// Without it, such a row is told from one whose old columns were written without
+		// the new ones by what the derivations gave for it when the step began: an
+		// existing row whose old columns are as they were then waits for the backfill
+		List<String> derivedAtStart = (step != null) ? step.derived().get(migration.id()) : null;
+		boolean checkWritten = derivedAtStart != null;
+		String writtenNow = checkWritten
+				? " OR (age(xmin) <= age(?::xid) AND " + derivedRow(migration) + " <> ALL(?::text[]))" : "";
+		Object[] since = checkWritten ? new Object[] { step.moment(), derivedAtStart.toArray(String[]::new) }
+				: new Object[0];
 		String where = disagrees + (onlyDerivedRows ? " AND (" + derivedPresent + writtenNow + ")" : "");
 		Object[] parameters = onlyDerivedRows ? since : new Object[0];
 		String order = String.join(", ", key.stream().map(SqlIdentifier::quoted).toList());

@@ -102,7 +102,7 @@ public final class PhaseWalk {
 
 	private boolean conversionsChecked;
 
-	private @Nullable String stepBegan;
+	private AgreementCheck.@Nullable Step stepBegan;
 
 	private boolean restartEveryPhase;
 
@@ -491,7 +491,9 @@ public final class PhaseWalk {
 			this.conversionsChecked = true;
 			checkConversions(lowest, instances, migrations);
 		}
-		this.stepBegan = new AgreementCheck(this.database.dataSource()).now();
+		// the agreement check runs where both sides are there to agree
+		boolean bothSides = lowest.isAtLeast(Phase.DUAL_WRITE) && lowest != Phase.CONTRACT;
+		this.stepBegan = new AgreementCheck(this.database.dataSource()).step(bothSides ? migrations : List.of());
 	}
 
 	/**

@@ -13,8 +13,9 @@ import dev.zdm.dualwrite.ZdmRepository;
  * {@code email} as typed and {@code email_address} lower-cased in one statement, so that
  * no trigger is needed. Reads as the old side (never called). With
  * {@code people.both-repository=not-lowered} it writes {@code email_address} as typed,
- * and with {@code people.both-repository=insert-old-only} its insert leaves
- * {@code email_address} out: bugs the walk must find.
+ * with {@code people.both-repository=insert-old-only} its insert leaves
+ * {@code email_address} out, and with {@code people.both-repository=update-old-only} its
+ * update of an e-mail address: bugs the walk must find.
  */
 @Repository
 @ZdmRepository(migration = "people-email", schema = Schema.BOTH)
@@ -27,11 +28,14 @@ class BothPersonRepository extends OldPersonRepository {
 
 	private final boolean insertsNew;
 
+	private final boolean updatesNew;
+
 	BothPersonRepository(JdbcClient jdbc, @Value("${people.both-repository:correct}") String variant) {
 		super(jdbc);
 		this.jdbc = jdbc;
 		this.lowered = !variant.equals("not-lowered");
 		this.insertsNew = !variant.equals("insert-old-only");
+		this.updatesNew = !variant.equals("update-old-only");
 	}
 
 	@Override
@@ -47,6 +51,9 @@ class BothPersonRepository extends OldPersonRepository {
 
 	@Override
 	public boolean updateEmail(long id, String email) {
+		if (!this.updatesNew) {
+			return super.updateEmail(id, email);
+		}
 		return this.jdbc.sql("UPDATE people SET email = ?, email_address = ? WHERE id = ?")
 			.params(email, emailAddress(email), id)
 			.update() == 1;
