@@ -56,12 +56,13 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 			WHERE t.tgrelid = CAST(? AS regclass) AND t.tgname = ? AND NOT t.tgisinternal AND t.tgenabled <> 'D'
 			""";
 
-	private static final String NOT_NULL_OLD_COLUMNS = """
-			/* zdm */ SELECT a.attname
+	private static final String RELAXED_OLD_COLUMNS = """
+			/* zdm */ SELECT a.attname, a.attnotnull, a.atthasdef
 			FROM pg_attribute a
 			  JOIN pg_class c ON c.oid = a.attrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace
-			WHERE n.nspname = ? AND c.relname = ? AND a.attname = ANY (?) AND a.attnotnull AND NOT a.attisdropped
+			WHERE n.nspname = ? AND c.relname = ? AND a.attname = ANY (?) AND (a.attnotnull OR a.atthasdef)
+			  AND NOT a.attisdropped
 			  AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary
 			                  AND a.attnum = ANY (i.indkey))
 			ORDER BY a.attnum
@@ -131,12 +132,8 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		Names names = Names.of(migration);
 		TableName table = migration.table();
 		List<String> statements = new ArrayList<>();
-		for (String column : notNullOldColumns(migration)) {
-			// Once the trigger no longer syncs, nothing fills the old column, which is
-			// about to be dropped: writes of the new side in between must not fail on its
-			// NOT NULL.
-			statements.add("ALTER TABLE " + table.quoted() + " ALTER COLUMN " + new SqlIdentifier(column).quoted()
-					+ " DROP NOT NULL");
+		for (String relax : relaxOldColumns(migration)) {
+			statements.add("ALTER TABLE " + table.quoted() + " " + relax);
 		}
 		if (migration.down().isEmpty()) {
 			statements.addAll(dropTrigger(migration));
@@ -210,13 +207,29 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		return "'" + text.replace("'", "''") + "'";
 	}
 
-	private List<String> notNullOldColumns(MigrationDefinition migration) {
+	/**
+	 * Return, for each old column that has them, the actions that take its
+	 * {@code NOT NULL} and its default away (catalog-only changes). Once the trigger no
+	 * longer syncs, nothing fills the old column, which is about to be dropped: writes of
+	 * the new side in between must not fail on its {@code NOT NULL}, nor get a value of
+	 * the old column from its default that the guard would read as an old-shape insert.
+	 */
+	private List<String> relaxOldColumns(MigrationDefinition migration) {
 		String[] oldColumns = migration.down().keySet().stream().map(SqlIdentifier::name).toArray(String[]::new);
 		if (oldColumns.length == 0) {
 			return List.of();
 		}
-		return this.jdbcTemplate.query(NOT_NULL_OLD_COLUMNS, (rs, row) -> rs.getString(1), schemaOf(migration.table()),
-				migration.table().table().name(), oldColumns);
+		return this.jdbcTemplate.query(RELAXED_OLD_COLUMNS, (rs, row) -> {
+			String column = "ALTER COLUMN " + new SqlIdentifier(rs.getString(1)).quoted();
+			List<String> actions = new ArrayList<>();
+			if (rs.getBoolean(2)) {
+				actions.add(column + " DROP NOT NULL");
+			}
+			if (rs.getBoolean(3)) {
+				actions.add(column + " DROP DEFAULT");
+			}
+			return String.join(", ", actions);
+		}, schemaOf(migration.table()), migration.table().table().name(), oldColumns);
 	}
 
 	/**

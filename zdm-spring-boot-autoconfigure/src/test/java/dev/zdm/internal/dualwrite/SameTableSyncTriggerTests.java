@@ -283,6 +283,34 @@ class SameTableSyncTriggerTests {
 			.noneMatch((statement) -> statement.contains("NOT NULL"));
 	}
 
+	@Test
+	void aNewSideInsertLeavingTheNewColumnsNullIsNotTakenForAnOldShapeOneThroughTheOldColumnsDefault() {
+		jdbc.execute("CREATE TABLE profiles (id bigint PRIMARY KEY, nickname text NOT NULL DEFAULT '', "
+				+ "display_name text)");
+		MigrationDefinition profiles = MigrationDefinition.builder("profiles-display-name")
+			.table("public.profiles")
+			.up("display_name", "nullif(nickname, '')")
+			.down("nickname", "coalesce(display_name, '')")
+			.build();
+		trigger.expandStatements(profiles).forEach(jdbc::execute);
+		jdbc.update("INSERT INTO profiles (id, display_name) VALUES (1, NULL), (2, 'Ada')");
+		List<String> contract = trigger.contractStatements(profiles);
+		assertThat(contract.get(0)).isEqualTo("ALTER TABLE \"public\".\"profiles\" ALTER COLUMN \"nickname\" "
+				+ "DROP NOT NULL, ALTER COLUMN \"nickname\" DROP DEFAULT");
+		contract.forEach(jdbc::execute);
+		// the fleet at contract writes the new columns only, and a profile may have no
+		// display name: the old column's default would have given the row an old value
+		// and no new one, as an old-shape insert does
+		jdbc.update("INSERT INTO profiles (id, display_name) VALUES (3, NULL)");
+		assertThat(jdbc.queryForObject("SELECT nickname FROM profiles WHERE id = 3", String.class)).isNull();
+		// an old-shape insert is still refused
+		assertThatExceptionOfType(DataAccessException.class)
+			.isThrownBy(() -> jdbc.update("INSERT INTO profiles (id, nickname) VALUES (4, 'grace')"))
+			.withMessageContaining("is contracting: column nickname of public.profiles is being dropped");
+		assertThat(trigger.contractStatements(profiles)).as("nothing left to relax")
+			.noneMatch((statement) -> statement.contains("ALTER TABLE"));
+	}
+
 	private static Map<String, Object> user(long id) {
 		return jdbc.queryForMap("SELECT email, email_address FROM users WHERE id = ?", id);
 	}
