@@ -8,8 +8,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import org.springframework.beans.factory.BeanFactoryUtils;
 import org.springframework.beans.factory.InitializingBean;
 import org.springframework.beans.factory.config.BeanDefinition;
+import org.springframework.beans.factory.config.BeanFactoryPostProcessor;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.context.properties.bind.Bindable;
@@ -17,6 +20,7 @@ import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.support.GenericApplicationContext;
+import org.springframework.core.Ordered;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.util.ClassUtils;
@@ -25,6 +29,7 @@ import dev.zdm.autoconfigure.ZdmEndpointAutoConfiguration;
 import dev.zdm.autoconfigure.ZdmHealthContributorAutoConfiguration;
 import dev.zdm.autoconfigure.ZdmMetricsAutoConfiguration;
 import dev.zdm.autoconfigure.ZdmObservationAutoConfiguration;
+import dev.zdm.internal.fleet.MigrationEngines;
 import dev.zdm.internal.fleet.PhaseController;
 
 /**
@@ -166,8 +171,9 @@ public final class ZdmPlan {
 	/**
 	 * Makes sure zdm's phase controller, which writes as it starts, does not start while
 	 * the plan is computed: zdm's actuator, metrics and observation beans are left out,
-	 * and a bean the application creates eagerly that needs it fails the start with the
-	 * reason instead.
+	 * the JPA {@code EntityManagerFactory} no longer waits for it (nor creates or updates
+	 * tables: {@code ddl-auto} is {@code none}), and a bean the application creates
+	 * eagerly that needs it fails the start with the reason instead.
 	 */
 	private static final class PhaseControllerGuard
 			implements ApplicationContextInitializer<ConfigurableApplicationContext> {
@@ -186,9 +192,13 @@ public final class ZdmPlan {
 			exclude.addAll(List.of(ZdmHealthContributorAutoConfiguration.class.getName(),
 					ZdmMetricsAutoConfiguration.class.getName(), ZdmObservationAutoConfiguration.class.getName(),
 					ZdmEndpointAutoConfiguration.class.getName()));
+			// Hibernate writes nothing either, nor validates entities of a schema the
+			// plan only describes
 			environment.getPropertySources()
-				.addFirst(new MapPropertySource("zdmPlan", Map.of(EXCLUDE, String.join(",", exclude))));
+				.addFirst(new MapPropertySource("zdmPlan",
+						Map.of(EXCLUDE, String.join(",", exclude), "spring.jpa.hibernate.ddl-auto", "none")));
 			if (context instanceof GenericApplicationContext generic) {
+				generic.registerBean(EntityManagerFactoryUnblocker.class, EntityManagerFactoryUnblocker::new);
 				generic.registerBean(GUARD_BEAN, InitializingBean.class, () -> () -> {
 					throw new IllegalStateException("A bean of the application needs zdm's phase controller at "
 							+ "start-up, which would start zdm (and write to the database) while the plan is "
@@ -205,6 +215,48 @@ public final class ZdmPlan {
 					definition.setDependsOn(merged);
 				}
 			});
+		}
+
+	}
+
+	/**
+	 * Takes back the wait zdm's auto-configuration gives the JPA
+	 * {@code EntityManagerFactory} for the phase controller, which the factory, created
+	 * eagerly however lazy the context is, would otherwise start. Runs after the
+	 * post-processor that adds it.
+	 */
+	private static final class EntityManagerFactoryUnblocker implements BeanFactoryPostProcessor, Ordered {
+
+		private static final List<String> FACTORY_TYPES = List.of("jakarta.persistence.EntityManagerFactory",
+				"org.springframework.orm.jpa.AbstractEntityManagerFactoryBean");
+
+		@Override
+		public int getOrder() {
+			return Ordered.LOWEST_PRECEDENCE;
+		}
+
+		@Override
+		public void postProcessBeanFactory(ConfigurableListableBeanFactory beanFactory) {
+			ClassLoader classLoader = beanFactory.getBeanClassLoader();
+			List<String> zdm = Stream
+				.concat(Stream.of(beanFactory.getBeanNamesForType(PhaseController.class, true, false)),
+						Stream.of(beanFactory.getBeanNamesForType(MigrationEngines.class, true, false)))
+				.toList();
+			for (String type : FACTORY_TYPES) {
+				if (!ClassUtils.isPresent(type, classLoader)) {
+					continue;
+				}
+				Class<?> factoryType = ClassUtils.resolveClassName(type, classLoader);
+				for (String name : beanFactory.getBeanNamesForType(factoryType, true, false)) {
+					BeanDefinition definition = beanFactory
+						.getBeanDefinition(BeanFactoryUtils.transformedBeanName(name));
+					String[] dependsOn = definition.getDependsOn();
+					if (dependsOn != null) {
+						definition.setDependsOn(
+								Stream.of(dependsOn).filter((bean) -> !zdm.contains(bean)).toArray(String[]::new));
+					}
+				}
+			}
 		}
 
 	}
