@@ -39,7 +39,10 @@ class MixedFleetWalkTests {
 
 	@Test
 	void upThatDisagreesWithDownFailsWhenTheNewVersionReadsNew(PhaseWalk walk) {
+		// existing rows whose addresses have no domain, over which the round trip at
+		// expand holds
 		PeopleFixtures.createPeople(walk.database().jdbc());
+		walk.database().jdbc().update("UPDATE people SET email = lower(split_part(email, '@', 1))");
 		Map<Long, String> emails = new ConcurrentHashMap<>();
 		assertThatExceptionOfType(PhaseWalkFailure.class)
 			.isThrownBy(() -> PeopleFixtures.people(walk)
