@@ -210,8 +210,9 @@ public final class ZdmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	FinalContractCheck zdmFinalContractCheck(ZdmDataSource dataSource, InstanceInfo instance,
-			ContractCheckRepository contractChecks, BackfillRepository backfills) {
-		return ZdmEngineFactory.finalContractCheck(dataSource.get(), instance, contractChecks, backfills);
+			ContractCheckRepository contractChecks, BackfillRepository backfills, LockInspector lockInspector) {
+		return ZdmEngineFactory.finalContractCheck(dataSource.get(), instance, contractChecks, backfills,
+				lockInspector);
 	}
 
 	@Bean

@@ -128,7 +128,7 @@ final class ZdmEngineFactory {
 				migrationValidator, shared.ddlSettings(), properties, shared.instance(),
 				shared.poolMetadataProviders());
 		FinalContractCheck finalContractCheck = finalContractCheck(dataSource, shared.instance(), contractChecks,
-				backfills);
+				backfills, lockInspector);
 		ContractRunner contractRunner = contractRunner(dataSource, flywayStep, contributions, history, states, registry,
 				shared.ddlSettings(), properties, shared.instance(), finalContractCheck);
 		AbandonRunner abandonRunner = abandonRunner(dataSource, flywayStep, executor, history, states, registry,
@@ -236,8 +236,8 @@ final class ZdmEngineFactory {
 	}
 
 	static FinalContractCheck finalContractCheck(DataSource dataSource, InstanceInfo instance,
-			ContractCheckRepository contractChecks, BackfillRepository backfills) {
-		return new FinalContractCheck(dataSource, instance.instanceId(), contractChecks, backfills);
+			ContractCheckRepository contractChecks, BackfillRepository backfills, LockInspector lockInspector) {
+		return new FinalContractCheck(dataSource, instance.instanceId(), contractChecks, backfills, lockInspector);
 	}
 
 	static ContractCheckRepository contractCheckRepository(DataSource dataSource, ZdmProperties properties,

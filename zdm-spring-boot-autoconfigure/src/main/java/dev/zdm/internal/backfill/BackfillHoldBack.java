@@ -67,16 +67,28 @@ public final class BackfillHoldBack {
 	 * string when none is seen any more
 	 */
 	String rowLockHolders() {
+		return rowLockHolders(this.lockInspector, this.migration);
+	}
+
+	/**
+	 * Describe the sessions that likely hold a row of a migration's tables a statement
+	 * waits for: those whose transaction, open for more than a second, holds rows of the
+	 * tables locked.
+	 * @param lockInspector reads the locks
+	 * @param migration the migration
+	 * @return as {@link #rowLockHolders()}
+	 */
+	static String rowLockHolders(LockInspector lockInspector, MigrationDefinition migration) {
 		List<BlockingSession> holders = new ArrayList<>();
 		try {
-			holders.addAll(this.lockInspector.rowLockHolders(this.migration.table(), Duration.ofSeconds(1)));
-			TableName target = this.migration.targetTable();
+			holders.addAll(lockInspector.rowLockHolders(migration.table(), Duration.ofSeconds(1)));
+			TableName target = migration.targetTable();
 			if (target != null) {
-				holders.addAll(this.lockInspector.rowLockHolders(target, Duration.ofSeconds(1)));
+				holders.addAll(lockInspector.rowLockHolders(target, Duration.ofSeconds(1)));
 			}
 		}
 		catch (DataAccessException ex) {
-			logger.debug("zdm: could not read who holds rows of " + this.migration.table() + " locked", ex);
+			logger.debug("zdm: could not read who holds rows of " + migration.table() + " locked", ex);
 		}
 		return holders.isEmpty() ? ""
 				: "; likely held by " + holders.stream().map(BlockingSession::describe).distinct().toList();

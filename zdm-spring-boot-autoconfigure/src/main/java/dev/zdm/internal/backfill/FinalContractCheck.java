@@ -25,6 +25,7 @@ import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.ZdmTables;
+import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -62,11 +63,17 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 
 	private final BackfillRepository backfills;
 
+	private final LockInspector lockInspector;
+
 	/**
 	 * How often a batch of {@link #applyOld} is tried when it fails in a way a retry can
 	 * mend (a lock or statement timeout, a deadlock).
 	 */
-	private static final int APPLY_ATTEMPTS = 10;
+	/**
+	 * How often a batch of {@code apply-old} is tried while another transaction holds one
+	 * of its rows, about ten seconds in all: the operator waits for the answer.
+	 */
+	private static final int APPLY_ATTEMPTS = 5;
 
 	private final Map<String, ContractCheck> held = new ConcurrentHashMap<>();
 
@@ -77,13 +84,15 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * @param repository where the checks and the operator's actions on them are stored
 	 * @param backfills sets the backfill's timeouts on the transactions that apply the
 	 * old side
+	 * @param lockInspector names the sessions that hold rows {@code apply-old} waits for
 	 */
 	public FinalContractCheck(DataSource dataSource, String instanceId, ContractCheckRepository repository,
-			BackfillRepository backfills) {
+			BackfillRepository backfills, LockInspector lockInspector) {
 		this.dataSource = dataSource;
 		this.instanceId = instanceId;
 		this.repository = repository;
 		this.backfills = backfills;
+		this.lockInspector = lockInspector;
 	}
 
 	/**
@@ -195,7 +204,9 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * @param migration the migration
 	 * @param action who asks for it and why
 	 * @return the rows changed
-	 * @throws IllegalStateException if the contract is not held back
+	 * @throws IllegalStateException if the contract is not held back, or if a batch could
+	 * not be applied (another transaction holding one of its rows past the tries), saying
+	 * what stopped it; the batches before it stay applied and the contract stays held
 	 */
 	public long applyOld(MigrationDefinition migration, OperatorAction action) {
 		String id = migration.id();
@@ -236,10 +247,18 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				catch (DataAccessException ex) {
 					// the application's own writes may hold a row of the batch past the
 					// lock timeout: the batch is rolled back whole and tried again
+					String where = (lo != null) ? "the keys after " + lo : "the first keys";
 					if (!BackfillErrors.isRetryable(ex) || attempt == APPLY_ATTEMPTS) {
-						throw ex;
+						throw new IllegalStateException("Applying the old side of migration '" + id
+								+ "' to the new side stopped at " + where + " (up to " + range.high() + ")"
+								+ (BackfillErrors.isRetryable(ex) ? " after " + attempt + " tries" : "") + ": "
+								+ BackfillErrors.describe(ex)
+								+ BackfillHoldBack.rowLockHolders(this.lockInspector, migration) + ". " + changed
+								+ " rows were set from the old side before it and stay set; the contract stays held. "
+								+ "Try again once that transaction has ended: apply-old sets only the keys that "
+								+ "still disagree", ex);
 					}
-					logger.info("zdm: migration '" + id + "': applying the old side to keys after " + lo + " failed ("
+					logger.info("zdm: migration '" + id + "': applying the old side to " + where + " failed ("
 							+ ex.getMostSpecificCause().getMessage() + "), attempt " + attempt + " of " + APPLY_ATTEMPTS
 							+ "; trying again");
 					sleep(settings.throttleCheckInterval().multipliedBy(attempt));

@@ -191,6 +191,30 @@ class FinalContractCheckTests {
 			.contains("No session writes the tables now: the writer has finished or disconnected");
 		a.heartbeats().awaitHeartbeats(10);
 		assertThat(tableExists("over_contracted")).isFalse();
+		// apply-old locks the rows of each batch: a transaction that holds another row of
+		// the table past its tries stops it, with what stopped it, and nothing is changed
+		// or recorded
+		try (Connection locker = postgres.database().newConnection()) {
+			locker.setAutoCommit(false);
+			try (Statement statement = locker.createStatement()) {
+				assertThat(statement.executeUpdate("UPDATE over SET city = city WHERE id = 400")).isOne();
+			}
+			assertThatExceptionOfType(InvalidEndpointRequestException.class)
+				.isThrownBy(() -> endpoint.ddl("over", "contract", "apply-old", "the billing job wrote them",
+						SecurityContext.NONE))
+				.withMessageStartingWith(
+						"Applying the old side of migration 'over' to the new side stopped at the first keys")
+				.withMessageContaining("lock timeout")
+				.withMessageContaining("; likely held by [pid ")
+				.withMessageContaining("0 rows were set from the old side before it and stay set; the contract stays "
+						+ "held. Try again once that transaction has ended");
+			locker.rollback();
+		}
+		assertThat(this.jdbc.queryForObject(
+				"SELECT count(*) FROM over_addresses WHERE street = 'changed behind the application'", Integer.class))
+			.isZero();
+		assertThat(contract(endpoint).actions()).isEmpty();
+		assertThat(contract(endpoint).contractCheck().held()).isTrue();
 		SecurityContext alice = new SecurityContext() {
 
 			@Override
