@@ -158,7 +158,8 @@ public class MigrationValidator {
 	 * Refuse migrations that derive or keep in sync the same column of the same table:
 	 * their triggers and backfills would overwrite each other's values.
 	 * @param migrations the migrations returned by {@link #validateBeforeExpand}, in
-	 * declaration order
+	 * declaration order, without those contracted or abandoned (which write no column any
+	 * more)
 	 * @throws ZdmConfigurationException naming both migrations if two of them clash
 	 */
 	public static void refuseClashes(List<MigrationDefinition> migrations) {

@@ -62,6 +62,32 @@ class PhaseControllerTests {
 	}
 
 	@Test
+	void aMigrationMayDeriveAColumnOfOneWhoseContractRanAndThatStaysDeclared() {
+		MigrationDefinition first = withBackfill(Phase.CONTRACT);
+		MigrationDefinition second = MigrationDefinition.builder(this.id + "-again")
+			.table("users")
+			.up("email_address", "upper(email)")
+			.requestedPhase(Phase.EXPAND)
+			.build();
+		InstanceInfo instance = InstanceInfo.ofThisProcess("again", "test", "1");
+		// while the first one syncs email_address, the second may not derive it too
+		PhaseController refused = TestEngine.phaseController(postgres.dataSource(), List.of(first, second), instance,
+				MANUAL, List.of());
+		assertThatExceptionOfType(ZdmConfigurationException.class).isThrownBy(refused::start)
+			.withMessageContaining("column 'email_address' of table 'public.users' is written both by");
+		// once its contract ran it writes no column any more, declared or not
+		new ZdmSchema(postgres.dataSource()).migrate();
+		MigrationStateRepository states = new MigrationStateRepository(postgres.dataSource());
+		states.register(first.id());
+		assertThat(states.markContracted(first.id(), "test")).isTrue();
+		PhaseController controller = TestEngine.phaseController(postgres.dataSource(), List.of(first, second), instance,
+				MANUAL, List.of());
+		this.started.add(controller);
+		controller.start();
+		assertThat(controller.status(second.id()).effective()).isEqualTo(Phase.EXPAND);
+	}
+
+	@Test
 	void instanceHeldBackWhileAnotherLiveInstanceIsTooFarBehindIsReleasedWhenItLeaves() {
 		PhaseController old = start("old", withoutBackfill(Phase.EXPAND), MANUAL);
 		PhaseController upgraded = start("new", withoutBackfill(Phase.BACKFILL), MANUAL);
