@@ -74,6 +74,12 @@ public final class BackfillPacer {
 
 	private final LockInspector lockInspector;
 
+	/**
+	 * Whether an operator changed the latency budget since the last pace: what slowed the
+	 * copy was read against the earlier one.
+	 */
+	private volatile boolean budgetChanged;
+
 	private final List<BackfillThrottle> throttles;
 
 	private final @Nullable ReplicationLagInspector replicationLagInspector;
@@ -129,6 +135,9 @@ public final class BackfillPacer {
 	 * @param settings the settings
 	 */
 	void tune(BackfillSettings settings) {
+		if (Double.compare(settings.maxLatencyIncrease(), this.settings.maxLatencyIncrease()) != 0) {
+			this.budgetChanged = true;
+		}
 		this.settings = settings;
 	}
 
@@ -168,6 +177,19 @@ public final class BackfillPacer {
 		ThrottleReason reason = null;
 		String why = null;
 		long pauseSetting = this.settings.pause().toNanos();
+		if (this.budgetChanged) {
+			// the readings over the earlier budget no longer hold the copy back, nor do
+			// their words say why it is slow: it speeds up against the new one from here
+			this.budgetChanged = false;
+			this.lastOver = null;
+			this.tailHolds = false;
+			if (this.lastWhy != null) {
+				this.lastWhy = isPacing()
+						? String.format(Locale.ROOT,
+								"the latency budget was changed live to at most %.2fx (max-latency-increase)", budget())
+						: null;
+			}
+		}
 		// whether the pause setting, not the pacing, sets the pause now
 		boolean settingPauses;
 		if (!isPacing() || reading == null) {

@@ -110,6 +110,32 @@ class BackfillPacerTests {
 	}
 
 	@Test
+	void aBudgetChangedLiveIsTheOneThePaceSaysAndReadsAgainst() {
+		BackfillSettings tight = BackfillSettings.defaults().toBuilder().maxLatencyIncrease(0.2).build();
+		BackfillPacer pacer = pacer(tight, List.of());
+		BackfillImpact.Reading slower = new BackfillImpact.Reading(100_000, 100_000, 2_000_000, 1_000_000, null, null,
+				Double.NaN);
+		pacer.nextPace(1000, 1000, Duration.ofMillis(10), slower);
+		BackfillPacer.Pace backedOff = pacer.nextPace(1000, 1000, Duration.ofMillis(10), slower);
+		assertThat(backedOff.reason()).isEqualTo(ThrottleReason.APPLICATION_LATENCY);
+		assertThat(backedOff.pacedBy()).contains("(2.00x, at most 1.20x)");
+		// an operator allows 400%: the same calls are within it, and the pace no longer
+		// quotes the earlier bound
+		pacer.tune(tight.toBuilder().maxLatencyIncrease(4.0).build());
+		BackfillPacer.Pace tuned = pacer.nextPace(1000, 1000, Duration.ofMillis(10), slower);
+		assertThat(tuned.reason()).isNull();
+		assertThat(tuned.pacedBy()).startsWith("speeding up again, the copy runs ")
+			.contains("after the latency budget was changed live to at most 5.00x (max-latency-increase)")
+			.doesNotContain("1.20x");
+		// and a reading over the new budget backs off against it
+		BackfillImpact.Reading muchSlower = new BackfillImpact.Reading(100_000, 100_000, 6_000_000, 1_000_000, null,
+				null, Double.NaN);
+		pacer.nextPace(1000, 1000, Duration.ofMillis(10), muchSlower);
+		assertThat(pacer.nextPace(1000, 1000, Duration.ofMillis(10), muchSlower).pacedBy())
+			.contains("(6.00x, at most 5.00x)");
+	}
+
+	@Test
 	void applicationCallsOverTheirBaselineByLessThanTheFiguresResolutionDoNotHoldTheCopyBack() {
 		// HikariCP times a connection's usage in whole milliseconds: among 30 calls, one
 		// that crosses into the next millisecond moves their mean by 33 us
