@@ -67,11 +67,8 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 
 	/**
 	 * How often a batch of {@link #applyOld} is tried when it fails in a way a retry can
-	 * mend (a lock or statement timeout, a deadlock).
-	 */
-	/**
-	 * How often a batch of {@code apply-old} is tried while another transaction holds one
-	 * of its rows, about ten seconds in all: the operator waits for the answer.
+	 * mend (a lock or statement timeout, a deadlock): about ten seconds in all, which the
+	 * operator waits for the answer.
 	 */
 	private static final int APPLY_ATTEMPTS = 5;
 
