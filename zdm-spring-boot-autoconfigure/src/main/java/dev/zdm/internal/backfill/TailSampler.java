@@ -176,6 +176,11 @@ final class TailSampler {
 
 	private volatile boolean running;
 
+	/**
+	 * Whether the probes run on a pool of their own, not on the application's.
+	 */
+	private volatile boolean ownPool;
+
 	private @Nullable Thread thread;
 
 	TailSampler(DataSource dataSource, MigrationDefinition migration, BackfillBatches batches) {
@@ -364,6 +369,13 @@ final class TailSampler {
 	}
 
 	/**
+	 * Whether the probes run on a pool of their own rather than the application's.
+	 */
+	boolean ownPool() {
+		return this.ownPool;
+	}
+
+	/**
 	 * Return how many baseline probes are kept.
 	 */
 	int baselineProbes() {
@@ -373,7 +385,13 @@ final class TailSampler {
 	}
 
 	private void sample(String key, Integer[] copyPids) {
-		BackfillRepository repository = new BackfillRepository(this.dataSource);
+		try (ProbeDataSource probes = ProbeDataSource.of(this.dataSource, this.migration.id())) {
+			this.ownPool = probes.isOwn();
+			sample(new BackfillRepository(probes.dataSource()), key, copyPids);
+		}
+	}
+
+	private void sample(BackfillRepository repository, String key, Integer[] copyPids) {
 		long probed = 0;
 		boolean failing = false;
 		try {

@@ -1,5 +1,9 @@
 package dev.zdm.internal.backfill;
 
+import dev.zdm.metrics.MicrometerApplicationLatency;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -275,6 +279,37 @@ class TailSamplerTests {
 			finally {
 				sampler.stop();
 			}
+		}
+	}
+
+	@Test
+	void theProbesAreNotCountedAmongTheApplicationsOwnCalls() {
+		this.jdbc.execute("CREATE TABLE probe_own (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc.execute("INSERT INTO probe_own SELECT g, 'a' || g, NULL FROM generate_series(1, 1000) g");
+		MigrationDefinition migration = keyedMigration("probe-own", "probe_own");
+		// the application's pool, whose calls the pacing reads through its meters
+		SimpleMeterRegistry meters = new SimpleMeterRegistry();
+		HikariConfig config = postgres.database().newPoolConfig("metered", 3);
+		config.setMetricRegistry(meters);
+		try (HikariDataSource application = new HikariDataSource(config)) {
+			MicrometerApplicationLatency latency = new MicrometerApplicationLatency(meters);
+			long before = latency.totals().calls();
+			TailSampler sampler = new TailSampler(application, migration, batchesOf(migration));
+			sampler.baselineWindow(true);
+			sampler.start("1000");
+			try {
+				await().atMost(Duration.ofSeconds(30)).until(() -> sampler.baselineProbes() >= 100);
+				assertThat(latency.totals().calls() - before)
+					.as("application calls counted while the sampler read %d times", sampler.baselineProbes())
+					.isZero();
+				assertThat(sampler.ownPool()).isTrue();
+			}
+			finally {
+				sampler.stop();
+			}
+			// the application's own calls count as before
+			new JdbcTemplate(application).queryForObject("SELECT 1", Integer.class);
+			assertThat(latency.totals().calls() - before).isOne();
 		}
 	}
 
