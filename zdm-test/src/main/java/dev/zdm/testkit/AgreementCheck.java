@@ -86,7 +86,8 @@ final class AgreementCheck {
 	 * Return where a step begins, in one snapshot: the current moment as the database
 	 * orders writes (the first transaction id not yet started, so that a row written by a
 	 * later transaction has a newer {@code xmin}), and for each same-table migration that
-	 * the sync trigger does not keep, what its derivations give for each row now.
+	 * the sync trigger does not keep, what each of its derivations gives for each row
+	 * now.
 	 * @param migrations the migrations the step walks
 	 * @return where the step begins, for
 	 * {@link #check(MigrationDefinition, boolean, Step)}
@@ -95,13 +96,24 @@ final class AgreementCheck {
 		return Objects.requireNonNull(this.snapshot.execute((status) -> {
 			String moment = Objects.requireNonNull(this.jdbc.queryForObject(
 					"SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint % 4294967296)::text", String.class));
-			Map<String, List<String>> derived = new HashMap<>();
+			Map<String, List<List<String>>> derived = new HashMap<>();
 			for (MigrationDefinition migration : migrations) {
-				if (!migration.isCrossTable() && !SameTableSyncTrigger.appliesTo(migration)
-						&& !derivations(migration).isEmpty()) {
-					derived.put(migration.id(), this.jdbc.queryForList(
-							"SELECT " + derivedRow(migration) + " FROM " + migration.table().quoted(), String.class));
+				List<String> expressions = List.copyOf(derivations(migration).values());
+				if (migration.isCrossTable() || SameTableSyncTrigger.appliesTo(migration) || expressions.isEmpty()) {
+					continue;
 				}
+				StringJoiner select = new StringJoiner(", ");
+				List<List<String>> columns = new ArrayList<>();
+				for (String expression : expressions) {
+					select.add(derivedRow(migration, expression));
+					columns.add(new ArrayList<>());
+				}
+				this.jdbc.query("SELECT " + select + " FROM " + migration.table().quoted(), (rs) -> {
+					for (int i = 0; i < columns.size(); i++) {
+						columns.get(i).add(rs.getString(i + 1));
+					}
+				});
+				derived.put(migration.id(), columns);
 			}
 			return new Step(moment, derived);
 		}));
@@ -111,10 +123,10 @@ final class AgreementCheck {
 	 * Where a step began.
 	 *
 	 * @param moment the first transaction id not yet started then
-	 * @param derived by migration, each row's key and what the derivations gave for it,
-	 * as the text of a row value
+	 * @param derived by migration and derivation (in declaration order), each row's key
+	 * and what the derivation gave for it, as the text of a row value
 	 */
-	record Step(String moment, Map<String, List<String>> derived) {
+	record Step(String moment, Map<String, List<List<String>>> derived) {
 
 	}
 
@@ -123,13 +135,13 @@ final class AgreementCheck {
 	}
 
 	/**
-	 * Return a row's key and what the migration's derivations give for it, as the text of
-	 * one row value.
+	 * Return a row's key and what one of the migration's derivations gives for it, as the
+	 * text of one row value.
 	 */
-	private static String derivedRow(MigrationDefinition migration) {
+	private static String derivedRow(MigrationDefinition migration, String expression) {
 		StringJoiner row = new StringJoiner(", ", "ROW(", ")::text");
 		migration.key().forEach((column) -> row.add(column.quoted()));
-		derivations(migration).values().forEach((expression) -> row.add("(" + expression + ")"));
+		row.add("(" + expression + ")");
 		return row.toString();
 	}
 
@@ -169,17 +181,37 @@ final class AgreementCheck {
 		// derives them on every insert and on every update of the old columns, so there
 		// a written row whose new columns are all null is an existing row whose other
 		// columns were updated, which waits for the backfill as every existing row does.
-		// Without it, such a row is told from one whose old columns were written without
-		// the new ones by what the derivations gave for it when the step began: an
-		// existing row whose old columns are as they were then waits for the backfill
-		List<String> derivedAtStart = (step != null) ? step.derived().get(migration.id()) : null;
-		boolean checkWritten = derivedAtStart != null;
-		String writtenNow = checkWritten
-				? " OR (age(xmin) <= age(?::xid) AND " + derivedRow(migration) + " <> ALL(?::text[]))" : "";
-		Object[] since = checkWritten ? new Object[] { step.moment(), derivedAtStart.toArray(String[]::new) }
-				: new Object[0];
-		String where = disagrees + (onlyDerivedRows ? " AND (" + derivedPresent + writtenNow + ")" : "");
-		Object[] parameters = onlyDerivedRows ? since : new Object[0];
+		// Without it, each new column of such a row is told from one whose old columns
+		// were written without it by what its derivation gave for the row when the step
+		// began: a new column whose old columns are as they were then waits for the
+		// backfill, even when the write set another new column (a partial update)
+		List<List<String>> derivedAtStart = (step != null) ? step.derived().get(migration.id()) : null;
+		String where;
+		Object[] parameters;
+		if (!onlyDerivedRows) {
+			where = disagrees.toString();
+			parameters = new Object[0];
+		}
+		else if (derivedAtStart == null) {
+			where = disagrees + " AND " + derivedPresent;
+			parameters = new Object[0];
+		}
+		else {
+			StringJoiner anyColumn = new StringJoiner(" OR ", "(", ")");
+			List<Object> values = new ArrayList<>();
+			int d = 0;
+			for (Map.Entry<SqlIdentifier, String> derivation : derivations.entrySet()) {
+				String column = derivation.getKey().quoted();
+				anyColumn.add("(" + column + " IS DISTINCT FROM (" + derivation.getValue() + ") AND (" + column
+						+ " IS NOT NULL OR (age(xmin) <= age(?::xid) AND "
+						+ derivedRow(migration, derivation.getValue()) + " <> ALL(?::text[]))))");
+				values.add(step.moment());
+				values.add(derivedAtStart.get(d).toArray(String[]::new));
+				d++;
+			}
+			where = anyColumn.toString();
+			parameters = values.toArray();
+		}
 		String order = String.join(", ", key.stream().map(SqlIdentifier::quoted).toList());
 		Long count = this.jdbc.queryForObject("SELECT count(*) FROM " + table + " WHERE " + where, Long.class,
 				parameters);
