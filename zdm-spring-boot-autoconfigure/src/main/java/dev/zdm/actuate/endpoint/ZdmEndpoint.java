@@ -300,7 +300,9 @@ public class ZdmEndpoint {
 					+ "': use expand (pause, resume) or contract (recheck, apply-old, "
 					+ "override), as in POST /actuator/zdm/" + id + "/expand/pause"
 					+ ("backfill".equals(step)
-							? "; the backfill's settings change with POST /actuator/zdm/" + id + "/backfill/tuning/set"
+							? "; the backfill is paused, resumed and verified again with POST /actuator/zdm/" + id
+									+ "/pause, /resume and /verify, and its settings change with POST /actuator/zdm/"
+									+ id + "/backfill/tuning/set"
 							: ""));
 		}
 		if (!"pause".equals(action) && !"resume".equals(action)) {

@@ -424,7 +424,9 @@ public class BackfillRepository {
 
 	private static StoredProgress progress(ResultSet rs, int row) throws SQLException {
 		double eta = rs.getDouble("eta_seconds");
-		Duration etaDuration = rs.wasNull() ? null : Duration.ofMillis((long) (eta * 1000));
+		// a backfill asked to pause estimates no time left, from the moment it is asked
+		Duration etaDuration = (rs.wasNull() || rs.getBoolean("paused")) ? null
+				: Duration.ofMillis((long) (eta * 1000));
 		BackfillProgress progress = new BackfillProgress(rs.getString("migration_id"),
 				BackfillState.fromValue(rs.getString("state")), rs.getBoolean("paused"), rs.getString("runner"),
 				rs.getLong("rows_done"), rs.getLong("rows_updated"), rs.getObject("rows_estimated", Long.class),

@@ -258,7 +258,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 					logger.info("zdm: migration '" + id + "': applying the old side to " + where + " failed ("
 							+ ex.getMostSpecificCause().getMessage() + "), attempt " + attempt + " of " + APPLY_ATTEMPTS
 							+ "; trying again");
-					sleep(settings.throttleCheckInterval().multipliedBy(attempt));
+					sleep(settings.throttleCheckInterval());
 				}
 			}
 			changed += (batch != null) ? batch : 0;

@@ -245,6 +245,8 @@ class BackfillObservabilityTests {
 		await().atMost(Duration.ofSeconds(30))
 			.until(() -> this.service.progress("throttled").state() == BackfillState.RUNNING);
 		this.service.pause("throttled");
+		// from the moment it is asked, before the runner has seen it
+		assertThat(this.service.progress("throttled").eta()).isNull();
 		await().atMost(Duration.ofSeconds(30))
 			.until(() -> this.meters.get("zdm.backfill.throttle.pauses")
 				.tags("migration", "throttled", "reason", "operator")
