@@ -47,9 +47,9 @@ final class ProbeDataSource implements AutoCloseable {
 	static ProbeDataSource of(DataSource application, String migrationId) {
 		if (HIKARI_PRESENT) {
 			try {
-				HikariDataSource own = Hikari.copy(application, migrationId);
+				ProbeDataSource own = Hikari.copy(application, migrationId);
 				if (own != null) {
-					return new ProbeDataSource(own, own);
+					return own;
 				}
 			}
 			catch (SQLException | RuntimeException ex) {
@@ -93,7 +93,7 @@ final class ProbeDataSource implements AutoCloseable {
 	 */
 	private static final class Hikari {
 
-		static @Nullable HikariDataSource copy(DataSource application, String migrationId) throws SQLException {
+		static @Nullable ProbeDataSource copy(DataSource application, String migrationId) throws SQLException {
 			if (!application.isWrapperFor(HikariDataSource.class)) {
 				return null;
 			}
@@ -109,7 +109,8 @@ final class ProbeDataSource implements AutoCloseable {
 			// a database away at the start is a failed probe, which the sampler tries
 			// again, not a failed sampler
 			config.setInitializationFailTimeout(-1);
-			return new HikariDataSource(config);
+			HikariDataSource own = new HikariDataSource(config);
+			return new ProbeDataSource(own, own);
 		}
 
 	}
