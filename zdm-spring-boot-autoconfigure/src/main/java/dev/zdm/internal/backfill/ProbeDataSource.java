@@ -79,11 +79,19 @@ final class ProbeDataSource implements AutoCloseable {
 	@Override
 	public void close() {
 		if (this.own != null) {
+			// the sampler is stopped by an interrupt: a pool closed with the flag set
+			// would cut its shutdown short and log a warning for it
+			boolean interrupted = Thread.interrupted();
 			try {
 				this.own.close();
 			}
 			catch (Exception ex) {
 				logger.debug("zdm: could not close the tail sampler's pool", ex);
+			}
+			finally {
+				if (interrupted) {
+					Thread.currentThread().interrupt();
+				}
 			}
 		}
 	}
