@@ -45,8 +45,7 @@ class MixedFleetWalkTests {
 		walk.database().jdbc().update("UPDATE people SET email = lower(split_part(email, '@', 1))");
 		Map<Long, String> emails = new ConcurrentHashMap<>();
 		assertThatExceptionOfType(PhaseWalkFailure.class)
-			.isThrownBy(() -> PeopleFixtures.people(walk)
-				.property("zdm.migrations.people-email.down.email", "split_part(email_address, '@', 1)")
+			.isThrownBy(() -> PeopleFixtures.peopleWithADownThatDropsTheDomain(walk)
 				.scenario((step) -> PeopleFixtures.crud(step, emails))
 				.runMixedFleet())
 			.withMessageContaining(

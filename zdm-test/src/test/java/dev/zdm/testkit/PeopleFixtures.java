@@ -31,6 +31,16 @@ final class PeopleFixtures {
 	}
 
 	/**
+	 * Return the walk of the people application with a {@code down} that drops the domain
+	 * of the address {@code up} gives: a wrong {@code down}, which the walk must find.
+	 * @param walk the walk
+	 * @return the walk
+	 */
+	static PhaseWalk peopleWithADownThatDropsTheDomain(PhaseWalk walk) {
+		return people(walk).property("zdm.migrations.people-email.down.email", "split_part(email_address, '@', 1)");
+	}
+
+	/**
 	 * Create the people table with existing rows.
 	 * @param jdbc the walk's database
 	 */

@@ -22,6 +22,7 @@ import dev.zdm.testkit.people.PersonRepository;
 import static dev.zdm.testkit.PeopleFixtures.createPeople;
 import static dev.zdm.testkit.PeopleFixtures.crud;
 import static dev.zdm.testkit.PeopleFixtures.people;
+import static dev.zdm.testkit.PeopleFixtures.peopleWithADownThatDropsTheDomain;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -249,10 +250,7 @@ class PhaseWalkTests {
 		createPeople(walk.database().jdbc());
 		Map<Long, String> emails = new ConcurrentHashMap<>();
 		assertThatExceptionOfType(PhaseWalkFailure.class)
-			.isThrownBy(() -> people(walk)
-				.property("zdm.migrations.people-email.down.email", "split_part(email_address, '@', 1)")
-				.scenario((step) -> crud(step, emails))
-				.run())
+			.isThrownBy(() -> peopleWithADownThatDropsTheDomain(walk).scenario((step) -> crud(step, emails)).run())
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.EXPAND))
 			.withMessageContaining("migration 'people-email': the round trip over the table's rows failed before "
 					+ "any scenario ran:\nthe round trip up(down(up(x))) = up(x) fails for 300 of 300 rows of "
@@ -269,10 +267,7 @@ class PhaseWalkTests {
 		walk.database().jdbc().update("UPDATE people SET email = lower(split_part(email, '@', 1))");
 		Map<Long, String> emails = new ConcurrentHashMap<>();
 		assertThatExceptionOfType(PhaseWalkFailure.class)
-			.isThrownBy(() -> people(walk)
-				.property("zdm.migrations.people-email.down.email", "split_part(email_address, '@', 1)")
-				.scenario((step) -> crud(step, emails))
-				.run())
+			.isThrownBy(() -> peopleWithADownThatDropsTheDomain(walk).scenario((step) -> crud(step, emails)).run())
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.READ_NEW))
 			.withMessageContaining("zdm walk failed at phase read-new")
 			.withMessageMatching("(?s).*- id=\\d+: email_address='person\\.read-new@example\\.com' "

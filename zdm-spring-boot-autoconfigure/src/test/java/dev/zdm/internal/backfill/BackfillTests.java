@@ -582,9 +582,7 @@ class BackfillTests {
 			await().atMost(Duration.ofSeconds(20)).until(() -> rowsDone("orphan") > 500);
 			assertThat(this.service.progress("orphan").runner()).isEqualTo("orphan-a");
 			// kill -9: its sessions end and it never reaches the database again
-			poolOfRunner.close();
-			this.jdbc.queryForList(
-					"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE " + "application_name = 'orphan-a'");
+			killProcess(poolOfRunner, "orphan-a");
 			await().atMost(Duration.ofSeconds(20))
 				.until(() -> dualWriting.status("orphan")
 					.fleet()
@@ -626,6 +624,16 @@ class BackfillTests {
 		assertThat(disagreeing("orphan_users")).isZero();
 	}
 
+	/**
+	 * Kill an instance's process as {@code kill -9} would: its pool gone, and the
+	 * sessions the server still holds for it ended.
+	 */
+	private void killProcess(HikariDataSource pool, String instanceId) {
+		pool.close();
+		this.jdbc.queryForList("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?",
+				instanceId);
+	}
+
 	// an operator's run: with zdm.instance-id set, a killed runner restarted at an
 	// earlier phase was live under its id, and the backfill showed running for ever
 	@Test
@@ -639,9 +647,7 @@ class BackfillTests {
 			await().atMost(Duration.ofSeconds(20)).until(() -> rowsDone("reborn") > 500);
 			assertThat(this.service.progress("reborn").runner()).isEqualTo("reborn-a");
 			// kill -9, and the same id back at dual-write within the fleet timeout
-			poolOfRunner.close();
-			this.jdbc.queryForList(
-					"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'reborn-a'");
+			killProcess(poolOfRunner, "reborn-a");
 			PhaseController reborn = start("reborn-a", migration.toBuilder().requestedPhase(Phase.DUAL_WRITE).build());
 			await().atMost(Duration.ofSeconds(20))
 				.until(() -> reborn.status("reborn").effective() == Phase.DUAL_WRITE && reborn.status("reborn")
