@@ -1036,6 +1036,12 @@ public final class RollingDeploy {
 			return this.options.killRunner && this.options.phases.contains("backfill") && this.killed == null;
 		}
 
+		/** A statement's first line: a function's body would fill the report. */
+		private static String firstLine(String statement) {
+			int end = statement.indexOf('\n');
+			return (end < 0) ? statement : statement.substring(0, end).strip() + " ...";
+		}
+
 		/** The targets the deploy missed, in the words of the report's lines. */
 		private List<String> missed() {
 			List<String> missed = missedCorrectness();
@@ -1110,8 +1116,8 @@ public final class RollingDeploy {
 					? "not checked (the deploy did not reach read-new, before which old and new disagree by design)"
 					: disagreeing() + " before contract " + this.disagreeingRows));
 			out.println("  contract DDL once:     "
-					+ ((this.contractOnce == null) ? "not observed" : (this.contractOnce ? "yes" : "NO")) + " "
-					+ this.contractRuns);
+					+ ((this.contractOnce == null) ? "not observed" : (this.contractOnce ? "yes" : "NO")));
+			this.contractRuns.forEach((statement, runs) -> out.println("    " + runs + "x " + firstLine(statement)));
 			out.printf("  latency:               p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", this.p50, this.p99,
 					this.max);
 			out.printf("  load generator CPU:    %.2f of %d cores on average while the traffic ran%n", this.clientCores,
