@@ -46,6 +46,11 @@ final class ContractDependents {
 			JOIN pg_attribute col ON col.attrelid = d.refobjid AND col.attnum = d.refobjsubid
 			WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(?) AND col.attname = ?
 			  AND d.deptype = 'n'
+			  -- an object that also depends on the column automatically (a CHECK constraint, an
+			  -- index, a foreign key of this table) goes with it: PostgreSQL drops it along
+			  AND NOT EXISTS (SELECT 1 FROM pg_depend auto WHERE auto.classid = d.classid AND auto.objid = d.objid
+			                    AND auto.refclassid = d.refclassid AND auto.refobjid = d.refobjid
+			                    AND auto.refobjsubid = d.refobjsubid AND auto.deptype IN ('a', 'i'))
 			  AND NOT (d.classid = 'pg_trigger'::regclass
 			           AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.oid = d.objid AND t.tgname LIKE 'zdm\\_%'))
 			ORDER BY 1
