@@ -28,6 +28,7 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.backfill.ApplicationLatency;
+import dev.zdm.internal.backfill.OwnPoolCalls;
 import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
@@ -92,8 +93,13 @@ public final class ZdmAutoConfiguration {
 	}
 
 	@Bean
-	ZdmDataSource zdmDataSource(ZdmProperties properties, ListableBeanFactory beanFactory) {
-		ZdmDataSource dataSource = ZdmDataSource.resolve(properties.getDataSource(), beanFactory);
+	OwnPoolCalls zdmOwnPoolCalls() {
+		return new OwnPoolCalls();
+	}
+
+	@Bean
+	ZdmDataSource zdmDataSource(ZdmProperties properties, ListableBeanFactory beanFactory, OwnPoolCalls ownCalls) {
+		ZdmDataSource dataSource = ZdmDataSource.resolve(properties.getDataSource(), beanFactory, ownCalls);
 		ZdmEngines.checkDataSources(properties, beanFactory);
 		if (beanFactory instanceof ConfigurableListableBeanFactory configurable) {
 			DualWriteRepositoryRegistrar.checkDeclared(configurable, properties.getMigrations().keySet());
@@ -341,14 +347,14 @@ public final class ZdmAutoConfiguration {
 			ResourceLoader resourceLoader, ObjectProvider<DdlListener> ddlListeners,
 			ObjectProvider<SchemaChangeContributor> contributors, ObjectProvider<BackfillThrottle> throttles,
 			ObjectProvider<BackfillListener> backfillListeners, ObjectProvider<ApplicationLatency> applicationLatency,
-			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders) {
+			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders, OwnPoolCalls ownCalls) {
 		// zdmPhaseController is taken so that zdm's own engine starts first and stops
 		// last
 		return new ZdmEngines(properties, dataSource, beanFactory,
 				new ZdmEngineFactory.Shared(properties, instance, ddlSettings, resourceLoader,
 						ddlListeners.orderedStream().toList(), contributors.orderedStream().toList(),
 						throttles.orderedStream().toList(), backfillListeners.orderedStream().toList(),
-						applicationLatency.getIfAvailable(), poolMetadataProviders.orderedStream().toList()));
+						applicationLatency.getIfAvailable(), poolMetadataProviders.orderedStream().toList(), ownCalls));
 	}
 
 	private static List<MigrationDefinition> migrations(ZdmProperties properties, ZdmDataSource dataSource) {

@@ -4,6 +4,7 @@ import java.util.Arrays;
 
 import javax.sql.DataSource;
 
+import dev.zdm.internal.backfill.OwnPoolCalls;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ListableBeanFactory;
@@ -21,20 +22,21 @@ final class ZdmDataSource {
 
 	private final DataSource dataSource;
 
-	private ZdmDataSource(String beanName, DataSource dataSource) {
+	private ZdmDataSource(String beanName, DataSource dataSource, OwnPoolCalls ownCalls) {
 		this.beanName = beanName;
-		this.dataSource = dataSource;
+		this.dataSource = ownCalls.counting(dataSource);
 	}
 
 	/**
 	 * Find the data source zdm runs on.
 	 * @param name the bean {@code zdm.data-source} names, or {@code null}
 	 * @param beanFactory the application's bean factory
+	 * @param ownCalls where zdm's own calls on it are counted
 	 * @return the data source
 	 * @throws ZdmConfigurationException if the name is no DataSource bean, or if none is
 	 * named and there are several with none primary
 	 */
-	static ZdmDataSource resolve(@Nullable String name, ListableBeanFactory beanFactory) {
+	static ZdmDataSource resolve(@Nullable String name, ListableBeanFactory beanFactory, OwnPoolCalls ownCalls) {
 		String[] names = beanFactory.getBeanNamesForType(DataSource.class, true, false);
 		if (name != null) {
 			if (!Arrays.asList(names).contains(name)) {
@@ -43,7 +45,7 @@ final class ZdmDataSource {
 								+ "beans are " + Arrays.toString(names),
 						"Set zdm.data-source to the name of the DataSource bean of the database zdm runs on.");
 			}
-			return new ZdmDataSource(name, beanFactory.getBean(name, DataSource.class));
+			return new ZdmDataSource(name, beanFactory.getBean(name, DataSource.class), ownCalls);
 		}
 		DataSource unique = beanFactory.getBeanProvider(DataSource.class).getIfUnique();
 		if (unique == null) {
@@ -55,7 +57,7 @@ final class ZdmDataSource {
 							+ "(zdm's fleet, DDL, backfill and zdm_* tables are there), or mark that bean @Primary, "
 							+ "or set zdm.enabled=false.");
 		}
-		return new ZdmDataSource(beanName(names, unique, beanFactory), unique);
+		return new ZdmDataSource(beanName(names, unique, beanFactory), unique, ownCalls);
 	}
 
 	private static String beanName(String[] names, DataSource dataSource, ListableBeanFactory beanFactory) {
@@ -76,7 +78,8 @@ final class ZdmDataSource {
 	}
 
 	/**
-	 * Return the data source.
+	 * Return the data source zdm's engine runs on: the application's, its connections
+	 * counted as zdm's own ({@link OwnPoolCalls}).
 	 * @return the data source
 	 */
 	DataSource get() {

@@ -21,6 +21,7 @@ import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.backfill.ApplicationLatency;
+import dev.zdm.internal.backfill.OwnPoolCalls;
 import dev.zdm.internal.backfill.BackfillListener;
 import dev.zdm.internal.backfill.BackfillParticipant;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
@@ -82,12 +83,14 @@ final class ZdmEngineFactory {
 	 * It shares the instance, the DDL settings and the extension points with zdm's
 	 * engine, and has everything else of its own.
 	 * @param name the name of the data source's bean
-	 * @param dataSource the data source
+	 * @param application the data source (zdm's engine counts its own calls on it:
+	 * {@link OwnPoolCalls})
 	 * @param migrations the migrations on it
 	 * @param shared what the engines share
 	 * @return the engine
 	 */
-	static ZdmEngine build(String name, DataSource dataSource, List<MigrationDefinition> migrations, Shared shared) {
+	static ZdmEngine build(String name, DataSource application, List<MigrationDefinition> migrations, Shared shared) {
+		DataSource dataSource = shared.ownCalls().counting(application);
 		ZdmProperties properties = shared.properties();
 		ZdmTables tables = tables(properties);
 		LockInspector lockInspector = lockInspector(dataSource, properties);
@@ -315,12 +318,13 @@ final class ZdmEngineFactory {
 	 * @param backfillListeners the backfill listeners
 	 * @param applicationLatency the application's latency, if measured
 	 * @param poolMetadataProviders the providers of connection pool metadata
+	 * @param ownCalls where zdm's own calls on the applications' pools are counted
 	 */
 	record Shared(ZdmProperties properties, InstanceInfo instance, DdlSettings ddlSettings,
 			ResourceLoader resourceLoader, List<DdlListener> ddlListeners, List<SchemaChangeContributor> contributors,
 			List<BackfillThrottle> throttles, List<BackfillListener> backfillListeners,
-			@Nullable ApplicationLatency applicationLatency,
-			List<DataSourcePoolMetadataProvider> poolMetadataProviders) {
+			@Nullable ApplicationLatency applicationLatency, List<DataSourcePoolMetadataProvider> poolMetadataProviders,
+			OwnPoolCalls ownCalls) {
 
 	}
 

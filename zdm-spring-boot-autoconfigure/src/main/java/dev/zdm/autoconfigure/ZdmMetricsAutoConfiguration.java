@@ -12,6 +12,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 import dev.zdm.internal.backfill.ApplicationLatency;
+import dev.zdm.internal.backfill.OwnPoolCalls;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.DdlActivity;
@@ -77,8 +78,9 @@ public final class ZdmMetricsAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean(ApplicationLatency.class)
-	MicrometerApplicationLatency zdmApplicationLatency(MeterRegistry meterRegistry) {
-		return new MicrometerApplicationLatency(meterRegistry);
+	MicrometerApplicationLatency zdmApplicationLatency(MeterRegistry meterRegistry,
+			ObjectProvider<OwnPoolCalls> ownCalls) {
+		return new MicrometerApplicationLatency(meterRegistry, ownCalls.getIfAvailable(OwnPoolCalls::new));
 	}
 
 	@Bean

@@ -7,13 +7,16 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import dev.zdm.internal.backfill.ApplicationLatency;
+import dev.zdm.internal.backfill.OwnPoolCalls;
 
 /**
  * {@link ApplicationLatency} read from the application's connection pool meters in a
  * {@link MeterRegistry}: HikariCP's {@code hikaricp.connections.acquire} (waiting for a
  * connection) and {@code hikaricp.connections.usage} (holding it, so the time of the
  * statements run on it), summed over every pool. A pool without meters adds nothing, and
- * the backfill's pacing then reads only its probe on the table.
+ * the backfill's pacing then reads only its probe on the table. zdm's own calls on the
+ * pools ({@link OwnPoolCalls}: heartbeats, progress writes, the endpoint's reads) are
+ * left out: they are not the application's.
  */
 public class MicrometerApplicationLatency implements ApplicationLatency {
 
@@ -24,12 +27,16 @@ public class MicrometerApplicationLatency implements ApplicationLatency {
 
 	private final MeterRegistry registry;
 
+	private final OwnPoolCalls ownCalls;
+
 	/**
 	 * Create a reader of a registry's connection pool timers.
 	 * @param registry the registry
+	 * @param ownCalls zdm's own calls on the pools, which the totals leave out
 	 */
-	public MicrometerApplicationLatency(MeterRegistry registry) {
+	public MicrometerApplicationLatency(MeterRegistry registry, OwnPoolCalls ownCalls) {
 		this.registry = registry;
+		this.ownCalls = ownCalls;
 	}
 
 	@Override
@@ -44,7 +51,10 @@ public class MicrometerApplicationLatency implements ApplicationLatency {
 				nanos += timer.totalTime(TimeUnit.NANOSECONDS);
 			}
 		}
-		return new Totals(calls, nanos);
+		// differences of these totals count, not the totals: zdm's calls made before the
+		// pool's meters were bound leave them below zero
+		Totals own = this.ownCalls.totals();
+		return new Totals(calls - own.calls(), nanos - own.nanos());
 	}
 
 }

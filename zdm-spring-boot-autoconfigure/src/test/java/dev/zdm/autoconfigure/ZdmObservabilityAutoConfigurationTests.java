@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import javax.sql.DataSource;
+
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.observation.ObservationRegistry;
@@ -22,8 +24,10 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.jdbc.autoconfigure.metrics.DataSourcePoolMetricsAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.actuate.endpoint.MigrationDescriptor;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
@@ -248,6 +252,29 @@ class ZdmObservabilityAutoConfigurationTests {
 				.asString()
 				.startsWith("backfill (requested read-new");
 		});
+	}
+
+	@Test
+	void zdmsOwnCallsOnTheApplicationsPoolAreNotCountedAsTheApplicationsLatency() {
+		this.contextRunner.withConfiguration(AutoConfigurations.of(DataSourcePoolMetricsAutoConfiguration.class))
+			.withPropertyValues("zdm.fleet.heartbeat-interval=100ms")
+			.run((context) -> {
+				MeterRegistry registry = context.getBean(MeterRegistry.class);
+				MicrometerApplicationLatency latency = context.getBean(MicrometerApplicationLatency.class);
+				ZdmEndpoint endpoint = context.getBean(ZdmEndpoint.class);
+				long poolCalls = registry.get("hikaricp.connections.usage").timer().count();
+				long applicationCalls = latency.totals().calls();
+				// zdm's heartbeats and the endpoint's reads go through the pool
+				for (int i = 0; i < 10; i++) {
+					endpoint.migration("accounts-name");
+				}
+				await().atMost(Duration.ofSeconds(20))
+					.until(() -> registry.get("hikaricp.connections.usage").timer().count() > poolCalls + 30);
+				assertThat(latency.totals().calls() - applicationCalls).as("application calls counted").isZero();
+				// the application's own calls count
+				new JdbcTemplate(context.getBean(DataSource.class)).queryForObject("SELECT 1", Integer.class);
+				assertThat(latency.totals().calls() - applicationCalls).isOne();
+			});
 	}
 
 	@Test

@@ -25,6 +25,7 @@ import org.springframework.util.ClassUtils;
 
 import dev.zdm.dualwrite.Schema;
 import dev.zdm.dualwrite.ZdmRepository;
+import dev.zdm.internal.backfill.OwnPoolCalls;
 import dev.zdm.internal.fleet.MigrationEngines;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
@@ -132,7 +133,8 @@ public class DualWriteRepositoryRegistrar implements BeanDefinitionRegistryPostP
 			return routing.create(repository, migrationId, implementations,
 					() -> transactionManager(beanFactory, repository, migrationId));
 		}
-		DataSource dataSource = phaseController.dataSource();
+		// the application's data source, that its transaction manager runs on
+		DataSource dataSource = OwnPoolCalls.application(phaseController.dataSource());
 		PlatformTransactionManager transactionManager = transactionManagerOn(beanFactory, dataSource,
 				otherController == null);
 		MigrationStateRepository states = (otherStates != null) ? otherStates

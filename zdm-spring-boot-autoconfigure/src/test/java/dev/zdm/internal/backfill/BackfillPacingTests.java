@@ -114,7 +114,7 @@ class BackfillPacingTests {
 				.vacuumEveryRows(0)
 				.build();
 			start("pacer", List.of(migration("paced", "paced", Phase.BACKFILL, settings)), 2,
-					new MicrometerApplicationLatency(meters));
+					new MicrometerApplicationLatency(meters, new OwnPoolCalls()));
 			// the application's updates wait for the rows a batch holds: their mean
 			// latency rises with the batches, and the copy must back off for it
 			await().atMost(Duration.ofSeconds(60))

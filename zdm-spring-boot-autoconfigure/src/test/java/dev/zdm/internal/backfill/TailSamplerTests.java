@@ -292,7 +292,7 @@ class TailSamplerTests {
 		HikariConfig config = postgres.database().newPoolConfig("metered", 3);
 		config.setMetricRegistry(meters);
 		try (HikariDataSource application = new HikariDataSource(config)) {
-			MicrometerApplicationLatency latency = new MicrometerApplicationLatency(meters);
+			MicrometerApplicationLatency latency = new MicrometerApplicationLatency(meters, new OwnPoolCalls());
 			long before = latency.totals().calls();
 			TailSampler sampler = new TailSampler(application, migration, batchesOf(migration));
 			sampler.baselineWindow(true);
