@@ -56,8 +56,10 @@ final class PhaseArrival {
 	 */
 	static @Nullable String contractUnmet(PhaseController controller, String migrationId, String name) {
 		if (!TestKitSupport.isDdlStepDone(controller.dataSource(), migrationId, true)) {
+			String heldBack = controller.stepHeldBack(migrationId);
 			return "the contract DDL of migration '" + migrationId + "' did not run: "
-					+ TestKitSupport.describeDdlStep(controller.dataSource(), migrationId, true);
+					+ TestKitSupport.describeDdlStep(controller.dataSource(), migrationId, true)
+					+ ((heldBack != null) ? "; " + heldBack : "");
 		}
 		if (!controller.status(migrationId).state().isContracted()) {
 			return "instance " + name + " does not see migration '" + migrationId + "' as contracted";

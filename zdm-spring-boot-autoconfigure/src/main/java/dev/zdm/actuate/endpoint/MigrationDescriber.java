@@ -103,9 +103,11 @@ final class MigrationDescriber {
 	 * of the last heartbeat that reached it, the lock figures last sampled, the expand
 	 * and abandon as they stand here, and why (reading the rest would hold the request
 	 * for the pool's connection timeout, then fail it)
+	 * @param stepHeldBack why a step its phase lets run is held back on this instance, or
+	 * {@code null}
 	 * @return the view
 	 */
-	MigrationDescriptor describe(MigrationStatus status, boolean reachable) {
+	MigrationDescriptor describe(MigrationStatus status, boolean reachable, @Nullable String stepHeldBack) {
 		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
 		BackfillProgress backfill = reachable ? backfill(status) : null;
 		return new MigrationDescriptor(status.migration().table().toString(), status.migration().sync().value(),
@@ -119,7 +121,7 @@ final class MigrationDescriber {
 				reachable ? this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS)
 						: new DdlStatus(status.migrationId(), List.of(), List.of(), List.of()),
 				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
-				(reachable && this.contractCheck != null) ? shown(this.contractCheck, status) : null,
+				(reachable && this.contractCheck != null) ? shown(this.contractCheck, status) : null, stepHeldBack,
 				(this.abandonRunner != null) ? this.abandonRunner.progress(status.migrationId()) : null,
 				(reachable && this.operatorActions != null)
 						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),

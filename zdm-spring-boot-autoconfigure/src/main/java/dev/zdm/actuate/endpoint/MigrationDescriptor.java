@@ -45,6 +45,10 @@ import dev.zdm.migration.BackfillSettings;
  * @param expand where the expand DDL stands on this instance (pending, waiting for a lock
  * or for another instance, stalled, done), if this instance has looked at it
  * @param contractCheck the final check before the contract, once it has run
+ * @param stepHeldBack why a step the phase lets run is held back on this instance: the
+ * contract DDL, with every instance at {@code contract}, while a column its scripts drop
+ * has a view, a generated column or another table's foreign key depending on it; or
+ * {@code null}
  * @param abandon where the abandon stands (waiting for which instances, dropping, done),
  * if this instance abandons the migration
  * @param actions the most recent operator actions through the endpoint, most recent first
@@ -55,8 +59,9 @@ public record MigrationDescriptor(String table, String sync, String requestedPha
 		@Nullable String heldBackReason, List<FleetMemberDescriptor> fleet, StateDescriptor state,
 		@Nullable LocksDescriptor locks, @Nullable BackfillProgress backfill, PacingDescriptor pacing,
 		BackfillTuning.@Nullable TuningDescriptor tuning, DdlStatus ddl, @Nullable ExpandProgress expand,
-		@Nullable ContractCheck contractCheck, @Nullable AbandonProgress abandon, List<OperatorAction> actions,
-		Instant decidedAt, @Nullable String lastHeartbeatError) implements OperationResponseBody {
+		@Nullable ContractCheck contractCheck, @Nullable String stepHeldBack, @Nullable AbandonProgress abandon,
+		List<OperatorAction> actions, Instant decidedAt,
+		@Nullable String lastHeartbeatError) implements OperationResponseBody {
 
 	/**
 	 * A backfill's budget, as configured, and what holds it back now.

@@ -144,7 +144,8 @@ public class ZdmEndpoint {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
 		boolean reachable = MigrationDescriber.reachable(this.controller);
 		this.controller.statuses()
-			.forEach((status) -> migrations.put(status.migrationId(), this.describer.describe(status, reachable)));
+			.forEach((status) -> migrations.put(status.migrationId(),
+					this.describer.describe(status, reachable, this.controller.stepHeldBack(status.migrationId()))));
 		this.otherDatabases.forEach((other) -> migrations.putAll(other.migrations().migrations()));
 		List<String> queue = migrations.entrySet()
 			.stream()
@@ -165,7 +166,7 @@ public class ZdmEndpoint {
 			.filter((migration) -> migration.id().equals(id))
 			.findFirst()
 			.map((migration) -> this.describer.describe(this.controller.status(id),
-					MigrationDescriber.reachable(this.controller)))
+					MigrationDescriber.reachable(this.controller), this.controller.stepHeldBack(id)))
 			.orElse(null);
 	}
 

@@ -2,6 +2,7 @@ package dev.zdm.internal.ddl;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -58,6 +59,9 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	// the waits for an instance that left already told, by migration and instance
 	private final Set<String> toldWaits = ConcurrentHashMap.newKeySet();
+
+	// why the contract DDL of a migration waits for its scripts' dependents, by id
+	private final Map<String, String> heldBack = new ConcurrentHashMap<>();
 
 	private final ClaimedDdlStep step;
 
@@ -191,7 +195,18 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		if (reason != null && this.toldWaits.add(migration.id() + "/" + reason)) {
 			logger.warn("zdm: the contract of migration '" + migration.id() + "' waits: " + reason);
 		}
+		if (reason != null) {
+			this.heldBack.put(migration.id(), "the contract DDL waits: " + reason);
+		}
+		else {
+			this.heldBack.remove(migration.id());
+		}
 		return reason != null;
+	}
+
+	@Override
+	public @Nullable String stepHeldBack(String migrationId) {
+		return this.heldBack.get(migrationId);
 	}
 
 	private boolean contractHeldBack(MigrationDefinition migration) {

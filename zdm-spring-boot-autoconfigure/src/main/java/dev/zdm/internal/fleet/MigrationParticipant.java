@@ -83,6 +83,17 @@ public interface MigrationParticipant {
 	}
 
 	/**
+	 * Say why this concern holds back a step of the migration that the phase alone would
+	 * let run now (the contract DDL of a migration every instance runs at
+	 * {@code contract}), for the endpoint and the test kit. Must answer from memory.
+	 * @param migrationId the migration
+	 * @return why, or {@code null} if it holds nothing back
+	 */
+	default @Nullable String stepHeldBack(String migrationId) {
+		return null;
+	}
+
+	/**
 	 * Stop, before this instance leaves the fleet on shutdown.
 	 * @param migration the migration
 	 */

@@ -313,6 +313,21 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
+	 * Say why a step of a migration that its phase lets run is held back on this instance
+	 * (the contract DDL, while a column its scripts drop has dependents), as the concerns
+	 * taking part saw it at their last look.
+	 * @param migrationId the migration
+	 * @return why, or {@code null} if nothing holds a step back
+	 */
+	public @Nullable String stepHeldBack(String migrationId) {
+		return this.participants.stream()
+			.map((participant) -> participant.stepHeldBack(migrationId))
+			.filter(Objects::nonNull)
+			.findFirst()
+			.orElse(null);
+	}
+
+	/**
 	 * Return every declared migration's status.
 	 * @return the statuses, in declaration order
 	 */

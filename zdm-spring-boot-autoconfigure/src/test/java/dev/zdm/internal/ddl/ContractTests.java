@@ -186,6 +186,10 @@ class ContractTests {
 			.doesNotContain("constraint")
 			.doesNotContain("index")
 			.contains("nothing of the contract of migration 'priced-unit' has run");
+		// and the instance says so where the endpoint and the test kit read it
+		assertThat(contract.stepHeldBack(migration.id()))
+			.startsWith("the contract DDL waits: script V1__contract.sql drops column price of priced, on which "
+					+ "generated column total of priced depends");
 		// the sync trigger still keeps the two columns in step, and what depends on the
 		// old
 		jdbc.update("UPDATE priced SET price = 7 WHERE id = 1");
@@ -214,6 +218,7 @@ class ContractTests {
 		}
 		assertThat(columns("priced")).containsExactly("id", "qty", "unit_price");
 		assertThat(triggers("priced")).isEmpty();
+		assertThat(contract.stepHeldBack(migration.id())).isNull();
 	}
 
 	private static long[] counts(AtomicLong[] writes) {
