@@ -61,7 +61,9 @@ public class BackfillRepository {
 	// the table's own enabled row triggers that fire for the given events (pg_trigger's
 	// tgtype bits: 1 row, 4 insert, 16 update), zdm's own left out
 	private static final String OWN_ROW_TRIGGERS = """
-			/* zdm */ SELECT t.tgname FROM pg_trigger t
+			/* zdm */ SELECT t.tgname,
+			       p.prosrc LIKE '%zdm.backfill%' OR pg_get_triggerdef(t.oid) LIKE '%zdm.backfill%' AS reads_mark
+			FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
 			WHERE t.tgrelid = to_regclass(?) AND NOT t.tgisinternal AND t.tgenabled <> 'D'
 			  AND (t.tgtype & 1) = 1 AND (t.tgtype & ?) <> 0 AND t.tgname NOT LIKE 'zdm\\_%'
 			ORDER BY t.tgname
@@ -278,10 +280,24 @@ public class BackfillRepository {
 	 * Return the table's own row triggers that fire for inserts or updates.
 	 * @param table the table, quoted
 	 * @param updatesOnly whether only those firing for updates count
-	 * @return their names
+	 * @return them, in name order
 	 */
-	List<String> ownRowTriggers(String table, boolean updatesOnly) {
-		return this.jdbcTemplate.queryForList(OWN_ROW_TRIGGERS, String.class, table, updatesOnly ? 16 : 4 | 16);
+	List<OwnTrigger> ownRowTriggers(String table, boolean updatesOnly) {
+		return this.jdbcTemplate.query(OWN_ROW_TRIGGERS,
+				(rs, row) -> new OwnTrigger(rs.getString("tgname"), rs.getBoolean("reads_mark")), table,
+				updatesOnly ? 16 : 4 | 16);
+	}
+
+	/**
+	 * A row trigger of the table's own.
+	 *
+	 * @param name its name
+	 * @param readsMark whether it (its function or its {@code WHEN}) reads
+	 * {@code zdm.backfill}, the mark of zdm's copy and repairs, as one that leaves them
+	 * alone does
+	 */
+	record OwnTrigger(String name, boolean readsMark) {
+
 	}
 
 	void setSessionLockTimeout(Duration lockTimeout) {

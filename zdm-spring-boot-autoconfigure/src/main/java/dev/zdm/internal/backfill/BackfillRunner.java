@@ -258,13 +258,27 @@ public final class BackfillRunner {
 	private void warnOfOwnTriggers(BackfillRepository repository) {
 		TableName written = (this.migration.targetTable() != null) ? this.migration.targetTable()
 				: this.migration.table();
-		List<String> triggers = repository.ownRowTriggers(written.quoted(), this.migration.targetTable() == null);
-		if (!triggers.isEmpty()) {
+		List<BackfillRepository.OwnTrigger> triggers = repository.ownRowTriggers(written.quoted(),
+				this.migration.targetTable() == null);
+		List<String> marked = triggers.stream()
+			.filter(BackfillRepository.OwnTrigger::readsMark)
+			.map(BackfillRepository.OwnTrigger::name)
+			.toList();
+		List<String> unmarked = triggers.stream()
+			.filter((trigger) -> !trigger.readsMark())
+			.map(BackfillRepository.OwnTrigger::name)
+			.toList();
+		if (!unmarked.isEmpty()) {
 			logger.warn("zdm: migration '" + this.migration.id() + "': table " + written + " has row triggers of its "
-					+ "own that fire for every row the backfill writes: " + String.join(", ", triggers)
+					+ "own that fire for every row the backfill writes: " + String.join(", ", unmarked)
 					+ ". If one should not (it stamps a time, counts changes or audits them), have it return early "
 					+ "when current_setting('zdm.backfill', true) = 'on', which zdm sets in the transactions of its "
 					+ "copy and repairs (docs/backfill.md, \"The table's own triggers\")");
+		}
+		if (!marked.isEmpty()) {
+			logger.info("zdm: migration '" + this.migration.id() + "': table " + written + " has row triggers of its "
+					+ "own that read zdm.backfill, the mark of the backfill's writes, and so can leave them alone: "
+					+ String.join(", ", marked));
 		}
 	}
 

@@ -223,6 +223,11 @@ class BackfillTests {
 				+ "NEW.changes := OLD.changes + 1; RETURN NEW; END $$");
 		this.jdbc.execute("CREATE TRIGGER stamped_touch BEFORE UPDATE ON stamped_users FOR EACH ROW "
 				+ "EXECUTE FUNCTION stamped_touch()");
+		// and one that fires for the copy's writes too
+		this.jdbc.execute(
+				"CREATE FUNCTION stamped_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " + "RETURN NULL; END $$");
+		this.jdbc.execute("CREATE TRIGGER stamped_seen AFTER UPDATE ON stamped_users FOR EACH ROW "
+				+ "EXECUTE FUNCTION stamped_seen()");
 		ListAppender<ILoggingEvent> log = new ListAppender<>();
 		Logger runnerLog = (Logger) LoggerFactory.getLogger(BackfillRunner.class);
 		log.start();
@@ -280,8 +285,17 @@ class BackfillTests {
 					&& event.getFormattedMessage().contains("migration 'stamped'"))
 			.singleElement()
 			.satisfies((event) -> assertThat(event.getFormattedMessage())
-				.contains("has row triggers of its own that fire for every row the backfill writes: stamped_touch")
+				.contains("has row triggers of its own that fire for every row the backfill writes: stamped_seen.")
 				.contains("current_setting('zdm.backfill', true) = 'on'"));
+		// the one that already leaves the copy's writes alone is named, not warned of
+		assertThat(log.list)
+			.filteredOn((event) -> event.getLevel() == Level.INFO
+					&& event.getFormattedMessage().contains("migration 'stamped'")
+					&& event.getFormattedMessage().contains("row triggers"))
+			.singleElement()
+			.satisfies((event) -> assertThat(event.getFormattedMessage())
+				.endsWith("read zdm.backfill, the mark of the backfill's writes, and so can leave them alone: "
+						+ "stamped_touch"));
 	}
 
 	@Test
