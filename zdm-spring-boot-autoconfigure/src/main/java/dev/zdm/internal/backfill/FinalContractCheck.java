@@ -181,8 +181,10 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				+ "only a writer outside the application can cause (writing one side only, or both with values "
 				+ "that do not agree, or past the sync trigger). "
 				+ (writers.isEmpty()
-						? "No session writes the tables now: the writer has finished or disconnected; find it in the "
-								+ "database's log or among the jobs that ran, and stop it. "
+						? "No session was writing the tables at the moment of the check: the writer has finished, "
+								+ "or it connects for each write and was between two (a script or job looping over "
+								+ "psql does); find it in the database's log (log_connections, log_statement) or "
+								+ "among the jobs that run, and stop it. "
 						: "Find it in writers and stop it. ")
 				+ "If it wrote the old side, the contract would drop its writes: keep them by applying the "
 				+ "old side with POST /actuator/zdm/" + id + "/contract/apply-old and a reason (it re-checks, and "
