@@ -236,8 +236,10 @@ class TailSamplerTests {
 			});
 			assertThat(slow.get().share()).isGreaterThan(0.02).isLessThan(0.25);
 			// the yardstick is the probes taken while the copy paused: the reads that
-			// waited up to 80 ms for a "batch" are not among them
-			assertThat(slow.get().threshold()).isLessThan(Duration.ofMillis(15).toNanos());
+			// waited up to 80 ms for a "batch" are not among them (with them, one read in
+			// fifteen waiting, its slowest 1% would be over 60 ms; without them it was 24
+			// ms once on a machine loaded by other builds, 15 ms or less otherwise)
+			assertThat(slow.get().threshold()).isLessThan(Duration.ofMillis(40).toNanos());
 		}
 		finally {
 			sampler.stop();
