@@ -10,6 +10,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataAccessException;
 
+import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.internal.backfill.BackfillListener.Batch;
 import dev.zdm.internal.backfill.BackfillListener.BatchKind;
@@ -149,8 +150,16 @@ final class BackfillBatchLoop {
 					// for it as for a hold-back, without spending the failure
 					// budget (a session left idle in its transaction would stop
 					// the backfill otherwise), and say whose it likely is
-					String failure = BackfillErrors.describe(ex) + this.holdBack.rowLockHolders()
+					String holders = this.holdBack.rowLockHolders();
+					String failure = BackfillErrors.describe(ex) + holders
 							+ "; the backfill waits for it, not counted as a failed batch";
+					// and say so where the pace's reason is read, until the next batch
+					// that goes through says what paces it then
+					repository.setState(this.migration.id(),
+							walk.verifying() ? BackfillState.VERIFYING : BackfillState.RUNNING,
+							"row-lock: a batch waits for a row another session holds locked" + holders
+									+ "; it is retried with fewer rows (end that session if it is idle in its "
+									+ "transaction)");
 					walk.batchSize(afterFailedBatch(repository, failure, walk.batchSize(), ++failures));
 					continue;
 				}

@@ -288,6 +288,9 @@ class BackfillObservabilityTests {
 					.counter()
 					.count()).isGreaterThanOrEqualTo(2);
 				assertThat(counter("zdm.backfill.batch.retries", "contended")).isGreaterThanOrEqualTo(2);
+				// what holds the copy back is shown where an operator looks first
+				assertThat(this.service.progress("contended").throttleReason())
+					.startsWith("row-lock: a batch waits for a row another session holds locked; likely held by [pid ");
 			});
 			TestObservationRegistryAssert.assertThat(this.observations)
 				.hasHandledContextsThatSatisfy((contexts) -> assertThat(contexts).anySatisfy(
