@@ -114,6 +114,35 @@ class DdlAutoConfigurationTests {
 	}
 
 	@Test
+	void declaredColumnThatUpDerivesNeedsNoExpandScript(@TempDir Path contract) throws Exception {
+		postgres.jdbc().execute("CREATE TABLE scored_customers (id bigint PRIMARY KEY, score text)");
+		postgres.jdbc().execute("INSERT INTO scored_customers VALUES (1, '5'), (2, '')");
+		Files.writeString(contract.resolve("V1__drop_score.sql"), "ALTER TABLE scored_customers DROP COLUMN score;");
+		this.contextRunner
+			.withPropertyValues("zdm.migrations.customers-score.table=scored_customers",
+					"zdm.migrations.customers-score.phase=dual-write", "zdm.fleet.heartbeat-interval=100ms",
+					"zdm.migrations.customers-score.columns.score_num.type=integer",
+					"zdm.migrations.customers-score.up.score_num=nullif(score,'')::integer",
+					"zdm.migrations.customers-score.down.score=score_num::text",
+					"zdm.migrations.customers-score.contract=filesystem:" + contract.toAbsolutePath())
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				PhaseController controller = context.getBean(PhaseController.class);
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> controller.status("customers-score").effective() == Phase.DUAL_WRITE);
+				assertThat(
+						postgres.jdbc()
+							.queryForObject("SELECT data_type FROM information_schema.columns WHERE table_name = "
+									+ "'scored_customers' AND column_name = 'score_num'", String.class))
+					.isEqualTo("integer");
+				// the sync trigger installed with the expand derives the declared column
+				postgres.jdbc().update("INSERT INTO scored_customers (id, score) VALUES (3, '7')");
+				assertThat(postgres.jdbc()
+					.queryForObject("SELECT score_num FROM scored_customers WHERE id = 3", Integer.class)).isEqualTo(7);
+			});
+	}
+
+	@Test
 	void pausedExpandDoesNotRunAndHoldsTheMigrationAtExpand(@TempDir Path scripts) throws Exception {
 		postgres.jdbc().execute("CREATE TABLE paused_subscribers (id bigint PRIMARY KEY, email text)");
 		Files.writeString(scripts.resolve("V1__add_email_address.sql"),

@@ -135,6 +135,16 @@ class DeclaredChangesRefusalTests {
 	}
 
 	@Test
+	void newColumnNeitherDeclaredNorAddedByAScript() {
+		assertRefused(
+				List.of("zdm.migrations.m.columns.total_cents.type=bigint",
+						"zdm.migrations.m.up.total_cent=(total * 100)::bigint"),
+				"new column 'total_cent' (zdm.migrations.m.up) is not in table 'public.orders' and no expand script "
+						+ "adds it (the migration has no expand scripts); nothing has run",
+				"Did you mean 'total_cents', which the expand adds?");
+	}
+
+	@Test
 	void columnWithUnknownType() {
 		assertRefused(List.of("zdm.migrations.m.columns.status.type=txet"),
 				"zdm.migrations.m.columns.status (type txet) is invalid: ERROR: type \"txet\" does not exist",

@@ -90,14 +90,15 @@ public class MigrationValidator {
 
 	/**
 	 * Check, before the expand DDL has run, what needs the columns it adds: every new
-	 * column of {@code up} exists or is added by an expand script, and the {@code down}
+	 * column of {@code up} exists or is added by the expand, and the {@code down}
 	 * expressions are deterministic functions of the row with those columns. A
 	 * {@code down} expression that reads a column neither in the table nor seen in the
 	 * scripts is left to {@link #validateAfterExpand}. Call it only for a migration that
 	 * is not contracted.
 	 * @param migration a migration returned by {@link #validateBeforeExpand}
-	 * @param addedByExpand the columns the expand scripts add to the migration's table,
-	 * name to SQL type ({@code null} if the type cannot be read)
+	 * @param addedByExpand the columns the expand adds to the migration's table (those
+	 * its scripts add and the declared ones), name to SQL type ({@code null} if the type
+	 * cannot be read)
 	 * @param scripts the expand scripts, for messages
 	 * @param dynamic whether the scripts may add columns their text does not show (a
 	 * {@code DO} block, a function call), so that a new column not seen in them is left

@@ -28,8 +28,9 @@ import dev.zdm.migration.ZdmConfigurationException;
 /**
  * Checks each migration's expand and contract scripts at start-up, before anything is
  * written: that the locations hold scripts, that the scripts that have not run hold no
- * unsafe operation, that the declaration fits the catalog with what the expand scripts
- * add, and that no two migrations create the same object.
+ * unsafe operation, that the declaration fits the catalog with what the expand adds (the
+ * scripts' columns and the declared ones), and that no two migrations create the same
+ * object.
  */
 public class DdlScriptValidator implements MigrationParticipant, Ordered {
 
@@ -118,6 +119,13 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 			TableName newTable = (migration.targetTable() != null) ? migration.targetTable() : migration.table();
 			objects.addedColumns(newTable.table().name())
 				.forEach((column) -> added.putIfAbsent(column.column(), column.type()));
+			if (migration.targetTable() == null) {
+				// the declared columns (zdm.migrations.<id>.columns) are added to the
+				// migration's table by the expand too, after the scripts
+				migration.declared()
+					.columns()
+					.forEach((column) -> added.putIfAbsent(column.name().name(), column.type()));
+			}
 			this.validator.validateWithExpand(migration, added, scripts.stream().map(DdlScript::name).toList(),
 					objects.hasDynamicStatements());
 		}

@@ -400,13 +400,16 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 			this.history.stepStarted(id, DdlStep.EXPAND, this.instance.instanceId());
 			try {
 				this.scripts.run(session, migration, DdlStep.EXPAND, migration.expandLocations(), job);
+				// the declared columns are new columns too: added before the check, and
+				// the sync trigger, which reads them, after it
+				this.contributions.runExpand(session, migration, job, false);
 				try {
 					this.validator.validateAfterExpand(migration, false);
 				}
 				catch (ZdmConfigurationException ex) {
 					throw refusedAfterExpand(migration, ex);
 				}
-				this.contributions.run(session, migration, DdlStep.EXPAND, job);
+				this.contributions.runExpand(session, migration, job, true);
 				this.history.stepDone(id, DdlStep.EXPAND);
 			}
 			catch (RuntimeException ex) {

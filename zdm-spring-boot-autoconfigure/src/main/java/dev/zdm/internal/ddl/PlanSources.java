@@ -39,8 +39,8 @@ final class PlanSources {
 		this.history = history;
 	}
 
-	// The expand: the scripts, then each contributor's statements, told what the
-	// statements before it add.
+	// The expand: the scripts, then each contributor's statements in the order they run
+	// (the sync trigger last), told what the statements before it add.
 	List<Source> expand(MigrationDefinition migration, DdlStatus recorded) {
 		List<Source> sources = new ArrayList<>();
 		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.EXPAND);
@@ -49,7 +49,7 @@ final class PlanSources {
 			sources.add(Source.of(script, applied));
 		}
 		List<AddedColumn> added = new ArrayList<>(ScriptObjects.of(scripts).addedColumns());
-		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
+		for (SchemaChangeContributor contributor : this.contributions.expandOrder()) {
 			List<String> statements = (contributor instanceof SchemaChangePreview preview)
 					? preview.expandStatementsAfter(migration, List.copyOf(added))
 					: contributor.expandStatements(migration);

@@ -1,5 +1,6 @@
 package dev.zdm.internal.ddl;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -48,6 +49,28 @@ public class SchemaChangeContributions {
 	}
 
 	/**
+	 * Run the expand statements of the contributors that add to the schema (declared
+	 * columns and indexes, the user's contributors), or of those whose statements depend
+	 * on the columns the expand adds ({@link SchemaChangePreview}: the sync trigger),
+	 * each group in order. The expand runs the first group, checks the new columns, then
+	 * runs the second.
+	 * @param session the session to run them on, holding the migration's DDL lock
+	 * @param migration the migration
+	 * @param control how long each statement is retried
+	 * @param dependent whether to run the contributors that depend on the new columns
+	 * rather than those that add to the schema
+	 * @throws DdlExecutionException if a statement fails
+	 */
+	public void runExpand(DdlSession session, MigrationDefinition migration, RetryControl control, boolean dependent) {
+		for (SchemaChangeContributor contributor : this.contributors) {
+			if ((contributor instanceof SchemaChangePreview) == dependent) {
+				run(session, migration, DdlStep.EXPAND, control, contributor.expandStatements(migration),
+						source(contributor));
+			}
+		}
+	}
+
+	/**
 	 * Run every contributor's statements that come after the contract scripts, in order.
 	 * @param session the session to run them on, holding the migration's DDL lock
 	 * @param migration the migration
@@ -91,6 +114,16 @@ public class SchemaChangeContributions {
 
 	List<SchemaChangeContributor> contributors() {
 		return this.contributors;
+	}
+
+	// The expand's contributors in the order they run: those that add to the schema,
+	// then those that depend on the columns the expand adds.
+	List<SchemaChangeContributor> expandOrder() {
+		List<SchemaChangeContributor> ordered = new ArrayList<>(this.contributors.stream()
+			.filter((contributor) -> !(contributor instanceof SchemaChangePreview))
+			.toList());
+		this.contributors.stream().filter(SchemaChangePreview.class::isInstance).forEach(ordered::add);
+		return ordered;
 	}
 
 	static List<String> statements(SchemaChangeContributor contributor, MigrationDefinition migration, DdlStep step) {
