@@ -160,6 +160,20 @@ class ZdmRefusalTests {
 	}
 
 	@Test
+	void aMigrationWhoseScriptsCreateWhatAnAbandonedOneStillDeclaresIsToldToWaitForTheAbandon() {
+		// an abandoned migration stays declared until its abandon is done: the advice
+		// is to remove its declaration then, not to rename what both create
+		assertRefused(List.of("zdm.migrations.first.table=users", "zdm.migrations.first.up.a=lower(email)",
+				"zdm.migrations.first.expand=" + location("index-a"), "zdm.migrations.first.phase=abandon",
+				"zdm.migrations.first.abandon-reason=postponed", "zdm.migrations.second.table=users",
+				"zdm.migrations.second.up.b=upper(email)", "zdm.migrations.second.expand=" + location("index-b")),
+				"the scripts of two migrations create the same index users_lookup",
+				"Migration 'first' is at abandon: once its abandon is done (abandon.state 'done' in "
+						+ "/actuator/zdm/first), remove its declaration (zdm.migrations.first.*) and declare "
+						+ "migration 'second' then");
+	}
+
+	@Test
 	void scriptLocationWithAPrefixFlywayCannotReadIsRefusedWithTheOneItReads() {
 		assertRefused(
 				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)",

@@ -138,6 +138,7 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 	@Override
 	public void validateAll(List<MigrationDefinition> migrations) {
 		Map<String, String> owners = new LinkedHashMap<>();
+		Map<String, MigrationDefinition> ownerMigrations = new LinkedHashMap<>();
 		for (MigrationDefinition migration : migrations) {
 			List<DdlScript> scripts = new ArrayList<>(this.scripts.load(migration, DdlStep.EXPAND));
 			scripts.addAll(this.scripts.load(migration, DdlStep.CONTRACT));
@@ -151,15 +152,33 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 			for (Map.Entry<String, String> object : own.entrySet()) {
 				String owner = "migration '" + migration.id() + "' (script " + object.getValue() + ")";
 				String other = owners.putIfAbsent(object.getKey(), owner);
-				if (other != null) {
-					throw new ZdmConfigurationException(migration.id(),
-							"the scripts of two migrations create the same " + object.getKey() + ": " + other + " and "
-									+ owner + "; nothing has run",
-							"Create each object in one migration only: remove it from the scripts of one of them, or "
-									+ "give it another name.");
+				MigrationDefinition otherMigration = ownerMigrations.putIfAbsent(object.getKey(), migration);
+				if (other != null && otherMigration != null) {
+					throw new ZdmConfigurationException(
+							migration.id(), "the scripts of two migrations create the same " + object.getKey() + ": "
+									+ other + " and " + owner + "; nothing has run",
+							clashAction(otherMigration, migration));
 				}
 			}
 		}
+	}
+
+	// A migration that is abandoned or contracting stays declared until its abandon or
+	// contract is done; a new one that creates the same object waits until then.
+	private static String clashAction(MigrationDefinition first, MigrationDefinition second) {
+		for (MigrationDefinition done : List.of(first, second)) {
+			MigrationDefinition other = (done == first) ? second : first;
+			if (done.requestedPhase() == Phase.ABANDON || done.requestedPhase() == Phase.CONTRACT) {
+				String step = (done.requestedPhase() == Phase.ABANDON) ? "abandon" : "contract";
+				return "Migration '" + done.id() + "' is at " + step + ": once its " + step + " is done ("
+						+ ((done.requestedPhase() == Phase.ABANDON) ? "abandon.state 'done'" : "state.contracted")
+						+ " in /actuator/zdm/" + done.id() + "), remove its declaration (zdm.migrations." + done.id()
+						+ ".*) and declare migration '" + other.id() + "' then; until then the two would create the "
+						+ "same object. Or give the object of '" + other.id() + "' another name.";
+			}
+		}
+		return "Create each object in one migration only: remove it from the scripts of one of them, or give it "
+				+ "another name.";
 	}
 
 	private static ZdmConfigurationException emptyLocation(MigrationDefinition migration, DdlStep step,
