@@ -163,18 +163,17 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 		}
 	}
 
-	// A migration that is abandoned or contracting stays declared until its abandon or
-	// contract is done; a new one that creates the same object waits until then.
+	// An abandoned migration stays declared until its abandon has dropped what its expand
+	// created; a new one that creates the same object waits until then. (What a
+	// contracted migration's expand created stays: the generic advice holds for it.)
 	private static String clashAction(MigrationDefinition first, MigrationDefinition second) {
-		for (MigrationDefinition done : List.of(first, second)) {
-			MigrationDefinition other = (done == first) ? second : first;
-			if (done.requestedPhase() == Phase.ABANDON || done.requestedPhase() == Phase.CONTRACT) {
-				String step = (done.requestedPhase() == Phase.ABANDON) ? "abandon" : "contract";
-				return "Migration '" + done.id() + "' is at " + step + ": once its " + step + " is done ("
-						+ ((done.requestedPhase() == Phase.ABANDON) ? "abandon.state 'done'" : "state.contracted")
-						+ " in /actuator/zdm/" + done.id() + "), remove its declaration (zdm.migrations." + done.id()
-						+ ".*) and declare migration '" + other.id() + "' then; until then the two would create the "
-						+ "same object. Or give the object of '" + other.id() + "' another name.";
+		for (MigrationDefinition abandoned : List.of(first, second)) {
+			MigrationDefinition other = (abandoned == first) ? second : first;
+			if (abandoned.requestedPhase() == Phase.ABANDON) {
+				return "Migration '" + abandoned.id() + "' is at abandon: once its abandon is done (abandon.state "
+						+ "'done' in /actuator/zdm/" + abandoned.id() + "), remove its declaration (zdm.migrations."
+						+ abandoned.id() + ".*) and declare migration '" + other.id() + "' then; until then the two "
+						+ "would create the same object. Or give the object of '" + other.id() + "' another name.";
 			}
 		}
 		return "Create each object in one migration only: remove it from the scripts of one of them, or give it "
