@@ -335,9 +335,16 @@ public class MigrationPlanner {
 			return new MigrationPlan.BackfillEstimate(rows, null, null,
 					how + ": no bound; set max-rows-per-second, or run the backfill on a copy to measure it");
 		}
-		return new MigrationPlan.BackfillEstimate(rows, rate, Duration.ofMillis(Math.round(rows * 1000 / rate)),
+		Duration shortest = Duration.ofMillis(Math.round(rows * 1000 / rate));
+		String busy = (settings.maxRowsPerSecond() > 0
+				&& how.endsWith("max-rows-per-second (" + settings.maxRowsPerSecond() + ")"))
+						? ""
+						: " (beside a busy workload the copy may run as little as 2.5% of the time, up to 40 times "
+								+ "longer: about " + MigrationPlan.formatDuration(shortest.multipliedBy(40))
+								+ ", until the workload shows it bears more)";
+		return new MigrationPlan.BackfillEstimate(rows, rate, shortest,
 				how + ", which is the shortest it can take: the pacing slows the copy down while the workload "
-						+ "feels it, so the real time is longer; verification passes come on top");
+						+ "feels it, so the real time is longer" + busy + "; verification passes come on top");
 	}
 
 	private @Nullable BackfillProgress progress(String migrationId) {

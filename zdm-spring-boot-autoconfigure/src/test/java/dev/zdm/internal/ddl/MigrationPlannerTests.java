@@ -173,6 +173,14 @@ class MigrationPlannerTests {
 		assertThat(tuned.backfill().time()).isEqualTo(Duration.ofSeconds(8));
 		assertThat(tuned.backfill().how())
 			.contains("from the settings with the live overrides: max-rows-per-second (250)");
+		// at the defaults, the estimate says how much longer a busy workload may make it
+		// (a new user read "under a second" for a copy that took minutes)
+		MigrationPlan defaults = declaring(postgres.dataSource(), List.of(migration)).plan(migration.id(),
+				(definition) -> BackfillSettings.defaults());
+		assertThat(defaults.backfill().how()).contains("which is the shortest it can take")
+			.contains("beside a busy workload the copy may run as little as 2.5% of the time, up to 40 times longer: "
+					+ "about ");
+		assertThat(plan.backfill().how()).doesNotContain("40 times");
 		assertThat(plan.tables()).extracting(MigrationPlan.TableSize::table).containsExactly("kinds", "kinds_parents");
 		String text = plan.render();
 		assertThat(text)
