@@ -30,6 +30,11 @@ public final class BackfillTuning {
 
 	private static final ConversionService conversion = ApplicationConversionService.getSharedInstance();
 
+	/**
+	 * The settings a change takes, by name, each with what values it takes.
+	 */
+	private static final Map<String, String> SETTINGS = settings();
+
 	private final BackfillOverrideRepository repository;
 
 	BackfillTuning(BackfillOverrideRepository repository) {
@@ -52,8 +57,8 @@ public final class BackfillTuning {
 		if (change.isEmpty()) {
 			throw invalid("Send at least one setting to change, as in POST /actuator/zdm/" + id
 					+ "/backfill/tuning/set with {\"maxBatchSize\": 2000, \"pause\": \"500ms\", \"reason\": \"...\"}; "
-					+ "the settings are " + String.join(", ", values.keySet()) + " (a null counts as not sent: to go "
-					+ "back to the declared settings, POST /actuator/zdm/" + id + "/backfill/tuning/clear)");
+					+ "the settings are " + String.join(", ", values.keySet())
+					+ " (to go back to the declared settings, POST /actuator/zdm/" + id + "/backfill/tuning/clear)");
 		}
 		this.repository.change(id, change, action, (overrides) -> {
 			try {
@@ -115,13 +120,15 @@ public final class BackfillTuning {
 	}
 
 	private static BackfillOverrides parse(String id, Map<String, @Nullable String> values) {
-		BackfillOverrides overrides = new BackfillOverrides(value(values, "initialBatchSize", Integer.class),
-				value(values, "minBatchSize", Integer.class), value(values, "maxBatchSize", Integer.class),
-				value(values, "targetBatchDuration", Duration.class), value(values, "pause", Duration.class),
-				value(values, "maxRowsPerSecond", Long.class), latencyIncrease(values.get("maxLatencyIncrease")),
-				value(values, "maxLockWaiters", Integer.class), value(values, "maxTransactionAge", Duration.class),
-				value(values, "maxReplicationLag", Duration.class), value(values, "maxWalArchiveBacklog", Long.class),
-				value(values, "maxWalRate", DataSize.class));
+		BackfillOverrides overrides = new BackfillOverrides(value(id, values, "initialBatchSize", Integer.class),
+				value(id, values, "minBatchSize", Integer.class), value(id, values, "maxBatchSize", Integer.class),
+				value(id, values, "targetBatchDuration", Duration.class), value(id, values, "pause", Duration.class),
+				value(id, values, "maxRowsPerSecond", Long.class),
+				latencyIncrease(id, values.get("maxLatencyIncrease")),
+				value(id, values, "maxLockWaiters", Integer.class),
+				value(id, values, "maxTransactionAge", Duration.class),
+				value(id, values, "maxReplicationLag", Duration.class),
+				value(id, values, "maxWalArchiveBacklog", Long.class), value(id, values, "maxWalRate", DataSize.class));
 		try {
 			overrides.check();
 		}
@@ -131,10 +138,13 @@ public final class BackfillTuning {
 		return overrides;
 	}
 
-	private static <T> @Nullable T value(Map<String, @Nullable String> values, String name, Class<T> type) {
+	private static <T> @Nullable T value(String id, Map<String, @Nullable String> values, String name, Class<T> type) {
 		String value = values.get(name);
-		if (value == null || value.isBlank()) {
+		if (value == null) {
 			return null;
+		}
+		if (value.isBlank()) {
+			throw empty(id, name, "empty");
 		}
 		String example = (type == Duration.class) ? "a duration such as \"500ms\", \"2s\" or \"PT0.5S\""
 				: (type == DataSize.class) ? "a size of WAL per second such as \"64MB\", or 0 for no ceiling"
@@ -142,7 +152,7 @@ public final class BackfillTuning {
 		try {
 			T converted = conversion.convert(value.strip(), type);
 			if (converted == null) {
-				throw invalid(name + " is empty: send " + example);
+				throw empty(id, name, "empty");
 			}
 			return converted;
 		}
@@ -159,9 +169,12 @@ public final class BackfillTuning {
 	 * Read a latency budget as {@code zdm.migrations.<id>.backfill.max-latency-increase}
 	 * is read: {@code 20%}, or the fraction {@code 0.2}.
 	 */
-	private static @Nullable Double latencyIncrease(@Nullable String value) {
-		if (value == null || value.isBlank()) {
+	private static @Nullable Double latencyIncrease(String id, @Nullable String value) {
+		if (value == null) {
 			return null;
+		}
+		if (value.isBlank()) {
+			throw empty(id, "maxLatencyIncrease", "empty");
 		}
 		String text = value.strip();
 		double increase;
@@ -176,6 +189,50 @@ public final class BackfillTuning {
 			throw invalid("maxLatencyIncrease is '" + value + "', which is not a percentage such as \"20%\"");
 		}
 		return increase;
+	}
+
+	/**
+	 * Return whether a name is one of the settings a change takes.
+	 * @param name the name
+	 * @return whether it is a setting
+	 */
+	static boolean isSetting(String name) {
+		return SETTINGS.containsKey(name);
+	}
+
+	/**
+	 * Return the refusal of a setting sent without a value: {@code ""} or {@code null}
+	 * (which the web layer tells from a setting not sent), saying what values the setting
+	 * takes, and that a setting's override is dropped by a clear, not by an empty value.
+	 * @param id the migration
+	 * @param name the setting
+	 * @param what {@code empty} or {@code null}
+	 * @return the refusal, which says that nothing was changed
+	 */
+	static InvalidEndpointRequestException empty(String id, String name, String what) {
+		return invalid(name + " is " + what + ": send " + SETTINGS.get(name) + ", or leave it out to keep its "
+				+ "value. An empty or null value does not drop an override: to go back to the declared settings, POST "
+				+ "/actuator/zdm/" + id + "/backfill/tuning/clear (it clears every override)");
+	}
+
+	private static Map<String, String> settings() {
+		String rows = "a whole number of rows such as 2000";
+		String duration = "a duration such as \"500ms\", \"2s\" or \"PT0.5S\"";
+		String orNever = "a duration such as \"30s\", or \"0s\" for never";
+		Map<String, String> settings = new LinkedHashMap<>();
+		settings.put("initialBatchSize", rows);
+		settings.put("minBatchSize", rows);
+		settings.put("maxBatchSize", rows);
+		settings.put("targetBatchDuration", duration);
+		settings.put("pause", duration);
+		settings.put("maxRowsPerSecond", "a whole number such as 2000, or 0 for no ceiling");
+		settings.put("maxLatencyIncrease", "a percentage such as \"20%\"");
+		settings.put("maxLockWaiters", "a whole number of sessions such as 5");
+		settings.put("maxTransactionAge", orNever);
+		settings.put("maxReplicationLag", orNever);
+		settings.put("maxWalArchiveBacklog", "a whole number of WAL segments such as 32, or 0 for never");
+		settings.put("maxWalRate", "a size of WAL per second such as \"64MB\", or 0 for no ceiling");
+		return Map.copyOf(settings);
 	}
 
 	// every refusal says that nothing changed, as the endpoint's other refusals do

@@ -1,8 +1,11 @@
 package dev.zdm.actuate.endpoint;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.actuate.endpoint.EndpointId;
 import org.springframework.boot.actuate.endpoint.OperationType;
@@ -19,7 +22,11 @@ import org.springframework.boot.actuate.endpoint.invoke.OperationParameters;
  * request's body to an operation's parameters by name and leaves out the others, so the
  * request would be answered {@code 200} and recorded while it changed nothing an operator
  * asked for. It is answered {@code 400 Bad Request}, saying which names are unknown and
- * which the operation takes, and nothing runs or is recorded.
+ * which the operation takes, and nothing runs or is recorded. A setting of a backfill's
+ * {@code tuning/set} sent as {@code null} ({@code {"maxRowsPerSecond": null}}) is refused
+ * the same way, naming it: the body binds it as a setting not sent, which would leave the
+ * request with nothing to change, or change the others while the operator may have meant
+ * to drop that one's override (which {@code tuning/clear} does).
  */
 public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 
@@ -49,6 +56,12 @@ public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 				.sorted()
 				.toList();
 			if (unknown.isEmpty()) {
+				String sentNull = sentNull(context.getArguments());
+				if (sentNull != null) {
+					return ZdmEndpointWebExtension.badRequest(
+							BackfillTuning.empty(String.valueOf(context.getArguments().get("id")), sentNull, "null")
+								.getReason());
+				}
 				return invoker.invoke(context);
 			}
 			// a few are enough to correct a request; a body of thousands is named by
@@ -63,6 +76,20 @@ public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 					+ (accepted.isEmpty() ? "no body" : String.join(", ", accepted)) + " (see docs/observability.md)";
 			return ZdmEndpointWebExtension.badRequest(message);
 		};
+	}
+
+	// the first setting of a tuning change sent as null, or null if none is
+	private static @Nullable String sentNull(Map<String, @Nullable Object> arguments) {
+		if (!"tuning".equals(arguments.get("setting")) || !"set".equals(arguments.get("action"))) {
+			return null;
+		}
+		return arguments.entrySet()
+			.stream()
+			.filter((argument) -> argument.getValue() == null && BackfillTuning.isSetting(argument.getKey()))
+			.map(Map.Entry::getKey)
+			.sorted()
+			.findFirst()
+			.orElse(null);
 	}
 
 	private static String abbreviate(String name) {

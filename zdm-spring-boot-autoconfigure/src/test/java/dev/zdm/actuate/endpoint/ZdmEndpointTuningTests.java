@@ -1,5 +1,6 @@
 package dev.zdm.actuate.endpoint;
 
+import java.lang.reflect.Method;
 import java.security.Principal;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,8 +23,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.actuate.audit.AuditEvent;
 import org.springframework.boot.actuate.audit.InMemoryAuditEventRepository;
+import org.springframework.boot.actuate.endpoint.EndpointId;
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
+import org.springframework.boot.actuate.endpoint.InvocationContext;
+import org.springframework.boot.actuate.endpoint.OperationType;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.boot.actuate.endpoint.invoke.OperationInvoker;
+import org.springframework.boot.actuate.endpoint.invoke.convert.ConversionServiceParameterValueMapper;
+import org.springframework.boot.actuate.endpoint.invoke.reflect.OperationMethod;
+import org.springframework.boot.actuate.endpoint.invoke.reflect.ReflectiveOperationInvoker;
+import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
+import org.springframework.util.ReflectionUtils;
 import org.springframework.util.unit.DataSize;
 
 import dev.zdm.actuate.endpoint.BackfillTuning.TuningDescriptor;
@@ -239,6 +249,41 @@ class ZdmEndpointTuningTests {
 	}
 
 	@Test
+	void emptyOrNullSettingsAreRefusedNamingTheSettingAndChangeNothing() {
+		start("tuned_e");
+		set("maxBatchSize", "2000", "user", "alice");
+		String clear = "to go back to the declared settings, POST /actuator/zdm/tuned_e/backfill/tuning/clear "
+				+ "(it clears every override); nothing was changed";
+		assertRefused(
+				"maxRowsPerSecond is empty: send a whole number such as 2000, or 0 for no ceiling, or leave it "
+						+ "out to keep its value. An empty or null value does not drop an override: " + clear,
+				"maxRowsPerSecond", "");
+		assertRefused("pause is empty: send a duration such as \"500ms\"", "pause", "  ", "maxBatchSize", "3000");
+		assertRefused("maxLatencyIncrease is empty: send a percentage such as \"20%\"", "maxLatencyIncrease", "");
+		assertRefused("maxWalRate is empty: send a size of WAL per second", "maxWalRate", "");
+		// a JSON null, as the web layer binds a body: an argument present without a value
+		Map<String, Object> nullCeiling = new HashMap<>();
+		nullCeiling.put("maxRowsPerSecond", null);
+		assertRefusedOverHttp(nullCeiling, "maxRowsPerSecond is null: send a whole number such as 2000, or 0 for no "
+				+ "ceiling, or leave it out to keep its value. An empty or null value does not drop an override: "
+				+ clear);
+		Map<String, Object> nullPause = new HashMap<>();
+		nullPause.put("pause", null);
+		nullPause.put("maxBatchSize", "3000");
+		assertRefusedOverHttp(nullPause, "pause is null: send a duration such as");
+		// a null reason is no reason, as before
+		Map<String, Object> nullReason = new HashMap<>();
+		nullReason.put("maxBatchSize", "1500");
+		nullReason.put("reason", null);
+		assertThat(web(nullReason)).isInstanceOfSatisfying(WebEndpointResponse.class,
+				(response) -> assertThat(response.getStatus()).isEqualTo(200));
+		TuningDescriptor tuning = this.endpoint.migration("tuned_e").tuning();
+		assertThat(tuning.overrides()).containsExactly(entry("maxBatchSize", 1500));
+		assertThat(this.endpoint.migration("tuned_e").actions()).hasSize(2);
+		assertThat(this.events).hasSize(2);
+	}
+
+	@Test
 	void twoChangesSentAtOnceAreCheckedOneAfterTheOtherEachAgainstWhatTheOtherStored() throws Exception {
 		start("tuned_d");
 		// as two instances' endpoints: two sessions, each checking what the change would
@@ -292,6 +337,37 @@ class ZdmEndpointTuningTests {
 		assertThatExceptionOfType(InvalidEndpointRequestException.class)
 			.isThrownBy(() -> set(append(values, "user", "mallory")))
 			.withMessageContaining(message);
+	}
+
+	private void assertRefusedOverHttp(Map<String, Object> body, String message) {
+		TuningDescriptor before = this.endpoint.migration(this.migrationId).tuning();
+		assertThat(web(body)).isInstanceOfSatisfying(WebEndpointResponse.class, (response) -> {
+			assertThat(response.getStatus()).isEqualTo(400);
+			assertThat(response.getBody()).asString().contains(message);
+		});
+		TuningDescriptor after = this.endpoint.migration(this.migrationId).tuning();
+		assertThat(after.overrides()).isEqualTo(before.overrides());
+		assertThat(after.setAt()).isEqualTo(before.setAt());
+	}
+
+	/**
+	 * Call the set operation as Spring Boot's web layer does: the JSON body's names and
+	 * values (a {@code null} kept as an argument without a value) with the path's
+	 * selectors, through the endpoint's web extension and the request check that advises
+	 * its operations.
+	 */
+	private Object web(Map<String, Object> body) {
+		Method method = ReflectionUtils.findMethod(ZdmEndpointWebExtension.class, "tuning", (Class<?>[]) null);
+		OperationMethod operation = new OperationMethod(method, OperationType.WRITE);
+		OperationInvoker invoker = new ZdmEndpointRequestCheck().apply(EndpointId.of("zdm"), OperationType.WRITE,
+				operation.getParameters(), new ReflectiveOperationInvoker(new ZdmEndpointWebExtension(this.endpoint),
+						operation, new ConversionServiceParameterValueMapper()));
+		Map<String, Object> arguments = new HashMap<>(body);
+		arguments.put("id", this.migrationId);
+		arguments.put("step", "backfill");
+		arguments.put("setting", "tuning");
+		arguments.put("action", "set");
+		return invoker.invoke(new InvocationContext(SecurityContext.NONE, arguments));
 	}
 
 	private static Object[] append(Object[] values, Object... more) {
