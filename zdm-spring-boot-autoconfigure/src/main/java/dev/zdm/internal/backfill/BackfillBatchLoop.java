@@ -109,6 +109,11 @@ final class BackfillBatchLoop {
 			return null; // both sides were empty when the walk started
 		}
 		BackfillRepository repository = session.repository();
+		if (!walk.verifying()) {
+			// the first batch of a run (its initial size, or the size an earlier run
+			// reached) is held to the ceiling as the paced ones are
+			walk.batchSize(withinCeiling(this.settings, walk.batchSize()));
+		}
 		int failures = 0;
 		while (true) {
 			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
@@ -213,7 +218,8 @@ final class BackfillBatchLoop {
 		if (!walk.verifying()) {
 			int size = (current.initialBatchSize() != this.applied.initialBatchSize()) ? current.initialBatchSize()
 					: walk.batchSize();
-			walk.batchSize(Math.max(current.minBatchSize(), Math.min(current.maxBatchSize(), size)));
+			walk.batchSize(
+					withinCeiling(current, Math.max(current.minBatchSize(), Math.min(current.maxBatchSize(), size))));
 		}
 		if (!current.equals(this.applied)) {
 			log("backfill settings " + this.tuning + "; they apply from the next "
@@ -222,6 +228,20 @@ final class BackfillBatchLoop {
 					+ (walk.verifying() ? "" : ", of " + walk.batchSize() + " rows"));
 		}
 		this.applied = current;
+	}
+
+	/**
+	 * Bring a copy batch that the pacing did not size (the first of a run, the first
+	 * after a live change) within a rows per second ceiling: at most a second's worth of
+	 * rows, but at least {@code min-batch-size}. A larger batch would copy many seconds
+	 * of the ceiling at once, and the pause after it is reckoned for the next batch only.
+	 */
+	private static int withinCeiling(BackfillSettings settings, int batchSize) {
+		long ceiling = settings.maxRowsPerSecond();
+		if (ceiling <= 0) {
+			return batchSize;
+		}
+		return (int) Math.min(batchSize, Math.max(settings.minBatchSize(), ceiling));
 	}
 
 	/**

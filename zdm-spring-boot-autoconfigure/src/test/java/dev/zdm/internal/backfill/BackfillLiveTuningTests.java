@@ -144,6 +144,56 @@ class BackfillLiveTuningTests {
 	}
 
 	@Test
+	void liveRowsPerSecondCeilingHoldsTheNextBatchToASecondsWorthOfRows() throws Exception {
+		LiveWorkload.create(postgres, "ceiled_orders", false, ROWS);
+		// paced by its settings only, batches of up to 2000 rows; the long pause after
+		// the first batch is where the change arrives, and ends
+		BackfillSettings declared = BackfillFixtures.settings(2_000, 100, 2_000, Duration.ofSeconds(30))
+			.toBuilder()
+			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
+			.vacuumEveryRows(0)
+			.build();
+		MigrationDefinition migration = MigrationDefinition.builder("ceiled")
+			.requestedPhase(Phase.BACKFILL)
+			.table("ceiled_orders")
+			.up("street_new", "street")
+			.up("city_new", "upper(city)")
+			.backfill(declared)
+			.build();
+		Instance a = start("ceiled-a", migration);
+		LiveWorkload workload = new LiveWorkload(postgres, "ceiled_orders", false, ROWS,
+				() -> a.controller.status("ceiled").effective(), 300);
+		workload.start(2);
+		try {
+			await().atMost(Duration.ofSeconds(30)).until(() -> !a.pace.pacesFrom(0).isEmpty());
+			assertThat(a.pace.pacesFrom(0).get(0).pause()).isEqualTo(Duration.ofSeconds(30));
+			List<Integer> before = a.pace.batchSizesFrom(0);
+			assertThat(before).last().isEqualTo(2_000);
+			// the operator holds the running copy to 300 rows/s instead of a fixed pause
+			change("ceiled", new BackfillOverrides(null, null, null, null, Duration.ZERO, 300L, null, null, null, null,
+					null, null));
+			await().atMost(Duration.ofSeconds(60)).until(() -> a.pace.batchSizesFrom(0).size() >= before.size() + 4);
+			List<Integer> after = a.pace.batchSizesFrom(0).subList(before.size(), a.pace.batchSizesFrom(0).size());
+			// the first batch after the change is a second's worth of rows, not the size
+			// the copy had reached (2000 rows: almost 7 s of the ceiling at once), and so
+			// is every batch while the ceiling holds
+			assertThat(after.get(0)).isEqualTo(300);
+			assertThat(after).allSatisfy((size) -> assertThat(size).isLessThanOrEqualTo(300));
+			assertThat(this.service.progress("ceiled").copiedAt()).as("copy still running").isNull();
+			// lifted: the copy goes on at its own pace to the end
+			change("ceiled",
+					new BackfillOverrides(null, null, null, null, null, 0L, null, null, null, null, null, null));
+			await().atMost(Duration.ofSeconds(90))
+				.until(() -> this.service.progress("ceiled").state() == BackfillState.VERIFIED);
+			workload.stopAndAssertNoWriteLost();
+			assertThat(LiveWorkload.disagreeing(postgres, "ceiled_orders", false)).isZero();
+		}
+		finally {
+			workload.stop();
+		}
+	}
+
+	@Test
 	void declarationClearsTheOverridesOncePerDistinctDeclarationNotAtEachStart() {
 		postgres.jdbc().execute("CREATE TABLE declared_orders (id bigint PRIMARY KEY, email text, email_address text)");
 		BackfillSettings declared = BackfillFixtures.settings(100, 100, 1000, Duration.ofMillis(20));
@@ -199,7 +249,11 @@ class BackfillLiveTuningTests {
 	}
 
 	private void change(BackfillOverrides change) {
-		this.overrides.change(ID, change,
+		change(ID, change);
+	}
+
+	private void change(String id, BackfillOverrides change) {
+		this.overrides.change(id, change,
 				new OperatorAction(BackfillOverrides.CHANGE_ACTION, "alice", "test", "faster", Instant.now()));
 	}
 

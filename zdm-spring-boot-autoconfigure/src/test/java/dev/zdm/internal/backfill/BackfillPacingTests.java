@@ -155,8 +155,9 @@ class BackfillPacingTests {
 	@Test
 	void copyStaysUnderItsRowsPerSecondCeiling() {
 		createUsers("ceiling", 12_000);
+		// the first batch would be more than a second's worth of rows
 		BackfillSettings settings = BackfillSettings.builder()
-			.batchSizes(500, 100, 50_000)
+			.batchSizes(5_000, 100, 50_000)
 			.maxRowsPerSecond(3_000)
 			.vacuumEveryRows(0)
 			.build();
@@ -164,6 +165,8 @@ class BackfillPacingTests {
 		awaitVerified("ceiling");
 		List<BatchStart> copies = this.batches.stream().filter((batch) -> batch.kind() == BatchKind.COPY).toList();
 		assertThat(copies).hasSizeGreaterThan(3);
+		assertThat(copies).as("no batch larger than a second's worth of rows")
+			.allSatisfy((batch) -> assertThat(batch.rows()).isLessThanOrEqualTo(3_000));
 		long first = copies.get(0).startNanos();
 		long rowsBefore = 0;
 		for (BatchStart batch : copies) {
