@@ -3,6 +3,7 @@ package dev.zdm.internal.backfill;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -156,9 +157,13 @@ public final class BackfillHoldBack {
 	 * meanwhile.
 	 * @param session the run's session
 	 * @param maxPerDatabase how many backfills may run at once on the database
+	 * @param sameTable the other migrations on the table this instance knows of, read at
+	 * each try
+	 * @param fleetTimeout the fleet timeout
 	 * @return the outcome if the run must end, {@code null} once the slot is taken
 	 */
-	@Nullable Outcome awaitSlot(BackfillSession session, int maxPerDatabase) {
+	@Nullable Outcome awaitSlot(BackfillSession session, int maxPerDatabase, Supplier<List<String>> sameTable,
+			Duration fleetTimeout) {
 		BackfillRepository repository = session.repository();
 		String id = this.migration.id();
 		long since = 0;
@@ -171,7 +176,7 @@ public final class BackfillHoldBack {
 			if (this.queued) {
 				this.listener.heldBack(this.migration, ThrottleReason.CONCURRENCY, Duration.ofNanos(now - since));
 			}
-			if (session.tryTakeSlot(maxPerDatabase)) {
+			if (session.tryTakeSlot(maxPerDatabase, sameTable.get(), fleetTimeout)) {
 				if (this.queued) {
 					logger.info("zdm: migration '" + id + "': backfill leaves the queue and goes on");
 				}

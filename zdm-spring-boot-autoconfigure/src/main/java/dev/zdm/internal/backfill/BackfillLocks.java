@@ -42,6 +42,20 @@ final class BackfillLocks {
 			ORDER BY b.migration_id
 			""";
 
+	// the other backfills of the table ahead of the one asking in the queue: started
+	// copying before it (or it has not started), then by id, not done copying, not
+	// paused or failed, and written within the fleet timeout, as by a runner stopped
+	// gracefully whose turn another instance's next heartbeat takes up
+	private static final String AHEAD_ON_TABLE = """
+			/* zdm */ SELECT o.migration_id FROM zdm_backfill o JOIN zdm_backfill m ON m.migration_id = ?
+			WHERE o.migration_id = ANY (?::text[]) AND o.migration_id <> m.migration_id
+			  AND o.started_at IS NOT NULL AND o.copied_at IS NULL AND NOT o.paused
+			  AND o.state IN ('pending', 'running', 'throttled')
+			  AND o.updated_at > now() - make_interval(secs => ?)
+			  AND (m.started_at IS NULL OR (o.started_at, o.migration_id) < (m.started_at, m.migration_id))
+			ORDER BY o.started_at, o.migration_id
+			""";
+
 	// the runner's session, when its instance is not among the fleet's live ones (read
 	// through the fleet registry) and the backfill wrote no progress for the fleet
 	// timeout, while that session still holds the runner's lock: a process paused or cut
@@ -137,6 +151,25 @@ final class BackfillLocks {
 
 	void releaseDatabaseSlot(int slot) {
 		this.jdbcTemplate.queryForObject(UNLOCK_DATABASE_SLOT, Boolean.class, slot);
+	}
+
+	/**
+	 * Return the other backfills of the table that come before the one asking in the
+	 * fleet's queue: those that started copying earlier (all that started, if it has
+	 * not), by when they started and then by id, and still want to copy: not done, not
+	 * paused, and written within the fleet timeout, so that one whose runner stopped
+	 * keeps its turn until another instance runs it.
+	 * @param migrationId the migration asking
+	 * @param sameTable the migrations on its table this instance knows of
+	 * @param fleetTimeout the fleet timeout
+	 * @return their ids, first in the queue first
+	 */
+	List<String> aheadOnTable(String migrationId, List<String> sameTable, Duration fleetTimeout) {
+		if (sameTable.isEmpty()) {
+			return List.of();
+		}
+		return this.jdbcTemplate.queryForList(this.tables.qualify(AHEAD_ON_TABLE), String.class, migrationId,
+				sameTable.toArray(String[]::new), fleetTimeout.toNanos() / 1e9);
 	}
 
 	/**

@@ -42,6 +42,7 @@ import dev.zdm.internal.locks.WalInspector;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.TableName;
 import dev.zdm.migration.ZdmConfigurationException;
 
 /**
@@ -75,6 +76,10 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 
 	// the runs this instance's pool has room for at once
 	private final Semaphore runsHere;
+
+	// the table of each migration with a backfill seen at a heartbeat, for the table's
+	// queue
+	private final Map<String, TableName> tables = new ConcurrentHashMap<>();
 
 	// the migrations whose wait for a turn was told
 	private final Set<String> toldWaiting = ConcurrentHashMap.newKeySet();
@@ -165,6 +170,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		if (!migration.hasBackfill()) {
 			return;
 		}
+		this.tables.put(migration.id(), migration.table());
 		Job job = this.jobs.computeIfAbsent(migration.id(), (id) -> new Job());
 		if (!job.declarationApplied) {
 			job.declarationApplied = clearOverridesForDeclaration(migration, status.instanceId());
@@ -197,6 +203,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 					job.failureBudget = new BackfillFailureBudget(migration.backfill());
 				}
 				next.useFailureBudget(job.failureBudget);
+				next.queueOnTable(() -> sameTable(migration));
 				if (job.pacer != null && job.sampler != null) {
 					next.continuePacing(job.pacer, job.sampler);
 				}
@@ -272,6 +279,19 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			}
 		});
 		this.executor.shutdown();
+	}
+
+	/**
+	 * Return the other migrations with a backfill on the migration's table, as this
+	 * instance's heartbeats saw them.
+	 */
+	private List<String> sameTable(MigrationDefinition migration) {
+		return this.tables.entrySet()
+			.stream()
+			.filter((entry) -> !entry.getKey().equals(migration.id()) && entry.getValue().equals(migration.table()))
+			.map(Map.Entry::getKey)
+			.sorted()
+			.toList();
 	}
 
 	/**

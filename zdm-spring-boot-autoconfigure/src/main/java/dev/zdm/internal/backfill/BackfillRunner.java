@@ -4,6 +4,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -60,6 +61,8 @@ public final class BackfillRunner {
 
 	private int earlierFailures;
 
+	private Supplier<List<String>> sameTable = List::of;
+
 	private @Nullable String earlierFailure;
 
 	/**
@@ -96,6 +99,15 @@ public final class BackfillRunner {
 	void recordEarlierFailures(int count, String failure) {
 		this.earlierFailures = count;
 		this.earlierFailure = failure;
+	}
+
+	/**
+	 * Have the run take its turn on the table in the fleet's queue with the other
+	 * migrations on the table this instance knows of.
+	 * @param sameTable those migrations, read at each look at the queue
+	 */
+	void queueOnTable(Supplier<List<String>> sameTable) {
+		this.sameTable = sameTable;
 	}
 
 	/**
@@ -228,7 +240,8 @@ public final class BackfillRunner {
 			return Outcome.NOTHING_TO_DO;
 		}
 		repository.claim(id, this.instanceId, copied ? BackfillState.VERIFYING : BackfillState.RUNNING);
-		Outcome queued = this.holdBack.awaitSlot(session, this.environment.maxConcurrentBackfills());
+		Outcome queued = this.holdBack.awaitSlot(session, this.environment.maxConcurrentBackfills(), this.sameTable,
+				this.environment.fleetTimeout());
 		if (queued != null) {
 			return queued;
 		}

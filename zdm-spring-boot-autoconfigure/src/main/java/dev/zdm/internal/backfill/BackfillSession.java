@@ -3,6 +3,7 @@ package dev.zdm.internal.backfill;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 import javax.sql.DataSource;
@@ -41,6 +42,9 @@ public final class BackfillSession implements AutoCloseable {
 	private boolean tableSlot;
 
 	private int databaseSlot;
+
+	// the backfills of the table ahead of this one in the queue, at the last try
+	private List<String> ahead = List.of();
 
 	private BackfillSession(Connection connection, ZdmTables tables, MigrationDefinition migration) {
 		this.connection = connection;
@@ -134,12 +138,21 @@ public final class BackfillSession implements AutoCloseable {
 	/**
 	 * Try to take a backfill slot for the run: the table's (one backfill at a time per
 	 * table) and one of the database's, across the fleet. Session-level advisory locks,
-	 * like the runner's, so a runner that dies frees its slots with its session.
+	 * like the runner's, so a runner that dies frees its slots with its session. The
+	 * table's slot goes in the queue's order, not to whoever asks first: a backfill that
+	 * started copying comes before one that has not, even while its runner is between two
+	 * instances (stopped on one, not yet run by the next).
 	 * @param maxPerDatabase how many backfills may run at once on the database
+	 * @param sameTable the other migrations on the table this instance knows of
+	 * @param fleetTimeout how long a backfill no runner wrote for keeps its turn
 	 * @return {@code true} if this session holds both
 	 */
-	boolean tryTakeSlot(int maxPerDatabase) {
+	boolean tryTakeSlot(int maxPerDatabase, List<String> sameTable, Duration fleetTimeout) {
 		if (!this.tableSlot) {
+			this.ahead = this.locks.aheadOnTable(this.migrationId, sameTable, fleetTimeout);
+			if (!this.ahead.isEmpty()) {
+				return false;
+			}
 			this.tableSlot = this.locks.tryTableSlot(this.table);
 			if (!this.tableSlot) {
 				return false;
@@ -154,12 +167,17 @@ public final class BackfillSession implements AutoCloseable {
 	}
 
 	/**
-	 * Return the other migrations whose runners hold a backfill slot now, which this
-	 * session's run waits for.
+	 * Return the other migrations this session's run waits for: those ahead of it in the
+	 * table's queue, then those whose runners hold a backfill slot now.
 	 * @return their ids
 	 */
 	List<String> slotHolders() {
-		return this.locks.slotHolders(this.migrationId);
+		List<String> holders = new ArrayList<>(this.ahead);
+		this.locks.slotHolders(this.migrationId)
+			.stream()
+			.filter((holder) -> !holders.contains(holder))
+			.forEach(holders::add);
+		return holders;
 	}
 
 	/**

@@ -38,6 +38,7 @@ import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
+import dev.zdm.testing.BackfillFixtures;
 import dev.zdm.testing.TestEngine;
 import dev.zdm.testing.TestFleet;
 
@@ -204,6 +205,51 @@ class BackfillPacingTests {
 		assertThat(firstEnd < secondStart || secondEnd < firstStart).as("the two backfills' batches never interleave")
 			.isTrue();
 		assertThat(this.heldBackNanos.getOrDefault(ThrottleReason.CONCURRENCY, 0L)).isPositive();
+	}
+
+	@Test
+	void aBackfillThatStartedKeepsItsTurnOnTheTableWhenItsRunnerStops() {
+		this.jdbc.execute("CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL, email_address text, "
+				+ "email_upper text)");
+		this.jdbc.update("INSERT INTO customers (id, email) SELECT i, 'User' || i || '@Example.COM' "
+				+ "FROM generate_series(1, ?) AS i", 40_000);
+		this.jdbc.execute("ANALYZE customers");
+		BackfillSettings emailSettings = BackfillSettings.builder()
+			.batchSizes(500, 100, 50_000)
+			.maxRowsPerSecond(4_000)
+			.throttleCheckInterval(Duration.ofMillis(100))
+			.vacuumEveryRows(0)
+			.build();
+		MigrationDefinition email = migration("customers-email", "customers", Phase.BACKFILL, emailSettings);
+		// the queued one looks at the queue far more often than an instance
+		// heartbeats: asking first must not be what gives the turn
+		MigrationDefinition address = MigrationDefinition.builder("customers-address")
+			.requestedPhase(Phase.BACKFILL)
+			.table("customers")
+			.up("email_upper", "upper(email)")
+			.backfill(BackfillSettings.builder()
+				.batchSizes(500, 100, 50_000)
+				.throttleCheckInterval(Duration.ofMillis(10))
+				.vacuumEveryRows(0)
+				.build())
+			.build();
+		start("first", List.of(email), 2, null);
+		await().atMost(Duration.ofSeconds(30)).until(() -> BackfillFixtures.rowsDone(this.service, email.id()) > 0);
+		start("second", List.of(email, address), 2, null);
+		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(address.id(), email.id()));
+		// a rolling restart stops the email's runner gracefully, mid-copy
+		PhaseController first = this.controllers.remove(0);
+		first.stop();
+		assertThat(this.service.progress(email.id()).copiedAt()).isNull();
+		awaitVerified(email.id());
+		awaitVerified(address.id());
+		long emailCopied = this.batches.stream()
+			.filter((batch) -> batch.migration().equals(email.id()) && batch.kind() == BatchKind.COPY)
+			.mapToLong(BatchStart::endNanos)
+			.max()
+			.orElseThrow();
+		assertThat(startOf(address.id())).as("the queued backfill's first batch comes after the started one's copy")
+			.isGreaterThan(emailCopied);
 	}
 
 	private boolean pacedBy(String id, String prefix) {
