@@ -32,6 +32,11 @@ public final class BackfillHoldBack {
 	 */
 	public static final String QUEUED = "queued behind";
 
+	/**
+	 * How the reason of a backfill waiting for its table's slot names that limit.
+	 */
+	static final String ONE_PER_TABLE = "one backfill at a time on table ";
+
 	private static final Log logger = LogFactory.getLog(BackfillHoldBack.class);
 
 	private final MigrationDefinition migration;
@@ -182,8 +187,10 @@ public final class BackfillHoldBack {
 				}
 				return null;
 			}
-			String reason = QUEUED + " the backfills of " + session.slotHolders() + " (at most " + maxPerDatabase
-					+ " at once on the database, one per table: zdm.fleet.max-concurrent-backfills)";
+			String reason = QUEUED + " the backfills of " + session.slotHolders() + " (" + (session.waitsForTable()
+					? ONE_PER_TABLE + this.migration.table()
+							+ ", which no setting changes: migrations of one table copy one after the other)"
+					: "at most " + maxPerDatabase + " at once on the database: zdm.fleet.max-concurrent-backfills)");
 			if (!this.queued) {
 				logger.info("zdm: migration '" + id + "': backfill " + reason);
 				this.listener.holdsBack(this.migration, ThrottleReason.CONCURRENCY);

@@ -32,12 +32,22 @@ final class BackfillLocks {
 
 	private static final String UNLOCK_DATABASE_SLOT = "/* zdm */ SELECT pg_advisory_unlock(hashtext('zdm.backfill.slot'), ?)";
 
-	// the runners holding a slot; an advisory lock on two int4 keys shows them as oids
-	private static final String SLOT_HOLDERS = """
+	// the runners holding the table's slot; an advisory lock on two int4 keys shows them
+	// as oids
+	private static final String TABLE_SLOT_HOLDERS = """
 			/* zdm */ SELECT DISTINCT b.migration_id FROM zdm_backfill b
 			JOIN pg_locks l ON l.pid = b.runner_pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-			WHERE l.classid IN ((hashtext('zdm.backfill.slot')::bigint & 4294967295)::oid,
-			                    (hashtext('zdm.backfill.table')::bigint & 4294967295)::oid)
+			WHERE l.classid = (hashtext('zdm.backfill.table')::bigint & 4294967295)::oid
+			  AND l.objid = (hashtext(?)::bigint & 4294967295)::oid
+			  AND b.migration_id <> ?
+			ORDER BY b.migration_id
+			""";
+
+	// the runners holding one of the database's slots
+	private static final String DATABASE_SLOT_HOLDERS = """
+			/* zdm */ SELECT DISTINCT b.migration_id FROM zdm_backfill b
+			JOIN pg_locks l ON l.pid = b.runner_pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+			WHERE l.classid = (hashtext('zdm.backfill.slot')::bigint & 4294967295)::oid
 			  AND b.migration_id <> ?
 			ORDER BY b.migration_id
 			""";
@@ -173,12 +183,24 @@ final class BackfillLocks {
 	}
 
 	/**
-	 * Return the other migrations whose runners hold a backfill slot now.
+	 * Return the other migrations whose runners hold the table's backfill slot now.
+	 * @param migrationId the migration asking
+	 * @param quotedTable the table
+	 * @return their ids
+	 */
+	List<String> tableSlotHolders(String migrationId, String quotedTable) {
+		return this.jdbcTemplate.queryForList(this.tables.qualify(TABLE_SLOT_HOLDERS), String.class, quotedTable,
+				migrationId);
+	}
+
+	/**
+	 * Return the other migrations whose runners hold one of the database's backfill slots
+	 * now.
 	 * @param migrationId the migration asking
 	 * @return their ids
 	 */
-	List<String> slotHolders(String migrationId) {
-		return this.jdbcTemplate.queryForList(this.tables.qualify(SLOT_HOLDERS), String.class, migrationId);
+	List<String> databaseSlotHolders(String migrationId) {
+		return this.jdbcTemplate.queryForList(this.tables.qualify(DATABASE_SLOT_HOLDERS), String.class, migrationId);
 	}
 
 }

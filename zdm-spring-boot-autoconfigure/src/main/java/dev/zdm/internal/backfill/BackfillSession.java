@@ -167,13 +167,25 @@ public final class BackfillSession implements AutoCloseable {
 	}
 
 	/**
+	 * Whether the run, at its last try, waits for the table's slot (one backfill per
+	 * table, which no setting changes) rather than for one of the database's.
+	 */
+	boolean waitsForTable() {
+		return !this.tableSlot;
+	}
+
+	/**
 	 * Return the other migrations this session's run waits for: those ahead of it in the
-	 * table's queue, then those whose runners hold a backfill slot now.
+	 * table's queue and those whose runners hold the table's slot, or, once it holds the
+	 * table's slot, those whose runners hold the database's slots.
 	 * @return their ids
 	 */
 	List<String> slotHolders() {
+		if (this.tableSlot) {
+			return this.locks.databaseSlotHolders(this.migrationId);
+		}
 		List<String> holders = new ArrayList<>(this.ahead);
-		this.locks.slotHolders(this.migrationId)
+		this.locks.tableSlotHolders(this.migrationId, this.table)
 			.stream()
 			.filter((holder) -> !holders.contains(holder))
 			.forEach(holders::add);

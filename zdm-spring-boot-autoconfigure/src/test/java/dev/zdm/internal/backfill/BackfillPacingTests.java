@@ -196,6 +196,11 @@ class BackfillPacingTests {
 		// one of them waits in the queue, naming the one that holds the slot
 		await().atMost(Duration.ofSeconds(30))
 			.until(() -> queuedBehind("first", "second") || queuedBehind("second", "first"));
+		// held by the database's limit, which the setting raises
+		String queued = this.jdbc.queryForObject("SELECT string_agg(throttle_reason, '; ') FROM zdm_backfill "
+				+ "WHERE throttle_reason LIKE 'queued behind%'", String.class);
+		assertThat(queued).contains("at most 1 at once on the database: zdm.fleet.max-concurrent-backfills")
+			.doesNotContain(BackfillHoldBack.ONE_PER_TABLE);
 		awaitVerified("first");
 		awaitVerified("second");
 		long firstStart = startOf("first");
@@ -237,6 +242,10 @@ class BackfillPacingTests {
 		await().atMost(Duration.ofSeconds(30)).until(() -> BackfillFixtures.rowsDone(this.service, email.id()) > 0);
 		start("second", List.of(email, address), 2, null);
 		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(address.id(), email.id()));
+		// held by the table's limit, which no setting changes, not by the database's
+		assertThat(this.service.progress(address.id()).throttleReason())
+			.contains(BackfillHoldBack.ONE_PER_TABLE + "public.customers")
+			.doesNotContain("max-concurrent-backfills");
 		// a rolling restart stops the email's runner gracefully, mid-copy
 		PhaseController first = this.controllers.remove(0);
 		first.stop();
