@@ -352,11 +352,13 @@ public class BackfillRepository {
 	}
 
 	boolean setState(String migrationId, BackfillState state, @Nullable String reason) {
-		// a paused walk has no time left to estimate until it runs again
-		boolean paused = state == BackfillState.PAUSED;
+		// a paused walk, or one waiting in the queue for a slot, has no time left to
+		// estimate until it runs again: the last run's ETA would stand still meanwhile
+		boolean stopped = state == BackfillState.PAUSED
+				|| (state == BackfillState.THROTTLED && reason != null && reason.startsWith(BackfillHoldBack.QUEUED));
 		List<Boolean> asked = this.jdbcTemplate.query(this.tables.qualify(SET_STATE), (rs, row) -> rs.getBoolean(1),
-				state.value(), reason, paused, paused, state == BackfillState.VERIFIED, state == BackfillState.VERIFIED,
-				migrationId);
+				state.value(), reason, stopped, stopped, state == BackfillState.VERIFIED,
+				state == BackfillState.VERIFIED, migrationId);
 		return !asked.isEmpty() && asked.get(0);
 	}
 

@@ -261,6 +261,32 @@ class BackfillPacingTests {
 			.isGreaterThan(emailCopied);
 	}
 
+	@Test
+	void aBackfillWaitingInTheQueueShowsNoEta() {
+		createUsers("copied_table", 40_000);
+		createUsers("queued_table", 40_000);
+		BackfillSettings slow = BackfillSettings.builder()
+			.batchSizes(500, 100, 50_000)
+			.maxRowsPerSecond(4_000)
+			.throttleCheckInterval(Duration.ofMillis(10))
+			.vacuumEveryRows(0)
+			.build();
+		MigrationDefinition copied = migration("copied", "copied_table", Phase.BACKFILL, slow);
+		MigrationDefinition queued = migration("queued", "queued_table", Phase.BACKFILL, slow);
+		// one backfill at once on the database: the copied one starts and has an ETA
+		start("first", List.of(copied), 1, null);
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.service.progress(copied.id()).eta() != null);
+		start("second", List.of(copied, queued), 1, null);
+		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(queued.id(), copied.id()));
+		// its instance stops; the other backfill takes the database's slot first, and
+		// the copied one waits in the queue behind it
+		this.controllers.remove(0).stop();
+		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(copied.id(), queued.id()));
+		BackfillProgress waiting = this.service.progress(copied.id());
+		assertThat(waiting.copiedAt()).isNull();
+		assertThat(waiting.eta()).as("no time left to estimate while it waits").isNull();
+	}
+
 	private boolean pacedBy(String id, String prefix) {
 		String reason = this.service.progress(id).throttleReason();
 		return reason != null && reason.startsWith(prefix);
