@@ -29,8 +29,10 @@ class BackfillWalkTests {
 			}
 		}
 		assertThat(lines).hasSize(10);
-		assertThat(lines.get(0)).startsWith("backfill copied 100 of about 1000 rows (10%) at ")
+		// two batches into the run: too soon for a rate
+		assertThat(lines.get(0)).startsWith("backfill copied 100 of about 1000 rows (10%), no rate yet, ")
 			.contains("80 rewritten");
+		assertThat(lines.get(4)).startsWith("backfill copied 500 of about 1000 rows (50%) at ");
 		assertThat(lines.get(9)).startsWith("backfill copied 1000 of about 1000 rows (100%)");
 		assertThat(walk.rows()).isEqualTo(1000);
 		assertThat(walk.changed()).isEqualTo(800);
@@ -44,7 +46,7 @@ class BackfillWalkTests {
 		walk.advance("500", 100, 60, 0);
 		assertThat(walk.rows()).isEqualTo(500);
 		assertThat(walk.changed()).as("as the stored rowsUpdated counts them").isEqualTo(360);
-		assertThat(walk.progressLine()).startsWith("backfill copied 500 of about 1000 rows (50%) at ")
+		assertThat(walk.progressLine()).startsWith("backfill copied 500 of about 1000 rows (50%), no rate yet, ")
 			.contains(", 360 rewritten;");
 	}
 
@@ -56,9 +58,33 @@ class BackfillWalkTests {
 		assertThat(walk.rows()).isEqualTo(3000);
 		assertThat(walk.disagreeing()).isEqualTo(5);
 		assertThat(walk.changed()).isEqualTo(9);
-		assertThat(walk.progressLine()).startsWith("verification pass 2 checked 3000 of about 5000 rows (60%) at ")
+		assertThat(walk.progressLine())
+			.startsWith("verification pass 2 checked 3000 of about 5000 rows (60%), no rate yet, ")
 			.endsWith("5 disagreeing, 9 repaired so far");
-		assertThat(walk.etaSeconds(0)).isNotNull().isPositive();
+		assertThat(walk.etaSeconds(0)).isNull();
+	}
+
+	@Test
+	void rightAfterAResumeTheRateWaitsUntilItsWindowMeansSomething() {
+		AtomicLong now = new AtomicLong(1_000_000_000L);
+		// resumed at 87,000 of 1,000,000 rows; the first batch runs before any pause
+		BackfillWalk walk = BackfillWalk.copy("1000000", "87000", 87_000, 87_000, 1_000_000L, 5000, now::get);
+		now.addAndGet(Duration.ofMillis(358).toNanos());
+		walk.advance("92000", 5000, 5000, 0);
+		now.addAndGet(Duration.ofMillis(1342).toNanos());
+		// 1.7 s after the resume the window holds that one batch: 13,963 rows/s read
+		// from it said an ETA of 1m5s where the pace was 848 rows/s
+		assertThat(walk.rate(0)).isNull();
+		assertThat(walk.etaSeconds(0)).isNull();
+		assertThat(walk.rate(848)).isNull();
+		// then paced, 848 rows a second: once the run is 5 s old the rate means
+		// something
+		for (int second = 1; second <= 4; second++) {
+			now.addAndGet(Duration.ofSeconds(1).toNanos());
+			walk.advance("k" + second, 848, 848, 0);
+		}
+		assertThat(walk.rate(0)).isNotNull().isLessThan(2_000);
+		assertThat(walk.etaSeconds(0)).isNotNull().isGreaterThan(400);
 	}
 
 	@Test
