@@ -126,6 +126,7 @@ final class BackfillBatchLoop {
 			if (current != this.applied) {
 				tuned(walk, current);
 			}
+			walk.ceiling(current.maxRowsPerSecond());
 			long batchStart = System.nanoTime();
 			Batch observed = this.listener.batchStarting(this.migration,
 					walk.verifying() ? BatchKind.VERIFY : BatchKind.COPY, walk.batchSize());

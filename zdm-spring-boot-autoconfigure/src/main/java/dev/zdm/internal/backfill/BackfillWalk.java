@@ -89,6 +89,11 @@ public final class BackfillWalk {
 	private @Nullable String pacedBy;
 
 	/**
+	 * The rows per second ceiling in force ({@code max-rows-per-second}), 0 for none.
+	 */
+	private long ceiling;
+
+	/**
 	 * Time the walk was paced since the last progress line, up to when its pace last
 	 * changed.
 	 */
@@ -195,6 +200,14 @@ public final class BackfillWalk {
 		}
 	}
 
+	/**
+	 * Say which rows per second ceiling is in force from the next batch on.
+	 * @param maxRowsPerSecond the ceiling, 0 for none
+	 */
+	void ceiling(long maxRowsPerSecond) {
+		this.ceiling = maxRowsPerSecond;
+	}
+
 	void batchSize(int batchSize) {
 		this.batchSize = batchSize;
 	}
@@ -297,7 +310,20 @@ public final class BackfillWalk {
 				? "verification pass " + this.pass + " checked " + rows() + expected + rateAndEta + ", " + disagreeing()
 						+ " disagreeing, " + changed() + " repaired so far"
 				: "backfill copied " + rows() + expected + rateAndEta + ", " + changed() + " rewritten"
-						+ ((this.pacedBy != null) ? "; paced by " + this.pacedBy : fullPace(pacedShare, earlierPace));
+						+ ((this.pacedBy != null) ? "; paced by " + this.pacedBy
+								: unpaced(rate, pacedShare, earlierPace));
+	}
+
+	/**
+	 * Say how the copy goes when no signal paced its last batch: held at a rows per
+	 * second ceiling it walks faster than (one just set live holds it from the next
+	 * batch, before the pacing has named it), else at full pace.
+	 */
+	private String unpaced(@Nullable Double rate, double pacedShare, @Nullable String earlierPace) {
+		if (this.ceiling > 0 && (rate == null || rate >= this.ceiling)) {
+			return "; held at the ceiling of " + this.ceiling + " rows/s (max-rows-per-second)";
+		}
+		return fullPace(pacedShare, earlierPace);
 	}
 
 	private static String fullPace(double pacedShare, @Nullable String earlierPace) {

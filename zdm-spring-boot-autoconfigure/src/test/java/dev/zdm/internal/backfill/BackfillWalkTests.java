@@ -65,6 +65,29 @@ class BackfillWalkTests {
 	}
 
 	@Test
+	void aLineWrittenWhileARowsPerSecondCeilingHoldsTheCopySaysSoNotFullPace() {
+		AtomicLong now = new AtomicLong(0);
+		BackfillWalk walk = BackfillWalk.copy("60000", null, 0, 0, 60_000L, 5000, now::get);
+		for (int batch = 1; batch <= 10; batch++) {
+			now.addAndGet(Duration.ofMillis(160).toNanos());
+			walk.advance(String.valueOf(batch * 5000), 5000, 5000, 0);
+		}
+		assertThat(walk.progressLine()).endsWith("; at full pace");
+		// an operator sets a ceiling of 300 rows/s live: it holds the copy from the next
+		// batch, before the pacing names it
+		walk.ceiling(300);
+		now.addAndGet(Duration.ofMillis(160).toNanos());
+		walk.advance("55000", 5000, 5000, 0);
+		assertThat(walk.progressLine()).doesNotContain("full pace")
+			.endsWith("; held at the ceiling of 300 rows/s (max-rows-per-second)");
+		// a ceiling above the pace the copy keeps does not hold it
+		walk.ceiling(1_000_000);
+		now.addAndGet(Duration.ofSeconds(30).toNanos());
+		walk.advance("60000", 5000, 5000, 0);
+		assertThat(walk.progressLine()).endsWith("; at full pace");
+	}
+
+	@Test
 	void rightAfterAResumeTheRateWaitsUntilItsWindowMeansSomething() {
 		AtomicLong now = new AtomicLong(1_000_000_000L);
 		// resumed at 87,000 of 1,000,000 rows; the first batch runs before any pause
