@@ -432,8 +432,13 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			if (refused >= attempts && stopFailed(migration, job, ex, refused, attempts)) {
 				return;
 			}
-			logger.warn("zdm: migration '" + migration.id() + "': backfill run failed (" + failures
-					+ " in a row), it is retried: " + BackfillErrors.describe(ex));
+			// a run that failed after copying for a while still counts: runs end when
+			// they
+			// finish, so this is the count since the last that did, not of failures with
+			// nothing between them
+			logger.warn("zdm: migration '" + migration.id() + "': backfill run failed ("
+					+ ((failures == 1) ? "the first" : failures + " runs") + " since the last one that finished), "
+					+ "it is retried from its checkpoint: " + BackfillErrors.describe(ex));
 			recordError(migration, job, ex);
 		}
 	}
