@@ -111,6 +111,11 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	@Override
 	public void afterHeartbeat(MigrationStatus status) {
 		String id = status.migrationId();
+		if (status.state().isContracted() || status.requested() != Phase.CONTRACT) {
+			// whichever instance ran the contract, or the migration went back: the
+			// scripts' dependents hold nothing back here any more
+			this.heldBack.remove(id);
+		}
 		if (this.step.isRunningOrDone(id)) {
 			return;
 		}
