@@ -257,7 +257,9 @@ public final class BackfillWalk {
 
 	/**
 	 * Seconds left at the {@link #rate(long) rate}, counting a batch not yet committed,
-	 * or {@code null} if unknown.
+	 * or {@code null} if unknown. The rate counts at most the rows per second ceiling in
+	 * force: one set live holds the copy from the next batch, while the rate still reads
+	 * the batches before it (an ETA of 18 s read where 10 minutes were left).
 	 */
 	@Nullable Double etaSeconds(long batchRows) {
 		if (this.rowsExpected == null || this.rowsExpected <= 0) {
@@ -268,6 +270,9 @@ public final class BackfillWalk {
 			return 0.0;
 		}
 		Double rate = rate(batchRows);
+		if (rate != null && this.ceiling > 0) {
+			rate = Math.min(rate, this.ceiling);
+		}
 		return (rate != null && rate > 0) ? left / rate : null;
 	}
 

@@ -80,6 +80,10 @@ class BackfillWalkTests {
 		walk.advance("55000", 5000, 5000, 0);
 		assertThat(walk.progressLine()).doesNotContain("full pace")
 			.endsWith("; held at the ceiling of 300 rows/s (max-rows-per-second)");
+		// the rate still reads the batches before it, the time left counts the ceiling:
+		// 5,000 rows at 300 rows/s
+		assertThat(walk.rate(0)).isGreaterThan(30_000.0);
+		assertThat(walk.etaSeconds(0)).isCloseTo(5_000 / 300.0, org.assertj.core.data.Offset.offset(0.01));
 		// a ceiling above the pace the copy keeps does not hold it
 		walk.ceiling(1_000_000);
 		now.addAndGet(Duration.ofSeconds(30).toNanos());
