@@ -184,12 +184,7 @@ class BackfillPacingTests {
 	void twoMigrationsShareTheFleetsCapOnBackfillsAtOnce() {
 		createUsers("first_table", 6_000);
 		createUsers("second_table", 6_000);
-		BackfillSettings settings = BackfillSettings.builder()
-			.batchSizes(500, 100, 50_000)
-			.maxRowsPerSecond(4_000)
-			.throttleCheckInterval(Duration.ofMillis(100))
-			.vacuumEveryRows(0)
-			.build();
+		BackfillSettings settings = queueing(Duration.ofMillis(100)).maxRowsPerSecond(4_000).build();
 		MigrationDefinition first = migration("first", "first_table", Phase.BACKFILL, settings);
 		MigrationDefinition second = migration("second", "second_table", Phase.BACKFILL, settings);
 		start("capped", List.of(first, second), 1, null);
@@ -219,12 +214,7 @@ class BackfillPacingTests {
 		this.jdbc.update("INSERT INTO customers (id, email) SELECT i, 'User' || i || '@Example.COM' "
 				+ "FROM generate_series(1, ?) AS i", 40_000);
 		this.jdbc.execute("ANALYZE customers");
-		BackfillSettings emailSettings = BackfillSettings.builder()
-			.batchSizes(500, 100, 50_000)
-			.maxRowsPerSecond(4_000)
-			.throttleCheckInterval(Duration.ofMillis(100))
-			.vacuumEveryRows(0)
-			.build();
+		BackfillSettings emailSettings = queueing(Duration.ofMillis(100)).maxRowsPerSecond(4_000).build();
 		MigrationDefinition email = migration("customers-email", "customers", Phase.BACKFILL, emailSettings);
 		// the queued one looks at the queue far more often than an instance
 		// heartbeats: asking first must not be what gives the turn
@@ -232,11 +222,7 @@ class BackfillPacingTests {
 			.requestedPhase(Phase.BACKFILL)
 			.table("customers")
 			.up("email_upper", "upper(email)")
-			.backfill(BackfillSettings.builder()
-				.batchSizes(500, 100, 50_000)
-				.throttleCheckInterval(Duration.ofMillis(10))
-				.vacuumEveryRows(0)
-				.build())
+			.backfill(queueing(Duration.ofMillis(10)).build())
 			.build();
 		start("first", List.of(email), 2, null);
 		await().atMost(Duration.ofSeconds(30)).until(() -> BackfillFixtures.rowsDone(this.service, email.id()) > 0);
@@ -265,26 +251,34 @@ class BackfillPacingTests {
 	void aBackfillWaitingInTheQueueShowsNoEta() {
 		createUsers("copied_table", 40_000);
 		createUsers("queued_table", 40_000);
-		BackfillSettings slow = BackfillSettings.builder()
-			.batchSizes(500, 100, 50_000)
-			.maxRowsPerSecond(4_000)
-			.throttleCheckInterval(Duration.ofMillis(10))
-			.vacuumEveryRows(0)
-			.build();
+		BackfillSettings slow = queueing(Duration.ofMillis(10)).maxRowsPerSecond(4_000).build();
 		MigrationDefinition copied = migration("copied", "copied_table", Phase.BACKFILL, slow);
 		MigrationDefinition queued = migration("queued", "queued_table", Phase.BACKFILL, slow);
 		// one backfill at once on the database: the copied one starts and has an ETA
 		start("first", List.of(copied), 1, null);
 		await().atMost(Duration.ofSeconds(30)).until(() -> this.service.progress(copied.id()).eta() != null);
-		start("second", List.of(copied, queued), 1, null);
+		start("second", List.of(queued), 1, null);
 		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(queued.id(), copied.id()));
-		// its instance stops; the other backfill takes the database's slot first, and
-		// the copied one waits in the queue behind it
+		// its instance stops; the other backfill takes the database's slot, and the
+		// copied one, run again by a third instance, waits in the queue behind it
 		this.controllers.remove(0).stop();
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.service.progress(queued.id()).rowsDone() > 0);
+		start("third", List.of(copied), 1, null);
 		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(copied.id(), queued.id()));
 		BackfillProgress waiting = this.service.progress(copied.id());
 		assertThat(waiting.copiedAt()).isNull();
 		assertThat(waiting.eta()).as("no time left to estimate while it waits").isNull();
+	}
+
+	/**
+	 * Settings of the queue's tests: batches from 500 rows, the queue looked at every
+	 * given interval, no VACUUM.
+	 */
+	private static BackfillSettings.Builder queueing(Duration throttleCheckInterval) {
+		return BackfillSettings.builder()
+			.batchSizes(500, 100, 50_000)
+			.throttleCheckInterval(throttleCheckInterval)
+			.vacuumEveryRows(0);
 	}
 
 	private boolean pacedBy(String id, String prefix) {
