@@ -327,7 +327,8 @@ public class MigrationPlanner {
 		String how = from + ": at most max-batch-size (" + settings.maxBatchSize()
 				+ ") rows per target-batch-duration (" + settings.targetBatchDuration().toMillis() + " ms) plus pause ("
 				+ settings.pause().toMillis() + " ms)";
-		if (settings.maxRowsPerSecond() > 0 && !(rate < settings.maxRowsPerSecond())) {
+		boolean ceilingBound = settings.maxRowsPerSecond() > 0 && !(rate < settings.maxRowsPerSecond());
+		if (ceilingBound) {
 			rate = settings.maxRowsPerSecond();
 			how = from + ": max-rows-per-second (" + settings.maxRowsPerSecond() + ")";
 		}
@@ -336,12 +337,10 @@ public class MigrationPlanner {
 					how + ": no bound; set max-rows-per-second, or run the backfill on a copy to measure it");
 		}
 		Duration shortest = Duration.ofMillis(Math.round(rows * 1000 / rate));
-		String busy = (settings.maxRowsPerSecond() > 0
-				&& how.endsWith("max-rows-per-second (" + settings.maxRowsPerSecond() + ")"))
-						? ""
-						: " (beside a busy workload the copy may run as little as 2.5% of the time, up to 40 times "
-								+ "longer: about " + MigrationPlan.formatDuration(shortest.multipliedBy(40))
-								+ ", until the workload shows it bears more)";
+		String busy = ceilingBound ? ""
+				: " (beside a busy workload the copy may run as little as 2.5% of the time, up to 40 times "
+						+ "longer: about " + MigrationPlan.formatDuration(shortest.multipliedBy(40))
+						+ ", until the workload shows it bears more)";
 		return new MigrationPlan.BackfillEstimate(rows, rate, shortest,
 				how + ", which is the shortest it can take: the pacing slows the copy down while the workload "
 						+ "feels it, so the real time is longer" + busy + "; verification passes come on top");

@@ -67,11 +67,7 @@ class BackfillLiveTuningTests {
 		LiveWorkload.create(postgres, "tuned_orders", false, ROWS);
 		// paced by its settings only, so that batch sizes and pauses are exactly those
 		// declared or overridden
-		BackfillSettings declared = BackfillFixtures.settings(100, 100, 100, Duration.ofMillis(20))
-			.toBuilder()
-			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
-			.vacuumEveryRows(0)
-			.build();
+		BackfillSettings declared = pacedBySettingsOnly(100, 100, 100, Duration.ofMillis(20));
 		MigrationDefinition migration = MigrationDefinition.builder(ID)
 			.requestedPhase(Phase.BACKFILL)
 			.table("tuned_orders")
@@ -148,11 +144,7 @@ class BackfillLiveTuningTests {
 		LiveWorkload.create(postgres, "ceiled_orders", false, ROWS);
 		// paced by its settings only, batches of up to 2000 rows; the long pause after
 		// the first batch is where the change arrives, and ends
-		BackfillSettings declared = BackfillFixtures.settings(2_000, 100, 2_000, Duration.ofSeconds(30))
-			.toBuilder()
-			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
-			.vacuumEveryRows(0)
-			.build();
+		BackfillSettings declared = pacedBySettingsOnly(2_000, 100, 2_000, Duration.ofSeconds(30));
 		MigrationDefinition migration = MigrationDefinition.builder("ceiled")
 			.requestedPhase(Phase.BACKFILL)
 			.table("ceiled_orders")
@@ -191,6 +183,17 @@ class BackfillLiveTuningTests {
 		finally {
 			workload.stop();
 		}
+	}
+
+	/**
+	 * Settings the copy follows exactly: no latency budget to pace by, no VACUUM.
+	 */
+	private static BackfillSettings pacedBySettingsOnly(int initial, int min, int max, Duration pause) {
+		return BackfillFixtures.settings(initial, min, max, pause)
+			.toBuilder()
+			.maxLatencyIncrease(Double.POSITIVE_INFINITY)
+			.vacuumEveryRows(0)
+			.build();
 	}
 
 	@Test
