@@ -115,6 +115,7 @@ final class BackfillBatchLoop {
 			walk.batchSize(withinCeiling(this.settings, walk.batchSize()));
 		}
 		int failures = 0;
+		boolean waitedOnRowLock = false;
 		while (true) {
 			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
 			if (interrupted != null) {
@@ -167,6 +168,7 @@ final class BackfillBatchLoop {
 									+ "; it is retried with fewer rows (end that session if it is idle in its "
 									+ "transaction)");
 					walk.batchSize(afterFailedBatch(repository, failure, walk.batchSize(), ++failures));
+					waitedOnRowLock = true;
 					continue;
 				}
 				String spent = this.failureBudget.failed(walk.lastKey());
@@ -197,6 +199,11 @@ final class BackfillBatchLoop {
 			}
 			Duration took = Duration.ofNanos(System.nanoTime() - batchStart);
 			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
+			if (waitedOnRowLock) {
+				// the wait is over: the pace from here on is not the wait's
+				walk.rateAfresh();
+				waitedOnRowLock = false;
+			}
 			afterBatch(walk);
 			if (batch.paused()) {
 				return this.holdBack.paused(repository);

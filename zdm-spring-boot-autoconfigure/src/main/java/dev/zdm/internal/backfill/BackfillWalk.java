@@ -58,6 +58,17 @@ public final class BackfillWalk {
 	private final long runStart;
 
 	/**
+	 * When the rate started to be read: the run's start, or the end of a wait that says
+	 * nothing of the pace to come ({@link #rateAfresh()}).
+	 */
+	private long rateStart;
+
+	/**
+	 * Batches committed since {@link #rateStart}.
+	 */
+	private int rateBatches;
+
+	/**
 	 * The time and the run's rows at each batch within the rate's window, oldest first.
 	 */
 	private final ArrayDeque<long[]> marks = new ArrayDeque<>();
@@ -73,8 +84,6 @@ public final class BackfillWalk {
 	private int batchSize;
 
 	private long runRows;
-
-	private int runBatches;
 
 	private long runChanged;
 
@@ -115,6 +124,7 @@ public final class BackfillWalk {
 			LongSupplier clock) {
 		this.clock = clock;
 		this.runStart = clock.getAsLong();
+		this.rateStart = this.runStart;
 		this.rateFrom = new long[] { this.runStart, 0 };
 		this.lastLog = this.runStart;
 		this.paceChangedAt = this.runStart;
@@ -243,8 +253,8 @@ public final class BackfillWalk {
 	 */
 	@Nullable Double rate(long batchRows) {
 		long now = this.clock.getAsLong();
-		int batches = this.runBatches + ((batchRows > 0) ? 1 : 0);
-		if (now - this.runStart < MIN_RATE_SPAN.toNanos() && batches < MIN_RATE_BATCHES) {
+		int batches = this.rateBatches + ((batchRows > 0) ? 1 : 0);
+		if (now - this.rateStart < MIN_RATE_SPAN.toNanos() && batches < MIN_RATE_BATCHES) {
 			return null;
 		}
 		long windowStart = now - RATE_WINDOW.toNanos();
@@ -276,11 +286,24 @@ public final class BackfillWalk {
 		return (rate != null && rate > 0) ? left / rate : null;
 	}
 
+	/**
+	 * Read the rate afresh from now on, as at a run's start: after a wait that ended (a
+	 * batch waiting for a row another session held), whose time says nothing of the pace
+	 * to come. Read over it, the rate and the ETA stayed at the wait's for the window's
+	 * 30 seconds after it (an ETA of 36 hours where 9 minutes were left).
+	 */
+	void rateAfresh() {
+		this.rateStart = this.clock.getAsLong();
+		this.rateBatches = 0;
+		this.marks.clear();
+		this.rateFrom = new long[] { this.rateStart, this.runRows };
+	}
+
 	/** Count a committed batch. */
 	void advance(String highKey, long rows, long changed, long disagreeing) {
 		this.lastKey = highKey;
 		this.runRows += rows;
-		this.runBatches++;
+		this.rateBatches++;
 		this.runChanged += changed;
 		this.runDisagreeing += disagreeing;
 		this.changedSinceVacuum += changed;

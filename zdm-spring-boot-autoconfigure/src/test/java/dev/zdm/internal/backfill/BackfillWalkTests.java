@@ -115,6 +115,35 @@ class BackfillWalkTests {
 	}
 
 	@Test
+	void afterAWaitForARowLockTheRateAndEtaReadThePaceFromThenOnNotTheWait() {
+		AtomicLong now = new AtomicLong(1_000_000_000L);
+		BackfillWalk walk = BackfillWalk.copy("1000000", null, 0, 0, 1_000_000L, 1000, now::get);
+		// a minute at 1,000 rows a second
+		for (int second = 1; second <= 60; second++) {
+			now.addAndGet(Duration.ofSeconds(1).toNanos());
+			walk.advance(String.valueOf(second * 1_000), 1_000, 1_000, 0);
+		}
+		// then a batch waits 90 s for a row another session holds, and goes through
+		now.addAndGet(Duration.ofSeconds(90).toNanos());
+		walk.advance("61000", 1_000, 1_000, 0);
+		walk.rateAfresh();
+		// read over the wait, the rate would be 1,000 rows in 91 s and the ETA over 14
+		// hours, for the window's 30 s: it waits as after a resume instead
+		assertThat(walk.rate(0)).isNull();
+		assertThat(walk.etaSeconds(0)).isNull();
+		now.addAndGet(Duration.ofSeconds(1).toNanos());
+		walk.advance("62000", 1_000, 1_000, 0);
+		assertThat(walk.rate(0)).isNull();
+		for (int second = 2; second <= 6; second++) {
+			now.addAndGet(Duration.ofSeconds(1).toNanos());
+			walk.advance(String.valueOf(61_000 + second * 1_000), 1_000, 1_000, 0);
+		}
+		assertThat(walk.rate(0)).isCloseTo(1_000, within(1.0));
+		assertThat(walk.etaSeconds(0)).isCloseTo((1_000_000 - 67_000) / 1_000.0, within(1.0));
+		assertThat(walk.progressLine()).contains(" at 1000 rows/s, ETA PT15M33S,");
+	}
+
+	@Test
 	void rateAndEtaFollowThePaceOfTheLastThirtySecondsNotTheRunsAverage() {
 		AtomicLong now = new AtomicLong(1_000_000_000L);
 		BackfillWalk walk = BackfillWalk.copy("1000000", null, 0, 0, 1_000_000L, 1000, now::get);
