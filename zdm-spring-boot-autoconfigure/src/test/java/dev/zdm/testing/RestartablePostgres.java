@@ -19,6 +19,13 @@ import dev.zdm.test.EmbeddedPostgresServer;
  */
 public final class RestartablePostgres {
 
+	/**
+	 * The resource lock of the test classes that restart a server of their own: they run
+	 * beside other classes, but one at a time, so that none takes the port another's
+	 * server left for its restart.
+	 */
+	public static final String LOCK = "restartable-postgres";
+
 	private RestartablePostgres() {
 	}
 

@@ -10,7 +10,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.api.parallel.Isolated;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -37,7 +37,7 @@ import static org.awaitility.Awaitility.await;
  * failing it; against a PostgreSQL server of its own, stopped and started again, so that
  * the outage affects no other test.
  */
-@Isolated
+@ResourceLock(RestartablePostgres.LOCK)
 class ZdmEndpointDatabaseDownTests {
 
 	@TempDir

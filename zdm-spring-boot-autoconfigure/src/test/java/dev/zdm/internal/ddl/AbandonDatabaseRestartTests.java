@@ -11,7 +11,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.api.parallel.Isolated;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import org.springframework.core.io.DefaultResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -41,7 +41,7 @@ import static org.awaitility.Awaitility.await;
  * lock, with part of the drops applied. Uses a PostgreSQL server of its own, so that the
  * restart affects no other test.
  */
-@Isolated
+@ResourceLock(RestartablePostgres.LOCK)
 class AbandonDatabaseRestartTests {
 
 	private static final String ID = "restart-abandon";
