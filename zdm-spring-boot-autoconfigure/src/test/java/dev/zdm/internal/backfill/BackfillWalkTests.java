@@ -117,12 +117,7 @@ class BackfillWalkTests {
 	@Test
 	void afterAWaitForARowLockTheRateAndEtaReadThePaceFromThenOnNotTheWait() {
 		AtomicLong now = new AtomicLong(1_000_000_000L);
-		BackfillWalk walk = BackfillWalk.copy("1000000", null, 0, 0, 1_000_000L, 1000, now::get);
-		// a minute at 1,000 rows a second
-		for (int second = 1; second <= 60; second++) {
-			now.addAndGet(Duration.ofSeconds(1).toNanos());
-			walk.advance(String.valueOf(second * 1_000), 1_000, 1_000, 0);
-		}
+		BackfillWalk walk = aMinuteOfTheCopyAt(1_000, now);
 		// then a batch waits 90 s for a row another session holds, and goes through
 		now.addAndGet(Duration.ofSeconds(90).toNanos());
 		walk.advance("61000", 1_000, 1_000, 0);
@@ -146,12 +141,8 @@ class BackfillWalkTests {
 	@Test
 	void rateAndEtaFollowThePaceOfTheLastThirtySecondsNotTheRunsAverage() {
 		AtomicLong now = new AtomicLong(1_000_000_000L);
-		BackfillWalk walk = BackfillWalk.copy("1000000", null, 0, 0, 1_000_000L, 1000, now::get);
-		// a minute at full pace, 10,000 rows a second
-		for (int second = 1; second <= 60; second++) {
-			now.addAndGet(Duration.ofSeconds(1).toNanos());
-			walk.advance(String.valueOf(second * 10_000), 10_000, 10_000, 0);
-		}
+		// a minute at full pace
+		BackfillWalk walk = aMinuteOfTheCopyAt(10_000, now);
 		assertThat(walk.rate(0)).isCloseTo(10_000, within(1.0));
 		// then a workload appears and the copy backs off to 100 rows a second
 		for (int second = 61; second <= 120; second++) {
@@ -202,6 +193,18 @@ class BackfillWalkTests {
 		walk.advance("400", 100, 100, 0);
 		assertThat(walk.progressLine()).endsWith("; paced by rows-per-second: at most 10 rows/s "
 				+ "(max-rows-per-second); batches of 10 rows, 1000 ms pause");
+	}
+
+	/**
+	 * A copy of 1,000,000 rows that walked a minute at a pace, one batch a second.
+	 */
+	private static BackfillWalk aMinuteOfTheCopyAt(int rowsPerSecond, AtomicLong now) {
+		BackfillWalk walk = BackfillWalk.copy("1000000", null, 0, 0, 1_000_000L, 1000, now::get);
+		for (int second = 1; second <= 60; second++) {
+			now.addAndGet(Duration.ofSeconds(1).toNanos());
+			walk.advance(String.valueOf(second * rowsPerSecond), rowsPerSecond, rowsPerSecond, 0);
+		}
+		return walk;
 	}
 
 }
