@@ -115,9 +115,9 @@ final class BackfillBatchLoop {
 			walk.batchSize(withinCeiling(this.settings, walk.batchSize()));
 		}
 		int failures = 0;
-		boolean waitedOnRowLock = false;
+		long rowLockWaitSince = 0;
 		while (true) {
-			Outcome interrupted = this.holdBack.beforeBatch(repository, walk.verifying());
+			Outcome interrupted = this.holdBack.beforeBatch(repository, walk);
 			if (interrupted != null) {
 				return interrupted;
 			}
@@ -162,13 +162,15 @@ final class BackfillBatchLoop {
 							+ "; the backfill waits for it, not counted as a failed batch";
 					// and say so where the pace's reason is read, until the next batch
 					// that goes through says what paces it then
-					repository.setState(this.migration.id(),
+					repository.waitsForRowLock(this.migration.id(),
 							walk.verifying() ? BackfillState.VERIFYING : BackfillState.RUNNING,
 							"row-lock: a batch waits for a row another session holds locked" + holders
 									+ "; it is retried with fewer rows (end that session if it is idle in its "
 									+ "transaction)");
 					walk.batchSize(afterFailedBatch(repository, failure, walk.batchSize(), ++failures));
-					waitedOnRowLock = true;
+					if (rowLockWaitSince == 0) {
+						rowLockWaitSince = batchStart;
+					}
 					continue;
 				}
 				String spent = this.failureBudget.failed(walk.lastKey());
@@ -199,10 +201,9 @@ final class BackfillBatchLoop {
 			}
 			Duration took = Duration.ofNanos(System.nanoTime() - batchStart);
 			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
-			if (waitedOnRowLock) {
-				// the wait is over: the pace from here on is not the wait's
-				walk.rateAfresh();
-				waitedOnRowLock = false;
+			if (rowLockWaitSince != 0) {
+				walk.heldBack(Duration.ofNanos(System.nanoTime() - rowLockWaitSince));
+				rowLockWaitSince = 0;
 			}
 			afterBatch(walk);
 			if (batch.paused()) {

@@ -115,12 +115,14 @@ public final class BackfillHoldBack {
 	/**
 	 * Stop, pause or hold back before a batch as asked.
 	 * @param repository the run's repository
-	 * @param verifying whether the batch is a verification's
+	 * @param walk the walk the batch is of, told how long it was held back
 	 * @return the outcome if the run must end, {@code null} to run the batch
 	 */
-	@Nullable Outcome beforeBatch(BackfillRepository repository, boolean verifying) {
+	@Nullable Outcome beforeBatch(BackfillRepository repository, BackfillWalk walk) {
 		String id = this.migration.id();
+		boolean verifying = walk.verifying();
 		boolean throttled = false;
+		long holdStart = 0;
 		@Nullable ThrottleReason heldBackFor = null;
 		long heldBackSince = 0;
 		while (true) {
@@ -136,6 +138,7 @@ public final class BackfillHoldBack {
 			if (holdBack == null) {
 				if (throttled) {
 					logger.info("zdm: migration '" + id + "': backfill goes on");
+					walk.heldBack(Duration.ofNanos(now - holdStart));
 				}
 				return null;
 			}
@@ -143,6 +146,7 @@ public final class BackfillHoldBack {
 			if (!throttled) {
 				logger.info("zdm: migration '" + id + "': backfill holds back: " + reason);
 				throttled = true;
+				holdStart = now;
 			}
 			if (holdBack.reason() != heldBackFor) {
 				this.listener.holdsBack(this.migration, holdBack.reason());

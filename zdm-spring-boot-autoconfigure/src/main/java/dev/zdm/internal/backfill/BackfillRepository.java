@@ -352,10 +352,24 @@ public class BackfillRepository {
 	}
 
 	boolean setState(String migrationId, BackfillState state, @Nullable String reason) {
-		// a paused walk, or one waiting in the queue for a slot, has no time left to
-		// estimate until it runs again: the last run's ETA would stand still meanwhile
-		boolean stopped = state == BackfillState.PAUSED
-				|| (state == BackfillState.THROTTLED && reason != null && reason.startsWith(BackfillHoldBack.QUEUED));
+		// a paused walk, or one held back (by a load check, or in the queue for a slot),
+		// has no time left to estimate until it runs again: the last run's ETA would
+		// stand still meanwhile
+		return setState(migrationId, state, reason, state == BackfillState.PAUSED || state == BackfillState.THROTTLED);
+	}
+
+	/**
+	 * Say that a batch waits for a row another session holds: no time left to estimate
+	 * until it goes through.
+	 * @param migrationId the migration
+	 * @param state the walk's state, running or verifying
+	 * @param reason the reason, naming the likely holder
+	 */
+	void waitsForRowLock(String migrationId, BackfillState state, String reason) {
+		setState(migrationId, state, reason, true);
+	}
+
+	private boolean setState(String migrationId, BackfillState state, @Nullable String reason, boolean stopped) {
 		List<Boolean> asked = this.jdbcTemplate.query(this.tables.qualify(SET_STATE), (rs, row) -> rs.getBoolean(1),
 				state.value(), reason, stopped, stopped, state == BackfillState.VERIFIED,
 				state == BackfillState.VERIFIED, migrationId);

@@ -166,8 +166,19 @@ public final class BackfillWalk {
 	 */
 	static BackfillWalk verification(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsChecked,
 			@Nullable Long rowsToCheck, long rowsDisagreeing, long rowsRepaired, int batchSize) {
-		return new BackfillWalk(pass, upperBound, lastKey, rowsChecked, rowsToCheck, rowsDisagreeing, rowsRepaired,
+		return verification(pass, upperBound, lastKey, rowsChecked, rowsToCheck, rowsDisagreeing, rowsRepaired,
 				batchSize, System::nanoTime);
+	}
+
+	/**
+	 * Return a verification pass, from its checkpoint or from the start, timed by a
+	 * clock.
+	 * @param clock the time in nanoseconds, as {@link System#nanoTime()}
+	 */
+	static BackfillWalk verification(int pass, @Nullable String upperBound, @Nullable String lastKey, long rowsChecked,
+			@Nullable Long rowsToCheck, long rowsDisagreeing, long rowsRepaired, int batchSize, LongSupplier clock) {
+		return new BackfillWalk(pass, upperBound, lastKey, rowsChecked, rowsToCheck, rowsDisagreeing, rowsRepaired,
+				batchSize, clock);
 	}
 
 	boolean verifying() {
@@ -211,11 +222,12 @@ public final class BackfillWalk {
 	}
 
 	/**
-	 * Say which rows per second ceiling is in force from the next batch on.
+	 * Say which rows per second ceiling is in force from the next batch on. It holds the
+	 * copy only: a verification pass, not held to it, estimates its time at its own rate.
 	 * @param maxRowsPerSecond the ceiling, 0 for none
 	 */
 	void ceiling(long maxRowsPerSecond) {
-		this.ceiling = maxRowsPerSecond;
+		this.ceiling = this.verifying ? 0 : maxRowsPerSecond;
 	}
 
 	void batchSize(int batchSize) {
@@ -287,12 +299,22 @@ public final class BackfillWalk {
 	}
 
 	/**
-	 * Read the rate afresh from now on, as at a run's start: after a wait that ended (a
-	 * batch waiting for a row another session held), whose time says nothing of the pace
-	 * to come. Read over it, the rate and the ETA stayed at the wait's for the window's
-	 * 30 seconds after it (an ETA of 36 hours where 9 minutes were left).
+	 * Say that the walk goes on after it was held back entirely for a time: by a load
+	 * check, or while a batch waited for a row another session held. After a hold of at
+	 * least {@link #MIN_RATE_SPAN}, the rate is read afresh from now on, as at a run's
+	 * start: the hold says nothing of the pace to come, and read over it the rate and the
+	 * ETA stayed at the hold's for the window's 30 seconds after it (an ETA of 20 hours
+	 * where 2 minutes were left). Shorter holds, as frequent as the batches, are the
+	 * pace.
+	 * @param held how long the walk was held back
 	 */
-	void rateAfresh() {
+	void heldBack(Duration held) {
+		if (held.compareTo(MIN_RATE_SPAN) >= 0) {
+			rateAfresh();
+		}
+	}
+
+	private void rateAfresh() {
 		this.rateStart = this.clock.getAsLong();
 		this.rateBatches = 0;
 		this.marks.clear();

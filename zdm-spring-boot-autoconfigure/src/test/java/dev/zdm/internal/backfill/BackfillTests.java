@@ -184,6 +184,7 @@ class BackfillTests {
 			.build();
 		start("lock-a", migration("lock", "locked_users", Phase.BACKFILL, settings));
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("lock") > 1000);
+		await().atMost(Duration.ofSeconds(10)).until(() -> this.service.progress("lock").eta() != null);
 		try (Connection holder = postgres.database().newConnection();
 				Connection waiter1 = postgres.database().newConnection();
 				Connection waiter2 = postgres.database().newConnection()) {
@@ -202,6 +203,9 @@ class BackfillTests {
 			assertThat(progress.rowsDone()).isEqualTo(held);
 			assertThat(progress.state()).isEqualTo(BackfillState.THROTTLED);
 			assertThat(progress.throttleReason()).contains("sessions wait for a lock on public.locked_users");
+			// held back, the copy has no time left to estimate: its last one would stand
+			// still meanwhile
+			assertThat(progress.eta()).as("ETA while held back").isNull();
 			holder.rollback();
 			first.join();
 			second.join();

@@ -118,11 +118,16 @@ class BackfillWalkTests {
 	void afterAWaitForARowLockTheRateAndEtaReadThePaceFromThenOnNotTheWait() {
 		AtomicLong now = new AtomicLong(1_000_000_000L);
 		BackfillWalk walk = aMinuteOfTheCopyAt(1_000, now);
+		// held back for 3 s, about as long as a few batches and their pauses: the hold is
+		// part of the pace, and the rate reads it
+		now.addAndGet(Duration.ofSeconds(3).toNanos());
+		walk.heldBack(Duration.ofSeconds(3));
+		assertThat(walk.rate(0)).isCloseTo(27_000 / 30.0, within(1.0));
 		// then a batch waits 90 s for a row another session holds, and goes through
 		now.addAndGet(Duration.ofSeconds(90).toNanos());
 		walk.advance("61000", 1_000, 1_000, 0);
-		walk.rateAfresh();
-		// read over the wait, the rate would be 1,000 rows in 91 s and the ETA over 14
+		walk.heldBack(Duration.ofSeconds(90));
+		// read over the wait, the rate would be 1,000 rows in 93 s and the ETA over 14
 		// hours, for the window's 30 s: it waits as after a resume instead
 		assertThat(walk.rate(0)).isNull();
 		assertThat(walk.etaSeconds(0)).isNull();
@@ -136,6 +141,19 @@ class BackfillWalkTests {
 		assertThat(walk.rate(0)).isCloseTo(1_000, within(1.0));
 		assertThat(walk.etaSeconds(0)).isCloseTo((1_000_000 - 67_000) / 1_000.0, within(1.0));
 		assertThat(walk.progressLine()).contains(" at 1000 rows/s, ETA PT15M33S,");
+	}
+
+	@Test
+	void aVerificationPassIsNotHeldToTheCopysCeilingNorIsItsEta() {
+		AtomicLong now = new AtomicLong(1_000_000_000L);
+		BackfillWalk timed = BackfillWalk.verification(1, "1000000", null, 0, 1_000_000L, 0, 0, 1000, now::get);
+		timed.ceiling(2_000);
+		for (int second = 1; second <= 10; second++) {
+			now.addAndGet(Duration.ofSeconds(1).toNanos());
+			timed.advance(String.valueOf(second * 40_000), 40_000, 0, 0);
+		}
+		// at 40,000 rows a second, 600,000 rows left: 15 s, not the 300 s of the ceiling
+		assertThat(timed.etaSeconds(0)).isCloseTo(15.0, within(0.1));
 	}
 
 	@Test
