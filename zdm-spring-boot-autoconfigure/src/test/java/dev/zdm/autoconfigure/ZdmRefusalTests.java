@@ -52,7 +52,11 @@ class ZdmRefusalTests {
 		postgres.jdbc()
 			.execute("CREATE FUNCTION latest_payload(text) RETURNS text LANGUAGE sql "
 					+ "AS 'SELECT max(payload) FROM events'");
+		postgres.jdbc()
+			.execute("CREATE TABLE posts (id bigint PRIMARY KEY, body text, "
+					+ "body_len int GENERATED ALWAYS AS (length(body)) STORED)");
 		script("add-email-address", "V1__add_email_address.sql", "ALTER TABLE users ADD COLUMN email_address text;");
+		script("add-body-size", "V1__add_body_size.sql", "ALTER TABLE posts ADD COLUMN body_size int;");
 		script("add-other", "V1__add_other.sql", "ALTER TABLE users ADD COLUMN other text;");
 		script("index-a", "V1__index_a.sql",
 				"ALTER TABLE users ADD COLUMN a text;\nCREATE INDEX CONCURRENTLY users_lookup ON users (email);");
@@ -75,6 +79,29 @@ class ZdmRefusalTests {
 				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)||now()::text",
 						"zdm.migrations.m.expand=" + location("add-email-address")),
 				"it calls now() (stable)", "compute the value in the application");
+	}
+
+	// PostgreSQL computes a stored generated column after the BEFORE triggers: the sync
+	// trigger would read it as NULL (a new user's new column was NULL on every insert and
+	// update, while the backfill's copy verified)
+	@Test
+	void upReadingAGeneratedColumn() {
+		assertRefused(
+				List.of("zdm.migrations.m.table=posts", "zdm.migrations.m.up.body_size=body_len * 2",
+						"zdm.migrations.m.expand=" + location("add-body-size")),
+				"up.body_size = \"body_len * 2\" reads generated column 'body_len' of table 'public.posts' "
+						+ "(GENERATED ALWAYS AS (length(body)) STORED): PostgreSQL computes a generated column after "
+						+ "the BEFORE triggers",
+				"in place of body_len, (length(body))");
+	}
+
+	@Test
+	void downWritingAGeneratedColumn() {
+		assertRefused(List.of("zdm.migrations.m.table=posts", "zdm.migrations.m.up.body_size=length(body)",
+				"zdm.migrations.m.down.body_len=body_size", "zdm.migrations.m.expand=" + location("add-body-size")),
+				"column 'body_len' (zdm.migrations.m.down) is a generated column of table 'public.posts' (GENERATED "
+						+ "ALWAYS AS (length(body)) STORED)",
+				"Remove zdm.migrations.m.down.body_len");
 	}
 
 	@Test

@@ -63,6 +63,16 @@ public class DatabaseCatalog {
 			ORDER BY a.attnum
 			""";
 
+	private static final String GENERATED_COLUMNS = """
+			/* zdm */ SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS expression
+			FROM pg_attribute a
+			  JOIN pg_class c ON c.oid = a.attrelid
+			  JOIN pg_namespace n ON n.oid = c.relnamespace
+			  JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+			WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
+			ORDER BY a.attnum
+			""";
+
 	private static final String NULLABLE_COLUMNS = """
 			/* zdm */ SELECT a.attname
 			FROM pg_attribute a
@@ -176,6 +186,19 @@ public class DatabaseCatalog {
 		Map<String, String> columns = new LinkedHashMap<>();
 		this.jdbcTemplate.query(COLUMNS, (rs) -> {
 			columns.put(rs.getString("attname"), rs.getString("type"));
+		}, schemaOf(table), table.table().name());
+		return columns;
+	}
+
+	/**
+	 * Return a table's generated columns ({@code GENERATED ALWAYS AS (...) STORED}).
+	 * @param table a table qualified with its schema
+	 * @return column name to the expression it is generated from, in column order
+	 */
+	public Map<String, String> generatedColumns(TableName table) {
+		Map<String, String> columns = new LinkedHashMap<>();
+		this.jdbcTemplate.query(GENERATED_COLUMNS, (rs) -> {
+			columns.put(rs.getString("attname"), rs.getString("expression"));
 		}, schemaOf(table), table.table().name());
 		return columns;
 	}
@@ -322,8 +345,11 @@ public class DatabaseCatalog {
 				connection.setAutoCommit(false);
 				try (Statement statement = connection.createStatement()) {
 					statement.execute(SET_LOCK_TIMEOUT);
+					// with its generated columns, which PostgreSQL then refuses to read
+					// in
+					// the generated column below: a BEFORE trigger reads them as NULL
 					statement.execute("/* zdm */ CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted()
-							+ ") ON COMMIT DROP");
+							+ " INCLUDING GENERATED) ON COMMIT DROP");
 					for (Map.Entry<String, String> column : addedColumns.entrySet()) {
 						statement.execute("/* zdm */ ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN IF NOT EXISTS "
 								+ new SqlIdentifier(column.getKey()).quoted() + " " + column.getValue());

@@ -26,6 +26,9 @@ public class MigrationValidator {
 	// PostgreSQL's message for a column the expression names and the table has not
 	private static final Pattern MISSING_COLUMN = Pattern.compile("column \"([^\"]+)\" does not exist");
 
+	private static final Pattern GENERATED_COLUMN_READ = Pattern
+		.compile("cannot use generated column \"([^\"]+)\" in column generation expression");
+
 	private final DatabaseCatalog catalog;
 
 	/**
@@ -67,8 +70,10 @@ public class MigrationValidator {
 		Map<String, String> columns = this.catalog.columns(table);
 		List<SqlIdentifier> key = resolveKey(migration, table, columns);
 		if (!contracted) {
+			Map<String, String> generated = this.catalog.generatedColumns(table);
 			for (SqlIdentifier oldColumn : migration.down().keySet()) {
 				requireColumn(id, table, columns, oldColumn, "down", "an old column");
+				refuseGeneratedColumnWritten(id, table, generated, oldColumn, "down");
 			}
 			for (Map.Entry<SqlIdentifier, String> up : migration.up().entrySet()) {
 				checkExpression(id, table, "up." + up.getKey(), up.getValue());
@@ -150,6 +155,8 @@ public class MigrationValidator {
 					down.getValue());
 			if (check.problem() != null && !check.undefinedColumn()) {
 				refuseMissingPrivilege(id, "down." + down.getKey(), down.getValue(), check.problem());
+				refuseGeneratedColumnRead(id, migration.table(), "down." + down.getKey(), down.getValue(),
+						check.problem());
 				throw notDeterministic(id, "down." + down.getKey(), down.getValue(), check.problem());
 			}
 		}
@@ -211,7 +218,9 @@ public class MigrationValidator {
 			validated = migration.toBuilder().targetTable(newTable).build();
 		}
 		Map<String, String> columns = this.catalog.columns(newTable);
+		Map<String, String> generated = contracted ? Map.of() : this.catalog.generatedColumns(newTable);
 		for (SqlIdentifier newColumn : migration.up().keySet()) {
+			refuseGeneratedColumnWritten(id, newTable, generated, newColumn, "up");
 			if (!columns.containsKey(newColumn.name())) {
 				throw new ZdmConfigurationException(id,
 						"new column '" + newColumn + "' (zdm.migrations." + id + ".up) does not exist in table '"
@@ -396,8 +405,56 @@ public class MigrationValidator {
 		String problem = this.catalog.checkDeterministic(table, expression);
 		if (problem != null) {
 			refuseMissingPrivilege(id, property, expression, problem);
+			refuseGeneratedColumnRead(id, table, property, expression, problem);
 			throw notDeterministic(id, property, expression, problem);
 		}
+	}
+
+	/**
+	 * Refuse an expression that reads a stored generated column: PostgreSQL computes it
+	 * after the BEFORE triggers, so the sync trigger would read NULL and write NULL on
+	 * every insert and update, while the backfill copied the right values. Said with the
+	 * expression the column is generated from, to write instead.
+	 */
+	private void refuseGeneratedColumnRead(String id, TableName table, String property, String expression,
+			String problem) {
+		Matcher read = GENERATED_COLUMN_READ.matcher(problem);
+		if (!read.find()) {
+			return;
+		}
+		String column = read.group(1);
+		String generatedFrom = this.catalog.generatedColumns(table).get(column);
+		throw new ZdmConfigurationException(id,
+				"expression zdm.migrations." + id + "." + property + " = \"" + expression
+						+ "\" reads generated column '" + column + "' of table '" + table + "'"
+						+ ((generatedFrom != null) ? " (GENERATED ALWAYS AS (" + generatedFrom + ") STORED)" : "")
+						+ ": PostgreSQL computes a generated column after the BEFORE triggers, so zdm's sync trigger "
+						+ "would read it as NULL and write NULL on every insert and update",
+				"Write the expression over the columns '" + column + "' is generated from"
+						+ ((generatedFrom != null)
+								? ", as its definition does: in place of " + column + ", (" + generatedFrom + ")" : "")
+						+ ". Nothing has run.");
+	}
+
+	/**
+	 * Refuse a generated column as a column zdm writes (an old column of {@code down}, a
+	 * new one of {@code up}): PostgreSQL computes it, and ignores what a trigger writes.
+	 */
+	private static void refuseGeneratedColumnWritten(String id, TableName table, Map<String, String> generated,
+			SqlIdentifier column, String property) {
+		String generatedFrom = generated.get(column.name());
+		if (generatedFrom == null) {
+			return;
+		}
+		throw new ZdmConfigurationException(id,
+				"column '" + column + "' (zdm.migrations." + id + "." + property + ") is a generated column of table '"
+						+ table + "' (GENERATED ALWAYS AS (" + generatedFrom + ") STORED): PostgreSQL computes it, "
+						+ "and ignores what zdm's sync trigger and backfill would write into it",
+				"Remove zdm.migrations." + id + "." + property + "." + column + ": PostgreSQL keeps the column up to "
+						+ "date from the columns it is generated from"
+						+ ("up".equals(property) ? "; if the new column must hold values of its own, add it as a "
+								+ "plain column in the expand script" : "")
+						+ ". Nothing has run.");
 	}
 
 	/**

@@ -97,6 +97,22 @@ class DatabaseCatalogTests {
 	}
 
 	@Test
+	void readsGeneratedColumnsAndRefusesAnExpressionThatReadsOne() {
+		postgres.jdbc()
+			.execute("CREATE TABLE posts (id bigint PRIMARY KEY, body text, "
+					+ "body_len int GENERATED ALWAYS AS (length(body)) STORED)");
+		TableName posts = TableName.parse("public.posts");
+		assertThat(catalog.generatedColumns(posts))
+			.containsExactly(org.assertj.core.api.Assertions.entry("body_len", "length(body)"));
+		assertThat(catalog.generatedColumns(TableName.parse("public.users"))).isEmpty();
+		// a BEFORE trigger reads a generated column as NULL: the check sees it as
+		// PostgreSQL's own generated columns do
+		assertThat(catalog.checkDeterministic(posts, "body_len + 1"))
+			.contains("cannot use generated column \"body_len\"");
+		assertThat(catalog.checkDeterministic(posts, "length(body) + 1")).isNull();
+	}
+
+	@Test
 	void checksExpressionsWithoutRunningThem() {
 		TableName users = TableName.parse("public.users");
 		assertThat(catalog.checkExpression(users, "lower(email)")).isNull();
