@@ -267,7 +267,9 @@ public class DatabaseCatalog {
 	 * copy of the table, which PostgreSQL accepts only for expressions over the row's own
 	 * columns with immutable functions, operators and casts, and without subqueries,
 	 * aggregates, window or set-returning functions. The copy is made in a transaction
-	 * that is rolled back; the table itself is only read, under a short lock timeout.
+	 * that is rolled back; the table itself is only read, under a short lock timeout. The
+	 * row is read as zdm's sync trigger reads it, before PostgreSQL computes its stored
+	 * generated columns: an expression that reads one is refused.
 	 * @param table the table whose row the expression reads, qualified with its schema
 	 * @param expression the expression
 	 * @return what makes it not deterministic, naming the offending part where PostgreSQL
@@ -275,6 +277,20 @@ public class DatabaseCatalog {
 	 */
 	public @Nullable String checkDeterministic(TableName table, String expression) {
 		return checkDeterministic(table, Map.of(), expression).problem();
+	}
+
+	/**
+	 * Check that an SQL expression is a deterministic function of one row of a table as
+	 * {@link #checkDeterministic(TableName, String)} does, the row read as it is stored,
+	 * or as the sync trigger reads it.
+	 * @param table the table whose row the expression reads, qualified with its schema
+	 * @param expression the expression
+	 * @param asTheTriggerReadsIt whether a read of a stored generated column is refused:
+	 * the sync trigger, a {@code BEFORE} trigger, reads one as {@code NULL}
+	 * @return what makes it not deterministic, or {@code null} if it is deterministic
+	 */
+	public @Nullable String checkDeterministic(TableName table, String expression, boolean asTheTriggerReadsIt) {
+		return checkDeterministic(table, Map.of(), expression, asTheTriggerReadsIt).problem();
 	}
 
 	/**
@@ -288,12 +304,28 @@ public class DatabaseCatalog {
 	 * @see #checkDeterministic(TableName, String)
 	 */
 	public ExpressionCheck checkDeterministic(TableName table, Map<String, String> addedColumns, String expression) {
+		return checkDeterministic(table, addedColumns, expression, true);
+	}
+
+	/**
+	 * Check that an SQL expression is a deterministic function of one row of a table that
+	 * has, beside its own columns, the given columns, the row read as it is stored, or as
+	 * the sync trigger reads it.
+	 * @param table the table whose row the expression reads, qualified with its schema
+	 * @param addedColumns columns to add to the copy of the table, name to SQL type
+	 * @param expression the expression
+	 * @param asTheTriggerReadsIt whether a read of a stored generated column is refused
+	 * @return the result of the check
+	 * @see #checkDeterministic(TableName, String, boolean)
+	 */
+	public ExpressionCheck checkDeterministic(TableName table, Map<String, String> addedColumns, String expression,
+			boolean asTheTriggerReadsIt) {
 		String lexicalProblem = SqlExpressions.lexicalProblem(expression);
 		if (lexicalProblem != null) {
 			return new ExpressionCheck(lexicalProblem, false);
 		}
 		return whileLocked(table, () -> {
-			ExpressionCheck check = tryAsGeneratedColumn(table, addedColumns, expression);
+			ExpressionCheck check = tryAsGeneratedColumn(table, addedColumns, expression, asTheTriggerReadsIt);
 			if (check.problem() != null && check.notImmutable()) {
 				return new ExpressionCheck(check.problem() + notImmutableFunctions(expression), true);
 			}
@@ -336,8 +368,8 @@ public class DatabaseCatalog {
 
 	}
 
-	private ExpressionCheck tryAsGeneratedColumn(TableName table, Map<String, String> addedColumns, String expression)
-			throws LockNotAvailableException {
+	private ExpressionCheck tryAsGeneratedColumn(TableName table, Map<String, String> addedColumns, String expression,
+			boolean withGeneratedColumns) throws LockNotAvailableException {
 		Connection connection = DataSourceUtils.getConnection(this.dataSource);
 		try {
 			boolean autoCommit = connection.getAutoCommit();
@@ -346,10 +378,10 @@ public class DatabaseCatalog {
 				try (Statement statement = connection.createStatement()) {
 					statement.execute(SET_LOCK_TIMEOUT);
 					// with its generated columns, which PostgreSQL then refuses to read
-					// in
-					// the generated column below: a BEFORE trigger reads them as NULL
+					// in the generated column below, as a BEFORE trigger reads them as
+					// NULL
 					statement.execute("/* zdm */ CREATE TEMPORARY TABLE zdm_expression_check (LIKE " + table.quoted()
-							+ " INCLUDING GENERATED) ON COMMIT DROP");
+							+ (withGeneratedColumns ? " INCLUDING GENERATED" : "") + ") ON COMMIT DROP");
 					for (Map.Entry<String, String> column : addedColumns.entrySet()) {
 						statement.execute("/* zdm */ ALTER TABLE pg_temp.zdm_expression_check ADD COLUMN IF NOT EXISTS "
 								+ new SqlIdentifier(column.getKey()).quoted() + " " + column.getValue());

@@ -14,6 +14,7 @@ import org.jspecify.annotations.Nullable;
 
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.TableName;
 import dev.zdm.migration.ZdmConfigurationException;
 
@@ -77,7 +78,7 @@ public class MigrationValidator {
 			}
 			for (Map.Entry<SqlIdentifier, String> up : migration.up().entrySet()) {
 				checkExpression(id, table, "up." + up.getKey(), up.getValue());
-				checkDeterministic(id, table, "up." + up.getKey(), up.getValue());
+				checkDeterministic(id, table, "up." + up.getKey(), up.getValue(), migration.sync());
 			}
 		}
 		for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
@@ -152,7 +153,7 @@ public class MigrationValidator {
 		});
 		for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
 			DatabaseCatalog.ExpressionCheck check = this.catalog.checkDeterministic(migration.table(), added,
-					down.getValue());
+					down.getValue(), migration.sync() == SyncMode.TRIGGER);
 			if (check.problem() != null && !check.undefinedColumn()) {
 				refuseMissingPrivilege(id, "down." + down.getKey(), down.getValue(), check.problem());
 				refuseGeneratedColumnRead(id, migration.table(), "down." + down.getKey(), down.getValue(),
@@ -232,7 +233,7 @@ public class MigrationValidator {
 		if (!contracted) {
 			for (Map.Entry<SqlIdentifier, String> down : migration.down().entrySet()) {
 				checkExpression(id, newTable, "down." + down.getKey(), down.getValue());
-				checkDeterministic(id, newTable, "down." + down.getKey(), down.getValue());
+				checkDeterministic(id, newTable, "down." + down.getKey(), down.getValue(), migration.sync());
 			}
 		}
 		return validated;
@@ -401,8 +402,10 @@ public class MigrationValidator {
 		throw invalidExpression(id, property, expression, problem);
 	}
 
-	private void checkDeterministic(String id, TableName table, String property, String expression) {
-		String problem = this.catalog.checkDeterministic(table, expression);
+	// the sync trigger reads the row before PostgreSQL computes its generated columns;
+	// the application and the repositories write values the backfill reads as stored
+	private void checkDeterministic(String id, TableName table, String property, String expression, SyncMode sync) {
+		String problem = this.catalog.checkDeterministic(table, expression, sync == SyncMode.TRIGGER);
 		if (problem != null) {
 			refuseMissingPrivilege(id, property, expression, problem);
 			refuseGeneratedColumnRead(id, table, property, expression, problem);
