@@ -178,13 +178,15 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				+ ")";
 		String reason = "contract held back: the final check found " + disagreeing[0] + " of " + checked
 				+ " keys disagreeing between " + sides(migration) + " with every live instance at contract, which "
-				+ "only a writer outside the application can cause (writing one side only, or both with values "
-				+ "that do not agree, or past the sync trigger). "
+				+ "only something outside the application can cause: a writer writing one side only, or both "
+				+ "with values that do not agree, or past the sync trigger; or rows that came in without passing "
+				+ "through it (a partition attached since the verification, a load with triggers disabled by "
+				+ "session_replication_role = replica). "
 				+ (writers.isEmpty()
-						? "No session was writing the tables at the moment of the check: the writer has finished, "
+						? "No session was writing the tables at the moment of the check: a writer has finished, "
 								+ "or it connects for each write and was between two (a script or job looping over "
 								+ "psql does); find it in the database's log (log_connections, log_statement) or "
-								+ "among the jobs that run, and stop it. "
+								+ "among the jobs that run, and stop it, unless the rows came in as above. "
 						: "Find it in writers and stop it. ")
 				+ "If it wrote the old side, the contract would drop its writes: keep them by applying the "
 				+ "old side with POST /actuator/zdm/" + id + "/contract/apply-old and a reason (it re-checks, and "
