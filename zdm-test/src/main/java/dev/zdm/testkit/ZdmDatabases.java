@@ -24,11 +24,17 @@ import dev.zdm.test.PostgresDatabase;
 /**
  * Creates a database of its own for each test: in a Testcontainers PostgreSQL container
  * (one per image and test JVM) when Docker is available, else on an embedded PostgreSQL
- * server (one per test JVM).
+ * server (one per test JVM), or on a PostgreSQL server you run (a CI job's service
+ * database) when {@code zdm.test.postgres-url} names it.
  * <p>
  * The system properties {@code zdm.test.postgres} ({@code auto}, {@code testcontainers}
  * or {@code embedded}) and {@code zdm.test.postgres-image} override what {@link ZdmTest}
- * says.
+ * says. {@code zdm.test.postgres-url}, {@code zdm.test.postgres-username} and
+ * {@code zdm.test.postgres-password} (or the environment variables
+ * {@code ZDM_TEST_POSTGRES_URL}, {@code ZDM_TEST_POSTGRES_USERNAME} and
+ * {@code ZDM_TEST_POSTGRES_PASSWORD}) name a server to use instead of Testcontainers and
+ * the embedded server, wherever a test does not ask for a container ({@code AUTO},
+ * {@code EMBEDDED}); its user must be allowed to create databases.
  */
 public final class ZdmDatabases {
 
@@ -62,6 +68,10 @@ public final class ZdmDatabases {
 	 */
 	public static ZdmDatabase create(PostgresSource source, String image, String hint) {
 		PostgresSource effective = configuredSource(source);
+		Server server = Server.configured();
+		if (server != null && effective != PostgresSource.TESTCONTAINERS) {
+			return server.create(hint);
+		}
 		String effectiveImage = System.getProperty("zdm.test.postgres-image", image);
 		if (effective == PostgresSource.TESTCONTAINERS) {
 			String skipped = whySkipped(source, image);
@@ -191,6 +201,57 @@ public final class ZdmDatabases {
 		PostgresDatabase database = EmbeddedPostgresServer.createDatabase("zdm_" + hint);
 		return new ZdmDatabase(database.url(), database.username(), database.password(), "embedded PostgreSQL",
 				database::drop);
+	}
+
+	/**
+	 * A PostgreSQL server named by {@code zdm.test.postgres-url}.
+	 */
+	private record Server(String url, String username, String password) {
+
+		static @Nullable Server configured() {
+			String url = setting("zdm.test.postgres-url", "ZDM_TEST_POSTGRES_URL");
+			if (url == null) {
+				return null;
+			}
+			if (!url.matches("jdbc:postgresql://[^/?]+/[^?]+(\\?.*)?")) {
+				throw new IllegalArgumentException("zdm.test.postgres-url is '" + url
+						+ "'; give the JDBC URL of a database on the server, such as "
+						+ "jdbc:postgresql://localhost:5432/postgres (its user must be allowed to create databases)");
+			}
+			String username = setting("zdm.test.postgres-username", "ZDM_TEST_POSTGRES_USERNAME");
+			String password = setting("zdm.test.postgres-password", "ZDM_TEST_POSTGRES_PASSWORD");
+			return new Server(url, (username != null) ? username : "postgres", (password != null) ? password : "");
+		}
+
+		private static @Nullable String setting(String property, String environmentVariable) {
+			String value = System.getProperty(property);
+			if (value == null || value.isBlank()) {
+				value = System.getenv(environmentVariable);
+			}
+			return (value == null || value.isBlank()) ? null : value.trim();
+		}
+
+		ZdmDatabase create(String hint) {
+			String name = databaseName(hint);
+			execute("CREATE DATABASE \"" + name + "\"");
+			// the server's URL with the new database in place of the one it names
+			String url = this.url.replaceFirst("^(jdbc:postgresql://[^/?]*/)[^?]*", "$1" + name);
+			return new ZdmDatabase(url, this.username, this.password, "PostgreSQL at " + this.url,
+					() -> execute("DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)"));
+		}
+
+		private void execute(String sql) {
+			try (Connection connection = DriverManager.getConnection(this.url, this.username, this.password);
+					Statement statement = connection.createStatement()) {
+				statement.execute(sql);
+			}
+			catch (SQLException ex) {
+				throw new IllegalStateException("Could not run '" + sql + "' on " + this.url
+						+ " (zdm.test.postgres-url): " + ex.getMessage()
+						+ ". The kit creates a database of its own there for each test: its user needs CREATEDB.", ex);
+			}
+		}
+
 	}
 
 	static String databaseName(String hint) {
