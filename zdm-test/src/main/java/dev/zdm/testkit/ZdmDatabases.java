@@ -4,7 +4,10 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.security.SecureRandom;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -47,6 +50,8 @@ public final class ZdmDatabases {
 		.isPresent("org.testcontainers.postgresql.PostgreSQLContainer", ZdmDatabases.class.getClassLoader());
 
 	private static final AtomicInteger counter = new AtomicInteger();
+
+	private static final String JVM_TOKEN = Long.toString(new SecureRandom().nextLong(36L * 36 * 36 * 36 * 36), 36);
 
 	private static volatile @Nullable String dockerUnavailable;
 
@@ -208,6 +213,8 @@ public final class ZdmDatabases {
 	 */
 	private record Server(String url, String username, String password) {
 
+		private static final Set<String> logged = ConcurrentHashMap.newKeySet();
+
 		static @Nullable Server configured() {
 			String url = setting("zdm.test.postgres-url", "ZDM_TEST_POSTGRES_URL");
 			if (url == null) {
@@ -220,7 +227,13 @@ public final class ZdmDatabases {
 			}
 			String username = setting("zdm.test.postgres-username", "ZDM_TEST_POSTGRES_USERNAME");
 			String password = setting("zdm.test.postgres-password", "ZDM_TEST_POSTGRES_PASSWORD");
-			return new Server(url, (username != null) ? username : "postgres", (password != null) ? password : "");
+			Server server = new Server(url, (username != null) ? username : "postgres",
+					(password != null) ? password : "");
+			if (logged.add(url)) {
+				logger.info("zdm test kit: using PostgreSQL at " + url + " as " + server.username
+						+ " (zdm.test.postgres-url), a database of its own there for each test");
+			}
+			return server;
 		}
 
 		private static @Nullable String setting(String property, String environmentVariable) {
@@ -247,17 +260,26 @@ public final class ZdmDatabases {
 			}
 			catch (SQLException ex) {
 				throw new IllegalStateException("Could not run '" + sql + "' on " + this.url
-						+ " (zdm.test.postgres-url): " + ex.getMessage()
-						+ ". The kit creates a database of its own there for each test: its user needs CREATEDB.", ex);
+						+ " (zdm.test.postgres-url) as " + this.username + ": " + ex.getMessage()
+						+ ("42501".equals(ex.getSQLState())
+								? ". The kit creates a database of its own there for each test: its user needs CREATEDB."
+								: ". Check zdm.test.postgres-url, zdm.test.postgres-username and "
+										+ "zdm.test.postgres-password (or ZDM_TEST_POSTGRES_URL, _USERNAME, _PASSWORD)."),
+						ex);
 			}
 		}
 
 	}
 
+	/**
+	 * Return the name of a new database: {@code zdm_}, the end of the hint, a token of
+	 * this JVM's own and a number, so that test JVMs sharing a server (two builds, forks)
+	 * and databases a killed run left behind do not clash.
+	 */
 	static String databaseName(String hint) {
-		String lower = ("zdm_" + hint).toLowerCase().replaceAll("[^a-z0-9]+", "_");
-		String trimmed = (lower.length() > 40) ? lower.substring(lower.length() - 40) : lower;
-		return trimmed + "_" + counter.incrementAndGet();
+		String lower = hint.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "_");
+		String tail = (lower.length() > 36) ? lower.substring(lower.length() - 36) : lower;
+		return "zdm_" + tail + "_" + JVM_TOKEN + "_" + counter.incrementAndGet();
 	}
 
 	/**

@@ -76,7 +76,19 @@ class ZdmTestDatabaseCustomizerFactory implements ContextCustomizerFactory {
 			// in place of the kit's
 			properties.put("spring.test.database.replace", "none");
 			MutablePropertySources sources = context.getEnvironment().getPropertySources();
-			sources.addFirst(new MapPropertySource("zdmTestDatabase", properties));
+			MapPropertySource kitsDatabase = new MapPropertySource("zdmTestDatabase", properties);
+			sources.addFirst(kitsDatabase);
+			// a @DynamicPropertySource's values go first too, by a customizer that may
+			// run
+			// after this one: the kit's database goes back above them once every
+			// customizer has run, before any bean reads it (a test's dynamic
+			// spring.datasource.url once ran zdm on the database it named)
+			context.addBeanFactoryPostProcessor((beanFactory) -> {
+				MutablePropertySources current = context.getEnvironment().getPropertySources();
+				if (current.remove("zdmTestDatabase") != null) {
+					current.addFirst(kitsDatabase);
+				}
+			});
 			// the walks' timing, below the test's own properties
 			MapPropertySource timing = new MapPropertySource("zdmTestTiming",
 					new LinkedHashMap<String, Object>(TEST_TIMING));

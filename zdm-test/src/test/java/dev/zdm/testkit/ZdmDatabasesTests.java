@@ -74,6 +74,17 @@ class ZdmDatabasesTests {
 		}
 	}
 
+	// two builds on one server, forks of one build, and databases a killed run left there
+	// must not clash: each JVM names its databases with a token of its own
+	@Test
+	void databaseNamesKeepTheKitsPrefixAndCarryAToken() {
+		String name = ZdmDatabases.databaseName("CustomerMigrationWalkTests.walksTheMigrationThroughEveryPhase");
+		assertThat(name).matches("zdm_[a-z0-9_]{36}_[0-9a-z]+_[0-9]+");
+		assertThat(name).contains("walksthemigrationthrougheveryphase");
+		assertThat(ZdmDatabases.databaseName("x")).matches("zdm_x_[0-9a-z]+_[0-9]+").isNotEqualTo(name);
+		assertThat(name.length()).isLessThanOrEqualTo(63);
+	}
+
 	private static boolean databaseExists(PostgresDatabase server, String name) {
 		return Boolean.TRUE
 			.equals(new JdbcTemplate(new DriverManagerDataSource(server.url(), server.username(), server.password()))
