@@ -1,5 +1,6 @@
 package dev.zdm.testkit;
 
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,6 +19,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.NestedExceptionUtils;
 import org.springframework.core.io.DefaultResourceLoader;
 import org.springframework.core.io.Resource;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -758,6 +760,23 @@ public final class PhaseWalk {
 		}
 	}
 
+	/**
+	 * The cause PostgreSQL (or whatever failed underneath) gave, which the repository's
+	 * exception names only deep in its chain; at contract, a column that is gone.
+	 */
+	private static String causeAndAdvice(Phase phase, Throwable cause, Throwable failure) {
+		if (cause == failure) {
+			return "";
+		}
+		String advice = (phase == Phase.CONTRACT && cause instanceof SQLException sql && "42703"
+			.equals(sql.getSQLState()))
+					? " (the contract DDL ran before this step: a column the application uses is gone; at contract "
+							+ "the application must no longer use the migration's old columns, those its down names, "
+							+ "and the contract scripts must drop only those, and the tables it moved out of)"
+					: "";
+		return "; caused by: " + cause.getMessage() + advice;
+	}
+
 	private void runScenario(WalkInstance instance) {
 		Phase phase = instance.requested();
 		PhaseStep step = stepOf(instance);
@@ -766,7 +785,8 @@ public final class PhaseWalk {
 			this.scenario.run(step);
 		}
 		catch (Exception | AssertionError ex) {
-			throw new PhaseWalkFailure(phase, "instance " + instance.name(), "the scenario failed: " + ex, ex);
+			throw new PhaseWalkFailure(phase, "instance " + instance.name(), "the scenario failed: " + ex
+					+ causeAndAdvice(phase, NestedExceptionUtils.getMostSpecificCause(ex), ex), ex);
 		}
 		finally {
 			this.times.add(WalkTimes.Activity.SCENARIO, started);

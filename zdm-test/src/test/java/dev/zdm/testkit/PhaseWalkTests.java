@@ -288,6 +288,22 @@ class PhaseWalkTests {
 			.withMessageContaining("a person who does not exist");
 	}
 
+	// a repository's exception names PostgreSQL's cause only deep in its chain: the
+	// failure says it, and at contract what a missing column means
+	@Test
+	void scenarioThatReadsADroppedColumnAtContractFailsNamingTheCauseAndWhy(PhaseWalk walk) {
+		createPeople(walk.database().jdbc());
+		assertThatExceptionOfType(PhaseWalkFailure.class).isThrownBy(() -> people(walk).scenario((step) -> {
+			if (step.phase() == Phase.CONTRACT) {
+				step.getBean(JdbcTemplate.class).queryForList("SELECT email FROM people");
+			}
+		}).run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.CONTRACT))
+			.withMessageContaining("the scenario failed: org.springframework.jdbc.BadSqlGrammarException")
+			.withMessageContaining("; caused by: ERROR: column \"email\" does not exist")
+			.withMessageContaining("the contract DDL ran before this step: a column the application uses is gone");
+	}
+
 	@Test
 	void unsafeExpandScriptFailsAtExpandWithItsSafeRecipeAndChangesNothing(PhaseWalk walk) {
 		createPeople(walk.database().jdbc());
