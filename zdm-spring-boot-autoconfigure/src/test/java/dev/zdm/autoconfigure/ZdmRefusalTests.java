@@ -57,6 +57,7 @@ class ZdmRefusalTests {
 					+ "body_len int GENERATED ALWAYS AS (length(body)) STORED)");
 		script("add-email-address", "V1__add_email_address.sql", "ALTER TABLE users ADD COLUMN email_address text;");
 		script("add-body-size", "V1__add_body_size.sql", "ALTER TABLE posts ADD COLUMN body_size int;");
+		script("comment-only", "V1__comment.sql", "COMMENT ON COLUMN users.email_address IS 'the address';");
 		script("add-other", "V1__add_other.sql", "ALTER TABLE users ADD COLUMN other text;");
 		script("index-a", "V1__index_a.sql",
 				"ALTER TABLE users ADD COLUMN a text;\nCREATE INDEX CONCURRENTLY users_lookup ON users (email);");
@@ -102,6 +103,18 @@ class ZdmRefusalTests {
 				"column 'body_len' (zdm.migrations.m.down) is a generated column of table 'public.posts' (GENERATED "
 						+ "ALWAYS AS (length(body)) STORED)",
 				"Remove zdm.migrations.m.down.body_len");
+	}
+
+	// the contract's guard and relaxing of the old columns are for columns about to be
+	// dropped: kept, a column lost its default and new rows got NULL in it
+	@Test
+	void contractScriptsThatKeepAnOldColumn() {
+		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)",
+				"zdm.migrations.m.down.email=email_address", "zdm.migrations.m.expand=" + location("add-email-address"),
+				"zdm.migrations.m.contract=" + location("comment-only")),
+				"the contract scripts ([V1__comment.sql]) do not drop old column email of public.users, which "
+						+ "zdm.migrations.m.down keeps in sync with the new columns",
+				"ALTER TABLE public.users DROP COLUMN \"email\"");
 	}
 
 	@Test

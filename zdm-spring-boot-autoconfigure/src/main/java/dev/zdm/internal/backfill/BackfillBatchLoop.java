@@ -128,6 +128,12 @@ final class BackfillBatchLoop {
 				tuned(walk, current);
 			}
 			walk.ceiling(current.maxRowsPerSecond());
+			if (rowLockWaitSince != 0) {
+				// a batch again after one that waited for a row lock: once the wait is
+				// long
+				// enough, the rate this batch records is read from now, not over the wait
+				walk.heldBack(Duration.ofNanos(System.nanoTime() - rowLockWaitSince));
+			}
 			long batchStart = System.nanoTime();
 			Batch observed = this.listener.batchStarting(this.migration,
 					walk.verifying() ? BatchKind.VERIFY : BatchKind.COPY, walk.batchSize());
@@ -201,10 +207,7 @@ final class BackfillBatchLoop {
 			}
 			Duration took = Duration.ofNanos(System.nanoTime() - batchStart);
 			walk.advance(batch.highKey(), batch.rows(), batch.changed(), batch.disagreeing());
-			if (rowLockWaitSince != 0) {
-				walk.heldBack(Duration.ofNanos(System.nanoTime() - rowLockWaitSince));
-				rowLockWaitSince = 0;
-			}
+			rowLockWaitSince = 0;
 			afterBatch(walk);
 			if (batch.paused()) {
 				return this.holdBack.paused(repository);

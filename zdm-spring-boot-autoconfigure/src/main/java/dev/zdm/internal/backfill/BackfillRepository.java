@@ -126,6 +126,8 @@ public class BackfillRepository {
 	// which would read as a problem of the verified one
 	private static final String SET_STATE = """
 			/* zdm */ UPDATE zdm_backfill SET state = ?, throttle_reason = ?, updated_at = now(),
+			    rate = CASE WHEN ? AND copied_at IS NULL THEN NULL ELSE rate END,
+			    verify_rate = CASE WHEN ? AND copied_at IS NOT NULL THEN NULL ELSE verify_rate END,
 			    eta_seconds = CASE WHEN ? THEN NULL ELSE eta_seconds END,
 			    verify_eta_seconds = CASE WHEN ? THEN NULL ELSE verify_eta_seconds END,
 			    last_error = CASE WHEN ? THEN NULL ELSE last_error END,
@@ -353,14 +355,14 @@ public class BackfillRepository {
 
 	boolean setState(String migrationId, BackfillState state, @Nullable String reason) {
 		// a paused walk, or one held back (by a load check, or in the queue for a slot),
-		// has no time left to estimate until it runs again: the last run's ETA would
-		// stand still meanwhile
+		// walks no rows and has no time left to estimate until it runs again: the last
+		// rate and ETA would stand still meanwhile (the copy's once it is done stays)
 		return setState(migrationId, state, reason, state == BackfillState.PAUSED || state == BackfillState.THROTTLED);
 	}
 
 	/**
-	 * Say that a batch waits for a row another session holds: no time left to estimate
-	 * until it goes through.
+	 * Say that a batch waits for a row another session holds: no rate and no time left to
+	 * estimate until it goes through.
 	 * @param migrationId the migration
 	 * @param state the walk's state, running or verifying
 	 * @param reason the reason, naming the likely holder
@@ -371,7 +373,7 @@ public class BackfillRepository {
 
 	private boolean setState(String migrationId, BackfillState state, @Nullable String reason, boolean stopped) {
 		List<Boolean> asked = this.jdbcTemplate.query(this.tables.qualify(SET_STATE), (rs, row) -> rs.getBoolean(1),
-				state.value(), reason, stopped, stopped, state == BackfillState.VERIFIED,
+				state.value(), reason, stopped, stopped, stopped, stopped, state == BackfillState.VERIFIED,
 				state == BackfillState.VERIFIED, migrationId);
 		return !asked.isEmpty() && asked.get(0);
 	}

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -22,6 +23,7 @@ import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.TableName;
 import dev.zdm.migration.ZdmConfigurationException;
 
@@ -128,7 +130,50 @@ public class DdlScriptValidator implements MigrationParticipant, Ordered {
 			}
 			this.validator.validateWithExpand(migration, added, scripts.stream().map(DdlScript::name).toList(),
 					objects.hasDynamicStatements());
+			refuseOldColumnsKept(migration, this.scripts.load(migration, DdlStep.CONTRACT));
 		}
+	}
+
+	/**
+	 * Refuse contract scripts that keep an old column of a same-table migration, one its
+	 * {@code down} keeps in sync: once the contract has run nothing keeps it in sync, and
+	 * while it runs zdm refuses writes of the old columns and takes their
+	 * {@code NOT NULL} and default away, as from columns about to be dropped (a fault
+	 * run's column kept its place but lost its default, and new rows got NULL in it).
+	 */
+	private static void refuseOldColumnsKept(MigrationDefinition migration, List<DdlScript> contract) {
+		if (migration.targetTable() != null || migration.down().isEmpty() || contract.isEmpty()) {
+			return;
+		}
+		ScriptObjects objects = ScriptObjects.of(contract);
+		if (objects.hasDynamicStatements()) {
+			return;
+		}
+		String table = migration.table().table().name();
+		List<String> kept = migration.down()
+			.keySet()
+			.stream()
+			.map(SqlIdentifier::name)
+			.filter((column) -> !objects.dropsColumn(table, column))
+			.toList();
+		if (kept.isEmpty()) {
+			return;
+		}
+		String id = migration.id();
+		throw new ZdmConfigurationException(id,
+				"the contract scripts (" + contract.stream().map(DdlScript::name).toList() + ") do not drop "
+						+ ((kept.size() == 1) ? "old column " : "old columns ") + String.join(", ", kept) + " of "
+						+ migration.table() + ", which zdm.migrations." + id + ".down keeps in sync with the new "
+						+ "columns: once the contract has run nothing would, and while it runs zdm refuses writes of "
+						+ "the old columns and takes their NOT NULL and default away, as from columns about to be "
+						+ "dropped; nothing has run",
+				"Drop them in a contract script, for example "
+						+ kept.stream()
+							.map((column) -> "ALTER TABLE " + migration.table() + " DROP COLUMN "
+									+ new SqlIdentifier(column).quoted())
+							.collect(Collectors.joining("; "))
+						+ ". A column that must stay is not an old column of this migration: remove it from "
+						+ "zdm.migrations." + id + ".down, and nothing writes it from the new columns.");
 	}
 
 	/**

@@ -203,9 +203,11 @@ class BackfillTests {
 			assertThat(progress.rowsDone()).isEqualTo(held);
 			assertThat(progress.state()).isEqualTo(BackfillState.THROTTLED);
 			assertThat(progress.throttleReason()).contains("sessions wait for a lock on public.locked_users");
-			// held back, the copy has no time left to estimate: its last one would stand
-			// still meanwhile
+			// held back, the copy walks no rows and has no time left to estimate: its
+			// last
+			// rate and ETA would stand still meanwhile
 			assertThat(progress.eta()).as("ETA while held back").isNull();
+			assertThat(progress.rate()).as("rate while held back").isNull();
 			holder.rollback();
 			first.join();
 			second.join();

@@ -2,7 +2,9 @@ package dev.zdm.internal.ddl.script;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.stream.Stream;
 
 import org.jspecify.annotations.Nullable;
 
@@ -26,6 +28,8 @@ public final class ScriptObjects {
 	private final List<AddedColumn> addedColumns = new ArrayList<>();
 
 	private final List<DroppedColumn> droppedColumns = new ArrayList<>();
+
+	private final List<DroppedColumn> droppedWithCascade = new ArrayList<>();
 
 	private final List<String> droppedViews = new ArrayList<>();
 
@@ -83,6 +87,23 @@ public final class ScriptObjects {
 	 */
 	public List<DroppedColumn> droppedColumns() {
 		return List.copyOf(this.droppedColumns);
+	}
+
+	/**
+	 * Whether the scripts drop a column of a table, with or without {@code CASCADE}.
+	 * @param table the table's name, without schema, as the catalog stores it
+	 * @param column the column's name, as the catalog stores it
+	 * @return {@code true} if an {@code ALTER TABLE ... DROP [COLUMN]} drops it
+	 */
+	public boolean dropsColumn(String table, String column) {
+		return Stream.concat(this.droppedColumns.stream(), this.droppedWithCascade.stream())
+			.anyMatch((dropped) -> dropped.column().equals(column) && unqualified(dropped.table()).equals(table));
+	}
+
+	private static String unqualified(String tableSql) {
+		String name = tableSql.substring(tableSql.lastIndexOf('.') + 1);
+		return (name.startsWith("\"") && name.endsWith("\""))
+				? name.substring(1, name.length() - 1).replace("\"\"", "\"") : name.toLowerCase(Locale.ROOT);
 	}
 
 	/**
@@ -157,9 +178,9 @@ public final class ScriptObjects {
 					drop.accept("if", "exists");
 					boolean cascade = action.stream()
 						.anyMatch((token) -> token.type() == SqlToken.Type.WORD && token.value().equals("cascade"));
-					if (!cascade && drop.position < action.size() && action.get(drop.position).isName()) {
-						this.droppedColumns.add(new DroppedColumn(table.sql(), action.get(drop.position).value(),
-								action.get(drop.position).sql(), script));
+					if (drop.position < action.size() && action.get(drop.position).isName()) {
+						(cascade ? this.droppedWithCascade : this.droppedColumns).add(new DroppedColumn(table.sql(),
+								action.get(drop.position).value(), action.get(drop.position).sql(), script));
 					}
 					continue;
 				}
