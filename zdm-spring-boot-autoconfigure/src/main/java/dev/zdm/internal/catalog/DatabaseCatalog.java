@@ -140,11 +140,7 @@ public class DatabaseCatalog {
 	 * @return column name to SQL type, in column order
 	 */
 	public Map<String, String> columns(TableName table) {
-		Map<String, String> columns = new LinkedHashMap<>();
-		this.jdbcTemplate.query(COLUMNS, (rs) -> {
-			columns.put(rs.getString("attname"), rs.getString("type"));
-		}, schemaOf(table), table.table().name());
-		return columns;
+		return columnsTo(COLUMNS, "type", table);
 	}
 
 	/**
@@ -153,9 +149,14 @@ public class DatabaseCatalog {
 	 * @return column name to the expression it is generated from, in column order
 	 */
 	public Map<String, String> generatedColumns(TableName table) {
+		return columnsTo(GENERATED_COLUMNS, "expression", table);
+	}
+
+	// a query of a table's columns (attname) and what it says of each, in column order
+	private Map<String, String> columnsTo(String query, String value, TableName table) {
 		Map<String, String> columns = new LinkedHashMap<>();
-		this.jdbcTemplate.query(GENERATED_COLUMNS, (rs) -> {
-			columns.put(rs.getString("attname"), rs.getString("expression"));
+		this.jdbcTemplate.query(query, (rs) -> {
+			columns.put(rs.getString("attname"), rs.getString(value));
 		}, schemaOf(table), table.table().name());
 		return columns;
 	}
