@@ -7,9 +7,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -37,14 +35,6 @@ public final class EmbeddedPostgresServer {
 	private static final Map<String, EmbeddedPostgres> databases = new ConcurrentHashMap<>();
 
 	private static final Map<String, Path> dataDirectories = new ConcurrentHashMap<>();
-
-	/**
-	 * Databases whose users close at the JVM's exit, as Spring's cached test contexts do:
-	 * their server stops only once they are dropped, or after {@link #EXIT_WAIT}.
-	 */
-	private static final Set<String> droppedAtExit = ConcurrentHashMap.newKeySet();
-
-	private static final Duration EXIT_WAIT = Duration.ofSeconds(10);
 
 	private EmbeddedPostgresServer() {
 	}
@@ -111,24 +101,7 @@ public final class EmbeddedPostgresServer {
 		return new PostgresDatabase(name, postgres.getJdbcUrl("postgres", name), "postgres", "postgres");
 	}
 
-	/**
-	 * Create a new, empty database on the shared server for a user that is closed when
-	 * the JVM exits, such as a Spring test context the test context cache keeps: at the
-	 * exit the server waits, up to 10 s, for the database to be dropped before it stops,
-	 * so that the context's application leaves its database as it would a live one (a
-	 * server gone first held each context's close for its fleet's timeout, with errors in
-	 * the log).
-	 * @param hint a readable part of the database name
-	 * @return the new database
-	 */
-	public static PostgresDatabase createDatabaseDroppedAtExit(String hint) {
-		PostgresDatabase database = createDatabase(SHARED, hint);
-		droppedAtExit.add(database.name());
-		return database;
-	}
-
 	static void dropDatabase(String name) {
-		droppedAtExit.remove(name);
 		EmbeddedPostgres postgres = databases.remove(name);
 		try (Connection connection = ((postgres != null) ? postgres : get()).getPostgresDatabase().getConnection();
 				Statement statement = connection.createStatement()) {
@@ -213,19 +186,6 @@ public final class EmbeddedPostgresServer {
 	}
 
 	private static void close(String name, EmbeddedPostgres postgres) {
-		// the JVM's other shutdown hooks run beside this one: let those that close a
-		// context drop its database first
-		long deadline = System.nanoTime() + EXIT_WAIT.toNanos();
-		while (droppedAtExit.stream().anyMatch((database) -> databases.get(database) == postgres)
-				&& System.nanoTime() < deadline) {
-			try {
-				Thread.sleep(50);
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
-				break;
-			}
-		}
 		try {
 			postgres.close();
 		}

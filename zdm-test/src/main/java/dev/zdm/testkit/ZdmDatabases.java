@@ -203,7 +203,7 @@ public final class ZdmDatabases {
 	}
 
 	private static ZdmDatabase embedded(String hint) {
-		PostgresDatabase database = EmbeddedPostgresServer.createDatabaseDroppedAtExit("zdm_" + hint);
+		PostgresDatabase database = EmbeddedPostgresServer.createDatabase("zdm_" + hint);
 		return new ZdmDatabase(database.url(), database.username(), database.password(), "embedded PostgreSQL",
 				database::drop);
 	}
