@@ -21,6 +21,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
+import dev.zdm.backfill.BackfillState;
 import dev.zdm.ddl.UnsafeOperation;
 import dev.zdm.ddl.UnsafeStatement;
 import dev.zdm.internal.catalog.DatabaseCatalog;
@@ -322,7 +323,15 @@ public class MigrationPlanner {
 		// with at least the pause between them: the fastest the settings let it go.
 		double cycleSeconds = (settings.targetBatchDuration().toNanos() + settings.pause().toNanos()) / 1e9;
 		double rate = (cycleSeconds > 0) ? settings.maxBatchSize() / cycleSeconds : Double.NaN;
-		String from = "no backfill has run yet, so from the settings"
+		// a copy that ran and walks no rows now (paused, held back) has no rate: the
+		// settings give the time for the rows it has left
+		boolean stopped = progress != null && progress.rowsDone() > 0;
+		long toWalk = stopped ? Math.max(0, rows - progress.rowsDone()) : rows;
+		String from = (stopped
+				? "the backfill walks no rows now (" + progress.state().value()
+						+ ((progress.paused() && progress.state() != BackfillState.PAUSED) ? ", pause asked" : "")
+						+ "), so for the " + MigrationPlan.formatRows(toWalk) + " rows left from the settings"
+				: "no backfill has run yet, so from the settings")
 				+ (settings.equals(migration.backfill()) ? "" : " with the live overrides");
 		String how = from + ": at most max-batch-size (" + settings.maxBatchSize()
 				+ ") rows per target-batch-duration (" + settings.targetBatchDuration().toMillis() + " ms) plus pause ("
@@ -336,7 +345,7 @@ public class MigrationPlanner {
 			return new MigrationPlan.BackfillEstimate(rows, null, null,
 					how + ": no bound; set max-rows-per-second, or run the backfill on a copy to measure it");
 		}
-		Duration shortest = Duration.ofMillis(Math.round(rows * 1000 / rate));
+		Duration shortest = Duration.ofMillis(Math.round(toWalk * 1000 / rate));
 		String busy = ceilingBound ? ""
 				: " (beside a busy workload the copy may run as little as 2.5% of the time, up to 40 times "
 						+ "longer: about " + MigrationPlan.formatDuration(shortest.multipliedBy(40))

@@ -265,6 +265,31 @@ class MigrationPlannerTests {
 			.containsExactlyElementsOf(before.allStatements().stream().map(MigrationPlan.Statement::sql).toList());
 	}
 
+	// a paused copy has no rate: the estimate comes from the settings again, for the
+	// rows left, and does not say that no backfill has run
+	@Test
+	void estimateOfAPausedCopyCountsTheRowsLeftFromTheSettings() {
+		JdbcTemplate jdbc = postgres.jdbc();
+		new ZdmSchema(postgres.dataSource()).migrate();
+		jdbc.execute("CREATE TABLE halted (id bigint PRIMARY KEY, email text, email_address text)");
+		jdbc.execute("INSERT INTO halted SELECT i, 'E' || i, NULL FROM generate_series(1, 2000) i");
+		jdbc.execute("ANALYZE halted");
+		MigrationDefinition migration = MigrationDefinition.builder("halted-email")
+			.requestedPhase(Phase.BACKFILL)
+			.table("halted")
+			.up("email_address", "lower(email)")
+			.backfill(BackfillSettings.builder().maxRowsPerSecond(500).build())
+			.build();
+		new MigrationStateRepository(postgres.dataSource()).register(migration.id());
+		jdbc.update(
+				"INSERT INTO zdm_backfill (migration_id, state, paused, rows_done) VALUES (?, 'paused', true, 1500)",
+				migration.id());
+		MigrationPlan.BackfillEstimate estimate = planner(postgres.dataSource()).plan(migration).backfill();
+		assertThat(estimate.how()).startsWith("the backfill walks no rows now (paused), so for the 500 rows "
+				+ "left from the settings: max-rows-per-second (500)");
+		assertThat(estimate.time()).isEqualTo(Duration.ofSeconds(1));
+	}
+
 	@Test
 	void computingThePlanWritesNothingEvenThroughAContributor() {
 		JdbcTemplate jdbc = postgres.jdbc();
