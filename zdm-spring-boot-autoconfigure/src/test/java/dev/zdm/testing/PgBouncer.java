@@ -70,6 +70,18 @@ public final class PgBouncer implements AutoCloseable {
 	 * @return the running PgBouncer
 	 */
 	public static PgBouncer start(Path binary, PostgresDatabase database) {
+		return start(binary, database, "");
+	}
+
+	/**
+	 * Start PgBouncer in front of a database, with settings of its own.
+	 * @param binary the {@code pgbouncer} binary
+	 * @param database the database
+	 * @param settings lines added to its {@code [pgbouncer]} section, such as
+	 * {@code server_round_robin = 1}
+	 * @return the running PgBouncer
+	 */
+	public static PgBouncer start(Path binary, PostgresDatabase database, String settings) {
 		try {
 			URI server = URI.create(database.url().substring("jdbc:".length()));
 			int port = freePort();
@@ -84,6 +96,7 @@ public final class PgBouncer implements AutoCloseable {
 					%1$s = %2$s
 					%1$s_session = %2$s pool_mode=session
 					%1$s_single = %2$s pool_size=1
+					%1$s_pair = %2$s pool_size=2 min_pool_size=2
 
 					[pgbouncer]
 					listen_addr = 127.0.0.1
@@ -95,7 +108,8 @@ public final class PgBouncer implements AutoCloseable {
 					ignore_startup_parameters = extra_float_digits,options
 					logfile = %4$s/pgbouncer.log
 					pidfile = %4$s/pgbouncer.pid
-					""".formatted(database.name(), target, port, directory);
+					%5$s
+					""".formatted(database.name(), target, port, directory, settings);
 			Path config = directory.resolve("pgbouncer.ini");
 			Files.writeString(config, ini);
 			Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-r--r--"));
@@ -136,6 +150,15 @@ public final class PgBouncer implements AutoCloseable {
 	 */
 	public String singleServerTransactionModeUrl() {
 		return url(this.database.name() + "_single");
+	}
+
+	/**
+	 * Return the JDBC URL of the database through PgBouncer in transaction mode with a
+	 * pool of two server connections, both kept open.
+	 * @return the URL
+	 */
+	public String pairTransactionModeUrl() {
+		return url(this.database.name() + "_pair");
 	}
 
 	/**

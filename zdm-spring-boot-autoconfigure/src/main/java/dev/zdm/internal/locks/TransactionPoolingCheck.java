@@ -28,8 +28,13 @@ import dev.zdm.migration.ZdmConfigurationException;
  * Such a pooler gives a client's next transaction whichever server session is free. So
  * while a second connection holds a transaction open, the first one's backend must stay
  * its own: if the second connection got the first one's backend, or the first one moved
- * to another, the connections are pooled per transaction. A direct connection or a
- * session-mode pool never shows either. The check only reads {@code pg_backend_pid()}.
+ * to another, the connections are pooled per transaction. A pooler that hands its idle
+ * server sessions out in turn ({@code server_round_robin = 1}) gives the second
+ * connection another one and the first its own again, so the check then reads the first
+ * connection's backend in several transactions of its own, with the second one's session
+ * idle again: such a pooler moves it from one to the other. A direct connection or a
+ * session-mode pool never shows any of these, as a connection there is one session for
+ * its life. The check only reads {@code pg_backend_pid()}.
  */
 public class TransactionPoolingCheck implements MigrationParticipant {
 
@@ -38,6 +43,13 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 	private static final String BACKEND_PID = "/* zdm */ SELECT pg_backend_pid()";
 
 	private static final int ROUNDS = 3;
+
+	/**
+	 * The transactions of the first connection alone, once the second one is back in its
+	 * pool: behind a pooler that hands its idle server sessions out in turn, the second
+	 * one already moves it.
+	 */
+	private static final int ALONE = 6;
 
 	private static final Duration ANSWER_WITHIN = Duration.ofSeconds(5);
 
@@ -81,7 +93,7 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 					+ "transaction mode (such as PgBouncer with pool_mode = transaction): " + evidence + ". There a "
 					+ "connection is not one database session, so zdm's session-level advisory locks (one instance "
 					+ "runs the expand, the contract and the backfill) and the session settings of a concurrent index "
-					+ "build do not hold from one transaction to the next; nothing has run",
+					+ "build do not hold from one transaction to the next; zdm has run nothing",
 					"Point the application's data source at PostgreSQL directly, or at a pool in session mode "
 							+ "(PgBouncer: pool_mode = session for that database or user), at least on the "
 							+ "instances that run zdm; or set zdm.enabled=false.");
@@ -124,6 +136,14 @@ public class TransactionPoolingCheck implements MigrationParticipant {
 					if (evidence != null) {
 						return evidence;
 					}
+				}
+			}
+			int before = pid(first);
+			for (int read = 1; read < ALONE; read++) {
+				int after = pid(first);
+				if (after != before) {
+					return "one connection ran on backend " + before + " and then on backend " + after
+							+ " in its next transaction, with no other connection of the check open";
 				}
 			}
 		}

@@ -71,7 +71,7 @@ class TransactionPoolingCheckTests {
 				.satisfies((ex) -> {
 					assertThat(ex.getDescription())
 						.contains("the data source reaches PostgreSQL through a pooler in transaction mode")
-						.contains("nothing has run");
+						.contains("zdm has run nothing");
 					assertThat(ex.getAction()).contains("at a pool in session mode");
 				});
 		}
@@ -89,6 +89,22 @@ class TransactionPoolingCheckTests {
 							+ "transaction open"));
 			// PgBouncer's own query_wait_timeout is 120 s
 			assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(60));
+		}
+	}
+
+	@Test
+	void transactionModeHandingItsServerSessionsOutInTurnIsRefused() {
+		// server_round_robin = 1 with two server sessions: the check's second connection
+		// got the other one and its first got its own back, every round; a user's two
+		// instances then both held the backfill's runner lock
+		try (PgBouncer roundRobin = PgBouncer.start(PgBouncer.binary(), postgres.database(), "server_round_robin = 1");
+				HikariDataSource dataSource = dataSource(roundRobin.pairTransactionModeUrl())) {
+			for (int attempt = 0; attempt < 5; attempt++) {
+				assertThatExceptionOfType(ZdmConfigurationException.class)
+					.isThrownBy(() -> new TransactionPoolingCheck(dataSource, 4).checkDataSource(this.migrations))
+					.satisfies((ex) -> assertThat(ex.getDescription())
+						.contains("the data source reaches PostgreSQL through a pooler in transaction mode"));
+			}
 		}
 	}
 
