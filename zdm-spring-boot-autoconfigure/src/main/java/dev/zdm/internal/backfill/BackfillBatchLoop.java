@@ -305,8 +305,8 @@ final class BackfillBatchLoop {
 		this.pacedFor = reason;
 		if (!pace.pause().isZero()) {
 			this.signal.sleep(pace.pause());
-			if (reason != null) {
-				this.listener.heldBack(this.migration, reason, pace.pause());
+			if (pace.heldBy() != null) {
+				this.listener.heldBack(this.migration, pace.heldBy(), pace.pause());
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.backfill.BackfillThrottle;
 import dev.zdm.backfill.ThrottleReason;
 import dev.zdm.internal.ddl.MigrationPlan;
+import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector;
 import dev.zdm.internal.locks.ReplicationLagInspector.Replica;
@@ -36,7 +37,7 @@ public final class BackfillPacer {
 	 * the workload's p99 within 1.2x in issue 21's measurement (5 ms batches, 200 ms
 	 * pause).
 	 */
-	static final double MIN_DUTY = 0.025;
+	static final double MIN_DUTY = MigrationPlanner.LEAST_SHARE;
 
 	/**
 	 * How much the copy's share of time grows after a batch the workload did not feel:
@@ -59,13 +60,19 @@ public final class BackfillPacer {
 	 * The shortest batches the pacing goes down to: 5 ms, the fixed batch length that
 	 * kept the workload's p99 within 1.2x in issue 21's measurement.
 	 */
-	static final long MIN_BATCH_NANOS = Duration.ofMillis(5).toNanos();
+	static final long MIN_BATCH_NANOS = MigrationPlanner.LEAST_BATCH.toNanos();
 
 	/**
 	 * Below this a probe's excess over its baseline is noise: a JDBC round trip of a
 	 * point read varies by tens of microseconds on an idle server.
 	 */
 	static final long PROBE_NOISE_NANOS = Duration.ofNanos(50_000).toNanos();
+
+	/**
+	 * How the words of a pace that holds the copy at less than all the time, with no
+	 * signal over the budget now, begin.
+	 */
+	static final String SPEEDING_UP = "speeding up again";
 
 	private final MigrationDefinition migration;
 
@@ -100,6 +107,13 @@ public final class BackfillPacer {
 	private @Nullable ThrottleReason lastOver;
 
 	private @Nullable String lastWhy;
+
+	/**
+	 * The signal that last brought the copy's share of time down, under which the pauses
+	 * it keeps while it grows back count as time held back ({@code table-latency} for a
+	 * workload that appeared beside the copy, whose slow tail the copy grows by).
+	 */
+	private @Nullable ThrottleReason lastReason;
 
 	/**
 	 * Whether the last reading of the workload's tail kept the copy from speeding up (it
@@ -262,6 +276,7 @@ public final class BackfillPacer {
 					// from which the slow tail's readings let the copy grow
 					this.duty = Math.min(this.duty, WORKLOAD_DUTY);
 					this.batchNanos = Math.min(this.batchNanos, INITIAL_BATCH_NANOS);
+					this.lastReason = ThrottleReason.TABLE_LATENCY;
 					this.lastWhy = String.format(Locale.ROOT,
 							"a workload runs beside the copy (other sessions busy %.0f%% of the time): it starts at "
 									+ "%.1f%% of the time and speeds up while the slowest 1%% of the point reads on %s "
@@ -274,6 +289,7 @@ public final class BackfillPacer {
 				this.batchNanos = Math.max(Math.min(MIN_BATCH_NANOS, longest), this.batchNanos / 2);
 				this.duty = Math.max(MIN_DUTY, this.duty / 2);
 				this.lastWhy = reason.value() + ": " + over;
+				this.lastReason = reason;
 				why = over;
 			}
 			else {
@@ -329,6 +345,7 @@ public final class BackfillPacer {
 		Duration pause = Duration.ofNanos(Math.max(0, pauseNanos));
 		String pace = "batches of " + size + " rows, " + pause.toMillis() + " ms pause";
 		String pacedBy = null;
+		ThrottleReason heldBy = reason;
 		if (reason != null) {
 			pacedBy = reason.value() + ": " + why + "; " + pace;
 		}
@@ -338,10 +355,13 @@ public final class BackfillPacer {
 					+ pace;
 		}
 		else if (isPacing() && this.duty < 1 && this.lastWhy != null) {
-			pacedBy = String.format(Locale.ROOT, "speeding up again, the copy runs %.0f%% of the time, after %s; %s",
+			pacedBy = String.format(Locale.ROOT, SPEEDING_UP + ", the copy runs %.0f%% of the time, after %s; %s",
 					this.duty * 100, this.lastWhy, pace);
+			// the pause that keeps it there is time held back, as the words say: under
+			// the signal that brought it down
+			heldBy = (this.lastReason != null) ? this.lastReason : ThrottleReason.TABLE_LATENCY;
 		}
-		return new Pace(size, pause, reason, pacedBy);
+		return new Pace(size, pause, reason, heldBy, pacedBy);
 	}
 
 	/**
@@ -375,9 +395,13 @@ public final class BackfillPacer {
 	 * @param batchSize the most rows it walks
 	 * @param pause the pause before it
 	 * @param reason the signal that holds the copy back now, or {@code null} if none does
+	 * @param heldBy the signal the pause counts under as time held back: the one that
+	 * holds the copy back now, or the one that brought its share of time down while it
+	 * grows back; {@code null} for a pause that holds nothing back (a user's fixed pause)
 	 * @param pacedBy that signal and by how much, in words, or {@code null}
 	 */
-	record Pace(int batchSize, Duration pause, @Nullable ThrottleReason reason, @Nullable String pacedBy) {
+	record Pace(int batchSize, Duration pause, @Nullable ThrottleReason reason, @Nullable ThrottleReason heldBy,
+			@Nullable String pacedBy) {
 
 	}
 

@@ -363,7 +363,7 @@ public final class BackfillWalk {
 				? "verification pass " + this.pass + " checked " + rows() + expected + rateAndEta + ", " + disagreeing()
 						+ " disagreeing, " + changed() + " repaired so far"
 				: "backfill copied " + rows() + expected + rateAndEta + ", " + changed() + " rewritten"
-						+ ((this.pacedBy != null) ? "; paced by " + this.pacedBy
+						+ ((this.pacedBy != null) ? "; paced" + by(this.pacedBy)
 								: unpaced(rate, pacedShare, earlierPace));
 	}
 
@@ -383,9 +383,13 @@ public final class BackfillWalk {
 		if (earlierPace == null || pacedShare < 0.1) {
 			return "; at full pace";
 		}
-		return String.format(Locale.ROOT,
-				"; at full pace now, paced %.0f%% of the time since the last line, last by %s", pacedShare * 100,
-				earlierPace);
+		return String.format(Locale.ROOT, "; at full pace now, paced %.0f%% of the time since the last line, last%s",
+				pacedShare * 100, by(earlierPace));
+	}
+
+	// "paced by table-latency: ...", but "paced, speeding up again, ..."
+	private static String by(String pace) {
+		return (pace.startsWith(BackfillPacer.SPEEDING_UP) ? ", " : " by ") + pace;
 	}
 
 	private long tenths(long rows) {

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -56,6 +57,18 @@ import dev.zdm.migration.SyncMode;
 public class MigrationPlanner {
 
 	private static final String ZDM_BACKFILL_TABLE = "zdm_backfill";
+
+	/**
+	 * The least share of time the copy keeps beside a busy workload, as the backfill's
+	 * pacing keeps ({@code BackfillPacer.MIN_DUTY} is this one).
+	 */
+	public static final double LEAST_SHARE = 0.025;
+
+	/**
+	 * The shortest batches the backfill's pacing goes down to
+	 * ({@code BackfillPacer.MIN_BATCH_NANOS} is this one).
+	 */
+	public static final Duration LEAST_BATCH = Duration.ofMillis(5);
 
 	private final PlanSources sources;
 
@@ -346,13 +359,30 @@ public class MigrationPlanner {
 					how + ": no bound; set max-rows-per-second, or run the backfill on a copy to measure it");
 		}
 		Duration shortest = Duration.ofMillis(Math.round(toWalk * 1000 / rate));
-		String busy = ceilingBound ? ""
-				: " (beside a busy workload the copy may run as little as 2.5% of the time, up to 40 times "
-						+ "longer: about " + MigrationPlan.formatDuration(shortest.multipliedBy(40))
-						+ ", until the workload shows it bears more)";
+		String busy = ceilingBound ? "" : busy(settings, toWalk, rate);
 		return new MigrationPlan.BackfillEstimate(rows, rate, shortest,
 				how + ", which is the shortest it can take: the pacing slows the copy down while the workload "
 						+ "feels it, so the real time is longer" + busy + "; verification passes come on top");
+	}
+
+	/**
+	 * Say how long the copy may take at the least pace the pacing keeps beside a busy
+	 * workload: {@link #LEAST_SHARE} of the time, in batches of {@link #LEAST_BATCH} or
+	 * of {@code min-batch-size} rows if those take longer. A batch of few rows copies
+	 * them much slower than the settings' fastest pace (a round trip and a commit each),
+	 * so the slower of the two paces bounds the time: 40 times the shortest once read a
+	 * few minutes for a copy that took hours under a busy workload.
+	 */
+	private static String busy(BackfillSettings settings, long toWalk, double rate) {
+		double share = LEAST_SHARE * rate;
+		double smallest = settings.minBatchSize() * LEAST_SHARE / (LEAST_BATCH.toNanos() / 1e9);
+		double least = Math.min(share, smallest);
+		return String.format(Locale.ROOT,
+				" (beside a busy workload the copy may run as little as %.1f%% of the time, in batches of %d ms or of "
+						+ "min-batch-size (%d) rows: about %s at %.0f rows/s, longer where such a batch takes longer; "
+						+ "until the workload shows it bears more)",
+				LEAST_SHARE * 100, LEAST_BATCH.toMillis(), settings.minBatchSize(),
+				MigrationPlan.formatDuration(Duration.ofMillis(Math.round(toWalk * 1000 / least))), least);
 	}
 
 	private @Nullable BackfillProgress progress(String migrationId) {

@@ -59,6 +59,7 @@ class BackfillPacerTests {
 		assertThat(pace.batchSize()).isEqualTo(20_000);
 		assertThat(pace.pause()).isZero();
 		assertThat(pace.reason()).isNull();
+		assertThat(pace.heldBy()).isNull();
 		assertThat(pace.pacedBy()).isNull();
 		Duration batch = Duration.ofMillis(200);
 		// one reading over the budget is not enough: it may be noise
@@ -77,6 +78,9 @@ class BackfillPacerTests {
 		BackfillPacer.Pace calm = pacer.nextPace(5_000, 5_000, batch.dividedBy(4), probe(100, 100));
 		assertThat(calm.reason()).isNull();
 		assertThat(calm.pacedBy()).startsWith("speeding up again, the copy runs");
+		// its pause is still time held back, under the signal that brought it down (the
+		// throttle meter once counted a copy held to 3% of the time as held back 32%)
+		assertThat(calm.heldBy()).isEqualTo(ThrottleReason.TABLE_LATENCY);
 	}
 
 	// an operator's run: minBatchSize 5000 beside maxRowsPerSecond 400 copied 5000 rows
@@ -257,6 +261,7 @@ class BackfillPacerTests {
 		BackfillPacer.Pace started = pacer.nextPace(1000, 1000, took, tail(40, 2, 0.1));
 		assertThat(started.reason()).isNull();
 		assertThat(started.pause()).isEqualTo(Duration.ofMillis(390));
+		assertThat(started.heldBy()).isEqualTo(ThrottleReason.TABLE_LATENCY);
 		assertThat(started.pacedBy()).contains("a workload runs beside the copy (other sessions busy 10% of the "
 				+ "time): it starts at 2.5% of the time");
 		// calm tails of a few dozen probes do not see a p99: the pace holds
@@ -358,6 +363,8 @@ class BackfillPacerTests {
 		BackfillPacer.Pace pace = pacer(fixed, List.of()).nextPace(1000, 1000, Duration.ofMillis(5), tail(40, 2, 0.0));
 		assertThat(pace.reason()).isNull();
 		assertThat(pace.pause()).isEqualTo(Duration.ofMillis(200));
+		// a pause the user chose holds nothing back
+		assertThat(pace.heldBy()).isNull();
 		assertThat(pace.pacedBy())
 			.isEqualTo("the pause setting: at least 200 ms between batches; batches of 1000 " + "rows, 200 ms pause");
 		// the same with pacing off

@@ -232,6 +232,14 @@ class BackfillWalkTests {
 		walk.advance("400", 100, 100, 0);
 		assertThat(walk.progressLine()).endsWith("; paced by rows-per-second: at most 10 rows/s "
 				+ "(max-rows-per-second); batches of 10 rows, 1000 ms pause");
+		// a pace that grows back names no signal holding it now ("paced by speeding up
+		// again" once read as if it were one)
+		walk.pacedBy("speeding up again, the copy runs 5% of the time, after table-latency: a point read takes "
+				+ "2.00 ms; batches of 50 rows, 190 ms pause");
+		now.addAndGet(Duration.ofSeconds(30).toNanos());
+		walk.advance("500", 100, 100, 0);
+		assertThat(walk.progressLine()).endsWith("; paced, speeding up again, the copy runs 5% of the time, after "
+				+ "table-latency: a point read takes 2.00 ms; batches of 50 rows, 190 ms pause");
 	}
 
 	/**
