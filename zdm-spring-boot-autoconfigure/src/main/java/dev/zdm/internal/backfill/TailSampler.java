@@ -127,7 +127,18 @@ final class TailSampler {
 	 */
 	static final Duration RETRY_AFTER = Duration.ofSeconds(1);
 
+	/**
+	 * How long the probes fail before the sampler warns that the pacing reads no workload
+	 * through them: a probe that fails now and then (a statement timeout behind another
+	 * session's lock, a database restarting) is told at {@code INFO}; one that fails for
+	 * this long is most often a connection that cannot be had.
+	 */
+	static final Duration WARN_AFTER = Duration.ofSeconds(15);
+
 	private final DataSource dataSource;
+
+	// WARN_AFTER, shorter in tests
+	private volatile Duration warnAfter = WARN_AFTER;
 
 	private final MigrationDefinition migration;
 
@@ -369,6 +380,15 @@ final class TailSampler {
 	}
 
 	/**
+	 * Warn after the probes failed for a shorter time than {@link #WARN_AFTER}, as a test
+	 * does.
+	 * @param warnAfter how long
+	 */
+	void warnAfter(Duration warnAfter) {
+		this.warnAfter = warnAfter;
+	}
+
+	/**
 	 * Whether the probes run on a pool of their own rather than the application's.
 	 */
 	boolean ownPool() {
@@ -394,6 +414,8 @@ final class TailSampler {
 	private void sample(BackfillRepository repository, String key, Integer[] copyPids) {
 		long probed = 0;
 		boolean failing = false;
+		long failingSince = 0;
+		boolean warned = false;
 		try {
 			while (this.running) {
 				try {
@@ -416,8 +438,14 @@ final class TailSampler {
 					}
 					// the reads after it may be on new connections: warm them up again
 					probed = 0;
+					if (failing && !warned && System.nanoTime() - failingSince >= this.warnAfter.toNanos()) {
+						warned = true;
+						logger.warn(stillFailing(ex));
+					}
 					if (!failing) {
 						failing = true;
+						warned = false;
+						failingSince = System.nanoTime();
 						logger.info("zdm: migration '" + this.migration.id() + "': a probe of " + this.migration.table()
 								+ " failed, trying again every " + RETRY_AFTER.toSeconds() + " s: "
 								+ BackfillErrors.describe(ex));
@@ -429,6 +457,17 @@ final class TailSampler {
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
 		}
+	}
+
+	private String stillFailing(DataAccessException ex) {
+		return "zdm: migration '" + this.migration.id() + "': the probes of " + this.migration.table()
+				+ " have failed for " + Math.round(this.warnAfter.toMillis() / 1000.0) + " s ("
+				+ BackfillErrors.describe(ex)
+				+ "): until they work again the pacing reads neither a workload beside the copy nor its slow tail, "
+				+ "only the probe between batches and the other signals. Where no connection can be had, the probes "
+				+ "need one more connection per instance that runs a backfill, in the application's pool and in a "
+				+ "pooler's limits (PgBouncer's default_pool_size); see docs/backfill.md, Connection pools and "
+				+ "PgBouncer";
 	}
 
 	// one probe (and every other time a check of the other sessions); returns the probes

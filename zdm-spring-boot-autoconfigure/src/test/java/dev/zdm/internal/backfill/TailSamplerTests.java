@@ -20,9 +20,12 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.parallel.Isolated;
 
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
@@ -282,6 +285,44 @@ class TailSamplerTests {
 				sampler.stop();
 			}
 		}
+	}
+
+	@Test
+	@ExtendWith(OutputCaptureExtension.class)
+	void probesFailingForLongAreWarnedOfOnceWithWhatToDo(CapturedOutput output) throws Exception {
+		this.jdbc.execute("CREATE TABLE probe_starved (id bigint PRIMARY KEY, email text, email_address text)");
+		this.jdbc.execute("INSERT INTO probe_starved SELECT g, 'a' || g, NULL FROM generate_series(1, 1000) g");
+		MigrationDefinition migration = keyedMigration("probe-starved", "probe_starved");
+		HikariConfig config = postgres.database().newPoolConfig("starved", 2);
+		config.setConnectionInitSql("SET statement_timeout = '200ms'");
+		try (HikariDataSource impatient = new HikariDataSource(config)) {
+			TailSampler sampler = new TailSampler(impatient, migration, batchesOf(migration));
+			sampler.warnAfter(Duration.ofMillis(1500));
+			sampler.start("1000");
+			try {
+				try (Connection holder = postgres.database().newConnection();
+						Statement statement = holder.createStatement()) {
+					holder.setAutoCommit(false);
+					statement.execute("LOCK TABLE probe_starved IN ACCESS EXCLUSIVE MODE");
+					// every probe times out behind the lock: told once at INFO, then
+					// warned of once with what the pacing misses and what to do (a user's
+					// probes waited on a full PgBouncer with an INFO line only)
+					await().atMost(Duration.ofSeconds(20)).until(() -> output.getOut().contains("have failed for"));
+					holder.commit();
+				}
+				await().atMost(Duration.ofSeconds(10))
+					.until(() -> output.getOut().contains("probing probe_starved again"));
+			}
+			finally {
+				sampler.stop();
+			}
+		}
+		assertThat(output.getOut()).contains("WARN")
+			.contains("migration 'probe-starved': the probes of probe_starved have failed for 2 s")
+			.contains("until they work again the pacing reads neither a workload beside the copy nor its slow tail")
+			.contains("PgBouncer's default_pool_size");
+		assertThat(output.getOut().split("have failed for", -1)).hasSize(2);
+		assertThat(output.getOut().split("failed, trying again every", -1)).hasSize(2);
 	}
 
 	@Test
