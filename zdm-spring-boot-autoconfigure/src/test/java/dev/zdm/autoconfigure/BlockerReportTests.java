@@ -115,7 +115,7 @@ class BlockerReportTests {
 				});
 			blocker.rollback();
 		}
-		assertThat(output).contains("timed out waiting for a lock after")
+		assertThat(output).contains("timed out waiting for a lock (lock_timeout 50 ms; the attempt took ")
 			.contains("UPDATE cards SET number = $1, ssn = $2 WHERE id = $3")
 			.doesNotContain("Please restore backups");
 		hasNoLiteral(output.toString());

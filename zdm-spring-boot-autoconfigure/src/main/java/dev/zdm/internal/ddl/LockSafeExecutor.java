@@ -207,8 +207,12 @@ public class LockSafeExecutor implements DisposableBean {
 					throw new DdlExecutionException(message, blockers, ex);
 				}
 				Duration pause = this.settings.backoff(attempt, this.random);
-				logger.warn("zdm: " + key + " timed out waiting for a lock after " + waited.toMillis() + " ms (attempt "
-						+ attempt
+				// the server waited at most lock_timeout; the instance's own count holds
+				// the
+				// round trips too, which a loaded host lengthens
+				logger.warn("zdm: " + key + " timed out waiting for a lock (lock_timeout "
+						+ this.settings.lockTimeout().toMillis() + " ms; the attempt took " + waited.toMillis()
+						+ " ms, round trips included) (attempt " + attempt
 						+ (control.untilApplied() ? ", retried until it gets the lock"
 								: " of " + this.settings.maxAttempts())
 						+ "), retrying in " + pause.toMillis() + " ms; " + report);
