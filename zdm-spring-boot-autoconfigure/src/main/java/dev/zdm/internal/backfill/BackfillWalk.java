@@ -293,7 +293,12 @@ public final class BackfillWalk {
 		if (this.rowsExpected == null || this.rowsExpected <= 0) {
 			return null;
 		}
-		long left = Math.max(0, this.rowsExpected - rows() - batchRows);
+		long left = this.rowsExpected - rows() - batchRows;
+		if (left < 0) {
+			// more rows than the table's statistics said, and the walk goes on: how many
+			// are left is not known (an ETA of 0 once stood beside a copy at 38%)
+			return null;
+		}
 		if (left == 0) {
 			return 0.0;
 		}
@@ -353,7 +358,10 @@ public final class BackfillWalk {
 		this.loggedTenths = tenths;
 		this.lastLog = now;
 		String expected = (this.rowsExpected != null && this.rowsExpected > 0)
-				? " of about " + this.rowsExpected + " rows (" + Math.min(100, rows() * 100 / this.rowsExpected) + "%)"
+				? ((rows() > this.rowsExpected)
+						? " rows, more than the table's statistics estimated (about " + this.rowsExpected
+								+ "; ANALYZE the table for a better estimate)"
+						: " of about " + this.rowsExpected + " rows (" + rows() * 100 / this.rowsExpected + "%)")
 				: " rows";
 		Double rate = rate(0);
 		Double eta = etaSeconds(0);

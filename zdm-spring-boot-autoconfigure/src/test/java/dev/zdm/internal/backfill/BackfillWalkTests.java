@@ -40,6 +40,32 @@ class BackfillWalkTests {
 	}
 
 	@Test
+	void aCopyPastTheEstimatedRowsSaysSoAndEstimatesNoTimeLeft() {
+		// the table's statistics said 500 rows; it holds 1,000 (a user read "copied 13387
+		// of about 5000 rows (100%), ETA PT0S" at 38% of the copy)
+		BackfillWalk walk = BackfillWalk.copy("1000", null, 0, 0, 500L, 50);
+		List<String> lines = new ArrayList<>();
+		for (int batch = 1; batch <= 12; batch++) {
+			walk.advance(String.valueOf(batch * 50), 50, 50, 0);
+			String line = walk.progressLine();
+			if (line != null) {
+				lines.add(line);
+			}
+		}
+		assertThat(lines.get(lines.size() - 1)).startsWith("backfill copied 600 rows, more than the table's "
+				+ "statistics estimated (about 500; ANALYZE the table for a better estimate)");
+		assertThat(lines)
+			.filteredOn((line) -> line.startsWith("backfill copied 550 ") || line.startsWith("backfill copied 600 "))
+			.hasSize(2)
+			.allMatch((line) -> line.contains("more than the table's statistics estimated"));
+		assertThat(walk.etaSeconds(0)).isNull();
+		// exactly the estimate: nothing left
+		BackfillWalk exact = BackfillWalk.copy("500", null, 0, 0, 500L, 50);
+		exact.advance("500", 500, 500, 0);
+		assertThat(exact.etaSeconds(0)).isZero();
+	}
+
+	@Test
 	void resumedCopyCountsRowsWalkedAndRewrittenByEarlierRuns() {
 		// an earlier run on another instance walked 400 rows and rewrote 300 of them
 		BackfillWalk walk = BackfillWalk.copy("1000", "400", 400, 300, 1000L, 100);
