@@ -7,9 +7,13 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.jspecify.annotations.Nullable;
@@ -35,6 +39,16 @@ public final class EmbeddedPostgresServer {
 	private static final Map<String, EmbeddedPostgres> databases = new ConcurrentHashMap<>();
 
 	private static final Map<String, Path> dataDirectories = new ConcurrentHashMap<>();
+
+	/**
+	 * The longest the servers wait at the JVM's exit for the applications using them to
+	 * close ({@link #stopAfter(Consumer)}).
+	 */
+	static final Duration EXIT_WAIT = Duration.ofSeconds(20);
+
+	// counted down once the applications that use the servers are closed, if a user of
+	// the servers said how to tell (stopAfter)
+	private static volatile @Nullable CountDownLatch applicationsClosed;
 
 	private EmbeddedPostgresServer() {
 	}
@@ -69,6 +83,24 @@ public final class EmbeddedPostgresServer {
 			}
 		}
 		return running;
+	}
+
+	/**
+	 * Stop the servers at the JVM's exit only once the applications using them are
+	 * closed, up to {@link #EXIT_WAIT}: the JVM runs its shutdown hooks side by side, and
+	 * a server stopped beside a Spring application closing on it made that application
+	 * wait out its timeouts, with errors in the log (a test kit's cached Spring contexts
+	 * waited 5 s each to leave zdm's fleet). The registrar runs an action once they are
+	 * closed, as Spring Boot's {@code SpringApplication.getShutdownHandlers()::add} does
+	 * after it closed every application context at the exit. Later calls do nothing.
+	 * @param registrar registers the action that says the applications are closed
+	 */
+	public static synchronized void stopAfter(Consumer<Runnable> registrar) {
+		if (applicationsClosed == null) {
+			CountDownLatch latch = new CountDownLatch(1);
+			registrar.accept(latch::countDown);
+			applicationsClosed = latch;
+		}
 	}
 
 	/**
@@ -149,6 +181,9 @@ public final class EmbeddedPostgresServer {
 		EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
 			.setDataDirectory(dataDirectory)
 			.setCleanDataDirectory(false)
+			// stopped by a shutdown hook of ours, which may wait for the applications on it
+			// (stopAfter); the library's own would stop it beside them
+			.setRegisterShutdownHook(false)
 			.setServerConfig("max_connections", "300")
 			.setServerConfig("fsync", "off")
 			.setServerConfig("synchronous_commit", "off")
@@ -186,6 +221,15 @@ public final class EmbeddedPostgresServer {
 	}
 
 	private static void close(String name, EmbeddedPostgres postgres) {
+		CountDownLatch closed = applicationsClosed;
+		if (closed != null) {
+			try {
+				closed.await(EXIT_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
 		try {
 			postgres.close();
 		}

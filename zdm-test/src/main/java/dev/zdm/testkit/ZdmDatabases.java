@@ -19,6 +19,7 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.JdbcDatabaseContainer;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 
+import org.springframework.boot.SpringApplication;
 import org.springframework.util.ClassUtils;
 
 import dev.zdm.test.EmbeddedPostgresServer;
@@ -203,6 +204,9 @@ public final class ZdmDatabases {
 	}
 
 	private static ZdmDatabase embedded(String hint) {
+		// the test contexts Spring keeps close at the JVM's exit, leaving zdm's fleet in
+		// their database: the server stops after them
+		EmbeddedPostgresServer.stopAfter(SpringApplication.getShutdownHandlers()::add);
 		PostgresDatabase database = EmbeddedPostgresServer.createDatabase("zdm_" + hint);
 		return new ZdmDatabase(database.url(), database.username(), database.password(), "embedded PostgreSQL",
 				database::drop);
