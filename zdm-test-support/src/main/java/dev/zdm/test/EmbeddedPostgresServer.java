@@ -181,8 +181,8 @@ public final class EmbeddedPostgresServer {
 		EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
 			.setDataDirectory(dataDirectory)
 			.setCleanDataDirectory(false)
-			// stopped by a shutdown hook of ours, which may wait for the applications on it
-			// (stopAfter); the library's own would stop it beside them
+			// stopped by our own shutdown hook, which may wait for its applications
+			// (stopAfter): the library's hook would stop it beside them
 			.setRegisterShutdownHook(false)
 			.setServerConfig("max_connections", "300")
 			.setServerConfig("fsync", "off")
