@@ -71,6 +71,10 @@ public class MigrationStateRepository {
 			/* zdm */ UPDATE zdm_migration SET read_new_at = now() WHERE migration_id = ? AND read_new_at IS NULL
 			""";
 
+	private static final String CLEAR_READ_NEW = """
+			/* zdm */ UPDATE zdm_migration SET read_new_at = NULL WHERE migration_id = ? AND read_new_at IS NOT NULL
+			""";
+
 	private static final String VOID_VERIFICATION = """
 			/* zdm */ UPDATE zdm_migration
 			SET verified_at = NULL, verification_voided_at = now(), verification_void_reason = ?
@@ -178,6 +182,16 @@ public class MigrationStateRepository {
 	 */
 	public void markReadNew(String migrationId) {
 		this.jdbcTemplate.update(this.tables.qualify(MARK_READ_NEW), migrationId);
+	}
+
+	/**
+	 * Forget that an instance ran {@code read-new}, as when the whole fleet went back
+	 * below it: the old side is the source of truth again.
+	 * @param migrationId the migration
+	 * @return {@code true} if an instance had run {@code read-new}
+	 */
+	public boolean clearReadNew(String migrationId) {
+		return this.jdbcTemplate.update(this.tables.qualify(CLEAR_READ_NEW), migrationId) == 1;
 	}
 
 	/**

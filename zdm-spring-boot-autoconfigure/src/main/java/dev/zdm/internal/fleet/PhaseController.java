@@ -419,7 +419,8 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			PhaseDecision decision = this.policy.decide(migration, current, liveOthers, decidedWith, limits(migration));
 			written[0] = this.registry.heartbeat(this.instance, migration.id(), migration.requestedPhase(),
 					decision.effective(), decision.heldBackReason());
-			MigrationState state = this.verificationVoids.afterDecision(migration, decision.effective(), decidedWith);
+			MigrationState state = this.verificationVoids.afterDecision(migration, decision.effective(), decidedWith,
+					liveOthers);
 			List<FleetMember> fleet = new ArrayList<>(this.registry.members(migration.id(), this.settings.timeout()));
 			if (twin != null) {
 				// shown, and counted by the participants' checks of the whole fleet

@@ -71,9 +71,11 @@ final class VerificationVoids {
 	 * @param migration the migration
 	 * @param effective the phase this instance runs at
 	 * @param state the state it was decided with
+	 * @param liveOthers the other live instances
 	 * @return the migration's state now
 	 */
-	MigrationState afterDecision(MigrationDefinition migration, Phase effective, MigrationState state) {
+	MigrationState afterDecision(MigrationDefinition migration, Phase effective, MigrationState state,
+			List<FleetMember> liveOthers) {
 		if (effective == Phase.EXPAND && state.isVerified() && !this.syncedInTable.test(migration)) {
 			voidVerification(migration, true,
 					"instance " + this.instanceId + " runs expand and writes the old columns only");
@@ -81,6 +83,18 @@ final class VerificationVoids {
 		}
 		if (PhasePolicy.runsReadNew(effective) && state.readNewAt() == null && !state.isContracted()) {
 			this.states.markReadNew(migration.id());
+		}
+		else if (state.readNewAt() != null && !PhasePolicy.runsReadNew(effective) && !state.isContracted()
+				&& !state.isAbandoned()
+				&& liveOthers.stream().noneMatch((member) -> PhasePolicy.runsReadNew(member.effectivePhase()))
+				&& this.states.clearReadNew(migration.id())) {
+			// the fleet went back below read-new: the old side is the source of truth
+			// again, and what a writer outside the application writes there from now
+			// on must reach the new side before the fleet reads it again (a walk back
+			// and forth once served the new side's stale rows)
+			logger.info("zdm: migration '" + migration.id() + "': no instance runs read-new any more; the next "
+					+ "instance that asks for it has the backfill verified again first");
+			return this.states.find(migration.id());
 		}
 		return state;
 	}

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
@@ -96,6 +97,44 @@ class CrossTableBackfillTests {
 			.isEqualTo(30);
 		workload.stopAndAssertNoWriteLost();
 		assertThat(LiveWorkload.disagreeing(postgres, "late", true)).isZero();
+	}
+
+	@Test
+	void aWalkBackBelowReadNewHasTheBackfillVerifiedAgainBeforeTheFleetReadsTheNewSideAgain() throws Exception {
+		LiveWorkload.create(postgres, "back", true, 3_000);
+		BackfillSettings settings = BackfillFixtures.settings(1000, 100, 2000, Duration.ZERO);
+		AtomicReference<PhaseController> running = new AtomicReference<>(
+				start("back-a", migration("back", "back", Phase.READ_NEW, settings)));
+		LiveWorkload workload = new LiveWorkload(postgres, "back", true, 3_000,
+				LiveWorkload.effectivePhase(running, "back"), 200);
+		workload.start(2);
+		await().atMost(Duration.ofSeconds(60)).until(() -> running.get().status("back").effective() == Phase.READ_NEW);
+		workload.awaitMoreWrites(50);
+		// the fleet walks back to backfill: the old side is the source of truth again
+		this.controllers.remove(0).stop();
+		running.set(start("back-b", migration("back", "back", Phase.BACKFILL, settings)));
+		await().atMost(Duration.ofSeconds(30)).until(() -> running.get().status("back").effective() == Phase.BACKFILL);
+		Instant verifiedBefore = this.service.progress("back").verification().finishedAt();
+		workload.awaitMoreWrites(50);
+		// a writer outside the application, on the source table only, keys the workload
+		// never writes: nothing copies its rows
+		assertThat(this.jdbc.update("INSERT INTO back (id, street, city) "
+				+ "SELECT i, 'outside ' || i, 'outside' FROM generate_series(900001, 900030) AS i"))
+			.isEqualTo(30);
+		// and forward again: the new side is read only once the verification ran again
+		// and copied them (once it served the rows it had before the walk back)
+		this.controllers.remove(0).stop();
+		running.set(start("back-c", migration("back", "back", Phase.READ_NEW, settings)));
+		await().atMost(Duration.ofSeconds(60)).until(() -> running.get().status("back").effective() == Phase.READ_NEW);
+		assertThat(this.service.progress("back").verification().finishedAt()).isAfter(verifiedBefore);
+		assertThat(this.jdbc.queryForObject(
+				"SELECT count(*) FROM back_addresses "
+						+ "WHERE order_id > 900000 AND street = 'outside ' || order_id AND city = 'OUTSIDE'",
+				Long.class))
+			.isEqualTo(30);
+		workload.awaitMoreWrites(50);
+		workload.stopAndAssertNoWriteLost();
+		assertThat(LiveWorkload.disagreeing(postgres, "back", true)).isZero();
 	}
 
 	@Test
