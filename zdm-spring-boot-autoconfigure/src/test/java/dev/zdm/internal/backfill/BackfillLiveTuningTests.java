@@ -13,7 +13,11 @@ import javax.sql.DataSource;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
@@ -183,6 +187,40 @@ class BackfillLiveTuningTests {
 		finally {
 			workload.stop();
 		}
+	}
+
+	@Test
+	@ExtendWith(OutputCaptureExtension.class)
+	void liveChangeDuringTheVerificationSaysItPacesTheCopyNotThePass(CapturedOutput output) {
+		LiveWorkload.create(postgres, "checked_orders", false, 20_000);
+		// a verification of about 40 batches, 150 ms apart
+		BackfillSettings declared = pacedBySettingsOnly(5_000, 100, 20_000, Duration.ZERO).withVerification(500,
+				Duration.ofMillis(150));
+		MigrationDefinition migration = MigrationDefinition.builder("checked")
+			.requestedPhase(Phase.BACKFILL)
+			.table("checked_orders")
+			.up("street_new", "street")
+			.up("city_new", "upper(city)")
+			.backfill(declared)
+			.build();
+		start("checked-a", migration);
+		await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> {
+			BackfillProgress progress = this.service.progress("checked");
+			return progress != null && progress.verifying() != null;
+		});
+		change("checked",
+				new BackfillOverrides(null, null, null, null, null, 1_000L, null, null, null, null, null, null));
+		// an operator read "they apply from the next verification batch" and saw the pass
+		// run at 100,000 rows/s under a ceiling of 1,000 rows/s, which paces the copy
+		// only
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> output.getOut().contains("migration 'checked': backfill settings overridden live"));
+		assertThat(output.getOut())
+			.contains("they pace the copy, not this verification pass (its batches follow "
+					+ "verification-batch-size and verification-pause)")
+			.doesNotContain("they apply from the next verification batch");
+		await().atMost(Duration.ofSeconds(60))
+			.until(() -> this.service.progress("checked").state() == BackfillState.VERIFIED);
 	}
 
 	/**
