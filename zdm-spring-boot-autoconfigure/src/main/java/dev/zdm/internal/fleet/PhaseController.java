@@ -420,7 +420,7 @@ public class PhaseController implements InitializingBean, DisposableBean {
 			written[0] = this.registry.heartbeat(this.instance, migration.id(), migration.requestedPhase(),
 					decision.effective(), decision.heldBackReason());
 			MigrationState state = this.verificationVoids.afterDecision(migration, decision.effective(), decidedWith,
-					liveOthers);
+					() -> this.registry.lockLiveAndRecentlyLeftMembers(migration.id(), this.settings.timeout()));
 			List<FleetMember> fleet = new ArrayList<>(this.registry.members(migration.id(), this.settings.timeout()));
 			if (twin != null) {
 				// shown, and counted by the participants' checks of the whole fleet

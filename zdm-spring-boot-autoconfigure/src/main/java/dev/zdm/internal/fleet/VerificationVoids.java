@@ -2,6 +2,7 @@ package dev.zdm.internal.fleet;
 
 import java.util.List;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -71,11 +72,12 @@ final class VerificationVoids {
 	 * @param migration the migration
 	 * @param effective the phase this instance runs at
 	 * @param state the state it was decided with
-	 * @param liveOthers the other live instances
+	 * @param fleet the fleet's live instances and those that left it less than the fleet
+	 * timeout ago, read only when needed
 	 * @return the migration's state now
 	 */
 	MigrationState afterDecision(MigrationDefinition migration, Phase effective, MigrationState state,
-			List<FleetMember> liveOthers) {
+			Supplier<List<FleetMember>> fleet) {
 		if (effective == Phase.EXPAND && state.isVerified() && !this.syncedInTable.test(migration)) {
 			voidVerification(migration, true,
 					"instance " + this.instanceId + " runs expand and writes the old columns only");
@@ -86,12 +88,16 @@ final class VerificationVoids {
 		}
 		else if (state.readNewAt() != null && !PhasePolicy.runsReadNew(effective) && !state.isContracted()
 				&& !state.isAbandoned()
-				&& liveOthers.stream().noneMatch((member) -> PhasePolicy.runsReadNew(member.effectivePhase()))
+				&& fleet.get()
+					.stream()
+					.filter((member) -> !member.instanceId().equals(this.instanceId))
+					.noneMatch((member) -> PhasePolicy.runsReadNew(member.effectivePhase()))
 				&& this.states.clearReadNew(migration.id())) {
-			// the fleet went back below read-new: the old side is the source of truth
-			// again, and what a writer outside the application writes there from now
-			// on must reach the new side before the fleet reads it again (a walk back
-			// and forth once served the new side's stale rows)
+			// the fleet went back below read-new (no instance runs it, nor left it less
+			// than the fleet timeout ago, as one restarting does): the old side is the
+			// source of truth again, and what a writer outside the application writes
+			// there from now on must reach the new side before the fleet reads it again
+			// (a walk back and forth once served the new side's stale rows)
 			logger.info("zdm: migration '" + migration.id() + "': no instance runs read-new any more; the next "
 					+ "instance that asks for it has the backfill verified again first");
 			return this.states.find(migration.id());

@@ -114,6 +114,11 @@ class CrossTableBackfillTests {
 		this.controllers.remove(0).stop();
 		running.set(start("back-b", migration("back", "back", Phase.BACKFILL, settings)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> running.get().status("back").effective() == Phase.BACKFILL);
+		// once the instance that ran read-new has been gone the fleet timeout (a restart
+		// of it would have come back by then), the fleet is back below read-new
+		await().atMost(TestFleet.TIMEOUT.multipliedBy(3))
+			.until(() -> this.jdbc.queryForObject(
+					"SELECT read_new_at IS NULL FROM zdm_migration WHERE migration_id = 'back'", Boolean.class));
 		Instant verifiedBefore = this.service.progress("back").verification().finishedAt();
 		workload.awaitMoreWrites(50);
 		// a writer outside the application, on the source table only, keys the workload
