@@ -16,6 +16,7 @@ import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.Ordered;
 
 import dev.zdm.ddl.SchemaChangeContributor;
+import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.internal.fleet.FleetRegistry;
@@ -149,10 +150,19 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 				return false;
 			}
 			boolean ran = this.step.runRecorded(id, this.instance.instanceId(), () -> {
+				// a cross-table migration's old columns are guarded first: an update of
+				// one by a writer outside the application would be lost with the column
+				List<DdlScript> contractScripts = this.scripts.load(migration, DdlStep.CONTRACT,
+						migration.contractLocations());
+				this.contributions.run(session, migration, DdlStep.CONTRACT, RetryControl.bounded(),
+						CrossTableContractGuard.install(migration, contractScripts), CrossTableContractGuard.SOURCE);
 				this.contributions.run(session, migration, DdlStep.CONTRACT, RetryControl.bounded());
 				this.scripts.run(session, migration, DdlStep.CONTRACT, migration.contractLocations(),
 						RetryControl.bounded());
 				this.contributions.runAfterContract(session, migration, RetryControl.bounded());
+				this.contributions.run(session, migration, DdlStep.CONTRACT, RetryControl.bounded(),
+						CrossTableContractGuard.remove(migration, contractScripts),
+						CrossTableContractGuard.AFTER_SOURCE);
 			});
 			if (!ran) {
 				return false;

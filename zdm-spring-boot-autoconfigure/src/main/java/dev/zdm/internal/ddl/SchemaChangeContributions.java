@@ -84,7 +84,16 @@ public class SchemaChangeContributions {
 		}
 	}
 
-	private void run(DdlSession session, MigrationDefinition migration, DdlStep step, RetryControl control,
+	/**
+	 * Run statements of zdm's own, recorded under a source of their own, each in order.
+	 * @param session the session to run them on, holding the migration's DDL lock
+	 * @param migration the migration
+	 * @param step the step
+	 * @param control how long each statement is retried
+	 * @param statements the statements
+	 * @param source what they are recorded under
+	 */
+	void run(DdlSession session, MigrationDefinition migration, DdlStep step, RetryControl control,
 			List<String> statements, String source) {
 		for (int i = 0; i < statements.size(); i++) {
 			DdlStatement statement = DdlStatement.of(i + 1, statements.get(i));

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.actuate.endpoint.MigrationDescriptor;
@@ -287,6 +288,77 @@ class FinalContractCheckTests {
 		return new ZdmEndpoint(started.controller(), new LockFiguresSampler(new LockInspector(dataSource)),
 				new JdbcBackfillService(dataSource), new DdlHistoryRepository(dataSource), started.runner().expand(),
 				started.check(), null, null, null, new OperatorActionRepository(dataSource), null, null);
+	}
+
+	@Test
+	void crossTableContractGuardsTheOldColumnsFromTheClaimUntilTheScriptsDropThem() throws Exception {
+		LiveWorkload.create(postgres, "guarded", true, 2_000);
+		MigrationDefinition migration = migration("guarded",
+				"ALTER TABLE guarded DROP COLUMN street, DROP COLUMN city;");
+		// a session holds the table from the start: the contract's DROP waits and
+		// retries after the claim, while the guard, which takes no lock that conflicts
+		// with it, is in place
+		Connection holder = postgres.database().newConnection();
+		holder.setAutoCommit(false);
+		try (Statement statement = holder.createStatement()) {
+			statement.execute("LOCK TABLE guarded IN ACCESS SHARE MODE");
+		}
+		start("guarded-a", migration, Phase.CONTRACT);
+		await().atMost(Duration.ofSeconds(60))
+			.until(() -> this.jdbc.queryForObject("SELECT count(*) FROM pg_trigger WHERE tgname = 'zdm_guard_guarded'",
+					Long.class) == 1);
+		assertThat(new MigrationStateRepository(postgres.dataSource()).find("guarded").isContracted()).isTrue();
+		// the application writes the new side only from the claim on: its writes go on
+		AtomicBoolean writing = new AtomicBoolean(true);
+		AtomicLong written = new AtomicLong();
+		AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+		Thread application = new Thread(() -> {
+			long id = 10_000_001;
+			while (writing.get()) {
+				try {
+					this.jdbc.update("INSERT INTO guarded (id) VALUES (?)", id);
+					this.jdbc.update("INSERT INTO guarded_addresses (order_id, street, city) VALUES (?, 'new', 'NEW')",
+							id);
+					this.jdbc.update("UPDATE guarded_addresses SET street = 'newer' WHERE order_id = ?", id - 1);
+					written.incrementAndGet();
+					id++;
+				}
+				catch (RuntimeException ex) {
+					failure.compareAndSet(null, ex);
+					return;
+				}
+			}
+		}, "application");
+		application.start();
+		await().atMost(Duration.ofSeconds(10)).until(() -> written.get() >= 20);
+		// a writer outside the application changing an old column is refused, where its
+		// write would be dropped with the column after a final check that passed
+		assertThatExceptionOfType(DataAccessException.class)
+			.isThrownBy(() -> this.jdbc.update("UPDATE guarded SET street = 'late' WHERE id = 2"))
+			.satisfies((ex) -> assertThat(ex.getMostSpecificCause().getMessage())
+				.contains("zdm: migration guarded is contracting: column street of public.guarded is being dropped")
+				.contains("write public.guarded_addresses instead"));
+		// an update that leaves them alone goes through
+		assertThat(this.jdbc.update("UPDATE guarded SET street = street WHERE id = 4")).isEqualTo(1);
+		holder.rollback();
+		holder.close();
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone("guarded", DdlStep.CONTRACT));
+		long before = written.get();
+		await().atMost(Duration.ofSeconds(10)).until(() -> written.get() >= before + 20);
+		writing.set(false);
+		application.join();
+		assertThat(failure.get()).isNull();
+		// dropped with the scripts' work done
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM pg_trigger WHERE tgname = 'zdm_guard_guarded'",
+				Long.class))
+			.isZero();
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM pg_proc WHERE proname = 'zdm_guard_guarded'",
+				Long.class))
+			.isZero();
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM information_schema.columns "
+				+ "WHERE table_name = 'guarded' AND column_name IN ('street', 'city')", Long.class))
+			.isZero();
 	}
 
 	private boolean tableExists(String table) {

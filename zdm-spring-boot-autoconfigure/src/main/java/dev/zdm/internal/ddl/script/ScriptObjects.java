@@ -90,6 +90,19 @@ public final class ScriptObjects {
 	}
 
 	/**
+	 * Return the columns the scripts drop from a table, with or without {@code CASCADE}.
+	 * @param table the table's name, without schema, as the catalog stores it
+	 * @return the columns' names as the catalog stores them, in script order, each once
+	 */
+	public List<String> columnsDroppedFrom(String table) {
+		return Stream.concat(this.droppedColumns.stream(), this.droppedWithCascade.stream())
+			.filter((dropped) -> unqualified(dropped.table()).equals(table))
+			.map(DroppedColumn::column)
+			.distinct()
+			.toList();
+	}
+
+	/**
 	 * Whether the scripts drop a column of a table, with or without {@code CASCADE}.
 	 * @param table the table's name, without schema, as the catalog stores it
 	 * @param column the column's name, as the catalog stores it

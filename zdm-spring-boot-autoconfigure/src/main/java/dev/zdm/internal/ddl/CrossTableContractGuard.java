@@ -1,0 +1,105 @@
+package dev.zdm.internal.ddl;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+import dev.zdm.internal.ddl.script.DdlScript;
+import dev.zdm.internal.ddl.script.ScriptObjects;
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.TableName;
+
+/**
+ * The guard of a cross-table migration's contract: from the claim until its scripts have
+ * dropped the source table's old columns, a trigger refuses an update that changes one of
+ * them. From the claim on the fleet writes the new side only, so such an update comes
+ * from a writer outside the application, and nothing would copy it to the target table:
+ * the final check has passed, and the scripts would drop it with the column, without a
+ * word (a fault run lost three such writes during a contract's lock retries). An update
+ * that leaves them alone, the application's own among them, and every insert and delete
+ * go through. The same-table sync trigger becomes such a guard already.
+ */
+final class CrossTableContractGuard {
+
+	/**
+	 * The source the guard's statements are recorded under in the DDL history.
+	 */
+	static final String SOURCE = "zdm:cross-table-guard";
+
+	/**
+	 * The source the statements that drop it are recorded under.
+	 */
+	static final String AFTER_SOURCE = "zdm:cross-table-guard-after";
+
+	private CrossTableContractGuard() {
+	}
+
+	/**
+	 * Return the statements that put the guard on the source table's columns the contract
+	 * scripts drop, or none for a migration within one table or scripts that drop none.
+	 * @param migration the migration
+	 * @param scripts its contract scripts
+	 * @return the statements
+	 */
+	static List<String> install(MigrationDefinition migration, List<DdlScript> scripts) {
+		if (!migration.isCrossTable()) {
+			return List.of();
+		}
+		TableName table = migration.table();
+		List<String> columns = ScriptObjects.of(scripts).columnsDroppedFrom(table.table().name());
+		if (columns.isEmpty()) {
+			return List.of();
+		}
+		String oldColumns = columns.stream()
+			.map(CrossTableContractGuard::literal)
+			.collect(Collectors.joining(", ", "ARRAY[", "]::text[]"));
+		String message = "zdm: migration " + migration.id() + " is contracting: column %s of "
+				+ table.toString().replace("%", "%%") + " is being dropped, and nothing copies what is written to it "
+				+ "into " + String.valueOf(migration.targetTable()).replace("%", "%%") + " any more; write "
+				+ String.valueOf(migration.targetTable()).replace("%", "%%") + " instead";
+		String function = function(migration);
+		return List.of("CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $zdm$"
+				+ "\n-- zdm: refuses updates of the old columns of migration '" + migration.id()
+				+ "' while its contract drops them. Generated.\nDECLARE\n\twritten jsonb := to_jsonb(NEW);\n"
+				+ "\tprevious jsonb := to_jsonb(OLD);\n\told_column text;\nBEGIN\n\tFOREACH old_column IN ARRAY "
+				+ oldColumns + " LOOP\n"
+				+ "\t\tIF (written -> old_column) IS DISTINCT FROM (previous -> old_column) THEN\n"
+				+ "\t\t\tRAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format(" + literal(message)
+				+ ", old_column);\n\t\tEND IF;\n\tEND LOOP;\n\tRETURN NEW;\nEND\n$zdm$",
+				"CREATE OR REPLACE TRIGGER " + trigger(migration) + " BEFORE UPDATE ON " + table.quoted()
+						+ " FOR EACH ROW EXECUTE FUNCTION " + function + "()");
+	}
+
+	/**
+	 * Return the statements that drop the guard once the scripts have run.
+	 * @param migration the migration
+	 * @param scripts its contract scripts
+	 * @return the statements, none if there was no guard
+	 */
+	static List<String> remove(MigrationDefinition migration, List<DdlScript> scripts) {
+		if (install(migration, scripts).isEmpty()) {
+			return List.of();
+		}
+		return List.of("DROP TRIGGER IF EXISTS " + trigger(migration) + " ON " + migration.table().quoted(),
+				"DROP FUNCTION IF EXISTS " + function(migration) + "()");
+	}
+
+	private static String trigger(MigrationDefinition migration) {
+		return "\"" + name(migration) + "\"";
+	}
+
+	private static String function(MigrationDefinition migration) {
+		TableName table = migration.table();
+		return ((table.schema() != null) ? table.schema().quoted() + "." : "") + "\"" + name(migration) + "\"";
+	}
+
+	private static String name(MigrationDefinition migration) {
+		String id = migration.id().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+		return "zdm_guard_" + ((id.length() > 50) ? id.substring(0, 50) : id);
+	}
+
+	private static String literal(String text) {
+		return "'" + text.replace("'", "''") + "'";
+	}
+
+}
