@@ -2,6 +2,7 @@ package dev.zdm.internal.ddl;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.stream.Collectors;
 
 import dev.zdm.internal.ddl.script.DdlScript;
@@ -53,10 +54,13 @@ final class CrossTableContractGuard {
 		String oldColumns = columns.stream()
 			.map(CrossTableContractGuard::literal)
 			.collect(Collectors.joining(", ", "ARRAY[", "]::text[]"));
+		// names as declared, unqualified: the plan reads the statement before the target
+		// table's schema is resolved, the contract after
+		TableName target = Objects.requireNonNull(migration.targetTable());
 		String message = "zdm: migration " + migration.id() + " is contracting: column %s of "
-				+ table.toString().replace("%", "%%") + " is being dropped, and nothing copies what is written to it "
-				+ "into " + String.valueOf(migration.targetTable()).replace("%", "%%") + " any more; write "
-				+ String.valueOf(migration.targetTable()).replace("%", "%%") + " instead";
+				+ table.table().name().replace("%", "%%") + " is being dropped, and nothing copies what is written to "
+				+ "it into " + target.table().name().replace("%", "%%") + " any more; write "
+				+ target.table().name().replace("%", "%%") + " instead";
 		String function = function(migration);
 		return List.of("CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $zdm$"
 				+ "\n-- zdm: refuses updates of the old columns of migration '" + migration.id()

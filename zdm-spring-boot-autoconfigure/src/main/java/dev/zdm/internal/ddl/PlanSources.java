@@ -61,22 +61,29 @@ final class PlanSources {
 		return sources;
 	}
 
-	// The contract: each contributor's statements, then the scripts, then each
-	// contributor's statements after them.
+	// The contract: a cross-table migration's guard, each contributor's statements, then
+	// the scripts, then each contributor's statements after them, then the guard's drop.
 	List<Source> contract(MigrationDefinition migration, DdlStatus recorded) {
 		List<Source> sources = new ArrayList<>();
+		List<DdlScript> scripts = this.scripts.load(migration, DdlStep.CONTRACT);
+		// a cross-table migration's guard of its old columns first, as the contract runs
+		// it
+		sources.add(contributed(CrossTableContractGuard.SOURCE, DdlStep.CONTRACT,
+				CrossTableContractGuard.install(migration, scripts), recorded));
 		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
 			sources.add(contributed(SchemaChangeContributions.source(contributor), DdlStep.CONTRACT,
 					SchemaChangeContributions.statements(contributor, migration, DdlStep.CONTRACT), recorded));
 		}
 		Map<String, Map<Integer, Integer>> applied = this.history.appliedStatements(migration.id(), DdlStep.CONTRACT);
-		for (DdlScript script : this.scripts.load(migration, DdlStep.CONTRACT)) {
+		for (DdlScript script : scripts) {
 			sources.add(Source.of(script, applied));
 		}
 		for (SchemaChangeContributor contributor : this.contributions.contributors()) {
 			sources.add(contributed(SchemaChangeContributions.afterContractSource(contributor), DdlStep.CONTRACT,
 					contributor.afterContractStatements(migration), recorded));
 		}
+		sources.add(contributed(CrossTableContractGuard.AFTER_SOURCE, DdlStep.CONTRACT,
+				CrossTableContractGuard.remove(migration, scripts), recorded));
 		return sources;
 	}
 
