@@ -7,6 +7,7 @@ import java.util.stream.Collectors;
 
 import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.ScriptObjects;
+import dev.zdm.internal.ddl.script.SqlToken;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.TableName;
 
@@ -52,7 +53,7 @@ final class CrossTableContractGuard {
 			return List.of();
 		}
 		String oldColumns = columns.stream()
-			.map(CrossTableContractGuard::literal)
+			.map(SqlToken::literal)
 			.collect(Collectors.joining(", ", "ARRAY[", "]::text[]"));
 		// names as declared, unqualified: the plan reads the statement before the target
 		// table's schema is resolved, the contract after
@@ -68,7 +69,7 @@ final class CrossTableContractGuard {
 				+ "\tprevious jsonb := to_jsonb(OLD);\n\told_column text;\nBEGIN\n\tFOREACH old_column IN ARRAY "
 				+ oldColumns + " LOOP\n"
 				+ "\t\tIF (written -> old_column) IS DISTINCT FROM (previous -> old_column) THEN\n"
-				+ "\t\t\tRAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format(" + literal(message)
+				+ "\t\t\tRAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format(" + SqlToken.literal(message)
 				+ ", old_column);\n\t\tEND IF;\n\tEND LOOP;\n\tRETURN NEW;\nEND\n$zdm$",
 				"CREATE OR REPLACE TRIGGER " + trigger(migration) + " BEFORE UPDATE ON " + table.quoted()
 						+ " FOR EACH ROW EXECUTE FUNCTION " + function + "()");
@@ -100,10 +101,6 @@ final class CrossTableContractGuard {
 	private static String name(MigrationDefinition migration) {
 		String id = migration.id().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
 		return "zdm_guard_" + ((id.length() > 50) ? id.substring(0, 50) : id);
-	}
-
-	private static String literal(String text) {
-		return "'" + text.replace("'", "''") + "'";
 	}
 
 }

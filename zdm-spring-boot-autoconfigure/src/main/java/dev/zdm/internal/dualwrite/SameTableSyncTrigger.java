@@ -19,6 +19,7 @@ import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.ddl.SchemaChangePreview;
 import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
+import dev.zdm.internal.ddl.script.SqlToken;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
@@ -180,12 +181,13 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		String oldColumns = migration.down()
 			.keySet()
 			.stream()
-			.map((column) -> literal(column.name()))
+			.map((column) -> SqlToken.literal(column.name()))
 			.collect(Collectors.joining(", ", "ARRAY[", "]::text[]"));
 		String newAllNull = migration.up()
 			.keySet()
 			.stream()
-			.map((column) -> "coalesce(written -> " + literal(column.name()) + ", 'null'::jsonb) = 'null'::jsonb")
+			.map((column) -> "coalesce(written -> " + SqlToken.literal(column.name())
+					+ ", 'null'::jsonb) = 'null'::jsonb")
 			.collect(Collectors.joining(" AND "));
 		String message = "zdm: migration " + migration.id() + " is contracting: column %s of "
 				+ table.toString().replace("%", "%%")
@@ -199,12 +201,8 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 				+ "\t\tprevious := to_jsonb(OLD);\n\tEND IF;\n\tFOREACH old_column IN ARRAY " + oldColumns + " LOOP\n"
 				+ "\t\tIF (TG_OP = 'UPDATE' AND (written -> old_column) IS DISTINCT FROM (previous -> old_column))\n"
 				+ "\t\t\t\tOR (TG_OP = 'INSERT' AND (written -> old_column) <> 'null'::jsonb AND " + newAllNull
-				+ ") THEN\n" + "\t\t\tRAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format(" + literal(message)
-				+ ", old_column);\n\t\tEND IF;\n\tEND LOOP;\n\tRETURN NEW;\nEND\n$zdm$";
-	}
-
-	private static String literal(String text) {
-		return "'" + text.replace("'", "''") + "'";
+				+ ") THEN\n" + "\t\t\tRAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format("
+				+ SqlToken.literal(message) + ", old_column);\n\t\tEND IF;\n\tEND LOOP;\n\tRETURN NEW;\nEND\n$zdm$";
 	}
 
 	/**

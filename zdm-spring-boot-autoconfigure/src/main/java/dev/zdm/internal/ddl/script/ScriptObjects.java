@@ -109,8 +109,7 @@ public final class ScriptObjects {
 	 * @return {@code true} if an {@code ALTER TABLE ... DROP [COLUMN]} drops it
 	 */
 	public boolean dropsColumn(String table, String column) {
-		return Stream.concat(this.droppedColumns.stream(), this.droppedWithCascade.stream())
-			.anyMatch((dropped) -> dropped.column().equals(column) && unqualified(dropped.table()).equals(table));
+		return columnsDroppedFrom(table).contains(column);
 	}
 
 	private static String unqualified(String tableSql) {

@@ -109,9 +109,18 @@ public record SqlToken(Type type, String value) {
 	String sql() {
 		return switch (this.type) {
 			case QUOTED -> '"' + this.value.replace("\"", "\"\"") + '"';
-			case STRING -> "'" + this.value.replace("'", "''") + "'";
+			case STRING -> literal(this.value);
 			default -> this.value;
 		};
+	}
+
+	/**
+	 * Return a text as an SQL string literal, its quotes doubled.
+	 * @param text the text
+	 * @return the literal, for example {@code 'it''s'}
+	 */
+	public static String literal(String text) {
+		return "'" + text.replace("'", "''") + "'";
 	}
 
 	public enum Type {
