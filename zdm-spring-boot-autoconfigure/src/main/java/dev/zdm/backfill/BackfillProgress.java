@@ -31,7 +31,6 @@ import org.jspecify.annotations.Nullable;
  * @param lastError the last failure, or {@code null}; cleared once the backfill is
  * verified ({@code errors} keeps the count)
  * @param lastErrorAt when the last failure happened, or {@code null} if there is none
- * @param lastErrorAt when the last failure happened, or {@code null} if there is none
  * @param startedAt when the backfill started, or {@code null}
  * @param copiedAt when the last batch committed, or {@code null}
  * @param updatedAt when this progress was last written
@@ -58,6 +57,11 @@ public record BackfillProgress(String migrationId, BackfillState state, boolean 
 				this.copiedAt, this.updatedAt, this.verification, this.verifying);
 	}
 
+	/**
+	 * Return this progress with another latest verification.
+	 * @param verification the verification, or {@code null}
+	 * @return the progress with that verification
+	 */
 	public BackfillProgress withVerification(@Nullable BackfillVerification verification) {
 		return new BackfillProgress(this.migrationId, this.state, this.paused, this.runner, this.rowsDone,
 				this.rowsUpdated, this.rowsEstimated, this.rate, this.eta, this.batchSize, this.batches, this.lastKey,

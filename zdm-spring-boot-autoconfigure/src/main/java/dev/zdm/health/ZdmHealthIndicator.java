@@ -143,9 +143,11 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 				}
 				else {
 					BackfillRunnerGone gone = BackfillRunnerGone.of(status, progress);
-					details.put("backfill", (gone != null)
-							? BackfillState.PENDING.value() + " (" + gone.description() + ")"
-							: progress.state().value() + ((progress.paused() && !saysPaused) ? " (paused)" : ""));
+					details.put("backfill", (gone != null) ? BackfillState.PENDING.value() + " (" + gone
+						.description() + ")" : progress.state().value()
+								+ ((progress.paused() && !saysPaused) ? " (paused)" : "")
+								+ ((progress.state() == BackfillState.THROTTLED && progress.throttleReason() != null)
+										? ": " + progress.throttleReason() : ""));
 					if (gone != null && gone.stalled()) {
 						problems.add("backfill stalled: " + gone.description());
 					}

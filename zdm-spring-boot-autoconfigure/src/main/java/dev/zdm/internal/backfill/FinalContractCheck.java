@@ -29,6 +29,7 @@ import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SyncMode;
 
 /**
  * The final check before a migration's contract DDL: once every live instance runs
@@ -178,10 +179,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				+ ")";
 		String reason = "contract held back: the final check found " + disagreeing[0] + " of " + checked
 				+ " keys disagreeing between " + sides(migration) + " with every live instance at contract, which "
-				+ "only something outside the application can cause: a writer writing one side only, or both "
-				+ "with values that do not agree, or past the sync trigger; or rows that came in without passing "
-				+ "through it (a partition attached since the verification, a load with triggers disabled by "
-				+ "session_replication_role = replica). "
+				+ "only something outside the application can cause: " + outsideCauses(migration) + ". "
 				+ (writers.isEmpty()
 						? "No session was writing the tables at the moment of the check: a writer has finished, "
 								+ "or it connects for each write and was between two (a script or job looping over "
@@ -196,6 +194,17 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				+ "a reason. To check again without changing anything: POST /actuator/zdm/" + id + "/contract/recheck";
 		return new ContractCheck(id, true, Instant.now(), this.instanceId, checked, disagreeing[0], rows, writers,
 				reason, false, null);
+	}
+
+	private static String outsideCauses(MigrationDefinition migration) {
+		if (migration.sync() == SyncMode.TRIGGER) {
+			return "a writer past the sync trigger, or rows that came in without passing through it (a partition "
+					+ "attached since the verification, a load with triggers disabled by session_replication_role = "
+					+ "replica)";
+		}
+		return "a writer outside the application's repositories writing one side only, or both with values that do "
+				+ "not agree (nothing syncs such a writer's rows: sync: " + migration.sync().value() + ")"
+				+ "; or a partition of a partitioned table attached since the verification";
 	}
 
 	/**

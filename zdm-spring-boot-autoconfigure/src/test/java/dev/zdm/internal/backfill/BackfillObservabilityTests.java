@@ -375,6 +375,12 @@ class BackfillObservabilityTests {
 				.counter()
 				.count()).as("seconds held back").isGreaterThan(0.3);
 		});
+		// the health contributor says why, as the endpoint does
+		await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+			@SuppressWarnings("unchecked")
+			Map<String, Object> details = (Map<String, Object>) this.health.health(true).getDetails().get(id);
+			assertThat((String) details.get("backfill")).startsWith("throttled: ").contains(description);
+		});
 		long held = rowsDone(id);
 		assertThat(this.service.progress(id).state()).isEqualTo(BackfillState.THROTTLED);
 		assertThat(rowsDone(id)).isEqualTo(held);
