@@ -14,12 +14,15 @@ import dev.zdm.migration.TableName;
 /**
  * The guard of a cross-table migration's contract: from the claim until its scripts have
  * dropped the source table's old columns, a trigger refuses an update that changes one of
- * them. From the claim on the fleet writes the new side only, so such an update comes
- * from a writer outside the application, and nothing would copy it to the target table:
- * the final check has passed, and the scripts would drop it with the column, without a
- * word (a fault run lost three such writes during a contract's lock retries). An update
- * that leaves them alone, the application's own among them, and every insert and delete
- * go through. The same-table sync trigger becomes such a guard already.
+ * them, and an insert that sets one that has no default. From the claim on the fleet
+ * writes the new side only, so such a write comes from a writer outside the application,
+ * and nothing would copy it to the target table: the final check has passed, and the
+ * scripts would drop it with the column, without a word (a fault run lost three such
+ * updates during a contract's lock retries). An update that leaves them alone, the
+ * application's own among them, an insert that leaves them null, and every delete go
+ * through. An insert into a column with a default is let through: the trigger cannot tell
+ * the default from a value written. The same-table sync trigger becomes such a guard
+ * already.
  */
 final class CrossTableContractGuard {
 
@@ -64,14 +67,17 @@ final class CrossTableContractGuard {
 				+ target.table().name().replace("%", "%%") + " instead";
 		String function = function(migration);
 		return List.of("CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $zdm$"
-				+ "\n-- zdm: refuses updates of the old columns of migration '" + migration.id()
+				+ "\n-- zdm: refuses writes of the old columns of migration '" + migration.id()
 				+ "' while its contract drops them. Generated.\nDECLARE\n\twritten jsonb := to_jsonb(NEW);\n"
 				+ "\tprevious jsonb := to_jsonb(OLD);\n\told_column text;\nBEGIN\n\tFOREACH old_column IN ARRAY "
 				+ oldColumns + " LOOP\n"
-				+ "\t\tIF (written -> old_column) IS DISTINCT FROM (previous -> old_column) THEN\n"
+				+ "\t\tIF (TG_OP = 'UPDATE' AND (written -> old_column) IS DISTINCT FROM (previous -> old_column))\n"
+				+ "\t\t\t\tOR (TG_OP = 'INSERT' AND (written -> old_column) <> 'null'::jsonb AND NOT EXISTS (\n"
+				+ "\t\t\t\t\tSELECT FROM pg_catalog.pg_attribute WHERE attrelid = TG_RELID AND attname = old_column\n"
+				+ "\t\t\t\t\t\tAND atthasdef)) THEN\n"
 				+ "\t\t\tRAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format(" + SqlToken.literal(message)
 				+ ", old_column);\n\t\tEND IF;\n\tEND LOOP;\n\tRETURN NEW;\nEND\n$zdm$",
-				"CREATE OR REPLACE TRIGGER " + trigger(migration) + " BEFORE UPDATE ON " + table.quoted()
+				"CREATE OR REPLACE TRIGGER " + trigger(migration) + " BEFORE INSERT OR UPDATE ON " + table.quoted()
 						+ " FOR EACH ROW EXECUTE FUNCTION " + function + "()");
 	}
 

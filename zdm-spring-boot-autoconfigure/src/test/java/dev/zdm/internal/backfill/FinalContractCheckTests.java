@@ -296,6 +296,9 @@ class FinalContractCheckTests {
 	@Test
 	void crossTableContractGuardsTheOldColumnsFromTheClaimUntilTheScriptsDropThem() throws Exception {
 		LiveWorkload.create(postgres, "guarded", true, 2_000);
+		// an old column with a default: the application's inserts fill it without
+		// writing it, and must go through
+		this.jdbc.execute("ALTER TABLE guarded ALTER COLUMN street SET DEFAULT 'unknown'");
 		MigrationDefinition migration = migration("guarded",
 				"ALTER TABLE guarded DROP COLUMN street, DROP COLUMN city;");
 		// a session holds the table from the start: the contract's DROP waits and
@@ -341,8 +344,18 @@ class FinalContractCheckTests {
 			.satisfies((ex) -> assertThat(ex.getMostSpecificCause().getMessage())
 				.contains("zdm: migration guarded is contracting: column street of guarded is being dropped")
 				.contains("write guarded_addresses instead"));
+		// so is an insert of the old shape: a row with an old column set and no target
+		// row, whose values the scripts would drop with the column
+		assertThatExceptionOfType(DataAccessException.class)
+			.isThrownBy(() -> this.jdbc.update("INSERT INTO guarded (id, city) VALUES (9000001, 'late')"))
+			.satisfies((ex) -> assertThat(ex.getMostSpecificCause().getMessage())
+				.contains("zdm: migration guarded is contracting: column city of guarded is being dropped"));
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM guarded WHERE id = 9000001", Long.class)).isZero();
 		// an update that leaves them alone goes through
 		assertThat(this.jdbc.update("UPDATE guarded SET street = street WHERE id = 4")).isEqualTo(1);
+		// and an insert that leaves them null, as the application's new side does (above)
+		assertThat(this.jdbc.update("INSERT INTO guarded (id, street, city) VALUES (9000003, NULL, NULL)"))
+			.isEqualTo(1);
 		holder.rollback();
 		holder.close();
 		await().atMost(Duration.ofSeconds(30))
