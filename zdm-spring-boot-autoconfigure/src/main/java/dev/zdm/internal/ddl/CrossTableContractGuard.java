@@ -8,6 +8,7 @@ import java.util.stream.Collectors;
 import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.ScriptObjects;
 import dev.zdm.internal.ddl.script.SqlToken;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.TableName;
 
@@ -69,8 +70,9 @@ final class CrossTableContractGuard {
 		return List.of("CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $zdm$"
 				+ "\n-- zdm: refuses writes of the old columns of migration '" + migration.id()
 				+ "' while its contract drops them. Generated.\nDECLARE\n\twritten jsonb := to_jsonb(NEW);\n"
-				+ "\tprevious jsonb := to_jsonb(OLD);\n\told_column text;\nBEGIN\n\tFOREACH old_column IN ARRAY "
-				+ oldColumns + " LOOP\n"
+				+ "\tprevious jsonb := to_jsonb(OLD);\n\told_column text;\nBEGIN\n" + "\tIF "
+				+ MigrationStateRepository.DUAL_WRITE_MARKED + " THEN\n\t\tRETURN NEW;\n\tEND IF;\n"
+				+ "\tFOREACH old_column IN ARRAY " + oldColumns + " LOOP\n"
 				+ "\t\tIF (TG_OP = 'UPDATE' AND (written -> old_column) IS DISTINCT FROM (previous -> old_column))\n"
 				+ "\t\t\t\tOR (TG_OP = 'INSERT' AND (written -> old_column) <> 'null'::jsonb AND NOT EXISTS (\n"
 				+ "\t\t\t\t\tSELECT FROM pg_catalog.pg_attribute WHERE attrelid = TG_RELID AND attname = old_column\n"

@@ -310,7 +310,10 @@ public final class DualWriteRepositoryFactory {
 		 * that includes the old side is undone to a savepoint, and {@link #CONTRACTED}
 		 * returned if the migration turns out to be contracted. Where the transaction has
 		 * no savepoints (JPA, whose failed statement also leaves the persistence context
-		 * unusable), the migration's state is read before the write instead.
+		 * unusable), the migration's state is read before the write instead, and the
+		 * transaction marked, so that if another instance claims the contract after the
+		 * read, its guard lets this transaction's old-side write through (the new side's
+		 * write follows in the same transaction) instead of failing the request.
 		 */
 		private @Nullable Object callUnlessContracted(TransactionStatus status, Phase phase, Schema schema,
 				boolean sync, Method method, @Nullable Object[] args) throws Throwable {
@@ -319,7 +322,9 @@ public final class DualWriteRepositoryFactory {
 				savepoint = status.createSavepoint();
 			}
 			catch (TransactionException ex) {
-				if (this.phases.contractRecorded(this.migrationId)) {
+				// marks the transaction too: a guard installed by a claim after this read
+				// lets its old-side write through, the new side's following it
+				if (this.phases.contractRecordedMarkingDualWrite(this.migrationId)) {
 					return CONTRACTED;
 				}
 				return callAs(phase, schema, sync, null, method, args);
@@ -441,6 +446,8 @@ public final class DualWriteRepositoryFactory {
 
 		boolean contractRecorded(String migrationId);
 
+		boolean contractRecordedMarkingDualWrite(String migrationId);
+
 	}
 
 	/**
@@ -464,6 +471,11 @@ public final class DualWriteRepositoryFactory {
 			return this.states.find(migrationId).isContracted();
 		}
 
+		@Override
+		public boolean contractRecordedMarkingDualWrite(String migrationId) {
+			return this.states.isContractedMarkingDualWrite(migrationId);
+		}
+
 	}
 
 	/**
@@ -483,6 +495,11 @@ public final class DualWriteRepositoryFactory {
 
 		@Override
 		public boolean contractRecorded(String migrationId) {
+			return false;
+		}
+
+		@Override
+		public boolean contractRecordedMarkingDualWrite(String migrationId) {
 			return false;
 		}
 

@@ -20,6 +20,7 @@ import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.ddl.SchemaChangePreview;
 import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
 import dev.zdm.internal.ddl.script.SqlToken;
+import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
@@ -197,7 +198,9 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		return "CREATE OR REPLACE FUNCTION " + names.function(table) + "() RETURNS trigger LANGUAGE plpgsql AS $zdm$"
 				+ "\n-- zdm: refuses writes of the old columns of migration '" + migration.id()
 				+ "' while its contract drops them. Generated.\nDECLARE\n\twritten jsonb := to_jsonb(NEW);\n"
-				+ "\tprevious jsonb;\n\told_column text;\nBEGIN\n\tIF TG_OP = 'UPDATE' THEN\n"
+				+ "\tprevious jsonb;\n\told_column text;\nBEGIN\n" + "\tIF "
+				+ MigrationStateRepository.DUAL_WRITE_MARKED + " THEN\n\t\tRETURN NEW;\n\tEND IF;\n"
+				+ "\tIF TG_OP = 'UPDATE' THEN\n"
 				+ "\t\tprevious := to_jsonb(OLD);\n\tEND IF;\n\tFOREACH old_column IN ARRAY " + oldColumns + " LOOP\n"
 				+ "\t\tIF (TG_OP = 'UPDATE' AND (written -> old_column) IS DISTINCT FROM (previous -> old_column))\n"
 				+ "\t\t\t\tOR (TG_OP = 'INSERT' AND (written -> old_column) <> 'null'::jsonb AND " + newAllNull

@@ -37,6 +37,15 @@ public class MigrationStateRepository {
 			FROM (SELECT to_jsonb(state) AS m FROM zdm_migration state WHERE migration_id = ?) AS migration
 			""";
 
+	/**
+	 * The condition, in SQL, under which the contract guards let a write of the old side
+	 * through: the transaction is marked by
+	 * {@link #isContractedMarkingDualWrite(String)}.
+	 */
+	public static final String DUAL_WRITE_MARKED = "current_setting('zdm.dual_write', true) = 'on'";
+
+	private static final String MARK_DUAL_WRITE = "/* zdm */ SELECT set_config('zdm.dual_write', 'on', true)";
+
 	private static final String MARK_CONTRACTED = """
 			/* zdm */ UPDATE zdm_migration SET contracted_at = now(), contracted_by = ?
 			WHERE migration_id = ? AND contracted_at IS NULL AND abandoned_at IS NULL
@@ -132,6 +141,25 @@ public class MigrationStateRepository {
 		List<MigrationState> found = this.jdbcTemplate.query(this.tables.qualify(FIND), MigrationStateRepository::state,
 				migrationId);
 		return found.isEmpty() ? MigrationState.initial(migrationId) : found.get(0);
+	}
+
+	/**
+	 * Mark the current transaction as one that writes a migration's old side and then its
+	 * new side, and return whether the migration's contract is recorded. A routing bean
+	 * whose transaction has no savepoint to fall back from calls it before it writes the
+	 * old side at {@code contract}: if another instance claims the contract after this
+	 * read, its guard (the sync trigger turned guard, or the cross-table guard) lets this
+	 * transaction's old-side writes through, since its new-side write follows in the same
+	 * transaction, rather than failing the request. The mark is set with
+	 * {@code set_config(..., true)} and lasts until the transaction ends; it reaches the
+	 * guards only if this repository's connection is the transaction's (as with
+	 * {@code JpaTransactionManager} and a data source).
+	 * @param migrationId the migration
+	 * @return {@code true} if the contract is recorded
+	 */
+	public boolean isContractedMarkingDualWrite(String migrationId) {
+		this.jdbcTemplate.queryForObject(MARK_DUAL_WRITE, String.class);
+		return find(migrationId).isContracted();
 	}
 
 	/**

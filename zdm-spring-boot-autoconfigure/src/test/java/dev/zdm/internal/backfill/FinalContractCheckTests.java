@@ -26,6 +26,8 @@ import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.actuate.endpoint.MigrationDescriptor;
 import dev.zdm.actuate.endpoint.ZdmEndpoint;
@@ -353,6 +355,13 @@ class FinalContractCheckTests {
 		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM guarded WHERE id = 9000001", Long.class)).isZero();
 		// an update that leaves them alone goes through
 		assertThat(this.jdbc.update("UPDATE guarded SET street = street WHERE id = 4")).isEqualTo(1);
+		// and so does a transaction marked as writing the new side too, as a routing bean
+		// without savepoints marks its own when it reads the state before the claim
+		new TransactionTemplate(new DataSourceTransactionManager(this.jdbc.getDataSource()))
+			.executeWithoutResult((status) -> {
+				new MigrationStateRepository(this.jdbc.getDataSource()).isContractedMarkingDualWrite("guarded");
+				assertThat(this.jdbc.update("UPDATE guarded SET street = 'both sides' WHERE id = 6")).isEqualTo(1);
+			});
 		// and an insert that leaves them null, as the application's new side does (above)
 		assertThat(this.jdbc.update("INSERT INTO guarded (id, street, city) VALUES (9000003, NULL, NULL)"))
 			.isEqualTo(1);

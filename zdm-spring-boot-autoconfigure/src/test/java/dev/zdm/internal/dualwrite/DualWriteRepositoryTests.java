@@ -1,9 +1,12 @@
 package dev.zdm.internal.dualwrite;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 import javax.sql.DataSource;
@@ -16,6 +19,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -356,6 +360,60 @@ class DualWriteRepositoryTests {
 		assertThat(jdbc.queryForList("SELECT id, email_address FROM guests ORDER BY id")).containsExactly(
 				Map.of("id", 1L, "email_address", "ann@example.org"),
 				Map.of("id", 2L, "email_address", "bea@example.com"));
+	}
+
+	@Test
+	void aWriteWithoutSavepointsThatReadTheStateJustBeforeAnotherInstanceClaimedTheContractPassesItsGuard() {
+		jdbc.execute("CREATE TABLE racers (id bigint PRIMARY KEY, name text, email text, email_address text)");
+		jdbc.update("INSERT INTO racers VALUES (1, 'Ann', 'Ann@Example.com', 'ann@example.com')");
+		MigrationDefinition migration = MigrationDefinition.builder("racers-email")
+			.table("racers")
+			.up("email_address", "lower(email)")
+			.down("email", "email_address")
+			.sync(SyncMode.APPLICATION)
+			.build();
+		DataSource dataSource = postgres.dataSource();
+		PhaseController controller = start(migration, Phase.CONTRACT, "a", dataSource);
+		// a transaction without savepoints, as JPA's: the state is read before the write
+		DataSourceTransactionManager withoutSavepoints = new DataSourceTransactionManager(dataSource);
+		withoutSavepoints.setNestedTransactionAllowed(false);
+		// another instance claims the contract and puts the guard on the table after this
+		// instance read the migration's state and before it writes
+		DataSource other = postgres.newDataSource("b", 2);
+		AtomicBoolean claimed = new AtomicBoolean();
+		UserStore both = new BothColumnsUserStore(dataSource, "racers");
+		UserStore claimedBeforeTheWrite = (UserStore) Proxy.newProxyInstance(UserStore.class.getClassLoader(),
+				new Class<?>[] { UserStore.class }, (proxy, method, args) -> {
+					if (method.getName().equals("updateEmail") && claimed.compareAndSet(false, true)) {
+						assertThat(new MigrationStateRepository(other).markContracted(migration.id(), "b")).isTrue();
+						new SameTableSyncTrigger(other)
+							.contractStatements(migration.toBuilder().table("public.racers").build())
+							.forEach(new JdbcTemplate(other)::execute);
+					}
+					try {
+						return method.invoke(both, args);
+					}
+					catch (InvocationTargetException ex) {
+						throw ex.getCause();
+					}
+				});
+		UserStore store = DualWriteRepositoryFactory.create(UserStore.class, migration.id(),
+				new Implementations<>(new ColumnUserStore(dataSource, "racers", "email"),
+						new ColumnUserStore(dataSource, "racers", "email_address"), claimedBeforeTheWrite),
+				controller, withoutSavepoints, new MigrationStateRepository(dataSource), DualWriteListener.NONE);
+		// the request goes through, its new column written in the same statement
+		store.updateEmail(1, "Ann@Example.org");
+		assertThat(claimed).isTrue();
+		assertThat(jdbc.queryForMap("SELECT email, email_address FROM racers WHERE id = 1"))
+			.containsEntry("email", "Ann@Example.org")
+			.containsEntry("email_address", "ann@example.org");
+		// while the guard still refuses a writer outside the application
+		assertThatExceptionOfType(DataAccessException.class)
+			.isThrownBy(() -> jdbc.update("UPDATE racers SET email = 'late@example.com' WHERE id = 1"))
+			.withMessageContaining("zdm: migration racers-email is contracting: column email");
+		// and the mark lasts only as long as the transaction that set it
+		assertThat(jdbc.queryForObject("SELECT " + MigrationStateRepository.DUAL_WRITE_MARKED, Boolean.class))
+			.isNotEqualTo(Boolean.TRUE);
 	}
 
 	@Test
