@@ -67,15 +67,29 @@ final class MigrationDefinitions {
 	}
 
 	/**
-	 * Refuses two migrations whose ids differ only in dashes or case (Spring Boot binds
-	 * each one's settings to both: an environment variable cannot hold the dash of an
-	 * id), and a migration that declares no table when another declared migration has
-	 * nearly its id: {@code --zdm.migrations.users-emial.phase=read-new} on a command
-	 * line is a misspelt id, not a migration of its own that lacks its table.
+	 * Refuses two migrations whose ids differ only in a dash against an underscore, or in
+	 * case (zdm's objects are named after the id, dashes as underscores, so they would
+	 * share them), whose ids differ only in dashes or case (Spring Boot binds each one's
+	 * settings to both: an environment variable cannot hold the dash of an id), and a
+	 * migration that declares no table when another declared migration has nearly its id:
+	 * {@code --zdm.migrations.users-emial.phase=read-new} on a command line is a misspelt
+	 * id, not a migration of its own that lacks its table.
 	 * @param properties the properties
 	 */
 	private static void checkMisspeltIds(ZdmProperties properties) {
 		Map<String, ZdmMigrationProperties> migrations = properties.getMigrations();
+		Map<String, String> namedAlike = new LinkedHashMap<>();
+		migrations.keySet().forEach((id) -> {
+			String same = namedAlike.putIfAbsent(id.replace("-", "_").toLowerCase(Locale.ROOT), id);
+			if (same != null && !same.replace("-", "").equalsIgnoreCase(id.replace("-", ""))) {
+				throw new ZdmConfigurationException(id, "migrations '" + same + "' and '" + id
+						+ "' differ only in a dash against an underscore, or in case: zdm names the objects it "
+						+ "creates for a migration (its sync trigger and function, its contract guard) after its "
+						+ "id, with dashes as underscores, in lower case, so the two would share them and one "
+						+ "migration's trigger would replace the other's",
+						"Give one of them an id that differs from the other in a letter or a digit.");
+			}
+		});
 		Map<String, String> uniformIds = new LinkedHashMap<>();
 		migrations.keySet().forEach((id) -> {
 			String same = uniformIds.putIfAbsent(id.replace("-", "").toLowerCase(Locale.ROOT), id);

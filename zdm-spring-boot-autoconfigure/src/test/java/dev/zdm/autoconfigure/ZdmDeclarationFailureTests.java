@@ -100,6 +100,15 @@ class ZdmDeclarationFailureTests {
 	}
 
 	@Test
+	void idsThatDifferOnlyInADashAgainstAnUnderscore() {
+		// zdm names its objects after the id with dashes as underscores: the two would
+		// share one sync trigger function, and one table's writes would run the other's
+		assertRefused(List.of("zdm.migrations.users-email.table=users", "zdm.migrations.users_email.table=users"),
+				"migrations 'users-email' and 'users_email' differ only in a dash against an underscore",
+				"Give one of them an id that differs from the other in a letter or a digit.");
+	}
+
+	@Test
 	void misspeltNestedMigrationProperty() {
 		assertRefused(List.of("zdm.migrations.m.table=users", "zdm.migrations.m.backfill.max-batch-sise=10"),
 				"Migration 'm': unknown property zdm.migrations.m.backfill.max-batch-sise",

@@ -5,6 +5,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.stream.Collectors;
 
+import dev.zdm.internal.catalog.GeneratedNames;
 import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.ScriptObjects;
 import dev.zdm.internal.ddl.script.SqlToken;
@@ -107,8 +108,7 @@ final class CrossTableContractGuard {
 	}
 
 	private static String name(MigrationDefinition migration) {
-		String id = migration.id().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
-		return "zdm_guard_" + ((id.length() > 50) ? id.substring(0, 50) : id);
+		return GeneratedNames.fit("zdm_guard_" + migration.id().toLowerCase(Locale.ROOT).replace('-', '_'), 63);
 	}
 
 }

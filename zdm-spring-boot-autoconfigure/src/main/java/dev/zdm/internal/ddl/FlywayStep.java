@@ -18,6 +18,7 @@ import org.flywaydb.core.api.migration.JavaMigration;
 
 import org.springframework.core.NestedExceptionUtils;
 
+import dev.zdm.internal.catalog.GeneratedNames;
 import dev.zdm.internal.ddl.DdlHistoryRepository.StatementKey;
 import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.DdlScriptLoader;
@@ -213,14 +214,13 @@ public class FlywayStep {
 	 * Return the name of the Flyway history table of one step of a migration.
 	 * @param migrationId the migration
 	 * @param step the step
-	 * @return for example {@code zdm_ddl_expand_users-email}, at most 63 characters
+	 * @return for example {@code zdm_ddl_expand_users-email}, at most 57 characters:
+	 * Flyway names the table's key and index after it ({@code <table>_pk},
+	 * {@code <table>_s_idx}), and PostgreSQL cuts names at 63, so that a longer table
+	 * name gives both one name and Flyway cannot create its table
 	 */
 	public static String historyTable(String migrationId, DdlStep step) {
-		String name = "zdm_ddl_" + step.value() + "_" + migrationId;
-		if (name.length() <= 63) {
-			return name;
-		}
-		return name.substring(0, 54) + "_" + String.format("%08x", migrationId.hashCode());
+		return GeneratedNames.fit("zdm_ddl_" + step.value() + "_" + migrationId, 57);
 	}
 
 	/**

@@ -17,6 +17,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.catalog.GeneratedNames;
 import dev.zdm.internal.ddl.SchemaChangePreview;
 import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
 import dev.zdm.internal.ddl.script.SqlToken;
@@ -424,11 +425,7 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 	record Names(SqlIdentifier function, SqlIdentifier trigger) {
 
 		static Names of(MigrationDefinition migration) {
-			String base = "zdm_sync_" + migration.id().replace('-', '_');
-			if (base.length() > MAX_BASE_NAME_LENGTH) {
-				String hash = String.format("%08x", migration.id().hashCode());
-				base = base.substring(0, MAX_BASE_NAME_LENGTH - hash.length() - 1) + "_" + hash;
-			}
+			String base = GeneratedNames.fit("zdm_sync_" + migration.id().replace('-', '_'), MAX_BASE_NAME_LENGTH);
 			return new Names(new SqlIdentifier(base), new SqlIdentifier(base));
 		}
 

@@ -406,6 +406,28 @@ class ContractTests {
 	}
 
 	@Test
+	void aMigrationWithTheLongestIdRunsItsExpandAndContractScripts() throws Exception {
+		// 63 characters, the most an id may have: Flyway's history table of each step is
+		// named after it, and Flyway names its key and index after the table; a name over
+		// 57 characters had PostgreSQL cut both to one, and the contract failed after its
+		// claim, the column already dropped
+		String id = "long-0123456789-0123456789-0123456789-0123456789-0123456789-abc";
+		assertThat(id).hasSize(63);
+		postgres.jdbc().execute("CREATE TABLE longest (id bigint PRIMARY KEY, old text)");
+		MigrationDefinition migration = migration(id, "longest", "ALTER TABLE longest ADD COLUMN new text;",
+				"ALTER TABLE longest DROP COLUMN old;");
+		start(migration, Phase.CONTRACT, "longest-a", null);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(id, DdlStep.CONTRACT));
+		assertThat(columns("longest")).containsExactly("id", "new");
+		assertThat(postgres.jdbc()
+			.queryForList("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE 'zdm_ddl_%_long-%'",
+					String.class))
+			.hasSize(2)
+			.allSatisfy((table) -> assertThat(table.length()).isLessThanOrEqualTo(57));
+	}
+
+	@Test
 	void instanceRequestingAnEarlierPhaseIsRefusedWhenTheContractIsClaimedWhileItStarts() {
 		postgres.jdbc().execute("CREATE TABLE joiners (id bigint PRIMARY KEY, old text)");
 		MigrationDefinition migration = MigrationDefinition.builder("joiners-old")

@@ -11,6 +11,7 @@ import org.springframework.core.io.ResourceLoader;
 
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.catalog.GeneratedNames;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.migration.DeclaredChanges;
@@ -217,7 +218,7 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 	 */
 	static SqlIdentifier partitionIndex(SqlIdentifier name, TableName partition) {
 		String own = name.name() + "_" + partition.table().name();
-		return limited(own, own);
+		return limited(own);
 	}
 
 	private void addThenValidate(List<String> statements, String alter, TableName table, SqlIdentifier name,
@@ -238,15 +239,11 @@ public class DeclaredOperations implements SchemaChangeContributor, MigrationPar
 	 * @return the check's name
 	 */
 	static SqlIdentifier notNullCheck(SqlIdentifier column) {
-		return limited("zdm_not_null_" + column.name(), column.name());
+		return limited("zdm_not_null_" + column.name());
 	}
 
-	private static SqlIdentifier limited(String name, String hashed) {
-		if (name.length() > 63) {
-			String hash = String.format("%08x", hashed.hashCode());
-			name = name.substring(0, 63 - hash.length() - 1) + "_" + hash;
-		}
-		return new SqlIdentifier(name);
+	private static SqlIdentifier limited(String name) {
+		return new SqlIdentifier(GeneratedNames.fit(name, 63));
 	}
 
 	private static String quoted(List<SqlIdentifier> columns) {
