@@ -57,6 +57,20 @@ public class DatabaseCatalog {
 			ORDER BY a.attnum
 			""";
 
+	// a default that is one constant ('x'::text, 0, false, an enum label) is a Const node
+	// at
+	// the top of its tree; a call (now(), nextval(...)) or an expression is not
+	private static final String COLUMN_DEFAULTS = """
+			/* zdm */ SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS expression,
+			       d.adbin::text LIKE '{CONST %' AS constant
+			FROM pg_attribute a
+			  JOIN pg_class c ON c.oid = a.attrelid
+			  JOIN pg_namespace n ON n.oid = c.relnamespace
+			  JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+			WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+			ORDER BY a.attnum
+			""";
+
 	private static final String NULLABLE_COLUMNS = """
 			/* zdm */ SELECT a.attname
 			FROM pg_attribute a
@@ -150,6 +164,31 @@ public class DatabaseCatalog {
 	 */
 	public Map<String, String> generatedColumns(TableName table) {
 		return columnsTo(GENERATED_COLUMNS, "expression", table);
+	}
+
+	/**
+	 * Return the defaults of a table's columns that have one (generated columns aside).
+	 * @param table a table qualified with its schema
+	 * @return column name to its default, in column order
+	 */
+	public Map<String, ColumnDefault> columnDefaults(TableName table) {
+		Map<String, ColumnDefault> defaults = new LinkedHashMap<>();
+		this.jdbcTemplate.query(COLUMN_DEFAULTS, (rs) -> {
+			defaults.put(rs.getString("attname"),
+					new ColumnDefault(rs.getString("expression"), rs.getBoolean("constant")));
+		}, schemaOf(table), table.table().name());
+		return defaults;
+	}
+
+	/**
+	 * A column's default.
+	 *
+	 * @param expression the default as SQL, as PostgreSQL gives it back
+	 * ({@code 'active'::text}, {@code now()})
+	 * @param constant whether it is one constant, the same value in every row
+	 */
+	public record ColumnDefault(String expression, boolean constant) {
+
 	}
 
 	// a query of a table's columns (attname) and what it says of each, in column order

@@ -10,6 +10,8 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import dev.zdm.migration.MigrationDefinition;
@@ -23,6 +25,8 @@ import dev.zdm.migration.ZdmConfigurationException;
  * declaration it refuses has changed nothing in the database.
  */
 public class MigrationValidator {
+
+	private static final Log logger = LogFactory.getLog(MigrationValidator.class);
 
 	// PostgreSQL's message for a column the expression names and the table has not
 	private static final Pattern MISSING_COLUMN = Pattern.compile("column \"([^\"]+)\" does not exist");
@@ -76,6 +80,9 @@ public class MigrationValidator {
 				requireColumn(id, table, columns, oldColumn, "down", "an old column");
 				refuseGeneratedColumnWritten(id, table, generated, oldColumn, "down");
 			}
+			if (migration.sync() == SyncMode.TRIGGER && !migration.isCrossTable()) {
+				warnOfDefaultsTheTriggerCannotTellFromAValue(id, table, migration.down().keySet());
+			}
 			for (Map.Entry<SqlIdentifier, String> up : migration.up().entrySet()) {
 				checkExpression(id, table, "up." + up.getKey(), up.getValue());
 				checkDeterministic(id, table, "up." + up.getKey(), up.getValue(), migration.sync());
@@ -92,6 +99,28 @@ public class MigrationValidator {
 			checkTargetKey(resolved);
 		}
 		return resolved;
+	}
+
+	// The sync trigger derives an old column from the new ones on an insert that leaves
+	// it
+	// null or at a constant default; a default that is not a constant (now(), nextval) it
+	// cannot tell from a value written
+	private void warnOfDefaultsTheTriggerCannotTellFromAValue(String id, TableName table,
+			Set<SqlIdentifier> oldColumns) {
+		Map<String, DatabaseCatalog.ColumnDefault> defaults = this.catalog.columnDefaults(table);
+		for (SqlIdentifier oldColumn : oldColumns) {
+			DatabaseCatalog.ColumnDefault columnDefault = defaults.get(oldColumn.name());
+			if (columnDefault != null && !columnDefault.constant()) {
+				logger.warn("zdm: migration '" + id + "': old column '" + oldColumn.name() + "' of " + table
+						+ " has the default " + columnDefault.expression() + ", which is not a constant: the sync "
+						+ "trigger cannot tell it from a value written, so an insert that writes the new columns "
+						+ "alone (the application's from read-new on) keeps this default in '" + oldColumn.name()
+						+ "' instead of what down gives, and instances still reading the old side read it (the "
+						+ "final check before the contract holds it back on such rows). Have the new side's inserts "
+						+ "write '" + oldColumn.name() + "' too, or drop its default in an expand script once "
+						+ "nothing inserts relying on it");
+			}
+		}
 	}
 
 	/**

@@ -17,6 +17,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.DatabaseCatalog;
+import dev.zdm.internal.catalog.DatabaseCatalog.ColumnDefault;
 import dev.zdm.internal.catalog.GeneratedNames;
 import dev.zdm.internal.ddl.SchemaChangePreview;
 import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
@@ -301,7 +302,17 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		String newChanged = any(newColumns,
 				(column) -> "OLD." + column.quoted() + " IS DISTINCT FROM NEW." + column.quoted());
 		String newAllNull = all(newColumns, (column) -> "NEW." + column.quoted() + " IS NULL");
-		String oldAllNull = all(oldColumns, (column) -> "NEW." + column.quoted() + " IS NULL");
+		// an insert that leaves an old column to a constant default of its own writes the
+		// new shape as much as one that leaves it null: the default is not a value
+		// written
+		// (at read-new the application writes the new columns alone, and the old column
+		// would keep the default where down gives another value)
+		Map<String, ColumnDefault> defaults = this.catalog.columnDefaults(table);
+		String oldAllNull = all(oldColumns, (column) -> {
+			ColumnDefault oldDefault = defaults.get(column.name());
+			return "NEW." + column.quoted() + " IS NULL" + ((oldDefault != null && oldDefault.constant())
+					? " OR NEW." + column.quoted() + " IS NOT DISTINCT FROM (" + oldDefault.expression() + ")" : "");
+		});
 		String newConsistent = all(newColumns,
 				(column) -> "NEW." + column.quoted() + " IS NOT DISTINCT FROM (" + up.get(column) + ")");
 

@@ -111,6 +111,32 @@ class SameTableSyncTriggerTests {
 	}
 
 	@Test
+	void insertOfNewSideDerivesAnOldColumnThatHasAConstantDefault() {
+		// a new-shape insert leaves the old column to its default: at read-new the
+		// application writes the new column alone, and instances still reading the old
+		// side read the old column
+		jdbc.execute("CREATE TABLE defaulted (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'active', "
+				+ "opened_at timestamptz DEFAULT now(), state text)");
+		MigrationDefinition status = MigrationDefinition.builder("defaulted-status")
+			.table("public.defaulted")
+			.up("state", "upper(status)")
+			.down("status", "lower(state)")
+			.build();
+		trigger.expandStatements(status).forEach(jdbc::execute);
+		jdbc.update("INSERT INTO defaulted (id, state) VALUES (1, 'SUSPENDED')");
+		jdbc.update("INSERT INTO defaulted (id, status) VALUES (2, 'closed')");
+		jdbc.update("INSERT INTO defaulted (id) VALUES (3)");
+		jdbc.update("INSERT INTO defaulted (id, state) VALUES (4, 'ACTIVE')");
+		assertThat(jdbc.queryForList("SELECT id, status, state FROM defaulted ORDER BY id")).containsExactly(
+				Map.of("id", 1L, "status", "suspended", "state", "SUSPENDED"),
+				Map.of("id", 2L, "status", "closed", "state", "CLOSED"),
+				Map.of("id", 3L, "status", "active", "state", "ACTIVE"),
+				Map.of("id", 4L, "status", "active", "state", "ACTIVE"));
+		trigger.contractStatements(status).forEach(jdbc::execute);
+		trigger.afterContractStatements(status).forEach(jdbc::execute);
+	}
+
+	@Test
 	void writeSettingBothSidesKeepsBothValues() {
 		jdbc.update("INSERT INTO users (id, email, email_address) VALUES (1, 'Old@x', 'new@y')");
 		assertThat(user(1)).containsEntry("email", "Old@x").containsEntry("email_address", "new@y");
