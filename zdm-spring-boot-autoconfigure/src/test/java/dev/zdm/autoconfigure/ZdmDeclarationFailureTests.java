@@ -44,7 +44,18 @@ class ZdmDeclarationFailureTests {
 	@Test
 	void unknownTable() {
 		assertRefused("zdm.migrations.m.table=userz", "Migration 'm': table 'userz' does not exist",
-				"Check zdm.migrations.m.table");
+				"Check zdm.migrations.m.table. Did you mean 'users'?");
+	}
+
+	@Test
+	void unknownTableInANamedSchemaWhoseNameHasAnotherCase() {
+		// the schema searched is the one named, and a name in another case is pointed at
+		postgres.jdbc().execute("CREATE SCHEMA IF NOT EXISTS sales");
+		postgres.jdbc().execute("CREATE TABLE IF NOT EXISTS sales.\"Order\" (id bigint PRIMARY KEY)");
+		tablesBefore = tables();
+		assertRefused("zdm.migrations.m.table=sales.order",
+				"Migration 'm': table 'sales.order' does not exist (searched schema: sales)",
+				"Did you mean 'sales.Order'? zdm takes a table's name as it is spelt, case included");
 	}
 
 	@Test

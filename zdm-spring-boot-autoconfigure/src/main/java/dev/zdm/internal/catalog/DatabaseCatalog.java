@@ -38,6 +38,16 @@ public class DatabaseCatalog {
 
 	private static final String SEARCH_PATH = "/* zdm */ SELECT array_to_string(current_schemas(false), ', ')";
 
+	// the tables of a schema, or of the schemas on the search path, for a "Did you mean"
+	private static final String TABLES = """
+			/* zdm */ SELECT c.relname
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relkind IN ('r', 'p')
+			  AND (n.nspname = CAST(? AS text)
+			       OR (CAST(? AS text) IS NULL AND n.nspname = ANY (current_schemas(false))))
+			ORDER BY 1
+			""";
+
 	private static final String COLUMNS = """
 			/* zdm */ SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
 			FROM pg_attribute a
@@ -137,6 +147,17 @@ public class DatabaseCatalog {
 		List<String> found = this.jdbcTemplate.queryForList(FIND_TABLE, String.class, table.table().name(), schema,
 				schema);
 		return found.stream().findFirst();
+	}
+
+	/**
+	 * Return the names of the tables a table name could have meant: those of its schema,
+	 * or of the schemas on the search path if it names none.
+	 * @param table the table
+	 * @return the tables' names, unqualified
+	 */
+	public List<String> tablesBeside(TableName table) {
+		String schema = (table.schema() != null) ? table.schema().name() : null;
+		return this.jdbcTemplate.queryForList(TABLES, String.class, schema, schema);
 	}
 
 	/**

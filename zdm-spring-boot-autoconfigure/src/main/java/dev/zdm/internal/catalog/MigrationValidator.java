@@ -65,9 +65,12 @@ public class MigrationValidator {
 		String id = migration.id();
 		String schema = this.catalog.findSchema(migration.table())
 			.orElseThrow(() -> new ZdmConfigurationException(id,
-					"table '" + migration.table() + "' does not exist (searched schemas: " + this.catalog.searchPath()
+					"table '" + migration.table() + "' does not exist (searched "
+							+ ((migration.table().schema() != null) ? "schema: " + migration.table().schema().name()
+									: "schemas: " + this.catalog.searchPath())
 							+ ")",
-					"Check zdm.migrations." + id + ".table. The table must exist before zdm starts: "
+					"Check zdm.migrations." + id + ".table." + tableHint(migration.table())
+							+ " The table must exist before zdm starts: "
 							+ "the application's own migrations run first. If Flyway creates it, add "
 							+ "spring-boot-starter-flyway: in Spring Boot 4, flyway-core (which zdm brings for its "
 							+ "own tables) does not run the application's migrations on its own."));
@@ -99,6 +102,18 @@ public class MigrationValidator {
 			checkTargetKey(resolved);
 		}
 		return resolved;
+	}
+
+	// a table of the same name in another case, or one edit or two away; names are taken
+	// as they are spelt, case included, as a quoted identifier is
+	private String tableHint(TableName table) {
+		String hint = NearestName.of(this.catalog.tablesBeside(table), table.table().name());
+		if (hint == null) {
+			return "";
+		}
+		String meant = ((table.schema() != null) ? table.schema().name() + "." : "") + hint;
+		return " Did you mean '" + meant + "'?" + (hint.equalsIgnoreCase(table.table().name())
+				? " zdm takes a table's name as it is spelt, case included, as PostgreSQL takes a quoted name." : "");
 	}
 
 	// The sync trigger derives an old column from the new ones on an insert that leaves
