@@ -76,7 +76,7 @@ public final class BackfillVerificationGate {
 								+ "writer outside the application; the final check before the contract lists their "
 								+ "keys and the sessions seen writing, and holds the contract until an operator acts";
 		if (this.repair) {
-			this.environment.states().voidVerification(id, "re-verification failed: " + reason);
+			this.environment.states().failReverification(id, reason);
 		}
 		repository.setState(id, BackfillState.FAILED, reason);
 		repository.recordError(id, 1, "verification failed: " + reason);

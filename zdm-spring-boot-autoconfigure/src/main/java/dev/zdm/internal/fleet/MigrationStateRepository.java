@@ -90,6 +90,16 @@ public class MigrationStateRepository {
 			WHERE migration_id = ? AND verified_at IS NOT NULL
 			""";
 
+	// a failed re-verification voids a verification, or says why again if the last one
+	// failed too: the reason of the first failure would stay while later ones differ
+	private static final String FAIL_REVERIFICATION = """
+			/* zdm */ UPDATE zdm_migration
+			SET verified_at = NULL, verification_voided_at = now(), verification_void_reason = ?
+			WHERE migration_id = ? AND (verified_at IS NOT NULL OR verification_void_reason LIKE ?)
+			""";
+
+	private static final String REVERIFICATION_FAILED = "re-verification failed: ";
+
 	private final JdbcTemplate jdbcTemplate;
 
 	private final ZdmTables tables;
@@ -230,6 +240,17 @@ public class MigrationStateRepository {
 	 */
 	public boolean voidVerification(String migrationId, String reason) {
 		return this.jdbcTemplate.update(this.tables.qualify(VOID_VERIFICATION), reason, migrationId) == 1;
+	}
+
+	/**
+	 * Void the backfill's verification after a re-verification failed, or, if the last
+	 * one failed too, replace its reason with this one's.
+	 * @param migrationId the migration
+	 * @param reason what the re-verification found
+	 */
+	public void failReverification(String migrationId, String reason) {
+		this.jdbcTemplate.update(this.tables.qualify(FAIL_REVERIFICATION), REVERIFICATION_FAILED + reason, migrationId,
+				REVERIFICATION_FAILED + "%");
 	}
 
 	private static MigrationState state(ResultSet rs, int row) throws SQLException {
