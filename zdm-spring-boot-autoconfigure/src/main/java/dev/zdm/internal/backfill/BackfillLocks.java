@@ -53,14 +53,15 @@ final class BackfillLocks {
 			""";
 
 	// the other backfills of the table ahead of the one asking in the queue: started
-	// copying before it (or it has not started), then by id, not done copying, not
+	// copying before it (or it has not started), then by id, not done with its run (the
+	// copy and the verification: one stopped while verifying keeps its turn too), not
 	// paused or failed, and written within the fleet timeout, as by a runner stopped
 	// gracefully whose turn another instance's next heartbeat takes up
 	private static final String AHEAD_ON_TABLE = """
 			/* zdm */ SELECT o.migration_id FROM zdm_backfill o JOIN zdm_backfill m ON m.migration_id = ?
 			WHERE o.migration_id = ANY (?::text[]) AND o.migration_id <> m.migration_id
-			  AND o.started_at IS NOT NULL AND o.copied_at IS NULL AND NOT o.paused
-			  AND o.state IN ('pending', 'running', 'throttled')
+			  AND o.started_at IS NOT NULL AND NOT o.paused
+			  AND o.state IN ('pending', 'running', 'throttled', 'verifying')
 			  AND o.updated_at > now() - make_interval(secs => ?)
 			  AND (m.started_at IS NULL OR (o.started_at, o.migration_id) < (m.started_at, m.migration_id))
 			ORDER BY o.started_at, o.migration_id

@@ -248,6 +248,47 @@ class BackfillPacingTests {
 	}
 
 	@Test
+	void aBackfillThatIsVerifyingKeepsItsTurnOnTheTableWhenItsRunnerStops() {
+		// the turn is held for the whole run, copy and verification: a runner restarted
+		// in the verification gave the table to a backfill that had not started, and the
+		// verified one waited for its whole copy
+		this.jdbc.execute("CREATE TABLE verifying (id bigint PRIMARY KEY, email text NOT NULL, email_address text, "
+				+ "email_upper text)");
+		this.jdbc.update("INSERT INTO verifying (id, email) SELECT i, 'User' || i || '@Example.COM' "
+				+ "FROM generate_series(1, ?) AS i", 20_000);
+		this.jdbc.execute("ANALYZE verifying");
+		BackfillSettings emailSettings = queueing(Duration.ofMillis(100)).verificationBatchSize(500)
+			.verificationPause(Duration.ofMillis(100))
+			.build();
+		MigrationDefinition email = migration("verifying-email", "verifying", Phase.BACKFILL, emailSettings);
+		MigrationDefinition upper = MigrationDefinition.builder("verifying-upper")
+			.requestedPhase(Phase.BACKFILL)
+			.table("verifying")
+			.up("email_upper", "upper(email)")
+			.backfill(queueing(Duration.ofMillis(10)).build())
+			.build();
+		start("first", List.of(email), 2, null);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> this.service.progress(email.id()).state() == BackfillState.VERIFYING);
+		start("second", List.of(email, upper), 2, null);
+		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(upper.id(), email.id()));
+		// a rolling restart stops the email's runner gracefully, mid-verification
+		PhaseController first = this.controllers.remove(0);
+		first.stop();
+		assertThat(this.service.progress(email.id()).state()).isNotEqualTo(BackfillState.VERIFIED);
+		awaitVerified(email.id());
+		awaitVerified(upper.id());
+		long emailVerified = this.batches.stream()
+			.filter((batch) -> batch.migration().equals(email.id()) && batch.kind() == BatchKind.VERIFY)
+			.mapToLong(BatchStart::endNanos)
+			.max()
+			.orElseThrow();
+		assertThat(startOf(upper.id()))
+			.as("the queued backfill's first batch comes after the started one's verification")
+			.isGreaterThan(emailVerified);
+	}
+
+	@Test
 	void aBackfillWaitingInTheQueueShowsNoEta() {
 		createUsers("copied_table", 40_000);
 		createUsers("queued_table", 40_000);
