@@ -15,7 +15,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * Reads the replay lag of the streaming replicas from {@code pg_stat_replication}. The
  * lag columns are only shown to a role that has the privileges of
  * {@code pg_read_all_stats} (or is a superuser); for another role the lag cannot be read,
- * which is logged once.
+ * which is logged once, and the role's privileges are read again each minute, so that a
+ * grant given later counts without a restart.
  */
 public class ReplicationLagInspector {
 
@@ -36,6 +37,10 @@ public class ReplicationLagInspector {
 	private final JdbcTemplate jdbcTemplate;
 
 	private volatile @Nullable Boolean readable;
+
+	private volatile long checkedAt;
+
+	private volatile Duration recheckAfter = Duration.ofMinutes(1);
 
 	/**
 	 * Create an inspector.
@@ -64,20 +69,36 @@ public class ReplicationLagInspector {
 
 	private boolean isReadable() {
 		Boolean known = this.readable;
-		if (known == null) {
+		if (known == null || (!known && System.nanoTime() - this.checkedAt > this.recheckAfter.toNanos())) {
+			Boolean before = known;
 			known = this.jdbcTemplate.queryForObject(CAN_READ, (rs, row) -> {
 				boolean canRead = rs.getBoolean("can_read");
-				if (!canRead) {
-					logger.warn("zdm: role '" + rs.getString("role_name") + "' cannot read the replay lag of "
-							+ "streaming replicas from pg_stat_replication, so backfills do not hold back for "
-							+ "replication lag; GRANT pg_read_all_stats TO " + rs.getString("role_name")
-							+ " to enable it");
+				String role = rs.getString("role_name");
+				if (!canRead && before == null) {
+					logger.warn("zdm: role '" + role + "' cannot read the replay lag of streaming replicas from "
+							+ "pg_stat_replication, so backfills do not hold back for replication lag; "
+							+ "GRANT pg_read_all_stats TO " + role + " to enable it (zdm reads the grant again "
+							+ "each minute)");
+				}
+				else if (canRead && before != null) {
+					logger.info("zdm: role '" + role + "' can read the replay lag of streaming replicas now: "
+							+ "backfills hold back for replication lag");
 				}
 				return canRead;
 			});
+			this.checkedAt = System.nanoTime();
 			this.readable = known;
 		}
 		return Boolean.TRUE.equals(known);
+	}
+
+	/**
+	 * Read the role's privileges again after this time while it cannot read the lag,
+	 * instead of a minute: for a test.
+	 * @param recheckAfter the time
+	 */
+	void recheckAfter(Duration recheckAfter) {
+		this.recheckAfter = recheckAfter;
 	}
 
 	/**

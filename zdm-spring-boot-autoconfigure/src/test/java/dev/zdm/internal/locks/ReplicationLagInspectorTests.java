@@ -47,12 +47,17 @@ class ReplicationLagInspectorTests {
 				String.class))
 			.isEqualTo("lag_observer");
 		ReplicationLagInspector inspector = new ReplicationLagInspector(observer);
+		// the privileges read again at each call here, each minute by default
+		inspector.recheckAfter(Duration.ZERO);
 		assertThat(inspector.replicationLag().readable()).isFalse();
 		assertThat(inspector.replicationLag()).isEqualTo(new ReplicationLag(false, java.util.List.of()));
 		assertThat(output.getOut().split("GRANT pg_read_all_stats TO lag_observer", -1)).hasSize(2);
 		assertThat(output).contains("backfills do not hold back for replication lag");
+		// a grant given while the application runs counts without a restart
 		postgres.jdbc().execute("GRANT pg_read_all_stats TO lag_observer");
-		assertThat(new ReplicationLagInspector(observer).replicationLag().readable()).isTrue();
+		assertThat(inspector.replicationLag().readable()).isTrue();
+		assertThat(output).contains("role 'lag_observer' can read the replay lag of streaming replicas now");
+		assertThat(output.getOut().split("GRANT pg_read_all_stats TO lag_observer", -1)).hasSize(2);
 	}
 
 	@Test
