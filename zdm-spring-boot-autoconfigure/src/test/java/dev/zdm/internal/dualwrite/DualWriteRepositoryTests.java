@@ -333,12 +333,7 @@ class DualWriteRepositoryTests {
 	@Test
 	void applicationSyncedWriteAtContractGoesToTheNewSideAloneOnceTheContractDdlDroppedTheOldColumn() {
 		jdbc.execute("CREATE TABLE guests (id bigint PRIMARY KEY, name text, email text, email_address text)");
-		MigrationDefinition migration = MigrationDefinition.builder("guests-email")
-			.table("guests")
-			.up("email_address", "lower(email)")
-			.down("email", "email_address")
-			.sync(SyncMode.APPLICATION)
-			.build();
+		MigrationDefinition migration = applicationSyncedEmail("guests");
 		DataSource dataSource = postgres.dataSource();
 		PhaseController controller = start(migration, Phase.CONTRACT, "a", dataSource);
 		UserStore store = DualWriteRepositoryFactory.create(UserStore.class, migration.id(),
@@ -366,12 +361,7 @@ class DualWriteRepositoryTests {
 	void aWriteWithoutSavepointsThatReadTheStateJustBeforeAnotherInstanceClaimedTheContractPassesItsGuard() {
 		jdbc.execute("CREATE TABLE racers (id bigint PRIMARY KEY, name text, email text, email_address text)");
 		jdbc.update("INSERT INTO racers VALUES (1, 'Ann', 'Ann@Example.com', 'ann@example.com')");
-		MigrationDefinition migration = MigrationDefinition.builder("racers-email")
-			.table("racers")
-			.up("email_address", "lower(email)")
-			.down("email", "email_address")
-			.sync(SyncMode.APPLICATION)
-			.build();
+		MigrationDefinition migration = applicationSyncedEmail("racers");
 		DataSource dataSource = postgres.dataSource();
 		PhaseController controller = start(migration, Phase.CONTRACT, "a", dataSource);
 		// a transaction without savepoints, as JPA's: the state is read before the write
@@ -485,6 +475,17 @@ class DualWriteRepositoryTests {
 					new DataSourceTransactionManager(postgres.dataSource()),
 					new MigrationStateRepository(postgres.dataSource())))
 			.withMessageContaining("declares no down expressions");
+	}
+
+	// email renamed to email_address, lower-cased, in a table of its own, synced by the
+	// application's statements
+	private static MigrationDefinition applicationSyncedEmail(String table) {
+		return MigrationDefinition.builder(table + "-email")
+			.table(table)
+			.up("email_address", "lower(email)")
+			.down("email", "email_address")
+			.sync(SyncMode.APPLICATION)
+			.build();
 	}
 
 	PhaseController start(MigrationDefinition migration, Phase phase, String instance, DataSource dataSource) {
