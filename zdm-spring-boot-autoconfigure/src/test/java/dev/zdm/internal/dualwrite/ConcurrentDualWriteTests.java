@@ -24,6 +24,8 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SyncMode;
@@ -132,12 +134,16 @@ class ConcurrentDualWriteTests {
 			.build();
 		DataSource poolA = postgres.newDataSource("a3", 4);
 		DataSource poolB = postgres.newDataSource("b3", 4);
-		PhaseController a = start(migration, Phase.BACKFILL, "a3", poolA);
+		new ZdmSchema(poolA, ZdmTables.DEFAULT).migrate();
+		new MigrationStateRepository(poolA).register(migration.id());
 		new MigrationStateRepository(poolA).markVerified(migration.id(), "test");
 		// as the fleet leaves it once an instance has run read-new (the verification that
-		// the first instance to ask for it has run again is the backfill's, not here)
+		// the first instance to ask for it has run again is the backfill's, not here);
+		// the instance at read-new starts first: an instance's heartbeat with none at
+		// read-new would clear the record, as after a walk back
 		new MigrationStateRepository(poolA).markReadNew(migration.id());
 		PhaseController b = start(migration, Phase.READ_NEW, "b3", poolB);
+		PhaseController a = start(migration, Phase.BACKFILL, "a3", poolA);
 		assertThat(a.effectivePhase(migration.id())).isEqualTo(Phase.BACKFILL);
 		assertThat(b.effectivePhase(migration.id())).isEqualTo(Phase.READ_NEW);
 		for (int id = 1; id <= ROWS; id++) {
