@@ -6,8 +6,8 @@ import dev.zdm.migration.MigrationDefinition;
 
 /**
  * What must hold before a migration's contract DDL is claimed, asked by the
- * {@link ExpandContractRunner} once every live instance runs {@code contract}, on the
- * instance that holds the migration's DDL lock, before the contract is claimed.
+ * {@link ContractRunner} once every live instance runs {@code contract}, on the instance
+ * that holds the migration's DDL lock, before the contract is claimed.
  */
 @FunctionalInterface
 public interface ContractPrecondition {

@@ -70,6 +70,8 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private final ContractDependents dependents;
 
+	private final ContractRelax relax;
+
 	/**
 	 * Create a runner.
 	 * @param dataSource the application's data source
@@ -96,6 +98,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		this.instance = instance;
 		this.contractPrecondition = contractPrecondition;
 		this.dependents = new ContractDependents(dataSource);
+		this.relax = new ContractRelax(dataSource);
 		this.step = new ClaimedDdlStep(DdlStep.CONTRACT, dataSource, history, registry, settings.maxBackoff(),
 				fleetTimeout, logger);
 	}
@@ -146,7 +149,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			// table,
 			// and logs its outcome, at each heartbeat it runs
 			else if (waitsForTheFleet(migration) || droppedColumnsHeld(migration) || contractHeldBack(migration)
-					|| !claimContract(migration)) {
+					|| !relaxThenClaim(session, migration)) {
 				return false;
 			}
 			boolean ran = this.step.runRecorded(id, this.instance.instanceId(), () -> {
@@ -171,6 +174,20 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			logger.info("zdm: contract of migration '" + id + "' done on instance " + this.instance.instanceId());
 			return true;
 		});
+	}
+
+	/**
+	 * Drop the {@code NOT NULL} of the old columns the application stops writing at the
+	 * claim ({@link ContractRelax}), retried while it waits for its lock, then claim the
+	 * contract: the whole fleet writes both sides until the claim, so that no insert of
+	 * the new shape meets the constraint.
+	 */
+	private boolean relaxThenClaim(DdlSession session, MigrationDefinition migration) {
+		List<String> statements = this.relax.statements(migration,
+				this.scripts.load(migration, DdlStep.CONTRACT, migration.contractLocations()));
+		this.contributions.run(session, migration, DdlStep.CONTRACT, RetryControl.bounded(), statements,
+				ContractRelax.SOURCE);
+		return claimContract(migration);
 	}
 
 	/**

@@ -103,7 +103,7 @@ public class MigrationPlanner {
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			DdlSettings settings, @Nullable BackfillService backfill) {
 		this.migrations = List.copyOf(migrations);
-		this.sources = new PlanSources(scripts, contributions, history);
+		this.sources = new PlanSources(scripts, contributions, history, new ContractRelax(dataSource));
 		this.history = history;
 		this.states = states;
 		this.ddlCatalog = new DdlCatalog(dataSource);

@@ -33,10 +33,14 @@ final class PlanSources {
 
 	private final DdlHistoryRepository history;
 
-	PlanSources(FlywayStep scripts, SchemaChangeContributions contributions, DdlHistoryRepository history) {
+	private final ContractRelax relax;
+
+	PlanSources(FlywayStep scripts, SchemaChangeContributions contributions, DdlHistoryRepository history,
+			ContractRelax relax) {
 		this.scripts = scripts;
 		this.contributions = contributions;
 		this.history = history;
+		this.relax = relax;
 	}
 
 	// The expand: the scripts, then each contributor's statements in the order they run
@@ -61,11 +65,14 @@ final class PlanSources {
 		return sources;
 	}
 
-	// The contract: a cross-table migration's guard, each contributor's statements, then
-	// the scripts, then each contributor's statements after them, then the guard's drop.
+	// The contract: the relax of the old columns' NOT NULL before the claim, a
+	// cross-table migration's guard, each contributor's statements, then the scripts,
+	// then each contributor's statements after them, then the guard's drop.
 	List<Source> contract(MigrationDefinition migration, DdlStatus recorded) {
 		List<Source> sources = new ArrayList<>();
 		List<DdlScript> scripts = this.scripts.load(migration, DdlStep.CONTRACT);
+		sources.add(contributed(ContractRelax.SOURCE, DdlStep.CONTRACT, this.relax.statements(migration, scripts),
+				recorded));
 		// a cross-table migration's guard of its old columns first, as the contract runs
 		// it
 		sources.add(contributed(CrossTableContractGuard.SOURCE, DdlStep.CONTRACT,

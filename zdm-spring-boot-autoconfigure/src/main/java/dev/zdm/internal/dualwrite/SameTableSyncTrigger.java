@@ -225,14 +225,19 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		return this.jdbcTemplate.query(RELAXED_OLD_COLUMNS, (rs, row) -> {
 			String column = "ALTER COLUMN " + new SqlIdentifier(rs.getString(1)).quoted();
 			List<String> actions = new ArrayList<>();
-			if (rs.getBoolean(2)) {
+			// a migration synced by the application had its NOT NULL dropped before the
+			// claim (ContractRelax): the sync trigger fills the old columns until here
+			if (rs.getBoolean(2) && migration.sync() == SyncMode.TRIGGER) {
 				actions.add(column + " DROP NOT NULL");
 			}
 			if (rs.getBoolean(3)) {
 				actions.add(column + " DROP DEFAULT");
 			}
 			return String.join(", ", actions);
-		}, schemaOf(migration.table()), migration.table().table().name(), oldColumns);
+		}, schemaOf(migration.table()), migration.table().table().name(), oldColumns)
+			.stream()
+			.filter((actions) -> !actions.isEmpty())
+			.toList();
 	}
 
 	/**

@@ -386,6 +386,47 @@ class FinalContractCheckTests {
 			.isZero();
 	}
 
+	@Test
+	void aCrossTableContractDropsTheNotNullOfTheColumnsItDropsBeforeItIsClaimed() throws Exception {
+		LiveWorkload.create(postgres, "strict", true, 2_000);
+		this.jdbc.execute("ALTER TABLE strict ALTER COLUMN street SET NOT NULL");
+		MigrationDefinition migration = migration("strict", "ALTER TABLE strict DROP COLUMN street, DROP COLUMN city;");
+		// a reader holds the table: the relax, which needs its lock, waits and retries
+		Connection holder = postgres.database().newConnection();
+		holder.setAutoCommit(false);
+		try (Statement statement = holder.createStatement()) {
+			statement.execute("LOCK TABLE strict IN ACCESS SHARE MODE");
+		}
+		start("strict-a", migration, Phase.CONTRACT);
+		DdlHistoryRepository history = new DdlHistoryRepository(postgres.dataSource());
+		await().atMost(Duration.ofSeconds(60))
+			.until(() -> this.jdbc.queryForObject("SELECT count(*) FROM zdm_ddl_lock_timeout "
+					+ "WHERE migration_id = 'strict' AND source = 'zdm:relax-before-claim'", Long.class) >= 2);
+		// meanwhile the contract is not claimed: the fleet writes both sides, the old
+		// column filled, and a new-shape insert is not yet made
+		assertThat(new MigrationStateRepository(postgres.dataSource()).find("strict").isContracted()).isFalse();
+		assertThat(this.jdbc.queryForObject(
+				"SELECT attnotnull FROM pg_attribute " + "WHERE attrelid = 'strict'::regclass AND attname = 'street'",
+				Boolean.class))
+			.isTrue();
+		holder.rollback();
+		holder.close();
+		await().atMost(Duration.ofSeconds(60)).until(() -> history.isStepDone("strict", DdlStep.CONTRACT));
+		// the constraint went before the claim, so no insert of the new shape after the
+		// claim met it
+		Map<String, Object> relaxed = this.jdbc.queryForMap("SELECT s.statement, s.finished_at, m.contracted_at "
+				+ "FROM zdm_ddl_statement s JOIN zdm_migration m USING (migration_id) "
+				+ "WHERE s.migration_id = 'strict' AND s.source = 'zdm:relax-before-claim'");
+		assertThat((String) relaxed.get("statement")).contains("ALTER COLUMN \"street\" DROP NOT NULL")
+			.doesNotContain("\"city\"");
+		assertThat(((java.sql.Timestamp) relaxed.get("finished_at")).toInstant())
+			.isBeforeOrEqualTo(((java.sql.Timestamp) relaxed.get("contracted_at")).toInstant());
+		assertThat(tableExists("strict")).isTrue();
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM information_schema.columns "
+				+ "WHERE table_name = 'strict' AND column_name IN ('street', 'city')", Long.class))
+			.isZero();
+	}
+
 	private boolean tableExists(String table) {
 		return Boolean.TRUE.equals(this.jdbc.queryForObject("SELECT to_regclass(?) IS NOT NULL", Boolean.class, table));
 	}
