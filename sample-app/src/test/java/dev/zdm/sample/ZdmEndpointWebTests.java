@@ -7,10 +7,13 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -30,14 +33,16 @@ import static org.awaitility.Awaitility.await;
  * changing nothing.
  */
 @Isolated
+@ExtendWith(OutputCaptureExtension.class)
 class ZdmEndpointWebTests {
 
 	@RegisterExtension
 	static final PostgresExtension postgres = new PostgresExtension();
 
 	@Test
-	void endpointShowsPhasesFleetBackfillAndDdlAndItsWriteOperationIsOffByDefault() {
+	void endpointShowsPhasesFleetBackfillAndDdlAndItsWriteOperationIsOffByDefault(CapturedOutput output) {
 		try (ConfigurableApplicationContext context = start()) {
+			assertThat(output).doesNotContain("the write operations of the zdm endpoint are on");
 			RestClient client = client(context);
 			// The expand runs in the background, then the phase climbs to backfill, which
 			// then verifies.
@@ -92,8 +97,12 @@ class ZdmEndpointWebTests {
 	}
 
 	@Test
-	void writeOperationPausesAndResumesWhenEnabledAndRefusesMalformedRequests() {
-		try (ConfigurableApplicationContext context = start("management.endpoint.zdm.access=unrestricted")) {
+	void writeOperationPausesAndResumesWhenEnabledAndRefusesMalformedRequests(CapturedOutput output) {
+		try (ConfigurableApplicationContext context = start("management.endpoint.zdm.access=unrestricted",
+				"logging.level.dev.zdm.actuate.endpoint=info")) {
+			// the sample has no Spring Security: writes open to whoever reaches the port
+			assertThat(output).contains("the write operations of the zdm endpoint are on")
+				.contains("Spring Security is not on the class path");
 			RestClient client = client(context);
 			await().atMost(Duration.ofMinutes(2))
 				.until(() -> get(client, "/actuator/zdm/customers-email").getBody().contains("\"verified\":true"));
@@ -101,6 +110,9 @@ class ZdmEndpointWebTests {
 			assertThat(paused.getStatusCode().value()).isEqualTo(200);
 			assertThat(paused.getBody()).contains("\"paused\":true");
 			assertThat(paused()).isTrue();
+			// each action is in the log too, where an application keeps no audit events
+			assertThat(output)
+				.contains("zdm: operator action backfill.pause on migration 'customers-email' by anonymous");
 			ResponseEntity<String> unknownAction = post(client, "/actuator/zdm/customers-email/stop");
 			assertThat(unknownAction.getStatusCode().value()).isEqualTo(400);
 			assertThat(unknownAction.getBody()).contains("Unknown backfill action 'stop': use pause, resume or verify");
@@ -128,6 +140,24 @@ class ZdmEndpointWebTests {
 			assertThat(noSuchOperation.getBody()).contains("is none of the zdm endpoint's write operations",
 					"{id}/backfill/tuning/set");
 			assertThat(paused()).as("a request Spring MVC refuses changes nothing").isTrue();
+			// the URL says what runs: a body or a query giving the migration or the
+			// action
+			// would run another one, past a rule on the URL (Spring Security's)
+			ResponseEntity<String> otherMigration = post(client, "/actuator/zdm/customers-email/resume",
+					"{\"id\": \"customers-address\", \"reason\": \"via the body\"}");
+			assertThat(otherMigration.getStatusCode().value()).isEqualTo(400);
+			assertThat(otherMigration.getBody())
+				.contains("The request's body or query gives 'id', which the URL gives");
+			ResponseEntity<String> otherAction = post(client, "/actuator/zdm/customers-email/pause?action=resume");
+			assertThat(otherAction.getStatusCode().value()).isEqualTo(400);
+			assertThat(otherAction.getBody()).contains("gives 'action'");
+			assertThat(paused()).as("a request that names another migration or action changes nothing").isTrue();
+			assertThat(get(client, "/actuator/zdm/customers-email?id=customers-address").getStatusCode().value())
+				.isEqualTo(400);
+			ResponseEntity<String> securityContext = post(client, "/actuator/zdm/customers-email/resume",
+					"{\"securityContext\": \"admin\"}");
+			assertThat(securityContext.getStatusCode().value()).isEqualTo(400);
+			assertThat(securityContext.getBody()).contains("Unknown name 'securityContext'");
 			ResponseEntity<String> unknownMigration = post(client, "/actuator/zdm/orders-total/pause");
 			assertThat(unknownMigration.getStatusCode().value()).isEqualTo(404);
 			assertThat(unknownMigration.getBody()).contains("No migration 'orders-total' is declared");

@@ -2,16 +2,23 @@ package dev.zdm.autoconfigure;
 
 import javax.sql.DataSource;
 
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.actuate.audit.AuditEventRepository;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.actuate.autoconfigure.endpoint.web.WebEndpointAutoConfiguration;
+import org.springframework.boot.actuate.endpoint.Access;
 import org.springframework.boot.actuate.endpoint.EndpointAccessResolver;
+import org.springframework.boot.actuate.endpoint.EndpointId;
 import org.springframework.boot.actuate.endpoint.web.PathMappedEndpoints;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
@@ -80,6 +87,34 @@ public final class ZdmEndpointAutoConfiguration {
 	@ConditionalOnBean(ZdmEndpoint.class)
 	ZdmEndpointRequestCheck zdmEndpointRequestCheck() {
 		return new ZdmEndpointRequestCheck();
+	}
+
+	/**
+	 * Warns at start-up when the endpoint's write operations are on and Spring Security
+	 * is not on the class path: anyone who reaches the endpoint can pause, tune or
+	 * override a migration then.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnMissingClass("org.springframework.security.config.annotation.web.builders.HttpSecurity")
+	static class OpenWritesConfiguration {
+
+		private static final Log logger = LogFactory.getLog(ZdmEndpointAutoConfiguration.class);
+
+		@Bean
+		SmartInitializingSingleton zdmOpenWritesWarning(ObjectProvider<EndpointAccessResolver> access) {
+			return () -> {
+				EndpointAccessResolver resolver = access.getIfAvailable();
+				if (resolver != null
+						&& resolver.accessFor(EndpointId.of("zdm"), Access.READ_ONLY) == Access.UNRESTRICTED) {
+					logger.warn("zdm: the write operations of the zdm endpoint are on "
+							+ "(management.endpoint.zdm.access=unrestricted) and Spring Security is not on the class "
+							+ "path: whoever reaches the endpoint can pause, tune, verify or override a migration, "
+							+ "recorded as anonymous. Secure it (see docs/observability.md) or keep the management "
+							+ "port out of reach");
+				}
+			};
+		}
+
 	}
 
 	@Configuration(proxyBeanMethods = false)

@@ -77,6 +77,10 @@ final class OperatorActionRecorder {
 	 * each where there is somewhere to put it.
 	 */
 	void record(String id, OperatorAction action) {
+		// the log keeps every action too, where an application keeps no audit events
+		logger.info("zdm: operator action " + action.action() + " on migration '" + id + "' by " + action.principal()
+				+ " on instance " + action.instanceId()
+				+ ((action.reason() != null) ? " (reason: " + action.reason() + ")" : ""));
 		if (this.operatorActions != null) {
 			try {
 				this.operatorActions.record(id, action);

@@ -1,5 +1,6 @@
 package dev.zdm.actuate.endpoint;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,6 +16,10 @@ import org.springframework.boot.actuate.endpoint.invoke.OperationInvoker;
 import org.springframework.boot.actuate.endpoint.invoke.OperationInvokerAdvisor;
 import org.springframework.boot.actuate.endpoint.invoke.OperationParameter;
 import org.springframework.boot.actuate.endpoint.invoke.OperationParameters;
+import org.springframework.util.ClassUtils;
+import org.springframework.web.context.request.RequestContextHolder;
+import org.springframework.web.context.request.ServletRequestAttributes;
+import org.springframework.web.util.UrlPathHelper;
 
 /**
  * Refuses a write request to the zdm endpoint that names something its operation does not
@@ -36,13 +41,38 @@ public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 
 	private static final EndpointId ZDM = EndpointId.of("zdm");
 
+	private static final boolean SERVLET = ClassUtils.isPresent("jakarta.servlet.http.HttpServletRequest",
+			ZdmEndpointRequestCheck.class.getClassLoader())
+			&& ClassUtils.isPresent("org.springframework.web.context.request.RequestContextHolder",
+					ZdmEndpointRequestCheck.class.getClassLoader());
+
 	@Override
 	public OperationInvoker apply(EndpointId endpointId, OperationType operationType, OperationParameters parameters,
 			OperationInvoker invoker) {
-		if (!ZDM.equals(endpointId) || operationType != OperationType.WRITE) {
+		if (!ZDM.equals(endpointId)) {
 			return invoker;
 		}
-		Set<String> known = parameters.stream().map(OperationParameter::getName).collect(Collectors.toSet());
+		List<String> selectors = parameters.stream()
+			.filter((parameter) -> parameter.getAnnotation(Selector.class) != null)
+			.map(OperationParameter::getName)
+			.toList();
+		OperationInvoker fromTheUrl = (context) -> {
+			String overridden = overriddenSelector(selectors, context.getArguments());
+			if (overridden != null) {
+				return ZdmEndpointWebExtension.badRequest("The request's body or query gives '" + overridden
+						+ "', which the URL gives: the migration, the step, the setting and the action come from "
+						+ "the URL only, so that what a rule on the URL allows (Spring Security's) is what runs; "
+						+ "nothing was changed. Leave '" + overridden + "' out of the body and the query");
+			}
+			return invoker.invoke(context);
+		};
+		if (operationType != OperationType.WRITE) {
+			return fromTheUrl;
+		}
+		Set<String> known = parameters.stream()
+			.filter((parameter) -> !SecurityContext.class.equals(parameter.getType()))
+			.map(OperationParameter::getName)
+			.collect(Collectors.toSet());
 		List<String> accepted = parameters.stream()
 			.filter((parameter) -> parameter.getAnnotation(Selector.class) == null
 					&& !SecurityContext.class.equals(parameter.getType()))
@@ -62,7 +92,7 @@ public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 							BackfillTuning.empty(String.valueOf(context.getArguments().get("id")), sentNull, "null")
 								.getReason());
 				}
-				return invoker.invoke(context);
+				return fromTheUrl.invoke(context);
 			}
 			// a few are enough to correct a request; a body of thousands is named by
 			// count
@@ -92,8 +122,46 @@ public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 			.orElse(null);
 	}
 
+	// Spring Boot lays a request's body and query over the values of its URL, so that
+	// {"id": "other"} sent to /actuator/zdm/one/pause would pause migration other, past
+	// any rule on the URL: the selectors, the last segments of the URL's path in order,
+	// must be what the operation is given
+	private static @Nullable String overriddenSelector(List<String> selectors,
+			Map<String, @Nullable Object> arguments) {
+		if (!SERVLET || selectors.isEmpty()) {
+			return null;
+		}
+		List<String> segments = ServletPath.segments();
+		if (segments == null || segments.size() < selectors.size()) {
+			return null;
+		}
+		List<String> given = segments.subList(segments.size() - selectors.size(), segments.size());
+		for (int i = 0; i < selectors.size(); i++) {
+			if (!given.get(i).equals(String.valueOf(arguments.get(selectors.get(i))))) {
+				return selectors.get(i);
+			}
+		}
+		return null;
+	}
+
 	private static String abbreviate(String name) {
 		return (name.length() > NAME_SHOWN_LENGTH) ? name.substring(0, NAME_SHOWN_LENGTH) + "..." : name;
+	}
+
+	/**
+	 * The path of the servlet request being served, if any, read only where servlets are
+	 * on the class path.
+	 */
+	private static final class ServletPath {
+
+		static @Nullable List<String> segments() {
+			if (!(RequestContextHolder.getRequestAttributes() instanceof ServletRequestAttributes attributes)) {
+				return null;
+			}
+			String path = UrlPathHelper.defaultInstance.getPathWithinApplication(attributes.getRequest());
+			return Arrays.stream(path.split("/")).filter((segment) -> !segment.isEmpty()).toList();
+		}
+
 	}
 
 }
