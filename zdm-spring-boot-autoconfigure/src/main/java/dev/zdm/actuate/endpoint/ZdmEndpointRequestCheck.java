@@ -31,7 +31,11 @@ import org.springframework.web.util.UrlPathHelper;
  * {@code tuning/set} sent as {@code null} ({@code {"maxRowsPerSecond": null}}) is refused
  * the same way, naming it: the body binds it as a setting not sent, which would leave the
  * request with nothing to change, or change the others while the operator may have meant
- * to drop that one's override (which {@code tuning/clear} does).
+ * to drop that one's override (which {@code tuning/clear} does). And a request, read or
+ * write, whose body or query gives a value the URL gives (the migration, the step, the
+ * setting, the action) is refused: Spring Boot would lay it over the URL's, and run on
+ * another migration or action than a rule on the URL allowed. That check reads the
+ * servlet request being served, so it runs under Spring MVC only.
  */
 public class ZdmEndpointRequestCheck implements OperationInvokerAdvisor {
 
