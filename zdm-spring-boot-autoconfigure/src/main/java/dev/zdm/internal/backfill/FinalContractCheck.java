@@ -200,7 +200,9 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 		if (migration.sync() == SyncMode.TRIGGER) {
 			return "a writer past the sync trigger, or rows that came in without passing through it (a partition "
 					+ "attached since the verification, a load with triggers disabled by session_replication_role = "
-					+ "replica)";
+					+ "replica); or, from the application too, an insert that left an old column to a default "
+					+ "computed per row (now(), nextval), which the trigger cannot tell from a value written (zdm "
+					+ "warned of such a column at start-up)";
 		}
 		return "a writer outside the application's repositories writing one side only, or both with values that do "
 				+ "not agree (nothing syncs such a writer's rows: sync: " + migration.sync().value() + ")"

@@ -67,12 +67,19 @@ public class DatabaseCatalog {
 			ORDER BY a.attnum
 			""";
 
-	// a default that is one constant ('x'::text, 0, false, an enum label) is a Const node
-	// at
-	// the top of its tree; a call (now(), nextval(...)) or an expression is not
+	// a default is the same value in every row when its tree holds constants and
+	// immutable
+	// functions only ('x'::text, 0, false, an enum label, and the casts PostgreSQL wraps
+	// around them: 'x'::character varying for a varchar(10), 0 for a bigint, 1.50 for a
+	// numeric(10,2)); not a call of a stable or volatile function (now(), nextval(...)),
+	// a SQL value function (current_timestamp, current_user), a sub-query or a cast
+	// through text
 	private static final String COLUMN_DEFAULTS = """
 			/* zdm */ SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS expression,
-			       d.adbin::text LIKE '{CONST %' AS constant
+			       d.adbin::text !~ '[{](SQLVALUEFUNCTION|NEXTVALEXPR|SUBLINK|VAR|PARAM|COERCEVIAIO|ARRAYCOERCEEXPR)[ }]'
+			       AND NOT EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(funcid|opfuncid) ([0-9]+)', 'g') AS f
+			                       JOIN pg_proc p ON p.oid = f[2]::oid
+			                       WHERE p.provolatile <> 'i') AS constant
 			FROM pg_attribute a
 			  JOIN pg_class c ON c.oid = a.attrelid
 			  JOIN pg_namespace n ON n.oid = c.relnamespace

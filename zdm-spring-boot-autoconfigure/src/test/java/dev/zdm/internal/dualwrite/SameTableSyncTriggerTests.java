@@ -115,7 +115,8 @@ class SameTableSyncTriggerTests {
 		// a new-shape insert leaves the old column to its default: at read-new the
 		// application writes the new column alone, and instances still reading the old
 		// side read the old column
-		jdbc.execute("CREATE TABLE defaulted (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'active', "
+		// a varchar(10): PostgreSQL stores its default as a cast of the constant
+		jdbc.execute("CREATE TABLE defaulted (id bigint PRIMARY KEY, status varchar(10) NOT NULL DEFAULT 'active', "
 				+ "opened_at timestamptz DEFAULT now(), state text)");
 		MigrationDefinition status = MigrationDefinition.builder("defaulted-status")
 			.table("public.defaulted")
