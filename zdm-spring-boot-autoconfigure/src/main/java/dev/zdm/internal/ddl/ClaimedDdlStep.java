@@ -136,7 +136,13 @@ final class ClaimedDdlStep {
 				catch (RuntimeException ex) {
 					this.retryAfter.put(migrationId, Instant.now().plus(this.retryWait));
 					onFailure.accept(ex);
-					if (lostConnection(ex)) {
+					if (ex instanceof DdlStoppedException) {
+						// the instance stops (a rolling deploy): nothing failed
+						this.logger.info("zdm: " + this.step + " of migration '" + migrationId + "' stopped with the "
+								+ "instance; it is resumed where it stopped, by the next instance that runs it: "
+								+ ex.getMessage());
+					}
+					else if (lostConnection(ex)) {
 						// a database restart: nothing to mend, and the step is resumed
 						// where
 						// it stopped, here or by another instance that gets the lock

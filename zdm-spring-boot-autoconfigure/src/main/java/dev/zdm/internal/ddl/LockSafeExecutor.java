@@ -160,8 +160,10 @@ public class LockSafeExecutor implements DisposableBean {
 		Set<String> othersInvalid = (index != null) ? invalidIndexesOfOthers(index) : Set.of();
 		for (int attempt = 1;; attempt++) {
 			if (control.stopRequested()) {
-				stopped(key, control, "stopped before it ran: " + control.stopReason());
-				throw new DdlStoppedException(key + " stopped before it ran: " + control.stopReason(), null);
+				String when = (attempt == 1) ? "stopped before it ran: " : "stopped after " + (attempt - 1)
+						+ ((attempt == 2) ? " attempt" : " attempts") + ", before the next: ";
+				stopped(key, control, when + control.stopReason());
+				throw new DdlStoppedException(key + " " + when + control.stopReason(), null);
 			}
 			execution.attemptStarting(attempt);
 			this.history.attempt(key);

@@ -397,7 +397,7 @@ class FinalContractCheckTests {
 		try (Statement statement = holder.createStatement()) {
 			statement.execute("LOCK TABLE strict IN ACCESS SHARE MODE");
 		}
-		start("strict-a", migration, Phase.CONTRACT);
+		Started strict = start("strict-a", migration, Phase.CONTRACT);
 		DdlHistoryRepository history = new DdlHistoryRepository(postgres.dataSource());
 		await().atMost(Duration.ofSeconds(60))
 			.until(() -> this.jdbc.queryForObject("SELECT count(*) FROM zdm_ddl_lock_timeout "
@@ -405,6 +405,9 @@ class FinalContractCheckTests {
 		// meanwhile the contract is not claimed: the fleet writes both sides, the old
 		// column filled, and a new-shape insert is not yet made
 		assertThat(new MigrationStateRepository(postgres.dataSource()).find("strict").isContracted()).isFalse();
+		// and the endpoint says why the contract waits
+		assertThat(strict.runner().contract().stepHeldBack("strict")).contains("the NOT NULL of the old columns")
+			.contains("zdm:relax-before-claim");
 		assertThat(this.jdbc.queryForObject(
 				"SELECT attnotnull FROM pg_attribute " + "WHERE attrelid = 'strict'::regclass AND attname = 'street'",
 				Boolean.class))
@@ -412,6 +415,7 @@ class FinalContractCheckTests {
 		holder.rollback();
 		holder.close();
 		await().atMost(Duration.ofSeconds(60)).until(() -> history.isStepDone("strict", DdlStep.CONTRACT));
+		assertThat(strict.runner().contract().stepHeldBack("strict")).isNull();
 		// the constraint went before the claim, so no insert of the new shape after the
 		// claim met it
 		Map<String, Object> relaxed = this.jdbc.queryForMap("SELECT s.statement, s.finished_at, m.contracted_at "
