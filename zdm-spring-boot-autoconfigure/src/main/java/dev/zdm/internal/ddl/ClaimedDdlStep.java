@@ -243,12 +243,15 @@ final class ClaimedDdlStep {
 		}
 	}
 
-	// a connection failure (SQLSTATE class 08, as the pool's "Connection is closed" and
-	// the driver's I/O errors) or the server shutting down (57P01 to 57P03)
+	// a connection failure (SQLSTATE class 08, as the driver's I/O errors), the server
+	// shutting down (57P01 to 57P03), or HikariCP's "Connection is closed", which it
+	// throws without a SQLSTATE on a connection it closed after such a failure (the DDL
+	// session's next statement after a database restart)
 	static boolean lostConnection(Throwable ex) {
 		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-			if (cause instanceof SQLException sql && sql.getSQLState() != null
-					&& (sql.getSQLState().startsWith("08") || sql.getSQLState().matches("57P0[123]"))) {
+			if (cause instanceof SQLException sql && ((sql.getSQLState() != null
+					&& (sql.getSQLState().startsWith("08") || sql.getSQLState().matches("57P0[123]")))
+					|| (sql.getSQLState() == null && "Connection is closed".equals(sql.getMessage())))) {
 				return true;
 			}
 		}

@@ -32,6 +32,12 @@ class ClaimedDdlStepTests {
 		assertThat(ClaimedDdlStep.lostConnection(new IllegalStateException("contract failed",
 				new SQLException("FATAL: terminating connection due to administrator command", "57P01"))))
 			.isTrue();
+		// as HikariCP 7 throws it, without a SQLSTATE, on the connection it closed after
+		// an I/O error: an immediate restart of the database was logged as a failure
+		assertThat(ClaimedDdlStep
+			.lostConnection(new DdlExecutionException("zdm:relax-before-claim statement 1 failed: Connection is closed",
+					List.of(), new SQLException("Connection is closed"))))
+			.isTrue();
 	}
 
 	@Test
@@ -43,6 +49,7 @@ class ClaimedDdlStepTests {
 				new SQLException("ERROR: canceling statement due to lock timeout", "55P03"))))
 			.isFalse();
 		assertThat(ClaimedDdlStep.lostConnection(new IllegalStateException("no SQL state"))).isFalse();
+		assertThat(ClaimedDdlStep.lostConnection(new SQLException("Statement is closed"))).isFalse();
 	}
 
 }
