@@ -88,6 +88,17 @@ public class DatabaseCatalog {
 			ORDER BY a.attnum
 			""";
 
+	// the named columns of a table that are NOT NULL, its primary key aside
+	private static final String NOT_NULL_OUTSIDE_KEY = """
+			/* zdm */ SELECT a.attname
+			FROM pg_attribute a
+			WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
+			  AND a.attname = ANY (?)
+			  AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary
+			                  AND a.attnum = ANY (i.indkey))
+			ORDER BY a.attnum
+			""";
+
 	private static final String NULLABLE_COLUMNS = """
 			/* zdm */ SELECT a.attname
 			FROM pg_attribute a
@@ -235,6 +246,19 @@ public class DatabaseCatalog {
 	 */
 	public List<String> nullableColumns(TableName table) {
 		return this.jdbcTemplate.queryForList(NULLABLE_COLUMNS, String.class, schemaOf(table), table.table().name());
+	}
+
+	/**
+	 * Return which of some columns of a table are {@code NOT NULL}, its primary key
+	 * aside.
+	 * @param table the table, qualified with its schema or found on the search path
+	 * @param columns the columns, as named in the table
+	 * @return those of them that are {@code NOT NULL} and not in the primary key, in
+	 * table order
+	 */
+	public List<String> notNullOutsideKey(TableName table, List<String> columns) {
+		return this.jdbcTemplate.queryForList(NOT_NULL_OUTSIDE_KEY, String.class, table.quoted(),
+				columns.toArray(String[]::new));
 	}
 
 	/**

@@ -5,8 +5,7 @@ import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
 
-import org.springframework.jdbc.core.JdbcTemplate;
-
+import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.ScriptObjects;
 import dev.zdm.migration.MigrationDefinition;
@@ -34,21 +33,10 @@ final class ContractRelax {
 	 */
 	static final String SOURCE = "zdm:relax-before-claim";
 
-	// the columns of the table that are NOT NULL, its primary key aside
-	private static final String NOT_NULL_COLUMNS = """
-			/* zdm */ SELECT a.attname
-			FROM pg_attribute a
-			WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
-			  AND a.attname = ANY (?)
-			  AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary
-			                  AND a.attnum = ANY (i.indkey))
-			ORDER BY a.attnum
-			""";
-
-	private final JdbcTemplate jdbcTemplate;
+	private final DatabaseCatalog catalog;
 
 	ContractRelax(DataSource dataSource) {
-		this.jdbcTemplate = new JdbcTemplate(dataSource);
+		this.catalog = new DatabaseCatalog(dataSource);
 	}
 
 	/**
@@ -75,8 +63,7 @@ final class ContractRelax {
 			return List.of();
 		}
 		TableName table = migration.table();
-		List<String> notNull = this.jdbcTemplate.queryForList(NOT_NULL_COLUMNS, String.class, table.quoted(),
-				oldColumns.toArray(String[]::new));
+		List<String> notNull = this.catalog.notNullOutsideKey(table, oldColumns);
 		if (notNull.isEmpty()) {
 			return List.of();
 		}

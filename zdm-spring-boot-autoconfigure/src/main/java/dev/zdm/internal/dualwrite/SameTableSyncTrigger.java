@@ -19,10 +19,10 @@ import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.DatabaseCatalog.ColumnDefault;
 import dev.zdm.internal.catalog.GeneratedNames;
+import dev.zdm.internal.ddl.ContractGuardFunction;
 import dev.zdm.internal.ddl.SchemaChangePreview;
 import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
 import dev.zdm.internal.ddl.script.SqlToken;
-import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
@@ -181,11 +181,7 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 	 * scripts drop.
 	 */
 	private static String guardFunction(MigrationDefinition migration, Names names, TableName table) {
-		String oldColumns = migration.down()
-			.keySet()
-			.stream()
-			.map((column) -> SqlToken.literal(column.name()))
-			.collect(Collectors.joining(", ", "ARRAY[", "]::text[]"));
+		// an insert of the old shape: an old column set and none of the new ones
 		String newAllNull = migration.up()
 			.keySet()
 			.stream()
@@ -197,17 +193,8 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 				+ " is being dropped, and nothing copies what is written to it into the new columns any more; "
 				+ "write the new columns instead ("
 				+ migration.up().keySet().stream().map(SqlIdentifier::name).collect(Collectors.joining(", ")) + ")";
-		return "CREATE OR REPLACE FUNCTION " + names.function(table) + "() RETURNS trigger LANGUAGE plpgsql AS $zdm$"
-				+ "\n-- zdm: refuses writes of the old columns of migration '" + migration.id()
-				+ "' while its contract drops them. Generated.\nDECLARE\n\twritten jsonb := to_jsonb(NEW);\n"
-				+ "\tprevious jsonb;\n\told_column text;\nBEGIN\n" + "\tIF "
-				+ MigrationStateRepository.DUAL_WRITE_MARKED + " THEN\n\t\tRETURN NEW;\n\tEND IF;\n"
-				+ "\tIF TG_OP = 'UPDATE' THEN\n"
-				+ "\t\tprevious := to_jsonb(OLD);\n\tEND IF;\n\tFOREACH old_column IN ARRAY " + oldColumns + " LOOP\n"
-				+ "\t\tIF (TG_OP = 'UPDATE' AND (written -> old_column) IS DISTINCT FROM (previous -> old_column))\n"
-				+ "\t\t\t\tOR (TG_OP = 'INSERT' AND (written -> old_column) <> 'null'::jsonb AND " + newAllNull
-				+ ") THEN\n" + "\t\t\tRAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format("
-				+ SqlToken.literal(message) + ", old_column);\n\t\tEND IF;\n\tEND LOOP;\n\tRETURN NEW;\nEND\n$zdm$";
+		return ContractGuardFunction.create(names.function(table), migration.id(),
+				migration.down().keySet().stream().map(SqlIdentifier::name).toList(), newAllNull, message);
 	}
 
 	/**

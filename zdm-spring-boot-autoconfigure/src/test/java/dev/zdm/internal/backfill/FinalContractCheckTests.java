@@ -397,6 +397,46 @@ class FinalContractCheckTests {
 		try (Statement statement = holder.createStatement()) {
 			statement.execute("LOCK TABLE strict IN ACCESS SHARE MODE");
 		}
+		// the application inserts through the whole window: the old shape with the new
+		// side until the contract is claimed, the new shape alone from then on, its state
+		// read in each transaction as a routing bean without savepoints reads it
+		TransactionTemplate transactions = new TransactionTemplate(
+				new DataSourceTransactionManager(this.jdbc.getDataSource()));
+		MigrationStateRepository states = new MigrationStateRepository(this.jdbc.getDataSource());
+		AtomicBoolean writing = new AtomicBoolean(true);
+		AtomicLong written = new AtomicLong();
+		AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+		Thread application = new Thread(() -> {
+			long id = 20_000_001;
+			while (writing.get()) {
+				long next = id;
+				try {
+					transactions.executeWithoutResult((status) -> {
+						if (states.isContractedMarkingDualWrite("strict")) {
+							this.jdbc.update("INSERT INTO strict (id) VALUES (?)", next);
+						}
+						else {
+							this.jdbc.update("INSERT INTO strict (id, street, city) VALUES (?, 'new', 'new')", next);
+						}
+						this.jdbc.update(
+								"INSERT INTO strict_addresses (order_id, street, city) VALUES (?, 'new', 'NEW')", next);
+					});
+					written.incrementAndGet();
+					id++;
+					Thread.sleep(5);
+				}
+				catch (RuntimeException ex) {
+					failure.compareAndSet(null, ex);
+					return;
+				}
+				catch (InterruptedException ex) {
+					Thread.currentThread().interrupt();
+					return;
+				}
+			}
+		}, "application");
+		application.start();
+		await().atMost(Duration.ofSeconds(10)).until(() -> written.get() >= 20);
 		Started strict = start("strict-a", migration, Phase.CONTRACT);
 		DdlHistoryRepository history = new DdlHistoryRepository(postgres.dataSource());
 		await().atMost(Duration.ofSeconds(60))
@@ -416,6 +456,15 @@ class FinalContractCheckTests {
 		holder.close();
 		await().atMost(Duration.ofSeconds(60)).until(() -> history.isStepDone("strict", DdlStep.CONTRACT));
 		assertThat(strict.runner().contract().stepHeldBack("strict")).isNull();
+		long before = written.get();
+		await().atMost(Duration.ofSeconds(10)).until(() -> written.get() >= before + 20);
+		writing.set(false);
+		application.join();
+		// no insert failed, before the claim, after it, or after the scripts
+		assertThat(failure.get()).isNull();
+		assertThat(
+				this.jdbc.queryForObject("SELECT count(*) FROM strict_addresses WHERE order_id > 20000000", Long.class))
+			.isEqualTo(written.get());
 		// the constraint went before the claim, so no insert of the new shape after the
 		// claim met it
 		Map<String, Object> relaxed = this.jdbc.queryForMap("SELECT s.statement, s.finished_at, m.contracted_at "
