@@ -146,11 +146,18 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 				logger.info("zdm: resuming the contract of migration '" + id + "'");
 			}
 			// the scripts' dependents first: the final check reads both sides of the
-			// table,
-			// and logs its outcome, at each heartbeat it runs
-			else if (waitsForTheFleet(migration) || droppedColumnsHeld(migration) || contractHeldBack(migration)
-					|| !relaxThenClaim(session, migration)) {
+			// table, and logs its outcome, at each heartbeat it runs; the relax before
+			// it, so that no wait for the relax's lock comes between a clean final check
+			// and the claim (a writer outside the application could write the old side
+			// unseen in that wait)
+			else if (waitsForTheFleet(migration) || droppedColumnsHeld(migration)) {
 				return false;
+			}
+			else {
+				relax(session, migration);
+				if (contractHeldBack(migration) || !claimContract(migration)) {
+					return false;
+				}
 			}
 			boolean ran = this.step.runRecorded(id, this.instance.instanceId(), () -> {
 				// a cross-table migration's old columns are guarded first: an update of
@@ -178,19 +185,22 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	/**
 	 * Drop the {@code NOT NULL} of the old columns the application stops writing at the
-	 * claim ({@link ContractRelax}), retried while it waits for its lock, then claim the
-	 * contract: the whole fleet writes both sides until the claim, so that no insert of
-	 * the new shape meets the constraint.
+	 * claim ({@link ContractRelax}), retried while it waits for its lock: the whole fleet
+	 * writes both sides until the claim, so that no insert of the new shape meets the
+	 * constraint after it. Run before the final check, and again (with nothing left to
+	 * drop) on each later attempt.
 	 */
-	private boolean relaxThenClaim(DdlSession session, MigrationDefinition migration) {
+	private void relax(DdlSession session, MigrationDefinition migration) {
 		List<String> statements = this.relax.statements(migration,
 				this.scripts.load(migration, DdlStep.CONTRACT, migration.contractLocations()));
-		if (!statements.isEmpty()) {
-			// shown while it waits, as the endpoint shows a held-back step
-			this.heldBack.put(migration.id(), "the contract is claimed once the NOT NULL of the old columns, which "
-					+ "the application stops writing at the claim, is dropped: " + statements.get(0)
-					+ " (source zdm:relax-before-claim; a session holding the table shows in ddl.lockTimeouts)");
+		if (statements.isEmpty()) {
+			return;
 		}
+		// shown while it waits, as the endpoint shows a held-back step
+		this.heldBack.put(migration.id(),
+				"the contract is claimed once the NOT NULL of the old columns, which "
+						+ "the application stops writing at the claim, is dropped: " + statements.get(0)
+						+ " (source zdm:relax-before-claim; a session holding the table shows in ddl.lockTimeouts)");
 		try {
 			this.contributions.run(session, migration, DdlStep.CONTRACT, RetryControl.bounded(), statements,
 					ContractRelax.SOURCE);
@@ -198,7 +208,6 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		finally {
 			this.heldBack.remove(migration.id());
 		}
-		return claimContract(migration);
 	}
 
 	/**
