@@ -251,15 +251,15 @@ final class BackfillBatchLoop {
 	/**
 	 * Bring a copy batch that the pacing did not size (the first of a run, the first
 	 * after a live change) within a rows per second ceiling: at most a second's worth of
-	 * rows, but at least {@code min-batch-size}. A larger batch would copy many seconds
-	 * of the ceiling at once, and the pause after it is reckoned for the next batch only.
+	 * rows, below {@code min-batch-size} too, as the pacing sizes the others. A larger
+	 * batch would copy many seconds of the ceiling at once.
 	 */
 	private static int withinCeiling(BackfillSettings settings, int batchSize) {
 		long ceiling = settings.maxRowsPerSecond();
 		if (ceiling <= 0) {
 			return batchSize;
 		}
-		return (int) Math.min(batchSize, Math.max(settings.minBatchSize(), ceiling));
+		return (int) Math.max(1, Math.min(batchSize, ceiling));
 	}
 
 	/**

@@ -333,7 +333,13 @@ public final class BackfillPacer {
 			// the next batch runs about as fast per row as this one
 			double nextNanos = (double) tookNanos / Math.max(1, rows) * size;
 			long cycle = Math.round(size * 1e9 / ceiling);
-			long needed = Math.round(cycle - nextNanos);
+			// and this batch's rows are spent at the ceiling before the next starts: a
+			// next batch faster than this one (this one slowed by a busy machine) would
+			// otherwise start early and copy above the ceiling (a second's worth at
+			// most: a batch sized before an operator lowered the ceiling is not made up
+			// for)
+			long spent = Math.round(Math.min(rows, ceiling) * 1e9 / ceiling) - tookNanos;
+			long needed = Math.max(Math.round(cycle - nextNanos), spent);
 			if (needed > pauseNanos) {
 				pauseNanos = needed;
 				if (why == null) {

@@ -339,6 +339,20 @@ class BackfillPacerTests {
 		assertThat(pace.reason()).isEqualTo(ThrottleReason.ROWS_PER_SECOND);
 	}
 
+	// a CI run on a busy machine: one batch slowed by the machine, the next quick, and
+	// the copy ran 7% over its ceiling
+	@Test
+	void aSlowBatchsRowsAreSpentAtTheCeilingBeforeTheNextStarts() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults().toBuilder().maxRowsPerSecond(1000).build(), List.of());
+		// 500 rows took 400 ms: the next batch is sized to the target duration at that
+		// speed, far fewer rows, and its own second's share leaves a short pause
+		BackfillPacer.Pace pace = pacer.nextPace(500, 500, Duration.ofMillis(400), beforeTail(0.0));
+		assertThat(pace.batchSize()).isLessThan(500);
+		// the 500 rows at 1000 rows/s take 500 ms, of which the batch took 400
+		assertThat(pace.pause()).isBetween(Duration.ofMillis(99), Duration.ofMillis(101));
+		assertThat(pace.reason()).isEqualTo(ThrottleReason.ROWS_PER_SECOND);
+	}
+
 	@Test
 	void withoutPacingKeepsTheFixedPauseAndReadsNothing() {
 		BackfillSettings settings = BackfillSettings.defaults().withoutPacing();

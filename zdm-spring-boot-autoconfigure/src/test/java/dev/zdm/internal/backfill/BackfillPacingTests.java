@@ -156,9 +156,10 @@ class BackfillPacingTests {
 	@Test
 	void copyStaysUnderItsRowsPerSecondCeiling() {
 		createUsers("ceiling", 12_000);
-		// the first batch would be more than a second's worth of rows
+		// the first batch would be more than a second's worth of rows, and so would the
+		// smallest batch
 		BackfillSettings settings = BackfillSettings.builder()
-			.batchSizes(5_000, 100, 50_000)
+			.batchSizes(5_000, 4_000, 50_000)
 			.maxRowsPerSecond(3_000)
 			.vacuumEveryRows(0)
 			.build();
