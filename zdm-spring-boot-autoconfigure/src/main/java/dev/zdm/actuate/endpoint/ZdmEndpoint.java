@@ -34,6 +34,7 @@ import dev.zdm.internal.ddl.MigrationPlan;
 import dev.zdm.internal.ddl.MigrationPlanner;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationState;
+import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
@@ -144,8 +145,7 @@ public class ZdmEndpoint {
 		Map<String, MigrationDescriptor> migrations = new LinkedHashMap<>();
 		boolean reachable = MigrationDescriber.reachable(this.controller);
 		this.controller.statuses()
-			.forEach((status) -> migrations.put(status.migrationId(),
-					this.describer.describe(status, reachable, this.controller.stepHeldBack(status.migrationId()))));
+			.forEach((status) -> migrations.put(status.migrationId(), describe(status, reachable)));
 		this.otherDatabases.forEach((other) -> migrations.putAll(other.migrations().migrations()));
 		List<String> queue = migrations.entrySet()
 			.stream()
@@ -165,9 +165,17 @@ public class ZdmEndpoint {
 			.stream()
 			.filter((migration) -> migration.id().equals(id))
 			.findFirst()
-			.map((migration) -> this.describer.describe(this.controller.status(id),
-					MigrationDescriber.reachable(this.controller), this.controller.stepHeldBack(id)))
+			.map((migration) -> describe(this.controller.status(id), MigrationDescriber.reachable(this.controller)))
 			.orElse(null);
+	}
+
+	// the state as the database holds it now, read beside the DDL history: a contract
+	// claimed and run since the last heartbeat showed as done in the history while the
+	// state still said not contracted
+	private MigrationDescriptor describe(MigrationStatus status, boolean reachable) {
+		MigrationStatus shown = reachable ? status.withState(this.controller.currentState(status.migrationId()))
+				: status;
+		return this.describer.describe(shown, reachable, this.controller.stepHeldBack(status.migrationId()));
 	}
 
 	/**

@@ -42,6 +42,16 @@ public record MigrationStatus(MigrationDefinition migration, String instanceId, 
 	}
 
 	/**
+	 * Return this status with the migration's state as read since.
+	 * @param current the state read from the database
+	 * @return the status
+	 */
+	public MigrationStatus withState(MigrationState current) {
+		return new MigrationStatus(this.migration, this.instanceId, this.effective, this.heldBackReason, this.fleet,
+				current, this.decidedAt, this.lastHeartbeatError);
+	}
+
+	/**
 	 * Return the live instances, this one included.
 	 * @return the live members
 	 */

@@ -313,6 +313,16 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
+	 * Return a migration's fleet-wide state as the database holds it now, which may have
+	 * changed since the last heartbeat (a contract claimed and run between two).
+	 * @param migrationId the migration
+	 * @return the state
+	 */
+	public MigrationState currentState(String migrationId) {
+		return this.states.find(migrationId);
+	}
+
+	/**
 	 * Say why a step of a migration that its phase lets run is held back on this instance
 	 * (the contract DDL, while a column its scripts drop has dependents), as the concerns
 	 * taking part saw it at their last look.
