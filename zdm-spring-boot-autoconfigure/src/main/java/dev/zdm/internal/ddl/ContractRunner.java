@@ -146,18 +146,13 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 				logger.info("zdm: resuming the contract of migration '" + id + "'");
 			}
 			// the scripts' dependents first: the final check reads both sides of the
-			// table, and logs its outcome, at each heartbeat it runs; the relax before
-			// it, so that no wait for the relax's lock comes between a clean final check
-			// and the claim (a writer outside the application could write the old side
-			// unseen in that wait)
-			else if (waitsForTheFleet(migration) || droppedColumnsHeld(migration)) {
+			// table, and logs its outcome, at each heartbeat it runs; after a relax
+			// that ran, it runs again, so that no wait for the relax's lock comes
+			// between a clean final check and the claim (a writer outside the
+			// application could write the old side unseen in that wait)
+			else if (waitsForTheFleet(migration) || droppedColumnsHeld(migration) || contractHeldBack(migration)
+					|| (relax(session, migration) && contractHeldBack(migration)) || !claimContract(migration)) {
 				return false;
-			}
-			else {
-				relax(session, migration);
-				if (contractHeldBack(migration) || !claimContract(migration)) {
-					return false;
-				}
 			}
 			boolean ran = this.step.runRecorded(id, this.instance.instanceId(), () -> {
 				// a cross-table migration's old columns are guarded first: an update of
@@ -187,14 +182,15 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 * Drop the {@code NOT NULL} of the old columns the application stops writing at the
 	 * claim ({@link ContractRelax}), retried while it waits for its lock: the whole fleet
 	 * writes both sides until the claim, so that no insert of the new shape meets the
-	 * constraint after it. Run before the final check, and again (with nothing left to
+	 * constraint after it. Run after a clean final check, and again (with nothing left to
 	 * drop) on each later attempt.
+	 * @return {@code true} if it dropped a constraint now, {@code false} if none was left
 	 */
-	private void relax(DdlSession session, MigrationDefinition migration) {
+	private boolean relax(DdlSession session, MigrationDefinition migration) {
 		List<String> statements = this.relax.statements(migration,
 				this.scripts.load(migration, DdlStep.CONTRACT, migration.contractLocations()));
 		if (statements.isEmpty()) {
-			return;
+			return false;
 		}
 		// shown while it waits, as the endpoint shows a held-back step
 		this.heldBack.put(migration.id(),
@@ -208,6 +204,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		finally {
 			this.heldBack.remove(migration.id());
 		}
+		return true;
 	}
 
 	/**
