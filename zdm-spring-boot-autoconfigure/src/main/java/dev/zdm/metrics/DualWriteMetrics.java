@@ -1,6 +1,7 @@
 package dev.zdm.metrics;
 
 import java.time.Duration;
+import java.util.List;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,7 +18,9 @@ import dev.zdm.internal.dualwrite.DualWriteListener;
  * <li>{@code zdm.dualwrite.calls}: calls, tagged with the {@code operation} ({@code read}
  * or {@code write}), the {@code side} called ({@code old} or {@code new}), its
  * {@code role} ({@code source} of truth, or {@code sync} of the other side) and the
- * {@code outcome} ({@code success} or {@code failure});</li>
+ * {@code outcome} ({@code success}, {@code failure}, or {@code contracted} for a write of
+ * the old side at {@code contract} that failed because another instance had run the
+ * contract DDL, and was made again on the new side alone);</li>
  * <li>{@code zdm.dualwrite.sync.failures}: sync calls that failed, rolling the whole
  * write back, tagged with the {@code side};</li>
  * <li>{@code zdm.dualwrite.sync.duration} (timer): time spent in the implementation that
@@ -26,6 +29,14 @@ import dev.zdm.internal.dualwrite.DualWriteListener;
  * </ul>
  */
 public class DualWriteMetrics implements DualWriteListener {
+
+	private static final String SUCCESS = "success";
+
+	private static final String FAILURE = "failure";
+
+	private static final String CONTRACTED = "contracted";
+
+	private static final List<String> OUTCOMES = List.of(SUCCESS, FAILURE, CONTRACTED);
 
 	private final MeterRegistry registry;
 
@@ -46,10 +57,13 @@ public class DualWriteMetrics implements DualWriteListener {
 	static void registerMeters(MeterRegistry registry, String migrationId) {
 		for (Schema side : Schema.values()) {
 			for (Operation operation : Operation.values()) {
-				for (boolean success : new boolean[] { true, false }) {
-					calls(registry, migrationId, operation, side, false, success);
+				for (String outcome : OUTCOMES) {
+					if (operation == Operation.READ && outcome.equals(CONTRACTED)) {
+						continue; // only a write meets a contract
+					}
+					calls(registry, migrationId, operation, side, false, outcome);
 					if (operation == Operation.WRITE) {
-						calls(registry, migrationId, operation, side, true, success);
+						calls(registry, migrationId, operation, side, true, outcome);
 					}
 				}
 			}
@@ -61,7 +75,7 @@ public class DualWriteMetrics implements DualWriteListener {
 	@Override
 	public void called(String migrationId, Operation operation, Schema side, boolean sync, Duration duration,
 			@Nullable Throwable failure) {
-		calls(this.registry, migrationId, operation, side, sync, failure == null).increment();
+		calls(this.registry, migrationId, operation, side, sync, (failure != null) ? FAILURE : SUCCESS).increment();
 		if (sync) {
 			syncDuration(this.registry, migrationId, side).record(duration);
 			if (failure != null) {
@@ -70,12 +84,18 @@ public class DualWriteMetrics implements DualWriteListener {
 		}
 	}
 
+	@Override
+	public void contracted(String migrationId, Schema side, boolean sync, Duration duration) {
+		// the write went through on the new side: no sync failure
+		calls(this.registry, migrationId, Operation.WRITE, side, sync, CONTRACTED).increment();
+	}
+
 	private static Counter calls(MeterRegistry registry, String id, Operation operation, Schema side, boolean sync,
-			boolean success) {
+			String outcome) {
 		return Counter.builder("zdm.dualwrite.calls")
 			.description("Calls routed to a repository implementation")
 			.tags("migration", id, "operation", operation.value(), "side", value(side), "role",
-					sync ? "sync" : "source", "outcome", success ? "success" : "failure")
+					sync ? "sync" : "source", "outcome", outcome)
 			.register(registry);
 	}
 

@@ -95,10 +95,45 @@ class DualWriteMetricsTests {
 		assertThat(syncFailures()).isEqualTo(1);
 	}
 
+	// an outside run counted 16 sync failures at a contract where no request failed:
+	// writes of the old side that the contract took, made again on the new side alone
+	@Test
+	void aWriteTheContractTookIsCountedAsContractedNotAsASyncFailure() {
+		postgres.jdbc().execute("CREATE TABLE legacy (id bigint PRIMARY KEY, name text, email text)");
+		postgres.jdbc().execute("CREATE TABLE modern (id bigint PRIMARY KEY, name text, email text)");
+		MigrationDefinition migration = MigrationDefinition.builder("legacy-modern")
+			.table("legacy")
+			.requestedPhase(Phase.CONTRACT)
+			.build();
+		this.controller = TestEngine.phaseController(postgres.dataSource(), List.of(migration),
+				InstanceInfo.ofThisProcess("metered", "test", "1"), TestFleet.SETTINGS, List.of());
+		this.controller.start();
+		UserStore store = DualWriteRepositoryFactory.create(UserStore.class, migration.id(),
+				new Implementations<>(new ColumnUserStore(postgres.dataSource(), "legacy", "email"),
+						new ColumnUserStore(postgres.dataSource(), "modern", "email"), null),
+				this.controller, new DataSourceTransactionManager(postgres.dataSource()),
+				new MigrationStateRepository(postgres.dataSource()), new DualWriteMetrics(this.meters));
+		store.insert(new User(1, "Ann", "ann@example.com"));
+		assertThat(calls("legacy-modern", "write", "old", "sync", "success")).isEqualTo(1);
+		// another instance runs the contract DDL; this one has not heard of it yet
+		new MigrationStateRepository(postgres.dataSource()).markContracted(migration.id(), "other");
+		postgres.jdbc().execute("DROP TABLE legacy");
+		store.insert(new User(2, "Bea", "bea@example.com"));
+		assertThat(postgres.jdbc().queryForList("SELECT id FROM modern ORDER BY id", Long.class)).containsExactly(1L,
+				2L);
+		assertThat(calls("legacy-modern", "write", "old", "sync", "contracted")).isEqualTo(1);
+		assertThat(calls("legacy-modern", "write", "old", "sync", "failure")).isZero();
+		assertThat(syncFailures("legacy-modern", "old")).isZero();
+		assertThat(calls("legacy-modern", "write", "new", "source", "success")).isEqualTo(2);
+	}
+
 	private double calls(String operation, String side, String role, String outcome) {
+		return calls("accounts-customers", operation, side, role, outcome);
+	}
+
+	private double calls(String migration, String operation, String side, String role, String outcome) {
 		return this.meters.find("zdm.dualwrite.calls")
-			.tags("migration", "accounts-customers", "operation", operation, "side", side, "role", role, "outcome",
-					outcome)
+			.tags("migration", migration, "operation", operation, "side", side, "role", role, "outcome", outcome)
 			.counters()
 			.stream()
 			.mapToDouble((counter) -> counter.count())
@@ -106,8 +141,12 @@ class DualWriteMetricsTests {
 	}
 
 	private double syncFailures() {
+		return syncFailures("accounts-customers", "new");
+	}
+
+	private double syncFailures(String migration, String side) {
 		return this.meters.find("zdm.dualwrite.sync.failures")
-			.tags("migration", "accounts-customers", "side", "new")
+			.tags("migration", migration, "side", side)
 			.counters()
 			.stream()
 			.mapToDouble((counter) -> counter.count())

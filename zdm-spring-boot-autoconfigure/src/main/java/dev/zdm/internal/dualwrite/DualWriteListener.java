@@ -35,6 +35,19 @@ public interface DualWriteListener {
 			@Nullable Throwable failure);
 
 	/**
+	 * A write that included the old side failed at {@code contract} because another
+	 * instance had run the contract DDL: it was undone to a savepoint and made again on
+	 * the new side alone, so the application's write went through. Told instead of
+	 * {@link #called} with its failure.
+	 * @param migrationId the migration
+	 * @param side the implementation called
+	 * @param sync whether the call kept the other side in sync
+	 * @param duration how long the call took
+	 */
+	default void contracted(String migrationId, Schema side, boolean sync, Duration duration) {
+	}
+
+	/**
 	 * Return a listener that tells each of the given ones, in order.
 	 * @param listeners the listeners
 	 * @return one listener for all of them
@@ -44,8 +57,20 @@ public interface DualWriteListener {
 			return NONE;
 		}
 		List<DualWriteListener> all = List.copyOf(listeners);
-		return (migrationId, operation, side, sync, duration, failure) -> all
-			.forEach((listener) -> listener.called(migrationId, operation, side, sync, duration, failure));
+		return new DualWriteListener() {
+
+			@Override
+			public void called(String migrationId, Operation operation, Schema side, boolean sync, Duration duration,
+					@Nullable Throwable failure) {
+				all.forEach((listener) -> listener.called(migrationId, operation, side, sync, duration, failure));
+			}
+
+			@Override
+			public void contracted(String migrationId, Schema side, boolean sync, Duration duration) {
+				all.forEach((listener) -> listener.contracted(migrationId, side, sync, duration));
+			}
+
+		};
 	}
 
 	/**

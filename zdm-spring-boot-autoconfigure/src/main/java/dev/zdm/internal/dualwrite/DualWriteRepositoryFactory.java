@@ -329,18 +329,28 @@ public final class DualWriteRepositoryFactory {
 				}
 				return callAs(phase, schema, sync, null, method, args);
 			}
+			// told to the listener once it is known whether the contract took the failure
+			Object target = this.implementations.of(schema);
+			long start = System.nanoTime();
 			try {
-				Object result = callAs(phase, schema, sync, null, method, args);
+				Object result = invokeAs(phase, schema, sync, null, target, method, args);
+				this.listener.called(this.migrationId, Operation.WRITE, schema, sync, since(start), null);
 				status.releaseSavepoint(savepoint);
 				return result;
 			}
 			catch (Throwable ex) {
 				status.rollbackToSavepoint(savepoint);
 				if (this.phases.contractRecorded(this.migrationId)) {
+					this.listener.contracted(this.migrationId, schema, sync, since(start));
 					return CONTRACTED;
 				}
+				this.listener.called(this.migrationId, Operation.WRITE, schema, sync, since(start), ex);
 				throw ex;
 			}
+		}
+
+		private static Duration since(long start) {
+			return Duration.ofNanos(System.nanoTime() - start);
 		}
 
 		private @Nullable Object callAs(Phase phase, Schema schema, boolean sync, @Nullable Object otherSideResult,
@@ -378,8 +388,7 @@ public final class DualWriteRepositoryFactory {
 				throw ex;
 			}
 			finally {
-				this.listener.called(this.migrationId, operation, side, sync,
-						Duration.ofNanos(System.nanoTime() - start), failure);
+				this.listener.called(this.migrationId, operation, side, sync, since(start), failure);
 			}
 		}
 
