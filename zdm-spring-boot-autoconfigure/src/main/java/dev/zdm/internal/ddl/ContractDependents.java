@@ -16,7 +16,8 @@ import dev.zdm.migration.MigrationDefinition;
 
 /**
  * Holds a contract back while a column its scripts drop has objects depending on it that
- * the drop would not take along: a view, a generated column, another table's foreign key.
+ * the drop would not take along: a view, a generated column, another table's foreign key;
+ * or owns a sequence the drop would take along, unless the scripts move or drop it.
  * PostgreSQL refuses such a {@code DROP COLUMN}, and by the time the scripts run zdm has
  * removed what kept the old column in step with the new one (the sync trigger), so what
  * depends on the old column would go stale while the contract failed and was retried.
@@ -56,10 +57,43 @@ final class ContractDependents {
 			ORDER BY 1
 			""";
 
+	// the sequences the column owns (a serial, OWNED BY), which DROP COLUMN drops along:
+	// their numbering, and a default of another column that reads them, go with it
+	private static final String OWNED_SEQUENCES = """
+			/* zdm */ SELECT s.relname AS sequence, d.objid::regclass::text AS sequence_sql,
+			       (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+			        FROM pg_depend u JOIN pg_attrdef ad ON u.classid = 'pg_attrdef'::regclass AND ad.oid = u.objid
+			        JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+			        WHERE u.refclassid = 'pg_class'::regclass AND u.refobjid = d.objid AND ad.adrelid = d.refobjid
+			          AND a.attnum <> d.refobjsubid) AS other_columns
+			FROM pg_depend d
+			JOIN pg_attribute col ON col.attrelid = d.refobjid AND col.attnum = d.refobjsubid
+			JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+			WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+			  AND d.refobjid = to_regclass(?) AND col.attname = ? AND d.deptype = 'a'
+			ORDER BY 1
+			""";
+
 	private final JdbcTemplate jdbcTemplate;
 
 	ContractDependents(DataSource dataSource) {
 		this.jdbcTemplate = new JdbcTemplate(dataSource);
+	}
+
+	// a contract that dropped a serial key's old column dropped its sequence with it: the
+	// new key column was left without numbering, and every insert that left it to the
+	// database failed
+	private static String ownedSequence(DroppedColumn dropped, String sequence, @Nullable String otherColumns) {
+		return "script " + dropped.script() + " drops column " + dropped.columnSql() + " of " + dropped.table()
+				+ ", which owns sequence " + sequence + " (a serial column, or OWNED BY): DROP COLUMN drops the "
+				+ "sequence with it, and the numbering of inserts that leave the key to the database"
+				+ ((otherColumns != null) ? " (the default of " + otherColumns + " reads it, so the drop would fail)"
+						: "")
+				+ ". Move it to the column that stays before the DROP COLUMN, in the contract script: ALTER SEQUENCE "
+				+ sequence + " OWNED BY " + dropped.table() + ".<new column>, with that column's default (ALTER TABLE "
+				+ dropped.table() + " ALTER COLUMN <new column> SET DEFAULT nextval('" + sequence
+				+ "')); or, if nothing needs its numbering, name it in the script after the DROP COLUMN: DROP SEQUENCE "
+				+ "IF EXISTS " + sequence;
 	}
 
 	/**
@@ -74,6 +108,7 @@ final class ContractDependents {
 		ScriptObjects objects = ScriptObjects.of(scripts);
 		List<String> droppedColumns = objects.droppedColumns().stream().map(DroppedColumn::column).toList();
 		List<String> blocked = new ArrayList<>();
+		List<String> sequences = new ArrayList<>();
 		for (DroppedColumn dropped : objects.droppedColumns()) {
 			List<String> dependents = this.jdbcTemplate.query(DEPENDENTS, (rs, row) -> {
 				String view = rs.getString("view_name");
@@ -87,15 +122,25 @@ final class ContractDependents {
 						+ dropped.table() + ", on which " + String.join(", ", dependents)
 						+ ((dependents.size() == 1) ? " depends" : " depend"));
 			}
+			this.jdbcTemplate.query(OWNED_SEQUENCES, (rs) -> {
+				if (!objects.alteredOrDroppedSequences().contains(rs.getString("sequence"))) {
+					sequences.add(ownedSequence(dropped, rs.getString("sequence_sql"), rs.getString("other_columns")));
+				}
+			}, dropped.table(), dropped.column());
 		}
-		if (blocked.isEmpty()) {
+		if (blocked.isEmpty() && sequences.isEmpty()) {
 			return null;
 		}
-		return String.join("; ", blocked) + ". PostgreSQL would refuse the DROP COLUMN once zdm had removed what "
-				+ "keeps the old side in step with the new (the sync trigger), and what depends on the old column "
-				+ "would no longer follow the new one while the contract was retried. Drop or change the dependent "
-				+ "first (in the contract script before the DROP COLUMN, or in a migration of its own), or add CASCADE "
-				+ "to the DROP COLUMN if it may go with it; nothing of the contract of migration '" + migration.id()
+		List<String> reasons = new ArrayList<>();
+		if (!blocked.isEmpty()) {
+			reasons.add(String.join("; ", blocked) + ". PostgreSQL would refuse the DROP COLUMN once zdm had "
+					+ "removed what keeps the old side in step with the new (the sync trigger), and what depends on "
+					+ "the old column would no longer follow the new one while the contract was retried. Drop or "
+					+ "change the dependent first (in the contract script before the DROP COLUMN, or in a migration of "
+					+ "its own), or add CASCADE to the DROP COLUMN if it may go with it");
+		}
+		reasons.addAll(sequences);
+		return String.join("; ", reasons) + "; nothing of the contract of migration '" + migration.id()
 				+ "' has run, and it starts once the scripts can run";
 	}
 

@@ -231,6 +231,72 @@ class ContractTests {
 		}
 	}
 
+	// an outside run's key widening: the contract dropped the serial key's old column,
+	// and with it its sequence; the new key column was left without numbering
+	@Test
+	void contractWhoseScriptDropsAColumnOwningASequenceWaitsUntilTheScriptsMoveIt() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE tickets (ref text PRIMARY KEY, seq_no serial, seq_big bigint)");
+		jdbc.execute("INSERT INTO tickets (ref) SELECT 'r' || i FROM generate_series(1, 100) i");
+		jdbc.execute("UPDATE tickets SET seq_big = seq_no");
+		MigrationDefinition dropsIt = migration("tickets-seq", "tickets",
+				"ALTER TABLE tickets ADD COLUMN IF NOT EXISTS seq_big bigint;",
+				"ALTER TABLE tickets DROP COLUMN seq_no;");
+		ContractDependents dependents = new ContractDependents(postgres.dataSource());
+		DdlScriptLoader loader = new DdlScriptLoader(new DefaultResourceLoader());
+		assertThat(
+				dependents.holdBack(dropsIt, loader.load(dropsIt.id(), DdlStep.CONTRACT, dropsIt.contractLocations())))
+			.startsWith(
+					"script V1__contract.sql drops column seq_no of tickets, which owns sequence tickets_seq_no_seq "
+							+ "(a serial column, or OWNED BY): DROP COLUMN drops the sequence with it")
+			.contains("ALTER SEQUENCE tickets_seq_no_seq OWNED BY tickets.<new column>")
+			.contains("DROP SEQUENCE IF EXISTS tickets_seq_no_seq")
+			.doesNotContain("PostgreSQL would refuse")
+			.endsWith(
+					"nothing of the contract of migration 'tickets-seq' has run, and it starts once the scripts can run");
+		// with the new column's default reading it, the drop itself would fail
+		jdbc.execute("ALTER TABLE tickets ALTER COLUMN seq_big SET DEFAULT nextval('tickets_seq_no_seq')");
+		assertThat(
+				dependents.holdBack(dropsIt, loader.load(dropsIt.id(), DdlStep.CONTRACT, dropsIt.contractLocations())))
+			.contains("(the default of seq_big reads it, so the drop would fail)");
+		// the scripts move it: the contract runs, under inserts that leave the numbering
+		// to the database, and the numbering goes on
+		MigrationDefinition movesIt = migration("tickets-moved", "tickets",
+				"ALTER TABLE tickets ADD COLUMN IF NOT EXISTS seq_big bigint;",
+				"ALTER SEQUENCE tickets_seq_no_seq OWNED BY tickets.seq_big;\nALTER TABLE tickets DROP COLUMN seq_no;");
+		assertThat(
+				dependents.holdBack(movesIt, loader.load(movesIt.id(), DdlStep.CONTRACT, movesIt.contractLocations())))
+			.isNull();
+		AtomicBoolean writing = new AtomicBoolean(true);
+		AtomicReference<Throwable> failure = new AtomicReference<>();
+		AtomicLong inserted = new AtomicLong();
+		Thread writer = new Thread(() -> {
+			try (Connection connection = postgres.database().newConnection();
+					Statement statement = connection.createStatement()) {
+				while (writing.get()) {
+					statement.execute("INSERT INTO tickets (ref) VALUES ('w" + inserted.incrementAndGet() + "')");
+					Thread.sleep(5);
+				}
+			}
+			catch (Exception ex) {
+				failure.compareAndSet(null, ex);
+			}
+		}, "tickets-writer");
+		writer.start();
+		start(movesIt, Phase.CONTRACT, "tickets-a", null);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(movesIt.id(), DdlStep.CONTRACT));
+		long contracted = inserted.get();
+		await().atMost(Duration.ofSeconds(10)).until(() -> inserted.get() > contracted + 20);
+		writing.set(false);
+		writer.join();
+		assertThat(failure.get()).isNull();
+		assertThat(columns("tickets")).containsExactly("ref", "seq_big");
+		assertThat(jdbc.queryForObject("SELECT count(*) FROM tickets WHERE seq_big IS NULL", Long.class)).isZero();
+		assertThat(jdbc.queryForObject("SELECT count(DISTINCT seq_big) = count(*) FROM tickets", Boolean.class))
+			.isTrue();
+	}
+
 	private static long[] counts(AtomicLong[] writes) {
 		return new long[] { writes[0].get(), writes[1].get(), writes[2].get() };
 	}

@@ -33,6 +33,8 @@ public final class ScriptObjects {
 
 	private final List<String> droppedViews = new ArrayList<>();
 
+	private final List<String> namedSequences = new ArrayList<>();
+
 	private boolean dynamic;
 
 	private ScriptObjects() {
@@ -127,6 +129,14 @@ public final class ScriptObjects {
 	}
 
 	/**
+	 * Return the sequences the scripts alter or drop.
+	 * @return their names as the scripts write them, without schema, in script order
+	 */
+	public List<String> alteredOrDroppedSequences() {
+		return List.copyOf(this.namedSequences);
+	}
+
+	/**
 	 * Return whether a statement may change the schema in a way its text does not show: a
 	 * {@code DO} block, or a {@code SELECT}, {@code CALL} or {@code EXECUTE} that may run
 	 * a function or procedure.
@@ -173,6 +183,15 @@ public final class ScriptObjects {
 				SqlName view = new Cursor(element).name();
 				if (view != null) {
 					this.droppedViews.add(view.key());
+				}
+			}
+		}
+		else if (cursor.accept("alter", "sequence") || cursor.accept("drop", "sequence")) {
+			cursor.accept("if", "exists");
+			for (List<SqlToken> element : cursor.elements()) {
+				SqlName sequence = new Cursor(element).name();
+				if (sequence != null) {
+					this.namedSequences.add(sequence.key());
 				}
 			}
 		}
