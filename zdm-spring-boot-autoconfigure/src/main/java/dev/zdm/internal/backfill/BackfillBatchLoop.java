@@ -158,6 +158,13 @@ final class BackfillBatchLoop {
 					walk.batchSize(Math.max(1, walk.batchSize() / 2));
 					continue;
 				}
+				if (BackfillErrors.isValueError(ex)) {
+					// a batch of one row that fails on its value fails the same way every
+					// time until the row changes: stop at once, naming the row (an
+					// outside run's rows that up could not convert cost 10 runs and their
+					// backoffs, about 2.5 minutes, each)
+					return stopOnValue(session, repository, walk, ex);
+				}
 				if (BackfillErrors.isLockTimeout(ex)) {
 					// another transaction holds a row the batch must lock: wait
 					// for it as for a hold-back, without spending the failure
@@ -328,6 +335,21 @@ final class BackfillBatchLoop {
 						+ ((walk.lastKey() != null) ? walk.lastKey() : "the first") + " up to " + walk.upperBound()
 						+ " (at most " + walk.batchSize() + " keys)",
 				ex);
+		repository.stopFailed(id, failure);
+		this.failureBudget.reset();
+		logger.error("zdm: migration '" + id + "': " + failure);
+		return Outcome.FAILED;
+	}
+
+	private Outcome stopOnValue(BackfillSession session, BackfillRepository repository, BackfillWalk walk,
+			DataAccessException ex) throws SQLException {
+		String id = this.migration.id();
+		String key = session.inTransaction(() -> this.batches.nextKey(repository, walk));
+		String failure = BackfillErrors.stopped(id, "the " + (walk.verifying() ? "verification" : "copy")
+				+ " of the row with key " + key + " failed on its value, which fails the same way every time until "
+				+ "the row changes, so it was not retried (max-batch-attempts applies to failures that may pass): "
+				+ "mend the row's old side, or make up take such values (a CASE giving NULL or a default for them; "
+				+ "docs/backfill.md, \"Rows up cannot convert\", finds them all at once)", ex);
 		repository.stopFailed(id, failure);
 		this.failureBudget.reset();
 		logger.error("zdm: migration '" + id + "': " + failure);

@@ -77,6 +77,21 @@ public final class BackfillBatches {
 	}
 
 	/**
+	 * Return the key of the first row after the walk's last key, as the next batch would
+	 * walk it: the row a batch of one that failed was about.
+	 * @param repository the run's repository
+	 * @param walk the walk
+	 * @return the key's text, or {@code null} if no row is left
+	 */
+	@Nullable String nextKey(BackfillRepository repository, BackfillWalk walk) {
+		KeyBounds walked = this.statements.range(walk.lastKey(), Objects.requireNonNull(walk.upperBound()), 1);
+		String rangeQuery = walk.verifying() ? this.statements.verifyRange(walked) : this.statements.copyRange(walked);
+		KeyRange range = new NamedParameterJdbcTemplate(repository.jdbcTemplate()).queryForObject(rangeQuery,
+				walked.parameters(), (rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
+		return (range != null && range.rows() > 0) ? range.high() : null;
+	}
+
+	/**
 	 * Copy a range. A copy that can fail with a unique violation (an application
 	 * transaction inserted one of the range's target rows after the statement's snapshot)
 	 * runs after a savepoint; when it fails so, it is undone and the range copied by the

@@ -74,6 +74,18 @@ public final class BackfillErrors {
 	}
 
 	/**
+	 * Whether a failed batch failed on a value (class 22: one the new column cannot hold,
+	 * an {@code up} that cannot convert it): the same row fails every time until it
+	 * changes, unlike a constraint a concurrent write may have broken for a moment.
+	 * @param ex the failure
+	 * @return {@code true} for a data exception
+	 */
+	static boolean isValueError(DataAccessException ex) {
+		String state = sqlState(ex);
+		return state != null && state.startsWith(DATA_EXCEPTION);
+	}
+
+	/**
 	 * Whether a failure means the run's session is gone or unusable (a connection
 	 * failure, the server shutting down, or a failure without a SQL state): the run ends,
 	 * and the next one resumes from the checkpoint, rather than spending the failure

@@ -8,9 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
@@ -27,6 +27,7 @@ import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
 import dev.zdm.migration.BackfillSettings;
+import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.BackfillFixtures;
@@ -95,6 +96,66 @@ class BackfillFailureBudgetTests {
 		await().atMost(Duration.ofSeconds(30)).until(() -> state("refused") == BackfillState.VERIFIED);
 		assertThat(this.jdbc.queryForObject(
 				"SELECT count(*) FROM refused WHERE email_address IS DISTINCT FROM lower(email)", Long.class))
+			.isZero();
+	}
+
+	// an outside run's 600 rows that up could not convert cost 10 runs and their
+	// backoffs, about 2.5 minutes, each, before the backfill stopped on it, naming no key
+	@Test
+	void aRowWhoseValueUpCannotConvertStopsTheBackfillAtOnceNamingItsKey() throws Exception {
+		this.jdbc.execute("CREATE TABLE counted (id bigint PRIMARY KEY, qty_text text, qty integer)");
+		this.jdbc.update("INSERT INTO counted (id, qty_text) SELECT i, i::text FROM generate_series(1, 3000) i");
+		this.jdbc.update("UPDATE counted SET qty_text = '1234abc' WHERE id = 1234");
+		BackfillSettings settings = BackfillFixtures.settings(500, 100, 500, Duration.ZERO)
+			.toBuilder()
+			.maxBatchAttempts(3)
+			.build();
+		// the application writes both columns of other rows all along
+		AtomicBoolean writing = new AtomicBoolean(true);
+		AtomicReference<Throwable> failure = new AtomicReference<>();
+		Thread writer = new Thread(() -> {
+			while (writing.get()) {
+				try {
+					long id = ThreadLocalRandom.current().nextLong(2000, 3001);
+					this.jdbc.update("UPDATE counted SET qty_text = ?::text, qty = ? WHERE id = ?", id * 2, id * 2, id);
+					Thread.sleep(5);
+				}
+				catch (Exception ex) {
+					failure.compareAndSet(null, ex);
+					return;
+				}
+			}
+		}, "counted-writer");
+		writer.start();
+		HeartbeatCounter heartbeats = new HeartbeatCounter();
+		start("counted-a",
+				MigrationDefinition.builder("counted")
+					.requestedPhase(Phase.BACKFILL)
+					.table("counted")
+					.up("qty", "qty_text::integer")
+					.backfill(settings)
+					.build(),
+				heartbeats);
+		await().atMost(Duration.ofSeconds(30)).until(() -> state("counted") == BackfillState.FAILED);
+		BackfillProgress failed = this.service.progress("counted");
+		assertThat(failed.lastError())
+			.startsWith("backfill stopped: the copy of the row with key 1234 failed on its value")
+			.contains("so it was not retried")
+			.contains("invalid input syntax for type integer: \"1234abc\"")
+			.contains("POST /actuator/zdm/counted/resume")
+			.doesNotContain("times in a row");
+		// the rows before it are copied
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM counted WHERE id < 1234 AND qty IS NULL", Long.class))
+			.isZero();
+		// mended and resumed, it goes on from there and verifies
+		this.jdbc.update("UPDATE counted SET qty_text = '1234' WHERE id = 1234");
+		assertThat(this.service.resume("counted")).isTrue();
+		await().atMost(Duration.ofSeconds(60)).until(() -> state("counted") == BackfillState.VERIFIED);
+		writing.set(false);
+		writer.join();
+		assertThat(failure.get()).isNull();
+		assertThat(this.jdbc.queryForObject("SELECT count(*) FROM counted WHERE qty IS DISTINCT FROM qty_text::integer",
+				Long.class))
 			.isZero();
 	}
 
@@ -303,7 +364,7 @@ class BackfillFailureBudgetTests {
 		return (progress != null) ? progress.state() : BackfillState.PENDING;
 	}
 
-	private void start(String instance, dev.zdm.migration.MigrationDefinition migration, HeartbeatCounter heartbeats) {
+	private void start(String instance, MigrationDefinition migration, HeartbeatCounter heartbeats) {
 		DataSource dataSource = postgres.newDataSource(instance, 4);
 		PhaseController controller = TestEngine.phaseController(dataSource, List.of(migration),
 				InstanceInfo.ofThisProcess(instance, "test", "1"), TestFleet.SETTINGS,
