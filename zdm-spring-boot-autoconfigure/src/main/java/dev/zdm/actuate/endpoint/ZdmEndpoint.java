@@ -250,7 +250,7 @@ public class ZdmEndpoint {
 		if (owner != this) {
 			return owner.backfill(id, action, reason, securityContext);
 		}
-		MigrationDefinition migration = requireDeclared(id);
+		MigrationDefinition migration = requireDeclaredAndReachable(id);
 		OperatorActionRecorder.requireRecordableReason(reason);
 		if (!"pause".equals(action) && !"resume".equals(action) && !"verify".equals(action)) {
 			throw new InvalidEndpointRequestException("Unknown backfill action '" + action + "'",
@@ -299,7 +299,7 @@ public class ZdmEndpoint {
 		if (owner != this) {
 			return owner.ddl(id, step, action, reason, securityContext);
 		}
-		MigrationDefinition migration = requireDeclared(id);
+		MigrationDefinition migration = requireDeclaredAndReachable(id);
 		OperatorActionRecorder.requireRecordableReason(reason);
 		if ("contract".equals(step)) {
 			return contract(migration, action, reason, securityContext);
@@ -379,14 +379,18 @@ public class ZdmEndpoint {
 					targetBatchDuration, pause, maxRowsPerSecond, maxLatencyIncrease, maxLockWaiters, maxTransactionAge,
 					maxReplicationLag, maxWalArchiveBacklog, maxWalRate, reason, securityContext);
 		}
-		MigrationDefinition migration = requireDeclared(id);
+		MigrationDefinition migration = requireDeclaredAndReachable(id);
 		OperatorActionRecorder.requireRecordableReason(reason);
 		BackfillTuning tuning = this.tuning;
 		if (!"backfill".equals(step) || !"tuning".equals(setting) || tuning == null
 				|| (!"set".equals(action) && !"clear".equals(action))) {
 			String message = (tuning == null) ? "This application has no live tuning of backfills"
 					: "Unknown operation '" + step + "/" + setting + "/" + action + "': use POST /actuator/zdm/" + id
-							+ "/backfill/tuning/set with the settings to change, or .../clear";
+							+ "/backfill/tuning/set with the settings to change, or .../clear; the backfill is paused, "
+							+ "resumed and verified again with POST /actuator/zdm/" + id
+							+ "/pause, /resume and /verify, "
+							+ "the expand with /expand/pause and /expand/resume, the contract's final check with "
+							+ "/contract/recheck, /contract/apply-old and /contract/override";
 			throw new InvalidEndpointRequestException(message, message);
 		}
 		requireBackfill(migration, "tune");
@@ -444,6 +448,24 @@ public class ZdmEndpoint {
 			String message = String.valueOf(ex.getMessage());
 			throw new InvalidEndpointRequestException(message, message);
 		}
+	}
+
+	// a write operation needs the database: refused at once while the heartbeats do not
+	// reach it, rather than held for the pool's connection timeout and failed bare
+	private MigrationDefinition requireDeclaredAndReachable(String id) {
+		MigrationDefinition migration = requireDeclared(id);
+		if (!MigrationDescriber.reachable(this.controller)) {
+			String error = this.controller.statuses()
+				.stream()
+				.map(MigrationStatus::lastHeartbeatError)
+				.filter(Objects::nonNull)
+				.findFirst()
+				.orElse("no heartbeat has reached it since " + this.controller.status(id).decidedAt());
+			throw new DatabaseUnreachableException("The database of migration '" + id + "' is unreachable from "
+					+ "this instance (" + error + "); nothing was changed. Retry once it is back: GET /actuator/zdm/"
+					+ id + " shows the last heartbeat's error until then");
+		}
+		return migration;
 	}
 
 	private ContractCheck contract(MigrationDefinition migration, String action, @Nullable String reason,

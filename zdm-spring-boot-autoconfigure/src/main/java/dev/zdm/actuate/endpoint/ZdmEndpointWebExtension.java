@@ -88,6 +88,9 @@ public class ZdmEndpointWebExtension {
 		catch (InvalidEndpointRequestException ex) {
 			return badRequest(ex);
 		}
+		catch (DatabaseUnreachableException ex) {
+			return unavailable(ex);
+		}
 	}
 
 	@WriteOperation
@@ -102,6 +105,9 @@ public class ZdmEndpointWebExtension {
 		}
 		catch (InvalidEndpointRequestException ex) {
 			return badRequest(ex);
+		}
+		catch (DatabaseUnreachableException ex) {
+			return unavailable(ex);
 		}
 	}
 
@@ -125,6 +131,15 @@ public class ZdmEndpointWebExtension {
 		catch (InvalidEndpointRequestException ex) {
 			return badRequest(ex);
 		}
+		catch (DatabaseUnreachableException ex) {
+			return unavailable(ex);
+		}
+	}
+
+	private static WebEndpointResponse<Object> unavailable(DatabaseUnreachableException ex) {
+		return new WebEndpointResponse<>(
+				errorBody(WebEndpointResponse.STATUS_SERVICE_UNAVAILABLE, String.valueOf(ex.getMessage())),
+				WebEndpointResponse.STATUS_SERVICE_UNAVAILABLE);
 	}
 
 	private static WebEndpointResponse<Object> badRequest(InvalidEndpointRequestException ex) {

@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
+import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.internal.backfill.BackfillOverrideRepository;
@@ -84,12 +86,32 @@ class ZdmEndpointDatabaseDownTests {
 			}
 			assertThat(CompletableFuture.supplyAsync(endpoint::migrations).get(10, TimeUnit.SECONDS).migrations())
 				.containsOnlyKeys("down", "down-orders");
+			// a write operation needs the database: refused at once, 503 and what to do,
+			// not held for the pool's 20 s and failed with a bare 500
+			ZdmEndpointWebExtension web = new ZdmEndpointWebExtension(endpoint);
+			List<WebEndpointResponse<Object>> refused = List.of(
+					CompletableFuture.supplyAsync(() -> web.backfill("down", "pause", "night", SecurityContext.NONE))
+						.get(5, TimeUnit.SECONDS),
+					CompletableFuture
+						.supplyAsync(() -> web.tuning("down-orders", "backfill", "tuning", "set", null, null, null,
+								null, null, "777", null, null, null, null, null, null, null, SecurityContext.NONE))
+						.get(5, TimeUnit.SECONDS),
+					CompletableFuture.supplyAsync(() -> web.ddl("down", "expand", "pause", null, SecurityContext.NONE))
+						.get(5, TimeUnit.SECONDS));
+			for (WebEndpointResponse<Object> response : refused) {
+				assertThat(response.getStatus()).isEqualTo(503);
+				assertThat(response.getBody()).asString()
+					.contains("is unreachable from this instance", "nothing was changed", "Retry once it is back");
+			}
 			server = RestartablePostgres.start(this.dataDirectory, port);
 			await().atMost(Duration.ofSeconds(60))
 				.ignoreExceptions()
 				.until(() -> started.statuses().stream().allMatch((status) -> status.lastHeartbeatError() == null)
 						&& endpoint.migration("down").tuning() != null
 						&& endpoint.migration("down-orders").tuning() != null);
+			// the refused requests changed nothing
+			assertThat(endpoint.migration("down-orders").tuning().overrides()).isEmpty();
+			assertThat(endpoint.migration("down").actions()).isEmpty();
 		}
 		finally {
 			if (controller != null) {
