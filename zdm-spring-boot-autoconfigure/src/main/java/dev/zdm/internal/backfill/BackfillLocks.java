@@ -53,7 +53,9 @@ final class BackfillLocks {
 			""";
 
 	// the other backfills of the table ahead of the one asking in the queue: started
-	// copying before it (or it has not started), then by id, not done with its run (the
+	// copying before it (or it has not started; one paused and resumed by an operator
+	// counts from its resume, behind the one that took its turn: by start alone it took
+	// the turn back when that one's runner died), then by id, not done with its run (the
 	// copy and the verification: one stopped while verifying keeps its turn too), not
 	// paused or failed, and written within the fleet timeout, as by a runner stopped
 	// gracefully whose turn another instance's next heartbeat takes up
@@ -63,8 +65,9 @@ final class BackfillLocks {
 			  AND o.started_at IS NOT NULL AND NOT o.paused
 			  AND o.state IN ('pending', 'running', 'throttled', 'verifying')
 			  AND o.updated_at > now() - make_interval(secs => ?)
-			  AND (m.started_at IS NULL OR (o.started_at, o.migration_id) < (m.started_at, m.migration_id))
-			ORDER BY o.started_at, o.migration_id
+			  AND (m.started_at IS NULL OR (coalesce(o.queued_at, o.started_at), o.migration_id)
+			                               < (coalesce(m.queued_at, m.started_at), m.migration_id))
+			ORDER BY coalesce(o.queued_at, o.started_at), o.migration_id
 			""";
 
 	// the runner's session, when its instance is not among the fleet's live ones (read

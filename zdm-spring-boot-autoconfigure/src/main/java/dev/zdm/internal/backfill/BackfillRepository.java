@@ -104,7 +104,7 @@ public class BackfillRepository {
 
 	private static final String START = """
 			/* zdm */ UPDATE zdm_backfill
-			SET upper_bound = ?, rows_estimated = ?, started_at = now(), copied_at = NULL, last_key = NULL,
+			SET upper_bound = ?, rows_estimated = ?, started_at = now(), queued_at = NULL, copied_at = NULL, last_key = NULL,
 			    resumed_from = NULL, rows_done = 0, rows_updated = 0, batches = 0, state = 'running', updated_at = now()
 			WHERE migration_id = ?
 			""";
@@ -196,6 +196,7 @@ public class BackfillRepository {
 	private static final String RESUME = """
 			/* zdm */ UPDATE zdm_backfill
 			SET paused = false, state = CASE WHEN state IN ('paused', 'failed') THEN 'pending' ELSE state END,
+			    queued_at = CASE WHEN paused OR state IN ('paused', 'failed') THEN now() ELSE queued_at END,
 			    last_error = CASE WHEN state = 'failed' THEN NULL ELSE last_error END,
 			    last_error_at = CASE WHEN state = 'failed' THEN NULL ELSE last_error_at END, updated_at = now()
 			WHERE migration_id = ?

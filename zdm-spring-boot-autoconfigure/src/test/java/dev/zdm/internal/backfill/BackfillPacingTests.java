@@ -289,6 +289,55 @@ class BackfillPacingTests {
 			.isGreaterThan(emailVerified);
 	}
 
+	// an operator's run: a backfill paused, the other taking the table, the paused one
+	// resumed and queued behind it; the runner of the copy was killed, and the resumed
+	// one took the table back, by when it had first started, the copy stalled meanwhile
+	@Test
+	void aBackfillPausedAndResumedStaysBehindTheOneThatTookItsTurnWhenThatOnesRunnerStops() {
+		this.jdbc.execute("CREATE TABLE turns (id bigint PRIMARY KEY, email text NOT NULL, email_address text, "
+				+ "email_upper text)");
+		this.jdbc.update("INSERT INTO turns (id, email) SELECT i, 'User' || i || '@Example.COM' "
+				+ "FROM generate_series(1, ?) AS i", 30_000);
+		this.jdbc.execute("ANALYZE turns");
+		BackfillSettings slow = queueing(Duration.ofMillis(10)).maxRowsPerSecond(5_000).build();
+		MigrationDefinition paused = migration("turns-email", "turns", Phase.BACKFILL, slow);
+		MigrationDefinition taker = MigrationDefinition.builder("turns-upper")
+			.requestedPhase(Phase.BACKFILL)
+			.table("turns")
+			.up("email_upper", "upper(email)")
+			.backfill(slow)
+			.build();
+		start("turns-a", List.of(paused), 2, null);
+		await().atMost(Duration.ofSeconds(30)).until(() -> BackfillFixtures.rowsDone(this.service, paused.id()) > 0);
+		start("turns-b", List.of(taker), 2, null);
+		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(taker.id(), paused.id()));
+		this.service.pause(paused.id());
+		await().atMost(Duration.ofSeconds(30)).until(() -> BackfillFixtures.rowsDone(this.service, taker.id()) > 0);
+		this.service.resume(paused.id());
+		await().atMost(Duration.ofSeconds(30)).until(() -> queuedBehind(paused.id(), taker.id()));
+		// the instances that run both from now on, as a fleet declaring both: the first
+		// one leaves, then the taker's runner stops mid-copy
+		this.controllers.remove(0).stop();
+		start("turns-c", List.of(paused, taker), 2, null);
+		this.controllers.remove(0).stop();
+		long stopped = System.nanoTime();
+		assertThat(this.service.progress(taker.id()).copiedAt()).isNull();
+		awaitVerified(taker.id());
+		awaitVerified(paused.id());
+		long takerCopied = this.batches.stream()
+			.filter((batch) -> batch.migration().equals(taker.id()) && batch.kind() == BatchKind.COPY)
+			.mapToLong(BatchStart::endNanos)
+			.max()
+			.orElseThrow();
+		long pausedAgain = this.batches.stream()
+			.filter((batch) -> batch.migration().equals(paused.id()) && batch.startNanos() > stopped)
+			.mapToLong(BatchStart::startNanos)
+			.min()
+			.orElseThrow();
+		assertThat(pausedAgain).as("the resumed backfill copies again only after the one that took its turn")
+			.isGreaterThan(takerCopied);
+	}
+
 	@Test
 	void aBackfillWaitingInTheQueueShowsNoEta() {
 		createUsers("copied_table", 40_000);
