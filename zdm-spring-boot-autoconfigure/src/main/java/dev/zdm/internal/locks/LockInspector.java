@@ -45,17 +45,32 @@ public class LockInspector {
 			ORDER BY a.wait_event_type IS NOT DISTINCT FROM 'Lock', a.xact_start NULLS LAST
 			""";
 
-	// waiters on the table or, for a partitioned table, on any of its partitions
-	private static final String TABLE_WAITERS = PartitionTree.WITH
-			+ """
-					SELECT count(DISTINCT l.pid) AS waiting,
-					       coalesce(extract(epoch FROM clock_timestamp() - min(l.waitstart)), 0) AS longest_wait_seconds,
-					       coalesce(array_agg(DISTINCT b.pid) FILTER (WHERE b.pid IS NOT NULL), '{}') AS blocker_pids
-					FROM pg_locks l
-					  LEFT JOIN LATERAL unnest(pg_blocking_pids(l.pid)) AS b(pid) ON true
-					WHERE NOT l.granted AND l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-					  AND l.relation IN (SELECT t.oid FROM tree t) AND l.pid <> pg_backend_pid()
-					""";
+	// sessions waiting for a lock, of any type, that work on the table or, for a
+	// partitioned table, on any of its partitions: they wait for a lock on it, for a row
+	// of it (a tuple lock), or hold a lock on it and wait for another (an update queued
+	// behind a row another transaction changed waits for that transaction's id). pg_locks
+	// is read once; pg_blocking_pids is asked only for those waiters
+	private static final String TABLE_WAITERS = PartitionTree.WITH + """
+			, here AS (SELECT oid FROM pg_database WHERE datname = current_database()),
+			  locks AS MATERIALIZED (
+			    SELECT l.pid, l.locktype, l.database, l.relation, l.granted, l.waitstart FROM pg_locks l
+			    WHERE l.pid <> pg_backend_pid()),
+			  on_table AS (
+			    SELECT k.pid, k.locktype, k.granted FROM locks k
+			    WHERE k.locktype IN ('relation', 'tuple') AND k.database = (SELECT oid FROM here)
+			      AND k.relation IN (SELECT t.oid FROM tree t)),
+			  waiters AS (
+			    SELECT w.pid, min(w.waitstart) AS waitstart FROM locks w
+			    WHERE NOT w.granted
+			      AND w.pid IN (SELECT o.pid FROM on_table o WHERE o.granted AND o.locktype = 'relation'
+			          OR NOT o.granted)
+			    GROUP BY w.pid)
+			SELECT count(DISTINCT w.pid) AS waiting,
+			       coalesce(extract(epoch FROM clock_timestamp() - min(w.waitstart)), 0) AS longest_wait_seconds,
+			       coalesce(array_agg(DISTINCT b.pid) FILTER (WHERE b.pid IS NOT NULL), '{}') AS blocker_pids
+			FROM waiters w
+			  LEFT JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid) ON true
+			""";
 
 	private static final String SESSIONS = "/* zdm */ SELECT " + SESSION_COLUMNS + """
 			FROM pg_stat_activity a WHERE a.pid = ANY (?)
@@ -120,8 +135,11 @@ public class LockInspector {
 
 	/**
 	 * Return the lock figures of a table: waiters, longest wait, blockers and the oldest
-	 * open transaction. The waiters of a partitioned table are those of the table and of
-	 * its partitions at every level.
+	 * open transaction. A waiter is a session waiting for a lock of any type that works
+	 * on the table: it waits for a lock on the table or on one of its rows, or it holds a
+	 * lock on the table and waits for another one, such as the transaction id of a
+	 * session that changed the row it updates. The waiters of a partitioned table are
+	 * those of the table and of its partitions at every level.
 	 * @param table the table
 	 * @return the figures
 	 */

@@ -8,7 +8,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * Lock figures for one table at one moment.
  *
- * @param waitingSessions how many sessions wait for a lock on the table
+ * @param waitingSessions how many sessions wait for a lock on the table, on one of its
+ * rows, or for any other lock while they hold one on the table (see
+ * {@link LockInspector#tableLockFigures})
  * @param longestWait the longest of those waits, or {@link Duration#ZERO}
  * @param blockers the sessions holding the locks they wait for
  * @param oldestTransactionAge the age of the oldest open transaction in the database, or

@@ -216,6 +216,52 @@ class BackfillTests {
 		assertThat(disagreeing("locked_users")).isZero();
 	}
 
+	// application sessions queued behind a row another transaction changed wait for its
+	// transaction id and for the row, not for a lock on the table: an outside run saw
+	// max-lock-waiters never hold the copy back for them
+	@Test
+	void throttleHoldsWhileSessionsWaitOnARowOfTheTable() throws Exception {
+		createUsers("row_locked_users", 20_000);
+		BackfillSettings settings = BackfillSettings.builder()
+			.batchSizes(200, 200, 200)
+			.targetBatchDuration(Duration.ofMillis(50))
+			.pause(Duration.ofMillis(100))
+			.lockTimeout(Duration.ofMillis(200))
+			.statementTimeout(Duration.ofSeconds(5))
+			.maxLockWaiters(1)
+			.maxTransactionAge(Duration.ZERO)
+			.throttleCheckInterval(Duration.ofMillis(100))
+			.vacuumEveryRows(0)
+			.build();
+		start("row-lock-a", migration("rowlock", "row_locked_users", Phase.BACKFILL, settings));
+		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("rowlock") > 1000);
+		try (Connection holder = postgres.database().newConnection();
+				Connection waiter1 = postgres.database().newConnection();
+				Connection waiter2 = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (Statement statement = holder.createStatement()) {
+				// the last row: the copy reaches it long after it is held back
+				statement.execute("UPDATE row_locked_users SET email = email WHERE id = 20000");
+			}
+			Thread first = updateRow(waiter1, "row_locked_users", 20_000);
+			Thread second = updateRow(waiter2, "row_locked_users", 20_000);
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> this.service.progress("rowlock").state() == BackfillState.THROTTLED);
+			long held = rowsDone("rowlock");
+			long checks = this.heldBackChecks.get();
+			await().atMost(Duration.ofSeconds(10)).until(() -> this.heldBackChecks.get() >= checks + 5);
+			BackfillProgress progress = this.service.progress("rowlock");
+			assertThat(progress.rowsDone()).isEqualTo(held);
+			assertThat(progress.state()).isEqualTo(BackfillState.THROTTLED);
+			assertThat(progress.throttleReason()).contains("2 sessions wait for a lock on public.row_locked_users");
+			holder.rollback();
+			first.join();
+			second.join();
+		}
+		awaitVerified("rowlock", Duration.ofSeconds(30));
+		assertThat(disagreeing("row_locked_users")).isZero();
+	}
+
 	// a trigger of the table's own that stamps and counts changes fired for every row the
 	// copy rewrote (a fault run found 19,598 untouched rows stamped and audited): the
 	// copy
@@ -902,6 +948,19 @@ class BackfillTests {
 		Thread thread = new Thread(() -> {
 			try (Statement statement = connection.createStatement()) {
 				statement.executeUpdate("UPDATE locked_users SET email = email WHERE id = " + id);
+			}
+			catch (SQLException ex) {
+				throw new IllegalStateException(ex);
+			}
+		});
+		thread.start();
+		return thread;
+	}
+
+	private Thread updateRow(Connection connection, String table, long id) {
+		Thread thread = new Thread(() -> {
+			try (Statement statement = connection.createStatement()) {
+				statement.executeUpdate("UPDATE " + table + " SET email = email WHERE id = " + id);
 			}
 			catch (SQLException ex) {
 				throw new IllegalStateException(ex);

@@ -91,6 +91,90 @@ class LockInspectorTests {
 		assertThat(postgres.jdbc().queryForObject("SELECT count(*) FROM parted", Long.class)).isOne();
 	}
 
+	// an update queued behind a row another transaction changed waits for that
+	// transaction's id (a transactionid lock), the next one for the row (a tuple lock):
+	// neither waits for a lock on the table itself, and an outside run saw 0 waiters
+	@Test
+	void sessionsQueuedOnARowOfTheTableCountAsWaitersWithTheirBlockers() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE rowlocked (id bigint PRIMARY KEY, name text)");
+		postgres.jdbc().execute("CREATE TABLE elsewhere (id bigint PRIMARY KEY)");
+		postgres.jdbc().execute("INSERT INTO rowlocked SELECT i, 'n' || i FROM generate_series(1, 100) i");
+		LockInspector inspector = new LockInspector(postgres.dataSource());
+		try (Connection holder = postgres.database().newConnection();
+				Connection first = postgres.database().newConnection();
+				Connection second = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (Statement statement = holder.createStatement()) {
+				statement.execute("UPDATE rowlocked SET name = 'x' WHERE id = 50");
+			}
+			int holderPid = pid(holder);
+			int firstPid = pid(first);
+			Thread firstUpdate = waiting(first, "UPDATE rowlocked SET name = 'y' WHERE id = 50");
+			org.awaitility.Awaitility.await()
+				.atMost(Duration.ofSeconds(10))
+				.until(() -> waitsFor(firstPid).equals("transactionid"));
+			org.awaitility.Awaitility.await()
+				.atMost(Duration.ofSeconds(10))
+				.until(() -> inspector.tableLockFigures(TableName.parse("rowlocked")).waitingSessions() == 1);
+			TableLockFigures one = inspector.tableLockFigures(TableName.parse("rowlocked"));
+			assertThat(one.blockers()).extracting(BlockingSession::pid).containsExactly(holderPid);
+			assertThat(one.longestWait()).isPositive();
+			Thread secondUpdate = waiting(second, "UPDATE rowlocked SET name = 'z' WHERE id = 50");
+			org.awaitility.Awaitility.await()
+				.atMost(Duration.ofSeconds(10))
+				.until(() -> inspector.tableLockFigures(TableName.parse("rowlocked")).waitingSessions() == 2);
+			TableLockFigures two = inspector.tableLockFigures(TableName.parse("rowlocked"));
+			// the second waits for the row's tuple lock, which the first holds
+			assertThat(two.blockers()).extracting(BlockingSession::pid).containsExactly(holderPid, firstPid);
+			assertThat(inspector.tableLockFigures(TableName.parse("elsewhere")).waitingSessions()).isZero();
+			holder.rollback();
+			firstUpdate.join(10_000);
+			secondUpdate.join(10_000);
+		}
+		assertThat(postgres.jdbc().queryForObject("SELECT name FROM rowlocked WHERE id = 50", String.class))
+			.isEqualTo("z");
+	}
+
+	@Test
+	void sessionsQueuedOnARowOfAPartitionCountAsWaitersOnItsPartitionedTable() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE rowparted (id bigint PRIMARY KEY, name text) PARTITION BY RANGE (id)");
+		postgres.jdbc().execute("CREATE TABLE rowparted_1 PARTITION OF rowparted FOR VALUES FROM (0) TO (100)");
+		postgres.jdbc().execute("CREATE TABLE rowparted_2 PARTITION OF rowparted FOR VALUES FROM (100) TO (200)");
+		postgres.jdbc().execute("INSERT INTO rowparted SELECT i, 'n' || i FROM generate_series(0, 199) i");
+		LockInspector inspector = new LockInspector(postgres.dataSource());
+		try (Connection holder = postgres.database().newConnection();
+				Connection writer = postgres.database().newConnection()) {
+			holder.setAutoCommit(false);
+			try (Statement statement = holder.createStatement()) {
+				statement.execute("UPDATE rowparted SET name = 'x' WHERE id = 150");
+			}
+			int holderPid = pid(holder);
+			int writerPid = pid(writer);
+			Thread update = waiting(writer, "UPDATE rowparted_2 SET name = 'y' WHERE id = 150");
+			org.awaitility.Awaitility.await()
+				.atMost(Duration.ofSeconds(10))
+				.until(() -> waitsFor(writerPid).equals("transactionid"));
+			org.awaitility.Awaitility.await()
+				.atMost(Duration.ofSeconds(10))
+				.until(() -> inspector.tableLockFigures(TableName.parse("rowparted")).waitingSessions() == 1);
+			assertThat(inspector.tableLockFigures(TableName.parse("rowparted")).blockers())
+				.extracting(BlockingSession::pid)
+				.containsExactly(holderPid);
+			assertThat(inspector.tableLockFigures(TableName.parse("rowparted_2")).waitingSessions()).isOne();
+			assertThat(inspector.tableLockFigures(TableName.parse("rowparted_1")).waitingSessions()).isZero();
+			holder.rollback();
+			update.join(10_000);
+		}
+	}
+
+	private static String waitsFor(int pid) {
+		return postgres.jdbc()
+			.queryForList("SELECT locktype FROM pg_locks WHERE pid = ? AND NOT granted", String.class, pid)
+			.stream()
+			.findFirst()
+			.orElse("");
+	}
+
 	@Test
 	void blockersQueuedForTheLockThemselvesComeAfterItsHolderAndSaySo() throws Exception {
 		postgres.jdbc().execute("CREATE TABLE queued (id bigint PRIMARY KEY)");
