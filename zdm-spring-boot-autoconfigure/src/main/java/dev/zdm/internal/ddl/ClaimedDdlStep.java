@@ -16,6 +16,7 @@ import java.util.function.Predicate;
 import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -58,6 +59,10 @@ final class ClaimedDdlStep {
 
 	private final Map<String, Instant> retryAfter = new ConcurrentHashMap<>();
 
+	// the migration whose run the step's one thread runs now: the others started wait
+	// for it, queued
+	private volatile @Nullable String current;
+
 	/**
 	 * Create a step.
 	 * @param step the step, which names the thread and the history's records
@@ -96,6 +101,18 @@ final class ClaimedDdlStep {
 	}
 
 	/**
+	 * Return the migration whose run of the step holds the step's thread while the run of
+	 * a given migration, started, waits behind it: an instance runs one run of the step
+	 * at a time.
+	 * @param migrationId the migration whose run may wait
+	 * @return the migration it waits for, or {@code null} if it runs, or is not started
+	 */
+	@Nullable String queuedBehind(String migrationId) {
+		String current = this.current;
+		return (current != null && !current.equals(migrationId) && this.running.contains(migrationId)) ? current : null;
+	}
+
+	/**
 	 * Record that the step of a migration has finished, so it is not started again.
 	 * @param migrationId the migration
 	 */
@@ -130,6 +147,7 @@ final class ClaimedDdlStep {
 		}
 		if (this.running.add(migrationId)) {
 			this.executor.execute(() -> {
+				this.current = migrationId;
 				try {
 					run.run();
 				}
@@ -158,6 +176,7 @@ final class ClaimedDdlStep {
 					}
 				}
 				finally {
+					this.current = null;
 					this.running.remove(migrationId);
 				}
 			});

@@ -121,6 +121,10 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			this.heldBack.remove(id);
 		}
 		if (this.step.isRunningOrDone(id)) {
+			String behind = this.step.queuedBehind(id);
+			if (behind != null && this.toldWaits.add(id + "/queued behind/" + behind)) {
+				logger.info("zdm: the contract of migration '" + id + "' " + waitsFor(behind));
+			}
 			return;
 		}
 		if (!status.state().isContracted() && !status.wholeFleetAtLeast(Phase.CONTRACT)) {
@@ -255,7 +259,17 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	@Override
 	public @Nullable String stepHeldBack(String migrationId) {
-		return this.heldBack.get(migrationId);
+		String behind = this.step.queuedBehind(migrationId);
+		return (behind != null) ? "the contract " + waitsFor(behind) : this.heldBack.get(migrationId);
+	}
+
+	// an instance runs one contract at a time, on one thread: a contract due while
+	// another migration's waits (for a lock, between its attempts) is not claimed
+	// meanwhile
+	private static String waitsFor(String running) {
+		return "waits for the contract step of migration '" + running + "', which runs on this instance: an "
+				+ "instance runs one contract at a time, and this one is claimed and run once that one ends or fails "
+				+ "(its statements and lock timeouts are in that migration's ddl)";
 	}
 
 	private boolean contractHeldBack(MigrationDefinition migration) {

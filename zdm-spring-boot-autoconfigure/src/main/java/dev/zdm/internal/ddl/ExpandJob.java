@@ -86,6 +86,10 @@ final class ExpandJob extends RetryControl {
 		this.state = state;
 	}
 
+	ExpandProgress.State state() {
+		return this.state;
+	}
+
 	// Follows the operator's pause as read from the database, or as set or cleared
 	// through this instance's endpoint.
 	synchronized void pausedBy(@Nullable DdlPause pause) {

@@ -3,6 +3,7 @@ package dev.zdm.internal.ddl;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -97,6 +98,14 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 
 	// the background expands this instance runs at once, each holding its connections
 	private final Semaphore slots;
+
+	// the migrations whose background expand holds one of the slots now
+	private final Set<String> inSlots = ConcurrentHashMap.newKeySet();
+
+	// the migrations a queued expand waits for, by id, and the waits already told
+	private final Map<String, String> queuedBehind = new ConcurrentHashMap<>();
+
+	private final Set<String> toldQueued = ConcurrentHashMap.newKeySet();
 
 	/**
 	 * Create a runner.
@@ -255,6 +264,38 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 		}
 	}
 
+	// told once at INFO for each set of migrations waited for, and shown as the step
+	// held back: the expand's state alone does not say which migration it waits for
+	private void queued(String id) {
+		List<String> running = this.inSlots.stream().filter((other) -> !other.equals(id)).sorted().toList();
+		if (running.isEmpty()) {
+			return;
+		}
+		String behind = String.join("', '", running);
+		this.queuedBehind.put(id, behind);
+		if (this.toldQueued.add(id + "/" + behind)) {
+			logger.info("zdm: the expand DDL of migration '" + id + "' " + waitsFor(running.size(), behind));
+		}
+	}
+
+	private String waitsFor(int count, String behind) {
+		return "waits for the expand DDL of migration" + ((count > 1) ? "s '" : " '") + behind + "', which "
+				+ ((count > 1) ? "run" : "runs") + " on this instance: the connection pool has room for "
+				+ this.expandSettings.maxConcurrent() + " expand"
+				+ ((this.expandSettings.maxConcurrent() > 1) ? "s" : "")
+				+ " at once (each holds 3 connections), and this one starts when one of them ends or fails";
+	}
+
+	@Override
+	public @Nullable String stepHeldBack(String migrationId) {
+		ExpandJob job = this.expands.get(migrationId);
+		String behind = this.queuedBehind.get(migrationId);
+		if (job == null || behind == null || job.state() != ExpandProgress.State.QUEUED) {
+			return null;
+		}
+		return "the expand DDL " + waitsFor(behind.split("', '").length, behind);
+	}
+
 	@Override
 	public void destroy() {
 		this.expands.values().forEach((job) -> job.stop(this.dataSource));
@@ -320,9 +361,12 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 					// waits for another migration's to end (or to fail, between its
 					// tries)
 					job.state(ExpandProgress.State.QUEUED);
+					queued(id);
 					job.idle(lockPollInterval());
 					continue;
 				}
+				this.queuedBehind.remove(id);
+				this.inSlots.add(id);
 				Duration retryIn = null;
 				try {
 					if (expand(job)) {
@@ -356,6 +400,7 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 							+ "it is done: " + error);
 				}
 				finally {
+					this.inSlots.remove(id);
 					this.slots.release();
 				}
 				if (retryIn != null) {

@@ -21,10 +21,15 @@ import java.util.stream.Stream;
 
 import javax.sql.DataSource;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 import org.springframework.core.io.DefaultResourceLoader;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -334,6 +339,97 @@ class ContractTests {
 			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
 		assertThat(columns("pets")).doesNotContain("name").contains("full_name");
 		assertThat(finalChecks).hasValue(1);
+	}
+
+	// an instance runs one contract at a time: an outside run saw a contract due wait
+	// ~66 s behind another migration's DROP retried behind a lock, with contracted:
+	// false, no stepHeldBack, no step and no log line
+	@Test
+	void contractDueWhileAnotherMigrationsContractWaitsForALockSaysItWaitsForIt() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		// expanded already (the expands lock nothing the readers below hold)
+		jdbc.execute("CREATE TABLE queued_address (id bigint PRIMARY KEY, address text, street text)");
+		jdbc.execute("CREATE TABLE queued_email (id bigint PRIMARY KEY, email text, email_address text)");
+		MigrationDefinition address = migration("queued-address", "queued_address",
+				"CREATE TABLE IF NOT EXISTS queued_address_expanded (id int);",
+				"ALTER TABLE queued_address DROP COLUMN address;");
+		MigrationDefinition email = migration("queued-email", "queued_email",
+				"CREATE TABLE IF NOT EXISTS queued_email_expanded (id int);",
+				"ALTER TABLE queued_email DROP COLUMN email;");
+		ListAppender<ILoggingEvent> log = new ListAppender<>();
+		Logger runnerLog = (Logger) LoggerFactory.getLogger(ContractRunner.class);
+		log.start();
+		runnerLog.addAppender(log);
+		MigrationStateRepository states = new MigrationStateRepository(postgres.dataSource());
+		DdlHistoryRepository history = new DdlHistoryRepository(postgres.dataSource());
+		try (Connection addressReader = postgres.database().newConnection();
+				Connection emailReader = postgres.database().newConnection()) {
+			// both tables are read by open transactions, so whichever contract the
+			// instance starts first waits for its lock, between its attempts, and the
+			// other waits behind it
+			for (Connection reader : List.of(addressReader, emailReader)) {
+				reader.setAutoCommit(false);
+			}
+			try (Statement statement = addressReader.createStatement()) {
+				statement.execute("SELECT count(*) FROM queued_address");
+			}
+			try (Statement statement = emailReader.createStatement()) {
+				statement.execute("SELECT count(*) FROM queued_email");
+			}
+			DataSource pool = postgres.newDataSource("queued-a", 8);
+			InstanceInfo instance = new InstanceInfo("queued-a", null, "localhost", 1);
+			DdlRunners runner = DdlRunners.create(pool, this.settings.withLockTimeout(Duration.ofMillis(200)),
+					ExpandSettings.defaults(), instance, TestFleet.SETTINGS.timeout(), List.of());
+			HeartbeatCounter heartbeats = new HeartbeatCounter();
+			PhaseController controller = TestEngine.phaseController(pool,
+					List.of(address.toBuilder().requestedPhase(Phase.CONTRACT).build(),
+							email.toBuilder().requestedPhase(Phase.CONTRACT).build()),
+					instance, TestFleet.SETTINGS,
+					Stream.concat(runner.participants().stream(), Stream.of(heartbeats)).toList());
+			controller.start();
+			this.controllers.add(controller);
+			String[] queued = new String[2];
+			await().atMost(Duration.ofSeconds(30)).until(() -> {
+				for (String[] pair : List.of(new String[] { address.id(), email.id() },
+						new String[] { email.id(), address.id() })) {
+					String heldBack = controller.stepHeldBack(pair[0]);
+					if (heldBack != null && heldBack.contains("'" + pair[1] + "'")) {
+						queued[0] = pair[0];
+						queued[1] = pair[1];
+						return true;
+					}
+				}
+				return false;
+			});
+			String waiting = queued[0];
+			String running = queued[1];
+			assertThat(controller.stepHeldBack(waiting)).startsWith("the contract waits for the contract step of "
+					+ "migration '" + running + "', which runs on this instance");
+			// it stays so, told once, while the other's DROP waits for its lock
+			heartbeats.awaitHeartbeats(5);
+			assertThat(controller.stepHeldBack(waiting)).contains("'" + running + "'");
+			assertThat(states.find(waiting).isContracted()).isFalse();
+			assertThat(history.isStepDone(running, DdlStep.CONTRACT)).isFalse();
+			assertThat(log.list).filteredOn((event) -> event.getLevel() == Level.INFO)
+				.extracting(ILoggingEvent::getFormattedMessage)
+				.filteredOn((message) -> message.contains("contract of migration '" + waiting + "' waits for"))
+				.containsExactly("zdm: the contract of migration '" + waiting + "' waits for the contract step of "
+						+ "migration '" + running + "', which runs on this instance: an instance runs one contract "
+						+ "at a time, and this one is claimed and run once that one ends or fails (its statements "
+						+ "and lock timeouts are in that migration's ddl)");
+			addressReader.rollback();
+			emailReader.rollback();
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> history.isStepDone(address.id(), DdlStep.CONTRACT)
+						&& history.isStepDone(email.id(), DdlStep.CONTRACT));
+			assertThat(controller.stepHeldBack(waiting)).isNull();
+			assertThat(controller.stepHeldBack(running)).isNull();
+			assertThat(columns("queued_address")).containsExactly("id", "street");
+			assertThat(columns("queued_email")).containsExactly("id", "email_address");
+		}
+		finally {
+			runnerLog.detachAppender(log);
+		}
 	}
 
 	@Test

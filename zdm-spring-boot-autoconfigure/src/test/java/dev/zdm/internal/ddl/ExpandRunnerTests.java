@@ -339,7 +339,8 @@ class ExpandRunnerTests {
 	}
 
 	@Test
-	void backgroundExpandsOfSeveralMigrationsRunOnlyAsManyAtOnceAsThePoolHasRoomFor() throws Exception {
+	void backgroundExpandsOfSeveralMigrationsRunOnlyAsManyAtOnceAsThePoolHasRoomFor(CapturedOutput output)
+			throws Exception {
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("CREATE TABLE queued_a (id bigint PRIMARY KEY, name text)");
 		jdbc.execute("CREATE TABLE queued_b (id bigint PRIMARY KEY, name text)");
@@ -368,8 +369,24 @@ class ExpandRunnerTests {
 			});
 			ExpandProgress.State stateOfA = runner.expand().expandProgress(a.id()).state();
 			MigrationDefinition queued = (stateOfA == ExpandProgress.State.QUEUED) ? a : b;
+			MigrationDefinition running = (queued == a) ? b : a;
 			assertThat(runner.expand().limit(queued).reason())
 				.contains("waits for the expand of another migration on this instance");
+			// the step held back (the endpoint's stepHeldBack) names the migration it
+			// waits for, and the log says so once, however long the wait
+			String waits = "waits for the expand DDL of migration '" + running.id() + "', which runs on this "
+					+ "instance: the connection pool has room for 1 expand at once (each holds 3 connections), and "
+					+ "this one starts when one of them ends or fails";
+			assertThat(runner.expand().stepHeldBack(queued.id())).isEqualTo("the expand DDL " + waits);
+			assertThat(runner.expand().stepHeldBack(running.id())).isNull();
+			int timeouts = runner.expand().expandProgress(running.id()).lockTimeouts();
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> runner.expand().expandProgress(running.id()).lockTimeouts() >= timeouts + 3);
+			assertThat(output.getAll()
+				.lines()
+				.filter((line) -> line.contains("INFO")
+						&& line.contains("zdm: the expand DDL of migration '" + queued.id() + "' " + waits)))
+				.hasSize(1);
 			blocker.commit();
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> runner.expand().limit(a) == null && runner.expand().limit(b) == null);
@@ -379,6 +396,8 @@ class ExpandRunnerTests {
 		}
 		assertThat(columns("queued_a")).contains("display_name");
 		assertThat(columns("queued_b")).contains("display_name");
+		assertThat(runner.expand().stepHeldBack(a.id())).isNull();
+		assertThat(runner.expand().stepHeldBack(b.id())).isNull();
 	}
 
 	private MigrationDefinition migration(String id, String table, String expand, String contract) {
