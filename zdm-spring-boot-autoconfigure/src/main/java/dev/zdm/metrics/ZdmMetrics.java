@@ -14,6 +14,7 @@ import org.jspecify.annotations.Nullable;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.internal.backfill.BackfillProgressSampler;
+import dev.zdm.internal.backfill.BackfillShown;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.internal.fleet.HeldBackTracker;
@@ -55,11 +56,12 @@ import dev.zdm.migration.Phase;
  * has been trying to get its lock, 0 if none is blocked.</li>
  * </ul>
  * Gauges read what the last heartbeat saw; none queries the database. The backfill's
- * gauges are the same on every instance, as stored for the fleet. This binder also
- * registers the meters of {@link BackfillMetrics}, {@link DdlMetrics} and
- * {@link DualWriteMetrics} at zero, so that dashboards show them from the start. The
- * gauges hold this binder strongly, so a binder bound by hand keeps reporting after it
- * goes out of scope.
+ * gauges are the same on every instance, as stored for the fleet, and read it as the
+ * endpoint shows it ({@link BackfillShown}): {@code pending}, with no rate or ETA, while
+ * the instance that ran it is gone. This binder also registers the meters of
+ * {@link BackfillMetrics}, {@link DdlMetrics} and {@link DualWriteMetrics} at zero, so
+ * that dashboards show them from the start. The gauges hold this binder strongly, so a
+ * binder bound by hand keeps reporting after it goes out of scope.
  */
 public class ZdmMetrics implements MeterBinder {
 
@@ -196,8 +198,10 @@ public class ZdmMetrics implements MeterBinder {
 			.register(registry);
 	}
 
+	// as the endpoint shows it: pending, not running, while its runner is gone
 	private @Nullable BackfillProgress backfillProgress(String id) {
-		return (this.backfillProgress != null) ? this.backfillProgress.progress(id) : null;
+		return (this.backfillProgress != null)
+				? BackfillShown.of(this.controller.status(id), this.backfillProgress.progress(id)) : null;
 	}
 
 	private static double seconds(@Nullable Duration duration) {

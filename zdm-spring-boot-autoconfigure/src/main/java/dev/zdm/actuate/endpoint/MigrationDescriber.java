@@ -11,8 +11,7 @@ import dev.zdm.actuate.endpoint.MigrationDescriptor.PacingDescriptor;
 import dev.zdm.actuate.endpoint.MigrationDescriptor.StateDescriptor;
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
-import dev.zdm.backfill.BackfillState;
-import dev.zdm.internal.backfill.BackfillRunnerGone;
+import dev.zdm.internal.backfill.BackfillShown;
 import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonRunner;
@@ -67,17 +66,6 @@ final class MigrationDescriber {
 		this.operatorActions = operatorActions;
 	}
 
-	// a verification voided since: the record says verified until a runner takes the
-	// backfill up again, which it does once the fleet allows
-	private static @Nullable BackfillProgress shown(@Nullable BackfillProgress progress, MigrationStatus status) {
-		String voided = status.state().voidedVerification();
-		if (progress == null || progress.state() != BackfillState.VERIFIED || voided == null) {
-			return progress;
-		}
-		return progress.withState(BackfillState.PENDING, "verification voided: " + voided
-				+ "; the backfill runs again, rewriting only rows that disagree, and verifies again");
-	}
-
 	static @Nullable ContractCheck shown(FinalContractCheck check, MigrationStatus status) {
 		ContractCheck stored = check.repository().find(status.migrationId());
 		return (stored != null) ? stored.shown(status.state().isContracted()) : null;
@@ -90,9 +78,7 @@ final class MigrationDescriber {
 	 * @return the backfill, or {@code null} if none has started
 	 */
 	@Nullable BackfillProgress backfill(MigrationStatus status) {
-		BackfillProgress stored = this.backfill.progress(status.migrationId());
-		BackfillRunnerGone gone = BackfillRunnerGone.of(status, stored);
-		return (gone != null) ? gone.shown(stored) : shown(stored, status);
+		return BackfillShown.of(status, this.backfill.progress(status.migrationId()));
 	}
 
 	/**

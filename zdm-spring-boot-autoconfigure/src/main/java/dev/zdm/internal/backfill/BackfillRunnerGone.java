@@ -6,6 +6,7 @@ import org.jspecify.annotations.Nullable;
 
 import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillState;
+import dev.zdm.backfill.VerificationProgress;
 import dev.zdm.internal.fleet.FleetMember;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.migration.Phase;
@@ -65,12 +66,23 @@ public record BackfillRunnerGone(String description, boolean stalled) {
 	/**
 	 * Return the progress as an operator reads it while the runner is gone: waiting for
 	 * an instance to take it over ({@code pending}), holding back for this reason, rather
-	 * than in the state the gone runner last wrote.
+	 * than in the state the gone runner last wrote; as a walk held back is stored, with
+	 * no rate and no time left (nothing walks rows meanwhile), but the copy's rate once
+	 * the copy is done.
 	 * @param progress the stored progress
 	 * @return the progress as shown
 	 */
 	public BackfillProgress shown(BackfillProgress progress) {
-		return progress.withState(BackfillState.PENDING, this.description);
+		VerificationProgress verifying = progress.verifying();
+		return new BackfillProgress(progress.migrationId(), BackfillState.PENDING, progress.paused(), progress.runner(),
+				progress.rowsDone(), progress.rowsUpdated(), progress.rowsEstimated(),
+				(progress.copiedAt() != null) ? progress.rate() : null, null, progress.batchSize(), progress.batches(),
+				progress.lastKey(), progress.upperBound(), progress.resumedFrom(), this.description, progress.errors(),
+				progress.lastError(), progress.lastErrorAt(), progress.startedAt(), progress.copiedAt(),
+				progress.updatedAt(), progress.verification(),
+				(verifying != null) ? new VerificationProgress(verifying.pass(), verifying.startedAt(),
+						verifying.upperBound(), verifying.lastKey(), verifying.rowsChecked(), verifying.rowsToCheck(),
+						verifying.rowsDisagreeing(), verifying.rowsRepaired(), null, null) : null);
 	}
 
 	private static boolean runsTheBackfill(FleetMember member) {

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -26,6 +27,8 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -53,6 +56,7 @@ import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmSchema;
+import dev.zdm.metrics.ZdmMetrics;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
@@ -672,6 +676,26 @@ class BackfillTests {
 			MigrationDescriptor described = endpoint(dualWriting).migration("orphan");
 			assertThat(described.backfill().state()).isEqualTo(BackfillState.PENDING);
 			assertThat(described.backfill().throttleReason()).isEqualTo(gone.description());
+			// nothing walks rows meanwhile: no rate, no time left, as a walk held back
+			assertThat(described.backfill().rate()).isNull();
+			assertThat(described.backfill().eta()).isNull();
+			assertThat(described.backfill().rowsDone()).isEqualTo(orphaned.rowsDone());
+			// the meters say the same as the endpoint, not the state the runner left
+			MeterRegistry meters = new SimpleMeterRegistry();
+			new ZdmMetrics(dualWriting, new LockFiguresSampler(new LockInspector(postgres.dataSource())), sampler, null,
+					null)
+				.bindTo(meters);
+			for (BackfillState state : BackfillState.values()) {
+				assertThat(meters.get("zdm.backfill.state")
+					.tags("migration", "orphan", "state", state.value())
+					.gauge()
+					.value()).as(state.value()).isEqualTo((state == BackfillState.PENDING) ? 1 : 0);
+			}
+			assertThat(meters.get("zdm.backfill.rate").tag("migration", "orphan").gauge().value()).isNaN();
+			assertThat(meters.get("zdm.backfill.eta").tag("migration", "orphan").timeGauge().value(TimeUnit.SECONDS))
+				.isNaN();
+			assertThat(meters.get("zdm.backfill.rows.done").tag("migration", "orphan").gauge().value())
+				.isEqualTo(orphaned.rowsDone());
 			assertThat(described.pacing().heldBackBy()).isEqualTo(gone.description());
 			// an operator's action on it is answered as the view shows it
 			BackfillProgress resumed = endpoint(dualWriting).backfill("orphan", "resume");
