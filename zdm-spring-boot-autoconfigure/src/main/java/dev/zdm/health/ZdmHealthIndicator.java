@@ -117,9 +117,12 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			String phase = status.effective().value() + ((status.effective() != status.requested())
 					? " (requested " + status.requested() + ": " + status.heldBackReason() + ")" : "");
 			details.put("phase", phase);
-			if (status.lastHeartbeatError() != null) {
+			// as the endpoint tells it: also while another migration's heartbeat failed
+			// for want of a connection, or none got through for the fleet timeout
+			String heartbeatFailure = this.controller.heartbeatFailure(id);
+			if (heartbeatFailure != null) {
 				builder.down();
-				problems.add("heartbeat failing: " + status.lastHeartbeatError());
+				problems.add("heartbeat failing: " + heartbeatFailure);
 			}
 			Duration heldBackFor = (this.heldBack != null) ? this.heldBack.heldBackFor(id) : null;
 			if (heldBackFor != null) {

@@ -35,8 +35,10 @@ import dev.zdm.migration.Phase;
  * <li>{@code zdm.phase.held.back}: 1 while the effective phase is behind the requested
  * one, else 0;</li>
  * <li>{@code zdm.fleet.instances}: live instances in the fleet;</li>
- * <li>{@code zdm.heartbeat.failing}: 1 while this instance's heartbeats fail, else
- * 0;</li>
+ * <li>{@code zdm.heartbeat.failing}: 1 while this instance's heartbeats fail, else 0
+ * ({@link PhaseController#heartbeatFailure(String)}: also while another migration's
+ * heartbeat on the same database failed for want of a connection, or none got through for
+ * the fleet timeout);</li>
  * <li>{@code zdm.locks.waiters}: sessions waiting for a lock on the migration's
  * table;</li>
  * <li>{@code zdm.locks.longest.wait}: the longest of those waits;</li>
@@ -117,8 +119,15 @@ public class ZdmMetrics implements MeterBinder {
 							: 0);
 			status(registry, "zdm.fleet.instances", "Live instances in the fleet", tags, id,
 					(status) -> status.fleet().stream().filter(FleetMember::live).count());
-			status(registry, "zdm.heartbeat.failing", "Whether this instance's heartbeats fail", tags, id,
-					(status) -> (status.lastHeartbeatError() != null) ? 1 : 0);
+			// as the endpoint tells it: failing too while another migration's heartbeat
+			// failed for want of a connection, or none got through for the fleet timeout
+			Gauge
+				.builder("zdm.heartbeat.failing", this.controller,
+						(controller) -> (controller.heartbeatFailure(id) != null) ? 1 : 0)
+				.description("Whether this instance's heartbeats fail")
+				.tags(tags)
+				.strongReference(true)
+				.register(registry);
 			locks(registry, "zdm.locks.waiters", tags, id, (figures) -> figures.waitingSessions());
 			TimeGauge
 				.builder("zdm.locks.longest.wait", this, TimeUnit.SECONDS,

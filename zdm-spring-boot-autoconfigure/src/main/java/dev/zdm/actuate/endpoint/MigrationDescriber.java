@@ -1,6 +1,5 @@
 package dev.zdm.actuate.endpoint;
 
-import java.time.Instant;
 import java.util.List;
 
 import org.jspecify.annotations.Nullable;
@@ -116,18 +115,14 @@ final class MigrationDescriber {
 	}
 
 	/**
-	 * Whether this instance's heartbeats reach the database: none of its migrations' last
-	 * heartbeat failed (one failing is enough: the others' may still wait for a
-	 * connection), and each got through within the fleet timeout, after which the fleet
-	 * no longer counts the instance as live either. When they do not, the endpoint
-	 * describes the migrations from what the instance knows, rather than wait for the
-	 * pool's connection timeout for each read.
+	 * Whether this instance's heartbeats reach the database
+	 * ({@link PhaseController#heartbeatsReachTheDatabase()}, which the heartbeat gauge
+	 * and the health read too). When they do not, the endpoint describes the migrations
+	 * from what the instance knows, rather than wait for the pool's connection timeout
+	 * for each read.
 	 */
 	static boolean reachable(PhaseController controller) {
-		Instant stale = Instant.now().minus(controller.settings().timeout());
-		return controller.statuses()
-			.stream()
-			.allMatch((status) -> status.lastHeartbeatError() == null && !status.decidedAt().isBefore(stale));
+		return controller.heartbeatsReachTheDatabase();
 	}
 
 }

@@ -455,12 +455,14 @@ public class ZdmEndpoint {
 	private MigrationDefinition requireDeclaredAndReachable(String id) {
 		MigrationDefinition migration = requireDeclared(id);
 		if (!MigrationDescriber.reachable(this.controller)) {
-			String error = this.controller.statuses()
-				.stream()
-				.map(MigrationStatus::lastHeartbeatError)
-				.filter(Objects::nonNull)
-				.findFirst()
-				.orElse("no heartbeat has reached it since " + this.controller.status(id).decidedAt());
+			String failure = this.controller.heartbeatFailure(id);
+			String error = (failure != null) ? failure
+					: this.controller.statuses()
+						.stream()
+						.map((status) -> this.controller.heartbeatFailure(status.migrationId()))
+						.filter(Objects::nonNull)
+						.findFirst()
+						.orElse("its heartbeats do not reach it");
 			throw new DatabaseUnreachableException("The database of migration '" + id + "' is unreachable from "
 					+ "this instance (" + error + "); nothing was changed. Retry once it is back: GET /actuator/zdm/"
 					+ id + " shows the last heartbeat's error until then");

@@ -1,10 +1,14 @@
 package dev.zdm.internal.fleet;
 
+import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLTransientConnectionException;
 import java.time.Instant;
 import java.util.function.Function;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.jdbc.CannotGetJdbcConnectionException;
 import org.springframework.transaction.TransactionSystemException;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
@@ -29,6 +33,8 @@ final class MigrationRuntime {
 	private final SameIdWatch sameId = new SameIdWatch();
 
 	private volatile @Nullable Instant askedForReadNewAt;
+
+	private volatile @Nullable Instant connectionLostAt;
 
 	MigrationRuntime(MigrationDefinition migration) {
 		this.migration = migration;
@@ -57,6 +63,17 @@ final class MigrationRuntime {
 
 	void decided(MigrationStatus status) {
 		this.current = status;
+		this.connectionLostAt = null;
+	}
+
+	/**
+	 * Return when this migration's last heartbeat failed for want of a connection to the
+	 * database (the pool's connection timeout, a connection broken), if it did.
+	 * @return the time, or {@code null} if its last heartbeat succeeded or failed for
+	 * another reason
+	 */
+	@Nullable Instant connectionLostAt() {
+		return this.connectionLostAt;
 	}
 
 	/**
@@ -125,11 +142,33 @@ final class MigrationRuntime {
 	}
 
 	void failed(RuntimeException ex) {
+		this.connectionLostAt = connectionLost(ex) ? Instant.now() : null;
 		MigrationStatus status = this.current;
 		if (status != null) {
 			this.current = new MigrationStatus(status.migration(), status.instanceId(), status.effective(),
 					status.heldBackReason(), status.fleet(), status.state(), status.decidedAt(), describe(ex));
 		}
+	}
+
+	private static boolean connectionLost(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof CannotGetJdbcConnectionException || cause instanceof SQLTransientConnectionException
+					|| cause instanceof SQLNonTransientConnectionException
+					|| (cause instanceof SQLException sql && noConnection(sql.getSQLState()))) {
+				return true;
+			}
+			if (cause instanceof TransactionSystemException rollback && rollback.getApplicationException() != null
+					&& connectionLost(rollback.getApplicationException())) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	// 08: a connection exception; 57P01 to 57P03: the server shuts down, crashed, or
+	// cannot take connections yet
+	private static boolean noConnection(@Nullable String sqlState) {
+		return sqlState != null && (sqlState.startsWith("08") || sqlState.startsWith("57P0"));
 	}
 
 	/**

@@ -338,6 +338,47 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
+	 * Say why a migration's heartbeats do not reach the database, as the endpoint tells
+	 * it: its last heartbeat failed; or another migration's on this data source failed
+	 * since this one's last got through, for want of a connection (the heartbeats run one
+	 * after another, so this one's waits for the pool's connection timeout in turn); or
+	 * none of its heartbeats has got through for the fleet timeout, after which the fleet
+	 * no longer counts this instance as live.
+	 * @param migrationId the migration
+	 * @return why, or {@code null} if its heartbeats reach the database
+	 */
+	public @Nullable String heartbeatFailure(String migrationId) {
+		MigrationStatus status = status(migrationId);
+		if (status.lastHeartbeatError() != null) {
+			return status.lastHeartbeatError();
+		}
+		for (MigrationRuntime other : this.runtimes.values()) {
+			Instant lostAt = other.connectionLostAt();
+			MigrationStatus failed = other.current();
+			if (lostAt != null && lostAt.isAfter(status.decidedAt()) && failed != null
+					&& failed.lastHeartbeatError() != null) {
+				return "no heartbeat has reached the database since " + status.decidedAt() + " (that of migration '"
+						+ other.migration().id() + "' failed at " + lostAt + ": " + failed.lastHeartbeatError() + ")";
+			}
+		}
+		if (status.decidedAt().isBefore(Instant.now().minus(this.settings.timeout()))) {
+			return "no heartbeat has reached the database since " + status.decidedAt() + " (over zdm.fleet.timeout, "
+					+ this.settings.timeout() + ")";
+		}
+		return null;
+	}
+
+	/**
+	 * Whether this instance's heartbeats reach the database: no migration's
+	 * {@link #heartbeatFailure(String)} says otherwise (one failing is enough: the
+	 * others' may still wait for a connection).
+	 * @return {@code true} if they do
+	 */
+	public boolean heartbeatsReachTheDatabase() {
+		return this.runtimes.keySet().stream().allMatch((id) -> heartbeatFailure(id) == null);
+	}
+
+	/**
 	 * Return every declared migration's status.
 	 * @return the statuses, in declaration order
 	 */
