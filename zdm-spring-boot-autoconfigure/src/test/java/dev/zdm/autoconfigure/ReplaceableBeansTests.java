@@ -108,7 +108,7 @@ class ReplaceableBeansTests {
 		@Override
 		public TableLockFigures tableLockFigures(TableName table) {
 			this.tables.add(table.table().name());
-			return new TableLockFigures(5, Duration.ofSeconds(1), List.of(), null, null);
+			return new TableLockFigures(5, 5, Duration.ofSeconds(1), List.of(), null, null);
 		}
 
 	}

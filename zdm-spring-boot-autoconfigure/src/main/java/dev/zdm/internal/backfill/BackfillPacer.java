@@ -434,9 +434,9 @@ public final class BackfillPacer {
 				&& !this.settings.maxTransactionAge().isNegative();
 		if (checkLocks || checkTransactions) {
 			TableLockFigures figures = this.lockInspector.tableLockFigures(this.migration.table());
-			if (checkLocks && figures.waitingSessions() > this.settings.maxLockWaiters()) {
+			if (checkLocks && figures.tableLockWaiters() > this.settings.maxLockWaiters()) {
 				return new HoldBack(ThrottleReason.LOCK_WAITERS,
-						figures.waitingSessions() + " sessions wait for a lock on " + this.migration.table()
+						figures.tableLockWaiters() + " sessions wait for a lock on " + this.migration.table()
 								+ " (longest for " + figures.longestWait() + ", at most "
 								+ this.settings.maxLockWaiters() + " allowed)");
 			}

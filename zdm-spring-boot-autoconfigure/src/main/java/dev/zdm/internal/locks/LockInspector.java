@@ -50,27 +50,31 @@ public class LockInspector {
 	// of it (a tuple lock), or hold a lock on it and wait for another (an update queued
 	// behind a row another transaction changed waits for that transaction's id). pg_locks
 	// is read once; pg_blocking_pids is asked only for those waiters
-	private static final String TABLE_WAITERS = PartitionTree.WITH + """
-			, here AS (SELECT oid FROM pg_database WHERE datname = current_database()),
-			  locks AS MATERIALIZED (
-			    SELECT l.pid, l.locktype, l.database, l.relation, l.granted, l.waitstart FROM pg_locks l
-			    WHERE l.pid <> pg_backend_pid()),
-			  on_table AS (
-			    SELECT k.pid, k.locktype, k.granted FROM locks k
-			    WHERE k.locktype IN ('relation', 'tuple') AND k.database = (SELECT oid FROM here)
-			      AND k.relation IN (SELECT t.oid FROM tree t)),
-			  waiters AS (
-			    SELECT w.pid, min(w.waitstart) AS waitstart FROM locks w
-			    WHERE NOT w.granted
-			      AND w.pid IN (SELECT o.pid FROM on_table o WHERE o.granted AND o.locktype = 'relation'
-			          OR NOT o.granted)
-			    GROUP BY w.pid)
-			SELECT count(DISTINCT w.pid) AS waiting,
-			       coalesce(extract(epoch FROM clock_timestamp() - min(w.waitstart)), 0) AS longest_wait_seconds,
-			       coalesce(array_agg(DISTINCT b.pid) FILTER (WHERE b.pid IS NOT NULL), '{}') AS blocker_pids
-			FROM waiters w
-			  LEFT JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid) ON true
-			""";
+	private static final String TABLE_WAITERS = PartitionTree.WITH
+			+ """
+					, here AS (SELECT oid FROM pg_database WHERE datname = current_database()),
+					  locks AS MATERIALIZED (
+					    SELECT l.pid, l.locktype, l.database, l.relation, l.granted, l.waitstart FROM pg_locks l
+					    WHERE l.pid <> pg_backend_pid()),
+					  on_table AS (
+					    SELECT k.pid, k.locktype, k.granted FROM locks k
+					    WHERE k.locktype IN ('relation', 'tuple') AND k.database = (SELECT oid FROM here)
+					      AND k.relation IN (SELECT t.oid FROM tree t)),
+					  waiters AS (
+					    SELECT w.pid, min(w.waitstart) AS waitstart,
+					           bool_or(w.pid IN (SELECT o.pid FROM on_table o WHERE NOT o.granted AND o.locktype = 'relation'))
+					             AS for_table
+					    FROM locks w
+					    WHERE NOT w.granted
+					      AND w.pid IN (SELECT o.pid FROM on_table o WHERE o.granted AND o.locktype = 'relation'
+					          OR NOT o.granted)
+					    GROUP BY w.pid)
+					SELECT count(DISTINCT w.pid) AS waiting, count(DISTINCT w.pid) FILTER (WHERE w.for_table) AS waiting_for_table,
+					       coalesce(extract(epoch FROM clock_timestamp() - min(w.waitstart)), 0) AS longest_wait_seconds,
+					       coalesce(array_agg(DISTINCT b.pid) FILTER (WHERE b.pid IS NOT NULL), '{}') AS blocker_pids
+					FROM waiters w
+					  LEFT JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid) ON true
+					""";
 
 	private static final String SESSIONS = "/* zdm */ SELECT " + SESSION_COLUMNS + """
 			FROM pg_stat_activity a WHERE a.pid = ANY (?)
@@ -144,15 +148,17 @@ public class LockInspector {
 	 * @return the figures
 	 */
 	public TableLockFigures tableLockFigures(TableName table) {
-		record Waiters(int waiting, Duration longestWait, Integer[] blockerPids) {
+		record Waiters(int waiting, int waitingForTable, Duration longestWait, Integer[] blockerPids) {
 		}
-		Waiters waiters = this.jdbcTemplate.queryForObject(TABLE_WAITERS, (rs, row) -> new Waiters(rs.getInt("waiting"),
-				duration(rs, "longest_wait_seconds"), (Integer[]) rs.getArray("blocker_pids").getArray()),
+		Waiters waiters = this.jdbcTemplate.queryForObject(TABLE_WAITERS,
+				(rs, row) -> new Waiters(rs.getInt("waiting"), rs.getInt("waiting_for_table"),
+						duration(rs, "longest_wait_seconds"), (Integer[]) rs.getArray("blocker_pids").getArray()),
 				table.quoted());
 		List<BlockingSession> blockers = (waiters == null || waiters.blockerPids().length == 0) ? List.of()
 				: this.jdbcTemplate.query(SESSIONS, this::session, (Object) waiters.blockerPids());
 		OldestTransaction oldest = oldestTransaction();
 		return new TableLockFigures((waiters != null) ? waiters.waiting() : 0,
+				(waiters != null) ? waiters.waitingForTable() : 0,
 				(waiters != null && waiters.longestWait() != null) ? waiters.longestWait() : Duration.ZERO, blockers,
 				(oldest != null) ? oldest.age() : null, (oldest != null) ? oldest.pid() : null);
 	}

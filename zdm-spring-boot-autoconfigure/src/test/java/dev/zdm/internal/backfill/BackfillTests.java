@@ -61,6 +61,7 @@ import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SyncMode;
+import dev.zdm.migration.TableName;
 import dev.zdm.test.PostgresExtension;
 import dev.zdm.testing.HeartbeatCounter;
 import dev.zdm.testing.TestEngine;
@@ -221,10 +222,12 @@ class BackfillTests {
 	}
 
 	// application sessions queued behind a row another transaction changed wait for its
-	// transaction id and for the row, not for a lock on the table: an outside run saw
-	// max-lock-waiters never hold the copy back for them
+	// transaction id and for the row, not for a lock on the table: they are shown as
+	// waiters (the endpoint, zdm.locks.waiters), but max-lock-waiters does not hold the
+	// copy back for them: a table with hot rows has such queues all the time, and the
+	// copy, which holds no lock between its batches, does not cause them
 	@Test
-	void throttleHoldsWhileSessionsWaitOnARowOfTheTable() throws Exception {
+	void sessionsQueuedOnARowAmongThemselvesAreShownButDoNotHoldTheCopyBack() throws Exception {
 		createUsers("row_locked_users", 20_000);
 		BackfillSettings settings = BackfillSettings.builder()
 			.batchSizes(200, 200, 200)
@@ -239,25 +242,26 @@ class BackfillTests {
 			.build();
 		start("row-lock-a", migration("rowlock", "row_locked_users", Phase.BACKFILL, settings));
 		await().atMost(Duration.ofSeconds(10)).until(() -> rowsDone("rowlock") > 1000);
+		LockInspector inspector = new LockInspector(postgres.dataSource());
 		try (Connection holder = postgres.database().newConnection();
 				Connection waiter1 = postgres.database().newConnection();
 				Connection waiter2 = postgres.database().newConnection()) {
 			holder.setAutoCommit(false);
 			try (Statement statement = holder.createStatement()) {
-				// the last row: the copy reaches it long after it is held back
+				// the last row: the copy reaches it long after the waits are seen
 				statement.execute("UPDATE row_locked_users SET email = email WHERE id = 20000");
 			}
 			Thread first = updateRow(waiter1, "row_locked_users", 20_000);
 			Thread second = updateRow(waiter2, "row_locked_users", 20_000);
-			await().atMost(Duration.ofSeconds(30))
-				.until(() -> this.service.progress("rowlock").state() == BackfillState.THROTTLED);
-			long held = rowsDone("rowlock");
-			long checks = this.heldBackChecks.get();
-			await().atMost(Duration.ofSeconds(10)).until(() -> this.heldBackChecks.get() >= checks + 5);
-			BackfillProgress progress = this.service.progress("rowlock");
-			assertThat(progress.rowsDone()).isEqualTo(held);
-			assertThat(progress.state()).isEqualTo(BackfillState.THROTTLED);
-			assertThat(progress.throttleReason()).contains("2 sessions wait for a lock on public.row_locked_users");
+			TableName table = TableName.parse("row_locked_users");
+			await().atMost(Duration.ofSeconds(10))
+				.until(() -> inspector.tableLockFigures(table).waitingSessions() == 2);
+			assertThat(inspector.tableLockFigures(table).tableLockWaiters()).isZero();
+			long seen = rowsDone("rowlock");
+			await().atMost(Duration.ofSeconds(20)).until(() -> rowsDone("rowlock") > seen + 2_000);
+			assertThat(inspector.tableLockFigures(table).waitingSessions()).as("still queued").isEqualTo(2);
+			String reason = this.service.progress("rowlock").throttleReason();
+			assertThat((reason != null) ? reason : "").doesNotContain("sessions wait for a lock");
 			holder.rollback();
 			first.join();
 			second.join();
