@@ -57,6 +57,8 @@ class ZdmRefusalTests {
 					+ "body_len int GENERATED ALWAYS AS (length(body)) STORED)");
 		script("add-email-address", "V1__add_email_address.sql", "ALTER TABLE users ADD COLUMN email_address text;");
 		script("add-body-size", "V1__add_body_size.sql", "ALTER TABLE posts ADD COLUMN body_size int;");
+		postgres.jdbc().execute("CREATE TABLE stamped (id bigint PRIMARY KEY, created timestamp)");
+		script("add-created-tz", "V1__add_created_tz.sql", "ALTER TABLE stamped ADD COLUMN created_tz timestamptz;");
 		script("comment-only", "V1__comment.sql", "COMMENT ON COLUMN users.email_address IS 'the address';");
 		script("add-other", "V1__add_other.sql", "ALTER TABLE users ADD COLUMN other text;");
 		script("index-a", "V1__index_a.sql",
@@ -80,6 +82,17 @@ class ZdmRefusalTests {
 				List.of("zdm.migrations.m.table=users", "zdm.migrations.m.up.email_address=lower(email)||now()::text",
 						"zdm.migrations.m.expand=" + location("add-email-address")),
 				"it calls now() (stable)", "compute the value in the application");
+	}
+
+	// an outside run's timestamp to timestamptz: refused, without a word of what to write
+	@Test
+	void upWithATimeZoneDependentCast() {
+		assertRefused(
+				List.of("zdm.migrations.m.table=stamped", "zdm.migrations.m.up.created_tz=created::timestamptz",
+						"zdm.migrations.m.expand=" + location("add-created-tz")),
+				"a timestamp to timestamptz or back, which depends on the session's TimeZone: name the zone, as in "
+						+ "created AT TIME ZONE 'UTC'",
+				"immutable functions only");
 	}
 
 	// PostgreSQL computes a stored generated column after the BEFORE triggers: the sync

@@ -295,13 +295,13 @@ final class ExpressionTrials {
 			names.add(matcher.group(1).toLowerCase(Locale.ROOT));
 		}
 		if (names.isEmpty()) {
-			return "; a cast or operator in it is not immutable (for example a cast from a time or date type, or from an enum type, to text or back)";
+			return "; a cast or operator in it is not immutable (for example a cast from a time or date type, or from an enum type, to text or back; or a timestamp to timestamptz or back, which depends on the session's TimeZone: name the zone, as in created AT TIME ZONE 'UTC')";
 		}
 		List<String> found = this.jdbcTemplate.queryForList(NOT_IMMUTABLE_FUNCTIONS, String.class,
 				(Object) names.toArray(String[]::new));
 		if (found.isEmpty()) {
 			return "; a cast or operator in it, or the form of a function it calls for these argument types, is not "
-					+ "immutable (for example a cast from a time or date type, or from an enum type, to text or back)";
+					+ "immutable (for example a cast from a time or date type, or from an enum type, to text or back; or a timestamp to timestamptz or back, which depends on the session's TimeZone: name the zone, as in created AT TIME ZONE 'UTC')";
 		}
 		return "; it calls " + String.join(", ", found);
 	}
