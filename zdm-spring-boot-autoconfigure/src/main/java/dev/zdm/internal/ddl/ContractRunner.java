@@ -64,6 +64,9 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	// why the contract DDL of a migration waits for its scripts' dependents, by id
 	private final Map<String, String> heldBack = new ConcurrentHashMap<>();
 
+	// the migrations whose contract was claimed, as of their last heartbeat
+	private final Set<String> claimed = ConcurrentHashMap.newKeySet();
+
 	private final ClaimedDdlStep step;
 
 	private final ContractPrecondition contractPrecondition;
@@ -120,8 +123,14 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			// scripts' dependents hold nothing back here any more
 			this.heldBack.remove(id);
 		}
+		if (status.state().isContracted()) {
+			this.claimed.add(id);
+		}
+		else {
+			this.claimed.remove(id);
+		}
 		if (this.step.isRunningOrDone(id)) {
-			String behind = this.step.queuedBehind(id);
+			String behind = queuedBehind(id);
 			if (behind != null && this.toldWaits.add(id + "/queued behind/" + behind)) {
 				logger.info("zdm: the contract of migration '" + id + "' " + waitsFor(behind));
 			}
@@ -257,9 +266,18 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		return reason != null;
 	}
 
+	// the migration whose contract holds this instance's contract thread while the given
+	// one's, not yet claimed, waits behind it; once claimed (by another instance, whose
+	// contract runs there: an outside run saw each of two instances say its due
+	// contract waited behind the other's, both already running), this instance's queued
+	// run only resumes it if need be
+	private @Nullable String queuedBehind(String migrationId) {
+		return this.claimed.contains(migrationId) ? null : this.step.queuedBehind(migrationId);
+	}
+
 	@Override
 	public @Nullable String stepHeldBack(String migrationId) {
-		String behind = this.step.queuedBehind(migrationId);
+		String behind = queuedBehind(migrationId);
 		return (behind != null) ? "the contract " + waitsFor(behind) : this.heldBack.get(migrationId);
 	}
 

@@ -432,6 +432,66 @@ class ContractTests {
 		}
 	}
 
+	// an outside run: two instances each claimed one of two contracts, both waiting for
+	// a lock, and each said the other migration's contract waited behind its own, on
+	// this instance: a contract claimed elsewhere does not wait here
+	@Test
+	void contractClaimedByAnotherInstanceIsNotSaidToWaitBehindThisOnesContract() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE elsewhere_address (id bigint PRIMARY KEY, address text, street text)");
+		jdbc.execute("CREATE TABLE elsewhere_email (id bigint PRIMARY KEY, email text, email_address text)");
+		MigrationDefinition address = migration("elsewhere-address", "elsewhere_address",
+				"CREATE TABLE IF NOT EXISTS elsewhere_address_expanded (id int);",
+				"ALTER TABLE elsewhere_address DROP COLUMN address;");
+		// the email's expand needs its table's lock: its contract is due only once the
+		// reader below lets the expand run
+		MigrationDefinition email = migration("elsewhere-email", "elsewhere_email",
+				"ALTER TABLE elsewhere_email ADD COLUMN IF NOT EXISTS note text;",
+				"ALTER TABLE elsewhere_email DROP COLUMN email;");
+		MigrationStateRepository states = new MigrationStateRepository(postgres.dataSource());
+		DdlHistoryRepository history = new DdlHistoryRepository(postgres.dataSource());
+		try (Connection addressReader = postgres.database().newConnection();
+				Connection emailReader = postgres.database().newConnection()) {
+			for (Connection reader : List.of(addressReader, emailReader)) {
+				reader.setAutoCommit(false);
+			}
+			try (Statement statement = addressReader.createStatement()) {
+				statement.execute("SELECT count(*) FROM elsewhere_address");
+			}
+			try (Statement statement = emailReader.createStatement()) {
+				statement.execute("SELECT count(*) FROM elsewhere_email");
+			}
+			DataSource pool = postgres.newDataSource("elsewhere-a", 8);
+			InstanceInfo instance = new InstanceInfo("elsewhere-a", null, "localhost", 1);
+			DdlRunners runner = DdlRunners.create(pool, this.settings.withLockTimeout(Duration.ofMillis(200)),
+					ExpandSettings.defaults(), instance, TestFleet.SETTINGS.timeout(), List.of());
+			HeartbeatCounter heartbeats = new HeartbeatCounter();
+			PhaseController controller = TestEngine.phaseController(pool,
+					List.of(address.toBuilder().requestedPhase(Phase.CONTRACT).build(),
+							email.toBuilder().requestedPhase(Phase.CONTRACT).build()),
+					instance, TestFleet.SETTINGS,
+					Stream.concat(runner.participants().stream(), Stream.of(heartbeats)).toList());
+			controller.start();
+			this.controllers.add(controller);
+			// this instance claims the address's contract, which waits for its lock
+			await().atMost(Duration.ofSeconds(30)).until(() -> states.find(address.id()).isContracted());
+			// meanwhile another instance claims the email's; once the email's expand is
+			// done here, this one queues a run to resume it if need be
+			assertThat(states.markContracted(email.id(), "elsewhere-b")).isTrue();
+			emailReader.rollback();
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> controller.status(email.id()).effective() == Phase.CONTRACT);
+			heartbeats.awaitHeartbeats(5);
+			assertThat(history.isStepDone(address.id(), DdlStep.CONTRACT)).isFalse();
+			String shown = controller.stepHeldBack(email.id());
+			assertThat((shown != null) ? shown : "").doesNotContain("waits for the contract step");
+			addressReader.rollback();
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> history.isStepDone(address.id(), DdlStep.CONTRACT)
+						&& history.isStepDone(email.id(), DdlStep.CONTRACT));
+		}
+	}
+
 	@Test
 	void twoInstancesRacingForContractRunItExactlyOnce() throws Exception {
 		DataSource poolA = postgres.newDataSource("race-a", 6);
