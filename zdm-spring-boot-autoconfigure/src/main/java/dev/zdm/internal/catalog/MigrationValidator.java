@@ -266,7 +266,16 @@ public class MigrationValidator {
 		Map<String, String> generated = contracted ? Map.of() : this.catalog.generatedColumns(newTable);
 		for (SqlIdentifier newColumn : migration.up().keySet()) {
 			refuseGeneratedColumnWritten(id, newTable, generated, newColumn, "up");
-			if (!columns.containsKey(newColumn.name())) {
+			if (!columns.containsKey(newColumn.name()) && contracted) {
+				// its contract scripts may rename or drop it (a widened key renamed back
+				// to its old name): an instance restarted with the configuration it ran
+				// the contract with was refused, and stayed down
+				logger.warn("zdm: migration '" + id + "' is contracted, and its new column '" + newColumn
+						+ "' (zdm.migrations." + id + ".up) no longer exists in table '" + newTable
+						+ "' (renamed or dropped after the contract?); nothing of the migration reads it any more: "
+						+ "remove zdm.migrations." + id + " from the configuration");
+			}
+			else if (!columns.containsKey(newColumn.name())) {
 				throw new ZdmConfigurationException(id,
 						"new column '" + newColumn + "' (zdm.migrations." + id + ".up) does not exist in table '"
 								+ newTable + "' after the expand scripts ran",

@@ -492,6 +492,33 @@ class ContractTests {
 		}
 	}
 
+	// an outside run's widened key, renamed back to the old name by the contract: an
+	// instance restarted with the configuration it ran the contract with was refused
+	// ("new column ... does not exist"), and stayed down
+	@Test
+	void anInstanceStartsAgainAfterAContractThatRenamedTheNewColumn() throws Exception {
+		postgres.jdbc().execute("CREATE TABLE renamed (id bigint PRIMARY KEY, code int, code_big bigint)");
+		postgres.jdbc()
+			.execute("INSERT INTO renamed (id, code, code_big) SELECT i, i, i FROM generate_series(1, 50) i");
+		// the contract run without up, as this test has no backfill to verify; the
+		// restart declares it, as the application that ran the contract did
+		MigrationDefinition contracted = migration("renamed-code", "renamed",
+				"ALTER TABLE renamed ADD COLUMN IF NOT EXISTS code_big bigint;",
+				"ALTER TABLE renamed DROP COLUMN code;\n-- zdm:allow rename: the application reads code_big as code from now on\n"
+						+ "ALTER TABLE renamed RENAME COLUMN code_big TO code;");
+		MigrationDefinition migration = contracted.toBuilder().up("code_big", "code::bigint").build();
+		PhaseController first = start(contracted, Phase.CONTRACT, "renamed-a", null);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(), DdlStep.CONTRACT));
+		assertThat(columns("renamed")).containsExactly("id", "code");
+		first.stop();
+		// restarted as it ran: it starts, at contract, with nothing more to do
+		PhaseController again = start(migration, Phase.CONTRACT, "renamed-b", null);
+		await().atMost(Duration.ofSeconds(10)).until(() -> again.status(migration.id()).effective() == Phase.CONTRACT);
+		assertThat(again.status(migration.id()).state().isContracted()).isTrue();
+		assertThat(columns("renamed")).containsExactly("id", "code");
+	}
+
 	@Test
 	void twoInstancesRacingForContractRunItExactlyOnce() throws Exception {
 		DataSource poolA = postgres.newDataSource("race-a", 6);
