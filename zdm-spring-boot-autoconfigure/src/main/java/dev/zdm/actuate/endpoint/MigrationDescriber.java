@@ -1,6 +1,7 @@
 package dev.zdm.actuate.endpoint;
 
 import java.util.List;
+import java.util.function.Function;
 
 import org.jspecify.annotations.Nullable;
 
@@ -17,6 +18,7 @@ import dev.zdm.internal.ddl.AbandonRunner;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
 import dev.zdm.internal.ddl.ExpandRunner;
+import dev.zdm.internal.fleet.MigrationState;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorActionRepository;
 import dev.zdm.internal.fleet.PhaseController;
@@ -90,28 +92,34 @@ final class MigrationDescriber {
 	 * for the pool's connection timeout, then fail it)
 	 * @param stepHeldBack why a step its phase lets run is held back on this instance, or
 	 * {@code null}
+	 * @param currentState reads the migration's state as the database holds it now
 	 * @return the view
 	 */
-	MigrationDescriptor describe(MigrationStatus status, boolean reachable, @Nullable String stepHeldBack) {
-		TableLockFigures locks = this.lockFigures.figures(status.migrationId());
-		BackfillProgress backfill = reachable ? backfill(status) : null;
-		return new MigrationDescriptor(status.migration().table().toString(), status.migration().sync().value(),
-				status.requested().value(), status.effective().value(), status.heldBackReason(),
-				status.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(status.state()),
+	MigrationDescriptor describe(MigrationStatus status, boolean reachable, @Nullable String stepHeldBack,
+			Function<String, MigrationState> currentState) {
+		// the DDL history first, then the state as the database holds it now: a contract
+		// is claimed before its step starts, so a step shown running or done is never
+		// beside contracted: false (an outside run saw them read the other way round)
+		DdlStatus ddl = reachable ? this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS)
+				: new DdlStatus(status.migrationId(), List.of(), List.of(), List.of());
+		MigrationStatus current = reachable ? status.withState(currentState.apply(status.migrationId())) : status;
+		TableLockFigures locks = this.lockFigures.figures(current.migrationId());
+		BackfillProgress backfill = reachable ? backfill(current) : null;
+		return new MigrationDescriptor(current.migration().table().toString(), current.migration().sync().value(),
+				current.requested().value(), current.effective().value(), current.heldBackReason(),
+				current.fleet().stream().map(FleetMemberDescriptor::of).toList(), StateDescriptor.of(current.state()),
 				(locks != null) ? LocksDescriptor.of(locks) : null, backfill,
-				PacingDescriptor.of((reachable && this.tuning != null) ? this.tuning.effective(status.migration())
-						: status.migration().backfill(), backfill),
-				(reachable && this.tuning != null && status.migration().hasBackfill())
-						? this.tuning.describe(status.migration()) : null,
-				reachable ? this.ddlHistory.status(status.migrationId(), RECENT_LOCK_TIMEOUTS)
-						: new DdlStatus(status.migrationId(), List.of(), List.of(), List.of()),
-				(this.expandRunner != null) ? this.expandRunner.expandProgress(status.migrationId()) : null,
-				(reachable && this.contractCheck != null) ? shown(this.contractCheck, status) : null, stepHeldBack,
-				(this.abandonRunner != null) ? this.abandonRunner.progress(status.migrationId()) : null,
+				PacingDescriptor.of((reachable && this.tuning != null) ? this.tuning.effective(current.migration())
+						: current.migration().backfill(), backfill),
+				(reachable && this.tuning != null && current.migration().hasBackfill())
+						? this.tuning.describe(current.migration()) : null,
+				ddl, (this.expandRunner != null) ? this.expandRunner.expandProgress(current.migrationId()) : null,
+				(reachable && this.contractCheck != null) ? shown(this.contractCheck, current) : null, stepHeldBack,
+				(this.abandonRunner != null) ? this.abandonRunner.progress(current.migrationId()) : null,
 				(reachable && this.operatorActions != null)
-						? this.operatorActions.recent(status.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
-				status.decidedAt(), (reachable || status.lastHeartbeatError() != null) ? status.lastHeartbeatError()
-						: "no heartbeat has reached the database since " + status.decidedAt() + "; shown from memory");
+						? this.operatorActions.recent(current.migrationId(), RECENT_OPERATOR_ACTIONS) : List.of(),
+				current.decidedAt(), (reachable || current.lastHeartbeatError() != null) ? current.lastHeartbeatError()
+						: "no heartbeat has reached the database since " + current.decidedAt() + "; shown from memory");
 	}
 
 	/**

@@ -169,13 +169,12 @@ public class ZdmEndpoint {
 			.orElse(null);
 	}
 
-	// the state as the database holds it now, read beside the DDL history: a contract
+	// the state as the database holds it now, read after the DDL history: a contract
 	// claimed and run since the last heartbeat showed as done in the history while the
 	// state still said not contracted
 	private MigrationDescriptor describe(MigrationStatus status, boolean reachable) {
-		MigrationStatus shown = reachable ? status.withState(this.controller.currentState(status.migrationId()))
-				: status;
-		return this.describer.describe(shown, reachable, this.controller.stepHeldBack(status.migrationId()));
+		return this.describer.describe(status, reachable, this.controller.stepHeldBack(status.migrationId()),
+				this.controller::currentState);
 	}
 
 	/**
