@@ -4,7 +4,9 @@ import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.MalformedURLException;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -415,9 +417,44 @@ public final class RollingDeploy {
 		Thread.sleep(this.options.dwell.toMillis());
 	}
 
+	// a port another process listens on would be answered by it, and counted as the
+	// instance started there
+	static void requireFree(int port) {
+		try (ServerSocket socket = new ServerSocket()) {
+			socket.setReuseAddress(true);
+			socket.bind(new InetSocketAddress(port));
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException("port " + port + " is in use (an instance left from an earlier run, "
+					+ "or another program): stop it, or choose other --ports");
+		}
+	}
+
+	// Spring Boot's report of a failed start (its description and action), which says
+	// more than the exit: a misspelt migration id, a missing table
+	static String whyFailed(File log) {
+		try {
+			List<String> lines = Files.readAllLines(log.toPath());
+			int start = lines.indexOf("Description:");
+			if (start < 0) {
+				return "";
+			}
+			List<String> report = new ArrayList<>();
+			for (String line : lines.subList(start + 1, Math.min(lines.size(), start + 16))) {
+				if (!line.isBlank()) {
+					report.add(line.strip());
+				}
+			}
+			return ": " + String.join(" ", report);
+		}
+		catch (IOException | RuntimeException ex) {
+			return "";
+		}
+	}
+
 	private ServiceInstance startInstance(String slot, String phase) {
 		String name = slot + "-" + (++this.started);
-		List<String> arguments = new ArrayList<>(this.options.instanceArguments);
+		List<String> arguments = new ArrayList<>(this.options.instanceArguments());
 		arguments.add("--zdm.instance-id=" + name);
 		for (String id : this.options.migrations) {
 			arguments.add("--zdm.migrations." + id + ".phase=" + phase);
@@ -425,14 +462,23 @@ public final class RollingDeploy {
 		arguments.addAll(this.options.databaseArguments());
 		int port = this.options.ports.get(SLOTS.indexOf(slot));
 		File log = this.options.workDirectory.resolve(name + ".log").toFile();
+		requireFree(port);
 		log("starting %s at %s on port %d (log: %s)", name, phase, port, log);
 		ServiceInstance instance = ServiceInstance.start(name, this.instanceCommand, arguments, port, log,
 				this.options.nice);
 		long start = System.nanoTime();
 		long deadline = start + this.options.startTimeout.toNanos();
-		while (instance.zdm() == null) {
+		JsonNode answer;
+		while ((answer = instance.zdm()) == null || !name.equals(answer.path("instance").path("id").asText())) {
+			if (answer != null) {
+				// another process answers on the port: a leftover of an earlier run
+				instance.kill();
+				throw new IllegalStateException("port " + port + " is answered by zdm instance "
+						+ answer.path("instance").path("id").asText() + ", not by " + name
+						+ " (left from an earlier run?): stop it, or choose other --ports");
+			}
 			if (!instance.isAlive()) {
-				throw new IllegalStateException(name + " exited while starting: see " + log);
+				throw new IllegalStateException(name + " exited while starting" + whyFailed(log) + "; see " + log);
 			}
 			if (System.nanoTime() > deadline) {
 				instance.kill();
@@ -472,7 +518,7 @@ public final class RollingDeploy {
 		Path extracted = directory.resolve(jarFile.getFileName());
 		Path archive = directory.resolve("application.jsa");
 		List<String> launch = List.of("-jar", extracted.toString());
-		List<String> arguments = new ArrayList<>(this.options.instanceArguments);
+		List<String> arguments = new ArrayList<>(this.options.instanceArguments());
 		arguments.addAll(this.options.databaseArguments());
 		Path trainingLog = this.options.workDirectory.resolve("cds-training.log");
 		log("class data sharing: extracting %s and making an archive with a training run", jarFile.getFileName());
@@ -686,7 +732,7 @@ public final class RollingDeploy {
 				                          embedded database, started on --database-port (15439) in --work-dir
 				  --workload-file=path    the traffic, described in a JSON file: requests (method, path and body
 				                          templates), their mix, and the read that checks each acknowledged
-				                          write (format: docs/lifecycle.md, "Your own workload")
+				                          write (format: docs/lifecycle.md, "A workload described in a file")
 				  --workload-class=class  or the traffic as a class implementing dev.zdm.sample.deploy.Workload
 				                          (default: dev.zdm.sample.deploy.CustomerWorkload, the sample's)
 				  --workload-jar=a.jar[:b.jar]  where --workload-class is, with what it needs
@@ -719,16 +765,29 @@ public final class RollingDeploy {
 				"--zdm.fleet.timeout=10s", "--zdm.fleet.join-timeout=10s", "--logging.level.root=warn",
 				"--logging.level.dev.zdm=info", "--spring.main.banner-mode=off");
 
-		List<String> instanceArguments = List.of("--zdm.fleet.heartbeat-interval=500ms", "--zdm.fleet.timeout=10s",
-				"--zdm.fleet.join-timeout=10s", "--logging.level.root=warn", "--logging.level.dev.zdm=info",
-				"--spring.main.banner-mode=off", "--zdm.migrations.customers-email.backfill.initial-batch-size=500",
-				"--zdm.migrations.customers-email.backfill.max-batch-size=500",
-				"--zdm.migrations.customers-email.backfill.pause=100ms",
-				"--zdm.migrations.customers-address.backfill.initial-batch-size=500",
-				"--zdm.migrations.customers-address.backfill.max-batch-size=500",
-				"--zdm.migrations.customers-address.backfill.pause=100ms");
+		// --args, replacing the defaults
+		private @Nullable List<String> instanceArguments;
 
-		private boolean argumentsGiven;
+		/**
+		 * The instances' arguments: those of {@code --args}, or fast heartbeats, quiet
+		 * logs and a paced backfill of each of {@code --migrations} (batches of 500 rows,
+		 * 100 ms apart), so that the copy lasts long enough for its runner to be killed
+		 * midway, whichever service runs (an outside run's own service copied its rows
+		 * before it could be killed, and only the sample's migrations were paced).
+		 * @return the arguments
+		 */
+		List<String> instanceArguments() {
+			if (this.instanceArguments != null) {
+				return this.instanceArguments;
+			}
+			List<String> arguments = new ArrayList<>(SERVICE_ARGUMENTS);
+			for (String id : this.migrations) {
+				arguments.add("--zdm.migrations." + id + ".backfill.initial-batch-size=500");
+				arguments.add("--zdm.migrations." + id + ".backfill.max-batch-size=500");
+				arguments.add("--zdm.migrations." + id + ".backfill.pause=100ms");
+			}
+			return arguments;
+		}
 
 		List<String> migrations = List.of("customers-email", "customers-address");
 
@@ -745,6 +804,8 @@ public final class RollingDeploy {
 		String workload = CustomerWorkload.class.getName();
 
 		@Nullable Path workloadFile;
+
+		private boolean workloadClassGiven;
 
 		List<Path> workloadJars = List.of();
 
@@ -813,26 +874,18 @@ public final class RollingDeploy {
 		public Options set(String name, String value) {
 			try {
 				switch (name) {
-					case "command" -> {
-						this.command = words(value);
-						// The default arguments tune the sample's migrations, which
-						// another
-						// service does not have.
-						if (!this.argumentsGiven) {
-							this.instanceArguments = SERVICE_ARGUMENTS;
-						}
-					}
-					case "args" -> {
-						this.instanceArguments = words(value);
-						this.argumentsGiven = true;
-					}
+					case "command" -> this.command = words(value);
+					case "args" -> this.instanceArguments = words(value);
 					case "migrations" -> this.migrations = List.of(value.split(","));
 					case "ports" -> this.ports = Arrays.stream(value.split(",")).map(Integer::valueOf).toList();
 					case "jdbc-url" -> this.jdbcUrl = value;
 					case "jdbc-user" -> this.jdbcUser = value;
 					case "jdbc-password" -> this.jdbcPassword = value;
 					case "database-port" -> this.databasePort = Integer.parseInt(value);
-					case "workload", "workload-class" -> this.workload = value;
+					case "workload", "workload-class" -> {
+						this.workload = value;
+						this.workloadClassGiven = true;
+					}
 					case "workload-file" -> this.workloadFile = Path.of(value);
 					case "workload-jar" -> this.workloadJars = Arrays.stream(value.split(File.pathSeparator))
 						.filter((jar) -> !jar.isBlank())
@@ -864,8 +917,13 @@ public final class RollingDeploy {
 				throw new IllegalArgumentException(
 						"Invalid value '" + value + "' for --" + name + ": " + ex.getMessage());
 			}
-			if (this.ports.size() != SLOTS.size()) {
-				throw new IllegalArgumentException("--ports needs " + SLOTS.size() + " ports, for example 18080,18081");
+			if (this.ports.size() != SLOTS.size() || this.ports.get(0).equals(this.ports.get(1))) {
+				throw new IllegalArgumentException(
+						"--ports needs " + SLOTS.size() + " different ports, for example 18080,18081");
+			}
+			if (this.workloadClassGiven && this.workloadFile != null) {
+				throw new IllegalArgumentException(
+						"--workload-file and --workload-class both describe the traffic: give one of them");
 			}
 			if (this.rate < 1) {
 				throw new IllegalArgumentException("--rate must be at least 1 request per second");
