@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.stream.Stream;
 
 import org.jspecify.annotations.Nullable;
 
@@ -454,14 +455,13 @@ public class ZdmEndpoint {
 	private MigrationDefinition requireDeclaredAndReachable(String id) {
 		MigrationDefinition migration = requireDeclared(id);
 		if (!MigrationDescriber.reachable(this.controller)) {
-			String failure = this.controller.heartbeatFailure(id);
-			String error = (failure != null) ? failure
-					: this.controller.statuses()
-						.stream()
-						.map((status) -> this.controller.heartbeatFailure(status.migrationId()))
-						.filter(Objects::nonNull)
-						.findFirst()
-						.orElse("its heartbeats do not reach it");
+			// this migration's failure, else the one that makes the instance's count
+			String error = Stream
+				.concat(Stream.of(id), this.controller.migrations().stream().map(MigrationDefinition::id))
+				.map(this.controller::heartbeatFailure)
+				.filter(Objects::nonNull)
+				.findFirst()
+				.orElse("its heartbeats do not reach it");
 			throw new DatabaseUnreachableException("The database of migration '" + id + "' is unreachable from "
 					+ "this instance (" + error + "); nothing was changed. Retry once it is back: GET /actuator/zdm/"
 					+ id + " shows the last heartbeat's error until then");

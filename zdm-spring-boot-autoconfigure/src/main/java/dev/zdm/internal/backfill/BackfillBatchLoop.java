@@ -335,6 +335,12 @@ final class BackfillBatchLoop {
 						+ ((walk.lastKey() != null) ? walk.lastKey() : "the first") + " up to " + walk.upperBound()
 						+ " (at most " + walk.batchSize() + " keys)",
 				ex);
+		return stop(repository, failure);
+	}
+
+	// the backfill stops in the failed state, paused until an operator resumes it
+	private Outcome stop(BackfillRepository repository, String failure) {
+		String id = this.migration.id();
 		repository.stopFailed(id, failure);
 		this.failureBudget.reset();
 		logger.error("zdm: migration '" + id + "': " + failure);
@@ -350,10 +356,7 @@ final class BackfillBatchLoop {
 				+ "the row changes, so it was not retried (max-batch-attempts applies to failures that may pass): "
 				+ "mend the row's old side, or make up take such values (a CASE giving NULL or a default for them; "
 				+ "docs/backfill.md, \"Rows up cannot convert\", finds them all at once)", ex);
-		repository.stopFailed(id, failure);
-		this.failureBudget.reset();
-		logger.error("zdm: migration '" + id + "': " + failure);
-		return Outcome.FAILED;
+		return stop(repository, failure);
 	}
 
 	/**

@@ -46,11 +46,7 @@ public final class BackfillBatches {
 	Batch run(BackfillRepository repository, BackfillWalk walk) {
 		boolean verifying = walk.verifying();
 		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(repository.jdbcTemplate());
-		KeyBounds walked = this.statements.range(walk.lastKey(), Objects.requireNonNull(walk.upperBound()),
-				walk.batchSize());
-		String rangeQuery = verifying ? this.statements.verifyRange(walked) : this.statements.copyRange(walked);
-		KeyRange range = jdbc.queryForObject(rangeQuery, walked.parameters(),
-				(rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
+		KeyRange range = range(jdbc, walk, walk.batchSize());
 		if (range == null || range.rows() == 0 || range.high() == null) {
 			return new Batch(0, 0, 0, null, false);
 		}
@@ -84,11 +80,17 @@ public final class BackfillBatches {
 	 * @return the key's text, or {@code null} if no row is left
 	 */
 	@Nullable String nextKey(BackfillRepository repository, BackfillWalk walk) {
-		KeyBounds walked = this.statements.range(walk.lastKey(), Objects.requireNonNull(walk.upperBound()), 1);
-		String rangeQuery = walk.verifying() ? this.statements.verifyRange(walked) : this.statements.copyRange(walked);
-		KeyRange range = new NamedParameterJdbcTemplate(repository.jdbcTemplate()).queryForObject(rangeQuery,
-				walked.parameters(), (rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
+		KeyRange range = range(new NamedParameterJdbcTemplate(repository.jdbcTemplate()), walk, 1);
 		return (range != null && range.rows() > 0) ? range.high() : null;
+	}
+
+	// the rows, at most a given number, the walk's next batch covers after its last key,
+	// and the highest of their keys
+	private @Nullable KeyRange range(NamedParameterJdbcTemplate jdbc, BackfillWalk walk, int batchSize) {
+		KeyBounds walked = this.statements.range(walk.lastKey(), Objects.requireNonNull(walk.upperBound()), batchSize);
+		String rangeQuery = walk.verifying() ? this.statements.verifyRange(walked) : this.statements.copyRange(walked);
+		return jdbc.queryForObject(rangeQuery, walked.parameters(),
+				(rs, row) -> new KeyRange(rs.getLong(1), rs.getString(2)));
 	}
 
 	/**
