@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -69,7 +70,9 @@ public final class RollingDeploy {
 
 	private final PrintStream out;
 
-	private final Map<String, ServiceInstance> instances = new LinkedHashMap<>();
+	// Sorted by slot, in the order of SLOTS; read by the shutdown hook while the run goes
+	// on.
+	private final Map<String, ServiceInstance> instances = new ConcurrentSkipListMap<>();
 
 	private final List<String> sequence = new ArrayList<>();
 
@@ -95,6 +98,8 @@ public final class RollingDeploy {
 	private String classDataSharing = "off (--cds=false)";
 
 	private int unsettled;
+
+	private boolean shutDown;
 
 	public RollingDeploy(Options options, PrintStream out) {
 		this.options = options;
@@ -145,6 +150,14 @@ public final class RollingDeploy {
 				Files.delete(log);
 			}
 		}
+		// Interrupted (Ctrl-C, a CI job cancelled, kill), the run stops what it started:
+		// the
+		// instances, the database it started, the event trigger it created in the user's.
+		Thread interrupted = new Thread(() -> {
+			log("interrupted: stopping the instances and removing what the run created");
+			shutdown();
+		}, "rolling-deploy-interrupted");
+		Runtime.getRuntime().addShutdownHook(interrupted);
 		try {
 			JdbcTemplate jdbc = startDatabase();
 			boolean observingDdl = observeDdl(jdbc);
@@ -187,6 +200,12 @@ public final class RollingDeploy {
 		}
 		finally {
 			shutdown();
+			try {
+				Runtime.getRuntime().removeShutdownHook(interrupted);
+			}
+			catch (IllegalStateException ex) {
+				// The JVM is exiting: the hook finds everything stopped already.
+			}
 		}
 	}
 
@@ -642,7 +661,11 @@ public final class RollingDeploy {
 				this.stops.stream().max(Duration::compareTo).orElse(Duration.ZERO));
 	}
 
-	private void shutdown() {
+	private synchronized void shutdown() {
+		if (this.shutDown) {
+			return;
+		}
+		this.shutDown = true;
 		if (this.traffic != null) {
 			try {
 				this.traffic.stop();
