@@ -98,8 +98,10 @@ public final class ZdmAutoConfiguration {
 	}
 
 	@Bean
-	ZdmDataSource zdmDataSource(ZdmProperties properties, ListableBeanFactory beanFactory, OwnPoolCalls ownCalls) {
-		ZdmDataSource dataSource = ZdmDataSource.resolve(properties.getDataSource(), beanFactory, ownCalls);
+	ZdmDataSource zdmDataSource(ZdmProperties properties, ListableBeanFactory beanFactory, OwnPoolCalls ownCalls,
+			Environment environment) {
+		ZdmDataSource dataSource = ZdmDataSource.resolve(properties.getDataSource(), beanFactory, ownCalls)
+			.withDdlRole(properties.getDdl(), environment);
 		ZdmEngines.checkDataSources(properties, beanFactory);
 		if (beanFactory instanceof ConfigurableListableBeanFactory configurable) {
 			DualWriteRepositoryRegistrar.checkDeclared(configurable, properties.getMigrations().keySet());
@@ -149,7 +151,7 @@ public final class ZdmAutoConfiguration {
 	@ConditionalOnMissingBean
 	FlywayStep zdmFlywayStep(ZdmDataSource dataSource, LockSafeExecutor executor, DdlHistoryRepository history,
 			ResourceLoader resourceLoader) {
-		return ZdmEngineFactory.flywayStep(dataSource.get(), executor, history, resourceLoader);
+		return ZdmEngineFactory.flywayStep(dataSource.ddl(), executor, history, resourceLoader);
 	}
 
 	@Bean
@@ -169,7 +171,7 @@ public final class ZdmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ExpandPause zdmExpandPause(ZdmDataSource dataSource, DdlHistoryRepository history, InstanceInfo instance) {
-		return new ExpandPause(dataSource.get(), history, instance);
+		return new ExpandPause(dataSource.ddl(), history, instance);
 	}
 
 	@Bean
@@ -179,8 +181,9 @@ public final class ZdmAutoConfiguration {
 			MigrationStateRepository states, MigrationValidator migrationValidator, DdlSettings settings,
 			ZdmProperties properties, InstanceInfo instance,
 			ObjectProvider<DataSourcePoolMetadataProvider> poolMetadataProviders) {
-		return ZdmEngineFactory.expandRunner(dataSource.get(), flywayStep, contributions, expandPause, history, states,
-				migrationValidator, settings, properties, instance, poolMetadataProviders.orderedStream().toList());
+		return ZdmEngineFactory.expandRunner(dataSource.get(), dataSource.ddl(), flywayStep, contributions, expandPause,
+				history, states, migrationValidator, settings, properties, instance,
+				poolMetadataProviders.orderedStream().toList());
 	}
 
 	@Bean
@@ -189,8 +192,9 @@ public final class ZdmAutoConfiguration {
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			FleetRegistry registry, DdlSettings settings, ZdmProperties properties, InstanceInfo instance,
 			ObjectProvider<ContractPrecondition> contractPrecondition) {
-		return ZdmEngineFactory.contractRunner(dataSource.get(), flywayStep, contributions, history, states, registry,
-				settings, properties, instance, contractPrecondition.getIfAvailable(() -> ContractPrecondition.NONE));
+		return ZdmEngineFactory.contractRunner(dataSource.get(), dataSource.ddl(), flywayStep, contributions, history,
+				states, registry, settings, properties, instance,
+				contractPrecondition.getIfAvailable(() -> ContractPrecondition.NONE));
 	}
 
 	@Bean
@@ -199,8 +203,8 @@ public final class ZdmAutoConfiguration {
 			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry,
 			OperatorActionRepository operatorActions, DdlSettings settings, ZdmProperties properties,
 			InstanceInfo instance) {
-		return ZdmEngineFactory.abandonRunner(dataSource.get(), flywayStep, executor, history, states, registry,
-				operatorActions, settings, properties, instance);
+		return ZdmEngineFactory.abandonRunner(dataSource.get(), dataSource.ddl(), flywayStep, executor, history, states,
+				registry, operatorActions, settings, properties, instance);
 	}
 
 	@Bean

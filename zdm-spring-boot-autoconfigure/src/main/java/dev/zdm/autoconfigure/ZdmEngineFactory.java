@@ -127,15 +127,15 @@ final class ZdmEngineFactory {
 			.toList();
 		SchemaChangeContributions contributions = new SchemaChangeContributions(contributors, executor);
 		ExpandPause expandPause = new ExpandPause(dataSource, history, shared.instance());
-		ExpandRunner expandRunner = expandRunner(dataSource, flywayStep, contributions, expandPause, history, states,
-				migrationValidator, shared.ddlSettings(), properties, shared.instance(),
+		ExpandRunner expandRunner = expandRunner(dataSource, dataSource, flywayStep, contributions, expandPause,
+				history, states, migrationValidator, shared.ddlSettings(), properties, shared.instance(),
 				shared.poolMetadataProviders());
 		FinalContractCheck finalContractCheck = finalContractCheck(dataSource, shared.instance(), contractChecks,
 				backfills, lockInspector);
-		ContractRunner contractRunner = contractRunner(dataSource, flywayStep, contributions, history, states, registry,
-				shared.ddlSettings(), properties, shared.instance(), finalContractCheck);
-		AbandonRunner abandonRunner = abandonRunner(dataSource, flywayStep, executor, history, states, registry,
-				operatorActions, shared.ddlSettings(), properties, shared.instance());
+		ContractRunner contractRunner = contractRunner(dataSource, dataSource, flywayStep, contributions, history,
+				states, registry, shared.ddlSettings(), properties, shared.instance(), finalContractCheck);
+		AbandonRunner abandonRunner = abandonRunner(dataSource, dataSource, flywayStep, executor, history, states,
+				registry, operatorActions, shared.ddlSettings(), properties, shared.instance());
 		MigrationPlanner planner = new MigrationPlanner(migrations, dataSource, flywayStep, contributions, history,
 				states, shared.ddlSettings(), backfillService);
 		BackfillParticipant backfillParticipant = backfillParticipant(dataSource, registry, states, lockInspector,
@@ -196,7 +196,7 @@ final class ZdmEngineFactory {
 		return validator;
 	}
 
-	static ExpandRunner expandRunner(DataSource dataSource, FlywayStep flywayStep,
+	static ExpandRunner expandRunner(DataSource dataSource, DataSource ddlDataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, ExpandPause expandPause, DdlHistoryRepository history,
 			MigrationStateRepository states, MigrationValidator migrationValidator, DdlSettings settings,
 			ZdmProperties properties, InstanceInfo instance,
@@ -210,22 +210,22 @@ final class ZdmEngineFactory {
 			.collect(Collectors.toSet());
 		ExpandSettings expandSettings = new ExpandSettings(ddl.isExpandAtStartup(), ddl.getExpandAlertAfter(), paused,
 				poolSize(dataSource, poolMetadataProviders));
-		return new ExpandRunner(dataSource, flywayStep, contributions, expandPause, history, states, migrationValidator,
-				settings, expandSettings, instance);
+		return new ExpandRunner(ddlDataSource, flywayStep, contributions, expandPause, history, states,
+				migrationValidator, settings, expandSettings, instance);
 	}
 
-	static ContractRunner contractRunner(DataSource dataSource, FlywayStep flywayStep,
+	static ContractRunner contractRunner(DataSource dataSource, DataSource ddlDataSource, FlywayStep flywayStep,
 			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
 			FleetRegistry registry, DdlSettings settings, ZdmProperties properties, InstanceInfo instance,
 			ContractPrecondition contractPrecondition) {
-		return new ContractRunner(dataSource, flywayStep, contributions, history, states, registry, settings, instance,
-				properties.getFleet().getTimeout(), contractPrecondition);
+		return new ContractRunner(dataSource, ddlDataSource, flywayStep, contributions, history, states, registry,
+				settings, instance, properties.getFleet().getTimeout(), contractPrecondition);
 	}
 
-	static AbandonRunner abandonRunner(DataSource dataSource, FlywayStep flywayStep, LockSafeExecutor executor,
-			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry,
-			OperatorActionRepository operatorActions, DdlSettings settings, ZdmProperties properties,
-			InstanceInfo instance) {
+	static AbandonRunner abandonRunner(DataSource dataSource, DataSource ddlDataSource, FlywayStep flywayStep,
+			LockSafeExecutor executor, DdlHistoryRepository history, MigrationStateRepository states,
+			FleetRegistry registry, OperatorActionRepository operatorActions, DdlSettings settings,
+			ZdmProperties properties, InstanceInfo instance) {
 		Map<String, String> reasons = new HashMap<>();
 		Map<String, List<String>> locations = new HashMap<>();
 		properties.getMigrations().forEach((id, migration) -> {
@@ -234,8 +234,9 @@ final class ZdmEngineFactory {
 			}
 			locations.put(id, migration.getAbandon());
 		});
-		return new AbandonRunner(dataSource, flywayStep, executor, history, states, registry, operatorActions, settings,
-				new AbandonSettings(reasons, locations), instance, properties.getFleet().getTimeout());
+		return new AbandonRunner(dataSource, ddlDataSource, flywayStep, executor, history, states, registry,
+				operatorActions, settings, new AbandonSettings(reasons, locations), instance,
+				properties.getFleet().getTimeout());
 	}
 
 	static FinalContractCheck finalContractCheck(DataSource dataSource, InstanceInfo instance,

@@ -291,6 +291,36 @@ public class ZdmProperties {
 		 */
 		private Duration expandAlertAfter = Duration.ofMinutes(10);
 
+		/**
+		 * Login role zdm runs its DDL as (the expand, the contract, an abandon, the sync
+		 * and guard triggers), on the database of its data source, when that is not the
+		 * application's role: the tables' owner, where the application's role may only
+		 * read and write rows. Defaults to spring.flyway.user when that is set.
+		 */
+		private @Nullable String user;
+
+		/**
+		 * Password of the DDL login role. Defaults to spring.flyway.password when the
+		 * role is spring.flyway.user.
+		 */
+		private @Nullable String password;
+
+		public @Nullable String getUser() {
+			return this.user;
+		}
+
+		public void setUser(@Nullable String user) {
+			this.user = user;
+		}
+
+		public @Nullable String getPassword() {
+			return this.password;
+		}
+
+		public void setPassword(@Nullable String password) {
+			this.password = password;
+		}
+
 		public boolean isExpandAtStartup() {
 			return this.expandAtStartup;
 		}

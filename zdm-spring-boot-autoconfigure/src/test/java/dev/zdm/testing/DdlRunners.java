@@ -73,8 +73,8 @@ public record DdlRunners(DdlScriptValidator validator, ExpandRunner expand, Cont
 				new DdlScriptValidator(scripts, new UnsafeStatementChecker(new DdlCatalog(dataSource)), validator),
 				new ExpandRunner(dataSource, scripts, contributions, pause, history, states, validator, settings,
 						expandSettings, instance),
-				new ContractRunner(dataSource, scripts, contributions, history, states, new FleetRegistry(dataSource),
-						settings, instance, fleetTimeout, contractPrecondition),
+				new ContractRunner(dataSource, dataSource, scripts, contributions, history, states,
+						new FleetRegistry(dataSource), settings, instance, fleetTimeout, contractPrecondition),
 				pause, executor, history);
 	}
 

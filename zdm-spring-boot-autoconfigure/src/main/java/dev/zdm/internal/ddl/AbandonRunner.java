@@ -108,6 +108,8 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 	/**
 	 * Create a runner.
 	 * @param dataSource the application's data source
+	 * @param ddlDataSource where the abandon's DDL session is opened: the application's
+	 * data source, or one for the role zdm runs its DDL as ({@code zdm.ddl.user})
 	 * @param scripts runs the abandon scripts, if a migration declares any
 	 * @param executor runs each derived drop
 	 * @param history where the expand's statements are read, and the abandon's progress
@@ -122,7 +124,7 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 	 * @param fleetTimeout how long after its last heartbeat an instance drops out of the
 	 * fleet
 	 */
-	public AbandonRunner(DataSource dataSource, FlywayStep scripts, LockSafeExecutor executor,
+	public AbandonRunner(DataSource dataSource, DataSource ddlDataSource, FlywayStep scripts, LockSafeExecutor executor,
 			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry,
 			OperatorActionRepository actions, DdlSettings settings, AbandonSettings abandonSettings,
 			InstanceInfo instance, Duration fleetTimeout) {
@@ -133,8 +135,8 @@ public class AbandonRunner implements MigrationParticipant, Ordered, DisposableB
 		this.actions = actions;
 		this.abandonSettings = abandonSettings;
 		this.instance = instance;
-		this.step = new ClaimedDdlStep(DdlStep.ABANDON, dataSource, history, registry, settings.maxBackoff(),
-				fleetTimeout, logger);
+		this.step = new ClaimedDdlStep(DdlStep.ABANDON, dataSource, ddlDataSource, history, registry,
+				settings.maxBackoff(), fleetTimeout, logger);
 	}
 
 	@Override

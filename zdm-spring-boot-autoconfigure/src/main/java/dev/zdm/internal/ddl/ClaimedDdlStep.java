@@ -37,7 +37,7 @@ final class ClaimedDdlStep {
 
 	private final DdlStep step;
 
-	private final DataSource dataSource;
+	private final DataSource ddlDataSource;
 
 	private final DdlHistoryRepository history;
 
@@ -66,7 +66,9 @@ final class ClaimedDdlStep {
 	/**
 	 * Create a step.
 	 * @param step the step, which names the thread and the history's records
-	 * @param dataSource the application's data source
+	 * @param dataSource the application's data source, where the step is claimed
+	 * @param ddlDataSource where the step's DDL session is opened: the application's data
+	 * source, or one for the role zdm runs its DDL as ({@code zdm.ddl.user})
 	 * @param history where the step's start and end are recorded
 	 * @param registry the fleet, locked for the claim
 	 * @param retryWait the wait before a failed run is tried again
@@ -74,10 +76,10 @@ final class ClaimedDdlStep {
 	 * fleet
 	 * @param logger the runner's logger, which reports a failed run
 	 */
-	ClaimedDdlStep(DdlStep step, DataSource dataSource, DdlHistoryRepository history, FleetRegistry registry,
-			Duration retryWait, Duration fleetTimeout, Log logger) {
+	ClaimedDdlStep(DdlStep step, DataSource dataSource, DataSource ddlDataSource, DdlHistoryRepository history,
+			FleetRegistry registry, Duration retryWait, Duration fleetTimeout, Log logger) {
 		this.step = step;
-		this.dataSource = dataSource;
+		this.ddlDataSource = ddlDataSource;
 		this.history = history;
 		this.registry = registry;
 		this.retryWait = retryWait;
@@ -208,7 +210,7 @@ final class ClaimedDdlStep {
 	 * elsewhere
 	 */
 	boolean withLock(String migrationId, Predicate<DdlSession> locked, Runnable lockedElsewhere) {
-		try (DdlSession session = DdlSession.open(this.dataSource)) {
+		try (DdlSession session = DdlSession.open(this.ddlDataSource)) {
 			if (!session.tryLock(migrationId)) {
 				lockedElsewhere.run();
 				return false;

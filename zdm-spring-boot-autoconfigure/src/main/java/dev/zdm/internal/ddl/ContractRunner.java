@@ -75,9 +75,13 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private final ContractRelax relax;
 
+	private final DdlRole role;
+
 	/**
 	 * Create a runner.
 	 * @param dataSource the application's data source
+	 * @param ddlDataSource where the contract's DDL session is opened: the application's
+	 * data source, or one for the role zdm runs its DDL as ({@code zdm.ddl.user})
 	 * @param scripts runs the contract scripts
 	 * @param contributions runs the contributors' contract statements
 	 * @param history where the contract's progress is read and recorded
@@ -91,9 +95,10 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 * @param contractPrecondition what must hold before a contract is claimed, such as a
 	 * final check that old and new agree ({@link ContractPrecondition#NONE} for nothing)
 	 */
-	public ContractRunner(DataSource dataSource, FlywayStep scripts, SchemaChangeContributions contributions,
-			DdlHistoryRepository history, MigrationStateRepository states, FleetRegistry registry, DdlSettings settings,
-			InstanceInfo instance, Duration fleetTimeout, ContractPrecondition contractPrecondition) {
+	public ContractRunner(DataSource dataSource, DataSource ddlDataSource, FlywayStep scripts,
+			SchemaChangeContributions contributions, DdlHistoryRepository history, MigrationStateRepository states,
+			FleetRegistry registry, DdlSettings settings, InstanceInfo instance, Duration fleetTimeout,
+			ContractPrecondition contractPrecondition) {
 		this.scripts = scripts;
 		this.contributions = contributions;
 		this.history = history;
@@ -102,8 +107,9 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		this.contractPrecondition = contractPrecondition;
 		this.dependents = new ContractDependents(dataSource);
 		this.relax = new ContractRelax(dataSource);
-		this.step = new ClaimedDdlStep(DdlStep.CONTRACT, dataSource, history, registry, settings.maxBackoff(),
-				fleetTimeout, logger);
+		this.role = new DdlRole(ddlDataSource);
+		this.step = new ClaimedDdlStep(DdlStep.CONTRACT, dataSource, ddlDataSource, history, registry,
+				settings.maxBackoff(), fleetTimeout, logger);
 	}
 
 	@Override
@@ -163,8 +169,9 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			// that ran, it runs again, so that no wait for the relax's lock comes
 			// between a clean final check and the claim (a writer outside the
 			// application could write the old side unseen in that wait)
-			else if (waitsForTheFleet(migration) || droppedColumnsHeld(migration) || contractHeldBack(migration)
-					|| (relax(session, migration) && contractHeldBack(migration)) || !claimContract(migration)) {
+			else if (waitsForTheFleet(migration) || ddlRoleHeld(migration) || droppedColumnsHeld(migration)
+					|| contractHeldBack(migration) || (relax(session, migration) && contractHeldBack(migration))
+					|| !claimContract(migration)) {
 				return false;
 			}
 			boolean ran = this.step.runRecorded(id, this.instance.instanceId(), () -> {
@@ -244,6 +251,25 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	private static @Nullable FleetMember behindContract(List<FleetMember> members) {
 		return members.stream().filter((member) -> member.effectivePhase() != Phase.CONTRACT).findFirst().orElse(null);
+	}
+
+	/**
+	 * Whether the role that runs zdm's DDL may not alter the migration's tables: told
+	 * once at WARN, since the contract would otherwise be claimed, a point of no return,
+	 * and then fail at its first statement, the old columns left unguarded.
+	 */
+	private boolean ddlRoleHeld(MigrationDefinition migration) {
+		String lacking = this.role.lacking(migration);
+		if (lacking == null) {
+			return false;
+		}
+		String reason = lacking + ": claimed, the contract would fail at its first statement. " + DdlRole.action()
+				+ " The contract goes on at a heartbeat after.";
+		if (this.toldWaits.add(migration.id() + "/" + reason)) {
+			logger.warn("zdm: the contract of migration '" + migration.id() + "' waits: " + reason);
+		}
+		this.heldBack.put(migration.id(), "the contract DDL waits: " + reason);
+		return true;
 	}
 
 	/**

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +14,7 @@ import javax.sql.DataSource;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.support.GeneratedKeyHolder;
@@ -21,6 +23,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.internal.locks.BlockingSession;
+import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.ZdmConfigurationException;
 
 /**
  * Records and reads the DDL history of migrations in {@code zdm_ddl_step},
@@ -342,6 +346,48 @@ public class DdlHistoryRepository {
 	}
 
 	/**
+	 * Let another login role, the one zdm runs its DDL as ({@code zdm.ddl.user}), record
+	 * a statement it applied, in the transaction that applies it: grant it what that
+	 * takes on zdm's tables, unless it has it, or is the role of this repository's
+	 * connections.
+	 * @param role the DDL role
+	 * @throws ZdmConfigurationException if the grant is refused (the application's role
+	 * does not own zdm's tables)
+	 */
+	public void allowRecordingBy(String role) {
+		String own = this.jdbcTemplate.queryForObject("/* zdm */ SELECT current_user", String.class);
+		if (role.equals(own)) {
+			return;
+		}
+		String schema = this.tables.schema();
+		String quotedRole = '"' + role.replace("\"", "\"\"") + '"';
+		List<String> grants = new ArrayList<>();
+		if (schema != null && !Boolean.TRUE.equals(this.jdbcTemplate
+			.queryForObject("/* zdm */ SELECT has_schema_privilege(?, ?, 'USAGE')", Boolean.class, role, schema))) {
+			grants.add("GRANT USAGE ON SCHEMA " + new SqlIdentifier(schema).quoted() + " TO " + quotedRole);
+		}
+		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(
+				this.tables.qualify("/* zdm */ SELECT has_table_privilege(?, 'zdm_ddl_statement', 'SELECT, UPDATE')"),
+				Boolean.class, role))) {
+			grants.add(this.tables.qualify("GRANT SELECT, UPDATE ON zdm_ddl_statement TO " + quotedRole));
+		}
+		for (String grant : grants) {
+			try {
+				this.jdbcTemplate.execute("/* zdm */ " + grant);
+			}
+			catch (DataAccessException ex) {
+				throw new ZdmConfigurationException(null,
+						"zdm runs its DDL as role '" + role + "', which records each "
+								+ "statement it applies in zdm's tables, and could not grant it that (" + grant + "): "
+								+ ex.getMostSpecificCause().getMessage(),
+						"Run that grant as the owner of zdm's tables, or leave zdm.ddl.user (and spring.flyway.user) "
+								+ "unset to run zdm's DDL as the application's role.",
+						ex);
+			}
+		}
+	}
+
+	/**
 	 * Record that a statement was stopped, or cancelled while it waited for its lock,
 	 * because its step was paused; the next run starts it again. Like
 	 * {@link #failed(StatementKey, String)}, only while the statement is running.
@@ -441,16 +487,19 @@ public class DdlHistoryRepository {
 	 * Forget the scripts a step's Flyway history records as failed, so that Flyway runs
 	 * them again: the statements they applied before failing are recorded here and are
 	 * skipped, the others run.
+	 * @param flywayDataSource where Flyway records the step's scripts: the data source
+	 * zdm's DDL runs on, whose role owns the history table
 	 * @param flywayTable the step's Flyway history table, as named by
 	 * {@link FlywayStep#historyTable(String, DdlStep)}
 	 * @return the number of failed scripts forgotten
 	 */
-	public int forgetFailedScripts(String flywayTable) {
+	public int forgetFailedScripts(DataSource flywayDataSource, String flywayTable) {
+		JdbcTemplate flyway = new JdbcTemplate(flywayDataSource);
 		String quoted = '"' + flywayTable.replace("\"", "\"\"") + '"';
-		if (!Boolean.TRUE.equals(this.jdbcTemplate.queryForObject(RELATION_EXISTS, Boolean.class, quoted))) {
+		if (!Boolean.TRUE.equals(flyway.queryForObject(RELATION_EXISTS, Boolean.class, quoted))) {
 			return 0;
 		}
-		return this.jdbcTemplate.update(DELETE_FAILED_SCRIPTS.formatted(quoted));
+		return flyway.update(DELETE_FAILED_SCRIPTS.formatted(quoted));
 	}
 
 	/**

@@ -42,7 +42,9 @@ public class ExpandPause implements DisposableBean {
 
 	/**
 	 * Create the pause.
-	 * @param dataSource the application's data source, to cancel a waiting statement
+	 * @param dataSource where zdm's DDL sessions are opened (the application's data
+	 * source, or one for {@code zdm.ddl.user}), to cancel a waiting statement as their
+	 * role
 	 * @param history where the pause is recorded
 	 * @param instance this instance, recorded as the one that paused
 	 */

@@ -22,6 +22,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.Ordered;
+import org.springframework.dao.DataAccessException;
 
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.MigrationValidator;
@@ -107,9 +108,15 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 
 	private final Set<String> toldQueued = ConcurrentHashMap.newKeySet();
 
+	private final DdlRole role;
+
+	private volatile boolean recordingAllowed;
+
 	/**
 	 * Create a runner.
-	 * @param dataSource the application's data source
+	 * @param dataSource where the expand's DDL session is opened, and its statement
+	 * cancelled from: the application's data source, or one for the role zdm runs its DDL
+	 * as ({@code zdm.ddl.user})
 	 * @param scripts runs the expand scripts
 	 * @param contributions runs the contributors' expand statements
 	 * @param pause the operator's pause, for the whole fleet
@@ -134,6 +141,52 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 		this.expandSettings = expandSettings;
 		this.instance = instance;
 		this.slots = new Semaphore(expandSettings.maxConcurrent());
+		this.role = new DdlRole(dataSource);
+	}
+
+	/**
+	 * Refuse a migration whose expand has not run while the role that runs zdm's DDL may
+	 * not alter its tables: its expand would fail at its first statement and be retried
+	 * for as long as the application runs. A migration whose expand has run is let start,
+	 * with a warning: its contract waits until the role may ({@link ContractRunner}), and
+	 * an instance that restarts meanwhile still serves.
+	 */
+	@Override
+	public void validate(MigrationDefinition migration, MigrationState state) {
+		if (state.isContracted() || state.isAbandoned() || migration.requestedPhase() == Phase.ABANDON) {
+			return;
+		}
+		String lacking;
+		try {
+			lacking = this.role.lacking(migration);
+		}
+		catch (DataAccessException ex) {
+			throw new ZdmConfigurationException(migration.id(),
+					"zdm could not ask, on a connection of the role it runs its DDL as, what that role may do to the "
+							+ "migration's tables: " + ex.getMostSpecificCause().getMessage(),
+					"Check zdm.ddl.user and zdm.ddl.password (or spring.flyway.user and spring.flyway.password, "
+							+ "which zdm uses when those are unset).",
+					ex);
+		}
+		if (lacking == null) {
+			return;
+		}
+		if (expandHasRun(migration.id())) {
+			logger.warn("zdm: migration '" + migration.id() + "': " + lacking + "; its expand has run, and its "
+					+ "contract waits until the role may. " + DdlRole.action());
+			return;
+		}
+		throw new ZdmConfigurationException(migration.id(), lacking + ", so its expand cannot run", DdlRole.action());
+	}
+
+	private boolean expandHasRun(String migrationId) {
+		try {
+			return this.history.isStepDone(migrationId, DdlStep.EXPAND);
+		}
+		catch (DataAccessException ex) {
+			// zdm's tables do not exist yet
+			return false;
+		}
 	}
 
 	@Override
@@ -153,6 +206,11 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 	 */
 	@Override
 	public void beforeJoin(MigrationDefinition migration, MigrationState state) {
+		if (!this.recordingAllowed) {
+			// a DDL role of its own records each statement it applies in zdm's tables
+			this.history.allowRecordingBy(this.role.name());
+			this.recordingAllowed = true;
+		}
 		if (state.isContracted() || state.isAbandoned() || migration.requestedPhase() == Phase.ABANDON) {
 			return;
 		}

@@ -51,7 +51,9 @@ public class FlywayStep {
 
 	/**
 	 * Create a step runner.
-	 * @param dataSource the application's data source, for Flyway
+	 * @param dataSource where Flyway records the scripts: the data source zdm's DDL runs
+	 * on (the application's, or one for {@code zdm.ddl.user}), so that the history table
+	 * is its role's, beside the tables the scripts change
 	 * @param executor runs each statement
 	 * @param history where the applied statements are read from
 	 * @param loader where scripts are loaded from
@@ -135,7 +137,7 @@ public class FlywayStep {
 					() -> runScript(session, migration, script, this.history.appliedStatements(migration.id(), step),
 							control)))
 			.toArray(JavaMigration[]::new);
-		if (this.history.forgetFailedScripts(historyTable(migration.id(), step)) > 0) {
+		if (this.history.forgetFailedScripts(this.dataSource, historyTable(migration.id(), step)) > 0) {
 			logger.info("zdm: migration '" + migration.id() + "': resuming the " + step + " script that failed before");
 		}
 		try (ReturningDataSource flywayConnections = new ReturningDataSource(this.dataSource)) {

@@ -44,6 +44,9 @@ import dev.zdm.internal.locks.LockInspector;
  */
 public class LockSafeExecutor implements DisposableBean {
 
+	// SQLSTATE 42501, also of "must be owner of table"
+	private static final String INSUFFICIENT_PRIVILEGE = "42501";
+
 	private static final Log logger = LogFactory.getLog(LockSafeExecutor.class);
 
 	private static final String LOCK_NOT_AVAILABLE = "55P03";
@@ -192,7 +195,11 @@ public class LockSafeExecutor implements DisposableBean {
 				String leftover = (index != null) ? cleanUp(session, index, othersInvalid, lastAttempt) : "";
 				if (!lockTimeout) {
 					String message = key + " failed: " + ex.getMessage() + leftover + " (statement: "
-							+ statement.abbreviated() + ")";
+							+ statement.abbreviated() + ")"
+							+ (INSUFFICIENT_PRIVILEGE.equals(ex.getSQLState())
+									? ". The role that runs zdm's DDL lacks a privilege the statement needs. "
+											+ DdlRole.action()
+									: "");
 					this.history.failed(key, String.valueOf(ex.getMessage()) + leftover);
 					throw new DdlExecutionException(message, List.of(), ex);
 				}

@@ -131,7 +131,7 @@ class AbandonDatabaseRestartTests {
 				.withBackoff(Duration.ofMillis(50), Duration.ofMillis(500));
 			this.runners = DdlRunners.create(dataSource, settings, info, TestFleet.TIMEOUT,
 					List.of(new SameTableSyncTrigger(dataSource)));
-			this.abandon = new AbandonRunner(dataSource,
+			this.abandon = new AbandonRunner(dataSource, dataSource,
 					new FlywayStep(dataSource, this.runners.executor(), this.runners.history(),
 							new DdlScriptLoader(new DefaultResourceLoader())),
 					this.runners.executor(), this.runners.history(), new MigrationStateRepository(dataSource),

@@ -236,7 +236,7 @@ class AbandonTests {
 		DdlSettings settings = DdlSettings.defaults().withBackoff(Duration.ofMillis(50), Duration.ofMillis(500));
 		DdlRunners runners = DdlRunners.create(dataSource, settings, ExpandSettings.defaults(), info, TestFleet.TIMEOUT,
 				contributors);
-		AbandonRunner abandon = new AbandonRunner(dataSource,
+		AbandonRunner abandon = new AbandonRunner(dataSource, dataSource,
 				new FlywayStep(dataSource, runners.executor(), runners.history(),
 						new DdlScriptLoader(new DefaultResourceLoader())),
 				runners.executor(), runners.history(), new MigrationStateRepository(dataSource),

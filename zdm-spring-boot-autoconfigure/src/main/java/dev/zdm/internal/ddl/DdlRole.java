@@ -1,0 +1,113 @@
+package dev.zdm.internal.ddl;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import dev.zdm.migration.MigrationDefinition;
+import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.TableName;
+
+/**
+ * What the role that runs zdm's DDL may do to a migration's tables: the expand and
+ * contract statements alter the table, which takes its owner (or a member of the owner's
+ * role), and the sync and guard functions are created in the table's schema, which takes
+ * {@code CREATE} there. Asked before the expand starts and before the contract is
+ * claimed: a contract claimed and then refused its DDL would leave the fleet contracted
+ * with the old columns still there and unguarded (an outside run with a role that owned
+ * nothing saw it retried every 10 s).
+ */
+final class DdlRole {
+
+	private static final String TABLE = """
+			/* zdm */ SELECT pg_get_userbyid(c.relowner) AS owner,
+			       pg_has_role(current_user, c.relowner, 'USAGE') AS owns, n.nspname AS schema,
+			       has_schema_privilege(current_user, n.oid, 'CREATE') AS creates
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.oid = to_regclass(?)
+			""";
+
+	private static final String SCHEMA = """
+			/* zdm */ SELECT n.nspname AS schema,
+			       has_schema_privilege(current_user, n.oid, 'CREATE') AS creates
+			FROM pg_namespace n WHERE n.nspname = coalesce(?, current_schema())
+			""";
+
+	private final JdbcTemplate jdbcTemplate;
+
+	/**
+	 * Create a check.
+	 * @param ddlDataSource where zdm's DDL sessions are opened
+	 */
+	DdlRole(DataSource ddlDataSource) {
+		this.jdbcTemplate = new JdbcTemplate(ddlDataSource);
+	}
+
+	/**
+	 * Say what the role that runs zdm's DDL may not do that the migration's DDL needs.
+	 * @param migration the migration, its tables resolved
+	 * @return {@code null} if it may do all of it, else what it lacks
+	 */
+	@Nullable String lacking(MigrationDefinition migration) {
+		List<String> lacking = new ArrayList<>();
+		table(migration.table(), lacking);
+		TableName target = migration.targetTable();
+		if (target != null && !table(target, lacking)) {
+			// created by the expand: the role needs CREATE in its schema
+			SqlIdentifier schema = target.schema();
+			for (Map<String, Object> row : this.jdbcTemplate.queryForList(SCHEMA,
+					(schema != null) ? schema.name() : null)) {
+				if (!Boolean.TRUE.equals(row.get("creates"))) {
+					lacking.add("may not create table " + target + " in schema " + row.get("schema"));
+				}
+			}
+		}
+		if (lacking.isEmpty()) {
+			return null;
+		}
+		return "the role '" + name() + "' that runs zdm's DDL " + String.join(", and ", lacking);
+	}
+
+	// what the role lacks on the table and its schema; whether the table exists
+	private boolean table(TableName table, List<String> lacking) {
+		List<Map<String, Object>> rows = this.jdbcTemplate.queryForList(TABLE, table.quoted());
+		if (rows.isEmpty()) {
+			return false;
+		}
+		Map<String, Object> row = rows.get(0);
+		if (!Boolean.TRUE.equals(row.get("owns"))) {
+			lacking.add("does not own table " + table + " (its owner is '" + row.get("owner")
+					+ "'; ALTER TABLE takes the owner or a member of its role)");
+		}
+		if (!Boolean.TRUE.equals(row.get("creates"))) {
+			lacking.add("may not create in schema " + row.get("schema") + " (zdm's sync and guard functions go there)");
+		}
+		return true;
+	}
+
+	/**
+	 * Return the role that runs zdm's DDL.
+	 * @return its name
+	 */
+	String name() {
+		return Objects.requireNonNull(this.jdbcTemplate.queryForObject("/* zdm */ SELECT current_user", String.class));
+	}
+
+	/**
+	 * What to do about what {@link #lacking(MigrationDefinition)} found.
+	 * @return the action
+	 */
+	static String action() {
+		return "Run zdm's DDL as the tables' owner: set zdm.ddl.user and zdm.ddl.password (spring.flyway.user and "
+				+ "spring.flyway.password are used when those are set), or grant the application's role the owner's "
+				+ "role (GRANT <owner> TO <role>) and CREATE on the schema (docs/configuration.md, \"Database roles\").";
+	}
+
+}
