@@ -266,7 +266,8 @@ public final class BackfillRunner {
 	 * Say which of the table's own row triggers fire for each row the copy writes: the
 	 * copy's {@code UPDATE} (or, into another table, its {@code INSERT}) is a write like
 	 * any other to them, so a trigger that stamps {@code updated_at} or audits changes
-	 * does so for every row copied, unless it leaves zdm's writes alone.
+	 * does so for every row copied, unless it leaves zdm's writes alone. Said each time
+	 * the copy starts or resumes on an instance, not only on the one that began it.
 	 */
 	private void warnOfOwnTriggers(BackfillRepository repository) {
 		TableName written = (this.migration.targetTable() != null) ? this.migration.targetTable()
@@ -282,16 +283,17 @@ public final class BackfillRunner {
 			.map(BackfillRepository.OwnTrigger::name)
 			.toList();
 		if (!unmarked.isEmpty()) {
-			logger.warn("zdm: migration '" + this.migration.id() + "': table " + written + " has row triggers of its "
-					+ "own that fire for every row the backfill writes: " + String.join(", ", unmarked)
+			logger.warn("zdm: migration '" + this.migration.id() + "': table " + written.quoted()
+					+ " has row triggers of its own that fire for every row the backfill writes: "
+					+ String.join(", ", unmarked)
 					+ ". If one should not (it stamps a time, counts changes or audits them), have it return early "
 					+ "when current_setting('zdm.backfill', true) = 'on', which zdm sets in the transactions of its "
 					+ "copy and repairs (docs/backfill.md, \"The table's own triggers\")");
 		}
 		if (!marked.isEmpty()) {
-			logger.info("zdm: migration '" + this.migration.id() + "': table " + written + " has row triggers of its "
-					+ "own that read zdm.backfill, the mark of the backfill's writes, and so can leave them alone: "
-					+ String.join(", ", marked));
+			logger.info("zdm: migration '" + this.migration.id() + "': table " + written.quoted()
+					+ " has row triggers of its own that read zdm.backfill, the mark of the backfill's writes, "
+					+ "and so can leave them alone: " + String.join(", ", marked));
 		}
 	}
 
@@ -304,8 +306,10 @@ public final class BackfillRunner {
 			estimated = this.batches.estimateRows(repository, upperBound);
 			repository.start(this.migration.id(), upperBound, estimated);
 			log("backfilling about " + estimated + " rows up to key " + upperBound);
-			warnOfOwnTriggers(repository);
 		}
+		// at every start of the copy on this instance, a resume and a takeover included:
+		// the logs of the instance that started it may be gone with it
+		warnOfOwnTriggers(repository);
 		if (upperBound != null) {
 			int batchSize = (progress.batchSize() != null) ? progress.batchSize()
 					: this.loop.settings().initialBatchSize();

@@ -6,8 +6,13 @@ import java.util.Map;
 
 import javax.sql.DataSource;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
@@ -31,7 +36,7 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Tests that another instance takes a backfill over from its checkpoint when the runner
- * dies.
+ * dies, and says again what the first runner said of the table's own triggers.
  */
 class BackfillFailoverTests {
 
@@ -57,7 +62,7 @@ class BackfillFailoverTests {
 				"zdm.migrations.failover.backfill.max-rows-per-second=3000");
 
 	@Test
-	void backfillResumesFromCheckpointAfterRunnerDies() {
+	void backfillResumesFromCheckpointAfterRunnerDiesAndTheTakeOverWarnsOfTheTablesOwnTrigger() {
 		JdbcTemplate jdbc = postgres.jdbc();
 		jdbc.execute("""
 				CREATE TABLE failover_users (id bigint PRIMARY KEY, email text NOT NULL, email_address text,
@@ -72,6 +77,10 @@ class BackfillFailoverTests {
 		PhaseController[] other = new PhaseController[1];
 		HeartbeatCounter heartbeatsOfB = new HeartbeatCounter();
 		long[] checkpointBeforeKill = new long[1];
+		ListAppender<ILoggingEvent> log = new ListAppender<>();
+		Logger runnerLog = (Logger) LoggerFactory.getLogger(BackfillRunner.class);
+		log.start();
+		runnerLog.addAppender(log);
 		try {
 			this.contextRunner.run((context) -> {
 				assertThat(context).hasSingleBean(BackfillParticipant.class).hasSingleBean(BackfillService.class);
@@ -116,8 +125,28 @@ class BackfillFailoverTests {
 			// committed twice
 			assertThat(jdbc.queryForList("SELECT DISTINCT touches FROM failover_users", Integer.class))
 				.containsExactly(1);
+			// the trigger is named by the runner that started the copy, and again by the
+			// one that took it over: the first one's logs may be gone with it
+			List<String> said = log.list.stream()
+				.filter((event) -> event.getFormattedMessage().contains("migration 'failover'"))
+				.filter((event) -> event.getFormattedMessage().contains("backfill run starts on")
+						|| event.getLevel() == Level.WARN && event.getFormattedMessage().contains("row triggers"))
+				.map(ILoggingEvent::getFormattedMessage)
+				.toList();
+			// (a may have resumed once itself before it stopped, and said it again then)
+			assertThat(said).as("each run's start and its warning").hasSizeGreaterThanOrEqualTo(4);
+			assertThat(said.size() % 2).as("a warning after each run's start, in %s", said).isZero();
+			assertThat(said.get(0)).contains("backfill run starts on a");
+			assertThat(said.get(said.size() - 2)).contains("backfill run starts on b from key");
+			for (int i = 0; i < said.size(); i += 2) {
+				assertThat(said.get(i)).contains("backfill run starts on");
+				assertThat(said.get(i + 1)).as("what follows " + said.get(i))
+					.contains("table \"public\".\"failover_users\" has row triggers of its own that fire for every "
+							+ "row the backfill writes: count_touch.");
+			}
 		}
 		finally {
+			runnerLog.detachAppender(log);
 			if (other[0] != null) {
 				other[0].stop();
 			}
