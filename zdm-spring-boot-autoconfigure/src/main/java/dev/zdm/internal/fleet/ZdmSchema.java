@@ -40,6 +40,14 @@ public class ZdmSchema {
 
 	private static final String SCHEMA_EXISTS = "/* zdm */ SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)";
 
+	// the schema Flyway puts its history table in (zdm.schema, or else the connection's
+	// current one), whether the history table is there yet, and whether the role may
+	// create it; no row when the search_path names no schema that exists
+	private static final String MAY_CREATE = "/* zdm */ SELECT n.nspname, current_user, quote_ident(n.nspname), "
+			+ "quote_ident(current_user), has_schema_privilege(n.oid, 'CREATE'), EXISTS (SELECT 1 FROM pg_class c "
+			+ "WHERE c.relnamespace = n.oid AND c.relname = '" + HISTORY_TABLE + "') "
+			+ "FROM pg_namespace n WHERE n.nspname = coalesce(?, current_schema())";
+
 	private final DataSource dataSource;
 
 	private final ZdmTables tables;
@@ -82,6 +90,7 @@ public class ZdmSchema {
 				if (schema != null) {
 					createIfMissing(connection, schema);
 				}
+				refuseIfCannotCreate(connection, schema);
 				flyway(schema, new LockHolderFirst(this.dataSource, connection)).migrate();
 			}
 			catch (RuntimeException ex) {
@@ -147,6 +156,43 @@ public class ZdmSchema {
 					"Create the schema beforehand (CREATE SCHEMA " + schema + " AUTHORIZATION <the application's "
 							+ "role>), or grant the application's role CREATE on the database, or leave zdm.schema "
 							+ "unset to keep zdm's tables in the connection's current schema.",
+					ex);
+		}
+	}
+
+	// Flyway creating its history table in a schema the role may not create in failed
+	// start-up with Flyway's stack trace and no advice (the case of public for a role of
+	// the application on PostgreSQL 15 and later, which grant no CREATE on it to PUBLIC).
+	// Once the tables exist, a role that may only use them, as another role created
+	// them, goes on as before.
+	private void refuseIfCannotCreate(Connection connection, @Nullable String schema) {
+		try (PreparedStatement mayCreate = connection.prepareStatement(MAY_CREATE)) {
+			mayCreate.setString(1, schema);
+			try (ResultSet rs = mayCreate.executeQuery()) {
+				if (!rs.next() || rs.getBoolean(5) || rs.getBoolean(6)) {
+					return;
+				}
+				String where = rs.getString(1);
+				String role = rs.getString(2);
+				String quotedWhere = rs.getString(3);
+				String quotedRole = rs.getString(4);
+				throw new ZdmConfigurationException(null,
+						"the application's role '" + role + "' may not create zdm's tables in schema '" + where + "' ("
+								+ ((schema != null) ? "zdm.schema"
+										: "the connection's current schema; zdm.schema is unset")
+								+ "): it has no CREATE privilege there, and zdm's tables are not there yet",
+						"Grant it (GRANT CREATE ON SCHEMA " + quotedWhere + " TO " + quotedRole + "), or "
+								+ ((schema != null)
+										? "make it the schema's owner (ALTER SCHEMA " + quotedWhere + " OWNER TO "
+												+ quotedRole + "), or set zdm.schema to a schema it owns"
+										: "create a schema for zdm's tables beforehand (CREATE SCHEMA zdm_ops "
+												+ "AUTHORIZATION " + quotedRole + ") and set zdm.schema=zdm_ops")
+								+ ", or start zdm once as a role that may create them and grant this one SELECT, "
+								+ "INSERT, UPDATE and DELETE on them and USAGE on their sequences.");
+			}
+		}
+		catch (SQLException ex) {
+			throw new IllegalStateException("zdm could not read whether it may create its tables: " + ex.getMessage(),
 					ex);
 		}
 	}
