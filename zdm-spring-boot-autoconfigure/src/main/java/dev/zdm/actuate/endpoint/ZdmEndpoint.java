@@ -462,9 +462,17 @@ public class ZdmEndpoint {
 				.filter(Objects::nonNull)
 				.findFirst()
 				.orElse("its heartbeats do not reach it");
-			throw new DatabaseUnreachableException("The database of migration '" + id + "' is unreachable from "
-					+ "this instance (" + error + "); nothing was changed. Retry once it is back: GET /actuator/zdm/"
-					+ id + " shows the last heartbeat's error until then");
+			if (this.controller.databaseUnreachable()) {
+				throw new DatabaseUnreachableException("The database of migration '" + id + "' is unreachable from "
+						+ "this instance (" + error + "); nothing was changed. Retry once it is back: GET "
+						+ "/actuator/zdm/" + id + " shows the last heartbeat's error until then");
+			}
+			// reachable, but it fails zdm's writes (a full disk, a pool with no free
+			// connection): the write operation would fail the same way
+			throw new DatabaseUnreachableException("zdm's heartbeats fail on the database of migration '" + id
+					+ "' from this instance (" + error + "); nothing was changed. Mend the cause the error names, "
+					+ "then retry: GET /actuator/zdm/" + id + " shows the last heartbeat's error until the heartbeats "
+					+ "get through again");
 		}
 		return migration;
 	}

@@ -54,7 +54,7 @@ final class FleetLeave {
 		}
 		catch (ExecutionException ex) {
 			Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
-			logger.warn("zdm: could not leave the fleet (" + cause.getMessage()
+			logger.warn("zdm: could not leave the fleet (" + MigrationRuntime.describe(cause)
 					+ "); the instance drops out of it after " + timeout);
 			logger.debug("zdm: leaving the fleet failed", cause);
 		}

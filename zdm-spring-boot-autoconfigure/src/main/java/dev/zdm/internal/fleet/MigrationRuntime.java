@@ -1,10 +1,18 @@
 package dev.zdm.internal.fleet;
 
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
 import java.sql.SQLException;
 import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
 
@@ -22,6 +30,13 @@ import dev.zdm.migration.Phase;
  */
 final class MigrationRuntime {
 
+	private static final Pattern LINE_BREAKS = Pattern.compile("\\s*\\R\\s*");
+
+	// after comments: INSERT INTO t, UPDATE t, DELETE FROM t, or a SELECT's first FROM t
+	private static final Pattern STATEMENT = Pattern.compile(
+			"(?:\\s|/\\*.*?\\*/)*(INSERT\\s+INTO|UPDATE|DELETE\\s+FROM|SELECT\\b.*?\\bFROM)\\s+([\\w.\"]+)",
+			Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+
 	private volatile MigrationDefinition migration;
 
 	private volatile boolean expandChecked;
@@ -35,6 +50,8 @@ final class MigrationRuntime {
 	private volatile @Nullable Instant askedForReadNewAt;
 
 	private volatile @Nullable Instant connectionLostAt;
+
+	private volatile boolean unreachable;
 
 	MigrationRuntime(MigrationDefinition migration) {
 		this.migration = migration;
@@ -64,6 +81,16 @@ final class MigrationRuntime {
 	void decided(MigrationStatus status) {
 		this.current = status;
 		this.connectionLostAt = null;
+		this.unreachable = false;
+	}
+
+	/**
+	 * Whether this migration's last heartbeat failed because the database could not be
+	 * reached at all ({@link #unreachable(Throwable)}), rather than on its answer.
+	 * @return {@code true} if it did
+	 */
+	boolean lastFailureUnreachable() {
+		return this.unreachable;
 	}
 
 	/**
@@ -143,6 +170,7 @@ final class MigrationRuntime {
 
 	void failed(RuntimeException ex) {
 		this.connectionLostAt = connectionLost(ex) ? Instant.now() : null;
+		this.unreachable = unreachable(ex);
 		MigrationStatus status = this.current;
 		if (status != null) {
 			this.current = new MigrationStatus(status.migration(), status.instanceId(), status.effective(),
@@ -172,17 +200,100 @@ final class MigrationRuntime {
 	}
 
 	/**
-	 * Describe why a heartbeat failed: when its transaction could not even be rolled back
-	 * (its connection was gone), by what failed first, which the rollback's failure would
-	 * hide.
+	 * Describe why a heartbeat failed, by its root cause: the innermost
+	 * {@link SQLException}'s message (PostgreSQL's error, as {@code ERROR: could not
+	 * extend file ...: No space left on device}) and SQLSTATE, then the statement's name
+	 * ({@code INSERT INTO zdm_instance}), never its text, which Spring's message puts
+	 * first and which runs to twenty lines. When the heartbeat's transaction could not
+	 * even be rolled back (its connection was gone), by what failed first, which the
+	 * rollback's failure would hide.
 	 * @param ex the failure
-	 * @return the description
+	 * @return the description, on one line
 	 */
-	static String describe(RuntimeException ex) {
+	static String describe(Throwable ex) {
 		if (ex instanceof TransactionSystemException rollback && rollback.getApplicationException() != null) {
-			return rollback.getApplicationException().getMessage() + " (then " + rollback.getMessage() + ")";
+			return describe(rollback.getApplicationException()) + " (then " + rollback.getMessage() + ")";
 		}
-		return String.valueOf(ex.getMessage());
+		SQLException sql = innermostSqlException(ex);
+		Throwable root = (sql != null) ? sql : rootCause(ex);
+		String message = oneLine(root.getMessage());
+		if (message.isEmpty()) {
+			message = (root != ex && !oneLine(ex.getMessage()).contains("SQL [")) ? oneLine(ex.getMessage()) : "";
+			message = (message.isEmpty() ? "" : message + ": ") + root.getClass().getSimpleName();
+		}
+		List<String> details = new ArrayList<>();
+		if (sql != null && sql.getSQLState() != null) {
+			details.add("SQLSTATE " + sql.getSQLState());
+		}
+		String statement = statementName(ex);
+		if (statement != null) {
+			details.add("in " + statement);
+		}
+		return details.isEmpty() ? message : message + " (" + String.join(", ", details) + ")";
+	}
+
+	/**
+	 * Whether a heartbeat failed on the connection itself, not on the database's answer:
+	 * a connection exception (SQLSTATE class 08), a server shutting down, crashed or not
+	 * taking connections yet (57P01 to 57P03), or a socket that could not connect. A full
+	 * disk, a pool with no free connection or a refused statement is not: the database is
+	 * reachable then, and the failure says what is wrong with it.
+	 * @param ex the failure
+	 * @return {@code true} if the database is unreachable
+	 */
+	static boolean unreachable(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof ConnectException || cause instanceof UnknownHostException
+					|| cause instanceof NoRouteToHostException
+					|| (cause instanceof SQLException sqlException && noConnection(sqlException.getSQLState()))) {
+				return true;
+			}
+			if (cause instanceof TransactionSystemException rollback && rollback.getApplicationException() != null
+					&& unreachable(rollback.getApplicationException())) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static @Nullable SQLException innermostSqlException(Throwable ex) {
+		SQLException innermost = null;
+		for (Throwable cause = ex; cause != null && cause.getCause() != cause; cause = cause.getCause()) {
+			if (cause instanceof SQLException sqlException) {
+				innermost = sqlException;
+			}
+		}
+		return innermost;
+	}
+
+	private static Throwable rootCause(Throwable ex) {
+		Throwable root = ex;
+		while (root.getCause() != null && root.getCause() != root) {
+			root = root.getCause();
+		}
+		return root;
+	}
+
+	private static String oneLine(@Nullable String message) {
+		return (message != null) ? LINE_BREAKS.matcher(message.strip()).replaceAll("; ") : "";
+	}
+
+	// the statement's kind and table, from the "SQL [...]" Spring's message quotes
+	private static @Nullable String statementName(Throwable ex) {
+		for (Throwable cause = ex; cause != null && cause.getCause() != cause; cause = cause.getCause()) {
+			String message = cause.getMessage();
+			int start = (message != null) ? message.indexOf("SQL [") : -1;
+			if (start >= 0) {
+				Matcher matcher = STATEMENT.matcher(message.substring(start + 5));
+				if (!matcher.lookingAt()) {
+					return null;
+				}
+				String verb = matcher.group(1).toUpperCase(Locale.ROOT);
+				return (verb.startsWith("SELECT") ? "SELECT ... FROM" : verb.replaceAll("\\s+", " ")) + " "
+						+ matcher.group(2);
+			}
+		}
+		return null;
 	}
 
 }

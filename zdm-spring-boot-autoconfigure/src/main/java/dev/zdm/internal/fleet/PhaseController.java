@@ -379,6 +379,19 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
+	 * Whether a heartbeat of this instance failed because the database could not be
+	 * reached at all (a connection exception, the server shutting down, a socket that
+	 * could not connect), rather than on the database's answer (a full disk, a pool with
+	 * no free connection, a refused statement), which {@link #heartbeatFailure(String)}
+	 * then names.
+	 * @return {@code true} if the last failed heartbeat of some migration could not reach
+	 * the database
+	 */
+	public boolean databaseUnreachable() {
+		return this.runtimes.values().stream().anyMatch(MigrationRuntime::lastFailureUnreachable);
+	}
+
+	/**
 	 * Return every declared migration's status.
 	 * @return the statuses, in declaration order
 	 */
