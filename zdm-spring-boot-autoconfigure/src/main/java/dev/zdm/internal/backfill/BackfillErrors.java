@@ -35,6 +35,17 @@ public final class BackfillErrors {
 
 	private static final String PLPGSQL_ERROR = "P0";
 
+	private static final String INSUFFICIENT_RESOURCES = "53";
+
+	private static final String DISK_FULL = "53100";
+
+	private static final String OUT_OF_MEMORY = "53200";
+
+	private static final String TOO_MANY_CONNECTIONS = "53300";
+
+	private static final String RESUMES = "the run is retried from its checkpoint meanwhile and the copy resumes by "
+			+ "itself once the database can serve it again; nothing copied is lost";
+
 	private BackfillErrors() {
 	}
 
@@ -126,6 +137,36 @@ public final class BackfillErrors {
 	static String stopped(String id, String why, Throwable ex) {
 		return "backfill stopped: " + why + "; last error: " + describe(ex) + ". Mend the cause, then resume with "
 				+ "POST /actuator/zdm/" + id + "/resume (or BackfillService#resume)";
+	}
+
+	/**
+	 * Say what a failure for want of a resource on the database server means and what to
+	 * do (SQLSTATE class 53, insufficient resources: a full disk, no memory, no
+	 * connection slot left), found anywhere in its causes (a connection refused with
+	 * {@code too many clients} comes wrapped by the pool).
+	 * @param ex the failure
+	 * @return the advice, a sentence to follow the failure's description, or {@code null}
+	 * for another failure
+	 */
+	static @Nullable String insufficientResources(Throwable ex) {
+		for (Throwable cause = ex; cause != null && cause.getCause() != cause; cause = cause.getCause()) {
+			String state = (cause instanceof SQLException sqlException) ? sqlException.getSQLState() : null;
+			if (state == null || !state.startsWith(INSUFFICIENT_RESOURCES)) {
+				continue;
+			}
+			return switch (state) {
+				case DISK_FULL -> "The database's disk is full (SQLSTATE 53100, disk_full): free space on it (old WAL "
+						+ "kept by a replication slot, logs, bloat) or grow it; " + RESUMES;
+				case OUT_OF_MEMORY -> "The database server ran out of memory (SQLSTATE 53200, out_of_memory): lower "
+						+ "its load or work_mem, or give it more memory; " + RESUMES;
+				case TOO_MANY_CONNECTIONS -> "The database has no connection slot left (SQLSTATE 53300, "
+						+ "too_many_connections: max_connections is reached): end idle sessions, lower the pools' "
+						+ "sizes across the fleet, or raise max_connections; " + RESUMES;
+				default -> "The database lacks a resource (SQLSTATE " + state + ", class 53, insufficient "
+						+ "resources): see its message above and give the database what it lacks; " + RESUMES;
+			};
+		}
+		return null;
 	}
 
 	// the SQLSTATE of the failure's most specific cause, or null if it has none

@@ -438,7 +438,7 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 			// nothing between them
 			logger.warn("zdm: migration '" + migration.id() + "': backfill run failed ("
 					+ ((failures == 1) ? "the first" : failures + " runs") + " since the last one that finished), "
-					+ "it is retried from its checkpoint: " + BackfillErrors.describe(ex));
+					+ "it is retried from its checkpoint: " + describeWithAdvice(ex));
 			recordError(migration, job, ex);
 		}
 	}
@@ -467,8 +467,16 @@ public class BackfillParticipant implements MigrationParticipant, DisposableBean
 		return true;
 	}
 
+	// a failure for want of a resource on the server (a full disk, no connection slot
+	// left) says what that means and what to do: it is retried with no end, and the
+	// backfill shows running meanwhile
+	private static String describeWithAdvice(Exception ex) {
+		String advice = BackfillErrors.insufficientResources(ex);
+		return BackfillErrors.describe(ex) + ((advice != null) ? ". " + advice : "");
+	}
+
 	private void recordError(MigrationDefinition migration, Job job, Exception ex) {
-		String failure = BackfillErrors.describe(ex);
+		String failure = describeWithAdvice(ex);
 		try {
 			new BackfillRepository(this.dataSource, this.environment.states().tables()).recordError(migration.id(), 1,
 					failure);

@@ -2,6 +2,7 @@ package dev.zdm.internal.backfill;
 
 import java.io.EOFException;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -10,6 +11,8 @@ import org.postgresql.util.PSQLState;
 
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.jdbc.CannotGetJdbcConnectionException;
+import org.springframework.jdbc.UncategorizedSQLException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -52,6 +55,31 @@ class BackfillErrorsTests {
 	void keepsAMessageWithoutAFullStopAsItIs() {
 		assertThat(BackfillErrors.describe(new IllegalStateException("canceling statement due to lock timeout")))
 			.isEqualTo("IllegalStateException: canceling statement due to lock timeout");
+	}
+
+	@Test
+	void failureForWantOfAResourceSaysWhatItMeansAndWhatToDo() {
+		assertThat(BackfillErrors.insufficientResources(new UncategorizedSQLException("batch", "UPDATE orders ...",
+				new SQLException("ERROR: could not extend file \"base/5/16415\": No space left on device", "53100"))))
+			.startsWith("The database's disk is full (SQLSTATE 53100, disk_full): free space on it")
+			.contains("or grow it", "retried from its checkpoint", "nothing copied is lost");
+		assertThat(BackfillErrors.insufficientResources(new UncategorizedSQLException("batch", "UPDATE orders ...",
+				new SQLException("ERROR: out of memory", "53200"))))
+			.startsWith("The database server ran out of memory (SQLSTATE 53200")
+			.contains("nothing copied is lost");
+		// refused at connect time: the pool wraps the driver's failure
+		assertThat(BackfillErrors
+			.insufficientResources(new CannotGetJdbcConnectionException("Could not get JDBC " + "Connection",
+					new SQLTransientConnectionException("HikariPool-1 - Connection is not available", null,
+							new SQLException("FATAL: sorry, too many clients already", "53300")))))
+			.startsWith("The database has no connection slot left (SQLSTATE 53300")
+			.contains("raise max_connections", "nothing copied is lost");
+		assertThat(BackfillErrors.insufficientResources(new UncategorizedSQLException("batch", "UPDATE orders ...",
+				new SQLException("ERROR: too many range table entries", "54000"))))
+			.isNull();
+		assertThat(BackfillErrors.insufficientResources(new UncategorizedSQLException("batch", "UPDATE orders ...",
+				new SQLException("ERROR: configuration limit exceeded", "53400"))))
+			.contains("SQLSTATE 53400, class 53");
 	}
 
 }
