@@ -442,9 +442,13 @@ public final class BackfillPacer {
 			}
 			Duration oldest = figures.oldestTransactionAge();
 			if (checkTransactions && oldest != null && oldest.compareTo(this.settings.maxTransactionAge()) > 0) {
+				LockInspector.OldestTransaction transaction = figures.oldestTransaction();
+				String who = (transaction != null) ? transaction.who() : "pid " + figures.oldestTransactionPid();
+				String query = (transaction != null) ? transaction.query() : null;
 				return new HoldBack(ThrottleReason.OLD_TRANSACTION,
-						"the transaction of pid " + figures.oldestTransactionPid() + " has been open for " + oldest
-								+ " (at most " + this.settings.maxTransactionAge() + " allowed)");
+						"the transaction of " + who + " has been open for " + oldest + " (at most "
+								+ this.settings.maxTransactionAge() + " allowed)"
+								+ ((query != null) ? "; its query: " + query : ""));
 			}
 		}
 		Duration maxLag = this.settings.maxReplicationLag();

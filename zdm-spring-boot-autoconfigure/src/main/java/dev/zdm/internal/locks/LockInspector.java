@@ -81,8 +81,8 @@ public class LockInspector {
 			ORDER BY a.wait_event_type IS NOT DISTINCT FROM 'Lock', a.xact_start NULLS LAST
 			""";
 
-	private static final String OLDEST_TRANSACTION = """
-			/* zdm */ SELECT a.pid, extract(epoch FROM clock_timestamp() - a.xact_start) AS transaction_seconds
+	private static final String OLDEST_TRANSACTION = "/* zdm */ SELECT " + SESSION_COLUMNS + """
+			, a.usename
 			FROM pg_stat_activity a
 			WHERE a.xact_start IS NOT NULL AND a.pid <> pg_backend_pid() AND a.datname = current_database()
 			  AND a.backend_type = 'client backend'
@@ -160,7 +160,7 @@ public class LockInspector {
 		return new TableLockFigures((waiters != null) ? waiters.waiting() : 0,
 				(waiters != null) ? waiters.waitingForTable() : 0,
 				(waiters != null && waiters.longestWait() != null) ? waiters.longestWait() : Duration.ZERO, blockers,
-				(oldest != null) ? oldest.age() : null, (oldest != null) ? oldest.pid() : null);
+				(oldest != null) ? oldest.age() : null, (oldest != null) ? oldest.pid() : null, oldest);
 	}
 
 	/**
@@ -183,7 +183,8 @@ public class LockInspector {
 	 */
 	public @Nullable OldestTransaction oldestTransaction() {
 		List<OldestTransaction> found = this.jdbcTemplate.query(OLDEST_TRANSACTION,
-				(rs, row) -> new OldestTransaction(rs.getInt("pid"), duration(rs, "transaction_seconds")));
+				(rs, row) -> new OldestTransaction(rs.getInt("pid"), duration(rs, "transaction_seconds"),
+						session(rs, row), rs.getString("usename")));
 		return found.isEmpty() ? null : found.get(0);
 	}
 
@@ -204,8 +205,39 @@ public class LockInspector {
 	 *
 	 * @param pid its backend
 	 * @param age how long it has been open
+	 * @param session its session as {@code pg_stat_activity} shows it: application name,
+	 * state and query (normalized unless {@code zdm.locks.show-query-literals})
+	 * @param userName the session's role ({@code usename})
 	 */
-	public record OldestTransaction(int pid, @Nullable Duration age) {
+	public record OldestTransaction(int pid, @Nullable Duration age, @Nullable BlockingSession session,
+			@Nullable String userName) {
+
+		/**
+		 * Name the transaction's session, for a hold-back reason.
+		 * @return for example {@code pid 4242 (application 'psql', user 'app', idle in
+		 * transaction)}
+		 */
+		public String who() {
+			BlockingSession session = this.session;
+			if (session == null) {
+				return "pid " + this.pid;
+			}
+			String state = session.state();
+			if (state != null && state.endsWith(BlockingSession.QUEUED)) {
+				state = state.substring(0, state.length() - BlockingSession.QUEUED.length()) + " and queued for a lock";
+			}
+			return "pid " + this.pid + " (application '" + session.applicationName() + "', user '" + this.userName
+					+ "', " + state + ")";
+		}
+
+		/**
+		 * Return the session's current or last query, normalized unless
+		 * {@code zdm.locks.show-query-literals}.
+		 * @return the query, or {@code null} if unknown
+		 */
+		public @Nullable String query() {
+			return (this.session != null) ? this.session.query() : null;
+		}
 
 	}
 
