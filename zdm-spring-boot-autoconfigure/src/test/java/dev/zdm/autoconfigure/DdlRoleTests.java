@@ -24,6 +24,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.internal.ddl.ContractRunner;
+import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -222,6 +223,44 @@ class DdlRoleTests {
 		assertThat(triggers("roles_held")).isEmpty();
 		assertThat(output).contains("zdm: migration 'held': the role '" + OWNER + "' that runs zdm's DDL does not own "
 				+ "table public.roles_held", "its expand has run, and its contract waits until the role may");
+	}
+
+	@Test
+	void aTargetTableTheExpandCreatesUnwritableByTheApplicationHoldsTheMigrationAtExpandUntilGranted()
+			throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE roles_orders (id bigint PRIMARY KEY, street text)");
+		jdbc.execute("INSERT INTO roles_orders SELECT i, 'street ' || i FROM generate_series(1, 100) i");
+		jdbc.execute("ALTER TABLE roles_orders OWNER TO " + OWNER);
+		jdbc.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON roles_orders TO " + APP);
+		Path expand = Files.createDirectories(this.scripts.resolve("moved"));
+		// created by the owner, with no grant to the application's role
+		Files.writeString(expand.resolve("V1__addresses.sql"),
+				"CREATE TABLE roles_order_addresses (order_id bigint PRIMARY KEY, street text);\n");
+		this.contextRunner
+			.withPropertyValues("zdm.ddl.user=" + OWNER, "zdm.ddl.password=owner", "zdm.instance-id=roles-moved",
+					"zdm.migrations.moved.phase=dual-write", "zdm.migrations.moved.table=roles_orders",
+					"zdm.migrations.moved.target-table=roles_order_addresses",
+					"zdm.migrations.moved.target-key=order_id", "zdm.migrations.moved.up.street=street",
+					"zdm.migrations.moved.expand=filesystem:" + expand)
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				PhaseController controller = context.getBean(PhaseController.class);
+				ExpandRunner expandRunner = context.getBean(ExpandRunner.class);
+				await().atMost(Duration.ofSeconds(30))
+					.untilAsserted(() -> assertThat(String.valueOf(expandRunner.expandProgress("moved")))
+						.contains("the application's role '" + APP + "' may not SELECT, INSERT, UPDATE, DELETE rows "
+								+ "of target table 'public.roles_order_addresses'"));
+				Thread.sleep(TestFleet.HEARTBEAT_INTERVAL.toMillis() * 4);
+				assertThat(controller.status("moved").effective()).as("no write of the application fails")
+					.isEqualTo(Phase.EXPAND);
+				jdbc.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON roles_order_addresses TO " + APP);
+				await().atMost(Duration.ofSeconds(60))
+					.until(() -> controller.status("moved").effective() == Phase.DUAL_WRITE);
+			});
+		assertThat(jdbc.queryForObject("SELECT tableowner FROM pg_tables WHERE tablename = 'roles_order_addresses'",
+				String.class))
+			.isEqualTo(OWNER);
 	}
 
 	private static boolean contracted(String id) {

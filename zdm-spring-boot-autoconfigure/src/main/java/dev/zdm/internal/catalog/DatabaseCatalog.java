@@ -280,6 +280,32 @@ public class DatabaseCatalog {
 	}
 
 	/**
+	 * Say which of the privileges an application needs on a table's rows the connection's
+	 * role lacks: a table another role created (zdm's DDL role, running a cross-table
+	 * migration's expand) is not the application's to write unless granted.
+	 * @param table the table, qualified
+	 * @return the role and what it lacks, or {@code null} if it lacks nothing
+	 */
+	public @Nullable MissingPrivileges missingRowPrivileges(TableName table) {
+		Map<String, Object> row = this.jdbcTemplate.queryForMap("""
+				/* zdm */ SELECT current_user AS role, string_agg(p, ', ' ORDER BY n) AS missing
+				FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) WITH ORDINALITY AS privileges(p, n)
+				WHERE NOT has_table_privilege(to_regclass(?), p)
+				""", table.quoted());
+		Object missing = row.get("missing");
+		return (missing != null) ? new MissingPrivileges((String) row.get("role"), (String) missing) : null;
+	}
+
+	/**
+	 * What a role lacks on a table's rows.
+	 *
+	 * @param role the role
+	 * @param privileges the privileges it lacks, as {@code SELECT, INSERT}
+	 */
+	public record MissingPrivileges(String role, String privileges) {
+	}
+
+	/**
 	 * Whether columns are unique together in a table: its primary key, a unique
 	 * constraint or a unique index over exactly those columns, in any order (valid, not
 	 * deferred, not partial), as {@code INSERT ... ON CONFLICT (columns)} and a foreign

@@ -375,6 +375,19 @@ public class MigrationValidator {
 						"Give the target key column the source key's type (" + keyType + ") in the expand script.");
 			}
 		}
+		DatabaseCatalog.MissingPrivileges missing = this.catalog.missingRowPrivileges(target);
+		if (missing != null) {
+			// the expand ran as zdm's DDL role, whose new table is not the application's
+			// to
+			// write: dual-write would fail every write of the application
+			throw new ZdmConfigurationException(id,
+					"the application's role '" + missing.role() + "' may not " + missing.privileges()
+							+ " rows of target table '" + target + "', which it writes from dual-write on",
+					"Grant them in an expand script under " + migration.expandLocations() + " (GRANT SELECT, INSERT, "
+							+ "UPDATE, DELETE ON " + target.quoted() + " TO " + missing.role()
+							+ "), or with ALTER DEFAULT PRIVILEGES for the role that creates it; the expand is tried "
+							+ "again and goes on once they are granted.");
+		}
 		if (!this.catalog.isUniqueKey(target, targetKey)) {
 			String list = String.join(", ", targetKey.stream().map(SqlIdentifier::toString).toList());
 			throw new ZdmConfigurationException(id,
