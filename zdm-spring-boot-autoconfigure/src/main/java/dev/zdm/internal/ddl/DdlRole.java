@@ -13,6 +13,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
+import dev.zdm.migration.SyncMode;
 import dev.zdm.migration.TableName;
 
 /**
@@ -57,10 +58,15 @@ final class DdlRole {
 	 */
 	@Nullable String lacking(MigrationDefinition migration) {
 		List<String> lacking = new ArrayList<>();
-		table(migration.table(), lacking);
+		// a function beside the table: the sync trigger's, or the cross-table contract's
+		// guard
+		boolean functions = migration.isCrossTable() || migration.sync() == SyncMode.TRIGGER;
+		table(migration.table(), functions, lacking);
 		TableName target = migration.targetTable();
-		if (target != null && !table(target, lacking)) {
-			// created by the expand: the role needs CREATE in its schema
+		// an existing target table is the scripts' to alter, if they do (a statement then
+		// refused says so); one the expand creates needs CREATE in its schema
+		if (target != null && Boolean.TRUE.equals(this.jdbcTemplate
+			.queryForObject("/* zdm */ SELECT to_regclass(?) IS NULL", Boolean.class, target.quoted()))) {
 			SqlIdentifier schema = target.schema();
 			for (Map<String, Object> row : this.jdbcTemplate.queryForList(SCHEMA,
 					(schema != null) ? schema.name() : null)) {
@@ -75,21 +81,20 @@ final class DdlRole {
 		return "the role '" + name() + "' that runs zdm's DDL " + String.join(", and ", lacking);
 	}
 
-	// what the role lacks on the table and its schema; whether the table exists
-	private boolean table(TableName table, List<String> lacking) {
+	// what the role lacks on the table and its schema
+	private void table(TableName table, boolean functions, List<String> lacking) {
 		List<Map<String, Object>> rows = this.jdbcTemplate.queryForList(TABLE, table.quoted());
 		if (rows.isEmpty()) {
-			return false;
+			return;
 		}
 		Map<String, Object> row = rows.get(0);
 		if (!Boolean.TRUE.equals(row.get("owns"))) {
 			lacking.add("does not own table " + table + " (its owner is '" + row.get("owner")
 					+ "'; ALTER TABLE takes the owner or a member of its role)");
 		}
-		if (!Boolean.TRUE.equals(row.get("creates"))) {
+		if (functions && !Boolean.TRUE.equals(row.get("creates"))) {
 			lacking.add("may not create in schema " + row.get("schema") + " (zdm's sync and guard functions go there)");
 		}
-		return true;
 	}
 
 	/**
