@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -179,14 +180,22 @@ final class MigrationRuntime {
 	}
 
 	private static boolean connectionLost(Throwable ex) {
+		return anyCause(ex,
+				(cause) -> cause instanceof CannotGetJdbcConnectionException
+						|| cause instanceof SQLTransientConnectionException
+						|| cause instanceof SQLNonTransientConnectionException
+						|| (cause instanceof SQLException sql && noConnection(sql.getSQLState())));
+	}
+
+	// whether a failure or one of its causes matches, the first failure of a transaction
+	// whose rollback failed too included
+	private static boolean anyCause(Throwable ex, Predicate<Throwable> matches) {
 		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-			if (cause instanceof CannotGetJdbcConnectionException || cause instanceof SQLTransientConnectionException
-					|| cause instanceof SQLNonTransientConnectionException
-					|| (cause instanceof SQLException sql && noConnection(sql.getSQLState()))) {
+			if (matches.test(cause)) {
 				return true;
 			}
 			if (cause instanceof TransactionSystemException rollback && rollback.getApplicationException() != null
-					&& connectionLost(rollback.getApplicationException())) {
+					&& anyCause(rollback.getApplicationException(), matches)) {
 				return true;
 			}
 		}
@@ -242,18 +251,10 @@ final class MigrationRuntime {
 	 * @return {@code true} if the database is unreachable
 	 */
 	static boolean unreachable(Throwable ex) {
-		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-			if (cause instanceof ConnectException || cause instanceof UnknownHostException
-					|| cause instanceof NoRouteToHostException
-					|| (cause instanceof SQLException sqlException && noConnection(sqlException.getSQLState()))) {
-				return true;
-			}
-			if (cause instanceof TransactionSystemException rollback && rollback.getApplicationException() != null
-					&& unreachable(rollback.getApplicationException())) {
-				return true;
-			}
-		}
-		return false;
+		return anyCause(ex,
+				(cause) -> cause instanceof ConnectException || cause instanceof UnknownHostException
+						|| cause instanceof NoRouteToHostException
+						|| (cause instanceof SQLException sql && noConnection(sql.getSQLState())));
 	}
 
 	private static @Nullable SQLException innermostSqlException(Throwable ex) {
