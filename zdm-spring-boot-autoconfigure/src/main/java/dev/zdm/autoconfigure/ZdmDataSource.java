@@ -251,6 +251,9 @@ final class ZdmDataSource implements AutoCloseable {
 				config.setUsername(user);
 				config.setPassword(password);
 				config.setPoolName("zdm-ddl");
+				// a wrong password is told at start-up in seconds, not after the
+				// application pool's 30
+				config.setConnectionTimeout(Math.min(config.getConnectionTimeout(), 5_000));
 				String initSql = config.getConnectionInitSql();
 				config.setConnectionInitSql((initSql != null) ? initSql + "; " + searchPath : searchPath);
 				// each expand, contract or abandon holds a session and Flyway's two

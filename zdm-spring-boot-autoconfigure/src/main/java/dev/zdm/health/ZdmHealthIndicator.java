@@ -20,6 +20,7 @@ import dev.zdm.internal.backfill.ContractCheck;
 import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.ddl.AbandonProgress;
 import dev.zdm.internal.ddl.AbandonRunner;
+import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.DdlActivity;
 import dev.zdm.internal.ddl.ExpandProgress;
 import dev.zdm.internal.ddl.ExpandRunner;
@@ -123,6 +124,15 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			if (heartbeatFailure != null) {
 				builder.down();
 				problems.add("heartbeat failing: " + heartbeatFailure);
+			}
+			// a contract the phase lets run that waits for an operator (the DDL role's
+			// rights, an object on a dropped column): nothing changes it by itself
+			String stepHeldBack = this.controller.stepHeldBack(id);
+			if (stepHeldBack != null) {
+				details.put("stepHeldBack", stepHeldBack);
+				if (ContractRunner.waitsForAnOperator(stepHeldBack)) {
+					problems.add(stepHeldBack);
+				}
 			}
 			Duration heldBackFor = (this.heldBack != null) ? this.heldBack.heldBackFor(id) : null;
 			if (heldBackFor != null) {

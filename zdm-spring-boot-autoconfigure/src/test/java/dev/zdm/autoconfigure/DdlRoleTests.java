@@ -18,11 +18,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.jdbc.core.JdbcTemplate;
 
+import dev.zdm.health.ZdmHealthIndicator;
 import dev.zdm.internal.ddl.ContractRunner;
 import dev.zdm.internal.ddl.ExpandRunner;
 import dev.zdm.internal.fleet.PhaseController;
@@ -63,7 +66,8 @@ class DdlRoleTests {
 	Path scripts;
 
 	private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(ZdmAutoConfiguration.class, ZdmDualWriteAutoConfiguration.class))
+		.withConfiguration(AutoConfigurations.of(ZdmAutoConfiguration.class, ZdmDualWriteAutoConfiguration.class,
+				ZdmHealthContributorAutoConfiguration.class))
 		.withBean("dataSource", DataSource.class, () -> application, (bean) -> bean.setDestroyMethodName(""))
 		.withPropertyValues(TestFleet.properties())
 		.withPropertyValues("zdm.schema=" + ZDM_SCHEMA);
@@ -114,7 +118,7 @@ class DdlRoleTests {
 							+ "public.roles_refused (its owner is '" + OWNER + "'")
 					.hasMessageContaining("so its expand cannot run");
 				assertThat(((ZdmConfigurationException) context.getStartupFailure().getCause()).getAction())
-					.contains("zdm.ddl.user", "spring.flyway.user", "GRANT <owner> TO <role>");
+					.contains("zdm.ddl.user", "spring.flyway.user", "GRANT <owner> TO <that role>", "OWNER TO");
 			});
 		assertThat(postgres.jdbc()
 			.queryForObject("SELECT count(*) FROM pg_tables WHERE schemaname = 'zdm_roles_refused'", Long.class))
@@ -215,6 +219,11 @@ class DdlRoleTests {
 						.contains("zdm.ddl.user"));
 				Thread.sleep(TestFleet.HEARTBEAT_INTERVAL.toMillis() * 4);
 				assertThat(contracted("held")).as("claimed").isFalse();
+				// health tells it too: nothing changes it but an operator
+				Health health = context.getBean(ZdmHealthIndicator.class).health(true);
+				assertThat(health.getStatus()).isEqualTo(Status.UP);
+				assertThat(String.valueOf(health.getDetails().get("held")))
+					.contains("problems=[the contract DDL waits: the role '" + OWNER + "'");
 				assertThat(triggers("roles_held")).as("the sync trigger keeps the old side written").isNotEmpty();
 				postgres.jdbc().execute("ALTER TABLE roles_held OWNER TO " + OWNER);
 				await().atMost(Duration.ofSeconds(60)).until(() -> stepDone("held", "contract"));

@@ -46,6 +46,11 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 */
 	public static final int ORDER = ExpandRunner.ORDER + 1;
 
+	// a held-back contract that waits for what only an operator can change (an object
+	// depending on a dropped column, a sequence it owns, the DDL role's rights), not for
+	// a lock or another step
+	private static final String WAITS_FOR_AN_OPERATOR = "the contract DDL waits: ";
+
 	private static final Log logger = LogFactory.getLog(ContractRunner.class);
 
 	private final FlywayStep scripts;
@@ -268,8 +273,19 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		if (this.toldWaits.add(migration.id() + "/" + reason)) {
 			logger.warn("zdm: the contract of migration '" + migration.id() + "' waits: " + reason);
 		}
-		this.heldBack.put(migration.id(), "the contract DDL waits: " + reason);
+		this.heldBack.put(migration.id(), WAITS_FOR_AN_OPERATOR + reason);
 		return true;
+	}
+
+	/**
+	 * Whether a reason a contract is held back, as {@link #stepHeldBack(String)} gives
+	 * it, waits for an operator: a dependent object, a sequence or the DDL role's rights,
+	 * which nothing changes by itself, unlike a lock or another contract ahead of it.
+	 * @param stepHeldBack the reason
+	 * @return {@code true} if it waits for an operator
+	 */
+	public static boolean waitsForAnOperator(String stepHeldBack) {
+		return stepHeldBack.startsWith(WAITS_FOR_AN_OPERATOR);
 	}
 
 	/**
@@ -284,7 +300,7 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			logger.warn("zdm: the contract of migration '" + migration.id() + "' waits: " + reason);
 		}
 		if (reason != null) {
-			this.heldBack.put(migration.id(), "the contract DDL waits: " + reason);
+			this.heldBack.put(migration.id(), WAITS_FOR_AN_OPERATOR + reason);
 		}
 		else {
 			this.heldBack.remove(migration.id());

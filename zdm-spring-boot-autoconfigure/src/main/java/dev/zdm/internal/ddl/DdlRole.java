@@ -1,9 +1,10 @@
 package dev.zdm.internal.ddl;
 
-import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 import javax.sql.DataSource;
 
@@ -57,7 +58,8 @@ final class DdlRole {
 	 * @return {@code null} if it may do all of it, else what it lacks
 	 */
 	@Nullable String lacking(MigrationDefinition migration) {
-		List<String> lacking = new ArrayList<>();
+		// a table and its target in one schema would name the schema twice
+		Set<String> lacking = new LinkedHashSet<>();
 		// a function beside the table: the sync trigger's, or the cross-table contract's
 		// guard
 		boolean functions = migration.isCrossTable() || migration.sync() == SyncMode.TRIGGER;
@@ -82,7 +84,7 @@ final class DdlRole {
 	}
 
 	// what the role lacks on the table and its schema
-	private void table(TableName table, boolean functions, List<String> lacking) {
+	private void table(TableName table, boolean functions, Set<String> lacking) {
 		List<Map<String, Object>> rows = this.jdbcTemplate.queryForList(TABLE, table.quoted());
 		if (rows.isEmpty()) {
 			return;
@@ -110,9 +112,11 @@ final class DdlRole {
 	 * @return the action
 	 */
 	static String action() {
-		return "Run zdm's DDL as the tables' owner: set zdm.ddl.user and zdm.ddl.password (spring.flyway.user and "
-				+ "spring.flyway.password are used when those are set), or grant the application's role the owner's "
-				+ "role (GRANT <owner> TO <role>) and CREATE on the schema (docs/configuration.md, \"Database roles\").";
+		return "Let the role that runs zdm's DDL alter the table, as the description names them: run zdm's DDL as "
+				+ "the table's owner (zdm.ddl.user and zdm.ddl.password; spring.flyway.user and spring.flyway.password "
+				+ "are used when those are set), or give the table back to the role that runs it (ALTER TABLE ... "
+				+ "OWNER TO it), or grant that role the owner's role (GRANT <owner> TO <that role>), and CREATE on the "
+				+ "table's schema where the description says it lacks it (docs/configuration.md, \"Database roles\").";
 	}
 
 }
