@@ -245,6 +245,11 @@ final class ZdmDataSource implements AutoCloseable {
 				}
 				HikariConfig config = new HikariConfig();
 				application.dataSource.unwrap(HikariDataSource.class).copyStateTo(config);
+				if (user.equals(config.getUsername()) && config.getJdbcUrl() != null
+						&& config.getJdbcUrl().equals(withoutCredentials(config.getJdbcUrl()))) {
+					// Flyway's user is the application's: no pool of its own
+					return application;
+				}
 				if (config.getJdbcUrl() != null) {
 					config.setJdbcUrl(withoutCredentials(config.getJdbcUrl()));
 				}
