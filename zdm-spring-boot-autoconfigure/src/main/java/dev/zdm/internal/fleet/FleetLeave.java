@@ -49,13 +49,13 @@ final class FleetLeave {
 			logger.info("zdm: instance " + instanceId + " left the fleet");
 		}
 		catch (TimeoutException ex) {
-			logger.warn("zdm: could not leave the fleet within " + bound
+			logger.warn("zdm: instance " + instanceId + " could not leave the fleet within " + bound
 					+ " (is the database reachable?); the instance drops out of it after " + timeout);
 		}
 		catch (ExecutionException ex) {
 			Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
-			logger.warn("zdm: could not leave the fleet (" + MigrationRuntime.describe(cause)
-					+ "); the instance drops out of it after " + timeout);
+			logger.warn("zdm: instance " + instanceId + " could not leave the fleet ("
+					+ MigrationRuntime.describe(cause) + "); the instance drops out of it after " + timeout);
 			logger.debug("zdm: leaving the fleet failed", cause);
 		}
 		catch (InterruptedException ex) {

@@ -86,7 +86,7 @@ class ZdmEndpointHeartbeatFailureTests {
 				.doesNotContain("unreachable", "PreparedStatementCallback", "ON CONFLICT");
 			// leaving the fleet fails the same way, and says so the same way
 			controller.stop();
-			assertThat(lines(output, "zdm: could not leave the fleet (")).isNotEmpty()
+			assertThat(lines(output, "zdm: instance full-a could not leave the fleet (")).isNotEmpty()
 				.allSatisfy((line) -> assertThat(line).contains("fleet (ERROR: could not extend file")
 					.doesNotContain("SQL ["));
 			jdbc.execute("DROP TRIGGER full_disk ON zdm_instance");

@@ -1,6 +1,7 @@
 package dev.zdm.internal.backfill;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 import ch.qos.logback.classic.Level;
@@ -66,11 +67,13 @@ class BackfillDiskFullTests {
 		controller.start();
 		try {
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> log.list.stream()
+				.until(() -> events(log).stream()
 					.anyMatch((event) -> event.getLevel() == Level.WARN
-							&& event.getFormattedMessage().contains("backfill run failed")));
-			String warned = log.list.stream()
-				.filter((event) -> event.getFormattedMessage().contains("backfill run failed"))
+							&& event.getFormattedMessage().contains("migration 'full': backfill run failed")));
+			String warned = events(log).stream()
+				// this migration's: other classes' backfills log on the same logger
+				// beside it
+				.filter((event) -> event.getFormattedMessage().contains("migration 'full': backfill run failed"))
 				.findFirst()
 				.orElseThrow()
 				.getFormattedMessage();
@@ -93,6 +96,14 @@ class BackfillDiskFullTests {
 		finally {
 			controller.stop();
 			participantLog.detachAppender(log);
+		}
+	}
+
+	// a copy taken as the appender appends (under its lock): other classes' backfills log
+	// on the same logger while this one reads
+	private static List<ILoggingEvent> events(ListAppender<ILoggingEvent> log) {
+		synchronized (log) {
+			return new ArrayList<>(log.list);
 		}
 	}
 

@@ -1,6 +1,7 @@
 package dev.zdm.internal.backfill;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -127,7 +128,7 @@ class BackfillFailoverTests {
 				.containsExactly(1);
 			// the trigger is named by the runner that started the copy, and again by the
 			// one that took it over: the first one's logs may be gone with it
-			List<String> said = log.list.stream()
+			List<String> said = events(log).stream()
 				.filter((event) -> event.getFormattedMessage().contains("migration 'failover'"))
 				.filter((event) -> event.getFormattedMessage().contains("backfill run starts on")
 						|| event.getLevel() == Level.WARN && event.getFormattedMessage().contains("row triggers"))
@@ -162,6 +163,14 @@ class BackfillFailoverTests {
 				List.of(TestEngine.backfillParticipant(dataSource, TestFleet.TIMEOUT, List.of()), heartbeats));
 		controller.start();
 		return controller;
+	}
+
+	// a copy taken as the appender appends (under its lock): other classes' backfills log
+	// on the same logger while this one reads
+	private static List<ILoggingEvent> events(ListAppender<ILoggingEvent> log) {
+		synchronized (log) {
+			return new ArrayList<>(log.list);
+		}
 	}
 
 }
