@@ -39,9 +39,9 @@ final class PhaseArrival {
 					+ ((status.lastHeartbeatError() != null)
 							? " (last heartbeat failed: " + status.lastHeartbeatError() + ")" : "");
 		}
-		if (!TestKitSupport.isDdlStepDone(controller.dataSource(), migrationId, false)) {
+		if (!TestKitSupport.isDdlStepDone(controller, migrationId, false)) {
 			return "the expand DDL of migration '" + migrationId + "' has not finished: "
-					+ TestKitSupport.describeDdlStep(controller.dataSource(), migrationId, false);
+					+ TestKitSupport.describeDdlStep(controller, migrationId, false);
 		}
 		return null;
 	}
@@ -55,10 +55,10 @@ final class PhaseArrival {
 	 * instance sees the migration as contracted
 	 */
 	static @Nullable String contractUnmet(PhaseController controller, String migrationId, String name) {
-		if (!TestKitSupport.isDdlStepDone(controller.dataSource(), migrationId, true)) {
+		if (!TestKitSupport.isDdlStepDone(controller, migrationId, true)) {
 			String heldBack = controller.stepHeldBack(migrationId);
 			return "the contract DDL of migration '" + migrationId + "' did not run: "
-					+ TestKitSupport.describeDdlStep(controller.dataSource(), migrationId, true)
+					+ TestKitSupport.describeDdlStep(controller, migrationId, true)
 					+ ((heldBack != null) ? "; " + heldBack : "");
 		}
 		if (!controller.status(migrationId).state().isContracted()) {

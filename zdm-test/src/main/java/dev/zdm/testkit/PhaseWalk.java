@@ -30,6 +30,7 @@ import dev.zdm.backfill.BackfillProgress;
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.backfill.BackfillState;
 import dev.zdm.backfill.BackfillVerification;
+import dev.zdm.internal.fleet.ZdmTables;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.ZdmConfigurationException;
@@ -107,6 +108,9 @@ public final class PhaseWalk {
 	private AgreementCheck.@Nullable Step stepBegan;
 
 	private boolean restartEveryPhase;
+
+	// where the instances keep zdm's tables (zdm.schema), as the last one started says
+	private ZdmTables tables = ZdmTables.inSchema(null);
 
 	/**
 	 * Create a walk on a database. Within a test class annotated {@link ZdmTest}, declare
@@ -384,7 +388,7 @@ public final class PhaseWalk {
 		Duration ddl = Duration.ZERO;
 		for (String id : this.migrationIds) {
 			try {
-				ddl = ddl.plus(TestKitSupport.ddlTime(this.database.dataSource(), id));
+				ddl = ddl.plus(TestKitSupport.ddlTime(this.database.dataSource(), this.tables, id));
 			}
 			catch (RuntimeException ex) {
 				// zdm's tables do not exist: the walk failed before zdm started
@@ -580,7 +584,9 @@ public final class PhaseWalk {
 			ConfigurableApplicationContext context = new SpringApplicationBuilder(this.sources.toArray(Class<?>[]::new))
 				.initializers(new PhaseInitializer(phase, this.migrationIds, this.properties.keySet(), beforeExpand))
 				.run(arguments.toArray(String[]::new));
-			return new WalkInstance(name, phase, context);
+			WalkInstance instance = new WalkInstance(name, phase, context);
+			this.tables = instance.controller().tables();
+			return instance;
 		}
 		catch (RuntimeException ex) {
 			throw new PhaseWalkFailure(phase, "instance " + name, "the application did not start: " + describe(ex), ex);
@@ -616,7 +622,7 @@ public final class PhaseWalk {
 
 	private void awaitBackfillVerified(Phase phase, List<WalkInstance> instances,
 			List<MigrationDefinition> migrations) {
-		BackfillService backfills = TestKitSupport.backfillService(this.database.dataSource());
+		BackfillService backfills = TestKitSupport.backfillService(this.database.dataSource(), this.tables);
 		for (MigrationDefinition migration : migrations) {
 			if (!migration.hasBackfill() || !migration.backfill().enabled()) {
 				continue;

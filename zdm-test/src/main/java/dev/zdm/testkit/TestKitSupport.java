@@ -28,6 +28,8 @@ import dev.zdm.internal.ddl.script.DdlScriptLoader;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.ddl.script.OfflineDdlCatalog;
 import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
+import dev.zdm.internal.fleet.PhaseController;
+import dev.zdm.internal.fleet.ZdmTables;
 
 /**
  * What zdm's test kit ({@code zdm-test}) reads of zdm beyond its API: the start-up check
@@ -77,24 +79,31 @@ final class TestKitSupport {
 
 	/**
 	 * Return whether a migration's expand or contract DDL is done.
-	 * @param dataSource the database
+	 * @param controller an instance's phase controller, on the database and in the schema
+	 * ({@code zdm.schema}) of zdm's tables
 	 * @param migrationId the migration
 	 * @param contract {@code true} for the contract step, {@code false} for the expand
 	 * @return whether every statement of the step is applied
 	 */
-	public static boolean isDdlStepDone(DataSource dataSource, String migrationId, boolean contract) {
-		return new DdlHistoryRepository(dataSource).isStepDone(migrationId, step(contract));
+	public static boolean isDdlStepDone(PhaseController controller, String migrationId, boolean contract) {
+		return history(controller.dataSource(), controller.tables()).isStepDone(migrationId, step(contract));
+	}
+
+	// zdm's DDL history where an instance keeps it: a walk with zdm.schema read the
+	// connection's current schema and failed on a table it did not find
+	private static DdlHistoryRepository history(DataSource dataSource, ZdmTables tables) {
+		return new DdlHistoryRepository(dataSource, tables);
 	}
 
 	/**
 	 * Describe where a migration's expand or contract DDL stands, for a message.
-	 * @param dataSource the database
+	 * @param controller an instance's phase controller
 	 * @param migrationId the migration
 	 * @param contract {@code true} for the contract step, {@code false} for the expand
 	 * @return for example "it is FAILED: ..." or "it has not started"
 	 */
-	public static String describeDdlStep(DataSource dataSource, String migrationId, boolean contract) {
-		DdlStatus status = new DdlHistoryRepository(dataSource).status(migrationId, 1);
+	public static String describeDdlStep(PhaseController controller, String migrationId, boolean contract) {
+		DdlStatus status = history(controller.dataSource(), controller.tables()).status(migrationId, 1);
 		DdlStatus.Step recorded = status.step(step(contract));
 		if (recorded == null) {
 			return "it has not started";
@@ -107,12 +116,13 @@ final class TestKitSupport {
 	/**
 	 * Return how long a migration's expand and contract DDL took, as zdm recorded them.
 	 * @param dataSource the database
+	 * @param tables zdm's tables, in their schema
 	 * @param migrationId the migration
 	 * @return the sum over the steps that finished
 	 */
-	static Duration ddlTime(DataSource dataSource, String migrationId) {
+	static Duration ddlTime(DataSource dataSource, ZdmTables tables, String migrationId) {
 		Duration total = Duration.ZERO;
-		for (DdlStatus.Step step : new DdlHistoryRepository(dataSource).status(migrationId, 1).steps()) {
+		for (DdlStatus.Step step : history(dataSource, tables).status(migrationId, 1).steps()) {
 			if (step.finishedAt() != null) {
 				total = total.plus(Duration.between(step.startedAt(), step.finishedAt()));
 			}
@@ -127,7 +137,18 @@ final class TestKitSupport {
 	 * @return the service
 	 */
 	public static BackfillService backfillService(DataSource dataSource) {
-		return new JdbcBackfillService(dataSource);
+		return backfillService(dataSource, ZdmTables.inSchema(null));
+	}
+
+	/**
+	 * Return a {@link BackfillService} on a database whose zdm tables are in a schema of
+	 * their own ({@code zdm.schema}), as the bean of an application on it is.
+	 * @param dataSource the database
+	 * @param tables zdm's tables, in their schema
+	 * @return the service
+	 */
+	static BackfillService backfillService(DataSource dataSource, ZdmTables tables) {
+		return new JdbcBackfillService(dataSource, tables);
 	}
 
 	/**

@@ -67,12 +67,16 @@ public final class ZdmDatabase implements AutoCloseable {
 
 	/**
 	 * Return the {@code spring.datasource.*} properties that point an application at this
-	 * database, as a service connection would.
+	 * database, as a service connection would, and zdm's DDL at the same user: a
+	 * {@code spring.flyway.user} or {@code zdm.ddl.user} of the application's own
+	 * configuration would run the DDL as a role the test database does not have, or that
+	 * owns none of its tables.
 	 * @return {@code key=value} pairs
 	 */
 	public String[] springProperties() {
 		return new String[] { "spring.datasource.url=" + this.url, "spring.datasource.username=" + this.username,
-				"spring.datasource.password=" + this.password };
+				"spring.datasource.password=" + this.password, "zdm.ddl.user=" + this.username,
+				"zdm.ddl.password=" + this.password };
 	}
 
 	/**

@@ -56,6 +56,30 @@ class CrossTableWalkTests {
 			.containsExactly(city.toUpperCase(Locale.ROOT)));
 	}
 
+	// a team's configuration for production, whose roles the test database does not
+	// have: zdm's tables in a schema of their own (the walk read its DDL history in the
+	// current schema, and failed on a table it did not find), and Flyway's migrator (zdm
+	// ran its DDL as that role, which owned none of the test's tables)
+	@Test
+	void walksEveryPhaseWithZdmsTablesInASchemaOfTheirOwnAndFlywaysUserOfProduction(PhaseWalk walk) {
+		createCustomers(walk.database().jdbc());
+		Map<Long, String> cities = new ConcurrentHashMap<>();
+		customers(walk).property("zdm.schema", "walk_ops")
+			.property("spring.flyway.user", "migrator")
+			.property("spring.flyway.password", "not-in-the-test-database")
+			.scenario((step) -> crud(step, cities))
+			.run();
+		JdbcTemplate jdbc = walk.database().jdbc();
+		assertThat(
+				jdbc.queryForObject("SELECT count(*) FROM walk_ops.zdm_ddl_step WHERE state = 'done'", Integer.class))
+			.as("the expand and the contract, recorded in zdm.schema")
+			.isEqualTo(2);
+		cities.forEach((id, city) -> assertThat(
+				jdbc.queryForList("SELECT city FROM customer_addresses WHERE customer_id = ?", String.class, id))
+			.as("customer %d", id)
+			.containsExactly(city.toUpperCase(Locale.ROOT)));
+	}
+
 	@Test
 	void walksTwoVersionsSideBySideWithInsertsUpdatesAndDeletesAtEachStep(PhaseWalk walk) {
 		createCustomers(walk.database().jdbc());

@@ -294,6 +294,14 @@ public class PhaseController implements InitializingBean, DisposableBean {
 	}
 
 	/**
+	 * Return zdm's tables, in their schema ({@code zdm.schema}).
+	 * @return the tables
+	 */
+	public ZdmTables tables() {
+		return this.states.tables();
+	}
+
+	/**
 	 * Return the data source zdm runs on, whose database holds the migrated tables and
 	 * zdm's own.
 	 * @return the data source
