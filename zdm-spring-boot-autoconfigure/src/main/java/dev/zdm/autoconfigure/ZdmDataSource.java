@@ -265,8 +265,15 @@ final class ZdmDataSource implements AutoCloseable {
 				// connections, and a cancel comes from beside
 				config.setMaximumPoolSize(10);
 				config.setMinimumIdle(0);
-				config.setMetricRegistry(null);
-				config.setMetricsTrackerFactory(null);
+				// Hikari refuses to set either while the other is set, even to null:
+				// Spring Boot's
+				// Micrometer tracker made the copy fail
+				if (config.getMetricsTrackerFactory() != null) {
+					config.setMetricsTrackerFactory(null);
+				}
+				if (config.getMetricRegistry() != null) {
+					config.setMetricRegistry(null);
+				}
 				config.setHealthCheckRegistry(null);
 				config.setRegisterMbeans(false);
 				// a wrong password is found by the first DDL, with PostgreSQL's words

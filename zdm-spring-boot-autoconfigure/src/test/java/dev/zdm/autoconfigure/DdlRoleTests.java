@@ -10,6 +10,8 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -87,6 +89,9 @@ class DdlRoleTests {
 		config.setJdbcUrl(ZdmDataSource.withoutCredentials(config.getJdbcUrl()));
 		config.setUsername(APP);
 		config.setPassword("app");
+		// as Spring Boot's pool is with Micrometer: the DDL pool's copy of it failed on
+		// it
+		config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(new SimpleMeterRegistry()));
 		application = new HikariDataSource(config);
 	}
 

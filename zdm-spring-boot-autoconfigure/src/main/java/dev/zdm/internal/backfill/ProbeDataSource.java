@@ -110,8 +110,15 @@ final class ProbeDataSource implements AutoCloseable {
 			config.setPoolName("zdm-probe-" + migrationId);
 			config.setMaximumPoolSize(1);
 			config.setMinimumIdle(1);
-			config.setMetricRegistry(null);
-			config.setMetricsTrackerFactory(null);
+			// Hikari refuses to set either while the other is set, even to null: Spring
+			// Boot's
+			// Micrometer tracker made the copy fail
+			if (config.getMetricsTrackerFactory() != null) {
+				config.setMetricsTrackerFactory(null);
+			}
+			if (config.getMetricRegistry() != null) {
+				config.setMetricRegistry(null);
+			}
 			config.setHealthCheckRegistry(null);
 			config.setRegisterMbeans(false);
 			// a database away at the start is a failed probe, which the sampler tries
