@@ -21,6 +21,7 @@ import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.datasource.DriverManagerDataSource;
 import org.springframework.util.ClassUtils;
 
+import dev.zdm.internal.backfill.HikariCopy;
 import dev.zdm.internal.backfill.OwnPoolCalls;
 import dev.zdm.migration.ZdmConfigurationException;
 
@@ -243,8 +244,7 @@ final class ZdmDataSource implements AutoCloseable {
 				if (!application.dataSource.isWrapperFor(HikariDataSource.class)) {
 					return null;
 				}
-				HikariConfig config = new HikariConfig();
-				application.dataSource.unwrap(HikariDataSource.class).copyStateTo(config);
+				HikariConfig config = HikariCopy.of(application.dataSource.unwrap(HikariDataSource.class), "zdm-ddl");
 				if (user.equals(config.getUsername()) && config.getJdbcUrl() != null
 						&& config.getJdbcUrl().equals(withoutCredentials(config.getJdbcUrl()))) {
 					// Flyway's user is the application's: no pool of its own
@@ -255,7 +255,6 @@ final class ZdmDataSource implements AutoCloseable {
 				}
 				config.setUsername(user);
 				config.setPassword(password);
-				config.setPoolName("zdm-ddl");
 				// a wrong password is told at start-up in seconds, not after the
 				// application pool's 30
 				config.setConnectionTimeout(Math.min(config.getConnectionTimeout(), 5_000));
@@ -265,19 +264,6 @@ final class ZdmDataSource implements AutoCloseable {
 				// connections, and a cancel comes from beside
 				config.setMaximumPoolSize(10);
 				config.setMinimumIdle(0);
-				// Hikari refuses to set either while the other is set, even to null:
-				// Spring Boot's
-				// Micrometer tracker made the copy fail
-				if (config.getMetricsTrackerFactory() != null) {
-					config.setMetricsTrackerFactory(null);
-				}
-				if (config.getMetricRegistry() != null) {
-					config.setMetricRegistry(null);
-				}
-				config.setHealthCheckRegistry(null);
-				config.setRegisterMbeans(false);
-				// a wrong password is found by the first DDL, with PostgreSQL's words
-				config.setInitializationFailTimeout(-1);
 				HikariDataSource pool = new HikariDataSource(config);
 				return new ZdmDataSource(application, pool, pool);
 			}

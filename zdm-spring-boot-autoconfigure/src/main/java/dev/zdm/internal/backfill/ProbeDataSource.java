@@ -105,25 +105,9 @@ final class ProbeDataSource implements AutoCloseable {
 			if (!application.isWrapperFor(HikariDataSource.class)) {
 				return null;
 			}
-			HikariConfig config = new HikariConfig();
-			application.unwrap(HikariDataSource.class).copyStateTo(config);
-			config.setPoolName("zdm-probe-" + migrationId);
+			HikariConfig config = HikariCopy.of(application.unwrap(HikariDataSource.class), "zdm-probe-" + migrationId);
 			config.setMaximumPoolSize(1);
 			config.setMinimumIdle(1);
-			// Hikari refuses to set either while the other is set, even to null: Spring
-			// Boot's
-			// Micrometer tracker made the copy fail
-			if (config.getMetricsTrackerFactory() != null) {
-				config.setMetricsTrackerFactory(null);
-			}
-			if (config.getMetricRegistry() != null) {
-				config.setMetricRegistry(null);
-			}
-			config.setHealthCheckRegistry(null);
-			config.setRegisterMbeans(false);
-			// a database away at the start is a failed probe, which the sampler tries
-			// again, not a failed sampler
-			config.setInitializationFailTimeout(-1);
 			HikariDataSource own = new HikariDataSource(config);
 			return new ProbeDataSource(own, own);
 		}
