@@ -248,7 +248,11 @@ public final class BackfillPacer {
 						SlowTail.OVER_SHARE * 100, SlowTail.CALM_SHARE * 100, slow.busyShare() * 100);
 			}
 			else if (!Double.isNaN(reading.baselineProbe())
-					&& reading.probe() > reading.baselineProbe() * budget + PROBE_NOISE_NANOS) {
+					&& reading.probe() > reading.baselineProbe() * budget + PROBE_NOISE_NANOS
+					&& !Boolean.FALSE.equals(workload(reading))) {
+				// with no other session busy, the probe is the only read the copy slows,
+				// as for the tails: an idle copy of a million rows paced a third of its
+				// last tenth by it
 				reason = ThrottleReason.TABLE_LATENCY;
 				over = String.format(Locale.ROOT,
 						"a point read on %s takes %.3f ms against %.3f ms while the copy pauses (%.2fx, at most %.2fx)",

@@ -302,6 +302,26 @@ class BackfillPacerTests {
 	}
 
 	@Test
+	void withoutAWorkloadASlowerProbeDoesNotHoldTheCopyBack() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		Duration took = Duration.ofMillis(10);
+		// the probe between batches four times its baseline, twice in a row, but no other
+		// session busy: it slows no one but itself, full pace
+		BackfillPacer.Pace once = pacer.nextPace(1000, 1000, took, probe(100, 400, 0.0));
+		BackfillPacer.Pace twice = pacer.nextPace(once.batchSize(), once.batchSize(),
+				took.multipliedBy(once.batchSize()).dividedBy(1000), probe(100, 400, 0.0));
+		assertThat(twice.reason()).isNull();
+		assertThat(twice.pause()).isZero();
+		assertThat(twice.batchSize()).isEqualTo(20_000);
+		// the same readings with other sessions busy a tenth of the time hold it back
+		BackfillPacer busy = pacer(BackfillSettings.defaults(), List.of());
+		busy.nextPace(1000, 1000, took, probe(100, 400, 0.1));
+		BackfillPacer.Pace held = busy.nextPace(1000, 1000, took, probe(100, 400, 0.1));
+		assertThat(held.reason()).isEqualTo(ThrottleReason.TABLE_LATENCY);
+		assertThat(held.pause()).isGreaterThan(Duration.ofMillis(5));
+	}
+
+	@Test
 	void withoutAWorkloadTheSlowTailDoesNotHoldTheCopyBack() {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
 		// a fifth of the probes slow, but other sessions busy 1% of the time: full pace
@@ -414,8 +434,12 @@ class BackfillPacerTests {
 	}
 
 	private static BackfillImpact.Reading probe(long baselineMicros, long probeMicros) {
+		return probe(baselineMicros, probeMicros, Double.NaN);
+	}
+
+	private static BackfillImpact.Reading probe(long baselineMicros, long probeMicros, double busyShare) {
 		return new BackfillImpact.Reading(probeMicros * 1000, baselineMicros * 1000, Double.NaN, Double.NaN, null, null,
-				Double.NaN);
+				busyShare);
 	}
 
 	@Test
