@@ -14,6 +14,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.Ordered;
+import org.springframework.dao.DataAccessException;
 
 import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.ddl.script.DdlScript;
@@ -71,6 +72,14 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 
 	// the migrations whose contract was claimed, as of their last heartbeat
 	private final Set<String> claimed = ConcurrentHashMap.newKeySet();
+
+	// the migrations whose contract an instance no longer in the fleet claimed and did
+	// not
+	// finish, which this instance resumes: the instance that claimed it, by migration
+	private final Map<String, String> orphaned = new ConcurrentHashMap<>();
+
+	// the migrations whose contract the history shows finished, by whichever instance
+	private final Set<String> finished = ConcurrentHashMap.newKeySet();
 
 	private final ClaimedDdlStep step;
 
@@ -140,10 +149,19 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		else {
 			this.claimed.remove(id);
 		}
+		String claimer = status.state().contractedBy();
+		if (claimer != null && !claimer.equals(this.instance.instanceId())
+				&& status.liveMembers().stream().noneMatch((member) -> member.instanceId().equals(claimer))
+				&& !finished(id)) {
+			this.orphaned.put(id, claimer);
+		}
+		else {
+			this.orphaned.remove(id);
+		}
 		if (this.step.isRunningOrDone(id)) {
 			String behind = queuedBehind(id);
 			if (behind != null && this.toldWaits.add(id + "/queued behind/" + behind)) {
-				logger.info("zdm: the contract of migration '" + id + "' " + waitsFor(behind));
+				logger.info("zdm: the contract of migration '" + id + "'" + queued(id, behind));
 			}
 			return;
 		}
@@ -309,18 +327,47 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	}
 
 	// the migration whose contract holds this instance's contract thread while the given
-	// one's, not yet claimed, waits behind it; once claimed (by another instance, whose
+	// one's, not yet claimed, waits behind it; once claimed by a live instance (whose
 	// contract runs there: an outside run saw each of two instances say its due
 	// contract waited behind the other's, both already running), this instance's queued
-	// run only resumes it if need be
+	// run only resumes it if need be, and says nothing; claimed by an instance gone from
+	// the fleet, it is resumed here and waits (a fault run saw one wait 2 min 12 s,
+	// unsaid, behind a contract retried for its lock)
 	private @Nullable String queuedBehind(String migrationId) {
-		return this.claimed.contains(migrationId) ? null : this.step.queuedBehind(migrationId);
+		return (this.claimed.contains(migrationId) && !this.orphaned.containsKey(migrationId)) ? null
+				: this.step.queuedBehind(migrationId);
 	}
 
 	@Override
 	public @Nullable String stepHeldBack(String migrationId) {
 		String behind = queuedBehind(migrationId);
-		return (behind != null) ? "the contract " + waitsFor(behind) : this.heldBack.get(migrationId);
+		return (behind != null) ? "the contract" + queued(migrationId, behind) : this.heldBack.get(migrationId);
+	}
+
+	// whether the contract of a migration finished, as far as can be read now: one that
+	// cannot be read counts as finished, so that only what the history shows is said
+	private boolean finished(String migrationId) {
+		try {
+			if (!this.finished.contains(migrationId) && this.history.isStepDone(migrationId, DdlStep.CONTRACT)) {
+				this.finished.add(migrationId);
+			}
+			return this.finished.contains(migrationId);
+		}
+		catch (DataAccessException ex) {
+			return true;
+		}
+	}
+
+	// how a contract queued behind another on this instance waits, after its subject
+	private String queued(String migrationId, String behind) {
+		String claimer = this.orphaned.get(migrationId);
+		if (claimer != null) {
+			return ", claimed by instance " + claimer + ", which is no longer in the fleet, and not finished, is "
+					+ "resumed on this instance after the contract step of migration '" + behind + "', which runs here "
+					+ "now: an instance runs one contract at a time (its statements and lock timeouts are in that "
+					+ "migration's ddl)";
+		}
+		return " " + waitsFor(behind);
 	}
 
 	// an instance runs one contract at a time, on one thread: a contract due while
