@@ -538,7 +538,19 @@ class BackfillBenchmark {
 					updateRate, copyRate, copyRate / updateRate);
 			verdicts.add(verdict("idle same-table copy at " + rows + " rows vs one UPDATE", copyRate / updateRate, ">=",
 					0.6));
-			this.jdbc.execute("DROP TABLE " + same + ", " + update);
+			this.jdbc.execute("DROP TABLE " + same);
+			// beside it, what the pacing costs an idle copy: the same copy unpaced
+			String unpaced = "pace_same_off_" + rows;
+			createTable(unpaced, rows);
+			PhaseController off = start("pace-same-off-" + rows,
+					migration("pace-same-off-" + rows, unpaced, BackfillSettings.defaults().withoutPacing()),
+					warmRunners());
+			BackfillProgress offCopied = awaitCopied(service, "pace-same-off-" + rows);
+			off.stop();
+			double offRate = rows / seconds(offCopied.startedAt(), offCopied.copiedAt());
+			System.out.printf("%-56s %14.0f %14.0f %7.2fx%n", "  same, pacing off (withoutPacing), for comparison",
+					updateRate, offRate, offRate / updateRate);
+			this.jdbc.execute("DROP TABLE " + unpaced + ", " + update);
 			String cross = "pace_cross_" + rows;
 			createTable(cross, rows);
 			createTarget(cross + "_target");
@@ -551,7 +563,15 @@ class BackfillBenchmark {
 					crossRate / insertRate);
 			verdicts.add(verdict("idle cross-table copy at " + rows + " rows vs one INSERT ... SELECT",
 					crossRate / insertRate, ">=", 0.6));
-			this.jdbc.execute("DROP TABLE " + cross + ", " + cross + "_target, " + cross + "_insert");
+			this.jdbc.execute("DROP TABLE " + cross + ", " + cross + "_target");
+			String crossOff = "pace_cross_off_" + rows;
+			createTable(crossOff, rows);
+			createTarget(crossOff + "_target");
+			double crossOffRate = crossTableBackfill(service, "pace-cross-off-" + rows, crossOff, rows,
+					new ArrayList<>(), BackfillSettings.defaults().withoutPacing());
+			System.out.printf("%-56s %14.0f %14.0f %7.2fx%n", "  same, pacing off (withoutPacing), for comparison",
+					insertRate, crossOffRate, crossOffRate / insertRate);
+			this.jdbc.execute("DROP TABLE " + crossOff + ", " + crossOff + "_target, " + cross + "_insert");
 		}
 
 		PgBench pgbench = PgBench.locate();
