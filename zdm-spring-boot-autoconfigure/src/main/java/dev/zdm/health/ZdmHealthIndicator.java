@@ -180,9 +180,13 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 			}
 			ContractCheck contractHeld = (this.contractCheck != null) ? this.contractCheck.held(id) : null;
 			if (contractHeld != null) {
-				details.put("contract", "held (" + contractHeld.rowsDisagreeing() + " keys disagree)");
-				problems.add(contractHeld.reason() + "; disagreeing keys: " + contractHeld.rows()
-						+ "; sessions seen writing: " + contractHeld.writers());
+				details
+					.put("contract",
+							"held (" + ((contractHeld.rowsDisagreeing() > 0)
+									? contractHeld.rowsDisagreeing() + " keys disagree" : "values up maps to NULL")
+									+ ")");
+				problems.add(contractHeld.reason() + "; keys: " + contractHeld.rows() + "; sessions seen writing: "
+						+ contractHeld.writers());
 			}
 			AbandonProgress abandon = (this.abandonRunner != null) ? this.abandonRunner.progress(id) : null;
 			if (abandon != null) {

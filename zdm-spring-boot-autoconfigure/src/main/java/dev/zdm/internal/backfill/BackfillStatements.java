@@ -73,9 +73,12 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 	private final KeyColumns key;
 
-	BackfillStatements(KeyColumns key, String copyBound, String verifyBound, String countUpTo, String probe,
-			String copyRange, String verifyRange, String copy, String check, List<String> repair, String disagreeing,
-			List<String> applyOld) {
+	private final Map<SqlIdentifier, String> up;
+
+	BackfillStatements(Map<SqlIdentifier, String> up, KeyColumns key, String copyBound, String verifyBound,
+			String countUpTo, String probe, String copyRange, String verifyRange, String copy, String check,
+			List<String> repair, String disagreeing, List<String> applyOld) {
+		this.up = up;
 		this.key = key;
 		this.copyBound = copyBound;
 		this.verifyBound = verifyBound;
@@ -177,6 +180,56 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	}
 
 	/**
+	 * The range's source keys, as {@code zdm_key}, with an old column that holds a value
+	 * (not {@code NULL}, nor empty as text) that every {@code up} reading it maps to
+	 * {@code NULL}, those old columns as {@code zdm_columns}: values that only the old
+	 * columns keep, which the contract drops with them. A value one of its new columns
+	 * keeps is not counted (the single word of a name split in two, whose last name is
+	 * {@code NULL}).
+	 * @param range the range
+	 * @param readers for each old column an {@code up} reads, the new columns whose
+	 * {@code up} reads it
+	 */
+	String unconverted(KeyBounds range, Map<SqlIdentifier, List<SqlIdentifier>> readers) {
+		String columns = readers.entrySet()
+			.stream()
+			.map((entry) -> ", CASE WHEN " + lost(entry.getKey(), entry.getValue()) + " THEN "
+					+ literal(entry.getKey().name()) + " END")
+			.collect(Collectors.joining());
+		String template = "SELECT " + this.key.text() + " AS zdm_key, concat_ws(', '" + columns
+				+ ") AS zdm_columns FROM " + estimatedTable() + " WHERE " + this.key.range() + " AND ("
+				+ unconvertedCondition(readers) + ") ORDER BY " + this.key.columns("");
+		return this.key.bind(KeyColumns.rangeForm(template, range.form()));
+	}
+
+	/**
+	 * The condition that a source row holds a value in an old column that every
+	 * {@code up} reading it maps to {@code NULL}, over the source table's own columns.
+	 * @param readers for each old column an {@code up} reads, the new columns whose
+	 * {@code up} reads it
+	 * @return the condition, or {@code null} if no {@code up} reads a column
+	 */
+	@Nullable String unconvertedCondition(Map<SqlIdentifier, List<SqlIdentifier>> readers) {
+		String any = readers.entrySet()
+			.stream()
+			.map((entry) -> lost(entry.getKey(), entry.getValue()))
+			.collect(Collectors.joining(" OR "));
+		return any.isEmpty() ? null : any;
+	}
+
+	private String lost(SqlIdentifier old, List<SqlIdentifier> readers) {
+		return "(nullif(" + old.quoted() + "::text, '') IS NOT NULL AND "
+				+ readers.stream()
+					.map((column) -> "(" + this.up.get(column) + ") IS NULL")
+					.collect(Collectors.joining(" AND "))
+				+ ")";
+	}
+
+	private static String literal(String text) {
+		return "'" + text.replace("'", "''") + "'";
+	}
+
+	/**
 	 * Sets the new side of the range's disagreeing keys from the old side: the statements
 	 * to run in order, each returning the rows it changed.
 	 */
@@ -222,7 +275,7 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		}
 
 		private SameTable(MigrationDefinition migration, String table, KeyColumns key) {
-			super(key, key.largest(table), key.largest(table),
+			super(migration.up(), key, key.largest(table), key.largest(table),
 					"SELECT count(*) FROM " + table + " WHERE " + key.row() + " <= :hi", key.probe(table),
 					key.inRange(table), key.inRange(table), update(migration, table, key.range()),
 					"SELECT count(*) FROM " + table + " WHERE " + key.range() + " AND " + disagrees(migration),
@@ -312,7 +365,7 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 		private CrossTable(MigrationDefinition migration, String source, String sourceName, String target,
 				KeyColumns key, KeyColumns targetKey, KeyColumns alias) {
-			super(key, key.largest(source), largestOfBoth(source, key, target, targetKey, alias),
+			super(migration.up(), key, key.largest(source), largestOfBoth(source, key, target, targetKey, alias),
 					"SELECT count(*) FROM " + source + " WHERE " + key.row() + " <= :hi", key.probe(source),
 					key.inRange(source), inRangeOfBoth(source, key, target, targetKey, alias),
 					insertMissing(migration, source, sourceName, target),

@@ -3,6 +3,7 @@ package dev.zdm.internal.backfill;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,11 +16,13 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.internal.backfill.BackfillStatements.KeyBounds;
+import dev.zdm.internal.catalog.SqlExpressions;
 import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStatus;
@@ -29,6 +32,7 @@ import dev.zdm.internal.locks.LockInspector;
 import dev.zdm.migration.BackfillSettings;
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
+import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
 
 /**
@@ -124,7 +128,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 			// the gauge
 			this.held.put(id, check);
 			this.repository.save(check);
-			logger.warn("zdm: migration '" + id + "': " + check.reason() + "; disagreeing keys: " + check.rows()
+			logger.warn("zdm: migration '" + id + "': " + check.reason() + "; keys: " + check.rows()
 					+ "; sessions seen writing: " + (check.writers().isEmpty() ? "none" : check.writers()));
 			return check.reason();
 		}
@@ -146,9 +150,13 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 		BackfillSettings settings = migration.backfill();
 		int batchSize = settings.verificationBatchSize();
 		String bound = jdbc.getJdbcTemplate().queryForObject(statements.verifyBound, String.class);
+		Map<SqlIdentifier, List<SqlIdentifier>> readers = readers(migration, jdbc.getJdbcTemplate());
+		boolean converts = statements.unconvertedCondition(readers) != null;
 		long checked = 0;
 		List<String> rows = new ArrayList<>();
 		long[] disagreeing = new long[1];
+		List<String> unconvertedRows = new ArrayList<>();
+		long[] unconverted = new long[1];
 		String lo = null;
 		while (bound != null) {
 			KeyBounds walked = statements.range(lo, bound, batchSize);
@@ -164,16 +172,30 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 					rows.add("key " + rs.getString("zdm_key") + ": " + rs.getString("zdm_kind"));
 				}
 			});
+			if (converts) {
+				jdbc.query(statements.unconverted(keys, readers), keys.parameters(), (rs) -> {
+					unconverted[0]++;
+					if (unconvertedRows.size() < SAMPLE) {
+						unconvertedRows.add("key " + rs.getString("zdm_key") + ": up maps the value of "
+								+ rs.getString("zdm_columns") + " to NULL");
+					}
+				});
+			}
 			checked += range.rows();
 			lo = range.high();
 			sleep(settings.verificationPause());
 		}
+		String id = migration.id();
+		if (disagreeing[0] == 0 && unconverted[0] == 0) {
+			return new ContractCheck(id, false, Instant.now(), this.instanceId, checked, 0, List.of(), List.of(), null,
+					false, null);
+		}
 		if (disagreeing[0] == 0) {
-			return new ContractCheck(migration.id(), false, Instant.now(), this.instanceId, checked, 0, List.of(),
-					List.of(), null, false, null);
+			return new ContractCheck(id, true, Instant.now(), this.instanceId, checked, 0, unconvertedRows, List.of(),
+					unconvertedReason(migration, unconverted[0], checked, statements.unconvertedCondition(readers)),
+					false, null);
 		}
 		List<String> writers = writers(migration);
-		String id = migration.id();
 		String newSide = (migration.targetTable() != null) ? migration.targetTable().toString() : "the new columns ("
 				+ migration.up().keySet().stream().map(Object::toString).sorted().collect(Collectors.joining(", "))
 				+ ")";
@@ -192,8 +214,58 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				+ "read since read-new, its writes are already on the side that stays and apply-old would overwrite "
 				+ "them: run the contract over the check with POST /actuator/zdm/" + id + "/contract/override and "
 				+ "a reason. To check again without changing anything: POST /actuator/zdm/" + id + "/contract/recheck";
+		if (unconverted[0] > 0) {
+			reason += ". Besides: "
+					+ unconvertedReason(migration, unconverted[0], checked, statements.unconvertedCondition(readers));
+			// both kinds in the sample: the unconverted after the first disagreeing
+			rows.subList(Math.min(rows.size(), SAMPLE / 2), rows.size()).clear();
+			rows.addAll(unconvertedRows.subList(0, Math.min(unconvertedRows.size(), SAMPLE - rows.size())));
+		}
 		return new ContractCheck(id, true, Instant.now(), this.instanceId, checked, disagreeing[0], rows, writers,
 				reason, false, null);
+	}
+
+	/**
+	 * Why the contract waits for rows whose old columns hold a value {@code up} maps to
+	 * {@code NULL}: an {@code up} that takes what it cannot convert (a {@code CASE}
+	 * without an {@code ELSE}, {@code nullif}) agrees with itself on every row, so no
+	 * check before this one counts them, and the contract drops them with the old columns
+	 * (an outside run's 595 amounts like '12,50' and 'n/a' went so, every check saying
+	 * old and new agreed).
+	 */
+	private static String unconvertedReason(MigrationDefinition migration, long rows, long checked,
+			@Nullable String condition) {
+		String id = migration.id();
+		return "contract held back: the final check found " + rows + " of " + checked + " rows of " + migration.table()
+				+ " with a value in an old column that every up reading it maps to NULL (keys in rows), "
+				+ "which only the old columns keep: the contract drops them with those columns. If the values "
+				+ "matter, keep them first (CREATE TABLE <name> AS SELECT * FROM " + migration.table() + " WHERE "
+				+ condition + ") or mend the rows so that up converts them (the application's writes and the sync "
+				+ "keep the new side in step), and check again with POST /actuator/zdm/" + id
+				+ "/contract/recheck; to let the contract drop them, run it over the check with POST "
+				+ "/actuator/zdm/" + id + "/contract/override and a reason (recorded with who gave it)";
+	}
+
+	/**
+	 * For each column of the source table an {@code up} reads, by name, the new columns
+	 * whose {@code up} reads it (the new columns of a migration inside one table left
+	 * out).
+	 */
+	private static Map<SqlIdentifier, List<SqlIdentifier>> readers(MigrationDefinition migration, JdbcTemplate jdbc) {
+		List<SqlIdentifier> columns = jdbc
+			.queryForList(
+					"/* zdm */ SELECT attname FROM pg_attribute WHERE attrelid = CAST(? AS regclass) "
+							+ "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+					String.class, migration.table().quoted())
+			.stream()
+			.map(SqlIdentifier::new)
+			.filter((column) -> migration.isCrossTable() || !migration.up().containsKey(column))
+			.toList();
+		Map<SqlIdentifier, List<SqlIdentifier>> readers = new LinkedHashMap<>();
+		migration.up()
+			.forEach((column, up) -> SqlExpressions.referencedColumns(columns, List.of(up))
+				.forEach((old) -> readers.computeIfAbsent(old, (key) -> new ArrayList<>()).add(column)));
+		return readers;
 	}
 
 	private static String outsideCauses(MigrationDefinition migration) {

@@ -1,6 +1,13 @@
 package dev.zdm.internal.catalog;
 
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
 import org.jspecify.annotations.Nullable;
+
+import dev.zdm.migration.SqlIdentifier;
 
 /**
  * Lexical checks on SQL expressions taken from configuration ({@code up} and
@@ -75,6 +82,35 @@ public final class SqlExpressions {
 			return "it has a '(' without a matching ')'";
 		}
 		return null;
+	}
+
+	/**
+	 * Return the columns of a table that any of the expressions mentions, by name: quoted
+	 * as written, or unquoted (then in any case) when the name is all lower case. A
+	 * mention inside a string literal counts too: the list may hold a column more, never
+	 * one less.
+	 * @param tableColumns the table's columns, in order
+	 * @param expressions the expressions
+	 * @return the columns mentioned, in the table's order
+	 */
+	public static List<SqlIdentifier> referencedColumns(List<SqlIdentifier> tableColumns,
+			Collection<String> expressions) {
+		return tableColumns.stream()
+			.filter((column) -> expressions.stream().anyMatch((expression) -> mentions(expression, column)))
+			.toList();
+	}
+
+	private static boolean mentions(String expression, SqlIdentifier column) {
+		String name = column.name();
+		if (expression.contains('"' + name + '"')) {
+			return true;
+		}
+		if (!name.equals(name.toLowerCase(Locale.ROOT))) {
+			return false;
+		}
+		Pattern unquoted = Pattern.compile("(?<![A-Za-z0-9_$\"])" + Pattern.quote(name) + "(?![A-Za-z0-9_$\"])",
+				Pattern.CASE_INSENSITIVE);
+		return unquoted.matcher(expression).find();
 	}
 
 }

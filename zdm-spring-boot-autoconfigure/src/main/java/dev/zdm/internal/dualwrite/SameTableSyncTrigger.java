@@ -1,14 +1,11 @@
 package dev.zdm.internal.dualwrite;
 
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
@@ -19,6 +16,7 @@ import dev.zdm.ddl.SchemaChangeContributor;
 import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.DatabaseCatalog.ColumnDefault;
 import dev.zdm.internal.catalog.GeneratedNames;
+import dev.zdm.internal.catalog.SqlExpressions;
 import dev.zdm.internal.ddl.ContractGuardFunction;
 import dev.zdm.internal.ddl.SchemaChangePreview;
 import dev.zdm.internal.ddl.script.ScriptObjects.AddedColumn;
@@ -281,8 +279,8 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		Set<String> columnNames = new LinkedHashSet<>(this.catalog.columns(table).keySet());
 		columnNames.addAll(addedColumns);
 		List<SqlIdentifier> tableColumns = columnNames.stream().map(SqlIdentifier::new).toList();
-		List<SqlIdentifier> upVariables = referencedColumns(tableColumns, up.values());
-		List<SqlIdentifier> downVariables = referencedColumns(tableColumns, down.values());
+		List<SqlIdentifier> upVariables = SqlExpressions.referencedColumns(tableColumns, up.values());
+		List<SqlIdentifier> downVariables = SqlExpressions.referencedColumns(tableColumns, down.values());
 		Set<SqlIdentifier> variables = new LinkedHashSet<>(upVariables);
 		variables.addAll(downVariables);
 		List<SqlIdentifier> referenced = List.copyOf(variables);
@@ -353,26 +351,6 @@ public class SameTableSyncTrigger implements SchemaChangeContributor, SchemaChan
 		String createFunction = "CREATE OR REPLACE FUNCTION " + names.function(table)
 				+ "() RETURNS trigger LANGUAGE plpgsql AS $zdm$" + body + "$zdm$";
 		return new Definition(body.toString(), List.of(createFunction, createTrigger));
-	}
-
-	private static List<SqlIdentifier> referencedColumns(List<SqlIdentifier> tableColumns,
-			Collection<String> expressions) {
-		return tableColumns.stream()
-			.filter((column) -> expressions.stream().anyMatch((expression) -> mentions(expression, column)))
-			.toList();
-	}
-
-	private static boolean mentions(String expression, SqlIdentifier column) {
-		String name = column.name();
-		if (expression.contains('"' + name + '"')) {
-			return true;
-		}
-		if (!name.equals(name.toLowerCase(Locale.ROOT))) {
-			return false;
-		}
-		Pattern unquoted = Pattern.compile("(?<![A-Za-z0-9_$\"])" + Pattern.quote(name) + "(?![A-Za-z0-9_$\"])",
-				Pattern.CASE_INSENSITIVE);
-		return unquoted.matcher(expression).find();
 	}
 
 	private static String loads(List<SqlIdentifier> variables, String indent) {

@@ -177,6 +177,11 @@ class FinalContractCheckTests {
 		Started a = start("over-a", migration, Phase.CONTRACT);
 		Started b = start("over-b", migration, Phase.READ_NEW);
 		await().atMost(Duration.ofSeconds(60)).until(() -> a.controller().status("over").effective() == Phase.CONTRACT);
+		// an outside run: while a live instance was at read-new, nothing said the
+		// contract waited for it
+		await().atMost(Duration.ofSeconds(10))
+			.untilAsserted(() -> assertThat(a.runner().contract().stepHeldBack("over")).isEqualTo(
+					"the contract waits for every live instance to run contract: instance over-b runs read-new"));
 		// a writer that is gone when the check runs: its own session, closed, and none of
 		// the test's pooled sessions left with a write to the table as its last statement
 		try (Connection outside = postgres.database().newConnection();
@@ -282,6 +287,61 @@ class FinalContractCheckTests {
 			.containsExactly("a@x", "B@X", "c@x", "d@x");
 		assertThat(check.holdBack(migration)).isNull();
 		assertThat(check.repository().find("people-email").held()).isFalse();
+	}
+
+	// an outside run: a type change whose up took what it could not convert mapped 595
+	// amounts such as '12,50' and 'n/a' to NULL; every check said old and new agreed, and
+	// the contract dropped them with the old column
+	@Test
+	void valuesUpMapsToNullHoldTheContractUntilMendedOrOverridden() {
+		this.jdbc.execute("CREATE TABLE priced (id bigint PRIMARY KEY, amount text, note text, "
+				+ "amount_num numeric(12,2), remark text, label text)");
+		new ZdmSchema(postgres.dataSource()).migrate();
+		this.jdbc.execute("INSERT INTO zdm_migration (migration_id) VALUES ('priced-amount')");
+		String amountUp = "CASE WHEN amount ~ '^[0-9]+([.][0-9]+)?$' THEN amount::numeric(12,2) END";
+		String labelUp = "CASE WHEN amount ~ '^[0-9]' THEN NULL ELSE amount END";
+		// 1 converts; 2's amount goes to NULL in both columns that read it; 3's goes to
+		// NULL in one and stays in label, but its note goes; 4 holds nothing; 5's note is
+		// empty; the new side agrees with up on every row
+		this.jdbc.update("INSERT INTO priced (id, amount, note) VALUES (1, '12.50', 'a'), (2, '12,50', 'b'), "
+				+ "(3, 'n/a', '-'), (4, NULL, NULL), (5, 'x', '')");
+		this.jdbc
+			.update("UPDATE priced SET amount_num = " + amountUp + ", remark = nullif(note, '-'), label = " + labelUp);
+		MigrationDefinition migration = MigrationDefinition.builder("priced-amount")
+			.table("priced")
+			.key("id")
+			.up("amount_num", amountUp)
+			.up("remark", "nullif(note, '-')")
+			.up("label", labelUp)
+			.build();
+		FinalContractCheck check = TestEngine.finalContractCheck(postgres.dataSource(), "priced-a");
+		String reason = check.holdBack(migration);
+		assertThat(reason)
+			.startsWith("contract held back: the final check found 2 of 5 rows of priced with a value in an old "
+					+ "column that every up reading it maps to NULL (keys in rows), which only the old columns "
+					+ "keep: the contract drops them with those columns.")
+			.contains("POST /actuator/zdm/priced-amount/contract/override")
+			.contains("POST /actuator/zdm/priced-amount/contract/recheck")
+			.doesNotContain("disagreeing between");
+		ContractCheck held = check.repository().find("priced-amount");
+		assertThat(held.held()).isTrue();
+		assertThat(held.rowsDisagreeing()).isZero();
+		assertThat(held.rows()).containsExactly("key 2: up maps the value of amount to NULL",
+				"key 3: up maps the value of note to NULL");
+		// the query the reason gives selects exactly those rows, to keep them
+		String keep = reason.substring(reason.indexOf("AS SELECT * FROM ") + "AS SELECT * FROM ".length(),
+				reason.indexOf(") or mend the rows"));
+		assertThat(this.jdbc.queryForList("SELECT id FROM " + keep + " ORDER BY id", Long.class)).containsExactly(2L,
+				3L);
+		assertThat(check.holdBack(migration)).as("held until a re-check").isEqualTo(reason);
+		// a row mended so that up converts it (the sync trigger would follow)
+		this.jdbc.update("UPDATE priced SET amount = '12.50', amount_num = 12.50 WHERE id = 2");
+		check.recheck("priced-amount",
+				new OperatorAction("contract.recheck", "anonymous", "priced-a", null, java.time.Instant.now()));
+		assertThat(check.holdBack(migration)).contains("found 1 of 5 rows");
+		check.override("priced-amount", new OperatorAction("contract.override", "anonymous", "priced-a",
+				"row 3's note is a placeholder", java.time.Instant.now()));
+		assertThat(check.holdBack(migration)).isNull();
 	}
 
 	private MigrationDescriptor contract(ZdmEndpoint endpoint) {
