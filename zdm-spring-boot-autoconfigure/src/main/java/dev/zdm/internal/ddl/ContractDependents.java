@@ -1,7 +1,10 @@
 package dev.zdm.internal.ddl;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 
 import javax.sql.DataSource;
 
@@ -74,6 +77,22 @@ final class ContractDependents {
 			ORDER BY 1
 			""";
 
+	// the table's indexes on the column (a key column, an INCLUDE column, or one an
+	// expression or a partial index's predicate reads), which DROP COLUMN drops along
+	// without a word: not zdm's own (named zdm_...)
+	private static final String INDEXES = """
+			/* zdm */ SELECT ic.relname AS index_name, pg_get_indexdef(i.indexrelid) AS definition
+			FROM pg_index i
+			JOIN pg_class ic ON ic.oid = i.indexrelid
+			JOIN pg_attribute col ON col.attrelid = i.indrelid AND col.attname = ?
+			WHERE i.indrelid = to_regclass(?) AND ic.relname NOT LIKE 'zdm\\_%'
+			  AND (col.attnum = ANY (i.indkey::int2[])
+			       OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+			                    AND d.objid = i.indexrelid AND d.refclassid = 'pg_class'::regclass
+			                    AND d.refobjid = i.indrelid AND d.refobjsubid = col.attnum))
+			ORDER BY 1
+			""";
+
 	private final JdbcTemplate jdbcTemplate;
 
 	ContractDependents(DataSource dataSource) {
@@ -94,6 +113,41 @@ final class ContractDependents {
 				+ dropped.table() + " ALTER COLUMN <new column> SET DEFAULT nextval('" + sequence
 				+ "')); or, if nothing needs its numbering, name it in the script after the DROP COLUMN: DROP SEQUENCE "
 				+ "IF EXISTS " + sequence;
+	}
+
+	/**
+	 * Say which indexes the contract's {@code DROP COLUMN}s drop along with their
+	 * columns. PostgreSQL drops an index on a dropped column without a word, so a team's
+	 * index on the old column (made by its own Flyway migration, say) is gone after the
+	 * contract, and nothing made its equivalent on the new column unless the team did:
+	 * the queries that used it scan the table from then on. It does not hold the contract
+	 * back, since the drop runs and the index may be meant to go.
+	 * @param migration the migration
+	 * @param scripts its contract scripts
+	 * @return what to tell, or {@code null} if no index goes with a dropped column
+	 */
+	@Nullable String indexesDroppedAlong(MigrationDefinition migration, List<DdlScript> scripts) {
+		ScriptObjects objects = ScriptObjects.of(scripts);
+		Map<String, String> indexes = new LinkedHashMap<>();
+		for (DroppedColumn dropped : Stream
+			.concat(objects.droppedColumns().stream(), objects.droppedWithCascade().stream())
+			.toList()) {
+			this.jdbcTemplate.query(INDEXES, (rs) -> {
+				indexes.putIfAbsent(rs.getString("index_name"),
+						"index " + rs.getString("index_name") + " (" + rs.getString("definition") + ") on column "
+								+ dropped.columnSql() + " of " + dropped.table() + ", dropped by script "
+								+ dropped.script());
+			}, dropped.column(), dropped.table());
+		}
+		if (indexes.isEmpty()) {
+			return null;
+		}
+		return "the contract of migration '" + migration.id() + "' drops " + String.join("; ", indexes.values())
+				+ ": DROP COLUMN drops " + ((indexes.size() == 1) ? "an index" : "the indexes")
+				+ " on the column with it, and nothing makes " + ((indexes.size() == 1) ? "its" : "their")
+				+ " equivalent on the new column. If queries need one, create it on the new column before the "
+				+ "contract (CREATE INDEX CONCURRENTLY in a Flyway migration or an expand script); the contract "
+				+ "goes on either way";
 	}
 
 	/**

