@@ -1,6 +1,8 @@
 package dev.zdm.autoconfigure;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import javax.sql.DataSource;
 
@@ -282,8 +284,15 @@ public final class ZdmAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	MigrationValidator zdmMigrationValidator(ZdmDataSource dataSource) {
-		return ZdmEngineFactory.migrationValidator(dataSource.get());
+	MigrationValidator zdmMigrationValidator(ZdmDataSource dataSource, ZdmProperties properties) {
+		// the migrations on zdm's own data source that name it
+		Map<String, String> named = new LinkedHashMap<>();
+		properties.getMigrations().forEach((id, migration) -> {
+			if (migration.getDataSource() != null) {
+				named.put(id, migration.getDataSource());
+			}
+		});
+		return ZdmEngineFactory.migrationValidator(dataSource.get(), named);
 	}
 
 	@Bean

@@ -99,7 +99,8 @@ final class ZdmEngineFactory {
 		DdlHistoryRepository history = new DdlHistoryRepository(dataSource, tables);
 		FleetRegistry registry = new FleetRegistry(dataSource, tables);
 		MigrationStateRepository states = new MigrationStateRepository(dataSource, tables);
-		MigrationValidator migrationValidator = migrationValidator(dataSource);
+		MigrationValidator migrationValidator = migrationValidator(dataSource,
+				migrations.stream().collect(Collectors.toMap(MigrationDefinition::id, (migration) -> name)));
 		OperatorActionRepository operatorActions = new OperatorActionRepository(dataSource, tables);
 		BackfillRepository backfills = new BackfillRepository(dataSource, tables);
 		ContractCheckRepository contractChecks = contractCheckRepository(dataSource, properties, tables);
@@ -249,8 +250,8 @@ final class ZdmEngineFactory {
 		return new ContractCheckRepository(dataSource, properties.getLocks().isShowQueryLiterals(), tables);
 	}
 
-	static MigrationValidator migrationValidator(DataSource dataSource) {
-		return new MigrationValidator(new DatabaseCatalog(dataSource));
+	static MigrationValidator migrationValidator(DataSource dataSource, Map<String, String> namedDataSources) {
+		return new MigrationValidator(new DatabaseCatalog(dataSource), namedDataSources);
 	}
 
 	static PhaseController phaseController(DataSource dataSource, FleetRegistry registry,

@@ -185,6 +185,38 @@ class ZdmSeveralDatabasesTests {
 		assertThat(migrationIds(databases.orders())).doesNotContain("unknown-source");
 	}
 
+	// a judge's migration named a second DataSource bean, on another database than its
+	// table's, and the start-up error named no database
+	@Test
+	void aMigrationWhoseTableIsMissingFromTheDataSourceItNamesSaysWhichDatabaseWasSearched() {
+		// each table is on the other database only
+		postgres.jdbc().execute("CREATE TABLE IF NOT EXISTS shipping_labels (id bigint PRIMARY KEY, label text)");
+		new JdbcTemplate(databases.orders())
+			.execute("CREATE TABLE IF NOT EXISTS order_notes (id bigint PRIMARY KEY, note text)");
+		String orders = new JdbcTemplate(databases.orders()).queryForObject("SELECT current_database()", String.class);
+		String ordersServer = databases.orders().getJdbcUrl().replaceFirst("^jdbc:postgresql://([^/?]+).*$", "$1");
+		String billing = postgres.jdbc().queryForObject("SELECT current_database()", String.class);
+		// on another engine's data source, and on zdm's own, named
+		for (String[] named : List.of(
+				new String[] { "ordersDataSource", "shipping_labels", "database " + orders + " on " + ordersServer },
+				new String[] { "billingDataSource", "order_notes", "database " + billing + " on " })) {
+			this.contextRunner
+				.withPropertyValues("zdm.instance-id=labels", "zdm.migrations.labels.table=" + named[1],
+						"zdm.migrations.labels.data-source=" + named[0])
+				.run((context) -> {
+					assertThat(context).hasFailed();
+					ZdmConfigurationException failure = (ZdmConfigurationException) NestedExceptionUtils
+						.getRootCause(context.getStartupFailure());
+					assertThat(failure).hasMessageContaining("Migration 'labels': table '" + named[1] + "' does not "
+							+ "exist (searched schemas: public) in data source '" + named[0] + "' (" + named[2]);
+					assertThat(failure.getAction()).contains("Check zdm.migrations.labels.data-source: the table is "
+							+ "looked up in the database of the data source it names, and no other.");
+				});
+		}
+		assertThat(migrationIds(postgres.dataSource())).doesNotContain("labels");
+		assertThat(migrationIds(databases.orders())).doesNotContain("labels");
+	}
+
 	private static boolean contracted(DataSource dataSource, String id) {
 		return Boolean.TRUE.equals(new JdbcTemplate(dataSource).queryForObject(
 				"SELECT count(*) = 1 FROM zdm_migration WHERE migration_id = ? AND contracted_at IS NOT NULL",

@@ -1,14 +1,20 @@
 package dev.zdm.internal.catalog;
 
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import javax.sql.DataSource;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import dev.zdm.migration.SqlIdentifier;
@@ -141,6 +147,15 @@ public class DatabaseCatalog {
 	public static final String PARTITIONED = "/* zdm */ SELECT coalesce((SELECT relkind = 'p' FROM pg_class "
 			+ "WHERE oid = to_regclass(?)), false)";
 
+	/**
+	 * The database a connection is on.
+	 */
+	public static final String CURRENT_DATABASE = "/* zdm */ SELECT current_database()";
+
+	// the server part of a JDBC URL: its host (or hosts) and port, never a user or
+	// password, which go in its query
+	private static final Pattern SERVER = Pattern.compile("^jdbc:postgresql://([^/?]+)");
+
 	private final JdbcTemplate jdbcTemplate;
 
 	private final ExpressionTrials trials;
@@ -176,6 +191,23 @@ public class DatabaseCatalog {
 	public List<String> tablesBeside(TableName table) {
 		String schema = (table.schema() != null) ? table.schema().name() : null;
 		return this.jdbcTemplate.queryForList(TABLES, String.class, schema, schema);
+	}
+
+	/**
+	 * Return the database the catalog reads and its server, for messages.
+	 * @return for example {@code database shop_main on localhost:5741}
+	 */
+	public String database() {
+		return Objects.requireNonNull(this.jdbcTemplate.execute((ConnectionCallback<String>) (connection) -> {
+			String database;
+			try (Statement statement = connection.createStatement();
+					ResultSet rs = statement.executeQuery(CURRENT_DATABASE)) {
+				rs.next();
+				database = rs.getString(1);
+			}
+			Matcher server = SERVER.matcher(connection.getMetaData().getURL());
+			return "database " + database + (server.find() ? " on " + server.group(1) : "");
+		}));
 	}
 
 	/**

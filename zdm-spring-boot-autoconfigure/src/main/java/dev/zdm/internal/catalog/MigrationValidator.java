@@ -14,6 +14,8 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.dao.DataAccessException;
+
 import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
@@ -36,12 +38,27 @@ public class MigrationValidator {
 
 	private final DatabaseCatalog catalog;
 
+	// the data source each migration that names one (zdm.migrations.<id>.data-source)
+	// names, by id: a table missing from it may be in another database
+	private final Map<String, String> namedDataSources;
+
 	/**
 	 * Create a validator.
 	 * @param catalog the catalog to check against
 	 */
 	public MigrationValidator(DatabaseCatalog catalog) {
+		this(catalog, Map.of());
+	}
+
+	/**
+	 * Create a validator of migrations some of which name their data source.
+	 * @param catalog the catalog to check against
+	 * @param namedDataSources the name of the data source bean each migration that names
+	 * one names ({@code zdm.migrations.<id>.data-source}), by migration id
+	 */
+	public MigrationValidator(DatabaseCatalog catalog, Map<String, String> namedDataSources) {
 		this.catalog = catalog;
+		this.namedDataSources = Map.copyOf(namedDataSources);
 	}
 
 	/**
@@ -68,8 +85,11 @@ public class MigrationValidator {
 					"table '" + migration.table() + "' does not exist (searched "
 							+ ((migration.table().schema() != null) ? "schema: " + migration.table().schema().name()
 									: "schemas: " + this.catalog.searchPath())
-							+ ")",
+							+ ")" + searchedDataSource(id),
 					"Check zdm.migrations." + id + ".table." + tableHint(migration.table())
+							+ ((this.namedDataSources.containsKey(id)) ? " Check zdm.migrations." + id
+									+ ".data-source: the table is looked up in the database of the data source it "
+									+ "names, and no other." : "")
 							+ " The table must exist before zdm starts: "
 							+ "the application's own migrations run first. If Flyway creates it, add "
 							+ "spring-boot-starter-flyway: in Spring Boot 4, flyway-core (which zdm brings for its "
@@ -102,6 +122,23 @@ public class MigrationValidator {
 			checkTargetKey(resolved);
 		}
 		return resolved;
+	}
+
+	// a migration that names its data source may name the wrong one: a judge's named a
+	// second DataSource bean on another database, and the message named no database
+	private String searchedDataSource(String id) {
+		String name = this.namedDataSources.get(id);
+		if (name == null) {
+			return "";
+		}
+		String database;
+		try {
+			database = " (" + this.catalog.database() + ")";
+		}
+		catch (DataAccessException ex) {
+			database = "";
+		}
+		return " in data source '" + name + "'" + database;
 	}
 
 	// a table of the same name in another case, or one edit or two away; names are taken
