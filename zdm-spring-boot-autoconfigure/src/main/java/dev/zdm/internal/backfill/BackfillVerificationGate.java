@@ -70,7 +70,12 @@ public final class BackfillVerificationGate {
 			return Outcome.VERIFIED;
 		}
 		String reason = rowsAgree ? "the fleet no longer allowed the backfill while verifying: " + fleet.description()
-				: this.repair ? walk.disagreeing() + " rows still disagreed after " + walk.pass() + " passes"
+				: this.repair
+						? walk.disagreeing() + " rows still disagreed after " + walk.pass() + " passes: "
+								+ "something writes them on one side only as fast as each pass repairs them, such as a "
+								+ "writer outside the application where nothing in the database syncs its writes (a "
+								+ "cross-table migration, sync: application) or, with two migrations on one table, an "
+								+ "insert or delete that went through one migration's repository only"
 						: walk.disagreeing() + " rows disagreed, not repaired: this instance reads the new side, "
 								+ "which is now the source of truth, so they were written on one side only by a "
 								+ "writer outside the application; the final check before the contract lists their "
