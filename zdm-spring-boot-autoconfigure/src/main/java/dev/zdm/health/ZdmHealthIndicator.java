@@ -159,8 +159,10 @@ public class ZdmHealthIndicator extends AbstractHealthIndicator {
 					details.put("backfill", (gone != null) ? BackfillState.PENDING.value() + " (" + gone
 						.description() + ")" : progress.state().value()
 								+ ((progress.paused() && !saysPaused) ? " (paused)" : "")
-								+ ((progress.state() == BackfillState.THROTTLED && progress.throttleReason() != null)
-										? ": " + progress.throttleReason() : ""));
+								+ ((progress.throttleReason() != null && (progress.state() == BackfillState.THROTTLED
+										|| progress.state() == BackfillState.RUNNING
+										|| progress.state() == BackfillState.VERIFYING))
+												? ": " + progress.throttleReason() : ""));
 					if (gone != null && gone.stalled()) {
 						problems.add("backfill stalled: " + gone.description());
 					}

@@ -74,6 +74,13 @@ public final class BackfillPacer {
 	 */
 	static final String SPEEDING_UP = "speeding up again";
 
+	/**
+	 * How the words of a pace begin that holds the copy where it is, at less than all the
+	 * time, while a signal reads over the budget once, not yet confirmed, or the
+	 * workload's tail is not calm.
+	 */
+	static final String HOLDING = "holding";
+
 	private final MigrationDefinition migration;
 
 	// replaced by an operator's live change (BackfillRunner#tune), read by the run
@@ -206,6 +213,9 @@ public final class BackfillPacer {
 		}
 		// whether the pause setting, not the pacing, sets the pause now
 		boolean settingPauses;
+		// whether a signal over the budget, not yet confirmed, or a tail not calm keeps
+		// the copy's share where it is
+		boolean holding = false;
 		if (!isPacing() || reading == null) {
 			size = nextBatchSize(batchSize, took);
 			pauseNanos = pauseSetting;
@@ -298,6 +308,7 @@ public final class BackfillPacer {
 			}
 			else {
 				reason = null;
+				holding = over != null || this.tailHolds;
 				if (over == null && Boolean.FALSE.equals(workload)) {
 					// the increase in small steps looks for what a workload bears; with
 					// none there is nothing to look for, and the ramp from half the time
@@ -365,8 +376,15 @@ public final class BackfillPacer {
 					+ pace;
 		}
 		else if (isPacing() && this.duty < 1 && this.lastWhy != null) {
-			pacedBy = String.format(Locale.ROOT, SPEEDING_UP + ", the copy runs %.0f%% of the time, after %s; %s",
-					this.duty * 100, this.lastWhy, pace);
+			// an outside run read "speeding up again" while the tail read 112x its budget
+			// and nothing sped up
+			pacedBy = holding
+					? String.format(Locale.ROOT,
+							HOLDING + ", the copy runs %.0f%% of the time while the workload's reads are not calm, "
+									+ "after %s; %s",
+							this.duty * 100, this.lastWhy, pace)
+					: String.format(Locale.ROOT, SPEEDING_UP + ", the copy runs %.0f%% of the time, after %s; %s",
+							this.duty * 100, this.lastWhy, pace);
 			// the pause that keeps it there is time held back, as the words say: under
 			// the signal that brought it down
 			heldBy = (this.lastReason != null) ? this.lastReason : ThrottleReason.TABLE_LATENCY;

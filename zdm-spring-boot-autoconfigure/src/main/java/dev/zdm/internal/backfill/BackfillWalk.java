@@ -397,7 +397,8 @@ public final class BackfillWalk {
 
 	// "paced by table-latency: ...", but "paced, speeding up again, ..."
 	private static String by(String pace) {
-		return (pace.startsWith(BackfillPacer.SPEEDING_UP) ? ", " : " by ") + pace;
+		return ((pace.startsWith(BackfillPacer.SPEEDING_UP) || pace.startsWith(BackfillPacer.HOLDING)) ? ", " : " by ")
+				+ pace;
 	}
 
 	private long tenths(long rows) {

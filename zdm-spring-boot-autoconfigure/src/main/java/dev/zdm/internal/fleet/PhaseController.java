@@ -504,6 +504,12 @@ public class PhaseController implements InitializingBean, DisposableBean {
 		runtime.sameId().written(written[0]);
 		runtime.heartbeatWritten(written[0]);
 		runtime.decided(status);
+		if (previous != null && previous.lastHeartbeatError() != null) {
+			// an outside run: a WARN when the heartbeats failed, then nothing once they
+			// came back
+			logger.info("zdm: heartbeat for migration '" + migration.id() + "' reaches the database again (the last "
+					+ "one written at " + previous.decidedAt() + "; it failed: " + previous.lastHeartbeatError() + ")");
+		}
 		logChange(previous, status);
 		for (MigrationParticipant participant : this.participants) {
 			try {

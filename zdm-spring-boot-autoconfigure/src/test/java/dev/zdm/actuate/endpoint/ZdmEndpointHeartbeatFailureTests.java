@@ -84,6 +84,16 @@ class ZdmEndpointHeartbeatFailureTests {
 				.contains("zdm's heartbeats fail on the database of migration 'full' from this instance (ERROR: "
 						+ "could not extend file", "No space left on device", "nothing was changed")
 				.doesNotContain("unreachable", "PreparedStatementCallback", "ON CONFLICT");
+			// once the heartbeats reach the database again, that is said too (an outside
+			// run saw the WARN, then nothing)
+			jdbc.execute("DROP TRIGGER full_disk ON zdm_instance");
+			await().atMost(Duration.ofSeconds(20)).until(() -> controller.status("full").lastHeartbeatError() == null);
+			assertThat(lines(output,
+					"zdm: heartbeat for migration 'full' reaches the database again (the last one " + "written at "))
+				.singleElement()
+				.satisfies((line) -> assertThat(line).contains("; it failed: ERROR: could not extend file"));
+			jdbc.execute("CREATE TRIGGER full_disk BEFORE INSERT OR UPDATE ON zdm_instance "
+					+ "FOR EACH ROW EXECUTE FUNCTION full_disk()");
 			// leaving the fleet fails the same way, and says so the same way
 			controller.stop();
 			assertThat(lines(output, "zdm: instance full-a could not leave the fleet (")).isNotEmpty()

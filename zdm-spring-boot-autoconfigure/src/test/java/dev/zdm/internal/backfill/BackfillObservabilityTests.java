@@ -292,6 +292,16 @@ class BackfillObservabilityTests {
 				assertThat(this.service.progress("contended").throttleReason())
 					.startsWith("row-lock: a batch waits for a row another session holds locked; likely held by [pid ");
 			});
+			// and in the health, as a throttled copy's reason is (a fault run read only
+			// "running" there for the minute a row lock held the copy)
+			await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+				@SuppressWarnings("unchecked")
+				Map<String, Object> details = (Map<String, Object>) this.health.health(true)
+					.getDetails()
+					.get("contended");
+				assertThat((String) details.get("backfill"))
+					.startsWith("running: row-lock: a batch waits for a row another session holds locked");
+			});
 			TestObservationRegistryAssert.assertThat(this.observations)
 				.hasHandledContextsThatSatisfy((contexts) -> assertThat(contexts).anySatisfy(
 						(context) -> assertThat(context.getError()).isNotNull().hasMessageContaining("lock timeout")));

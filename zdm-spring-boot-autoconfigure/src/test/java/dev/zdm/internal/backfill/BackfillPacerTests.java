@@ -301,6 +301,23 @@ class BackfillPacerTests {
 		assertThat(even.pause()).isEqualTo(step.pause());
 	}
 
+	// an outside run read "speeding up again" while the tail read 112x its budget and
+	// the pace stayed where it was
+	@Test
+	void aPaceKeptWhereItIsByATailNotCalmSaysItHoldsNotThatItSpeedsUp() {
+		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
+		Duration took = Duration.ofMillis(10);
+		assertThat(pacer.nextPace(1000, 1000, took, tail(40, 12, 0.1)).reason())
+			.isEqualTo(ThrottleReason.TABLE_LATENCY);
+		// a tenth of the probes slow: neither calm nor over, the pace stays
+		BackfillPacer.Pace held = pacer.nextPace(1000, 1000, took, tail(40, 4, 0.1));
+		assertThat(held.reason()).isNull();
+		assertThat(held.pacedBy()).startsWith("holding, the copy runs 3% of the time while the workload's reads are "
+				+ "not calm, after table-latency: ");
+		// calm again: it says it speeds up
+		assertThat(pacer.nextPace(1000, 1000, took, tail(40, 1, 0.1)).pacedBy()).startsWith("speeding up again");
+	}
+
 	@Test
 	void withoutAWorkloadASlowerProbeDoesNotHoldTheCopyBack() {
 		BackfillPacer pacer = pacer(BackfillSettings.defaults(), List.of());
