@@ -1,6 +1,7 @@
 package dev.zdm.testkit;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,6 +17,7 @@ import org.springframework.core.io.DefaultResourceLoader;
 
 import dev.zdm.backfill.BackfillService;
 import dev.zdm.ddl.UnsafeStatement;
+import dev.zdm.internal.backfill.FinalContractCheck;
 import dev.zdm.internal.backfill.JdbcBackfillService;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlStatus;
@@ -28,6 +30,7 @@ import dev.zdm.internal.ddl.script.DdlScriptLoader;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.ddl.script.OfflineDdlCatalog;
 import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
+import dev.zdm.internal.fleet.OperatorAction;
 import dev.zdm.internal.fleet.PhaseController;
 import dev.zdm.internal.fleet.ZdmTables;
 
@@ -193,6 +196,28 @@ final class TestKitSupport {
 	 */
 	record Plan(String text, List<String> statements) {
 
+	}
+
+	/**
+	 * Run a migration's contract over the final check that holds it back, if one does on
+	 * an instance, as an operator's override does.
+	 * @param context the instance's application context
+	 * @param migrationId the migration
+	 * @param instance the instance, recorded as where the override was asked
+	 * @param reason why
+	 */
+	static void overrideFinalCheck(ApplicationContext context, String migrationId, String instance, String reason) {
+		for (FinalContractCheck check : context.getBeanProvider(FinalContractCheck.class)) {
+			if (check.held(migrationId) != null) {
+				try {
+					check.override(migrationId,
+							new OperatorAction("contract.override", "zdm-test", instance, reason, Instant.now()));
+				}
+				catch (IllegalStateException ex) {
+					// overridden meanwhile, or never stored: nothing to override
+				}
+			}
+		}
 	}
 
 }

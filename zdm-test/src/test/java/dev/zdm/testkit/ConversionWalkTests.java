@@ -1,5 +1,6 @@
 package dev.zdm.testkit;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -52,6 +53,34 @@ class ConversionWalkTests {
 				.run())
 			.withMessageContaining("zdm walk failed at phase expand (instance walk-walk-expand): the scenario "
 					+ "failed: java.lang.IllegalStateException: the scenario runs at expand");
+	}
+
+	// a tolerant type change leaves the prices it cannot take NULL: the final check
+	// holds the contract, since it would drop them, and the walk says how to go on
+	@Test
+	void valuesUpMapsToNullHoldTheWalksContractUntilItOverridesTheFinalCheck(PhaseWalk walk) {
+		assertThatExceptionOfType(PhaseWalkFailure.class)
+			.isThrownBy(() -> tolerant(products(walk)).timeout(Duration.ofSeconds(20)).run())
+			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.CONTRACT))
+			.withMessageContaining(
+					"contract held back: the final check found 1 of 3 rows of public.products with a value "
+							+ "in an old column that every up reading it maps to NULL")
+			.withMessageContaining("In a walk, PhaseWalk.overrideFinalCheck(\"products-price\", reason) runs the "
+					+ "contract over the check");
+	}
+
+	@Test
+	void aWalkThatOverridesTheFinalCheckContracts(PhaseWalk walk) {
+		tolerant(products(walk)).overrideFinalCheck("products-price", "lamps are priced by hand").run();
+		assertThat(walk.database().jdbc().queryForList("SELECT price_cents FROM products ORDER BY id", Long.class))
+			.containsExactly(701L, 29L, null);
+	}
+
+	private static PhaseWalk tolerant(PhaseWalk walk) {
+		return walk
+			.property("zdm.migrations.products-price.up.price_cents",
+					"CASE WHEN price < 1000 THEN round(price * 100) END")
+			.conversion(Conversion.of("products-price").lossy());
 	}
 
 	static PhaseWalk products(PhaseWalk walk) {
