@@ -3,11 +3,14 @@ package dev.zdm.internal.backfill;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import javax.sql.DataSource;
 
@@ -24,6 +27,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 import dev.zdm.internal.backfill.BackfillStatements.KeyBounds;
 import dev.zdm.internal.catalog.SqlExpressions;
 import dev.zdm.internal.ddl.ContractPrecondition;
+import dev.zdm.internal.ddl.script.DdlScript;
+import dev.zdm.internal.ddl.script.ScriptObjects;
 import dev.zdm.internal.fleet.MigrationParticipant;
 import dev.zdm.internal.fleet.MigrationStatus;
 import dev.zdm.internal.fleet.OperatorAction;
@@ -107,6 +112,29 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 
 	@Override
 	public @Nullable String holdBack(MigrationDefinition migration) {
+		return holdBack(migration, (Set<String>) null);
+	}
+
+	/**
+	 * Check old and new before the contract, counting the values {@code up} maps to
+	 * {@code NULL} only in the old columns the contract scripts drop: a column the
+	 * contract keeps keeps its values.
+	 */
+	@Override
+	public @Nullable String holdBack(MigrationDefinition migration, List<DdlScript> contractScripts) {
+		ScriptObjects objects = ScriptObjects.of(contractScripts);
+		Set<String> dropped = new HashSet<>();
+		JdbcTemplate jdbc = new JdbcTemplate(this.dataSource);
+		Stream.concat(objects.droppedColumns().stream(), objects.droppedWithCascade().stream())
+			.filter((column) -> Boolean.TRUE
+				.equals(jdbc.queryForObject("/* zdm */ SELECT to_regclass(?) = to_regclass(?)", Boolean.class,
+						column.table(), migration.table().quoted())))
+			.forEach((column) -> dropped.add(column.column()));
+		return holdBack(migration, dropped);
+	}
+
+	// dropped: the old columns the contract drops, or null for every column an up reads
+	private @Nullable String holdBack(MigrationDefinition migration, @Nullable Set<String> dropped) {
 		if (!migration.hasBackfill()) {
 			return null;
 		}
@@ -122,7 +150,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 				return stored.reason();
 			}
 		}
-		ContractCheck check = check(migration);
+		ContractCheck check = check(migration, dropped);
 		if (check.held()) {
 			// in memory first: what the endpoint reads from the table is never ahead of
 			// the gauge
@@ -144,13 +172,13 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * @param migration the migration
 	 * @return the result, not stored
 	 */
-	ContractCheck check(MigrationDefinition migration) {
+	ContractCheck check(MigrationDefinition migration, @Nullable Set<String> dropped) {
 		BackfillStatements statements = BackfillStatements.of(migration);
 		NamedParameterJdbcTemplate jdbc = new NamedParameterJdbcTemplate(this.dataSource);
 		BackfillSettings settings = migration.backfill();
 		int batchSize = settings.verificationBatchSize();
 		String bound = jdbc.getJdbcTemplate().queryForObject(statements.verifyBound, String.class);
-		Map<SqlIdentifier, List<SqlIdentifier>> readers = readers(migration, jdbc.getJdbcTemplate());
+		Map<SqlIdentifier, List<SqlIdentifier>> readers = readers(migration, jdbc.getJdbcTemplate(), dropped);
 		boolean converts = statements.unconvertedCondition(readers) != null;
 		long checked = 0;
 		List<String> rows = new ArrayList<>();
@@ -249,9 +277,10 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	/**
 	 * For each column of the source table an {@code up} reads, by name, the new columns
 	 * whose {@code up} reads it (the new columns of a migration inside one table left
-	 * out).
+	 * out; only the columns the contract drops, when they are known).
 	 */
-	private static Map<SqlIdentifier, List<SqlIdentifier>> readers(MigrationDefinition migration, JdbcTemplate jdbc) {
+	private static Map<SqlIdentifier, List<SqlIdentifier>> readers(MigrationDefinition migration, JdbcTemplate jdbc,
+			@Nullable Set<String> dropped) {
 		List<SqlIdentifier> columns = jdbc
 			.queryForList(
 					"/* zdm */ SELECT attname FROM pg_attribute WHERE attrelid = CAST(? AS regclass) "
@@ -260,6 +289,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 			.stream()
 			.map(SqlIdentifier::new)
 			.filter((column) -> migration.isCrossTable() || !migration.up().containsKey(column))
+			.filter((column) -> dropped == null || dropped.contains(column.name()))
 			.toList();
 		Map<SqlIdentifier, List<SqlIdentifier>> readers = new LinkedHashMap<>();
 		migration.up()

@@ -1,7 +1,10 @@
 package dev.zdm.internal.ddl;
 
+import java.util.List;
+
 import org.jspecify.annotations.Nullable;
 
+import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.migration.MigrationDefinition;
 
 /**
@@ -21,5 +24,15 @@ public interface ContractPrecondition {
 	 * @return {@code null} if it may, else why it is held back
 	 */
 	@Nullable String holdBack(MigrationDefinition migration);
+
+	/**
+	 * Check whether the contract may run now, knowing what it runs.
+	 * @param migration the migration, with every live instance at {@code contract}
+	 * @param contractScripts its contract scripts
+	 * @return {@code null} if it may, else why it is held back
+	 */
+	default @Nullable String holdBack(MigrationDefinition migration, List<DdlScript> contractScripts) {
+		return holdBack(migration);
+	}
 
 }

@@ -407,7 +407,8 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	// the final check's hold shows where the contract's other waits do (the endpoint's
 	// stepHeldBack, a test kit walk's failure), not only in its own contractCheck
 	private boolean contractHeldBack(MigrationDefinition migration) {
-		String reason = this.contractPrecondition.holdBack(migration);
+		String reason = this.contractPrecondition.holdBack(migration,
+				this.scripts.load(migration, DdlStep.CONTRACT, migration.contractLocations()));
 		if (reason != null) {
 			logger.debug("zdm: contract of migration '" + migration.id() + "' is held back: " + reason);
 			this.heldBack.put(migration.id(), reason);

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
+import org.springframework.core.io.DefaultResourceLoader;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
@@ -34,7 +35,9 @@ import dev.zdm.actuate.endpoint.ZdmEndpoint;
 import dev.zdm.internal.ddl.DdlHistoryRepository;
 import dev.zdm.internal.ddl.DdlSettings;
 import dev.zdm.internal.ddl.ExpandSettings;
+import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.DdlStep;
+import dev.zdm.internal.ddl.script.DdlScriptLoader;
 import dev.zdm.internal.fleet.InstanceInfo;
 import dev.zdm.internal.fleet.MigrationStateRepository;
 import dev.zdm.internal.fleet.OperatorAction;
@@ -293,7 +296,7 @@ class FinalContractCheckTests {
 	// amounts such as '12,50' and 'n/a' to NULL; every check said old and new agreed, and
 	// the contract dropped them with the old column
 	@Test
-	void valuesUpMapsToNullHoldTheContractUntilMendedOrOverridden() {
+	void valuesUpMapsToNullHoldTheContractUntilMendedOrOverridden() throws Exception {
 		this.jdbc.execute("CREATE TABLE priced (id bigint PRIMARY KEY, amount text, note text, "
 				+ "amount_num numeric(12,2), remark text, label text)");
 		new ZdmSchema(postgres.dataSource()).migrate();
@@ -342,6 +345,22 @@ class FinalContractCheckTests {
 		check.override("priced-amount", new OperatorAction("contract.override", "anonymous", "priced-a",
 				"row 3's note is a placeholder", java.time.Instant.now()));
 		assertThat(check.holdBack(migration)).isNull();
+		// as the contract asks it, knowing its scripts: only the old columns they drop
+		// count, a column the contract keeps keeps its values
+		this.jdbc.execute("DELETE FROM zdm_contract_check WHERE migration_id = 'priced-amount'");
+		this.jdbc.update("UPDATE priced SET amount = '12,50', amount_num = NULL WHERE id = 2");
+		assertThat(check.holdBack(migration, contract("ALTER TABLE priced DROP COLUMN amount;")))
+			.contains("found 1 of 5 rows");
+		assertThat(check.repository().find("priced-amount").rows())
+			.containsExactly("key 2: up maps the value of amount to NULL");
+		this.jdbc.execute("DELETE FROM zdm_contract_check WHERE migration_id = 'priced-amount'");
+		assertThat(check.holdBack(migration, contract("ALTER TABLE priced DROP COLUMN remark;"))).isNull();
+	}
+
+	private List<DdlScript> contract(String sql) throws java.io.IOException {
+		Path folder = java.nio.file.Files.createTempDirectory(this.scripts, "contract");
+		return new DdlScriptLoader(new DefaultResourceLoader()).load("priced-amount", DdlStep.CONTRACT,
+				List.of(DdlTestScripts.write(folder, "V1__contract.sql", sql)));
 	}
 
 	private MigrationDescriptor contract(ZdmEndpoint endpoint) {
