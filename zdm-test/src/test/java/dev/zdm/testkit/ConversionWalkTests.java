@@ -64,7 +64,7 @@ class ConversionWalkTests {
 			.satisfies((failure) -> assertThat(failure.getPhase()).isEqualTo(Phase.CONTRACT))
 			.withMessageContaining(
 					"contract held back: the final check found 1 of 3 rows of public.products with a value "
-							+ "in an old column that every up reading it maps to NULL")
+							+ "in an old column that an up reading it maps to NULL, and that no down gives back")
 			.withMessageContaining("In a walk, PhaseWalk.overrideFinalCheck(\"products-price\", reason) runs the "
 					+ "contract over the check");
 	}

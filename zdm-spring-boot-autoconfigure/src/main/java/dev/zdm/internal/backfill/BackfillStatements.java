@@ -75,10 +75,14 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 	private final Map<SqlIdentifier, String> up;
 
-	BackfillStatements(Map<SqlIdentifier, String> up, KeyColumns key, String copyBound, String verifyBound,
+	// the old columns from the new, for a migration inside one table: null otherwise
+	private final @Nullable Map<SqlIdentifier, String> down;
+
+	BackfillStatements(MigrationDefinition migration, KeyColumns key, String copyBound, String verifyBound,
 			String countUpTo, String probe, String copyRange, String verifyRange, String copy, String check,
 			List<String> repair, String disagreeing, List<String> applyOld) {
-		this.up = up;
+		this.up = migration.up();
+		this.down = migration.isCrossTable() ? null : migration.down();
 		this.key = key;
 		this.copyBound = copyBound;
 		this.verifyBound = verifyBound;
@@ -181,10 +185,12 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 	/**
 	 * The range's source keys, as {@code zdm_key}, with an old column that holds a value
-	 * (not {@code NULL}, nor empty as text) that every {@code up} reading it maps to
-	 * {@code NULL}, those old columns as {@code zdm_columns}: values that only the old
-	 * columns keep, which the contract drops with them. A value one of its new columns
-	 * keeps is not counted (the single word of a name split in two, whose last name is
+	 * that an {@code up} reading it maps to {@code NULL}, those old columns as
+	 * {@code zdm_columns}: values that only the old columns keep, which the contract
+	 * drops with them. For a migration inside one table whose {@code down} gives the old
+	 * column back from the new ones, a value it gives back is kept (the one word of a
+	 * name split in two, whose last name is {@code NULL}); else the value counts, as part
+	 * of it may be lost ({@code 'INV-12x'} split into {@code 'INV'} and a number that is
 	 * {@code NULL}).
 	 * @param range the range
 	 * @param readers for each old column an {@code up} reads, the new columns whose
@@ -203,8 +209,9 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	}
 
 	/**
-	 * The condition that a source row holds a value in an old column that every
-	 * {@code up} reading it maps to {@code NULL}, over the source table's own columns.
+	 * The condition that a source row holds a value in an old column that an {@code up}
+	 * reading it maps to {@code NULL} (and its {@code down}, if declared, does not give
+	 * back), over the source table's own columns.
 	 * @param readers for each old column an {@code up} reads, the new columns whose
 	 * {@code up} reads it
 	 * @return the condition, or {@code null} if no {@code up} reads a column
@@ -218,11 +225,13 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 	}
 
 	private String lost(SqlIdentifier old, List<SqlIdentifier> readers) {
-		return "(nullif(" + old.quoted() + "::text, '') IS NOT NULL AND "
+		String givenBack = (this.down != null && this.down.containsKey(old))
+				? " AND (" + this.down.get(old) + ")::text IS DISTINCT FROM " + old.quoted() + "::text" : "";
+		return "(" + old.quoted() + " IS NOT NULL AND ("
 				+ readers.stream()
 					.map((column) -> "(" + this.up.get(column) + ") IS NULL")
-					.collect(Collectors.joining(" AND "))
-				+ ")";
+					.collect(Collectors.joining(" OR "))
+				+ ")" + givenBack + ")";
 	}
 
 	private static String literal(String text) {
@@ -275,7 +284,7 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 		}
 
 		private SameTable(MigrationDefinition migration, String table, KeyColumns key) {
-			super(migration.up(), key, key.largest(table), key.largest(table),
+			super(migration, key, key.largest(table), key.largest(table),
 					"SELECT count(*) FROM " + table + " WHERE " + key.row() + " <= :hi", key.probe(table),
 					key.inRange(table), key.inRange(table), update(migration, table, key.range()),
 					"SELECT count(*) FROM " + table + " WHERE " + key.range() + " AND " + disagrees(migration),
@@ -365,7 +374,7 @@ public abstract sealed class BackfillStatements permits BackfillStatements.SameT
 
 		private CrossTable(MigrationDefinition migration, String source, String sourceName, String target,
 				KeyColumns key, KeyColumns targetKey, KeyColumns alias) {
-			super(migration.up(), key, key.largest(source), largestOfBoth(source, key, target, targetKey, alias),
+			super(migration, key, key.largest(source), largestOfBoth(source, key, target, targetKey, alias),
 					"SELECT count(*) FROM " + source + " WHERE " + key.row() + " <= :hi", key.probe(source),
 					key.inRange(source), inRangeOfBoth(source, key, target, targetKey, alias),
 					insertMissing(migration, source, sourceName, target),

@@ -265,7 +265,8 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 			@Nullable String condition) {
 		String id = migration.id();
 		return "contract held back: the final check found " + rows + " of " + checked + " rows of " + migration.table()
-				+ " with a value in an old column that every up reading it maps to NULL (keys in rows), "
+				+ " with a value in an old column that an up reading it maps to NULL, and that no down gives back "
+				+ "(keys in rows), "
 				+ "which only the old columns keep: the contract drops them with those columns. If the values "
 				+ "matter, keep them first (CREATE TABLE <name> AS SELECT * FROM " + migration.table() + " WHERE "
 				+ condition + ") or mend the rows so that up converts them (the application's writes and the sync "

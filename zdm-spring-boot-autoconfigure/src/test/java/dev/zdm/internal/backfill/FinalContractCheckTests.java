@@ -303,9 +303,11 @@ class FinalContractCheckTests {
 		this.jdbc.execute("INSERT INTO zdm_migration (migration_id) VALUES ('priced-amount')");
 		String amountUp = "CASE WHEN amount ~ '^[0-9]+([.][0-9]+)?$' THEN amount::numeric(12,2) END";
 		String labelUp = "CASE WHEN amount ~ '^[0-9]' THEN NULL ELSE amount END";
-		// 1 converts; 2's amount goes to NULL in both columns that read it; 3's goes to
-		// NULL in one and stays in label, but its note goes; 4 holds nothing; 5's note is
-		// empty; the new side agrees with up on every row
+		// 1 converts (label NULL, but down gives it back); 2's amount goes to NULL in
+		// both
+		// columns that read it; 3's goes to NULL in one and stays in label, down gives it
+		// back, but its note goes, no down declared for it; 4 holds nothing; 5's note is
+		// empty, which remark keeps; the new side agrees with up on every row
 		this.jdbc.update("INSERT INTO priced (id, amount, note) VALUES (1, '12.50', 'a'), (2, '12,50', 'b'), "
 				+ "(3, 'n/a', '-'), (4, NULL, NULL), (5, 'x', '')");
 		this.jdbc
@@ -316,13 +318,14 @@ class FinalContractCheckTests {
 			.up("amount_num", amountUp)
 			.up("remark", "nullif(note, '-')")
 			.up("label", labelUp)
+			.down("amount", "coalesce(amount_num::text, label)")
 			.build();
 		FinalContractCheck check = TestEngine.finalContractCheck(postgres.dataSource(), "priced-a");
 		String reason = check.holdBack(migration);
 		assertThat(reason)
 			.startsWith("contract held back: the final check found 2 of 5 rows of priced with a value in an old "
-					+ "column that every up reading it maps to NULL (keys in rows), which only the old columns "
-					+ "keep: the contract drops them with those columns.")
+					+ "column that an up reading it maps to NULL, and that no down gives back (keys in rows), which "
+					+ "only the old columns keep: the contract drops them with those columns.")
 			.contains("POST /actuator/zdm/priced-amount/contract/override")
 			.contains("POST /actuator/zdm/priced-amount/contract/recheck")
 			.doesNotContain("disagreeing between");
