@@ -73,9 +73,9 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 	// the migrations whose contract was claimed, as of their last heartbeat
 	private final Set<String> claimed = ConcurrentHashMap.newKeySet();
 
-	// the migrations whose contract an instance no longer in the fleet claimed and did
-	// not
-	// finish, which this instance resumes: the instance that claimed it, by migration
+	// the migrations whose contract an instance no longer in the fleet claimed or last
+	// ran and did not finish, which this instance resumes: who claimed and ran it, by
+	// migration
 	private final Map<String, String> orphaned = new ConcurrentHashMap<>();
 
 	// the migrations whose contract the history shows finished, by whichever instance
@@ -150,10 +150,9 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 			this.claimed.remove(id);
 		}
 		String claimer = status.state().contractedBy();
-		if (claimer != null && !claimer.equals(this.instance.instanceId())
-				&& status.liveMembers().stream().noneMatch((member) -> member.instanceId().equals(claimer))
-				&& !finished(id)) {
-			this.orphaned.put(id, claimer);
+		String gone = (claimer != null) ? goneRunner(id, claimer, status) : null;
+		if (claimer != null && gone != null) {
+			this.orphaned.put(id, claimer.equals(gone) ? claimer : claimer + " and last run by instance " + gone);
 		}
 		else {
 			this.orphaned.remove(id);
@@ -369,17 +368,33 @@ public class ContractRunner implements MigrationParticipant, Ordered, Disposable
 		return (behind != null) ? "the contract" + queued(migrationId, behind) : this.heldBack.get(migrationId);
 	}
 
-	// whether the contract of a migration finished, as far as can be read now: one that
-	// cannot be read counts as finished, so that only what the history shows is said
-	private boolean finished(String migrationId) {
+	// the instance whose run of a claimed contract, not finished, is gone from the fleet,
+	// so that this instance resumes it; null if it finished, if this instance or another
+	// live one runs it (a fault run saw an instance say it would resume a contract
+	// another survivor had already resumed), or if the history cannot be read, so that
+	// only what it shows is said
+	private @Nullable String goneRunner(String migrationId, String claimer, MigrationStatus status) {
+		if (this.finished.contains(migrationId)) {
+			return null;
+		}
 		try {
-			if (!this.finished.contains(migrationId) && this.history.isStepDone(migrationId, DdlStep.CONTRACT)) {
+			DdlStatus.Step step = this.history.status(migrationId, 0)
+				.steps()
+				.stream()
+				.filter((candidate) -> candidate.step() == DdlStep.CONTRACT)
+				.findFirst()
+				.orElse(null);
+			if (step != null && step.isDone()) {
 				this.finished.add(migrationId);
+				return null;
 			}
-			return this.finished.contains(migrationId);
+			String runner = (step != null) ? step.instanceId() : claimer;
+			boolean live = runner.equals(this.instance.instanceId())
+					|| status.liveMembers().stream().anyMatch((member) -> member.instanceId().equals(runner));
+			return live ? null : runner;
 		}
 		catch (DataAccessException ex) {
-			return true;
+			return null;
 		}
 	}
 

@@ -563,6 +563,28 @@ class ContractTests {
 					+ "', which runs here now: an instance runs one contract at a "
 					+ "time (its statements and lock timeouts are in that migration's ddl)");
 			assertThat(history.isStepDone(address.id(), DdlStep.CONTRACT)).isFalse();
+			// another survivor, live, resumed it first: this one says nothing of resuming
+			// it
+			// (a fault run saw it say so while the other ran it)
+			InstanceInfo resumer = new InstanceInfo("elsewhere-c", null, "localhost", 3);
+			ScheduledExecutorService resumerHeartbeats = Executors.newSingleThreadScheduledExecutor();
+			resumerHeartbeats.scheduleAtFixedRate(
+					() -> registry.heartbeat(resumer, email.id(), Phase.CONTRACT, Phase.CONTRACT, null), 0, 500,
+					TimeUnit.MILLISECONDS);
+			try {
+				history.stepStarted(email.id(), DdlStep.CONTRACT, "elsewhere-c");
+				await().atMost(Duration.ofSeconds(30)).until(() -> controller.stepHeldBack(email.id()) == null);
+			}
+			finally {
+				resumerHeartbeats.shutdownNow();
+				resumerHeartbeats.awaitTermination(5, TimeUnit.SECONDS);
+			}
+			// and once that one is gone too, it is resumed here, and says whose run it
+			// was
+			await().atMost(Duration.ofSeconds(30)).until(() -> controller.stepHeldBack(email.id()) != null);
+			assertThat(controller.stepHeldBack(email.id())).startsWith("the contract, claimed by instance elsewhere-b "
+					+ "and last run by instance elsewhere-c, which is no longer in the fleet, and not finished, is "
+					+ "resumed on this instance after the contract step of migration '" + address.id() + "'");
 			addressReader.rollback();
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> history.isStepDone(address.id(), DdlStep.CONTRACT)
