@@ -30,6 +30,7 @@ import dev.zdm.internal.ddl.PlanSources.Source;
 import dev.zdm.internal.ddl.script.DdlCatalog;
 import dev.zdm.internal.ddl.script.DdlCatalog.TableEstimate;
 import dev.zdm.internal.ddl.script.DdlStatement;
+import dev.zdm.internal.ddl.script.DdlScript;
 import dev.zdm.internal.ddl.script.DdlStep;
 import dev.zdm.internal.ddl.script.StatementLock;
 import dev.zdm.internal.ddl.script.UnsafeStatementChecker;
@@ -82,6 +83,8 @@ public class MigrationPlanner {
 
 	private final DdlSettings settings;
 
+	private final ContractDependents dependents;
+
 	private final @Nullable BackfillService backfill;
 
 	private final TransactionTemplate readOnly;
@@ -109,6 +112,7 @@ public class MigrationPlanner {
 		this.ddlCatalog = new DdlCatalog(dataSource);
 		this.catalog = new DatabaseCatalog(dataSource);
 		this.settings = settings;
+		this.dependents = new ContractDependents(dataSource);
 		this.backfill = backfill;
 		DataSourceTransactionManager transactionManager = new DataSourceTransactionManager(dataSource);
 		// SET TRANSACTION READ ONLY: PostgreSQL refuses any write, whoever tries it
@@ -205,7 +209,9 @@ public class MigrationPlanner {
 				new MigrationPlan.PhasePlan(Phase.BACKFILL.value(),
 						backfillSummary(migration, backfillSettings, backfill), List.of()),
 				new MigrationPlan.PhasePlan(Phase.READ_NEW.value(), readNewSummary(migration), List.of()),
-				new MigrationPlan.PhasePlan(Phase.CONTRACT.value(), contractSummary(migration, contractStatements),
+				new MigrationPlan.PhasePlan(Phase.CONTRACT.value(),
+						contractSummary(migration, contractStatements,
+								state.isContracted() ? List.of() : contract.stream().map(Source::script).toList()),
 						contractStatements));
 		return new MigrationPlan(id, migration.table().toString(),
 				(migration.targetTable() != null) ? migration.targetTable().toString() : null,
@@ -437,16 +443,23 @@ public class MigrationPlanner {
 				+ (migration.up().isEmpty() ? "" : "; entered only once the backfill is verified for the whole fleet");
 	}
 
-	private String contractSummary(MigrationDefinition migration, List<MigrationPlan.Statement> statements) {
+	// the indexes the scripts drop along with their columns, told here before the
+	// contract deploy (a fault run's team index was named only once every instance ran
+	// contract)
+	private String contractSummary(MigrationDefinition migration, List<MigrationPlan.Statement> statements,
+			List<DdlScript> scripts) {
 		String check = migration.up().isEmpty() ? ""
-				: "a final check that old and new agree (reads only) holds it back while they do not; then ";
+				: "a final check (reads only) holds it back while old and new do not agree, or while an old column "
+						+ "it drops holds values up maps to NULL; then ";
 		if (statements.isEmpty()) {
 			return "once every live instance runs contract: " + check + "no contract DDL";
 		}
+		String indexes = scripts.isEmpty() ? null : this.dependents.indexesDroppedAlong(migration, scripts);
 		return "once every live instance runs contract: " + check + "the contract DDL runs once, on one instance, "
 				+ "each statement with lock_timeout " + this.settings.lockTimeout().toMillis()
 				+ " ms and a bounded number of attempts; the scripts run through Flyway, recorded in \""
-				+ FlywayStep.historyTable(migration.id(), DdlStep.CONTRACT) + "\"";
+				+ FlywayStep.historyTable(migration.id(), DdlStep.CONTRACT) + "\""
+				+ ((indexes != null) ? ". Besides, " + indexes : "");
 	}
 
 	private static String key(DdlStep step, String source, int index) {

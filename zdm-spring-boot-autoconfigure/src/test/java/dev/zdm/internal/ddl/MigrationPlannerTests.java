@@ -62,6 +62,8 @@ class MigrationPlannerTests {
 		jdbc.execute("CREATE TABLE kinds (id bigint PRIMARY KEY, email text NOT NULL, price int, parent_id bigint)");
 		jdbc.execute("INSERT INTO kinds SELECT i, 'E' || i, i, NULL FROM generate_series(1, 2000) i");
 		jdbc.execute("ANALYZE kinds");
+		// the team's own index on the column the contract drops
+		jdbc.execute("CREATE INDEX kinds_team_email ON kinds (email)");
 		String expand = DdlTestScripts.write(this.scripts.resolve("kinds/expand"), "V1__expand.sql", """
 				ALTER TABLE kinds ADD COLUMN email_address text;
 				-- zdm:allow add-column-volatile-default
@@ -91,6 +93,14 @@ class MigrationPlannerTests {
 			.build();
 		MigrationPlan plan = planner(postgres.dataSource()).plan(migration);
 		System.out.println(plan.render());
+		// told before the contract deploy (a fault run's team index was named only once
+		// every instance ran contract), with the final check's two holds
+		assertThat(plan.phases()).filteredOn((phase) -> phase.phase().equals("contract"))
+			.singleElement()
+			.satisfies((contractPhase) -> assertThat(contractPhase.summary())
+				.contains("or while an old column it drops holds values up maps to NULL")
+				.contains("Besides, the contract of migration 'kinds-email' drops index kinds_team_email (CREATE "
+						+ "INDEX kinds_team_email ON public.kinds USING btree (email)) on column email"));
 
 		assertThat(statement(plan, "expand", "V1__expand.sql", 1)).satisfies((statement) -> {
 			assertThat(statement.lock()).isEqualTo("ACCESS EXCLUSIVE");
