@@ -45,7 +45,7 @@ public final class BackfillVacuum {
 		if (!this.batches.vacuums() || (running != null && running.isAlive())) {
 			return false;
 		}
-		Thread started = new Thread(this::vacuum, "zdm-backfill-vacuum-" + this.migration.id());
+		Thread started = new Thread(this::vacuum, "zdm-vacuum-" + this.migration.id());
 		started.setDaemon(true);
 		started.start();
 		this.thread = started;

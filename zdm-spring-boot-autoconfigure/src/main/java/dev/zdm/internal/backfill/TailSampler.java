@@ -209,7 +209,7 @@ final class TailSampler {
 	 */
 	void start(String key, Integer... copyPids) {
 		this.running = true;
-		Thread started = new Thread(() -> sample(key, copyPids), "zdm-backfill-probe-" + this.migration.id());
+		Thread started = new Thread(() -> sample(key, copyPids), "zdm-probe-" + this.migration.id());
 		started.setDaemon(true);
 		started.start();
 		this.thread = started;

@@ -87,7 +87,7 @@ final class ClaimedDdlStep {
 		this.logger = logger;
 		this.transactionTemplate = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
 		this.executor = Executors.newSingleThreadExecutor((runnable) -> {
-			Thread thread = new Thread(runnable, "zdm-ddl-" + step.value());
+			Thread thread = new Thread(runnable, "zdm-" + step.value());
 			thread.setDaemon(true);
 			return thread;
 		});

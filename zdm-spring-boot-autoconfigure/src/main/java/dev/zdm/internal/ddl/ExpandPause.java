@@ -35,7 +35,7 @@ public class ExpandPause implements DisposableBean {
 	private final InstanceInfo instance;
 
 	private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor((runnable) -> {
-		Thread thread = new Thread(runnable, "zdm-ddl-expand-pause-watch");
+		Thread thread = new Thread(runnable, "zdm-pause-watch");
 		thread.setDaemon(true);
 		return thread;
 	});

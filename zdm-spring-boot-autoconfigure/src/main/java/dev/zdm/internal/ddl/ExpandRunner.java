@@ -90,7 +90,7 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 	private final Map<String, ExpandJob> expands = new ConcurrentHashMap<>();
 
 	private final ExecutorService expandExecutor = Executors.newCachedThreadPool((runnable) -> {
-		Thread thread = new Thread(runnable, "zdm-ddl-expand-" + expandThreads.incrementAndGet());
+		Thread thread = new Thread(runnable, "zdm-expand-" + expandThreads.incrementAndGet());
 		thread.setDaemon(true);
 		return thread;
 	});
@@ -369,7 +369,7 @@ public class ExpandRunner implements MigrationParticipant, Ordered, DisposableBe
 		// A stop signal ends the process once the shutdown hooks are done: this one lets
 		// the statement in flight be cancelled and recorded first, whether or not the
 		// start-up thread is interrupted.
-		Thread stopOnShutdown = new Thread(() -> job.stop(this.dataSource), "zdm-ddl-expand-shutdown");
+		Thread stopOnShutdown = new Thread(() -> job.stop(this.dataSource), "zdm-expand-stop");
 		Runtime.getRuntime().addShutdownHook(stopOnShutdown);
 		try {
 			// An untimed wait: a shutdown signal during start-up interrupts a start-up

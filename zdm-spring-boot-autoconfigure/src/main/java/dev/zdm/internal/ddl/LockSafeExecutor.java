@@ -66,7 +66,7 @@ public class LockSafeExecutor implements DisposableBean {
 	private volatile DdlListener listener = DdlListener.NONE;
 
 	private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor((runnable) -> {
-		Thread thread = new Thread(runnable, "zdm-ddl-blocker-watch");
+		Thread thread = new Thread(runnable, "zdm-blockers");
 		thread.setDaemon(true);
 		return thread;
 	});
