@@ -242,7 +242,8 @@ final class ZdmEngineFactory {
 
 	static FinalContractCheck finalContractCheck(DataSource dataSource, InstanceInfo instance,
 			ContractCheckRepository contractChecks, BackfillRepository backfills, LockInspector lockInspector) {
-		return new FinalContractCheck(dataSource, instance.instanceId(), contractChecks, backfills, lockInspector);
+		return new FinalContractCheck(dataSource, instance.instanceId(), contractChecks, backfills, lockInspector,
+				new DatabaseCatalog(dataSource));
 	}
 
 	static ContractCheckRepository contractCheckRepository(DataSource dataSource, ZdmProperties properties,

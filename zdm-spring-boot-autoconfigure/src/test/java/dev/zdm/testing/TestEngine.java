@@ -115,7 +115,7 @@ public final class TestEngine {
 	 */
 	public static FinalContractCheck finalContractCheck(DataSource dataSource, String instanceId) {
 		return new FinalContractCheck(dataSource, instanceId, new ContractCheckRepository(dataSource, false),
-				new BackfillRepository(dataSource), new LockInspector(dataSource));
+				new BackfillRepository(dataSource), new LockInspector(dataSource), new DatabaseCatalog(dataSource));
 	}
 
 }

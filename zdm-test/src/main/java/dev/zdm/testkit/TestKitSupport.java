@@ -199,6 +199,19 @@ final class TestKitSupport {
 	}
 
 	/**
+	 * Whether the final check before the contract holds a migration's contract back on an
+	 * instance.
+	 * @param context the instance's application context
+	 * @param migrationId the migration
+	 * @return {@code true} if it does
+	 */
+	static boolean finalCheckHolds(ApplicationContext context, String migrationId) {
+		return context.getBeanProvider(FinalContractCheck.class)
+			.stream()
+			.anyMatch((check) -> check.held(migrationId) != null);
+	}
+
+	/**
 	 * Run a migration's contract over the final check that holds it back, if one does on
 	 * an instance, as an operator's override does.
 	 * @param context the instance's application context

@@ -19,12 +19,12 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.dao.DataAccessException;
-import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.zdm.internal.backfill.BackfillStatements.KeyBounds;
+import dev.zdm.internal.catalog.DatabaseCatalog;
 import dev.zdm.internal.catalog.SqlExpressions;
 import dev.zdm.internal.ddl.ContractPrecondition;
 import dev.zdm.internal.ddl.script.DdlScript;
@@ -39,6 +39,7 @@ import dev.zdm.migration.MigrationDefinition;
 import dev.zdm.migration.Phase;
 import dev.zdm.migration.SqlIdentifier;
 import dev.zdm.migration.SyncMode;
+import dev.zdm.migration.TableName;
 
 /**
  * The final check before a migration's contract DDL: once every live instance runs
@@ -75,6 +76,8 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 
 	private final LockInspector lockInspector;
 
+	private final DatabaseCatalog catalog;
+
 	/**
 	 * How often a batch of {@link #applyOld} is tried when it fails in a way a retry can
 	 * mend (a lock or statement timeout, a deadlock): about ten seconds in all, which the
@@ -92,14 +95,16 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * @param backfills sets the backfill's timeouts on the transactions that apply the
 	 * old side
 	 * @param lockInspector names the sessions that hold rows {@code apply-old} waits for
+	 * @param catalog reads the table's columns and which table a script's name names
 	 */
 	public FinalContractCheck(DataSource dataSource, String instanceId, ContractCheckRepository repository,
-			BackfillRepository backfills, LockInspector lockInspector) {
+			BackfillRepository backfills, LockInspector lockInspector, DatabaseCatalog catalog) {
 		this.dataSource = dataSource;
 		this.instanceId = instanceId;
 		this.repository = repository;
 		this.backfills = backfills;
 		this.lockInspector = lockInspector;
+		this.catalog = catalog;
 	}
 
 	/**
@@ -124,11 +129,8 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	public @Nullable String holdBack(MigrationDefinition migration, List<DdlScript> contractScripts) {
 		ScriptObjects objects = ScriptObjects.of(contractScripts);
 		Set<String> dropped = new HashSet<>();
-		JdbcTemplate jdbc = new JdbcTemplate(this.dataSource);
 		Stream.concat(objects.droppedColumns().stream(), objects.droppedWithCascade().stream())
-			.filter((column) -> Boolean.TRUE
-				.equals(jdbc.queryForObject("/* zdm */ SELECT to_regclass(?) = to_regclass(?)", Boolean.class,
-						column.table(), migration.table().quoted())))
+			.filter((column) -> this.catalog.names(column.table(), migration.table()))
 			.forEach((column) -> dropped.add(column.column()));
 		return holdBack(migration, dropped);
 	}
@@ -178,7 +180,7 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 		BackfillSettings settings = migration.backfill();
 		int batchSize = settings.verificationBatchSize();
 		String bound = jdbc.getJdbcTemplate().queryForObject(statements.verifyBound, String.class);
-		Map<SqlIdentifier, List<SqlIdentifier>> readers = readers(migration, jdbc.getJdbcTemplate(), dropped);
+		Map<SqlIdentifier, List<SqlIdentifier>> readers = readers(migration, dropped);
 		boolean converts = statements.unconvertedCondition(readers) != null;
 		long checked = 0;
 		List<String> rows = new ArrayList<>();
@@ -280,13 +282,13 @@ public class FinalContractCheck implements ContractPrecondition, MigrationPartic
 	 * whose {@code up} reads it (the new columns of a migration inside one table left
 	 * out; only the columns the contract drops, when they are known).
 	 */
-	private static Map<SqlIdentifier, List<SqlIdentifier>> readers(MigrationDefinition migration, JdbcTemplate jdbc,
+	private Map<SqlIdentifier, List<SqlIdentifier>> readers(MigrationDefinition migration,
 			@Nullable Set<String> dropped) {
-		List<SqlIdentifier> columns = jdbc
-			.queryForList(
-					"/* zdm */ SELECT attname FROM pg_attribute WHERE attrelid = CAST(? AS regclass) "
-							+ "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-					String.class, migration.table().quoted())
+		TableName table = migration.table();
+		TableName qualified = (table.schema() != null) ? table
+				: this.catalog.findSchema(table).map(table::inSchema).orElse(table);
+		List<SqlIdentifier> columns = this.catalog.columns(qualified)
+			.keySet()
 			.stream()
 			.map(SqlIdentifier::new)
 			.filter((column) -> migration.isCrossTable() || !migration.up().containsKey(column))

@@ -63,6 +63,8 @@ public class DatabaseCatalog {
 			ORDER BY a.attnum
 			""";
 
+	private static final String SAME_TABLE = "/* zdm */ SELECT to_regclass(?) = to_regclass(?)";
+
 	private static final String GENERATED_COLUMNS = """
 			/* zdm */ SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS expression
 			FROM pg_attribute a
@@ -180,6 +182,18 @@ public class DatabaseCatalog {
 		List<String> found = this.jdbcTemplate.queryForList(FIND_TABLE, String.class, table.table().name(), schema,
 				schema);
 		return found.stream().findFirst();
+	}
+
+	/**
+	 * Whether a table name as a script writes it (qualified or not, quoted or not) names
+	 * a given table, as the search path resolves it.
+	 * @param written the name as written
+	 * @param table the table
+	 * @return {@code true} if both name the same table
+	 */
+	public boolean names(String written, TableName table) {
+		return Boolean.TRUE
+			.equals(this.jdbcTemplate.queryForObject(SAME_TABLE, Boolean.class, written, table.quoted()));
 	}
 
 	/**

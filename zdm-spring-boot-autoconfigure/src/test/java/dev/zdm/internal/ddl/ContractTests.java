@@ -535,11 +535,7 @@ class ContractTests {
 			// expand is done here, this one queues a run to resume it if need be
 			FleetRegistry registry = new FleetRegistry(postgres.dataSource());
 			InstanceInfo claimer = new InstanceInfo("elsewhere-b", null, "localhost", 2);
-			ScheduledExecutorService claimerHeartbeats = Executors.newSingleThreadScheduledExecutor();
-			claimerHeartbeats.scheduleAtFixedRate(
-					() -> registry.heartbeat(claimer, email.id(), Phase.CONTRACT, Phase.CONTRACT, null), 0, 500,
-					TimeUnit.MILLISECONDS);
-			try {
+			try (Heartbeating claiming = new Heartbeating(registry, claimer, email.id())) {
 				assertThat(states.markContracted(email.id(), "elsewhere-b")).isTrue();
 				emailReader.rollback();
 				await().atMost(Duration.ofSeconds(30))
@@ -549,10 +545,6 @@ class ContractTests {
 				String shown = controller.stepHeldBack(email.id());
 				assertThat((shown != null) ? shown : "").doesNotContain("waits for the contract step")
 					.doesNotContain("resumed on this instance");
-			}
-			finally {
-				claimerHeartbeats.shutdownNow();
-				claimerHeartbeats.awaitTermination(5, TimeUnit.SECONDS);
 			}
 			// the claimer stops: once gone from the fleet, its unfinished contract is
 			// resumed here, after this instance's own, and says so
@@ -564,20 +556,11 @@ class ContractTests {
 					+ "time (its statements and lock timeouts are in that migration's ddl)");
 			assertThat(history.isStepDone(address.id(), DdlStep.CONTRACT)).isFalse();
 			// another survivor, live, resumed it first: this one says nothing of resuming
-			// it
-			// (a fault run saw it say so while the other ran it)
+			// it (a fault run saw it say so while the other ran it)
 			InstanceInfo resumer = new InstanceInfo("elsewhere-c", null, "localhost", 3);
-			ScheduledExecutorService resumerHeartbeats = Executors.newSingleThreadScheduledExecutor();
-			resumerHeartbeats.scheduleAtFixedRate(
-					() -> registry.heartbeat(resumer, email.id(), Phase.CONTRACT, Phase.CONTRACT, null), 0, 500,
-					TimeUnit.MILLISECONDS);
-			try {
+			try (Heartbeating resuming = new Heartbeating(registry, resumer, email.id())) {
 				history.stepStarted(email.id(), DdlStep.CONTRACT, "elsewhere-c");
 				await().atMost(Duration.ofSeconds(30)).until(() -> controller.stepHeldBack(email.id()) == null);
-			}
-			finally {
-				resumerHeartbeats.shutdownNow();
-				resumerHeartbeats.awaitTermination(5, TimeUnit.SECONDS);
 			}
 			// and once that one is gone too, it is resumed here, and says whose run it
 			// was
@@ -906,6 +889,28 @@ class ContractTests {
 		public List<String> contractStatements(MigrationDefinition migration) {
 			return List.of("DROP TRIGGER IF EXISTS " + this.name + " ON " + migration.table().quoted(),
 					"DROP FUNCTION IF EXISTS " + this.name + "()");
+		}
+
+	}
+
+	/**
+	 * Another instance's heartbeats at {@code contract}, every 500 ms, until closed: a
+	 * live member of the fleet this test's controller sees.
+	 */
+	private static final class Heartbeating implements AutoCloseable {
+
+		private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
+
+		Heartbeating(FleetRegistry registry, InstanceInfo instance, String migrationId) {
+			this.executor.scheduleAtFixedRate(
+					() -> registry.heartbeat(instance, migrationId, Phase.CONTRACT, Phase.CONTRACT, null), 0, 500,
+					TimeUnit.MILLISECONDS);
+		}
+
+		@Override
+		public void close() throws InterruptedException {
+			this.executor.shutdownNow();
+			this.executor.awaitTermination(5, TimeUnit.SECONDS);
 		}
 
 	}
